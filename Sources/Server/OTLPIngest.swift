@@ -1,0 +1,102 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PeriscopeTelemetry
+
+/// Size limits on an OTLP/HTTP request body, before and after decompression.
+public struct BodyLimits: Hashable, Sendable {
+    public var maxBodyBytes: Int
+    public var maxDecompressedBytes: Int
+
+    public init(maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxDecompressedBytes = maxDecompressedBytes
+    }
+}
+
+/// An OTLP/HTTP export request, read and decoded.
+public struct OTLPIngestRequest: Sendable {
+    public var signal: Signal
+    public var format: OTLPFormat
+    /// The request body after content decoding, in `format`.
+    public var payload: [UInt8]
+    public var decoded: OTLPDecoder.Result
+}
+
+/// A refused OTLP/HTTP request: the status and one sentence saying what was wrong.
+public struct OTLPIngestFailure: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var format: OTLPFormat
+
+    /// The error body OTLP/HTTP prescribes (a `google.rpc.Status`) in the request's format.
+    public var response: Response {
+        let code: Int32 = status == .unsupportedMediaType || status == .badRequest || status == .contentTooLarge ? 3 : 14
+        return .bytes(status: status, OTLPEncoder.status(code: code, message: message, format: format), contentType: format.rawValue)
+    }
+}
+
+/// Reads, size-checks, decompresses and decodes OTLP/HTTP requests — the same rules at the
+/// agent's receiver and the collector's ingest, so both answer bad input alike.
+/// See https://opentelemetry.io/docs/specs/otlp/#otlphttp
+public struct OTLPIngest: Sendable {
+    public var decoder: OTLPDecoder
+    public var limits: BodyLimits
+
+    public init(decoder: OTLPDecoder = OTLPDecoder(), limits: BodyLimits = BodyLimits()) {
+        self.decoder = decoder
+        self.limits = limits
+    }
+
+    public func read(_ request: Request, signal: Signal) async throws(OTLPIngestFailure) -> OTLPIngestRequest {
+        let contentType = request.headers[.contentType]
+        guard let format = OTLPFormat(contentType: contentType) else {
+            throw OTLPIngestFailure(
+                status: .unsupportedMediaType,
+                message: "unsupported Content-Type '\(contentType ?? "")': send application/x-protobuf or application/json",
+                format: .json)
+        }
+        let encodingHeader = request.headers[.contentEncoding]
+        guard let encoding = ContentEncoding(header: encodingHeader) else {
+            throw OTLPIngestFailure(
+                status: .unsupportedMediaType,
+                message: "unsupported Content-Encoding '\(encodingHeader ?? "")': send identity, gzip or zstd", format: format)
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxBodyBytes {
+            throw tooLarge(length, format: format)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch {
+            throw tooLarge(nil, format: format)
+        }
+        let body = Array(buffer.readableBytesView)
+        let payload: [UInt8]
+        do {
+            payload = try encoding.decode(body, limit: limits.maxDecompressedBytes)
+        } catch {
+            switch error {
+            case .outputLimitExceeded(let limit):
+                throw OTLPIngestFailure(
+                    status: .contentTooLarge,
+                    message: "decompressed body exceeds \(limit) bytes: send smaller batches", format: format)
+            case .corrupt, .truncated:
+                throw OTLPIngestFailure(status: .badRequest, message: "\(encoding.rawValue) body: \(error)", format: format)
+            }
+        }
+        do {
+            let decoded = try decoder.decode(signal, payload, format: format)
+            return OTLPIngestRequest(signal: signal, format: format, payload: payload, decoded: decoded)
+        } catch {
+            throw OTLPIngestFailure(status: .badRequest, message: error.message, format: format)
+        }
+    }
+
+    private func tooLarge(_ length: Int?, format: OTLPFormat) -> OTLPIngestFailure {
+        let size = length.map { "\($0) bytes" } ?? "the body"
+        return OTLPIngestFailure(
+            status: .contentTooLarge,
+            message: "\(size) exceeds the limit of \(limits.maxBodyBytes) bytes: send smaller batches", format: format)
+    }
+}

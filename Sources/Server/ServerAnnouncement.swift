@@ -1,0 +1,14 @@
+import Foundation
+import NIOCore
+
+/// Prints `listening on HOST:PORT` on stdout once a server is bound. With port 0 this is
+/// how scripts and tests learn the port the kernel chose.
+public enum ServerAnnouncement {
+    @Sendable public static func announce(_ name: String, channel: any Channel) {
+        let address = channel.localAddress
+        let host = address?.ipAddress ?? "?"
+        let port = address?.port ?? 0
+        let line = "\(name) listening on \(host.contains(":") ? "[\(host)]" : host):\(port)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,56 @@
+import CZstd
+
+/// zstd through the system libzstd. Decompression streams into a buffer with a hard
+/// output limit, so a small bomb cannot allocate more than `limit` bytes.
+public enum Zstd {
+    public static func compress(_ input: [UInt8], level: Int32 = 3) -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = input.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { destination in
+                ZSTD_compress(destination.baseAddress, bound, source.baseAddress, source.count, level)
+            }
+        }
+        // ZSTD_compress only fails for a too-small destination, and `bound` rules that out.
+        precondition(ZSTD_isError(written) == 0, "zstd compression failed")
+        output.removeSubrange(written...)
+        return output
+    }
+
+    public static func decompress(_ input: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
+        guard let stream = ZSTD_createDStream() else { throw .corrupt("zstd: out of memory") }
+        defer { ZSTD_freeDStream(stream) }
+        ZSTD_initDStream(stream)
+        var output = [UInt8]()
+        let chunk = ZSTD_DStreamOutSize()
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var finished = input.isEmpty
+        let failure: CompressionError? = input.withUnsafeBytes { (source: UnsafeRawBufferPointer) -> CompressionError? in
+            var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+            while true {
+                let (result, produced) = buffer.withUnsafeMutableBytes { destination in
+                    var outBuffer = ZSTD_outBuffer(dst: destination.baseAddress, size: destination.count, pos: 0)
+                    let result = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
+                    return (result, outBuffer.pos)
+                }
+                if ZSTD_isError(result) != 0 {
+                    return .corrupt(String(cString: ZSTD_getErrorName(result)))
+                }
+                if output.count + produced > limit { return .outputLimitExceeded(limit: limit) }
+                output.append(contentsOf: buffer[0..<produced])
+                if result == 0 {
+                    finished = true
+                    // A frame ended; concatenated frames continue if input remains.
+                    if inBuffer.pos == inBuffer.size { break }
+                    continue
+                }
+                finished = false
+                if inBuffer.pos == inBuffer.size && produced < chunk { break }
+            }
+            return nil
+        }
+        if let failure { throw failure }
+        guard finished else { throw .truncated }
+        return output
+    }
+}
