@@ -146,6 +146,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SDKTests",
+            dependencies: ["PeriscopeSDK", "PeriscopeTelemetry"],
+            path: "Tests/SDKTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "QueryTests",
+            dependencies: ["PeriscopeQuery", "PeriscopeTelemetry"],
+            path: "Tests/QueryTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry"],
+            path: "Tests/AgentTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["PeriscopeTesting", "PeriscopeTelemetry"],
             path: "Tests/EndToEndTests",
