@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "PeriscopeTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Server",
@@ -77,8 +78,10 @@ let package = Package(
         .executableTarget(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeTelemetry", "PeriscopeServer",
+                "PeriscopeTelemetry", "PeriscopeServer", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +96,7 @@ let package = Package(
             dependencies: [
                 "PeriscopeTelemetry", "PeriscopeServer", "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,7 +133,10 @@ let package = Package(
         // Starts the real binaries on free loopback ports for end-to-end tests.
         .target(
             name: "PeriscopeTesting",
-            dependencies: ["PeriscopeTelemetry"],
+            dependencies: [
+                "PeriscopeTelemetry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/PeriscopeTesting",
             swiftSettings: strict
         ),

@@ -29,6 +29,12 @@ public struct OTLPIngestFailure: Error, Sendable {
     public var message: String
     public var format: OTLPFormat
 
+    public init(status: HTTPResponse.Status, message: String, format: OTLPFormat) {
+        self.status = status
+        self.message = message
+        self.format = format
+    }
+
     /// The error body OTLP/HTTP prescribes (a `google.rpc.Status`) in the request's format.
     public var response: Response {
         let code: Int32 = status == .unsupportedMediaType || status == .badRequest || status == .contentTooLarge ? 3 : 14

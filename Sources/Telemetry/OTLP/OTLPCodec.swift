@@ -115,3 +115,16 @@ public enum WallClock {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }
+
+extension OTLPDecoder {
+    /// The message of an OTLP/HTTP error body (`google.rpc.Status`), if it is one.
+    public static func statusMessage(_ bytes: [UInt8], format: OTLPFormat) -> String? {
+        let status: Google_Rpc_Status?
+        switch format {
+        case .protobuf: status = try? Google_Rpc_Status(serializedBytes: bytes)
+        case .json: status = try? Google_Rpc_Status(jsonUTF8Bytes: bytes)
+        }
+        guard let message = status?.message, !message.isEmpty else { return nil }
+        return message
+    }
+}

@@ -1,0 +1,24 @@
+# Periscope: the two commands a newcomer runs are `make demo` and `make test`.
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+
+.PHONY: demo test build prerequisites generate-otlp clean
+
+demo:
+	bash Scripts/demo.sh
+
+test: prerequisites
+	$(SWIFT) build --build-tests
+	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build
+
+build:
+	$(SWIFT) build
+
+prerequisites:
+	bash Scripts/install-prerequisites.sh
+
+# Regenerates Sources/Telemetry/OTLP/Generated from the .proto files (needs protoc).
+generate-otlp:
+	bash Scripts/generate-otlp.sh
+
+clean:
+	rm -rf .build .demo

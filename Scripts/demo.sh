@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make demo`: builds Periscope, starts a collector (embedded SQLite store) and an agent on
+# free loopback ports, runs the instrumented example service (two services, over HTTP)
+# under load, then shows traces and their logs through the CLI — and stops all it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+requests=${DEMO_REQUESTS:-20}
+bash Scripts/install-prerequisites.sh
+echo "==> building (debug; first build takes a few minutes)"
+swift build 2>&1 | grep -E "error|warning: .*Sources|Compiling|Build complete" | grep -v "^\[" || true
+bin=$(swift build --show-bin-path)
+
+demo=.demo
+rm -rf "$demo"
+mkdir -p "$demo"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$demo/token"
+echo >> "$demo/token"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# Waits for "listening on HOST:PORT" in a process's output file and prints PORT.
+wait_port() {
+  local file=$1 name=$2
+  for _ in $(seq 1 300); do
+    if line=$(grep -m1 "listening on" "$file" 2>/dev/null); then
+      echo "${line##*:}"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start; its log:" >&2
+  cat "$file" "$file.err" >&2 || true
+  exit 1
+}
+
+echo "==> starting periscope-collector"
+"$bin/periscope-collector" --listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
+  >"$demo/collector.out" 2>"$demo/collector.out.err" &
+pids+=($!)
+collector_port=$(wait_port "$demo/collector.out" periscope-collector)
+collector="http://127.0.0.1:$collector_port"
+echo "    collector on $collector (data in $demo/collector-data)"
+
+echo "==> starting periscope-agent"
+"$bin/periscope-agent" --otlp-listen 127.0.0.1:0 --collector "$collector" --token-file "$demo/token" \
+  --data "$demo/agent-data" >"$demo/agent.out" 2>"$demo/agent.out.err" &
+pids+=($!)
+agent_port=$(wait_port "$demo/agent.out" periscope-agent)
+echo "    agent OTLP/HTTP receiver on http://127.0.0.1:$agent_port"
+
+echo "==> running the example service: $requests checkout requests (checkout → inventory over HTTP)"
+"$bin/periscope-example" demo --agent "http://127.0.0.1:$agent_port" --requests "$requests" >"$demo/example.out" 2>"$demo/example.err"
+grep -c '^trace ' "$demo/example.out" | xargs -I{} echo "    {} traces emitted"
+
+export PERISCOPE_COLLECTOR="$collector"
+export PERISCOPE_TOKEN="$(cat "$demo/token")"
+ok_trace=$(grep '^trace ' "$demo/example.out" | sed -n 1p | cut -d' ' -f2)
+error_trace=$(grep '^trace ' "$demo/example.out" | sed -n 7p | cut -d' ' -f2)
+
+echo
+echo "==> periscope trace $ok_trace"
+"$bin/periscope" trace "$ok_trace"
+echo
+echo "==> periscope logs --trace $ok_trace"
+"$bin/periscope" logs --trace "$ok_trace"
+if [ -n "$error_trace" ]; then
+  echo
+  echo "==> periscope trace $error_trace -v   (a request that failed downstream)"
+  "$bin/periscope" trace "$error_trace" -v
+fi
+echo
+echo "Demo done; stopping the collector and the agent. Data stays in $demo/ — to look again:"
+echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token &"
+echo "  PERISCOPE_TOKEN=\$(cat $demo/token) $bin/periscope trace $ok_trace"

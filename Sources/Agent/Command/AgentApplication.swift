@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import PeriscopeServer
+import PeriscopeTelemetry
+import ServiceLifecycle
+
+/// The running agent: OTLP receiver → batcher → durable queue → shipper → collector, as
+/// services in one group. On SIGTERM/SIGINT the receiver stops first, then the shipper
+/// drains the queue until it is empty or the drain deadline passes.
+struct AgentApplication {
+    let configuration: AgentConfiguration
+    let queue: DiskQueue
+    let shipper: Shipper
+    let sink: QueueingSink
+    let logger: Logger
+    let httpClient: HTTPClient
+
+    init(configuration: AgentConfiguration, httpClient: HTTPClient, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.httpClient = httpClient
+        queue = try DiskQueue(directory: configuration.queueDirectory, configuration: configuration.queue, logger: logger)
+        let client = CollectorClient(endpoint: configuration.collectorURL, token: configuration.token, httpClient: httpClient)
+        shipper = Shipper(
+            queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory),
+            concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
+        sink = QueueingSink(queue: queue, batching: configuration.batching)
+    }
+
+    func run() async throws {
+        let router = Router()
+        router.get("healthz") { _, _ in "ok" }
+        OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: sink, logger: logger).register(on: router)
+        let server = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.otlpListen.host, port: configuration.otlpListen.port),
+                serverName: "periscope-agent"),
+            onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel) },
+            logger: logger)
+        var services: [any Service] = [shipper]
+        if case .interval(let interval) = configuration.queue.fsync {
+            services.append(PeriodicTask(interval: interval) { [queue] in queue.syncIfDirty() })
+        }
+        services.append(server)
+        // Shutdown runs in reverse: the receiver stops taking requests, then the shipper drains.
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        queue.syncIfDirty()
+    }
+}
+
+/// Runs `action` every `interval` until shutdown.
+struct PeriodicTask: Service {
+    let interval: Duration
+    let action: @Sendable () -> Void
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                action()
+            }
+        }
+        action()
+    }
+}

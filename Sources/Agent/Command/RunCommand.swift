@@ -1,0 +1,137 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import PeriscopeServer
+
+/// `periscope-agent [run]`: the long-running sidecar.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the agent (the default command).",
+        discussion: """
+            Examples:
+              periscope-agent --collector http://collector.internal:4400 --token-file token.txt
+              periscope-agent --otlp-listen 127.0.0.1:4318 --data /var/lib/periscope-agent --fsync 200ms
+            """)
+
+    @Option(help: "YAML configuration file; flags override its keys.")
+    var config: String?
+
+    @Option(name: .customLong("otlp-listen"), help: "OTLP/HTTP receiver address (HOST:PORT; port 0 picks a free one). Default 127.0.0.1:4318.")
+    var otlpListen: String?
+
+    @Option(help: "Collector base URL. Default http://127.0.0.1:4400 (env PERISCOPE_COLLECTOR).")
+    var collector: String?
+
+    @Option(name: .customLong("token-file"), help: "File whose first line is the collector's bearer token (env PERISCOPE_TOKEN holds the token itself).")
+    var tokenFile: String?
+
+    @Option(help: "Directory for the queue and dead letters. Default ./periscope-agent-data.")
+    var data: String?
+
+    @Option(help: "service.name for telemetry that carries none (tailed files).")
+    var service: String?
+
+    @Option(help: "Log files to tail (glob); repeatable.")
+    var tail: [String] = []
+
+    @Option(name: .customLong("queue-max-size"), help: "Most the queue may hold on disk, e.g. 512MiB (default).")
+    var queueMaxSize: String?
+
+    @Option(help: "When queue writes reach the disk: always (default), never, or an interval like 200ms.")
+    var fsync: String?
+
+    @Option(name: .customLong("when-full"), help: "backpressure (default: answer 429) or drop_oldest.")
+    var whenFull: String?
+
+    @Option(help: "Batches in flight to the collector at once. Default 4.")
+    var concurrency: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let configuration: AgentConfiguration
+        do {
+            configuration = try resolve(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "periscope-agent")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let agent = try AgentApplication(configuration: configuration, httpClient: .shared, logger: logger)
+        try await agent.run()
+    }
+
+    func resolve(environment: [String: String]) throws -> AgentConfiguration {
+        let file = try config.map(AgentConfiguration.File.load)
+        var configuration = AgentConfiguration()
+        if let text = otlpListen ?? file?.otlpListen {
+            guard let address = ListenAddress(text) else { throw ConfigurationError("--otlp-listen must be HOST:PORT, got '\(text)'") }
+            configuration.otlpListen = address
+        }
+        if let url = collector ?? file?.collector ?? environment["PERISCOPE_COLLECTOR"] {
+            configuration.collectorURL = try CollectorURL.normalise(url)
+        }
+        if let path = tokenFile ?? file?.tokenFile {
+            configuration.token = try TokenFile.read(path).first
+        } else if let token = environment["PERISCOPE_TOKEN"], !token.isEmpty {
+            configuration.token = token
+        }
+        if let data = data ?? file?.data { configuration.dataDirectory = data }
+        configuration.serviceName = service ?? file?.service
+        configuration.tailGlobs = tail.isEmpty ? (file?.tail ?? []) : tail
+        if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
+        if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
+
+        if let text = queueMaxSize ?? file?.queue?.maxSize {
+            guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("queue max_size must be a size of at least 64KiB, like 512MiB; got '\(text)'") }
+            configuration.queue.maxBytes = size
+        }
+        if let text = file?.queue?.segmentSize {
+            guard let size = ByteSizeText.parse(text), size >= 1 << 12 else { throw ConfigurationError("queue segment_size must be a size like 16MiB; got '\(text)'") }
+            configuration.queue.segmentBytes = size
+        }
+        configuration.queue.segmentBytes = min(configuration.queue.segmentBytes, max(configuration.queue.maxBytes / 4, 1 << 12))
+        if let text = fsync ?? file?.queue?.fsync {
+            guard let policy = FsyncPolicy(text) else { throw ConfigurationError("fsync must be always, never or an interval like 200ms; got '\(text)'") }
+            configuration.queue.fsync = policy
+        }
+        if let text = whenFull ?? file?.queue?.whenFull {
+            guard let policy = WhenFull(rawValue: text) else { throw ConfigurationError("when_full must be backpressure or drop_oldest; got '\(text)'") }
+            configuration.queue.whenFull = policy
+        }
+        if let items = file?.batch?.maxItems {
+            guard items > 0 else { throw ConfigurationError("batch max_items must be positive") }
+            configuration.batching.maxItems = items
+        }
+        if let text = file?.batch?.maxBytes {
+            guard let size = ByteSizeText.parse(text), size > 0 else { throw ConfigurationError("batch max_bytes must be a size like 1MiB; got '\(text)'") }
+            configuration.batching.maxBytes = size
+        }
+        if let text = file?.batch?.maxDelay {
+            guard let delay = DurationText.parse(text) else { throw ConfigurationError("batch max_delay must be a duration like 200ms; got '\(text)'") }
+            configuration.batching.maxDelay = delay
+        }
+        if let count = concurrency ?? file?.shipper?.concurrency {
+            guard (1...64).contains(count) else { throw ConfigurationError("shipper concurrency must be 1–64; got \(count)") }
+            configuration.shipperConcurrency = count
+        }
+        if let text = file?.shipper?.drainTimeout {
+            guard let delay = DurationText.parse(text) else { throw ConfigurationError("shipper drain_timeout must be a duration like 5s; got '\(text)'") }
+            configuration.drainDeadline = delay
+        }
+        return configuration
+    }
+}
+
+/// Collector URLs as given on the command line, without a trailing slash.
+enum CollectorURL {
+    static func normalise(_ url: String) throws -> String {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw ConfigurationError("--collector must be an http:// or https:// URL, got '\(url)'")
+        }
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import PeriscopeServer
+import Yams
+
+/// Everything the agent needs to start, from `agent.yaml` and flags (flags win).
+struct AgentConfiguration: Sendable, Equatable {
+    var otlpListen = ListenAddress(host: "127.0.0.1", port: 4318)
+    var collectorURL = "http://127.0.0.1:4400"
+    var token: String?
+    var dataDirectory = "./periscope-agent-data"
+    var serviceName: String?
+    var tailGlobs: [String] = []
+    var bodyLimits = BodyLimits()
+    var queue = DiskQueueConfiguration()
+    var batching = BatchingConfiguration()
+    var shipperConcurrency = 4
+    var drainDeadline = Duration.seconds(5)
+
+    var queueDirectory: String { (dataDirectory as NSString).appendingPathComponent("queue") }
+    var deadLetterDirectory: String { (dataDirectory as NSString).appendingPathComponent("dead-letters") }
+
+    /// The keys of `agent.yaml`, each also a flag.
+    struct File: Decodable {
+        var otlpListen: String?
+        var collector: String?
+        var tokenFile: String?
+        var data: String?
+        var service: String?
+        var tail: [String]?
+        var maxBodyBytes: Int?
+        var maxDecompressedBytes: Int?
+        var queue: Queue?
+        var batch: Batch?
+        var shipper: Shipper?
+
+        struct Queue: Decodable {
+            var maxSize: String?
+            var segmentSize: String?
+            var fsync: String?
+            var whenFull: String?
+
+            enum CodingKeys: String, CodingKey {
+                case fsync
+                case maxSize = "max_size"
+                case segmentSize = "segment_size"
+                case whenFull = "when_full"
+            }
+        }
+
+        struct Batch: Decodable {
+            var maxItems: Int?
+            var maxBytes: String?
+            var maxDelay: String?
+
+            enum CodingKeys: String, CodingKey {
+                case maxItems = "max_items"
+                case maxBytes = "max_bytes"
+                case maxDelay = "max_delay"
+            }
+        }
+
+        struct Shipper: Decodable {
+            var concurrency: Int?
+            var drainTimeout: String?
+
+            enum CodingKeys: String, CodingKey {
+                case concurrency
+                case drainTimeout = "drain_timeout"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case collector, data, service, tail, queue, batch, shipper
+            case otlpListen = "otlp_listen"
+            case tokenFile = "token_file"
+            case maxBodyBytes = "max_body_bytes"
+            case maxDecompressedBytes = "max_decompressed_bytes"
+        }
+
+        static func load(_ path: String) throws -> File {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError("cannot read config file '\(path)': \(error.localizedDescription)")
+            }
+            do {
+                return try YAMLDecoder().decode(File.self, from: text)
+            } catch {
+                throw ConfigurationError("config file '\(path)': \(error)")
+            }
+        }
+    }
+}
+
+/// Sizes as people write them: `512MiB`, `64KiB`, `1GB`, `1048576`.
+enum ByteSizeText {
+    static func parse(_ text: String) -> Int? {
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
+            ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+        ]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            guard let value = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
+            return Int(value * Double(factor))
+        }
+        return Int(trimmed)
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import PeriscopeTelemetry
+import Synchronization
+
+/// Why a batch could not be queued.
+enum QueueError: Error, Equatable, Sendable {
+    /// The queue is at `maxBytes` and configured to push back.
+    case full
+    /// The batch alone is larger than the queue may hold.
+    case tooLarge(bytes: Int, limit: Int)
+    case io(String)
+}
+
+/// A record handed out for shipping; acknowledge it once the collector has it.
+struct QueuedRecord: Hashable, Sendable {
+    var segment: UInt64
+    var offset: Int
+    var enqueuedAtUnixNano: UInt64
+}
+
+/// Counts and gauges of the queue: the agent's saturation signal.
+struct QueueStatistics: Equatable, Sendable {
+    var records = 0
+    var bytes = 0
+    var oldestRecordUnixNano: UInt64?
+    var appended = 0
+    var acknowledged = 0
+    var dropped = 0
+    var damaged = 0
+}
+
+/// The agent's durable queue: batches appended to segment files under a directory,
+/// checksummed, handed out in order, deleted only once acknowledged. It survives `kill -9`
+/// (and with `fsync: always`, power loss); on start it recovers every intact record and
+/// skips — and reports — damaged ones. Memory holds segment bookkeeping, never the backlog.
+final class DiskQueue: Sendable {
+    private let state: Mutex<State>
+    let directory: String
+    let configuration: DiskQueueConfiguration
+
+    private struct Segment {
+        var sequence: UInt64
+        var file: SegmentFile
+        var ackLog: SegmentFile
+        /// Intact records in the file.
+        var records: Int
+        /// Offsets acknowledged (persisted in the ack log, without fsync: losing one only re-sends a batch the collector drops as a duplicate).
+        var acknowledged: Set<Int>
+        var oldestUnixNano: UInt64?
+        var unacknowledged: Int { records - acknowledged.count }
+    }
+
+    private struct State {
+        var segments: [Segment] = []
+        var nextSequence: UInt64 = 1
+        /// The next record to hand out: segment sequence and offset.
+        var cursor: (segment: UInt64, offset: Int) = (0, 0)
+        var statistics = QueueStatistics()
+        var lastSync = ContinuousClock.now
+        var dirty = false
+    }
+
+    init(directory: String, configuration: DiskQueueConfiguration = DiskQueueConfiguration(), logger: Logger) throws {
+        self.directory = directory
+        self.configuration = configuration
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw QueueError.io("cannot create queue directory \(directory): \(error.localizedDescription)")
+        }
+        var state = State()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let sequences = names.compactMap { name -> UInt64? in
+            guard name.hasPrefix("segment-"), name.hasSuffix(".log") else { return nil }
+            return UInt64(name.dropFirst("segment-".count).dropLast(".log".count))
+        }.sorted()
+        for sequence in sequences {
+            let segment = try Self.recover(sequence: sequence, directory: directory, statistics: &state.statistics, logger: logger)
+            if segment.unacknowledged == 0 {
+                Self.remove(segment, directory: directory)
+            } else {
+                state.segments.append(segment)
+            }
+            state.nextSequence = sequence + 1
+        }
+        state.cursor = (state.segments.first?.sequence ?? state.nextSequence, 0)
+        // Appends always go to a fresh segment, so a recovered one is never written after damage.
+        try Self.openSegment(&state, directory: directory)
+        state.statistics.records = state.segments.reduce(0) { $0 + $1.unacknowledged }
+        state.statistics.bytes = state.segments.reduce(0) { $0 + $1.file.size }
+        state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
+        if state.statistics.records > 0 {
+            logger.info("queue recovered \(state.statistics.records) unshipped batches (\(state.statistics.bytes) bytes) from \(directory)")
+        }
+        self.state = Mutex(state)
+    }
+
+    private static func segmentPath(_ sequence: UInt64, _ directory: String) -> String {
+        (directory as NSString).appendingPathComponent(String(format: "segment-%020llu.log", sequence))
+    }
+
+    private static func ackPath(_ sequence: UInt64, _ directory: String) -> String {
+        (directory as NSString).appendingPathComponent(String(format: "segment-%020llu.acks", sequence))
+    }
+
+    private static func openSegment(_ state: inout State, directory: String) throws {
+        let sequence = state.nextSequence
+        state.nextSequence += 1
+        do {
+            let file = try SegmentFile(path: segmentPath(sequence, directory), create: true)
+            let ackLog = try SegmentFile(path: ackPath(sequence, directory), create: true)
+            state.segments.append(Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: []))
+        } catch {
+            throw QueueError.io(error.description)
+        }
+        syncDirectory(directory)
+    }
+
+    private static func remove(_ segment: Segment, directory: String) {
+        unlink(segment.file.path)
+        unlink(segment.ackLog.path)
+    }
+
+    /// Scans a segment: counts intact records, skips damaged ones (reporting each), cuts a torn tail.
+    private static func recover(sequence: UInt64, directory: String, statistics: inout QueueStatistics, logger: Logger) throws -> Segment {
+        let file: SegmentFile
+        let ackLog: SegmentFile
+        do {
+            file = try SegmentFile(path: segmentPath(sequence, directory), create: false)
+            ackLog = try SegmentFile(path: ackPath(sequence, directory), create: true)
+        } catch {
+            throw QueueError.io(error.description)
+        }
+        var acknowledged = Set<Int>()
+        let ackBytes = ackLog.read(at: 0, count: ackLog.size)
+        for index in stride(from: 0, to: ackBytes.count - 7, by: 8) {
+            acknowledged.insert(Int(ackBytes[index..<(index + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }))
+        }
+        var segment = Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: [])
+        var offset = 0
+        var lastGoodEnd = 0
+        while let found = nextIntactRecord(in: file, from: offset) {
+            if found.offset > offset {
+                statistics.damaged += 1
+                logger.error("queue segment \(sequence): skipped a damaged record at bytes \(offset)..<\(found.offset)")
+            }
+            segment.records += 1
+            if acknowledged.contains(found.offset) {
+                segment.acknowledged.insert(found.offset)
+            } else if segment.oldestUnixNano == nil {
+                segment.oldestUnixNano = found.enqueuedAtUnixNano
+            }
+            offset = found.offset + found.length
+            lastGoodEnd = offset
+        }
+        if lastGoodEnd < file.size {
+            statistics.damaged += 1
+            logger.error("queue segment \(sequence): skipped a damaged or torn record at bytes \(lastGoodEnd)..<\(file.size)")
+            file.truncate(to: lastGoodEnd)
+        }
+        return segment
+    }
+
+    /// The first record at or after `offset` whose header and checksum are intact.
+    private static func nextIntactRecord(in file: SegmentFile, from offset: Int) -> (offset: Int, length: Int, enqueuedAtUnixNano: UInt64, decoded: QueueRecord.Decoded)? {
+        var position = offset
+        while position + QueueRecord.headerSize <= file.size {
+            let header = file.read(at: position, count: QueueRecord.headerSize)
+            if let parsed = QueueRecord.header(header[...]), position + QueueRecord.headerSize + parsed.length <= file.size {
+                let payload = file.read(at: position + QueueRecord.headerSize, count: parsed.length)
+                if let decoded = QueueRecord.decodePayload(payload[...], checksum: parsed.checksum) {
+                    return (position, QueueRecord.headerSize + parsed.length, decoded.enqueuedAtUnixNano, decoded)
+                }
+            }
+            // Damage: look for the next magic.
+            position = nextMagic(in: file, after: position) ?? file.size
+        }
+        return nil
+    }
+
+    private static func nextMagic(in file: SegmentFile, after position: Int) -> Int? {
+        var start = position + 1
+        let chunk = 64 * 1024
+        while start < file.size {
+            let bytes = file.read(at: start, count: chunk + 3)
+            if bytes.count < 4 { return nil }
+            for index in 0...(bytes.count - 4) where bytes[index] == 0x50 && bytes[index + 1] == 0x53 && bytes[index + 2] == 0x51 && bytes[index + 3] == 0x52 {
+                return start + index
+            }
+            start += chunk
+        }
+        return nil
+    }
+
+    // MARK: - Appending
+
+    /// Appends a batch; returns once it is in the segment file (and synced, with `fsync: always`).
+    func append(_ batch: EncodedBatch, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws(QueueError) {
+        let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
+        guard record.count <= configuration.maxBytes else {
+            throw .tooLarge(bytes: record.count, limit: configuration.maxBytes)
+        }
+        try state.withLock { (state: inout State) throws(QueueError) in
+            while state.statistics.bytes + record.count > configuration.maxBytes {
+                switch configuration.whenFull {
+                case .backpressure: throw .full
+                case .dropOldest: try dropOldestSegment(&state)
+                }
+            }
+            if state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
+                do { try Self.openSegment(&state, directory: directory) } catch { throw .io("\(error)") }
+            }
+            let index = state.segments.count - 1
+            do {
+                try state.segments[index].file.append(record)
+            } catch {
+                throw .io("\(error)")
+            }
+            if configuration.fsync == .always { state.segments[index].file.sync() } else { state.dirty = true }
+            state.segments[index].records += 1
+            if state.segments[index].oldestUnixNano == nil { state.segments[index].oldestUnixNano = nowUnixNano }
+            state.statistics.records += 1
+            state.statistics.bytes += record.count
+            state.statistics.appended += 1
+            if state.statistics.oldestRecordUnixNano == nil { state.statistics.oldestRecordUnixNano = nowUnixNano }
+        }
+    }
+
+    private func dropOldestSegment(_ state: inout State) throws(QueueError) {
+        if state.segments.count == 1 {
+            do { try Self.openSegment(&state, directory: directory) } catch { throw .io("\(error)") }
+        }
+        let oldest = state.segments.removeFirst()
+        state.statistics.dropped += oldest.unacknowledged
+        state.statistics.records -= oldest.unacknowledged
+        state.statistics.bytes -= oldest.file.size
+        Self.remove(oldest, directory: directory)
+        if state.cursor.segment <= oldest.sequence { state.cursor = (state.segments[0].sequence, 0) }
+        state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
+    }
+
+    /// With `fsync: interval`, flushes appends made since the last call.
+    func syncIfDirty() {
+        state.withLock { state in
+            guard state.dirty else { return }
+            state.segments.last?.file.sync()
+            state.dirty = false
+        }
+    }
+
+    // MARK: - Shipping
+
+    /// The next unshipped batch in queue order, or `nil` if none is waiting.
+    func take() -> (QueuedRecord, EncodedBatch)? {
+        state.withLock { state in
+            while let index = state.segments.firstIndex(where: { $0.sequence >= state.cursor.segment }) {
+                let segment = state.segments[index]
+                if state.cursor.segment != segment.sequence { state.cursor = (segment.sequence, 0) }
+                guard let found = Self.nextIntactRecord(in: segment.file, from: state.cursor.offset) else {
+                    if index == state.segments.count - 1 { return nil }
+                    state.cursor = (state.segments[index + 1].sequence, 0)
+                    continue
+                }
+                state.cursor.offset = found.offset + found.length
+                if segment.acknowledged.contains(found.offset) { continue }
+                let record = QueuedRecord(segment: segment.sequence, offset: found.offset, enqueuedAtUnixNano: found.enqueuedAtUnixNano)
+                return (record, found.decoded.batch)
+            }
+            return nil
+        }
+    }
+
+    /// Marks a record delivered; a segment whose records are all delivered is deleted.
+    func acknowledge(_ record: QueuedRecord) {
+        state.withLock { state in
+            guard let index = state.segments.firstIndex(where: { $0.sequence == record.segment }),
+                  !state.segments[index].acknowledged.contains(record.offset) else { return }
+            state.segments[index].acknowledged.insert(record.offset)
+            var entry = [UInt8]()
+            for shift in stride(from: 0, to: 64, by: 8) { entry.append(UInt8(truncatingIfNeeded: UInt64(record.offset) >> UInt64(shift))) }
+            try? state.segments[index].ackLog.append(entry)
+            state.statistics.records -= 1
+            state.statistics.acknowledged += 1
+            let isActive = index == state.segments.count - 1
+            if state.segments[index].unacknowledged == 0 && !isActive {
+                let segment = state.segments.remove(at: index)
+                state.statistics.bytes -= segment.file.size
+                Self.remove(segment, directory: directory)
+            }
+            if state.statistics.records == 0 {
+                state.statistics.oldestRecordUnixNano = nil
+            } else if record.enqueuedAtUnixNano == state.statistics.oldestRecordUnixNano {
+                state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
+            }
+        }
+    }
+
+    var statistics: QueueStatistics { state.withLock { $0.statistics } }
+}

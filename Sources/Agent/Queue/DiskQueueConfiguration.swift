@@ -1,0 +1,56 @@
+/// When the queue's writes reach the disk.
+enum FsyncPolicy: Equatable, Sendable, CustomStringConvertible {
+    /// `fdatasync` before an append returns: nothing acknowledged is lost even on power loss.
+    case always
+    /// `fdatasync` on a timer: survives `kill -9` (the page cache keeps the data) but a power
+    /// loss can take the last interval.
+    case interval(Duration)
+    /// Leave it to the kernel.
+    case never
+
+    /// Parses `always`, `never`, or an interval such as `200ms` / `1s`.
+    init?(_ text: String) {
+        switch text {
+        case "always", "batch": self = .always
+        case "never": self = .never
+        default:
+            guard let duration = DurationText.parse(text) else { return nil }
+            self = .interval(duration)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .always: return "always"
+        case .never: return "never"
+        case .interval(let duration): return "every \(duration)"
+        }
+    }
+}
+
+/// What the queue does when it reaches `maxBytes`.
+enum WhenFull: String, Equatable, Sendable {
+    /// Refuse new batches (receivers answer 429 with `Retry-After`, tailers pause).
+    case backpressure
+    /// Delete the oldest segment and count its records as dropped.
+    case dropOldest = "drop_oldest"
+}
+
+struct DiskQueueConfiguration: Equatable, Sendable {
+    var maxBytes = 512 << 20
+    var segmentBytes = 16 << 20
+    var fsync = FsyncPolicy.always
+    var whenFull = WhenFull.backpressure
+}
+
+/// Durations as people write them in flags and YAML: `200ms`, `5s`, `2m`, `1h`, `7d`.
+enum DurationText {
+    static func parse(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+            return .milliseconds(Int64(value * Double(milliseconds)))
+        }
+        return nil
+    }
+}

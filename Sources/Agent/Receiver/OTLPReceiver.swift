@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import PeriscopeServer
+import PeriscopeTelemetry
+
+/// The agent's OTLP/HTTP receiver (`/v1/traces`, `/v1/logs`, `/v1/metrics`): validates
+/// like the collector does, hands each request to the sink as one batch, and answers 200
+/// only after the sink accepted it.
+struct OTLPReceiver: Sendable {
+    let ingest: OTLPIngest
+    let sink: any BatchSink
+    let logger: Logger
+
+    func register(on router: Router<BasicRequestContext>) {
+        for signal in Signal.allCases {
+            router.post(RouterPath(signal.path)) { request, _ in
+                await self.handle(request, signal: signal)
+            }
+        }
+    }
+
+    func handle(_ request: Request, signal: Signal) async -> Response {
+        let received: OTLPIngestRequest
+        do {
+            received = try await ingest.read(request, signal: signal)
+        } catch {
+            logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
+            return error.response
+        }
+        let payload = OTLPRequestPayload(
+            batch: received.decoded.batch, protobuf: received.format == .protobuf ? received.payload : nil)
+        do {
+            try await sink.accept(payload)
+        } catch {
+            logger.warning("could not accept \(signal.path) batch: \(error)")
+            return Self.response(for: error, format: received.format)
+        }
+        return .bytes(
+            OTLPEncoder.response(signal, rejected: received.decoded.rejectedItems,
+                                 message: received.decoded.rejectionReason, format: received.format),
+            contentType: received.format.rawValue)
+    }
+
+    /// 429 for a full queue and 503 for trouble that passes, each with `Retry-After`, so OTLP
+    /// clients retry (https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling); 400 for a refusal.
+    static func response(for error: DeliveryError, format: OTLPFormat) -> Response {
+        let status: HTTPResponse.Status
+        let retryAfter: Int?
+        switch error {
+        case .rejected:
+            return OTLPIngestFailure(status: .badRequest, message: error.description, format: format).response
+        case .queueFull(let seconds):
+            (status, retryAfter) = (.tooManyRequests, seconds)
+        case .unavailable(_, let seconds):
+            (status, retryAfter) = (.serviceUnavailable, seconds ?? 1)
+        case .storage:
+            (status, retryAfter) = (.serviceUnavailable, 5)
+        }
+        var response = OTLPIngestFailure(status: status, message: error.description + "; retry later", format: format).response
+        response.headers[HTTPField.Name("Retry-After")!] = retryAfter.map(String.init)
+        return response
+    }
+}

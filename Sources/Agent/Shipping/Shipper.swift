@@ -1,0 +1,146 @@
+import Logging
+import NIOPosix
+import PeriscopeTelemetry
+import ServiceLifecycle
+import Synchronization
+
+/// Counters of delivery, exported as the agent's own metrics.
+struct ShipperStatistics: Equatable, Sendable {
+    var shipped = 0
+    var shippedItems = 0
+    var retries = 0
+    var deadLettered = 0
+    var breakerState = 0
+}
+
+/// Delivers queued batches to the collector with `concurrency` batches in flight. A record
+/// is acknowledged (and so deleted) only after the collector answered 2xx, or after a
+/// permanent refusal put it in the dead-letter box. Retryable failures back off with full
+/// jitter behind a circuit breaker. On graceful shutdown it keeps shipping until the queue is
+/// empty or the drain deadline passes; whatever is left stays on disk for the next start.
+final class Shipper: Service, Sendable {
+    let queue: DiskQueue
+    let client: CollectorClient
+    let deadLetters: DeadLetterBox
+    let concurrency: Int
+    let retryPolicy: RetryPolicy
+    let drainDeadline: Duration
+    let logger: Logger
+    private let breaker: Mutex<CircuitBreaker>
+    private let counters = Mutex(ShipperStatistics())
+
+    init(
+        queue: DiskQueue, client: CollectorClient, deadLetters: DeadLetterBox, concurrency: Int = 4,
+        retryPolicy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
+        drainDeadline: Duration = .seconds(5), logger: Logger
+    ) {
+        self.queue = queue
+        self.client = client
+        self.deadLetters = deadLetters
+        self.concurrency = max(1, concurrency)
+        self.retryPolicy = retryPolicy
+        self.drainDeadline = drainDeadline
+        self.logger = logger
+        self.breaker = Mutex(breaker)
+    }
+
+    var statistics: ShipperStatistics {
+        var statistics = counters.withLock { $0 }
+        statistics.breakerState = breaker.withLock { $0.state.gaugeValue }
+        return statistics
+    }
+
+    func run() async throws {
+        let shutdown = ShutdownSignal()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<concurrency {
+                    group.addTask { await self.work(shutdown: shutdown) }
+                }
+            }
+        } onGracefulShutdown: {
+            shutdown.begin(deadline: .now + self.drainDeadline)
+        }
+    }
+
+    private func work(shutdown: ShutdownSignal) async {
+        while !Task.isCancelled {
+            if let deadline = shutdown.deadline, ContinuousClock.now >= deadline { return }
+            guard let (record, batch) = await take() else {
+                if shutdown.deadline != nil { return }
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            await deliver(record, batch, shutdown: shutdown)
+        }
+    }
+
+    private func take() async -> (QueuedRecord, EncodedBatch)? {
+        let queue = self.queue
+        return try? await NIOThreadPool.singleton.runIfActive { queue.take() }
+    }
+
+    private func deliver(_ record: QueuedRecord, _ batch: EncodedBatch, shutdown: ShutdownSignal) async {
+        var generator = SystemRandomNumberGenerator()
+        var attempt = 0
+        while true {
+            let permit = breaker.withLock { $0.permit(now: .now) }
+            if case .waitUntil(let instant) = permit {
+                if let deadline = shutdown.deadline, instant > deadline { return }
+                try? await Task.sleep(until: instant, clock: .continuous)
+                if Task.isCancelled { return }
+                continue
+            }
+            do {
+                try await client.send(batch)
+                breaker.withLock { $0.recordSuccess() }
+                acknowledge(record)
+                counters.withLock {
+                    $0.shipped += 1
+                    $0.shippedItems += batch.itemCount
+                }
+                return
+            } catch {
+                switch error {
+                case .rejected(let status, let message):
+                    breaker.withLock { $0.recordSuccess() }
+                    do {
+                        try deadLetters.store(batch, status: status, reason: message)
+                        acknowledge(record)
+                        counters.withLock { $0.deadLettered += 1 }
+                        logger.error("collector refused batch \(batch.id) (\(status)): \(message); kept in the dead-letter box")
+                    } catch {
+                        logger.error("cannot write dead letter for batch \(batch.id): \(error); it stays queued")
+                    }
+                    return
+                case .unavailable(let reason, let retryAfter):
+                    breaker.withLock { $0.recordFailure(now: .now) }
+                    counters.withLock { $0.retries += 1 }
+                    let delay = retryPolicy.delay(attempt: attempt, retryAfterSeconds: retryAfter, using: &generator)
+                    attempt += 1
+                    logger.debug("batch \(batch.id): \(reason); retrying in \(delay)")
+                    if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
+                    try? await Task.sleep(for: delay)
+                    if Task.isCancelled { return }
+                case .queueFull, .storage:
+                    return
+                }
+            }
+        }
+    }
+
+    private func acknowledge(_ record: QueuedRecord) {
+        queue.acknowledge(record)
+    }
+}
+
+/// Set once graceful shutdown begins: the time by which draining must stop.
+final class ShutdownSignal: Sendable {
+    private let value = Mutex<ContinuousClock.Instant?>(nil)
+
+    var deadline: ContinuousClock.Instant? { value.withLock { $0 } }
+
+    func begin(deadline: ContinuousClock.Instant) {
+        value.withLock { $0 = $0 ?? deadline }
+    }
+}

@@ -1,0 +1,30 @@
+import Hummingbird
+import Logging
+import PeriscopeServer
+import PeriscopeTelemetry
+
+/// Builds the collector's HTTP application: OTLP ingest and the query API on one port,
+/// behind bearer-token auth unless it was explicitly turned off.
+enum CollectorApplication {
+    static func make(
+        configuration: CollectorConfiguration, logger: Logger
+    ) throws -> (some ApplicationProtocol, TelemetryStore) {
+        let store = try TelemetryStore(directory: configuration.dataDirectory)
+        let router = Router()
+        if let tokens = configuration.tokens {
+            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
+        }
+        router.get("healthz") { _, _ in "ok" }
+        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), logger: logger)
+            .register(on: router)
+        QueryRoutes(store: store).register(on: router)
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.listen.host, port: configuration.listen.port),
+                serverName: "periscope-collector"),
+            onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
+            logger: logger)
+        return (app, store)
+    }
+}

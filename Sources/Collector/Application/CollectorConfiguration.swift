@@ -1,0 +1,46 @@
+import Foundation
+import PeriscopeServer
+import Yams
+
+/// Everything the collector needs to start, from `collector.yaml` and flags (flags win).
+struct CollectorConfiguration: Sendable, Equatable {
+    var listen = ListenAddress(host: "0.0.0.0", port: 4400)
+    var dataDirectory = "./periscope-data"
+    /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
+    var tokens: [String]?
+    var bodyLimits = BodyLimits()
+
+    /// The keys of `collector.yaml`, each also a flag.
+    struct File: Decodable {
+        var listen: String?
+        var data: String?
+        var tokenFile: String?
+        var insecureNoAuth: Bool?
+        var retention: String?
+        var slo: String?
+        var maxBodyBytes: Int?
+        var maxDecompressedBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, data, retention, slo
+            case tokenFile = "token_file"
+            case insecureNoAuth = "insecure_no_auth"
+            case maxBodyBytes = "max_body_bytes"
+            case maxDecompressedBytes = "max_decompressed_bytes"
+        }
+
+        static func load(_ path: String) throws -> File {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError("cannot read config file '\(path)': \(error.localizedDescription)")
+            }
+            do {
+                return try YAMLDecoder().decode(File.self, from: text)
+            } catch {
+                throw ConfigurationError("config file '\(path)': \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PeriscopeServer
+
+/// `periscope-collector`: ingests OTLP, stores it, and answers the query API.
+@main
+struct CollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "periscope-collector",
+        abstract: "Ingest OTLP traces, logs and metrics; store and index them; serve the query API.",
+        discussion: """
+            Examples:
+              periscope-collector --token-file tokens.txt
+              periscope-collector --listen 127.0.0.1:4400 --data ./periscope-data --insecure-no-auth
+            """)
+
+    @Option(help: "YAML configuration file; flags override its keys.")
+    var config: String?
+
+    @Option(help: "Address for ingest and the query API (HOST:PORT; port 0 picks a free one). Default 0.0.0.0:4400.")
+    var listen: String?
+
+    @Option(help: "Data directory. Default ./periscope-data.")
+    var data: String?
+
+    @Option(help: "SLO definitions (YAML).")
+    var slo: String?
+
+    @Option(name: .customLong("token-file"), help: "File of accepted bearer tokens, one per line.")
+    var tokenFile: String?
+
+    @Flag(name: .customLong("insecure-no-auth"), help: "Accept requests without a token. Never on a shared network.")
+    var insecureNoAuth = false
+
+    @Option(help: "How long to keep data, e.g. 7d or 36h. Default 7d.")
+    var retention: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let configuration: CollectorConfiguration
+        do {
+            configuration = try resolve()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "periscope-collector")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (app, _) = try CollectorApplication.make(configuration: configuration, logger: logger)
+        try await app.runService()
+    }
+
+    func resolve() throws -> CollectorConfiguration {
+        let file = try config.map(CollectorConfiguration.File.load)
+        var configuration = CollectorConfiguration()
+        if let text = listen ?? file?.listen {
+            guard let address = ListenAddress(text) else { throw ConfigurationError("--listen must be HOST:PORT, got '\(text)'") }
+            configuration.listen = address
+        }
+        if let data = data ?? file?.data { configuration.dataDirectory = data }
+        if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
+        if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
+        let noAuth = insecureNoAuth || (file?.insecureNoAuth ?? false)
+        let tokenPath = tokenFile ?? file?.tokenFile
+        switch (tokenPath, noAuth) {
+        case (let path?, false): configuration.tokens = try TokenFile.read(path)
+        case (nil, true): configuration.tokens = nil
+        case (_?, true): throw ConfigurationError("give either --token-file or --insecure-no-auth, not both")
+        case (nil, false):
+            throw ConfigurationError("the collector needs --token-file FILE (one token per line), or --insecure-no-auth to accept anyone")
+        }
+        return configuration
+    }
+}

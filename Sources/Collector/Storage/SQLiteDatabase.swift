@@ -1,0 +1,171 @@
+import CSQLite
+import Foundation
+
+/// A failed SQLite call, with SQLite's own message and the statement that failed.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var message: String
+
+    public var description: String { "SQLite error \(code): \(message)" }
+}
+
+/// A thin wrapper over one SQLite connection: prepared statements cached by SQL text,
+/// typed binds and reads. Not thread-safe; its owner serialises access.
+final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    private var statements: [String: Statement] = [:]
+
+    init(path: String) throws {
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(handle)
+            throw SQLiteError(code: status, message: "\(message) (\(path))")
+        }
+        sqlite3_busy_timeout(handle, 5000)
+    }
+
+    deinit {
+        statements.values.forEach { sqlite3_finalize($0.handle) }
+        sqlite3_close_v2(handle)
+    }
+
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &error)
+        if status != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "unknown"
+            sqlite3_free(error)
+            throw SQLiteError(code: status, message: message)
+        }
+    }
+
+    /// A cached prepared statement, reset and with bindings cleared.
+    func statement(_ sql: String) throws -> Statement {
+        if let cached = statements[sql] {
+            sqlite3_reset(cached.handle)
+            sqlite3_clear_bindings(cached.handle)
+            return cached
+        }
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw lastError(status) }
+        let wrapped = Statement(handle: statement, database: self)
+        statements[sql] = wrapped
+        return wrapped
+    }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func lastError(_ status: Int32) -> SQLiteError {
+        SQLiteError(code: status, message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
+
+/// One prepared statement. Binds are 1-based, columns 0-based, as in SQLite's C API.
+final class Statement {
+    let handle: OpaquePointer
+    unowned let database: SQLiteDatabase
+
+    init(handle: OpaquePointer, database: SQLiteDatabase) {
+        self.handle = handle
+        self.database = database
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: Int64) -> Statement {
+        sqlite3_bind_int64(handle, index, value)
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: UInt64) -> Statement {
+        sqlite3_bind_int64(handle, index, Int64(bitPattern: value))
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: Int) -> Statement { bind(index, Int64(value)) }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: Double) -> Statement {
+        sqlite3_bind_double(handle, index, value)
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, _ value: String) -> Statement {
+        sqlite3_bind_text(handle, index, value, -1, SQLITE_TRANSIENT)
+        return self
+    }
+
+    @discardableResult
+    func bind(_ index: Int32, blob: [UInt8]?) -> Statement {
+        guard let blob else {
+            sqlite3_bind_null(handle, index)
+            return self
+        }
+        _ = blob.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+        return self
+    }
+
+    @discardableResult
+    func bindNull(_ index: Int32) -> Statement {
+        sqlite3_bind_null(handle, index)
+        return self
+    }
+
+    /// Steps a statement that returns no rows.
+    func run() throws {
+        let status = sqlite3_step(handle)
+        guard status == SQLITE_DONE || status == SQLITE_ROW else { throw database.lastError(status) }
+        sqlite3_reset(handle)
+    }
+
+    /// Steps to the next row; `false` when there are no more.
+    func step() throws -> Bool {
+        let status = sqlite3_step(handle)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE:
+            sqlite3_reset(handle)
+            return false
+        default: throw database.lastError(status)
+        }
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func uint64(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(handle, column) else { return "" }
+        return String(cString: text)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}
+
+/// SQLite's "copy the bound value now" destructor constant, which the C macro hides from Swift.
+let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeServer
+import Testing
+
+@Suite("Collector configuration")
+struct CollectorConfigurationTests {
+    @Test("auth must be chosen explicitly")
+    func authIsExplicit() throws {
+        let command = try CollectorCommand.parse([])
+        #expect(throws: ConfigurationError.self) { try command.resolve() }
+        let open = try CollectorCommand.parse(["--insecure-no-auth"]).resolve()
+        #expect(open.tokens == nil)
+    }
+
+    @Test("token file, YAML keys, and flags overriding them")
+    func fileAndFlags() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tokens = directory.appendingPathComponent("tokens")
+        try "# comment\nalpha\n\n beta \n".write(to: tokens, atomically: true, encoding: .utf8)
+        let yaml = directory.appendingPathComponent("collector.yaml")
+        try "listen: 127.0.0.1:5500\ndata: /tmp/x\ntoken_file: \(tokens.path)\nmax_body_bytes: 1000\n".write(to: yaml, atomically: true, encoding: .utf8)
+        let fromFile = try CollectorCommand.parse(["--config", yaml.path]).resolve()
+        #expect(fromFile.listen == ListenAddress(host: "127.0.0.1", port: 5500))
+        #expect(fromFile.dataDirectory == "/tmp/x")
+        #expect(fromFile.tokens == ["alpha", "beta"])
+        #expect(fromFile.bodyLimits.maxBodyBytes == 1000)
+        let overridden = try CollectorCommand.parse(["--config", yaml.path, "--listen", ":6600", "--data", "/tmp/y"]).resolve()
+        #expect(overridden.listen == ListenAddress(host: "0.0.0.0", port: 6600))
+        #expect(overridden.dataDirectory == "/tmp/y")
+    }
+
+    @Test("listen addresses")
+    func listenAddresses() {
+        #expect(ListenAddress("127.0.0.1:4318") == ListenAddress(host: "127.0.0.1", port: 4318))
+        #expect(ListenAddress("[::1]:80") == ListenAddress(host: "::1", port: 80))
+        #expect(ListenAddress("nope") == nil)
+        #expect(ListenAddress("h:70000") == nil)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeTelemetry
+import Testing
+
+@Suite("Telemetry store")
+struct TelemetryStoreTests {
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+    }
+
+    static let traceID = TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")!
+
+    static func spans(service: String, _ spans: [Span]) -> TelemetryBatch {
+        .traces([ResourceSpans(resource: Resource(serviceName: service, hostName: "h1"), scopes: [ScopeSpans(spans: spans)])])
+    }
+
+    static let root = Span(
+        traceID: traceID, spanID: SpanID(1), name: "POST /checkout", kind: .server,
+        startTimeUnixNano: 1_000, endTimeUnixNano: 9_000,
+        attributes: [Attribute("http.route", .string("/checkout")), Attribute("retries", .int(2))],
+        events: [Span.Event(timeUnixNano: 2_000, name: "cache miss")])
+    static let child = Span(
+        traceID: traceID, spanID: SpanID(2), parentSpanID: SpanID(1), name: "GET /inventory", kind: .client,
+        startTimeUnixNano: 3_000, endTimeUnixNano: 5_000, status: Span.Status(code: .error, message: "timeout"))
+
+    @Test("a trace split over batches and services reads back as one, in start order")
+    func traceAcrossBatches() throws {
+        let store = try TelemetryStore(directory: directory)
+        #expect(try store.ingest(Self.spans(service: "inventory", [Self.child]), batchID: "b2") == .stored(items: 1))
+        #expect(try store.ingest(Self.spans(service: "checkout", [Self.root]), batchID: "b1") == .stored(items: 1))
+        let trace = try #require(try store.trace(Self.traceID))
+        #expect(trace.spans.map(\.spanID) == [SpanID(1), SpanID(2)])
+        #expect(trace.spans.map(\.service) == ["checkout", "inventory"])
+        let root = trace.spans[0]
+        #expect(root.parentSpanID == nil)
+        #expect(root.kind == "server")
+        #expect(root.durationNanos == 8_000)
+        #expect(root.attributes == ["http.route": .string("/checkout"), "retries": .int(2)])
+        #expect(root.events.map(\.name) == ["cache miss"])
+        #expect(root.resource["host.name"] == .string("h1"))
+        #expect(trace.spans[1].status == QueryAPI.Status(code: "error", message: "timeout"))
+        #expect(trace.spans[1].parentSpanID == SpanID(1))
+        #expect(try store.trace(TraceID(high: 9, low: 9)) == nil)
+    }
+
+    @Test("a batch ID seen before stores nothing, across a reopen")
+    func deduplicatesByBatchID() throws {
+        do {
+            let store = try TelemetryStore(directory: directory)
+            #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .stored(items: 3))
+            #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
+        }
+        let reopened = try TelemetryStore(directory: directory)
+        #expect(try reopened.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
+        #expect(try reopened.counts()["logs"] == 3)
+        #expect(try reopened.ingest(Self.logs(count: 3), batchID: nil) == .stored(items: 3))
+        #expect(try reopened.counts()["logs"] == 6)
+    }
+
+    static func logs(count: Int) -> TelemetryBatch {
+        .logs([ResourceLogs(resource: Resource(serviceName: "checkout"), scopes: [ScopeLogs(records: (0..<count).map {
+            LogRecord(timeUnixNano: UInt64(10 - $0), severityNumber: .info, body: .string("line \($0)"),
+                      attributes: [Attribute("n", .int(Int64($0)))], traceID: traceID, spanID: SpanID(1))
+        })])])
+    }
+
+    @Test("logs by trace ID come oldest first, with severity names filled in")
+    func logsByTrace() throws {
+        let store = try TelemetryStore(directory: directory)
+        _ = try store.ingest(Self.logs(count: 3), batchID: nil)
+        _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "other"), scopes: [ScopeLogs(records: [
+            LogRecord(timeUnixNano: 1, body: .string("unrelated")),
+        ])])]), batchID: nil)
+        let logs = try store.logs(traceID: Self.traceID, limit: 100)
+        #expect(logs.map(\.body) == [.string("line 2"), .string("line 1"), .string("line 0")])
+        #expect(logs.allSatisfy { $0.severityText == "INFO" && $0.spanID == SpanID(1) && $0.traceID == Self.traceID })
+        #expect(try store.logs(traceID: Self.traceID, limit: 2).count == 2)
+    }
+
+    @Test("metrics of every kind are stored")
+    func metrics() throws {
+        let store = try TelemetryStore(directory: directory)
+        let batch = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "m"), scopes: [ScopeMetrics(metrics: [
+            Metric(name: "g", data: .gauge([NumberPoint(timeUnixNano: 1, value: .double(0.5))])),
+            Metric(name: "s", data: .sum([NumberPoint(timeUnixNano: 1, value: .int(3)), NumberPoint(timeUnixNano: 2, value: .int(4))], temporality: .cumulative, isMonotonic: true)),
+            Metric(name: "h", data: .histogram([HistogramPoint(timeUnixNano: 1, count: 2, sum: 3, bucketCounts: [1, 1], explicitBounds: [1])], temporality: .delta)),
+        ])])])
+        #expect(try store.ingest(batch, batchID: "m1") == .stored(items: 4))
+        #expect(try store.counts()["metric_points"] == 4)
+    }
+}

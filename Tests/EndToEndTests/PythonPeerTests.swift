@@ -1,0 +1,86 @@
+import Foundation
+import PeriscopeTelemetry
+import PeriscopeTesting
+import Testing
+
+/// A client we did not write — Python's opentelemetry-sdk with the OTLP/HTTP protobuf
+/// exporters — through the real agent and collector, read back through the real CLI.
+@Suite("Python opentelemetry-sdk peer")
+struct PythonPeerTests {
+    struct Sent: Decodable {
+        var trace_id: String
+        var root_span_id: String
+        var child_span_id: String
+        var base_ns: UInt64
+    }
+
+    @Test("every field the Python SDK sent is understood exactly")
+    func pythonTraceAndLogArriveExactly() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        let agent = try await AgentProcess.start(in: directory, collector: collector)
+        defer { Task { await agent.process.stop(); await collector.process.stop() } }
+
+        let peer = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", BinaryLocation.packageRoot.appendingPathComponent("Tests/Peers/otel_peer.py").path,
+            "--endpoint", agent.url,
+        ])
+        let status = try await peer.waitForExit(timeout: .seconds(60))
+        try #require(status == 0, "python peer failed: \(peer.standardError)")
+        let sent = try JSONDecoder().decode(Sent.self, from: Data(peer.standardOutput.utf8))
+
+        let trace = try await QueryCLI.json(QueryAPI.Trace.self, ["trace", sent.trace_id], collector: collector)
+        #expect(trace.traceID.hex == sent.trace_id)
+        #expect(trace.spans.count == 2)
+        let root = try #require(trace.spans.first { $0.spanID.hex == sent.root_span_id })
+        let child = try #require(trace.spans.first { $0.spanID.hex == sent.child_span_id })
+
+        #expect(root.parentSpanID == nil)
+        #expect(root.name == "GET /orders/{id}")
+        #expect(root.kind == "server")
+        #expect(root.service == "py-orders")
+        #expect(root.startTimeUnixNano == sent.base_ns)
+        #expect(root.endTimeUnixNano == sent.base_ns + 10_000_000)
+        #expect(root.durationNanos == 10_000_000)
+        #expect(root.status.code == "unset")
+        #expect(root.attributes["http.request.method"] == .string("GET"))
+        #expect(root.attributes["http.response.status_code"] == .int(200))
+        #expect(root.attributes["cache.hit"] == .bool(true))
+        #expect(root.attributes["sample.ratio"] == .double(0.25))
+        #expect(root.attributes["tags"] == .array([.string("a"), .string("b")]))
+        #expect(root.attributes["counts"] == .array([.int(1), .int(2), .int(3)]))
+        #expect(root.resource["service.instance.id"] == .string("py-1"))
+        #expect(root.resource["host.name"] == .string("peer-host"))
+        #expect(root.resource["telemetry.sdk.language"] == .string("python"))
+
+        #expect(child.parentSpanID?.hex == sent.root_span_id)
+        #expect(child.name == "SELECT orders")
+        #expect(child.kind == "client")
+        #expect(child.startTimeUnixNano == sent.base_ns + 1_000_000)
+        #expect(child.durationNanos == 2_500_000)
+        #expect(child.status == QueryAPI.Status(code: "error", message: "connection reset"))
+        #expect(child.attributes["db.system"] == .string("postgresql"))
+        #expect(child.events == [QueryAPI.Event(timeUnixNano: sent.base_ns + 2_000_000, name: "retry", attributes: ["attempt": .int(2)])])
+        #expect(child.links.count == 1)
+        #expect(child.links.first?.traceID.hex == "0af7651916cd43dd8448eb211c80319c")
+        #expect(child.links.first?.spanID.hex == "b7ad6b7169203331")
+        #expect(child.links.first?.attributes["link.kind"] == .string("follows"))
+
+        let logs = try await QueryCLI.json(QueryAPI.Logs.self, ["logs", "--trace", sent.trace_id], collector: collector)
+        #expect(logs.logs.count == 1)
+        let log = try #require(logs.logs.first)
+        #expect(log.body == .string("order lookup failed"))
+        #expect(log.severityNumber == Severity.warn.rawValue)
+        #expect(log.severityText == "WARN")
+        #expect(log.service == "py-orders")
+        #expect(log.traceID?.hex == sent.trace_id)
+        #expect(log.spanID?.hex == sent.child_span_id)
+        #expect(log.attributes["order.id"] == .string("o-42"))
+
+        let waterfall = try await QueryCLI.run(["trace", sent.trace_id, "--color", "never"], collector: collector)
+        #expect(waterfall.exitCode == 0)
+        #expect(waterfall.standardOutput.contains("GET /orders/{id}"))
+        #expect(waterfall.standardOutput.contains("SELECT orders"))
+        #expect(waterfall.standardOutput.contains("py-orders"))
+    }
+}

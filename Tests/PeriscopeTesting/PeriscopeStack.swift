@@ -1,0 +1,88 @@
+import Foundation
+
+/// A scratch directory removed when the value is released.
+public final class TemporaryDirectory: Sendable {
+    public let url: URL
+
+    public init(_ prefix: String = "periscope-test") throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public var path: String { url.path }
+
+    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A real `periscope-collector` on a free loopback port with its own data directory.
+public struct CollectorProcess: Sendable {
+    public let process: RunningProcess
+    public let port: Int
+    public let token: String
+    public let tokenFile: URL
+    public let dataDirectory: URL
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts a collector with a fresh random token; `extraArguments` go last.
+    public static func start(
+        in directory: TemporaryDirectory, port: Int = 0, dataDirectory: URL? = nil, extraArguments: [String] = []
+    ) async throws -> CollectorProcess {
+        let token = "test-" + UUID().uuidString
+        let tokenFile = directory.file("collector-tokens.txt")
+        try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        let data = dataDirectory ?? directory.file("collector-data")
+        let process = try RunningProcess(BinaryLocation.binary("periscope-collector"), [
+            "--listen", "127.0.0.1:\(port)", "--data", data.path, "--token-file", tokenFile.path, "--log-level", "warning",
+        ] + extraArguments)
+        let boundPort = try await process.waitForListeningPort()
+        return CollectorProcess(process: process, port: boundPort, token: token, tokenFile: tokenFile, dataDirectory: data)
+    }
+}
+
+/// A real `periscope-agent` on a free loopback port, shipping to a collector.
+public struct AgentProcess: Sendable {
+    public let process: RunningProcess
+    public let port: Int
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    public static func start(
+        in directory: TemporaryDirectory, collector: CollectorProcess, extraArguments: [String] = []
+    ) async throws -> AgentProcess {
+        let process = try RunningProcess(BinaryLocation.binary("periscope-agent"), [
+            "--otlp-listen", "127.0.0.1:0", "--collector", collector.url, "--token-file", collector.tokenFile.path,
+            "--data", directory.file("agent-data").path, "--log-level", "warning",
+        ] + extraArguments)
+        let port = try await process.waitForListeningPort()
+        return AgentProcess(process: process, port: port)
+    }
+}
+
+/// Runs the real `periscope` CLI to completion.
+public enum QueryCLI {
+    public struct Result: Sendable {
+        public var exitCode: Int32
+        public var standardOutput: String
+        public var standardError: String
+    }
+
+    public static func run(_ arguments: [String], collector: CollectorProcess?, environment: [String: String] = [:]) async throws -> Result {
+        var args = arguments
+        if let collector { args += ["--collector", collector.url, "--token-file", collector.tokenFile.path] }
+        let process = try RunningProcess(BinaryLocation.binary("periscope"), args, environment: environment)
+        let code = try await process.waitForExit(timeout: .seconds(60))
+        return Result(exitCode: code, standardOutput: process.standardOutput, standardError: process.standardError)
+    }
+
+    /// Runs a `--json` command and decodes its document.
+    public static func json<Document: Decodable>(_ type: Document.Type, _ arguments: [String], collector: CollectorProcess) async throws -> Document {
+        let result = try await run(arguments + ["--json"], collector: collector)
+        guard result.exitCode == 0 else {
+            throw RunningProcess.StartError(description: "periscope \(arguments.joined(separator: " ")) exited \(result.exitCode): \(result.standardError)")
+        }
+        return try JSONDecoder().decode(Document.self, from: Data(result.standardOutput.utf8))
+    }
+}

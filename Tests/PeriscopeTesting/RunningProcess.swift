@@ -1,0 +1,122 @@
+import Foundation
+import Synchronization
+
+/// A child process whose stdout and stderr are captured line by line, so a test can wait
+/// for a line (`listening on …`), read what it printed, stop it gracefully or `kill -9` it.
+public final class RunningProcess: Sendable {
+    public let name: String
+    private let process: Process
+    private let stdout = OutputBuffer()
+    private let stderr = OutputBuffer()
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws {
+        self.name = executable.lastPathComponent
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        out.fileHandleForReading.readabilityHandler = { [stdout] handle in
+            let data = handle.availableData
+            if !data.isEmpty { stdout.append(data) }
+        }
+        err.fileHandleForReading.readabilityHandler = { [stderr] handle in
+            let data = handle.availableData
+            if !data.isEmpty { stderr.append(data) }
+        }
+        do {
+            try process.run()
+        } catch {
+            throw StartError(description: "cannot start \(executable.path): \(error)")
+        }
+    }
+
+    public var processID: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var standardOutput: String { stdout.text }
+    public var standardError: String { stderr.text }
+
+    /// Waits until a stdout line contains `marker` and returns that line.
+    public func waitForLine(containing marker: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = standardOutput.split(separator: "\n").first(where: { $0.contains(marker) }) {
+                return String(line)
+            }
+            if !process.isRunning {
+                throw StartError(description: "\(name) exited (\(process.terminationStatus)) before printing '\(marker)'. stderr:\n\(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw StartError(description: "\(name) did not print '\(marker)' within \(timeout). stderr:\n\(standardError)")
+    }
+
+    /// Waits for the port in a `… listening on HOST:PORT` line.
+    public func waitForListeningPort(timeout: Duration = .seconds(30)) async throws -> Int {
+        let line = try await waitForLine(containing: "listening on", timeout: timeout)
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+            throw StartError(description: "\(name): no port in '\(line)'")
+        }
+        return port
+    }
+
+    /// Waits for the process to exit by itself and returns its exit status.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw StartError(description: "\(name) did not exit within \(timeout); killed. stderr:\n\(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the readability handlers drain what the pipes still hold.
+        try await Task.sleep(for: .milliseconds(50))
+        return process.terminationStatus
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    public func stop(grace: Duration = .seconds(10)) async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        _ = try? await waitForExit(timeout: .seconds(5))
+    }
+
+    /// `kill -9`: no chance to flush or clean up.
+    public func kill9() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = try? await waitForExit(timeout: .seconds(5))
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Bytes a pipe delivered so far, shared between the reading handler and the test.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
