@@ -1,0 +1,260 @@
+import AsyncHTTPClient
+import PeriscopeTelemetry
+import ServiceLifecycle
+import Synchronization
+
+/// Sends spans and log records to the agent as OTLP/HTTP protobuf, off the request path.
+///
+/// `submit` only appends to a bounded queue (one per signal) and never waits: when a queue is
+/// full the item is dropped and counted. A background loop (`run()`) sends batches of up to
+/// `maxBatchSize` every `exportInterval`, or sooner when a batch fills, retrying transient
+/// failures with capped backoff before giving up and counting the batch as failed.
+public final class OTLPExporter: TelemetrySink, Sendable {
+    /// Queue sizes, batching and retry knobs; the defaults suit a typical service.
+    public struct Configuration: Sendable {
+        /// The agent's OTLP/HTTP base URL; `/v1/traces` and `/v1/logs` are appended.
+        public var endpoint: String
+        /// Finished spans held while waiting for export; more are dropped and counted.
+        public var spanQueueCapacity: Int
+        /// Log records held while waiting for export; more are dropped and counted.
+        public var logQueueCapacity: Int
+        /// Items per export request.
+        public var maxBatchSize: Int
+        /// How often the loop sends whatever is queued.
+        public var exportInterval: Duration
+        /// Upper bound for one HTTP request, connect included.
+        public var requestTimeout: Duration
+        /// Retries of transient failures.
+        public var retry: RetryPolicy
+
+        /// Defaults: the local agent, 2048-item queues, batches of 512 every second.
+        public init(
+            endpoint: String = "http://127.0.0.1:4318",
+            spanQueueCapacity: Int = 2048, logQueueCapacity: Int = 2048, maxBatchSize: Int = 512,
+            exportInterval: Duration = .seconds(1), requestTimeout: Duration = .seconds(5),
+            retry: RetryPolicy = RetryPolicy()
+        ) {
+            self.endpoint = endpoint
+            self.spanQueueCapacity = spanQueueCapacity
+            self.logQueueCapacity = logQueueCapacity
+            self.maxBatchSize = max(1, maxBatchSize)
+            self.exportInterval = exportInterval
+            self.requestTimeout = requestTimeout
+            self.retry = retry
+        }
+    }
+
+    /// The process's resource, sent with every batch.
+    public let resource: Resource
+    /// The instrumentation scope every batch is grouped under.
+    public let scope: InstrumentationScope
+    /// The settings this exporter was built with.
+    public let configuration: Configuration
+
+    private let baseURL: String
+    private let spans: BoundedBuffer<PeriscopeTelemetry.Span>
+    private let logs: BoundedBuffer<LogRecord>
+    private let wakeStream: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let started = Atomic<Bool>(false)
+    private let client: HTTPClient
+
+    private let droppedSpansCount = Atomic<Int>(0)
+    private let droppedLogsCount = Atomic<Int>(0)
+    private let exportedSpansCount = Atomic<Int>(0)
+    private let exportedLogsCount = Atomic<Int>(0)
+    private let failedExportsCount = Atomic<Int>(0)
+    /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
+    /// costs one connection attempt per batch rather than a full retry cycle.
+    private let consecutiveFailures = Atomic<Int>(0)
+
+    /// Spans refused because the span queue was full.
+    public var droppedSpans: Int { droppedSpansCount.load(ordering: .relaxed) }
+    /// Log records refused because the log queue was full.
+    public var droppedLogs: Int { droppedLogsCount.load(ordering: .relaxed) }
+    /// Spans the agent accepted.
+    public var exportedSpans: Int { exportedSpansCount.load(ordering: .relaxed) }
+    /// Log records the agent accepted.
+    public var exportedLogs: Int { exportedLogsCount.load(ordering: .relaxed) }
+    /// Batches given up on after retries or a permanent rejection; their items are lost.
+    public var failedExports: Int { failedExportsCount.load(ordering: .relaxed) }
+    /// Spans and records waiting in the queues.
+    public var queuedItems: Int { spans.count + logs.count }
+
+    /// - Parameter httpClient: the client to send with; by default a process-wide client with
+    ///   tracing disabled, so exports never produce spans of their own.
+    public init(
+        resource: Resource,
+        scope: InstrumentationScope = InstrumentationScope(name: "periscope-sdk", version: PeriscopeVersion.current),
+        configuration: Configuration = Configuration(),
+        httpClient: HTTPClient? = nil
+    ) {
+        self.resource = resource
+        self.scope = scope
+        self.configuration = configuration
+        var base = configuration.endpoint
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.spans = BoundedBuffer(capacity: configuration.spanQueueCapacity)
+        self.logs = BoundedBuffer(capacity: configuration.logQueueCapacity)
+        (self.wakeStream, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.client = httpClient ?? exportHTTPClient
+    }
+
+    // MARK: Producer side (application threads)
+
+    /// Queues a span for export, or drops and counts it when the queue is full. Never waits.
+    public func submit(_ span: PeriscopeTelemetry.Span) {
+        guard let count = spans.append(span) else {
+            droppedSpansCount.add(1, ordering: .relaxed)
+            return
+        }
+        if count >= configuration.maxBatchSize { wake.yield() }
+    }
+
+    /// Queues a log record for export, or drops and counts it when the queue is full. Never waits.
+    public func submit(_ record: LogRecord) {
+        guard let count = logs.append(record) else {
+            droppedLogsCount.add(1, ordering: .relaxed)
+            return
+        }
+        if count >= configuration.maxBatchSize { wake.yield() }
+    }
+
+    /// Asks the running loop to send now; returns at once.
+    public func requestFlush() {
+        wake.yield()
+    }
+
+    // MARK: Export side
+
+    /// Sends everything queued at the time of the call (and what arrives meanwhile), waiting at
+    /// most `timeout`. Works with or without `run()`.
+    public func forceFlush(timeout: Duration = .seconds(5)) async {
+        await withDeadline(timeout) { await self.drain() }
+    }
+
+    /// The export loop: runs until graceful shutdown or cancellation, then sends what is still
+    /// queued, bounded by `shutdownTimeout`. Call it once (the `Periscope` service does).
+    public func run(shutdownTimeout: Duration = .seconds(5)) async {
+        guard started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        let wake = self.wake
+        let interval = configuration.exportInterval
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        do { try await Task.sleep(for: interval) } catch { return }
+                        wake.yield()
+                    }
+                }
+                for await _ in self.wakeStream {
+                    await self.drain()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            wake.finish()
+        }
+        wake.finish()
+        // The final flush must not inherit our cancellation, or a cancelled service would lose
+        // everything still queued. It is bounded by its own deadline instead.
+        let finalFlush = Task { await self.forceFlush(timeout: shutdownTimeout) }
+        await finalFlush.value
+    }
+
+    /// Sends batches until both queues are empty or the task is cancelled.
+    private func drain() async {
+        let maxBatch = configuration.maxBatchSize
+        while !Task.isCancelled {
+            let spanBatch = spans.take(max: maxBatch)
+            if !spanBatch.isEmpty {
+                let body = OTLPEncoder.encode(
+                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: spanBatch)])]),
+                    format: .protobuf)
+                if await send(body, signal: .traces) {
+                    exportedSpansCount.add(spanBatch.count, ordering: .relaxed)
+                } else {
+                    failedExportsCount.add(1, ordering: .relaxed)
+                }
+            }
+            let logBatch = logs.take(max: maxBatch)
+            if !logBatch.isEmpty {
+                let body = OTLPEncoder.encode(
+                    .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: logBatch)])]),
+                    format: .protobuf)
+                if await send(body, signal: .logs) {
+                    exportedLogsCount.add(logBatch.count, ordering: .relaxed)
+                } else {
+                    failedExportsCount.add(1, ordering: .relaxed)
+                }
+            }
+            if spanBatch.isEmpty && logBatch.isEmpty { return }
+        }
+    }
+
+    /// POSTs one encoded batch, retrying transient failures; `true` once the agent accepted it.
+    private func send(_ body: [UInt8], signal: Signal) async -> Bool {
+        let accepted = await attemptSend(body, signal: signal)
+        if accepted {
+            consecutiveFailures.store(0, ordering: .relaxed)
+        } else {
+            consecutiveFailures.add(1, ordering: .relaxed)
+        }
+        return accepted
+    }
+
+    private func attemptSend(_ body: [UInt8], signal: Signal) async -> Bool {
+        let policy = configuration.retry
+        let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : policy.maxAttempts
+        for attempt in 1...attempts {
+            var retryAfter: Duration?
+            do {
+                var request = HTTPClientRequest(url: baseURL + signal.path)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: OTLPFormat.protobuf.rawValue)
+                request.headers.add(name: "User-Agent", value: "periscope-sdk-swift/\(PeriscopeVersion.current)")
+                request.body = .bytes(body)
+                let response = try await client.execute(
+                    request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
+                let status = Int(response.status.code)
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                if (200..<300).contains(status) { return true }
+                guard RetryPolicy.isRetryable(status: status) else { return false }
+                if let header = response.headers.first(name: "Retry-After"), let seconds = Int64(header), seconds >= 0 {
+                    retryAfter = .seconds(seconds)
+                }
+            } catch {
+                // Connection refused, timeouts, resets: all worth another try.
+                if Task.isCancelled { return false }
+            }
+            guard attempt < attempts else { break }
+            do {
+                try await Task.sleep(for: policy.backoff(retry: attempt, retryAfter: retryAfter))
+            } catch {
+                return false
+            }
+        }
+        return false
+    }
+}
+
+/// Runs `body`, cancelling it once `timeout` has passed.
+func withDeadline(_ timeout: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { await body() }
+        group.addTask { try? await Task.sleep(for: timeout) }
+        _ = await group.next()
+        group.cancelAll()
+    }
+}
+
+/// The default export client: process-wide like `HTTPClient.shared`, but with tracing off so an
+/// export never records a span (which would be exported, which would record a span…).
+private let exportHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.tracing.tracer = nil
+    configuration.timeout = .init(connect: .seconds(1), read: .seconds(10))
+    configuration.redirectConfiguration = .disallow
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()

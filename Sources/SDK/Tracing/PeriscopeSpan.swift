@@ -1,0 +1,140 @@
+import Instrumentation
+import PeriscopeTelemetry
+import ServiceContextModule
+import Synchronization
+import Tracing
+
+/// A live span. Mutations take one small lock; an unsampled span skips them all, so it costs
+/// little more than its IDs while still carrying context to children and outgoing requests.
+public final class PeriscopeSpan: Tracing.Span {
+    private struct State {
+        var operationName: String
+        var attributes: SpanAttributes = [:]
+        var events: [PeriscopeTelemetry.Span.Event] = []
+        var links: [PeriscopeTelemetry.Span.Link] = []
+        var status = PeriscopeTelemetry.Span.Status()
+        var ended = false
+    }
+
+    /// The context children inherit; holds this span's `SpanContext`.
+    public let context: ServiceContext
+    /// This span's identity.
+    public let spanContext: SpanContext
+    /// The parent's span ID, `nil` for a root span.
+    public let parentSpanID: SpanID?
+    /// The OTLP span kind.
+    public let kind: PeriscopeTelemetry.Span.Kind
+    /// Start time in Unix nanoseconds.
+    public let startTimeUnixNano: UInt64
+
+    private let state: Mutex<State>
+    private let sink: (any TelemetrySink)?
+
+    init(
+        operationName: String, context: ServiceContext, spanContext: SpanContext, parentSpanID: SpanID?,
+        kind: PeriscopeTelemetry.Span.Kind, startTimeUnixNano: UInt64, sink: (any TelemetrySink)?
+    ) {
+        self.context = context
+        self.spanContext = spanContext
+        self.parentSpanID = parentSpanID
+        self.kind = kind
+        self.startTimeUnixNano = startTimeUnixNano
+        self.sink = spanContext.isSampled ? sink : nil
+        self.state = Mutex(State(operationName: operationName))
+    }
+
+    /// The span name; may be renamed until the span ends (e.g. once the route is known).
+    public var operationName: String {
+        get { state.withLock { $0.operationName } }
+        set {
+            guard sink != nil else { return }
+            state.withLock { if !$0.ended { $0.operationName = newValue } }
+        }
+    }
+
+    /// The span attributes; writes after `end()` or on an unsampled span are ignored.
+    public var attributes: SpanAttributes {
+        get { state.withLock { $0.attributes } }
+        set {
+            guard sink != nil else { return }
+            state.withLock { if !$0.ended { $0.attributes = newValue } }
+        }
+    }
+
+    /// Recording means sampled and not yet ended; callers may skip building attributes otherwise.
+    public var isRecording: Bool {
+        sink != nil && !state.withLock { $0.ended }
+    }
+
+    /// Follows OpenTelemetry: `ok` is final, and a message only accompanies `error`.
+    public func setStatus(_ status: SpanStatus) {
+        guard sink != nil else { return }
+        state.withLock { state in
+            guard !state.ended, state.status.code != .ok else { return }
+            switch status.code {
+            case .ok: state.status = .init(code: .ok)
+            case .error: state.status = .init(code: .error, message: status.message ?? "")
+            }
+        }
+    }
+
+    /// Adds a timestamped event.
+    public func addEvent(_ event: SpanEvent) {
+        guard sink != nil else { return }
+        let converted = PeriscopeTelemetry.Span.Event(
+            timeUnixNano: event.nanosecondsSinceEpoch, name: event.name,
+            attributes: event.attributes.telemetryAttributes)
+        state.withLock { if !$0.ended { $0.events.append(converted) } }
+    }
+
+    /// Adds an OpenTelemetry `exception` event and marks the span as failed (unless already `ok`).
+    public func recordError<Instant: TracerInstant>(
+        _ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant
+    ) {
+        guard sink != nil else { return }
+        let message = String(describing: error)
+        var eventAttributes = [
+            Attribute("exception.type", .string(String(reflecting: type(of: error)))),
+            Attribute("exception.message", .string(message)),
+        ]
+        eventAttributes += attributes.telemetryAttributes
+        let event = PeriscopeTelemetry.Span.Event(
+            timeUnixNano: instant().nanosecondsSinceEpoch, name: "exception", attributes: eventAttributes)
+        state.withLock { state in
+            guard !state.ended else { return }
+            state.events.append(event)
+            if state.status.code == .unset { state.status = .init(code: .error, message: message) }
+        }
+    }
+
+    /// Links another span (e.g. the producer of a consumed message); ignored if it has no `SpanContext`.
+    public func addLink(_ link: SpanLink) {
+        guard sink != nil, let linked = link.context.spanContext else { return }
+        let converted = PeriscopeTelemetry.Span.Link(
+            traceID: linked.traceID, spanID: linked.spanID, traceState: linked.traceState,
+            attributes: link.attributes.telemetryAttributes)
+        state.withLock { if !$0.ended { $0.links.append(converted) } }
+    }
+
+    /// Ends the span once; a sampled span is handed to the sink, later calls are ignored.
+    public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
+        guard let sink else {
+            state.withLock { $0.ended = true }
+            return
+        }
+        let endTime = instant().nanosecondsSinceEpoch
+        let finished: State? = state.withLock { state in
+            guard !state.ended else { return nil }
+            state.ended = true
+            return state
+        }
+        guard let finished else { return }
+        sink.submit(PeriscopeTelemetry.Span(
+            traceID: spanContext.traceID, spanID: spanContext.spanID, parentSpanID: parentSpanID,
+            traceState: spanContext.traceState, flags: UInt32(spanContext.traceFlags),
+            name: finished.operationName, kind: kind,
+            startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: max(endTime, startTimeUnixNano),
+            attributes: finished.attributes.telemetryAttributes, events: finished.events, links: finished.links,
+            status: finished.status))
+    }
+}

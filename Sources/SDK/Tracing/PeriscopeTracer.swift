@@ -1,0 +1,72 @@
+import Instrumentation
+import PeriscopeTelemetry
+import ServiceContextModule
+import Tracing
+
+/// The swift-distributed-tracing `Tracer` behind `withSpan`: it starts `PeriscopeSpan`s whose
+/// parent is the active (or extracted) `SpanContext`, applies the sampler, hands finished spans
+/// to a `TelemetrySink`, and propagates context with W3C Trace Context headers.
+public struct PeriscopeTracer: Tracer {
+    /// The span type this tracer starts.
+    public typealias Span = PeriscopeSpan
+
+    /// Decides which new traces are recorded.
+    public let sampler: any Sampler
+    private let sink: any TelemetrySink
+    private let flush: @Sendable () -> Void
+
+    /// A tracer that is not installed globally, e.g. for tests; pass it to code that takes a tracer.
+    /// `flush` is what `forceFlush()` triggers (the exporter's non-blocking flush request).
+    public init(sampler: any Sampler, sink: any TelemetrySink, flush: @escaping @Sendable () -> Void = {}) {
+        self.sampler = sampler
+        self.sink = sink
+        self.flush = flush
+    }
+
+    /// Starts a span whose parent is the `SpanContext` in `context`, or a new root trace.
+    /// The sampler decides whether it records; either way its context propagates.
+    public func startSpan<Instant: TracerInstant>(
+        _ operationName: String,
+        context: @autoclosure () -> ServiceContext,
+        ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant,
+        function: String,
+        file fileID: String,
+        line: UInt
+    ) -> PeriscopeSpan {
+        var spanServiceContext = context()
+        let parent = spanServiceContext.spanContext
+        let traceID = parent?.traceID ?? TraceID.random()
+        let identity = SpanContext(
+            traceID: traceID,
+            spanID: SpanID.random(),
+            isSampled: sampler.shouldSample(traceID: traceID, parent: parent),
+            traceState: parent?.traceState ?? "")
+        spanServiceContext.spanContext = identity
+        return PeriscopeSpan(
+            operationName: operationName, context: spanServiceContext, spanContext: identity,
+            parentSpanID: parent?.spanID, kind: kind.telemetryKind,
+            startTimeUnixNano: instant().nanosecondsSinceEpoch, sink: sink)
+    }
+
+    /// Asks the exporter to send what it holds now, without waiting for it.
+    public func forceFlush() {
+        flush()
+    }
+
+    /// Writes W3C `traceparent`/`tracestate` for the span in `context`, if any.
+    public func inject<Carrier, Inject: Injector>(
+        _ context: ServiceContext, into carrier: inout Carrier, using injector: Inject
+    ) where Inject.Carrier == Carrier {
+        guard let spanContext = context.spanContext else { return }
+        W3CPropagation.inject(spanContext, into: &carrier, using: injector)
+    }
+
+    /// Reads W3C `traceparent`/`tracestate` into `context` as the remote parent; ignores malformed headers.
+    public func extract<Carrier, Extract: Extractor>(
+        _ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract
+    ) where Extract.Carrier == Carrier {
+        guard let remote = W3CPropagation.extract(from: carrier, using: extractor) else { return }
+        context.spanContext = remote
+    }
+}

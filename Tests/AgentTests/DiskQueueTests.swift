@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import Testing
+
+@Suite("Durable disk queue")
+struct DiskQueueTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path
+    let logger = Logger(label: "test")
+
+    func batch(_ n: Int, size: Int = 100) -> EncodedBatch {
+        EncodedBatch(id: "batch-\(n)", signal: .logs, itemCount: n, body: [UInt8](repeating: UInt8(n % 256), count: size))
+    }
+
+    func drain(_ queue: DiskQueue, acknowledge: Bool = true) -> [EncodedBatch] {
+        var out = [EncodedBatch]()
+        while let (record, batch) = queue.take() {
+            out.append(batch)
+            if acknowledge { queue.acknowledge(record) }
+        }
+        return out
+    }
+
+    @Test("hands out batches in order, byte for byte, and deletes acknowledged segments")
+    func orderAndDeletion() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.segmentBytes = 1000
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        for n in 1...30 { try queue.append(batch(n)) }
+        #expect(queue.statistics.records == 30)
+        let segmentsBefore = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.count
+        #expect(segmentsBefore > 3)
+        #expect(drain(queue) == (1...30).map { batch($0) })
+        #expect(queue.statistics.records == 0)
+        let segmentsAfter = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.count
+        #expect(segmentsAfter == 1, "only the active segment remains")
+    }
+
+    @Test("a reopened queue re-delivers exactly the unacknowledged batches")
+    func recoveryAfterRestart() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.segmentBytes = 700
+        do {
+            let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+            for n in 1...20 { try queue.append(batch(n)) }
+            for _ in 1...7 {
+                let (record, _) = try #require(queue.take())
+                queue.acknowledge(record)
+            }
+            _ = queue.take()  // in flight when the process dies: must come back
+        }
+        let reopened = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        #expect(reopened.statistics.records == 13)
+        #expect(drain(reopened).map(\.id) == (8...20).map { "batch-\($0)" })
+    }
+
+    @Test("flipped bytes lose only the damaged record, and it is reported")
+    func flippedBytes() throws {
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for n in 1...5 { try queue.append(batch(n, size: 200)) }
+        }
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
+        let path = (directory as NSString).appendingPathComponent(segment)
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        let recordSize = bytes.count / 5
+        bytes[recordSize * 2 + 100] ^= 0xff  // inside the third record's body
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reopened = try DiskQueue(directory: directory, logger: logger)
+        #expect(reopened.statistics.damaged == 1)
+        #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2", "batch-4", "batch-5"])
+    }
+
+    @Test("a damaged header is skipped by finding the next record")
+    func damagedHeader() throws {
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for n in 1...4 { try queue.append(batch(n, size: 150)) }
+        }
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
+        let path = (directory as NSString).appendingPathComponent(segment)
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        let recordSize = bytes.count / 4
+        for index in (recordSize)..<(recordSize + 8) { bytes[index] = 0 }  // magic and length of record 2
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reopened = try DiskQueue(directory: directory, logger: logger)
+        #expect(reopened.statistics.damaged == 1)
+        #expect(drain(reopened).map(\.id) == ["batch-1", "batch-3", "batch-4"])
+    }
+
+    @Test("a truncated segment keeps every whole record and reports the torn one")
+    func truncatedSegment() throws {
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for n in 1...3 { try queue.append(batch(n, size: 300)) }
+        }
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
+        let path = (directory as NSString).appendingPathComponent(segment)
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        try bytes.prefix(bytes.count - 50).write(to: URL(fileURLWithPath: path))
+        let reopened = try DiskQueue(directory: directory, logger: logger)
+        #expect(reopened.statistics.damaged == 1)
+        #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2"])
+        // The queue keeps working after recovery.
+        try reopened.append(batch(9))
+        #expect(drain(reopened).map(\.id) == ["batch-9"])
+    }
+
+    @Test("full: backpressure refuses, drop_oldest drops and counts")
+    func whenFull() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.maxBytes = 2000
+        configuration.segmentBytes = 500
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        var appended = 0
+        do {
+            while true {
+                try queue.append(batch(appended))
+                appended += 1
+            }
+        } catch {
+            #expect(error == .full)
+        }
+        #expect(appended > 5)
+        #expect(queue.statistics.bytes <= 2000)
+
+        configuration.whenFull = .dropOldest
+        let dropping = try DiskQueue(directory: directory + "-drop", configuration: configuration, logger: logger)
+        for n in 0..<100 { try dropping.append(batch(n)) }
+        let statistics = dropping.statistics
+        #expect(statistics.bytes <= 2000)
+        #expect(statistics.dropped + statistics.records == 100)
+        #expect(statistics.dropped > 0)
+        let remaining = drain(dropping).map(\.id)
+        #expect(remaining.last == "batch-99")
+        #expect(remaining.count == statistics.records)
+    }
+
+    @Test("a batch larger than the whole queue is refused")
+    func tooLarge() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.maxBytes = 1000
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        #expect(throws: QueueError.self) { try queue.append(batch(1, size: 5000)) }
+    }
+}
+
+@Suite("Circuit breaker")
+struct CircuitBreakerTests {
+    @Test("opens after the threshold, half-opens after the cool-down, doubles on a failed probe, closes on success")
+    func lifecycle() {
+        var breaker = CircuitBreaker(failureThreshold: 3, openDuration: .seconds(1), maxOpenDuration: .seconds(3))
+        let start = ContinuousClock.now
+        for _ in 0..<2 { breaker.recordFailure(now: start) }
+        #expect(breaker.permit(now: start) == .proceed)
+        breaker.recordFailure(now: start)
+        #expect(breaker.permit(now: start + .milliseconds(500)) == .waitUntil(start + .seconds(1)))
+        #expect(breaker.permit(now: start + .seconds(1)) == .proceed)  // the probe
+        #expect(breaker.state == .halfOpen(probeInFlight: true))
+        if case .waitUntil = breaker.permit(now: start + .seconds(1)) {} else { Issue.record("a second request must wait for the probe") }
+        breaker.recordFailure(now: start + .seconds(1))
+        #expect(breaker.state == .open(until: start + .seconds(3)))  // doubled
+        #expect(breaker.permit(now: start + .seconds(3)) == .proceed)
+        breaker.recordFailure(now: start + .seconds(3))
+        #expect(breaker.state == .open(until: start + .seconds(6)))  // capped at 3 s
+        #expect(breaker.permit(now: start + .seconds(6)) == .proceed)
+        breaker.recordSuccess()
+        #expect(breaker.state == .closed(consecutiveFailures: 0))
+    }
+}
+
+@Suite("Retry policy")
+struct RetryPolicyTests {
+    @Test("full jitter stays under the exponential ceiling and honours Retry-After")
+    func bounds() {
+        let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 0..<10 {
+            let ceiling = min(Duration.seconds(2), .milliseconds(100) * (1 << attempt))
+            for _ in 0..<50 {
+                let delay = policy.delay(attempt: attempt, retryAfterSeconds: nil, using: &generator)
+                #expect(delay >= .zero && delay <= ceiling)
+            }
+        }
+        #expect(policy.delay(attempt: 0, retryAfterSeconds: 7, using: &generator) >= .seconds(7))
+    }
+}
+
+@Suite("Batcher")
+struct BatcherTests {
+    @Test("concurrent requests become one batch whose protobuf is their union")
+    func mergesRequests() async throws {
+        let written = BatchLog()
+        let batcher = Batcher(signal: .logs, configuration: BatchingConfiguration(maxItems: 1000, maxBytes: 1 << 20, maxDelay: .milliseconds(100))) { batch async throws(DeliveryError) in
+            written.append(batch)
+        }
+        let requests = (0..<5).map { n in
+            OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "s\(n)"), scopes: [ScopeLogs(records: [
+                LogRecord(timeUnixNano: UInt64(n + 1), body: .string("line \(n)")),
+            ])])]))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for request in requests {
+                group.addTask { try? await batcher.add(protobuf: request, items: 1) }
+            }
+        }
+        let batches = written.all
+        #expect(batches.count == 1)
+        let batch = try #require(batches.first)
+        #expect(batch.itemCount == 5)
+        let decoded = try OTLPDecoder().decode(.logs, try Zstd.decompress(batch.body, limit: 1 << 20), format: .protobuf)
+        guard case .logs(let groups) = decoded.batch else { Issue.record("not logs"); return }
+        #expect(Set(groups.map(\.resource.serviceName)) == Set((0..<5).map { "s\($0)" }))
+    }
+
+    @Test("the item limit closes a batch at once")
+    func itemLimit() async throws {
+        let written = BatchLog()
+        let batcher = Batcher(signal: .traces, configuration: BatchingConfiguration(maxItems: 2, maxBytes: 1 << 20, maxDelay: .seconds(60))) { batch async throws(DeliveryError) in
+            written.append(batch)
+        }
+        async let first: Void = batcher.add(protobuf: [0x0a, 0x00], items: 1)
+        async let second: Void = batcher.add(protobuf: [0x0a, 0x00], items: 1)
+        _ = try await (first, second)
+        #expect(written.all.count == 1)
+    }
+}
+
+final class BatchLog: Sendable {
+    private let batches = Mutex<[EncodedBatch]>([])
+    func append(_ batch: EncodedBatch) { batches.withLock { $0.append(batch) } }
+    var all: [EncodedBatch] { batches.withLock { $0 } }
+}
+
+import Synchronization

@@ -1,0 +1,90 @@
+import PeriscopeSDK
+import PeriscopeTelemetry
+import Testing
+
+@Suite struct ExporterTests {
+    static func span(_ name: String = "s") -> PeriscopeTelemetry.Span {
+        let now = WallClock.nowUnixNano()
+        return PeriscopeTelemetry.Span(
+            traceID: .random(), spanID: .random(), name: name, startTimeUnixNano: now, endTimeUnixNano: now + 1)
+    }
+
+    static func record() -> LogRecord {
+        LogRecord(timeUnixNano: WallClock.nowUnixNano(), severityNumber: .info, body: .string("hello"))
+    }
+
+    /// Loopback port 1: nothing listens there, so every connection is refused at once.
+    static let closedPort = OTLPExporter.Configuration(
+        endpoint: "http://127.0.0.1:1", spanQueueCapacity: 3, logQueueCapacity: 2, maxBatchSize: 512,
+        exportInterval: .milliseconds(50), requestTimeout: .milliseconds(500),
+        retry: RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50)))
+
+    @Test func fullQueuesDropAndCount() {
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort)
+        for _ in 0..<5 { exporter.submit(Self.span()) }
+        for _ in 0..<5 { exporter.submit(Self.record()) }
+        #expect(exporter.droppedSpans == 2)
+        #expect(exporter.droppedLogs == 3)
+        #expect(exporter.queuedItems == 5)
+        #expect(exporter.exportedSpans == 0)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func closedPortNeitherThrowsNorBlocks() async {
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort)
+        let clock = ContinuousClock()
+        let submitTime = clock.measure {
+            for _ in 0..<3 { exporter.submit(Self.span()) }
+            exporter.submit(Self.record())
+        }
+        #expect(submitTime < .milliseconds(100))
+
+        let flushTime = await clock.measure { await exporter.forceFlush(timeout: .seconds(5)) }
+        #expect(flushTime < .seconds(6))
+        #expect(exporter.failedExports == 2, "one traces batch and one logs batch given up")
+        #expect(exporter.exportedSpans == 0)
+        #expect(exporter.queuedItems == 0)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func runLoopStopsOnCancellationAndFlushesWithinItsDeadline() async {
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort)
+        let loop = Task { await exporter.run(shutdownTimeout: .seconds(2)) }
+        exporter.submit(Self.span())
+        try? await Task.sleep(for: .milliseconds(200))
+        exporter.submit(Self.span())
+        loop.cancel()
+        let clock = ContinuousClock()
+        let stopTime = await clock.measure { await loop.value }
+        #expect(stopTime < .seconds(4))
+        #expect(exporter.queuedItems == 0)
+        #expect(exporter.failedExports >= 1)
+    }
+
+    @Test func resourceCarriesTheSDKAttributes() {
+        let resource = ProcessResource.make(serviceName: "checkout", attributes: ["deployment.environment": "test"])
+        #expect(resource.serviceName == "checkout")
+        #expect(resource.attributes["telemetry.sdk.name"] == .string("periscope"))
+        #expect(resource.attributes["telemetry.sdk.language"] == .string("swift"))
+        #expect(resource.attributes["deployment.environment"] == .string("test"))
+        guard case .string(let instance)? = resource.attributes["service.instance.id"] else {
+            Issue.record("no service.instance.id")
+            return
+        }
+        #expect(instance.count == 36)
+    }
+
+    @Test func backoffIsCappedAndHonoursRetryAfter() {
+        let policy = RetryPolicy(maxAttempts: 5, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1))
+        for retry in 1...30 { #expect(policy.backoff(retry: retry) <= .seconds(1)) }
+        #expect(policy.backoff(retry: 1, retryAfter: .seconds(30)) == .seconds(1))
+        #expect(RetryPolicy.isRetryable(status: 503))
+        #expect(!RetryPolicy.isRetryable(status: 400))
+    }
+
+    @Test func periscopeRejectsABadEndpointWithoutBootstrapping() {
+        #expect(throws: PeriscopeError.self) {
+            _ = try Periscope(configuration: PeriscopeConfiguration(serviceName: "x", agentEndpoint: "127.0.0.1:4318"))
+        }
+    }
+}
