@@ -105,7 +105,7 @@ struct DeliveryFaultTests {
         let port = FreePort.pick()
         var collector = try await CollectorProcess.start(in: directory, port: port)
         let config = directory.file("agent.yaml")
-        try "queue:\n  max_size: 256KiB\n  segment_size: 32KiB\n".write(to: config, atomically: true, encoding: .utf8)
+        try "queue:\n  max_size: 256KiB\n  segment_size: 32KiB\nbatch:\n  max_delay: 2ms\n".write(to: config, atomically: true, encoding: .utf8)
         let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--config", config.path])
         await collector.process.stop()
 

@@ -26,13 +26,19 @@ public struct CollectorProcess: Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts a collector with a fresh random token; `extraArguments` go last.
+    /// Starts a collector; a restart (same `directory`) keeps the token of the first start.
+    /// `extraArguments` go last.
     public static func start(
         in directory: TemporaryDirectory, port: Int = 0, dataDirectory: URL? = nil, extraArguments: [String] = []
     ) async throws -> CollectorProcess {
-        let token = "test-" + UUID().uuidString
         let tokenFile = directory.file("collector-tokens.txt")
-        try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        let token: String
+        if let existing = try? String(contentsOf: tokenFile, encoding: .utf8) {
+            token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            token = "test-" + UUID().uuidString
+            try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        }
         let data = dataDirectory ?? directory.file("collector-data")
         let process = try RunningProcess(BinaryLocation.binary("periscope-collector"), [
             "--listen", "127.0.0.1:\(port)", "--data", data.path, "--token-file", tokenFile.path, "--log-level", "warning",

@@ -69,7 +69,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
             } catch let error as ConfigurationError {
                 throw ValidationError(error.description)
             }
-            let client = CollectorClient(endpoint: url, token: token, httpClient: .shared)
+            let httpClient = CollectorClient.makeHTTPClient()
+            let client = CollectorClient(endpoint: url, token: token, httpClient: httpClient)
             let box = location.box
             var replayed = 0
             var failed = 0
@@ -88,6 +89,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
                     failed += 1
                 }
             }
+            try? await httpClient.shutdown()
             print("replayed \(replayed), still dead \(failed)")
             if failed > 0 { throw ExitCode(1) }
         }

@@ -60,8 +60,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "periscope-agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let agent = try AgentApplication(configuration: configuration, httpClient: .shared, logger: logger)
-        try await agent.run()
+        let httpClient = CollectorClient.makeHTTPClient()
+        let agent = try AgentApplication(configuration: configuration, httpClient: httpClient, logger: logger)
+        do {
+            try await agent.run()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
     }
 
     func resolve(environment: [String: String]) throws -> AgentConfiguration {

@@ -14,6 +14,19 @@ struct CollectorClient: Sendable {
 
     /// Statuses worth retrying, per DESIGN §7: overload and gateway trouble.
     static let retryableStatuses: Set<UInt> = [429, 502, 503, 504]
+    /// Refusals of the agent, not of the batch: a wrong or rotated token. The batch stays
+    /// queued (retried with backoff) until an operator fixes the token, instead of every
+    /// batch piling up as a dead letter.
+    static let credentialStatuses: Set<UInt> = [401, 403]
+
+    /// The agent's own client: a refused connection fails at once, so the shipper's backoff
+    /// and circuit breaker — not the pool's hidden retries — decide when to try again.
+    static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     func send(_ batch: EncodedBatch) async throws(DeliveryError) {
         var request = HTTPClientRequest(url: endpoint + batch.signal.path)
@@ -39,6 +52,8 @@ struct CollectorClient: Sendable {
         case _ where Self.retryableStatuses.contains(status):
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init)
             throw .unavailable(reason: "HTTP \(status) \(bodyText)", retryAfterSeconds: retryAfter)
+        case _ where Self.credentialStatuses.contains(status):
+            throw .unavailable(reason: "the collector refused the agent's token (HTTP \(status)): check --token-file", retryAfterSeconds: 5)
         default:
             throw .rejected(status: Int(status), message: bodyText)
         }

@@ -118,7 +118,9 @@ final class Shipper: Service, Sendable {
                     counters.withLock { $0.retries += 1 }
                     let delay = retryPolicy.delay(attempt: attempt, retryAfterSeconds: retryAfter, using: &generator)
                     attempt += 1
-                    logger.debug("batch \(batch.id): \(reason); retrying in \(delay)")
+                    if attempt % 10 == 1 {
+                        logger.warning("cannot deliver batch \(batch.id): \(reason); retrying (attempt \(attempt), next in \(delay))")
+                    }
                     if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
                     try? await Task.sleep(for: delay)
                     if Task.isCancelled { return }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PeriscopeTelemetry
+
+/// `periscope trace ID`: one trace as a waterfall.
+struct TraceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Show one trace as a waterfall of its spans.",
+        discussion: """
+            Prints a header (trace ID, duration, spans, services, errors), then one row per span \
+            in call order: the tree of calls, service: operation, start offset from the trace's \
+            start, duration, and a bar placing the span on the trace's timeline. Failed spans \
+            are marked ✗; spans whose parent is not in the trace are shown as extra roots, \
+            marked ┄. With -v each span is followed by its ID, kind, attributes, status message, \
+            events and links.
+
+            The ID is 32 hex digits; a whole W3C traceparent header value is accepted too.
+
+            Examples:
+              periscope trace 4bf92f3577b34da6a3ce929d0e0e4736
+              periscope trace 4bf92f3577b34da6a3ce929d0e0e4736 -v
+              periscope trace 4bf92f3577b34da6a3ce929d0e0e4736 --json | jq '.spans[].name'
+              PERISCOPE_COLLECTOR=http://collector:4400 PERISCOPE_TOKEN=s3cret \\
+                periscope trace 4bf92f3577b34da6a3ce929d0e0e4736
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The trace ID: 32 hex digits.", valueName: "ID"))
+    var traceID: String
+
+    @Flag(name: .shortAndLong, help: "Also print each span's attributes, status message and events.")
+    var verbose = false
+
+    @Option(name: .customLong("width"), help: ArgumentHelp("Lay out for this many columns (default: $COLUMNS, else the terminal's width, else 120).", valueName: "N"))
+    var width: Int?
+
+    func validate() throws {
+        if let width, width < 40 { throw ValidationError("--width must be at least 40") }
+    }
+
+    func run() async throws {
+        let id: TraceID
+        do {
+            id = try CommandRunner.parseTraceID(traceID)
+        } catch {
+            CommandRunner.fail((error as? QueryError)?.message ?? String(describing: error))
+        }
+        let verbose = self.verbose
+        let width = self.width
+        try await CommandRunner.run(global) { context in
+            let trace = try await context.client.trace(id)
+            if context.settings.json { return try JSONOutput.string(trace) }
+            let renderer = WaterfallRenderer(
+                width: width ?? Terminal.width(environment: ProcessInfo.processInfo.environment),
+                verbose: verbose, style: context.style)
+            return renderer.render(trace)
+        }
+    }
+}
