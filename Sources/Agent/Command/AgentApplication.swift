@@ -40,6 +40,10 @@ struct AgentApplication {
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel) },
             logger: logger)
         var services: [any Service] = [shipper]
+        if let interval = configuration.selfTelemetryInterval {
+            services.append(AgentSelfTelemetry(
+                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, logger: logger))
+        }
         if case .interval(let interval) = configuration.queue.fsync {
             services.append(PeriodicTask(interval: interval) { [queue] in queue.syncIfDirty() })
         }

@@ -125,6 +125,16 @@ struct RunCommand: AsyncParsableCommand {
             guard (1...64).contains(count) else { throw ConfigurationError("shipper concurrency must be 1–64; got \(count)") }
             configuration.shipperConcurrency = count
         }
+        if let text = file?.selfTelemetryInterval {
+            if text == "off" {
+                configuration.selfTelemetryInterval = nil
+            } else {
+                guard let interval = DurationText.parse(text), interval > .zero else {
+                    throw ConfigurationError("self_telemetry_interval must be a duration like 10s, or off; got '\(text)'")
+                }
+                configuration.selfTelemetryInterval = interval
+            }
+        }
         if let text = file?.shipper?.drainTimeout {
             guard let delay = DurationText.parse(text) else { throw ConfigurationError("shipper drain_timeout must be a duration like 5s; got '\(text)'") }
             configuration.drainDeadline = delay

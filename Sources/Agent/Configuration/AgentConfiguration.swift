@@ -15,6 +15,8 @@ struct AgentConfiguration: Sendable, Equatable {
     var batching = BatchingConfiguration()
     var shipperConcurrency = 4
     var drainDeadline = Duration.seconds(5)
+    /// How often the agent reports its own metrics; `nil` turns them off.
+    var selfTelemetryInterval: Duration? = .seconds(10)
 
     var queueDirectory: String { (dataDirectory as NSString).appendingPathComponent("queue") }
     var deadLetterDirectory: String { (dataDirectory as NSString).appendingPathComponent("dead-letters") }
@@ -32,6 +34,7 @@ struct AgentConfiguration: Sendable, Equatable {
         var queue: Queue?
         var batch: Batch?
         var shipper: Shipper?
+        var selfTelemetryInterval: String?
 
         struct Queue: Decodable {
             var maxSize: String?
@@ -71,6 +74,7 @@ struct AgentConfiguration: Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case collector, data, service, tail, queue, batch, shipper
+            case selfTelemetryInterval = "self_telemetry_interval"
             case otlpListen = "otlp_listen"
             case tokenFile = "token_file"
             case maxBodyBytes = "max_body_bytes"

@@ -50,6 +50,11 @@ struct CircuitBreaker: Sendable {
         }
     }
 
+    /// Lets the next request through as a probe, whatever the cool-down says (used when draining on shutdown).
+    mutating func allowProbeNow() {
+        if case .open = state { state = .halfOpen(probeInFlight: false) }
+    }
+
     mutating func recordSuccess() {
         state = .closed(consecutiveFailures: 0)
         currentOpenDuration = nil

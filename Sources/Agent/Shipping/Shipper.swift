@@ -60,6 +60,8 @@ final class Shipper: Service, Sendable {
             }
         } onGracefulShutdown: {
             shutdown.begin(deadline: .now + self.drainDeadline)
+            // Draining is the last chance: probe the collector now rather than wait out a cool-down.
+            self.breaker.withLock { $0.allowProbeNow() }
         }
     }
 
@@ -87,7 +89,7 @@ final class Shipper: Service, Sendable {
             let permit = breaker.withLock { $0.permit(now: .now) }
             if case .waitUntil(let instant) = permit {
                 if let deadline = shutdown.deadline, instant > deadline { return }
-                try? await Task.sleep(until: instant, clock: .continuous)
+                await shutdown.sleep(until: instant)
                 if Task.isCancelled { return }
                 continue
             }
@@ -122,7 +124,7 @@ final class Shipper: Service, Sendable {
                         logger.warning("cannot deliver batch \(batch.id): \(reason); retrying (attempt \(attempt), next in \(delay))")
                     }
                     if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
-                    try? await Task.sleep(for: delay)
+                    await shutdown.sleep(until: .now + delay)
                     if Task.isCancelled { return }
                 case .queueFull, .storage:
                     return
@@ -144,5 +146,14 @@ final class ShutdownSignal: Sendable {
 
     func begin(deadline: ContinuousClock.Instant) {
         value.withLock { $0 = $0 ?? deadline }
+    }
+
+    /// Sleeps until `instant`, waking early when shutdown begins so draining retries at once.
+    func sleep(until instant: ContinuousClock.Instant) async {
+        let wasShuttingDown = deadline != nil
+        while ContinuousClock.now < instant && !Task.isCancelled {
+            if !wasShuttingDown && deadline != nil { return }
+            try? await Task.sleep(for: min(.milliseconds(50), instant - .now))
+        }
     }
 }

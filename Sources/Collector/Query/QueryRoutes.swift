@@ -19,6 +19,9 @@ struct QueryRoutes: Sendable {
         api.get("logs") { request, _ in
             try await self.logs(request.uri.queryParameters)
         }
+        api.get("metrics") { request, _ in
+            try await self.metrics(request.uri.queryParameters)
+        }
         api.get("status") { _, _ in
             let store = self.store
             let counts = try await NIOThreadPool.singleton.runIfActive { try store.counts() }
@@ -55,6 +58,24 @@ struct QueryRoutes: Sendable {
         let rowLimit = limit
         let logs = try await NIOThreadPool.singleton.runIfActive { try store.logs(traceID: traceID, limit: rowLimit) }
         return Response.json(QueryAPI.Logs(logs: logs))
+    }
+
+    func metrics(_ parameters: Parameters) async throws -> Response {
+        guard let name = parameters["name"].map(String.init), !name.isEmpty else {
+            return Self.error(.badRequest, "give name=<metric name>")
+        }
+        let service = parameters["service"].map(String.init)
+        var limit = Self.defaultLogLimit
+        if let limitText = parameters["limit"] {
+            guard let parsed = Int(limitText), (1...Self.maxLogLimit).contains(parsed) else {
+                return Self.error(.badRequest, "limit must be a whole number from 1 to \(Self.maxLogLimit)")
+            }
+            limit = parsed
+        }
+        let store = self.store
+        let rowLimit = limit
+        let points = try await NIOThreadPool.singleton.runIfActive { try store.metricPoints(name: name, service: service, limit: rowLimit) }
+        return Response.json(QueryAPI.MetricPoints(points: points))
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -204,6 +204,26 @@ final class TelemetryStore: Sendable {
         }
     }
 
+    /// Points of one metric (optionally of one service), oldest first.
+    func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint] {
+        try reader.withLock { database in
+            let statement = try database.statement("""
+                SELECT name, service, kind, time_ns, value, attributes FROM metric_points
+                WHERE name = ? AND (? IS NULL OR service = ?) ORDER BY time_ns, id LIMIT ?
+                """).bind(1, name)
+            if let service { statement.bind(2, service).bind(3, service) } else { statement.bindNull(2).bindNull(3) }
+            statement.bind(4, limit)
+            var points = [QueryAPI.MetricPoint]()
+            while try statement.step() {
+                points.append(QueryAPI.MetricPoint(
+                    name: statement.string(0), service: statement.string(1), kind: statement.string(2),
+                    timeUnixNano: statement.uint64(3), value: statement.double(4),
+                    attributes: CompactEncoding.decodeAttributes(statement.blob(5)).dictionary))
+            }
+            return points
+        }
+    }
+
     /// Row counts per table, for tests and `/api/v1/status`.
     func counts() throws -> [String: Int] {
         try reader.withLock { database in

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import PeriscopeTelemetry
+import ServiceLifecycle
+
+/// The agent's own metrics, exported like any other metric through its own queue: queue
+/// depth, bytes, fill ratio and oldest record age (the saturation signal), and delivery
+/// counters (shipped, retries, dead letters, drops, damaged records, breaker state).
+struct AgentSelfTelemetry: Service {
+    let queue: DiskQueue
+    let shipper: Shipper
+    let interval: Duration
+    let resource: Resource
+    let logger: Logger
+
+    static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
+
+    init(queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, logger: Logger) {
+        self.queue = queue
+        self.shipper = shipper
+        self.interval = interval
+        self.logger = logger
+        let host = ProcessInfo.processInfo.hostName
+        resource = Resource(
+            serviceName: "periscope-agent", instanceID: "\(host):\(getpid())", hostName: host,
+            attributes: serviceName.map { [Attribute("periscope.agent.watched_service", .string($0))] } ?? [])
+    }
+
+    func run() async throws {
+        let start = WallClock.nowUnixNano()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                report(startUnixNano: start)
+            }
+        }
+    }
+
+    func report(startUnixNano: UInt64, nowUnixNano: UInt64 = WallClock.nowUnixNano()) {
+        let batch = Self.metrics(
+            queue: queue.statistics, maxBytes: queue.configuration.maxBytes, shipper: shipper.statistics,
+            resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+        let protobuf = OTLPEncoder.encode(batch)
+        let encoded = EncodedBatch(id: EncodedBatch.newID(), signal: .metrics, itemCount: batch.itemCount, body: Zstd.compress(protobuf))
+        do {
+            try queue.append(encoded)
+        } catch {
+            logger.debug("self-telemetry not queued: \(error)")
+        }
+    }
+
+    /// The metrics for one report; cumulative sums start at the agent's start.
+    static func metrics(
+        queue: QueueStatistics, maxBytes: Int, shipper: ShipperStatistics, resource: Resource,
+        startUnixNano: UInt64, nowUnixNano: UInt64
+    ) -> TelemetryBatch {
+        func gauge(_ name: String, _ unit: String, _ value: NumberPoint.Value) -> Metric {
+            Metric(name: name, unit: unit, data: .gauge([NumberPoint(timeUnixNano: nowUnixNano, value: value)]))
+        }
+        func counter(_ name: String, _ unit: String, _ value: Int) -> Metric {
+            Metric(name: name, unit: unit, data: .sum(
+                [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(value)))],
+                temporality: .cumulative, isMonotonic: true))
+        }
+        let oldestAge = queue.oldestRecordUnixNano.map { nowUnixNano > $0 ? Double(nowUnixNano - $0) / 1e9 : 0 } ?? 0
+        let metrics = [
+            gauge("periscope.agent.queue.records", "{batch}", .int(Int64(queue.records))),
+            gauge("periscope.agent.queue.bytes", "By", .int(Int64(queue.bytes))),
+            gauge("periscope.agent.queue.utilization", "1", .double(maxBytes > 0 ? Double(queue.bytes) / Double(maxBytes) : 0)),
+            gauge("periscope.agent.queue.oldest_age", "s", .double(oldestAge)),
+            gauge("periscope.agent.shipper.breaker_state", "{state}", .int(Int64(shipper.breakerState))),
+            counter("periscope.agent.queue.appended", "{batch}", queue.appended),
+            counter("periscope.agent.queue.dropped", "{batch}", queue.dropped),
+            counter("periscope.agent.queue.damaged", "{record}", queue.damaged),
+            counter("periscope.agent.shipper.shipped", "{batch}", shipper.shipped),
+            counter("periscope.agent.shipper.shipped_items", "{item}", shipper.shippedItems),
+            counter("periscope.agent.shipper.retries", "{attempt}", shipper.retries),
+            counter("periscope.agent.shipper.dead_letters", "{batch}", shipper.deadLettered),
+        ]
+        return .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: metrics)])])
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import PeriscopeTelemetry
+import PeriscopeTesting
+import Testing
+
+/// The agent's own metrics arrive at the collector like any other metric, and a graceful
+/// shutdown drains what is queued.
+@Suite("Agent self-telemetry and graceful drain")
+struct AgentTelemetryTests {
+    func points(_ name: String, _ collector: CollectorProcess) async throws -> [QueryAPI.MetricPoint] {
+        let reply = try await TestHTTP.get(collector.url + "/api/v1/metrics?name=\(name)&service=periscope-agent",
+                                           headers: ["Authorization": "Bearer \(collector.token)"])
+        return try JSONDecoder().decode(QueryAPI.MetricPoints.self, from: Data(reply.body)).points
+    }
+
+    @Test("queue depth, shipping counters and breaker state are exported as metrics")
+    func selfTelemetry() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        let config = directory.file("agent.yaml")
+        try "self_telemetry_interval: 200ms\n".write(to: config, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--config", config.path])
+        defer { Task { await agent.process.stop(); await collector.process.stop() } }
+        let load = LogLoad(recordsPerRequest: 5)
+        load.target(agent.url)
+        await load.run(duration: .seconds(2), maxRequests: 10, concurrency: 1)
+
+        var shipped: [QueryAPI.MetricPoint] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            shipped = try await points("periscope.agent.shipper.shipped_items", collector)
+            if (shipped.last?.value ?? 0) >= 50 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        // Every log record the load sent was counted as shipped (metrics batches add their own points).
+        #expect((shipped.last?.value ?? 0) >= 50)
+        #expect(shipped.allSatisfy { $0.kind == "sum" })
+        for name in ["periscope.agent.queue.records", "periscope.agent.queue.bytes", "periscope.agent.queue.utilization",
+                     "periscope.agent.queue.oldest_age", "periscope.agent.shipper.breaker_state", "periscope.agent.shipper.retries",
+                     "periscope.agent.queue.dropped", "periscope.agent.shipper.dead_letters"] {
+            let found = try await points(name, collector)
+            #expect(!found.isEmpty, "\(name) exported")
+        }
+        let breaker = try await points("periscope.agent.shipper.breaker_state", collector)
+        #expect(breaker.last?.value == 0, "closed while the collector is up")
+    }
+
+    @Test("SIGTERM drains the queue to a collector that came back")
+    func gracefulShutdownDrains() async throws {
+        let directory = try TemporaryDirectory()
+        let port = FreePort.pick()
+        var collector = try await CollectorProcess.start(in: directory, port: port)
+        let config = directory.file("agent.yaml")
+        try "self_telemetry_interval: off\nbatch:\n  max_delay: 10ms\nshipper:\n  drain_timeout: 20s\n".write(to: config, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--config", config.path])
+        await collector.process.stop()
+        let load = LogLoad(recordsPerRequest: 10)
+        load.target(agent.url)
+        await load.run(duration: .seconds(2), maxRequests: 20, concurrency: 1)
+        #expect(load.acknowledged.count == 20)
+        collector = try await CollectorProcess.start(in: directory, port: port, dataDirectory: collector.dataDirectory)
+        // Stop the agent at once: the shipper is still backing off and must drain before it exits.
+        await agent.process.stop(grace: .seconds(30))
+        let report = try await StoreAudit.audit(load, collector: collector)
+        print("graceful drain: \(report)")
+        #expect(report.isExact, "\(report)")
+        await collector.process.stop()
+    }
+}
