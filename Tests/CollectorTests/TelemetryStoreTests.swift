@@ -74,10 +74,10 @@ struct TelemetryStoreTests {
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "other"), scopes: [ScopeLogs(records: [
             LogRecord(timeUnixNano: 1, body: .string("unrelated")),
         ])])]), batchID: nil)
-        let logs = try store.logs(traceID: Self.traceID, limit: 100)
+        let logs = try store.logs(LogQuery(traceID: Self.traceID))
         #expect(logs.map(\.body) == [.string("line 2"), .string("line 1"), .string("line 0")])
         #expect(logs.allSatisfy { $0.severityText == "INFO" && $0.spanID == SpanID(1) && $0.traceID == Self.traceID })
-        #expect(try store.logs(traceID: Self.traceID, limit: 2).count == 2)
+        #expect(try store.logs(LogQuery(traceID: Self.traceID, limit: 2)).count == 2)
     }
 
     @Test("metrics of every kind are stored")

@@ -9,7 +9,7 @@ enum CollectorApplication {
     static func make(
         configuration: CollectorConfiguration, logger: Logger
     ) throws -> (some ApplicationProtocol, TelemetryStore) {
-        let store = try TelemetryStore(directory: configuration.dataDirectory)
+        let store = try TelemetryStore(directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes)
         let router = Router()
         if let tokens = configuration.tokens {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
@@ -23,6 +23,7 @@ enum CollectorApplication {
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "periscope-collector"),
+            services: [RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger)],
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
             logger: logger)
         return (app, store)

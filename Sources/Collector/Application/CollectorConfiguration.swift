@@ -9,6 +9,10 @@ struct CollectorConfiguration: Sendable, Equatable {
     /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
     var tokens: [String]?
     var bodyLimits = BodyLimits()
+    /// How long data is kept; whole days are dropped once older.
+    var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000
+    /// Span attributes indexed for search, beyond service and operation.
+    var indexedAttributes = TelemetryStore.defaultIndexedAttributes
 
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {
@@ -20,9 +24,11 @@ struct CollectorConfiguration: Sendable, Equatable {
         var slo: String?
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
+        var indexAttributes: [String]?
 
         enum CodingKeys: String, CodingKey {
             case listen, data, retention, slo
+            case indexAttributes = "index_attributes"
             case tokenFile = "token_file"
             case insecureNoAuth = "insecure_no_auth"
             case maxBodyBytes = "max_body_bytes"

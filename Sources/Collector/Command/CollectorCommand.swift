@@ -61,6 +61,13 @@ struct CollectorCommand: AsyncParsableCommand {
             configuration.listen = address
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
+        if let text = retention ?? file?.retention {
+            guard let nanos = QueryParameters.parseDuration(text), nanos >= 3_600_000_000_000 else {
+                throw ConfigurationError("--retention must be a duration of at least 1h, like 7d or 36h; got '\(text)'")
+            }
+            configuration.retentionNanos = nanos
+        }
+        if let keys = file?.indexAttributes { configuration.indexedAttributes.formUnion(keys) }
         if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
         if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
         let noAuth = insecureNoAuth || (file?.insecureNoAuth ?? false)

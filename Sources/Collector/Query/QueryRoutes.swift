@@ -4,28 +4,62 @@ import PeriscopeServer
 import PeriscopeTelemetry
 
 /// The JSON query API under `/api/v1`. Documents are `QueryAPI` types; errors are
-/// `QueryAPI.ErrorBody` with a sentence saying what to change.
+/// `QueryAPI.ErrorBody` with a sentence saying what to change. Every value reaches SQLite
+/// as a bound parameter.
 struct QueryRoutes: Sendable {
     let store: TelemetryStore
 
-    static let defaultLogLimit = 1000
-    static let maxLogLimit = 10_000
+    static let maxLimit = 10_000
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1")
         api.get("traces/:traceID") { _, context in
             try await self.trace(context.parameters.require("traceID"))
         }
+        api.get("traces") { request, _ in
+            await self.answer { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
+        }
         api.get("logs") { request, _ in
-            try await self.logs(request.uri.queryParameters)
+            await self.answer { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
+        }
+        api.get("services") { _, _ in
+            await self.answer { QueryAPI.Services(services: try await self.run { try $0.services() }) }
+        }
+        api.get("dependencies") { request, _ in
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let start = try parameters.time("start") ?? 0
+                let end = try parameters.time("end") ?? .max
+                return QueryAPI.Dependencies(edges: try await self.run { try $0.dependencies(from: start, to: end) })
+            }
         }
         api.get("metrics") { request, _ in
-            try await self.metrics(request.uri.queryParameters)
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                guard let name = parameters.string("name") else { throw QueryParameters.Invalid(message: "give name=<metric name>") }
+                let service = parameters.string("service")
+                let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+                return QueryAPI.MetricPoints(points: try await self.run { try $0.metricPoints(name: name, service: service, limit: limit) })
+            }
         }
         api.get("status") { _, _ in
-            let store = self.store
-            let counts = try await NIOThreadPool.singleton.runIfActive { try store.counts() }
-            return Response.json(counts)
+            await self.answer { try await self.run { try $0.counts() } }
+        }
+    }
+
+    /// Runs a blocking store call off the cooperative pool.
+    func run<T: Sendable>(_ body: @escaping @Sendable (TelemetryStore) throws -> T) async throws -> T {
+        let store = self.store
+        return try await NIOThreadPool.singleton.runIfActive { try body(store) }
+    }
+
+    func answer(_ body: () async throws -> some Encodable) async -> Response {
+        do {
+            return Response.json(try await body())
+        } catch let error as QueryParameters.Invalid {
+            return Self.error(.badRequest, error.message)
+        } catch {
+            return Self.error(.internalServerError, "the store failed to answer: \(error)")
         }
     }
 
@@ -33,49 +67,70 @@ struct QueryRoutes: Sendable {
         guard let traceID = TraceID(hex: text) else {
             return Self.error(.badRequest, "trace ID must be 32 hex digits, got '\(text.prefix(64))'")
         }
-        let store = self.store
-        guard let trace = try await NIOThreadPool.singleton.runIfActive({ try store.trace(traceID) }) else {
+        guard let trace = try await run({ try $0.trace(traceID) }) else {
             return Self.error(.notFound, "no trace with ID \(traceID.hex)")
         }
         return Response.json(trace)
     }
 
-    func logs(_ parameters: Parameters) async throws -> Response {
-        guard let traceText = parameters["trace_id"].map(String.init) else {
-            return Self.error(.badRequest, "give trace_id=<32 hex digits>")
-        }
-        guard let traceID = TraceID(hex: traceText) else {
-            return Self.error(.badRequest, "trace_id must be 32 hex digits, got '\(traceText.prefix(64))'")
-        }
-        var limit = Self.defaultLogLimit
-        if let limitText = parameters["limit"] {
-            guard let parsed = Int(limitText), (1...Self.maxLogLimit).contains(parsed) else {
-                return Self.error(.badRequest, "limit must be a whole number from 1 to \(Self.maxLogLimit)")
+    func searchTraces(_ parameters: QueryParameters) async throws -> QueryAPI.TraceList {
+        var query = TraceQuery()
+        query.service = parameters.string("service")
+        query.operation = parameters.string("operation")
+        if let kind = parameters.string("kind") {
+            guard let parsed = Span.Kind.allCases.first(where: { $0.name == kind.lowercased() }) else {
+                throw QueryParameters.Invalid(message: "kind must be one of server, client, producer, consumer, internal; got '\(kind)'")
             }
-            limit = parsed
+            query.kind = parsed
         }
-        let store = self.store
-        let rowLimit = limit
-        let logs = try await NIOThreadPool.singleton.runIfActive { try store.logs(traceID: traceID, limit: rowLimit) }
-        return Response.json(QueryAPI.Logs(logs: logs))
+        for pair in parameters.all("attr") {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw QueryParameters.Invalid(message: "attr must be key=value, got '\(pair)'")
+            }
+            query.attributes.append(Attribute(String(pair[..<equals]), .string(String(pair[pair.index(after: equals)...]))))
+        }
+        if let status = parameters.string("status") {
+            switch status.lowercased() {
+            case "error": query.status = .error
+            case "ok": query.status = .ok
+            case "unset": query.status = .unset
+            default: throw QueryParameters.Invalid(message: "status must be error, ok or unset; got '\(status)'")
+            }
+        }
+        query.minSpanDurationNanos = try parameters.duration("min_duration")
+        query.maxSpanDurationNanos = try parameters.duration("max_duration")
+        query.minTraceDurationNanos = try parameters.duration("min_trace_duration")
+        query.maxTraceDurationNanos = try parameters.duration("max_trace_duration")
+        query.startUnixNano = try parameters.time("start") ?? 0
+        query.endUnixNano = try parameters.time("end") ?? .max
+        guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
+        query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 20)
+        let finalQuery = query
+        return QueryAPI.TraceList(traces: try await run { try $0.searchTraces(finalQuery) })
     }
 
-    func metrics(_ parameters: Parameters) async throws -> Response {
-        guard let name = parameters["name"].map(String.init), !name.isEmpty else {
-            return Self.error(.badRequest, "give name=<metric name>")
-        }
-        let service = parameters["service"].map(String.init)
-        var limit = Self.defaultLogLimit
-        if let limitText = parameters["limit"] {
-            guard let parsed = Int(limitText), (1...Self.maxLogLimit).contains(parsed) else {
-                return Self.error(.badRequest, "limit must be a whole number from 1 to \(Self.maxLogLimit)")
+    func logs(_ parameters: QueryParameters) async throws -> QueryAPI.Logs {
+        var query = LogQuery()
+        query.traceID = try parameters.traceID("trace_id")
+        query.correlationID = parameters.string("correlation_id")
+        query.service = parameters.string("service")
+        if let level = parameters.string("level") {
+            guard let severity = QueryParameters.severity(level) else {
+                throw QueryParameters.Invalid(message: "level must be trace, debug, info, warn, error or fatal; got '\(level)'")
             }
-            limit = parsed
+            query.minSeverity = severity
         }
-        let store = self.store
-        let rowLimit = limit
-        let points = try await NIOThreadPool.singleton.runIfActive { try store.metricPoints(name: name, service: service, limit: rowLimit) }
-        return Response.json(QueryAPI.MetricPoints(points: points))
+        query.contains = parameters.string("contains")
+        query.startUnixNano = try parameters.time("start") ?? 0
+        query.endUnixNano = try parameters.time("end") ?? .max
+        guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
+        query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+        if let order = parameters.string("order") {
+            guard order == "asc" || order == "desc" else { throw QueryParameters.Invalid(message: "order must be asc or desc, got '\(order)'") }
+            query.newestFirst = order == "desc"
+        }
+        let finalQuery = query
+        return QueryAPI.Logs(logs: try await run { try $0.logs(finalQuery) })
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {

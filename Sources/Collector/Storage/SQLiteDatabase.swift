@@ -149,6 +149,11 @@ final class Statement {
         }
     }
 
+    /// Ends iteration early, releasing the statement's read snapshot.
+    func reset() {
+        sqlite3_reset(handle)
+    }
+
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func uint64(_ column: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(handle, column)) }
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }

@@ -1,7 +1,9 @@
-/// The store's tables. Spans are clustered by (trace ID, span ID), so a trace is one range
-/// read; logs are indexed by trace ID and time; batch IDs make re-sent batches no-ops.
+/// The tables of one partition (one UTC day). Spans are clustered by (trace ID, span ID), so a
+/// trace is one range read; each trace has a summary maintained at ingest; the attributes
+/// users search on get an index table; logs are indexed by trace ID, correlation ID and
+/// service/time; each partition records the batch IDs it stored, in the same transaction.
 enum Schema {
-    static let version = 1
+    static let version = 2
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
@@ -23,6 +25,33 @@ enum Schema {
             details BLOB NOT NULL,
             PRIMARY KEY (trace_id, span_id)
         ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS spans_by_service_name_start ON spans (service, name, start_ns);
+        CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
+        CREATE TABLE IF NOT EXISTS span_attributes (
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            start_ns INTEGER NOT NULL,
+            trace_id BLOB NOT NULL,
+            span_id INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS span_attributes_by_key_value ON span_attributes (key, value, start_ns);
+        CREATE TABLE IF NOT EXISTS traces (
+            trace_id BLOB PRIMARY KEY,
+            start_ns INTEGER NOT NULL,
+            end_ns INTEGER NOT NULL,
+            span_count INTEGER NOT NULL,
+            error_count INTEGER NOT NULL,
+            root_service TEXT,
+            root_name TEXT,
+            services TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_ns);
+        CREATE TABLE IF NOT EXISTS operations (
+            service TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            PRIMARY KEY (service, name, kind)
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS logs (
             id INTEGER PRIMARY KEY,
             time_ns INTEGER NOT NULL,
@@ -31,13 +60,17 @@ enum Schema {
             severity_number INTEGER NOT NULL,
             severity_text TEXT NOT NULL,
             body BLOB NOT NULL,
+            body_text TEXT NOT NULL,
             attributes BLOB NOT NULL,
             trace_id BLOB,
             span_id INTEGER,
+            correlation_id TEXT,
             resource_id INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS logs_by_trace ON logs (trace_id, time_ns) WHERE trace_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS logs_by_correlation ON logs (correlation_id, time_ns) WHERE correlation_id IS NOT NULL;
         CREATE INDEX IF NOT EXISTS logs_by_service_time ON logs (service, time_ns);
+        CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ns);
         CREATE TABLE IF NOT EXISTS metric_points (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL,

@@ -151,6 +151,88 @@ public enum QueryAPI {
         }
     }
 
+    /// `GET /api/v1/traces?…`: matching traces, newest first.
+    public struct TraceList: Codable, Hashable, Sendable {
+        public var traces: [TraceSummary]
+
+        public init(traces: [TraceSummary]) { self.traces = traces }
+    }
+
+    /// A trace at a glance, maintained at ingest.
+    public struct TraceSummary: Codable, Hashable, Sendable {
+        public var traceID: TraceID
+        public var startTimeUnixNano: UInt64
+        public var durationNanos: UInt64
+        /// The root span's service and name; `nil` while the root span has not arrived.
+        public var rootService: String?
+        public var rootName: String?
+        public var spanCount: Int
+        public var errorCount: Int
+        public var services: [String]
+
+        public init(
+            traceID: TraceID, startTimeUnixNano: UInt64, durationNanos: UInt64, rootService: String?, rootName: String?,
+            spanCount: Int, errorCount: Int, services: [String]
+        ) {
+            self.traceID = traceID
+            self.startTimeUnixNano = startTimeUnixNano
+            self.durationNanos = durationNanos
+            self.rootService = rootService
+            self.rootName = rootName
+            self.spanCount = spanCount
+            self.errorCount = errorCount
+            self.services = services
+        }
+    }
+
+    /// `GET /api/v1/services`: every service seen, with its operations.
+    public struct Services: Codable, Hashable, Sendable {
+        public var services: [Service]
+
+        public init(services: [Service]) { self.services = services }
+    }
+
+    public struct Service: Codable, Hashable, Sendable {
+        public var name: String
+        public var operations: [Operation]
+
+        public init(name: String, operations: [Operation]) {
+            self.name = name
+            self.operations = operations
+        }
+    }
+
+    public struct Operation: Codable, Hashable, Sendable {
+        public var name: String
+        public var kind: String
+
+        public init(name: String, kind: String) {
+            self.name = name
+            self.kind = kind
+        }
+    }
+
+    /// `GET /api/v1/dependencies`: caller → callee edges from parent/child spans across services.
+    public struct Dependencies: Codable, Hashable, Sendable {
+        public var edges: [Dependency]
+
+        public init(edges: [Dependency]) { self.edges = edges }
+    }
+
+    public struct Dependency: Codable, Hashable, Sendable {
+        public var caller: String
+        public var callee: String
+        public var calls: Int
+        public var errors: Int
+
+        public init(caller: String, callee: String, calls: Int, errors: Int) {
+            self.caller = caller
+            self.callee = callee
+            self.calls = calls
+            self.errors = errors
+        }
+    }
+
     /// The body of every 4xx/5xx answer of the query API.
     public struct ErrorBody: Codable, Hashable, Sendable {
         public var error: String

@@ -1,0 +1,29 @@
+import Logging
+import PeriscopeTelemetry
+import ServiceLifecycle
+
+/// Drops whole day partitions older than the retention period: at start, then every
+/// `checkInterval`. A day is dropped once all of it is older than the cutoff.
+struct RetentionService: Service {
+    let store: TelemetryStore
+    let retentionNanos: UInt64
+    var checkInterval = Duration.seconds(600)
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                enforce(nowUnixNano: WallClock.nowUnixNano())
+                try await Task.sleep(for: checkInterval)
+            }
+        }
+    }
+
+    func enforce(nowUnixNano: UInt64) {
+        let cutoff = nowUnixNano > retentionNanos ? nowUnixNano - retentionNanos : 0
+        let dropped = store.dropPartitions(olderThan: cutoff)
+        if !dropped.isEmpty {
+            logger.info("retention dropped partitions \(dropped.map(\.description).joined(separator: ", "))")
+        }
+    }
+}

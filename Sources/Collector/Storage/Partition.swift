@@ -1,0 +1,65 @@
+import Foundation
+import PeriscopeTelemetry
+import Synchronization
+
+/// A UTC day: the unit of partitioning and of retention.
+struct PartitionDay: Hashable, Comparable, Sendable, CustomStringConvertible {
+    static let nanosPerDay: UInt64 = 86_400 * 1_000_000_000
+
+    var index: Int
+
+    init(index: Int) { self.index = index }
+
+    init(unixNano: UInt64) { index = Int(unixNano / Self.nanosPerDay) }
+
+    /// Parses `YYYY-MM-DD`.
+    init?(name: String) {
+        let parts = name.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3 else { return nil }
+        var components = DateComponents()
+        components.calendar = Calendar(identifier: .gregorian)
+        components.timeZone = TimeZone(identifier: "UTC")
+        (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
+        guard let date = components.date else { return nil }
+        index = Int(date.timeIntervalSince1970 / 86_400)
+    }
+
+    var startUnixNano: UInt64 { UInt64(index) * Self.nanosPerDay }
+    var endUnixNano: UInt64 { startUnixNano + Self.nanosPerDay - 1 }
+
+    var description: String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = Date(timeIntervalSince1970: Double(index) * 86_400)
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    static func < (lhs: PartitionDay, rhs: PartitionDay) -> Bool { lhs.index < rhs.index }
+}
+
+/// One day's SQLite database: a writer connection for ingest and a reader for queries
+/// (WAL lets them run side by side).
+final class Partition: Sendable {
+    let day: PartitionDay
+    let path: String
+    let writer: Mutex<SQLiteDatabase>
+    let reader: Mutex<SQLiteDatabase>
+
+    init(day: PartitionDay, directory: String) throws {
+        self.day = day
+        path = (directory as NSString).appendingPathComponent("\(day).db")
+        let writer = try SQLiteDatabase(path: path)
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA page_size=8192;")
+        try writer.execute(Schema.statements)
+        let reader = try SQLiteDatabase(path: path)
+        try reader.execute("PRAGMA query_only=ON;")
+        self.writer = Mutex(writer)
+        self.reader = Mutex(reader)
+    }
+
+    /// Removes the files of a partition that has been closed.
+    static func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+}
