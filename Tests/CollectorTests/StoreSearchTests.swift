@@ -122,6 +122,15 @@ struct StoreSearchTests {
         #expect(ids(try store.searchTraces(window)) == [12, 11, 10])
     }
 
+    @Test("trace ID prefixes resolve to the traces that start with them")
+    func idPrefix() throws {
+        let store = try populatedStore()
+        #expect(try store.traces(withIDPrefix: "0000000000000abc", limit: 100).count == 40)
+        #expect(try store.traces(withIDPrefix: "0000000000000abc0000000000000007", limit: 5).map(\.traceID) == [Self.traceID(7)])
+        #expect(try store.traces(withIDPrefix: "0000000000000abc000000000000000", limit: 100).count == 15, "0x00–0x0f: traces 1–15")
+        #expect(try store.traces(withIDPrefix: "ffff", limit: 5).isEmpty)
+    }
+
     @Test("log filters: trace, correlation ID, service, level, text, time range, order")
     func logFilters() throws {
         let store = try populatedStore()

@@ -74,6 +74,13 @@ struct QueryRoutes: Sendable {
     }
 
     func searchTraces(_ parameters: QueryParameters) async throws -> QueryAPI.TraceList {
+        if let prefix = parameters.string("id_prefix") {
+            guard (4...32).contains(prefix.count), prefix.allSatisfy(\.isHexDigit) else {
+                throw QueryParameters.Invalid(message: "id_prefix must be 4 to 32 hex digits, got '\(prefix.prefix(64))'")
+            }
+            let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 20)
+            return QueryAPI.TraceList(traces: try await run { try $0.traces(withIDPrefix: prefix, limit: limit) })
+        }
         var query = TraceQuery()
         query.service = parameters.string("service")
         query.operation = parameters.string("operation")

@@ -187,6 +187,25 @@ extension TelemetryStore {
         return found
     }
 
+    /// Traces whose ID starts with `prefix` (hex digits), at most `limit`, for short IDs typed by hand.
+    func traces(withIDPrefix prefix: String, limit: Int) throws -> [QueryAPI.TraceSummary] {
+        let digits = Array(prefix.lowercased())
+        let low = TraceID(hex: String(digits) + String(repeating: "0", count: 32 - digits.count))
+        let high = TraceID(hex: String(digits) + String(repeating: "f", count: 32 - digits.count))
+        guard let low, let high else { return [] }
+        var ids = Set<TraceID>()
+        for partition in allPartitions where ids.count < limit {
+            try partition.reader.withLock { database in
+                let statement = try database.statement("SELECT trace_id FROM traces WHERE trace_id BETWEEN ? AND ? LIMIT ?")
+                    .bind(1, blob: low.bytes).bind(2, blob: high.bytes).bind(3, limit)
+                while try statement.step() {
+                    if let id = TraceID(bytes: statement.blob(0)) { ids.insert(id) }
+                }
+            }
+        }
+        return try ids.sorted().prefix(limit).compactMap { try summary($0) }
+    }
+
     /// Log records matching every filter, oldest first (or newest first).
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
         var conditions = ["time_ns BETWEEN ? AND ?"]
