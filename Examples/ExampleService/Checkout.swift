@@ -76,7 +76,8 @@ struct CheckoutLoad: Service {
     }
 
     private func checkout(index: Int, client: HTTPClient, logger: Logger) async throws {
-        let sku = index % 7 == 0 ? "broken" : Checkout.skus[index % Checkout.skus.count]
+        let sku = options.fault.sku(index: index, requests: options.requests)
+            ?? (index % 7 == 0 ? "broken" : Checkout.skus[index % Checkout.skus.count])
         let items = 1 + index % 4
         try await withSpan("POST /checkout", context: .topLevel, ofKind: .server) { span in
             if let traceID = span.context.spanContext?.traceID {

@@ -39,6 +39,9 @@ struct FrontendOptions: ParsableArguments {
     @Option(help: "Also write each log record as a JSON line to this file.")
     var logFile: String?
 
+    @Option(help: "A fault in the second half of the requests, for SLO demos: none, errors (a burst of 500s), latency (a 400 ms spike) or both.")
+    var fault: Fault = .none
+
     func validate() throws {
         guard requests >= 0 else { throw ValidationError("--requests must be 0 or more") }
         guard intervalMs >= 0 else { throw ValidationError("--interval-ms must be 0 or more") }
@@ -49,5 +52,21 @@ struct FrontendOptions: ParsableArguments {
         PeriscopeConfiguration(
             serviceName: service, agentEndpoint: agent, samplingRatio: samplingRatio,
             logLevel: .debug, logMirror: logFile.map { .file($0) })
+    }
+}
+
+/// What goes wrong, on purpose, in the second half of a run.
+enum Fault: String, ExpressibleByArgument, Sendable {
+    case none, errors, latency, both
+
+    /// The SKU to ask for instead of a normal one, or `nil` for no fault on this request.
+    func sku(index: Int, requests: Int) -> String? {
+        guard index > requests / 2 else { return nil }
+        switch self {
+        case .none: return nil
+        case .errors: return "broken"
+        case .latency: return "slow"
+        case .both: return index % 2 == 0 ? "broken" : "slow"
+        }
     }
 }

@@ -53,7 +53,7 @@ enum InventoryServer {
                     dbSpan.attributes["db.system"] = "sqlite"
                     dbSpan.attributes["db.statement"] = "SELECT available FROM inventory WHERE sku = ?"
                     logger.debug("querying inventory store", metadata: ["sku": .string(sku)])
-                    try? await Task.sleep(for: .milliseconds(1 + sku.utf8.count % 5))
+                    try? await Task.sleep(for: .milliseconds(sku == "slow" ? 400 : 1 + sku.utf8.count % 5))
                     return try query(sku: sku)
                 })
             } catch let error as Lookup {

@@ -2,12 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PeriscopeTelemetry
 
 extension Response {
     /// A JSON body from any `Encodable`, with stable key order for scripts and diffs.
     public static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = QueryAPI.encoder()
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json"],

@@ -9,7 +9,10 @@ enum CollectorApplication {
     static func make(
         configuration: CollectorConfiguration, logger: Logger
     ) throws -> (some ApplicationProtocol, TelemetryStore) {
-        let store = try TelemetryStore(directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes)
+        let store = try TelemetryStore(
+            directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
+            objectives: configuration.objectives)
+        let alerts = try AlertLog(directory: configuration.dataDirectory)
         let router = Router()
         if let tokens = configuration.tokens {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
@@ -17,13 +20,16 @@ enum CollectorApplication {
         router.get("healthz") { _, _ in "ok" }
         IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), logger: logger)
             .register(on: router)
-        QueryRoutes(store: store).register(on: router)
+        QueryRoutes(store: store, alerts: alerts).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "periscope-collector"),
-            services: [RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger)],
+            services: [
+                RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
+                SLOEvaluationService(store: store, alerts: alerts, logger: logger),
+            ],
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
             logger: logger)
         return (app, store)

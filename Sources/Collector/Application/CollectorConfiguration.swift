@@ -13,6 +13,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000
     /// Span attributes indexed for search, beyond service and operation.
     var indexedAttributes = TelemetryStore.defaultIndexedAttributes
+    /// SLOs from `--slo`.
+    var objectives: [ServiceLevelObjective] = []
 
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {

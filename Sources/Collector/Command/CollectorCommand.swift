@@ -67,6 +67,13 @@ struct CollectorCommand: AsyncParsableCommand {
             }
             configuration.retentionNanos = nanos
         }
+        if let path = slo ?? file?.slo {
+            do {
+                configuration.objectives = try SLOFile.load(path: path)
+            } catch let error as SLOFile.Invalid {
+                throw ConfigurationError("SLO file '\(path)': \(error)")
+            }
+        }
         if let keys = file?.indexAttributes { configuration.indexedAttributes.formUnion(keys) }
         if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
         if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }

@@ -8,6 +8,7 @@ import PeriscopeTelemetry
 /// as a bound parameter.
 struct QueryRoutes: Sendable {
     let store: TelemetryStore
+    let alerts: AlertLog
 
     static let maxLimit = 10_000
 
@@ -40,6 +41,47 @@ struct QueryRoutes: Sendable {
                 let service = parameters.string("service")
                 let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
                 return QueryAPI.MetricPoints(points: try await self.run { try $0.metricPoints(name: name, service: service, limit: limit) })
+            }
+        }
+        api.get("signals") { request, _ in
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let now = WallClock.nowUnixNano()
+                var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
+                query.endUnixNano = try parameters.time("end") ?? now
+                query.startUnixNano = try parameters.time("start") ?? (query.endUnixNano - min(query.endUnixNano, 3_600_000_000_000))
+                guard query.startUnixNano < query.endUnixNano else { throw QueryParameters.Invalid(message: "start must be before end") }
+                query.service = parameters.string("service")
+                if let by = parameters.string("by") {
+                    guard by == "operation" || by == "service" else { throw QueryParameters.Invalid(message: "by must be service or operation, got '\(by)'") }
+                    query.byOperation = by == "operation"
+                }
+                let final = query
+                return try await self.run { try $0.goldenSignals(final) }
+            }
+        }
+        api.get("slos") { request, _ in
+            await self.answer {
+                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { store in
+                    try store.objectives.map { try store.status(of: $0, nowUnixNano: now) }
+                })
+            }
+        }
+        api.get("slos/:name") { request, context in
+            let name = try context.parameters.require("name")
+            guard let objective = self.store.objectives.first(where: { $0.name == name }) else {
+                return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
+            }
+            return await self.answer {
+                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                let alerts = self.alerts
+                return try await self.run { store in
+                    QueryAPI.SLODetail(
+                        status: try store.status(of: objective, nowUnixNano: now),
+                        budgetHistory: try store.budgetHistory(of: objective, nowUnixNano: now),
+                        alertEvents: try alerts.events(slo: name))
+                }
             }
         }
         api.get("status") { _, _ in

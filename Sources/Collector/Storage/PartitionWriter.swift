@@ -5,6 +5,9 @@ import PeriscopeTelemetry
 struct PartitionWriter {
     let database: SQLiteDatabase
     let indexedAttributes: Set<String>
+    var objectives: [ServiceLevelObjective] = []
+    /// Last value of each cumulative counter series that feeds a ratio SLO.
+    var counterBaselines: CounterBaselines? = nil
 
     /// The keys under which a correlation ID travels (DESIGN §6).
     static let correlationKeys = ["correlation_id", "request_id", "x-request-id", "correlation.id"]
@@ -37,6 +40,7 @@ struct PartitionWriter {
         let attributeSQL = "INSERT INTO span_attributes (key, value, start_ns, trace_id, span_id) VALUES (?, ?, ?, ?, ?)"
         var deltas = [TraceID: TraceDelta]()
         var operations = Set<OperationKey>()
+        var stored = [(service: String, span: Span)]()
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
@@ -67,10 +71,12 @@ struct PartitionWriter {
                     delta.services.insert(service)
                     deltas[span.traceID] = delta
                     operations.insert(OperationKey(service: service, name: span.name, kind: span.kind.rawValue))
+                    stored.append((service, span))
                 }
             }
         }
         for (traceID, delta) in deltas { try mergeSummary(traceID, delta) }
+        try RollupWriter(database: database, objectives: objectives).record(spans: stored)
         for operation in operations {
             try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
                 .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
@@ -142,6 +148,7 @@ struct PartitionWriter {
             INSERT INTO metric_points (name, service, kind, time_ns, value, attributes, histogram, resource_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """
+        try recordRatioSLOs(groups)
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
@@ -172,3 +179,50 @@ struct PartitionWriter {
         }
     }
 }
+
+extension PartitionWriter {
+    /// Feeds ratio SLOs from their good/total counters: delta points are increments as
+    /// they are; cumulative points count their increase over the series' previous point
+    /// (a drop is a counter reset, so the new value is the increase).
+    func recordRatioSLOs(_ groups: [ResourceMetrics]) throws {
+        var increments = [(slo: String, minute: Int64, good: Double, total: Double)]()
+        for objective in objectives {
+            guard case .ratio(let goodName, let totalName) = objective.indicator else { continue }
+            for group in groups {
+                if let service = objective.service, service != group.resource.serviceName { continue }
+                for scope in group.scopes {
+                    for metric in scope.metrics where metric.name == goodName || metric.name == totalName {
+                        guard case .sum(let points, let temporality, _) = metric.data else { continue }
+                        for point in points {
+                            let value = point.value.asDouble
+                            var increase = value
+                            if temporality == .cumulative {
+                                let series = group.resource.serviceName + "\u{0}" + metric.name + "\u{0}" + CompactEncoding.encode(attributes: point.attributes).map(String.init).joined(separator: ",")
+                                increase = counterBaselines?.increase(series: series, value: value) ?? 0
+                            }
+                            let minute = Resolution.minute.bucket(point.timeUnixNano)
+                            increments.append((objective.name, minute, metric.name == goodName ? increase : 0, metric.name == totalName ? increase : 0))
+                        }
+                    }
+                }
+            }
+        }
+        if !increments.isEmpty { try RollupWriter(database: database, objectives: objectives).record(ratioIncrements: increments) }
+    }
+}
+
+/// Last seen values of cumulative counters, to turn them into increments. Kept in memory:
+/// after a collector restart each series' first point only sets its baseline.
+final class CounterBaselines: Sendable {
+    private let values = Mutex<[String: Double]>([:])
+
+    func increase(series: String, value: Double) -> Double {
+        values.withLock { values in
+            defer { values[series] = value }
+            guard let previous = values[series] else { return 0 }
+            return value >= previous ? value - previous : value
+        }
+    }
+}
+
+import Synchronization

@@ -17,6 +17,8 @@ enum IngestOutcome: Equatable, Sendable {
 final class TelemetryStore: Sendable {
     let directory: String
     let indexedAttributes: Set<String>
+    let objectives: [ServiceLevelObjective]
+    private let counterBaselines = CounterBaselines()
     private let partitions = Mutex<[PartitionDay: Partition]>([:])
 
     /// Attributes indexed for search unless configured otherwise.
@@ -25,10 +27,14 @@ final class TelemetryStore: Sendable {
         "correlation_id", "request_id", "rpc.method", "messaging.destination.name",
     ]
 
-    init(directory: String, indexedAttributes: Set<String> = TelemetryStore.defaultIndexedAttributes) throws {
+    init(
+        directory: String, indexedAttributes: Set<String> = TelemetryStore.defaultIndexedAttributes,
+        objectives: [ServiceLevelObjective] = []
+    ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.indexedAttributes = indexedAttributes
+        self.objectives = objectives
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             if let day = PartitionDay(name: String(name.dropLast(3))) {
@@ -77,7 +83,9 @@ final class TelemetryStore: Sendable {
                             .bind(1, batchID).bind(2, nowUnixNano).run()
                         if database.changes == 0 { return false }
                     }
-                    let writer = PartitionWriter(database: database, indexedAttributes: indexedAttributes)
+                    let writer = PartitionWriter(
+                        database: database, indexedAttributes: indexedAttributes, objectives: objectives,
+                        counterBaselines: counterBaselines)
                     switch part {
                     case .traces(let groups): try writer.insert(groups)
                     case .logs(let groups): try writer.insert(groups)

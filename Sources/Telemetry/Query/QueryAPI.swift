@@ -1,3 +1,5 @@
+import Foundation
+
 /// The collector's JSON query API (`/api/v1/...`): the documents it returns, shared by the
 /// collector that writes them and the CLI that reads them. Times are Unix nanoseconds,
 /// IDs lowercase hex, attributes plain JSON values (bytes as hex strings).
@@ -231,6 +233,220 @@ public enum QueryAPI {
             self.calls = calls
             self.errors = errors
         }
+    }
+
+    /// `GET /api/v1/signals?service=&by=operation&start=&end=`: the golden signals per service
+    /// (or per operation), from the per-minute/hour/day rollups.
+    public struct Signals: Codable, Hashable, Sendable {
+        public var startTimeUnixNano: UInt64
+        public var endTimeUnixNano: UInt64
+        /// Width of each `series` bucket, in seconds.
+        public var seriesStepSeconds: Int
+        public var rows: [SignalRow]
+
+        public init(startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, seriesStepSeconds: Int, rows: [SignalRow]) {
+            self.startTimeUnixNano = startTimeUnixNano
+            self.endTimeUnixNano = endTimeUnixNano
+            self.seriesStepSeconds = seriesStepSeconds
+            self.rows = rows
+        }
+    }
+
+    public struct SignalRow: Codable, Hashable, Sendable {
+        public var service: String
+        /// `nil` for the whole service.
+        public var operation: String?
+        public var requests: Int
+        public var requestsPerSecond: Double
+        public var errors: Int
+        public var errorRatio: Double
+        /// Failed requests by type: the HTTP status (`503`), the exception type, or `status_error`.
+        public var errorTypes: [String: Int]
+        /// Latency of successful requests, in nanoseconds.
+        public var latency: Percentiles?
+        /// Latency of failed requests, kept apart so fast failures do not flatter the numbers.
+        public var failureLatency: Percentiles?
+        /// Highest recent utilisation (0–1) among the service's CPU, memory and queue gauges.
+        public var saturation: Double?
+        /// Requests per `seriesStepSeconds` bucket across the range, oldest first.
+        public var series: [Int]
+
+        public init(
+            service: String, operation: String?, requests: Int, requestsPerSecond: Double, errors: Int, errorRatio: Double,
+            errorTypes: [String: Int], latency: Percentiles?, failureLatency: Percentiles?, saturation: Double?, series: [Int]
+        ) {
+            self.service = service
+            self.operation = operation
+            self.requests = requests
+            self.requestsPerSecond = requestsPerSecond
+            self.errors = errors
+            self.errorRatio = errorRatio
+            self.errorTypes = errorTypes
+            self.latency = latency
+            self.failureLatency = failureLatency
+            self.saturation = saturation
+            self.series = series
+        }
+    }
+
+    /// Latency percentiles in nanoseconds, each within 1 % of the exact value.
+    public struct Percentiles: Codable, Hashable, Sendable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var p999: Double
+
+        public init(p50: Double, p90: Double, p99: Double, p999: Double) {
+            self.p50 = p50
+            self.p90 = p90
+            self.p99 = p99
+            self.p999 = p999
+        }
+    }
+
+    /// `GET /api/v1/slos`: the status of every SLO.
+    public struct SLOList: Codable, Hashable, Sendable {
+        public var evaluatedAtUnixNano: UInt64
+        public var slos: [SLOStatus]
+
+        public init(evaluatedAtUnixNano: UInt64, slos: [SLOStatus]) {
+            self.evaluatedAtUnixNano = evaluatedAtUnixNano
+            self.slos = slos
+        }
+    }
+
+    public struct SLOStatus: Codable, Hashable, Sendable {
+        public var name: String
+        public var service: String?
+        public var operation: String?
+        /// `availability`, `latency <= 300ms` or `ratio good/total`.
+        public var indicator: String
+        /// Percent, e.g. 99.9.
+        public var objective: Double
+        public var windowSeconds: Int
+        public var total: Double
+        public var good: Double
+        /// good / total over the window; `nil` without traffic.
+        public var sli: Double?
+        /// 1 − objective, as a fraction.
+        public var errorBudget: Double
+        /// The share of the budget left over the window (1 = untouched, ≤ 0 = exhausted).
+        public var budgetRemaining: Double
+        public var burnRates: [BurnRate]
+        /// At the last hour's burn rate; `nil` if the budget is not being consumed.
+        public var timeToExhaustionSeconds: Double?
+        public var alerts: [BurnRateAlert]
+
+        public init(
+            name: String, service: String?, operation: String?, indicator: String, objective: Double, windowSeconds: Int,
+            total: Double, good: Double, sli: Double?, errorBudget: Double, budgetRemaining: Double, burnRates: [BurnRate],
+            timeToExhaustionSeconds: Double?, alerts: [BurnRateAlert]
+        ) {
+            self.name = name
+            self.service = service
+            self.operation = operation
+            self.indicator = indicator
+            self.objective = objective
+            self.windowSeconds = windowSeconds
+            self.total = total
+            self.good = good
+            self.sli = sli
+            self.errorBudget = errorBudget
+            self.budgetRemaining = budgetRemaining
+            self.burnRates = burnRates
+            self.timeToExhaustionSeconds = timeToExhaustionSeconds
+            self.alerts = alerts
+        }
+
+        /// The alerts firing now.
+        public var firing: [BurnRateAlert] { alerts.filter(\.firing) }
+    }
+
+    /// The burn rate over one window: error ratio / error budget (1 = exactly on budget).
+    public struct BurnRate: Codable, Hashable, Sendable {
+        /// `5m`, `30m`, `1h`, `2h`, `6h`, `1d`, `3d` or `window`.
+        public var window: String
+        public var seconds: Int
+        /// `nil` without traffic in the window; `Infinity` when the objective is 100 % and anything failed.
+        public var rate: Double?
+
+        public init(window: String, seconds: Int, rate: Double?) {
+            self.window = window
+            self.seconds = seconds
+            self.rate = rate
+        }
+    }
+
+    /// One multi-window burn-rate rule and whether it fires: both windows above the threshold.
+    /// See https://sre.google/workbook/alerting-on-slos/
+    public struct BurnRateAlert: Codable, Hashable, Sendable {
+        /// `page` or `ticket`.
+        public var severity: String
+        public var longWindow: String
+        public var shortWindow: String
+        public var threshold: Double
+        public var firing: Bool
+
+        public init(severity: String, longWindow: String, shortWindow: String, threshold: Double, firing: Bool) {
+            self.severity = severity
+            self.longWindow = longWindow
+            self.shortWindow = shortWindow
+            self.threshold = threshold
+            self.firing = firing
+        }
+    }
+
+    /// `GET /api/v1/slos/{name}`: one SLO with its budget over time and alert history.
+    public struct SLODetail: Codable, Hashable, Sendable {
+        public var status: SLOStatus
+        public var budgetHistory: [BudgetPoint]
+        public var alertEvents: [AlertEvent]
+
+        public init(status: SLOStatus, budgetHistory: [BudgetPoint], alertEvents: [AlertEvent]) {
+            self.status = status
+            self.budgetHistory = budgetHistory
+            self.alertEvents = alertEvents
+        }
+    }
+
+    public struct BudgetPoint: Codable, Hashable, Sendable {
+        public var timeUnixNano: UInt64
+        public var budgetRemaining: Double
+
+        public init(timeUnixNano: UInt64, budgetRemaining: Double) {
+            self.timeUnixNano = timeUnixNano
+            self.budgetRemaining = budgetRemaining
+        }
+    }
+
+    /// An alert starting or stopping to fire.
+    public struct AlertEvent: Codable, Hashable, Sendable {
+        public var timeUnixNano: UInt64
+        public var slo: String
+        public var severity: String
+        public var firing: Bool
+
+        public init(timeUnixNano: UInt64, slo: String, severity: String, firing: Bool) {
+            self.timeUnixNano = timeUnixNano
+            self.slo = slo
+            self.severity = severity
+            self.firing = firing
+        }
+    }
+
+    /// JSON coders for these documents: non-finite numbers (an infinite burn rate) are the
+    /// strings `Infinity`, `-Infinity` and `NaN`.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return decoder
     }
 
     /// The body of every 4xx/5xx answer of the query API.

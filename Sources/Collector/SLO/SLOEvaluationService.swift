@@ -1,0 +1,32 @@
+import Logging
+import PeriscopeTelemetry
+import ServiceLifecycle
+
+/// Evaluates every SLO on a timer and records alert state changes with their time.
+struct SLOEvaluationService: Service {
+    let store: TelemetryStore
+    let alerts: AlertLog
+    var interval = Duration.seconds(30)
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                evaluate(nowUnixNano: WallClock.nowUnixNano())
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func evaluate(nowUnixNano: UInt64) {
+        do {
+            let statuses = try store.objectives.map { try store.status(of: $0, nowUnixNano: nowUnixNano) }
+            try alerts.record(statuses, atUnixNano: nowUnixNano)
+            for status in statuses where !status.firing.isEmpty {
+                logger.notice("SLO \(status.name) is burning its budget: \(status.firing.map { "\($0.severity) (\($0.longWindow)/\($0.shortWindow) > \($0.threshold))" }.joined(separator: ", "))")
+            }
+        } catch {
+            logger.error("SLO evaluation failed: \(error)")
+        }
+    }
+}

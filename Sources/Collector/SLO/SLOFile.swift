@@ -1,0 +1,130 @@
+import Foundation
+import Yams
+
+/// Reads and validates `slo.yaml`. Every mistake is reported with its line and field, so
+/// a typo in an objective is fixed in one go rather than found at 3 a.m.
+///
+///     slos:
+///       - name: checkout-availability
+///         service: checkout              # optional for ratio SLOs
+///         operation: POST /checkout      # optional: one operation only
+///         sli: availability              # availability | latency | ratio
+///         threshold: 300ms               # latency only
+///         good: payments.succeeded       # ratio only: counter of good events
+///         total: payments.attempted      # ratio only: counter of all events
+///         objective: 99.9                # percent, > 0 and ≤ 100
+///         window: 30d                    # rolling window, default 30d
+enum SLOFile {
+    struct Invalid: Error, CustomStringConvertible, Equatable {
+        var line: Int?
+        var field: String
+        var message: String
+
+        var description: String {
+            let place = line.map { "line \($0)" } ?? "slo file"
+            return "\(place), \(field): \(message)"
+        }
+    }
+
+    static func load(path: String) throws -> [ServiceLevelObjective] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Invalid(line: nil, field: "file", message: "cannot read '\(path)': \(error.localizedDescription)")
+        }
+        return try parse(text)
+    }
+
+    static func parse(_ text: String) throws(Invalid) -> [ServiceLevelObjective] {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw Invalid(line: line(of: error), field: "yaml", message: "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML")
+        } catch {
+            throw Invalid(line: nil, field: "yaml", message: "\(error)")
+        }
+        guard let root, let mapping = root.mapping else {
+            throw Invalid(line: root?.mark?.line, field: "slos", message: "the file must be a mapping with a 'slos' list")
+        }
+        guard let list = mapping["slos"] else { throw Invalid(line: root.mark?.line, field: "slos", message: "missing the 'slos' list") }
+        guard let entries = list.sequence else { throw Invalid(line: list.mark?.line, field: "slos", message: "must be a list") }
+        var objectives = [ServiceLevelObjective]()
+        var names = Set<String>()
+        for entry in entries {
+            let objective = try parseEntry(entry)
+            guard names.insert(objective.name).inserted else {
+                throw Invalid(line: entry.mark?.line, field: "name", message: "'\(objective.name)' is defined twice")
+            }
+            objectives.append(objective)
+        }
+        return objectives
+    }
+
+    private static let knownKeys: Set<String> = ["name", "service", "operation", "sli", "threshold", "good", "total", "objective", "window", "description"]
+
+    private static func parseEntry(_ entry: Node) throws(Invalid) -> ServiceLevelObjective {
+        guard let mapping = entry.mapping else {
+            throw Invalid(line: entry.mark?.line, field: "slos", message: "each SLO must be a mapping")
+        }
+        for key in mapping.keys {
+            guard let name = key.string, knownKeys.contains(name) else {
+                throw Invalid(line: key.mark?.line, field: key.string ?? "?", message: "unknown key; expected one of \(knownKeys.sorted().joined(separator: ", "))")
+            }
+        }
+        func string(_ key: String, required: Bool) throws(Invalid) -> String? {
+            guard let node = mapping[key] else {
+                if required { throw Invalid(line: entry.mark?.line, field: key, message: "is required") }
+                return nil
+            }
+            guard let value = node.string, !value.isEmpty else { throw Invalid(line: node.mark?.line, field: key, message: "must be a non-empty string") }
+            return value
+        }
+        let name = try string("name", required: true)!
+        let sli = try string("sli", required: true)!
+        let indicator: ServiceLevelObjective.Indicator
+        switch sli {
+        case "availability":
+            indicator = .availability
+        case "latency":
+            let text = try string("threshold", required: true)!
+            guard let nanos = DurationParsing.nanos(text), nanos > 0 else {
+                throw Invalid(line: mapping["threshold"]?.mark?.line, field: "threshold", message: "must be a duration such as 300ms or 1.5s, got '\(text)'")
+            }
+            indicator = .latency(thresholdNanos: nanos)
+        case "ratio":
+            indicator = .ratio(goodMetric: try string("good", required: true)!, totalMetric: try string("total", required: true)!)
+        default:
+            throw Invalid(line: mapping["sli"]?.mark?.line, field: "sli", message: "must be availability, latency or ratio, got '\(sli)'")
+        }
+        let service = try string("service", required: sli != "ratio")
+        guard let objectiveNode = mapping["objective"] else { throw Invalid(line: entry.mark?.line, field: "objective", message: "is required") }
+        guard let objective = objectiveNode.float, objective > 0, objective <= 100 else {
+            throw Invalid(line: objectiveNode.mark?.line, field: "objective", message: "must be a percentage above 0 and at most 100, like 99.9")
+        }
+        var slo = ServiceLevelObjective(
+            name: name, service: service, operation: try string("operation", required: false), indicator: indicator, objective: objective)
+        if let window = try string("window", required: false) {
+            guard let nanos = DurationParsing.nanos(window), nanos >= 3_600_000_000_000 else {
+                throw Invalid(line: mapping["window"]?.mark?.line, field: "window", message: "must be a duration of at least 1h, like 30d or 7d, got '\(window)'")
+            }
+            slo.windowNanos = nanos
+        }
+        return slo
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+}
+
+/// Durations as written in config files and query strings: `300ms`, `1.5s`, `2m`, `7d`, or nanoseconds.
+enum DurationParsing {
+    static func nanos(_ text: String) -> UInt64? {
+        QueryParameters.parseDuration(text.trimmingCharacters(in: .whitespaces))
+    }
+}

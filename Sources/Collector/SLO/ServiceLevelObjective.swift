@@ -1,0 +1,36 @@
+import PeriscopeTelemetry
+
+/// One SLO from `slo.yaml`: which requests count, what makes one good, the objective and the
+/// rolling window. See https://sre.google/workbook/implementing-slos/
+struct ServiceLevelObjective: Equatable, Sendable {
+    enum Indicator: Equatable, Sendable {
+        /// Good = the request did not fail (span status error, or HTTP 5xx on a server span).
+        case availability
+        /// Good = the request took at most this long.
+        case latency(thresholdNanos: UInt64)
+        /// Good and total are two counter metrics (sums): their increments are the counts.
+        case ratio(goodMetric: String, totalMetric: String)
+    }
+
+    var name: String
+    var service: String?
+    var operation: String?
+    var indicator: Indicator
+    /// Percent, e.g. 99.9.
+    var objective: Double
+    var windowNanos: UInt64 = 30 * 86_400 * 1_000_000_000
+
+    /// The fraction of requests allowed to be bad: 1 − objective.
+    var errorBudget: Double { 1 - objective / 100 }
+
+    /// Whether a request span counts for this SLO and is good; `nil` if it does not count.
+    func isGood(_ span: Span, service spanService: String, failed: Bool) -> Bool? {
+        if let service, service != spanService { return nil }
+        if let operation, operation != span.name { return nil }
+        switch indicator {
+        case .availability: return !failed
+        case .latency(let threshold): return span.durationNanos <= threshold
+        case .ratio: return nil
+        }
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeTelemetry
+import Testing
+
+/// SLO math against traffic of known shape; every expected number is worked out by hand in
+/// the comments. "now" is 30 s into minute T; a window of w ends with minute T (inclusive).
+@Suite("SLOs and burn-rate alerts")
+struct SLOTests {
+    static let minute: UInt64 = 60_000_000_000
+    /// Minute T starts here (a whole day boundary plus 10 h, far from partition edges).
+    static let minuteT: UInt64 = 20_100 * 86_400 * 1_000_000_000 + 10 * 3600 * 1_000_000_000
+    static let now = minuteT + 30_000_000_000
+
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slo-\(UUID().uuidString)").path
+
+    /// Minute k before T (k = 0 is minute T itself).
+    static func minute(_ k: Int) -> UInt64 { minuteT - UInt64(k) * minute }
+
+    /// Delta counters good/total, one point per minute, for a ratio SLO.
+    static func counters(_ perMinute: [(k: Int, total: Double, good: Double)]) -> TelemetryBatch {
+        let good = perMinute.map { NumberPoint(timeUnixNano: minute($0.k) + 1, value: .double($0.good)) }
+        let total = perMinute.map { NumberPoint(timeUnixNano: minute($0.k) + 1, value: .double($0.total)) }
+        return .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
+            Metric(name: "payments.ok", data: .sum(good, temporality: .delta, isMonotonic: true)),
+            Metric(name: "payments.all", data: .sum(total, temporality: .delta, isMonotonic: true)),
+        ])])])
+    }
+
+    func store(_ objectives: [ServiceLevelObjective]) throws -> TelemetryStore {
+        try TelemetryStore(directory: directory, objectives: objectives)
+    }
+
+    static func ratio(_ name: String, objective: Double, windowDays: UInt64 = 30) -> ServiceLevelObjective {
+        var slo = ServiceLevelObjective(name: name, service: "payments", indicator: .ratio(goodMetric: "payments.ok", totalMetric: "payments.all"), objective: objective)
+        slo.windowNanos = windowDays * 86_400 * 1_000_000_000
+        return slo
+    }
+
+    func rates(_ status: QueryAPI.SLOStatus) -> [String: Double?] {
+        Dictionary(uniqueKeysWithValues: status.burnRates.map { ($0.window, $0.rate) })
+    }
+
+    func firing(_ status: QueryAPI.SLOStatus) -> [String] {
+        status.alerts.filter(\.firing).map { "\($0.severity) \($0.longWindow)/\($0.shortWindow)" }
+    }
+
+    func expectClose(_ actual: Double?, _ expected: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let actual else {
+            Issue.record("\(what): nil, expected \(expected)", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(abs(actual - expected) <= max(1e-9, abs(expected) * 1e-6), "\(what): \(actual) vs \(expected)", sourceLocation: sourceLocation)
+    }
+
+    @Test("a burst: 3 days at 10/min, the last 5 minutes 2 of 10 bad (objective 99.9 %, 30 days)")
+    func burst() throws {
+        let slo = Self.ratio("burst", objective: 99.9)
+        let store = try store([slo])
+        let traffic = (0..<4320).map { k in (k: k, total: 10.0, good: k < 5 ? 8.0 : 10.0) }
+        for chunk in stride(from: 0, to: traffic.count, by: 1000) {
+            _ = try store.ingest(Self.counters(Array(traffic[chunk..<min(chunk + 1000, traffic.count)])), batchID: "b\(chunk)")
+        }
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        // 10 bad. Budget 0.001. Burn = (10 / total) / 0.001.
+        let rate = rates(status)
+        expectClose(rate["5m"]!, 200, "5m: 10/50")
+        expectClose(rate["30m"]!, 10.0 / 300 / 0.001, "30m: 10/300 = 33.33")
+        expectClose(rate["1h"]!, 10.0 / 600 / 0.001, "1h: 16.67")
+        expectClose(rate["2h"]!, 10.0 / 1200 / 0.001, "2h: 8.33")
+        expectClose(rate["6h"]!, 10.0 / 3600 / 0.001, "6h: 2.78")
+        expectClose(rate["1d"]!, 10.0 / 14400 / 0.001, "1d: 0.694")
+        expectClose(rate["3d"]!, 10.0 / 43200 / 0.001, "3d: 0.2315")
+        expectClose(rate["window"]!, 10.0 / 43200 / 0.001, "30d: all traffic is within 3 days")
+        expectClose(status.sli, 43190.0 / 43200, "SLI")
+        expectClose(status.budgetRemaining, 1 - 10.0 / 43200 / 0.001, "budget remaining 0.7685")
+        expectClose(status.timeToExhaustionSeconds, (1 - 10.0 / 43200 / 0.001) * 2_592_000 / (10.0 / 600 / 0.001), "≈ 119,519 s")
+        // Only the fast page fires: 1h 16.7 > 14.4 and 5m 200 > 14.4; 6h 2.78 < 6; 1d 0.69 < 3; 3d 0.23 < 1.
+        #expect(firing(status) == ["page 1h/5m"])
+    }
+
+    @Test("a slow drift: 0.05 % bad for 3 days on a 7-day window (thresholds scale: 3.36, 1.4, 0.7, 0.233)")
+    func slowDrift() throws {
+        let slo = Self.ratio("drift", objective: 99.9, windowDays: 7)
+        let store = try store([slo])
+        let traffic = (0..<4320).map { k in (k: k, total: 1000.0, good: 999.5) }
+        for chunk in stride(from: 0, to: traffic.count, by: 1000) {
+            _ = try store.ingest(Self.counters(Array(traffic[chunk..<min(chunk + 1000, traffic.count)])), batchID: "d\(chunk)")
+        }
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "window"] {
+            expectClose(rates(status)[window]!, 0.5, "\(window): 0.0005 / 0.001")
+        }
+        let thresholds = status.alerts.map(\.threshold)
+        for (actual, expected) in zip(thresholds, [0.02 * 168, 0.05 * 28, 0.1 * 7, 0.1 * 7 / 3]) { expectClose(actual, expected, "threshold") }
+        // Only the slow ticket catches it: 3d and 6h at 0.5 > 0.233; 1d 0.5 < 0.7.
+        #expect(firing(status) == ["ticket 3d/6h"])
+        expectClose(status.budgetRemaining, 0.5, "half the budget left")
+        expectClose(status.timeToExhaustionSeconds, 0.5 * 604_800 / 0.5, "3.5 days at this rate")
+    }
+
+    @Test("a constant 10 % error ratio from real spans over 6 hours (availability 99 %, 30 days)")
+    func constantErrorRatio() throws {
+        let slo = ServiceLevelObjective(name: "checkout", service: "checkout", indicator: .availability, objective: 99)
+        let store = try store([slo])
+        var spans = [Span]()
+        for k in 0..<360 {
+            for i in 0..<10 {
+                let start = Self.minute(k) + UInt64(i) * 1_000_000_000
+                spans.append(Span(
+                    traceID: TraceID(high: UInt64(k + 1), low: UInt64(i + 1)), spanID: SpanID(UInt64(k * 10 + i + 1)), name: "POST /checkout",
+                    kind: .server, startTimeUnixNano: start, endTimeUnixNano: start + 5_000_000,
+                    attributes: [Attribute("http.response.status_code", .int(i == 0 ? 503 : 200))]))
+            }
+        }
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: spans)])]), batchID: "spans")
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "window"] {
+            expectClose(rates(status)[window]!, 10, "\(window): 0.1 / 0.01")
+        }
+        expectClose(status.sli, 0.9, "SLI")
+        #expect(status.total == 3600)
+        expectClose(status.budgetRemaining, -9, "overspent nine budgets")
+        #expect(status.timeToExhaustionSeconds == 0)
+        // 1h 10 < 14.4 so the fast page stays quiet; 6h/30m 10 > 6 pages; both tickets fire.
+        #expect(firing(status) == ["page 6h/30m", "ticket 1d/2h", "ticket 3d/6h"])
+    }
+
+    @Test("latency SLI: good = duration ≤ threshold")
+    func latency() throws {
+        let slo = ServiceLevelObjective(name: "fast", service: "api", indicator: .latency(thresholdNanos: 300_000_000), objective: 90)
+        let store = try store([slo])
+        let start = Self.minute(1)
+        let spans = (0..<110).map { (i: Int) -> Span in
+            let duration: UInt64 = i < 100 ? 100_000_000 : 300_000_001
+            return Span(traceID: TraceID(high: 7, low: UInt64(i + 1)), spanID: SpanID(UInt64(i + 1)), name: "GET /", kind: .server,
+                        startTimeUnixNano: start, endTimeUnixNano: start + duration)
+        }
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "api"), scopes: [ScopeSpans(spans: spans)])]), batchID: "l")
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        #expect(status.total == 110 && status.good == 100)
+        expectClose(rates(status)["5m"]!, (10.0 / 110) / 0.1, "5m burn 0.909")
+        #expect(firing(status).isEmpty)
+    }
+
+    @Test("boundaries: no traffic, all errors, objective 100 %")
+    func boundaries() throws {
+        let empty = Self.ratio("empty", objective: 99.9)
+        let allBad = Self.ratio("all-bad", objective: 99)
+        let perfect = Self.ratio("perfect", objective: 100)
+        let quiet = try store([empty])
+        let none = try quiet.status(of: empty, nowUnixNano: Self.now)
+        #expect(none.sli == nil && none.total == 0)
+        #expect(none.burnRates.allSatisfy { $0.rate == nil })
+        #expect(none.budgetRemaining == 1 && none.timeToExhaustionSeconds == nil && firing(none).isEmpty)
+
+        let busy = try TelemetryStore(directory: directory + "-2", objectives: [allBad, perfect])
+        _ = try busy.ingest(Self.counters((0..<10).map { (k: $0, total: 5.0, good: 0.0) }), batchID: "x")
+        let bad = try busy.status(of: allBad, nowUnixNano: Self.now)
+        expectClose(bad.sli, 0, "SLI 0")
+        expectClose(rates(bad)["5m"]!, 100, "1 / 0.01")
+        #expect(firing(bad).count == 4)
+        let hundred = try busy.status(of: perfect, nowUnixNano: Self.now)
+        #expect(hundred.errorBudget == 0)
+        #expect(rates(hundred)["5m"]! == .infinity)
+        #expect(hundred.budgetRemaining == -.infinity)
+        #expect(hundred.timeToExhaustionSeconds == 0)
+        #expect(firing(hundred).count == 4)
+        let encoded = String(decoding: try QueryAPI.encoder().encode(hundred), as: UTF8.self)
+        #expect(encoded.contains("\"Infinity\""))
+        #expect(try QueryAPI.decoder().decode(QueryAPI.SLOStatus.self, from: Data(encoded.utf8)) == hundred)
+    }
+
+    @Test("cumulative counters count their increases, and a reset restarts from the new value")
+    func cumulativeCounters() throws {
+        let slo = Self.ratio("cumulative", objective: 99)
+        let store = try store([slo])
+        func point(_ k: Int, _ good: Double, _ total: Double) -> TelemetryBatch {
+            .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
+                Metric(name: "payments.ok", data: .sum([NumberPoint(timeUnixNano: Self.minute(k) + 1, value: .double(good))], temporality: .cumulative, isMonotonic: true)),
+                Metric(name: "payments.all", data: .sum([NumberPoint(timeUnixNano: Self.minute(k) + 1, value: .double(total))], temporality: .cumulative, isMonotonic: true)),
+            ])])])
+        }
+        _ = try store.ingest(point(3, 100, 100), batchID: "c1")  // baseline
+        _ = try store.ingest(point(2, 190, 200), batchID: "c2")  // +90 good of +100
+        _ = try store.ingest(point(1, 20, 20), batchID: "c3")    // reset: +20 of +20
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        #expect(status.total == 120 && status.good == 110)
+    }
+
+    @Test("alert state changes are recorded with their time")
+    func alertLog() throws {
+        let slo = Self.ratio("flappy", objective: 99)
+        let store = try store([slo])
+        let log = try AlertLog(directory: directory)
+        let service = SLOEvaluationService(store: store, alerts: log, logger: .init(label: "test"))
+        service.evaluate(nowUnixNano: Self.now)  // no traffic: nothing recorded
+        _ = try store.ingest(Self.counters([(k: 0, total: 10, good: 0)]), batchID: "bad")
+        service.evaluate(nowUnixNano: Self.now)
+        service.evaluate(nowUnixNano: Self.now + 1)  // unchanged: nothing new
+        service.evaluate(nowUnixNano: Self.now + 4 * 86_400 * 1_000_000_000)  // long after: quiet again
+        let events = try log.events(slo: "flappy")
+        #expect(events.map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true", "page false", "ticket false"])
+        #expect(events.first?.timeUnixNano == Self.now)
+        #expect(events.last?.timeUnixNano == Self.now + 4 * 86_400 * 1_000_000_000)
+    }
+}
+
+@Suite("SLO file")
+struct SLOFileTests {
+    @Test("a valid file")
+    func valid() throws {
+        let slos = try SLOFile.parse("""
+            slos:
+              - name: checkout-availability
+                service: checkout
+                sli: availability
+                objective: 99.9
+              - name: checkout-latency
+                service: checkout
+                operation: POST /checkout
+                sli: latency
+                threshold: 300ms
+                objective: 99
+                window: 7d
+              - name: payments
+                sli: ratio
+                good: payments.ok
+                total: payments.all
+                objective: 99.5
+            """)
+        #expect(slos.count == 3)
+        #expect(slos[0].windowNanos == 30 * 86_400 * 1_000_000_000)
+        #expect(slos[1].indicator == .latency(thresholdNanos: 300_000_000))
+        #expect(slos[1].windowNanos == 7 * 86_400 * 1_000_000_000)
+        #expect(slos[2].indicator == .ratio(goodMetric: "payments.ok", totalMetric: "payments.all"))
+        #expect(abs(slos[2].errorBudget - 0.005) < 1e-12)
+    }
+
+    @Test("mistakes name the line and the field", arguments: [
+        ("slos:\n  - name: a\n    service: s\n    sli: availability\n    objective: 120\n", 5, "objective"),
+        ("slos:\n  - name: a\n    service: s\n    sli: speed\n    objective: 99\n", 4, "sli"),
+        ("slos:\n  - name: a\n    service: s\n    sli: latency\n    threshold: fast\n    objective: 99\n", 5, "threshold"),
+        ("slos:\n  - name: a\n    service: s\n    sli: availability\n    objective: 99\n    windw: 7d\n", 6, "windw"),
+        ("slos:\n  - name: a\n    sli: availability\n    objective: 99\n", 2, "service"),
+        ("slos:\n  - name: a\n    service: s\n    sli: availability\n    objective: 99\n  - name: a\n    service: s\n    sli: availability\n    objective: 99\n", 6, "name"),
+        ("slos: [\n", 2, "yaml"),
+    ])
+    func invalid(text: String, line: Int, field: String) {
+        #expect {
+            _ = try SLOFile.parse(text)
+        } throws: { error in
+            guard let invalid = error as? SLOFile.Invalid else { return false }
+            return invalid.line == line && invalid.field == field
+        }
+    }
+}
