@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PeriscopeSDK", targets: ["PeriscopeSDK"]),
+        .library(name: "PeriscopeHummingbird", targets: ["PeriscopeHummingbird"]),
+        .library(name: "PeriscopeHTTPClient", targets: ["PeriscopeHTTPClient"]),
         .executable(name: "periscope-agent", targets: ["PeriscopeAgent"]),
         .executable(name: "periscope-collector", targets: ["PeriscopeCollector"]),
         .executable(name: "periscope", targets: ["PeriscopeQuery"]),
@@ -61,6 +63,29 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Sources/SDK",
+            swiftSettings: strict
+        ),
+        // Request spans and context propagation for Hummingbird servers.
+        .target(
+            name: "PeriscopeHummingbird",
+            dependencies: [
+                "PeriscopeSDK",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SDKIntegrations/Hummingbird",
+            swiftSettings: strict
+        ),
+        // Client spans and context injection for AsyncHTTPClient.
+        .target(
+            name: "PeriscopeHTTPClient",
+            dependencies: [
+                "PeriscopeSDK",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            path: "Sources/SDKIntegrations/HTTPClient",
             swiftSettings: strict
         ),
         // Shared by the two servers: listening, auth and OTLP request decoding over HTTP.
@@ -118,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "PeriscopeExample",
             dependencies: [
-                "PeriscopeSDK",
+                "PeriscopeSDK", "PeriscopeHummingbird", "PeriscopeHTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -154,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SDKTests",
-            dependencies: ["PeriscopeSDK", "PeriscopeTelemetry"],
+            dependencies: ["PeriscopeSDK", "PeriscopeTelemetry", "PeriscopeHummingbird", "PeriscopeHTTPClient", "PeriscopeTesting"],
             path: "Tests/SDKTests",
             swiftSettings: strict
         ),

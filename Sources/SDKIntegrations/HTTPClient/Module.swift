@@ -1,0 +1,2 @@
+/// Client spans for AsyncHTTPClient (being written).
+enum PeriscopeHTTPClientModule {}

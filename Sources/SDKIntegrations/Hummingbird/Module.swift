@@ -1,0 +1,2 @@
+/// Request spans for Hummingbird: see `TracingRequestMiddleware` (being written).
+enum PeriscopeHummingbirdModule {}
