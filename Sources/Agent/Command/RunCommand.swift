@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import PeriscopeServer
+import PeriscopeTelemetry
 
 /// `periscope-agent [run]`: the long-running sidecar.
 struct RunCommand: AsyncParsableCommand {
@@ -88,7 +89,11 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
         configuration.serviceName = service ?? file?.service
-        configuration.tailGlobs = tail.isEmpty ? (file?.tail ?? []) : tail
+        // BEGIN tail (issue 4): `--tail GLOB` flags replace the file's `tail:` list.
+        configuration.tail.sources = tail.isEmpty ? try (file?.tail ?? []).map { try $0.resolve() } : tail.map { TailSource(include: [$0]) }
+        configuration.tail.redactionRules = try (file?.redact ?? []).map { try $0.resolve() }
+        configuration.tail.redactDefaults = file?.redactDefaults ?? true
+        // END tail
         if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
         if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
 

@@ -1,3 +1,5 @@
+import PeriscopeTelemetry
+
 /// When the queue's writes reach the disk.
 enum FsyncPolicy: Equatable, Sendable, CustomStringConvertible {
     /// `fdatasync` before an append returns: nothing acknowledged is lost even on power loss.
@@ -41,16 +43,4 @@ struct DiskQueueConfiguration: Equatable, Sendable {
     var segmentBytes = 16 << 20
     var fsync = FsyncPolicy.always
     var whenFull = WhenFull.backpressure
-}
-
-/// Durations as people write them in flags and YAML: `200ms`, `5s`, `2m`, `1h`, `7d`.
-enum DurationText {
-    static func parse(_ text: String) -> Duration? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
-            return .milliseconds(Int64(value * Double(milliseconds)))
-        }
-        return nil
-    }
 }

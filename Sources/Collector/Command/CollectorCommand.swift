@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PeriscopeServer
+import PeriscopeTelemetry
 
 /// `periscope-collector`: ingests OTLP, stores it, and answers the query API.
 @main
@@ -62,7 +63,7 @@ struct CollectorCommand: AsyncParsableCommand {
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
         if let text = retention ?? file?.retention {
-            guard let nanos = QueryParameters.parseDuration(text), nanos >= 3_600_000_000_000 else {
+            guard let nanos = DurationText.nanos(text), nanos >= 3_600_000_000_000 else {
                 throw ConfigurationError("--retention must be a duration of at least 1h, like 7d or 36h; got '\(text)'")
             }
             configuration.retentionNanos = nanos

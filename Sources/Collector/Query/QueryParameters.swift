@@ -38,7 +38,7 @@ struct QueryParameters {
     /// A duration: nanoseconds, or a number with ns, us, µs, ms, s, m, h or d.
     func duration(_ name: String) throws(Invalid) -> UInt64? {
         guard let text = string(name) else { return nil }
-        guard let nanos = Self.parseDuration(text) else {
+        guard let nanos = DurationText.nanos(text) else {
             throw Invalid(message: "\(name) must be a duration such as 250ms, 1.5s or 2m, got '\(text)'")
         }
         return nanos
@@ -48,15 +48,6 @@ struct QueryParameters {
         guard let text = string(name) else { return nil }
         guard let id = TraceID(hex: text) else { throw Invalid(message: "\(name) must be 32 hex digits, got '\(text.prefix(64))'") }
         return id
-    }
-
-    static func parseDuration(_ text: String) -> UInt64? {
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86_400e9)]
-        if let nanos = UInt64(text) { return nanos }
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value >= 0, value * factor < 1.8e19 { return UInt64(value * factor) }
-        }
-        return nil
     }
 
     static func parseRFC3339(_ text: String) -> Date? {

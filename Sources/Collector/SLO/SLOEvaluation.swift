@@ -72,19 +72,3 @@ extension TelemetryStore {
         }
     }
 }
-
-/// Short human durations for labels: `300ms`, `1.5s`, `2m`.
-enum DurationText {
-    static func short(_ nanos: UInt64) -> String {
-        switch nanos {
-        case ..<1_000_000: return "\(nanos / 1000)us"
-        case ..<1_000_000_000: return trim(Double(nanos) / 1e6) + "ms"
-        case ..<60_000_000_000: return trim(Double(nanos) / 1e9) + "s"
-        default: return trim(Double(nanos) / 60e9) + "m"
-        }
-    }
-
-    private static func trim(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
-    }
-}

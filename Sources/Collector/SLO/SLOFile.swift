@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTelemetry
 import Yams
 
 /// Reads and validates `slo.yaml`. Every mistake is reported with its line and field, so
@@ -89,7 +90,7 @@ enum SLOFile {
             indicator = .availability
         case "latency":
             let text = try string("threshold", required: true)!
-            guard let nanos = DurationParsing.nanos(text), nanos > 0 else {
+            guard let nanos = DurationText.nanos(text), nanos > 0 else {
                 throw Invalid(line: mapping["threshold"]?.mark?.line, field: "threshold", message: "must be a duration such as 300ms or 1.5s, got '\(text)'")
             }
             indicator = .latency(thresholdNanos: nanos)
@@ -106,7 +107,7 @@ enum SLOFile {
         var slo = ServiceLevelObjective(
             name: name, service: service, operation: try string("operation", required: false), indicator: indicator, objective: objective)
         if let window = try string("window", required: false) {
-            guard let nanos = DurationParsing.nanos(window), nanos >= 3_600_000_000_000 else {
+            guard let nanos = DurationText.nanos(window), nanos >= 3_600_000_000_000 else {
                 throw Invalid(line: mapping["window"]?.mark?.line, field: "window", message: "must be a duration of at least 1h, like 30d or 7d, got '\(window)'")
             }
             slo.windowNanos = nanos
@@ -119,12 +120,5 @@ enum SLOFile {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
         default: return nil
         }
-    }
-}
-
-/// Durations as written in config files and query strings: `300ms`, `1.5s`, `2m`, `7d`, or nanoseconds.
-enum DurationParsing {
-    static func nanos(_ text: String) -> UInt64? {
-        QueryParameters.parseDuration(text.trimmingCharacters(in: .whitespaces))
     }
 }

@@ -1,0 +1,40 @@
+/// Durations as people write them in flags, YAML and query strings — `250ms`, `1.5s`, `2m`,
+/// `7d`, or plain nanoseconds — and short labels for them. One parser for every part.
+public enum DurationText {
+    private static let units: [(suffix: String, nanos: Double)] = [
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86_400e9),
+    ]
+
+    /// Nanoseconds, or `nil` if the text is not a non-negative duration.
+    public static func nanos(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let nanos = UInt64(trimmed) { return nanos }
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count)
+            // "5ms" also ends in "s": only accept a suffix that leaves a plain number.
+            guard let value = Double(number), value >= 0, value * unit.nanos < 1.8e19 else { continue }
+            return UInt64(value * unit.nanos)
+        }
+        return nil
+    }
+
+    public static func parse(_ text: String) -> Duration? {
+        nanos(text).map { .nanoseconds(Int64(clamping: $0)) }
+    }
+
+    /// A short label: `850us`, `300ms`, `1.5s`, `2m`.
+    public static func short(_ nanos: UInt64) -> String {
+        switch nanos {
+        case ..<1_000_000: return "\(nanos / 1000)us"
+        case ..<1_000_000_000: return trim(Double(nanos) / 1e6) + "ms"
+        case ..<60_000_000_000: return trim(Double(nanos) / 1e9) + "s"
+        default: return trim(Double(nanos) / 60e9) + "m"
+        }
+    }
+
+    private static func trim(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+}
+
+import Foundation
