@@ -75,6 +75,10 @@ struct BadInputTests {
             "Content-Type": "application/x-protobuf", "Authorization": "Bearer nope",
         ])
         #expect(wrongToken.status == 401)
+        for path in ["/api/v1/traces", "/api/v1/logs", "/api/v1/services", "/api/v1/slos", "/api/v1/status"] {
+            let refused = try await TestHTTP.get(collector.url + path, headers: ["Authorization": "Bearer wrong"])
+            #expect(refused.status == 401, "\(path) without a valid token")
+        }
         let status = try await TestHTTP.get(collector.url + "/api/v1/status", headers: ["Authorization": "Bearer \(collector.token)"])
         let counts = try JSONDecoder().decode([String: Int].self, from: Data(status.body))
         // Only the good requests of `check` were stored: one per bad case, none of the refused ones.
