@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "PeriscopeSDK",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/SDKIntegrations/HTTPClient",
@@ -179,7 +180,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SDKTests",
-            dependencies: ["PeriscopeSDK", "PeriscopeTelemetry", "PeriscopeHummingbird", "PeriscopeHTTPClient", "PeriscopeTesting"],
+            dependencies: [
+                "PeriscopeSDK", "PeriscopeTelemetry", "PeriscopeHummingbird", "PeriscopeHTTPClient", "PeriscopeTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/SDKTests",
             swiftSettings: strict
         ),

@@ -37,7 +37,7 @@ struct BackendCommand: AsyncParsableCommand {
 
         let host = listen.host
         let app = InventoryServer.makeApplication(
-            address: listen, logger: logger,
+            address: listen, logger: logger, periscope: periscope,
             onListening: { port in
                 printLine("backend listening on \(host):\(port)")
             })

@@ -1,13 +1,17 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
+import PeriscopeHTTPClient
 import PeriscopeSDK
 import ServiceLifecycle
 import Tracing
 
 /// The frontend's work: N checkouts, each a root SERVER span with a "validate cart" child and a
-/// CLIENT call to the backend that carries `traceparent`. Every 7th checkout asks for the "broken"
-/// SKU, so some traces end in error.
+/// CLIENT call to the backend that carries `traceparent` and, in `baggage`, the checkout's
+/// correlation ID. Every 7th checkout asks for the "broken" SKU, so some traces end in error.
+/// Each checkout also counts itself (`checkout.requests`, by outcome) and times itself
+/// (`checkout.duration`).
 enum Checkout {
     static let skus = ["apple", "banana", "cherry", "durian", "elderberry", "fig"]
 
@@ -40,7 +44,7 @@ struct CheckoutLoad: Service {
 
     func run() async throws {
         var configuration = HTTPClient.Configuration()
-        configuration.tracing.tracer = nil  // the CLIENT span below is ours; no automatic one
+        configuration.tracing.tracer = nil  // tracedExecute makes the CLIENT span; no automatic one
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(10))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let logger = {
@@ -79,7 +83,16 @@ struct CheckoutLoad: Service {
         let sku = options.fault.sku(index: index, requests: options.requests)
             ?? (index % 7 == 0 ? "broken" : Checkout.skus[index % Checkout.skus.count])
         let items = 1 + index % 4
-        try await withSpan("POST /checkout", context: .topLevel, ofKind: .server) { span in
+        // Each checkout stands for an incoming request: a new trace with a correlation ID of its own.
+        var request = ServiceContext.topLevel
+        request.correlationID = CorrelationID.generate()
+        let started = ContinuousClock.now
+        var outcome = "error"
+        defer {
+            Counter(label: "checkout.requests", dimensions: [("outcome", outcome)]).increment()
+            Metrics.Timer(label: "checkout.duration").record(duration: ContinuousClock.now - started)
+        }
+        try await withSpan("POST /checkout", context: request, ofKind: .server) { span in
             if let traceID = span.context.spanContext?.traceID {
                 printLine("trace \(traceID.hex)")
             }
@@ -94,9 +107,7 @@ struct CheckoutLoad: Service {
 
             let status: Int
             do {
-                status = try await withSpan("GET /inventory/{sku}", ofKind: .client) { clientSpan in
-                    try await callBackend(sku: sku, span: clientSpan, client: client)
-                }
+                status = try await callBackend(sku: sku, client: client)
             } catch {
                 span.attributes["http.response.status_code"] = 502
                 span.setStatus(SpanStatus(code: .error, message: "inventory unreachable"))
@@ -108,6 +119,8 @@ struct CheckoutLoad: Service {
             span.attributes["http.response.status_code"] = code
             if code >= 500 {
                 span.setStatus(SpanStatus(code: .error, message: "inventory answered \(status)"))
+            } else {
+                outcome = "ok"
             }
             logger.info("checkout complete", metadata: [
                 "checkout.id": "\(index)", "sku": "\(sku)",
@@ -116,24 +129,14 @@ struct CheckoutLoad: Service {
         }
     }
 
-    private func callBackend(sku: String, span: any Span, client: HTTPClient) async throws -> Int {
+    /// The CLIENT span and header injection come from `tracedExecute`; the body is read after it.
+    private func callBackend(sku: String, client: HTTPClient) async throws -> Int {
         var request = HTTPClientRequest(url: backend + "/inventory/" + sku)
         request.method = .GET
-        var headers: [String: String] = [:]
-        InstrumentationSystem.instrument.inject(span.context, into: &headers, using: DictionaryInjector())
-        for (name, value) in headers {
-            request.headers.add(name: name, value: value)
-        }
-        span.attributes["http.request.method"] = "GET"
-        span.attributes["url.full"] = request.url
-        span.attributes["inventory.sku"] = sku
-        let response = try await client.execute(request, timeout: .seconds(10))
+        let response = try await client.tracedExecute(
+            request, timeout: .seconds(10), operationName: "GET /inventory/{sku}",
+            attributes: ["inventory.sku": .string(sku)])
         _ = try await response.body.collect(upTo: 1 << 20)
-        let status = Int(response.status.code)
-        span.attributes["http.response.status_code"] = status
-        if status >= 500 {
-            span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)"))
-        }
-        return status
+        return Int(response.status.code)
     }
 }

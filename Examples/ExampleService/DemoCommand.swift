@@ -13,13 +13,22 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "service.name of the backend child.")
     var backendService: String = "inventory"
 
+    @Option(help: "Share of root traces the backend records, 0...1 (default: --sampling-ratio). Requests from the frontend carry its decision, which the backend honours.")
+    var backendSamplingRatio: Double?
+
     @Option(help: "Seconds to wait for the backend to start and to stop.")
     var timeout: Int = 15
+
+    func validate() throws {
+        if let backendSamplingRatio, !(0...1).contains(backendSamplingRatio) {
+            throw ValidationError("--backend-sampling-ratio must be within 0...1")
+        }
+    }
 
     func run() async throws {
         let backend = try BackendChild.start(
             arguments: ["backend", "--listen", "127.0.0.1:0", "--agent", options.agent,
-                        "--service", backendService, "--sampling-ratio", String(options.samplingRatio),
+                        "--service", backendService, "--sampling-ratio", String(backendSamplingRatio ?? options.samplingRatio),
                         "--exit-on-stdin-eof"]
                 + (options.logFile.map { ["--log-file", $0] } ?? []))
         let outcome: Result<Void, any Error>

@@ -1,15 +1,19 @@
 import Instrumentation
 import Logging
+import Metrics
 import PeriscopeTelemetry
 import ServiceLifecycle
 import Synchronization
 import Tracing
 
-/// One instrumented process: the tracer, the log handler factory and the exporter, wired together.
+/// One instrumented process: the tracer, the log handler factory, the metrics factory and the
+/// exporter, wired together.
 ///
-/// `Periscope.bootstrap(_:)` installs it behind the standard facades (`Logger`, `withSpan`) so
-/// business code never names a Periscope type. Run the returned value in a `ServiceGroup`: its
-/// `run()` is the export loop, and graceful shutdown flushes what is queued.
+/// `Periscope.bootstrap(_:)` installs it behind the standard facades (`Logger`, `withSpan`,
+/// `Counter`/`Timer`/`Recorder`/`Meter`) so business code never names a Periscope type. Run the
+/// returned value in a `ServiceGroup`: its `run()` is the export loop (spans and logs every
+/// second, metrics every ``PeriscopeConfiguration/metrics`` interval), and graceful shutdown
+/// flushes what is queued and exports the final metric totals.
 public struct Periscope: Service, Sendable {
     /// The configuration this instance was built from.
     public let configuration: PeriscopeConfiguration
@@ -17,8 +21,10 @@ public struct Periscope: Service, Sendable {
     public let resource: Resource
     /// The tracer installed by `bootstrap`, usable directly when not bootstrapped.
     public let tracer: PeriscopeTracer
-    /// Queues and sends spans and logs; exposes drop/export counters.
+    /// Queues and sends spans, logs and metrics; exposes drop/export counters.
     public let exporter: OTLPExporter
+    /// The swift-metrics backend installed by `bootstrap`, usable directly when not bootstrapped.
+    public let metrics: PeriscopeMetrics
     private let mirror: JSONLinesMirror?
 
     private static let bootstrapped = Atomic<Bool>(false)
@@ -43,12 +49,14 @@ public struct Periscope: Service, Sendable {
             sampler: ParentBasedRatioSampler(ratio: configuration.samplingRatio),
             sink: exporter,
             flush: { exporter.requestFlush() })
+        self.metrics = PeriscopeMetrics(configuration: configuration.metrics)
         self.mirror = try configuration.logMirror.map { try JSONLinesMirror(destination: $0) }
     }
 
-    /// Builds Periscope and installs it as the process's tracer and log backend.
+    /// Builds Periscope and installs it as the process's tracer, log backend and metrics backend
+    /// (`InstrumentationSystem`, `LoggingSystem`, `MetricsSystem`).
     ///
-    /// swift-log and swift-distributed-tracing accept one bootstrap per process, so a second call
+    /// swift-log, swift-metrics and swift-distributed-tracing accept one bootstrap per process, so a second call
     /// throws `PeriscopeError.alreadyBootstrapped` instead of crashing.
     /// ```swift
     /// let periscope = try Periscope.bootstrap(PeriscopeConfiguration(serviceName: "checkout"))
@@ -63,6 +71,7 @@ public struct Periscope: Service, Sendable {
         LoggingSystem.bootstrap(
             { label, provider in periscope.makeLogHandler(label: label, metadataProvider: provider) },
             metadataProvider: configuration.metadataProvider)
+        MetricsSystem.bootstrap(periscope.metrics)
         return periscope
     }
 
@@ -77,11 +86,35 @@ public struct Periscope: Service, Sendable {
     /// Runs the export loop until graceful shutdown or cancellation, then flushes what is
     /// queued, bounded by `configuration.shutdownTimeout`.
     public func run() async throws {
-        await exporter.run(shutdownTimeout: configuration.shutdownTimeout)
+        let exporter = self.exporter
+        let metricsLoop = MetricsExportLoop(metrics: metrics, exporter: exporter)
+        let timeout = configuration.shutdownTimeout
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await exporter.run(shutdownTimeout: timeout) }
+            group.addTask { await metricsLoop.run(shutdownTimeout: timeout) }
+        }
     }
 
-    /// Sends everything queued now, waiting at most `shutdownTimeout`.
+    /// Sends everything queued now, and the current metric totals, waiting at most `shutdownTimeout`.
     public func forceFlush() async {
-        await exporter.forceFlush(timeout: configuration.shutdownTimeout)
+        let metricsLoop = MetricsExportLoop(metrics: metrics, exporter: exporter)
+        let timeout = configuration.shutdownTimeout
+        async let spansAndLogs: Void = exporter.forceFlush(timeout: timeout)
+        async let metricTotals: Void = withDeadline(timeout) { await metricsLoop.exportNow() }
+        _ = await (spansAndLogs, metricTotals)
+    }
+
+    /// The exporter's counters plus the metric series refused by the series limit.
+    public var statistics: Statistics {
+        Statistics(exporter: exporter.statistics, droppedMetricSeries: metrics.droppedSeries)
+    }
+
+    /// What the SDK has sent and dropped so far; `Codable` so a service can expose it (e.g. on a
+    /// debug route) and a test or an operator can see that drops are counted.
+    public struct Statistics: Sendable, Hashable, Codable {
+        /// Span, log and metric export counters.
+        public var exporter: OTLPExporter.Statistics
+        /// Requests for new metric series refused by `PeriscopeMetrics.Configuration.maxSeries`.
+        public var droppedMetricSeries: Int
     }
 }

@@ -18,10 +18,12 @@ public struct PeriscopeConfiguration: Sendable {
     public var metadataProvider: Logger.MetadataProvider?
     /// Queues, batching and retries.
     public var export: OTLPExporter.Configuration
+    /// Metrics export interval (default 10 s), histogram buckets and the series limit.
+    public var metrics: PeriscopeMetrics.Configuration
     /// How long the final flush may take at shutdown.
     public var shutdownTimeout: Duration
 
-    /// Defaults: the local agent, every trace sampled, `info` logs, no mirror.
+    /// Defaults: the local agent, every trace sampled, `info` logs, no mirror, metrics every 10 s.
     public init(
         serviceName: String,
         agentEndpoint: String = "http://127.0.0.1:4318",
@@ -31,6 +33,7 @@ public struct PeriscopeConfiguration: Sendable {
         logMirror: LogMirrorDestination? = nil,
         metadataProvider: Logger.MetadataProvider? = nil,
         export: OTLPExporter.Configuration = OTLPExporter.Configuration(),
+        metrics: PeriscopeMetrics.Configuration = PeriscopeMetrics.Configuration(),
         shutdownTimeout: Duration = .seconds(5)
     ) {
         self.serviceName = serviceName
@@ -41,6 +44,7 @@ public struct PeriscopeConfiguration: Sendable {
         self.logMirror = logMirror
         self.metadataProvider = metadataProvider
         self.export = export
+        self.metrics = metrics
         self.shutdownTimeout = shutdownTimeout
     }
 }

@@ -3,16 +3,17 @@ import PeriscopeTelemetry
 import ServiceLifecycle
 import Synchronization
 
-/// Sends spans and log records to the agent as OTLP/HTTP protobuf, off the request path.
+/// Sends spans, log records and metrics to the agent as OTLP/HTTP protobuf, off the request path.
 ///
 /// `submit` only appends to a bounded queue (one per signal) and never waits: when a queue is
 /// full the item is dropped and counted. A background loop (`run()`) sends batches of up to
 /// `maxBatchSize` every `exportInterval`, or sooner when a batch fills, retrying transient
-/// failures with capped backoff before giving up and counting the batch as failed.
+/// failures with capped backoff before giving up and counting the batch as failed. Metrics are
+/// not queued: ``export(metrics:)`` sends a cumulative snapshot, which the next one supersedes.
 public final class OTLPExporter: TelemetrySink, Sendable {
     /// Queue sizes, batching and retry knobs; the defaults suit a typical service.
     public struct Configuration: Sendable {
-        /// The agent's OTLP/HTTP base URL; `/v1/traces` and `/v1/logs` are appended.
+        /// The agent's OTLP/HTTP base URL; `/v1/traces`, `/v1/logs` and `/v1/metrics` are appended.
         public var endpoint: String
         /// Finished spans held while waiting for export; more are dropped and counted.
         public var spanQueueCapacity: Int
@@ -64,6 +65,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     private let exportedSpansCount = Atomic<Int>(0)
     private let exportedLogsCount = Atomic<Int>(0)
     private let failedExportsCount = Atomic<Int>(0)
+    private let exportedMetricPointsCount = Atomic<Int>(0)
+    private let failedSpansCount = Atomic<Int>(0)
+    private let failedLogsCount = Atomic<Int>(0)
     /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
@@ -80,6 +84,43 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public var failedExports: Int { failedExportsCount.load(ordering: .relaxed) }
     /// Spans and records waiting in the queues.
     public var queuedItems: Int { spans.count + logs.count }
+    /// Spans lost in batches given up on (the agent absent or refusing); with `droppedSpans`,
+    /// every span that did not reach the agent is counted.
+    public var failedSpans: Int { failedSpansCount.load(ordering: .relaxed) }
+    /// Log records lost in batches given up on.
+    public var failedLogs: Int { failedLogsCount.load(ordering: .relaxed) }
+    /// Metric points the agent accepted (each export of a series counts once).
+    public var exportedMetricPoints: Int { exportedMetricPointsCount.load(ordering: .relaxed) }
+
+    /// The exporter's counters at one moment, e.g. for a debug endpoint or a health check.
+    public struct Statistics: Sendable, Hashable, Codable {
+        /// Spans refused because the span queue was full.
+        public var droppedSpans: Int
+        /// Log records refused because the log queue was full.
+        public var droppedLogs: Int
+        /// Spans the agent accepted.
+        public var exportedSpans: Int
+        /// Log records the agent accepted.
+        public var exportedLogs: Int
+        /// Metric points the agent accepted.
+        public var exportedMetricPoints: Int
+        /// Batches given up on; their items are lost.
+        public var failedExports: Int
+        /// Spans lost in batches given up on.
+        public var failedSpans: Int
+        /// Log records lost in batches given up on.
+        public var failedLogs: Int
+        /// Spans and records waiting in the queues.
+        public var queuedItems: Int
+    }
+
+    /// All counters, read together.
+    public var statistics: Statistics {
+        Statistics(
+            droppedSpans: droppedSpans, droppedLogs: droppedLogs, exportedSpans: exportedSpans,
+            exportedLogs: exportedLogs, exportedMetricPoints: exportedMetricPoints,
+            failedExports: failedExports, failedSpans: failedSpans, failedLogs: failedLogs, queuedItems: queuedItems)
+    }
 
     /// - Parameter httpClient: the client to send with; by default a process-wide client with
     ///   tracing disabled, so exports never produce spans of their own.
@@ -163,6 +204,29 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         await finalFlush.value
     }
 
+    /// Sends `metrics` now, in requests of at most `maxBatchSize` metrics, retrying like any
+    /// batch; `true` when all were accepted. Called by the `Periscope` service every metrics
+    /// interval; a failed export is counted in `failedExports` and superseded by the next one.
+    @discardableResult
+    public func export(metrics: [Metric]) async -> Bool {
+        var allAccepted = true
+        var start = 0
+        while start < metrics.count {
+            let chunk = Array(metrics[start..<min(start + configuration.maxBatchSize, metrics.count)])
+            start += chunk.count
+            let body = OTLPEncoder.encode(
+                .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: chunk)])]),
+                format: .protobuf)
+            if await send(body, signal: .metrics) {
+                exportedMetricPointsCount.add(chunk.reduce(0) { $0 + $1.data.pointCount }, ordering: .relaxed)
+            } else {
+                failedExportsCount.add(1, ordering: .relaxed)
+                allAccepted = false
+            }
+        }
+        return allAccepted
+    }
+
     /// Sends batches until both queues are empty or the task is cancelled.
     private func drain() async {
         let maxBatch = configuration.maxBatchSize
@@ -176,6 +240,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     exportedSpansCount.add(spanBatch.count, ordering: .relaxed)
                 } else {
                     failedExportsCount.add(1, ordering: .relaxed)
+                    failedSpansCount.add(spanBatch.count, ordering: .relaxed)
                 }
             }
             let logBatch = logs.take(max: maxBatch)
@@ -187,6 +252,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     exportedLogsCount.add(logBatch.count, ordering: .relaxed)
                 } else {
                     failedExportsCount.add(1, ordering: .relaxed)
+                    failedLogsCount.add(logBatch.count, ordering: .relaxed)
                 }
             }
             if spanBatch.isEmpty && logBatch.isEmpty { return }
@@ -256,5 +322,7 @@ private let exportHTTPClient: HTTPClient = {
     configuration.tracing.tracer = nil
     configuration.timeout = .init(connect: .seconds(1), read: .seconds(10))
     configuration.redirectConfiguration = .disallow
+    // An absent agent should fail a batch at once, not hold it while the pool retries connecting.
+    configuration.connectionPool.retryConnectionEstablishment = false
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }()

@@ -37,7 +37,7 @@ public enum PeriscopeError: Error, CustomStringConvertible {
 }
 
 /// Writes each log record as one JSON object per line, for agents that tail files:
-/// `{"time":RFC3339,"level":…,"message":…,"service":…,"trace_id":…,"span_id":…,"metadata":{…}}`.
+/// `{"time":RFC3339,"level":…,"message":…,"service":…,"trace_id":…,"span_id":…,"correlation_id":…,"metadata":{…}}`.
 /// Each line goes out in a single `write`, so lines from concurrent loggers never interleave.
 public final class JSONLinesMirror: Sendable {
     private let descriptor: Int32
@@ -82,6 +82,10 @@ public final class JSONLinesMirror: Sendable {
         }
         if let spanID = record.spanID {
             line += ",\"span_id\":\"" + spanID.hex + "\""
+        }
+        if let correlation = metadata[CorrelationID.attributeKey] {
+            line += ",\"correlation_id\":"
+            JSON.appendString(correlation.description, to: &line)
         }
         line += ",\"metadata\":"
         JSON.appendObject(metadata, to: &line)

@@ -5,7 +5,8 @@ import ServiceContextModule
 
 /// The swift-log backend: each log call becomes an OTLP `LogRecord` carrying the merged metadata
 /// (handler, then metadata provider, then call site), the source location, and the trace and span
-/// IDs of the span active in `ServiceContext.current` — which is what joins logs to traces.
+/// IDs of the span active in `ServiceContext.current` — which is what joins logs to traces — and
+/// the request's correlation ID as `correlation_id` (unless the metadata already names one).
 public struct PeriscopeLogHandler: LogHandler {
     /// Metadata attached to every record from this handler (`logger[metadataKey:]`).
     public var metadata: Logger.Metadata = [:]
@@ -52,6 +53,10 @@ public struct PeriscopeLogHandler: LogHandler {
         if let callMetadata = event.metadata, !callMetadata.isEmpty {
             merged.merge(callMetadata) { _, new in new }
         }
+        let current = ServiceContext.current
+        if let correlationID = current?.correlationID, merged[CorrelationID.attributeKey] == nil {
+            merged[CorrelationID.attributeKey] = .string(correlationID)
+        }
 
         var attributes = merged.telemetryAttributes
         attributes.append(Attribute("code.filepath", .string(event.file)))
@@ -62,7 +67,7 @@ public struct PeriscopeLogHandler: LogHandler {
             attributes.append(Attribute("exception.message", .string(String(describing: error))))
         }
 
-        let active = ServiceContext.current?.spanContext
+        let active = current?.spanContext
         let record = LogRecord(
             timeUnixNano: now, observedTimeUnixNano: now,
             severityNumber: event.level.severity, severityText: event.level.severityText,

@@ -26,19 +26,23 @@ public final class PeriscopeSpan: Tracing.Span {
     public let kind: PeriscopeTelemetry.Span.Kind
     /// Start time in Unix nanoseconds.
     public let startTimeUnixNano: UInt64
+    /// The request's correlation ID, exported as the `correlation_id` attribute (sampled spans only).
+    public let correlationID: String?
 
     private let state: Mutex<State>
     private let sink: (any TelemetrySink)?
 
     init(
         operationName: String, context: ServiceContext, spanContext: SpanContext, parentSpanID: SpanID?,
-        kind: PeriscopeTelemetry.Span.Kind, startTimeUnixNano: UInt64, sink: (any TelemetrySink)?
+        kind: PeriscopeTelemetry.Span.Kind, startTimeUnixNano: UInt64, correlationID: String? = nil,
+        sink: (any TelemetrySink)?
     ) {
         self.context = context
         self.spanContext = spanContext
         self.parentSpanID = parentSpanID
         self.kind = kind
         self.startTimeUnixNano = startTimeUnixNano
+        self.correlationID = correlationID
         self.sink = spanContext.isSampled ? sink : nil
         self.state = Mutex(State(operationName: operationName))
     }
@@ -129,12 +133,18 @@ public final class PeriscopeSpan: Tracing.Span {
             return state
         }
         guard let finished else { return }
+        var attributes = finished.attributes.telemetryAttributes
+        // Stamped here rather than at start: no attribute write (and no lock) on the start path.
+        if let correlationID, !attributes.contains(where: { $0.key == CorrelationID.attributeKey }) {
+            let index = attributes.firstIndex { $0.key > CorrelationID.attributeKey } ?? attributes.endIndex
+            attributes.insert(Attribute(CorrelationID.attributeKey, .string(correlationID)), at: index)
+        }
         sink.submit(PeriscopeTelemetry.Span(
             traceID: spanContext.traceID, spanID: spanContext.spanID, parentSpanID: parentSpanID,
             traceState: spanContext.traceState, flags: UInt32(spanContext.traceFlags),
             name: finished.operationName, kind: kind,
             startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: max(endTime, startTimeUnixNano),
-            attributes: finished.attributes.telemetryAttributes, events: finished.events, links: finished.links,
+            attributes: attributes, events: finished.events, links: finished.links,
             status: finished.status))
     }
 }

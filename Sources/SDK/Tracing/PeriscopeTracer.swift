@@ -46,7 +46,8 @@ public struct PeriscopeTracer: Tracer {
         return PeriscopeSpan(
             operationName: operationName, context: spanServiceContext, spanContext: identity,
             parentSpanID: parent?.spanID, kind: kind.telemetryKind,
-            startTimeUnixNano: instant().nanosecondsSinceEpoch, sink: sink)
+            startTimeUnixNano: instant().nanosecondsSinceEpoch,
+            correlationID: identity.isSampled ? spanServiceContext.correlationID : nil, sink: sink)
     }
 
     /// Asks the exporter to send what it holds now, without waiting for it.
@@ -54,19 +55,45 @@ public struct PeriscopeTracer: Tracer {
         flush()
     }
 
-    /// Writes W3C `traceparent`/`tracestate` for the span in `context`, if any.
+    /// Writes W3C `traceparent`/`tracestate` for the span in `context`, if any, and `baggage`
+    /// holding the context's baggage plus its correlation ID (as `correlation_id`).
     public func inject<Carrier, Inject: Injector>(
         _ context: ServiceContext, into carrier: inout Carrier, using injector: Inject
     ) where Inject.Carrier == Carrier {
-        guard let spanContext = context.spanContext else { return }
-        W3CPropagation.inject(spanContext, into: &carrier, using: injector)
+        if let spanContext = context.spanContext {
+            W3CPropagation.inject(spanContext, into: &carrier, using: injector)
+        }
+        let correlationID = context.correlationID
+        guard correlationID != nil || context.baggage != nil else { return }
+        var baggage = context.baggage ?? Baggage()
+        if let correlationID { baggage[CorrelationID.attributeKey] = correlationID }
+        if !baggage.isEmpty {
+            injector.inject(baggage.headerValue, forKey: Baggage.headerName, into: &carrier)
+        }
     }
 
-    /// Reads W3C `traceparent`/`tracestate` into `context` as the remote parent; ignores malformed headers.
+    /// Reads W3C `traceparent`/`tracestate` into `context` as the remote parent (malformed headers
+    /// are ignored), `baggage` into `context.baggage`, and the correlation ID from baggage,
+    /// `x-correlation-id` or `x-request-id` into `context.correlationID`. Generates nothing: a
+    /// server that wants an ID for every request does that itself (the Hummingbird middleware does).
     public func extract<Carrier, Extract: Extractor>(
         _ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract
     ) where Extract.Carrier == Carrier {
-        guard let remote = W3CPropagation.extract(from: carrier, using: extractor) else { return }
-        context.spanContext = remote
+        if let remote = W3CPropagation.extract(from: carrier, using: extractor) {
+            context.spanContext = remote
+        }
+        if let header = extractor.extract(key: Baggage.headerName, from: carrier) {
+            var baggage = Baggage(headerValue: header)
+            let carried = baggage[CorrelationID.attributeKey]
+            baggage[CorrelationID.attributeKey] = nil  // kept apart, in `correlationID`
+            if !baggage.isEmpty { context.baggage = baggage }
+            if let carried, CorrelationID.isValid(carried) {
+                context.correlationID = carried
+                return
+            }
+        }
+        if let id = CorrelationID.extract(from: carrier, baggage: nil, using: extractor) {
+            context.correlationID = id
+        }
     }
 }

@@ -1,2 +1,0 @@
-/// Client spans for AsyncHTTPClient (being written).
-enum PeriscopeHTTPClientModule {}

@@ -1,2 +1,0 @@
-/// Request spans for Hummingbird: see `TracingRequestMiddleware` (being written).
-enum PeriscopeHummingbirdModule {}
