@@ -33,7 +33,7 @@ import Testing
     @Test func verboseAddsAttributes() {
         let output = LogsRenderer(verbose: true).render(Self.logs)
         #expect(output.hasPrefix(
-            "2024-05-01T12:00:00.001Z  frontend  INFO     received GET /checkout  http.route=/checkout  trace=4bf92f35 span=00f067aa0ba902b7\n"))
+            "2024-05-01T12:00:00.001Z  frontend  INFO     received GET /checkout  http.route=/checkout  trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7\n"))
     }
 
     @Test func levelsAreColouredBySeverity() {

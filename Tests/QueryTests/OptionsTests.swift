@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func rejectsAnythingElseWithOneSentence() {
-        #expect(throws: QueryError("'abc' is not a trace ID: expected 32 hex digits, got 3 characters")) {
+        #expect(throws: QueryError("'abc' is not a trace ID: expected 32 hex digits (or a unique prefix of at least 8), got 3 characters")) {
             try CommandRunner.parseTraceID("abc")
         }
         #expect(throws: QueryError.self) { try CommandRunner.parseTraceID("4bf92f3577b34da6a3ce929d0e0e473g") }

@@ -8,13 +8,14 @@ import Testing
         #expect(output == """
             trace 4bf92f3577b34da6a3ce929d0e0e4736 · 10.0ms · 5 spans · 4 services · 1 error
 
-            SPAN                            START  DURATION  0s                       10.0ms
-            frontend: GET /checkout            0s    10.0ms  ███████████████████████████████
-            ├─ cart: load cart             1.00ms    2.00ms     ███████
-            │  └─ cart: SELECT cart_items  1.20ms     850µs     ████
-            └─ ✗ payments: charge card     4.00ms    5.00ms              ████████████████
-            ┄ search: suggest              6.00ms    1.50ms                    ██████
+              SPAN                            START  DURATION  0s                     10.0ms
+            * frontend: GET /checkout            0s    10.0ms  █████████████████████████████
+              ├─ cart: load cart             1.00ms    2.00ms    ███████
+              │  └─ cart: SELECT cart_items  1.20ms     850µs     ███
+            * └─ ✗ payments: charge card     4.00ms    5.00ms             ████████████████
+              ┄ search: suggest              6.00ms    1.50ms                   █████
 
+            * critical path: the spans that determined the trace's duration
             ┄ 1 span whose parent is not in the trace, shown as a root
 
             """)
@@ -25,23 +26,24 @@ import Testing
         #expect(output == """
             trace 4bf92f3577b34da6a3ce929d0e0e4736 · 10.0ms · 5 spans · 4 services · 1 error
 
-            SPAN                            START  DURATION  0s                       10.0ms
-            frontend: GET /checkout            0s    10.0ms  ███████████████████████████████
-            │  span 0000000000000001 · server
-            │  http.method=GET
-            ├─ cart: load cart             1.00ms    2.00ms     ███████
-            │  │  span 0000000000000002 · client · parent 0000000000000001
-            │  └─ cart: SELECT cart_items  1.20ms     850µs     ████
-            │        span 0000000000000003 · client · parent 0000000000000002
-            └─ ✗ payments: charge card     4.00ms    5.00ms              ████████████████
-                  span 0000000000000004 · client · parent 0000000000000001
-                  card.brand=visa
-                  http.status_code=402
-                  status error: card declined
-                  event at 8.50ms: exception (exception.type=CardDeclined)
-            ┄ search: suggest              6.00ms    1.50ms                    ██████
-               span 0000000000000005 · client · parent 0000000000000099
+              SPAN                            START  DURATION  0s                     10.0ms
+            * frontend: GET /checkout            0s    10.0ms  █████████████████████████████
+              │  span 0000000000000001 · server
+              │  http.method=GET
+              ├─ cart: load cart             1.00ms    2.00ms    ███████
+              │  │  span 0000000000000002 · client · parent 0000000000000001
+              │  └─ cart: SELECT cart_items  1.20ms     850µs     ███
+              │        span 0000000000000003 · client · parent 0000000000000002
+            * └─ ✗ payments: charge card     4.00ms    5.00ms             ████████████████
+                    span 0000000000000004 · client · parent 0000000000000001
+                    card.brand=visa
+                    http.status_code=402
+                    status error: card declined
+                    event at 8.50ms: exception (exception.type=CardDeclined)
+              ┄ search: suggest              6.00ms    1.50ms                   █████
+                 span 0000000000000005 · client · parent 0000000000000099
 
+            * critical path: the spans that determined the trace's duration
             ┄ 1 span whose parent is not in the trace, shown as a root
 
             """)
@@ -60,7 +62,7 @@ import Testing
     @Test func narrowTerminalTruncatesLabelsAndKeepsTheMinimumBar() {
         let output = WaterfallRenderer(width: 40).render(Fixtures.trace)
         let rows = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let row = rows.first { $0.hasPrefix("│  └─ ") }!
+        let row = rows.first { $0.hasPrefix("  │  └─ ") }!
         #expect(row.contains("…"))
         // The bar column still has its minimum width: the root spans all of it.
         let root = rows[3]
@@ -81,11 +83,53 @@ import Testing
     @Test func hostileNamesCannotDriveTheTerminal() {
         var span = Fixtures.span(1, parent: nil, service: "evil\u{1B}]0;pwned\u{07}", name: "line\nbreak", start: 0, duration: 5)
         span.attributes = ["k\u{1B}[2J": .string("v\r\n")]
-        let output = WaterfallRenderer(width: 80, verbose: true).render(QueryAPI.Trace(traceID: Fixtures.traceID, spans: [span]))
+        let output = WaterfallRenderer(width: 100, verbose: true).render(QueryAPI.Trace(traceID: Fixtures.traceID, spans: [span]))
         #expect(!output.contains("\u{1B}"))
         #expect(!output.contains("\u{07}"))
         #expect(output.contains("evil\\u{1B}]0;pwned\\u{7}: line\\nbreak"))
         #expect(output.contains("k\\u{1B}[2J=v\\r\\n"))
+    }
+
+    @Test func logsSitUnderTheirSpanInTimeOrderAndTheRestAfterTheWaterfall() {
+        let output = WaterfallRenderer(width: 80).render(Fixtures.trace, logs: LogsRendererTests.logs.logs)
+        #expect(output == """
+            trace 4bf92f3577b34da6a3ce929d0e0e4736 · 10.0ms · 5 spans · 4 services · 1 error
+
+              SPAN                            START  DURATION  0s                     10.0ms
+            * frontend: GET /checkout            0s    10.0ms  █████████████████████████████
+              │  ▸ +7.12ms - frontend: done
+              ├─ cart: load cart             1.00ms    2.00ms    ███████
+              │  └─ cart: SELECT cart_items  1.20ms     850µs     ███
+            * └─ ✗ payments: charge card     4.00ms    5.00ms             ████████████████
+                    ▸ +5.12ms ERROR payments: card declined\\nretrying
+              ┄ search: suggest              6.00ms    1.50ms                   █████
+
+            logs of no span in this trace:
+              ▸ +1.12ms INFO frontend: received GET /checkout
+              ▸ +3.12ms warning cart: cart is large
+
+            * critical path: the spans that determined the trace's duration
+            ┄ 1 span whose parent is not in the trace, shown as a root
+
+            """)
+    }
+
+    @Test func logLinesAreCutToTheWidthAndColouredByLevel() {
+        let long = LogsRendererTests.log(5, "payments", 17, "ERROR", String(repeating: "x", count: 200), span: 0x4)
+        let output = WaterfallRenderer(width: 60).render(Fixtures.trace, logs: [long])
+        let line = output.split(separator: "\n").first { $0.contains("▸") }.map(String.init) ?? ""
+        #expect(Text.width(line) == 60)
+        #expect(line.hasSuffix("x…"))
+        let colored = WaterfallRenderer(width: 60, style: Style(enabled: true)).render(Fixtures.trace, logs: [long])
+        #expect(colored.contains("\u{1B}[31mERROR\u{1B}[0m"))
+    }
+
+    @Test func criticalPathIsMarkedInTheMargin() {
+        let rows = WaterfallRenderer(width: 80).render(Fixtures.trace).split(separator: "\n").map(String.init)
+        let marked = rows.filter { $0.hasPrefix("* ") && !$0.contains("critical path") }
+        #expect(marked.map { $0.contains("GET /checkout") || $0.contains("charge card") } == [true, true])
+        let colored = WaterfallRenderer(width: 80, style: Style(enabled: true)).render(Fixtures.trace)
+        #expect(colored.contains("\u{1B}[1;33m*\u{1B}[0m ✗") || colored.contains("\u{1B}[1;33m*\u{1B}[0m"))
     }
 
     @Test func emptyTraceHasOnlyAHeader() {
@@ -102,9 +146,11 @@ import Testing
         #expect(output == """
             trace 4bf92f3577b34da6a3ce929d0e0e4736 · 0s · 2 spans · 1 service · 0 errors
 
-            SPAN         START  DURATION  0s
-            a: root         0s        0s  █
-            └─ a: child     0s        0s  █
+              SPAN         START  DURATION  0s
+            * a: root         0s        0s  █
+            * └─ a: child     0s        0s  █
+
+            * critical path: the spans that determined the trace's dura…
 
             """)
     }

@@ -32,12 +32,60 @@ struct CollectorClient: Sendable {
     }
 
     func logs(traceID: TraceID, limit: Int) async throws -> QueryAPI.Logs {
-        try await get("/api/v1/logs?trace_id=\(traceID.hex)&limit=\(limit)", as: QueryAPI.Logs.self) { _, _ in nil }
+        try await logs(LogFilter(traceID: traceID, limit: limit))
+    }
+
+    /// `GET /api/v1/logs?…` in the filter's order.
+    func logs(_ filter: LogFilter) async throws -> QueryAPI.Logs {
+        try await get("/api/v1/logs" + Self.queryString(filter.queryItems), as: QueryAPI.Logs.self) { _, _ in nil }
+    }
+
+    /// `GET /api/v1/traces?…`: summaries, newest first.
+    func searchTraces(_ filter: TraceFilter) async throws -> QueryAPI.TraceList {
+        try await get("/api/v1/traces" + Self.queryString(filter.queryItems), as: QueryAPI.TraceList.self) { _, _ in nil }
+    }
+
+    /// `GET /api/v1/traces?id_prefix=HEX`: the traces whose ID starts with `prefix`.
+    func traces(idPrefix prefix: String, limit: Int) async throws -> QueryAPI.TraceList {
+        try await get(
+            "/api/v1/traces" + Self.queryString([("id_prefix", prefix), ("limit", String(limit))]),
+            as: QueryAPI.TraceList.self
+        ) { _, _ in nil }
+    }
+
+    func services() async throws -> QueryAPI.Services {
+        try await get("/api/v1/services", as: QueryAPI.Services.self) { _, _ in nil }
+    }
+
+    func dependencies(_ range: TimeRange) async throws -> QueryAPI.Dependencies {
+        try await get("/api/v1/dependencies" + Self.queryString(range.queryItems), as: QueryAPI.Dependencies.self) { _, _ in nil }
+    }
+
+    /// `?a=1&b=2` with every value percent-encoded (only RFC 3986 unreserved characters
+    /// stay), or `""` for no items.
+    static func queryString(_ items: [(String, String)]) -> String {
+        guard !items.isEmpty else { return "" }
+        return "?" + items.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
+    }
+
+    static func encode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
     }
 
     /// GETs `path` and decodes a 200 answer; any other answer becomes a `QueryError`,
     /// `special` getting the first say.
-    private func get<Document: Decodable>(
+    func get<Document: Decodable>(
         _ path: String, as type: Document.Type,
         special: (Int, QueryAPI.ErrorBody?) -> QueryError?
     ) async throws -> Document {
@@ -64,7 +112,7 @@ struct CollectorClient: Sendable {
             throw Self.httpError(status: status, body: body, tokenGiven: token != nil)
         }
         do {
-            return try JSONDecoder().decode(Document.self, from: body)
+            return try QueryAPI.decoder().decode(Document.self, from: body)
         } catch {
             throw QueryError("the collector at \(baseURL) sent an answer this periscope cannot read (\(Self.describe(decodingError: error))): is it the same version?")
         }

@@ -25,6 +25,6 @@ struct QueryError: Error, Equatable, CustomStringConvertible {
         if text.utf8.count == 32, text.allSatisfy(\.isHexDigit) {
             return QueryError("'\(shown)' is not a valid trace ID: the all-zero ID is never used")
         }
-        return QueryError("'\(shown)' is not a trace ID: expected 32 hex digits, got \(text.count) characters")
+        return QueryError("'\(shown)' is not a trace ID: expected 32 hex digits (or a unique prefix of at least 8), got \(text.count) characters")
     }
 }

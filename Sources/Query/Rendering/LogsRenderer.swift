@@ -32,7 +32,7 @@ struct LogsRenderer: Sendable {
                 }.joined(separator: " ")
             }
             var ids: [String] = []
-            if let trace = record.traceID { ids.append("trace=" + String(trace.hex.prefix(8))) }
+            if let trace = record.traceID { ids.append("trace=" + (verbose ? trace.hex : String(trace.hex.prefix(8)))) }
             if let span = record.spanID { ids.append("span=" + span.hex) }
             if !ids.isEmpty { line += "  " + style.dim(ids.joined(separator: " ")) }
             out += Text.trimTrailingSpaces(line) + "\n"
@@ -66,7 +66,7 @@ struct LogsRenderer: Sendable {
         }
     }
 
-    private func colored(_ level: String, severity: Severity) -> String {
+    func colored(_ level: String, severity: Severity) -> String {
         switch severity.rawValue {
         case 1...8: return style.color(level, .gray)
         case 9...12: return style.color(level, .green)

@@ -12,6 +12,17 @@ enum Timestamp {
             + "." + pad(millis, 3) + "Z"
     }
 
+    /// `11-21 23:10:05.123`: month-day and time of day in UTC, for tables where the year
+    /// only takes room.
+    static func short(unixNanos: UInt64) -> String {
+        let full = rfc3339(unixNanos: unixNanos)  // 2024-11-21T23:10:05.123Z
+        let characters = Array(full)
+        guard characters.count >= 24 else { return full }
+        let date = String(characters[(characters.count - 19)..<(characters.count - 14)])
+        let time = String(characters[(characters.count - 13)..<(characters.count - 1)])
+        return date + " " + time
+    }
+
     /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
     static func civil(daysSinceEpoch: Int64) -> (year: Int, month: Int, day: Int) {
         let z = daysSinceEpoch + 719_468

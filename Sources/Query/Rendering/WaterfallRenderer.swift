@@ -6,15 +6,20 @@ import PeriscopeTelemetry
 /// ```
 /// trace 4bf92f3577b34da6a3ce929d0e0e4736 · 10.0ms · 5 spans · 4 services · 1 error
 ///
-/// SPAN                            START  DURATION  0s                       10.0ms
-/// frontend: GET /checkout            0s    10.0ms  ███████████████████████████████
-/// ├─ cart: load cart             1.00ms    2.00ms     ███████
-/// │  └─ cart: SELECT cart_items  1.20ms     850µs     ████
-/// └─ ✗ payments: charge card     4.00ms    5.00ms              ████████████████
-/// ┄ search: suggest              6.00ms    1.50ms                    ██████
+///   SPAN                            START  DURATION  0s                     10.0ms
+/// * frontend: GET /checkout            0s    10.0ms  █████████████████████████████
+///   ├─ cart: load cart             1.00ms    2.00ms     ██████
+///   │  └─ cart: SELECT cart_items  1.20ms     850µs     ████
+/// * └─ ✗ payments: charge card     4.00ms    5.00ms              ███████████████
+///   ┄ search: suggest              6.00ms    1.50ms                   ██████
 ///
+/// * critical path: the spans that determined the trace's duration
 /// ┄ 1 span whose parent is not in the trace, shown as a root
 /// ```
+///
+/// With `logs`, each log line is printed under the span it belongs to (by span ID), in time
+/// order, at its offset from the trace's start; lines of no span of the trace follow the
+/// waterfall.
 ///
 /// Pure: the same trace, width and style always give the same text.
 struct WaterfallRenderer: Sendable {
@@ -29,9 +34,16 @@ struct WaterfallRenderer: Sendable {
 
     static let errorMark = "✗"
     static let orphanMark = "┄"
+    static let criticalMark = "*"
+    static let criticalLegend = "critical path: the spans that determined the trace's duration"
+    static let logMark = "▸"
+    /// The gutter before each row that holds the critical-path mark.
+    static let gutterWidth = 2
 
-    func render(_ trace: QueryAPI.Trace) -> String {
+    func render(_ trace: QueryAPI.Trace, logs: [QueryAPI.Log]? = nil) -> String {
         let tree = TraceTree(spans: trace.spans)
+        let critical = CriticalPath.spanIDs(in: trace.spans)
+        let logsBySpan = Self.group(logs ?? [], spanIDs: Set(trace.spans.map(\.spanID)))
         var lines: [String] = [header(trace, tree: tree)]
         guard !tree.rows.isEmpty else { return lines.joined(separator: "\n") + "\n" }
         lines.append("")
@@ -47,7 +59,7 @@ struct WaterfallRenderer: Sendable {
         let durations = tree.rows.map { DurationFormat.string(nanos: $0.span.durationNanos) }
         let startWidth = max(Text.width("START"), starts.map(Text.width).max() ?? 0)
         let durationWidth = max(Text.width("DURATION"), durations.map(Text.width).max() ?? 0)
-        let fixed = startWidth + durationWidth + 3 * Self.gap.count
+        let fixed = Self.gutterWidth + startWidth + durationWidth + 3 * Self.gap.count
         let widestLabel = max(Text.width("SPAN"), labels.map(Text.width).max() ?? 0)
         let labelCap = max(Self.minimumLabelWidth, min(width - fixed - Self.minimumBarWidth, (width - fixed) * 3 / 5))
         let labelWidth = min(widestLabel, labelCap)
@@ -56,9 +68,10 @@ struct WaterfallRenderer: Sendable {
         let total = DurationFormat.string(nanos: tree.durationNanos)
         let scale = tree.durationNanos == 0 ? "0s" : Text.padRight("0s", barWidth - Text.width(total)) + total
         lines.append(Text.trimTrailingSpaces(style.dim(
-            Text.padRight("SPAN", labelWidth) + Self.gap + Text.padLeft("START", startWidth) + Self.gap
+            String(repeating: " ", count: Self.gutterWidth) + Text.padRight("SPAN", labelWidth) + Self.gap + Text.padLeft("START", startWidth) + Self.gap
                 + Text.padLeft("DURATION", durationWidth) + Self.gap + scale)))
 
+        var logsShown: Set<SpanID> = []
         for (index, row) in tree.rows.enumerated() {
             let span = row.span
             let prefix = treePrefix(row)
@@ -72,18 +85,36 @@ struct WaterfallRenderer: Sendable {
                 + (span.status.isError
                     ? style.color(String(repeating: "█", count: bar.count), .red)
                     : style.color(String(repeating: "█", count: bar.count), serviceColor[span.service] ?? .cyan))
-            let line = label + String(repeating: " ", count: max(0, labelWidth - Text.width(plainLabel))) + Self.gap
+            let gutter = critical.contains(span.spanID)
+                ? style.boldColor(Self.criticalMark, .yellow) + String(repeating: " ", count: Self.gutterWidth - 1)
+                : String(repeating: " ", count: Self.gutterWidth)
+            let line = gutter + label + String(repeating: " ", count: max(0, labelWidth - Text.width(plainLabel))) + Self.gap
                 + Text.padLeft(starts[index], startWidth) + Self.gap
                 + Text.padLeft(durations[index], durationWidth) + Self.gap + barText
             lines.append(Text.trimTrailingSpaces(line))
             if verbose {
-                lines += details(row, traceStart: tree.startUnixNano).map(Text.trimTrailingSpaces)
+                lines += details(row, traceStart: tree.startUnixNano).map { Text.trimTrailingSpaces(Self.blankGutter + $0) }
+            }
+            if let spanLogs = logsBySpan.bySpan[span.spanID], logsShown.insert(span.spanID).inserted {
+                let indent = Self.blankGutter + style.dim(detailPrefix(row))
+                let room = width - Self.gutterWidth - Text.width(detailPrefix(row))
+                lines += spanLogs.map { Text.trimTrailingSpaces(indent + logLine($0, traceStart: tree.startUnixNano, width: room)) }
             }
         }
 
+        if !logsBySpan.unattached.isEmpty {
+            lines.append("")
+            lines.append(style.dim("logs of no span in this trace:"))
+            lines += logsBySpan.unattached.map {
+                Text.trimTrailingSpaces(Self.blankGutter + logLine($0, traceStart: tree.startUnixNano, width: width - Self.gutterWidth))
+            }
+        }
+
+        lines.append("")
+        lines.append(style.dim(Text.truncate(Self.criticalMark + " " + Self.criticalLegend, to: width)))
+
         let orphanCount = tree.rows.filter(\.isOrphan).count
         if orphanCount > 0 {
-            lines.append("")
             lines.append(style.dim("\(Self.orphanMark) " + (orphanCount == 1
                 ? "1 span whose parent is not in the trace, shown as a root"
                 : "\(orphanCount) spans whose parents are not in the trace, shown as roots")))
@@ -121,6 +152,46 @@ struct WaterfallRenderer: Sendable {
     }
 
     // MARK: - Rows
+
+    static let blankGutter = String(repeating: " ", count: gutterWidth)
+
+    /// Log records by the span they belong to, each group in time order; records without a
+    /// span of this trace go to `unattached`.
+    static func group(_ logs: [QueryAPI.Log], spanIDs: Set<SpanID>) -> (bySpan: [SpanID: [QueryAPI.Log]], unattached: [QueryAPI.Log]) {
+        let sorted = logs.enumerated().sorted {
+            let a = LogsRenderer.time(of: $0.element), b = LogsRenderer.time(of: $1.element)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        var bySpan: [SpanID: [QueryAPI.Log]] = [:]
+        var unattached: [QueryAPI.Log] = []
+        for record in sorted {
+            if let id = record.spanID, spanIDs.contains(id) {
+                bySpan[id, default: []].append(record)
+            } else {
+                unattached.append(record)
+            }
+        }
+        return (bySpan, unattached)
+    }
+
+    /// `▸ +4.20ms ERROR card declined` cut to `width` columns.
+    func logLine(_ record: QueryAPI.Log, traceStart: UInt64, width: Int) -> String {
+        let time = LogsRenderer.time(of: record)
+        let offset = time >= traceStart
+            ? "+" + DurationFormat.string(nanos: time - traceStart)
+            : "-" + DurationFormat.string(nanos: traceStart - time)
+        let level = LogsRenderer.level(of: record)
+        let service = Text.sanitize(record.service)
+        let message = Text.sanitize(record.body.text)
+        let plain = Self.logMark + " " + offset + " " + level + " " + service + ": " + message
+        let cut = Text.truncate(plain, to: max(1, width))
+        guard style.enabled else { return cut }
+        // Colour the level only when the cut left it whole.
+        let head = Self.logMark + " " + offset + " "
+        guard cut.hasPrefix(head + level + " ") else { return style.dim(cut) }
+        return style.dim(head) + LogsRenderer(style: style).colored(level, severity: LogsRenderer.severity(of: record))
+            + String(cut.dropFirst(head.count + level.count))
+    }
 
     /// `│  ├─ ` style indentation for a row (roots have none).
     func treePrefix(_ row: TraceTree.Row) -> String {
