@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-requests=${DEMO_REQUESTS:-20}
+requests=${DEMO_REQUESTS:-40}
 bash Scripts/install-prerequisites.sh
 echo "==> building (debug; first build takes a few minutes)"
 swift build 2>&1 | grep -E "error|warning: .*Sources|Compiling|Build complete" | grep -v "^\[" || true
@@ -42,6 +42,7 @@ wait_port() {
 
 echo "==> starting periscope-collector"
 "$bin/periscope-collector" --listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
+  --slo Examples/slo.yaml \
   >"$demo/collector.out" 2>"$demo/collector.out.err" &
 pids+=($!)
 collector_port=$(wait_port "$demo/collector.out" periscope-collector)
@@ -55,12 +56,16 @@ pids+=($!)
 agent_port=$(wait_port "$demo/agent.out" periscope-agent)
 echo "    agent OTLP/HTTP receiver on http://127.0.0.1:$agent_port"
 
-echo "==> running the example service: $requests checkout requests (checkout → inventory over HTTP)"
-"$bin/periscope-example" demo --agent "http://127.0.0.1:$agent_port" --requests "$requests" >"$demo/example.out" 2>"$demo/example.err"
+echo "==> running the example service: $requests checkout requests (checkout → inventory over HTTP);"
+echo "    in the second half an error burst and a latency spike (--fault both) burn the SLOs' budgets"
+"$bin/periscope-example" demo --agent "http://127.0.0.1:$agent_port" --requests "$requests" --fault both \
+  >"$demo/example.out" 2>"$demo/example.err"
 grep -c '^trace ' "$demo/example.out" | xargs -I{} echo "    {} traces emitted"
 
 export PERISCOPE_COLLECTOR="$collector"
 export PERISCOPE_TOKEN="$(cat "$demo/token")"
+# Give the agent's batcher and shipper a moment to deliver the backend's last spans.
+sleep 1
 ok_trace=$(grep '^trace ' "$demo/example.out" | sed -n 1p | cut -d' ' -f2)
 error_trace=$(grep '^trace ' "$demo/example.out" | sed -n 7p | cut -d' ' -f2)
 
@@ -75,6 +80,12 @@ if [ -n "$error_trace" ]; then
   echo "==> periscope trace $error_trace -v   (a request that failed downstream)"
   "$bin/periscope" trace "$error_trace" -v
 fi
+echo
+echo "==> periscope signals --by operation --since 5m   (golden signals from the rollups)"
+"$bin/periscope" signals --by operation --since 5m
+echo
+echo "==> periscope slo   (error budgets and burn-rate alerts from Examples/slo.yaml)"
+"$bin/periscope" slo
 echo
 echo "Demo done; stopping the collector and the agent. Data stays in $demo/ — to look again:"
 echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token &"
