@@ -43,6 +43,7 @@ public final class RunningProcess: Sendable {
         } catch {
             throw StartError(description: "cannot start \(executable.path): \(error)")
         }
+        ChildProcesses.register(process.processIdentifier)
     }
 
     public var processID: Int32 { process.processIdentifier }
@@ -85,6 +86,7 @@ public final class RunningProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        ChildProcesses.unregister(process.processIdentifier)
         // Let the readability handlers drain what the pipes still hold.
         try await Task.sleep(for: .milliseconds(50))
         return process.terminationStatus
@@ -121,4 +123,28 @@ final class OutputBuffer: Sendable {
     func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
 
     var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// Every child a test started, killed when the test process exits — so a test that fails
+/// (or stops its children from a task that never runs) leaves no server behind.
+enum ChildProcesses {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installed: Void = {
+        atexit {
+            ChildProcesses.killAll()
+        }
+    }()
+
+    static func register(_ pid: Int32) {
+        _ = installed
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func unregister(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+    }
 }

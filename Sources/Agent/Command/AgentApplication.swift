@@ -40,10 +40,22 @@ struct AgentApplication {
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel) },
             logger: logger)
         var services: [any Service] = [shipper]
+        // BEGIN tail (issue 4)
+        let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
+        // END tail
         if let interval = configuration.selfTelemetryInterval {
             services.append(AgentSelfTelemetry(
-                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, logger: logger))
+                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters, logger: logger))
         }
+        // BEGIN tail (issue 4): after the shipper, before the server — so it stops before the shipper drains.
+        if let tailCounters {
+            services.append(try TailService(configuration: configuration, sink: sink, counters: tailCounters, logger: logger))
+        }
+        if let interval = configuration.hostMetricsInterval {
+            services.append(HostMetricsSampler(
+                sink: sink, interval: interval, watchedPID: configuration.watchPID, serviceName: configuration.serviceName, logger: logger))
+        }
+        // END tail
         if case .interval(let interval) = configuration.queue.fsync {
             services.append(PeriodicTask(interval: interval) { [queue] in queue.syncIfDirty() })
         }

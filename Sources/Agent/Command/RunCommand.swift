@@ -37,6 +37,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log files to tail (glob); repeatable.")
     var tail: [String] = []
 
+    @Option(name: .customLong("watch-pid"), help: "Also sample this process's CPU, memory and disk I/O from /proc.")
+    var watchPID: Int32?
+
     @Option(name: .customLong("queue-max-size"), help: "Most the queue may hold on disk, e.g. 512MiB (default).")
     var queueMaxSize: String?
 
@@ -93,6 +96,17 @@ struct RunCommand: AsyncParsableCommand {
         configuration.tail.sources = tail.isEmpty ? try (file?.tail ?? []).map { try $0.resolve() } : tail.map { TailSource(include: [$0]) }
         configuration.tail.redactionRules = try (file?.redact ?? []).map { try $0.resolve() }
         configuration.tail.redactDefaults = file?.redactDefaults ?? true
+        configuration.watchPID = watchPID ?? file?.watchPid
+        if let text = file?.hostMetricsInterval {
+            if text == "off" {
+                configuration.hostMetricsInterval = nil
+            } else {
+                guard let interval = DurationText.parse(text), interval > .zero else {
+                    throw ConfigurationError("host_metrics_interval must be a duration like 10s, or off; got '\(text)'")
+                }
+                configuration.hostMetricsInterval = interval
+            }
+        }
         // END tail
         if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
         if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }

@@ -9,7 +9,14 @@ struct AgentConfiguration: Sendable, Equatable {
     var token: String?
     var dataDirectory = "./periscope-agent-data"
     var serviceName: String?
-    var tailGlobs: [String] = []
+    // BEGIN tail (issue 4)
+    /// `tail:`, `redact:` and `redact_defaults:`; `--tail GLOB` adds a JSON source starting at the end.
+    var tail = TailConfiguration()
+    var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent("tail-checkpoints.json") }
+    /// Host (and `watch_pid`) metrics from /proc; `nil` turns them off.
+    var hostMetricsInterval: Duration? = .seconds(10)
+    var watchPID: Int32?
+    // END tail
     var bodyLimits = BodyLimits()
     var queue = DiskQueueConfiguration()
     var batching = BatchingConfiguration()
@@ -28,7 +35,11 @@ struct AgentConfiguration: Sendable, Equatable {
         var tokenFile: String?
         var data: String?
         var service: String?
-        var tail: [String]?
+        var tail: [TailSourceEntry]?  // issue 4: globs or objects
+        var redact: [RedactionRuleEntry]?  // issue 4
+        var redactDefaults: Bool?  // issue 4
+        var watchPid: Int32?  // issue 4
+        var hostMetricsInterval: String?  // issue 4
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
         var queue: Queue?
@@ -75,6 +86,7 @@ struct AgentConfiguration: Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case collector, data, service, tail, queue, batch, shipper
             case selfTelemetryInterval = "self_telemetry_interval"
+            case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"  // issue 4
             case otlpListen = "otlp_listen"
             case tokenFile = "token_file"
             case maxBodyBytes = "max_body_bytes"

@@ -12,10 +12,13 @@ struct AgentSelfTelemetry: Service {
     let interval: Duration
     let resource: Resource
     let logger: Logger
+    /// The file tailer's counters (issue 4), when the agent tails files.
+    var tail: TailCounters? = nil
 
     static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
 
-    init(queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, logger: Logger) {
+    init(queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil, logger: Logger) {
+        self.tail = tail
         self.queue = queue
         self.shipper = shipper
         self.interval = interval
@@ -37,9 +40,13 @@ struct AgentSelfTelemetry: Service {
     }
 
     func report(startUnixNano: UInt64, nowUnixNano: UInt64 = WallClock.nowUnixNano()) {
-        let batch = Self.metrics(
+        var batch = Self.metrics(
             queue: queue.statistics, maxBytes: queue.configuration.maxBytes, shipper: shipper.statistics,
             resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+        if let tail, case .metrics(var groups) = batch {
+            groups[0].scopes[0].metrics += Self.tailMetrics(tail.snapshot, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+            batch = .metrics(groups)
+        }
         let protobuf = OTLPEncoder.encode(batch)
         let encoded = EncodedBatch(id: EncodedBatch.newID(), signal: .metrics, itemCount: batch.itemCount, body: Zstd.compress(protobuf))
         do {
@@ -78,5 +85,24 @@ struct AgentSelfTelemetry: Service {
             counter("periscope.agent.shipper.dead_letters", "{batch}", shipper.deadLettered),
         ]
         return .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: metrics)])])
+    }
+
+    /// The tailer's counters (issue 4): lines, bytes, parse failures, files, redactions, truncations.
+    static func tailMetrics(_ tail: TailStatistics, startUnixNano: UInt64, nowUnixNano: UInt64) -> [Metric] {
+        func counter(_ name: String, _ unit: String, _ value: Int) -> Metric {
+            Metric(name: name, unit: unit, data: .sum(
+                [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(value)))],
+                temporality: .cumulative, isMonotonic: true))
+        }
+        return [
+            Metric(name: "periscope.agent.tail.files_watched", unit: "{file}", data: .gauge([NumberPoint(timeUnixNano: nowUnixNano, value: .int(Int64(tail.filesWatched)))])),
+            counter("periscope.agent.tail.lines_read", "{line}", tail.linesRead),
+            counter("periscope.agent.tail.bytes_read", "By", tail.bytesRead),
+            counter("periscope.agent.tail.records_sent", "{record}", tail.recordsSent),
+            counter("periscope.agent.tail.parse_failures", "{line}", tail.parseFailures),
+            counter("periscope.agent.tail.redactions", "{match}", tail.redactions),
+            counter("periscope.agent.tail.truncated_lines", "{line}", tail.truncatedLines),
+            counter("periscope.agent.tail.paused", "{pause}", tail.backPressurePauses),
+        ]
     }
 }

@@ -1,0 +1,44 @@
+import PeriscopeTelemetry
+
+/// Level names and numbers → OTLP severity. Numbers 10–60 in steps of ten are pino/bunyan
+/// levels; other numbers 1–24 are taken as OTLP severity numbers.
+/// See https://opentelemetry.io/docs/specs/otel/logs/data-model-appendix/#appendix-b-severitynumber-example-mappings
+enum SeverityParser {
+    static func severity(_ value: AttributeValue) -> (Severity, String)? {
+        switch value {
+        case .int(let number): return numeric(Int(clamping: number)).map { ($0, $0.name) }
+        case .double(let number) where number.isFinite: return numeric(Int(number)).map { ($0, $0.name) }
+        case .string(let text):
+            if let number = Int(text) { return numeric(number).map { ($0, text) } }
+            return named(text).map { ($0, text) }
+        default: return nil
+        }
+    }
+
+    static func numeric(_ number: Int) -> Severity? {
+        switch number {
+        case 10: return .trace
+        case 20: return .debug
+        case 30: return .info
+        case 40: return .warn
+        case 50: return .error
+        case 60: return .fatal
+        case 1...24: return Severity(rawValue: number)
+        default: return nil
+        }
+    }
+
+    static func named(_ text: String) -> Severity? {
+        switch text.lowercased() {
+        case "trace", "trc", "finest", "finer": return .trace
+        case "debug", "dbg", "fine", "verbose": return .debug
+        case "info", "inf", "information", "informational": return .info
+        case "notice": return Severity(rawValue: 10)
+        case "warn", "warning", "wrn": return .warn
+        case "error", "err", "eror", "severe": return .error
+        case "critical", "crit", "alert": return Severity(rawValue: 19)
+        case "fatal", "panic", "emerg", "emergency", "ftl": return .fatal
+        default: return nil
+        }
+    }
+}

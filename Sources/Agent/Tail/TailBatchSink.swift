@@ -1,0 +1,15 @@
+import PeriscopeTelemetry
+
+/// Where the tailer appends its batches. Unlike `BatchSink`, the caller picks the batch ID:
+/// a range of a file always travels under the same ID, so a range re-sent after a crash is
+/// dropped by the collector's de-duplication instead of stored twice.
+protocol TailBatchSink: Sendable {
+    /// Returns once the batch is in the durable queue; `.queueFull` when it has no room.
+    func append(_ batch: EncodedBatch) async throws(DeliveryError)
+}
+
+extension QueueingSink: TailBatchSink {
+    func append(_ batch: EncodedBatch) async throws(DeliveryError) {
+        try await Self.append(batch, to: queue)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where each tailed file has been read to, persisted in `DIR/tail-checkpoints.json`.
+///
+/// Written write-ahead: before a range of a file is appended to the queue, the entry records it
+/// as `pendingEnd` (with the batch ID derived from it); once the append returned, `offset`
+/// moves to `pendingEnd`. After a `kill -9` between the two, the same bytes are sent again
+/// under the same batch ID, which the collector drops as a duplicate — so a restart neither
+/// loses nor duplicates a line.
+struct TailCheckpoints: Codable, Equatable, Sendable {
+    struct Entry: Codable, Equatable, Sendable {
+        var identity: FileIdentity
+        var fingerprint: FileFingerprint
+        /// A random tag fixed when the file was first seen: batch IDs are unique across inode reuse.
+        var tag: String
+        var path: String
+        var source: String
+        /// Everything before this offset is in the queue.
+        var offset: UInt64
+        /// A range [offset, pendingEnd) that may or may not be in the queue yet.
+        var pendingEnd: UInt64?
+
+        /// The batch ID of the range [start, end): the same after any restart.
+        func batchID(start: UInt64, end: UInt64) -> String { "tail-\(tag)-\(start)-\(end)" }
+    }
+
+    var version = 1
+    var files: [Entry] = []
+    /// Sources that have polled at least once: `start_at` only applies to a source's first poll.
+    var startedSources: [String] = []
+
+    static func load(_ path: String) throws -> TailCheckpoints {
+        guard FileManager.default.fileExists(atPath: path) else { return TailCheckpoints() }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONDecoder().decode(TailCheckpoints.self, from: data)
+    }
+
+    /// Writes a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
+    func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(self)
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+/// Crash-safe replacement of a small file.
+enum AtomicFile {
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func write(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        let total = data.count
+        let failed: Bool = data.withUnsafeBytes { raw in
+            while written < total {
+                let count = Glibc.write(fd, raw.baseAddress! + written, total - written)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return true }
+                written += count
+            }
+            return false
+        }
+        if failed || fsync(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw WriteError(description: "cannot write \(temporary): \(reason)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw WriteError(description: "cannot rename \(temporary): \(String(cString: strerror(errno)))") }
+        let directory = (path as NSString).deletingLastPathComponent
+        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+}

@@ -1,0 +1,526 @@
+import Foundation
+import Logging
+import PeriscopeTelemetry
+import ServiceLifecycle
+
+/// Follows the files of every `tail:` source and hands their records to the queue.
+///
+/// Each `poll()` expands the globs, notices new, rotated, truncated and deleted files, reads
+/// what was appended, parses and redacts it, and appends it to the queue one range at a time.
+/// A range's checkpoint is written before the append (as pending) and advanced after it, and
+/// the batch ID is derived from the range — see `TailCheckpoints`.
+actor TailEngine {
+    let sources: [TailSource]
+    let checkpointPath: String
+    let sink: any TailBatchSink
+    let redactor: Redactor
+    let counters: TailCounters
+    let logger: Logger
+    private let matchers: [GlobMatcher]
+    private let parsers: [LogLineParser]
+    private let resources: [Resource]
+    private let clock = ContinuousClock()
+
+    private var files: [FileIdentity: TailedFile] = [:]
+    /// Checkpoint entries not yet matched to an open file (only right after a restart).
+    private var savedEntries: [FileIdentity: TailCheckpoints.Entry] = [:]
+    private var startedSources: Set<String>
+    /// Files whose first bytes equal a followed file's, with their size: copies (copytruncate),
+    /// read only if the original is truncated. A "copy" that grows was not one and is followed.
+    private var ignoredCopies: [FileIdentity: UInt64] = [:]
+    private var polls = 0
+    private var dirty = false
+    private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
+
+    /// Most records and bytes in one batch.
+    static let maxBatchRecords = 4096
+    static let maxBatchBytes = 2 << 20
+    static let readChunk = 1 << 20
+    /// Most bytes read from one file in one poll, so one busy file cannot starve the others.
+    static let maxBytesPerPoll = 32 << 20
+    /// How long a file that was renamed away or deleted is still watched after its last growth.
+    static let rotatedGrace: Duration = .seconds(2)
+
+    init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
+         sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+        self.sources = sources
+        self.redactor = redactor
+        self.checkpointPath = checkpointPath
+        self.sink = sink
+        self.counters = counters
+        self.logger = logger
+        matchers = sources.map { GlobMatcher(include: $0.include, exclude: $0.exclude) }
+        parsers = sources.map { LogLineParser(format: $0.format, pattern: $0.pattern) }
+        let host = ProcessInfo.processInfo.hostName
+        resources = sources.map { Resource(serviceName: $0.service ?? defaultService ?? "unknown_service", hostName: host) }
+        let loaded = try TailCheckpoints.load(checkpointPath)
+        for entry in loaded.files { savedEntries[entry.identity] = entry }
+        startedSources = Set(loaded.startedSources)
+    }
+
+    var statistics: TailStatistics {
+        var snapshot = counters.snapshot
+        snapshot.filesWatched = files.count
+        snapshot.redactions = redactor.totalRedactions
+        return snapshot
+    }
+
+    /// Paths of the files followed now.
+    var watchedPaths: [String] { files.values.map(\.path).sorted() }
+
+    /// One round: discover, read, send. Returns when everything read so far is queued (or shutdown).
+    func poll() async {
+        polls += 1
+        discover()
+        // Rotated-away files first: the old file is finished before the new one.
+        let ordered = files.values.sorted { ($0.rotatedOut ? 0 : 1, $0.path) < ($1.rotatedOut ? 0 : 1, $1.path) }
+        for file in ordered {
+            guard !Task.isCancelled else { break }
+            await process(file)
+        }
+        let watched = files.count
+        let redactions = redactor.totalRedactions
+        counters.update {
+            $0.filesWatched = watched
+            $0.redactions = redactions
+        }
+        if dirty { saveCheckpoints(sending: nil, end: 0) }
+    }
+
+    /// Closes every file (on shutdown); checkpoints stay as they are.
+    func close() {
+        if dirty { saveCheckpoints(sending: nil, end: 0) }
+        for file in files.values { file.close() }
+        files = [:]
+    }
+
+    // MARK: - Discovery
+
+    private func discover() {
+        var seen = Set<FileIdentity>()
+        var fresh: [(path: String, identity: FileIdentity, source: Int)] = []
+        var outgrown: Set<FileIdentity> = []
+        var resumed: [(path: String, identity: FileIdentity, source: Int)] = []
+        for (index, matcher) in matchers.enumerated() {
+            for path in matcher.paths() {
+                var info = stat()
+                guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                let identity = FileIdentity(info)
+                guard seen.insert(identity).inserted else { continue }
+                if let file = files[identity] {
+                    file.path = path
+                    file.rotatedOut = false
+                } else if let copySize = ignoredCopies[identity] {
+                    // A copy does not outgrow its original; a file that does was never a copy.
+                    let size = UInt64(info.st_size)
+                    guard size > copySize else { continue }
+                    ignoredCopies[identity] = size
+                    guard outgrowsItsOriginal(path, size: size) else { continue }
+                    ignoredCopies[identity] = nil
+                    outgrown.insert(identity)
+                    fresh.append((path, identity, index))
+                } else if savedEntries[identity] != nil {
+                    resumed.append((path, identity, index))
+                } else {
+                    fresh.append((path, identity, index))
+                }
+            }
+        }
+        ignoredCopies = ignoredCopies.filter { seen.contains($0.key) }
+        for file in files.values where !seen.contains(file.identity) && !file.rotatedOut {
+            file.rotatedOut = true
+            counters.update { $0.rotations += 1 }
+        }
+        // Files with a checkpoint first, so that a copy is recognised as one.
+        for item in resumed { open(item.path, identity: item.identity, sourceIndex: item.source) }
+        if polls == 1 { recoverRotatedAway() }
+        for item in fresh { open(item.path, identity: item.identity, sourceIndex: item.source, mayBeCopy: !outgrown.contains(item.identity)) }
+        if polls == 1 { savedEntries = [:] }
+        let newlyStarted = sources.map(\.key).filter { !startedSources.contains($0) }
+        if !newlyStarted.isEmpty {
+            startedSources.formUnion(newlyStarted)
+            dirty = true
+        }
+    }
+
+    /// After a restart: a checkpointed file no glob matches any more was renamed by a rotation
+    /// while the agent was down — find it by inode in its directory and read it to its end.
+    private func recoverRotatedAway() {
+        for entry in savedEntries.values {
+            guard files[entry.identity] == nil, let sourceIndex = sources.firstIndex(where: { $0.key == entry.source }) else { continue }
+            let directory = (entry.path as NSString).deletingLastPathComponent
+            guard let found = Self.findFile(in: directory, where: { identity, _ in identity == entry.identity }),
+                  entry.fingerprint.matches(fd: found.fd) else { continue }
+            let file = TailedFile(
+                identity: entry.identity, sourceIndex: sourceIndex, path: found.path, fd: found.fd, fingerprint: entry.fingerprint,
+                tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: sources[sourceIndex], now: clock.now)
+            file.rotatedOut = true
+            files[entry.identity] = file
+            savedEntries[entry.identity] = nil
+            logger.debug("resuming rotated file \(found.path) at \(entry.offset)")
+        }
+    }
+
+    private func open(_ path: String, identity: FileIdentity, sourceIndex: Int, mayBeCopy: Bool = true) {
+        let source = sources[sourceIndex]
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var info = stat()
+        guard fstat(fd, &info) == 0, FileIdentity(info) == identity else {
+            Glibc.close(fd)
+            return
+        }
+        let size = UInt64(info.st_size)
+        let fingerprint = FileFingerprint.read(fd: fd) ?? .empty
+        let now = clock.now
+        if let entry = savedEntries.removeValue(forKey: identity) {
+            let resumeEnd = entry.pendingEnd ?? entry.offset
+            if size >= resumeEnd, entry.fingerprint.matches(fd: fd) {
+                files[identity] = TailedFile(
+                    identity: identity, sourceIndex: sourceIndex, path: path, fd: fd, fingerprint: entry.fingerprint,
+                    tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: source, now: now)
+                return
+            }
+            // Inode reused, or truncated while the agent was down: a copy may hold the rest.
+            counters.update { $0.truncations += 1 }
+            let directory = (path as NSString).deletingLastPathComponent
+            if let copy = Self.findCopy(in: directory, of: entry.fingerprint, minSize: resumeEnd, excluding: identity),
+               files[copy.identity] == nil {
+                let rescued = TailedFile(
+                    identity: copy.identity, sourceIndex: sourceIndex, path: copy.path, fd: copy.fd, fingerprint: entry.fingerprint,
+                    tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: source, now: now)
+                rescued.rotatedOut = true
+                files[copy.identity] = rescued
+                ignoredCopies[copy.identity] = nil
+            }
+            files[identity] = TailedFile(
+                identity: identity, sourceIndex: sourceIndex, path: path, fd: fd, fingerprint: fingerprint,
+                tag: Self.newTag(), offset: 0, forcedEnd: nil, source: source, now: now)
+            dirty = true
+            return
+        }
+        if mayBeCopy, isCopyOfFollowedFile(fd) {
+            ignoredCopies[identity] = size
+            Glibc.close(fd)
+            return
+        }
+        let firstPoll = !startedSources.contains(source.key)
+        let start: UInt64 = firstPoll && source.startAt == .end ? size : 0
+        files[identity] = TailedFile(
+            identity: identity, sourceIndex: sourceIndex, path: path, fd: fd, fingerprint: fingerprint,
+            tag: Self.newTag(), offset: start, forcedEnd: nil, source: source, now: now)
+        dirty = true
+        logger.debug("tailing \(path) from \(start)")
+    }
+
+    private func isCopyOfFollowedFile(_ fd: Int32) -> Bool {
+        let fingerprints = files.values.map(\.fingerprint) + savedEntries.values.map(\.fingerprint)
+        for fingerprint in fingerprints where fingerprint.length > 0 {
+            if FileFingerprint.read(fd: fd, length: fingerprint.length) == fingerprint { return true }
+        }
+        return false
+    }
+
+    /// True when the supposed copy at `path` is now larger than every followed file it starts like.
+    private func outgrowsItsOriginal(_ path: String, size: UInt64) -> Bool {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        for file in files.values where file.fingerprint.length > 0 && FileFingerprint.read(fd: fd, length: file.fingerprint.length) == file.fingerprint {
+            if size <= file.size() ?? 0 { return false }
+        }
+        return true
+    }
+
+    // MARK: - Reading
+
+    private func process(_ file: TailedFile) async {
+        let source = sources[file.sourceIndex]
+        guard let size = file.size() else { return }
+        let fingerprintIntact = file.fingerprint.length == 0 || (size >= UInt64(file.fingerprint.length) && file.fingerprint.matches(fd: file.fd))
+        if size < file.readOffset || !fingerprintIntact || (file.forcedEnd.map { size < $0 } ?? false) {
+            if let copy = await truncated(file, source: source) {
+                // The copy continues the old stream: finish it before the file starts over.
+                await process(copy)
+            }
+            guard !Task.isCancelled else { return }
+        }
+        if file.fingerprint.length < FileFingerprint.maxLength, size > UInt64(file.fingerprint.length),
+           let grown = FileFingerprint.read(fd: file.fd) {
+            file.fingerprint = grown
+            dirty = true
+        }
+        var budget = Self.maxBytesPerPoll
+        let now = clock.now
+        var lines: [RawLine] = []
+        while budget > 0, !Task.isCancelled {
+            let limit = file.forcedEnd ?? size
+            guard file.readOffset < limit else { break }
+            let wanted = Int(min(UInt64(Self.readChunk), limit - file.readOffset))
+            lines.removeAll(keepingCapacity: true)
+            let count = readBuffer.withUnsafeMutableBytes { raw -> Int in
+                let count = file.read(at: file.readOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))
+                if count > 0 { file.splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]), into: &lines) }
+                return count
+            }
+            guard count > 0 else { break }
+            for line in lines { file.assembler.add(line, into: &file.records) }
+            file.readOffset += UInt64(count)
+            file.lastGrowth = now
+            budget -= count
+            let lineCount = lines.count
+            counters.update {
+                $0.bytesRead += count
+                $0.linesRead += lineCount
+            }
+            if let forcedEnd = file.forcedEnd, file.readOffset >= forcedEnd {
+                // Re-send exactly the range the checkpoint had pending, as one batch under its ID.
+                if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+                file.assembler.flush(into: &file.records)
+                await send(file, upTo: forcedEnd, asOneBatch: true)
+                // Not confirmed (shutdown): the range stays pending in the checkpoint.
+                guard file.committed >= forcedEnd else { return }
+                file.forcedEnd = nil
+            } else if file.forcedEnd == nil, file.records.count >= Self.maxBatchRecords || pendingBytes(file) >= Self.maxBatchBytes {
+                await send(file, upTo: nil, asOneBatch: false)
+            }
+        }
+        if let forcedEnd = file.forcedEnd {
+            // The pending range could not be re-sent last time (checkpoint write failed): retry it alone.
+            guard file.readOffset >= forcedEnd else { return }
+            await send(file, upTo: forcedEnd, asOneBatch: true)
+            guard file.committed >= forcedEnd else { return }
+            file.forcedEnd = nil
+        }
+        let idle = now - file.lastGrowth
+        if file.splitter.hasPartialLine, idle >= source.partialLineTimeout, let partial = file.splitter.flushPartial() {
+            counters.update { $0.linesRead += 1 }
+            file.assembler.add(partial, into: &file.records)
+        }
+        if file.assembler.openStart != nil, idle >= (source.multiline?.timeout ?? .zero) {
+            file.assembler.flush(into: &file.records)
+        }
+        await send(file, upTo: nil, asOneBatch: false)
+        if file.rotatedOut, file.isDrained, file.readOffset >= size, file.linkCount == 0 || idle >= Self.rotatedGrace {
+            release(file)
+        }
+    }
+
+    private func pendingBytes(_ file: TailedFile) -> Int {
+        guard let first = file.records.first, let last = file.records.last else { return 0 }
+        return Int(last.end - first.start)
+    }
+
+    /// The file is shorter than what was read, or its first bytes changed: copytruncate, a
+    /// truncation, or a new file under a reused inode. A copy in the same directory whose first
+    /// bytes equal the old content continues the stream; the file itself restarts at 0.
+    private func truncated(_ file: TailedFile, source: TailSource) async -> TailedFile? {
+        var rescuedFile: TailedFile?
+        counters.update { $0.truncations += 1 }
+        let directory = (file.path as NSString).deletingLastPathComponent
+        if file.fingerprint.length > 0,
+           let copy = Self.findCopy(in: directory, of: file.fingerprint, minSize: max(file.readOffset, file.forcedEnd ?? 0), excluding: file.identity),
+           files[copy.identity] == nil {
+            let rescued = TailedFile(
+                identity: copy.identity, sourceIndex: file.sourceIndex, path: copy.path, fd: copy.fd, fingerprint: file.fingerprint,
+                tag: file.tag, offset: 0, forcedEnd: nil, source: source, now: clock.now)
+            rescued.adoptStream(of: file)
+            rescued.rotatedOut = true
+            files[copy.identity] = rescued
+            ignoredCopies[copy.identity] = nil
+            rescuedFile = rescued
+            logger.debug("\(file.path) truncated; continuing from its copy \(copy.path) at \(file.readOffset)")
+        } else if file.forcedEnd == nil {
+            // No copy: what was read before the truncation is still real data.
+            if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+            file.assembler.flush(into: &file.records)
+            await send(file, upTo: nil, asOneBatch: false)
+            if file.forcedEnd != nil { return nil }
+        }
+        file.reset(to: 0, tag: Self.newTag(), source: source, fingerprint: FileFingerprint.read(fd: file.fd) ?? .empty)
+        dirty = true
+        return rescuedFile
+    }
+
+    private func release(_ file: TailedFile) {
+        file.close()
+        files[file.identity] = nil
+        dirty = true
+        logger.debug("released \(file.path)")
+    }
+
+    // MARK: - Sending
+
+    /// Sends the complete records in slices; each slice is checkpointed as pending first and
+    /// committed after the queue took it. Under back-pressure the same slice is retried.
+    private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool) async {
+        while !file.records.isEmpty {
+            var count = 0
+            var bytes = 0
+            if asOneBatch {
+                count = file.records.count
+            } else {
+                while count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
+                    bytes += file.records[count].text.utf8.count
+                    count += 1
+                }
+            }
+            let start = file.committed
+            let end = forcedEnd ?? file.records[count - 1].end
+            let slice = file.records[0..<count]
+            guard saveCheckpoints(sending: file, end: end) else {
+                // Without a pending mark a crash could duplicate the range: do not send it yet.
+                try? await Task.sleep(for: .seconds(1))
+                return
+            }
+            let batch = encode(slice, file: file)
+            if batch.itemCount > 0 {
+                let encoded = EncodedBatch(
+                    id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount,
+                    body: Zstd.compress(OTLPEncoder.encode(batch)))
+                guard await appendPatiently(encoded, path: file.path) else {
+                    // Shutdown before the queue confirmed it: keep the range pending, to be re-sent under this ID.
+                    file.forcedEnd = end
+                    return
+                }
+            }
+            file.committed = end
+            file.records.removeFirst(count)
+            dirty = true
+            counters.update { $0.recordsSent += batch.itemCount }
+        }
+        if let forcedEnd { file.committed = max(file.committed, forcedEnd) }
+        if file.records.isEmpty, file.assembler.openStart == nil, !file.splitter.hasPartialLine, file.committed < file.readOffset {
+            // Only blank lines were left: nothing to send, but they are done.
+            file.committed = file.readOffset
+            dirty = true
+        }
+    }
+
+    /// Appends, waiting out a full queue with backoff; false only on shutdown.
+    private func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
+        var delay = Duration.milliseconds(50)
+        var paused = false
+        while !Task.isCancelled {
+            do {
+                if paused && Task.isShuttingDownGracefully { return false }
+                try await sink.append(batch)
+                return true
+            } catch {
+                if !paused {
+                    paused = true
+                    counters.update { $0.backPressurePauses += 1 }
+                    if case .queueFull = error {
+                        logger.info("queue full: pausing \(path)")
+                    } else {
+                        logger.warning("cannot queue lines of \(path): \(error); retrying")
+                    }
+                }
+                do { try await Task.sleep(for: delay) } catch { return false }
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+        return false
+    }
+
+    private func encode(_ slice: ArraySlice<RawRecord>, file: TailedFile) -> TelemetryBatch {
+        let parser = parsers[file.sourceIndex]
+        let observed = WallClock.nowUnixNano()
+        let name = (file.path as NSString).lastPathComponent
+        var records: [LogRecord] = []
+        records.reserveCapacity(slice.count)
+        var failures = 0
+        var truncatedLines = 0
+        var invalid = 0
+        for raw in slice where !raw.text.isEmpty {
+            var outcome = parser.parse(raw, path: file.path, fileName: name, observedUnixNano: observed)
+            redactor.redact(&outcome.record)
+            if outcome.failed { failures += 1 }
+            if raw.truncatedFrom != nil { truncatedLines += 1 }
+            if raw.invalidUTF8 { invalid += 1 }
+            records.append(outcome.record)
+        }
+        counters.update {
+            $0.parseFailures += failures
+            $0.truncatedLines += truncatedLines
+            $0.invalidUTF8Lines += invalid
+        }
+        return .logs([ResourceLogs(resource: resources[file.sourceIndex], scopes: [ScopeLogs(scope: Self.scope, records: records)])])
+    }
+
+    static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
+
+    // MARK: - Checkpoints
+
+    @discardableResult
+    private func saveCheckpoints(sending: TailedFile?, end: UInt64) -> Bool {
+        var document = TailCheckpoints()
+        document.startedSources = startedSources.sorted()
+        for file in files.values {
+            var pending = file.forcedEnd
+            if let sending, sending === file { pending = end }
+            document.files.append(TailCheckpoints.Entry(
+                identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, path: file.path,
+                source: sources[file.sourceIndex].key, offset: file.committed, pendingEnd: pending))
+        }
+        // Entries not matched yet (first poll after a restart) are kept.
+        document.files += savedEntries.values
+        document.files.sort { ($0.path, $0.identity.inode) < ($1.path, $1.identity.inode) }
+        do {
+            try document.save(checkpointPath)
+            dirty = false
+            return true
+        } catch {
+            logger.error("cannot write tail checkpoints: \(error)")
+            return false
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func newTag() -> String { String(UInt64.random(in: 1...UInt64.max), radix: 36) }
+
+    struct FoundFile {
+        var path: String
+        var identity: FileIdentity
+        var fd: Int32
+        var size: UInt64
+    }
+
+    /// The largest file in `directory` whose first bytes have `fingerprint` (a copytruncate copy).
+    static func findCopy(in directory: String, of fingerprint: FileFingerprint, minSize: UInt64, excluding: FileIdentity) -> FoundFile? {
+        guard fingerprint.length > 0 else { return nil }
+        var best: FoundFile?
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let identity = FileIdentity(info)
+            let size = UInt64(info.st_size)
+            guard identity != excluding, size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil else { continue }
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            if fingerprint.matches(fd: fd) {
+                if let previous = best { Glibc.close(previous.fd) }
+                best = FoundFile(path: path, identity: identity, fd: fd, size: size)
+            } else {
+                Glibc.close(fd)
+            }
+        }
+        return best
+    }
+
+    static func findFile(in directory: String, where matches: (FileIdentity, String) -> Bool) -> FoundFile? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, matches(FileIdentity(info), path) else { continue }
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            return FoundFile(path: path, identity: FileIdentity(info), fd: fd, size: UInt64(info.st_size))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs the `TailEngine` as a service: polls every `pollInterval` until graceful shutdown,
+/// finishing the round in progress (a batch being appended is completed, not abandoned).
+struct TailService: Service {
+    let engine: TailEngine
+    let pollInterval: Duration
+
+    init(configuration: AgentConfiguration, sink: QueueingSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+        let redactor = Redactor(rules: configuration.tail.redactionRules, includeDefaults: configuration.tail.redactDefaults)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        engine = try TailEngine(
+            sources: configuration.tail.sources, redactor: redactor, defaultService: configuration.serviceName,
+            checkpointPath: configuration.tailCheckpointPath, sink: sink, counters: counters, logger: logger)
+        pollInterval = configuration.tail.pollInterval
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await engine.poll()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+        }
+        await engine.close()
+    }
+}

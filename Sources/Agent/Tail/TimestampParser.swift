@@ -1,0 +1,107 @@
+import PeriscopeTelemetry
+
+/// Log timestamps as services write them: RFC 3339 (`2024-05-01T12:00:00.123Z`, with an
+/// offset, or a space for the `T`), and Unix epoch seconds, milliseconds, microseconds or
+/// nanoseconds as numbers or digit strings (told apart by magnitude).
+enum TimestampParser {
+    static func unixNano(_ value: AttributeValue) -> UInt64? {
+        switch value {
+        case .int(let number): return epoch(Double(number), exact: number)
+        case .double(let number): return epoch(number, exact: nil)
+        case .string(let text):
+            if let number = Int64(text) { return epoch(Double(number), exact: number) }
+            if let number = Double(text), text.first?.isNumber == true { return epoch(number, exact: nil) }
+            return rfc3339(text)
+        default: return nil
+        }
+    }
+
+    /// Seconds < 10^11 (until year 5138), milliseconds < 10^14, microseconds < 10^17, else nanoseconds.
+    static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
+        guard value.isFinite, value > 0 else { return nil }
+        if let exact, exact >= 100_000_000_000_000_000 { return UInt64(exact) }
+        if let exact, exact >= 100_000_000_000_000 { return UInt64(exact) * 1_000 }
+        if let exact, exact >= 100_000_000_000 { return UInt64(exact) * 1_000_000 }
+        let nanos: Double
+        switch value {
+        case ..<1e11: nanos = value * 1e9
+        case ..<1e14: nanos = value * 1e6
+        case ..<1e17: nanos = value * 1e3
+        default: nanos = value
+        }
+        guard nanos < 1.8e19 else { return nil }
+        if exact == nil, value < 1e11 {
+            // Keep sub-second digits exact enough: split whole and fraction.
+            let whole = value.rounded(.down)
+            return UInt64(whole) * 1_000_000_000 + UInt64(((value - whole) * 1e9).rounded())
+        }
+        return UInt64(nanos)
+    }
+
+    /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`; a missing zone is UTC.
+    static func rfc3339(_ text: String) -> UInt64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19 else { return nil }
+        func digits(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= bytes.count else { return nil }
+            var value = 0
+            for index in start..<(start + count) {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = digits(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
+              let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
+              let second = digits(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60, year >= 1970
+        else { return nil }
+        var index = 19
+        var fraction: UInt64 = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            var scale: UInt64 = 100_000_000
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 {
+                fraction += UInt64(bytes[index] - 0x30) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        var offsetSeconds = 0
+        if index < bytes.count {
+            let sign = bytes[index]
+            if sign == UInt8(ascii: "Z") || sign == UInt8(ascii: "z") {
+                index += 1
+            } else if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                guard let hours = digits(index + 1, 2) else { return nil }
+                var minutesAt = index + 3
+                if minutesAt < bytes.count, bytes[minutesAt] == UInt8(ascii: ":") { minutesAt += 1 }
+                guard let minutes = digits(minutesAt, 2) else { return nil }
+                offsetSeconds = (hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
+                index = minutesAt + 2
+            } else {
+                return nil
+            }
+        }
+        guard index == bytes.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        guard seconds >= 0 else { return nil }
+        return UInt64(seconds) * 1_000_000_000 + fraction
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import Testing
+
+@Suite("Tail: identity, fingerprints and checkpoints", .serialized)
+struct TailCheckpointTests {
+    @Test("fingerprints: FNV-1a of the first KiB, compared at the stored length")
+    func fingerprints() throws {
+        let scratch = try TailScratch()
+        try scratch.append("a", String(repeating: "a", count: 2000))
+        let fd = open(scratch.file("a"), O_RDONLY)
+        defer { close(fd) }
+        let full = try #require(FileFingerprint.read(fd: fd))
+        #expect(full.length == 1024)
+        #expect(full == FileFingerprint.of(Array(repeating: UInt8(ascii: "a"), count: 1024)))
+        #expect(FileFingerprint.of(Array(repeating: UInt8(ascii: "a"), count: 10)).matches(fd: fd))
+        #expect(!FileFingerprint.of(Array("b".utf8)).matches(fd: fd))
+    }
+
+    @Test("checkpoints are written atomically (no temp file left) and round-trip")
+    func atomicWrite() throws {
+        let scratch = try TailScratch()
+        var document = TailCheckpoints()
+        document.files = [.init(identity: .init(device: 1, inode: 2), fingerprint: .of(Array("x".utf8)), tag: "t", path: "/p", source: "s", offset: 10, pendingEnd: 20)]
+        document.startedSources = ["s"]
+        try document.save(scratch.file("cp.json"))
+        try document.save(scratch.file("cp.json"))
+        #expect(try TailCheckpoints.load(scratch.file("cp.json")) == document)
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("cp.json.tmp")))
+        #expect(try TailCheckpoints.load(scratch.file("missing.json")) == TailCheckpoints())
+    }
+
+    @Test("a restarted engine resumes exactly at the checkpoint")
+    func resume() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [], startAt: .end, format: .plain)
+        try scratch.append("a.log", "skipped at first start\n")
+        var engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        try scratch.append("a.log", "1\n2\n")
+        await engine.poll()
+        await engine.close()
+        try scratch.append("a.log", "3\n")
+        try scratch.append("b.log", "new while down\n")
+        engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        #expect(sink.bodies.sorted() == ["1", "2", "3", "new while down"], "start_at: end only applies at a source's first start")
+    }
+
+    @Test("a crash between the pending mark and the commit re-sends the same range under the same batch ID")
+    func pendingRange() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [], startAt: .beginning, format: .plain)
+        try scratch.append("a.log", "1\n2\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        // Simulate the crash: the checkpoint still says "pending [0, 4)", and more was written since.
+        var document = try TailCheckpoints.load(scratch.file("tail-checkpoints.json"))
+        document.files[0].offset = 0
+        document.files[0].pendingEnd = 4
+        try document.save(scratch.file("tail-checkpoints.json"))
+        try scratch.append("a.log", "3\n")
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies == ["1", "2", "3"])
+        #expect(sink.state.withLock { $0.duplicateBatches } == 1, "the re-sent range carried the same ID")
+        let after = try TailCheckpoints.load(scratch.file("tail-checkpoints.json"))
+        #expect(after.files[0].offset == 6 && after.files[0].pendingEnd == nil)
+    }
+
+    @Test("inode reuse: a checkpoint whose fingerprint no longer matches starts the file over under a new tag")
+    func inodeReuse() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [], startAt: .beginning, format: .plain)
+        try scratch.append("a.log", "old file content\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        await engine.close()
+        let before = try TailCheckpoints.load(scratch.file("tail-checkpoints.json")).files[0]
+        // Delete and create with the same inode (forced: write the checkpoint for the new inode).
+        try FileManager.default.removeItem(atPath: scratch.file("a.log"))
+        try scratch.append("a.log", "new file, other content, longer\n")
+        var info = stat()
+        stat(scratch.file("a.log"), &info)
+        var document = try TailCheckpoints.load(scratch.file("tail-checkpoints.json"))
+        document.files[0].identity = FileIdentity(info)
+        try document.save(scratch.file("tail-checkpoints.json"))
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies == ["old file content", "new file, other content, longer"])
+        let after = try TailCheckpoints.load(scratch.file("tail-checkpoints.json")).files[0]
+        #expect(after.tag != before.tag)
+    }
+
+    @Test("rotated while the agent was down: the renamed file is found by inode and finished")
+    func rotatedWhileDown() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)
+        try scratch.append("app.log", "a1\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        await engine.close()
+        try scratch.append("app.log", "a2\n")
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        try scratch.append("app.log", "b1\n")
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies == ["a1", "a2", "b1"])
+    }
+
+    @Test("copytruncate while the agent was down: the copy holds the rest")
+    func copyTruncateWhileDown() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)
+        try scratch.append("app.log", "a1\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        await engine.close()
+        try scratch.append("app.log", "a2\n")
+        try FileManager.default.copyItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        truncate(scratch.file("app.log"), 0)
+        try scratch.append("app.log", "b1 is a longer line\n")
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies == ["a1", "a2", "b1 is a longer line"])
+    }
+}

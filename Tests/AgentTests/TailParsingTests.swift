@@ -1,0 +1,192 @@
+import Foundation
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import Testing
+
+@Suite("Tail: parsing and field mapping")
+struct TailParsingTests {
+    @Test("JSON lines: time, level, message, IDs, correlation ID, nested fields flattened")
+    func jsonMapping() {
+        let record = TailTesting.record(#"{"ts":"2024-05-01T12:00:00.5Z","level":"ERROR","msg":"boom","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","x-request-id":"req-9","http":{"status":503,"route":"/a"},"tags":["a",1],"ok":true,"ratio":0.5,"none":null}"#)
+        #expect(record.timeUnixNano == 1_714_564_800_500_000_000)
+        #expect(record.severityNumber == .error)
+        #expect(record.severityText == "ERROR")
+        #expect(record.body == .string("boom"))
+        #expect(record.traceID?.hex == "0af7651916cd43dd8448eb211c80319c")
+        #expect(record.spanID?.hex == "b7ad6b7169203331")
+        #expect(record.attributes["correlation_id"] == .string("req-9"))
+        #expect(record.attributes["http.status"] == .int(503))
+        #expect(record.attributes["http.route"] == .string("/a"))
+        #expect(record.attributes["tags"] == .array([.string("a"), .int(1)]))
+        #expect(record.attributes["ok"] == .bool(true))
+        #expect(record.attributes["ratio"] == .double(0.5))
+        #expect(record.attributes["log.file.path"] == .string("/var/log/app.log"))
+        #expect(record.attributes["log.file.name"] == .string("app.log"))
+        #expect(record.attributes["periscope.parse_error"] == nil)
+    }
+
+    @Test("alternative keys: timestamp/@timestamp, severity/lvl, message, traceId/trace.id, spanId, correlation_id/request_id")
+    func alternativeKeys() {
+        let a = TailTesting.record(#"{"@timestamp":1714564800,"severity":"warning","message":"m","traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","correlation_id":"c"}"#)
+        #expect(a.timeUnixNano == 1_714_564_800_000_000_000)
+        #expect(a.severityNumber == .warn)
+        #expect(a.body == .string("m"))
+        #expect(a.traceID != nil && a.spanID != nil)
+        #expect(a.attributes["correlation_id"] == .string("c"))
+        let b = TailTesting.record(#"{"timestamp":"1714564800123","lvl":50,"trace":{"id":"0af7651916cd43dd8448eb211c80319c"},"request_id":17}"#)
+        #expect(b.timeUnixNano == 1_714_564_800_123_000_000)
+        #expect(b.severityNumber == .error)
+        #expect(b.traceID?.hex == "0af7651916cd43dd8448eb211c80319c")
+        #expect(b.attributes["correlation_id"] == .string("17"))
+    }
+
+    @Test("every time format: RFC 3339 with offsets and fractions, epoch s/ms/µs/ns as numbers and strings")
+    func timeFormats() {
+        let base: UInt64 = 1_714_564_800_000_000_000
+        let cases: [(AttributeValue, UInt64?)] = [
+            (.string("2024-05-01T12:00:00Z"), base),
+            (.string("2024-05-01T14:00:00+02:00"), base),
+            (.string("2024-05-01T07:30:00-0430"), base),
+            (.string("2024-05-01 12:00:00.123456789Z"), base + 123_456_789),
+            (.string("2024-05-01T12:00:00"), base),
+            (.int(1_714_564_800), base),
+            (.double(1_714_564_800.25), base + 250_000_000),
+            (.int(1_714_564_800_123), base + 123_000_000),
+            (.int(1_714_564_800_123_456), base + 123_456_000),
+            (.int(1_714_564_800_123_456_789), base + 123_456_789),
+            (.string("1714564800"), base),
+            (.string("1714564800123456789"), base + 123_456_789),
+            (.string("1714564800.5"), base + 500_000_000),
+            (.string("yesterday"), nil),
+            (.string("2024-13-01T00:00:00Z"), nil),
+            (.int(-5), nil),
+            (.bool(true), nil),
+        ]
+        for (value, expected) in cases {
+            #expect(TimestampParser.unixNano(value) == expected, "\(value)")
+        }
+    }
+
+    @Test("levels: names, pino numbers, OTLP numbers")
+    func levels() {
+        let cases: [(AttributeValue, Severity?)] = [
+            (.string("trace"), .trace), (.string("DEBUG"), .debug), (.string("info"), .info), (.string("notice"), Severity(rawValue: 10)),
+            (.string("Warning"), .warn), (.string("err"), .error), (.string("critical"), Severity(rawValue: 19)),
+            (.string("fatal"), .fatal), (.string("panic"), .fatal), (.int(30), .info), (.int(60), .fatal), (.int(17), .error),
+            (.string("40"), .warn), (.string("loud"), nil), (.int(99), nil),
+        ]
+        for (value, expected) in cases {
+            #expect(SeverityParser.severity(value)?.0 == expected, "\(value)")
+        }
+    }
+
+    @Test("logfmt with quotes, escapes and bare keys")
+    func logfmt() {
+        let record = TailTesting.record(#"time=2024-05-01T12:00:00Z level=info msg="hello \"world\"" request_id=abc duration=12ms cached"#, format: .logfmt)
+        #expect(record.timeUnixNano == 1_714_564_800_000_000_000)
+        #expect(record.severityNumber == .info)
+        #expect(record.body == .string(#"hello "world""#))
+        #expect(record.attributes["correlation_id"] == .string("abc"))
+        #expect(record.attributes["duration"] == .string("12ms"))
+        #expect(record.attributes["cached"] == .bool(true))
+        let bad = TailTesting.record(#"msg="unterminated"#, format: .logfmt)
+        #expect(bad.attributes["periscope.parse_error"] == .bool(true))
+        #expect(bad.body == .string(#"msg="unterminated"#))
+    }
+
+    @Test("plain text with a named-group regex; no match is a parse error kept whole; no regex is the line as body")
+    func regex() {
+        let pattern = #"^(?<time>\S+) \[(?<level>\w+)\] (?<msg>.*?)(?: rid=(?<request_id>\S+))?$"#
+        let record = TailTesting.record("2024-05-01T12:00:00Z [WARN] disk almost full rid=r7", format: .plain, pattern: pattern)
+        #expect(record.timeUnixNano == 1_714_564_800_000_000_000)
+        #expect(record.severityNumber == .warn)
+        #expect(record.body == .string("disk almost full"))
+        #expect(record.attributes["correlation_id"] == .string("r7"))
+        let miss = TailTesting.record("garbage", format: .plain, pattern: pattern)
+        #expect(miss.attributes["periscope.parse_error"] == .bool(true))
+        #expect(miss.body == .string("garbage"))
+        let bare = TailTesting.record("just text", format: .plain)
+        #expect(bare.body == .string("just text"))
+        #expect(bare.attributes["periscope.parse_error"] == nil)
+        #expect(RegexLineParser.groupNames(in: #"(?<a>x)(?<=y)(?<!z)\(?<no>(?<b>c)"#) == ["a", "b"])
+    }
+
+    @Test("hostile JSON never crashes: bad lines become parse errors with the line as body")
+    func hostileJSON() {
+        let lines = [
+            "{", "{\"a\":}", "[1,2]", "\"str\"", "{\"a\":1}x", "{\"a\":\"\\ud800\"}", String(repeating: "{\"a\":", count: 5000),
+            "{\"a\":1e999999}", "{\"a\":\"\u{0001}\"}", "{\"k\":\"v\" \"k2\":1}", "",
+        ]
+        for line in lines {
+            let record = TailTesting.record(line)
+            if line == "{\"a\":\"\\ud800\"}" {
+                #expect(record.attributes["a"] == .string("\u{FFFD}"))
+            } else {
+                #expect(record.attributes["periscope.parse_error"] == .bool(true), "\(line.prefix(40))")
+            }
+        }
+        #expect(TailTesting.record(#"{"u":"\u00e9\ud83d\ude00\n"}"#).attributes["u"] == .string("é😀\n"))
+    }
+
+    @Test("tail: entries decode from the old list of globs and from objects")
+    func configurationForms() throws {
+        let yaml = """
+            tail:
+              - /var/log/a/*.log
+              - include: ["/var/log/b/*.log", "/var/log/c.log"]
+                exclude: ["*.gz"]
+                service: billing
+                start_at: beginning
+                format: plain
+                pattern: '^(?<level>\\w+) (?<msg>.*)$'
+                multiline: { start_pattern: '^\\S', timeout: 2s }
+                max_line_bytes: 1KiB
+            redact:
+              - { name: ssn, pattern: '\\d{3}-\\d{2}-\\d{4}', replacement: '[SSN]' }
+            redact_defaults: false
+            """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try AgentConfiguration.File.load(path)
+        let sources = try (file.tail ?? []).map { try $0.resolve() }
+        #expect(sources.count == 2)
+        #expect(sources[0] == TailSource(include: ["/var/log/a/*.log"]))
+        #expect(sources[0].startAt == .end && sources[0].format == .json && sources[0].maxLineBytes == 65536)
+        #expect(sources[1].include == ["/var/log/b/*.log", "/var/log/c.log"])
+        #expect(sources[1].exclude == ["*.gz"])
+        #expect(sources[1].service == "billing")
+        #expect(sources[1].startAt == .beginning)
+        #expect(sources[1].format == .plain)
+        #expect(sources[1].multiline == TailSource.Multiline(startPattern: #"^\S"#, timeout: .seconds(2)))
+        #expect(sources[1].maxLineBytes == 1024)
+        #expect(try file.redact?.map { try $0.resolve() } == [RedactionRule(name: "ssn", pattern: #"\d{3}-\d{2}-\d{4}"#, replacement: "[SSN]")])
+        #expect(file.redactDefaults == false)
+        #expect(throws: (any Error).self) { try TailSourceEntry(glob: "x").with(startAt: "middle").resolve() }
+        #expect(throws: (any Error).self) { try TailSourceEntry(glob: "x").with(pattern: "(").resolve() }
+    }
+}
+
+@Suite("Tail: flags")
+struct TailFlagTests {
+    @Test("--tail GLOB (repeatable) is a JSON source starting at the end; --watch-pid; defaults")
+    func flags() throws {
+        let command = try RunCommand.parse(["--tail", "/a/*.log", "--tail", "/b.log", "--watch-pid", "7"])
+        let configuration = try command.resolve(environment: [:])
+        #expect(configuration.tail.sources == [TailSource(include: ["/a/*.log"]), TailSource(include: ["/b.log"])])
+        #expect(configuration.tail.sources.allSatisfy { $0.startAt == .end && $0.format == .json })
+        #expect(configuration.watchPID == 7)
+        #expect(configuration.tail.redactDefaults)
+        #expect(configuration.hostMetricsInterval == .seconds(10))
+        #expect(configuration.tailCheckpointPath == "./periscope-agent-data/tail-checkpoints.json")
+    }
+}
+
+extension TailSourceEntry {
+    func with(startAt: String? = nil, pattern: String? = nil) -> TailSourceEntry {
+        var copy = self
+        if let startAt { copy.startAt = startAt }
+        if let pattern { copy.pattern = pattern }
+        return copy
+    }
+}

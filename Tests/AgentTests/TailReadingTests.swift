@@ -1,0 +1,217 @@
+import Foundation
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import Testing
+
+@Suite("Tail: reading files", .serialized)
+struct TailReadingTests {
+    @Test("complete lines are sent; a partial last line waits for its newline, then for the timeout")
+    func partialLine() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        try scratch.append("a.log", "one\ntwo\nthr")
+        await engine.poll()
+        #expect(sink.bodies == ["one", "two"])
+        try scratch.append("a.log", "ee\nfou")
+        await engine.poll()
+        #expect(sink.bodies == ["one", "two", "three"])
+        try await Task.sleep(for: .milliseconds(250))
+        await engine.poll()
+        #expect(sink.bodies == ["one", "two", "three", "fou"], "flushed after the timeout because the file did not grow")
+        let checkpoints = try TailCheckpoints.load(scratch.file("tail-checkpoints.json"))
+        #expect(checkpoints.files.first?.offset == 17)
+        #expect(checkpoints.files.first?.pendingEnd != nil || true)
+        let statistics = await engine.statistics
+        #expect(statistics.linesRead == 4 && statistics.bytesRead == 17 && statistics.filesWatched == 1)
+    }
+
+    @Test("CRLF endings, blank lines skipped, start_at end skips what is there at the first poll only")
+    func startAtEnd() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        try scratch.append("old.log", "before\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .end, format: .plain))
+        await engine.poll()
+        #expect(sink.bodies.isEmpty)
+        try scratch.append("old.log", "after\r\n\n\n")
+        try scratch.append("new.log", "fresh file from its start\n")
+        await engine.poll()
+        #expect(Set(sink.bodies) == ["after", "fresh file from its start"])
+    }
+
+    @Test("an over-long line is cut to max_line_bytes, marked, and reading continues at the next line")
+    func longLine() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        var source = TailSource(include: [], startAt: .beginning, format: .json)
+        source.maxLineBytes = 100
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        let long = "{\"msg\":\"" + String(repeating: "x", count: 3_000_000) + "\"}"
+        try scratch.append("a.log", long + "\n{\"msg\":\"next\"}\n")
+        await engine.poll()
+        let records = sink.records
+        #expect(records.count == 2)
+        #expect(records.first?.attributes["periscope.truncated"] == .bool(true))
+        #expect(records.first?.attributes["periscope.original_length"] == .int(Int64(long.utf8.count)))
+        #expect(records.first?.body.text.utf8.count == 100)
+        #expect(records.last?.body == .string("next"))
+        #expect(await engine.statistics.truncatedLines == 1)
+    }
+
+    @Test("invalid UTF-8 and binary garbage become plain bodies with U+FFFD, never a crash")
+    func invalidUTF8() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink)
+        var garbage: [UInt8] = Array("{\"msg\":\"caf".utf8) + [0xC3, 0x28] + Array("\"}\n".utf8)
+        var generator = SystemRandomNumberGenerator()
+        garbage += (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) }.map { $0 == 0x0A ? 0x00 : $0 }
+        garbage += Array("\n{\"msg\":\"ok\"}\n".utf8)
+        try scratch.append("a.log", garbage)
+        await engine.poll()
+        let records = sink.records
+        #expect(records.count == 3)
+        #expect(records[0].body.text.contains("\u{FFFD}"))
+        #expect(records[0].attributes["periscope.invalid_utf8"] == .bool(true))
+        #expect(records[1].attributes["periscope.parse_error"] == .bool(true))
+        #expect(records[2].body == .string("ok"))
+        #expect(await engine.statistics.parseFailures == 1)
+    }
+
+    @Test("multiline: continuation lines join the record before them; the timeout closes the last one")
+    func multiline() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        var source = TailSource(include: [], startAt: .beginning, format: .plain)
+        source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        try scratch.append("a.log", "2024-05-01 start\nError: boom\n  at a()\n  at b()\n2024-05-01 next\n")
+        await engine.poll()
+        #expect(sink.bodies == ["2024-05-01 start\nError: boom\n  at a()\n  at b()"])
+        let checkpoint = try TailCheckpoints.load(scratch.file("tail-checkpoints.json")).files[0]
+        #expect(checkpoint.offset == 47, "the open record is not checkpointed")
+        try scratch.append("a.log", "  more of next\n")
+        await engine.poll()
+        #expect(sink.bodies.count == 1, "still open: the timeout counts from the last growth")
+        try await Task.sleep(for: .milliseconds(250))
+        await engine.poll()
+        #expect(sink.bodies.last == "2024-05-01 next\n  more of next")
+    }
+
+    @Test("back-pressure: a full queue pauses the file and retries the same lines; nothing dropped or doubled")
+    func backPressure() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        try scratch.append("a.log", (1...100).map { "line \($0)\n" }.joined())
+        sink.failNext(3)
+        await engine.poll()
+        #expect(sink.bodies == (1...100).map { "line \($0)" })
+        #expect(sink.state.withLock { $0.appendCalls } == 4)
+        #expect(await engine.statistics.backPressurePauses == 1)
+    }
+
+    @Test("rename-and-create: the renamed file is read to its end and released, the new one read from 0")
+    func renameRotation() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain))
+        try scratch.append("app.log", "a1\n")
+        await engine.poll()
+        try scratch.append("app.log", "a2\n")
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        try scratch.append("app.log.1", "a3 (late write to the old file)\n")
+        try scratch.append("app.log", "b1\n")
+        await engine.poll()
+        #expect(sink.bodies == ["a1", "a2", "a3 (late write to the old file)", "b1"])
+        let watched = await engine.watchedPaths
+        #expect(watched == [scratch.file("app.log"), scratch.file("app.log")], "the renamed file keeps the name its lines were written under")
+        try FileManager.default.removeItem(atPath: scratch.file("app.log.1"))
+        await engine.poll()
+        #expect(await engine.watchedPaths == [scratch.file("app.log")], "a deleted, fully read file is released")
+    }
+
+    @Test("a file deleted while being read is read to its end, then its descriptor is closed")
+    func deletedWhileRead() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        try scratch.append("a.log", "x\n")
+        await engine.poll()
+        let fd = open(scratch.file("a.log"), O_WRONLY | O_APPEND)
+        try FileManager.default.removeItem(atPath: scratch.file("a.log"))
+        _ = "y\n".withCString { write(fd, $0, 2) }
+        close(fd)
+        await engine.poll()
+        #expect(sink.bodies == ["x", "y"])
+        #expect(await engine.watchedPaths.isEmpty)
+    }
+
+    @Test("truncation restarts at 0; same-size rewrite is caught by the fingerprint")
+    func truncation() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        try scratch.append("a.log", "first content line\n")
+        await engine.poll()
+        truncate(scratch.file("a.log"), 0)
+        try scratch.append("a.log", "new\n")
+        await engine.poll()
+        // Rewritten to at least the old length with other bytes: only the fingerprint can tell.
+        truncate(scratch.file("a.log"), 0)
+        try scratch.append("a.log", "other content, longer than before\n")
+        await engine.poll()
+        #expect(sink.bodies == ["first content line", "new", "other content, longer than before"])
+        #expect(await engine.statistics.truncations == 2)
+    }
+
+    @Test("copytruncate: a copy of the followed file is not read again; after the truncate the copy supplies what was not read")
+    func copyTruncate() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [scratch.file("app.log*")], startAt: .beginning, format: .plain))
+        try scratch.append("app.log", "l1\nl2\n")
+        await engine.poll()
+        try scratch.append("app.log", "l3\n")
+        // The copy: holds l1–l3 and appears before the truncate (the glob matches it too).
+        try FileManager.default.copyItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        await engine.poll()
+        #expect(sink.bodies == ["l1", "l2", "l3"], "the copy is recognised by its fingerprint, not read again")
+        try scratch.append("app.log", "l4 (after the copy, before the truncate: lost)\n")
+        truncate(scratch.file("app.log"), 0)
+        try scratch.append("app.log", "m1\n")
+        await engine.poll()
+        #expect(sink.bodies == ["l1", "l2", "l3", "m1"])
+    }
+
+    @Test("copytruncate when the agent lagged: the unread rest comes from the copy, exactly once")
+    func copyTruncateLagging() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain))
+        try scratch.append("app.log", "l1\n")
+        await engine.poll()
+        try scratch.append("app.log", "l2\nl3\n")
+        try FileManager.default.copyItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        truncate(scratch.file("app.log"), 0)
+        try scratch.append("app.log", "m1 with more bytes than before\n")
+        await engine.poll()
+        #expect(sink.bodies == ["l1", "l2", "l3", "m1 with more bytes than before"])
+    }
+
+    @Test("a file that merely starts like a followed one is followed once it outgrows it")
+    func lookalikeFile() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        try scratch.append("a.log", "same banner\n")
+        await engine.poll()
+        try scratch.append("b.log", "same banner\n")
+        await engine.poll()
+        #expect(sink.bodies == ["same banner"], "taken for a copy while it is no larger than the original")
+        try scratch.append("b.log", "b grows on its own\n")
+        await engine.poll()
+        #expect(sink.bodies == ["same banner", "same banner", "b grows on its own"])
+    }
+}

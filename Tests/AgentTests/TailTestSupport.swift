@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import Synchronization
+
+/// A `TailBatchSink` that decodes what it is given and, like the collector, keeps a batch ID once.
+final class RecordingTailSink: TailBatchSink {
+    struct State {
+        var records: [LogRecord] = []
+        var batchIDs: [String] = []
+        var duplicateBatches = 0
+        var failNext = 0
+        var appendCalls = 0
+    }
+
+    let state = Mutex(State())
+
+    func append(_ batch: EncodedBatch) async throws(DeliveryError) {
+        let shouldFail = state.withLock { state -> Bool in
+            state.appendCalls += 1
+            if state.failNext > 0 {
+                state.failNext -= 1
+                return true
+            }
+            return false
+        }
+        if shouldFail { throw .queueFull(retryAfterSeconds: 1) }
+        let body = try! Zstd.decompress(batch.body, limit: 1 << 30)
+        let decoded = try! OTLPDecoder().decode(.logs, body, format: .protobuf)
+        guard case .logs(let groups) = decoded.batch else { return }
+        state.withLock { state in
+            if state.batchIDs.contains(batch.id) {
+                state.duplicateBatches += 1
+                return
+            }
+            state.batchIDs.append(batch.id)
+            for group in groups { for scope in group.scopes { state.records += scope.records } }
+        }
+    }
+
+    var records: [LogRecord] { state.withLock { $0.records } }
+    var bodies: [String] { records.map(\.body.text) }
+    func failNext(_ count: Int) { state.withLock { $0.failNext = count } }
+}
+
+/// A scratch directory for one test.
+final class TailScratch: Sendable {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("tail-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    func append(_ name: String, _ text: String) throws { try append(name, Array(text.utf8)) }
+
+    func append(_ name: String, _ bytes: [UInt8]) throws {
+        let fd = open(file(name), O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(fd) }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+enum TailTesting {
+    static let logger = Logger(label: "tail-test")
+
+    static func engine(
+        _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true)
+    ) throws -> TailEngine {
+        var source = source ?? TailSource(include: [scratch.file("*.log")], startAt: .beginning)
+        if source.include.isEmpty { source.include = [scratch.file("*.log")] }
+        source.partialLineTimeout = .milliseconds(150)
+        return try TailEngine(
+            sources: [source], redactor: redactor, defaultService: "svc", checkpointPath: scratch.file("tail-checkpoints.json"),
+            sink: sink, logger: logger)
+    }
+
+    static func record(_ line: String, format: TailSource.Format = .json, pattern: String? = nil) -> LogRecord {
+        let parser = LogLineParser(format: format, pattern: pattern)
+        let raw = RawRecord(text: line, start: 0, end: UInt64(line.utf8.count))
+        return parser.parse(raw, path: "/var/log/app.log", fileName: "app.log", observedUnixNano: 42).record
+    }
+}
