@@ -21,11 +21,20 @@ struct IdentifierTests {
         #expect(SpanID(bytes: [UInt8](repeating: 1, count: 9)) == nil)
     }
 
-    @Test("random IDs are never zero")
+    @Test("random IDs are never zero, never repeat, and spread their low bits evenly")
     func random() {
-        for _ in 0..<100 {
-            #expect(!TraceID.random().isZero)
-            #expect(!SpanID.random().isZero)
+        var spans = Set<SpanID>()
+        var traces = Set<TraceID>()
+        var lowBitBuckets = [Int](repeating: 0, count: 16)
+        for _ in 0..<20_000 {
+            let trace = TraceID.random()
+            #expect(!trace.isZero)
+            traces.insert(trace)
+            spans.insert(SpanID.random())
+            lowBitBuckets[Int(trace.low & 0xf)] += 1
         }
+        #expect(spans.count == 20_000 && traces.count == 20_000)
+        // Ratio sampling reads the low bits: each of 16 buckets within ±15 % of 1,250.
+        #expect(lowBitBuckets.allSatisfy { (1062...1438).contains($0) }, "\(lowBitBuckets)")
     }
 }

@@ -33,8 +33,9 @@ public struct TraceID: Hashable, Sendable, Comparable {
         return id
     }
 
+    /// A random trace ID from the fast process-wide `IDGenerator`.
     public static func random() -> TraceID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = IDGenerator()
         return random(using: &generator)
     }
 
@@ -80,8 +81,9 @@ public struct SpanID: Hashable, Sendable, Comparable {
         return SpanID(value == 0 ? 1 : value)
     }
 
+    /// A random span ID from the fast process-wide `IDGenerator`.
     public static func random() -> SpanID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = IDGenerator()
         return random(using: &generator)
     }
 
