@@ -22,3 +22,8 @@ generate-otlp:
 
 clean:
 	rm -rf .build .demo
+
+# Release build, SDK micro-benchmarks, end-to-end load runs; rewrites BENCHMARKS.md.
+.PHONY: bench
+bench:
+	bash Benchmarks/run.sh

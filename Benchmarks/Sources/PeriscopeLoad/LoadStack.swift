@@ -1,0 +1,50 @@
+import Foundation
+
+/// The system under test: a collector, a byte-counting relay in front of it, and an agent that
+/// ships through the relay; each on a kernel-chosen loopback port in its own data directory.
+final class LoadStack: Sendable {
+    /// `periscope-collector --insecure-no-auth` on a free port.
+    let collector: ManagedProcess
+    /// `periscope-agent`, shipping to the collector through `proxy`.
+    let agent: ManagedProcess
+    /// Counts the bytes the agent ships.
+    let proxy: CountingProxy
+    /// The collector's data directory, measured for bytes on disk.
+    let collectorData: URL
+
+    /// Where clients send OTLP.
+    var agentURL: String { "http://127.0.0.1:\(agent.port)" }
+    /// Where the query API answers.
+    var collectorURL: String { "http://127.0.0.1:\(collector.port)" }
+
+    /// Starts everything, or stops what started and throws.
+    init(binDirectory: URL, work: URL, extraAgentArguments: [String]) throws {
+        let collectorData = work.appendingPathComponent("collector-data")
+        self.collectorData = collectorData
+        let agentData = work.appendingPathComponent("agent-data")
+        let collector = try ManagedProcess(
+            binary: binDirectory.appendingPathComponent("periscope-collector"),
+            arguments: ["--listen", "127.0.0.1:0", "--data", collectorData.path, "--insecure-no-auth"],
+            logDirectory: work)
+        do {
+            let proxy = try CountingProxy(upstreamPort: collector.port)
+            self.proxy = proxy
+            self.agent = try ManagedProcess(
+                binary: binDirectory.appendingPathComponent("periscope-agent"),
+                arguments: ["--otlp-listen", "127.0.0.1:0", "--collector", "http://127.0.0.1:\(proxy.port)",
+                            "--data", agentData.path] + extraAgentArguments,
+                logDirectory: work)
+        } catch {
+            collector.stop()
+            throw error
+        }
+        self.collector = collector
+    }
+
+    /// Stops the agent first (so it does not retry into a stopped collector), then the rest.
+    func stop() {
+        agent.stop()
+        collector.stop()
+        proxy.close()
+    }
+}

@@ -1,0 +1,25 @@
+/// Nearest-rank percentiles of a sample, the way the report states them (p50, p99).
+struct Percentiles: Codable, Sendable {
+    /// How many values the figures come from.
+    var count: Int
+    /// The median.
+    var p50: Double
+    /// The 99th percentile.
+    var p99: Double
+    /// The largest value.
+    var max: Double
+
+    /// Figures of `values` (empty gives zeros with `count` 0).
+    init(_ values: [Double]) {
+        let sorted = values.sorted()
+        count = sorted.count
+        func rank(_ fraction: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
+            return sorted[Swift.max(0, Swift.min(sorted.count - 1, index))]
+        }
+        p50 = rank(0.50)
+        p99 = rank(0.99)
+        max = sorted.last ?? 0
+    }
+}

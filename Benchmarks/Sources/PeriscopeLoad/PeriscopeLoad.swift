@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+
+/// `periscope-load`: starts the release `periscope-collector` and `periscope-agent` on free
+/// loopback ports, drives OTLP/HTTP load through the agent, and reports whether everything
+/// arrived, how fast, how fresh, and at what CPU, memory, wire and disk cost.
+@main
+struct PeriscopeLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "periscope-load",
+        abstract: "End-to-end load test of periscope-agent and periscope-collector over loopback.")
+
+    @Option(help: "Directory holding the release periscope-agent and periscope-collector.")
+    var binDir: String
+
+    @Option(help: "Simulated services, each with its own resource and request stream.")
+    var services = 2
+
+    @Option(help: "Spans per second per service.")
+    var spansPerSecond = 2000
+
+    @Option(help: "Log records per second per service.")
+    var logsPerSecond = 2000
+
+    @Option(help: "Seconds of load.")
+    var duration = 20.0
+
+    @Option(help: "Most spans one service sends, whatever the duration.")
+    var maxSpans = 1_000_000
+
+    @Option(help: "Spans in each trace (a server root and its children).")
+    var spansPerTrace = 4
+
+    @Option(help: "OTLP requests per second per service and signal.")
+    var requestsPerSecond = 10
+
+    @Option(help: "Requests one service may have outstanding.")
+    var maxInFlight = 16
+
+    @Option(help: "Traces probed for freshness (polled every 10 ms until queryable).")
+    var freshnessSamples = 100
+
+    @Option(help: "Seconds to wait after the load for the collector to hold everything.")
+    var drainTimeout = 120.0
+
+    @Option(parsing: .singleValue, help: "Extra argument for periscope-agent (repeatable), e.g. --agent-arg=--fsync=never.")
+    var agentArg: [String] = []
+
+    @Option(help: "Run this shell command as the client instead of the built-in one (PERISCOPE_AGENT_URL is set).")
+    var clientCommand: String?
+
+    @Option(help: "Where to write the JSON summary as well as stdout.")
+    var jsonOut: String?
+
+    @Option(help: "Work directory for data and logs (default: a new one under /tmp, removed afterwards).")
+    var workDir: String?
+
+    mutating func run() async throws {
+        let shape = LoadShape(
+            services: max(1, services), spansPerSecond: max(0, spansPerSecond), logsPerSecond: max(0, logsPerSecond),
+            durationSeconds: max(1, duration), maxSpansPerService: max(1, maxSpans), spansPerTrace: max(1, spansPerTrace),
+            requestsPerSecond: max(1, requestsPerSecond), maxInFlight: max(1, maxInFlight))
+        let keepWork = workDir != nil
+        let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory() + "periscope-load-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { if !keepWork { try? FileManager.default.removeItem(at: work) } }
+
+        let stack = try LoadStack(binDirectory: URL(fileURLWithPath: binDir), work: work, extraAgentArguments: agentArg)
+        defer { stack.stop() }
+        let client = HTTPEndpoints.makeClient(connections: shape.services * shape.maxInFlight + 8)
+        let endpoints = HTTPEndpoints(agentURL: stack.agentURL, collectorURL: stack.collectorURL, client: client)
+        let run = LoadRun(shape: shape, stack: stack, endpoints: endpoints,
+                          freshnessSamples: freshnessSamples, drainTimeout: .seconds(drainTimeout))
+        let report: LoadReport
+        do {
+            report = try await run.execute(clientCommand: clientCommand, work: work)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try? await client.shutdown()
+
+        print(report.table())
+        let json = report.json()
+        print(json)
+        if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+        if !report.noLoss {
+            FileHandle.standardError.write(Data("periscope-load: data was lost (see accepted / stored)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

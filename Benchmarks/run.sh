@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make bench`: builds the main package and the benchmarks in release mode, runs the SDK
+# micro-benchmarks (ordo-one/benchmark, Periscope next to swift-otel), the end-to-end load
+# runs (periscope-load against the release agent and collector, plus the Python
+# opentelemetry-sdk peer), and rewrites BENCHMARKS.md from what was measured.
+#
+# Every step is bounded; the whole run takes well under 20 minutes once dependencies are
+# built (a first build from scratch adds the compile time of swift-otel and the harness).
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH/.." && pwd)"
+SWIFT="${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}"
+RESULTS="$BENCH/.results"
+RELEASE_SCRATCH="$ROOT/.build-release"
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# Runs one command line, recording it (for BENCHMARKS.md) and its output under $RESULTS/$1.
+record() {
+  local name="$1"; shift
+  printf '%q ' "$@" | sed 's/ $//' > "$RESULTS/$name.command"
+  echo "+ $(cat "$RESULTS/$name.command")"
+  set +e
+  timeout "${STEP_TIMEOUT:-600}" "$@" > "$RESULTS/$name.out" 2> "$RESULTS/$name.err"
+  local status=$?
+  set -e
+  echo "$status" > "$RESULTS/$name.status"
+  tail -n 25 "$RESULTS/$name.out"
+  [ "$status" = 0 ] || { echo "(exit $status; stderr tail:)"; tail -n 5 "$RESULTS/$name.err"; }
+}
+
+step "machine"
+{
+  echo "cores=$(nproc)"
+  echo "memory_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+  echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "swift=$("$SWIFT" --version 2>/dev/null | head -n 1)"
+  echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} | tee "$RESULTS/machine.env"
+
+step "release build of the main package (scratch path .build-release)"
+timeout 1500 "$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" \
+  --product periscope-collector
+timeout 1500 "$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" \
+  --product periscope-agent
+BIN="$("$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" --show-bin-path)"
+
+step "release build of the benchmarks package"
+timeout 2400 "$SWIFT" build -c release --package-path "$BENCH"
+LOAD="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-load"
+
+step "SDK micro-benchmarks (ordo-one/benchmark)"
+STEP_TIMEOUT=900 record sdk "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
+  benchmark --target SDKBenchmarks --format jmh --path "$RESULTS" --no-progress
+# The same run's human table, from the JMH file just written, is rendered later; the
+# plugin's own text table is in .results/sdk.out.
+
+step "end-to-end load (periscope-load)"
+LOAD_COMMON=(--bin-dir "$BIN" --freshness-samples 100)
+# Spans only: bytes on the wire and on disk per span.
+record load-spans "$LOAD" "${LOAD_COMMON[@]}" --services 2 --spans-per-second 2000 --logs-per-second 0 \
+  --duration 20 --json-out "$RESULTS/load-spans.json"
+# Logs only: the same per log record.
+record load-logs "$LOAD" "${LOAD_COMMON[@]}" --services 2 --spans-per-second 0 --logs-per-second 2000 \
+  --duration 20 --json-out "$RESULTS/load-logs.json"
+# The mixed load of the brief, then higher rates until one loses data or falls behind.
+for rate in 2000 5000 7500 10000 15000; do
+  record "load-mixed-$rate" "$LOAD" "${LOAD_COMMON[@]}" --services 2 --spans-per-second "$rate" \
+    --logs-per-second "$rate" --duration 20 --json-out "$RESULTS/load-mixed-$rate.json"
+  # Stop at the first rate not sustained (data lost or refused, or < 95 % of the offered rate
+  # accepted): higher ones only take longer to fail.
+  if [ "$(cat "$RESULTS/load-mixed-$rate.status")" != 0 ] || ! python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1])); s = r["shape"]
+ok = (r["noLoss"] and r["refusedSpans"] + r["refusedLogs"] == 0
+      and r["acceptedSpansPerSecond"] >= 0.95 * s["services"] * s["spansPerSecond"]
+      and r["acceptedLogsPerSecond"] >= 0.95 * s["services"] * s["logsPerSecond"])
+sys.exit(0 if ok else 1)' "$RESULTS/load-mixed-$rate.json"; then
+    break
+  fi
+done
+
+step "peer: Python opentelemetry-sdk as the client"
+record peer-python "$LOAD" "${LOAD_COMMON[@]}" \
+  --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \
+  --json-out "$RESULTS/peer-python.json"
+# The same number of spans from periscope-load's own client, side by side.
+record peer-generator "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
+  --duration 1 --requests-per-second 40 --json-out "$RESULTS/peer-generator.json"
+
+step "rewriting BENCHMARKS.md"
+python3 "$BENCH/Scripts/render_benchmarks.py" "$RESULTS" "$ROOT/BENCHMARKS.md"
+echo "wrote $ROOT/BENCHMARKS.md"
