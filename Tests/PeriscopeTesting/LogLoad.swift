@@ -25,6 +25,13 @@ public final class LogLoad: Sendable {
 
     public var acknowledged: [TraceID] { state.withLock { $0.acknowledged } }
 
+    /// A load whose acknowledged requests are `traceIDs`, for auditing requests sent another way.
+    public func withAcknowledged(_ traceIDs: [TraceID]) -> LogLoad {
+        let copy = LogLoad(recordsPerRequest: recordsPerRequest)
+        for traceID in traceIDs { copy.record(traceID, status: 200) }
+        return copy
+    }
+
     /// Records the outcome of a request sent by the test itself.
     public func record(_ traceID: TraceID, status: Int) {
         state.withLock {
