@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import PeriscopeTelemetry
 
@@ -21,6 +22,13 @@ public struct OTLPIngestRequest: Sendable {
     /// The request body after content decoding, in `format`.
     public var payload: [UInt8]
     public var decoded: OTLPDecoder.Result
+
+    /// The 200 answer OTLP/HTTP prescribes, with partial success for items not stored.
+    public var successResponse: Response {
+        .bytes(
+            OTLPEncoder.response(signal, rejected: decoded.rejectedItems, message: decoded.rejectionReason, format: format),
+            contentType: format.rawValue)
+    }
 }
 
 /// A refused OTLP/HTTP request: the status and one sentence saying what was wrong.
@@ -96,6 +104,26 @@ public struct OTLPIngest: Sendable {
             return OTLPIngestRequest(signal: signal, format: format, payload: payload, decoded: decoded)
         } catch {
             throw OTLPIngestFailure(status: .badRequest, message: error.message, format: format)
+        }
+    }
+
+    /// Routes `POST /v1/traces`, `/v1/logs` and `/v1/metrics` to `accept`, after reading and
+    /// decoding each request here; refused requests are logged and answered without reaching it.
+    public func register(
+        on router: Router<BasicRequestContext>, logger: Logger,
+        accept: @escaping @Sendable (OTLPIngestRequest, Request) async -> Response
+    ) {
+        for signal in Signal.allCases {
+            router.post(RouterPath(signal.path)) { request, _ in
+                let received: OTLPIngestRequest
+                do throws(OTLPIngestFailure) {
+                    received = try await self.read(request, signal: signal)
+                } catch {
+                    logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
+                    return error.response
+                }
+                return await accept(received, request)
+            }
         }
     }
 

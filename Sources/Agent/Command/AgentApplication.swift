@@ -69,19 +69,3 @@ struct AgentApplication {
         queue.syncIfDirty()
     }
 }
-
-/// Runs `action` every `interval` until shutdown.
-struct PeriodicTask: Service {
-    let interval: Duration
-    let action: @Sendable () -> Void
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                action()
-            }
-        }
-        action()
-    }
-}

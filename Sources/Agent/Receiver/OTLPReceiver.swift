@@ -13,21 +13,13 @@ struct OTLPReceiver: Sendable {
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
-        for signal in Signal.allCases {
-            router.post(RouterPath(signal.path)) { request, _ in
-                await self.handle(request, signal: signal)
-            }
+        ingest.register(on: router, logger: logger) { received, _ in
+            await self.accept(received)
         }
     }
 
-    func handle(_ request: Request, signal: Signal) async -> Response {
-        let received: OTLPIngestRequest
-        do {
-            received = try await ingest.read(request, signal: signal)
-        } catch {
-            logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
-            return error.response
-        }
+    func accept(_ received: OTLPIngestRequest) async -> Response {
+        let signal = received.signal
         let payload = OTLPRequestPayload(
             batch: received.decoded.batch, protobuf: received.format == .protobuf ? received.payload : nil)
         do {
@@ -36,10 +28,7 @@ struct OTLPReceiver: Sendable {
             logger.warning("could not accept \(signal.path) batch: \(error)")
             return Self.response(for: error, format: received.format)
         }
-        return .bytes(
-            OTLPEncoder.response(signal, rejected: received.decoded.rejectedItems,
-                                 message: received.decoded.rejectionReason, format: received.format),
-            contentType: received.format.rawValue)
+        return received.successResponse
     }
 
     /// 429 for a full queue and 503 for trouble that passes, each with `Retry-After`, so OTLP

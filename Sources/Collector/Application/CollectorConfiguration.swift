@@ -38,17 +38,7 @@ struct CollectorConfiguration: Sendable, Equatable {
         }
 
         static func load(_ path: String) throws -> File {
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigurationError("cannot read config file '\(path)': \(error.localizedDescription)")
-            }
-            do {
-                return try YAMLDecoder().decode(File.self, from: text)
-            } catch {
-                throw ConfigurationError("config file '\(path)': \(error)")
-            }
+            try ConfigurationFile.load(File.self, from: path)
         }
     }
 }

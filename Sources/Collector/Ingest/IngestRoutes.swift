@@ -16,21 +16,13 @@ struct IngestRoutes: Sendable {
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
-        for signal in Signal.allCases {
-            router.post(RouterPath(signal.path)) { request, _ in
-                await self.handle(request, signal: signal)
-            }
+        ingest.register(on: router, logger: logger) { received, request in
+            await self.store(received, request: request)
         }
     }
 
-    func handle(_ request: Request, signal: Signal) async -> Response {
-        let received: OTLPIngestRequest
-        do {
-            received = try await ingest.read(request, signal: signal)
-        } catch {
-            logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
-            return error.response
-        }
+    func store(_ received: OTLPIngestRequest, request: Request) async -> Response {
+        let signal = received.signal
         let batchID = request.headers[batchIDHeader]
         if let batchID, batchID.isEmpty || batchID.utf8.count > 128 {
             return OTLPIngestFailure(status: .badRequest, message: "X-Periscope-Batch-ID must be 1–128 characters", format: received.format).response
@@ -41,10 +33,7 @@ struct IngestRoutes: Sendable {
             let outcome = try await NIOThreadPool.singleton.runIfActive {
                 try store.ingest(batch, batchID: batchID)
             }
-            var response = Response.bytes(
-                OTLPEncoder.response(signal, rejected: received.decoded.rejectedItems,
-                                     message: received.decoded.rejectionReason, format: received.format),
-                contentType: received.format.rawValue)
+            var response = received.successResponse
             if outcome == .duplicate { response.headers[.init("X-Periscope-Duplicate")!] = "true" }
             return response
         } catch {

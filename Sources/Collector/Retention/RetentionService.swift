@@ -1,4 +1,5 @@
 import Logging
+import PeriscopeServer
 import PeriscopeTelemetry
 import ServiceLifecycle
 
@@ -11,12 +12,7 @@ struct RetentionService: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                enforce(nowUnixNano: WallClock.nowUnixNano())
-                try await Task.sleep(for: checkInterval)
-            }
-        }
+        try await PeriodicTask(interval: checkInterval) { enforce(nowUnixNano: WallClock.nowUnixNano()) }.run()
     }
 
     func enforce(nowUnixNano: UInt64) {

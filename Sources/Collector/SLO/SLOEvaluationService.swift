@@ -1,4 +1,5 @@
 import Logging
+import PeriscopeServer
 import PeriscopeTelemetry
 import ServiceLifecycle
 
@@ -10,12 +11,7 @@ struct SLOEvaluationService: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                evaluate(nowUnixNano: WallClock.nowUnixNano())
-                try await Task.sleep(for: interval)
-            }
-        }
+        try await PeriodicTask(interval: interval) { evaluate(nowUnixNano: WallClock.nowUnixNano()) }.run()
     }
 
     func evaluate(nowUnixNano: UInt64) {
