@@ -23,17 +23,20 @@ struct AgentTelemetryTests {
         defer { Task { await agent.process.stop(); await collector.process.stop() } }
         let load = LogLoad(recordsPerRequest: 5)
         load.target(agent.url)
-        await load.run(duration: .seconds(2), maxRequests: 10, concurrency: 1)
+        // Bounded by count; the generous time bound only matters on a very loaded machine.
+        await load.run(duration: .seconds(60), maxRequests: 10, concurrency: 1)
+        let expectedItems = Double(load.acknowledged.count * load.recordsPerRequest)
+        #expect(load.acknowledged.count == 10)
 
         var shipped: [QueryAPI.MetricPoint] = []
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
             shipped = try await points("periscope.agent.shipper.shipped_items", collector)
-            if (shipped.last?.value ?? 0) >= 50 { break }
+            if (shipped.last?.value ?? 0) >= expectedItems { break }
             try await Task.sleep(for: .milliseconds(200))
         }
         // Every log record the load sent was counted as shipped (metrics batches add their own points).
-        #expect((shipped.last?.value ?? 0) >= 50)
+        #expect((shipped.last?.value ?? 0) >= expectedItems)
         #expect(shipped.allSatisfy { $0.kind == "sum" })
         for name in ["periscope.agent.queue.records", "periscope.agent.queue.bytes", "periscope.agent.queue.utilization",
                      "periscope.agent.queue.oldest_age", "periscope.agent.shipper.breaker_state", "periscope.agent.shipper.retries",
@@ -56,7 +59,7 @@ struct AgentTelemetryTests {
         await collector.process.stop()
         let load = LogLoad(recordsPerRequest: 10)
         load.target(agent.url)
-        await load.run(duration: .seconds(2), maxRequests: 20, concurrency: 1)
+        await load.run(duration: .seconds(60), maxRequests: 20, concurrency: 1)
         #expect(load.acknowledged.count == 20)
         collector = try await CollectorProcess.start(in: directory, port: port, dataDirectory: collector.dataDirectory)
         // Stop the agent at once: the shipper is still backing off and must drain before it exits.

@@ -34,7 +34,7 @@ struct DeliveryFaultTests {
         try await StoreAudit.waitForDrain(collector, atLeast: load.acknowledged.count * load.recordsPerRequest)
         let report = try await StoreAudit.audit(load, collector: collector)
         print("agent kill -9 ×20: \(report); statuses \(load.statuses); agent peak RSS \(peak >> 20) MiB")
-        #expect(report.acknowledged > 50)
+        #expect(report.acknowledged > 10, "the load got through between kills")
         #expect(report.isExact, "\(report)")
         #expect(peak < Self.memoryCeiling)
         await agent.process.stop()
