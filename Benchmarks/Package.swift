@@ -37,16 +37,39 @@ let package = Package(
             swiftSettings: strict,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // What the load generators share: the OTLP protobuf encoder, IDs, process management,
+        // /proc readings and percentiles.
+        .target(
+            name: "PeriscopeBenchKit",
+            path: "Sources/PeriscopeBenchKit",
+            swiftSettings: strict
+        ),
         // The end-to-end load generator: drives a real agent and collector over OTLP/HTTP.
         .executableTarget(
             name: "periscope-load",
             dependencies: [
+                "PeriscopeBenchKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Sources/PeriscopeLoad",
+            swiftSettings: strict
+        ),
+        // The store benchmark: the collector alone, pinned to one core, through its HTTP API:
+        // bulk ingest, trace by ID, searches, logs by correlation ID, bytes per span, and
+        // golden signals / SLO status over 30 days.
+        .executableTarget(
+            name: "periscope-store-bench",
+            dependencies: [
+                "PeriscopeBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/PeriscopeStoreBench",
             swiftSettings: strict
         ),
     ]

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 import Synchronization
 #if canImport(Glibc)

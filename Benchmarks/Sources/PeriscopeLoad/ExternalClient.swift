@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 
 /// Runs another OTLP client (the Python opentelemetry-sdk peer) against the agent instead of

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 
 /// Sends the load: each simulated service posts a traces request and a logs request every

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Synchronization
 
 /// What the driver saw, shared by all services' tasks: counts of accepted and refused items,

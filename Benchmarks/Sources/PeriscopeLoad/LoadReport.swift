@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 
 /// The run's outcome: what was sent and stored, at what speed, freshness and cost. Printed as

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 
 /// One measured run: baseline readings, the load, waiting until the collector holds every

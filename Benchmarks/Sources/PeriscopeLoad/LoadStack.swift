@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import Foundation
 
 /// The system under test: a collector, a byte-counting relay in front of it, and an agent that

@@ -1,3 +1,4 @@
+import PeriscopeBenchKit
 import ArgumentParser
 import Foundation
 

@@ -4,14 +4,14 @@ import Glibc
 #endif
 
 /// CPU time and peak memory of a running process, read from Linux's /proc.
-struct ProcessStats: Codable, Sendable {
+public struct ProcessStats: Codable, Sendable {
     /// User plus system CPU seconds so far (`utime + stime` of /proc/PID/stat).
-    var cpuSeconds: Double
+    public var cpuSeconds: Double
     /// Peak resident set size in MiB (`VmHWM` of /proc/PID/status).
-    var peakRSSMiB: Double
+    public var peakRSSMiB: Double
 
     /// Reads the figures for `pid`; zeros when /proc has no such process.
-    static func read(pid: Int32) -> ProcessStats {
+    public static func read(pid: Int32) -> ProcessStats {
         ProcessStats(cpuSeconds: cpuSeconds(pid: pid), peakRSSMiB: peakRSSMiB(pid: pid))
     }
 
@@ -35,7 +35,7 @@ struct ProcessStats: Codable, Sendable {
 
     /// Total size in bytes of the regular files under `directory`; SQLite's `-wal` and `-shm`
     /// files are left out when `includingWAL` is false.
-    static func directoryBytes(_ directory: URL, includingWAL: Bool = true) -> Int {
+    public static func directoryBytes(_ directory: URL, includingWAL: Bool = true) -> Int {
         guard let walker = FileManager.default.enumerator(
             at: directory, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) else { return 0 }
         var total = 0

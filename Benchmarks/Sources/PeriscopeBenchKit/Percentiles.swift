@@ -1,16 +1,16 @@
 /// Nearest-rank percentiles of a sample, the way the report states them (p50, p99).
-struct Percentiles: Codable, Sendable {
+public struct Percentiles: Codable, Sendable {
     /// How many values the figures come from.
-    var count: Int
+    public var count: Int
     /// The median.
-    var p50: Double
+    public var p50: Double
     /// The 99th percentile.
-    var p99: Double
+    public var p99: Double
     /// The largest value.
-    var max: Double
+    public var max: Double
 
     /// Figures of `values` (empty gives zeros with `count` 0).
-    init(_ values: [Double]) {
+    public init(_ values: [Double]) {
         let sorted = values.sorted()
         count = sorted.count
         func rank(_ fraction: Double) -> Double {

@@ -3,28 +3,28 @@
 ///
 /// Each ID is SplitMix64 of a per-run random seed combined with the trace number (and the
 /// span's position); SplitMix64 is a bijection, so distinct inputs never collide.
-struct IDSource: Sendable {
+public struct IDSource: Sendable {
     /// Random per run, so runs never share IDs.
-    let seed: UInt64
+    public let seed: UInt64
 
     /// A fresh source with a random seed.
-    init() {
+    public init() {
         seed = UInt64.random(in: 1...UInt64.max)
     }
 
     /// The 16-byte trace ID for trace number `index`.
-    func traceID(_ index: UInt64) -> [UInt8] {
+    public func traceID(_ index: UInt64) -> [UInt8] {
         Self.bigEndian(Self.mix(seed ^ index)) + Self.bigEndian(Self.mix(~seed ^ index))
     }
 
     /// The 8-byte span ID for span `position` of trace `index`, never all zero.
-    func spanID(trace index: UInt64, position: Int) -> [UInt8] {
+    public func spanID(trace index: UInt64, position: Int) -> [UInt8] {
         let mixed = Self.mix(seed &+ (index << 8 | UInt64(position & 0xff)) &* 0x9E37_79B9_7F4A_7C15)
         return Self.bigEndian(mixed == 0 ? 1 : mixed)
     }
 
     /// Lowercase hex, as the query API spells IDs.
-    static func hex(_ bytes: [UInt8]) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)

@@ -3,32 +3,53 @@
 /// Field numbers are those of opentelemetry-proto (trace.proto, logs.proto, common.proto,
 /// resource.proto). Spans look like a small service's: a server root and client/internal
 /// children with the attributes people search on; logs are `INFO` lines tied to a trace.
-enum OTLPPayloads {
+public enum OTLPPayloads {
     /// One span to encode.
-    struct SpanSpec {
+    public struct SpanSpec: Sendable {
         /// 16 bytes.
-        var traceID: [UInt8]
-        var spanID: [UInt8]
-        var parentSpanID: [UInt8]?
-        var name: String
-        var kind: UInt64
-        var startNanos: UInt64
-        var endNanos: UInt64
-        var attributes: [(String, String)]
-        var isError: Bool
+        public var traceID: [UInt8]
+        public var spanID: [UInt8]
+        public var parentSpanID: [UInt8]?
+        public var name: String
+        public var kind: UInt64
+        public var startNanos: UInt64
+        public var endNanos: UInt64
+        public var attributes: [(String, String)]
+        public var isError: Bool
+
+        public init(traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8]?, name: String, kind: UInt64,
+                    startNanos: UInt64, endNanos: UInt64, attributes: [(String, String)], isError: Bool) {
+            self.traceID = traceID
+            self.spanID = spanID
+            self.parentSpanID = parentSpanID
+            self.name = name
+            self.kind = kind
+            self.startNanos = startNanos
+            self.endNanos = endNanos
+            self.attributes = attributes
+            self.isError = isError
+        }
     }
 
     /// One log record to encode.
-    struct LogSpec {
-        var timeNanos: UInt64
-        var traceID: [UInt8]
-        var spanID: [UInt8]
-        var body: String
-        var attributes: [(String, String)]
+    public struct LogSpec: Sendable {
+        public var timeNanos: UInt64
+        public var traceID: [UInt8]
+        public var spanID: [UInt8]
+        public var body: String
+        public var attributes: [(String, String)]
+
+        public init(timeNanos: UInt64, traceID: [UInt8], spanID: [UInt8], body: String, attributes: [(String, String)]) {
+            self.timeNanos = timeNanos
+            self.traceID = traceID
+            self.spanID = spanID
+            self.body = body
+            self.attributes = attributes
+        }
     }
 
     /// `ExportTraceServiceRequest` with one resource (`service`) and one scope.
-    static func traces(service: String, spans: [SpanSpec]) -> [UInt8] {
+    public static func traces(service: String, spans: [SpanSpec]) -> [UInt8] {
         var request = ProtobufWriter()
         request.messageField(1) { resourceSpans in
             resourceSpans.messageField(1) { resource(&$0, service: service) }
@@ -42,8 +63,42 @@ enum OTLPPayloads {
         return request.bytes
     }
 
+    /// `ExportTraceServiceRequest` with one resource per service (`groups` in order).
+    public static func traces(groups: [(service: String, spans: [SpanSpec])]) -> [UInt8] {
+        var request = ProtobufWriter()
+        for group in groups where !group.spans.isEmpty {
+            request.messageField(1) { resourceSpans in
+                resourceSpans.messageField(1) { resource(&$0, service: group.service) }
+                resourceSpans.messageField(2) { scopeSpans in
+                    scopeSpans.messageField(1) { scope(&$0) }
+                    for span in group.spans {
+                        scopeSpans.messageField(2) { encode(span, into: &$0) }
+                    }
+                }
+            }
+        }
+        return request.bytes
+    }
+
+    /// `ExportLogsServiceRequest` with one resource per service (`groups` in order).
+    public static func logs(groups: [(service: String, records: [LogSpec])]) -> [UInt8] {
+        var request = ProtobufWriter()
+        for group in groups where !group.records.isEmpty {
+            request.messageField(1) { resourceLogs in
+                resourceLogs.messageField(1) { resource(&$0, service: group.service) }
+                resourceLogs.messageField(2) { scopeLogs in
+                    scopeLogs.messageField(1) { scope(&$0) }
+                    for record in group.records {
+                        scopeLogs.messageField(2) { encode(record, into: &$0) }
+                    }
+                }
+            }
+        }
+        return request.bytes
+    }
+
     /// `ExportLogsServiceRequest` with one resource (`service`) and one scope.
-    static func logs(service: String, records: [LogSpec]) -> [UInt8] {
+    public static func logs(service: String, records: [LogSpec]) -> [UInt8] {
         var request = ProtobufWriter()
         request.messageField(1) { resourceLogs in
             resourceLogs.messageField(1) { resource(&$0, service: service) }

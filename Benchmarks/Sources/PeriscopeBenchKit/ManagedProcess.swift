@@ -7,30 +7,39 @@ import Glibc
 ///
 /// Its standard output and error go to files in the work directory (never a pipe that could
 /// fill and stall it); `start` waits, bounded, for the `NAME listening on HOST:PORT` line.
-final class ManagedProcess: @unchecked Sendable {
+public final class ManagedProcess: @unchecked Sendable {
     /// Why a binary could not be brought up.
-    struct LaunchError: Error, CustomStringConvertible {
-        var description: String
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The binary's name, e.g. `periscope-agent`.
-    let name: String
+    public let name: String
     /// The port from its `listening on` line.
-    let port: Int
+    public let port: Int
     /// The operating-system process ID, for /proc readings.
-    let pid: Int32
+    public let pid: Int32
     private let process: Process
 
-    /// Starts `binary` with `arguments` and waits up to `timeout` for its listening line.
-    init(binary: URL, arguments: [String], logDirectory: URL, timeout: Duration = .seconds(30)) throws {
+    /// Starts `binary` with `arguments` and waits up to `timeout` for its listening line;
+    /// with `cpuList` (e.g. `"1"`) it runs under `taskset -c cpuList` (which execs it, so
+    /// `pid` is the binary's own).
+    public init(binary: URL, arguments: [String], logDirectory: URL, timeout: Duration = .seconds(30),
+                cpuList: String? = nil) throws {
         name = binary.lastPathComponent
         let stdoutURL = logDirectory.appendingPathComponent("\(name).stdout")
         let stderrURL = logDirectory.appendingPathComponent("\(name).stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let cpuList {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpuList, binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         try process.run()
@@ -53,7 +62,7 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     /// The port in a `NAME listening on HOST:PORT` line of `output`, if there is one.
-    static func listeningPort(in output: String, name: String) -> Int? {
+    public static func listeningPort(in output: String, name: String) -> Int? {
         for line in output.split(separator: "\n") where line.hasPrefix("\(name) listening on ") {
             if let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) { return port }
         }
@@ -61,7 +70,7 @@ final class ManagedProcess: @unchecked Sendable {
     }
 
     /// Sends SIGTERM, waits up to `timeout` for the exit, then SIGKILL.
-    func stop(timeout: Duration = .seconds(10)) {
+    public func stop(timeout: Duration = .seconds(10)) {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = ContinuousClock.now + timeout

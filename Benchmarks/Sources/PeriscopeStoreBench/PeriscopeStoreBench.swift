@@ -1,0 +1,293 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import PeriscopeBenchKit
+
+/// `periscope-store-bench`: the collector's store, black-box through its real HTTP API, with the
+/// collector pinned to one core: bulk ingest, trace by ID, searches, logs by correlation ID,
+/// bytes per span on disk, and golden signals / SLO status over 30 days (DESIGN §9).
+@main
+struct PeriscopeStoreBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "periscope-store-bench",
+        abstract: "Store benchmark of periscope-collector (pinned to one core) over loopback HTTP.")
+
+    @Option(help: "Directory holding the release periscope-collector.")
+    var binDir: String
+
+    @Option(help: "Spans to store (traces of 10 spans, plus one log record per trace).")
+    var spans = 10_000_000
+
+    @Option(help: "Spans per OTLP request.")
+    var batchSpans = 2000
+
+    @Option(help: "OTLP requests in flight.")
+    var inFlight = 3
+
+    @Option(help: "Timed repetitions of each store query (after the warm-up).")
+    var repetitions = 200
+
+    @Option(help: "Untimed warm-up requests of each query.")
+    var warmup = 20
+
+    @Option(help: "CPU list the collector is pinned to (taskset -c); empty for none.")
+    var collectorCPUs = "1"
+
+    @Option(help: "Services in the golden-signals run (one availability SLO each).")
+    var signalsServices = 50
+
+    @Option(help: "Operations per service in the golden-signals run.")
+    var signalsOperations = 20
+
+    @Option(help: "Days of hourly spans per (service, operation) key in the golden-signals run.")
+    var signalsDays = 30
+
+    @Option(help: "Timed repetitions of each signals / SLO query.")
+    var signalsRepetitions = 50
+
+    @Flag(help: "Skip the rollup-cost comparison (the same spans as kind=internal).")
+    var skipRollupComparison = false
+
+    @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
+    var skipStore = false
+
+    @Flag(help: "Skip the golden-signals / SLO part.")
+    var skipSignals = false
+
+    @Option(help: "Seconds any one ingest (including draining into the store) may take.")
+    var ingestTimeout = 3600.0
+
+    @Option(help: "Work directory (data directories, logs); default a fresh one under the temp directory.")
+    var workDir: String?
+
+    @Flag(help: "Keep the collectors' data directories.")
+    var keepData = false
+
+    @Option(help: "Write the report as JSON here.")
+    var jsonOut: String?
+
+    mutating func run() async throws {
+        let bin = URL(fileURLWithPath: binDir)
+        let collectorBinary = bin.appendingPathComponent("periscope-collector")
+        guard FileManager.default.isExecutableFile(atPath: collectorBinary.path) else {
+            throw ValidationError("no periscope-collector in \(binDir)")
+        }
+        if !collectorCPUs.isEmpty, !FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
+            throw ValidationError("/usr/bin/taskset is missing (util-linux); pass --collector-cpus '' to run unpinned")
+        }
+        let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory())
+            .appendingPathComponent(workDir == nil ? "periscope-store-bench-\(getpid())" : "")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let http = StoreClient.makeClient(connections: max(inFlight, 1))
+        var report = StoreReport(collectorCPUs: collectorCPUs, cores: ProcessInfo.processInfo.activeProcessorCount)
+        do {
+            if !skipStore { report.store = try await runStore(collectorBinary: collectorBinary, work: work, http: http) }
+            if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        report.printTable()
+        if let jsonOut {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: jsonOut))
+        }
+        if !keepData, workDir == nil { try? FileManager.default.removeItem(at: work) }
+    }
+
+    private func startCollector(_ binary: URL, data: URL, work: URL, extra: [String] = []) throws -> ManagedProcess {
+        try? FileManager.default.removeItem(at: data)
+        let logs = work.appendingPathComponent(data.lastPathComponent + "-logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        return try ManagedProcess(
+            binary: binary,
+            arguments: ["--listen", "127.0.0.1:0", "--data", data.path, "--insecure-no-auth", "--retention", "60d",
+                        "--log-level", "warning"] + extra,
+            logDirectory: logs, cpuList: collectorCPUs.isEmpty ? nil : collectorCPUs)
+    }
+
+    private static func nowNanos() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1e9) }
+
+    // MARK: store
+
+    private func runStore(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.Store {
+        let data = work.appendingPathComponent("store-data")
+        let collector = try startCollector(collectorBinary, data: data, work: work)
+        defer { collector.stop() }
+        let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+        let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
+        let traces = max(1, spans / StoreWorkload.spansPerTrace)
+        let workload = StoreWorkload(ids: IDSource(), services: 5, operations: 20, nowNanos: Self.nowNanos())
+        let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
+        let storedSpans = traces * StoreWorkload.spansPerTrace
+        print("store: ingesting \(storedSpans) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
+
+        let before = ProcessStats.read(pid: collector.pid)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
+            let first = UInt64(batch * tracesPerBatch)
+            let count = min(tracesPerBatch, traces - batch * tracesPerBatch)
+            let bodies = workload.bodies(firstTrace: first, count: count)
+            var retries = 0, failures = 0
+            for (path, body) in [("/v1/traces", bodies.traces), ("/v1/logs", bodies.logs)] {
+                if let extra = await client.postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
+            }
+            if batch % 500 == 499 { print("  \((batch + 1) * tracesPerBatch * StoreWorkload.spansPerTrace) spans sent, \(Int(StoreClient.ms(clock.now - start) / 1000)) s") }
+            return (retries, failures)
+        }
+        let sentAt = clock.now
+        let counts = await client.waitStored(spans: storedSpans, logs: traces, timeout: .seconds(ingestTimeout))
+        let storedAt = clock.now
+        let after = ProcessStats.read(pid: collector.pid)
+        let seconds = StoreClient.ms(storedAt - start) / 1000
+        var ingest = StoreReport.Ingest(
+            spans: storedSpans, logs: traces, seconds: seconds,
+            sendSeconds: StoreClient.ms(sentAt - start) / 1000,
+            spansPerSecond: Double(counts["spans", default: 0]) / seconds,
+            collectorCPUSeconds: after.cpuSeconds - before.cpuSeconds,
+            spansPerCPUSecond: 0, collectorPeakRSSMiB: after.peakRSSMiB,
+            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
+            storedSpans: counts["spans", default: 0], storedLogs: counts["logs", default: 0])
+        ingest.spansPerCPUSecond = ingest.collectorCPUSeconds > 0 ? Double(ingest.storedSpans) / ingest.collectorCPUSeconds : 0
+        print(String(format: "store: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
+                     seconds, ingest.spansPerSecond, ingest.collectorCPUSeconds, ingest.storedSpans, ingest.storedLogs))
+
+        let diskBytes = ProcessStats.directoryBytes(data)
+        let databaseBytes = ProcessStats.directoryBytes(data, includingWAL: false)
+
+        // Queries: random known IDs / keys, each timed alone (one request at a time).
+        let end = workload.nowNanos, startRange = end - workload.windowNanos
+        var rng = SplitMix(seed: workload.ids.seed)
+        var queries: [String: StoreReport.Query] = [:]
+        queries["traceByID"] = await measure(client, name: "trace by ID", targetMs: 5, resultKey: "spans") {
+            "/api/v1/traces/" + IDSource.hex(workload.ids.traceID(UInt64(rng.below(traces))))
+        }
+        queries["searchServiceOperationDuration"] = await measure(client, name: "search service+operation+min_duration", targetMs: 50, resultKey: "traces") {
+            "/api/v1/traces?service=\(StoreWorkload.serviceName(rng.below(5)))&operation=\(StoreWorkload.operationName(rng.below(20)))&min_duration=100ms&start=\(startRange)&end=\(end)&limit=20"
+        }
+        queries["searchAttribute"] = await measure(client, name: "attribute search", targetMs: 200, resultKey: "traces") {
+            "/api/v1/traces?attr=http.route=\(StoreWorkload.route(rng.below(20)))&start=\(startRange)&end=\(end)&limit=20"
+        }
+        queries["logsByCorrelationID"] = await measure(client, name: "logs by correlation ID", targetMs: 10, resultKey: "logs") {
+            "/api/v1/logs?correlation_id=" + workload.correlationID(UInt64(rng.below(traces)))
+        }
+        let diskAfterQueries = ProcessStats.directoryBytes(data)
+        defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
+        return StoreReport.Store(
+            spans: storedSpans, traces: traces, logs: traces, batchSpans: tracesPerBatch * StoreWorkload.spansPerTrace,
+            inFlight: inFlight, ingest: ingest, diskBytes: diskBytes, databaseBytes: databaseBytes,
+            diskBytesAfterQueries: diskAfterQueries,
+            bytesPerSpan: Double(diskBytes) / Double(storedSpans),
+            bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(storedSpans),
+            queries: queries)
+    }
+
+    /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time.
+    private func measure(_ client: StoreClient, name: String, targetMs: Double, resultKey: String,
+                         repetitions: Int? = nil, warmup: Int? = nil,
+                         _ next: () -> String) async -> StoreReport.Query {
+        let repetitions = repetitions ?? self.repetitions, warmup = warmup ?? self.warmup
+        var times: [Double] = [], errors = 0, results = 0, empty = 0
+        var example = ""
+        for round in 0..<(warmup + repetitions) {
+            let url = next()
+            if example.isEmpty { example = url }
+            let answer = await client.timedGet(url)
+            guard round >= warmup else { continue }
+            times.append(answer.ms)
+            if answer.status != 200 { errors += 1; continue }
+            let count = StoreClient.resultCount(answer.body, key: resultKey) ?? 0
+            results += count
+            if count == 0 { empty += 1 }
+        }
+        let figures = Percentiles(times)
+        print(String(format: "  %@: p50 %.2f ms, p99 %.2f ms (target %.0f ms), %d errors, %.1f results/answer, %d empty",
+                     name, figures.p50, figures.p99, targetMs, errors, Double(results) / Double(max(1, repetitions)), empty))
+        return StoreReport.Query(name: name, exampleURL: example, targetMs: targetMs, latencyMs: figures, errors: errors,
+                                 meanResults: Double(results) / Double(max(1, repetitions)), emptyAnswers: empty)
+    }
+
+    // MARK: signals
+
+    private func runSignals(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.Signals {
+        let sloFile = work.appendingPathComponent("slo.yaml")
+        var yaml = "slos:\n"
+        for service in 0..<signalsServices {
+            let name = SignalsWorkload.serviceName(service)
+            yaml += "  - name: \(name)-availability\n    service: \(name)\n    sli: availability\n    objective: 99.9\n    window: 30d\n"
+        }
+        try yaml.write(to: sloFile, atomically: true, encoding: .utf8)
+        let now = Self.nowNanos()
+        let ids = IDSource()
+        let server = SignalsWorkload(ids: ids, services: signalsServices, operations: signalsOperations,
+                                     hours: signalsDays * 24, nowNanos: now, kind: 2)
+
+        let data = work.appendingPathComponent("signals-data")
+        let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
+        let serverIngest: StoreReport.Ingest
+        var queries: [String: StoreReport.Query] = [:]
+        do {
+            defer { collector.stop() }
+            let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+            serverIngest = await ingestSignals(server, client: client, pid: collector.pid, label: "signals (kind=server)")
+            let start = now - UInt64(signalsDays) * 86_400_000_000_000
+            let range = "start=\(start)&end=\(now)"
+            queries["signals"] = await measure(client, name: "signals per service, \(signalsDays) d", targetMs: 100, resultKey: "rows",
+                                               repetitions: signalsRepetitions, warmup: 5) { "/api/v1/signals?\(range)" }
+            queries["signalsByOperation"] = await measure(client, name: "signals per operation, \(signalsDays) d", targetMs: 100, resultKey: "rows",
+                                                          repetitions: signalsRepetitions, warmup: 5) { "/api/v1/signals?\(range)&by=operation" }
+            queries["slos"] = await measure(client, name: "SLO status", targetMs: 100, resultKey: "slos",
+                                            repetitions: signalsRepetitions, warmup: 5) { "/api/v1/slos" }
+        }
+        if !keepData { try? FileManager.default.removeItem(at: data) }
+
+        var internalIngest: StoreReport.Ingest?
+        if !skipRollupComparison {
+            let internalData = work.appendingPathComponent("signals-internal-data")
+            let collector = try startCollector(collectorBinary, data: internalData, work: work, extra: ["--slo", sloFile.path])
+            defer { collector.stop() }
+            let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+            let internalWorkload = SignalsWorkload(ids: ids, services: signalsServices, operations: signalsOperations,
+                                                   hours: signalsDays * 24, nowNanos: now, kind: 1)
+            internalIngest = await ingestSignals(internalWorkload, client: client, pid: collector.pid, label: "signals (kind=internal)")
+            if !keepData { try? FileManager.default.removeItem(at: internalData) }
+        }
+        return StoreReport.Signals(
+            services: signalsServices, operations: signalsOperations, days: signalsDays, spans: server.totalSpans,
+            sloCount: signalsServices, ingestServer: serverIngest, ingestInternal: internalIngest,
+            rollupIngestTimeRatio: internalIngest.map { serverIngest.seconds / $0.seconds },
+            rollupCPURatio: internalIngest.map { serverIngest.collectorCPUSeconds / max($0.collectorCPUSeconds, 1e-9) },
+            queries: queries)
+    }
+
+    private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
+        let total = workload.totalSpans
+        let batches = (total + batchSpans - 1) / batchSpans
+        let batchSpans = self.batchSpans
+        let before = ProcessStats.read(pid: pid)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
+            let first = batch * batchSpans
+            let body = workload.body(firstSpan: first, count: min(batchSpans, total - first))
+            if let extra = await client.postOTLP(path: "/v1/traces", body: body) { return (extra, 0) }
+            return (0, 1)
+        }
+        let sentAt = clock.now
+        let counts = await client.waitStored(spans: total, logs: 0, timeout: .seconds(ingestTimeout))
+        let seconds = StoreClient.ms(clock.now - start) / 1000
+        let after = ProcessStats.read(pid: pid)
+        let cpu = after.cpuSeconds - before.cpuSeconds
+        let stored = counts["spans", default: 0]
+        print(String(format: "%@: %d spans in %.1f s, %.0f spans/s, collector %.1f CPU-s", label, stored, seconds, Double(stored) / seconds, cpu))
+        return StoreReport.Ingest(
+            spans: total, logs: 0, seconds: seconds, sendSeconds: StoreClient.ms(sentAt - start) / 1000,
+            spansPerSecond: Double(stored) / seconds, collectorCPUSeconds: cpu,
+            spansPerCPUSecond: cpu > 0 ? Double(stored) / cpu : 0, collectorPeakRSSMiB: after.peakRSSMiB,
+            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
+            storedSpans: stored, storedLogs: counts["logs", default: 0])
+    }
+}

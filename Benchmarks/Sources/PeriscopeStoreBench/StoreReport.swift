@@ -1,0 +1,102 @@
+import Foundation
+import PeriscopeBenchKit
+
+/// What `periscope-store-bench` measured; written as JSON with `--json-out`.
+struct StoreReport: Codable, Sendable {
+    /// The `taskset -c` CPU list of the collector ("" when unpinned).
+    var collectorCPUs: String
+    var cores: Int
+    var store: Store?
+    var signals: Signals?
+
+    struct Ingest: Codable, Sendable {
+        var spans: Int
+        var logs: Int
+        /// From the first request sent until `/api/v1/status` counts everything stored.
+        var seconds: Double
+        /// From the first request sent until the last one was answered.
+        var sendSeconds: Double
+        var spansPerSecond: Double
+        var collectorCPUSeconds: Double
+        var spansPerCPUSecond: Double
+        var collectorPeakRSSMiB: Double
+        var retries: Int
+        var failedRequests: Int
+        var storedSpans: Int
+        var storedLogs: Int
+    }
+
+    struct Query: Codable, Sendable {
+        var name: String
+        var exampleURL: String
+        var targetMs: Double
+        /// Client-side wall time of the whole HTTP exchange.
+        var latencyMs: Percentiles
+        var errors: Int
+        var meanResults: Double
+        var emptyAnswers: Int
+    }
+
+    struct Store: Codable, Sendable {
+        var spans: Int
+        var traces: Int
+        var logs: Int
+        var batchSpans: Int
+        var inFlight: Int
+        var ingest: Ingest
+        /// The data directory after ingest, SQLite `-wal`/`-shm` included (logs too: one per trace).
+        var diskBytes: Int
+        var databaseBytes: Int
+        var diskBytesAfterQueries: Int
+        var bytesPerSpan: Double
+        var bytesPerSpanExcludingWAL: Double
+        var queries: [String: Query]
+    }
+
+    struct Signals: Codable, Sendable {
+        var services: Int
+        var operations: Int
+        var days: Int
+        var spans: Int
+        var sloCount: Int
+        var ingestServer: Ingest
+        var ingestInternal: Ingest?
+        /// Ingest time with rollup-relevant (server) spans over the same spans as internal.
+        var rollupIngestTimeRatio: Double?
+        var rollupCPURatio: Double?
+        var queries: [String: Query]
+    }
+
+    func printTable() {
+        func verdict(_ ok: Bool) -> String { ok ? "met" : "MISSED" }
+        print("\n| what | measured | target | verdict |")
+        print("| --- | --- | --- | --- |")
+        if let store {
+            let ingest = store.ingest
+            print(String(format: "| collector ingest (%d spans + %d logs, collector on %@) | %.0f spans/s (%.0f spans per CPU-second) | ≥ 100k spans/s | %@ |",
+                         store.spans, store.logs, collectorCPUs.isEmpty ? "all cores" : "CPU \(collectorCPUs)",
+                         ingest.spansPerSecond, ingest.spansPerCPUSecond, verdict(ingest.spansPerSecond >= 100_000)))
+            for key in ["traceByID", "searchServiceOperationDuration", "searchAttribute", "logsByCorrelationID"] {
+                guard let query = store.queries[key] else { continue }
+                print(String(format: "| %@ (%d spans stored) | p50 %.2f ms, p99 %.2f ms | p99 ≤ %.0f ms | %@ |", query.name, store.spans,
+                             query.latencyMs.p50, query.latencyMs.p99, query.targetMs,
+                             verdict(query.latencyMs.p99 <= query.targetMs && query.errors == 0)))
+            }
+            print(String(format: "| storage | %.1f B/span (%.1f without -wal/-shm) | ≤ 100 B/span | %@ |",
+                         store.bytesPerSpan, store.bytesPerSpanExcludingWAL, verdict(store.bytesPerSpan <= 100)))
+        }
+        if let signals {
+            for key in ["signals", "signalsByOperation", "slos"] {
+                guard let query = signals.queries[key] else { continue }
+                print(String(format: "| %@ (%d keys × %d d hourly) | p50 %.2f ms, p99 %.2f ms | ≤ %.0f ms | %@ |", query.name,
+                             signals.services * signals.operations, signals.days,
+                             query.latencyMs.p50, query.latencyMs.p99, query.targetMs,
+                             verdict(query.latencyMs.p99 <= query.targetMs && query.errors == 0)))
+            }
+            if let ratio = signals.rollupIngestTimeRatio {
+                print(String(format: "| rollup cost (ingest time server ÷ internal spans, %d spans) | %.3f (CPU %.3f) | ≤ 1.10 | %@ |",
+                             signals.spans, ratio, signals.rollupCPURatio ?? 0, verdict(ratio <= 1.10)))
+            }
+        }
+    }
+}
