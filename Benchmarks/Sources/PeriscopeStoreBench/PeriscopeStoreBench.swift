@@ -30,7 +30,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Untimed warm-up requests of each query.")
     var warmup = 20
 
-    @Option(help: "CPU list the collector is pinned to (taskset -c); empty for none.")
+    @Option(name: .customLong("collector-cpus"), help: "CPU list the collector is pinned to (taskset -c); empty for none.")
     var collectorCPUs = "1"
 
     @Option(help: "Services in the golden-signals run (one availability SLO each).")
