@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTelemetry
 
 /// `--since` / `--until`: a relative age (`15m`, `2h`, `7d`, `90s`, `1w`), `now`, Unix
 /// nanoseconds, or an absolute RFC 3339 time (`2026-01-02T15:04:05Z`).
@@ -50,16 +51,7 @@ struct TimeRange: Sendable, Equatable {
 
     /// A span/trace duration filter (`250ms`, `1.5s`, `2m`, bare nanoseconds): nanoseconds.
     static func parseDuration(_ text: String) -> UInt64? {
-        let trimmed = String(text.trimmingSpaces)
-        if let nanos = UInt64(trimmed) { return nanos }
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3_600e9), ("d", 86_400e9)]
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            let number = trimmed.dropLast(suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-                  let value = Double(number), value.isFinite, value * factor < 1.8e19 else { continue }
-            return UInt64(value * factor)
-        }
-        return nil
+        DurationText.nanos(String(text.trimmingSpaces))
     }
 
     static func parseRFC3339(_ text: String) -> Date? {

@@ -11,8 +11,9 @@ public enum DurationText {
         if let nanos = UInt64(trimmed) { return nanos }
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             let number = trimmed.dropLast(unit.suffix.count)
-            // "5ms" also ends in "s": only accept a suffix that leaves a plain number.
-            guard let value = Double(number), value >= 0, value * unit.nanos < 1.8e19 else { continue }
+            // "5ms" also ends in "s": only accept a suffix that leaves a plain decimal number.
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+                  let value = Double(number), value.isFinite, value * unit.nanos < 1.8e19 else { continue }
             return UInt64(value * unit.nanos)
         }
         return nil
