@@ -130,4 +130,63 @@ struct TailCheckpointTests {
         await restarted.poll()
         #expect(sink.bodies == ["a1", "a2", "b1 is a longer line"])
     }
+
+    @Test("two rotations while the agent was down: the file it never saw is found among the rotations and read once")
+    func fileBornAndRotatedWhileDown() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)
+        try scratch.append("app.log.7", "old rotation, read long ago\n")
+        try backdate(scratch.file("app.log.7"), seconds: 3600)
+        try scratch.append("app.log", "a1\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        await engine.close()
+        try scratch.append("app.log", "a2\n")
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        try scratch.append("app.log", "b1\n")
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.2"))
+        try scratch.append("app.log", "c1\n")
+        try scratch.append("app.log.2.gz", "compressed, not text\n")
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies.sorted() == ["a1", "a2", "b1", "c1"])
+        await restarted.close()
+        let again = try TailTesting.engine(scratch, sink: sink, source: source)
+        await again.poll()
+        #expect(sink.bodies.count == 4)
+    }
+
+    @Test("a file created and rotated away between two polls is read; a copy among the rotations is not")
+    func fileBornAndRotatedBetweenPolls() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)
+        try scratch.append("app.log", "a1\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
+        try scratch.append("app.log", "b1\n")
+        try FileManager.default.copyItem(atPath: scratch.file("app.log.1"), toPath: scratch.file("app.log.1-20261122"))
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.2"))
+        try scratch.append("app.log", "c1\n")
+        await engine.poll()
+        await engine.poll()
+        #expect(sink.bodies.sorted() == ["a1", "b1", "c1"])
+    }
+
+    @Test("rotation names: digits and dates after a separator; compressed or unrelated names are not rotations")
+    func rotationNames() {
+        for name in ["app.log.1", "app.log.12", "app.log-20261122", "app.log.2026-11-22", "app.log.2026-11-22_13", "app.log_3"] {
+            #expect(RotatedSiblings.isRotation(name, of: "app.log"), "\(name)")
+        }
+        for name in ["app.log", "app.log.", "app.log.1.gz", "app.log.pos", "app.logger", "other.log.1", "app.log.1.zst"] {
+            #expect(!RotatedSiblings.isRotation(name, of: "app.log"), "\(name)")
+        }
+    }
+
+    private func backdate(_ path: String, seconds: Int) throws {
+        let date = Date(timeIntervalSinceNow: -Double(seconds))
+        try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
+    }
 }

@@ -31,6 +31,8 @@ struct TailCheckpoints: Codable, Equatable, Sendable {
     var files: [Entry] = []
     /// Sources that have polled at least once: `start_at` only applies to a source's first poll.
     var startedSources: [String] = []
+    /// When this state was taken: a rotated file modified later and not listed here was never read.
+    var savedAtUnixNano: UInt64?
 
     static func load(_ path: String) throws -> TailCheckpoints {
         guard FileManager.default.fileExists(atPath: path) else { return TailCheckpoints() }

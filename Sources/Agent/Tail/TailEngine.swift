@@ -29,6 +29,11 @@ actor TailEngine {
     /// read only if the original is truncated. A "copy" that grows was not one and is followed.
     private var ignoredCopies: [FileIdentity: UInt64] = [:]
     private var polls = 0
+    /// Wall-clock time of the previous discovery (or of the checkpoint, after a restart): rotated
+    /// files modified since then that the tailer does not know were written while it was not looking.
+    private var lastDiscoveryUnixNano: UInt64?
+    /// Files read to their end and closed, with where they ended, in case a late writer appends.
+    private var released: [FileIdentity: ReleasedFile] = [:]
     private var dirty = false
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
 
@@ -40,6 +45,16 @@ actor TailEngine {
     static let maxBytesPerPoll = 32 << 20
     /// How long a file that was renamed away or deleted is still watched after its last growth.
     static let rotatedGrace: Duration = .seconds(2)
+    /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
+    static let modificationSlackNanos: UInt64 = 1_000_000_000
+    static let releasedMemory = 256
+
+    struct ReleasedFile {
+        var fingerprint: FileFingerprint
+        var offset: UInt64
+        var tag: String
+        var sourceIndex: Int
+    }
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
          sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
@@ -56,6 +71,7 @@ actor TailEngine {
         let loaded = try TailCheckpoints.load(checkpointPath)
         for entry in loaded.files { savedEntries[entry.identity] = entry }
         startedSources = Set(loaded.startedSources)
+        lastDiscoveryUnixNano = loaded.savedAtUnixNano
     }
 
     var statistics: TailStatistics {
@@ -97,12 +113,16 @@ actor TailEngine {
     // MARK: - Discovery
 
     private func discover() {
+        let startedAt = WallClock.nowUnixNano()
+        var rotatedPaths: [String: Int] = [:]
+        var globbed = Set<String>()
         var seen = Set<FileIdentity>()
         var fresh: [(path: String, identity: FileIdentity, source: Int)] = []
         var outgrown: Set<FileIdentity> = []
         var resumed: [(path: String, identity: FileIdentity, source: Int)] = []
         for (index, matcher) in matchers.enumerated() {
             for path in matcher.paths() {
+                globbed.insert(path)
                 var info = stat()
                 guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let identity = FileIdentity(info)
@@ -123,19 +143,28 @@ actor TailEngine {
                     resumed.append((path, identity, index))
                 } else {
                     fresh.append((path, identity, index))
+                    rotatedPaths[path] = index
                 }
             }
         }
         ignoredCopies = ignoredCopies.filter { seen.contains($0.key) }
         for file in files.values where !seen.contains(file.identity) && !file.rotatedOut {
             file.rotatedOut = true
+            rotatedPaths[file.path] = file.sourceIndex
             counters.update { $0.rotations += 1 }
+        }
+        if polls == 1 {
+            for entry in savedEntries.values {
+                if let index = sources.firstIndex(where: { $0.key == entry.source }) { rotatedPaths[entry.path] = index }
+            }
         }
         // Files with a checkpoint first, so that a copy is recognised as one.
         for item in resumed { open(item.path, identity: item.identity, sourceIndex: item.source) }
         if polls == 1 { recoverRotatedAway() }
         for item in fresh { open(item.path, identity: item.identity, sourceIndex: item.source, mayBeCopy: !outgrown.contains(item.identity)) }
+        if let since = lastDiscoveryUnixNano, !rotatedPaths.isEmpty { adoptUnwatchedRotations(of: rotatedPaths, since: since, globbed: globbed) }
         if polls == 1 { savedEntries = [:] }
+        lastDiscoveryUnixNano = startedAt
         let newlyStarted = sources.map(\.key).filter { !startedSources.contains($0) }
         if !newlyStarted.isEmpty {
             startedSources.formUnion(newlyStarted)
@@ -158,6 +187,46 @@ actor TailEngine {
             files[entry.identity] = file
             savedEntries[entry.identity] = nil
             logger.debug("resuming rotated file \(found.path) at \(entry.offset)")
+        }
+    }
+
+    /// After a rotation: a file renamed to a rotation of a followed path that the tailer never
+    /// saw (created and rotated away between two looks, or while the agent was down) is read from
+    /// its start; a released file that grew since is read from where it ended. Copies are not.
+    private func adoptUnwatchedRotations(of paths: [String: Int], since: UInt64, globbed: Set<String>) {
+        let threshold = since > Self.modificationSlackNanos ? since - Self.modificationSlackNanos : 0
+        for (path, sourceIndex) in paths.sorted(by: { $0.key < $1.key }) {
+            for sibling in RotatedSiblings.of(path) where !globbed.contains(sibling) {
+                var info = stat()
+                guard stat(sibling, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                let identity = FileIdentity(info)
+                guard files[identity] == nil, savedEntries[identity] == nil, ignoredCopies[identity] == nil else { continue }
+                let size = UInt64(info.st_size)
+                let modified = UInt64(info.st_mtim.tv_sec) * 1_000_000_000 + UInt64(info.st_mtim.tv_nsec)
+                let fd = Glibc.open(sibling, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                var start: UInt64 = 0
+                var tag = Self.newTag()
+                var fingerprint = FileFingerprint.read(fd: fd) ?? .empty
+                if let done = released[identity], done.fingerprint.matches(fd: fd) {
+                    guard size > done.offset else {
+                        Glibc.close(fd)
+                        continue
+                    }
+                    (start, tag, fingerprint) = (done.offset, done.tag, done.fingerprint)
+                } else if modified < threshold || isCopyOfFollowedFile(fd) {
+                    Glibc.close(fd)
+                    continue
+                }
+                let file = TailedFile(
+                    identity: identity, sourceIndex: sourceIndex, path: sibling, fd: fd, fingerprint: fingerprint,
+                    tag: tag, offset: start, forcedEnd: nil, source: sources[sourceIndex], now: clock.now)
+                file.rotatedOut = true
+                files[identity] = file
+                released[identity] = nil
+                dirty = true
+                logger.info("reading \(sibling) from \(start): rotated while it was not watched")
+            }
         }
     }
 
@@ -343,6 +412,8 @@ actor TailEngine {
     }
 
     private func release(_ file: TailedFile) {
+        if released.count >= Self.releasedMemory, let oldest = released.keys.first { released[oldest] = nil }
+        released[file.identity] = ReleasedFile(fingerprint: file.fingerprint, offset: file.readOffset, tag: file.tag, sourceIndex: file.sourceIndex)
         file.close()
         files[file.identity] = nil
         dirty = true
@@ -456,6 +527,7 @@ actor TailEngine {
     private func saveCheckpoints(sending: TailedFile?, end: UInt64) -> Bool {
         var document = TailCheckpoints()
         document.startedSources = startedSources.sorted()
+        document.savedAtUnixNano = WallClock.nowUnixNano()
         for file in files.values {
             var pending = file.forcedEnd
             if let sending, sending === file { pending = end }
