@@ -95,6 +95,48 @@ struct GoldenSignalsTests {
         #expect(firstFive.rows.first?.requests == requests.filter { $0.startTimeUnixNano < start + 5 * 60_000_000_000 }.count)
     }
 
+    @Test("rollups are journaled per batch: a restart before the flush loses nothing, and flushing twice counts once")
+    func journalSurvivesRestart() throws {
+        let traffic = Self.traffic()
+        let requests = traffic.filter { $0.span.kind == .server || $0.span.kind == .consumer }.count
+        let range = SignalsQuery(startUnixNano: Self.base, endUnixNano: Self.base + 20 * 60_000_000_000)
+        do {
+            let store = try TelemetryStore(directory: directory)
+            try ingest(store, traffic)
+            let journaled = try store.allPartitions[0].writer.withLock { database -> Int in
+                let statement = try database.statement("SELECT count(*), (SELECT count(*) FROM rollups) FROM rollup_journal")
+                _ = try statement.step()
+                #expect(statement.int(1) == 0, "nothing merged before a flush")
+                return statement.int(0)
+            }
+            #expect(journaled == (traffic.count + 499) / 500, "one journal entry per batch")
+        }
+        // The "crashed" store is gone without a flush; a new one merges the journal on first read.
+        let reopened = try TelemetryStore(directory: directory)
+        #expect(try reopened.goldenSignals(range).rows.first?.requests == requests)
+        try reopened.flushRollups()
+        try reopened.flushRollups()
+        #expect(try reopened.goldenSignals(range).rows.first?.requests == requests)
+        let left = try reopened.allPartitions[0].writer.withLock { database -> Int in
+            let statement = try database.statement("SELECT count(*) FROM rollup_journal")
+            _ = try statement.step()
+            return statement.int(0)
+        }
+        #expect(left == 0)
+    }
+
+    @Test("journal entries round-trip; a damaged one is refused, not misread")
+    func journalEncoding() throws {
+        let objective = ServiceLevelObjective(name: "avail", service: "checkout", indicator: .availability, objective: 99.9)
+        let deltas = RollupDeltas(spans: Self.traffic(), objectives: [objective])
+        #expect(!deltas.requests.isEmpty && !deltas.slo.isEmpty)
+        #expect(try RollupDeltas(encoded: deltas.encoded) == deltas)
+        let bytes = deltas.encoded
+        for cut in [1, bytes.count / 3, bytes.count - 1] {
+            #expect(throws: RollupDeltas.DamagedJournal.self) { try RollupDeltas(encoded: Array(bytes.prefix(cut))) }
+        }
+    }
+
     @Test("saturation is the highest recent utilisation gauge of the service")
     func saturation() throws {
         let store = try TelemetryStore(directory: directory)

@@ -28,6 +28,7 @@ enum CollectorApplication {
                 serverName: "periscope-collector"),
             services: [
                 RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
+                RollupFlushService(store: store, logger: logger),
                 SLOEvaluationService(store: store, alerts: alerts, logger: logger),
             ],
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },

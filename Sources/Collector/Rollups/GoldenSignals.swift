@@ -44,7 +44,7 @@ extension TelemetryStore {
         let serviceFilter = query.service == nil ? "" : " AND service = ?"
 
         for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end) where last >= first {
-            for partition in partitions(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
+            for partition in try partitionsWithRollups(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
                 try partition.reader.withLock { database in
                     let statement = try database.statement("""
                         SELECT service, operation, requests, errors, ok_latency, error_latency, error_types FROM rollups
@@ -65,7 +65,7 @@ extension TelemetryStore {
             }
         }
         // The sparkline: request counts per series bucket, from one coarse pass.
-        for partition in partitions(from: start, to: end - 1) {
+        for partition in try partitionsWithRollups(from: start, to: end - 1) {
             try partition.reader.withLock { database in
                 let statement = try database.statement("""
                     SELECT service, operation, bucket, requests FROM rollups

@@ -10,13 +10,18 @@ struct LatencySketch: Equatable, Sendable {
     static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
     private static let logGamma = log(gamma)
 
-    /// Bucket index → count. Values below 1 ns go to the zero count.
-    private(set) var buckets: [Int32: UInt64] = [:]
+    /// Counts of the contiguous bucket indices `offset ..< offset + counts.count`: latencies
+    /// span a few thousand buckets at most, so an array merges and encodes far faster than a
+    /// dictionary. Values below 1 ns go to the zero count.
+    private(set) var offset: Int32 = 0
+    private(set) var counts: [UInt64] = []
     private(set) var zeroCount: UInt64 = 0
     private(set) var count: UInt64 = 0
     private(set) var sum: Double = 0
 
     init() {}
+
+    static func == (lhs: LatencySketch, rhs: LatencySketch) -> Bool { lhs.encoded == rhs.encoded }
 
     mutating func add(_ nanos: UInt64, count repeats: UInt64 = 1) {
         count += repeats
@@ -25,14 +30,38 @@ struct LatencySketch: Equatable, Sendable {
             zeroCount += repeats
             return
         }
-        buckets[Self.index(Double(nanos)), default: 0] += repeats
+        let index = Self.index(Double(nanos))
+        cover(index, index)
+        counts[Int(index - offset)] += repeats
     }
 
     mutating func merge(_ other: LatencySketch) {
-        for (index, value) in other.buckets { buckets[index, default: 0] += value }
         zeroCount += other.zeroCount
         count += other.count
         sum += other.sum
+        guard !other.counts.isEmpty else { return }
+        cover(other.offset, other.offset + Int32(other.counts.count) - 1)
+        let shift = Int(other.offset - offset)
+        counts.withUnsafeMutableBufferPointer { mine in
+            other.counts.withUnsafeBufferPointer { theirs in
+                for position in theirs.indices { mine[shift + position] &+= theirs[position] }
+            }
+        }
+    }
+
+    /// Grows `counts` so that bucket indices `low...high` have a slot.
+    private mutating func cover(_ low: Int32, _ high: Int32) {
+        if counts.isEmpty {
+            offset = low
+            counts = Array(repeating: 0, count: Int(high - low) + 1)
+            return
+        }
+        if low < offset {
+            counts.insert(contentsOf: repeatElement(0, count: Int(offset - low)), at: 0)
+            offset = low
+        }
+        let last = offset + Int32(counts.count) - 1
+        if high > last { counts.append(contentsOf: repeatElement(0, count: Int(high - last))) }
     }
 
     static func index(_ value: Double) -> Int32 { Int32((log(value) / logGamma).rounded(.up)) }
@@ -43,10 +72,10 @@ struct LatencySketch: Equatable, Sendable {
         let rank = UInt64((q * Double(count - 1)).rounded(.down)) + 1
         var seen = zeroCount
         if seen >= rank { return 0 }
-        for index in buckets.keys.sorted() {
-            seen += buckets[index]!
+        for (position, value) in counts.enumerated() where value > 0 {
+            seen += value
             if seen >= rank {
-                return 2 * pow(Self.gamma, Double(index)) / (Self.gamma + 1)
+                return 2 * pow(Self.gamma, Double(offset + Int32(position))) / (Self.gamma + 1)
             }
         }
         return nil
@@ -55,22 +84,24 @@ struct LatencySketch: Equatable, Sendable {
     /// How many values are ≤ `nanos` (exact when `nanos` sits on a bucket edge, else ±1 bucket).
     func count(atMost nanos: UInt64) -> UInt64 {
         guard nanos >= 1 else { return zeroCount }
-        let limit = Self.index(Double(nanos))
-        return zeroCount + buckets.reduce(0) { $0 + ($1.key <= limit ? $1.value : 0) }
+        let limit = Int(Self.index(Double(nanos)) - offset)
+        guard limit >= 0 else { return zeroCount }
+        return zeroCount + counts.prefix(limit + 1).reduce(0, &+)
     }
 
     // MARK: - Storage
 
-    /// Compact bytes: count, zero count, sum, then (index, count) pairs as varints.
+    /// Compact bytes: count, zero count, sum, then (index, count) pairs of the non-empty
+    /// buckets as varints, indices ascending.
     var encoded: [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(16 + buckets.count * 4)
+        out.reserveCapacity(16 + counts.count * 2)
         Varint.append(count, to: &out)
         Varint.append(zeroCount, to: &out)
         Varint.append(sum.bitPattern, to: &out)
-        for index in buckets.keys.sorted() {
-            Varint.append(UInt64(UInt32(bitPattern: index)), to: &out)
-            Varint.append(buckets[index]!, to: &out)
+        for (position, value) in counts.enumerated() where value > 0 {
+            Varint.append(UInt64(UInt32(bitPattern: offset + Int32(position))), to: &out)
+            Varint.append(value, to: &out)
         }
         return out
     }
@@ -82,9 +113,14 @@ struct LatencySketch: Equatable, Sendable {
         self.count = count
         zeroCount = zero
         sum = Double(bitPattern: sumBits)
+        var pairs: [(index: Int32, value: UInt64)] = []
         while let index = Varint.read(bytes, &position), let value = Varint.read(bytes, &position) {
-            buckets[Int32(bitPattern: UInt32(truncatingIfNeeded: index)), default: 0] += value
+            pairs.append((Int32(bitPattern: UInt32(truncatingIfNeeded: index)), value))
         }
+        // Nanosecond latencies use indices 0 ... ~4,500: a wider span is a damaged blob.
+        guard let low = pairs.map(\.index).min(), let high = pairs.map(\.index).max(), Int(high) - Int(low) < 1 << 16 else { return }
+        cover(low, high)
+        for pair in pairs { counts[Int(pair.index - offset)] &+= pair.value }
     }
 }
 

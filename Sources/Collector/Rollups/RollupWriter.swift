@@ -1,110 +1,75 @@
 import PeriscopeTelemetry
 
-/// Aggregates one batch's requests per (service, operation, minute) in memory, then merges
-/// them into the minute, hour and day rollup rows — a handful of upserts per batch, so the
-/// rollups cost a small share of ingest. Also feeds the SLOs' good/total counts.
+/// The rollup journal of one partition: each batch appends its `RollupDeltas` in its own
+/// transaction (one row, cheap); `flush` merges every journaled entry into the minute, hour
+/// and day rollup rows and the SLO counts, and deletes the entries, in one transaction — so
+/// a crash at any point neither loses nor double-counts a batch, and a row that many batches
+/// touch is rewritten once per flush.
 struct RollupWriter {
     let database: SQLiteDatabase
-    let objectives: [ServiceLevelObjective]
 
-    private struct Key: Hashable {
-        var service: String
-        var operation: String
-        var minute: Int64
+    func journal(_ deltas: RollupDeltas) throws {
+        guard !deltas.isEmpty else { return }
+        try database.statement("INSERT INTO rollup_journal (deltas) VALUES (?)").bind(1, blob: deltas.encoded).run()
     }
 
-    private struct Delta {
-        var requests = 0
-        var errors = 0
-        var ok = LatencySketch()
-        var failed = LatencySketch()
-        var errorTypes: [String: Int] = [:]
-
-        mutating func merge(_ other: Delta) {
-            requests += other.requests
-            errors += other.errors
-            ok.merge(other.ok)
-            failed.merge(other.failed)
-            for (type, count) in other.errorTypes { errorTypes[type, default: 0] += count }
+    /// Merges and deletes every journal entry; call inside a transaction. Returns the entries merged.
+    @discardableResult
+    func flush() throws -> Int {
+        var merged = RollupDeltas()
+        var entries = 0
+        let select = try database.statement("SELECT deltas FROM rollup_journal")
+        while try select.step() {
+            entries += 1
+            // A damaged entry (it never is, unless the file is) must not block the others.
+            if let deltas = try? RollupDeltas(encoded: select.blob(0)) { merged.merge(deltas) }
         }
+        guard entries > 0 else { return 0 }
+        try apply(merged)
+        try database.statement("DELETE FROM rollup_journal").run()
+        return entries
     }
 
-    private struct Counts {
-        var total = 0.0
-        var good = 0.0
-    }
-
-    /// The span-based rollups and SLO counts for spans just stored (never for duplicates).
-    func record(spans: [(service: String, span: Span)]) throws {
-        var deltas = [Key: Delta]()
-        var sloCounts = [SLOKey: Counts]()
-        for (service, span) in spans where RequestClassification.isRequest(span) {
-            let minute = Resolution.minute.bucket(span.startTimeUnixNano)
-            let errorType = RequestClassification.errorType(span)
-            for operation in [span.name, ""] {
-                var delta = deltas[Key(service: service, operation: operation, minute: minute), default: Delta()]
-                delta.requests += 1
-                if let errorType {
-                    delta.errors += 1
-                    delta.failed.add(span.durationNanos)
-                    delta.errorTypes[errorType, default: 0] += 1
-                } else {
-                    delta.ok.add(span.durationNanos)
-                }
-                deltas[Key(service: service, operation: operation, minute: minute)] = delta
-            }
-            for objective in objectives {
-                guard let good = objective.isGood(span, service: service, failed: errorType != nil) else { continue }
-                var counts = sloCounts[SLOKey(slo: objective.name, minute: minute), default: Counts()]
-                counts.total += 1
-                if good { counts.good += 1 }
-                sloCounts[SLOKey(slo: objective.name, minute: minute)] = counts
-            }
-        }
-        for (key, delta) in deltas {
-            for resolution in Resolution.allCases {
-                let bucket = resolution == .minute ? key.minute : Int64(key.minute) / Int64(resolution.rawValue) * Int64(resolution.rawValue)
-                try merge(delta, resolution: resolution, bucket: bucket, service: key.service, operation: key.operation)
-            }
-        }
-        try write(sloCounts)
-    }
-
-    private struct SLOKey: Hashable {
-        var slo: String
-        var minute: Int64
-    }
-
-    /// Ratio SLOs: increments of their good and total counters.
-    func record(ratioIncrements: [(slo: String, minute: Int64, good: Double, total: Double)]) throws {
-        var counts = [SLOKey: Counts]()
-        for increment in ratioIncrements {
-            counts[SLOKey(slo: increment.slo, minute: increment.minute), default: Counts()].good += increment.good
-            counts[SLOKey(slo: increment.slo, minute: increment.minute), default: Counts()].total += increment.total
-        }
-        try write(counts)
-    }
-
-    private func write(_ counts: [SLOKey: Counts]) throws {
-        for (key, value) in counts {
+    private func apply(_ deltas: RollupDeltas) throws {
+        var byBucket = [Resolution: [RollupDeltas.Key: RollupDeltas.Requests]]()
+        for (key, delta) in deltas.requests {
             for resolution in Resolution.allCases {
                 let bucket = key.minute / Int64(resolution.rawValue) * Int64(resolution.rawValue)
+                let coarse = RollupDeltas.Key(service: key.service, operation: key.operation, minute: bucket)
+                byBucket[resolution, default: [:]][coarse, default: RollupDeltas.Requests()].merge(delta)
+            }
+        }
+        for (resolution, rows) in byBucket {
+            for (key, delta) in rows { try merge(delta, resolution: resolution, key: key) }
+        }
+        var sloRows = [Resolution: [RollupDeltas.SLOKey: RollupDeltas.Counts]]()
+        for (key, counts) in deltas.slo {
+            for resolution in Resolution.allCases {
+                let bucket = key.minute / Int64(resolution.rawValue) * Int64(resolution.rawValue)
+                let coarse = RollupDeltas.SLOKey(slo: key.slo, minute: bucket)
+                sloRows[resolution, default: [:]][coarse, default: RollupDeltas.Counts()].total += counts.total
+                sloRows[resolution, default: [:]][coarse, default: RollupDeltas.Counts()].good += counts.good
+            }
+        }
+        for (resolution, rows) in sloRows {
+            for (key, counts) in rows {
                 try database.statement("""
                     INSERT INTO slo_counts (slo, resolution, bucket, total, good) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (slo, resolution, bucket) DO UPDATE SET total = total + excluded.total, good = good + excluded.good
-                    """).bind(1, key.slo).bind(2, resolution.rawValue).bind(3, bucket).bind(4, value.total).bind(5, value.good).run()
+                    """).bind(1, key.slo).bind(2, resolution.rawValue).bind(3, key.minute).bind(4, counts.total).bind(5, counts.good).run()
             }
         }
     }
 
-    private func merge(_ delta: Delta, resolution: Resolution, bucket: Int64, service: String, operation: String) throws {
+    /// Read, merge, write one rollup row (`key.minute` holds the bucket of `resolution`).
+    private func merge(_ delta: RollupDeltas.Requests, resolution: Resolution, key: RollupDeltas.Key) throws {
         var merged = delta
         let select = try database.statement("""
             SELECT requests, errors, ok_latency, error_latency, error_types FROM rollups
             WHERE resolution = ? AND bucket = ? AND service = ? AND operation = ?
-            """).bind(1, resolution.rawValue).bind(2, bucket).bind(3, service).bind(4, operation)
+            """).bind(1, resolution.rawValue).bind(2, key.minute).bind(3, key.service).bind(4, key.operation)
         if try select.step() {
-            var stored = Delta()
+            var stored = RollupDeltas.Requests()
             stored.requests = select.int(0)
             stored.errors = select.int(1)
             stored.ok = LatencySketch(encoded: select.blob(2))
@@ -116,7 +81,7 @@ struct RollupWriter {
         try database.statement("""
             INSERT OR REPLACE INTO rollups (resolution, bucket, service, operation, requests, errors, ok_latency, error_latency, error_types)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).bind(1, resolution.rawValue).bind(2, bucket).bind(3, service).bind(4, operation)
+            """).bind(1, resolution.rawValue).bind(2, key.minute).bind(3, key.service).bind(4, key.operation)
             .bind(5, merged.requests).bind(6, merged.errors)
             .bind(7, blob: merged.ok.encoded).bind(8, blob: merged.failed.encoded)
             .bind(9, ErrorTypes.encode(merged.errorTypes)).run()

@@ -19,7 +19,7 @@ extension TelemetryStore {
         var total = 0.0
         var good = 0.0
         for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end) where last >= first {
-            for partition in partitions(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
+            for partition in try partitionsWithRollups(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
                 try partition.reader.withLock { database in
                     let statement = try database.statement("""
                         SELECT total(total), total(good) FROM slo_counts WHERE slo = ? AND resolution = ? AND bucket BETWEEN ? AND ?

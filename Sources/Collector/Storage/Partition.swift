@@ -45,15 +45,20 @@ final class Partition: Sendable {
     let path: String
     let writer: Mutex<SQLiteDatabase>
     let reader: Mutex<SQLiteDatabase>
+    /// The rollup journal may hold entries (set after every ingest; true at open, to merge
+    /// what a crash left in it).
+    let rollupsPending = Atomic<Bool>(true)
 
     init(day: PartitionDay, directory: String) throws {
         self.day = day
         path = (directory as NSString).appendingPathComponent("\(day).db")
         let writer = try SQLiteDatabase(path: path)
-        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA page_size=8192;")
+        // Page size first: it only takes effect before the file's first write (the WAL switch).
+        // A larger page cache keeps the index B-trees' inner pages in memory as the day grows.
+        try writer.execute("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")
         try writer.execute(Schema.statements)
         let reader = try SQLiteDatabase(path: path)
-        try reader.execute("PRAGMA query_only=ON;")
+        try reader.execute("PRAGMA query_only=ON; PRAGMA cache_size=-32768;")
         self.writer = Mutex(writer)
         self.reader = Mutex(reader)
     }

@@ -76,7 +76,7 @@ struct PartitionWriter {
             }
         }
         for (traceID, delta) in deltas { try mergeSummary(traceID, delta) }
-        try RollupWriter(database: database, objectives: objectives).record(spans: stored)
+        try RollupWriter(database: database).journal(RollupDeltas(spans: stored, objectives: objectives))
         for operation in operations {
             try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
                 .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
@@ -207,7 +207,7 @@ extension PartitionWriter {
                 }
             }
         }
-        if !increments.isEmpty { try RollupWriter(database: database, objectives: objectives).record(ratioIncrements: increments) }
+        try RollupWriter(database: database).journal(RollupDeltas(ratioIncrements: increments))
     }
 }
 

@@ -1,7 +1,8 @@
 /// The tables of one partition (one UTC day). Spans are clustered by (trace ID, span ID), so a
 /// trace is one range read; each trace has a summary maintained at ingest; the attributes
 /// users search on get an index table; logs are indexed by trace ID, correlation ID and
-/// service/time; each partition records the batch IDs it stored, in the same transaction.
+/// service/time; each partition records the batch IDs it stored, in the same transaction,
+/// and journals what each batch adds to the rollups until they are flushed (`RollupWriter`).
 enum Schema {
     static let version = 2
 
@@ -103,6 +104,10 @@ enum Schema {
             good REAL NOT NULL,
             PRIMARY KEY (slo, resolution, bucket)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rollup_journal (
+            id INTEGER PRIMARY KEY,
+            deltas BLOB NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS ingested_batches (
             batch_id TEXT PRIMARY KEY,
             received_ns INTEGER NOT NULL

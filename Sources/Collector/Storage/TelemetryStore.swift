@@ -94,10 +94,39 @@ final class TelemetryStore: Sendable {
                     return true
                 }
             }
-            if wrote { stored += part.itemCount } else { duplicateParts += 1 }
+            if wrote {
+                stored += part.itemCount
+                if case .logs = part {} else { partition.rollupsPending.store(true, ordering: .releasing) }
+            } else {
+                duplicateParts += 1
+            }
         }
         if duplicateParts > 0 && duplicateParts == parts.count { return .duplicate }
         return .stored(items: stored)
+    }
+
+    // MARK: - Rollups
+
+    /// Merges the rollup journals of `partitions` (all by default) into their rollup rows.
+    func flushRollups(_ partitions: [Partition]? = nil) throws {
+        for partition in partitions ?? allPartitions where partition.rollupsPending.load(ordering: .acquiring) {
+            try partition.writer.withLock { database in
+                guard partition.rollupsPending.exchange(false, ordering: .acquiringAndReleasing) else { return }
+                do {
+                    _ = try database.transaction { try RollupWriter(database: database).flush() }
+                } catch {
+                    partition.rollupsPending.store(true, ordering: .releasing)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// The partitions of a time range with their rollups up to date, for signals and SLO questions.
+    func partitionsWithRollups(from start: UInt64, to end: UInt64) throws -> [Partition] {
+        let covered = partitions(from: start, to: end)
+        try flushRollups(covered)
+        return covered
     }
 
     // MARK: - Retention

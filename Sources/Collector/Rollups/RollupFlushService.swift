@@ -1,0 +1,22 @@
+import Logging
+import PeriscopeServer
+import ServiceLifecycle
+
+/// Merges the partitions' rollup journals into the rollup rows every `interval` (and once on
+/// shutdown), so rollups trail ingest by about a second; signals and SLO questions flush
+/// before they read, so they never see a stale rollup.
+struct RollupFlushService: Service {
+    let store: TelemetryStore
+    var interval = Duration.seconds(1)
+    let logger: Logger
+
+    func run() async throws {
+        try await PeriodicTask(interval: interval) {
+            do {
+                try store.flushRollups()
+            } catch {
+                logger.error("rollup flush failed (the journal keeps the deltas; retrying): \(error)")
+            }
+        }.run()
+    }
+}
