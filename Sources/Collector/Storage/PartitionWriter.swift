@@ -37,7 +37,7 @@ struct PartitionWriter {
             INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns,
                 status_code, resource_id, attributes, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
-        let attributeSQL = "INSERT INTO span_attributes (key, value, start_ns, trace_id, span_id) VALUES (?, ?, ?, ?, ?)"
+        let attributeSQL = "INSERT OR IGNORE INTO span_attributes (key, value, start_ns, trace_id, span_id) VALUES (?, ?, ?, ?, ?)"
         var deltas = [TraceID: TraceDelta]()
         var operations = Set<OperationKey>()
         var stored = [(service: String, span: Span)]()

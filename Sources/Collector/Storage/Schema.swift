@@ -4,7 +4,7 @@
 /// service/time; each partition records the batch IDs it stored, in the same transaction,
 /// and journals what each batch adds to the rollups until they are flushed (`RollupWriter`).
 enum Schema {
-    static let version = 2
+    static let version = 3
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
@@ -33,9 +33,9 @@ enum Schema {
             value TEXT NOT NULL,
             start_ns INTEGER NOT NULL,
             trace_id BLOB NOT NULL,
-            span_id INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS span_attributes_by_key_value ON span_attributes (key, value, start_ns);
+            span_id INTEGER NOT NULL,
+            PRIMARY KEY (key, value, start_ns, trace_id, span_id)
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS traces (
             trace_id BLOB PRIMARY KEY,
             start_ns INTEGER NOT NULL,
