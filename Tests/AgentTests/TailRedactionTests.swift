@@ -22,6 +22,20 @@ struct TailRedactionTests {
         #expect(redactor.totalRedactions == 9)
     }
 
+    @Test("the byte pre-checks never skip a text the default expressions match (20,000 random texts)")
+    func prefiltersAreSound() throws {
+        let pieces = ["4111", " ", "-", "1", "99", "@", "a.b", ".com", "BeArEr ", "token", "PASS", "word", "=", ": ", "x", "pwd", "Api_Key", "secret", "\"q\"", ","]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let text = (0..<Int.random(in: 1...14, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            for (rule, defaults) in zip(Redactor(rules: [], includeDefaults: true).rules, Redactor.defaultRules) {
+                let expression = try NSRegularExpression(pattern: defaults.pattern)
+                let matches = expression.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text)) > 0
+                #expect(!matches || rule.prefilter.mayMatch(text), "\(rule.name) pre-check skipped a match in \(text)")
+            }
+        }
+    }
+
     @Test("custom rules, defaults off; bodies and string attributes (nested too) of records")
     func customRules() {
         let redactor = Redactor(rules: [RedactionRule(name: "ssn", pattern: #"\d{3}-\d{2}-\d{4}"#, replacement: "[SSN]")], includeDefaults: false)

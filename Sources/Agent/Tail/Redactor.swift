@@ -12,9 +12,67 @@ final class Redactor: Sendable {
         let name: String
         let expression: NSRegularExpression
         let replacement: String
-        /// A byte the text must contain for the rule to possibly match (a cheap pre-check), or nil.
-        let requiredByte: UInt8?
-        let requiresDigits: Int
+        let prefilter: Prefilter
+    }
+
+    /// A cheap byte scan that rules out a match, so the regular expression (ICU, and a bridge to
+    /// NSString) only runs on the few texts that might hold a secret.
+    enum Prefilter: Sendable {
+        case none
+        /// The text must contain this byte.
+        case byte(UInt8)
+        /// The text must hold a run of this many digits, single spaces or dashes allowed between them.
+        case digitRun(Int)
+        /// The text must contain one of these lowercase ASCII words, in any letter case.
+        case anyWord([[UInt8]])
+
+        func mayMatch(_ text: String) -> Bool {
+            switch self {
+            case .none: return true
+            case .byte(let byte): return text.utf8.contains(byte)
+            case .digitRun(let length): return Self.longestDigitRun(text) >= length
+            case .anyWord(let words): return Self.containsAnyWord(text, words)
+            }
+        }
+
+        private static func longestDigitRun(_ text: String) -> Int {
+            var best = 0, run = 0
+            var previousWasSeparator = false
+            for byte in text.utf8 {
+                if byte >= 0x30 && byte <= 0x39 {
+                    run += 1
+                    best = max(best, run)
+                    previousWasSeparator = false
+                } else if (byte == 0x20 || byte == 0x2d) && run > 0 && !previousWasSeparator {
+                    previousWasSeparator = true
+                } else {
+                    run = 0
+                    previousWasSeparator = false
+                }
+            }
+            return best
+        }
+
+        private static func containsAnyWord(_ text: String, _ words: [[UInt8]]) -> Bool {
+            var text = text
+            return text.withUTF8 { matches($0, words) }
+        }
+
+        private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ words: [[UInt8]]) -> Bool {
+            for word in words where word.count <= bytes.count {
+                let first = word[0]
+                var start = 0
+                while start + word.count <= bytes.count {
+                    if bytes[start] | 0x20 == first {
+                        var index = 1
+                        while index < word.count, bytes[start + index] | 0x20 == word[index] { index += 1 }
+                        if index == word.count { return true }
+                    }
+                    start += 1
+                }
+            }
+            return false
+        }
     }
 
     static let defaultRules: [RedactionRule] = [
@@ -30,13 +88,20 @@ final class Redactor: Sendable {
     let rules: [Rule]
     private let counts: Mutex<[Int]>
 
+    /// The pre-checks of the default rules, by pattern (a user rule gets none).
+    private static let defaultPrefilters: [String: Prefilter] = [
+        defaultRules[0].pattern: .byte(UInt8(ascii: "@")),
+        defaultRules[1].pattern: .digitRun(13),
+        defaultRules[2].pattern: .anyWord([Array("bearer".utf8)]),
+        defaultRules[3].pattern: .anyWord(["pass", "pwd", "secret", "token", "api"].map { Array($0.utf8) }),
+    ]
+
     init(rules: [RedactionRule], includeDefaults: Bool) {
         let all = (includeDefaults ? Self.defaultRules : []) + rules
         self.rules = all.compactMap { rule in
             guard let expression = try? NSRegularExpression(pattern: rule.pattern) else { return nil }
-            let required: UInt8? = rule.pattern == Self.defaultRules[0].pattern ? UInt8(ascii: "@") : nil
-            let digits = rule.pattern == Self.defaultRules[1].pattern ? 13 : 0
-            return Rule(name: rule.name, expression: expression, replacement: rule.replacement, requiredByte: required, requiresDigits: digits)
+            return Rule(name: rule.name, expression: expression, replacement: rule.replacement,
+                        prefilter: Self.defaultPrefilters[rule.pattern] ?? .none)
         }
         counts = Mutex([Int](repeating: 0, count: self.rules.count))
     }
@@ -85,20 +150,13 @@ final class Redactor: Sendable {
 
     private func redact(_ text: String, counts: inout [Int]) -> String {
         var current = text
-        var digitCount: Int?
         for (index, rule) in rules.enumerated() {
-            if let byte = rule.requiredByte, !current.utf8.contains(byte) { continue }
-            if rule.requiresDigits > 0 {
-                let digits = digitCount ?? current.utf8.reduce(0) { $0 + ($1 >= 0x30 && $1 <= 0x39 ? 1 : 0) }
-                digitCount = digits
-                if digits < rule.requiresDigits { continue }
-            }
+            guard rule.prefilter.mayMatch(current) else { continue }
             let range = NSRange(current.startIndex..., in: current)
             let matches = rule.expression.numberOfMatches(in: current, range: range)
             guard matches > 0 else { continue }
             counts[index] += matches
             current = rule.expression.stringByReplacingMatches(in: current, range: range, withTemplate: rule.replacement)
-            digitCount = nil
         }
         return current
     }

@@ -65,7 +65,9 @@ public enum OTLPEncoder {
     public static func encode(_ batch: TelemetryBatch, format: OTLPFormat = .protobuf) -> [UInt8] {
         switch batch {
         case .traces(let groups): return serialize(ModelToProto.request(groups), format: format)
-        case .logs(let groups): return serialize(ModelToProto.request(groups), format: format)
+        case .logs(let groups):
+            if format == .protobuf { return OTLPLogsWriter.encode(groups) }
+            return serialize(ModelToProto.request(groups), format: format)
         case .metrics(let groups): return serialize(ModelToProto.request(groups), format: format)
         }
     }
