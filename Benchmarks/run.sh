@@ -2,7 +2,8 @@
 # `make bench`: builds the main package and the benchmarks in release mode, runs the SDK
 # micro-benchmarks (ordo-one/benchmark, Periscope next to swift-otel), the end-to-end load
 # runs (periscope-load against the release agent and collector, plus the Python
-# opentelemetry-sdk peer), and rewrites BENCHMARKS.md from what was measured.
+# opentelemetry-sdk peer), the agent's file-tailing throughput (periscope-tail-bench), the
+# collector's store (periscope-store-bench), and rewrites BENCHMARKS.md from what was measured.
 #
 # Every step is bounded; the whole run takes well under 20 minutes once dependencies are
 # built (a first build from scratch adds the compile time of swift-otel and the harness).
@@ -91,6 +92,21 @@ record peer-python "$LOAD" "${LOAD_COMMON[@]}" \
 # The same number of spans from periscope-load's own client, side by side.
 record peer-generator "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
   --duration 1 --requests-per-second 40 --json-out "$RESULTS/peer-generator.json"
+
+step "agent file tailing, pinned to one core (periscope-tail-bench)"
+# DESIGN §9 row 2: the release agent pinned to CPU 1 tails a TAIL_BENCH_MIB MiB file of JSON lines
+# (~250 B, written and fsynced before the agent starts) from its beginning and ships it to a counting
+# OTLP/HTTP sink in the bench process (CPU 0), which checks every line off by its correlation ID.
+# Not the collector as the receiver: it stores ~5k items per CPU-second, far below the ~400k lines/s
+# of 100 MiB/s. Fluent Bit and Vector are not installable here (neither Debian's archive nor PyPI).
+TAIL_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-tail-bench"
+if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+  record tail-bench taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
+    --timeout 500 --json-out "$RESULTS/tail-bench.json"
+else
+  record tail-bench "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
+    --timeout 500 --json-out "$RESULTS/tail-bench.json"
+fi
 
 step "store: the collector alone, pinned to one core (periscope-store-bench)"
 # Bulk ingest of STORE_BENCH_SPANS spans (traces of 10, plus a log per trace) into a collector
