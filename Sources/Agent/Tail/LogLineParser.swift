@@ -12,6 +12,17 @@ struct LogLineParser: Sendable {
         static let traceID: Set<String> = ["trace_id", "traceId", "trace.id", "traceid"]
         static let spanID: Set<String> = ["span_id", "spanId", "span.id", "spanid"]
         static let correlationID: Set<String> = ["correlation_id", "request_id", "x-request-id", "correlationId", "requestId"]
+
+        enum Role { case time, level, message, traceID, spanID, correlationID }
+
+        /// Every well-known key and its role: one hash per field instead of one per set.
+        static let roles: [String: Role] = {
+            var roles: [String: Role] = [:]
+            for (keys, role) in [(time, Role.time), (level, .level), (message, .message), (traceID, .traceID), (spanID, .spanID), (correlationID, .correlationID)] {
+                for key in keys { roles[key] = role }
+            }
+            return roles
+        }()
     }
 
     static let parseError = "periscope.parse_error"
@@ -60,24 +71,38 @@ struct LogLineParser: Sendable {
     static func map(_ fields: [(String, AttributeValue)], into record: inout LogRecord) {
         var message: AttributeValue?
         for (key, value) in fields {
-            if Key.time.contains(key), record.timeUnixNano == 0, let time = TimestampParser.unixNano(value) {
-                record.timeUnixNano = time
-            } else if Key.level.contains(key), record.severityNumber == .unspecified, let (number, text) = SeverityParser.severity(value) {
-                record.severityNumber = number
-                record.severityText = text
-            } else if Key.message.contains(key), message == nil, value != .empty {
+            switch Key.roles[key] {
+            case .time? where record.timeUnixNano == 0:
+                if let time = TimestampParser.unixNano(value) {
+                    record.timeUnixNano = time
+                    continue
+                }
+            case .level? where record.severityNumber == .unspecified:
+                if let (number, text) = SeverityParser.severity(value) {
+                    record.severityNumber = number
+                    record.severityText = text
+                    continue
+                }
+            case .message? where message == nil && value != .empty:
                 message = value
-            } else if Key.traceID.contains(key), record.traceID == nil, case .string(let hex) = value,
-                      let id = TraceID(hex: hex), !id.isZero {
-                record.traceID = id
-            } else if Key.spanID.contains(key), record.spanID == nil, case .string(let hex) = value,
-                      let id = SpanID(hex: hex), id.value != 0 {
-                record.spanID = id
-            } else if Key.correlationID.contains(key), record.attributes[correlationID] == nil, value != .empty {
+                continue
+            case .traceID? where record.traceID == nil:
+                if case .string(let hex) = value, let id = TraceID(hex: hex), !id.isZero {
+                    record.traceID = id
+                    continue
+                }
+            case .spanID? where record.spanID == nil:
+                if case .string(let hex) = value, let id = SpanID(hex: hex), id.value != 0 {
+                    record.spanID = id
+                    continue
+                }
+            case .correlationID? where value != .empty && record.attributes[correlationID] == nil:
                 record.attributes.append(Attribute(correlationID, .string(value.text)))
-            } else {
-                record.attributes.append(Attribute(key, value))
+                continue
+            default:
+                break
             }
+            record.attributes.append(Attribute(key, value))
         }
         if let message { record.body = message }
     }

@@ -118,13 +118,13 @@ final class Redactor: Sendable {
 
     var totalRedactions: Int { counts.withLock { $0.reduce(0, +) } }
 
-    /// Redacts the body and every string attribute (nested ones too).
+    /// Redacts the body and every string attribute (nested ones too); unchanged values are not rewritten.
     func redact(_ record: inout LogRecord) {
         guard !rules.isEmpty else { return }
         var local = [Int](repeating: 0, count: rules.count)
-        record.body = redact(record.body, counts: &local)
+        if let body = redacted(record.body, counts: &local) { record.body = body }
         for index in record.attributes.indices {
-            record.attributes[index].value = redact(record.attributes[index].value, counts: &local)
+            if let value = redacted(record.attributes[index].value, counts: &local) { record.attributes[index].value = value }
         }
         if local.contains(where: { $0 > 0 }) {
             counts.withLock { total in for index in local.indices { total[index] += local[index] } }
@@ -139,12 +139,30 @@ final class Redactor: Sendable {
         return out
     }
 
-    private func redact(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue {
+    /// The value with secrets replaced, or nil when nothing in it matched.
+    private func redacted(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue? {
         switch value {
-        case .string(let text): return .string(redact(text, counts: &counts))
-        case .array(let values): return .array(values.map { redact($0, counts: &counts) })
-        case .keyValueList(let pairs): return .keyValueList(pairs.map { Attribute($0.key, redact($0.value, counts: &counts)) })
-        default: return value
+        case .string(let text):
+            let out = redact(text, counts: &counts)
+            return out == text ? nil : .string(out)
+        case .array(let values):
+            var changed = false
+            let out = values.map { value in
+                guard let new = redacted(value, counts: &counts) else { return value }
+                changed = true
+                return new
+            }
+            return changed ? .array(out) : nil
+        case .keyValueList(let pairs):
+            var changed = false
+            let out = pairs.map { pair in
+                guard let new = redacted(pair.value, counts: &counts) else { return pair }
+                changed = true
+                return Attribute(pair.key, new)
+            }
+            return changed ? .keyValueList(out) : nil
+        default:
+            return nil
         }
     }
 

@@ -84,17 +84,28 @@ struct ProtobufBytes {
 
     mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
         tag(field, 2)
-        let start = bytes.count
+        // One byte holds the length of a message under 128 bytes, the common case; a longer
+        // one moves its bytes along by the extra length bytes.
+        let lengthAt = bytes.count
+        bytes.append(0)
         body(&self)
-        let length = bytes.count - start
-        var prefix: [UInt8] = []
-        var value = UInt64(length)
-        while value >= 0x80 {
-            prefix.append(UInt8(truncatingIfNeeded: value) | 0x80)
+        let length = bytes.count - lengthAt - 1
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var extra = 0
+        var rest = length >> 7
+        while rest > 0 {
+            extra += 1
+            rest >>= 7
+        }
+        bytes.insert(contentsOf: repeatElement(0, count: extra), at: lengthAt + 1)
+        var value = length
+        for index in lengthAt...(lengthAt + extra) {
+            bytes[index] = UInt8(truncatingIfNeeded: value) | (index < lengthAt + extra ? 0x80 : 0)
             value >>= 7
         }
-        prefix.append(UInt8(value))
-        bytes.insert(contentsOf: prefix, at: start)
     }
 
     mutating func attributes(_ field: Int, _ attributes: [Attribute]) {
