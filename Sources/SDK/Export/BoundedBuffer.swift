@@ -21,18 +21,13 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         }
     }
 
-    /// Removes and returns up to `maxCount` of the oldest elements.
-    func take(max maxCount: Int) -> [Element] {
-        storage.withLock { items in
-            if items.count <= maxCount {
-                let all = items
-                items.removeAll(keepingCapacity: true)
-                return all
-            }
-            let batch = Array(items.prefix(maxCount))
-            items.removeFirst(maxCount)
-            return batch
-        }
+    /// Removes and returns everything queued, oldest first. The lock is held only to swap the
+    /// storage for a fresh one (allocated before), so producers never wait behind a copy.
+    func takeAll(reserving reserve: Int) -> [Element] {
+        var taken = [Element]()
+        taken.reserveCapacity(reserve)
+        storage.withLock { swap(&$0, &taken) }
+        return taken
     }
 
     var count: Int { storage.withLock { $0.count } }

@@ -150,7 +150,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             droppedSpansCount.add(1, ordering: .relaxed)
             return
         }
-        if count >= configuration.maxBatchSize { wake.yield() }
+        // Once per filled batch, not on every span after it: a wake-up costs a lock of its own.
+        if count % configuration.maxBatchSize == 0 { wake.yield() }
     }
 
     /// Queues a log record for export, or drops and counts it when the queue is full. Never waits.
@@ -159,7 +160,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             droppedLogsCount.add(1, ordering: .relaxed)
             return
         }
-        if count >= configuration.maxBatchSize { wake.yield() }
+        if count % configuration.maxBatchSize == 0 { wake.yield() }
     }
 
     /// Asks the running loop to send now; returns at once.
@@ -227,12 +228,13 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         return allAccepted
     }
 
-    /// Sends batches until both queues are empty or the task is cancelled.
+    /// Sends batches of at most `maxBatchSize` until both queues are empty or the task is cancelled.
     private func drain() async {
         let maxBatch = configuration.maxBatchSize
         while !Task.isCancelled {
-            let spanBatch = spans.take(max: maxBatch)
-            if !spanBatch.isEmpty {
+            let queuedSpans = spans.takeAll(reserving: maxBatch)
+            for start in stride(from: 0, to: queuedSpans.count, by: maxBatch) {
+                let spanBatch = Array(queuedSpans[start..<min(start + maxBatch, queuedSpans.count)])
                 let body = OTLPEncoder.encode(
                     .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: spanBatch)])]),
                     format: .protobuf)
@@ -243,8 +245,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     failedSpansCount.add(spanBatch.count, ordering: .relaxed)
                 }
             }
-            let logBatch = logs.take(max: maxBatch)
-            if !logBatch.isEmpty {
+            let queuedLogs = logs.takeAll(reserving: maxBatch)
+            for start in stride(from: 0, to: queuedLogs.count, by: maxBatch) {
+                let logBatch = Array(queuedLogs[start..<min(start + maxBatch, queuedLogs.count)])
                 let body = OTLPEncoder.encode(
                     .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: logBatch)])]),
                     format: .protobuf)
@@ -255,7 +258,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     failedLogsCount.add(logBatch.count, ordering: .relaxed)
                 }
             }
-            if spanBatch.isEmpty && logBatch.isEmpty { return }
+            if queuedSpans.isEmpty && queuedLogs.isEmpty { return }
         }
     }
 
