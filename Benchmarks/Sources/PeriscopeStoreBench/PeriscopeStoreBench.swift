@@ -21,6 +21,13 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Spans per OTLP request.")
     var batchSpans = 2000
 
+    enum Arrival: String, ExpressibleByArgument, CaseIterable {
+        case ordered, random
+    }
+
+    @Option(help: "Span start times: 'ordered' replays a day as live traffic arrives (oldest first, ±1 min); 'random' spreads every batch over the whole day (a backfill).")
+    var arrival: Arrival = .ordered
+
     @Option(help: "OTLP requests in flight.")
     var inFlight = 3
 
@@ -119,7 +126,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let traces = max(1, spans / StoreWorkload.spansPerTrace)
-        let workload = StoreWorkload(ids: IDSource(), services: 5, operations: 20, nowNanos: Self.nowNanos())
+        var shape = StoreWorkload(ids: IDSource(), services: 5, operations: 20, nowNanos: Self.nowNanos())
+        if arrival == .ordered { shape.orderedTotalTraces = UInt64(traces) }
+        let workload = shape
         let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
         let storedSpans = traces * StoreWorkload.spansPerTrace
         print("store: ingesting \(storedSpans) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
@@ -178,7 +187,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
         return StoreReport.Store(
             spans: storedSpans, traces: traces, logs: traces, batchSpans: tracesPerBatch * StoreWorkload.spansPerTrace,
-            inFlight: inFlight, ingest: ingest, diskBytes: diskBytes, databaseBytes: databaseBytes,
+            inFlight: inFlight, arrival: arrival.rawValue, ingest: ingest, diskBytes: diskBytes, databaseBytes: databaseBytes,
             diskBytesAfterQueries: diskAfterQueries,
             bytesPerSpan: Double(diskBytes) / Double(storedSpans),
             bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(storedSpans),

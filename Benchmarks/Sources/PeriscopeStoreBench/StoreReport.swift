@@ -43,6 +43,8 @@ struct StoreReport: Codable, Sendable {
         var logs: Int
         var batchSpans: Int
         var inFlight: Int
+        /// "ordered" (a day replayed as live traffic arrives) or "random" (start times spread over the day).
+        var arrival: String
         var ingest: Ingest
         /// The data directory after ingest, SQLite `-wal`/`-shm` included (logs too: one per trace).
         var diskBytes: Int

@@ -42,6 +42,9 @@ struct StoreWorkload: Sendable {
     /// The end of the time range (the run's start), Unix nanoseconds.
     let nowNanos: UInt64
     let windowNanos: UInt64 = 24 * 3_600_000_000_000
+    /// When set, traces start in the order of their numbers across the window (±1 minute), as
+    /// live traffic arrives — a replay of one day; when nil, at random times in it (a backfill).
+    var orderedTotalTraces: UInt64? = nil
 
     static func serviceName(_ index: Int) -> String { "svc-\(index)" }
     static func operationName(_ index: Int) -> String { "op-\(index)" }
@@ -62,7 +65,11 @@ struct StoreWorkload: Sendable {
             var rng = SplitMix(seed: ids.seed ^ (trace &* 0xD1B5_4A32_D192_ED03))
             let traceID = ids.traceID(trace)
             let margin: UInt64 = 120_000_000_000
-            let rootStart = nowNanos - margin - UInt64(rng.unit() * Double(windowNanos - 2 * margin))
+            let span = Double(windowNanos - 2 * margin)
+            let position = orderedTotalTraces.map { total in
+                min(1, max(0, Double(trace) / Double(max(total, 1)) + (rng.unit() - 0.5) * 120e9 / span))
+            } ?? rng.unit()
+            let rootStart = nowNanos - margin - UInt64((1 - position) * span)
             let rootDuration = rng.logNormalNanos(medianMs: 30, sigma: 1.2)
             let root = rootService(trace)
             var spanIDs: [[UInt8]] = []
