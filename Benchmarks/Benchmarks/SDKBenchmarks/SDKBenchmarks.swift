@@ -1,6 +1,7 @@
 import Benchmark
 
-/// The SDK's hot paths — span start+end and a log call with three metadata values — measured
+/// The SDK's hot paths — span start+end, a log call with three metadata values and a counter
+/// increment — measured
 /// for Periscope and for swift-otel in the same process and run, so the two are comparable.
 ///
 /// Each sample times 1,000 calls (`scalingFactor: .kilo`) and the figures are reported per
@@ -15,4 +16,5 @@ let benchmarks: @Sendable () -> Void = {
     )
     registerTracingBenchmarks()
     registerLoggingBenchmarks()
+    registerMetricsBenchmarks()
 }
