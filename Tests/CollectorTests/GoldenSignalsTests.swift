@@ -171,9 +171,13 @@ struct LatencySketchTests {
             let estimate = sketch.quantile(q) ?? -1
             #expect(exact == 0 ? estimate == 0 : abs(estimate - exact) / exact <= 0.01, "q\(q): \(estimate) vs \(exact)")
         }
+        let leftAlone = left
         left.merge(right)
         #expect(left == sketch)
         #expect(LatencySketch(encoded: sketch.encoded) == sketch)
+        var fromBytes = LatencySketch()
+        for half in [leftAlone, right] { half.encoded.withUnsafeBytes { fromBytes.merge(encoded: $0) } }
+        #expect(fromBytes == sketch, "merging encoded bytes equals merging sketches")
         #expect(LatencySketch().quantile(0.5) == nil)
     }
 

@@ -39,7 +39,10 @@ extension TelemetryStore {
         let seriesResolution: Resolution = span >= 10 * Resolution.day.nanos ? .day : span >= 10 * Resolution.hour.nanos ? .hour : .minute
         let firstSeriesBucket = seriesResolution.bucket(start)
         let seriesCount = Int((Int64(end / 1_000_000_000) - firstSeriesBucket + Int64(seriesResolution.rawValue) - 1) / Int64(seriesResolution.rawValue))
-        var aggregates = [RowKey: Aggregate]()
+        // Aggregates live in an array and are found by index, so each row mutates its
+        // aggregate in place (a dictionary value copied out and back would copy its sketches).
+        var rowIndex = [RowKey: Int]()
+        var aggregates = [Aggregate]()
         let operationFilter = query.byOperation ? "operation != ''" : "operation = ''"
         let serviceFilter = query.service == nil ? "" : " AND service = ?"
 
@@ -53,13 +56,18 @@ extension TelemetryStore {
                     if let service = query.service { statement.bind(4, service) }
                     while try statement.step() {
                         let key = RowKey(service: statement.string(0), operation: statement.string(1))
-                        var aggregate = aggregates[key] ?? Aggregate(series: Array(repeating: 0, count: seriesCount))
-                        aggregate.requests += statement.int(2)
-                        aggregate.errors += statement.int(3)
-                        aggregate.ok.merge(LatencySketch(encoded: statement.blob(4)))
-                        aggregate.failed.merge(LatencySketch(encoded: statement.blob(5)))
-                        for (type, count) in ErrorTypes.decode(statement.string(6)) { aggregate.errorTypes[type, default: 0] += count }
-                        aggregates[key] = aggregate
+                        let index = rowIndex[key] ?? {
+                            aggregates.append(Aggregate(series: Array(repeating: 0, count: seriesCount)))
+                            rowIndex[key] = aggregates.count - 1
+                            return aggregates.count - 1
+                        }()
+                        aggregates[index].requests += statement.int(2)
+                        aggregates[index].errors += statement.int(3)
+                        statement.withBlob(4) { aggregates[index].ok.merge(encoded: $0) }
+                        statement.withBlob(5) { aggregates[index].failed.merge(encoded: $0) }
+                        if statement.int(3) > 0 {
+                            for (type, count) in ErrorTypes.decode(statement.string(6)) { aggregates[index].errorTypes[type, default: 0] += count }
+                        }
                     }
                 }
             }
@@ -74,19 +82,16 @@ extension TelemetryStore {
                 if let service = query.service { statement.bind(4, service) }
                 while try statement.step() {
                     let key = RowKey(service: statement.string(0), operation: statement.string(1))
-                    let index = Int((statement.int64(2) - firstSeriesBucket) / Int64(seriesResolution.rawValue))
-                    guard aggregates[key] != nil, (0..<seriesCount).contains(index) else { continue }
-                    aggregates[key]!.series[index] += statement.int(3)
+                    let bucket = Int((statement.int64(2) - firstSeriesBucket) / Int64(seriesResolution.rawValue))
+                    guard let index = rowIndex[key], (0..<seriesCount).contains(bucket) else { continue }
+                    aggregates[index].series[bucket] += statement.int(3)
                 }
             }
         }
         let seconds = Double(span) / 1e9
-        var saturation = [String: Double]()
-        for service in Set(aggregates.keys.map(\.service)) {
-            saturation[service] = try latestSaturation(service: service, start: start, end: end)
-        }
-        let rows = aggregates.keys.sorted().map { key -> QueryAPI.SignalRow in
-            let aggregate = aggregates[key]!
+        let saturation = try latestSaturation(services: Set(rowIndex.keys.map(\.service)), start: start, end: end)
+        let rows = rowIndex.keys.sorted().map { key -> QueryAPI.SignalRow in
+            let aggregate = aggregates[rowIndex[key]!]
             return QueryAPI.SignalRow(
                 service: key.service, operation: key.operation.isEmpty ? nil : key.operation,
                 requests: aggregate.requests, requestsPerSecond: Double(aggregate.requests) / seconds,
@@ -104,22 +109,29 @@ extension TelemetryStore {
         return QueryAPI.Percentiles(p50: p50, p90: p90, p99: p99, p999: p999)
     }
 
-    private func latestSaturation(service: String, start: UInt64, end: UInt64) throws -> Double? {
-        var best: (time: UInt64, value: Double)?
-        var values = [String: (time: UInt64, value: Double)]()
+    /// Per service, the highest of the newest value of each saturation gauge in range: one
+    /// query per gauge and partition (newest partition first) for all services at once.
+    private func latestSaturation(services: Set<String>, start: UInt64, end: UInt64) throws -> [String: Double] {
+        var newest = [String: [String: (time: UInt64, value: Double)]]()  // gauge → service → newest point
         for partition in partitions(from: start, to: end).reversed() {
             try partition.reader.withLock { database in
-                for name in Self.saturationGauges where values[name] == nil {
+                for name in Self.saturationGauges where newest[name, default: [:]].count < services.count {
                     let statement = try database.statement("""
-                        SELECT time_ns, value FROM metric_points WHERE name = ? AND service = ? AND time_ns BETWEEN ? AND ?
-                        ORDER BY time_ns DESC LIMIT 1
-                        """).bind(1, name).bind(2, service).bind(3, start).bind(4, end)
-                    if try statement.step() { values[name] = (statement.uint64(0), statement.double(1)) }
-                    statement.reset()
+                        SELECT service, max(time_ns), value FROM metric_points WHERE name = ? AND time_ns BETWEEN ? AND ?
+                        GROUP BY service
+                        """).bind(1, name).bind(2, start).bind(3, end)
+                    while try statement.step() {
+                        let service = statement.string(0)
+                        guard services.contains(service), newest[name]?[service] == nil else { continue }
+                        newest[name, default: [:]][service] = (statement.uint64(1), statement.double(2))
+                    }
                 }
             }
         }
-        for value in values.values where best == nil || value.value > best!.value { best = value }
-        return best?.value
+        var out = [String: Double]()
+        for points in newest.values {
+            for (service, point) in points { out[service] = max(out[service] ?? point.value, point.value) }
+        }
+        return out
     }
 }

@@ -106,6 +106,29 @@ struct LatencySketch: Equatable, Sendable {
         return out
     }
 
+    /// Adds an encoded sketch (see `encoded`) straight from its bytes, without decoding it into
+    /// a sketch first: what a 30-day question does for every rollup row it reads.
+    mutating func merge(encoded bytes: UnsafeRawBufferPointer) {
+        var position = 0
+        guard let count = Varint.read(bytes, &position), let zero = Varint.read(bytes, &position),
+              let sumBits = Varint.read(bytes, &position) else { return }
+        self.count += count
+        zeroCount += zero
+        sum += Double(bitPattern: sumBits)
+        while let rawIndex = Varint.read(bytes, &position), let value = Varint.read(bytes, &position) {
+            let index = Int32(bitPattern: UInt32(truncatingIfNeeded: rawIndex))
+            let slot = Int(index) - Int(offset)
+            if slot >= 0 && slot < counts.count {
+                counts[slot] &+= value
+                continue
+            }
+            // Nanosecond latencies use indices 0 ... ~4,500: anything far outside is a damaged blob.
+            guard index > -(1 << 15), index < 1 << 15 else { continue }
+            cover(index, index)
+            counts[Int(index - offset)] &+= value
+        }
+    }
+
     init(encoded bytes: [UInt8]) {
         var position = 0
         guard let count = Varint.read(bytes, &position), let zero = Varint.read(bytes, &position),
@@ -136,6 +159,11 @@ enum Varint {
     }
 
     static func read(_ bytes: [UInt8], _ position: inout Int) -> UInt64? {
+        bytes.withUnsafeBytes { read($0, &position) }
+    }
+
+    @inline(__always)
+    static func read(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while position < bytes.count, shift < 64 {
