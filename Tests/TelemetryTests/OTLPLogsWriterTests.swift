@@ -28,6 +28,19 @@ struct OTLPLogsWriterTests {
         #expect(OTLPLogsWriter.encode(Self.edgeCases) == generated)
     }
 
+    @Test("stored attribute lists and values: the same bytes as the generated message types")
+    func compactEncodingSameBytes() throws {
+        for record in Self.edgeCases.flatMap({ $0.scopes.flatMap(\.records) }) {
+            let list = Opentelemetry_Proto_Common_V1_KeyValueList.with { $0.values = ModelToProto.attributes(record.attributes) }
+            #expect(CompactEncoding.encode(attributes: record.attributes) == (record.attributes.isEmpty ? [] : try list.serializedBytes()))
+            #expect(CompactEncoding.decodeAttributes(CompactEncoding.encode(attributes: record.attributes)) == record.attributes)
+            if record.body != .empty {
+                #expect(CompactEncoding.encode(value: record.body) == (try ModelToProto.value(record.body).serializedBytes() as [UInt8]))
+                #expect(CompactEncoding.decodeValue(CompactEncoding.encode(value: record.body)) == record.body)
+            }
+        }
+    }
+
     @Test("decodes back to the model")
     func roundTrip() throws {
         let bytes = OTLPEncoder.encode(.logs(Self.edgeCases), format: .protobuf)

@@ -38,6 +38,9 @@ struct PartitionWriter {
                 status_code, resource_id, attributes, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         let attributeSQL = "INSERT OR IGNORE INTO span_attributes (key, value, start_ns, trace_id, span_id) VALUES (?, ?, ?, ?, ?)"
+        // Prepared once per batch: looking a cached statement up hashes its whole SQL text.
+        let statement = try database.statement(spanSQL)
+        let attributeStatement = try database.statement(attributeSQL)
         var deltas = [TraceID: TraceDelta]()
         var operations = Set<OperationKey>()
         var stored = [(service: String, span: Span)]()
@@ -47,7 +50,6 @@ struct PartitionWriter {
             for scope in group.scopes {
                 for span in scope.spans {
                     let traceBytes = span.traceID.bytes
-                    let statement = try database.statement(spanSQL)
                     statement.bind(1, blob: traceBytes).bind(2, span.spanID.value)
                     if let parent = span.parentSpanID { statement.bind(3, parent.value) } else { statement.bindNull(3) }
                     statement.bind(4, service).bind(5, span.name).bind(6, span.kind.rawValue)
@@ -59,7 +61,7 @@ struct PartitionWriter {
                     // A span stored before (same trace and span ID) changes nothing, summaries included.
                     guard database.changes > 0 else { continue }
                     for attribute in span.attributes where indexedAttributes.contains(attribute.key) {
-                        try database.statement(attributeSQL).bind(1, attribute.key).bind(2, attribute.value.text)
+                        try attributeStatement.bind(1, attribute.key).bind(2, attribute.value.text)
                             .bind(3, span.startTimeUnixNano).bind(4, blob: traceBytes).bind(5, span.spanID.value).run()
                     }
                     var delta = deltas[span.traceID, default: TraceDelta()]
@@ -119,9 +121,9 @@ struct PartitionWriter {
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
+            let statement = try database.statement(sql)
             for scope in group.scopes {
                 for record in scope.records {
-                    let statement = try database.statement(sql)
                     statement.bind(1, record.effectiveTimeUnixNano).bind(2, record.observedTimeUnixNano)
                         .bind(3, service).bind(4, record.severityNumber.rawValue).bind(5, record.severityText)
                         .bind(6, blob: CompactEncoding.encode(value: record.body)).bind(7, record.body.text)

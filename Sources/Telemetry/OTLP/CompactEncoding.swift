@@ -7,8 +7,10 @@ import SwiftProtobuf
 public enum CompactEncoding {
     public static func encode(attributes: [Attribute]) -> [UInt8] {
         guard !attributes.isEmpty else { return [] }
-        let list = Opentelemetry_Proto_Common_V1_KeyValueList.with { $0.values = ModelToProto.attributes(attributes) }
-        return OTLPEncoder.serialize(list, format: .protobuf)
+        // A `KeyValueList`, written directly (the same bytes as the generated message's).
+        var writer = ProtobufBytes()
+        writer.attributes(1, attributes)
+        return writer.bytes
     }
 
     public static func decodeAttributes(_ bytes: [UInt8]) -> [Attribute] {
@@ -20,7 +22,9 @@ public enum CompactEncoding {
     /// A log body (any value type) at rest.
     public static func encode(value: AttributeValue) -> [UInt8] {
         guard value != .empty else { return [] }
-        return OTLPEncoder.serialize(ModelToProto.value(value), format: .protobuf)
+        var writer = ProtobufBytes()
+        writer.anyValue(value)
+        return writer.bytes
     }
 
     public static func decodeValue(_ bytes: [UInt8]) -> AttributeValue {
