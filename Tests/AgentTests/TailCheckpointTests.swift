@@ -131,6 +131,53 @@ struct TailCheckpointTests {
         #expect(sink.bodies == ["a1", "a2", "b1 is a longer line"])
     }
 
+    @Test("copytruncate whose copy is shorter than what was read: after a restart the copy is not read again")
+    func shortCopyNotReadAfterRestart() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)
+        // Copies are recognised by the first KiB: a file shorter than that only by its inode.
+        let long = String(repeating: "x", count: 1100)
+        try scratch.append("app.log", "a1 \(long)\na2\n")
+        // logrotate read the file, the service appended a3, the tailer read it, then the truncate.
+        let copied = try #require(FileManager.default.contents(atPath: scratch.file("app.log")))
+        try scratch.append("app.log", "a3\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        try copied.write(to: URL(fileURLWithPath: scratch.file("app.log.1")))
+        truncate(scratch.file("app.log"), 0)
+        try scratch.append("app.log", "b1 is a longer line\n")
+        await engine.poll()
+        await engine.close()
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        await restarted.poll()
+        #expect(sink.bodies == ["a1 \(long)", "a2", "a3", "b1 is a longer line"])
+    }
+
+    @Test("copytruncate with the copies inside the glob: a copy of a finished stream is never read from its start, even after a restart")
+    func copiesInsideTheGlob() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let source = TailSource(include: [scratch.file("app.log*")], startAt: .beginning, format: .plain)
+        let long = String(repeating: "x", count: 1100)
+        try scratch.append("app.log", "a1 \(long)\na2\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        let copied = try #require(FileManager.default.contents(atPath: scratch.file("app.log")))
+        try scratch.append("app.log", "a3\n")
+        await engine.poll()
+        try copied.write(to: URL(fileURLWithPath: scratch.file("app.log.1")))
+        truncate(scratch.file("app.log"), 0)
+        try scratch.append("app.log", "b1\n")
+        await engine.poll()
+        await engine.close()
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        await restarted.poll()
+        #expect(sink.bodies == ["a1 \(long)", "a2", "a3", "b1"])
+    }
+
     @Test("two rotations while the agent was down: the file it never saw is found among the rotations and read once")
     func fileBornAndRotatedWhileDown() async throws {
         let scratch = try TailScratch()

@@ -27,12 +27,44 @@ struct TailCheckpoints: Codable, Equatable, Sendable {
         func batchID(start: UInt64, end: UInt64) -> String { "tail-\(tag)-\(start)-\(end)" }
     }
 
+    /// A stream the tailer read to its end and let go of: a released file, or the content a
+    /// truncation ended. Remembered so that a copy or a late-growing rotation of it is read from
+    /// where it ended, never again from its start.
+    struct FinishedStream: Codable, Equatable, Sendable {
+        var identity: FileIdentity
+        var fingerprint: FileFingerprint
+        var tag: String
+        /// Everything before this offset was read and is in the queue (or pending under `tag`).
+        var end: UInt64
+        var finishedAtUnixNano: UInt64
+
+        /// True when the open file `fd` (with `identity`) continues this stream: the same inode
+        /// with the same first bytes, or another file with the same full-length fingerprint (a copy).
+        func isContinued(by identity: FileIdentity, fd: Int32) -> Bool {
+            guard identity == self.identity || fingerprint.length == FileFingerprint.maxLength else { return false }
+            return fingerprint.matches(fd: fd)
+        }
+    }
+
     var version = 1
     var files: [Entry] = []
     /// Sources that have polled at least once: `start_at` only applies to a source's first poll.
     var startedSources: [String] = []
     /// When this state was taken: a rotated file modified later and not listed here was never read.
     var savedAtUnixNano: UInt64?
+    /// Recently finished streams, oldest first.
+    var finished: [FinishedStream] = []
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        files = try container.decode([Entry].self, forKey: .files)
+        startedSources = try container.decode([String].self, forKey: .startedSources)
+        savedAtUnixNano = try container.decodeIfPresent(UInt64.self, forKey: .savedAtUnixNano)
+        finished = try container.decodeIfPresent([FinishedStream].self, forKey: .finished) ?? []
+    }
 
     static func load(_ path: String) throws -> TailCheckpoints {
         guard FileManager.default.fileExists(atPath: path) else { return TailCheckpoints() }

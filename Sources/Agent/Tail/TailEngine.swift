@@ -32,8 +32,9 @@ actor TailEngine {
     /// Wall-clock time of the previous discovery (or of the checkpoint, after a restart): rotated
     /// files modified since then that the tailer does not know were written while it was not looking.
     private var lastDiscoveryUnixNano: UInt64?
-    /// Files read to their end and closed, with where they ended, in case a late writer appends.
-    private var released: [FileIdentity: ReleasedFile] = [:]
+    /// Streams read to their end (released files, truncated content), oldest first, persisted in
+    /// the checkpoint: a copy or a late-growing rotation of one is never read from its start again.
+    private var finished: [TailCheckpoints.FinishedStream] = []
     private var dirty = false
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
 
@@ -47,14 +48,9 @@ actor TailEngine {
     static let rotatedGrace: Duration = .seconds(2)
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
     static let modificationSlackNanos: UInt64 = 1_000_000_000
-    static let releasedMemory = 256
-
-    struct ReleasedFile {
-        var fingerprint: FileFingerprint
-        var offset: UInt64
-        var tag: String
-        var sourceIndex: Int
-    }
+    /// How many finished streams are remembered, and for how long.
+    static let finishedMemory = 256
+    static let finishedLifetimeNanos: UInt64 = 24 * 3600 * 1_000_000_000
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
          sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
@@ -72,6 +68,7 @@ actor TailEngine {
         for entry in loaded.files { savedEntries[entry.identity] = entry }
         startedSources = Set(loaded.startedSources)
         lastDiscoveryUnixNano = loaded.savedAtUnixNano
+        finished = loaded.finished
     }
 
     var statistics: TailStatistics {
@@ -208,12 +205,12 @@ actor TailEngine {
                 var start: UInt64 = 0
                 var tag = Self.newTag()
                 var fingerprint = FileFingerprint.read(fd: fd) ?? .empty
-                if let done = released[identity], done.fingerprint.matches(fd: fd) {
-                    guard size > done.offset else {
+                if let done = finishedStream(continuedBy: identity, fd: fd) {
+                    guard size > done.end else {
                         Glibc.close(fd)
                         continue
                     }
-                    (start, tag, fingerprint) = (done.offset, done.tag, done.fingerprint)
+                    (start, tag, fingerprint) = (done.end, done.tag, done.fingerprint)
                 } else if modified < threshold || isCopyOfFollowedFile(fd) {
                     Glibc.close(fd)
                     continue
@@ -223,7 +220,7 @@ actor TailEngine {
                     tag: tag, offset: start, forcedEnd: nil, source: sources[sourceIndex], now: clock.now)
                 file.rotatedOut = true
                 files[identity] = file
-                released[identity] = nil
+                finished.removeAll { $0.tag == tag }
                 dirty = true
                 logger.info("reading \(sibling) from \(start): rotated while it was not watched")
             }
@@ -261,11 +258,28 @@ actor TailEngine {
                 rescued.rotatedOut = true
                 files[copy.identity] = rescued
                 ignoredCopies[copy.identity] = nil
+            } else {
+                remember(identity: identity, fingerprint: entry.fingerprint, tag: entry.tag, end: resumeEnd)
             }
             files[identity] = TailedFile(
                 identity: identity, sourceIndex: sourceIndex, path: path, fd: fd, fingerprint: fingerprint,
                 tag: Self.newTag(), offset: 0, forcedEnd: nil, source: source, now: now)
             dirty = true
+            return
+        }
+        if let done = finishedStream(continuedBy: identity, fd: fd) {
+            // A copy (or a rotation) of a stream already read: only what lies past its end is new.
+            guard size > done.end else {
+                ignoredCopies[identity] = size
+                Glibc.close(fd)
+                return
+            }
+            files[identity] = TailedFile(
+                identity: identity, sourceIndex: sourceIndex, path: path, fd: fd, fingerprint: done.fingerprint,
+                tag: done.tag, offset: done.end, forcedEnd: nil, source: source, now: now)
+            finished.removeAll { $0.tag == done.tag }
+            dirty = true
+            logger.debug("tailing \(path) from \(done.end): it continues a stream already read")
             return
         }
         if mayBeCopy, isCopyOfFollowedFile(fd) {
@@ -280,6 +294,20 @@ actor TailEngine {
             tag: Self.newTag(), offset: start, forcedEnd: nil, source: source, now: now)
         dirty = true
         logger.debug("tailing \(path) from \(start)")
+    }
+
+    /// Records a stream read to `end` and let go of (see `TailCheckpoints.FinishedStream`).
+    private func remember(identity: FileIdentity, fingerprint: FileFingerprint, tag: String, end: UInt64) {
+        let now = WallClock.nowUnixNano()
+        finished.removeAll { $0.tag == tag || now - min(now, $0.finishedAtUnixNano) > Self.finishedLifetimeNanos }
+        if finished.count >= Self.finishedMemory { finished.removeFirst(finished.count - Self.finishedMemory + 1) }
+        finished.append(.init(identity: identity, fingerprint: fingerprint, tag: tag, end: end, finishedAtUnixNano: now))
+        dirty = true
+    }
+
+    /// The most recent finished stream that the open file `fd` continues, if any.
+    private func finishedStream(continuedBy identity: FileIdentity, fd: Int32) -> TailCheckpoints.FinishedStream? {
+        finished.last { $0.isContinued(by: identity, fd: fd) }
     }
 
     private func isCopyOfFollowedFile(_ fd: Int32) -> Bool {
@@ -405,6 +433,8 @@ actor TailEngine {
             file.assembler.flush(into: &file.records)
             await send(file, upTo: nil, asOneBatch: false)
             if file.forcedEnd != nil { return nil }
+            // A copy shorter than what was read may appear among the rotations: it is this stream.
+            remember(identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, end: file.readOffset)
         }
         file.reset(to: 0, tag: Self.newTag(), source: source, fingerprint: FileFingerprint.read(fd: file.fd) ?? .empty)
         dirty = true
@@ -412,8 +442,7 @@ actor TailEngine {
     }
 
     private func release(_ file: TailedFile) {
-        if released.count >= Self.releasedMemory, let oldest = released.keys.first { released[oldest] = nil }
-        released[file.identity] = ReleasedFile(fingerprint: file.fingerprint, offset: file.readOffset, tag: file.tag, sourceIndex: file.sourceIndex)
+        remember(identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, end: file.readOffset)
         file.close()
         files[file.identity] = nil
         dirty = true
@@ -528,6 +557,7 @@ actor TailEngine {
         var document = TailCheckpoints()
         document.startedSources = startedSources.sorted()
         document.savedAtUnixNano = WallClock.nowUnixNano()
+        document.finished = finished
         for file in files.values {
             var pending = file.forcedEnd
             if let sending, sending === file { pending = end }
