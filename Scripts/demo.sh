@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: builds Periscope, starts a collector (embedded SQLite store) and an agent on
 # free loopback ports, runs the instrumented example service (two services, over HTTP)
-# under load, then shows traces and their logs through the CLI — and stops all it started.
+# under load, then shows traces, logs by correlation ID, golden signals and SLO burn rates
+# through the CLI — and stops all it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-requests=${DEMO_REQUESTS:-40}
+requests=${DEMO_REQUESTS:-120}
 bash Scripts/install-prerequisites.sh
 echo "==> building (debug; first build takes a few minutes)"
 swift build 2>&1 | grep -E "error|warning: .*Sources|Compiling|Build complete" | grep -v "^\[" || true
@@ -49,9 +50,13 @@ collector_port=$(wait_port "$demo/collector.out" periscope-collector)
 collector="http://127.0.0.1:$collector_port"
 echo "    collector on $collector (data in $demo/collector-data)"
 
-echo "==> starting periscope-agent"
-"$bin/periscope-agent" --otlp-listen 127.0.0.1:0 --collector "$collector" --token-file "$demo/token" \
-  --data "$demo/agent-data" >"$demo/agent.out" 2>"$demo/agent.out.err" &
+echo "==> starting periscope-agent (sidecar of checkout: host metrics every 2 s are its saturation)"
+cat > "$demo/agent.yaml" <<YAML
+service: checkout
+host_metrics_interval: 2s
+YAML
+"$bin/periscope-agent" --config "$demo/agent.yaml" --otlp-listen 127.0.0.1:0 --collector "$collector" \
+  --token-file "$demo/token" --data "$demo/agent-data" >"$demo/agent.out" 2>"$demo/agent.out.err" &
 pids+=($!)
 agent_port=$(wait_port "$demo/agent.out" periscope-agent)
 echo "    agent OTLP/HTTP receiver on http://127.0.0.1:$agent_port"
@@ -79,7 +84,32 @@ if [ -n "$error_trace" ]; then
   echo
   echo "==> periscope trace $error_trace -v   (a request that failed downstream)"
   "$bin/periscope" trace "$error_trace" -v
+  correlation=$("$bin/periscope" --json trace "$error_trace" | python3 -c '
+import json, sys
+def find(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "correlation_id" and isinstance(value, str):
+                return value
+            found = find(value)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = find(item)
+            if found:
+                return found
+    return None
+print(find(json.load(sys.stdin)) or "")')
+  if [ -n "$correlation" ]; then
+    echo
+    echo "==> periscope logs --correlation $correlation   (every log line of that request, across services)"
+    "$bin/periscope" logs --correlation "$correlation"
+  fi
 fi
+echo
+echo "==> periscope traces --status error --limit 5   (the newest failed requests)"
+"$bin/periscope" traces --status error --limit 5
 echo
 echo "==> periscope signals --by operation --since 5m   (golden signals from the rollups)"
 "$bin/periscope" signals --by operation --since 5m
