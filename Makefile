@@ -21,9 +21,14 @@ generate-otlp:
 	bash Scripts/generate-otlp.sh
 
 clean:
-	rm -rf .build .demo
+	rm -rf .build .demo Fuzz/.build Fuzz/.corpus
 
 # Release build, SDK micro-benchmarks, end-to-end load runs; rewrites BENCHMARKS.md.
 .PHONY: bench
 bench:
 	bash Benchmarks/run.sh
+
+# Coverage-guided fuzzing of the network decoders (libFuzzer + ASan), FUZZ_SECONDS per target.
+.PHONY: fuzz
+fuzz: prerequisites
+	bash Fuzz/run.sh

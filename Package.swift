@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PeriscopeSDK", targets: ["PeriscopeSDK"]),
+        // The data model and OTLP codec, for the fuzz and benchmark packages beside this one.
+        .library(name: "PeriscopeTelemetry", targets: ["PeriscopeTelemetry"]),
         .library(name: "PeriscopeHummingbird", targets: ["PeriscopeHummingbird"]),
         .library(name: "PeriscopeHTTPClient", targets: ["PeriscopeHTTPClient"]),
         .executable(name: "periscope-agent", targets: ["PeriscopeAgent"]),

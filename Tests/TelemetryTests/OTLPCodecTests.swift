@@ -93,6 +93,23 @@ struct OTLPCodecTests {
         _ = try strict.decode(.traces, spanBatch(Array(tooMany.prefix(4))), format: .protobuf, nowUnixNano: .max / 2)
     }
 
+    @Test("the fuzz seeds, built by Python's opentelemetry-proto, decode the same in protobuf and OTLP/JSON")
+    func fuzzSeedsDecode() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/Corpus/OTLPDecodeFuzz").standardizedFileURL
+        for (index, signal) in [Signal.traces, .logs, .metrics].enumerated() {
+            let name = ["traces", "logs", "metrics"][index]
+            var decoded: [TelemetryBatch] = []
+            for (format, suffix) in [(OTLPFormat.protobuf, "pb"), (.json, "json")] {
+                let seed = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("\(name).\(suffix)")))
+                #expect(Int(seed[0]) % 3 == index && (Int(seed[0]) / 3) % 2 == (format == .json ? 1 : 0), "the selector byte")
+                decoded.append(try decoder.decode(signal, Array(seed.dropFirst()), format: format, nowUnixNano: 1_700_000_000_000_000_000).batch)
+            }
+            #expect(decoded[0] == decoded[1], "\(name): protobuf and OTLP/JSON give the same batch")
+            #expect(decoded[0].itemCount > 0)
+        }
+    }
+
     @Test("hostile bytes never crash the decoder: 3,000 mutations of valid payloads")
     func mutationFuzz() {
         var generator = SeededGenerator(seed: 0x5eed)

@@ -1,0 +1,27 @@
+import PeriscopeTelemetry
+
+/// One input from libFuzzer. The first byte picks the signal and the format; the rest is the
+/// request body. A decoder may refuse the body (a typed `OTLPError` with a message) but must
+/// never crash, and what it accepts must survive a protobuf round trip unchanged.
+func otlpDecodeFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    let selector = data[0]
+    let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    let signal: Signal = [.traces, .logs, .metrics][Int(selector % 3)]
+    let format: OTLPFormat = (selector / 3) % 2 == 0 ? .protobuf : .json
+    let decoder = OTLPDecoder()
+    let now: UInt64 = 1_800_000_000_000_000_000
+    let decoded: OTLPDecoder.Result
+    do {
+        decoded = try decoder.decode(signal, body, format: format, nowUnixNano: now)
+    } catch {
+        precondition(!error.message.isEmpty, "a refusal must say why")
+        return 0
+    }
+    let reencoded = OTLPEncoder.encode(decoded.batch, format: .protobuf)
+    guard let again = try? decoder.decode(signal, reencoded, format: .protobuf, nowUnixNano: now) else {
+        preconditionFailure("an accepted \(signal) request no longer decodes after re-encoding")
+    }
+    precondition(again.batch == decoded.batch, "an accepted \(signal) request changed in a protobuf round trip")
+    return 0
+}
