@@ -1,13 +1,6 @@
 import CFuzzerDriver
 
-/// SwiftPM links an executable target's entry point as `<target>_main`: hand control to
-/// libFuzzer's driver from there, with this target's input handler.
 @_cdecl("DecompressFuzz_main")
 func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        guard let data else { return 0 }
-        return decompressFuzz(data, size)
-    }
+    fuzz_driver_run(argc, argv) { data, size in data.map { decompressFuzz($0, size) } ?? 0 }
 }
