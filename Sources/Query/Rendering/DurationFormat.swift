@@ -13,14 +13,19 @@ enum DurationFormat {
         // A minute or more: whole seconds are precise enough.
         let seconds = (nanos + 500_000_000) / 1_000_000_000
         if seconds < 3_600 {
-            return "\(seconds / 60)m" + twoDigits(seconds % 60) + "s"
+            return "\(seconds / 60)m" + remainder(seconds % 60, "s")
         }
         let minutes = (seconds + 30) / 60
         if minutes < 24 * 60 {
-            return "\(minutes / 60)h" + twoDigits(minutes % 60) + "m"
+            return "\(minutes / 60)h" + remainder(minutes % 60, "m")
         }
         let hours = (minutes + 30) / 60
-        return "\(hours / 24)d" + twoDigits(hours % 24) + "h"
+        return "\(hours / 24)d" + remainder(hours % 24, "h")
+    }
+
+    /// The smaller unit after a larger one, two digits wide; nothing when it is zero (`30d`, `2h`).
+    private static func remainder(_ value: UInt64, _ suffix: String) -> String {
+        value == 0 ? "" : twoDigits(value) + suffix
     }
 
     /// `value` with three significant digits, or `nil` when it rounds to 1000 or more (the
