@@ -115,7 +115,7 @@ struct TailParsingTests {
     func hostileJSON() {
         let lines = [
             "{", "{\"a\":}", "[1,2]", "\"str\"", "{\"a\":1}x", "{\"a\":\"\\ud800\"}", String(repeating: "{\"a\":", count: 5000),
-            "{\"a\":1e999999}", "{\"a\":\"\u{0001}\"}", "{\"k\":\"v\" \"k2\":1}", "",
+            "{\"a\":1e999999}", "{\"a\":\"\u{0001}\"}", "{\"k\":\"v\" \"k2\":1}",
         ]
         for line in lines {
             let record = TailTesting.record(line)
@@ -126,6 +126,7 @@ struct TailParsingTests {
             }
         }
         #expect(TailTesting.record(#"{"u":"\u00e9\ud83d\ude00\n"}"#).attributes["u"] == .string("é😀\n"))
+        #expect(TailTesting.records([""]).isEmpty, "a blank line is no record")
     }
 
     @Test("tail: entries decode from the old list of globs and from objects")

@@ -71,19 +71,40 @@ enum TailTesting {
     static let logger = Logger(label: "tail-test")
 
     static func engine(
-        _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true)
+        _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true),
+        bytesPerPoll: Int = TailEngine.maxBytesPerPoll
     ) throws -> TailEngine {
         var source = source ?? TailSource(include: [scratch.file("*.log")], startAt: .beginning)
         if source.include.isEmpty { source.include = [scratch.file("*.log")] }
         source.partialLineTimeout = .milliseconds(150)
         return try TailEngine(
             sources: [source], redactor: redactor, defaultService: "svc", checkpointPath: scratch.file("tail-checkpoints.json"),
-            sink: sink, logger: logger)
+            sink: sink, bytesPerPoll: bytesPerPoll, logger: logger)
+    }
+
+    /// Records as the tailer writes them (parsed, mapped, redacted, encoded), decoded again.
+    static func records(
+        _ lines: [String], format: TailSource.Format = .json, pattern: String? = nil,
+        redactor: Redactor = Redactor(rules: [], includeDefaults: false)
+    ) -> [LogRecord] {
+        var buffer = RecordBuffer()
+        var offset: UInt64 = 0
+        for line in lines {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: offset, end: offset + UInt64($0.count) + 1, truncatedFrom: nil)) }
+            offset += UInt64(bytes.count) + 1
+        }
+        var encoder = TailBatchEncoder()
+        let batch = encoder.encode(
+            buffer, count: buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
+            path: "/var/log/app.log", fileName: "app.log", redactor: redactor, observedUnixNano: 42)
+        guard batch.itemCount > 0 else { return [] }
+        let decoded = try! OTLPDecoder().decode(.logs, try! Zstd.decompress(batch.body, limit: 1 << 30), format: .protobuf)
+        guard case .logs(let groups) = decoded.batch else { return [] }
+        return groups.flatMap { $0.scopes.flatMap(\.records) }
     }
 
     static func record(_ line: String, format: TailSource.Format = .json, pattern: String? = nil) -> LogRecord {
-        let parser = LogLineParser(format: format, pattern: pattern)
-        let raw = RawRecord(text: line, start: 0, end: UInt64(line.utf8.count))
-        return parser.parse(raw, path: "/var/log/app.log", fileName: "app.log", observedUnixNano: 42).record
+        records([line], format: format, pattern: pattern)[0]
     }
 }

@@ -2,22 +2,19 @@ import PeriscopeTelemetry
 
 /// A small, strict JSON parser for one log line: the top level must be an object. Nested
 /// objects are flattened into dotted keys (`http.status`); arrays stay arrays. Hostile input
-/// gets `nil`, never a crash: nesting is capped and numbers that do not fit become doubles.
-struct JSONLineParser {
+/// gets `false`, never a crash: nesting is capped and numbers that do not fit become doubles.
+/// Works on the line's bytes and stores keys and strings in `ParsedFields` — no `String` per field.
+enum JSONLineParser {
     static let maxDepth = 32
 
-    static func parseObject(_ text: String) -> [(String, AttributeValue)]? {
-        var text = text
-        return text.withUTF8 { bytes -> [(String, AttributeValue)]? in
-            var parser = Cursor(bytes: bytes)
-            parser.skipWhitespace()
-            guard parser.peek == UInt8(ascii: "{") else { return nil }
-            var fields: [(String, AttributeValue)] = []
-            guard parser.parseObject(prefix: "", depth: 0, into: &fields) else { return nil }
-            parser.skipWhitespace()
-            guard parser.atEnd else { return nil }
-            return fields
-        }
+    /// Parses `text` into `fields`; false when it is not one JSON object (what `fields` then
+    /// holds is to be discarded).
+    static func parseObject(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
+        var parser = Cursor(bytes: text)
+        parser.skipWhitespace()
+        guard parser.peek == UInt8(ascii: "{"), parser.parseObject(prefix: nil, depth: 0, into: &fields) else { return false }
+        parser.skipWhitespace()
+        return parser.atEnd
     }
 
     private struct Cursor {
@@ -41,22 +38,23 @@ struct JSONLineParser {
         }
 
         /// Parses `{…}` flattening members into `fields` under `prefix`.
-        mutating func parseObject(prefix: String, depth: Int, into fields: inout [(String, AttributeValue)]) -> Bool {
+        mutating func parseObject(prefix: Range<Int>?, depth: Int, into fields: inout ParsedFields) -> Bool {
             guard depth < JSONLineParser.maxDepth, expect(UInt8(ascii: "{")) else { return false }
             skipWhitespace()
             if peek == UInt8(ascii: "}") { index += 1; return true }
             while true {
                 skipWhitespace()
-                guard let key = parseString(), expect(UInt8(ascii: ":")) else { return false }
+                guard let key = parseString(into: &fields), expect(UInt8(ascii: ":")) else { return false }
                 skipWhitespace()
-                let fullKey = prefix.isEmpty ? key : prefix + "." + key
+                var fullKey = key
+                if let prefix, !prefix.isEmpty { fullKey = fields.storeDotted(prefix, key) }
                 if peek == UInt8(ascii: "{") {
-                    let before = fields.count
+                    let before = fields.fields.count
                     guard parseObject(prefix: fullKey, depth: depth + 1, into: &fields) else { return false }
-                    if fields.count == before { fields.append((fullKey, .keyValueList([]))) }
+                    if fields.fields.count == before { fields.append(key: fullKey, .structured(.keyValueList([]))) }
                 } else {
-                    guard let value = parseValue(depth: depth + 1) else { return false }
-                    fields.append((fullKey, value))
+                    guard let value = parseValue(depth: depth + 1, into: &fields) else { return false }
+                    fields.append(key: fullKey, value)
                 }
                 skipWhitespace()
                 guard let next = peek else { return false }
@@ -66,24 +64,37 @@ struct JSONLineParser {
             }
         }
 
-        mutating func parseValue(depth: Int) -> AttributeValue? {
+        /// A member's value: strings stay bytes in `fields`; arrays become data-model values.
+        mutating func parseValue(depth: Int, into fields: inout ParsedFields) -> ParsedFields.Value? {
+            guard depth < JSONLineParser.maxDepth else { return nil }
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: "\"")?: return parseString(into: &fields).map(ParsedFields.Value.string)
+            case UInt8(ascii: "{")?, UInt8(ascii: "[")?: return parseElement(depth: depth).map(ParsedFields.Value.structured)
+            default: return parseScalar()
+            }
+        }
+
+        /// A value inside an array, in the data model.
+        mutating func parseElement(depth: Int) -> AttributeValue? {
             guard depth < JSONLineParser.maxDepth else { return nil }
             skipWhitespace()
             guard let byte = peek else { return nil }
             switch byte {
             case UInt8(ascii: "\""):
-                return parseString().map(AttributeValue.string)
+                var scratch = ParsedFields()
+                return parseString(into: &scratch).map { .string(scratch.string($0)) }
             case UInt8(ascii: "{"):
-                var nested: [(String, AttributeValue)] = []
-                guard parseObject(prefix: "", depth: depth, into: &nested) else { return nil }
-                return .keyValueList(nested.map { Attribute($0.0, $0.1) })
+                var nested = ParsedFields()
+                guard parseObject(prefix: nil, depth: depth, into: &nested) else { return nil }
+                return .keyValueList(nested.fields.map { Attribute(nested.string($0.key), nested.attributeValue($0.value)) })
             case UInt8(ascii: "["):
                 index += 1
                 var values: [AttributeValue] = []
                 skipWhitespace()
                 if peek == UInt8(ascii: "]") { index += 1; return .array(values) }
                 while true {
-                    guard let value = parseValue(depth: depth + 1) else { return nil }
+                    guard let value = parseElement(depth: depth + 1) else { return nil }
                     values.append(value)
                     skipWhitespace()
                     guard let next = peek else { return nil }
@@ -91,9 +102,17 @@ struct JSONLineParser {
                     if next == UInt8(ascii: "]") { return .array(values) }
                     guard next == UInt8(ascii: ",") else { return nil }
                 }
-            case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
-            case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
-            case UInt8(ascii: "n"): return literal("null") ? .empty : nil
+            default:
+                return parseScalar().map(ParsedFields().attributeValue)
+            }
+        }
+
+        /// `true`, `false`, `null` or a number.
+        mutating func parseScalar() -> ParsedFields.Value? {
+            switch peek {
+            case UInt8(ascii: "t")?: return literal("true") ? .bool(true) : nil
+            case UInt8(ascii: "f")?: return literal("false") ? .bool(false) : nil
+            case UInt8(ascii: "n")?: return literal("null") ? .null : nil
             default: return parseNumber()
             }
         }
@@ -106,10 +125,11 @@ struct JSONLineParser {
             return true
         }
 
-        mutating func parseNumber() -> AttributeValue? {
+        mutating func parseNumber() -> ParsedFields.Value? {
             let start = index
             var isInteger = true
-            if peek == UInt8(ascii: "-") { index += 1 }
+            let negative = peek == UInt8(ascii: "-")
+            if negative { index += 1 }
             while let byte = peek {
                 if byte >= 0x30 && byte <= 0x39 {
                     index += 1
@@ -121,13 +141,25 @@ struct JSONLineParser {
                 }
             }
             guard index > start else { return nil }
+            if isInteger, let value = Self.integer(UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index]), negative: negative) {
+                return .int(value)
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }
             guard let value = Double(text), value.isFinite else { return nil }
             return .double(value)
         }
 
-        mutating func parseString() -> String? {
+        /// Decimal digits that fit in an `Int64`; nil for none, or on overflow (then a double).
+        static func integer(_ digits: UnsafeBufferPointer<UInt8>, negative: Bool) -> Int64? {
+            guard !digits.isEmpty, digits.count <= 18 else { return nil }
+            var value: Int64 = 0
+            for digit in digits { value = value * 10 + Int64(digit - 0x30) }
+            return negative ? -value : value
+        }
+
+        /// Parses a string, storing its decoded bytes in `fields`.
+        mutating func parseString(into fields: inout ParsedFields) -> Range<Int>? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             index += 1
             let start = index
@@ -135,30 +167,31 @@ struct JSONLineParser {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    let range = fields.store(UnsafeBufferPointer(rebasing: bytes[start..<index]))
                     index += 1
-                    return text
+                    return range
                 }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { return nil }
                 index += 1
             }
-            var out = Array(bytes[start..<index])
+            let begin = fields.end
+            _ = fields.store(UnsafeBufferPointer(rebasing: bytes[start..<index]))
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1
-                if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+                if byte == UInt8(ascii: "\"") { return begin..<fields.end }
                 if byte < 0x20 { return nil }
-                guard byte == UInt8(ascii: "\\") else { out.append(byte); continue }
+                guard byte == UInt8(ascii: "\\") else { fields.store(byte: byte); continue }
                 guard let escaped = peek else { return nil }
                 index += 1
                 switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): fields.store(byte: escaped)
+                case UInt8(ascii: "b"): fields.store(byte: 0x08)
+                case UInt8(ascii: "f"): fields.store(byte: 0x0C)
+                case UInt8(ascii: "n"): fields.store(byte: 0x0A)
+                case UInt8(ascii: "r"): fields.store(byte: 0x0D)
+                case UInt8(ascii: "t"): fields.store(byte: 0x09)
                 case UInt8(ascii: "u"):
                     guard var scalar = hex4() else { return nil }
                     if (0xD800...0xDBFF).contains(scalar) {
@@ -170,7 +203,7 @@ struct JSONLineParser {
                     } else if (0xDC00...0xDFFF).contains(scalar) {
                         scalar = 0xFFFD
                     }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+                    UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { fields.store(byte: $0) }
                 default: return nil
                 }
             }

@@ -6,13 +6,27 @@ import PeriscopeTelemetry
 enum SeverityParser {
     static func severity(_ value: AttributeValue) -> (Severity, String)? {
         switch value {
-        case .int(let number): return numeric(Int(clamping: number)).map { ($0, $0.name) }
-        case .double(let number) where number.isFinite: return numeric(Int(number)).map { ($0, $0.name) }
-        case .string(let text):
-            if let number = Int(text) { return numeric(number).map { ($0, text) } }
-            return named(text).map { ($0, text) }
+        case .int(let number): return severity(number: Int(clamping: number))
+        case .double(let number): return severity(number: number)
+        case .string(let text): return severity(text: text)
         default: return nil
         }
+    }
+
+    static func severity(number: Int) -> (Severity, String)? {
+        numeric(number).map { ($0, $0.name) }
+    }
+
+    /// A fractional level counts by its whole part; one too large for an `Int` is no level.
+    static func severity(number: Double) -> (Severity, String)? {
+        guard number.isFinite, let whole = Int(exactly: number.rounded(.towardZero)) else { return nil }
+        return severity(number: whole)
+    }
+
+    /// A level name, or a number written as text; the text is kept as the severity text.
+    static func severity(text: String) -> (Severity, String)? {
+        if let number = Int(text) { return numeric(number).map { ($0, text) } }
+        return named(text).map { ($0, text) }
     }
 
     static func numeric(_ number: Int) -> Severity? {

@@ -16,6 +16,8 @@ actor TailEngine {
     let redactor: Redactor
     let counters: TailCounters
     let logger: Logger
+    /// Most bytes read from one file in one poll (`maxBytesPerPoll` but in tests).
+    let bytesPerPoll: Int
     private let matchers: [GlobMatcher]
     private let parsers: [LogLineParser]
     private let resources: [Resource]
@@ -37,6 +39,7 @@ actor TailEngine {
     private var finished: [TailCheckpoints.FinishedStream] = []
     private var dirty = false
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
+    private var encoder = TailBatchEncoder()
 
     /// Most records and bytes in one batch.
     static let maxBatchRecords = 4096
@@ -53,8 +56,10 @@ actor TailEngine {
     static let finishedLifetimeNanos: UInt64 = 24 * 3600 * 1_000_000_000
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
-         sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+         sink: any TailBatchSink, counters: TailCounters = TailCounters(), bytesPerPoll: Int = TailEngine.maxBytesPerPoll,
+         logger: Logger) throws {
         self.sources = sources
+        self.bytesPerPoll = bytesPerPoll
         self.redactor = redactor
         self.checkpointPath = checkpointPath
         self.sink = sink
@@ -81,15 +86,19 @@ actor TailEngine {
     /// Paths of the files followed now.
     var watchedPaths: [String] { files.values.map(\.path).sorted() }
 
-    /// One round: discover, read, send. Returns when everything read so far is queued (or shutdown).
-    func poll() async {
+    /// One round: discover, read, send. Returns when everything read so far is queued (or
+    /// shutdown): true when a file has more to read than one round reads, so the next round
+    /// should start at once.
+    @discardableResult
+    func poll() async -> Bool {
         polls += 1
         discover()
         // Rotated-away files first: the old file is finished before the new one.
         let ordered = files.values.sorted { ($0.rotatedOut ? 0 : 1, $0.path) < ($1.rotatedOut ? 0 : 1, $1.path) }
+        var behind = false
         for file in ordered {
             guard !Task.isCancelled else { break }
-            await process(file)
+            if await process(file) { behind = true }
         }
         let watched = files.count
         let redactions = redactor.totalRedactions
@@ -98,6 +107,7 @@ actor TailEngine {
             $0.redactions = redactions
         }
         if dirty { saveCheckpoints(sending: nil, end: 0) }
+        return behind
     }
 
     /// Closes every file (on shutdown); checkpoints stay as they are.
@@ -331,52 +341,51 @@ actor TailEngine {
 
     // MARK: - Reading
 
-    private func process(_ file: TailedFile) async {
+    /// Reads what `file` gained, up to the per-poll budget, and queues it; true when the budget
+    /// ran out before the end of the file.
+    private func process(_ file: TailedFile) async -> Bool {
         let source = sources[file.sourceIndex]
-        guard let size = file.size() else { return }
+        guard let size = file.size() else { return false }
         let fingerprintIntact = file.fingerprint.length == 0 || (size >= UInt64(file.fingerprint.length) && file.fingerprint.matches(fd: file.fd))
         if size < file.readOffset || !fingerprintIntact || (file.forcedEnd.map { size < $0 } ?? false) {
             if let copy = await truncated(file, source: source) {
                 // The copy continues the old stream: finish it before the file starts over.
-                await process(copy)
+                _ = await process(copy)
             }
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled else { return false }
         }
         if file.fingerprint.length < FileFingerprint.maxLength, size > UInt64(file.fingerprint.length),
            let grown = FileFingerprint.read(fd: file.fd) {
             file.fingerprint = grown
             dirty = true
         }
-        var budget = Self.maxBytesPerPoll
+        var budget = bytesPerPoll
         let now = clock.now
-        var lines: [RawLine] = []
         while budget > 0, !Task.isCancelled {
             let limit = file.forcedEnd ?? size
             guard file.readOffset < limit else { break }
             let wanted = Int(min(UInt64(Self.readChunk), limit - file.readOffset))
-            lines.removeAll(keepingCapacity: true)
+            var lineCount = 0
             let count = readBuffer.withUnsafeMutableBytes { raw -> Int in
                 let count = file.read(at: file.readOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))
-                if count > 0 { file.splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]), into: &lines) }
+                if count > 0 { lineCount = file.ingest(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
                 return count
             }
             guard count > 0 else { break }
-            for line in lines { file.assembler.add(line, into: &file.records) }
             file.readOffset += UInt64(count)
             file.lastGrowth = now
             budget -= count
-            let lineCount = lines.count
             counters.update {
                 $0.bytesRead += count
                 $0.linesRead += lineCount
             }
             if let forcedEnd = file.forcedEnd, file.readOffset >= forcedEnd {
                 // Re-send exactly the range the checkpoint had pending, as one batch under its ID.
-                if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+                file.flushPartialLine()
                 file.assembler.flush(into: &file.records)
                 await send(file, upTo: forcedEnd, asOneBatch: true)
                 // Not confirmed (shutdown): the range stays pending in the checkpoint.
-                guard file.committed >= forcedEnd else { return }
+                guard file.committed >= forcedEnd else { return false }
                 file.forcedEnd = nil
             } else if file.forcedEnd == nil, file.records.count >= Self.maxBatchRecords || pendingBytes(file) >= Self.maxBatchBytes {
                 await send(file, upTo: nil, asOneBatch: false)
@@ -384,15 +393,14 @@ actor TailEngine {
         }
         if let forcedEnd = file.forcedEnd {
             // The pending range could not be re-sent last time (checkpoint write failed): retry it alone.
-            guard file.readOffset >= forcedEnd else { return }
+            guard file.readOffset >= forcedEnd else { return false }
             await send(file, upTo: forcedEnd, asOneBatch: true)
-            guard file.committed >= forcedEnd else { return }
+            guard file.committed >= forcedEnd else { return false }
             file.forcedEnd = nil
         }
         let idle = now - file.lastGrowth
-        if file.splitter.hasPartialLine, idle >= source.partialLineTimeout, let partial = file.splitter.flushPartial() {
+        if file.splitter.hasPartialLine, idle >= source.partialLineTimeout, file.flushPartialLine() {
             counters.update { $0.linesRead += 1 }
-            file.assembler.add(partial, into: &file.records)
         }
         if file.assembler.openStart != nil, idle >= (source.multiline?.timeout ?? .zero) {
             file.assembler.flush(into: &file.records)
@@ -400,12 +408,15 @@ actor TailEngine {
         await send(file, upTo: nil, asOneBatch: false)
         if file.rotatedOut, file.isDrained, file.readOffset >= size, file.linkCount == 0 || idle >= Self.rotatedGrace {
             release(file)
+            return false
         }
+        // The per-poll budget ran out before the end: there is more to read at once.
+        return budget <= 0 && file.readOffset < size
     }
 
     private func pendingBytes(_ file: TailedFile) -> Int {
-        guard let first = file.records.first, let last = file.records.last else { return 0 }
-        return Int(last.end - first.start)
+        guard !file.records.isEmpty else { return 0 }
+        return Int(file.records[file.records.count - 1].end - file.records[0].start)
     }
 
     /// The file is shorter than what was read, or its first bytes changed: copytruncate, a
@@ -429,7 +440,7 @@ actor TailEngine {
             logger.debug("\(file.path) truncated; continuing from its copy \(copy.path) at \(file.readOffset)")
         } else if file.forcedEnd == nil {
             // No copy: what was read before the truncation is still real data.
-            if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+            file.flushPartialLine()
             file.assembler.flush(into: &file.records)
             await send(file, upTo: nil, asOneBatch: false)
             if file.forcedEnd != nil { return nil }
@@ -461,23 +472,20 @@ actor TailEngine {
                 count = file.records.count
             } else {
                 while count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
-                    bytes += file.records[count].text.utf8.count
+                    bytes += file.records[count].textCount
                     count += 1
                 }
             }
             let start = file.committed
             let end = forcedEnd ?? file.records[count - 1].end
-            let slice = file.records[0..<count]
             guard saveCheckpoints(sending: file, end: end) else {
                 // Without a pending mark a crash could duplicate the range: do not send it yet.
                 try? await Task.sleep(for: .seconds(1))
                 return
             }
-            let batch = encode(slice, file: file)
+            let batch = encode(count, of: file)
             if batch.itemCount > 0 {
-                let encoded = EncodedBatch(
-                    id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount,
-                    body: Zstd.compress(OTLPEncoder.encode(batch)))
+                let encoded = EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body)
                 guard await appendPatiently(encoded, path: file.path) else {
                     // Shutdown before the queue confirmed it: keep the range pending, to be re-sent under this ID.
                     file.forcedEnd = end
@@ -523,32 +531,18 @@ actor TailEngine {
         return false
     }
 
-    private func encode(_ slice: ArraySlice<RawRecord>, file: TailedFile) -> TelemetryBatch {
-        let parser = parsers[file.sourceIndex]
-        let observed = WallClock.nowUnixNano()
-        let name = (file.path as NSString).lastPathComponent
-        var records: [LogRecord] = []
-        records.reserveCapacity(slice.count)
-        var failures = 0
-        var truncatedLines = 0
-        var invalid = 0
-        for raw in slice where !raw.text.isEmpty {
-            var outcome = parser.parse(raw, path: file.path, fileName: name, observedUnixNano: observed)
-            redactor.redact(&outcome.record)
-            if outcome.failed { failures += 1 }
-            if raw.truncatedFrom != nil { truncatedLines += 1 }
-            if raw.invalidUTF8 { invalid += 1 }
-            records.append(outcome.record)
-        }
+    /// Parses, redacts and encodes the first `count` records of `file`, counting what went wrong.
+    private func encode(_ count: Int, of file: TailedFile) -> TailBatchEncoder.Batch {
+        let batch = encoder.encode(
+            file.records, count: count, parser: parsers[file.sourceIndex], resource: resources[file.sourceIndex], path: file.path,
+            fileName: (file.path as NSString).lastPathComponent, redactor: redactor)
         counters.update {
-            $0.parseFailures += failures
-            $0.truncatedLines += truncatedLines
-            $0.invalidUTF8Lines += invalid
+            $0.parseFailures += batch.parseFailures
+            $0.truncatedLines += batch.truncatedLines
+            $0.invalidUTF8Lines += batch.invalidUTF8Lines
         }
-        return .logs([ResourceLogs(resource: resources[file.sourceIndex], scopes: [ScopeLogs(scope: Self.scope, records: records)])])
+        return batch
     }
-
-    static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
 
     // MARK: - Checkpoints
 

@@ -54,3 +54,32 @@ public enum Zstd {
         return output
     }
 }
+
+/// A zstd compression context and output buffer kept across calls, for a caller that compresses
+/// batch after batch: no per-call allocation and zeroing of the context's tables and the output.
+/// Not thread-safe; each owner keeps its own.
+package final class ZstdCompressor {
+    private let context: OpaquePointer
+    private var scratch: [UInt8] = []
+
+    package init(level: Int32) {
+        // Out of memory for a few hundred KiB at start-up leaves nothing sensible to do.
+        guard let context = ZSTD_createCCtx() else { fatalError("zstd: cannot allocate a compression context") }
+        self.context = context
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// One zstd frame holding `input` (with its content size, as `Zstd.compress` writes it).
+    package func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
+        let written = scratch.withUnsafeMutableBytes { destination in
+            ZSTD_compress2(context, destination.baseAddress, bound, input.baseAddress, input.count)
+        }
+        // Only a too-small destination fails, and `bound` rules that out.
+        precondition(ZSTD_isError(written) == 0, "zstd compression failed")
+        return Array(scratch[0..<written])
+    }
+}

@@ -33,10 +33,14 @@ enum OTLPLogsWriter {
 
 /// A protobuf output buffer: a nested message is written in place and its length prefix
 /// inserted after it (a short move of the message's bytes), so sizes are never computed twice.
-struct ProtobufBytes {
-    var bytes: [UInt8] = []
+/// Package-wide so that the agent's tailer writes log records straight from line bytes.
+package struct ProtobufBytes {
+    package var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    package init() {}
+
+    @inlinable
+    package mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -45,27 +49,28 @@ struct ProtobufBytes {
         bytes.append(UInt8(value))
     }
 
-    mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+    @inlinable
+    package mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
 
-    mutating func varintField(_ field: Int, _ value: UInt64) {
+    package mutating func varintField(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, 0)
         varint(value)
     }
 
-    mutating func fixed64Field(_ field: Int, _ value: UInt64) {
+    package mutating func fixed64Field(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, 1)
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func fixed32Field(_ field: Int, _ value: UInt32) {
+    package mutating func fixed32Field(_ field: Int, _ value: UInt32) {
         guard value != 0 else { return }
         tag(field, 5)
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func stringField(_ field: Int, _ value: String, always: Bool = false) {
+    package mutating func stringField(_ field: Int, _ value: String, always: Bool = false) {
         guard always || !value.isEmpty else { return }
         tag(field, 2)
         var value = value
@@ -75,14 +80,24 @@ struct ProtobufBytes {
         }
     }
 
-    mutating func bytesField(_ field: Int, _ value: [UInt8], always: Bool = false) {
+    package mutating func bytesField(_ field: Int, _ value: [UInt8], always: Bool = false) {
         guard always || !value.isEmpty else { return }
         tag(field, 2)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
-    mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
+    /// A string field from UTF-8 bytes already known to be valid (the tailer's decoded JSON strings).
+    @inlinable
+    package mutating func stringField(_ field: Int, utf8: UnsafeBufferPointer<UInt8>, always: Bool = false) {
+        guard always || !utf8.isEmpty else { return }
+        tag(field, 2)
+        varint(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    @inlinable
+    package mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
         tag(field, 2)
         // One byte holds the length of a message under 128 bytes, the common case; a longer
         // one moves its bytes along by the extra length bytes.
@@ -108,7 +123,7 @@ struct ProtobufBytes {
         }
     }
 
-    mutating func attributes(_ field: Int, _ attributes: [Attribute]) {
+    package mutating func attributes(_ field: Int, _ attributes: [Attribute]) {
         for attribute in attributes {
             message(field) { pair in
                 pair.stringField(1, attribute.key)
@@ -118,7 +133,7 @@ struct ProtobufBytes {
     }
 
     /// The members of `AnyValue`'s oneof are written even when they hold their default.
-    mutating func anyValue(_ value: AttributeValue) {
+    package mutating func anyValue(_ value: AttributeValue) {
         switch value {
         case .empty: break
         case .string(let text): stringField(1, text, always: true)
@@ -139,7 +154,7 @@ struct ProtobufBytes {
         }
     }
 
-    mutating func logRecord(_ record: LogRecord) {
+    package mutating func logRecord(_ record: LogRecord) {
         fixed64Field(1, record.timeUnixNano)
         varintField(2, UInt64(bitPattern: Int64(record.severityNumber.rawValue)))
         stringField(3, record.severityText)
