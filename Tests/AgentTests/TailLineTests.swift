@@ -112,3 +112,98 @@ struct TailLineTests {
         #expect(record.timeUnixNano == 0)
     }
 }
+
+@Suite("Tail: record encoding")
+struct TailEncodingTests {
+    /// A random JSON value as text, and the attribute the tailer should make of it.
+    static func value(depth: Int, using generator: inout SystemRandomNumberGenerator) -> (String, AttributeValue) {
+        let strings = ["", "plain", "caf\u{E9} \u{1F600}", "quote \" and \\ slash", "tab\tnew\nline", "mail ann@example.org", "card 4111 1111 1111 1111",
+                       "Bearer abc.def", "password=hunter2", String(repeating: "long ", count: 40), "2024-05-01T12:00:00Z", "0af7651916cd43dd8448eb211c80319c"]
+        switch Int.random(in: 0...(depth < 2 ? 7 : 5), using: &generator) {
+        case 0, 1:
+            let text = strings.randomElement(using: &generator)!
+            return (Self.quoted(text), .string(text))
+        case 2:
+            let number = Int64.random(in: -1_000_000_000_000...1_000_000_000_000_000, using: &generator)
+            return (String(number), .int(number))
+        case 3:
+            let number = Double(Int.random(in: -100_000...100_000, using: &generator)) / 8
+            return (String(number), .double(number))
+        case 4:
+            let flag = Bool.random(using: &generator)
+            return (String(flag), .bool(flag))
+        case 5:
+            return ("null", .empty)
+        case 6:
+            let elements = (0..<Int.random(in: 0...3, using: &generator)).map { _ in value(depth: depth + 1, using: &generator) }
+            return ("[" + elements.map(\.0).joined(separator: ",") + "]", .array(elements.map(\.1)))
+        default:
+            return ("[{\"k\":\"v\",\"n\":{\"m\":1}}]", .array([.keyValueList([Attribute("k", .string("v")), Attribute("n.m", .int(1))])]))
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "@": out += "\\u0040"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("random lines (fields of every kind, escapes, nesting, well-known keys, garbage) encode to valid OTLP with every field where it belongs")
+    func randomLines() {
+        var generator = SystemRandomNumberGenerator()
+        let keys = ["a", "user", "http.route", "", "k\u{E9}y", "nested", "n"]
+        for round in 0..<40 {
+            var lines: [String] = []
+            var expected: [[Attribute]?] = []
+            for _ in 0..<50 {
+                if Int.random(in: 0..<10, using: &generator) == 0 {
+                    lines.append(["{\"a\":", "not json", "{\"a\":1}}", "\u{1}"].randomElement(using: &generator)!)
+                    expected.append(nil)
+                    continue
+                }
+                var members: [String] = []
+                var attributes: [Attribute] = []
+                for _ in 0..<Int.random(in: 0...8, using: &generator) {
+                    let key = keys.randomElement(using: &generator)!
+                    let (text, value) = Self.value(depth: 0, using: &generator)
+                    if key == "nested" {
+                        members.append("\(Self.quoted(key)):{\"inner\":\(text)}")
+                        attributes.append(Attribute("nested.inner", value))
+                    } else {
+                        members.append("\(Self.quoted(key)):\(text)")
+                        attributes.append(Attribute(key, value))
+                    }
+                }
+                let known = ["\"msg\":\"m\"", "\"level\":\"WARN\"", "\"ts\":1714564800", "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\"",
+                             "\"span_id\":\"b7ad6b7169203331\"", "\"request_id\":42"]
+                // The well-known fields anywhere among the others, which keep their order.
+                for field in known { members.insert(field, at: Int.random(in: 0...members.count, using: &generator)) }
+                lines.append("{" + members.joined(separator: ", ") + "}")
+                expected.append(attributes)
+            }
+            let redacting = round % 2 == 1
+            let records = TailTesting.records(lines, redactor: Redactor(rules: [], includeDefaults: redacting))
+            #expect(records.count == lines.count)
+            for (record, attributes) in zip(records, expected) {
+                guard let attributes else {
+                    #expect(record.attributes["periscope.parse_error"] == .bool(true))
+                    continue
+                }
+                #expect(record.body == .string("m") && record.severityNumber == .warn && record.timeUnixNano == 1_714_564_800_000_000_000)
+                #expect(record.traceID?.hex == "0af7651916cd43dd8448eb211c80319c" && record.spanID?.hex == "b7ad6b7169203331")
+                #expect(record.attributes["correlation_id"] == .string("42"))
+                let own = record.attributes.filter { !["correlation_id", "log.file.path", "log.file.name"].contains($0.key) }
+                if !redacting { #expect(own == attributes, "\(lines)") } else { #expect(own.map(\.key) == attributes.map(\.key)) }
+            }
+        }
+    }
+}

@@ -3,12 +3,13 @@ import PeriscopeTelemetry
 /// A small, strict JSON parser for one log line: the top level must be an object. Nested
 /// objects are flattened into dotted keys (`http.status`); arrays stay arrays. Hostile input
 /// gets `false`, never a crash: nesting is capped and numbers that do not fit become doubles.
-/// Works on the line's bytes and stores keys and strings in `ParsedFields` — no `String` per field.
+/// Works on the line's bytes: keys and strings are ranges of the line unless escapes had to be
+/// decoded — no `String` per field.
 enum JSONLineParser {
     static let maxDepth = 32
 
-    /// Parses `text` into `fields`; false when it is not one JSON object (what `fields` then
-    /// holds is to be discarded).
+    /// Parses `text` (the text `fields` began with) into `fields`; false when it is not one JSON
+    /// object (what `fields` then holds is to be discarded).
     static func parseObject(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
         var parser = Cursor(bytes: text)
         parser.skipWhitespace()
@@ -83,9 +84,11 @@ enum JSONLineParser {
             switch byte {
             case UInt8(ascii: "\""):
                 var scratch = ParsedFields()
+                scratch.beginRecord(bytes)
                 return parseString(into: &scratch).map { .string(scratch.string($0)) }
             case UInt8(ascii: "{"):
                 var nested = ParsedFields()
+                nested.beginRecord(bytes)
                 guard parseObject(prefix: nil, depth: depth, into: &nested) else { return nil }
                 return .keyValueList(nested.fields.map { Attribute(nested.string($0.key), nested.attributeValue($0.value)) })
             case UInt8(ascii: "["):
@@ -167,9 +170,9 @@ enum JSONLineParser {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    let range = fields.store(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    // The string as it stands in the line: no copy.
                     index += 1
-                    return range
+                    return start..<(index - 1)
                 }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { return nil }

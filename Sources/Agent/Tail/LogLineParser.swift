@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Splits one record's text into fields by the source's format, and knows the well-known
 /// field names: time, level, message, trace/span ID and correlation ID (`LogRecordWriter`
 /// maps them; everything else becomes an attribute).
@@ -16,22 +12,18 @@ struct LogLineParser: Sendable {
 
         enum Role { case time, level, message, traceID, spanID, correlationID }
 
-        /// Every well-known key as bytes with its role, checked by length first: a field's key
-        /// is compared with two or three candidates, without building a `String`.
-        private static let roles: [(key: [UInt8], role: Role)] = {
-            var roles: [(key: [UInt8], role: Role)] = []
+        /// Every well-known key, packed, with its role.
+        private static let roles: [(key: ShortText, role: Role)] = {
+            var roles: [(key: ShortText, role: Role)] = []
             for (keys, role) in [(time, Role.time), (level, .level), (message, .message), (traceID, .traceID), (spanID, .spanID), (correlationID, .correlationID)] {
-                for key in keys.sorted() { roles.append((Array(key.utf8), role)) }
+                for key in keys.sorted() { roles.append((ShortText(key), role)) }
             }
             return roles
         }()
-        private static let longest = roles.map(\.key.count).max() ?? 0
 
         static func role(of key: UnsafeBufferPointer<UInt8>) -> Role? {
-            guard key.count <= longest else { return nil }
-            for candidate in roles where candidate.key.count == key.count {
-                if candidate.key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return candidate.role }
-            }
+            guard let packed = ShortText(key) else { return nil }
+            for candidate in roles where candidate.key == packed { return candidate.role }
             return nil
         }
     }
@@ -55,7 +47,7 @@ struct LogLineParser: Sendable {
     /// Fills `fields` from one record's text; false when the text does not parse by the format
     /// (the record is then kept whole, marked `periscope.parse_error`).
     func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
-        fields.removeAll()
+        fields.beginRecord(text)
         switch format {
         case .json: return JSONLineParser.parseObject(text, into: &fields)
         case .logfmt: return LogfmtParser.parse(text, into: &fields)

@@ -1,6 +1,7 @@
 /// logfmt (`level=info msg="hello world" duration=12ms`): values stay strings, a bare key is
 /// `true`. False when the line has no `key=value` pair at all, or an unterminated quote.
 enum LogfmtParser {
+    /// Parses `text` (the text `fields` began with); keys and bare values are ranges of it.
     static func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
         var sawPair = false
         var index = 0
@@ -15,7 +16,7 @@ enum LogfmtParser {
                 index += 1
             }
             guard index > keyStart else { return false }
-            let key = fields.store(UnsafeBufferPointer(rebasing: text[keyStart..<index]))
+            let key = keyStart..<index
             guard index < count, text[index] == UInt8(ascii: "=") else {
                 fields.append(key: key, .bool(true))
                 continue
@@ -49,7 +50,7 @@ enum LogfmtParser {
             } else {
                 let start = index
                 while index < count, !isSpace(text[index]) { index += 1 }
-                value = fields.store(UnsafeBufferPointer(rebasing: text[start..<index]))
+                value = start..<index
             }
             sawPair = true
             fields.append(key: key, .string(value))

@@ -1,8 +1,10 @@
 import PeriscopeTelemetry
 
 /// The fields of one parsed line, in line order, without a `String` or an `AttributeValue` per
-/// field: keys and string values are bytes in one buffer reused line after line, and each
-/// field keeps ranges into it. Strings are valid UTF-8 (the record text is, and decoded escapes are).
+/// field. A key or string value is a range of bytes: in the record's text when it is there as
+/// is (no escapes), otherwise in `scratch` (decoded escapes, dotted keys of nested objects),
+/// addressed after the text. Everything is valid UTF-8: the record text is, and decoded
+/// escapes are. The text is borrowed: a field list is valid only while its record's text is.
 struct ParsedFields {
     enum Value {
         case string(Range<Int>)
@@ -12,6 +14,11 @@ struct ParsedFields {
         case null
         /// Arrays and empty objects, rare in log lines: kept in the data model.
         case structured(AttributeValue)
+
+        var isNull: Bool {
+            if case .null = self { return true }
+            return false
+        }
     }
 
     struct Field {
@@ -19,47 +26,56 @@ struct ParsedFields {
         var value: Value
     }
 
-    private(set) var bytes: [UInt8] = []
+    private(set) var text = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private(set) var scratch: [UInt8] = []
     private(set) var fields: [Field] = []
 
-    /// Empties the list, keeping its storage for the next line.
-    mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+    /// Starts the list of a new record whose text is `text` (keeping storage from the last one).
+    mutating func beginRecord(_ text: UnsafeBufferPointer<UInt8>) {
+        self.text = text
+        scratch.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
     }
 
+    /// Lets go of the borrowed text once its record is written.
+    mutating func endRecord() { text = UnsafeBufferPointer(start: nil, count: 0) }
+
     mutating func append(key: Range<Int>, _ value: Value) { fields.append(Field(key: key, value: value)) }
 
-    /// Stores bytes (a key or a string value) and returns where they are.
+    /// Copies bytes into the scratch buffer and returns where they are.
     mutating func store(_ utf8: UnsafeBufferPointer<UInt8>) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(contentsOf: utf8)
-        return start..<bytes.count
+        let start = end
+        scratch.append(contentsOf: utf8)
+        return start..<end
     }
 
     mutating func store(_ text: String) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(contentsOf: text.utf8)
-        return start..<bytes.count
+        let start = end
+        scratch.append(contentsOf: text.utf8)
+        return start..<end
     }
 
-    mutating func store(byte: UInt8) { bytes.append(byte) }
+    mutating func store(byte: UInt8) { scratch.append(byte) }
 
-    /// Stores `prefix.key` (a flattened nested key) from two stored ranges.
+    /// Stores `prefix.key` (a flattened nested key) from two ranges.
     mutating func storeDotted(_ prefix: Range<Int>, _ key: Range<Int>) -> Range<Int> {
-        let start = bytes.count
-        bytes.reserveCapacity(start + prefix.count + 1 + key.count)
-        for index in prefix { bytes.append(bytes[index]) }
-        bytes.append(UInt8(ascii: "."))
-        for index in key { bytes.append(bytes[index]) }
-        return start..<bytes.count
+        let start = end
+        var joined: [UInt8] = []
+        joined.reserveCapacity(prefix.count + 1 + key.count)
+        withBytes(prefix) { joined.append(contentsOf: $0) }
+        joined.append(UInt8(ascii: "."))
+        withBytes(key) { joined.append(contentsOf: $0) }
+        scratch += joined
+        return start..<end
     }
 
-    /// Where a string being stored byte by byte (`store(byte:)`) started.
-    var end: Int { bytes.count }
+    /// Where the next stored byte goes (the start of a string stored byte by byte).
+    var end: Int { text.count + scratch.count }
 
     func withBytes<Result>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+        if range.upperBound <= text.count { return try body(UnsafeBufferPointer(rebasing: text[range])) }
+        let offset = text.count
+        return try scratch.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[(range.lowerBound - offset)..<(range.upperBound - offset)])) }
     }
 
     func string(_ range: Range<Int>) -> String {

@@ -1,9 +1,10 @@
 import PeriscopeTelemetry
 
 /// The body of one queued batch of tailed records: an OTLP `ExportLogsServiceRequest` written
-/// straight from the records' bytes (`LogRecordWriter`), then zstd-compressed. The output
-/// buffer, the field list and the compression context are kept from batch to batch, so a batch
-/// of thousands of lines allocates a handful of times.
+/// straight from the records' bytes (`LogRecordWriter`), then zstd-compressed. Each record is
+/// sized first and written in place; the request's outer headers, known only once every record
+/// is in, go in front at the end. The buffer, the field list and the compression context are
+/// kept from batch to batch, so a batch of thousands of lines allocates a handful of times.
 struct TailBatchEncoder {
     struct Batch {
         /// zstd-compressed protobuf; empty when no record had text.
@@ -19,7 +20,7 @@ struct TailBatchEncoder {
     static let compressionLevel: Int32 = 1
     static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
 
-    private var output = ProtobufBytes()
+    private let output = BatchBuffer()
     private var fields = ParsedFields()
     private let compressor = ZstdCompressor(level: Self.compressionLevel)
 
@@ -29,57 +30,58 @@ struct TailBatchEncoder {
         redactor: Redactor, observedUnixNano: UInt64 = WallClock.nowUnixNano()
     ) -> Batch {
         var batch = Batch(body: [], itemCount: 0)
-        writeRequest(records, count: count, parser: parser, resource: resource, path: path, fileName: fileName, redactor: redactor,
-                     observedUnixNano: observedUnixNano, batch: &batch)
-        if batch.itemCount > 0 { batch.body = output.bytes.withUnsafeBytes { compressor.compress($0) } }
+        // `ResourceLogs` starts with its `Resource`, `ScopeLogs` with its scope: both fixed for the batch.
+        var resourceMessage = ProtobufBytes()
+        resourceMessage.message(1) { message in
+            message.attributes(1, resource.attributes)
+            message.varintField(2, UInt64(resource.droppedAttributesCount))
+        }
+        var scopeMessage = ProtobufBytes()
+        scopeMessage.message(1) { scope in
+            scope.stringField(1, Self.scope.name)
+            scope.stringField(2, Self.scope.version)
+            scope.attributes(3, Self.scope.attributes)
+        }
+        let headroom = resourceMessage.bytes.count + scopeMessage.bytes.count + 2 * 11
+        output.reset(headroom: headroom)
+
+        var writer = LogRecordWriter(redactor: redactor, observedUnixNano: observedUnixNano, path: path, fileName: fileName)
+        for index in 0..<count {
+            let record = records[index]
+            guard record.textCount > 0 else { continue }
+            records.withText(of: record) { text in
+                let parsed = parser.parse(text, into: &fields)
+                let size = writer.plan(text: text, record: record, fields: fields, parsed: parsed)
+                output.append(size: ProtobufCursor.lengthDelimitedSize(2, size)) { out in
+                    out.tag(2, 2)
+                    out.varint(UInt64(size))
+                    writer.write(text: text, fields: fields, into: &out)
+                }
+                fields.endRecord()
+                if !parsed { batch.parseFailures += 1 }
+            }
+            if record.truncatedFrom != nil { batch.truncatedLines += 1 }
+            if record.invalidUTF8 { batch.invalidUTF8Lines += 1 }
+            batch.itemCount += 1
+        }
+        writer.finish(records: batch.itemCount)
+        guard batch.itemCount > 0 else { return batch }
+
+        let recordBytes = output.count - headroom
+        var header = ProtobufBytes()
+        let scopeLogsSize = scopeMessage.bytes.count + recordBytes
+        let resourceLogsSize = resourceMessage.bytes.count + ProtobufCursor.tagSize(2) + ProtobufCursor.varintSize(UInt64(scopeLogsSize)) + scopeLogsSize
+        header.tag(1, 2)
+        header.varint(UInt64(resourceLogsSize))
+        header.bytes += resourceMessage.bytes
+        header.tag(2, 2)
+        header.varint(UInt64(scopeLogsSize))
+        header.bytes += scopeMessage.bytes
+        output.writeFront(header.bytes)
+        batch.body = output.withBytes { compressor.compress($0) }
         return batch
     }
 
-    /// The `ExportLogsServiceRequest` protobuf of the last `encode`, before compression.
-    var protobuf: [UInt8] { output.bytes }
-
-    private mutating func writeRequest(
-        _ records: RecordBuffer, count: Int, parser: LogLineParser, resource: Resource, path: String, fileName: String,
-        redactor: Redactor, observedUnixNano: UInt64, batch: inout Batch
-    ) {
-        // Worked on as locals: the closures below write the output while reading the fields.
-        var out = ProtobufBytes()
-        swap(&out, &output)
-        var fields = ParsedFields()
-        swap(&fields, &self.fields)
-        defer {
-            swap(&out, &output)
-            swap(&fields, &self.fields)
-        }
-        out.bytes.removeAll(keepingCapacity: true)
-        var writer = LogRecordWriter(
-            redactor: redactor, observedUnixNano: observedUnixNano, path: path, fileName: fileName)
-        out.message(1) { resourceLogs in
-            resourceLogs.message(1) { message in
-                message.attributes(1, resource.attributes)
-                message.varintField(2, UInt64(resource.droppedAttributesCount))
-            }
-            resourceLogs.message(2) { scopeLogs in
-                scopeLogs.message(1) { scope in
-                    scope.stringField(1, Self.scope.name)
-                    scope.stringField(2, Self.scope.version)
-                    scope.attributes(3, Self.scope.attributes)
-                }
-                for index in 0..<count {
-                    let record = records[index]
-                    guard record.textCount > 0 else { continue }
-                    records.withText(of: record) { text in
-                        let parsed = parser.parse(text, into: &fields)
-                        scopeLogs.message(2) { writer.write(text: text, record: record, fields: fields, parsed: parsed, into: &$0) }
-                        if !parsed { batch.parseFailures += 1 }
-                    }
-                    if record.truncatedFrom != nil { batch.truncatedLines += 1 }
-                    if record.invalidUTF8 { batch.invalidUTF8Lines += 1 }
-                    batch.itemCount += 1
-                }
-            }
-        }
-        writer.finish(records: batch.itemCount)
-    }
-
+    /// The `ExportLogsServiceRequest` protobuf of the last `encode` that had records, before compression.
+    var protobuf: [UInt8] { output.withBytes { Array($0) } }
 }
