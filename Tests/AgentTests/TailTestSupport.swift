@@ -96,7 +96,7 @@ enum TailTesting {
         }
         var encoder = TailBatchEncoder()
         let batch = encoder.encode(
-            buffer, count: buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
+            buffer, range: 0..<buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
             path: "/var/log/app.log", fileName: "app.log", redactor: redactor, observedUnixNano: 42)
         guard batch.itemCount > 0 else { return [] }
         let decoded = try! OTLPDecoder().decode(.logs, try! Zstd.decompress(batch.body, limit: 1 << 30), format: .protobuf)

@@ -24,9 +24,9 @@ struct TailBatchEncoder {
     private var fields = ParsedFields()
     private let compressor = ZstdCompressor(level: Self.compressionLevel)
 
-    /// Encodes the first `count` records of `records` (blank ones are skipped), read from `path`.
+    /// Encodes `range` of `records` (blank ones are skipped), read from `path`.
     mutating func encode(
-        _ records: RecordBuffer, count: Int, parser: LogLineParser, resource: Resource, path: String, fileName: String,
+        _ records: RecordBuffer, range: Range<Int>, parser: LogLineParser, resource: Resource, path: String, fileName: String,
         redactor: Redactor, observedUnixNano: UInt64 = WallClock.nowUnixNano()
     ) -> Batch {
         var batch = Batch(body: [], itemCount: 0)
@@ -46,7 +46,7 @@ struct TailBatchEncoder {
         output.reset(headroom: headroom)
 
         var writer = LogRecordWriter(redactor: redactor, observedUnixNano: observedUnixNano, path: path, fileName: fileName)
-        for index in 0..<count {
+        for index in range {
             let record = records[index]
             guard record.textCount > 0 else { continue }
             records.withText(of: record) { text in

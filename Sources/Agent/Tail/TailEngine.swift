@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import PeriscopeTelemetry
 import ServiceLifecycle
 
@@ -106,13 +107,13 @@ actor TailEngine {
             $0.filesWatched = watched
             $0.redactions = redactions
         }
-        if dirty { saveCheckpoints(sending: nil, end: 0) }
+        if dirty { await saveCheckpoints() }
         return behind
     }
 
     /// Closes every file (on shutdown); checkpoints stay as they are.
-    func close() {
-        if dirty { saveCheckpoints(sending: nil, end: 0) }
+    func close() async {
+        if dirty { await saveCheckpoints() }
         for file in files.values { file.close() }
         files = [:]
     }
@@ -462,40 +463,52 @@ actor TailEngine {
 
     // MARK: - Sending
 
+    /// A batch handed over and not yet confirmed: its pending mark and its append run off the
+    /// actor while the next batch is encoded.
+    private struct InFlight {
+        var delivery: Task<Delivery, Never>
+        var end: UInt64
+        /// Records of the file's buffer in the batch (at its front), and log records sent.
+        var count: Int
+        var items: Int
+    }
+
+    private enum Delivery: Sendable { case queued, checkpointFailed, shutdown }
+
     /// Sends the complete records in slices; each slice is checkpointed as pending first and
-    /// committed after the queue took it. Under back-pressure the same slice is retried.
+    /// committed after the queue took it. Under back-pressure the same slice is retried. While
+    /// one slice's pending mark and append wait for the disk, the next slice is encoded.
     private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool) async {
-        while !file.records.isEmpty {
+        var inFlight: InFlight?
+        // Records at the front of the buffer that belong to `inFlight`.
+        var handedOver = 0
+        while handedOver < file.records.count {
             var count = 0
             var bytes = 0
             if asOneBatch {
-                count = file.records.count
+                count = file.records.count - handedOver
             } else {
-                while count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
-                    bytes += file.records[count].textCount
+                while handedOver + count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
+                    bytes += file.records[handedOver + count].textCount
                     count += 1
                 }
             }
-            let start = file.committed
-            let end = forcedEnd ?? file.records[count - 1].end
-            guard saveCheckpoints(sending: file, end: end) else {
-                // Without a pending mark a crash could duplicate the range: do not send it yet.
-                try? await Task.sleep(for: .seconds(1))
-                return
+            let start = inFlight?.end ?? file.committed
+            let end = forcedEnd ?? file.records[handedOver + count - 1].end
+            let batch = encode(handedOver..<(handedOver + count), of: file)
+            if let previous = inFlight {
+                guard await confirm(previous, of: file) else { return }
+                handedOver -= previous.count
             }
-            let batch = encode(count, of: file)
-            if batch.itemCount > 0 {
-                let encoded = EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body)
-                guard await appendPatiently(encoded, path: file.path) else {
-                    // Shutdown before the queue confirmed it: keep the range pending, to be re-sent under this ID.
-                    file.forcedEnd = end
-                    return
-                }
-            }
-            file.committed = end
-            file.records.removeFirst(count)
-            dirty = true
-            counters.update { $0.recordsSent += batch.itemCount }
+            let pendingMark = checkpoint(sending: file, end: end)
+            let encoded = batch.itemCount > 0
+                ? EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body) : nil
+            let path = file.path
+            inFlight = InFlight(delivery: Task { await self.deliver(encoded, after: pendingMark, path: path) }, end: end, count: count, items: batch.itemCount)
+            handedOver += count
+        }
+        if let previous = inFlight {
+            guard await confirm(previous, of: file) else { return }
         }
         if let forcedEnd { file.committed = max(file.committed, forcedEnd) }
         if file.records.isEmpty, file.assembler.openStart == nil, !file.splitter.hasPartialLine, file.committed < file.readOffset {
@@ -505,8 +518,38 @@ actor TailEngine {
         }
     }
 
+    /// Waits for a batch handed over; commits it if the queue has it. False when sending must
+    /// stop: the pending mark could not be written, or shutdown came first (the range then
+    /// stays pending in the checkpoint, to be re-sent under the same ID).
+    private func confirm(_ batch: InFlight, of file: TailedFile) async -> Bool {
+        let delivery = await withTaskCancellationHandler { await batch.delivery.value } onCancel: { batch.delivery.cancel() }
+        switch delivery {
+        case .queued:
+            file.committed = batch.end
+            file.records.removeFirst(batch.count)
+            dirty = true
+            counters.update { $0.recordsSent += batch.items }
+            return true
+        case .checkpointFailed:
+            dirty = true
+            // Without a pending mark a crash could duplicate the range: do not send it yet.
+            try? await Task.sleep(for: .seconds(1))
+            return false
+        case .shutdown:
+            file.forcedEnd = batch.end
+            return false
+        }
+    }
+
+    /// Off the actor: writes the pending mark, then appends the batch (nil: only blank lines).
+    private nonisolated func deliver(_ batch: EncodedBatch?, after pendingMark: TailCheckpoints, path: String) async -> Delivery {
+        guard await persist(pendingMark) else { return .checkpointFailed }
+        guard let batch else { return .queued }
+        return await appendPatiently(batch, path: path) ? .queued : .shutdown
+    }
+
     /// Appends, waiting out a full queue with backoff; false only on shutdown.
-    private func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
+    private nonisolated func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
         var delay = Duration.milliseconds(50)
         var paused = false
         while !Task.isCancelled {
@@ -531,10 +574,10 @@ actor TailEngine {
         return false
     }
 
-    /// Parses, redacts and encodes the first `count` records of `file`, counting what went wrong.
-    private func encode(_ count: Int, of file: TailedFile) -> TailBatchEncoder.Batch {
+    /// Parses, redacts and encodes `range` of `file`'s records, counting what went wrong.
+    private func encode(_ range: Range<Int>, of file: TailedFile) -> TailBatchEncoder.Batch {
         let batch = encoder.encode(
-            file.records, count: count, parser: parsers[file.sourceIndex], resource: resources[file.sourceIndex], path: file.path,
+            file.records, range: range, parser: parsers[file.sourceIndex], resource: resources[file.sourceIndex], path: file.path,
             fileName: (file.path as NSString).lastPathComponent, redactor: redactor)
         counters.update {
             $0.parseFailures += batch.parseFailures
@@ -546,8 +589,9 @@ actor TailEngine {
 
     // MARK: - Checkpoints
 
-    @discardableResult
-    private func saveCheckpoints(sending: TailedFile?, end: UInt64) -> Bool {
+    /// The state to persist: every file's committed offset, and `sending`'s range up to `end`
+    /// as pending. Whatever changes after this makes the state dirty again.
+    private func checkpoint(sending: TailedFile?, end: UInt64) -> TailCheckpoints {
         var document = TailCheckpoints()
         document.startedSources = startedSources.sorted()
         document.savedAtUnixNano = WallClock.nowUnixNano()
@@ -562,9 +606,20 @@ actor TailEngine {
         // Entries not matched yet (first poll after a restart) are kept.
         document.files += savedEntries.values
         document.files.sort { ($0.path, $0.identity.inode) < ($1.path, $1.identity.inode) }
+        dirty = false
+        return document
+    }
+
+    /// Persists the current state (no range pending but a forced one).
+    private func saveCheckpoints() async {
+        if await !persist(checkpoint(sending: nil, end: 0)) { dirty = true }
+    }
+
+    /// Writes a checkpoint on the thread pool (it fsyncs), never on the actor's thread.
+    private nonisolated func persist(_ document: TailCheckpoints) async -> Bool {
+        let path = checkpointPath
         do {
-            try document.save(checkpointPath)
-            dirty = false
+            try await NIOThreadPool.singleton.runIfActive { try document.save(path) }
             return true
         } catch {
             logger.error("cannot write tail checkpoints: \(error)")
