@@ -94,7 +94,7 @@ struct TailLineTests {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
         let engine = try TailTesting.engine(
-            scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain), bytesPerPoll: TailEngine.readChunk)
+            scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain), bytesPerPoll: 1 << 20)
         let line = String(repeating: "x", count: 99) + "\n"
         try scratch.append("a.log", String(repeating: line, count: 25_000))
         var behind: [Bool] = []

@@ -39,13 +39,16 @@ actor TailEngine {
     /// the checkpoint: a copy or a late-growing rotation of one is never read from its start again.
     private var finished: [TailCheckpoints.FinishedStream] = []
     private var dirty = false
+    /// The batch handed to the queue and not yet confirmed, of the file being processed.
+    private var inFlight: InFlight?
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
     private var encoder = TailBatchEncoder()
 
     /// Most records and bytes in one batch.
     static let maxBatchRecords = 4096
     static let maxBatchBytes = 2 << 20
-    static let readChunk = 1 << 20
+    /// Bytes read at once: large enough that reads cost little, small enough to stay out of the way in RSS.
+    static let readChunk = 256 << 10
     /// Most bytes read from one file in one poll, so one busy file cannot starve the others.
     static let maxBytesPerPoll = 32 << 20
     /// How long a file that was renamed away or deleted is still watched after its last growth.
@@ -388,8 +391,9 @@ actor TailEngine {
                 // Not confirmed (shutdown): the range stays pending in the checkpoint.
                 guard file.committed >= forcedEnd else { return false }
                 file.forcedEnd = nil
-            } else if file.forcedEnd == nil, file.records.count >= Self.maxBatchRecords || pendingBytes(file) >= Self.maxBatchBytes {
-                await send(file, upTo: nil, asOneBatch: false)
+            } else if file.forcedEnd == nil, hasFullBatch(file) {
+                // Sent while the next lines are read: confirmed by a later send or at the end of this round.
+                await send(file, upTo: nil, asOneBatch: false, fullBatchesOnly: true)
             }
         }
         if let forcedEnd = file.forcedEnd {
@@ -415,9 +419,12 @@ actor TailEngine {
         return budget <= 0 && file.readOffset < size
     }
 
-    private func pendingBytes(_ file: TailedFile) -> Int {
-        guard !file.records.isEmpty else { return 0 }
-        return Int(file.records[file.records.count - 1].end - file.records[0].start)
+    /// Records not handed over yet make a whole batch.
+    private func hasFullBatch(_ file: TailedFile) -> Bool {
+        let first = inFlight?.count ?? 0
+        guard first < file.records.count else { return false }
+        return file.records.count - first >= Self.maxBatchRecords
+            || Int(file.records[file.records.count - 1].end - file.records[first].start) >= Self.maxBatchBytes
     }
 
     /// The file is shorter than what was read, or its first bytes changed: copytruncate, a
@@ -464,7 +471,7 @@ actor TailEngine {
     // MARK: - Sending
 
     /// A batch handed over and not yet confirmed: its pending mark and its append run off the
-    /// actor while the next batch is encoded.
+    /// actor while the next lines are read and encoded. One at a time, of the file being processed.
     private struct InFlight {
         var delivery: Task<Delivery, Never>
         var end: UInt64
@@ -477,11 +484,12 @@ actor TailEngine {
 
     /// Sends the complete records in slices; each slice is checkpointed as pending first and
     /// committed after the queue took it. Under back-pressure the same slice is retried. While
-    /// one slice's pending mark and append wait for the disk, the next slice is encoded.
-    private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool) async {
-        var inFlight: InFlight?
-        // Records at the front of the buffer that belong to `inFlight`.
-        var handedOver = 0
+    /// one slice's pending mark and append wait for the disk, the next slice is encoded. With
+    /// `fullBatchesOnly` (more lines are being read) a last slice short of a batch waits for
+    /// them, and the last batch handed over stays in flight; otherwise every slice is confirmed.
+    private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool, fullBatchesOnly: Bool = false) async {
+        // Records at the front of the buffer that belong to the batch in flight.
+        var handedOver = inFlight?.count ?? 0
         while handedOver < file.records.count {
             var count = 0
             var bytes = 0
@@ -492,11 +500,13 @@ actor TailEngine {
                     bytes += file.records[handedOver + count].textCount
                     count += 1
                 }
+                if fullBatchesOnly, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes { break }
             }
             let start = inFlight?.end ?? file.committed
             let end = forcedEnd ?? file.records[handedOver + count - 1].end
             let batch = encode(handedOver..<(handedOver + count), of: file)
             if let previous = inFlight {
+                inFlight = nil
                 guard await confirm(previous, of: file) else { return }
                 handedOver -= previous.count
             }
@@ -507,7 +517,9 @@ actor TailEngine {
             inFlight = InFlight(delivery: Task { await self.deliver(encoded, after: pendingMark, path: path) }, end: end, count: count, items: batch.itemCount)
             handedOver += count
         }
+        if fullBatchesOnly { return }
         if let previous = inFlight {
+            inFlight = nil
             guard await confirm(previous, of: file) else { return }
         }
         if let forcedEnd { file.committed = max(file.committed, forcedEnd) }
