@@ -103,6 +103,32 @@ struct TailLineTests {
         #expect(sink.bodies.count == 25_000)
     }
 
+    @Test("decimals read without strtod equal Double(text); a quote, backslash or control byte is found at any offset of a string")
+    func numbersAndStrings() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let whole = String(UInt64.random(in: 0...999_999_999, using: &generator))
+            let fraction = String(UInt64.random(in: 0...9_999_999, using: &generator))
+            let text = (Bool.random(using: &generator) ? "-" : "") + String(whole.prefix(Int.random(in: 1...9, using: &generator))) + "."
+                + String(fraction.prefix(Int.random(in: 1...7, using: &generator)))
+            #expect(TailTesting.record("{\"d\":\(text)}").attributes["d"] == .double(Double(text)!), "\(text)")
+        }
+        for length in 0..<40 {
+            for special in ["\\\"", "\\\\", "\\n"] where length > 0 {
+                let text = String(repeating: "a", count: length)
+                for offset in 0..<length {
+                    var chars = Array(text)
+                    chars.replaceSubrange(offset...offset, with: Array(special))
+                    let json = String(chars)
+                    let decoded = String(json.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\").replacingOccurrences(of: "\\n", with: "\n"))
+                    #expect(TailTesting.record("{\"s\":\"\(json)\"}").attributes["s"] == .string(decoded), "\(json)")
+                }
+            }
+            let control = "{\"s\":\"" + String(repeating: "b", count: length) + "\u{1}x\"}"
+            #expect(TailTesting.record(control).attributes["periscope.parse_error"] == .bool(true))
+        }
+    }
+
     @Test("levels and times of any JSON number never crash the parser")
     func hostileNumbers() {
         let record = TailTesting.record(#"{"level":1e300,"time":-1e300,"lvl":30.7,"msg":"m"}"#)

@@ -52,7 +52,7 @@ enum JSONLineParser {
                 if peek == UInt8(ascii: "{") {
                     let before = fields.fields.count
                     guard parseObject(prefix: fullKey, depth: depth + 1, into: &fields) else { return false }
-                    if fields.fields.count == before { fields.append(key: fullKey, .structured(.keyValueList([]))) }
+                    if fields.fields.count == before { fields.append(key: fullKey, fields.store(.keyValueList([]))) }
                 } else {
                     guard let value = parseValue(depth: depth + 1, into: &fields) else { return false }
                     fields.append(key: fullKey, value)
@@ -71,7 +71,7 @@ enum JSONLineParser {
             skipWhitespace()
             switch peek {
             case UInt8(ascii: "\"")?: return parseString(into: &fields).map(ParsedFields.Value.string)
-            case UInt8(ascii: "{")?, UInt8(ascii: "[")?: return parseElement(depth: depth).map(ParsedFields.Value.structured)
+            case UInt8(ascii: "{")?, UInt8(ascii: "[")?: return parseElement(depth: depth).map { fields.store($0) }
             default: return parseScalar()
             }
         }
@@ -147,6 +147,9 @@ enum JSONLineParser {
             if isInteger, let value = Self.integer(UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index]), negative: negative) {
                 return .int(value)
             }
+            if !isInteger, let value = Self.decimal(UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index]), negative: negative) {
+                return .double(value)
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }
             guard let value = Double(text), value.isFinite else { return nil }
@@ -161,12 +164,34 @@ enum JSONLineParser {
             return negative ? -value : value
         }
 
+        /// `digits.digits` with at most 15 digits in all, without a `String`: the digits and the
+        /// power of ten are exact doubles, so one division rounds exactly as `Double(text)` does
+        /// (Clinger's fast path). Nil for anything else (exponents, more digits), parsed by `Double`.
+        static func decimal(_ text: UnsafeBufferPointer<UInt8>, negative: Bool) -> Double? {
+            guard let dot = text.firstIndex(of: UInt8(ascii: ".")), dot > 0, dot < text.count - 1, text.count <= 16 else { return nil }
+            var mantissa: Int64 = 0
+            for (index, byte) in text.enumerated() where index != dot {
+                guard byte &- 0x30 < 10 else { return nil }
+                mantissa = mantissa * 10 + Int64(byte - 0x30)
+            }
+            let value = Double(mantissa) / powersOfTen[text.count - 1 - dot]
+            return negative ? -value : value
+        }
+
+        private static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
+
         /// Parses a string, storing its decoded bytes in `fields`.
         mutating func parseString(into fields: inout ParsedFields) -> Range<Int>? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             index += 1
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes. Eight bytes at a time while none of them ends the string,
+            // starts an escape or is a control character.
+            if let base = bytes.baseAddress {
+                while index + 8 <= bytes.count, !Self.mayEndString(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                }
+            }
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
@@ -211,6 +236,16 @@ enum JSONLineParser {
                 }
             }
             return nil
+        }
+
+        /// Whether one of the eight bytes (little-endian) is `"`, `\` or below 0x20 (exact for
+        /// "none", which is all the fast path needs).
+        static func mayEndString(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+            let control = (word &- ones &* 0x20) & ~word & highs != 0
+            return control || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
         }
 
         mutating func hex4() -> UInt32? {

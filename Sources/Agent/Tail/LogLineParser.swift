@@ -21,8 +21,17 @@ struct LogLineParser: Sendable {
             return roles
         }()
 
+        /// By first byte, the lengths of the well-known keys starting with it (bit n: length n):
+        /// most other keys are ruled out by one lookup.
+        private static let lengthsByFirstByte: [UInt32] = {
+            var table = [UInt32](repeating: 0, count: 256)
+            for (key, _) in roles { table[Int(key.low & 0xFF)] |= 1 << UInt32(key.count) }
+            return table
+        }()
+
         static func role(of key: UnsafeBufferPointer<UInt8>) -> Role? {
-            guard let packed = ShortText(key) else { return nil }
+            guard let first = key.first, key.count <= 16, lengthsByFirstByte[Int(first)] & (1 << UInt32(key.count)) != 0,
+                  let packed = ShortText(key) else { return nil }
             for candidate in roles where candidate.key == packed { return candidate.role }
             return nil
         }

@@ -159,7 +159,8 @@ struct LogRecordWriter {
         case .double: return Plan(disposition: .attribute, valueSize: 9)
         case .bool: return Plan(disposition: .attribute, valueSize: 2)
         case .null: return Plan(disposition: .attribute, valueSize: 0)
-        case .structured(let value):
+        case .structured(let index):
+            let value = fields.structured[index]
             var content = ProtobufBytes()
             content.anyValue(redactor.redacted(value, counts: &counts) ?? value)
             return replace(with: content.bytes)

@@ -12,8 +12,9 @@ struct ParsedFields {
         case double(Double)
         case bool(Bool)
         case null
-        /// Arrays and empty objects, rare in log lines: kept in the data model.
-        case structured(AttributeValue)
+        /// Arrays and empty objects, rare in log lines: kept in the data model, in `structured`
+        /// at this index (so that a field holds no reference and copies for free).
+        case structured(Int)
 
         var isNull: Bool {
             if case .null = self { return true }
@@ -29,18 +30,26 @@ struct ParsedFields {
     private(set) var text = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
     private(set) var scratch: [UInt8] = []
     private(set) var fields: [Field] = []
+    private(set) var structured: [AttributeValue] = []
 
     /// Starts the list of a new record whose text is `text` (keeping storage from the last one).
     mutating func beginRecord(_ text: UnsafeBufferPointer<UInt8>) {
         self.text = text
         scratch.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
+        structured.removeAll(keepingCapacity: true)
     }
 
     /// Lets go of the borrowed text once its record is written.
     mutating func endRecord() { text = UnsafeBufferPointer(start: nil, count: 0) }
 
     mutating func append(key: Range<Int>, _ value: Value) { fields.append(Field(key: key, value: value)) }
+
+    /// Keeps a value in the data model and returns the field value that refers to it.
+    mutating func store(_ value: AttributeValue) -> Value {
+        structured.append(value)
+        return .structured(structured.count - 1)
+    }
 
     /// Copies bytes into the scratch buffer and returns where they are.
     mutating func store(_ utf8: UnsafeBufferPointer<UInt8>) -> Range<Int> {
@@ -90,7 +99,7 @@ struct ParsedFields {
         case .double(let number): return .double(number)
         case .bool(let flag): return .bool(flag)
         case .null: return .empty
-        case .structured(let value): return value
+        case .structured(let index): return structured[index]
         }
     }
 }

@@ -9,12 +9,18 @@ struct ShortText: Equatable {
     init?(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool = false) {
         guard bytes.count <= 16 else { return nil }
         count = bytes.count
+        if !lowercasing {
+            var words: (UInt64, UInt64) = (0, 0)
+            if let base = bytes.baseAddress {
+                withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
+            }
+            (low, high) = (UInt64(littleEndian: words.0), UInt64(littleEndian: words.1))
+            return
+        }
         for (index, byte) in bytes.enumerated() {
             var byte = byte
-            if lowercasing {
-                guard byte < 0x80 else { return nil }
-                if byte &- 0x41 < 26 { byte |= 0x20 }
-            }
+            guard byte < 0x80 else { return nil }
+            if byte &- 0x41 < 26 { byte |= 0x20 }
             if index < 8 { low |= UInt64(byte) << UInt64(index * 8) } else { high |= UInt64(byte) << UInt64((index - 8) * 8) }
         }
     }

@@ -15,9 +15,9 @@ struct TailBatchEncoder {
         var invalidUTF8Lines = 0
     }
 
-    /// zstd level 1: these batches compress about as well as at the default level 3 (the random
-    /// IDs do not compress at any level) for a good part less CPU.
-    static let compressionLevel: Int32 = 1
+    /// zstd level -1 (`--fast=1`): these batches come out about 3 % larger than at the default
+    /// level 3 (the random IDs do not compress at any level) for under half its CPU.
+    static let compressionLevel: Int32 = -1
     static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
 
     private let output = BatchBuffer()
