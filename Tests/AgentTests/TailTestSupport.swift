@@ -3,6 +3,7 @@ import Logging
 @testable import PeriscopeAgent
 import PeriscopeTelemetry
 import Synchronization
+import Testing
 
 /// A `TailBatchSink` that decodes what it is given and, like the collector, keeps a batch ID once.
 final class RecordingTailSink: TailBatchSink {
@@ -99,8 +100,11 @@ enum TailTesting {
             buffer, range: 0..<buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
             path: "/var/log/app.log", fileName: "app.log", redactor: redactor, observedUnixNano: 42)
         guard batch.itemCount > 0 else { return [] }
-        let decoded = try! OTLPDecoder().decode(.logs, try! Zstd.decompress(batch.body, limit: 1 << 30), format: .protobuf)
+        let protobuf = try! Zstd.decompress(batch.body, limit: 1 << 30)
+        let decoded = try! OTLPDecoder().decode(.logs, protobuf, format: .protobuf)
         guard case .logs(let groups) = decoded.batch else { return [] }
+        // Byte for byte what the data model's writer makes of the same records.
+        #expect(OTLPEncoder.encode(decoded.batch) == protobuf, "the tailer's bytes differ from the data model writer's")
         return groups.flatMap { $0.scopes.flatMap(\.records) }
     }
 

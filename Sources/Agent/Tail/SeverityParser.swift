@@ -4,15 +4,6 @@ import PeriscopeTelemetry
 /// levels; other numbers 1–24 are taken as OTLP severity numbers.
 /// See https://opentelemetry.io/docs/specs/otel/logs/data-model-appendix/#appendix-b-severitynumber-example-mappings
 enum SeverityParser {
-    static func severity(_ value: AttributeValue) -> (Severity, String)? {
-        switch value {
-        case .int(let number): return severity(number: Int(clamping: number))
-        case .double(let number): return severity(number: number)
-        case .string(let text): return severity(text: text)
-        default: return nil
-        }
-    }
-
     static func severity(number: Int) -> (Severity, String)? {
         numeric(number).map { ($0, $0.name) }
     }
@@ -21,12 +12,6 @@ enum SeverityParser {
     static func severity(number: Double) -> (Severity, String)? {
         guard number.isFinite, let whole = Int(exactly: number.rounded(.towardZero)) else { return nil }
         return severity(number: whole)
-    }
-
-    /// A level name, or a number written as text; the text is kept as the severity text.
-    static func severity(text: String) -> (Severity, String)? {
-        var bytes = text
-        return bytes.withUTF8 { severity(utf8: $0) }.map { ($0, text) }
     }
 
     /// A level name, or a number written as text, from its bytes.

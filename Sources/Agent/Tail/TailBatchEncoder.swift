@@ -81,7 +81,4 @@ struct TailBatchEncoder {
         batch.body = output.withBytes { compressor.compress($0) }
         return batch
     }
-
-    /// The `ExportLogsServiceRequest` protobuf of the last `encode` that had records, before compression.
-    var protobuf: [UInt8] { output.withBytes { Array($0) } }
 }

@@ -33,13 +33,12 @@ enum OTLPLogsWriter {
 
 /// A protobuf output buffer: a nested message is written in place and its length prefix
 /// inserted after it (a short move of the message's bytes), so sizes are never computed twice.
-/// Package-wide so that the agent's tailer writes log records straight from line bytes.
+/// Package-wide: the agent's tailer writes the constant parts of its records with it.
 package struct ProtobufBytes {
     package var bytes: [UInt8] = []
 
     package init() {}
 
-    @inlinable
     package mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
@@ -49,7 +48,6 @@ package struct ProtobufBytes {
         bytes.append(UInt8(value))
     }
 
-    @inlinable
     package mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
 
     package mutating func varintField(_ field: Int, _ value: UInt64) {
@@ -58,13 +56,13 @@ package struct ProtobufBytes {
         varint(value)
     }
 
-    package mutating func fixed64Field(_ field: Int, _ value: UInt64) {
+    mutating func fixed64Field(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, 1)
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    package mutating func fixed32Field(_ field: Int, _ value: UInt32) {
+    mutating func fixed32Field(_ field: Int, _ value: UInt32) {
         guard value != 0 else { return }
         tag(field, 5)
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
@@ -80,23 +78,13 @@ package struct ProtobufBytes {
         }
     }
 
-    package mutating func bytesField(_ field: Int, _ value: [UInt8], always: Bool = false) {
+    mutating func bytesField(_ field: Int, _ value: [UInt8], always: Bool = false) {
         guard always || !value.isEmpty else { return }
         tag(field, 2)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
-    /// A string field from UTF-8 bytes already known to be valid (the tailer's decoded JSON strings).
-    @inlinable
-    package mutating func stringField(_ field: Int, utf8: UnsafeBufferPointer<UInt8>, always: Bool = false) {
-        guard always || !utf8.isEmpty else { return }
-        tag(field, 2)
-        varint(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
-    }
-
-    @inlinable
     package mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
         tag(field, 2)
         // One byte holds the length of a message under 128 bytes, the common case; a longer
@@ -154,7 +142,7 @@ package struct ProtobufBytes {
         }
     }
 
-    package mutating func logRecord(_ record: LogRecord) {
+    mutating func logRecord(_ record: LogRecord) {
         fixed64Field(1, record.timeUnixNano)
         varintField(2, UInt64(bitPattern: Int64(record.severityNumber.rawValue)))
         stringField(3, record.severityText)
