@@ -22,32 +22,56 @@ struct TailRedactionTests {
         #expect(redactor.totalRedactions == 9)
     }
 
-    @Test("the byte pre-checks never skip a text the default expressions match (20,000 random texts)")
+    @Test("the byte pre-checks never skip a text the default expressions match, and the one-pass check of all rules is their union (20,000 random texts)")
     func prefiltersAreSound() throws {
-        let pieces = ["4111", " ", "-", "1", "99", "@", "a.b", ".com", "BeArEr ", "token", "PASS", "word", "=", ": ", "x", "pwd", "Api_Key", "secret", "\"q\"", ","]
+        let pieces = ["4111", " ", "-", "1", "99", "@", "a.b", ".com", "BeArEr ", "token", "PASS", "word", "=", ": ", "x", "pwd", "Api_Key", "secret", "\"q\"", ",", "p", "T"]
         var generator = SystemRandomNumberGenerator()
+        let redactor = Redactor(rules: [], includeDefaults: true)
+        let expressions = try Redactor.defaultRules.map { try NSRegularExpression(pattern: $0.pattern) }
         for _ in 0..<20_000 {
-            let text = (0..<Int.random(in: 1...14, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
-            for (rule, defaults) in zip(Redactor(rules: [], includeDefaults: true).rules, Redactor.defaultRules) {
-                let expression = try NSRegularExpression(pattern: defaults.pattern)
+            var text = (0..<Int.random(in: 1...14, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            for (rule, expression) in zip(redactor.rules, expressions) {
                 let matches = expression.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text)) > 0
                 #expect(!matches || rule.prefilter.mayMatch(text), "\(rule.name) pre-check skipped a match in \(text)")
             }
+            let any = redactor.rules.contains { $0.prefilter.mayMatch(text) }
+            #expect(text.withUTF8 { redactor.mayMatch($0) } == any, "one-pass check of \(text)")
         }
+        let custom = Redactor(rules: [RedactionRule(name: "x", pattern: "x", replacement: "")], includeDefaults: true)
+        #expect(Array("nothing".utf8).withUnsafeBufferPointer { custom.mayMatch($0) }, "a rule without a pre-check may match anything")
     }
 
     @Test("custom rules, defaults off; bodies and string attributes (nested too) of records")
     func customRules() {
         let redactor = Redactor(rules: [RedactionRule(name: "ssn", pattern: #"\d{3}-\d{2}-\d{4}"#, replacement: "[SSN]")], includeDefaults: false)
-        var record = LogRecord(timeUnixNano: 0, body: .string("ssn 123-45-6789 bob@example.com"), attributes: [
-            Attribute("a", .string("123-45-6789")), Attribute("n", .int(5)),
-            Attribute("kv", .keyValueList([Attribute("deep", .array([.string("x 987-65-4321")]))])),
-        ])
-        redactor.redact(&record)
+        let line = #"{"msg":"ssn 123-45-6789 bob@example.com","a":"123-45-6789","n":5,"kv":{"deep":["x 987-65-4321"]},"list":[{"id":"111-22-3333"}]}"#
+        let record = TailTesting.records([line], redactor: redactor)[0]
         #expect(record.body == .string("ssn [SSN] bob@example.com"))
         #expect(record.attributes["a"] == .string("[SSN]"))
-        #expect(record.attributes["kv"] == .keyValueList([Attribute("deep", .array([.string("x [SSN]")]))]))
-        #expect(redactor.redactionsByRule == ["ssn": 3])
+        #expect(record.attributes["n"] == .int(5))
+        #expect(record.attributes["kv.deep"] == .array([.string("x [SSN]")]))
+        #expect(record.attributes["list"] == .array([.keyValueList([Attribute("id", .string("[SSN]"))])]))
+        #expect(redactor.redactionsByRule == ["ssn": 4])
+    }
+
+    @Test("secrets hidden behind JSON escapes, in correlation IDs, whole unparsed lines and file paths are redacted too")
+    func everyString() {
+        let redactor = Redactor(rules: [], includeDefaults: true)
+        let records = TailTesting.records([
+            #"{"msg":"to ann\u0040example.org","request_id":4111111111111111,"user":"bob\/x@example.com"}"#,
+            #"not json, password=hunter2"#,
+            #"{"msg":"clean","level":"info"}"#,
+        ], redactor: redactor)
+        #expect(records[0].body == .string("to [REDACTED_EMAIL]"))
+        #expect(records[0].attributes["correlation_id"] == .string("[REDACTED_CARD]"))
+        #expect(records[0].attributes["user"] == .string("bob/[REDACTED_EMAIL]"))
+        #expect(records[1].body == .string("not json, password=[REDACTED]"))
+        #expect(records[2].body == .string("clean"))
+        #expect(redactor.redactionsByRule == ["email": 2, "card_number": 1, "bearer_token": 0, "password": 1])
+        let pathRedactor = Redactor(rules: [RedactionRule(name: "app", pattern: "app", replacement: "x")], includeDefaults: false)
+        let tagged = TailTesting.records([#"{"msg":"a"}"#, #"{"msg":"b"}"#], redactor: pathRedactor)
+        #expect(tagged.map { $0.attributes["log.file.name"] } == [.string("x.log"), .string("x.log")])
+        #expect(pathRedactor.totalRedactions == 4, "both file attributes of both records")
     }
 
     @Test("the tailer redacts before hand-off and counts it")

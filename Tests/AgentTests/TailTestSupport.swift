@@ -3,6 +3,7 @@ import Logging
 @testable import PeriscopeAgent
 import PeriscopeTelemetry
 import Synchronization
+import Testing
 
 /// A `TailBatchSink` that decodes what it is given and, like the collector, keeps a batch ID once.
 final class RecordingTailSink: TailBatchSink {
@@ -71,19 +72,43 @@ enum TailTesting {
     static let logger = Logger(label: "tail-test")
 
     static func engine(
-        _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true)
+        _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true),
+        bytesPerPoll: Int = TailEngine.maxBytesPerPoll
     ) throws -> TailEngine {
         var source = source ?? TailSource(include: [scratch.file("*.log")], startAt: .beginning)
         if source.include.isEmpty { source.include = [scratch.file("*.log")] }
         source.partialLineTimeout = .milliseconds(150)
         return try TailEngine(
             sources: [source], redactor: redactor, defaultService: "svc", checkpointPath: scratch.file("tail-checkpoints.json"),
-            sink: sink, logger: logger)
+            sink: sink, bytesPerPoll: bytesPerPoll, logger: logger)
+    }
+
+    /// Records as the tailer writes them (parsed, mapped, redacted, encoded), decoded again.
+    static func records(
+        _ lines: [String], format: TailSource.Format = .json, pattern: String? = nil,
+        redactor: Redactor = Redactor(rules: [], includeDefaults: false)
+    ) -> [LogRecord] {
+        var buffer = RecordBuffer()
+        var offset: UInt64 = 0
+        for line in lines {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: offset, end: offset + UInt64($0.count) + 1, truncatedFrom: nil)) }
+            offset += UInt64(bytes.count) + 1
+        }
+        var encoder = TailBatchEncoder()
+        let batch = encoder.encode(
+            buffer, range: 0..<buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
+            path: "/var/log/app.log", fileName: "app.log", redactor: redactor, observedUnixNano: 42)
+        guard batch.itemCount > 0 else { return [] }
+        let protobuf = try! Zstd.decompress(batch.body, limit: 1 << 30)
+        let decoded = try! OTLPDecoder().decode(.logs, protobuf, format: .protobuf)
+        guard case .logs(let groups) = decoded.batch else { return [] }
+        // Byte for byte what the data model's writer makes of the same records.
+        #expect(OTLPEncoder.encode(decoded.batch) == protobuf, "the tailer's bytes differ from the data model writer's")
+        return groups.flatMap { $0.scopes.flatMap(\.records) }
     }
 
     static func record(_ line: String, format: TailSource.Format = .json, pattern: String? = nil) -> LogRecord {
-        let parser = LogLineParser(format: format, pattern: pattern)
-        let raw = RawRecord(text: line, start: 0, end: UInt64(line.utf8.count))
-        return parser.parse(raw, path: "/var/log/app.log", fileName: "app.log", observedUnixNano: 42).record
+        records([line], format: format, pattern: pattern)[0]
     }
 }

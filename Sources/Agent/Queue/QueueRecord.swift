@@ -19,21 +19,22 @@ enum QueueRecord {
 
     static func encode(_ batch: EncodedBatch, enqueuedAtUnixNano: UInt64) -> [UInt8] {
         let id = Array(batch.id.utf8.prefix(255))
-        var payload = [UInt8]()
-        payload.reserveCapacity(fixedPayloadBytes + id.count + batch.body.count)
-        payload.append(version)
-        payload.append(signalCode(batch.signal))
-        appendUInt32(UInt32(clamping: batch.itemCount), to: &payload)
-        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano), to: &payload)
-        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano >> 32), to: &payload)
-        payload.append(UInt8(id.count))
-        payload += id
-        payload += batch.body
+        let payloadCount = fixedPayloadBytes + id.count + batch.body.count
+        // Written in one buffer: the header's checksum is filled in once the payload is there.
         var out = magic
-        out.reserveCapacity(headerSize + payload.count)
-        appendUInt32(UInt32(payload.count), to: &out)
-        appendUInt32(checksum(payload), to: &out)
-        out += payload
+        out.reserveCapacity(headerSize + payloadCount)
+        appendUInt32(UInt32(payloadCount), to: &out)
+        appendUInt32(0, to: &out)
+        out.append(version)
+        out.append(signalCode(batch.signal))
+        appendUInt32(UInt32(clamping: batch.itemCount), to: &out)
+        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano), to: &out)
+        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano >> 32), to: &out)
+        out.append(UInt8(id.count))
+        out += id
+        out += batch.body
+        let crc = checksum(out[headerSize...])
+        for shift in 0..<4 { out[8 + shift] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * shift)) }
         return out
     }
 
@@ -75,9 +76,8 @@ enum QueueRecord {
         return decodePayload(bytes[headerSize...], checksum: header.checksum)
     }
 
-    static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        let array = Array(bytes)
-        return array.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
     }
 
     private static func signalCode(_ signal: Signal) -> UInt8 {

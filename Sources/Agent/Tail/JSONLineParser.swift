@@ -2,22 +2,20 @@ import PeriscopeTelemetry
 
 /// A small, strict JSON parser for one log line: the top level must be an object. Nested
 /// objects are flattened into dotted keys (`http.status`); arrays stay arrays. Hostile input
-/// gets `nil`, never a crash: nesting is capped and numbers that do not fit become doubles.
-struct JSONLineParser {
+/// gets `false`, never a crash: nesting is capped and numbers that do not fit become doubles.
+/// Works on the line's bytes: keys and strings are ranges of the line unless escapes had to be
+/// decoded — no `String` per field.
+enum JSONLineParser {
     static let maxDepth = 32
 
-    static func parseObject(_ text: String) -> [(String, AttributeValue)]? {
-        var text = text
-        return text.withUTF8 { bytes -> [(String, AttributeValue)]? in
-            var parser = Cursor(bytes: bytes)
-            parser.skipWhitespace()
-            guard parser.peek == UInt8(ascii: "{") else { return nil }
-            var fields: [(String, AttributeValue)] = []
-            guard parser.parseObject(prefix: "", depth: 0, into: &fields) else { return nil }
-            parser.skipWhitespace()
-            guard parser.atEnd else { return nil }
-            return fields
-        }
+    /// Parses `text` (the text `fields` began with) into `fields`; false when it is not one JSON
+    /// object (what `fields` then holds is to be discarded).
+    static func parseObject(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
+        var parser = Cursor(bytes: text)
+        parser.skipWhitespace()
+        guard parser.peek == UInt8(ascii: "{"), parser.parseObject(prefix: nil, depth: 0, into: &fields) else { return false }
+        parser.skipWhitespace()
+        return parser.atEnd
     }
 
     private struct Cursor {
@@ -41,22 +39,23 @@ struct JSONLineParser {
         }
 
         /// Parses `{…}` flattening members into `fields` under `prefix`.
-        mutating func parseObject(prefix: String, depth: Int, into fields: inout [(String, AttributeValue)]) -> Bool {
+        mutating func parseObject(prefix: Range<Int>?, depth: Int, into fields: inout ParsedFields) -> Bool {
             guard depth < JSONLineParser.maxDepth, expect(UInt8(ascii: "{")) else { return false }
             skipWhitespace()
             if peek == UInt8(ascii: "}") { index += 1; return true }
             while true {
                 skipWhitespace()
-                guard let key = parseString(), expect(UInt8(ascii: ":")) else { return false }
+                guard let key = parseString(into: &fields), expect(UInt8(ascii: ":")) else { return false }
                 skipWhitespace()
-                let fullKey = prefix.isEmpty ? key : prefix + "." + key
+                var fullKey = key
+                if let prefix, !prefix.isEmpty { fullKey = fields.storeDotted(prefix, key) }
                 if peek == UInt8(ascii: "{") {
-                    let before = fields.count
+                    let before = fields.fields.count
                     guard parseObject(prefix: fullKey, depth: depth + 1, into: &fields) else { return false }
-                    if fields.count == before { fields.append((fullKey, .keyValueList([]))) }
+                    if fields.fields.count == before { fields.append(key: fullKey, fields.store(.keyValueList([]))) }
                 } else {
-                    guard let value = parseValue(depth: depth + 1) else { return false }
-                    fields.append((fullKey, value))
+                    guard let value = parseValue(depth: depth + 1, into: &fields) else { return false }
+                    fields.append(key: fullKey, value)
                 }
                 skipWhitespace()
                 guard let next = peek else { return false }
@@ -66,24 +65,39 @@ struct JSONLineParser {
             }
         }
 
-        mutating func parseValue(depth: Int) -> AttributeValue? {
+        /// A member's value: strings stay bytes in `fields`; arrays become data-model values.
+        mutating func parseValue(depth: Int, into fields: inout ParsedFields) -> ParsedFields.Value? {
+            guard depth < JSONLineParser.maxDepth else { return nil }
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: "\"")?: return parseString(into: &fields).map(ParsedFields.Value.string)
+            case UInt8(ascii: "{")?, UInt8(ascii: "[")?: return parseElement(depth: depth).map { fields.store($0) }
+            default: return parseScalar()
+            }
+        }
+
+        /// A value inside an array, in the data model.
+        mutating func parseElement(depth: Int) -> AttributeValue? {
             guard depth < JSONLineParser.maxDepth else { return nil }
             skipWhitespace()
             guard let byte = peek else { return nil }
             switch byte {
             case UInt8(ascii: "\""):
-                return parseString().map(AttributeValue.string)
+                var scratch = ParsedFields()
+                scratch.beginRecord(bytes)
+                return parseString(into: &scratch).map { .string(scratch.string($0)) }
             case UInt8(ascii: "{"):
-                var nested: [(String, AttributeValue)] = []
-                guard parseObject(prefix: "", depth: depth, into: &nested) else { return nil }
-                return .keyValueList(nested.map { Attribute($0.0, $0.1) })
+                var nested = ParsedFields()
+                nested.beginRecord(bytes)
+                guard parseObject(prefix: nil, depth: depth, into: &nested) else { return nil }
+                return .keyValueList(nested.fields.map { Attribute(nested.string($0.key), nested.attributeValue($0.value)) })
             case UInt8(ascii: "["):
                 index += 1
                 var values: [AttributeValue] = []
                 skipWhitespace()
                 if peek == UInt8(ascii: "]") { index += 1; return .array(values) }
                 while true {
-                    guard let value = parseValue(depth: depth + 1) else { return nil }
+                    guard let value = parseElement(depth: depth + 1) else { return nil }
                     values.append(value)
                     skipWhitespace()
                     guard let next = peek else { return nil }
@@ -91,9 +105,17 @@ struct JSONLineParser {
                     if next == UInt8(ascii: "]") { return .array(values) }
                     guard next == UInt8(ascii: ",") else { return nil }
                 }
-            case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
-            case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
-            case UInt8(ascii: "n"): return literal("null") ? .empty : nil
+            default:
+                return parseScalar().map(ParsedFields().attributeValue)
+            }
+        }
+
+        /// `true`, `false`, `null` or a number.
+        mutating func parseScalar() -> ParsedFields.Value? {
+            switch peek {
+            case UInt8(ascii: "t")?: return literal("true") ? .bool(true) : nil
+            case UInt8(ascii: "f")?: return literal("false") ? .bool(false) : nil
+            case UInt8(ascii: "n")?: return literal("null") ? .null : nil
             default: return parseNumber()
             }
         }
@@ -106,10 +128,11 @@ struct JSONLineParser {
             return true
         }
 
-        mutating func parseNumber() -> AttributeValue? {
+        mutating func parseNumber() -> ParsedFields.Value? {
             let start = index
             var isInteger = true
-            if peek == UInt8(ascii: "-") { index += 1 }
+            let negative = peek == UInt8(ascii: "-")
+            if negative { index += 1 }
             while let byte = peek {
                 if byte >= 0x30 && byte <= 0x39 {
                     index += 1
@@ -121,44 +144,82 @@ struct JSONLineParser {
                 }
             }
             guard index > start else { return nil }
+            if isInteger, let value = Self.integer(UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index]), negative: negative) {
+                return .int(value)
+            }
+            if !isInteger, let value = Self.decimal(UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index]), negative: negative) {
+                return .double(value)
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }
             guard let value = Double(text), value.isFinite else { return nil }
             return .double(value)
         }
 
-        mutating func parseString() -> String? {
+        /// Decimal digits that fit in an `Int64`; nil for none, or on overflow (then a double).
+        static func integer(_ digits: UnsafeBufferPointer<UInt8>, negative: Bool) -> Int64? {
+            guard !digits.isEmpty, digits.count <= 18 else { return nil }
+            var value: Int64 = 0
+            for digit in digits { value = value * 10 + Int64(digit - 0x30) }
+            return negative ? -value : value
+        }
+
+        /// `digits.digits` with at most 15 digits in all, without a `String`: the digits and the
+        /// power of ten are exact doubles, so one division rounds exactly as `Double(text)` does
+        /// (Clinger's fast path). Nil for anything else (exponents, more digits), parsed by `Double`.
+        static func decimal(_ text: UnsafeBufferPointer<UInt8>, negative: Bool) -> Double? {
+            guard let dot = text.firstIndex(of: UInt8(ascii: ".")), dot > 0, dot < text.count - 1, text.count <= 16 else { return nil }
+            var mantissa: Int64 = 0
+            for (index, byte) in text.enumerated() where index != dot {
+                guard byte &- 0x30 < 10 else { return nil }
+                mantissa = mantissa * 10 + Int64(byte - 0x30)
+            }
+            let value = Double(mantissa) / powersOfTen[text.count - 1 - dot]
+            return negative ? -value : value
+        }
+
+        private static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
+
+        /// Parses a string, storing its decoded bytes in `fields`.
+        mutating func parseString(into fields: inout ParsedFields) -> Range<Int>? {
             guard peek == UInt8(ascii: "\"") else { return nil }
             index += 1
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes. Eight bytes at a time while none of them ends the string,
+            // starts an escape or is a control character.
+            if let base = bytes.baseAddress {
+                while index + 8 <= bytes.count, !Self.mayEndString(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                }
+            }
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    // The string as it stands in the line: no copy.
                     index += 1
-                    return text
+                    return start..<(index - 1)
                 }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { return nil }
                 index += 1
             }
-            var out = Array(bytes[start..<index])
+            let begin = fields.end
+            _ = fields.store(UnsafeBufferPointer(rebasing: bytes[start..<index]))
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1
-                if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+                if byte == UInt8(ascii: "\"") { return begin..<fields.end }
                 if byte < 0x20 { return nil }
-                guard byte == UInt8(ascii: "\\") else { out.append(byte); continue }
+                guard byte == UInt8(ascii: "\\") else { fields.store(byte: byte); continue }
                 guard let escaped = peek else { return nil }
                 index += 1
                 switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): fields.store(byte: escaped)
+                case UInt8(ascii: "b"): fields.store(byte: 0x08)
+                case UInt8(ascii: "f"): fields.store(byte: 0x0C)
+                case UInt8(ascii: "n"): fields.store(byte: 0x0A)
+                case UInt8(ascii: "r"): fields.store(byte: 0x0D)
+                case UInt8(ascii: "t"): fields.store(byte: 0x09)
                 case UInt8(ascii: "u"):
                     guard var scalar = hex4() else { return nil }
                     if (0xD800...0xDBFF).contains(scalar) {
@@ -170,11 +231,21 @@ struct JSONLineParser {
                     } else if (0xDC00...0xDFFF).contains(scalar) {
                         scalar = 0xFFFD
                     }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+                    UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { fields.store(byte: $0) }
                 default: return nil
                 }
             }
             return nil
+        }
+
+        /// Whether one of the eight bytes (little-endian) is `"`, `\` or below 0x20 (exact for
+        /// "none", which is all the fast path needs).
+        static func mayEndString(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+            let control = (word &- ones &* 0x20) & ~word & highs != 0
+            return control || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
         }
 
         mutating func hex4() -> UInt32? {

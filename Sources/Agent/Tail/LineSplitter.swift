@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// One line of a file, without its newline (and without a `\r` before it).
-struct RawLine: Equatable, Sendable {
-    var bytes: [UInt8]
+/// One line of a file, without its newline (and without a `\r` before it). The bytes are
+/// borrowed from the read buffer: valid only during the call that hands the line over.
+struct RawLine {
+    var bytes: UnsafeRawBufferPointer
     /// File offsets: the line's first byte, and just past its newline.
     var start: UInt64
     var end: UInt64
@@ -12,8 +13,10 @@ struct RawLine: Equatable, Sendable {
     var truncatedFrom: Int?
 }
 
-/// Cuts a byte stream into lines. Memory stays bounded: of a line longer than `maxLineBytes`
-/// only the first `maxLineBytes` are kept, the rest is counted and skipped up to its newline.
+/// Cuts a byte stream into lines. A line inside one read chunk is handed over without a copy;
+/// only a line split across chunks is gathered in a buffer. Memory stays bounded: of a line
+/// longer than `maxLineBytes` only the first `maxLineBytes` are kept, the rest is counted and
+/// skipped up to its newline.
 struct LineSplitter: Sendable {
     let maxLineBytes: Int
     private(set) var lineStart: UInt64
@@ -28,30 +31,45 @@ struct LineSplitter: Sendable {
     /// Bytes of an unfinished line are waiting.
     var hasPartialLine: Bool { lineLength > 0 }
 
-    /// Feeds the next bytes of the file; returns every line they complete.
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, into lines: inout [RawLine]) {
+    /// Feeds the next bytes of the file; hands every line they complete to `line`, in order.
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (RawLine) -> Void) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         var position = 0
         let total = chunk.count
         while position < total {
             let remaining = total - position
-            if let hit = memchr(base + position, 0x0A, remaining) {
-                let newline = base.distance(to: UnsafeRawPointer(hit))
-                append(UnsafeRawBufferPointer(start: base + position, count: newline - position))
-                lineLength += 1
-                lines.append(finishLine(stripNewline: true))
-                position = newline + 1
-            } else {
+            guard let hit = memchr(base + position, 0x0A, remaining) else {
                 append(UnsafeRawBufferPointer(start: base + position, count: remaining))
-                position = total
+                return
             }
+            let newline = base.distance(to: UnsafeRawPointer(hit))
+            let content = UnsafeRawBufferPointer(start: base + position, count: newline - position)
+            if lineLength == 0 {
+                // The whole line is in this chunk: no copy.
+                lineLength = content.count + 1
+                let range = advance()
+                line(Self.line(content, contentLength: content.count, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: true))
+            } else {
+                append(content)
+                lineLength += 1
+                let range = advance()
+                buffer.withUnsafeBytes { kept in
+                    line(Self.line(kept, contentLength: range.count - 1, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: true))
+                }
+                buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
+            }
+            position = newline + 1
         }
     }
 
     /// Ends the unfinished line as it stands (partial line timeout, or end of a rotated file).
-    mutating func flushPartial() -> RawLine? {
-        guard lineLength > 0 else { return nil }
-        return finishLine(stripNewline: false)
+    mutating func flushPartial(_ line: (RawLine) -> Void) {
+        guard lineLength > 0 else { return }
+        let range = advance()
+        buffer.withUnsafeBytes { kept in
+            line(Self.line(kept, contentLength: range.count, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: false))
+        }
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
     }
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -60,17 +78,23 @@ struct LineSplitter: Sendable {
         lineLength += bytes.count
     }
 
-    private mutating func finishLine(stripNewline: Bool) -> RawLine {
-        let contentLength = stripNewline ? lineLength - 1 : lineLength
-        var bytes = buffer
-        if bytes.count > contentLength { bytes.removeLast(bytes.count - contentLength) }
-        if stripNewline, contentLength <= maxLineBytes, bytes.last == 0x0D { bytes.removeLast() }
-        let line = RawLine(
-            bytes: bytes, start: lineStart, end: lineStart + UInt64(lineLength),
-            truncatedFrom: contentLength > maxLineBytes ? contentLength : nil)
-        lineStart += UInt64(lineLength)
-        buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
+    /// The file range of the line just finished (newline included); moves on to the next line.
+    private mutating func advance() -> Range<UInt64> {
+        let range = lineStart..<(lineStart + UInt64(lineLength))
+        lineStart = range.upperBound
         lineLength = 0
-        return line
+        return range
+    }
+
+    /// The line whose kept bytes start `kept` (at most `maxLineBytes` of them are used) and whose
+    /// content, without the newline, was `contentLength` bytes long.
+    private static func line(
+        _ kept: UnsafeRawBufferPointer, contentLength: Int, range: Range<UInt64>, maxLineBytes: Int, stripCarriageReturn: Bool
+    ) -> RawLine {
+        var count = min(kept.count, contentLength, maxLineBytes)
+        if stripCarriageReturn, contentLength <= maxLineBytes, count > 0, kept[count - 1] == 0x0D { count -= 1 }
+        return RawLine(
+            bytes: UnsafeRawBufferPointer(rebasing: kept[0..<count]), start: range.lowerBound, end: range.upperBound,
+            truncatedFrom: contentLength > maxLineBytes ? contentLength : nil)
     }
 }

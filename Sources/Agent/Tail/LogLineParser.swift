@@ -1,9 +1,6 @@
-import PeriscopeTelemetry
-
-/// Turns one record's text into an OTLP log record, by the source's format, and maps the
-/// well-known fields: time, level, message, trace/span ID and correlation ID; everything else
-/// becomes an attribute. A line that does not parse is kept whole as the body with
-/// `periscope.parse_error = true` — never dropped.
+/// Splits one record's text into fields by the source's format, and knows the well-known
+/// field names: time, level, message, trace/span ID and correlation ID (`LogRecordWriter`
+/// maps them; everything else becomes an attribute).
 struct LogLineParser: Sendable {
     enum Key {
         static let time: Set<String> = ["time", "timestamp", "ts", "@timestamp"]
@@ -15,14 +12,29 @@ struct LogLineParser: Sendable {
 
         enum Role { case time, level, message, traceID, spanID, correlationID }
 
-        /// Every well-known key and its role: one hash per field instead of one per set.
-        static let roles: [String: Role] = {
-            var roles: [String: Role] = [:]
+        /// Every well-known key, packed, with its role.
+        private static let roles: [(key: ShortText, role: Role)] = {
+            var roles: [(key: ShortText, role: Role)] = []
             for (keys, role) in [(time, Role.time), (level, .level), (message, .message), (traceID, .traceID), (spanID, .spanID), (correlationID, .correlationID)] {
-                for key in keys { roles[key] = role }
+                for key in keys.sorted() { roles.append((ShortText(key), role)) }
             }
             return roles
         }()
+
+        /// By first byte, the lengths of the well-known keys starting with it (bit n: length n):
+        /// most other keys are ruled out by one lookup.
+        private static let lengthsByFirstByte: [UInt32] = {
+            var table = [UInt32](repeating: 0, count: 256)
+            for (key, _) in roles { table[Int(key.low & 0xFF)] |= 1 << UInt32(key.count) }
+            return table
+        }()
+
+        static func role(of key: UnsafeBufferPointer<UInt8>) -> Role? {
+            guard let first = key.first, key.count <= 16, lengthsByFirstByte[Int(first)] & (1 << UInt32(key.count)) != 0,
+                  let packed = ShortText(key) else { return nil }
+            for candidate in roles where candidate.key == packed { return candidate.role }
+            return nil
+        }
     }
 
     static let parseError = "periscope.parse_error"
@@ -41,69 +53,14 @@ struct LogLineParser: Sendable {
         self.regex = pattern.flatMap(RegexLineParser.init(pattern:))
     }
 
-    struct Outcome {
-        var record: LogRecord
-        var failed: Bool
-    }
-
-    func parse(_ raw: RawRecord, path: String, fileName: String, observedUnixNano: UInt64) -> Outcome {
-        var record = LogRecord(timeUnixNano: 0, observedTimeUnixNano: observedUnixNano, body: .string(raw.text))
-        let fields: [(String, AttributeValue)]?
+    /// Fills `fields` from one record's text; false when the text does not parse by the format
+    /// (the record is then kept whole, marked `periscope.parse_error`).
+    func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
+        fields.beginRecord(text)
         switch format {
-        case .json: fields = JSONLineParser.parseObject(raw.text)
-        case .logfmt: fields = LogfmtParser.parse(raw.text)
-        case .plain: fields = regex == nil ? [] : regex!.parse(raw.text)
+        case .json: return JSONLineParser.parseObject(text, into: &fields)
+        case .logfmt: return LogfmtParser.parse(text, into: &fields)
+        case .plain: return regex?.parse(String(decoding: text, as: UTF8.self), into: &fields) ?? true
         }
-        let failed = fields == nil
-        if let fields { Self.map(fields, into: &record) }
-        if failed { record.attributes.append(Attribute(Self.parseError, .bool(true))) }
-        if let length = raw.truncatedFrom {
-            record.attributes.append(Attribute(Self.truncated, .bool(true)))
-            record.attributes.append(Attribute(Self.originalLength, .int(Int64(length))))
-        }
-        if raw.invalidUTF8 { record.attributes.append(Attribute(Self.invalidUTF8, .bool(true))) }
-        record.attributes.append(Attribute(Self.filePath, .string(path)))
-        record.attributes.append(Attribute(Self.fileName, .string(fileName)))
-        return Outcome(record: record, failed: failed)
-    }
-
-    /// Applies the field mapping; the body becomes the message, or stays the whole line.
-    static func map(_ fields: [(String, AttributeValue)], into record: inout LogRecord) {
-        var message: AttributeValue?
-        for (key, value) in fields {
-            switch Key.roles[key] {
-            case .time? where record.timeUnixNano == 0:
-                if let time = TimestampParser.unixNano(value) {
-                    record.timeUnixNano = time
-                    continue
-                }
-            case .level? where record.severityNumber == .unspecified:
-                if let (number, text) = SeverityParser.severity(value) {
-                    record.severityNumber = number
-                    record.severityText = text
-                    continue
-                }
-            case .message? where message == nil && value != .empty:
-                message = value
-                continue
-            case .traceID? where record.traceID == nil:
-                if case .string(let hex) = value, let id = TraceID(hex: hex), !id.isZero {
-                    record.traceID = id
-                    continue
-                }
-            case .spanID? where record.spanID == nil:
-                if case .string(let hex) = value, let id = SpanID(hex: hex), id.value != 0 {
-                    record.spanID = id
-                    continue
-                }
-            case .correlationID? where value != .empty && record.attributes[correlationID] == nil:
-                record.attributes.append(Attribute(correlationID, .string(value.text)))
-                continue
-            default:
-                break
-            }
-            record.attributes.append(Attribute(key, value))
-        }
-        if let message { record.body = message }
     }
 }

@@ -1,61 +1,60 @@
-import PeriscopeTelemetry
-
 /// logfmt (`level=info msg="hello world" duration=12ms`): values stay strings, a bare key is
-/// `true`. `nil` when the line has no `key=value` pair at all, or an unterminated quote.
+/// `true`. False when the line has no `key=value` pair at all, or an unterminated quote.
 enum LogfmtParser {
-    static func parse(_ text: String) -> [(String, AttributeValue)]? {
-        var fields: [(String, AttributeValue)] = []
+    /// Parses `text` (the text `fields` began with); keys and bare values are ranges of it.
+    static func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
         var sawPair = false
-        let scalars = Array(text.unicodeScalars)
         var index = 0
-        func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == " " || scalar == "\t" }
-        while index < scalars.count {
-            while index < scalars.count, isSpace(scalars[index]) { index += 1 }
-            guard index < scalars.count else { break }
-            var key = String.UnicodeScalarView()
-            while index < scalars.count, !isSpace(scalars[index]), scalars[index] != "=" {
-                guard scalars[index] != "\"" else { return nil }
-                key.append(scalars[index])
+        let count = text.count
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        while index < count {
+            while index < count, isSpace(text[index]) { index += 1 }
+            guard index < count else { break }
+            let keyStart = index
+            while index < count, !isSpace(text[index]), text[index] != UInt8(ascii: "=") {
+                guard text[index] != UInt8(ascii: "\"") else { return false }
                 index += 1
             }
-            guard !key.isEmpty else { return nil }
-            guard index < scalars.count, scalars[index] == "=" else {
-                fields.append((String(key), .bool(true)))
+            guard index > keyStart else { return false }
+            let key = keyStart..<index
+            guard index < count, text[index] == UInt8(ascii: "=") else {
+                fields.append(key: key, .bool(true))
                 continue
             }
             index += 1
-            var value = String.UnicodeScalarView()
-            if index < scalars.count, scalars[index] == "\"" {
+            let value: Range<Int>
+            if index < count, text[index] == UInt8(ascii: "\"") {
                 index += 1
+                let begin = fields.end
                 var closed = false
-                while index < scalars.count {
-                    let scalar = scalars[index]
+                while index < count {
+                    let byte = text[index]
                     index += 1
-                    if scalar == "\\", index < scalars.count {
-                        let next = scalars[index]
+                    if byte == UInt8(ascii: "\\"), index < count {
+                        let next = text[index]
                         index += 1
                         switch next {
-                        case "n": value.append("\n")
-                        case "t": value.append("\t")
-                        default: value.append(next)
+                        case UInt8(ascii: "n"): fields.store(byte: 0x0A)
+                        case UInt8(ascii: "t"): fields.store(byte: 0x09)
+                        default: fields.store(byte: next)
                         }
-                    } else if scalar == "\"" {
+                    } else if byte == UInt8(ascii: "\"") {
                         closed = true
                         break
                     } else {
-                        value.append(scalar)
+                        fields.store(byte: byte)
                     }
                 }
-                guard closed else { return nil }
+                guard closed else { return false }
+                value = begin..<fields.end
             } else {
-                while index < scalars.count, !isSpace(scalars[index]) {
-                    value.append(scalars[index])
-                    index += 1
-                }
+                let start = index
+                while index < count, !isSpace(text[index]) { index += 1 }
+                value = start..<index
             }
             sawPair = true
-            fields.append((String(key), .string(String(value))))
+            fields.append(key: key, .string(value))
         }
-        return sawPair ? fields : nil
+        return sawPair
     }
 }

@@ -1,25 +1,23 @@
 import Foundation
 
-/// A record's text before parsing, with the file range it came from.
-struct RawRecord: Equatable, Sendable {
-    var text: String
-    var start: UInt64
-    var end: UInt64
-    /// The original length of a line cut to `max_line_bytes`.
-    var truncatedFrom: Int?
-    /// The bytes were not valid UTF-8 and were repaired with U+FFFD.
-    var invalidUTF8 = false
-}
-
 /// Joins continuation lines (those not matching the start pattern) onto the record before
 /// them — a stack trace becomes one record. Without a rule every line is a record.
 struct MultilineAssembler: @unchecked Sendable {
     // NSRegularExpression is immutable and thread-safe once built.
     private let startPattern: NSRegularExpression?
-    private var open: RawRecord?
-    private var openLines = 0
+    private var open: OpenRecord?
     /// Most lines one record may gather; beyond it a new record starts.
     static let maxLines = 1000
+
+    /// The record still gathering continuation lines.
+    private struct OpenRecord {
+        var text: [UInt8]
+        var start: UInt64
+        var end: UInt64
+        var truncatedFrom: Int?
+        var invalidUTF8: Bool
+        var lines = 1
+    }
 
     init(startPattern: String?) {
         self.startPattern = startPattern.flatMap { try? NSRegularExpression(pattern: $0) }
@@ -28,48 +26,37 @@ struct MultilineAssembler: @unchecked Sendable {
     /// Where the open record starts, if one is waiting for continuation lines.
     var openStart: UInt64? { open?.start }
 
-    mutating func add(_ line: RawLine, into records: inout [RawRecord]) {
-        let record = Self.decode(line)
+    mutating func add(_ line: RawLine, into records: inout RecordBuffer) {
         guard let startPattern else {
-            records.append(record)
+            records.append(line)
             return
         }
-        let isStart = startPattern.firstMatch(in: record.text, range: NSRange(record.text.startIndex..., in: record.text)) != nil
-        if !isStart, var current = open, openLines < Self.maxLines {
-            current.text += "\n" + record.text
-            current.end = record.end
-            if let cut = record.truncatedFrom { current.truncatedFrom = (current.truncatedFrom ?? 0) + cut }
-            current.invalidUTF8 = current.invalidUTF8 || record.invalidUTF8
-            open = current
-            openLines += 1
+        var text: [UInt8] = []
+        let invalid = RecordBuffer.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
+        let string = String(decoding: text, as: UTF8.self)
+        let isStart = startPattern.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
+        if !isStart, let lines = open?.lines, lines < Self.maxLines {
+            // In place: the open record's text is not copied for each continuation line.
+            open?.text.append(0x0A)
+            open?.text += text
+            open?.end = line.end
+            if let cut = line.truncatedFrom {
+                let before = open?.truncatedFrom ?? 0
+                open?.truncatedFrom = before + cut
+            }
+            if invalid { open?.invalidUTF8 = true }
+            open?.lines += 1
             return
         }
-        if let current = open { records.append(current) }
-        open = record
-        openLines = 1
+        flush(into: &records)
+        open = OpenRecord(text: text, start: line.start, end: line.end, truncatedFrom: line.truncatedFrom, invalidUTF8: invalid)
     }
 
     /// Closes the open record (timeout, or the end of a file).
-    mutating func flush(into records: inout [RawRecord]) {
-        if let current = open { records.append(current) }
-        open = nil
-        openLines = 0
-    }
-
-    static func decode(_ line: RawLine) -> RawRecord {
-        let text: String
-        var invalid = false
-        if let valid = String(validating: line.bytes, as: UTF8.self) {
-            text = valid
-        } else {
-            // A cut can split a character: that is not the source's fault, repair it quietly.
-            text = String(decoding: line.bytes, as: UTF8.self)
-            invalid = line.truncatedFrom == nil || Self.invalidBeforeTail(line.bytes)
+    mutating func flush(into records: inout RecordBuffer) {
+        if let current = open {
+            records.append(text: current.text, start: current.start, end: current.end, truncatedFrom: current.truncatedFrom, invalidUTF8: current.invalidUTF8)
         }
-        return RawRecord(text: text, start: line.start, end: line.end, truncatedFrom: line.truncatedFrom, invalidUTF8: invalid)
-    }
-
-    private static func invalidBeforeTail(_ bytes: [UInt8]) -> Bool {
-        String(validating: bytes.dropLast(3), as: UTF8.self) == nil
+        open = nil
     }
 }

@@ -13,66 +13,8 @@ final class Redactor: Sendable {
         let expression: NSRegularExpression
         let replacement: String
         let prefilter: Prefilter
-    }
-
-    /// A cheap byte scan that rules out a match, so the regular expression (ICU, and a bridge to
-    /// NSString) only runs on the few texts that might hold a secret.
-    enum Prefilter: Sendable {
-        case none
-        /// The text must contain this byte.
-        case byte(UInt8)
-        /// The text must hold a run of this many digits, single spaces or dashes allowed between them.
-        case digitRun(Int)
-        /// The text must contain one of these lowercase ASCII words, in any letter case.
-        case anyWord([[UInt8]])
-
-        func mayMatch(_ text: String) -> Bool {
-            switch self {
-            case .none: return true
-            case .byte(let byte): return text.utf8.contains(byte)
-            case .digitRun(let length): return Self.longestDigitRun(text) >= length
-            case .anyWord(let words): return Self.containsAnyWord(text, words)
-            }
-        }
-
-        private static func longestDigitRun(_ text: String) -> Int {
-            var best = 0, run = 0
-            var previousWasSeparator = false
-            for byte in text.utf8 {
-                if byte >= 0x30 && byte <= 0x39 {
-                    run += 1
-                    best = max(best, run)
-                    previousWasSeparator = false
-                } else if (byte == 0x20 || byte == 0x2d) && run > 0 && !previousWasSeparator {
-                    previousWasSeparator = true
-                } else {
-                    run = 0
-                    previousWasSeparator = false
-                }
-            }
-            return best
-        }
-
-        private static func containsAnyWord(_ text: String, _ words: [[UInt8]]) -> Bool {
-            var text = text
-            return text.withUTF8 { matches($0, words) }
-        }
-
-        private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ words: [[UInt8]]) -> Bool {
-            for word in words where word.count <= bytes.count {
-                let first = word[0]
-                var start = 0
-                while start + word.count <= bytes.count {
-                    if bytes[start] | 0x20 == first {
-                        var index = 1
-                        while index < word.count, bytes[start + index] | 0x20 == word[index] { index += 1 }
-                        if index == word.count { return true }
-                    }
-                    start += 1
-                }
-            }
-            return false
-        }
+        /// `prefilter`, ready to run.
+        let scan: Scan
     }
 
     static let defaultRules: [RedactionRule] = [
@@ -87,6 +29,7 @@ final class Redactor: Sendable {
 
     let rules: [Rule]
     private let counts: Mutex<[Int]>
+    private let scan: Scan
 
     /// The pre-checks of the default rules, by pattern (a user rule gets none).
     private static let defaultPrefilters: [String: Prefilter] = [
@@ -100,10 +43,11 @@ final class Redactor: Sendable {
         let all = (includeDefaults ? Self.defaultRules : []) + rules
         self.rules = all.compactMap { rule in
             guard let expression = try? NSRegularExpression(pattern: rule.pattern) else { return nil }
-            return Rule(name: rule.name, expression: expression, replacement: rule.replacement,
-                        prefilter: Self.defaultPrefilters[rule.pattern] ?? .none)
+            let prefilter = Self.defaultPrefilters[rule.pattern] ?? .none
+            return Rule(name: rule.name, expression: expression, replacement: rule.replacement, prefilter: prefilter, scan: Scan(of: [prefilter]))
         }
         counts = Mutex([Int](repeating: 0, count: self.rules.count))
+        scan = Scan(of: self.rules.map(\.prefilter))
     }
 
     var isEmpty: Bool { rules.isEmpty }
@@ -118,29 +62,37 @@ final class Redactor: Sendable {
 
     var totalRedactions: Int { counts.withLock { $0.reduce(0, +) } }
 
-    /// Redacts the body and every string attribute (nested ones too); unchanged values are not rewritten.
-    func redact(_ record: inout LogRecord) {
-        guard !rules.isEmpty else { return }
-        var local = [Int](repeating: 0, count: rules.count)
-        if let body = redacted(record.body, counts: &local) { record.body = body }
-        for index in record.attributes.indices {
-            if let value = redacted(record.attributes[index].value, counts: &local) { record.attributes[index].value = value }
-        }
-        if local.contains(where: { $0 > 0 }) {
-            counts.withLock { total in for index in local.indices { total[index] += local[index] } }
-        }
+    /// Whether some rule's pre-check passes on `utf8`: false means no rule can match in it.
+    func mayMatch(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        !rules.isEmpty && scan.mayMatch(utf8)
     }
 
-    /// Redacts one string; for tests and callers outside log records.
+    /// Redacts one string; for tests and callers outside the tailer.
     func redact(_ text: String) -> String {
         var local = [Int](repeating: 0, count: rules.count)
         let out = redact(text, counts: &local)
-        counts.withLock { total in for index in local.indices { total[index] += local[index] } }
+        add(local)
         return out
     }
 
-    /// The value with secrets replaced, or nil when nothing in it matched.
-    private func redacted(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue? {
+    /// `utf8` with secrets replaced, or nil when nothing in it matched. Matches are added to
+    /// `counts` (one slot per rule, handed to `add` later), so a batch takes the lock once.
+    func redacted(_ utf8: UnsafeBufferPointer<UInt8>, counts: inout [Int]) -> String? {
+        guard mayMatch(utf8) else { return nil }
+        let text = String(decoding: utf8, as: UTF8.self)
+        let out = redact(text, counts: &counts)
+        return out == text ? nil : out
+    }
+
+    /// Adds redactions counted by `redacted` to the totals.
+    func add(_ local: [Int]) {
+        guard local.contains(where: { $0 > 0 }) else { return }
+        counts.withLock { total in for index in local.indices { total[index] += local[index] } }
+    }
+
+    /// The value with secrets replaced (strings inside arrays and key-value lists too), or nil
+    /// when nothing in it matched.
+    func redacted(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue? {
         switch value {
         case .string(let text):
             let out = redact(text, counts: &counts)
@@ -169,7 +121,7 @@ final class Redactor: Sendable {
     private func redact(_ text: String, counts: inout [Int]) -> String {
         var current = text
         for (index, rule) in rules.enumerated() {
-            guard rule.prefilter.mayMatch(current) else { continue }
+            guard current.withUTF8({ rule.scan.mayMatch($0) }) else { continue }
             let range = NSRange(current.startIndex..., in: current)
             let matches = rule.expression.numberOfMatches(in: current, range: range)
             guard matches > 0 else { continue }

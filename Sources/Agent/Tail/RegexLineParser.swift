@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeTelemetry
 
 /// Plain text with a regex: each named group (`(?<level>\w+)`) that matched becomes a field.
 struct RegexLineParser: @unchecked Sendable {
@@ -28,16 +27,17 @@ struct RegexLineParser: @unchecked Sendable {
         self.internalNames = internalNames
     }
 
-    func parse(_ text: String) -> [(String, AttributeValue)]? {
+    /// Adds each named group that matched as a string field; false when the line does not match.
+    func parse(_ text: String, into fields: inout ParsedFields) -> Bool {
         let range = NSRange(text.startIndex..., in: text)
-        guard let match = expression.firstMatch(in: text, range: range) else { return nil }
-        var fields: [(String, AttributeValue)] = []
+        guard let match = expression.firstMatch(in: text, range: range) else { return false }
         for (name, internalName) in zip(groupNames, internalNames) {
             let groupRange = match.range(withName: internalName)
             guard groupRange.location != NSNotFound, let swiftRange = Range(groupRange, in: text) else { continue }
-            fields.append((name, .string(String(text[swiftRange]))))
+            let key = fields.store(name)
+            fields.append(key: key, .string(fields.store(String(text[swiftRange]))))
         }
-        return fields
+        return true
     }
 
     /// The names of `(?<name>…)` groups (not lookbehinds `(?<=`/`(?<!`).

@@ -4,15 +4,24 @@ import PeriscopeTelemetry
 /// levels; other numbers 1–24 are taken as OTLP severity numbers.
 /// See https://opentelemetry.io/docs/specs/otel/logs/data-model-appendix/#appendix-b-severitynumber-example-mappings
 enum SeverityParser {
-    static func severity(_ value: AttributeValue) -> (Severity, String)? {
-        switch value {
-        case .int(let number): return numeric(Int(clamping: number)).map { ($0, $0.name) }
-        case .double(let number) where number.isFinite: return numeric(Int(number)).map { ($0, $0.name) }
-        case .string(let text):
-            if let number = Int(text) { return numeric(number).map { ($0, text) } }
-            return named(text).map { ($0, text) }
-        default: return nil
+    static func severity(number: Int) -> (Severity, String)? {
+        numeric(number).map { ($0, $0.name) }
+    }
+
+    /// A fractional level counts by its whole part; one too large for an `Int` is no level.
+    static func severity(number: Double) -> (Severity, String)? {
+        guard number.isFinite, let whole = Int(exactly: number.rounded(.towardZero)) else { return nil }
+        return severity(number: whole)
+    }
+
+    /// A level name, or a number written as text, from its bytes.
+    static func severity(utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
+        let digits = utf8.first == UInt8(ascii: "-") || utf8.first == UInt8(ascii: "+") ? UnsafeBufferPointer(rebasing: utf8.dropFirst()) : utf8
+        if !digits.isEmpty, digits.allSatisfy({ $0 &- 0x30 < 10 }) {
+            // What `Int(text)` accepts; a number too large for an `Int` is no level.
+            return Int(String(decoding: utf8, as: UTF8.self)).flatMap(numeric)
         }
+        return named(utf8)
     }
 
     static func numeric(_ number: Int) -> Severity? {
@@ -28,17 +37,17 @@ enum SeverityParser {
         }
     }
 
-    static func named(_ text: String) -> Severity? {
-        switch text.lowercased() {
-        case "trace", "trc", "finest", "finer": return .trace
-        case "debug", "dbg", "fine", "verbose": return .debug
-        case "info", "inf", "information", "informational": return .info
-        case "notice": return Severity(rawValue: 10)
-        case "warn", "warning", "wrn": return .warn
-        case "error", "err", "eror", "severe": return .error
-        case "critical", "crit", "alert": return Severity(rawValue: 19)
-        case "fatal", "panic", "emerg", "emergency", "ftl": return .fatal
-        default: return nil
-        }
+    /// A level name in any letter case (ASCII: lowercasing nothing else yields one of the names).
+    static func named(_ utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
+        guard let packed = ShortText(utf8, lowercasing: true) else { return nil }
+        for (name, severity) in names where name == packed { return severity }
+        return nil
     }
+
+    private static let names: [(ShortText, Severity)] = [
+        (["trace", "trc", "finest", "finer"], Severity.trace), (["debug", "dbg", "fine", "verbose"], .debug),
+        (["info", "inf", "information", "informational"], .info), (["notice"], Severity(rawValue: 10)),
+        (["warn", "warning", "wrn"], .warn), (["error", "err", "eror", "severe"], .error),
+        (["critical", "crit", "alert"], Severity(rawValue: 19)), (["fatal", "panic", "emerg", "emergency", "ftl"], .fatal),
+    ].flatMap { names, severity in names.map { (ShortText($0), severity) } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import PeriscopeTelemetry
 import ServiceLifecycle
 
@@ -16,6 +17,8 @@ actor TailEngine {
     let redactor: Redactor
     let counters: TailCounters
     let logger: Logger
+    /// Most bytes read from one file in one poll (`maxBytesPerPoll` but in tests).
+    let bytesPerPoll: Int
     private let matchers: [GlobMatcher]
     private let parsers: [LogLineParser]
     private let resources: [Resource]
@@ -36,12 +39,16 @@ actor TailEngine {
     /// the checkpoint: a copy or a late-growing rotation of one is never read from its start again.
     private var finished: [TailCheckpoints.FinishedStream] = []
     private var dirty = false
+    /// The batch handed to the queue and not yet confirmed, of the file being processed.
+    private var inFlight: InFlight?
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
+    private var encoder = TailBatchEncoder()
 
     /// Most records and bytes in one batch.
     static let maxBatchRecords = 4096
     static let maxBatchBytes = 2 << 20
-    static let readChunk = 1 << 20
+    /// Bytes read at once: large enough that reads cost little, small enough to stay out of the way in RSS.
+    static let readChunk = 256 << 10
     /// Most bytes read from one file in one poll, so one busy file cannot starve the others.
     static let maxBytesPerPoll = 32 << 20
     /// How long a file that was renamed away or deleted is still watched after its last growth.
@@ -53,8 +60,10 @@ actor TailEngine {
     static let finishedLifetimeNanos: UInt64 = 24 * 3600 * 1_000_000_000
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
-         sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+         sink: any TailBatchSink, counters: TailCounters = TailCounters(), bytesPerPoll: Int = TailEngine.maxBytesPerPoll,
+         logger: Logger) throws {
         self.sources = sources
+        self.bytesPerPoll = bytesPerPoll
         self.redactor = redactor
         self.checkpointPath = checkpointPath
         self.sink = sink
@@ -81,15 +90,19 @@ actor TailEngine {
     /// Paths of the files followed now.
     var watchedPaths: [String] { files.values.map(\.path).sorted() }
 
-    /// One round: discover, read, send. Returns when everything read so far is queued (or shutdown).
-    func poll() async {
+    /// One round: discover, read, send. Returns when everything read so far is queued (or
+    /// shutdown): true when a file has more to read than one round reads, so the next round
+    /// should start at once.
+    @discardableResult
+    func poll() async -> Bool {
         polls += 1
         discover()
         // Rotated-away files first: the old file is finished before the new one.
         let ordered = files.values.sorted { ($0.rotatedOut ? 0 : 1, $0.path) < ($1.rotatedOut ? 0 : 1, $1.path) }
+        var behind = false
         for file in ordered {
             guard !Task.isCancelled else { break }
-            await process(file)
+            if await process(file) { behind = true }
         }
         let watched = files.count
         let redactions = redactor.totalRedactions
@@ -97,12 +110,13 @@ actor TailEngine {
             $0.filesWatched = watched
             $0.redactions = redactions
         }
-        if dirty { saveCheckpoints(sending: nil, end: 0) }
+        if dirty { await saveCheckpoints() }
+        return behind
     }
 
     /// Closes every file (on shutdown); checkpoints stay as they are.
-    func close() {
-        if dirty { saveCheckpoints(sending: nil, end: 0) }
+    func close() async {
+        if dirty { await saveCheckpoints() }
         for file in files.values { file.close() }
         files = [:]
     }
@@ -331,68 +345,67 @@ actor TailEngine {
 
     // MARK: - Reading
 
-    private func process(_ file: TailedFile) async {
+    /// Reads what `file` gained, up to the per-poll budget, and queues it; true when the budget
+    /// ran out before the end of the file.
+    private func process(_ file: TailedFile) async -> Bool {
         let source = sources[file.sourceIndex]
-        guard let size = file.size() else { return }
+        guard let size = file.size() else { return false }
         let fingerprintIntact = file.fingerprint.length == 0 || (size >= UInt64(file.fingerprint.length) && file.fingerprint.matches(fd: file.fd))
         if size < file.readOffset || !fingerprintIntact || (file.forcedEnd.map { size < $0 } ?? false) {
             if let copy = await truncated(file, source: source) {
                 // The copy continues the old stream: finish it before the file starts over.
-                await process(copy)
+                _ = await process(copy)
             }
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled else { return false }
         }
         if file.fingerprint.length < FileFingerprint.maxLength, size > UInt64(file.fingerprint.length),
            let grown = FileFingerprint.read(fd: file.fd) {
             file.fingerprint = grown
             dirty = true
         }
-        var budget = Self.maxBytesPerPoll
+        var budget = bytesPerPoll
         let now = clock.now
-        var lines: [RawLine] = []
         while budget > 0, !Task.isCancelled {
             let limit = file.forcedEnd ?? size
             guard file.readOffset < limit else { break }
             let wanted = Int(min(UInt64(Self.readChunk), limit - file.readOffset))
-            lines.removeAll(keepingCapacity: true)
+            var lineCount = 0
             let count = readBuffer.withUnsafeMutableBytes { raw -> Int in
                 let count = file.read(at: file.readOffset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))
-                if count > 0 { file.splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]), into: &lines) }
+                if count > 0 { lineCount = file.ingest(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
                 return count
             }
             guard count > 0 else { break }
-            for line in lines { file.assembler.add(line, into: &file.records) }
             file.readOffset += UInt64(count)
             file.lastGrowth = now
             budget -= count
-            let lineCount = lines.count
             counters.update {
                 $0.bytesRead += count
                 $0.linesRead += lineCount
             }
             if let forcedEnd = file.forcedEnd, file.readOffset >= forcedEnd {
                 // Re-send exactly the range the checkpoint had pending, as one batch under its ID.
-                if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+                file.flushPartialLine()
                 file.assembler.flush(into: &file.records)
                 await send(file, upTo: forcedEnd, asOneBatch: true)
                 // Not confirmed (shutdown): the range stays pending in the checkpoint.
-                guard file.committed >= forcedEnd else { return }
+                guard file.committed >= forcedEnd else { return false }
                 file.forcedEnd = nil
-            } else if file.forcedEnd == nil, file.records.count >= Self.maxBatchRecords || pendingBytes(file) >= Self.maxBatchBytes {
-                await send(file, upTo: nil, asOneBatch: false)
+            } else if file.forcedEnd == nil, hasFullBatch(file) {
+                // Sent while the next lines are read: confirmed by a later send or at the end of this round.
+                await send(file, upTo: nil, asOneBatch: false, fullBatchesOnly: true)
             }
         }
         if let forcedEnd = file.forcedEnd {
             // The pending range could not be re-sent last time (checkpoint write failed): retry it alone.
-            guard file.readOffset >= forcedEnd else { return }
+            guard file.readOffset >= forcedEnd else { return false }
             await send(file, upTo: forcedEnd, asOneBatch: true)
-            guard file.committed >= forcedEnd else { return }
+            guard file.committed >= forcedEnd else { return false }
             file.forcedEnd = nil
         }
         let idle = now - file.lastGrowth
-        if file.splitter.hasPartialLine, idle >= source.partialLineTimeout, let partial = file.splitter.flushPartial() {
+        if file.splitter.hasPartialLine, idle >= source.partialLineTimeout, file.flushPartialLine() {
             counters.update { $0.linesRead += 1 }
-            file.assembler.add(partial, into: &file.records)
         }
         if file.assembler.openStart != nil, idle >= (source.multiline?.timeout ?? .zero) {
             file.assembler.flush(into: &file.records)
@@ -400,12 +413,18 @@ actor TailEngine {
         await send(file, upTo: nil, asOneBatch: false)
         if file.rotatedOut, file.isDrained, file.readOffset >= size, file.linkCount == 0 || idle >= Self.rotatedGrace {
             release(file)
+            return false
         }
+        // The per-poll budget ran out before the end: there is more to read at once.
+        return budget <= 0 && file.readOffset < size
     }
 
-    private func pendingBytes(_ file: TailedFile) -> Int {
-        guard let first = file.records.first, let last = file.records.last else { return 0 }
-        return Int(last.end - first.start)
+    /// Records not handed over yet make a whole batch.
+    private func hasFullBatch(_ file: TailedFile) -> Bool {
+        let first = inFlight?.count ?? 0
+        guard first < file.records.count else { return false }
+        return file.records.count - first >= Self.maxBatchRecords
+            || Int(file.records[file.records.count - 1].end - file.records[first].start) >= Self.maxBatchBytes
     }
 
     /// The file is shorter than what was read, or its first bytes changed: copytruncate, a
@@ -429,7 +448,7 @@ actor TailEngine {
             logger.debug("\(file.path) truncated; continuing from its copy \(copy.path) at \(file.readOffset)")
         } else if file.forcedEnd == nil {
             // No copy: what was read before the truncation is still real data.
-            if let partial = file.splitter.flushPartial() { file.assembler.add(partial, into: &file.records) }
+            file.flushPartialLine()
             file.assembler.flush(into: &file.records)
             await send(file, upTo: nil, asOneBatch: false)
             if file.forcedEnd != nil { return nil }
@@ -451,43 +470,57 @@ actor TailEngine {
 
     // MARK: - Sending
 
+    /// A batch handed over and not yet confirmed: its pending mark and its append run off the
+    /// actor while the next lines are read and encoded. One at a time, of the file being processed.
+    private struct InFlight {
+        var delivery: Task<Delivery, Never>
+        var end: UInt64
+        /// Records of the file's buffer in the batch (at its front), and log records sent.
+        var count: Int
+        var items: Int
+    }
+
+    private enum Delivery: Sendable { case queued, checkpointFailed, shutdown }
+
     /// Sends the complete records in slices; each slice is checkpointed as pending first and
-    /// committed after the queue took it. Under back-pressure the same slice is retried.
-    private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool) async {
-        while !file.records.isEmpty {
+    /// committed after the queue took it. Under back-pressure the same slice is retried. While
+    /// one slice's pending mark and append wait for the disk, the next slice is encoded. With
+    /// `fullBatchesOnly` (more lines are being read) a last slice short of a batch waits for
+    /// them, and the last batch handed over stays in flight; otherwise every slice is confirmed.
+    private func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool, fullBatchesOnly: Bool = false) async {
+        // Records at the front of the buffer that belong to the batch in flight.
+        var handedOver = inFlight?.count ?? 0
+        while handedOver < file.records.count {
             var count = 0
             var bytes = 0
             if asOneBatch {
-                count = file.records.count
+                count = file.records.count - handedOver
             } else {
-                while count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
-                    bytes += file.records[count].text.utf8.count
+                while handedOver + count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
+                    bytes += file.records[handedOver + count].textCount
                     count += 1
                 }
+                if fullBatchesOnly, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes { break }
             }
-            let start = file.committed
-            let end = forcedEnd ?? file.records[count - 1].end
-            let slice = file.records[0..<count]
-            guard saveCheckpoints(sending: file, end: end) else {
-                // Without a pending mark a crash could duplicate the range: do not send it yet.
-                try? await Task.sleep(for: .seconds(1))
-                return
+            let start = inFlight?.end ?? file.committed
+            let end = forcedEnd ?? file.records[handedOver + count - 1].end
+            let batch = encode(handedOver..<(handedOver + count), of: file)
+            if let previous = inFlight {
+                inFlight = nil
+                guard await confirm(previous, of: file) else { return }
+                handedOver -= previous.count
             }
-            let batch = encode(slice, file: file)
-            if batch.itemCount > 0 {
-                let encoded = EncodedBatch(
-                    id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount,
-                    body: Zstd.compress(OTLPEncoder.encode(batch)))
-                guard await appendPatiently(encoded, path: file.path) else {
-                    // Shutdown before the queue confirmed it: keep the range pending, to be re-sent under this ID.
-                    file.forcedEnd = end
-                    return
-                }
-            }
-            file.committed = end
-            file.records.removeFirst(count)
-            dirty = true
-            counters.update { $0.recordsSent += batch.itemCount }
+            let pendingMark = checkpoint(sending: file, end: end)
+            let encoded = batch.itemCount > 0
+                ? EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body) : nil
+            let path = file.path
+            inFlight = InFlight(delivery: Task { await self.deliver(encoded, after: pendingMark, path: path) }, end: end, count: count, items: batch.itemCount)
+            handedOver += count
+        }
+        if fullBatchesOnly { return }
+        if let previous = inFlight {
+            inFlight = nil
+            guard await confirm(previous, of: file) else { return }
         }
         if let forcedEnd { file.committed = max(file.committed, forcedEnd) }
         if file.records.isEmpty, file.assembler.openStart == nil, !file.splitter.hasPartialLine, file.committed < file.readOffset {
@@ -497,8 +530,38 @@ actor TailEngine {
         }
     }
 
+    /// Waits for a batch handed over; commits it if the queue has it. False when sending must
+    /// stop: the pending mark could not be written, or shutdown came first (the range then
+    /// stays pending in the checkpoint, to be re-sent under the same ID).
+    private func confirm(_ batch: InFlight, of file: TailedFile) async -> Bool {
+        let delivery = await withTaskCancellationHandler { await batch.delivery.value } onCancel: { batch.delivery.cancel() }
+        switch delivery {
+        case .queued:
+            file.committed = batch.end
+            file.records.removeFirst(batch.count)
+            dirty = true
+            counters.update { $0.recordsSent += batch.items }
+            return true
+        case .checkpointFailed:
+            dirty = true
+            // Without a pending mark a crash could duplicate the range: do not send it yet.
+            try? await Task.sleep(for: .seconds(1))
+            return false
+        case .shutdown:
+            file.forcedEnd = batch.end
+            return false
+        }
+    }
+
+    /// Off the actor: writes the pending mark, then appends the batch (nil: only blank lines).
+    private nonisolated func deliver(_ batch: EncodedBatch?, after pendingMark: TailCheckpoints, path: String) async -> Delivery {
+        guard await persist(pendingMark) else { return .checkpointFailed }
+        guard let batch else { return .queued }
+        return await appendPatiently(batch, path: path) ? .queued : .shutdown
+    }
+
     /// Appends, waiting out a full queue with backoff; false only on shutdown.
-    private func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
+    private nonisolated func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
         var delay = Duration.milliseconds(50)
         var paused = false
         while !Task.isCancelled {
@@ -523,37 +586,24 @@ actor TailEngine {
         return false
     }
 
-    private func encode(_ slice: ArraySlice<RawRecord>, file: TailedFile) -> TelemetryBatch {
-        let parser = parsers[file.sourceIndex]
-        let observed = WallClock.nowUnixNano()
-        let name = (file.path as NSString).lastPathComponent
-        var records: [LogRecord] = []
-        records.reserveCapacity(slice.count)
-        var failures = 0
-        var truncatedLines = 0
-        var invalid = 0
-        for raw in slice where !raw.text.isEmpty {
-            var outcome = parser.parse(raw, path: file.path, fileName: name, observedUnixNano: observed)
-            redactor.redact(&outcome.record)
-            if outcome.failed { failures += 1 }
-            if raw.truncatedFrom != nil { truncatedLines += 1 }
-            if raw.invalidUTF8 { invalid += 1 }
-            records.append(outcome.record)
-        }
+    /// Parses, redacts and encodes `range` of `file`'s records, counting what went wrong.
+    private func encode(_ range: Range<Int>, of file: TailedFile) -> TailBatchEncoder.Batch {
+        let batch = encoder.encode(
+            file.records, range: range, parser: parsers[file.sourceIndex], resource: resources[file.sourceIndex], path: file.path,
+            fileName: (file.path as NSString).lastPathComponent, redactor: redactor)
         counters.update {
-            $0.parseFailures += failures
-            $0.truncatedLines += truncatedLines
-            $0.invalidUTF8Lines += invalid
+            $0.parseFailures += batch.parseFailures
+            $0.truncatedLines += batch.truncatedLines
+            $0.invalidUTF8Lines += batch.invalidUTF8Lines
         }
-        return .logs([ResourceLogs(resource: resources[file.sourceIndex], scopes: [ScopeLogs(scope: Self.scope, records: records)])])
+        return batch
     }
-
-    static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
 
     // MARK: - Checkpoints
 
-    @discardableResult
-    private func saveCheckpoints(sending: TailedFile?, end: UInt64) -> Bool {
+    /// The state to persist: every file's committed offset, and `sending`'s range up to `end`
+    /// as pending. Whatever changes after this makes the state dirty again.
+    private func checkpoint(sending: TailedFile?, end: UInt64) -> TailCheckpoints {
         var document = TailCheckpoints()
         document.startedSources = startedSources.sorted()
         document.savedAtUnixNano = WallClock.nowUnixNano()
@@ -568,9 +618,20 @@ actor TailEngine {
         // Entries not matched yet (first poll after a restart) are kept.
         document.files += savedEntries.values
         document.files.sort { ($0.path, $0.identity.inode) < ($1.path, $1.identity.inode) }
+        dirty = false
+        return document
+    }
+
+    /// Persists the current state (no range pending but a forced one).
+    private func saveCheckpoints() async {
+        if await !persist(checkpoint(sending: nil, end: 0)) { dirty = true }
+    }
+
+    /// Writes a checkpoint on the thread pool (it fsyncs), never on the actor's thread.
+    private nonisolated func persist(_ document: TailCheckpoints) async -> Bool {
+        let path = checkpointPath
         do {
-            try document.save(checkpointPath)
-            dirty = false
+            try await NIOThreadPool.singleton.runIfActive { try document.save(path) }
             return true
         } catch {
             logger.error("cannot write tail checkpoints: \(error)")

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs the `TailEngine` as a service: polls every `pollInterval` until graceful shutdown,
-/// finishing the round in progress (a batch being appended is completed, not abandoned).
+/// Runs the `TailEngine` as a service: polls every `pollInterval` (at once while a file is
+/// behind) until graceful shutdown, finishing the round in progress (a batch being appended
+/// is completed, not abandoned).
 struct TailService: Service {
     let engine: TailEngine
     let pollInterval: Duration
@@ -19,7 +20,8 @@ struct TailService: Service {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await engine.poll()
+            // A file still behind is read on at once; the interval is for waiting on new lines.
+            guard await !engine.poll() else { continue }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
         await engine.close()

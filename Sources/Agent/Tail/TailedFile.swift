@@ -18,7 +18,7 @@ final class TailedFile {
     var forcedEnd: UInt64?
     var splitter: LineSplitter
     var assembler: MultilineAssembler
-    var records: [RawRecord] = []
+    var records = RecordBuffer()
     var lastGrowth: ContinuousClock.Instant
     /// No glob path points at this file any more (renamed away or deleted): read it to its end, then release it.
     var rotatedOut = false
@@ -48,7 +48,7 @@ final class TailedFile {
         forcedEnd = nil
         splitter = LineSplitter(maxLineBytes: source.maxLineBytes, offset: offset)
         assembler = MultilineAssembler(startPattern: source.multiline?.startPattern)
-        records = []
+        records = RecordBuffer()
     }
 
     /// Takes over another file's stream (copytruncate: the copy continues what the original held).
@@ -61,6 +61,41 @@ final class TailedFile {
         assembler = other.assembler
         records = other.records
         fingerprint = other.fingerprint
+    }
+
+    /// Cuts a chunk just read into lines and records; returns how many lines it completed.
+    func ingest(_ chunk: UnsafeRawBufferPointer) -> Int {
+        // Worked on as locals (moved out, so nothing is copied): one exclusive access for the
+        // whole chunk instead of one per line.
+        var splitter = LineSplitter(maxLineBytes: 0, offset: 0)
+        var assembler = MultilineAssembler(startPattern: nil)
+        var records = RecordBuffer()
+        swap(&splitter, &self.splitter)
+        swap(&assembler, &self.assembler)
+        swap(&records, &self.records)
+        var lines = 0
+        splitter.feed(chunk) { line in
+            assembler.add(line, into: &records)
+            lines += 1
+        }
+        swap(&splitter, &self.splitter)
+        swap(&assembler, &self.assembler)
+        swap(&records, &self.records)
+        return lines
+    }
+
+    /// Ends an unfinished last line as a record; true if there was one.
+    @discardableResult
+    func flushPartialLine() -> Bool {
+        var flushed = false
+        var records = RecordBuffer()
+        swap(&records, &self.records)
+        splitter.flushPartial { line in
+            assembler.add(line, into: &records)
+            flushed = true
+        }
+        swap(&records, &self.records)
+        return flushed
     }
 
     /// Nothing read is waiting to be sent.

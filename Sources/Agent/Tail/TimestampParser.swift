@@ -16,6 +16,13 @@ enum TimestampParser {
         }
     }
 
+    /// A string value's bytes: an RFC 3339 time is read without building a `String` (no number
+    /// parses as one, so the order of the checks in `unixNano(_:)` is kept).
+    static func unixNano(utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        if utf8.count >= 19, utf8[4] == UInt8(ascii: "-"), let time = rfc3339(utf8) { return time }
+        return unixNano(.string(String(decoding: utf8, as: UTF8.self)))
+    }
+
     /// Seconds < 10^11 (until year 5138), milliseconds < 10^14, microseconds < 10^17, else nanoseconds.
     static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
         guard value.isFinite, value > 0 else { return nil }
@@ -40,7 +47,11 @@ enum TimestampParser {
 
     /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`; a missing zone is UTC.
     static func rfc3339(_ text: String) -> UInt64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { rfc3339($0) }
+    }
+
+    static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard bytes.count >= 19 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }

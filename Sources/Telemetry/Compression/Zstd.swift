@@ -54,3 +54,39 @@ public enum Zstd {
         return output
     }
 }
+
+/// A zstd compression context and output buffer kept across calls, for a caller that compresses
+/// batch after batch: no per-call allocation and zeroing of the context's tables and the output.
+/// The output buffer is never zeroed, so only the pages compressed output reached are resident.
+/// Not thread-safe; each owner keeps its own.
+package final class ZstdCompressor {
+    private let context: OpaquePointer
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchSize = 0
+
+    package init(level: Int32) {
+        // Out of memory for a few hundred KiB at start-up leaves nothing sensible to do.
+        guard let context = ZSTD_createCCtx() else { fatalError("zstd: cannot allocate a compression context") }
+        self.context = context
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    }
+
+    deinit {
+        ZSTD_freeCCtx(context)
+        scratch?.deallocate()
+    }
+
+    /// One zstd frame holding `input` (with its content size, as `Zstd.compress` writes it).
+    package func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        if scratchSize < bound {
+            scratch?.deallocate()
+            scratch = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
+            scratchSize = bound
+        }
+        let written = ZSTD_compress2(context, scratch, bound, input.baseAddress, input.count)
+        // Only a too-small destination fails, and `bound` rules that out.
+        precondition(ZSTD_isError(written) == 0, "zstd compression failed")
+        return Array(UnsafeRawBufferPointer(start: scratch, count: written))
+    }
+}

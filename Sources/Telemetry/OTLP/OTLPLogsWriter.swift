@@ -33,10 +33,13 @@ enum OTLPLogsWriter {
 
 /// A protobuf output buffer: a nested message is written in place and its length prefix
 /// inserted after it (a short move of the message's bytes), so sizes are never computed twice.
-struct ProtobufBytes {
-    var bytes: [UInt8] = []
+/// Package-wide: the agent's tailer writes the constant parts of its records with it.
+package struct ProtobufBytes {
+    package var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    package init() {}
+
+    package mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -45,9 +48,9 @@ struct ProtobufBytes {
         bytes.append(UInt8(value))
     }
 
-    mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+    package mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
 
-    mutating func varintField(_ field: Int, _ value: UInt64) {
+    package mutating func varintField(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, 0)
         varint(value)
@@ -65,7 +68,7 @@ struct ProtobufBytes {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func stringField(_ field: Int, _ value: String, always: Bool = false) {
+    package mutating func stringField(_ field: Int, _ value: String, always: Bool = false) {
         guard always || !value.isEmpty else { return }
         tag(field, 2)
         var value = value
@@ -82,7 +85,7 @@ struct ProtobufBytes {
         bytes.append(contentsOf: value)
     }
 
-    mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
+    package mutating func message(_ field: Int, _ body: (inout ProtobufBytes) -> Void) {
         tag(field, 2)
         // One byte holds the length of a message under 128 bytes, the common case; a longer
         // one moves its bytes along by the extra length bytes.
@@ -108,7 +111,7 @@ struct ProtobufBytes {
         }
     }
 
-    mutating func attributes(_ field: Int, _ attributes: [Attribute]) {
+    package mutating func attributes(_ field: Int, _ attributes: [Attribute]) {
         for attribute in attributes {
             message(field) { pair in
                 pair.stringField(1, attribute.key)
@@ -118,7 +121,7 @@ struct ProtobufBytes {
     }
 
     /// The members of `AnyValue`'s oneof are written even when they hold their default.
-    mutating func anyValue(_ value: AttributeValue) {
+    package mutating func anyValue(_ value: AttributeValue) {
         switch value {
         case .empty: break
         case .string(let text): stringField(1, text, always: true)

@@ -1,0 +1,113 @@
+/// Records read from a file and not yet in the queue: their text back to back in one byte
+/// buffer, and each one's file range. Thousands of lines cost two growing arrays instead of
+/// a `String` and an array per line. Text is always valid UTF-8: invalid bytes are repaired
+/// with U+FFFD on the way in, and the record is marked.
+struct RecordBuffer: Sendable {
+    struct Record: Equatable, Sendable {
+        /// Where the record's text lies in the buffer.
+        var textStart: Int
+        var textCount: Int
+        /// File offsets: the record's first byte, and just past its last newline.
+        var start: UInt64
+        var end: UInt64
+        /// The original length of a line cut to `max_line_bytes`.
+        var truncatedFrom: Int?
+        /// The bytes were not valid UTF-8 and were repaired with U+FFFD.
+        var invalidUTF8 = false
+    }
+
+    private(set) var text: [UInt8] = []
+    private(set) var records: [Record] = []
+
+    var count: Int { records.count }
+    var isEmpty: Bool { records.isEmpty }
+    subscript(index: Int) -> Record { records[index] }
+
+    /// Appends one line as a record of its own.
+    mutating func append(_ line: RawLine) {
+        let textStart = text.count
+        let invalid = Self.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
+        records.append(Record(
+            textStart: textStart, textCount: text.count - textStart, start: line.start, end: line.end,
+            truncatedFrom: line.truncatedFrom, invalidUTF8: invalid))
+    }
+
+    /// Appends a record whose text is already valid UTF-8 (a multiline record).
+    mutating func append(text bytes: [UInt8], start: UInt64, end: UInt64, truncatedFrom: Int?, invalidUTF8: Bool) {
+        records.append(Record(
+            textStart: text.count, textCount: bytes.count, start: start, end: end, truncatedFrom: truncatedFrom, invalidUTF8: invalidUTF8))
+        text.append(contentsOf: bytes)
+    }
+
+    /// Drops the first `count` records (they are in the queue) and their text.
+    mutating func removeFirst(_ count: Int) {
+        guard count > 0 else { return }
+        guard count < records.count else {
+            text.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
+            return
+        }
+        let shift = records[count].textStart
+        text.removeFirst(shift)
+        records.removeFirst(count)
+        for index in records.indices { records[index].textStart -= shift }
+    }
+
+    /// Calls `body` with the text of `record`.
+    func withText<Result>(of record: Record, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try text.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[record.textStart..<(record.textStart + record.textCount)])) }
+    }
+
+    /// Appends `bytes` to `out`, repairing invalid UTF-8 with U+FFFD; returns whether the source is
+    /// to blame. A cut at `max_line_bytes` can split a character: that alone is repaired quietly.
+    static func appendRepaired(_ bytes: UnsafeRawBufferPointer, truncated: Bool, to out: inout [UInt8]) -> Bool {
+        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
+        if UTF8Validation.isValid(utf8) {
+            out.append(contentsOf: utf8)
+            return false
+        }
+        out.append(contentsOf: String(decoding: utf8, as: UTF8.self).utf8)
+        return !truncated || !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: utf8.dropLast(3)))
+    }
+}
+
+/// UTF-8 validation over raw bytes without building a `String`: ASCII eight bytes at a time,
+/// anything else by the well-formed byte sequences of Unicode §3.9, table 3-7.
+enum UTF8Validation {
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var index = 0
+        while index < count {
+            // Skip ASCII a word at a time.
+            while index + 8 <= count, UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                index += 8
+            }
+            guard index < count else { break }
+            let lead = base[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let length: Int
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: return false
+            }
+            guard index + length <= count else { return false }
+            let second = base[index + 1]
+            guard second >= low, second <= high else { return false }
+            for offset in 2..<max(length, 2) where base[index + offset] & 0xC0 != 0x80 { return false }
+            index += length
+        }
+        return true
+    }
+}
