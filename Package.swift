@@ -200,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry"],
+            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer"],
             path: "Tests/AgentTests",
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeAgent
 import PeriscopeTelemetry
+import PeriscopeServer
 import Testing
 
 @Suite("Tail: parsing and field mapping")
@@ -182,6 +183,40 @@ struct TailFlagTests {
         #expect(configuration.tail.redactDefaults)
         #expect(configuration.hostMetricsInterval == .seconds(10))
         #expect(configuration.tailCheckpointPath == "./periscope-agent-data/tail-checkpoints.json")
+    }
+
+    @Test("every agent.yaml key is also a flag, and a flag wins over the file")
+    func everyKeyAFlag() throws {
+        let scratch = try TailScratch()
+        let yaml = scratch.file("agent.yaml")
+        try scratch.append("agent.yaml", """
+            queue: {segment_size: 8MiB}
+            batch: {max_items: 100, max_bytes: 2MiB, max_delay: 1s}
+            shipper: {drain_timeout: 9s}
+            host_metrics_interval: 30s
+            self_telemetry_interval: 30s
+            max_body_bytes: 1000000
+            redact: [{name: ssn, pattern: '\\d{3}-\\d{2}-\\d{4}'}]
+            """)
+        let command = try RunCommand.parse([
+            "--config", yaml, "--segment-size", "4MiB", "--batch-max-items", "50", "--batch-max-bytes", "512KiB",
+            "--batch-max-delay", "50ms", "--drain-timeout", "2s", "--host-metrics-interval", "off",
+            "--self-telemetry-interval", "5s", "--max-body-bytes", "2MiB", "--max-decompressed-bytes", "8MiB",
+            "--redact", "api-key=key-[0-9a-f]{8}", "--no-redact-defaults",
+        ])
+        let configuration = try command.resolve(environment: [:])
+        #expect(configuration.queue.segmentBytes == 4 << 20)
+        #expect(configuration.batching.maxItems == 50 && configuration.batching.maxBytes == 512 << 10)
+        #expect(configuration.batching.maxDelay == .milliseconds(50))
+        #expect(configuration.drainDeadline == .seconds(2))
+        #expect(configuration.hostMetricsInterval == nil)
+        #expect(configuration.selfTelemetryInterval == .seconds(5))
+        #expect(configuration.bodyLimits == BodyLimits(maxBodyBytes: 2 << 20, maxDecompressedBytes: 8 << 20))
+        #expect(configuration.tail.redactionRules.map(\.name) == ["ssn", "api-key"])
+        #expect(!configuration.tail.redactDefaults)
+        for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"]] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
+        }
     }
 }
 

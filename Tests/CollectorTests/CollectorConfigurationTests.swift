@@ -31,6 +31,13 @@ struct CollectorConfigurationTests {
         let overridden = try CollectorCommand.parse(["--config", yaml.path, "--listen", ":6600", "--data", "/tmp/y"]).resolve()
         #expect(overridden.listen == ListenAddress(host: "0.0.0.0", port: 6600))
         #expect(overridden.dataDirectory == "/tmp/y")
+        let limits = try CollectorCommand.parse([
+            "--config", yaml.path, "--max-body-bytes", "4MiB", "--max-decompressed-bytes", "32MiB",
+            "--index-attribute", "tenant.id", "--index-attribute", "user.id",
+        ]).resolve()
+        #expect(limits.bodyLimits == BodyLimits(maxBodyBytes: 4 << 20, maxDecompressedBytes: 32 << 20))
+        #expect(limits.indexedAttributes.isSuperset(of: ["tenant.id", "user.id", "http.route"]))
+        #expect(throws: ConfigurationError.self) { try CollectorCommand.parse(["--insecure-no-auth", "--max-body-bytes", "12"]).resolve() }
     }
 
     @Test("listen addresses")

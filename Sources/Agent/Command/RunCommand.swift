@@ -49,8 +49,41 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("when-full"), help: "backpressure (default: answer 429) or drop_oldest.")
     var whenFull: String?
 
+    @Option(name: .customLong("segment-size"), help: "Size of one queue segment file, e.g. 16MiB (default).")
+    var segmentSize: String?
+
+    @Option(name: .customLong("batch-max-items"), help: "Items that close a batch. Default 8192.")
+    var batchMaxItems: Int?
+
+    @Option(name: .customLong("batch-max-bytes"), help: "Bytes that close a batch, e.g. 1MiB (default).")
+    var batchMaxBytes: String?
+
+    @Option(name: .customLong("batch-max-delay"), help: "Longest a batch stays open, e.g. 200ms (default).")
+    var batchMaxDelay: String?
+
     @Option(help: "Batches in flight to the collector at once. Default 4.")
     var concurrency: Int?
+
+    @Option(name: .customLong("drain-timeout"), help: "How long a graceful shutdown keeps shipping, e.g. 5s (default).")
+    var drainTimeout: String?
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest OTLP request body accepted, e.g. 16MiB (default).")
+    var maxBodyBytes: String?
+
+    @Option(name: .customLong("max-decompressed-bytes"), help: "Largest body after decompression, e.g. 64MiB (default).")
+    var maxDecompressedBytes: String?
+
+    @Option(name: .customLong("redact"), help: "A redaction rule NAME=REGEX for tailed lines; repeatable, added to the file's redact: rules.")
+    var redact: [String] = []
+
+    @Flag(name: .customLong("no-redact-defaults"), help: "Turn off the built-in redaction rules (e-mails, card numbers, bearer tokens, passwords).")
+    var noRedactDefaults = false
+
+    @Option(name: .customLong("host-metrics-interval"), help: "How often host metrics are sampled: a duration like 10s (default), or off.")
+    var hostMetricsInterval: String?
+
+    @Option(name: .customLong("self-telemetry-interval"), help: "How often the agent reports its own metrics: a duration like 10s (default), or off.")
+    var selfTelemetryInterval: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -94,28 +127,35 @@ struct RunCommand: AsyncParsableCommand {
         configuration.serviceName = service ?? file?.service
         // BEGIN tail (issue 4): `--tail GLOB` flags replace the file's `tail:` list.
         configuration.tail.sources = tail.isEmpty ? try (file?.tail ?? []).map { try $0.resolve() } : tail.map { TailSource(include: [$0]) }
-        configuration.tail.redactionRules = try (file?.redact ?? []).map { try $0.resolve() }
-        configuration.tail.redactDefaults = file?.redactDefaults ?? true
-        configuration.watchPID = watchPID ?? file?.watchPid
-        if let text = file?.hostMetricsInterval {
-            if text == "off" {
-                configuration.hostMetricsInterval = nil
-            } else {
-                guard let interval = DurationText.parse(text), interval > .zero else {
-                    throw ConfigurationError("host_metrics_interval must be a duration like 10s, or off; got '\(text)'")
-                }
-                configuration.hostMetricsInterval = interval
+        let flagRules = try redact.map { text in
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                throw ConfigurationError("--redact must be NAME=REGEX, like --redact 'api-key=key-[0-9a-f]{32}'; got '\(text)'")
             }
+            return try RedactionRuleEntry(name: String(text[..<equals]), pattern: String(text[text.index(after: equals)...])).resolve()
+        }
+        configuration.tail.redactionRules = try (file?.redact ?? []).map { try $0.resolve() } + flagRules
+        configuration.tail.redactDefaults = !noRedactDefaults && (file?.redactDefaults ?? true)
+        configuration.watchPID = watchPID ?? file?.watchPid
+        if let text = hostMetricsInterval ?? file?.hostMetricsInterval {
+            configuration.hostMetricsInterval = try Self.interval(text, key: "host_metrics_interval")
         }
         // END tail
-        if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
-        if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
+        if let text = maxBodyBytes {
+            configuration.bodyLimits.maxBodyBytes = try Self.size(text, key: "max_body_bytes", atLeast: 1 << 10)
+        } else if let max = file?.maxBodyBytes {
+            configuration.bodyLimits.maxBodyBytes = max
+        }
+        if let text = maxDecompressedBytes {
+            configuration.bodyLimits.maxDecompressedBytes = try Self.size(text, key: "max_decompressed_bytes", atLeast: 1 << 10)
+        } else if let max = file?.maxDecompressedBytes {
+            configuration.bodyLimits.maxDecompressedBytes = max
+        }
 
         if let text = queueMaxSize ?? file?.queue?.maxSize {
             guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("queue max_size must be a size of at least 64KiB, like 512MiB; got '\(text)'") }
             configuration.queue.maxBytes = size
         }
-        if let text = file?.queue?.segmentSize {
+        if let text = segmentSize ?? file?.queue?.segmentSize {
             guard let size = ByteSizeText.parse(text), size >= 1 << 12 else { throw ConfigurationError("queue segment_size must be a size like 16MiB; got '\(text)'") }
             configuration.queue.segmentBytes = size
         }
@@ -128,15 +168,15 @@ struct RunCommand: AsyncParsableCommand {
             guard let policy = WhenFull(rawValue: text) else { throw ConfigurationError("when_full must be backpressure or drop_oldest; got '\(text)'") }
             configuration.queue.whenFull = policy
         }
-        if let items = file?.batch?.maxItems {
+        if let items = batchMaxItems ?? file?.batch?.maxItems {
             guard items > 0 else { throw ConfigurationError("batch max_items must be positive") }
             configuration.batching.maxItems = items
         }
-        if let text = file?.batch?.maxBytes {
+        if let text = batchMaxBytes ?? file?.batch?.maxBytes {
             guard let size = ByteSizeText.parse(text), size > 0 else { throw ConfigurationError("batch max_bytes must be a size like 1MiB; got '\(text)'") }
             configuration.batching.maxBytes = size
         }
-        if let text = file?.batch?.maxDelay {
+        if let text = batchMaxDelay ?? file?.batch?.maxDelay {
             guard let delay = DurationText.parse(text) else { throw ConfigurationError("batch max_delay must be a duration like 200ms; got '\(text)'") }
             configuration.batching.maxDelay = delay
         }
@@ -144,21 +184,30 @@ struct RunCommand: AsyncParsableCommand {
             guard (1...64).contains(count) else { throw ConfigurationError("shipper concurrency must be 1–64; got \(count)") }
             configuration.shipperConcurrency = count
         }
-        if let text = file?.selfTelemetryInterval {
-            if text == "off" {
-                configuration.selfTelemetryInterval = nil
-            } else {
-                guard let interval = DurationText.parse(text), interval > .zero else {
-                    throw ConfigurationError("self_telemetry_interval must be a duration like 10s, or off; got '\(text)'")
-                }
-                configuration.selfTelemetryInterval = interval
-            }
+        if let text = selfTelemetryInterval ?? file?.selfTelemetryInterval {
+            configuration.selfTelemetryInterval = try Self.interval(text, key: "self_telemetry_interval")
         }
-        if let text = file?.shipper?.drainTimeout {
+        if let text = drainTimeout ?? file?.shipper?.drainTimeout {
             guard let delay = DurationText.parse(text) else { throw ConfigurationError("shipper drain_timeout must be a duration like 5s; got '\(text)'") }
             configuration.drainDeadline = delay
         }
         return configuration
+    }
+
+    /// A positive interval, or `nil` for `off`.
+    private static func interval(_ text: String, key: String) throws -> Duration? {
+        if text == "off" { return nil }
+        guard let interval = DurationText.parse(text), interval > .zero else {
+            throw ConfigurationError("\(key) must be a duration like 10s, or off; got '\(text)'")
+        }
+        return interval
+    }
+
+    private static func size(_ text: String, key: String, atLeast minimum: Int) throws -> Int {
+        guard let size = ByteSizeText.parse(text), size >= minimum else {
+            throw ConfigurationError("\(key) must be a size of at least \(minimum) bytes, like 16MiB; got '\(text)'")
+        }
+        return size
     }
 }
 

@@ -98,19 +98,3 @@ struct AgentConfiguration: Sendable, Equatable {
         }
     }
 }
-
-/// Sizes as people write them: `512MiB`, `64KiB`, `1GB`, `1048576`.
-enum ByteSizeText {
-    static func parse(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
-            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
-            ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
-        ]
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
-            return Int(value * Double(factor))
-        }
-        return Int(trimmed)
-    }
-}

@@ -38,6 +38,15 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "How long to keep data, e.g. 7d or 36h. Default 7d.")
     var retention: String?
 
+    @Option(name: .customLong("index-attribute"), help: "A span attribute key to index for search, beyond the defaults; repeatable.")
+    var indexAttribute: [String] = []
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest OTLP request body accepted, e.g. 16MiB (default).")
+    var maxBodyBytes: String?
+
+    @Option(name: .customLong("max-decompressed-bytes"), help: "Largest body after decompression, e.g. 64MiB (default).")
+    var maxDecompressedBytes: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -75,9 +84,17 @@ struct CollectorCommand: AsyncParsableCommand {
                 throw ConfigurationError("SLO file '\(path)': \(error)")
             }
         }
-        if let keys = file?.indexAttributes { configuration.indexedAttributes.formUnion(keys) }
-        if let max = file?.maxBodyBytes { configuration.bodyLimits.maxBodyBytes = max }
-        if let max = file?.maxDecompressedBytes { configuration.bodyLimits.maxDecompressedBytes = max }
+        configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)
+        if let text = maxBodyBytes {
+            configuration.bodyLimits.maxBodyBytes = try Self.size(text, flag: "--max-body-bytes")
+        } else if let max = file?.maxBodyBytes {
+            configuration.bodyLimits.maxBodyBytes = max
+        }
+        if let text = maxDecompressedBytes {
+            configuration.bodyLimits.maxDecompressedBytes = try Self.size(text, flag: "--max-decompressed-bytes")
+        } else if let max = file?.maxDecompressedBytes {
+            configuration.bodyLimits.maxDecompressedBytes = max
+        }
         let noAuth = insecureNoAuth || (file?.insecureNoAuth ?? false)
         let tokenPath = tokenFile ?? file?.tokenFile
         switch (tokenPath, noAuth) {
@@ -88,5 +105,12 @@ struct CollectorCommand: AsyncParsableCommand {
             throw ConfigurationError("the collector needs --token-file FILE (one token per line), or --insecure-no-auth to accept anyone")
         }
         return configuration
+    }
+
+    private static func size(_ text: String, flag: String) throws -> Int {
+        guard let size = ByteSizeText.parse(text), size >= 1 << 10 else {
+            throw ConfigurationError("\(flag) must be a size of at least 1KiB, like 16MiB; got '\(text)'")
+        }
+        return size
     }
 }
