@@ -1,0 +1,56 @@
+import PeriscopeTelemetry
+
+/// What a trace search can look a block's traces up by, as a 64-bit hash (FNV-1a over a tag and
+/// the strings): every trace, a service, a service's operation, a failed span, an indexed
+/// attribute's `key=value`. A hash collision only adds a candidate that verification drops,
+/// so terms need no dictionary. Stable across runs and builds: the hashes are on disk.
+enum SearchTerm {
+    /// Every trace of the block.
+    static let all = Hasher64(tag: 0).value
+    /// Traces with a span whose status is error.
+    static let error = Hasher64(tag: 1).value
+
+    static func service(_ service: String) -> UInt64 {
+        var hasher = Hasher64(tag: 2)
+        hasher.add(service)
+        return hasher.value
+    }
+
+    static func operation(service: String, name: String) -> UInt64 {
+        var hasher = Hasher64(tag: 3)
+        hasher.add(service)
+        hasher.add(name)
+        return hasher.value
+    }
+
+    /// An attribute as searches compare it: by its text (`AttributeValue.text`).
+    static func attribute(key: String, text: String) -> UInt64 {
+        var hasher = Hasher64(tag: 4)
+        hasher.add(key)
+        hasher.add(text)
+        return hasher.value
+    }
+
+    /// FNV-1a, 64 bits.
+    private struct Hasher64 {
+        private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        init(tag: UInt8) { value = Self.mix(value, tag) }
+
+        private static func mix(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+            (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+
+        /// 0xFF never occurs in UTF-8, so it separates parts unambiguously.
+        mutating func add(_ text: String) {
+            var hash = Self.mix(value, 0xff)
+            let contiguous: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+                for byte in bytes { hash = Self.mix(hash, byte) }
+            }
+            if contiguous == nil {
+                for byte in text.utf8 { hash = Self.mix(hash, byte) }
+            }
+            value = hash
+        }
+    }
+}
