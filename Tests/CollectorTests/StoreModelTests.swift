@@ -190,3 +190,50 @@ private struct SpanKey: Hashable {
     var trace: TraceID
     var span: SpanID
 }
+
+@Suite("Logs against a model")
+struct LogModelTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logmodel-\(UUID().uuidString)").path
+
+    @Test("logs by trace and by correlation ID over many lookup buckets, in batches, with every filter")
+    func keysAcrossBuckets() throws {
+        let store = try TelemetryStore(directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var generator = SplitMix(seed: 9)
+        let base = StoreModelTests.dayA
+        var records = [LogRecord]()
+        // More records than three lookup buckets hold; each trace's records spread over the batches.
+        for n in 0..<(3 << LogKeys.bucketShift + 500) {
+            let trace = Int.random(in: 0..<400, using: &generator)
+            var attributes = [Attribute("n", .int(Int64(n)))]
+            if trace % 3 != 0 { attributes.append(Attribute(trace % 3 == 1 ? "correlation_id" : "request_id", .string("req-\(trace)"))) }
+            records.append(LogRecord(
+                timeUnixNano: base + UInt64.random(in: 0..<86_400, using: &generator) * 1_000_000_000,
+                severityNumber: Severity(rawValue: [9, 13, 17].randomElement(using: &generator)!),
+                body: .string(Bool.random(using: &generator) ? "ok \(n)" : "failed \(n)"), attributes: attributes,
+                traceID: trace % 5 == 4 ? nil : TraceID(high: 7, low: UInt64(trace)), spanID: SpanID(UInt64(n + 1))))
+        }
+        for (index, first) in stride(from: 0, to: records.count, by: 700).enumerated() {
+            let chunk = Array(records[first..<min(first + 700, records.count)])
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: index % 2 == 0 ? "a" : "b"), scopes: [ScopeLogs(records: chunk)])]), batchID: nil)
+        }
+        func n(_ log: QueryAPI.Log) -> Int64 { if case .int(let value)? = log.attributes["n"] { return value }; return -1 }
+        func expected(_ predicate: (LogRecord) -> Bool, newestFirst: Bool = false, limit: Int = 1000) -> [Int64] {
+            let sorted = records.enumerated().filter { predicate($0.element) }
+                .sorted { ($0.element.timeUnixNano, $0.offset) < ($1.element.timeUnixNano, $1.offset) }
+            return (newestFirst ? sorted.reversed() : sorted).prefix(limit).map { n(for: $0.element) }
+        }
+        func n(for record: LogRecord) -> Int64 { if case .int(let value)? = record.attributes["n"] { return value }; return -1 }
+        for trace in [0, 1, 2, 7, 398] {
+            let traceID = TraceID(high: 7, low: UInt64(trace))
+            #expect(try store.logs(LogQuery(traceID: traceID)).map(n) == expected { $0.traceID == traceID })
+            #expect(try store.logs(LogQuery(correlationID: "req-\(trace)")).map(n) == expected { PartitionWriter.correlationID($0.attributes) == "req-\(trace)" })
+            var filtered = LogQuery(traceID: traceID, minSeverity: 13, contains: "failed", startUnixNano: base + 20_000 * 1_000_000_000, limit: 3)
+            filtered.newestFirst = true
+            #expect(try store.logs(filtered).map(n) == expected({
+                $0.traceID == traceID && $0.severityNumber.rawValue >= 13 && $0.body.text.contains("failed") && $0.timeUnixNano >= base + 20_000 * 1_000_000_000
+            }, newestFirst: true, limit: 3))
+        }
+        #expect(try store.logs(LogQuery(correlationID: "req-none")).isEmpty)
+    }
+}

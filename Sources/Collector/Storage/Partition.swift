@@ -57,7 +57,7 @@ final class Partition: Sendable {
         let version = try writer.integer("PRAGMA user_version")
         if try writer.integer("SELECT count(*) FROM sqlite_master") == 0 {
             // Page size first: it only takes effect before the file's first write (the WAL switch).
-            try writer.execute("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA user_version=\(Schema.version);")
+            try writer.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=\(Schema.version);")
         } else if version != Int(Schema.version) {
             throw PartitionSchemaMismatch(path: path, found: version)
         }

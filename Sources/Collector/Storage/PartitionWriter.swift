@@ -46,8 +46,10 @@ struct PartitionWriter {
                         .bind(9, blob: record.traceID?.bytes)
                         .bind(12, resource)
                     if let spanID = record.spanID { statement.bind(10, spanID.value) } else { statement.bindNull(10) }
-                    if let correlation = Self.correlationID(record.attributes) { statement.bind(11, correlation) } else { statement.bindNull(11) }
+                    let correlation = Self.correlationID(record.attributes)
+                    if let correlation { statement.bind(11, correlation) } else { statement.bindNull(11) }
                     try statement.run()
+                    try LogKeys.insert(log: database.lastInsertRowID, traceID: record.traceID, correlationID: correlation, into: database)
                 }
             }
         }

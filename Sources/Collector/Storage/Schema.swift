@@ -1,7 +1,8 @@
 /// The tables of one partition (one UTC day). Spans are stored a batch at a time as compressed
 /// span blocks grouped by trace (`SpanBlockEncoder`), with the block's search terms in one
 /// `block_terms` row (`TermTable`) and a `trace_index` row per trace naming the blocks that
-/// hold it (`TraceSegment`); logs are indexed by trace ID, correlation ID and service/time;
+/// hold it (`TraceSegment`); logs are found by trace ID and correlation ID through
+/// `log_keys` (`LogKeys`) and indexed by service/time and time;
 /// `counters` keeps row counts; each partition records the batch IDs it stored, in the same
 /// transaction, and journals what each batch adds to the rollups until they are flushed
 /// (`RollupWriter`).
@@ -57,8 +58,12 @@ enum Schema {
             correlation_id TEXT,
             resource_id INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS logs_by_trace ON logs (trace_id, time_ns) WHERE trace_id IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS logs_by_correlation ON logs (correlation_id, time_ns) WHERE correlation_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS log_keys (
+            bucket INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            log INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key, log)
+        ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS logs_by_service_time ON logs (service, time_ns);
         CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ns);
         CREATE TABLE IF NOT EXISTS metric_points (

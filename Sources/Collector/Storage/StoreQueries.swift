@@ -109,6 +109,9 @@ extension TelemetryStore {
     /// Log records matching every filter, oldest first (or newest first).
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
         var conditions = ["time_ns BETWEEN ? AND ?"]
+        // A trace or correlation ID narrows the rows to those its `LogKeys` name, checked exactly below.
+        let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
+        if key != nil { conditions.append("id IN (SELECT value FROM json_each(?))") }
         if query.traceID != nil { conditions.append("trace_id = ?") }
         if query.correlationID != nil { conditions.append("correlation_id = ?") }
         if query.service != nil { conditions.append("service = ?") }
@@ -128,6 +131,11 @@ extension TelemetryStore {
                 var index: Int32 = 1
                 func next() -> Int32 { defer { index += 1 }; return index }
                 statement.bind(next(), query.startUnixNano).bind(next(), min(query.endUnixNano, UInt64(Int64.max)))
+                if let key {
+                    let candidates = try LogKeys.logs(withKey: key, in: database)
+                    guard !candidates.isEmpty else { return }
+                    statement.bind(next(), "[" + candidates.map(String.init).joined(separator: ",") + "]")
+                }
                 if let traceID = query.traceID { statement.bind(next(), blob: traceID.bytes) }
                 if let correlation = query.correlationID { statement.bind(next(), correlation) }
                 if let service = query.service { statement.bind(next(), service) }

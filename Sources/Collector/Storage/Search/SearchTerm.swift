@@ -1,9 +1,10 @@
 import PeriscopeTelemetry
 
-/// What a trace search can look a block's traces up by, as a 64-bit hash (FNV-1a over a tag and
-/// the strings): every trace, a service, a service's operation, a failed span, an indexed
-/// attribute's `key=value`. A hash collision only adds a candidate that verification drops,
-/// so terms need no dictionary. Stable across runs and builds: the hashes are on disk.
+/// What the store looks things up by, as a 64-bit hash (FNV-1a over a tag and the strings): for
+/// a trace search, every trace, a service, a service's operation, a failed span, an indexed
+/// attribute's `key=value`; for logs, a trace ID and a correlation ID. A hash collision only
+/// adds a candidate that verification drops, so terms need no dictionary. Stable across runs
+/// and builds: the hashes are on disk.
 enum SearchTerm {
     /// Every trace of the block.
     static let all = Hasher64(tag: 0).value
@@ -31,6 +32,21 @@ enum SearchTerm {
         return hasher.value
     }
 
+    /// A log record's trace (`LogKeys`).
+    static func logTrace(_ traceID: TraceID) -> UInt64 {
+        var hasher = Hasher64(tag: 5)
+        hasher.add(traceID.high)
+        hasher.add(traceID.low)
+        return hasher.value
+    }
+
+    /// A log record's correlation ID (`LogKeys`).
+    static func logCorrelation(_ correlationID: String) -> UInt64 {
+        var hasher = Hasher64(tag: 6)
+        hasher.add(correlationID)
+        return hasher.value
+    }
+
     /// FNV-1a, 64 bits.
     private struct Hasher64 {
         private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -51,6 +67,10 @@ enum SearchTerm {
                 for byte in text.utf8 { hash = Self.mix(hash, byte) }
             }
             value = hash
+        }
+
+        mutating func add(_ number: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) { value = Self.mix(value, UInt8(truncatingIfNeeded: number >> UInt64(shift))) }
         }
     }
 }
