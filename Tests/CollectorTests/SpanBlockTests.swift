@@ -53,7 +53,7 @@ struct SpanBlockTests {
     ]
 
     static func encode(_ traces: [(TraceID, [BlockSpan])]) -> SpanBlock? {
-        var encoder = SpanBlockEncoder()
+        var encoder = SpanBlockEncoder(indexedAttributes: ["http.route"])
         for resource in resources { _ = encoder.addResource(resource) }
         for (traceID, spans) in traces { encoder.addTrace(traceID, spans[...]) }
         let compressed = Zstd.compress(encoder.encoded())
@@ -90,7 +90,7 @@ struct SpanBlockTests {
 
     @Test("damaged block bytes throw instead of crashing")
     func damaged() throws {
-        var encoder = SpanBlockEncoder()
+        var encoder = SpanBlockEncoder(indexedAttributes: ["http.route"])
         for resource in Self.resources { _ = encoder.addResource(resource) }
         for (traceID, spans) in Self.sampleTraces() { encoder.addTrace(traceID, spans[...]) }
         let bytes = encoder.encoded()

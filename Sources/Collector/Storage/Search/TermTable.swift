@@ -111,14 +111,14 @@ struct TermTableBuilder {
         var latest: UInt64
     }
 
-    private var positions: [UInt64: Int] = [:]
+    private var positions = IntegerMap(capacity: 512)
     private var hashes: [UInt64] = []
     private var postings: [[Posting]] = []
 
     /// Records that trace `trace` (ordinals ascending, one trace at a time) has a span with `term` starting at `start`.
     mutating func add(_ term: UInt64, trace: Int, start: UInt64) {
         guard let position = positions[term] else {
-            positions[term] = hashes.count
+            positions.set(term, hashes.count)
             hashes.append(term)
             postings.append([Posting(trace: trace, earliest: start, latest: start)])
             return

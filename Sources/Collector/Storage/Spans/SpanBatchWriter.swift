@@ -24,13 +24,14 @@ struct SpanBatchWriter {
         for (ordinal, traceID) in grouped.traceIDs.enumerated() {
             let existing = try existingSegments(traceID)
             let first = kept.count
-            try keepNew(grouped.spans[grouped.bounds[ordinal]..<grouped.bounds[ordinal + 1]], existing: existing, into: &kept)
+            try keepNew(grouped.spans[grouped.bounds[ordinal]..<grouped.bounds[ordinal + 1]], of: groups, existing: existing, into: &kept)
             if kept.count > first { traces.append(PendingTrace(traceID: traceID, spans: first..<kept.count, existing: existing)) }
         }
         guard !traces.isEmpty else { return [] }
 
         let services = groups.map(\.resource.serviceName)
         var newTraces = 0
+        var operations = Set<OperationKey>()
         var first = 0
         while first < traces.count {
             var end = first + 1
@@ -39,15 +40,11 @@ struct SpanBatchWriter {
                 spans += traces[end].spans.count
                 end += 1
             }
-            newTraces += try writeBlock(traces[first..<end], kept: kept, groups: groups, services: services)
+            newTraces += try writeBlock(traces[first..<end], kept: kept, groups: groups, operations: &operations)
             first = end
         }
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'spans'").bind(1, kept.count).run()
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'traces'").bind(1, newTraces).run()
-        var operations = Set<OperationKey>()
-        for entry in kept {
-            operations.insert(OperationKey(service: services[entry.resource], name: entry.span.name, kind: entry.span.kind.rawValue))
-        }
         for operation in operations {
             try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
                 .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
@@ -67,16 +64,25 @@ struct SpanBatchWriter {
         var existing: [TraceSegment]?
     }
 
+    /// Where a span is in the batch: resource group, scope, index.
+    struct SpanRef {
+        var group: Int32
+        var scope: Int32
+        var index: Int32
+
+        func span(in groups: [ResourceSpans]) -> Span { groups[Int(group)].scopes[Int(scope)].spans[Int(index)] }
+    }
+
     /// The batch's spans in trace order (traces in order of first appearance, spans in
-    /// arrival order within each), each with the index of its resource group.
-    static func groupByTrace(_ groups: [ResourceSpans]) -> (traceIDs: [TraceID], bounds: [Int], spans: [BlockSpan]) {
+    /// arrival order within each).
+    static func groupByTrace(_ groups: [ResourceSpans]) -> (traceIDs: [TraceID], bounds: [Int], spans: [SpanRef]) {
         var ordinals = [TraceID: Int]()
         var traceIDs = [TraceID]()
-        var flat = [BlockSpan]()
+        var flat = [SpanRef]()
         var traceOf = [Int]()
         for (resource, group) in groups.enumerated() {
-            for scope in group.scopes {
-                for span in scope.spans {
+            for (scopeIndex, scope) in group.scopes.enumerated() {
+                for (index, span) in scope.spans.enumerated() {
                     let ordinal: Int
                     if let known = ordinals[span.traceID] {
                         ordinal = known
@@ -85,7 +91,7 @@ struct SpanBatchWriter {
                         ordinals[span.traceID] = ordinal
                         traceIDs.append(span.traceID)
                     }
-                    flat.append(BlockSpan(resource: resource, span: span))
+                    flat.append(SpanRef(group: Int32(resource), scope: Int32(scopeIndex), index: Int32(index)))
                     traceOf.append(ordinal)
                 }
             }
@@ -94,12 +100,12 @@ struct SpanBatchWriter {
         for ordinal in traceOf { bounds[ordinal + 1] += 1 }
         for index in traceIDs.indices { bounds[index + 1] += bounds[index] }
         var slots = bounds
-        var order = [Int](repeating: 0, count: flat.count)
+        var ordered = flat
         for (index, ordinal) in traceOf.enumerated() {
-            order[slots[ordinal]] = index
+            ordered[slots[ordinal]] = flat[index]
             slots[ordinal] += 1
         }
-        return (traceIDs, bounds, order.map { flat[$0] })
+        return (traceIDs, bounds, ordered)
     }
 
     private func existingSegments(_ traceID: TraceID) throws -> [TraceSegment]? {
@@ -110,13 +116,14 @@ struct SpanBatchWriter {
     }
 
     /// Appends the spans of one trace that are neither repeated within the batch nor stored before.
-    private func keepNew(_ spans: ArraySlice<BlockSpan>, existing: [TraceSegment]?, into kept: inout [BlockSpan]) throws {
+    private func keepNew(_ spans: ArraySlice<SpanRef>, of groups: [ResourceSpans], existing: [TraceSegment]?, into kept: inout [BlockSpan]) throws {
         var seen = Set<UInt64>()
         let first = kept.count
         var stored: Set<UInt64>?
         let fingerprints = Set(existing?.flatMap(\.fingerprints) ?? [])
-        for entry in spans {
-            let id = entry.span.spanID.value
+        for ref in spans {
+            let span = ref.span(in: groups)
+            let id = span.spanID.value
             if spans.count > 16 {
                 guard seen.insert(id).inserted else { continue }
             } else if kept[first...].contains(where: { $0.span.spanID.value == id }) {
@@ -126,7 +133,7 @@ struct SpanBatchWriter {
                 if stored == nil { stored = try storedSpanIDs(existing) }
                 if stored!.contains(id) { continue }
             }
-            kept.append(entry)
+            kept.append(BlockSpan(resource: Int(ref.group), span: span))
         }
     }
 
@@ -143,38 +150,20 @@ struct SpanBatchWriter {
 
     /// Writes one block, its terms and its traces' index rows; returns how many traces are new to the partition.
     private func writeBlock(
-        _ traces: ArraySlice<PendingTrace>, kept: [BlockSpan], groups: [ResourceSpans], services: [String]
+        _ traces: ArraySlice<PendingTrace>, kept: [BlockSpan], groups: [ResourceSpans], operations: inout Set<OperationKey>
     ) throws -> Int {
-        var encoder = SpanBlockEncoder()
+        var encoder = SpanBlockEncoder(indexedAttributes: indexedAttributes)
         for group in groups { _ = encoder.addResource(group.resource) }
-        let serviceTerms = services.map(SearchTerm.service)
-        var terms = TermTableBuilder()
-        var minStart = UInt64.max, maxStart: UInt64 = 0
         var ordinals = [Int]()
         ordinals.reserveCapacity(traces.count)
-        for trace in traces {
-            let ordinal = encoder.addTrace(trace.traceID, kept[trace.spans])
-            ordinals.append(ordinal)
-            for entry in kept[trace.spans] {
-                let span = entry.span
-                let start = span.startTimeUnixNano
-                minStart = min(minStart, start)
-                maxStart = max(maxStart, start)
-                terms.add(SearchTerm.all, trace: ordinal, start: start)
-                terms.add(serviceTerms[entry.resource], trace: ordinal, start: start)
-                terms.add(SearchTerm.operation(service: services[entry.resource], name: span.name), trace: ordinal, start: start)
-                if span.status.code == .error { terms.add(SearchTerm.error, trace: ordinal, start: start) }
-                for attribute in span.attributes where indexedAttributes.contains(attribute.key) {
-                    terms.add(SearchTerm.attribute(key: attribute.key, text: attribute.value.text), trace: ordinal, start: start)
-                }
-            }
-        }
+        for trace in traces { ordinals.append(encoder.addTrace(trace.traceID, kept[trace.spans])) }
+        for operation in encoder.operations { operations.insert(OperationKey(service: operation.service, name: operation.name, kind: operation.kind)) }
         let data = Zstd.compress(encoder.encoded(), level: Self.compressionLevel)
         try database.statement("INSERT INTO span_blocks (data) VALUES (?)").bind(1, blob: data).run()
         let block = database.lastInsertRowID
         try database.statement("INSERT INTO block_terms (block, min_start, max_start, spans, terms) VALUES (?, ?, ?, ?, ?)")
-            .bind(1, block).bind(2, minStart).bind(3, maxStart).bind(4, encoder.spanCount)
-            .bind(5, blob: terms.encoded(minStart: minStart, maxStart: maxStart)).run()
+            .bind(1, block).bind(2, encoder.minStart).bind(3, encoder.maxStart).bind(4, encoder.spanCount)
+            .bind(5, blob: encoder.encodedTerms()).run()
         var newTraces = 0
         for (trace, ordinal) in zip(traces, ordinals) {
             var sink = ByteSink()
