@@ -52,13 +52,14 @@ struct SpanBlockTests {
         Resource(serviceName: "inventory", attributes: [Attribute("region", .string("eu"))]),
     ]
 
-    static func encode(_ traces: [(TraceID, [BlockSpan])]) -> SpanBlock? {
+    /// The block the traces encode to, decoded whole or only `traces`.
+    static func encode(_ traces: [(TraceID, [BlockSpan])], decoding wanted: Range<Int>? = nil) -> SpanBlock? {
         var encoder = SpanBlockEncoder(indexedAttributes: ["http.route"])
         for resource in resources { _ = encoder.addResource(resource) }
         for (traceID, spans) in traces { encoder.addTrace(traceID, spans[...]) }
         let compressed = Zstd.compress(encoder.encoded())
         return try? compressed.withUnsafeBytes { buffer in
-            try Zstd.decompressFrame(buffer, limit: 1 << 30).withUnsafeBytes { try SpanBlock(decoding: $0) }
+            try Zstd.decompressFrame(buffer, limit: 1 << 30).withUnsafeBytes { try SpanBlock(decoding: $0, traces: wanted) }
         }
     }
 
@@ -86,6 +87,21 @@ struct SpanBlockTests {
                 #expect(block.details[index]?.traceState ?? "" == span.traceState)
             }
         }
+    }
+
+    @Test("decoding only some traces gives the same spans as decoding the block")
+    func partialDecode() throws {
+        let traces = Self.sampleTraces()
+        let whole = try #require(Self.encode(traces))
+        for range in [0..<1, 5..<6, 3..<9, (traces.count - 1)..<traces.count] {
+            let part = try #require(Self.encode(traces, decoding: range))
+            #expect(part.traceIDs == Array(whole.traceIDs[range]))
+            for (offset, ordinal) in range.enumerated() {
+                #expect(part.spans(ofTrace: offset).map { part.apiSpan($0, traceID: part.traceIDs[offset]) }
+                    == whole.spans(ofTrace: ordinal).map { whole.apiSpan($0, traceID: whole.traceIDs[ordinal]) })
+            }
+        }
+        #expect(Self.encode(traces, decoding: 0..<(traces.count + 1)) == nil, "a range past the block's traces is damage")
     }
 
     @Test("damaged block bytes throw instead of crashing")

@@ -12,8 +12,10 @@ struct SpanMatcher {
         var services: [Bool]?
         /// The operation's string index.
         var name: Int32?
-        /// Each wanted attribute key's string index, `nil` when the block does not hold it.
-        var keys: [Int32?]
+        /// Each wanted attribute's key index (the block holds them all, or `impossible` is set) and
+        /// value text's index (nil when no string value of the block has that text).
+        var keys: [Int32]
+        var values: [Int32?]
         var impossible: Bool
     }
 
@@ -23,7 +25,7 @@ struct SpanMatcher {
 
     private mutating func resolve(_ block: SpanBlock, id: Int64) -> Resolved {
         if let known = resolved[id] { return known }
-        var entry = Resolved(services: nil, name: nil, keys: [], impossible: false)
+        var entry = Resolved(services: nil, name: nil, keys: [], values: [], impossible: false)
         if let service = query.service {
             let services = block.resources.map { $0.service == service }
             entry.services = services
@@ -33,8 +35,10 @@ struct SpanMatcher {
             entry.name = block.stringIndex(operation)
             if entry.name == nil { entry.impossible = true }
         }
-        entry.keys = query.attributes.map { block.stringIndex($0.key) }
-        if entry.keys.contains(nil) { entry.impossible = true }
+        let keys = query.attributes.map { block.stringIndex($0.key) }
+        if keys.contains(nil) { entry.impossible = true }
+        entry.keys = keys.map { $0 ?? -1 }
+        entry.values = query.attributes.map { block.stringIndex($0.value.text) }
         if resolved.count > 256 { resolved.removeAll() }
         resolved[id] = entry
         return entry
@@ -58,13 +62,17 @@ struct SpanMatcher {
             let duration = Int64(bitPattern: block.ends[span] &- start)
             if let minimum = query.minSpanDurationNanos, duration < Int64(bitPattern: minimum) { continue }
             if let maximum = query.maxSpanDurationNanos, duration > Int64(bitPattern: maximum) { continue }
-            for (wanted, key) in zip(query.attributes, filters.keys) {
-                let text = wanted.value.text
+            for (position, key) in filters.keys.enumerated() {
+                let wantedString = filters.values[position]
                 var found = false
-                for index in block.attributeBounds[span]..<block.attributeBounds[span + 1]
-                where block.attributeKeys[index] == key && block.attributeValues[index].text == text {
-                    found = true
-                    break
+                for index in block.attributeBounds[span]..<block.attributeBounds[span + 1] where block.attributeKeys[index] == key {
+                    // A string value matches by its index; other types by their text.
+                    if let string = block.attributeStringIndex(index) {
+                        found = string == wantedString
+                    } else {
+                        found = block.attributeValue(index).text == query.attributes[position].value.text
+                    }
+                    if found { break }
                 }
                 if !found { continue spans }
             }

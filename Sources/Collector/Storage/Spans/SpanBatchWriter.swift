@@ -141,9 +141,9 @@ struct SpanBatchWriter {
     private func storedSpanIDs(_ segments: [TraceSegment]) throws -> Set<UInt64> {
         var ids = Set<UInt64>()
         for segment in segments {
-            let block = try blocks.block(segment.block, in: database)
-            guard segment.ordinal < block.traceCount else { throw DamagedStoredData(what: "trace index") }
-            for span in block.spans(ofTrace: segment.ordinal) { ids.insert(block.spanIDs[span]) }
+            let (block, ordinal) = try blocks.trace(segment.ordinal, ofBlock: segment.block, in: database)
+            guard ordinal < block.traceCount else { throw DamagedStoredData(what: "trace index") }
+            for span in block.spans(ofTrace: ordinal) { ids.insert(block.spanIDs[span]) }
         }
         return ids
     }

@@ -32,10 +32,13 @@ final class SpanBlock: Sendable {
     let statusCodes: [UInt8]
     let starts: [UInt64]
     let ends: [UInt64]
-    /// Span `i`'s attributes are `attributeKeys/attributeValues[attributeBounds[i]..<attributeBounds[i + 1]]`.
+    /// Span `i`'s attributes are `attributeKeys/attributeValueOffsets[attributeBounds[i]..<attributeBounds[i + 1]]`.
     let attributeBounds: [Int]
     let attributeKeys: [Int32]
-    let attributeValues: [AttributeValue]
+    /// Where each attribute's tagged value starts in `values`; values are decoded when read, so a
+    /// block read for one trace does not build the values of all its spans.
+    let attributeValueOffsets: [Int32]
+    private let values: [UInt8]
     /// Status message, trace state, events and links of the few spans that have any.
     let details: [Int: SpanDetails]
 
@@ -54,13 +57,33 @@ final class SpanBlock: Sendable {
     /// The trace's ordinal, if the block holds spans of it.
     func ordinal(of traceID: TraceID) -> Int? { traceIDs.firstIndex(of: traceID) }
 
+    /// Attribute `index`'s value (the column was checked when the block was decoded).
+    func attributeValue(_ index: Int) -> AttributeValue {
+        values.withUnsafeBytes { buffer in
+            var source = ByteSource(buffer, what: "span block")
+            source.position = Int(attributeValueOffsets[index])
+            return (try? BlockValueReader(strings: strings).value(&source, depth: 0)) ?? .empty
+        }
+    }
+
+    /// The string table index of attribute `index`'s value when it is a string.
+    func attributeStringIndex(_ index: Int) -> Int32? {
+        let offset = Int(attributeValueOffsets[index])
+        guard values[offset] == SpanBlockEncoder.ValueTag.string.rawValue else { return nil }
+        return values.withUnsafeBytes { buffer in
+            var source = ByteSource(buffer, what: "span block")
+            source.position = offset + 1
+            return (try? source.varint()).map { Int32(truncatingIfNeeded: $0) }
+        }
+    }
+
     /// Span `i` as the query API returns it.
     func apiSpan(_ span: Int, traceID: TraceID) -> QueryAPI.Span {
         let detail = details[span]
         var attributes = [String: AttributeValue](minimumCapacity: attributeBounds[span + 1] - attributeBounds[span])
         for index in attributeBounds[span]..<attributeBounds[span + 1] {
             let key = strings[Int(attributeKeys[index])]
-            if attributes[key] == nil { attributes[key] = attributeValues[index] }
+            if attributes[key] == nil { attributes[key] = attributeValue(index) }
         }
         let code = Span.Status.Code(rawValue: Int(statusCodes[span])) ?? .unset
         return QueryAPI.Span(
@@ -79,8 +102,10 @@ final class SpanBlock: Sendable {
             } ?? [])
     }
 
-    /// Decodes a block's uncompressed bytes.
-    init(decoding bytes: UnsafeRawBufferPointer) throws(DamagedStoredData) {
+    /// Decodes a block's uncompressed bytes: every trace, or only the traces `wanted` (by
+    /// ordinal), which then become traces 0, 1, … of the decoded block — a trace read skips the
+    /// other spans' columns instead of building them.
+    init(decoding bytes: UnsafeRawBufferPointer, traces wanted: Range<Int>? = nil) throws(DamagedStoredData) {
         var header = ByteSource(bytes, what: "span block")
         guard try header.byte() == SpanBlockEncoder.formatVersion else { throw header.damaged }
         let stringCount = try header.count()
@@ -106,25 +131,33 @@ final class SpanBlock: Sendable {
         }
 
         var traceColumn = try column()
-        var traceIDs = [TraceID]()
-        traceIDs.reserveCapacity(traceCount)
-        var traceBounds = [0]
-        traceBounds.reserveCapacity(traceCount + 1)
+        var allTraceIDs = [TraceID]()
+        allTraceIDs.reserveCapacity(traceCount)
+        var allBounds = [0]
+        allBounds.reserveCapacity(traceCount + 1)
         for _ in 0..<traceCount {
-            traceIDs.append(try traceColumn.traceID())
-            traceBounds.append(traceBounds[traceBounds.count - 1] + (try traceColumn.int(atMost: spanCount)))
+            allTraceIDs.append(try traceColumn.traceID())
+            allBounds.append(allBounds[allBounds.count - 1] + (try traceColumn.int(atMost: spanCount)))
         }
-        guard traceBounds.last == spanCount else { throw header.damaged }
+        guard allBounds.last == spanCount else { throw header.damaged }
+        let traceRange = wanted ?? 0..<traceCount
+        guard traceRange.lowerBound >= 0, traceRange.upperBound <= traceCount else { throw header.damaged }
+        // Spans `skipped..<skipped + kept` of the block are decoded, as spans 0..<kept.
+        let skipped = allBounds[traceRange.lowerBound], kept = allBounds[traceRange.upperBound] - skipped
+        let traceIDs = Array(allTraceIDs[traceRange])
+        let traceBounds = allBounds[traceRange.lowerBound...traceRange.upperBound].map { $0 - skipped }
 
         var idColumn = try column()
+        idColumn.position = skipped * 8
         var spanIDs = [UInt64]()
-        spanIDs.reserveCapacity(spanCount)
-        for _ in 0..<spanCount { spanIDs.append(try idColumn.fixed64()) }
+        spanIDs.reserveCapacity(kept)
+        for _ in 0..<kept { spanIDs.append(try idColumn.fixed64()) }
 
         var parentColumn = try column()
         var remoteColumn = try column()
-        var parentIDs = [UInt64](repeating: 0, count: spanCount)
-        for trace in 0..<traceCount {
+        for _ in 0..<skipped where try parentColumn.varint() == 1 { remoteColumn.position += 8 }
+        var parentIDs = [UInt64](repeating: 0, count: kept)
+        for trace in traceIDs.indices {
             let first = traceBounds[trace], end = traceBounds[trace + 1]
             for span in first..<end {
                 switch try parentColumn.varint() {
@@ -144,14 +177,22 @@ final class SpanBlock: Sendable {
         var durationColumn = try column()
         var resourceOf = [Int32](), nameOf = [Int32](), kinds = [UInt8](), statusCodes = [UInt8]()
         var starts = [UInt64](), ends = [UInt64](), withDetails = [Int]()
-        resourceOf.reserveCapacity(spanCount)
-        nameOf.reserveCapacity(spanCount)
-        kinds.reserveCapacity(spanCount)
-        statusCodes.reserveCapacity(spanCount)
-        starts.reserveCapacity(spanCount)
-        ends.reserveCapacity(spanCount)
+        resourceOf.reserveCapacity(kept)
+        nameOf.reserveCapacity(kept)
+        kinds.reserveCapacity(kept)
+        statusCodes.reserveCapacity(kept)
+        starts.reserveCapacity(kept)
+        ends.reserveCapacity(kept)
         var previousStart: UInt64 = 0
-        for span in 0..<spanCount {
+        var skippedDetails = 0
+        for _ in 0..<skipped {
+            _ = try resourceOfColumn.varint()
+            _ = try nameColumn.varint()
+            if try flagColumn.byte() & SpanBlockEncoder.hasDetailsFlag != 0 { skippedDetails += 1 }
+            previousStart = previousStart &+ UInt64(bitPattern: try startColumn.signed())
+            _ = try durationColumn.varint()
+        }
+        for span in 0..<kept {
             let resource = try resourceOfColumn.varint()
             guard resource < UInt64(resourceCount) else { throw header.damaged }
             resourceOf.append(Int32(resource))
@@ -168,38 +209,29 @@ final class SpanBlock: Sendable {
         var countColumn = try column()
         var keyColumn = try column()
         var valueColumn = try column()
+        for _ in 0..<skipped {
+            for _ in 0..<(try countColumn.int(atMost: keyColumn.buffer.count)) {
+                _ = try keyColumn.varint()
+                try reader.skipValue(&valueColumn, depth: 0)
+            }
+        }
         var attributeBounds = [0]
-        attributeBounds.reserveCapacity(spanCount + 1)
-        var attributeKeys = [Int32](), attributeValues = [AttributeValue]()
-        for _ in 0..<spanCount {
+        attributeBounds.reserveCapacity(kept + 1)
+        var attributeKeys = [Int32](), attributeValueOffsets = [Int32]()
+        for _ in 0..<kept {
             let count = try countColumn.int(atMost: keyColumn.buffer.count)
             for _ in 0..<count {
                 attributeKeys.append(try reader.stringIndex(&keyColumn))
-                attributeValues.append(try reader.value(&valueColumn, depth: 0))
+                attributeValueOffsets.append(Int32(valueColumn.position))
+                try reader.skipValue(&valueColumn, depth: 0)
             }
             attributeBounds.append(attributeKeys.count)
         }
 
         var detailColumn = try column()
+        for _ in 0..<skippedDetails { _ = try reader.details(&detailColumn, start: 0) }
         var details = [Int: SpanDetails]()
-        for span in withDetails {
-            var detail = SpanDetails()
-            detail.statusMessage = try reader.string(&detailColumn)
-            detail.traceState = try reader.string(&detailColumn)
-            for _ in 0..<(try detailColumn.count()) {
-                let time = starts[span] &+ UInt64(bitPattern: try detailColumn.signed())
-                let name = try reader.string(&detailColumn)
-                detail.events.append(Span.Event(timeUnixNano: time, name: name, attributes: try reader.attributes(&detailColumn)))
-            }
-            for _ in 0..<(try detailColumn.count()) {
-                let traceID = try detailColumn.traceID()
-                let spanID = SpanID(try detailColumn.fixed64())
-                let state = try reader.string(&detailColumn)
-                detail.links.append(Span.Link(traceID: traceID, spanID: spanID, traceState: state,
-                                              attributes: try reader.attributes(&detailColumn)))
-            }
-            details[span] = detail
-        }
+        for span in withDetails { details[span] = try reader.details(&detailColumn, start: starts[span]) }
 
         self.strings = strings
         self.resources = resources
@@ -215,7 +247,8 @@ final class SpanBlock: Sendable {
         self.ends = ends
         self.attributeBounds = attributeBounds
         self.attributeKeys = attributeKeys
-        self.attributeValues = attributeValues
+        self.attributeValueOffsets = attributeValueOffsets
+        values = Array(valueColumn.buffer)
         self.details = details
     }
 }
@@ -243,6 +276,44 @@ private struct BlockValueReader {
             out.append(Attribute(key, try value(&source, depth: 0)))
         }
         return out
+    }
+
+    /// One span's details; event times are stored relative to the span's `start`.
+    func details(_ source: inout ByteSource, start: UInt64) throws(DamagedStoredData) -> SpanBlock.SpanDetails {
+        var detail = SpanBlock.SpanDetails()
+        detail.statusMessage = try string(&source)
+        detail.traceState = try string(&source)
+        for _ in 0..<(try source.count()) {
+            let time = start &+ UInt64(bitPattern: try source.signed())
+            let name = try string(&source)
+            detail.events.append(Span.Event(timeUnixNano: time, name: name, attributes: try attributes(&source)))
+        }
+        for _ in 0..<(try source.count()) {
+            let traceID = try source.traceID()
+            let spanID = SpanID(try source.fixed64())
+            let state = try string(&source)
+            detail.links.append(Span.Link(traceID: traceID, spanID: spanID, traceState: state, attributes: try attributes(&source)))
+        }
+        return detail
+    }
+
+    /// Moves past a tagged value, checking it as `value` would.
+    func skipValue(_ source: inout ByteSource, depth: Int) throws(DamagedStoredData) {
+        guard depth < 64, let tag = SpanBlockEncoder.ValueTag(rawValue: try source.byte()) else { throw source.damaged }
+        switch tag {
+        case .empty, .boolFalse, .boolTrue: break
+        case .string: _ = try stringIndex(&source)
+        case .int: _ = try source.varint()
+        case .double: _ = try source.fixed64()
+        case .bytes: _ = try source.lengthPrefixed()
+        case .array:
+            for _ in 0..<(try source.count()) { try skipValue(&source, depth: depth + 1) }
+        case .keyValueList:
+            for _ in 0..<(try source.count()) {
+                _ = try stringIndex(&source)
+                try skipValue(&source, depth: depth + 1)
+            }
+        }
     }
 
     func value(_ source: inout ByteSource, depth: Int) throws(DamagedStoredData) -> AttributeValue {

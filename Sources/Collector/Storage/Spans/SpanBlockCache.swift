@@ -32,11 +32,18 @@ final class SpanBlockCache: Sendable {
         return block
     }
 
+    /// Trace `ordinal` of block `id`: the cached block, or else only that trace's spans decoded
+    /// (as trace 0 of the returned block), not cached — a trace read needs no more.
+    func trace(_ ordinal: Int, ofBlock id: Int64, in database: SQLiteDatabase) throws -> (block: SpanBlock, ordinal: Int) {
+        if let cached = entries.withLock({ $0.blocks[id] }) { return (cached, ordinal) }
+        return (try Self.read(id, from: database, traces: ordinal..<(ordinal + 1)), 0)
+    }
+
     /// Most bytes a stored block may decompress to (the writer keeps blocks far smaller).
     static let maxBlockBytes = 256 << 20
 
-    /// Reads and decodes block `id` without caching it (the writer's own reads).
-    static func read(_ id: Int64, from database: SQLiteDatabase) throws -> SpanBlock {
+    /// Reads and decodes block `id` (or only its traces `traces`) without caching it.
+    static func read(_ id: Int64, from database: SQLiteDatabase, traces: Range<Int>? = nil) throws -> SpanBlock {
         let statement = try database.statement("SELECT data FROM span_blocks WHERE id = ?").bind(1, id)
         guard try statement.step() else { throw DamagedStoredData(what: "span block \(id) (missing)") }
         defer { statement.reset() }
@@ -46,6 +53,6 @@ final class SpanBlockCache: Sendable {
         } catch {
             throw DamagedStoredData(what: "span block \(id) (\(error))")
         }
-        return try raw.withUnsafeBytes { try SpanBlock(decoding: $0) }
+        return try raw.withUnsafeBytes { try SpanBlock(decoding: $0, traces: traces) }
     }
 }

@@ -15,11 +15,11 @@ extension Partition {
     func forEachSpan(of traceID: TraceID, in database: SQLiteDatabase, _ body: (SpanBlock, Int) throws -> Void) throws -> Bool {
         guard let segments = try segments(of: traceID, in: database) else { return false }
         for segment in segments {
-            let block = try blocks.block(segment.block, in: database)
-            guard segment.ordinal < block.traceCount, block.traceIDs[segment.ordinal] == traceID else {
+            let (block, ordinal) = try blocks.trace(segment.ordinal, ofBlock: segment.block, in: database)
+            guard ordinal < block.traceCount, block.traceIDs[ordinal] == traceID else {
                 throw DamagedStoredData(what: "trace index of \(traceID.hex)")
             }
-            for span in block.spans(ofTrace: segment.ordinal) { try body(block, span) }
+            for span in block.spans(ofTrace: ordinal) { try body(block, span) }
         }
         return true
     }
