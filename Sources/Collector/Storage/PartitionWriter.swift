@@ -36,6 +36,7 @@ struct PartitionWriter {
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
+            try database.statement("INSERT OR IGNORE INTO log_services (service) VALUES (?)").bind(1, service).run()
             let statement = try database.statement(sql)
             for scope in group.scopes {
                 for record in scope.records {

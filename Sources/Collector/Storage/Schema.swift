@@ -2,7 +2,7 @@
 /// span blocks grouped by trace (`SpanBlockEncoder`), with the block's search terms in one
 /// `block_terms` row (`TermTable`) and a `trace_index` row per trace naming the blocks that
 /// hold it (`TraceSegment`); logs are found by trace ID and correlation ID through
-/// `log_keys` (`LogKeys`) and indexed by service/time and time;
+/// `log_keys` (`LogKeys`) and indexed by service/time and time, `log_services` lists their services;
 /// `counters` keeps row counts; each partition records the batch IDs it stored, in the same
 /// transaction, and journals what each batch adds to the rollups until they are flushed
 /// (`RollupWriter`).
@@ -58,6 +58,9 @@ enum Schema {
             correlation_id TEXT,
             resource_id INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS log_services (
+            service TEXT PRIMARY KEY
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS log_keys (
             bucket INTEGER NOT NULL,
             key INTEGER NOT NULL,

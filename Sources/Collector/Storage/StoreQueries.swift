@@ -169,7 +169,7 @@ extension TelemetryStore {
                     let kind = (Span.Kind(rawValue: statement.int(2)) ?? .unspecified).name
                     operations[statement.string(0), default: []].insert(QueryAPI.Operation(name: statement.string(1), kind: kind))
                 }
-                let logServices = try database.statement("SELECT DISTINCT service FROM logs")
+                let logServices = try database.statement("SELECT service FROM log_services")
                 while try logServices.step() { operations[logServices.string(0), default: []].formUnion([]) }
             }
         }
