@@ -128,15 +128,16 @@ struct SpanBlockTests {
     func termTable() throws {
         var generator = SplitMix(seed: 11)
         var builder = TermTableBuilder()
-        var truth = [UInt64: [Int: (UInt64, UInt64)]]()
+        var truth = [UInt64: [Int: (earliest: UInt64, latest: UInt64, longest: UInt64)]]()
         let minStart = Self.base + 17, maxStart = Self.base + 86_399_000_000_000
         for trace in 0..<500 {
             for _ in 0..<Int.random(in: 1...6, using: &generator) {
                 let term = UInt64.random(in: 1...40, using: &generator)
                 let start = UInt64.random(in: minStart...maxStart, using: &generator)
-                builder.add(term, trace: trace, start: start)
-                let old = truth[term, default: [:]][trace] ?? (start, start)
-                truth[term, default: [:]][trace] = (min(old.0, start), max(old.1, start))
+                let duration = [0, 1, 999, 1_000_000, UInt64.random(in: 0...(UInt64(1) << 50), using: &generator)].randomElement(using: &generator)!
+                builder.add(term, trace: trace, start: start, duration: duration)
+                let old = truth[term, default: [:]][trace] ?? (start, start, duration)
+                truth[term, default: [:]][trace] = (min(old.earliest, start), max(old.latest, start), max(old.longest, duration))
             }
         }
         let table = try TermTable(builder.encoded(minStart: minStart, maxStart: maxStart))
@@ -146,11 +147,14 @@ struct SpanBlockTests {
             #expect(entries.map(\.trace) == expected.keys.sorted())
             #expect(try table.traceCount(term) == expected.count)
             for entry in entries {
-                let (earliest, latest) = expected[entry.trace]!
-                #expect(entry.earliestStart <= earliest && entry.latestStart >= latest)
+                let truth = expected[entry.trace]!
+                #expect(entry.earliestStart <= truth.earliest && entry.latestStart >= truth.latest)
                 // Quantised to 1/255 of the range, no coarser.
-                #expect(earliest - entry.earliestStart <= (maxStart - minStart) / 255 + 1)
-                #expect(entry.latestStart - latest <= (maxStart - minStart) / 255 + 1)
+                #expect(truth.earliest - entry.earliestStart <= (maxStart - minStart) / 255 + 1)
+                #expect(entry.latestStart - truth.latest <= (maxStart - minStart) / 255 + 1)
+                // The duration bound holds and is within a quarter doubling (19 %) of the truth.
+                #expect(entry.longestDuration >= truth.longest)
+                #expect(Double(entry.longestDuration) <= max(1, Double(truth.longest)) * 1.1893 + 1)
             }
         }
     }

@@ -24,8 +24,12 @@ struct PartitionTraceSearch {
     /// The latest start among `verified`.
     private var verifiedLatest: UInt64?
     private var answered = Set<TraceID>()
+    /// Candidates queued and not yet verified, per block.
+    private var queuedPerBlock: [Int64: Int] = [:]
 
     private static let blockPage = 32
+    /// From this many waiting candidates on, a block is decoded whole rather than trace by trace.
+    private static let wholeBlockCandidates = 4
 
     init(query: TraceQuery, partition: Partition, indexedAttributes: Set<String>) {
         self.partition = partition
@@ -97,18 +101,30 @@ struct PartitionTraceSearch {
     /// Queues the candidates of one block.
     private mutating func load(_ block: Int64, _ database: SQLiteDatabase) throws {
         guard let term else { return }
+        // A minimum span duration (taken as signed, like the span filter) rules out traces whose
+        // spans with the term are all shorter.
+        let shortest = query.minSpanDurationNanos.flatMap { $0 <= UInt64(Int64.max) ? $0 : nil } ?? 0
+        var queued = 0
         for entry in try terms(of: block, database).entries(term)
-        where entry.latestStart >= query.startUnixNano && entry.earliestStart <= end {
+        where entry.latestStart >= query.startUnixNano && entry.earliestStart <= end && entry.longestDuration >= shortest {
             candidates.push(Candidate(bound: min(entry.latestStart, end), block: block, trace: entry.trace))
+            queued += 1
         }
+        if queued > 0 { queuedPerBlock[block, default: 0] += queued }
     }
 
     private mutating func verify(_ candidate: Candidate, _ database: SQLiteDatabase) throws {
-        let block = try partition.blocks.block(candidate.block, in: database)
-        guard candidate.trace < block.traceCount else { throw DamagedStoredData(what: "span search index of block \(candidate.block)") }
-        let traceID = block.traceIDs[candidate.trace]
+        // A block many candidates still wait for is decoded whole and cached; for one or two
+        // (candidates scattered over many blocks, as a backfill leaves them) only their trace.
+        let waiting = queuedPerBlock[candidate.block, default: 1]
+        queuedPerBlock[candidate.block] = waiting > 1 ? waiting - 1 : nil
+        let (block, ordinal) = waiting >= Self.wholeBlockCandidates
+            ? (try partition.blocks.block(candidate.block, in: database), candidate.trace)
+            : try partition.blocks.trace(candidate.trace, ofBlock: candidate.block, in: database)
+        guard ordinal < block.traceCount else { throw DamagedStoredData(what: "span search index of block \(candidate.block)") }
+        let traceID = block.traceIDs[ordinal]
         guard !answered.contains(traceID),
-              let start = matcher.latestMatch(in: block, id: candidate.block, trace: candidate.trace) else { return }
+              let start = matcher.latestMatch(in: block, id: candidate.block, trace: ordinal) else { return }
         verified[traceID] = max(verified[traceID] ?? 0, start)
         verifiedLatest = max(verifiedLatest ?? 0, start)
     }

@@ -1,18 +1,39 @@
+import Foundation
+
 /// A span block's search index: for each `SearchTerm` that occurs in the block, the traces
-/// (by ordinal in the block) with a span carrying it, and the range of those spans' start
-/// times quantised to 1/255 of the block's range (bounds, never excluding a true match). One
-/// row per batch instead of index entries per span; the hashes are sorted, so a lookup is a
-/// binary search in the stored bytes.
+/// (by ordinal in the block) with a span carrying it, the range of those spans' start times
+/// quantised to 1/255 of the block's range, and their longest duration on a log scale (bounds,
+/// never excluding a true match), so candidates are taken newest first and a duration filter
+/// drops most before any block is read. One row per batch instead of index entries per span;
+/// the hashes are sorted, so a lookup is a binary search in the stored bytes.
 ///
 /// Layout: block min and max start (fixed 64), term count, hashes (fixed 64, ascending), end
 /// offsets of each term's entries (fixed 32), then per term its entry count and entries
-/// (ordinal delta varint, upper-bound byte, lower-bound byte).
+/// (ordinal delta varint, upper-bound byte, lower-bound byte, duration byte).
 struct TermTable {
     struct Entry: Equatable {
         var trace: Int
         /// No span of the trace with the term starts before this or after `latestStart`.
         var earliestStart: UInt64
         var latestStart: UInt64
+        /// No span of the trace with the term lasts longer.
+        var longestDuration: UInt64
+    }
+
+    /// Duration bounds for a byte: 2^(b/4) nanoseconds rounded up (four steps per doubling), the
+    /// last one unbounded.
+    static let durationBounds: [UInt64] = (0..<256).map { code in
+        code == 255 ? .max : UInt64((pow(2, Double(code) / 4)).rounded(.up))
+    }
+
+    /// The smallest code whose bound is at least `nanos`.
+    static func durationCode(_ nanos: UInt64) -> UInt8 {
+        var low = 0, high = 255
+        while low < high {
+            let middle = (low + high) / 2
+            if durationBounds[middle] >= nanos { high = middle } else { low = middle + 1 }
+        }
+        return UInt8(low)
     }
 
     private let bytes: [UInt8]
@@ -96,7 +117,9 @@ struct TermTable {
             for _ in 0..<count {
                 trace += try source.int(atMost: Int(Int32.max))
                 let upper = UInt64(try source.byte()), lower = UInt64(try source.byte())
-                out.append(Entry(trace: trace, earliestStart: minStart + lower * step, latestStart: maxStart - upper * step))
+                let duration = Self.durationBounds[Int(try source.byte())]
+                out.append(Entry(trace: trace, earliestStart: minStart + lower * step, latestStart: maxStart - upper * step,
+                                 longestDuration: duration))
             }
             return out
         }
@@ -109,26 +132,29 @@ struct TermTableBuilder {
         var trace: Int
         var earliest: UInt64
         var latest: UInt64
+        var longest: UInt64
     }
 
     private var positions = IntegerMap(capacity: 512)
     private var hashes: [UInt64] = []
     private var postings: [[Posting]] = []
 
-    /// Records that trace `trace` (ordinals ascending, one trace at a time) has a span with `term` starting at `start`.
-    mutating func add(_ term: UInt64, trace: Int, start: UInt64) {
+    /// Records that trace `trace` (ordinals ascending, one trace at a time) has a span with `term`
+    /// starting at `start` and lasting `duration` (0 for an end before the start).
+    mutating func add(_ term: UInt64, trace: Int, start: UInt64, duration: UInt64) {
         guard let position = positions[term] else {
             positions.set(term, hashes.count)
             hashes.append(term)
-            postings.append([Posting(trace: trace, earliest: start, latest: start)])
+            postings.append([Posting(trace: trace, earliest: start, latest: start, longest: duration)])
             return
         }
         let last = postings[position].count - 1
         if postings[position][last].trace == trace {
             postings[position][last].earliest = min(postings[position][last].earliest, start)
             postings[position][last].latest = max(postings[position][last].latest, start)
+            postings[position][last].longest = max(postings[position][last].longest, duration)
         } else {
-            postings[position].append(Posting(trace: trace, earliest: start, latest: start))
+            postings[position].append(Posting(trace: trace, earliest: start, latest: start, longest: duration))
         }
     }
 
@@ -147,6 +173,7 @@ struct TermTableBuilder {
                 previous = posting.trace
                 entries.byte(UInt8((maxStart - posting.latest) / step))
                 entries.byte(UInt8((posting.earliest - minStart) / step))
+                entries.byte(TermTable.durationCode(posting.longest))
             }
             ends.fixed32(UInt32(entries.bytes.count))
         }

@@ -114,17 +114,18 @@ struct SpanBlockEncoder {
             starts.signed(Int64(bitPattern: start &- previousStart))
             previousStart = start
             durations.signed(Int64(bitPattern: span.endTimeUnixNano &- start))
-            terms.add(SearchTerm.all, trace: ordinal, start: start)
-            terms.add(serviceTerms[entry.resource], trace: ordinal, start: start)
-            terms.add(operationTerm(resource: entry.resource, name: name, span.name), trace: ordinal, start: start)
-            if span.status.code == .error { terms.add(SearchTerm.error, trace: ordinal, start: start) }
+            let duration = span.durationNanos
+            terms.add(SearchTerm.all, trace: ordinal, start: start, duration: duration)
+            terms.add(serviceTerms[entry.resource], trace: ordinal, start: start, duration: duration)
+            terms.add(operationTerm(resource: entry.resource, name: name, span.name), trace: ordinal, start: start, duration: duration)
+            if span.status.code == .error { terms.add(SearchTerm.error, trace: ordinal, start: start, duration: duration) }
             attributeCounts.varint(span.attributes.count)
             for attribute in span.attributes {
                 let key = strings.index(attribute.key)
                 attributeKeys.varint(key)
                 let value = Self.value(attribute.value, into: &attributeValues, &strings)
                 if isIndexed(key: key, attribute.key) {
-                    terms.add(attributeTerm(key: key, value: value, attribute), trace: ordinal, start: start)
+                    terms.add(attributeTerm(key: key, value: value, attribute), trace: ordinal, start: start, duration: duration)
                 }
             }
             if hasDetails { spanDetails(span) }
