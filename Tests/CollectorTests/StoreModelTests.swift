@@ -166,6 +166,27 @@ struct StoreModelTests {
     @Test("searches, traces and summaries equal the model: a backfill in random order")
     func randomArrival() throws { try check(ordered: false, shuffle: true, seed: 2) }
 
+    @Test("a search out of verification budget answers with matches it verified, in order")
+    func verificationBudget() throws {
+        let spans = Self.generate(traces: 300, ordered: false, seed: 8)
+        let store = try TelemetryStore(directory: directory)
+        try Self.ingest(spans, into: store, batchSize: 61, shuffle: true, seed: 8)
+        var query = TraceQuery()
+        query.attributes = [Attribute("customer.tier", .string("gold"))]
+        query.limit = 1000
+        let partition = try #require(store.allPartitions.last)
+        var search = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: 60)
+        let page = try partition.reader.withLock { try search.next(1000, in: $0) }
+        #expect(search.verifications == 60)
+        var unbounded = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: .max)
+        let all = try partition.reader.withLock { try unbounded.next(1000, in: $0) }
+        #expect(unbounded.verifications > 60, "the budget stopped the search early")
+        #expect(!page.isEmpty && page.count < all.count)
+        #expect(page.map(\.start) == page.map(\.start).sorted(by: >))
+        let everything = Set(Self.expected(spans, query))
+        #expect(page.allSatisfy { everything.contains($0.traceID) })
+    }
+
     @Test("dependencies equal the model, also when parent and child arrive in different batches")
     func dependencies() throws {
         let spans = Self.generate(traces: 300, ordered: false, seed: 5)

@@ -33,6 +33,10 @@ struct LogQuery: Equatable, Sendable {
     var newestFirst = false
 }
 
+/// Most candidate traces one search verifies before it answers with what it found (the span
+/// index answers most searches after a few dozen).
+let maxSearchVerifications = 50_000
+
 extension TelemetryStore {
     /// Every span of one trace, across partitions, by start time; `nil` if the store has none.
     func trace(_ traceID: TraceID) throws -> QueryAPI.Trace? {
@@ -68,8 +72,11 @@ extension TelemetryStore {
         var found = [QueryAPI.TraceSummary]()
         var seen = Set<TraceID>()
         let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
-        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() {
-            var search = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: indexedAttributes)
+        var budget = maxSearchVerifications
+        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
+            var search = PartitionTraceSearch(
+                query: query, partition: partition, indexedAttributes: indexedAttributes, verificationBudget: budget)
+            defer { budget -= search.verifications }
             while found.count < query.limit {
                 // With trace filters some answers fail them: ask for more at a time.
                 let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)

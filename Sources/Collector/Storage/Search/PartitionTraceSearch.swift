@@ -31,9 +31,15 @@ struct PartitionTraceSearch {
     /// From this many waiting candidates on, a block is decoded whole rather than trace by trace.
     private static let wholeBlockCandidates = 4
 
-    init(query: TraceQuery, partition: Partition, indexedAttributes: Set<String>) {
+    /// Candidates verified so far, and how many may be: a search for something rare that no
+    /// index term narrows answers with what it found rather than read every block of the day.
+    private(set) var verifications = 0
+    private let verificationBudget: Int
+
+    init(query: TraceQuery, partition: Partition, indexedAttributes: Set<String>, verificationBudget: Int) {
         self.partition = partition
         self.indexedAttributes = indexedAttributes
+        self.verificationBudget = verificationBudget
         self.query = query
         matcher = SpanMatcher(query)
         end = min(query.endUnixNano, UInt64(Int64.max))
@@ -44,6 +50,10 @@ struct PartitionTraceSearch {
         var out = [(traceID: TraceID, start: UInt64)]()
         if term == nil { term = try chooseTerm(database) }
         while out.count < count {
+            guard verifications < verificationBudget else {
+                answerVerified(above: nil, count: count, into: &out)
+                break
+            }
             if blocks.isEmpty, !blocksExhausted { try fetchBlocks(database) }
             let blockBound = blocks.first?.bound
             let candidateBound = candidates.top?.bound
@@ -114,6 +124,7 @@ struct PartitionTraceSearch {
     }
 
     private mutating func verify(_ candidate: Candidate, _ database: SQLiteDatabase) throws {
+        verifications += 1
         // A block many candidates still wait for is decoded whole and cached; for one or two
         // (candidates scattered over many blocks, as a backfill leaves them) only their trace.
         let waiting = queuedPerBlock[candidate.block, default: 1]
