@@ -92,3 +92,51 @@ struct TelemetryStoreTests {
         #expect(try store.counts()["metric_points"] == 4)
     }
 }
+
+@Suite("Store layout")
+struct StoreLayoutTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layout-\(UUID().uuidString)").path
+
+    @Test("a partition file of an older schema is refused with what to do")
+    func olderSchemaRefused() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/2025-01-01.db"
+        do {
+            let old = try SQLiteDatabase(path: path)
+            try old.execute("CREATE TABLE spans (trace_id BLOB); PRAGMA user_version=3;")
+        }
+        do {
+            _ = try TelemetryStore(directory: directory)
+            Issue.record("an older partition file was opened")
+        } catch let error as PartitionSchemaMismatch {
+            #expect(error.found == 3)
+            #expect(error.description.contains(path))
+            #expect(error.description.contains("older Periscope"))
+            #expect(error.description.contains("aside"))
+        }
+    }
+
+    @Test("a new partition is stamped with the schema version and reopens")
+    func versionStamped() throws {
+        let store = try TelemetryStore(directory: directory)
+        _ = try store.ingest(TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.root]), batchID: nil)
+        let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: 1_000)).db")
+        #expect(try database.integer("PRAGMA user_version") == Int(Schema.version))
+        let reopened = try TelemetryStore(directory: directory)
+        #expect(try reopened.trace(TelemetryStoreTests.traceID)?.spans.count == 1)
+    }
+
+    @Test("spans re-sent without a batch ID are stored once, within a batch and across batches")
+    func spansDeduplicated() throws {
+        let store = try TelemetryStore(directory: directory)
+        let both = TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.root, TelemetryStoreTests.root, TelemetryStoreTests.child])
+        #expect(try store.ingest(both, batchID: nil) == .stored(items: 3))
+        _ = try store.ingest(both, batchID: nil)
+        _ = try store.ingest(TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.child]), batchID: nil)
+        #expect(try store.counts()["spans"] == 2)
+        #expect(try store.counts()["traces"] == 1)
+        #expect(try store.trace(TelemetryStoreTests.traceID)?.spans.count == 2)
+        #expect(try store.summary(TelemetryStoreTests.traceID)?.spanCount == 2)
+        #expect(try store.searchTraces(TraceQuery()).count == 1)
+    }
+}

@@ -1,10 +1,11 @@
 import PeriscopeTelemetry
 
-/// Writes one day's part of a batch inside the caller's transaction: rows, the attribute
-/// index, trace summaries and the operations list.
+/// Writes one day's part of a batch inside the caller's transaction: span blocks and their
+/// indexes (`SpanBatchWriter`), log and metric rows, the rollup journal and the row counters.
 struct PartitionWriter {
     let database: SQLiteDatabase
     let indexedAttributes: Set<String>
+    let blocks: SpanBlockCache
     var objectives: [ServiceLevelObjective] = []
     /// Last value of each cumulative counter series that feeds a ratio SLO.
     var counterBaselines: CounterBaselines? = nil
@@ -22,95 +23,9 @@ struct PartitionWriter {
         return id
     }
 
-    /// A trace's share of one batch, merged into its summary row once per batch.
-    private struct TraceDelta {
-        var start = UInt64.max
-        var end: UInt64 = 0
-        var spans = 0
-        var errors = 0
-        var root: (service: String, name: String)?
-        var services = Set<String>()
-    }
-
     func insert(_ groups: [ResourceSpans]) throws {
-        let spanSQL = """
-            INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns,
-                status_code, resource_id, attributes, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        let attributeSQL = "INSERT OR IGNORE INTO span_attributes (key, value, start_ns, trace_id, span_id) VALUES (?, ?, ?, ?, ?)"
-        // Prepared once per batch: looking a cached statement up hashes its whole SQL text.
-        let statement = try database.statement(spanSQL)
-        let attributeStatement = try database.statement(attributeSQL)
-        var deltas = [TraceID: TraceDelta]()
-        var operations = Set<OperationKey>()
-        var stored = [(service: String, span: Span)]()
-        for group in groups {
-            let resource = try resourceID(group.resource)
-            let service = group.resource.serviceName
-            for scope in group.scopes {
-                for span in scope.spans {
-                    let traceBytes = span.traceID.bytes
-                    statement.bind(1, blob: traceBytes).bind(2, span.spanID.value)
-                    if let parent = span.parentSpanID { statement.bind(3, parent.value) } else { statement.bindNull(3) }
-                    statement.bind(4, service).bind(5, span.name).bind(6, span.kind.rawValue)
-                        .bind(7, span.startTimeUnixNano).bind(8, span.endTimeUnixNano)
-                        .bind(9, span.status.code.rawValue).bind(10, resource)
-                        .bind(11, blob: CompactEncoding.encode(attributes: span.attributes))
-                        .bind(12, blob: CompactEncoding.encodeDetails(of: span))
-                    try statement.run()
-                    // A span stored before (same trace and span ID) changes nothing, summaries included.
-                    guard database.changes > 0 else { continue }
-                    for attribute in span.attributes where indexedAttributes.contains(attribute.key) {
-                        try attributeStatement.bind(1, attribute.key).bind(2, attribute.value.text)
-                            .bind(3, span.startTimeUnixNano).bind(4, blob: traceBytes).bind(5, span.spanID.value).run()
-                    }
-                    var delta = deltas[span.traceID, default: TraceDelta()]
-                    delta.start = min(delta.start, span.startTimeUnixNano)
-                    delta.end = max(delta.end, span.endTimeUnixNano)
-                    delta.spans += 1
-                    if span.status.code == .error { delta.errors += 1 }
-                    if span.parentSpanID == nil { delta.root = (service, span.name) }
-                    delta.services.insert(service)
-                    deltas[span.traceID] = delta
-                    operations.insert(OperationKey(service: service, name: span.name, kind: span.kind.rawValue))
-                    stored.append((service, span))
-                }
-            }
-        }
-        for (traceID, delta) in deltas { try mergeSummary(traceID, delta) }
+        let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks).insert(groups)
         try RollupWriter(database: database).journal(RollupDeltas(spans: stored, objectives: objectives))
-        for operation in operations {
-            try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
-                .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
-        }
-    }
-
-    private struct OperationKey: Hashable {
-        var service: String
-        var name: String
-        var kind: Int
-    }
-
-    private func mergeSummary(_ traceID: TraceID, _ delta: TraceDelta) throws {
-        let select = try database.statement("SELECT services FROM traces WHERE trace_id = ?").bind(1, blob: traceID.bytes)
-        var services = delta.services
-        if try select.step() {
-            services.formUnion(select.string(0).split(separator: ",").map(String.init))
-            _ = try select.step()
-        }
-        let statement = try database.statement("""
-            INSERT INTO traces (trace_id, start_ns, end_ns, span_count, error_count, root_service, root_name, services)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (trace_id) DO UPDATE SET
-                start_ns = min(start_ns, excluded.start_ns), end_ns = max(end_ns, excluded.end_ns),
-                span_count = span_count + excluded.span_count, error_count = error_count + excluded.error_count,
-                root_service = coalesce(excluded.root_service, root_service),
-                root_name = coalesce(excluded.root_name, root_name), services = excluded.services
-            """)
-        statement.bind(1, blob: traceID.bytes).bind(2, delta.start).bind(3, delta.end).bind(4, delta.spans).bind(5, delta.errors)
-        if let root = delta.root { statement.bind(6, root.service).bind(7, root.name) } else { statement.bindNull(6).bindNull(7) }
-        statement.bind(8, services.sorted().joined(separator: ","))
-        try statement.run()
     }
 
     func insert(_ groups: [ResourceLogs]) throws {
@@ -121,6 +36,7 @@ struct PartitionWriter {
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
+            try database.statement("INSERT OR IGNORE INTO log_services (service) VALUES (?)").bind(1, service).run()
             let statement = try database.statement(sql)
             for scope in group.scopes {
                 for record in scope.records {
@@ -131,11 +47,19 @@ struct PartitionWriter {
                         .bind(9, blob: record.traceID?.bytes)
                         .bind(12, resource)
                     if let spanID = record.spanID { statement.bind(10, spanID.value) } else { statement.bindNull(10) }
-                    if let correlation = Self.correlationID(record.attributes) { statement.bind(11, correlation) } else { statement.bindNull(11) }
+                    let correlation = Self.correlationID(record.attributes)
+                    if let correlation { statement.bind(11, correlation) } else { statement.bindNull(11) }
                     try statement.run()
+                    try LogKeys.insert(log: database.lastInsertRowID, traceID: record.traceID, correlationID: correlation, into: database)
                 }
             }
         }
+        try count("logs", groups.reduce(0) { $0 + $1.scopes.reduce(0) { $0 + $1.records.count } })
+    }
+
+    /// Adds to one of the partition's row counters (`counters`).
+    func count(_ name: String, _ rows: Int) throws {
+        try database.statement("UPDATE counters SET value = value + ? WHERE name = ?").bind(1, rows).bind(2, name).run()
     }
 
     static func correlationID(_ attributes: [Attribute]) -> String? {
@@ -151,6 +75,7 @@ struct PartitionWriter {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """
         try recordRatioSLOs(groups)
+        var stored = 0
         for group in groups {
             let resource = try resourceID(group.resource)
             let service = group.resource.serviceName
@@ -164,6 +89,7 @@ struct PartitionWriter {
                                 .bind(4, point.timeUnixNano).bind(5, point.value.asDouble)
                                 .bind(6, blob: CompactEncoding.encode(attributes: point.attributes))
                                 .bind(7, blob: nil).bind(8, resource).run()
+                            stored += 1
                         }
                     case .histogram(let points, let temporality):
                         for point in points {
@@ -174,11 +100,13 @@ struct PartitionWriter {
                                 .bind(4, point.timeUnixNano).bind(5, point.sum ?? 0)
                                 .bind(6, blob: CompactEncoding.encode(attributes: point.attributes))
                                 .bind(7, blob: encoded).bind(8, resource).run()
+                            stored += 1
                         }
                     }
                 }
             }
         }
+        try count("metric_points", stored)
     }
 }
 

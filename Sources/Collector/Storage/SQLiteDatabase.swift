@@ -41,6 +41,14 @@ final class SQLiteDatabase {
         }
     }
 
+    /// The first column of the first row of `sql` as an integer (a count, a pragma's value).
+    func integer(_ sql: String) throws -> Int {
+        let statement = try self.statement(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return 0 }
+        return statement.int(0)
+    }
+
     /// A cached prepared statement, reset and with bindings cleared.
     func statement(_ sql: String) throws -> Statement {
         if let cached = statements[sql] {

@@ -1,52 +1,42 @@
-/// The tables of one partition (one UTC day). Spans are clustered by (trace ID, span ID), so a
-/// trace is one range read; each trace has a summary maintained at ingest; the attributes
-/// users search on get an index table; logs are indexed by trace ID, correlation ID and
-/// service/time; each partition records the batch IDs it stored, in the same transaction,
-/// and journals what each batch adds to the rollups until they are flushed (`RollupWriter`).
+/// The tables of one partition (one UTC day). Spans are stored a batch at a time as compressed
+/// span blocks grouped by trace (`SpanBlockEncoder`), with the block's search terms in one
+/// `block_terms` row (`TermTable`) and a `trace_index` row per trace naming the blocks that
+/// hold it (`TraceSegment`); logs are found by trace ID and correlation ID through
+/// `log_keys` (`LogKeys`) and indexed by service/time and time, `log_services` lists their services;
+/// `counters` keeps row counts; each partition records the batch IDs it stored, in the same
+/// transaction, and journals what each batch adds to the rollups until they are flushed
+/// (`RollupWriter`).
 enum Schema {
-    static let version = 3
+    /// Stored as the file's `user_version`; a file with another version is refused.
+    static let version: Int32 = 4
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
             id INTEGER PRIMARY KEY,
             attributes BLOB NOT NULL UNIQUE
         );
-        CREATE TABLE IF NOT EXISTS spans (
-            trace_id BLOB NOT NULL,
-            span_id INTEGER NOT NULL,
-            parent_span_id INTEGER,
-            service TEXT NOT NULL,
-            name TEXT NOT NULL,
-            kind INTEGER NOT NULL,
-            start_ns INTEGER NOT NULL,
-            end_ns INTEGER NOT NULL,
-            status_code INTEGER NOT NULL,
-            resource_id INTEGER NOT NULL,
-            attributes BLOB NOT NULL,
-            details BLOB NOT NULL,
-            PRIMARY KEY (trace_id, span_id)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS spans_by_service_name_start ON spans (service, name, start_ns);
-        CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_ns);
-        CREATE TABLE IF NOT EXISTS span_attributes (
-            key TEXT NOT NULL,
-            value TEXT NOT NULL,
-            start_ns INTEGER NOT NULL,
-            trace_id BLOB NOT NULL,
-            span_id INTEGER NOT NULL,
-            PRIMARY KEY (key, value, start_ns, trace_id, span_id)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS traces (
+        CREATE TABLE IF NOT EXISTS span_blocks (
+            id INTEGER PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS block_terms (
+            block INTEGER PRIMARY KEY,
+            min_start INTEGER NOT NULL,
+            max_start INTEGER NOT NULL,
+            spans INTEGER NOT NULL,
+            terms BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS block_terms_by_max_start ON block_terms (max_start);
+        CREATE TABLE IF NOT EXISTS trace_index (
             trace_id BLOB PRIMARY KEY,
-            start_ns INTEGER NOT NULL,
-            end_ns INTEGER NOT NULL,
-            span_count INTEGER NOT NULL,
-            error_count INTEGER NOT NULL,
-            root_service TEXT,
-            root_name TEXT,
-            services TEXT NOT NULL
+            segments BLOB NOT NULL
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_ns);
+        CREATE TABLE IF NOT EXISTS counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO counters (name, value) VALUES
+            ('spans', 0), ('traces', 0), ('logs', 0), ('metric_points', 0), ('ingested_batches', 0);
         CREATE TABLE IF NOT EXISTS operations (
             service TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -68,8 +58,15 @@ enum Schema {
             correlation_id TEXT,
             resource_id INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS logs_by_trace ON logs (trace_id, time_ns) WHERE trace_id IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS logs_by_correlation ON logs (correlation_id, time_ns) WHERE correlation_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS log_services (
+            service TEXT PRIMARY KEY
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS log_keys (
+            bucket INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            log INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key, log)
+        ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS logs_by_service_time ON logs (service, time_ns);
         CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ns);
         CREATE TABLE IF NOT EXISTS metric_points (

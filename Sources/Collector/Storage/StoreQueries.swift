@@ -33,8 +33,9 @@ struct LogQuery: Equatable, Sendable {
     var newestFirst = false
 }
 
-/// Most candidate spans one search looks at before it answers with what it found.
-private let maxCandidateSpans = 200_000
+/// Most candidate traces one search verifies before it answers with what it found (the span
+/// index answers most searches after a few dozen).
+let maxSearchVerifications = 50_000
 
 extension TelemetryStore {
     /// Every span of one trace, across partitions, by start time; `nil` if the store has none.
@@ -42,30 +43,8 @@ extension TelemetryStore {
         var spans = [QueryAPI.Span]()
         for partition in allPartitions {
             try partition.reader.withLock { database in
-                let statement = try database.statement("""
-                    SELECT s.span_id, s.parent_span_id, s.service, s.name, s.kind, s.start_ns, s.end_ns, s.status_code,
-                           s.attributes, s.details, r.attributes
-                    FROM spans s LEFT JOIN resources r ON r.id = s.resource_id
-                    WHERE s.trace_id = ?
-                    """).bind(1, blob: traceID.bytes)
-                while try statement.step() {
-                    let details = CompactEncoding.decodeDetails(statement.blob(9))
-                    let code = Span.Status.Code(rawValue: statement.int(7)) ?? .unset
-                    spans.append(QueryAPI.Span(
-                        traceID: traceID, spanID: SpanID(statement.uint64(0)),
-                        parentSpanID: statement.isNull(1) ? nil : SpanID(statement.uint64(1)),
-                        service: statement.string(2), name: statement.string(3),
-                        kind: (Span.Kind(rawValue: statement.int(4)) ?? .unspecified).name,
-                        startTimeUnixNano: statement.uint64(5), endTimeUnixNano: statement.uint64(6),
-                        status: QueryAPI.Status(code: code.name, message: details.statusMessage),
-                        attributes: CompactEncoding.decodeAttributes(statement.blob(8)).dictionary,
-                        resource: CompactEncoding.decodeAttributes(statement.blob(10)).dictionary,
-                        events: details.events.map {
-                            QueryAPI.Event(timeUnixNano: $0.timeUnixNano, name: $0.name, attributes: $0.attributes.dictionary)
-                        },
-                        links: details.links.map {
-                            QueryAPI.Link(traceID: $0.traceID, spanID: $0.spanID, attributes: $0.attributes.dictionary)
-                        }))
+                _ = try partition.forEachSpan(of: traceID, in: database) { block, span in
+                    spans.append(block.apiSpan(span, traceID: traceID))
                 }
             }
         }
@@ -76,113 +55,41 @@ extension TelemetryStore {
 
     /// The summary of one trace, merged over the days it spans.
     func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary? {
-        var merged: QueryAPI.TraceSummary?
-        var end: UInt64 = 0
+        var merged: TraceSummaryParts?
         for partition in allPartitions {
             try partition.reader.withLock { database in
-                let statement = try database.statement("""
-                    SELECT start_ns, end_ns, span_count, error_count, root_service, root_name, services FROM traces WHERE trace_id = ?
-                    """).bind(1, blob: traceID.bytes)
-                guard try statement.step() else { return }
-                let start = statement.uint64(0)
-                end = max(end, statement.uint64(1))
-                let services = statement.string(6).split(separator: ",").map(String.init)
-                if var summary = merged {
-                    summary.startTimeUnixNano = min(summary.startTimeUnixNano, start)
-                    summary.spanCount += statement.int(2)
-                    summary.errorCount += statement.int(3)
-                    summary.rootService = summary.rootService ?? (statement.isNull(4) ? nil : statement.string(4))
-                    summary.rootName = summary.rootName ?? (statement.isNull(5) ? nil : statement.string(5))
-                    summary.services = Array(Set(summary.services).union(services)).sorted()
-                    merged = summary
-                } else {
-                    merged = QueryAPI.TraceSummary(
-                        traceID: traceID, startTimeUnixNano: start, durationNanos: 0,
-                        rootService: statement.isNull(4) ? nil : statement.string(4),
-                        rootName: statement.isNull(5) ? nil : statement.string(5),
-                        spanCount: statement.int(2), errorCount: statement.int(3), services: services)
-                }
-                _ = try statement.step()
+                var parts = TraceSummaryParts()
+                guard try partition.forEachSpan(of: traceID, in: database, { parts.add($0, $1) }) else { return }
+                if merged == nil { merged = parts } else { merged!.merge(parts) }
             }
         }
-        if var summary = merged {
-            summary.durationNanos = end >= summary.startTimeUnixNano ? end - summary.startTimeUnixNano : 0
-            merged = summary
-        }
-        return merged
+        return merged?.summary(traceID)
     }
 
     /// Traces with a span matching every span filter and a summary matching the trace filters,
-    /// newest first (by the matching span's start).
+    /// newest first (by the latest matching span's start).
     func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
         var found = [QueryAPI.TraceSummary]()
         var seen = Set<TraceID>()
-        var examined = 0
-        let indexed = query.attributes.first { indexedAttributes.contains($0.key) }
-        // Attribute filters SQL cannot answer from the index are checked on each candidate span.
-        let needsPostFilter = query.attributes.count > (indexed == nil ? 0 : 1)
-        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() {
-            var conditions = ["s.start_ns BETWEEN ? AND ?"]
-            var from = "spans s"
-            if indexed != nil {
-                from = "span_attributes a JOIN spans s ON s.trace_id = a.trace_id AND s.span_id = a.span_id"
-                conditions = ["a.key = ?", "a.value = ?", "a.start_ns BETWEEN ? AND ?"]
-            }
-            if query.service != nil { conditions.append("s.service = ?") }
-            if query.operation != nil { conditions.append("s.name = ?") }
-            if query.kind != nil { conditions.append("s.kind = ?") }
-            if query.status != nil { conditions.append("s.status_code = ?") }
-            if query.minSpanDurationNanos != nil { conditions.append("s.end_ns - s.start_ns >= ?") }
-            if query.maxSpanDurationNanos != nil { conditions.append("s.end_ns - s.start_ns <= ?") }
-            let order = indexed != nil ? "a.start_ns" : "s.start_ns"
-            let sql = "SELECT s.trace_id, s.attributes FROM \(from) WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(order) DESC"
-            let rows: [(TraceID, [UInt8])] = try partition.reader.withLock { database in
-                let statement = try database.statement(sql)
-                var index: Int32 = 1
-                func next() -> Int32 { defer { index += 1 }; return index }
-                if let indexed {
-                    statement.bind(next(), indexed.key).bind(next(), indexed.value.text)
+        let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
+        var budget = maxSearchVerifications
+        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
+            var search = PartitionTraceSearch(
+                query: query, partition: partition, indexedAttributes: indexedAttributes, verificationBudget: budget)
+            defer { budget -= search.verifications }
+            while found.count < query.limit {
+                // With trace filters some answers fail them: ask for more at a time.
+                let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
+                let page = try partition.reader.withLock { try search.next(wanted, in: $0) }
+                for (traceID, _) in page where seen.insert(traceID).inserted {
+                    guard let summary = try summary(traceID) else { continue }
+                    if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
+                    if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
+                    found.append(summary)
+                    if found.count >= query.limit { return found }
                 }
-                statement.bind(next(), query.startUnixNano).bind(next(), min(query.endUnixNano, UInt64(Int64.max)))
-                if let service = query.service { statement.bind(next(), service) }
-                if let operation = query.operation { statement.bind(next(), operation) }
-                if let kind = query.kind { statement.bind(next(), kind.rawValue) }
-                if let status = query.status { statement.bind(next(), status.rawValue) }
-                if let minimum = query.minSpanDurationNanos { statement.bind(next(), minimum) }
-                if let maximum = query.maxSpanDurationNanos { statement.bind(next(), maximum) }
-                var rows = [(TraceID, [UInt8])]()
-                var distinct = Set<TraceID>()
-                while try statement.step() {
-                    examined += 1
-                    guard let traceID = TraceID(bytes: statement.blob(0)), !seen.contains(traceID) else { continue }
-                    if needsPostFilter {
-                        rows.append((traceID, statement.blob(1)))
-                        distinct.insert(traceID)
-                    } else if distinct.insert(traceID).inserted {
-                        rows.append((traceID, []))
-                    }
-                    // Enough distinct candidates to fill the page even if some fail the later filters.
-                    if distinct.count >= query.limit * 20 || examined >= maxCandidateSpans { break }
-                }
-                sqliteResetQuietly(statement)
-                return rows
+                if page.count < wanted { break }
             }
-            for (traceID, attributeBlob) in rows where !seen.contains(traceID) {
-                if needsPostFilter {
-                    let attributes = CompactEncoding.decodeAttributes(attributeBlob)
-                    let matches = query.attributes.allSatisfy { wanted in
-                        attributes.contains { $0.key == wanted.key && $0.value.text == wanted.value.text }
-                    }
-                    guard matches else { continue }
-                }
-                seen.insert(traceID)
-                guard let summary = try summary(traceID) else { continue }
-                if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
-                if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
-                found.append(summary)
-                if found.count >= query.limit { return found }
-            }
-            if examined >= maxCandidateSpans { break }
         }
         return found
     }
@@ -196,7 +103,7 @@ extension TelemetryStore {
         var ids = Set<TraceID>()
         for partition in allPartitions where ids.count < limit {
             try partition.reader.withLock { database in
-                let statement = try database.statement("SELECT trace_id FROM traces WHERE trace_id BETWEEN ? AND ? LIMIT ?")
+                let statement = try database.statement("SELECT trace_id FROM trace_index WHERE trace_id BETWEEN ? AND ? LIMIT ?")
                     .bind(1, blob: low.bytes).bind(2, blob: high.bytes).bind(3, limit)
                 while try statement.step() {
                     if let id = TraceID(bytes: statement.blob(0)) { ids.insert(id) }
@@ -209,6 +116,9 @@ extension TelemetryStore {
     /// Log records matching every filter, oldest first (or newest first).
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
         var conditions = ["time_ns BETWEEN ? AND ?"]
+        // A trace or correlation ID narrows the rows to those its `LogKeys` name, checked exactly below.
+        let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
+        if key != nil { conditions.append("id IN (SELECT value FROM json_each(?))") }
         if query.traceID != nil { conditions.append("trace_id = ?") }
         if query.correlationID != nil { conditions.append("correlation_id = ?") }
         if query.service != nil { conditions.append("service = ?") }
@@ -228,6 +138,11 @@ extension TelemetryStore {
                 var index: Int32 = 1
                 func next() -> Int32 { defer { index += 1 }; return index }
                 statement.bind(next(), query.startUnixNano).bind(next(), min(query.endUnixNano, UInt64(Int64.max)))
+                if let key {
+                    let candidates = try LogKeys.logs(withKey: key, in: database)
+                    guard !candidates.isEmpty else { return }
+                    statement.bind(next(), "[" + candidates.map(String.init).joined(separator: ",") + "]")
+                }
                 if let traceID = query.traceID { statement.bind(next(), blob: traceID.bytes) }
                 if let correlation = query.correlationID { statement.bind(next(), correlation) }
                 if let service = query.service { statement.bind(next(), service) }
@@ -261,7 +176,7 @@ extension TelemetryStore {
                     let kind = (Span.Kind(rawValue: statement.int(2)) ?? .unspecified).name
                     operations[statement.string(0), default: []].insert(QueryAPI.Operation(name: statement.string(1), kind: kind))
                 }
-                let logServices = try database.statement("SELECT DISTINCT service FROM logs")
+                let logServices = try database.statement("SELECT service FROM log_services")
                 while try logServices.step() { operations[logServices.string(0), default: []].formUnion([]) }
             }
         }
@@ -270,23 +185,47 @@ extension TelemetryStore {
         }
     }
 
-    /// Caller → callee edges: a span whose parent belongs to another service is one call.
+    /// Caller → callee edges: a span whose parent (in the same day) belongs to another service
+    /// is one call; counted from the blocks whose spans start in the range.
     func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
         var edges = [String: QueryAPI.Dependency]()
+        func count(caller: String, callee: String, error: Bool) {
+            guard caller != callee else { return }
+            let key = caller + "\u{0}" + callee
+            edges[key, default: QueryAPI.Dependency(caller: caller, callee: callee, calls: 0, errors: 0)].calls += 1
+            if error { edges[key]!.errors += 1 }
+        }
+        let last = min(end, UInt64(Int64.max))
         for partition in partitions(from: start, to: end) {
             try partition.reader.withLock { database in
-                let statement = try database.statement("""
-                    SELECT p.service, c.service, count(*), sum(c.status_code = 2)
-                    FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
-                    WHERE c.start_ns BETWEEN ? AND ? AND c.parent_span_id IS NOT NULL AND p.service != c.service
-                    GROUP BY p.service, c.service
-                    """).bind(1, start).bind(2, min(end, UInt64(Int64.max)))
-                while try statement.step() {
-                    let key = statement.string(0) + "\u{0}" + statement.string(1)
-                    var edge = edges[key] ?? QueryAPI.Dependency(caller: statement.string(0), callee: statement.string(1), calls: 0, errors: 0)
-                    edge.calls += statement.int(2)
-                    edge.errors += statement.int(3)
-                    edges[key] = edge
+                let statement = try database.statement("SELECT block FROM block_terms WHERE max_start >= ? AND min_start <= ?")
+                    .bind(1, start).bind(2, last)
+                var ids = [Int64]()
+                while try statement.step() { ids.append(statement.int64(0)) }
+                // Children whose parent is in another block of the trace: (trace, parent) → callee and error flags.
+                var pending = [TraceID: [(parent: UInt64, callee: String, error: Bool)]]()
+                for id in ids {
+                    let block = try partition.blocks.block(id, in: database)
+                    for trace in 0..<block.traceCount {
+                        let spans = block.spans(ofTrace: trace)
+                        for span in spans where block.parentIDs[span] != 0 && block.starts[span] >= start && block.starts[span] <= last {
+                            let error = block.statusCodes[span] == UInt8(Span.Status.Code.error.rawValue)
+                            if let parent = spans.first(where: { block.spanIDs[$0] == block.parentIDs[span] }) {
+                                count(caller: block.service(parent), callee: block.service(span), error: error)
+                            } else {
+                                pending[block.traceIDs[trace], default: []].append((block.parentIDs[span], block.service(span), error))
+                            }
+                        }
+                    }
+                }
+                for (traceID, children) in pending {
+                    var services = [UInt64: String]()
+                    try partition.forEachSpan(of: traceID, in: database) { block, span in
+                        if services[block.spanIDs[span]] == nil { services[block.spanIDs[span]] = block.service(span) }
+                    }
+                    for child in children {
+                        if let caller = services[child.parent] { count(caller: caller, callee: child.callee, error: child.error) }
+                    }
                 }
             }
         }
@@ -315,26 +254,19 @@ extension TelemetryStore {
         return points
     }
 
-    /// Row counts summed over partitions, for tests and `/api/v1/status`.
+    /// Row counts summed over partitions, for tests and `/api/v1/status`: counters kept with
+    /// every batch, so the answer costs a few reads however much is stored.
     func counts() throws -> [String: Int] {
         var out = ["spans": 0, "logs": 0, "metric_points": 0, "ingested_batches": 0, "traces": 0, "partitions": 0]
         for partition in allPartitions {
             out["partitions", default: 0] += 1
             try partition.reader.withLock { database in
-                for table in ["spans", "logs", "metric_points", "ingested_batches", "traces"] {
-                    let statement = try database.statement("SELECT count(*) FROM \(table)")
-                    if try statement.step() { out[table, default: 0] += statement.int(0) }
-                    _ = try? statement.step()
-                }
+                let statement = try database.statement("SELECT name, value FROM counters")
+                while try statement.step() { out[statement.string(0), default: 0] += statement.int(1) }
             }
         }
         return out
     }
-}
-
-/// Ends a statement left mid-rows so its read transaction does not pin the WAL.
-func sqliteResetQuietly(_ statement: Statement) {
-    statement.reset()
 }
 
 extension Span.Status.Code {

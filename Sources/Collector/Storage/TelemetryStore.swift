@@ -84,8 +84,9 @@ final class TelemetryStore: Sendable {
                         if database.changes == 0 { return false }
                     }
                     let writer = PartitionWriter(
-                        database: database, indexedAttributes: indexedAttributes, objectives: objectives,
-                        counterBaselines: counterBaselines)
+                        database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
+                        objectives: objectives, counterBaselines: counterBaselines)
+                    if batchID != nil { try writer.count("ingested_batches", 1) }
                     switch part {
                     case .traces(let groups): try writer.insert(groups)
                     case .logs(let groups): try writer.insert(groups)
@@ -150,6 +151,7 @@ final class TelemetryStore: Sendable {
 /// Splits a batch into per-day parts, keeping resource and scope grouping.
 enum BatchSplit {
     static func byDay(_ batch: TelemetryBatch) -> [PartitionDay: TelemetryBatch] {
+        if let day = singleDay(batch) { return [day: batch] }
         switch batch {
         case .traces(let groups):
             return split(groups, items: { $0.scopes }, rebuild: { ResourceSpans(resource: $0.resource, scopes: $1) }) { scope in
@@ -174,6 +176,25 @@ enum BatchSplit {
                 return byDay.mapValues { ScopeMetrics(scope: scope.scope, metrics: $0) }
             }.mapValues { TelemetryBatch.metrics($0) }
         }
+    }
+
+    /// The day of every item when they share one (the usual batch), so it needs no copying.
+    private static func singleDay(_ batch: TelemetryBatch) -> PartitionDay? {
+        var day: PartitionDay?
+        func same(_ unixNano: UInt64) -> Bool {
+            let itemDay = PartitionDay(unixNano: unixNano)
+            if day == nil { day = itemDay }
+            return day == itemDay
+        }
+        switch batch {
+        case .traces(let groups):
+            for group in groups { for scope in group.scopes { for span in scope.spans where !same(span.startTimeUnixNano) { return nil } } }
+        case .logs(let groups):
+            for group in groups { for scope in group.scopes { for record in scope.records where !same(record.effectiveTimeUnixNano) { return nil } } }
+        case .metrics:
+            return nil
+        }
+        return day
     }
 
     private static func split<Group, Scope>(

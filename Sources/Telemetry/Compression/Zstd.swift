@@ -17,6 +17,23 @@ public enum Zstd {
         return output
     }
 
+    /// Decompresses one frame that states its size (as `compress` writes it) in a single call:
+    /// for data the caller wrote itself, such as the collector's span blocks. A frame without
+    /// a size, or stating more than `limit` bytes, is refused.
+    public static func decompressFrame(_ input: UnsafeRawBufferPointer, limit: Int) throws(CompressionError) -> [UInt8] {
+        let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+        // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR, which Swift does not import.
+        guard size < UInt64.max - 1 else { throw .corrupt("zstd: no frame size") }
+        guard size <= UInt64(limit) else { throw .outputLimitExceeded(limit: limit) }
+        var output = [UInt8](repeating: 0, count: Int(size))
+        let written = output.withUnsafeMutableBytes { destination in
+            ZSTD_decompress(destination.baseAddress, destination.count, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 { throw .corrupt(String(cString: ZSTD_getErrorName(written))) }
+        guard written == Int(size) else { throw .truncated }
+        return output
+    }
+
     public static func decompress(_ input: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
         guard let stream = ZSTD_createDStream() else { throw .corrupt("zstd: out of memory") }
         defer { ZSTD_freeDStream(stream) }

@@ -24,6 +24,9 @@ public struct OTLPDecoder: Sendable {
         let translate = ProtoToModel(limits: limits, nowUnixNano: nowUnixNano)
         switch signal {
         case .traces:
+            if format == .protobuf, let groups = OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes) {
+                return Result(batch: .traces(groups), rejectedItems: 0, rejectionReason: "")
+            }
             let request: OTLPTraceRequest = try parse(bytes, format: format)
             return Result(batch: .traces(try translate.resourceSpans(request.resourceSpans)), rejectedItems: 0, rejectionReason: "")
         case .logs:

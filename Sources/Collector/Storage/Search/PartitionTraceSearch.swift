@@ -1,0 +1,207 @@
+import PeriscopeTelemetry
+
+/// One trace search over one partition, answered in pages so the caller can release the
+/// partition between them: the traces with a span that passes every span filter, newest
+/// first by that span's start (ties: higher trace ID first), exactly.
+///
+/// Candidates come from the most selective `SearchTerm` of the query in each block's
+/// `TermTable`, visited in order of the latest start they could have (blocks by their latest
+/// start, then the quantised bound of each candidate); each is verified on the decoded block.
+/// A verified trace is answered once no unverified candidate could start later.
+struct PartitionTraceSearch {
+    private let partition: Partition
+    private let indexedAttributes: Set<String>
+    private var matcher: SpanMatcher
+    private let query: TraceQuery
+    private let end: UInt64
+    private var term: UInt64?
+    /// The next blocks to visit, newest first, and where the last page ended.
+    private var blocks: [(id: Int64, bound: UInt64)] = []
+    private var after: (maxStart: UInt64, id: Int64)?
+    private var blocksExhausted = false
+    private var candidates = CandidateHeap()
+    private var verified: [TraceID: UInt64] = [:]
+    /// The latest start among `verified`.
+    private var verifiedLatest: UInt64?
+    private var answered = Set<TraceID>()
+    /// Candidates queued and not yet verified, per block.
+    private var queuedPerBlock: [Int64: Int] = [:]
+
+    private static let blockPage = 32
+    /// From this many waiting candidates on, a block is decoded whole rather than trace by trace.
+    private static let wholeBlockCandidates = 4
+
+    /// Candidates verified so far, and how many may be: a search for something rare that no
+    /// index term narrows answers with what it found rather than read every block of the day.
+    private(set) var verifications = 0
+    private let verificationBudget: Int
+
+    init(query: TraceQuery, partition: Partition, indexedAttributes: Set<String>, verificationBudget: Int) {
+        self.partition = partition
+        self.indexedAttributes = indexedAttributes
+        self.verificationBudget = verificationBudget
+        self.query = query
+        matcher = SpanMatcher(query)
+        end = min(query.endUnixNano, UInt64(Int64.max))
+    }
+
+    /// The next at most `count` matching traces with the start of their latest matching span, in order; fewer when the partition has no more.
+    mutating func next(_ count: Int, in database: SQLiteDatabase) throws -> [(traceID: TraceID, start: UInt64)] {
+        var out = [(traceID: TraceID, start: UInt64)]()
+        if term == nil { term = try chooseTerm(database) }
+        while out.count < count {
+            guard verifications < verificationBudget else {
+                answerVerified(above: nil, count: count, into: &out)
+                break
+            }
+            if blocks.isEmpty, !blocksExhausted { try fetchBlocks(database) }
+            let blockBound = blocks.first?.bound
+            let candidateBound = candidates.top?.bound
+            // Nothing unverified can start later than this.
+            let threshold = [blockBound, candidateBound].compactMap { $0 }.max()
+            if let latest = verifiedLatest, threshold.map({ latest > $0 }) ?? true {
+                answerVerified(above: threshold, count: count, into: &out)
+            }
+            guard out.count < count, threshold != nil else { break }
+            if let blockBound, candidateBound.map({ blockBound >= $0 }) ?? true {
+                try load(blocks.removeFirst().id, database)
+            } else if let candidate = candidates.pop() {
+                try verify(candidate, database)
+            }
+        }
+        return out
+    }
+
+    /// Moves the verified traces that start after `threshold` (all when nil) to `out`, best first.
+    private mutating func answerVerified(above threshold: UInt64?, count: Int, into out: inout [(traceID: TraceID, start: UInt64)]) {
+        let ready = verified.filter { threshold == nil || $0.value > threshold! }
+            .sorted { ($0.value, $0.key) > ($1.value, $1.key) }
+        for (traceID, start) in ready.prefix(count - out.count) {
+            verified[traceID] = nil
+            answered.insert(traceID)
+            out.append((traceID, start))
+        }
+        verifiedLatest = verified.values.max()
+    }
+
+    private mutating func fetchBlocks(_ database: SQLiteDatabase) throws {
+        let statement = try database.statement("""
+            SELECT block, max_start FROM block_terms
+            WHERE max_start >= ?1 AND min_start <= ?2 AND (max_start, block) < (?3, ?4)
+            ORDER BY max_start DESC, block DESC LIMIT ?5
+            """)
+        statement.bind(1, query.startUnixNano).bind(2, end)
+        statement.bind(3, after.map { Int64(bitPattern: $0.maxStart) } ?? Int64.max).bind(4, after?.id ?? Int64.max)
+        statement.bind(5, Self.blockPage)
+        while try statement.step() {
+            let id = statement.int64(0), maxStart = statement.uint64(1)
+            blocks.append((id, min(maxStart, end)))
+            after = (maxStart, id)
+        }
+        if blocks.count < Self.blockPage { blocksExhausted = true }
+    }
+
+    private func terms(of block: Int64, _ database: SQLiteDatabase) throws -> TermTable {
+        let statement = try database.statement("SELECT terms FROM block_terms WHERE block = ?").bind(1, block)
+        guard try statement.step() else { throw DamagedStoredData(what: "span search index of block \(block) (missing)") }
+        defer { statement.reset() }
+        return try TermTable(statement.blob(0))
+    }
+
+    /// Queues the candidates of one block.
+    private mutating func load(_ block: Int64, _ database: SQLiteDatabase) throws {
+        guard let term else { return }
+        // A minimum span duration (taken as signed, like the span filter) rules out traces whose
+        // spans with the term are all shorter.
+        let shortest = query.minSpanDurationNanos.flatMap { $0 <= UInt64(Int64.max) ? $0 : nil } ?? 0
+        var queued = 0
+        for entry in try terms(of: block, database).entries(term)
+        where entry.latestStart >= query.startUnixNano && entry.earliestStart <= end && entry.longestDuration >= shortest {
+            candidates.push(Candidate(bound: min(entry.latestStart, end), block: block, trace: entry.trace))
+            queued += 1
+        }
+        if queued > 0 { queuedPerBlock[block, default: 0] += queued }
+    }
+
+    private mutating func verify(_ candidate: Candidate, _ database: SQLiteDatabase) throws {
+        verifications += 1
+        // A block many candidates still wait for is decoded whole and cached; for one or two
+        // (candidates scattered over many blocks, as a backfill leaves them) only their trace.
+        let waiting = queuedPerBlock[candidate.block, default: 1]
+        queuedPerBlock[candidate.block] = waiting > 1 ? waiting - 1 : nil
+        let (block, ordinal) = waiting >= Self.wholeBlockCandidates
+            ? (try partition.blocks.block(candidate.block, in: database), candidate.trace)
+            : try partition.blocks.trace(candidate.trace, ofBlock: candidate.block, in: database)
+        guard ordinal < block.traceCount else { throw DamagedStoredData(what: "span search index of block \(candidate.block)") }
+        let traceID = block.traceIDs[ordinal]
+        guard !answered.contains(traceID),
+              let start = matcher.latestMatch(in: block, id: candidate.block, trace: ordinal) else { return }
+        verified[traceID] = max(verified[traceID] ?? 0, start)
+        verifiedLatest = max(verifiedLatest ?? 0, start)
+    }
+
+    /// The query's most selective term: each possible term's traces are counted in the newest
+    /// blocks of the range, the fewest wins (ties: the more specific term).
+    private mutating func chooseTerm(_ database: SQLiteDatabase) throws -> UInt64 {
+        var options = [UInt64]()
+        for attribute in query.attributes where indexedAttributes.contains(attribute.key) {
+            options.append(SearchTerm.attribute(key: attribute.key, text: attribute.value.text))
+        }
+        if let service = query.service {
+            if let operation = query.operation { options.append(SearchTerm.operation(service: service, name: operation)) }
+            options.append(SearchTerm.service(service))
+        }
+        if query.status == .error { options.append(SearchTerm.error) }
+        guard !options.isEmpty else { return SearchTerm.all }
+        guard options.count > 1 else { return options[0] }
+        try fetchBlocks(database)
+        var counts = [Int](repeating: 0, count: options.count)
+        for block in blocks.prefix(8) {
+            let table = try terms(of: block.id, database)
+            for (index, option) in options.enumerated() { counts[index] += try table.traceCount(option) }
+        }
+        return options[counts.indices.min { counts[$0] < counts[$1] } ?? 0]
+    }
+}
+
+/// A trace of a block that carries the search term, with the latest start it could match at.
+private struct Candidate {
+    var bound: UInt64
+    var block: Int64
+    var trace: Int
+}
+
+/// A binary max-heap of candidates by bound.
+private struct CandidateHeap {
+    private var items: [Candidate] = []
+
+    var top: Candidate? { items.first }
+
+    mutating func push(_ candidate: Candidate) {
+        items.append(candidate)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[parent].bound < items[child].bound else { break }
+            items.swapAt(parent, child)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var largest = parent
+            if left < items.count, items[left].bound > items[largest].bound { largest = left }
+            if right < items.count, items[right].bound > items[largest].bound { largest = right }
+            guard largest != parent else { break }
+            items.swapAt(parent, largest)
+            parent = largest
+        }
+        return top
+    }
+}

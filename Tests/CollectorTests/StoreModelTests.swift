@@ -1,0 +1,260 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeTelemetry
+import Testing
+
+/// The store against a model: seeded random traces (split over batches and over two days,
+/// some spans re-sent without a batch ID, start times in arrival order or random) and random
+/// searches, every answer compared with one computed from the spans directly by the search's
+/// definition — traces with a span passing every span filter in the range, newest first by the
+/// latest such span (ties: higher trace ID first), trace filters on the whole trace.
+@Suite("Store against a model")
+struct StoreModelTests {
+    static let day: UInt64 = 86_400 * 1_000_000_000
+    static let dayA: UInt64 = 20_100 * day
+    static let ms: UInt64 = 1_000_000
+
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString)").path
+
+    struct Stored {
+        var service: String
+        var span: Span
+    }
+
+    static let services = ["checkout", "inventory", "payments"]
+    static let operations = ["GET /a", "POST /b", "GET /c", "PUT /d"]
+    static let routes = ["/r/0", "/r/1", "/r/2"]
+    static let tiers = ["gold", "basic"]
+
+    /// Spans of `traces` traces; with `ordered`, trace n starts around n minutes after dayA's
+    /// 23:00 (so later traces cross into the next day), otherwise anywhere in the two days.
+    static func generate(traces: Int, ordered: Bool, seed: UInt64) -> [Stored] {
+        var generator = SplitMix(seed: seed)
+        var out = [Stored]()
+        for n in 0..<traces {
+            let traceID = TraceID(high: n % 7 == 0 ? 0xabc : generator.next(), low: UInt64(n + 1))
+            let base = ordered
+                ? dayA + 23 * 3_600_000_000_000 + UInt64(n) * 20_000 * ms + UInt64.random(in: 0...(30_000 * ms), using: &generator)
+                : dayA + UInt64.random(in: 0...(2 * day - 3_600_000_000_000), using: &generator)
+            let count = Int.random(in: 1...8, using: &generator)
+            for s in 0..<count {
+                // Coarse times make equal starts (ties) likely.
+                let start = base + UInt64.random(in: 0...40, using: &generator) * 5 * ms
+                let duration = UInt64.random(in: 0...400, using: &generator) * ms
+                var attributes = [Attribute("http.route", .string(routes.randomElement(using: &generator)!))]
+                if Bool.random(using: &generator) { attributes.append(Attribute("customer.tier", .string(tiers.randomElement(using: &generator)!))) }
+                if Bool.random(using: &generator) { attributes.append(Attribute("http.response.status_code", .int(Bool.random(using: &generator) ? 200 : 503))) }
+                let span = Span(
+                    traceID: traceID, spanID: SpanID(UInt64(n) << 8 | UInt64(s + 1)),
+                    parentSpanID: s == 0 ? nil : SpanID(UInt64(n) << 8 | UInt64(Int.random(in: 1...s, using: &generator))),
+                    name: operations.randomElement(using: &generator)!,
+                    kind: [Span.Kind.server, .client, .internal].randomElement(using: &generator)!,
+                    startTimeUnixNano: start, endTimeUnixNano: s == 2 && n % 11 == 0 ? start - ms : start + duration,
+                    attributes: attributes,
+                    status: Span.Status(code: Int.random(in: 0..<10, using: &generator) == 0 ? .error : .unset))
+                out.append(Stored(service: services.randomElement(using: &generator)!, span: span))
+            }
+        }
+        return out
+    }
+
+    /// Ingests `spans` in batches of about `batchSize` (in order, or shuffled), re-sending every
+    /// 5th batch without a batch ID.
+    static func ingest(_ spans: [Stored], into store: TelemetryStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
+        var generator = SplitMix(seed: seed)
+        var order = spans
+        if shuffle { order.shuffle(using: &generator) }
+        for (index, first) in stride(from: 0, to: order.count, by: batchSize).enumerated() {
+            let chunk = order[first..<min(first + batchSize, order.count)]
+            let groups = Dictionary(grouping: chunk, by: \.service).sorted { $0.key < $1.key }.map { service, items in
+                ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: items.map(\.span))])
+            }
+            _ = try store.ingest(.traces(groups), batchID: "b\(index)")
+            if index % 5 == 0 { _ = try store.ingest(.traces(groups), batchID: nil) }
+        }
+    }
+
+    /// The answer by definition.
+    static func expected(_ spans: [Stored], _ query: TraceQuery) -> [TraceID] {
+        let end = min(query.endUnixNano, UInt64(Int64.max))
+        var latest = [TraceID: UInt64]()
+        for stored in spans {
+            let span = stored.span
+            guard span.startTimeUnixNano >= query.startUnixNano, span.startTimeUnixNano <= end else { continue }
+            if let service = query.service, stored.service != service { continue }
+            if let operation = query.operation, span.name != operation { continue }
+            if let kind = query.kind, span.kind != kind { continue }
+            if let status = query.status, span.status.code != status { continue }
+            let duration = Int64(bitPattern: span.endTimeUnixNano &- span.startTimeUnixNano)
+            if let minimum = query.minSpanDurationNanos, duration < Int64(minimum) { continue }
+            if let maximum = query.maxSpanDurationNanos, duration > Int64(maximum) { continue }
+            let matches = query.attributes.allSatisfy { wanted in
+                span.attributes.contains { $0.key == wanted.key && $0.value.text == wanted.value.text }
+            }
+            guard matches else { continue }
+            latest[span.traceID] = max(latest[span.traceID] ?? 0, span.startTimeUnixNano)
+        }
+        let summaries = Dictionary(grouping: spans, by: \.span.traceID)
+        return latest.filter { traceID, _ in
+            let trace = summaries[traceID]!.map(\.span)
+            let start = trace.map(\.startTimeUnixNano).min()!, stop = trace.map(\.endTimeUnixNano).max()!
+            let duration = stop >= start ? stop - start : 0
+            if let minimum = query.minTraceDurationNanos, duration < minimum { return false }
+            if let maximum = query.maxTraceDurationNanos, duration > maximum { return false }
+            return true
+        }
+        .sorted { ($0.value, $0.key) > ($1.value, $1.key) }
+        .prefix(query.limit).map(\.key)
+    }
+
+    static func randomQuery(_ generator: inout SplitMix) -> TraceQuery {
+        var query = TraceQuery()
+        func maybe() -> Bool { Int.random(in: 0..<3, using: &generator) == 0 }
+        if maybe() { query.service = services.randomElement(using: &generator) }
+        if maybe() { query.operation = operations.randomElement(using: &generator) }
+        if maybe() { query.kind = [Span.Kind.server, .client, .producer].randomElement(using: &generator) }
+        if maybe() { query.status = [Span.Status.Code.error, .unset, .ok].randomElement(using: &generator) }
+        if maybe() { query.attributes.append(Attribute("http.route", .string(routes.randomElement(using: &generator)!))) }
+        if maybe() { query.attributes.append(Attribute("customer.tier", .string(tiers.randomElement(using: &generator)!))) }
+        if maybe() { query.attributes.append(Attribute("http.response.status_code", .string(Bool.random(using: &generator) ? "200" : "503"))) }
+        if maybe() { query.minSpanDurationNanos = UInt64.random(in: 0...300, using: &generator) * ms }
+        if maybe() { query.maxSpanDurationNanos = UInt64.random(in: 0...300, using: &generator) * ms }
+        if maybe() { query.minTraceDurationNanos = UInt64.random(in: 0...500, using: &generator) * ms }
+        if maybe() { query.maxTraceDurationNanos = UInt64.random(in: 0...500, using: &generator) * ms }
+        if maybe() {
+            query.startUnixNano = dayA + UInt64.random(in: 0...(2 * day), using: &generator)
+            query.endUnixNano = query.startUnixNano + UInt64.random(in: 0...day, using: &generator)
+        }
+        query.limit = [1, 3, 20, 1000].randomElement(using: &generator)!
+        return query
+    }
+
+    func check(ordered: Bool, shuffle: Bool, seed: UInt64) throws {
+        let spans = Self.generate(traces: 400, ordered: ordered, seed: seed)
+        let store = try TelemetryStore(directory: directory + "-\(seed)")
+        defer { try? FileManager.default.removeItem(atPath: directory + "-\(seed)") }
+        try Self.ingest(spans, into: store, batchSize: 97, shuffle: shuffle, seed: seed)
+        #expect(try store.counts()["spans"] == spans.count, "re-sent spans are stored once")
+
+        var generator = SplitMix(seed: seed ^ 0xfeed)
+        var answered = 0
+        for _ in 0..<300 {
+            let query = Self.randomQuery(&generator)
+            let answer = try store.searchTraces(query).map(\.traceID)
+            let expected = Self.expected(spans, query)
+            #expect(answer == expected, "query \(query)")
+            if !expected.isEmpty { answered += 1 }
+        }
+        #expect(answered > 150, "most random queries have answers, so the comparison means something")
+
+        let byTrace = Dictionary(grouping: spans, by: \.span.traceID)
+        for traceID in byTrace.keys.sorted().prefix(60) {
+            let spans = byTrace[traceID]!
+            let trace = try #require(try store.trace(traceID))
+            #expect(trace.spans.map(\.spanID) == spans.map(\.span).sorted { ($0.startTimeUnixNano, $0.spanID) < ($1.startTimeUnixNano, $1.spanID) }.map(\.spanID))
+            let summary = try #require(try store.summary(traceID))
+            #expect(summary.spanCount == spans.count)
+            #expect(summary.errorCount == spans.filter { $0.span.status.code == .error }.count)
+            #expect(summary.services == Set(spans.map(\.service)).sorted())
+            #expect(summary.startTimeUnixNano == spans.map(\.span.startTimeUnixNano).min())
+        }
+    }
+
+    @Test("searches, traces and summaries equal the model: spans in arrival order")
+    func orderedArrival() throws { try check(ordered: true, shuffle: false, seed: 1) }
+
+    @Test("searches, traces and summaries equal the model: a backfill in random order")
+    func randomArrival() throws { try check(ordered: false, shuffle: true, seed: 2) }
+
+    @Test("a search out of verification budget answers with matches it verified, in order")
+    func verificationBudget() throws {
+        let spans = Self.generate(traces: 300, ordered: false, seed: 8)
+        let store = try TelemetryStore(directory: directory)
+        try Self.ingest(spans, into: store, batchSize: 61, shuffle: true, seed: 8)
+        var query = TraceQuery()
+        query.attributes = [Attribute("customer.tier", .string("gold"))]
+        query.limit = 1000
+        let partition = try #require(store.allPartitions.last)
+        var search = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: 60)
+        let page = try partition.reader.withLock { try search.next(1000, in: $0) }
+        #expect(search.verifications == 60)
+        var unbounded = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: .max)
+        let all = try partition.reader.withLock { try unbounded.next(1000, in: $0) }
+        #expect(unbounded.verifications > 60, "the budget stopped the search early")
+        #expect(!page.isEmpty && page.count < all.count)
+        #expect(page.map(\.start) == page.map(\.start).sorted(by: >))
+        let everything = Set(Self.expected(spans, query))
+        #expect(page.allSatisfy { everything.contains($0.traceID) })
+    }
+
+    @Test("dependencies equal the model, also when parent and child arrive in different batches")
+    func dependencies() throws {
+        let spans = Self.generate(traces: 300, ordered: false, seed: 5)
+        let store = try TelemetryStore(directory: directory)
+        try Self.ingest(spans, into: store, batchSize: 53, shuffle: true, seed: 5)
+        let start = Self.dayA + 20 * 3_600_000_000_000, end = start + Self.day
+        var expected = [String: QueryAPI.Dependency]()
+        let bySpan = Dictionary(spans.map { (SpanKey(trace: $0.span.traceID, span: $0.span.spanID), $0) }, uniquingKeysWith: { first, _ in first })
+        for child in spans where child.span.startTimeUnixNano >= start && child.span.startTimeUnixNano <= end {
+            guard let parentID = child.span.parentSpanID, let parent = bySpan[SpanKey(trace: child.span.traceID, span: parentID)],
+                  PartitionDay(unixNano: parent.span.startTimeUnixNano) == PartitionDay(unixNano: child.span.startTimeUnixNano),
+                  parent.service != child.service else { continue }
+            let key = parent.service + "→" + child.service
+            expected[key, default: QueryAPI.Dependency(caller: parent.service, callee: child.service, calls: 0, errors: 0)].calls += 1
+            if child.span.status.code == .error { expected[key]!.errors += 1 }
+        }
+        #expect(try store.dependencies(from: start, to: end) == expected.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) })
+    }
+}
+
+private struct SpanKey: Hashable {
+    var trace: TraceID
+    var span: SpanID
+}
+
+@Suite("Logs against a model")
+struct LogModelTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logmodel-\(UUID().uuidString)").path
+
+    @Test("logs by trace and by correlation ID over many lookup buckets, in batches, with every filter")
+    func keysAcrossBuckets() throws {
+        let store = try TelemetryStore(directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var generator = SplitMix(seed: 9)
+        let base = StoreModelTests.dayA
+        var records = [LogRecord]()
+        // More records than three lookup buckets hold; each trace's records spread over the batches.
+        for n in 0..<(3 << LogKeys.bucketShift + 500) {
+            let trace = Int.random(in: 0..<400, using: &generator)
+            var attributes = [Attribute("n", .int(Int64(n)))]
+            if trace % 3 != 0 { attributes.append(Attribute(trace % 3 == 1 ? "correlation_id" : "request_id", .string("req-\(trace)"))) }
+            records.append(LogRecord(
+                timeUnixNano: base + UInt64.random(in: 0..<86_400, using: &generator) * 1_000_000_000,
+                severityNumber: Severity(rawValue: [9, 13, 17].randomElement(using: &generator)!),
+                body: .string(Bool.random(using: &generator) ? "ok \(n)" : "failed \(n)"), attributes: attributes,
+                traceID: trace % 5 == 4 ? nil : TraceID(high: 7, low: UInt64(trace)), spanID: SpanID(UInt64(n + 1))))
+        }
+        for (index, first) in stride(from: 0, to: records.count, by: 700).enumerated() {
+            let chunk = Array(records[first..<min(first + 700, records.count)])
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: index % 2 == 0 ? "a" : "b"), scopes: [ScopeLogs(records: chunk)])]), batchID: nil)
+        }
+        func n(_ log: QueryAPI.Log) -> Int64 { if case .int(let value)? = log.attributes["n"] { return value }; return -1 }
+        func expected(_ predicate: (LogRecord) -> Bool, newestFirst: Bool = false, limit: Int = 1000) -> [Int64] {
+            let sorted = records.enumerated().filter { predicate($0.element) }
+                .sorted { ($0.element.timeUnixNano, $0.offset) < ($1.element.timeUnixNano, $1.offset) }
+            return (newestFirst ? sorted.reversed() : sorted).prefix(limit).map { n(for: $0.element) }
+        }
+        func n(for record: LogRecord) -> Int64 { if case .int(let value)? = record.attributes["n"] { return value }; return -1 }
+        for trace in [0, 1, 2, 7, 398] {
+            let traceID = TraceID(high: 7, low: UInt64(trace))
+            #expect(try store.logs(LogQuery(traceID: traceID)).map(n) == expected { $0.traceID == traceID })
+            #expect(try store.logs(LogQuery(correlationID: "req-\(trace)")).map(n) == expected { PartitionWriter.correlationID($0.attributes) == "req-\(trace)" })
+            var filtered = LogQuery(traceID: traceID, minSeverity: 13, contains: "failed", startUnixNano: base + 20_000 * 1_000_000_000, limit: 3)
+            filtered.newestFirst = true
+            #expect(try store.logs(filtered).map(n) == expected({
+                $0.traceID == traceID && $0.severityNumber.rawValue >= 13 && $0.body.text.contains("failed") && $0.timeUnixNano >= base + 20_000 * 1_000_000_000
+            }, newestFirst: true, limit: 3))
+        }
+        #expect(try store.logs(LogQuery(correlationID: "req-none")).isEmpty)
+    }
+}
