@@ -2,9 +2,22 @@ import PeriscopeTelemetry
 
 /// Where finished spans and log records go. `OTLPExporter` is the production sink; tests and
 /// later processors (redaction, tail sampling) can stand in. Must never block the caller.
-public protocol TelemetrySink: Sendable {
-    /// Takes one finished, sampled span.
-    func submit(_ span: PeriscopeTelemetry.Span)
-    /// Takes one log record.
-    func submit(_ record: LogRecord)
+/// Class-bound: a sink is shared by every span and logger, and a reference is cheaper to carry
+/// in each span than an existential value box.
+public protocol TelemetrySink: AnyObject, Sendable {
+    /// Takes one finished, sampled span (consumed: a queue can keep it without copying).
+    func submit(_ span: consuming PeriscopeTelemetry.Span)
+    /// Takes one log record (consumed, like a span).
+    func submit(_ record: consuming LogRecord)
+    /// Takes a sampled span that has just ended. By default it is converted at once and passed
+    /// to `submit(_:)`; a queueing sink can keep the span itself and convert it off the caller's
+    /// thread.
+    func submit(ended span: PeriscopeSpan)
+}
+
+extension TelemetrySink {
+    /// Converts the span now and submits its OTLP form.
+    public func submit(ended span: PeriscopeSpan) {
+        submit(span.telemetrySpan)
+    }
 }
