@@ -21,7 +21,7 @@ public final class PeriscopeSpan: Tracing.Span {
     }
 
     /// The context children inherit: the parent context plus this span's `SpanContext`.
-    /// Built on first use and kept: adding a key to a `ServiceContext` is the costliest step of
+    /// Built on first use and kept until `end()`: adding a key to a `ServiceContext` is the costliest step of
     /// a span (a dictionary, a boxed value, generic calls), and a span that is never made current
     /// nor propagated (a leaf) never needs it.
     public var context: ServiceContext {
@@ -144,10 +144,14 @@ public final class PeriscopeSpan: Tracing.Span {
             return
         }
         let endTime = max(instant().nanosecondsSinceEpoch, startTimeUnixNano)
+        // The context is let go here, not when the queued span is: whoever still needs it holds
+        // it, and a later read builds it again. A queue of ended spans stays small.
+        var context: ServiceContext?
         let ending = state.withLock { state in
             guard !state.ended else { return false }
             state.ended = true
             state.endTimeUnixNano = endTime
+            swap(&context, &state.context)
             return true
         }
         if ending { sink.submit(ended: self) }
