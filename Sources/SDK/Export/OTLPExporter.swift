@@ -53,7 +53,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public let configuration: Configuration
 
     private let baseURL: String
-    private let spans: BoundedBuffer<any EndedSpan>
+    private let spans: BoundedBuffer<PeriscopeTelemetry.Span>
     private let logs: BoundedBuffer<LogRecord>
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -146,16 +146,6 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// Queues a span for export, or drops and counts it when the queue is full. Never waits.
     public func submit(_ span: consuming PeriscopeTelemetry.Span) {
-        queue(SubmittedSpan(span))
-    }
-
-    /// Queues an ended span as it is: its OTLP form is built when its batch is encoded, in the
-    /// export loop. Dropped and counted when the queue is full. Never waits.
-    public func submit(ended span: PeriscopeSpan) {
-        queue(span)
-    }
-
-    private func queue(_ span: any EndedSpan) {
         switch spans.append(span) {
         case .queued: break
         // Once per filled batch, not on every span after it: a wake-up costs a lock of its own.
@@ -243,9 +233,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         while !Task.isCancelled {
             let spanBatches = spans.takeAll()
             for batch in spanBatches {
-                let converted = batch.map(\.telemetrySpan)
                 let body = OTLPEncoder.encode(
-                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: converted)])]),
+                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]),
                     format: .protobuf)
                 if await send(body, signal: .traces) {
                     exportedSpansCount.add(batch.count, ordering: .relaxed)

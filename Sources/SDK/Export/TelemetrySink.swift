@@ -9,15 +9,4 @@ public protocol TelemetrySink: AnyObject, Sendable {
     func submit(_ span: consuming PeriscopeTelemetry.Span)
     /// Takes one log record (consumed, like a span).
     func submit(_ record: consuming LogRecord)
-    /// Takes a sampled span that has just ended. By default it is converted at once and passed
-    /// to `submit(_:)`; a queueing sink can keep the span itself and convert it off the caller's
-    /// thread.
-    func submit(ended span: PeriscopeSpan)
-}
-
-extension TelemetrySink {
-    /// Converts the span now and submits its OTLP form.
-    public func submit(ended span: PeriscopeSpan) {
-        submit(span.telemetrySpan)
-    }
 }

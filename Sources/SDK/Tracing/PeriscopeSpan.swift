@@ -15,7 +15,6 @@ public final class PeriscopeSpan: Tracing.Span {
         var links: [PeriscopeTelemetry.Span.Link] = []
         var status = PeriscopeTelemetry.Span.Status()
         var ended = false
-        var endTimeUnixNano: UInt64 = 0
         /// `context`, once built.
         var context: ServiceContext?
     }
@@ -137,40 +136,33 @@ public final class PeriscopeSpan: Tracing.Span {
     }
 
     /// Ends the span once; a sampled span is handed to the sink, later calls are ignored.
-    /// The caller pays for a timestamp and a lock: the sink decides when to build the OTLP span.
+    /// Events, links and the context move out of the span rather than being copied; the name,
+    /// status and attributes stay readable.
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         guard let sink else {
             state.withLock { $0.ended = true }
             return
         }
         let endTime = max(instant().nanosecondsSinceEpoch, startTimeUnixNano)
-        // The context is let go here, not when the queued span is: whoever still needs it holds
-        // it, and a later read builds it again. A queue of ended spans stays small.
-        var context: ServiceContext?
+        var finished = State(operationName: "")
         let ending = state.withLock { state in
             guard !state.ended else { return false }
+            swap(&finished, &state)
+            state.operationName = finished.operationName
+            state.attributes = finished.attributes
+            state.status = finished.status
             state.ended = true
-            state.endTimeUnixNano = endTime
-            swap(&context, &state.context)
             return true
         }
-        if ending { sink.submit(ended: self) }
-    }
-}
-
-extension PeriscopeSpan: EndedSpan {
-    /// The span as exported, with its attributes sorted by key and the request's correlation ID.
-    /// Meant for an ended span (the end time is zero before).
-    var telemetrySpan: PeriscopeTelemetry.Span {
-        let state = state.withLock { $0 }
-        var attributes = state.attributes?.telemetryAttributes ?? []
+        guard ending else { return }
+        var attributes = finished.attributes?.telemetryAttributes ?? []
         // Stamped here rather than at start: no attribute write (and no lock) on the start path.
         if let correlationID { attributes.stampCorrelationID(correlationID) }
-        return PeriscopeTelemetry.Span(
+        sink.submit(PeriscopeTelemetry.Span(
             traceID: spanContext.traceID, spanID: spanContext.spanID, parentSpanID: parentSpanID,
             traceState: spanContext.traceState, flags: UInt32(spanContext.traceFlags),
-            name: state.operationName, kind: kind,
-            startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: state.endTimeUnixNano,
-            attributes: attributes, events: state.events, links: state.links, status: state.status)
+            name: finished.operationName, kind: kind,
+            startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: endTime,
+            attributes: attributes, events: finished.events, links: finished.links, status: finished.status))
     }
 }
