@@ -1,4 +1,4 @@
-import PeriscopeSDK
+@testable import PeriscopeSDK
 import PeriscopeTelemetry
 import Testing
 
@@ -86,5 +86,30 @@ import Testing
         #expect(throws: PeriscopeError.self) {
             _ = try Periscope(configuration: PeriscopeConfiguration(serviceName: "x", agentEndpoint: "127.0.0.1:4318"))
         }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func queuedSpansLeaveInBatchesOfMaxBatchSize() async {
+        var configuration = Self.closedPort
+        configuration.spanQueueCapacity = 1_100
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: configuration)
+        for _ in 0..<1_100 { exporter.submit(Self.span()) }
+        await exporter.forceFlush(timeout: .seconds(10))
+        #expect(exporter.failedExports == 3, "512 + 512 + 76")
+        #expect(exporter.failedSpans == 1_100)
+        #expect(exporter.droppedSpans == 0)
+        #expect(exporter.queuedItems == 0)
+    }
+
+    @Test func bufferKeepsBatchesInOrderAndRefusesPastCapacity() {
+        let buffer = BoundedBuffer<Int>(capacity: 7, batchSize: 3)
+        let outcomes = (0..<8).map { buffer.append($0) }
+        #expect(outcomes == [.queued, .queued, .filledBatch, .queued, .queued, .filledBatch, .queued, .full])
+        #expect(buffer.count == 7)
+        #expect(buffer.takeAll() == [[0, 1, 2], [3, 4, 5], [6]])
+        #expect(buffer.count == 0)
+        #expect(buffer.takeAll().isEmpty)
+        #expect(buffer.append(7) == .queued)
+        #expect(buffer.takeAll() == [[7]])
     }
 }

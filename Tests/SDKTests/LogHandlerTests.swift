@@ -56,4 +56,24 @@ import Tracing
         logger.error("kept")
         #expect(sink.records.map(\.body) == [.string("kept")])
     }
+
+    @Test func laterMetadataLayersWinAndAttributesAreSortedByKey() throws {
+        let sink = InMemorySink()
+        let provider = Logger.MetadataProvider { ["layer": "provider", "b": "from provider"] }
+        var logger = Logger(label: "layers") { PeriscopeLogHandler(label: $0, sink: sink, metadataProvider: provider) }
+        logger[metadataKey: "layer"] = "handler"
+        logger[metadataKey: "c"] = "from handler"
+        logger.info("one", metadata: ["layer": "call", "a": "from call"])
+        logger.info("two")
+
+        let records = sink.records
+        #expect(records.count == 2)
+        let one = try #require(records.first)
+        #expect(one.attributes.prefix(4).map(\.key) == ["a", "b", "c", "layer"])
+        #expect(one.attributes["layer"] == .string("call"))
+        let two = try #require(records.last)
+        #expect(two.attributes["layer"] == .string("provider"))
+        #expect(two.attributes["a"] == nil)
+        #expect(two.attributes.prefix(3).map(\.key) == ["b", "c", "layer"])
+    }
 }

@@ -110,4 +110,52 @@ import Tracing
         #expect(sink.spans.first?.status.code == .ok)
         #expect(sink.spans.first?.attributes["after"] == nil)
     }
+
+    /// A tracer that records every span into a fresh sink, and a request context carrying a correlation ID.
+    static func recordingTracer(correlationID: String) -> (InMemorySink, PeriscopeTracer, ServiceContext) {
+        let sink = InMemorySink()
+        var request = ServiceContext.topLevel
+        request.correlationID = correlationID
+        return (sink, PeriscopeTracer(sampler: ParentBasedRatioSampler(ratio: 1), sink: sink), request)
+    }
+
+    @Test func spanContextIsBuiltOnceFromTheParentsContext() throws {
+        let (sink, tracer, request) = Self.recordingTracer(correlationID: "req-7")
+        let span = tracer.startSpan("outer", context: request)
+        let context = span.context
+        #expect(context.spanContext == span.spanContext)
+        #expect(context.correlationID == "req-7", "the parent's values stay")
+        #expect(span.context.spanContext == context.spanContext)
+        let child = tracer.startSpan("inner", context: context)
+        child.end()
+        span.end()
+        #expect(span.context.spanContext == span.spanContext, "still readable after end")
+
+        let inner = try #require(sink.span(named: "inner"))
+        #expect(inner.parentSpanID == span.spanContext.spanID)
+        #expect(inner.traceID == span.spanContext.traceID)
+        #expect(inner.attributes["correlation_id"] == .string("req-7"))
+    }
+
+    @Test func exportedSpanHasSortedAttributesTheRequestsIDAndTheFinalState() throws {
+        let (sink, tracer, request) = Self.recordingTracer(correlationID: "req-8")
+        let span = tracer.startSpan("GET /x", context: request, ofKind: .server)
+        span.attributes["zzz"] = 1
+        span.attributes["aaa"] = "first"
+        span.operationName = "GET /x/:id"
+        span.setStatus(SpanStatus(code: .error, message: "bad"))
+        span.end()
+        span.operationName = "after end"
+        #expect(!span.isRecording)
+        #expect(span.attributes["aaa"]?.toSpanAttribute() == "first", "readable after end")
+
+        let exported = try #require(sink.spans.first)
+        #expect(exported.name == "GET /x/:id")
+        #expect(exported.kind == .server)
+        #expect(exported.attributes.map(\.key) == ["aaa", "correlation_id", "zzz"])
+        #expect(exported.attributes["correlation_id"] == .string("req-8"))
+        #expect(exported.status == PeriscopeTelemetry.Span.Status(code: .error, message: "bad"))
+        #expect(exported.endTimeUnixNano >= exported.startTimeUnixNano && exported.startTimeUnixNano > 0)
+        #expect(exported.spanID == span.spanContext.spanID && exported.parentSpanID == nil)
+    }
 }

@@ -5,19 +5,20 @@ import OTel
 /// One `info` call with three metadata values through each SDK's swift-log handler: what a
 /// structured log line in a request handler costs the calling thread.
 func registerLoggingBenchmarks() {
+    let configuration = Benchmark.Configuration(maxIterations: BackendSettings.maxQueuedSamples)
     let periscope = SetupSlot<PeriscopeBackend>()
-    Benchmark("Periscope log info+3 metadata") { benchmark, backend in
+    Benchmark("Periscope log info+3 metadata", configuration: configuration) { benchmark, backend in
         logLines(to: backend.logger, count: benchmark.scaledIterations.count)
     } setup: {
         periscope.store(try PeriscopeBackend())
     } teardown: {
         guard let backend = periscope.take() else { return }
-        printToStandardError(backend.countersDescription)
+        printToStandardError(backend.countersDescription + " (log info+3 metadata)")
         await backend.stop()
     }
 
     let otel = SetupSlot<Task<Void, Never>>()
-    Benchmark("swift-otel log info+3 metadata") { benchmark, backend in
+    Benchmark("swift-otel log info+3 metadata", configuration: configuration) { benchmark, backend in
         logLines(to: backend.logger, count: benchmark.scaledIterations.count)
     } setup: {
         let made = try OTel.makeLoggingBackend(configuration: SwiftOTelBackend.configuration())

@@ -1,7 +1,7 @@
 import Benchmark
 
-/// The SDK's hot paths — span start+end, a log call with three metadata values and a counter
-/// increment — measured
+/// The SDK's hot paths — span start+end, a span through `withSpan`, a log call with three
+/// metadata values and a counter increment — measured
 /// for Periscope and for swift-otel in the same process and run, so the two are comparable.
 ///
 /// Each sample times 1,000 calls (`scalingFactor: .kilo`) and the figures are reported per
@@ -9,7 +9,7 @@ import Benchmark
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
-        warmupIterations: 50,
+        warmupIterations: BackendSettings.warmupSamples,
         scalingFactor: .kilo,
         maxDuration: .seconds(3),
         maxIterations: 5_000

@@ -3,32 +3,69 @@ import Synchronization
 /// A fixed-capacity FIFO shared by the producing application and the export loop.
 /// `append` never waits and never grows past `capacity`: when full it refuses and the caller
 /// counts the drop, which is how the SDK keeps memory bounded whatever the input rate.
+///
+/// Items are kept in batches of `batchSize`, the size of one export request: the producer fills
+/// the open batch, and a full one is set aside as is. Storage never grows by copying what is
+/// already queued, and the export loop takes whole batches without slicing them.
 final class BoundedBuffer<Element: Sendable>: Sendable {
-    let capacity: Int
-    private let storage: Mutex<[Element]>
-
-    init(capacity: Int) {
-        self.capacity = max(1, capacity)
-        self.storage = Mutex([])
+    /// What became of an appended element.
+    enum Outcome {
+        /// Queued in the open batch.
+        case queued
+        /// Queued, and it filled its batch: time to wake the export loop.
+        case filledBatch
+        /// Refused: the buffer holds `capacity` elements.
+        case full
     }
 
-    /// Appends `element` and returns the new count, or `nil` if the buffer was full.
-    func append(_ element: Element) -> Int? {
-        storage.withLock { items in
-            guard items.count < capacity else { return nil }
-            items.append(element)
-            return items.count
+    private struct Storage {
+        var full: [[Element]] = []
+        var open: [Element] = []
+        var count = 0
+    }
+
+    let capacity: Int
+    let batchSize: Int
+    private let storage = Mutex(Storage())
+
+    init(capacity: Int, batchSize: Int) {
+        self.capacity = max(1, capacity)
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Queues `element` unless the buffer is full.
+    func append(_ element: consuming Element) -> Outcome {
+        // Moved into the buffer, not copied: the closure takes it out of the optional.
+        var pending = Optional(element)
+        return storage.withLock { storage in
+            guard storage.count < capacity else { return .full }
+            if storage.open.isEmpty { storage.open.reserveCapacity(batchSize) }
+            storage.open.append(pending.take()!)
+            storage.count += 1
+            guard storage.open.count >= batchSize else { return .queued }
+            var filled: [Element] = []
+            swap(&filled, &storage.open)
+            storage.full.append(filled)
+            return .filledBatch
         }
     }
 
-    /// Removes and returns everything queued, oldest first. The lock is held only to swap the
-    /// storage for a fresh one (allocated before), so producers never wait behind a copy.
-    func takeAll(reserving reserve: Int) -> [Element] {
-        var taken = [Element]()
-        taken.reserveCapacity(reserve)
-        storage.withLock { swap(&$0, &taken) }
-        return taken
+    /// Removes and returns everything queued as batches of at most `batchSize`, oldest first.
+    /// The lock is held only to move the batches out, so producers never wait behind a copy.
+    func takeAll() -> [[Element]] {
+        storage.withLock { storage in
+            var batches: [[Element]] = []
+            swap(&batches, &storage.full)
+            if !storage.open.isEmpty {
+                var open: [Element] = []
+                swap(&open, &storage.open)
+                batches.append(open)
+            }
+            storage.count = 0
+            return batches
+        }
     }
 
+    /// How many elements are queued.
     var count: Int { storage.withLock { $0.count } }
 }

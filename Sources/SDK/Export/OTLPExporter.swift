@@ -136,8 +136,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         var base = configuration.endpoint
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
-        self.spans = BoundedBuffer(capacity: configuration.spanQueueCapacity)
-        self.logs = BoundedBuffer(capacity: configuration.logQueueCapacity)
+        self.spans = BoundedBuffer(capacity: configuration.spanQueueCapacity, batchSize: configuration.maxBatchSize)
+        self.logs = BoundedBuffer(capacity: configuration.logQueueCapacity, batchSize: configuration.maxBatchSize)
         (self.wakeStream, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.client = httpClient ?? exportHTTPClient
     }
@@ -145,22 +145,22 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     // MARK: Producer side (application threads)
 
     /// Queues a span for export, or drops and counts it when the queue is full. Never waits.
-    public func submit(_ span: PeriscopeTelemetry.Span) {
-        guard let count = spans.append(span) else {
-            droppedSpansCount.add(1, ordering: .relaxed)
-            return
-        }
+    public func submit(_ span: consuming PeriscopeTelemetry.Span) {
+        switch spans.append(span) {
+        case .queued: break
         // Once per filled batch, not on every span after it: a wake-up costs a lock of its own.
-        if count % configuration.maxBatchSize == 0 { wake.yield() }
+        case .filledBatch: wake.yield()
+        case .full: droppedSpansCount.add(1, ordering: .relaxed)
+        }
     }
 
     /// Queues a log record for export, or drops and counts it when the queue is full. Never waits.
-    public func submit(_ record: LogRecord) {
-        guard let count = logs.append(record) else {
-            droppedLogsCount.add(1, ordering: .relaxed)
-            return
+    public func submit(_ record: consuming LogRecord) {
+        switch logs.append(record) {
+        case .queued: break
+        case .filledBatch: wake.yield()
+        case .full: droppedLogsCount.add(1, ordering: .relaxed)
         }
-        if count % configuration.maxBatchSize == 0 { wake.yield() }
     }
 
     /// Asks the running loop to send now; returns at once.
@@ -230,35 +230,32 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// Sends batches of at most `maxBatchSize` until both queues are empty or the task is cancelled.
     private func drain() async {
-        let maxBatch = configuration.maxBatchSize
         while !Task.isCancelled {
-            let queuedSpans = spans.takeAll(reserving: maxBatch)
-            for start in stride(from: 0, to: queuedSpans.count, by: maxBatch) {
-                let spanBatch = Array(queuedSpans[start..<min(start + maxBatch, queuedSpans.count)])
+            let spanBatches = spans.takeAll()
+            for batch in spanBatches {
                 let body = OTLPEncoder.encode(
-                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: spanBatch)])]),
+                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]),
                     format: .protobuf)
                 if await send(body, signal: .traces) {
-                    exportedSpansCount.add(spanBatch.count, ordering: .relaxed)
+                    exportedSpansCount.add(batch.count, ordering: .relaxed)
                 } else {
                     failedExportsCount.add(1, ordering: .relaxed)
-                    failedSpansCount.add(spanBatch.count, ordering: .relaxed)
+                    failedSpansCount.add(batch.count, ordering: .relaxed)
                 }
             }
-            let queuedLogs = logs.takeAll(reserving: maxBatch)
-            for start in stride(from: 0, to: queuedLogs.count, by: maxBatch) {
-                let logBatch = Array(queuedLogs[start..<min(start + maxBatch, queuedLogs.count)])
+            let logBatches = logs.takeAll()
+            for batch in logBatches {
                 let body = OTLPEncoder.encode(
-                    .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: logBatch)])]),
+                    .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: batch)])]),
                     format: .protobuf)
                 if await send(body, signal: .logs) {
-                    exportedLogsCount.add(logBatch.count, ordering: .relaxed)
+                    exportedLogsCount.add(batch.count, ordering: .relaxed)
                 } else {
                     failedExportsCount.add(1, ordering: .relaxed)
-                    failedLogsCount.add(logBatch.count, ordering: .relaxed)
+                    failedLogsCount.add(batch.count, ordering: .relaxed)
                 }
             }
-            if queuedSpans.isEmpty && queuedLogs.isEmpty { return }
+            if spanBatches.isEmpty && logBatches.isEmpty { return }
         }
     }
 

@@ -44,15 +44,24 @@ extension Logger.MetadataValue {
 }
 
 extension Logger.Metadata {
-    /// Flattens metadata into attributes sorted by key; nested dictionaries become dotted keys
-    /// (`user.id`), the shape OTLP attribute queries expect.
-    var telemetryAttributes: [Attribute] {
-        var out: [Attribute] = []
-        out.reserveCapacity(count)
-        for (key, value) in self.sorted(by: { $0.key < $1.key }) {
-            Self.flatten(key: key, value: value, into: &out)
+    /// Appends the metadata to `out` as attributes sorted by key; nested dictionaries become
+    /// dotted keys (`user.id`), the shape OTLP attribute queries expect. Appending lets the
+    /// caller size `out` once for everything else a record carries.
+    func appendTelemetryAttributes(to out: inout [Attribute]) {
+        let start = out.count
+        for (key, value) in self {
+            if case .dictionary(let nested) = value, !nested.isEmpty {
+                // Nested keys stay together under their parent: sort the top level, then flatten.
+                out.removeSubrange(start...)
+                for (key, value) in sorted(by: { $0.key < $1.key }) {
+                    Self.flatten(key: key, value: value, into: &out)
+                }
+                return
+            }
+            out.append(Attribute(key, value.telemetryValue))
         }
-        return out
+        // Sorted in place: sorting `out[start...]` would copy the slice and write it back.
+        out.withUnsafeMutableBufferPointer { $0[start...].sort { $0.key < $1.key } }
     }
 
     private static func flatten(key: String, value: Logger.MetadataValue, into out: inout [Attribute]) {

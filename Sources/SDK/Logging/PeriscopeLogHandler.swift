@@ -46,19 +46,15 @@ public struct PeriscopeLogHandler: LogHandler {
     /// Builds the `LogRecord`, submits it, and mirrors it as a JSON line if configured.
     public func log(event: LogEvent) {
         let now = WallClock.nowUnixNano()
-        var merged = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty {
-            merged.merge(provided) { _, new in new }
-        }
-        if let callMetadata = event.metadata, !callMetadata.isEmpty {
-            merged.merge(callMetadata) { _, new in new }
-        }
-        let current = ServiceContext.current
-        if let correlationID = current?.correlationID, merged[CorrelationID.attributeKey] == nil {
-            merged[CorrelationID.attributeKey] = .string(correlationID)
-        }
+        let merged = mergedMetadata(event.metadata)
+        // An empty context (no span, no correlation ID) needs no lookups.
+        let current = ServiceContext.current.flatMap { $0.isEmpty ? nil : $0 }
+        let correlationID = current?.correlationID
 
-        var attributes = merged.telemetryAttributes
+        var attributes: [Attribute] = []
+        attributes.reserveCapacity(merged.count + 6)
+        merged.appendTelemetryAttributes(to: &attributes)
+        if let correlationID { attributes.stampCorrelationID(correlationID) }
         attributes.append(Attribute("code.filepath", .string(event.file)))
         attributes.append(Attribute("code.function", .string(event.function)))
         attributes.append(Attribute("code.lineno", .int(Int64(event.line))))
@@ -74,7 +70,31 @@ public struct PeriscopeLogHandler: LogHandler {
             body: .string(event.message.description), attributes: attributes,
             traceID: active?.traceID, spanID: active?.spanID,
             flags: UInt32(active?.traceFlags ?? 0))
+        if let mirror {
+            var mirrored = merged
+            if let correlationID, merged[CorrelationID.attributeKey] == nil {
+                mirrored[CorrelationID.attributeKey] = .string(correlationID)
+            }
+            mirror.write(record, level: event.level, service: serviceName, logger: label, metadata: mirrored)
+        }
         sink.submit(record)
-        mirror?.write(record, level: event.level, service: serviceName, logger: label, metadata: merged)
+    }
+
+    /// Handler, then provider, then call-site metadata, later ones winning; a dictionary is only
+    /// copied when two of them have entries.
+    private func mergedMetadata(_ callMetadata: Logger.Metadata?) -> Logger.Metadata {
+        var merged = metadata
+        Self.overlay(metadataProvider?.get(), on: &merged)
+        Self.overlay(callMetadata, on: &merged)
+        return merged
+    }
+
+    private static func overlay(_ layer: Logger.Metadata?, on merged: inout Logger.Metadata) {
+        guard let layer, !layer.isEmpty else { return }
+        if merged.isEmpty {
+            merged = layer
+        } else {
+            merged.merge(layer) { _, new in new }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Instrumentation
+import PeriscopeTelemetry
 import ServiceContextModule
 
 /// The correlation ID of a request: one string shared by every span and log record the
@@ -55,5 +56,15 @@ extension ServiceContext {
     public var correlationID: String? {
         get { self[CorrelationIDKey.self] }
         set { self[CorrelationIDKey.self] = newValue }
+    }
+}
+
+extension [Attribute] {
+    /// Adds `correlation_id` = `id` at its place in these key-sorted attributes, unless one is
+    /// already there: a value the caller set explicitly wins over the request's.
+    mutating func stampCorrelationID(_ id: String) {
+        guard !contains(where: { $0.key == CorrelationID.attributeKey }) else { return }
+        let index = firstIndex { $0.key > CorrelationID.attributeKey } ?? endIndex
+        insert(Attribute(CorrelationID.attributeKey, .string(id)), at: index)
     }
 }

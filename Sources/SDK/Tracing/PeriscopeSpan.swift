@@ -9,15 +9,29 @@ import Tracing
 public final class PeriscopeSpan: Tracing.Span {
     private struct State {
         var operationName: String
-        var attributes: SpanAttributes = [:]
+        /// `nil` until first set: an empty `SpanAttributes` costs a call into the tracing library.
+        var attributes: SpanAttributes?
         var events: [PeriscopeTelemetry.Span.Event] = []
         var links: [PeriscopeTelemetry.Span.Link] = []
         var status = PeriscopeTelemetry.Span.Status()
         var ended = false
+        /// `context`, once built.
+        var context: ServiceContext?
     }
 
-    /// The context children inherit; holds this span's `SpanContext`.
-    public let context: ServiceContext
+    /// The context children inherit: the parent context plus this span's `SpanContext`.
+    /// Built on first use and kept until `end()`: adding a key to a `ServiceContext` is the costliest step of
+    /// a span (a dictionary, a boxed value, generic calls), and a span that is never made current
+    /// nor propagated (a leaf) never needs it.
+    public var context: ServiceContext {
+        state.withLock { state in
+            if let context = state.context { return context }
+            var context = parentContext
+            context.spanContext = spanContext
+            state.context = context
+            return context
+        }
+    }
     /// This span's identity.
     public let spanContext: SpanContext
     /// The parent's span ID, `nil` for a root span.
@@ -29,15 +43,16 @@ public final class PeriscopeSpan: Tracing.Span {
     /// The request's correlation ID, exported as the `correlation_id` attribute (sampled spans only).
     public let correlationID: String?
 
+    private let parentContext: ServiceContext
     private let state: Mutex<State>
     private let sink: (any TelemetrySink)?
 
     init(
-        operationName: String, context: ServiceContext, spanContext: SpanContext, parentSpanID: SpanID?,
+        operationName: String, parentContext: ServiceContext, spanContext: SpanContext, parentSpanID: SpanID?,
         kind: PeriscopeTelemetry.Span.Kind, startTimeUnixNano: UInt64, correlationID: String? = nil,
         sink: (any TelemetrySink)?
     ) {
-        self.context = context
+        self.parentContext = parentContext
         self.spanContext = spanContext
         self.parentSpanID = parentSpanID
         self.kind = kind
@@ -58,7 +73,7 @@ public final class PeriscopeSpan: Tracing.Span {
 
     /// The span attributes; writes after `end()` or on an unsampled span are ignored.
     public var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
+        get { state.withLock { $0.attributes } ?? [:] }
         set {
             guard sink != nil else { return }
             state.withLock { if !$0.ended { $0.attributes = newValue } }
@@ -121,30 +136,33 @@ public final class PeriscopeSpan: Tracing.Span {
     }
 
     /// Ends the span once; a sampled span is handed to the sink, later calls are ignored.
+    /// Events, links and the context move out of the span rather than being copied; the name,
+    /// status and attributes stay readable.
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         guard let sink else {
             state.withLock { $0.ended = true }
             return
         }
-        let endTime = instant().nanosecondsSinceEpoch
-        let finished: State? = state.withLock { state in
-            guard !state.ended else { return nil }
+        let endTime = max(instant().nanosecondsSinceEpoch, startTimeUnixNano)
+        var finished = State(operationName: "")
+        let ending = state.withLock { state in
+            guard !state.ended else { return false }
+            swap(&finished, &state)
+            state.operationName = finished.operationName
+            state.attributes = finished.attributes
+            state.status = finished.status
             state.ended = true
-            return state
+            return true
         }
-        guard let finished else { return }
-        var attributes = finished.attributes.telemetryAttributes
+        guard ending else { return }
+        var attributes = finished.attributes?.telemetryAttributes ?? []
         // Stamped here rather than at start: no attribute write (and no lock) on the start path.
-        if let correlationID, !attributes.contains(where: { $0.key == CorrelationID.attributeKey }) {
-            let index = attributes.firstIndex { $0.key > CorrelationID.attributeKey } ?? attributes.endIndex
-            attributes.insert(Attribute(CorrelationID.attributeKey, .string(correlationID)), at: index)
-        }
+        if let correlationID { attributes.stampCorrelationID(correlationID) }
         sink.submit(PeriscopeTelemetry.Span(
             traceID: spanContext.traceID, spanID: spanContext.spanID, parentSpanID: parentSpanID,
             traceState: spanContext.traceState, flags: UInt32(spanContext.traceFlags),
             name: finished.operationName, kind: kind,
-            startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: max(endTime, startTimeUnixNano),
-            attributes: attributes, events: finished.events, links: finished.links,
-            status: finished.status))
+            startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: endTime,
+            attributes: attributes, events: finished.events, links: finished.links, status: finished.status))
     }
 }

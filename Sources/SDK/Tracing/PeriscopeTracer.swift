@@ -34,20 +34,21 @@ public struct PeriscopeTracer: Tracer {
         file fileID: String,
         line: UInt
     ) -> PeriscopeSpan {
-        var spanServiceContext = context()
-        let parent = spanServiceContext.spanContext
+        let parentContext = context()
+        // A top-level context holds nothing: skip the lookups (each a hash and a dynamic cast).
+        let parent = parentContext.isEmpty ? nil : parentContext.spanContext
         let traceID = parent?.traceID ?? TraceID.random()
         let identity = SpanContext(
             traceID: traceID,
             spanID: SpanID.random(),
             isSampled: sampler.shouldSample(traceID: traceID, parent: parent),
             traceState: parent?.traceState ?? "")
-        spanServiceContext.spanContext = identity
+        let correlationID = identity.isSampled && !parentContext.isEmpty ? parentContext.correlationID : nil
         return PeriscopeSpan(
-            operationName: operationName, context: spanServiceContext, spanContext: identity,
+            operationName: operationName, parentContext: parentContext, spanContext: identity,
             parentSpanID: parent?.spanID, kind: kind.telemetryKind,
             startTimeUnixNano: instant().nanosecondsSinceEpoch,
-            correlationID: identity.isSampled ? spanServiceContext.correlationID : nil, sink: sink)
+            correlationID: correlationID, sink: sink)
     }
 
     /// Asks the exporter to send what it holds now, without waiting for it.

@@ -39,6 +39,7 @@ extension SpanAttribute {
 extension SpanAttributes {
     /// The attributes as an OTLP attribute list, sorted by key so output is stable.
     var telemetryAttributes: [Attribute] {
+        guard !isEmpty else { return [] }
         var out: [Attribute] = []
         out.reserveCapacity(count)
         forEach { key, value in out.append(Attribute(key, value.telemetryValue)) }

@@ -1,6 +1,8 @@
 /// An OTLP `AnyValue`: every value type an attribute, a log body or a scope can carry.
 /// See https://opentelemetry.io/docs/specs/otel/common/#anyvalue
-public indirect enum AttributeValue: Hashable, Sendable {
+/// Not `indirect`: the nested cases already hold their values in arrays, and an indirect enum
+/// would allocate a box for every value (a log record or span with five attributes, five boxes).
+public enum AttributeValue: Hashable, Sendable {
     case empty
     case string(String)
     case bool(Bool)

@@ -67,7 +67,9 @@ public struct OTLPDecoder: Sendable {
 public enum OTLPEncoder {
     public static func encode(_ batch: TelemetryBatch, format: OTLPFormat = .protobuf) -> [UInt8] {
         switch batch {
-        case .traces(let groups): return serialize(ModelToProto.request(groups), format: format)
+        case .traces(let groups):
+            if format == .protobuf { return OTLPTracesWriter.encode(groups) }
+            return serialize(ModelToProto.request(groups), format: format)
         case .logs(let groups):
             if format == .protobuf { return OTLPLogsWriter.encode(groups) }
             return serialize(ModelToProto.request(groups), format: format)

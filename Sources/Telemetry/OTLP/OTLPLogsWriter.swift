@@ -5,29 +5,7 @@
 /// omitted and oneof members always written, as the generated code does, so both decode alike.
 enum OTLPLogsWriter {
     static func encode(_ groups: [ResourceLogs]) -> [UInt8] {
-        var writer = ProtobufBytes()
-        writer.bytes.reserveCapacity(groups.reduce(0) { $0 + $1.scopes.reduce(0) { $0 + $1.records.count * 200 } })
-        for group in groups {
-            writer.message(1) { resourceLogs in
-                resourceLogs.message(1) { resource in
-                    resource.attributes(1, group.resource.attributes)
-                    resource.varintField(2, UInt64(group.resource.droppedAttributesCount))
-                }
-                for scope in group.scopes {
-                    resourceLogs.message(2) { scopeLogs in
-                        scopeLogs.message(1) { instrumentation in
-                            instrumentation.stringField(1, scope.scope.name)
-                            instrumentation.stringField(2, scope.scope.version)
-                            instrumentation.attributes(3, scope.scope.attributes)
-                        }
-                        for record in scope.records {
-                            scopeLogs.message(2) { $0.logRecord(record) }
-                        }
-                    }
-                }
-            }
-        }
-        return writer.bytes
+        OTLPRequestWriter.encode(groups, bytesPerItem: 200) { $0.logRecord($1) }
     }
 }
 
