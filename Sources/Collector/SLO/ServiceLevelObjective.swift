@@ -23,6 +23,12 @@ struct ServiceLevelObjective: Equatable, Sendable {
     /// The fraction of requests allowed to be bad: 1 − objective.
     var errorBudget: Double { 1 - objective / 100 }
 
+    /// Whether requests of `service` can count for this SLO (ratio SLOs count metrics, not requests).
+    func countsRequests(of service: String) -> Bool {
+        if case .ratio = indicator { return false }
+        return self.service == nil || self.service == service
+    }
+
     /// Whether a request span counts for this SLO and is good; `nil` if it does not count.
     func isGood(_ span: Span, service spanService: String, failed: Bool) -> Bool? {
         if let service, service != spanService { return nil }
