@@ -239,7 +239,7 @@ struct GoldenSignalsTests {
 
     @Test("a journal flushed in parts writes the same buckets as one flushed at once")
     func flushInParts() throws {
-        let objective = ServiceLevelObjective(name: "avail", service: "checkout", indicator: .availability, objective: 99.9)
+        let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
         var contents = [[String]]()
         for requestsPerWrite in [1_000_000, 7] {
             let store = try TelemetryStore(directory: directory + "-\(requestsPerWrite)", objectives: [objective])
@@ -260,7 +260,7 @@ struct GoldenSignalsTests {
 
     @Test("journal entries round-trip; a damaged one is refused, not misread")
     func journalEncoding() throws {
-        let objective = ServiceLevelObjective(name: "avail", service: "checkout", indicator: .availability, objective: 99.9)
+        let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
         let deltas = RollupDeltas(spans: Self.traffic(), objectives: [objective])
         #expect(!deltas.requests.isEmpty && !deltas.slo.isEmpty)
         #expect(deltas.requests.count == Self.traffic().filter { RequestClassification.isRequest($0.span) }.count)
@@ -338,6 +338,31 @@ struct LatencySketchTests {
             values.map(LatencySketch.bucket).sorted().withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &bytes) }
             #expect(bytes == sketch.encoded)
             #expect(try LatencySketch(encoded: bytes) == sketch)
+        }
+    }
+
+    @Test("aggregates round-trip through their bytes, one request (compact) or many")
+    func aggregateBytes() throws {
+        var many = RequestAggregate()
+        many.add(latencyBucket: LatencySketch.bucket(5_000_000), errorType: nil)
+        many.add(latencyBucket: LatencySketch.bucket(0), errorType: "503")
+        var cases = [RequestAggregate(), many]
+        for (nanos, type) in [(UInt64(7_000), nil), (0, nil), (90_000_000, "CartError"), (0, "500")] as [(UInt64, String?)] {
+            var single = RequestAggregate()
+            single.add(latencyBucket: LatencySketch.bucket(nanos), errorType: type)
+            cases.append(single)
+        }
+        for aggregate in cases {
+            var bytes = [UInt8]()
+            aggregate.append(to: &bytes)
+            var read = RequestAggregate()
+            try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+                var reader = RollupByteReader(raw)
+                try read.merge(from: &reader)
+                #expect(reader.isAtEnd)
+            }
+            #expect(read == aggregate)
+            #expect(aggregate.requests != 1 || bytes.count <= 3 + (aggregate.errorTypes.first?.key.utf8.count ?? 0) + 1, "one request in a few bytes")
         }
     }
 

@@ -53,6 +53,14 @@ struct LatencySketch: Equatable, Sendable {
         counts[Int(index - offset)] &+= repeats
     }
 
+    /// The bucket of the value of a sketch of one value.
+    var onlyBucket: Int32? {
+        guard count == 1 else { return nil }
+        if zeroCount == 1 { return Self.zeroBucket }
+        guard let position = counts.firstIndex(where: { $0 > 0 }), counts[position] == 1 else { return nil }
+        return offset + Int32(position)
+    }
+
     /// Empties the sketch, keeping its storage for the next one.
     mutating func removeAll() {
         counts.removeAll(keepingCapacity: true)
@@ -88,7 +96,7 @@ struct LatencySketch: Equatable, Sendable {
             counts.append(contentsOf: repeatElement(0, count: Int(high - low) + 1))
             return
         }
-        let slack = Int32(min(counts.count / 2, 256))
+        let slack = Int32(min(counts.count / 4, 64))
         if low < offset {
             let newOffset = max(Int32(Self.validBuckets.lowerBound), min(low, offset - slack))
             counts.insert(contentsOf: repeatElement(0, count: Int(offset - newOffset)), at: 0)

@@ -30,8 +30,10 @@ struct RollupAggregation {
     /// (bucket, key index) → aggregate index; each aggregate's key index.
     private var aggregateIndices = IndexMap()
     private var aggregateKeys: [Int32] = []
-    /// What stored rows held, by aggregate index, merged in when the aggregate is encoded.
-    private var stored: [Int32: RequestAggregate] = [:]
+    /// What stored rows held (an index into `stored` per aggregate, -1 for none), merged in
+    /// when the aggregate is encoded.
+    private var storedIndices: [Int32] = []
+    private var stored: [RequestAggregate] = []
     /// Each request's latency bucket and error type (a name index, -1 for a success).
     private var latencies: [Int32] = []
     private var errorTypes: [Int32] = []
@@ -65,6 +67,7 @@ struct RollupAggregation {
         let next = Int32(aggregateKeys.count)
         if let index = aggregateIndices.index(IndexMap.key(bucket, key), insertingIfAbsent: next) { return index }
         aggregateKeys.append(key)
+        storedIndices.append(-1)
         aggregatesOfBucket[Int(bucket)].append(next)
         return next
     }
@@ -131,7 +134,11 @@ struct RollupAggregation {
         let bucket = bucket(id)
         for (service, operation, aggregate) in entries {
             let index = aggregateIndex(bucket: bucket, key: keyIndex(Key(service: names.index(service), operation: names.index(operation))))
-            stored[index, default: RequestAggregate()].merge(aggregate)
+            if storedIndices[Int(index)] < 0 {
+                storedIndices[Int(index)] = Int32(stored.count)
+                stored.append(RequestAggregate())
+            }
+            stored[Int(storedIndices[Int(index)])].merge(aggregate)
         }
     }
 
@@ -177,7 +184,8 @@ struct RollupAggregation {
                 }
                 let requests = members[Int(first[index])..<Int(first[index + 1])]
                 writer.entry(names[key.operation]) { out in
-                    if !stored.isEmpty, var aggregate = stored[Int32(index)] {
+                    if storedIndices[index] >= 0 {
+                        var aggregate = stored[Int(storedIndices[index])]
                         for request in requests {
                             aggregate.add(latencyBucket: latencies[Int(request)], errorType: errorTypes[Int(request)] < 0 ? nil : names[errorTypes[Int(request)]])
                         }
@@ -193,6 +201,11 @@ struct RollupAggregation {
 
     /// The bytes `RequestAggregate.append(to:)` writes for an aggregate of just these requests.
     private func appendAggregate(of requests: ArraySlice<Int32>, to out: inout [UInt8], okBuckets: inout [Int32], failedBuckets: inout [Int32]) {
+        if requests.count == 1, let request = requests.first {
+            let type = errorTypes[Int(request)]
+            RequestAggregate.append(single: latencies[Int(request)], errorType: type < 0 ? nil : names[type], to: &out)
+            return
+        }
         okBuckets.removeAll(keepingCapacity: true)
         failedBuckets.removeAll(keepingCapacity: true)
         var types = [String: Int]()

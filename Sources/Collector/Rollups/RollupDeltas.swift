@@ -34,7 +34,7 @@ struct RollupDeltas: Equatable, Sendable {
     init() {}
 
     /// The requests among `spans` (server and consumer spans, DESIGN §6) and their verdicts
-    /// for every span-based SLO.
+    /// for every latency SLO.
     init(spans: [(service: String, span: Span)], objectives: [ServiceLevelObjective]) {
         requests.reserveCapacity(spans.count)
         // Spans come grouped by service: the service's name and SLOs are looked up once per group.
@@ -45,7 +45,7 @@ struct RollupDeltas: Equatable, Sendable {
             if service != groupService {
                 groupService = service
                 serviceIndex = table.index(service)
-                groupObjectives = objectives.filter { $0.countsRequests(of: service) }.map { ($0, table.index($0.name)) }
+                groupObjectives = objectives.filter { $0.judgesSpans(of: service) }.map { ($0, table.index($0.name)) }
             }
             let minute = Resolution.minute.bucket(span.startTimeUnixNano)
             let errorType = RequestClassification.errorType(span)

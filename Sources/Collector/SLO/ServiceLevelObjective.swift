@@ -23,9 +23,11 @@ struct ServiceLevelObjective: Equatable, Sendable {
     /// The fraction of requests allowed to be bad: 1 − objective.
     var errorBudget: Double { 1 - objective / 100 }
 
-    /// Whether requests of `service` can count for this SLO (ratio SLOs count metrics, not requests).
-    func countsRequests(of service: String) -> Bool {
-        if case .ratio = indicator { return false }
+    /// Whether each request span of `service` gets a verdict for this SLO at ingest: latency SLOs
+    /// only. Availability SLOs are read from the request rollups (good = requests that did not
+    /// fail), ratio SLOs come from counters.
+    func judgesSpans(of service: String) -> Bool {
+        guard case .latency = indicator else { return false }
         return self.service == nil || self.service == service
     }
 
