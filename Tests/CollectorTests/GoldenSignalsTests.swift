@@ -95,6 +95,118 @@ struct GoldenSignalsTests {
         #expect(firstFive.rows.first?.requests == requests.filter { $0.startTimeUnixNano < start + 5 * 60_000_000_000 }.count)
     }
 
+    /// Two weeks of sparse traffic out of time order: 3 services × 4 operations (one unnamed),
+    /// a request every 37 minutes per operation with seeded durations; every 13th fails with
+    /// HTTP 500, every 26th (from the first) with an exception.
+    static func weeks() -> [(service: String, span: Span)] {
+        var generator = SplitMix(seed: 9)
+        var out = [(service: String, span: Span)]()
+        let day: UInt64 = 86_400_000_000_000
+        for service in ["api", "cart", "pay"] {
+            for operation in ["GET /a", "GET /b", "POST /c", ""] {
+                var start = base - 13 * day + UInt64.random(in: 0..<2_220_000_000_000, using: &generator)
+                while start < base + day {
+                    let n = out.count + 1
+                    let duration = UInt64(1_000_000 * exp(Double.random(in: 0...5, using: &generator)))
+                    var span = Span(
+                        traceID: TraceID(high: 2, low: UInt64(n)), spanID: SpanID(UInt64(n)), name: operation, kind: .server,
+                        startTimeUnixNano: start, endTimeUnixNano: start + duration,
+                        attributes: [Attribute("http.response.status_code", .int(n % 13 == 0 ? 500 : 200))])
+                    if n % 26 == 1 {
+                        span.status = Span.Status(code: .error, message: "boom")
+                        span.events = [Span.Event(timeUnixNano: start, name: "exception", attributes: [Attribute("exception.type", .string("PayError"))])]
+                    }
+                    out.append((service, span))
+                    start += 37 * 60_000_000_000
+                }
+            }
+        }
+        return out.shuffled(using: &generator)
+    }
+
+    /// Checks every row of `query` against the raw spans: counts, error types, percentiles
+    /// (within 1 %) and the sparkline step by step.
+    func expectMatches(_ query: SignalsQuery, _ traffic: [(service: String, span: Span)], store: TelemetryStore) throws {
+        let signals = try store.goldenSignals(query)
+        let step = UInt64(signals.seriesStepSeconds) * 1_000_000_000
+        let firstStep = query.startUnixNano / step * step
+        var expected = [String: [Span]]()
+        for (service, span) in traffic where (query.startUnixNano..<query.endUnixNano).contains(span.startTimeUnixNano) {
+            guard query.service == nil || query.service == service else { continue }
+            if query.byOperation && span.name.isEmpty { continue }
+            expected[query.byOperation ? service + " " + span.name : service, default: []].append(span)
+        }
+        #expect(signals.rows.map { $0.service + ($0.operation.map { " " + $0 } ?? "") } == expected.keys.sorted())
+        for row in signals.rows {
+            let spans = expected[row.service + (row.operation.map { " " + $0 } ?? ""), default: []]
+            let failed = spans.filter { $0.status.code == .error || $0.attributes["http.response.status_code"] == .int(500) }
+            #expect(row.requests == spans.count && row.errors == failed.count)
+            var types = [String: Int]()
+            for span in failed { types[span.status.code == .error ? "PayError" : "500", default: 0] += 1 }
+            #expect(row.errorTypes == types)
+            var series = [Int](repeating: 0, count: row.series.count)
+            for span in spans { series[Int((span.startTimeUnixNano - firstStep) / step)] += 1 }
+            #expect(row.series == series, "\(row.service) \(row.operation ?? "")")
+            let ok = spans.filter { span in !failed.contains { $0.spanID == span.spanID } }.map(\.durationNanos).sorted()
+            for (sorted, percentiles) in [(ok, row.latency), (failed.map(\.durationNanos).sorted(), row.failureLatency)] {
+                let percentiles = try #require(percentiles)
+                for (q, value) in [(0.5, percentiles.p50), (0.9, percentiles.p90), (0.99, percentiles.p99), (0.999, percentiles.p999)] {
+                    let exact = exactQuantile(sorted, q)
+                    #expect(abs(value - exact) / exact <= 0.01, "p\(q * 100): \(value) vs \(exact)")
+                }
+            }
+        }
+    }
+
+    @Test("over days, hours and minutes, per service and per operation, every figure matches the raw spans", arguments: [
+        (-12 * 1440 + 17, 7 * 60 + 3),  // 12 days: day steps, read from day, hour and minute buckets
+        (-2 * 1440 - 5 * 60 - 13, -61),  // 2 days: hour steps
+        (-7 * 60 + 1, -7),  // 7 hours: minute steps
+    ])
+    func matchesRawSpansOverDays(startMinute: Int, endMinute: Int) throws {
+        let store = try TelemetryStore(directory: directory)
+        let traffic = Self.weeks()
+        for (index, chunk) in stride(from: 0, to: traffic.count, by: 500).enumerated() {
+            let batch = traffic[chunk..<min(chunk + 500, traffic.count)]
+            let groups = Dictionary(grouping: batch, by: \.service).map { service, spans in
+                ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: spans.map(\.span))])
+            }
+            _ = try store.ingest(.traces(groups), batchID: "w\(index)")
+            if index % 4 == 3 { try store.flushRollups() }  // buckets merged with what they already hold
+        }
+        func minute(_ offset: Int) -> UInt64 { UInt64(Int64(Self.base) + Int64(offset) * 60_000_000_000) }
+        for byOperation in [false, true] {
+            for service in [nil, "cart"] {
+                try expectMatches(
+                    SignalsQuery(service: service, byOperation: byOperation, startUnixNano: minute(startMinute), endUnixNano: minute(endMinute)),
+                    traffic, store: store)
+            }
+        }
+    }
+
+    @Test("a damaged bucket does not fail a question, and the next flush writes a readable one")
+    func damagedBucket() throws {
+        let store = try TelemetryStore(directory: directory)
+        let traffic = Self.traffic()
+        try ingest(store, Array(traffic.prefix(200)))
+        try store.flushRollups()
+        let minute = Int64(Self.base / 1_000_000_000)
+        try store.allPartitions[0].writer.withLock { database in
+            try database.execute("UPDATE request_rollups SET aggregates = x'0361706900000009' WHERE resolution = 60 AND bucket = \(minute)")
+        }
+        let range = SignalsQuery(startUnixNano: Self.base, endUnixNano: Self.base + 60_000_000_000)
+        _ = try store.goldenSignals(range)
+        let later = traffic.filter { (Self.base..<(Self.base + 60_000_000_000)).contains($0.span.startTimeUnixNano) }
+            .map { service, span in
+                var span = span
+                span.spanID = SpanID(span.spanID.value + 1_000_000)
+                return (service: service, span: span)
+            }
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: later.map(\.span))])]), batchID: "again")
+        let requests = later.filter { RequestClassification.isRequest($0.span) }.count
+        #expect(try store.goldenSignals(range).rows.first?.requests == requests, "the damaged counts are replaced by the new ones")
+    }
+
     @Test("rollups are journaled per batch: a restart before the flush loses nothing, and flushing twice counts once")
     func journalSurvivesRestart() throws {
         let traffic = Self.traffic()
@@ -104,7 +216,7 @@ struct GoldenSignalsTests {
             let store = try TelemetryStore(directory: directory)
             try ingest(store, traffic)
             let journaled = try store.allPartitions[0].writer.withLock { database -> Int in
-                let statement = try database.statement("SELECT count(*), (SELECT count(*) FROM rollups) FROM rollup_journal")
+                let statement = try database.statement("SELECT count(*), (SELECT count(*) FROM request_rollups) FROM rollup_journal")
                 _ = try statement.step()
                 #expect(statement.int(1) == 0, "nothing merged before a flush")
                 return statement.int(0)
@@ -125,16 +237,39 @@ struct GoldenSignalsTests {
         #expect(left == 0)
     }
 
+    @Test("a journal flushed in parts writes the same buckets as one flushed at once")
+    func flushInParts() throws {
+        let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
+        var contents = [[String]]()
+        for requestsPerWrite in [1_000_000, 7] {
+            let store = try TelemetryStore(directory: directory + "-\(requestsPerWrite)", objectives: [objective])
+            try ingest(store, Self.traffic())
+            contents.append(try store.allPartitions[0].writer.withLock { database in
+                _ = try database.transaction { try RollupWriter(database: database, requestsPerWrite: requestsPerWrite).flush() }
+                var rows = [String]()
+                for table in ["request_rollups", "slo_rollups"] {
+                    let statement = try database.statement("SELECT resolution, bucket, hex(\(table == "slo_rollups" ? "counts" : "aggregates")) FROM \(table) ORDER BY 1, 2")
+                    while try statement.step() { rows.append("\(table) \(statement.int(0)) \(statement.int(1)) \(statement.string(2))") }
+                }
+                return rows
+            })
+        }
+        #expect(contents[0].count > 20)
+        #expect(contents[0] == contents[1])
+    }
+
     @Test("journal entries round-trip; a damaged one is refused, not misread")
     func journalEncoding() throws {
-        let objective = ServiceLevelObjective(name: "avail", service: "checkout", indicator: .availability, objective: 99.9)
+        let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
         let deltas = RollupDeltas(spans: Self.traffic(), objectives: [objective])
         #expect(!deltas.requests.isEmpty && !deltas.slo.isEmpty)
+        #expect(deltas.requests.count == Self.traffic().filter { RequestClassification.isRequest($0.span) }.count)
         #expect(try RollupDeltas(encoded: deltas.encoded) == deltas)
         let bytes = deltas.encoded
         for cut in [1, bytes.count / 3, bytes.count - 1] {
-            #expect(throws: RollupDeltas.DamagedJournal.self) { try RollupDeltas(encoded: Array(bytes.prefix(cut))) }
+            #expect(throws: DamagedRollupData.self) { try RollupDeltas(encoded: Array(bytes.prefix(cut))) }
         }
+        #expect(throws: DamagedRollupData.self) { try RollupDeltas(encoded: bytes + [0]) }
     }
 
     @Test("saturation is the highest recent utilisation gauge of the service")
@@ -153,7 +288,7 @@ struct GoldenSignalsTests {
 @Suite("Latency sketch and rollup resolutions")
 struct LatencySketchTests {
     @Test("every quantile within 1 % of the exact order statistic; merging equals adding")
-    func accuracy() {
+    func accuracy() throws {
         var generator = SplitMix(seed: 7)
         var values = [UInt64]()
         var sketch = LatencySketch()
@@ -174,14 +309,81 @@ struct LatencySketchTests {
         let leftAlone = left
         left.merge(right)
         #expect(left == sketch)
-        #expect(LatencySketch(encoded: sketch.encoded) == sketch)
+        #expect(try LatencySketch(encoded: sketch.encoded) == sketch)
         var fromBytes = LatencySketch()
-        for half in [leftAlone, right] { half.encoded.withUnsafeBytes { fromBytes.merge(encoded: $0) } }
+        for half in [leftAlone, right] {
+            try RollupByteReader.reading(half.encoded) { (bytes) throws(DamagedRollupData) in
+                var reader = RollupByteReader(bytes)
+                try fromBytes.merge(from: &reader)
+            }
+        }
         #expect(fromBytes == sketch, "merging encoded bytes equals merging sketches")
+        #expect(fromBytes.count == 20_000)
         #expect(LatencySketch().quantile(0.5) == nil)
+        let bytes = sketch.encoded
+        for cut in [1, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: DamagedRollupData.self) { try LatencySketch(encoded: Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: DamagedRollupData.self, "a bucket index no latency has") { try LatencySketch(encoded: [0, 1, 0x80, 0x80, 0x04, 1]) }
     }
 
-    @Test("cover splits any range into contiguous minute, hour and day buckets")
+    @Test("a sketch written from sorted bucket indices is the sketch built value by value")
+    func sortedBuckets() throws {
+        var generator = SplitMix(seed: 11)
+        for size in [0, 1, 2, 50, 3000] {
+            let values = (0..<size).map { _ in Double.random(in: 0...1, using: &generator) < 0.05 ? 0 : UInt64(exp(Double.random(in: 0...18, using: &generator))) }
+            var sketch = LatencySketch()
+            for value in values { sketch.add(value) }
+            var bytes = [UInt8]()
+            values.map(LatencySketch.bucket).sorted().withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &bytes) }
+            #expect(bytes == sketch.encoded)
+            #expect(try LatencySketch(encoded: bytes) == sketch)
+        }
+    }
+
+    @Test("aggregates round-trip through their bytes, one request (compact) or many")
+    func aggregateBytes() throws {
+        var many = RequestAggregate()
+        many.add(latencyBucket: LatencySketch.bucket(5_000_000), errorType: nil)
+        many.add(latencyBucket: LatencySketch.bucket(0), errorType: "503")
+        var cases = [RequestAggregate(), many]
+        for (nanos, type) in [(UInt64(7_000), nil), (0, nil), (90_000_000, "CartError"), (0, "500")] as [(UInt64, String?)] {
+            var single = RequestAggregate()
+            single.add(latencyBucket: LatencySketch.bucket(nanos), errorType: type)
+            cases.append(single)
+        }
+        for aggregate in cases {
+            var bytes = [UInt8]()
+            aggregate.append(to: &bytes)
+            var read = RequestAggregate()
+            try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+                var reader = RollupByteReader(raw)
+                try read.merge(from: &reader)
+                #expect(reader.isAtEnd)
+            }
+            #expect(read == aggregate)
+            // Count, errors, a bucket of at most 3 varint bytes, and the error type with its length.
+            let typeBytes = aggregate.errorTypes.first.map { $0.key.utf8.count + 1 } ?? 0
+            #expect(aggregate.requests != 1 || bytes.count <= 2 + 3 + typeBytes, "one request in a few bytes")
+        }
+    }
+
+    @Test("the index map finds what it stored, through growth, like a dictionary")
+    func indexMap() {
+        var generator = SplitMix(seed: 5)
+        var map = IndexMap()
+        var reference = [UInt64: Int32]()
+        for step in 0..<20_000 {
+            let key = step % 3 == 0 ? IndexMap.key(Int32(step % 97), Int32(step % 1013)) : generator.next() % 50_000
+            let next = Int32(reference.count)
+            let found = map.index(key, insertingIfAbsent: next)
+            #expect(found == reference[key])
+            if found == nil { reference[key] = next }
+        }
+        #expect(map.count == reference.count)
+    }
+
+    @Test("cover splits any range into contiguous minute, hour and day buckets, none coarser than asked")
     func cover() {
         let day: UInt64 = 86_400_000_000_000
         let cases: [(UInt64, UInt64)] = [
@@ -191,13 +393,16 @@ struct LatencySketchTests {
             (10 * day, 12 * day),
         ]
         for (start, end) in cases {
-            var cursor = Int64(start / 1_000_000_000)
-            for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end) {
-                #expect(first == cursor, "contiguous")
-                #expect(first % Int64(resolution.rawValue) == 0 && last >= first)
-                cursor = last + Int64(resolution.rawValue)
+            for coarsest in Resolution.allCases {
+                var cursor = Int64(start / 1_000_000_000)
+                for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end, coarsest: coarsest) {
+                    #expect(first == cursor, "contiguous")
+                    #expect(first % Int64(resolution.rawValue) == 0 && last >= first)
+                    #expect(resolution.rawValue <= coarsest.rawValue)
+                    cursor = last + Int64(resolution.rawValue)
+                }
+                #expect(cursor == Int64(end / 1_000_000_000))
             }
-            #expect(cursor == Int64(end / 1_000_000_000))
         }
         let month = Resolution.cover(startUnixNano: 10 * day + 61_000_000_000, endUnixNano: 40 * day + 3_700_000_000_000)
         #expect(month.count <= 5, "a month is a handful of ranges: \(month)")

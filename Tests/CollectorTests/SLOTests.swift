@@ -188,6 +188,73 @@ struct SLOTests {
         #expect(status.total == 120 && status.good == 110)
     }
 
+    @Test("every objective evaluated at once gets the status it gets alone")
+    func statusesAtOnce() throws {
+        let objectives = [
+            ServiceLevelObjective(name: "api-availability", service: "api", indicator: .availability, objective: 99),
+            ServiceLevelObjective(name: "api-fast", service: "api", operation: "GET /", indicator: .latency(thresholdNanos: 2_000_000), objective: 95),
+            ServiceLevelObjective(name: "web-availability", service: "web", indicator: .availability, objective: 99.9),
+            Self.ratio("payments", objective: 99),
+        ]
+        let store = try store(objectives)
+        for service in ["api", "web"] {
+            let every = service == "api" ? 40 : 90
+            let spans = (0..<3000).map { (i: Int) -> Span in
+                let start: UInt64 = Self.minute(i % 2000) + UInt64(i) * 1_000_000
+                let duration = UInt64(i % 7) * 500_000
+                let status: Int64 = i % every == 0 ? 502 : 200
+                return Span(traceID: TraceID(high: UInt64(every), low: UInt64(i + 1)), spanID: SpanID(UInt64(i + 1)), name: i % 3 == 0 ? "GET /" : "POST /",
+                            kind: .server, startTimeUnixNano: start, endTimeUnixNano: start + duration,
+                            attributes: [Attribute("http.response.status_code", .int(status))])
+            }
+            _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: spans)])]), batchID: service)
+        }
+        _ = try store.ingest(Self.counters((0..<100).map { (k: $0 * 7, total: 10.0, good: $0 % 9 == 0 ? 7.0 : 10.0) }), batchID: "ratio")
+        let together = try store.statuses(of: objectives, nowUnixNano: Self.now)
+        #expect(together.map(\.name) == objectives.map(\.name))
+        for (status, objective) in zip(together, objectives) {
+            #expect(status == (try store.status(of: objective, nowUnixNano: Self.now)))
+            #expect(status.total > 0, "\(status.name)")
+        }
+        #expect(together[0].total == 3000 && together[0].good == 3000 - 75, "every 40th of 3,000 failed")
+        let fastGets = (0..<3000).filter { $0 % 3 == 0 && $0 % 7 <= 4 }.count
+        #expect(together[1].total == 1000 && together[1].good == Double(fastGets), "GET / within 2 ms")
+    }
+
+    @Test("availability SLOs of a service, of one operation and of every service read the request rollups")
+    func availabilityScopes() throws {
+        let objectives = [
+            ServiceLevelObjective(name: "api", service: "api", indicator: .availability, objective: 99),
+            ServiceLevelObjective(name: "api-get", service: "api", operation: "GET /", indicator: .availability, objective: 99),
+            ServiceLevelObjective(name: "all-get", operation: "GET /", indicator: .availability, objective: 99),
+            ServiceLevelObjective(name: "all", indicator: .availability, objective: 99),
+        ]
+        let store = try store(objectives)
+        var expected = [String: (total: Double, good: Double)]()
+        for (number, service) in ["api", "web"].enumerated() {
+            let spans = (0..<600).map { (i: Int) -> Span in
+                let start: UInt64 = Self.minute(i % 300) + UInt64(i) * 1_000_000
+                var span = Span(traceID: TraceID(high: UInt64(number + 20), low: UInt64(i + 1)), spanID: SpanID(UInt64(i + 1)),
+                                name: i % 4 == 0 ? "GET /" : "POST /", kind: i % 5 == 0 ? .client : .server,
+                                startTimeUnixNano: start, endTimeUnixNano: start + 1_000_000)
+                if i % 7 == 0 { span.status = Span.Status(code: .error, message: "boom") }
+                return span
+            }
+            for span in spans where span.kind == .server {
+                let good = span.status.code == .error ? 0.0 : 1.0
+                var scopes = ["all"]
+                if service == "api" { scopes.append("api") }
+                if span.name == "GET /" { scopes.append("all-get") }
+                if service == "api" && span.name == "GET /" { scopes.append("api-get") }
+                for scope in scopes { expected[scope, default: (0, 0)].total += 1; expected[scope, default: (0, 0)].good += good }
+            }
+            _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: spans)])]), batchID: service)
+        }
+        for status in try store.statuses(of: objectives, nowUnixNano: Self.now) {
+            #expect(status.total == expected[status.name]?.total && status.good == expected[status.name]?.good, "\(status.name)")
+        }
+    }
+
     @Test("alert state changes are recorded with their time")
     func alertLog() throws {
         let slo = Self.ratio("flappy", objective: 99)

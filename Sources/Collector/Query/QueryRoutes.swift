@@ -63,9 +63,7 @@ struct QueryRoutes: Sendable {
         api.get("slos") { request, _ in
             await self.answer {
                 let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
-                return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { store in
-                    try store.objectives.map { try store.status(of: $0, nowUnixNano: now) }
-                })
+                return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
             }
         }
         api.get("slos/:name") { request, context in

@@ -9,6 +9,9 @@ struct LatencySketch: Equatable, Sendable {
     static let relativeAccuracy = 0.005
     static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
     private static let logGamma = log(gamma)
+    /// The bucket indices of 1 ns … `UInt64.max` ns (0 … ~4,420): stored bytes naming any
+    /// other bucket are damaged.
+    static let validBuckets: ClosedRange<Int64> = 0...5_000
 
     /// Counts of the contiguous bucket indices `offset ..< offset + counts.count`: latencies
     /// span a few thousand buckets at most, so an array merges and encodes far faster than a
@@ -17,28 +20,58 @@ struct LatencySketch: Equatable, Sendable {
     private(set) var counts: [UInt64] = []
     private(set) var zeroCount: UInt64 = 0
     private(set) var count: UInt64 = 0
-    private(set) var sum: Double = 0
 
     init() {}
 
     static func == (lhs: LatencySketch, rhs: LatencySketch) -> Bool { lhs.encoded == rhs.encoded }
 
+    /// The bucket of values below 1 ns; it sorts before every other bucket.
+    static let zeroBucket = Int32.min
+
+    /// The bucket of a latency, computed once per span for the several sketches it goes to.
+    static func bucket(_ nanos: UInt64) -> Int32 {
+        nanos >= 1 ? Int32((log(Double(nanos)) / logGamma).rounded(.up)) : zeroBucket
+    }
+
     mutating func add(_ nanos: UInt64, count repeats: UInt64 = 1) {
-        count += repeats
-        sum += Double(nanos) * Double(repeats)
-        guard nanos >= 1 else {
-            zeroCount += repeats
+        add(bucket: Self.bucket(nanos), count: repeats)
+    }
+
+    @inline(__always)
+    mutating func add(bucket index: Int32, count repeats: UInt64 = 1) {
+        count &+= repeats
+        if index == Self.zeroBucket {
+            zeroCount &+= repeats
             return
         }
-        let index = Self.index(Double(nanos))
+        let slot = Int(index) - Int(offset)
+        if slot >= 0 && slot < counts.count {
+            counts[slot] &+= repeats
+            return
+        }
         cover(index, index)
-        counts[Int(index - offset)] += repeats
+        counts[Int(index - offset)] &+= repeats
+    }
+
+    /// The bucket of the value of a sketch of one value.
+    var onlyBucket: Int32? {
+        guard count == 1 else { return nil }
+        if zeroCount == 1 { return Self.zeroBucket }
+        guard let position = counts.firstIndex(where: { $0 > 0 }), counts[position] == 1 else { return nil }
+        return offset + Int32(position)
+    }
+
+    /// Empties the sketch, keeping its storage for the next one.
+    mutating func removeAll() {
+        counts.removeAll(keepingCapacity: true)
+        offset = 0
+        zeroCount = 0
+        count = 0
     }
 
     mutating func merge(_ other: LatencySketch) {
-        zeroCount += other.zeroCount
-        count += other.count
-        sum += other.sum
+        zeroCount &+= other.zeroCount
+        count &+= other.count
         guard !other.counts.isEmpty else { return }
         cover(other.offset, other.offset + Int32(other.counts.count) - 1)
         let shift = Int(other.offset - offset)
@@ -49,130 +82,164 @@ struct LatencySketch: Equatable, Sendable {
         }
     }
 
-    /// Grows `counts` so that bucket indices `low...high` have a slot.
+    /// Grows `counts` so that bucket indices `low...high` have a slot; a side that grows takes
+    /// some slack too, so merging many sketches moves the counts a few times, not once per merge.
+    @inline(__always)
     private mutating func cover(_ low: Int32, _ high: Int32) {
+        if !counts.isEmpty && low >= offset && Int(high) - Int(offset) < counts.count { return }
+        grow(low, high)
+    }
+
+    private mutating func grow(_ low: Int32, _ high: Int32) {
         if counts.isEmpty {
             offset = low
-            counts = Array(repeating: 0, count: Int(high - low) + 1)
+            counts.append(contentsOf: repeatElement(0, count: Int(high - low) + 1))
             return
         }
+        let slack = Int32(min(counts.count / 4, 64))
         if low < offset {
-            counts.insert(contentsOf: repeatElement(0, count: Int(offset - low)), at: 0)
-            offset = low
+            let newOffset = max(Int32(Self.validBuckets.lowerBound), min(low, offset - slack))
+            counts.insert(contentsOf: repeatElement(0, count: Int(offset - newOffset)), at: 0)
+            offset = newOffset
         }
         let last = offset + Int32(counts.count) - 1
-        if high > last { counts.append(contentsOf: repeatElement(0, count: Int(high - last))) }
+        if high > last {
+            let newLast = min(Int32(Self.validBuckets.upperBound), max(high, last + slack))
+            counts.append(contentsOf: repeatElement(0, count: Int(newLast - last)))
+        }
     }
-
-    static func index(_ value: Double) -> Int32 { Int32((log(value) / logGamma).rounded(.up)) }
 
     /// The value at quantile `q` (0…1), within 1 % of the exact order statistic; `nil` when empty.
-    func quantile(_ q: Double) -> Double? {
+    func quantile(_ q: Double) -> Double? { quantiles([q])?[0] }
+
+    /// The values at quantiles `qs` (ascending, each 0…1) in one pass over the buckets, each
+    /// within 1 % of the exact order statistic; `nil` when empty.
+    func quantiles(_ qs: [Double]) -> [Double]? {
         guard count > 0 else { return nil }
-        let rank = UInt64((q * Double(count - 1)).rounded(.down)) + 1
+        let ranks = qs.map { UInt64(($0 * Double(count - 1)).rounded(.down)) + 1 }
+        var values = [Double]()
+        values.reserveCapacity(qs.count)
         var seen = zeroCount
-        if seen >= rank { return 0 }
-        for (position, value) in counts.enumerated() where value > 0 {
-            seen += value
-            if seen >= rank {
-                return 2 * pow(Self.gamma, Double(offset + Int32(position))) / (Self.gamma + 1)
+        while values.count < ranks.count && seen >= ranks[values.count] { values.append(0) }
+        counts.withUnsafeBufferPointer { counts in
+            for position in counts.indices where counts[position] > 0 {
+                guard values.count < ranks.count else { break }
+                seen += counts[position]
+                while values.count < ranks.count && seen >= ranks[values.count] {
+                    values.append(2 * pow(Self.gamma, Double(offset + Int32(position))) / (Self.gamma + 1))
+                }
             }
         }
-        return nil
-    }
-
-    /// How many values are ≤ `nanos` (exact when `nanos` sits on a bucket edge, else ±1 bucket).
-    func count(atMost nanos: UInt64) -> UInt64 {
-        guard nanos >= 1 else { return zeroCount }
-        let limit = Int(Self.index(Double(nanos)) - offset)
-        guard limit >= 0 else { return zeroCount }
-        return zeroCount + counts.prefix(limit + 1).reduce(0, &+)
+        return values.count == ranks.count ? values : nil
     }
 
     // MARK: - Storage
 
-    /// Compact bytes: count, zero count, sum, then (index, count) pairs of the non-empty
-    /// buckets as varints, indices ascending.
+    /// Compact bytes: the zero count, the number of non-empty buckets n, and when n > 0 the
+    /// first one's index (zigzag), the distance from it to the last one, the first one's count,
+    /// then for each next one the gap from the previous index and its count — varints, mostly
+    /// one byte each. The range up front lets a reader size its counts once.
+    func append(to out: inout [UInt8]) {
+        Varint.append(zeroCount, to: &out)
+        counts.withUnsafeBufferPointer { counts in
+            var buckets = 0
+            var first = -1
+            var last = -1
+            for position in counts.indices where counts[position] > 0 {
+                buckets += 1
+                if first < 0 { first = position }
+                last = position
+            }
+            Varint.append(UInt64(buckets), to: &out)
+            guard buckets > 0 else { return }
+            Varint.append(signed: Int64(offset) + Int64(first), to: &out)
+            Varint.append(UInt64(last - first), to: &out)
+            var previous = first
+            for position in first...last where counts[position] > 0 {
+                if position > first { Varint.append(UInt64(position - previous), to: &out) }
+                Varint.append(counts[position], to: &out)
+                previous = position
+            }
+        }
+    }
+
+    /// The bytes `append(to:)` writes for the sketch of some bucket indices given in ascending
+    /// order: what a flush writes for an aggregate it never needs as a sketch.
+    static func append(sortedBuckets buckets: UnsafeBufferPointer<Int32>, to out: inout [UInt8]) {
+        var zeros = 0
+        while zeros < buckets.count && buckets[zeros] == zeroBucket { zeros += 1 }
+        Varint.append(UInt64(zeros), to: &out)
+        var distinct = 0
+        for position in zeros..<buckets.count where position == zeros || buckets[position] != buckets[position - 1] { distinct += 1 }
+        Varint.append(UInt64(distinct), to: &out)
+        guard distinct > 0 else { return }
+        Varint.append(signed: Int64(buckets[zeros]), to: &out)
+        Varint.append(UInt64(Int64(buckets[buckets.count - 1]) - Int64(buckets[zeros])), to: &out)
+        var position = zeros
+        while position < buckets.count {
+            var end = position + 1
+            while end < buckets.count && buckets[end] == buckets[position] { end += 1 }
+            if position > zeros { Varint.append(UInt64(Int64(buckets[position]) - Int64(buckets[position - 1])), to: &out) }
+            Varint.append(UInt64(end - position), to: &out)
+            position = end
+        }
+    }
+
     var encoded: [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(16 + counts.count * 2)
-        Varint.append(count, to: &out)
-        Varint.append(zeroCount, to: &out)
-        Varint.append(sum.bitPattern, to: &out)
-        for (position, value) in counts.enumerated() where value > 0 {
-            Varint.append(UInt64(UInt32(bitPattern: offset + Int32(position))), to: &out)
-            Varint.append(value, to: &out)
-        }
+        append(to: &out)
         return out
     }
 
-    /// Adds an encoded sketch (see `encoded`) straight from its bytes, without decoding it into
-    /// a sketch first: what a 30-day question does for every rollup row it reads.
-    mutating func merge(encoded bytes: UnsafeRawBufferPointer) {
-        var position = 0
-        guard let count = Varint.read(bytes, &position), let zero = Varint.read(bytes, &position),
-              let sumBits = Varint.read(bytes, &position) else { return }
-        self.count += count
-        zeroCount += zero
-        sum += Double(bitPattern: sumBits)
-        while let rawIndex = Varint.read(bytes, &position), let value = Varint.read(bytes, &position) {
-            let index = Int32(bitPattern: UInt32(truncatingIfNeeded: rawIndex))
-            let slot = Int(index) - Int(offset)
-            if slot >= 0 && slot < counts.count {
+    /// Adds an encoded sketch (see `append(to:)`) straight from its bytes: what a 30-day
+    /// question does for every bucket it reads. On damage, what was read before stays added.
+    mutating func merge(from reader: inout RollupByteReader) throws(DamagedRollupData) {
+        let zero = try reader.varint()
+        zeroCount &+= zero
+        count &+= zero
+        let buckets = try reader.count()
+        guard buckets > 0 else { return }
+        let first = try reader.signed()
+        let width = try reader.varint()
+        guard Self.validBuckets.contains(first), width <= UInt64(Self.validBuckets.upperBound),
+              Self.validBuckets.contains(first + Int64(width)) else { throw DamagedRollupData() }
+        cover(Int32(first), Int32(first + Int64(width)))
+        let base = Int(first) - Int(offset)
+        let end = base + Int(width)
+        var added: UInt64 = 0
+        var damaged = false
+        // One pass over the counts without per-bucket range or uniqueness checks.
+        let bytes = reader.bytes
+        var position = reader.position
+        counts.withUnsafeMutableBufferPointer { counts in
+            var slot = base
+            for index in 0..<buckets {
+                if index > 0 {
+                    guard let gap = Varint.read(bytes, &position), gap >= 1, gap <= UInt64(end - slot) else {
+                        damaged = true
+                        return
+                    }
+                    slot += Int(gap)
+                }
+                guard let value = Varint.read(bytes, &position) else {
+                    damaged = true
+                    return
+                }
                 counts[slot] &+= value
-                continue
+                added &+= value
             }
-            // Nanosecond latencies use indices 0 ... ~4,500: anything far outside is a damaged blob.
-            guard index > -(1 << 15), index < 1 << 15 else { continue }
-            cover(index, index)
-            counts[Int(index - offset)] &+= value
         }
+        reader.position = position
+        count &+= added
+        if damaged { throw DamagedRollupData() }
     }
 
-    init(encoded bytes: [UInt8]) {
-        var position = 0
-        guard let count = Varint.read(bytes, &position), let zero = Varint.read(bytes, &position),
-              let sumBits = Varint.read(bytes, &position) else { return }
-        self.count = count
-        zeroCount = zero
-        sum = Double(bitPattern: sumBits)
-        var pairs: [(index: Int32, value: UInt64)] = []
-        while let index = Varint.read(bytes, &position), let value = Varint.read(bytes, &position) {
-            pairs.append((Int32(bitPattern: UInt32(truncatingIfNeeded: index)), value))
+    init(encoded bytes: [UInt8]) throws(DamagedRollupData) {
+        self.init()
+        try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+            var reader = RollupByteReader(raw)
+            try merge(from: &reader)
+            guard reader.isAtEnd else { throw DamagedRollupData() }
         }
-        // Nanosecond latencies use indices 0 ... ~4,500: a wider span is a damaged blob.
-        guard let low = pairs.map(\.index).min(), let high = pairs.map(\.index).max(), Int(high) - Int(low) < 1 << 16 else { return }
-        cover(low, high)
-        for pair in pairs { counts[Int(pair.index - offset)] &+= pair.value }
-    }
-}
-
-/// LEB128 unsigned varints.
-enum Varint {
-    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(value & 0x7f) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
-
-    static func read(_ bytes: [UInt8], _ position: inout Int) -> UInt64? {
-        bytes.withUnsafeBytes { read($0, &position) }
-    }
-
-    @inline(__always)
-    static func read(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while position < bytes.count, shift < 64 {
-            let byte = bytes[position]
-            position += 1
-            result |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
-        return nil
     }
 }

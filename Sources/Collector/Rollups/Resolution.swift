@@ -13,9 +13,15 @@ enum Resolution: Int, CaseIterable, Sendable {
         Int64(unixNano / nanos) * Int64(rawValue)
     }
 
-    /// Splits [start, end) — minute-aligned — into buckets of the coarsest resolution that fit.
-    /// Returns (resolution, first bucket, last bucket) ranges, inclusive, in Unix seconds.
-    static func cover(startUnixNano: UInt64, endUnixNano: UInt64) -> [(Resolution, Int64, Int64)] {
+    /// The bucket holding the Unix second `seconds` (not negative).
+    func bucket(seconds: Int64) -> Int64 {
+        seconds / Int64(rawValue) * Int64(rawValue)
+    }
+
+    /// Splits [start, end) — minute-aligned — into buckets of the coarsest resolution that fit,
+    /// none coarser than `coarsest`. Returns (resolution, first bucket, last bucket) ranges,
+    /// inclusive, in Unix seconds.
+    static func cover(startUnixNano: UInt64, endUnixNano: UInt64, coarsest: Resolution = .day) -> [(Resolution, Int64, Int64)] {
         var pieces = [(Resolution, Int64, Int64)]()
         var start = Int64(startUnixNano / 60_000_000_000) * 60
         let end = Int64(endUnixNano / 60_000_000_000) * 60
@@ -29,8 +35,10 @@ enum Resolution: Int, CaseIterable, Sendable {
             pieces.append((resolution, alignedStart, alignedEnd - size))
             start = alignedEnd
         }
-        take(.day)
-        if start < end {
+        if coarsest == .day {
+            take(.day)
+        }
+        if start < end, coarsest != .minute {
             take(.hour)
         }
         if start < end {

@@ -1,72 +1,61 @@
 import PeriscopeTelemetry
 
-/// What some spans and counter points add to the rollups, at minute grain: request counts,
-/// latency sketches and error types per (service, operation, minute), and good/total counts
-/// per (SLO, minute). A batch's deltas go to the partition's rollup journal in the batch's
-/// own transaction; `RollupWriter` later merges many batches' deltas into the rollup rows at
-/// once, so each row is rewritten once per flush instead of once per batch.
+/// What one batch adds to the rollups: each request span as a small record (service,
+/// operation, minute, duration, error type) and good/total counts per (SLO, minute). A batch's
+/// deltas go to the partition's rollup journal in the batch's own transaction; `RollupWriter`
+/// later aggregates many batches' records into the bucket rows at once. Records rather than
+/// per-batch sketches keep ingest to a few varints per span.
 struct RollupDeltas: Equatable, Sendable {
-    struct Key: Hashable, Sendable {
-        var service: String
-        var operation: String
+    /// One request span; its names are indices into `names`.
+    struct Request: Equatable, Sendable {
+        var service: Int32
+        var operation: Int32
+        /// The start of the span's minute, Unix seconds.
         var minute: Int64
-    }
-
-    struct Requests: Equatable, Sendable {
-        var requests = 0
-        var errors = 0
-        var ok = LatencySketch()
-        var failed = LatencySketch()
-        var errorTypes: [String: Int] = [:]
-
-        mutating func merge(_ other: Requests) {
-            requests += other.requests
-            errors += other.errors
-            ok.merge(other.ok)
-            failed.merge(other.failed)
-            for (type, count) in other.errorTypes { errorTypes[type, default: 0] += count }
-        }
+        var durationNanos: UInt64
+        /// `nil` for a success.
+        var errorType: Int32?
     }
 
     struct SLOKey: Hashable, Sendable {
-        var slo: String
+        /// An index into `names`.
+        var slo: Int32
         var minute: Int64
     }
 
-    struct Counts: Equatable, Sendable {
-        var total = 0.0
-        var good = 0.0
-    }
+    /// Service, operation, error type and SLO names, each once.
+    private var table = NameTable()
+    private(set) var requests: [Request] = []
+    private(set) var slo: [SLOKey: SLOCounts] = [:]
 
-    var requests: [Key: Requests] = [:]
-    var slo: [SLOKey: Counts] = [:]
-
+    var names: [String] { table.names }
     var isEmpty: Bool { requests.isEmpty && slo.isEmpty }
 
     init() {}
 
-    /// The requests among `spans` (server and consumer spans), per operation and per service
-    /// (operation `""`), and their verdicts for every span-based SLO.
+    /// The requests among `spans` (server and consumer spans, DESIGN §6) and their verdicts
+    /// for every latency SLO.
     init(spans: [(service: String, span: Span)], objectives: [ServiceLevelObjective]) {
+        requests.reserveCapacity(spans.count)
+        // Spans come grouped by service: the service's name and SLOs are looked up once per group.
+        var groupService: String?
+        var serviceIndex: Int32 = 0
+        var groupObjectives: [(objective: ServiceLevelObjective, name: Int32)] = []
         for (service, span) in spans where RequestClassification.isRequest(span) {
+            if service != groupService {
+                groupService = service
+                serviceIndex = table.index(service)
+                groupObjectives = objectives.filter { $0.judgesSpans(of: service) }.map { ($0, table.index($0.name)) }
+            }
             let minute = Resolution.minute.bucket(span.startTimeUnixNano)
             let errorType = RequestClassification.errorType(span)
-            for operation in [span.name, ""] {
-                let key = Key(service: service, operation: operation, minute: minute)
-                requests[key, default: Requests()].requests += 1
-                if let errorType {
-                    requests[key]!.errors += 1
-                    requests[key]!.failed.add(span.durationNanos)
-                    requests[key]!.errorTypes[errorType, default: 0] += 1
-                } else {
-                    requests[key]!.ok.add(span.durationNanos)
-                }
-            }
-            for objective in objectives {
+            requests.append(Request(
+                service: serviceIndex, operation: table.index(span.name), minute: minute, durationNanos: span.durationNanos,
+                errorType: errorType.map { table.index($0) }))
+            for (objective, sloName) in groupObjectives {
                 guard let good = objective.isGood(span, service: service, failed: errorType != nil) else { continue }
-                let key = SLOKey(slo: objective.name, minute: minute)
-                slo[key, default: Counts()].total += 1
-                if good { slo[key]!.good += 1 }
+                slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].total += 1
+                if good { slo[SLOKey(slo: sloName, minute: minute)]!.good += 1 }
             }
         }
     }
@@ -74,103 +63,82 @@ struct RollupDeltas: Equatable, Sendable {
     /// Ratio SLOs: increments of their good and total counters.
     init(ratioIncrements: [(slo: String, minute: Int64, good: Double, total: Double)]) {
         for increment in ratioIncrements {
-            let key = SLOKey(slo: increment.slo, minute: increment.minute)
-            slo[key, default: Counts()].good += increment.good
-            slo[key, default: Counts()].total += increment.total
-        }
-    }
-
-    mutating func merge(_ other: RollupDeltas) {
-        for (key, delta) in other.requests { requests[key, default: Requests()].merge(delta) }
-        for (key, counts) in other.slo {
-            slo[key, default: Counts()].total += counts.total
-            slo[key, default: Counts()].good += counts.good
+            let key = SLOKey(slo: table.index(increment.slo), minute: increment.minute)
+            slo[key, default: SLOCounts()].good += increment.good
+            slo[key, default: SLOCounts()].total += increment.total
         }
     }
 
     // MARK: - Journal encoding
 
-    /// Varints and length-prefixed strings and sketches; read back by `init(encoded:)`.
+    /// The names, then per request its name indices, its minute as a difference to the
+    /// previous one (in minutes), its duration and error type + 1 (0: success), then the SLO
+    /// counts; read back by `init(encoded:)`.
     var encoded: [UInt8] {
         var out = [UInt8]()
+        out.reserveCapacity(16 + names.count * 12 + requests.count * 10 + slo.count * 20)
+        Varint.append(UInt64(names.count), to: &out)
+        for name in names { Varint.append(name, to: &out) }
         Varint.append(UInt64(requests.count), to: &out)
-        for (key, delta) in requests {
-            Self.append(key.service, to: &out)
-            Self.append(key.operation, to: &out)
-            Varint.append(UInt64(bitPattern: key.minute), to: &out)
-            Varint.append(UInt64(delta.requests), to: &out)
-            Varint.append(UInt64(delta.errors), to: &out)
-            Self.append(delta.ok.encoded, to: &out)
-            Self.append(delta.failed.encoded, to: &out)
-            Varint.append(UInt64(delta.errorTypes.count), to: &out)
-            for (type, count) in delta.errorTypes {
-                Self.append(type, to: &out)
-                Varint.append(UInt64(count), to: &out)
-            }
+        var previousMinute: Int64 = 0
+        for request in requests {
+            Varint.append(UInt64(request.service), to: &out)
+            Varint.append(UInt64(request.operation), to: &out)
+            Varint.append(signed: (request.minute - previousMinute) / 60, to: &out)
+            previousMinute = request.minute
+            Varint.append(request.durationNanos, to: &out)
+            Varint.append(request.errorType.map { UInt64($0) + 1 } ?? 0, to: &out)
         }
         Varint.append(UInt64(slo.count), to: &out)
         for (key, counts) in slo {
-            Self.append(key.slo, to: &out)
-            Varint.append(UInt64(bitPattern: key.minute), to: &out)
-            Varint.append(counts.total.bitPattern, to: &out)
-            Varint.append(counts.good.bitPattern, to: &out)
+            Varint.append(UInt64(key.slo), to: &out)
+            Varint.append(signed: key.minute / 60, to: &out)
+            Varint.append(counts.total, to: &out)
+            Varint.append(counts.good, to: &out)
         }
         return out
     }
 
-    struct DamagedJournal: Error, CustomStringConvertible {
-        var description: String { "a rollup journal entry is damaged; its deltas are skipped" }
-    }
-
-    init(encoded bytes: [UInt8]) throws(DamagedJournal) {
-        var reader = Reader(bytes: bytes)
-        for _ in 0..<(try reader.count()) {
-            let key = Key(service: try reader.string(), operation: try reader.string(), minute: Int64(bitPattern: try reader.varint()))
-            var delta = Requests()
-            delta.requests = Int(try reader.varint())
-            delta.errors = Int(try reader.varint())
-            delta.ok = LatencySketch(encoded: try reader.bytes())
-            delta.failed = LatencySketch(encoded: try reader.bytes())
-            for _ in 0..<(try reader.count()) { delta.errorTypes[try reader.string(), default: 0] += Int(try reader.varint()) }
-            requests[key, default: Requests()].merge(delta)
+    init(encoded bytes: UnsafeRawBufferPointer) throws(DamagedRollupData) {
+        var reader = RollupByteReader(bytes)
+        var names = [String]()
+        let nameCount = try reader.count()
+        names.reserveCapacity(nameCount)
+        for _ in 0..<nameCount { names.append(try reader.string()) }
+        table = NameTable(readBack: names)
+        func nameIndex(_ value: UInt64) throws(DamagedRollupData) -> Int32 {
+            guard value < UInt64(names.count) else { throw DamagedRollupData() }
+            return Int32(value)
+        }
+        /// Minutes since 1970 fit in 40 bits for the next two million years; more is damage.
+        func minute(_ minutes: Int64) throws(DamagedRollupData) -> Int64 {
+            guard (0..<(1 << 40)).contains(minutes) else { throw DamagedRollupData() }
+            return minutes * 60
+        }
+        let requestCount = try reader.count()
+        requests.reserveCapacity(requestCount)
+        var minutes: Int64 = 0
+        for _ in 0..<requestCount {
+            let service = try nameIndex(try reader.varint())
+            let operation = try nameIndex(try reader.varint())
+            let step = try reader.signed()
+            guard step > -(1 << 40), step < 1 << 40 else { throw DamagedRollupData() }
+            minutes += step
+            let duration = try reader.varint()
+            let error = try reader.varint()
+            requests.append(Request(
+                service: service, operation: operation, minute: try minute(minutes), durationNanos: duration,
+                errorType: error == 0 ? nil : try nameIndex(error - 1)))
         }
         for _ in 0..<(try reader.count()) {
-            let key = SLOKey(slo: try reader.string(), minute: Int64(bitPattern: try reader.varint()))
-            slo[key, default: Counts()].total += Double(bitPattern: try reader.varint())
-            slo[key, default: Counts()].good += Double(bitPattern: try reader.varint())
+            let key = SLOKey(slo: try nameIndex(try reader.varint()), minute: try minute(try reader.signed()))
+            slo[key, default: SLOCounts()].total += try reader.double()
+            slo[key, default: SLOCounts()].good += try reader.double()
         }
+        guard reader.isAtEnd else { throw DamagedRollupData() }
     }
 
-    private static func append(_ text: String, to out: inout [UInt8]) { append(Array(text.utf8), to: &out) }
-
-    private static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
-        Varint.append(UInt64(bytes.count), to: &out)
-        out += bytes
-    }
-
-    private struct Reader {
-        let data: [UInt8]
-        var position = 0
-
-        init(bytes: [UInt8]) { data = bytes }
-
-        mutating func varint() throws(DamagedJournal) -> UInt64 {
-            guard let value = Varint.read(data, &position) else { throw DamagedJournal() }
-            return value
-        }
-
-        mutating func count() throws(DamagedJournal) -> Int {
-            let value = try varint()
-            guard value <= UInt64(data.count - position) else { throw DamagedJournal() }
-            return Int(value)
-        }
-
-        mutating func bytes() throws(DamagedJournal) -> [UInt8] {
-            let length = try count()
-            defer { position += length }
-            return Array(data[position..<(position + length)])
-        }
-
-        mutating func string() throws(DamagedJournal) -> String { String(decoding: try bytes(), as: UTF8.self) }
+    init(encoded bytes: [UInt8]) throws(DamagedRollupData) {
+        self = try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in try RollupDeltas(encoded: raw) }
     }
 }

@@ -1,12 +1,16 @@
 import PeriscopeTelemetry
 
 /// The rollup journal of one partition: each batch appends its `RollupDeltas` in its own
-/// transaction (one row, cheap); `flush` merges every journaled entry into the minute, hour
-/// and day rollup rows and the SLO counts, and deletes the entries, in one transaction — so
-/// a crash at any point neither loses nor double-counts a batch, and a row that many batches
-/// touch is rewritten once per flush.
+/// transaction (one row, cheap); `flush` aggregates every journaled entry in memory, merges
+/// the result into the minute, hour and day bucket rows (one row per bucket for all services
+/// and operations, one for all SLOs) and deletes the entries, in one transaction — so a
+/// crash at any point neither loses nor double-counts a batch, and a bucket that many
+/// batches touch is rewritten once per flush.
 struct RollupWriter {
     let database: SQLiteDatabase
+    /// Requests aggregated in memory before their buckets are written: a flush of a longer
+    /// journal (say, after flushes kept failing) writes them in parts, in bounded memory.
+    var requestsPerWrite = 1_000_000
 
     func journal(_ deltas: RollupDeltas) throws {
         guard !deltas.isEmpty else { return }
@@ -16,90 +20,76 @@ struct RollupWriter {
     /// Merges and deletes every journal entry; call inside a transaction. Returns the entries merged.
     @discardableResult
     func flush() throws -> Int {
-        var merged = RollupDeltas()
+        var aggregation = RollupAggregation()
         var entries = 0
         let select = try database.statement("SELECT deltas FROM rollup_journal")
         while try select.step() {
             entries += 1
             // A damaged entry (it never is, unless the file is) must not block the others.
-            if let deltas = try? RollupDeltas(encoded: select.blob(0)) { merged.merge(deltas) }
+            if let deltas = try? select.withBlob(0, { bytes in try RollupDeltas(encoded: bytes) }) {
+                aggregation.add(deltas)
+            }
+            if aggregation.requestCount >= requestsPerWrite {
+                try write(&aggregation)
+                aggregation = RollupAggregation()
+            }
         }
         guard entries > 0 else { return 0 }
-        try apply(merged)
+        if !aggregation.isEmpty { try write(&aggregation) }
         try database.statement("DELETE FROM rollup_journal").run()
         return entries
     }
 
-    private func apply(_ deltas: RollupDeltas) throws {
-        var byBucket = [Resolution: [RollupDeltas.Key: RollupDeltas.Requests]]()
-        for (key, delta) in deltas.requests {
-            for resolution in Resolution.allCases {
-                let bucket = key.minute / Int64(resolution.rawValue) * Int64(resolution.rawValue)
-                let coarse = RollupDeltas.Key(service: key.service, operation: key.operation, minute: bucket)
-                byBucket[resolution, default: [:]][coarse, default: RollupDeltas.Requests()].merge(delta)
-            }
+    private func write(_ aggregation: inout RollupAggregation) throws {
+        // A stored bucket that does not decode is replaced by the new counts alone: its old
+        // counts are unreadable anyway, and the bucket is readable again from now on.
+        try forEachStored(in: "request_rollups", column: "aggregates", aggregation.requestBuckets) { id, bytes in
+            try? aggregation.mergeStored(requests: bytes, into: id)
         }
-        for (resolution, rows) in byBucket {
-            for (key, delta) in rows { try merge(delta, resolution: resolution, key: key) }
+        try forEachStored(in: "slo_rollups", column: "counts", aggregation.sloBuckets) { id, bytes in
+            try? aggregation.mergeStored(slo: bytes, into: id)
         }
-        var sloRows = [Resolution: [RollupDeltas.SLOKey: RollupDeltas.Counts]]()
-        for (key, counts) in deltas.slo {
-            for resolution in Resolution.allCases {
-                let bucket = key.minute / Int64(resolution.rawValue) * Int64(resolution.rawValue)
-                let coarse = RollupDeltas.SLOKey(slo: key.slo, minute: bucket)
-                sloRows[resolution, default: [:]][coarse, default: RollupDeltas.Counts()].total += counts.total
-                sloRows[resolution, default: [:]][coarse, default: RollupDeltas.Counts()].good += counts.good
-            }
+        let writeRequests = try database.statement("""
+            INSERT INTO request_rollups (resolution, bucket, aggregates) VALUES (?, ?, ?)
+            ON CONFLICT (resolution, bucket) DO UPDATE SET aggregates = excluded.aggregates
+            """)
+        for (id, bytes) in aggregation.encodedRequestBuckets() {
+            try writeRequests.bind(1, id.resolution.rawValue).bind(2, id.start).bind(3, blob: bytes).run()
         }
-        for (resolution, rows) in sloRows {
-            for (key, counts) in rows {
-                try database.statement("""
-                    INSERT INTO slo_counts (slo, resolution, bucket, total, good) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (slo, resolution, bucket) DO UPDATE SET total = total + excluded.total, good = good + excluded.good
-                    """).bind(1, key.slo).bind(2, resolution.rawValue).bind(3, key.minute).bind(4, counts.total).bind(5, counts.good).run()
-            }
+        let writeSLO = try database.statement("""
+            INSERT INTO slo_rollups (resolution, bucket, counts) VALUES (?, ?, ?)
+            ON CONFLICT (resolution, bucket) DO UPDATE SET counts = excluded.counts
+            """)
+        for (id, bytes) in aggregation.encodedSLOBuckets() {
+            try writeSLO.bind(1, id.resolution.rawValue).bind(2, id.start).bind(3, blob: bytes).run()
         }
     }
 
-    /// Read, merge, write one rollup row (`key.minute` holds the bucket of `resolution`).
-    private func merge(_ delta: RollupDeltas.Requests, resolution: Resolution, key: RollupDeltas.Key) throws {
-        var merged = delta
-        let select = try database.statement("""
-            SELECT requests, errors, ok_latency, error_latency, error_types FROM rollups
-            WHERE resolution = ? AND bucket = ? AND service = ? AND operation = ?
-            """).bind(1, resolution.rawValue).bind(2, key.minute).bind(3, key.service).bind(4, key.operation)
-        if try select.step() {
-            var stored = RollupDeltas.Requests()
-            stored.requests = select.int(0)
-            stored.errors = select.int(1)
-            stored.ok = LatencySketch(encoded: select.blob(2))
-            stored.failed = LatencySketch(encoded: select.blob(3))
-            stored.errorTypes = ErrorTypes.decode(select.string(4))
-            merged.merge(stored)
-            _ = try select.step()
+    /// Calls `body` with the stored bytes of those of `ids` that have a row in `table`: one scan
+    /// of the keys in their range per resolution (most buckets of a flush are new), then a
+    /// read of each row that exists.
+    private func forEachStored(
+        in table: String, column: String, _ ids: [RollupAggregation.BucketID],
+        _ body: (RollupAggregation.BucketID, UnsafeRawBufferPointer) -> Void
+    ) throws {
+        let wanted = Set(ids)
+        var existing = [RollupAggregation.BucketID]()
+        for resolution in Resolution.allCases {
+            let starts = ids.lazy.filter { $0.resolution == resolution }.map(\.start)
+            guard let low = starts.min(), let high = starts.max() else { continue }
+            let keys = try database.statement("SELECT bucket FROM \(table) WHERE resolution = ? AND bucket BETWEEN ? AND ?")
+                .bind(1, resolution.rawValue).bind(2, low).bind(3, high)
+            while try keys.step() {
+                let id = RollupAggregation.BucketID(resolution: resolution, start: keys.int64(0))
+                if wanted.contains(id) { existing.append(id) }
+            }
         }
-        try database.statement("""
-            INSERT OR REPLACE INTO rollups (resolution, bucket, service, operation, requests, errors, ok_latency, error_latency, error_types)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).bind(1, resolution.rawValue).bind(2, key.minute).bind(3, key.service).bind(4, key.operation)
-            .bind(5, merged.requests).bind(6, merged.errors)
-            .bind(7, blob: merged.ok.encoded).bind(8, blob: merged.failed.encoded)
-            .bind(9, ErrorTypes.encode(merged.errorTypes)).run()
-    }
-}
-
-/// Error counts by type, stored as `type=count` pairs separated by newlines.
-enum ErrorTypes {
-    static func encode(_ counts: [String: Int]) -> String {
-        counts.keys.sorted().map { "\($0.replacingOccurrences(of: "\n", with: " "))=\(counts[$0]!)" }.joined(separator: "\n")
-    }
-
-    static func decode(_ text: String) -> [String: Int] {
-        var out = [String: Int]()
-        for line in text.split(separator: "\n") {
-            guard let equals = line.lastIndex(of: "="), let count = Int(line[line.index(after: equals)...]) else { continue }
-            out[String(line[..<equals]), default: 0] += count
+        let select = try database.statement("SELECT \(column) FROM \(table) WHERE resolution = ? AND bucket = ?")
+        for id in existing {
+            select.bind(1, id.resolution.rawValue).bind(2, id.start)
+            guard try select.step() else { continue }
+            select.withBlob(0) { body(id, $0) }
+            select.reset()
         }
-        return out
     }
 }

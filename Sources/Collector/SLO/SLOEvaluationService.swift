@@ -16,7 +16,7 @@ struct SLOEvaluationService: Service {
 
     func evaluate(nowUnixNano: UInt64) {
         do {
-            let statuses = try store.objectives.map { try store.status(of: $0, nowUnixNano: nowUnixNano) }
+            let statuses = try store.statuses(of: store.objectives, nowUnixNano: nowUnixNano)
             try alerts.record(statuses, atUnixNano: nowUnixNano)
             for status in statuses where !status.firing.isEmpty {
                 logger.notice("SLO \(status.name) is burning its budget: \(status.firing.map { "\($0.severity) (\($0.longWindow)/\($0.shortWindow) > \($0.threshold))" }.joined(separator: ", "))")

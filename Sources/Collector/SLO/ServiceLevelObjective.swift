@@ -23,6 +23,14 @@ struct ServiceLevelObjective: Equatable, Sendable {
     /// The fraction of requests allowed to be bad: 1 − objective.
     var errorBudget: Double { 1 - objective / 100 }
 
+    /// Whether each request span of `service` gets a verdict for this SLO at ingest: latency SLOs
+    /// only. Availability SLOs are read from the request rollups (good = requests that did not
+    /// fail), ratio SLOs come from counters.
+    func judgesSpans(of service: String) -> Bool {
+        guard case .latency = indicator else { return false }
+        return self.service == nil || self.service == service
+    }
+
     /// Whether a request span counts for this SLO and is good; `nil` if it does not count.
     func isGood(_ span: Span, service spanService: String, failed: Bool) -> Bool? {
         if let service, service != spanService { return nil }

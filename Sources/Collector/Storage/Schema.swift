@@ -8,7 +8,7 @@
 /// (`RollupWriter`).
 enum Schema {
     /// Stored as the file's `user_version`; a file with another version is refused.
-    static let version: Int32 = 4
+    static let version: Int32 = 5
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
@@ -81,30 +81,7 @@ enum Schema {
             resource_id INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS metric_points_by_name_time ON metric_points (name, time_ns);
-        CREATE TABLE IF NOT EXISTS rollups (
-            resolution INTEGER NOT NULL,
-            bucket INTEGER NOT NULL,
-            service TEXT NOT NULL,
-            operation TEXT NOT NULL,
-            requests INTEGER NOT NULL,
-            errors INTEGER NOT NULL,
-            ok_latency BLOB NOT NULL,
-            error_latency BLOB NOT NULL,
-            error_types TEXT NOT NULL,
-            PRIMARY KEY (resolution, bucket, service, operation)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS slo_counts (
-            slo TEXT NOT NULL,
-            resolution INTEGER NOT NULL,
-            bucket INTEGER NOT NULL,
-            total REAL NOT NULL,
-            good REAL NOT NULL,
-            PRIMARY KEY (slo, resolution, bucket)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS rollup_journal (
-            id INTEGER PRIMARY KEY,
-            deltas BLOB NOT NULL
-        );
+        \(RollupTables.statements)
         CREATE TABLE IF NOT EXISTS ingested_batches (
             batch_id TEXT PRIMARY KEY,
             received_ns INTEGER NOT NULL

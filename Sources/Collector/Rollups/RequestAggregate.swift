@@ -1,0 +1,102 @@
+/// The requests of one (service, operation) in a rollup bucket or a queried range: counts,
+/// latency of successes and of failures kept apart (DESIGN §6), and failures by error type.
+struct RequestAggregate: Equatable, Sendable {
+    var requests = 0
+    var errors = 0
+    var ok = LatencySketch()
+    var failed = LatencySketch()
+    var errorTypes: [String: Int] = [:]
+
+    /// One request, its latency bucket computed once for every aggregate it goes to.
+    @inline(__always)
+    mutating func add(latencyBucket: Int32, errorType: String?) {
+        requests += 1
+        guard let errorType else {
+            ok.add(bucket: latencyBucket)
+            return
+        }
+        errors += 1
+        failed.add(bucket: latencyBucket)
+        errorTypes[errorType, default: 0] += 1
+    }
+
+    /// Empties the aggregate, keeping its storage for the next one.
+    mutating func removeAll() {
+        requests = 0
+        errors = 0
+        ok.removeAll()
+        failed.removeAll()
+        errorTypes.removeAll(keepingCapacity: true)
+    }
+
+    mutating func merge(_ other: RequestAggregate) {
+        requests += other.requests
+        errors += other.errors
+        ok.merge(other.ok)
+        failed.merge(other.failed)
+        for (type, count) in other.errorTypes { errorTypes[type, default: 0] += count }
+    }
+
+    // MARK: - Storage
+
+    /// Requests and errors, then for a single request (most minute and hour aggregates of a
+    /// sparse operation) its latency bucket and its error type if it failed; otherwise the two
+    /// sketches and the error types (name, count) by name.
+    func append(to out: inout [UInt8]) {
+        if requests == 1, let single = single {
+            Self.append(single: single.latencyBucket, errorType: single.errorType, to: &out)
+            return
+        }
+        Varint.append(UInt64(requests), to: &out)
+        Varint.append(UInt64(errors), to: &out)
+        ok.append(to: &out)
+        failed.append(to: &out)
+        Self.append(errorTypes: errorTypes, to: &out)
+    }
+
+    /// The one request of an aggregate of one request (`nil` if its parts disagree).
+    private var single: (latencyBucket: Int32, errorType: String?)? {
+        if errors == 0, let bucket = ok.onlyBucket { return (bucket, nil) }
+        if errors == 1, let bucket = failed.onlyBucket, errorTypes.count == 1, let type = errorTypes.first, type.value == 1 { return (bucket, type.key) }
+        return nil
+    }
+
+    /// The bytes of an aggregate of one request: 1, 0 or 1 error, the latency bucket (zigzag,
+    /// -1 for the zero bucket), and the error type if it failed.
+    static func append(single latencyBucket: Int32, errorType: String?, to out: inout [UInt8]) {
+        Varint.append(UInt64(1), to: &out)
+        Varint.append(UInt64(errorType == nil ? 0 : 1), to: &out)
+        Varint.append(signed: latencyBucket == LatencySketch.zeroBucket ? -1 : Int64(latencyBucket), to: &out)
+        if let errorType { Varint.append(errorType, to: &out) }
+    }
+
+    static func append(errorTypes: [String: Int], to out: inout [UInt8]) {
+        Varint.append(UInt64(errorTypes.count), to: &out)
+        guard !errorTypes.isEmpty else { return }
+        for type in errorTypes.keys.sorted() {
+            Varint.append(type, to: &out)
+            Varint.append(UInt64(errorTypes[type]!), to: &out)
+        }
+    }
+
+    /// Adds a stored aggregate (see `append(to:)`) straight from its bytes.
+    mutating func merge(from reader: inout RollupByteReader) throws(DamagedRollupData) {
+        let count = try reader.varint()
+        let failures = try reader.varint()
+        if count == 1 {
+            guard failures <= 1 else { throw DamagedRollupData() }
+            let bucket = try reader.signed()
+            guard bucket == -1 || LatencySketch.validBuckets.contains(bucket) else { throw DamagedRollupData() }
+            add(latencyBucket: bucket == -1 ? LatencySketch.zeroBucket : Int32(bucket), errorType: failures == 1 ? try reader.string() : nil)
+            return
+        }
+        requests &+= Int(truncatingIfNeeded: count)
+        errors &+= Int(truncatingIfNeeded: failures)
+        try ok.merge(from: &reader)
+        try failed.merge(from: &reader)
+        for _ in 0..<(try reader.count()) {
+            let type = try reader.string()
+            errorTypes[type, default: 0] &+= Int(truncatingIfNeeded: try reader.varint())
+        }
+    }
+}

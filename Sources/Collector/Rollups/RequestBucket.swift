@@ -1,0 +1,98 @@
+/// The stored form of one request rollup bucket (a minute, hour or day of every service and
+/// operation): one blob per bucket, so a flush writes a row per bucket rather than per key, and
+/// a 30-day question reads about fifty rows. Services come in sections, each starting with the
+/// whole service's aggregate (operation ""), so a per-service question reads one entry per
+/// section and skips the rest by its length.
+///
+///     section: service name, byte length of its entries (4 bytes, little-endian), entries
+///     entry:   operation name, byte length of its aggregate (4 bytes), `RequestAggregate` bytes
+enum RequestBucket {
+    /// Which entries a reader wants.
+    enum Entries {
+        /// The whole service's aggregates (operation "").
+        case services
+        /// Each operation's aggregates.
+        case operations
+        case all
+    }
+
+    /// Calls `body` for the entries wanted, of one service or all, with a reader over the
+    /// entry's `RequestAggregate` bytes.
+    static func forEach(
+        in bytes: UnsafeRawBufferPointer, entries wanted: Entries, service: [UInt8]? = nil,
+        _ body: (_ service: UnsafeRawBufferPointer, _ operation: UnsafeRawBufferPointer, _ aggregate: inout RollupByteReader) throws(DamagedRollupData) -> Void
+    ) throws(DamagedRollupData) {
+        var reader = RollupByteReader(bytes)
+        while !reader.isAtEnd {
+            let name = try reader.stringBytes()
+            let length = try reader.fixedLength()
+            if let service, !name.elementsEqual(service) {
+                try reader.skip(length)
+                continue
+            }
+            var section = RollupByteReader(try reader.slice(length))
+            entries: while !section.isAtEnd {
+                let operation = try section.stringBytes()
+                let entryLength = try section.fixedLength()
+                // The service's own entry comes first: after it, a per-service reader is done.
+                if wanted == .services && !operation.isEmpty { break entries }
+                if wanted == .operations && operation.isEmpty {
+                    try section.skip(entryLength)
+                    continue
+                }
+                var aggregate = RollupByteReader(try section.slice(entryLength))
+                try body(name, operation, &aggregate)
+            }
+        }
+    }
+
+    /// Builds a bucket's bytes: sections in service order, each with its service entry first.
+    struct Writer {
+        private(set) var bytes = [UInt8]()
+        private var sectionLengthAt: Int?
+
+        init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+        mutating func section(_ service: String) {
+            closeSection()
+            Varint.append(service, to: &bytes)
+            sectionLengthAt = bytes.count
+            bytes.append(contentsOf: [0, 0, 0, 0])
+        }
+
+        /// An entry whose aggregate bytes `writeAggregate` appends (see `RequestAggregate.append(to:)`).
+        mutating func entry(_ operation: String, _ writeAggregate: (inout [UInt8]) -> Void) {
+            Varint.append(operation, to: &bytes)
+            let lengthAt = bytes.count
+            bytes.append(contentsOf: [0, 0, 0, 0])
+            writeAggregate(&bytes)
+            patchLength(at: lengthAt)
+        }
+
+        mutating func finish() -> [UInt8] {
+            closeSection()
+            return bytes
+        }
+
+        private mutating func closeSection() {
+            if let sectionLengthAt { patchLength(at: sectionLengthAt) }
+            sectionLengthAt = nil
+        }
+
+        /// Writes the number of bytes after the 4-byte slot at `position` into it.
+        private mutating func patchLength(at position: Int) {
+            let length = UInt32(bytes.count - position - 4)
+            for index in 0..<4 { bytes[position + index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
+        }
+    }
+}
+
+extension RollupByteReader {
+    /// A 4-byte little-endian length, which can never exceed the bytes left.
+    mutating func fixedLength() throws(DamagedRollupData) -> Int {
+        let raw = try slice(4)
+        let length = Int(raw[0]) | Int(raw[1]) << 8 | Int(raw[2]) << 16 | Int(raw[3]) << 24
+        guard length <= bytes.count - position else { throw DamagedRollupData() }
+        return length
+    }
+}

@@ -1,0 +1,25 @@
+/// The rollup tables of a partition, part of its schema (`Schema`): the journal of what
+/// batches added since the last flush, and one row per (resolution, bucket) holding every
+/// service's and operation's aggregates (`RequestBucket`) or every SLO's counts (`SLOBucket`).
+enum RollupTables {
+    static let statements = """
+        DROP TABLE IF EXISTS rollups;
+        DROP TABLE IF EXISTS slo_counts;
+        CREATE TABLE IF NOT EXISTS request_rollups (
+            resolution INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            aggregates BLOB NOT NULL,
+            PRIMARY KEY (resolution, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS slo_rollups (
+            resolution INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            counts BLOB NOT NULL,
+            PRIMARY KEY (resolution, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rollup_journal (
+            id INTEGER PRIMARY KEY,
+            deltas BLOB NOT NULL
+        );
+        """
+}
