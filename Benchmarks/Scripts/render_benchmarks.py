@@ -107,7 +107,7 @@ if sdk:
     out("")
     counters = [line for line in read("sdk.err").splitlines() if line.startswith("periscope exporter:")]
     if counters:
-        out("Periscope's exporter counters at the end of each of its benchmarks, in the order they ran (by name: log, then span):")
+        out("Periscope's exporter counters at the end of each of its benchmarks (named in brackets):")
         out("")
         for line in counters:
             out(f"- {line}")
