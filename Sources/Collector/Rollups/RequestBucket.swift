@@ -1,3 +1,5 @@
+import PeriscopeTelemetry
+
 /// The stored form of one request rollup bucket (a minute, hour or day of every service and
 /// operation): one blob per bucket, so a flush writes a row per bucket rather than per key, and
 /// a 30-day question reads about fifty rows. Services come in sections, each starting with the

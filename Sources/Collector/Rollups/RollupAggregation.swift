@@ -1,3 +1,5 @@
+import PeriscopeTelemetry
+
 /// Journal entries gathered per rollup bucket — every minute, hour and day they touch — then
 /// merged with the stored buckets and encoded, one blob per bucket (`RollupWriter`). Each
 /// request is kept once, with the aggregates (bucket, service, operation) it belongs to; an

@@ -1,3 +1,5 @@
+import PeriscopeTelemetry
+
 /// Good and total events of an SLO: requests for span-based SLOs, counter increments for ratio SLOs.
 struct SLOCounts: Equatable, Sendable {
     var total = 0.0

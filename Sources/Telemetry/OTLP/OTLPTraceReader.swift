@@ -400,17 +400,11 @@ struct ProtobufReader {
 
     @inline(__always)
     mutating func varint() -> UInt64? {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while position < buffer.count, shift < 64 {
-            let byte = buffer[position]
-            position += 1
-            result |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return result }
-            shift += 7
+        guard let value = Varint.read(buffer, &position) else {
+            failed = true
+            return nil
         }
-        failed = true
-        return nil
+        return value
     }
 
     mutating func fixed64() -> UInt64? {
