@@ -52,8 +52,11 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Timed repetitions of each signals / SLO query.")
     var signalsRepetitions = 50
 
-    @Flag(help: "Skip the rollup-cost comparison (the same spans as kind=internal).")
+    @Flag(help: "Skip the rollup-cost comparisons (the same spans as kind=internal).")
     var skipRollupComparison = false
+
+    @Option(help: "Spans of the store workload ingested twice for the rollup cost at ordinary traffic (an availability and a latency SLO per service): as generated (4 in 10 spans are server spans) and all kind=internal; 0 to skip.")
+    var rollupComparisonSpans = 2_000_000
 
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
     var skipStore = false
@@ -90,6 +93,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         do {
             if !skipStore { report.store = try await runStore(collectorBinary: collectorBinary, work: work, http: http) }
             if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
+            if !skipRollupComparison, rollupComparisonSpans > 0 {
+                report.storeRollups = try await runStoreRollupComparison(collectorBinary: collectorBinary, work: work, http: http)
+            }
         } catch {
             try? await http.shutdown()
             throw error
@@ -126,43 +132,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let traces = max(1, spans / StoreWorkload.spansPerTrace)
-        var shape = StoreWorkload(ids: IDSource(), services: 5, operations: 20, nowNanos: Self.nowNanos())
-        if arrival == .ordered { shape.orderedTotalTraces = UInt64(traces) }
-        let workload = shape
-        let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
-        let storedSpans = traces * StoreWorkload.spansPerTrace
-        print("store: ingesting \(storedSpans) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
-
-        let before = ProcessStats.read(pid: collector.pid)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
-            let first = UInt64(batch * tracesPerBatch)
-            let count = min(tracesPerBatch, traces - batch * tracesPerBatch)
-            let bodies = workload.bodies(firstTrace: first, count: count)
-            var retries = 0, failures = 0
-            for (path, body) in [("/v1/traces", bodies.traces), ("/v1/logs", bodies.logs)] {
-                if let extra = await client.postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
-            }
-            if batch % 500 == 499 { print("  \((batch + 1) * tracesPerBatch * StoreWorkload.spansPerTrace) spans sent, \(Int(StoreClient.ms(clock.now - start) / 1000)) s") }
-            return (retries, failures)
-        }
-        let sentAt = clock.now
-        let counts = await client.waitStored(spans: storedSpans, logs: traces, timeout: .seconds(ingestTimeout))
-        let storedAt = clock.now
-        let after = ProcessStats.read(pid: collector.pid)
-        let seconds = StoreClient.ms(storedAt - start) / 1000
-        var ingest = StoreReport.Ingest(
-            spans: storedSpans, logs: traces, seconds: seconds,
-            sendSeconds: StoreClient.ms(sentAt - start) / 1000,
-            spansPerSecond: Double(counts["spans", default: 0]) / seconds,
-            collectorCPUSeconds: after.cpuSeconds - before.cpuSeconds,
-            spansPerCPUSecond: 0, collectorPeakRSSMiB: after.peakRSSMiB,
-            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
-            storedSpans: counts["spans", default: 0], storedLogs: counts["logs", default: 0])
-        ingest.spansPerCPUSecond = ingest.collectorCPUSeconds > 0 ? Double(ingest.storedSpans) / ingest.collectorCPUSeconds : 0
-        print(String(format: "store: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
-                     seconds, ingest.spansPerSecond, ingest.collectorCPUSeconds, ingest.storedSpans, ingest.storedLogs))
+        let workload = storeWorkload(traces: traces)
+        let ingest = await ingestStore(workload, traces: traces, client: client, pid: collector.pid, label: "store")
 
         let diskBytes = ProcessStats.directoryBytes(data)
         let databaseBytes = ProcessStats.directoryBytes(data, includingWAL: false)
@@ -186,12 +157,99 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let diskAfterQueries = ProcessStats.directoryBytes(data)
         defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
         return StoreReport.Store(
-            spans: storedSpans, traces: traces, logs: traces, batchSpans: tracesPerBatch * StoreWorkload.spansPerTrace,
+            spans: ingest.spans, traces: traces, logs: traces, batchSpans: tracesPerBatch * StoreWorkload.spansPerTrace,
             inFlight: inFlight, arrival: arrival.rawValue, ingest: ingest, diskBytes: diskBytes, databaseBytes: databaseBytes,
             diskBytesAfterQueries: diskAfterQueries,
-            bytesPerSpan: Double(diskBytes) / Double(storedSpans),
-            bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(storedSpans),
+            bytesPerSpan: Double(diskBytes) / Double(ingest.spans),
+            bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(ingest.spans),
             queries: queries)
+    }
+
+    /// The store workload of `traces` traces, in arrival order or at random per `--arrival`.
+    private func storeWorkload(traces: Int, allInternal: Bool = false) -> StoreWorkload {
+        var shape = StoreWorkload(ids: IDSource(), services: 5, operations: 20, nowNanos: Self.nowNanos())
+        if arrival == .ordered { shape.orderedTotalTraces = UInt64(traces) }
+        shape.allInternal = allInternal
+        return shape
+    }
+
+    /// Sends `traces` traces (and a log per trace) in batches, `inFlight` at a time, and waits
+    /// until the collector has stored them and merged their rollups.
+    private func ingestStore(_ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
+        let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
+        let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
+        let storedSpans = traces * StoreWorkload.spansPerTrace
+        print("\(label): ingesting \(storedSpans) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
+
+        let before = ProcessStats.read(pid: pid)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
+            let first = UInt64(batch * tracesPerBatch)
+            let count = min(tracesPerBatch, traces - batch * tracesPerBatch)
+            let bodies = workload.bodies(firstTrace: first, count: count)
+            var retries = 0, failures = 0
+            for (path, body) in [("/v1/traces", bodies.traces), ("/v1/logs", bodies.logs)] {
+                if let extra = await client.postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
+            }
+            if batch % 500 == 499 { print("  \((batch + 1) * tracesPerBatch * StoreWorkload.spansPerTrace) spans sent, \(Int(StoreClient.ms(clock.now - start) / 1000)) s") }
+            return (retries, failures)
+        }
+        let sentAt = clock.now
+        let counts = await client.waitStored(spans: storedSpans, logs: traces, timeout: .seconds(ingestTimeout))
+        await Self.mergeRollups(client, endNanos: workload.nowNanos, windowNanos: workload.windowNanos)
+        let storedAt = clock.now
+        let after = ProcessStats.read(pid: pid)
+        let seconds = StoreClient.ms(storedAt - start) / 1000
+        var ingest = StoreReport.Ingest(
+            spans: storedSpans, logs: traces, seconds: seconds,
+            sendSeconds: StoreClient.ms(sentAt - start) / 1000,
+            spansPerSecond: Double(counts["spans", default: 0]) / seconds,
+            collectorCPUSeconds: after.cpuSeconds - before.cpuSeconds,
+            spansPerCPUSecond: 0, collectorPeakRSSMiB: after.peakRSSMiB,
+            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
+            storedSpans: counts["spans", default: 0], storedLogs: counts["logs", default: 0])
+        ingest.spansPerCPUSecond = ingest.collectorCPUSeconds > 0 ? Double(ingest.storedSpans) / ingest.collectorCPUSeconds : 0
+        print(String(format: "%@: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
+                     label, seconds, ingest.spansPerSecond, ingest.collectorCPUSeconds, ingest.storedSpans, ingest.storedLogs))
+        return ingest
+    }
+
+    /// Rollups are merged from their journal every second and before any signals question:
+    /// one question over the whole range makes that merge part of what ingest is charged.
+    private static func mergeRollups(_ client: StoreClient, endNanos: UInt64, windowNanos: UInt64) async {
+        _ = await client.timedGet("/api/v1/signals?start=\(endNanos - windowNanos)&end=\(endNanos)")
+    }
+
+    /// The store workload's rollup cost at ordinary traffic: `rollupComparisonSpans` spans as
+    /// generated, then the same spans all internal, each into a fresh collector.
+    private func runStoreRollupComparison(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.RollupComparison {
+        let traces = max(1, rollupComparisonSpans / StoreWorkload.spansPerTrace)
+        // An availability and a latency SLO per service, as a team would set them.
+        let sloFile = work.appendingPathComponent("store-slo.yaml")
+        var yaml = "slos:\n"
+        for service in 0..<5 {
+            let name = StoreWorkload.serviceName(service)
+            yaml += "  - name: \(name)-availability\n    service: \(name)\n    sli: availability\n    objective: 99.9\n"
+            yaml += "  - name: \(name)-latency\n    service: \(name)\n    sli: latency\n    threshold: 100ms\n    objective: 99\n"
+        }
+        try yaml.write(to: sloFile, atomically: true, encoding: .utf8)
+        var ingests: [StoreReport.Ingest] = []
+        for allInternal in [false, true] {
+            let data = work.appendingPathComponent(allInternal ? "rollup-internal-data" : "rollup-server-data")
+            let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
+            defer {
+                collector.stop()
+                if !keepData { try? FileManager.default.removeItem(at: data) }
+            }
+            let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+            ingests.append(await ingestStore(storeWorkload(traces: traces, allInternal: allInternal), traces: traces, client: client,
+                                             pid: collector.pid, label: allInternal ? "store workload, all internal" : "store workload, as generated"))
+        }
+        return StoreReport.RollupComparison(
+            spans: traces * StoreWorkload.spansPerTrace, requestShare: StoreWorkload.requestShare, asGenerated: ingests[0], allInternal: ingests[1],
+            ingestTimeRatio: ingests[0].seconds / ingests[1].seconds,
+            cpuRatio: ingests[0].collectorCPUSeconds / max(ingests[1].collectorCPUSeconds, 1e-9))
     }
 
     /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time.
@@ -287,10 +345,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         }
         let sentAt = clock.now
         let counts = await client.waitStored(spans: total, logs: 0, timeout: .seconds(ingestTimeout))
-        // Rollups are merged from their journal every second and before any signals question:
-        // one question over the whole range makes that merge part of what ingest is charged.
-        let range = "start=\(workload.nowNanos - UInt64(workload.hours) * 3_600_000_000_000)&end=\(workload.nowNanos)"
-        _ = await client.timedGet("/api/v1/signals?\(range)")
+        await Self.mergeRollups(client, endNanos: workload.nowNanos, windowNanos: UInt64(workload.hours) * 3_600_000_000_000)
         let seconds = StoreClient.ms(clock.now - start) / 1000
         let after = ProcessStats.read(pid: pid)
         let cpu = after.cpuSeconds - before.cpuSeconds

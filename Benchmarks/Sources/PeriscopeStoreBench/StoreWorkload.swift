@@ -45,6 +45,18 @@ struct StoreWorkload: Sendable {
     /// When set, traces start in the order of their numbers across the window (±1 minute), as
     /// live traffic arrives — a replay of one day; when nil, at random times in it (a backfill).
     var orderedTotalTraces: UInt64? = nil
+    /// When true every span is internal: no span is a request, so nothing is rolled up — the
+    /// same bytes to store otherwise, for measuring what the rollups cost at ingest.
+    var allInternal = false
+
+    /// The OTLP span kind of the span at `position` in its trace: the root is a server span,
+    /// the rest cycle through client, internal and server.
+    static func kind(position: Int) -> UInt64 { position == 0 ? 2 : [2, 3, 1][position % 3] }
+
+    /// The share of spans that are requests (server spans), which the collector rolls up.
+    static var requestShare: Double {
+        Double((0..<spansPerTrace).filter { kind(position: $0) == 2 }.count) / Double(spansPerTrace)
+    }
 
     static func serviceName(_ index: Int) -> String { "svc-\(index)" }
     static func operationName(_ index: Int) -> String { "op-\(index)" }
@@ -94,7 +106,7 @@ struct StoreWorkload: Sendable {
                     ("http.response.status_code", isError ? "500" : "200"),
                 ]
                 if position == 0 { attributes.append(("correlation_id", correlationID(trace))) }
-                let kind: UInt64 = position == 0 ? 2 : [2, 3, 1][position % 3]
+                let kind: UInt64 = allInternal ? 1 : Self.kind(position: position)
                 spansByService[service].append(OTLPPayloads.SpanSpec(
                     traceID: traceID, spanID: spanID,
                     parentSpanID: position == 0 ? nil : spanIDs[(position - 1) / 2],

@@ -41,22 +41,27 @@ struct RollupDeltas: Equatable, Sendable {
         var groupService: String?
         var serviceIndex: Int32 = 0
         var groupObjectives: [(objective: ServiceLevelObjective, name: Int32)] = []
-        for (service, span) in spans where RequestClassification.isRequest(span) {
-            if service != groupService {
+        // By index, each span passed on borrowed: a copy per span would retain all its fields.
+        for position in spans.indices where RequestClassification.isRequest(spans[position].span) {
+            if spans[position].service != groupService {
+                let service = spans[position].service
                 groupService = service
                 serviceIndex = table.index(service)
                 groupObjectives = objectives.filter { $0.judgesSpans(of: service) }.map { ($0, table.index($0.name)) }
             }
-            let minute = Resolution.minute.bucket(span.startTimeUnixNano)
-            let errorType = RequestClassification.errorType(span)
-            requests.append(Request(
-                service: serviceIndex, operation: table.index(span.name), minute: minute, durationNanos: span.durationNanos,
-                errorType: errorType.map { table.index($0) }))
-            for (objective, sloName) in groupObjectives {
-                guard let good = objective.isGood(span, service: service, failed: errorType != nil) else { continue }
-                slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].total += 1
-                if good { slo[SLOKey(slo: sloName, minute: minute)]!.good += 1 }
-            }
+            add(request: spans[position].span, of: spans[position].service, service: serviceIndex, objectives: groupObjectives)
+        }
+    }
+
+    private mutating func add(request span: Span, of serviceName: String, service: Int32, objectives: [(objective: ServiceLevelObjective, name: Int32)]) {
+        let minute = Resolution.minute.bucket(span.startTimeUnixNano)
+        let errorType = RequestClassification.errorType(span)
+        requests.append(Request(
+            service: service, operation: table.index(span.name), minute: minute, durationNanos: span.durationNanos,
+            errorType: errorType.map { table.index($0) }))
+        for (objective, sloName) in objectives {
+            guard let good = objective.isGood(span, service: serviceName, failed: errorType != nil) else { continue }
+            slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
         }
     }
 
