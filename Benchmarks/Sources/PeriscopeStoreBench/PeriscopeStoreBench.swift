@@ -173,21 +173,16 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         return shape
     }
 
-    /// Sends `traces` traces (and a log per trace) in batches, `inFlight` at a time, and waits
-    /// until the collector has stored them and merged their rollups.
+    /// Sends `traces` traces (and a log per trace) in batches and waits until they are stored.
     private func ingestStore(_ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
-        let storedSpans = traces * StoreWorkload.spansPerTrace
-        print("\(label): ingesting \(storedSpans) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
-
-        let before = ProcessStats.read(pid: pid)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
+        print("\(label): ingesting \(traces * StoreWorkload.spansPerTrace) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
+        let clock = ContinuousClock(), start = clock.now
+        return await ingest(label: label, spans: traces * StoreWorkload.spansPerTrace, logs: traces, batches: batches, client: client, pid: pid,
+                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos) { batch in
             let first = UInt64(batch * tracesPerBatch)
-            let count = min(tracesPerBatch, traces - batch * tracesPerBatch)
-            let bodies = workload.bodies(firstTrace: first, count: count)
+            let bodies = workload.bodies(firstTrace: first, count: min(tracesPerBatch, traces - batch * tracesPerBatch))
             var retries = 0, failures = 0
             for (path, body) in [("/v1/traces", bodies.traces), ("/v1/logs", bodies.logs)] {
                 if let extra = await client.postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
@@ -195,30 +190,6 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             if batch % 500 == 499 { print("  \((batch + 1) * tracesPerBatch * StoreWorkload.spansPerTrace) spans sent, \(Int(StoreClient.ms(clock.now - start) / 1000)) s") }
             return (retries, failures)
         }
-        let sentAt = clock.now
-        let counts = await client.waitStored(spans: storedSpans, logs: traces, timeout: .seconds(ingestTimeout))
-        await Self.mergeRollups(client, endNanos: workload.nowNanos, windowNanos: workload.windowNanos)
-        let storedAt = clock.now
-        let after = ProcessStats.read(pid: pid)
-        let seconds = StoreClient.ms(storedAt - start) / 1000
-        var ingest = StoreReport.Ingest(
-            spans: storedSpans, logs: traces, seconds: seconds,
-            sendSeconds: StoreClient.ms(sentAt - start) / 1000,
-            spansPerSecond: Double(counts["spans", default: 0]) / seconds,
-            collectorCPUSeconds: after.cpuSeconds - before.cpuSeconds,
-            spansPerCPUSecond: 0, collectorPeakRSSMiB: after.peakRSSMiB,
-            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
-            storedSpans: counts["spans", default: 0], storedLogs: counts["logs", default: 0])
-        ingest.spansPerCPUSecond = ingest.collectorCPUSeconds > 0 ? Double(ingest.storedSpans) / ingest.collectorCPUSeconds : 0
-        print(String(format: "%@: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
-                     label, seconds, ingest.spansPerSecond, ingest.collectorCPUSeconds, ingest.storedSpans, ingest.storedLogs))
-        return ingest
-    }
-
-    /// Rollups are merged from their journal every second and before any signals question:
-    /// one question over the whole range makes that merge part of what ingest is charged.
-    private static func mergeRollups(_ client: StoreClient, endNanos: UInt64, windowNanos: UInt64) async {
-        _ = await client.timedGet("/api/v1/signals?start=\(endNanos - windowNanos)&end=\(endNanos)")
     }
 
     /// The store workload's rollup cost at ordinary traffic: `rollupComparisonSpans` spans as
@@ -331,31 +302,43 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     }
 
     private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
-        let total = workload.totalSpans
-        let batches = (total + batchSpans - 1) / batchSpans
-        let batchSpans = self.batchSpans
-        let before = ProcessStats.read(pid: pid)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let results = await boundedConcurrently(total: batches, inFlight: inFlight) { batch -> (Int, Int) in
+        let total = workload.totalSpans, batchSpans = self.batchSpans
+        return await ingest(label: label, spans: total, logs: 0, batches: (total + batchSpans - 1) / batchSpans, client: client, pid: pid,
+                            endNanos: workload.nowNanos, windowNanos: UInt64(workload.hours) * 3_600_000_000_000) { batch in
             let first = batch * batchSpans
             let body = workload.body(firstSpan: first, count: min(batchSpans, total - first))
             if let extra = await client.postOTLP(path: "/v1/traces", body: body) { return (extra, 0) }
             return (0, 1)
         }
+    }
+
+    /// Sends `batches` batches (`send` posts one and returns its retries and failed requests),
+    /// `inFlight` at a time, waits until the collector has stored `spans` spans and `logs`
+    /// logs and merged their rollups, and reports the time and the collector's CPU it took.
+    private func ingest(
+        label: String, spans: Int, logs: Int, batches: Int, client: StoreClient, pid: Int32, endNanos: UInt64, windowNanos: UInt64,
+        send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
+    ) async -> StoreReport.Ingest {
+        let before = ProcessStats.read(pid: pid)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results = await boundedConcurrently(total: batches, inFlight: inFlight, send)
         let sentAt = clock.now
-        let counts = await client.waitStored(spans: total, logs: 0, timeout: .seconds(ingestTimeout))
-        await Self.mergeRollups(client, endNanos: workload.nowNanos, windowNanos: UInt64(workload.hours) * 3_600_000_000_000)
+        let counts = await client.waitStored(spans: spans, logs: logs, timeout: .seconds(ingestTimeout))
+        // Rollups are merged from their journal every second and before any signals question:
+        // one question over the whole range makes that merge part of what ingest is charged.
+        _ = await client.timedGet("/api/v1/signals?start=\(endNanos - windowNanos)&end=\(endNanos)")
         let seconds = StoreClient.ms(clock.now - start) / 1000
         let after = ProcessStats.read(pid: pid)
         let cpu = after.cpuSeconds - before.cpuSeconds
         let stored = counts["spans", default: 0]
-        print(String(format: "%@: %d spans in %.1f s, %.0f spans/s, collector %.1f CPU-s", label, stored, seconds, Double(stored) / seconds, cpu))
+        print(String(format: "%@: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
+                     label, seconds, Double(stored) / seconds, cpu, stored, counts["logs", default: 0]))
         return StoreReport.Ingest(
-            spans: total, logs: 0, seconds: seconds, sendSeconds: StoreClient.ms(sentAt - start) / 1000,
+            spans: spans, logs: logs, seconds: seconds, sendSeconds: StoreClient.ms(sentAt - start) / 1000,
             spansPerSecond: Double(stored) / seconds, collectorCPUSeconds: cpu,
             spansPerCPUSecond: cpu > 0 ? Double(stored) / cpu : 0, collectorPeakRSSMiB: after.peakRSSMiB,
-            retries: results.reduce(0) { $0 + $1.0 }, failedRequests: results.reduce(0) { $0 + $1.1 },
+            retries: results.reduce(0) { $0 + $1.retries }, failedRequests: results.reduce(0) { $0 + $1.failures },
             storedSpans: stored, storedLogs: counts["logs", default: 0])
     }
 }
