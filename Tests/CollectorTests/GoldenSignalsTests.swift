@@ -203,7 +203,7 @@ struct GoldenSignalsTests {
                 return (service: service, span: span)
             }
         _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: later.map(\.span))])]), batchID: "again")
-        let requests = later.filter { RequestClassification.isRequest($0.span) }.count
+        let requests = later.filter { RequestClassification.isRequest($0.span.kind) }.count
         #expect(try store.goldenSignals(range).rows.first?.requests == requests, "the damaged counts are replaced by the new ones")
     }
 
@@ -261,9 +261,11 @@ struct GoldenSignalsTests {
     @Test("journal entries round-trip; a damaged one is refused, not misread")
     func journalEncoding() throws {
         let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
-        let deltas = RollupDeltas(spans: Self.traffic(), objectives: [objective])
+        let traffic = Self.traffic()
+        let stored = StoredSpans(services: traffic.map(\.service), spans: traffic.indices.map { BlockSpan(resource: $0, span: traffic[$0].span) })
+        let deltas = RollupDeltas(spans: stored, objectives: [objective])
         #expect(!deltas.requests.isEmpty && !deltas.slo.isEmpty)
-        #expect(deltas.requests.count == Self.traffic().filter { RequestClassification.isRequest($0.span) }.count)
+        #expect(deltas.requests.count == traffic.filter { RequestClassification.isRequest($0.span.kind) }.count)
         #expect(try RollupDeltas(encoded: deltas.encoded) == deltas)
         let bytes = deltas.encoded
         for cut in [1, bytes.count / 3, bytes.count - 1] {
@@ -381,6 +383,24 @@ struct LatencySketchTests {
             if found == nil { reference[key] = next }
         }
         #expect(map.count == reference.count)
+    }
+
+    @Test("the counting sort orders like a comparison sort: few items, narrow and wide key ranges")
+    func countingSort() {
+        var generator = SplitMix(seed: 11)
+        var sorter = CountingSort()
+        for (count, range) in [(0, 10), (1, 10), (5, 3), (32, 1000), (33, 20), (500, 400), (500, 1_000_000), (3000, 60)] {
+            let keys = (0..<count).map { _ in Int64(generator.next() % UInt64(range)) - Int64(range / 2) }
+            var items = (0..<count).map { Int32($0) }
+            items.withUnsafeMutableBufferPointer { buffer in
+                sorter.sort(&buffer, span: 4 * count + 100) { keys[Int($0)] }
+            }
+            #expect(items.map { keys[Int($0)] } == keys.sorted(), "\(count) items, keys over \(range)")
+            #expect(items.sorted() == (0..<count).map { Int32($0) }, "a permutation of the items")
+        }
+        var buckets: [Int32] = [7, LatencySketch.zeroBucket, 3, 7, LatencySketch.zeroBucket] + (0..<40).map { Int32($0 % 9) }
+        LatencySketch.sort(buckets: &buckets, using: &sorter)
+        #expect(buckets == buckets.sorted())
     }
 
     @Test("cover splits any range into contiguous minute, hour and day buckets, none coarser than asked")

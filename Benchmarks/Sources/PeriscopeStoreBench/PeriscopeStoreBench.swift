@@ -58,6 +58,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Spans of the store workload ingested twice for the rollup cost at ordinary traffic (an availability and a latency SLO per service): as generated (4 in 10 spans are server spans) and all kind=internal; 0 to skip.")
     var rollupComparisonSpans = 2_000_000
 
+    @Option(help: "Rounds of the ordinary-traffic rollup comparison (each: as generated, then all internal); the median round's ratio is reported, since the cost is close to run-to-run noise.")
+    var rollupRounds = 4
+
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
     var skipStore = false
 
@@ -193,7 +196,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     }
 
     /// The store workload's rollup cost at ordinary traffic: `rollupComparisonSpans` spans as
-    /// generated, then the same spans all internal, each into a fresh collector.
+    /// generated, then the same spans all internal, each into a fresh collector; `rollupRounds`
+    /// times, the median ratios reported.
     private func runStoreRollupComparison(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.RollupComparison {
         let traces = max(1, rollupComparisonSpans / StoreWorkload.spansPerTrace)
         // An availability and a latency SLO per service, as a team would set them.
@@ -205,22 +209,30 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             yaml += "  - name: \(name)-latency\n    service: \(name)\n    sli: latency\n    threshold: 100ms\n    objective: 99\n"
         }
         try yaml.write(to: sloFile, atomically: true, encoding: .utf8)
-        var ingests: [StoreReport.Ingest] = []
-        for allInternal in [false, true] {
-            let data = work.appendingPathComponent(allInternal ? "rollup-internal-data" : "rollup-server-data")
-            let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
-            defer {
-                collector.stop()
-                if !keepData { try? FileManager.default.removeItem(at: data) }
+        var rounds: [StoreReport.RollupComparison.Round] = []
+        for round in 1...max(1, rollupRounds) {
+            // Alternating which goes first (ABBA), so an order effect cancels out.
+            var ingests: [Bool: StoreReport.Ingest] = [:]
+            for allInternal in round % 2 == 1 ? [false, true] : [true, false] {
+                let data = work.appendingPathComponent(allInternal ? "rollup-internal-data" : "rollup-server-data")
+                let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
+                defer {
+                    collector.stop()
+                    if !keepData { try? FileManager.default.removeItem(at: data) }
+                }
+                let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+                let label = "store workload, \(allInternal ? "all internal" : "as generated"), round \(round)"
+                ingests[allInternal] = await ingestStore(storeWorkload(traces: traces, allInternal: allInternal), traces: traces, client: client,
+                                                         pid: collector.pid, label: label)
             }
-            let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
-            ingests.append(await ingestStore(storeWorkload(traces: traces, allInternal: allInternal), traces: traces, client: client,
-                                             pid: collector.pid, label: allInternal ? "store workload, all internal" : "store workload, as generated"))
+            rounds.append(StoreReport.RollupComparison.Round(asGenerated: ingests[false]!, allInternal: ingests[true]!))
         }
+        let median = rounds.sorted { $0.ingestTimeRatio < $1.ingestTimeRatio }[rounds.count / 2]
+        let cpuRatios = rounds.map(\.cpuRatio).sorted()
         return StoreReport.RollupComparison(
-            spans: traces * StoreWorkload.spansPerTrace, requestShare: StoreWorkload.requestShare, asGenerated: ingests[0], allInternal: ingests[1],
-            ingestTimeRatio: ingests[0].seconds / ingests[1].seconds,
-            cpuRatio: ingests[0].collectorCPUSeconds / max(ingests[1].collectorCPUSeconds, 1e-9))
+            spans: traces * StoreWorkload.spansPerTrace, requestShare: StoreWorkload.requestShare,
+            asGenerated: median.asGenerated, allInternal: median.allInternal,
+            ingestTimeRatio: median.ingestTimeRatio, cpuRatio: cpuRatios[cpuRatios.count / 2], rounds: rounds)
     }
 
     /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time.

@@ -72,13 +72,24 @@ struct StoreReport: Codable, Sendable {
 
     /// The store workload ingested as generated and with every span internal (nothing rolled up).
     struct RollupComparison: Codable, Sendable {
+        /// One ingest of the spans as generated and one of them all internal.
+        struct Round: Codable, Sendable {
+            var asGenerated: Ingest
+            var allInternal: Ingest
+            var ingestTimeRatio: Double { asGenerated.seconds / allInternal.seconds }
+            var cpuRatio: Double { asGenerated.collectorCPUSeconds / max(allInternal.collectorCPUSeconds, 1e-9) }
+        }
+
         var spans: Int
         /// The share of spans that are requests (server spans) as generated.
         var requestShare: Double
+        /// The round with the median ingest time ratio.
         var asGenerated: Ingest
         var allInternal: Ingest
+        /// Medians over the rounds.
         var ingestTimeRatio: Double
         var cpuRatio: Double
+        var rounds: [Round]
     }
 
     func printTable() {
@@ -113,8 +124,9 @@ struct StoreReport: Codable, Sendable {
             }
         }
         if let rollups = storeRollups {
-            print(String(format: "| rollup cost (store workload, ingest time as generated ÷ all internal, %d spans) | %.3f (CPU %.3f) | ≤ 1.10 | %@ |",
-                         rollups.spans, rollups.ingestTimeRatio, rollups.cpuRatio, verdict(rollups.ingestTimeRatio <= 1.10)))
+            let each = rollups.rounds.map { String(format: "%.3f", $0.ingestTimeRatio) }.joined(separator: ", ")
+            print(String(format: "| rollup cost (store workload, ingest time as generated ÷ all internal, %d spans, median of %d rounds: %@) | %.3f (CPU %.3f) | ≤ 1.10 | %@ |",
+                         rollups.spans, rollups.rounds.count, each, rollups.ingestTimeRatio, rollups.cpuRatio, verdict(rollups.ingestTimeRatio <= 1.10)))
         }
     }
 }

@@ -164,6 +164,14 @@ struct LatencySketch: Equatable, Sendable {
         }
     }
 
+    /// Sorts bucket indices for `append(sortedBuckets:)`: a few by insertion, many (they span
+    /// a few hundred buckets at most) by counting — no merge buffer, no comparisons.
+    static func sort(buckets: inout [Int32], using sorter: inout CountingSort) {
+        buckets.withUnsafeMutableBufferPointer { buckets in
+            sorter.sort(&buckets, span: 4 * buckets.count + 1024) { Int64($0) }
+        }
+    }
+
     /// The bytes `append(to:)` writes for the sketch of some bucket indices given in ascending
     /// order: what a flush writes for an aggregate it never needs as a sketch.
     static func append(sortedBuckets buckets: UnsafeBufferPointer<Int32>, to out: inout [UInt8]) {

@@ -48,6 +48,76 @@ enum RequestBucket {
         }
     }
 
+    /// One bucket holding the aggregates of both: sections and entries merged in name order,
+    /// entries of the same (service, operation) added together, the rest copied as they are.
+    /// Both must be in the order `Writer` writes (each service's own entry "" first).
+    static func merge(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) throws(DamagedRollupData) -> [UInt8] {
+        let left = try sections(left)
+        let right = try sections(right)
+        var writer = Writer(capacity: left.bytes + right.bytes)
+        try mergeOrdered(left.sections, right.sections, by: \.service) { (section) throws(DamagedRollupData) in
+            writer.section(section.service)
+            for entry in section.entries { writer.entry(entry.operation) { $0.append(contentsOf: entry.aggregate) } }
+        } both: { (one, other) throws(DamagedRollupData) in
+            writer.section(one.service)
+            try mergeOrdered(one.entries, other.entries, by: \.operation) { (entry) throws(DamagedRollupData) in
+                writer.entry(entry.operation) { $0.append(contentsOf: entry.aggregate) }
+            } both: { (one, other) throws(DamagedRollupData) in
+                var aggregate = RequestAggregate()
+                var reader = RollupByteReader(one.aggregate)
+                try aggregate.merge(from: &reader)
+                reader = RollupByteReader(other.aggregate)
+                try aggregate.merge(from: &reader)
+                writer.entry(one.operation) { aggregate.append(to: &$0) }
+            }
+        }
+        return writer.finish()
+    }
+
+    private struct Section {
+        var service: String
+        var entries: [(operation: String, aggregate: UnsafeRawBufferPointer)]
+    }
+
+    private static func sections(_ bytes: UnsafeRawBufferPointer) throws(DamagedRollupData) -> (sections: [Section], bytes: Int) {
+        var sections = [Section]()
+        var reader = RollupByteReader(bytes)
+        while !reader.isAtEnd {
+            let service = try reader.string()
+            var section = RollupByteReader(try reader.slice(try reader.fixedLength()))
+            var entries = [(operation: String, aggregate: UnsafeRawBufferPointer)]()
+            while !section.isAtEnd {
+                let operation = try section.string()
+                entries.append((operation, try section.slice(try section.fixedLength())))
+            }
+            sections.append(Section(service: service, entries: entries))
+        }
+        return (sections, bytes.count)
+    }
+
+    /// Walks two lists sorted by `name`, handing each element found in one list only to `one`,
+    /// and each pair with the same name to `both`.
+    private static func mergeOrdered<Element>(
+        _ left: [Element], _ right: [Element], by name: (Element) -> String,
+        one: (Element) throws(DamagedRollupData) -> Void, both: (Element, Element) throws(DamagedRollupData) -> Void
+    ) throws(DamagedRollupData) {
+        var i = 0
+        var j = 0
+        while i < left.count || j < right.count {
+            if j == right.count || (i < left.count && name(left[i]) < name(right[j])) {
+                try one(left[i])
+                i += 1
+            } else if i == left.count || name(right[j]) < name(left[i]) {
+                try one(right[j])
+                j += 1
+            } else {
+                try both(left[i], right[j])
+                i += 1
+                j += 1
+            }
+        }
+    }
+
     /// Builds a bucket's bytes: sections in service order, each with its service entry first.
     struct Writer {
         private(set) var bytes = [UInt8]()
@@ -84,7 +154,7 @@ enum RequestBucket {
         /// Writes the number of bytes after the 4-byte slot at `position` into it.
         private mutating func patchLength(at position: Int) {
             let length = UInt32(bytes.count - position - 4)
-            for index in 0..<4 { bytes[position + index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
+            bytes.withUnsafeMutableBytes { $0.storeBytes(of: length.littleEndian, toByteOffset: position, as: UInt32.self) }
         }
     }
 }

@@ -4,28 +4,41 @@ import PeriscopeTelemetry
 /// consumer spans are requests; a request failed if its status is error, or, for a server
 /// span, if its HTTP status is 5xx.
 enum RequestClassification {
-    static func isRequest(_ span: Span) -> Bool {
-        span.kind == .server || span.kind == .consumer
-    }
+    static func isRequest(_ kind: Span.Kind) -> Bool { kind == .server || kind == .consumer }
 
-    static func httpStatus(_ span: Span) -> Int? {
-        for key in ["http.response.status_code", "http.status_code"] {
-            switch span.attributes[key] {
-            case .int(let value)?: return Int(value)
-            case .string(let text)?: if let value = Int(text) { return value }
-            case .double(let value)?: return Int(value)
+    /// The HTTP status among a span's attributes: `http.response.status_code`, or the older
+    /// `http.status_code`. One pass, comparing a key only when its length matches (this runs for
+    /// every request span at ingest).
+    static func httpStatus(_ attributes: [Attribute]) -> Int? {
+        var current: AttributeValue?
+        var older: AttributeValue?
+        // By index: iterating would copy (retain and release) every attribute.
+        for index in attributes.indices {
+            switch attributes[index].key.utf8.count {
+            case 25 where current == nil && attributes[index].key == "http.response.status_code": current = attributes[index].value
+            case 16 where older == nil && attributes[index].key == "http.status_code": older = attributes[index].value
             default: continue
             }
         }
-        return nil
+        return current.flatMap(status) ?? older.flatMap(status)
+    }
+
+    private static func status(_ value: AttributeValue) -> Int? {
+        switch value {
+        case .int(let value): return Int(value)
+        case .string(let text): return Int(text)
+        case .double(let value): return value.isFinite && abs(value) < 1e15 ? Int(value) : nil
+        default: return nil
+        }
     }
 
     /// `nil` for a success; otherwise the error type: the HTTP status (`500`) or `status_error`.
-    static func errorType(_ span: Span) -> String? {
-        let status = httpStatus(span)
-        if span.kind == .server, let status, status >= 500 { return String(status) }
-        if span.status.code == .error {
-            if let type = span.events.first(where: { $0.name == "exception" })?.attributes["exception.type"]?.text {
+    /// Takes the span's parts: a span passed whole out of an array is copied first.
+    static func errorType(kind: Span.Kind, status code: Span.Status.Code, attributes: [Attribute], events: [Span.Event]) -> String? {
+        let status = httpStatus(attributes)
+        if kind == .server, let status, status >= 500 { return String(status) }
+        if code == .error {
+            if let type = events.first(where: { $0.name == "exception" })?.attributes["exception.type"]?.text {
                 return type
             }
             return status.map(String.init) ?? "status_error"

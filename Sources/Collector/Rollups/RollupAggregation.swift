@@ -1,11 +1,12 @@
 import PeriscopeTelemetry
 
-/// Journal entries gathered per rollup bucket — every minute, hour and day they touch — then
-/// merged with the stored buckets and encoded, one blob per bucket (`RollupWriter`). Each
-/// request is kept once, with the aggregates (bucket, service, operation) it belongs to; an
-/// aggregate's latency sketch is written straight from its requests' sorted latency buckets, so
-/// no sketch is built in memory unless its bucket already held data. Names are interned and
-/// lookups go through `IndexMap`: a span costs a few integer lookups and appends.
+/// Journal entries gathered for one write of the rollup buckets — every minute, hour and day
+/// they touch. Requests are kept as flat records (a request costs one key lookup); encoding
+/// groups them by (service, operation) in name order and each group by minute, then walks the
+/// groups once, writing every aggregate straight into its bucket's bytes: no lookup per
+/// request and bucket, no sketch built in memory.
+/// Buckets that already hold data are merged with their stored bytes afterwards
+/// (`RequestBucket.merge`).
 struct RollupAggregation {
     struct BucketID: Hashable {
         var resolution: Resolution
@@ -19,45 +20,27 @@ struct RollupAggregation {
         var operation: Int32
     }
 
-    /// Every name in the journal entries and stored buckets; "" (the service's own entry) is 0.
+    /// Every name in the journal entries and stored SLO buckets; "" (the service's own entry) is 0.
     private var names = NameTable(indexing: [""])
-    /// Every bucket touched, with the indices of its aggregates and SLO counts.
-    private var buckets: [BucketID] = []
-    private var bucketIndices: [BucketID: Int32] = [:]
-    private var aggregatesOfBucket: [[Int32]] = []
-    private var sloOfBucket: [[Int32]] = []
     /// (service, operation) name indices → index into `keys`.
     private var keyIndices = IndexMap()
     private var keys: [Key] = []
-    /// (bucket, key index) → aggregate index; each aggregate's key index.
-    private var aggregateIndices = IndexMap()
-    private var aggregateKeys: [Int32] = []
-    /// What stored rows held (an index into `stored` per aggregate, -1 for none), merged in
-    /// when the aggregate is encoded.
-    private var storedIndices: [Int32] = []
-    private var stored: [RequestAggregate] = []
-    /// Each request's latency bucket and error type (a name index, -1 for a success).
+    /// Per request: its key, minute (Unix seconds), latency bucket and error type (a name
+    /// index, -1 for a success).
+    private var requestKeys: [Int32] = []
+    private var minutes: [Int64] = []
     private var latencies: [Int32] = []
     private var errorTypes: [Int32] = []
-    /// (aggregate index, request index) for each request in each of its aggregates.
-    private var memberships: [(aggregate: Int32, request: Int32)] = []
-    /// (bucket, SLO name index) → index into `sloNames` and `sloCounts`.
+    /// SLO counts by (bucket, SLO name index): the buckets, and per bucket its counts.
+    private var sloBucketIndices: [BucketID: Int32] = [:]
+    private var sloBucketIDs: [BucketID] = []
+    private var sloOfBucket: [[Int32]] = []
     private var sloIndices = IndexMap()
     private var sloNames: [Int32] = []
     private var sloCounts: [SLOCounts] = []
 
-    var isEmpty: Bool { buckets.isEmpty }
-    var requestCount: Int { latencies.count }
-
-    private mutating func bucket(_ id: BucketID) -> Int32 {
-        if let index = bucketIndices[id] { return index }
-        let index = Int32(buckets.count)
-        buckets.append(id)
-        aggregatesOfBucket.append([])
-        sloOfBucket.append([])
-        bucketIndices[id] = index
-        return index
-    }
+    var isEmpty: Bool { requestKeys.isEmpty && sloBucketIDs.isEmpty }
+    var requestCount: Int { requestKeys.count }
 
     private mutating func keyIndex(_ key: Key) -> Int32 {
         if let index = keyIndices.index(IndexMap.key(key.service, key.operation), insertingIfAbsent: Int32(keys.count)) { return index }
@@ -65,13 +48,13 @@ struct RollupAggregation {
         return Int32(keys.count - 1)
     }
 
-    private mutating func aggregateIndex(bucket: Int32, key: Int32) -> Int32 {
-        let next = Int32(aggregateKeys.count)
-        if let index = aggregateIndices.index(IndexMap.key(bucket, key), insertingIfAbsent: next) { return index }
-        aggregateKeys.append(key)
-        storedIndices.append(-1)
-        aggregatesOfBucket[Int(bucket)].append(next)
-        return next
+    private mutating func sloBucket(_ id: BucketID) -> Int32 {
+        if let index = sloBucketIndices[id] { return index }
+        let index = Int32(sloBucketIDs.count)
+        sloBucketIDs.append(id)
+        sloOfBucket.append([])
+        sloBucketIndices[id] = index
+        return index
     }
 
     private mutating func addSLO(bucket: Int32, slo: Int32, _ counts: SLOCounts) {
@@ -84,65 +67,25 @@ struct RollupAggregation {
         sloCounts.append(counts)
     }
 
-    /// Adds one journal entry: each request to its operation and its service in its minute,
-    /// hour and day; each SLO count to the same three buckets.
+    /// Adds one journal entry: its requests, and each SLO count to its minute, hour and day.
     mutating func add(_ deltas: RollupDeltas) {
         let ids = deltas.names.map { names.index($0) }
-        let resolutions = Resolution.allCases
-        // Requests of one batch mostly share their hour and day: remember the last bucket of each resolution.
-        var lastStart = [Int64](repeating: -1, count: resolutions.count)
-        var lastBucket = [Int32](repeating: 0, count: resolutions.count)
         for request in deltas.requests {
-            let index = Int32(latencies.count)
+            requestKeys.append(keyIndex(Key(service: ids[Int(request.service)], operation: ids[Int(request.operation)])))
+            minutes.append(request.minute)
             latencies.append(LatencySketch.bucket(request.durationNanos))
             errorTypes.append(request.errorType.map { ids[Int($0)] } ?? -1)
-            let service = ids[Int(request.service)]
-            let operation = ids[Int(request.operation)]
-            let serviceKey = keyIndex(Key(service: service, operation: 0))
-            // A span without a name counts for its service only: "" is the service's own entry.
-            let operationKey = operation == 0 ? nil : keyIndex(Key(service: service, operation: operation))
-            for position in resolutions.indices {
-                let start = resolutions[position].bucket(seconds: request.minute)
-                if lastStart[position] != start {
-                    lastStart[position] = start
-                    lastBucket[position] = bucket(BucketID(resolution: resolutions[position], start: start))
-                }
-                memberships.append((aggregateIndex(bucket: lastBucket[position], key: serviceKey), index))
-                if let operationKey {
-                    memberships.append((aggregateIndex(bucket: lastBucket[position], key: operationKey), index))
-                }
-            }
         }
         for (key, counts) in deltas.slo {
-            for resolution in resolutions {
+            for resolution in Resolution.allCases {
                 let id = BucketID(resolution: resolution, start: resolution.bucket(seconds: key.minute))
-                addSLO(bucket: bucket(id), slo: ids[Int(key.slo)], counts)
+                addSLO(bucket: sloBucket(id), slo: ids[Int(key.slo)], counts)
             }
         }
     }
 
-    /// The buckets with request aggregates, and those with SLO counts.
-    var requestBuckets: [BucketID] { buckets.indices.filter { !aggregatesOfBucket[$0].isEmpty }.map { buckets[$0] } }
-    var sloBuckets: [BucketID] { buckets.indices.filter { !sloOfBucket[$0].isEmpty }.map { buckets[$0] } }
-
-    /// Adds what a request bucket already held (its stored bytes). Nothing is added if they are damaged.
-    mutating func mergeStored(requests bytes: UnsafeRawBufferPointer, into id: BucketID) throws(DamagedRollupData) {
-        var entries = [(service: String, operation: String, aggregate: RequestAggregate)]()
-        try RequestBucket.forEach(in: bytes, entries: .all) { (service, operation, reader) throws(DamagedRollupData) in
-            var aggregate = RequestAggregate()
-            try aggregate.merge(from: &reader)
-            entries.append((String(decoding: service, as: UTF8.self), String(decoding: operation, as: UTF8.self), aggregate))
-        }
-        let bucket = bucket(id)
-        for (service, operation, aggregate) in entries {
-            let index = aggregateIndex(bucket: bucket, key: keyIndex(Key(service: names.index(service), operation: names.index(operation))))
-            if storedIndices[Int(index)] < 0 {
-                storedIndices[Int(index)] = Int32(stored.count)
-                stored.append(RequestAggregate())
-            }
-            stored[Int(storedIndices[Int(index)])].merge(aggregate)
-        }
-    }
+    /// The buckets with SLO counts.
+    var sloBuckets: [BucketID] { sloBucketIDs }
 
     /// Adds what an SLO bucket already held. Nothing is added if the bytes are damaged.
     mutating func mergeStored(slo bytes: UnsafeRawBufferPointer, into id: BucketID) throws(DamagedRollupData) {
@@ -150,91 +93,63 @@ struct RollupAggregation {
         try SLOBucket.forEach(in: bytes) { (slo, counts) throws(DamagedRollupData) in
             entries.append((String(decoding: slo, as: UTF8.self), counts))
         }
-        let bucket = bucket(id)
+        let bucket = sloBucket(id)
         for (slo, counts) in entries { addSLO(bucket: bucket, slo: names.index(slo), counts) }
     }
 
-    /// Each request bucket's bytes (see `RequestBucket`); call after every stored bucket was merged.
+    /// Each request bucket's bytes (see `RequestBucket`) for these requests alone.
     func encodedRequestBuckets() -> [(id: BucketID, bytes: [UInt8])] {
-        // The requests of each aggregate, contiguous: a counting sort of the memberships.
-        var first = [Int32](repeating: 0, count: aggregateKeys.count + 1)
-        for membership in memberships { first[Int(membership.aggregate) + 1] += 1 }
-        for index in aggregateKeys.indices { first[index + 1] += first[index] }
-        var members = [Int32](repeating: 0, count: memberships.count)
-        var next = first
-        for membership in memberships {
-            members[Int(next[Int(membership.aggregate)])] = membership.request
-            next[Int(membership.aggregate)] += 1
-        }
         let rank = nameRanks()
-        var okBuckets = [Int32]()
-        var failedBuckets = [Int32]()
-        return buckets.indices.compactMap { bucket in
-            guard !aggregatesOfBucket[bucket].isEmpty else { return nil }
-            // Services in name order, each with its own entry ("", rank 0) first, then its operations.
-            let ordered = aggregatesOfBucket[bucket].map { index in
-                let key = keys[Int(aggregateKeys[Int(index)])]
-                return (order: UInt64(rank[Int(key.service)]) << 32 | UInt64(rank[Int(key.operation)]), index: Int(index))
-            }.sorted { $0.order < $1.order }
-            var writer = RequestBucket.Writer(capacity: ordered.count * 24)
-            var section: Int32 = -1
-            for (_, index) in ordered {
-                let key = keys[Int(aggregateKeys[index])]
-                if key.service != section {
-                    writer.section(names[key.service])
-                    section = key.service
-                }
-                let requests = members[Int(first[index])..<Int(first[index + 1])]
-                writer.entry(names[key.operation]) { out in
-                    if storedIndices[index] >= 0 {
-                        var aggregate = stored[Int(storedIndices[index])]
-                        for request in requests {
-                            aggregate.add(latencyBucket: latencies[Int(request)], errorType: errorTypes[Int(request)] < 0 ? nil : names[errorTypes[Int(request)]])
-                        }
-                        aggregate.append(to: &out)
-                    } else {
-                        appendAggregate(of: requests, to: &out, okBuckets: &okBuckets, failedBuckets: &failedBuckets)
-                    }
-                }
-            }
-            return (buckets[bucket], writer.finish())
+        // Keys in (service, operation) name order; requests grouped by key in that order (a
+        // counting sort), so each service's requests are contiguous too.
+        let order = keys.indices.sorted {
+            (rank[Int(keys[$0].service)], rank[Int(keys[$0].operation)]) < (rank[Int(keys[$1].service)], rank[Int(keys[$1].operation)])
         }
-    }
-
-    /// The bytes `RequestAggregate.append(to:)` writes for an aggregate of just these requests.
-    private func appendAggregate(of requests: ArraySlice<Int32>, to out: inout [UInt8], okBuckets: inout [Int32], failedBuckets: inout [Int32]) {
-        if requests.count == 1, let request = requests.first {
-            let type = errorTypes[Int(request)]
-            RequestAggregate.append(single: latencies[Int(request)], errorType: type < 0 ? nil : names[type], to: &out)
-            return
+        var position = [Int](repeating: 0, count: keys.count)
+        for (index, key) in order.enumerated() { position[key] = index }
+        var first = [Int](repeating: 0, count: keys.count + 1)
+        for key in requestKeys { first[position[Int(key)] + 1] += 1 }
+        for index in keys.indices { first[index + 1] += first[index] }
+        var members = [Int32](repeating: 0, count: requestKeys.count)
+        var next = first
+        for (request, key) in requestKeys.enumerated() {
+            members[next[position[Int(key)]]] = Int32(request)
+            next[position[Int(key)]] += 1
         }
-        okBuckets.removeAll(keepingCapacity: true)
-        failedBuckets.removeAll(keepingCapacity: true)
-        var types = [String: Int]()
-        for request in requests {
-            let type = errorTypes[Int(request)]
-            if type < 0 {
-                okBuckets.append(latencies[Int(request)])
-            } else {
-                failedBuckets.append(latencies[Int(request)])
-                types[names[type], default: 0] += 1
+        let columns = RequestColumns(minutes: minutes, latencies: latencies, errorTypes: errorTypes, names: names.names)
+        var buckets = BucketWriters()
+        var scratch = RequestColumns.Scratch()
+        var byMinute = [Int32]()
+        members.withUnsafeMutableBufferPointer { members in
+            var start = 0
+            while start < order.count {
+                let service = keys[order[start]].service
+                var end = start
+                while end < order.count && keys[order[end]].service == service { end += 1 }
+                // The service's own entries first: all its requests, by minute.
+                byMinute.removeAll(keepingCapacity: true)
+                byMinute.append(contentsOf: members[first[start]..<first[end]])
+                byMinute.withUnsafeMutableBufferPointer { requests in
+                    columns.sortByMinute(&requests, using: &scratch.sorter)
+                    columns.write(UnsafeBufferPointer(requests), service: service, operation: 0, to: &buckets, scratch: &scratch)
+                }
+                // Then each operation's (requests without a name count for the service only).
+                for index in start..<end where keys[order[index]].operation != 0 {
+                    var requests = UnsafeMutableBufferPointer(rebasing: members[first[index]..<first[index + 1]])
+                    columns.sortByMinute(&requests, using: &scratch.sorter)
+                    columns.write(UnsafeBufferPointer(requests), service: service, operation: keys[order[index]].operation, to: &buckets, scratch: &scratch)
+                }
+                start = end
             }
         }
-        okBuckets.sort()
-        failedBuckets.sort()
-        Varint.append(UInt64(requests.count), to: &out)
-        Varint.append(UInt64(failedBuckets.count), to: &out)
-        okBuckets.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
-        failedBuckets.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
-        RequestAggregate.append(errorTypes: types, to: &out)
+        return buckets.finish()
     }
 
     /// Each SLO bucket's bytes (see `SLOBucket`).
     func encodedSLOBuckets() -> [(id: BucketID, bytes: [UInt8])] {
-        buckets.indices.compactMap { bucket in
-            guard !sloOfBucket[bucket].isEmpty else { return nil }
+        sloBucketIDs.indices.map { bucket in
             let counts = sloOfBucket[bucket].map { (slo: names[sloNames[Int($0)]], counts: sloCounts[Int($0)]) }
-            return (buckets[bucket], SLOBucket.encode(counts.sorted { $0.slo < $1.slo }))
+            return (sloBucketIDs[bucket], SLOBucket.encode(counts.sorted { $0.slo < $1.slo }))
         }
     }
 
@@ -244,5 +159,119 @@ struct RollupAggregation {
         var rank = [Int](repeating: 0, count: names.count)
         for (position, index) in names.indices.sorted(by: { names[$0] < names[$1] }).enumerated() { rank[index] = position }
         return rank
+    }
+}
+
+/// The request buckets being written, each opening a service's section when it first gets
+/// one of its entries (services arrive in name order, each service's entries in order).
+private struct BucketWriters {
+    /// (resolution, start in units of the resolution) → index into `writers`.
+    private var indices = IndexMap()
+    private var ids: [RollupAggregation.BucketID] = []
+    private var writers: [RequestBucket.Writer] = []
+    private var sections: [Int32] = []
+
+    mutating func entry(_ id: RollupAggregation.BucketID, service: Int32, serviceName: String, operation: String, _ writeAggregate: (inout [UInt8]) -> Void) {
+        let index: Int
+        let key = IndexMap.key(Int32(id.resolution.rawValue), Int32(truncatingIfNeeded: id.start / Int64(id.resolution.rawValue)))
+        if let existing = indices.index(key, insertingIfAbsent: Int32(writers.count)) {
+            index = Int(existing)
+        } else {
+            index = writers.count
+            ids.append(id)
+            writers.append(RequestBucket.Writer())
+            sections.append(-1)
+        }
+        if sections[index] != service {
+            writers[index].section(serviceName)
+            sections[index] = service
+        }
+        writers[index].entry(operation, writeAggregate)
+    }
+
+    mutating func finish() -> [(id: RollupAggregation.BucketID, bytes: [UInt8])] {
+        ids.indices.map { (ids[$0], writers[$0].finish()) }
+    }
+}
+
+/// The requests of an aggregation by column, for encoding: a class, so the closures that write
+/// each aggregate capture one reference rather than copies of every column.
+private final class RequestColumns {
+    let minutes: [Int64]
+    let latencies: [Int32]
+    let errorTypes: [Int32]
+    let names: [String]
+
+    init(minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
+        self.minutes = minutes
+        self.latencies = latencies
+        self.errorTypes = errorTypes
+        self.names = names
+    }
+
+    /// Requests arrive mostly in time order, so an operation's often need no sorting.
+    func sortByMinute(_ requests: inout UnsafeMutableBufferPointer<Int32>, using sorter: inout CountingSort) {
+        var sorted = true
+        for position in requests.indices.dropFirst() where minutes[Int(requests[position - 1])] > minutes[Int(requests[position])] {
+            sorted = false
+            break
+        }
+        if sorted { return }
+        minutes.withUnsafeBufferPointer { minutes in
+            sorter.sort(&requests, span: 4 * requests.count + 1440) { minutes[Int($0)] / 60 }
+        }
+    }
+
+    /// Writes the aggregates of one (service, operation) — its requests sorted by minute — to
+    /// their minute, hour and day buckets.
+    func write(_ requests: UnsafeBufferPointer<Int32>, service: Int32, operation: Int32, to buckets: inout BucketWriters, scratch: inout Scratch) {
+        for resolution in Resolution.allCases {
+            var runStart = 0
+            while runStart < requests.count {
+                let start = resolution.bucket(seconds: minutes[Int(requests[runStart])])
+                var runEnd = runStart + 1
+                while runEnd < requests.count && resolution.bucket(seconds: minutes[Int(requests[runEnd])]) == start { runEnd += 1 }
+                let run = UnsafeBufferPointer(rebasing: requests[runStart..<runEnd])
+                buckets.entry(RollupAggregation.BucketID(resolution: resolution, start: start), service: service, serviceName: names[Int(service)], operation: names[Int(operation)]) { out in
+                    appendAggregate(of: run, to: &out, scratch: &scratch)
+                }
+                runStart = runEnd
+            }
+        }
+    }
+
+    /// Buffers reused across aggregates.
+    struct Scratch {
+        var ok: [Int32] = []
+        var failed: [Int32] = []
+        var sorter = CountingSort()
+    }
+
+    /// The bytes `RequestAggregate.append(to:)` writes for an aggregate of just these requests.
+    func appendAggregate(of requests: UnsafeBufferPointer<Int32>, to out: inout [UInt8], scratch: inout Scratch) {
+        if requests.count == 1 {
+            let type = errorTypes[Int(requests[0])]
+            RequestAggregate.append(single: latencies[Int(requests[0])], errorType: type < 0 ? nil : names[Int(type)], to: &out)
+            return
+        }
+        scratch.ok.removeAll(keepingCapacity: true)
+        scratch.failed.removeAll(keepingCapacity: true)
+        var types = [String: Int]()
+        for request in requests {
+            let type = errorTypes[Int(request)]
+            if type < 0 {
+                scratch.ok.append(latencies[Int(request)])
+            } else {
+                scratch.failed.append(latencies[Int(request)])
+                types[names[Int(type)], default: 0] += 1
+            }
+        }
+        LatencySketch.sort(buckets: &scratch.ok, using: &scratch.sorter)
+        LatencySketch.sort(buckets: &scratch.failed, using: &scratch.sorter)
+        Varint.append(UInt64(requests.count), to: &out)
+        Varint.append(UInt64(scratch.failed.count), to: &out)
+        scratch.ok.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
+        scratch.failed.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
+        RequestAggregate.append(errorTypes: types, to: &out)
     }
 }

@@ -33,35 +33,35 @@ struct RollupDeltas: Equatable, Sendable {
 
     init() {}
 
-    /// The requests among `spans` (server and consumer spans, DESIGN §6) and their verdicts
+    /// The requests among `stored` (server and consumer spans, DESIGN §6) and their verdicts
     /// for every latency SLO.
-    init(spans: [(service: String, span: Span)], objectives: [ServiceLevelObjective]) {
-        requests.reserveCapacity(spans.count)
-        // Spans come grouped by service: the service's name and SLOs are looked up once per group.
-        var groupService: String?
-        var serviceIndex: Int32 = 0
-        var groupObjectives: [(objective: ServiceLevelObjective, name: Int32)] = []
-        // By index, each span passed on borrowed: a copy per span would retain all its fields.
-        for position in spans.indices where RequestClassification.isRequest(spans[position].span) {
-            if spans[position].service != groupService {
-                let service = spans[position].service
-                groupService = service
-                serviceIndex = table.index(service)
-                groupObjectives = objectives.filter { $0.judgesSpans(of: service) }.map { ($0, table.index($0.name)) }
+    init(spans stored: StoredSpans, objectives: [ServiceLevelObjective]) {
+        // Per resource, its service's name index and latency SLOs, looked up when first needed.
+        var serviceOfResource = [Int32](repeating: -1, count: stored.services.count)
+        var objectivesOfResource = [[(objective: ServiceLevelObjective, name: Int32)]](repeating: [], count: stored.services.count)
+        // Each span is read in place, field by field: a span passed on whole is copied first,
+        // retaining every field.
+        for position in stored.spans.indices {
+            guard RequestClassification.isRequest(stored.spans[position].span.kind) else { continue }
+            let resource = stored.spans[position].resource
+            if serviceOfResource[resource] < 0 {
+                let service = stored.services[resource]
+                serviceOfResource[resource] = table.index(service)
+                objectivesOfResource[resource] = objectives.filter { $0.judgesSpans(of: service) }.map { ($0, table.index($0.name)) }
             }
-            add(request: spans[position].span, of: spans[position].service, service: serviceIndex, objectives: groupObjectives)
-        }
-    }
-
-    private mutating func add(request span: Span, of serviceName: String, service: Int32, objectives: [(objective: ServiceLevelObjective, name: Int32)]) {
-        let minute = Resolution.minute.bucket(span.startTimeUnixNano)
-        let errorType = RequestClassification.errorType(span)
-        requests.append(Request(
-            service: service, operation: table.index(span.name), minute: minute, durationNanos: span.durationNanos,
-            errorType: errorType.map { table.index($0) }))
-        for (objective, sloName) in objectives {
-            guard let good = objective.isGood(span, service: serviceName, failed: errorType != nil) else { continue }
-            slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
+            let minute = Resolution.minute.bucket(stored.spans[position].span.startTimeUnixNano)
+            let errorType = RequestClassification.errorType(
+                kind: stored.spans[position].span.kind, status: stored.spans[position].span.status.code,
+                attributes: stored.spans[position].span.attributes, events: stored.spans[position].span.events)
+            let name = stored.spans[position].span.name
+            let duration = stored.spans[position].span.durationNanos
+            requests.append(Request(
+                service: serviceOfResource[resource], operation: table.index(name), minute: minute,
+                durationNanos: duration, errorType: errorType.map { table.index($0) }))
+            for (objective, sloName) in objectivesOfResource[resource] {
+                guard let good = objective.isGood(operation: name, durationNanos: duration, failed: errorType != nil) else { continue }
+                slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
+            }
         }
     }
 

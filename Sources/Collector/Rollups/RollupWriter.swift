@@ -43,8 +43,14 @@ struct RollupWriter {
     private func write(_ aggregation: inout RollupAggregation) throws {
         // A stored bucket that does not decode is replaced by the new counts alone: its old
         // counts are unreadable anyway, and the bucket is readable again from now on.
-        try forEachStored(in: "request_rollups", column: "aggregates", aggregation.requestBuckets) { id, bytes in
-            try? aggregation.mergeStored(requests: bytes, into: id)
+        var requestBuckets = aggregation.encodedRequestBuckets()
+        let positions = Dictionary(uniqueKeysWithValues: requestBuckets.indices.map { (requestBuckets[$0].id, $0) })
+        try forEachStored(in: "request_rollups", column: "aggregates", requestBuckets.map(\.id)) { id, stored in
+            guard let position = positions[id] else { return }
+            let fresh = requestBuckets[position].bytes
+            if let merged = try? RollupByteReader.reading(fresh, { (fresh) throws(DamagedRollupData) in try RequestBucket.merge(stored, fresh) }) {
+                requestBuckets[position].bytes = merged
+            }
         }
         try forEachStored(in: "slo_rollups", column: "counts", aggregation.sloBuckets) { id, bytes in
             try? aggregation.mergeStored(slo: bytes, into: id)
@@ -53,7 +59,7 @@ struct RollupWriter {
             INSERT INTO request_rollups (resolution, bucket, aggregates) VALUES (?, ?, ?)
             ON CONFLICT (resolution, bucket) DO UPDATE SET aggregates = excluded.aggregates
             """)
-        for (id, bytes) in aggregation.encodedRequestBuckets() {
+        for (id, bytes) in requestBuckets {
             try writeRequests.bind(1, id.resolution.rawValue).bind(2, id.start).bind(3, blob: bytes).run()
         }
         let writeSLO = try database.statement("""

@@ -31,13 +31,13 @@ struct ServiceLevelObjective: Equatable, Sendable {
         return self.service == nil || self.service == service
     }
 
-    /// Whether a request span counts for this SLO and is good; `nil` if it does not count.
-    func isGood(_ span: Span, service spanService: String, failed: Bool) -> Bool? {
-        if let service, service != spanService { return nil }
-        if let operation, operation != span.name { return nil }
+    /// Whether a request span of a service this SLO judges (`judgesSpans(of:)`) is good; `nil`
+    /// if it does not count (another operation).
+    func isGood(operation name: String, durationNanos: UInt64, failed: Bool) -> Bool? {
+        if let operation, operation != name { return nil }
         switch indicator {
         case .availability: return !failed
-        case .latency(let threshold): return span.durationNanos <= threshold
+        case .latency(let threshold): return durationNanos <= threshold
         case .ratio: return nil
         }
     }

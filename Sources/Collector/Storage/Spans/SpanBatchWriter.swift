@@ -15,7 +15,7 @@ struct SpanBatchWriter {
 
     /// The stored spans with their services (spans stored before, by trace and span ID, are
     /// left out: they change nothing), for the rollups.
-    func insert(_ groups: [ResourceSpans]) throws -> [(service: String, span: Span)] {
+    func insert(_ groups: [ResourceSpans]) throws -> StoredSpans {
         let grouped = Self.groupByTrace(groups)
         var kept = [BlockSpan]()
         kept.reserveCapacity(grouped.spans.count)
@@ -27,7 +27,7 @@ struct SpanBatchWriter {
             try keepNew(grouped.spans[grouped.bounds[ordinal]..<grouped.bounds[ordinal + 1]], of: groups, existing: existing, into: &kept)
             if kept.count > first { traces.append(PendingTrace(traceID: traceID, spans: first..<kept.count, existing: existing)) }
         }
-        guard !traces.isEmpty else { return [] }
+        guard !traces.isEmpty else { return StoredSpans() }
 
         let services = groups.map(\.resource.serviceName)
         var newTraces = 0
@@ -49,7 +49,7 @@ struct SpanBatchWriter {
             try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
                 .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
         }
-        return kept.map { (services[$0.resource], $0.span) }
+        return StoredSpans(services: services, spans: kept)
     }
 
     private struct OperationKey: Hashable {

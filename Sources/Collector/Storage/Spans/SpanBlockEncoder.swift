@@ -6,6 +6,12 @@ struct BlockSpan {
     var span: Span
 }
 
+/// The spans one batch stored (for its rollup deltas): each span's resource indexes `services`.
+struct StoredSpans {
+    var services: [String] = []
+    var spans: [BlockSpan] = []
+}
+
 /// Writes the spans of one batch (one day's part of it) as a span block: spans grouped by
 /// trace, every string once in a block-local table, each field in its own column (IDs fixed
 /// width, times as deltas, names and attribute keys and values as string indices), so zstd
