@@ -58,7 +58,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Spans of the store workload ingested twice for the rollup cost at ordinary traffic (an availability and a latency SLO per service): as generated (4 in 10 spans are server spans) and all kind=internal; 0 to skip.")
     var rollupComparisonSpans = 2_000_000
 
-    @Option(help: "Rounds of the ordinary-traffic rollup comparison (each: as generated, then all internal); the median round's ratio is reported, since the cost is close to run-to-run noise.")
+    @Option(help: "Rounds of each rollup-cost comparison (each: the spans as generated and all internal, in ABBA order); the median ratio is reported, since run-to-run noise is as large as the cost.")
     var rollupRounds = 4
 
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
@@ -209,30 +209,44 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             yaml += "  - name: \(name)-latency\n    service: \(name)\n    sli: latency\n    threshold: 100ms\n    objective: 99\n"
         }
         try yaml.write(to: sloFile, atomically: true, encoding: .utf8)
+        let rounds = try await rollupRounds(name: "store workload", dataName: "rollup", collectorBinary: collectorBinary, work: work,
+                                            http: http, sloFile: sloFile) { allInternal, label, client, pid in
+            await ingestStore(storeWorkload(traces: traces, allInternal: allInternal), traces: traces, client: client, pid: pid, label: label)
+        }
+        return StoreReport.RollupComparison(spans: traces * StoreWorkload.spansPerTrace, requestShare: StoreWorkload.requestShare, rounds: rounds)
+    }
+
+    /// `rollupRounds` rounds of ingesting the same spans as generated and all internal, each
+    /// into a fresh collector, in ABBA order so that an effect of going first cancels out.
+    /// `firstAsGenerated`, when given, stands for the first round's ingest as generated.
+    private func rollupRounds(
+        name: String, dataName: String, collectorBinary: URL, work: URL, http: HTTPClient, sloFile: URL,
+        firstAsGenerated: StoreReport.Ingest? = nil,
+        _ ingest: (_ allInternal: Bool, _ label: String, _ client: StoreClient, _ pid: Int32) async -> StoreReport.Ingest
+    ) async throws -> [StoreReport.RollupComparison.Round] {
+        var reused = firstAsGenerated
         var rounds: [StoreReport.RollupComparison.Round] = []
         for round in 1...max(1, rollupRounds) {
-            // Alternating which goes first (ABBA), so an order effect cancels out.
             var ingests: [Bool: StoreReport.Ingest] = [:]
             for allInternal in round % 2 == 1 ? [false, true] : [true, false] {
-                let data = work.appendingPathComponent(allInternal ? "rollup-internal-data" : "rollup-server-data")
+                if !allInternal, let first = reused {
+                    reused = nil
+                    ingests[false] = first
+                    continue
+                }
+                let data = work.appendingPathComponent("\(dataName)-\(allInternal ? "internal" : "server")-data")
                 let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
                 defer {
                     collector.stop()
                     if !keepData { try? FileManager.default.removeItem(at: data) }
                 }
                 let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
-                let label = "store workload, \(allInternal ? "all internal" : "as generated"), round \(round)"
-                ingests[allInternal] = await ingestStore(storeWorkload(traces: traces, allInternal: allInternal), traces: traces, client: client,
-                                                         pid: collector.pid, label: label)
+                let label = "\(name), \(allInternal ? "all internal" : "as generated"), round \(round)"
+                ingests[allInternal] = await ingest(allInternal, label, client, collector.pid)
             }
             rounds.append(StoreReport.RollupComparison.Round(asGenerated: ingests[false]!, allInternal: ingests[true]!))
         }
-        let median = rounds.sorted { $0.ingestTimeRatio < $1.ingestTimeRatio }[rounds.count / 2]
-        let cpuRatios = rounds.map(\.cpuRatio).sorted()
-        return StoreReport.RollupComparison(
-            spans: traces * StoreWorkload.spansPerTrace, requestShare: StoreWorkload.requestShare,
-            asGenerated: median.asGenerated, allInternal: median.allInternal,
-            ingestTimeRatio: median.ingestTimeRatio, cpuRatio: cpuRatios[cpuRatios.count / 2], rounds: rounds)
+        return rounds
     }
 
     /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time.
@@ -282,7 +296,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         do {
             defer { collector.stop() }
             let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
-            serverIngest = await ingestSignals(server, client: client, pid: collector.pid, label: "signals (kind=server)")
+            serverIngest = await ingestSignals(server, client: client, pid: collector.pid, label: "signals, as generated, round 1")
             let start = now - UInt64(signalsDays) * 86_400_000_000_000
             let range = "start=\(start)&end=\(now)"
             queries["signals"] = await measure(client, name: "signals per service, \(signalsDays) d", targetMs: 100, resultKey: "rows",
@@ -294,23 +308,20 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         }
         if !keepData { try? FileManager.default.removeItem(at: data) }
 
-        var internalIngest: StoreReport.Ingest?
+        var rollupCost: StoreReport.RollupComparison?
         if !skipRollupComparison {
-            let internalData = work.appendingPathComponent("signals-internal-data")
-            let collector = try startCollector(collectorBinary, data: internalData, work: work, extra: ["--slo", sloFile.path])
-            defer { collector.stop() }
-            let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
-            let internalWorkload = SignalsWorkload(ids: ids, services: signalsServices, operations: signalsOperations,
-                                                   hours: signalsDays * 24, nowNanos: now, kind: 1)
-            internalIngest = await ingestSignals(internalWorkload, client: client, pid: collector.pid, label: "signals (kind=internal)")
-            if !keepData { try? FileManager.default.removeItem(at: internalData) }
+            // The ingest above is the first round's as generated.
+            let rounds = try await rollupRounds(name: "signals", dataName: "signals", collectorBinary: collectorBinary, work: work,
+                                                http: http, sloFile: sloFile, firstAsGenerated: serverIngest) { allInternal, label, client, pid in
+                let workload = SignalsWorkload(ids: ids, services: signalsServices, operations: signalsOperations,
+                                               hours: signalsDays * 24, nowNanos: now, kind: allInternal ? 1 : 2)
+                return await ingestSignals(workload, client: client, pid: pid, label: label)
+            }
+            rollupCost = StoreReport.RollupComparison(spans: server.totalSpans, requestShare: 1, rounds: rounds)
         }
         return StoreReport.Signals(
             services: signalsServices, operations: signalsOperations, days: signalsDays, spans: server.totalSpans,
-            sloCount: signalsServices, ingestServer: serverIngest, ingestInternal: internalIngest,
-            rollupIngestTimeRatio: internalIngest.map { serverIngest.seconds / $0.seconds },
-            rollupCPURatio: internalIngest.map { serverIngest.collectorCPUSeconds / max($0.collectorCPUSeconds, 1e-9) },
-            queries: queries)
+            sloCount: signalsServices, ingestServer: serverIngest, rollupCost: rollupCost, queries: queries)
     }
 
     private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {

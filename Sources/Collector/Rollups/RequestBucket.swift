@@ -56,19 +56,19 @@ enum RequestBucket {
         let right = try sections(right)
         var writer = Writer(capacity: left.bytes + right.bytes)
         try mergeOrdered(left.sections, right.sections, by: \.service) { (section) throws(DamagedRollupData) in
-            writer.section(section.service)
-            for entry in section.entries { writer.entry(entry.operation) { $0.append(contentsOf: entry.aggregate) } }
+            writer.section(Writer.name(section.service))
+            for entry in section.entries { writer.entry(Writer.name(entry.operation)) { $0.append(contentsOf: entry.aggregate) } }
         } both: { (one, other) throws(DamagedRollupData) in
-            writer.section(one.service)
+            writer.section(Writer.name(one.service))
             try mergeOrdered(one.entries, other.entries, by: \.operation) { (entry) throws(DamagedRollupData) in
-                writer.entry(entry.operation) { $0.append(contentsOf: entry.aggregate) }
+                writer.entry(Writer.name(entry.operation)) { $0.append(contentsOf: entry.aggregate) }
             } both: { (one, other) throws(DamagedRollupData) in
                 var aggregate = RequestAggregate()
                 var reader = RollupByteReader(one.aggregate)
                 try aggregate.merge(from: &reader)
                 reader = RollupByteReader(other.aggregate)
                 try aggregate.merge(from: &reader)
-                writer.entry(one.operation) { aggregate.append(to: &$0) }
+                writer.entry(Writer.name(one.operation)) { aggregate.append(to: &$0) }
             }
         }
         return writer.finish()
@@ -125,16 +125,26 @@ enum RequestBucket {
 
         init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-        mutating func section(_ service: String) {
+        /// A service or operation name as the bucket stores it (length-prefixed): a flush
+        /// writes each name many times, so it is encoded once.
+        static func name(_ text: String) -> [UInt8] {
+            var bytes = [UInt8]()
+            Varint.append(text, to: &bytes)
+            return bytes
+        }
+
+        /// Opens a service's section; `service` as `name(_:)` encodes it.
+        mutating func section(_ service: [UInt8]) {
             closeSection()
-            Varint.append(service, to: &bytes)
+            bytes.append(contentsOf: service)
             sectionLengthAt = bytes.count
             bytes.append(contentsOf: [0, 0, 0, 0])
         }
 
-        /// An entry whose aggregate bytes `writeAggregate` appends (see `RequestAggregate.append(to:)`).
-        mutating func entry(_ operation: String, _ writeAggregate: (inout [UInt8]) -> Void) {
-            Varint.append(operation, to: &bytes)
+        /// An entry whose aggregate bytes `writeAggregate` appends (see `RequestAggregate.append(to:)`);
+        /// `operation` as `name(_:)` encodes it.
+        mutating func entry(_ operation: [UInt8], _ writeAggregate: (inout [UInt8]) -> Void) {
+            bytes.append(contentsOf: operation)
             let lengthAt = bytes.count
             bytes.append(contentsOf: [0, 0, 0, 0])
             writeAggregate(&bytes)

@@ -171,7 +171,8 @@ private struct BucketWriters {
     private var writers: [RequestBucket.Writer] = []
     private var sections: [Int32] = []
 
-    mutating func entry(_ id: RollupAggregation.BucketID, service: Int32, serviceName: String, operation: String, _ writeAggregate: (inout [UInt8]) -> Void) {
+    /// `serviceName` and `operation` as `RequestBucket.Writer.name(_:)` encodes them.
+    mutating func entry(_ id: RollupAggregation.BucketID, service: Int32, serviceName: [UInt8], operation: [UInt8], _ writeAggregate: (inout [UInt8]) -> Void) {
         let index: Int
         let key = IndexMap.key(Int32(id.resolution.rawValue), Int32(truncatingIfNeeded: id.start / Int64(id.resolution.rawValue)))
         if let existing = indices.index(key, insertingIfAbsent: Int32(writers.count)) {
@@ -201,12 +202,15 @@ private final class RequestColumns {
     let latencies: [Int32]
     let errorTypes: [Int32]
     let names: [String]
+    /// Each name as a bucket stores it.
+    let encodedNames: [[UInt8]]
 
     init(minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
         self.minutes = minutes
         self.latencies = latencies
         self.errorTypes = errorTypes
         self.names = names
+        encodedNames = names.map(RequestBucket.Writer.name)
     }
 
     /// Requests arrive mostly in time order, so an operation's often need no sorting.
@@ -232,7 +236,7 @@ private final class RequestColumns {
                 var runEnd = runStart + 1
                 while runEnd < requests.count && resolution.bucket(seconds: minutes[Int(requests[runEnd])]) == start { runEnd += 1 }
                 let run = UnsafeBufferPointer(rebasing: requests[runStart..<runEnd])
-                buckets.entry(RollupAggregation.BucketID(resolution: resolution, start: start), service: service, serviceName: names[Int(service)], operation: names[Int(operation)]) { out in
+                buckets.entry(RollupAggregation.BucketID(resolution: resolution, start: start), service: service, serviceName: encodedNames[Int(service)], operation: encodedNames[Int(operation)]) { out in
                     appendAggregate(of: run, to: &out, scratch: &scratch)
                 }
                 runStart = runEnd
