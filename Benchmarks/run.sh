@@ -55,10 +55,15 @@ timeout 2400 "$SWIFT" build -c release --package-path "$BENCH"
 LOAD="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-load"
 
 step "SDK micro-benchmarks (ordo-one/benchmark)"
-STEP_TIMEOUT=900 record sdk "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
-  benchmark --target SDKBenchmarks --format jmh --path "$RESULTS" --no-progress
-# The same run's human table, from the JMH file just written, is rendered later; the
-# plugin's own text table is in .results/sdk.out.
+# One run per SDK: a single run of both was killed by the kernel's OOM killer at 24 GiB, and
+# either alone stays far below that. Each run's JMH file is rendered later; the plugin's own
+# text tables are in .results/sdk-*.out.
+for sdk in Periscope swift-otel; do
+  mkdir -p "$RESULTS/sdk-$sdk"
+  STEP_TIMEOUT=900 record "sdk-$sdk" "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
+    benchmark --target SDKBenchmarks --filter "$sdk .*" --format jmh --path "$RESULTS/sdk-$sdk" --no-progress
+  mv "$RESULTS/sdk-$sdk/Current_run.jmh.json" "$RESULTS/sdk-$sdk.jmh.json" 2>/dev/null || true
+done
 
 step "end-to-end load (periscope-load)"
 LOAD_COMMON=(--bin-dir "$BIN" --freshness-samples 100)
