@@ -52,10 +52,8 @@ enum RequestBucket {
     /// entries of the same (service, operation) added together, the rest copied as they are.
     /// Both must be in the order `Writer` writes (each service's own entry "" first).
     static func merge(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) throws(DamagedRollupData) -> [UInt8] {
-        let left = try sections(left)
-        let right = try sections(right)
-        var writer = Writer(capacity: left.bytes + right.bytes)
-        try mergeOrdered(left.sections, right.sections, by: \.service) { (section) throws(DamagedRollupData) in
+        var writer = Writer(capacity: left.count + right.count)
+        try mergeOrdered(try sections(left), try sections(right), by: \.service) { (section) throws(DamagedRollupData) in
             writer.section(Writer.name(section.service))
             for entry in section.entries { writer.entry(Writer.name(entry.operation)) { $0.append(contentsOf: entry.aggregate) } }
         } both: { (one, other) throws(DamagedRollupData) in
@@ -79,20 +77,18 @@ enum RequestBucket {
         var entries: [(operation: String, aggregate: UnsafeRawBufferPointer)]
     }
 
-    private static func sections(_ bytes: UnsafeRawBufferPointer) throws(DamagedRollupData) -> (sections: [Section], bytes: Int) {
+    /// A bucket's sections as `forEach` reads them, each with its entries' aggregate bytes.
+    private static func sections(_ bytes: UnsafeRawBufferPointer) throws(DamagedRollupData) -> [Section] {
         var sections = [Section]()
-        var reader = RollupByteReader(bytes)
-        while !reader.isAtEnd {
-            let service = try reader.string()
-            var section = RollupByteReader(try reader.slice(try reader.fixedLength()))
-            var entries = [(operation: String, aggregate: UnsafeRawBufferPointer)]()
-            while !section.isAtEnd {
-                let operation = try section.string()
-                entries.append((operation, try section.slice(try section.fixedLength())))
+        try forEach(in: bytes, entries: .all) { (service, operation, aggregate) throws(DamagedRollupData) in
+            let entry = (operation: String(decoding: operation, as: UTF8.self), aggregate: aggregate.bytes)
+            if let last = sections.last, last.service.utf8.elementsEqual(service) {
+                sections[sections.count - 1].entries.append(entry)
+            } else {
+                sections.append(Section(service: String(decoding: service, as: UTF8.self), entries: [entry]))
             }
-            sections.append(Section(service: service, entries: entries))
         }
-        return (sections, bytes.count)
+        return sections
     }
 
     /// Walks two lists sorted by `name`, handing each element found in one list only to `one`,

@@ -59,7 +59,7 @@ struct RollupDeltas: Equatable, Sendable {
                 service: serviceOfResource[resource], operation: table.index(name), minute: minute,
                 durationNanos: duration, errorType: errorType.map { table.index($0) }))
             for (objective, sloName) in objectivesOfResource[resource] {
-                guard let good = objective.isGood(operation: name, durationNanos: duration, failed: errorType != nil) else { continue }
+                guard let good = objective.isGood(operation: name, durationNanos: duration) else { continue }
                 slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
             }
         }

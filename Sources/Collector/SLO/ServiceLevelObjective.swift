@@ -33,12 +33,9 @@ struct ServiceLevelObjective: Equatable, Sendable {
 
     /// Whether a request span of a service this SLO judges (`judgesSpans(of:)`) is good; `nil`
     /// if it does not count (another operation).
-    func isGood(operation name: String, durationNanos: UInt64, failed: Bool) -> Bool? {
+    func isGood(operation name: String, durationNanos: UInt64) -> Bool? {
+        guard case .latency(let threshold) = indicator else { return nil }
         if let operation, operation != name { return nil }
-        switch indicator {
-        case .availability: return !failed
-        case .latency(let threshold): return durationNanos <= threshold
-        case .ratio: return nil
-        }
+        return durationNanos <= threshold
     }
 }
