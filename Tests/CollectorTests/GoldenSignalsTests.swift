@@ -370,6 +370,79 @@ struct LatencySketchTests {
         }
     }
 
+    /// A bucket of sections, each (service, [(operation, aggregate)]), in the order given.
+    private static func bucket(_ sections: [(String, [(String, RequestAggregate)])]) -> [UInt8] {
+        var writer = RequestBucket.Writer()
+        for (service, entries) in sections {
+            writer.section(RequestBucket.Writer.name(service))
+            for (operation, aggregate) in entries { writer.entry(RequestBucket.Writer.name(operation)) { aggregate.append(to: &$0) } }
+        }
+        return writer.finish()
+    }
+
+    /// Every (service, operation, aggregate) `RequestBucket.forEach` reads from `bytes`.
+    private static func entries(_ bytes: [UInt8], _ wanted: RequestBucket.Entries) throws -> [String] {
+        try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+            var read = [String]()
+            try RequestBucket.forEach(in: raw, entries: wanted) { (service, operation, reader) throws(DamagedRollupData) in
+                var aggregate = RequestAggregate()
+                try aggregate.merge(from: &reader)
+                read.append("\(String(decoding: service, as: UTF8.self))/\(String(decoding: operation, as: UTF8.self)) \(aggregate.requests)r \(aggregate.errors)e")
+            }
+            return read
+        }
+    }
+
+    @Test("a section of one operation stands for its service: readers see the service's entry, merges keep the form")
+    func bucketSections() throws {
+        func aggregate(_ nanos: [UInt64], errors: Int = 0) -> RequestAggregate {
+            var aggregate = RequestAggregate()
+            for (index, value) in nanos.enumerated() { aggregate.add(latencyBucket: LatencySketch.bucket(value), errorType: index < errors ? "500" : nil) }
+            return aggregate
+        }
+        let one = aggregate([1_000_000]), two = aggregate([2_000_000, 3_000_000], errors: 1)
+        var both = one
+        both.merge(two)
+        // The service's entry repeats its only operation's, so it is left out of the bytes.
+        let sparse = Self.bucket([("a", [("", one), ("x", one)]), ("b", [("", both), ("x", one), ("y", two)])])
+        #expect(sparse == Self.bucket([("a", [("x", one)]), ("b", [("", both), ("x", one), ("y", two)])]))
+        #expect(try Self.entries(sparse, .services) == ["a/ 1r 0e", "b/ 3r 1e"])
+        #expect(try Self.entries(sparse, .operations) == ["a/x 1r 0e", "b/x 1r 0e", "b/y 2r 1e"])
+        #expect(try Self.entries(sparse, .all) == ["a/ 1r 0e", "a/x 1r 0e", "b/ 3r 1e", "b/x 1r 0e", "b/y 2r 1e"])
+        // Unnamed requests count for the service alone: its entry differs, so it stays.
+        let unnamed = Self.bucket([("a", [("", both), ("x", one)])])
+        #expect(try Self.entries(unnamed, .all) == ["a/ 3r 1e", "a/x 1r 0e"])
+
+        // Merging: the same lone operation stays alone; two operations get the service's entry back.
+        let merged = try RollupByteReader.reading(Self.bucket([("a", [("x", two)])])) { (left) throws(DamagedRollupData) in
+            try RollupByteReader.reading(sparse) { (right) throws(DamagedRollupData) in try RequestBucket.merge(left, right) }
+        }
+        var three = one
+        three.merge(two)
+        #expect(merged == Self.bucket([("a", [("x", three)]), ("b", [("", both), ("x", one), ("y", two)])]))
+        let widened = try RollupByteReader.reading(Self.bucket([("a", [("y", two)])])) { (left) throws(DamagedRollupData) in
+            try RollupByteReader.reading(sparse) { (right) throws(DamagedRollupData) in try RequestBucket.merge(left, right) }
+        }
+        #expect(try Self.entries(widened, .all) == ["a/ 3r 1e", "a/x 1r 0e", "a/y 2r 1e", "b/ 3r 1e", "b/x 1r 0e", "b/y 2r 1e"])
+
+        // An operation's entry followed by another is not a bucket a writer makes: refused, not misread.
+        var damaged = [UInt8]()
+        for (name, entries) in [("a", [("x", one), ("y", one)])] {
+            var section = [UInt8]()
+            for (operation, aggregate) in entries {
+                var bytes = [UInt8]()
+                aggregate.append(to: &bytes)
+                section += RequestBucket.Writer.name(operation) + [UInt8(bytes.count)] + bytes
+            }
+            damaged += RequestBucket.Writer.name(name) + [UInt8(section.count)] + section
+        }
+        #expect(throws: DamagedRollupData.self) { try Self.entries(damaged, .all) }
+        // Lengths past 127 bytes take more than one varint byte.
+        let large = aggregate((1...200).map { UInt64($0) * 1_000_000 }, errors: 3)
+        let long = Self.bucket([("c", [("", large), ("z", large)]), ("d", [("", one), ("w", one)])])
+        #expect(try Self.entries(long, .all) == ["c/ 200r 3e", "c/z 200r 3e", "d/ 1r 0e", "d/w 1r 0e"])
+    }
+
     @Test("the index map finds what it stored, through growth, like a dictionary")
     func indexMap() {
         var generator = SplitMix(seed: 5)

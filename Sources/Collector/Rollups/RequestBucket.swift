@@ -6,8 +6,12 @@ import PeriscopeTelemetry
 /// whole service's aggregate (operation ""), so a per-service question reads one entry per
 /// section and skips the rest by its length.
 ///
-///     section: service name, byte length of its entries (4 bytes, little-endian), entries
-///     entry:   operation name, byte length of its aggregate (4 bytes), `RequestAggregate` bytes
+///     section: service name, byte length of its entries (varint), entries
+///     entry:   operation name, byte length of its aggregate (varint), `RequestAggregate` bytes
+///
+/// A section whose only entry is an operation's stands for the whole service as well: the
+/// service's own entry would repeat that operation's bytes, and in sparse minute buckets most
+/// sections are of that kind. Readers see the service's entry either way.
 enum RequestBucket {
     /// Which entries a reader wants.
     enum Entries {
@@ -27,23 +31,32 @@ enum RequestBucket {
         var reader = RollupByteReader(bytes)
         while !reader.isAtEnd {
             let name = try reader.stringBytes()
-            let length = try reader.fixedLength()
+            let length = try reader.count()
             if let service, !name.elementsEqual(service) {
                 try reader.skip(length)
                 continue
             }
             var section = RollupByteReader(try reader.slice(length))
-            entries: while !section.isAtEnd {
+            var isFirst = true
+            while !section.isAtEnd {
                 let operation = try section.stringBytes()
-                let entryLength = try section.fixedLength()
-                // The service's own entry comes first: after it, a per-service reader is done.
-                if wanted == .services && !operation.isEmpty { break entries }
-                if wanted == .operations && operation.isEmpty {
-                    try section.skip(entryLength)
-                    continue
+                let aggregate = try section.slice(try section.count())
+                // An operation's entry first is the section's only one, and the service's too.
+                if isFirst || operation.isEmpty {
+                    guard isFirst || !operation.isEmpty else { throw DamagedRollupData() }
+                    if wanted != .operations {
+                        var reader = RollupByteReader(aggregate)
+                        try body(name, UnsafeRawBufferPointer(start: nil, count: 0), &reader)
+                    }
+                    // After the service's entry, a per-service reader is done.
+                    if wanted == .services { break }
                 }
-                var aggregate = RollupByteReader(try section.slice(entryLength))
-                try body(name, operation, &aggregate)
+                if !operation.isEmpty && wanted != .services {
+                    var reader = RollupByteReader(aggregate)
+                    try body(name, operation, &reader)
+                    if isFirst && !section.isAtEnd { throw DamagedRollupData() }
+                }
+                isFirst = false
             }
         }
     }
@@ -118,6 +131,13 @@ enum RequestBucket {
     struct Writer {
         private(set) var bytes = [UInt8]()
         private var sectionLengthAt: Int?
+        /// Entries in the open section, where its first starts, and the aggregate bytes of its
+        /// first and last: a section of the service's entry and one operation's with the same
+        /// bytes drops the service's (see `RequestBucket`).
+        private var sectionEntries = 0
+        private var firstEntryAt = 0
+        private var firstAggregate = 0..<0
+        private var lastAggregate = 0..<0
 
         init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
@@ -134,17 +154,25 @@ enum RequestBucket {
             closeSection()
             bytes.append(contentsOf: service)
             sectionLengthAt = bytes.count
-            bytes.append(contentsOf: [0, 0, 0, 0])
+            bytes.append(0)
+            sectionEntries = 0
         }
 
         /// An entry whose aggregate bytes `writeAggregate` appends (see `RequestAggregate.append(to:)`);
-        /// `operation` as `name(_:)` encodes it.
+        /// `operation` as `name(_:)` encodes it. An operation's entry may stand alone for its
+        /// service: the caller leaves the service's entry out when it would have the same bytes.
         mutating func entry(_ operation: [UInt8], _ writeAggregate: (inout [UInt8]) -> Void) {
+            let start = bytes.count
             bytes.append(contentsOf: operation)
             let lengthAt = bytes.count
-            bytes.append(contentsOf: [0, 0, 0, 0])
+            bytes.append(0)
             writeAggregate(&bytes)
-            patchLength(at: lengthAt)
+            lastAggregate = patchLength(at: lengthAt)..<bytes.count
+            if sectionEntries == 0 {
+                firstEntryAt = start
+                firstAggregate = operation == [0] ? lastAggregate : 0..<0
+            }
+            sectionEntries += 1
         }
 
         mutating func finish() -> [UInt8] {
@@ -153,24 +181,27 @@ enum RequestBucket {
         }
 
         private mutating func closeSection() {
-            if let sectionLengthAt { patchLength(at: sectionLengthAt) }
-            sectionLengthAt = nil
+            guard let sectionLengthAt else { return }
+            if sectionEntries == 2, !firstAggregate.isEmpty, bytes[firstAggregate].elementsEqual(bytes[lastAggregate]) {
+                bytes.removeSubrange(firstEntryAt..<firstAggregate.upperBound)
+            }
+            _ = patchLength(at: sectionLengthAt)
+            self.sectionLengthAt = nil
         }
 
-        /// Writes the number of bytes after the 4-byte slot at `position` into it.
-        private mutating func patchLength(at position: Int) {
-            let length = UInt32(bytes.count - position - 4)
-            bytes.withUnsafeMutableBytes { $0.storeBytes(of: length.littleEndian, toByteOffset: position, as: UInt32.self) }
+        /// Writes the number of bytes after the one-byte slot at `position` into it, as a varint
+        /// (widening the slot for 128 bytes or more). Returns where the counted bytes start.
+        @discardableResult
+        private mutating func patchLength(at position: Int) -> Int {
+            let length = bytes.count - position - 1
+            if length < 0x80 {
+                bytes[position] = UInt8(length)
+                return position + 1
+            }
+            var encoded = [UInt8]()
+            Varint.append(UInt64(length), to: &encoded)
+            bytes.replaceSubrange(position..<(position + 1), with: encoded)
+            return position + encoded.count
         }
-    }
-}
-
-extension RollupByteReader {
-    /// A 4-byte little-endian length, which can never exceed the bytes left.
-    mutating func fixedLength() throws(DamagedRollupData) -> Int {
-        let raw = try slice(4)
-        let length = Int(raw[0]) | Int(raw[1]) << 8 | Int(raw[2]) << 16 | Int(raw[3]) << 24
-        guard length <= bytes.count - position else { throw DamagedRollupData() }
-        return length
     }
 }

@@ -116,7 +116,9 @@ struct RollupAggregation {
             members[next[position[Int(key)]]] = Int32(request)
             next[position[Int(key)]] += 1
         }
-        let columns = RequestColumns(minutes: minutes, latencies: latencies, errorTypes: errorTypes, names: names.names)
+        let columns = RequestColumns(
+            keys: requestKeys, keyOperations: keys.map(\.operation), minutes: minutes, latencies: latencies, errorTypes: errorTypes,
+            names: names.names)
         var buckets = BucketWriters()
         var scratch = RequestColumns.Scratch()
         var byMinute = [Int32]()
@@ -198,6 +200,9 @@ private struct BucketWriters {
 /// The requests of an aggregation by column, for encoding: a class, so the closures that write
 /// each aggregate capture one reference rather than copies of every column.
 private final class RequestColumns {
+    let keys: [Int32]
+    /// Each key's operation name index (0: none).
+    let keyOperations: [Int32]
     let minutes: [Int64]
     let latencies: [Int32]
     let errorTypes: [Int32]
@@ -205,7 +210,9 @@ private final class RequestColumns {
     /// Each name as a bucket stores it.
     let encodedNames: [[UInt8]]
 
-    init(minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
+    init(keys: [Int32], keyOperations: [Int32], minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
+        self.keys = keys
+        self.keyOperations = keyOperations
         self.minutes = minutes
         self.latencies = latencies
         self.errorTypes = errorTypes
@@ -227,7 +234,8 @@ private final class RequestColumns {
     }
 
     /// Writes the aggregates of one (service, operation) — its requests sorted by minute — to
-    /// their minute, hour and day buckets.
+    /// their minute, hour and day buckets. A service's entry is left out where its requests are
+    /// all one operation's: that operation's entry, written next, stands for it.
     func write(_ requests: UnsafeBufferPointer<Int32>, service: Int32, operation: Int32, to buckets: inout BucketWriters, scratch: inout Scratch) {
         for resolution in Resolution.allCases {
             var runStart = 0
@@ -236,12 +244,19 @@ private final class RequestColumns {
                 var runEnd = runStart + 1
                 while runEnd < requests.count && resolution.bucket(seconds: minutes[Int(requests[runEnd])]) == start { runEnd += 1 }
                 let run = UnsafeBufferPointer(rebasing: requests[runStart..<runEnd])
+                runStart = runEnd
+                if operation == 0 && isOneOperation(run) { continue }
                 buckets.entry(RollupAggregation.BucketID(resolution: resolution, start: start), service: service, serviceName: encodedNames[Int(service)], operation: encodedNames[Int(operation)]) { out in
                     appendAggregate(of: run, to: &out, scratch: &scratch)
                 }
-                runStart = runEnd
             }
         }
+    }
+
+    private func isOneOperation(_ requests: UnsafeBufferPointer<Int32>) -> Bool {
+        let key = keys[Int(requests[0])]
+        guard keyOperations[Int(key)] != 0 else { return false }
+        return requests.allSatisfy { keys[Int($0)] == key }
     }
 
     /// Buffers reused across aggregates.
