@@ -2,9 +2,9 @@ import PeriscopeTelemetry
 
 /// Journal entries gathered for one write of the rollup buckets — every minute, hour and day
 /// they touch. Requests are kept as flat records (a request costs one key lookup); encoding
-/// groups them by (service, operation) in name order and each group by minute, then walks the
-/// groups once, writing every aggregate straight into its bucket's bytes: no lookup per
-/// request and bucket, no sketch built in memory.
+/// sorts them by (service, operation) in name order, then for each resolution by bucket
+/// (stable counting sorts), and writes each bucket in one go, every aggregate straight into
+/// its bytes: no lookup per request and bucket, no sketch built in memory.
 /// Buckets that already hold data are merged with their stored bytes afterwards
 /// (`RequestBucket.merge`).
 struct RollupAggregation {
@@ -100,51 +100,31 @@ struct RollupAggregation {
     /// Each request bucket's bytes (see `RequestBucket`) for these requests alone.
     func encodedRequestBuckets() -> [(id: BucketID, bytes: [UInt8])] {
         let rank = nameRanks()
-        // Keys in (service, operation) name order; requests grouped by key in that order (a
-        // counting sort), so each service's requests are contiguous too.
-        let order = keys.indices.sorted {
+        let keyOrder = keys.indices.sorted {
             (rank[Int(keys[$0].service)], rank[Int(keys[$0].operation)]) < (rank[Int(keys[$1].service)], rank[Int(keys[$1].operation)])
         }
-        var position = [Int](repeating: 0, count: keys.count)
-        for (index, key) in order.enumerated() { position[key] = index }
-        var first = [Int](repeating: 0, count: keys.count + 1)
-        for key in requestKeys { first[position[Int(key)] + 1] += 1 }
-        for index in keys.indices { first[index + 1] += first[index] }
-        var members = [Int32](repeating: 0, count: requestKeys.count)
-        var next = first
-        for (request, key) in requestKeys.enumerated() {
-            members[next[position[Int(key)]]] = Int32(request)
-            next[position[Int(key)]] += 1
+        var keyRank = [Int32](repeating: 0, count: keys.count)
+        for (position, key) in keyOrder.enumerated() { keyRank[key] = Int32(position) }
+        let encoder = RequestEncoder(
+            ranks: requestKeys.map { keyRank[Int($0)] }, keys: keyOrder.map { keys[$0] }, minutes: minutes, latencies: latencies,
+            errorTypes: errorTypes, names: names.names)
+        // Requests by (service, operation) in name order; for each resolution, then by bucket.
+        var sorter = CountingSort()
+        var byKey = Array(0..<Int32(requestKeys.count))
+        encoder.ranks.withUnsafeBufferPointer { ranks in
+            byKey.withUnsafeMutableBufferPointer { sorter.sort(&$0, span: ranks.count + 1) { Int64(ranks[Int($0)]) } }
         }
-        let columns = RequestColumns(
-            keys: requestKeys, keyOperations: keys.map(\.operation), minutes: minutes, latencies: latencies, errorTypes: errorTypes,
-            names: names.names)
-        var buckets = BucketWriters()
-        var scratch = RequestColumns.Scratch()
-        var byMinute = [Int32]()
-        members.withUnsafeMutableBufferPointer { members in
-            var start = 0
-            while start < order.count {
-                let service = keys[order[start]].service
-                var end = start
-                while end < order.count && keys[order[end]].service == service { end += 1 }
-                // The service's own entries first: all its requests, by minute.
-                byMinute.removeAll(keepingCapacity: true)
-                byMinute.append(contentsOf: members[first[start]..<first[end]])
-                byMinute.withUnsafeMutableBufferPointer { requests in
-                    columns.sortByMinute(&requests, using: &scratch.sorter)
-                    columns.write(UnsafeBufferPointer(requests), service: service, operation: 0, to: &buckets, scratch: &scratch)
+        var buckets = [(id: BucketID, bytes: [UInt8])]()
+        for resolution in Resolution.allCases {
+            var order = byKey
+            order.withUnsafeMutableBufferPointer { order in
+                minutes.withUnsafeBufferPointer { minutes in
+                    sorter.sort(&order, span: 4 * order.count + 1440) { minutes[Int($0)] / Int64(resolution.rawValue) }
                 }
-                // Then each operation's (requests without a name count for the service only).
-                for index in start..<end where keys[order[index]].operation != 0 {
-                    var requests = UnsafeMutableBufferPointer(rebasing: members[first[index]..<first[index + 1]])
-                    columns.sortByMinute(&requests, using: &scratch.sorter)
-                    columns.write(UnsafeBufferPointer(requests), service: service, operation: keys[order[index]].operation, to: &buckets, scratch: &scratch)
-                }
-                start = end
+                encoder.write(UnsafeBufferPointer(order), resolution: resolution, to: &buckets, sorter: &sorter)
             }
         }
-        return buckets.finish()
+        return buckets
     }
 
     /// Each SLO bucket's bytes (see `SLOBucket`).
@@ -164,45 +144,11 @@ struct RollupAggregation {
     }
 }
 
-/// The request buckets being written, each opening a service's section when it first gets
-/// one of its entries (services arrive in name order, each service's entries in order).
-private struct BucketWriters {
-    /// (resolution, start in units of the resolution) → index into `writers`.
-    private var indices = IndexMap()
-    private var ids: [RollupAggregation.BucketID] = []
-    private var writers: [RequestBucket.Writer] = []
-    private var sections: [Int32] = []
-
-    /// `serviceName` and `operation` as `RequestBucket.Writer.name(_:)` encodes them.
-    mutating func entry(_ id: RollupAggregation.BucketID, service: Int32, serviceName: [UInt8], operation: [UInt8], _ writeAggregate: (inout [UInt8]) -> Void) {
-        let index: Int
-        let key = IndexMap.key(Int32(id.resolution.rawValue), Int32(truncatingIfNeeded: id.start / Int64(id.resolution.rawValue)))
-        if let existing = indices.index(key, insertingIfAbsent: Int32(writers.count)) {
-            index = Int(existing)
-        } else {
-            index = writers.count
-            ids.append(id)
-            writers.append(RequestBucket.Writer())
-            sections.append(-1)
-        }
-        if sections[index] != service {
-            writers[index].section(serviceName)
-            sections[index] = service
-        }
-        writers[index].entry(operation, writeAggregate)
-    }
-
-    mutating func finish() -> [(id: RollupAggregation.BucketID, bytes: [UInt8])] {
-        ids.indices.map { (ids[$0], writers[$0].finish()) }
-    }
-}
-
-/// The requests of an aggregation by column, for encoding: a class, so the closures that write
-/// each aggregate capture one reference rather than copies of every column.
-private final class RequestColumns {
-    let keys: [Int32]
-    /// Each key's operation name index (0: none).
-    let keyOperations: [Int32]
+/// The requests of an aggregation by column, encoding them into buckets.
+private final class RequestEncoder {
+    /// Per request: its key's position in (service, operation) name order, which indexes `keys`.
+    let ranks: [Int32]
+    let keys: [RollupAggregation.Key]
     let minutes: [Int64]
     let latencies: [Int32]
     let errorTypes: [Int32]
@@ -210,9 +156,9 @@ private final class RequestColumns {
     /// Each name as a bucket stores it.
     let encodedNames: [[UInt8]]
 
-    init(keys: [Int32], keyOperations: [Int32], minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
+    init(ranks: [Int32], keys: [RollupAggregation.Key], minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
+        self.ranks = ranks
         self.keys = keys
-        self.keyOperations = keyOperations
         self.minutes = minutes
         self.latencies = latencies
         self.errorTypes = errorTypes
@@ -220,54 +166,65 @@ private final class RequestColumns {
         encodedNames = names.map(RequestBucket.Writer.name)
     }
 
-    /// Requests arrive mostly in time order, so an operation's often need no sorting.
-    func sortByMinute(_ requests: inout UnsafeMutableBufferPointer<Int32>, using sorter: inout CountingSort) {
-        var sorted = true
-        for position in requests.indices.dropFirst() where minutes[Int(requests[position - 1])] > minutes[Int(requests[position])] {
-            sorted = false
-            break
+    /// Writes the buckets of `resolution`, given the requests ordered by bucket, then by key:
+    /// each bucket in one go, its sections and entries in the order they are stored. A
+    /// service's entry is left out where its requests are all one operation's: that
+    /// operation's entry stands for it.
+    func write(
+        _ requests: UnsafeBufferPointer<Int32>, resolution: Resolution, to buckets: inout [(id: RollupAggregation.BucketID, bytes: [UInt8])],
+        sorter: inout CountingSort
+    ) {
+        var scratch = Scratch(sorter: sorter)
+        defer { sorter = scratch.sorter }
+        /// The end of the run from `start` on whose requests give `value` the same answer.
+        func run(from start: Int, to end: Int, _ value: (Int32) -> Int64) -> Int {
+            let first = value(requests[start])
+            var position = start + 1
+            while position < end && value(requests[position]) == first { position += 1 }
+            return position
         }
-        if sorted { return }
-        minutes.withUnsafeBufferPointer { minutes in
-            sorter.sort(&requests, span: 4 * requests.count + 1440) { minutes[Int($0)] / 60 }
-        }
-    }
-
-    /// Writes the aggregates of one (service, operation) — its requests sorted by minute — to
-    /// their minute, hour and day buckets. A service's entry is left out where its requests are
-    /// all one operation's: that operation's entry, written next, stands for it.
-    func write(_ requests: UnsafeBufferPointer<Int32>, service: Int32, operation: Int32, to buckets: inout BucketWriters, scratch: inout Scratch) {
-        for resolution in Resolution.allCases {
-            var runStart = 0
-            while runStart < requests.count {
-                let start = resolution.bucket(seconds: minutes[Int(requests[runStart])])
-                var runEnd = runStart + 1
-                while runEnd < requests.count && resolution.bucket(seconds: minutes[Int(requests[runEnd])]) == start { runEnd += 1 }
-                let run = UnsafeBufferPointer(rebasing: requests[runStart..<runEnd])
-                runStart = runEnd
-                if operation == 0 && isOneOperation(run) { continue }
-                buckets.entry(RollupAggregation.BucketID(resolution: resolution, start: start), service: service, serviceName: encodedNames[Int(service)], operation: encodedNames[Int(operation)]) { out in
-                    appendAggregate(of: run, to: &out, scratch: &scratch)
+        let size = Int64(resolution.rawValue)
+        var bucketStart = 0
+        while bucketStart < requests.count {
+            let bucketEnd = run(from: bucketStart, to: requests.count) { self.minutes[Int($0)] / size }
+            var writer = RequestBucket.Writer(capacity: 24 * (bucketEnd - bucketStart))
+            var serviceStart = bucketStart
+            while serviceStart < bucketEnd {
+                let service = keys[Int(ranks[Int(requests[serviceStart])])].service
+                let serviceEnd = run(from: serviceStart, to: bucketEnd) { Int64(self.keys[Int(self.ranks[Int($0)])].service) }
+                writer.section(encodedNames[Int(service)])
+                let firstRank = ranks[Int(requests[serviceStart])]
+                let oneOperation = keys[Int(firstRank)].operation != 0 && ranks[Int(requests[serviceEnd - 1])] == firstRank
+                if !oneOperation {
+                    writer.entry(encodedNames[0]) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[serviceStart..<serviceEnd]), to: &$0, scratch: &scratch) }
                 }
+                var keyStart = serviceStart
+                while keyStart < serviceEnd {
+                    let rank = ranks[Int(requests[keyStart])]
+                    let keyEnd = run(from: keyStart, to: serviceEnd) { Int64(self.ranks[Int($0)]) }
+                    let operation = keys[Int(rank)].operation
+                    if operation != 0 {
+                        writer.entry(encodedNames[Int(operation)]) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[keyStart..<keyEnd]), to: &$0, scratch: &scratch) }
+                    }
+                    keyStart = keyEnd
+                }
+                serviceStart = serviceEnd
             }
+            let start = minutes[Int(requests[bucketStart])] / size * size
+            buckets.append((RollupAggregation.BucketID(resolution: resolution, start: start), writer.finish()))
+            bucketStart = bucketEnd
         }
-    }
-
-    private func isOneOperation(_ requests: UnsafeBufferPointer<Int32>) -> Bool {
-        let key = keys[Int(requests[0])]
-        guard keyOperations[Int(key)] != 0 else { return false }
-        return requests.allSatisfy { keys[Int($0)] == key }
     }
 
     /// Buffers reused across aggregates.
     struct Scratch {
         var ok: [Int32] = []
         var failed: [Int32] = []
-        var sorter = CountingSort()
+        var sorter: CountingSort
     }
 
     /// The bytes `RequestAggregate.append(to:)` writes for an aggregate of just these requests.
-    func appendAggregate(of requests: UnsafeBufferPointer<Int32>, to out: inout [UInt8], scratch: inout Scratch) {
+    private func appendAggregate(of requests: UnsafeBufferPointer<Int32>, to out: inout [UInt8], scratch: inout Scratch) {
         if requests.count == 1 {
             let type = errorTypes[Int(requests[0])]
             RequestAggregate.append(single: latencies[Int(requests[0])], errorType: type < 0 ? nil : names[Int(type)], to: &out)
