@@ -274,6 +274,25 @@ struct GoldenSignalsTests {
         #expect(throws: DamagedRollupData.self) { try RollupDeltas(encoded: bytes + [0]) }
     }
 
+    @Test("the HTTP status is read from either key, as a number or text; anything else is no status")
+    func httpStatus() {
+        let cases: [([Attribute], Int?)] = [
+            ([Attribute("http.response.status_code", .string("503"))], 503),
+            ([Attribute("http.response.status_code", .string("+503"))], 503),
+            ([Attribute("http.response.status_code", .string("5x3"))], nil),
+            ([Attribute("http.response.status_code", .string(""))], nil),
+            ([Attribute("http.response.status_code", .string("99999999999"))], 99_999_999_999),
+            ([Attribute("http.response.status_code", .int(200))], 200),
+            ([Attribute("http.response.status_code", .double(.nan))], nil),
+            ([Attribute("http.response.status_code", .bool(true))], nil),
+            ([Attribute("http.route", .string("/a")), Attribute("http.status_code", .string("500"))], 500),
+            ([Attribute("http.status_code", .int(500)), Attribute("http.response.status_code", .int(404))], 404),
+        ]
+        for (attributes, expected) in cases {
+            #expect(RequestClassification.httpStatus(attributes) == expected, "\(attributes)")
+        }
+    }
+
     @Test("saturation is the highest recent utilisation gauge of the service")
     func saturation() throws {
         let store = try TelemetryStore(directory: directory)

@@ -31,6 +31,7 @@ struct CountingSort {
             low = min(low, itemKey)
             high = max(high, itemKey)
         }
+        if low == high { return }
         original.removeAll(keepingCapacity: true)
         original.append(contentsOf: items)
         guard high.subtractingReportingOverflow(low).partialValue < Int64(span), high - low >= 0 else {

@@ -73,7 +73,7 @@ struct RollupAggregation {
         for request in deltas.requests {
             requestKeys.append(keyIndex(Key(service: ids[Int(request.service)], operation: ids[Int(request.operation)])))
             minutes.append(request.minute)
-            latencies.append(LatencySketch.bucket(request.durationNanos))
+            latencies.append(request.latencyBucket)
             errorTypes.append(request.errorType.map { ids[Int($0)] } ?? -1)
         }
         for (key, counts) in deltas.slo {

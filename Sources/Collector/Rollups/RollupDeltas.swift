@@ -1,7 +1,7 @@
 import PeriscopeTelemetry
 
 /// What one batch adds to the rollups: each request span as a small record (service,
-/// operation, minute, duration, error type) and good/total counts per (SLO, minute). A batch's
+/// operation, minute, latency bucket, error type) and good/total counts per (SLO, minute). A batch's
 /// deltas go to the partition's rollup journal in the batch's own transaction; `RollupWriter`
 /// later aggregates many batches' records into the bucket rows at once. Records rather than
 /// per-batch sketches keep ingest to a few varints per span.
@@ -12,7 +12,9 @@ struct RollupDeltas: Equatable, Sendable {
         var operation: Int32
         /// The start of the span's minute, Unix seconds.
         var minute: Int64
-        var durationNanos: UInt64
+        /// `LatencySketch.bucket` of the duration: two varint bytes in the journal, where
+        /// the duration takes four or five.
+        var latencyBucket: Int32
         /// `nil` for a success.
         var errorType: Int32?
     }
@@ -57,7 +59,7 @@ struct RollupDeltas: Equatable, Sendable {
             let duration = stored.spans[position].span.durationNanos
             requests.append(Request(
                 service: serviceOfResource[resource], operation: table.index(name), minute: minute,
-                durationNanos: duration, errorType: errorType.map { table.index($0) }))
+                latencyBucket: LatencySketch.bucket(duration), errorType: errorType.map { table.index($0) }))
             for (objective, sloName) in objectivesOfResource[resource] {
                 guard let good = objective.isGood(operation: name, durationNanos: duration) else { continue }
                 slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
@@ -77,8 +79,8 @@ struct RollupDeltas: Equatable, Sendable {
     // MARK: - Journal encoding
 
     /// The names, then per request its name indices, its minute as a difference to the
-    /// previous one (in minutes), its duration and error type + 1 (0: success), then the SLO
-    /// counts; read back by `init(encoded:)`.
+    /// previous one (in minutes), its latency bucket (zigzag, -1 for the zero bucket) and error
+    /// type + 1 (0: success), then the SLO counts; read back by `init(encoded:)`.
     var encoded: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(16 + names.count * 12 + requests.count * 10 + slo.count * 20)
@@ -91,7 +93,7 @@ struct RollupDeltas: Equatable, Sendable {
             Varint.append(UInt64(request.operation), to: &out)
             Varint.append(signed: (request.minute - previousMinute) / 60, to: &out)
             previousMinute = request.minute
-            Varint.append(request.durationNanos, to: &out)
+            Varint.append(signed: request.latencyBucket == LatencySketch.zeroBucket ? -1 : Int64(request.latencyBucket), to: &out)
             Varint.append(request.errorType.map { UInt64($0) + 1 } ?? 0, to: &out)
         }
         Varint.append(UInt64(slo.count), to: &out)
@@ -129,10 +131,12 @@ struct RollupDeltas: Equatable, Sendable {
             let step = try reader.signed()
             guard step > -(1 << 40), step < 1 << 40 else { throw DamagedRollupData() }
             minutes += step
-            let duration = try reader.varint()
+            let bucket = try reader.signed()
+            guard bucket == -1 || LatencySketch.validBuckets.contains(bucket) else { throw DamagedRollupData() }
             let error = try reader.varint()
             requests.append(Request(
-                service: service, operation: operation, minute: try minute(minutes), durationNanos: duration,
+                service: service, operation: operation, minute: try minute(minutes),
+                latencyBucket: bucket == -1 ? LatencySketch.zeroBucket : Int32(bucket),
                 errorType: error == 0 ? nil : try nameIndex(error - 1)))
         }
         for _ in 0..<(try reader.count()) {
