@@ -207,6 +207,36 @@ struct GoldenSignalsTests {
         #expect(try store.goldenSignals(range).rows.first?.requests == requests, "the damaged counts are replaced by the new ones")
     }
 
+    @Test("buckets number names once per partition; a question reads names numbered after its last one")
+    func numberedNames() throws {
+        let store = try TelemetryStore(directory: directory)
+        let traffic = Self.traffic()
+        try ingest(store, Array(traffic.prefix(400)))
+        let range = SignalsQuery(byOperation: true, startUnixNano: Self.base, endUnixNano: Self.base + 20 * 60_000_000_000)
+        let before = try store.goldenSignals(range).rows.map { "\($0.service) \($0.operation ?? "")" }
+        #expect(before == ["checkout GET /cart", "checkout POST /checkout"])
+        let later = (0..<30).map { (i: Int) -> Span in
+            let start = Self.base + UInt64(i) * 1_000_000_000
+            let name = i % 2 == 0 ? "charge" : "refund"
+            return Span(traceID: TraceID(high: 2, low: UInt64(i + 1)), spanID: SpanID(UInt64(500_000 + i)), name: name, kind: .server,
+                        startTimeUnixNano: start, endTimeUnixNano: start + 5_000_000)
+        }
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "payments"), scopes: [ScopeSpans(spans: later)])]), batchID: "payments")
+        let after = try store.goldenSignals(range).rows
+        #expect(after.map { "\($0.service) \($0.operation ?? "")" } == before + ["payments charge", "payments refund"])
+        #expect(after.last?.requests == 15)
+        let perService = try store.goldenSignals(SignalsQuery(service: "payments", startUnixNano: range.startUnixNano, endUnixNano: range.endUnixNano)).rows
+        #expect(perService.map(\.requests) == [30])
+        let names = try store.allPartitions[0].writer.withLock { database -> [String] in
+            let statement = try database.statement("SELECT name FROM rollup_names ORDER BY id")
+            var names = [String]()
+            while try statement.step() { names.append(statement.string(0)) }
+            return names
+        }
+        // The first flush numbers its names in name order; later ones add theirs after them.
+        #expect(names == ["GET /cart", "POST /checkout", "checkout", "charge", "payments", "refund"])
+    }
+
     @Test("rollups are journaled per batch: a restart before the flush loses nothing, and flushing twice counts once")
     func journalSurvivesRestart() throws {
         let traffic = Self.traffic()
@@ -389,12 +419,17 @@ struct LatencySketchTests {
         }
     }
 
+    /// The names of the bucket tests, numbered by position (as `RollupNames` numbers them).
+    private static let bucketNames = ["", "a", "b", "c", "d", "w", "x", "y", "z"]
+
+    private static func number(_ name: String) -> Int { bucketNames.firstIndex(of: name)! }
+
     /// A bucket of sections, each (service, [(operation, aggregate)]), in the order given.
     private static func bucket(_ sections: [(String, [(String, RequestAggregate)])]) -> [UInt8] {
         var writer = RequestBucket.Writer()
         for (service, entries) in sections {
-            writer.section(RequestBucket.Writer.name(service))
-            for (operation, aggregate) in entries { writer.entry(RequestBucket.Writer.name(operation)) { aggregate.append(to: &$0) } }
+            writer.section(number(service))
+            for (operation, aggregate) in entries { writer.entry(number(operation)) { aggregate.append(to: &$0) } }
         }
         return writer.finish()
     }
@@ -406,7 +441,7 @@ struct LatencySketchTests {
             try RequestBucket.forEach(in: raw, entries: wanted) { (service, operation, reader) throws(DamagedRollupData) in
                 var aggregate = RequestAggregate()
                 try aggregate.merge(from: &reader)
-                read.append("\(String(decoding: service, as: UTF8.self))/\(String(decoding: operation, as: UTF8.self)) \(aggregate.requests)r \(aggregate.errors)e")
+                read.append("\(bucketNames[service])/\(bucketNames[operation]) \(aggregate.requests)r \(aggregate.errors)e")
             }
             return read
         }
@@ -451,9 +486,9 @@ struct LatencySketchTests {
             for (operation, aggregate) in entries {
                 var bytes = [UInt8]()
                 aggregate.append(to: &bytes)
-                section += RequestBucket.Writer.name(operation) + [UInt8(bytes.count)] + bytes
+                section += [UInt8(Self.number(operation)), UInt8(bytes.count)] + bytes
             }
-            damaged += RequestBucket.Writer.name(name) + [UInt8(section.count)] + section
+            damaged += [UInt8(Self.number(name)), UInt8(section.count)] + section
         }
         #expect(throws: DamagedRollupData.self) { try Self.entries(damaged, .all) }
         // Lengths past 127 bytes take more than one varint byte.

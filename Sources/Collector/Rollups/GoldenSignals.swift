@@ -24,25 +24,35 @@ extension TelemetryStore {
         let firstSeriesBucket = seriesResolution.bucket(start)
         let seriesCount = Int((Int64(end / 1_000_000_000) - firstSeriesBucket + Int64(seriesResolution.rawValue) - 1) / Int64(seriesResolution.rawValue))
         let wanted: RequestBucket.Entries = query.byOperation ? .operations : .services
-        let service = query.service.map { Array($0.utf8) }
 
-        // The buckets' bytes one after another, each with its step of the sparkline. Buckets are
-        // no coarser than the step, so each one falls in a single step.
+        // The buckets' bytes one after another, each with its step of the sparkline and its
+        // partition (whose numbers it uses for names). Buckets are no coarser than the step, so
+        // each one falls in a single step.
         var arena = [UInt8]()
-        var buckets = [(step: Int, bytes: Range<Int>)]()
+        var buckets = [(step: Int, bytes: Range<Int>, partition: Int)]()
+        var partitionNumbers = [ObjectIdentifier: Int]()
+        var partitionNames = [RollupNames]()
         for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end, coarsest: seriesResolution) where last >= first {
             for partition in try partitionsWithRollups(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
                 try partition.reader.withLock { database in
                     let statement = try database.statement("""
                         SELECT bucket, aggregates FROM request_rollups WHERE resolution = ? AND bucket BETWEEN ? AND ?
                         """).bind(1, resolution.rawValue).bind(2, first).bind(3, last)
+                    let number = partitionNumbers[ObjectIdentifier(partition)] ?? partitionNames.count
                     while try statement.step() {
                         let step = Int((statement.int64(0) - firstSeriesBucket) / Int64(seriesResolution.rawValue))
                         guard (0..<seriesCount).contains(step) else { continue }
                         statement.withBlob(1) { bytes in
-                            buckets.append((step, arena.count..<(arena.count + bytes.count)))
+                            buckets.append((step, arena.count..<(arena.count + bytes.count), number))
                             arena.append(contentsOf: bytes)
                         }
+                    }
+                    let names = try partition.rollupNames(reading: database)
+                    if number == partitionNames.count {
+                        partitionNumbers[ObjectIdentifier(partition)] = number
+                        partitionNames.append(names)
+                    } else {
+                        partitionNames[number] = names
                     }
                 }
             }
@@ -50,16 +60,21 @@ extension TelemetryStore {
         // Each row is merged from all its entries in one go, so its sketches stay in the cache
         // (bucket by bucket, every bucket would touch every row's sketches), and only its
         // figures are kept.
-        var rowIndex = SignalRowIndex()
+        var rowIndex = SignalRowIndex(partitions: partitionNames)
+        // The number of the service asked about, in each partition (-1: not there).
+        let serviceNumbers = partitionNames.map { names in query.service.map { names.number(of: $0) ?? -1 } }
         var figures = [RowFigures]()
         arena.withUnsafeBytes { arena in
             var entries = [(row: Int, bucket: Int, bytes: Range<Int>)]()
             for (number, bucket) in buckets.enumerated() {
+                let service = serviceNumbers[bucket.partition]
+                if service == -1 { continue }
                 // A damaged bucket counts up to the point of damage.
                 try? RequestBucket.forEach(in: UnsafeRawBufferPointer(rebasing: arena[bucket.bytes]), entries: wanted, service: service) { (service, operation, reader) throws(DamagedRollupData) in
                     guard let base = arena.baseAddress, let entry = reader.bytes.baseAddress else { return }
                     let offset = base.distance(to: entry)
-                    entries.append((rowIndex.index(service: service, operation: operation), number, offset..<(offset + reader.bytes.count)))
+                    let row = try rowIndex.index(partition: bucket.partition, service: service, operation: operation)
+                    entries.append((row, number, offset..<(offset + reader.bytes.count)))
                 }
             }
             var first = [Int](repeating: 0, count: rowIndex.keys.count + 1)
@@ -144,10 +159,9 @@ extension TelemetryStore {
     }
 }
 
-/// The rows of a signals answer, found by the service and operation bytes of each stored entry
-/// without making two strings and hashing them per entry (a 30-day question reads ~60,000
-/// entries): an FNV-1a hash of the bytes in an `IndexMap`, checked against the row's bytes; a
-/// row whose hash another row has is found by name instead.
+/// The rows of a signals answer, found from the name numbers of each stored entry (a 30-day
+/// question reads ~60,000 entries): each partition's numbers are mapped to names once, and a
+/// row is found by its pair of name indices in an `IndexMap`, not by hashing two strings.
 private struct SignalRowIndex {
     struct Key: Hashable, Comparable {
         var service: String
@@ -158,40 +172,29 @@ private struct SignalRowIndex {
 
     /// Row n's key; rows are numbered in the order they were first seen.
     private(set) var keys: [Key] = []
-    /// Row n's service bytes, 0xFF (never in UTF-8), its operation bytes.
-    private var bytes: [[UInt8]] = []
-    private var byHash = IndexMap()
-    private var byName: [Key: Int] = [:]
+    private let partitions: [RollupNames]
+    private var names = NameTable()
+    /// Per partition, each name number's index in `names` (-1 until first seen).
+    private var nameIndices: [[Int32]]
+    private var rows = IndexMap()
 
-    /// The row of an entry; `keys.count` before the call when it is a new row.
-    mutating func index(service: UnsafeRawBufferPointer, operation: UnsafeRawBufferPointer) -> Int {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in service { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        hash = (hash ^ 0xFF) &* 0x100_0000_01B3
-        for byte in operation { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        if let found = byHash.index(hash, insertingIfAbsent: Int32(keys.count)) {
-            let row = Int(found)
-            if Self.matches(bytes[row], service, operation) { return row }
-            let key = Key(service: String(decoding: service, as: UTF8.self), operation: String(decoding: operation, as: UTF8.self))
-            if let row = byName[key] { return row }
-            byName[key] = keys.count
-            append(key, service, operation)
-            return keys.count - 1
-        }
-        append(Key(service: String(decoding: service, as: UTF8.self), operation: String(decoding: operation, as: UTF8.self)), service, operation)
+    init(partitions: [RollupNames]) {
+        self.partitions = partitions
+        nameIndices = partitions.map { [Int32](repeating: -1, count: $0.names.count) }
+    }
+
+    /// The row of an entry of a bucket in `partition`; `keys.count` before the call when it is a new row.
+    mutating func index(partition: Int, service: Int, operation: Int) throws(DamagedRollupData) -> Int {
+        let key = IndexMap.key(try nameIndex(partition, service), try nameIndex(partition, operation))
+        if let row = rows.index(key, insertingIfAbsent: Int32(keys.count)) { return Int(row) }
+        keys.append(Key(service: partitions[partition].names[service], operation: partitions[partition].names[operation]))
         return keys.count - 1
     }
 
-    private mutating func append(_ key: Key, _ service: UnsafeRawBufferPointer, _ operation: UnsafeRawBufferPointer) {
-        keys.append(key)
-        bytes.append(Array(service) + [0xFF] + Array(operation))
-    }
-
-    private static func matches(_ stored: [UInt8], _ service: UnsafeRawBufferPointer, _ operation: UnsafeRawBufferPointer) -> Bool {
-        guard stored.count == service.count + 1 + operation.count else { return false }
-        return stored.withUnsafeBytes { stored in
-            stored[service.count] == 0xFF && stored.prefix(service.count).elementsEqual(service)
-                && stored.suffix(operation.count).elementsEqual(operation)
-        }
+    /// A number the partition has no name for is damage.
+    private mutating func nameIndex(_ partition: Int, _ number: Int) throws(DamagedRollupData) -> Int32 {
+        guard nameIndices[partition].indices.contains(number) else { throw DamagedRollupData() }
+        if nameIndices[partition][number] < 0 { nameIndices[partition][number] = names.index(partitions[partition].names[number]) }
+        return nameIndices[partition][number]
     }
 }

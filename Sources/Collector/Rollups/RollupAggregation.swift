@@ -14,7 +14,8 @@ struct RollupAggregation {
         var start: Int64
     }
 
-    /// A (service, operation) by name index; operation 0 (the name "") is the whole service.
+    /// A (service, operation) by name index (when encoding, by `RollupNames` number); operation 0
+    /// (the name "") is the whole service.
     struct Key: Hashable {
         var service: Int32
         var operation: Int32
@@ -97,18 +98,27 @@ struct RollupAggregation {
         for (slo, counts) in entries { addSLO(bucket: bucket, slo: names.index(slo), counts) }
     }
 
-    /// Each request bucket's bytes (see `RequestBucket`) for these requests alone.
-    func encodedRequestBuckets() -> [(id: BucketID, bytes: [UInt8])] {
-        let rank = nameRanks()
+    /// Each request bucket's bytes (see `RequestBucket`) for these requests alone. `number`
+    /// gives each service and operation name its number in the buckets (`RollupNames`); it is
+    /// asked in name order, so a flush numbers new names in that order.
+    func encodedRequestBuckets(numbering number: (String) throws -> Int32) rethrows -> [(id: BucketID, bytes: [UInt8])] {
+        var numbers = [Int32](repeating: -1, count: names.names.count)
+        var used = Set<Int32>()
+        for key in keys {
+            used.insert(key.service)
+            used.insert(key.operation)
+        }
+        for index in used.sorted(by: { names[$0] < names[$1] }) { numbers[Int(index)] = try number(names[index]) }
         let keyOrder = keys.indices.sorted {
-            (rank[Int(keys[$0].service)], rank[Int(keys[$0].operation)]) < (rank[Int(keys[$1].service)], rank[Int(keys[$1].operation)])
+            (numbers[Int(keys[$0].service)], numbers[Int(keys[$0].operation)]) < (numbers[Int(keys[$1].service)], numbers[Int(keys[$1].operation)])
         }
         var keyRank = [Int32](repeating: 0, count: keys.count)
         for (position, key) in keyOrder.enumerated() { keyRank[key] = Int32(position) }
         let encoder = RequestEncoder(
-            ranks: requestKeys.map { keyRank[Int($0)] }, keys: keyOrder.map { keys[$0] }, minutes: minutes, latencies: latencies,
-            errorTypes: errorTypes, names: names.names)
-        // Requests by (service, operation) in name order; for each resolution, then by bucket.
+            ranks: requestKeys.map { keyRank[Int($0)] },
+            keys: keyOrder.map { Key(service: numbers[Int(keys[$0].service)], operation: numbers[Int(keys[$0].operation)]) },
+            minutes: minutes, latencies: latencies, errorTypes: errorTypes, names: names.names)
+        // Requests by (service, operation) in number order; for each resolution, then by bucket.
         var sorter = CountingSort()
         var byKey = Array(0..<Int32(requestKeys.count))
         encoder.ranks.withUnsafeBufferPointer { ranks in
@@ -134,27 +144,19 @@ struct RollupAggregation {
             return (sloBucketIDs[bucket], SLOBucket.encode(counts.sorted { $0.slo < $1.slo }))
         }
     }
-
-    /// Each name's position in sorted order ("" first), so keys sort by integer comparisons.
-    private func nameRanks() -> [Int] {
-        let names = names.names
-        var rank = [Int](repeating: 0, count: names.count)
-        for (position, index) in names.indices.sorted(by: { names[$0] < names[$1] }).enumerated() { rank[index] = position }
-        return rank
-    }
 }
 
 /// The requests of an aggregation by column, encoding them into buckets.
 private final class RequestEncoder {
-    /// Per request: its key's position in (service, operation) name order, which indexes `keys`.
+    /// Per request: its key's position in (service, operation) number order, which indexes `keys`.
     let ranks: [Int32]
+    /// The keys in that order, as the numbers of their names (`RollupNames`).
     let keys: [RollupAggregation.Key]
     let minutes: [Int64]
     let latencies: [Int32]
     let errorTypes: [Int32]
+    /// Error type names, by the index requests give.
     let names: [String]
-    /// Each name as a bucket stores it.
-    let encodedNames: [[UInt8]]
 
     init(ranks: [Int32], keys: [RollupAggregation.Key], minutes: [Int64], latencies: [Int32], errorTypes: [Int32], names: [String]) {
         self.ranks = ranks
@@ -163,7 +165,6 @@ private final class RequestEncoder {
         self.latencies = latencies
         self.errorTypes = errorTypes
         self.names = names
-        encodedNames = names.map(RequestBucket.Writer.name)
     }
 
     /// Writes the buckets of `resolution`, given the requests ordered by bucket, then by key:
@@ -192,11 +193,11 @@ private final class RequestEncoder {
             while serviceStart < bucketEnd {
                 let service = keys[Int(ranks[Int(requests[serviceStart])])].service
                 let serviceEnd = run(from: serviceStart, to: bucketEnd) { Int64(self.keys[Int(self.ranks[Int($0)])].service) }
-                writer.section(encodedNames[Int(service)])
+                writer.section(Int(service))
                 let firstRank = ranks[Int(requests[serviceStart])]
                 let oneOperation = keys[Int(firstRank)].operation != 0 && ranks[Int(requests[serviceEnd - 1])] == firstRank
                 if !oneOperation {
-                    writer.entry(encodedNames[0]) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[serviceStart..<serviceEnd]), to: &$0, scratch: &scratch) }
+                    writer.entry(0) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[serviceStart..<serviceEnd]), to: &$0, scratch: &scratch) }
                 }
                 var keyStart = serviceStart
                 while keyStart < serviceEnd {
@@ -204,7 +205,7 @@ private final class RequestEncoder {
                     let keyEnd = run(from: keyStart, to: serviceEnd) { Int64(self.ranks[Int($0)]) }
                     let operation = keys[Int(rank)].operation
                     if operation != 0 {
-                        writer.entry(encodedNames[Int(operation)]) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[keyStart..<keyEnd]), to: &$0, scratch: &scratch) }
+                        writer.entry(Int(operation)) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[keyStart..<keyEnd]), to: &$0, scratch: &scratch) }
                     }
                     keyStart = keyEnd
                 }

@@ -43,7 +43,9 @@ struct RollupWriter {
     private func write(_ aggregation: inout RollupAggregation) throws {
         // A stored bucket that does not decode is replaced by the new counts alone: its old
         // counts are unreadable anyway, and the bucket is readable again from now on.
-        var requestBuckets = aggregation.encodedRequestBuckets()
+        var names = RollupNames()
+        try names.update(from: database)
+        var requestBuckets = try aggregation.encodedRequestBuckets { try names.number($0, in: database) }
         let positions = Dictionary(uniqueKeysWithValues: requestBuckets.indices.map { (requestBuckets[$0].id, $0) })
         try forEachStored(in: "request_rollups", column: "aggregates", requestBuckets.map(\.id)) { id, stored in
             guard let position = positions[id] else { return }

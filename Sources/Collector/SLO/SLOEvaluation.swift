@@ -39,15 +39,19 @@ extension TelemetryStore {
                     guard let entries = availability.entries else { return }
                     let statement = try database.statement("SELECT aggregates FROM request_rollups WHERE resolution = ? AND bucket BETWEEN ? AND ?")
                         .bind(1, resolution.rawValue).bind(2, first).bind(3, last)
-                    while try statement.step() {
-                        try? statement.withBlob(0) { bytes in
+                    var buckets = [[UInt8]]()
+                    while try statement.step() { buckets.append(statement.blob(0)) }
+                    let names = try partition.rollupNames(reading: database)
+                    for bucket in buckets {
+                        try? RollupByteReader.reading(bucket) { (bytes) throws(DamagedRollupData) in
                             try RequestBucket.forEach(in: bytes, entries: entries) { (service, operation, reader) throws(DamagedRollupData) in
-                                let names = availability.objectives(service: service, operation: operation)
-                                guard !names.isEmpty else { return }
+                                guard let service = names[service], let operation = names[operation] else { throw DamagedRollupData() }
+                                let objectives = availability.objectives(service: service, operation: operation)
+                                guard !objectives.isEmpty else { return }
                                 // A stored aggregate starts with its requests and errors.
                                 let requests = Double(try reader.varint())
                                 let errors = Double(try reader.varint())
-                                for name in names { counts[name, default: SLOCounts()].add(SLOCounts(total: requests, good: requests - errors)) }
+                                for name in objectives { counts[name, default: SLOCounts()].add(SLOCounts(total: requests, good: requests - errors)) }
                             }
                         }
                     }
@@ -130,9 +134,8 @@ private struct AvailabilityScopes {
         }
     }
 
-    func objectives(service: UnsafeRawBufferPointer, operation: UnsafeRawBufferPointer) -> [String] {
-        let operation = String(decoding: operation, as: UTF8.self)
-        let own = names[Scope(service: String(decoding: service, as: UTF8.self), operation: operation)] ?? []
+    func objectives(service: String, operation: String) -> [String] {
+        let own = names[Scope(service: service, operation: operation)] ?? []
         guard anyService, let every = names[Scope(service: nil, operation: operation)] else { return own }
         return own + every
     }

@@ -49,6 +49,8 @@ final class Partition: Sendable {
     /// The rollup journal may hold entries (set after every ingest; true at open, to merge
     /// what a crash left in it).
     let rollupsPending = Atomic<Bool>(true)
+    /// The names request buckets number, as far as queries have read them.
+    private let rollupNames = Mutex(RollupNames())
 
     init(day: PartitionDay, directory: String) throws {
         self.day = day
@@ -74,6 +76,15 @@ final class Partition: Sendable {
         try reader.execute("PRAGMA query_only=ON; PRAGMA cache_size=-32768;")
         self.writer = Mutex(writer)
         self.reader = Mutex(reader)
+    }
+
+    /// The names request buckets number (`RollupNames`), brought up to date through `database`
+    /// (the reader). Call it after reading the buckets, so that every number they use is there.
+    func rollupNames(reading database: SQLiteDatabase) throws -> RollupNames {
+        try rollupNames.withLock { names in
+            try names.update(from: database)
+            return names
+        }
     }
 
     /// Removes the files of a partition that has been closed.

@@ -8,7 +8,7 @@
 /// (`RollupWriter`).
 enum Schema {
     /// Stored as the file's `user_version`; a file with another version is refused.
-    static let version: Int32 = 6
+    static let version: Int32 = 7
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
