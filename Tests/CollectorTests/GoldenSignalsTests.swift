@@ -237,45 +237,61 @@ struct GoldenSignalsTests {
         #expect(names == ["GET /cart", "POST /checkout", "checkout", "charge", "payments", "refund"])
     }
 
-    @Test("rollups are journaled per batch: a restart before the flush loses nothing, and flushing twice counts once")
-    func journalSurvivesRestart() throws {
+    @Test("the span blocks are the rollups' journal: a restart before the flush loses nothing, and flushing twice counts once")
+    func rollupsSurviveRestart() throws {
         let traffic = Self.traffic()
         let requests = traffic.filter { $0.span.kind == .server || $0.span.kind == .consumer }.count
         let range = SignalsQuery(startUnixNano: Self.base, endUnixNano: Self.base + 20 * 60_000_000_000)
         do {
             let store = try TelemetryStore(directory: directory)
             try ingest(store, traffic)
-            let journaled = try store.allPartitions[0].writer.withLock { database -> Int in
-                let statement = try database.statement("SELECT count(*), (SELECT count(*) FROM request_rollups) FROM rollup_journal")
-                _ = try statement.step()
-                #expect(statement.int(1) == 0, "nothing merged before a flush")
-                return statement.int(0)
+            let partition = store.allPartitions[0]
+            let counts = try partition.writer.withLock { database in
+                try ["request_rollups", "rollup_journal"].map { try database.integer("SELECT count(*) FROM \($0)") }
+                    + [database.integer("SELECT span_block FROM rollup_progress")]
             }
-            #expect(journaled == (traffic.count + 499) / 500, "one journal entry per batch")
+            #expect(counts == [0, 0, 0], "nothing merged before a flush, and span batches write no journal rows")
+            let kept = partition.spanDeltas.withLock { $0 }
+            #expect(kept.isComplete && kept.deltas.count == (traffic.count + 499) / 500, "a new partition keeps every batch's deltas")
         }
-        // The "crashed" store is gone without a flush; a new one merges the journal on first read.
+        // The "crashed" store is gone without a flush; a new one merges the unmerged blocks on first read.
         let reopened = try TelemetryStore(directory: directory)
+        #expect(reopened.allPartitions[0].spanDeltas.withLock { $0.isComplete } == false)
         #expect(try reopened.goldenSignals(range).rows.first?.requests == requests)
         try reopened.flushRollups()
         try reopened.flushRollups()
         #expect(try reopened.goldenSignals(range).rows.first?.requests == requests)
-        let left = try reopened.allPartitions[0].writer.withLock { database -> Int in
-            let statement = try database.statement("SELECT count(*) FROM rollup_journal")
-            _ = try statement.step()
-            return statement.int(0)
+        let progress = try reopened.allPartitions[0].writer.withLock { database in
+            try [database.integer("SELECT span_block FROM rollup_progress"), database.integer("SELECT max(id) FROM span_blocks")]
         }
-        #expect(left == 0)
+        #expect(progress[0] == progress[1] && progress[0] > 0, "the last block is recorded as merged")
+        // Later batches are kept in memory again, and merged once.
+        let later = traffic.prefix(100).map { _, span in
+            var span = span
+            span.spanID = SpanID(span.spanID.value + 1_000_000)
+            return span
+        }
+        _ = try reopened.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: later)])]), batchID: "later")
+        #expect(reopened.allPartitions[0].spanDeltas.withLock { $0.isComplete && $0.deltas.count == 1 })
+        let laterRequests = later.filter { RequestClassification.isRequest($0.kind) }.count
+        #expect(try reopened.goldenSignals(range).rows.first?.requests == requests + laterRequests)
+        #expect(try reopened.goldenSignals(range).rows.first?.requests == requests + laterRequests)
     }
 
-    @Test("a journal flushed in parts writes the same buckets as one flushed at once")
+    @Test("buckets from the deltas kept in memory are the buckets read back from the blocks, flushed at once or in parts")
     func flushInParts() throws {
         let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
         var contents = [[String]]()
-        for requestsPerWrite in [1_000_000, 7] {
-            let store = try TelemetryStore(directory: directory + "-\(requestsPerWrite)", objectives: [objective])
+        for (requestsPerWrite, fromBlocks) in [(1_000_000, false), (7, true), (1_000_000, true)] {
+            let store = try TelemetryStore(directory: directory + "-\(requestsPerWrite)-\(fromBlocks)", objectives: [objective])
             try ingest(store, Self.traffic())
-            contents.append(try store.allPartitions[0].writer.withLock { database in
-                _ = try database.transaction { try RollupWriter(database: database, requestsPerWrite: requestsPerWrite).flush() }
+            let partition = store.allPartitions[0]
+            let kept = partition.spanDeltas.withLock { $0.deltas }
+            #expect(!kept.isEmpty)
+            contents.append(try partition.writer.withLock { database in
+                _ = try database.transaction {
+                    try RollupWriter(database: database, requestsPerWrite: requestsPerWrite).flush(spanDeltas: fromBlocks ? nil : kept, objectives: [objective])
+                }
                 var rows = [String]()
                 for table in ["request_rollups", "slo_rollups"] {
                     let statement = try database.statement("SELECT resolution, bucket, hex(\(table == "slo_rollups" ? "counts" : "aggregates")) FROM \(table) ORDER BY 1, 2")
@@ -286,6 +302,7 @@ struct GoldenSignalsTests {
         }
         #expect(contents[0].count > 20)
         #expect(contents[0] == contents[1])
+        #expect(contents[0] == contents[2])
     }
 
     @Test("journal entries round-trip; a damaged one is refused, not misread")
@@ -441,7 +458,8 @@ struct LatencySketchTests {
             try RequestBucket.forEach(in: raw, entries: wanted) { (service, operation, reader) throws(DamagedRollupData) in
                 var aggregate = RequestAggregate()
                 try aggregate.merge(from: &reader)
-                read.append("\(bucketNames[service])/\(bucketNames[operation]) \(aggregate.requests)r \(aggregate.errors)e")
+                func name(_ number: Int) -> String { bucketNames.indices.contains(number) ? bucketNames[number] : "#\(number)" }
+                read.append("\(name(service))/\(name(operation)) \(aggregate.requests)r \(aggregate.errors)e")
             }
             return read
         }
@@ -495,6 +513,18 @@ struct LatencySketchTests {
         let large = aggregate((1...200).map { UInt64($0) * 1_000_000 }, errors: 3)
         let long = Self.bucket([("c", [("", large), ("z", large)]), ("d", [("", one), ("w", one)])])
         #expect(try Self.entries(long, .all) == ["c/ 200r 3e", "c/z 200r 3e", "d/ 1r 0e", "d/w 1r 0e"])
+        // Cut or altered anywhere, a bucket reads in part or is refused as damaged, never misread past its end.
+        for cut in 0..<long.count {
+            if let read = try? Self.entries(Array(long.prefix(cut)), .all) { #expect(read.count < 4, "cut at \(cut)") }
+        }
+        for position in long.indices {
+            var altered = long
+            altered[position] ^= 0x5A
+            _ = try? Self.entries(altered, .all)
+            _ = try? RollupByteReader.reading(altered) { (left) throws(DamagedRollupData) in
+                try RollupByteReader.reading(long) { (right) throws(DamagedRollupData) in try RequestBucket.merge(left, right) }
+            }
+        }
     }
 
     @Test("the index map finds what it stored, through growth, like a dictionary")

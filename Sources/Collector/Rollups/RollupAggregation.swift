@@ -1,8 +1,8 @@
 import PeriscopeTelemetry
 
-/// Journal entries gathered for one write of the rollup buckets — every minute, hour and day
+/// Batches' deltas gathered for one write of the rollup buckets — every minute, hour and day
 /// they touch. Requests are kept as flat records (a request costs one key lookup); encoding
-/// sorts them by (service, operation) in name order, then for each resolution by bucket
+/// sorts them by (service, operation) in number order, then for each resolution by bucket
 /// (stable counting sorts), and writes each bucket in one go, every aggregate straight into
 /// its bytes: no lookup per request and bucket, no sketch built in memory.
 /// Buckets that already hold data are merged with their stored bytes afterwards
@@ -21,7 +21,7 @@ struct RollupAggregation {
         var operation: Int32
     }
 
-    /// Every name in the journal entries and stored SLO buckets; "" (the service's own entry) is 0.
+    /// Every name in the deltas and stored SLO buckets; "" (the service's own entry) is 0.
     private var names = NameTable(indexing: [""])
     /// (service, operation) name indices → index into `keys`.
     private var keyIndices = IndexMap()
@@ -68,7 +68,7 @@ struct RollupAggregation {
         sloCounts.append(counts)
     }
 
-    /// Adds one journal entry: its requests, and each SLO count to its minute, hour and day.
+    /// Adds one batch's deltas: its requests, and each SLO count to its minute, hour and day.
     mutating func add(_ deltas: RollupDeltas) {
         let ids = deltas.names.map { names.index($0) }
         for request in deltas.requests {

@@ -2,9 +2,9 @@ import Logging
 import PeriscopeServer
 import ServiceLifecycle
 
-/// Merges the partitions' rollup journals into the rollup rows every `interval` (and once on
-/// shutdown), so rollups trail ingest by about a second; signals and SLO questions flush
-/// before they read, so they never see a stale rollup.
+/// Merges what the partitions stored since their last flush into the rollup rows every
+/// `interval` (and once on shutdown), so rollups trail ingest by about a second; signals and
+/// SLO questions flush before they read, so they never see a stale rollup.
 struct RollupFlushService: Service {
     let store: TelemetryStore
     var interval = Duration.seconds(1)
@@ -15,7 +15,7 @@ struct RollupFlushService: Service {
             do {
                 try store.flushRollups()
             } catch {
-                logger.error("rollup flush failed (the journal keeps the deltas; retrying): \(error)")
+                logger.error("rollup flush failed (nothing is lost: the stored spans and the journal stay unmerged; retrying): \(error)")
             }
         }.run()
     }

@@ -1,43 +1,62 @@
 import PeriscopeTelemetry
 
-/// The rollup journal of one partition: each batch appends its `RollupDeltas` in its own
-/// transaction (one row, cheap); `flush` aggregates every journaled entry in memory, merges
-/// the result into the minute, hour and day bucket rows (one row per bucket for all services
-/// and operations, one for all SLOs) and deletes the entries, in one transaction — so a
-/// crash at any point neither loses nor double-counts a batch, and a bucket that many
-/// batches touch is rewritten once per flush.
+/// Merges what a partition's batches added into its minute, hour and day bucket rows (one row
+/// per bucket for all services and operations, one for all SLOs), so a bucket that many
+/// batches touch is rewritten once per flush. Span batches need no journal of their own: the
+/// span blocks are it, and `rollup_progress` records the last block merged, in the flush's
+/// own transaction. Ratio-SLO increments (from metric batches, which depend on counter values
+/// kept in memory) are journaled, one row per batch in the batch's transaction, and deleted by
+/// the flush. So a crash at any point neither loses nor double-counts a batch.
 struct RollupWriter {
     let database: SQLiteDatabase
-    /// Requests aggregated in memory before their buckets are written: a flush of a longer
-    /// journal (say, after flushes kept failing) writes them in parts, in bounded memory.
+    /// Requests aggregated in memory before their buckets are written: a flush of many blocks
+    /// (say, after a restart, or after flushes kept failing) writes them in parts, in bounded memory.
     var requestsPerWrite = 1_000_000
 
+    /// Journals a metric batch's ratio-SLO increments.
     func journal(_ deltas: RollupDeltas) throws {
         guard !deltas.isEmpty else { return }
         try database.statement("INSERT INTO rollup_journal (deltas) VALUES (?)").bind(1, blob: deltas.encoded).run()
     }
 
-    /// Merges and deletes every journal entry; call inside a transaction. Returns the entries merged.
+    /// Merges the journal and the span blocks stored since the last flush, deletes the journal
+    /// entries and records the last block; call inside a transaction. `spanDeltas` are the
+    /// blocks' deltas when the caller kept them since the blocks were stored; without them,
+    /// the blocks are read back and their deltas computed for `objectives`. Returns the
+    /// journal entries and blocks merged.
     @discardableResult
-    func flush() throws -> Int {
+    func flush(spanDeltas: [RollupDeltas]?, objectives: [ServiceLevelObjective]) throws -> (entries: Int, blocks: Int) {
         var aggregation = RollupAggregation()
-        var entries = 0
-        let select = try database.statement("SELECT deltas FROM rollup_journal")
-        while try select.step() {
-            entries += 1
-            // A damaged entry (it never is, unless the file is) must not block the others.
-            if let deltas = try? select.withBlob(0, { bytes in try RollupDeltas(encoded: bytes) }) {
-                aggregation.add(deltas)
-            }
+        func add(_ deltas: RollupDeltas) throws {
+            aggregation.add(deltas)
             if aggregation.requestCount >= requestsPerWrite {
                 try write(&aggregation)
                 aggregation = RollupAggregation()
             }
         }
-        guard entries > 0 else { return 0 }
+        var entries = 0
+        let select = try database.statement("SELECT deltas FROM rollup_journal")
+        while try select.step() {
+            entries += 1
+            // A damaged entry (it never is, unless the file is) must not block the others.
+            if let deltas = try? select.withBlob(0, { bytes in try RollupDeltas(encoded: bytes) }) { try add(deltas) }
+        }
+        let merged = try database.integer("SELECT span_block FROM rollup_progress")
+        let last = try database.integer("SELECT coalesce(max(id), 0) FROM span_blocks")
+        if let spanDeltas {
+            for deltas in spanDeltas { try add(deltas) }
+        } else if last > merged {
+            let blocks = try database.statement("SELECT id FROM span_blocks WHERE id > ? ORDER BY id").bind(1, merged)
+            while try blocks.step() {
+                // A block that does not decode has no spans to count, here or for any query.
+                guard let block = try? SpanBlockCache.read(blocks.int64(0), from: database) else { continue }
+                try add(RollupDeltas(spans: block.storedSpans(), objectives: objectives))
+            }
+        }
         if !aggregation.isEmpty { try write(&aggregation) }
-        try database.statement("DELETE FROM rollup_journal").run()
-        return entries
+        if entries > 0 { try database.statement("DELETE FROM rollup_journal").run() }
+        if last != merged { try database.statement("UPDATE rollup_progress SET span_block = ?").bind(1, last).run() }
+        return (entries, last - merged)
     }
 
     private func write(_ aggregation: inout RollupAggregation) throws {

@@ -46,9 +46,12 @@ final class Partition: Sendable {
     let writer: Mutex<SQLiteDatabase>
     let reader: Mutex<SQLiteDatabase>
     let blocks = SpanBlockCache()
-    /// The rollup journal may hold entries (set after every ingest; true at open, to merge
-    /// what a crash left in it).
+    /// Something may await a rollup flush (set after every ingest; true at open, to merge what
+    /// a crash left unmerged).
     let rollupsPending = Atomic<Bool>(true)
+    /// The rollup deltas of span batches stored since the last flush: all of them in a new
+    /// file, unknown in one opened again (a crash may have left blocks unmerged).
+    let spanDeltas: Mutex<PendingSpanDeltas>
     /// The names request buckets number, as far as queries have read them.
     private let rollupNames = Mutex(RollupNames())
 
@@ -57,7 +60,8 @@ final class Partition: Sendable {
         path = (directory as NSString).appendingPathComponent("\(day).db")
         let writer = try SQLiteDatabase(path: path)
         let version = try writer.integer("PRAGMA user_version")
-        if try writer.integer("SELECT count(*) FROM sqlite_master") == 0 {
+        let isNew = try writer.integer("SELECT count(*) FROM sqlite_master") == 0
+        if isNew {
             // Page size first: it only takes effect before the file's first write (the WAL switch).
             try writer.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=\(Schema.version);")
         } else if version != Int(Schema.version) {
@@ -74,6 +78,7 @@ final class Partition: Sendable {
         try writer.execute(Schema.statements)
         let reader = try SQLiteDatabase(path: path)
         try reader.execute("PRAGMA query_only=ON; PRAGMA cache_size=-32768;")
+        spanDeltas = Mutex(PendingSpanDeltas(isComplete: isNew))
         self.writer = Mutex(writer)
         self.reader = Mutex(reader)
     }

@@ -1,7 +1,7 @@
 import PeriscopeTelemetry
 
 /// Writes one day's part of a batch inside the caller's transaction: span blocks and their
-/// indexes (`SpanBatchWriter`), log and metric rows, the rollup journal and the row counters.
+/// indexes (`SpanBatchWriter`), log and metric rows, ratio-SLO increments and the row counters.
 struct PartitionWriter {
     let database: SQLiteDatabase
     let indexedAttributes: Set<String>
@@ -23,9 +23,11 @@ struct PartitionWriter {
         return id
     }
 
-    func insert(_ groups: [ResourceSpans]) throws {
+    /// Stores the spans; returns what they add to the rollups, for the partition to keep until
+    /// its next rollup flush (the span blocks are their journal).
+    func insert(_ groups: [ResourceSpans]) throws -> RollupDeltas {
         let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks).insert(groups)
-        try RollupWriter(database: database).journal(RollupDeltas(spans: stored, objectives: objectives))
+        return RollupDeltas(spans: stored, objectives: objectives)
     }
 
     func insert(_ groups: [ResourceLogs]) throws {

@@ -4,8 +4,7 @@
 /// hold it (`TraceSegment`); logs are found by trace ID and correlation ID through
 /// `log_keys` (`LogKeys`) and indexed by service/time and time, `log_services` lists their services;
 /// `counters` keeps row counts; each partition records the batch IDs it stored, in the same
-/// transaction, and journals what each batch adds to the rollups until they are flushed
-/// (`RollupWriter`).
+/// transaction, and the last span block its rollups include (`RollupWriter`).
 enum Schema {
     /// Stored as the file's `user_version`; a file with another version is refused.
     static let version: Int32 = 7

@@ -77,23 +77,26 @@ final class TelemetryStore: Sendable {
         for (day, part) in parts.sorted(by: { $0.key < $1.key }) {
             let partition = try partition(day)
             let wrote = try partition.writer.withLock { database in
-                try database.transaction {
+                let (wrote, spanDeltas): (Bool, RollupDeltas?) = try database.transaction {
                     if let batchID {
                         try database.statement("INSERT OR IGNORE INTO ingested_batches (batch_id, received_ns) VALUES (?, ?)")
                             .bind(1, batchID).bind(2, nowUnixNano).run()
-                        if database.changes == 0 { return false }
+                        if database.changes == 0 { return (false, nil) }
                     }
                     let writer = PartitionWriter(
                         database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
                         objectives: objectives, counterBaselines: counterBaselines)
                     if batchID != nil { try writer.count("ingested_batches", 1) }
                     switch part {
-                    case .traces(let groups): try writer.insert(groups)
+                    case .traces(let groups): return (true, try writer.insert(groups))
                     case .logs(let groups): try writer.insert(groups)
                     case .metrics(let groups): try writer.insert(groups)
                     }
-                    return true
+                    return (true, nil)
                 }
+                // Committed: kept for the next flush, in commit order (the writer lock is held).
+                if let spanDeltas { partition.spanDeltas.withLock { $0.add(spanDeltas) } }
+                return wrote
             }
             if wrote {
                 stored += part.itemCount
@@ -108,13 +111,19 @@ final class TelemetryStore: Sendable {
 
     // MARK: - Rollups
 
-    /// Merges the rollup journals of `partitions` (all by default) into their rollup rows.
+    /// Merges what was stored in `partitions` (all by default) since their last flush into their
+    /// rollup rows (see `RollupWriter`).
     func flushRollups(_ partitions: [Partition]? = nil) throws {
         for partition in partitions ?? allPartitions where partition.rollupsPending.load(ordering: .acquiring) {
             try partition.writer.withLock { database in
                 guard partition.rollupsPending.exchange(false, ordering: .acquiringAndReleasing) else { return }
                 do {
-                    _ = try database.transaction { try RollupWriter(database: database).flush() }
+                    try partition.spanDeltas.withLock { pending in
+                        _ = try database.transaction {
+                            try RollupWriter(database: database).flush(spanDeltas: pending.isComplete ? pending.deltas : nil, objectives: objectives)
+                        }
+                        pending = PendingSpanDeltas(isComplete: true)
+                    }
                 } catch {
                     partition.rollupsPending.store(true, ordering: .releasing)
                     throw error

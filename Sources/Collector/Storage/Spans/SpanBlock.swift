@@ -102,6 +102,27 @@ final class SpanBlock: Sendable {
             } ?? [])
     }
 
+    /// The block's spans as values, each with its resource's index in the services: what a
+    /// rollup flush reads back from the blocks whose deltas it does not hold (after a start).
+    func storedSpans() -> StoredSpans {
+        var spans = [BlockSpan]()
+        spans.reserveCapacity(spanCount)
+        for trace in 0..<traceCount {
+            for span in self.spans(ofTrace: trace) {
+                let detail = details[span]
+                let attributes = (attributeBounds[span]..<attributeBounds[span + 1]).map { Attribute(strings[Int(attributeKeys[$0])], attributeValue($0)) }
+                let value = Span(
+                    traceID: traceIDs[trace], spanID: SpanID(spanIDs[span]), parentSpanID: parentIDs[span] == 0 ? nil : SpanID(parentIDs[span]),
+                    traceState: detail?.traceState ?? "", name: name(span), kind: Span.Kind(rawValue: Int(kinds[span])) ?? .unspecified,
+                    startTimeUnixNano: starts[span], endTimeUnixNano: ends[span], attributes: attributes,
+                    events: detail?.events ?? [], links: detail?.links ?? [],
+                    status: Span.Status(code: Span.Status.Code(rawValue: Int(statusCodes[span])) ?? .unset, message: detail?.statusMessage ?? ""))
+                spans.append(BlockSpan(resource: Int(resourceOf[span]), span: value))
+            }
+        }
+        return StoredSpans(services: resources.map(\.service), spans: spans)
+    }
+
     /// Decodes a block's uncompressed bytes: every trace, or only the traces `wanted` (by
     /// ordinal), which then become traces 0, 1, … of the decoded block — a trace read skips the
     /// other spans' columns instead of building them.
