@@ -395,17 +395,25 @@ struct LatencySketchTests {
         #expect(throws: DamagedRollupData.self, "a bucket index no latency has") { try LatencySketch(encoded: [0, 1, 0x80, 0x80, 0x04, 1]) }
     }
 
-    @Test("a sketch written from sorted bucket indices is the sketch built value by value")
-    func sortedBuckets() throws {
+    @Test("a sketch written from bucket indices, sorted or counted, is the sketch built value by value")
+    func sketchFromBuckets() throws {
         var generator = SplitMix(seed: 11)
-        for size in [0, 1, 2, 50, 3000] {
-            let values = (0..<size).map { _ in Double.random(in: 0...1, using: &generator) < 0.05 ? 0 : UInt64(exp(Double.random(in: 0...18, using: &generator))) }
+        var counts = [UInt32]()
+        var sorter = CountingSort()
+        for (size, widest) in [(0, 18.0), (1, 18), (2, 18), (17, 18), (17, 0.7), (50, 18), (50, 0.5), (3000, 18), (3000, 2)] {
+            let values = (0..<size).map { _ in
+                Double.random(in: 0...1, using: &generator) < 0.05 ? 0 : UInt64(exp(14 + Double.random(in: 0...widest, using: &generator)))
+            }
             var sketch = LatencySketch()
             for value in values { sketch.add(value) }
-            var bytes = [UInt8]()
-            values.map(LatencySketch.bucket).sorted().withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &bytes) }
-            #expect(bytes == sketch.encoded)
-            #expect(try LatencySketch(encoded: bytes) == sketch)
+            var sorted = [UInt8]()
+            values.map(LatencySketch.bucket).sorted().withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &sorted) }
+            #expect(sorted == sketch.encoded)
+            #expect(try LatencySketch(encoded: sorted) == sketch)
+            var counted = [UInt8]()
+            var buckets = values.map(LatencySketch.bucket)
+            buckets.withUnsafeMutableBufferPointer { LatencySketch.append(buckets: $0, counts: &counts, sorter: &sorter, to: &counted) }
+            #expect(counted == sketch.encoded, "\(size) values over e^\(widest)")
         }
     }
 
@@ -555,9 +563,6 @@ struct LatencySketchTests {
             let stable = (0..<count).sorted { (keys[$0], $0) < (keys[$1], $1) }.map { Int32($0) }
             #expect(items == stable, "\(count) items, keys over \(range): equal keys keep their order")
         }
-        var buckets: [Int32] = [7, LatencySketch.zeroBucket, 3, 7, LatencySketch.zeroBucket] + (0..<40).map { Int32($0 % 9) }
-        LatencySketch.sort(buckets: &buckets, using: &sorter)
-        #expect(buckets == buckets.sorted())
     }
 
     @Test("cover splits any range into contiguous minute, hour and day buckets, none coarser than asked")

@@ -164,11 +164,48 @@ struct LatencySketch: Equatable, Sendable {
         }
     }
 
-    /// Sorts bucket indices for `append(sortedBuckets:)`: a few by insertion, many (they span
-    /// a few hundred buckets at most) by counting — no merge buffer, no comparisons.
-    static func sort(buckets: inout [Int32], using sorter: inout CountingSort) {
-        buckets.withUnsafeMutableBufferPointer { buckets in
-            sorter.sort(&buckets, span: 4 * buckets.count + 1024) { Int64($0) }
+    /// The bytes `append(to:)` writes for the sketch of some bucket indices in any order, counted
+    /// in `counts` (kept from one call to the next) over their range, which valid indices keep to
+    /// a few thousand: one pass to count, one over the range to write; no sort. A few indices,
+    /// or a range much wider than their number, are sorted instead.
+    static func append(buckets: UnsafeMutableBufferPointer<Int32>, counts: inout [UInt32], sorter: inout CountingSort, to out: inout [UInt8]) {
+        var zeros = 0
+        var low = Int32.max
+        var high = Int32.min
+        for bucket in buckets {
+            if bucket == zeroBucket {
+                zeros += 1
+            } else {
+                low = min(low, bucket)
+                high = max(high, bucket)
+            }
+        }
+        let others = buckets.count - zeros
+        guard others > 16, Int64(high) - Int64(low) < Int64(4 * others + 1024) else {
+            var sorted = buckets
+            sorter.sort(&sorted, span: 4 * buckets.count + 1024) { Int64($0) }
+            append(sortedBuckets: UnsafeBufferPointer(sorted), to: &out)
+            return
+        }
+        counts.removeAll(keepingCapacity: true)
+        counts.append(contentsOf: repeatElement(0, count: Int(high - low) + 1))
+        var distinct = 0
+        counts.withUnsafeMutableBufferPointer { counts in
+            for bucket in buckets where bucket != zeroBucket {
+                let slot = Int(bucket - low)
+                if counts[slot] == 0 { distinct += 1 }
+                counts[slot] += 1
+            }
+        }
+        Varint.append(UInt64(zeros), to: &out)
+        Varint.append(UInt64(distinct), to: &out)
+        Varint.append(signed: Int64(low), to: &out)
+        Varint.append(UInt64(high - low), to: &out)
+        var previous = 0
+        for slot in counts.indices where counts[slot] > 0 {
+            if slot > 0 { Varint.append(UInt64(slot - previous), to: &out) }
+            Varint.append(UInt64(counts[slot]), to: &out)
+            previous = slot
         }
     }
 

@@ -221,6 +221,7 @@ private final class RequestEncoder {
     struct Scratch {
         var ok: [Int32] = []
         var failed: [Int32] = []
+        var counts: [UInt32] = []
         var sorter: CountingSort
     }
 
@@ -243,12 +244,10 @@ private final class RequestEncoder {
                 types[names[Int(type)], default: 0] += 1
             }
         }
-        LatencySketch.sort(buckets: &scratch.ok, using: &scratch.sorter)
-        LatencySketch.sort(buckets: &scratch.failed, using: &scratch.sorter)
         Varint.append(UInt64(requests.count), to: &out)
         Varint.append(UInt64(scratch.failed.count), to: &out)
-        scratch.ok.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
-        scratch.failed.withUnsafeBufferPointer { LatencySketch.append(sortedBuckets: $0, to: &out) }
+        scratch.ok.withUnsafeMutableBufferPointer { LatencySketch.append(buckets: $0, counts: &scratch.counts, sorter: &scratch.sorter, to: &out) }
+        scratch.failed.withUnsafeMutableBufferPointer { LatencySketch.append(buckets: $0, counts: &scratch.counts, sorter: &scratch.sorter, to: &out) }
         RequestAggregate.append(errorTypes: types, to: &out)
     }
 }
