@@ -278,6 +278,22 @@ struct GoldenSignalsTests {
         #expect(try reopened.goldenSignals(range).rows.first?.requests == requests + laterRequests)
     }
 
+    @Test("past their limit, kept deltas are dropped and left to the blocks until the next flush")
+    func keptDeltasLimit() throws {
+        let traffic = Self.traffic()
+        let stored = StoredSpans(services: ["checkout"], spans: traffic.map { BlockSpan(resource: 0, span: $0.span) })
+        let deltas = RollupDeltas(spans: stored, objectives: [])
+        var pending = PendingSpanDeltas(isComplete: true, limit: 2 * deltas.requests.count)
+        pending.add(deltas)
+        pending.add(RollupDeltas())
+        pending.add(deltas)
+        #expect(pending.isComplete && pending.deltas.count == 2, "empty deltas are not kept")
+        pending.add(deltas)
+        #expect(!pending.isComplete && pending.deltas.isEmpty)
+        pending.add(deltas)
+        #expect(!pending.isComplete && pending.deltas.isEmpty, "once incomplete, nothing more is kept")
+    }
+
     @Test("buckets from the deltas kept in memory are the buckets read back from the blocks, flushed at once or in parts")
     func flushInParts() throws {
         let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)

@@ -58,8 +58,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Spans of the store workload ingested twice for the rollup cost at ordinary traffic (an availability and a latency SLO per service): as generated (4 in 10 spans are server spans) and all kind=internal; 0 to skip.")
     var rollupComparisonSpans = 2_000_000
 
-    @Option(help: "Rounds of each rollup-cost comparison (each: the spans as generated and all internal, in ABBA order); the median ratio is reported, since run-to-run noise is as large as the cost.")
-    var rollupRounds = 4
+    @Option(help: "Rounds of each rollup-cost comparison (each: the spans as generated and all internal, in ABBA order); the median ratio is reported (of an even count, the higher middle one), since run-to-run noise is as large as the cost.")
+    var rollupRounds = 5
 
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
     var skipStore = false

@@ -4,22 +4,26 @@
 /// past `limit` requests (flushes failing for a long time), they are not all known, and the
 /// next flush reads them from the blocks instead.
 struct PendingSpanDeltas: Sendable {
-    /// Requests kept before the deltas are dropped and left to the blocks.
-    static let limit = 4_000_000
+    /// Requests kept before the deltas are dropped and left to the blocks (a flush normally
+    /// takes a second's worth).
+    let limit: Int
 
     private(set) var deltas: [RollupDeltas] = []
     private var requests = 0
     /// Whether `deltas` holds every batch stored since the last flush.
     private(set) var isComplete: Bool
 
-    init(isComplete: Bool) { self.isComplete = isComplete }
+    init(isComplete: Bool, limit: Int = 1_000_000) {
+        self.isComplete = isComplete
+        self.limit = limit
+    }
 
     /// Adds a stored batch's deltas; call in the order batches commit.
     mutating func add(_ batch: RollupDeltas) {
         guard isComplete, !batch.isEmpty else { return }
         requests += batch.requests.count
-        if requests > Self.limit {
-            self = PendingSpanDeltas(isComplete: false)
+        if requests > limit {
+            self = PendingSpanDeltas(isComplete: false, limit: limit)
         } else {
             deltas.append(batch)
         }

@@ -122,7 +122,7 @@ final class TelemetryStore: Sendable {
                         _ = try database.transaction {
                             try RollupWriter(database: database).flush(spanDeltas: pending.isComplete ? pending.deltas : nil, objectives: objectives)
                         }
-                        pending = PendingSpanDeltas(isComplete: true)
+                        pending = PendingSpanDeltas(isComplete: true, limit: pending.limit)
                     }
                 } catch {
                     partition.rollupsPending.store(true, ordering: .releasing)
