@@ -416,7 +416,7 @@ struct LatencySketchTests {
         var generator = SplitMix(seed: 11)
         var counts = [UInt32]()
         var sorter = CountingSort()
-        for (size, widest) in [(0, 18.0), (1, 18), (2, 18), (17, 18), (17, 0.7), (50, 18), (50, 0.5), (3000, 18), (3000, 2)] {
+        for (size, widest) in [(0, 18.0), (1, 18), (2, 18), (17, 18), (17, 0.7), (33, 0.7), (50, 18), (50, 0.5), (3000, 18), (3000, 2)] {
             let values = (0..<size).map { _ in
                 Double.random(in: 0...1, using: &generator) < 0.05 ? 0 : UInt64(exp(14 + Double.random(in: 0...widest, using: &generator)))
             }

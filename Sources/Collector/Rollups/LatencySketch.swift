@@ -166,8 +166,8 @@ struct LatencySketch: Equatable, Sendable {
 
     /// The bytes `append(to:)` writes for the sketch of some bucket indices in any order, counted
     /// in `counts` (kept from one call to the next) over their range, which valid indices keep to
-    /// a few thousand: one pass to count, one over the range to write; no sort. A few indices,
-    /// or a range much wider than their number, are sorted instead.
+    /// a few thousand: one pass to count, one over the range to write. A few indices, or a range
+    /// much wider than their number, are sorted instead.
     static func append(buckets: UnsafeMutableBufferPointer<Int32>, counts: inout [UInt32], sorter: inout CountingSort, to out: inout [UInt8]) {
         var zeros = 0
         var low = Int32.max
@@ -181,7 +181,8 @@ struct LatencySketch: Equatable, Sendable {
             }
         }
         let others = buckets.count - zeros
-        guard others > 16, Int64(high) - Int64(low) < Int64(4 * others + 1024) else {
+        // A few (sorted by insertion) would cost less than a pass over their range.
+        guard others > 32, Int64(high) - Int64(low) < Int64(4 * others + 1024) else {
             var sorted = buckets
             sorter.sort(&sorted, span: 4 * buckets.count + 1024) { Int64($0) }
             append(sortedBuckets: UnsafeBufferPointer(sorted), to: &out)

@@ -177,32 +177,34 @@ private final class RequestEncoder {
     ) {
         var scratch = Scratch(sorter: sorter)
         defer { sorter = scratch.sorter }
-        /// The end of the run from `start` on whose requests give `value` the same answer.
-        func run(from start: Int, to end: Int, _ value: (Int32) -> Int64) -> Int {
-            let first = value(requests[start])
+        let size = Int64(resolution.rawValue)
+        // Each position's bucket, key rank and service, side by side for the runs below.
+        let bucketAt = requests.map { minutes[Int($0)] / size }
+        let rankAt = requests.map { ranks[Int($0)] }
+        let serviceAt = rankAt.map { keys[Int($0)].service }
+        /// The end of the run from `start` on of equal `values`.
+        func run<Value: Equatable>(_ values: [Value], from start: Int, to end: Int) -> Int {
             var position = start + 1
-            while position < end && value(requests[position]) == first { position += 1 }
+            while position < end && values[position] == values[start] { position += 1 }
             return position
         }
-        let size = Int64(resolution.rawValue)
         var bucketStart = 0
         while bucketStart < requests.count {
-            let bucketEnd = run(from: bucketStart, to: requests.count) { self.minutes[Int($0)] / size }
+            let bucketEnd = run(bucketAt, from: bucketStart, to: requests.count)
             var writer = RequestBucket.Writer(capacity: 24 * (bucketEnd - bucketStart))
             var serviceStart = bucketStart
             while serviceStart < bucketEnd {
-                let service = keys[Int(ranks[Int(requests[serviceStart])])].service
-                let serviceEnd = run(from: serviceStart, to: bucketEnd) { Int64(self.keys[Int(self.ranks[Int($0)])].service) }
-                writer.section(Int(service))
-                let firstRank = ranks[Int(requests[serviceStart])]
-                let oneOperation = keys[Int(firstRank)].operation != 0 && ranks[Int(requests[serviceEnd - 1])] == firstRank
+                let serviceEnd = run(serviceAt, from: serviceStart, to: bucketEnd)
+                writer.section(Int(serviceAt[serviceStart]))
+                let firstRank = rankAt[serviceStart]
+                let oneOperation = keys[Int(firstRank)].operation != 0 && rankAt[serviceEnd - 1] == firstRank
                 if !oneOperation {
                     writer.entry(0) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[serviceStart..<serviceEnd]), to: &$0, scratch: &scratch) }
                 }
                 var keyStart = serviceStart
                 while keyStart < serviceEnd {
-                    let rank = ranks[Int(requests[keyStart])]
-                    let keyEnd = run(from: keyStart, to: serviceEnd) { Int64(self.ranks[Int($0)]) }
+                    let rank = rankAt[keyStart]
+                    let keyEnd = run(rankAt, from: keyStart, to: serviceEnd)
                     let operation = keys[Int(rank)].operation
                     if operation != 0 {
                         writer.entry(Int(operation)) { appendAggregate(of: UnsafeBufferPointer(rebasing: requests[keyStart..<keyEnd]), to: &$0, scratch: &scratch) }
@@ -211,7 +213,7 @@ private final class RequestEncoder {
                 }
                 serviceStart = serviceEnd
             }
-            let start = minutes[Int(requests[bucketStart])] / size * size
+            let start = bucketAt[bucketStart] * size
             buckets.append((RollupAggregation.BucketID(resolution: resolution, start: start), writer.finish()))
             bucketStart = bucketEnd
         }
