@@ -8,7 +8,8 @@ struct CountingSort {
     private var original: [Int32] = []
     private var positions: [Int] = []
 
-    /// Sorts `items` by `key`, items of equal keys kept in their order. `span` is the widest key range worth a counting sort.
+    /// Sorts `items` by `key`, items of equal keys kept in their order. `span` is the widest key
+    /// range worth a counting sort.
     mutating func sort(_ items: inout UnsafeMutableBufferPointer<Int32>, span: Int, by key: (Int32) -> Int64) {
         guard items.count > 1 else { return }
         if items.count <= 32 {

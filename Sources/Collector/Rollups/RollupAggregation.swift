@@ -119,19 +119,19 @@ struct RollupAggregation {
             keys: keyOrder.map { Key(service: numbers[Int(keys[$0].service)], operation: numbers[Int(keys[$0].operation)]) },
             minutes: minutes, latencies: latencies, errorTypes: errorTypes, names: names.names)
         // Requests by (service, operation) in number order; for each resolution, then by bucket.
-        var sorter = CountingSort()
+        var scratch = RequestEncoder.Scratch()
         var byKey = Array(0..<Int32(requestKeys.count))
         encoder.ranks.withUnsafeBufferPointer { ranks in
-            byKey.withUnsafeMutableBufferPointer { sorter.sort(&$0, span: ranks.count + 1) { Int64(ranks[Int($0)]) } }
+            byKey.withUnsafeMutableBufferPointer { scratch.sorter.sort(&$0, span: ranks.count + 1) { Int64(ranks[Int($0)]) } }
         }
         var buckets = [(id: BucketID, bytes: [UInt8])]()
         for resolution in Resolution.allCases {
             var order = byKey
             order.withUnsafeMutableBufferPointer { order in
                 minutes.withUnsafeBufferPointer { minutes in
-                    sorter.sort(&order, span: 4 * order.count + 1440) { minutes[Int($0)] / Int64(resolution.rawValue) }
+                    scratch.sorter.sort(&order, span: 4 * order.count + 1440) { minutes[Int($0)] / Int64(resolution.rawValue) }
                 }
-                encoder.write(UnsafeBufferPointer(order), resolution: resolution, to: &buckets, sorter: &sorter)
+                encoder.write(UnsafeBufferPointer(order), resolution: resolution, to: &buckets, scratch: &scratch)
             }
         }
         return buckets
@@ -173,10 +173,8 @@ private final class RequestEncoder {
     /// operation's entry stands for it.
     func write(
         _ requests: UnsafeBufferPointer<Int32>, resolution: Resolution, to buckets: inout [(id: RollupAggregation.BucketID, bytes: [UInt8])],
-        sorter: inout CountingSort
+        scratch: inout Scratch
     ) {
-        var scratch = Scratch(sorter: sorter)
-        defer { sorter = scratch.sorter }
         let size = Int64(resolution.rawValue)
         // Each position's bucket, key rank and service, side by side for the runs below.
         let bucketAt = requests.map { minutes[Int($0)] / size }
@@ -219,12 +217,12 @@ private final class RequestEncoder {
         }
     }
 
-    /// Buffers reused across aggregates.
+    /// Buffers reused across sorts and aggregates.
     struct Scratch {
         var ok: [Int32] = []
         var failed: [Int32] = []
         var counts: [UInt32] = []
-        var sorter: CountingSort
+        var sorter = CountingSort()
     }
 
     /// The bytes `RequestAggregate.append(to:)` writes for an aggregate of just these requests.

@@ -1,10 +1,11 @@
 import PeriscopeTelemetry
 
 /// What one batch adds to the rollups: each request span as a small record (service,
-/// operation, minute, latency bucket, error type) and good/total counts per (SLO, minute). A batch's
-/// deltas go to the partition's rollup journal in the batch's own transaction; `RollupWriter`
-/// later aggregates many batches' records into the bucket rows at once. Records rather than
-/// per-batch sketches keep ingest to a few varints per span.
+/// operation, minute, latency bucket, error type) and good/total counts per (SLO, minute). A span
+/// batch's deltas are kept by its partition until the next flush (the span blocks are their
+/// journal); a metric batch's ratio-SLO increments go to the rollup journal in the batch's own
+/// transaction. `RollupWriter` aggregates many batches' records into the bucket rows at once.
+/// Records rather than per-batch sketches keep ingest to a few values per span.
 struct RollupDeltas: Equatable, Sendable {
     /// One request span; its names are indices into `names`.
     struct Request: Equatable, Sendable {

@@ -27,10 +27,12 @@ struct RollupWriter {
     @discardableResult
     func flush(spanDeltas: [RollupDeltas]?, objectives: [ServiceLevelObjective]) throws -> (entries: Int, blocks: Int) {
         var aggregation = RollupAggregation()
+        var names = RollupNames()
+        try names.update(from: database)
         func add(_ deltas: RollupDeltas) throws {
             aggregation.add(deltas)
             if aggregation.requestCount >= requestsPerWrite {
-                try write(&aggregation)
+                try write(&aggregation, names: &names)
                 aggregation = RollupAggregation()
             }
         }
@@ -53,17 +55,17 @@ struct RollupWriter {
                 try add(RollupDeltas(spans: block.storedSpans(), objectives: objectives))
             }
         }
-        if !aggregation.isEmpty { try write(&aggregation) }
+        if !aggregation.isEmpty { try write(&aggregation, names: &names) }
         if entries > 0 { try database.statement("DELETE FROM rollup_journal").run() }
         if last != merged { try database.statement("UPDATE rollup_progress SET span_block = ?").bind(1, last).run() }
         return (entries, last - merged)
     }
 
-    private func write(_ aggregation: inout RollupAggregation) throws {
+    /// Writes the aggregation's buckets, numbering new names in `names` (the partition's, read
+    /// once per flush).
+    private func write(_ aggregation: inout RollupAggregation, names: inout RollupNames) throws {
         // A stored bucket that does not decode is replaced by the new counts alone: its old
         // counts are unreadable anyway, and the bucket is readable again from now on.
-        var names = RollupNames()
-        try names.update(from: database)
         var requestBuckets = try aggregation.encodedRequestBuckets { try names.number($0, in: database) }
         let positions = Dictionary(uniqueKeysWithValues: requestBuckets.indices.map { (requestBuckets[$0].id, $0) })
         try forEachStored(in: "request_rollups", column: "aggregates", requestBuckets.map(\.id)) { id, stored in
