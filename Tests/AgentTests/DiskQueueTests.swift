@@ -137,6 +137,61 @@ struct DiskQueueTests {
         #expect(remaining.count == statistics.records)
     }
 
+    @Test("steady traffic of 10× max_size through a healthy shipper is never refused, and segment files stay bounded")
+    func steadyTrafficNeverWedges() throws {
+        // The defect: a segment fully acknowledged while still being written was never deleted, so
+        // after max_size of healthy traffic every append answered .full, forever.
+        var configuration = DiskQueueConfiguration()
+        configuration.maxBytes = 256 << 10
+        configuration.segmentBytes = 32 << 10
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        var appendedBytes = 0
+        var n = 0
+        var maxFiles = 0
+        while appendedBytes < 10 * configuration.maxBytes {
+            let next = batch(n, size: 2000)
+            try queue.append(next)  // throws .full if the queue wedged
+            appendedBytes += QueueRecord.encode(next, enqueuedAtUnixNano: 0).count
+            n += 1
+            let (record, taken) = try #require(queue.take())
+            #expect(taken.id == next.id)
+            queue.acknowledge(record)
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.count
+            maxFiles = max(maxFiles, files)
+            #expect(queue.statistics.bytes == 0)
+        }
+        #expect(n > 1000)
+        #expect(maxFiles <= 2, "delivered segments are deleted as appends move on")
+        #expect(queue.statistics.segmentFiles == 1)
+    }
+
+    @Test("bytes count only unacknowledged records, so a half-delivered segment frees room at once")
+    func bytesCountLiveRecords() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.maxBytes = 1 << 16
+        configuration.segmentBytes = 1 << 20
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        for n in 0..<10 { try queue.append(batch(n, size: 1000)) }
+        let full = queue.statistics.bytes
+        for _ in 0..<4 { queue.acknowledge(try #require(queue.take()).0) }
+        #expect(queue.statistics.bytes == full / 10 * 6)
+        let reopened = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        #expect(reopened.statistics.bytes == full / 10 * 6)
+        #expect(reopened.statistics.records == 6)
+    }
+
+    @Test("fsync interval: batches across many segments all come back after a reopen")
+    func intervalSyncCoversEverySegment() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.fsync = .interval(.seconds(1))
+        configuration.segmentBytes = 1000
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        for n in 0..<20 { try queue.append(batch(n)) }
+        try queue.syncIfDirty()
+        let reopened = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        #expect(drain(reopened).map(\.id) == (0..<20).map { "batch-\($0)" })
+    }
+
     @Test("a batch larger than the whole queue is refused")
     func tooLarge() throws {
         var configuration = DiskQueueConfiguration()
@@ -167,23 +222,6 @@ struct CircuitBreakerTests {
         #expect(breaker.permit(now: start + .seconds(6)) == .proceed)
         breaker.recordSuccess()
         #expect(breaker.state == .closed(consecutiveFailures: 0))
-    }
-}
-
-@Suite("Retry policy")
-struct RetryPolicyTests {
-    @Test("full jitter stays under the exponential ceiling and honours Retry-After")
-    func bounds() {
-        let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
-        var generator = SystemRandomNumberGenerator()
-        for attempt in 0..<10 {
-            let ceiling = min(Duration.seconds(2), .milliseconds(100) * (1 << attempt))
-            for _ in 0..<50 {
-                let delay = policy.delay(attempt: attempt, retryAfterSeconds: nil, using: &generator)
-                #expect(delay >= .zero && delay <= ceiling)
-            }
-        }
-        #expect(policy.delay(attempt: 0, retryAfterSeconds: 7, using: &generator) >= .seconds(7))
     }
 }
 

@@ -68,6 +68,62 @@ struct TailParsingTests {
         }
     }
 
+    @Test("times past what Unix nanoseconds hold are nil, never a trap: epoch s/ms/µs/ns and RFC 3339 up to year 9999")
+    func timesOutOfRange() {
+        let cases: [(AttributeValue, UInt64?)] = [
+            (.int(20_000_000_000_000), nil),  // the line that crash-looped the agent: ms, year 2603
+            (.int(99_999_999_999), nil),  // seconds, year 5138
+            (.int(99_999_999_999_999), nil),
+            (.int(99_999_999_999_999_999), nil),
+            (.int(Int64.max), UInt64(Int64.max)),  // nanoseconds, 2262
+            (.int(Int64.min), nil),
+            (.double(1e300), nil),
+            (.double(-1), nil),
+            (.double(.infinity), nil),
+            (.double(.nan), nil),
+            (.string("99999999999999999999"), nil),
+            (.string("18446744073709551615"), nil),
+            (.string("9999-12-31T23:59:59.999999999Z"), nil),
+            (.string("9999-01-01T00:00:00Z"), nil),
+            (.string("2554-07-21T23:34:33Z"), 18_446_744_073_000_000_000),
+            (.string("2554-07-21T23:34:34Z"), nil),
+            (.string("2262-04-11T23:47:16Z"), 9_223_372_036_000_000_000),
+            (.string("0000-01-01T00:00:00Z"), nil),
+            (.string("1970-01-01T00:00:00+23:59"), nil),
+        ]
+        for (value, expected) in cases {
+            #expect(TimestampParser.unixNano(value) == expected, "\(value)")
+        }
+    }
+
+    @Test("a record timed out of bounds or unreadably keeps its field, gets the read time and says so; JSON, logfmt and regex")
+    func unusableTimes() {
+        let now: UInt64 = 1_714_564_800_000_000_000
+        let bounds = LogTimeBounds(maxAge: .seconds(7 * 86_400), maxFuture: .seconds(3_600))
+        let lines: [(String, TailSource.Format, String?)] = [
+            (#"{"level":"info","msg":"bomb","ts":20000000000000}"#, .json, nil),
+            (#"{"msg":"far","time":"9999-01-01T00:00:00Z"}"#, .json, nil),
+            (#"{"msg":"old","time":"2024-04-01T00:00:00Z"}"#, .json, nil),
+            (#"{"msg":"ahead","ts":1714572000}"#, .json, nil),  // 2 h ahead
+            ("ts=9999-01-01T00:00:00Z msg=logfmt", .logfmt, nil),
+            ("99999999999999999999 regex", .plain, #"^(?<ts>\S+) (?<msg>.*)$"#),
+        ]
+        for (line, format, pattern) in lines {
+            let record = TailTesting.records([line], format: format, pattern: pattern, observedUnixNano: now, timeBounds: bounds)[0]
+            #expect(record.timeUnixNano == 0, "\(line)")
+            #expect(record.observedTimeUnixNano == now)
+            #expect(record.attributes["periscope.time_unusable"] == .bool(true), "\(line)")
+            #expect(record.attributes["ts"] != nil || record.attributes["time"] != nil, "the original field is kept: \(line)")
+        }
+        let good = TailTesting.records([#"{"msg":"fine","ts":1714564790}"#], observedUnixNano: now, timeBounds: bounds)[0]
+        #expect(good.timeUnixNano == now - 10_000_000_000)
+        #expect(good.attributes["periscope.time_unusable"] == nil)
+        // A second time field that is usable wins; the record is not marked.
+        let second = TailTesting.records([#"{"msg":"two","ts":"garbage","time":1714564790}"#], observedUnixNano: now, timeBounds: bounds)[0]
+        #expect(second.timeUnixNano == now - 10_000_000_000)
+        #expect(second.attributes["periscope.time_unusable"] == nil)
+    }
+
     @Test("levels: names, pino numbers, OTLP numbers")
     func levels() {
         let cases: [(String, Severity?, String)] = [

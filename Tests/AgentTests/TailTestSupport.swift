@@ -86,7 +86,8 @@ enum TailTesting {
     /// Records as the tailer writes them (parsed, mapped, redacted, encoded), decoded again.
     static func records(
         _ lines: [String], format: TailSource.Format = .json, pattern: String? = nil,
-        redactor: Redactor = Redactor(rules: [], includeDefaults: false)
+        redactor: Redactor = Redactor(rules: [], includeDefaults: false),
+        observedUnixNano: UInt64 = 42, timeBounds: LogTimeBounds = .unbounded
     ) -> [LogRecord] {
         var buffer = RecordBuffer()
         var offset: UInt64 = 0
@@ -98,7 +99,7 @@ enum TailTesting {
         var encoder = TailBatchEncoder()
         let batch = encoder.encode(
             buffer, range: 0..<buffer.count, parser: LogLineParser(format: format, pattern: pattern), resource: Resource(serviceName: "svc"),
-            path: "/var/log/app.log", fileName: "app.log", redactor: redactor, observedUnixNano: 42)
+            path: "/var/log/app.log", fileName: "app.log", redactor: redactor, timeBounds: timeBounds, observedUnixNano: observedUnixNano)
         guard batch.itemCount > 0 else { return [] }
         let protobuf = try! Zstd.decompress(batch.body, limit: 1 << 30)
         let decoded = try! OTLPDecoder().decode(.logs, protobuf, format: .protobuf)
@@ -111,4 +112,9 @@ enum TailTesting {
     static func record(_ line: String, format: TailSource.Format = .json, pattern: String? = nil) -> LogRecord {
         records([line], format: format, pattern: pattern)[0]
     }
+}
+
+extension LogTimeBounds {
+    /// Every time passes: for tests about parsing, not about bounds.
+    static let unbounded = LogTimeBounds(maxAge: .seconds(Int64.max), maxFuture: .seconds(Int64.max))
 }

@@ -78,8 +78,8 @@ import Testing
         let policy = RetryPolicy(maxAttempts: 5, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1))
         for retry in 1...30 { #expect(policy.backoff(retry: retry) <= .seconds(1)) }
         #expect(policy.backoff(retry: 1, retryAfter: .seconds(30)) == .seconds(1))
-        #expect(RetryPolicy.isRetryable(status: 503))
-        #expect(!RetryPolicy.isRetryable(status: 400))
+        #expect(RetryPolicy.verdict(status: 503) == .retry)
+        #expect(RetryPolicy.verdict(status: 400) == .refused)
     }
 
     @Test func periscopeRejectsABadEndpointWithoutBootstrapping() {

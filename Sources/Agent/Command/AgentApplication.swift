@@ -23,7 +23,7 @@ struct AgentApplication {
         queue = try DiskQueue(directory: configuration.queueDirectory, configuration: configuration.queue, logger: logger)
         let client = CollectorClient(endpoint: configuration.collectorURL, token: configuration.token, httpClient: httpClient)
         shipper = Shipper(
-            queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory),
+            queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
             concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
         sink = QueueingSink(queue: queue, batching: configuration.batching)
     }
@@ -57,7 +57,9 @@ struct AgentApplication {
         }
         // END tail
         if case .interval(let interval) = configuration.queue.fsync {
-            services.append(PeriodicTask(interval: interval) { [queue] in queue.syncIfDirty() })
+            services.append(PeriodicTask(interval: interval) { [queue, logger] in
+                do { try queue.syncIfDirty() } catch { logger.error("queue sync failed: \(error); the last \(interval) of batches may not survive a power loss") }
+            })
         }
         services.append(server)
         // Shutdown runs in reverse: the receiver stops taking requests, then the shipper drains.
@@ -66,6 +68,6 @@ struct AgentApplication {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
-        queue.syncIfDirty()
+        try queue.syncIfDirty()
     }
 }

@@ -49,6 +49,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("when-full"), help: "backpressure (default: answer 429) or drop_oldest.")
     var whenFull: String?
 
+    @Option(name: .customLong("dead-letter-max-size"), help: "Most the dead-letter box may hold, e.g. 64MiB (default); its oldest letters make room.")
+    var deadLetterMaxSize: String?
+
     @Option(name: .customLong("segment-size"), help: "Size of one queue segment file, e.g. 16MiB (default).")
     var segmentSize: String?
 
@@ -81,6 +84,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("host-metrics-interval"), help: "How often host metrics are sampled: a duration like 10s (default), or off.")
     var hostMetricsInterval: String?
+
+    @Option(name: .customLong("max-log-age"), help: "Tailed records older than this when read keep their time field as an attribute and get the read time, e.g. 7d (default).")
+    var maxLogAge: String?
+
+    @Option(name: .customLong("max-log-future"), help: "Tailed records timed further ahead than this get the read time instead, e.g. 1h (default).")
+    var maxLogFuture: String?
 
     @Option(name: .customLong("self-telemetry-interval"), help: "How often the agent reports its own metrics: a duration like 10s (default), or off.")
     var selfTelemetryInterval: String?
@@ -155,6 +164,10 @@ struct RunCommand: AsyncParsableCommand {
             guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("queue max_size must be a size of at least 64KiB, like 512MiB; got '\(text)'") }
             configuration.queue.maxBytes = size
         }
+        if let text = deadLetterMaxSize ?? file?.shipper?.deadLetterMaxSize {
+            guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("shipper dead_letter_max_size must be a size of at least 64KiB, like 64MiB; got '\(text)'") }
+            configuration.deadLetterMaxBytes = size
+        }
         if let text = segmentSize ?? file?.queue?.segmentSize {
             guard let size = ByteSizeText.parse(text), size >= 1 << 12 else { throw ConfigurationError("queue segment_size must be a size like 16MiB; got '\(text)'") }
             configuration.queue.segmentBytes = size
@@ -186,6 +199,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let text = selfTelemetryInterval ?? file?.selfTelemetryInterval {
             configuration.selfTelemetryInterval = try Self.interval(text, key: "self_telemetry_interval")
+        }
+        if let text = maxLogAge ?? file?.maxLogAge {
+            guard let age = DurationText.parse(text), age > .zero else { throw ConfigurationError("max_log_age must be a duration like 7d; got '\(text)'") }
+            configuration.tail.timeBounds.maxAge = age
+        }
+        if let text = maxLogFuture ?? file?.maxLogFuture {
+            guard let future = DurationText.parse(text) else { throw ConfigurationError("max_log_future must be a duration like 1h; got '\(text)'") }
+            configuration.tail.timeBounds.maxFuture = future
         }
         if let text = drainTimeout ?? file?.shipper?.drainTimeout {
             guard let delay = DurationText.parse(text) else { throw ConfigurationError("shipper drain_timeout must be a duration like 5s; got '\(text)'") }

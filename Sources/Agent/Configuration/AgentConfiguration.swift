@@ -27,6 +27,8 @@ struct AgentConfiguration: Sendable, Equatable {
 
     var queueDirectory: String { (dataDirectory as NSString).appendingPathComponent("queue") }
     var deadLetterDirectory: String { (dataDirectory as NSString).appendingPathComponent("dead-letters") }
+    /// Most the dead-letter box may hold; its oldest letters make room past that.
+    var deadLetterMaxBytes = 64 << 20
 
     /// The keys of `agent.yaml`, each also a flag.
     struct File: Decodable {
@@ -46,6 +48,8 @@ struct AgentConfiguration: Sendable, Equatable {
         var batch: Batch?
         var shipper: Shipper?
         var selfTelemetryInterval: String?
+        var maxLogAge: String?
+        var maxLogFuture: String?
 
         struct Queue: Decodable {
             var maxSize: String?
@@ -76,16 +80,19 @@ struct AgentConfiguration: Sendable, Equatable {
         struct Shipper: Decodable {
             var concurrency: Int?
             var drainTimeout: String?
+            var deadLetterMaxSize: String?
 
             enum CodingKeys: String, CodingKey {
                 case concurrency
                 case drainTimeout = "drain_timeout"
+                case deadLetterMaxSize = "dead_letter_max_size"
             }
         }
 
         enum CodingKeys: String, CodingKey {
             case collector, data, service, tail, queue, batch, shipper
             case selfTelemetryInterval = "self_telemetry_interval"
+            case maxLogAge = "max_log_age", maxLogFuture = "max_log_future"
             case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"  // issue 4
             case otlpListen = "otlp_listen"
             case tokenFile = "token_file"

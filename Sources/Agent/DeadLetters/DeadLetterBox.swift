@@ -3,8 +3,11 @@ import PeriscopeTelemetry
 
 /// Batches the collector refused for good (400, 413), kept with the reason so an operator can
 /// look, fix and replay them: `<dir>/<time>-<id>.batch` (queue framing) and `.json` beside it.
+/// Both files are synced (and the directory) before `store` returns, so the queue may forget
+/// the batch. The box holds at most `maxBytes`: past that, its oldest letters make room.
 struct DeadLetterBox: Sendable {
     let directory: String
+    var maxBytes = 64 << 20
 
     struct Letter: Codable, Equatable, Sendable {
         var batchID: String
@@ -16,17 +19,95 @@ struct DeadLetterBox: Sendable {
         var file: String
     }
 
-    func store(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws {
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Letters and the bytes their files take.
+    struct Usage: Equatable, Sendable {
+        var letters = 0
+        var bytes = 0
+    }
+
+    /// Writes a letter durably; returns how many old letters were deleted to make room for it.
+    @discardableResult
+    func store(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws -> Int {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let base = String(format: "%020llu-", nowUnixNano) + batch.id.filter { $0.isLetter || $0.isNumber || $0 == "-" }
-        let batchPath = (directory as NSString).appendingPathComponent(base + ".batch")
-        try Data(QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)).write(to: URL(fileURLWithPath: batchPath), options: .atomic)
+        let base = String(format: "%020llu-", nowUnixNano) + batch.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
         let letter = Letter(
-            batchID: batch.id, signal: batch.signal, items: batch.itemCount, status: status, reason: reason,
+            batchID: batch.id, signal: batch.signal, items: batch.itemCount, status: status, reason: String(reason.prefix(4096)),
             rejectedAtUnixNano: nowUnixNano, file: base + ".batch")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(letter).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(base + ".json")), options: .atomic)
+        let json = Array(try encoder.encode(letter))
+        let evicted = makeRoom(for: record.count + json.count)
+        // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
+        try writeDurably(record, to: base + ".batch")
+        try writeDurably(json, to: base + ".json")
+        syncDirectory(directory)
+        return evicted
+    }
+
+    /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes`.
+    private func makeRoom(for incoming: Int) -> Int {
+        var entries = files()
+        var total = entries.reduce(0) { $0 + $1.bytes }
+        var evicted = 0
+        while total + incoming > maxBytes, let oldest = entries.first {
+            let stem = oldest.name.split(separator: ".").first.map(String.init) ?? oldest.name
+            let group = entries.filter { $0.name.hasPrefix(stem + ".") }
+            for entry in group { unlink((directory as NSString).appendingPathComponent(entry.name)) }
+            total -= group.reduce(0) { $0 + $1.bytes }
+            entries.removeAll { $0.name.hasPrefix(stem + ".") }
+            evicted += 1
+        }
+        return evicted
+    }
+
+    /// The box's files, oldest first (names start with the rejection time).
+    private func files() -> [(name: String, bytes: Int)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".batch") || $0.hasSuffix(".json") }.sorted().map { name in
+            var info = stat()
+            let bytes = stat((directory as NSString).appendingPathComponent(name), &info) == 0 ? Int(info.st_size) : 0
+            return (name, bytes)
+        }
+    }
+
+    var usage: Usage {
+        let entries = files()
+        return Usage(letters: entries.filter { $0.name.hasSuffix(".json") }.count, bytes: entries.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// Writes a temporary file, `fsync`s it and renames it into place.
+    private func writeDurably(_ bytes: [UInt8], to name: String) throws {
+        let path = (directory as NSString).appendingPathComponent(name)
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw WriteError(description: "cannot write \(temporary): \(reason)")
+            }
+            written += result
+        }
+        guard fsync(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw WriteError(description: "cannot sync \(temporary): \(reason)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw WriteError(description: "cannot rename \(temporary): \(reason)")
+        }
     }
 
     /// Every dead letter, oldest first.

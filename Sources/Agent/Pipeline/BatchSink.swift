@@ -9,8 +9,9 @@ protocol BatchSink: Sendable {
 enum DeliveryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The collector refused the batch for good (400, 413): retrying cannot help.
     case rejected(status: Int, message: String)
-    /// The collector is unreachable or overloaded; `retryAfterSeconds` if it said when to retry.
-    case unavailable(reason: String, retryAfterSeconds: Int?)
+    /// The collector is unreachable, overloaded or answered anything but 2xx, 400 and 413;
+    /// `retryAfter` if it said when to retry.
+    case unavailable(reason: String, retryAfter: Duration?)
     /// The agent's queue is full: the client should retry after this many seconds.
     case queueFull(retryAfterSeconds: Int)
     /// The agent could not write its queue.

@@ -16,13 +16,20 @@ enum QueueError: Error, Equatable, Sendable {
 struct QueuedRecord: Hashable, Sendable {
     var segment: UInt64
     var offset: Int
+    /// The framed record's size on disk: what acknowledging it frees.
+    var length: Int
     var enqueuedAtUnixNano: UInt64
 }
 
 /// Counts and gauges of the queue: the agent's saturation signal.
 struct QueueStatistics: Equatable, Sendable {
+    /// Records appended and not yet acknowledged.
     var records = 0
+    /// Bytes of those records: what `maxBytes` bounds. Acknowledged records stop counting at
+    /// once, even while their segment file still holds other records.
     var bytes = 0
+    /// Segment files on disk, the one being written included.
+    var segmentFiles = 0
     var oldestRecordUnixNano: UInt64?
     var appended = 0
     var acknowledged = 0
@@ -45,6 +52,8 @@ final class DiskQueue: Sendable {
         var ackLog: SegmentFile
         /// Intact records in the file.
         var records: Int
+        /// Bytes of the records not yet acknowledged.
+        var liveBytes = 0
         /// Offsets acknowledged (persisted in the ack log, without fsync: losing one only re-sends a batch the collector drops as a duplicate).
         var acknowledged: Set<Int>
         var oldestUnixNano: UInt64?
@@ -57,7 +66,8 @@ final class DiskQueue: Sendable {
         /// The next record to hand out: segment sequence and offset.
         var cursor: (segment: UInt64, offset: Int) = (0, 0)
         var statistics = QueueStatistics()
-        var lastSync = ContinuousClock.now
+        /// Appends not yet synced (`fsync: interval`); only the segment being written can have any,
+        /// since a segment is synced before the next one is opened.
         var dirty = false
     }
 
@@ -88,7 +98,8 @@ final class DiskQueue: Sendable {
         // Appends always go to a fresh segment, so a recovered one is never written after damage.
         try Self.openSegment(&state, directory: directory)
         state.statistics.records = state.segments.reduce(0) { $0 + $1.unacknowledged }
-        state.statistics.bytes = state.segments.reduce(0) { $0 + $1.file.size }
+        state.statistics.bytes = state.segments.reduce(0) { $0 + $1.liveBytes }
+        state.statistics.segmentFiles = state.segments.count
         state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
         if state.statistics.records > 0 {
             logger.info("queue recovered \(state.statistics.records) unshipped batches (\(state.statistics.bytes) bytes) from \(directory)")
@@ -104,7 +115,20 @@ final class DiskQueue: Sendable {
         (directory as NSString).appendingPathComponent(String(format: "segment-%020llu.acks", sequence))
     }
 
-    private static func openSegment(_ state: inout State, directory: String) throws {
+    /// Starts a new segment for appends. The one written so far is synced if it has unsynced
+    /// appends, and deleted if every record in it was already acknowledged: from now on nothing
+    /// writes to it, so nothing else would ever delete it.
+    private static func openSegment(_ state: inout State, directory: String) throws(QueueError) {
+        if let last = state.segments.last {
+            if state.dirty {
+                do { try last.file.sync() } catch { throw .io("\(error)") }
+                state.dirty = false
+            }
+            if last.unacknowledged == 0 {
+                state.segments.removeLast()
+                remove(last, directory: directory)
+            }
+        }
         let sequence = state.nextSequence
         state.nextSequence += 1
         do {
@@ -112,8 +136,9 @@ final class DiskQueue: Sendable {
             let ackLog = try SegmentFile(path: ackPath(sequence, directory), create: true)
             state.segments.append(Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: []))
         } catch {
-            throw QueueError.io(error.description)
+            throw .io("\(error)")
         }
+        state.statistics.segmentFiles = state.segments.count
         syncDirectory(directory)
     }
 
@@ -135,7 +160,9 @@ final class DiskQueue: Sendable {
         var acknowledged = Set<Int>()
         let ackBytes = ackLog.read(at: 0, count: ackLog.size)
         for index in stride(from: 0, to: ackBytes.count - 7, by: 8) {
-            acknowledged.insert(Int(ackBytes[index..<(index + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }))
+            let offset = ackBytes[index..<(index + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+            // A damaged entry names no record and is ignored (at worst a batch is sent again).
+            if offset <= UInt64(Int.max) { acknowledged.insert(Int(offset)) }
         }
         var segment = Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: [])
         var offset = 0
@@ -148,8 +175,9 @@ final class DiskQueue: Sendable {
             segment.records += 1
             if acknowledged.contains(found.offset) {
                 segment.acknowledged.insert(found.offset)
-            } else if segment.oldestUnixNano == nil {
-                segment.oldestUnixNano = found.enqueuedAtUnixNano
+            } else {
+                segment.liveBytes += found.length
+                if segment.oldestUnixNano == nil { segment.oldestUnixNano = found.enqueuedAtUnixNano }
             }
             offset = found.offset + found.length
             lastGoodEnd = offset
@@ -209,16 +237,21 @@ final class DiskQueue: Sendable {
                 }
             }
             if state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
-                do { try Self.openSegment(&state, directory: directory) } catch { throw .io("\(error)") }
+                try Self.openSegment(&state, directory: directory)
             }
             let index = state.segments.count - 1
+            let file = state.segments[index].file
+            let sizeBefore = file.size
             do {
-                try state.segments[index].file.append(record)
+                try file.append(record)
+                if configuration.fsync == .always { try file.sync() } else { state.dirty = true }
             } catch {
+                // Not durable, so not queued: the caller is told to retry, and no copy is left to ship.
+                file.truncate(to: sizeBefore)
                 throw .io("\(error)")
             }
-            if configuration.fsync == .always { state.segments[index].file.sync() } else { state.dirty = true }
             state.segments[index].records += 1
+            state.segments[index].liveBytes += record.count
             if state.segments[index].oldestUnixNano == nil { state.segments[index].oldestUnixNano = nowUnixNano }
             state.statistics.records += 1
             state.statistics.bytes += record.count
@@ -229,22 +262,26 @@ final class DiskQueue: Sendable {
 
     private func dropOldestSegment(_ state: inout State) throws(QueueError) {
         if state.segments.count == 1 {
-            do { try Self.openSegment(&state, directory: directory) } catch { throw .io("\(error)") }
+            try Self.openSegment(&state, directory: directory)
+            // The only segment held nothing unacknowledged and is gone: there is room now.
+            if state.segments.count == 1 { return }
         }
         let oldest = state.segments.removeFirst()
         state.statistics.dropped += oldest.unacknowledged
         state.statistics.records -= oldest.unacknowledged
-        state.statistics.bytes -= oldest.file.size
+        state.statistics.bytes -= oldest.liveBytes
+        state.statistics.segmentFiles = state.segments.count
         Self.remove(oldest, directory: directory)
         if state.cursor.segment <= oldest.sequence { state.cursor = (state.segments[0].sequence, 0) }
         state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
     }
 
-    /// With `fsync: interval`, flushes appends made since the last call.
-    func syncIfDirty() {
-        state.withLock { state in
-            guard state.dirty else { return }
-            state.segments.last?.file.sync()
+    /// With `fsync: interval`, flushes appends made since the last call. Earlier segments were
+    /// synced when appends moved on from them, so only the one being written can need it.
+    func syncIfDirty() throws(QueueError) {
+        try state.withLock { (state: inout State) throws(QueueError) in
+            guard state.dirty, let last = state.segments.last else { return }
+            do { try last.file.sync() } catch { throw .io("\(error)") }
             state.dirty = false
         }
     }
@@ -264,14 +301,16 @@ final class DiskQueue: Sendable {
                 }
                 state.cursor.offset = found.offset + found.length
                 if segment.acknowledged.contains(found.offset) { continue }
-                let record = QueuedRecord(segment: segment.sequence, offset: found.offset, enqueuedAtUnixNano: found.enqueuedAtUnixNano)
+                let record = QueuedRecord(
+                    segment: segment.sequence, offset: found.offset, length: found.length, enqueuedAtUnixNano: found.enqueuedAtUnixNano)
                 return (record, found.decoded.batch)
             }
             return nil
         }
     }
 
-    /// Marks a record delivered; a segment whose records are all delivered is deleted.
+    /// Marks a record delivered. A segment whose records are all delivered is deleted at once,
+    /// or — while appends still go to it — as soon as appends move on to the next segment.
     func acknowledge(_ record: QueuedRecord) {
         state.withLock { state in
             guard let index = state.segments.firstIndex(where: { $0.sequence == record.segment }),
@@ -280,12 +319,14 @@ final class DiskQueue: Sendable {
             var entry = [UInt8]()
             for shift in stride(from: 0, to: 64, by: 8) { entry.append(UInt8(truncatingIfNeeded: UInt64(record.offset) >> UInt64(shift))) }
             try? state.segments[index].ackLog.append(entry)
+            state.segments[index].liveBytes -= record.length
             state.statistics.records -= 1
+            state.statistics.bytes -= record.length
             state.statistics.acknowledged += 1
             let isActive = index == state.segments.count - 1
             if state.segments[index].unacknowledged == 0 && !isActive {
                 let segment = state.segments.remove(at: index)
-                state.statistics.bytes -= segment.file.size
+                state.statistics.segmentFiles = state.segments.count
                 Self.remove(segment, directory: directory)
             }
             if state.statistics.records == 0 {

@@ -53,8 +53,13 @@ final class SegmentFile {
         return buffer
     }
 
-    func sync() {
-        fdatasync(descriptor)
+    /// Makes the appends so far durable. A failure means they may not be, and must not be
+    /// reported as written (after a failed `fdatasync` the kernel may have dropped the pages).
+    func sync() throws(IOError) {
+        while fdatasync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            throw IOError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     func truncate(to length: Int) {

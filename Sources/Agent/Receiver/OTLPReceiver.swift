@@ -41,8 +41,8 @@ struct OTLPReceiver: Sendable {
             return OTLPIngestFailure(status: .badRequest, message: error.description, format: format).response
         case .queueFull(let seconds):
             (status, retryAfter) = (.tooManyRequests, seconds)
-        case .unavailable(_, let seconds):
-            (status, retryAfter) = (.serviceUnavailable, seconds ?? 1)
+        case .unavailable(_, let wait):
+            (status, retryAfter) = (.serviceUnavailable, wait.map { Int(clamping: $0.components.seconds) + 1 } ?? 1)
         case .storage:
             (status, retryAfter) = (.serviceUnavailable, 5)
         }

@@ -42,7 +42,7 @@ struct AgentSelfTelemetry: Service {
     func report(startUnixNano: UInt64, nowUnixNano: UInt64 = WallClock.nowUnixNano()) {
         var batch = Self.metrics(
             queue: queue.statistics, maxBytes: queue.configuration.maxBytes, shipper: shipper.statistics,
-            resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+            deadLetters: shipper.deadLetters.usage, resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
         if let tail, case .metrics(var groups) = batch {
             groups[0].scopes[0].metrics += Self.tailMetrics(tail.snapshot, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
             batch = .metrics(groups)
@@ -58,7 +58,7 @@ struct AgentSelfTelemetry: Service {
 
     /// The metrics for one report; cumulative sums start at the agent's start.
     static func metrics(
-        queue: QueueStatistics, maxBytes: Int, shipper: ShipperStatistics, resource: Resource,
+        queue: QueueStatistics, maxBytes: Int, shipper: ShipperStatistics, deadLetters: DeadLetterBox.Usage = .init(), resource: Resource,
         startUnixNano: UInt64, nowUnixNano: UInt64
     ) -> TelemetryBatch {
         func gauge(_ name: String, _ unit: String, _ value: NumberPoint.Value) -> Metric {
@@ -75,7 +75,10 @@ struct AgentSelfTelemetry: Service {
             gauge("periscope.agent.queue.bytes", "By", .int(Int64(queue.bytes))),
             gauge("periscope.agent.queue.utilization", "1", .double(maxBytes > 0 ? Double(queue.bytes) / Double(maxBytes) : 0)),
             gauge("periscope.agent.queue.oldest_age", "s", .double(oldestAge)),
+            gauge("periscope.agent.queue.segment_files", "{file}", .int(Int64(queue.segmentFiles))),
             gauge("periscope.agent.shipper.breaker_state", "{state}", .int(Int64(shipper.breakerState))),
+            gauge("periscope.agent.dead_letters.letters", "{batch}", .int(Int64(deadLetters.letters))),
+            gauge("periscope.agent.dead_letters.bytes", "By", .int(Int64(deadLetters.bytes))),
             counter("periscope.agent.queue.appended", "{batch}", queue.appended),
             counter("periscope.agent.queue.dropped", "{batch}", queue.dropped),
             counter("periscope.agent.queue.damaged", "{record}", queue.damaged),
@@ -102,6 +105,7 @@ struct AgentSelfTelemetry: Service {
             counter("periscope.agent.tail.parse_failures", "{line}", tail.parseFailures),
             counter("periscope.agent.tail.redactions", "{match}", tail.redactions),
             counter("periscope.agent.tail.truncated_lines", "{line}", tail.truncatedLines),
+            counter("periscope.agent.tail.unusable_times", "{record}", tail.unusableTimes),
             counter("periscope.agent.tail.paused", "{pause}", tail.backPressurePauses),
         ]
     }

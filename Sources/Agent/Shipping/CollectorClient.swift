@@ -12,13 +12,6 @@ struct CollectorClient: Sendable {
     let httpClient: HTTPClient
     var timeout: TimeAmount = .seconds(10)
 
-    /// Statuses worth retrying, per DESIGN §7: overload and gateway trouble.
-    static let retryableStatuses: Set<UInt> = [429, 502, 503, 504]
-    /// Refusals of the agent, not of the batch: a wrong or rotated token. The batch stays
-    /// queued (retried with backoff) until an operator fixes the token, instead of every
-    /// batch piling up as a dead letter.
-    static let credentialStatuses: Set<UInt> = [401, 403]
-
     /// The agent's own client: a refused connection fails at once, so the shipper's backoff
     /// and circuit breaker — not the pool's hidden retries — decide when to try again.
     static func makeHTTPClient() -> HTTPClient {
@@ -40,23 +33,34 @@ struct CollectorClient: Sendable {
         let bodyText: String
         do {
             response = try await httpClient.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            bodyText = Self.message(from: body, contentType: response.headers.first(name: "Content-Type"))
+            bodyText = Self.message(from: try await Self.prefix(of: response.body, upTo: 64 * 1024), contentType: response.headers.first(name: "Content-Type"))
         } catch {
-            throw .unavailable(reason: "\(error)", retryAfterSeconds: nil)
+            throw .unavailable(reason: "\(error)", retryAfter: nil)
         }
-        let status = response.status.code
-        switch status {
-        case 200..<300:
+        let status = Int(response.status.code)
+        switch RetryPolicy.verdict(status: status) {
+        case .delivered:
             return
-        case _ where Self.retryableStatuses.contains(status):
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init)
-            throw .unavailable(reason: "HTTP \(status) \(bodyText)", retryAfterSeconds: retryAfter)
-        case _ where Self.credentialStatuses.contains(status):
-            throw .unavailable(reason: "the collector refused the agent's token (HTTP \(status)): check --token-file", retryAfterSeconds: 5)
-        default:
-            throw .rejected(status: Int(status), message: bodyText)
+        case .refused:
+            throw .rejected(status: status, message: bodyText)
+        case .retry:
+            let retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
+            let reason = status == 401 || status == 403
+                ? "the collector refused the agent's token (HTTP \(status)): check --token-file"
+                : "HTTP \(status) \(bodyText)"
+            throw .unavailable(reason: reason, retryAfter: retryAfter ?? (status == 401 || status == 403 ? .seconds(5) : nil))
         }
+    }
+
+    /// The first `limit` bytes of a body, reading (and dropping) the rest: an error body of any
+    /// size is an answer, not a transport failure.
+    static func prefix(of body: HTTPClientResponse.Body, upTo limit: Int) async throws -> ByteBuffer {
+        var kept = ByteBuffer()
+        for try await var chunk in body where kept.readableBytes < limit {
+            let take = min(chunk.readableBytes, limit - kept.readableBytes)
+            if let slice = chunk.readSlice(length: take) { kept.writeImmutableBuffer(slice) }
+        }
+        return kept
     }
 
     /// The readable part of an error body: the `google.rpc.Status` message if there is one.

@@ -31,7 +31,7 @@ final class Shipper: Service, Sendable {
 
     init(
         queue: DiskQueue, client: CollectorClient, deadLetters: DeadLetterBox, concurrency: Int = 4,
-        retryPolicy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
+        retryPolicy: RetryPolicy = .untilDelivered, breaker: CircuitBreaker = CircuitBreaker(),
         drainDeadline: Duration = .seconds(5), logger: Logger
     ) {
         self.queue = queue
@@ -106,29 +106,52 @@ final class Shipper: Service, Sendable {
                 switch error {
                 case .rejected(let status, let message):
                     breaker.withLock { $0.recordSuccess() }
-                    do {
-                        try deadLetters.store(batch, status: status, reason: message)
-                        acknowledge(record)
-                        counters.withLock { $0.deadLettered += 1 }
-                        logger.error("collector refused batch \(batch.id) (\(status)): \(message); kept in the dead-letter box")
-                    } catch {
-                        logger.error("cannot write dead letter for batch \(batch.id): \(error); it stays queued")
-                    }
+                    await keepAsDeadLetter(record, batch, status: status, message: message, shutdown: shutdown)
                     return
-                case .unavailable(let reason, let retryAfter):
+                case .unavailable, .queueFull, .storage:
+                    let retryAfter: Duration? = if case .unavailable(_, let wait) = error { wait } else { nil }
                     breaker.withLock { $0.recordFailure(now: .now) }
                     counters.withLock { $0.retries += 1 }
-                    let delay = retryPolicy.delay(attempt: attempt, retryAfterSeconds: retryAfter, using: &generator)
                     attempt += 1
+                    let delay = retryPolicy.backoff(retry: attempt, retryAfter: retryAfter, using: &generator)
                     if attempt % 10 == 1 {
-                        logger.warning("cannot deliver batch \(batch.id): \(reason); retrying (attempt \(attempt), next in \(delay))")
+                        logger.warning("cannot deliver batch \(batch.id): \(error); retrying (attempt \(attempt), next in \(delay))")
                     }
                     if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
                     await shutdown.sleep(until: .now + delay)
                     if Task.isCancelled { return }
-                case .queueFull, .storage:
-                    return
                 }
+            }
+        }
+    }
+
+    /// Moves a refused batch to the dead-letter box, then acknowledges it. A batch whose letter
+    /// cannot be written (disk full, permissions) stays taken and is tried again with backoff —
+    /// never acknowledged unwritten, never forgotten until the next start.
+    private func keepAsDeadLetter(_ record: QueuedRecord, _ batch: EncodedBatch, status: Int, message: String, shutdown: ShutdownSignal) async {
+        var generator = SystemRandomNumberGenerator()
+        var attempt = 0
+        while true {
+            do {
+                let evicted = try await NIOThreadPool.singleton.runIfActive { [deadLetters] in
+                    try deadLetters.store(batch, status: status, reason: message)
+                }
+                acknowledge(record)
+                counters.withLock { $0.deadLettered += 1 }
+                logger.error("collector refused batch \(batch.id) (\(status)): \(message); kept in the dead-letter box")
+                if evicted > 0 {
+                    logger.error("the dead-letter box is at its size limit: deleted its \(evicted) oldest letters to keep this one")
+                }
+                return
+            } catch {
+                attempt += 1
+                let delay = retryPolicy.backoff(retry: attempt, using: &generator)
+                if attempt % 10 == 1 {
+                    logger.error("cannot write dead letter for batch \(batch.id): \(error); it stays queued, next try in \(delay)")
+                }
+                if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
+                await shutdown.sleep(until: .now + delay)
+                if Task.isCancelled { return }
             }
         }
     }

@@ -38,6 +38,9 @@ struct LogLineParser: Sendable {
     }
 
     static let parseError = "periscope.parse_error"
+    /// On a record whose time field could not be used (unreadable, or outside `LogTimeBounds`):
+    /// its time is when the agent read it.
+    static let timeUnusable = "periscope.time_unusable"
     static let truncated = "periscope.truncated"
     static let originalLength = "periscope.original_length"
     static let invalidUTF8 = "periscope.invalid_utf8"

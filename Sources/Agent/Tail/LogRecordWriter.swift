@@ -23,6 +23,8 @@ struct LogRecordWriter {
 
     let redactor: Redactor
     let observedUnixNano: UInt64
+    /// Record times used as they are; others are replaced by the observed time (`LogTimeBounds`).
+    let acceptedTimes: ClosedRange<UInt64>
     /// The attributes every record of the batch ends with, encoded once: `log.file.path` and `log.file.name`, redacted.
     private let fileAttributes: [UInt8]
     /// Redactions of the two file attributes, which every record carries.
@@ -34,6 +36,8 @@ struct LogRecordWriter {
     private var plans: [Plan] = []
     private var replacements: [[UInt8]] = []
     private var time: UInt64 = 0
+    /// A time field was there but out of range or unreadable, and no other one was usable.
+    private(set) var timeUnusable = false
     private var severity = Severity.unspecified
     private var severityText: Range<Int>?
     private var severityName = ""
@@ -45,9 +49,10 @@ struct LogRecordWriter {
     private var truncatedFrom: Int?
     private var invalidUTF8 = false
 
-    init(redactor: Redactor, observedUnixNano: UInt64, path: String, fileName: String) {
+    init(redactor: Redactor, observedUnixNano: UInt64, timeBounds: LogTimeBounds = LogTimeBounds(), path: String, fileName: String) {
         self.redactor = redactor
         self.observedUnixNano = observedUnixNano
+        acceptedTimes = timeBounds.accepted(around: observedUnixNano)
         var fileCounts = [Int](repeating: 0, count: redactor.rules.count)
         var attributes = ProtobufBytes()
         attributes.attributes(6, [
@@ -71,10 +76,11 @@ struct LogRecordWriter {
     mutating func plan(text: UnsafeBufferPointer<UInt8>, record: RecordBuffer.Record, fields: ParsedFields, parsed: Bool) -> Int {
         plans.removeAll(keepingCapacity: true)
         replacements.removeAll(keepingCapacity: true)
-        (time, severity, severityText, severityName) = (0, .unspecified, nil, "")
+        (time, timeUnusable, severity, severityText, severityName) = (0, false, .unspecified, nil, "")
         (message, traceID, spanID) = (nil, nil, nil)
         (self.parsed, truncatedFrom, invalidUTF8) = (parsed, record.truncatedFrom, record.invalidUTF8)
         if parsed { mapFields(fields) }
+        if time != 0 { timeUnusable = false }
 
         var size = time != 0 ? 9 : 0
         if severity.rawValue != 0 { size += 1 + ProtobufCursor.varintSize(UInt64(bitPattern: Int64(severity.rawValue))) }
@@ -98,6 +104,7 @@ struct LogRecordWriter {
                 keyCount: LogLineParser.originalLength.utf8.count, valueSize: Self.intSize(Int64(truncatedFrom))))
         }
         if invalidUTF8 { size += Self.invalidUTF8Attribute.count }
+        if timeUnusable { size += Self.timeUnusableAttribute.count }
         size += fileAttributes.count
         if traceID != nil { size += 18 }
         if spanID != nil { size += 10 }
@@ -112,9 +119,11 @@ struct LogRecordWriter {
             let role = fields.withBytes(field.key) { LogLineParser.Key.role(of: $0) }
             switch role {
             case .time? where time == 0:
-                if let parsed = timestamp(field.value, fields) {
+                if let parsed = timestamp(field.value, fields), acceptedTimes.contains(parsed) {
                     time = parsed
                     disposition = .mapped
+                } else if !field.value.isNull {
+                    timeUnusable = true
                 }
             case .level? where severity == .unspecified:
                 if mapLevel(field.value, fields) { disposition = .mapped }
@@ -266,6 +275,7 @@ struct LogRecordWriter {
             out.varint(UInt64(truncatedFrom))
         }
         if invalidUTF8 { out.bytes(Self.invalidUTF8Attribute) }
+        if timeUnusable { out.bytes(Self.timeUnusableAttribute) }
         out.bytes(fileAttributes)
         if let traceID {
             out.tag(9, 2)
@@ -333,6 +343,7 @@ struct LogRecordWriter {
     private static let parseErrorAttribute = attribute(LogLineParser.parseError, .bool(true))
     private static let truncatedAttribute = attribute(LogLineParser.truncated, .bool(true))
     private static let invalidUTF8Attribute = attribute(LogLineParser.invalidUTF8, .bool(true))
+    private static let timeUnusableAttribute = attribute(LogLineParser.timeUnusable, .bool(true))
     private static let originalLengthKey = Array(LogLineParser.originalLength.utf8)
     private static let correlationKey = Array(LogLineParser.correlationID.utf8)
 

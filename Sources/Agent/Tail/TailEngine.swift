@@ -43,6 +43,7 @@ actor TailEngine {
     private var inFlight: InFlight?
     private var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
     private var encoder = TailBatchEncoder()
+    private let timeBounds: LogTimeBounds
 
     /// Most records and bytes in one batch.
     static let maxBatchRecords = 4096
@@ -61,8 +62,9 @@ actor TailEngine {
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
          sink: any TailBatchSink, counters: TailCounters = TailCounters(), bytesPerPoll: Int = TailEngine.maxBytesPerPoll,
-         logger: Logger) throws {
+         timeBounds: LogTimeBounds = LogTimeBounds(), logger: Logger) throws {
         self.sources = sources
+        self.timeBounds = timeBounds
         self.bytesPerPoll = bytesPerPoll
         self.redactor = redactor
         self.checkpointPath = checkpointPath
@@ -590,8 +592,9 @@ actor TailEngine {
     private func encode(_ range: Range<Int>, of file: TailedFile) -> TailBatchEncoder.Batch {
         let batch = encoder.encode(
             file.records, range: range, parser: parsers[file.sourceIndex], resource: resources[file.sourceIndex], path: file.path,
-            fileName: (file.path as NSString).lastPathComponent, redactor: redactor)
+            fileName: (file.path as NSString).lastPathComponent, redactor: redactor, timeBounds: timeBounds)
         counters.update {
+            $0.unusableTimes += batch.unusableTimes
             $0.parseFailures += batch.parseFailures
             $0.truncatedLines += batch.truncatedLines
             $0.invalidUTF8Lines += batch.invalidUTF8Lines

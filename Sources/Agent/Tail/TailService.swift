@@ -14,7 +14,8 @@ struct TailService: Service {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         engine = try TailEngine(
             sources: configuration.tail.sources, redactor: redactor, defaultService: configuration.serviceName,
-            checkpointPath: configuration.tailCheckpointPath, sink: sink, counters: counters, logger: logger)
+            checkpointPath: configuration.tailCheckpointPath, sink: sink, counters: counters,
+            timeBounds: configuration.tail.timeBounds, logger: logger)
         pollInterval = configuration.tail.pollInterval
     }
 

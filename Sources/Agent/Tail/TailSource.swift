@@ -55,4 +55,6 @@ struct TailConfiguration: Sendable, Equatable {
     var redactDefaults = true
     /// How often the globs are expanded again (new files appear within about this long).
     var pollInterval: Duration = .milliseconds(250)
+    /// Record times passed on as they are; others become the time the line was read.
+    var timeBounds = LogTimeBounds()
 }

@@ -10,6 +10,8 @@ struct TailStatistics: Equatable, Sendable {
     var redactions = 0
     var truncatedLines = 0
     var invalidUTF8Lines = 0
+    /// Records whose time field was unreadable or out of `LogTimeBounds`: placed at their read time.
+    var unusableTimes = 0
     /// Times a file paused because the queue was full.
     var backPressurePauses = 0
     var rotations = 0

@@ -2,7 +2,8 @@ import PeriscopeTelemetry
 
 /// Log timestamps as services write them: RFC 3339 (`2024-05-01T12:00:00.123Z`, with an
 /// offset, or a space for the `T`), and Unix epoch seconds, milliseconds, microseconds or
-/// nanoseconds as numbers or digit strings (told apart by magnitude).
+/// nanoseconds as numbers or digit strings (told apart by magnitude). A time that Unix
+/// nanoseconds in a `UInt64` cannot hold (after 2554-07-21) is `nil`, never a trap.
 enum TimestampParser {
     static func unixNano(_ value: AttributeValue) -> UInt64? {
         switch value {
@@ -23,12 +24,22 @@ enum TimestampParser {
         return unixNano(.string(String(decoding: utf8, as: UTF8.self)))
     }
 
-    /// Seconds < 10^11 (until year 5138), milliseconds < 10^14, microseconds < 10^17, else nanoseconds.
+    /// Seconds < 10^11, milliseconds < 10^14, microseconds < 10^17, else nanoseconds; `nil` when
+    /// the nanoseconds would not fit a `UInt64`.
     static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
         guard value.isFinite, value > 0 else { return nil }
-        if let exact, exact >= 100_000_000_000_000_000 { return UInt64(exact) }
-        if let exact, exact >= 100_000_000_000_000 { return UInt64(exact) * 1_000 }
-        if let exact, exact >= 100_000_000_000 { return UInt64(exact) * 1_000_000 }
+        if let exact {
+            guard exact > 0 else { return nil }
+            let number = UInt64(exact)
+            let scale: UInt64 = switch number {
+            case 100_000_000_000_000_000...: 1
+            case 100_000_000_000_000...: 1_000
+            case 100_000_000_000...: 1_000_000
+            default: 1_000_000_000
+            }
+            let (nanos, overflow) = number.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : nanos
+        }
         let nanos: Double
         switch value {
         case ..<1e11: nanos = value * 1e9
@@ -102,7 +113,9 @@ enum TimestampParser {
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         guard seconds >= 0 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + fraction
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanos, carry) = whole.addingReportingOverflow(fraction)
+        return overflow || carry ? nil : nanos
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -114,5 +127,24 @@ enum TimestampParser {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
+    }
+}
+
+/// The record times the agent passes on as they are: from `maxAge` before the moment a line is
+/// read to `maxFuture` after it. A time outside (a clock far off, a mistyped unit, year 9999)
+/// is not used: the record keeps its field as an attribute, is marked `periscope.time_unusable`,
+/// and the collector places it at its observed time — instead of refusing it or opening a
+/// partition for a day no query will look at.
+struct LogTimeBounds: Equatable, Sendable {
+    var maxAge: Duration = .seconds(7 * 86_400)
+    var maxFuture: Duration = .seconds(3_600)
+
+    /// The accepted range around `observedUnixNano`, saturating at both ends.
+    func accepted(around observedUnixNano: UInt64) -> ClosedRange<UInt64> {
+        let age = UInt64(clamping: maxAge.wholeNanoseconds)
+        let future = UInt64(clamping: maxFuture.wholeNanoseconds)
+        let (earliest, underflow) = observedUnixNano.subtractingReportingOverflow(age)
+        let (latest, overflow) = observedUnixNano.addingReportingOverflow(future)
+        return (underflow ? 0 : earliest)...(overflow ? .max : latest)
     }
 }

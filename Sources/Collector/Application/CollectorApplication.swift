@@ -18,7 +18,7 @@ enum CollectorApplication {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }
         router.get("healthz") { _, _ in "ok" }
-        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), logger: logger)
+        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
         QueryRoutes(store: store, alerts: alerts).register(on: router)
         let app = Application(

@@ -13,6 +13,8 @@ public let batchIDHeader = HTTPField.Name("X-Periscope-Batch-ID")!
 struct IngestRoutes: Sendable {
     let store: TelemetryStore
     let ingest: OTLPIngest
+    /// Items older than this are refused at ingest (retention would drop them anyway).
+    var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
@@ -27,13 +29,24 @@ struct IngestRoutes: Sendable {
         if let batchID, batchID.isEmpty || batchID.utf8.count > 128 {
             return OTLPIngestFailure(status: .badRequest, message: "X-Periscope-Batch-ID must be 1–128 characters", format: received.format).response
         }
+        let now = WallClock.nowUnixNano()
+        let window = IngestTimeWindow(nowUnixNano: now, retentionNanos: retentionNanos, maxFutureNanos: ingest.decoder.limits.maxFutureSkewNanos)
+        let filtered = window.filter(received.decoded.batch, nowUnixNano: now)
+        if filtered.rejected > 0 {
+            logger.warning("\(signal.path): \(filtered.reason)")
+        }
         do {
             let store = self.store
-            let batch = received.decoded.batch
-            let outcome = try await NIOThreadPool.singleton.runIfActive {
+            let batch = filtered.batch
+            let outcome: IngestOutcome = batch.itemCount == 0 ? .stored(items: 0) : try await NIOThreadPool.singleton.runIfActive {
                 try store.ingest(batch, batchID: batchID)
             }
-            var response = received.successResponse
+            var answered = received
+            answered.decoded.rejectedItems += filtered.rejected
+            if filtered.rejected > 0 {
+                answered.decoded.rejectionReason = [received.decoded.rejectionReason, filtered.reason].filter { !$0.isEmpty }.joined(separator: "; ")
+            }
+            var response = answered.successResponse
             if outcome == .duplicate { response.headers[.init("X-Periscope-Duplicate")!] = "true" }
             return response
         } catch {

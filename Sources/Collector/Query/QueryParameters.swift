@@ -22,24 +22,38 @@ struct QueryParameters {
     func integer(_ name: String, in range: ClosedRange<Int>, default value: Int) throws(Invalid) -> Int {
         guard let text = string(name) else { return value }
         guard let parsed = Int(text), range.contains(parsed) else {
-            throw Invalid(message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            throw Invalid(message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text.prefix(64))'")
         }
         return parsed
     }
 
-    /// A point in time: Unix nanoseconds or RFC 3339.
+    /// The latest time a query may name: `Int64.max` nanoseconds, 2262-04-11T23:47:16Z. Query
+    /// arithmetic (windows, buckets, `end + 1`) has headroom above it, so no parameter can trap it.
+    static let latestTime = UInt64(Int64.max)
+
+    /// A point in time: Unix nanoseconds or RFC 3339, from 1970 to `latestTime`.
     func time(_ name: String) throws(Invalid) -> UInt64? {
         guard let text = string(name) else { return nil }
-        if let nanos = UInt64(text) { return nanos }
-        if let date = Self.parseRFC3339(text) { return UInt64(max(0, date.timeIntervalSince1970) * 1e9) }
-        throw Invalid(message: "\(name) must be Unix nanoseconds or RFC 3339 (2026-01-02T15:04:05Z), got '\(text)'")
+        let nanos: UInt64?
+        if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            nanos = UInt64(text)
+        } else if let date = Self.parseRFC3339(text) {
+            let seconds = date.timeIntervalSince1970
+            nanos = seconds.isFinite && seconds >= 0 && seconds * 1e9 < Double(Self.latestTime) ? UInt64(seconds * 1e9) : nil
+        } else {
+            throw Invalid(message: "\(name) must be Unix nanoseconds or RFC 3339 (2026-01-02T15:04:05Z), got '\(text.prefix(64))'")
+        }
+        guard let nanos, nanos <= Self.latestTime else {
+            throw Invalid(message: "\(name) must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z (Unix nanoseconds 0 to \(Self.latestTime)), got '\(text.prefix(64))'")
+        }
+        return nanos
     }
 
     /// A duration: nanoseconds, or a number with ns, us, µs, ms, s, m, h or d.
     func duration(_ name: String) throws(Invalid) -> UInt64? {
         guard let text = string(name) else { return nil }
-        guard let nanos = DurationText.nanos(text) else {
-            throw Invalid(message: "\(name) must be a duration such as 250ms, 1.5s or 2m, got '\(text)'")
+        guard let nanos = DurationText.nanos(text), nanos <= Self.latestTime else {
+            throw Invalid(message: "\(name) must be a duration such as 250ms, 1.5s or 2m (at most 106751d), got '\(text.prefix(64))'")
         }
         return nanos
     }

@@ -272,7 +272,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     private func attemptSend(_ body: [UInt8], signal: Signal) async -> Bool {
         let policy = configuration.retry
-        let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : policy.maxAttempts
+        let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : (policy.maxAttempts ?? Int.max)
         for attempt in 1...attempts {
             var retryAfter: Duration?
             do {
@@ -282,13 +282,14 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 request.headers.add(name: "User-Agent", value: "periscope-sdk-swift/\(PeriscopeVersion.current)")
                 request.body = .bytes(body)
                 let response = try await client.execute(
-                    request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
+                    request, timeout: .nanoseconds(configuration.requestTimeout.wholeNanoseconds))
                 let status = Int(response.status.code)
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                if (200..<300).contains(status) { return true }
-                guard RetryPolicy.isRetryable(status: status) else { return false }
-                if let header = response.headers.first(name: "Retry-After"), let seconds = Int64(header), seconds >= 0 {
-                    retryAfter = .seconds(seconds)
+                // The body is read only to free the connection; its size changes nothing.
+                for try await _ in response.body {}
+                switch RetryPolicy.verdict(status: status) {
+                case .delivered: return true
+                case .refused: return false
+                case .retry: retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
                 }
             } catch {
                 // Connection refused, timeouts, resets: all worth another try.

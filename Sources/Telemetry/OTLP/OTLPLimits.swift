@@ -6,7 +6,8 @@ public struct OTLPLimits: Hashable, Sendable {
     public var maxValueBytes: Int
     /// Nesting of arrays and key/value lists inside one value.
     public var maxValueDepth: Int
-    /// Timestamps more than this far past `now` are refused (clock skew allowance).
+    /// Items timed more than this far past `now` are refused one by one, as OTLP partial
+    /// success, by the collector's `IngestTimeWindow` (the clock skew allowance).
     public var maxFutureSkewNanos: UInt64
 
     public init(

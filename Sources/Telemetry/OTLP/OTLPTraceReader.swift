@@ -11,8 +11,6 @@ struct OTLPTraceReader {
     let limits: OTLPLimits
     let nowUnixNano: UInt64
 
-    private var latestAllowed: UInt64 { nowUnixNano &+ limits.maxFutureSkewNanos }
-
     /// The request's spans, or nil when the generic decoder must decide.
     func resourceSpans(_ bytes: [UInt8]) -> [ResourceSpans]? {
         bytes.withUnsafeBytes { buffer in
@@ -173,7 +171,7 @@ struct OTLPTraceReader {
             }
             return .read
         }
-        guard complete, let traceID, let spanID, start <= latestAllowed, end <= latestAllowed,
+        guard complete, let traceID, let spanID,
               name.utf8.count <= limits.maxValueBytes, let spanKind = Span.Kind(rawValue: Int(kind)),
               attributes.count <= limits.maxAttributesPerItem else { return nil }
         return Span(

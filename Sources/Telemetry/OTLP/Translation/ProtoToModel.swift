@@ -6,8 +6,6 @@ struct ProtoToModel {
     var limits: OTLPLimits
     var nowUnixNano: UInt64
 
-    private var latestAllowed: UInt64 { nowUnixNano &+ limits.maxFutureSkewNanos }
-
     func resourceSpans(_ groups: [OTLPResourceSpans]) throws(OTLPError) -> [ResourceSpans] {
         var out = [ResourceSpans]()
         out.reserveCapacity(groups.count)
@@ -77,8 +75,6 @@ struct ProtoToModel {
             }
             parent = parentID.isZero ? nil : parentID
         }
-        try checkTime(span.startTimeUnixNano, "span '\(span.name)' startTimeUnixNano")
-        try checkTime(span.endTimeUnixNano, "span '\(span.name)' endTimeUnixNano")
         try checkString(span.name, "span name")
         guard let kind = Span.Kind(rawValue: span.kind.rawValue) else {
             throw OTLPError(.invalid, "span '\(span.name)': unknown kind \(span.kind.rawValue)")
@@ -122,8 +118,6 @@ struct ProtoToModel {
             }
             spanID = id.isZero ? nil : id
         }
-        try checkTime(record.timeUnixNano, "log record timeUnixNano")
-        try checkTime(record.observedTimeUnixNano, "log record observedTimeUnixNano")
         let severity = record.severityNumber.rawValue
         guard (0...24).contains(severity) else {
             throw OTLPError(.invalid, "log record: severityNumber must be 0–24, got \(severity)")
@@ -153,7 +147,6 @@ struct ProtoToModel {
                 guard point.bucketCounts.isEmpty || point.bucketCounts.count == point.explicitBounds.count + 1 else {
                     throw OTLPError(.invalid, "metric '\(metric.name)': a histogram point needs bucketCounts = explicitBounds + 1 (\(point.bucketCounts.count) vs \(point.explicitBounds.count))")
                 }
-                try checkTime(point.timeUnixNano, "metric '\(metric.name)' timeUnixNano")
                 points.append(HistogramPoint(
                     attributes: try attributes(point.attributes, "metric '\(metric.name)' point"),
                     startTimeUnixNano: point.startTimeUnixNano, timeUnixNano: point.timeUnixNano, count: point.count,
@@ -178,7 +171,6 @@ struct ProtoToModel {
         var out = [NumberPoint]()
         out.reserveCapacity(points.count)
         for point in points {
-            try checkTime(point.timeUnixNano, "metric '\(metricName)' timeUnixNano")
             let value: NumberPoint.Value
             switch point.value {
             case .asInt(let int): value = .int(int)
@@ -256,12 +248,6 @@ struct ProtoToModel {
     private func checkString(_ string: String, _ owner: @autoclosure () -> String) throws(OTLPError) {
         guard string.utf8.count <= limits.maxValueBytes else {
             throw OTLPError(.invalid, "\(owner()): \(string.utf8.count) bytes, more than the limit of \(limits.maxValueBytes)")
-        }
-    }
-
-    private func checkTime(_ time: UInt64, _ field: @autoclosure () -> String) throws(OTLPError) {
-        guard time <= latestAllowed else {
-            throw OTLPError(.invalid, "\(field()) \(time) is more than \(limits.maxFutureSkewNanos / 1_000_000_000) s in the future")
         }
     }
 }
