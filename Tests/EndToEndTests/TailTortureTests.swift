@@ -26,16 +26,19 @@ struct TailTortureTests {
 
     static func agentConfig(_ directory: TemporaryDirectory, include: String, service: String, extra: String = "") throws -> String {
         let path = directory.file("agent.yaml").path
-        let yaml = """
-            tail:
-              - include: ["\(include)"]
-                service: \(service)
-                start_at: beginning
-                format: json
-            \(extra)
-            """
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try agentConfigText(include: include, service: service, extra: extra).write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    static func agentConfigText(include: String, service: String, extra: String = "") -> String {
+        """
+        tail:
+          - include: ["\(include)"]
+            service: \(service)
+            start_at: beginning
+            format: json
+        \(extra)
+        """
     }
 
     static func storedLogs(_ collector: CollectorProcess, service: String) async throws -> [QueryAPI.Log] {

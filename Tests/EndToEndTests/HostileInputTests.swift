@@ -1,0 +1,195 @@
+import Foundation
+import PeriscopeTelemetry
+import PeriscopeTesting
+import Testing
+
+/// The inputs that once crashed, wedged or exhausted a part — each replayed against the real
+/// binaries, which must answer, keep serving and keep everything else.
+@Suite("Hostile input over time")
+struct HostileInputTests {
+    static let day: UInt64 = 86_400 * 1_000_000_000
+
+    static func spans(_ times: [UInt64], service: String = "hostile") -> [UInt8] {
+        let spans = times.map { start in
+            Span(traceID: TraceID.random(), spanID: SpanID.random(), name: "op", startTimeUnixNano: start, endTimeUnixNano: start &+ 1_000)
+        }
+        return OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: spans)])]))
+    }
+
+    static func stored(_ collector: CollectorProcess) async throws -> [String: Int] {
+        let status = try await TestHTTP.get(collector.url + "/api/v1/status", headers: ["Authorization": "Bearer \(collector.token)"])
+        return try JSONDecoder().decode([String: Int].self, from: Data(status.body))
+    }
+
+    @Test("no query parameter can crash the collector: out-of-range times, durations and limits get 400 naming the parameter")
+    func queryParametersNeverTrap() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--slo", try Self.sloFile(in: directory)])
+        defer { Task { await collector.process.stop() } }
+        let auth = ["Authorization": "Bearer \(collector.token)"]
+        let now = WallClock.nowUnixNano()
+        let stored = try await TestHTTP.post(collector.url + "/v1/traces", body: Self.spans([now - 1_000_000]), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
+        #expect(stored.status == 200)
+
+        let extremes = [
+            "9999-01-01T00:00:00Z", "2262-04-12T00:00:00Z", "0000-01-01T00:00:00Z", "18446744073709551615", "9223372036854775808",
+            "99999999999999999999999", "-1", "1e30", "NaN", "%00", "9223372036854775807", "0",
+        ]
+        var routes = [String]()
+        for value in extremes {
+            for parameter in ["start", "end"] {
+                for path in ["/api/v1/logs", "/api/v1/traces", "/api/v1/signals", "/api/v1/dependencies"] {
+                    routes.append("\(path)?\(parameter)=\(value)")
+                }
+            }
+            routes.append("/api/v1/signals?by=operation&start=\(value)")
+            routes.append("/api/v1/slos?at=\(value)")
+            routes.append("/api/v1/slos/availability?at=\(value)")
+            routes.append("/api/v1/traces?min_duration=\(value)")
+            routes.append("/api/v1/traces?max_trace_duration=\(value)d")
+            routes.append("/api/v1/traces?limit=\(value)")
+            routes.append("/api/v1/logs?limit=\(value)")
+            routes.append("/api/v1/metrics?name=x&limit=\(value)")
+        }
+        routes.append("/api/v1/signals?start=0&end=9223372036854775807&by=operation")
+        routes.append("/api/v1/traces?min_duration=99999999999999d")
+        for route in routes {
+            let reply = try await TestHTTP.get(collector.url + route, headers: auth)
+            #expect(reply.status == 200 || reply.status == 400, "\(route): \(reply.status) \(reply.text.prefix(200))")
+            if reply.status == 400 {
+                let parameter = route.split(separator: "?")[1].split(separator: "&").last!.split(separator: "=")[0]
+                #expect(reply.text.contains(String(parameter)) || reply.text.contains("start must"), "\(route): the error names \(parameter): \(reply.text)")
+            }
+        }
+        #expect(collector.process.isRunning)
+        let signals = try await TestHTTP.get(collector.url + "/api/v1/signals?end=18446744073709551615", headers: auth)
+        #expect(signals.status == 400 && signals.text.contains("end must be"))
+        let logs = try await TestHTTP.get(collector.url + "/api/v1/logs?start=9999-01-01T00:00:00Z", headers: auth)
+        #expect(logs.status == 400 && logs.text.contains("start must be"))
+        #expect(try await Self.stored(collector)["spans"] == 1)
+    }
+
+    @Test("one request's items outside retention or too far ahead are refused alone, as partial success; no day partition is opened for them")
+    func partialSuccessAndBoundedPartitions() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--retention", "7d"])
+        defer { Task { await collector.process.stop() } }
+        let headers = ["Authorization": "Bearer \(collector.token)", "Content-Type": "application/x-protobuf"]
+        let now = WallClock.nowUnixNano()
+        let good = [now - 1_000_000, now - 2 * Self.day, now - 6 * Self.day]
+        let bad = [now + 3 * Self.day, now - 30 * Self.day, UInt64.max - 10, 1]
+        let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: Self.spans(good + bad), headers: headers)
+        #expect(reply.status == 200, "\(reply.text)")
+        let response = try OTLPTraceResponse(serializedBytes: reply.body)
+        #expect(response.partialSuccess.rejectedSpans == Int64(bad.count))
+        #expect(response.partialSuccess.errorMessage.contains("retention"))
+        #expect(try await Self.stored(collector)["spans"] == good.count)
+
+        // 2,000 spans on 2,000 past days: the request is answered, only days inside retention get a file.
+        let days = (1...2_000).map { now - UInt64($0) * Self.day }
+        let many = try await TestHTTP.post(collector.url + "/v1/traces", body: Self.spans(days), headers: headers)
+        #expect(many.status == 200)
+        #expect(try OTLPTraceResponse(serializedBytes: many.body).partialSuccess.rejectedSpans >= 1_993)
+        let files = try FileManager.default.contentsOfDirectory(atPath: collector.dataDirectory.path).filter { $0.hasSuffix(".db") }
+        #expect(files.count <= 9, "\(files.count) day files")
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(collector.process.processID)/fd").count
+        #expect(descriptors < 200, "\(descriptors) open file descriptors")
+    }
+
+    @Test("a tailed line with an epoch past 2554 or a year-9999 time neither kills the agent nor blocks later lines, before or after a restart")
+    func tailedTimesNeverTrap() async throws {
+        let directory = try TemporaryDirectory("hostile-tail")
+        let logs = directory.file("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let file = logs.appendingPathComponent("app.log")
+        let lines = [
+            #"{"level":"info","msg":"bomb","ts":20000000000000}"#,
+            #"{"level":"info","msg":"far","time":"9999-12-31T23:59:59.999999999Z"}"#,
+            "ts=99999999999999999999 msg=logfmt-bomb",
+            #"{"level":"info","msg":"normal","ts":"\#(ISO8601DateFormatter().string(from: Date()))"}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let config = TailTortureTests.agentConfigText(include: logs.path + "/*.log", service: "hostile-tail")
+        let configFile = directory.file("agent.yaml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--config", configFile.path])
+        let stored = try await TailTortureTests.waitForRecords(collector, service: "hostile-tail", expected: 4)
+        #expect(stored.count == 4)
+        #expect(agent.process.isRunning)
+        let unusable = stored.filter { $0.attributes["periscope.time_unusable"] == .bool(true) }
+        #expect(Set(unusable.map(\.body.text)) == ["bomb", "far"], "the logfmt line is parsed as JSON source text: \(stored.map(\.body.text))")
+        for record in unusable { #expect(record.timeUnixNano == 0 || record.timeUnixNano == record.observedTimeUnixNano) }
+        // A restart reads nothing again, and dies on nothing.
+        await agent.process.kill9()
+        let restarted = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--config", configFile.path])
+        defer { Task { await restarted.process.stop() } }
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((#"{"msg":"after","ts":100000000000000000000}"# + "\n").utf8))
+        try handle.close()
+        let after = try await TailTortureTests.waitForRecords(collector, service: "hostile-tail", expected: 5)
+        #expect(after.count == 5)
+        #expect(restarted.process.isRunning)
+    }
+
+    @Test("the agent's queue takes 10× its max_size of steady traffic through a healthy collector: every request 200, everything stored once, segment files bounded")
+    func queueNeverWedges() async throws {
+        let directory = try TemporaryDirectory("hostile-queue")
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: [
+            "--queue-max-size", "256KiB", "--segment-size", "32KiB", "--batch-max-delay", "2ms", "--self-telemetry-interval", "off",
+            "--host-metrics-interval", "off",
+        ])
+        defer { Task { await agent.process.stop() } }
+        let requests = 3_000
+        let spansPerRequest = 40
+        let queueDirectory = directory.file("agent-data/queue").path
+        let agentURL = agent.url
+        let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
+            for worker in 0..<6 {
+                group.addTask { [agentURL] in
+                    var counts: [Int: Int] = [:]
+                    for index in stride(from: worker, to: requests, by: 6) {
+                        let now = WallClock.nowUnixNano()
+                        let body = Self.spans((0..<spansPerRequest).map { now - UInt64($0 + index) }, service: "steady")
+                        let reply = try await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"])
+                        counts[reply.status, default: 0] += 1
+                    }
+                    return counts
+                }
+            }
+            var total: [Int: Int] = [:]
+            for try await counts in group { total.merge(counts, uniquingKeysWith: +) }
+            return total
+        }
+        #expect(statuses == [200: requests], "answers: \(statuses)")
+        let expected = requests * spansPerRequest
+        let deadline = ContinuousClock.now + .seconds(120)
+        var spans = 0
+        while ContinuousClock.now < deadline {
+            spans = try await Self.stored(collector)["spans"] ?? 0
+            if spans >= expected { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(spans == expected, "stored \(spans) of \(expected)")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: queueDirectory).filter { $0.hasSuffix(".log") }
+        #expect(segments.count <= 3, "segment files left: \(segments.count)")
+        // The traffic crossed the limit many times over: 40 random IDs (960 incompressible bytes) per request.
+        #expect(requests * spansPerRequest * 24 >= 10 * 256 * 1024)
+    }
+
+    static func sloFile(in directory: TemporaryDirectory) throws -> String {
+        let file = directory.file("slo.yaml")
+        try """
+        slos:
+          - name: availability
+            service: hostile
+            objective: 99.9
+            sli: availability
+        """.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+}
