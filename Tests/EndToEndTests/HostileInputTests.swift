@@ -181,6 +181,56 @@ struct HostileInputTests {
         #expect(requests * spansPerRequest * 24 >= 10 * 256 * 1024)
     }
 
+    @Test("100,000 spans with IDs in their names: operations per service are capped, the rest fold into one row, answers stay small")
+    func unTemplatedOperationsAreBounded() async throws {
+        let directory = try TemporaryDirectory("hostile-cardinality")
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let auth = ["Authorization": "Bearer \(collector.token)"]
+        let now = WallClock.nowUnixNano()
+        let total = 100_000
+        for batch in 0..<(total / 5_000) {
+            let spans = (0..<5_000).map { index in
+                let id = batch * 5_000 + index
+                return Span(
+                    traceID: TraceID.random(), spanID: SpanID.random(), name: "GET /users/\(id)", kind: .server,
+                    startTimeUnixNano: now - 60_000_000_000 + UInt64(id), endTimeUnixNano: now - 60_000_000_000 + UInt64(id) + 1_000_000)
+            }
+            let body = OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "users"), scopes: [ScopeSpans(spans: spans)])]))
+            let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: body, headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
+            #expect(reply.status == 200)
+        }
+        let counts = try await Self.stored(collector)
+        #expect(counts["spans"] == total)
+        #expect(counts["folded_operation_spans"] == total - 2_000)
+
+        let started = ContinuousClock.now
+        let reply = try await TestHTTP.get(collector.url + "/api/v1/signals?by=operation&start=\(now - 3_600_000_000_000)", headers: auth)
+        let took = ContinuousClock.now - started
+        #expect(reply.status == 200)
+        let signals = try JSONDecoder().decode(QueryAPI.Signals.self, from: Data(reply.body))
+        #expect(signals.totalRows == 2_001, "2,000 operations and the overflow row")
+        #expect(signals.rows.count <= 1_000)
+        let overflow = try #require(signals.rows.first { $0.operation == "periscope.other_operations" })
+        #expect(overflow.requests == total - 2_000, "the busiest row is kept")
+        let byService = try await TestHTTP.get(collector.url + "/api/v1/signals?start=\(now - 3_600_000_000_000)", headers: auth)
+        let serviceRows = try JSONDecoder().decode(QueryAPI.Signals.self, from: Data(byService.body)).rows
+        #expect(serviceRows.map(\.requests) == [total], "the service row counts every request")
+
+        let services = try JSONDecoder().decode(QueryAPI.Services.self, from: Data(try await TestHTTP.get(collector.url + "/api/v1/services", headers: auth).body))
+        let users = try #require(services.services.first { $0.name == "users" })
+        #expect(users.operationCount == 2_001)
+        #expect(users.operations.count == 1_000)
+        // A trace keeps its span's real name.
+        let search = try await TestHTTP.get(collector.url + "/api/v1/traces?service=users&operation=GET%20/users/99999", headers: auth)
+        let found = try JSONDecoder().decode(QueryAPI.TraceList.self, from: Data(search.body))
+        #expect(found.traces.map(\.rootName) == ["GET /users/99999"])
+        let status = try String(contentsOfFile: "/proc/\(collector.process.processID)/status", encoding: .utf8)
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        print("un-templated operations: signals by operation \(reply.body.count) bytes in \(took), collector peak RSS \(peak)")
+        #expect(reply.body.count < 4 << 20)
+    }
+
     static func sloFile(in directory: TemporaryDirectory) throws -> String {
         let file = directory.file("slo.yaml")
         try """

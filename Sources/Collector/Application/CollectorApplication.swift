@@ -11,7 +11,7 @@ enum CollectorApplication {
     ) throws -> (some ApplicationProtocol, TelemetryStore) {
         let store = try TelemetryStore(
             directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
-            objectives: configuration.objectives)
+            objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let router = Router()
         if let tokens = configuration.tokens {

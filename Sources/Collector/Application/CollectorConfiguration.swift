@@ -15,6 +15,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var indexedAttributes = TelemetryStore.defaultIndexedAttributes
     /// SLOs from `--slo`.
     var objectives: [ServiceLevelObjective] = []
+    /// Distinct operation names per service and day in signals; the rest fold into one row.
+    var maxOperationsPerService = OperationLimit.defaultMaxPerService
 
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {
@@ -27,8 +29,10 @@ struct CollectorConfiguration: Sendable, Equatable {
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
         var indexAttributes: [String]?
+        var maxOperationsPerService: Int?
 
         enum CodingKeys: String, CodingKey {
+            case maxOperationsPerService = "max_operations_per_service"
             case listen, data, retention, slo
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"

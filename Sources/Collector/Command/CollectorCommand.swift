@@ -41,6 +41,9 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("index-attribute"), help: "A span attribute key to index for search, beyond the defaults; repeatable.")
     var indexAttribute: [String] = []
 
+    @Option(name: .customLong("max-operations-per-service"), help: "Distinct operation names per service and day in signals and SLOs; more fold into 'periscope.other_operations'. Default 2000.")
+    var maxOperationsPerService: Int?
+
     @Option(name: .customLong("max-body-bytes"), help: "Largest OTLP request body accepted, e.g. 16MiB (default).")
     var maxBodyBytes: String?
 
@@ -85,6 +88,10 @@ struct CollectorCommand: AsyncParsableCommand {
             }
         }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)
+        if let limit = maxOperationsPerService ?? file?.maxOperationsPerService {
+            guard limit >= 1 else { throw ConfigurationError("--max-operations-per-service must be at least 1; got \(limit)") }
+            configuration.maxOperationsPerService = limit
+        }
         if let text = maxBodyBytes {
             configuration.bodyLimits.maxBodyBytes = try Self.size(text, flag: "--max-body-bytes")
         } else if let max = file?.maxBodyBytes {

@@ -23,8 +23,11 @@ struct QueryRoutes: Sendable {
         api.get("logs") { request, _ in
             await self.answer { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
         }
-        api.get("services") { _, _ in
-            await self.answer { QueryAPI.Services(services: try await self.run { try $0.services() }) }
+        api.get("services") { request, _ in
+            await self.answer {
+                let limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...Self.maxLimit, default: 1000)
+                return QueryAPI.Services(services: try await self.run { try $0.services(limit: limit) })
+            }
         }
         api.get("dependencies") { request, _ in
             await self.answer {
@@ -52,6 +55,7 @@ struct QueryRoutes: Sendable {
                 query.startUnixNano = try parameters.time("start") ?? (query.endUnixNano - min(query.endUnixNano, 3_600_000_000_000))
                 guard query.startUnixNano < query.endUnixNano else { throw QueryParameters.Invalid(message: "start must be before end") }
                 query.service = parameters.string("service")
+                query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
                 if let by = parameters.string("by") {
                     guard by == "operation" || by == "service" else { throw QueryParameters.Invalid(message: "by must be service or operation, got '\(by)'") }
                     query.byOperation = by == "operation"

@@ -6,6 +6,8 @@ struct SignalsQuery: Equatable, Sendable {
     var byOperation = false
     var startUnixNano: UInt64
     var endUnixNano: UInt64
+    /// Most rows answered: the busiest ones (an un-templated service can have thousands).
+    var limit = 1_000
 }
 
 extension TelemetryStore {
@@ -103,7 +105,12 @@ extension TelemetryStore {
         }
         let seconds = Double(span) / 1e9
         let saturation = try latestSaturation(services: Set(rowIndex.keys.map(\.service)), start: start, end: end)
-        let rows = rowIndex.keys.indices.sorted { rowIndex.keys[$0] < rowIndex.keys[$1] }.map { index -> QueryAPI.SignalRow in
+        var chosen = Array(rowIndex.keys.indices)
+        if chosen.count > query.limit {
+            chosen.sort { (figures[$0].requests, rowIndex.keys[$1]) > (figures[$1].requests, rowIndex.keys[$0]) }
+            chosen.removeSubrange(query.limit...)
+        }
+        let rows = chosen.sorted { rowIndex.keys[$0] < rowIndex.keys[$1] }.map { index -> QueryAPI.SignalRow in
             let key = rowIndex.keys[index]
             let row = figures[index]
             return QueryAPI.SignalRow(
@@ -114,7 +121,8 @@ extension TelemetryStore {
                 saturation: saturation[key.service], series: row.series)
         }
         return QueryAPI.Signals(
-            startTimeUnixNano: start, endTimeUnixNano: end, seriesStepSeconds: seriesResolution.rawValue, rows: rows)
+            startTimeUnixNano: start, endTimeUnixNano: end, seriesStepSeconds: seriesResolution.rawValue, rows: rows,
+            totalRows: rowIndex.keys.count)
     }
 
     /// What a signals answer keeps of a row once it has been merged.

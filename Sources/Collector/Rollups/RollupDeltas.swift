@@ -36,9 +36,12 @@ struct RollupDeltas: Equatable, Sendable {
 
     init() {}
 
+    /// Requests whose operation was folded into `OperationLimit.overflowName`.
+    private(set) var foldedRequests = 0
+
     /// The requests among `stored` (server and consumer spans, DESIGN §6) and their verdicts
-    /// for every latency SLO.
-    init(spans stored: StoredSpans, objectives: [ServiceLevelObjective]) {
+    /// for every latency SLO; with `operations`, names past its limit fold into its overflow row.
+    init(spans stored: StoredSpans, objectives: [ServiceLevelObjective], operations: OperationLimit? = nil) {
         // Per resource, its service's name index and latency SLOs, looked up when first needed.
         var serviceOfResource = [Int32](repeating: -1, count: stored.services.count)
         var objectivesOfResource = [[(objective: ServiceLevelObjective, name: Int32)]](repeating: [], count: stored.services.count)
@@ -64,6 +67,28 @@ struct RollupDeltas: Equatable, Sendable {
             for (objective, sloName) in objectivesOfResource[resource] {
                 guard let good = objective.isGood(operation: name, durationNanos: duration) else { continue }
                 slo[SLOKey(slo: sloName, minute: minute), default: SLOCounts()].add(SLOCounts(total: 1, good: good ? 1 : 0))
+            }
+        }
+        if let operations, !requests.isEmpty { fold(into: operations) }
+    }
+
+    /// Renames operations past the limit, once per distinct (service, operation) of the batch.
+    private mutating func fold(into limit: OperationLimit) {
+        var renamed = [Int64: Int32]()
+        for index in requests.indices {
+            let key = Int64(requests[index].service) << 32 | Int64(requests[index].operation)
+            let operation: Int32
+            if let known = renamed[key] {
+                operation = known
+            } else {
+                let names = table.names
+                let name = limit.name(service: names[Int(requests[index].service)], operation: names[Int(requests[index].operation)])
+                operation = name == names[Int(requests[index].operation)] ? requests[index].operation : table.index(name)
+                renamed[key] = operation
+            }
+            if operation != requests[index].operation {
+                requests[index].operation = operation
+                foldedRequests += 1
             }
         }
     }

@@ -25,7 +25,7 @@ struct RollupWriter {
     /// the blocks are read back and their deltas computed for `objectives`. Returns the
     /// journal entries and blocks merged.
     @discardableResult
-    func flush(spanDeltas: [RollupDeltas]?, objectives: [ServiceLevelObjective]) throws -> (entries: Int, blocks: Int) {
+    func flush(spanDeltas: [RollupDeltas]?, objectives: [ServiceLevelObjective], operations: OperationLimit? = nil) throws -> (entries: Int, blocks: Int) {
         var aggregation = RollupAggregation()
         var names = RollupNames()
         try names.update(from: database)
@@ -52,7 +52,7 @@ struct RollupWriter {
             while try blocks.step() {
                 // A block that does not decode has no spans to count, here or for any query.
                 guard let block = try? SpanBlockCache.read(blocks.int64(0), from: database) else { continue }
-                try add(RollupDeltas(spans: block.storedSpans(), objectives: objectives))
+                try add(RollupDeltas(spans: block.storedSpans(), objectives: objectives, operations: operations))
             }
         }
         if !aggregation.isEmpty { try write(&aggregation, names: &names) }

@@ -67,8 +67,10 @@ final class Partition: Sendable {
     let spanDeltas: Mutex<PendingSpanDeltas>
     /// The names request buckets number, as far as queries have read them.
     private let rollupNames = Mutex(RollupNames())
+    /// Distinct operations per service in this day's rollups and operations list.
+    let operations: OperationLimit
 
-    init(day: PartitionDay, directory: String) throws {
+    init(day: PartitionDay, directory: String, maxOperationsPerService: Int = OperationLimit.defaultMaxPerService) throws {
         self.day = day
         path = (directory as NSString).appendingPathComponent("\(day).db")
         let writer = try SQLiteDatabase(path: path)
@@ -89,6 +91,10 @@ final class Partition: Sendable {
             PRAGMA journal_size_limit=16777216;
             """)
         try writer.execute(Schema.statements)
+        var known = [(service: String, operation: String)]()
+        let listed = try writer.statement("SELECT service, name FROM operations")
+        while try listed.step() { known.append((listed.string(0), listed.string(1))) }
+        operations = OperationLimit(maxPerService: maxOperationsPerService, day: day.description, known: known)
         let reader = try SQLiteDatabase(path: path)
         try reader.execute("PRAGMA query_only=ON; PRAGMA cache_size=-32768;")
         spanDeltas = Mutex(PendingSpanDeltas(isComplete: isNew))

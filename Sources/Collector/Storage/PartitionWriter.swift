@@ -7,6 +7,8 @@ struct PartitionWriter {
     let indexedAttributes: Set<String>
     let blocks: SpanBlockCache
     var objectives: [ServiceLevelObjective] = []
+    /// Caps distinct operations per service in rollups and the operations list.
+    var operations: OperationLimit? = nil
     /// Last value of each cumulative counter series that feeds a ratio SLO.
     var counterBaselines: CounterBaselines? = nil
 
@@ -26,8 +28,10 @@ struct PartitionWriter {
     /// Stores the spans; returns what they add to the rollups, for the partition to keep until
     /// its next rollup flush (the span blocks are their journal).
     func insert(_ groups: [ResourceSpans]) throws -> RollupDeltas {
-        let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks).insert(groups)
-        return RollupDeltas(spans: stored, objectives: objectives)
+        let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks, operationLimit: operations).insert(groups)
+        let deltas = RollupDeltas(spans: stored, objectives: objectives, operations: operations)
+        if deltas.foldedRequests > 0 { try count("folded_operation_spans", deltas.foldedRequests) }
+        return deltas
     }
 
     func insert(_ groups: [ResourceLogs]) throws {

@@ -36,6 +36,7 @@ enum Schema {
         ) WITHOUT ROWID;
         INSERT OR IGNORE INTO counters (name, value) VALUES
             ('spans', 0), ('traces', 0), ('logs', 0), ('metric_points', 0), ('ingested_batches', 0);
+        INSERT OR IGNORE INTO counters (name, value) VALUES ('folded_operation_spans', 0);
         CREATE TABLE IF NOT EXISTS operations (
             service TEXT NOT NULL,
             name TEXT NOT NULL,

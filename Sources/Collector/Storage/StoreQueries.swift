@@ -167,7 +167,8 @@ extension TelemetryStore {
     }
 
     /// Every service with spans or logs, with its span operations.
-    func services() throws -> [QueryAPI.Service] {
+    /// Every service, with at most `limit` of its operations (by name) and how many it has.
+    func services(limit: Int = 1_000) throws -> [QueryAPI.Service] {
         var operations = [String: Set<QueryAPI.Operation>]()
         for partition in allPartitions {
             try partition.reader.withLock { database in
@@ -181,7 +182,9 @@ extension TelemetryStore {
             }
         }
         return operations.keys.sorted().map { name in
-            QueryAPI.Service(name: name, operations: operations[name, default: []].sorted { ($0.name, $0.kind) < ($1.name, $1.kind) })
+            let all = operations[name, default: []]
+            let listed = all.sorted { ($0.name, $0.kind) < ($1.name, $1.kind) }.prefix(limit)
+            return QueryAPI.Service(name: name, operations: Array(listed), operationCount: all.count)
         }
     }
 

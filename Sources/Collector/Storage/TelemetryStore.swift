@@ -18,6 +18,7 @@ final class TelemetryStore: Sendable {
     let directory: String
     let indexedAttributes: Set<String>
     let objectives: [ServiceLevelObjective]
+    let maxOperationsPerService: Int
     private let counterBaselines = CounterBaselines()
     private let partitions = Mutex<[PartitionDay: Partition]>([:])
 
@@ -29,8 +30,9 @@ final class TelemetryStore: Sendable {
 
     init(
         directory: String, indexedAttributes: Set<String> = TelemetryStore.defaultIndexedAttributes,
-        objectives: [ServiceLevelObjective] = []
+        objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService
     ) throws {
+        self.maxOperationsPerService = maxOperationsPerService
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.indexedAttributes = indexedAttributes
@@ -38,7 +40,7 @@ final class TelemetryStore: Sendable {
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             if let day = PartitionDay(name: String(name.dropLast(3))) {
-                opened[day] = try Partition(day: day, directory: directory)
+                opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService)
             }
         }
         partitions.withLock { $0 = opened }
@@ -50,7 +52,7 @@ final class TelemetryStore: Sendable {
     private func partition(_ day: PartitionDay) throws -> Partition {
         try partitions.withLock { partitions in
             if let existing = partitions[day] { return existing }
-            let created = try Partition(day: day, directory: directory)
+            let created = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService)
             partitions[day] = created
             return created
         }
@@ -85,7 +87,7 @@ final class TelemetryStore: Sendable {
                     }
                     let writer = PartitionWriter(
                         database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
-                        objectives: objectives, counterBaselines: counterBaselines)
+                        objectives: objectives, operations: partition.operations, counterBaselines: counterBaselines)
                     if batchID != nil { try writer.count("ingested_batches", 1) }
                     switch part {
                     case .traces(let groups): return (true, try writer.insert(groups))
@@ -120,7 +122,8 @@ final class TelemetryStore: Sendable {
                 do {
                     try partition.spanDeltas.withLock { pending in
                         _ = try database.transaction {
-                            try RollupWriter(database: database).flush(spanDeltas: pending.isComplete ? pending.deltas : nil, objectives: objectives)
+                            try RollupWriter(database: database).flush(
+                                spanDeltas: pending.isComplete ? pending.deltas : nil, objectives: objectives, operations: partition.operations)
                         }
                         pending = PendingSpanDeltas(isComplete: true, limit: pending.limit)
                     }

@@ -196,11 +196,15 @@ public enum QueryAPI {
 
     public struct Service: Codable, Hashable, Sendable {
         public var name: String
+        /// At most the question's `limit` operations, by name.
         public var operations: [Operation]
+        /// Operations the service has; more than `operations.count` when some were left out.
+        public var operationCount: Int?
 
-        public init(name: String, operations: [Operation]) {
+        public init(name: String, operations: [Operation], operationCount: Int? = nil) {
             self.name = name
             self.operations = operations
+            self.operationCount = operationCount
         }
     }
 
@@ -242,13 +246,17 @@ public enum QueryAPI {
         public var endTimeUnixNano: UInt64
         /// Width of each `series` bucket, in seconds.
         public var seriesStepSeconds: Int
+        /// The busiest rows (at most the question's `limit`), in service and operation order.
         public var rows: [SignalRow]
+        /// Rows there were before the limit; more than `rows.count` when some were left out.
+        public var totalRows: Int?
 
-        public init(startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, seriesStepSeconds: Int, rows: [SignalRow]) {
+        public init(startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, seriesStepSeconds: Int, rows: [SignalRow], totalRows: Int? = nil) {
             self.startTimeUnixNano = startTimeUnixNano
             self.endTimeUnixNano = endTimeUnixNano
             self.seriesStepSeconds = seriesStepSeconds
             self.rows = rows
+            self.totalRows = totalRows
         }
     }
 

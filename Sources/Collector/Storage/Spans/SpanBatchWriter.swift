@@ -8,6 +8,7 @@ struct SpanBatchWriter {
     let database: SQLiteDatabase
     let indexedAttributes: Set<String>
     let blocks: SpanBlockCache
+    var operationLimit: OperationLimit? = nil
 
     /// A block stays small enough to decompress in a fraction of a millisecond for a trace read.
     static let maxSpansPerBlock = 4096
@@ -46,8 +47,9 @@ struct SpanBatchWriter {
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'spans'").bind(1, kept.count).run()
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'traces'").bind(1, newTraces).run()
         for operation in operations {
+            let name = operationLimit?.name(service: operation.service, operation: operation.name) ?? operation.name
             try database.statement("INSERT OR IGNORE INTO operations (service, name, kind) VALUES (?, ?, ?)")
-                .bind(1, operation.service).bind(2, operation.name).bind(3, operation.kind).run()
+                .bind(1, operation.service).bind(2, name).bind(3, operation.kind).run()
         }
         return StoredSpans(services: services, spans: kept)
     }
