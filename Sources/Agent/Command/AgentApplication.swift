@@ -30,6 +30,7 @@ struct AgentApplication {
 
     func run() async throws {
         let router = Router()
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
         router.get("healthz") { _, _ in "ok" }
         OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: sink, logger: logger).register(on: router)
         let server = Application(

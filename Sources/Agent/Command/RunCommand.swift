@@ -85,6 +85,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("host-metrics-interval"), help: "How often host metrics are sampled: a duration like 10s (default), or off.")
     var hostMetricsInterval: String?
 
+    @Option(name: .customLong("max-concurrent-requests"), help: "OTLP requests answered at once; more get 503 with Retry-After. Default 16.")
+    var maxConcurrentRequests: Int?
+
     @Option(name: .customLong("max-log-age"), help: "Tailed records older than this when read keep their time field as an attribute and get the read time, e.g. 7d (default).")
     var maxLogAge: String?
 
@@ -199,6 +202,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let text = selfTelemetryInterval ?? file?.selfTelemetryInterval {
             configuration.selfTelemetryInterval = try Self.interval(text, key: "self_telemetry_interval")
+        }
+        if let limit = maxConcurrentRequests ?? file?.maxConcurrentRequests {
+            guard limit >= 1 else { throw ConfigurationError("max_concurrent_requests must be at least 1; got \(limit)") }
+            configuration.maxConcurrentRequests = limit
         }
         if let text = maxLogAge ?? file?.maxLogAge {
             guard let age = DurationText.parse(text), age > .zero else { throw ConfigurationError("max_log_age must be a duration like 7d; got '\(text)'") }

@@ -18,6 +18,8 @@ struct AgentConfiguration: Sendable, Equatable {
     var watchPID: Int32?
     // END tail
     var bodyLimits = BodyLimits()
+    /// OTLP requests answered at once; more get 503 with Retry-After.
+    var maxConcurrentRequests = ConcurrencyLimit.defaultMaxConcurrent
     var queue = DiskQueueConfiguration()
     var batching = BatchingConfiguration()
     var shipperConcurrency = 4
@@ -49,6 +51,7 @@ struct AgentConfiguration: Sendable, Equatable {
         var shipper: Shipper?
         var selfTelemetryInterval: String?
         var maxLogAge: String?
+        var maxConcurrentRequests: Int?
         var maxLogFuture: String?
 
         struct Queue: Decodable {
@@ -93,6 +96,7 @@ struct AgentConfiguration: Sendable, Equatable {
             case collector, data, service, tail, queue, batch, shipper
             case selfTelemetryInterval = "self_telemetry_interval"
             case maxLogAge = "max_log_age", maxLogFuture = "max_log_future"
+            case maxConcurrentRequests = "max_concurrent_requests"
             case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"  // issue 4
             case otlpListen = "otlp_listen"
             case tokenFile = "token_file"

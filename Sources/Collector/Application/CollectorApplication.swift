@@ -14,6 +14,7 @@ enum CollectorApplication {
             objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let router = Router()
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
         if let tokens = configuration.tokens {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }

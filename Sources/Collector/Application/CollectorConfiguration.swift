@@ -17,6 +17,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var objectives: [ServiceLevelObjective] = []
     /// Distinct operation names per service and day in signals; the rest fold into one row.
     var maxOperationsPerService = OperationLimit.defaultMaxPerService
+    /// Requests answered at once; more get 503 with Retry-After.
+    var maxConcurrentRequests = ConcurrencyLimit.defaultMaxConcurrent
 
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {
@@ -30,9 +32,11 @@ struct CollectorConfiguration: Sendable, Equatable {
         var maxDecompressedBytes: Int?
         var indexAttributes: [String]?
         var maxOperationsPerService: Int?
+        var maxConcurrentRequests: Int?
 
         enum CodingKeys: String, CodingKey {
             case maxOperationsPerService = "max_operations_per_service"
+            case maxConcurrentRequests = "max_concurrent_requests"
             case listen, data, retention, slo
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"

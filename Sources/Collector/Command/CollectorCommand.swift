@@ -44,6 +44,9 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-operations-per-service"), help: "Distinct operation names per service and day in signals and SLOs; more fold into 'periscope.other_operations'. Default 2000.")
     var maxOperationsPerService: Int?
 
+    @Option(name: .customLong("max-concurrent-requests"), help: "Requests answered at once; more get 503 with Retry-After. Default 16.")
+    var maxConcurrentRequests: Int?
+
     @Option(name: .customLong("max-body-bytes"), help: "Largest OTLP request body accepted, e.g. 16MiB (default).")
     var maxBodyBytes: String?
 
@@ -88,6 +91,10 @@ struct CollectorCommand: AsyncParsableCommand {
             }
         }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)
+        if let limit = maxConcurrentRequests ?? file?.maxConcurrentRequests {
+            guard limit >= 1 else { throw ConfigurationError("--max-concurrent-requests must be at least 1; got \(limit)") }
+            configuration.maxConcurrentRequests = limit
+        }
         if let limit = maxOperationsPerService ?? file?.maxOperationsPerService {
             guard limit >= 1 else { throw ConfigurationError("--max-operations-per-service must be at least 1; got \(limit)") }
             configuration.maxOperationsPerService = limit

@@ -14,8 +14,14 @@ struct QueryRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1")
-        api.get("traces/:traceID") { _, context in
-            try await self.trace(context.parameters.require("traceID"))
+        api.get("traces/:traceID") { request, context in
+            let limit: Int
+            do throws(QueryParameters.Invalid) {
+                limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...1_000_000, default: 50_000)
+            } catch {
+                return Self.error(.badRequest, error.message)
+            }
+            return try await self.trace(context.parameters.require("traceID"), limit: limit)
         }
         api.get("traces") { request, _ in
             await self.answer { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
@@ -32,8 +38,9 @@ struct QueryRoutes: Sendable {
         api.get("dependencies") { request, _ in
             await self.answer {
                 let parameters = QueryParameters(parameters: request.uri.queryParameters)
-                let start = try parameters.time("start") ?? 0
-                let end = try parameters.time("end") ?? .max
+                // The last 24 hours unless asked: the graph reads every span of its range.
+                let end = try parameters.time("end") ?? WallClock.nowUnixNano()
+                let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
                 return QueryAPI.Dependencies(edges: try await self.run { try $0.dependencies(from: start, to: end) })
             }
         }
@@ -107,11 +114,11 @@ struct QueryRoutes: Sendable {
         }
     }
 
-    func trace(_ text: String) async throws -> Response {
+    func trace(_ text: String, limit: Int) async throws -> Response {
         guard let traceID = TraceID(hex: text) else {
             return Self.error(.badRequest, "trace ID must be 32 hex digits, got '\(text.prefix(64))'")
         }
-        guard let trace = try await run({ try $0.trace(traceID) }) else {
+        guard let trace = try await run({ try $0.trace(traceID, limit: limit) }) else {
             return Self.error(.notFound, "no trace with ID \(traceID.hex)")
         }
         return Response.json(trace)

@@ -39,18 +39,28 @@ let maxSearchVerifications = 50_000
 
 extension TelemetryStore {
     /// Every span of one trace, across partitions, by start time; `nil` if the store has none.
-    func trace(_ traceID: TraceID) throws -> QueryAPI.Trace? {
+    /// A trace's first `limit` spans by start time, and how many it has; memory stays within
+    /// twice `limit` spans however large the trace.
+    func trace(_ traceID: TraceID, limit: Int = 50_000) throws -> QueryAPI.Trace? {
         var spans = [QueryAPI.Span]()
+        var total = 0
+        func order(_ a: QueryAPI.Span, _ b: QueryAPI.Span) -> Bool { (a.startTimeUnixNano, a.spanID) < (b.startTimeUnixNano, b.spanID) }
         for partition in allPartitions {
             try partition.reader.withLock { database in
                 _ = try partition.forEachSpan(of: traceID, in: database) { block, span in
+                    total += 1
                     spans.append(block.apiSpan(span, traceID: traceID))
+                    if spans.count >= 2 * limit {
+                        spans.sort(by: order)
+                        spans.removeSubrange(limit...)
+                    }
                 }
             }
         }
         guard !spans.isEmpty else { return nil }
-        spans.sort { ($0.startTimeUnixNano, $0.spanID) < ($1.startTimeUnixNano, $1.spanID) }
-        return QueryAPI.Trace(traceID: traceID, spans: spans)
+        spans.sort(by: order)
+        if spans.count > limit { spans.removeSubrange(limit...) }
+        return QueryAPI.Trace(traceID: traceID, spans: spans, totalSpans: total)
     }
 
     /// The summary of one trace, merged over the days it spans.

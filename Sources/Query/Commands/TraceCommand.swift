@@ -66,7 +66,9 @@ struct TraceCommand: AsyncParsableCommand {
             let renderer = WaterfallRenderer(
                 width: width ?? Terminal.width(environment: ProcessInfo.processInfo.environment),
                 verbose: verbose, style: context.style)
-            return renderer.render(trace, logs: logs)
+            let drawn = renderer.render(trace, logs: logs)
+            guard let total = trace.totalSpans, total > trace.spans.count else { return drawn }
+            return drawn + "\nshowing the first \(trace.spans.count) of \(total) spans by start time (--json has the same cut)\n"
         }
     }
 }

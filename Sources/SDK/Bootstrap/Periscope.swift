@@ -93,6 +93,7 @@ public struct Periscope: Service, Sendable {
             group.addTask { await exporter.run(shutdownTimeout: timeout) }
             group.addTask { await metricsLoop.run(shutdownTimeout: timeout) }
         }
+        if let mirror { await withDeadline(timeout) { await mirror.drained() } }
     }
 
     /// Sends everything queued now, and the current metric totals, waiting at most `shutdownTimeout`.
@@ -106,7 +107,7 @@ public struct Periscope: Service, Sendable {
 
     /// The exporter's counters plus the metric series refused by the series limit.
     public var statistics: Statistics {
-        Statistics(exporter: exporter.statistics, droppedMetricSeries: metrics.droppedSeries)
+        Statistics(exporter: exporter.statistics, droppedMetricSeries: metrics.droppedSeries, droppedMirrorLines: mirror?.droppedLines ?? 0)
     }
 
     /// What the SDK has sent and dropped so far; `Codable` so a service can expose it (e.g. on a
@@ -116,5 +117,7 @@ public struct Periscope: Service, Sendable {
         public var exporter: OTLPExporter.Statistics
         /// Requests for new metric series refused by `PeriscopeMetrics.Configuration.maxSeries`.
         public var droppedMetricSeries: Int
+        /// JSON log-mirror lines dropped because their destination did not keep up.
+        public var droppedMirrorLines: Int
     }
 }

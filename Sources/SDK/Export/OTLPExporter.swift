@@ -27,14 +27,17 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var requestTimeout: Duration
         /// Retries of transient failures.
         public var retry: RetryPolicy
+        /// Cuts applied to each span and record before it is queued.
+        public var attributeLimits: AttributeLimits
 
         /// Defaults: the local agent, 2048-item queues, batches of 512 every second.
         public init(
             endpoint: String = "http://127.0.0.1:4318",
             spanQueueCapacity: Int = 2048, logQueueCapacity: Int = 2048, maxBatchSize: Int = 512,
             exportInterval: Duration = .seconds(1), requestTimeout: Duration = .seconds(5),
-            retry: RetryPolicy = RetryPolicy()
+            retry: RetryPolicy = RetryPolicy(), attributeLimits: AttributeLimits = AttributeLimits()
         ) {
+            self.attributeLimits = attributeLimits
             self.endpoint = endpoint
             self.spanQueueCapacity = spanQueueCapacity
             self.logQueueCapacity = logQueueCapacity
@@ -61,6 +64,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     private let client: HTTPClient
 
     private let droppedSpansCount = Atomic<Int>(0)
+    private let limitedAttributesCount = Atomic<Int>(0)
     private let droppedLogsCount = Atomic<Int>(0)
     private let exportedSpansCount = Atomic<Int>(0)
     private let exportedLogsCount = Atomic<Int>(0)
@@ -112,6 +116,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var failedLogs: Int
         /// Spans and records waiting in the queues.
         public var queuedItems: Int
+        /// Attributes, values, events and links dropped or cut by `AttributeLimits`.
+        public var limitedAttributes: Int
     }
 
     /// All counters, read together.
@@ -119,7 +125,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         Statistics(
             droppedSpans: droppedSpans, droppedLogs: droppedLogs, exportedSpans: exportedSpans,
             exportedLogs: exportedLogs, exportedMetricPoints: exportedMetricPoints,
-            failedExports: failedExports, failedSpans: failedSpans, failedLogs: failedLogs, queuedItems: queuedItems)
+            failedExports: failedExports, failedSpans: failedSpans, failedLogs: failedLogs, queuedItems: queuedItems,
+            limitedAttributes: limitedAttributesCount.load(ordering: .relaxed))
     }
 
     /// - Parameter httpClient: the client to send with; by default a process-wide client with
@@ -146,6 +153,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// Queues a span for export, or drops and counts it when the queue is full. Never waits.
     public func submit(_ span: consuming PeriscopeTelemetry.Span) {
+        var span = span
+        let cut = configuration.attributeLimits.apply(to: &span)
+        if cut > 0 { limitedAttributesCount.add(cut, ordering: .relaxed) }
         switch spans.append(span) {
         case .queued: break
         // Once per filled batch, not on every span after it: a wake-up costs a lock of its own.
@@ -156,6 +166,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// Queues a log record for export, or drops and counts it when the queue is full. Never waits.
     public func submit(_ record: consuming LogRecord) {
+        var record = record
+        let cut = configuration.attributeLimits.apply(to: &record)
+        if cut > 0 { limitedAttributesCount.add(cut, ordering: .relaxed) }
         switch logs.append(record) {
         case .queued: break
         case .filledBatch: wake.yield()

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Logging
 import PeriscopeTelemetry
 import Synchronization
@@ -38,14 +39,24 @@ public enum PeriscopeError: Error, CustomStringConvertible {
 
 /// Writes each log record as one JSON object per line, for agents that tail files:
 /// `{"time":RFC3339,"level":…,"message":…,"service":…,"trace_id":…,"span_id":…,"correlation_id":…,"metadata":{…}}`.
-/// Each line goes out in a single `write`, so lines from concurrent loggers never interleave.
+/// A `Logger` call never waits for the write: lines go to a buffer of at most `maxPendingBytes`
+/// that one background queue writes out, in order; when a stalled pipe or disk fills it, new
+/// lines are dropped and counted (`droppedLines`) instead of blocking the application.
 public final class JSONLinesMirror: Sendable {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
-    private let writeLock = Mutex(())
+    private let writer = DispatchQueue(label: "periscope.log-mirror")
+    private let pendingBytes = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+    /// Most bytes waiting to be written before lines are dropped.
+    public let maxPendingBytes: Int
+
+    /// Lines dropped because the buffer was full.
+    public var droppedLines: Int { dropped.load(ordering: .relaxed) }
 
     /// Opens the destination; throws `PeriscopeError.cannotOpenLogFile` if the file cannot be opened.
-    public init(destination: LogMirrorDestination) throws {
+    public init(destination: LogMirrorDestination, maxPendingBytes: Int = 4 << 20) throws {
+        self.maxPendingBytes = max(1, maxPendingBytes)
         switch destination {
         case .standardOutput:
             descriptor = 1
@@ -61,6 +72,7 @@ public final class JSONLinesMirror: Sendable {
         }
     }
 
+    /// Queued writes hold the mirror, so the descriptor is closed only after the last one.
     deinit {
         if ownsDescriptor { close(descriptor) }
     }
@@ -94,20 +106,34 @@ public final class JSONLinesMirror: Sendable {
     }
 
     private func writeLine(_ line: String) {
-        var line = line
-        line.withUTF8 { buffer in
-            writeLock.withLock { _ in
+        let bytes = line.utf8.count
+        let pending = pendingBytes.add(bytes, ordering: .relaxed).newValue
+        guard pending <= maxPendingBytes else {
+            pendingBytes.subtract(bytes, ordering: .relaxed)
+            dropped.add(1, ordering: .relaxed)
+            return
+        }
+        writer.async { [self] in
+            var line = line
+            line.withUTF8 { buffer in
                 var offset = 0
                 while offset < buffer.count {
                     let written = systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
-                        return  // a log mirror must never take the application down
+                        break  // a log mirror must never take the application down
                     }
                     offset += written
                 }
             }
+            pendingBytes.subtract(bytes, ordering: .relaxed)
         }
+    }
+
+    /// Returns once every line accepted so far is written (bound it with a deadline: a stalled
+    /// pipe never drains).
+    public func drained() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in writer.async { done.resume() } }
     }
 }
 

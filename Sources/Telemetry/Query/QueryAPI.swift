@@ -7,11 +7,15 @@ public enum QueryAPI {
     /// `GET /api/v1/traces/{traceID}`: every stored span of one trace.
     public struct Trace: Codable, Hashable, Sendable {
         public var traceID: TraceID
+        /// The trace's spans by start time: all of them, or the first `limit` when it has more.
         public var spans: [Span]
+        /// Spans the trace has; more than `spans.count` when the answer was cut at the limit.
+        public var totalSpans: Int?
 
-        public init(traceID: TraceID, spans: [Span]) {
+        public init(traceID: TraceID, spans: [Span], totalSpans: Int? = nil) {
             self.traceID = traceID
             self.spans = spans
+            self.totalSpans = totalSpans
         }
     }
 

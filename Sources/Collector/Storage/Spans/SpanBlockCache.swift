@@ -3,31 +3,41 @@ import Synchronization
 
 /// The recently read span blocks of one partition, decoded, so the candidates of one search
 /// (which cluster in the newest blocks) and repeated trace reads decompress a block once.
-/// Blocks never change once committed, so a cached block is never stale.
+/// Blocks never change once committed, so a cached block is never stale. The cache holds at
+/// most `capacity` blocks and `capacityBytes` of their decompressed bytes (oldest out first), so
+/// a few huge blocks cannot hold hundreds of MiB per partition.
 final class SpanBlockCache: Sendable {
     private struct Entries {
-        var blocks: [Int64: SpanBlock] = [:]
+        var blocks: [Int64: (block: SpanBlock, bytes: Int)] = [:]
         var order: [Int64] = []
+        var bytes = 0
     }
 
     private let capacity: Int
+    private let capacityBytes: Int
     private let entries = Mutex(Entries())
 
-    init(capacity: Int = 64) {
+    init(capacity: Int = 64, capacityBytes: Int = 32 << 20) {
         self.capacity = capacity
+        self.capacityBytes = capacityBytes
     }
+
+    /// Decompressed bytes of the blocks held now.
+    var bytes: Int { entries.withLock { $0.bytes } }
 
     /// The decoded block `id`, read through `database` if it is not cached.
     func block(_ id: Int64, in database: SQLiteDatabase) throws -> SpanBlock {
-        if let cached = entries.withLock({ $0.blocks[id] }) { return cached }
-        let block = try Self.read(id, from: database)
+        if let cached = entries.withLock({ $0.blocks[id]?.block }) { return cached }
+        let (block, size) = try Self.readSized(id, from: database)
+        guard size <= capacityBytes else { return block }
         entries.withLock { entries in
             guard entries.blocks[id] == nil else { return }
-            if entries.order.count >= capacity {
-                entries.blocks[entries.order.removeFirst()] = nil
+            while !entries.order.isEmpty, entries.order.count >= capacity || entries.bytes + size > capacityBytes {
+                if let evicted = entries.blocks.removeValue(forKey: entries.order.removeFirst()) { entries.bytes -= evicted.bytes }
             }
-            entries.blocks[id] = block
+            entries.blocks[id] = (block, size)
             entries.order.append(id)
+            entries.bytes += size
         }
         return block
     }
@@ -35,7 +45,7 @@ final class SpanBlockCache: Sendable {
     /// Trace `ordinal` of block `id`: the cached block, or else only that trace's spans decoded
     /// (as trace 0 of the returned block), not cached — a trace read needs no more.
     func trace(_ ordinal: Int, ofBlock id: Int64, in database: SQLiteDatabase) throws -> (block: SpanBlock, ordinal: Int) {
-        if let cached = entries.withLock({ $0.blocks[id] }) { return (cached, ordinal) }
+        if let cached = entries.withLock({ $0.blocks[id]?.block }) { return (cached, ordinal) }
         return (try Self.read(id, from: database, traces: ordinal..<(ordinal + 1)), 0)
     }
 
@@ -44,6 +54,11 @@ final class SpanBlockCache: Sendable {
 
     /// Reads and decodes block `id` (or only its traces `traces`) without caching it.
     static func read(_ id: Int64, from database: SQLiteDatabase, traces: Range<Int>? = nil) throws -> SpanBlock {
+        try readSized(id, from: database, traces: traces).block
+    }
+
+    /// Reads and decodes block `id`, with its decompressed size.
+    private static func readSized(_ id: Int64, from database: SQLiteDatabase, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
         let statement = try database.statement("SELECT data FROM span_blocks WHERE id = ?").bind(1, id)
         guard try statement.step() else { throw DamagedStoredData(what: "span block \(id) (missing)") }
         defer { statement.reset() }
@@ -53,6 +68,6 @@ final class SpanBlockCache: Sendable {
         } catch {
             throw DamagedStoredData(what: "span block \(id) (\(error))")
         }
-        return try raw.withUnsafeBytes { try SpanBlock(decoding: $0, traces: traces) }
+        return (try raw.withUnsafeBytes { try SpanBlock(decoding: $0, traces: traces) }, raw.count)
     }
 }
