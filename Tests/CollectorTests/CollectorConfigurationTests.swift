@@ -14,6 +14,28 @@ struct CollectorConfigurationTests {
         #expect(open.tokens == nil)
     }
 
+    @Test("reliability settings: sync, concurrency and operation limits, from flags and YAML, refused when nonsense")
+    func reliabilitySettings() throws {
+        let defaults = try CollectorCommand.parse(["--insecure-no-auth"]).resolve()
+        #expect(defaults.durability == .full)
+        #expect(defaults.maxConcurrentRequests == 16)
+        #expect(defaults.maxOperationsPerService == 2_000)
+        let set = try CollectorCommand.parse([
+            "--insecure-no-auth", "--sync", "normal", "--max-concurrent-requests", "64", "--max-operations-per-service", "50",
+        ]).resolve()
+        #expect(set.durability == .normal && set.maxConcurrentRequests == 64 && set.maxOperationsPerService == 50)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let yaml = directory.appendingPathComponent("collector.yaml")
+        try "insecure_no_auth: true\nsync: normal\nmax_concurrent_requests: 8\nmax_operations_per_service: 10\n".write(to: yaml, atomically: true, encoding: .utf8)
+        let fromFile = try CollectorCommand.parse(["--config", yaml.path]).resolve()
+        #expect(fromFile.durability == .normal && fromFile.maxConcurrentRequests == 8 && fromFile.maxOperationsPerService == 10)
+        for bad in [["--sync", "sometimes"], ["--max-concurrent-requests", "0"], ["--max-operations-per-service=-3"]] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try CollectorCommand.parse(["--insecure-no-auth"] + bad).resolve() }
+        }
+    }
+
     @Test("token file, YAML keys, and flags overriding them")
     func fileAndFlags() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")

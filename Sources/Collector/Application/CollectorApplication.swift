@@ -11,7 +11,8 @@ enum CollectorApplication {
     ) throws -> (some ApplicationProtocol, TelemetryStore) {
         let store = try TelemetryStore(
             directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
-            objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService)
+            objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
+            durability: configuration.durability)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))

@@ -17,6 +17,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var objectives: [ServiceLevelObjective] = []
     /// Distinct operation names per service and day in signals; the rest fold into one row.
     var maxOperationsPerService = OperationLimit.defaultMaxPerService
+    /// Whether a 2xx survives power loss (`full`) or only a crash of the process (`normal`).
+    var durability = StoreDurability.full
     /// Requests answered at once; more get 503 with Retry-After.
     var maxConcurrentRequests = ConcurrencyLimit.defaultMaxConcurrent
 
@@ -33,10 +35,12 @@ struct CollectorConfiguration: Sendable, Equatable {
         var indexAttributes: [String]?
         var maxOperationsPerService: Int?
         var maxConcurrentRequests: Int?
+        var sync: String?
 
         enum CodingKeys: String, CodingKey {
             case maxOperationsPerService = "max_operations_per_service"
             case maxConcurrentRequests = "max_concurrent_requests"
+            case sync
             case listen, data, retention, slo
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"

@@ -44,6 +44,9 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-operations-per-service"), help: "Distinct operation names per service and day in signals and SLOs; more fold into 'periscope.other_operations'. Default 2000.")
     var maxOperationsPerService: Int?
 
+    @Option(help: "full (default): an acknowledged batch survives power loss (fsync per commit); normal: it survives a crash of the collector, and a power loss may take the last moments.")
+    var sync: String?
+
     @Option(name: .customLong("max-concurrent-requests"), help: "Requests answered at once; more get 503 with Retry-After. Default 16.")
     var maxConcurrentRequests: Int?
 
@@ -91,6 +94,10 @@ struct CollectorCommand: AsyncParsableCommand {
             }
         }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)
+        if let text = sync ?? file?.sync {
+            guard let durability = StoreDurability(rawValue: text) else { throw ConfigurationError("--sync must be full or normal; got '\(text)'") }
+            configuration.durability = durability
+        }
         if let limit = maxConcurrentRequests ?? file?.maxConcurrentRequests {
             guard limit >= 1 else { throw ConfigurationError("--max-concurrent-requests must be at least 1; got \(limit)") }
             configuration.maxConcurrentRequests = limit

@@ -70,7 +70,10 @@ final class Partition: Sendable {
     /// Distinct operations per service in this day's rollups and operations list.
     let operations: OperationLimit
 
-    init(day: PartitionDay, directory: String, maxOperationsPerService: Int = OperationLimit.defaultMaxPerService) throws {
+    init(
+        day: PartitionDay, directory: String, maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
+        durability: StoreDurability = .full
+    ) throws {
         self.day = day
         path = (directory as NSString).appendingPathComponent("\(day).db")
         let writer = try SQLiteDatabase(path: path)
@@ -87,7 +90,7 @@ final class Partition: Sendable {
         // bench, 10M spans: 126k spans per CPU-second with 64 MiB, 138k with 16 MiB). The
         // WAL is truncated back to 16 MiB after each checkpoint so it does not keep its peak size.
         try writer.execute("""
-            PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;
+            PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability.synchronous); PRAGMA cache_size=-16384;
             PRAGMA journal_size_limit=16777216;
             """)
         try writer.execute(Schema.statements)

@@ -19,6 +19,7 @@ final class TelemetryStore: Sendable {
     let indexedAttributes: Set<String>
     let objectives: [ServiceLevelObjective]
     let maxOperationsPerService: Int
+    let durability: StoreDurability
     private let counterBaselines = CounterBaselines()
     private let partitions = Mutex<[PartitionDay: Partition]>([:])
 
@@ -30,9 +31,11 @@ final class TelemetryStore: Sendable {
 
     init(
         directory: String, indexedAttributes: Set<String> = TelemetryStore.defaultIndexedAttributes,
-        objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService
+        objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
+        durability: StoreDurability = .full
     ) throws {
         self.maxOperationsPerService = maxOperationsPerService
+        self.durability = durability
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.indexedAttributes = indexedAttributes
@@ -40,7 +43,7 @@ final class TelemetryStore: Sendable {
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             if let day = PartitionDay(name: String(name.dropLast(3))) {
-                opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService)
+                opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
             }
         }
         partitions.withLock { $0 = opened }
@@ -52,7 +55,7 @@ final class TelemetryStore: Sendable {
     private func partition(_ day: PartitionDay) throws -> Partition {
         try partitions.withLock { partitions in
             if let existing = partitions[day] { return existing }
-            let created = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService)
+            let created = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
             partitions[day] = created
             return created
         }
