@@ -23,6 +23,14 @@ generate-otlp:
 clean:
 	rm -rf .build .demo Fuzz/.build Fuzz/.corpus
 
+# Collector + agent under steady traffic, rotation and kill -9 for SOAK_SECONDS (default 600);
+# a 60-second run is part of `make test`.
+.PHONY: soak
+SOAK_SECONDS ?= 600
+soak: prerequisites
+	$(SWIFT) build --build-tests
+	SOAK_SECONDS=$(SOAK_SECONDS) PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter SoakTests
+
 # Release build, SDK micro-benchmarks, end-to-end load runs; rewrites BENCHMARKS.md.
 .PHONY: bench
 bench:
