@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "PeriscopeSDK", targets: ["PeriscopeSDK"]),
         // The data model and OTLP codec, for the fuzz and benchmark packages beside this one.
         .library(name: "PeriscopeTelemetry", targets: ["PeriscopeTelemetry"]),
+        // The log-line parsers, for the fuzz package beside this one.
+        .library(name: "PeriscopeLogLines", targets: ["PeriscopeLogLines"]),
         .library(name: "PeriscopeHummingbird", targets: ["PeriscopeHummingbird"]),
         .library(name: "PeriscopeHTTPClient", targets: ["PeriscopeHTTPClient"]),
         .executable(name: "periscope-agent", targets: ["PeriscopeAgent"]),
@@ -105,10 +107,19 @@ let package = Package(
             path: "Sources/Server",
             swiftSettings: strict
         ),
+        // Log lines as services write them: split into fields (JSON, logfmt, regex), times and
+        // levels read, secrets redacted, and written as OTLP log records — what the agent's
+        // tailer does to each line, apart from following files.
+        .target(
+            name: "PeriscopeLogLines",
+            dependencies: ["PeriscopeTelemetry"],
+            path: "Sources/LogLines",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeTelemetry", "PeriscopeServer", "CZlib",
+                "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -200,7 +211,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer"],
+            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines"],
             path: "Tests/AgentTests",
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
-// Coverage-guided fuzzing (libFuzzer) of the decoders that read bytes from the network:
-// OTLP protobuf and OTLP/JSON for every signal, and the zstd/gzip content encodings.
+// Coverage-guided fuzzing (libFuzzer) of the decoders that read outside bytes: OTLP protobuf
+// and OTLP/JSON for every signal, the zstd/gzip content encodings, log lines as the tailer
+// reads them, times/durations/sizes as flags and query strings give them, and queue records.
 // A package of its own: it is only ever built with `-sanitize=fuzzer` (see run.sh).
 import PackageDescription
 
@@ -16,6 +17,12 @@ let package = Package(
             name: "OTLPDecodeFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
             path: "Sources/OTLPDecodeFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "LogLinesFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeLogLines", package: "Periscope")],
+            path: "Sources/LogLinesFuzz",
             swiftSettings: fuzz
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PeriscopeAgent
+import PeriscopeLogLines
 import PeriscopeTelemetry
 import Testing
 

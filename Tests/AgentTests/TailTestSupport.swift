@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import PeriscopeAgent
+import PeriscopeLogLines
 import PeriscopeTelemetry
 import Synchronization
 import Testing

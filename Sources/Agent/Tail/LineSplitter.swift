@@ -1,17 +1,7 @@
+import PeriscopeLogLines
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One line of a file, without its newline (and without a `\r` before it). The bytes are
-/// borrowed from the read buffer: valid only during the call that hands the line over.
-struct RawLine {
-    var bytes: UnsafeRawBufferPointer
-    /// File offsets: the line's first byte, and just past its newline.
-    var start: UInt64
-    var end: UInt64
-    /// The line's full length when it was cut to `max_line_bytes`; nil when whole.
-    var truncatedFrom: Int?
-}
 
 /// Cuts a byte stream into lines. A line inside one read chunk is handed over without a copy;
 /// only a line split across chunks is gathered in a buffer. Memory stays bounded: of a line

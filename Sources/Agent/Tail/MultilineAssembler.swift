@@ -1,3 +1,4 @@
+import PeriscopeLogLines
 import Foundation
 
 /// Joins continuation lines (those not matching the start pattern) onto the record before

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOPosix
+import PeriscopeLogLines
 import PeriscopeTelemetry
 import ServiceLifecycle
 

@@ -1,3 +1,4 @@
+import PeriscopeLogLines
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -1,9 +1,10 @@
 import Foundation
+import PeriscopeLogLines
 
 /// One `tail:` entry, resolved: which files, how to read them and whose logs they are.
 struct TailSource: Sendable, Equatable {
     enum StartAt: String, Sendable, Equatable { case beginning, end }
-    enum Format: String, Sendable, Equatable { case json, logfmt, plain }
+    typealias Format = LogFormat
 
     /// Lines not matching `startPattern` continue the record before them (stack traces).
     struct Multiline: Sendable, Equatable {
@@ -39,13 +40,6 @@ struct TailSource: Sendable, Equatable {
 
     /// A stable name for this source in the checkpoint file.
     var key: String { (include + exclude.map { "!" + $0 }).joined(separator: "|") }
-}
-
-/// One redaction rule: every match of `pattern` becomes `replacement`.
-struct RedactionRule: Sendable, Equatable {
-    var name: String
-    var pattern: String
-    var replacement: String
 }
 
 /// The whole `tail:`/`redact:` part of the agent's configuration.

@@ -1,3 +1,4 @@
+import PeriscopeLogLines
 import Synchronization
 
 /// The tailer's counters, for the agent's self-telemetry.

@@ -1,3 +1,4 @@
+import PeriscopeLogLines
 #if canImport(Glibc)
 import Glibc
 #endif

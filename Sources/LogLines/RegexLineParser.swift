@@ -1,16 +1,16 @@
 import Foundation
 
 /// Plain text with a regex: each named group (`(?<level>\w+)`) that matched becomes a field.
-struct RegexLineParser: @unchecked Sendable {
+package struct RegexLineParser: @unchecked Sendable {
     // NSRegularExpression is immutable and thread-safe once built.
-    let expression: NSRegularExpression
-    let groupNames: [String]
+    package let expression: NSRegularExpression
+    package let groupNames: [String]
 
     /// ICU group names allow only ASCII letters and digits, so `(?<request_id>…)` is compiled
     /// as `(?<g0>…)` and mapped back.
     private let internalNames: [String]
 
-    init?(pattern: String) {
+    package init?(pattern: String) {
         let names = Self.groupNames(in: pattern)
         var rewritten = pattern
         var internalNames: [String] = []
@@ -28,7 +28,7 @@ struct RegexLineParser: @unchecked Sendable {
     }
 
     /// Adds each named group that matched as a string field; false when the line does not match.
-    func parse(_ text: String, into fields: inout ParsedFields) -> Bool {
+    package func parse(_ text: String, into fields: inout ParsedFields) -> Bool {
         let range = NSRange(text.startIndex..., in: text)
         guard let match = expression.firstMatch(in: text, range: range) else { return false }
         for (name, internalName) in zip(groupNames, internalNames) {
@@ -41,7 +41,7 @@ struct RegexLineParser: @unchecked Sendable {
     }
 
     /// The names of `(?<name>…)` groups (not lookbehinds `(?<=`/`(?<!`).
-    static func groupNames(in pattern: String) -> [String] {
+    package static func groupNames(in pattern: String) -> [String] {
         var names: [String] = []
         let characters = Array(pattern)
         var index = 0

@@ -1,13 +1,13 @@
 /// The batch being written: raw memory that grows as records are added through
 /// `ProtobufCursor`s, with room kept in front for headers known only at the end.
-final class BatchBuffer {
+package final class BatchBuffer {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
-    private(set) var count = 0
+    package private(set) var count = 0
     /// Where the bytes start (after `writeFront`).
-    private(set) var start = 0
+    package private(set) var start = 0
 
-    init(capacity: Int = 1 << 16) {
+    package init(capacity: Int = 1 << 16) {
         base = .allocate(capacity: capacity)
         self.capacity = capacity
     }
@@ -15,14 +15,14 @@ final class BatchBuffer {
     deinit { base.deallocate() }
 
     /// Empties the buffer, keeping `headroom` bytes in front for `writeFront`.
-    func reset(headroom: Int) {
+    package func reset(headroom: Int) {
         reserve(headroom)
         start = headroom
         count = headroom
     }
 
     /// Appends exactly `size` bytes, written by `body`.
-    func append(size: Int, _ body: (inout ProtobufCursor) -> Void) {
+    package func append(size: Int, _ body: (inout ProtobufCursor) -> Void) {
         reserve(count + size)
         var cursor = ProtobufCursor(start: base + count, count: size)
         body(&cursor)
@@ -31,13 +31,13 @@ final class BatchBuffer {
     }
 
     /// Puts `header` in front of what was appended (it must fit in the headroom).
-    func writeFront(_ header: [UInt8]) {
+    package func writeFront(_ header: [UInt8]) {
         precondition(header.count <= start, "header larger than the headroom kept for it")
         start -= header.count
         header.withUnsafeBufferPointer { (base + start).update(from: $0.baseAddress!, count: $0.count) }
     }
 
-    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(UnsafeRawBufferPointer(start: base + start, count: count - start))
     }
 

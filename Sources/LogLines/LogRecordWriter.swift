@@ -9,8 +9,8 @@ import PeriscopeTelemetry
 /// same record built in the data model.
 ///
 /// `plan` maps and sizes a record, `write` then writes exactly that many bytes.
-struct LogRecordWriter {
-    enum Disposition: Equatable { case attribute, mapped, correlation }
+package struct LogRecordWriter {
+    package enum Disposition: Equatable { case attribute, mapped, correlation }
 
     /// How one field is written.
     private struct Plan {
@@ -21,10 +21,10 @@ struct LogRecordWriter {
         var replacement: Int?
     }
 
-    let redactor: Redactor
-    let observedUnixNano: UInt64
+    package let redactor: Redactor
+    package let observedUnixNano: UInt64
     /// Record times used as they are; others are replaced by the observed time (`LogTimeBounds`).
-    let acceptedTimes: ClosedRange<UInt64>
+    package let acceptedTimes: ClosedRange<UInt64>
     /// The attributes every record of the batch ends with, encoded once: `log.file.path` and `log.file.name`, redacted.
     private let fileAttributes: [UInt8]
     /// Redactions of the two file attributes, which every record carries.
@@ -37,7 +37,7 @@ struct LogRecordWriter {
     private var replacements: [[UInt8]] = []
     private var time: UInt64 = 0
     /// A time field was there but out of range or unreadable, and no other one was usable.
-    private(set) var timeUnusable = false
+    package private(set) var timeUnusable = false
     private var severity = Severity.unspecified
     private var severityText: Range<Int>?
     private var severityName = ""
@@ -49,7 +49,7 @@ struct LogRecordWriter {
     private var truncatedFrom: Int?
     private var invalidUTF8 = false
 
-    init(redactor: Redactor, observedUnixNano: UInt64, timeBounds: LogTimeBounds = LogTimeBounds(), path: String, fileName: String) {
+    package init(redactor: Redactor, observedUnixNano: UInt64, timeBounds: LogTimeBounds = LogTimeBounds(), path: String, fileName: String) {
         self.redactor = redactor
         self.observedUnixNano = observedUnixNano
         acceptedTimes = timeBounds.accepted(around: observedUnixNano)
@@ -65,7 +65,7 @@ struct LogRecordWriter {
     }
 
     /// Adds this batch's redactions (of `records` written records) to the redactor's totals.
-    func finish(records: Int) {
+    package func finish(records: Int) {
         redactor.add(zip(counts, fileCounts).map { $0 + $1 * records })
     }
 
@@ -73,7 +73,7 @@ struct LogRecordWriter {
 
     /// Maps the fields of one record (`parsed` is false when its text did not parse by the
     /// source's format) and returns the size of its `LogRecord` message content.
-    mutating func plan(text: UnsafeBufferPointer<UInt8>, record: RecordBuffer.Record, fields: ParsedFields, parsed: Bool) -> Int {
+    package mutating func plan(text: UnsafeBufferPointer<UInt8>, record: RecordBuffer.Record, fields: ParsedFields, parsed: Bool) -> Int {
         plans.removeAll(keepingCapacity: true)
         replacements.removeAll(keepingCapacity: true)
         (time, timeUnusable, severity, severityText, severityName) = (0, false, .unspecified, nil, "")
@@ -226,7 +226,7 @@ struct LogRecordWriter {
     // MARK: - Writing
 
     /// Writes the record planned last: exactly the size `plan` returned.
-    mutating func write(text: UnsafeBufferPointer<UInt8>, fields: ParsedFields, into out: inout ProtobufCursor) {
+    package mutating func write(text: UnsafeBufferPointer<UInt8>, fields: ParsedFields, into out: inout ProtobufCursor) {
         if time != 0 {
             out.tag(1, 1)
             out.fixed64(time)

@@ -5,8 +5,8 @@ import PeriscopeTelemetry
 /// is (no escapes), otherwise in `scratch` (decoded escapes, dotted keys of nested objects),
 /// addressed after the text. Everything is valid UTF-8: the record text is, and decoded
 /// escapes are. The text is borrowed: a field list is valid only while its record's text is.
-struct ParsedFields {
-    enum Value {
+package struct ParsedFields {
+    package enum Value {
         case string(Range<Int>)
         case int(Int64)
         case double(Double)
@@ -16,24 +16,24 @@ struct ParsedFields {
         /// at this index (so that a field holds no reference and copies for free).
         case structured(Int)
 
-        var isNull: Bool {
+        package var isNull: Bool {
             if case .null = self { return true }
             return false
         }
     }
 
-    struct Field {
-        var key: Range<Int>
-        var value: Value
+    package struct Field {
+        package var key: Range<Int>
+        package var value: Value
     }
 
-    private(set) var text = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    private(set) var scratch: [UInt8] = []
-    private(set) var fields: [Field] = []
-    private(set) var structured: [AttributeValue] = []
+    package private(set) var text = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    package private(set) var scratch: [UInt8] = []
+    package private(set) var fields: [Field] = []
+    package private(set) var structured: [AttributeValue] = []
 
     /// Starts the list of a new record whose text is `text` (keeping storage from the last one).
-    mutating func beginRecord(_ text: UnsafeBufferPointer<UInt8>) {
+    package mutating func beginRecord(_ text: UnsafeBufferPointer<UInt8>) {
         self.text = text
         scratch.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
@@ -41,33 +41,33 @@ struct ParsedFields {
     }
 
     /// Lets go of the borrowed text once its record is written.
-    mutating func endRecord() { text = UnsafeBufferPointer(start: nil, count: 0) }
+    package mutating func endRecord() { text = UnsafeBufferPointer(start: nil, count: 0) }
 
-    mutating func append(key: Range<Int>, _ value: Value) { fields.append(Field(key: key, value: value)) }
+    package mutating func append(key: Range<Int>, _ value: Value) { fields.append(Field(key: key, value: value)) }
 
     /// Keeps a value in the data model and returns the field value that refers to it.
-    mutating func store(_ value: AttributeValue) -> Value {
+    package mutating func store(_ value: AttributeValue) -> Value {
         structured.append(value)
         return .structured(structured.count - 1)
     }
 
     /// Copies bytes into the scratch buffer and returns where they are.
-    mutating func store(_ utf8: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+    package mutating func store(_ utf8: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         let start = end
         scratch.append(contentsOf: utf8)
         return start..<end
     }
 
-    mutating func store(_ text: String) -> Range<Int> {
+    package mutating func store(_ text: String) -> Range<Int> {
         let start = end
         scratch.append(contentsOf: text.utf8)
         return start..<end
     }
 
-    mutating func store(byte: UInt8) { scratch.append(byte) }
+    package mutating func store(byte: UInt8) { scratch.append(byte) }
 
     /// Stores `prefix.key` (a flattened nested key) from two ranges.
-    mutating func storeDotted(_ prefix: Range<Int>, _ key: Range<Int>) -> Range<Int> {
+    package mutating func storeDotted(_ prefix: Range<Int>, _ key: Range<Int>) -> Range<Int> {
         let start = end
         var joined: [UInt8] = []
         joined.reserveCapacity(prefix.count + 1 + key.count)
@@ -79,20 +79,20 @@ struct ParsedFields {
     }
 
     /// Where the next stored byte goes (the start of a string stored byte by byte).
-    var end: Int { text.count + scratch.count }
+    package var end: Int { text.count + scratch.count }
 
-    func withBytes<Result>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+    package func withBytes<Result>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         if range.upperBound <= text.count { return try body(UnsafeBufferPointer(rebasing: text[range])) }
         let offset = text.count
         return try scratch.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[(range.lowerBound - offset)..<(range.upperBound - offset)])) }
     }
 
-    func string(_ range: Range<Int>) -> String {
+    package func string(_ range: Range<Int>) -> String {
         withBytes(range) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// A field's value in the data model (for the rare paths that need one).
-    func attributeValue(_ value: Value) -> AttributeValue {
+    package func attributeValue(_ value: Value) -> AttributeValue {
         switch value {
         case .string(let range): return .string(string(range))
         case .int(let number): return .int(number)

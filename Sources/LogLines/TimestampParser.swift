@@ -4,8 +4,8 @@ import PeriscopeTelemetry
 /// offset, or a space for the `T`), and Unix epoch seconds, milliseconds, microseconds or
 /// nanoseconds as numbers or digit strings (told apart by magnitude). A time that Unix
 /// nanoseconds in a `UInt64` cannot hold (after 2554-07-21) is `nil`, never a trap.
-enum TimestampParser {
-    static func unixNano(_ value: AttributeValue) -> UInt64? {
+package enum TimestampParser {
+    package static func unixNano(_ value: AttributeValue) -> UInt64? {
         switch value {
         case .int(let number): return epoch(Double(number), exact: number)
         case .double(let number): return epoch(number, exact: nil)
@@ -19,14 +19,14 @@ enum TimestampParser {
 
     /// A string value's bytes: an RFC 3339 time is read without building a `String` (no number
     /// parses as one, so the order of the checks in `unixNano(_:)` is kept).
-    static func unixNano(utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    package static func unixNano(utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
         if utf8.count >= 19, utf8[4] == UInt8(ascii: "-"), let time = rfc3339(utf8) { return time }
         return unixNano(.string(String(decoding: utf8, as: UTF8.self)))
     }
 
     /// Seconds < 10^11, milliseconds < 10^14, microseconds < 10^17, else nanoseconds; `nil` when
     /// the nanoseconds would not fit a `UInt64`.
-    static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
+    package static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
         guard value.isFinite, value > 0 else { return nil }
         if let exact {
             guard exact > 0 else { return nil }
@@ -57,12 +57,12 @@ enum TimestampParser {
     }
 
     /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`; a missing zone is UTC.
-    static func rfc3339(_ text: String) -> UInt64? {
+    package static func rfc3339(_ text: String) -> UInt64? {
         var text = text
         return text.withUTF8 { rfc3339($0) }
     }
 
-    static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    package static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard bytes.count >= 19 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }
@@ -119,7 +119,7 @@ enum TimestampParser {
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -135,12 +135,17 @@ enum TimestampParser {
 /// is not used: the record keeps its field as an attribute, is marked `periscope.time_unusable`,
 /// and the collector places it at its observed time — instead of refusing it or opening a
 /// partition for a day no query will look at.
-struct LogTimeBounds: Equatable, Sendable {
-    var maxAge: Duration = .seconds(7 * 86_400)
-    var maxFuture: Duration = .seconds(3_600)
+package struct LogTimeBounds: Equatable, Sendable {
+    package var maxAge: Duration
+    package var maxFuture: Duration
+
+    package init(maxAge: Duration = .seconds(7 * 86_400), maxFuture: Duration = .seconds(3_600)) {
+        self.maxAge = maxAge
+        self.maxFuture = maxFuture
+    }
 
     /// The accepted range around `observedUnixNano`, saturating at both ends.
-    func accepted(around observedUnixNano: UInt64) -> ClosedRange<UInt64> {
+    package func accepted(around observedUnixNano: UInt64) -> ClosedRange<UInt64> {
         let age = UInt64(clamping: maxAge.wholeNanoseconds)
         let future = UInt64(clamping: maxFuture.wholeNanoseconds)
         let (earliest, underflow) = observedUnixNano.subtractingReportingOverflow(age)

@@ -6,18 +6,18 @@ import Synchronization
 /// counts what each rule replaced. The defaults cover e-mail addresses, card numbers (13–19
 /// digits, spaces or dashes allowed), `Bearer <token>` and passwords/secrets/tokens in
 /// `key=value` or `key: value` form.
-final class Redactor: Sendable {
-    struct Rule: @unchecked Sendable {
+package final class Redactor: Sendable {
+    package struct Rule: @unchecked Sendable {
         // NSRegularExpression is immutable and thread-safe once built.
-        let name: String
-        let expression: NSRegularExpression
-        let replacement: String
-        let prefilter: Prefilter
+        package let name: String
+        package let expression: NSRegularExpression
+        package let replacement: String
+        package let prefilter: Prefilter
         /// `prefilter`, ready to run.
-        let scan: Scan
+        package let scan: Scan
     }
 
-    static let defaultRules: [RedactionRule] = [
+    package static let defaultRules: [RedactionRule] = [
         RedactionRule(name: "email", pattern: #"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"#, replacement: "[REDACTED_EMAIL]"),
         RedactionRule(name: "card_number", pattern: #"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])"#, replacement: "[REDACTED_CARD]"),
         RedactionRule(name: "bearer_token", pattern: #"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"#, replacement: "Bearer [REDACTED]"),
@@ -27,7 +27,7 @@ final class Redactor: Sendable {
             replacement: "$1$2[REDACTED]"),
     ]
 
-    let rules: [Rule]
+    package let rules: [Rule]
     private let counts: Mutex<[Int]>
     private let scan: Scan
 
@@ -39,7 +39,7 @@ final class Redactor: Sendable {
         defaultRules[3].pattern: .anyWord(["pass", "pwd", "secret", "token", "api"].map { Array($0.utf8) }),
     ]
 
-    init(rules: [RedactionRule], includeDefaults: Bool) {
+    package init(rules: [RedactionRule], includeDefaults: Bool) {
         let all = (includeDefaults ? Self.defaultRules : []) + rules
         self.rules = all.compactMap { rule in
             guard let expression = try? NSRegularExpression(pattern: rule.pattern) else { return nil }
@@ -50,25 +50,25 @@ final class Redactor: Sendable {
         scan = Scan(of: self.rules.map(\.prefilter))
     }
 
-    var isEmpty: Bool { rules.isEmpty }
+    package var isEmpty: Bool { rules.isEmpty }
 
     /// Redactions so far, by rule name.
-    var redactionsByRule: [String: Int] {
+    package var redactionsByRule: [String: Int] {
         let snapshot = counts.withLock { $0 }
         var out: [String: Int] = [:]
         for (rule, count) in zip(rules, snapshot) { out[rule.name, default: 0] += count }
         return out
     }
 
-    var totalRedactions: Int { counts.withLock { $0.reduce(0, +) } }
+    package var totalRedactions: Int { counts.withLock { $0.reduce(0, +) } }
 
     /// Whether some rule's pre-check passes on `utf8`: false means no rule can match in it.
-    func mayMatch(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    package func mayMatch(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         !rules.isEmpty && scan.mayMatch(utf8)
     }
 
     /// Redacts one string; for tests and callers outside the tailer.
-    func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         var local = [Int](repeating: 0, count: rules.count)
         let out = redact(text, counts: &local)
         add(local)
@@ -77,7 +77,7 @@ final class Redactor: Sendable {
 
     /// `utf8` with secrets replaced, or nil when nothing in it matched. Matches are added to
     /// `counts` (one slot per rule, handed to `add` later), so a batch takes the lock once.
-    func redacted(_ utf8: UnsafeBufferPointer<UInt8>, counts: inout [Int]) -> String? {
+    package func redacted(_ utf8: UnsafeBufferPointer<UInt8>, counts: inout [Int]) -> String? {
         guard mayMatch(utf8) else { return nil }
         let text = String(decoding: utf8, as: UTF8.self)
         let out = redact(text, counts: &counts)
@@ -85,14 +85,14 @@ final class Redactor: Sendable {
     }
 
     /// Adds redactions counted by `redacted` to the totals.
-    func add(_ local: [Int]) {
+    package func add(_ local: [Int]) {
         guard local.contains(where: { $0 > 0 }) else { return }
         counts.withLock { total in for index in local.indices { total[index] += local[index] } }
     }
 
     /// The value with secrets replaced (strings inside arrays and key-value lists too), or nil
     /// when nothing in it matched.
-    func redacted(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue? {
+    package func redacted(_ value: AttributeValue, counts: inout [Int]) -> AttributeValue? {
         switch value {
         case .string(let text):
             let out = redact(text, counts: &counts)

@@ -1,7 +1,7 @@
 extension Redactor {
     /// A cheap byte scan that rules out a match, so the regular expression (ICU, and a bridge to
     /// NSString) only runs on the few texts that might hold a secret.
-    enum Prefilter: Sendable {
+    package enum Prefilter: Sendable {
         case none
         /// The text must contain this byte.
         case byte(UInt8)
@@ -10,13 +10,13 @@ extension Redactor {
         /// The text must contain one of these lowercase ASCII words, in any letter case.
         case anyWord([[UInt8]])
 
-        func mayMatch(_ text: String) -> Bool {
+        package func mayMatch(_ text: String) -> Bool {
             var text = text
             return text.withUTF8 { mayMatch($0) }
         }
 
         /// For one text on its own (tests); the redactor keeps a `Scan` per rule and one for all.
-        func mayMatch(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        package func mayMatch(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
             Scan(of: [self]).mayMatch(utf8)
         }
     }
@@ -24,7 +24,7 @@ extension Redactor {
     /// All the rules' pre-checks in one pass over the bytes, driven by a table of byte classes:
     /// true when at least one rule's pre-check passes. Most bytes of a log value are in no class
     /// and cost one lookup.
-    struct Scan: Sendable {
+    package struct Scan: Sendable {
         private static let trigger: UInt8 = 1, digit: UInt8 = 2, separator: UInt8 = 4, wordStart: UInt8 = 8
 
         /// A rule without a pre-check may match anything.
@@ -33,7 +33,7 @@ extension Redactor {
         private let digitRun: Int
         private let words: [[UInt8]]
 
-        init(of prefilters: [Prefilter]) {
+        package init(of prefilters: [Prefilter]) {
             var classes = [UInt8](repeating: 0, count: 256)
             var always = false
             var digitRun = Int.max
@@ -61,7 +61,7 @@ extension Redactor {
             self.words = words
         }
 
-        func mayMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        package func mayMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             if always { return true }
             return classes.withUnsafeBufferPointer { classes in
                 var run = 0

@@ -2,29 +2,31 @@
 /// buffer, and each one's file range. Thousands of lines cost two growing arrays instead of
 /// a `String` and an array per line. Text is always valid UTF-8: invalid bytes are repaired
 /// with U+FFFD on the way in, and the record is marked.
-struct RecordBuffer: Sendable {
-    struct Record: Equatable, Sendable {
+package struct RecordBuffer: Sendable {
+    package struct Record: Equatable, Sendable {
         /// Where the record's text lies in the buffer.
-        var textStart: Int
-        var textCount: Int
+        package var textStart: Int
+        package var textCount: Int
         /// File offsets: the record's first byte, and just past its last newline.
-        var start: UInt64
-        var end: UInt64
+        package var start: UInt64
+        package var end: UInt64
         /// The original length of a line cut to `max_line_bytes`.
-        var truncatedFrom: Int?
+        package var truncatedFrom: Int?
         /// The bytes were not valid UTF-8 and were repaired with U+FFFD.
-        var invalidUTF8 = false
+        package var invalidUTF8 = false
     }
 
-    private(set) var text: [UInt8] = []
-    private(set) var records: [Record] = []
+    package private(set) var text: [UInt8] = []
+    package private(set) var records: [Record] = []
 
-    var count: Int { records.count }
-    var isEmpty: Bool { records.isEmpty }
-    subscript(index: Int) -> Record { records[index] }
+    package init() {}
+
+    package var count: Int { records.count }
+    package var isEmpty: Bool { records.isEmpty }
+    package subscript(index: Int) -> Record { records[index] }
 
     /// Appends one line as a record of its own.
-    mutating func append(_ line: RawLine) {
+    package mutating func append(_ line: RawLine) {
         let textStart = text.count
         let invalid = Self.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
         records.append(Record(
@@ -33,14 +35,14 @@ struct RecordBuffer: Sendable {
     }
 
     /// Appends a record whose text is already valid UTF-8 (a multiline record).
-    mutating func append(text bytes: [UInt8], start: UInt64, end: UInt64, truncatedFrom: Int?, invalidUTF8: Bool) {
+    package mutating func append(text bytes: [UInt8], start: UInt64, end: UInt64, truncatedFrom: Int?, invalidUTF8: Bool) {
         records.append(Record(
             textStart: text.count, textCount: bytes.count, start: start, end: end, truncatedFrom: truncatedFrom, invalidUTF8: invalidUTF8))
         text.append(contentsOf: bytes)
     }
 
     /// Drops the first `count` records (they are in the queue) and their text.
-    mutating func removeFirst(_ count: Int) {
+    package mutating func removeFirst(_ count: Int) {
         guard count > 0 else { return }
         guard count < records.count else {
             text.removeAll(keepingCapacity: true)
@@ -54,13 +56,13 @@ struct RecordBuffer: Sendable {
     }
 
     /// Calls `body` with the text of `record`.
-    func withText<Result>(of record: Record, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+    package func withText<Result>(of record: Record, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try text.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[record.textStart..<(record.textStart + record.textCount)])) }
     }
 
     /// Appends `bytes` to `out`, repairing invalid UTF-8 with U+FFFD; returns whether the source is
     /// to blame. A cut at `max_line_bytes` can split a character: that alone is repaired quietly.
-    static func appendRepaired(_ bytes: UnsafeRawBufferPointer, truncated: Bool, to out: inout [UInt8]) -> Bool {
+    package static func appendRepaired(_ bytes: UnsafeRawBufferPointer, truncated: Bool, to out: inout [UInt8]) -> Bool {
         let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
         if UTF8Validation.isValid(utf8) {
             out.append(contentsOf: utf8)
@@ -73,8 +75,8 @@ struct RecordBuffer: Sendable {
 
 /// UTF-8 validation over raw bytes without building a `String`: ASCII eight bytes at a time,
 /// anything else by the well-formed byte sequences of Unicode §3.9, table 3-7.
-enum UTF8Validation {
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+package enum UTF8Validation {
+    package static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let count = bytes.count
         var index = 0

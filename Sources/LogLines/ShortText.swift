@@ -1,12 +1,12 @@
 /// Up to sixteen bytes of text packed into two integers, for comparing a field's key or level
 /// with a fixed set of names without building a `String`: two integer comparisons per name.
-struct ShortText: Equatable {
-    var low: UInt64 = 0
-    var high: UInt64 = 0
-    var count: Int
+package struct ShortText: Equatable {
+    package var low: UInt64 = 0
+    package var high: UInt64 = 0
+    package var count: Int
 
     /// Nil when `bytes` is longer than sixteen bytes, or (when `lowercasing`) not ASCII.
-    init?(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool = false) {
+    package init?(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool = false) {
         guard bytes.count <= 16 else { return nil }
         count = bytes.count
         if !lowercasing {
@@ -25,7 +25,7 @@ struct ShortText: Equatable {
         }
     }
 
-    init(_ text: String) {
+    package init(_ text: String) {
         var text = text
         // Only called with the fixed names, all sixteen bytes or shorter.
         self = text.withUTF8 { ShortText($0)! }

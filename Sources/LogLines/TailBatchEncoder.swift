@@ -5,28 +5,30 @@ import PeriscopeTelemetry
 /// sized first and written in place; the request's outer headers, known only once every record
 /// is in, go in front at the end. The buffer, the field list and the compression context are
 /// kept from batch to batch, so a batch of thousands of lines allocates a handful of times.
-struct TailBatchEncoder {
-    struct Batch {
+package struct TailBatchEncoder {
+    package struct Batch {
         /// zstd-compressed protobuf; empty when no record had text.
-        var body: [UInt8]
-        var itemCount: Int
-        var parseFailures = 0
-        var truncatedLines = 0
-        var invalidUTF8Lines = 0
-        var unusableTimes = 0
+        package var body: [UInt8]
+        package var itemCount: Int
+        package var parseFailures = 0
+        package var truncatedLines = 0
+        package var invalidUTF8Lines = 0
+        package var unusableTimes = 0
     }
 
     /// zstd level -1 (`--fast=1`): these batches come out about 3 % larger than at the default
     /// level 3 (the random IDs do not compress at any level) for under half its CPU.
-    static let compressionLevel: Int32 = -1
-    static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
+    package static let compressionLevel: Int32 = -1
+    package static let scope = InstrumentationScope(name: "periscope-agent.tail", version: "0.1.0")
 
     private let output = BatchBuffer()
     private var fields = ParsedFields()
     private let compressor = ZstdCompressor(level: Self.compressionLevel)
 
+    package init() {}
+
     /// Encodes `range` of `records` (blank ones are skipped), read from `path`.
-    mutating func encode(
+    package mutating func encode(
         _ records: RecordBuffer, range: Range<Int>, parser: LogLineParser, resource: Resource, path: String, fileName: String,
         redactor: Redactor, timeBounds: LogTimeBounds = LogTimeBounds(), observedUnixNano: UInt64 = WallClock.nowUnixNano()
     ) -> Batch {

@@ -5,12 +5,12 @@ import PeriscopeTelemetry
 /// gets `false`, never a crash: nesting is capped and numbers that do not fit become doubles.
 /// Works on the line's bytes: keys and strings are ranges of the line unless escapes had to be
 /// decoded — no `String` per field.
-enum JSONLineParser {
-    static let maxDepth = 32
+package enum JSONLineParser {
+    package static let maxDepth = 32
 
     /// Parses `text` (the text `fields` began with) into `fields`; false when it is not one JSON
     /// object (what `fields` then holds is to be discarded).
-    static func parseObject(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
+    package static func parseObject(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
         var parser = Cursor(bytes: text)
         parser.skipWhitespace()
         guard parser.peek == UInt8(ascii: "{"), parser.parseObject(prefix: nil, depth: 0, into: &fields) else { return false }

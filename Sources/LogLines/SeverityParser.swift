@@ -3,19 +3,19 @@ import PeriscopeTelemetry
 /// Level names and numbers → OTLP severity. Numbers 10–60 in steps of ten are pino/bunyan
 /// levels; other numbers 1–24 are taken as OTLP severity numbers.
 /// See https://opentelemetry.io/docs/specs/otel/logs/data-model-appendix/#appendix-b-severitynumber-example-mappings
-enum SeverityParser {
-    static func severity(number: Int) -> (Severity, String)? {
+package enum SeverityParser {
+    package static func severity(number: Int) -> (Severity, String)? {
         numeric(number).map { ($0, $0.name) }
     }
 
     /// A fractional level counts by its whole part; one too large for an `Int` is no level.
-    static func severity(number: Double) -> (Severity, String)? {
+    package static func severity(number: Double) -> (Severity, String)? {
         guard number.isFinite, let whole = Int(exactly: number.rounded(.towardZero)) else { return nil }
         return severity(number: whole)
     }
 
     /// A level name, or a number written as text, from its bytes.
-    static func severity(utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
+    package static func severity(utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
         let digits = utf8.first == UInt8(ascii: "-") || utf8.first == UInt8(ascii: "+") ? UnsafeBufferPointer(rebasing: utf8.dropFirst()) : utf8
         if !digits.isEmpty, digits.allSatisfy({ $0 &- 0x30 < 10 }) {
             // What `Int(text)` accepts; a number too large for an `Int` is no level.
@@ -24,7 +24,7 @@ enum SeverityParser {
         return named(utf8)
     }
 
-    static func numeric(_ number: Int) -> Severity? {
+    package static func numeric(_ number: Int) -> Severity? {
         switch number {
         case 10: return .trace
         case 20: return .debug
@@ -38,7 +38,7 @@ enum SeverityParser {
     }
 
     /// A level name in any letter case (ASCII: lowercasing nothing else yields one of the names).
-    static func named(_ utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
+    package static func named(_ utf8: UnsafeBufferPointer<UInt8>) -> Severity? {
         guard let packed = ShortText(utf8, lowercasing: true) else { return nil }
         for (name, severity) in names where name == packed { return severity }
         return nil

@@ -1,8 +1,8 @@
 /// logfmt (`level=info msg="hello world" duration=12ms`): values stay strings, a bare key is
 /// `true`. False when the line has no `key=value` pair at all, or an unterminated quote.
-enum LogfmtParser {
+package enum LogfmtParser {
     /// Parses `text` (the text `fields` began with); keys and bare values are ranges of it.
-    static func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
+    package static func parse(_ text: UnsafeBufferPointer<UInt8>, into fields: inout ParsedFields) -> Bool {
         var sawPair = false
         var index = 0
         let count = text.count
