@@ -309,6 +309,44 @@ struct HostileInputTests {
         #expect(collector.process.isRunning)
     }
 
+    @Test("a trace of 200,000 spans in 400 batches: stored once each (a re-sent batch adds nothing), later batches cost about what early ones do, reads are capped")
+    func hugeTraceInBatches() async throws {
+        let directory = try TemporaryDirectory("hostile-huge-trace")
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let headers = ["Authorization": "Bearer \(collector.token)", "Content-Type": "application/x-protobuf"]
+        let traceID = TraceID.random()
+        let start = WallClock.nowUnixNano() - 600_000_000_000
+        var durations = [Duration]()
+        var resent: [UInt8] = []
+        for batch in 0..<400 {
+            let spans = (0..<500).map { index in
+                let n = UInt64(batch * 500 + index)
+                return Span(traceID: traceID, spanID: SpanID.random(), name: "step", startTimeUnixNano: start + n, endTimeUnixNano: start + n + 1)
+            }
+            let body = OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "batch-job"), scopes: [ScopeSpans(spans: spans)])]))
+            if batch == 10 { resent = body }
+            let began = ContinuousClock.now
+            let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: body, headers: headers)
+            durations.append(ContinuousClock.now - began)
+            #expect(reply.status == 200)
+        }
+        // A retry of an early batch, without a batch ID: its spans are known by ID and not stored again.
+        #expect(try await TestHTTP.post(collector.url + "/v1/traces", body: resent, headers: headers).status == 200)
+        #expect(try await Self.stored(collector)["spans"] == 200_000)
+        func median(_ slice: ArraySlice<Duration>) -> Duration { slice.sorted()[slice.count / 2] }
+        let early = median(durations[20..<70])
+        let late = median(durations[350..<400])
+        print("200,000-span trace: median batch answer \(early) early, \(late) late")
+        // Linear per-batch work (reading the trace back each time) would make late batches ~8× early ones.
+        #expect(late < early * 3 + .milliseconds(20), "per-batch ingest grew from \(early) to \(late)")
+        let read = try await TestHTTP.get(collector.url + "/api/v1/traces/\(traceID.hex)?limit=1000", headers: ["Authorization": "Bearer \(collector.token)"])
+        let trace = try JSONDecoder().decode(QueryAPI.Trace.self, from: Data(read.body))
+        #expect(trace.spans.count == 1_000)
+        #expect(trace.totalSpans == 200_000)
+        #expect(trace.spans.first?.startTimeUnixNano == start)
+    }
+
     static func sloFile(in directory: TemporaryDirectory) throws -> String {
         let file = directory.file("slo.yaml")
         try """

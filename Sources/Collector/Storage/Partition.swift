@@ -59,6 +59,8 @@ final class Partition: Sendable {
     let writer: Mutex<SQLiteDatabase>
     let reader: Mutex<SQLiteDatabase>
     let blocks = SpanBlockCache()
+    /// Span IDs of the large traces being written (see `LargeTraceSpanIDs`).
+    let largeTraces = LargeTraceSpanIDs()
     /// Something may await a rollup flush (set after every ingest; true at open, to merge what
     /// a crash left unmerged).
     let rollupsPending = Atomic<Bool>(true)

@@ -9,6 +9,7 @@ struct PartitionWriter {
     var objectives: [ServiceLevelObjective] = []
     /// Caps distinct operations per service in rollups and the operations list.
     var operations: OperationLimit? = nil
+    var largeTraces: LargeTraceSpanIDs? = nil
     /// Last value of each cumulative counter series that feeds a ratio SLO.
     var counterBaselines: CounterBaselines? = nil
 
@@ -28,7 +29,7 @@ struct PartitionWriter {
     /// Stores the spans; returns what they add to the rollups, for the partition to keep until
     /// its next rollup flush (the span blocks are their journal).
     func insert(_ groups: [ResourceSpans]) throws -> RollupDeltas {
-        let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks, operationLimit: operations).insert(groups)
+        let stored = try SpanBatchWriter(database: database, indexedAttributes: indexedAttributes, blocks: blocks, operationLimit: operations, largeTraces: largeTraces).insert(groups)
         let deltas = RollupDeltas(spans: stored, objectives: objectives, operations: operations)
         if deltas.foldedRequests > 0 { try count("folded_operation_spans", deltas.foldedRequests) }
         return deltas

@@ -82,23 +82,32 @@ final class TelemetryStore: Sendable {
         for (day, part) in parts.sorted(by: { $0.key < $1.key }) {
             let partition = try partition(day)
             let wrote = try partition.writer.withLock { database in
-                let (wrote, spanDeltas): (Bool, RollupDeltas?) = try database.transaction {
-                    if let batchID {
-                        try database.statement("INSERT OR IGNORE INTO ingested_batches (batch_id, received_ns) VALUES (?, ?)")
-                            .bind(1, batchID).bind(2, nowUnixNano).run()
-                        if database.changes == 0 { return (false, nil) }
+                let transaction: (Bool, RollupDeltas?)
+                do {
+                    transaction = try database.transaction {
+                        if let batchID {
+                            try database.statement("INSERT OR IGNORE INTO ingested_batches (batch_id, received_ns) VALUES (?, ?)")
+                                .bind(1, batchID).bind(2, nowUnixNano).run()
+                            if database.changes == 0 { return (false, nil) }
+                        }
+                        let writer = PartitionWriter(
+                            database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
+                            objectives: objectives, operations: partition.operations, largeTraces: partition.largeTraces,
+                            counterBaselines: counterBaselines)
+                        if batchID != nil { try writer.count("ingested_batches", 1) }
+                        switch part {
+                        case .traces(let groups): return (true, try writer.insert(groups))
+                        case .logs(let groups): try writer.insert(groups)
+                        case .metrics(let groups): try writer.insert(groups)
+                        }
+                        return (true, nil)
                     }
-                    let writer = PartitionWriter(
-                        database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
-                        objectives: objectives, operations: partition.operations, counterBaselines: counterBaselines)
-                    if batchID != nil { try writer.count("ingested_batches", 1) }
-                    switch part {
-                    case .traces(let groups): return (true, try writer.insert(groups))
-                    case .logs(let groups): try writer.insert(groups)
-                    case .metrics(let groups): try writer.insert(groups)
-                    }
-                    return (true, nil)
+                } catch {
+                    // What the rolled-back writes added to the large traces' span IDs is not stored.
+                    partition.largeTraces.removeAll()
+                    throw error
                 }
+                let (wrote, spanDeltas) = transaction
                 // Committed: kept for the next flush, in commit order (the writer lock is held).
                 if let spanDeltas { partition.spanDeltas.withLock { $0.add(spanDeltas) } }
                 return wrote

@@ -9,6 +9,8 @@ struct SpanBatchWriter {
     let indexedAttributes: Set<String>
     let blocks: SpanBlockCache
     var operationLimit: OperationLimit? = nil
+    /// The span IDs of large traces being written, so they are not read back batch after batch.
+    var largeTraces: LargeTraceSpanIDs? = nil
 
     /// A block stays small enough to decompress in a fraction of a millisecond for a trace read.
     static let maxSpansPerBlock = 4096
@@ -25,7 +27,7 @@ struct SpanBatchWriter {
         for (ordinal, traceID) in grouped.traceIDs.enumerated() {
             let existing = try existingSegments(traceID)
             let first = kept.count
-            try keepNew(grouped.spans[grouped.bounds[ordinal]..<grouped.bounds[ordinal + 1]], of: groups, existing: existing, into: &kept)
+            try keepNew(grouped.spans[grouped.bounds[ordinal]..<grouped.bounds[ordinal + 1]], of: groups, trace: traceID, existing: existing, into: &kept)
             if kept.count > first { traces.append(PendingTrace(traceID: traceID, spans: first..<kept.count, existing: existing)) }
         }
         guard !traces.isEmpty else { return StoredSpans() }
@@ -63,7 +65,8 @@ struct SpanBatchWriter {
     private struct PendingTrace {
         var traceID: TraceID
         var spans: Range<Int>
-        var existing: [TraceSegment]?
+        /// The trace's `trace_index` row as stored: segments are appended to its bytes.
+        var existing: [UInt8]?
     }
 
     /// Where a span is in the batch: resource group, scope, index.
@@ -110,18 +113,24 @@ struct SpanBatchWriter {
         return (traceIDs, bounds, ordered)
     }
 
-    private func existingSegments(_ traceID: TraceID) throws -> [TraceSegment]? {
+    private func existingSegments(_ traceID: TraceID) throws -> [UInt8]? {
         let statement = try database.statement("SELECT segments FROM trace_index WHERE trace_id = ?").bind(1, blob: traceID.bytes)
         guard try statement.step() else { return nil }
         defer { statement.reset() }
-        return try TraceSegment.decode(statement.blob(0))
+        return statement.blob(0)
     }
 
-    /// Appends the spans of one trace that are neither repeated within the batch nor stored before.
-    private func keepNew(_ spans: ArraySlice<SpanRef>, of groups: [ResourceSpans], existing: [TraceSegment]?, into kept: inout [BlockSpan]) throws {
+    /// Appends the spans of one trace that are neither repeated within the batch nor stored
+    /// before. A large trace is checked against its span IDs in `largeTraces`; others against
+    /// the fingerprints of their segments, reading blocks back only on a match.
+    private func keepNew(
+        _ spans: ArraySlice<SpanRef>, of groups: [ResourceSpans], trace: TraceID, existing bytes: [UInt8]?, into kept: inout [BlockSpan]
+    ) throws {
         var seen = Set<UInt64>()
         let first = kept.count
         var stored: Set<UInt64>?
+        let known = bytes == nil ? nil : largeTraces?.ids(of: trace)
+        let existing = known == nil ? try bytes.map(TraceSegment.decode) : nil
         let fingerprints = Set(existing?.flatMap(\.fingerprints) ?? [])
         for ref in spans {
             let span = ref.span(in: groups)
@@ -131,11 +140,22 @@ struct SpanBatchWriter {
             } else if kept[first...].contains(where: { $0.span.spanID.value == id }) {
                 continue
             }
-            if let existing, fingerprints.contains(TraceSegment.fingerprint(id)) {
+            if let known {
+                if known.contains(id) { continue }
+            } else if let existing, fingerprints.contains(TraceSegment.fingerprint(id)) {
                 if stored == nil { stored = try storedSpanIDs(existing) }
                 if stored!.contains(id) { continue }
             }
             kept.append(BlockSpan(resource: Int(ref.group), span: span))
+        }
+        guard let largeTraces, bytes != nil else { return }
+        let added = kept[first...].lazy.map(\.span.spanID.value)
+        if known != nil {
+            largeTraces.add(added, to: trace)
+        } else if let existing, existing.reduce(0, { $0 + $1.fingerprints.count }) + kept.count - first >= LargeTraceSpanIDs.threshold {
+            var ids = try stored ?? storedSpanIDs(existing)
+            ids.formUnion(added)
+            largeTraces.store(ids, of: trace)
         }
     }
 
@@ -169,7 +189,7 @@ struct SpanBatchWriter {
         var newTraces = 0
         for (trace, ordinal) in zip(traces, ordinals) {
             var sink = ByteSink()
-            for segment in trace.existing ?? [] { segment.append(to: &sink) }
+            sink.bytes = trace.existing ?? []
             TraceSegment(block: block, ordinal: ordinal, fingerprints: kept[trace.spans].map { TraceSegment.fingerprint($0.span.spanID.value) })
                 .append(to: &sink)
             if trace.existing == nil {
