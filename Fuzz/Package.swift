@@ -26,6 +26,18 @@ let package = Package(
             swiftSettings: fuzz
         ),
         .executableTarget(
+            name: "TextFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            path: "Sources/TextFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "QueueRecordFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            path: "Sources/QueueRecordFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
             name: "DecompressFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
             path: "Sources/DecompressFuzz",

@@ -198,9 +198,9 @@ package struct LogRecordWriter {
 
     private func timestamp(_ value: ParsedFields.Value, _ fields: ParsedFields) -> UInt64? {
         switch value {
-        case .string(let range): return fields.withBytes(range) { TimestampParser.unixNano(utf8: $0) }
-        case .int(let number): return TimestampParser.epoch(Double(number), exact: number)
-        case .double(let number): return TimestampParser.epoch(number, exact: nil)
+        case .string(let range): return fields.withBytes(range) { TimestampText.unixNano(utf8: $0) }
+        case .int(let number): return TimestampText.epoch(Double(number), exact: number)
+        case .double(let number): return TimestampText.epoch(number, exact: nil)
         default: return nil
         }
     }

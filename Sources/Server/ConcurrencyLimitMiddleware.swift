@@ -1,23 +1,27 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Synchronization
 
-/// Answers at most `maxConcurrent` requests at once; one more gets 503 with `Retry-After` before
-/// its body is read, so OTLP clients back off and retry
+/// Answers at most `maxConcurrent` ingest requests (POST) and `maxConcurrent` queries (everything
+/// else) at once — two pools, so slow queries never starve ingest; one more gets 503 with
+/// `Retry-After` before its body is read, so OTLP clients back off and retry
 /// (https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling). With body limits this bounds
 /// a server's memory: about `maxConcurrent` × (body + decompressed body) however many clients
-/// send at once. `/healthz` is never refused.
+/// send at once. A client that stops sending mid-request is disconnected after
+/// `ConcurrencyLimit.idleTimeout`, which frees its place. `/healthz` is never refused.
 public struct ConcurrencyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxConcurrent: Int
-    let inFlight: InFlightCounter
+    let ingest = InFlightCounter()
+    let queries = InFlightCounter()
 
     public init(maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent) {
         self.maxConcurrent = max(1, maxConcurrent)
-        inFlight = InFlightCounter()
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" { return try await next(request, context) }
+        let inFlight = request.method == .post ? ingest : queries
         guard inFlight.enter(limit: maxConcurrent) else {
             var response = Response.json(
                 status: .serviceUnavailable,
@@ -33,6 +37,8 @@ public struct ConcurrencyLimitMiddleware<Context: RequestContext>: RouterMiddlew
 public enum ConcurrencyLimit {
     /// Requests a server answers at once unless configured.
     public static let defaultMaxConcurrent = 16
+    /// How long a connection may stay silent, mid-request too, before it is closed.
+    public static let idleTimeout = TimeAmount.seconds(30)
 }
 
 /// Requests in progress, shared by every copy of the middleware.

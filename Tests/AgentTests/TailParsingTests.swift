@@ -65,7 +65,7 @@ struct TailParsingTests {
             (.bool(true), nil),
         ]
         for (value, expected) in cases {
-            #expect(TimestampParser.unixNano(value) == expected, "\(value)")
+            #expect(TimestampText.unixNano(value) == expected, "\(value)")
         }
     }
 
@@ -93,7 +93,7 @@ struct TailParsingTests {
             (.string("1970-01-01T00:00:00+23:59"), nil),
         ]
         for (value, expected) in cases {
-            #expect(TimestampParser.unixNano(value) == expected, "\(value)")
+            #expect(TimestampText.unixNano(value) == expected, "\(value)")
         }
     }
 

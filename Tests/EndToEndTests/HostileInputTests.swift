@@ -144,15 +144,15 @@ struct HostileInputTests {
             "--host-metrics-interval", "off",
         ])
         defer { Task { await agent.process.stop() } }
-        let requests = 3_000
-        let spansPerRequest = 40
+        let requests = 1_500
+        let spansPerRequest = 80
         let queueDirectory = directory.file("agent-data/queue").path
         let agentURL = agent.url
         let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
-            for worker in 0..<6 {
+            for worker in 0..<2 {
                 group.addTask { [agentURL] in
                     var counts: [Int: Int] = [:]
-                    for index in stride(from: worker, to: requests, by: 6) {
+                    for index in stride(from: worker, to: requests, by: 2) {
                         let now = WallClock.nowUnixNano()
                         let body = Self.spans((0..<spansPerRequest).map { now - UInt64($0 + index) }, service: "steady")
                         let reply = try await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"])
@@ -177,7 +177,7 @@ struct HostileInputTests {
         #expect(spans == expected, "stored \(spans) of \(expected)")
         let segments = try FileManager.default.contentsOfDirectory(atPath: queueDirectory).filter { $0.hasSuffix(".log") }
         #expect(segments.count <= 3, "segment files left: \(segments.count)")
-        // The traffic crossed the limit many times over: 40 random IDs (960 incompressible bytes) per request.
+        // The traffic crossed the limit many times over: 80 random IDs (1,920 incompressible bytes) per request.
         #expect(requests * spansPerRequest * 24 >= 10 * 256 * 1024)
     }
 
@@ -235,8 +235,11 @@ struct HostileInputTests {
     final class StalledRequest {
         let descriptor: Int32
 
+        let port: UInt16
+
         init(port: Int, path: String, token: String) throws {
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.port = UInt16(port)
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -249,7 +252,17 @@ struct HostileInputTests {
             _ = head.withCString { write(descriptor, $0, strlen($0)) }
         }
 
-        deinit { close(descriptor) }
+        /// Still this request's connection: the descriptor is a socket connected to the server.
+        var isConnected: Bool {
+            var peer = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let found = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &length) }
+            }
+            return found == 0 && UInt16(bigEndian: peer.sin_port) == port
+        }
+
+        deinit { if isConnected { close(descriptor) } }
     }
 
     @Test("requests past --max-concurrent-requests get 503 with Retry-After; places free again as requests end")
@@ -262,9 +275,14 @@ struct HostileInputTests {
         var stalled = try (0..<3).map { _ in try StalledRequest(port: collector.port, path: "/v1/traces", token: collector.token) }
         // The three stalled requests hold every place once the server has read their heads.
         var refused: TestHTTP.Reply?
-        for _ in 0..<200 where refused == nil {
+        for _ in 0..<1_000 where refused == nil {
             let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: valid, headers: headers)
             if reply.status == 503 { refused = reply } else { try await Task.sleep(for: .milliseconds(20)) }
+            // Another test's process launch may close a descriptor number it once owned and this
+            // socket now has (Foundation's pipes): a request found gone is opened again.
+            for index in stalled.indices where !stalled[index].isConnected {
+                stalled[index] = try StalledRequest(port: collector.port, path: "/v1/traces", token: collector.token)
+            }
         }
         let answer = try #require(refused, "no request was refused while three were in progress")
         #expect(answer.header("Retry-After") == "1")
@@ -272,26 +290,25 @@ struct HostileInputTests {
         #expect(try await TestHTTP.get(collector.url + "/healthz").status == 200, "health checks are never refused")
         stalled.removeAll()
         var accepted = false
-        for _ in 0..<200 where !accepted {
+        for _ in 0..<1_000 where !accepted {
             accepted = try await TestHTTP.post(collector.url + "/v1/traces", body: valid, headers: headers).status == 200
             if !accepted { try await Task.sleep(for: .milliseconds(20)) }
         }
         #expect(accepted, "places are given back when requests end")
-        #expect(stalled.isEmpty)
     }
 
-    @Test("32 parallel maximum-size (4 MiB) bodies: every one is answered, the collector's peak RSS stays bounded")
+    @Test("32 parallel maximum-size (2 MiB) bodies: every one is answered, the collector's peak RSS stays bounded")
     func parallelMaximumBodies() async throws {
         let directory = try TemporaryDirectory("hostile-bodies")
-        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-body-bytes", "4MiB"])
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-body-bytes", "2MiB"])
         defer { Task { await collector.process.stop() } }
         let headers = ["Authorization": "Bearer \(collector.token)", "Content-Type": "application/x-protobuf"]
-        // 4 MiB (the limit set here) of one huge string attribute: it decodes, then is refused (value over 1 MiB).
+        // 2 MiB (the limit set here) of one huge string attribute: it decodes, then is refused (value over 1 MiB).
         let huge = Span(
             traceID: TraceID.random(), spanID: SpanID.random(), name: "huge", startTimeUnixNano: WallClock.nowUnixNano() - 1_000,
-            endTimeUnixNano: WallClock.nowUnixNano(), attributes: [Attribute("blob", .string(String(repeating: "x", count: (4 << 20) - 200)))])
+            endTimeUnixNano: WallClock.nowUnixNano(), attributes: [Attribute("blob", .string(String(repeating: "x", count: (2 << 20) - 200)))])
         let body = OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "x"), scopes: [ScopeSpans(spans: [huge])])]))
-        #expect(body.count <= 4 << 20)
+        #expect(body.count <= 2 << 20)
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<32 {
                 group.addTask { try await TestHTTP.post(collector.url + "/v1/traces", body: body, headers: headers).status }
@@ -303,8 +320,8 @@ struct HostileInputTests {
         #expect(Set(statuses.keys).isSubset(of: [400, 503]), "\(statuses)")
         let status = try String(contentsOfFile: "/proc/\(collector.process.processID)/status", encoding: .utf8)
         let peakKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        print("32 parallel 4 MiB bodies: answers \(statuses), collector peak RSS \(peakKiB / 1024) MiB")
-        // 16 places × (4 MiB body + its decoded copy) plus the runtime: well under 512 MiB.
+        print("32 parallel 2 MiB bodies: answers \(statuses), collector peak RSS \(peakKiB / 1024) MiB")
+        // 16 places × (2 MiB body + its decoded copy) plus the runtime: well under 512 MiB.
         #expect(peakKiB > 0 && peakKiB < 512 << 10)
         #expect(collector.process.isRunning)
     }

@@ -35,6 +35,7 @@ struct AgentApplication {
         OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: sink, logger: logger).register(on: router)
         let server = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
             configuration: .init(
                 address: .hostname(configuration.otlpListen.host, port: configuration.otlpListen.port),
                 serverName: "periscope-agent"),

@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeTelemetry
+import Synchronization
 
 /// Batches the collector refused for good (400, 413), kept with the reason so an operator can
 /// look, fix and replay them: `<dir>/<time>-<id>.batch` (queue framing) and `.json` beside it.
@@ -8,6 +9,17 @@ import PeriscopeTelemetry
 struct DeadLetterBox: Sendable {
     let directory: String
     var maxBytes = 64 << 20
+    /// One letter is written at a time, so making room never deletes a letter being written.
+    private let writing = WriteLock()
+
+    init(directory: String, maxBytes: Int = 64 << 20) {
+        self.directory = directory
+        self.maxBytes = maxBytes
+    }
+
+    private final class WriteLock: Sendable {
+        let mutex = Mutex(())
+    }
 
     struct Letter: Codable, Equatable, Sendable {
         var batchID: String
@@ -23,6 +35,13 @@ struct DeadLetterBox: Sendable {
         var description: String
     }
 
+    /// A refused batch larger than the whole box: it cannot be kept without emptying the box.
+    struct LetterTooLarge: Error, CustomStringConvertible {
+        var bytes: Int
+        var limit: Int
+        var description: String { "a letter of \(bytes) bytes is larger than the whole dead-letter box (\(limit) bytes; raise shipper.dead_letter_max_size)" }
+    }
+
     /// Letters and the bytes their files take.
     struct Usage: Equatable, Sendable {
         var letters = 0
@@ -30,8 +49,13 @@ struct DeadLetterBox: Sendable {
     }
 
     /// Writes a letter durably; returns how many old letters were deleted to make room for it.
+    /// A letter larger than the whole box is refused with an error that says so.
     @discardableResult
     func store(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws -> Int {
+        try writing.mutex.withLock { _ in try storeLocked(batch, status: status, reason: reason, nowUnixNano: nowUnixNano) }
+    }
+
+    private func storeLocked(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64) throws -> Int {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let base = String(format: "%020llu-", nowUnixNano) + batch.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
@@ -41,6 +65,9 @@ struct DeadLetterBox: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = Array(try encoder.encode(letter))
+        guard record.count + json.count <= maxBytes else {
+            throw LetterTooLarge(bytes: record.count + json.count, limit: maxBytes)
+        }
         let evicted = makeRoom(for: record.count + json.count)
         // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
         try writeDurably(record, to: base + ".batch")
@@ -49,8 +76,11 @@ struct DeadLetterBox: Sendable {
         return evicted
     }
 
-    /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes`.
+    /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes`, and the
+    /// temporary files a crash left (no letter is being written while this runs).
     private func makeRoom(for incoming: Int) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".tmp") { unlink((directory as NSString).appendingPathComponent(name)) }
         var entries = files()
         var total = entries.reduce(0) { $0 + $1.bytes }
         var evicted = 0

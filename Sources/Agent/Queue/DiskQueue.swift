@@ -118,25 +118,28 @@ final class DiskQueue: Sendable {
     /// Starts a new segment for appends. The one written so far is synced if it has unsynced
     /// appends, and deleted if every record in it was already acknowledged: from now on nothing
     /// writes to it, so nothing else would ever delete it.
+    /// The new segment's files exist before the old one goes: a failed open leaves the queue as it was.
     private static func openSegment(_ state: inout State, directory: String) throws(QueueError) {
-        if let last = state.segments.last {
-            if state.dirty {
-                do { try last.file.sync() } catch { throw .io("\(error)") }
-                state.dirty = false
-            }
-            if last.unacknowledged == 0 {
-                state.segments.removeLast()
-                remove(last, directory: directory)
-            }
+        let previous = state.segments.last
+        if let previous, state.dirty {
+            do { try previous.file.sync() } catch { throw .io("\(error)") }
+            state.dirty = false
         }
         let sequence = state.nextSequence
-        state.nextSequence += 1
+        let segment: Segment
         do {
             let file = try SegmentFile(path: segmentPath(sequence, directory), create: true)
             let ackLog = try SegmentFile(path: ackPath(sequence, directory), create: true)
-            state.segments.append(Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: []))
+            segment = Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: [])
         } catch {
+            unlink(segmentPath(sequence, directory))
             throw .io("\(error)")
+        }
+        state.nextSequence += 1
+        state.segments.append(segment)
+        if let previous, previous.unacknowledged == 0 {
+            state.segments.removeAll { $0.sequence == previous.sequence }
+            remove(previous, directory: directory)
         }
         state.statistics.segmentFiles = state.segments.count
         syncDirectory(directory)
@@ -226,8 +229,10 @@ final class DiskQueue: Sendable {
     /// Appends a batch; returns once it is in the segment file (and synced, with `fsync: always`).
     func append(_ batch: EncodedBatch, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws(QueueError) {
         let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
-        guard record.count <= configuration.maxBytes else {
-            throw .tooLarge(bytes: record.count, limit: configuration.maxBytes)
+        // Past the framing's payload limit a record would read back as damage: refuse it now.
+        let limit = min(configuration.maxBytes, QueueRecord.headerSize + QueueRecord.maxPayloadBytes)
+        guard record.count <= limit else {
+            throw .tooLarge(bytes: record.count, limit: limit)
         }
         try state.withLock { (state: inout State) throws(QueueError) in
             while state.statistics.bytes + record.count > configuration.maxBytes {
@@ -244,7 +249,11 @@ final class DiskQueue: Sendable {
             let sizeBefore = file.size
             do {
                 try file.append(record)
-                if configuration.fsync == .always { try file.sync() } else { state.dirty = true }
+                switch configuration.fsync {
+                case .always: try file.sync()
+                case .interval: state.dirty = true
+                case .never: break
+                }
             } catch {
                 // Not durable, so not queued: the caller is told to retry, and no copy is left to ship.
                 file.truncate(to: sizeBefore)

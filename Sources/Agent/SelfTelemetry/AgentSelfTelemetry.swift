@@ -86,6 +86,7 @@ struct AgentSelfTelemetry: Service {
             counter("periscope.agent.shipper.shipped_items", "{item}", shipper.shippedItems),
             counter("periscope.agent.shipper.retries", "{attempt}", shipper.retries),
             counter("periscope.agent.shipper.dead_letters", "{batch}", shipper.deadLettered),
+            counter("periscope.agent.shipper.dead_letters_dropped", "{batch}", shipper.deadLettersDropped),
         ]
         return .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: metrics)])])
     }

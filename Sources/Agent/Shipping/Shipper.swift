@@ -10,6 +10,8 @@ struct ShipperStatistics: Equatable, Sendable {
     var shippedItems = 0
     var retries = 0
     var deadLettered = 0
+    /// Refused batches too large for the dead-letter box: dropped, and logged.
+    var deadLettersDropped = 0
     var breakerState = 0
 }
 
@@ -142,6 +144,11 @@ final class Shipper: Service, Sendable {
                 if evicted > 0 {
                     logger.error("the dead-letter box is at its size limit: deleted its \(evicted) oldest letters to keep this one")
                 }
+                return
+            } catch let error as DeadLetterBox.LetterTooLarge {
+                acknowledge(record)
+                counters.withLock { $0.deadLettersDropped += 1 }
+                logger.error("collector refused batch \(batch.id) (\(status)): \(message); not kept: \(error)")
                 return
             } catch {
                 attempt += 1

@@ -25,6 +25,7 @@ enum CollectorApplication {
         QueryRoutes(store: store, alerts: alerts).register(on: router)
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "periscope-collector"),

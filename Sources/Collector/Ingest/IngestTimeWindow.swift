@@ -45,21 +45,34 @@ struct IngestTimeWindow: Sendable {
             }
             return Outcome(batch: .traces(kept), rejected: rejected, reason: reason(rejected, "spans"))
         case .logs(let groups):
-            let fits = { (record: LogRecord) in record.effectiveTimeUnixNano == 0 || contains(record.effectiveTimeUnixNano) }
-            let untimed = groups.contains { $0.scopes.contains { $0.records.contains { $0.effectiveTimeUnixNano == 0 } } }
-            guard untimed || groups.contains(where: { $0.scopes.contains { $0.records.contains { !fits($0) } } }) else {
+            // A record keeps its own time when that is inside; else its observed time when that is
+            // (marked `periscope.time_unusable`, as the agent's tailer does); else it is refused.
+            // One with neither time is placed at its arrival.
+            func needsWork(_ record: LogRecord) -> Bool { record.effectiveTimeUnixNano == 0 || !contains(record.effectiveTimeUnixNano) }
+            guard groups.contains(where: { $0.scopes.contains { $0.records.contains(where: needsWork) } }) else {
                 return Outcome(batch: batch, rejected: 0, reason: "")
             }
             var rejected = 0
             var kept = groups
             for group in kept.indices {
                 for scope in kept[group].scopes.indices {
-                    let before = kept[group].scopes[scope].records.count
-                    kept[group].scopes[scope].records.removeAll { !fits($0) }
-                    rejected += before - kept[group].scopes[scope].records.count
-                    for index in kept[group].scopes[scope].records.indices where kept[group].scopes[scope].records[index].effectiveTimeUnixNano == 0 {
-                        kept[group].scopes[scope].records[index].observedTimeUnixNano = nowUnixNano
+                    var records = [LogRecord]()
+                    records.reserveCapacity(kept[group].scopes[scope].records.count)
+                    for var record in kept[group].scopes[scope].records {
+                        if record.effectiveTimeUnixNano == 0 {
+                            record.observedTimeUnixNano = nowUnixNano
+                        } else if !contains(record.effectiveTimeUnixNano) {
+                            guard record.timeUnixNano != 0, contains(record.observedTimeUnixNano) else {
+                                rejected += 1
+                                continue
+                            }
+                            record.attributes.append(Attribute("periscope.time_unusable", .bool(true)))
+                            record.attributes.append(Attribute("periscope.original_time_unix_nano", .string(String(record.timeUnixNano))))
+                            record.timeUnixNano = 0
+                        }
+                        records.append(record)
                     }
+                    kept[group].scopes[scope].records = records
                 }
             }
             return Outcome(batch: .logs(kept), rejected: rejected, reason: reason(rejected, "log records"))

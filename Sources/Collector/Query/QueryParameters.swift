@@ -34,16 +34,13 @@ struct QueryParameters {
     /// A point in time: Unix nanoseconds or RFC 3339, from 1970 to `latestTime`.
     func time(_ name: String) throws(Invalid) -> UInt64? {
         guard let text = string(name) else { return nil }
-        let nanos: UInt64?
-        if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
-            nanos = UInt64(text)
-        } else if let date = Self.parseRFC3339(text) {
-            let seconds = date.timeIntervalSince1970
-            nanos = seconds.isFinite && seconds >= 0 && seconds * 1e9 < Double(Self.latestTime) ? UInt64(seconds * 1e9) : nil
-        } else {
+        guard let nanos = TimestampText.unixNano(nanosOrRFC3339: text) else {
+            if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) || (text.count >= 4 && Int(text.prefix(4)).map { $0 > 2262 } == true) {
+                throw Invalid(message: "\(name) must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z (Unix nanoseconds 0 to \(Self.latestTime)), got '\(text.prefix(64))'")
+            }
             throw Invalid(message: "\(name) must be Unix nanoseconds or RFC 3339 (2026-01-02T15:04:05Z), got '\(text.prefix(64))'")
         }
-        guard let nanos, nanos <= Self.latestTime else {
+        guard nanos <= Self.latestTime else {
             throw Invalid(message: "\(name) must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z (Unix nanoseconds 0 to \(Self.latestTime)), got '\(text.prefix(64))'")
         }
         return nanos
@@ -62,14 +59,6 @@ struct QueryParameters {
         guard let text = string(name) else { return nil }
         guard let id = TraceID(hex: text) else { throw Invalid(message: "\(name) must be 32 hex digits, got '\(text.prefix(64))'") }
         return id
-    }
-
-    static func parseRFC3339(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
     }
 
     /// `warn`, `ERROR`, … → the least OTLP severity number of that level.

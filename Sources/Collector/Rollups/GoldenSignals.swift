@@ -19,6 +19,13 @@ extension TelemetryStore {
     /// Traffic, errors, latency and saturation per service (or operation) over a range, from
     /// rollups only: a 30-day question reads about fifty bucket rows per partition range.
     func goldenSignals(_ query: SignalsQuery) throws -> QueryAPI.Signals {
+        // A range wider than the data (start=0, an end centuries ahead) is cut to the days stored,
+        // so the series cannot have more points than the retention has days, hours or minutes.
+        var query = query
+        if let first = days.first, let last = days.last {
+            query.startUnixNano = max(query.startUnixNano, first.startUnixNano)
+            query.endUnixNano = max(query.startUnixNano, min(query.endUnixNano, last.endUnixNano))
+        }
         let start = query.startUnixNano / 60_000_000_000 * 60_000_000_000
         let end = max(start + 60_000_000_000, (query.endUnixNano + 59_999_999_999) / 60_000_000_000 * 60_000_000_000)
         let span = end - start

@@ -127,8 +127,11 @@ final class TelemetryStore: Sendable {
 
     /// Merges what was stored in `partitions` (all by default) since their last flush into their
     /// rollup rows (see `RollupWriter`).
-    func flushRollups(_ partitions: [Partition]? = nil) throws {
-        for partition in partitions ?? allPartitions where partition.rollupsPending.load(ordering: .acquiring) {
+    /// With `waitingForFlushesInProgress`, every partition's writer lock is taken even when nothing
+    /// is pending, so a flush another thread has begun (it cleared the flag) has committed when
+    /// this returns: a question answered right after never misses it.
+    func flushRollups(_ partitions: [Partition]? = nil, waitingForFlushesInProgress: Bool = false) throws {
+        for partition in partitions ?? allPartitions where waitingForFlushesInProgress || partition.rollupsPending.load(ordering: .acquiring) {
             try partition.writer.withLock { database in
                 guard partition.rollupsPending.exchange(false, ordering: .acquiringAndReleasing) else { return }
                 do {
@@ -150,7 +153,7 @@ final class TelemetryStore: Sendable {
     /// The partitions of a time range with their rollups up to date, for signals and SLO questions.
     func partitionsWithRollups(from start: UInt64, to end: UInt64) throws -> [Partition] {
         let covered = partitions(from: start, to: end)
-        try flushRollups(covered)
+        try flushRollups(covered, waitingForFlushesInProgress: true)
         return covered
     }
 

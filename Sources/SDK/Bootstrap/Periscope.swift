@@ -93,7 +93,7 @@ public struct Periscope: Service, Sendable {
             group.addTask { await exporter.run(shutdownTimeout: timeout) }
             group.addTask { await metricsLoop.run(shutdownTimeout: timeout) }
         }
-        if let mirror { await withDeadline(timeout) { await mirror.drained() } }
+        if let mirror { await mirror.drained(timeout: timeout) }
     }
 
     /// Sends everything queued now, and the current metric totals, waiting at most `shutdownTimeout`.

@@ -297,8 +297,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 let response = try await client.execute(
                     request, timeout: .nanoseconds(configuration.requestTimeout.wholeNanoseconds))
                 let status = Int(response.status.code)
-                // The body is read only to free the connection; its size changes nothing.
-                for try await _ in response.body {}
+                // The body is read only to free the connection: neither its size nor a failure
+                // reading it changes what the status said (a 2xx read badly is still delivered).
+                do { for try await _ in response.body {} } catch {}
                 switch RetryPolicy.verdict(status: status) {
                 case .delivered: return true
                 case .refused: return false

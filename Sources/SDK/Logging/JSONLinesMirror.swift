@@ -130,10 +130,23 @@ public final class JSONLinesMirror: Sendable {
         }
     }
 
-    /// Returns once every line accepted so far is written (bound it with a deadline: a stalled
-    /// pipe never drains).
-    public func drained() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in writer.async { done.resume() } }
+    /// Returns true once every line accepted so far is written, or false when `timeout` passes
+    /// first (a stalled pipe never drains; shutdown must not wait for it).
+    @discardableResult
+    public func drained(timeout: Duration) async -> Bool {
+        let once = Once()
+        return await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            writer.async { if once.fire() { done.resume(returning: true) } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.wholeNanoseconds))) {
+                if once.fire() { done.resume(returning: false) }
+            }
+        }
+    }
+
+    /// True for the first caller only.
+    private final class Once: Sendable {
+        private let fired = Atomic<Bool>(false)
+        func fire() -> Bool { !fired.exchange(true, ordering: .acquiringAndReleasing) }
     }
 }
 

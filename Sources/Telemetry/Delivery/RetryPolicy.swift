@@ -67,6 +67,9 @@ public struct RetryPolicy: Equatable, Sendable {
             // More digits than Int64 holds is still "a very long time".
             return .seconds(Int64(text) ?? Int64.max / 1_000_000_000)
         }
+        // An HTTP date is short printable ASCII; anything else is no date (and Foundation's
+        // formatter traps on some non-ASCII input).
+        guard text.utf8.count <= 64, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
         for format in httpDateFormats {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")

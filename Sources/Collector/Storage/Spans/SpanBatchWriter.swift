@@ -152,7 +152,8 @@ struct SpanBatchWriter {
         let added = kept[first...].lazy.map(\.span.spanID.value)
         if known != nil {
             largeTraces.add(added, to: trace)
-        } else if let existing, existing.reduce(0, { $0 + $1.fingerprints.count }) + kept.count - first >= LargeTraceSpanIDs.threshold {
+        } else if let existing, case let total = existing.reduce(0, { $0 + $1.fingerprints.count }) + kept.count - first,
+                  total >= LargeTraceSpanIDs.threshold, total <= LargeTraceSpanIDs.maxIDs {
             var ids = try stored ?? storedSpanIDs(existing)
             ids.formUnion(added)
             largeTraces.store(ids, of: trace)

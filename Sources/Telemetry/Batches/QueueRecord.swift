@@ -1,5 +1,4 @@
 import CZlib
-import PeriscopeTelemetry
 
 /// How one batch is framed on disk, in queue segments and dead letters alike:
 ///
@@ -8,16 +7,16 @@ import PeriscopeTelemetry
 ///               | id length (u8) | id | body
 ///
 /// The magic lets recovery find the next record after damage; the CRC catches flipped bits.
-enum QueueRecord {
-    static let magic: [UInt8] = Array("PSQR".utf8)
-    static let headerSize = 12
-    static let version: UInt8 = 1
+public enum QueueRecord {
+    public static let magic: [UInt8] = Array("PSQR".utf8)
+    public static let headerSize = 12
+    public static let version: UInt8 = 1
     /// Larger lengths can only be damage: batches are capped well below this.
-    static let maxPayloadBytes = 256 << 20
+    public static let maxPayloadBytes = 256 << 20
 
-    static let fixedPayloadBytes = 15
+    public static let fixedPayloadBytes = 15
 
-    static func encode(_ batch: EncodedBatch, enqueuedAtUnixNano: UInt64) -> [UInt8] {
+    public static func encode(_ batch: EncodedBatch, enqueuedAtUnixNano: UInt64) -> [UInt8] {
         let id = Array(batch.id.utf8.prefix(255))
         let payloadCount = fixedPayloadBytes + id.count + batch.body.count
         // Written in one buffer: the header's checksum is filled in once the payload is there.
@@ -40,7 +39,7 @@ enum QueueRecord {
 
     /// Reads the header at the start of `bytes`: the payload length and checksum, or `nil`
     /// if the magic or the length is wrong.
-    static func header(_ bytes: ArraySlice<UInt8>) -> (length: Int, checksum: UInt32)? {
+    public static func header(_ bytes: ArraySlice<UInt8>) -> (length: Int, checksum: UInt32)? {
         guard bytes.count >= headerSize, bytes.prefix(4).elementsEqual(magic) else { return nil }
         let start = bytes.startIndex
         let length = Int(readUInt32(bytes, at: start + 4))
@@ -49,13 +48,13 @@ enum QueueRecord {
     }
 
     /// A record read back: the batch and when it was queued.
-    struct Decoded: Sendable {
-        var batch: EncodedBatch
-        var enqueuedAtUnixNano: UInt64
+    public struct Decoded: Sendable {
+        public var batch: EncodedBatch
+        public var enqueuedAtUnixNano: UInt64
     }
 
     /// Decodes a payload whose checksum matches; `nil` for a damaged one.
-    static func decodePayload(_ payload: ArraySlice<UInt8>, checksum expected: UInt32) -> Decoded? {
+    public static func decodePayload(_ payload: ArraySlice<UInt8>, checksum expected: UInt32) -> Decoded? {
         guard payload.count >= fixedPayloadBytes, checksum(payload) == expected else { return nil }
         let start = payload.startIndex
         guard payload[start] == version, let signal = signal(payload[start + 1]) else { return nil }
@@ -71,12 +70,12 @@ enum QueueRecord {
     }
 
     /// Decodes one whole framed record.
-    static func decode(_ bytes: [UInt8]) -> Decoded? {
+    public static func decode(_ bytes: [UInt8]) -> Decoded? {
         guard let header = header(bytes[...]), bytes.count == headerSize + header.length else { return nil }
         return decodePayload(bytes[headerSize...], checksum: header.checksum)
     }
 
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
     }
 
@@ -97,11 +96,11 @@ enum QueueRecord {
         }
     }
 
-    static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
+    package static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
-    static func readUInt32(_ bytes: ArraySlice<UInt8>, at index: Int) -> UInt32 {
+    package static func readUInt32(_ bytes: ArraySlice<UInt8>, at index: Int) -> UInt32 {
         (0..<4).reduce(0) { $0 | UInt32(bytes[index + $1]) << UInt32(8 * $1) }
     }
 }

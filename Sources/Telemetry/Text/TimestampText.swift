@@ -1,11 +1,10 @@
-import PeriscopeTelemetry
-
 /// Log timestamps as services write them: RFC 3339 (`2024-05-01T12:00:00.123Z`, with an
 /// offset, or a space for the `T`), and Unix epoch seconds, milliseconds, microseconds or
 /// nanoseconds as numbers or digit strings (told apart by magnitude). A time that Unix
-/// nanoseconds in a `UInt64` cannot hold (after 2554-07-21) is `nil`, never a trap.
-package enum TimestampParser {
-    package static func unixNano(_ value: AttributeValue) -> UInt64? {
+/// nanoseconds in a `UInt64` cannot hold (after 2554-07-21) is `nil`, never a trap. Log lines
+/// (the agent's tailer) and query parameters (the collector) are read by this one parser.
+public enum TimestampText {
+    public static func unixNano(_ value: AttributeValue) -> UInt64? {
         switch value {
         case .int(let number): return epoch(Double(number), exact: number)
         case .double(let number): return epoch(number, exact: nil)
@@ -19,14 +18,14 @@ package enum TimestampParser {
 
     /// A string value's bytes: an RFC 3339 time is read without building a `String` (no number
     /// parses as one, so the order of the checks in `unixNano(_:)` is kept).
-    package static func unixNano(utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    public static func unixNano(utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
         if utf8.count >= 19, utf8[4] == UInt8(ascii: "-"), let time = rfc3339(utf8) { return time }
         return unixNano(.string(String(decoding: utf8, as: UTF8.self)))
     }
 
     /// Seconds < 10^11, milliseconds < 10^14, microseconds < 10^17, else nanoseconds; `nil` when
     /// the nanoseconds would not fit a `UInt64`.
-    package static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
+    public static func epoch(_ value: Double, exact: Int64?) -> UInt64? {
         guard value.isFinite, value > 0 else { return nil }
         if let exact {
             guard exact > 0 else { return nil }
@@ -57,12 +56,12 @@ package enum TimestampParser {
     }
 
     /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`; a missing zone is UTC.
-    package static func rfc3339(_ text: String) -> UInt64? {
+    public static func rfc3339(_ text: String) -> UInt64? {
         var text = text
         return text.withUTF8 { rfc3339($0) }
     }
 
-    package static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    public static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard bytes.count >= 19 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }
@@ -118,8 +117,41 @@ package enum TimestampParser {
         return overflow || carry ? nil : nanos
     }
 
+    /// A time in a query string or flag: Unix nanoseconds as digits, or RFC 3339; `nil` when
+    /// unreadable or past what a `UInt64` of nanoseconds holds.
+    public static func unixNano(nanosOrRFC3339 text: String) -> UInt64? {
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return UInt64(text) }
+        return rfc3339(text)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`: what `rfc3339(_:)` reads back as the same nanosecond.
+    public static func rfc3339(unixNano: UInt64) -> String {
+        let seconds = Int(unixNano / 1_000_000_000)
+        let (year, month, day) = civilFromDays(seconds / 86_400)
+        let time = seconds % 86_400
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(time / 3600, 2)):\(pad(time / 60 % 60, 2)):\(pad(time % 60, 2))"
+            + ".\(pad(Int(unixNano % 1_000_000_000), 9))Z"
+    }
+
+    /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
     /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-    package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -127,29 +159,5 @@ package enum TimestampParser {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-}
-
-/// The record times the agent passes on as they are: from `maxAge` before the moment a line is
-/// read to `maxFuture` after it. A time outside (a clock far off, a mistyped unit, year 9999)
-/// is not used: the record keeps its field as an attribute, is marked `periscope.time_unusable`,
-/// and the collector places it at its observed time — instead of refusing it or opening a
-/// partition for a day no query will look at.
-package struct LogTimeBounds: Equatable, Sendable {
-    package var maxAge: Duration
-    package var maxFuture: Duration
-
-    package init(maxAge: Duration = .seconds(7 * 86_400), maxFuture: Duration = .seconds(3_600)) {
-        self.maxAge = maxAge
-        self.maxFuture = maxFuture
-    }
-
-    /// The accepted range around `observedUnixNano`, saturating at both ends.
-    package func accepted(around observedUnixNano: UInt64) -> ClosedRange<UInt64> {
-        let age = UInt64(clamping: maxAge.wholeNanoseconds)
-        let future = UInt64(clamping: maxFuture.wholeNanoseconds)
-        let (earliest, underflow) = observedUnixNano.subtractingReportingOverflow(age)
-        let (latest, overflow) = observedUnixNano.addingReportingOverflow(future)
-        return (underflow ? 0 : earliest)...(overflow ? .max : latest)
     }
 }
