@@ -211,7 +211,11 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines"],
+            dependencies: [
+                "PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             path: "Tests/AgentTests",
             swiftSettings: strict
         ),

@@ -192,6 +192,38 @@ struct DiskQueueTests {
         #expect(drain(reopened).map(\.id) == (0..<20).map { "batch-\($0)" })
     }
 
+    @Test("a segment that cannot be created fails the append that needed it, and nothing else: the queue keeps every batch and goes on")
+    func failedRolloverKeepsTheQueue() throws {
+        var configuration = DiskQueueConfiguration()
+        configuration.segmentBytes = 500
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        // The next segment's file name is taken by a directory: opening it fails (EISDIR).
+        let blocked = (directory as NSString).appendingPathComponent(String(format: "segment-%020llu.log", UInt64(2)))
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: false)
+        var appended = [String]()
+        var failures = 0
+        for n in 0..<12 {
+            do {
+                try queue.append(batch(n))
+                appended.append("batch-\(n)")
+            } catch {
+                guard case .io = error else { throw error }
+                failures += 1
+            }
+            // Deliveries meanwhile leave the first segment fully acknowledged, as in the healthy case.
+            if n == 2, let (record, _) = queue.take() {
+                queue.acknowledge(record)
+                appended.removeFirst()
+            }
+        }
+        #expect(failures > 0, "the blocked rollover was tried")
+        try FileManager.default.removeItem(atPath: blocked)
+        try queue.append(batch(99))
+        appended.append("batch-99")
+        #expect(drain(queue).map(\.id) == appended)
+        #expect(queue.statistics.records == 0)
+    }
+
     @Test("a batch larger than the whole queue is refused")
     func tooLarge() throws {
         var configuration = DiskQueueConfiguration()

@@ -231,84 +231,18 @@ struct HostileInputTests {
         #expect(reply.body.count < 4 << 20)
     }
 
-    /// A connection that sent a request's head and part of its body, then waits: a request in progress.
-    final class StalledRequest {
-        let descriptor: Int32
-
-        let port: UInt16
-
-        init(port: Int, path: String, token: String) throws {
-            self.port = UInt16(port)
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw RunningProcess.StartError(description: "connect failed: \(errno)") }
-            let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\npartial"
-            _ = head.withCString { write(descriptor, $0, strlen($0)) }
-        }
-
-        /// Still this request's connection: the descriptor is a socket connected to the server.
-        var isConnected: Bool {
-            var peer = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let found = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &length) }
-            }
-            return found == 0 && UInt16(bigEndian: peer.sin_port) == port
-        }
-
-        deinit { if isConnected { close(descriptor) } }
-    }
-
-    @Test("requests past --max-concurrent-requests get 503 with Retry-After; places free again as requests end")
-    func concurrencyIsBounded() async throws {
-        let directory = try TemporaryDirectory("hostile-concurrency")
-        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-concurrent-requests", "3"])
-        defer { Task { await collector.process.stop() } }
-        let headers = ["Authorization": "Bearer \(collector.token)", "Content-Type": "application/x-protobuf"]
-        let valid = Self.spans([WallClock.nowUnixNano() - 1_000])
-        var stalled = try (0..<3).map { _ in try StalledRequest(port: collector.port, path: "/v1/traces", token: collector.token) }
-        // The three stalled requests hold every place once the server has read their heads.
-        var refused: TestHTTP.Reply?
-        for _ in 0..<1_000 where refused == nil {
-            let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: valid, headers: headers)
-            if reply.status == 503 { refused = reply } else { try await Task.sleep(for: .milliseconds(20)) }
-            // Another test's process launch may close a descriptor number it once owned and this
-            // socket now has (Foundation's pipes): a request found gone is opened again.
-            for index in stalled.indices where !stalled[index].isConnected {
-                stalled[index] = try StalledRequest(port: collector.port, path: "/v1/traces", token: collector.token)
-            }
-        }
-        let answer = try #require(refused, "no request was refused while three were in progress")
-        #expect(answer.header("Retry-After") == "1")
-        #expect(answer.text.contains("more than 3 requests"))
-        #expect(try await TestHTTP.get(collector.url + "/healthz").status == 200, "health checks are never refused")
-        stalled.removeAll()
-        var accepted = false
-        for _ in 0..<1_000 where !accepted {
-            accepted = try await TestHTTP.post(collector.url + "/v1/traces", body: valid, headers: headers).status == 200
-            if !accepted { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(accepted, "places are given back when requests end")
-    }
-
-    @Test("32 parallel maximum-size (2 MiB) bodies: every one is answered, the collector's peak RSS stays bounded")
+    @Test("32 parallel maximum-size (512 KiB) bodies: every one is answered, the collector's peak RSS stays bounded")
     func parallelMaximumBodies() async throws {
         let directory = try TemporaryDirectory("hostile-bodies")
-        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-body-bytes", "2MiB"])
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-body-bytes", "512KiB"])
         defer { Task { await collector.process.stop() } }
         let headers = ["Authorization": "Bearer \(collector.token)", "Content-Type": "application/x-protobuf"]
-        // 2 MiB (the limit set here) of one huge string attribute: it decodes, then is refused (value over 1 MiB).
+        // 512 KiB (the limit set here) of one string attribute, 32 times at once.
         let huge = Span(
             traceID: TraceID.random(), spanID: SpanID.random(), name: "huge", startTimeUnixNano: WallClock.nowUnixNano() - 1_000,
-            endTimeUnixNano: WallClock.nowUnixNano(), attributes: [Attribute("blob", .string(String(repeating: "x", count: (2 << 20) - 200)))])
+            endTimeUnixNano: WallClock.nowUnixNano(), attributes: [Attribute("blob", .string(String(repeating: "x", count: (512 << 10) - 200)))])
         let body = OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "x"), scopes: [ScopeSpans(spans: [huge])])]))
-        #expect(body.count <= 2 << 20)
+        #expect(body.count <= 512 << 10)
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<32 {
                 group.addTask { try await TestHTTP.post(collector.url + "/v1/traces", body: body, headers: headers).status }
@@ -317,11 +251,11 @@ struct HostileInputTests {
             for try await status in group { statuses[status, default: 0] += 1 }
             return statuses
         }
-        #expect(Set(statuses.keys).isSubset(of: [400, 503]), "\(statuses)")
+        #expect(Set(statuses.keys).isSubset(of: [200, 503]), "\(statuses)")
         let status = try String(contentsOfFile: "/proc/\(collector.process.processID)/status", encoding: .utf8)
         let peakKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        print("32 parallel 2 MiB bodies: answers \(statuses), collector peak RSS \(peakKiB / 1024) MiB")
-        // 16 places × (2 MiB body + its decoded copy) plus the runtime: well under 512 MiB.
+        print("32 parallel 512 KiB bodies: answers \(statuses), collector peak RSS \(peakKiB / 1024) MiB")
+        // 16 places × (512 KiB body + its decoded copy) plus the runtime: well under 512 MiB.
         #expect(peakKiB > 0 && peakKiB < 512 << 10)
         #expect(collector.process.isRunning)
     }

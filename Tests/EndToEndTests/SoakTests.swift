@@ -65,7 +65,7 @@ struct SoakTests {
         let started = ContinuousClock.now
 
         let senders = (0..<Self.senders).map { worker in Task.detached { try await Self.sendTraffic(shared, worker: worker) } }
-        let writer = Task.detached { Self.writeLines(path: logPath, shared) }
+        let writer = Task.detached { await Self.writeLines(path: logPath, shared) }
         let sampler = Task.detached { [queue = directory.file("agent-data/queue").path] in
             while !shared.stop.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .seconds(2))
@@ -202,7 +202,7 @@ struct SoakTests {
     }
 
     /// About 200 JSON lines a second to the tailed file, renamed away and created again every 5 s.
-    static func writeLines(path: String, _ shared: Shared) {
+    static func writeLines(path: String, _ shared: Shared) async {
         var fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         var written = 0
         var nextRotation = ContinuousClock.now + .seconds(5)
@@ -221,7 +221,8 @@ struct SoakTests {
                 nextRotation = ContinuousClock.now + .seconds(5)
             }
             shared.ledger.withLock { $0.tailLines = written }
-            usleep(10_000)
+            // Never block a cooperative thread: the test's own tasks need both of them.
+            try? await Task.sleep(for: .milliseconds(10))
         }
         close(fd)
     }

@@ -85,15 +85,20 @@ struct JSONLinesMirrorTests {
         #expect(mirror.droppedLines > 7_000)
         // Drain the pipe: what was accepted gets written, in whole lines.
         let readEnd = descriptors[0]
-        let reader = Task.detached { [readEnd] in
-            var total = 0
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = read(readEnd, &buffer, buffer.count)
-                if count <= 0 { break }
-                total += count
+        // The blocking reads run on a Dispatch thread, never on the cooperative pool other tests share.
+        let reader = Task {
+            await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
+                DispatchQueue.global().async {
+                    var total = 0
+                    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                    while true {
+                        let count = read(readEnd, &buffer, buffer.count)
+                        if count <= 0 { break }
+                        total += count
+                    }
+                    done.resume(returning: total)
+                }
             }
-            return total
         }
         #expect(await mirror.drained(timeout: .seconds(30)))
         _ = consume mirror
