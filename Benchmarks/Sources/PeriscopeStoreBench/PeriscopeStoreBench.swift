@@ -79,6 +79,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Write the report as JSON here.")
     var jsonOut: String?
 
+    @Option(name: .customLong("collector-sync"), help: "The collectors' --sync: full (their default) or normal.")
+    var collectorSync: String?
+
     mutating func run() async throws {
         let bin = URL(fileURLWithPath: binDir)
         let collectorBinary = bin.appendingPathComponent("periscope-collector")
@@ -120,7 +123,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         return try ManagedProcess(
             binary: binary,
             arguments: ["--listen", "127.0.0.1:0", "--data", data.path, "--insecure-no-auth", "--retention", "60d",
-                        "--log-level", "warning"] + extra,
+                        "--log-level", "warning"] + (collectorSync.map { ["--sync", $0] } ?? []) + extra,
             logDirectory: logs, cpuList: collectorCPUs.isEmpty ? nil : collectorCPUs)
     }
 
