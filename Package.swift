@@ -183,13 +183,13 @@ let package = Package(
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["PeriscopeTelemetry"],
+            dependencies: ["PeriscopeTelemetry", "PeriscopeTesting"],
             path: "Tests/TelemetryTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CollectorTests",
-            dependencies: ["PeriscopeCollector", "PeriscopeTelemetry"],
+            dependencies: ["PeriscopeCollector", "PeriscopeTelemetry", "PeriscopeTesting"],
             path: "Tests/CollectorTests",
             swiftSettings: strict
         ),
@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines",
+                "PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines", "PeriscopeTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import PeriscopeAgent
 import PeriscopeTelemetry
+import PeriscopeTesting
 import Testing
 
 /// Random sequences of append / take / acknowledge / hold (a failed delivery keeps its record in
@@ -25,7 +26,7 @@ struct DiskQueueModelTests {
 
     @Test("the queue behaves like its model", arguments: 0..<24)
     func matchesModel(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("queue-model-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = DiskQueueConfiguration()
@@ -100,18 +101,5 @@ struct DiskQueueModelTests {
         }
         #expect(drained == model.entries.map(\.id), "seed \(seed): drain")
         #expect(queue.statistics.bytes == 0 && queue.statistics.records == 0)
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea, Flood 2014), so every run of a seed is the same.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeLogLines
+import PeriscopeTesting
 import Testing
 
 /// The log-line fuzz property (`LogLinesFuzzing.check`) on the fuzz seeds and on random
@@ -21,7 +22,7 @@ struct LogLinesFuzzingTests {
 
     @Test("3,000 mutations of the seeds hold it too")
     func mutations() {
-        var generator = SplitMix64(seed: 0x10_9115)
+        var generator = SeededGenerator(seed: 0x10_9115)
         var checked = 0
         for round in 0..<3_000 {
             var input = Self.seeds[round % Self.seeds.count]

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PeriscopeAgent
+import PeriscopeTesting
 import Testing
 
 /// Random sequences of appends, rename-and-create rotations, polls, refused appends (a full
@@ -11,7 +12,7 @@ import Testing
 struct TailCheckpointModelTests {
     @Test("every line is delivered exactly once through rotations, refusals, restarts and crashes", arguments: 0..<16)
     func matchesModel(seed: UInt64) async throws {
-        var random = SplitMix64(seed: seed &+ 0x7A11)
+        var random = SeededGenerator(seed: seed &+ 0x7A11)
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
         let source = TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain)

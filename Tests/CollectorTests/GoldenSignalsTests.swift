@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
 import PeriscopeTelemetry
+import PeriscopeTesting
 import Testing
 
 @Suite("Golden signals")
@@ -11,7 +12,7 @@ struct GoldenSignalsTests {
     /// 2,000 server spans over 20 minutes with seeded log-normal-ish durations: every 20th
     /// fails with HTTP 503, every 50th with an exception; plus client spans that are not requests.
     static func traffic() -> [(service: String, span: Span)] {
-        var generator = SplitMix(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         var out = [(String, Span)]()
         for i in 0..<2000 {
             let start = base + UInt64(i) * 600_000_000
@@ -99,7 +100,7 @@ struct GoldenSignalsTests {
     /// a request every 37 minutes per operation with seeded durations; every 13th fails with
     /// HTTP 500, every 26th (from the first) with an exception.
     static func weeks() -> [(service: String, span: Span)] {
-        var generator = SplitMix(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         var out = [(service: String, span: Span)]()
         let day: UInt64 = 86_400_000_000_000
         for service in ["api", "cart", "pay"] {
@@ -373,7 +374,7 @@ struct GoldenSignalsTests {
 struct LatencySketchTests {
     @Test("every quantile within 1 % of the exact order statistic; merging equals adding")
     func accuracy() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var values = [UInt64]()
         var sketch = LatencySketch()
         var left = LatencySketch()
@@ -413,7 +414,7 @@ struct LatencySketchTests {
 
     @Test("a sketch written from bucket indices, sorted or counted, is the sketch built value by value")
     func sketchFromBuckets() throws {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         var counts = [UInt32]()
         var sorter = CountingSort()
         for (size, widest) in [(0, 18.0), (1, 18), (2, 18), (17, 18), (17, 0.7), (33, 0.7), (50, 18), (50, 0.5), (3000, 18), (3000, 2)] {
@@ -553,7 +554,7 @@ struct LatencySketchTests {
 
     @Test("the index map finds what it stored, through growth, like a dictionary")
     func indexMap() {
-        var generator = SplitMix(seed: 5)
+        var generator = SeededGenerator(seed: 5)
         var map = IndexMap()
         var reference = [UInt64: Int32]()
         for step in 0..<20_000 {
@@ -568,7 +569,7 @@ struct LatencySketchTests {
 
     @Test("the counting sort orders like a stable comparison sort: few items, narrow and wide key ranges")
     func countingSort() {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         var sorter = CountingSort()
         for (count, range) in [(0, 10), (1, 10), (5, 3), (32, 1000), (33, 20), (500, 400), (500, 1_000_000), (3000, 60)] {
             let keys = (0..<count).map { _ in Int64(generator.next() % UInt64(range)) - Int64(range / 2) }
@@ -604,18 +605,5 @@ struct LatencySketchTests {
         }
         let month = Resolution.cover(startUnixNano: 10 * day + 61_000_000_000, endUnixNano: 40 * day + 3_700_000_000_000)
         #expect(month.count <= 5, "a month is a handful of ranges: \(month)")
-    }
-}
-
-/// A deterministic generator so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
 import PeriscopeTelemetry
+import PeriscopeTesting
 import Testing
 
 /// The stored span layout on its own: a block decodes to exactly the spans that went in, and
@@ -12,7 +13,7 @@ struct SpanBlockTests {
     /// Spans with every value type, events, links, status messages, parents inside and outside
     /// the block, and an end before the start.
     static func sampleTraces() -> [(TraceID, [BlockSpan])] {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var traces = [(TraceID, [BlockSpan])]()
         for t in 0..<30 {
             let traceID = TraceID(high: generator.next(), low: generator.next())
@@ -110,7 +111,7 @@ struct SpanBlockTests {
         for resource in Self.resources { _ = encoder.addResource(resource) }
         for (traceID, spans) in Self.sampleTraces() { encoder.addTrace(traceID, spans[...]) }
         let bytes = encoder.encoded()
-        var generator = SplitMix(seed: 3)
+        var generator = SeededGenerator(seed: 3)
         for _ in 0..<200 {
             var damaged = bytes
             let cut = Int.random(in: 0..<bytes.count, using: &generator)
@@ -126,7 +127,7 @@ struct SpanBlockTests {
 
     @Test("a term table lists each trace with the term once, within bounds that hold")
     func termTable() throws {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         var builder = TermTableBuilder()
         var truth = [UInt64: [Int: (earliest: UInt64, latest: UInt64, longest: UInt64)]]()
         let minStart = Self.base + 17, maxStart = Self.base + 86_399_000_000_000

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
 import PeriscopeTelemetry
+import PeriscopeTesting
 import Testing
 
 /// The store against a model: seeded random traces (split over batches and over two days,
@@ -29,7 +30,7 @@ struct StoreModelTests {
     /// Spans of `traces` traces; with `ordered`, trace n starts around n minutes after dayA's
     /// 23:00 (so later traces cross into the next day), otherwise anywhere in the two days.
     static func generate(traces: Int, ordered: Bool, seed: UInt64) -> [Stored] {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         var out = [Stored]()
         for n in 0..<traces {
             let traceID = TraceID(high: n % 7 == 0 ? 0xabc : generator.next(), low: UInt64(n + 1))
@@ -61,7 +62,7 @@ struct StoreModelTests {
     /// Ingests `spans` in batches of about `batchSize` (in order, or shuffled), re-sending every
     /// 5th batch without a batch ID.
     static func ingest(_ spans: [Stored], into store: TelemetryStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         var order = spans
         if shuffle { order.shuffle(using: &generator) }
         for (index, first) in stride(from: 0, to: order.count, by: batchSize).enumerated() {
@@ -107,7 +108,7 @@ struct StoreModelTests {
         .prefix(query.limit).map(\.key)
     }
 
-    static func randomQuery(_ generator: inout SplitMix) -> TraceQuery {
+    static func randomQuery(_ generator: inout SeededGenerator) -> TraceQuery {
         var query = TraceQuery()
         func maybe() -> Bool { Int.random(in: 0..<3, using: &generator) == 0 }
         if maybe() { query.service = services.randomElement(using: &generator) }
@@ -136,7 +137,7 @@ struct StoreModelTests {
         try Self.ingest(spans, into: store, batchSize: 97, shuffle: shuffle, seed: seed)
         #expect(try store.counts()["spans"] == spans.count, "re-sent spans are stored once")
 
-        var generator = SplitMix(seed: seed ^ 0xfeed)
+        var generator = SeededGenerator(seed: seed ^ 0xfeed)
         var answered = 0
         for _ in 0..<300 {
             let query = Self.randomQuery(&generator)
@@ -220,7 +221,7 @@ struct LogModelTests {
     func keysAcrossBuckets() throws {
         let store = try TelemetryStore(directory: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var generator = SplitMix(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         let base = StoreModelTests.dayA
         var records = [LogRecord]()
         // More records than three lookup buckets hold; each trace's records spread over the batches.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PeriscopeTelemetry
+import PeriscopeTesting
 import Testing
 
 /// The direct trace reader against the generic decoder (SwiftProtobuf's messages, then

@@ -1,3 +1,5 @@
+import PeriscopeTelemetry
+
 /// RFC 3339 timestamps in UTC with milliseconds: `2024-05-01T12:34:56.789Z`.
 enum Timestamp {
     static func rfc3339(unixNanos: UInt64) -> String {
@@ -6,7 +8,7 @@ enum Timestamp {
         let totalSeconds = Int64(totalMillis / 1000)
         let days = totalSeconds / 86_400
         let secondOfDay = Int(totalSeconds % 86_400)
-        let (year, month, day) = civil(daysSinceEpoch: days)
+        let (year, month, day) = TimestampText.civilFromDays(Int(days))
         return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
             + "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
             + "." + pad(millis, 3) + "Z"
@@ -21,20 +23,6 @@ enum Timestamp {
         let date = String(characters[(characters.count - 19)..<(characters.count - 14)])
         let time = String(characters[(characters.count - 13)..<(characters.count - 1)])
         return date + " " + time
-    }
-
-    /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    static func civil(daysSinceEpoch: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -29,17 +29,11 @@ public struct AttributeLimits: Sendable, Hashable {
 
     /// Makes `span` fit; returns how many attributes, values, events and links were cut or dropped.
     func apply(to span: inout PeriscopeTelemetry.Span) -> Int {
-        var changed = fit(&span.attributes)
-        if span.events.count > maxEvents {
-            changed += span.events.count - maxEvents
-            span.events.removeSubrange(maxEvents...)
-        }
-        for index in span.events.indices { changed += fit(&span.events[index].attributes) }
-        if span.links.count > maxLinks {
-            changed += span.links.count - maxLinks
-            span.links.removeSubrange(maxLinks...)
-        }
-        for index in span.links.indices { changed += fit(&span.links[index].attributes) }
+        var changed = fit(&span.attributes, depth: 0)
+        changed += Self.keep(maxEvents, of: &span.events)
+        for index in span.events.indices { changed += fit(&span.events[index].attributes, depth: 0) }
+        changed += Self.keep(maxLinks, of: &span.links)
+        for index in span.links.indices { changed += fit(&span.links[index].attributes, depth: 0) }
         changed += fit(&span.name)
         changed += fit(&span.status.message)
         return changed
@@ -47,18 +41,22 @@ public struct AttributeLimits: Sendable, Hashable {
 
     /// Makes `record` fit; returns how many attributes and values were cut or dropped.
     func apply(to record: inout LogRecord) -> Int {
-        fit(&record.attributes) + fit(&record.body, depth: 0)
+        fit(&record.attributes, depth: 0) + fit(&record.body, depth: 0)
     }
 
-    private func fit(_ attributes: inout [Attribute]) -> Int {
-        var changed = 0
-        if attributes.count > maxAttributes {
-            changed += attributes.count - maxAttributes
-            attributes.removeSubrange(maxAttributes...)
-        }
-        for index in attributes.indices where needsFitting(attributes[index].value, depth: 0) || attributes[index].key.utf8.count > maxValueBytes {
+    /// Drops the elements past `limit`; returns how many.
+    private static func keep<Element>(_ limit: Int, of elements: inout [Element]) -> Int {
+        guard elements.count > limit else { return 0 }
+        defer { elements.removeSubrange(limit...) }
+        return elements.count - limit
+    }
+
+    /// Attributes of an item (`depth` 0) or of a key/value list value.
+    private func fit(_ attributes: inout [Attribute], depth: Int) -> Int {
+        var changed = Self.keep(maxAttributes, of: &attributes)
+        for index in attributes.indices where needsFitting(attributes[index].value, depth: depth) || attributes[index].key.utf8.count > maxValueBytes {
             changed += fit(&attributes[index].key)
-            changed += fit(&attributes[index].value, depth: 0)
+            changed += fit(&attributes[index].value, depth: depth)
         }
         return changed
     }
@@ -69,7 +67,9 @@ public struct AttributeLimits: Sendable, Hashable {
         case .string(let text): return text.utf8.count > maxValueBytes
         case .bytes(let bytes): return bytes.count > maxValueBytes
         case .array(let values): return depth >= Self.maxDepth || values.count > maxAttributes || values.contains { needsFitting($0, depth: depth + 1) }
-        case .keyValueList(let pairs): return depth >= Self.maxDepth || pairs.count > maxAttributes || pairs.contains { needsFitting($0.value, depth: depth + 1) }
+        case .keyValueList(let pairs):
+            return depth >= Self.maxDepth || pairs.count > maxAttributes
+                || pairs.contains { $0.key.utf8.count > maxValueBytes || needsFitting($0.value, depth: depth + 1) }
         default: return false
         }
     }
@@ -83,33 +83,16 @@ public struct AttributeLimits: Sendable, Hashable {
         case .bytes(let bytes) where bytes.count > maxValueBytes:
             value = .bytes(Array(bytes.prefix(maxValueBytes)))
             return 1
+        case .array where depth >= Self.maxDepth, .keyValueList where depth >= Self.maxDepth:
+            value = .empty
+            return 1
         case .array(var values):
-            guard depth < Self.maxDepth else {
-                value = .empty
-                return 1
-            }
-            var changed = 0
-            if values.count > maxAttributes {
-                changed += values.count - maxAttributes
-                values.removeSubrange(maxAttributes...)
-            }
+            var changed = Self.keep(maxAttributes, of: &values)
             for index in values.indices { changed += fit(&values[index], depth: depth + 1) }
             if changed > 0 { value = .array(values) }
             return changed
         case .keyValueList(var pairs):
-            guard depth < Self.maxDepth else {
-                value = .empty
-                return 1
-            }
-            var changed = 0
-            if pairs.count > maxAttributes {
-                changed += pairs.count - maxAttributes
-                pairs.removeSubrange(maxAttributes...)
-            }
-            for index in pairs.indices {
-                changed += fit(&pairs[index].key)
-                changed += fit(&pairs[index].value, depth: depth + 1)
-            }
+            let changed = fit(&pairs, depth: depth + 1)
             if changed > 0 { value = .keyValueList(pairs) }
             return changed
         default:
