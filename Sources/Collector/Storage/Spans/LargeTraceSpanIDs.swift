@@ -24,13 +24,17 @@ final class LargeTraceSpanIDs: Sendable {
 
     private let state = Mutex(State())
 
-    /// The trace's stored span IDs, when it is one of the large traces kept.
-    func ids(of trace: TraceID) -> Set<UInt64>? {
+    /// Which of `candidates` the trace already has stored, when it is one of the large traces
+    /// kept (`nil` otherwise). The set itself never leaves the lock: a copy held outside would
+    /// make the next `add` copy all of it.
+    func alreadyStored(_ candidates: some Sequence<UInt64>, in trace: TraceID) -> Set<UInt64>? {
         state.withLock { state in
             guard state.traces[trace] != nil else { return nil }
             state.clock += 1
             state.traces[trace]!.lastUse = state.clock
-            return state.traces[trace]!.ids
+            var found = Set<UInt64>()
+            for id in candidates where state.traces[trace]!.ids.contains(id) { found.insert(id) }
+            return found
         }
     }
 

@@ -129,7 +129,7 @@ struct SpanBatchWriter {
         var seen = Set<UInt64>()
         let first = kept.count
         var stored: Set<UInt64>?
-        let known = bytes == nil ? nil : largeTraces?.ids(of: trace)
+        let known = bytes == nil ? nil : largeTraces?.alreadyStored(spans.lazy.map { $0.span(in: groups).spanID.value }, in: trace)
         let existing = known == nil ? try bytes.map(TraceSegment.decode) : nil
         let fingerprints = Set(existing?.flatMap(\.fingerprints) ?? [])
         for ref in spans {
