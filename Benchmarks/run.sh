@@ -90,6 +90,24 @@ sys.exit(0 if ok else 1)' "$RESULTS/load-mixed-$rate.json"; then
   fi
 done
 
+step "answer latency: sequential one-span requests, agent against the collector directly"
+# Three runs, interleaved request by request, so both sides share the machine's moment.
+for run in 1 2 3; do
+  record "latency-sequential-$run" "$LOAD" --bin-dir "$BIN" --sequential-requests 150 \
+    --json-out "$RESULTS/latency-sequential-$run.json"
+done
+
+step "Python opentelemetry-sdk at its defaults: through the agent against straight to the collector"
+# BatchSpanProcessor defaults (queue 2048, batches of 512): spans made faster than exported are
+# dropped by the SDK. Three pairs of runs; what the collector stored is the measure.
+for run in 1 2 3; do
+  for target in collector agent; do
+    record "python-defaults-$target-$run" "$LOAD" "${LOAD_COMMON[@]}" --client-target "$target" --client-may-drop \
+      --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 50000 --sdk-defaults" \
+      --json-out "$RESULTS/python-defaults-$target-$run.json"
+  done
+done
+
 step "peer: Python opentelemetry-sdk as the client"
 record peer-python "$LOAD" "${LOAD_COMMON[@]}" \
   --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \

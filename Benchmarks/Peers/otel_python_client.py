@@ -6,6 +6,10 @@ periscope-load's) as fast as the SDK allows, exported by a BatchSpanProcessor ov
 protobuf to $PERISCOPE_AGENT_URL, then flushes. Its queue holds every span, so nothing is
 dropped client-side; periscope-load checks that the collector stored them all.
 
+With --sdk-defaults the processor keeps the SDK's defaults instead, so a span made while its
+queue is full is dropped, as in a real service; `spans` is then what was made, and the
+collector's count says how many arrived.
+
 Prints, as its last line, one JSON object of numbers: spans, seconds (creation + flush),
 spans_per_second, cpu_seconds (this process's user + system time).
 """
@@ -26,6 +30,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20000)
     parser.add_argument("--spans-per-trace", type=int, default=4)
+    parser.add_argument(
+        "--sdk-defaults", action="store_true",
+        help="BatchSpanProcessor at the SDK's defaults (queue 2048, batches of 512, 5 s delay): "
+             "spans that do not fit its queue are dropped, as in a real service")
     args = parser.parse_args()
     agent = os.environ.get("PERISCOPE_AGENT_URL")
     if not agent:
@@ -34,12 +42,15 @@ def main() -> int:
 
     provider = TracerProvider(resource=Resource.create({"service.name": "python-peer"}))
     exporter = OTLPSpanExporter(endpoint=agent.rstrip("/") + "/v1/traces", timeout=30)
-    processor = BatchSpanProcessor(
-        exporter,
-        max_queue_size=max(2048, args.spans),
-        max_export_batch_size=512,
-        schedule_delay_millis=200,
-    )
+    if args.sdk_defaults:
+        processor = BatchSpanProcessor(exporter)
+    else:
+        processor = BatchSpanProcessor(
+            exporter,
+            max_queue_size=max(2048, args.spans),
+            max_export_batch_size=512,
+            schedule_delay_millis=200,
+        )
     provider.add_span_processor(processor)
     tracer = provider.get_tracer("periscope-peer")
 

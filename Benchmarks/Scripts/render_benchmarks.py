@@ -461,6 +461,55 @@ if peer and peer.get("clientReport"):
 else:
     out(f"Not measured: the Python peer run failed (see `Benchmarks/.results/peer-python.err`). Command: {command('peer-python')}")
 out("")
+out("## Answer latency: agent against collector, one request at a time")
+out("")
+out("One-span OTLP/HTTP protobuf requests sent one at a time, alternately to the agent (answer = in its")
+out("durable queue, `fsync: always`) and straight to the collector (answer = committed to SQLite). Issue")
+out("20's target: agent ≤ 3× the collector.")
+out("")
+sequential = [(n, load_json(f"latency-sequential-{n}.json")) for n in (1, 2, 3)]
+sequential = [(n, r) for n, r in sequential if r]
+if sequential:
+    out("| run | requests each | agent p50 / p99 ms | collector p50 / p99 ms | agent p50 ÷ collector p50 |")
+    out("| --- | ---: | --- | --- | ---: |")
+    for n, r in sequential:
+        out(f"| {n} | {r['requests']} | {r['agentMs']['p50']:.2f} / {r['agentMs']['p99']:.2f} | "
+            f"{r['collectorMs']['p50']:.2f} / {r['collectorMs']['p99']:.2f} | {r['medianRatio']:.2f} |")
+    ratios = sorted(r["medianRatio"] for _, r in sequential)
+    out("")
+    out(f"Median ratio {ratios[len(ratios) // 2]:.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f}): {verdict(ratios[len(ratios) // 2] <= 3)}. "
+        f"Command: {command('latency-sequential-1')} (runs 2 and 3 the same)")
+else:
+    out(f"Not measured: the runs failed (see `Benchmarks/.results/latency-sequential-1.err`).")
+out("")
+
+out("## Python opentelemetry-sdk at its defaults: through the agent against straight to the collector")
+out("")
+out("50,000 spans made as fast as the program makes them, exported by a `BatchSpanProcessor` at its defaults")
+out("(queue 2,048, batches of 512): what does not fit the queue is dropped by the SDK. Stored spans are the")
+out("collector's count. Issue 20's target: through the agent ≥ 95 % of straight to the collector.")
+out("")
+pairs = []
+for n in (1, 2, 3):
+    direct = load_json(f"python-defaults-collector-{n}.json")
+    via = load_json(f"python-defaults-agent-{n}.json")
+    if direct and via:
+        pairs.append((n, direct, via))
+if pairs:
+    out("| run | stored, straight to collector | stored, through agent | agent ÷ direct |")
+    out("| --- | ---: | ---: | ---: |")
+    for n, direct, via in pairs:
+        out(f"| {n} | {direct['storedSpans']:,} of 50,000 | {via['storedSpans']:,} of 50,000 | "
+            f"{via['storedSpans'] / max(1, direct['storedSpans']):.1%} |")
+    total_direct = sum(d["storedSpans"] for _, d, _ in pairs)
+    total_via = sum(v["storedSpans"] for _, _, v in pairs)
+    out("")
+    out(f"All runs: {total_via:,} through the agent against {total_direct:,} direct = {total_via / max(1, total_direct):.1%}: "
+        f"{verdict(total_via >= 0.95 * total_direct)}. Commands: {command('python-defaults-collector-1')}; "
+        f"{command('python-defaults-agent-1')}")
+else:
+    out("Not measured: the runs failed (see `Benchmarks/.results/python-defaults-*.err`).")
+out("")
 out("## Not measured yet")
 out("")
 if not tail_bench:

@@ -101,17 +101,25 @@ public enum StoreAudit {
     }
 
     public static func logRecordCount(_ collector: CollectorProcess) async throws -> Int {
-        let reply = try await TestHTTP.get(collector.url + "/api/v1/status", headers: ["Authorization": "Bearer \(collector.token)"])
-        return (try? JSONDecoder().decode([String: Int].self, from: Data(reply.body)))?["logs"] ?? -1
+        try await storedCount(collector, "logs")
     }
 
-    /// Waits until the store holds at least `expected` log records and stops growing.
-    public static func waitForDrain(_ collector: CollectorProcess, atLeast expected: Int, timeout: Duration = .seconds(60)) async throws {
+    /// A row count from `/api/v1/status` (`spans`, `logs`, …); -1 if it did not answer.
+    public static func storedCount(_ collector: CollectorProcess, _ key: String) async throws -> Int {
+        let reply = try await TestHTTP.get(collector.url + "/api/v1/status", headers: ["Authorization": "Bearer \(collector.token)"])
+        return (try? JSONDecoder().decode([String: Int].self, from: Data(reply.body)))?[key] ?? -1
+    }
+
+    /// Waits until the store holds at least `expected` rows of `key` (log records by default)
+    /// and stops growing.
+    public static func waitForDrain(
+        _ collector: CollectorProcess, atLeast expected: Int, of key: String = "logs", timeout: Duration = .seconds(60)
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         var last = -1
         var stableSince = ContinuousClock.now
         while ContinuousClock.now < deadline {
-            let count = try await logRecordCount(collector)
+            let count = try await storedCount(collector, key)
             if count != last {
                 last = count
                 stableSince = .now

@@ -4,6 +4,8 @@ import Foundation
 /// Runs another OTLP client (the Python opentelemetry-sdk peer) against the agent instead of
 /// the built-in driver. It gets the agent's URL in `PERISCOPE_AGENT_URL` and must print, as its
 /// last stdout line, a JSON object of numbers including `spans` (and optionally `logs`).
+/// `PERISCOPE_AGENT_URL` may point at the collector instead, to compare sending through the
+/// agent with sending straight to the store.
 enum ExternalClient {
     /// Runs `command` with `/bin/sh -c`, bounded by `timeout`; returns its numbers.
     static func run(command: String, agentURL: String, workDirectory: URL, timeout: Duration) throws -> [String: Double] {

@@ -13,7 +13,7 @@ struct LoadRun: Sendable {
     let spotCheckSize = 50
 
     /// Runs the load (or `clientCommand`), waits for the collector to catch up, and reports.
-    func execute(clientCommand: String?, work: URL) async throws -> LoadReport {
+    func execute(clientCommand: String?, clientTarget: String = "agent", clientMayDrop: Bool = false, work: URL) async throws -> LoadReport {
         let ledger = LoadLedger()
         let ids = IDSource()
         let agentBefore = ProcessStats.read(pid: stack.agent.pid)
@@ -23,9 +23,15 @@ struct LoadRun: Sendable {
         var clientReport: [String: Double]?
         if let clientCommand {
             let numbers = try ExternalClient.run(
-                command: clientCommand, agentURL: stack.agentURL, workDirectory: work,
+                command: clientCommand, agentURL: clientTarget == "collector" ? stack.collectorURL : stack.agentURL, workDirectory: work,
                 timeout: .seconds(shape.durationSeconds * 10 + 120))
-            ledger.recordExternal(spans: Int(numbers["spans"] ?? 0), logs: Int(numbers["logs"] ?? 0))
+            if clientMayDrop {
+                // What arrived is the measure: wait for the store to stop growing, then take its count as accepted.
+                let counts = await waitUntilSettled()
+                ledger.recordExternal(spans: counts["spans"] ?? 0, logs: counts["logs"] ?? 0)
+            } else {
+                ledger.recordExternal(spans: Int(numbers["spans"] ?? 0), logs: Int(numbers["logs"] ?? 0))
+            }
             clientReport = numbers
         } else {
             await LoadDriver(shape: shape, endpoints: endpoints, ids: ids, ledger: ledger,
@@ -81,6 +87,25 @@ struct LoadRun: Sendable {
             if let counts = await endpoints.collectorCounts() {
                 last = counts
                 if counts["spans", default: 0] >= spans, counts["logs", default: 0] >= logs { return counts }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now < deadline
+        return last
+    }
+
+    /// Polls `/api/v1/status` until its counts have not changed for 2 s (or the drain timeout).
+    private func waitUntilSettled() async -> [String: Int] {
+        let deadline = ContinuousClock.now + drainTimeout
+        var last: [String: Int] = [:]
+        var stableSince = ContinuousClock.now
+        repeat {
+            if let counts = await endpoints.collectorCounts() {
+                if counts != last {
+                    last = counts
+                    stableSince = .now
+                } else if ContinuousClock.now - stableSince >= .seconds(2) {
+                    return counts
+                }
             }
             try? await Task.sleep(for: .milliseconds(100))
         } while ContinuousClock.now < deadline

@@ -50,6 +50,15 @@ struct PeriscopeLoad: AsyncParsableCommand {
     @Option(help: "Run this shell command as the client instead of the built-in one (PERISCOPE_AGENT_URL is set).")
     var clientCommand: String?
 
+    @Option(help: "Where the client command sends: agent (default) or collector (straight to the store, as a baseline).")
+    var clientTarget = "agent"
+
+    @Flag(help: "The client command may drop spans itself (an SDK at its defaults): report what was stored instead of failing.")
+    var clientMayDrop = false
+
+    @Option(help: "Instead of load: send this many one-span requests one at a time, alternately to the agent and straight to the collector, and compare their answer times.")
+    var sequentialRequests: Int?
+
     @Option(help: "Where to write the JSON summary as well as stdout.")
     var jsonOut: String?
 
@@ -70,11 +79,24 @@ struct PeriscopeLoad: AsyncParsableCommand {
         defer { stack.stop() }
         let client = HTTPEndpoints.makeClient(connections: shape.services * shape.maxInFlight + 8)
         let endpoints = HTTPEndpoints(agentURL: stack.agentURL, collectorURL: stack.collectorURL, client: client)
+        if let sequentialRequests {
+            let report = await SequentialLatency(requests: max(1, sequentialRequests), endpoints: endpoints).run()
+            try? await client.shutdown()
+            print(report.table())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+            print(json)
+            if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+            if report.agentFailures + report.collectorFailures > 0 { throw ExitCode(2) }
+            return
+        }
         let run = LoadRun(shape: shape, stack: stack, endpoints: endpoints,
                           freshnessSamples: freshnessSamples, drainTimeout: .seconds(drainTimeout))
         let report: LoadReport
         do {
-            report = try await run.execute(clientCommand: clientCommand, work: work)
+            guard ["agent", "collector"].contains(clientTarget) else { throw ValidationError("--client-target is agent or collector") }
+            report = try await run.execute(clientCommand: clientCommand, clientTarget: clientTarget, clientMayDrop: clientMayDrop, work: work)
         } catch {
             try? await client.shutdown()
             throw error

@@ -5,14 +5,14 @@ import PeriscopeServer
 import PeriscopeTelemetry
 import ServiceLifecycle
 
-/// The running agent: OTLP receiver → batcher → durable queue → shipper → collector, as
+/// The running agent: OTLP receiver → queue writer (group commit) → durable queue → shipper → collector, as
 /// services in one group. On SIGTERM/SIGINT the receiver stops first, then the shipper
 /// drains the queue until it is empty or the drain deadline passes.
 struct AgentApplication {
     let configuration: AgentConfiguration
     let queue: DiskQueue
     let shipper: Shipper
-    let sink: QueueingSink
+    let sink: QueueWriter
     let logger: Logger
     let httpClient: HTTPClient
 
@@ -25,7 +25,7 @@ struct AgentApplication {
         shipper = Shipper(
             queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
             concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
-        sink = QueueingSink(queue: queue, batching: configuration.batching)
+        sink = QueueWriter(queue: queue, configuration: configuration.batching)
     }
 
     func run() async throws {

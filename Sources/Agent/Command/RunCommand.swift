@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-max-bytes"), help: "Bytes that close a batch, e.g. 1MiB (default).")
     var batchMaxBytes: String?
 
-    @Option(name: .customLong("batch-max-delay"), help: "Longest a batch stays open, e.g. 200ms (default).")
+    @Option(name: .customLong("batch-max-delay"), help: "How long a write waits for more requests to join it, e.g. 20ms. Default 0: at once (group commit).")
     var batchMaxDelay: String?
 
     @Option(help: "Batches in flight to the collector at once. Default 4.")

@@ -228,45 +228,133 @@ final class DiskQueue: Sendable {
 
     /// Appends a batch; returns once it is in the segment file (and synced, with `fsync: always`).
     func append(_ batch: EncodedBatch, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws(QueueError) {
-        let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
+        try append(contentsOf: [batch], nowUnixNano: nowUnixNano)[0].get()
+    }
+
+    /// Group commit: appends `batches` in order and, with `fsync: always`, makes them durable
+    /// with one `fdatasync` (one more per segment rolled over) instead of one each. Every batch
+    /// gets its own outcome: one refused for its size or for a full queue leaves the others
+    /// queued. Batches a failed sync covered are cut off again and fail, since nothing
+    /// reported queued may be lost to a power cut.
+    func append(contentsOf batches: [EncodedBatch], nowUnixNano: UInt64 = WallClock.nowUnixNano()) -> [Result<Void, QueueError>] {
         // Past the framing's payload limit a record would read back as damage: refuse it now.
         let limit = min(configuration.maxBytes, QueueRecord.headerSize + QueueRecord.maxPayloadBytes)
-        guard record.count <= limit else {
-            throw .tooLarge(bytes: record.count, limit: limit)
-        }
-        try state.withLock { (state: inout State) throws(QueueError) in
-            while state.statistics.bytes + record.count > configuration.maxBytes {
-                switch configuration.whenFull {
-                case .backpressure: throw .full
-                case .dropOldest: try dropOldestSegment(&state)
+        let records = batches.map { QueueRecord.encode($0, enqueuedAtUnixNano: nowUnixNano) }
+        return state.withLock { state in
+            var results = [Result<Void, QueueError>](repeating: .success(()), count: records.count)
+            // With `fsync: always`: the batches appended to the last segment since it was last synced.
+            var unsynced = UnsyncedAppends()
+            for (index, record) in records.enumerated() {
+                guard record.count <= limit else {
+                    results[index] = .failure(.tooLarge(bytes: record.count, limit: limit))
+                    continue
                 }
+                do throws(AppendFailure) {
+                    try appendRecord(record, nowUnixNano: nowUnixNano, &state)
+                } catch {
+                    switch error {
+                    case .refused(let reason):
+                        results[index] = .failure(reason)
+                    case .syncFailed(let reason):
+                        // The segment being left could not be synced: the batches in it are not durable either.
+                        fail(&unsynced, &results, &state, reason)
+                        results[index] = .failure(reason)
+                    }
+                    continue
+                }
+                if configuration.fsync == .always {
+                    if !state.dirty { unsynced = UnsyncedAppends() }  // a rollover synced them
+                    unsynced.add(result: index, record: record.count, endingAt: state.segments[state.segments.count - 1].file.size)
+                    state.dirty = true
+                }
+            }
+            if configuration.fsync == .always, state.dirty {
+                do {
+                    try state.segments[state.segments.count - 1].file.sync()
+                    state.dirty = false
+                } catch {
+                    fail(&unsynced, &results, &state, .io("\(error)"))
+                }
+            }
+            return results
+        }
+    }
+
+    /// Batches appended to the last segment and not yet synced: the file offset the first
+    /// starts at, their result indexes and framed sizes.
+    private struct UnsyncedAppends {
+        var start: Int?
+        var entries: [(result: Int, length: Int)] = []
+
+        mutating func add(result: Int, record length: Int, endingAt end: Int) {
+            if start == nil { start = end - length }
+            entries.append((result, length))
+        }
+    }
+
+    /// One record at the end of the last segment, rolling over or making room first; the
+    /// caller syncs (or not) per the fsync policy.
+    private func appendRecord(_ record: [UInt8], nowUnixNano: UInt64, _ state: inout State) throws(AppendFailure) {
+        let overfull = state.statistics.bytes + record.count > configuration.maxBytes
+        if overfull, configuration.whenFull == .backpressure { throw .refused(.full) }
+        // Making room or starting a segment may leave the last one: sync it first, so a failure
+        // is told apart from a refusal.
+        if state.dirty, overfull || state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
+            do { try state.segments[state.segments.count - 1].file.sync() } catch { throw .syncFailed(.io("\(error)")) }
+            state.dirty = false
+        }
+        do {
+            while state.statistics.bytes + record.count > configuration.maxBytes {
+                try dropOldestSegment(&state)
             }
             if state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
                 try Self.openSegment(&state, directory: directory)
             }
-            let index = state.segments.count - 1
-            let file = state.segments[index].file
-            let sizeBefore = file.size
-            do {
-                try file.append(record)
-                switch configuration.fsync {
-                case .always: try file.sync()
-                case .interval: state.dirty = true
-                case .never: break
-                }
-            } catch {
-                // Not durable, so not queued: the caller is told to retry, and no copy is left to ship.
-                file.truncate(to: sizeBefore)
-                throw .io("\(error)")
-            }
-            state.segments[index].records += 1
-            state.segments[index].liveBytes += record.count
-            if state.segments[index].oldestUnixNano == nil { state.segments[index].oldestUnixNano = nowUnixNano }
-            state.statistics.records += 1
-            state.statistics.bytes += record.count
-            state.statistics.appended += 1
-            if state.statistics.oldestRecordUnixNano == nil { state.statistics.oldestRecordUnixNano = nowUnixNano }
+        } catch {
+            throw .refused(error)
         }
+        let index = state.segments.count - 1
+        do {
+            try state.segments[index].file.append(record)
+        } catch {
+            throw .refused(.io("\(error)"))
+        }
+        if configuration.fsync != .always && configuration.fsync != .never { state.dirty = true }
+        state.segments[index].records += 1
+        state.segments[index].liveBytes += record.count
+        if state.segments[index].oldestUnixNano == nil { state.segments[index].oldestUnixNano = nowUnixNano }
+        state.statistics.records += 1
+        state.statistics.bytes += record.count
+        state.statistics.appended += 1
+        if state.statistics.oldestRecordUnixNano == nil { state.statistics.oldestRecordUnixNano = nowUnixNano }
+    }
+
+    private enum AppendFailure: Error {
+        /// This batch was not appended; earlier ones are unaffected.
+        case refused(QueueError)
+        /// Syncing the segment being left failed: its unsynced batches are not durable.
+        case syncFailed(QueueError)
+    }
+
+    /// A sync failed: cuts the unsynced batches off the last segment, uncounts them and fails
+    /// them — after a failed `fdatasync` the kernel may have dropped their pages.
+    private func fail(_ unsynced: inout UnsyncedAppends, _ results: inout [Result<Void, QueueError>], _ state: inout State, _ error: QueueError) {
+        defer {
+            unsynced = UnsyncedAppends()
+            state.dirty = false
+        }
+        guard let start = unsynced.start else { return }
+        let index = state.segments.count - 1
+        let bytes = unsynced.entries.reduce(0) { $0 + $1.length }
+        state.segments[index].file.truncate(to: start)
+        state.segments[index].records -= unsynced.entries.count
+        state.segments[index].liveBytes -= bytes
+        if state.segments[index].liveBytes == 0 { state.segments[index].oldestUnixNano = nil }
+        state.statistics.records -= unsynced.entries.count
+        state.statistics.bytes -= bytes
+        state.statistics.appended -= unsynced.entries.count
+        state.statistics.oldestRecordUnixNano = state.segments.lazy.compactMap(\.oldestUnixNano).first
+        for entry in unsynced.entries { results[entry.result] = .failure(error) }
     }
 
     private func dropOldestSegment(_ state: inout State) throws(QueueError) {

@@ -7,9 +7,3 @@ protocol TailBatchSink: Sendable {
     /// Returns once the batch is in the durable queue; `.queueFull` when it has no room.
     func append(_ batch: EncodedBatch) async throws(DeliveryError)
 }
-
-extension QueueingSink: TailBatchSink {
-    func append(_ batch: EncodedBatch) async throws(DeliveryError) {
-        try await Self.append(batch, to: queue)
-    }
-}

@@ -10,7 +10,7 @@ struct TailService: Service {
     let engine: TailEngine
     let pollInterval: Duration
 
-    init(configuration: AgentConfiguration, sink: QueueingSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+    init(configuration: AgentConfiguration, sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
         let redactor = Redactor(rules: configuration.tail.redactionRules, includeDefaults: configuration.tail.redactDefaults)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         engine = try TailEngine(

@@ -25,18 +25,24 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var exportInterval: Duration
         /// Upper bound for one HTTP request, connect included.
         public var requestTimeout: Duration
+        /// Export requests in flight at once (spans and logs together). More than one keeps a
+        /// busy service's queues draining while an answer is on its way.
+        public var maxConcurrentExports: Int
         /// Retries of transient failures.
         public var retry: RetryPolicy
         /// Cuts applied to each span and record before it is queued.
         public var attributeLimits: AttributeLimits
 
-        /// Defaults: the local agent, 2048-item queues, batches of 512 every second.
+        /// Defaults: the local agent, 2048-item queues, batches of 512 every second (or as soon
+        /// as one is full), 4 exports in flight.
         public init(
             endpoint: String = "http://127.0.0.1:4318",
             spanQueueCapacity: Int = 2048, logQueueCapacity: Int = 2048, maxBatchSize: Int = 512,
             exportInterval: Duration = .seconds(1), requestTimeout: Duration = .seconds(5),
+            maxConcurrentExports: Int = 4,
             retry: RetryPolicy = RetryPolicy(), attributeLimits: AttributeLimits = AttributeLimits()
         ) {
+            self.maxConcurrentExports = max(1, maxConcurrentExports)
             self.attributeLimits = attributeLimits
             self.endpoint = endpoint
             self.spanQueueCapacity = spanQueueCapacity
@@ -241,34 +247,59 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         return allAccepted
     }
 
-    /// Sends batches of at most `maxBatchSize` until both queues are empty or the task is cancelled.
+    /// Sends batches of at most `maxBatchSize` until both queues are empty or the task is
+    /// cancelled, up to `maxConcurrentExports` at once, spans and logs alike: one slow answer
+    /// does not hold the batches behind it, and neither signal waits for the other.
     private func drain() async {
-        while !Task.isCancelled {
-            let spanBatches = spans.takeAll()
-            for batch in spanBatches {
-                let body = OTLPEncoder.encode(
-                    .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]),
-                    format: .protobuf)
-                if await send(body, signal: .traces) {
-                    exportedSpansCount.add(batch.count, ordering: .relaxed)
-                } else {
-                    failedExportsCount.add(1, ordering: .relaxed)
-                    failedSpansCount.add(batch.count, ordering: .relaxed)
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            while !Task.isCancelled {
+                let spanBatches = spans.takeAll()
+                let logBatches = logs.takeAll()
+                if spanBatches.isEmpty && logBatches.isEmpty { break }
+                var exports: [@Sendable () async -> Void] = []
+                for index in 0..<max(spanBatches.count, logBatches.count) {
+                    if index < spanBatches.count {
+                        let batch = spanBatches[index]
+                        exports.append { await self.export(spans: batch) }
+                    }
+                    if index < logBatches.count {
+                        let batch = logBatches[index]
+                        exports.append { await self.export(logs: batch) }
+                    }
+                }
+                for export in exports {
+                    if inFlight >= configuration.maxConcurrentExports {
+                        await group.next()
+                        inFlight -= 1
+                    }
+                    group.addTask(operation: export)
+                    inFlight += 1
                 }
             }
-            let logBatches = logs.takeAll()
-            for batch in logBatches {
-                let body = OTLPEncoder.encode(
-                    .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: batch)])]),
-                    format: .protobuf)
-                if await send(body, signal: .logs) {
-                    exportedLogsCount.add(batch.count, ordering: .relaxed)
-                } else {
-                    failedExportsCount.add(1, ordering: .relaxed)
-                    failedLogsCount.add(batch.count, ordering: .relaxed)
-                }
-            }
-            if spanBatches.isEmpty && logBatches.isEmpty { return }
+            await group.waitForAll()
+        }
+    }
+
+    private func export(spans batch: [PeriscopeTelemetry.Span]) async {
+        let body = OTLPEncoder.encode(
+            .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]), format: .protobuf)
+        if await send(body, signal: .traces) {
+            exportedSpansCount.add(batch.count, ordering: .relaxed)
+        } else {
+            failedExportsCount.add(1, ordering: .relaxed)
+            failedSpansCount.add(batch.count, ordering: .relaxed)
+        }
+    }
+
+    private func export(logs batch: [LogRecord]) async {
+        let body = OTLPEncoder.encode(
+            .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: batch)])]), format: .protobuf)
+        if await send(body, signal: .logs) {
+            exportedLogsCount.add(batch.count, ordering: .relaxed)
+        } else {
+            failedExportsCount.add(1, ordering: .relaxed)
+            failedLogsCount.add(batch.count, ordering: .relaxed)
         }
     }
 

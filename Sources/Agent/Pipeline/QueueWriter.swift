@@ -1,0 +1,173 @@
+import NIOPosix
+import PeriscopeTelemetry
+
+/// The one way into the durable queue, by group commit. A request is answered as soon as the
+/// write holding it is durable: when no write is in progress, the request's own write starts
+/// at once; while one is, requests gather, and the next write takes all of them with one
+/// `fdatasync`. At rest latency is one append and one sync; under load batches grow by
+/// themselves, up to `maxItems` / `maxBytes` per batch.
+///
+/// There is no background task: the first request to find no write in progress leads, writes
+/// the group gathered so far, answers everyone in it, and hands the lead to the first request
+/// that arrived during its write. So every request takes part in at most one write.
+///
+/// OTLP requests of one signal are joined into one batch by concatenating their protobufs
+/// (repeated fields merge, so joining costs no re-encoding); batches that arrive whole (the
+/// tailer's, with IDs of their own) are appended as they are.
+actor QueueWriter: BatchSink, TailBatchSink {
+    let queue: DiskQueue
+    let configuration: BatchingConfiguration
+    private let clock: any Clock<Duration>
+    private var pending: [Entry] = []
+    private var nextTicket = 0
+    private var writing = false
+
+    private enum Content: Sendable {
+        case request(signal: Signal, protobuf: [UInt8], items: Int)
+        case batch(EncodedBatch)
+    }
+
+    private enum Turn: Sendable {
+        case lead
+        case done(Result<Void, DeliveryError>)
+    }
+
+    private struct Entry {
+        var ticket: Int
+        var content: Content
+        var continuation: CheckedContinuation<Turn, Never>
+    }
+
+    init(queue: DiskQueue, configuration: BatchingConfiguration, clock: any Clock<Duration> = ContinuousClock()) {
+        self.queue = queue
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    /// Queues one decoded request, joined with the others of its signal in the same write.
+    func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
+        guard request.batch.itemCount > 0 else { return }
+        try await write(.request(signal: request.batch.signal, protobuf: request.protobufBody, items: request.batch.itemCount))
+    }
+
+    /// Queues a batch as it is, under its own ID.
+    func append(_ batch: EncodedBatch) async throws(DeliveryError) {
+        try await write(.batch(batch))
+    }
+
+    private func write(_ content: Content) async throws(DeliveryError) {
+        let ticket = nextTicket
+        nextTicket += 1
+        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
+            pending.append(Entry(ticket: ticket, content: content, continuation: continuation))
+            if !writing {
+                writing = true
+                continuation.resume(returning: .lead)
+            }
+        }
+        switch turn {
+        case .done(let result):
+            try result.get()
+        case .lead:
+            try await lead(ticket: ticket).get()
+        }
+    }
+
+    /// Writes the group gathered so far (this request's included), answers it, and passes the
+    /// lead on to whoever arrived meanwhile. Returns the leader's own outcome.
+    private func lead(ticket: Int) async -> Result<Void, DeliveryError> {
+        if configuration.maxDelay > .zero, !groupIsFull {
+            try? await clock.sleep(for: configuration.maxDelay, tolerance: nil)
+        }
+        let group = pending
+        pending = []
+        let outcomes = await Self.commit(group.map(\.content), to: queue, configuration: configuration)
+        var own = Result<Void, DeliveryError>.failure(.storage("the agent lost track of a request"))
+        for (entry, outcome) in zip(group, outcomes) {
+            if entry.ticket == ticket {
+                own = outcome
+            } else {
+                entry.continuation.resume(returning: .done(outcome))
+            }
+        }
+        if pending.isEmpty {
+            writing = false
+        } else {
+            pending[0].continuation.resume(returning: .lead)
+        }
+        return own
+    }
+
+    /// Whether the requests waiting fill a batch already, so waiting for more gains nothing.
+    private var groupIsFull: Bool {
+        var items = 0
+        var bytes = 0
+        for entry in pending {
+            guard case .request(_, let protobuf, let count) = entry.content else { return true }
+            items += count
+            bytes += protobuf.count
+        }
+        return items >= configuration.maxItems || bytes >= configuration.maxBytes
+    }
+
+    /// Joins, compresses and appends a group off the cooperative pool (compression takes CPU,
+    /// the append may `fdatasync`); one outcome per content, in order.
+    private static func commit(_ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration) async -> [Result<Void, DeliveryError>] {
+        do {
+            return try await NIOThreadPool.singleton.runIfActive {
+                let plan = GroupPlan(contents, configuration: configuration)
+                let appended = queue.append(contentsOf: plan.batches)
+                return plan.members.map { appended[$0].mapError(DeliveryError.init) }
+            }
+        } catch {
+            return Array(repeating: .failure(.storage("\(error)")), count: contents.count)
+        }
+    }
+
+    /// The batches one write appends, and which batch each content landed in.
+    private struct GroupPlan {
+        var batches: [EncodedBatch] = []
+        var members: [Int]
+
+        init(_ contents: [Content], configuration: BatchingConfiguration) {
+            members = Array(repeating: 0, count: contents.count)
+            // Per signal, the batch being filled: its bodies, items, bytes and members.
+            var open: [Signal: (bodies: [[UInt8]], items: Int, bytes: Int, members: [Int])] = [:]
+            func close(_ signal: Signal) {
+                guard let draft = open.removeValue(forKey: signal) else { return }
+                let body = draft.bodies.count == 1 ? draft.bodies[0] : Array(draft.bodies.joined())
+                for member in draft.members { members[member] = batches.count }
+                batches.append(EncodedBatch(id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: Zstd.compress(body)))
+            }
+            for (index, content) in contents.enumerated() {
+                switch content {
+                case .batch(let batch):
+                    members[index] = batches.count
+                    batches.append(batch)
+                case .request(let signal, let protobuf, let items):
+                    if let draft = open[signal], draft.items + items > configuration.maxItems || draft.bytes + protobuf.count > configuration.maxBytes {
+                        close(signal)
+                    }
+                    var draft = open[signal] ?? ([], 0, 0, [])
+                    draft.bodies.append(protobuf)
+                    draft.items += items
+                    draft.bytes += protobuf.count
+                    draft.members.append(index)
+                    open[signal] = draft
+                }
+            }
+            for signal in Signal.allCases { close(signal) }
+        }
+    }
+}
+
+extension DeliveryError {
+    /// What a receiver tells its client when the queue would not take a batch.
+    init(_ error: QueueError) {
+        switch error {
+        case .full: self = .queueFull(retryAfterSeconds: 5)
+        case .tooLarge(let bytes, let limit): self = .rejected(status: 413, message: "a batch of \(bytes) bytes exceeds the queue's max_size \(limit)")
+        case .io(let reason): self = .storage(reason)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+@testable import PeriscopeAgent
+import PeriscopeTelemetry
+import PeriscopeTesting
+import Testing
+
+@Suite("Queue writer (group commit)")
+struct QueueWriterTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)").path
+
+    func queue(maxBytes: Int = 64 << 20) throws -> DiskQueue {
+        var configuration = DiskQueueConfiguration()
+        configuration.maxBytes = maxBytes
+        return try DiskQueue(directory: directory, configuration: configuration, logger: Logger(label: "test"))
+    }
+
+    func logs(_ n: Int, service: String = "svc") -> OTLPRequestPayload {
+        let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: service), scopes: [ScopeLogs(records: (0..<n).map {
+            LogRecord(timeUnixNano: UInt64($0 + 1), body: .string("line \($0)"))
+        })])])
+        return OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch, format: .protobuf))
+    }
+
+    func spans(_ n: Int) -> OTLPRequestPayload {
+        let batch = TelemetryBatch.traces([ResourceSpans(resource: Resource(serviceName: "svc"), scopes: [ScopeSpans(spans: (0..<n).map {
+            Span(traceID: TraceID(high: 1, low: UInt64($0 + 1)), spanID: SpanID(UInt64($0 + 1)), name: "op", startTimeUnixNano: 1, endTimeUnixNano: 2)
+        })])])
+        return OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch, format: .protobuf))
+    }
+
+    func drain(_ queue: DiskQueue) -> [EncodedBatch] {
+        var out = [EncodedBatch]()
+        while let (record, batch) = queue.take() {
+            out.append(batch)
+            queue.acknowledge(record)
+        }
+        return out
+    }
+
+    func serviceNames(_ batch: EncodedBatch) throws -> [String] {
+        let decoded = try OTLPDecoder().decode(.logs, try Zstd.decompress(batch.body, limit: 1 << 24), format: .protobuf)
+        guard case .logs(let groups) = decoded.batch else {
+            Issue.record("expected logs, got \(decoded.batch.signal)")
+            return []
+        }
+        return groups.map(\.resource.serviceName)
+    }
+
+    @Test("with nothing in progress a request is written at once, on its own: no clock needed")
+    func writesAtOnce() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), clock: clock)
+        for n in 1...5 {
+            try await writer.accept(logs(1, service: "s\(n)"))
+            #expect(queue.statistics.records == n)
+        }
+        #expect(clock.sleeperCount == 0)
+        let batches = drain(queue)
+        #expect(try batches.map { try serviceNames($0) } == (1...5).map { ["s\($0)"] })
+    }
+
+    @Test("requests arriving while a write waits join it: one batch, their union")
+    func joinsWaitingWrite() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .milliseconds(50)), clock: clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.accept(logs(1, service: "leader")) }
+            #expect(await clock.waitForSleepers(1))
+            for n in 0..<5 {
+                group.addTask { try await writer.accept(logs(2, service: "s\(n)")) }
+            }
+            // Nothing is written before the wait ends.
+            for _ in 0..<1000 { await Task.yield() }
+            #expect(queue.statistics.records == 0)
+            clock.advance(by: .milliseconds(50))
+            try await group.waitForAll()
+        }
+        let batches = drain(queue)
+        #expect(batches.count == 1)
+        let batch = try #require(batches.first)
+        #expect(batch.itemCount == 11)
+        #expect(Set(try serviceNames(batch)) == Set(["leader"] + (0..<5).map { "s\($0)" }))
+    }
+
+    @Test("one write splits at the item limit and keeps signals apart")
+    func splitsAtLimits() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(1)), clock: clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.accept(logs(3)) }
+            #expect(await clock.waitForSleepers(1))
+            group.addTask { try await writer.accept(logs(3)) }
+            group.addTask { try await writer.accept(spans(2)) }
+            group.addTask { try await writer.accept(spans(2)) }
+            group.addTask { try await writer.accept(logs(9)) }
+            for _ in 0..<1000 { await Task.yield() }
+            clock.advance(by: .seconds(1))
+            try await group.waitForAll()
+        }
+        let batches = drain(queue)
+        #expect(batches.filter { $0.signal == .traces }.map(\.itemCount) == [4])
+        // 3 + 3 > 4, so two log batches of 3, and the 9-item request alone: each request stays whole.
+        #expect(batches.filter { $0.signal == .logs }.map(\.itemCount).sorted() == [3, 3, 9])
+    }
+
+    @Test("many concurrent requests: every item queued exactly once, in fewer writes than requests")
+    func concurrentRequests() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration())
+        let count = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<count {
+                group.addTask { try await writer.accept(logs(1, service: "s\(n)")) }
+            }
+            try await group.waitForAll()
+        }
+        let batches = drain(queue)
+        let names = try batches.flatMap { try serviceNames($0) }
+        #expect(names.count == count)
+        #expect(Set(names) == Set((0..<count).map { "s\($0)" }))
+        #expect(batches.reduce(0) { $0 + $1.itemCount } == count)
+        #expect(batches.count < count, "concurrent requests should share writes")
+    }
+
+    @Test("a tailer's batch keeps its own ID beside joined requests")
+    func wholeBatches() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), clock: clock)
+        let tailBatch = EncodedBatch(id: "tail-abc-0-10", signal: .logs, itemCount: 1, body: Zstd.compress(logs(1, service: "tail").protobufBody))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.accept(logs(1, service: "a")) }
+            #expect(await clock.waitForSleepers(1))
+            group.addTask { try await writer.append(tailBatch) }
+            group.addTask { try await writer.accept(logs(1, service: "b")) }
+            for _ in 0..<1000 { await Task.yield() }
+            clock.advance(by: .seconds(1))
+            try await group.waitForAll()
+        }
+        let batches = drain(queue)
+        #expect(batches.count == 2)
+        #expect(batches.contains { $0.id == "tail-abc-0-10" && $0.body == tailBatch.body })
+        let joined = try #require(batches.first { $0.id != "tail-abc-0-10" })
+        #expect(Set(try serviceNames(joined)) == ["a", "b"])
+    }
+
+    @Test("a full queue refuses with queueFull; once there is room the writer takes requests again")
+    func fullQueue() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue(maxBytes: 4096)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration())
+        var accepted = 0
+        var refused = 0
+        for _ in 0..<200 {
+            do {
+                try await writer.accept(logs(20))
+                accepted += 1
+            } catch {
+                #expect(error == .queueFull(retryAfterSeconds: 5))
+                refused += 1
+            }
+        }
+        #expect(accepted > 0 && refused > 0)
+        #expect(drain(queue).count == accepted)
+        try await writer.accept(logs(20))
+        #expect(queue.statistics.records == 1)
+    }
+}
