@@ -49,6 +49,8 @@ let package = Package(
             name: "periscope-load",
             dependencies: [
                 "PeriscopeBenchKit",
+                .product(name: "PeriscopeSDK", package: "Periscope"),
+                .product(name: "PeriscopeTelemetry", package: "Periscope"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -108,6 +108,15 @@ for run in 1 2 3; do
   done
 done
 
+step "Periscope's SDK at its defaults: the highest lossless rate of spans + logs through the agent"
+# The bench process is the instrumented service; lossless = the exporter dropped and failed
+# nothing, and the collector stored every item. Stops at the first rate that loses.
+for rate in 50000 100000 150000 200000; do
+  record "sdk-rate-$rate" "$LOAD" --bin-dir "$BIN" --sdk-spans-per-second "$rate" --sdk-logs-per-second "$rate" \
+    --duration 10 --json-out "$RESULTS/sdk-rate-$rate.json"
+  [ "$(cat "$RESULTS/sdk-rate-$rate.status")" = 0 ] || break
+done
+
 step "peer: Python opentelemetry-sdk as the client"
 record peer-python "$LOAD" "${LOAD_COMMON[@]}" \
   --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \

@@ -510,6 +510,32 @@ if pairs:
 else:
     out("Not measured: the runs failed (see `Benchmarks/.results/python-defaults-*.err`).")
 out("")
+out("## Periscope's SDK at its defaults: spans + logs a service can make through the agent without loss")
+out("")
+out("The bench process is the instrumented service: `OTLPExporter` at its defaults (2,048-item queues, batches")
+out("of 512, 4 exports in flight) sending to the agent, spans and logs made at a steady rate for 10 s. Lossless")
+out("means the exporter's own counters show nothing dropped or failed and the collector stored every item.")
+out("")
+rates = []
+for path in sorted(glob.glob(os.path.join(RESULTS, "sdk-rate-*.json"))):
+    r = load_json(os.path.basename(path))
+    if r:
+        rates.append((os.path.basename(path)[:-5], r))
+rates.sort(key=lambda item: item[1]["spansPerSecond"])
+if rates:
+    out("| offered spans/s + logs/s | dropped | failed | stored | service CPU s | lossless |")
+    out("| --- | ---: | ---: | --- | ---: | --- |")
+    for name, r in rates:
+        out(f"| {r['spansPerSecond']:,} + {r['logsPerSecond']:,} | {r['droppedSpans'] + r['droppedLogs']:,} | "
+            f"{r['failedSpans'] + r['failedLogs']:,} | {r['storedSpans']:,} + {r['storedLogs']:,} | "
+            f"{r['serviceCPUSeconds']:.2f} | {'yes' if r['lossless'] else 'no'} |")
+    best = max((r["spansPerSecond"] for _, r in rates if r["lossless"]), default=0)
+    out("")
+    out(f"Highest lossless rate tried: {best:,} spans/s + as many logs/s: {verdict(best >= 100_000)} (target ≥ 100k spans/s). "
+        f"Command: {command(rates[0][0])} (other rates the same)")
+else:
+    out("Not measured: the runs failed (see `Benchmarks/.results/sdk-rate-*.err`).")
+out("")
 out("## Not measured yet")
 out("")
 if not tail_bench:

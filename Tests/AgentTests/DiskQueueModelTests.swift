@@ -32,7 +32,7 @@ struct DiskQueueModelTests {
         var configuration = DiskQueueConfiguration()
         configuration.maxBytes = 8_000 + Int(random.next() % 8_000)
         configuration.segmentBytes = 600 + Int(random.next() % 3_000)
-        configuration.fsync = random.next() % 2 == 0 ? .always : .never
+        configuration.fsync = [FsyncPolicy.always, .never, .interval(.milliseconds(200))][Int(random.next() % 3)]
         var queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
         var model = Model()
         var taken: [String: QueuedRecord] = [:]
@@ -42,17 +42,28 @@ struct DiskQueueModelTests {
             let context = "seed \(seed), step \(step)"
             switch random.next() % 100 {
             case 0..<40:
-                let size = Int(random.next() % 900)
-                let batch = EncodedBatch(id: "b\(serial)", signal: .traces, itemCount: 1, body: [UInt8](repeating: UInt8(serial & 0xff), count: size))
-                serial += 1
-                let bytes = QueueRecord.encode(batch, enqueuedAtUnixNano: 0).count
-                let fits = model.liveBytes + bytes <= configuration.maxBytes
-                do {
-                    try queue.append(batch)
-                    #expect(fits, "\(context): appended past max_size")
-                    model.entries.append(.init(id: batch.id, bytes: bytes, inFlight: false))
-                } catch {
-                    #expect(!fits && (error == .full || error == .tooLarge(bytes: bytes, limit: configuration.maxBytes)), "\(context): refused with room left: \(error)")
+                // One batch alone, or a group commit of up to four: each has its own outcome.
+                let count = random.next() % 2 == 0 ? 1 : 1 + Int(random.next() % 4)
+                let batches = (0..<count).map { offset in
+                    EncodedBatch(
+                        id: "b\(serial + offset)", signal: .traces, itemCount: 1,
+                        body: [UInt8](repeating: UInt8((serial + offset) & 0xff), count: Int(random.next() % 900)))
+                }
+                serial += count
+                let outcomes = count == 1
+                    ? [Result { () throws(QueueError) in try queue.append(batches[0]) }]
+                    : queue.append(contentsOf: batches)
+                #expect(outcomes.count == count)
+                for (batch, outcome) in zip(batches, outcomes) {
+                    let bytes = QueueRecord.encode(batch, enqueuedAtUnixNano: 0).count
+                    let fits = model.liveBytes + bytes <= configuration.maxBytes
+                    switch outcome {
+                    case .success:
+                        #expect(fits, "\(context): appended \(batch.id) past max_size")
+                        model.entries.append(.init(id: batch.id, bytes: bytes, inFlight: false))
+                    case .failure(let error):
+                        #expect(!fits && (error == .full || error == .tooLarge(bytes: bytes, limit: configuration.maxBytes)), "\(context): refused \(batch.id) with room left: \(error)")
+                    }
                 }
             case 40..<70:
                 let next = queue.take()

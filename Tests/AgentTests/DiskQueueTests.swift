@@ -22,6 +22,31 @@ struct DiskQueueTests {
         return out
     }
 
+    @Test("a group commit rolls over segments inside the group, refuses only the batch too large, keeps order")
+    func groupCommit() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = DiskQueueConfiguration()
+        configuration.segmentBytes = 400
+        configuration.maxBytes = 5000
+        let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        var group = (1...10).map { batch($0, size: 150) }
+        group.insert(batch(99, size: 6000), at: 4)
+        let outcomes = queue.append(contentsOf: group)
+        #expect(outcomes.count == 11)
+        for (index, outcome) in outcomes.enumerated() {
+            if index == 4 {
+                #expect(throws: QueueError.self) { try outcome.get() }
+            } else {
+                #expect(throws: Never.self) { try outcome.get() }
+            }
+        }
+        #expect(queue.statistics.records == 10)
+        #expect(queue.statistics.segmentFiles > 2)
+        let reopened = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
+        #expect(drain(reopened).map(\.id) == (1...10).map { "batch-\($0)" })
+        #expect(reopened.statistics.bytes == 0)
+    }
+
     @Test("hands out batches in order, byte for byte, and deletes acknowledged segments")
     func orderAndDeletion() throws {
         var configuration = DiskQueueConfiguration()

@@ -59,6 +59,12 @@ struct PeriscopeLoad: AsyncParsableCommand {
     @Option(help: "Instead of load: send this many one-span requests one at a time, alternately to the agent and straight to the collector, and compare their answer times.")
     var sequentialRequests: Int?
 
+    @Option(help: "Instead of load: make this many spans per second in this process with Periscope's SDK at its defaults, sending to the agent, for --duration seconds.")
+    var sdkSpansPerSecond: Int?
+
+    @Option(help: "With --sdk-spans-per-second: log records per second as well.")
+    var sdkLogsPerSecond = 0
+
     @Option(help: "Where to write the JSON summary as well as stdout.")
     var jsonOut: String?
 
@@ -79,6 +85,20 @@ struct PeriscopeLoad: AsyncParsableCommand {
         defer { stack.stop() }
         let client = HTTPEndpoints.makeClient(connections: shape.services * shape.maxInFlight + 8)
         let endpoints = HTTPEndpoints(agentURL: stack.agentURL, collectorURL: stack.collectorURL, client: client)
+        if let sdkSpansPerSecond {
+            let report = await SDKRate(
+                spansPerSecond: max(0, sdkSpansPerSecond), logsPerSecond: max(0, sdkLogsPerSecond), seconds: max(1, duration),
+                endpoints: endpoints, drainTimeout: .seconds(drainTimeout)).run()
+            try? await client.shutdown()
+            print(report.table())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+            print(json)
+            if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+            if !report.lossless { throw ExitCode(3) }
+            return
+        }
         if let sequentialRequests {
             let report = await SequentialLatency(requests: max(1, sequentialRequests), endpoints: endpoints).run()
             try? await client.shutdown()
