@@ -15,7 +15,9 @@ let package = Package(
         .library(name: "PeriscopeHummingbird", targets: ["PeriscopeHummingbird"]),
         .library(name: "PeriscopeHTTPClient", targets: ["PeriscopeHTTPClient"]),
         .executable(name: "periscope-agent", targets: ["PeriscopeAgent"]),
-        .executable(name: "periscope-collector", targets: ["PeriscopeCollector"]),
+        .executable(name: "periscope-collector", targets: ["PeriscopeCollectorMain"]),
+        // The collector as a library: its stored-bytes decoders, for the fuzz package beside this one.
+        .library(name: "PeriscopeCollector", targets: ["PeriscopeCollector"]),
         .executable(name: "periscope", targets: ["PeriscopeQuery"]),
         .executable(name: "periscope-example", targets: ["PeriscopeExample"]),
     ],
@@ -132,7 +134,9 @@ let package = Package(
             path: "Sources/Agent",
             swiftSettings: strict
         ),
-        .executableTarget(
+        // The collector: ingest, store, rollups, SLOs, retention and the query API. A library
+        // so tests and the fuzz package reach it; `PeriscopeCollectorMain` only starts it.
+        .target(
             name: "PeriscopeCollector",
             dependencies: [
                 "PeriscopeTelemetry", "PeriscopeServer", "CSQLite",
@@ -144,6 +148,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Collector",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "PeriscopeCollectorMain",
+            dependencies: [
+                "PeriscopeCollector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CollectorMain",
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // Coverage-guided fuzzing (libFuzzer) of the decoders that read outside bytes: OTLP protobuf
 // and OTLP/JSON for every signal, the zstd/gzip content encodings, log lines as the tailer
-// reads them, times/durations/sizes as flags and query strings give them, and queue records.
+// reads them, times/durations/sizes as flags and query strings give them, queue records, and
+// what the collector reads back from its own files (span blocks, rollup buckets).
 // A package of its own: it is only ever built with `-sanitize=fuzzer` (see run.sh).
 import PackageDescription
 
@@ -35,6 +36,18 @@ let package = Package(
             name: "QueueRecordFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
             path: "Sources/QueueRecordFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "StoredSpanBlockFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/StoredSpanBlockFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "RollupBucketFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/RollupBucketFuzz",
             swiftSettings: fuzz
         ),
         .executableTarget(

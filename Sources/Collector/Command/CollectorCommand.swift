@@ -6,9 +6,8 @@ import PeriscopeServer
 import PeriscopeTelemetry
 
 /// `periscope-collector`: ingests OTLP, stores it, and answers the query API.
-@main
-struct CollectorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct CollectorCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "periscope-collector",
         abstract: "Ingest OTLP traces, logs and metrics; store and index them; serve the query API.",
         discussion: """
@@ -59,7 +58,9 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let configuration: CollectorConfiguration
         do {
             configuration = try resolve()

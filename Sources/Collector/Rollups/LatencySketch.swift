@@ -117,7 +117,11 @@ struct LatencySketch: Equatable, Sendable {
     /// within 1 % of the exact order statistic; `nil` when empty.
     func quantiles(_ qs: [Double]) -> [Double]? {
         guard count > 0 else { return nil }
-        let ranks = qs.map { UInt64(($0 * Double(count - 1)).rounded(.down)) + 1 }
+        // Counts come from stored bytes and may be anything: ranks and sums saturate instead of trapping.
+        let ranks = qs.map { q -> UInt64 in
+            let rank = (q.isNaN ? 0 : Swift.min(Swift.max(q, 0), 1) * Double(count - 1)).rounded(.down)
+            return rank < 18_446_744_073_709_549_568.0 ? UInt64(rank) + 1 : .max
+        }
         var values = [Double]()
         values.reserveCapacity(qs.count)
         var seen = zeroCount
@@ -125,7 +129,8 @@ struct LatencySketch: Equatable, Sendable {
         counts.withUnsafeBufferPointer { counts in
             for position in counts.indices where counts[position] > 0 {
                 guard values.count < ranks.count else { break }
-                seen += counts[position]
+                let (sum, overflow) = seen.addingReportingOverflow(counts[position])
+                seen = overflow ? .max : sum
                 while values.count < ranks.count && seen >= ranks[values.count] {
                     values.append(2 * pow(Self.gamma, Double(offset + Int32(position))) / (Self.gamma + 1))
                 }

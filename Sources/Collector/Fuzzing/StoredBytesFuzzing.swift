@@ -1,0 +1,54 @@
+import PeriscopeTelemetry
+
+/// Entry points for fuzzing what the collector reads back from its own files: span blocks and
+/// rollup buckets. A damaged or hostile database must give `DamagedStoredData` /
+/// `DamagedRollupData`, never a trap; each check decodes the bytes and then reads every part of
+/// what decoded, as queries would. Public for the libFuzzer targets in `Fuzz/`; the property
+/// tests call them too.
+public enum StoredBytesFuzzing {
+    /// Decodes `bytes` as an uncompressed span block, whole and trace by trace, and reads every
+    /// span as the query API and the rollup flush do.
+    public static func checkSpanBlock(_ bytes: UnsafeRawBufferPointer) {
+        guard let block = try? SpanBlock(decoding: bytes) else { return }
+        for trace in 0..<block.traceCount {
+            for span in block.spans(ofTrace: trace) {
+                _ = block.apiSpan(span, traceID: block.traceIDs[trace])
+                for index in block.attributeBounds[span]..<block.attributeBounds[span + 1] {
+                    _ = block.attributeStringIndex(index)
+                }
+            }
+        }
+        _ = block.storedSpans()
+        for trace in [0, block.traceCount / 2, block.traceCount - 1] where trace >= 0 && trace < block.traceCount {
+            if let single = try? SpanBlock(decoding: bytes, traces: trace..<(trace + 1)), single.traceCount == 1 {
+                for span in single.spans(ofTrace: 0) { _ = single.apiSpan(span, traceID: single.traceIDs[0]) }
+            }
+        }
+    }
+
+    /// Reads `bytes` as a request-rollup bucket (every entry's aggregate, merged with itself),
+    /// an SLO bucket and a latency sketch, computing what the signals and SLO queries compute.
+    public static func checkRollupBucket(_ bytes: UnsafeRawBufferPointer) {
+        var total = RequestAggregate()
+        try? RequestBucket.forEach(in: bytes, entries: .all) { (_, _, reader) throws(DamagedRollupData) in
+            var aggregate = RequestAggregate()
+            try aggregate.merge(from: &reader)
+            total.merge(aggregate)
+        }
+        _ = total.ok.quantiles([0.5, 0.95, 0.99])
+        _ = total.failed.quantiles([0.5, 0.99])
+        if let merged = try? RequestBucket.merge(bytes, bytes) {
+            try? RollupByteReader.reading(merged) { (merged) throws(DamagedRollupData) in
+                try RequestBucket.forEach(in: merged, entries: .services) { (_, _, reader) throws(DamagedRollupData) in
+                    var aggregate = RequestAggregate()
+                    try aggregate.merge(from: &reader)
+                }
+            }
+        }
+        var counts = SLOCounts()
+        try? SLOBucket.forEach(in: bytes) { (_, bucket) throws(DamagedRollupData) in counts.add(bucket) }
+        if let sketch = try? LatencySketch(encoded: Array(bytes)) {
+            _ = sketch.quantiles([0, 0.5, 0.999, 1])
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeTelemetry
+import PeriscopeTesting
+import Testing
+
+/// The stored-bytes fuzz checks (`StoredBytesFuzzing`, also libFuzzer targets in `Fuzz/`) run
+/// here on real span blocks and rollup buckets with random damage — bytes flipped, cut,
+/// inserted, counts made huge — and on pure noise: a damaged database gives an error, never a
+/// trap. (A trap ends the test process, which fails the run.)
+@Suite("Stored bytes under damage")
+struct StoredBytesFuzzTests {
+    static let rounds = 4000
+
+    /// With `PERISCOPE_FUZZ_SEEDS=DIR`, writes the undamaged inputs as seeds for the libFuzzer
+    /// targets (`DIR/TARGET/NAME`): how `Fuzz/Corpus/StoredSpanBlockFuzz` and `RollupBucketFuzz` were made.
+    static func writeSeed(_ bytes: [UInt8], target: String, name: String) {
+        guard let root = ProcessInfo.processInfo.environment["PERISCOPE_FUZZ_SEEDS"] else { return }
+        let directory = URL(fileURLWithPath: root).appendingPathComponent(target)
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try? Data(bytes).write(to: directory.appendingPathComponent(name))
+    }
+
+    /// Random damage to `bytes`, a few edits at a time.
+    static func damage(_ bytes: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
+        var damaged = bytes
+        for _ in 0..<(1 + Int(generator.next() % 4)) {
+            guard !damaged.isEmpty else { break }
+            let position = Int(generator.next() % UInt64(damaged.count))
+            switch generator.next() % 6 {
+            case 0: damaged[position] ^= UInt8(truncatingIfNeeded: 1 << (generator.next() % 8))
+            case 1: damaged[position] = UInt8(truncatingIfNeeded: generator.next())
+            case 2: damaged.removeSubrange(position...)
+            case 3: damaged.insert(contentsOf: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], at: position)
+            case 4: damaged.remove(at: position)
+            default: damaged.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
+            }
+        }
+        return damaged
+    }
+
+    @Test("span blocks: damaged and random bytes decode to an error or to a block every part of which reads")
+    func spanBlocks() {
+        var encoder = SpanBlockEncoder(indexedAttributes: ["http.route"])
+        for resource in SpanBlockTests.resources { _ = encoder.addResource(resource) }
+        for (traceID, spans) in SpanBlockTests.sampleTraces() { encoder.addTrace(traceID, spans[...]) }
+        let block = encoder.encoded()
+        Self.writeSeed(block, target: "StoredSpanBlockFuzz", name: "sample-block")
+        var generator = SeededGenerator(seed: 16)
+        var decodedWhole = 0
+        for round in 0..<Self.rounds {
+            let input = round % 10 == 9
+                ? (0..<Int(generator.next() % 512)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : Self.damage(block, using: &generator)
+            input.withUnsafeBytes { StoredBytesFuzzing.checkSpanBlock($0) }
+            if (try? input.withUnsafeBytes { try SpanBlock(decoding: $0) }) != nil { decodedWhole += 1 }
+        }
+        block.withUnsafeBytes { StoredBytesFuzzing.checkSpanBlock($0) }
+        // The undamaged block decodes, so the damage above reached past the header.
+        #expect((try? block.withUnsafeBytes { try SpanBlock(decoding: $0) })?.traceCount == SpanBlockTests.sampleTraces().count)
+        print("span blocks: \(Self.rounds) damaged inputs, \(decodedWhole) still decoded")
+    }
+
+    @Test("rollup buckets and latency sketches: damaged and random bytes never trap")
+    func rollupBuckets() {
+        var generator = SeededGenerator(seed: 17)
+        var writer = RequestBucket.Writer()
+        for service in 1...4 {
+            writer.section(service)
+            for operation in [0, 3, 7, 11] {
+                var aggregate = RequestAggregate()
+                for _ in 0..<(1 + Int(generator.next() % 20)) {
+                    aggregate.add(latencyBucket: Int32(generator.next() % 400), errorType: generator.next() % 5 == 0 ? "timeout" : nil)
+                }
+                writer.entry(operation) { aggregate.append(to: &$0) }
+            }
+        }
+        let requestBucket = writer.finish()
+        let sloBucket = SLOBucket.encode([("checkout-availability", SLOCounts(total: 1000, good: 990)), ("latency", SLOCounts(total: 10, good: 9))])
+        var sketch = LatencySketch()
+        for _ in 0..<200 { sketch.add(generator.next() % 5_000_000_000) }
+        var sketchBytes = [UInt8]()
+        sketch.append(to: &sketchBytes)
+        Self.writeSeed(requestBucket, target: "RollupBucketFuzz", name: "request-bucket")
+        Self.writeSeed(sloBucket, target: "RollupBucketFuzz", name: "slo-bucket")
+        Self.writeSeed(sketchBytes, target: "RollupBucketFuzz", name: "latency-sketch")
+        var services = 0
+        try? requestBucket.withUnsafeBytes { bytes in
+            try RequestBucket.forEach(in: bytes, entries: .services) { (_, _, _) throws(DamagedRollupData) in services += 1 }
+        }
+        #expect(services == 4, "the undamaged bucket reads back")
+        for round in 0..<Self.rounds {
+            let source = [requestBucket, sloBucket, sketchBytes][round % 3]
+            let input = round % 10 == 9
+                ? (0..<Int(generator.next() % 256)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : Self.damage(source, using: &generator)
+            input.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) }
+        }
+    }
+}
