@@ -132,13 +132,51 @@ step "agent file tailing, pinned to one core (periscope-tail-bench)"
 # Not the collector as the receiver: it stores ~5k items per CPU-second, far below the ~400k lines/s
 # of 100 MiB/s. Fluent Bit and Vector are not installable here (neither Debian's archive nor PyPI).
 TAIL_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-tail-bench"
-if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-  record tail-bench taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
-    --timeout 500 --json-out "$RESULTS/tail-bench.json"
+TAIL_WORK="$RESULTS/tail-work"
+# Three runs: the first keeps its file for the peers below, so they read the very same bytes.
+for run in 1 2 3; do
+  name=tail-bench; [ "$run" = 1 ] || name="tail-bench-$run"
+  keep=(); [ "$run" = 1 ] && keep=(--work-dir "$TAIL_WORK" --keep-data)
+  if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+    record "$name" taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
+      --timeout 500 "${keep[@]}" --json-out "$RESULTS/$name.json"
+  else
+    record "$name" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
+      --timeout 500 "${keep[@]}" --json-out "$RESULTS/$name.json"
+  fi
+done
+
+step "tailing peers on the same file: rsyslog and syslog-ng (Debian's), pinned like the agent"
+# rsyslog is installed from Debian if missing. syslog-ng conflicts with it as a package (both
+# provide system-log-daemon), so its Debian package is unpacked under Benchmarks/.peers instead
+# of installed; neither runs as a system service — each run starts its own process by PID.
+PEER_CONFIGS="$ROOT/../shared/peers/tail"
+if [ -d "$PEER_CONFIGS" ] && [ -f "$TAIL_WORK/logs/app.log" ]; then
+  if ! command -v rsyslogd > /dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rsyslog > "$RESULTS/peers-apt.log" 2>&1 || true
+  fi
+  PEERS="$BENCH/.peers"
+  if ! command -v syslog-ng > /dev/null && [ ! -x "$PEERS/syslog-ng/usr/sbin/syslog-ng" ] && [ "$(id -u)" = 0 ]; then
+    mkdir -p "$PEERS"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libivykis0 libnet1 libwrap0 libjson-c5 \
+      libglib2.0-0 libpcre3 >> "$RESULTS/peers-apt.log" 2>&1 || true
+    (cd "$PEERS" && apt-get download syslog-ng-core >> "$RESULTS/peers-apt.log" 2>&1 \
+      && dpkg -x syslog-ng-core_*.deb syslog-ng) || true
+  fi
+  if [ -x "$PEERS/syslog-ng/usr/sbin/syslog-ng" ]; then
+    export SYSLOG_NG="$PEERS/syslog-ng/usr/sbin/syslog-ng" SYSLOG_NG_MODULES="$PEERS/syslog-ng/usr/lib/syslog-ng/3.38" \
+      SYSLOG_NG_LIBRARY_PATH="$PEERS/syslog-ng/usr/lib/syslog-ng"
+  fi
+  configs=""
+  command -v rsyslogd > /dev/null && configs="rsyslog-forward,rsyslog-mmjsonparse"
+  { command -v syslog-ng > /dev/null || [ -n "${SYSLOG_NG:-}" ]; } \
+    && configs="$configs,syslog-ng-forward,syslog-ng-forward-tuned,syslog-ng-json"
+  STEP_TIMEOUT=1500 record tail-peers python3 "$BENCH/Peers/tail_peers.py" --file "$TAIL_WORK/logs/app.log" \
+    --peers-dir "$PEER_CONFIGS" --configs "${configs#,}" --runs 3 --cpu 1 --sink-cpu 0
 else
-  record tail-bench "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
-    --timeout 500 --json-out "$RESULTS/tail-bench.json"
+  echo "skipped: no ../shared/peers/tail configurations or no kept tail-bench file" | tee "$RESULTS/tail-peers.err"
 fi
+rm -rf "$TAIL_WORK"
 
 step "store: the collector alone, pinned to one core (periscope-store-bench)"
 # Bulk ingest of STORE_BENCH_SPANS spans (traces of 10, plus a log per trace) into a collector

@@ -435,9 +435,54 @@ else:
     out(f"Not measured: the tail benchmark did not run or failed (see `Benchmarks/.results/tail-bench.err`). "
         f"Command: {command('tail-bench')}")
 out("")
-out("No peer runs here: neither Fluent Bit nor Vector is installable on this machine (not in Debian's archive,")
-out("not on PyPI). DESIGN §9's reference figures — Vector 76.7 MiB/s, Fluent Bit 35 MiB/s (file → TCP, no")
-out("parsing) — come from other hardware and are for reference only, not measured side by side.")
+tail_runs = [r for r in (tail_bench, load_json("tail-bench-2.json"), load_json("tail-bench-3.json")) if r]
+if len(tail_runs) > 1:
+    per_cpu = sorted(r["mibPerAgentCPUSecond"] for r in tail_runs)
+    wall = sorted(r["mibPerSecond"] for r in tail_runs)
+    out(f"All {len(tail_runs)} runs of that command (the table shows the first): **{per_cpu[len(per_cpu) // 2]:.1f} MiB per "
+        f"agent CPU-second** median (min {per_cpu[0]:.1f}, max {per_cpu[-1]:.1f}); {wall[len(wall) // 2]:.1f} MiB/s wall "
+        f"(min {wall[0]:.1f}, max {wall[-1]:.1f}); every line once in {sum(1 for r in tail_runs if r['noLoss'])} of {len(tail_runs)}.")
+    out("")
+peers = load_json("tail-peers.out")
+if peers and peers.get("configs"):
+    out("**Peers on the same file**, each pinned to CPU 1 like the agent, forwarding every line over TCP to a counting")
+    out("sink on CPU 0 (configurations: `../shared/peers/tail`; `Benchmarks/Peers/tail_peers.py`). Neither peer's")
+    out("queue is durable; Periscope's parses, redacts, compresses and `fdatasync`s as well.")
+    out("")
+    out("| tail → ship | MiB per CPU-second, median (min–max) | MiB/s wall, median | peak RSS MiB | every line once |")
+    out("| --- | --- | ---: | ---: | --- |")
+    if tail_runs:
+        per_cpu = sorted(r["mibPerAgentCPUSecond"] for r in tail_runs)
+        wall = sorted(r["mibPerSecond"] for r in tail_runs)
+        out(f"| periscope-agent (parse, redact, zstd, durable queue, OTLP/HTTP) | **{per_cpu[len(per_cpu) // 2]:.1f}** "
+            f"({per_cpu[0]:.1f}–{per_cpu[-1]:.1f}) | {wall[len(wall) // 2]:.1f} | "
+            f"{max(r['agentPeakRSSMiB'] for r in tail_runs):.1f} | {'yes' if all(r['noLoss'] for r in tail_runs) else 'NO'} |")
+    names = {
+        "rsyslog-forward": "rsyslog: imfile → omfwd TCP, no parsing",
+        "rsyslog-mmjsonparse": "rsyslog: imfile → mmjsonparse → omfwd TCP",
+        "syslog-ng-forward": "syslog-ng: file() → network(), defaults, no parsing",
+        "syslog-ng-forward-tuned": "syslog-ng: the same, tuned fetch/window/fifo",
+        "syslog-ng-json": "syslog-ng: file() → json-parser → network()",
+    }
+    for name, figures in peers["configs"].items():
+        if figures.get("medianMiBPerCPUSecond") is None:
+            out(f"| {names.get(name, name)} | failed: {figures.get('error') or 'incomplete'} | — | — | — |")
+            continue
+        out(f"| {names.get(name, name)} | {figures['medianMiBPerCPUSecond']:.1f} ({figures['minMiBPerCPUSecond']:.1f}–"
+            f"{figures['maxMiBPerCPUSecond']:.1f}) | {figures['medianMiBPerSecond']:.1f} | "
+            f"{max(r['peakRSSMiB'] for r in figures['runs']):.1f} | {'yes' if figures['exactlyOnce'] else 'NO'} |")
+    forwarding = [f["medianMiBPerCPUSecond"] for n, f in peers["configs"].items()
+                  if "forward" in n and f.get("medianMiBPerCPUSecond") is not None]
+    if forwarding and tail_runs:
+        mine = sorted(r["mibPerAgentCPUSecond"] for r in tail_runs)[len(tail_runs) // 2]
+        out("")
+        out(f"Periscope ÷ best forwarding-only peer: {mine / max(forwarding):.2f}× (issue 20's goal: ≥ 2×, "
+            f"{verdict(mine >= 2 * max(forwarding))}). Command: {command('tail-peers')}")
+    out("")
+else:
+    out(f"Peers on the same file (rsyslog, syslog-ng): not measured in this run (see `Benchmarks/.results/tail-peers.err`).")
+    out("")
+out("Fluent Bit and Vector are not installable on this machine (not in Debian's archive, not on PyPI).")
 out("")
 
 # ---------------------------------------------------------------- peers

@@ -29,6 +29,25 @@ struct QueueWriterTests {
         return OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch, format: .protobuf))
     }
 
+    /// Waits (yielding, bounded) until `count` requests wait for the next write.
+    func waitForPending(_ writer: QueueWriter, _ count: Int) async -> Bool {
+        for _ in 0..<100_000 {
+            if await writer.pendingCount >= count { return true }
+            await Task.yield()
+        }
+        return false
+    }
+
+    /// A log record whose body is random hex: zstd can shrink it only to about half.
+    func incompressibleLogs(bytes: Int) -> OTLPRequestPayload {
+        var generator = SystemRandomNumberGenerator()
+        let text = (0..<(bytes / 16)).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
+        let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "svc"), scopes: [ScopeLogs(records: [
+            LogRecord(timeUnixNano: 1, body: .string(text)),
+        ])])])
+        return OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch, format: .protobuf))
+    }
+
     func drain(_ queue: DiskQueue) -> [EncodedBatch] {
         var out = [EncodedBatch]()
         while let (record, batch) = queue.take() {
@@ -74,8 +93,8 @@ struct QueueWriterTests {
             for n in 0..<5 {
                 group.addTask { try await writer.accept(logs(2, service: "s\(n)")) }
             }
+            #expect(await waitForPending(writer, 6))
             // Nothing is written before the wait ends.
-            for _ in 0..<1000 { await Task.yield() }
             #expect(queue.statistics.records == 0)
             clock.advance(by: .milliseconds(50))
             try await group.waitForAll()
@@ -85,6 +104,53 @@ struct QueueWriterTests {
         let batch = try #require(batches.first)
         #expect(batch.itemCount == 11)
         #expect(Set(try serviceNames(batch)) == Set(["leader"] + (0..<5).map { "s\($0)" }))
+    }
+
+    @Test("a wait for more requests ends as soon as they fill a batch, without the clock moving")
+    func fullGroupEndsTheWait() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(3600)), clock: clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.accept(logs(1)) }
+            #expect(await clock.waitForSleepers(1))
+            for _ in 0..<3 { group.addTask { try await writer.accept(logs(1)) } }
+            try await group.waitForAll()
+        }
+        #expect(drain(queue).map(\.itemCount) == [4])
+    }
+
+    @Test("requests joined past what the queue takes in one record are queued one by one instead of refused")
+    func joinedTooLarge() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue(maxBytes: 8192)
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), clock: clock)
+        let first = incompressibleLogs(bytes: 12000)
+        let second = incompressibleLogs(bytes: 12000)
+        let all = await withTaskGroup(of: Result<Void, DeliveryError>.self) { group in
+            for request in [first, second] {
+                group.addTask {
+                    do throws(DeliveryError) {
+                        try await writer.accept(request)
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            #expect(await clock.waitForSleepers(1))
+            #expect(await waitForPending(writer, 2))
+            clock.advance(by: .seconds(1))
+            var outcomes: [Result<Void, DeliveryError>] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        // Together they exceed the queue; alone the first fits and the second finds it full (429, retried), never 413.
+        #expect(all.filter { if case .success = $0 { true } else { false } }.count == 1)
+        #expect(all.contains { if case .failure(.queueFull) = $0 { true } else { false } })
+        #expect(queue.statistics.records == 1)
     }
 
     @Test("one write splits at the item limit and keeps signals apart")
@@ -100,7 +166,7 @@ struct QueueWriterTests {
             group.addTask { try await writer.accept(spans(2)) }
             group.addTask { try await writer.accept(spans(2)) }
             group.addTask { try await writer.accept(logs(9)) }
-            for _ in 0..<1000 { await Task.yield() }
+            #expect(await waitForPending(writer, 5))
             clock.advance(by: .seconds(1))
             try await group.waitForAll()
         }
@@ -142,7 +208,7 @@ struct QueueWriterTests {
             #expect(await clock.waitForSleepers(1))
             group.addTask { try await writer.append(tailBatch) }
             group.addTask { try await writer.accept(logs(1, service: "b")) }
-            for _ in 0..<1000 { await Task.yield() }
+            #expect(await waitForPending(writer, 3))
             clock.advance(by: .seconds(1))
             try await group.waitForAll()
         }

@@ -21,6 +21,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
     private var pending: [Entry] = []
     private var nextTicket = 0
     private var writing = false
+    /// The leader's wait for more requests (`maxDelay > 0`), cut short once the group fills.
+    private var gathering: Task<Void, Never>?
 
     private enum Content: Sendable {
         case request(signal: Signal, protobuf: [UInt8], items: Int)
@@ -63,6 +65,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
             if !writing {
                 writing = true
                 continuation.resume(returning: .lead)
+            } else if let gathering, groupIsFull {
+                gathering.cancel()
             }
         }
         switch turn {
@@ -77,11 +81,20 @@ actor QueueWriter: BatchSink, TailBatchSink {
     /// lead on to whoever arrived meanwhile. Returns the leader's own outcome.
     private func lead(ticket: Int) async -> Result<Void, DeliveryError> {
         if configuration.maxDelay > .zero, !groupIsFull {
-            try? await clock.sleep(for: configuration.maxDelay, tolerance: nil)
+            let clock = self.clock
+            let delay = configuration.maxDelay
+            let wait = Task { _ = try? await clock.sleep(for: delay, tolerance: nil) }
+            gathering = wait
+            await wait.value
+            gathering = nil
         }
         let group = pending
         pending = []
-        let outcomes = await Self.commit(group.map(\.content), to: queue, configuration: configuration)
+        // Not a child of this request's task: a client that hung up must not fail the others' write.
+        let contents = group.map(\.content)
+        let queue = self.queue
+        let configuration = self.configuration
+        let outcomes = await Task { await Self.commit(contents, to: queue, configuration: configuration) }.value
         var own = Result<Void, DeliveryError>.failure(.storage("the agent lost track of a request"))
         for (entry, outcome) in zip(group, outcomes) {
             if entry.ticket == ticket {
@@ -97,6 +110,9 @@ actor QueueWriter: BatchSink, TailBatchSink {
         }
         return own
     }
+
+    /// Requests and batches waiting for the next write (for tests that drive the clock).
+    var pendingCount: Int { pending.count }
 
     /// Whether the requests waiting fill a batch already, so waiting for more gains nothing.
     private var groupIsFull: Bool {
@@ -117,7 +133,19 @@ actor QueueWriter: BatchSink, TailBatchSink {
             return try await NIOThreadPool.singleton.runIfActive {
                 let plan = GroupPlan(contents, configuration: configuration)
                 let appended = queue.append(contentsOf: plan.batches)
-                return plan.members.map { appended[$0].mapError(DeliveryError.init) }
+                var outcomes = plan.members.map { appended[$0].mapError(DeliveryError.init) }
+                // A joined batch too large for the queue: its requests may each fit alone.
+                let retry = plan.members.indices.filter { member in
+                    guard case .failure(.tooLarge) = appended[plan.members[member]] else { return false }
+                    return plan.members.lazy.filter { $0 == plan.members[member] }.count > 1
+                }
+                if !retry.isEmpty {
+                    let alone = retry.map { GroupPlan([contents[$0]], configuration: configuration).batches[0] }
+                    for (member, outcome) in zip(retry, queue.append(contentsOf: alone)) {
+                        outcomes[member] = outcome.mapError(DeliveryError.init)
+                    }
+                }
+                return outcomes
             }
         } catch {
             return Array(repeating: .failure(.storage("\(error)")), count: contents.count)

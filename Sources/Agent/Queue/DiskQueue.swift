@@ -66,8 +66,9 @@ final class DiskQueue: Sendable {
         /// The next record to hand out: segment sequence and offset.
         var cursor: (segment: UInt64, offset: Int) = (0, 0)
         var statistics = QueueStatistics()
-        /// Appends not yet synced (`fsync: interval`); only the segment being written can have any,
-        /// since a segment is synced before the next one is opened.
+        /// Appends not yet synced: with `fsync: interval` until the timer syncs them, with
+        /// `fsync: always` only while a group commit is in progress. Only the segment being
+        /// written can have any, since a segment is synced before the next one is opened.
         var dirty = false
     }
 
@@ -299,7 +300,8 @@ final class DiskQueue: Sendable {
         if overfull, configuration.whenFull == .backpressure { throw .refused(.full) }
         // Making room or starting a segment may leave the last one: sync it first, so a failure
         // is told apart from a refusal.
-        if state.dirty, overfull || state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
+        if configuration.fsync == .always, state.dirty,
+           overfull || state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
             do { try state.segments[state.segments.count - 1].file.sync() } catch { throw .syncFailed(.io("\(error)")) }
             state.dirty = false
         }
@@ -341,7 +343,7 @@ final class DiskQueue: Sendable {
     private func fail(_ unsynced: inout UnsyncedAppends, _ results: inout [Result<Void, QueueError>], _ state: inout State, _ error: QueueError) {
         defer {
             unsynced = UnsyncedAppends()
-            state.dirty = false
+            if configuration.fsync == .always { state.dirty = false }
         }
         guard let start = unsynced.start else { return }
         let index = state.segments.count - 1

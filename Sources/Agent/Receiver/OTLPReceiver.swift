@@ -37,8 +37,9 @@ struct OTLPReceiver: Sendable {
         let status: HTTPResponse.Status
         let retryAfter: Int?
         switch error {
-        case .rejected:
-            return OTLPIngestFailure(status: .badRequest, message: error.description, format: format).response
+        case .rejected(let code, _):
+            // 413 stays 413 (too large for the queue), so the client knows to send less, not to give up on the data's shape.
+            return OTLPIngestFailure(status: code == 413 ? .contentTooLarge : .badRequest, message: error.description, format: format).response
         case .queueFull(let seconds):
             (status, retryAfter) = (.tooManyRequests, seconds)
         case .unavailable(_, let wait):

@@ -247,38 +247,62 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         return allAccepted
     }
 
-    /// Sends batches of at most `maxBatchSize` until both queues are empty or the task is
-    /// cancelled, up to `maxConcurrentExports` at once, spans and logs alike: one slow answer
-    /// does not hold the batches behind it, and neither signal waits for the other.
+    /// Sends batches of at most `maxBatchSize` until both queues are empty and every export
+    /// has answered (or the task is cancelled), up to `maxConcurrentExports` at once, spans and
+    /// logs alike. While exports are out, the queues are looked at again every 20 ms, so one
+    /// slow answer (a retrying batch) does not hold the batches made after it.
     private func drain() async {
-        await withTaskGroup(of: Void.self) { group in
+        let limit = max(1, configuration.maxConcurrentExports)
+        // Child tasks return true for a finished export, false for the 20 ms tick.
+        await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
+            var ticking = false
+            func awaitOne() async {
+                guard let finished = await group.next() else { return }
+                if finished { inFlight -= 1 } else { ticking = false }
+            }
             while !Task.isCancelled {
-                let spanBatches = spans.takeAll()
-                let logBatches = logs.takeAll()
-                if spanBatches.isEmpty && logBatches.isEmpty { break }
-                var exports: [@Sendable () async -> Void] = []
-                for index in 0..<max(spanBatches.count, logBatches.count) {
-                    if index < spanBatches.count {
-                        let batch = spanBatches[index]
-                        exports.append { await self.export(spans: batch) }
+                let exports = takeExports()
+                if exports.isEmpty {
+                    if inFlight == 0 { break }
+                    if !ticking {
+                        ticking = true
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(20))
+                            return false
+                        }
                     }
-                    if index < logBatches.count {
-                        let batch = logBatches[index]
-                        exports.append { await self.export(logs: batch) }
-                    }
+                    await awaitOne()
+                    continue
                 }
                 for export in exports {
-                    if inFlight >= configuration.maxConcurrentExports {
-                        await group.next()
-                        inFlight -= 1
+                    while inFlight >= limit { await awaitOne() }
+                    group.addTask {
+                        await export()
+                        return true
                     }
-                    group.addTask(operation: export)
                     inFlight += 1
                 }
             }
-            await group.waitForAll()
         }
+    }
+
+    /// Everything queued now, as exports alternating spans and logs.
+    private func takeExports() -> [@Sendable () async -> Void] {
+        let spanBatches = spans.takeAll()
+        let logBatches = logs.takeAll()
+        var exports: [@Sendable () async -> Void] = []
+        for index in 0..<max(spanBatches.count, logBatches.count) {
+            if index < spanBatches.count {
+                let batch = spanBatches[index]
+                exports.append { await self.export(spans: batch) }
+            }
+            if index < logBatches.count {
+                let batch = logBatches[index]
+                exports.append { await self.export(logs: batch) }
+            }
+        }
+        return exports
     }
 
     private func export(spans batch: [PeriscopeTelemetry.Span]) async {
