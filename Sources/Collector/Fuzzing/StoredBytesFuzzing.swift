@@ -37,6 +37,14 @@ public enum StoredBytesFuzzing {
         }
         _ = total.ok.quantiles([0.5, 0.95, 0.99])
         _ = total.failed.quantiles([0.5, 0.99])
+        // Written back, as compaction writes merged aggregates, and read again.
+        var rewritten = [UInt8]()
+        total.append(to: &rewritten)
+        try? RollupByteReader.reading(rewritten) { (raw) throws(DamagedRollupData) in
+            var reader = RollupByteReader(raw)
+            var again = RequestAggregate()
+            try again.merge(from: &reader)
+        }
         if let merged = try? RequestBucket.merge(bytes, bytes) {
             try? RollupByteReader.reading(merged) { (merged) throws(DamagedRollupData) in
                 try RequestBucket.forEach(in: merged, entries: .services) { (_, _, reader) throws(DamagedRollupData) in

@@ -31,12 +31,14 @@ struct RequestAggregate: Equatable, Sendable {
         errorTypes.removeAll(keepingCapacity: true)
     }
 
+    /// Adds another aggregate. Counts wrap instead of trapping: they come from stored bytes,
+    /// which a damaged database can fill with anything.
     mutating func merge(_ other: RequestAggregate) {
-        requests += other.requests
-        errors += other.errors
+        requests &+= other.requests
+        errors &+= other.errors
         ok.merge(other.ok)
         failed.merge(other.failed)
-        for (type, count) in other.errorTypes { errorTypes[type, default: 0] += count }
+        for (type, count) in other.errorTypes { errorTypes[type, default: 0] &+= count }
     }
 
     // MARK: - Storage
@@ -49,8 +51,9 @@ struct RequestAggregate: Equatable, Sendable {
             Self.append(single: single.latencyBucket, errorType: single.errorType, to: &out)
             return
         }
-        Varint.append(UInt64(requests), to: &out)
-        Varint.append(UInt64(errors), to: &out)
+        // Bit patterns, as `merge(from:)` reads them: a wrapped count round-trips instead of trapping.
+        Varint.append(UInt64(truncatingIfNeeded: requests), to: &out)
+        Varint.append(UInt64(truncatingIfNeeded: errors), to: &out)
         ok.append(to: &out)
         failed.append(to: &out)
         Self.append(errorTypes: errorTypes, to: &out)
@@ -77,7 +80,7 @@ struct RequestAggregate: Equatable, Sendable {
         guard !errorTypes.isEmpty else { return }
         for type in errorTypes.keys.sorted() {
             Varint.append(type, to: &out)
-            Varint.append(UInt64(errorTypes[type]!), to: &out)
+            Varint.append(UInt64(truncatingIfNeeded: errorTypes[type]!), to: &out)
         }
     }
 
