@@ -1,7 +1,7 @@
 # Periscope: the two commands a newcomer runs are `make demo` and `make test`.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 
-.PHONY: demo test build prerequisites generate-otlp clean
+.PHONY: demo test test-unit build prerequisites generate-otlp clean
 
 demo:
 	bash Scripts/demo.sh
@@ -9,6 +9,11 @@ demo:
 test: prerequisites
 	$(SWIFT) build --build-tests
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build
+
+# Fast feedback: everything but the end-to-end suites (which start the real binaries).
+test-unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --skip EndToEndTests
 
 build:
 	$(SWIFT) build

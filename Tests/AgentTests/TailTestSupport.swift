@@ -30,7 +30,10 @@ final class RecordingTailSink: TailBatchSink {
         if shouldFail { throw .queueFull(retryAfterSeconds: 1) }
         let body = try! Zstd.decompress(batch.body, limit: 1 << 30)
         let decoded = try! OTLPDecoder().decode(.logs, body, format: .protobuf)
-        guard case .logs(let groups) = decoded.batch else { return }
+        guard case .logs(let groups) = decoded.batch else {
+            Issue.record("the tailer queued a \(decoded.batch.signal) batch, not logs")
+            return
+        }
         state.withLock { state in
             if state.batchIDs.contains(batch.id) {
                 state.duplicateBatches += 1

@@ -29,7 +29,10 @@ import Testing
 
         ok.increment(by: 4)
         let second = try metric("requests", in: factory.collect(nowUnixNano: 2_000))
-        guard case .sum(let later, _, _) = second.data else { return }
+        guard case .sum(let later, _, _) = second.data else {
+            Issue.record("requests is not a sum: \(second.data)")
+            return
+        }
         let okLater = try #require(later.first { $0.attributes["outcome"] == .string("ok") })
         #expect(okLater.value == .int(7), "cumulative, not delta")
         #expect(okLater.startTimeUnixNano == okPoint.startTimeUnixNano, "fixed start time")
@@ -101,7 +104,11 @@ import Testing
         #expect(factory.configuration.recorderBuckets == [10, 100], "bounds sorted, distinct, finite")
         let sizes = factory.makeRecorder(label: "payload", dimensions: [], aggregate: true)
         for value in [1.0, 10, 11, 1000] { sizes.record(value) }
-        guard case .histogram(let points, _) = try metric("payload", in: factory.collect()).data else { return }
+        let payload = try metric("payload", in: factory.collect())
+        guard case .histogram(let points, _) = payload.data else {
+            Issue.record("payload is not a histogram: \(payload.data)")
+            return
+        }
         #expect(points.first?.bucketCounts == [2, 1, 1])
     }
 
@@ -142,7 +149,10 @@ import Testing
         let metrics = factory.collect()
         guard case .sum(let points, _, _) = try metric("hits", in: metrics).data,
               case .histogram(let histogram, _) = try metric("t", in: metrics).data
-        else { return }
+        else {
+            Issue.record("hits is not a sum or t not a histogram")
+            return
+        }
         #expect(points.first?.value == .int(80_000))
         #expect(histogram.first?.count == 80_000)
     }

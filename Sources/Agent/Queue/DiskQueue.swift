@@ -45,6 +45,8 @@ final class DiskQueue: Sendable {
     private let state: Mutex<State>
     let directory: String
     let configuration: DiskQueueConfiguration
+    /// Rings after every append that queued something: the shipper waits on it when idle.
+    let appended = Doorbell()
 
     private struct Segment {
         var sequence: UInt64
@@ -241,7 +243,7 @@ final class DiskQueue: Sendable {
         // Past the framing's payload limit a record would read back as damage: refuse it now.
         let limit = min(configuration.maxBytes, QueueRecord.headerSize + QueueRecord.maxPayloadBytes)
         let records = batches.map { QueueRecord.encode($0, enqueuedAtUnixNano: nowUnixNano) }
-        return state.withLock { state in
+        let results = state.withLock { state in
             var results = [Result<Void, QueueError>](repeating: .success(()), count: records.count)
             // With `fsync: always`: the batches appended to the last segment since it was last synced.
             var unsynced = UnsyncedAppends()
@@ -279,6 +281,8 @@ final class DiskQueue: Sendable {
             }
             return results
         }
+        if results.contains(where: { if case .success = $0 { true } else { false } }) { appended.ring() }
+        return results
     }
 
     /// Batches appended to the last segment and not yet synced: the file offset the first

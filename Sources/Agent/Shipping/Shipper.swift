@@ -64,15 +64,19 @@ final class Shipper: Service, Sendable {
             shutdown.begin(deadline: .now + self.drainDeadline)
             // Draining is the last chance: probe the collector now rather than wait out a cool-down.
             self.breaker.withLock { $0.allowProbeNow() }
+            // Idle workers wake, find the queue empty during shutdown, and stop.
+            self.queue.appended.ring()
         }
     }
 
     private func work(shutdown: ShutdownSignal) async {
         while !Task.isCancelled {
             if let deadline = shutdown.deadline, ContinuousClock.now >= deadline { return }
+            let seen = queue.appended.rings
             guard let (record, batch) = await take() else {
                 if shutdown.deadline != nil { return }
-                try? await Task.sleep(for: .milliseconds(5))
+                // Woken by the next append (or shutdown), instead of polling an empty queue.
+                await queue.appended.wait(after: seen)
                 continue
             }
             await deliver(record, batch, shutdown: shutdown)
