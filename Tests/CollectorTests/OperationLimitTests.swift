@@ -31,3 +31,40 @@ struct OperationLimitTests {
         #expect(try store.counts()["folded_operation_spans"] == total - 50)
     }
 }
+
+@Suite("Error type limit")
+struct ErrorTypeLimitTests {
+    @Test("distinct error types past the limit fold into one, counts add up, through merges and stored bytes")
+    func foldsErrorTypes() throws {
+        var aggregate = RequestAggregate()
+        for number in 0..<1000 { aggregate.add(latencyBucket: 10, errorType: "Error\(number)") }
+        #expect(aggregate.errorTypes.count == RequestAggregate.maxErrorTypes + 1)
+        #expect(aggregate.errorTypes.values.reduce(0, +) == 1000)
+        #expect(aggregate.errorTypes[RequestAggregate.otherErrorTypes] == 1000 - RequestAggregate.maxErrorTypes)
+
+        var other = RequestAggregate()
+        for number in 500..<600 { other.add(latencyBucket: 10, errorType: "Other\(number)") }
+        aggregate.merge(other)
+        #expect(aggregate.errorTypes.count == RequestAggregate.maxErrorTypes + 1)
+        #expect(aggregate.errorTypes.values.reduce(0, +) == 1100)
+
+        var bytes = [UInt8]()
+        other.append(to: &bytes)
+        var read = RequestAggregate()
+        try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+            var reader = RollupByteReader(raw)
+            try read.merge(from: &reader)
+        }
+        #expect(read.errorTypes.count == RequestAggregate.maxErrorTypes + 1)
+        #expect(read.errors == 100 && read.errorTypes.values.reduce(0, +) == 100)
+    }
+
+    @Test("a long exception type is cut on a character boundary")
+    func longTypes() {
+        let long = String(repeating: "é", count: 1000)
+        let cut = RequestClassification.bounded(long)
+        #expect(cut.utf8.count <= RequestClassification.maxErrorTypeBytes && cut.utf8.count >= RequestClassification.maxErrorTypeBytes - 1)
+        #expect(long.hasPrefix(cut))
+        #expect(RequestClassification.bounded("TimeoutError") == "TimeoutError")
+    }
+}

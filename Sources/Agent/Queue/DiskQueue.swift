@@ -43,6 +43,9 @@ struct QueueStatistics: Equatable, Sendable {
 /// skips — and reports — damaged ones. Memory holds segment bookkeeping, never the backlog.
 final class DiskQueue: Sendable {
     private let state: Mutex<State>
+    /// Serializes appenders, so the `fdatasync` of a group can run outside `state`'s lock:
+    /// the shipper takes and acknowledges while a group is being synced.
+    private let appending = Mutex(())
     let directory: String
     let configuration: DiskQueueConfiguration
     /// Rings after every append that queued something: the shipper waits on it when idle.
@@ -59,6 +62,10 @@ final class DiskQueue: Sendable {
         /// Offsets acknowledged (persisted in the ack log, without fsync: losing one only re-sends a batch the collector drops as a duplicate).
         var acknowledged: Set<Int>
         var oldestUnixNano: UInt64?
+        /// Records ending at or before this offset may be handed out. With `fsync: always` the
+        /// last segment's records become visible only once synced: a record a failed sync cuts
+        /// off again was never shipped.
+        var visibleEnd = 0
         var unacknowledged: Int { records - acknowledged.count }
     }
 
@@ -193,31 +200,35 @@ final class DiskQueue: Sendable {
             logger.error("queue segment \(sequence): skipped a damaged or torn record at bytes \(lastGoodEnd)..<\(file.size)")
             file.truncate(to: lastGoodEnd)
         }
+        segment.visibleEnd = file.size
         return segment
     }
 
     /// The first record at or after `offset` whose header and checksum are intact.
-    private static func nextIntactRecord(in file: SegmentFile, from offset: Int) -> (offset: Int, length: Int, enqueuedAtUnixNano: UInt64, decoded: QueueRecord.Decoded)? {
+    private static func nextIntactRecord(
+        in file: SegmentFile, from offset: Int, end: Int? = nil
+    ) -> (offset: Int, length: Int, enqueuedAtUnixNano: UInt64, decoded: QueueRecord.Decoded)? {
+        let end = min(end ?? file.size, file.size)
         var position = offset
-        while position + QueueRecord.headerSize <= file.size {
+        while position + QueueRecord.headerSize <= end {
             let header = file.read(at: position, count: QueueRecord.headerSize)
-            if let parsed = QueueRecord.header(header[...]), position + QueueRecord.headerSize + parsed.length <= file.size {
+            if let parsed = QueueRecord.header(header[...]), position + QueueRecord.headerSize + parsed.length <= end {
                 let payload = file.read(at: position + QueueRecord.headerSize, count: parsed.length)
                 if let decoded = QueueRecord.decodePayload(payload[...], checksum: parsed.checksum) {
                     return (position, QueueRecord.headerSize + parsed.length, decoded.enqueuedAtUnixNano, decoded)
                 }
             }
             // Damage: look for the next magic.
-            position = nextMagic(in: file, after: position) ?? file.size
+            position = nextMagic(in: file, after: position, end: end) ?? end
         }
         return nil
     }
 
-    private static func nextMagic(in file: SegmentFile, after position: Int) -> Int? {
+    private static func nextMagic(in file: SegmentFile, after position: Int, end: Int) -> Int? {
         var start = position + 1
         let chunk = 64 * 1024
-        while start < file.size {
-            let bytes = file.read(at: start, count: chunk + 3)
+        while start < end {
+            let bytes = file.read(at: start, count: min(chunk + 3, end - start))
             if bytes.count < 4 { return nil }
             for index in 0...(bytes.count - 4) where bytes[index] == 0x50 && bytes[index + 1] == 0x53 && bytes[index + 2] == 0x51 && bytes[index + 3] == 0x52 {
                 return start + index
@@ -243,10 +254,18 @@ final class DiskQueue: Sendable {
         // Past the framing's payload limit a record would read back as damage: refuse it now.
         let limit = min(configuration.maxBytes, QueueRecord.headerSize + QueueRecord.maxPayloadBytes)
         let records = batches.map { QueueRecord.encode($0, enqueuedAtUnixNano: nowUnixNano) }
-        let results = state.withLock { state in
-            var results = [Result<Void, QueueError>](repeating: .success(()), count: records.count)
-            // With `fsync: always`: the batches appended to the last segment since it was last synced.
-            var unsynced = UnsyncedAppends()
+        let results = appending.withLock { _ in appendSerialized(records, limit: limit, nowUnixNano: nowUnixNano) }
+        if results.contains(where: { if case .success = $0 { true } else { false } }) { appended.ring() }
+        return results
+    }
+
+    /// Appends under `state`'s lock, then — with `fsync: always` — syncs outside it and makes
+    /// the group visible to `take()` only once it is durable. Callers hold `appending`.
+    private func appendSerialized(_ records: [[UInt8]], limit: Int, nowUnixNano: UInt64) -> [Result<Void, QueueError>] {
+        var results = [Result<Void, QueueError>](repeating: .success(()), count: records.count)
+        // With `fsync: always`: the batches appended to the last segment since it was last synced.
+        var unsynced = UnsyncedAppends()
+        let pendingSync: (descriptor: Int32, end: Int)? = state.withLock { state in
             for (index, record) in records.enumerated() {
                 guard record.count <= limit else {
                     results[index] = .failure(.tooLarge(bytes: record.count, limit: limit))
@@ -271,17 +290,22 @@ final class DiskQueue: Sendable {
                     state.dirty = true
                 }
             }
-            if configuration.fsync == .always, state.dirty {
-                do {
-                    try state.segments[state.segments.count - 1].file.sync()
-                    state.dirty = false
-                } catch {
-                    fail(&unsynced, &results, &state, .io("\(error)"))
-                }
-            }
-            return results
+            guard configuration.fsync == .always, state.dirty else { return nil }
+            let last = state.segments[state.segments.count - 1].file
+            return (last.fileDescriptor, last.size)
         }
-        if results.contains(where: { if case .success = $0 { true } else { false } }) { appended.ring() }
+        guard let pendingSync else { return results }
+        // The last segment stays open meanwhile: only appends (serialized by `appending`) roll
+        // over or drop segments, and acknowledgements never delete the one being written.
+        let failure = SegmentFile.sync(descriptor: pendingSync.descriptor)
+        state.withLock { state in
+            if let failure {
+                fail(&unsynced, &results, &state, .io(failure))
+            } else {
+                state.segments[state.segments.count - 1].visibleEnd = pendingSync.end
+                state.dirty = false
+            }
+        }
         return results
     }
 
@@ -306,7 +330,9 @@ final class DiskQueue: Sendable {
         // is told apart from a refusal.
         if configuration.fsync == .always, state.dirty,
            overfull || state.segments[state.segments.count - 1].file.size >= configuration.segmentBytes {
-            do { try state.segments[state.segments.count - 1].file.sync() } catch { throw .syncFailed(.io("\(error)")) }
+            let last = state.segments.count - 1
+            do { try state.segments[last].file.sync() } catch { throw .syncFailed(.io("\(error)")) }
+            state.segments[last].visibleEnd = state.segments[last].file.size
             state.dirty = false
         }
         do {
@@ -325,7 +351,11 @@ final class DiskQueue: Sendable {
         } catch {
             throw .refused(.io("\(error)"))
         }
-        if configuration.fsync != .always && configuration.fsync != .never { state.dirty = true }
+        if configuration.fsync != .always {
+            // Without per-append syncs a record is shipped as soon as it is written.
+            state.segments[index].visibleEnd = state.segments[index].file.size
+            if configuration.fsync != .never { state.dirty = true }
+        }
         state.segments[index].records += 1
         state.segments[index].liveBytes += record.count
         if state.segments[index].oldestUnixNano == nil { state.segments[index].oldestUnixNano = nowUnixNano }
@@ -397,7 +427,7 @@ final class DiskQueue: Sendable {
             while let index = state.segments.firstIndex(where: { $0.sequence >= state.cursor.segment }) {
                 let segment = state.segments[index]
                 if state.cursor.segment != segment.sequence { state.cursor = (segment.sequence, 0) }
-                guard let found = Self.nextIntactRecord(in: segment.file, from: state.cursor.offset) else {
+                guard let found = Self.nextIntactRecord(in: segment.file, from: state.cursor.offset, end: segment.visibleEnd) else {
                     if index == state.segments.count - 1 { return nil }
                     state.cursor = (state.segments[index + 1].sequence, 0)
                     continue

@@ -53,6 +53,18 @@ final class SegmentFile {
         return buffer
     }
 
+    /// The open descriptor, for `sync(descriptor:)` outside the queue's lock.
+    var fileDescriptor: Int32 { descriptor }
+
+    /// `fdatasync` of an open segment's descriptor; the failure's description, or nil.
+    static func sync(descriptor: Int32) -> String? {
+        while fdatasync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            return "fdatasync failed: \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+
     /// Makes the appends so far durable. A failure means they may not be, and must not be
     /// reported as written (after a failed `fdatasync` the kernel may have dropped the pages).
     func sync() throws(IOError) {

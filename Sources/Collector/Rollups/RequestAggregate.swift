@@ -9,6 +9,28 @@ struct RequestAggregate: Equatable, Sendable {
     var failed = LatencySketch()
     var errorTypes: [String: Int] = [:]
 
+    /// Distinct error types one aggregate keeps; the rest are counted under `otherErrorTypes`.
+    /// Error types come from senders (`exception.type`), so their cardinality is bounded here,
+    /// as operations are by `OperationLimit`.
+    static let maxErrorTypes = 32
+    static let otherErrorTypes = "periscope.other_error_types"
+
+    /// Counts `count` failures of `type` in `types`, folding a type past the limit into
+    /// `otherErrorTypes`.
+    @inline(__always)
+    static func count(_ type: String, _ count: Int, in types: inout [String: Int]) {
+        if types[type] != nil || types.count < maxErrorTypes {
+            types[type, default: 0] &+= count
+        } else {
+            types[otherErrorTypes, default: 0] &+= count
+        }
+    }
+
+    @inline(__always)
+    mutating func countErrors(_ type: String, _ count: Int) {
+        Self.count(type, count, in: &errorTypes)
+    }
+
     /// One request, its latency bucket computed once for every aggregate it goes to.
     @inline(__always)
     mutating func add(latencyBucket: Int32, errorType: String?) {
@@ -19,7 +41,7 @@ struct RequestAggregate: Equatable, Sendable {
         }
         errors += 1
         failed.add(bucket: latencyBucket)
-        errorTypes[errorType, default: 0] += 1
+        countErrors(errorType, 1)
     }
 
     /// Empties the aggregate, keeping its storage for the next one.
@@ -38,7 +60,7 @@ struct RequestAggregate: Equatable, Sendable {
         errors &+= other.errors
         ok.merge(other.ok)
         failed.merge(other.failed)
-        for (type, count) in other.errorTypes { errorTypes[type, default: 0] &+= count }
+        for (type, count) in other.errorTypes { countErrors(type, count) }
     }
 
     // MARK: - Storage
@@ -101,7 +123,7 @@ struct RequestAggregate: Equatable, Sendable {
         try failed.merge(from: &reader)
         for _ in 0..<(try reader.count()) {
             let type = try reader.string()
-            errorTypes[type, default: 0] &+= Int(truncatingIfNeeded: try reader.varint())
+            countErrors(type, Int(truncatingIfNeeded: try reader.varint()))
         }
     }
 }

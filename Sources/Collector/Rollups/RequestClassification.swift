@@ -51,10 +51,24 @@ enum RequestClassification {
         if kind == .server, let status, status >= 500 { return String(status) }
         if code == .error {
             if let type = events.first(where: { $0.name == "exception" })?.attributes["exception.type"]?.text {
-                return type
+                return Self.bounded(type)
             }
             return status.map(String.init) ?? "status_error"
         }
         return nil
+    }
+
+    /// Longest error type kept, in UTF-8 bytes: it is stored in every rollup bucket it occurs in.
+    static let maxErrorTypeBytes = 128
+
+    /// `type` cut to `maxErrorTypeBytes` on a character boundary.
+    static func bounded(_ type: String) -> String {
+        guard type.utf8.count > maxErrorTypeBytes else { return type }
+        var cut = ""
+        for character in type {
+            guard cut.utf8.count + character.utf8.count <= maxErrorTypeBytes else { break }
+            cut.append(character)
+        }
+        return cut
     }
 }

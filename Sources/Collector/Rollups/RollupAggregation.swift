@@ -241,7 +241,7 @@ private final class RequestEncoder {
                 scratch.ok.append(latencies[Int(request)])
             } else {
                 scratch.failed.append(latencies[Int(request)])
-                types[names[Int(type)], default: 0] += 1
+                RequestAggregate.count(names[Int(type)], 1, in: &types)
             }
         }
         Varint.append(UInt64(requests.count), to: &out)
