@@ -59,6 +59,45 @@ struct ErrorTypeLimitTests {
         #expect(read.errors == 100 && read.errorTypes.values.reduce(0, +) == 100)
     }
 
+    @Test("the cap keeps the same names when an aggregate is stored and read back, whatever the names sort like")
+    func stableAcrossReadBack() throws {
+        var aggregate = RequestAggregate()
+        // Lower-case names sort after "periscope.other_error_types": the fold's key must not take their slot.
+        for number in 0..<40 { aggregate.add(latencyBucket: 10, errorType: "zeta.error\(number)") }
+        aggregate.add(latencyBucket: 10, errorType: "status_error")
+        var bytes = [UInt8]()
+        aggregate.append(to: &bytes)
+        var read = RequestAggregate()
+        try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+            var reader = RollupByteReader(raw)
+            try read.merge(from: &reader)
+        }
+        #expect(read.errorTypes == aggregate.errorTypes)
+    }
+
+    @Test("a stored count past 2^53 is damage, refused before any sum could overflow")
+    func absurdCounts() {
+        var bytes = [UInt8]()
+        Varint.append(UInt64(Int.max), to: &bytes)
+        Varint.append(UInt64(0), to: &bytes)
+        LatencySketch().append(to: &bytes)
+        LatencySketch().append(to: &bytes)
+        RequestAggregate.append(errorTypes: [:], to: &bytes)
+        #expect(throws: DamagedRollupData.self) {
+            try RollupByteReader.reading(bytes) { (raw) throws(DamagedRollupData) in
+                var reader = RollupByteReader(raw)
+                var aggregate = RequestAggregate()
+                try aggregate.merge(from: &reader)
+            }
+        }
+        // The flush's path: that entry in a stored bucket, merged with a fresh one-request delta.
+        var stored = RequestBucket.Writer()
+        stored.section(1)
+        stored.entry(0) { $0 += bytes }
+        let storedBytes = stored.finish()
+        storedBytes.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) }
+    }
+
     @Test("a long exception type is cut on a character boundary")
     func longTypes() {
         let long = String(repeating: "é", count: 1000)
@@ -66,5 +105,9 @@ struct ErrorTypeLimitTests {
         #expect(cut.utf8.count <= RequestClassification.maxErrorTypeBytes && cut.utf8.count >= RequestClassification.maxErrorTypeBytes - 1)
         #expect(long.hasPrefix(cut))
         #expect(RequestClassification.bounded("TimeoutError") == "TimeoutError")
+        // One character longer than the limit still leaves a name, cut by scalars.
+        let combining = "e" + String(repeating: "\u{301}", count: 200)
+        #expect(!RequestClassification.bounded(combining).isEmpty)
+        #expect(RequestClassification.bounded(combining).utf8.count <= RequestClassification.maxErrorTypeBytes)
     }
 }

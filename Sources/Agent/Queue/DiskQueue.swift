@@ -133,6 +133,7 @@ final class DiskQueue: Sendable {
         let previous = state.segments.last
         if let previous, state.dirty {
             do { try previous.file.sync() } catch { throw .io("\(error)") }
+            state.segments[state.segments.count - 1].visibleEnd = previous.file.size
             state.dirty = false
         }
         let sequence = state.nextSequence
@@ -412,6 +413,9 @@ final class DiskQueue: Sendable {
     /// With `fsync: interval`, flushes appends made since the last call. Earlier segments were
     /// synced when appends moved on from them, so only the one being written can need it.
     func syncIfDirty() throws(QueueError) {
+        // Under `fsync: always` every group syncs itself; `dirty` then only marks a group whose
+        // sync is in progress outside the lock, and a second fdatasync could take its error.
+        guard case .interval = configuration.fsync else { return }
         try state.withLock { (state: inout State) throws(QueueError) in
             guard state.dirty, let last = state.segments.last else { return }
             do { try last.file.sync() } catch { throw .io("\(error)") }

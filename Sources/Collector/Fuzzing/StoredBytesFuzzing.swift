@@ -30,10 +30,31 @@ public enum StoredBytesFuzzing {
     /// an SLO bucket and a latency sketch, computing what the signals and SLO queries compute.
     public static func checkRollupBucket(_ bytes: UnsafeRawBufferPointer) {
         var total = RequestAggregate()
+        var folded = RequestAggregate()
         try? RequestBucket.forEach(in: bytes, entries: .all) { (_, _, reader) throws(DamagedRollupData) in
             var aggregate = RequestAggregate()
+            var again = reader
             try aggregate.merge(from: &reader)
             total.merge(aggregate)
+            // As a signals query folds a row: every entry into one aggregate, straight from bytes.
+            try folded.merge(from: &again)
+        }
+        folded.add(latencyBucket: 0, errorType: "timeout")
+        folded.add(latencyBucket: 0, errorType: nil)
+        // As a rollup flush merges fresh one-request deltas into a stored bucket.
+        var fresh = RequestBucket.Writer()
+        for service in 1...4 {
+            fresh.section(service)
+            fresh.entry(0) { RequestAggregate.append(single: 0, errorType: service % 2 == 0 ? "timeout" : nil, to: &$0) }
+        }
+        let freshBytes = fresh.finish()
+        if let merged = try? RollupByteReader.reading(freshBytes, { (fresh) throws(DamagedRollupData) in try RequestBucket.merge(bytes, fresh) }) {
+            try? RollupByteReader.reading(merged) { (merged) throws(DamagedRollupData) in
+                try RequestBucket.forEach(in: merged, entries: .all) { (_, _, reader) throws(DamagedRollupData) in
+                    var aggregate = RequestAggregate()
+                    try aggregate.merge(from: &reader)
+                }
+            }
         }
         _ = total.ok.quantiles([0.5, 0.95, 0.99])
         _ = total.failed.quantiles([0.5, 0.99])

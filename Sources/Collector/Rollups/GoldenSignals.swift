@@ -103,7 +103,7 @@ extension TelemetryStore {
                     var reader = RollupByteReader(UnsafeRawBufferPointer(rebasing: arena[entry.bytes]))
                     let before = aggregate.requests
                     try? aggregate.merge(from: &reader)
-                    series[buckets[entry.bucket].step] += aggregate.requests - before
+                    series[buckets[entry.bucket].step] &+= aggregate.requests &- before
                 }
                 figures.append(RowFigures(
                     requests: aggregate.requests, errors: aggregate.errors, errorTypes: aggregate.errorTypes,

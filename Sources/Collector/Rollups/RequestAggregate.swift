@@ -14,12 +14,16 @@ struct RequestAggregate: Equatable, Sendable {
     /// as operations are by `OperationLimit`.
     static let maxErrorTypes = 32
     static let otherErrorTypes = "periscope.other_error_types"
+    /// Largest request or error count a stored aggregate may hold (2^53: exact as a Double).
+    static let maxStoredCount: UInt64 = 1 << 53
 
     /// Counts `count` failures of `type` in `types`, folding a type past the limit into
     /// `otherErrorTypes`.
     @inline(__always)
     static func count(_ type: String, _ count: Int, in types: inout [String: Int]) {
-        if types[type] != nil || types.count < maxErrorTypes {
+        // The fold's own key never takes a slot, so reading an aggregate back keeps the same names.
+        let named = types.count - (types[otherErrorTypes] == nil ? 0 : 1)
+        if types[type] != nil || type == otherErrorTypes || named < maxErrorTypes {
             types[type, default: 0] &+= count
         } else {
             types[otherErrorTypes, default: 0] &+= count
@@ -34,12 +38,12 @@ struct RequestAggregate: Equatable, Sendable {
     /// One request, its latency bucket computed once for every aggregate it goes to.
     @inline(__always)
     mutating func add(latencyBucket: Int32, errorType: String?) {
-        requests += 1
+        requests &+= 1
         guard let errorType else {
             ok.add(bucket: latencyBucket)
             return
         }
-        errors += 1
+        errors &+= 1
         failed.add(bucket: latencyBucket)
         countErrors(errorType, 1)
     }
@@ -60,7 +64,9 @@ struct RequestAggregate: Equatable, Sendable {
         errors &+= other.errors
         ok.merge(other.ok)
         failed.merge(other.failed)
-        for (type, count) in other.errorTypes { countErrors(type, count) }
+        // In name order, as stored aggregates are read: which names survive the cap does not
+        // depend on dictionary order.
+        for type in other.errorTypes.keys.sorted() { countErrors(type, other.errorTypes[type]!) }
     }
 
     // MARK: - Storage
@@ -117,13 +123,18 @@ struct RequestAggregate: Equatable, Sendable {
             add(latencyBucket: bucket == -1 ? LatencySketch.zeroBucket : Int32(bucket), errorType: failures == 1 ? try reader.string() : nil)
             return
         }
-        requests &+= Int(truncatingIfNeeded: count)
-        errors &+= Int(truncatingIfNeeded: failures)
+        // No real aggregate comes near 2^53 requests; a count past that is damage, refused here so
+        // that no query or flush downstream meets an absurd or negative count.
+        guard count <= Self.maxStoredCount, failures <= count else { throw DamagedRollupData() }
+        requests &+= Int(count)
+        errors &+= Int(failures)
         try ok.merge(from: &reader)
         try failed.merge(from: &reader)
         for _ in 0..<(try reader.count()) {
             let type = try reader.string()
-            countErrors(type, Int(truncatingIfNeeded: try reader.varint()))
+            let typeCount = try reader.varint()
+            guard typeCount <= Self.maxStoredCount else { throw DamagedRollupData() }
+            countErrors(type, Int(typeCount))
         }
     }
 }

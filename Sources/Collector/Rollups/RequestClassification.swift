@@ -69,6 +69,15 @@ enum RequestClassification {
             guard cut.utf8.count + character.utf8.count <= maxErrorTypeBytes else { break }
             cut.append(character)
         }
+        if cut.isEmpty {
+            // One character longer than the limit (a letter with thousands of combining marks): cut its scalars.
+            var scalars = String.UnicodeScalarView()
+            for scalar in type.unicodeScalars {
+                guard String(scalars).utf8.count + String(scalar).utf8.count <= maxErrorTypeBytes else { break }
+                scalars.append(scalar)
+            }
+            cut = String(scalars)
+        }
         return cut
     }
 }
