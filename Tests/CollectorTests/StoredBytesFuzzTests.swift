@@ -39,18 +39,10 @@ struct StoredBytesFuzzTests {
         return damaged
     }
 
-    /// The committed seeds of a libFuzzer target, crash regressions included.
-    static func seeds(_ target: String) -> [[UInt8]] {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Fuzz/Corpus/\(target)").standardized
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.sorted().compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init) }
-    }
-
     @Test("the libFuzzer seeds and the inputs it once crashed on replay without a trap")
     func replaySeeds() {
-        let blocks = Self.seeds("StoredSpanBlockFuzz")
-        let buckets = Self.seeds("RollupBucketFuzz")
+        let blocks = FuzzCorpus.seeds("StoredSpanBlockFuzz")
+        let buckets = FuzzCorpus.seeds("RollupBucketFuzz")
         #expect(!blocks.isEmpty && buckets.count >= 4, "seeds found under Fuzz/Corpus")
         for seed in blocks { seed.withUnsafeBytes { StoredBytesFuzzing.checkSpanBlock($0) } }
         for seed in buckets { seed.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) } }

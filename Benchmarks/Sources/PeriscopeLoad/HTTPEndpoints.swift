@@ -43,6 +43,21 @@ struct HTTPEndpoints: Sendable {
         return try? JSONDecoder().decode([String: Int].self, from: body)
     }
 
+    /// Polls `/api/v1/status` every 100 ms until it shows at least `spans` and `logs`, or
+    /// `timeout` passes; returns the last counts seen.
+    func waitUntilStored(spans: Int, logs: Int, timeout: Duration) async -> [String: Int] {
+        let deadline = ContinuousClock.now + timeout
+        var last: [String: Int] = [:]
+        repeat {
+            if let counts = await collectorCounts() {
+                last = counts
+                if counts["spans", default: 0] >= spans, counts["logs", default: 0] >= logs { return counts }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now < deadline
+        return last
+    }
+
     /// How many spans `/api/v1/traces/{id}` returns for `traceHex`; 0 for 404, nil on error.
     func spanCount(traceHex: String) async -> Int? {
         guard let (status, body) = await get(collectorURL + "/api/v1/traces/" + traceHex) else { return nil }

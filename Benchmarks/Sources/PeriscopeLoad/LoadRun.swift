@@ -40,7 +40,7 @@ struct LoadRun: Sendable {
         let sendSeconds = LoadDriver.milliseconds(ContinuousClock.now - start) / 1000
 
         let sent = ledger.snapshot
-        let counts = await waitUntilStored(spans: sent.acceptedSpans, logs: sent.acceptedLogs)
+        let counts = await endpoints.waitUntilStored(spans: sent.acceptedSpans, logs: sent.acceptedLogs, timeout: drainTimeout)
         let storedSeconds = LoadDriver.milliseconds(ContinuousClock.now - start) / 1000
         let (checked, complete) = await spotCheck(sent.acceptedTraceNumbers, ids: ids)
 
@@ -76,21 +76,6 @@ struct LoadRun: Sendable {
             databaseBytesPerItem: Double(databaseBytes) / Double(items),
             clientReport: clientReport,
             noLoss: storedSpans >= sent.acceptedSpans && storedLogs >= sent.acceptedLogs && complete == checked)
-    }
-
-    /// Polls `/api/v1/status` every 100 ms until it shows at least the accepted counts, or the
-    /// drain timeout passes; returns the last counts seen.
-    private func waitUntilStored(spans: Int, logs: Int) async -> [String: Int] {
-        let deadline = ContinuousClock.now + drainTimeout
-        var last: [String: Int] = [:]
-        repeat {
-            if let counts = await endpoints.collectorCounts() {
-                last = counts
-                if counts["spans", default: 0] >= spans, counts["logs", default: 0] >= logs { return counts }
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        } while ContinuousClock.now < deadline
-        return last
     }
 
     /// Polls `/api/v1/status` until its counts have not changed for 2 s (or the drain timeout).

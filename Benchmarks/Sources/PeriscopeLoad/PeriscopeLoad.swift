@@ -90,24 +90,14 @@ struct PeriscopeLoad: AsyncParsableCommand {
                 spansPerSecond: max(0, sdkSpansPerSecond), logsPerSecond: max(0, sdkLogsPerSecond), seconds: max(1, duration),
                 endpoints: endpoints, drainTimeout: .seconds(drainTimeout)).run()
             try? await client.shutdown()
-            print(report.table())
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let json = String(decoding: try encoder.encode(report), as: UTF8.self)
-            print(json)
-            if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+            try emit(report, table: report.table())
             if !report.lossless { throw ExitCode(3) }
             return
         }
         if let sequentialRequests {
             let report = await SequentialLatency(requests: max(1, sequentialRequests), endpoints: endpoints).run()
             try? await client.shutdown()
-            print(report.table())
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let json = String(decoding: try encoder.encode(report), as: UTF8.self)
-            print(json)
-            if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+            try emit(report, table: report.table())
             if report.agentFailures + report.collectorFailures > 0 { throw ExitCode(2) }
             return
         }
@@ -131,5 +121,15 @@ struct PeriscopeLoad: AsyncParsableCommand {
             FileHandle.standardError.write(Data("periscope-load: data was lost (see accepted / stored)\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// Prints a mode's table and its JSON (sorted keys), and writes the JSON to `--json-out`.
+    private func emit(_ report: some Encodable, table: String) throws {
+        print(table)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+        print(json)
+        if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
     }
 }

@@ -69,7 +69,7 @@ struct SDKRate: Sendable {
         loop.cancel()
         await loop.value
         let statistics = exporter.statistics
-        let stored = await waitUntilStored(spans: statistics.exportedSpans, logs: statistics.exportedLogs)
+        let stored = await endpoints.waitUntilStored(spans: statistics.exportedSpans, logs: statistics.exportedLogs, timeout: drainTimeout)
         let storedSpans = stored["spans"] ?? 0
         let storedLogs = stored["logs"] ?? 0
         return Report(
@@ -84,19 +84,6 @@ struct SDKRate: Sendable {
                 && statistics.exportedSpans == madeSpans && statistics.exportedLogs == madeLogs
                 && storedSpans == madeSpans && storedLogs == madeLogs
                 && makingSeconds <= seconds * 1.05)
-    }
-
-    private func waitUntilStored(spans: Int, logs: Int) async -> [String: Int] {
-        let deadline = ContinuousClock.now + drainTimeout
-        var last: [String: Int] = [:]
-        repeat {
-            if let counts = await endpoints.collectorCounts() {
-                last = counts
-                if counts["spans", default: 0] >= spans, counts["logs", default: 0] >= logs { return counts }
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        } while ContinuousClock.now < deadline
-        return last
     }
 }
 
