@@ -21,7 +21,7 @@ build:
 prerequisites:
 	bash Scripts/install-prerequisites.sh
 
-# Regenerates Sources/Telemetry/OTLP/Generated from the .proto files (needs protoc).
+# Regenerates Sources/OTLP/Generated from the .proto files (needs protoc).
 generate-otlp:
 	bash Scripts/generate-otlp.sh
 

@@ -8,22 +8,25 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PeriscopeSDK", targets: ["PeriscopeSDK"]),
-        // The data model and OTLP codec, for the fuzz and benchmark packages beside this one.
-        .library(name: "PeriscopeTelemetry", targets: ["PeriscopeTelemetry"]),
-        // The log-line parsers, for the fuzz package beside this one.
-        .library(name: "PeriscopeLogLines", targets: ["PeriscopeLogLines"]),
         .library(name: "PeriscopeHummingbird", targets: ["PeriscopeHummingbird"]),
         .library(name: "PeriscopeHTTPClient", targets: ["PeriscopeHTTPClient"]),
         .executable(name: "periscope-agent", targets: ["PeriscopeAgent"]),
         .executable(name: "periscope-collector", targets: ["PeriscopeCollectorMain"]),
-        // The collector as a library: its stored-bytes decoders, for the fuzz package beside this one.
-        .library(name: "PeriscopeCollector", targets: ["PeriscopeCollector"]),
-        .executable(name: "periscope", targets: ["PeriscopeQuery"]),
+        .executable(name: "periscope", targets: ["PeriscopeCLI"]),
         .executable(name: "periscope-example", targets: ["PeriscopeExample"]),
+        // For the fuzz and benchmark packages beside this one.
+        .library(name: "PeriscopeModel", targets: ["PeriscopeModel"]),
+        .library(name: "PeriscopeOTLP", targets: ["PeriscopeOTLP"]),
+        .library(name: "PeriscopeCompression", targets: ["PeriscopeCompression"]),
+        .library(name: "PeriscopeConfig", targets: ["PeriscopeConfig"]),
+        .library(name: "PeriscopeDiskQueue", targets: ["PeriscopeDiskQueue"]),
+        .library(name: "PeriscopeLogLines", targets: ["PeriscopeLogLines"]),
+        .library(name: "PeriscopeCollector", targets: ["PeriscopeCollector"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.5.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -44,23 +47,86 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // The telemetry data model, the OTLP codec and the compression framing.
+        // The telemetry data model: IDs, resources, spans, logs, metrics, signals, wall-clock time.
         .target(
-            name: "PeriscopeTelemetry",
-            dependencies: [
-                "CZstd", "CZlib",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ],
-            path: "Sources/Telemetry",
-            exclude: ["OTLP/Proto"],
+            name: "PeriscopeModel",
+            path: "Sources/Model",
             swiftSettings: strict
         ),
+        // OTLP: the generated messages, translation to and from the model, the fast readers and
+        // writers of the hot paths, and the protobuf wire format they share.
+        .target(
+            name: "PeriscopeOTLP",
+            dependencies: [
+                "PeriscopeModel",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Sources/OTLP",
+            exclude: ["Proto"],
+            swiftSettings: strict
+        ),
+        // zstd and gzip with output limits: request bodies, shipped batches and stored blocks.
+        .target(
+            name: "PeriscopeCompression",
+            dependencies: [
+                "CZstd",
+                "CZlib",
+            ],
+            path: "Sources/Compression",
+            swiftSettings: strict
+        ),
+        // What senders share: a batch as shipped, its ID header and the retry policy.
+        .target(
+            name: "PeriscopeDelivery",
+            dependencies: [
+                "PeriscopeModel",
+            ],
+            path: "Sources/Delivery",
+            swiftSettings: strict
+        ),
+        // The JSON documents of the collector's query API, as the collector writes and the CLI reads them.
+        .target(
+            name: "PeriscopeQueryAPI",
+            dependencies: [
+                "PeriscopeModel",
+            ],
+            path: "Sources/QueryAPI",
+            swiftSettings: strict
+        ),
+        // Configuration: YAML files, token files, listen addresses, sizes, durations and times.
+        .target(
+            name: "PeriscopeConfig",
+            dependencies: [
+                "PeriscopeModel",
+                "PeriscopeDelivery",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Config",
+            swiftSettings: strict
+        ),
+        // The agent's durable queue: segment files of checksummed records, fsync policies, dead letters' framing.
+        .target(
+            name: "PeriscopeDiskQueue",
+            dependencies: [
+                "PeriscopeModel",
+                "PeriscopeDelivery",
+                "PeriscopeConfig",
+                "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/DiskQueue",
+            swiftSettings: strict
+        ),
+        // The instrumentation SDK: no compression and no configuration files, so a service needs no C libraries.
         .target(
             name: "PeriscopeSDK",
             dependencies: [
-                "PeriscopeTelemetry",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "ServiceContextModule", package: "swift-service-context"),
@@ -78,6 +144,7 @@ let package = Package(
                 "PeriscopeSDK",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/SDKIntegrations/Hummingbird",
@@ -91,20 +158,25 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
             path: "Sources/SDKIntegrations/HTTPClient",
             swiftSettings: strict
         ),
-        // Shared by the two servers: listening, auth and OTLP request decoding over HTTP.
+        // What the agent and the collector share as servers: OTLP/HTTP ingest, bearer auth, the
+        // concurrency limit, periodic tasks and the listening announcement.
         .target(
             name: "PeriscopeServer",
             dependencies: [
-                "PeriscopeTelemetry",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeQueryAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Server",
             swiftSettings: strict
@@ -114,16 +186,31 @@ let package = Package(
         // tailer does to each line, apart from following files.
         .target(
             name: "PeriscopeLogLines",
-            dependencies: ["PeriscopeTelemetry"],
+            dependencies: [
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeConfig",
+            ],
             path: "Sources/LogLines",
             swiftSettings: strict
         ),
+        // `periscope-agent`: receives, tails, queues durably and ships to the collector.
         .executableTarget(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines", "CZlib",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeDelivery",
+                "PeriscopeConfig",
+                "PeriscopeDiskQueue",
+                "PeriscopeServer",
+                "PeriscopeLogLines",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,8 +226,16 @@ let package = Package(
         .target(
             name: "PeriscopeCollector",
             dependencies: [
-                "PeriscopeTelemetry", "PeriscopeServer", "CSQLite",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeDelivery",
+                "PeriscopeConfig",
+                "PeriscopeQueryAPI",
+                "PeriscopeServer",
+                "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,20 +254,25 @@ let package = Package(
             path: "Sources/CollectorMain",
             swiftSettings: strict
         ),
+        // `periscope`, the command line: queries the collector and renders for a terminal.
         .executableTarget(
-            name: "PeriscopeQuery",
+            name: "PeriscopeCLI",
             dependencies: [
-                "PeriscopeTelemetry",
+                "PeriscopeModel",
+                "PeriscopeQueryAPI",
+                "PeriscopeConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/Query",
+            path: "Sources/CLI",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "PeriscopeExample",
             dependencies: [
-                "PeriscopeSDK", "PeriscopeHummingbird", "PeriscopeHTTPClient",
+                "PeriscopeSDK",
+                "PeriscopeHummingbird",
+                "PeriscopeHTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -183,50 +283,95 @@ let package = Package(
             path: "Examples/ExampleService",
             swiftSettings: strict
         ),
-
         // Starts the real binaries on free loopback ports for end-to-end tests.
         .target(
             name: "PeriscopeTesting",
             dependencies: [
-                "PeriscopeTelemetry",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeQueryAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/PeriscopeTesting",
             swiftSettings: strict
         ),
+        // The shared modules: model, OTLP, compression, delivery, configuration text, the disk queue's framing.
         .testTarget(
-            name: "TelemetryTests",
-            dependencies: ["PeriscopeTelemetry", "PeriscopeTesting"],
-            path: "Tests/TelemetryTests",
+            name: "CoreTests",
+            dependencies: [
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeDelivery",
+                "PeriscopeConfig",
+                "PeriscopeDiskQueue",
+                "PeriscopeTesting",
+            ],
+            path: "Tests/CoreTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CollectorTests",
-            dependencies: ["PeriscopeCollector", "PeriscopeTelemetry", "PeriscopeTesting"],
+            dependencies: [
+                "PeriscopeCollector",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeConfig",
+                "PeriscopeQueryAPI",
+                "PeriscopeServer",
+                "PeriscopeTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tests/CollectorTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "SDKTests",
             dependencies: [
-                "PeriscopeSDK", "PeriscopeTelemetry", "PeriscopeHummingbird", "PeriscopeHTTPClient", "PeriscopeTesting",
+                "PeriscopeSDK",
+                "PeriscopeModel",
+                "PeriscopeDelivery",
+                "PeriscopeHummingbird",
+                "PeriscopeHTTPClient",
+                "PeriscopeTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Tests/SDKTests",
             swiftSettings: strict
         ),
         .testTarget(
-            name: "QueryTests",
-            dependencies: ["PeriscopeQuery", "PeriscopeTelemetry"],
-            path: "Tests/QueryTests",
+            name: "CLITests",
+            dependencies: [
+                "PeriscopeCLI",
+                "PeriscopeModel",
+                "PeriscopeQueryAPI",
+                "PeriscopeConfig",
+            ],
+            path: "Tests/CLITests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeTelemetry", "PeriscopeServer", "PeriscopeLogLines", "PeriscopeTesting",
+                "PeriscopeAgent",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeDelivery",
+                "PeriscopeConfig",
+                "PeriscopeDiskQueue",
+                "PeriscopeServer",
+                "PeriscopeLogLines",
+                "PeriscopeTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/AgentTests",
@@ -234,7 +379,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PeriscopeTesting", "PeriscopeTelemetry"],
+            dependencies: [
+                "PeriscopeTesting",
+                "PeriscopeModel",
+                "PeriscopeOTLP",
+                "PeriscopeCompression",
+                "PeriscopeQueryAPI",
+            ],
             path: "Tests/EndToEndTests",
             swiftSettings: strict
         ),

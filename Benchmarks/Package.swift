@@ -50,7 +50,7 @@ let package = Package(
             dependencies: [
                 "PeriscopeBenchKit",
                 .product(name: "PeriscopeSDK", package: "Periscope"),
-                .product(name: "PeriscopeTelemetry", package: "Periscope"),
+                .product(name: "PeriscopeModel", package: "Periscope"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
         .executableTarget(
             name: "OTLPDecodeFuzz",
-            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeOTLP", package: "Periscope"), .product(name: "PeriscopeModel", package: "Periscope")],
             path: "Sources/OTLPDecodeFuzz",
             swiftSettings: fuzz
         ),
@@ -28,13 +28,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "TextFuzz",
-            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeConfig", package: "Periscope")],
             path: "Sources/TextFuzz",
             swiftSettings: fuzz
         ),
         .executableTarget(
             name: "QueueRecordFuzz",
-            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeDiskQueue", package: "Periscope")],
             path: "Sources/QueueRecordFuzz",
             swiftSettings: fuzz
         ),
@@ -52,7 +52,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DecompressFuzz",
-            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeTelemetry", package: "Periscope")],
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCompression", package: "Periscope")],
             path: "Sources/DecompressFuzz",
             swiftSettings: fuzz
         ),

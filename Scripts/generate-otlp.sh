@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates the Swift code for the OTLP messages from Sources/Telemetry/OTLP/Proto.
+# Regenerates the Swift code for the OTLP messages from Sources/OTLP/Proto.
 # Needs protoc (apt-get install protobuf-compiler). protoc-gen-swift is built from the
 # swift-protobuf checkout this package resolved, so the generated code matches the runtime.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-proto_dir="$root/Sources/Telemetry/OTLP/Proto"
-out_dir="$root/Sources/Telemetry/OTLP/Generated"
+proto_dir="$root/Sources/OTLP/Proto"
+out_dir="$root/Sources/OTLP/Generated"
 
 plugin=${PROTOC_GEN_SWIFT:-}
 if [ -z "$plugin" ]; then

@@ -1,5 +1,7 @@
+import PeriscopeOTLP
+
 /// The batch being written: raw memory that grows as records are added through
-/// `ProtobufCursor`s, with room kept in front for headers known only at the end.
+/// `PresizedProtobufWriter`s, with room kept in front for headers known only at the end.
 package final class BatchBuffer {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
@@ -22,9 +24,9 @@ package final class BatchBuffer {
     }
 
     /// Appends exactly `size` bytes, written by `body`.
-    package func append(size: Int, _ body: (inout ProtobufCursor) -> Void) {
+    package func append(size: Int, _ body: (inout PresizedProtobufWriter) -> Void) {
         reserve(count + size)
-        var cursor = ProtobufCursor(start: base + count, count: size)
+        var cursor = PresizedProtobufWriter(start: base + count, count: size)
         body(&cursor)
         precondition(cursor.isAtEnd, "protobuf written does not match its computed size")
         count += size

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// A small, strict JSON parser for one log line: the top level must be an object. Nested
 /// objects are flattened into dotted keys (`http.status`); arrays stay arrays. Hostile input

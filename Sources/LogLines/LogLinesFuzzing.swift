@@ -1,4 +1,6 @@
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// What must hold for any bytes a service writes to a tailed file, checked end to end through
 /// the tailer's own path (split, parse, map, redact, encode): libFuzzer drives it from the fuzz

@@ -1,11 +1,13 @@
-import PeriscopeTelemetry
+import PeriscopeConfig
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// Maps one parsed record onto an OTLP `LogRecord` and writes it as protobuf straight from the
 /// record's bytes — no `LogRecord`, `String` or `AttributeValue` per field on the way. The
 /// well-known fields (`LogLineParser.Key`) become time, severity, body, trace and span ID and
 /// the `correlation_id` attribute; every other field is an attribute, in line order; a line
 /// that does not parse is the body, marked `periscope.parse_error`, never dropped. Bodies and
-/// string attributes are redacted. The bytes are those `ProtobufBytes.logRecord` writes for the
+/// string attributes are redacted. The bytes are those `ProtobufWriter.logRecord` writes for the
 /// same record built in the data model.
 ///
 /// `plan` maps and sizes a record, `write` then writes exactly that many bytes.
@@ -54,7 +56,7 @@ package struct LogRecordWriter {
         self.observedUnixNano = observedUnixNano
         acceptedTimes = timeBounds.accepted(around: observedUnixNano)
         var fileCounts = [Int](repeating: 0, count: redactor.rules.count)
-        var attributes = ProtobufBytes()
+        var attributes = ProtobufWriter()
         attributes.attributes(6, [
             Attribute(LogLineParser.filePath, .string(Self.redacted(path, by: redactor, counts: &fileCounts))),
             Attribute(LogLineParser.fileName, .string(Self.redacted(fileName, by: redactor, counts: &fileCounts))),
@@ -83,24 +85,24 @@ package struct LogRecordWriter {
         if time != 0 { timeUnusable = false }
 
         var size = time != 0 ? 9 : 0
-        if severity.rawValue != 0 { size += 1 + ProtobufCursor.varintSize(UInt64(bitPattern: Int64(severity.rawValue))) }
+        if severity.rawValue != 0 { size += 1 + PresizedProtobufWriter.varintSize(UInt64(bitPattern: Int64(severity.rawValue))) }
         let severityTextCount = severityText?.count ?? severityName.utf8.count
-        if severityTextCount > 0 { size += ProtobufCursor.lengthDelimitedSize(3, severityTextCount) }
+        if severityTextCount > 0 { size += PresizedProtobufWriter.lengthDelimitedSize(3, severityTextCount) }
         if let message {
             body = plans[message]
             body.disposition = .mapped
         } else {
             body = planString(text)
         }
-        size += ProtobufCursor.lengthDelimitedSize(5, body.valueSize)
+        size += PresizedProtobufWriter.lengthDelimitedSize(5, body.valueSize)
         for index in plans.indices where plans[index].disposition != .mapped {
             let keyCount = plans[index].disposition == .correlation ? LogLineParser.correlationID.utf8.count : fields.fields[index].key.count
-            size += ProtobufCursor.lengthDelimitedSize(6, Self.keyValueSize(keyCount: keyCount, valueSize: plans[index].valueSize))
+            size += PresizedProtobufWriter.lengthDelimitedSize(6, Self.keyValueSize(keyCount: keyCount, valueSize: plans[index].valueSize))
         }
         if !parsed { size += Self.parseErrorAttribute.count }
         if let truncatedFrom {
             size += Self.truncatedAttribute.count
-            size += ProtobufCursor.lengthDelimitedSize(6, Self.keyValueSize(
+            size += PresizedProtobufWriter.lengthDelimitedSize(6, Self.keyValueSize(
                 keyCount: LogLineParser.originalLength.utf8.count, valueSize: Self.intSize(Int64(truncatedFrom))))
         }
         if invalidUTF8 { size += Self.invalidUTF8Attribute.count }
@@ -170,7 +172,7 @@ package struct LogRecordWriter {
         case .null: return Plan(disposition: .attribute, valueSize: 0)
         case .structured(let index):
             let value = fields.structured[index]
-            var content = ProtobufBytes()
+            var content = ProtobufWriter()
             content.anyValue(redactor.redacted(value, counts: &counts) ?? value)
             return replace(with: content.bytes)
         }
@@ -188,7 +190,7 @@ package struct LogRecordWriter {
     /// A string value; the redactor's one-pass pre-check usually rules every rule out.
     private mutating func planString(_ utf8: UnsafeBufferPointer<UInt8>) -> Plan {
         if let redacted = redactor.redacted(utf8, counts: &counts) { return replace(with: Self.stringContent(redacted)) }
-        return Plan(disposition: .attribute, valueSize: ProtobufCursor.lengthDelimitedSize(1, utf8.count))
+        return Plan(disposition: .attribute, valueSize: PresizedProtobufWriter.lengthDelimitedSize(1, utf8.count))
     }
 
     private mutating func replace(with content: [UInt8]) -> Plan {
@@ -226,7 +228,7 @@ package struct LogRecordWriter {
     // MARK: - Writing
 
     /// Writes the record planned last: exactly the size `plan` returned.
-    package mutating func write(text: UnsafeBufferPointer<UInt8>, fields: ParsedFields, into out: inout ProtobufCursor) {
+    package mutating func write(text: UnsafeBufferPointer<UInt8>, fields: ParsedFields, into out: inout PresizedProtobufWriter) {
         if time != 0 {
             out.tag(1, 1)
             out.fixed64(time)
@@ -295,7 +297,7 @@ package struct LogRecordWriter {
     }
 
     /// An `AnyValue`'s content.
-    private func writeValue(_ value: ParsedFields.Value, _ plan: Plan, _ fields: ParsedFields, into out: inout ProtobufCursor) {
+    private func writeValue(_ value: ParsedFields.Value, _ plan: Plan, _ fields: ParsedFields, into out: inout PresizedProtobufWriter) {
         if let replacement = plan.replacement { return out.bytes(replacements[replacement]) }
         switch value {
         case .string(let range):
@@ -314,7 +316,7 @@ package struct LogRecordWriter {
         }
     }
 
-    private func writeString(_ utf8: UnsafeBufferPointer<UInt8>, _ plan: Plan, into out: inout ProtobufCursor) {
+    private func writeString(_ utf8: UnsafeBufferPointer<UInt8>, _ plan: Plan, into out: inout PresizedProtobufWriter) {
         if let replacement = plan.replacement { return out.bytes(replacements[replacement]) }
         out.lengthDelimited(1, utf8)
     }
@@ -322,20 +324,20 @@ package struct LogRecordWriter {
     // MARK: - Sizes and constant parts
 
     private static func keyValueSize(keyCount: Int, valueSize: Int) -> Int {
-        (keyCount > 0 ? ProtobufCursor.lengthDelimitedSize(1, keyCount) : 0) + ProtobufCursor.lengthDelimitedSize(2, valueSize)
+        (keyCount > 0 ? PresizedProtobufWriter.lengthDelimitedSize(1, keyCount) : 0) + PresizedProtobufWriter.lengthDelimitedSize(2, valueSize)
     }
 
-    private static func intSize(_ number: Int64) -> Int { 1 + ProtobufCursor.varintSize(UInt64(bitPattern: number)) }
+    private static func intSize(_ number: Int64) -> Int { 1 + PresizedProtobufWriter.varintSize(UInt64(bitPattern: number)) }
 
     /// `AnyValue` content holding a string.
     private static func stringContent(_ text: String) -> [UInt8] {
-        var content = ProtobufBytes()
+        var content = ProtobufWriter()
         content.anyValue(.string(text))
         return content.bytes
     }
 
     private static func attribute(_ key: String, _ value: AttributeValue) -> [UInt8] {
-        var bytes = ProtobufBytes()
+        var bytes = ProtobufWriter()
         bytes.attributes(6, [Attribute(key, value)])
         return bytes.bytes
     }

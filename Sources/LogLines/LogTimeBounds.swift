@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 
 /// The record times the agent passes on as they are: from `maxAge` before the moment a line is
 /// read to `maxFuture` after it. A time outside (a clock far off, a mistyped unit, year 9999)

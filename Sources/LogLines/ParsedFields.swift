@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// The fields of one parsed line, in line order, without a `String` or an `AttributeValue` per
 /// field. A key or string value is a range of bytes: in the record's text when it is there as

@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
 import Synchronization
 
 /// Replaces secrets in bodies and string attributes before anything leaves the host, and

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// Level names and numbers → OTLP severity. Numbers 10–60 in steps of ten are pino/bunyan
 /// levels; other numbers 1–24 are taken as OTLP severity numbers.

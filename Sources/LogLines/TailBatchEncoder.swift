@@ -1,4 +1,6 @@
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// The body of one queued batch of tailed records: an OTLP `ExportLogsServiceRequest` written
 /// straight from the records' bytes (`LogRecordWriter`), then zstd-compressed. Each record is
@@ -34,12 +36,12 @@ package struct TailBatchEncoder {
     ) -> Batch {
         var batch = Batch(body: [], itemCount: 0)
         // `ResourceLogs` starts with its `Resource`, `ScopeLogs` with its scope: both fixed for the batch.
-        var resourceMessage = ProtobufBytes()
+        var resourceMessage = ProtobufWriter()
         resourceMessage.message(1) { message in
             message.attributes(1, resource.attributes)
             message.varintField(2, UInt64(resource.droppedAttributesCount))
         }
-        var scopeMessage = ProtobufBytes()
+        var scopeMessage = ProtobufWriter()
         scopeMessage.message(1) { scope in
             scope.stringField(1, Self.scope.name)
             scope.stringField(2, Self.scope.version)
@@ -55,7 +57,7 @@ package struct TailBatchEncoder {
             records.withText(of: record) { text in
                 let parsed = parser.parse(text, into: &fields)
                 let size = writer.plan(text: text, record: record, fields: fields, parsed: parsed)
-                output.append(size: ProtobufCursor.lengthDelimitedSize(2, size)) { out in
+                output.append(size: PresizedProtobufWriter.lengthDelimitedSize(2, size)) { out in
                     out.tag(2, 2)
                     out.varint(UInt64(size))
                     writer.write(text: text, fields: fields, into: &out)
@@ -72,9 +74,9 @@ package struct TailBatchEncoder {
         guard batch.itemCount > 0 else { return batch }
 
         let recordBytes = output.count - headroom
-        var header = ProtobufBytes()
+        var header = ProtobufWriter()
         let scopeLogsSize = scopeMessage.bytes.count + recordBytes
-        let resourceLogsSize = resourceMessage.bytes.count + ProtobufCursor.tagSize(2) + ProtobufCursor.varintSize(UInt64(scopeLogsSize)) + scopeLogsSize
+        let resourceLogsSize = resourceMessage.bytes.count + PresizedProtobufWriter.tagSize(2) + PresizedProtobufWriter.varintSize(UInt64(scopeLogsSize)) + scopeLogsSize
         header.tag(1, 2)
         header.varint(UInt64(resourceLogsSize))
         header.bytes += resourceMessage.bytes

@@ -39,26 +39,3 @@ public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return difference == 0
     }
 }
-
-/// Reads a token file: one accepted token per line; blank lines and `#` comments are ignored.
-public enum TokenFile {
-    public static func read(_ path: String) throws -> [String] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError("cannot read token file '\(path)': \(error.localizedDescription)")
-        }
-        let tokens = text.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard !tokens.isEmpty else { throw ConfigurationError("token file '\(path)' holds no token") }
-        return tokens
-    }
-}
-
-/// A configuration mistake, said in one sentence that tells the user what to change.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

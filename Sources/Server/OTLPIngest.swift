@@ -2,7 +2,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// Size limits on an OTLP/HTTP request body, before and after decompression.
 public struct BodyLimits: Hashable, Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import PeriscopeTelemetry
+import PeriscopeQueryAPI
 
 extension Response {
     /// A JSON body from any `Encodable`, with stable key order for scripts and diffs.

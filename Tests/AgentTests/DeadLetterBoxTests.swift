@@ -1,6 +1,6 @@
 import Foundation
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
+import PeriscopeDelivery
 import Testing
 
 @Suite("Dead-letter box")

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
+import PeriscopeDelivery
+import PeriscopeDiskQueue
 import PeriscopeTesting
 import Testing
 

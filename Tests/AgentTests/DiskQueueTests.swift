@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
+import PeriscopeDelivery
+import PeriscopeDiskQueue
 import Testing
 
 @Suite("Durable disk queue")

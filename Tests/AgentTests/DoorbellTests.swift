@@ -1,4 +1,5 @@
 @testable import PeriscopeAgent
+import PeriscopeDiskQueue
 import Testing
 
 @Suite("Doorbell")

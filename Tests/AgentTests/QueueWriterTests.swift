@@ -1,7 +1,11 @@
 import Foundation
 import Logging
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeDelivery
+import PeriscopeDiskQueue
+import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeTesting
 import Testing
 

@@ -1,6 +1,5 @@
 import Foundation
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
 import Testing
 
 @Suite("Tail: identity, fingerprints and checkpoints", .serialized)

@@ -1,6 +1,6 @@
 import Foundation
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
+import PeriscopeModel
 import Testing
 
 @Suite("Host metrics from /proc")

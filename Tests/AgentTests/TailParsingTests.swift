@@ -1,7 +1,8 @@
 import Foundation
 @testable import PeriscopeAgent
+import PeriscopeConfig
 import PeriscopeLogLines
-import PeriscopeTelemetry
+import PeriscopeModel
 import PeriscopeServer
 import Testing
 

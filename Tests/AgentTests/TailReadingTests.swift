@@ -1,6 +1,5 @@
 import Foundation
 @testable import PeriscopeAgent
-import PeriscopeTelemetry
 import Testing
 
 @Suite("Tail: reading files", .serialized)

@@ -1,7 +1,7 @@
 import Foundation
 @testable import PeriscopeAgent
 import PeriscopeLogLines
-import PeriscopeTelemetry
+import PeriscopeModel
 import Testing
 
 @Suite("Tail: redaction")

@@ -1,8 +1,11 @@
 import Foundation
 import Logging
 @testable import PeriscopeAgent
+import PeriscopeCompression
+import PeriscopeDelivery
 import PeriscopeLogLines
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 @testable import PeriscopeCollector
+import PeriscopeConfig
 import PeriscopeServer
 import Testing
 

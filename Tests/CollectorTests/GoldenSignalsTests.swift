@@ -1,6 +1,6 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeModel
 import PeriscopeTesting
 import Testing
 
@@ -561,10 +561,10 @@ struct LatencySketchTests {
     @Test("the index map finds what it stored, through growth, like a dictionary")
     func indexMap() {
         var generator = SeededGenerator(seed: 5)
-        var map = IndexMap()
+        var map = IntegerMap<Int32>()
         var reference = [UInt64: Int32]()
         for step in 0..<20_000 {
-            let key = step % 3 == 0 ? IndexMap.key(Int32(step % 97), Int32(step % 1013)) : generator.next() % 50_000
+            let key = step % 3 == 0 ? IntegerMap<Int32>.key(Int32(step % 97), Int32(step % 1013)) : generator.next() % 50_000
             let next = Int32(reference.count)
             let found = map.index(key, insertingIfAbsent: next)
             #expect(found == reference[key])

@@ -1,5 +1,5 @@
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeModel
 import Testing
 
 @Suite("Large traces' span IDs")

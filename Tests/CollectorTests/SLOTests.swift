@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 import Testing
 
 /// SLO math against traffic of known shape; every expected number is worked out by hand in

@@ -1,6 +1,8 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeQueryAPI
 import PeriscopeTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 import PeriscopeTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 import Testing
 
 /// Every query filter on a generated data set whose answers are known by construction,

@@ -1,6 +1,5 @@
 import Foundation
 @testable import PeriscopeCollector
-import PeriscopeTelemetry
 import PeriscopeTesting
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeTesting
 import Testing
 

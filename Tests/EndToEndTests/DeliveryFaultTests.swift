@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
 import PeriscopeTesting
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
 import PeriscopeTesting
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeQueryAPI
 import PeriscopeTesting
 import Testing
 

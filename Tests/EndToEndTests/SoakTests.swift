@@ -1,5 +1,6 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeTesting
 import Synchronization
 import Testing

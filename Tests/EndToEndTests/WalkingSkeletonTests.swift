@@ -1,5 +1,6 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 import PeriscopeTesting
 import Testing
 

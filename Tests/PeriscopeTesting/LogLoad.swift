@@ -1,5 +1,7 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
 import Synchronization
 
 /// A steady, bounded OTLP load for fault tests: each request carries `recordsPerRequest`

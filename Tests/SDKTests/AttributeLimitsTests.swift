@@ -1,6 +1,6 @@
 import Foundation
+import PeriscopeModel
 @testable import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 
 @Suite("Attribute limits")

@@ -1,6 +1,5 @@
 import Logging
 import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 import Tracing
 

@@ -1,11 +1,12 @@
+import PeriscopeDelivery
+import PeriscopeModel
 @testable import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 
 @Suite struct ExporterTests {
-    static func span(_ name: String = "s") -> PeriscopeTelemetry.Span {
+    static func span(_ name: String = "s") -> PeriscopeModel.Span {
         let now = WallClock.nowUnixNano()
-        return PeriscopeTelemetry.Span(
+        return PeriscopeModel.Span(
             traceID: .random(), spanID: .random(), name: name, startTimeUnixNano: now, endTimeUnixNano: now + 1)
     }
 

@@ -4,7 +4,6 @@ import Logging
 import PeriscopeHTTPClient
 import PeriscopeHummingbird
 import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 import Tracing
 

@@ -1,6 +1,6 @@
 import CoreMetrics
+import PeriscopeModel
 import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 
 @Suite struct MetricsTests {

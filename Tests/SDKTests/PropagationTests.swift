@@ -1,5 +1,5 @@
+import PeriscopeModel
 import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 import Tracing
 

@@ -1,5 +1,5 @@
+import PeriscopeModel
 import PeriscopeSDK
-import PeriscopeTelemetry
 import Testing
 import Tracing
 
@@ -154,7 +154,7 @@ import Tracing
         #expect(exported.kind == .server)
         #expect(exported.attributes.map(\.key) == ["aaa", "correlation_id", "zzz"])
         #expect(exported.attributes["correlation_id"] == .string("req-8"))
-        #expect(exported.status == PeriscopeTelemetry.Span.Status(code: .error, message: "bad"))
+        #expect(exported.status == PeriscopeModel.Span.Status(code: .error, message: "bad"))
         #expect(exported.endTimeUnixNano >= exported.startTimeUnixNano && exported.startTimeUnixNano > 0)
         #expect(exported.spanID == span.spanContext.spanID && exported.parentSpanID == nil)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import PeriscopeBenchKit
+import PeriscopeModel
 import PeriscopeSDK
-import PeriscopeTelemetry
 
 /// A Swift service instrumented with Periscope's SDK at its defaults, making spans and logs at
 /// a steady rate into the agent: did its exporter drop anything (its own counters), and did the

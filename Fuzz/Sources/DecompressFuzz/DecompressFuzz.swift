@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeCompression
 
 /// One input from libFuzzer. The first byte picks zstd or gzip, and whether the rest is a
 /// compressed body (decompression may refuse it with a `CompressionError` but must never

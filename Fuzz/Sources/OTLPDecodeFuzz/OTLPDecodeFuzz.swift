@@ -1,4 +1,5 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// One input from libFuzzer. The first byte picks the signal and the format; the rest is the
 /// request body. A decoder may refuse the body (a typed `OTLPError` with a message) but must

@@ -1,5 +1,5 @@
 import CFuzzerDriver
-import PeriscopeTelemetry
+import PeriscopeDiskQueue
 
 @_cdecl("QueueRecordFuzz_main")
 func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

@@ -1,5 +1,5 @@
 import CFuzzerDriver
-import PeriscopeTelemetry
+import PeriscopeConfig
 
 @_cdecl("TextFuzz_main")
 func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Hummingbird
 import Logging
+import PeriscopeDiskQueue
 import PeriscopeServer
-import PeriscopeTelemetry
 import ServiceLifecycle
 
 /// The running agent: OTLP receiver → queue writer (group commit) → durable queue → shipper → collector, as
@@ -21,7 +21,7 @@ struct AgentApplication {
         self.logger = logger
         self.httpClient = httpClient
         queue = try DiskQueue(directory: configuration.queueDirectory, configuration: configuration.queue, logger: logger)
-        let client = CollectorClient(endpoint: configuration.collectorURL, token: configuration.token, httpClient: httpClient)
+        let client = OTLPUploader(endpoint: configuration.collectorURL, token: configuration.token, httpClient: httpClient)
         shipper = Shipper(
             queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
             concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
@@ -42,14 +42,12 @@ struct AgentApplication {
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel) },
             logger: logger)
         var services: [any Service] = [shipper]
-        // BEGIN tail (issue 4)
         let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
-        // END tail
         if let interval = configuration.selfTelemetryInterval {
             services.append(AgentSelfTelemetry(
                 queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters, logger: logger))
         }
-        // BEGIN tail (issue 4): after the shipper, before the server — so it stops before the shipper drains.
+        // The tailer: after the shipper, before the server — so it stops before the shipper drains.
         if let tailCounters {
             services.append(try TailService(configuration: configuration, sink: sink, counters: tailCounters, logger: logger))
         }
@@ -57,7 +55,6 @@ struct AgentApplication {
             services.append(HostMetricsSampler(
                 sink: sink, interval: interval, watchedPID: configuration.watchPID, serviceName: configuration.serviceName, logger: logger))
         }
-        // END tail
         if case .interval(let interval) = configuration.queue.fsync {
             services.append(PeriodicTask(interval: interval) { [queue, logger] in
                 do { try queue.syncIfDirty() } catch { logger.error("queue sync failed: \(error); the last \(interval) of batches may not survive a power loss") }

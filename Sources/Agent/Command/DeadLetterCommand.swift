@@ -1,8 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import PeriscopeServer
-import PeriscopeTelemetry
+import PeriscopeConfig
 
 /// `periscope-agent dlq list | replay | purge`: batches the collector refused for good.
 struct DeadLetterCommand: AsyncParsableCommand {
@@ -69,8 +68,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
             } catch let error as ConfigurationError {
                 throw ValidationError(error.description)
             }
-            let httpClient = CollectorClient.makeHTTPClient()
-            let client = CollectorClient(endpoint: url, token: token, httpClient: httpClient)
+            let httpClient = OTLPUploader.makeHTTPClient()
+            let client = OTLPUploader(endpoint: url, token: token, httpClient: httpClient)
             let box = location.box
             var replayed = 0
             var failed = 0

@@ -2,8 +2,8 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Logging
-import PeriscopeServer
-import PeriscopeTelemetry
+import PeriscopeConfig
+import PeriscopeDiskQueue
 
 /// `periscope-agent [run]`: the long-running sidecar.
 struct RunCommand: AsyncParsableCommand {
@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "periscope-agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let httpClient = CollectorClient.makeHTTPClient()
+        let httpClient = OTLPUploader.makeHTTPClient()
         let agent = try AgentApplication(configuration: configuration, httpClient: httpClient, logger: logger)
         do {
             try await agent.run()
@@ -137,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
         configuration.serviceName = service ?? file?.service
-        // BEGIN tail (issue 4): `--tail GLOB` flags replace the file's `tail:` list.
+        // `--tail GLOB` flags replace the file's `tail:` list.
         configuration.tail.sources = tail.isEmpty ? try (file?.tail ?? []).map { try $0.resolve() } : tail.map { TailSource(include: [$0]) }
         let flagRules = try redact.map { text in
             guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
@@ -151,7 +151,6 @@ struct RunCommand: AsyncParsableCommand {
         if let text = hostMetricsInterval ?? file?.hostMetricsInterval {
             configuration.hostMetricsInterval = try Self.interval(text, key: "host_metrics_interval")
         }
-        // END tail
         if let text = maxBodyBytes {
             configuration.bodyLimits.maxBodyBytes = try Self.size(text, key: "max_body_bytes", atLeast: 1 << 10)
         } else if let max = file?.maxBodyBytes {

@@ -1,4 +1,6 @@
 import Foundation
+import PeriscopeConfig
+import PeriscopeDiskQueue
 import PeriscopeServer
 import Yams
 
@@ -9,14 +11,12 @@ struct AgentConfiguration: Sendable, Equatable {
     var token: String?
     var dataDirectory = "./periscope-agent-data"
     var serviceName: String?
-    // BEGIN tail (issue 4)
     /// `tail:`, `redact:` and `redact_defaults:`; `--tail GLOB` adds a JSON source starting at the end.
     var tail = TailConfiguration()
     var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent("tail-checkpoints.json") }
     /// Host (and `watch_pid`) metrics from /proc; `nil` turns them off.
     var hostMetricsInterval: Duration? = .seconds(10)
     var watchPID: Int32?
-    // END tail
     var bodyLimits = BodyLimits()
     /// OTLP requests answered at once; more get 503 with Retry-After.
     var maxConcurrentRequests = ConcurrencyLimit.defaultMaxConcurrent

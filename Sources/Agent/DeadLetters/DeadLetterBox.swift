@@ -1,5 +1,7 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeDelivery
+import PeriscopeDiskQueue
+import PeriscopeModel
 import Synchronization
 
 /// Batches the collector refused for good (400, 413), kept with the reason so an operator can

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceLifecycle
 
 /// Samples the host and a watched process from /proc every `interval` and sends OTLP metrics

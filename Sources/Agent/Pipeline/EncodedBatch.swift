@@ -1,5 +1,8 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeDelivery
+import PeriscopeModel
+import PeriscopeOTLP
 
 extension EncodedBatch {
     /// Encodes one received request on its own.

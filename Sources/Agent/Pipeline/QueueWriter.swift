@@ -1,5 +1,8 @@
 import NIOPosix
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeDelivery
+import PeriscopeDiskQueue
+import PeriscopeModel
 
 /// The one way into the durable queue, by group commit. A request is answered as soon as the
 /// write holding it is durable: when no write is in progress, the request's own write starts

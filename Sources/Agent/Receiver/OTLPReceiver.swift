@@ -1,8 +1,8 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import PeriscopeOTLP
 import PeriscopeServer
-import PeriscopeTelemetry
 
 /// The agent's OTLP/HTTP receiver (`/v1/traces`, `/v1/logs`, `/v1/metrics`): validates
 /// like the collector does, hands each request to the sink as one batch, and answers 200

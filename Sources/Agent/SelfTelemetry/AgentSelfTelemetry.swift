@@ -1,6 +1,10 @@
 import Foundation
 import Logging
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeDelivery
+import PeriscopeDiskQueue
+import PeriscopeModel
+import PeriscopeOTLP
 import ServiceLifecycle
 
 /// The agent's own metrics, exported like any other metric through its own queue: queue

@@ -1,6 +1,7 @@
 import Logging
 import NIOPosix
-import PeriscopeTelemetry
+import PeriscopeDelivery
+import PeriscopeDiskQueue
 import ServiceLifecycle
 import Synchronization
 
@@ -22,7 +23,7 @@ struct ShipperStatistics: Equatable, Sendable {
 /// empty or the drain deadline passes; whatever is left stays on disk for the next start.
 final class Shipper: Service, Sendable {
     let queue: DiskQueue
-    let client: CollectorClient
+    let client: OTLPUploader
     let deadLetters: DeadLetterBox
     let concurrency: Int
     let retryPolicy: RetryPolicy
@@ -32,7 +33,7 @@ final class Shipper: Service, Sendable {
     private let counters = Mutex(ShipperStatistics())
 
     init(
-        queue: DiskQueue, client: CollectorClient, deadLetters: DeadLetterBox, concurrency: Int = 4,
+        queue: DiskQueue, client: OTLPUploader, deadLetters: DeadLetterBox, concurrency: Int = 4,
         retryPolicy: RetryPolicy = .untilDelivered, breaker: CircuitBreaker = CircuitBreaker(),
         drainDeadline: Duration = .seconds(5), logger: Logger
     ) {

@@ -1,6 +1,6 @@
+import Glibc
 import PeriscopeLogLines
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// Cuts a byte stream into lines. A line inside one read chunk is handed over without a copy;

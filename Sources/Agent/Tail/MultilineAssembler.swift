@@ -1,5 +1,5 @@
-import PeriscopeLogLines
 import Foundation
+import PeriscopeLogLines
 
 /// Joins continuation lines (those not matching the start pattern) onto the record before
 /// them — a stack trace becomes one record. Without a rule every line is a record.

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeDelivery
 
 /// Where the tailer appends its batches. Unlike `BatchSink`, the caller picks the batch ID:
 /// a range of a file always travels under the same ID, so a range re-sent after a crash is

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import NIOPosix
+import PeriscopeDelivery
 import PeriscopeLogLines
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceLifecycle
 
 /// Follows the files of every `tail:` source and hands their records to the queue.

@@ -1,6 +1,6 @@
-import PeriscopeLogLines
 import Foundation
 import Logging
+import PeriscopeLogLines
 import ServiceLifecycle
 
 /// Runs the `TailEngine` as a service: polls every `pollInterval` (at once while a file is

@@ -1,6 +1,6 @@
-import PeriscopeLogLines
 import Foundation
-import PeriscopeServer
+import PeriscopeConfig
+import PeriscopeLogLines
 
 /// A `tail:` item of `agent.yaml`: either a bare glob (the old form: a JSON source starting at
 /// the end) or an object with `include`, `exclude`, `service`, `start_at`, `format`, `pattern`,

@@ -1,4 +1,3 @@
-import PeriscopeLogLines
 import Synchronization
 
 /// The tailer's counters, for the agent's self-telemetry.

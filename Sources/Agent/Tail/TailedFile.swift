@@ -1,6 +1,6 @@
+import Glibc
 import PeriscopeLogLines
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// One open file the tailer follows, and the state of its byte stream: what is in the queue

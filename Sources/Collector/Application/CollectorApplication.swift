@@ -1,7 +1,6 @@
 import Hummingbird
 import Logging
 import PeriscopeServer
-import PeriscopeTelemetry
 
 /// Builds the collector's HTTP application: OTLP ingest and the query API on one port,
 /// behind bearer-token auth unless it was explicitly turned off.

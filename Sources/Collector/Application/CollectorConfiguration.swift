@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeConfig
 import PeriscopeServer
 import Yams
 

@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import PeriscopeServer
-import PeriscopeTelemetry
+import PeriscopeConfig
 
 /// `periscope-collector`: ingests OTLP, stores it, and answers the query API.
 public struct CollectorCommand: AsyncParsableCommand {

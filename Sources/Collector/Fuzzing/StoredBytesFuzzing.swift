@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 
 /// Entry points for fuzzing what the collector reads back from its own files: span blocks and
 /// rollup buckets. A damaged or hostile database must give `DamagedStoredData` /

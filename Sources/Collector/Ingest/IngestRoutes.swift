@@ -2,12 +2,13 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOPosix
+import PeriscopeDelivery
+import PeriscopeModel
 import PeriscopeServer
-import PeriscopeTelemetry
 
 /// The header a Periscope agent puts on every batch; a batch ID seen before is acknowledged
 /// without being stored again, so a retry never duplicates data.
-public let batchIDHeader = HTTPField.Name("X-Periscope-Batch-ID")!
+public let batchIDHeader = HTTPField.Name(EncodedBatch.idHeader)!
 
 /// OTLP/HTTP ingest: `POST /v1/traces`, `/v1/logs`, `/v1/metrics`.
 struct IngestRoutes: Sendable {

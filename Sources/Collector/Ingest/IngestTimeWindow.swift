@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// The times the collector stores: from the retention cutoff to the clock-skew allowance past
 /// now. An item outside — a span from last year, a point in 2999 — is refused alone, as OTLP

@@ -1,6 +1,6 @@
 import Logging
+import PeriscopeModel
 import PeriscopeServer
-import PeriscopeTelemetry
 import ServiceLifecycle
 
 /// Drops whole day partitions older than the retention period: at start, then every

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeQueryAPI
 
 /// A golden-signals question: a time range, optionally one service, per service or per operation.
 struct SignalsQuery: Equatable, Sendable {
@@ -176,7 +176,7 @@ extension TelemetryStore {
 
 /// The rows of a signals answer, found from the name numbers of each stored entry (a 30-day
 /// question reads ~60,000 entries): each partition's numbers are mapped to names once, and a
-/// row is found by its pair of name indices in an `IndexMap`, not by hashing two strings.
+/// row is found by its pair of name indices in an `IntegerMap`, not by hashing two strings.
 private struct SignalRowIndex {
     struct Key: Hashable, Comparable {
         var service: String
@@ -191,7 +191,7 @@ private struct SignalRowIndex {
     private var names = NameTable()
     /// Per partition, each name number's index in `names` (-1 until first seen).
     private var nameIndices: [[Int32]]
-    private var rows = IndexMap()
+    private var rows = IntegerMap<Int32>()
 
     init(partitions: [RollupNames]) {
         self.partitions = partitions
@@ -200,7 +200,7 @@ private struct SignalRowIndex {
 
     /// The row of an entry of a bucket in `partition`; `keys.count` before the call when it is a new row.
     mutating func index(partition: Int, service: Int, operation: Int) throws(DamagedRollupData) -> Int {
-        let key = IndexMap.key(try nameIndex(partition, service), try nameIndex(partition, operation))
+        let key = IntegerMap<Int32>.key(try nameIndex(partition, service), try nameIndex(partition, operation))
         if let row = rows.index(key, insertingIfAbsent: Int32(keys.count)) { return Int(row) }
         keys.append(Key(service: partitions[partition].names[service], operation: partitions[partition].names[operation]))
         return keys.count - 1

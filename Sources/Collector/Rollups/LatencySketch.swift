@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// A mergeable latency histogram with bounded relative error (the DDSketch idea): a value v
 /// falls in bucket ⌈log_γ v⌉ with γ = (1+α)/(1−α), and a bucket's representative value is

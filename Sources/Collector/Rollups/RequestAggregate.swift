@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// The requests of one (service, operation) in a rollup bucket or a queried range: counts,
 /// latency of successes and of failures kept apart (DESIGN §6), and failures by error type.

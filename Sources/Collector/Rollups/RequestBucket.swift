@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// The stored form of one request rollup bucket (a minute, hour or day of every service and
 /// operation): one blob per bucket, so a flush writes a row per bucket rather than per key, and

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// Which spans are requests and which requests failed, as DESIGN §6 defines them: server and
 /// consumer spans are requests; a request failed if its status is error, or, for a server

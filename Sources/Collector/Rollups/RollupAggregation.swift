@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// Batches' deltas gathered for one write of the rollup buckets — every minute, hour and day
 /// they touch. Requests are kept as flat records (a request costs one key lookup); encoding
@@ -24,7 +24,7 @@ struct RollupAggregation {
     /// Every name in the deltas and stored SLO buckets; "" (the service's own entry) is 0.
     private var names = NameTable(indexing: [""])
     /// (service, operation) name indices → index into `keys`.
-    private var keyIndices = IndexMap()
+    private var keyIndices = IntegerMap<Int32>()
     private var keys: [Key] = []
     /// Per request: its key, minute (Unix seconds), latency bucket and error type (a name
     /// index, -1 for a success).
@@ -36,7 +36,7 @@ struct RollupAggregation {
     private var sloBucketIndices: [BucketID: Int32] = [:]
     private var sloBucketIDs: [BucketID] = []
     private var sloOfBucket: [[Int32]] = []
-    private var sloIndices = IndexMap()
+    private var sloIndices = IntegerMap<Int32>()
     private var sloNames: [Int32] = []
     private var sloCounts: [SLOCounts] = []
 
@@ -44,7 +44,7 @@ struct RollupAggregation {
     var requestCount: Int { requestKeys.count }
 
     private mutating func keyIndex(_ key: Key) -> Int32 {
-        if let index = keyIndices.index(IndexMap.key(key.service, key.operation), insertingIfAbsent: Int32(keys.count)) { return index }
+        if let index = keyIndices.index(IntegerMap<Int32>.key(key.service, key.operation), insertingIfAbsent: Int32(keys.count)) { return index }
         keys.append(key)
         return Int32(keys.count - 1)
     }
@@ -59,7 +59,7 @@ struct RollupAggregation {
     }
 
     private mutating func addSLO(bucket: Int32, slo: Int32, _ counts: SLOCounts) {
-        if let index = sloIndices.index(IndexMap.key(bucket, slo), insertingIfAbsent: Int32(sloCounts.count)) {
+        if let index = sloIndices.index(IntegerMap<Int32>.key(bucket, slo), insertingIfAbsent: Int32(sloCounts.count)) {
             sloCounts[Int(index)].add(counts)
             return
         }

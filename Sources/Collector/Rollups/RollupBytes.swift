@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// Bytes of a rollup journal entry or rollup bucket that do not decode (truncated, or lengths
 /// and indices out of range): the entry is skipped, never misread.

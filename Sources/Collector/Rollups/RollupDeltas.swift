@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// What one batch adds to the rollups: each request span as a small record (service,
 /// operation, minute, latency bucket, error type) and good/total counts per (SLO, minute). A span

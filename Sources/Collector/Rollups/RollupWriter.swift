@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 
 /// Merges what a partition's batches added into its minute, hour and day bucket rows (one row
 /// per bucket for all services and operations, one for all SLOs), so a bucket that many

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeOTLP
 
 /// Good and total events of an SLO: requests for span-based SLOs, counter increments for ratio SLOs.
 struct SLOCounts: Equatable, Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeQueryAPI
 import Synchronization
 
 /// When each SLO alert started and stopped firing, in `alerts.db` beside the partitions

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeQueryAPI
 
 /// The arithmetic of error budgets and multi-window, multi-burn-rate alerts, kept pure so
 /// tests check it against numbers worked out by hand.

@@ -1,5 +1,6 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeConfig
+import PeriscopeQueryAPI
 
 extension ServiceLevelObjective {
     var indicatorDescription: String {

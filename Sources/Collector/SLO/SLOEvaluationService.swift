@@ -1,6 +1,6 @@
 import Logging
+import PeriscopeModel
 import PeriscopeServer
-import PeriscopeTelemetry
 import ServiceLifecycle
 
 /// Evaluates every SLO on a timer and records alert state changes with their time.

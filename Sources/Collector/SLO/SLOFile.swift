@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeTelemetry
+import PeriscopeConfig
 import Yams
 
 /// Reads and validates `slo.yaml`. Every mistake is reported with its line and field, so

@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 
 /// One SLO from `slo.yaml`: which requests count, what makes one good, the objective and the
 /// rolling window. See https://sre.google/workbook/implementing-slos/

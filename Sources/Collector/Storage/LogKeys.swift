@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// How logs are found by trace ID and correlation ID: a `log_keys` row per (record, key), keyed
 /// by (bucket of the record's ID, hashed key). A batch's rows land in the newest bucket's few

@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeTelemetry
 import Synchronization
 
 /// A UTC day: the unit of partitioning and of retention.

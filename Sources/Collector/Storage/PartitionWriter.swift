@@ -1,4 +1,6 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
+import Synchronization
 
 /// Writes one day's part of a batch inside the caller's transaction: span blocks and their
 /// indexes (`SpanBatchWriter`), log and metric rows, ratio-SLO increments and the row counters.
@@ -162,4 +164,3 @@ final class CounterBaselines: Sendable {
     }
 }
 
-import Synchronization

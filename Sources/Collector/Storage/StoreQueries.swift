@@ -1,4 +1,6 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
 
 /// A trace search (DESIGN §1 step 4): every filter optional, all of them ANDed.
 struct TraceQuery: Equatable, Sendable {

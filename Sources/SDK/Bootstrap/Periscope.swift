@@ -1,7 +1,7 @@
 import Instrumentation
 import Logging
 import Metrics
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceLifecycle
 import Synchronization
 import Tracing

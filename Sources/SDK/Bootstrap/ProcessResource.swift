@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// Builds the OTLP `Resource` describing this process: who is sending the telemetry.
 public enum ProcessResource {

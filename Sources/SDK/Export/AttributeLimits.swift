@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// OpenTelemetry's attribute limits
 /// (https://opentelemetry.io/docs/specs/otel/common/#attribute-limits), applied to each span
@@ -28,7 +28,7 @@ public struct AttributeLimits: Sendable, Hashable {
     static let maxDepth = 8
 
     /// Makes `span` fit; returns how many attributes, values, events and links were cut or dropped.
-    func apply(to span: inout PeriscopeTelemetry.Span) -> Int {
+    func apply(to span: inout PeriscopeModel.Span) -> Int {
         var changed = fit(&span.attributes, depth: 0)
         changed += Self.keep(maxEvents, of: &span.events)
         for index in span.events.indices { changed += fit(&span.events[index].attributes, depth: 0) }

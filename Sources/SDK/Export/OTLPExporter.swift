@@ -1,5 +1,7 @@
 import AsyncHTTPClient
-import PeriscopeTelemetry
+import PeriscopeDelivery
+import PeriscopeModel
+import PeriscopeOTLP
 import ServiceLifecycle
 import Synchronization
 
@@ -62,7 +64,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public let configuration: Configuration
 
     private let baseURL: String
-    private let spans: BoundedBuffer<PeriscopeTelemetry.Span>
+    private let spans: BoundedBuffer<PeriscopeModel.Span>
     private let logs: BoundedBuffer<LogRecord>
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -158,7 +160,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     // MARK: Producer side (application threads)
 
     /// Queues a span for export, or drops and counts it when the queue is full. Never waits.
-    public func submit(_ span: consuming PeriscopeTelemetry.Span) {
+    public func submit(_ span: consuming PeriscopeModel.Span) {
         var span = span
         let cut = configuration.attributeLimits.apply(to: &span)
         if cut > 0 { limitedAttributesCount.add(cut, ordering: .relaxed) }
@@ -305,7 +307,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         return exports
     }
 
-    private func export(spans batch: [PeriscopeTelemetry.Span]) async {
+    private func export(spans batch: [PeriscopeModel.Span]) async {
         let body = OTLPEncoder.encode(
             .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]), format: .protobuf)
         if await send(body, signal: .traces) {

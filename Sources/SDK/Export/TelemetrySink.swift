@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// Where finished spans and log records go. `OTLPExporter` is the production sink; tests and
 /// later processors (redaction, tail sampling) can stand in. Must never block the caller.
@@ -6,7 +6,7 @@ import PeriscopeTelemetry
 /// in each span than an existential value box.
 public protocol TelemetrySink: AnyObject, Sendable {
     /// Takes one finished, sampled span (consumed: a queue can keep it without copying).
-    func submit(_ span: consuming PeriscopeTelemetry.Span)
+    func submit(_ span: consuming PeriscopeModel.Span)
     /// Takes one log record (consumed, like a span).
     func submit(_ record: consuming LogRecord)
 }

@@ -7,7 +7,7 @@ import Darwin
 #endif
 import Dispatch
 import Logging
-import PeriscopeTelemetry
+import PeriscopeModel
 import Synchronization
 
 /// Where the JSON-lines mirror writes.

@@ -1,5 +1,5 @@
 import Logging
-import PeriscopeTelemetry
+import PeriscopeModel
 
 extension Logger.Level {
     /// The OpenTelemetry severity number for this swift-log level.

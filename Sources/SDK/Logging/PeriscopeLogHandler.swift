@@ -1,6 +1,6 @@
 import Instrumentation
 import Logging
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceContextModule
 
 /// The swift-log backend: each log call becomes an OTLP `LogRecord` carrying the merged metadata

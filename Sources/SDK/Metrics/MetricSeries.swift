@@ -1,5 +1,5 @@
 import CoreMetrics
-import PeriscopeTelemetry
+import PeriscopeModel
 import Synchronization
 
 /// One time series (a metric name plus one set of dimensions) as the factory keeps it: the

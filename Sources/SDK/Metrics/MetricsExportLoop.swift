@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 import ServiceLifecycle
 
 /// Reads the metrics factory every interval and hands the snapshot to the exporter; on graceful

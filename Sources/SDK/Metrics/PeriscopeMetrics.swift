@@ -1,5 +1,5 @@
 import CoreMetrics
-import PeriscopeTelemetry
+import PeriscopeModel
 import Synchronization
 
 /// The swift-metrics backend: `Counter`, `FloatingPointCounter`, `Meter`, `Recorder` and `Timer`

@@ -1,5 +1,5 @@
 import Instrumentation
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceContextModule
 
 /// The correlation ID of a request: one string shared by every span and log record the

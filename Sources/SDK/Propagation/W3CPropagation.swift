@@ -1,5 +1,5 @@
 import Instrumentation
-import PeriscopeTelemetry
+import PeriscopeModel
 import W3CTraceContext
 
 /// W3C Trace Context (`traceparent`, `tracestate`) encoding of a `SpanContext`, built on the
@@ -41,8 +41,8 @@ public enum W3CPropagation {
         } else {
             return nil
         }
-        guard let traceID = PeriscopeTelemetry.TraceID(hex: parsed.traceID.description),
-              let spanID = PeriscopeTelemetry.SpanID(hex: parsed.spanID.description)
+        guard let traceID = PeriscopeModel.TraceID(hex: parsed.traceID.description),
+              let spanID = PeriscopeModel.SpanID(hex: parsed.spanID.description)
         else { return nil }
         return SpanContext(
             traceID: traceID, spanID: spanID, isSampled: parsed.flags.contains(.sampled),

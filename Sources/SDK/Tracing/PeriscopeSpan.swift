@@ -1,5 +1,5 @@
 import Instrumentation
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceContextModule
 import Synchronization
 import Tracing
@@ -11,9 +11,9 @@ public final class PeriscopeSpan: Tracing.Span {
         var operationName: String
         /// `nil` until first set: an empty `SpanAttributes` costs a call into the tracing library.
         var attributes: SpanAttributes?
-        var events: [PeriscopeTelemetry.Span.Event] = []
-        var links: [PeriscopeTelemetry.Span.Link] = []
-        var status = PeriscopeTelemetry.Span.Status()
+        var events: [PeriscopeModel.Span.Event] = []
+        var links: [PeriscopeModel.Span.Link] = []
+        var status = PeriscopeModel.Span.Status()
         var ended = false
         /// `context`, once built.
         var context: ServiceContext?
@@ -37,7 +37,7 @@ public final class PeriscopeSpan: Tracing.Span {
     /// The parent's span ID, `nil` for a root span.
     public let parentSpanID: SpanID?
     /// The OTLP span kind.
-    public let kind: PeriscopeTelemetry.Span.Kind
+    public let kind: PeriscopeModel.Span.Kind
     /// Start time in Unix nanoseconds.
     public let startTimeUnixNano: UInt64
     /// The request's correlation ID, exported as the `correlation_id` attribute (sampled spans only).
@@ -49,7 +49,7 @@ public final class PeriscopeSpan: Tracing.Span {
 
     init(
         operationName: String, parentContext: ServiceContext, spanContext: SpanContext, parentSpanID: SpanID?,
-        kind: PeriscopeTelemetry.Span.Kind, startTimeUnixNano: UInt64, correlationID: String? = nil,
+        kind: PeriscopeModel.Span.Kind, startTimeUnixNano: UInt64, correlationID: String? = nil,
         sink: (any TelemetrySink)?
     ) {
         self.parentContext = parentContext
@@ -100,7 +100,7 @@ public final class PeriscopeSpan: Tracing.Span {
     /// Adds a timestamped event.
     public func addEvent(_ event: SpanEvent) {
         guard sink != nil else { return }
-        let converted = PeriscopeTelemetry.Span.Event(
+        let converted = PeriscopeModel.Span.Event(
             timeUnixNano: event.nanosecondsSinceEpoch, name: event.name,
             attributes: event.attributes.telemetryAttributes)
         state.withLock { if !$0.ended { $0.events.append(converted) } }
@@ -117,7 +117,7 @@ public final class PeriscopeSpan: Tracing.Span {
             Attribute("exception.message", .string(message)),
         ]
         eventAttributes += attributes.telemetryAttributes
-        let event = PeriscopeTelemetry.Span.Event(
+        let event = PeriscopeModel.Span.Event(
             timeUnixNano: instant().nanosecondsSinceEpoch, name: "exception", attributes: eventAttributes)
         state.withLock { state in
             guard !state.ended else { return }
@@ -129,7 +129,7 @@ public final class PeriscopeSpan: Tracing.Span {
     /// Links another span (e.g. the producer of a consumed message); ignored if it has no `SpanContext`.
     public func addLink(_ link: SpanLink) {
         guard sink != nil, let linked = link.context.spanContext else { return }
-        let converted = PeriscopeTelemetry.Span.Link(
+        let converted = PeriscopeModel.Span.Link(
             traceID: linked.traceID, spanID: linked.spanID, traceState: linked.traceState,
             attributes: link.attributes.telemetryAttributes)
         state.withLock { if !$0.ended { $0.links.append(converted) } }
@@ -158,7 +158,7 @@ public final class PeriscopeSpan: Tracing.Span {
         var attributes = finished.attributes?.telemetryAttributes ?? []
         // Stamped here rather than at start: no attribute write (and no lock) on the start path.
         if let correlationID { attributes.stampCorrelationID(correlationID) }
-        sink.submit(PeriscopeTelemetry.Span(
+        sink.submit(PeriscopeModel.Span(
             traceID: spanContext.traceID, spanID: spanContext.spanID, parentSpanID: parentSpanID,
             traceState: spanContext.traceState, flags: UInt32(spanContext.traceFlags),
             name: finished.operationName, kind: kind,

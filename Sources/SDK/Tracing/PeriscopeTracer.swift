@@ -1,5 +1,5 @@
 import Instrumentation
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceContextModule
 import Tracing
 

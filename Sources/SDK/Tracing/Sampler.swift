@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// Decides, when a span starts, whether it is recorded and exported.
 /// A seam: the walking skeleton ships one policy, later ones (tail hints, rate limits) plug in here.

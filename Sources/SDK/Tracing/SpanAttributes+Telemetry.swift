@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 import Tracing
 
 extension SpanAttribute {
@@ -50,7 +50,7 @@ extension SpanAttributes {
 
 extension Tracing.SpanKind {
     /// The OTLP span kind.
-    var telemetryKind: PeriscopeTelemetry.Span.Kind {
+    var telemetryKind: PeriscopeModel.Span.Kind {
         switch self {
         case .server: return .server
         case .client: return .client

@@ -1,5 +1,5 @@
 import Instrumentation
-import PeriscopeTelemetry
+import PeriscopeModel
 import ServiceContextModule
 
 /// The identity of one span as it travels with a request: what a child span needs to

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// One trace search over one partition, answered in pages so the caller can release the
 /// partition between them: the traces with a span that passes every span filter, newest

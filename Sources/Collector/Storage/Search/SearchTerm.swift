@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// What the store looks things up by, as a 64-bit hash (FNV-1a over a tag and the strings): for
 /// a trace search, every trace, a service, a service's operation, a failed span, an indexed

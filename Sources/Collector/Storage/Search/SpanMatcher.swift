@@ -1,4 +1,3 @@
-import PeriscopeTelemetry
 
 /// A trace search's span filters, checked on the spans of a decoded block: service, operation,
 /// kind, status, span duration bounds, attribute `key=value` pairs (all on one span, compared

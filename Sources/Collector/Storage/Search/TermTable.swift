@@ -135,7 +135,7 @@ struct TermTableBuilder {
         var longest: UInt64
     }
 
-    private var positions = IntegerMap(capacity: 512)
+    private var positions = IntegerMap<Int>(capacity: 512)
     private var hashes: [UInt64] = []
     private var postings: [[Posting]] = []
 

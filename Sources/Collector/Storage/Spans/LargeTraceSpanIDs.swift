@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 import Synchronization
 
 /// The span IDs of the few large traces a partition is writing now, so that a trace growing

@@ -1,4 +1,5 @@
-import PeriscopeTelemetry
+import PeriscopeCompression
+import PeriscopeModel
 
 /// Stores one day's spans of a batch, inside the caller's transaction: the spans grouped by
 /// trace into compressed span blocks (one per batch, split only past `maxSpansPerBlock`),

@@ -1,4 +1,5 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 
 /// A decoded span block (`SpanBlockEncoder` wrote it): its spans as columns, trace by trace,
 /// ready for trace reads, search verification and summaries without building `Span` values.

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeCompression
 import Synchronization
 
 /// The recently read span blocks of one partition, decoded, so the candidates of one search

@@ -1,4 +1,4 @@
-import PeriscopeTelemetry
+import PeriscopeModel
 
 /// One span on its way into a block: the span and the index of its resource in the block.
 struct BlockSpan {
@@ -27,10 +27,10 @@ struct SpanBlockEncoder {
     private var serviceNames: [String] = []
     private var serviceTerms: [UInt64] = []
     /// Cached terms: operations by (resource, name index), attributes by (key index, value index).
-    private var operationTerms = IntegerMap()
-    private var attributeTerms = IntegerMap()
+    private var operationTerms = IntegerMap<Int>()
+    private var attributeTerms = IntegerMap<Int>()
     private var cachedTerms: [UInt64] = []
-    private var operationKeys = IntegerMap()
+    private var operationKeys = IntegerMap<Int>()
     /// The block's distinct (service, span name, kind) triples, for the partition's operations list.
     private(set) var operations: [(service: String, name: String, kind: Int)] = []
     /// Per string index: whether it is an indexed attribute key (nil: not asked yet).
@@ -189,7 +189,7 @@ struct SpanBlockEncoder {
 
     /// Every distinct string of the block once, in first-use order, found by its FNV-1a hash.
     private struct StringTable {
-        private var byHash = IntegerMap(capacity: 256)
+        private var byHash = IntegerMap<Int>(capacity: 256)
         /// Strings whose hash another string has (astronomically rare, but possible).
         private var collisions: [String: Int] = [:]
         private var texts: [String] = []

@@ -1,4 +1,5 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeOTLP
 
 /// Stored bytes that do not parse as the layout this build writes: a partition file damaged
 /// on disk. Queries report it instead of crashing; the rest of the store stays readable.

@@ -1,4 +1,5 @@
-import PeriscopeTelemetry
+import PeriscopeModel
+import PeriscopeQueryAPI
 
 extension Partition {
     /// Where the trace's spans are in this partition; nil if it has none here.

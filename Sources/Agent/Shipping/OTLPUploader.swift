@@ -1,0 +1,75 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PeriscopeDelivery
+import PeriscopeOTLP
+
+/// Sends encoded batches to the collector's OTLP endpoint with the batch-ID header, zstd
+/// encoding and the bearer token, and classifies the answer for the retry policy.
+struct OTLPUploader: Sendable {
+    let endpoint: String
+    let token: String?
+    let httpClient: HTTPClient
+    var timeout: TimeAmount = .seconds(10)
+
+    /// The agent's own client: a refused connection fails at once, so the shipper's backoff
+    /// and circuit breaker — not the pool's hidden retries — decide when to try again.
+    static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func send(_ batch: EncodedBatch) async throws(DeliveryError) {
+        var request = HTTPClientRequest(url: endpoint + batch.signal.path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: OTLPFormat.protobuf.rawValue)
+        request.headers.add(name: "Content-Encoding", value: "zstd")
+        request.headers.add(name: EncodedBatch.idHeader, value: batch.id)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(bytes: batch.body))
+        let response: HTTPClientResponse
+        let bodyText: String
+        do {
+            response = try await httpClient.execute(request, timeout: timeout)
+            bodyText = Self.message(from: try await Self.prefix(of: response.body, upTo: 64 * 1024), contentType: response.headers.first(name: "Content-Type"))
+        } catch {
+            throw .unavailable(reason: "\(error)", retryAfter: nil)
+        }
+        let status = Int(response.status.code)
+        switch RetryPolicy.verdict(status: status) {
+        case .delivered:
+            return
+        case .refused:
+            throw .rejected(status: status, message: bodyText)
+        case .retry:
+            let retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
+            let reason = status == 401 || status == 403
+                ? "the collector refused the agent's token (HTTP \(status)): check --token-file"
+                : "HTTP \(status) \(bodyText)"
+            throw .unavailable(reason: reason, retryAfter: retryAfter ?? (status == 401 || status == 403 ? .seconds(5) : nil))
+        }
+    }
+
+    /// The first `limit` bytes of a body, reading (and dropping) the rest: an error body of any
+    /// size is an answer, not a transport failure.
+    static func prefix(of body: HTTPClientResponse.Body, upTo limit: Int) async throws -> ByteBuffer {
+        var kept = ByteBuffer()
+        for try await var chunk in body where kept.readableBytes < limit {
+            let take = min(chunk.readableBytes, limit - kept.readableBytes)
+            if let slice = chunk.readSlice(length: take) { kept.writeImmutableBuffer(slice) }
+        }
+        return kept
+    }
+
+    /// The readable part of an error body: the `google.rpc.Status` message if there is one.
+    static func message(from body: ByteBuffer, contentType: String?) -> String {
+        let bytes = Array(body.readableBytesView)
+        if let format = OTLPFormat(contentType: contentType), let message = OTLPDecoder.statusMessage(bytes, format: format) {
+            return message
+        }
+        return String(decoding: bytes.prefix(512), as: UTF8.self)
+    }
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import PeriscopeQueryAPI
+
+/// `periscope logs`: log lines by trace, correlation ID, service, level and text; `--follow`
+/// streams new ones.
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Show log lines across services by trace, correlation ID, service, level or text; --follow streams.",
+        discussion: """
+            Prints the latest matching lines (--limit, default 1000 with --trace or \
+            --correlation, else 100), oldest first. Each line: time (RFC 3339, UTC, \
+            milliseconds), service, level, message, then the first 8 hex digits of the trace \
+            ID and the span ID. With -v the record's attributes follow the message as \
+            key=value and the trace ID is shown whole.
+
+            Without --trace or --correlation the time range defaults to the last 24 hours.
+
+            --follow keeps polling (every 500 ms) and prints lines as they arrive, until \
+            Ctrl-C. With --json a plain query prints one document {"logs": [...]}; \
+            --follow --json prints one log record per line (NDJSON).
+
+            Examples:
+              periscope logs --trace 4bf92f3577b34da6a3ce929d0e0e4736
+              periscope logs --correlation req-42
+              periscope logs --service checkout --level warn --since 1h
+              periscope logs --grep 'card declined' --limit 20 -v
+              periscope logs --service checkout --follow
+              periscope logs --level error --follow --json | jq -r .body
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var range: RangeOptions
+
+    @Option(name: .customLong("trace"), help: ArgumentHelp("Lines of this trace: 32 hex digits or a unique prefix of at least 8.", valueName: "ID"))
+    var traceID: String?
+
+    @Option(name: .customLong("correlation"), help: ArgumentHelp("Lines of this request (correlation ID, request ID).", valueName: "ID"))
+    var correlationID: String?
+
+    @Option(name: .customLong("service"), help: ArgumentHelp("Lines of this service.", valueName: "NAME"))
+    var service: String?
+
+    @Option(name: .customLong("level"), help: ArgumentHelp("Lines at this level or above: trace, debug, info, warn, error or fatal.", valueName: "LEVEL"), completion: .list(["trace", "debug", "info", "warn", "error", "fatal"]))
+    var level: String?
+
+    @Option(name: .customLong("grep"), help: ArgumentHelp("Lines whose message contains this text (case-sensitive).", valueName: "TEXT"))
+    var grep: String?
+
+    @Option(name: .customLong("limit"), help: ArgumentHelp("At most this many lines, the latest (1-10000).", valueName: "N"))
+    var limit: Int?
+
+    @Flag(name: .shortAndLong, help: "Follow: keep printing new lines as they arrive, until Ctrl-C.")
+    var follow = false
+
+    @Flag(name: .shortAndLong, help: "Also print each record's attributes and its whole trace ID.")
+    var verbose = false
+
+    static let levels = ["trace", "debug", "info", "warn", "error", "fatal"]
+    /// How often `--follow` asks for new lines.
+    static let pollInterval: Duration = .milliseconds(500)
+
+    func validate() throws {
+        try validateLimit(limit)
+        if let level, !Self.levels.contains(level.lowercased()) && level.lowercased() != "warning" {
+            throw ValidationError("--level must be one of \(Self.levels.joined(separator: ", ")); got '\(level)'")
+        }
+        if follow, range.until != nil { throw ValidationError("--follow streams until Ctrl-C: it cannot be combined with --until") }
+    }
+
+    var hasIDFilter: Bool { traceID != nil || correlationID != nil }
+
+    /// The query these flags ask for (the trace ID filled in by the caller once resolved).
+    func filter(nowUnixNano: UInt64 = TimeRange.nowUnixNano()) throws -> LogFilter {
+        LogFilter(
+            traceID: nil, correlationID: correlationID, service: service,
+            level: level.map { $0.lowercased() == "warning" ? "warn" : $0.lowercased() }, contains: grep,
+            range: try range.timeRange(defaultSince: hasIDFilter ? nil : "24h", nowUnixNano: nowUnixNano),
+            limit: limit ?? (hasIDFilter ? 1000 : 100), newestFirst: true)
+    }
+
+    func run() async throws {
+        let baseFilter: LogFilter
+        let reference: TraceReference?
+        do {
+            baseFilter = try self.filter()
+            reference = try traceID.map(TraceReference.parse)
+        } catch {
+            CommandRunner.fail((error as? QueryError)?.message ?? String(describing: error))
+        }
+        let verbose = self.verbose
+        let follow = self.follow
+        let emptyNote = "no log lines match" + (hasIDFilter || range.since != nil || range.until != nil ? "" : " in the last 24h")
+        try await CommandRunner.run(global) { context in
+            var filter = baseFilter
+            if let reference { filter.traceID = try await reference.resolve(with: context.client) }
+            // The latest lines, shown oldest first.
+            let latest = QueryAPI.Logs(logs: try await context.client.logs(filter).logs.reversed())
+            let renderer = LogsRenderer(style: context.style, verbose: verbose)
+            guard follow else {
+                if context.settings.json { return try JSONOutput.string(latest) }
+                if latest.logs.isEmpty { CommandRunner.note(emptyNote) }
+                return renderer.render(latest)
+            }
+            var follower = LogFollower(filter: filter)
+            try Self.emit(follower.accept(latest.logs), json: context.settings.json, renderer: renderer)
+            var failing = false
+            while true {
+                try await Task.sleep(for: Self.pollInterval)
+                do {
+                    let next = try await context.client.logs(follower.nextFilter())
+                    if failing { CommandRunner.note("periscope: the collector answers again") }
+                    failing = false
+                    try Self.emit(follower.accept(next.logs), json: context.settings.json, renderer: renderer)
+                } catch let error as QueryError {
+                    if !failing { CommandRunner.note("periscope: \(error.message) (still following; retrying)") }
+                    failing = true
+                }
+            }
+        }
+    }
+
+    private static func emit(_ records: [QueryAPI.Log], json: Bool, renderer: LogsRenderer) throws {
+        guard !records.isEmpty else { return }
+        let text = json
+            ? try records.map { try JSONOutput.line($0) }.joined()
+            : renderer.render(QueryAPI.Logs(logs: records))
+        CommandRunner.write(text, to: FileHandle.standardOutput)
+    }
+}
+
+/// What `logs --follow` has printed: asks for lines from the newest time seen on, and lets
+/// through only those not printed yet (several lines can share a timestamp, and the range
+/// is inclusive).
+struct LogFollower: Sendable {
+    var filter: LogFilter
+    private(set) var newestUnixNano: UInt64?
+    /// The records printed whose time is `newestUnixNano`.
+    private var seenAtNewest: Set<QueryAPI.Log> = []
+
+    init(filter: LogFilter) { self.filter = filter }
+
+    /// The next poll: everything from the newest time seen, oldest first.
+    func nextFilter() -> LogFilter {
+        var next = filter
+        next.newestFirst = false
+        next.limit = 10_000
+        if let newestUnixNano { next.range.startUnixNano = max(newestUnixNano, filter.range.startUnixNano ?? 0) }
+        return next
+    }
+
+    /// The records of `batch` not printed yet, in time order; remembers them.
+    mutating func accept(_ batch: [QueryAPI.Log]) -> [QueryAPI.Log] {
+        let sorted = batch.enumerated().sorted {
+            let a = LogsRenderer.time(of: $0.element), b = LogsRenderer.time(of: $1.element)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        var fresh: [QueryAPI.Log] = []
+        for record in sorted {
+            let time = LogsRenderer.time(of: record)
+            if let newest = newestUnixNano {
+                if time < newest { continue }
+                if time == newest {
+                    guard seenAtNewest.insert(record).inserted else { continue }
+                    fresh.append(record)
+                    continue
+                }
+            }
+            newestUnixNano = time
+            seenAtNewest = [record]
+            fresh.append(record)
+        }
+        return fresh
+    }
+}

@@ -1,0 +1,197 @@
+import Hummingbird
+import NIOPosix
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// The JSON query API under `/api/v1`. Documents are `QueryAPI` types; errors are
+/// `QueryAPI.ErrorBody` with a sentence saying what to change. Every value reaches SQLite
+/// as a bound parameter.
+struct QueryRoutes: Sendable {
+    let store: TelemetryStore
+    let alerts: AlertLog
+
+    static let maxLimit = 10_000
+
+    func register(on router: Router<BasicRequestContext>) {
+        let api = router.group("api/v1")
+        api.get("traces/:traceID") { request, context in
+            let limit: Int
+            do throws(QueryParameters.Invalid) {
+                limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...1_000_000, default: 50_000)
+            } catch {
+                return Self.error(.badRequest, error.message)
+            }
+            return try await self.trace(context.parameters.require("traceID"), limit: limit)
+        }
+        api.get("traces") { request, _ in
+            await self.answer { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
+        }
+        api.get("logs") { request, _ in
+            await self.answer { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
+        }
+        api.get("services") { request, _ in
+            await self.answer {
+                let limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...Self.maxLimit, default: 1000)
+                return QueryAPI.Services(services: try await self.run { try $0.services(limit: limit) })
+            }
+        }
+        api.get("dependencies") { request, _ in
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                // The last 24 hours unless asked: the graph reads every span of its range.
+                let end = try parameters.time("end") ?? WallClock.nowUnixNano()
+                let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
+                return QueryAPI.Dependencies(edges: try await self.run { try $0.dependencies(from: start, to: end) })
+            }
+        }
+        api.get("metrics") { request, _ in
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                guard let name = parameters.string("name") else { throw QueryParameters.Invalid(message: "give name=<metric name>") }
+                let service = parameters.string("service")
+                let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+                return QueryAPI.MetricPoints(points: try await self.run { try $0.metricPoints(name: name, service: service, limit: limit) })
+            }
+        }
+        api.get("signals") { request, _ in
+            await self.answer {
+                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let now = WallClock.nowUnixNano()
+                var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
+                query.endUnixNano = try parameters.time("end") ?? now
+                query.startUnixNano = try parameters.time("start") ?? (query.endUnixNano - min(query.endUnixNano, 3_600_000_000_000))
+                guard query.startUnixNano < query.endUnixNano else { throw QueryParameters.Invalid(message: "start must be before end") }
+                query.service = parameters.string("service")
+                query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+                if let by = parameters.string("by") {
+                    guard by == "operation" || by == "service" else { throw QueryParameters.Invalid(message: "by must be service or operation, got '\(by)'") }
+                    query.byOperation = by == "operation"
+                }
+                let final = query
+                return try await self.run { try $0.goldenSignals(final) }
+            }
+        }
+        api.get("slos") { request, _ in
+            await self.answer {
+                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
+            }
+        }
+        api.get("slos/:name") { request, context in
+            let name = try context.parameters.require("name")
+            guard let objective = self.store.objectives.first(where: { $0.name == name }) else {
+                return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
+            }
+            return await self.answer {
+                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                let alerts = self.alerts
+                return try await self.run { store in
+                    QueryAPI.SLODetail(
+                        status: try store.status(of: objective, nowUnixNano: now),
+                        budgetHistory: try store.budgetHistory(of: objective, nowUnixNano: now),
+                        alertEvents: try alerts.events(slo: name))
+                }
+            }
+        }
+        api.get("status") { _, _ in
+            await self.answer { try await self.run { try $0.counts() } }
+        }
+    }
+
+    /// Runs a blocking store call off the cooperative pool.
+    func run<T: Sendable>(_ body: @escaping @Sendable (TelemetryStore) throws -> T) async throws -> T {
+        let store = self.store
+        return try await NIOThreadPool.singleton.runIfActive { try body(store) }
+    }
+
+    func answer(_ body: () async throws -> some Encodable) async -> Response {
+        do {
+            return Response.json(try await body())
+        } catch let error as QueryParameters.Invalid {
+            return Self.error(.badRequest, error.message)
+        } catch {
+            return Self.error(.internalServerError, "the store failed to answer: \(error)")
+        }
+    }
+
+    func trace(_ text: String, limit: Int) async throws -> Response {
+        guard let traceID = TraceID(hex: text) else {
+            return Self.error(.badRequest, "trace ID must be 32 hex digits, got '\(text.prefix(64))'")
+        }
+        guard let trace = try await run({ try $0.trace(traceID, limit: limit) }) else {
+            return Self.error(.notFound, "no trace with ID \(traceID.hex)")
+        }
+        return Response.json(trace)
+    }
+
+    func searchTraces(_ parameters: QueryParameters) async throws -> QueryAPI.TraceList {
+        if let prefix = parameters.string("id_prefix") {
+            guard (4...32).contains(prefix.count), prefix.allSatisfy(\.isHexDigit) else {
+                throw QueryParameters.Invalid(message: "id_prefix must be 4 to 32 hex digits, got '\(prefix.prefix(64))'")
+            }
+            let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 20)
+            return QueryAPI.TraceList(traces: try await run { try $0.traces(withIDPrefix: prefix, limit: limit) })
+        }
+        var query = TraceQuery()
+        query.service = parameters.string("service")
+        query.operation = parameters.string("operation")
+        if let kind = parameters.string("kind") {
+            guard let parsed = Span.Kind.allCases.first(where: { $0.name == kind.lowercased() }) else {
+                throw QueryParameters.Invalid(message: "kind must be one of server, client, producer, consumer, internal; got '\(kind)'")
+            }
+            query.kind = parsed
+        }
+        for pair in parameters.all("attr") {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw QueryParameters.Invalid(message: "attr must be key=value, got '\(pair)'")
+            }
+            query.attributes.append(Attribute(String(pair[..<equals]), .string(String(pair[pair.index(after: equals)...]))))
+        }
+        if let status = parameters.string("status") {
+            switch status.lowercased() {
+            case "error": query.status = .error
+            case "ok": query.status = .ok
+            case "unset": query.status = .unset
+            default: throw QueryParameters.Invalid(message: "status must be error, ok or unset; got '\(status)'")
+            }
+        }
+        query.minSpanDurationNanos = try parameters.duration("min_duration")
+        query.maxSpanDurationNanos = try parameters.duration("max_duration")
+        query.minTraceDurationNanos = try parameters.duration("min_trace_duration")
+        query.maxTraceDurationNanos = try parameters.duration("max_trace_duration")
+        query.startUnixNano = try parameters.time("start") ?? 0
+        query.endUnixNano = try parameters.time("end") ?? .max
+        guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
+        query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 20)
+        let finalQuery = query
+        return QueryAPI.TraceList(traces: try await run { try $0.searchTraces(finalQuery) })
+    }
+
+    func logs(_ parameters: QueryParameters) async throws -> QueryAPI.Logs {
+        var query = LogQuery()
+        query.traceID = try parameters.traceID("trace_id")
+        query.correlationID = parameters.string("correlation_id")
+        query.service = parameters.string("service")
+        if let level = parameters.string("level") {
+            guard let severity = QueryParameters.severity(level) else {
+                throw QueryParameters.Invalid(message: "level must be trace, debug, info, warn, error or fatal; got '\(level)'")
+            }
+            query.minSeverity = severity
+        }
+        query.contains = parameters.string("contains")
+        query.startUnixNano = try parameters.time("start") ?? 0
+        query.endUnixNano = try parameters.time("end") ?? .max
+        guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
+        query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+        if let order = parameters.string("order") {
+            guard order == "asc" || order == "desc" else { throw QueryParameters.Invalid(message: "order must be asc or desc, got '\(order)'") }
+            query.newestFirst = order == "desc"
+        }
+        let finalQuery = query
+        return QueryAPI.Logs(logs: try await run { try $0.logs(finalQuery) })
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response.json(status: status, QueryAPI.ErrorBody(error: message))
+    }
+}

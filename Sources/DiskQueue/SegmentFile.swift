@@ -1,0 +1,89 @@
+import Foundation
+
+/// A queue segment file through POSIX calls: appends at the end, reads at offsets, and
+/// `fdatasync` when the fsync policy asks for it.
+package final class SegmentFile {
+    package let path: String
+    private let descriptor: Int32
+    private(set) var size: Int
+
+    package struct IOError: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    package init(path: String, create: Bool) throws(IOError) {
+        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
+        let descriptor = open(path, flags, 0o644)
+        guard descriptor >= 0 else { throw IOError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        self.path = path
+        self.descriptor = descriptor
+        var info = stat()
+        fstat(descriptor, &info)
+        self.size = Int(info.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    package func append(_ bytes: [UInt8]) throws(IOError) {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + written, $0.count - written, off_t(size + written)) }
+            guard result > 0 else {
+                if result < 0 && errno == EINTR { continue }
+                // Leave no half record behind: recovery would skip it, but the next append would follow garbage.
+                _ = ftruncate(descriptor, off_t(size))
+                throw IOError(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+        size += bytes.count
+    }
+
+    package func read(at offset: Int, count: Int) -> [UInt8] {
+        guard count > 0, offset < size else { return [] }
+        var buffer = [UInt8](repeating: 0, count: min(count, size - offset))
+        var done = 0
+        while done < buffer.count {
+            let result = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { break }
+            done += result
+        }
+        buffer.removeSubrange(done...)
+        return buffer
+    }
+
+    /// The open descriptor, for `sync(descriptor:)` outside the queue's lock.
+    package var fileDescriptor: Int32 { descriptor }
+
+    /// `fdatasync` of an open segment's descriptor; the failure's description, or nil.
+    package static func sync(descriptor: Int32) -> String? {
+        while fdatasync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            return "fdatasync failed: \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+
+    /// Makes the appends so far durable. A failure means they may not be, and must not be
+    /// reported as written (after a failed `fdatasync` the kernel may have dropped the pages).
+    package func sync() throws(IOError) {
+        while fdatasync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            throw IOError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    package func truncate(to length: Int) {
+        ftruncate(descriptor, off_t(length))
+        size = length
+    }
+}
+
+/// fsyncs a directory so a file created or removed in it survives a power loss.
+package func syncDirectory(_ path: String) {
+    let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else { return }
+    fsync(descriptor)
+    close(descriptor)
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PeriscopeModel
+import SwiftProtobuf
+
+/// Decodes OTLP export requests (protobuf or OTLP/JSON) into the data model, treating the
+/// bytes as hostile: malformed input and rule breaks are `OTLPError`s naming the problem.
+public struct OTLPDecoder: Sendable {
+    public var limits: OTLPLimits
+
+    public init(limits: OTLPLimits = .default) {
+        self.limits = limits
+    }
+
+    /// A decoded request, with the data points OTLP allows but Periscope does not store
+    /// (exponential histograms, summaries), for a partial-success answer.
+    public struct Result: Sendable {
+        public var batch: TelemetryBatch
+        public var rejectedItems: Int
+        public var rejectionReason: String
+    }
+
+    public func decode(
+        _ signal: Signal, _ bytes: [UInt8], format: OTLPFormat, nowUnixNano: UInt64 = WallClock.nowUnixNano()
+    ) throws(OTLPError) -> Result {
+        let translate = ProtoToModel(limits: limits, nowUnixNano: nowUnixNano)
+        switch signal {
+        case .traces:
+            if format == .protobuf, let groups = OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes) {
+                return Result(batch: .traces(groups), rejectedItems: 0, rejectionReason: "")
+            }
+            let request: OTLPTraceRequest = try parse(bytes, format: format)
+            return Result(batch: .traces(try translate.resourceSpans(request.resourceSpans)), rejectedItems: 0, rejectionReason: "")
+        case .logs:
+            let request: OTLPLogsRequest = try parse(bytes, format: format)
+            return Result(batch: .logs(try translate.resourceLogs(request.resourceLogs)), rejectedItems: 0, rejectionReason: "")
+        case .metrics:
+            let request: OTLPMetricsRequest = try parse(bytes, format: format)
+            var rejected = 0
+            let groups = try translate.resourceMetrics(request.resourceMetrics, rejectedPoints: &rejected)
+            return Result(
+                batch: .metrics(groups), rejectedItems: rejected,
+                rejectionReason: rejected > 0 ? "exponential histograms and summaries are not supported yet" : "")
+        }
+    }
+
+    private func parse<Message: SwiftProtobuf.Message>(_ bytes: [UInt8], format: OTLPFormat) throws(OTLPError) -> Message {
+        switch format {
+        case .protobuf:
+            do {
+                return try Message(serializedBytes: bytes)
+            } catch {
+                throw OTLPError(.malformed, "invalid protobuf \(Message.protoMessageName): \(error)")
+            }
+        case .json:
+            let rewritten = try OTLPJSONIDs.hexToBase64(bytes)
+            var options = JSONDecodingOptions()
+            options.ignoreUnknownFields = true
+            do {
+                return try Message(jsonUTF8Bytes: rewritten, options: options)
+            } catch {
+                throw OTLPError(.malformed, "invalid OTLP/JSON \(Message.protoMessageName): \(error)")
+            }
+        }
+    }
+}
+
+/// Encodes the data model as OTLP export requests.
+public enum OTLPEncoder {
+    public static func encode(_ batch: TelemetryBatch, format: OTLPFormat = .protobuf) -> [UInt8] {
+        switch batch {
+        case .traces(let groups):
+            if format == .protobuf { return OTLPTracesWriter.encode(groups) }
+            return serialize(ModelToProto.request(groups), format: format)
+        case .logs(let groups):
+            if format == .protobuf { return OTLPLogsWriter.encode(groups) }
+            return serialize(ModelToProto.request(groups), format: format)
+        case .metrics(let groups): return serialize(ModelToProto.request(groups), format: format)
+        }
+    }
+
+    /// The success body OTLP/HTTP prescribes, with partial success when items were rejected.
+    public static func response(_ signal: Signal, rejected: Int = 0, message: String = "", format: OTLPFormat) -> [UInt8] {
+        switch signal {
+        case .traces:
+            var response = OTLPTraceResponse()
+            if rejected > 0 { response.partialSuccess = .with { $0.rejectedSpans = Int64(rejected); $0.errorMessage = message } }
+            return serialize(response, format: format)
+        case .logs:
+            var response = OTLPLogsResponse()
+            if rejected > 0 { response.partialSuccess = .with { $0.rejectedLogRecords = Int64(rejected); $0.errorMessage = message } }
+            return serialize(response, format: format)
+        case .metrics:
+            var response = OTLPMetricsResponse()
+            if rejected > 0 { response.partialSuccess = .with { $0.rejectedDataPoints = Int64(rejected); $0.errorMessage = message } }
+            return serialize(response, format: format)
+        }
+    }
+
+    /// The error body OTLP/HTTP prescribes for 4xx/5xx: a `google.rpc.Status`.
+    public static func status(code: Int32, message: String, format: OTLPFormat) -> [UInt8] {
+        serialize(Google_Rpc_Status.with { $0.code = code; $0.message = message }, format: format)
+    }
+
+    static func serialize(_ message: some SwiftProtobuf.Message, format: OTLPFormat) -> [UInt8] {
+        switch format {
+        case .protobuf:
+            // Serialising an in-memory message only fails for unset required fields, which proto3 has none of.
+            return (try? message.serializedBytes()) ?? []
+        case .json:
+            var options = JSONEncodingOptions()
+            options.alwaysPrintEnumsAsInts = true
+            let json: [UInt8] = (try? message.jsonUTF8Bytes(options: options)) ?? Array("{}".utf8)
+            return OTLPJSONIDs.base64ToHex(json)
+        }
+    }
+}
+
+extension OTLPDecoder {
+    /// The message of an OTLP/HTTP error body (`google.rpc.Status`), if it is one.
+    public static func statusMessage(_ bytes: [UInt8], format: OTLPFormat) -> String? {
+        let status: Google_Rpc_Status?
+        switch format {
+        case .protobuf: status = try? Google_Rpc_Status(serializedBytes: bytes)
+        case .json: status = try? Google_Rpc_Status(jsonUTF8Bytes: bytes)
+        }
+        guard let message = status?.message, !message.isEmpty else { return nil }
+        return message
+    }
+}

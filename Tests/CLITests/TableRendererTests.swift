@@ -1,0 +1,228 @@
+import Foundation
+import PeriscopeModel
+@testable import PeriscopeCLI
+import PeriscopeQueryAPI
+import Testing
+
+@Suite struct TraceListRendererTests {
+    static func summary(_ hex: String, offsetMillis: UInt64, root: (String, String)?, duration: UInt64, spans: Int, errors: Int) -> QueryAPI.TraceSummary {
+        QueryAPI.TraceSummary(
+            traceID: TraceID(hex: hex)!, startTimeUnixNano: Fixtures.t0 + offsetMillis * 1_000_000 + 123_456,
+            durationNanos: duration, rootService: root?.0, rootName: root?.1, spanCount: spans, errorCount: errors,
+            services: ["cart", "frontend"])
+    }
+
+    static let list = QueryAPI.TraceList(traces: [
+        summary("4bf92f3577b34da6a3ce929d0e0e4736", offsetMillis: 5_123, root: ("frontend", "GET /checkout"), duration: 10_000_000, spans: 5, errors: 1),
+        summary("00f067aa0ba902b700f067aa0ba902b7", offsetMillis: 2_000, root: ("frontend", "GET /"), duration: 1_230_000_000, spans: 12, errors: 0),
+        summary("abcdef0123456789abcdef0123456789", offsetMillis: 0, root: nil, duration: 850, spans: 1, errors: 0),
+    ])
+
+    @Test func tableWithShortIDs() {
+        #expect(TraceListRenderer(width: 100).render(Self.list) == """
+            TIME (UTC)          ROOT                                DURATION  SPANS  ERRORS  TRACE
+            05-01 12:00:05.123  frontend: GET /checkout               10.0ms      5       1  4bf92f3577b3
+            05-01 12:00:02.000  frontend: GET /                        1.23s     12       0  00f067aa0ba9
+            05-01 12:00:00.000  (root not received) cart, frontend     850ns      1       0  abcdef012345
+
+            """)
+    }
+
+    @Test func verboseShowsWholeIDsAndNarrowTerminalsCutTheRoot() {
+        let output = TraceListRenderer(width: 80, verbose: true).render(Self.list)
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(lines[1].hasSuffix("4bf92f3577b34da6a3ce929d0e0e4736"))
+        #expect(lines.allSatisfy { Text.width($0) <= 96 })  // the 12-column root minimum
+        #expect(lines[3].contains("(root not r…"))
+        // 71 columns is the narrowest the table gets (a 12-column root); wider fits exactly.
+        for width in [72, 80, 100] {
+            #expect(TraceListRenderer(width: width).render(Self.list).split(separator: "\n").allSatisfy { Text.width(String($0)) <= width })
+        }
+    }
+
+    @Test func errorsAreRedOnlyWithColour() {
+        let colored = TraceListRenderer(width: 100, style: Style(enabled: true)).render(Self.list)
+        #expect(colored.contains("\u{1B}[1;31m     1\u{1B}[0m"))
+        #expect(!colored.contains("\u{1B}[1;31m     0"))
+        #expect(colored.replacing(/\u{1B}\[[0-9;]*m/, with: "") == TraceListRenderer(width: 100).render(Self.list))
+    }
+
+    @Test func shortTimestamps() {
+        #expect(Timestamp.short(unixNanos: Fixtures.t0 + 45_678_999_999) == "05-01 12:00:45.678")
+        #expect(Timestamp.short(unixNanos: 0) == "01-01 00:00:00.000")
+    }
+}
+
+@Suite struct ServicesRendererTests {
+    @Test func treeWithAlignedKinds() {
+        let services = QueryAPI.Services(services: [
+            .init(name: "inventory", operations: [.init(name: "db.query", kind: "internal"), .init(name: "GET /inventory/:sku", kind: "server")]),
+            .init(name: "checkout", operations: [.init(name: "POST /checkout", kind: "server")]),
+            .init(name: "idle", operations: []),
+        ])
+        #expect(ServicesRenderer(width: 80).render(services) == """
+            checkout  1 operation
+            └─ POST /checkout       server
+            idle  no operations
+            inventory  2 operations
+            ├─ GET /inventory/:sku  server
+            └─ db.query             internal
+
+            """)
+    }
+}
+
+@Suite struct DependencyTreeTests {
+    static func edge(_ caller: String, _ callee: String, _ calls: Int, _ errors: Int = 0) -> QueryAPI.Dependency {
+        QueryAPI.Dependency(caller: caller, callee: callee, calls: calls, errors: errors)
+    }
+
+    @Test func treeFromTheRootsWithACycle() {
+        let deps = QueryAPI.Dependencies(edges: [
+            Self.edge("frontend", "checkout", 80, 2),
+            Self.edge("frontend", "cart", 120),
+            Self.edge("checkout", "payments", 80, 10),
+            Self.edge("payments", "frontend", 3),
+            Self.edge("cart", "db", 400, 1),
+            Self.edge("checkout", "cart", 40),
+            Self.edge("loadgen", "frontend", 200),
+        ])
+        #expect(DependencyTreeRenderer(width: 100).render(deps) == """
+            loadgen
+            └─ frontend                     200 calls     0% errors
+               ├─ cart                      120 calls     0% errors
+               │  └─ db                     400 calls   0.3% errors
+               └─ checkout                   80 calls   2.5% errors
+                  ├─ cart                    40 calls     0% errors  (its calls are shown above)
+                  └─ payments                80 calls  12.5% errors
+                     └─ ↺ frontend (cycle)    3 calls     0% errors
+
+            """)
+    }
+
+    @Test func aGraphThatIsOnlyACycleStillShowsEveryEdge() {
+        let deps = QueryAPI.Dependencies(edges: [Self.edge("b", "a", 1), Self.edge("a", "b", 2, 1), Self.edge("c", "c", 5)])
+        let rows = DependencyTreeRenderer.rows(deps)
+        // c only calls itself, so nothing else calls it: a root, with its self-call a cycle. a and b
+        // call each other: a tree of their own from the first.
+        #expect(rows.map { $0.prefix + $0.name } == ["c", "└─ c", "a", "└─ b", "   └─ a"])
+        #expect(rows.map(\.isCycle) == [false, true, false, false, true])
+        let text = DependencyTreeRenderer().render(deps)
+        #expect(text.contains("└─ ↺ c (cycle)     5 calls     0% errors"))
+        #expect(text.contains("└─ b               2 calls  50.0% errors"))
+    }
+
+    @Test func percentages() {
+        #expect(DependencyTreeRenderer.percent(errors: 0, calls: 0) == "0%")
+        #expect(DependencyTreeRenderer.percent(errors: 1, calls: 3) == "33.3%")
+        #expect(DependencyTreeRenderer.percent(errors: 1, calls: 10_000) == "<0.1%")
+        #expect(DependencyTreeRenderer.percent(errors: 5, calls: 5) == "100.0%")
+    }
+}
+
+@Suite struct RequestRendererTests {
+    @Test func summaryLogsThenWaterfalls() {
+        let document = RequestDocument(correlationID: "req-42", logs: LogsRendererTests.logs.logs, traces: [Fixtures.trace])
+        let output = RequestRenderer(width: 80).render(document)
+        #expect(output.hasPrefix("""
+            request req-42 · 4 log lines · 4 services · 1 trace
+
+            LOGS
+            2024-05-01T12:00:00.001Z  frontend  INFO     received GET /checkout  trace=4bf92f35 span=00f067aa0ba902b7
+
+            """))
+        #expect(output.contains("\n\ntrace 4bf92f3577b34da6a3ce929d0e0e4736 · 10.0ms"))
+    }
+
+    @Test func jsonShapeIsStable() throws {
+        let document = RequestDocument(correlationID: "req-42", logs: [], traces: [])
+        #expect(try JSONOutput.string(document) == """
+            {
+              "correlationID" : "req-42",
+              "logs" : [
+
+              ],
+              "traces" : [
+
+              ]
+            }
+
+            """)
+    }
+}
+
+@Suite struct FollowTests {
+    static func log(_ nanos: UInt64, _ body: String) -> QueryAPI.Log {
+        QueryAPI.Log(
+            timeUnixNano: nanos, observedTimeUnixNano: 0, service: "s", severityNumber: 9, severityText: "INFO",
+            body: .string(body), attributes: [:], traceID: nil, spanID: nil)
+    }
+
+    @Test func newLinesOnlyAndEqualTimestampsDeduplicated() {
+        var follower = LogFollower(filter: LogFilter(service: "s", range: TimeRange(startUnixNano: 10, endUnixNano: nil), limit: 100, newestFirst: true))
+        #expect(follower.nextFilter().range.startUnixNano == 10)
+        #expect(follower.accept([Self.log(200, "b"), Self.log(100, "a")]).map(\.body) == [.string("a"), .string("b")])
+        let next = follower.nextFilter()
+        #expect(next.range.startUnixNano == 200)
+        #expect(next.newestFirst == false)
+        #expect(next.limit == 10_000)
+        // The inclusive range returns "b" again, plus a new line at the same nanosecond.
+        #expect(follower.accept([Self.log(200, "b"), Self.log(200, "c"), Self.log(300, "d")]).map(\.body) == [.string("c"), .string("d")])
+        #expect(follower.accept([Self.log(300, "d")]).isEmpty)
+        #expect(follower.accept([Self.log(250, "late")]).isEmpty)  // older than what was printed
+    }
+}
+
+@Suite struct QueryStringTests {
+    @Test func valuesArePercentEncoded() {
+        #expect(QueryClient.queryString([]) == "")
+        #expect(QueryClient.queryString([("attr", "http.route=/a b&c"), ("contains", "50% off+µ")])
+            == "?attr=http.route%3D%2Fa%20b%26c&contains=50%25%20off%2B%C2%B5")
+    }
+
+    @Test func filtersBecomeTheCollectorsParameters() throws {
+        let command = try #require(try Periscope.parseAsRoot([
+            "traces", "--service", "checkout", "--kind", "SERVER", "--attr", "a=1", "--attr", "b=2", "--status", "error",
+            "--min-duration", "250ms", "--max-trace-duration", "2s", "--since", "1h", "--limit", "5",
+        ]) as? TracesCommand)
+        let filter = try command.filter(nowUnixNano: Fixtures.t0)
+        #expect(filter.queryItems.map { "\($0.0)=\($0.1)" } == [
+            "service=checkout", "kind=server", "attr=a=1", "attr=b=2", "status=error", "min_duration=250000000",
+            "max_trace_duration=2000000000", "start=\(Fixtures.t0 - 3_600_000_000_000)", "limit=5",
+        ])
+    }
+
+    @Test func logsDefaultToTheLast24HoursOnlyWithoutAnID() throws {
+        let plain = try #require(try Periscope.parseAsRoot(["logs", "--service", "s", "--level", "WARNING", "--grep", "x"]) as? LogsCommand)
+        let filter = try plain.filter(nowUnixNano: Fixtures.t0)
+        #expect(filter.range.startUnixNano == Fixtures.t0 - 86_400_000_000_000)
+        #expect(filter.level == "warn")
+        #expect(filter.limit == 100)
+        let byRequest = try #require(try Periscope.parseAsRoot(["logs", "--correlation", "req-42"]) as? LogsCommand)
+        #expect(try byRequest.filter(nowUnixNano: Fixtures.t0).range == .unbounded)
+        #expect(try byRequest.filter(nowUnixNano: Fixtures.t0).limit == 1000)
+    }
+
+    @Test func badFlagsAreRejectedBeforeAnyRequest() {
+        for args in [
+            ["traces", "--kind", "weird"], ["traces", "--status", "bad"], ["traces", "--attr", "novalue"], ["traces", "--attr", "=v"],
+            ["traces", "--min-duration", "fast"], ["traces", "--limit", "0"], ["traces", "--limit", "10001"],
+            ["logs", "--level", "loud"], ["logs", "--follow", "--until", "1h"], ["request", " "],
+        ] {
+            #expect(throws: (any Error).self, "\(args)") { try Periscope.parseAsRoot(args) }
+        }
+    }
+}
+
+@Suite struct TraceReferenceTests {
+    @Test func prefixesOfAtLeastEightHexDigits() throws {
+        #expect(try TraceReference.parse("4BF92F35") == .prefix("4bf92f35"))
+        #expect(try TraceReference.parse("4bf92f3577b3") == .prefix("4bf92f3577b3"))
+        #expect(try TraceReference.parse(Fixtures.traceID.hex) == .id(Fixtures.traceID))
+        #expect(try TraceReference.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") == .id(Fixtures.traceID))
+        #expect(throws: QueryError("'4bf92' is too short a trace ID prefix: give at least 8 of its 32 hex digits")) {
+            try TraceReference.parse("4bf92")
+        }
+        #expect(throws: QueryError.self) { try TraceReference.parse("not-an-id") }
+    }
+}

@@ -1,0 +1,39 @@
+import PeriscopeCompression
+import Testing
+
+@Suite("Compression")
+struct CompressionTests {
+    let sample = Array((0..<200_000).map { UInt8(truncatingIfNeeded: $0 * 31 / 7) })
+
+    @Test("zstd and gzip round trip")
+    func roundTrip() throws {
+        #expect(try Zstd.decompress(Zstd.compress(sample), limit: sample.count) == sample)
+        #expect(try Gzip.decompress(Gzip.compress(sample), limit: sample.count) == sample)
+        #expect(try Zstd.decompress(Zstd.compress([]), limit: 10) == [])
+    }
+
+    @Test("a bomb stops at the output limit")
+    func bombStopsAtLimit() {
+        let zeros = [UInt8](repeating: 0, count: 8 << 20)
+        #expect(throws: CompressionError.outputLimitExceeded(limit: 1 << 20)) { try Zstd.decompress(Zstd.compress(zeros), limit: 1 << 20) }
+        #expect(throws: CompressionError.outputLimitExceeded(limit: 1 << 20)) { try Gzip.decompress(Gzip.compress(zeros), limit: 1 << 20) }
+    }
+
+    @Test("truncated and corrupt streams are errors")
+    func truncatedAndCorrupt() {
+        let zstd = Zstd.compress(sample)
+        let gzip = Gzip.compress(sample)
+        #expect(throws: CompressionError.self) { try Zstd.decompress(Array(zstd.prefix(zstd.count / 2)), limit: 1 << 22) }
+        #expect(throws: CompressionError.self) { try Gzip.decompress(Array(gzip.prefix(gzip.count / 2)), limit: 1 << 22) }
+        #expect(throws: CompressionError.self) { try Zstd.decompress([1, 2, 3, 4, 5, 6, 7, 8], limit: 100) }
+        #expect(throws: CompressionError.self) { try Gzip.decompress([1, 2, 3, 4, 5, 6, 7, 8], limit: 100) }
+    }
+
+    @Test("content-encoding headers")
+    func contentEncoding() {
+        #expect(ContentEncoding(header: nil) == .identity)
+        #expect(ContentEncoding(header: "GZIP") == .gzip)
+        #expect(ContentEncoding(header: "zstd") == .zstd)
+        #expect(ContentEncoding(header: "br") == nil)
+    }
+}
