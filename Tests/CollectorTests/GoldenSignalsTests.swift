@@ -34,7 +34,7 @@ struct GoldenSignalsTests {
         return out
     }
 
-    func ingest(_ store: TelemetryStore, _ traffic: [(service: String, span: Span)]) throws {
+    func ingest(_ store: SQLiteStore, _ traffic: [(service: String, span: Span)]) throws {
         for (index, chunk) in stride(from: 0, to: traffic.count, by: 500).enumerated() {
             let spans = traffic[chunk..<min(chunk + 500, traffic.count)].map(\.span)
             _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: spans)])]), batchID: "s\(index)")
@@ -47,7 +47,7 @@ struct GoldenSignalsTests {
 
     @Test("traffic, errors by type and latency percentiles match the raw spans (within 1 %)")
     func matchesRawSpans() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let traffic = Self.traffic()
         try ingest(store, traffic)
         let start = Self.base
@@ -127,7 +127,7 @@ struct GoldenSignalsTests {
 
     /// Checks every row of `query` against the raw spans: counts, error types, percentiles
     /// (within 1 %) and the sparkline step by step.
-    func expectMatches(_ query: SignalsQuery, _ traffic: [(service: String, span: Span)], store: TelemetryStore) throws {
+    func expectMatches(_ query: SignalsQuery, _ traffic: [(service: String, span: Span)], store: SQLiteStore) throws {
         let signals = try store.goldenSignals(query)
         let step = UInt64(signals.seriesStepSeconds) * 1_000_000_000
         let firstStep = query.startUnixNano / step * step
@@ -165,7 +165,7 @@ struct GoldenSignalsTests {
         (-7 * 60 + 1, -7),  // 7 hours: minute steps
     ])
     func matchesRawSpansOverDays(startMinute: Int, endMinute: Int) throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let traffic = Self.weeks()
         for (index, chunk) in stride(from: 0, to: traffic.count, by: 500).enumerated() {
             let batch = traffic[chunk..<min(chunk + 500, traffic.count)]
@@ -187,7 +187,7 @@ struct GoldenSignalsTests {
 
     @Test("a damaged bucket does not fail a question, and the next flush writes a readable one")
     func damagedBucket() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let traffic = Self.traffic()
         try ingest(store, Array(traffic.prefix(200)))
         try store.flushRollups()
@@ -210,7 +210,7 @@ struct GoldenSignalsTests {
 
     @Test("buckets number names once per partition; a question reads names numbered after its last one")
     func numberedNames() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let traffic = Self.traffic()
         try ingest(store, Array(traffic.prefix(400)))
         let range = SignalsQuery(byOperation: true, startUnixNano: Self.base, endUnixNano: Self.base + 20 * 60_000_000_000)
@@ -244,7 +244,7 @@ struct GoldenSignalsTests {
         let requests = traffic.filter { $0.span.kind == .server || $0.span.kind == .consumer }.count
         let range = SignalsQuery(startUnixNano: Self.base, endUnixNano: Self.base + 20 * 60_000_000_000)
         do {
-            let store = try TelemetryStore(directory: directory)
+            let store = try SQLiteStore(directory: directory)
             try ingest(store, traffic)
             let partition = store.allPartitions[0]
             let counts = try partition.writer.withLock { database in
@@ -256,7 +256,7 @@ struct GoldenSignalsTests {
             #expect(kept.isComplete && kept.deltas.count == (traffic.count + 499) / 500, "a new partition keeps every batch's deltas")
         }
         // The "crashed" store is gone without a flush; a new one merges the unmerged blocks on first read.
-        let reopened = try TelemetryStore(directory: directory)
+        let reopened = try SQLiteStore(directory: directory)
         #expect(reopened.allPartitions[0].spanDeltas.withLock { $0.isComplete } == false)
         #expect(try reopened.goldenSignals(range).rows.first?.requests == requests)
         try reopened.flushRollups()
@@ -300,7 +300,7 @@ struct GoldenSignalsTests {
         let objective = ServiceLevelObjective(name: "fast", service: "checkout", indicator: .latency(thresholdNanos: 20_000_000), objective: 99)
         var contents = [[String]]()
         for (requestsPerWrite, fromBlocks) in [(1_000_000, false), (7, true), (1_000_000, true)] {
-            let store = try TelemetryStore(directory: directory + "-\(requestsPerWrite)-\(fromBlocks)", objectives: [objective])
+            let store = try SQLiteStore(directory: directory + "-\(requestsPerWrite)-\(fromBlocks)", objectives: [objective])
             try ingest(store, Self.traffic())
             let partition = store.allPartitions[0]
             let kept = partition.spanDeltas.withLock { $0.deltas }
@@ -359,7 +359,7 @@ struct GoldenSignalsTests {
 
     @Test("saturation is the highest recent utilisation gauge of the service")
     func saturation() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         try ingest(store, Array(Self.traffic().prefix(10)))
         _ = try store.ingest(.metrics([ResourceMetrics(resource: Resource(serviceName: "checkout"), scopes: [ScopeMetrics(metrics: [
             Metric(name: "process.cpu.utilization", data: .gauge([NumberPoint(timeUnixNano: Self.base + 1, value: .double(0.9)), NumberPoint(timeUnixNano: Self.base + 2, value: .double(0.35))])),

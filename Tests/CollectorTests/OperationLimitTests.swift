@@ -10,7 +10,7 @@ struct OperationLimitTests {
     func foldedCountsAddUp(flushEvery: Int) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oplimit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try TelemetryStore(directory: directory, maxOperationsPerService: 50)
+        let store = try SQLiteStore(directory: directory, maxOperationsPerService: 50)
         let start: UInt64 = 1_714_564_800_000_000_000
         let batches = 20
         let perBatch = 500

@@ -28,8 +28,8 @@ struct SLOTests {
         ])])])
     }
 
-    func store(_ objectives: [ServiceLevelObjective]) throws -> TelemetryStore {
-        try TelemetryStore(directory: directory, objectives: objectives)
+    func store(_ objectives: [ServiceLevelObjective]) throws -> SQLiteStore {
+        try SQLiteStore(directory: directory, objectives: objectives)
     }
 
     static func ratio(_ name: String, objective: Double, windowDays: UInt64 = 30) -> ServiceLevelObjective {
@@ -155,7 +155,7 @@ struct SLOTests {
         #expect(none.burnRates.allSatisfy { $0.rate == nil })
         #expect(none.budgetRemaining == 1 && none.timeToExhaustionSeconds == nil && firing(none).isEmpty)
 
-        let busy = try TelemetryStore(directory: directory + "-2", objectives: [allBad, perfect])
+        let busy = try SQLiteStore(directory: directory + "-2", objectives: [allBad, perfect])
         _ = try busy.ingest(Self.counters((0..<10).map { (k: $0, total: 5.0, good: 0.0) }), batchID: "x")
         let bad = try busy.status(of: allBad, nowUnixNano: Self.now)
         expectClose(bad.sli, 0, "SLI 0")

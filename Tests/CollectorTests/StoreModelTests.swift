@@ -62,7 +62,7 @@ struct StoreModelTests {
 
     /// Ingests `spans` in batches of about `batchSize` (in order, or shuffled), re-sending every
     /// 5th batch without a batch ID.
-    static func ingest(_ spans: [Stored], into store: TelemetryStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
+    static func ingest(_ spans: [Stored], into store: SQLiteStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
         var order = spans
         if shuffle { order.shuffle(using: &generator) }
@@ -133,7 +133,7 @@ struct StoreModelTests {
 
     func check(ordered: Bool, shuffle: Bool, seed: UInt64) throws {
         let spans = Self.generate(traces: 400, ordered: ordered, seed: seed)
-        let store = try TelemetryStore(directory: directory + "-\(seed)")
+        let store = try SQLiteStore(directory: directory + "-\(seed)")
         defer { try? FileManager.default.removeItem(atPath: directory + "-\(seed)") }
         try Self.ingest(spans, into: store, batchSize: 97, shuffle: shuffle, seed: seed)
         #expect(try store.counts()["spans"] == spans.count, "re-sent spans are stored once")
@@ -171,7 +171,7 @@ struct StoreModelTests {
     @Test("a search out of verification budget answers with matches it verified, in order")
     func verificationBudget() throws {
         let spans = Self.generate(traces: 300, ordered: false, seed: 8)
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         try Self.ingest(spans, into: store, batchSize: 61, shuffle: true, seed: 8)
         var query = TraceQuery()
         query.attributes = [Attribute("customer.tier", .string("gold"))]
@@ -192,7 +192,7 @@ struct StoreModelTests {
     @Test("dependencies equal the model, also when parent and child arrive in different batches")
     func dependencies() throws {
         let spans = Self.generate(traces: 300, ordered: false, seed: 5)
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         try Self.ingest(spans, into: store, batchSize: 53, shuffle: true, seed: 5)
         let start = Self.dayA + 20 * 3_600_000_000_000, end = start + Self.day
         var expected = [String: QueryAPI.Dependency]()
@@ -220,7 +220,7 @@ struct LogModelTests {
 
     @Test("logs by trace and by correlation ID over many lookup buckets, in batches, with every filter")
     func keysAcrossBuckets() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var generator = SeededGenerator(seed: 9)
         let base = StoreModelTests.dayA

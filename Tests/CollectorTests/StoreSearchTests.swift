@@ -24,8 +24,8 @@ struct StoreSearchTests {
 
     static func start(_ n: Int) -> UInt64 { (n >= 38 ? dayB : dayA) + UInt64(n) * 60_000 * ms }
 
-    func populatedStore() throws -> TelemetryStore {
-        let store = try TelemetryStore(directory: directory)
+    func populatedStore() throws -> SQLiteStore {
+        let store = try SQLiteStore(directory: directory)
         var roots = [Span]()
         var children = [Span]()
         for n in 1...40 {
@@ -161,7 +161,7 @@ struct StoreSearchTests {
     @Test("retention drops whole old partitions and only those")
     func retention() throws {
         let store = try populatedStore()
-        let dropped = store.dropPartitions(olderThan: Self.dayB)
+        let dropped = store.dropData(olderThan: Self.dayB)
         #expect(dropped.count == 1)
         #expect(store.days.count == 1)
         #expect(try store.trace(Self.traceID(5)) == nil)
@@ -169,13 +169,13 @@ struct StoreSearchTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") }
         #expect(files.count == 1)
         // Reopening finds the same partitions.
-        let reopened = try TelemetryStore(directory: directory)
+        let reopened = try SQLiteStore(directory: directory)
         #expect(reopened.days == store.days)
     }
 
     @Test("a re-sent batch is stored once, also when it spans two days")
     func duplicateAcrossDays() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let records = [LogRecord(timeUnixNano: Self.dayA + 5, body: .string("a")), LogRecord(timeUnixNano: Self.dayB + 5, body: .string("b"))]
         let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "x"), scopes: [ScopeLogs(records: records)])])
         #expect(try store.ingest(batch, batchID: "two-days") == .stored(items: 2))

@@ -7,8 +7,8 @@ import PeriscopeServer
 enum CollectorApplication {
     static func make(
         configuration: CollectorConfiguration, logger: Logger
-    ) throws -> (some ApplicationProtocol, TelemetryStore) {
-        let store = try TelemetryStore(
+    ) throws -> (some ApplicationProtocol, any TelemetryStore) {
+        let store = try SQLiteStore(
             directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
             objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
             durability: configuration.durability)

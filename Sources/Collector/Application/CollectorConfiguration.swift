@@ -13,7 +13,7 @@ struct CollectorConfiguration: Sendable, Equatable {
     /// How long data is kept; whole days are dropped once older.
     var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000
     /// Span attributes indexed for search, beyond service and operation.
-    var indexedAttributes = TelemetryStore.defaultIndexedAttributes
+    var indexedAttributes = SQLiteStore.defaultIndexedAttributes
     /// SLOs from `--slo`.
     var objectives: [ServiceLevelObjective] = []
     /// Distinct operation names per service and day in signals; the rest fold into one row.

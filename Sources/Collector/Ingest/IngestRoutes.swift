@@ -12,7 +12,7 @@ public let batchIDHeader = HTTPField.Name(EncodedBatch.idHeader)!
 
 /// OTLP/HTTP ingest: `POST /v1/traces`, `/v1/logs`, `/v1/metrics`.
 struct IngestRoutes: Sendable {
-    let store: TelemetryStore
+    let store: any TelemetryStore
     let ingest: OTLPIngest
     /// Items older than this are refused at ingest (retention would drop them anyway).
     var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000

@@ -7,7 +7,7 @@ import PeriscopeQueryAPI
 /// `QueryAPI.ErrorBody` with a sentence saying what to change. Every value reaches SQLite
 /// as a bound parameter.
 struct QueryRoutes: Sendable {
-    let store: TelemetryStore
+    let store: any TelemetryStore
     let alerts: AlertLog
 
     static let maxLimit = 10_000
@@ -99,7 +99,7 @@ struct QueryRoutes: Sendable {
     }
 
     /// Runs a blocking store call off the cooperative pool.
-    func run<T: Sendable>(_ body: @escaping @Sendable (TelemetryStore) throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable (any TelemetryStore) throws -> T) async throws -> T {
         let store = self.store
         return try await NIOThreadPool.singleton.runIfActive { try body(store) }
     }

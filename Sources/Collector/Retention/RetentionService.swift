@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Drops whole day partitions older than the retention period: at start, then every
 /// `checkInterval`. A day is dropped once all of it is older than the cutoff.
 struct RetentionService: Service {
-    let store: TelemetryStore
+    let store: any TelemetryStore
     let retentionNanos: UInt64
     var checkInterval = Duration.seconds(600)
     let logger: Logger
@@ -17,7 +17,7 @@ struct RetentionService: Service {
 
     func enforce(nowUnixNano: UInt64) {
         let cutoff = nowUnixNano > retentionNanos ? nowUnixNano - retentionNanos : 0
-        let dropped = store.dropPartitions(olderThan: cutoff)
+        let dropped = store.dropData(olderThan: cutoff)
         if !dropped.isEmpty {
             logger.info("retention dropped partitions \(dropped.map(\.description).joined(separator: ", "))")
         }

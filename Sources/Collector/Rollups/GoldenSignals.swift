@@ -8,23 +8,38 @@ struct SignalsQuery: Equatable, Sendable {
     var endUnixNano: UInt64
     /// Most rows answered: the busiest ones (an un-templated service can have thousands).
     var limit = 1_000
-}
 
-extension TelemetryStore {
     /// Gauges that say how saturated a service is (0–1), newest value in range wins.
     static let saturationGauges = [
         "process.cpu.utilization", "system.cpu.utilization", "system.memory.utilization", "periscope.agent.queue.utilization",
     ]
+}
 
+/// What a signals answer keeps of a row once it has been merged.
+private struct SignalRowFigures {
+    var requests: Int
+    var errors: Int
+    var errorTypes: [String: Int]
+    var latency: QueryAPI.Percentiles?
+    var failureLatency: QueryAPI.Percentiles?
+    var series: [Int]
+
+    static func percentiles(_ sketch: LatencySketch) -> QueryAPI.Percentiles? {
+        guard let values = sketch.quantiles([0.5, 0.9, 0.99, 0.999]) else { return nil }
+        return QueryAPI.Percentiles(p50: values[0], p90: values[1], p99: values[2], p999: values[3])
+    }
+}
+
+extension RollupSource {
     /// Traffic, errors, latency and saturation per service (or operation) over a range, from
     /// rollups only: a 30-day question reads about fifty bucket rows per partition range.
     func goldenSignals(_ query: SignalsQuery) throws -> QueryAPI.Signals {
         // A range wider than the data (start=0, an end centuries ahead) is cut to the days stored,
         // so the series cannot have more points than the retention has days, hours or minutes.
         var query = query
-        if let first = days.first, let last = days.last {
-            query.startUnixNano = max(query.startUnixNano, first.startUnixNano)
-            query.endUnixNano = max(query.startUnixNano, min(query.endUnixNano, last.endUnixNano))
+        if let stored = storedTimeRange {
+            query.startUnixNano = max(query.startUnixNano, stored.lowerBound)
+            query.endUnixNano = max(query.startUnixNano, min(query.endUnixNano, stored.upperBound))
         }
         let start = query.startUnixNano / 60_000_000_000 * 60_000_000_000
         let end = max(start + 60_000_000_000, (query.endUnixNano + 59_999_999_999) / 60_000_000_000 * 60_000_000_000)
@@ -39,30 +54,22 @@ extension TelemetryStore {
         // each one falls in a single step.
         var arena = [UInt8]()
         var buckets = [(step: Int, bytes: Range<Int>, partition: Int)]()
-        var partitionNumbers = [ObjectIdentifier: Int]()
+        var partitionNumbers = [PartitionDay: Int]()
         var partitionNames = [RollupNames]()
         for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end, coarsest: seriesResolution) where last >= first {
-            for partition in try partitionsWithRollups(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
-                try partition.reader.withLock { database in
-                    let statement = try database.statement("""
-                        SELECT bucket, aggregates FROM request_rollups WHERE resolution = ? AND bucket BETWEEN ? AND ?
-                        """).bind(1, resolution.rawValue).bind(2, first).bind(3, last)
-                    let number = partitionNumbers[ObjectIdentifier(partition)] ?? partitionNames.count
-                    while try statement.step() {
-                        let step = Int((statement.int64(0) - firstSeriesBucket) / Int64(seriesResolution.rawValue))
-                        guard (0..<seriesCount).contains(step) else { continue }
-                        statement.withBlob(1) { bytes in
-                            buckets.append((step, arena.count..<(arena.count + bytes.count), number))
-                            arena.append(contentsOf: bytes)
-                        }
-                    }
-                    let names = try partition.rollupNames(reading: database)
-                    if number == partitionNames.count {
-                        partitionNumbers[ObjectIdentifier(partition)] = number
-                        partitionNames.append(names)
-                    } else {
-                        partitionNames[number] = names
-                    }
+            for stored in try rollupBuckets(.requests, resolution: resolution, buckets: first...last) {
+                let number = partitionNumbers[stored.shard] ?? partitionNames.count
+                for (bucket, range) in stored.buckets {
+                    let step = Int((bucket - firstSeriesBucket) / Int64(seriesResolution.rawValue))
+                    guard (0..<seriesCount).contains(step) else { continue }
+                    buckets.append((step, arena.count..<(arena.count + range.count), number))
+                    arena.append(contentsOf: stored.bytes[range])
+                }
+                if number == partitionNames.count {
+                    partitionNumbers[stored.shard] = number
+                    partitionNames.append(stored.names)
+                } else {
+                    partitionNames[number] = stored.names
                 }
             }
         }
@@ -72,7 +79,7 @@ extension TelemetryStore {
         var rowIndex = SignalRowIndex(partitions: partitionNames)
         // The number of the service asked about, in each partition (-1: not there).
         let serviceNumbers = partitionNames.map { names in query.service.map { names.number(of: $0) ?? -1 } }
-        var figures = [RowFigures]()
+        var figures = [SignalRowFigures]()
         arena.withUnsafeBytes { arena in
             var entries = [(row: Int, bucket: Int, bytes: Range<Int>)]()
             for (number, bucket) in buckets.enumerated() {
@@ -105,9 +112,9 @@ extension TelemetryStore {
                     try? aggregate.merge(from: &reader)
                     series[buckets[entry.bucket].step] &+= aggregate.requests &- before
                 }
-                figures.append(RowFigures(
+                figures.append(SignalRowFigures(
                     requests: aggregate.requests, errors: aggregate.errors, errorTypes: aggregate.errorTypes,
-                    latency: Self.percentiles(aggregate.ok), failureLatency: Self.percentiles(aggregate.failed), series: series))
+                    latency: SignalRowFigures.percentiles(aggregate.ok), failureLatency: SignalRowFigures.percentiles(aggregate.failed), series: series))
             }
         }
         let seconds = Double(span) / 1e9
@@ -132,43 +139,11 @@ extension TelemetryStore {
             totalRows: rowIndex.keys.count)
     }
 
-    /// What a signals answer keeps of a row once it has been merged.
-    private struct RowFigures {
-        var requests: Int
-        var errors: Int
-        var errorTypes: [String: Int]
-        var latency: QueryAPI.Percentiles?
-        var failureLatency: QueryAPI.Percentiles?
-        var series: [Int]
-    }
-
-    static func percentiles(_ sketch: LatencySketch) -> QueryAPI.Percentiles? {
-        guard let values = sketch.quantiles([0.5, 0.9, 0.99, 0.999]) else { return nil }
-        return QueryAPI.Percentiles(p50: values[0], p90: values[1], p99: values[2], p999: values[3])
-    }
-
-    /// Per service, the highest of the newest value of each saturation gauge in range: one
-    /// query per gauge and partition (newest partition first) for all services at once.
+    /// Per service, the highest of the newest value of each saturation gauge in range.
     private func latestSaturation(services: Set<String>, start: UInt64, end: UInt64) throws -> [String: Double] {
-        var newest = [String: [String: (time: UInt64, value: Double)]]()  // gauge → service → newest point
-        for partition in partitions(from: start, to: end).reversed() {
-            try partition.reader.withLock { database in
-                for name in Self.saturationGauges where newest[name, default: [:]].count < services.count {
-                    let statement = try database.statement("""
-                        SELECT service, max(time_ns), value FROM metric_points WHERE name = ? AND time_ns BETWEEN ? AND ?
-                        GROUP BY service
-                        """).bind(1, name).bind(2, start).bind(3, end)
-                    while try statement.step() {
-                        let service = statement.string(0)
-                        guard services.contains(service), newest[name]?[service] == nil else { continue }
-                        newest[name, default: [:]][service] = (statement.uint64(1), statement.double(2))
-                    }
-                }
-            }
-        }
         var out = [String: Double]()
-        for points in newest.values {
-            for (service, point) in points { out[service] = max(out[service] ?? point.value, point.value) }
+        for point in try newestGaugePoints(names: SignalsQuery.saturationGauges, from: start, to: end) where services.contains(point.service) {
+            out[point.service] = max(out[point.service] ?? point.value, point.value)
         }
         return out
     }

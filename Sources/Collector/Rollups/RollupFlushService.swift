@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// `interval` (and once on shutdown), so rollups trail ingest by about a second; signals and
 /// SLO questions flush before they read, so they never see a stale rollup.
 struct RollupFlushService: Service {
-    let store: TelemetryStore
+    let store: any TelemetryStore
     var interval = Duration.seconds(1)
     let logger: Logger
 

@@ -12,7 +12,7 @@ extension ServiceLevelObjective {
     }
 }
 
-extension TelemetryStore {
+extension RollupSource {
     /// Good and total counts of `objectives` over the last `seconds`, ending with the minute
     /// that holds `nowUnixNano`, by name: availability SLOs from the request rollups (good =
     /// requests that did not fail), latency and ratio SLOs from their own counts.
@@ -23,37 +23,31 @@ extension TelemetryStore {
         let readsCounts = objectives.contains { if case .availability = $0.indicator { false } else { true } }
         var counts = [String: SLOCounts]()
         for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end) where last >= first {
-            for partition in try partitionsWithRollups(from: UInt64(first) * 1_000_000_000, to: UInt64(last) * 1_000_000_000 + resolution.nanos - 1) {
-                try partition.reader.withLock { database in
-                    if readsCounts {
-                        let statement = try database.statement("SELECT counts FROM slo_rollups WHERE resolution = ? AND bucket BETWEEN ? AND ?")
-                            .bind(1, resolution.rawValue).bind(2, first).bind(3, last)
-                        while try statement.step() {
-                            // A damaged bucket counts up to the point of damage.
-                            try? statement.withBlob(0) { bytes in
-                                try SLOBucket.forEach(in: bytes) { (slo, bucket) throws(DamagedRollupData) in
-                                    counts[String(decoding: slo, as: UTF8.self), default: SLOCounts()].add(bucket)
-                                }
+            if readsCounts {
+                for stored in try rollupBuckets(.slo, resolution: resolution, buckets: first...last) {
+                    for (_, range) in stored.buckets {
+                        // A damaged bucket counts up to the point of damage.
+                        try? stored.bytes[range].withUnsafeBytes { bytes in
+                            try SLOBucket.forEach(in: bytes) { (slo, bucket) throws(DamagedRollupData) in
+                                counts[String(decoding: slo, as: UTF8.self), default: SLOCounts()].add(bucket)
                             }
                         }
                     }
-                    guard let entries = availability.entries else { return }
-                    let statement = try database.statement("SELECT aggregates FROM request_rollups WHERE resolution = ? AND bucket BETWEEN ? AND ?")
-                        .bind(1, resolution.rawValue).bind(2, first).bind(3, last)
-                    var buckets = [[UInt8]]()
-                    while try statement.step() { buckets.append(statement.blob(0)) }
-                    let names = try partition.rollupNames(reading: database)
-                    for bucket in buckets {
-                        try? RollupByteReader.reading(bucket) { (bytes) throws(DamagedRollupData) in
-                            try RequestBucket.forEach(in: bytes, entries: entries) { (service, operation, reader) throws(DamagedRollupData) in
-                                guard let service = names[service], let operation = names[operation] else { throw DamagedRollupData() }
-                                let objectives = availability.objectives(service: service, operation: operation)
-                                guard !objectives.isEmpty else { return }
-                                // A stored aggregate starts with its requests and errors.
-                                let requests = Double(try reader.varint())
-                                let errors = Double(try reader.varint())
-                                for name in objectives { counts[name, default: SLOCounts()].add(SLOCounts(total: requests, good: requests - errors)) }
-                            }
+                }
+            }
+            guard let entries = availability.entries else { continue }
+            for stored in try rollupBuckets(.requests, resolution: resolution, buckets: first...last) {
+                let names = stored.names
+                for (_, range) in stored.buckets {
+                    try? RollupByteReader.reading(Array(stored.bytes[range])) { (bytes) throws(DamagedRollupData) in
+                        try RequestBucket.forEach(in: bytes, entries: entries) { (service, operation, reader) throws(DamagedRollupData) in
+                            guard let service = names[service], let operation = names[operation] else { throw DamagedRollupData() }
+                            let objectives = availability.objectives(service: service, operation: operation)
+                            guard !objectives.isEmpty else { return }
+                            // A stored aggregate starts with its requests and errors.
+                            let requests = Double(try reader.varint())
+                            let errors = Double(try reader.varint())
+                            for name in objectives { counts[name, default: SLOCounts()].add(SLOCounts(total: requests, good: requests - errors)) }
                         }
                     }
                 }

@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Evaluates every SLO on a timer and records alert state changes with their time.
 struct SLOEvaluationService: Service {
-    let store: TelemetryStore
+    let store: any TelemetryStore
     let alerts: AlertLog
     var interval = Duration.seconds(30)
     let logger: Logger

@@ -5,7 +5,7 @@ import PeriscopeQueryAPI
 import Testing
 
 @Suite("Telemetry store")
-struct TelemetryStoreTests {
+struct SQLiteStoreTests {
     let directory: String
 
     init() throws {
@@ -29,7 +29,7 @@ struct TelemetryStoreTests {
 
     @Test("a trace split over batches and services reads back as one, in start order")
     func traceAcrossBatches() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         #expect(try store.ingest(Self.spans(service: "inventory", [Self.child]), batchID: "b2") == .stored(items: 1))
         #expect(try store.ingest(Self.spans(service: "checkout", [Self.root]), batchID: "b1") == .stored(items: 1))
         let trace = try #require(try store.trace(Self.traceID))
@@ -50,11 +50,11 @@ struct TelemetryStoreTests {
     @Test("a batch ID seen before stores nothing, across a reopen")
     func deduplicatesByBatchID() throws {
         do {
-            let store = try TelemetryStore(directory: directory)
+            let store = try SQLiteStore(directory: directory)
             #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .stored(items: 3))
             #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
         }
-        let reopened = try TelemetryStore(directory: directory)
+        let reopened = try SQLiteStore(directory: directory)
         #expect(try reopened.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
         #expect(try reopened.counts()["logs"] == 3)
         #expect(try reopened.ingest(Self.logs(count: 3), batchID: nil) == .stored(items: 3))
@@ -70,7 +70,7 @@ struct TelemetryStoreTests {
 
     @Test("logs by trace ID come oldest first, with severity names filled in")
     func logsByTrace() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         _ = try store.ingest(Self.logs(count: 3), batchID: nil)
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "other"), scopes: [ScopeLogs(records: [
             LogRecord(timeUnixNano: 1, body: .string("unrelated")),
@@ -83,7 +83,7 @@ struct TelemetryStoreTests {
 
     @Test("metrics of every kind are stored")
     func metrics() throws {
-        let store = try TelemetryStore(directory: directory)
+        let store = try SQLiteStore(directory: directory)
         let batch = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "m"), scopes: [ScopeMetrics(metrics: [
             Metric(name: "g", data: .gauge([NumberPoint(timeUnixNano: 1, value: .double(0.5))])),
             Metric(name: "s", data: .sum([NumberPoint(timeUnixNano: 1, value: .int(3)), NumberPoint(timeUnixNano: 2, value: .int(4))], temporality: .cumulative, isMonotonic: true)),
@@ -107,7 +107,7 @@ struct StoreLayoutTests {
             try old.execute("CREATE TABLE spans (trace_id BLOB); PRAGMA user_version=3;")
         }
         do {
-            _ = try TelemetryStore(directory: directory)
+            _ = try SQLiteStore(directory: directory)
             Issue.record("an older partition file was opened")
         } catch let error as PartitionSchemaMismatch {
             #expect(error.found == 3)
@@ -119,25 +119,25 @@ struct StoreLayoutTests {
 
     @Test("a new partition is stamped with the schema version and reopens")
     func versionStamped() throws {
-        let store = try TelemetryStore(directory: directory)
-        _ = try store.ingest(TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.root]), batchID: nil)
+        let store = try SQLiteStore(directory: directory)
+        _ = try store.ingest(SQLiteStoreTests.spans(service: "checkout", [SQLiteStoreTests.root]), batchID: nil)
         let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: 1_000)).db")
         #expect(try database.integer("PRAGMA user_version") == Int(Schema.version))
-        let reopened = try TelemetryStore(directory: directory)
-        #expect(try reopened.trace(TelemetryStoreTests.traceID)?.spans.count == 1)
+        let reopened = try SQLiteStore(directory: directory)
+        #expect(try reopened.trace(SQLiteStoreTests.traceID)?.spans.count == 1)
     }
 
     @Test("spans re-sent without a batch ID are stored once, within a batch and across batches")
     func spansDeduplicated() throws {
-        let store = try TelemetryStore(directory: directory)
-        let both = TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.root, TelemetryStoreTests.root, TelemetryStoreTests.child])
+        let store = try SQLiteStore(directory: directory)
+        let both = SQLiteStoreTests.spans(service: "checkout", [SQLiteStoreTests.root, SQLiteStoreTests.root, SQLiteStoreTests.child])
         #expect(try store.ingest(both, batchID: nil) == .stored(items: 3))
         _ = try store.ingest(both, batchID: nil)
-        _ = try store.ingest(TelemetryStoreTests.spans(service: "checkout", [TelemetryStoreTests.child]), batchID: nil)
+        _ = try store.ingest(SQLiteStoreTests.spans(service: "checkout", [SQLiteStoreTests.child]), batchID: nil)
         #expect(try store.counts()["spans"] == 2)
         #expect(try store.counts()["traces"] == 1)
-        #expect(try store.trace(TelemetryStoreTests.traceID)?.spans.count == 2)
-        #expect(try store.summary(TelemetryStoreTests.traceID)?.spanCount == 2)
+        #expect(try store.trace(SQLiteStoreTests.traceID)?.spans.count == 2)
+        #expect(try store.summary(SQLiteStoreTests.traceID)?.spanCount == 2)
         #expect(try store.searchTraces(TraceQuery()).count == 1)
     }
 }

@@ -2,19 +2,12 @@ import Foundation
 import PeriscopeModel
 import Synchronization
 
-/// What happened to an ingested batch.
-enum IngestOutcome: Equatable, Sendable {
-    case stored(items: Int)
-    /// The batch ID was stored before: nothing was written again.
-    case duplicate
-}
-
 /// The collector's embedded store: one SQLite database per UTC day under `directory`, so
 /// retention drops whole files and a query opens only the days its time range covers.
 /// A batch is split by day; each day's part is written in one transaction together with
 /// the batch ID, so a crash leaves each part all there or not at all and a re-sent batch
 /// is never stored twice.
-final class TelemetryStore: Sendable {
+final class SQLiteStore: TelemetryStore {
     let directory: String
     let indexedAttributes: Set<String>
     let objectives: [ServiceLevelObjective]
@@ -30,7 +23,7 @@ final class TelemetryStore: Sendable {
     ]
 
     init(
-        directory: String, indexedAttributes: Set<String> = TelemetryStore.defaultIndexedAttributes,
+        directory: String, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
         objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
         durability: StoreDurability = .full
     ) throws {
@@ -75,7 +68,7 @@ final class TelemetryStore: Sendable {
     // MARK: - Ingest
 
     /// Stores a batch. With a `batchID` seen before (in every day it touches), stores nothing.
-    func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws -> IngestOutcome {
+    func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome {
         let parts = BatchSplit.byDay(batch)
         var stored = 0
         var duplicateParts = 0
@@ -130,7 +123,9 @@ final class TelemetryStore: Sendable {
     /// With `waitingForFlushesInProgress`, every partition's writer lock is taken even when nothing
     /// is pending, so a flush another thread has begun (it cleared the flag) has committed when
     /// this returns: a question answered right after never misses it.
-    func flushRollups(_ partitions: [Partition]? = nil, waitingForFlushesInProgress: Bool = false) throws {
+    func flushRollups() throws { try flushRollups(nil) }
+
+    func flushRollups(_ partitions: [Partition]?, waitingForFlushesInProgress: Bool = false) throws {
         for partition in partitions ?? allPartitions where waitingForFlushesInProgress || partition.rollupsPending.load(ordering: .acquiring) {
             try partition.writer.withLock { database in
                 guard partition.rollupsPending.exchange(false, ordering: .acquiringAndReleasing) else { return }
@@ -157,11 +152,67 @@ final class TelemetryStore: Sendable {
         return covered
     }
 
+    // MARK: - Rollup reads
+
+    var storedTimeRange: ClosedRange<UInt64>? {
+        let days = days
+        guard let first = days.first, let last = days.last else { return nil }
+        return first.startUnixNano...last.endUnixNano
+    }
+
+    func rollupBuckets(_ table: RollupTable, resolution: Resolution, buckets: ClosedRange<Int64>) throws -> [StoredRollupBuckets] {
+        let (name, column) = switch table {
+        case .requests: ("request_rollups", "aggregates")
+        case .slo: ("slo_rollups", "counts")
+        }
+        let covered = try partitionsWithRollups(
+            from: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000,
+            to: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1))
+        return try covered.map { partition in
+            try partition.reader.withLock { database in
+                var stored = StoredRollupBuckets(shard: partition.day, names: RollupNames(), buckets: [], bytes: [])
+                let statement = try database.statement("SELECT bucket, \(column) FROM \(name) WHERE resolution = ? AND bucket BETWEEN ? AND ?")
+                    .bind(1, resolution.rawValue).bind(2, buckets.lowerBound).bind(3, buckets.upperBound)
+                while try statement.step() {
+                    let bucket = statement.int64(0)
+                    statement.withBlob(1) { bytes in
+                        stored.buckets.append((bucket, stored.bytes.count..<(stored.bytes.count + bytes.count)))
+                        stored.bytes.append(contentsOf: bytes)
+                    }
+                }
+                // After the buckets, so that every number they use is there.
+                if table == .requests { stored.names = try partition.rollupNames(reading: database) }
+                return stored
+            }
+        }
+    }
+
+    func newestGaugePoints(names: [String], from start: UInt64, to end: UInt64) throws -> [GaugePoint] {
+        var newest = [String: [String: GaugePoint]]()  // gauge → service → newest point
+        // Newest partition first: a service's first point found for a gauge is its newest.
+        for partition in partitions(from: start, to: end).reversed() {
+            try partition.reader.withLock { database in
+                for name in names {
+                    let statement = try database.statement("""
+                        SELECT service, max(time_ns), value FROM metric_points WHERE name = ? AND time_ns BETWEEN ? AND ?
+                        GROUP BY service
+                        """).bind(1, name).bind(2, start).bind(3, end)
+                    while try statement.step() {
+                        let service = statement.string(0)
+                        guard newest[name]?[service] == nil else { continue }
+                        newest[name, default: [:]][service] = GaugePoint(gauge: name, service: service, timeUnixNano: statement.uint64(1), value: statement.double(2))
+                    }
+                }
+            }
+        }
+        return newest.values.flatMap(\.values)
+    }
+
     // MARK: - Retention
 
     /// Deletes every partition whose whole day is older than `cutoffUnixNano`; returns the days dropped.
     @discardableResult
-    func dropPartitions(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
+    func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
         let dropped: [Partition] = partitions.withLock { partitions in
             let old = partitions.values.filter { $0.day.endUnixNano < cutoffUnixNano }
             for partition in old { partitions[partition.day] = nil }
@@ -175,80 +226,3 @@ final class TelemetryStore: Sendable {
     }
 }
 
-/// Splits a batch into per-day parts, keeping resource and scope grouping.
-enum BatchSplit {
-    static func byDay(_ batch: TelemetryBatch) -> [PartitionDay: TelemetryBatch] {
-        if let day = singleDay(batch) { return [day: batch] }
-        switch batch {
-        case .traces(let groups):
-            return split(groups, items: { $0.scopes }, rebuild: { ResourceSpans(resource: $0.resource, scopes: $1) }) { scope in
-                Dictionary(grouping: scope.spans) { PartitionDay(unixNano: $0.startTimeUnixNano) }
-                    .mapValues { ScopeSpans(scope: scope.scope, spans: $0) }
-            }.mapValues { TelemetryBatch.traces($0) }
-        case .logs(let groups):
-            return split(groups, items: { $0.scopes }, rebuild: { ResourceLogs(resource: $0.resource, scopes: $1) }) { scope in
-                Dictionary(grouping: scope.records) { PartitionDay(unixNano: $0.effectiveTimeUnixNano) }
-                    .mapValues { ScopeLogs(scope: scope.scope, records: $0) }
-            }.mapValues { TelemetryBatch.logs($0) }
-        case .metrics(let groups):
-            return split(groups, items: { $0.scopes }, rebuild: { ResourceMetrics(resource: $0.resource, scopes: $1) }) { scope in
-                var byDay = [PartitionDay: [Metric]]()
-                for metric in scope.metrics {
-                    for (day, data) in splitMetric(metric.data) {
-                        var part = metric
-                        part.data = data
-                        byDay[day, default: []].append(part)
-                    }
-                }
-                return byDay.mapValues { ScopeMetrics(scope: scope.scope, metrics: $0) }
-            }.mapValues { TelemetryBatch.metrics($0) }
-        }
-    }
-
-    /// The day of every item when they share one (the usual batch), so it needs no copying.
-    private static func singleDay(_ batch: TelemetryBatch) -> PartitionDay? {
-        var day: PartitionDay?
-        func same(_ unixNano: UInt64) -> Bool {
-            let itemDay = PartitionDay(unixNano: unixNano)
-            if day == nil { day = itemDay }
-            return day == itemDay
-        }
-        switch batch {
-        case .traces(let groups):
-            for group in groups { for scope in group.scopes { for span in scope.spans where !same(span.startTimeUnixNano) { return nil } } }
-        case .logs(let groups):
-            for group in groups { for scope in group.scopes { for record in scope.records where !same(record.effectiveTimeUnixNano) { return nil } } }
-        case .metrics:
-            return nil
-        }
-        return day
-    }
-
-    private static func split<Group, Scope>(
-        _ groups: [Group], items: (Group) -> [Scope], rebuild: (Group, [Scope]) -> Group,
-        byDay: (Scope) -> [PartitionDay: Scope]
-    ) -> [PartitionDay: [Group]] {
-        var out = [PartitionDay: [Group]]()
-        for group in groups {
-            var scopesByDay = [PartitionDay: [Scope]]()
-            for scope in items(group) {
-                for (day, part) in byDay(scope) { scopesByDay[day, default: []].append(part) }
-            }
-            for (day, scopes) in scopesByDay { out[day, default: []].append(rebuild(group, scopes)) }
-        }
-        return out
-    }
-
-    private static func splitMetric(_ data: Metric.Data) -> [PartitionDay: Metric.Data] {
-        switch data {
-        case .gauge(let points):
-            return Dictionary(grouping: points) { PartitionDay(unixNano: $0.timeUnixNano) }.mapValues { .gauge($0) }
-        case .sum(let points, let temporality, let monotonic):
-            return Dictionary(grouping: points) { PartitionDay(unixNano: $0.timeUnixNano) }
-                .mapValues { .sum($0, temporality: temporality, isMonotonic: monotonic) }
-        case .histogram(let points, let temporality):
-            return Dictionary(grouping: points) { PartitionDay(unixNano: $0.timeUnixNano) }
-                .mapValues { .histogram($0, temporality: temporality) }
-        }
-    }
-}

@@ -39,11 +39,11 @@ struct LogQuery: Equatable, Sendable {
 /// index answers most searches after a few dozen).
 let maxSearchVerifications = 50_000
 
-extension TelemetryStore {
+extension SQLiteStore {
     /// Every span of one trace, across partitions, by start time; `nil` if the store has none.
     /// A trace's first `limit` spans by start time, and how many it has; memory stays within
     /// twice `limit` spans however large the trace.
-    func trace(_ traceID: TraceID, limit: Int = 50_000) throws -> QueryAPI.Trace? {
+    func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
         var spans = [QueryAPI.Span]()
         var total = 0
         func order(_ a: QueryAPI.Span, _ b: QueryAPI.Span) -> Bool { (a.startTimeUnixNano, a.spanID) < (b.startTimeUnixNano, b.spanID) }
@@ -180,7 +180,7 @@ extension TelemetryStore {
 
     /// Every service with spans or logs, with its span operations.
     /// Every service, with at most `limit` of its operations (by name) and how many it has.
-    func services(limit: Int = 1_000) throws -> [QueryAPI.Service] {
+    func services(limit: Int) throws -> [QueryAPI.Service] {
         var operations = [String: Set<QueryAPI.Operation>]()
         for partition in allPartitions {
             try partition.reader.withLock { database in
