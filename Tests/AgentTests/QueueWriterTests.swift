@@ -75,7 +75,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), timeline: Timeline(clock))
         for n in 1...5 {
             try await writer.accept(logs(1, service: "s\(n)"))
             #expect(queue.statistics.records == n)
@@ -90,7 +90,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .milliseconds(50)), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .milliseconds(50)), timeline: Timeline(clock))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.accept(logs(1, service: "leader")) }
             #expect(await clock.waitForSleepers(1))
@@ -115,7 +115,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(3600)), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(3600)), timeline: Timeline(clock))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.accept(logs(1)) }
             #expect(await clock.waitForSleepers(1))
@@ -130,7 +130,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue(maxBytes: 8192)
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), timeline: Timeline(clock))
         let first = incompressibleLogs(bytes: 12000)
         let second = incompressibleLogs(bytes: 12000)
         let all = await withTaskGroup(of: Result<Void, DeliveryError>.self) { group in
@@ -162,7 +162,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(1)), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxItems: 4, maxDelay: .seconds(1)), timeline: Timeline(clock))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.accept(logs(3)) }
             #expect(await clock.waitForSleepers(1))
@@ -205,7 +205,7 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let clock = ManualClock()
-        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), clock: clock)
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .seconds(1)), timeline: Timeline(clock))
         let tailBatch = EncodedBatch(id: "tail-abc-0-10", signal: .logs, itemCount: 1, body: Zstd.compress(logs(1, service: "tail").protobufBody))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.accept(logs(1, service: "a")) }

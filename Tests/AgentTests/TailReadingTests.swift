@@ -1,4 +1,6 @@
 import Foundation
+import PeriscopeModel
+import PeriscopeTesting
 @testable import PeriscopeAgent
 import Testing
 
@@ -8,14 +10,19 @@ struct TailReadingTests {
     func partialLine() async throws {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(
+            scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain), timeline: Timeline(clock))
         try scratch.append("a.log", "one\ntwo\nthr")
         await engine.poll()
         #expect(sink.bodies == ["one", "two"])
         try scratch.append("a.log", "ee\nfou")
         await engine.poll()
         #expect(sink.bodies == ["one", "two", "three"])
-        try await Task.sleep(for: .milliseconds(250))
+        clock.advance(by: .milliseconds(149))
+        await engine.poll()
+        #expect(sink.bodies == ["one", "two", "three"], "the partial line waits out its timeout")
+        clock.advance(by: .milliseconds(1))
         await engine.poll()
         #expect(sink.bodies == ["one", "two", "three", "fou"], "flushed after the timeout because the file did not grow")
         let checkpoints = try TailCheckpoints.load(scratch.file("tail-checkpoints.json"))
@@ -85,7 +92,8 @@ struct TailReadingTests {
         let sink = RecordingTailSink()
         var source = TailSource(include: [], startAt: .beginning, format: .plain)
         source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
-        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock))
         try scratch.append("a.log", "2024-05-01 start\nError: boom\n  at a()\n  at b()\n2024-05-01 next\n")
         await engine.poll()
         #expect(sink.bodies == ["2024-05-01 start\nError: boom\n  at a()\n  at b()"])
@@ -94,7 +102,7 @@ struct TailReadingTests {
         try scratch.append("a.log", "  more of next\n")
         await engine.poll()
         #expect(sink.bodies.count == 1, "still open: the timeout counts from the last growth")
-        try await Task.sleep(for: .milliseconds(250))
+        clock.advance(by: .milliseconds(150))
         await engine.poll()
         #expect(sink.bodies.last == "2024-05-01 next\n  more of next")
     }

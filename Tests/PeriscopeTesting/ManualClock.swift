@@ -80,4 +80,33 @@ public final class ManualClock: Clock, Sendable {
         }
         return sleeperCount >= count
     }
+
+    /// Runs `body` and moves time forward in `step`s whenever something sleeps on this clock,
+    /// until `body` returns; gives back its result and how far time moved. After each step it
+    /// waits a millisecond of real time, so real work (a refused connection, a write) keeps up
+    /// with the clock: a deadline of many steps is not overtaken by one slow system call.
+    public func drive<T: Sendable>(step: Duration, _ body: @escaping @Sendable () async -> T) async -> (value: T, elapsed: Duration) {
+        let finished = Flag()
+        let task = Task {
+            let value = await body()
+            finished.set()
+            return value
+        }
+        var elapsed = Duration.zero
+        while !finished.isSet {
+            if sleeperCount > 0 {
+                advance(by: step)
+                elapsed += step
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return (await task.value, elapsed)
+    }
+}
+
+/// A one-way flag shared between tasks.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -1,6 +1,7 @@
 import PeriscopeDelivery
 import PeriscopeModel
 @testable import PeriscopeSDK
+import PeriscopeTesting
 import Testing
 
 @Suite struct ExporterTests {
@@ -30,36 +31,38 @@ import Testing
         #expect(exporter.exportedSpans == 0)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test("with no agent, submit queues without waiting, and a flush gives up within its deadline", .timeLimit(.minutes(1)))
     func closedPortNeitherThrowsNorBlocks() async {
-        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort)
-        let clock = ContinuousClock()
-        let submitTime = clock.measure {
-            for _ in 0..<3 { exporter.submit(Self.span()) }
-            exporter.submit(Self.record())
-        }
-        #expect(submitTime < .milliseconds(100))
+        let clock = ManualClock()
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort, timeline: Timeline(clock))
+        for _ in 0..<3 { exporter.submit(Self.span()) }
+        exporter.submit(Self.record())
+        #expect(exporter.queuedItems == 4, "submit only queues")
 
-        let flushTime = await clock.measure { await exporter.forceFlush(timeout: .seconds(5)) }
-        #expect(flushTime < .seconds(6))
+        let (_, elapsed) = await clock.drive(step: .milliseconds(10)) { await exporter.forceFlush(timeout: .seconds(5)) }
+        #expect(elapsed <= .seconds(5))
         #expect(exporter.failedExports == 2, "one traces batch and one logs batch given up")
         #expect(exporter.exportedSpans == 0)
         #expect(exporter.queuedItems == 0)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test("the run loop exports on its interval, stops on cancellation and flushes within its deadline", .timeLimit(.minutes(1)))
     func runLoopStopsOnCancellationAndFlushesWithinItsDeadline() async {
-        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort)
+        let clock = ManualClock()
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: Self.closedPort, timeline: Timeline(clock))
         let loop = Task { await exporter.run(shutdownTimeout: .seconds(2)) }
         exporter.submit(Self.span())
-        try? await Task.sleep(for: .milliseconds(200))
+        // One export interval (50 ms): the loop sends the span and gives the batch up.
+        _ = await clock.drive(step: .milliseconds(10)) {
+            while exporter.failedExports == 0 { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(exporter.failedExports == 1)
         exporter.submit(Self.span())
         loop.cancel()
-        let clock = ContinuousClock()
-        let stopTime = await clock.measure { await loop.value }
-        #expect(stopTime < .seconds(4))
+        let (_, elapsed) = await clock.drive(step: .milliseconds(10)) { await loop.value }
+        #expect(elapsed <= .seconds(2))
         #expect(exporter.queuedItems == 0)
-        #expect(exporter.failedExports >= 1)
+        #expect(exporter.failedExports == 2, "the span submitted before cancellation was tried in the final flush")
     }
 
     @Test func resourceCarriesTheSDKAttributes() {

@@ -12,12 +12,17 @@ struct HostMetricsSampler: Service {
     let interval: Duration
     let watchedPID: Int32?
     let resource: Resource
+    let timeline: Timeline
     let logger: Logger
 
     static let scope = InstrumentationScope(name: "periscope-agent.host", version: "0.1.0")
 
-    init(sink: any BatchSink, interval: Duration = .seconds(10), watchedPID: Int32?, serviceName: String?, logger: Logger) {
+    init(
+        sink: any BatchSink, interval: Duration = .seconds(10), watchedPID: Int32?, serviceName: String?,
+        timeline: Timeline = .continuous, logger: Logger
+    ) {
         self.sink = sink
+        self.timeline = timeline
         self.interval = interval
         self.watchedPID = watchedPID
         self.logger = logger
@@ -30,7 +35,7 @@ struct HostMetricsSampler: Service {
         try? await cancelWhenGracefulShutdown {
             var previous = ProcSnapshot.read(pid: watchedPID)
             while !Task.isCancelled {
-                try await Task.sleep(for: interval)
+                try await timeline.sleep(for: interval)
                 let current = ProcSnapshot.read(pid: watchedPID)
                 let batch = Self.metrics(previous: previous, current: current, resource: resource,
                                          startUnixNano: start, nowUnixNano: WallClock.nowUnixNano())

@@ -1,4 +1,4 @@
-import NIOPosix
+import PeriscopeServer
 import PeriscopeCompression
 import PeriscopeDelivery
 import PeriscopeDiskQueue
@@ -20,7 +20,7 @@ import PeriscopeModel
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
     let configuration: BatchingConfiguration
-    private let clock: any Clock<Duration>
+    private let timeline: Timeline
     private var pending: [Entry] = []
     private var nextTicket = 0
     private var writing = false
@@ -43,10 +43,10 @@ actor QueueWriter: BatchSink, TailBatchSink {
         var continuation: CheckedContinuation<Turn, Never>
     }
 
-    init(queue: DiskQueue, configuration: BatchingConfiguration, clock: any Clock<Duration> = ContinuousClock()) {
+    init(queue: DiskQueue, configuration: BatchingConfiguration, timeline: Timeline = .continuous) {
         self.queue = queue
         self.configuration = configuration
-        self.clock = clock
+        self.timeline = timeline
     }
 
     /// Queues one decoded request, joined with the others of its signal in the same write.
@@ -84,9 +84,9 @@ actor QueueWriter: BatchSink, TailBatchSink {
     /// lead on to whoever arrived meanwhile. Returns the leader's own outcome.
     private func lead(ticket: Int) async -> Result<Void, DeliveryError> {
         if configuration.maxDelay > .zero, !groupIsFull {
-            let clock = self.clock
+            let timeline = self.timeline
             let delay = configuration.maxDelay
-            let wait = Task { _ = try? await clock.sleep(for: delay, tolerance: nil) }
+            let wait = Task { _ = try? await timeline.sleep(for: delay) }
             gathering = wait
             await wait.value
             gathering = nil
@@ -133,7 +133,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
     /// the append may `fdatasync`); one outcome per content, in order.
     private static func commit(_ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration) async -> [Result<Void, DeliveryError>] {
         do {
-            return try await NIOThreadPool.singleton.runIfActive {
+            return try await BlockingIO.run {
                 let plan = GroupPlan(contents, configuration: configuration)
                 let appended = queue.append(contentsOf: plan.batches)
                 var outcomes = plan.members.map { appended[$0].mapError(DeliveryError.init) }

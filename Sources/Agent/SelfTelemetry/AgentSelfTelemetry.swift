@@ -21,8 +21,14 @@ struct AgentSelfTelemetry: Service {
 
     static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
 
-    init(queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil, logger: Logger) {
+    let timeline: Timeline
+
+    init(
+        queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil,
+        timeline: Timeline = .continuous, logger: Logger
+    ) {
         self.tail = tail
+        self.timeline = timeline
         self.queue = queue
         self.shipper = shipper
         self.interval = interval
@@ -37,7 +43,7 @@ struct AgentSelfTelemetry: Service {
         let start = WallClock.nowUnixNano()
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: interval)
+                try await timeline.sleep(for: interval)
                 report(startUnixNano: start)
             }
         }

@@ -1,11 +1,11 @@
 /// Stops hammering a dead collector: after `failureThreshold` consecutive failures it opens
 /// for `openDuration` (doubling, up to `maxOpenDuration`, while probes keep failing), then
 /// lets one probe through (half-open); a success closes it.
-/// Time is passed in, so tests drive it without sleeping.
+/// Time is passed in (a `Timeline`'s `now`), so tests drive it without sleeping.
 struct CircuitBreaker: Sendable {
     enum State: Equatable, Sendable {
         case closed(consecutiveFailures: Int)
-        case open(until: ContinuousClock.Instant)
+        case open(until: Duration)
         case halfOpen(probeInFlight: Bool)
 
         /// 0 closed, 1 half-open, 2 open: the gauge the agent exports.
@@ -20,7 +20,7 @@ struct CircuitBreaker: Sendable {
 
     enum Permit: Equatable, Sendable {
         case proceed
-        case waitUntil(ContinuousClock.Instant)
+        case waitUntil(Duration)
     }
 
     var failureThreshold = 5
@@ -35,7 +35,7 @@ struct CircuitBreaker: Sendable {
         self.maxOpenDuration = maxOpenDuration
     }
 
-    mutating func permit(now: ContinuousClock.Instant) -> Permit {
+    mutating func permit(now: Duration) -> Permit {
         switch state {
         case .closed:
             return .proceed
@@ -60,7 +60,7 @@ struct CircuitBreaker: Sendable {
         currentOpenDuration = nil
     }
 
-    mutating func recordFailure(now: ContinuousClock.Instant) {
+    mutating func recordFailure(now: Duration) {
         switch state {
         case .closed(let failures):
             if failures + 1 >= failureThreshold { open(now: now) } else { state = .closed(consecutiveFailures: failures + 1) }
@@ -71,7 +71,7 @@ struct CircuitBreaker: Sendable {
         }
     }
 
-    private mutating func open(now: ContinuousClock.Instant) {
+    private mutating func open(now: Duration) {
         let duration = currentOpenDuration.map { min($0 * 2, maxOpenDuration) } ?? openDuration
         currentOpenDuration = duration
         state = .open(until: now + duration)

@@ -1,7 +1,8 @@
 import Logging
-import NIOPosix
+import PeriscopeServer
 import PeriscopeDelivery
 import PeriscopeDiskQueue
+import PeriscopeModel
 import ServiceLifecycle
 import Synchronization
 
@@ -29,14 +30,16 @@ final class Shipper: Service, Sendable {
     let retryPolicy: RetryPolicy
     let drainDeadline: Duration
     let logger: Logger
+    let timeline: Timeline
     private let breaker: Mutex<CircuitBreaker>
     private let counters = Mutex(ShipperStatistics())
 
     init(
         queue: DiskQueue, client: OTLPUploader, deadLetters: DeadLetterBox, concurrency: Int = 4,
         retryPolicy: RetryPolicy = .untilDelivered, breaker: CircuitBreaker = CircuitBreaker(),
-        drainDeadline: Duration = .seconds(5), logger: Logger
+        drainDeadline: Duration = .seconds(5), timeline: Timeline = .continuous, logger: Logger
     ) {
+        self.timeline = timeline
         self.queue = queue
         self.client = client
         self.deadLetters = deadLetters
@@ -54,7 +57,7 @@ final class Shipper: Service, Sendable {
     }
 
     func run() async throws {
-        let shutdown = ShutdownSignal()
+        let shutdown = ShutdownSignal(timeline: timeline)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for _ in 0..<concurrency {
@@ -62,7 +65,7 @@ final class Shipper: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
-            shutdown.begin(deadline: .now + self.drainDeadline)
+            shutdown.begin(deadline: self.timeline.now + self.drainDeadline)
             // Draining is the last chance: probe the collector now rather than wait out a cool-down.
             self.breaker.withLock { $0.allowProbeNow() }
             // Idle workers wake, find the queue empty during shutdown, and stop.
@@ -72,7 +75,7 @@ final class Shipper: Service, Sendable {
 
     private func work(shutdown: ShutdownSignal) async {
         while !Task.isCancelled {
-            if let deadline = shutdown.deadline, ContinuousClock.now >= deadline { return }
+            if let deadline = shutdown.deadline, timeline.now >= deadline { return }
             let seen = queue.appended.rings
             guard let (record, batch) = await take() else {
                 if shutdown.deadline != nil { return }
@@ -86,14 +89,14 @@ final class Shipper: Service, Sendable {
 
     private func take() async -> (QueuedRecord, EncodedBatch)? {
         let queue = self.queue
-        return try? await NIOThreadPool.singleton.runIfActive { queue.take() }
+        return try? await BlockingIO.run { queue.take() }
     }
 
     private func deliver(_ record: QueuedRecord, _ batch: EncodedBatch, shutdown: ShutdownSignal) async {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
-            let permit = breaker.withLock { $0.permit(now: .now) }
+            let permit = breaker.withLock { $0.permit(now: timeline.now) }
             if case .waitUntil(let instant) = permit {
                 if let deadline = shutdown.deadline, instant > deadline { return }
                 await shutdown.sleep(until: instant)
@@ -117,15 +120,15 @@ final class Shipper: Service, Sendable {
                     return
                 case .unavailable, .queueFull, .storage:
                     let retryAfter: Duration? = if case .unavailable(_, let wait) = error { wait } else { nil }
-                    breaker.withLock { $0.recordFailure(now: .now) }
+                    breaker.withLock { $0.recordFailure(now: timeline.now) }
                     counters.withLock { $0.retries += 1 }
                     attempt += 1
                     let delay = retryPolicy.backoff(retry: attempt, retryAfter: retryAfter, using: &generator)
                     if attempt % 10 == 1 {
                         logger.warning("cannot deliver batch \(batch.id): \(error); retrying (attempt \(attempt), next in \(delay))")
                     }
-                    if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
-                    await shutdown.sleep(until: .now + delay)
+                    if let deadline = shutdown.deadline, timeline.now + delay > deadline { return }
+                    await shutdown.sleep(until: timeline.now + delay)
                     if Task.isCancelled { return }
                 }
             }
@@ -140,7 +143,7 @@ final class Shipper: Service, Sendable {
         var attempt = 0
         while true {
             do {
-                let evicted = try await NIOThreadPool.singleton.runIfActive { [deadLetters] in
+                let evicted = try await BlockingIO.run { [deadLetters] in
                     try deadLetters.store(batch, status: status, reason: message)
                 }
                 acknowledge(record)
@@ -161,8 +164,8 @@ final class Shipper: Service, Sendable {
                 if attempt % 10 == 1 {
                     logger.error("cannot write dead letter for batch \(batch.id): \(error); it stays queued, next try in \(delay)")
                 }
-                if let deadline = shutdown.deadline, ContinuousClock.now + delay > deadline { return }
-                await shutdown.sleep(until: .now + delay)
+                if let deadline = shutdown.deadline, timeline.now + delay > deadline { return }
+                await shutdown.sleep(until: timeline.now + delay)
                 if Task.isCancelled { return }
             }
         }
@@ -175,20 +178,34 @@ final class Shipper: Service, Sendable {
 
 /// Set once graceful shutdown begins: the time by which draining must stop.
 final class ShutdownSignal: Sendable {
-    private let value = Mutex<ContinuousClock.Instant?>(nil)
+    private let timeline: Timeline
+    private let value = Mutex<Duration?>(nil)
+    private let began = Doorbell()
 
-    var deadline: ContinuousClock.Instant? { value.withLock { $0 } }
-
-    func begin(deadline: ContinuousClock.Instant) {
-        value.withLock { $0 = $0 ?? deadline }
+    init(timeline: Timeline) {
+        self.timeline = timeline
     }
 
-    /// Sleeps until `instant`, waking early when shutdown begins so draining retries at once.
-    func sleep(until instant: ContinuousClock.Instant) async {
-        let wasShuttingDown = deadline != nil
-        while ContinuousClock.now < instant && !Task.isCancelled {
-            if !wasShuttingDown && deadline != nil { return }
-            try? await Task.sleep(for: min(.milliseconds(50), instant - .now))
+    var deadline: Duration? { value.withLock { $0 } }
+
+    func begin(deadline: Duration) {
+        value.withLock { $0 = $0 ?? deadline }
+        began.ring()
+    }
+
+    /// Sleeps until `instant` on the timeline, waking early when shutdown begins so draining
+    /// retries at once, or when the task is cancelled.
+    func sleep(until instant: Duration) async {
+        let seen = began.rings
+        guard deadline == nil else {
+            try? await timeline.sleep(until: instant)
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [timeline] in try? await timeline.sleep(until: instant) }
+            group.addTask { [began] in await began.wait(after: seen) }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

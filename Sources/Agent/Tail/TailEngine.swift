@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOPosix
+import PeriscopeServer
 import PeriscopeDelivery
 import PeriscopeLogLines
 import PeriscopeModel
@@ -13,6 +14,11 @@ import ServiceLifecycle
 /// A range's checkpoint is written before the append (as pending) and advanced after it, and
 /// the batch ID is derived from the range — see `TailCheckpoints`.
 actor TailEngine {
+    /// The tailer's own thread: `stat`, `open`, `pread` and `readdir` block, and Swift's
+    /// cooperative pool (one thread per core) must stay free for the receiver and the shipper.
+    private static let thread = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+    nonisolated var unownedExecutor: UnownedSerialExecutor { Self.thread.executor.asUnownedSerialExecutor() }
+
     let sources: [TailSource]
     let checkpointPath: String
     let sink: any TailBatchSink
@@ -24,7 +30,8 @@ actor TailEngine {
     private let matchers: [GlobMatcher]
     private let parsers: [LogLineParser]
     private let resources: [Resource]
-    private let clock = ContinuousClock()
+    /// Drives rotation grace and waits; injected so tests advance time instead of sleeping.
+    let timeline: Timeline
 
     private var files: [FileIdentity: TailedFile] = [:]
     /// Checkpoint entries not yet matched to an open file (only right after a restart).
@@ -64,8 +71,9 @@ actor TailEngine {
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
          sink: any TailBatchSink, counters: TailCounters = TailCounters(), bytesPerPoll: Int = TailEngine.maxBytesPerPoll,
-         timeBounds: LogTimeBounds = LogTimeBounds(), logger: Logger) throws {
+         timeBounds: LogTimeBounds = LogTimeBounds(), timeline: Timeline = .continuous, logger: Logger) throws {
         self.sources = sources
+        self.timeline = timeline
         self.timeBounds = timeBounds
         self.bytesPerPoll = bytesPerPoll
         self.redactor = redactor
@@ -197,7 +205,7 @@ actor TailEngine {
                   entry.fingerprint.matches(fd: found.fd) else { continue }
             let file = TailedFile(
                 identity: entry.identity, sourceIndex: sourceIndex, path: found.path, fd: found.fd, fingerprint: entry.fingerprint,
-                tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: sources[sourceIndex], now: clock.now)
+                tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: sources[sourceIndex], now: timeline.now)
             file.rotatedOut = true
             files[entry.identity] = file
             savedEntries[entry.identity] = nil
@@ -235,7 +243,7 @@ actor TailEngine {
                 }
                 let file = TailedFile(
                     identity: identity, sourceIndex: sourceIndex, path: sibling, fd: fd, fingerprint: fingerprint,
-                    tag: tag, offset: start, forcedEnd: nil, source: sources[sourceIndex], now: clock.now)
+                    tag: tag, offset: start, forcedEnd: nil, source: sources[sourceIndex], now: timeline.now)
                 file.rotatedOut = true
                 files[identity] = file
                 finished.removeAll { $0.tag == tag }
@@ -256,7 +264,7 @@ actor TailEngine {
         }
         let size = UInt64(info.st_size)
         let fingerprint = FileFingerprint.read(fd: fd) ?? .empty
-        let now = clock.now
+        let now = timeline.now
         if let entry = savedEntries.removeValue(forKey: identity) {
             let resumeEnd = entry.pendingEnd ?? entry.offset
             if size >= resumeEnd, entry.fingerprint.matches(fd: fd) {
@@ -368,7 +376,7 @@ actor TailEngine {
             dirty = true
         }
         var budget = bytesPerPoll
-        let now = clock.now
+        let now = timeline.now
         while budget > 0, !Task.isCancelled {
             let limit = file.forcedEnd ?? size
             guard file.readOffset < limit else { break }
@@ -443,7 +451,7 @@ actor TailEngine {
            files[copy.identity] == nil {
             let rescued = TailedFile(
                 identity: copy.identity, sourceIndex: file.sourceIndex, path: copy.path, fd: copy.fd, fingerprint: file.fingerprint,
-                tag: file.tag, offset: 0, forcedEnd: nil, source: source, now: clock.now)
+                tag: file.tag, offset: 0, forcedEnd: nil, source: source, now: timeline.now)
             rescued.adoptStream(of: file)
             rescued.rotatedOut = true
             files[copy.identity] = rescued
@@ -549,7 +557,7 @@ actor TailEngine {
         case .checkpointFailed:
             dirty = true
             // Without a pending mark a crash could duplicate the range: do not send it yet.
-            try? await Task.sleep(for: .seconds(1))
+            try? await timeline.sleep(for: .seconds(1))
             return false
         case .shutdown:
             file.forcedEnd = batch.end
@@ -583,7 +591,7 @@ actor TailEngine {
                         logger.warning("cannot queue lines of \(path): \(error); retrying")
                     }
                 }
-                do { try await Task.sleep(for: delay) } catch { return false }
+                do { try await timeline.sleep(for: delay) } catch { return false }
                 delay = min(delay * 2, .seconds(2))
             }
         }
@@ -636,7 +644,7 @@ actor TailEngine {
     private nonisolated func persist(_ document: TailCheckpoints) async -> Bool {
         let path = checkpointPath
         do {
-            try await NIOThreadPool.singleton.runIfActive { try document.save(path) }
+            try await BlockingIO.run { try document.save(path) }
             return true
         } catch {
             logger.error("cannot write tail checkpoints: \(error)")

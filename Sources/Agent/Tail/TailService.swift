@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PeriscopeLogLines
+import PeriscopeModel
 import ServiceLifecycle
 
 /// Runs the `TailEngine` as a service: polls every `pollInterval` (at once while a file is
@@ -10,13 +11,16 @@ struct TailService: Service {
     let engine: TailEngine
     let pollInterval: Duration
 
-    init(configuration: AgentConfiguration, sink: any TailBatchSink, counters: TailCounters = TailCounters(), logger: Logger) throws {
+    init(
+        configuration: AgentConfiguration, sink: any TailBatchSink, counters: TailCounters = TailCounters(),
+        timeline: Timeline = .continuous, logger: Logger
+    ) throws {
         let redactor = Redactor(rules: configuration.tail.redactionRules, includeDefaults: configuration.tail.redactDefaults)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         engine = try TailEngine(
             sources: configuration.tail.sources, redactor: redactor, defaultService: configuration.serviceName,
             checkpointPath: configuration.tailCheckpointPath, sink: sink, counters: counters,
-            timeBounds: configuration.tail.timeBounds, logger: logger)
+            timeBounds: configuration.tail.timeBounds, timeline: timeline, logger: logger)
         pollInterval = configuration.tail.pollInterval
     }
 
@@ -24,7 +28,7 @@ struct TailService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A file still behind is read on at once; the interval is for waiting on new lines.
             guard await !engine.poll() else { continue }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            try? await cancelWhenGracefulShutdown { try await engine.timeline.sleep(for: pollInterval) }
         }
         await engine.close()
     }

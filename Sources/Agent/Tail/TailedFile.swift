@@ -20,12 +20,12 @@ final class TailedFile {
     var splitter: LineSplitter
     var assembler: MultilineAssembler
     var records = RecordBuffer()
-    var lastGrowth: ContinuousClock.Instant
+    var lastGrowth: Duration
     /// No glob path points at this file any more (renamed away or deleted): read it to its end, then release it.
     var rotatedOut = false
 
     init(identity: FileIdentity, sourceIndex: Int, path: String, fd: Int32, fingerprint: FileFingerprint, tag: String,
-         offset: UInt64, forcedEnd: UInt64?, source: TailSource, now: ContinuousClock.Instant) {
+         offset: UInt64, forcedEnd: UInt64?, source: TailSource, now: Duration) {
         self.identity = identity
         self.sourceIndex = sourceIndex
         self.path = path

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOPosix
 import PeriscopeDelivery
 import PeriscopeModel
 import PeriscopeServer
@@ -39,7 +38,7 @@ struct IngestRoutes: Sendable {
         do {
             let store = self.store
             let batch = filtered.batch
-            let outcome: IngestOutcome = batch.itemCount == 0 ? .stored(items: 0) : try await NIOThreadPool.singleton.runIfActive {
+            let outcome: IngestOutcome = batch.itemCount == 0 ? .stored(items: 0) : try await BlockingIO.run {
                 try store.ingest(batch, batchID: batchID)
             }
             var answered = received

@@ -1,5 +1,5 @@
 import Hummingbird
-import NIOPosix
+import PeriscopeServer
 import PeriscopeModel
 import PeriscopeQueryAPI
 
@@ -101,7 +101,7 @@ struct QueryRoutes: Sendable {
     /// Runs a blocking store call off the cooperative pool.
     func run<T: Sendable>(_ body: @escaping @Sendable (any TelemetryStore) throws -> T) async throws -> T {
         let store = self.store
-        return try await NIOThreadPool.singleton.runIfActive { try body(store) }
+        return try await BlockingIO.run { try body(store) }
     }
 
     func answer(_ body: () async throws -> some Encodable) async -> Response {

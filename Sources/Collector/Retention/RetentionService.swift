@@ -9,10 +9,11 @@ struct RetentionService: Service {
     let store: any TelemetryStore
     let retentionNanos: UInt64
     var checkInterval = Duration.seconds(600)
+    var timeline = Timeline.continuous
     let logger: Logger
 
     func run() async throws {
-        try await PeriodicTask(interval: checkInterval) { enforce(nowUnixNano: WallClock.nowUnixNano()) }.run()
+        try await PeriodicTask(interval: checkInterval, timeline: timeline) { enforce(nowUnixNano: WallClock.nowUnixNano()) }.run()
     }
 
     func enforce(nowUnixNano: UInt64) {

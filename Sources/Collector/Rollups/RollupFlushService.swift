@@ -1,4 +1,5 @@
 import Logging
+import PeriscopeModel
 import PeriscopeServer
 import ServiceLifecycle
 
@@ -8,10 +9,11 @@ import ServiceLifecycle
 struct RollupFlushService: Service {
     let store: any TelemetryStore
     var interval = Duration.seconds(1)
+    var timeline = Timeline.continuous
     let logger: Logger
 
     func run() async throws {
-        try await PeriodicTask(interval: interval) {
+        try await PeriodicTask(interval: interval, timeline: timeline) {
             do {
                 try store.flushRollups()
             } catch {

@@ -8,10 +8,11 @@ struct SLOEvaluationService: Service {
     let store: any TelemetryStore
     let alerts: AlertLog
     var interval = Duration.seconds(30)
+    var timeline = Timeline.continuous
     let logger: Logger
 
     func run() async throws {
-        try await PeriodicTask(interval: interval) { evaluate(nowUnixNano: WallClock.nowUnixNano()) }.run()
+        try await PeriodicTask(interval: interval, timeline: timeline) { evaluate(nowUnixNano: WallClock.nowUnixNano()) }.run()
     }
 
     func evaluate(nowUnixNano: UInt64) {

@@ -70,6 +70,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let started = Atomic<Bool>(false)
     private let client: HTTPClient
+    let timeline: Timeline
 
     private let droppedSpansCount = Atomic<Int>(0)
     private let limitedAttributesCount = Atomic<Int>(0)
@@ -137,14 +138,19 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             limitedAttributes: limitedAttributesCount.load(ordering: .relaxed))
     }
 
-    /// - Parameter httpClient: the client to send with; by default a process-wide client with
-    ///   tracing disabled, so exports never produce spans of their own.
+    /// - Parameters:
+    ///   - httpClient: the client to send with; by default a process-wide client with tracing
+    ///     disabled, so exports never produce spans of their own.
+    ///   - timeline: the clock behind the export interval, retries and deadlines (tests inject a
+    ///     manual one).
     public init(
         resource: Resource,
         scope: InstrumentationScope = InstrumentationScope(name: "periscope-sdk", version: PeriscopeVersion.current),
         configuration: Configuration = Configuration(),
-        httpClient: HTTPClient? = nil
+        httpClient: HTTPClient? = nil,
+        timeline: Timeline = .continuous
     ) {
+        self.timeline = timeline
         self.resource = resource
         self.scope = scope
         self.configuration = configuration
@@ -194,7 +200,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// Sends everything queued at the time of the call (and what arrives meanwhile), waiting at
     /// most `timeout`. Works with or without `run()`.
     public func forceFlush(timeout: Duration = .seconds(5)) async {
-        await withDeadline(timeout) { await self.drain() }
+        await withDeadline(timeout, on: timeline) { await self.drain() }
     }
 
     /// The export loop: runs until graceful shutdown or cancellation, then sends what is still
@@ -202,12 +208,13 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public func run(shutdownTimeout: Duration = .seconds(5)) async {
         guard started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let wake = self.wake
+        let timeline = self.timeline
         let interval = configuration.exportInterval
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while true {
-                        do { try await Task.sleep(for: interval) } catch { return }
+                        do { try await timeline.sleep(for: interval) } catch { return }
                         wake.yield()
                     }
                 }
@@ -270,7 +277,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     if !ticking {
                         ticking = true
                         group.addTask {
-                            try? await Task.sleep(for: .milliseconds(20))
+                            try? await self.timeline.sleep(for: .milliseconds(20))
                             return false
                         }
                     }
@@ -368,7 +375,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             }
             guard attempt < attempts else { break }
             do {
-                try await Task.sleep(for: policy.backoff(retry: attempt, retryAfter: retryAfter))
+                try await timeline.sleep(for: policy.backoff(retry: attempt, retryAfter: retryAfter))
             } catch {
                 return false
             }
@@ -377,11 +384,11 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     }
 }
 
-/// Runs `body`, cancelling it once `timeout` has passed.
-func withDeadline(_ timeout: Duration, _ body: @escaping @Sendable () async -> Void) async {
+/// Runs `body`, cancelling it once `timeout` has passed on `timeline`.
+func withDeadline(_ timeout: Duration, on timeline: Timeline, _ body: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
         group.addTask { await body() }
-        group.addTask { try? await Task.sleep(for: timeout) }
+        group.addTask { try? await timeline.sleep(for: timeout) }
         _ = await group.next()
         group.cancelAll()
     }

@@ -17,12 +17,12 @@ struct MetricsExportLoop: Sendable {
         let interval = metrics.configuration.exportInterval
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { break }
+                do { try await exporter.timeline.sleep(for: interval) } catch { break }
                 await exportNow()
             }
         }
         // Not inheriting our cancellation, like the exporter's final flush; bounded by its own deadline.
-        let finalExport = Task { await withDeadline(shutdownTimeout) { await self.exportNow() } }
+        let finalExport = Task { await withDeadline(shutdownTimeout, on: exporter.timeline) { await self.exportNow() } }
         await finalExport.value
     }
 }
