@@ -238,7 +238,7 @@ struct TailFlagTests {
         #expect(configuration.tail.sources == [TailSource(include: ["/a/*.log"]), TailSource(include: ["/b.log"])])
         #expect(configuration.tail.sources.allSatisfy { $0.startAt == .end && $0.format == .json })
         #expect(configuration.watchPID == 7)
-        #expect(configuration.tail.redactDefaults)
+        #expect(configuration.redaction.includeDefaults)
         #expect(configuration.hostMetricsInterval == .seconds(10))
         #expect(configuration.tailCheckpointPath == "./periscope-agent-data/tail-checkpoints.json")
     }
@@ -270,8 +270,8 @@ struct TailFlagTests {
         #expect(configuration.hostMetricsInterval == nil)
         #expect(configuration.selfTelemetryInterval == .seconds(5))
         #expect(configuration.bodyLimits == BodyLimits(maxBodyBytes: 2 << 20, maxDecompressedBytes: 8 << 20))
-        #expect(configuration.tail.redactionRules.map(\.name) == ["ssn", "api-key"])
-        #expect(!configuration.tail.redactDefaults)
+        #expect(configuration.redaction.rules.map(\.name) == ["ssn", "api-key"])
+        #expect(!configuration.redaction.includeDefaults)
         for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
         }

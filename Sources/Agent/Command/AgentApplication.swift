@@ -32,7 +32,10 @@ struct AgentApplication {
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
         router.get("healthz") { _, _ in "ok" }
-        OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: sink, logger: logger).register(on: router)
+        // Received requests pass the processors stage; tailed lines were redacted as they were read.
+        let receivedLogRedaction = configuration.redaction.makeRedactor()
+        let processed = LogRedaction(redactor: receivedLogRedaction, next: sink)
+        OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: processed, logger: logger).register(on: router)
         let server = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
@@ -45,11 +48,13 @@ struct AgentApplication {
         let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
         if let interval = configuration.selfTelemetryInterval {
             services.append(AgentSelfTelemetry(
-                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters, logger: logger))
+                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters,
+                receivedLogRedaction: receivedLogRedaction, logger: logger))
         }
         // The tailer: after the shipper, before the server — so it stops before the shipper drains.
         if let tailCounters {
-            services.append(try TailService(configuration: configuration, sink: sink, counters: tailCounters, logger: logger))
+            services.append(try TailService(
+                configuration: configuration, sink: sink, redactor: configuration.redaction.makeRedactor(), counters: tailCounters, logger: logger))
         }
         if let interval = configuration.hostMetricsInterval {
             services.append(HostMetricsSampler(

@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-decompressed-bytes"), help: "Largest body after decompression, e.g. 64MiB (default).")
     var maxDecompressedBytes: String?
 
-    @Option(name: .customLong("redact"), help: "A redaction rule NAME=REGEX for tailed lines; repeatable, added to the file's redact: rules.")
+    @Option(name: .customLong("redact"), help: "A redaction rule NAME=REGEX for log records (tailed or received); repeatable, added to the file's redact: rules.")
     var redact: [String] = []
 
     @Flag(name: .customLong("no-redact-defaults"), help: "Turn off the built-in redaction rules (e-mails, card numbers, bearer tokens, passwords).")
@@ -145,8 +145,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             return try RedactionRuleEntry(name: String(text[..<equals]), pattern: String(text[text.index(after: equals)...])).resolve()
         }
-        configuration.tail.redactionRules = try (file?.redact ?? []).map { try $0.resolve() } + flagRules
-        configuration.tail.redactDefaults = !noRedactDefaults && (file?.redactDefaults ?? true)
+        configuration.redaction.rules = try (file?.redact ?? []).map { try $0.resolve() } + flagRules
+        configuration.redaction.includeDefaults = !noRedactDefaults && (file?.redactDefaults ?? true)
         configuration.watchPID = watchPID ?? file?.watchPid
         if let text = hostMetricsInterval ?? file?.hostMetricsInterval {
             configuration.hostMetricsInterval = try Self.interval(text, key: "host_metrics_interval")

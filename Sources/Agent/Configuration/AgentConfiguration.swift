@@ -1,6 +1,7 @@
 import Foundation
 import PeriscopeConfig
 import PeriscopeDiskQueue
+import PeriscopeLogLines
 import PeriscopeServer
 import Yams
 
@@ -11,8 +12,10 @@ struct AgentConfiguration: Sendable, Equatable {
     var token: String?
     var dataDirectory = "./periscope-agent-data"
     var serviceName: String?
-    /// `tail:`, `redact:` and `redact_defaults:`; `--tail GLOB` adds a JSON source starting at the end.
+    /// `tail:`; `--tail GLOB` adds a JSON source starting at the end.
     var tail = TailConfiguration()
+    /// `redact:` and `redact_defaults:`: applied to every log record, tailed or received over OTLP.
+    var redaction = RedactionConfiguration()
     var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent("tail-checkpoints.json") }
     /// Host (and `watch_pid`) metrics from /proc; `nil` turns them off.
     var hostMetricsInterval: Duration? = .seconds(10)
@@ -39,11 +42,11 @@ struct AgentConfiguration: Sendable, Equatable {
         var tokenFile: String?
         var data: String?
         var service: String?
-        var tail: [TailSourceEntry]?  // issue 4: globs or objects
-        var redact: [RedactionRuleEntry]?  // issue 4
-        var redactDefaults: Bool?  // issue 4
-        var watchPid: Int32?  // issue 4
-        var hostMetricsInterval: String?  // issue 4
+        var tail: [TailSourceEntry]?  // globs or objects
+        var redact: [RedactionRuleEntry]?
+        var redactDefaults: Bool?
+        var watchPid: Int32?
+        var hostMetricsInterval: String?
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
         var queue: Queue?
@@ -97,7 +100,7 @@ struct AgentConfiguration: Sendable, Equatable {
             case selfTelemetryInterval = "self_telemetry_interval"
             case maxLogAge = "max_log_age", maxLogFuture = "max_log_future"
             case maxConcurrentRequests = "max_concurrent_requests"
-            case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"  // issue 4
+            case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"
             case otlpListen = "otlp_listen"
             case tokenFile = "token_file"
             case maxBodyBytes = "max_body_bytes"
@@ -108,4 +111,13 @@ struct AgentConfiguration: Sendable, Equatable {
             try ConfigurationFile.load(File.self, from: path)
         }
     }
+}
+
+/// The redaction rules every log record passes through before it is queued.
+struct RedactionConfiguration: Sendable, Equatable {
+    var rules: [RedactionRule] = []
+    /// Whether the built-in rules (e-mails, card numbers, bearer tokens, passwords) apply too.
+    var includeDefaults = true
+
+    func makeRedactor() -> Redactor { Redactor(rules: rules, includeDefaults: includeDefaults) }
 }

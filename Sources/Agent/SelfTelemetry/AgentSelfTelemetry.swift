@@ -3,6 +3,7 @@ import Logging
 import PeriscopeCompression
 import PeriscopeDelivery
 import PeriscopeDiskQueue
+import PeriscopeLogLines
 import PeriscopeModel
 import PeriscopeOTLP
 import ServiceLifecycle
@@ -16,8 +17,10 @@ struct AgentSelfTelemetry: Service {
     let interval: Duration
     let resource: Resource
     let logger: Logger
-    /// The file tailer's counters (issue 4), when the agent tails files.
+    /// The file tailer's counters, when the agent tails files.
     var tail: TailCounters? = nil
+    /// The redactions of logs received over OTLP (the processors stage).
+    var receivedLogRedaction: Redactor? = nil
 
     static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
 
@@ -25,9 +28,10 @@ struct AgentSelfTelemetry: Service {
 
     init(
         queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil,
-        timeline: Timeline = .continuous, logger: Logger
+        receivedLogRedaction: Redactor? = nil, timeline: Timeline = .continuous, logger: Logger
     ) {
         self.tail = tail
+        self.receivedLogRedaction = receivedLogRedaction
         self.timeline = timeline
         self.queue = queue
         self.shipper = shipper
@@ -55,6 +59,14 @@ struct AgentSelfTelemetry: Service {
             deadLetters: shipper.deadLetters.usage, resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
         if let tail, case .metrics(var groups) = batch {
             groups[0].scopes[0].metrics += Self.tailMetrics(tail.snapshot, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+            batch = .metrics(groups)
+        }
+        if let receivedLogRedaction, case .metrics(var groups) = batch {
+            groups[0].scopes[0].metrics.append(Metric(
+                name: "periscope.agent.received.redactions", unit: "{match}",
+                data: .sum(
+                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receivedLogRedaction.totalRedactions)))],
+                    temporality: .cumulative, isMonotonic: true)))
             batch = .metrics(groups)
         }
         let protobuf = OTLPEncoder.encode(batch)
@@ -101,7 +113,7 @@ struct AgentSelfTelemetry: Service {
         return .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: metrics)])])
     }
 
-    /// The tailer's counters (issue 4): lines, bytes, parse failures, files, redactions, truncations.
+    /// The tailer's counters: lines, bytes, parse failures, files, redactions, truncations.
     static func tailMetrics(_ tail: TailStatistics, startUnixNano: UInt64, nowUnixNano: UInt64) -> [Metric] {
         func counter(_ name: String, _ unit: String, _ value: Int) -> Metric {
             Metric(name: name, unit: unit, data: .sum(

@@ -12,10 +12,9 @@ struct TailService: Service {
     let pollInterval: Duration
 
     init(
-        configuration: AgentConfiguration, sink: any TailBatchSink, counters: TailCounters = TailCounters(),
+        configuration: AgentConfiguration, sink: any TailBatchSink, redactor: Redactor, counters: TailCounters = TailCounters(),
         timeline: Timeline = .continuous, logger: Logger
     ) throws {
-        let redactor = Redactor(rules: configuration.tail.redactionRules, includeDefaults: configuration.tail.redactDefaults)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         engine = try TailEngine(
             sources: configuration.tail.sources, redactor: redactor, defaultService: configuration.serviceName,

@@ -42,11 +42,9 @@ struct TailSource: Sendable, Equatable {
     var key: String { (include + exclude.map { "!" + $0 }).joined(separator: "|") }
 }
 
-/// The whole `tail:`/`redact:` part of the agent's configuration.
+/// The `tail:` part of the agent's configuration.
 struct TailConfiguration: Sendable, Equatable {
     var sources: [TailSource] = []
-    var redactionRules: [RedactionRule] = []
-    var redactDefaults = true
     /// How often the globs are expanded again (new files appear within about this long).
     var pollInterval: Duration = .milliseconds(250)
     /// Record times passed on as they are; others become the time the line was read.
