@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+@testable import PeriscopeAgent
+import PeriscopeDelivery
+import PeriscopeDiskQueue
+import PeriscopeModel
+import PeriscopeTesting
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A collector that answers each batch as a script says and records what it was sent.
+final class FakeCollector: Sendable {
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status
+        var retryAfter: String? = nil
+    }
+
+    private struct State {
+        var script: [Answer]
+        var fallback: Answer
+        var batchIDs: [String] = []
+        var authorizations: [String?] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(answers: [Answer], then fallback: Answer = Answer(status: .ok)) {
+        state = Mutex(State(script: answers, fallback: fallback))
+    }
+
+    var batchIDs: [String] { state.withLock { $0.batchIDs } }
+    var requests: Int { state.withLock { $0.batchIDs.count } }
+    var authorizations: [String?] { state.withLock { $0.authorizations } }
+
+    func application() -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/v1/logs") { request, _ -> Response in
+            let answer = self.state.withLock { state -> Answer in
+                state.batchIDs.append(request.headers[HTTPField.Name(EncodedBatch.idHeader)!] ?? "")
+                state.authorizations.append(request.headers[.authorization])
+                return state.script.isEmpty ? state.fallback : state.script.removeFirst()
+            }
+            var response = Response(status: answer.status, body: .init(byteBuffer: .init(string: "scripted \(answer.status.code)")))
+            if let retryAfter = answer.retryAfter { response.headers[.retryAfter] = retryAfter }
+            return response
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+}
+
+/// The shipper against a fake collector on a loopback port, with time on a manual clock: what
+/// is acknowledged (deleted from the queue), what is kept, and when it tries again.
+@Suite("Shipper", .serialized)
+struct ShipperTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-\(UUID().uuidString)").path
+    let logger = Logger(label: "shipper-test")
+
+    func batch(_ id: String) -> EncodedBatch {
+        EncodedBatch(id: id, signal: .logs, itemCount: 1, body: [1, 2, 3])
+    }
+
+    /// Runs a shipper for `queue` against `collector` until `body` returns.
+    func withShipper(
+        _ collector: FakeCollector, queue: DiskQueue, clock: ManualClock, drainDeadline: Duration = .seconds(5),
+        _ body: @escaping @Sendable (Shipper, ServiceGroup) async throws -> Void
+    ) async throws {
+        try await collector.application().test(.live) { client in
+            let port = try #require(client.port)
+            let http = OTLPUploader.makeHTTPClient()
+            let shipper = Shipper(
+                queue: queue, client: OTLPUploader(endpoint: "http://127.0.0.1:\(port)", token: "t0ken", httpClient: http),
+                deadLetters: DeadLetterBox(directory: directory + "/dead-letters"), concurrency: 1,
+                drainDeadline: drainDeadline, timeline: Timeline(clock), logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [shipper], logger: logger))
+            async let running: Void = group.run()
+            do {
+                try await body(shipper, group)
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await running
+                try? await http.shutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            clock.advance(by: .seconds(3600))
+            try await running
+            try await http.shutdown()
+        }
+    }
+
+    /// Polls (real time, bounded) until `condition` holds.
+    func eventually(_ condition: @Sendable () -> Bool) async -> Bool {
+        for _ in 0..<2_000 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return condition()
+    }
+
+    @Test("a 400 moves the batch to the dead-letter box and acknowledges it; the bearer token and batch ID are sent")
+    func refusedBatchBecomesADeadLetter() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        try queue.append(batch("refused-1"))
+        let collector = FakeCollector(answers: [.init(status: .badRequest)])
+        try await withShipper(collector, queue: queue, clock: ManualClock()) { shipper, _ in
+            #expect(await eventually { queue.statistics.records == 0 })
+            #expect(shipper.statistics.deadLettered == 1)
+            #expect(shipper.statistics.shipped == 0)
+        }
+        #expect(collector.batchIDs == ["refused-1"])
+        #expect(collector.authorizations == ["Bearer t0ken"])
+        let letters = DeadLetterBox(directory: directory + "/dead-letters").list()
+        #expect(letters.count == 1)
+    }
+
+    @Test("a 401 keeps the batch queued and waits 5 s before trying again; then it is delivered once")
+    func refusedTokenStaysQueued() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        try queue.append(batch("auth-1"))
+        let clock = ManualClock()
+        let collector = FakeCollector(answers: [.init(status: .unauthorized)])
+        try await withShipper(collector, queue: queue, clock: clock) { shipper, _ in
+            #expect(await eventually { collector.requests == 1 && clock.sleeperCount == 1 })
+            #expect(queue.statistics.records == 1, "not acknowledged: an operator can fix the token")
+            clock.advance(by: .milliseconds(4_900))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(collector.requests == 1, "no retry before the 5 s wait is over")
+            clock.advance(by: .milliseconds(100))
+            #expect(await eventually { queue.statistics.records == 0 })
+            #expect(shipper.statistics.shipped == 1)
+            #expect(shipper.statistics.deadLettered == 0)
+        }
+        #expect(collector.batchIDs == ["auth-1", "auth-1"], "the same batch ID, so the collector stores it once")
+    }
+
+    @Test("a 503 with Retry-After is retried no sooner than the collector asked")
+    func retryAfterIsHonoured() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        try queue.append(batch("busy-1"))
+        let clock = ManualClock()
+        let collector = FakeCollector(answers: [.init(status: .serviceUnavailable, retryAfter: "7")])
+        try await withShipper(collector, queue: queue, clock: clock) { shipper, _ in
+            #expect(await eventually { collector.requests == 1 && clock.sleeperCount == 1 })
+            clock.advance(by: .milliseconds(6_990))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(collector.requests == 1)
+            #expect(queue.statistics.records == 1)
+            clock.advance(by: .milliseconds(10))
+            #expect(await eventually { queue.statistics.records == 0 })
+            #expect(shipper.statistics.retries == 1)
+        }
+    }
+
+    @Test("on shutdown it retries a failing collector at once and stops at the drain deadline, leaving the batch queued")
+    func drainStopsAtTheDeadline() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        try queue.append(batch("drain-1"))
+        let clock = ManualClock()
+        let collector = FakeCollector(answers: [], then: .init(status: .serviceUnavailable, retryAfter: "60"))
+        try await withShipper(collector, queue: queue, clock: clock, drainDeadline: .seconds(2)) { _, group in
+            #expect(await eventually { collector.requests == 1 && clock.sleeperCount == 1 })
+            await group.triggerGracefulShutdown()
+            // The 60 s wait ends when shutdown begins; the next wait would pass the deadline, so the worker stops.
+            #expect(await eventually { collector.requests == 2 })
+        }
+        #expect(queue.statistics.records == 1, "not delivered, not acknowledged: it stays for the next start")
+        #expect(collector.requests == 2, "one retry while draining; the next wait would pass the deadline")
+    }
+}
