@@ -13,15 +13,7 @@ enum CollectorApplication {
             objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
             durability: configuration.durability)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
-        let router = Router()
-        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
-        if let tokens = configuration.tokens {
-            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
-        }
-        router.get("healthz") { _, _ in "ok" }
-        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
-            .register(on: router)
-        QueryRoutes(store: store, alerts: alerts).register(on: router)
+        let router = Self.router(store: store, alerts: alerts, configuration: configuration, logger: logger)
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
@@ -36,5 +28,22 @@ enum CollectorApplication {
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
             logger: logger)
         return (app, store)
+    }
+
+    /// The collector's routes and middleware, in the order requests meet them: the concurrency
+    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API.
+    static func router(
+        store: any TelemetryStore, alerts: AlertLog, configuration: CollectorConfiguration, logger: Logger
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
+        if let tokens = configuration.tokens {
+            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
+        }
+        router.get("healthz") { _, _ in "ok" }
+        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
+            .register(on: router)
+        QueryRoutes(store: store, alerts: alerts).register(on: router)
+        return router
     }
 }

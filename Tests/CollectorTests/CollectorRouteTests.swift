@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+@testable import PeriscopeCollector
+import PeriscopeDelivery
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+import Testing
+
+/// The collector's routes as the application wires them (`CollectorApplication.router`), driven
+/// in process: bearer auth, OTLP ingest with batch IDs, the query API's answers and its errors.
+@Suite("Collector routes")
+struct CollectorRouteTests {
+    static let token = "route-test-token"
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString)").path
+
+    func application() throws -> some ApplicationProtocol {
+        var configuration = CollectorConfiguration()
+        configuration.dataDirectory = directory
+        configuration.tokens = [Self.token]
+        let store = try SQLiteStore(directory: directory)
+        let alerts = try AlertLog(directory: directory)
+        return Application(router: CollectorApplication.router(store: store, alerts: alerts, configuration: configuration, logger: Logger(label: "routes")))
+    }
+
+    static let traceID = TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")!
+
+    static func spans() -> [UInt8] {
+        let now = WallClock.nowUnixNano()
+        let span = Span(traceID: traceID, spanID: SpanID(hex: "00f067aa0ba902b7")!, name: "GET /cart", kind: .server,
+                        startTimeUnixNano: now - 5_000_000, endTimeUnixNano: now)
+        return OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "cart"), scopes: [ScopeSpans(scope: InstrumentationScope(name: "t"), spans: [span])])]))
+    }
+
+    static func headers(batchID: String? = nil, token: String? = CollectorRouteTests.token) -> HTTPFields {
+        var fields: HTTPFields = [.contentType: OTLPFormat.protobuf.rawValue]
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if let batchID { fields[HTTPField.Name(EncodedBatch.idHeader)!] = batchID }
+        return fields
+    }
+
+    func errorMessage(_ response: TestResponse) throws -> String {
+        try JSONDecoder().decode(QueryAPI.ErrorBody.self, from: Data(buffer: response.body)).error
+    }
+
+    @Test("without the right bearer token: 401 with WWW-Authenticate, nothing stored; /healthz needs none")
+    func bearerAuth() async throws {
+        try await application().test(.router) { client in
+            let missing = try await client.execute(uri: "/v1/traces", method: .post, headers: Self.headers(token: nil), body: ByteBuffer(bytes: Self.spans()))
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.wwwAuthenticate] == "Bearer")
+            let wrong = try await client.execute(uri: "/v1/traces", method: .post, headers: Self.headers(token: "route-test-tokem"), body: ByteBuffer(bytes: Self.spans()))
+            #expect(wrong.status == .unauthorized)
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            let trace = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+            #expect(trace.status == .notFound, "the refused requests stored nothing")
+        }
+    }
+
+    @Test("a batch ID is stored once: the retry is answered 200 and marked duplicate; a bad batch ID is a 400")
+    func batchIDsDeduplicate() async throws {
+        try await application().test(.router) { client in
+            let first = try await client.execute(uri: "/v1/traces", method: .post, headers: Self.headers(batchID: "b-1"), body: ByteBuffer(bytes: Self.spans()))
+            #expect(first.status == .ok)
+            #expect(first.headers[HTTPField.Name("X-Periscope-Duplicate")!] == nil)
+            let retry = try await client.execute(uri: "/v1/traces", method: .post, headers: Self.headers(batchID: "b-1"), body: ByteBuffer(bytes: Self.spans()))
+            #expect(retry.status == .ok)
+            #expect(retry.headers[HTTPField.Name("X-Periscope-Duplicate")!] == "true")
+            let tooLong = try await client.execute(
+                uri: "/v1/traces", method: .post, headers: Self.headers(batchID: String(repeating: "x", count: 129)), body: ByteBuffer(bytes: Self.spans()))
+            #expect(tooLong.status == .badRequest)
+            let trace = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+            #expect(trace.status == .ok)
+            let document = try JSONDecoder().decode(QueryAPI.Trace.self, from: Data(buffer: trace.body))
+            #expect(document.spans.count == 1, "the retry stored nothing again")
+        }
+    }
+
+    @Test("malformed OTLP and an unsupported content type are refused with a reason", arguments: [
+        ("application/x-protobuf", [UInt8]([0xff, 0xff, 0xff, 0xff, 0x0f]), HTTPResponse.Status.badRequest),
+        ("text/plain", Array("hello".utf8), HTTPResponse.Status.unsupportedMediaType),
+    ])
+    func badIngest(contentType: String, body: [UInt8], status: HTTPResponse.Status) async throws {
+        try await application().test(.router) { client in
+            let response = try await client.execute(
+                uri: "/v1/logs", method: .post, headers: [.contentType: contentType, .authorization: "Bearer \(Self.token)"], body: ByteBuffer(bytes: body))
+            #expect(response.status == status)
+        }
+    }
+
+    @Test("query parameters out of range get a 400 that names the parameter", arguments: [
+        ("/api/v1/traces/nothex", "trace ID must be 32 hex digits"),
+        ("/api/v1/traces?limit=0", "limit must be a whole number from 1 to 10000"),
+        ("/api/v1/traces?start=9999-01-01T00:00:00Z", "start must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z"),
+        ("/api/v1/traces?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", "start must not be after end"),
+        ("/api/v1/traces?kind=sideways", "kind must be one of"),
+        ("/api/v1/traces?min_duration=soon", "min_duration must be a duration"),
+        ("/api/v1/traces?id_prefix=xyz", "id_prefix must be 4 to 32 hex digits"),
+        ("/api/v1/logs?level=loud", "level must be trace, debug, info, warn, error or fatal"),
+        ("/api/v1/logs?order=sideways", "order must be asc or desc"),
+        ("/api/v1/logs?trace_id=123", "trace_id"),
+    ])
+    func badQueries(uri: String, message: String) async throws {
+        try await application().test(.router) { client in
+            let response = try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+            #expect(response.status == .badRequest)
+            let text = try errorMessage(response)
+            #expect(text.contains(message), "\(text)")
+        }
+    }
+}
+
+@Suite("Retention service")
+struct RetentionServiceTests {
+    @Test("drops every day wholly older than the retention period, keeps the day the cutoff falls in")
+    func dropsOldDays() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("retention-\(UUID().uuidString)").path
+        let store = try SQLiteStore(directory: directory)
+        let day = PartitionDay.nanosPerDay
+        let now = 20_000 * day + day / 2
+        for daysAgo: UInt64 in [0, 1, 2, 3] {
+            let start = now - daysAgo * day
+            let span = Span(traceID: .random(), spanID: .random(), name: "op", startTimeUnixNano: start, endTimeUnixNano: start + 1)
+            _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "svc"), scopes: [ScopeSpans(scope: InstrumentationScope(name: "t"), spans: [span])])]), batchID: nil, nowUnixNano: now)
+        }
+        #expect(store.days.count == 4)
+        let service = RetentionService(store: store, retentionNanos: 2 * day, logger: Logger(label: "retention"))
+        service.enforce(nowUnixNano: now)
+        // The cutoff is 2 days before now, mid-day: that day is kept, the one before it dropped.
+        #expect(store.days == [PartitionDay(unixNano: now - 2 * day), PartitionDay(unixNano: now - day), PartitionDay(unixNano: now)])
+        service.enforce(nowUnixNano: now)
+        #expect(store.days.count == 3, "enforcing again changes nothing")
+    }
+}
