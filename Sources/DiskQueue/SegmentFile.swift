@@ -58,7 +58,7 @@ package final class SegmentFile {
 
     /// `fdatasync` of an open segment's descriptor; the failure's description, or nil.
     package static func sync(descriptor: Int32) -> String? {
-        while fdatasync(descriptor) != 0 {
+        while dataSync(descriptor) != 0 {
             if errno == EINTR { continue }
             return "fdatasync failed: \(String(cString: strerror(errno)))"
         }
@@ -68,7 +68,7 @@ package final class SegmentFile {
     /// Makes the appends so far durable. A failure means they may not be, and must not be
     /// reported as written (after a failed `fdatasync` the kernel may have dropped the pages).
     package func sync() throws(IOError) {
-        while fdatasync(descriptor) != 0 {
+        while dataSync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw IOError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
         }
@@ -86,4 +86,14 @@ package func syncDirectory(_ path: String) {
     guard descriptor >= 0 else { return }
     fsync(descriptor)
     close(descriptor)
+}
+
+/// `fdatasync` where the system has it (Linux); elsewhere `F_FULLFSYNC`, which also flushes the
+/// drive's cache (Darwin's `fsync` does not).
+private func dataSync(_ descriptor: Int32) -> Int32 {
+    #if canImport(Darwin)
+    fcntl(descriptor, F_FULLFSYNC)
+    #else
+    fdatasync(descriptor)
+    #endif
 }

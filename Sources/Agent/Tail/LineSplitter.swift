@@ -1,7 +1,11 @@
-import Glibc
-import PeriscopeLogLines
 #if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
+import PeriscopeLogLines
 
 /// Cuts a byte stream into lines. A line inside one read chunk is handed over without a copy;
 /// only a line split across chunks is gathered in a buffer. Memory stays bounded: of a line

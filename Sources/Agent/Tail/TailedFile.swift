@@ -1,7 +1,11 @@
-import Glibc
-import PeriscopeLogLines
 #if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
+import PeriscopeLogLines
 
 /// One open file the tailer follows, and the state of its byte stream: what is in the queue
 /// (`committed`), what was read (`readOffset`), and the lines and records in between.
