@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import NIOPosix
+import PeriscopeServer
+import PeriscopeDelivery
+import PeriscopeLogLines
+import PeriscopeModel
+import ServiceLifecycle
+
+/// Checkpoints: where each file has been read to, persisted off the actor's thread.
+extension TailEngine {
+    /// The state to persist: every file's committed offset, and `sending`'s range up to `end`
+    /// as pending. Whatever changes after this makes the state dirty again.
+    func checkpoint(sending: TailedFile?, end: UInt64) -> TailCheckpoints {
+        var document = TailCheckpoints()
+        document.startedSources = startedSources.sorted()
+        document.savedAtUnixNano = WallClock.nowUnixNano()
+        document.finished = finished
+        for file in files.values {
+            var pending = file.forcedEnd
+            if let sending, sending === file { pending = end }
+            document.files.append(TailCheckpoints.Entry(
+                identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, path: file.path,
+                source: sources[file.sourceIndex].key, offset: file.committed, pendingEnd: pending))
+        }
+        // Entries not matched yet (first poll after a restart) are kept.
+        document.files += savedEntries.values
+        document.files.sort { ($0.path, $0.identity.inode) < ($1.path, $1.identity.inode) }
+        dirty = false
+        return document
+    }
+
+    /// Persists the current state (no range pending but a forced one).
+    func saveCheckpoints() async {
+        if await !persist(checkpoint(sending: nil, end: 0)) { dirty = true }
+    }
+
+    /// Writes a checkpoint on the thread pool (it fsyncs), never on the actor's thread.
+    nonisolated func persist(_ document: TailCheckpoints) async -> Bool {
+        let path = checkpointPath
+        do {
+            try await BlockingIO.run { try document.save(path) }
+            return true
+        } catch {
+            logger.error("cannot write tail checkpoints: \(error)")
+            return false
+        }
+    }
+}
