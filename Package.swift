@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // System libraries.
@@ -163,8 +165,8 @@ let package = Package(
             path: "Sources/SDKIntegrations/HTTPClient",
             swiftSettings: strict
         ),
-        // What the agent and the collector share as servers: OTLP/HTTP ingest, bearer auth, the
-        // concurrency limit, periodic tasks and the listening announcement.
+        // What the agent and the collector share as servers: OTLP/HTTP and OTLP/gRPC ingest, bearer
+        // auth, the concurrency limit, periodic tasks, blocking I/O and the listening announcement.
         .target(
             name: "PeriscopeServer",
             dependencies: [
@@ -172,11 +174,15 @@ let package = Package(
                 "PeriscopeOTLP",
                 "PeriscopeCompression",
                 "PeriscopeQueryAPI",
+                "PeriscopeConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             path: "Sources/Server",
             swiftSettings: strict

@@ -42,7 +42,7 @@ wait_port() {
 }
 
 echo "==> starting periscope-collector"
-"$bin/periscope-collector" --listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
+"$bin/periscope-collector" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
   --slo Examples/slo.yaml \
   >"$demo/collector.out" 2>"$demo/collector.out.err" &
 pids+=($!)
@@ -55,7 +55,7 @@ cat > "$demo/agent.yaml" <<YAML
 service: checkout
 host_metrics_interval: 2s
 YAML
-"$bin/periscope-agent" --config "$demo/agent.yaml" --otlp-listen 127.0.0.1:0 --collector "$collector" \
+"$bin/periscope-agent" --config "$demo/agent.yaml" --otlp-listen 127.0.0.1:0 --otlp-grpc-listen 127.0.0.1:0 --collector "$collector" \
   --token-file "$demo/token" --data "$demo/agent-data" >"$demo/agent.out" 2>"$demo/agent.out.err" &
 pids+=($!)
 agent_port=$(wait_port "$demo/agent.out" periscope-agent)

@@ -17,5 +17,12 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 
+    /// `HOST:PORT`, or `nil` for `off` (a listener turned off); throws naming `flag` otherwise.
+    public static func optional(_ text: String, flag: String) throws(ConfigurationError) -> ListenAddress? {
+        if text.lowercased() == "off" { return nil }
+        guard let address = ListenAddress(text) else { throw ConfigurationError("\(flag) must be HOST:PORT or off, got '\(text)'") }
+        return address
+    }
+
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

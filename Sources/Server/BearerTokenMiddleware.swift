@@ -5,11 +5,11 @@ import Hummingbird
 /// Requires `Authorization: Bearer <token>` with one of the accepted tokens; 401 otherwise,
 /// before the request body is read, so a refused request changes nothing.
 public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: Set<[UInt8]>
+    let tokens: BearerTokens
     let exemptPaths: Set<String>
 
     public init(tokens: [String], exemptPaths: Set<String> = ["/healthz"]) {
-        self.tokens = Set(tokens.map { Array($0.utf8) })
+        self.tokens = BearerTokens(tokens)
         self.exemptPaths = exemptPaths
     }
 
@@ -18,11 +18,7 @@ public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             return Self.unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
         }
-        let presented = Array(header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces).utf8)
-        // Compare against every token without an early exit, so timing does not reveal a prefix.
-        var accepted = false
-        for token in tokens where Self.constantTimeEquals(token, presented) { accepted = true }
-        guard accepted else { return Self.unauthorized("invalid bearer token") }
+        guard tokens.accept(authorization: header) else { return Self.unauthorized("invalid bearer token") }
         return try await next(request, context)
     }
 
@@ -30,12 +26,5 @@ public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = Response.json(status: .unauthorized, ["error": message])
         response.headers[.wwwAuthenticate] = "Bearer"
         return response
-    }
-
-    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
     }
 }

@@ -109,11 +109,27 @@ public struct OTLPIngest: Sendable {
         }
     }
 
+    /// Decodes an export request that arrived as protobuf bytes, already decompressed (how
+    /// OTLP/gRPC delivers it), with the same limits and checks as an HTTP body.
+    public func read(protobuf payload: [UInt8], signal: Signal) throws(OTLPIngestFailure) -> OTLPIngestRequest {
+        guard payload.count <= limits.maxDecompressedBytes else {
+            throw OTLPIngestFailure(
+                status: .contentTooLarge,
+                message: "the message exceeds \(limits.maxDecompressedBytes) bytes: send smaller batches", format: .protobuf)
+        }
+        do {
+            let decoded = try decoder.decode(signal, payload, format: .protobuf)
+            return OTLPIngestRequest(signal: signal, format: .protobuf, payload: payload, decoded: decoded)
+        } catch {
+            throw OTLPIngestFailure(status: .badRequest, message: error.message, format: .protobuf)
+        }
+    }
+
     /// Routes `POST /v1/traces`, `/v1/logs` and `/v1/metrics` to `accept`, after reading and
     /// decoding each request here; refused requests are logged and answered without reaching it.
     public func register(
         on router: Router<BasicRequestContext>, logger: Logger,
-        accept: @escaping @Sendable (OTLPIngestRequest, Request) async -> Response
+        accept: @escaping @Sendable (OTLPIngestRequest, Request) async -> OTLPAnswer
     ) {
         for signal in Signal.allCases {
             router.post(RouterPath(signal.path)) { request, _ in
@@ -124,7 +140,7 @@ public struct OTLPIngest: Sendable {
                     logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
                     return error.response
                 }
-                return await accept(received, request)
+                return await accept(received, request).response
             }
         }
     }

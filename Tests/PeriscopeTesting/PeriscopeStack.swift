@@ -20,6 +20,8 @@ public final class TemporaryDirectory: Sendable {
 public struct CollectorProcess: Sendable {
     public let process: RunningProcess
     public let port: Int
+    /// The OTLP/gRPC port, unless the arguments turned it off.
+    public var grpcPort: Int? = nil
     public let token: String
     public let tokenFile: URL
     public let dataDirectory: URL
@@ -41,10 +43,12 @@ public struct CollectorProcess: Sendable {
         }
         let data = dataDirectory ?? directory.file("collector-data")
         let process = try RunningProcess(BinaryLocation.binary("periscope-collector"), [
-            "--listen", "127.0.0.1:\(port)", "--data", data.path, "--token-file", tokenFile.path, "--log-level", "warning",
+            "--listen", "127.0.0.1:\(port)", "--grpc-listen", "127.0.0.1:0", "--data", data.path, "--token-file", tokenFile.path,
+            "--log-level", "warning",
         ] + extraArguments)
         let boundPort = try await process.waitForListeningPort()
-        return CollectorProcess(process: process, port: boundPort, token: token, tokenFile: tokenFile, dataDirectory: data)
+        let grpcPort = try await process.waitForGRPCPort(unlessOff: "--grpc-listen", in: extraArguments)
+        return CollectorProcess(process: process, port: boundPort, grpcPort: grpcPort, token: token, tokenFile: tokenFile, dataDirectory: data)
     }
 }
 
@@ -52,6 +56,8 @@ public struct CollectorProcess: Sendable {
 public struct AgentProcess: Sendable {
     public let process: RunningProcess
     public let port: Int
+    /// The OTLP/gRPC receiver's port, unless the arguments turned it off.
+    public var grpcPort: Int? = nil
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
@@ -59,11 +65,12 @@ public struct AgentProcess: Sendable {
         in directory: TemporaryDirectory, collector: CollectorProcess, extraArguments: [String] = []
     ) async throws -> AgentProcess {
         let process = try RunningProcess(BinaryLocation.binary("periscope-agent"), [
-            "--otlp-listen", "127.0.0.1:0", "--collector", collector.url, "--token-file", collector.tokenFile.path,
+            "--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "127.0.0.1:0", "--collector", collector.url, "--token-file", collector.tokenFile.path,
             "--data", directory.file("agent-data").path, "--log-level", "warning",
         ] + extraArguments)
         let port = try await process.waitForListeningPort()
-        return AgentProcess(process: process, port: port)
+        let grpcPort = try await process.waitForGRPCPort(unlessOff: "--otlp-grpc-listen", in: extraArguments)
+        return AgentProcess(process: process, port: port, grpcPort: grpcPort)
     }
 }
 

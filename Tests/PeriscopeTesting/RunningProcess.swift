@@ -75,6 +75,17 @@ public final class RunningProcess: Sendable {
         return port
     }
 
+    /// The port of the process's `… OTLP/gRPC on HOST:PORT` line; nil when `flag off` is among
+    /// `arguments` (the last occurrence of the flag wins, as for the programs).
+    public func waitForGRPCPort(unlessOff flag: String, in arguments: [String], timeout: Duration = .seconds(30)) async throws -> Int? {
+        if let index = arguments.lastIndex(of: flag), arguments.indices.contains(index + 1), arguments[index + 1] == "off" { return nil }
+        let line = try await waitForLine(containing: "OTLP/gRPC on", timeout: timeout)
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+            throw StartError(description: "\(name): no port in '\(line)'")
+        }
+        return port
+    }
+
     /// Waits for the process to exit by itself and returns its exit status.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {

@@ -25,14 +25,14 @@ final class LoadStack: Sendable {
         let agentData = work.appendingPathComponent("agent-data")
         let collector = try ManagedProcess(
             binary: binDirectory.appendingPathComponent("periscope-collector"),
-            arguments: ["--listen", "127.0.0.1:0", "--data", collectorData.path, "--insecure-no-auth"],
+            arguments: ["--listen", "127.0.0.1:0", "--grpc-listen", "off", "--data", collectorData.path, "--insecure-no-auth"],
             logDirectory: work)
         do {
             let proxy = try CountingProxy(upstreamPort: collector.port)
             self.proxy = proxy
             self.agent = try ManagedProcess(
                 binary: binDirectory.appendingPathComponent("periscope-agent"),
-                arguments: ["--otlp-listen", "127.0.0.1:0", "--collector", "http://127.0.0.1:\(proxy.port)",
+                arguments: ["--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "off", "--collector", "http://127.0.0.1:\(proxy.port)",
                             "--data", agentData.path] + extraAgentArguments,
                 logDirectory: work)
         } catch {

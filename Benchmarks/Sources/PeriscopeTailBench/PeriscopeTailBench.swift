@@ -93,7 +93,7 @@ struct PeriscopeTailBench: ParsableCommand {
         defer { sink.close() }
         let config = work.appendingPathComponent("agent.yaml")
         try Self.agentYAML(logFile: logFile, redactDefaults: redactDefaults).write(to: config, atomically: true, encoding: .utf8)
-        var arguments = ["--config", config.path, "--otlp-listen", "127.0.0.1:0",
+        var arguments = ["--config", config.path, "--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "off",
                          "--collector", "http://127.0.0.1:\(sink.port)", "--data", agentData.path]
         if let fsync { arguments += ["--fsync", fsync] }
         print("agent: \(agentBinary.path) \(arguments.joined(separator: " "))\(agentCPUs.isEmpty ? "" : " (taskset -c \(agentCPUs))")")

@@ -35,7 +35,8 @@ struct AgentApplication {
         // Received requests pass the processors stage; tailed lines were redacted as they were read.
         let receivedLogRedaction = configuration.redaction.makeRedactor()
         let processed = LogRedaction(redactor: receivedLogRedaction, next: sink)
-        OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: processed, logger: logger).register(on: router)
+        let receiver = OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: processed, logger: logger)
+        receiver.register(on: router)
         let server = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
@@ -64,6 +65,12 @@ struct AgentApplication {
             services.append(PeriodicTask(interval: interval) { [queue, logger] in
                 do { try queue.syncIfDirty() } catch { logger.error("queue sync failed: \(error); the last \(interval) of batches may not survive a power loss") }
             })
+        }
+        if let address = configuration.otlpGRPCListen {
+            let grpc = OTLPGRPCService(ingest: receiver.ingest, logger: logger) { await receiver.accept($0) }
+            services.append(GRPCServerService(
+                name: "periscope-agent", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
+                services: [grpc], logger: logger))
         }
         services.append(server)
         // Shutdown runs in reverse: the receiver stops taking requests, then the shipper drains.

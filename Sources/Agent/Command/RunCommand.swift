@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("otlp-listen"), help: "OTLP/HTTP receiver address (HOST:PORT; port 0 picks a free one). Default 127.0.0.1:4318.")
     var otlpListen: String?
 
+    @Option(name: .customLong("otlp-grpc-listen"), help: "OTLP/gRPC receiver address (HOST:PORT, or off). Default 127.0.0.1:4317.")
+    var otlpGRPCListen: String?
+
     @Option(help: "Collector base URL. Default http://127.0.0.1:4400 (env PERISCOPE_COLLECTOR).")
     var collector: String?
 
@@ -126,6 +129,9 @@ struct RunCommand: AsyncParsableCommand {
         if let text = otlpListen ?? file?.otlpListen {
             guard let address = ListenAddress(text) else { throw ConfigurationError("--otlp-listen must be HOST:PORT, got '\(text)'") }
             configuration.otlpListen = address
+        }
+        if let text = otlpGRPCListen ?? file?.otlpGRPCListen {
+            configuration.otlpGRPCListen = try ListenAddress.optional(text, flag: "--otlp-grpc-listen")
         }
         if let url = collector ?? file?.collector ?? environment["PERISCOPE_COLLECTOR"] {
             configuration.collectorURL = try CollectorURL.normalise(url)

@@ -8,6 +8,8 @@ import Yams
 /// Everything the agent needs to start, from `agent.yaml` and flags (flags win).
 struct AgentConfiguration: Sendable, Equatable {
     var otlpListen = ListenAddress(host: "127.0.0.1", port: 4318)
+    /// The OTLP/gRPC receiver; `nil` turns it off.
+    var otlpGRPCListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 4317)
     var collectorURL = "http://127.0.0.1:4400"
     var token: String?
     var dataDirectory = "./periscope-agent-data"
@@ -38,6 +40,7 @@ struct AgentConfiguration: Sendable, Equatable {
     /// The keys of `agent.yaml`, each also a flag.
     struct File: Decodable {
         var otlpListen: String?
+        var otlpGRPCListen: String?
         var collector: String?
         var tokenFile: String?
         var data: String?
@@ -102,6 +105,7 @@ struct AgentConfiguration: Sendable, Equatable {
             case maxConcurrentRequests = "max_concurrent_requests"
             case redact, redactDefaults = "redact_defaults", watchPid = "watch_pid", hostMetricsInterval = "host_metrics_interval"
             case otlpListen = "otlp_listen"
+            case otlpGRPCListen = "otlp_grpc_listen"
             case tokenFile = "token_file"
             case maxBodyBytes = "max_body_bytes"
             case maxDecompressedBytes = "max_decompressed_bytes"

@@ -18,7 +18,7 @@ struct OTLPReceiver: Sendable {
         }
     }
 
-    func accept(_ received: OTLPIngestRequest) async -> Response {
+    func accept(_ received: OTLPIngestRequest) async -> OTLPAnswer {
         let signal = received.signal
         let payload = OTLPRequestPayload(
             batch: received.decoded.batch, protobuf: received.format == .protobuf ? received.payload : nil)
@@ -26,20 +26,20 @@ struct OTLPReceiver: Sendable {
             try await sink.accept(payload)
         } catch {
             logger.warning("could not accept \(signal.path) batch: \(error)")
-            return Self.response(for: error, format: received.format)
+            return Self.answer(for: error, format: received.format)
         }
-        return received.successResponse
+        return .accepted(received)
     }
 
     /// 429 for a full queue and 503 for trouble that passes, each with `Retry-After`, so OTLP
     /// clients retry (https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling); 400 for a refusal.
-    static func response(for error: DeliveryError, format: OTLPFormat) -> Response {
+    static func answer(for error: DeliveryError, format: OTLPFormat) -> OTLPAnswer {
         let status: HTTPResponse.Status
         let retryAfter: Int?
         switch error {
         case .rejected(let code, _):
             // 413 stays 413 (too large for the queue), so the client knows to send less, not to give up on the data's shape.
-            return OTLPIngestFailure(status: code == 413 ? .contentTooLarge : .badRequest, message: error.description, format: format).response
+            return .failed(OTLPIngestFailure(status: code == 413 ? .contentTooLarge : .badRequest, message: error.description, format: format))
         case .queueFull(let seconds):
             (status, retryAfter) = (.tooManyRequests, seconds)
         case .unavailable(_, let wait):
@@ -47,8 +47,6 @@ struct OTLPReceiver: Sendable {
         case .storage:
             (status, retryAfter) = (.serviceUnavailable, 5)
         }
-        var response = OTLPIngestFailure(status: status, message: error.description + "; retry later", format: format).response
-        response.headers[HTTPField.Name("Retry-After")!] = retryAfter.map(String.init)
-        return response
+        return .failed(OTLPIngestFailure(status: status, message: error.description + "; retry later", format: format), retryAfterSeconds: retryAfter)
     }
 }

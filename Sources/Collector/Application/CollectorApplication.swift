@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import PeriscopeServer
+import ServiceLifecycle
 
 /// Builds the collector's HTTP application: OTLP ingest and the query API on one port,
 /// behind bearer-token auth unless it was explicitly turned off.
@@ -14,17 +15,28 @@ enum CollectorApplication {
             durability: configuration.durability)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let router = Self.router(store: store, alerts: alerts, configuration: configuration, logger: logger)
+        var services: [any Service] = [
+            RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
+            RollupFlushService(store: store, logger: logger),
+            SLOEvaluationService(store: store, alerts: alerts, logger: logger),
+        ]
+        if let address = configuration.grpcListen {
+            let ingest = IngestRoutes(
+                store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
+            let grpc = OTLPGRPCService(ingest: ingest.ingest, tokens: configuration.tokens.map(BearerTokens.init), logger: logger) {
+                await ingest.store($0, batchID: nil)
+            }
+            services.append(GRPCServerService(
+                name: "periscope-collector", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
+                services: [grpc], logger: logger))
+        }
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "periscope-collector"),
-            services: [
-                RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
-                RollupFlushService(store: store, logger: logger),
-                SLOEvaluationService(store: store, alerts: alerts, logger: logger),
-            ],
+            services: services,
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
             logger: logger)
         return (app, store)

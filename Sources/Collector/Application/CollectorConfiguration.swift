@@ -6,6 +6,8 @@ import Yams
 /// Everything the collector needs to start, from `collector.yaml` and flags (flags win).
 struct CollectorConfiguration: Sendable, Equatable {
     var listen = ListenAddress(host: "0.0.0.0", port: 4400)
+    /// OTLP/gRPC ingest; `nil` turns it off.
+    var grpcListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 4317)
     var dataDirectory = "./periscope-data"
     /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
     var tokens: [String]?
@@ -26,6 +28,7 @@ struct CollectorConfiguration: Sendable, Equatable {
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {
         var listen: String?
+        var grpcListen: String?
         var data: String?
         var tokenFile: String?
         var insecureNoAuth: Bool?
@@ -43,6 +46,7 @@ struct CollectorConfiguration: Sendable, Equatable {
             case maxConcurrentRequests = "max_concurrent_requests"
             case sync
             case listen, data, retention, slo
+            case grpcListen = "grpc_listen"
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"
             case insecureNoAuth = "insecure_no_auth"

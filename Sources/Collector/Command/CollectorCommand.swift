@@ -21,6 +21,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "Address for ingest and the query API (HOST:PORT; port 0 picks a free one). Default 0.0.0.0:4400.")
     var listen: String?
 
+    @Option(name: .customLong("grpc-listen"), help: "OTLP/gRPC ingest address (HOST:PORT, or off). Default 0.0.0.0:4317.")
+    var grpcListen: String?
+
     @Option(help: "Data directory. Default ./periscope-data.")
     var data: String?
 
@@ -78,6 +81,9 @@ public struct CollectorCommand: AsyncParsableCommand {
         if let text = listen ?? file?.listen {
             guard let address = ListenAddress(text) else { throw ConfigurationError("--listen must be HOST:PORT, got '\(text)'") }
             configuration.listen = address
+        }
+        if let text = grpcListen ?? file?.grpcListen {
+            configuration.grpcListen = try ListenAddress.optional(text, flag: "--grpc-listen")
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
         if let text = retention ?? file?.retention {

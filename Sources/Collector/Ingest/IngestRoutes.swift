@@ -19,15 +19,14 @@ struct IngestRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         ingest.register(on: router, logger: logger) { received, request in
-            await self.store(received, request: request)
+            await self.store(received, batchID: request.headers[batchIDHeader])
         }
     }
 
-    func store(_ received: OTLPIngestRequest, request: Request) async -> Response {
+    func store(_ received: OTLPIngestRequest, batchID: String?) async -> OTLPAnswer {
         let signal = received.signal
-        let batchID = request.headers[batchIDHeader]
         if let batchID, batchID.isEmpty || batchID.utf8.count > 128 {
-            return OTLPIngestFailure(status: .badRequest, message: "X-Periscope-Batch-ID must be 1–128 characters", format: received.format).response
+            return .failed(OTLPIngestFailure(status: .badRequest, message: "X-Periscope-Batch-ID must be 1–128 characters", format: received.format))
         }
         let now = WallClock.nowUnixNano()
         let window = IngestTimeWindow(nowUnixNano: now, retentionNanos: retentionNanos, maxFutureNanos: ingest.decoder.limits.maxFutureSkewNanos)
@@ -46,16 +45,12 @@ struct IngestRoutes: Sendable {
             if filtered.rejected > 0 {
                 answered.decoded.rejectionReason = [received.decoded.rejectionReason, filtered.reason].filter { !$0.isEmpty }.joined(separator: "; ")
             }
-            var response = answered.successResponse
-            if outcome == .duplicate { response.headers[.init("X-Periscope-Duplicate")!] = "true" }
-            return response
+            return .accepted(answered, duplicate: outcome == .duplicate)
         } catch {
             logger.error("store failed for \(signal.path): \(error)")
-            var response = OTLPIngestFailure(
-                status: .serviceUnavailable, message: "the store could not write this batch; retry later",
-                format: received.format).response
-            response.headers[HTTPField.Name("Retry-After")!] = "5"
-            return response
+            return .failed(
+                OTLPIngestFailure(status: .serviceUnavailable, message: "the store could not write this batch; retry later", format: received.format),
+                retryAfterSeconds: 5)
         }
     }
 }

@@ -1,0 +1,86 @@
+import GRPCCore
+import Logging
+import PeriscopeModel
+import PeriscopeOTLP
+
+/// The OTLP/gRPC collector services (`opentelemetry.proto.collector.{trace,logs,metrics}.v1`,
+/// method `Export`), answered by the same receiving code as OTLP/HTTP: a request is decoded
+/// with the same limits, handed to `accept`, and its `OTLPAnswer` said in gRPC terms as the
+/// OTLP specification asks (https://opentelemetry.io/docs/specs/otlp/#otlpgrpc-response):
+/// partial success in the response, `RESOURCE_EXHAUSTED` or `UNAVAILABLE` with a
+/// `google.rpc.RetryInfo` when retrying later can succeed, `INVALID_ARGUMENT` when it cannot.
+public struct OTLPGRPCService: RegistrableRPCService {
+    let ingest: OTLPIngest
+    /// Bearer tokens accepted from the `authorization` metadata; `nil` accepts any request.
+    let tokens: BearerTokens?
+    let logger: Logger
+    let accept: @Sendable (OTLPIngestRequest) async -> OTLPAnswer
+
+    public init(
+        ingest: OTLPIngest, tokens: BearerTokens? = nil, logger: Logger,
+        accept: @escaping @Sendable (OTLPIngestRequest) async -> OTLPAnswer
+    ) {
+        self.ingest = ingest
+        self.tokens = tokens
+        self.logger = logger
+        self.accept = accept
+    }
+
+    /// The gRPC method that exports `signal`.
+    public static func method(_ signal: Signal) -> MethodDescriptor {
+        switch signal {
+        case .traces: MethodDescriptor(fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
+        case .logs: MethodDescriptor(fullyQualifiedService: "opentelemetry.proto.collector.logs.v1.LogsService", method: "Export")
+        case .metrics: MethodDescriptor(fullyQualifiedService: "opentelemetry.proto.collector.metrics.v1.MetricsService", method: "Export")
+        }
+    }
+
+    public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        for signal in Signal.allCases {
+            router.registerHandler(
+                forMethod: Self.method(signal), deserializer: RawMessageDeserializer(), serializer: RawMessageSerializer()
+            ) { request, _ in
+                StreamingServerResponse(single: try await self.export(signal, ServerRequest(stream: request)))
+            }
+        }
+    }
+
+    func export(_ signal: Signal, _ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
+        if let tokens {
+            let presented = request.metadata[stringValues: "authorization"].first(where: { _ in true })
+            guard tokens.accept(authorization: presented) else {
+                throw RPCError(code: .unauthenticated, message: "missing or invalid bearer token: send metadata 'authorization: Bearer <token>'")
+            }
+        }
+        let received: OTLPIngestRequest
+        do throws(OTLPIngestFailure) {
+            received = try ingest.read(protobuf: request.message, signal: signal)
+        } catch {
+            logger.warning("refused gRPC \(signal.path): \(error.message)")
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
+        switch await accept(received) {
+        case .accepted(let accepted, _):
+            let body = OTLPEncoder.response(
+                signal, rejected: accepted.decoded.rejectedItems, message: accepted.decoded.rejectionReason, format: .protobuf)
+            return ServerResponse(message: body)
+        case .failed(let failure, let retryAfter):
+            throw Self.error(for: failure, retryAfterSeconds: retryAfter)
+        }
+    }
+
+    /// A refusal in gRPC terms: retryable failures carry when to retry, so exporters back off.
+    static func error(for failure: OTLPIngestFailure, retryAfterSeconds: Int?) -> any Error {
+        let delay = Duration.seconds(retryAfterSeconds ?? 1)
+        switch failure.status.code {
+        case 429:
+            return RetryInfoMetadata.error(code: .resourceExhausted, message: failure.message, retryAfter: delay)
+        case 500...599:
+            return RetryInfoMetadata.error(code: .unavailable, message: failure.message, retryAfter: delay)
+        case 401:
+            return RPCError(code: .unauthenticated, message: failure.message)
+        default:
+            return RPCError(code: .invalidArgument, message: failure.message)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+import PeriscopeTesting
+import Testing
+
+/// OTLP/gRPC as clients we did not write see it (Python's grpcio and its OpenTelemetry
+/// exporter): the status codes the OTLP specification asks for, nothing lost or stored twice
+/// around a refusal, and back-pressure that makes an exporter wait instead of drop.
+@Suite("OTLP/gRPC ingest")
+struct GRPCIngestTests {
+    struct Outcome: Decodable {
+        var code: String
+        var details: String
+        var retry_delay_ms: Int?
+        var response_hex: String
+    }
+
+    static let peers = BinaryLocation.packageRoot.appendingPathComponent("Tests/Peers")
+
+    static func probe(_ target: String, _ message: [UInt8], signal: String = "logs", token: String? = nil, gzip: Bool = false) async throws -> Outcome {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-probe-\(UUID().uuidString)")
+        try Data(message).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        var arguments = ["python3", peers.appendingPathComponent("grpc_probe.py").path, "--target", target, "--signal", signal,
+                         "--file", file.path]
+        if let token { arguments += ["--token", token] }
+        if gzip { arguments.append("--gzip") }
+        let process = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
+        let status = try await process.waitForExit(timeout: .seconds(60))
+        try #require(status == 0, "grpc_probe failed: \(process.standardError)")
+        return try JSONDecoder().decode(Outcome.self, from: Data(process.standardOutput.utf8))
+    }
+
+    /// One log record; `incompressible` bodies are random, so the queue's zstd cannot shrink them.
+    static func logs(service: String, bodyBytes: Int = 16, incompressible: Bool = false) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        let body = incompressible
+            ? String((0..<bodyBytes).map { _ in Character(UnicodeScalar(UInt8.random(in: 33...126, using: &generator))) })
+            : String(repeating: "x", count: bodyBytes)
+        let record = LogRecord(timeUnixNano: WallClock.nowUnixNano(), severityNumber: .info, body: .string(body))
+        return OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: service), scopes: [
+            ScopeLogs(scope: InstrumentationScope(name: "grpc-test"), records: [record]),
+        ])]))
+    }
+
+    static func storedLogs(_ service: String, _ collector: CollectorProcess) async throws -> [QueryAPI.Log] {
+        let reply = try await TestHTTP.get(collector.url + "/api/v1/logs?service=\(service)&limit=10000",
+                                           headers: ["Authorization": "Bearer \(collector.token)"])
+        return try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(reply.body)).logs
+    }
+
+    @Test("the collector refuses a missing or wrong token, garbage and an oversized message with the right code, and stores a good request once")
+    func refusals() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-decompressed-bytes", "64KiB"])
+        defer { Task { await collector.process.stop() } }
+        let target = "127.0.0.1:\(try #require(collector.grpcPort))"
+        let good = Self.logs(service: "grpc-good")
+
+        #expect(try await Self.probe(target, good).code == "UNAUTHENTICATED")
+        #expect(try await Self.probe(target, good, token: "not-the-token").code == "UNAUTHENTICATED")
+        let garbage = try await Self.probe(target, [0xff, 0xff, 0xff, 0xff, 0x0f], token: collector.token)
+        #expect(garbage.code == "INVALID_ARGUMENT")
+        #expect(!garbage.details.isEmpty, "the refusal says what was wrong")
+        // grpc-swift's transport resets the stream of a message over the limit (compressed or
+        // not) before it is read into memory: the client sees CANCELLED and nothing is stored.
+        let oversized = try await Self.probe(target, Self.logs(service: "grpc-big", bodyBytes: 100_000), token: collector.token)
+        #expect(oversized.code == "CANCELLED", "\(oversized)")
+        let bomb = try await Self.probe(target, Self.logs(service: "grpc-bomb", bodyBytes: 1_000_000), token: collector.token, gzip: true)
+        #expect(bomb.code == "CANCELLED", "a gzip bomb is cut at the limit; \(bomb)")
+
+        let accepted = try await Self.probe(target, good, token: collector.token, gzip: true)
+        #expect(accepted.code == "OK")
+        #expect(try await Self.storedLogs("grpc-good", collector).count == 1)
+        let big = try await Self.storedLogs("grpc-big", collector)
+        let bombed = try await Self.storedLogs("grpc-bomb", collector)
+        #expect(big.isEmpty && bombed.isEmpty)
+        let health = try await TestHTTP.get(collector.url + "/healthz")
+        #expect(health.status == 200, "still serving after every refusal")
+    }
+
+    @Test("a full agent queue answers RESOURCE_EXHAUSTED with RetryInfo; Python's exporter backs off and delivers every record once the collector is back")
+    func backPressure() async throws {
+        let directory = try TemporaryDirectory()
+        let port = FreePort.pick()
+        let first = try await CollectorProcess.start(in: directory, port: port)
+        await first.process.stop()
+        let config = directory.file("agent.yaml")
+        try "self_telemetry_interval: off\nhost_metrics_interval: off\nqueue:\n  max_size: 96KiB\n  segment_size: 16KiB\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(in: directory, collector: first, extraArguments: ["--config", config.path])
+        defer { Task { await agent.process.stop() } }
+        let target = "127.0.0.1:\(try #require(agent.grpcPort))"
+
+        // Fill the queue while the collector is down.
+        var filled = 0
+        var refusal: Outcome?
+        for _ in 0..<100 {
+            let outcome = try await Self.probe(target, Self.logs(service: "grpc-filler", bodyBytes: 8_000, incompressible: true))
+            if outcome.code == "OK" { filled += 1 } else { refusal = outcome; break }
+        }
+        let full = try #require(refusal, "the queue never filled")
+        #expect(full.code == "RESOURCE_EXHAUSTED")
+        #expect((full.retry_delay_ms ?? 0) >= 1_000, "a RetryInfo tells the client when to come back")
+        #expect(filled > 0)
+
+        // An exporter sends while the queue is full; the collector comes back a moment later.
+        let burst = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", Self.peers.appendingPathComponent("grpc_log_burst.py").path, "--target", target, "--count", "20",
+            "--service", "grpc-burst", "--timeout", "90", "--body-bytes", "8000",
+        ])
+        try await Task.sleep(for: .seconds(2))
+        let collector = try await CollectorProcess.start(in: directory, port: port)
+        defer { Task { await collector.process.stop() } }
+        let status = try await burst.waitForExit(timeout: .seconds(180))
+        try #require(status == 0, "burst failed: \(burst.standardError)")
+        #expect(burst.standardError.contains("StatusCode.RESOURCE_EXHAUSTED encountered"), "the exporter was pushed back and retried")
+        #expect(burst.standardOutput.contains("\"succeeded\": 20, \"failed\": 0"), "\(burst.standardOutput) \(burst.standardError.suffix(1500))")
+
+        var burstRecords: [QueryAPI.Log] = []
+        var fillerRecords: [QueryAPI.Log] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            burstRecords = try await Self.storedLogs("grpc-burst", collector)
+            fillerRecords = try await Self.storedLogs("grpc-filler", collector)
+            if burstRecords.count >= 20 && fillerRecords.count >= filled { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(burstRecords.count == 20, "every record the exporter sent, once")
+        #expect(Set(burstRecords.map(\.body)).count == 20)
+        #expect(fillerRecords.count == filled, "every acknowledged filler, once")
+    }
+}
