@@ -77,6 +77,15 @@ struct GRPCIngestTests {
         let big = try await Self.storedLogs("grpc-big", collector)
         let bombed = try await Self.storedLogs("grpc-bomb", collector)
         #expect(big.isEmpty && bombed.isEmpty)
+        // Each protocol on the other's port gets an answer that says so.
+        let http1 = try await TestHTTP.post("http://\(target)/v1/logs", body: good, headers: ["Content-Type": "application/x-protobuf"])
+        #expect(http1.status == 400)
+        #expect(String(decoding: http1.body, as: UTF8.self).contains("send OTLP/HTTP and queries to the collector's --listen address"))
+        let grpcOnHTTP = try await Self.probe("127.0.0.1:\(collector.port)", good, token: collector.token)
+        #expect(grpcOnHTTP.code == "UNAVAILABLE" && grpcOnHTTP.details.contains("http1.x server"), "\(grpcOnHTTP)")
+        #expect(try await Self.probe(target, good, token: collector.token).code == "OK", "gRPC still served after the HTTP/1.1 client")
+        #expect(try await Self.storedLogs("grpc-good", collector).count == 2)
+
         let health = try await TestHTTP.get(collector.url + "/healthz")
         #expect(health.status == 200, "still serving after every refusal")
     }

@@ -70,7 +70,9 @@ struct AgentApplication {
             let grpc = OTLPGRPCService(ingest: receiver.ingest, logger: logger) { await receiver.accept($0) }
             services.append(GRPCServerService(
                 name: "periscope-agent", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
-                services: [grpc], logger: logger))
+                services: [grpc],
+                wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP to the agent's --otlp-listen address (\(configuration.otlpListen))",
+                logger: logger))
         }
         services.append(server)
         // Shutdown runs in reverse: the receiver stops taking requests, then the shipper drains.

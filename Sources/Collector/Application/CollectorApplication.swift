@@ -28,7 +28,9 @@ enum CollectorApplication {
             }
             services.append(GRPCServerService(
                 name: "periscope-collector", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
-                services: [grpc], logger: logger))
+                services: [grpc],
+                wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP and queries to the collector's --listen address (\(configuration.listen))",
+                logger: logger))
         }
         let app = Application(
             router: router,

@@ -16,7 +16,14 @@ public struct GRPCServerService: Service {
     let services: [any RegistrableRPCService]
     let logger: Logger
 
-    public init(name: String, address: ListenAddress, maxMessageBytes: Int, services: [any RegistrableRPCService], logger: Logger) {
+    /// What an HTTP/1.1 client sent to this port is told (which port takes OTLP/HTTP).
+    let wrongProtocolHint: String
+
+    public init(
+        name: String, address: ListenAddress, maxMessageBytes: Int, services: [any RegistrableRPCService],
+        wrongProtocolHint: String, logger: Logger
+    ) {
+        self.wrongProtocolHint = wrongProtocolHint
         self.name = name
         self.address = address
         self.maxMessageBytes = maxMessageBytes
@@ -28,6 +35,12 @@ public struct GRPCServerService: Service {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.compression.enabledAlgorithms = [.gzip, .deflate]
         config.rpc.maxRequestPayloadSize = maxMessageBytes
+        let hint = wrongProtocolHint
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+            channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(WrongProtocolAnswer(hint: hint), position: .first)
+            }
+        }
         let transport = HTTP2ServerTransport.Posix(
             address: address.host.contains(":") ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port),
             transportSecurity: .plaintext, config: config)

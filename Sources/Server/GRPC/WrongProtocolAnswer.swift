@@ -1,0 +1,83 @@
+import NIOCore
+
+/// Sits first on each connection to a gRPC port until the HTTP/2 connection preface has
+/// arrived. A client that speaks HTTP/1.1 there (an OTLP/HTTP exporter pointed at 4317) gets a
+/// `400` that names the port to use, instead of an HTTP/2 SETTINGS frame it cannot read; a
+/// connection that starts with the preface is handed to gRPC untouched. Until it knows, it also
+/// holds what the server writes (HTTP/2 servers speak first).
+final class WrongProtocolAnswer: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (RFC 9113 §3.4).
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    private enum Verdict { case undecided, http2, refused }
+
+    private let hint: String
+    private var verdict = Verdict.undecided
+    private var received: ByteBuffer?
+    private var heldWrites: [(NIOAny, EventLoopPromise<Void>?)] = []
+    private var heldFlush = false
+
+    init(hint: String) {
+        self.hint = hint
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch verdict {
+        case .http2: context.fireChannelRead(data)
+        case .refused: return
+        case .undecided: break
+        }
+        var incoming = unwrapInboundIn(data)
+        if received == nil {
+            received = incoming
+        } else {
+            received!.writeBuffer(&incoming)
+        }
+        let seen = received!.readableBytesView.prefix(Self.preface.count)
+        guard seen.elementsEqual(Self.preface.prefix(seen.count)) else {
+            refuse(context: context)
+            return
+        }
+        guard seen.count == Self.preface.count else { return }
+        verdict = .http2
+        for (data, promise) in heldWrites { context.write(data, promise: promise) }
+        heldWrites = []
+        if heldFlush { context.flush() }
+        let bytes = received!
+        received = nil
+        context.fireChannelRead(wrapInboundOut(bytes))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch verdict {
+        case .http2: context.write(data, promise: promise)
+        case .undecided: heldWrites.append((data, promise))
+        case .refused: promise?.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        switch verdict {
+        case .http2: context.flush()
+        case .undecided: heldFlush = true
+        case .refused: return
+        }
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        verdict = .refused
+        received = nil
+        for (_, promise) in heldWrites { promise?.fail(ChannelError.ioOnClosedChannel) }
+        heldWrites = []
+        let body = hint + "\n"
+        let response = "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)
+        context.close(promise: nil)
+    }
+}
