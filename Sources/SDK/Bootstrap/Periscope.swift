@@ -46,8 +46,7 @@ public struct Periscope: Service, Sendable {
         let exporter = OTLPExporter(resource: resource, configuration: exportConfiguration)
         self.exporter = exporter
         self.tracer = PeriscopeTracer(
-            sampler: ParentBasedRatioSampler(ratio: configuration.samplingRatio),
-            sink: exporter,
+            sampler: configuration.sampler, sink: exporter, propagators: configuration.propagators,
             flush: { exporter.requestFlush() })
         self.metrics = PeriscopeMetrics(configuration: configuration.metrics)
         self.mirror = try configuration.logMirror.map { try JSONLinesMirror(destination: $0) }
@@ -62,16 +61,26 @@ public struct Periscope: Service, Sendable {
     /// let periscope = try Periscope.bootstrap(PeriscopeConfiguration(serviceName: "checkout"))
     /// let group = ServiceGroup(services: [periscope, server], gracefulShutdownSignals: [.sigterm], logger: logger)
     /// ```
+    ///
+    /// With `OTEL_SDK_DISABLED=true` it installs no-op backends instead, and `run()` exports nothing.
     public static func bootstrap(_ configuration: PeriscopeConfiguration) throws -> Periscope {
         let periscope = try Periscope(configuration: configuration)
         guard bootstrapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             throw PeriscopeError.alreadyBootstrapped
+        }
+        if configuration.isDisabled {
+            InstrumentationSystem.bootstrap(NoOpTracer())
+            LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+            MetricsSystem.bootstrap(NOOPMetricsHandler.instance)
+            return periscope
         }
         InstrumentationSystem.bootstrap(periscope.tracer)
         LoggingSystem.bootstrap(
             { label, provider in periscope.makeLogHandler(label: label, metadataProvider: provider) },
             metadataProvider: configuration.metadataProvider)
         MetricsSystem.bootstrap(periscope.metrics)
+        let logger = Logger(label: "periscope")
+        for warning in configuration.environmentWarnings { logger.warning("\(warning)") }
         return periscope
     }
 
@@ -86,6 +95,10 @@ public struct Periscope: Service, Sendable {
     /// Runs the export loop until graceful shutdown or cancellation, then flushes what is
     /// queued, bounded by `configuration.shutdownTimeout`.
     public func run() async throws {
+        if configuration.isDisabled {
+            try? await gracefulShutdown()
+            return
+        }
         let exporter = self.exporter
         let metricsLoop = MetricsExportLoop(metrics: metrics, exporter: exporter)
         let timeout = configuration.shutdownTimeout

@@ -1,13 +1,15 @@
+import Foundation
 import Logging
 
-/// Everything `Periscope.bootstrap` needs; only the service name is required.
+/// Everything `Periscope.bootstrap` needs. What the code sets wins; what it leaves out comes
+/// from the standard OpenTelemetry environment variables (`OTelEnvironment`), then defaults.
 public struct PeriscopeConfiguration: Sendable {
     /// `service.name`: how traces, logs and golden signals are grouped.
     public var serviceName: String
     /// The agent's OTLP/HTTP base URL (the sidecar listens on `http://127.0.0.1:4318`).
     public var agentEndpoint: String
-    /// The share of root traces recorded, 0...1; children follow their parent's decision.
-    public var samplingRatio: Double
+    /// Decides which new spans are recorded: parent-based ratio 1 (everything) by default.
+    public var sampler: any Sampler
     /// Extra resource attributes, e.g. `deployment.environment`.
     public var resourceAttributes: [String: String]
     /// The level of loggers created after bootstrap.
@@ -16,35 +18,58 @@ public struct PeriscopeConfiguration: Sendable {
     public var logMirror: LogMirrorDestination?
     /// Metadata added to every log record (e.g. a correlation ID from the request context).
     public var metadataProvider: Logger.MetadataProvider?
-    /// Queues, batching and retries.
+    /// Queues, batching, retries, headers.
     public var export: OTLPExporter.Configuration
     /// Metrics export interval (default 10 s), histogram buckets and the series limit.
     public var metrics: PeriscopeMetrics.Configuration
     /// How long the final flush may take at shutdown.
     public var shutdownTimeout: Duration
+    /// Which context formats are read and written (W3C trace context and baggage by default).
+    public var propagators: Propagators
+    /// `OTEL_SDK_DISABLED=true`: bootstrap installs no-op tracing, logging and metrics.
+    public var isDisabled: Bool
+    /// Environment values that did not parse and were ignored; `bootstrap` logs them.
+    public var environmentWarnings: [String]
 
-    /// Defaults: the local agent, every trace sampled, `info` logs, no mirror, metrics every 10 s.
+    /// - Parameters:
+    ///   - serviceName: else `OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`,
+    ///     else `unknown_service:<process name>`.
+    ///   - agentEndpoint: else `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://127.0.0.1:4318`.
+    ///   - samplingRatio: a parent-based ratio; else `OTEL_TRACES_SAMPLER`(`_ARG`), else 1.
+    ///   - resourceAttributes: merged over `OTEL_RESOURCE_ATTRIBUTES` (these win per key).
+    ///   - export: else defaults with `OTEL_EXPORTER_OTLP_TIMEOUT`; headers and per-signal
+    ///     endpoints from the environment fill in what it does not set.
+    ///   - propagators: else `OTEL_PROPAGATORS`, else trace context and baggage.
+    ///   - environment: the variables to read; the process's by default.
     public init(
-        serviceName: String,
-        agentEndpoint: String = "http://127.0.0.1:4318",
-        samplingRatio: Double = 1.0,
+        serviceName: String? = nil,
+        agentEndpoint: String? = nil,
+        samplingRatio: Double? = nil,
         resourceAttributes: [String: String] = [:],
         logLevel: Logger.Level = .info,
         logMirror: LogMirrorDestination? = nil,
         metadataProvider: Logger.MetadataProvider? = nil,
-        export: OTLPExporter.Configuration = OTLPExporter.Configuration(),
+        export: OTLPExporter.Configuration? = nil,
         metrics: PeriscopeMetrics.Configuration = PeriscopeMetrics.Configuration(),
-        shutdownTimeout: Duration = .seconds(5)
+        shutdownTimeout: Duration = .seconds(5),
+        propagators: Propagators? = nil,
+        environment: OTelEnvironment = OTelEnvironment()
     ) {
-        self.serviceName = serviceName
-        self.agentEndpoint = agentEndpoint
-        self.samplingRatio = samplingRatio
-        self.resourceAttributes = resourceAttributes
+        self.serviceName = serviceName ?? environment.serviceName ?? "unknown_service:\(ProcessInfo.processInfo.processName)"
+        self.agentEndpoint = agentEndpoint ?? environment.endpoint ?? "http://127.0.0.1:4318"
+        self.sampler = samplingRatio.map { ParentBasedRatioSampler(ratio: $0) } ?? environment.sampler ?? ParentBasedRatioSampler(ratio: 1)
+        self.resourceAttributes = environment.resourceAttributes.merging(resourceAttributes) { _, explicit in explicit }
         self.logLevel = logLevel
         self.logMirror = logMirror
         self.metadataProvider = metadataProvider
-        self.export = export
+        var exportConfiguration = export ?? OTLPExporter.Configuration(requestTimeout: environment.timeout ?? .seconds(5))
+        exportConfiguration.headers = environment.headers.merging(exportConfiguration.headers) { _, explicit in explicit }
+        exportConfiguration.signalEndpoints = environment.signalEndpoints.merging(exportConfiguration.signalEndpoints) { _, explicit in explicit }
+        self.export = exportConfiguration
         self.metrics = metrics
         self.shutdownTimeout = shutdownTimeout
+        self.propagators = propagators ?? environment.propagators ?? .default
+        self.isDisabled = environment.sdkDisabled
+        self.environmentWarnings = environment.warnings
     }
 }

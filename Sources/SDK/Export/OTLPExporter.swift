@@ -34,6 +34,11 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var retry: RetryPolicy
         /// Cuts applied to each span and record before it is queued.
         public var attributeLimits: AttributeLimits
+        /// Headers sent with every export (`OTEL_EXPORTER_OTLP_HEADERS`), e.g. an authorization.
+        public var headers: [String: String] = [:]
+        /// Full URLs that replace `endpoint` + `/v1/<signal>` for a signal
+        /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and its kin).
+        public var signalEndpoints: [Signal: String] = [:]
 
         /// Defaults: the local agent, 2048-item queues, batches of 512 every second (or as soon
         /// as one is full), 4 exports in flight.
@@ -353,8 +358,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         for attempt in 1...attempts {
             var retryAfter: Duration?
             do {
-                var request = HTTPClientRequest(url: baseURL + signal.path)
+                var request = HTTPClientRequest(url: configuration.signalEndpoints[signal] ?? baseURL + signal.path)
                 request.method = .POST
+                for (name, value) in configuration.headers { request.headers.add(name: name, value: value) }
                 request.headers.add(name: "Content-Type", value: OTLPFormat.protobuf.rawValue)
                 request.headers.add(name: "User-Agent", value: "periscope-sdk-swift/\(PeriscopeVersion.current)")
                 request.body = .bytes(body)

@@ -17,7 +17,14 @@ public struct PeriscopeTracer: Tracer {
 
     /// A tracer that is not installed globally, e.g. for tests; pass it to code that takes a tracer.
     /// `flush` is what `forceFlush()` triggers (the exporter's non-blocking flush request).
-    public init(sampler: any Sampler, sink: any TelemetrySink, flush: @escaping @Sendable () -> Void = {}) {
+    /// Which context formats `inject` writes and `extract` reads.
+    public let propagators: Propagators
+
+    public init(
+        sampler: any Sampler, sink: any TelemetrySink, propagators: Propagators = .default,
+        flush: @escaping @Sendable () -> Void = {}
+    ) {
+        self.propagators = propagators
         self.sampler = sampler
         self.sink = sink
         self.flush = flush
@@ -61,9 +68,10 @@ public struct PeriscopeTracer: Tracer {
     public func inject<Carrier, Inject: Injector>(
         _ context: ServiceContext, into carrier: inout Carrier, using injector: Inject
     ) where Inject.Carrier == Carrier {
-        if let spanContext = context.spanContext {
+        if propagators.contains(.traceContext), let spanContext = context.spanContext {
             W3CPropagation.inject(spanContext, into: &carrier, using: injector)
         }
+        guard propagators.contains(.baggage) else { return }
         let correlationID = context.correlationID
         guard correlationID != nil || context.baggage != nil else { return }
         var baggage = context.baggage ?? Baggage()
@@ -80,10 +88,10 @@ public struct PeriscopeTracer: Tracer {
     public func extract<Carrier, Extract: Extractor>(
         _ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract
     ) where Extract.Carrier == Carrier {
-        if let remote = W3CPropagation.extract(from: carrier, using: extractor) {
+        if propagators.contains(.traceContext), let remote = W3CPropagation.extract(from: carrier, using: extractor) {
             context.spanContext = remote
         }
-        if let header = extractor.extract(key: Baggage.headerName, from: carrier) {
+        if propagators.contains(.baggage), let header = extractor.extract(key: Baggage.headerName, from: carrier) {
             var baggage = Baggage(headerValue: header)
             let carried = baggage[CorrelationID.attributeKey]
             baggage[CorrelationID.attributeKey] = nil  // kept apart, in `correlationID`

@@ -39,3 +39,18 @@ public struct ParentBasedRatioSampler: Sampler {
         return (traceID.low & Self.randomBits) < threshold
     }
 }
+
+/// Ratio sampling on the trace ID alone, parent or not (`OTEL_TRACES_SAMPLER=traceidratio`):
+/// every service decides the same way for the same trace, so a trace stays whole as long as
+/// every service uses the same ratio.
+public struct TraceIDRatioSampler: Sampler {
+    private let ratio: ParentBasedRatioSampler
+
+    public init(ratio: Double) {
+        self.ratio = ParentBasedRatioSampler(ratio: ratio)
+    }
+
+    public func shouldSample(traceID: TraceID, parent: SpanContext?) -> Bool {
+        ratio.sampleRoot(traceID)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import PeriscopeModel
+
+/// The standard OpenTelemetry SDK environment variables
+/// (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/), read
+/// once, so a pod spec written for any other OpenTelemetry service configures a Swift one too.
+/// `PeriscopeConfiguration` applies them under what the code sets explicitly. A value that does
+/// not parse is ignored with a warning (`warnings`), as the specification asks, never a crash.
+public struct OTelEnvironment: Sendable {
+    /// `OTEL_SDK_DISABLED=true`: every signal is a no-op.
+    public var sdkDisabled = false
+    /// `OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
+    public var serviceName: String?
+    /// `OTEL_RESOURCE_ATTRIBUTES` (`key=value,…`, percent-decoded), without `service.name`.
+    public var resourceAttributes: [String: String] = [:]
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the base URL signal paths are appended to.
+    public var endpoint: String?
+    /// `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT`: full URLs, used as given.
+    public var signalEndpoints: [Signal: String] = [:]
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,…`, percent-decoded).
+    public var headers: [String: String] = [:]
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds).
+    public var timeout: Duration?
+    /// `OTEL_TRACES_SAMPLER` with `OTEL_TRACES_SAMPLER_ARG`.
+    public var sampler: (any Sampler)?
+    /// `OTEL_PROPAGATORS`: which of W3C trace context and baggage are read and written.
+    public var propagators: Propagators?
+    /// Values that did not parse, each a sentence naming the variable.
+    public var warnings: [String] = []
+
+    public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        if let text = value("OTEL_SDK_DISABLED") { sdkDisabled = text.lowercased() == "true" }
+        var resource = Self.pairs(value("OTEL_RESOURCE_ATTRIBUTES") ?? "", variable: "OTEL_RESOURCE_ATTRIBUTES", warnings: &warnings)
+        serviceName = value("OTEL_SERVICE_NAME") ?? resource["service.name"]
+        resource["service.name"] = nil
+        resourceAttributes = resource
+        headers = Self.pairs(value("OTEL_EXPORTER_OTLP_HEADERS") ?? "", variable: "OTEL_EXPORTER_OTLP_HEADERS", warnings: &warnings)
+
+        let grpc = value("OTEL_EXPORTER_OTLP_PROTOCOL").map { $0.lowercased() == "grpc" } ?? false
+        if let text = value("OTEL_EXPORTER_OTLP_PROTOCOL"), !["grpc", "http/protobuf", "http/json"].contains(text.lowercased()) {
+            warnings.append("OTEL_EXPORTER_OTLP_PROTOCOL='\(text)' is not grpc, http/protobuf or http/json; ignored")
+        }
+        if let text = value("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            if var url = Self.httpURL(text) {
+                // This SDK speaks OTLP/HTTP; a spec written for gRPC SDKs names the agent's gRPC port.
+                if grpc, let port = URLComponents(string: url)?.port, port == 4317 {
+                    url = url.replacingOccurrences(of: ":4317", with: ":4318")
+                    warnings.append("OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the Periscope SDK sends OTLP/HTTP, to port 4318 instead of 4317")
+                } else if grpc {
+                    warnings.append("OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the Periscope SDK sends OTLP/HTTP to \(url)")
+                }
+                endpoint = url
+            } else {
+                warnings.append("OTEL_EXPORTER_OTLP_ENDPOINT='\(text)' is not an http:// or https:// URL; ignored")
+            }
+        }
+        for (signal, name) in [(Signal.traces, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), (.logs, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+                               (.metrics, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")] {
+            guard let text = value(name) else { continue }
+            if let url = Self.httpURL(text) { signalEndpoints[signal] = url } else { warnings.append("\(name)='\(text)' is not an http:// or https:// URL; ignored") }
+        }
+        if let text = value("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            if let milliseconds = Int64(text), milliseconds > 0, milliseconds <= 86_400_000 {
+                timeout = .milliseconds(milliseconds)
+            } else {
+                warnings.append("OTEL_EXPORTER_OTLP_TIMEOUT='\(text)' is not a whole number of milliseconds from 1 to 86400000; ignored")
+            }
+        }
+        sampler = Self.sampler(value("OTEL_TRACES_SAMPLER"), argument: value("OTEL_TRACES_SAMPLER_ARG"), warnings: &warnings)
+        if let text = value("OTEL_PROPAGATORS") {
+            var chosen = Propagators()
+            for name in text.lowercased().split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                switch name {
+                case "tracecontext": chosen.insert(.traceContext)
+                case "baggage": chosen.insert(.baggage)
+                case "none": break
+                default: warnings.append("OTEL_PROPAGATORS: '\(name)' is not supported (tracecontext, baggage, none); ignored")
+                }
+            }
+            propagators = chosen
+        }
+    }
+
+    /// `key=value,key2=value2` with percent-encoded values (W3C Baggage syntax, as the spec says).
+    static func pairs(_ text: String, variable: String, warnings: inout [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            let key = parts.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard parts.count == 2, !key.isEmpty, let value = parts[1].trimmingCharacters(in: .whitespaces).removingPercentEncoding else {
+                warnings.append("\(variable): '\(item.prefix(64))' is not key=value; ignored")
+                continue
+            }
+            out[key] = value
+        }
+        return out
+    }
+
+    static func httpURL(_ text: String) -> String? {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), URLComponents(string: text)?.host?.isEmpty == false else { return nil }
+        var url = text
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    static func sampler(_ name: String?, argument: String?, warnings: inout [String]) -> (any Sampler)? {
+        guard let name else { return nil }
+        func ratio() -> Double {
+            guard let argument else { return 1 }
+            guard let value = Double(argument), value >= 0, value <= 1 else {
+                warnings.append("OTEL_TRACES_SAMPLER_ARG='\(argument)' is not a ratio from 0 to 1; 1 used")
+                return 1
+            }
+            return value
+        }
+        switch name.lowercased() {
+        case "always_on", "parentbased_always_on": return ParentBasedRatioSampler(ratio: 1)
+        case "always_off", "parentbased_always_off": return ParentBasedRatioSampler(ratio: 0)
+        case "parentbased_traceidratio": return ParentBasedRatioSampler(ratio: ratio())
+        case "traceidratio": return TraceIDRatioSampler(ratio: ratio())
+        default:
+            warnings.append("OTEL_TRACES_SAMPLER='\(name)' is not supported (always_on, always_off, traceidratio, parentbased_*); the default is used")
+            return nil
+        }
+    }
+}
+
+/// Which context propagation formats the tracer reads and writes.
+public struct Propagators: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// W3C Trace Context: `traceparent` and `tracestate`.
+    public static let traceContext = Propagators(rawValue: 1)
+    /// W3C Baggage: `baggage` (which also carries the correlation ID).
+    public static let baggage = Propagators(rawValue: 2)
+    /// The OpenTelemetry default.
+    public static let `default`: Propagators = [.traceContext, .baggage]
+}
