@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // Micro-benchmarks of the SDK's hot paths, side by side with swift-otel.
@@ -44,7 +46,8 @@ let package = Package(
             path: "Sources/PeriscopeBenchKit",
             swiftSettings: strict
         ),
-        // The end-to-end load generator: drives a real agent and collector over OTLP/HTTP.
+        // The end-to-end load generator: drives a real agent and collector over OTLP/HTTP (and
+        // OTLP/gRPC, for the protocol comparison).
         .executableTarget(
             name: "periscope-load",
             dependencies: [
@@ -55,6 +58,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             path: "Sources/PeriscopeLoad",
             swiftSettings: strict

@@ -21,6 +21,7 @@ public final class ManagedProcess: @unchecked Sendable {
     /// The operating-system process ID, for /proc readings.
     public let pid: Int32
     private let process: Process
+    private let stdoutURL: URL
 
     /// Starts `binary` with `arguments` and waits up to `timeout` for its listening line;
     /// with `cpuList` (e.g. `"1"`) it runs under `taskset -c cpuList` (which execs it, so
@@ -44,6 +45,7 @@ public final class ManagedProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         try process.run()
         self.process = process
+        self.stdoutURL = stdoutURL
         pid = process.processIdentifier
 
         let deadline = ContinuousClock.now + timeout
@@ -59,6 +61,20 @@ public final class ManagedProcess: @unchecked Sendable {
             throw LaunchError(description: "\(name) did not print its listening line: \(errors.suffix(2000))")
         }
         port = found
+    }
+
+    /// The port of the first stdout line that starts with `prefix` and ends with `:PORT`
+    /// (`periscope-agent OTLP/gRPC on 127.0.0.1:PORT`), waiting up to `timeout` for it.
+    public func port(ofLineStartingWith prefix: String, timeout: Duration = .seconds(30)) throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+                if let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) { return port }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw LaunchError(description: "\(name) printed no line starting with '\(prefix)'")
     }
 
     /// The port in a `NAME listening on HOST:PORT` line of `output`, if there is one.

@@ -18,8 +18,12 @@ final class LoadStack: Sendable {
     /// Where the query API answers.
     var collectorURL: String { "http://127.0.0.1:\(collector.port)" }
 
-    /// Starts everything, or stops what started and throws.
-    init(binDirectory: URL, work: URL, extraAgentArguments: [String]) throws {
+    /// The agent's OTLP/gRPC port, when started with `agentGRPC`.
+    let agentGRPCPort: Int?
+
+    /// Starts everything, or stops what started and throws. With `agentGRPC` the agent also
+    /// serves OTLP/gRPC on a free port.
+    init(binDirectory: URL, work: URL, extraAgentArguments: [String], agentGRPC: Bool = false) throws {
         let collectorData = work.appendingPathComponent("collector-data")
         self.collectorData = collectorData
         let agentData = work.appendingPathComponent("agent-data")
@@ -30,11 +34,19 @@ final class LoadStack: Sendable {
         do {
             let proxy = try CountingProxy(upstreamPort: collector.port)
             self.proxy = proxy
-            self.agent = try ManagedProcess(
+            let agent = try ManagedProcess(
                 binary: binDirectory.appendingPathComponent("periscope-agent"),
-                arguments: ["--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "off", "--collector", "http://127.0.0.1:\(proxy.port)",
+                arguments: ["--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", agentGRPC ? "127.0.0.1:0" : "off",
+                            "--collector", "http://127.0.0.1:\(proxy.port)",
                             "--data", agentData.path] + extraAgentArguments,
                 logDirectory: work)
+            self.agent = agent
+            do {
+                agentGRPCPort = agentGRPC ? try agent.port(ofLineStartingWith: "periscope-agent OTLP/gRPC on ") : nil
+            } catch {
+                agent.stop()
+                throw error
+            }
         } catch {
             collector.stop()
             throw error

@@ -65,6 +65,15 @@ struct PeriscopeLoad: AsyncParsableCommand {
     @Option(help: "With --sdk-spans-per-second: log records per second as well.")
     var sdkLogsPerSecond = 0
 
+    @Option(help: "Instead of load: rounds of this many log exports to the agent, alternately over OTLP/HTTP and OTLP/gRPC, compared (records per request --records-per-request, outstanding --max-in-flight).")
+    var protocolComparison: Int?
+
+    @Option(help: "With --protocol-comparison: log records in each request.")
+    var recordsPerRequest: Int = 100
+
+    @Option(help: "With --protocol-comparison: rounds per protocol.")
+    var rounds: Int = 3
+
     @Option(help: "Where to write the JSON summary as well as stdout.")
     var jsonOut: String?
 
@@ -81,7 +90,8 @@ struct PeriscopeLoad: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { if !keepWork { try? FileManager.default.removeItem(at: work) } }
 
-        let stack = try LoadStack(binDirectory: URL(fileURLWithPath: binDir), work: work, extraAgentArguments: agentArg)
+        let stack = try LoadStack(
+            binDirectory: URL(fileURLWithPath: binDir), work: work, extraAgentArguments: agentArg, agentGRPC: protocolComparison != nil)
         defer { stack.stop() }
         let client = HTTPEndpoints.makeClient(connections: shape.services * shape.maxInFlight + 8)
         let endpoints = HTTPEndpoints(agentURL: stack.agentURL, collectorURL: stack.collectorURL, client: client)
@@ -92,6 +102,15 @@ struct PeriscopeLoad: AsyncParsableCommand {
             try? await client.shutdown()
             try emit(report, table: report.table())
             if !report.lossless { throw ExitCode(3) }
+            return
+        }
+        if let protocolComparison, let grpcPort = stack.agentGRPCPort {
+            let report = try await ProtocolComparison(
+                requests: max(1, protocolComparison), recordsPerRequest: max(1, recordsPerRequest), inFlight: shape.maxInFlight,
+                rounds: max(1, rounds), endpoints: endpoints, grpcPort: grpcPort, agentPID: stack.agent.pid).run()
+            try? await client.shutdown()
+            try emit(report, table: report.table())
+            if (report.http + report.grpc).contains(where: { $0.failures > 0 }) { throw ExitCode(2) }
             return
         }
         if let sequentialRequests {
