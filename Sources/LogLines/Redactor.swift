@@ -15,6 +15,8 @@ package final class Redactor: Sendable {
         package let prefilter: Prefilter
         /// `prefilter`, ready to run.
         package let scan: Scan
+        /// A check a match must also pass to be replaced (the card number rule's Luhn checksum).
+        package let validate: (@Sendable (Substring) -> Bool)?
     }
 
     package static let defaultRules: [RedactionRule] = [
@@ -44,7 +46,10 @@ package final class Redactor: Sendable {
         self.rules = all.compactMap { rule in
             guard let expression = try? NSRegularExpression(pattern: rule.pattern) else { return nil }
             let prefilter = Self.defaultPrefilters[rule.pattern] ?? .none
-            return Rule(name: rule.name, expression: expression, replacement: rule.replacement, prefilter: prefilter, scan: Scan(of: [prefilter]))
+            let validate: (@Sendable (Substring) -> Bool)? = rule.pattern == Self.defaultRules[1].pattern ? Self.passesLuhn : nil
+            return Rule(
+                name: rule.name, expression: expression, replacement: rule.replacement, prefilter: prefilter, scan: Scan(of: [prefilter]),
+                validate: validate)
         }
         counts = Mutex([Int](repeating: 0, count: self.rules.count))
         scan = Scan(of: self.rules.map(\.prefilter))
@@ -123,11 +128,50 @@ package final class Redactor: Sendable {
         for (index, rule) in rules.enumerated() {
             guard current.withUTF8({ rule.scan.mayMatch($0) }) else { continue }
             let range = NSRange(current.startIndex..., in: current)
+            if let validate = rule.validate {
+                current = replaceValidated(current, rule: rule, validate: validate, count: &counts[index])
+                continue
+            }
             let matches = rule.expression.numberOfMatches(in: current, range: range)
             guard matches > 0 else { continue }
             counts[index] += matches
             current = rule.expression.stringByReplacingMatches(in: current, range: range, withTemplate: rule.replacement)
         }
         return current
+    }
+
+    /// `text` with the matches of `rule` that pass `validate` replaced, counting them.
+    private func replaceValidated(_ text: String, rule: Rule, validate: (Substring) -> Bool, count: inout Int) -> String {
+        let matches = rule.expression.matches(in: text, range: NSRange(text.startIndex..., in: text))
+        var output = ""
+        var last = text.startIndex
+        for match in matches {
+            guard let range = Range(match.range, in: text), validate(text[range]) else { continue }
+            output += text[last..<range.lowerBound]
+            output += rule.expression.replacementString(for: match, in: text, offset: 0, template: rule.replacement)
+            last = range.upperBound
+            count += 1
+        }
+        guard last != text.startIndex else { return text }
+        output += text[last...]
+        return output
+    }
+
+    /// Whether the digits of `text` (spaces and dashes between them ignored) pass the Luhn
+    /// checksum every payment card number carries: most other long digit runs — timestamps,
+    /// numeric IDs — do not, so they are left alone.
+    @Sendable static func passesLuhn(_ text: Substring) -> Bool {
+        var sum = 0
+        var double = false
+        for byte in text.utf8.reversed() where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+            var digit = Int(byte - UInt8(ascii: "0"))
+            if double {
+                digit *= 2
+                if digit > 9 { digit -= 9 }
+            }
+            sum += digit
+            double.toggle()
+        }
+        return sum % 10 == 0
     }
 }

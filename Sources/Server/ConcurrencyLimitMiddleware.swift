@@ -12,11 +12,14 @@ import Synchronization
 /// `ConcurrencyLimit.idleTimeout`, which frees its place. `/healthz` is never refused.
 public struct ConcurrencyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxConcurrent: Int
-    let ingest = InFlightCounter()
+    let ingest: InFlightCounter
     let queries = InFlightCounter()
 
-    public init(maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent) {
+    /// - Parameter ingest: the ingest places, shared with the gRPC services so both protocols
+    ///   together stay within `maxConcurrent`.
+    public init(maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, ingest: InFlightCounter = InFlightCounter()) {
         self.maxConcurrent = max(1, maxConcurrent)
+        self.ingest = ingest
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -44,6 +47,8 @@ public enum ConcurrencyLimit {
 /// Requests in progress, shared by every copy of the middleware.
 public final class InFlightCounter: Sendable {
     private let count = Atomic<Int>(0)
+
+    public init() {}
 
     /// Takes a place if fewer than `limit` are taken.
     func enter(limit: Int) -> Bool {

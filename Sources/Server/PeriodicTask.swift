@@ -22,6 +22,9 @@ public struct PeriodicTask: Service {
                 try await timeline.sleep(for: interval)
             }
         }
-        try? await BlockingIO.run(action)
+        // Once more on the way out, even when the group is being cancelled: a last fsync must not
+        // be skipped because the work would inherit the cancellation.
+        let last = action
+        await Task { try? await BlockingIO.run(last) }.value
     }
 }

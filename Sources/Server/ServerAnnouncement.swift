@@ -9,6 +9,11 @@ public enum ServerAnnouncement {
         let host = address?.ipAddress ?? "?"
         let port = address?.port ?? 0
         let line = "\(name) listening on \(host.contains(":") ? "[\(host)]" : host):\(port)\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+        write(line)
+    }
+
+    /// Writes `line` to stdout; a closed or broken stdout is ignored rather than a crash.
+    public static func write(_ line: String) {
+        try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
     }
 }

@@ -58,8 +58,20 @@ struct OTelEnvironmentTests {
         #expect(configuration.propagators == .default)
     }
 
+    @Test("always_on and always_off decide alike below any parent")
+    func constantSamplers() {
+        let sampled = SpanContext(traceID: .random(), spanID: .random(), isSampled: true, traceState: "")
+        let unsampled = SpanContext(traceID: .random(), spanID: .random(), isSampled: false, traceState: "")
+        let on = OTelEnvironment(["OTEL_TRACES_SAMPLER": "always_on"]).sampler
+        let off = OTelEnvironment(["OTEL_TRACES_SAMPLER": "always_off"]).sampler
+        for parent in [sampled, unsampled, nil] as [SpanContext?] {
+            #expect(on?.shouldSample(traceID: .random(), parent: parent) == true)
+            #expect(off?.shouldSample(traceID: .random(), parent: parent) == false)
+        }
+    }
+
     @Test("samplers by name", arguments: [
-        ("always_on", "", 1.0, true), ("always_off", "", 0.0, true), ("parentbased_always_off", "", 0.0, true),
+        ("parentbased_always_on", "", 1.0, true), ("parentbased_always_off", "", 0.0, true),
         ("traceidratio", "0.5", 0.5, false), ("parentbased_traceidratio", "0.1", 0.1, true),
     ])
     func samplers(name: String, argument: String, ratio: Double, parentBased: Bool) {
@@ -87,7 +99,7 @@ struct OTelEnvironmentTests {
             "OTEL_EXPORTER_OTLP_ENDPOINT": "agent:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "-5",
             "OTEL_TRACES_SAMPLER": "jaeger_remote", "OTEL_TRACES_SAMPLER_ARG": "2",
             "OTEL_RESOURCE_ATTRIBUTES": "novalue,%zz=1", "OTEL_PROPAGATORS": "b3,baggage",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://x", "OTEL_EXPORTER_OTLP_HEADERS": "=x",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://x", "OTEL_EXPORTER_OTLP_HEADERS": "=x,x-evil=a%0D%0AInjected:%201,bad name=1,ok=fine",
         ])
         let named = Set(environment.warnings.compactMap { $0.split(separator: " ").first.map { String($0.split(separator: "=").first ?? $0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) } })
         for variable in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_TRACES_SAMPLER", "OTEL_RESOURCE_ATTRIBUTES",
@@ -96,6 +108,7 @@ struct OTelEnvironmentTests {
         }
         #expect(environment.endpoint == nil && environment.timeout == nil && environment.sampler == nil)
         #expect(environment.propagators == [.baggage])
+        #expect(environment.headers == ["ok": "fine"], "headers that would break every export are dropped")
         let configuration = PeriscopeConfiguration(environment: environment)
         #expect(configuration.agentEndpoint == "http://127.0.0.1:4318")
     }

@@ -30,7 +30,8 @@ struct AgentApplication {
 
     func run() async throws {
         let router = Router()
-        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
+        let ingestInFlight = InFlightCounter()
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
         router.get("healthz") { _, _ in "ok" }
         // Received requests pass the processors stage; tailed lines were redacted as they were read.
         let receivedLogRedaction = configuration.redaction.makeRedactor()
@@ -67,9 +68,12 @@ struct AgentApplication {
             })
         }
         if let address = configuration.otlpGRPCListen {
-            let grpc = OTLPGRPCService(ingest: receiver.ingest, logger: logger) { await receiver.accept($0) }
+            let grpc = OTLPGRPCService(
+                ingest: receiver.ingest, inFlight: ingestInFlight, maxConcurrent: configuration.maxConcurrentRequests, logger: logger
+            ) { await receiver.accept($0) }
             services.append(GRPCServerService(
-                name: "periscope-agent", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
+                name: "periscope-agent", address: address, flag: "--otlp-grpc-listen", required: configuration.otlpGRPCListenIsExplicit,
+                maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
                 services: [grpc],
                 wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP to the agent's --otlp-listen address (\(configuration.otlpListen))",
                 logger: logger))
@@ -80,7 +84,10 @@ struct AgentApplication {
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        // Whatever was appended is synced, even when the group ended with an error.
+        defer {
+            do { try queue.syncIfDirty() } catch { logger.error("final queue sync failed: \(error)") }
+        }
         try await group.run()
-        try queue.syncIfDirty()
     }
 }

@@ -132,6 +132,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let text = otlpGRPCListen ?? file?.otlpGRPCListen {
             configuration.otlpGRPCListen = try ListenAddress.optional(text, flag: "--otlp-grpc-listen")
+            configuration.otlpGRPCListenIsExplicit = true
         }
         if let url = collector ?? file?.collector ?? environment["PERISCOPE_COLLECTOR"] {
             configuration.collectorURL = try CollectorURL.normalise(url)

@@ -10,6 +10,9 @@ struct AgentConfiguration: Sendable, Equatable {
     var otlpListen = ListenAddress(host: "127.0.0.1", port: 4318)
     /// The OTLP/gRPC receiver; `nil` turns it off.
     var otlpGRPCListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 4317)
+    /// Whether the gRPC address was asked for: then a port that cannot be bound stops the agent;
+    /// the default address, taken by something else, is only logged.
+    var otlpGRPCListenIsExplicit = false
     var collectorURL = "http://127.0.0.1:4400"
     var token: String?
     var dataDirectory = "./periscope-agent-data"

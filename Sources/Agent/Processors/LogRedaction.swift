@@ -1,5 +1,6 @@
 import PeriscopeLogLines
 import PeriscopeModel
+import PeriscopeServer
 
 /// The processors stage for received logs: bodies and string attributes of log records that
 /// arrive over OTLP pass through the same redaction rules as tailed lines before anything is
@@ -10,8 +11,20 @@ struct LogRedaction: BatchSink {
     let redactor: Redactor
     let next: any BatchSink
 
+    /// Redaction runs regular expressions over every string: on the blocking pool, so a large
+    /// request never holds one of the cooperative threads the servers need.
     func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
-        try await next.accept(redacted(request))
+        guard !redactor.isEmpty, case .logs = request.batch else {
+            try await next.accept(request)
+            return
+        }
+        let processed: OTLPRequestPayload
+        do {
+            processed = try await BlockingIO.run { [self] in redacted(request) }
+        } catch {
+            throw .unavailable(reason: "the agent is shutting down", retryAfter: .seconds(1))
+        }
+        try await next.accept(processed)
     }
 
     /// `request` with its log records redacted.

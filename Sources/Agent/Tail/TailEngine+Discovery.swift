@@ -99,7 +99,7 @@ extension TailEngine {
                 let identity = FileIdentity(info)
                 guard files[identity] == nil, savedEntries[identity] == nil, ignoredCopies[identity] == nil else { continue }
                 let size = UInt64(info.st_size)
-                let modified = UInt64(info.st_mtim.tv_sec) * 1_000_000_000 + UInt64(info.st_mtim.tv_nsec)
+                let modified = WallClock.unixNano(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
                 let fd = Glibc.open(sibling, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { continue }
                 var start: UInt64 = 0

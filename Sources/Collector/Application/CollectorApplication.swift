@@ -14,7 +14,8 @@ enum CollectorApplication {
             objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
             durability: configuration.durability)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
-        let router = Self.router(store: store, alerts: alerts, configuration: configuration, logger: logger)
+        let ingestInFlight = InFlightCounter()
+        let router = Self.router(store: store, alerts: alerts, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
         var services: [any Service] = [
             RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
             RollupFlushService(store: store, logger: logger),
@@ -23,11 +24,13 @@ enum CollectorApplication {
         if let address = configuration.grpcListen {
             let ingest = IngestRoutes(
                 store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
-            let grpc = OTLPGRPCService(ingest: ingest.ingest, tokens: configuration.tokens.map(BearerTokens.init), logger: logger) {
-                await ingest.store($0, batchID: nil)
-            }
+            let grpc = OTLPGRPCService(
+                ingest: ingest.ingest, tokens: configuration.tokens.map(BearerTokens.init), inFlight: ingestInFlight,
+                maxConcurrent: configuration.maxConcurrentRequests, logger: logger
+            ) { await ingest.store($0, batchID: nil) }
             services.append(GRPCServerService(
-                name: "periscope-collector", address: address, maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
+                name: "periscope-collector", address: address, flag: "--grpc-listen", required: configuration.grpcListenIsExplicit,
+                maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
                 services: [grpc],
                 wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP and queries to the collector's --listen address (\(configuration.listen))",
                 logger: logger))
@@ -47,10 +50,11 @@ enum CollectorApplication {
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
     /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API.
     static func router(
-        store: any TelemetryStore, alerts: AlertLog, configuration: CollectorConfiguration, logger: Logger
+        store: any TelemetryStore, alerts: AlertLog, configuration: CollectorConfiguration,
+        ingestInFlight: InFlightCounter = InFlightCounter(), logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests))
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
         if let tokens = configuration.tokens {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }

@@ -6,8 +6,11 @@ import Yams
 /// Everything the collector needs to start, from `collector.yaml` and flags (flags win).
 struct CollectorConfiguration: Sendable, Equatable {
     var listen = ListenAddress(host: "0.0.0.0", port: 4400)
-    /// OTLP/gRPC ingest; `nil` turns it off.
+    /// OTLP/gRPC ingest; `nil` turns it off. Unless asked for, port 4317 on `listen`'s host.
     var grpcListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 4317)
+    /// Whether the gRPC address was asked for: then a port that cannot be bound stops the
+    /// collector; the default address, taken by something else, is only logged.
+    var grpcListenIsExplicit = false
     var dataDirectory = "./periscope-data"
     /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
     var tokens: [String]?

@@ -84,6 +84,10 @@ public struct CollectorCommand: AsyncParsableCommand {
         }
         if let text = grpcListen ?? file?.grpcListen {
             configuration.grpcListen = try ListenAddress.optional(text, flag: "--grpc-listen")
+            configuration.grpcListenIsExplicit = true
+        } else {
+            // A collector bound to loopback keeps gRPC on loopback too.
+            configuration.grpcListen = ListenAddress(host: configuration.listen.host, port: 4317)
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
         if let text = retention ?? file?.retention {

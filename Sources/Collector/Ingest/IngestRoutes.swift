@@ -46,6 +46,13 @@ struct IngestRoutes: Sendable {
                 answered.decoded.rejectionReason = [received.decoded.rejectionReason, filtered.reason].filter { !$0.isEmpty }.joined(separator: "; ")
             }
             return .accepted(answered, duplicate: outcome == .duplicate)
+        } catch is CancellationError {
+            // The client gave up (a gRPC deadline): a store already running finishes; one not yet
+            // started never runs. Either way the client retries, so this is no store failure.
+            logger.debug("\(signal.path): the client went away before the batch was stored")
+            return .failed(
+                OTLPIngestFailure(status: .serviceUnavailable, message: "cancelled before stored; retry", format: received.format),
+                retryAfterSeconds: 1)
         } catch {
             logger.error("store failed for \(signal.path): \(error)")
             return .failed(

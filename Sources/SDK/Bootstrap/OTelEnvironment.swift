@@ -38,7 +38,18 @@ public struct OTelEnvironment: Sendable {
         serviceName = value("OTEL_SERVICE_NAME") ?? resource["service.name"]
         resource["service.name"] = nil
         resourceAttributes = resource
-        headers = Self.pairs(value("OTEL_EXPORTER_OTLP_HEADERS") ?? "", variable: "OTEL_EXPORTER_OTLP_HEADERS", warnings: &warnings)
+        for (name, value) in Self.pairs(value("OTEL_EXPORTER_OTLP_HEADERS") ?? "", variable: "OTEL_EXPORTER_OTLP_HEADERS", warnings: &warnings) {
+            // An HTTP field name is a token; a value holds no control characters (a decoded CR LF
+            // would make every export fail).
+            let tokenBytes = Set("!#$%&'*+-.^_`|~".utf8)
+            let validName = name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || tokenBytes.contains($0) }
+            let validValue = value.unicodeScalars.allSatisfy { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }
+            guard validName, validValue else {
+                warnings.append("OTEL_EXPORTER_OTLP_HEADERS: '\(name.prefix(64))' is not a valid header (name a token, value without control characters); ignored")
+                continue
+            }
+            headers[name] = value
+        }
 
         let grpc = value("OTEL_EXPORTER_OTLP_PROTOCOL").map { $0.lowercased() == "grpc" } ?? false
         if let text = value("OTEL_EXPORTER_OTLP_PROTOCOL"), !["grpc", "http/protobuf", "http/json"].contains(text.lowercased()) {
@@ -119,8 +130,10 @@ public struct OTelEnvironment: Sendable {
             return value
         }
         switch name.lowercased() {
-        case "always_on", "parentbased_always_on": return ParentBasedRatioSampler(ratio: 1)
-        case "always_off", "parentbased_always_off": return ParentBasedRatioSampler(ratio: 0)
+        case "always_on": return ConstantSampler(true)
+        case "always_off": return ConstantSampler(false)
+        case "parentbased_always_on": return ParentBasedRatioSampler(ratio: 1)
+        case "parentbased_always_off": return ParentBasedRatioSampler(ratio: 0)
         case "parentbased_traceidratio": return ParentBasedRatioSampler(ratio: ratio())
         case "traceidratio": return TraceIDRatioSampler(ratio: ratio())
         default:

@@ -54,3 +54,15 @@ public struct TraceIDRatioSampler: Sampler {
         ratio.sampleRoot(traceID)
     }
 }
+
+/// The same decision for every span, parent or not (`OTEL_TRACES_SAMPLER=always_on` or
+/// `always_off`): `always_off` sheds every span, also below sampled remote parents.
+public struct ConstantSampler: Sampler {
+    public let decision: Bool
+
+    public init(_ decision: Bool) {
+        self.decision = decision
+    }
+
+    public func shouldSample(traceID: TraceID, parent: SpanContext?) -> Bool { decision }
+}

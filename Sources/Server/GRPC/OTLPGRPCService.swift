@@ -13,15 +13,22 @@ public struct OTLPGRPCService: RegistrableRPCService {
     let ingest: OTLPIngest
     /// Bearer tokens accepted from the `authorization` metadata; `nil` accepts any request.
     let tokens: BearerTokens?
+    /// Ingest places, shared with the HTTP receiver: a call beyond `maxConcurrent` is refused
+    /// with `RESOURCE_EXHAUSTED` and a RetryInfo before its message is read.
+    let inFlight: InFlightCounter
+    let maxConcurrent: Int
     let logger: Logger
     let accept: @Sendable (OTLPIngestRequest) async -> OTLPAnswer
 
     public init(
-        ingest: OTLPIngest, tokens: BearerTokens? = nil, logger: Logger,
+        ingest: OTLPIngest, tokens: BearerTokens? = nil, inFlight: InFlightCounter = InFlightCounter(),
+        maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, logger: Logger,
         accept: @escaping @Sendable (OTLPIngestRequest) async -> OTLPAnswer
     ) {
         self.ingest = ingest
         self.tokens = tokens
+        self.inFlight = inFlight
+        self.maxConcurrent = max(1, maxConcurrent)
         self.logger = logger
         self.accept = accept
     }
@@ -40,18 +47,29 @@ public struct OTLPGRPCService: RegistrableRPCService {
             router.registerHandler(
                 forMethod: Self.method(signal), deserializer: RawMessageDeserializer(), serializer: RawMessageSerializer()
             ) { request, _ in
-                StreamingServerResponse(single: try await self.export(signal, ServerRequest(stream: request)))
+                // Refusals that need no message come before it is read: a wrong token or a full
+                // house costs the server nothing of the client's (up to 64 MiB) message.
+                try self.authorize(request.metadata)
+                guard self.inFlight.enter(limit: self.maxConcurrent) else {
+                    throw RetryInfoMetadata.error(
+                        code: .resourceExhausted, message: "more than \(self.maxConcurrent) exports in progress; retry later",
+                        retryAfter: .seconds(1))
+                }
+                defer { self.inFlight.leave() }
+                return StreamingServerResponse(single: try await self.export(signal, ServerRequest(stream: request)))
             }
         }
     }
 
-    func export(_ signal: Signal, _ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
-        if let tokens {
-            let presented = request.metadata[stringValues: "authorization"].first(where: { _ in true })
-            guard tokens.accept(authorization: presented) else {
-                throw RPCError(code: .unauthenticated, message: "missing or invalid bearer token: send metadata 'authorization: Bearer <token>'")
-            }
+    func authorize(_ metadata: Metadata) throws {
+        guard let tokens else { return }
+        let presented = metadata[stringValues: "authorization"].first(where: { _ in true })
+        guard tokens.accept(authorization: presented) else {
+            throw RPCError(code: .unauthenticated, message: "missing or invalid bearer token: send metadata 'authorization: Bearer <token>'")
         }
+    }
+
+    func export(_ signal: Signal, _ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
         let received: OTLPIngestRequest
         do throws(OTLPIngestFailure) {
             received = try ingest.read(protobuf: request.message, signal: signal)

@@ -4,7 +4,9 @@ import NIOCore
 /// arrived. A client that speaks HTTP/1.1 there (an OTLP/HTTP exporter pointed at 4317) gets a
 /// `400` that names the port to use, instead of an HTTP/2 SETTINGS frame it cannot read; a
 /// connection that starts with the preface is handed to gRPC untouched. Until it knows, it also
-/// holds what the server writes (HTTP/2 servers speak first).
+/// holds what the server writes (HTTP/2 servers speak first). A connection that stays silent for
+/// `prefaceTimeout`, or is still undecided when the server shuts down, is closed: nothing the
+/// server wrote to it has left, so no goodbye could reach it anyway.
 final class WrongProtocolAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -21,16 +23,49 @@ final class WrongProtocolAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     private var received: ByteBuffer?
     private var heldWrites: [(NIOAny, EventLoopPromise<Void>?)] = []
     private var heldFlush = false
+    private var prefaceTimer: Scheduled<Void>?
+
+    static let prefaceTimeout = TimeAmount.seconds(10)
 
     init(hint: String) {
         self.hint = hint
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        prefaceTimer = context.eventLoop.scheduleTask(in: Self.prefaceTimeout) {
+            let (handler, context) = bound.value
+            guard handler.verdict == .undecided else { return }
+            handler.failHeld()
+            handler.verdict = .refused
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        prefaceTimer?.cancel()
+        failHeld()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if verdict == .undecided, event is ChannelShouldQuiesceEvent {
+            failHeld()
+            verdict = .refused
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch verdict {
-        case .http2: context.fireChannelRead(data)
-        case .refused: return
-        case .undecided: break
+        case .http2:
+            context.fireChannelRead(data)
+            return
+        case .refused:
+            return
+        case .undecided:
+            break
         }
         var incoming = unwrapInboundIn(data)
         if received == nil {
@@ -45,6 +80,7 @@ final class WrongProtocolAnswer: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard seen.count == Self.preface.count else { return }
         verdict = .http2
+        prefaceTimer?.cancel()
         for (data, promise) in heldWrites { context.write(data, promise: promise) }
         heldWrites = []
         if heldFlush { context.flush() }
@@ -70,11 +106,17 @@ final class WrongProtocolAnswer: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    private func failHeld() {
+        let held = heldWrites
+        heldWrites = []
+        for (_, promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
+    }
+
     private func refuse(context: ChannelHandlerContext) {
         verdict = .refused
+        prefaceTimer?.cancel()
         received = nil
-        for (_, promise) in heldWrites { promise?.fail(ChannelError.ioOnClosedChannel) }
-        heldWrites = []
+        failHeld()
         let body = hint + "\n"
         let response = "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)

@@ -1,0 +1,73 @@
+import Glibc
+import Logging
+import PeriscopeConfig
+import PeriscopeServer
+import ServiceLifecycle
+import Testing
+
+/// What a gRPC port that is already taken does to the process: an address asked for stops it
+/// with a message naming the flag; the default address is only logged, and the rest runs on.
+@Suite("gRPC server service")
+struct GRPCServerServiceTests {
+    func service(port: Int, required: Bool) -> GRPCServerService {
+        GRPCServerService(
+            name: "test", address: ListenAddress(host: "127.0.0.1", port: port), flag: "--test-grpc-listen", required: required,
+            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: "use the other port", logger: Logger(label: "grpc-test"))
+    }
+
+    @Test("a taken port: explicit stops with the flag named, default runs on without gRPC until shutdown", .timeLimit(.minutes(1)))
+    func takenPort() async throws {
+        // A first server holds a port.
+        let holder = try HeldPort.start()
+        defer { holder.stop() }
+
+        await #expect(throws: GRPCListenError.self) {
+            try await service(port: holder.port, required: true).run()
+        }
+        do {
+            try await service(port: holder.port, required: true).run()
+        } catch {
+            #expect("\(error)".contains("--test-grpc-listen"), "\(error)")
+        }
+
+        let group = ServiceGroup(configuration: .init(services: [service(port: holder.port, required: false)], logger: Logger(label: "grpc-test")))
+        async let running: Void = group.run()
+        try await Task.sleep(for: .milliseconds(300))
+        await group.triggerGracefulShutdown()
+        try await running
+    }
+
+    @Test("a host that is no IP address is refused with the flag named")
+    func hostname() async throws {
+        let service = GRPCServerService(
+            name: "test", address: ListenAddress(host: "example.invalid", port: 0), flag: "--test-grpc-listen", required: true,
+            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: "", logger: Logger(label: "grpc-test"))
+        await #expect(throws: GRPCListenError.self) { try await service.run() }
+    }
+}
+
+/// A listening TCP socket on a free loopback port, holding it.
+struct HeldPort {
+    let descriptor: Int32
+    let port: Int
+
+    static func start() throws -> HeldPort {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(descriptor, 8) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return HeldPort(descriptor: descriptor, port: Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    func stop() { close(descriptor) }
+}
