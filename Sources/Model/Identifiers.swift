@@ -4,18 +4,23 @@ public struct TraceID: Hashable, Sendable, Comparable {
     public var high: UInt64
     public var low: UInt64
 
+    @inlinable
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }
 
-    /// Reads 16 big-endian bytes; `nil` for any other length.
+    /// Reads 16 big-endian bytes; `nil` for any other length. Inlinable: the OTLP readers call
+    /// it for every span, and unspecialized generic code costs more than the read itself.
+    @inlinable
     public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 16 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for (index, byte) in bytes.enumerated() {
+        var index = 0
+        for byte in bytes {
             if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+            index += 1
         }
         self.init(high: high, low: low)
     }
@@ -27,6 +32,7 @@ public struct TraceID: Hashable, Sendable, Comparable {
     }
 
     /// A random, valid (non-zero) trace ID.
+    @inlinable
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> TraceID {
         var id = TraceID(high: generator.next(), low: generator.next())
         if id.isZero { id.low = 1 }
@@ -40,6 +46,7 @@ public struct TraceID: Hashable, Sendable, Comparable {
     }
 
     /// The all-zero ID is invalid in W3C trace context and OTLP.
+    @inlinable
     public var isZero: Bool { high == 0 && low == 0 }
 
     public var bytes: [UInt8] {
@@ -62,9 +69,11 @@ public struct TraceID: Hashable, Sendable, Comparable {
 public struct SpanID: Hashable, Sendable, Comparable {
     public var value: UInt64
 
+    @inlinable
     public init(_ value: UInt64) { self.value = value }
 
-    /// Reads 8 big-endian bytes; `nil` for any other length.
+    /// Reads 8 big-endian bytes; `nil` for any other length (inlinable, as `TraceID`'s).
+    @inlinable
     public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 8 else { return nil }
         self.value = bytes.reduce(0) { $0 << 8 | UInt64($1) }
@@ -76,6 +85,7 @@ public struct SpanID: Hashable, Sendable, Comparable {
         self.init(bytes: bytes)
     }
 
+    @inlinable
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> SpanID {
         let value = generator.next() as UInt64
         return SpanID(value == 0 ? 1 : value)

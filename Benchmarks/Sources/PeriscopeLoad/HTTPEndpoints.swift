@@ -21,10 +21,10 @@ struct HTTPEndpoints: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// POSTs an OTLP protobuf body to the agent at `path` (`/v1/traces` or `/v1/logs`) and
-    /// returns the HTTP status (0 when the request failed without an answer).
-    func postOTLP(path: String, body: [UInt8]) async -> Int {
-        var request = HTTPClientRequest(url: agentURL + path)
+    /// POSTs an OTLP protobuf body to the agent (or to `base`) at `path` (`/v1/traces` or
+    /// `/v1/logs`) and returns the HTTP status (0 when the request failed without an answer).
+    func postOTLP(path: String, body: [UInt8], base: String? = nil) async -> Int {
+        var request = HTTPClientRequest(url: (base ?? agentURL) + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-protobuf")
         request.body = .bytes(ByteBuffer(bytes: body))

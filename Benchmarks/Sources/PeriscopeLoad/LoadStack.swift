@@ -29,16 +29,18 @@ final class LoadStack: Sendable {
         let agentData = work.appendingPathComponent("agent-data")
         let collector = try ManagedProcess(
             binary: binDirectory.appendingPathComponent("periscope-collector"),
-            arguments: ["--listen", "127.0.0.1:0", "--grpc-listen", "off", "--data", collectorData.path, "--insecure-no-auth"],
+            arguments: ["--listen", "127.0.0.1:0", "--data", collectorData.path, "--insecure-no-auth"]
+                + OptionalFlags.ifSupported("--grpc-listen", "off", by: binDirectory.appendingPathComponent("periscope-collector")),
             logDirectory: work)
         do {
             let proxy = try CountingProxy(upstreamPort: collector.port)
             self.proxy = proxy
             let agent = try ManagedProcess(
                 binary: binDirectory.appendingPathComponent("periscope-agent"),
-                arguments: ["--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", agentGRPC ? "127.0.0.1:0" : "off",
-                            "--collector", "http://127.0.0.1:\(proxy.port)",
-                            "--data", agentData.path] + extraAgentArguments,
+                arguments: ["--otlp-listen", "127.0.0.1:0", "--collector", "http://127.0.0.1:\(proxy.port)"]
+                    + OptionalFlags.ifSupported(
+                        "--otlp-grpc-listen", agentGRPC ? "127.0.0.1:0" : "off", by: binDirectory.appendingPathComponent("periscope-agent"))
+                    + ["--data", agentData.path] + extraAgentArguments,
                 logDirectory: work)
             self.agent = agent
             do {

@@ -39,7 +39,7 @@ struct ProtocolComparison: Sendable {
         let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: grpcPort), transportSecurity: .plaintext)
         try await withGRPCClient(transport: transport) { client in
             for _ in 0..<rounds {
-                report.http.append(await round { await self.post(body) })
+                report.http.append(await round { await self.endpoints.postOTLP(path: "/v1/logs", body: body) == 200 })
                 report.grpc.append(await round { await Self.export(body, client: client) })
             }
         }
@@ -75,20 +75,6 @@ struct ProtocolComparison: Sendable {
         return Round(
             itemsPerSecond: seconds > 0 ? items / seconds : 0, agentCPUMicrosPerItem: items > 0 ? cpu * 1e6 / items : 0,
             latencyMs: Percentiles(latencies), failures: failures)
-    }
-
-    private func post(_ body: [UInt8]) async -> Bool {
-        var request = HTTPClientRequest(url: endpoints.agentURL + "/v1/logs")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
-            let response = try await endpoints.client.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            return response.status == .ok
-        } catch {
-            return false
-        }
     }
 
     private static let logsExport = MethodDescriptor(fullyQualifiedService: "opentelemetry.proto.collector.logs.v1.LogsService", method: "Export")

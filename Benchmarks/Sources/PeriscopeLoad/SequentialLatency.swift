@@ -37,7 +37,7 @@ struct SequentialLatency: Sendable {
             let targets = number % 2 == 0 ? [true, false] : [false, true]
             for toAgent in targets {
                 let started = ContinuousClock.now
-                let status = await post(base: toAgent ? endpoints.agentURL : endpoints.collectorURL, body: body)
+                let status = await endpoints.postOTLP(path: "/v1/traces", body: body, base: toAgent ? endpoints.agentURL : endpoints.collectorURL)
                 let milliseconds = LoadDriver.milliseconds(ContinuousClock.now - started)
                 if toAgent {
                     if status == 200 { agent.append(milliseconds) } else { agentFailures += 1 }
@@ -52,20 +52,6 @@ struct SequentialLatency: Sendable {
             requests: requests, agentMs: agentFigures, collectorMs: collectorFigures,
             agentFailures: agentFailures, collectorFailures: collectorFailures,
             medianRatio: collectorFigures.p50 > 0 ? agentFigures.p50 / collectorFigures.p50 : 0)
-    }
-
-    private func post(base: String, body: [UInt8]) async -> Int {
-        var request = HTTPClientRequest(url: base + "/v1/traces")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
-            let response = try await endpoints.client.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            return Int(response.status.code)
-        } catch {
-            return 0
-        }
     }
 }
 

@@ -122,8 +122,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         return try ManagedProcess(
             binary: binary,
-            arguments: ["--listen", "127.0.0.1:0", "--grpc-listen", "off", "--data", data.path, "--insecure-no-auth", "--retention", "60d",
-                        "--log-level", "warning"] + (collectorSync.map { ["--sync", $0] } ?? []) + extra,
+            arguments: ["--listen", "127.0.0.1:0", "--data", data.path, "--insecure-no-auth", "--retention", "60d", "--log-level", "warning"]
+                + OptionalFlags.ifSupported("--grpc-listen", "off", by: binary) + (collectorSync.map { ["--sync", $0] } ?? []) + extra,
             logDirectory: logs, cpuList: collectorCPUs.isEmpty ? nil : collectorCPUs)
     }
 

@@ -93,9 +93,10 @@ struct PeriscopeTailBench: ParsableCommand {
         defer { sink.close() }
         let config = work.appendingPathComponent("agent.yaml")
         try Self.agentYAML(logFile: logFile, redactDefaults: redactDefaults).write(to: config, atomically: true, encoding: .utf8)
-        var arguments = ["--config", config.path, "--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "off",
+        var arguments = ["--config", config.path, "--otlp-listen", "127.0.0.1:0",
                          "--collector", "http://127.0.0.1:\(sink.port)", "--data", agentData.path]
         if let fsync { arguments += ["--fsync", fsync] }
+        arguments += OptionalFlags.ifSupported("--otlp-grpc-listen", "off", by: agentBinary)
         print("agent: \(agentBinary.path) \(arguments.joined(separator: " "))\(agentCPUs.isEmpty ? "" : " (taskset -c \(agentCPUs))")")
         let clock = ContinuousClock()
         let start = clock.now
