@@ -8,6 +8,7 @@ demo:
 
 test: prerequisites
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --package-path Tests/Peers/SwiftOTelService
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build
 
 # Fast feedback: everything but the end-to-end suites (which start the real binaries).
