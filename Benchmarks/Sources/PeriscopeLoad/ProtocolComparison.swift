@@ -69,7 +69,7 @@ struct ProtocolComparison: Sendable {
             }
             return (latencies, failures)
         }
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        let seconds = LoadDriver.milliseconds(ContinuousClock.now - started) / 1000
         let items = Double(latencies.count * recordsPerRequest)
         let cpu = ProcessStats.read(pid: agentPID).cpuSeconds - cpuBefore
         return Round(
