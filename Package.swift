@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PeriscopeConfig", targets: ["PeriscopeConfig"]),
         .library(name: "PeriscopeDiskQueue", targets: ["PeriscopeDiskQueue"]),
         .library(name: "PeriscopeLogLines", targets: ["PeriscopeLogLines"]),
+        .library(name: "PeriscopeServer", targets: ["PeriscopeServer"]),
         .library(name: "PeriscopeCollector", targets: ["PeriscopeCollector"]),
     ],
     dependencies: [
@@ -176,8 +177,10 @@ let package = Package(
                 "PeriscopeQueryAPI",
                 "PeriscopeConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,7 +2,8 @@
 // Coverage-guided fuzzing (libFuzzer) of the decoders that read outside bytes: OTLP protobuf
 // and OTLP/JSON for every signal, the zstd/gzip content encodings, log lines as the tailer
 // reads them, times/durations/sizes as flags and query strings give them, queue records, and
-// what the collector reads back from its own files (span blocks, rollup buckets).
+// what the collector reads back from its own files (span blocks, rollup buckets), and the first
+// bytes and gRPC messages the servers read from a connection, and the SDK's OTEL_* variables.
 // A package of its own: it is only ever built with `-sanitize=fuzzer` (see run.sh).
 import PackageDescription
 
@@ -54,6 +55,18 @@ let package = Package(
             name: "DecompressFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCompression", package: "Periscope")],
             path: "Sources/DecompressFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "ProtocolFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeServer", package: "Periscope")],
+            path: "Sources/ProtocolFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "OTelEnvironmentFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeSDK", package: "Periscope"), .product(name: "PeriscopeModel", package: "Periscope")],
+            path: "Sources/OTelEnvironmentFuzz",
             swiftSettings: fuzz
         ),
     ]

@@ -12,7 +12,7 @@ struct GRPCServerServiceTests {
     func service(port: Int, required: Bool) -> GRPCServerService {
         GRPCServerService(
             name: "test", address: ListenAddress(host: "127.0.0.1", port: port), flag: "--test-grpc-listen", required: required,
-            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: "use the other port", logger: Logger(label: "grpc-test"))
+            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: { "use the other port" }, logger: Logger(label: "grpc-test"))
     }
 
     @Test("a taken port: explicit stops with the flag named, default runs on without gRPC until shutdown", .timeLimit(.minutes(1)))
@@ -41,7 +41,7 @@ struct GRPCServerServiceTests {
     func hostname() async throws {
         let service = GRPCServerService(
             name: "test", address: ListenAddress(host: "example.invalid", port: 0), flag: "--test-grpc-listen", required: true,
-            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: "", logger: Logger(label: "grpc-test"))
+            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: { "" }, logger: Logger(label: "grpc-test"))
         await #expect(throws: GRPCListenError.self) { try await service.run() }
     }
 }

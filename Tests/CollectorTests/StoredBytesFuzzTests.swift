@@ -20,24 +20,6 @@ struct StoredBytesFuzzTests {
         try? Data(bytes).write(to: directory.appendingPathComponent(name))
     }
 
-    /// Random damage to `bytes`, a few edits at a time.
-    static func damage(_ bytes: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
-        var damaged = bytes
-        for _ in 0..<(1 + Int(generator.next() % 4)) {
-            guard !damaged.isEmpty else { break }
-            let position = Int(generator.next() % UInt64(damaged.count))
-            switch generator.next() % 6 {
-            case 0: damaged[position] ^= UInt8(truncatingIfNeeded: 1 << (generator.next() % 8))
-            case 1: damaged[position] = UInt8(truncatingIfNeeded: generator.next())
-            case 2: damaged.removeSubrange(position...)
-            case 3: damaged.insert(contentsOf: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], at: position)
-            case 4: damaged.remove(at: position)
-            default: damaged.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
-            }
-        }
-        return damaged
-    }
-
     @Test("the libFuzzer seeds and the inputs it once crashed on replay without a trap")
     func replaySeeds() {
         let blocks = FuzzCorpus.seeds("StoredSpanBlockFuzz")
@@ -59,7 +41,7 @@ struct StoredBytesFuzzTests {
         for round in 0..<Self.rounds {
             let input = round % 10 == 9
                 ? (0..<Int(generator.next() % 512)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-                : Self.damage(block, using: &generator)
+                : FuzzCorpus.damage(block, using: &generator)
             input.withUnsafeBytes { StoredBytesFuzzing.checkSpanBlock($0) }
             if (try? input.withUnsafeBytes { try SpanBlock(decoding: $0) }) != nil { decodedWhole += 1 }
         }
@@ -101,7 +83,7 @@ struct StoredBytesFuzzTests {
             let source = [requestBucket, sloBucket, sketchBytes][round % 3]
             let input = round % 10 == 9
                 ? (0..<Int(generator.next() % 256)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-                : Self.damage(source, using: &generator)
+                : FuzzCorpus.damage(source, using: &generator)
             input.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) }
         }
     }

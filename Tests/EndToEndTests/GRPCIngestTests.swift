@@ -82,12 +82,40 @@ struct GRPCIngestTests {
         #expect(http1.status == 400)
         #expect(String(decoding: http1.body, as: UTF8.self).contains("send OTLP/HTTP and queries to the collector's --listen address"))
         let grpcOnHTTP = try await Self.probe("127.0.0.1:\(collector.port)", good, token: collector.token)
-        #expect(grpcOnHTTP.code == "UNAVAILABLE" && grpcOnHTTP.details.contains("http1.x server"), "\(grpcOnHTTP)")
+        #expect(grpcOnHTTP.code == "UNIMPLEMENTED" && grpcOnHTTP.details.contains("--grpc-listen address (\(target))"), "\(grpcOnHTTP)")
         #expect(try await Self.probe(target, good, token: collector.token).code == "OK", "gRPC still served after the HTTP/1.1 client")
         #expect(try await Self.storedLogs("grpc-good", collector).count == 2)
 
         let health = try await TestHTTP.get(collector.url + "/healthz")
         #expect(health.status == 200, "still serving after every refusal")
+    }
+
+    @Test("a gRPC exporter pointed at an OTLP/HTTP port is told, in its status, which port takes gRPC; the server logs it once")
+    func grpcOnHTTPPort() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let agent = try await AgentProcess.start(in: directory, collector: collector)
+        defer { Task { await agent.process.stop() } }
+        for (http, grpc, flag) in [(agent.port, agent.grpcPort, "--otlp-grpc-listen"), (collector.port, collector.grpcPort, "--grpc-listen")] {
+            let grpcPort = try #require(grpc)
+            for _ in 0..<2 {
+                let outcome = try await Self.probe("127.0.0.1:\(http)", Self.logs(service: "grpc-wrong-port"))
+                #expect(outcome.code == "UNIMPLEMENTED")
+                #expect(outcome.details.contains("send OTLP/gRPC to") && outcome.details.contains("\(flag) address (127.0.0.1:\(grpcPort))"),
+                        "\(outcome.details)")
+            }
+        }
+        // Both still serve OTLP/HTTP, and the gRPC port gRPC, after the wrong-port clients.
+        let good = try await Self.probe("127.0.0.1:\(try #require(agent.grpcPort))", Self.logs(service: "grpc-right-port"))
+        #expect(good.code == "OK")
+        let health = try await TestHTTP.get(agent.url + "/healthz")
+        #expect(health.status == 200)
+        for process in [agent.process, collector.process] {
+            let warnings = process.standardError.components(separatedBy: "\n").filter { $0.contains("HTTP/2 connection from") }
+            #expect(warnings.count == 1, "two wrong-port clients, one warning a minute: \(warnings)")
+            #expect(warnings.first?.contains("on the OTLP/HTTP port, probably an OTLP/gRPC exporter") == true)
+        }
     }
 
     @Test("a full agent queue answers RESOURCE_EXHAUSTED with RetryInfo; Python's exporter backs off and delivers every record once the collector is back")

@@ -38,13 +38,21 @@ struct AgentApplication {
         let processed = LogRedaction(redactor: receivedLogRedaction, next: sink)
         let receiver = OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: processed, logger: logger)
         receiver.register(on: router)
+        let httpBound = BoundAddress(configured: configuration.otlpListen)
+        let grpcBound = configuration.otlpGRPCListen.map(BoundAddress.init(configured:))
         let server = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
+            server: .otlpHTTP(
+                configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
+                grpcHint: {
+                    grpcBound.map { "this port takes OTLP/HTTP; send OTLP/gRPC to the agent's --otlp-grpc-listen address (\($0))" }
+                        ?? "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is off (enable it with --otlp-grpc-listen)"
+                },
+                logger: logger),
             configuration: .init(
                 address: .hostname(configuration.otlpListen.host, port: configuration.otlpListen.port),
                 serverName: "periscope-agent"),
-            onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel) },
+            onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel, bound: httpBound) },
             logger: logger)
         var services: [any Service] = [shipper]
         let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
@@ -67,7 +75,7 @@ struct AgentApplication {
                 do { try queue.syncIfDirty() } catch { logger.error("queue sync failed: \(error); the last \(interval) of batches may not survive a power loss") }
             })
         }
-        if let address = configuration.otlpGRPCListen {
+        if let address = configuration.otlpGRPCListen, let grpcBound {
             let grpc = OTLPGRPCService(
                 ingest: receiver.ingest, inFlight: ingestInFlight, maxConcurrent: configuration.maxConcurrentRequests, logger: logger
             ) { await receiver.accept($0) }
@@ -75,7 +83,8 @@ struct AgentApplication {
                 name: "periscope-agent", address: address, flag: "--otlp-grpc-listen", required: configuration.otlpGRPCListenIsExplicit,
                 maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
                 services: [grpc],
-                wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP to the agent's --otlp-listen address (\(configuration.otlpListen))",
+                wrongProtocolHint: { "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP to the agent's --otlp-listen address (\(httpBound))" },
+                bound: grpcBound,
                 logger: logger))
         }
         services.append(server)

@@ -16,12 +16,14 @@ enum CollectorApplication {
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let ingestInFlight = InFlightCounter()
         let router = Self.router(store: store, alerts: alerts, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
+        let httpBound = BoundAddress(configured: configuration.listen)
+        let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
             RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
             RollupFlushService(store: store, logger: logger),
             SLOEvaluationService(store: store, alerts: alerts, logger: logger),
         ]
-        if let address = configuration.grpcListen {
+        if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
                 store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
             let grpc = OTLPGRPCService(
@@ -32,17 +34,26 @@ enum CollectorApplication {
                 name: "periscope-collector", address: address, flag: "--grpc-listen", required: configuration.grpcListenIsExplicit,
                 maxMessageBytes: configuration.bodyLimits.maxDecompressedBytes,
                 services: [grpc],
-                wrongProtocolHint: "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP and queries to the collector's --listen address (\(configuration.listen))",
+                wrongProtocolHint: {
+                    "this port takes OTLP/gRPC (HTTP/2); send OTLP/HTTP and queries to the collector's --listen address (\(httpBound))"
+                },
+                bound: grpcBound,
                 logger: logger))
         }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout)),
+            server: .otlpHTTP(
+                configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
+                grpcHint: {
+                    grpcBound.map { "this port takes OTLP/HTTP and queries; send OTLP/gRPC to the collector's --grpc-listen address (\($0))" }
+                        ?? "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is off (enable it with --grpc-listen)"
+                },
+                logger: logger),
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "periscope-collector"),
             services: services,
-            onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel) },
+            onServerRunning: { channel in ServerAnnouncement.announce("periscope-collector", channel: channel, bound: httpBound) },
             logger: logger)
         return (app, store)
     }

@@ -26,7 +26,9 @@ public struct GRPCServerService: Service {
     let maxMessageBytes: Int
     let services: [any RegistrableRPCService]
     /// What an HTTP/1.1 client sent to this port is told (which port takes OTLP/HTTP).
-    let wrongProtocolHint: String
+    let wrongProtocolHint: @Sendable () -> String
+    /// Where this server is bound, once it is; the HTTP port's hint for gRPC clients reads it.
+    let bound: BoundAddress?
     let shutdownGrace: Duration
     let logger: Logger
 
@@ -35,7 +37,8 @@ public struct GRPCServerService: Service {
 
     public init(
         name: String, address: ListenAddress, flag: String, required: Bool, maxMessageBytes: Int,
-        services: [any RegistrableRPCService], wrongProtocolHint: String, shutdownGrace: Duration = .seconds(10), logger: Logger
+        services: [any RegistrableRPCService], wrongProtocolHint: @escaping @Sendable () -> String, bound: BoundAddress? = nil,
+        shutdownGrace: Duration = .seconds(10), logger: Logger
     ) {
         self.flag = flag
         self.name = name
@@ -44,6 +47,7 @@ public struct GRPCServerService: Service {
         self.maxMessageBytes = maxMessageBytes
         self.services = services
         self.wrongProtocolHint = wrongProtocolHint
+        self.bound = bound
         self.shutdownGrace = shutdownGrace
         self.logger = logger
     }
@@ -61,7 +65,7 @@ public struct GRPCServerService: Service {
         let hint = wrongProtocolHint
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
             channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(WrongProtocolAnswer(hint: hint), position: .first)
+                try channel.pipeline.syncOperations.addHandler(WrongProtocolAnswer(hint: hint()), position: .first)
             }
         }
         let transport = HTTP2ServerTransport.Posix(
@@ -71,6 +75,7 @@ public struct GRPCServerService: Service {
         let grace = shutdownGrace
         let name = self.name
         let state = ServeState()
+        let bound = self.bound
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -85,6 +90,7 @@ public struct GRPCServerService: Service {
                     let listening = try await transport.listeningAddress
                     state.bound.store(true, ordering: .releasing)
                     let port = listening.ipv4?.port ?? listening.ipv6?.port ?? 0
+                    bound?.bound(host: host, port: port)
                     ServerAnnouncement.write("\(name) OTLP/gRPC on \(host.contains(":") ? "[\(host)]" : host):\(port)\n")
                     // Returns when graceful shutdown begins (throws if the group is cancelled first).
                     try await gracefulShutdown()

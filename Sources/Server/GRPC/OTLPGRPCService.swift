@@ -70,18 +70,26 @@ public struct OTLPGRPCService: RegistrableRPCService {
     }
 
     func export(_ signal: Signal, _ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
-        let received: OTLPIngestRequest
+        let received = try read(signal, message: request.message)
+        return ServerResponse(message: try Self.response(signal, to: await accept(received)))
+    }
+
+    /// The message as a request, or `INVALID_ARGUMENT` saying what is wrong with it.
+    func read(_ signal: Signal, message: [UInt8]) throws(RPCError) -> OTLPIngestRequest {
         do throws(OTLPIngestFailure) {
-            received = try ingest.read(protobuf: request.message, signal: signal)
+            return try ingest.read(protobuf: message, signal: signal)
         } catch {
             logger.warning("refused gRPC \(signal.path): \(error.message)")
             throw RPCError(code: .invalidArgument, message: error.message)
         }
-        switch await accept(received) {
+    }
+
+    /// The response message for an answer: partial success when accepted, a status error when not.
+    static func response(_ signal: Signal, to answer: OTLPAnswer) throws -> [UInt8] {
+        switch answer {
         case .accepted(let accepted, _):
-            let body = OTLPEncoder.response(
+            return OTLPEncoder.response(
                 signal, rejected: accepted.decoded.rejectedItems, message: accepted.decoded.rejectionReason, format: .protobuf)
-            return ServerResponse(message: body)
         case .failed(let failure, let retryAfter):
             throw Self.error(for: failure, retryAfterSeconds: retryAfter)
         }

@@ -1,0 +1,39 @@
+import CFuzzerDriver
+import PeriscopeModel
+import PeriscopeSDK
+
+/// The variables the input's NUL-separated parts are assigned to, in order.
+let variables = [
+    "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_PROPAGATORS", "OTEL_EXPORTER_OTLP_PROTOCOL",
+]
+
+/// A pod spec's OTEL_* variables, whatever they hold, configure the SDK or are ignored with a
+/// warning: never a trap, never a header that would break every export, never a timeout out of range.
+func check(_ input: UnsafeRawBufferPointer) {
+    var environment: [String: String] = [:]
+    for (name, part) in zip(variables, input.split(separator: 0, omittingEmptySubsequences: false)) {
+        environment[name] = String(decoding: part, as: UTF8.self)
+    }
+    let parsed = OTelEnvironment(environment)
+    for (name, value) in parsed.headers {
+        precondition(!value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }, "a header value holds no line break")
+        precondition(!name.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: ":") }, "a header name is a token")
+    }
+    if let timeout = parsed.timeout { precondition(timeout > .zero && timeout <= .seconds(86_400)) }
+    for url in [parsed.endpoint].compactMap({ $0 }) + parsed.signalEndpoints.values {
+        precondition(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://"))
+    }
+    precondition(parsed.warnings.allSatisfy { !$0.isEmpty })
+    _ = PeriscopeConfiguration(serviceName: nil, environment: parsed)
+}
+
+@_cdecl("OTelEnvironmentFuzz_main")
+func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    fuzz_driver_run(argc, argv) { data, size in
+        guard let data else { return 0 }
+        check(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
+}
