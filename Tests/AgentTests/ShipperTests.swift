@@ -69,28 +69,41 @@ struct ShipperTests {
         _ collector: FakeCollector, queue: DiskQueue, clock: ManualClock, drainDeadline: Duration = .seconds(5),
         _ body: @escaping @Sendable (Shipper, ServiceGroup) async throws -> Void
     ) async throws {
-        try await collector.application().test(.live) { client in
-            let port = try #require(client.port)
-            let http = OTLPUploader.makeHTTPClient()
-            let shipper = Shipper(
-                queue: queue, client: OTLPUploader(endpoint: "http://127.0.0.1:\(port)", token: "t0ken", httpClient: http),
-                deadLetters: DeadLetterBox(directory: directory + "/dead-letters"), concurrency: 1,
-                drainDeadline: drainDeadline, timeline: Timeline(clock), logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [shipper], logger: logger))
-            async let running: Void = group.run()
-            do {
-                try await body(shipper, group)
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await running
-                try? await http.shutdown()
-                throw error
+        try await withShipper([collector], queue: queue, clock: clock, drainDeadline: drainDeadline, body)
+    }
+
+    /// Runs a shipper for `queue` against every one of `collectors` (in that order) until `body` returns.
+    func withShipper(
+        _ collectors: [FakeCollector], ports: [Int] = [], queue: DiskQueue, clock: ManualClock, drainDeadline: Duration = .seconds(5),
+        _ body: @escaping @Sendable (Shipper, ServiceGroup) async throws -> Void
+    ) async throws {
+        guard ports.count == collectors.count else {
+            // Start the next collector, then go on with its port known.
+            try await collectors[ports.count].application().test(.live) { client in
+                let port = try #require(client.port)
+                try await withShipper(collectors, ports: ports + [port], queue: queue, clock: clock, drainDeadline: drainDeadline, body)
             }
-            await group.triggerGracefulShutdown()
-            clock.advance(by: .seconds(3600))
-            try await running
-            try await http.shutdown()
+            return
         }
+        let http = OTLPUploader.makeHTTPClient()
+        let shipper = Shipper(
+            queue: queue, clients: ports.map { OTLPUploader(endpoint: "http://127.0.0.1:\($0)", token: "t0ken", httpClient: http) },
+            deadLetters: DeadLetterBox(directory: directory + "/dead-letters"), concurrency: 1,
+            drainDeadline: drainDeadline, timeline: Timeline(clock), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [shipper], logger: logger))
+        async let running: Void = group.run()
+        do {
+            try await body(shipper, group)
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await running
+            try? await http.shutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        clock.advance(by: .seconds(3600))
+        try await running
+        try await http.shutdown()
     }
 
     /// Polls (real time, bounded) until `condition` holds.
@@ -170,5 +183,34 @@ struct ShipperTests {
         }
         #expect(queue.statistics.records == 1, "not delivered, not acknowledged: it stays for the next start")
         #expect(collector.requests == 2, "one retry while draining; the next wait would pass the deadline")
+    }
+
+    @Test("with two collectors, batches spread over both; one that fails is skipped at once (no wait), its share goes to the other, each batch delivered once")
+    func failoverWithoutWaiting() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        let healthy = FakeCollector(answers: [])
+        let failing = FakeCollector(answers: [], then: .init(status: .serviceUnavailable))
+        let ids = (0..<40).map { "spread-\($0)" }
+        for id in ids { try queue.append(batch(id)) }
+        let clock = ManualClock()
+        try await withShipper([failing, healthy], queue: queue, clock: clock) { shipper, _ in
+            // The manual clock never moves: any backoff would stall delivery here.
+            #expect(await eventually { queue.statistics.records == 0 })
+            #expect(shipper.statistics.shipped == 40)
+        }
+        #expect(healthy.batchIDs.sorted() == ids.sorted(), "every batch once, at the healthy collector")
+        // Batches that preferred the failing collector were tried there first, until its breaker opened.
+        #expect(failing.requests >= 1 && failing.requests <= 5, "the breaker opened after 5 failures: \(failing.requests)")
+
+        // Both healthy: the batches spread over both, each delivered once.
+        let spread = try DiskQueue(directory: directory + "/queue-2", logger: logger)
+        for id in ids { try spread.append(batch(id)) }
+        let first = FakeCollector(answers: [])
+        let second = FakeCollector(answers: [])
+        try await withShipper([first, second], queue: spread, clock: ManualClock()) { _, _ in
+            #expect(await eventually { spread.statistics.records == 0 })
+        }
+        #expect((first.batchIDs + second.batchIDs).sorted() == ids.sorted())
+        #expect(first.requests >= 10 && second.requests >= 10, "spread by batch ID: \(first.requests) and \(second.requests)")
     }
 }

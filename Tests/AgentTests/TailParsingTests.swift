@@ -272,7 +272,11 @@ struct TailFlagTests {
         #expect(configuration.bodyLimits == BodyLimits(maxBodyBytes: 2 << 20, maxDecompressedBytes: 8 << 20))
         #expect(configuration.redaction.rules.map(\.name) == ["ssn", "api-key"])
         #expect(!configuration.redaction.includeDefaults)
-        for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"]] {
+        let two = try RunCommand.parse(["--collector", "http://c1:4400/, http://c2:4400"]).resolve(environment: [:])
+        #expect(two.collectorURLs == ["http://c1:4400", "http://c2:4400"])
+        #expect(try RunCommand.parse([]).resolve(environment: ["PERISCOPE_COLLECTOR": "http://e:1"]).collectorURLs == ["http://e:1"])
+        for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"],
+                    ["--collector", "http://a:1,http://a:1/"], ["--collector", ","], ["--collector", "http://a:1,ftp://b"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
         }
     }

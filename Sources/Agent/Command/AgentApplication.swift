@@ -21,9 +21,9 @@ struct AgentApplication {
         self.logger = logger
         self.httpClient = httpClient
         queue = try DiskQueue(directory: configuration.queueDirectory, configuration: configuration.queue, logger: logger)
-        let client = OTLPUploader(endpoint: configuration.collectorURL, token: configuration.token, httpClient: httpClient)
+        let clients = configuration.collectorURLs.map { OTLPUploader(endpoint: $0, token: configuration.token, httpClient: httpClient) }
         shipper = Shipper(
-            queue: queue, client: client, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
+            queue: queue, clients: clients, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
             concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
         sink = QueueWriter(queue: queue, configuration: configuration.batching)
     }

@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("otlp-grpc-listen"), help: "OTLP/gRPC receiver address (HOST:PORT, or off). Default 127.0.0.1:4317.")
     var otlpGRPCListen: String?
 
-    @Option(help: "Collector base URL. Default http://127.0.0.1:4400 (env PERISCOPE_COLLECTOR).")
+    @Option(help: "Collector base URL, or several separated by commas (collectors sharing one store: spans by trace ID, logs and metrics spread, failover). Default http://127.0.0.1:4400 (env PERISCOPE_COLLECTOR).")
     var collector: String?
 
     @Option(name: .customLong("token-file"), help: "File whose first line is the collector's bearer token (env PERISCOPE_TOKEN holds the token itself).")
@@ -134,8 +134,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration.otlpGRPCListen = try ListenAddress.optional(text, flag: "--otlp-grpc-listen")
             configuration.otlpGRPCListenIsExplicit = true
         }
-        if let url = collector ?? file?.collector ?? environment["PERISCOPE_COLLECTOR"] {
-            configuration.collectorURL = try CollectorURL.normalise(url)
+        if let urls = collector ?? file?.collector ?? environment["PERISCOPE_COLLECTOR"] {
+            configuration.collectorURLs = try CollectorURL.list(urls)
         }
         if let path = tokenFile ?? file?.tokenFile {
             configuration.token = try TokenFile.read(path).first
@@ -252,5 +252,14 @@ enum CollectorURL {
             throw ConfigurationError("--collector must be an http:// or https:// URL, got '\(url)'")
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// One URL or several separated by commas, each normalised; a URL given twice is refused
+    /// (it would take two shares of the traffic).
+    static func list(_ text: String) throws -> [String] {
+        let urls = try text.split(separator: ",").map { try normalise($0.trimmingCharacters(in: .whitespaces)) }
+        guard !urls.isEmpty else { throw ConfigurationError("--collector needs at least one http:// or https:// URL") }
+        guard Set(urls).count == urls.count else { throw ConfigurationError("--collector names a URL twice: '\(text)'") }
+        return urls
     }
 }

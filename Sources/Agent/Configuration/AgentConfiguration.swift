@@ -13,7 +13,9 @@ struct AgentConfiguration: Sendable, Equatable {
     /// Whether the gRPC address was asked for: then a port that cannot be bound stops the agent;
     /// the default address, taken by something else, is only logged.
     var otlpGRPCListenIsExplicit = false
-    var collectorURL = "http://127.0.0.1:4400"
+    /// Where batches go: one collector, or several that share a store (spans by trace ID,
+    /// logs and metrics spread, a failing one skipped until it answers again).
+    var collectorURLs = ["http://127.0.0.1:4400"]
     var token: String?
     var dataDirectory = "./periscope-agent-data"
     var serviceName: String?

@@ -17,42 +17,50 @@ struct ShipperStatistics: Equatable, Sendable {
     var breakerState = 0
 }
 
-/// Delivers queued batches to the collector with `concurrency` batches in flight. A record
-/// is acknowledged (and so deleted) only after the collector answered 2xx, or after a
-/// permanent refusal put it in the dead-letter box. Retryable failures back off with full
-/// jitter behind a circuit breaker. On graceful shutdown it keeps shipping until the queue is
-/// empty or the drain deadline passes; whatever is left stays on disk for the next start.
+/// Delivers queued batches to the collectors with `concurrency` batches in flight. With more
+/// than one collector, a batch of spans is cut by trace (`TraceSplit`) and logs and metrics
+/// spread by batch ID; each part goes to the first collector in its order of preference whose
+/// circuit breaker lets it through, and on a retryable failure straight to the next one, so a
+/// dead collector's share moves to the others at once. A record is acknowledged (and so
+/// deleted) only after every part of it was answered 2xx, or put in the dead-letter box after a
+/// permanent refusal. When every collector has failed a part, it backs off with full jitter.
+/// On graceful shutdown it keeps shipping until the queue is empty or the drain deadline
+/// passes; whatever is left stays on disk for the next start.
 final class Shipper: Service, Sendable {
     let queue: DiskQueue
-    let client: OTLPUploader
+    let clients: [OTLPUploader]
+    let ring: CollectorRing
     let deadLetters: DeadLetterBox
     let concurrency: Int
     let retryPolicy: RetryPolicy
     let drainDeadline: Duration
     let logger: Logger
     let timeline: Timeline
-    private let breaker: Mutex<CircuitBreaker>
+    /// One per collector, in the order of `clients`.
+    private let breakers: Mutex<[CircuitBreaker]>
     private let counters = Mutex(ShipperStatistics())
 
     init(
-        queue: DiskQueue, client: OTLPUploader, deadLetters: DeadLetterBox, concurrency: Int = 4,
+        queue: DiskQueue, clients: [OTLPUploader], deadLetters: DeadLetterBox, concurrency: Int = 4,
         retryPolicy: RetryPolicy = .untilDelivered, breaker: CircuitBreaker = CircuitBreaker(),
         drainDeadline: Duration = .seconds(5), timeline: Timeline = .continuous, logger: Logger
     ) {
         self.timeline = timeline
         self.queue = queue
-        self.client = client
+        precondition(!clients.isEmpty, "a shipper needs a collector")
+        self.clients = clients
+        ring = CollectorRing(urls: clients.map(\.endpoint))
         self.deadLetters = deadLetters
         self.concurrency = max(1, concurrency)
         self.retryPolicy = retryPolicy
         self.drainDeadline = drainDeadline
         self.logger = logger
-        self.breaker = Mutex(breaker)
+        breakers = Mutex(Array(repeating: breaker, count: clients.count))
     }
 
     var statistics: ShipperStatistics {
         var statistics = counters.withLock { $0 }
-        statistics.breakerState = breaker.withLock { $0.state.gaugeValue }
+        statistics.breakerState = breakers.withLock { $0.map(\.state.gaugeValue).max() ?? 0 }
         return statistics
     }
 
@@ -67,7 +75,9 @@ final class Shipper: Service, Sendable {
         } onGracefulShutdown: {
             shutdown.begin(deadline: self.timeline.now + self.drainDeadline)
             // Draining is the last chance: probe the collector now rather than wait out a cool-down.
-            self.breaker.withLock { $0.allowProbeNow() }
+            self.breakers.withLock { breakers in
+                for index in breakers.indices { breakers[index].allowProbeNow() }
+            }
             // Idle workers wake, find the queue empty during shutdown, and stop.
             self.queue.appended.ring()
         }
@@ -93,52 +103,93 @@ final class Shipper: Service, Sendable {
     }
 
     private func deliver(_ record: QueuedRecord, _ batch: EncodedBatch, shutdown: ShutdownSignal) async {
+        let parts: [ShipmentPart]
+        if clients.count == 1 {
+            parts = [ShipmentPart(batch: batch, preference: [0])]
+        } else {
+            // Cutting decodes and encodes: off the cooperative pool. Only cancellation fails it,
+            // and then the record simply stays queued.
+            guard let cut = try? await BlockingIO.run({ [ring] in TraceSplit.parts(of: batch, ring: ring) }) else { return }
+            parts = cut
+        }
+        for part in parts {
+            guard await deliver(part, shutdown: shutdown) else { return }
+        }
+        acknowledge(record)
+    }
+
+    /// Delivers one part, or puts it in the dead-letter box; `false` when shutdown's deadline
+    /// came first (the record stays queued, and every part is sent again next time).
+    private func deliver(_ part: ShipmentPart, shutdown: ShutdownSignal) async -> Bool {
+        let batch = part.batch
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
+        var failedThisRound = Set<Int>()
+        var lastRetryAfter: Duration?
+        var failures = 0
         while true {
-            let permit = breaker.withLock { $0.permit(now: timeline.now) }
-            if case .waitUntil(let instant) = permit {
-                if let deadline = shutdown.deadline, instant > deadline { return }
-                await shutdown.sleep(until: instant)
-                if Task.isCancelled { return }
+            // The first collector, in this part's order, that has not failed it this round and
+            // whose breaker lets a request through.
+            let now = timeline.now
+            let (chosen, earliest) = breakers.withLock { breakers -> (Int?, Duration?) in
+                var earliest: Duration?
+                for index in part.preference where !failedThisRound.contains(index) {
+                    switch breakers[index].permit(now: now) {
+                    case .proceed: return (index, nil)
+                    case .waitUntil(let instant): earliest = min(earliest ?? instant, instant)
+                    }
+                }
+                return (nil, earliest)
+            }
+            guard let chosen else {
+                let wakeAt: Duration
+                if failedThisRound.isEmpty, let earliest {
+                    wakeAt = earliest  // every breaker is open: wait for the first to allow a probe
+                } else {
+                    // Every collector this part may go to has failed it: back off, then start a new round.
+                    attempt += 1
+                    failedThisRound = []
+                    wakeAt = now + retryPolicy.backoff(retry: attempt, retryAfter: lastRetryAfter, using: &generator)
+                }
+                if let deadline = shutdown.deadline, wakeAt > deadline { return false }
+                await shutdown.sleep(until: wakeAt)
+                if Task.isCancelled { return false }
                 continue
             }
             do {
-                try await client.send(batch)
-                breaker.withLock { $0.recordSuccess() }
-                acknowledge(record)
+                try await clients[chosen].send(batch)
+                breakers.withLock { $0[chosen].recordSuccess() }
                 counters.withLock {
                     $0.shipped += 1
                     $0.shippedItems += batch.itemCount
                 }
-                return
+                return true
             } catch {
                 switch error {
                 case .rejected(let status, let message):
-                    breaker.withLock { $0.recordSuccess() }
-                    await keepAsDeadLetter(record, batch, status: status, message: message, shutdown: shutdown)
-                    return
+                    breakers.withLock { $0[chosen].recordSuccess() }
+                    return await keepAsDeadLetter(batch, status: status, message: message, shutdown: shutdown)
                 case .unavailable, .queueFull, .storage:
-                    let retryAfter: Duration? = if case .unavailable(_, let wait) = error { wait } else { nil }
-                    breaker.withLock { $0.recordFailure(now: timeline.now) }
+                    lastRetryAfter = if case .unavailable(_, let wait) = error { wait } else { nil }
+                    breakers.withLock { $0[chosen].recordFailure(now: timeline.now) }
                     counters.withLock { $0.retries += 1 }
-                    attempt += 1
-                    let delay = retryPolicy.backoff(retry: attempt, retryAfter: retryAfter, using: &generator)
-                    if attempt % 10 == 1 {
-                        logger.warning("cannot deliver batch \(batch.id): \(error); retrying (attempt \(attempt), next in \(delay))")
+                    failedThisRound.insert(chosen)
+                    failures += 1
+                    if failures % 10 == 1 {
+                        let next = part.preference.count > failedThisRound.count ? "trying the next collector" : "backing off"
+                        logger.warning("cannot deliver batch \(batch.id) to \(clients[chosen].endpoint): \(error); \(next)")
                     }
-                    if let deadline = shutdown.deadline, timeline.now + delay > deadline { return }
-                    await shutdown.sleep(until: timeline.now + delay)
-                    if Task.isCancelled { return }
+                    if Task.isCancelled { return false }
                 }
             }
         }
     }
 
-    /// Moves a refused batch to the dead-letter box, then acknowledges it. A batch whose letter
-    /// cannot be written (disk full, permissions) stays taken and is tried again with backoff —
-    /// never acknowledged unwritten, never forgotten until the next start.
-    private func keepAsDeadLetter(_ record: QueuedRecord, _ batch: EncodedBatch, status: Int, message: String, shutdown: ShutdownSignal) async {
+    /// Moves a refused batch (or part) to the dead-letter box; `true` once it is there (or too
+    /// large to keep, which is logged). A letter that cannot be written (disk full, permissions)
+    /// is tried again with backoff — its record never acknowledged unwritten — until shutdown's
+    /// deadline, when it returns `false` and the record stays queued for the next start.
+    private func keepAsDeadLetter(_ batch: EncodedBatch, status: Int, message: String, shutdown: ShutdownSignal) async -> Bool {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         while true {
@@ -146,27 +197,25 @@ final class Shipper: Service, Sendable {
                 let evicted = try await BlockingIO.run { [deadLetters] in
                     try deadLetters.store(batch, status: status, reason: message)
                 }
-                acknowledge(record)
                 counters.withLock { $0.deadLettered += 1 }
                 logger.error("collector refused batch \(batch.id) (\(status)): \(message); kept in the dead-letter box")
                 if evicted > 0 {
                     logger.error("the dead-letter box is at its size limit: deleted its \(evicted) oldest letters to keep this one")
                 }
-                return
+                return true
             } catch let error as DeadLetterBox.LetterTooLarge {
-                acknowledge(record)
                 counters.withLock { $0.deadLettersDropped += 1 }
                 logger.error("collector refused batch \(batch.id) (\(status)): \(message); not kept: \(error)")
-                return
+                return true
             } catch {
                 attempt += 1
                 let delay = retryPolicy.backoff(retry: attempt, using: &generator)
                 if attempt % 10 == 1 {
                     logger.error("cannot write dead letter for batch \(batch.id): \(error); it stays queued, next try in \(delay)")
                 }
-                if let deadline = shutdown.deadline, timeline.now + delay > deadline { return }
+                if let deadline = shutdown.deadline, timeline.now + delay > deadline { return false }
                 await shutdown.sleep(until: timeline.now + delay)
-                if Task.isCancelled { return }
+                if Task.isCancelled { return false }
             }
         }
     }
