@@ -63,7 +63,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let url: String
             let token: String?
             do {
-                url = try CollectorURL.normalise(collector ?? environment["PERISCOPE_COLLECTOR"] ?? "http://127.0.0.1:4400")
+                // With several collectors (one shared store), the first takes the replay.
+                url = try CollectorURL.list(collector ?? environment["PERISCOPE_COLLECTOR"] ?? "http://127.0.0.1:4400")[0]
                 token = try tokenFile.map { try TokenFile.read($0).first } ?? environment["PERISCOPE_TOKEN"]
             } catch let error as ConfigurationError {
                 throw ValidationError(error.description)
