@@ -133,10 +133,20 @@ public enum StoreAudit {
     }
 
     public static func audit(_ load: LogLoad, collector: CollectorProcess) async throws -> Report {
+        try await audit(load, collectors: [collector])
+    }
+
+    /// The same audit over several collectors: a request counts as stored as often as all of them hold it.
+    public static func audit(_ load: LogLoad, collectors: [CollectorProcess]) async throws -> Report {
+        func records(_ traceID: TraceID) async throws -> Int {
+            var total = 0
+            for collector in collectors { total += try await Self.records(traceID, collector: collector) }
+            return total
+        }
         var report = Report()
         report.acknowledged = load.acknowledged.count
         for traceID in load.acknowledged {
-            let count = try await records(traceID, collector: collector)
+            let count = try await records(traceID)
             switch count {
             case 0: report.missing += 1
             case load.recordsPerRequest: report.acknowledgedComplete += 1
@@ -145,12 +155,12 @@ public enum StoreAudit {
             }
         }
         for traceID in load.unacknowledged {
-            let count = try await records(traceID, collector: collector)
+            let count = try await records(traceID)
             if count > 0 { report.unacknowledgedStored += 1 }
             if count > load.recordsPerRequest { report.duplicated += 1 }
             if count > 0 && count < load.recordsPerRequest { report.partial += 1 }
         }
-        report.storedRecords = try await logRecordCount(collector)
+        for collector in collectors { report.storedRecords += try await logRecordCount(collector) }
         return report
     }
 
