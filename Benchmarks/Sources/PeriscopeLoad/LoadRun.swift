@@ -49,7 +49,7 @@ struct LoadRun: Sendable {
         let storedSpans = counts["spans"] ?? 0
         let storedLogs = counts["logs"] ?? 0
         let items = max(1, storedSpans + storedLogs)
-        let wireBytes = stack.proxy.bytesUpstream
+        let wireBytes = stack.bytesUpstream
         let diskBytes = ProcessStats.directoryBytes(stack.collectorData)
         let databaseBytes = ProcessStats.directoryBytes(stack.collectorData, includingWAL: false)
         return LoadReport(

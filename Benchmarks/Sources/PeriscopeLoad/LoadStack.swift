@@ -8,8 +8,12 @@ final class LoadStack: Sendable {
     let collector: ManagedProcess
     /// `periscope-agent`, shipping to the collector through `proxy`.
     let agent: ManagedProcess
-    /// Counts the bytes the agent ships.
-    let proxy: CountingProxy
+    /// Count the bytes the agent ships: one relay per collector URL the agent is given, all in
+    /// front of the one collector (with several, the agent cuts batches of spans by trace as it
+    /// does for collectors sharing a store).
+    let proxies: [CountingProxy]
+    /// Bytes shipped through every relay.
+    var bytesUpstream: Int { proxies.reduce(0) { $0 + $1.bytesUpstream } }
     /// The collector's data directory, measured for bytes on disk.
     let collectorData: URL
 
@@ -23,7 +27,7 @@ final class LoadStack: Sendable {
 
     /// Starts everything, or stops what started and throws. With `agentGRPC` the agent also
     /// serves OTLP/gRPC on a free port.
-    init(binDirectory: URL, work: URL, extraAgentArguments: [String], agentGRPC: Bool = false) throws {
+    init(binDirectory: URL, work: URL, extraAgentArguments: [String], agentGRPC: Bool = false, collectorRoutes: Int = 1) throws {
         let collectorData = work.appendingPathComponent("collector-data")
         self.collectorData = collectorData
         let agentData = work.appendingPathComponent("agent-data")
@@ -33,11 +37,11 @@ final class LoadStack: Sendable {
                 + OptionalFlags.ifSupported("--grpc-listen", "off", by: binDirectory.appendingPathComponent("periscope-collector")),
             logDirectory: work)
         do {
-            let proxy = try CountingProxy(upstreamPort: collector.port)
-            self.proxy = proxy
+            let proxies = try (0..<max(1, collectorRoutes)).map { _ in try CountingProxy(upstreamPort: collector.port) }
+            self.proxies = proxies
             let agent = try ManagedProcess(
                 binary: binDirectory.appendingPathComponent("periscope-agent"),
-                arguments: ["--otlp-listen", "127.0.0.1:0", "--collector", "http://127.0.0.1:\(proxy.port)"]
+                arguments: ["--otlp-listen", "127.0.0.1:0", "--collector", proxies.map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")]
                     + OptionalFlags.ifSupported(
                         "--otlp-grpc-listen", agentGRPC ? "127.0.0.1:0" : "off", by: binDirectory.appendingPathComponent("periscope-agent"))
                     + ["--data", agentData.path] + extraAgentArguments,
@@ -60,6 +64,6 @@ final class LoadStack: Sendable {
     func stop() {
         agent.stop()
         collector.stop()
-        proxy.close()
+        for proxy in proxies { proxy.close() }
     }
 }

@@ -38,6 +38,9 @@ struct PeriscopeLoad: AsyncParsableCommand {
     @Option(help: "Requests one service may have outstanding.")
     var maxInFlight = 16
 
+    @Option(help: "Collector URLs the agent is given, each a relay to the one collector: with more than one the agent cuts batches of spans by trace, as for collectors sharing a store.")
+    var collectorRoutes = 1
+
     @Option(help: "Traces probed for freshness (polled every 10 ms until queryable).")
     var freshnessSamples = 100
 
@@ -91,7 +94,8 @@ struct PeriscopeLoad: AsyncParsableCommand {
         defer { if !keepWork { try? FileManager.default.removeItem(at: work) } }
 
         let stack = try LoadStack(
-            binDirectory: URL(fileURLWithPath: binDir), work: work, extraAgentArguments: agentArg, agentGRPC: protocolComparison != nil)
+            binDirectory: URL(fileURLWithPath: binDir), work: work, extraAgentArguments: agentArg, agentGRPC: protocolComparison != nil,
+            collectorRoutes: collectorRoutes)
         defer { stack.stop() }
         let client = HTTPEndpoints.makeClient(connections: shape.services * shape.maxInFlight + 8)
         let endpoints = HTTPEndpoints(agentURL: stack.agentURL, collectorURL: stack.collectorURL, client: client)
