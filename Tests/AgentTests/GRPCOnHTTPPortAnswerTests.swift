@@ -23,22 +23,8 @@ struct GRPCOnHTTPPortAnswerTests {
 
     func feed(_ bytes: [UInt8], chunks: [Int], throttle: LogThrottle = LogThrottle()) throws -> Fed {
         let handler = GRPCOnHTTPPortAnswer(hint: { Self.hint }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), throttle: throttle)
-        let channel = EmbeddedChannel(handler: handler)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        var offset = 0
-        for size in chunks where offset < bytes.count && channel.isActive {
-            let end = min(bytes.count, offset + max(1, size))
-            try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
-            offset = end
-        }
-        if offset < bytes.count, channel.isActive { try channel.writeInbound(ByteBuffer(bytes: bytes[offset...])) }
-        var fed = Fed(inbound: [], outbound: [], closed: false, verdict: handler.verdict)
-        while let buffer = try channel.readInbound(as: ByteBuffer.self) { fed.inbound += buffer.readableBytesView }
-        channel.embeddedEventLoop.run()
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { fed.outbound += buffer.readableBytesView }
-        fed.closed = !channel.isActive
-        _ = try? channel.finish()
-        return fed
+        let fed = ProtocolFuzzing.feed(handler, bytes, chunks: chunks)
+        return Fed(inbound: fed.inbound, outbound: fed.outbound, closed: fed.closed, verdict: handler.verdict)
     }
 
     static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, payload: [UInt8]) -> [UInt8] {

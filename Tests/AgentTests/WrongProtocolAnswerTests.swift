@@ -12,27 +12,12 @@ import Testing
 struct WrongProtocolAnswerTests {
     /// Feeds `bytes` in chunks of the given sizes; returns what reached the next handler and what was written out.
     func feed(_ bytes: [UInt8], chunks: [Int], serverWritesFirst: Bool = true) throws -> (inbound: [UInt8], outbound: [UInt8], closed: Bool) {
-        let channel = EmbeddedChannel(handler: WrongProtocolAnswer(hint: "use port 4318"))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        if serverWritesFirst {
+        let fed = ProtocolFuzzing.feed(WrongProtocolAnswer(hint: "use port 4318"), bytes, chunks: chunks) { channel in
             // An HTTP/2 server speaks first: its SETTINGS must wait for the verdict.
             // Not waited for: the write is held until the verdict.
-            channel.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 4, 0, 0, 0, 0, 0]), promise: nil)
+            if serverWritesFirst { channel.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 4, 0, 0, 0, 0, 0]), promise: nil) }
         }
-        var offset = 0
-        for size in chunks where offset < bytes.count && channel.isActive {
-            let end = min(bytes.count, offset + max(1, size))
-            try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
-            offset = end
-        }
-        if offset < bytes.count, channel.isActive { try channel.writeInbound(ByteBuffer(bytes: bytes[offset...])) }
-        var inbound: [UInt8] = []
-        while let buffer = try channel.readInbound(as: ByteBuffer.self) { inbound += buffer.readableBytesView }
-        var outbound: [UInt8] = []
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { outbound += buffer.readableBytesView }
-        let closed = !channel.isActive
-        _ = try? channel.finish()
-        return (inbound, outbound, closed)
+        return (fed.inbound, fed.outbound, fed.closed)
     }
 
     @Test("random bytes and random splits: gRPC gets exactly what was sent, or the client gets one 400")

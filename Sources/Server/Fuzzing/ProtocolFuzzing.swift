@@ -26,27 +26,43 @@ public enum ProtocolFuzzing {
         }
     }
 
-    static func feed(_ handler: some ChannelHandler, _ bytes: [UInt8], chunk: Int) -> (inbound: [UInt8], outbound: [UInt8], closed: Bool) {
+    /// What a first-bytes handler did with a connection's bytes.
+    struct Fed {
+        /// Bytes that reached the next handler.
+        var inbound: [UInt8]
+        /// Bytes the handler wrote to the client.
+        var outbound: [UInt8]
+        var closed: Bool
+    }
+
+    /// Feeds `bytes` to `handler` on an embedded channel, in reads of the sizes in `chunks` and
+    /// then one read of the rest, after `setUp` (say, a write the server makes first).
+    static func feed(
+        _ handler: some ChannelHandler, _ bytes: [UInt8], chunks: [Int], setUp: (EmbeddedChannel) -> Void = { _ in }
+    ) -> Fed {
         let channel = EmbeddedChannel(handler: handler)
         _ = channel.connect(to: try! SocketAddress(ipAddress: "127.0.0.1", port: 1))
+        setUp(channel)
         var offset = 0
-        while offset < bytes.count && channel.isActive {
-            let end = min(bytes.count, offset + chunk)
+        for size in chunks where offset < bytes.count && channel.isActive {
+            let end = min(bytes.count, offset + max(1, size))
             _ = try? channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
             offset = end
         }
+        if offset < bytes.count, channel.isActive { _ = try? channel.writeInbound(ByteBuffer(bytes: bytes[offset...])) }
         channel.embeddedEventLoop.run()
-        var inbound: [UInt8] = []
-        while let buffer = try? channel.readInbound(as: ByteBuffer.self) { inbound += buffer.readableBytesView }
-        var outbound: [UInt8] = []
-        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { outbound += buffer.readableBytesView }
-        let closed = !channel.isActive
+        var fed = Fed(inbound: [], outbound: [], closed: false)
+        while let buffer = try? channel.readInbound(as: ByteBuffer.self) { fed.inbound += buffer.readableBytesView }
+        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { fed.outbound += buffer.readableBytesView }
+        fed.closed = !channel.isActive
         _ = try? channel.finish()
-        return (inbound, outbound, closed)
+        return fed
     }
 
+    private static func unpack(_ fed: Fed) -> ([UInt8], [UInt8], Bool) { (fed.inbound, fed.outbound, fed.closed) }
+
     static func checkGRPCPort(_ bytes: [UInt8], chunk: Int) {
-        let (inbound, outbound, closed) = feed(WrongProtocolAnswer(hint: "use the HTTP port"), bytes, chunk: chunk)
+        let (inbound, outbound, closed) = unpack(feed(WrongProtocolAnswer(hint: "use the HTTP port"), bytes, chunks: [Int](repeating: chunk, count: bytes.count / chunk + 1)))
         let preface = HTTP2Frames.preface
         if bytes.starts(with: preface) {
             precondition(inbound == bytes && outbound.isEmpty && !closed, "an HTTP/2 client's bytes reach gRPC once, in order")
@@ -60,7 +76,7 @@ public enum ProtocolFuzzing {
 
     static func checkHTTPPort(_ bytes: [UInt8], chunk: Int) {
         let handler = GRPCOnHTTPPortAnswer(hint: { "use the gRPC port" }, logger: quiet, throttle: LogThrottle())
-        let (inbound, outbound, closed) = feed(handler, bytes, chunk: chunk)
+        let (inbound, outbound, closed) = unpack(feed(handler, bytes, chunks: [Int](repeating: chunk, count: bytes.count / chunk + 1)))
         let preface = HTTP2Frames.preface
         if bytes.starts(with: preface) {
             precondition(inbound.isEmpty, "nothing of an HTTP/2 connection reaches HTTP/1")
