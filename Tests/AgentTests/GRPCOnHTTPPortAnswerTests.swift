@@ -125,12 +125,20 @@ struct GRPCOnHTTPPortAnswerTests {
         let huge = HTTP2Frames.preface + Self.frame(type: 4, payload: []) + [0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0]
         let fed = try feed(huge, chunks: [huge.count])
         #expect(fed.closed && fed.verdict == .answered)
-        #expect(try Self.parseAnswer(fed.outbound).frames.map(\.type) == [4, 4], "SETTINGS and the ACK, no answer")
-        // Many small frames without HEADERS: closed once they pass the bound, not kept.
+        #expect(try Self.parseAnswer(fed.outbound).frames.map(\.type) == [4, 4], "SETTINGS and the ACK, then closed unanswered")
+        // Many small frames without HEADERS, split anyhow: closed once together they pass the bound.
         var many = HTTP2Frames.preface
         for _ in 0..<(GRPCOnHTTPPortAnswer.maxBufferedBytes / 1_000 + 2) { many += Self.frame(type: 0, stream: 0, payload: [UInt8](repeating: 0, count: 991)) }
-        let small = try feed(many, chunks: [many.count])
-        #expect(!small.closed, "complete frames are consumed as they come, so a trickle stays bounded without closing")
+        for chunks in [[many.count], [Int](repeating: 700, count: 200)] {
+            let small = try feed(many, chunks: chunks)
+            #expect(small.closed && small.verdict == .answered && small.inbound.isEmpty)
+        }
+        // A SETTINGS flood gets one ACK, not one per frame, and is closed at the bound.
+        var flood = HTTP2Frames.preface
+        for _ in 0..<(GRPCOnHTTPPortAnswer.maxBufferedBytes / 9 + 10) { flood += Self.frame(type: 4, payload: []) }
+        let flooded = try feed(flood, chunks: [Int](repeating: 4_096, count: 200))
+        #expect(flooded.closed)
+        #expect(try Self.parseAnswer(flooded.outbound).frames.map(\.type) == [4, 4], "SETTINGS and one ACK")
     }
 
     @Test("the warning is throttled: one per interval, counting the ones held back")
@@ -143,5 +151,34 @@ struct GRPCOnHTTPPortAnswerTests {
         clock.advance(by: .seconds(61))
         #expect(throttle.admit() == 2)
         #expect(throttle.admit() == nil)
+    }
+
+    /// Closes the channel on the first flush, as a socket whose peer reset it does.
+    final class CloseOnFlush: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        func flush(context: ChannelHandlerContext) { context.close(promise: nil) }
+    }
+
+    @Test("a connection that fails while the answer is flushed (a reset client) leaves nothing to trap on, however the bytes are split")
+    func failedFlush() throws {
+        var generator = SeededGenerator(seed: 45)
+        let request = HTTP2Frames.preface + Self.frame(type: 4, payload: [0, 3, 0, 0, 0, 100]) + Self.frame(type: 4, payload: [])
+            + Self.frame(type: 1, flags: 4, stream: 1, payload: [0x82])
+        for _ in 0..<300 {
+            let handler = GRPCOnHTTPPortAnswer(hint: { Self.hint }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), throttle: LogThrottle())
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(CloseOnFlush())
+            try channel.pipeline.syncOperations.addHandler(handler)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            var offset = 0
+            while offset < request.count {
+                let end = min(request.count, offset + Int(generator.next() % 40) + 1)
+                _ = try? channel.writeInbound(ByteBuffer(bytes: request[offset..<end]))
+                offset = end
+            }
+            #expect(!channel.isActive, "closed by the failed flush")
+            #expect(handler.verdict == .http2 || handler.verdict == .answered, "it saw the preface; whatever came after, nothing trapped")
+            _ = try? channel.finish()
+        }
     }
 }

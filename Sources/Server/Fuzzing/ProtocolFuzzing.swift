@@ -50,7 +50,8 @@ public enum ProtocolFuzzing {
             offset = end
         }
         if offset < bytes.count, channel.isActive { _ = try? channel.writeInbound(ByteBuffer(bytes: bytes[offset...])) }
-        channel.embeddedEventLoop.run()
+        // Past any linger: a connection left half-closed by an answer is closed by then.
+        channel.embeddedEventLoop.advanceTime(by: GRPCOnHTTPPortAnswer.lingerAfterAnswer + .seconds(1))
         var fed = Fed(inbound: [], outbound: [], closed: false)
         while let buffer = try? channel.readInbound(as: ByteBuffer.self) { fed.inbound += buffer.readableBytesView }
         while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { fed.outbound += buffer.readableBytesView }
@@ -81,7 +82,7 @@ public enum ProtocolFuzzing {
         if bytes.starts(with: preface) {
             precondition(inbound.isEmpty, "nothing of an HTTP/2 connection reaches HTTP/1")
             precondition(outbound.starts(with: [0, 0, 0, 4, 0, 0, 0, 0, 0]), "an HTTP/2 client hears SETTINGS first")
-            precondition(closed == (handler.verdict == .answered), "a connection is closed exactly when it was answered or refused")
+            precondition(closed == (handler.verdict == .answered), "a connection is closed exactly when it was answered or refused: \(bytes) \(chunk) \(closed) \(handler.verdict)")
         } else if preface.starts(with: bytes) {
             precondition(inbound.isEmpty && outbound.isEmpty && !closed, "a strict prefix of the preface waits")
         } else {
