@@ -46,6 +46,11 @@ struct CollectorRingTests {
             #expect(order.first == home && Set(order) == [0, 1, 2] && order.count == 3)
         }
         #expect(CollectorRing.key("batch-1") == CollectorRing.key("batch-1"))
+        // The list's fingerprint: the same for the same collectors however their host is spelled, another for another list or order.
+        #expect(ring.fingerprint == CollectorRing(urls: Self.urls.map { $0.uppercased() }).fingerprint)
+        #expect(ring.fingerprint != CollectorRing(urls: Self.urls.reversed()).fingerprint)
+        #expect(ring.fingerprint != CollectorRing(urls: Array(Self.urls.prefix(2))).fingerprint)
+        #expect(ring.fingerprint.count == 8)
     }
 
     @Test("a batch of spans is cut by home: every span once, in the part of its trace's home, with IDs that do not change")
@@ -71,7 +76,7 @@ struct CollectorRingTests {
         var seen = Set<UInt64>()
         for part in parts {
             let home = try #require(part.preference.first)
-            #expect(part.batch.id == "b-1.c\(home)")
+            #expect(part.batch.id == "b-1.\(ring.fingerprint).c\(home)")
             #expect(part.preference == ring.fallbacks(from: home))
             let decoded = try OTLPDecoder().decode(.traces, try Zstd.decompress(part.batch.body, limit: 1 << 24), format: .protobuf)
             guard case .traces(let back) = decoded.batch else { Issue.record("not traces"); continue }

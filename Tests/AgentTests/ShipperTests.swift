@@ -212,5 +212,16 @@ struct ShipperTests {
         }
         #expect((first.batchIDs + second.batchIDs).sorted() == ids.sorted())
         #expect(first.requests >= 10 && second.requests >= 10, "spread by batch ID: \(first.requests) and \(second.requests)")
+
+        // A collector that refuses for good (400): the next one is asked before anything becomes a dead letter.
+        let third = try DiskQueue(directory: directory + "/queue-3", logger: logger)
+        for id in ids { try third.append(batch(id)) }
+        let refusing = FakeCollector(answers: [], then: .init(status: .badRequest))
+        let taking = FakeCollector(answers: [])
+        try await withShipper([refusing, taking], queue: third, clock: ManualClock()) { shipper, _ in
+            #expect(await eventually { third.statistics.records == 0 })
+            #expect(shipper.statistics.deadLettered == 0)
+        }
+        #expect(taking.batchIDs.sorted() == ids.sorted())
     }
 }

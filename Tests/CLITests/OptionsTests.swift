@@ -64,6 +64,8 @@ import Testing
         let none = try GlobalOptions.parse([])
         #expect(try none.settings(environment: [:], stdoutIsTerminal: false).collectorURL == "http://127.0.0.1:4400")
         #expect(try none.settings(environment: ["PERISCOPE_COLLECTOR": "http://c:1/"], stdoutIsTerminal: false).collectorURL == "http://c:1")
+        #expect(try none.settings(environment: ["PERISCOPE_COLLECTOR": "http://c:1,http://d:2"], stdoutIsTerminal: false).collectorURL == "http://c:1",
+                "an agent's list of collectors: the CLI asks the first")
         let flag = try GlobalOptions.parse(["--collector", "https://flag:9"])
         #expect(try flag.settings(environment: ["PERISCOPE_COLLECTOR": "http://c:1"], stdoutIsTerminal: false).collectorURL == "https://flag:9")
     }

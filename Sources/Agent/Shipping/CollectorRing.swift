@@ -8,11 +8,18 @@ import PeriscopeModel
 struct CollectorRing: Sendable {
     let urls: [String]
     private let urlKeys: [UInt64]
+    /// Names this list of collectors (in this order): part IDs carry it, so a batch cut for one
+    /// list is never mistaken for a batch cut for another after the list changed.
+    let fingerprint: String
 
     init(urls: [String]) {
         precondition(!urls.isEmpty, "an agent ships to at least one collector")
         self.urls = urls
-        urlKeys = urls.map(Self.key)
+        // Host names are case-insensitive: `http://C1` and `http://c1` are one collector for every agent.
+        urlKeys = urls.map { Self.key($0.lowercased()) }
+        let whole = Self.key(urls.map { $0.lowercased() }.joined(separator: "\n"))
+        let hex = String(whole & 0xFFFF_FFFF, radix: 16)
+        fingerprint = String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     var count: Int { urls.count }
@@ -27,7 +34,7 @@ struct CollectorRing: Sendable {
     /// `home` first, then the others in an order fixed by `home`: where a trace part goes when
     /// its home collector is down, the same for every trace of that home.
     func fallbacks(from home: Int) -> [Int] {
-        var order = preference(for: Self.key(urls[home]))
+        var order = preference(for: urlKeys[home])
         order.removeAll { $0 == home }
         return [home] + order
     }

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import PeriscopeServer
 import PeriscopeDelivery
 import PeriscopeDiskQueue
@@ -66,10 +67,15 @@ final class Shipper: Service, Sendable {
 
     func run() async throws {
         let shutdown = ShutdownSignal(timeline: timeline)
+        // Cutting batches by trace is CPU work (decode, encode, compress: ~3 µs a span); it gets a
+        // thread of its own, off the cooperative pool and off the pool the queue's writes use.
+        let cutter = clients.count > 1 ? NIOThreadPool(numberOfThreads: 1) : nil
+        cutter?.start()
+        defer { cutter?.shutdownGracefully { _ in } }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for _ in 0..<concurrency {
-                    group.addTask { await self.work(shutdown: shutdown) }
+                    group.addTask { await self.work(shutdown: shutdown, cutter: cutter) }
                 }
             }
         } onGracefulShutdown: {
@@ -83,7 +89,7 @@ final class Shipper: Service, Sendable {
         }
     }
 
-    private func work(shutdown: ShutdownSignal) async {
+    private func work(shutdown: ShutdownSignal, cutter: NIOThreadPool?) async {
         while !Task.isCancelled {
             if let deadline = shutdown.deadline, timeline.now >= deadline { return }
             let seen = queue.appended.rings
@@ -93,7 +99,7 @@ final class Shipper: Service, Sendable {
                 await queue.appended.wait(after: seen)
                 continue
             }
-            await deliver(record, batch, shutdown: shutdown)
+            await deliver(record, batch, shutdown: shutdown, cutter: cutter)
         }
     }
 
@@ -102,15 +108,14 @@ final class Shipper: Service, Sendable {
         return try? await BlockingIO.run { queue.take() }
     }
 
-    private func deliver(_ record: QueuedRecord, _ batch: EncodedBatch, shutdown: ShutdownSignal) async {
+    private func deliver(_ record: QueuedRecord, _ batch: EncodedBatch, shutdown: ShutdownSignal, cutter: NIOThreadPool?) async {
         let parts: [ShipmentPart]
-        if clients.count == 1 {
-            parts = [ShipmentPart(batch: batch, preference: [0])]
-        } else {
-            // Cutting decodes and encodes: off the cooperative pool. Only cancellation fails it,
-            // and then the record simply stays queued.
-            guard let cut = try? await BlockingIO.run({ [ring] in TraceSplit.parts(of: batch, ring: ring) }) else { return }
+        if let cutter {
+            // The cutter is inactive only once `run` is over; the record then stays queued.
+            guard let cut = try? await cutter.runIfActive({ [ring] in TraceSplit.parts(of: batch, ring: ring) }) else { return }
             parts = cut
+        } else {
+            parts = [ShipmentPart(batch: batch, preference: [0])]
         }
         for part in parts {
             guard await deliver(part, shutdown: shutdown) else { return }
@@ -125,6 +130,9 @@ final class Shipper: Service, Sendable {
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
         var failedThisRound = Set<Int>()
+        /// Collectors that refused the part for good (4xx): another may still take it (a
+        /// different version or limit during a rolling upgrade); when all have, it is a dead letter.
+        var refusedBy = Set<Int>()
         var lastRetryAfter: Duration?
         var failures = 0
         while true {
@@ -133,7 +141,7 @@ final class Shipper: Service, Sendable {
             let now = timeline.now
             let (chosen, earliest) = breakers.withLock { breakers -> (Int?, Duration?) in
                 var earliest: Duration?
-                for index in part.preference where !failedThisRound.contains(index) {
+                for index in part.preference where !failedThisRound.contains(index) && !refusedBy.contains(index) {
                     switch breakers[index].permit(now: now) {
                     case .proceed: return (index, nil)
                     case .waitUntil(let instant): earliest = min(earliest ?? instant, instant)
@@ -168,6 +176,11 @@ final class Shipper: Service, Sendable {
                 switch error {
                 case .rejected(let status, let message):
                     breakers.withLock { $0[chosen].recordSuccess() }
+                    refusedBy.insert(chosen)
+                    guard refusedBy.isSuperset(of: part.preference) else {
+                        logger.warning("collector \(clients[chosen].endpoint) refused batch \(batch.id) (\(status)): \(message); trying the next collector")
+                        continue
+                    }
                     return await keepAsDeadLetter(batch, status: status, message: message, shutdown: shutdown)
                 case .unavailable, .queueFull, .storage:
                     lastRetryAfter = if case .unavailable(_, let wait) = error { wait } else { nil }

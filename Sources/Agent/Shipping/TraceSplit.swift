@@ -10,7 +10,9 @@ import PeriscopeOTLP
 /// down all of its traces move to the same other one.
 /// The cut depends only on the batch and the configured collector list, so a batch shipped
 /// again after a restart is cut into the same parts with the same IDs, and the collector's
-/// batch-ID de-duplication still applies to each part.
+/// batch-ID de-duplication still applies to each part. Part IDs name the list too
+/// (`BATCH.LIST.cN`): after the list changed, a part is a new batch (perhaps stored twice),
+/// never one whose ID was seen with other spans (which would be dropped as a duplicate).
 struct ShipmentPart: Sendable {
     var batch: EncodedBatch
     var preference: [Int]
@@ -24,7 +26,8 @@ enum TraceSplit {
         let whole = [ShipmentPart(batch: batch, preference: ring.preference(for: CollectorRing.key(batch.id)))]
         guard ring.count > 1, batch.signal == .traces,
               let bytes = try? Zstd.decompress(batch.body, limit: maxDecompressedBytes),
-              let decoded = try? OTLPDecoder().decode(.traces, bytes, format: .protobuf),
+              // A fixed "now": the cut must not depend on when it is made.
+              let decoded = try? OTLPDecoder().decode(.traces, bytes, format: .protobuf, nowUnixNano: 0),
               decoded.rejectedItems == 0, case .traces(let groups) = decoded.batch
         else { return whole }
         var byHome = [Int: [ResourceSpans]]()
@@ -44,7 +47,7 @@ enum TraceSplit {
         guard spansByHome.values.reduce(0, +) == batch.itemCount else { return whole }
         return byHome.keys.sorted().map { home in
             let body = Zstd.compress(OTLPEncoder.encode(.traces(byHome[home]!)))
-            let part = EncodedBatch(id: "\(batch.id).c\(home)", signal: .traces, itemCount: spansByHome[home]!, body: body)
+            let part = EncodedBatch(id: "\(batch.id).\(ring.fingerprint).c\(home)", signal: .traces, itemCount: spansByHome[home]!, body: body)
             return ShipmentPart(batch: part, preference: ring.fallbacks(from: home))
         }
     }

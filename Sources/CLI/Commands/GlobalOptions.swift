@@ -46,7 +46,8 @@ struct GlobalOptions: ParsableArguments {
     func settings(environment: [String: String], stdoutIsTerminal: Bool) throws -> Settings {
         let collectorText = collector ?? environment["PERISCOPE_COLLECTOR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultCollector
         return Settings(
-            collectorURL: try Self.normalizeCollectorURL(collectorText),
+            // An agent's list of collectors sharing a store (`a,b`) answers from any: the first.
+            collectorURL: try Self.normalizeCollectorURL(String(collectorText.split(separator: ",").first ?? "")),
             token: try TokenSource.resolve(tokenFile: tokenFile, environment: environment),
             json: json,
             useColor: color.useColor(stdoutIsTerminal: stdoutIsTerminal, environment: environment),
