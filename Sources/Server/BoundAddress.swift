@@ -5,17 +5,26 @@ import Synchronization
 /// then the bound one (with port 0, the port the kernel chose). The protocol hints read it when
 /// they answer, so a client sent to the wrong port is told the right port, not `:0`.
 public final class BoundAddress: Sendable, CustomStringConvertible {
-    private let address: Mutex<String>
+    private let state: Mutex<(address: String, serving: Bool)>
 
     public init(configured: ListenAddress) {
-        address = Mutex(configured.description)
+        state = Mutex((configured.description, true))
     }
 
     /// Records the address the server is bound to.
     public func bound(host: String, port: Int) {
         let text = "\(host.contains(":") ? "[\(host)]" : host):\(port)"
-        address.withLock { $0 = text }
+        state.withLock { $0.address = text }
     }
 
-    public var description: String { address.withLock { $0 } }
+    /// Records that the server is not running (its default port was taken), so no hint sends a
+    /// client to a port that something else holds.
+    public func notServed() {
+        state.withLock { $0.serving = false }
+    }
+
+    /// Whether the server is running (or still starting).
+    public var isServing: Bool { state.withLock { $0.serving } }
+
+    public var description: String { state.withLock { $0.address } }
 }

@@ -9,10 +9,10 @@ import Testing
 /// with a message naming the flag; the default address is only logged, and the rest runs on.
 @Suite("gRPC server service")
 struct GRPCServerServiceTests {
-    func service(port: Int, required: Bool) -> GRPCServerService {
+    func service(port: Int, required: Bool, bound: BoundAddress? = nil) -> GRPCServerService {
         GRPCServerService(
             name: "test", address: ListenAddress(host: "127.0.0.1", port: port), flag: "--test-grpc-listen", required: required,
-            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: { "use the other port" }, logger: Logger(label: "grpc-test"))
+            maxMessageBytes: 1 << 20, services: [], wrongProtocolHint: { "use the other port" }, bound: bound, logger: Logger(label: "grpc-test"))
     }
 
     @Test("a taken port: explicit stops with the flag named, default runs on without gRPC until shutdown", .timeLimit(.minutes(1)))
@@ -30,9 +30,12 @@ struct GRPCServerServiceTests {
             #expect("\(error)".contains("--test-grpc-listen"), "\(error)")
         }
 
-        let group = ServiceGroup(configuration: .init(services: [service(port: holder.port, required: false)], logger: Logger(label: "grpc-test")))
+        let bound = BoundAddress(configured: ListenAddress(host: "127.0.0.1", port: holder.port))
+        #expect(bound.isServing)
+        let group = ServiceGroup(configuration: .init(services: [service(port: holder.port, required: false, bound: bound)], logger: Logger(label: "grpc-test")))
         async let running: Void = group.run()
         try await Task.sleep(for: .milliseconds(300))
+        #expect(!bound.isServing, "the HTTP port's hint no longer sends gRPC clients to a port someone else holds")
         await group.triggerGracefulShutdown()
         try await running
     }

@@ -45,8 +45,12 @@ struct AgentApplication {
             server: .otlpHTTP(
                 configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
                 grpcHint: {
-                    grpcBound.map { "this port takes OTLP/HTTP; send OTLP/gRPC to the agent's --otlp-grpc-listen address (\($0))" }
-                        ?? "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is off (enable it with --otlp-grpc-listen)"
+                    guard let grpcBound else {
+                        return "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is off (enable it with --otlp-grpc-listen)"
+                    }
+                    return grpcBound.isServing
+                        ? "this port takes OTLP/HTTP; send OTLP/gRPC to the agent's --otlp-grpc-listen address (\(grpcBound))"
+                        : "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is not running (\(grpcBound) was taken; set --otlp-grpc-listen)"
                 },
                 logger: logger),
             configuration: .init(

@@ -45,8 +45,12 @@ enum CollectorApplication {
             server: .otlpHTTP(
                 configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
                 grpcHint: {
-                    grpcBound.map { "this port takes OTLP/HTTP and queries; send OTLP/gRPC to the collector's --grpc-listen address (\($0))" }
-                        ?? "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is off (enable it with --grpc-listen)"
+                    guard let grpcBound else {
+                        return "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is off (enable it with --grpc-listen)"
+                    }
+                    return grpcBound.isServing
+                        ? "this port takes OTLP/HTTP and queries; send OTLP/gRPC to the collector's --grpc-listen address (\(grpcBound))"
+                        : "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is not running (\(grpcBound) was taken; set --grpc-listen)"
                 },
                 logger: logger),
             configuration: .init(

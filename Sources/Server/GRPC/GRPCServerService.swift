@@ -106,6 +106,7 @@ public struct GRPCServerService: Service {
             let reason = state.failure.withLock { $0 } ?? "\(error)"
             let failure = GRPCListenError(name: name, address: address, flag: flag, reason: reason)
             guard required else {
+                bound?.notServed()
                 logger.warning("\(failure.description); OTLP/gRPC is not served")
                 try? await gracefulShutdown()
                 return
