@@ -197,6 +197,7 @@ struct ShipperTests {
             // The manual clock never moves: any backoff would stall delivery here.
             #expect(await eventually { queue.statistics.records == 0 })
             #expect(shipper.statistics.shipped == 40)
+            #expect(shipper.statistics.healthyCollectors == (failing.requests >= 5 ? 1 : 2), "a collector is counted out once its breaker opens")
         }
         #expect(healthy.batchIDs.sorted() == ids.sorted(), "every batch once, at the healthy collector")
         // Batches that preferred the failing collector were tried there first, until its breaker opened.

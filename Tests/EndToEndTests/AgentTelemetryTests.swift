@@ -46,6 +46,8 @@ struct AgentTelemetryTests {
         }
         let breaker = try await points("periscope.agent.shipper.breaker_state", collector)
         #expect(breaker.last?.value == 0, "closed while the collector is up")
+        let healthy = try await points("periscope.agent.shipper.collectors_healthy", collector)
+        #expect(healthy.last?.value == 1, "its one collector takes its share")
     }
 
     @Test("SIGTERM drains the queue to a collector that came back")

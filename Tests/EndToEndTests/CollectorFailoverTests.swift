@@ -131,6 +131,8 @@ struct CollectorFailoverTests {
             try await Task.sleep(for: .milliseconds(250))
         }
         #expect(try await Self.status(restarted)["logs"] ?? 0 > logsB, "B takes log batches again after its restart")
+        #expect(agent.process.standardError.contains("collector \(b.url) keeps failing; its share goes to the other collectors"),
+                "the agent says which collector it skips")
         let third = try await Self.send(traces: 90, logs: 40, to: agent, phase: "b-back")
         totals = try await Self.waitForTotals([a, restarted], spans: 810, logs: 120 + trickle)
         #expect(totals.spans == 810 && totals.logs == 120 + trickle, "every span and record once across both: \(totals)")

@@ -99,6 +99,7 @@ struct AgentSelfTelemetry: Service {
             gauge("periscope.agent.queue.oldest_age", "s", .double(oldestAge)),
             gauge("periscope.agent.queue.segment_files", "{file}", .int(Int64(queue.segmentFiles))),
             gauge("periscope.agent.shipper.breaker_state", "{state}", .int(Int64(shipper.breakerState))),
+            gauge("periscope.agent.shipper.collectors_healthy", "{collector}", .int(Int64(shipper.healthyCollectors))),
             gauge("periscope.agent.dead_letters.letters", "{batch}", .int(Int64(deadLetters.letters))),
             gauge("periscope.agent.dead_letters.bytes", "By", .int(Int64(deadLetters.bytes))),
             counter("periscope.agent.queue.appended", "{batch}", queue.appended),

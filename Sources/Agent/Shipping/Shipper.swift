@@ -16,6 +16,8 @@ struct ShipperStatistics: Equatable, Sendable {
     /// Refused batches too large for the dead-letter box: dropped, and logged.
     var deadLettersDropped = 0
     var breakerState = 0
+    /// Collectors whose circuit breaker is closed (taking their share).
+    var healthyCollectors = 0
 }
 
 /// Delivers queued batches to the collectors with `concurrency` batches in flight. With more
@@ -61,7 +63,10 @@ final class Shipper: Service, Sendable {
 
     var statistics: ShipperStatistics {
         var statistics = counters.withLock { $0 }
-        statistics.breakerState = breakers.withLock { $0.map(\.state.gaugeValue).max() ?? 0 }
+        breakers.withLock { breakers in
+            statistics.breakerState = breakers.map(\.state.gaugeValue).max() ?? 0
+            statistics.healthyCollectors = breakers.filter { $0.state.gaugeValue == 0 }.count
+        }
         return statistics
     }
 
@@ -166,7 +171,7 @@ final class Shipper: Service, Sendable {
             }
             do {
                 try await clients[chosen].send(batch)
-                breakers.withLock { $0[chosen].recordSuccess() }
+                recordSuccess(chosen)
                 counters.withLock {
                     $0.shipped += 1
                     $0.shippedItems += batch.itemCount
@@ -175,7 +180,7 @@ final class Shipper: Service, Sendable {
             } catch {
                 switch error {
                 case .rejected(let status, let message):
-                    breakers.withLock { $0[chosen].recordSuccess() }
+                    recordSuccess(chosen)
                     refusedBy.insert(chosen)
                     guard refusedBy.isSuperset(of: part.preference) else {
                         logger.warning("collector \(clients[chosen].endpoint) refused batch \(batch.id) (\(status)): \(message); trying the next collector")
@@ -184,7 +189,7 @@ final class Shipper: Service, Sendable {
                     return await keepAsDeadLetter(batch, status: status, message: message, shutdown: shutdown)
                 case .unavailable, .queueFull, .storage:
                     lastRetryAfter = if case .unavailable(_, let wait) = error { wait } else { nil }
-                    breakers.withLock { $0[chosen].recordFailure(now: timeline.now) }
+                    recordFailure(chosen)
                     counters.withLock { $0.retries += 1 }
                     failedThisRound.insert(chosen)
                     failures += 1
@@ -230,6 +235,30 @@ final class Shipper: Service, Sendable {
                 await shutdown.sleep(until: timeline.now + delay)
                 if Task.isCancelled { return false }
             }
+        }
+    }
+
+    /// A collector answered: closes its breaker, and says so when it had been skipped.
+    private func recordSuccess(_ collector: Int) {
+        let wasSkipped = breakers.withLock { breakers in
+            defer { breakers[collector].recordSuccess() }
+            return breakers[collector].state.gaugeValue != 0
+        }
+        if wasSkipped && clients.count > 1 {
+            logger.notice("collector \(clients[collector].endpoint) answers again and takes its share back")
+        }
+    }
+
+    /// A collector failed: counts against its breaker, and says so when that starts skipping it.
+    private func recordFailure(_ collector: Int) {
+        let now = timeline.now
+        let opened = breakers.withLock { breakers in
+            let before = breakers[collector].state.gaugeValue
+            breakers[collector].recordFailure(now: now)
+            return before == 0 && breakers[collector].state.gaugeValue != 0
+        }
+        if opened && clients.count > 1 {
+            logger.warning("collector \(clients[collector].endpoint) keeps failing; its share goes to the other collectors until it answers again")
         }
     }
 
