@@ -13,7 +13,7 @@ public final class BoundAddress: Sendable, CustomStringConvertible {
 
     /// Records the address the server is bound to.
     public func bound(host: String, port: Int) {
-        let text = "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let text = ListenAddress(host: host, port: port).description
         state.withLock { $0.address = text }
     }
 

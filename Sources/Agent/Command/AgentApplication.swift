@@ -44,14 +44,7 @@ struct AgentApplication {
             router: router,
             server: .otlpHTTP(
                 configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
-                grpcHint: {
-                    guard let grpcBound else {
-                        return "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is off (enable it with --otlp-grpc-listen)"
-                    }
-                    return grpcBound.isServing
-                        ? "this port takes OTLP/HTTP; send OTLP/gRPC to the agent's --otlp-grpc-listen address (\(grpcBound))"
-                        : "this port takes OTLP/HTTP; the agent's OTLP/gRPC receiver is not running (\(grpcBound) was taken; set --otlp-grpc-listen)"
-                },
+                grpc: grpcBound, program: "agent's", grpcFlag: "--otlp-grpc-listen", takes: "OTLP/HTTP",
                 logger: logger),
             configuration: .init(
                 address: .hostname(configuration.otlpListen.host, port: configuration.otlpListen.port),

@@ -44,14 +44,7 @@ enum CollectorApplication {
             router: router,
             server: .otlpHTTP(
                 configuration: .init(idleTimeout: ConcurrencyLimit.idleTimeout),
-                grpcHint: {
-                    guard let grpcBound else {
-                        return "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is off (enable it with --grpc-listen)"
-                    }
-                    return grpcBound.isServing
-                        ? "this port takes OTLP/HTTP and queries; send OTLP/gRPC to the collector's --grpc-listen address (\(grpcBound))"
-                        : "this port takes OTLP/HTTP and queries; the collector's OTLP/gRPC receiver is not running (\(grpcBound) was taken; set --grpc-listen)"
-                },
+                grpc: grpcBound, program: "collector's", grpcFlag: "--grpc-listen", takes: "OTLP/HTTP and queries",
                 logger: logger),
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),

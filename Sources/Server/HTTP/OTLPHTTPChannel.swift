@@ -26,6 +26,22 @@ struct OTLPHTTPChannel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
+    /// `otlpHTTP` with the hint built from where the program's gRPC receiver is: `grpc` (`nil`
+    /// when turned off), named for `program` ("agent's") and the flag that sets it. `takes`
+    /// says what this port is for ("OTLP/HTTP", "OTLP/HTTP and queries").
+    public static func otlpHTTP(
+        configuration: HTTP1Channel.Configuration, grpc: BoundAddress?, program: String, grpcFlag: String, takes: String, logger: Logger
+    ) -> HTTPServerBuilder {
+        otlpHTTP(configuration: configuration, grpcHint: {
+            guard let grpc else {
+                return "this port takes \(takes); the \(program) OTLP/gRPC receiver is off (enable it with \(grpcFlag))"
+            }
+            return grpc.isServing
+                ? "this port takes \(takes); send OTLP/gRPC to the \(program) \(grpcFlag) address (\(grpc))"
+                : "this port takes \(takes); the \(program) OTLP/gRPC receiver is not running (\(grpc) was taken; set \(grpcFlag))"
+        }, logger: logger)
+    }
+
     /// HTTP/1.1 for OTLP/HTTP and queries; a gRPC client that connects here is told `grpcHint`
     /// (which port takes OTLP/gRPC) in its status message, and the server logs it once a minute.
     public static func otlpHTTP(
