@@ -17,6 +17,8 @@ struct SoakTests {
     static var seconds: Int { Int(ProcessInfo.processInfo.environment["SOAK_SECONDS"] ?? "") ?? 60 }
     static let queueMaxBytes = 128 << 10
     static let segmentBytes = 16 << 10
+    /// The longest the traffic runs past `seconds` to push 10× max_size through the queue.
+    static let extraTime = Duration.seconds(90)
     static let senders = 4
     static let spansPerRequest = 200
     static let recordsPerRequest = 50
@@ -95,7 +97,14 @@ struct SoakTests {
                 shared.ledger.withLock { $0.collectorDown.append(down...healthyAgain); $0.collectorKills += 1 }
             }
         }
+        // A slow machine sends less in the same time: keep the traffic (not the chaos) going until
+        // 10× max_size has gone through the queue, for at most `extraTime` more.
+        let enough = ContinuousClock.now + Self.extraTime
+        while shared.ledger.withLock({ $0.spansAcknowledged * 24 < 10 * Self.queueMaxBytes }) && ContinuousClock.now < enough {
+            try await Task.sleep(for: .milliseconds(200))
+        }
         shared.stop.store(true, ordering: .relaxed)
+        let trafficSeconds = (ContinuousClock.now - started).components.seconds
         for sender in senders { try await sender.value }
         _ = await writer.value
         _ = await sampler.value
@@ -121,7 +130,7 @@ struct SoakTests {
         let descriptorPeak = samples.map(\.descriptors).max() ?? 0
         let queueFiles = try FileManager.default.contentsOfDirectory(atPath: directory.file("agent-data/queue").path).filter { $0.hasSuffix(".log") }.count
         print("""
-            soak \(Self.seconds) s: \(final.requests) OTLP requests, spans acknowledged \(final.spansAcknowledged) stored \(counts["spans"] ?? 0); \
+            soak \(Self.seconds) s (traffic \(trafficSeconds) s): \(final.requests) OTLP requests, spans acknowledged \(final.spansAcknowledged) stored \(counts["spans"] ?? 0); \
             OTLP logs acknowledged \(final.logsAcknowledged) (+\(final.logsAmbiguous) resent) + tailed \(final.tailLines) lines in \(final.rotations) rotations, \
             logs stored \(counts["logs"] ?? 0); kill -9: agent ×\(final.agentKills), collector ×\(final.collectorKills); \
             refusals \(final.refusals.count) (\(refusedWhileHealthy.count) while healthy); peak RSS agent \(agentPeak / 1024) MiB, \
