@@ -31,6 +31,9 @@ public struct OTLPDecoder: Sendable {
             let request: OTLPTraceRequest = try parse(bytes, format: format)
             return Result(batch: .traces(try translate.resourceSpans(request.resourceSpans)), rejectedItems: 0, rejectionReason: "")
         case .logs:
+            if format == .protobuf, let groups = OTLPLogsReader(limits: limits).resourceLogs(bytes) {
+                return Result(batch: .logs(groups), rejectedItems: 0, rejectionReason: "")
+            }
             let request: OTLPLogsRequest = try parse(bytes, format: format)
             return Result(batch: .logs(try translate.resourceLogs(request.resourceLogs)), rejectedItems: 0, rejectionReason: "")
         case .metrics:

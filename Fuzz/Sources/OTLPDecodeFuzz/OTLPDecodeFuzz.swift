@@ -3,13 +3,17 @@ import PeriscopeOTLP
 
 /// One input from libFuzzer. The first byte picks the signal and the format; the rest is the
 /// request body. A decoder may refuse the body (a typed `OTLPError` with a message) but must
-/// never crash, and what it accepts must survive a protobuf round trip unchanged.
+/// never crash, and what it accepts must survive a protobuf round trip unchanged. For protobuf,
+/// the direct span and log readers must agree with the generic decoder or leave the body to it.
 func otlpDecodeFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let selector = data[0]
     let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     let signal: Signal = [.traces, .logs, .metrics][Int(selector % 3)]
     let format: OTLPFormat = (selector / 3) % 2 == 0 ? .protobuf : .json
+    if format == .protobuf, case .disagree(let difference) = DirectReaderCheck.check(signal, body) {
+        preconditionFailure("a direct reader disagrees with the generic decoder: \(difference)")
+    }
     let decoder = OTLPDecoder()
     let now: UInt64 = 1_800_000_000_000_000_000
     let decoded: OTLPDecoder.Result

@@ -5,7 +5,7 @@ import Synchronization
 /// When each SLO alert started and stopped firing, in `alerts.db` beside the partitions
 /// (not partitioned: the history outlives data retention).
 final class AlertLog: Sendable {
-    private let database: Mutex<SQLiteDatabase>
+    private let database: ConnectionLock
 
     init(directory: String) throws {
         let database = try SQLiteDatabase(path: (directory as NSString).appendingPathComponent("alerts.db"))
@@ -16,7 +16,7 @@ final class AlertLog: Sendable {
             );
             CREATE INDEX IF NOT EXISTS alert_events_by_slo ON alert_events (slo, at_ns);
             """)
-        self.database = Mutex(database)
+        self.database = ConnectionLock(database)
     }
 
     /// Records a change for every (SLO, severity) whose firing state differs from the last one recorded.

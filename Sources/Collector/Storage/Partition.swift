@@ -6,8 +6,8 @@ import Synchronization
 final class Partition: Sendable {
     let day: PartitionDay
     let path: String
-    let writer: Mutex<SQLiteDatabase>
-    let reader: Mutex<SQLiteDatabase>
+    let writer: ConnectionLock
+    let reader: ConnectionLock
     let blocks = SpanBlockCache()
     /// Span IDs of the large traces being written (see `LargeTraceSpanIDs`).
     let largeTraces = LargeTraceSpanIDs()
@@ -53,8 +53,8 @@ final class Partition: Sendable {
         let reader = try SQLiteDatabase(path: path)
         try reader.execute("PRAGMA query_only=ON; PRAGMA cache_size=-32768;")
         spanDeltas = Mutex(PendingSpanDeltas(isComplete: isNew))
-        self.writer = Mutex(writer)
-        self.reader = Mutex(reader)
+        self.writer = ConnectionLock(writer)
+        self.reader = ConnectionLock(reader)
     }
 
     /// The names request buckets number (`RollupNames`), brought up to date through `database`

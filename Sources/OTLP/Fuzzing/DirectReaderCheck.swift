@@ -1,0 +1,38 @@
+import PeriscopeModel
+
+/// Compares the direct protobuf readers (`OTLPTraceReader`, `OTLPLogsReader`) with the generic
+/// decoder on one input, for the fuzz targets and the mutation tests: a direct reader must give
+/// the generic decoder's batch, or leave the input to it.
+public enum DirectReaderCheck {
+    public enum Outcome: Equatable, Sendable {
+        /// The direct reader answered the generic decoder's batch.
+        case agree
+        /// The direct reader left the input to the generic decoder (or the signal has none).
+        case leftToGeneric
+        /// The direct reader answered something else: a bug.
+        case disagree(String)
+    }
+
+    public static func check(
+        _ signal: Signal, _ bytes: [UInt8], limits: OTLPLimits = .default, nowUnixNano: UInt64 = 1_800_000_000_000_000_000
+    ) -> Outcome {
+        let translate = ProtoToModel(limits: limits, nowUnixNano: nowUnixNano)
+        let direct: TelemetryBatch?
+        let generic: TelemetryBatch?
+        switch signal {
+        case .traces:
+            direct = OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes).map(TelemetryBatch.traces)
+            generic = (try? OTLPTraceRequest(serializedBytes: bytes)).flatMap { try? translate.resourceSpans($0.resourceSpans) }.map(TelemetryBatch.traces)
+        case .logs:
+            direct = OTLPLogsReader(limits: limits).resourceLogs(bytes).map(TelemetryBatch.logs)
+            generic = (try? OTLPLogsRequest(serializedBytes: bytes)).flatMap { try? translate.resourceLogs($0.resourceLogs) }.map(TelemetryBatch.logs)
+        case .metrics:
+            return .leftToGeneric
+        }
+        guard let direct else { return .leftToGeneric }
+        guard let generic else { return .disagree("the direct reader accepted what the generic decoder refuses") }
+        // A NaN double (which a mutation can make) is not equal to itself; its encoding is.
+        if direct == generic || OTLPEncoder.encode(direct) == OTLPEncoder.encode(generic) { return .agree }
+        return .disagree("direct \(direct) vs generic \(generic)")
+    }
+}
