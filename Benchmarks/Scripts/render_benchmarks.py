@@ -58,6 +58,34 @@ out(f"- **date:** {machine.get('date', '?')} (UTC)")
 out(f"- **machine:** {machine.get('cores', '?')} cores (`nproc`), {memory_gib:.1f} GiB memory (`/proc/meminfo`), "
     f"{machine.get('cpu', '?')}; shared with other work while measured")
 out(f"- **toolchain:** {machine.get('swift', '?')}; commit `{machine.get('commit', '?')}` (plus uncommitted changes, if any)")
+
+
+def machine_reports():
+    """(run name, MachineReport dict) for every JSON result that recorded the machine during its run."""
+    found = []
+    for name in sorted(os.listdir(RESULTS)):
+        if not name.endswith(".json"):
+            continue
+        report = load_json(name)
+        if not isinstance(report, dict):
+            continue
+        watch = report.get("machine") or ((report.get("store") or {}).get("ingest") or {}).get("machine")
+        if watch:
+            found.append((name[:-5], watch))
+    return found
+
+
+watched = machine_reports()
+if watched:
+    out("- **what else ran, per run** (`/proc/stat` over the run: CPU-seconds busy on all CPUs, of which the "
+        "measured processes and the benchmark tool, the rest by anything else; steal; load average at the start):")
+    out("")
+    out("  | run | CPU | busy CPU-s | measured | other | steal % | load avg at start |")
+    out("  | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, m in watched:
+        out(f"  | {name} | {m['cpuModel']}, {m['logicalCPUs']} CPUs, {m['threadsPerCore']} per core | "
+            f"{m['busyCPUSeconds']:.1f} | {m['measuredCPUSeconds']:.1f} | {m['otherCPUSeconds']:.1f} | "
+            f"{m['stealPercent']:.1f} | {m['loadAverageAtStart']:.2f} |")
 out("")
 
 # ---------------------------------------------------------------- SDK micro-benchmarks

@@ -53,6 +53,8 @@ struct LoadReport: Codable, Sendable {
     var clientReport: [String: Double]?
     /// True when every accepted item was stored and every spot-checked trace was complete.
     var noLoss: Bool
+    /// The CPU and what else ran meanwhile.
+    var machine: MachineReport
 
     /// The JSON form, keys sorted so runs diff cleanly.
     func json() -> String {
@@ -83,6 +85,7 @@ struct LoadReport: Codable, Sendable {
             ("disk bytes per item (w/o WAL)", "\(number(diskBytesPerItem)) (\(number(databaseBytesPerItem)))"),
             ("agent ship items/s, MiB/s", "\(number(shippedItemsPerSecond)), \(number(shippedMiBPerSecond, 2))"),
             ("no loss", noLoss ? "yes" : "NO"),
+            ("machine", machine.summary),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")

@@ -16,6 +16,7 @@ struct LoadRun: Sendable {
     func execute(clientCommand: String?, clientTarget: String = "agent", clientMayDrop: Bool = false, work: URL) async throws -> LoadReport {
         let ledger = LoadLedger()
         let ids = IDSource()
+        let machine = MachineWatch()
         let agentBefore = ProcessStats.read(pid: stack.agent.pid)
         let collectorBefore = ProcessStats.read(pid: stack.collector.pid)
         let start = ContinuousClock.now
@@ -75,7 +76,9 @@ struct LoadRun: Sendable {
             diskBytes: diskBytes, diskBytesPerItem: Double(diskBytes) / Double(items),
             databaseBytesPerItem: Double(databaseBytes) / Double(items),
             clientReport: clientReport,
-            noLoss: storedSpans >= sent.acceptedSpans && storedLogs >= sent.acceptedLogs && complete == checked)
+            noLoss: storedSpans >= sent.acceptedSpans && storedLogs >= sent.acceptedLogs && complete == checked,
+            machine: machine.finish(measuredCPUSeconds: agentAfter.cpuSeconds - agentBefore.cpuSeconds
+                + collectorAfter.cpuSeconds - collectorBefore.cpuSeconds))
     }
 
     /// Polls `/api/v1/status` until its counts have not changed for 2 s (or the drain timeout).

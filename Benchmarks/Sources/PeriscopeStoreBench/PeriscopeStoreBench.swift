@@ -345,6 +345,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         label: String, spans: Int, logs: Int, batches: Int, client: StoreClient, pid: Int32, endNanos: UInt64, windowNanos: UInt64,
         send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
     ) async -> StoreReport.Ingest {
+        let machine = MachineWatch()
         let before = ProcessStats.read(pid: pid)
         let clock = ContinuousClock()
         let start = clock.now
@@ -365,6 +366,6 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             spansPerSecond: Double(stored) / seconds, collectorCPUSeconds: cpu,
             spansPerCPUSecond: cpu > 0 ? Double(stored) / cpu : 0, collectorPeakRSSMiB: after.peakRSSMiB,
             retries: results.reduce(0) { $0 + $1.retries }, failedRequests: results.reduce(0) { $0 + $1.failures },
-            storedSpans: stored, storedLogs: counts["logs", default: 0])
+            storedSpans: stored, storedLogs: counts["logs", default: 0], machine: machine.finish(measuredCPUSeconds: cpu))
     }
 }

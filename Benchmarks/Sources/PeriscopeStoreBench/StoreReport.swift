@@ -25,6 +25,8 @@ struct StoreReport: Codable, Sendable {
         var failedRequests: Int
         var storedSpans: Int
         var storedLogs: Int
+        /// The CPU and what else ran during the ingest.
+        var machine: MachineReport
     }
 
     struct Query: Codable, Sendable {
@@ -124,6 +126,7 @@ struct StoreReport: Codable, Sendable {
                              query.latencyMs.p50, query.latencyMs.p99, query.targetMs,
                              verdict(query.latencyMs.p99 <= query.targetMs && query.errors == 0)))
             }
+            print("| machine during ingest | \(ingest.machine.summary) | | |")
             print(String(format: "| storage | %.1f B/span (%.1f without -wal/-shm) | ≤ 100 B/span | %@ |",
                          store.bytesPerSpan, store.bytesPerSpanExcludingWAL, verdict(store.bytesPerSpan <= 100)))
         }

@@ -99,6 +99,7 @@ struct PeriscopeTailBench: ParsableCommand {
         arguments += OptionalFlags.ifSupported("--otlp-grpc-listen", "off", by: agentBinary)
         print("agent: \(agentBinary.path) \(arguments.joined(separator: " "))\(agentCPUs.isEmpty ? "" : " (taskset -c \(agentCPUs))")")
         let clock = ContinuousClock()
+        let machine = MachineWatch()
         let start = clock.now
         let agent = try ManagedProcess(binary: agentBinary, arguments: arguments, logDirectory: work,
                                        timeout: .seconds(30), cpuList: agentCPUs.isEmpty ? nil : agentCPUs)
@@ -147,7 +148,7 @@ struct PeriscopeTailBench: ParsableCommand {
             steadyMiBPerSecond: steady, agentCPUSeconds: stats.cpuSeconds,
             agentPeakRSSMiB: max(stats.peakRSSMiB, peakSample.rss / 1024), agentMaxSampledRSSMiB: peakSample.rss / 1024,
             agentPeakSampleAnonMiB: peakSample.anon / 1024, agentPeakSampleFileMiB: peakSample.file / 1024, rssSamples: samples,
-            counts: sink.counts, peer: Self.peerNote)
+            counts: sink.counts, peer: Self.peerNote, machine: machine.finish(measuredCPUSeconds: stats.cpuSeconds))
         report.printTable()
         if let jsonOut {
             let encoder = JSONEncoder()

@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeBenchKit
 
 /// What `periscope-tail-bench` measured; written as JSON with `--json-out`.
 struct TailReport: Codable, Sendable {
@@ -63,12 +64,15 @@ struct TailReport: Codable, Sendable {
 
     /// A peer (Fluent Bit, Vector) on the same file when one is installed here, else why not.
     var peer: String
+    /// The CPU and what else ran meanwhile (from the agent's start to the last line).
+    var machine: MachineReport
 
     init(receiver: String, receiverNote: String, agentCPUs: String, cores: Int, fsync: String, redactDefaults: Bool,
          file: LogFileWriter.Written, complete: Bool, timedOut: Bool, agentExitedEarly: Bool, startupSeconds: Double,
          firstRecordSeconds: Double?, seconds: Double, steadyMiBPerSecond: Double?, agentCPUSeconds: Double,
          agentPeakRSSMiB: Double, agentMaxSampledRSSMiB: Double, agentPeakSampleAnonMiB: Double,
-         agentPeakSampleFileMiB: Double, rssSamples: Int, counts: CountingSink.Counts, peer: String) {
+         agentPeakSampleFileMiB: Double, rssSamples: Int, counts: CountingSink.Counts, peer: String, machine: MachineReport) {
+        self.machine = machine
         self.receiver = receiver
         self.receiverNote = receiverNote
         self.agentCPUs = agentCPUs
@@ -132,6 +136,7 @@ struct TailReport: Codable, Sendable {
                      counts.records > 0 ? Double(counts.wireBytes) / Double(counts.records) : 0))
         print("| file written in | \(String(format: "%.2f", file.writeSeconds)) s (before the agent started, fsynced) |")
         print("| peer | \(peer) |")
+        print("| machine | \(machine.summary) |")
         if let error = counts.firstError { print("| first receiver error | \(error) |") }
         if timedOut { print("\nTIMED OUT before every line was acknowledged") }
         if agentExitedEarly { print("\nTHE AGENT EXITED before every line was acknowledged") }
