@@ -101,7 +101,8 @@ struct OTLPCommonReader {
             }
             return .read
         }
-        guard complete, key.utf8.count <= limits.maxValueBytes else { return nil }
+        // The generic decoder checks the value's depth even when the pair has none.
+        guard complete, key.utf8.count <= limits.maxValueBytes, depth < limits.maxValueDepth else { return nil }
         return Attribute(key, value)
     }
 

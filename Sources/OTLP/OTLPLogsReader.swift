@@ -62,14 +62,19 @@ struct OTLPLogsReader {
                 record.flags = value
             case (9, 2):
                 // Empty means none; all zeros is none too; any other length is the generic path's error.
+                // The last one wins, as in the generic decoder: an empty one clears an earlier ID.
                 guard let bytes = reader.lengthDelimited() else { return .fail }
-                if !bytes.isEmpty {
+                if bytes.isEmpty {
+                    record.traceID = nil
+                } else {
                     guard let id = TraceID(bytes: bytes) else { return .fail }
                     record.traceID = id.isZero ? nil : id
                 }
             case (10, 2):
                 guard let bytes = reader.lengthDelimited() else { return .fail }
-                if !bytes.isEmpty {
+                if bytes.isEmpty {
+                    record.spanID = nil
+                } else {
                     guard let id = SpanID(bytes: bytes) else { return .fail }
                     record.spanID = id.isZero ? nil : id
                 }

@@ -87,14 +87,65 @@ struct OTLPLogsReaderTests {
         #expect(direct.first?.scopes.first?.records.first?.spanID == nil)
     }
 
-    @Test("20,000 mutations: the reader agrees with the generic decoder or leaves it to it")
+    /// One record, hand-written: `record` is its fields' bytes; wrapped in ScopeLogs, ResourceLogs and the request.
+    static func request(record: [UInt8]) -> [UInt8] {
+        func wrap(_ field: UInt8, _ content: [UInt8]) -> [UInt8] {
+            var out = [field << 3 | 2]
+            var length = content.count
+            while length >= 0x80 {
+                out.append(UInt8(length & 0x7F) | 0x80)
+                length >>= 7
+            }
+            return out + [UInt8(length)] + content
+        }
+        return wrap(1, wrap(2, wrap(2, record)))
+    }
+
+    @Test("the last field wins: an ID cleared by an empty one, severities past 32 bits, unknown fields of every wire type")
+    func protobufRules() throws {
+        let traceThenEmpty = Self.request(record: [0x4a, 16] + Array(1...16) + [0x4a, 0])
+        let spanThenEmpty = Self.request(record: [0x52, 8] + Array(1...8) + [0x52, 0])
+        // Severity -1 (refused) and 2^32 + 9 (read as 9: enums are 32-bit).
+        let negative = Self.request(record: [0x10] + Array(repeating: 0xFF, count: 9) + [0x01])
+        let wide = Self.request(record: [0x10, 0x89, 0x80, 0x80, 0x80, 0x10])
+        // Fields 20–23 with wire types 0, 1, 2 and 5, and reserved field 4.
+        let unknown = Self.request(record: [0xA0, 0x01, 7, 0xA9, 0x01] + Array(repeating: 1, count: 8)
+            + [0xB2, 0x01, 2, 0x61, 0x62, 0xBD, 0x01, 1, 2, 3, 4, 0x20, 5])
+        for bytes in [traceThenEmpty, spanThenEmpty, negative, wide, unknown] {
+            #expect(DirectReaderCheck.check(.logs, bytes) != .leftToGeneric || Self.generic(bytes) == nil, "\(bytes)")
+            if case .disagree(let difference) = DirectReaderCheck.check(.logs, bytes) { Issue.record("\(bytes): \(difference)") }
+        }
+        let cleared = try #require(OTLPLogsReader(limits: .default).resourceLogs(traceThenEmpty))
+        #expect(cleared.first?.scopes.first?.records.first?.traceID == nil)
+        #expect(try #require(OTLPLogsReader(limits: .default).resourceLogs(spanThenEmpty)).first?.scopes.first?.records.first?.spanID == nil)
+        #expect(OTLPLogsReader(limits: .default).resourceLogs(negative) == nil)
+        #expect(try #require(OTLPLogsReader(limits: .default).resourceLogs(wide)).first?.scopes.first?.records.first?.severityNumber == .info)
+        #expect(OTLPLogsReader(limits: .default).resourceLogs(unknown) != nil)
+    }
+
+    @Test("a key/value pair with no value still counts toward the nesting limit, as in the generic decoder")
+    func valuelessPairDepth() {
+        // Body: a kvlist holding {key: "k"} with no value; at depth limit 1 that pair is one level too deep.
+        let bytes = Self.request(record: [0x2a, 7, 0x32, 5, 0x0a, 3, 0x0a, 1, 0x6b])
+        let shallow = OTLPLimits(maxValueDepth: 1)
+        #expect(OTLPLogsReader(limits: shallow).resourceLogs(bytes) == nil)
+        #expect(Self.generic(bytes, limits: shallow) == nil)
+        #expect(OTLPLogsReader(limits: .default).resourceLogs(bytes) != nil)
+        #expect(DirectReaderCheck.check(.logs, bytes) == .agree)
+    }
+
+    @Test("20,000 mutations of bytes and of structure: the reader agrees with the generic decoder or leaves it to it")
     func mutationsAgree() {
         var generator = SeededGenerator(seed: 0xbad1065)
         var answered = 0
         let valid = Self.requests()
         for _ in 0..<20_000 {
             var bytes = valid.randomElement(using: &generator)!
-            ProtobufMutation.mutate(&bytes, using: &generator)
+            if Bool.random(using: &generator) {
+                ProtobufMutation.mutate(&bytes, using: &generator)
+            } else {
+                bytes = ProtobufMutation.mutateStructure(bytes, using: &generator)
+            }
             let outcome = DirectReaderCheck.check(.logs, bytes)
             if outcome == .agree { answered += 1 }
             if case .disagree(let difference) = outcome { Issue.record("mutated request \(bytes): \(difference)") }

@@ -68,14 +68,18 @@ struct OTLPTraceReaderTests {
         }
     }
 
-    @Test("20,000 mutations: the reader agrees with the generic decoder or leaves it to it")
+    @Test("20,000 mutations of bytes and of structure: the reader agrees with the generic decoder or leaves it to it")
     func mutationsAgree() {
         var generator = SeededGenerator(seed: 0xbad)
         var answered = 0
         let valid = Self.requests()
         for _ in 0..<20_000 {
             var bytes = valid.randomElement(using: &generator)!
-            ProtobufMutation.mutate(&bytes, using: &generator)
+            if Bool.random(using: &generator) {
+                ProtobufMutation.mutate(&bytes, using: &generator)
+            } else {
+                bytes = ProtobufMutation.mutateStructure(bytes, using: &generator)
+            }
             let outcome = DirectReaderCheck.check(.traces, bytes, nowUnixNano: Self.now)
             if outcome == .agree { answered += 1 }
             if case .disagree(let difference) = outcome { Issue.record("mutated request \(bytes): \(difference)") }

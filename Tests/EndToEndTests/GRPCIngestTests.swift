@@ -169,4 +169,96 @@ struct GRPCIngestTests {
         #expect(Set(burstRecords.map(\.body)).count == 20)
         #expect(fillerRecords.count == filled, "every acknowledged filler, once")
     }
+
+    struct SteadyCounts: Decodable {
+        var ok: Int
+        var refused: [String: Int]
+        var refused_with_retry_info: Int
+        var failed: Int
+        var errors: [String]
+    }
+
+    @Test("HTTP and gRPC senders past the shared max_concurrent_requests: both are pushed back (503 + Retry-After, RESOURCE_EXHAUSTED + RetryInfo), every record stored once, places come back")
+    func sharedConcurrencyLimit() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: [
+            "--max-concurrent-requests", "2", "--self-telemetry-interval", "off", "--host-metrics-interval", "off",
+        ])
+        defer { Task { await agent.process.stop() } }
+        let target = "127.0.0.1:\(try #require(agent.grpcPort))"
+        let requests = 120
+
+        // Six gRPC threads and six HTTP tasks at once, each request retried until answered OK.
+        let grpc = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", Self.peers.appendingPathComponent("grpc_steady.py").path, "--target", target,
+            "--service", "steady-grpc", "--requests", "\(requests)", "--threads", "6", "--timeout", "150",
+        ])
+        // Per HTTP task: 503s, refusals without Retry-After, any other status.
+        let http = try await withThrowingTaskGroup(of: (count: Int, withoutRetryAfter: Int, other: [Int]).self) { group in
+            for worker in 0..<6 {
+                let url = agent.url
+                group.addTask {
+                    var refusals = (count: 0, withoutRetryAfter: 0, other: [Int]())
+                    for number in stride(from: worker, to: requests, by: 6) {
+                        let body = Self.logs(service: "steady-http", bodyBytes: 32_000, incompressible: true)
+                        var answered = false
+                        for _ in 0..<2_000 where !answered {
+                            let reply = try await TestHTTP.post(url + "/v1/logs", body: body, headers: ["Content-Type": "application/x-protobuf"])
+                            if reply.status == 200 {
+                                answered = true
+                                continue
+                            }
+                            if reply.status == 503 { refusals.count += 1 } else { refusals.other.append(reply.status) }
+                            if !reply.headers.contains(where: { $0.0.lowercased() == "retry-after" }) { refusals.withoutRetryAfter += 1 }
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
+                        try #require(answered, "HTTP request \(number) was never accepted")
+                    }
+                    return refusals
+                }
+            }
+            var total = (count: 0, withoutRetryAfter: 0, other: [Int]())
+            for try await part in group {
+                total.count += part.count
+                total.withoutRetryAfter += part.withoutRetryAfter
+                total.other += part.other
+            }
+            return total
+        }
+        let status = try await grpc.waitForExit(timeout: .seconds(200))
+        try #require(status == 0, "grpc_steady failed: \(grpc.standardError)")
+        let counts = try JSONDecoder().decode(SteadyCounts.self, from: Data(grpc.standardOutput.utf8))
+        print("shared limit 2: HTTP 503 ×\(http.count), gRPC refusals \(counts.refused) (\(counts.refused_with_retry_info) with RetryInfo), gRPC ok \(counts.ok)")
+
+        #expect(counts.ok == requests && counts.failed == 0, "\(counts.errors.prefix(5))")
+        #expect(http.other.isEmpty, "only 503 for a full house: \(http.other.prefix(5))")
+        #expect(http.count > 0, "the HTTP senders crossed the limit")
+        #expect(http.withoutRetryAfter == 0)
+        #expect((counts.refused["RESOURCE_EXHAUSTED"] ?? 0) > 0, "the gRPC senders crossed the same limit: \(counts.refused)")
+        #expect(counts.refused_with_retry_info == counts.refused.values.reduce(0, +), "every gRPC refusal says when to retry")
+
+        // Every record once, by service.
+        var httpRecords: [QueryAPI.Log] = []
+        var grpcRecords: [QueryAPI.Log] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            httpRecords = try await Self.storedLogs("steady-http", collector)
+            grpcRecords = try await Self.storedLogs("steady-grpc", collector)
+            if httpRecords.count >= requests && grpcRecords.count >= requests { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .seconds(1))
+        httpRecords = try await Self.storedLogs("steady-http", collector)
+        grpcRecords = try await Self.storedLogs("steady-grpc", collector)
+        #expect(httpRecords.count == requests && Set(httpRecords.map(\.body)).count == requests)
+        let grpcNumbers = Set(grpcRecords.compactMap { $0.body.text.split(separator: ":").first.flatMap { Int($0) } })
+        #expect(grpcRecords.count == requests && grpcNumbers == Set(0..<requests))
+
+        // The places came back: one more of each is accepted at once.
+        let last = try await TestHTTP.post(agent.url + "/v1/logs", body: Self.logs(service: "steady-after"), headers: ["Content-Type": "application/x-protobuf"])
+        #expect(last.status == 200)
+        #expect(try await Self.probe(target, Self.logs(service: "steady-after")).code == "OK")
+    }
 }

@@ -17,6 +17,8 @@ struct SoakTests {
     static var seconds: Int { Int(ProcessInfo.processInfo.environment["SOAK_SECONDS"] ?? "") ?? 60 }
     static let queueMaxBytes = 128 << 10
     static let segmentBytes = 16 << 10
+    /// Incompressible bytes a span brings to the queue at least: its 16-byte trace and 8-byte span ID.
+    static let spanIDBytes = 24
     /// The longest the traffic runs past `seconds` to push 10× max_size through the queue.
     static let extraTime = Duration.seconds(90)
     static let senders = 4
@@ -100,7 +102,7 @@ struct SoakTests {
         // A slow machine sends less in the same time: keep the traffic (not the chaos) going until
         // 10× max_size has gone through the queue, for at most `extraTime` more.
         let enough = ContinuousClock.now + Self.extraTime
-        while shared.ledger.withLock({ $0.spansAcknowledged * 24 < 10 * Self.queueMaxBytes }) && ContinuousClock.now < enough {
+        while shared.ledger.withLock({ $0.spansAcknowledged * Self.spanIDBytes < 10 * Self.queueMaxBytes }) && ContinuousClock.now < enough {
             try await Task.sleep(for: .milliseconds(200))
         }
         shared.stop.store(true, ordering: .relaxed)
@@ -135,12 +137,12 @@ struct SoakTests {
             logs stored \(counts["logs"] ?? 0); kill -9: agent ×\(final.agentKills), collector ×\(final.collectorKills); \
             refusals \(final.refusals.count) (\(refusedWhileHealthy.count) while healthy); peak RSS agent \(agentPeak / 1024) MiB, \
             collector \(collectorPeak / 1024) MiB; peak descriptors \(descriptorPeak); peak queue \(maxQueueBytes / 1024) KiB, \
-            queue files at the end \(queueFiles); traffic through the queue ≥ \((final.spansAcknowledged * 24) / Self.queueMaxBytes)× max_size
+            queue files at the end \(queueFiles); traffic through the queue ≥ \((final.spansAcknowledged * Self.spanIDBytes) / Self.queueMaxBytes)× max_size
             """)
         #expect(counts["spans"] == final.spansAcknowledged, "every acknowledged span exactly once")
         #expect((counts["logs"] ?? 0) >= expectedLogs && (counts["logs"] ?? 0) <= expectedLogs + final.logsAmbiguous)
         #expect(refusedWhileHealthy.isEmpty, "refused while the collector was up: \(refusedWhileHealthy.map(\.status))")
-        #expect(final.spansAcknowledged * 24 >= 10 * Self.queueMaxBytes, "at least 10× max_size of incompressible span IDs went through")
+        #expect(final.spansAcknowledged * Self.spanIDBytes >= 10 * Self.queueMaxBytes, "at least 10× max_size of incompressible span IDs went through")
         #expect(final.agentKills >= 1 && final.collectorKills >= 1)
         #expect(agentPeak < 256 << 10 && collectorPeak < 768 << 10)
         #expect(descriptorPeak < 256)

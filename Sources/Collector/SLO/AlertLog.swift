@@ -1,6 +1,5 @@
 import Foundation
 import PeriscopeQueryAPI
-import Synchronization
 
 /// When each SLO alert started and stopped firing, in `alerts.db` beside the partitions
 /// (not partitioned: the history outlives data retention).

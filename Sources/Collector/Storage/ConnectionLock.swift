@@ -16,7 +16,8 @@ final class ConnectionLock: @unchecked Sendable {
     }
 
     /// Runs `body` with the connection, holding the lock until it returns.
-    func withLock<Result, Failure: Error>(_ body: (SQLiteDatabase) throws(Failure) -> Result) throws(Failure) -> Result {
+    /// `sending` keeps the connection (or a statement of it) from leaving through the result.
+    func withLock<Result, Failure: Error>(_ body: (SQLiteDatabase) throws(Failure) -> sending Result) throws(Failure) -> sending Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(connection)
