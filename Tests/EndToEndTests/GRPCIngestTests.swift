@@ -190,18 +190,18 @@ struct GRPCIngestTests {
         let target = "127.0.0.1:\(try #require(agent.grpcPort))"
         let requests = 120
 
-        // Six gRPC threads and six HTTP tasks at once, each request retried until answered OK.
+        // Six gRPC threads and eight HTTP tasks at once, each request retried until answered OK.
         let grpc = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", Self.peers.appendingPathComponent("grpc_steady.py").path, "--target", target,
             "--service", "steady-grpc", "--requests", "\(requests)", "--threads", "6", "--timeout", "150",
         ])
         // Per HTTP task: 503s, refusals without Retry-After, any other status.
         let http = try await withThrowingTaskGroup(of: (count: Int, withoutRetryAfter: Int, other: [Int]).self) { group in
-            for worker in 0..<6 {
+            for worker in 0..<8 {
                 let url = agent.url
                 group.addTask {
                     var refusals = (count: 0, withoutRetryAfter: 0, other: [Int]())
-                    for number in stride(from: worker, to: requests, by: 6) {
+                    for number in stride(from: worker, to: requests, by: 8) {
                         let body = Self.logs(service: "steady-http", bodyBytes: 32_000, incompressible: true)
                         var answered = false
                         for _ in 0..<2_000 where !answered {
