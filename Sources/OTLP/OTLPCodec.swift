@@ -22,18 +22,31 @@ public struct OTLPDecoder: Sendable {
     public func decode(
         _ signal: Signal, _ bytes: [UInt8], format: OTLPFormat, nowUnixNano: UInt64 = WallClock.nowUnixNano()
     ) throws(OTLPError) -> Result {
+        if format == .protobuf, let batch = direct(signal, bytes, nowUnixNano: nowUnixNano) {
+            return Result(batch: batch, rejectedItems: 0, rejectionReason: "")
+        }
+        return try generic(signal, bytes, format: format, nowUnixNano: nowUnixNano)
+    }
+
+    /// The direct readers' batch (`OTLPTraceReader`, `OTLPLogsReader`), or nil when the generic
+    /// path must decide (anything not well-formed within the limits, and every metrics request).
+    func direct(_ signal: Signal, _ bytes: [UInt8], nowUnixNano: UInt64) -> TelemetryBatch? {
+        switch signal {
+        case .traces: OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes).map(TelemetryBatch.traces)
+        case .logs: OTLPLogsReader(limits: limits).resourceLogs(bytes).map(TelemetryBatch.logs)
+        case .metrics: nil
+        }
+    }
+
+    /// SwiftProtobuf's generated messages, then `ProtoToModel`: every format, every input, and
+    /// the wording of every error.
+    func generic(_ signal: Signal, _ bytes: [UInt8], format: OTLPFormat, nowUnixNano: UInt64) throws(OTLPError) -> Result {
         let translate = ProtoToModel(limits: limits, nowUnixNano: nowUnixNano)
         switch signal {
         case .traces:
-            if format == .protobuf, let groups = OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes) {
-                return Result(batch: .traces(groups), rejectedItems: 0, rejectionReason: "")
-            }
             let request: OTLPTraceRequest = try parse(bytes, format: format)
             return Result(batch: .traces(try translate.resourceSpans(request.resourceSpans)), rejectedItems: 0, rejectionReason: "")
         case .logs:
-            if format == .protobuf, let groups = OTLPLogsReader(limits: limits).resourceLogs(bytes) {
-                return Result(batch: .logs(groups), rejectedItems: 0, rejectionReason: "")
-            }
             let request: OTLPLogsRequest = try parse(bytes, format: format)
             return Result(batch: .logs(try translate.resourceLogs(request.resourceLogs)), rejectedItems: 0, rejectionReason: "")
         case .metrics:

@@ -9,8 +9,8 @@ import Testing
 @Suite("OTLP logs reader")
 struct OTLPLogsReaderTests {
     static func generic(_ bytes: [UInt8], limits: OTLPLimits = .default) -> [ResourceLogs]? {
-        guard let request = try? OTLPLogsRequest(serializedBytes: bytes) else { return nil }
-        return try? ProtoToModel(limits: limits, nowUnixNano: 0).resourceLogs(request.resourceLogs)
+        guard case .logs(let groups)? = try? OTLPDecoder(limits: limits).generic(.logs, bytes, format: .protobuf, nowUnixNano: 0).batch else { return nil }
+        return groups
     }
 
     /// Seeded requests with every field and value type, several resources and scopes.

@@ -12,8 +12,8 @@ struct OTLPTraceReaderTests {
     static let now: UInt64 = 1_800_000_000_000_000_000
 
     static func generic(_ bytes: [UInt8], limits: OTLPLimits = .default) -> [ResourceSpans]? {
-        guard let request = try? OTLPTraceRequest(serializedBytes: bytes) else { return nil }
-        return try? ProtoToModel(limits: limits, nowUnixNano: now).resourceSpans(request.resourceSpans)
+        guard case .traces(let groups)? = try? OTLPDecoder(limits: limits).generic(.traces, bytes, format: .protobuf, nowUnixNano: now).batch else { return nil }
+        return groups
     }
 
     /// Seeded requests with every value type, events, links, several resources and scopes.

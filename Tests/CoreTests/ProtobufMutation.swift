@@ -1,3 +1,4 @@
+@testable import PeriscopeOTLP
 import PeriscopeTesting
 
 /// Damages a valid request for the direct-reader tests, two ways: bytes (changes, truncations,
@@ -19,8 +20,8 @@ enum ProtobufMutation {
     /// One field of a message: its number, wire type, and payload (a length-delimited field's
     /// content, or the value's own bytes).
     struct Field {
-        var number: UInt64
-        var wireType: UInt64
+        var number: Int
+        var wireType: Int
         var payload: [UInt8]
     }
 
@@ -41,60 +42,42 @@ enum ProtobufMutation {
         return encode(fields)
     }
 
+    /// The message's fields as the project's own reader reads them, or nil when malformed.
     static func fields(_ bytes: [UInt8]) -> [Field]? {
-        var out = [Field]()
-        var position = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            for shift in stride(from: 0, to: 64, by: 7) {
-                guard position < bytes.count else { return nil }
-                let byte = bytes[position]
-                position += 1
-                value |= UInt64(byte & 0x7F) << UInt64(shift)
-                if byte & 0x80 == 0 { return value }
+        bytes.withUnsafeBytes { buffer in
+            var out = [Field]()
+            let complete = ProtobufReader.readFields(of: buffer) { field, reader in
+                var payload = ProtobufWriter()
+                switch field.wireType {
+                case 0:
+                    guard let value = reader.varint() else { return .fail }
+                    payload.varint(value)
+                case 1:
+                    guard let value = reader.fixed64() else { return .fail }
+                    payload.bytes = withUnsafeBytes(of: value.littleEndian, Array.init)
+                case 5:
+                    guard let value = reader.fixed32() else { return .fail }
+                    payload.bytes = withUnsafeBytes(of: value.littleEndian, Array.init)
+                case 2:
+                    guard let content = reader.lengthDelimited() else { return .fail }
+                    payload.bytes = Array(content)
+                default:
+                    return .fail
+                }
+                out.append(Field(number: field.number, wireType: field.wireType, payload: payload.bytes))
+                return .read
             }
-            return nil
+            return complete ? out : nil
         }
-        while position < bytes.count {
-            guard let tag = varint(), tag >> 3 > 0 else { return nil }
-            let start = position
-            let payload: [UInt8]
-            switch tag & 7 {
-            case 0:
-                guard varint() != nil else { return nil }
-                payload = Array(bytes[start..<position])
-            case 1, 5:
-                let size = tag & 7 == 1 ? 8 : 4
-                guard position + size <= bytes.count else { return nil }
-                position += size
-                payload = Array(bytes[start..<position])
-            case 2:
-                guard let length = varint(), length <= UInt64(bytes.count - position) else { return nil }
-                payload = Array(bytes[position..<(position + Int(length))])
-                position += Int(length)
-            default:
-                return nil
-            }
-            out.append(Field(number: tag >> 3, wireType: tag & 7, payload: payload))
-        }
-        return out
     }
 
     static func encode(_ fields: [Field]) -> [UInt8] {
-        var out = [UInt8]()
-        func varint(_ value: UInt64) {
-            var value = value
-            while value >= 0x80 {
-                out.append(UInt8(value & 0x7F) | 0x80)
-                value >>= 7
-            }
-            out.append(UInt8(value))
-        }
+        var out = ProtobufWriter()
         for field in fields {
-            varint(field.number << 3 | field.wireType)
-            if field.wireType == 2 { varint(UInt64(field.payload.count)) }
-            out += field.payload
+            out.tag(field.number, field.wireType)
+            if field.wireType == 2 { out.varint(UInt64(field.payload.count)) }
+            out.bytes += field.payload
         }
-        return out
+        return out.bytes
     }
 }

@@ -16,21 +16,11 @@ public enum DirectReaderCheck {
     public static func check(
         _ signal: Signal, _ bytes: [UInt8], limits: OTLPLimits = .default, nowUnixNano: UInt64 = 1_800_000_000_000_000_000
     ) -> Outcome {
-        let translate = ProtoToModel(limits: limits, nowUnixNano: nowUnixNano)
-        let direct: TelemetryBatch?
-        let generic: TelemetryBatch?
-        switch signal {
-        case .traces:
-            direct = OTLPTraceReader(limits: limits, nowUnixNano: nowUnixNano).resourceSpans(bytes).map(TelemetryBatch.traces)
-            generic = (try? OTLPTraceRequest(serializedBytes: bytes)).flatMap { try? translate.resourceSpans($0.resourceSpans) }.map(TelemetryBatch.traces)
-        case .logs:
-            direct = OTLPLogsReader(limits: limits).resourceLogs(bytes).map(TelemetryBatch.logs)
-            generic = (try? OTLPLogsRequest(serializedBytes: bytes)).flatMap { try? translate.resourceLogs($0.resourceLogs) }.map(TelemetryBatch.logs)
-        case .metrics:
-            return .leftToGeneric
+        let decoder = OTLPDecoder(limits: limits)
+        guard let direct = decoder.direct(signal, bytes, nowUnixNano: nowUnixNano) else { return .leftToGeneric }
+        guard let generic = try? decoder.generic(signal, bytes, format: .protobuf, nowUnixNano: nowUnixNano).batch else {
+            return .disagree("the direct reader accepted what the generic decoder refuses")
         }
-        guard let direct else { return .leftToGeneric }
-        guard let generic else { return .disagree("the direct reader accepted what the generic decoder refuses") }
         // Byte for byte: `==` would call 0.0 and -0.0, or canonically equivalent strings, the
         // same, and a NaN (which a mutation can make) different from itself.
         if OTLPEncoder.encode(direct) == OTLPEncoder.encode(generic) { return .agree }
