@@ -27,9 +27,9 @@ struct SQLiteStoreTests {
         traceID: traceID, spanID: SpanID(2), parentSpanID: SpanID(1), name: "GET /inventory", kind: .client,
         startTimeUnixNano: 3_000, endTimeUnixNano: 5_000, status: Span.Status(code: .error, message: "timeout"))
 
-    @Test("a trace split over batches and services reads back as one, in start order")
-    func traceAcrossBatches() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("a trace split over batches and services reads back as one, in start order", arguments: StoreBackend.allCases)
+    func traceAcrossBatches(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         #expect(try store.ingest(Self.spans(service: "inventory", [Self.child]), batchID: "b2") == .stored(items: 1))
         #expect(try store.ingest(Self.spans(service: "checkout", [Self.root]), batchID: "b1") == .stored(items: 1))
         let trace = try #require(try store.trace(Self.traceID))
@@ -47,14 +47,14 @@ struct SQLiteStoreTests {
         #expect(try store.trace(TraceID(high: 9, low: 9)) == nil)
     }
 
-    @Test("a batch ID seen before stores nothing, across a reopen")
-    func deduplicatesByBatchID() throws {
+    @Test("a batch ID seen before stores nothing, across a reopen", arguments: StoreBackend.allCases)
+    func deduplicatesByBatchID(_ backend: StoreBackend) throws {
         do {
-            let store = try SQLiteStore(directory: directory)
+            let store = try backend.make(directory)
             #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .stored(items: 3))
             #expect(try store.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
         }
-        let reopened = try SQLiteStore(directory: directory)
+        let reopened = try backend.make(directory)
         #expect(try reopened.ingest(Self.logs(count: 3), batchID: "same") == .duplicate)
         #expect(try reopened.counts()["logs"] == 3)
         #expect(try reopened.ingest(Self.logs(count: 3), batchID: nil) == .stored(items: 3))
@@ -68,9 +68,9 @@ struct SQLiteStoreTests {
         })])])
     }
 
-    @Test("logs by trace ID come oldest first, with severity names filled in")
-    func logsByTrace() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("logs by trace ID come oldest first, with severity names filled in", arguments: StoreBackend.allCases)
+    func logsByTrace(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         _ = try store.ingest(Self.logs(count: 3), batchID: nil)
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "other"), scopes: [ScopeLogs(records: [
             LogRecord(timeUnixNano: 1, body: .string("unrelated")),
@@ -81,9 +81,9 @@ struct SQLiteStoreTests {
         #expect(try store.logs(LogQuery(traceID: Self.traceID, limit: 2)).count == 2)
     }
 
-    @Test("metrics of every kind are stored")
-    func metrics() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("metrics of every kind are stored", arguments: StoreBackend.allCases)
+    func metrics(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         let batch = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "m"), scopes: [ScopeMetrics(metrics: [
             Metric(name: "g", data: .gauge([NumberPoint(timeUnixNano: 1, value: .double(0.5))])),
             Metric(name: "s", data: .sum([NumberPoint(timeUnixNano: 1, value: .int(3)), NumberPoint(timeUnixNano: 2, value: .int(4))], temporality: .cumulative, isMonotonic: true)),
@@ -127,9 +127,9 @@ struct StoreLayoutTests {
         #expect(try reopened.trace(SQLiteStoreTests.traceID)?.spans.count == 1)
     }
 
-    @Test("spans re-sent without a batch ID are stored once, within a batch and across batches")
-    func spansDeduplicated() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("spans re-sent without a batch ID are stored once, within a batch and across batches", arguments: StoreBackend.allCases)
+    func spansDeduplicated(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         let both = SQLiteStoreTests.spans(service: "checkout", [SQLiteStoreTests.root, SQLiteStoreTests.root, SQLiteStoreTests.child])
         #expect(try store.ingest(both, batchID: nil) == .stored(items: 3))
         _ = try store.ingest(both, batchID: nil)

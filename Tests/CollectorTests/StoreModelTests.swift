@@ -62,7 +62,7 @@ struct StoreModelTests {
 
     /// Ingests `spans` in batches of about `batchSize` (in order, or shuffled), re-sending every
     /// 5th batch without a batch ID.
-    static func ingest(_ spans: [Stored], into store: SQLiteStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
+    static func ingest(_ spans: [Stored], into store: any TelemetryStore, batchSize: Int, shuffle: Bool, seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
         var order = spans
         if shuffle { order.shuffle(using: &generator) }
@@ -131,9 +131,9 @@ struct StoreModelTests {
         return query
     }
 
-    func check(ordered: Bool, shuffle: Bool, seed: UInt64) throws {
+    func check(_ backend: StoreBackend, ordered: Bool, shuffle: Bool, seed: UInt64) throws {
         let spans = Self.generate(traces: 400, ordered: ordered, seed: seed)
-        let store = try SQLiteStore(directory: directory + "-\(seed)")
+        let store = try backend.make(directory + "-\(seed)")
         defer { try? FileManager.default.removeItem(atPath: directory + "-\(seed)") }
         try Self.ingest(spans, into: store, batchSize: 97, shuffle: shuffle, seed: seed)
         #expect(try store.counts()["spans"] == spans.count, "re-sent spans are stored once")
@@ -162,11 +162,11 @@ struct StoreModelTests {
         }
     }
 
-    @Test("searches, traces and summaries equal the model: spans in arrival order")
-    func orderedArrival() throws { try check(ordered: true, shuffle: false, seed: 1) }
+    @Test("searches, traces and summaries equal the model: spans in arrival order", arguments: StoreBackend.allCases)
+    func orderedArrival(_ backend: StoreBackend) throws { try check(backend, ordered: true, shuffle: false, seed: 1) }
 
-    @Test("searches, traces and summaries equal the model: a backfill in random order")
-    func randomArrival() throws { try check(ordered: false, shuffle: true, seed: 2) }
+    @Test("searches, traces and summaries equal the model: a backfill in random order", arguments: StoreBackend.allCases)
+    func randomArrival(_ backend: StoreBackend) throws { try check(backend, ordered: false, shuffle: true, seed: 2) }
 
     @Test("a search out of verification budget answers with matches it verified, in order")
     func verificationBudget() throws {
@@ -177,11 +177,11 @@ struct StoreModelTests {
         query.attributes = [Attribute("customer.tier", .string("gold"))]
         query.limit = 1000
         let partition = try #require(store.allPartitions.last)
-        var search = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: 60)
-        let page = try partition.reader.withLock { try search.next(1000, in: $0) }
+        var search = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, verificationBudget: 60)
+        let page = try partition.reader.withLock { try search.next(1000, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
         #expect(search.verifications == 60)
-        var unbounded = PartitionTraceSearch(query: query, partition: partition, indexedAttributes: store.indexedAttributes, verificationBudget: .max)
-        let all = try partition.reader.withLock { try unbounded.next(1000, in: $0) }
+        var unbounded = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, verificationBudget: .max)
+        let all = try partition.reader.withLock { try unbounded.next(1000, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
         #expect(unbounded.verifications > 60, "the budget stopped the search early")
         #expect(!page.isEmpty && page.count < all.count)
         #expect(page.map(\.start) == page.map(\.start).sorted(by: >))
@@ -189,10 +189,10 @@ struct StoreModelTests {
         #expect(page.allSatisfy { everything.contains($0.traceID) })
     }
 
-    @Test("dependencies equal the model, also when parent and child arrive in different batches")
-    func dependencies() throws {
+    @Test("dependencies equal the model, also when parent and child arrive in different batches", arguments: StoreBackend.allCases)
+    func dependencies(_ backend: StoreBackend) throws {
         let spans = Self.generate(traces: 300, ordered: false, seed: 5)
-        let store = try SQLiteStore(directory: directory)
+        let store = try backend.make(directory)
         try Self.ingest(spans, into: store, batchSize: 53, shuffle: true, seed: 5)
         let start = Self.dayA + 20 * 3_600_000_000_000, end = start + Self.day
         var expected = [String: QueryAPI.Dependency]()
@@ -218,9 +218,9 @@ private struct SpanKey: Hashable {
 struct LogModelTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logmodel-\(UUID().uuidString)").path
 
-    @Test("logs by trace and by correlation ID over many lookup buckets, in batches, with every filter")
-    func keysAcrossBuckets() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("logs by trace and by correlation ID over many lookup buckets, in batches, with every filter", arguments: StoreBackend.allCases)
+    func keysAcrossBuckets(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var generator = SeededGenerator(seed: 9)
         let base = StoreModelTests.dayA

@@ -24,8 +24,8 @@ struct StoreSearchTests {
 
     static func start(_ n: Int) -> UInt64 { (n >= 38 ? dayB : dayA) + UInt64(n) * 60_000 * ms }
 
-    func populatedStore() throws -> SQLiteStore {
-        let store = try SQLiteStore(directory: directory)
+    func populatedStore(_ backend: StoreBackend) throws -> any TelemetryStore {
+        let store = try backend.make(directory)
         var roots = [Span]()
         var children = [Span]()
         for n in 1...40 {
@@ -56,10 +56,10 @@ struct StoreSearchTests {
 
     func ids(_ traces: [QueryAPI.TraceSummary]) -> [Int] { traces.map { Int($0.traceID.low) } }
 
-    @Test("partitions by day; a trace split over batches has one summary")
-    func partitionsAndSummaries() throws {
-        let store = try populatedStore()
-        #expect(store.days.map(\.description).count == 2)
+    @Test("partitions by day; a trace split over batches has one summary", arguments: StoreBackend.allCases)
+    func partitionsAndSummaries(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
+        #expect(try store.storedDays().map(\.description).count == 2)
         let summary = try #require(try store.summary(Self.traceID(5)))
         #expect(summary.spanCount == 2)
         #expect(summary.errorCount == 1)
@@ -69,9 +69,9 @@ struct StoreSearchTests {
         #expect(try store.trace(Self.traceID(39))?.spans.count == 2, "a day-B trace reads back whole")
     }
 
-    @Test("filters: service, operation, kind, status, durations, attributes, time range, limit, newest first")
-    func filters() throws {
-        let store = try populatedStore()
+    @Test("filters: service, operation, kind, status, durations, attributes, time range, limit, newest first", arguments: StoreBackend.allCases)
+    func filters(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
         var all = TraceQuery()
         all.limit = 100
         #expect(ids(try store.searchTraces(all)) == Array((1...40).reversed()), "newest first")
@@ -123,18 +123,18 @@ struct StoreSearchTests {
         #expect(ids(try store.searchTraces(window)) == [12, 11, 10])
     }
 
-    @Test("trace ID prefixes resolve to the traces that start with them")
-    func idPrefix() throws {
-        let store = try populatedStore()
+    @Test("trace ID prefixes resolve to the traces that start with them", arguments: StoreBackend.allCases)
+    func idPrefix(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
         #expect(try store.traces(withIDPrefix: "0000000000000abc", limit: 100).count == 40)
         #expect(try store.traces(withIDPrefix: "0000000000000abc0000000000000007", limit: 5).map(\.traceID) == [Self.traceID(7)])
         #expect(try store.traces(withIDPrefix: "0000000000000abc000000000000000", limit: 100).count == 15, "0x00–0x0f: traces 1–15")
         #expect(try store.traces(withIDPrefix: "ffff", limit: 5).isEmpty)
     }
 
-    @Test("log filters: trace, correlation ID, service, level, text, time range, order")
-    func logFilters() throws {
-        let store = try populatedStore()
+    @Test("log filters: trace, correlation ID, service, level, text, time range, order", arguments: StoreBackend.allCases)
+    func logFilters(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
         #expect(try store.logs(LogQuery(traceID: Self.traceID(7))).map(\.body) == [.string("checkout ok 7")])
         #expect(try store.logs(LogQuery(correlationID: "req-12")).map(\.traceID) == [Self.traceID(12)])
         #expect(try store.logs(LogQuery(service: "checkout")).count == 40)
@@ -148,9 +148,9 @@ struct StoreSearchTests {
         #expect(try store.logs(LogQuery(limit: 2)).map(\.body) == [.string("checkout ok 1"), .string("checkout ok 2")])
     }
 
-    @Test("services, operations and the dependency graph")
-    func servicesAndDependencies() throws {
-        let store = try populatedStore()
+    @Test("services, operations and the dependency graph", arguments: StoreBackend.allCases)
+    func servicesAndDependencies(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
         let services = try store.services()
         #expect(services.map(\.name) == ["checkout", "inventory"])
         #expect(services.first?.operations == [QueryAPI.Operation(name: "POST /checkout", kind: "server")])
@@ -158,24 +158,26 @@ struct StoreSearchTests {
         #expect(try store.dependencies(from: Self.dayB, to: .max) == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 3, errors: 1)])
     }
 
-    @Test("retention drops whole old partitions and only those")
-    func retention() throws {
-        let store = try populatedStore()
+    @Test("retention drops whole old partitions and only those", arguments: StoreBackend.allCases)
+    func retention(_ backend: StoreBackend) throws {
+        let store = try populatedStore(backend)
         let dropped = store.dropData(olderThan: Self.dayB)
         #expect(dropped.count == 1)
-        #expect(store.days.count == 1)
+        #expect(try store.storedDays().count == 1)
         #expect(try store.trace(Self.traceID(5)) == nil)
         #expect(try store.trace(Self.traceID(39)) != nil)
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") }
-        #expect(files.count == 1)
+        if backend == .sqlite {
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") }
+            #expect(files.count == 1)
+        }
         // Reopening finds the same partitions.
-        let reopened = try SQLiteStore(directory: directory)
-        #expect(reopened.days == store.days)
+        let reopened = try backend.make(directory)
+        #expect(try reopened.storedDays() == store.storedDays())
     }
 
-    @Test("a re-sent batch is stored once, also when it spans two days")
-    func duplicateAcrossDays() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("a re-sent batch is stored once, also when it spans two days", arguments: StoreBackend.allCases)
+    func duplicateAcrossDays(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         let records = [LogRecord(timeUnixNano: Self.dayA + 5, body: .string("a")), LogRecord(timeUnixNano: Self.dayB + 5, body: .string("b"))]
         let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "x"), scopes: [ScopeLogs(records: records)])])
         #expect(try store.ingest(batch, batchID: "two-days") == .stored(items: 2))

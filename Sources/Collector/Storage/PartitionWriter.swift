@@ -120,10 +120,20 @@ struct PartitionWriter {
 }
 
 extension PartitionWriter {
-    /// Feeds ratio SLOs from their good/total counters: delta points are increments as
-    /// they are; cumulative points count their increase over the series' previous point
-    /// (a drop is a counter reset, so the new value is the increase).
+    /// Journals what the batch adds to ratio SLOs (`RollupDeltas.ratioSLOs`).
     func recordRatioSLOs(_ groups: [ResourceMetrics]) throws {
+        try RollupWriter(database: database).journal(
+            RollupDeltas.ratioSLOs(groups, objectives: objectives, counterBaselines: counterBaselines))
+    }
+}
+
+extension RollupDeltas {
+    /// What a metric batch adds to ratio SLOs, from their good/total counters: delta points
+    /// are increments as they are; cumulative points count their increase over the series'
+    /// previous point (a drop is a counter reset, so the new value is the increase).
+    static func ratioSLOs(
+        _ groups: [ResourceMetrics], objectives: [ServiceLevelObjective], counterBaselines: CounterBaselines?
+    ) -> RollupDeltas {
         var increments = [(slo: String, minute: Int64, good: Double, total: Double)]()
         for objective in objectives {
             guard case .ratio(let goodName, let totalName) = objective.indicator else { continue }
@@ -146,7 +156,7 @@ extension PartitionWriter {
                 }
             }
         }
-        try RollupWriter(database: database).journal(RollupDeltas(ratioIncrements: increments))
+        return RollupDeltas(ratioIncrements: increments)
     }
 }
 

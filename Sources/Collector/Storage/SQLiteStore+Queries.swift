@@ -40,29 +40,16 @@ struct LogQuery: Equatable, Sendable {
 let maxSearchVerifications = 50_000
 
 extension SQLiteStore {
-    /// Every span of one trace, across partitions, by start time; `nil` if the store has none.
-    /// A trace's first `limit` spans by start time, and how many it has; memory stays within
-    /// twice `limit` spans however large the trace.
+    /// A trace's first `limit` spans by start time, and how many it has, across partitions;
+    /// `nil` if the store has none.
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
-        var spans = [QueryAPI.Span]()
-        var total = 0
-        func order(_ a: QueryAPI.Span, _ b: QueryAPI.Span) -> Bool { (a.startTimeUnixNano, a.spanID) < (b.startTimeUnixNano, b.spanID) }
+        var gathering = TraceGathering(traceID, limit: limit)
         for partition in allPartitions {
-            try partition.reader.withLock { database in
-                _ = try partition.forEachSpan(of: traceID, in: database) { block, span in
-                    total += 1
-                    spans.append(block.apiSpan(span, traceID: traceID))
-                    if spans.count >= 2 * limit {
-                        spans.sort(by: order)
-                        spans.removeSubrange(limit...)
-                    }
-                }
+            _ = try partition.reader.withLock { database in
+                try SQLitePartitionBlocks(partition: partition, database: database).forEachSpan(of: traceID) { gathering.add($0, $1) }
             }
         }
-        guard !spans.isEmpty else { return nil }
-        spans.sort(by: order)
-        if spans.count > limit { spans.removeSubrange(limit...) }
-        return QueryAPI.Trace(traceID: traceID, spans: spans, totalSpans: total)
+        return gathering.trace
     }
 
     /// The summary of one trace, merged over the days it spans.
@@ -70,8 +57,7 @@ extension SQLiteStore {
         var merged: TraceSummaryParts?
         for partition in allPartitions {
             try partition.reader.withLock { database in
-                var parts = TraceSummaryParts()
-                guard try partition.forEachSpan(of: traceID, in: database, { parts.add($0, $1) }) else { return }
+                guard let parts = try SQLitePartitionBlocks(partition: partition, database: database).summaryParts(of: traceID) else { return }
                 if merged == nil { merged = parts } else { merged!.merge(parts) }
             }
         }
@@ -86,13 +72,12 @@ extension SQLiteStore {
         let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
         var budget = maxSearchVerifications
         for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
-            var search = PartitionTraceSearch(
-                query: query, partition: partition, indexedAttributes: indexedAttributes, verificationBudget: budget)
+            var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
             defer { budget -= search.verifications }
             while found.count < query.limit {
                 // With trace filters some answers fail them: ask for more at a time.
                 let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
-                let page = try partition.reader.withLock { try search.next(wanted, in: $0) }
+                let page = try partition.reader.withLock { try search.next(wanted, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
                 for (traceID, _) in page where seen.insert(traceID).inserted {
                     guard let summary = try summary(traceID) else { continue }
                     if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
@@ -203,48 +188,13 @@ extension SQLiteStore {
     /// Caller → callee edges: a span whose parent (in the same day) belongs to another service
     /// is one call; counted from the blocks whose spans start in the range.
     func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
-        var edges = [String: QueryAPI.Dependency]()
-        func count(caller: String, callee: String, error: Bool) {
-            guard caller != callee else { return }
-            let key = caller + "\u{0}" + callee
-            edges[key, default: QueryAPI.Dependency(caller: caller, callee: callee, calls: 0, errors: 0)].calls += 1
-            if error { edges[key]!.errors += 1 }
-        }
-        let last = min(end, UInt64(Int64.max))
+        var calls = ServiceCalls()
         for partition in partitions(from: start, to: end) {
             try partition.reader.withLock { database in
-                let statement = try database.statement("SELECT block FROM block_terms WHERE max_start >= ? AND min_start <= ?")
-                    .bind(1, start).bind(2, last)
-                var ids = [Int64]()
-                while try statement.step() { ids.append(statement.int64(0)) }
-                // Children whose parent is in another block of the trace: (trace, parent) → callee and error flags.
-                var pending = [TraceID: [(parent: UInt64, callee: String, error: Bool)]]()
-                for id in ids {
-                    let block = try partition.blocks.block(id, in: database)
-                    for trace in 0..<block.traceCount {
-                        let spans = block.spans(ofTrace: trace)
-                        for span in spans where block.parentIDs[span] != 0 && block.starts[span] >= start && block.starts[span] <= last {
-                            let error = block.statusCodes[span] == UInt8(Span.Status.Code.error.rawValue)
-                            if let parent = spans.first(where: { block.spanIDs[$0] == block.parentIDs[span] }) {
-                                count(caller: block.service(parent), callee: block.service(span), error: error)
-                            } else {
-                                pending[block.traceIDs[trace], default: []].append((block.parentIDs[span], block.service(span), error))
-                            }
-                        }
-                    }
-                }
-                for (traceID, children) in pending {
-                    var services = [UInt64: String]()
-                    try partition.forEachSpan(of: traceID, in: database) { block, span in
-                        if services[block.spanIDs[span]] == nil { services[block.spanIDs[span]] = block.service(span) }
-                    }
-                    for child in children {
-                        if let caller = services[child.parent] { count(caller: caller, callee: child.callee, error: child.error) }
-                    }
-                }
+                try SQLitePartitionBlocks(partition: partition, database: database).countCalls(from: start, to: end, into: &calls)
             }
         }
-        return edges.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) }
+        return calls.dependencies
     }
 
     /// Points of one metric (optionally of one service), oldest first.

@@ -45,6 +45,8 @@ final class SQLiteStore: TelemetryStore {
     /// Days with data, oldest first.
     var days: [PartitionDay] { partitions.withLock { $0.keys.sorted() } }
 
+    func storedDays() -> [PartitionDay] { days }
+
     private func partition(_ day: PartitionDay) throws -> Partition {
         try partitions.withLock { partitions in
             if let existing = partitions[day] { return existing }

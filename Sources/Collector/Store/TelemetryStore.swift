@@ -20,8 +20,13 @@ protocol TelemetryStore: RollupSource {
     @discardableResult
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay]
 
+    /// The days with data, oldest first.
+    func storedDays() throws -> [PartitionDay]
+
     /// A whole trace, at most `limit` spans; `nil` when no span of it is stored.
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace?
+    /// One trace's summary over every day it spans; `nil` when no span of it is stored.
+    func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary?
     /// Traces matching a search, newest first.
     func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary]
     /// Traces whose ID starts with `prefix` (hex).

@@ -1,7 +1,7 @@
 import PeriscopeModel
 
-/// One trace search over one partition, answered in pages so the caller can release the
-/// partition between them: the traces with a span that passes every span filter, newest
+/// One trace search over one day's span blocks (`SpanBlockSource`), answered in pages so the
+/// caller can release the connection between them: the traces with a span that passes every span filter, newest
 /// first by that span's start (ties: higher trace ID first), exactly.
 ///
 /// Candidates come from the most selective `SearchTerm` of the query in each block's
@@ -9,7 +9,6 @@ import PeriscopeModel
 /// start, then the quantised bound of each candidate); each is verified on the decoded block.
 /// A verified trace is answered once no unverified candidate could start later.
 struct PartitionTraceSearch {
-    private let partition: Partition
     private let indexedAttributes: Set<String>
     private var matcher: SpanMatcher
     private let query: TraceQuery
@@ -36,8 +35,7 @@ struct PartitionTraceSearch {
     private(set) var verifications = 0
     private let verificationBudget: Int
 
-    init(query: TraceQuery, partition: Partition, indexedAttributes: Set<String>, verificationBudget: Int) {
-        self.partition = partition
+    init(query: TraceQuery, indexedAttributes: Set<String>, verificationBudget: Int) {
         self.indexedAttributes = indexedAttributes
         self.verificationBudget = verificationBudget
         self.query = query
@@ -46,15 +44,15 @@ struct PartitionTraceSearch {
     }
 
     /// The next at most `count` matching traces with the start of their latest matching span, in order; fewer when the partition has no more.
-    mutating func next(_ count: Int, in database: SQLiteDatabase) throws -> [(traceID: TraceID, start: UInt64)] {
+    mutating func next(_ count: Int, in source: some SpanBlockSource) throws -> [(traceID: TraceID, start: UInt64)] {
         var out = [(traceID: TraceID, start: UInt64)]()
-        if term == nil { term = try chooseTerm(database) }
+        if term == nil { term = try chooseTerm(source) }
         while out.count < count {
             guard verifications < verificationBudget else {
                 answerVerified(above: nil, count: count, into: &out)
                 break
             }
-            if blocks.isEmpty, !blocksExhausted { try fetchBlocks(database) }
+            if blocks.isEmpty, !blocksExhausted { try fetchBlocks(source) }
             let blockBound = blocks.first?.bound
             let candidateBound = candidates.top?.bound
             // Nothing unverified can start later than this.
@@ -64,9 +62,9 @@ struct PartitionTraceSearch {
             }
             guard out.count < count, threshold != nil else { break }
             if let blockBound, candidateBound.map({ blockBound >= $0 }) ?? true {
-                try load(blocks.removeFirst().id, database)
+                try load(blocks.removeFirst().id, source)
             } else if let candidate = candidates.pop() {
-                try verify(candidate, database)
+                try verify(candidate, source)
             }
         }
         return out
@@ -84,38 +82,23 @@ struct PartitionTraceSearch {
         verifiedLatest = verified.values.max()
     }
 
-    private mutating func fetchBlocks(_ database: SQLiteDatabase) throws {
-        let statement = try database.statement("""
-            SELECT block, max_start FROM block_terms
-            WHERE max_start >= ?1 AND min_start <= ?2 AND (max_start, block) < (?3, ?4)
-            ORDER BY max_start DESC, block DESC LIMIT ?5
-            """)
-        statement.bind(1, query.startUnixNano).bind(2, end)
-        statement.bind(3, after.map { Int64(bitPattern: $0.maxStart) } ?? Int64.max).bind(4, after?.id ?? Int64.max)
-        statement.bind(5, Self.blockPage)
-        while try statement.step() {
-            let id = statement.int64(0), maxStart = statement.uint64(1)
+    private mutating func fetchBlocks(_ source: some SpanBlockSource) throws {
+        let page = try source.blockPage(from: query.startUnixNano, to: end, after: after, limit: Self.blockPage)
+        for (id, maxStart) in page {
             blocks.append((id, min(maxStart, end)))
             after = (maxStart, id)
         }
-        if blocks.count < Self.blockPage { blocksExhausted = true }
-    }
-
-    private func terms(of block: Int64, _ database: SQLiteDatabase) throws -> TermTable {
-        let statement = try database.statement("SELECT terms FROM block_terms WHERE block = ?").bind(1, block)
-        guard try statement.step() else { throw DamagedStoredData(what: "span search index of block \(block) (missing)") }
-        defer { statement.reset() }
-        return try TermTable(statement.blob(0))
+        if page.count < Self.blockPage { blocksExhausted = true }
     }
 
     /// Queues the candidates of one block.
-    private mutating func load(_ block: Int64, _ database: SQLiteDatabase) throws {
+    private mutating func load(_ block: Int64, _ source: some SpanBlockSource) throws {
         guard let term else { return }
         // A minimum span duration (taken as signed, like the span filter) rules out traces whose
         // spans with the term are all shorter.
         let shortest = query.minSpanDurationNanos.flatMap { $0 <= UInt64(Int64.max) ? $0 : nil } ?? 0
         var queued = 0
-        for entry in try terms(of: block, database).entries(term)
+        for entry in try source.terms(of: block).entries(term)
         where entry.latestStart >= query.startUnixNano && entry.earliestStart <= end && entry.longestDuration >= shortest {
             candidates.push(Candidate(bound: min(entry.latestStart, end), block: block, trace: entry.trace))
             queued += 1
@@ -123,15 +106,15 @@ struct PartitionTraceSearch {
         if queued > 0 { queuedPerBlock[block, default: 0] += queued }
     }
 
-    private mutating func verify(_ candidate: Candidate, _ database: SQLiteDatabase) throws {
+    private mutating func verify(_ candidate: Candidate, _ source: some SpanBlockSource) throws {
         verifications += 1
         // A block many candidates still wait for is decoded whole and cached; for one or two
         // (candidates scattered over many blocks, as a backfill leaves them) only their trace.
         let waiting = queuedPerBlock[candidate.block, default: 1]
         queuedPerBlock[candidate.block] = waiting > 1 ? waiting - 1 : nil
         let (block, ordinal) = waiting >= Self.wholeBlockCandidates
-            ? (try partition.blocks.block(candidate.block, in: database), candidate.trace)
-            : try partition.blocks.trace(candidate.trace, ofBlock: candidate.block, in: database)
+            ? (try source.block(candidate.block), candidate.trace)
+            : try source.trace(candidate.trace, ofBlock: candidate.block)
         guard ordinal < block.traceCount else { throw DamagedStoredData(what: "span search index of block \(candidate.block)") }
         let traceID = block.traceIDs[ordinal]
         guard !answered.contains(traceID),
@@ -142,7 +125,7 @@ struct PartitionTraceSearch {
 
     /// The query's most selective term: each possible term's traces are counted in the newest
     /// blocks of the range, the fewest wins (ties: the more specific term).
-    private mutating func chooseTerm(_ database: SQLiteDatabase) throws -> UInt64 {
+    private mutating func chooseTerm(_ source: some SpanBlockSource) throws -> UInt64 {
         var options = [UInt64]()
         for attribute in query.attributes where indexedAttributes.contains(attribute.key) {
             options.append(SearchTerm.attribute(key: attribute.key, text: attribute.value.text))
@@ -154,10 +137,10 @@ struct PartitionTraceSearch {
         if query.status == .error { options.append(SearchTerm.error) }
         guard !options.isEmpty else { return SearchTerm.all }
         guard options.count > 1 else { return options[0] }
-        try fetchBlocks(database)
+        try fetchBlocks(source)
         var counts = [Int](repeating: 0, count: options.count)
         for block in blocks.prefix(8) {
-            let table = try terms(of: block.id, database)
+            let table = try source.terms(of: block.id)
             for (index, option) in options.enumerated() { counts[index] += try table.traceCount(option) }
         }
         return options[counts.indices.min { counts[$0] < counts[$1] } ?? 0]

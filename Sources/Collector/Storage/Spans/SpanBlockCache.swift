@@ -27,8 +27,13 @@ final class SpanBlockCache: Sendable {
 
     /// The decoded block `id`, read through `database` if it is not cached.
     func block(_ id: Int64, in database: SQLiteDatabase) throws -> SpanBlock {
-        if let cached = entries.withLock({ $0.blocks[id]?.block }) { return cached }
-        let (block, size) = try Self.readSized(id, from: database)
+        try block(id) { try Self.readSized(id, from: database) }
+    }
+
+    /// The decoded block `id`; `read` decodes it (with its decompressed size) when it is not cached.
+    func block(_ id: Int64, read: () throws -> (block: SpanBlock, bytes: Int)) throws -> SpanBlock {
+        if let cached = cached(id) { return cached }
+        let (block, size) = try read()
         guard size <= capacityBytes else { return block }
         entries.withLock { entries in
             guard entries.blocks[id] == nil else { return }
@@ -42,10 +47,13 @@ final class SpanBlockCache: Sendable {
         return block
     }
 
+    /// Block `id` if it is cached.
+    func cached(_ id: Int64) -> SpanBlock? { entries.withLock { $0.blocks[id]?.block } }
+
     /// Trace `ordinal` of block `id`: the cached block, or else only that trace's spans decoded
     /// (as trace 0 of the returned block), not cached — a trace read needs no more.
     func trace(_ ordinal: Int, ofBlock id: Int64, in database: SQLiteDatabase) throws -> (block: SpanBlock, ordinal: Int) {
-        if let cached = entries.withLock({ $0.blocks[id]?.block }) { return (cached, ordinal) }
+        if let cached = cached(id) { return (cached, ordinal) }
         return (try Self.read(id, from: database, traces: ordinal..<(ordinal + 1)), 0)
     }
 
@@ -62,9 +70,14 @@ final class SpanBlockCache: Sendable {
         let statement = try database.statement("SELECT data FROM span_blocks WHERE id = ?").bind(1, id)
         guard try statement.step() else { throw DamagedStoredData(what: "span block \(id) (missing)") }
         defer { statement.reset() }
+        return try statement.withBlob(0) { try decode(id, compressed: $0, traces: traces) }
+    }
+
+    /// Decompresses and decodes stored block `id` (or only its traces `traces`), with its decompressed size.
+    static func decode(_ id: Int64, compressed: UnsafeRawBufferPointer, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
         let raw: [UInt8]
         do {
-            raw = try statement.withBlob(0) { try Zstd.decompressFrame($0, limit: maxBlockBytes) }
+            raw = try Zstd.decompressFrame(compressed, limit: maxBlockBytes)
         } catch {
             throw DamagedStoredData(what: "span block \(id) (\(error))")
         }

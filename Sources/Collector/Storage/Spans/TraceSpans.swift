@@ -1,28 +1,52 @@
 import PeriscopeModel
 import PeriscopeQueryAPI
 
-extension Partition {
-    /// Where the trace's spans are in this partition; nil if it has none here.
-    func segments(of traceID: TraceID, in database: SQLiteDatabase) throws -> [TraceSegment]? {
+/// One partition's span blocks through one of its connections (the caller holds its lock).
+struct SQLitePartitionBlocks: SpanBlockSource {
+    let partition: Partition
+    let database: SQLiteDatabase
+
+    func blockPage(from start: UInt64, to end: UInt64, after: (maxStart: UInt64, id: Int64)?, limit: Int) throws
+        -> [(id: Int64, maxStart: UInt64)] {
+        let statement = try database.statement("""
+            SELECT block, max_start FROM block_terms
+            WHERE max_start >= ?1 AND min_start <= ?2 AND (max_start, block) < (?3, ?4)
+            ORDER BY max_start DESC, block DESC LIMIT ?5
+            """)
+        statement.bind(1, start).bind(2, min(end, UInt64(Int64.max)))
+        statement.bind(3, after.map { Int64(bitPattern: $0.maxStart) } ?? Int64.max).bind(4, after?.id ?? Int64.max)
+        statement.bind(5, limit)
+        var page = [(id: Int64, maxStart: UInt64)]()
+        while try statement.step() { page.append((statement.int64(0), statement.uint64(1))) }
+        return page
+    }
+
+    func terms(of block: Int64) throws -> TermTable {
+        let statement = try database.statement("SELECT terms FROM block_terms WHERE block = ?").bind(1, block)
+        guard try statement.step() else { throw DamagedStoredData(what: "span search index of block \(block) (missing)") }
+        defer { statement.reset() }
+        return try TermTable(statement.blob(0))
+    }
+
+    func block(_ id: Int64) throws -> SpanBlock { try partition.blocks.block(id, in: database) }
+
+    func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int) {
+        try partition.blocks.trace(ordinal, ofBlock: id, in: database)
+    }
+
+    func segments(of traceID: TraceID) throws -> [TraceSegment]? {
         let statement = try database.statement("SELECT segments FROM trace_index WHERE trace_id = ?").bind(1, blob: traceID.bytes)
         guard try statement.step() else { return nil }
         defer { statement.reset() }
         return try TraceSegment.decode(statement.blob(0))
     }
 
-    /// Calls `body` with every stored span of the trace in this partition (its block and index),
-    /// block by block in the order they were written; false if the partition has none of the trace.
-    @discardableResult
-    func forEachSpan(of traceID: TraceID, in database: SQLiteDatabase, _ body: (SpanBlock, Int) throws -> Void) throws -> Bool {
-        guard let segments = try segments(of: traceID, in: database) else { return false }
-        for segment in segments {
-            let (block, ordinal) = try blocks.trace(segment.ordinal, ofBlock: segment.block, in: database)
-            guard ordinal < block.traceCount, block.traceIDs[ordinal] == traceID else {
-                throw DamagedStoredData(what: "trace index of \(traceID.hex)")
-            }
-            for span in block.spans(ofTrace: ordinal) { try body(block, span) }
-        }
-        return true
+    func blocks(from start: UInt64, to end: UInt64) throws -> [Int64] {
+        let statement = try database.statement("SELECT block FROM block_terms WHERE max_start >= ? AND min_start <= ?")
+            .bind(1, start).bind(2, min(end, UInt64(Int64.max)))
+        var ids = [Int64]()
+        while try statement.step() { ids.append(statement.int64(0)) }
+        return ids
     }
 }
 

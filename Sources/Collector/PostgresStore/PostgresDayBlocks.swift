@@ -1,0 +1,79 @@
+import NIOCore
+import PeriscopeModel
+import PostgresNIO
+
+/// One day's span blocks in the PostgreSQL store, read through one session. A block page
+/// brings the blocks' search terms with it, so a search reads each block's terms once
+/// without another round trip.
+final class PostgresDayBlocks: SpanBlockSource {
+    let session: PostgresSession
+    let day: PartitionDay
+    let cache: SpanBlockCache
+    /// Segments already read for a trace (a trace read takes every day's in one query).
+    private let preloaded: [TraceID: [TraceSegment]]?
+    private var terms: [Int64: TermTable] = [:]
+
+    init(session: PostgresSession, day: PartitionDay, cache: SpanBlockCache, segments: [TraceID: [TraceSegment]]? = nil) {
+        self.session = session
+        self.day = day
+        self.cache = cache
+        preloaded = segments
+    }
+
+    func blockPage(from start: UInt64, to end: UInt64, after: (maxStart: UInt64, id: Int64)?, limit: Int) throws
+        -> [(id: Int64, maxStart: UInt64)] {
+        let afterStart = after.map { Int64(clamping: $0.maxStart) } ?? Int64.max
+        let afterID = after?.id ?? Int64.max
+        let rows = try session.query("""
+            SELECT id, max_start, terms FROM periscope.span_blocks
+            WHERE day = \(day.index) AND max_start >= \(Int64(clamping: start)) AND min_start <= \(Int64(clamping: end))
+              AND (max_start, id) < (\(afterStart), \(afterID))
+            ORDER BY max_start DESC, id DESC LIMIT \(limit)
+            """, "listing span blocks")
+        terms.removeAll(keepingCapacity: true)
+        return try rows.map { row in
+            let (id, maxStart, bytes) = try row.decode((Int64, Int64, ByteBuffer).self)
+            terms[id] = try TermTable(Array(bytes.readableBytesView))
+            return (id, UInt64(clamping: maxStart))
+        }
+    }
+
+    func terms(of block: Int64) throws -> TermTable {
+        if let known = terms[block] { return known }
+        let row = try session.query("SELECT terms FROM periscope.span_blocks WHERE day = \(day.index) AND id = \(block)", "reading a block's terms").first
+        guard let bytes = try row?.decode(ByteBuffer.self) else { throw DamagedStoredData(what: "span search index of block \(block) (missing)") }
+        return try TermTable(Array(bytes.readableBytesView))
+    }
+
+    func block(_ id: Int64) throws -> SpanBlock {
+        try cache.block(id) { try read(id) }
+    }
+
+    func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int) {
+        if let cached = cache.cached(id) { return (cached, ordinal) }
+        return (try read(id, traces: ordinal..<(ordinal + 1)).block, 0)
+    }
+
+    private func read(_ id: Int64, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
+        let row = try session.query("SELECT data FROM periscope.span_blocks WHERE day = \(day.index) AND id = \(id)", "reading a span block").first
+        guard let data = try row?.decode(ByteBuffer.self) else { throw DamagedStoredData(what: "span block \(id) (missing)") }
+        return try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0, traces: traces) }
+    }
+
+    func segments(of traceID: TraceID) throws -> [TraceSegment]? {
+        if let preloaded { return preloaded[traceID] }
+        let rows = try session.query("""
+            SELECT segment FROM periscope.trace_segments WHERE day = \(day.index) AND trace_id = \(ByteBuffer(bytes: traceID.bytes))
+            """, "reading a trace's segments")
+        guard !rows.isEmpty else { return nil }
+        return try rows.flatMap { try TraceSegment.decode(Array(try $0.decode(ByteBuffer.self).readableBytesView)) }
+            .sorted { $0.block < $1.block }
+    }
+
+    func blocks(from start: UInt64, to end: UInt64) throws -> [Int64] {
+        try session.query("""
+            SELECT id FROM periscope.span_blocks
+            WHERE day = \(day.index) AND max_start >= \(Int64(clamping: start)) AND min_start <= \(Int64(clamping: end)) ORDER BY id
+            """, "listing span blocks").map { try $0.decode(Int64.self) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NIOSSL
+import PostgresNIO
+
+/// Where the PostgreSQL store is: a `postgres://user:password@host:port/database` URL, as
+/// `--store` and the `store:` key take it (`sslmode=require` or `verify-full` turns on TLS
+/// with the system's trust roots and host name checks; without it, or with `disable`, the
+/// connection is plain, for loopback and private networks).
+struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String?
+    var database: String
+    var requiresTLS: Bool
+
+    /// Whether `text` names a PostgreSQL store rather than a directory.
+    static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    init(url text: String) throws(PostgresStoreError) {
+        guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
+            throw .badLocation("\(Self.redacted(text)) is not a PostgreSQL URL; write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw .badLocation("\(Self.redacted(text)) names no user; write postgres://USER@HOST/DATABASE")
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else {
+            throw .badLocation("\(Self.redacted(text)) names no database; write postgres://USER@HOST/DATABASE")
+        }
+        let port = components.port ?? 5432
+        guard (1...65535).contains(port) else { throw .badLocation("port \(port) is out of range (1–65535)") }
+        var requiresTLS = false
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value ?? "") {
+            case ("sslmode", "disable"): requiresTLS = false
+            case ("sslmode", "require"), ("sslmode", "verify-full"): requiresTLS = true
+            case ("sslmode", let mode):
+                throw .badLocation("sslmode=\(mode) is not supported; use disable, require or verify-full")
+            case (let name, _):
+                throw .badLocation("unknown URL parameter \(name); the one known is sslmode")
+            }
+        }
+        self.host = host
+        self.port = port
+        self.user = user.removingPercentEncoding ?? user
+        password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = database.removingPercentEncoding ?? database
+        self.requiresTLS = requiresTLS
+    }
+
+    /// The URL without its password, for logs and errors.
+    var description: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
+
+    static func redacted(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "***"
+        return components.string ?? "the store URL"
+    }
+
+    func configuration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = requiresTLS
+            ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+}

@@ -1,0 +1,150 @@
+/// The PostgreSQL store's tables, in schema `periscope`.
+///
+/// Spans, logs and metric points live in tables partitioned by day (declarative LIST
+/// partitions, one child per UTC day, so retention drops whole tables and leaves no vacuum
+/// debt). Spans are stored as in the SQLite store: a batch's spans grouped by trace into
+/// zstd blocks (`SpanBlockEncoder`), stored as they are (`STORAGE EXTERNAL`: no second
+/// compression), with the block's search terms (`TermTable`); `trace_segments` is the narrow
+/// trace-ID index, one row per (trace, block), appended and never updated, so writers never
+/// wait on each other's rows. Each batch adds one `batch_deltas` row (its rollup deltas and
+/// row counts); one collector at a time, under an advisory lock, compacts them into the
+/// rollup and count rows. The batch ID is claimed in the data's own transaction.
+enum PostgresSchema {
+    /// Stored in `periscope.schema_version`; a database with another version is refused.
+    static let version = 1
+
+    /// Advisory lock keys (two 32-bit halves: Periscope, job).
+    enum Lock: Int32 {
+        case migration = 1
+        case days = 2
+        case compaction = 3
+        case sloEvaluation = 4
+
+        static let namespace: Int32 = 0x5045_5253  // "PERS"
+    }
+
+    /// The tables partitioned by day, with the indexes each child gets from its parent.
+    static let partitioned = ["span_blocks", "trace_segments", "logs", "metric_points"]
+
+    static let statements = """
+        CREATE SCHEMA IF NOT EXISTS periscope;
+        CREATE TABLE IF NOT EXISTS periscope.schema_version (version int NOT NULL);
+        CREATE TABLE IF NOT EXISTS periscope.days (day int PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS periscope.ingested_batches (
+            batch_id text PRIMARY KEY,
+            received_ns bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ingested_batches_by_received ON periscope.ingested_batches (received_ns);
+        CREATE SEQUENCE IF NOT EXISTS periscope.span_block_ids CACHE 16;
+        CREATE TABLE IF NOT EXISTS periscope.span_blocks (
+            day int NOT NULL,
+            id bigint NOT NULL,
+            min_start bigint NOT NULL,
+            max_start bigint NOT NULL,
+            spans int NOT NULL,
+            terms bytea NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (day, id)
+        ) PARTITION BY LIST (day);
+        ALTER TABLE periscope.span_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+        ALTER TABLE periscope.span_blocks ALTER COLUMN terms SET STORAGE EXTERNAL;
+        CREATE INDEX IF NOT EXISTS span_blocks_by_max_start ON periscope.span_blocks (day, max_start, id);
+        CREATE TABLE IF NOT EXISTS periscope.trace_segments (
+            day int NOT NULL,
+            trace_id bytea NOT NULL,
+            segment bytea NOT NULL
+        ) PARTITION BY LIST (day);
+        CREATE INDEX IF NOT EXISTS trace_segments_by_trace ON periscope.trace_segments (trace_id);
+        CREATE SEQUENCE IF NOT EXISTS periscope.log_ids CACHE 64;
+        CREATE TABLE IF NOT EXISTS periscope.logs (
+            day int NOT NULL,
+            id bigint NOT NULL,
+            time_ns bigint NOT NULL,
+            observed_ns bigint NOT NULL,
+            service text NOT NULL,
+            severity_number int NOT NULL,
+            severity_text text NOT NULL,
+            body bytea NOT NULL,
+            body_text text NOT NULL,
+            attributes bytea NOT NULL,
+            trace_id bytea,
+            span_id bigint,
+            correlation_id text
+        ) PARTITION BY LIST (day);
+        CREATE INDEX IF NOT EXISTS logs_by_service_time ON periscope.logs (service, time_ns);
+        CREATE INDEX IF NOT EXISTS logs_by_time ON periscope.logs (time_ns);
+        CREATE INDEX IF NOT EXISTS logs_by_trace ON periscope.logs (trace_id) WHERE trace_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS logs_by_correlation ON periscope.logs (correlation_id) WHERE correlation_id IS NOT NULL;
+        CREATE SEQUENCE IF NOT EXISTS periscope.metric_point_ids CACHE 64;
+        CREATE TABLE IF NOT EXISTS periscope.metric_points (
+            day int NOT NULL,
+            id bigint NOT NULL,
+            name text NOT NULL,
+            service text NOT NULL,
+            kind text NOT NULL,
+            time_ns bigint NOT NULL,
+            value double precision,
+            attributes bytea NOT NULL,
+            histogram bytea
+        ) PARTITION BY LIST (day);
+        CREATE INDEX IF NOT EXISTS metric_points_by_name_time ON periscope.metric_points (name, time_ns);
+        CREATE TABLE IF NOT EXISTS periscope.operations (
+            day int NOT NULL,
+            service text NOT NULL,
+            name text NOT NULL,
+            kind int NOT NULL,
+            PRIMARY KEY (day, service, name, kind)
+        );
+        CREATE TABLE IF NOT EXISTS periscope.log_services (
+            day int NOT NULL,
+            service text NOT NULL,
+            PRIMARY KEY (day, service)
+        );
+        CREATE TABLE IF NOT EXISTS periscope.batch_deltas (
+            id bigserial PRIMARY KEY,
+            day int NOT NULL,
+            deltas bytea,
+            spans bigint NOT NULL DEFAULT 0,
+            traces bigint NOT NULL DEFAULT 0,
+            logs bigint NOT NULL DEFAULT 0,
+            metric_points bigint NOT NULL DEFAULT 0,
+            ingested_batches bigint NOT NULL DEFAULT 0,
+            folded_operation_spans bigint NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS periscope.counts (
+            day int PRIMARY KEY,
+            spans bigint NOT NULL DEFAULT 0,
+            traces bigint NOT NULL DEFAULT 0,
+            logs bigint NOT NULL DEFAULT 0,
+            metric_points bigint NOT NULL DEFAULT 0,
+            ingested_batches bigint NOT NULL DEFAULT 0,
+            folded_operation_spans bigint NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS periscope.request_rollups (
+            day int NOT NULL,
+            resolution int NOT NULL,
+            bucket bigint NOT NULL,
+            aggregates bytea NOT NULL,
+            PRIMARY KEY (day, resolution, bucket)
+        );
+        CREATE TABLE IF NOT EXISTS periscope.slo_rollups (
+            day int NOT NULL,
+            resolution int NOT NULL,
+            bucket bigint NOT NULL,
+            counts bytea NOT NULL,
+            PRIMARY KEY (day, resolution, bucket)
+        );
+        CREATE TABLE IF NOT EXISTS periscope.rollup_names (
+            day int NOT NULL,
+            id int NOT NULL,
+            name text NOT NULL,
+            PRIMARY KEY (day, id)
+        );
+        """
+
+    /// The counters `counts()` reports, as columns of `batch_deltas` and `counts`.
+    static let counters = ["spans", "traces", "logs", "metric_points", "ingested_batches", "folded_operation_spans"]
+
+    /// The child table of `table` for `day`.
+    static func child(_ table: String, _ day: PartitionDay) -> String { "periscope.\(table)_d\(day.index)" }
+}

@@ -1,0 +1,115 @@
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// A fixed number of connections to the PostgreSQL store, used from blocking threads (the
+/// store's callers run off the cooperative pool, as with SQLite): each call waits for its
+/// answer on a SwiftNIO event loop. A connection that broke is replaced on next use; one that
+/// is busy makes the next caller wait.
+final class PostgresSessions: Sendable {
+    let location: PostgresLocation
+    private let configuration: PostgresConnection.Configuration
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let slots: DispatchSemaphore
+    private let nextID = Atomic<Int>(1)
+    private let logger: Logger
+
+    init(location: PostgresLocation, size: Int, logger: Logger) throws {
+        self.location = location
+        configuration = try location.configuration()
+        slots = DispatchSemaphore(value: max(1, size))
+        self.logger = logger
+    }
+
+    deinit {
+        for connection in idle.withLock({ $0 }) {
+            _ = try? connection.close().wait()
+        }
+    }
+
+    /// Runs `body` with a connection of its own.
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        var connection = idle.withLock { $0.popLast() }
+        if let existing = connection, existing.isClosed { connection = nil }
+        let session = PostgresSession(connection: try connection ?? connect(), logger: logger)
+        defer {
+            if session.isUsable {
+                idle.withLock { $0.append(session.connection) }
+            } else {
+                _ = try? session.connection.close().wait()
+            }
+        }
+        return try body(session)
+    }
+
+    private func connect() throws -> PostgresConnection {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        do {
+            return try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
+            ).wait()
+        } catch {
+            let reason = PostgresStoreError.from(error, what: "connecting")
+            if case .statement(_, let message, _) = reason {
+                throw PostgresStoreError.unreachable(location: location.description, reason: message)
+            }
+            throw reason
+        }
+    }
+}
+
+/// One connection, lent to one caller at a time by `PostgresSessions`.
+final class PostgresSession {
+    let connection: PostgresConnection
+    private let logger: Logger
+    /// False once a statement failed outside a transaction's rollback, or the connection closed.
+    private(set) var isUsable = true
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs one statement and waits for all its rows; `what` names it in errors.
+    @discardableResult
+    func query(_ query: PostgresQuery, _ what: String) throws(PostgresStoreError) -> PostgresQueryResult {
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch {
+            let failure = PostgresStoreError.from(error, what: what)
+            if connection.isClosed { isUsable = false }
+            throw failure
+        }
+    }
+
+    /// Runs statements separated by semicolons, without parameters (schema changes).
+    func execute(_ sql: String, _ what: String) throws(PostgresStoreError) {
+        try query(PostgresQuery(unsafeSQL: sql), what)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN", "begin")
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            do { try execute("ROLLBACK", "rollback") } catch { isUsable = false }
+            throw error
+        }
+        do {
+            try execute("COMMIT", "commit")
+        } catch {
+            // The outcome of a COMMIT whose answer was lost is unknown: the caller reports a
+            // failure and its sender retries, which the batch ID makes safe.
+            isUsable = false
+            throw error
+        }
+        return result
+    }
+}

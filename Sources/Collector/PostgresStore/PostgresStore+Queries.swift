@@ -1,0 +1,182 @@
+import NIOCore
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+import PostgresNIO
+
+extension PostgresStore {
+    /// Every day's segments of a trace, in one query; blocks in the order they were written.
+    private func segments(of traceID: TraceID, _ session: PostgresSession) throws -> [PartitionDay: [TraceSegment]] {
+        var out = [PartitionDay: [TraceSegment]]()
+        for row in try session.query("""
+            SELECT day, segment FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))
+            """, "reading a trace's segments") {
+            let (day, segment) = try row.decode((Int, ByteBuffer).self)
+            out[PartitionDay(index: day), default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
+        }
+        return out.mapValues { $0.sorted { $0.block < $1.block } }
+    }
+
+    func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
+        try sessions.withSession { session in
+            var gathering = TraceGathering(traceID, limit: limit)
+            for (day, segments) in try segments(of: traceID, session).sorted(by: { $0.key < $1.key }) {
+                try PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: segments])
+                    .forEachSpan(of: traceID) { gathering.add($0, $1) }
+            }
+            return gathering.trace
+        }
+    }
+
+    func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary? {
+        try sessions.withSession { try summary(traceID, $0) }
+    }
+
+    /// The summary of one trace, merged over the days it spans.
+    func summary(_ traceID: TraceID, _ session: PostgresSession) throws -> QueryAPI.TraceSummary? {
+        var merged: TraceSummaryParts?
+        for (day, segments) in try segments(of: traceID, session).sorted(by: { $0.key < $1.key }) {
+            guard let parts = try PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: segments])
+                .summaryParts(of: traceID) else { continue }
+            if merged == nil { merged = parts } else { merged!.merge(parts) }
+        }
+        return merged?.summary(traceID)
+    }
+
+    /// As the SQLite store's search (`PartitionTraceSearch` over each day, newest day first).
+    func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
+        try sessions.withSession { session in
+            var found = [QueryAPI.TraceSummary]()
+            var seen = Set<TraceID>()
+            let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
+            var budget = maxSearchVerifications
+            for day in try days(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
+                let source = PostgresDayBlocks(session: session, day: day, cache: blocks)
+                var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
+                defer { budget -= search.verifications }
+                while found.count < query.limit {
+                    let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
+                    let page = try search.next(wanted, in: source)
+                    for (traceID, _) in page where seen.insert(traceID).inserted {
+                        guard let summary = try summary(traceID, session) else { continue }
+                        if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
+                        if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
+                        found.append(summary)
+                        if found.count >= query.limit { return found }
+                    }
+                    if page.count < wanted { break }
+                }
+            }
+            return found
+        }
+    }
+
+    func traces(withIDPrefix prefix: String, limit: Int) throws -> [QueryAPI.TraceSummary] {
+        let digits = prefix.lowercased()
+        guard digits.count <= 32,
+              let low = TraceID(hex: digits + String(repeating: "0", count: 32 - digits.count)),
+              let high = TraceID(hex: digits + String(repeating: "f", count: 32 - digits.count)) else { return [] }
+        return try sessions.withSession { session in
+            let ids = try session.query("""
+                SELECT DISTINCT trace_id FROM periscope.trace_segments
+                WHERE trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes)) ORDER BY trace_id LIMIT \(limit)
+                """, "finding traces by ID prefix").compactMap { TraceID(bytes: Array(try $0.decode(ByteBuffer.self).readableBytesView)) }
+            return try ids.compactMap { try summary($0, session) }
+        }
+    }
+
+    func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
+        var sql = PostgresQuery(stringLiteral: "")
+        sql = """
+            SELECT time_ns, observed_ns, service, severity_number, severity_text, body, attributes, trace_id, span_id
+            FROM periscope.logs WHERE time_ns BETWEEN \(Int64(clamping: query.startUnixNano)) AND \(Int64(clamping: query.endUnixNano))
+            """
+        var conditions = [String]()
+        var binds = sql.binds
+        func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
+        }
+        if let traceID = query.traceID { conditions.append("trace_id = \(try bind(ByteBuffer(bytes: traceID.bytes)))") }
+        if let correlation = query.correlationID { conditions.append("correlation_id = \(try bind(PostgresText.clean(correlation)))") }
+        if let service = query.service { conditions.append("service = \(try bind(PostgresText.clean(service)))") }
+        if let severity = query.minSeverity { conditions.append("severity_number >= \(try bind(severity))") }
+        if let text = query.contains { conditions.append("strpos(body_text, \(try bind(PostgresText.clean(text)))) > 0") }
+        let direction = query.newestFirst ? "DESC" : "ASC"
+        let text = sql.sql + conditions.map { " AND " + $0 }.joined()
+            + " ORDER BY time_ns \(direction), id \(direction) LIMIT \(try bind(max(0, query.limit)))"
+        return try sessions.withSession { session in
+            try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
+                let (time, observed, service, severityNumber, severityText, body, attributes, traceID, spanID) =
+                    try row.decode((Int64, Int64, String, Int, String, ByteBuffer, ByteBuffer, ByteBuffer?, Int64?).self)
+                let severity = Severity(rawValue: severityNumber)
+                return QueryAPI.Log(
+                    timeUnixNano: UInt64(clamping: time), observedTimeUnixNano: UInt64(clamping: observed),
+                    service: service, severityNumber: severity.rawValue,
+                    severityText: severityText.isEmpty ? severity.name : severityText,
+                    body: CompactEncoding.decodeValue(Array(body.readableBytesView)),
+                    attributes: CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary,
+                    traceID: traceID.flatMap { TraceID(bytes: Array($0.readableBytesView)) },
+                    spanID: spanID.map { SpanID(UInt64(bitPattern: $0)) })
+            }
+        }
+    }
+
+    func services(limit: Int) throws -> [QueryAPI.Service] {
+        try sessions.withSession { session in
+            var operations = [String: Set<QueryAPI.Operation>]()
+            for row in try session.query("SELECT DISTINCT service, name, kind FROM periscope.operations", "listing operations") {
+                let (service, name, kind) = try row.decode((String, String, Int).self)
+                operations[service, default: []].insert(QueryAPI.Operation(name: name, kind: (Span.Kind(rawValue: kind) ?? .unspecified).name))
+            }
+            for row in try session.query("SELECT DISTINCT service FROM periscope.log_services", "listing log services") {
+                operations[try row.decode(String.self), default: []].formUnion([])
+            }
+            return operations.keys.sorted().map { name in
+                let all = operations[name, default: []]
+                let listed = all.sorted { ($0.name, $0.kind) < ($1.name, $1.kind) }.prefix(limit)
+                return QueryAPI.Service(name: name, operations: Array(listed), operationCount: all.count)
+            }
+        }
+    }
+
+    func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
+        try sessions.withSession { session in
+            var calls = ServiceCalls()
+            for day in try days(from: start, to: end) {
+                try PostgresDayBlocks(session: session, day: day, cache: blocks).countCalls(from: start, to: end, into: &calls)
+            }
+            return calls.dependencies
+        }
+    }
+
+    func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint] {
+        try sessions.withSession { session in
+            try session.query("""
+                SELECT name, service, kind, time_ns, value, attributes FROM periscope.metric_points
+                WHERE name = \(PostgresText.clean(name)) AND (\(service.map(PostgresText.clean))::text IS NULL OR service = \(service.map(PostgresText.clean)))
+                ORDER BY time_ns, id LIMIT \(max(0, limit))
+                """, "reading metric points").map { row in
+                let (name, service, kind, time, value, attributes) = try row.decode((String, String, String, Int64, Double?, ByteBuffer).self)
+                return QueryAPI.MetricPoint(
+                    name: name, service: service, kind: kind, timeUnixNano: UInt64(clamping: time), value: value ?? 0,
+                    attributes: CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary)
+            }
+        }
+    }
+
+    /// Row counts: the compacted totals plus the batches not compacted yet.
+    func counts() throws -> [String: Int] {
+        try sessions.withSession { session in
+            let sums = PostgresSchema.counters.map { "coalesce(sum(\($0)), 0)::bigint" }.joined(separator: ", ")
+            var out = ["partitions": try session.query("SELECT count(*) FROM periscope.days", "counting days").first?.decode(Int.self) ?? 0]
+            for table in ["counts", "batch_deltas"] {
+                guard let row = try session.query(PostgresQuery(unsafeSQL: "SELECT \(sums) FROM periscope.\(table)"), "counting rows").first else { continue }
+                for (index, cell) in row.enumerated() {
+                    out[PostgresSchema.counters[index], default: 0] += try cell.decode(Int.self)
+                }
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import PostgresNIO
+
+/// What went wrong with the PostgreSQL store, and what to do about it.
+enum PostgresStoreError: Error, CustomStringConvertible {
+    /// The `--store` URL cannot be used.
+    case badLocation(String)
+    /// The server cannot be reached or refused the login.
+    case unreachable(location: String, reason: String)
+    /// A statement failed on the server.
+    case statement(sqlState: String, message: String, what: String)
+    /// The database holds another version of Periscope's tables.
+    case schemaMismatch(found: Int, expected: Int)
+
+    var description: String {
+        switch self {
+        case .badLocation(let reason): return "--store: \(reason)"
+        case .unreachable(let location, let reason):
+            return "cannot connect to the PostgreSQL store at \(location): \(reason). Check that the server runs, "
+                + "that it listens on that address (listen_addresses, port) and that pg_hba.conf lets this user in."
+        case .statement(let state, let message, let what):
+            return "PostgreSQL store: \(what) failed: \(message) (SQLSTATE \(state))"
+        case .schemaMismatch(let found, let expected):
+            let writer = found > expected ? "a newer Periscope" : "an older Periscope"
+            return "the PostgreSQL database holds Periscope tables of schema \(found), written by \(writer); this collector "
+                + "reads and writes schema \(expected). Point --store at another database (or drop its periscope_* tables), "
+                + "or run the Periscope version that wrote it."
+        }
+    }
+
+    /// The SQLSTATE of a failed statement (`40001` serialization failure, `40P01` deadlock, …).
+    var sqlState: String? {
+        if case .statement(let state, _, _) = self { return state }
+        return nil
+    }
+
+    /// A failure from PostgresNIO, with the server's message where there is one (its own
+    /// description hides it).
+    static func from(_ error: any Error, what: String) -> PostgresStoreError {
+        if let store = error as? PostgresStoreError { return store }
+        if let psql = error as? PSQLError {
+            if let info = psql.serverInfo {
+                return .statement(sqlState: info[.sqlState] ?? "?????", message: info[.message] ?? "\(psql.code)", what: what)
+            }
+            return .statement(sqlState: "08000", message: "\(psql.code)", what: what)
+        }
+        return .statement(sqlState: "08000", message: "\(error)", what: what)
+    }
+}

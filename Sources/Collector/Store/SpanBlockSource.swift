@@ -1,0 +1,129 @@
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// One day's span blocks and their indexes, as searches, trace reads and dependency counts
+/// see them, whichever backend stores them: each backend finds rows, and the code that reads
+/// blocks (`PartitionTraceSearch`, `forEachSpan`, `countCalls`) is the same for all of them.
+protocol SpanBlockSource {
+    /// At most `limit` blocks with a span starting in `start...end`, by their latest start and
+    /// then ID, both descending, each after `after` in that order.
+    func blockPage(from start: UInt64, to end: UInt64, after: (maxStart: UInt64, id: Int64)?, limit: Int) throws
+        -> [(id: Int64, maxStart: UInt64)]
+    /// The search index of a block.
+    func terms(of block: Int64) throws -> TermTable
+    /// A whole decoded block (cached).
+    func block(_ id: Int64) throws -> SpanBlock
+    /// Trace `ordinal` of block `id`: the cached block, or only that trace decoded (as trace 0).
+    func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int)
+    /// Where the trace's spans are in this day, in the order they were written; nil if it has none here.
+    func segments(of traceID: TraceID) throws -> [TraceSegment]?
+    /// The blocks with a span starting in `start...end`.
+    func blocks(from start: UInt64, to end: UInt64) throws -> [Int64]
+}
+
+extension SpanBlockSource {
+    /// Calls `body` with every stored span of the trace in this day (its block and index),
+    /// block by block in the order they were written; false if the day has none of the trace.
+    @discardableResult
+    func forEachSpan(of traceID: TraceID, _ body: (SpanBlock, Int) throws -> Void) throws -> Bool {
+        guard let segments = try segments(of: traceID) else { return false }
+        for segment in segments {
+            let (block, ordinal) = try trace(segment.ordinal, ofBlock: segment.block)
+            guard ordinal < block.traceCount, block.traceIDs[ordinal] == traceID else {
+                throw DamagedStoredData(what: "trace index of \(traceID.hex)")
+            }
+            for span in block.spans(ofTrace: ordinal) { try body(block, span) }
+        }
+        return true
+    }
+
+    /// The trace's summary over the spans this day holds of it; nil if it has none here.
+    func summaryParts(of traceID: TraceID) throws -> TraceSummaryParts? {
+        var parts = TraceSummaryParts()
+        guard try forEachSpan(of: traceID, { parts.add($0, $1) }) else { return nil }
+        return parts
+    }
+
+    /// Counts caller → callee calls among the spans starting in `start...end`: a span whose
+    /// parent (in the same day) belongs to another service is one call.
+    func countCalls(from start: UInt64, to end: UInt64, into calls: inout ServiceCalls) throws {
+        let last = min(end, UInt64(Int64.max))
+        // Children whose parent is in another block of the trace: (trace, parent) → callee and error flags.
+        var pending = [TraceID: [(parent: UInt64, callee: String, error: Bool)]]()
+        for id in try blocks(from: start, to: last) {
+            let block = try block(id)
+            for trace in 0..<block.traceCount {
+                let spans = block.spans(ofTrace: trace)
+                for span in spans where block.parentIDs[span] != 0 && block.starts[span] >= start && block.starts[span] <= last {
+                    let error = block.statusCodes[span] == UInt8(Span.Status.Code.error.rawValue)
+                    if let parent = spans.first(where: { block.spanIDs[$0] == block.parentIDs[span] }) {
+                        calls.count(caller: block.service(parent), callee: block.service(span), error: error)
+                    } else {
+                        pending[block.traceIDs[trace], default: []].append((block.parentIDs[span], block.service(span), error))
+                    }
+                }
+            }
+        }
+        for (traceID, children) in pending {
+            var services = [UInt64: String]()
+            try forEachSpan(of: traceID) { block, span in
+                if services[block.spanIDs[span]] == nil { services[block.spanIDs[span]] = block.service(span) }
+            }
+            for child in children {
+                if let caller = services[child.parent] { calls.count(caller: caller, callee: child.callee, error: child.error) }
+            }
+        }
+    }
+}
+
+/// Calls between services, counted over the days of a time range (`countCalls`).
+struct ServiceCalls {
+    private var edges = [String: QueryAPI.Dependency]()
+
+    mutating func count(caller: String, callee: String, error: Bool) {
+        guard caller != callee else { return }
+        let key = caller + "\u{0}" + callee
+        edges[key, default: QueryAPI.Dependency(caller: caller, callee: callee, calls: 0, errors: 0)].calls += 1
+        if error { edges[key]!.errors += 1 }
+    }
+
+    /// By caller, then callee.
+    var dependencies: [QueryAPI.Dependency] {
+        edges.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) }
+    }
+}
+
+/// A trace's first `limit` spans by start time and how many it has, gathered over days in
+/// memory within twice `limit` spans however large the trace.
+struct TraceGathering {
+    let traceID: TraceID
+    let limit: Int
+    private(set) var spans = [QueryAPI.Span]()
+    private(set) var total = 0
+
+    init(_ traceID: TraceID, limit: Int) {
+        self.traceID = traceID
+        self.limit = limit
+    }
+
+    private static func order(_ a: QueryAPI.Span, _ b: QueryAPI.Span) -> Bool {
+        (a.startTimeUnixNano, a.spanID) < (b.startTimeUnixNano, b.spanID)
+    }
+
+    mutating func add(_ block: SpanBlock, _ span: Int) {
+        total += 1
+        spans.append(block.apiSpan(span, traceID: traceID))
+        if spans.count >= 2 * limit {
+            spans.sort(by: Self.order)
+            spans.removeSubrange(limit...)
+        }
+    }
+
+    /// The trace, or nil when no span was found.
+    var trace: QueryAPI.Trace? {
+        guard !spans.isEmpty else { return nil }
+        var first = spans.sorted(by: Self.order)
+        if first.count > limit { first.removeSubrange(limit...) }
+        return QueryAPI.Trace(traceID: traceID, spans: first, totalSpans: total)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+
+/// A private PostgreSQL 15 server for the tests of one test process: initialised in a
+/// temporary directory, listening on a free loopback port (as the `postgres` user when the
+/// tests run as root, since PostgreSQL refuses to run as root), stopped and removed when the
+/// process exits. Each test takes a database of its own (`createDatabase`).
+public final class PostgresServer: Sendable {
+    public let port: Int
+    public let binDirectory: String
+    let directory: URL
+    let process: RunningProcess
+    private let databases = Atomic<Int>(0)
+
+    /// The server the tests of this process share, started on first use.
+    public static func shared() throws -> PostgresServer {
+        try started.get()
+    }
+
+    private static let started = Result { try PostgresServer() }
+
+    /// Where Debian's PostgreSQL 15 binaries are (`Scripts/install-prerequisites.sh` installs them).
+    static func findBinDirectory() throws -> String {
+        let candidates = [ProcessInfo.processInfo.environment["PERISCOPE_PG_BIN"], "/usr/lib/postgresql/15/bin"].compactMap { $0 }
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate + "/postgres") { return candidate }
+        throw RunningProcess.StartError(description: "PostgreSQL 15 is not installed (looked in \(candidates)); run `make prerequisites`")
+    }
+
+    private init() throws {
+        binDirectory = try Self.findBinDirectory()
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("periscope-pg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let asRoot = getuid() == 0
+        if asRoot { try Self.run("/bin/chown", ["postgres:postgres", directory.path]) }
+        let data = directory.appendingPathComponent("data").path
+        try Self.run(binDirectory + "/initdb", ["-D", data, "-U", "periscope", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: asRoot)
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = try Self.freePort()
+            let arguments = [
+                binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", directory.path,
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
+            ]
+            let process = asRoot
+                ? try RunningProcess(URL(fileURLWithPath: "/usr/bin/setpriv"), ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + arguments)
+                : try RunningProcess(URL(fileURLWithPath: arguments[0]), Array(arguments.dropFirst()))
+            if Self.waitUntilReady(process, port: port) {
+                self.port = port
+                self.process = process
+                let pid = process.processID, directory = directory
+                PostgresCleanup.register(pid: pid, directory: directory)
+                return
+            }
+            kill(process.processID, SIGKILL)
+            lastError = RunningProcess.StartError(description: "postgres did not start on port \(port): \(process.standardError)\(process.standardOutput)")
+        }
+        throw lastError ?? RunningProcess.StartError(description: "postgres did not start")
+    }
+
+    /// A new empty database; returns its `postgres://` URL.
+    public func createDatabase() throws -> String {
+        let name = "periscope_test_\(getpid())_\(databases.add(1, ordering: .relaxed).newValue)"
+        try Self.run(binDirectory + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "periscope", name])
+        return url(database: name)
+    }
+
+    public func url(database: String) -> String { "postgres://periscope@127.0.0.1:\(port)/\(database)" }
+
+    /// Runs SQL through `psql` against `database`; returns what it printed (unaligned, tuples only).
+    @discardableResult
+    public func psql(_ database: String, _ sql: String) throws -> String {
+        try Self.run(binDirectory + "/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "periscope", "-d", database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    }
+
+    private static func waitUntilReady(_ process: RunningProcess, port: Int) -> Bool {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if !process.isRunning { return false }
+            if process.standardError.contains("ready to accept connections") { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws -> String {
+        let process = Process()
+        if asPostgres {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw RunningProcess.StartError(description: "\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
+        }
+        return text
+    }
+
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RunningProcess.StartError(description: "socket() failed") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw RunningProcess.StartError(description: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Stops the shared server (immediate shutdown: its backends go with it) and removes its
+/// directory when the test process exits.
+private enum PostgresCleanup {
+    private static let server = Mutex<(pid: Int32, directory: URL)?>(nil)
+
+    static func register(pid: Int32, directory: URL) {
+        server.withLock { $0 = (pid, directory) }
+        atexit {
+            guard let (pid, directory) = PostgresCleanup.server.withLock({ $0 }) else { return }
+            kill(pid, SIGQUIT)
+            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+}
