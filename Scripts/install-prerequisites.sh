@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Periscope needs beyond the Swift toolchain:
-# the system C libraries (zstd, SQLite, zlib) and Python's OpenTelemetry SDK, the test peer.
+# the system C libraries (zstd, SQLite, zlib), PostgreSQL 15 (the tests start a private server) and Python's OpenTelemetry SDK, the test peer.
 # Fast when everything is already there.
 set -euo pipefail
 
-packages=(libzstd-dev libsqlite3-dev zlib1g-dev)
+packages=(libzstd-dev libsqlite3-dev zlib1g-dev postgresql-15)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -34,7 +34,7 @@ struct GoldenSignalsTests {
         return out
     }
 
-    func ingest(_ store: SQLiteStore, _ traffic: [(service: String, span: Span)]) throws {
+    func ingest(_ store: any TelemetryStore, _ traffic: [(service: String, span: Span)]) throws {
         for (index, chunk) in stride(from: 0, to: traffic.count, by: 500).enumerated() {
             let spans = traffic[chunk..<min(chunk + 500, traffic.count)].map(\.span)
             _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: spans)])]), batchID: "s\(index)")
@@ -45,9 +45,9 @@ struct GoldenSignalsTests {
         Double(sorted[Int((q * Double(sorted.count - 1)).rounded(.down))])
     }
 
-    @Test("traffic, errors by type and latency percentiles match the raw spans (within 1 %)")
-    func matchesRawSpans() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("traffic, errors by type and latency percentiles match the raw spans (within 1 %)", arguments: StoreBackend.allCases)
+    func matchesRawSpans(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         let traffic = Self.traffic()
         try ingest(store, traffic)
         let start = Self.base
@@ -127,7 +127,7 @@ struct GoldenSignalsTests {
 
     /// Checks every row of `query` against the raw spans: counts, error types, percentiles
     /// (within 1 %) and the sparkline step by step.
-    func expectMatches(_ query: SignalsQuery, _ traffic: [(service: String, span: Span)], store: SQLiteStore) throws {
+    func expectMatches(_ query: SignalsQuery, _ traffic: [(service: String, span: Span)], store: any TelemetryStore) throws {
         let signals = try store.goldenSignals(query)
         let step = UInt64(signals.seriesStepSeconds) * 1_000_000_000
         let firstStep = query.startUnixNano / step * step
@@ -165,7 +165,11 @@ struct GoldenSignalsTests {
         (-7 * 60 + 1, -7),  // 7 hours: minute steps
     ])
     func matchesRawSpansOverDays(startMinute: Int, endMinute: Int) throws {
-        let store = try SQLiteStore(directory: directory)
+        for backend in StoreBackend.allCases { try matchesRawSpansOverDays(backend, startMinute: startMinute, endMinute: endMinute) }
+    }
+
+    func matchesRawSpansOverDays(_ backend: StoreBackend, startMinute: Int, endMinute: Int) throws {
+        let store = try backend.make(directory + "-\(backend)")
         let traffic = Self.weeks()
         for (index, chunk) in stride(from: 0, to: traffic.count, by: 500).enumerated() {
             let batch = traffic[chunk..<min(chunk + 500, traffic.count)]
@@ -357,9 +361,9 @@ struct GoldenSignalsTests {
         }
     }
 
-    @Test("saturation is the highest recent utilisation gauge of the service")
-    func saturation() throws {
-        let store = try SQLiteStore(directory: directory)
+    @Test("saturation is the highest recent utilisation gauge of the service", arguments: StoreBackend.allCases)
+    func saturation(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
         try ingest(store, Array(Self.traffic().prefix(10)))
         _ = try store.ingest(.metrics([ResourceMetrics(resource: Resource(serviceName: "checkout"), scopes: [ScopeMetrics(metrics: [
             Metric(name: "process.cpu.utilization", data: .gauge([NumberPoint(timeUnixNano: Self.base + 1, value: .double(0.9)), NumberPoint(timeUnixNano: Self.base + 2, value: .double(0.35))])),

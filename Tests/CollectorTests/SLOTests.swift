@@ -28,8 +28,8 @@ struct SLOTests {
         ])])])
     }
 
-    func store(_ objectives: [ServiceLevelObjective]) throws -> SQLiteStore {
-        try SQLiteStore(directory: directory, objectives: objectives)
+    func store(_ backend: StoreBackend, _ objectives: [ServiceLevelObjective]) throws -> any TelemetryStore {
+        try backend.make(directory, objectives: objectives)
     }
 
     static func ratio(_ name: String, objective: Double, windowDays: UInt64 = 30) -> ServiceLevelObjective {
@@ -54,10 +54,10 @@ struct SLOTests {
         #expect(abs(actual - expected) <= max(1e-9, abs(expected) * 1e-6), "\(what): \(actual) vs \(expected)", sourceLocation: sourceLocation)
     }
 
-    @Test("a burst: 3 days at 10/min, the last 5 minutes 2 of 10 bad (objective 99.9 %, 30 days)")
-    func burst() throws {
+    @Test("a burst: 3 days at 10/min, the last 5 minutes 2 of 10 bad (objective 99.9 %, 30 days)", arguments: StoreBackend.allCases)
+    func burst(_ backend: StoreBackend) throws {
         let slo = Self.ratio("burst", objective: 99.9)
-        let store = try store([slo])
+        let store = try store(backend, [slo])
         let traffic = (0..<4320).map { k in (k: k, total: 10.0, good: k < 5 ? 8.0 : 10.0) }
         for chunk in stride(from: 0, to: traffic.count, by: 1000) {
             _ = try store.ingest(Self.counters(Array(traffic[chunk..<min(chunk + 1000, traffic.count)])), batchID: "b\(chunk)")
@@ -80,10 +80,10 @@ struct SLOTests {
         #expect(firing(status) == ["page 1h/5m"])
     }
 
-    @Test("a slow drift: 0.05 % bad for 3 days on a 7-day window (thresholds scale: 3.36, 1.4, 0.7, 0.233)")
-    func slowDrift() throws {
+    @Test("a slow drift: 0.05 % bad for 3 days on a 7-day window (thresholds scale: 3.36, 1.4, 0.7, 0.233)", arguments: StoreBackend.allCases)
+    func slowDrift(_ backend: StoreBackend) throws {
         let slo = Self.ratio("drift", objective: 99.9, windowDays: 7)
-        let store = try store([slo])
+        let store = try store(backend, [slo])
         let traffic = (0..<4320).map { k in (k: k, total: 1000.0, good: 999.5) }
         for chunk in stride(from: 0, to: traffic.count, by: 1000) {
             _ = try store.ingest(Self.counters(Array(traffic[chunk..<min(chunk + 1000, traffic.count)])), batchID: "d\(chunk)")
@@ -100,10 +100,10 @@ struct SLOTests {
         expectClose(status.timeToExhaustionSeconds, 0.5 * 604_800 / 0.5, "3.5 days at this rate")
     }
 
-    @Test("a constant 10 % error ratio from real spans over 6 hours (availability 99 %, 30 days)")
-    func constantErrorRatio() throws {
+    @Test("a constant 10 % error ratio from real spans over 6 hours (availability 99 %, 30 days)", arguments: StoreBackend.allCases)
+    func constantErrorRatio(_ backend: StoreBackend) throws {
         let slo = ServiceLevelObjective(name: "checkout", service: "checkout", indicator: .availability, objective: 99)
-        let store = try store([slo])
+        let store = try store(backend, [slo])
         var spans = [Span]()
         for k in 0..<360 {
             for i in 0..<10 {
@@ -127,10 +127,10 @@ struct SLOTests {
         #expect(firing(status) == ["page 6h/30m", "ticket 1d/2h", "ticket 3d/6h"])
     }
 
-    @Test("latency SLI: good = duration ≤ threshold")
-    func latency() throws {
+    @Test("latency SLI: good = duration ≤ threshold", arguments: StoreBackend.allCases)
+    func latency(_ backend: StoreBackend) throws {
         let slo = ServiceLevelObjective(name: "fast", service: "api", indicator: .latency(thresholdNanos: 300_000_000), objective: 90)
-        let store = try store([slo])
+        let store = try store(backend, [slo])
         let start = Self.minute(1)
         let spans = (0..<110).map { (i: Int) -> Span in
             let duration: UInt64 = i < 100 ? 100_000_000 : 300_000_001
@@ -144,18 +144,18 @@ struct SLOTests {
         #expect(firing(status).isEmpty)
     }
 
-    @Test("boundaries: no traffic, all errors, objective 100 %")
-    func boundaries() throws {
+    @Test("boundaries: no traffic, all errors, objective 100 %", arguments: StoreBackend.allCases)
+    func boundaries(_ backend: StoreBackend) throws {
         let empty = Self.ratio("empty", objective: 99.9)
         let allBad = Self.ratio("all-bad", objective: 99)
         let perfect = Self.ratio("perfect", objective: 100)
-        let quiet = try store([empty])
+        let quiet = try store(backend, [empty])
         let none = try quiet.status(of: empty, nowUnixNano: Self.now)
         #expect(none.sli == nil && none.total == 0)
         #expect(none.burnRates.allSatisfy { $0.rate == nil })
         #expect(none.budgetRemaining == 1 && none.timeToExhaustionSeconds == nil && firing(none).isEmpty)
 
-        let busy = try SQLiteStore(directory: directory + "-2", objectives: [allBad, perfect])
+        let busy = try backend.make(directory + "-2", objectives: [allBad, perfect])
         _ = try busy.ingest(Self.counters((0..<10).map { (k: $0, total: 5.0, good: 0.0) }), batchID: "x")
         let bad = try busy.status(of: allBad, nowUnixNano: Self.now)
         expectClose(bad.sli, 0, "SLI 0")
@@ -172,10 +172,10 @@ struct SLOTests {
         #expect(try QueryAPI.decoder().decode(QueryAPI.SLOStatus.self, from: Data(encoded.utf8)) == hundred)
     }
 
-    @Test("cumulative counters count their increases, and a reset restarts from the new value")
-    func cumulativeCounters() throws {
+    @Test("cumulative counters count their increases, and a reset restarts from the new value", arguments: StoreBackend.allCases)
+    func cumulativeCounters(_ backend: StoreBackend) throws {
         let slo = Self.ratio("cumulative", objective: 99)
-        let store = try store([slo])
+        let store = try store(backend, [slo])
         func point(_ k: Int, _ good: Double, _ total: Double) -> TelemetryBatch {
             .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
                 Metric(name: "payments.ok", data: .sum([NumberPoint(timeUnixNano: Self.minute(k) + 1, value: .double(good))], temporality: .cumulative, isMonotonic: true)),
@@ -189,15 +189,15 @@ struct SLOTests {
         #expect(status.total == 120 && status.good == 110)
     }
 
-    @Test("every objective evaluated at once gets the status it gets alone")
-    func statusesAtOnce() throws {
+    @Test("every objective evaluated at once gets the status it gets alone", arguments: StoreBackend.allCases)
+    func statusesAtOnce(_ backend: StoreBackend) throws {
         let objectives = [
             ServiceLevelObjective(name: "api-availability", service: "api", indicator: .availability, objective: 99),
             ServiceLevelObjective(name: "api-fast", service: "api", operation: "GET /", indicator: .latency(thresholdNanos: 2_000_000), objective: 95),
             ServiceLevelObjective(name: "web-availability", service: "web", indicator: .availability, objective: 99.9),
             Self.ratio("payments", objective: 99),
         ]
-        let store = try store(objectives)
+        let store = try store(backend, objectives)
         for service in ["api", "web"] {
             let every = service == "api" ? 40 : 90
             let spans = (0..<3000).map { (i: Int) -> Span in
@@ -222,15 +222,15 @@ struct SLOTests {
         #expect(together[1].total == 1000 && together[1].good == Double(fastGets), "GET / within 2 ms")
     }
 
-    @Test("availability SLOs of a service, of one operation and of every service read the request rollups")
-    func availabilityScopes() throws {
+    @Test("availability SLOs of a service, of one operation and of every service read the request rollups", arguments: StoreBackend.allCases)
+    func availabilityScopes(_ backend: StoreBackend) throws {
         let objectives = [
             ServiceLevelObjective(name: "api", service: "api", indicator: .availability, objective: 99),
             ServiceLevelObjective(name: "api-get", service: "api", operation: "GET /", indicator: .availability, objective: 99),
             ServiceLevelObjective(name: "all-get", operation: "GET /", indicator: .availability, objective: 99),
             ServiceLevelObjective(name: "all", indicator: .availability, objective: 99),
         ]
-        let store = try store(objectives)
+        let store = try store(backend, objectives)
         var expected = [String: (total: Double, good: Double)]()
         for (number, service) in ["api", "web"].enumerated() {
             let spans = (0..<600).map { (i: Int) -> Span in
@@ -259,7 +259,7 @@ struct SLOTests {
     @Test("alert state changes are recorded with their time")
     func alertLog() throws {
         let slo = Self.ratio("flappy", objective: 99)
-        let store = try store([slo])
+        let store = try store(.sqlite, [slo])
         let log = try AlertLog(directory: directory)
         let service = SLOEvaluationService(store: store, alerts: log, logger: .init(label: "test"))
         service.evaluate(nowUnixNano: Self.now)  // no traffic: nothing recorded

@@ -9,10 +9,16 @@ enum CollectorApplication {
     static func make(
         configuration: CollectorConfiguration, logger: Logger
     ) throws -> (some ApplicationProtocol, any TelemetryStore) {
-        let store = try SQLiteStore(
-            directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
-            objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
-            durability: configuration.durability)
+        let store: any TelemetryStore = if let location = configuration.postgres {
+            try PostgresStore(
+                location: location, indexedAttributes: configuration.indexedAttributes, objectives: configuration.objectives,
+                maxOperationsPerService: configuration.maxOperationsPerService, logger: logger)
+        } else {
+            try SQLiteStore(
+                directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
+                objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
+                durability: configuration.durability)
+        }
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let ingestInFlight = InFlightCounter()
         let router = Self.router(store: store, alerts: alerts, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)

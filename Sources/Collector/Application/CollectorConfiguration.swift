@@ -12,6 +12,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     /// collector; the default address, taken by something else, is only logged.
     var grpcListenIsExplicit = false
     var dataDirectory = "./periscope-data"
+    /// A shared PostgreSQL store instead of the embedded SQLite store in `dataDirectory`.
+    var postgres: PostgresLocation?
     /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
     var tokens: [String]?
     var bodyLimits = BodyLimits()
@@ -33,6 +35,7 @@ struct CollectorConfiguration: Sendable, Equatable {
         var listen: String?
         var grpcListen: String?
         var data: String?
+        var store: String?
         var tokenFile: String?
         var insecureNoAuth: Bool?
         var retention: String?
@@ -48,7 +51,7 @@ struct CollectorConfiguration: Sendable, Equatable {
             case maxOperationsPerService = "max_operations_per_service"
             case maxConcurrentRequests = "max_concurrent_requests"
             case sync
-            case listen, data, retention, slo
+            case listen, data, store, retention, slo
             case grpcListen = "grpc_listen"
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"

@@ -27,6 +27,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "Data directory. Default ./periscope-data.")
     var data: String?
 
+    @Option(help: "A shared PostgreSQL store (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]) instead of the embedded SQLite store in --data.")
+    var store: String?
+
     @Option(help: "SLO definitions (YAML).")
     var slo: String?
 
@@ -90,6 +93,13 @@ public struct CollectorCommand: AsyncParsableCommand {
             configuration.grpcListen = ListenAddress(host: configuration.listen.host, port: 4317)
         }
         if let data = data ?? file?.data { configuration.dataDirectory = data }
+        if let url = store ?? file?.store {
+            do {
+                configuration.postgres = try PostgresLocation(url: url)
+            } catch {
+                throw ConfigurationError(error.description)
+            }
+        }
         if let text = retention ?? file?.retention {
             guard let nanos = DurationText.nanos(text), nanos >= 3_600_000_000_000 else {
                 throw ConfigurationError("--retention must be a duration of at least 1h, like 7d or 36h; got '\(text)'")

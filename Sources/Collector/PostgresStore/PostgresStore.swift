@@ -19,6 +19,7 @@ final class PostgresStore: TelemetryStore {
     let objectives: [ServiceLevelObjective]
     let maxOperationsPerService: Int
     let sessions: PostgresSessions
+    private let logger: Logger
     /// Decoded span blocks (their IDs are unique across days).
     let blocks = SpanBlockCache()
     private let counterBaselines = CounterBaselines()
@@ -39,6 +40,7 @@ final class PostgresStore: TelemetryStore {
         self.indexedAttributes = indexedAttributes
         self.objectives = objectives
         self.maxOperationsPerService = maxOperationsPerService
+        self.logger = logger
         sessions = try PostgresSessions(location: location, size: connections, logger: logger)
         let days = try sessions.withSession { session in
             try session.transaction {
@@ -291,6 +293,7 @@ final class PostgresStore: TelemetryStore {
             operationLimits.withLock { limits in for day in dropped { limits[day] = nil } }
             return dropped
         } catch {
+            logger.error("retention: dropping days older than the cutoff failed; the next run tries again", metadata: ["error": "\(error)"])
             return []
         }
     }
