@@ -36,7 +36,7 @@ public final class PostgresServer: Sendable {
         try Self.run(binDirectory + "/initdb", ["-D", data, "-U", "periscope", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: asRoot)
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let port = try Self.freePort()
+            let port = FreePort.pick()
             let arguments = [
                 binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", directory.path,
                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
@@ -104,25 +104,6 @@ public final class PostgresServer: Sendable {
             throw RunningProcess.StartError(description: "\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
         }
         return text
-    }
-
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw RunningProcess.StartError(description: "socket() failed") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw RunningProcess.StartError(description: "bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import PeriscopeServer
@@ -19,6 +20,8 @@ enum CollectorApplication {
                 objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
                 durability: configuration.durability)
         }
+        // The alert log stays in the data directory, also beside a PostgreSQL store.
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let alerts = try AlertLog(directory: configuration.dataDirectory)
         let ingestInFlight = InFlightCounter()
         let router = Self.router(store: store, alerts: alerts, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
