@@ -3,11 +3,15 @@
 # free loopback ports, runs the instrumented example service (two services, over HTTP)
 # under load, then shows traces, logs by correlation ID, golden signals and SLO burn rates
 # through the CLI — and stops all it started.
+# DEMO_STORE=postgres: two collectors share a private PostgreSQL 15 store instead; the agent
+# ships to both, and one of them is killed (kill -9) before the queries, which the other answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 requests=${DEMO_REQUESTS:-120}
+store=${DEMO_STORE:-sqlite}
+case "$store" in sqlite|postgres) ;; *) echo "DEMO_STORE must be sqlite or postgres, got '$store'" >&2; exit 2 ;; esac
 bash Scripts/install-prerequisites.sh
 echo "==> building (debug; first build takes a few minutes)"
 swift build 2>&1 | grep -E "error|warning: .*Sources|Compiling|Build complete" | grep -v "^\[" || true
@@ -20,9 +24,11 @@ head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$demo/token"
 echo >> "$demo/token"
 
 pids=()
+pg_pid=""
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$pg_pid" ]; then kill -INT "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -41,21 +47,56 @@ wait_port() {
   exit 1
 }
 
+store_args=()
+if [ "$store" = postgres ]; then
+  pg_bin=/usr/lib/postgresql/15/bin
+  echo "==> starting a private PostgreSQL 15 in $demo/postgres"
+  mkdir -p "$demo/postgres"
+  pg_dir=$(realpath "$demo/postgres")
+  as_pg=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$demo/postgres"
+    as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  (cd /tmp && "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U periscope -A trust -E UTF8 --locale=C) >"$demo/postgres.init.log" 2>&1
+  pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  (cd /tmp && exec "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -p "$pg_port" -k "$pg_dir" -c listen_addresses=127.0.0.1) \
+    >"$demo/postgres.log" 2>&1 &
+  pg_pid=$!
+  for _ in $(seq 1 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.1; done
+  "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U periscope periscope
+  store_args=(--store "postgres://periscope@127.0.0.1:$pg_port/periscope")
+  echo "    PostgreSQL on 127.0.0.1:$pg_port, database periscope"
+fi
+
 echo "==> starting periscope-collector"
 "$bin/periscope-collector" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
-  --slo Examples/slo.yaml \
+  --slo Examples/slo.yaml "${store_args[@]}" \
   >"$demo/collector.out" 2>"$demo/collector.out.err" &
 pids+=($!)
 collector_port=$(wait_port "$demo/collector.out" periscope-collector)
 collector="http://127.0.0.1:$collector_port"
-echo "    collector on $collector (data in $demo/collector-data)"
+collectors="$collector"
+if [ "$store" = postgres ]; then
+  echo "    collector A on $collector (store: PostgreSQL)"
+  "$bin/periscope-collector" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data "$demo/collector-b-data" --token-file "$demo/token" \
+    --slo Examples/slo.yaml "${store_args[@]}" \
+    >"$demo/collector-b.out" 2>"$demo/collector-b.out.err" &
+  collector_b_pid=$!
+  pids+=($collector_b_pid)
+  collector_b="http://127.0.0.1:$(wait_port "$demo/collector-b.out" periscope-collector)"
+  collectors="$collector,$collector_b"
+  echo "    collector B on $collector_b (the same store); the agent ships to both"
+else
+  echo "    collector on $collector (data in $demo/collector-data)"
+fi
 
 echo "==> starting periscope-agent (sidecar of checkout: host metrics every 2 s are its saturation)"
 cat > "$demo/agent.yaml" <<YAML
 service: checkout
 host_metrics_interval: 2s
 YAML
-"$bin/periscope-agent" --config "$demo/agent.yaml" --otlp-listen 127.0.0.1:0 --otlp-grpc-listen 127.0.0.1:0 --collector "$collector" \
+"$bin/periscope-agent" --config "$demo/agent.yaml" --otlp-listen 127.0.0.1:0 --otlp-grpc-listen 127.0.0.1:0 --collector "$collectors" \
   --token-file "$demo/token" --data "$demo/agent-data" >"$demo/agent.out" 2>"$demo/agent.out.err" &
 pids+=($!)
 agent_port=$(wait_port "$demo/agent.out" periscope-agent)
@@ -71,6 +112,11 @@ export PERISCOPE_COLLECTOR="$collector"
 export PERISCOPE_TOKEN="$(cat "$demo/token")"
 # Give the agent's batcher and shipper a moment to deliver the backend's last spans.
 sleep 1
+if [ "$store" = postgres ]; then
+  kill -9 "$collector_b_pid"
+  echo
+  echo "==> collector B killed (kill -9); the queries below ask collector A, which reads everything from the shared store"
+fi
 ok_trace=$(grep '^trace ' "$demo/example.out" | sed -n 1p | cut -d' ' -f2)
 error_trace=$(grep '^trace ' "$demo/example.out" | sed -n 7p | cut -d' ' -f2)
 

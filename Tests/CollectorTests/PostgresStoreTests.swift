@@ -89,4 +89,67 @@ struct PostgresStoreTests {
             #expect(!error.description.contains("p%40ss"))
         }
     }
+
+    @Test("names longer than an index entry holds are stored, cut for the indexes, and found by the same long name")
+    func longNames() throws {
+        let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 2)
+        let long = String(repeating: "SELECT * FROM t WHERE id = '\(UUID().uuidString)'; ", count: 100)
+        let span = Span(traceID: TraceID(high: 7, low: 7), spanID: SpanID(1), name: long, kind: .server,
+                        startTimeUnixNano: 1_000_000_000, endTimeUnixNano: 2_000_000_000)
+        #expect(try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: long), scopes: [ScopeSpans(spans: [span])])]), batchID: "long") == .stored(items: 1))
+        let record = LogRecord(timeUnixNano: 1_000_000_000, body: .string("b"), attributes: [Attribute("correlation_id", .string(long))])
+        #expect(try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: long), scopes: [ScopeLogs(records: [record])])]), batchID: nil) == .stored(items: 1))
+        #expect(try store.trace(TraceID(high: 7, low: 7))?.spans.first?.name == long, "the span keeps its whole name")
+        #expect(try store.logs(LogQuery(correlationID: long)).count == 1)
+        #expect(try store.logs(LogQuery(service: long)).count == 1)
+        #expect(try store.services().first?.name.utf8.count ?? 0 <= PostgresText.maxKeyBytes)
+    }
+
+    @Test("a service name with NUL is numbered once in the rollups, however often they are compacted")
+    func nulNamesNumberedOnce() throws {
+        let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 2)
+        for round in 0..<4 {
+            let span = Span(traceID: TraceID(high: 9, low: UInt64(round + 1)), spanID: SpanID(1), name: "GET /", kind: .server,
+                            startTimeUnixNano: 1_000_000_000, endTimeUnixNano: 2_000_000_000)
+            _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "a\u{0}b"), scopes: [ScopeSpans(spans: [span])])]), batchID: "r\(round)")
+            try store.flushRollups()
+        }
+        let names = try store.sessions.withSession { session in
+            try RollupNames.read(day: PartitionDay(unixNano: 1_000_000_000), in: session)
+        }
+        #expect(names.names == ["", "GET /", "a\u{FFFD}b"] || names.names == ["", "a\u{FFFD}b", "GET /"], "\(names.names)")
+    }
+
+    @Test("days created and dropped while another store ingests spans: every batch stored, none refused")
+    func partitionsWhileIngesting() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let writer = try PostgresStore(location: PostgresLocation(url: url), connections: 2)
+        let other = try PostgresStore(location: PostgresLocation(url: url), connections: 2)
+        let day = PartitionDay.nanosPerDay
+        let base = 20_000 * day
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for n in 0..<30 {
+                do {
+                    if worker == 0 {
+                        let spans = (0..<20).map { i in
+                            Span(traceID: TraceID(high: 1, low: UInt64(n % 5 + 1)), spanID: SpanID(UInt64(n * 100 + i + 1)), name: "op", kind: .server,
+                                 startTimeUnixNano: base + 100 * day + UInt64(n) * 1_000, endTimeUnixNano: base + 100 * day + UInt64(n) * 1_000 + 10)
+                        }
+                        _ = try writer.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "s"), scopes: [ScopeSpans(spans: spans)])]), batchID: "w\(n)")
+                    } else {
+                        // A new day every time (creating partitions), and the older ones dropped.
+                        let time = base + UInt64(10 + n) * day
+                        _ = try other.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: time, body: .string("x"))])])]), batchID: "o\(n)")
+                        if n % 5 == 4 { other.dropData(olderThan: base + UInt64(10 + n - 2) * day) }
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(try writer.counts()["spans"] == 600)
+        #expect(try writer.trace(TraceID(high: 1, low: 1))?.spans.count == 120)
+    }
 }

@@ -193,7 +193,7 @@ struct CollectorFailoverTests {
     @Test("two collectors on one PostgreSQL store, kill -9 one of them 4 times under steady traffic: every acknowledged record is stored exactly once")
     func sharedPostgresKilledUnderLoad() async throws {
         let directory = try TemporaryDirectory()
-        let store = try PostgresServer.shared().createDatabase()
+        let store = try await PostgresServer.shared().createDatabase()
         let portB = FreePort.pick()
         let a = try await CollectorProcess.start(in: directory, dataDirectory: directory.file("data-a"), extraArguments: ["--store", store])
         defer { Task { await a.process.stop() } }

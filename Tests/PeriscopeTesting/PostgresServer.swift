@@ -19,6 +19,23 @@ public final class PostgresServer: Sendable {
 
     private static let started = Result { try PostgresServer() }
 
+    /// The shared server, started (on first use) on a thread of its own, so that an async test
+    /// waiting for it holds no thread of the cooperative pool for the seconds `initdb` takes.
+    public static func shared() async throws -> PostgresServer {
+        try await Self.offPool { try started.get() }
+    }
+
+    /// A new empty database, created without blocking the cooperative pool.
+    public func createDatabase() async throws -> String {
+        try await Self.offPool { try self.createDatabase() }
+    }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     /// Where Debian's PostgreSQL 15 binaries are (`Scripts/install-prerequisites.sh` installs them).
     static func findBinDirectory() throws -> String {
         let candidates = [ProcessInfo.processInfo.environment["PERISCOPE_PG_BIN"], "/usr/lib/postgresql/15/bin"].compactMap { $0 }

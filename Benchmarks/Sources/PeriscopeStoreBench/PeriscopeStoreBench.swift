@@ -61,6 +61,12 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(help: "Rounds of each rollup-cost comparison (each: the spans as generated and all internal, in ABBA order); the median ratio is reported (of an even count, the higher middle one), since run-to-run noise is as large as the cost.")
     var rollupRounds = 5
 
+    @Flag(help: "Run the store part on the PostgreSQL store too (a private PostgreSQL 15 in the work directory), after the SQLite store, in the same run.")
+    var postgres = false
+
+    @Option(name: .customLong("postgres-cpus"), help: "CPU list PostgreSQL is pinned to (taskset -c); empty for none.")
+    var postgresCPUs = "0"
+
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
     var skipStore = false
 
@@ -98,6 +104,11 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         var report = StoreReport(collectorCPUs: collectorCPUs, cores: ProcessInfo.processInfo.activeProcessorCount)
         do {
             if !skipStore { report.store = try await runStore(collectorBinary: collectorBinary, work: work, http: http) }
+            if postgres {
+                let server = try BenchPostgres(work: work, cpuList: postgresCPUs.isEmpty ? nil : postgresCPUs)
+                defer { server.stop() }
+                report.postgresStore = try await runStore(collectorBinary: collectorBinary, work: work, http: http, postgres: server)
+            }
             if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
             if !skipRollupComparison, rollupComparisonSpans > 0 {
                 report.storeRollups = try await runStoreRollupComparison(collectorBinary: collectorBinary, work: work, http: http)
@@ -131,18 +142,21 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
 
     // MARK: store
 
-    private func runStore(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.Store {
-        let data = work.appendingPathComponent("store-data")
-        let collector = try startCollector(collectorBinary, data: data, work: work)
+    private func runStore(collectorBinary: URL, work: URL, http: HTTPClient, postgres: BenchPostgres? = nil) async throws -> StoreReport.Store {
+        let data = work.appendingPathComponent(postgres == nil ? "store-data" : "store-pg-data")
+        let database = "store_bench"
+        let extra = try postgres.map { ["--store", try $0.createDatabase(database)] } ?? []
+        let collector = try startCollector(collectorBinary, data: data, work: work, extra: extra)
         defer { collector.stop() }
         let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let traces = max(1, spans / StoreWorkload.spansPerTrace)
         let workload = storeWorkload(traces: traces)
-        let ingest = await ingestStore(workload, traces: traces, client: client, pid: collector.pid, label: "store")
+        let ingest = await ingestStore(
+            workload, traces: traces, client: client, pid: collector.pid, label: postgres == nil ? "store" : "PostgreSQL store", postgres: postgres)
 
-        let diskBytes = ProcessStats.directoryBytes(data)
-        let databaseBytes = ProcessStats.directoryBytes(data, includingWAL: false)
+        let diskBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
+        let databaseBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data, includingWAL: false)
 
         // Queries: random known IDs / keys, each timed alone (one request at a time).
         let end = workload.nowNanos, startRange = end - workload.windowNanos
@@ -160,7 +174,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         queries["logsByCorrelationID"] = await measure(client, name: "logs by correlation ID", targetMs: 10, resultKey: "logs") {
             "/api/v1/logs?correlation_id=" + workload.correlationID(UInt64(rng.below(traces)))
         }
-        let diskAfterQueries = ProcessStats.directoryBytes(data)
+        let diskAfterQueries = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
         defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
         return StoreReport.Store(
             spans: ingest.spans, traces: traces, logs: traces, batchSpans: tracesPerBatch * StoreWorkload.spansPerTrace,
@@ -168,7 +182,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             diskBytesAfterQueries: diskAfterQueries,
             bytesPerSpan: Double(diskBytes) / Double(ingest.spans),
             bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(ingest.spans),
-            queries: queries)
+            queries: queries, backend: postgres == nil ? "sqlite" : "postgres")
     }
 
     /// The store workload of `traces` traces, in arrival order or at random per `--arrival`.
@@ -180,13 +194,15 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     }
 
     /// Sends `traces` traces (and a log per trace) in batches and waits until they are stored.
-    private func ingestStore(_ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
+    private func ingestStore(
+        _ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String, postgres: BenchPostgres? = nil
+    ) async -> StoreReport.Ingest {
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
         print("\(label): ingesting \(traces * StoreWorkload.spansPerTrace) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
         let clock = ContinuousClock(), start = clock.now
         return await ingest(label: label, spans: traces * StoreWorkload.spansPerTrace, logs: traces, batches: batches, client: client, pid: pid,
-                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos) { batch in
+                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos, postgres: postgres) { batch in
             let first = UInt64(batch * tracesPerBatch)
             let bodies = workload.bodies(firstTrace: first, count: min(tracesPerBatch, traces - batch * tracesPerBatch))
             var retries = 0, failures = 0
@@ -343,10 +359,11 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     /// logs and merged their rollups, and reports the time and the collector's CPU it took.
     private func ingest(
         label: String, spans: Int, logs: Int, batches: Int, client: StoreClient, pid: Int32, endNanos: UInt64, windowNanos: UInt64,
-        send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
+        postgres: BenchPostgres? = nil, send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
     ) async -> StoreReport.Ingest {
         let machine = MachineWatch()
         let before = ProcessStats.read(pid: pid)
+        let postgresBefore = postgres?.cpuSeconds
         let clock = ContinuousClock()
         let start = clock.now
         let results = await boundedConcurrently(total: batches, inFlight: inFlight, send)
@@ -358,7 +375,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let seconds = StoreClient.ms(clock.now - start) / 1000
         let after = ProcessStats.read(pid: pid)
         let cpu = after.cpuSeconds - before.cpuSeconds
+        let postgresCPU = postgres.map { $0.cpuSeconds - (postgresBefore ?? 0) }
         let stored = counts["spans", default: 0]
+        if let postgresCPU { print(String(format: "  PostgreSQL %.1f CPU-s, %.0f spans per PostgreSQL CPU-second", postgresCPU, Double(stored) / postgresCPU)) }
         print(String(format: "%@: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
                      label, seconds, Double(stored) / seconds, cpu, stored, counts["logs", default: 0]))
         return StoreReport.Ingest(
@@ -366,6 +385,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             spansPerSecond: Double(stored) / seconds, collectorCPUSeconds: cpu,
             spansPerCPUSecond: cpu > 0 ? Double(stored) / cpu : 0, collectorPeakRSSMiB: after.peakRSSMiB,
             retries: results.reduce(0) { $0 + $1.retries }, failedRequests: results.reduce(0) { $0 + $1.failures },
-            storedSpans: stored, storedLogs: counts["logs", default: 0], machine: machine.finish(measuredCPUSeconds: cpu))
+            storedSpans: stored, storedLogs: counts["logs", default: 0],
+            machine: machine.finish(measuredCPUSeconds: cpu + (postgresCPU ?? 0)),
+            postgresCPUSeconds: postgresCPU, spansPerPostgresCPUSecond: postgresCPU.map { $0 > 0 ? Double(stored) / $0 : 0 })
     }
 }

@@ -7,6 +7,8 @@ struct StoreReport: Codable, Sendable {
     var collectorCPUs: String
     var cores: Int
     var store: Store?
+    /// The same store part on the PostgreSQL store (`--postgres`), in the same run.
+    var postgresStore: Store?
     var signals: Signals?
     var storeRollups: RollupComparison?
 
@@ -27,6 +29,9 @@ struct StoreReport: Codable, Sendable {
         var storedLogs: Int
         /// The CPU and what else ran during the ingest.
         var machine: MachineReport
+        /// The PostgreSQL server's CPU (postmaster and every backend) during the ingest, on that store.
+        var postgresCPUSeconds: Double?
+        var spansPerPostgresCPUSecond: Double?
     }
 
     struct Query: Codable, Sendable {
@@ -56,6 +61,8 @@ struct StoreReport: Codable, Sendable {
         var bytesPerSpan: Double
         var bytesPerSpanExcludingWAL: Double
         var queries: [String: Query]
+        /// "sqlite" or "postgres" (bytes: `pg_total_relation_size` of the store's tables, indexes and TOAST).
+        var backend = "sqlite"
     }
 
     struct Signals: Codable, Sendable {
@@ -115,20 +122,30 @@ struct StoreReport: Codable, Sendable {
         func verdict(_ ok: Bool) -> String { ok ? "met" : "MISSED" }
         print("\n| what | measured | target | verdict |")
         print("| --- | --- | --- | --- |")
-        if let store {
+        for store in [store, postgresStore].compactMap({ $0 }) {
             let ingest = store.ingest
-            print(String(format: "| collector ingest (%d spans + %d logs, collector on %@) | %.0f spans/s (%.0f spans per CPU-second) | ≥ 100k spans/s | %@ |",
-                         store.spans, store.logs, collectorCPUs.isEmpty ? "all cores" : "CPU \(collectorCPUs)",
+            let on = store.backend == "postgres" ? "PostgreSQL store" : "SQLite store"
+            print(String(format: "| %@: collector ingest (%d spans + %d logs, collector on %@) | %.0f spans/s (%.0f spans per CPU-second) | ≥ 100k spans/s | %@ |",
+                         on, store.spans, store.logs, collectorCPUs.isEmpty ? "all cores" : "CPU \(collectorCPUs)",
                          ingest.spansPerSecond, ingest.spansPerCPUSecond, verdict(ingest.spansPerSecond >= 100_000)))
+            if let perPostgres = ingest.spansPerPostgresCPUSecond, let cpu = ingest.postgresCPUSeconds {
+                print(String(format: "| %@: PostgreSQL CPU | %.1f CPU-s, %.0f spans per PostgreSQL CPU-second | ≥ 150k | %@ |",
+                             on, cpu, perPostgres, verdict(perPostgres >= 150_000)))
+            }
             for key in ["traceByID", "searchServiceOperationDuration", "searchAttribute", "logsByCorrelationID"] {
                 guard let query = store.queries[key] else { continue }
-                print(String(format: "| %@ (%d spans stored) | p50 %.2f ms, p99 %.2f ms | p99 ≤ %.0f ms | %@ |", query.name, store.spans,
+                print(String(format: "| %@: %@ (%d spans stored) | p50 %.2f ms, p99 %.2f ms | p99 ≤ %.0f ms | %@ |", on, query.name, store.spans,
                              query.latencyMs.p50, query.latencyMs.p99, query.targetMs,
                              verdict(query.latencyMs.p99 <= query.targetMs && query.errors == 0)))
             }
-            print("| machine during ingest | \(ingest.machine.summary) | | |")
-            print(String(format: "| storage | %.1f B/span (%.1f without -wal/-shm) | ≤ 100 B/span | %@ |",
-                         store.bytesPerSpan, store.bytesPerSpanExcludingWAL, verdict(store.bytesPerSpan <= 100)))
+            print("| \(on): machine during ingest | \(ingest.machine.summary) | | |")
+            if store.backend == "postgres" {
+                print(String(format: "| %@: storage | %.1f B/span (pg_total_relation_size, logs included) | ≤ 85 B/span | %@ |",
+                             on, store.bytesPerSpan, verdict(store.bytesPerSpan <= 85)))
+            } else {
+                print(String(format: "| %@: storage | %.1f B/span (%.1f without -wal/-shm) | ≤ 100 B/span | %@ |",
+                             on, store.bytesPerSpan, store.bytesPerSpanExcludingWAL, verdict(store.bytesPerSpan <= 100)))
+            }
         }
         if let signals {
             for key in ["signals", "signalsByOperation", "slos"] {

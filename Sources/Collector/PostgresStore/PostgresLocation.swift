@@ -45,8 +45,8 @@ struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         self.host = host
         self.port = port
-        self.user = user.removingPercentEncoding ?? user
-        password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.user = user
+        password = components.password
         self.database = database.removingPercentEncoding ?? database
         self.requiresTLS = requiresTLS
     }
@@ -55,16 +55,35 @@ struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     var description: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
 
     static func redacted(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.password != nil else { return text }
-        components.password = "***"
+        guard var components = URLComponents(string: text) else {
+            // Unparseable: it may hold a password, so only its scheme is shown.
+            return "'\(text.prefix { $0 != ":" })://…'"
+        }
+        if components.password != nil { components.password = "***" }
         return components.string ?? "the store URL"
     }
+
+    /// Sent when a connection starts, whatever the server's or role's defaults: text is UTF-8;
+    /// nothing waits forever on a lock or a transaction left open by a collector whose host
+    /// vanished (its backend is ended by the idle-transaction timeout and keepalives); a
+    /// statement ends within two minutes.
+    static let sessionSettings: [(String, String)] = [
+        ("client_encoding", "UTF8"),
+        ("lock_timeout", "30s"),
+        ("statement_timeout", "120s"),
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("tcp_keepalives_idle", "30"),
+        ("tcp_keepalives_interval", "10"),
+        ("tcp_keepalives_count", "3"),
+        ("application_name", "periscope-collector"),
+    ]
 
     func configuration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = requiresTLS
             ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
         return configuration
     }
 }

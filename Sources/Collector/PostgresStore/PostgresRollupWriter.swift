@@ -11,13 +11,14 @@ struct PostgresRollupWriter {
         guard !aggregation.isEmpty else { return }
         var names = try RollupNames.read(day: day, in: session)
         var added = [(Int32, String)]()
+        // Names as the table holds them (no NUL), so a name read back is found again.
         var requestBuckets = aggregation.encodedRequestBuckets { name in
-            names.numberOrAdd(name) { added.append(($0, $1)) }
+            names.numberOrAdd(PostgresText.clean(name)) { added.append(($0, $1)) }
         }
         if !added.isEmpty {
             try session.query("""
                 INSERT INTO periscope.rollup_names (day, id, name)
-                SELECT \(day.index), id, name FROM unnest(\(added.map(\.0)), \(added.map { PostgresText.clean($0.1) })) AS u(id, name)
+                SELECT \(day.index), id, name FROM unnest(\(added.map(\.0)), \(added.map(\.1))) AS u(id, name)
                 """, "numbering rollup names")
         }
         // A stored bucket that does not decode is replaced by the new counts alone: its old
@@ -139,5 +140,25 @@ enum PostgresText {
     static func clean(_ text: String) -> String {
         guard text.utf8.contains(0) else { return text }
         return text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+    }
+
+    /// Most UTF-8 bytes of an indexed text value: a B-tree entry holds at most 2704 bytes, and
+    /// a longer name (a span named with a whole SQL statement) would fail its batch every time.
+    static let maxKeyBytes = 1024
+
+    /// `clean`, cut to `maxKeyBytes` at a character boundary: for indexed columns (service,
+    /// operation, metric names, correlation IDs) and for the values queries compare them with.
+    static func key(_ text: String) -> String {
+        let cleaned = clean(text)
+        guard cleaned.utf8.count > maxKeyBytes else { return cleaned }
+        var cut = ""
+        var bytes = 0
+        for character in cleaned {
+            let size = character.utf8.count
+            guard bytes + size <= maxKeyBytes else { break }
+            cut.append(character)
+            bytes += size
+        }
+        return cut
     }
 }

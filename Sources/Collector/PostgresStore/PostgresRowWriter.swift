@@ -17,7 +17,7 @@ struct PostgresRowWriter {
         var correlations = [String]()
         var serviceNames = Set<String>()
         for group in groups {
-            let service = PostgresText.clean(group.resource.serviceName)
+            let service = PostgresText.key(group.resource.serviceName)
             serviceNames.insert(service)
             for scope in group.scopes {
                 for record in scope.records {
@@ -31,7 +31,7 @@ struct PostgresRowWriter {
                     attributes.append(ByteBuffer(bytes: CompactEncoding.encode(attributes: record.attributes)))
                     traceIDs.append(ByteBuffer(bytes: record.traceID?.bytes ?? []))
                     spanIDs.append(Int64(bitPattern: record.spanID?.value ?? 0))
-                    correlations.append(PartitionWriter.correlationID(record.attributes).map(PostgresText.clean) ?? "")
+                    correlations.append(PartitionWriter.correlationID(record.attributes).map(PostgresText.key) ?? "")
                 }
             }
         }
@@ -56,7 +56,7 @@ struct PostgresRowWriter {
         var names = [String](), services = [String](), kinds = [String](), times = [Int64](), values = [Double]()
         var attributes = [ByteBuffer](), histograms = [ByteBuffer]()
         func add(_ name: String, _ service: String, _ kind: String, _ time: UInt64, _ value: Double, _ pointAttributes: [Attribute], _ histogram: [UInt8]) {
-            names.append(PostgresText.clean(name))
+            names.append(PostgresText.key(name))
             services.append(service)
             kinds.append(kind)
             times.append(Int64(clamping: time))
@@ -65,7 +65,7 @@ struct PostgresRowWriter {
             histograms.append(ByteBuffer(bytes: histogram))
         }
         for group in groups {
-            let service = PostgresText.clean(group.resource.serviceName)
+            let service = PostgresText.key(group.resource.serviceName)
             for scope in group.scopes {
                 for metric in scope.metrics {
                     switch metric.data {

@@ -19,6 +19,7 @@ enum PostgresSchema {
         case days = 2
         case compaction = 3
         case sloEvaluation = 4
+        case retention = 5
 
         static let namespace: Int32 = 0x5045_5253  // "PERS"
     }
@@ -35,7 +36,7 @@ enum PostgresSchema {
             received_ns bigint NOT NULL
         );
         CREATE INDEX IF NOT EXISTS ingested_batches_by_received ON periscope.ingested_batches (received_ns);
-        CREATE SEQUENCE IF NOT EXISTS periscope.span_block_ids CACHE 16;
+        CREATE SEQUENCE IF NOT EXISTS periscope.span_block_ids;
         CREATE TABLE IF NOT EXISTS periscope.span_blocks (
             day int NOT NULL,
             id bigint NOT NULL,

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,8 +31,16 @@ final class PostgresSessions: Sendable {
         }
     }
 
-    /// Runs `body` with a connection of its own.
+    /// Threads inside `withSession` (a second, nested call would wait for a slot it holds).
+    private let holders = Mutex<Set<UInt64>>([])
+
+    /// Runs `body` with a connection of its own. Never nested: code that already has a session
+    /// passes it on.
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        let thread = Self.currentThread
+        let nested = holders.withLock { !$0.insert(thread).inserted }
+        precondition(!nested, "PostgresSessions.withSession nested on one thread: pass the session on instead")
+        defer { holders.withLock { _ = $0.remove(thread) } }
         slots.wait()
         defer { slots.signal() }
         var connection = idle.withLock { $0.popLast() }
@@ -45,6 +54,14 @@ final class PostgresSessions: Sendable {
             }
         }
         return try body(session)
+    }
+
+    private static var currentThread: UInt64 {
+        #if canImport(Glibc)
+        UInt64(pthread_self())
+        #else
+        UInt64(UInt(bitPattern: pthread_self()))
+        #endif
     }
 
     private func connect() throws -> PostgresConnection {
@@ -92,9 +109,20 @@ final class PostgresSession {
         try query(PostgresQuery(unsafeSQL: sql), what)
     }
 
+    /// Releases a session-level advisory lock; a connection that cannot is closed (which releases it).
+    func releaseAdvisoryLock(_ lock: PostgresSchema.Lock) {
+        do {
+            try query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.namespace), \(lock.rawValue))", "releasing an advisory lock")
+        } catch {
+            isUsable = false
+        }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN", "begin")
+        // The batch-ID claim and the compaction rely on read-committed snapshots, whatever the
+        // database's default isolation.
+        try execute("BEGIN ISOLATION LEVEL READ COMMITTED", "begin")
         let result: T
         do {
             result = try body()

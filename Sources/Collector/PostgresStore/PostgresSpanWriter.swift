@@ -23,6 +23,7 @@ struct PostgresSpanWriter {
 
     func insert(_ groups: [ResourceSpans]) throws -> Written {
         let grouped = SpanBatchWriter.groupByTrace(groups)
+        try lockTraces(grouped.traceIDs)
         let existing = try existingSegments(grouped.traceIDs)
         var kept = [BlockSpan]()
         kept.reserveCapacity(grouped.spans.count)
@@ -73,6 +74,16 @@ struct PostgresSpanWriter {
         var kind: Int
 
         static func < (a: OperationKey, b: OperationKey) -> Bool { (a.service, a.name, a.kind) < (b.service, b.name, b.kind) }
+    }
+
+    /// Takes a transaction-scoped advisory lock per trace (in one order everywhere, so two
+    /// batches never wait on each other in a circle): two collectors storing spans of one trace
+    /// at once take turns, so the second sees the first's segments and stores no span twice.
+    private func lockTraces(_ traceIDs: [TraceID]) throws {
+        let keys = Set(traceIDs.map { Int64(bitPattern: $0.high ^ $0.low &* 0x9E37_79B9_7F4A_7C15) }).sorted()
+        try session.query("""
+            SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(\(keys)) AS u(k) ORDER BY k) AS ordered
+            """, "locking the batch's traces")
     }
 
     /// The stored segments of those of `traceIDs` the day has.
@@ -144,8 +155,8 @@ struct PostgresSpanWriter {
         guard !keys.isEmpty else { return }
         var rows = [OperationKey]()
         for key in keys {
-            rows.append(OperationKey(service: PostgresText.clean(key.service),
-                                     name: PostgresText.clean(operations.name(service: key.service, operation: key.name)), kind: key.kind))
+            rows.append(OperationKey(service: PostgresText.key(key.service),
+                                     name: PostgresText.key(operations.name(service: key.service, operation: key.name)), kind: key.kind))
         }
         rows = Array(Set(rows)).sorted()
         try session.query("""

@@ -50,7 +50,7 @@ extension PostgresStore {
             var seen = Set<TraceID>()
             let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
             var budget = maxSearchVerifications
-            for day in try days(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
+            for day in try days(from: query.startUnixNano, to: query.endUnixNano, session).reversed() where budget > 0 {
                 let source = PostgresDayBlocks(session: session, day: day, cache: blocks)
                 var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
                 defer { budget -= search.verifications }
@@ -98,8 +98,8 @@ extension PostgresStore {
             return "$\(binds.count)"
         }
         if let traceID = query.traceID { conditions.append("trace_id = \(try bind(ByteBuffer(bytes: traceID.bytes)))") }
-        if let correlation = query.correlationID { conditions.append("correlation_id = \(try bind(PostgresText.clean(correlation)))") }
-        if let service = query.service { conditions.append("service = \(try bind(PostgresText.clean(service)))") }
+        if let correlation = query.correlationID { conditions.append("correlation_id = \(try bind(PostgresText.key(correlation)))") }
+        if let service = query.service { conditions.append("service = \(try bind(PostgresText.key(service)))") }
         if let severity = query.minSeverity { conditions.append("severity_number >= \(try bind(severity))") }
         if let text = query.contains { conditions.append("strpos(body_text, \(try bind(PostgresText.clean(text)))) > 0") }
         let direction = query.newestFirst ? "DESC" : "ASC"
@@ -143,7 +143,7 @@ extension PostgresStore {
     func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
         try sessions.withSession { session in
             var calls = ServiceCalls()
-            for day in try days(from: start, to: end) {
+            for day in try days(from: start, to: end, session) {
                 try PostgresDayBlocks(session: session, day: day, cache: blocks).countCalls(from: start, to: end, into: &calls)
             }
             return calls.dependencies
@@ -154,7 +154,7 @@ extension PostgresStore {
         try sessions.withSession { session in
             try session.query("""
                 SELECT name, service, kind, time_ns, value, attributes FROM periscope.metric_points
-                WHERE name = \(PostgresText.clean(name)) AND (\(service.map(PostgresText.clean))::text IS NULL OR service = \(service.map(PostgresText.clean)))
+                WHERE name = \(PostgresText.key(name)) AND (\(service.map(PostgresText.key))::text IS NULL OR service = \(service.map(PostgresText.key)))
                 ORDER BY time_ns, id LIMIT \(max(0, limit))
                 """, "reading metric points").map { row in
                 let (name, service, kind, time, value, attributes) = try row.decode((String, String, String, Int64, Double?, ByteBuffer).self)
@@ -165,16 +165,20 @@ extension PostgresStore {
         }
     }
 
-    /// Row counts: the compacted totals plus the batches not compacted yet.
+    /// Row counts: the compacted totals plus the batches not compacted yet, in one statement
+    /// (one snapshot: a compaction committing meanwhile moves rows from one to the other unseen).
     func counts() throws -> [String: Int] {
         try sessions.withSession { session in
             let sums = PostgresSchema.counters.map { "coalesce(sum(\($0)), 0)::bigint" }.joined(separator: ", ")
-            var out = ["partitions": try session.query("SELECT count(*) FROM periscope.days", "counting days").first?.decode(Int.self) ?? 0]
-            for table in ["counts", "batch_deltas"] {
-                guard let row = try session.query(PostgresQuery(unsafeSQL: "SELECT \(sums) FROM periscope.\(table)"), "counting rows").first else { continue }
-                for (index, cell) in row.enumerated() {
-                    out[PostgresSchema.counters[index], default: 0] += try cell.decode(Int.self)
-                }
+            let columns = PostgresSchema.counters.joined(separator: ", ")
+            let sql = """
+                SELECT (SELECT count(*) FROM periscope.days), \(sums) FROM (
+                    SELECT \(columns) FROM periscope.counts UNION ALL SELECT \(columns) FROM periscope.batch_deltas) AS rows
+                """
+            guard let row = try session.query(PostgresQuery(unsafeSQL: sql), "counting rows").first else { return [:] }
+            var out = [String: Int]()
+            for (index, cell) in row.enumerated() {
+                out[index == 0 ? "partitions" : PostgresSchema.counters[index - 1]] = try cell.decode(Int.self)
             }
             return out
         }

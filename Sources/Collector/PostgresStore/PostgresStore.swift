@@ -29,7 +29,7 @@ final class PostgresStore: TelemetryStore {
     private let operationLimits = Mutex<[PartitionDay: OperationLimit]>([:])
 
     /// Batch deltas one compaction transaction consumes at most (bounded memory).
-    static let compactionChunk = 2_000
+    static let compactionChunk = 500
 
     init(
         location: PostgresLocation, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
@@ -47,12 +47,17 @@ final class PostgresStore: TelemetryStore {
                 try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.migration.rawValue))", "taking the migration lock")
                 let exists = try session.query("SELECT to_regclass('periscope.schema_version') IS NOT NULL", "reading the schema version")
                     .first?.decode(Bool.self) ?? false
-                if exists, let found = try session.query("SELECT version FROM periscope.schema_version", "reading the schema version").first?.decode(Int.self),
-                   found != PostgresSchema.version {
+                let found = exists
+                    ? try session.query("SELECT version FROM periscope.schema_version", "reading the schema version").first?.decode(Int.self)
+                    : nil
+                if let found, found != PostgresSchema.version {
                     throw PostgresStoreError.schemaMismatch(found: found, expected: PostgresSchema.version)
                 }
-                for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                    try session.execute(String(statement), "creating the tables")
+                // The tables are created once: a collector starting beside others takes no table locks.
+                if found == nil {
+                    for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                        try session.execute(String(statement), "creating the tables")
+                    }
                 }
                 if try session.query("SELECT count(*) FROM periscope.schema_version", "reading the schema version").first?.decode(Int.self) == 0 {
                     try session.query("INSERT INTO periscope.schema_version (version) VALUES (\(PostgresSchema.version))", "stamping the schema version")
@@ -75,21 +80,25 @@ final class PostgresStore: TelemetryStore {
 
     /// Days with data, oldest first.
     func days() throws -> [PartitionDay] {
-        try sessions.withSession { session in
-            try session.query("SELECT day FROM periscope.days ORDER BY day", "listing the days").map { PartitionDay(index: try $0.decode(Int.self)) }
-        }
+        try sessions.withSession { try days($0) }
+    }
+
+    func days(_ session: PostgresSession) throws -> [PartitionDay] {
+        try session.query("SELECT day FROM periscope.days ORDER BY day", "listing the days").map { PartitionDay(index: try $0.decode(Int.self)) }
     }
 
     /// The days of `start...end` that have data, oldest first.
-    func days(from start: UInt64, to end: UInt64) throws -> [PartitionDay] {
+    func days(from start: UInt64, to end: UInt64, _ session: PostgresSession) throws -> [PartitionDay] {
         let first = PartitionDay(unixNano: start), last = PartitionDay(unixNano: end)
-        return try days().filter { $0 >= first && $0 <= last }
+        return try days(session).filter { $0 >= first && $0 <= last }
     }
 
     /// Creates the partitions of the days not known to exist (under an advisory lock, so
-    /// collectors creating the same day at once do not collide).
+    /// collectors creating the same day at once do not collide). A partition is created on its
+    /// own and then attached, which locks its parent only against other schema changes, not
+    /// against ingest or queries.
     private func ensureDays(_ wanted: some Sequence<PartitionDay>) throws {
-        let missing = knownDays.withLock { known in wanted.filter { !known.contains($0) } }
+        let missing = knownDays.withLock { known in Set(wanted).filter { !known.contains($0) }.sorted() }
         guard !missing.isEmpty else { return }
         try sessions.withSession { session in
             try session.transaction {
@@ -98,9 +107,17 @@ final class PostgresStore: TelemetryStore {
                     let exists = try session.query("SELECT count(*) FROM periscope.days WHERE day = \(day.index)", "reading the days").first?.decode(Int.self) ?? 0
                     guard exists == 0 else { continue }
                     for table in PostgresSchema.partitioned {
+                        let child = PostgresSchema.child(table, day)
+                        try session.execute("DROP TABLE IF EXISTS \(child)", "clearing a half-made partition of \(day)")
                         try session.execute(
-                            "CREATE TABLE \(PostgresSchema.child(table, day)) PARTITION OF periscope.\(table) FOR VALUES IN (\(day.index))",
+                            "CREATE TABLE \(child) (LIKE periscope.\(table) INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
                             "creating the \(table) partition of \(day)")
+                        try session.execute(
+                            "ALTER TABLE \(child) ADD CONSTRAINT \(table)_d\(day.index)_day CHECK (day = \(day.index))",
+                            "constraining the \(table) partition of \(day)")
+                        try session.execute(
+                            "ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))",
+                            "attaching the \(table) partition of \(day)")
                     }
                     try session.query("INSERT INTO periscope.days (day) VALUES (\(day.index))", "recording day \(day)")
                 }
@@ -114,6 +131,8 @@ final class PostgresStore: TelemetryStore {
         let known = try session.query("SELECT service, name FROM periscope.operations WHERE day = \(day.index)", "reading the operations")
             .map { row in try row.decode((String, String).self) }
         let limit = OperationLimit(maxPerService: maxOperationsPerService, day: day.description, known: known.map { ($0.0, $0.1) })
+        // (Each collector keeps its own count of a day's operations, seeded from the table: with
+        // several collectors the cap is per collector, not shared.)
         return operationLimits.withLock { limits in
             if let existing = limits[day] { return existing }
             limits[day] = limit
@@ -123,16 +142,22 @@ final class PostgresStore: TelemetryStore {
 
     // MARK: - Ingest
 
+    /// SQLSTATEs after which the whole transaction is tried again at once: a deadlock, a
+    /// serialization failure, a lock not granted in time, a partition missing for a row.
+    static let retriedStates: Set<String> = ["40P01", "40001", "55P03", "23514"]
+
     func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome {
         let parts = BatchSplit.byDay(batch).sorted { $0.key < $1.key }
-        try ensureDays(parts.map(\.key))
-        do {
-            return try write(parts, batchID: batchID, nowUnixNano: nowUnixNano)
-        } catch let error as PostgresStoreError where error.sqlState == "23514" {
-            // A day's partition was dropped by retention on another collector since this one saw it.
-            knownDays.withLock { $0.subtract(parts.map(\.key)) }
+        var attempt = 1
+        while true {
             try ensureDays(parts.map(\.key))
-            return try write(parts, batchID: batchID, nowUnixNano: nowUnixNano)
+            do {
+                return try write(parts, batchID: batchID, nowUnixNano: nowUnixNano)
+            } catch let error as PostgresStoreError where attempt < 3 && error.sqlState.map(Self.retriedStates.contains) == true {
+                // 23514: a day's partition was dropped by retention on another collector since this one saw it.
+                if error.sqlState == "23514" { knownDays.withLock { $0.subtract(parts.map(\.key)) } }
+                attempt += 1
+            }
         }
     }
 
@@ -182,17 +207,23 @@ final class PostgresStore: TelemetryStore {
     /// under the compaction lock: with several collectors one compacts at a time, and one that
     /// asks while another compacts waits for it and then compacts what is left (so a question
     /// answered right after never misses a committed batch).
+    /// Compacts the batch deltas committed when it is called (not those that keep arriving
+    /// meanwhile, so it ends under any load).
     func flushRollups() throws {
-        while try compactChunk() == Self.compactionChunk {}
+        try sessions.withSession { session in
+            let last = try session.query("SELECT coalesce(max(id), 0) FROM periscope.batch_deltas", "reading the batch deltas")
+                .first?.decode(Int64.self) ?? 0
+            while try compactChunk(upTo: last, session) == Self.compactionChunk {}
+        }
     }
 
-    /// Compacts at most `compactionChunk` batch deltas; returns how many.
-    private func compactChunk() throws -> Int {
-        try sessions.withSession { session in
-            try session.transaction {
+    /// Compacts at most `compactionChunk` batch deltas with IDs up to `last`; returns how many.
+    private func compactChunk(upTo last: Int64, _ session: PostgresSession) throws -> Int {
+        try session.transaction {
                 try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))", "taking the compaction lock")
                 let rows = try session.query("""
-                    DELETE FROM periscope.batch_deltas WHERE id IN (SELECT id FROM periscope.batch_deltas ORDER BY id LIMIT \(Self.compactionChunk))
+                    DELETE FROM periscope.batch_deltas
+                    WHERE id IN (SELECT id FROM periscope.batch_deltas WHERE id <= \(last) ORDER BY id LIMIT \(Self.compactionChunk))
                     RETURNING day, deltas, spans, traces, logs, metric_points, ingested_batches, folded_operation_spans
                     """, "taking the batch deltas")
                 var perDay = [PartitionDay: (aggregation: RollupAggregation, counts: PostgresBatchCounts)]()
@@ -212,7 +243,6 @@ final class PostgresStore: TelemetryStore {
                     try entry.counts.add(toTotalsOf: day, in: session)
                 }
                 return rows.count
-            }
         }
     }
 
@@ -227,11 +257,11 @@ final class PostgresStore: TelemetryStore {
         case .slo: ("slo_rollups", "counts")
         }
         try flushRollups()
-        let covered = try days(
-            from: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000,
-            to: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1))
         return try sessions.withSession { session in
-            try covered.map { day in
+            let covered = try days(
+                from: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000,
+                to: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1), session)
+            return try covered.map { day in
                 var stored = StoredRollupBuckets(shard: day, names: RollupNames(), buckets: [], bytes: [])
                 let rows = try session.query("""
                     SELECT bucket, \(unescaped: column) FROM periscope.\(unescaped: name)
@@ -254,7 +284,7 @@ final class PostgresStore: TelemetryStore {
         return try sessions.withSession { session in
             try session.query("""
                 SELECT DISTINCT ON (name, service) name, service, time_ns, value FROM periscope.metric_points
-                WHERE name = ANY(\(names.map(PostgresText.clean))) AND time_ns BETWEEN \(Int64(clamping: start)) AND \(Int64(clamping: end))
+                WHERE name = ANY(\(names.map(PostgresText.key))) AND time_ns BETWEEN \(Int64(clamping: start)) AND \(Int64(clamping: end))
                 ORDER BY name, service, time_ns DESC, id DESC
                 """, "reading gauges").map { row in
                 let (name, service, time, value) = try row.decode((String, String, Int64, Double?).self)
@@ -266,28 +296,37 @@ final class PostgresStore: TelemetryStore {
     // MARK: - Retention
 
     /// Drops every day whose whole day is older than `cutoffUnixNano`, and the batch IDs received
-    /// before it; returns the days dropped. Any collector may run it: the partition lock makes
-    /// one at a time do it.
+    /// before it; returns the days dropped. Any collector may run it; one at a time does (the
+    /// others skip while it runs). A day leaves the day list first (one short transaction), then
+    /// each of its partitions is detached concurrently (never blocking ingest or queries on the
+    /// parent) and dropped; a partition left behind by an interrupted run is found in the catalog
+    /// and dropped by the next.
     @discardableResult
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
         do {
-            let dropped = try sessions.withSession { session in
-                try session.transaction {
+            let dropped = try sessions.withSession { session -> [PartitionDay] in
+                let locked = try session.query(
+                    "SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.retention.rawValue))",
+                    "taking the retention lock").first?.decode(Bool.self) ?? false
+                guard locked else { return [] }
+                defer { session.releaseAdvisoryLock(PostgresSchema.Lock.retention) }
+                let old = try session.transaction {
                     try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.days.rawValue))", "taking the partition lock")
-                    let old = try session.query("SELECT day FROM periscope.days ORDER BY day", "listing the days")
-                        .map { PartitionDay(index: try $0.decode(Int.self)) }
-                        .filter { $0.endUnixNano < cutoffUnixNano }
+                    let old = try days(session).filter { $0.endUnixNano < cutoffUnixNano }
                     for day in old {
-                        for table in PostgresSchema.partitioned {
-                            try session.execute("DROP TABLE IF EXISTS \(PostgresSchema.child(table, day))", "dropping the \(table) of \(day)")
-                        }
                         for table in ["operations", "log_services", "batch_deltas", "counts", "request_rollups", "slo_rollups", "rollup_names", "days"] {
                             try session.query("DELETE FROM periscope.\(unescaped: table) WHERE day = \(day.index)", "deleting the \(table) of \(day)")
                         }
                     }
-                    try session.query("DELETE FROM periscope.ingested_batches WHERE received_ns < \(Int64(clamping: cutoffUnixNano))", "deleting old batch IDs")
                     return old
                 }
+                try dropPartitions(olderThan: cutoffUnixNano, session)
+                // Batch IDs in chunks, so no transaction holds many rows.
+                while try session.query("""
+                    DELETE FROM periscope.ingested_batches WHERE batch_id IN (
+                        SELECT batch_id FROM periscope.ingested_batches WHERE received_ns < \(Int64(clamping: cutoffUnixNano)) LIMIT 10000)
+                    """, "deleting old batch IDs").metadata.rows ?? 0 > 0 {}
+                return old
             }
             knownDays.withLock { $0.subtract(dropped) }
             operationLimits.withLock { limits in for day in dropped { limits[day] = nil } }
@@ -295,6 +334,30 @@ final class PostgresStore: TelemetryStore {
         } catch {
             logger.error("retention: dropping days older than the cutoff failed; the next run tries again", metadata: ["error": "\(error)"])
             return []
+        }
+    }
+
+    /// Detaches (concurrently, or finishing a detach an interrupted run began) and drops every
+    /// day partition whose day is older than the cutoff, attached or not.
+    private func dropPartitions(olderThan cutoffUnixNano: UInt64, _ session: PostgresSession) throws {
+        let rows = try session.query("""
+            SELECT c.relname, p.relname, i.inhdetachpending FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+            LEFT JOIN pg_class p ON p.oid = i.inhparent
+            WHERE n.nspname = 'periscope' AND c.relkind = 'r' AND c.relname ~ '_d[0-9]+$'
+            """, "listing day partitions")
+        for row in rows {
+            let (name, parent, pending) = try row.decode((String, String?, Bool?).self)
+            guard let suffix = name.split(separator: "_").last, suffix.hasPrefix("d"), let index = Int(suffix.dropFirst()),
+                  let table = PostgresSchema.partitioned.first(where: { name == "\($0)_d\(index)" }),
+                  PartitionDay(index: index).endUnixNano < cutoffUnixNano else { continue }
+            let child = PostgresSchema.child(table, PartitionDay(index: index))
+            if let parent {
+                let how = pending == true ? "FINALIZE" : "CONCURRENTLY"
+                try session.execute("ALTER TABLE periscope.\(parent) DETACH PARTITION \(child) \(how)", "detaching \(name)")
+            }
+            try session.execute("DROP TABLE IF EXISTS \(child)", "dropping \(name)")
         }
     }
 }

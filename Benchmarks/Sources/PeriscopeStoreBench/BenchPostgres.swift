@@ -1,0 +1,134 @@
+import Foundation
+import PeriscopeBenchKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A PostgreSQL 15 server of the benchmark's own, in the work directory on a free loopback
+/// port, with Debian's defaults except where named (`settings`): durable (`fsync`,
+/// `synchronous_commit` on), so it keeps the promise the SQLite store keeps with `--sync full`.
+/// Its CPU is the postmaster's and every backend's, read from /proc.
+final class BenchPostgres {
+    let port: Int
+    let directory: URL
+    private let process: Process
+    private let binDirectory: String
+    private let asRoot = getuid() == 0
+
+    static let settings = ["shared_buffers=512MB", "wal_compression=zstd", "max_wal_size=4GB", "checkpoint_timeout=15min"]
+
+    init(work: URL, cpuList: String?) throws {
+        binDirectory = ProcessInfo.processInfo.environment["PERISCOPE_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        directory = work.appendingPathComponent("postgres")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if asRoot { try Self.run("/bin/chown", ["-R", "postgres:postgres", work.path]) }
+        let data = directory.appendingPathComponent("data").path
+        try Self.run(binDirectory + "/initdb", ["-D", data, "-U", "periscope", "-A", "trust", "-E", "UTF8", "--locale=C"], asPostgres: asRoot)
+        port = Self.freePort()
+        var arguments = [binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1"]
+        for setting in Self.settings { arguments += ["-c", setting] }
+        if asRoot { arguments = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + arguments }
+        if let cpuList { arguments = ["/usr/bin/taskset", "-c", cpuList] + arguments }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let log = directory.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("ready to accept connections") { return }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ManagedProcess.LaunchError(description: "postgres did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
+    /// A new database's URL for `--store`.
+    func createDatabase(_ name: String) throws -> String {
+        try Self.run(binDirectory + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "periscope", name])
+        return "postgres://periscope@127.0.0.1:\(port)/\(name)"
+    }
+
+    /// One value from a query.
+    func scalar(_ database: String, _ sql: String) throws -> String {
+        try Self.run(binDirectory + "/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "periscope", "-d", database, "-At", "-c", sql])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every byte of Periscope's tables and their indexes and TOAST (`pg_total_relation_size`).
+    func storeBytes(_ database: String) throws -> Int {
+        Int(try scalar(database, """
+            SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'periscope' AND c.relkind = 'r'
+            """)) ?? 0
+    }
+
+    /// CPU seconds of the server: the postmaster's own and its reaped children's, plus every live child's.
+    var cpuSeconds: Double {
+        let postmaster = serverPID
+        var total = Self.cpu(pid: postmaster, includingChildren: true)
+        for child in Self.children(of: postmaster) { total += Self.cpu(pid: child, includingChildren: true) }
+        return total
+    }
+
+    /// The postmaster (under `setpriv`/`taskset`, which exec it, the process itself).
+    private var serverPID: Int32 { process.processIdentifier }
+
+    func stop() {
+        kill(serverPID, SIGINT)
+        process.waitUntilExit()
+    }
+
+    private static func children(of parent: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent
+        }
+    }
+
+    private static func cpu(pid: Int32, includingChildren: Bool) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        // After the command name: utime, stime, cutime, cstime are indices 11–14.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 14 else { return 0 }
+        let ticks = (11...(includingChildren ? 14 : 12)).compactMap { Double(fields[$0]) }.reduce(0, +)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    @discardableResult
+    private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: asPostgres ? "/usr/bin/setpriv" : executable)
+        process.arguments = asPostgres ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", executable] + arguments : arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ManagedProcess.LaunchError(description: "\(executable) \(arguments.joined(separator: " ")): \(output)")
+        }
+        return output
+    }
+
+    private static func freePort() -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
