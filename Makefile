@@ -8,14 +8,17 @@ demo:
 
 # The store conformance suites (each test against SQLite and a private PostgreSQL) run after
 # the rest, on their own: their long synchronous store calls would otherwise hold the test
-# process's few cooperative threads while the end-to-end tests wait for their servers.
+# process's few cooperative threads while the end-to-end tests wait for their servers. The
+# shared-store fault test runs last, alone: it loads both cores.
 STORE_SUITES = SQLiteStoreTests|StoreSearchTests|StoreModelTests|GoldenSignalsTests|SLOTests|PostgresStoreTests
+SHARED_STORE_SUITES = SharedPostgresStoreTests
 
 test: prerequisites
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --package-path Tests/Peers/SwiftOTelService
-	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --skip '$(STORE_SUITES)'
+	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --skip '$(STORE_SUITES)|$(SHARED_STORE_SUITES)'
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(STORE_SUITES)'
+	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(SHARED_STORE_SUITES)'
 
 # Fast feedback: everything but the end-to-end suites (which start the real binaries).
 test-unit:

@@ -114,6 +114,7 @@ export PERISCOPE_TOKEN="$(cat "$demo/token")"
 sleep 1
 if [ "$store" = postgres ]; then
   kill -9 "$collector_b_pid"
+  wait "$collector_b_pid" 2>/dev/null || true
   echo
   echo "==> collector B killed (kill -9); the queries below ask collector A, which reads everything from the shared store"
 fi
@@ -163,6 +164,12 @@ echo
 echo "==> periscope slo   (error budgets and burn-rate alerts from Examples/slo.yaml)"
 "$bin/periscope" slo
 echo
-echo "Demo done; stopping the collector and the agent. Data stays in $demo/ — to look again:"
-echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token &"
+if [ "$store" = postgres ]; then
+  echo "Demo done; stopping the collector, the agent and PostgreSQL. Data stays in $demo/postgres — to look again:"
+  echo "  setpriv --reuid=postgres --regid=postgres --init-groups -- $pg_bin/postgres -D $pg_dir/data -p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 &   (without setpriv unless root)"
+  echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token ${store_args[*]} &"
+else
+  echo "Demo done; stopping the collector and the agent. Data stays in $demo/ — to look again:"
+  echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token &"
+fi
 echo "  PERISCOPE_TOKEN=\$(cat $demo/token) $bin/periscope trace $ok_trace"

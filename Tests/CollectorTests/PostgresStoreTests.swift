@@ -56,6 +56,18 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a database that does not store text as UTF-8 is refused with what to do")
+    func encodingRefused() throws {
+        let server = try PostgresServer.shared()
+        let name = "latin1_\(UUID().uuidString.prefix(8).lowercased())"
+        try server.psql("postgres", "CREATE DATABASE \(name) ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+        #expect {
+            _ = try PostgresStore(location: PostgresLocation(url: server.url(database: name)), connections: 1)
+        } throws: { error in
+            "\(error)".contains("LATIN1") && "\(error)".contains("ENCODING 'UTF8'")
+        }
+    }
+
     @Test("text with NUL is stored (text columns get U+FFFD; the exact bytes stay in the blocks and bodies)")
     func nulText() throws {
         let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 1)

@@ -66,12 +66,25 @@ public final class PostgresServer: Sendable {
                 self.process = process
                 let pid = process.processID, directory = directory
                 PostgresCleanup.register(pid: pid, directory: directory)
+                try Self.watch(server: pid, directory: directory)
                 return
             }
             kill(process.processID, SIGKILL)
             lastError = RunningProcess.StartError(description: "postgres did not start on port \(port): \(process.standardError)\(process.standardOutput)")
         }
         throw lastError ?? RunningProcess.StartError(description: "postgres did not start")
+    }
+
+    /// A watchdog that outlives a test process that crashed or was killed (no `atexit` then):
+    /// once the test process is gone, it stops the server and removes its directory.
+    private static func watch(server: Int32, directory: URL) throws {
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(server) 2>/dev/null; sleep 2; rm -rf '\(directory.path)'"]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
     }
 
     /// A new empty database; returns its `postgres://` URL.

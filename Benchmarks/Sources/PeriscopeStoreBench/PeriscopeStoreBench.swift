@@ -67,6 +67,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Option(name: .customLong("postgres-cpus"), help: "CPU list PostgreSQL is pinned to (taskset -c); empty for none.")
     var postgresCPUs = "0"
 
+    @Option(name: .customLong("postgres-collectors"), help: "Comma-separated collector counts for the PostgreSQL store part: each count runs the ingest (and queries) with that many collectors on one database, batches spread over them in turn.")
+    var postgresCollectors = "1"
+
     @Flag(help: "Skip the store part (ingest N spans, trace/search/log queries).")
     var skipStore = false
 
@@ -107,7 +110,12 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             if postgres {
                 let server = try BenchPostgres(work: work, cpuList: postgresCPUs.isEmpty ? nil : postgresCPUs)
                 defer { server.stop() }
-                report.postgresStore = try await runStore(collectorBinary: collectorBinary, work: work, http: http, postgres: server)
+                for (index, text) in postgresCollectors.split(separator: ",").enumerated() {
+                    guard let count = Int(text), count >= 1 else { throw ValidationError("--postgres-collectors: '\(text)' is not a count") }
+                    let run = try await runStore(
+                        collectorBinary: collectorBinary, work: work, http: http, postgres: server, collectors: count, database: "store_bench_\(index)")
+                    if index == 0 { report.postgresStore = run } else { report.postgresScaling.append(run) }
+                }
             }
             if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
             if !skipRollupComparison, rollupComparisonSpans > 0 {
@@ -142,18 +150,28 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
 
     // MARK: store
 
-    private func runStore(collectorBinary: URL, work: URL, http: HTTPClient, postgres: BenchPostgres? = nil) async throws -> StoreReport.Store {
+    private func runStore(
+        collectorBinary: URL, work: URL, http: HTTPClient, postgres: BenchPostgres? = nil, collectors count: Int = 1,
+        database: String = "store_bench"
+    ) async throws -> StoreReport.Store {
         let data = work.appendingPathComponent(postgres == nil ? "store-data" : "store-pg-data")
-        let database = "store_bench"
         let extra = try postgres.map { ["--store", try $0.createDatabase(database)] } ?? []
-        let collector = try startCollector(collectorBinary, data: data, work: work, extra: extra)
-        defer { collector.stop() }
+        var collectors = [ManagedProcess]()
+        defer { for collector in collectors { collector.stop() } }
+        for index in 0..<count {
+            let directory = index == 0 ? data : work.appendingPathComponent("store-pg-data-\(index)")
+            collectors.append(try startCollector(collectorBinary, data: directory, work: work, extra: extra))
+        }
+        let collector = collectors[0]
         let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
+        let others = collectors.dropFirst().map { StoreClient(baseURL: "http://127.0.0.1:\($0.port)", client: http) }
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let traces = max(1, spans / StoreWorkload.spansPerTrace)
         let workload = storeWorkload(traces: traces)
         let ingest = await ingestStore(
-            workload, traces: traces, client: client, pid: collector.pid, label: postgres == nil ? "store" : "PostgreSQL store", postgres: postgres)
+            workload, traces: traces, client: client, pid: collector.pid,
+            label: postgres == nil ? "store" : "PostgreSQL store, \(count) collector\(count == 1 ? "" : "s")", postgres: postgres,
+            otherClients: others, otherPIDs: collectors.dropFirst().map(\.pid))
 
         let diskBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
         let databaseBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data, includingWAL: false)
@@ -182,7 +200,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             diskBytesAfterQueries: diskAfterQueries,
             bytesPerSpan: Double(diskBytes) / Double(ingest.spans),
             bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(ingest.spans),
-            queries: queries, backend: postgres == nil ? "sqlite" : "postgres")
+            queries: queries, backend: postgres == nil ? "sqlite" : "postgres", collectors: count)
     }
 
     /// The store workload of `traces` traces, in arrival order or at random per `--arrival`.
@@ -195,19 +213,21 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
 
     /// Sends `traces` traces (and a log per trace) in batches and waits until they are stored.
     private func ingestStore(
-        _ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String, postgres: BenchPostgres? = nil
+        _ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String, postgres: BenchPostgres? = nil,
+        otherClients: [StoreClient] = [], otherPIDs: [Int32] = []
     ) async -> StoreReport.Ingest {
+        let clients = [client] + otherClients
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
         let batches = (traces + tracesPerBatch - 1) / tracesPerBatch
         print("\(label): ingesting \(traces * StoreWorkload.spansPerTrace) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
         let clock = ContinuousClock(), start = clock.now
         return await ingest(label: label, spans: traces * StoreWorkload.spansPerTrace, logs: traces, batches: batches, client: client, pid: pid,
-                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos, postgres: postgres) { batch in
+                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos, postgres: postgres, otherPIDs: otherPIDs) { batch in
             let first = UInt64(batch * tracesPerBatch)
             let bodies = workload.bodies(firstTrace: first, count: min(tracesPerBatch, traces - batch * tracesPerBatch))
             var retries = 0, failures = 0
             for (path, body) in [("/v1/traces", bodies.traces), ("/v1/logs", bodies.logs)] {
-                if let extra = await client.postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
+                if let extra = await clients[batch % clients.count].postOTLP(path: path, body: body) { retries += extra } else { failures += 1 }
             }
             if batch % 500 == 499 { print("  \((batch + 1) * tracesPerBatch * StoreWorkload.spansPerTrace) spans sent, \(Int(StoreClient.ms(clock.now - start) / 1000)) s") }
             return (retries, failures)
@@ -359,10 +379,11 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     /// logs and merged their rollups, and reports the time and the collector's CPU it took.
     private func ingest(
         label: String, spans: Int, logs: Int, batches: Int, client: StoreClient, pid: Int32, endNanos: UInt64, windowNanos: UInt64,
-        postgres: BenchPostgres? = nil, send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
+        postgres: BenchPostgres? = nil, otherPIDs: [Int32] = [], send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
     ) async -> StoreReport.Ingest {
         let machine = MachineWatch()
         let before = ProcessStats.read(pid: pid)
+        let othersBefore = otherPIDs.map { ProcessStats.read(pid: $0).cpuSeconds }.reduce(0, +)
         let postgresBefore = postgres?.cpuSeconds
         let clock = ContinuousClock()
         let start = clock.now
@@ -374,7 +395,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         _ = await client.timedGet("/api/v1/signals?start=\(endNanos - windowNanos)&end=\(endNanos)")
         let seconds = StoreClient.ms(clock.now - start) / 1000
         let after = ProcessStats.read(pid: pid)
-        let cpu = after.cpuSeconds - before.cpuSeconds
+        let othersAfter = otherPIDs.map { ProcessStats.read(pid: $0).cpuSeconds }.reduce(0, +)
+        let cpu = after.cpuSeconds - before.cpuSeconds + othersAfter - othersBefore
         let postgresCPU = postgres.map { $0.cpuSeconds - (postgresBefore ?? 0) }
         let stored = counts["spans", default: 0]
         if let postgresCPU { print(String(format: "  PostgreSQL %.1f CPU-s, %.0f spans per PostgreSQL CPU-second", postgresCPU, Double(stored) / postgresCPU)) }

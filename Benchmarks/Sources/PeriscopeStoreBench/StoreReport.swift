@@ -9,6 +9,8 @@ struct StoreReport: Codable, Sendable {
     var store: Store?
     /// The same store part on the PostgreSQL store (`--postgres`), in the same run.
     var postgresStore: Store?
+    /// The PostgreSQL store part again with more collectors on one database (`--postgres-collectors`).
+    var postgresScaling: [Store] = []
     var signals: Signals?
     var storeRollups: RollupComparison?
 
@@ -63,6 +65,8 @@ struct StoreReport: Codable, Sendable {
         var queries: [String: Query]
         /// "sqlite" or "postgres" (bytes: `pg_total_relation_size` of the store's tables, indexes and TOAST).
         var backend = "sqlite"
+        /// Collectors sharing the store during the ingest (batches spread over them in turn); CPU figures are their sum.
+        var collectors = 1
     }
 
     struct Signals: Codable, Sendable {
@@ -122,9 +126,10 @@ struct StoreReport: Codable, Sendable {
         func verdict(_ ok: Bool) -> String { ok ? "met" : "MISSED" }
         print("\n| what | measured | target | verdict |")
         print("| --- | --- | --- | --- |")
-        for store in [store, postgresStore].compactMap({ $0 }) {
+        for store in [store, postgresStore].compactMap({ $0 }) + postgresScaling {
             let ingest = store.ingest
-            let on = store.backend == "postgres" ? "PostgreSQL store" : "SQLite store"
+            let on = store.backend == "postgres"
+                ? "PostgreSQL store, \(store.collectors) collector\(store.collectors == 1 ? "" : "s")" : "SQLite store"
             print(String(format: "| %@: collector ingest (%d spans + %d logs, collector on %@) | %.0f spans/s (%.0f spans per CPU-second) | ≥ 100k spans/s | %@ |",
                          on, store.spans, store.logs, collectorCPUs.isEmpty ? "all cores" : "CPU \(collectorCPUs)",
                          ingest.spansPerSecond, ingest.spansPerCPUSecond, verdict(ingest.spansPerSecond >= 100_000)))

@@ -44,6 +44,8 @@ final class PostgresStore: TelemetryStore {
         sessions = try PostgresSessions(location: location, size: connections, logger: logger)
         let days = try sessions.withSession { session in
             try session.transaction {
+                let encoding = try session.query("SHOW server_encoding", "reading the database encoding").first?.decode(String.self) ?? "?"
+                guard encoding == "UTF8" else { throw PostgresStoreError.encoding(encoding) }
                 try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.migration.rawValue))", "taking the migration lock")
                 let exists = try session.query("SELECT to_regclass('periscope.schema_version') IS NOT NULL", "reading the schema version")
                     .first?.decode(Bool.self) ?? false

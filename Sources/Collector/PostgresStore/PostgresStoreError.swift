@@ -10,6 +10,8 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     case statement(sqlState: String, message: String, what: String)
     /// The database holds another version of Periscope's tables.
     case schemaMismatch(found: Int, expected: Int)
+    /// The database does not store text as UTF-8.
+    case encoding(String)
 
     var description: String {
         switch self {
@@ -19,6 +21,9 @@ enum PostgresStoreError: Error, CustomStringConvertible {
                 + "that it listens on that address (listen_addresses, port) and that pg_hba.conf lets this user in."
         case .statement(let state, let message, let what):
             return "PostgreSQL store: \(what) failed: \(message) (SQLSTATE \(state))"
+        case .encoding(let found):
+            return "the PostgreSQL database stores text as \(found); Periscope needs UTF8. Create the database with "
+                + "CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0 and point --store at it."
         case .schemaMismatch(let found, let expected):
             let writer = found > expected ? "a newer Periscope" : "an older Periscope"
             return "the PostgreSQL database holds Periscope tables of schema \(found), written by \(writer); this collector "
