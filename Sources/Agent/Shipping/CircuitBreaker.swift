@@ -25,11 +25,11 @@ struct CircuitBreaker: Sendable {
 
     var failureThreshold = 5
     var openDuration = Duration.seconds(1)
-    var maxOpenDuration = Duration.seconds(30)
+    var maxOpenDuration = Duration.seconds(10)
     private(set) var state = State.closed(consecutiveFailures: 0)
     private var currentOpenDuration: Duration?
 
-    init(failureThreshold: Int = 5, openDuration: Duration = .seconds(1), maxOpenDuration: Duration = .seconds(30)) {
+    init(failureThreshold: Int = 5, openDuration: Duration = .seconds(1), maxOpenDuration: Duration = .seconds(10)) {
         self.failureThreshold = failureThreshold
         self.openDuration = openDuration
         self.maxOpenDuration = maxOpenDuration

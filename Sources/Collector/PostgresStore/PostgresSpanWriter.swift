@@ -53,16 +53,8 @@ struct PostgresSpanWriter {
         guard !traces.isEmpty else { return Written() }
 
         var operationKeys = Set<OperationKey>()
-        var first = 0
-        while first < traces.count {
-            var end = first + 1
-            var spans = traces[first].spans.count
-            while end < traces.count, spans + traces[end].spans.count <= SpanBatchWriter.maxSpansPerBlock {
-                spans += traces[end].spans.count
-                end += 1
-            }
-            try writeBlock(traces[first..<end], kept: kept, groups: groups, operations: &operationKeys)
-            first = end
+        for block in SpanBatchWriter.blocks(traces.map(\.spans.count)) {
+            try writeBlock(traces[block], kept: kept, groups: groups, operations: &operationKeys)
         }
         try record(operationKeys)
         return Written(stored: StoredSpans(services: groups.map(\.resource.serviceName), spans: kept), newTraces: newTraces)

@@ -43,31 +43,19 @@ extension PostgresStore {
         return merged?.summary(traceID)
     }
 
-    /// As the SQLite store's search (`PartitionTraceSearch` over each day, newest day first).
+    /// As the SQLite store's search (`TraceSearch`), through one session.
     func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
         try sessions.withSession { session in
-            var found = [QueryAPI.TraceSummary]()
-            var seen = Set<TraceID>()
-            let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
-            var budget = maxSearchVerifications
-            for day in try days(from: query.startUnixNano, to: query.endUnixNano, session).reversed() where budget > 0 {
-                let source = PostgresDayBlocks(session: session, day: day, cache: blocks)
-                var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
-                defer { budget -= search.verifications }
-                while found.count < query.limit {
-                    let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
-                    let page = try search.next(wanted, in: source)
-                    for (traceID, _) in page where seen.insert(traceID).inserted {
-                        guard let summary = try summary(traceID, session) else { continue }
-                        if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
-                        if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
-                        found.append(summary)
-                        if found.count >= query.limit { return found }
-                    }
-                    if page.count < wanted { break }
-                }
-            }
-            return found
+            var sources = [PartitionDay: PostgresDayBlocks]()
+            return try TraceSearch.run(
+                query, indexedAttributes: indexedAttributes,
+                daysNewestFirst: Array(days(from: query.startUnixNano, to: query.endUnixNano, session).reversed()),
+                page: { search, day, wanted in
+                    let source = sources[day] ?? PostgresDayBlocks(session: session, day: day, cache: blocks)
+                    sources[day] = source
+                    return try search.next(wanted, in: source)
+                },
+                summary: { try summary($0, session) })
         }
     }
 

@@ -67,28 +67,13 @@ extension SQLiteStore {
     /// Traces with a span matching every span filter and a summary matching the trace filters,
     /// newest first (by the latest matching span's start).
     func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
-        var found = [QueryAPI.TraceSummary]()
-        var seen = Set<TraceID>()
-        let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
-        var budget = maxSearchVerifications
-        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano).reversed() where budget > 0 {
-            var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
-            defer { budget -= search.verifications }
-            while found.count < query.limit {
-                // With trace filters some answers fail them: ask for more at a time.
-                let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
-                let page = try partition.reader.withLock { try search.next(wanted, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
-                for (traceID, _) in page where seen.insert(traceID).inserted {
-                    guard let summary = try summary(traceID) else { continue }
-                    if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
-                    if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
-                    found.append(summary)
-                    if found.count >= query.limit { return found }
-                }
-                if page.count < wanted { break }
-            }
-        }
-        return found
+        try TraceSearch.run(
+            query, indexedAttributes: indexedAttributes,
+            daysNewestFirst: Array(partitions(from: query.startUnixNano, to: query.endUnixNano).reversed()),
+            page: { search, partition, wanted in
+                try partition.reader.withLock { try search.next(wanted, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
+            },
+            summary: summary)
     }
 
     /// Traces whose ID starts with `prefix` (hex digits), at most `limit`, for short IDs typed by hand.

@@ -127,3 +127,38 @@ struct TraceGathering {
         return QueryAPI.Trace(traceID: traceID, spans: first, totalSpans: total)
     }
 }
+
+/// A trace search over days, newest day first, as every store answers it: each day's matching
+/// traces come from `PartitionTraceSearch` a page at a time (`page` runs one page on a day,
+/// through whatever connection the store uses), each answer is summarised over every day
+/// (`summary`) and checked against the trace filters, within one verification budget.
+enum TraceSearch {
+    static func run<Day>(
+        _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day],
+        page: (inout PartitionTraceSearch, Day, Int) throws -> [(traceID: TraceID, start: UInt64)],
+        summary: (TraceID) throws -> QueryAPI.TraceSummary?
+    ) throws -> [QueryAPI.TraceSummary] {
+        var found = [QueryAPI.TraceSummary]()
+        var seen = Set<TraceID>()
+        let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
+        var budget = maxSearchVerifications
+        for day in days where budget > 0 {
+            var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
+            defer { budget -= search.verifications }
+            while found.count < query.limit {
+                // With trace filters some answers fail them: ask for more at a time.
+                let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
+                let answers = try page(&search, day, wanted)
+                for (traceID, _) in answers where seen.insert(traceID).inserted {
+                    guard let summary = try summary(traceID) else { continue }
+                    if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
+                    if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
+                    found.append(summary)
+                    if found.count >= query.limit { return found }
+                }
+                if answers.count < wanted { break }
+            }
+        }
+        return found
+    }
+}

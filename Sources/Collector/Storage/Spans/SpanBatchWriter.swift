@@ -36,16 +36,8 @@ struct SpanBatchWriter {
         let services = groups.map(\.resource.serviceName)
         var newTraces = 0
         var operations = Set<OperationKey>()
-        var first = 0
-        while first < traces.count {
-            var end = first + 1
-            var spans = traces[first].spans.count
-            while end < traces.count, spans + traces[end].spans.count <= Self.maxSpansPerBlock {
-                spans += traces[end].spans.count
-                end += 1
-            }
-            newTraces += try writeBlock(traces[first..<end], kept: kept, groups: groups, operations: &operations)
-            first = end
+        for block in Self.blocks(traces.map(\.spans.count)) {
+            newTraces += try writeBlock(traces[block], kept: kept, groups: groups, operations: &operations)
         }
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'spans'").bind(1, kept.count).run()
         try database.statement("UPDATE counters SET value = value + ? WHERE name = 'traces'").bind(1, newTraces).run()
@@ -68,6 +60,24 @@ struct SpanBatchWriter {
         var spans: Range<Int>
         /// The trace's `trace_index` row as stored: segments are appended to its bytes.
         var existing: [UInt8]?
+    }
+
+    /// Consecutive runs of traces (by their span counts) that fill blocks of at most
+    /// `maxSpansPerBlock` spans; a larger trace has a block of its own.
+    static func blocks(_ spanCounts: [Int]) -> [Range<Int>] {
+        var ranges = [Range<Int>]()
+        var first = 0
+        while first < spanCounts.count {
+            var end = first + 1
+            var spans = spanCounts[first]
+            while end < spanCounts.count, spans + spanCounts[end] <= maxSpansPerBlock {
+                spans += spanCounts[end]
+                end += 1
+            }
+            ranges.append(first..<end)
+            first = end
+        }
+        return ranges
     }
 
     /// Where a span is in the batch: resource group, scope, index.
