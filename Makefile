@@ -10,7 +10,7 @@ demo:
 # the rest, on their own: their long synchronous store calls would otherwise hold the test
 # process's few cooperative threads while the end-to-end tests wait for their servers. The
 # shared-store fault test runs last, alone: it loads both cores.
-STORE_SUITES = SQLiteStoreTests|StoreSearchTests|StoreModelTests|GoldenSignalsTests|SLOTests|PostgresStoreTests
+STORE_SUITES = SQLiteStoreTests|StoreSearchTests|StoreModelTests|GoldenSignalsTests|SLOTests|\.PostgresStoreTests
 SHARED_STORE_SUITES = SharedPostgresStoreTests
 
 test: prerequisites

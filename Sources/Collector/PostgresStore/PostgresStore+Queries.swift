@@ -74,25 +74,30 @@ extension PostgresStore {
     }
 
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
-        var sql = PostgresQuery(stringLiteral: "")
-        sql = """
-            SELECT time_ns, observed_ns, service, severity_number, severity_text, body, attributes, trace_id, span_id
-            FROM periscope.logs WHERE time_ns BETWEEN \(Int64(clamping: query.startUnixNano)) AND \(Int64(clamping: query.endUnixNano))
-            """
-        var conditions = [String]()
-        var binds = sql.binds
+        var binds = PostgresBindings()
         func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
             try binds.append(value)
             return "$\(binds.count)"
         }
+        let keyed = query.traceID != nil || query.correlationID != nil
+        // With a trace or correlation ID, its index finds the few rows: the time range is only
+        // a filter then (`+ 0`), or the planner may AND in a scan of the whole time index.
+        let time = keyed ? "time_ns + 0" : "time_ns"
+        var conditions = ["\(time) BETWEEN \(try bind(Int64(clamping: query.startUnixNano))) AND \(try bind(Int64(clamping: query.endUnixNano)))"]
         if let traceID = query.traceID { conditions.append("trace_id = \(try bind(ByteBuffer(bytes: traceID.bytes)))") }
         if let correlation = query.correlationID { conditions.append("correlation_id = \(try bind(PostgresText.key(correlation)))") }
         if let service = query.service { conditions.append("service = \(try bind(PostgresText.key(service)))") }
         if let severity = query.minSeverity { conditions.append("severity_number >= \(try bind(severity))") }
         if let text = query.contains { conditions.append("strpos(body_text, \(try bind(PostgresText.clean(text)))) > 0") }
+        let columns = "time_ns, observed_ns, service, severity_number, severity_text, body, attributes, trace_id, span_id"
+        let filtered = "FROM periscope.logs WHERE " + conditions.joined(separator: " AND ")
         let direction = query.newestFirst ? "DESC" : "ASC"
-        let text = sql.sql + conditions.map { " AND " + $0 }.joined()
-            + " ORDER BY time_ns \(direction), id \(direction) LIMIT \(try bind(max(0, query.limit)))"
+        let order = " ORDER BY time_ns \(direction), id \(direction) LIMIT \(try bind(max(0, query.limit)))"
+        // `OFFSET 0` keeps the planner from walking the time index in order instead, hoping to
+        // meet the keyed rows early.
+        let text = keyed
+            ? "SELECT \(columns) FROM (SELECT id, \(columns) \(filtered) OFFSET 0) AS keyed" + order
+            : "SELECT \(columns) \(filtered)" + order
         return try sessions.withSession { session in
             try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
                 let (time, observed, service, severityNumber, severityText, body, attributes, traceID, spanID) =
