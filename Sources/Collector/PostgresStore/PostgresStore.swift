@@ -150,11 +150,18 @@ final class PostgresStore: TelemetryStore {
 
     func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome {
         let parts = BatchSplit.byDay(batch).sorted { $0.key < $1.key }
+        // Once per batch, not per attempt: the counters' baselines move as they are read.
+        var ratioDeltas = [PartitionDay: RollupDeltas]()
+        for (day, part) in parts {
+            if case .metrics(let groups) = part {
+                ratioDeltas[day] = RollupDeltas.ratioSLOs(groups, objectives: objectives, counterBaselines: counterBaselines)
+            }
+        }
         var attempt = 1
         while true {
             try ensureDays(parts.map(\.key))
             do {
-                return try write(parts, batchID: batchID, nowUnixNano: nowUnixNano)
+                return try write(parts, ratioDeltas: ratioDeltas, batchID: batchID, nowUnixNano: nowUnixNano)
             } catch let error as PostgresStoreError where attempt < 3 && error.sqlState.map(Self.retriedStates.contains) == true {
                 // 23514: a day's partition was dropped by retention on another collector since this one saw it.
                 if error.sqlState == "23514" { knownDays.withLock { $0.subtract(parts.map(\.key)) } }
@@ -163,7 +170,9 @@ final class PostgresStore: TelemetryStore {
         }
     }
 
-    private func write(_ parts: [(key: PartitionDay, value: TelemetryBatch)], batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome {
+    private func write(
+        _ parts: [(key: PartitionDay, value: TelemetryBatch)], ratioDeltas: [PartitionDay: RollupDeltas], batchID: String?, nowUnixNano: UInt64
+    ) throws -> IngestOutcome {
         try sessions.withSession { session in
             try session.transaction {
                 if let batchID {
@@ -192,7 +201,7 @@ final class PostgresStore: TelemetryStore {
                     case .logs(let groups):
                         counts.logs = try PostgresRowWriter(session: session, day: day).insert(groups)
                     case .metrics(let groups):
-                        deltas = RollupDeltas.ratioSLOs(groups, objectives: objectives, counterBaselines: counterBaselines)
+                        deltas = ratioDeltas[day]
                         counts.metricPoints = try PostgresRowWriter(session: session, day: day).insert(groups)
                     }
                     try counts.record(day: day, deltas: deltas.flatMap { $0.isEmpty ? nil : $0.encoded }, in: session)
@@ -205,12 +214,11 @@ final class PostgresStore: TelemetryStore {
 
     // MARK: - Rollups
 
-    /// Compacts every batch's deltas into the rollup and count rows, one chunk per transaction,
-    /// under the compaction lock: with several collectors one compacts at a time, and one that
-    /// asks while another compacts waits for it and then compacts what is left (so a question
-    /// answered right after never misses a committed batch).
     /// Compacts the batch deltas committed when it is called (not those that keep arriving
-    /// meanwhile, so it ends under any load).
+    /// meanwhile, so it ends under any load) into the rollup and count rows, one chunk per
+    /// transaction, under the compaction lock: with several collectors one compacts at a time,
+    /// and one that asks while another compacts waits for it and then compacts what is left (so
+    /// a question answered right after never misses a committed batch).
     func flushRollups() throws {
         try sessions.withSession { session in
             let last = try session.query("SELECT coalesce(max(id), 0) FROM periscope.batch_deltas", "reading the batch deltas")
@@ -222,29 +230,29 @@ final class PostgresStore: TelemetryStore {
     /// Compacts at most `compactionChunk` batch deltas with IDs up to `last`; returns how many.
     private func compactChunk(upTo last: Int64, _ session: PostgresSession) throws -> Int {
         try session.transaction {
-                try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))", "taking the compaction lock")
-                let rows = try session.query("""
-                    DELETE FROM periscope.batch_deltas
-                    WHERE id IN (SELECT id FROM periscope.batch_deltas WHERE id <= \(last) ORDER BY id LIMIT \(Self.compactionChunk))
-                    RETURNING day, deltas, spans, traces, logs, metric_points, ingested_batches, folded_operation_spans
-                    """, "taking the batch deltas")
-                var perDay = [PartitionDay: (aggregation: RollupAggregation, counts: PostgresBatchCounts)]()
-                for row in rows {
-                    let (day, deltas, spans, traces, logs, points, batches, folded) =
-                        try row.decode((Int, ByteBuffer?, Int, Int, Int, Int, Int, Int).self)
-                    var entry = perDay[PartitionDay(index: day)] ?? (RollupAggregation(), PostgresBatchCounts())
-                    // A damaged entry (it never is, unless the database is) must not block the others.
-                    if let deltas, let decoded = try? RollupDeltas(encoded: Array(deltas.readableBytesView)) { entry.aggregation.add(decoded) }
-                    entry.counts.add(PostgresBatchCounts(
-                        spans: spans, traces: traces, logs: logs, metricPoints: points, ingestedBatches: batches, foldedOperationSpans: folded))
-                    perDay[PartitionDay(index: day)] = entry
-                }
-                for (day, entry) in perDay.sorted(by: { $0.key < $1.key }) {
-                    var aggregation = entry.aggregation
-                    try PostgresRollupWriter(session: session, day: day).write(&aggregation)
-                    try entry.counts.add(toTotalsOf: day, in: session)
-                }
-                return rows.count
+            try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))", "taking the compaction lock")
+            let rows = try session.query("""
+                DELETE FROM periscope.batch_deltas
+                WHERE id IN (SELECT id FROM periscope.batch_deltas WHERE id <= \(last) ORDER BY id LIMIT \(Self.compactionChunk))
+                RETURNING day, deltas, spans, traces, logs, metric_points, ingested_batches, folded_operation_spans
+                """, "taking the batch deltas")
+            var perDay = [PartitionDay: (aggregation: RollupAggregation, counts: PostgresBatchCounts)]()
+            for row in rows {
+                let (day, deltas, spans, traces, logs, points, batches, folded) =
+                    try row.decode((Int, ByteBuffer?, Int, Int, Int, Int, Int, Int).self)
+                var entry = perDay[PartitionDay(index: day)] ?? (RollupAggregation(), PostgresBatchCounts())
+                // A damaged entry (it never is, unless the database is) must not block the others.
+                if let deltas, let decoded = try? RollupDeltas(encoded: Array(deltas.readableBytesView)) { entry.aggregation.add(decoded) }
+                entry.counts.add(PostgresBatchCounts(
+                    spans: spans, traces: traces, logs: logs, metricPoints: points, ingestedBatches: batches, foldedOperationSpans: folded))
+                perDay[PartitionDay(index: day)] = entry
+            }
+            for (day, entry) in perDay.sorted(by: { $0.key < $1.key }) {
+                var aggregation = entry.aggregation
+                try PostgresRollupWriter(session: session, day: day).write(&aggregation)
+                try entry.counts.add(toTotalsOf: day, in: session)
+            }
+            return rows.count
         }
     }
 
