@@ -22,8 +22,7 @@ struct CollectorRouteTests {
         configuration.dataDirectory = directory
         configuration.tokens = [Self.token]
         let store = try SQLiteStore(directory: directory)
-        let alerts = try AlertLog(directory: directory)
-        return Application(router: CollectorApplication.router(store: store, alerts: alerts, configuration: configuration, logger: Logger(label: "routes")))
+        return Application(router: CollectorApplication.router(store: store, configuration: configuration, logger: Logger(label: "routes")))
     }
 
     static let traceID = TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")!

@@ -164,4 +164,85 @@ struct PostgresStoreTests {
         #expect(try writer.counts()["spans"] == 600)
         #expect(try writer.trace(TraceID(high: 1, low: 1))?.spans.count == 120)
     }
+
+    @Test("collectors on one database take turns evaluating SLOs, and each alert change is recorded once")
+    func sharedSLOEvaluation() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let slo = SLOTests.ratio("shared", objective: 99)
+        let stores = try (0..<2).map { _ in try PostgresStore(location: PostgresLocation(url: url), objectives: [slo], connections: 2) }
+        _ = try stores[0].ingest(SLOTests.counters([(k: 0, total: 10, good: 0)]), batchID: "bad")
+        let services = stores.map { SLOEvaluationService(store: $0, interval: .seconds(60), logger: .init(label: "test")) }
+        services[0].evaluate(nowUnixNano: SLOTests.now)
+        services[1].evaluate(nowUnixNano: SLOTests.now)  // not its turn: the other evaluated within the interval
+        #expect(try stores[1].alerts.events(slo: "shared").map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true"])
+        #expect(try !stores[0].alerts.claimEvaluation(minimumGap: .seconds(60)), "one evaluation per interval in all")
+        #expect(try stores[1].alerts.claimEvaluation(minimumGap: .zero), "a turn comes once the gap has passed")
+        // Both evaluating at once anyway (one recorded before the other's claim lapsed): still one change each.
+        let quiet = SLOTests.now + 4 * 86_400 * 1_000_000_000
+        let statuses = try stores[0].statuses(of: [slo], nowUnixNano: quiet)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do { try stores[worker % 2].alerts.record(statuses, atUnixNano: quiet) } catch { Issue.record("record failed: \(error)") }
+        }
+        #expect(try stores[0].alerts.events(slo: "shared").map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true", "page false", "ticket false"])
+    }
+
+    @Test("a cumulative counter whose points reach different collectors, late and out of order, counts each increase once")
+    func sharedCounterBaselines() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let slo = SLOTests.ratio("cumulative", objective: 99)
+        let alsoGood = ServiceLevelObjective(name: "same-counters", service: "payments", indicator: .ratio(goodMetric: "payments.ok", totalMetric: "payments.all"), objective: 90)
+        let stores = try (0..<2).map { _ in try PostgresStore(location: PostgresLocation(url: url), objectives: [slo, alsoGood], connections: 2) }
+        func point(_ k: Int, _ good: Double, _ total: Double) -> TelemetryBatch {
+            .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
+                Metric(name: "payments.ok", data: .sum([NumberPoint(timeUnixNano: SLOTests.minute(k) + 1, value: .double(good))], temporality: .cumulative, isMonotonic: true)),
+                Metric(name: "payments.all", data: .sum([NumberPoint(timeUnixNano: SLOTests.minute(k) + 1, value: .double(total))], temporality: .cumulative, isMonotonic: true)),
+            ])])])
+        }
+        _ = try stores[0].ingest(point(6, 100, 100), batchID: "c1")  // baseline
+        _ = try stores[1].ingest(point(5, 150, 160), batchID: "c2")  // +50 of +60, on the other collector
+        _ = try stores[0].ingest(point(3, 190, 200), batchID: "c4")  // +40 of +40
+        _ = try stores[1].ingest(point(4, 170, 180), batchID: "c3")  // late (failed over): already counted
+        _ = try stores[1].ingest(point(3, 190, 200), batchID: "c4")  // re-sent: a duplicate
+        _ = try stores[0].ingest(point(2, 20, 20), batchID: "c5")    // reset: +20 of +20
+        for store in stores {
+            for objective in [slo, alsoGood] {
+                let status = try store.status(of: objective, nowUnixNano: SLOTests.now)
+                #expect(status.total == 120 && status.good == 110, "\(objective.name): \(status.good)/\(status.total)")
+            }
+        }
+        // Many batches of one series at once from both stores: the increases add up to the last value.
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for n in stride(from: worker, to: 40, by: 4) {
+                let k = 1
+                let batch = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
+                    Metric(name: "payments.all", data: .sum([NumberPoint(timeUnixNano: SLOTests.minute(k) + 1 + UInt64(n), value: .double(Double(1_000 + n)))],
+                                                       temporality: .cumulative, isMonotonic: true)),
+                ])])])
+                do { _ = try stores[worker % 2].ingest(batch, batchID: "m\(n)") } catch { failures.withLock { $0.append("\(error)") } }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let total = try stores[1].status(of: slo, nowUnixNano: SLOTests.now).total
+        // The baseline only moves forward and each point adds what it moved, so in whatever order
+        // they land the increases add up to the newest value over the last one (20, the reset).
+        #expect(total == 120 + 1_039 - 20, "\(total)")
+    }
+
+    @Test("a database of schema 1 is brought up to date at start, its data kept")
+    func migratesSchemaOne() throws {
+        let server = try PostgresServer.shared()
+        let url = try server.createDatabase()
+        let first = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        _ = try first.ingest(Self.logs(1), batchID: "before")
+        let database = String(url.split(separator: "/").last!)
+        try server.psql(database, """
+            DROP TABLE periscope.alert_events, periscope.slo_evaluations, periscope.counter_baselines;
+            UPDATE periscope.schema_version SET version = 1
+            """)
+        let upgraded = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        #expect(try upgraded.logs(LogQuery(limit: 100)).count == 10)
+        #expect(try upgraded.alerts.claimEvaluation(minimumGap: .seconds(1)))
+        #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
 }

@@ -256,21 +256,25 @@ struct SLOTests {
         }
     }
 
-    @Test("alert state changes are recorded with their time")
-    func alertLog() throws {
+    @Test("alert state changes are recorded with their time", arguments: StoreBackend.allCases)
+    func alertLog(_ backend: StoreBackend) throws {
         let slo = Self.ratio("flappy", objective: 99)
-        let store = try store(.sqlite, [slo])
-        let log = try AlertLog(directory: directory)
-        let service = SLOEvaluationService(store: store, alerts: log, logger: .init(label: "test"))
+        let store = try store(backend, [slo])
+        // Interval zero: every evaluation is this collector's turn.
+        let service = SLOEvaluationService(store: store, interval: .zero, logger: .init(label: "test"))
         service.evaluate(nowUnixNano: Self.now)  // no traffic: nothing recorded
         _ = try store.ingest(Self.counters([(k: 0, total: 10, good: 0)]), batchID: "bad")
         service.evaluate(nowUnixNano: Self.now)
         service.evaluate(nowUnixNano: Self.now + 1)  // unchanged: nothing new
         service.evaluate(nowUnixNano: Self.now + 4 * 86_400 * 1_000_000_000)  // long after: quiet again
-        let events = try log.events(slo: "flappy")
+        service.evaluate(nowUnixNano: Self.now + 2)  // an older evaluation arriving late changes nothing
+        let events = try store.alerts.events(slo: "flappy")
         #expect(events.map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true", "page false", "ticket false"])
         #expect(events.first?.timeUnixNano == Self.now)
         #expect(events.last?.timeUnixNano == Self.now + 4 * 86_400 * 1_000_000_000)
+        #expect(try store.alerts.events(slo: nil, limit: 2).map { "\($0.severity) \($0.firing)" } == ["page false", "ticket false"],
+                "the most recent changes, oldest first")
+        #expect(try store.alerts.events(slo: "another").isEmpty)
     }
 }
 

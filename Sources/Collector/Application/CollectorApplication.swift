@@ -20,17 +20,14 @@ enum CollectorApplication {
                 objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
                 durability: configuration.durability)
         }
-        // The alert log stays in the data directory, also beside a PostgreSQL store.
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        let alerts = try AlertLog(directory: configuration.dataDirectory)
         let ingestInFlight = InFlightCounter()
-        let router = Self.router(store: store, alerts: alerts, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
+        let router = Self.router(store: store, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
         let httpBound = BoundAddress(configured: configuration.listen)
         let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
             RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
             RollupFlushService(store: store, logger: logger),
-            SLOEvaluationService(store: store, alerts: alerts, logger: logger),
+            SLOEvaluationService(store: store, logger: logger),
         ]
         if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
@@ -67,7 +64,7 @@ enum CollectorApplication {
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
     /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API.
     static func router(
-        store: any TelemetryStore, alerts: AlertLog, configuration: CollectorConfiguration,
+        store: any TelemetryStore, configuration: CollectorConfiguration,
         ingestInFlight: InFlightCounter = InFlightCounter(), logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -78,7 +75,7 @@ enum CollectorApplication {
         router.get("healthz") { _, _ in "ok" }
         IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
-        QueryRoutes(store: store, alerts: alerts).register(on: router)
+        QueryRoutes(store: store).register(on: router)
         return router
     }
 }

@@ -10,8 +10,10 @@
 /// row counts); one collector at a time, under an advisory lock, compacts them into the
 /// rollup and count rows. The batch ID is claimed in the data's own transaction.
 enum PostgresSchema {
-    /// Stored in `periscope.schema_version`; a database with another version is refused.
-    static let version = 1
+    /// Stored in `periscope.schema_version`. An older database is brought up to date at start
+    /// (every statement below is idempotent, and versions only add tables); a newer one is refused.
+    /// 2: the shared alert log, SLO evaluation turns and cumulative-counter baselines.
+    static let version = 2
 
     /// Advisory lock keys (two 32-bit halves: Periscope, job).
     enum Lock: Int32 {
@@ -135,6 +137,26 @@ enum PostgresSchema {
             counts bytea NOT NULL,
             PRIMARY KEY (day, resolution, bucket)
         );
+        CREATE TABLE IF NOT EXISTS periscope.alert_events (
+            id bigserial PRIMARY KEY,
+            slo text NOT NULL,
+            severity text NOT NULL,
+            firing boolean NOT NULL,
+            at_ns bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS alert_events_by_slo ON periscope.alert_events (slo, severity, at_ns);
+        CREATE INDEX IF NOT EXISTS alert_events_by_time ON periscope.alert_events (at_ns);
+        CREATE TABLE IF NOT EXISTS periscope.slo_evaluations (
+            id int PRIMARY KEY,
+            evaluated_at timestamptz NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS periscope.counter_baselines (
+            series bytea PRIMARY KEY,
+            value double precision,
+            time_ns bigint NOT NULL DEFAULT 0,
+            seen_ns bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS counter_baselines_by_seen ON periscope.counter_baselines (seen_ns);
         CREATE TABLE IF NOT EXISTS periscope.rollup_names (
             day int NOT NULL,
             id int NOT NULL,

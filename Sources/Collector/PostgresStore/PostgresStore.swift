@@ -19,10 +19,11 @@ final class PostgresStore: TelemetryStore {
     let objectives: [ServiceLevelObjective]
     let maxOperationsPerService: Int
     let sessions: PostgresSessions
+    /// Shared by every collector on the database.
+    let alerts: any AlertLog
     private let logger: Logger
     /// Decoded span blocks (their IDs are unique across days).
     let blocks = SpanBlockCache()
-    private let counterBaselines = CounterBaselines()
     /// Days whose partitions exist, as far as this collector knows.
     private let knownDays = Mutex<Set<PartitionDay>>([])
     /// Each day's operation limit, loaded from `operations` when first needed.
@@ -42,6 +43,7 @@ final class PostgresStore: TelemetryStore {
         self.maxOperationsPerService = maxOperationsPerService
         self.logger = logger
         sessions = try PostgresSessions(location: location, size: connections, logger: logger)
+        alerts = PostgresAlertLog(sessions: sessions)
         let days = try sessions.withSession { session in
             try session.transaction {
                 let encoding = try session.query("SHOW server_encoding", "reading the database encoding").first?.decode(String.self) ?? "?"
@@ -52,16 +54,16 @@ final class PostgresStore: TelemetryStore {
                 let found = exists
                     ? try session.query("SELECT version FROM periscope.schema_version", "reading the schema version").first?.decode(Int.self)
                     : nil
-                if let found, found != PostgresSchema.version {
+                if let found, found > PostgresSchema.version {
                     throw PostgresStoreError.schemaMismatch(found: found, expected: PostgresSchema.version)
                 }
-                // The tables are created once: a collector starting beside others takes no table locks.
-                if found == nil {
+                // The tables are created (or the missing ones added) once: a collector starting
+                // beside others on an up-to-date database takes no table locks.
+                if found == nil || found! < PostgresSchema.version {
                     for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
                         try session.execute(String(statement), "creating the tables")
                     }
-                }
-                if try session.query("SELECT count(*) FROM periscope.schema_version", "reading the schema version").first?.decode(Int.self) == 0 {
+                    try session.query("DELETE FROM periscope.schema_version", "stamping the schema version")
                     try session.query("INSERT INTO periscope.schema_version (version) VALUES (\(PostgresSchema.version))", "stamping the schema version")
                 }
                 return try session.query("SELECT day FROM periscope.days", "listing the days").map { PartitionDay(index: try $0.decode(Int.self)) }
@@ -150,18 +152,11 @@ final class PostgresStore: TelemetryStore {
 
     func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome {
         let parts = BatchSplit.byDay(batch).sorted { $0.key < $1.key }
-        // Once per batch, not per attempt: the counters' baselines move as they are read.
-        var ratioDeltas = [PartitionDay: RollupDeltas]()
-        for (day, part) in parts {
-            if case .metrics(let groups) = part {
-                ratioDeltas[day] = RollupDeltas.ratioSLOs(groups, objectives: objectives, counterBaselines: counterBaselines)
-            }
-        }
         var attempt = 1
         while true {
             try ensureDays(parts.map(\.key))
             do {
-                return try write(parts, ratioDeltas: ratioDeltas, batchID: batchID, nowUnixNano: nowUnixNano)
+                return try write(parts, batchID: batchID, nowUnixNano: nowUnixNano)
             } catch let error as PostgresStoreError where attempt < 3 && error.sqlState.map(Self.retriedStates.contains) == true {
                 // 23514: a day's partition was dropped by retention on another collector since this one saw it.
                 if error.sqlState == "23514" { knownDays.withLock { $0.subtract(parts.map(\.key)) } }
@@ -171,7 +166,7 @@ final class PostgresStore: TelemetryStore {
     }
 
     private func write(
-        _ parts: [(key: PartitionDay, value: TelemetryBatch)], ratioDeltas: [PartitionDay: RollupDeltas], batchID: String?, nowUnixNano: UInt64
+        _ parts: [(key: PartitionDay, value: TelemetryBatch)], batchID: String?, nowUnixNano: UInt64
     ) throws -> IngestOutcome {
         try sessions.withSession { session in
             try session.transaction {
@@ -201,7 +196,9 @@ final class PostgresStore: TelemetryStore {
                     case .logs(let groups):
                         counts.logs = try PostgresRowWriter(session: session, day: day).insert(groups)
                     case .metrics(let groups):
-                        deltas = ratioDeltas[day]
+                        deltas = try RollupDeltas.ratioSLOs(groups, objectives: objectives) { readings in
+                            try PostgresCounterBaselines(session: session).increases(readings, nowUnixNano: nowUnixNano)
+                        }
                         counts.metricPoints = try PostgresRowWriter(session: session, day: day).insert(groups)
                     }
                     try counts.record(day: day, deltas: deltas.flatMap { $0.isEmpty ? nil : $0.encoded }, in: session)
@@ -331,6 +328,11 @@ final class PostgresStore: TelemetryStore {
                     return old
                 }
                 try dropPartitions(olderThan: cutoffUnixNano, session)
+                // Baselines of counter series silent for the whole retention: their next point starts afresh.
+                while try session.query("""
+                    DELETE FROM periscope.counter_baselines WHERE series IN (
+                        SELECT series FROM periscope.counter_baselines WHERE seen_ns < \(Int64(clamping: cutoffUnixNano)) LIMIT 10000)
+                    """, "deleting old counter baselines").metadata.rows ?? 0 > 0 {}
                 // Batch IDs in chunks, so no transaction holds many rows.
                 while try session.query("""
                     DELETE FROM periscope.ingested_batches WHERE batch_id IN (

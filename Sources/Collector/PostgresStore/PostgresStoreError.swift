@@ -25,10 +25,9 @@ enum PostgresStoreError: Error, CustomStringConvertible {
             return "the PostgreSQL database stores text as \(found); Periscope needs UTF8. Create the database with "
                 + "CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0 and point --store at it."
         case .schemaMismatch(let found, let expected):
-            let writer = found > expected ? "a newer Periscope" : "an older Periscope"
-            return "the PostgreSQL database holds Periscope tables of schema \(found), written by \(writer); this collector "
-                + "reads and writes schema \(expected). Point --store at another database (or drop its periscope_* tables), "
-                + "or run the Periscope version that wrote it."
+            return "the PostgreSQL database holds Periscope tables of schema \(found), written by a newer Periscope; this "
+                + "collector reads and writes schema \(expected). Run the Periscope version that wrote it, or point --store "
+                + "at another database (or DROP SCHEMA periscope CASCADE to start over, losing its data)."
         }
     }
 

@@ -8,7 +8,6 @@ import PeriscopeQueryAPI
 /// as a bound parameter.
 struct QueryRoutes: Sendable {
     let store: any TelemetryStore
-    let alerts: AlertLog
 
     static let maxLimit = 10_000
 
@@ -84,12 +83,11 @@ struct QueryRoutes: Sendable {
             }
             return await self.answer {
                 let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
-                let alerts = self.alerts
                 return try await self.run { store in
                     QueryAPI.SLODetail(
                         status: try store.status(of: objective, nowUnixNano: now),
                         budgetHistory: try store.budgetHistory(of: objective, nowUnixNano: now),
-                        alertEvents: try alerts.events(slo: name))
+                        alertEvents: try store.alerts.events(slo: name))
                 }
             }
         }

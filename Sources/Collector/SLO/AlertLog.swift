@@ -1,52 +1,58 @@
-import Foundation
 import PeriscopeQueryAPI
 
-/// When each SLO alert started and stopped firing, in `alerts.db` beside the partitions
-/// (not partitioned: the history outlives data retention).
-final class AlertLog: Sendable {
-    private let database: ConnectionLock
+/// When each SLO alert started and stopped firing, kept by the store (not partitioned: the
+/// history outlives data retention), and who evaluates SLOs when several collectors share
+/// one store.
+protocol AlertLog: Sendable {
+    /// Whether this collector should evaluate SLOs now. Collectors sharing a store take turns,
+    /// at most one evaluation per `minimumGap`; one whose collector died is taken over at the
+    /// next turn. A store of its own always answers yes.
+    func claimEvaluation(minimumGap: Duration) throws -> Bool
 
-    init(directory: String) throws {
-        let database = try SQLiteDatabase(path: (directory as NSString).appendingPathComponent("alerts.db"))
-        try database.execute("""
-            PRAGMA journal_mode=WAL;
-            CREATE TABLE IF NOT EXISTS alert_events (
-                id INTEGER PRIMARY KEY, slo TEXT NOT NULL, severity TEXT NOT NULL, firing INTEGER NOT NULL, at_ns INTEGER NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS alert_events_by_slo ON alert_events (slo, at_ns);
-            """)
-        self.database = ConnectionLock(database)
-    }
+    /// Records a change for every (SLO, severity) whose firing state differs from the last one
+    /// recorded (none recorded counts as quiet). A state older than the last recorded one is ignored.
+    func record(_ statuses: [QueryAPI.SLOStatus], atUnixNano: UInt64) throws
 
-    /// Records a change for every (SLO, severity) whose firing state differs from the last one recorded.
-    func record(_ statuses: [QueryAPI.SLOStatus], atUnixNano: UInt64) throws {
-        try database.withLock { database in
-            try database.transaction {
-                for status in statuses {
-                    for severity in ["page", "ticket"] {
-                        let firing = status.alerts.contains { $0.severity == severity && $0.firing }
-                        let last = try database.statement("SELECT firing FROM alert_events WHERE slo = ? AND severity = ? ORDER BY at_ns DESC, id DESC LIMIT 1")
-                            .bind(1, status.name).bind(2, severity)
-                        let previous: Bool? = try last.step() ? last.int(0) != 0 : nil
-                        last.reset()
-                        if previous == firing || (previous == nil && !firing) { continue }
-                        try database.statement("INSERT INTO alert_events (slo, severity, firing, at_ns) VALUES (?, ?, ?, ?)")
-                            .bind(1, status.name).bind(2, severity).bind(3, firing ? 1 : 0).bind(4, atUnixNano).run()
-                    }
-                }
-            }
-        }
-    }
+    /// The most recent `limit` changes (of one SLO, or all), oldest first.
+    func events(slo: String?, limit: Int) throws -> [QueryAPI.AlertEvent]
+}
+
+extension AlertLog {
+    /// Changes answered at most, so a flapping alert's history stays a bounded answer.
+    static var defaultEventLimit: Int { 1_000 }
 
     func events(slo: String? = nil) throws -> [QueryAPI.AlertEvent] {
-        try database.withLock { database in
-            let statement = try database.statement("SELECT at_ns, slo, severity, firing FROM alert_events WHERE (? IS NULL OR slo = ?) ORDER BY at_ns, id")
-            if let slo { statement.bind(1, slo).bind(2, slo) } else { statement.bindNull(1).bindNull(2) }
-            var events = [QueryAPI.AlertEvent]()
-            while try statement.step() {
-                events.append(QueryAPI.AlertEvent(timeUnixNano: statement.uint64(0), slo: statement.string(1), severity: statement.string(2), firing: statement.int(3) != 0))
+        try events(slo: slo, limit: Self.defaultEventLimit)
+    }
+}
+
+/// The alert-state changes `statuses` make, given the last recorded state of each (SLO, severity).
+struct AlertTransitions {
+    static let severities = ["page", "ticket"]
+
+    struct Key: Hashable {
+        var slo: String
+        var severity: String
+    }
+
+    struct Recorded {
+        var firing: Bool
+        var atUnixNano: UInt64
+    }
+
+    static func changes(
+        _ statuses: [QueryAPI.SLOStatus], last: [Key: Recorded], atUnixNano: UInt64
+    ) -> [QueryAPI.AlertEvent] {
+        var changes = [QueryAPI.AlertEvent]()
+        for status in statuses {
+            for severity in severities {
+                let firing = status.alerts.contains { $0.severity == severity && $0.firing }
+                let previous = last[Key(slo: status.name, severity: severity)]
+                if let previous, previous.atUnixNano > atUnixNano || previous.firing == firing { continue }
+                if previous == nil && !firing { continue }
+                changes.append(QueryAPI.AlertEvent(timeUnixNano: atUnixNano, slo: status.name, severity: severity, firing: firing))
             }
-            return events
         }
+        return changes
     }
 }

@@ -3,10 +3,10 @@ import PeriscopeModel
 import PeriscopeServer
 import ServiceLifecycle
 
-/// Evaluates every SLO on a timer and records alert state changes with their time.
+/// Evaluates every SLO on a timer and records alert state changes with their time. Collectors
+/// sharing a store take turns (`AlertLog.claimEvaluation`): one evaluation per interval in all.
 struct SLOEvaluationService: Service {
     let store: any TelemetryStore
-    let alerts: AlertLog
     var interval = Duration.seconds(30)
     var timeline = Timeline.continuous
     let logger: Logger
@@ -17,8 +17,10 @@ struct SLOEvaluationService: Service {
 
     func evaluate(nowUnixNano: UInt64) {
         do {
+            // A little less than the interval, so collectors whose timers drift apart still take every turn.
+            guard !store.objectives.isEmpty, try store.alerts.claimEvaluation(minimumGap: interval * 0.8) else { return }
             let statuses = try store.statuses(of: store.objectives, nowUnixNano: nowUnixNano)
-            try alerts.record(statuses, atUnixNano: nowUnixNano)
+            try store.alerts.record(statuses, atUnixNano: nowUnixNano)
             for status in statuses where !status.firing.isEmpty {
                 logger.notice("SLO \(status.name) is burning its budget: \(status.firing.map { "\($0.severity) (\($0.longWindow)/\($0.shortWindow) > \($0.threshold))" }.joined(separator: ", "))")
             }

@@ -123,54 +123,6 @@ extension PartitionWriter {
     /// Journals what the batch adds to ratio SLOs (`RollupDeltas.ratioSLOs`).
     func recordRatioSLOs(_ groups: [ResourceMetrics]) throws {
         try RollupWriter(database: database).journal(
-            RollupDeltas.ratioSLOs(groups, objectives: objectives, counterBaselines: counterBaselines))
+            RollupDeltas.ratioSLOs(groups, objectives: objectives) { counterBaselines?.increases($0) ?? $0.map { _ in 0 } })
     }
 }
-
-extension RollupDeltas {
-    /// What a metric batch adds to ratio SLOs, from their good/total counters: delta points
-    /// are increments as they are; cumulative points count their increase over the series'
-    /// previous point (a drop is a counter reset, so the new value is the increase).
-    static func ratioSLOs(
-        _ groups: [ResourceMetrics], objectives: [ServiceLevelObjective], counterBaselines: CounterBaselines?
-    ) -> RollupDeltas {
-        var increments = [(slo: String, minute: Int64, good: Double, total: Double)]()
-        for objective in objectives {
-            guard case .ratio(let goodName, let totalName) = objective.indicator else { continue }
-            for group in groups {
-                if let service = objective.service, service != group.resource.serviceName { continue }
-                for scope in group.scopes {
-                    for metric in scope.metrics where metric.name == goodName || metric.name == totalName {
-                        guard case .sum(let points, let temporality, _) = metric.data else { continue }
-                        for point in points {
-                            let value = point.value.asDouble
-                            var increase = value
-                            if temporality == .cumulative {
-                                let series = group.resource.serviceName + "\u{0}" + metric.name + "\u{0}" + CompactEncoding.encode(attributes: point.attributes).map(String.init).joined(separator: ",")
-                                increase = counterBaselines?.increase(series: series, value: value) ?? 0
-                            }
-                            let minute = Resolution.minute.bucket(point.timeUnixNano)
-                            increments.append((objective.name, minute, metric.name == goodName ? increase : 0, metric.name == totalName ? increase : 0))
-                        }
-                    }
-                }
-            }
-        }
-        return RollupDeltas(ratioIncrements: increments)
-    }
-}
-
-/// Last seen values of cumulative counters, to turn them into increments. Kept in memory:
-/// after a collector restart each series' first point only sets its baseline.
-final class CounterBaselines: Sendable {
-    private let values = Mutex<[String: Double]>([:])
-
-    func increase(series: String, value: Double) -> Double {
-        values.withLock { values in
-            defer { values[series] = value }
-            guard let previous = values[series] else { return 0 }
-            return value >= previous ? value - previous : value
-        }
-    }
-}
-

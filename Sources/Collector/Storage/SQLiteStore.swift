@@ -13,6 +13,8 @@ final class SQLiteStore: TelemetryStore {
     let objectives: [ServiceLevelObjective]
     let maxOperationsPerService: Int
     let durability: StoreDurability
+    /// `alerts.db` in the same directory.
+    let alerts: any AlertLog
     private let counterBaselines = CounterBaselines()
     private let partitions = Mutex<[PartitionDay: Partition]>([:])
 
@@ -31,6 +33,7 @@ final class SQLiteStore: TelemetryStore {
         self.durability = durability
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
+        alerts = try SQLiteAlertLog(directory: directory)
         self.indexedAttributes = indexedAttributes
         self.objectives = objectives
         var opened = [PartitionDay: Partition]()

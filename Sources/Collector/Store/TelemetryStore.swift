@@ -10,6 +10,9 @@ protocol TelemetryStore: RollupSource {
     /// The SLOs whose counts the store keeps in its rollups.
     var objectives: [ServiceLevelObjective] { get }
 
+    /// Where SLO alert changes are recorded, and whose turn it is to evaluate SLOs.
+    var alerts: any AlertLog { get }
+
     /// Stores a batch exactly once: with a `batchID` seen before, stores nothing and says so.
     func ingest(_ batch: TelemetryBatch, batchID: String?, nowUnixNano: UInt64) throws -> IngestOutcome
 

@@ -1,0 +1,106 @@
+import PeriscopeModel
+import PeriscopeOTLP
+import Synchronization
+
+extension RollupDeltas {
+    /// What a metric batch adds to ratio SLOs, from their good/total counters: delta points
+    /// are increments as they are; cumulative points count their increase over the series'
+    /// baseline (`CounterBaseline`), which `increases` turns the batch's readings into, in order.
+    static func ratioSLOs(
+        _ groups: [ResourceMetrics], objectives: [ServiceLevelObjective], increases: ([CounterReading]) throws -> [Double]
+    ) rethrows -> RollupDeltas {
+        var increments = [(slo: String, minute: Int64, good: Double, total: Double)]()
+        var readings = [CounterReading]()
+        /// Where in `increments` each reading's increase goes.
+        var cumulative = [(position: Int, isGood: Bool)]()
+        for objective in objectives {
+            guard case .ratio(let goodName, let totalName) = objective.indicator else { continue }
+            for group in groups {
+                if let service = objective.service, service != group.resource.serviceName { continue }
+                for scope in group.scopes {
+                    for metric in scope.metrics where metric.name == goodName || metric.name == totalName {
+                        guard case .sum(let points, let temporality, _) = metric.data else { continue }
+                        for point in points {
+                            let value = point.value.asDouble
+                            let minute = Resolution.minute.bucket(point.timeUnixNano)
+                            let isGood = metric.name == goodName
+                            if temporality == .cumulative {
+                                cumulative.append((increments.count, isGood))
+                                readings.append(CounterReading(
+                                    series: CounterReading.series(objective: objective.name, service: group.resource.serviceName, metric: metric.name, attributes: point.attributes),
+                                    timeUnixNano: point.timeUnixNano, value: value))
+                            }
+                            increments.append((objective.name, minute, isGood ? value : 0, isGood ? 0 : value))
+                        }
+                    }
+                }
+            }
+        }
+        if !readings.isEmpty {
+            let increased = try increases(readings)
+            for ((position, isGood), increase) in zip(cumulative, increased) {
+                if isGood { increments[position].good = increase } else { increments[position].total = increase }
+            }
+        }
+        return RollupDeltas(ratioIncrements: increments)
+    }
+}
+
+/// One point of a cumulative counter that feeds a ratio SLO.
+struct CounterReading: Sendable {
+    /// The objective, service, metric and point attributes: each objective keeps its own
+    /// baseline, so two objectives on one counter both see its increase.
+    var series: [UInt8]
+    var timeUnixNano: UInt64
+    var value: Double
+
+    static func series(objective: String, service: String, metric: String, attributes: [Attribute]) -> [UInt8] {
+        var bytes = [UInt8]()
+        for part in [objective, service, metric] {
+            bytes.append(contentsOf: part.utf8)
+            bytes.append(0)
+        }
+        bytes.append(contentsOf: CompactEncoding.encode(attributes: attributes))
+        return bytes
+    }
+}
+
+/// The last point counted of a cumulative counter series.
+struct CounterBaseline: Sendable, Equatable {
+    var value: Double
+    var timeUnixNano: UInt64
+
+    /// What `reading` adds over `baseline`, and the baseline after it. The first point of a
+    /// series only sets its baseline; a point no newer than the baseline (a duplicate, or a
+    /// batch that arrived late after failing over) adds nothing, since the newer point already
+    /// counted the increase; a drop is a counter reset, so the new value is the increase.
+    static func advance(_ baseline: CounterBaseline?, by reading: CounterReading) -> (increase: Double, baseline: CounterBaseline) {
+        let next = CounterBaseline(value: reading.value, timeUnixNano: reading.timeUnixNano)
+        guard let baseline, reading.value.isFinite, baseline.value.isFinite else { return (0, next) }
+        if reading.timeUnixNano <= baseline.timeUnixNano { return (0, baseline) }
+        return (reading.value >= baseline.value ? reading.value - baseline.value : reading.value, next)
+    }
+}
+
+/// Cumulative counters' baselines kept in memory, for a store that one collector owns: after a
+/// restart each series' first point only sets its baseline. At most `maxSeries` are kept;
+/// past that, the half least recently advanced is forgotten (their next point sets a baseline again).
+final class CounterBaselines: Sendable {
+    private let values = Mutex<[[UInt8]: CounterBaseline]>([:])
+    static let maxSeries = 100_000
+
+    func increases(_ readings: [CounterReading]) -> [Double] {
+        values.withLock { values in
+            let increases = readings.map { reading in
+                let (increase, baseline) = CounterBaseline.advance(values[reading.series], by: reading)
+                values[reading.series] = baseline
+                return increase
+            }
+            if values.count > Self.maxSeries {
+                let kept = values.sorted { $0.value.timeUnixNano > $1.value.timeUnixNano }.prefix(Self.maxSeries / 2)
+                values = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+            }
+            return increases
+        }
+    }
+}
