@@ -245,4 +245,26 @@ struct PostgresStoreTests {
         #expect(try upgraded.alerts.claimEvaluation(minimumGap: .seconds(1)))
         #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
+
+    @Test("the operation cap holds for collectors together: names one admitted count toward the other's")
+    func sharedOperationCap() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let stores = try (0..<2).map { _ in try PostgresStore(location: PostgresLocation(url: url), maxOperationsPerService: 5, connections: 2) }
+        let start: UInt64 = 1_714_564_800_000_000_000
+        func spans(_ names: Range<Int>) -> TelemetryBatch {
+            .traces([ResourceSpans(resource: Resource(serviceName: "users"), scopes: [ScopeSpans(spans: names.map { id in
+                Span(traceID: TraceID.random(), spanID: SpanID.random(), name: "GET /users/\(id)", kind: .server,
+                     startTimeUnixNano: start + UInt64(id), endTimeUnixNano: start + UInt64(id) + 1_000_000)
+            })])])
+        }
+        // Both stores know the day (and its operations) before the other adds any.
+        _ = try stores[0].ingest(spans(0..<1), batchID: nil)
+        _ = try stores[1].ingest(spans(0..<1), batchID: nil)
+        _ = try stores[0].ingest(spans(1..<4), batchID: nil)
+        _ = try stores[1].ingest(spans(4..<10), batchID: nil)
+        let signals = try stores[0].goldenSignals(SignalsQuery(byOperation: true, startUnixNano: start, endUnixNano: start + 3_600_000_000_000))
+        #expect(signals.rows.filter { $0.operation != OperationLimit.overflowName }.count == 5, "\(signals.rows.map(\.operation))")
+        #expect(signals.rows.first { $0.operation == OperationLimit.overflowName }?.requests == 5)
+        #expect(signals.rows.reduce(0) { $0 + $1.requests } == 11)
+    }
 }

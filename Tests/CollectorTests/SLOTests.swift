@@ -175,7 +175,9 @@ struct SLOTests {
     @Test("cumulative counters count their increases, and a reset restarts from the new value", arguments: StoreBackend.allCases)
     func cumulativeCounters(_ backend: StoreBackend) throws {
         let slo = Self.ratio("cumulative", objective: 99)
-        let store = try store(backend, [slo])
+        var sameCounters = Self.ratio("same-counters", objective: 90)
+        sameCounters.windowNanos = 7 * 86_400 * 1_000_000_000
+        let store = try store(backend, [slo, sameCounters])
         func point(_ k: Int, _ good: Double, _ total: Double) -> TelemetryBatch {
             .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
                 Metric(name: "payments.ok", data: .sum([NumberPoint(timeUnixNano: Self.minute(k) + 1, value: .double(good))], temporality: .cumulative, isMonotonic: true)),
@@ -185,8 +187,11 @@ struct SLOTests {
         _ = try store.ingest(point(3, 100, 100), batchID: "c1")  // baseline
         _ = try store.ingest(point(2, 190, 200), batchID: "c2")  // +90 good of +100
         _ = try store.ingest(point(1, 20, 20), batchID: "c3")    // reset: +20 of +20
-        let status = try store.status(of: slo, nowUnixNano: Self.now)
-        #expect(status.total == 120 && status.good == 110)
+        _ = try store.ingest(point(2, 10, 10), batchID: "c4")    // late, older than the last point: adds nothing
+        for objective in [slo, sameCounters] {
+            let status = try store.status(of: objective, nowUnixNano: Self.now)
+            #expect(status.total == 120 && status.good == 110, "\(objective.name): \(status.good)/\(status.total), each SLO counts the counters")
+        }
     }
 
     @Test("every objective evaluated at once gets the status it gets alone", arguments: StoreBackend.allCases)

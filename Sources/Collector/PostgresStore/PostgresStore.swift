@@ -135,13 +135,28 @@ final class PostgresStore: TelemetryStore {
         let known = try session.query("SELECT service, name FROM periscope.operations WHERE day = \(day.index)", "reading the operations")
             .map { row in try row.decode((String, String).self) }
         let limit = OperationLimit(maxPerService: maxOperationsPerService, day: day.description, known: known.map { ($0.0, $0.1) })
-        // (Each collector keeps its own count of a day's operations, seeded from the table: with
-        // several collectors the cap is per collector, not shared.)
         return operationLimits.withLock { limits in
             if let existing = limits[day] { return existing }
             limits[day] = limit
             return limit
         }
+    }
+
+    /// Before this collector admits a new operation name for a service below its cap, it reads
+    /// the names other collectors listed for that service since, so the cap holds for all of
+    /// them together (collectors admitting names at the same moment may pass it by one each).
+    private func learnOperations(of groups: [ResourceSpans], day: PartitionDay, into limit: OperationLimit, _ session: PostgresSession) throws {
+        var services = Set<String>()
+        for group in groups where !services.contains(group.resource.serviceName) {
+            if limit.wouldAdmitNew(service: group.resource.serviceName, operations: group.scopes.lazy.flatMap(\.spans).map(\.name)) {
+                services.insert(group.resource.serviceName)
+            }
+        }
+        guard !services.isEmpty else { return }
+        let listed = try session.query("""
+            SELECT service, name FROM periscope.operations WHERE day = \(day.index) AND service = ANY(\(services.map(PostgresText.key)))
+            """, "reading the operations").map { row in try row.decode((String, String).self) }
+        limit.learn(listed.map { ($0.0, $0.1) })
     }
 
     // MARK: - Ingest
@@ -185,6 +200,7 @@ final class PostgresStore: TelemetryStore {
                     switch part {
                     case .traces(let groups):
                         let operations = try operationLimit(day, session)
+                        try learnOperations(of: groups, day: day, into: operations, session)
                         let written = try PostgresSpanWriter(
                             session: session, day: day, indexedAttributes: indexedAttributes, blocks: blocks, operations: operations
                         ).insert(groups)

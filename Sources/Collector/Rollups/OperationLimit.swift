@@ -26,6 +26,22 @@ final class OperationLimit: Sendable {
         self.admitted = Mutex(admitted)
     }
 
+    /// Whether any of `operations` of `service` would be admitted as a new name (the service is
+    /// below its limit and does not list it yet).
+    func wouldAdmitNew(service: String, operations: some Sequence<String>) -> Bool {
+        admitted.withLock { admitted in
+            let known = admitted[service] ?? []
+            return known.count < maxPerService && operations.contains { !known.contains($0) }
+        }
+    }
+
+    /// Adds names admitted elsewhere (another collector on a shared store), whatever their number.
+    func learn(_ known: [(service: String, operation: String)]) {
+        admitted.withLock { admitted in
+            for (service, operation) in known { admitted[service, default: []].insert(operation) }
+        }
+    }
+
     /// The name `operation` of `service` is aggregated under: its own, or `overflowName`.
     func name(service: String, operation: String) -> String {
         let (name, firstFold) = admitted.withLock { admitted -> (String, Bool) in
