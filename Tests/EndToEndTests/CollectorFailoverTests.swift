@@ -153,23 +153,17 @@ struct CollectorFailoverTests {
         let portB = FreePort.pick()
         let a = try await CollectorProcess.start(in: directory, dataDirectory: directory.file("data-a"))
         defer { Task { await a.process.stop() } }
-        var b = try await CollectorProcess.start(in: directory, port: portB, dataDirectory: directory.file("data-b"))
+        let b = try await CollectorProcess.start(in: directory, port: portB, dataDirectory: directory.file("data-b"))
         let agent = try await AgentProcess.start(in: directory, collector: a, extraArguments: ["--collector", "\(a.url),\(b.url)"])
         defer { Task { await agent.process.stop() } }
         let load = LogLoad(recordsPerRequest: 20)
         load.target(agent.url)
         let loadTask = Task { await load.run(duration: .seconds(30), maxRequests: 4_000, pause: .milliseconds(2)) }
-        for _ in 0..<4 {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1_200)))
-            await b.process.kill9()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...800)))
-            b = try await CollectorProcess.start(in: directory, port: portB, dataDirectory: b.dataDirectory)
-        }
+        let restarted = try await b.killedRepeatedly(times: 4, in: directory)
         try await Task.sleep(for: .seconds(1))
         loadTask.cancel()
         load.target(nil)
         await loadTask.value
-        let restarted = b
         defer { Task { await restarted.process.stop() } }
         // Drained: the two together hold every acknowledged record and stop growing.
         let expected = load.acknowledged.count * load.recordsPerRequest

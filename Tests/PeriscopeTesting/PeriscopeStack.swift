@@ -52,6 +52,23 @@ public struct CollectorProcess: Sendable {
     }
 }
 
+extension CollectorProcess {
+    /// Kills this collector with `kill -9` `times` times, at random moments 0.4–1.2 s apart,
+    /// each time restarting it 0.2–0.8 s later on its port and data directory with
+    /// `extraArguments`; returns the last one started (the caller stops it).
+    public func killedRepeatedly(times: Int, in directory: TemporaryDirectory, extraArguments: [String] = []) async throws -> CollectorProcess {
+        var current = self
+        for _ in 0..<times {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1_200)))
+            await current.process.kill9()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...800)))
+            current = try await CollectorProcess.start(
+                in: directory, port: current.port, dataDirectory: current.dataDirectory, extraArguments: extraArguments)
+        }
+        return current
+    }
+}
+
 /// A real `periscope-agent` on a free loopback port, shipping to a collector.
 public struct AgentProcess: Sendable {
     public let process: RunningProcess
