@@ -37,6 +37,20 @@ struct CollectorConfigurationTests {
         }
     }
 
+    @Test("a store replica: taken with a PostgreSQL store, refused without one or when malformed")
+    func storeReplica() throws {
+        let both = try CollectorCommand.parse([
+            "--insecure-no-auth", "--store", "postgres://p@127.0.0.1:5432/db", "--store-replica", "postgres://p@127.0.0.1:5433/db",
+        ]).resolve()
+        #expect(both.postgres?.port == 5432 && both.postgresReplica?.port == 5433)
+        #expect(throws: ConfigurationError.self) {
+            try CollectorCommand.parse(["--insecure-no-auth", "--store-replica", "postgres://p@127.0.0.1:5433/db"]).resolve()
+        }
+        #expect(throws: ConfigurationError.self) {
+            try CollectorCommand.parse(["--insecure-no-auth", "--store", "postgres://p@h/db", "--store-replica", "mysql://h/db"]).resolve()
+        }
+    }
+
     @Test("token file, YAML keys, and flags overriding them")
     func fileAndFlags() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")

@@ -267,4 +267,32 @@ struct PostgresStoreTests {
         #expect(signals.rows.first { $0.operation == OperationLimit.overflowName }?.requests == 5)
         #expect(signals.rows.reduce(0) { $0 + $1.requests } == 11)
     }
+
+    @Test("with a replica, trace, log and metric queries are answered by it; when it is stopped, by the primary")
+    func replicaReads() throws {
+        let primary = try PostgresServer.shared()
+        let url = try primary.createDatabase()
+        let database = String(url.split(separator: "/").last!)
+        let replica = try primary.startReplica()
+        let store = try PostgresStore(
+            location: PostgresLocation(url: url), replica: PostgresLocation(url: replica.url(database: database)), connections: 2)
+        let span = Span(traceID: TraceID(high: 3, low: 3), spanID: SpanID(1), name: "GET /", kind: .server,
+                        startTimeUnixNano: 1_000_000_000, endTimeUnixNano: 2_000_000_000)
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "api"), scopes: [ScopeSpans(spans: [span])])]), batchID: "t")
+        _ = try store.ingest(Self.logs(1), batchID: "l")
+        try replica.waitForReplay(of: primary)
+        #expect(try store.trace(TraceID(high: 3, low: 3))?.spans.count == 1)
+        #expect(try store.logs(LogQuery(limit: 100)).count == 10)
+        // Replay paused on the replica: a batch stored since is not in the answers, so they came from it.
+        try replica.psql(database, "SELECT pg_wal_replay_pause()")
+        _ = try store.ingest(Self.logs(2), batchID: "l2")
+        #expect(try store.logs(LogQuery(limit: 100)).count == 10, "the replica answered (it has not replayed the second batch)")
+        #expect(try store.counts()["logs"] == 20, "counts come from the primary")
+        try replica.psql(database, "SELECT pg_wal_replay_resume()")
+        try replica.waitForReplay(of: primary)
+        #expect(try store.logs(LogQuery(limit: 100)).count == 20)
+        replica.stop()
+        #expect(try store.logs(LogQuery(limit: 100)).count == 20, "the primary answers while the replica is down")
+        #expect(try store.trace(TraceID(high: 3, low: 3))?.spans.count == 1)
+    }
 }

@@ -43,14 +43,56 @@ public final class PostgresServer: Sendable {
         throw RunningProcess.StartError(description: "PostgreSQL 15 is not installed (looked in \(candidates)); run `make prerequisites`")
     }
 
-    private init() throws {
-        binDirectory = try Self.findBinDirectory()
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("periscope-pg-\(UUID().uuidString)")
+    private convenience init() throws {
+        let binDirectory = try Self.findBinDirectory()
+        let (directory, asRoot) = try Self.makeDirectory()
+        let data = directory.appendingPathComponent("data").path
+        try Self.run(binDirectory + "/initdb", ["-D", data, "-U", "periscope", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: asRoot)
+        try self.init(binDirectory: binDirectory, directory: directory, asRoot: asRoot)
+    }
+
+    /// A hot standby of this server (all its databases), streaming from it: a base backup in a
+    /// temporary directory of its own, started on another free loopback port.
+    public func startReplica() throws -> PostgresServer {
+        let (replicaDirectory, asRoot) = try Self.makeDirectory()
+        try Self.run(binDirectory + "/pg_basebackup", [
+            "-h", "127.0.0.1", "-p", "\(port)", "-U", "periscope", "-D", replicaDirectory.appendingPathComponent("data").path,
+            "-R", "-X", "stream", "-c", "fast", "--no-sync",
+        ], asPostgres: asRoot)
+        return try PostgresServer(binDirectory: binDirectory, directory: replicaDirectory, asRoot: asRoot)
+    }
+
+    /// Waits (up to 30 s) until this replica has replayed everything `primary` had written when called.
+    public func waitForReplay(of primary: PostgresServer) throws {
+        let position = try primary.psql("postgres", "SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if try psql("postgres", "SELECT pg_last_wal_replay_lsn() >= '\(position)'::pg_lsn").hasPrefix("t") { return }
+            usleep(20_000)
+        }
+        throw RunningProcess.StartError(description: "the replica did not replay up to \(position) in 30 s")
+    }
+
+    /// Stops this server at once (immediate shutdown, as a crash would) and waits for it to exit.
+    public func stop() {
+        kill(process.processID, SIGQUIT)
+        for _ in 0..<250 where process.isRunning { usleep(20_000) }
+    }
+
+    private static func makeDirectory() throws -> (URL, asRoot: Bool) {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("periscope-pg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let asRoot = getuid() == 0
         if asRoot { try Self.run("/bin/chown", ["postgres:postgres", directory.path]) }
+        return (directory, asRoot)
+    }
+
+    /// Starts postgres on `directory/data`, on a free loopback port (a few tries, in case another
+    /// process takes the port first).
+    private init(binDirectory: String, directory: URL, asRoot: Bool) throws {
+        self.binDirectory = binDirectory
+        self.directory = directory
         let data = directory.appendingPathComponent("data").path
-        try Self.run(binDirectory + "/initdb", ["-D", data, "-U", "periscope", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: asRoot)
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = FreePort.pick()
@@ -64,7 +106,7 @@ public final class PostgresServer: Sendable {
             if Self.waitUntilReady(process, port: port) {
                 self.port = port
                 self.process = process
-                let pid = process.processID, directory = directory
+                let pid = process.processID
                 PostgresCleanup.register(pid: pid, directory: directory)
                 try Self.watch(server: pid, directory: directory)
                 return
@@ -106,7 +148,8 @@ public final class PostgresServer: Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning { return false }
-            if process.standardError.contains("ready to accept connections") { return true }
+            // "…ready to accept connections", or "…read-only connections" for a standby.
+            if process.standardError.contains("ready to accept") { return true }
             usleep(50_000)
         }
         return false
@@ -140,15 +183,21 @@ public final class PostgresServer: Sendable {
 /// Stops the shared server (immediate shutdown: its backends go with it) and removes its
 /// directory when the test process exits.
 private enum PostgresCleanup {
-    private static let server = Mutex<(pid: Int32, directory: URL)?>(nil)
+    private static let servers = Mutex<[(pid: Int32, directory: URL)]>([])
 
     static func register(pid: Int32, directory: URL) {
-        server.withLock { $0 = (pid, directory) }
+        let first = servers.withLock { servers in
+            servers.append((pid, directory))
+            return servers.count == 1
+        }
+        guard first else { return }
         atexit {
-            guard let (pid, directory) = PostgresCleanup.server.withLock({ $0 }) else { return }
-            kill(pid, SIGQUIT)
-            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
-            try? FileManager.default.removeItem(at: directory)
+            // Replicas first (started later), then the primary they stream from.
+            for (pid, directory) in PostgresCleanup.servers.withLock({ $0 }).reversed() {
+                kill(pid, SIGQUIT)
+                for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+                try? FileManager.default.removeItem(at: directory)
+            }
         }
     }
 }

@@ -12,8 +12,8 @@ enum CollectorApplication {
     ) throws -> (some ApplicationProtocol, any TelemetryStore) {
         let store: any TelemetryStore = if let location = configuration.postgres {
             try PostgresStore(
-                location: location, indexedAttributes: configuration.indexedAttributes, objectives: configuration.objectives,
-                maxOperationsPerService: configuration.maxOperationsPerService, logger: logger)
+                location: location, replica: configuration.postgresReplica, indexedAttributes: configuration.indexedAttributes,
+                objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService, logger: logger)
         } else {
             try SQLiteStore(
                 directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,

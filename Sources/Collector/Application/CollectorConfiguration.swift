@@ -14,6 +14,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var dataDirectory = "./periscope-data"
     /// A shared PostgreSQL store instead of the embedded SQLite store in `dataDirectory`.
     var postgres: PostgresLocation?
+    /// A hot standby of `postgres` that answers the trace, log, service and metric queries.
+    var postgresReplica: PostgresLocation?
     /// Accepted bearer tokens; `nil` only with `--insecure-no-auth`.
     var tokens: [String]?
     var bodyLimits = BodyLimits()
@@ -36,6 +38,7 @@ struct CollectorConfiguration: Sendable, Equatable {
         var grpcListen: String?
         var data: String?
         var store: String?
+        var storeReplica: String?
         var tokenFile: String?
         var insecureNoAuth: Bool?
         var retention: String?
@@ -53,6 +56,7 @@ struct CollectorConfiguration: Sendable, Equatable {
             case sync
             case listen, data, store, retention, slo
             case grpcListen = "grpc_listen"
+            case storeReplica = "store_replica"
             case indexAttributes = "index_attributes"
             case tokenFile = "token_file"
             case insecureNoAuth = "insecure_no_auth"

@@ -30,6 +30,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "A shared PostgreSQL store (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]) instead of the embedded SQLite store in --data.")
     var store: String?
 
+    @Option(name: .customLong("store-replica"), help: "A hot standby of the PostgreSQL --store that answers trace, log, service and metric queries (signals and SLOs stay on --store).")
+    var storeReplica: String?
+
     @Option(help: "SLO definitions (YAML).")
     var slo: String?
 
@@ -98,6 +101,16 @@ public struct CollectorCommand: AsyncParsableCommand {
                 configuration.postgres = try PostgresLocation(url: url)
             } catch {
                 throw ConfigurationError(error.description)
+            }
+        }
+        if let url = storeReplica ?? file?.storeReplica {
+            guard configuration.postgres != nil else {
+                throw ConfigurationError("--store-replica needs a PostgreSQL --store (postgres://…) whose standby it is")
+            }
+            do {
+                configuration.postgresReplica = try PostgresLocation(url: url)
+            } catch {
+                throw ConfigurationError("--store-replica: " + error.description)
             }
         }
         if let text = retention ?? file?.retention {

@@ -18,7 +18,7 @@ extension PostgresStore {
     }
 
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
-        try sessions.withSession { session in
+        try reading { session in
             var gathering = TraceGathering(traceID, limit: limit)
             for (day, segments) in try segments(of: traceID, session).sorted(by: { $0.key < $1.key }) {
                 try PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: segments])
@@ -29,7 +29,7 @@ extension PostgresStore {
     }
 
     func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary? {
-        try sessions.withSession { try summary(traceID, $0) }
+        try reading { try summary(traceID, $0) }
     }
 
     /// The summary of one trace, merged over the days it spans.
@@ -45,7 +45,7 @@ extension PostgresStore {
 
     /// As the SQLite store's search (`TraceSearch`), through one session.
     func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
-        try sessions.withSession { session in
+        try reading { session in
             var sources = [PartitionDay: PostgresDayBlocks]()
             return try TraceSearch.run(
                 query, indexedAttributes: indexedAttributes,
@@ -64,7 +64,7 @@ extension PostgresStore {
         guard digits.count <= 32,
               let low = TraceID(hex: digits + String(repeating: "0", count: 32 - digits.count)),
               let high = TraceID(hex: digits + String(repeating: "f", count: 32 - digits.count)) else { return [] }
-        return try sessions.withSession { session in
+        return try reading { session in
             let ids = try session.query("""
                 SELECT DISTINCT trace_id FROM periscope.trace_segments
                 WHERE trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes)) ORDER BY trace_id LIMIT \(limit)
@@ -98,7 +98,7 @@ extension PostgresStore {
         let text = keyed
             ? "SELECT \(columns) FROM (SELECT id, \(columns) \(filtered) OFFSET 0) AS keyed" + order
             : "SELECT \(columns) \(filtered)" + order
-        return try sessions.withSession { session in
+        return try reading { session in
             try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
                 let (time, observed, service, severityNumber, severityText, body, attributes, traceID, spanID) =
                     try row.decode((Int64, Int64, String, Int, String, ByteBuffer, ByteBuffer, ByteBuffer?, Int64?).self)
@@ -116,7 +116,7 @@ extension PostgresStore {
     }
 
     func services(limit: Int) throws -> [QueryAPI.Service] {
-        try sessions.withSession { session in
+        try reading { session in
             var operations = [String: Set<QueryAPI.Operation>]()
             for row in try session.query("SELECT DISTINCT service, name, kind FROM periscope.operations", "listing operations") {
                 let (service, name, kind) = try row.decode((String, String, Int).self)
@@ -134,7 +134,7 @@ extension PostgresStore {
     }
 
     func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
-        try sessions.withSession { session in
+        try reading { session in
             var calls = ServiceCalls()
             for day in try days(from: start, to: end, session) {
                 try PostgresDayBlocks(session: session, day: day, cache: blocks).countCalls(from: start, to: end, into: &calls)
@@ -144,7 +144,7 @@ extension PostgresStore {
     }
 
     func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint] {
-        try sessions.withSession { session in
+        try reading { session in
             try session.query("""
                 SELECT name, service, kind, time_ns, value, attributes FROM periscope.metric_points
                 WHERE name = \(PostgresText.key(name)) AND (\(service.map(PostgresText.key))::text IS NULL OR service = \(service.map(PostgresText.key)))

@@ -19,6 +19,10 @@ final class PostgresStore: TelemetryStore {
     let objectives: [ServiceLevelObjective]
     let maxOperationsPerService: Int
     let sessions: PostgresSessions
+    /// Connections to a hot standby that answers the trace, log, service and metric queries (`reading`).
+    let replica: PostgresSessions?
+    /// When a read last fell back from the replica to the primary (logged at most once a minute).
+    private let lastFallback = Mutex<ContinuousClock.Instant?>(nil)
     /// Shared by every collector on the database.
     let alerts: any AlertLog
     private let logger: Logger
@@ -33,7 +37,7 @@ final class PostgresStore: TelemetryStore {
     static let compactionChunk = 500
 
     init(
-        location: PostgresLocation, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
+        location: PostgresLocation, replica: PostgresLocation? = nil, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
         objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
         connections: Int = 8, logger: Logger = Logger(label: "periscope.store.postgres")
     ) throws {
@@ -43,6 +47,7 @@ final class PostgresStore: TelemetryStore {
         self.maxOperationsPerService = maxOperationsPerService
         self.logger = logger
         sessions = try PostgresSessions(location: location, size: connections, logger: logger)
+        self.replica = try replica.map { try PostgresSessions(location: $0, size: connections, logger: logger) }
         alerts = PostgresAlertLog(sessions: sessions)
         let days = try sessions.withSession { session in
             try session.transaction {
@@ -76,6 +81,28 @@ final class PostgresStore: TelemetryStore {
         try self.init(
             location: PostgresLocation(url: url), indexedAttributes: indexedAttributes, objectives: objectives,
             maxOperationsPerService: maxOperationsPerService)
+    }
+
+    /// Runs a read-only query on the replica when there is one, else on the primary. A replica
+    /// that cannot answer (`isReplicaUnavailable`) is passed over for the primary: an answer a
+    /// few milliseconds stale is fine for these queries, a failed one is not.
+    func reading<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        guard let replica else { return try sessions.withSession(body) }
+        do {
+            return try replica.withSession(body)
+        } catch let error as PostgresStoreError where error.isReplicaUnavailable {
+            let now = ContinuousClock.now
+            let log = lastFallback.withLock { last in
+                defer { if last.map({ now - $0 > .seconds(60) }) ?? true { last = now } }
+                return last.map { now - $0 > .seconds(60) } ?? true
+            }
+            if log {
+                logger.warning("the store replica cannot answer; reading from the primary meanwhile", metadata: [
+                    "replica": "\(replica.location)", "error": "\(error)",
+                ])
+            }
+            return try sessions.withSession(body)
+        }
     }
 
     // MARK: - Days

@@ -37,6 +37,17 @@ enum PostgresStoreError: Error, CustomStringConvertible {
         return nil
     }
 
+    /// Whether a read that failed on a replica should be asked of the primary instead: the
+    /// replica cannot be reached or lost its connection (class 08), is shutting down (57), its
+    /// recovery cancelled the query (40001), or has not replayed the tables yet (42P01).
+    var isReplicaUnavailable: Bool {
+        switch self {
+        case .unreachable: return true
+        case .statement(let state, _, _): return state.hasPrefix("08") || state.hasPrefix("57") || state == "40001" || state == "42P01"
+        default: return false
+        }
+    }
+
     /// A failure from PostgresNIO, with the server's message where there is one (its own
     /// description hides it).
     static func from(_ error: any Error, what: String) -> PostgresStoreError {
