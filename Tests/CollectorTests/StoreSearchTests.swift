@@ -158,6 +158,33 @@ struct StoreSearchTests {
         #expect(try store.dependencies(from: Self.dayB, to: .max) == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 3, errors: 1)])
     }
 
+    @Test("a log's attributes and body read back as sent, whatever its correlation attribute", arguments: StoreBackend.allCases)
+    func logAttributesRoundTrip(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
+        let long = String(repeating: "x", count: 2_000)
+        let cases: [(attributes: [Attribute], body: AttributeValue)] = [
+            ([Attribute("correlation_id", .string("c-1")), Attribute("user", .string("ann"))], .string("plain text")),
+            ([Attribute("request_id", .int(42))], .int(7)),
+            ([Attribute("correlation_id", .string("c-2")), Attribute("correlation_id", .string("c-3"))], .string("")),
+            ([Attribute("correlation_id", .string("")), Attribute("x-request-id", .string("r-1"))], .string("a\u{0}b")),
+            ([Attribute("correlation.id", .string(long))], .bool(true)),
+            ([Attribute("request_id", .string("nul\u{0}id"))], .string("x")),
+            ([], .string("no attributes")),
+        ]
+        for (index, item) in cases.enumerated() {
+            let record = LogRecord(timeUnixNano: Self.dayA + UInt64(index), body: item.body, attributes: item.attributes)
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "roundtrip"), scopes: [ScopeLogs(records: [record])])]), batchID: "rt\(index)")
+        }
+        let logs = try store.logs(LogQuery(service: "roundtrip", limit: 100))
+        try #require(logs.count == cases.count)
+        for (log, item) in zip(logs.sorted { $0.timeUnixNano < $1.timeUnixNano }, cases) {
+            #expect(log.attributes == item.attributes.dictionary, "\(item.attributes)")
+            #expect(log.body == item.body, "the exact body, NUL included")
+        }
+        #expect(try store.logs(LogQuery(correlationID: "c-1")).first?.attributes["user"] == .string("ann"))
+        #expect(try store.logs(LogQuery(correlationID: "r-1")).count == 1)
+    }
+
     @Test("retention drops whole old partitions and only those", arguments: StoreBackend.allCases)
     func retention(_ backend: StoreBackend) throws {
         let store = try populatedStore(backend)
@@ -167,7 +194,7 @@ struct StoreSearchTests {
         #expect(try store.trace(Self.traceID(5)) == nil)
         #expect(try store.trace(Self.traceID(39)) != nil)
         if backend == .sqlite {
-            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") }
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") && $0 != "alerts.db" }
             #expect(files.count == 1)
         }
         // Reopening finds the same partitions.

@@ -12,7 +12,7 @@ final class BenchPostgres {
     let port: Int
     let directory: URL
     private let process: Process
-    private let binDirectory: String
+    let binDirectory: String
     private let asRoot = getuid() == 0
 
     static let settings = ["shared_buffers=512MB", "wal_compression=zstd", "max_wal_size=4GB", "checkpoint_timeout=15min"]
@@ -66,6 +66,92 @@ final class BenchPostgres {
             SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'periscope' AND c.relkind = 'r'
             """)) ?? 0
+    }
+
+    /// The store's bytes by table (day partitions summed), largest first: heap, TOAST, indexes.
+    func storeBreakdown(_ database: String) throws -> String {
+        try scalar(database, """
+            SELECT string_agg(format('%s %s MiB (heap %s, toast %s, indexes %s)', t, round((h + o + i) / 1048576.0, 1),
+                round(h / 1048576.0, 1), round(o / 1048576.0, 1), round(i / 1048576.0, 1)), '; ' ORDER BY h + o + i DESC)
+            FROM (SELECT regexp_replace(c.relname, '_d[0-9]+$', '') AS t, sum(pg_relation_size(c.oid)) AS h,
+                         sum(pg_total_relation_size(c.oid) - pg_relation_size(c.oid) - pg_indexes_size(c.oid)) AS o,
+                         sum(pg_indexes_size(c.oid)) AS i
+                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = 'periscope' AND c.relkind = 'r' GROUP BY 1) AS sizes
+            WHERE h + o + i > 1048576
+            """)
+    }
+
+    /// Deadlocks PostgreSQL detected in `database` since it was created.
+    func deadlocks(_ database: String) throws -> Int {
+        Int(try scalar(database, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")) ?? -1
+    }
+
+    /// Samples, every 100 ms until stopped, how many of the server's busy client backends wait
+    /// for a heavyweight lock (row, transaction, advisory or table), through one `psql` session.
+    final class LockWaitSampler: @unchecked Sendable {
+        private let process = Process()
+        private let input = Pipe()
+        private let output = Pipe()
+        private var thread: Thread?
+        private let lock = NSLock()
+        private var running = true
+        private var waiting = 0
+        private var busy = 0
+        private var byEvent = [String: Int]()
+
+        init(_ server: BenchPostgres, database: String) throws {
+            process.executableURL = URL(fileURLWithPath: server.binDirectory + "/psql")
+            process.arguments = ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "periscope", "-d", database, "-At", "-q"]
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let thread = Thread { [self] in
+                let query = Data("""
+                    SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') || ' ' || count(*) || ' '
+                        || coalesce(string_agg(wait_event, ',') FILTER (WHERE wait_event_type = 'Lock'), '') FROM pg_stat_activity
+                    WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid();
+
+                    """.utf8)
+                var pending = ""
+                while lock.withLock({ running }) {
+                    input.fileHandleForWriting.write(query)
+                    while !pending.contains("\n") {
+                        let chunk = output.fileHandleForReading.availableData
+                        if chunk.isEmpty { return }
+                        pending += String(decoding: chunk, as: UTF8.self)
+                    }
+                    let line = pending.prefix { $0 != "\n" }
+                    pending = String(pending.drop { $0 != "\n" }.dropFirst())
+                    let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+                    if fields.count >= 2, let waited = Int(fields[0]), let active = Int(fields[1]) {
+                        let events = fields.count > 2 ? fields[2].split(separator: ",").map(String.init) : []
+                        lock.withLock {
+                            waiting += waited
+                            busy += active
+                            for event in events { byEvent[event, default: 0] += 1 }
+                        }
+                    }
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+            }
+            self.thread = thread
+            thread.start()
+        }
+
+        /// Stops sampling; the share of busy-backend samples that waited for a lock, and what
+        /// they waited for (`advisory`, `transactionid`, `relation`, … with their sample counts).
+        func stop() -> (share: Double, busySamples: Int, events: String) {
+            lock.withLock { running = false }
+            Thread.sleep(forTimeInterval: 0.3)
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return lock.withLock {
+                (busy > 0 ? Double(waiting) / Double(busy) : 0, busy,
+                 byEvent.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+        }
     }
 
     /// CPU seconds of the server: the postmaster's own and its reaped children's, plus every live child's.

@@ -171,7 +171,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let ingest = await ingestStore(
             workload, traces: traces, client: client, pid: collector.pid,
             label: postgres == nil ? "store" : "PostgreSQL store, \(count) collector\(count == 1 ? "" : "s")", postgres: postgres,
-            otherClients: others, otherPIDs: collectors.dropFirst().map(\.pid))
+            database: database, otherClients: others, otherPIDs: collectors.dropFirst().map(\.pid))
 
         let diskBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
         let databaseBytes = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data, includingWAL: false)
@@ -214,7 +214,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     /// Sends `traces` traces (and a log per trace) in batches and waits until they are stored.
     private func ingestStore(
         _ workload: StoreWorkload, traces: Int, client: StoreClient, pid: Int32, label: String, postgres: BenchPostgres? = nil,
-        otherClients: [StoreClient] = [], otherPIDs: [Int32] = []
+        database: String? = nil, otherClients: [StoreClient] = [], otherPIDs: [Int32] = []
     ) async -> StoreReport.Ingest {
         let clients = [client] + otherClients
         let tracesPerBatch = max(1, batchSpans / StoreWorkload.spansPerTrace)
@@ -222,7 +222,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         print("\(label): ingesting \(traces * StoreWorkload.spansPerTrace) spans + \(traces) logs in \(batches) batches of \(tracesPerBatch) traces, \(inFlight) in flight")
         let clock = ContinuousClock(), start = clock.now
         return await ingest(label: label, spans: traces * StoreWorkload.spansPerTrace, logs: traces, batches: batches, client: client, pid: pid,
-                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos, postgres: postgres, otherPIDs: otherPIDs) { batch in
+                            endNanos: workload.nowNanos, windowNanos: workload.windowNanos, postgres: postgres, database: database,
+                            otherPIDs: otherPIDs) { batch in
             let first = UInt64(batch * tracesPerBatch)
             let bodies = workload.bodies(firstTrace: first, count: min(tracesPerBatch, traces - batch * tracesPerBatch))
             var retries = 0, failures = 0
@@ -379,8 +380,10 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     /// logs and merged their rollups, and reports the time and the collector's CPU it took.
     private func ingest(
         label: String, spans: Int, logs: Int, batches: Int, client: StoreClient, pid: Int32, endNanos: UInt64, windowNanos: UInt64,
-        postgres: BenchPostgres? = nil, otherPIDs: [Int32] = [], send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
+        postgres: BenchPostgres? = nil, database: String? = nil, otherPIDs: [Int32] = [],
+        send: @escaping @Sendable (Int) async -> (retries: Int, failures: Int)
     ) async -> StoreReport.Ingest {
+        let sampler = postgres.flatMap { server in database.flatMap { try? BenchPostgres.LockWaitSampler(server, database: $0) } }
         let machine = MachineWatch()
         let before = ProcessStats.read(pid: pid)
         let othersBefore = otherPIDs.map { ProcessStats.read(pid: $0).cpuSeconds }.reduce(0, +)
@@ -398,6 +401,14 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let othersAfter = otherPIDs.map { ProcessStats.read(pid: $0).cpuSeconds }.reduce(0, +)
         let cpu = after.cpuSeconds - before.cpuSeconds + othersAfter - othersBefore
         let postgresCPU = postgres.map { $0.cpuSeconds - (postgresBefore ?? 0) }
+        let lockWaits = sampler?.stop()
+        let deadlocks = postgres.flatMap { server in database.flatMap { try? server.deadlocks($0) } }
+        let breakdown = postgres.flatMap { server in database.flatMap { try? server.storeBreakdown($0) } }
+        if let lockWaits, let deadlocks {
+            print(String(format: "  lock waits %.2f %% of %d busy-backend samples (%@), %d deadlocks; sizes: %@",
+                         lockWaits.share * 100, lockWaits.busySamples, lockWaits.events.isEmpty ? "none" : lockWaits.events,
+                         deadlocks, breakdown ?? "?"))
+        }
         let stored = counts["spans", default: 0]
         if let postgresCPU { print(String(format: "  PostgreSQL %.1f CPU-s, %.0f spans per PostgreSQL CPU-second", postgresCPU, Double(stored) / postgresCPU)) }
         print(String(format: "%@: ingest %.1f s, %.0f spans/s (collector %.1f CPU-s), stored %d spans %d logs",
@@ -409,6 +420,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             retries: results.reduce(0) { $0 + $1.retries }, failedRequests: results.reduce(0) { $0 + $1.failures },
             storedSpans: stored, storedLogs: counts["logs", default: 0],
             machine: machine.finish(measuredCPUSeconds: cpu + (postgresCPU ?? 0)),
-            postgresCPUSeconds: postgresCPU, spansPerPostgresCPUSecond: postgresCPU.map { $0 > 0 ? Double(stored) / $0 : 0 })
+            postgresCPUSeconds: postgresCPU, spansPerPostgresCPUSecond: postgresCPU.map { $0 > 0 ? Double(stored) / $0 : 0 },
+            postgresLockWaitShare: lockWaits?.share, postgresLockWaitSamples: lockWaits?.busySamples,
+            postgresLockWaitEvents: lockWaits?.events, postgresDeadlocks: deadlocks,
+            postgresBreakdown: breakdown)
     }
 }

@@ -34,6 +34,15 @@ struct StoreReport: Codable, Sendable {
         /// The PostgreSQL server's CPU (postmaster and every backend) during the ingest, on that store.
         var postgresCPUSeconds: Double?
         var spansPerPostgresCPUSecond: Double?
+        /// Of the samples (every 100 ms) of busy PostgreSQL client backends, the share waiting for a lock.
+        var postgresLockWaitShare: Double?
+        var postgresLockWaitSamples: Int?
+        /// What the waiting backends waited for, with their sample counts.
+        var postgresLockWaitEvents: String?
+        /// Deadlocks PostgreSQL detected in the store's database during the run.
+        var postgresDeadlocks: Int?
+        /// The store's bytes by table after ingest.
+        var postgresBreakdown: String?
     }
 
     struct Query: Codable, Sendable {
@@ -136,6 +145,10 @@ struct StoreReport: Codable, Sendable {
             if let perPostgres = ingest.spansPerPostgresCPUSecond, let cpu = ingest.postgresCPUSeconds {
                 print(String(format: "| %@: PostgreSQL CPU | %.1f CPU-s, %.0f spans per PostgreSQL CPU-second | ≥ 150k | %@ |",
                              on, cpu, perPostgres, verdict(perPostgres >= 150_000)))
+            }
+            if let share = ingest.postgresLockWaitShare, let deadlocks = ingest.postgresDeadlocks {
+                print(String(format: "| %@: lock waits, deadlocks during ingest | %.2f %% of %d busy-backend samples waiting for a lock; %d deadlocks | < 1 %%, 0 | %@ |",
+                             on, share * 100, ingest.postgresLockWaitSamples ?? 0, deadlocks, verdict(share < 0.01 && deadlocks == 0)))
             }
             for key in ["traceByID", "searchServiceOperationDuration", "searchAttribute", "logsByCorrelationID"] {
                 guard let query = store.queries[key] else { continue }

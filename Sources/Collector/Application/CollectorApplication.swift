@@ -26,7 +26,7 @@ enum CollectorApplication {
         let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
             RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
-            RollupFlushService(store: store, logger: logger),
+            RollupFlushService(store: store, interval: store.backgroundFlushInterval, logger: logger),
             SLOEvaluationService(store: store, logger: logger),
         ]
         if let address = configuration.grpcListen, let grpcBound {

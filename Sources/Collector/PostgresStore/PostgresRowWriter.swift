@@ -14,7 +14,7 @@ struct PostgresRowWriter {
     func insert(_ groups: [ResourceLogs]) throws -> Int {
         var times = [Int64](), observed = [Int64](), services = [String](), severities = [Int32](), severityTexts = [String]()
         var bodies = [ByteBuffer](), bodyTexts = [String](), attributes = [ByteBuffer](), traceIDs = [ByteBuffer](), spanIDs = [Int64]()
-        var correlations = [String]()
+        var correlations = [String](), correlationKeys = [Int16]()
         var serviceNames = Set<String>()
         for group in groups {
             let service = PostgresText.key(group.resource.serviceName)
@@ -26,22 +26,30 @@ struct PostgresRowWriter {
                     services.append(service)
                     severities.append(Int32(clamping: record.severityNumber.rawValue))
                     severityTexts.append(PostgresText.clean(record.severityText))
-                    bodies.append(ByteBuffer(bytes: CompactEncoding.encode(value: record.body)))
-                    bodyTexts.append(PostgresText.clean(record.body.text))
-                    attributes.append(ByteBuffer(bytes: CompactEncoding.encode(attributes: record.attributes)))
+                    let bodyText = PostgresText.clean(record.body.text)
+                    // A text body is kept once, in `body_text` (an empty `body` says so).
+                    if case .string(let text) = record.body, text == bodyText {
+                        bodies.append(ByteBuffer())
+                    } else {
+                        bodies.append(ByteBuffer(bytes: CompactEncoding.encode(value: record.body)))
+                    }
+                    bodyTexts.append(bodyText)
+                    let correlation = LogCorrelation(record.attributes)
+                    attributes.append(ByteBuffer(bytes: CompactEncoding.encode(attributes: correlation.otherAttributes)))
                     traceIDs.append(ByteBuffer(bytes: record.traceID?.bytes ?? []))
                     spanIDs.append(Int64(bitPattern: record.spanID?.value ?? 0))
-                    correlations.append(PartitionWriter.correlationID(record.attributes).map(PostgresText.key) ?? "")
+                    correlations.append(correlation.id ?? "")
+                    correlationKeys.append(correlation.keyIndex ?? -1)
                 }
             }
         }
         guard !times.isEmpty else { return 0 }
         try session.query("""
             INSERT INTO periscope.logs (day, id, time_ns, observed_ns, service, severity_number, severity_text, body, body_text,
-                attributes, trace_id, span_id, correlation_id)
-            SELECT \(day.index), nextval('periscope.log_ids'), t, o, s, n, st, b, bt, a, NULLIF(tr, ''::bytea), NULLIF(sp, 0), NULLIF(c, '')
+                attributes, trace_id, span_id, correlation_id, correlation_key)
+            SELECT \(day.index), nextval('periscope.log_ids'), t, o, s, n, st, b, bt, a, NULLIF(tr, ''::bytea), NULLIF(sp, 0), NULLIF(c, ''), NULLIF(k, -1)
             FROM unnest(\(times), \(observed), \(services), \(severities), \(severityTexts), \(bodies), \(bodyTexts), \(attributes),
-                \(traceIDs), \(spanIDs), \(correlations)) AS u(t, o, s, n, st, b, bt, a, tr, sp, c)
+                \(traceIDs), \(spanIDs), \(correlations), \(correlationKeys)) AS u(t, o, s, n, st, b, bt, a, tr, sp, c, k)
             """, "storing log records")
         let sorted = serviceNames.sorted()
         try session.query("""
@@ -89,5 +97,39 @@ struct PostgresRowWriter {
             FROM unnest(\(names), \(services), \(kinds), \(times), \(values), \(attributes), \(histograms)) AS u(n, s, k, t, v, a, h)
             """, "storing metric points")
         return names.count
+    }
+}
+
+/// A log record's correlation ID (DESIGN §6) as the `logs` row keeps it: in `correlation_id`
+/// for its index, and — when the attribute is plain text that fits the index whole, under one
+/// key only — not a second time in the attributes: `keyIndex` (in
+/// `PartitionWriter.correlationKeys`) says which attribute to put back when the row is read.
+struct LogCorrelation {
+    var id: String?
+    var keyIndex: Int16?
+    var otherAttributes: [Attribute]
+
+    init(_ attributes: [Attribute]) {
+        otherAttributes = attributes
+        id = PartitionWriter.correlationID(attributes).map(PostgresText.key)
+        guard let id else { return }
+        for (index, key) in PartitionWriter.correlationKeys.enumerated() {
+            let matching = attributes.indices.filter { attributes[$0].key == key }
+            guard let first = matching.first else { continue }
+            // The key `correlationID` took its value from, if that value is the column's, alone.
+            if matching.count == 1, case .string(let text) = attributes[first].value, text == id {
+                keyIndex = Int16(index)
+                otherAttributes.remove(at: first)
+            }
+            return
+        }
+    }
+
+    /// The attributes as recorded: `stored` with the correlation attribute put back.
+    static func attributes(_ stored: [String: AttributeValue], id: String?, keyIndex: Int16?) -> [String: AttributeValue] {
+        guard let id, let keyIndex, PartitionWriter.correlationKeys.indices.contains(Int(keyIndex)) else { return stored }
+        var attributes = stored
+        attributes[PartitionWriter.correlationKeys[Int(keyIndex)]] = .string(id)
+        return attributes
     }
 }

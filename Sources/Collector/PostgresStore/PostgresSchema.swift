@@ -12,7 +12,11 @@
 enum PostgresSchema {
     /// Stored in `periscope.schema_version`. An older database is brought up to date at start
     /// (every statement below is idempotent, and versions only add tables); a newer one is refused.
-    /// 2: the shared alert log, SLO evaluation turns and cumulative-counter baselines.
+    /// 2: the shared alert log, SLO evaluation turns, cumulative-counter baselines, when each
+    /// day was last analyzed, batch deltas stored uncompressed, hash indexes for logs by trace
+    /// and correlation ID (a 4-byte hash per entry, not the whole key: they are only looked up
+    /// by equality), a text body kept once, the correlation attribute kept once
+    /// (`correlation_key`), log columns ordered to waste no alignment padding.
     static let version = 2
 
     /// Advisory lock keys (two 32-bit halves: Periscope, job).
@@ -33,6 +37,7 @@ enum PostgresSchema {
         CREATE SCHEMA IF NOT EXISTS periscope;
         CREATE TABLE IF NOT EXISTS periscope.schema_version (version int NOT NULL);
         CREATE TABLE IF NOT EXISTS periscope.days (day int PRIMARY KEY);
+        ALTER TABLE periscope.days ADD COLUMN IF NOT EXISTS analyzed_rows bigint NOT NULL DEFAULT 0;
         CREATE TABLE IF NOT EXISTS periscope.ingested_batches (
             batch_id text PRIMARY KEY,
             received_ns bigint NOT NULL
@@ -60,24 +65,27 @@ enum PostgresSchema {
         CREATE INDEX IF NOT EXISTS trace_segments_by_trace ON periscope.trace_segments (trace_id);
         CREATE SEQUENCE IF NOT EXISTS periscope.log_ids CACHE 64;
         CREATE TABLE IF NOT EXISTS periscope.logs (
-            day int NOT NULL,
             id bigint NOT NULL,
             time_ns bigint NOT NULL,
             observed_ns bigint NOT NULL,
-            service text NOT NULL,
+            span_id bigint,
+            day int NOT NULL,
             severity_number int NOT NULL,
+            service text NOT NULL,
             severity_text text NOT NULL,
             body bytea NOT NULL,
             body_text text NOT NULL,
             attributes bytea NOT NULL,
             trace_id bytea,
-            span_id bigint,
             correlation_id text
         ) PARTITION BY LIST (day);
+        ALTER TABLE periscope.logs ADD COLUMN IF NOT EXISTS correlation_key smallint;
         CREATE INDEX IF NOT EXISTS logs_by_service_time ON periscope.logs (service, time_ns);
         CREATE INDEX IF NOT EXISTS logs_by_time ON periscope.logs (time_ns);
-        CREATE INDEX IF NOT EXISTS logs_by_trace ON periscope.logs (trace_id) WHERE trace_id IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS logs_by_correlation ON periscope.logs (correlation_id) WHERE correlation_id IS NOT NULL;
+        DROP INDEX IF EXISTS periscope.logs_by_trace;
+        DROP INDEX IF EXISTS periscope.logs_by_correlation;
+        CREATE INDEX IF NOT EXISTS logs_by_trace_hash ON periscope.logs USING hash (trace_id) WHERE trace_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS logs_by_correlation_hash ON periscope.logs USING hash (correlation_id) WHERE correlation_id IS NOT NULL;
         CREATE SEQUENCE IF NOT EXISTS periscope.metric_point_ids CACHE 64;
         CREATE TABLE IF NOT EXISTS periscope.metric_points (
             day int NOT NULL,
@@ -114,6 +122,7 @@ enum PostgresSchema {
             ingested_batches bigint NOT NULL DEFAULT 0,
             folded_operation_spans bigint NOT NULL DEFAULT 0
         );
+        ALTER TABLE periscope.batch_deltas ALTER COLUMN deltas SET STORAGE EXTERNAL;
         CREATE TABLE IF NOT EXISTS periscope.counts (
             day int PRIMARY KEY,
             spans bigint NOT NULL DEFAULT 0,

@@ -81,9 +81,11 @@ struct PostgresSpanWriter {
     /// The stored segments of those of `traceIDs` the day has.
     private func existingSegments(_ traceIDs: [TraceID]) throws -> [TraceID: [TraceSegment]] {
         var out = [TraceID: [TraceSegment]]()
+        // Index probes only while the day's statistics are fresh (`analyzeGrownDays`): without
+        // them the planner scanned the whole day's partition for every batch.
         let rows = try session.query("""
-            SELECT trace_id, segment FROM periscope.trace_segments
-            WHERE day = \(day.index) AND trace_id = ANY(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) }))
+            SELECT s.trace_id, s.segment FROM unnest(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
+            JOIN periscope.trace_segments AS s ON s.trace_id = u.t WHERE s.day = \(day.index)
             """, "looking up the batch's traces")
         for row in rows {
             let (id, segment) = try row.decode((ByteBuffer, ByteBuffer).self)

@@ -89,7 +89,7 @@ extension PostgresStore {
         if let service = query.service { conditions.append("service = \(try bind(PostgresText.key(service)))") }
         if let severity = query.minSeverity { conditions.append("severity_number >= \(try bind(severity))") }
         if let text = query.contains { conditions.append("strpos(body_text, \(try bind(PostgresText.clean(text)))) > 0") }
-        let columns = "time_ns, observed_ns, service, severity_number, severity_text, body, attributes, trace_id, span_id"
+        let columns = "time_ns, observed_ns, service, severity_number, severity_text, body, body_text, attributes, trace_id, span_id, correlation_id, correlation_key"
         let filtered = "FROM periscope.logs WHERE " + conditions.joined(separator: " AND ")
         let direction = query.newestFirst ? "DESC" : "ASC"
         let order = " ORDER BY time_ns \(direction), id \(direction) LIMIT \(try bind(max(0, query.limit)))"
@@ -100,15 +100,16 @@ extension PostgresStore {
             : "SELECT \(columns) \(filtered)" + order
         return try reading { session in
             try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
-                let (time, observed, service, severityNumber, severityText, body, attributes, traceID, spanID) =
-                    try row.decode((Int64, Int64, String, Int, String, ByteBuffer, ByteBuffer, ByteBuffer?, Int64?).self)
+                let (time, observed, service, severityNumber, severityText, body, bodyText, attributes, traceID, spanID, correlation, correlationKey) =
+                    try row.decode((Int64, Int64, String, Int, String, ByteBuffer, String, ByteBuffer, ByteBuffer?, Int64?, String?, Int16?).self)
                 let severity = Severity(rawValue: severityNumber)
                 return QueryAPI.Log(
                     timeUnixNano: UInt64(clamping: time), observedTimeUnixNano: UInt64(clamping: observed),
                     service: service, severityNumber: severity.rawValue,
                     severityText: severityText.isEmpty ? severity.name : severityText,
-                    body: CompactEncoding.decodeValue(Array(body.readableBytesView)),
-                    attributes: CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary,
+                    body: body.readableBytes == 0 ? .string(bodyText) : CompactEncoding.decodeValue(Array(body.readableBytesView)),
+                    attributes: LogCorrelation.attributes(
+                        CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary, id: correlation, keyIndex: correlationKey),
                     traceID: traceID.flatMap { TraceID(bytes: Array($0.readableBytesView)) },
                     spanID: spanID.map { SpanID(UInt64(bitPattern: $0)) })
             }

@@ -254,23 +254,81 @@ final class PostgresStore: TelemetryStore {
 
     // MARK: - Rollups
 
+    /// Every 10 s: each compaction rewrites the current minute, hour and day rollup rows whole
+    /// (and their TOAST), so compacting every second multiplied the server's WAL and CPU for
+    /// rows nobody had asked about yet; signals and SLO questions compact before they read.
+    var backgroundFlushInterval: Duration { .seconds(10) }
+
+    /// The background flush: compacts unless another collector is compacting right now (which
+    /// compacts the same rows; waiting for it would only hold a connection).
+    func flushRollups() throws { try compact(waiting: false) }
+
     /// Compacts the batch deltas committed when it is called (not those that keep arriving
     /// meanwhile, so it ends under any load) into the rollup and count rows, one chunk per
-    /// transaction, under the compaction lock: with several collectors one compacts at a time,
-    /// and one that asks while another compacts waits for it and then compacts what is left (so
-    /// a question answered right after never misses a committed batch).
-    func flushRollups() throws {
+    /// transaction, under the compaction lock: with several collectors one compacts at a time.
+    /// `waiting` (before a question): one that asks while another compacts waits for it and
+    /// then compacts what is left, so the answer never misses a committed batch.
+    func compact(waiting: Bool) throws {
         try sessions.withSession { session in
             let last = try session.query("SELECT coalesce(max(id), 0) FROM periscope.batch_deltas", "reading the batch deltas")
                 .first?.decode(Int64.self) ?? 0
-            while try compactChunk(upTo: last, session) == Self.compactionChunk {}
+            var compacted = 0
+            while let chunk = try compactChunk(upTo: last, waiting: waiting, session) {
+                compacted += chunk
+                if chunk < Self.compactionChunk { break }
+            }
+            if compacted > 0 {
+                analyzeGrownDays(session)
+                // The compacted rows are dead: vacuumed now, the table's pages are free again
+                // (and mostly returned) instead of waiting for autovacuum, so it stays small.
+                if !waiting { try? session.execute("VACUUM (SKIP_LOCKED) periscope.batch_deltas", "vacuuming the batch deltas") }
+            }
+        }
+    }
+
+    /// A day's rows analyzed first (from this many), and again each time they grow by `analyzeGrowth`.
+    static let analyzeFirstRows = 1_000
+    static let analyzeGrowth = 4
+
+    /// Refreshes the planner's statistics of a day's partitions once its rows have grown
+    /// `analyzeGrowth`-fold since they were last analyzed. A day's partitions start empty, and
+    /// until autovacuum's first pass (a minute or more) the planner guesses that a trace ID
+    /// matches 0.5 % of the rows, and scans the whole day instead of the index, for every
+    /// batch. One collector claims each round (`days.analyzed_rows`); a failure is left to the next.
+    private func analyzeGrownDays(_ session: PostgresSession) {
+        do {
+            let grown = try session.query("""
+                SELECT c.day, c.traces + c.logs + c.metric_points, d.analyzed_rows FROM periscope.counts AS c
+                JOIN periscope.days AS d ON d.day = c.day
+                WHERE c.traces + c.logs + c.metric_points >= greatest(\(Int64(Self.analyzeFirstRows)), d.analyzed_rows * \(Int64(Self.analyzeGrowth)))
+                """, "finding grown days").map { row in try row.decode((Int, Int64, Int64).self) }
+            for (index, rows, analyzed) in grown {
+                let claimed = try session.query("""
+                    UPDATE periscope.days SET analyzed_rows = \(rows) WHERE day = \(index) AND analyzed_rows = \(analyzed)
+                    """, "claiming a day's analysis").metadata.rows == 1
+                guard claimed else { continue }
+                let day = PartitionDay(index: index)
+                try session.execute(
+                    "ANALYZE " + PostgresSchema.partitioned.map { PostgresSchema.child($0, day) }.joined(separator: ", "),
+                    "analyzing the partitions of \(day)")
+            }
+        } catch {
+            logger.debug("analyzing grown days failed; the next compaction tries again", metadata: ["error": "\(error)"])
         }
     }
 
     /// Compacts at most `compactionChunk` batch deltas with IDs up to `last`; returns how many.
-    private func compactChunk(upTo last: Int64, _ session: PostgresSession) throws -> Int {
-        try session.transaction {
-            try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))", "taking the compaction lock")
+    /// Without `waiting`, nil when another collector holds the compaction lock.
+    private func compactChunk(upTo last: Int64, waiting: Bool, _ session: PostgresSession) throws -> Int? {
+        try session.transaction { () throws -> Int? in
+            if waiting {
+                try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))", "taking the compaction lock")
+            } else {
+                let locked = try session.query(
+                    "SELECT pg_try_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.compaction.rawValue))",
+                    "taking the compaction lock").first?.decode(Bool.self) ?? false
+                guard locked else { return nil }
+            }
             let rows = try session.query("""
                 DELETE FROM periscope.batch_deltas
                 WHERE id IN (SELECT id FROM periscope.batch_deltas WHERE id <= \(last) ORDER BY id LIMIT \(Self.compactionChunk))
@@ -306,7 +364,7 @@ final class PostgresStore: TelemetryStore {
         case .requests: ("request_rollups", "aggregates")
         case .slo: ("slo_rollups", "counts")
         }
-        try flushRollups()
+        try compact(waiting: true)
         return try sessions.withSession { session in
             let covered = try days(
                 from: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000,

@@ -19,6 +19,9 @@ protocol TelemetryStore: RollupSource {
     /// Merges everything ingested since the last flush into the rollups.
     func flushRollups() throws
 
+    /// How often the collector flushes rollups in the background (questions flush first anyway).
+    var backgroundFlushInterval: Duration { get }
+
     /// Deletes every day older than `cutoffUnixNano`; returns the days deleted.
     @discardableResult
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay]
@@ -47,6 +50,8 @@ protocol TelemetryStore: RollupSource {
 }
 
 extension TelemetryStore {
+    var backgroundFlushInterval: Duration { .seconds(1) }
+
     func ingest(_ batch: TelemetryBatch, batchID: String?) throws -> IngestOutcome {
         try ingest(batch, batchID: batchID, nowUnixNano: WallClock.nowUnixNano())
     }
