@@ -9,7 +9,8 @@ extension PostgresStore {
     private func segments(of traceID: TraceID, _ session: PostgresSession) throws -> [PartitionDay: [TraceSegment]] {
         var out = [PartitionDay: [TraceSegment]]()
         for row in try session.query("""
-            SELECT day, segment FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))
+            SELECT day, segment FROM periscope.trace_segments
+            WHERE substring(trace_id FROM 1 FOR 4) = \(PostgresSchema.tracePrefix(traceID)) AND trace_id = \(ByteBuffer(bytes: traceID.bytes))
             """, "reading a trace's segments") {
             let (day, segment) = try row.decode((Int, ByteBuffer).self)
             out[PartitionDay(index: day), default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
@@ -66,9 +67,11 @@ extension PostgresStore {
               let high = TraceID(hex: digits + String(repeating: "f", count: 32 - digits.count)) else { return [] }
         return try reading { session in
             let ids = try session.query("""
-                SELECT DISTINCT trace_id FROM periscope.trace_segments
-                WHERE trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes)) ORDER BY trace_id LIMIT \(limit)
-                """, "finding traces by ID prefix").compactMap { TraceID(bytes: Array(try $0.decode(ByteBuffer.self).readableBytesView)) }
+                SELECT DISTINCT substring(trace_id FROM 1 FOR 4), trace_id FROM periscope.trace_segments
+                WHERE substring(trace_id FROM 1 FOR 4) BETWEEN \(PostgresSchema.tracePrefix(low)) AND \(PostgresSchema.tracePrefix(high))
+                    AND trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes))
+                ORDER BY 1, 2 LIMIT \(limit)
+                """, "finding traces by ID prefix").compactMap { TraceID(bytes: Array(try $0.decode((ByteBuffer, ByteBuffer).self).1.readableBytesView)) }
             return try ids.compactMap { try summary($0, session) }
         }
     }

@@ -279,9 +279,14 @@ final class PostgresStore: TelemetryStore {
             }
             if compacted > 0 {
                 analyzeGrownDays(session)
-                // The compacted rows are dead: vacuumed now, the table's pages are free again
-                // (and mostly returned) instead of waiting for autovacuum, so it stays small.
-                if !waiting { try? session.execute("VACUUM (SKIP_LOCKED) periscope.batch_deltas", "vacuuming the batch deltas") }
+                // The compacted delta rows and the rollup rows' previous versions are dead:
+                // vacuumed now, their pages are reused (and trailing ones returned) instead of
+                // the tables growing until autovacuum's turn. A table in use is skipped.
+                if !waiting {
+                    try? session.execute(
+                        "VACUUM (SKIP_LOCKED) periscope.batch_deltas, periscope.request_rollups, periscope.slo_rollups",
+                        "vacuuming the compacted tables")
+                }
             }
         }
     }
