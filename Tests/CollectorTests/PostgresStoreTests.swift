@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 @testable import PeriscopeCollector
 import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeTesting
 import Testing
 
@@ -175,8 +176,12 @@ struct PostgresStoreTests {
         services[0].evaluate(nowUnixNano: SLOTests.now)
         services[1].evaluate(nowUnixNano: SLOTests.now)  // not its turn: the other evaluated within the interval
         #expect(try stores[1].alerts.events(slo: "shared").map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true"])
-        #expect(try !stores[0].alerts.claimEvaluation(minimumGap: .seconds(60)), "one evaluation per interval in all")
-        #expect(try stores[1].alerts.claimEvaluation(minimumGap: .zero), "a turn comes once the gap has passed")
+        #expect(try !stores[0].alerts.claimEvaluation(of: [slo], minimumGap: .seconds(60)), "one evaluation per interval in all")
+        #expect(try stores[0].alerts.claimEvaluation(of: [slo, SLOTests.ratio("other", objective: 90)], minimumGap: .seconds(60)),
+                "another set of SLOs (another SLO file) has turns of its own")
+        try stores[0].alerts.releaseEvaluation(of: [slo])
+        #expect(try stores[1].alerts.claimEvaluation(of: [slo], minimumGap: .seconds(60)), "a turn given back is taken at once")
+        #expect(try stores[0].alerts.claimEvaluation(of: [slo], minimumGap: .zero), "a turn comes once the gap has passed")
         // Both evaluating at once anyway (one recorded before the other's claim lapsed): still one change each.
         let quiet = SLOTests.now + 4 * 86_400 * 1_000_000_000
         let statuses = try stores[0].statuses(of: [slo], nowUnixNano: quiet)
@@ -233,17 +238,44 @@ struct PostgresStoreTests {
     func migratesSchemaOne() throws {
         let server = try PostgresServer.shared()
         let url = try server.createDatabase()
-        let first = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
-        _ = try first.ingest(Self.logs(1), batchID: "before")
         let database = String(url.split(separator: "/").last!)
+        let first = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        let span = Span(traceID: TraceID(high: 4, low: 4), spanID: SpanID(1), name: "GET /", kind: .server,
+                        startTimeUnixNano: 1_000_000_000, endTimeUnixNano: 2_000_000_000)
+        _ = try first.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "api"), scopes: [ScopeSpans(spans: [span])])]), batchID: "t")
+        let record = LogRecord(timeUnixNano: 1_000_000_000, body: .int(5), attributes: [Attribute("user", .string("ann"))], traceID: TraceID(high: 4, low: 4))
+        _ = try first.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "api"), scopes: [ScopeLogs(records: [record])])]), batchID: "l")
+        // Back to schema 1's layout: its indexes, no tables or columns of schema 2, every body
+        // encoded (a text body too; no body at all is empty bytes), correlation attributes kept whole.
+        let text = CompactEncoding.encode(value: .string("v1 text")).map { String(format: "%02x", $0) }.joined()
+        let attributes = CompactEncoding.encode(attributes: [Attribute("request_id", .string("r-9"))]).map { String(format: "%02x", $0) }.joined()
         try server.psql(database, """
             DROP TABLE periscope.alert_events, periscope.slo_evaluations, periscope.counter_baselines;
+            DROP INDEX periscope.trace_segments_by_trace_hash, periscope.logs_by_trace_hash, periscope.logs_by_correlation_hash;
+            CREATE INDEX trace_segments_by_trace ON periscope.trace_segments (trace_id);
+            CREATE INDEX logs_by_trace ON periscope.logs (trace_id) WHERE trace_id IS NOT NULL;
+            CREATE INDEX logs_by_correlation ON periscope.logs (correlation_id) WHERE correlation_id IS NOT NULL;
+            ALTER TABLE periscope.logs DROP COLUMN correlation_key;
+            ALTER TABLE periscope.logs ALTER COLUMN body SET NOT NULL;
+            ALTER TABLE periscope.days DROP COLUMN analyzed_rows;
+            INSERT INTO periscope.logs (day, id, time_ns, observed_ns, service, severity_number, severity_text, body, body_text, attributes, correlation_id)
+            VALUES (0, 100, 1000000001, 0, 'api', 9, '', decode('\(text)', 'hex'), 'v1 text', decode('\(attributes)', 'hex'), 'r-9'),
+                   (0, 101, 1000000002, 0, 'api', 9, '', ''::bytea, '', ''::bytea, NULL);
             UPDATE periscope.schema_version SET version = 1
             """)
         let upgraded = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
-        #expect(try upgraded.logs(LogQuery(limit: 100)).count == 10)
-        #expect(try upgraded.alerts.claimEvaluation(minimumGap: .seconds(1)))
+        let logs = try upgraded.logs(LogQuery(limit: 100))
+        #expect(logs.map(\.body) == [.int(5), .string("v1 text"), .empty])
+        #expect(logs.map { $0.attributes["user"] ?? $0.attributes["request_id"] } == [.string("ann"), .string("r-9"), nil])
+        #expect(try upgraded.logs(LogQuery(correlationID: "r-9")).count == 1)
+        #expect(try upgraded.logs(LogQuery(traceID: TraceID(high: 4, low: 4))).count == 1)
+        #expect(try upgraded.trace(TraceID(high: 4, low: 4))?.spans.count == 1)
+        #expect(try upgraded.alerts.claimEvaluation(of: [], minimumGap: .seconds(1)))
+        _ = try upgraded.ingest(Self.logs(2), batchID: "after")
+        #expect(try upgraded.logs(LogQuery(limit: 100)).count == 13)
         #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(try server.psql(database, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'periscope' AND indexname IN ('logs_by_trace', 'logs_by_correlation', 'trace_segments_by_trace')")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
     }
 
     @Test("the operation cap holds for collectors together: names one admitted count toward the other's")

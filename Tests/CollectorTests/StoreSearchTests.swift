@@ -170,6 +170,7 @@ struct StoreSearchTests {
             ([Attribute("correlation.id", .string(long))], .bool(true)),
             ([Attribute("request_id", .string("nul\u{0}id"))], .string("x")),
             ([], .string("no attributes")),
+            ([Attribute("correlation_id", .string("c-4"))], .empty),
         ]
         for (index, item) in cases.enumerated() {
             let record = LogRecord(timeUnixNano: Self.dayA + UInt64(index), body: item.body, attributes: item.attributes)

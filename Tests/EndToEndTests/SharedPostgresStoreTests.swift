@@ -162,5 +162,21 @@ struct SharedPostgresStoreTests {
             #expect(shared.total > 0)
         }
         #expect(onSQLite.slos.first { $0.name == "payments" }?.total == sent.total - first, "the counters' increases since the first point")
+
+        // The rollups too: requests, errors and latency per operation, from the same spans.
+        func signals(_ collector: CollectorProcess) async throws -> [String: QueryAPI.SignalRow] {
+            let result = try await QueryCLI.run(["signals", "--service", "checkout", "--by", "operation", "--since", "1h", "--json"], collector: collector)
+            try #require(result.exitCode == 0, "periscope signals: \(result.standardError)")
+            let rows = try QueryAPI.decoder().decode(QueryAPI.Signals.self, from: Data(result.standardOutput.utf8)).rows
+            return Dictionary(rows.map { ($0.operation ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        let sharedSignals = try await signals(a), aloneSignals = try await signals(reference)
+        #expect(Set(sharedSignals.keys) == ["POST /checkout", "step 1", "step 2"])
+        for (operation, alone) in aloneSignals {
+            let shared = sharedSignals[operation]
+            #expect(shared?.requests == alone.requests && shared?.errors == alone.errors, "\(operation): PostgreSQL \(String(describing: shared)), SQLite \(alone)")
+            #expect(shared?.latency?.p50 == alone.latency?.p50 && shared?.latency?.p99 == alone.latency?.p99, "\(operation) latency")
+        }
+        #expect(aloneSignals["POST /checkout"]?.requests == sent.traces.count)
     }
 }

@@ -10,6 +10,8 @@ public final class PostgresServer: Sendable {
     public let binDirectory: String
     let directory: URL
     let process: RunningProcess
+    /// The process that stops the server if the test process dies without running its exit handlers.
+    private let watchdogPID: Int32
     private let databases = Atomic<Int>(0)
 
     /// The server the tests of this process share, started on first use.
@@ -75,8 +77,10 @@ public final class PostgresServer: Sendable {
 
     /// Stops this server at once (immediate shutdown, as a crash would) and waits for it to exit.
     public func stop() {
+        PostgresCleanup.unregister(pid: process.processID)
         kill(process.processID, SIGQUIT)
         for _ in 0..<250 where process.isRunning { usleep(20_000) }
+        kill(watchdogPID, SIGTERM)
     }
 
     private static func makeDirectory() throws -> (URL, asRoot: Bool) {
@@ -108,7 +112,7 @@ public final class PostgresServer: Sendable {
                 self.process = process
                 let pid = process.processID
                 PostgresCleanup.register(pid: pid, directory: directory)
-                try Self.watch(server: pid, directory: directory)
+                watchdogPID = try Self.watch(server: pid, directory: directory).processIdentifier
                 return
             }
             kill(process.processID, SIGKILL)
@@ -119,7 +123,7 @@ public final class PostgresServer: Sendable {
 
     /// A watchdog that outlives a test process that crashed or was killed (no `atexit` then):
     /// once the test process is gone, it stops the server and removes its directory.
-    private static func watch(server: Int32, directory: URL) throws {
+    private static func watch(server: Int32, directory: URL) throws -> Process {
         let watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
         watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(server) 2>/dev/null; sleep 2; rm -rf '\(directory.path)'"]
@@ -127,6 +131,7 @@ public final class PostgresServer: Sendable {
         watchdog.standardOutput = FileHandle.nullDevice
         watchdog.standardError = FileHandle.nullDevice
         try watchdog.run()
+        return watchdog
     }
 
     /// A new empty database; returns its `postgres://` URL.
@@ -184,6 +189,11 @@ public final class PostgresServer: Sendable {
 /// directory when the test process exits.
 private enum PostgresCleanup {
     private static let servers = Mutex<[(pid: Int32, directory: URL)]>([])
+
+    /// A server stopped by its test: nothing to do for it at exit (its PID may be another process's by then).
+    static func unregister(pid: Int32) {
+        servers.withLock { $0.removeAll { $0.pid == pid } }
+    }
 
     static func register(pid: Int32, directory: URL) {
         let first = servers.withLock { servers in

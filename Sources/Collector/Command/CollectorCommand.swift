@@ -103,7 +103,8 @@ public struct CollectorCommand: AsyncParsableCommand {
                 throw ConfigurationError(error.description)
             }
         }
-        if let url = storeReplica ?? file?.storeReplica {
+        // The file's replica goes with the file's store: a --store flag pointing elsewhere drops it.
+        if let url = storeReplica ?? (store == nil ? file?.storeReplica : nil) {
             guard configuration.postgres != nil else {
                 throw ConfigurationError("--store-replica needs a PostgreSQL --store (postgres://…) whose standby it is")
             }

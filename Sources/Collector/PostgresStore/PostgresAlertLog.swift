@@ -2,9 +2,10 @@ import PeriscopeQueryAPI
 import PostgresNIO
 
 /// The PostgreSQL store's alert log, shared by every collector on the database. Collectors
-/// take turns evaluating SLOs (`claimEvaluation`, a compare-and-set on one row by the
-/// server's clock, so their clocks need not agree), and recording is serialized by an
-/// advisory lock, so each change is recorded once however many collectors evaluate.
+/// take turns evaluating each set of SLOs (`claimEvaluation`, a compare-and-set on one row per
+/// set by the server's clock, so their clocks need not agree), and recording is serialized by
+/// an advisory lock and compared with the last change recorded (in the order recorded), so
+/// each change is recorded once however many collectors evaluate.
 final class PostgresAlertLog: AlertLog {
     let sessions: PostgresSessions
 
@@ -12,16 +13,25 @@ final class PostgresAlertLog: AlertLog {
         self.sessions = sessions
     }
 
-    func claimEvaluation(minimumGap: Duration) throws -> Bool {
+    func claimEvaluation(of objectives: [ServiceLevelObjective], minimumGap: Duration) throws -> Bool {
         let gapMicroseconds = Int64(clamping: minimumGap.components.seconds) &* 1_000_000
             &+ Int64(minimumGap.components.attoseconds / 1_000_000_000_000)
+        let key = AlertTransitions.key(of: objectives)
         return try sessions.withSession { session in
             try session.query("""
-                INSERT INTO periscope.slo_evaluations (id, evaluated_at) VALUES (1, clock_timestamp())
-                ON CONFLICT (id) DO UPDATE SET evaluated_at = EXCLUDED.evaluated_at
+                INSERT INTO periscope.slo_evaluations (objectives, evaluated_at) VALUES (\(key), clock_timestamp())
+                ON CONFLICT (objectives) DO UPDATE SET evaluated_at = EXCLUDED.evaluated_at
                 WHERE periscope.slo_evaluations.evaluated_at <= clock_timestamp() - make_interval(secs => \(Double(gapMicroseconds) / 1e6))
                     OR periscope.slo_evaluations.evaluated_at > clock_timestamp() + interval '1 hour'
                 """, "claiming the SLO evaluation").metadata.rows == 1
+        }
+    }
+
+    func releaseEvaluation(of objectives: [ServiceLevelObjective]) throws {
+        _ = try sessions.withSession { session in
+            try session.query("""
+                UPDATE periscope.slo_evaluations SET evaluated_at = '-infinity' WHERE objectives = \(AlertTransitions.key(of: objectives))
+                """, "giving the SLO evaluation back")
         }
     }
 
@@ -39,12 +49,16 @@ final class PostgresAlertLog: AlertLog {
                     "SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.sloEvaluation.rawValue))",
                     "taking the SLO evaluation lock")
                 var last = [AlertTransitions.Key: AlertTransitions.Recorded]()
+                // The last change of each (SLO, severity): one backward index probe each, however long the history.
+                let keys = names.flatMap { name in AlertTransitions.severities.map { (name, $0) } }
                 for row in try session.query("""
-                    SELECT DISTINCT ON (slo, severity) slo, severity, firing, at_ns FROM periscope.alert_events
-                    WHERE slo = ANY(\(names)) ORDER BY slo, severity, at_ns DESC, id DESC
+                    SELECT k.slo, k.severity, e.firing FROM unnest(\(keys.map(\.0)), \(keys.map(\.1))) AS k(slo, severity)
+                    CROSS JOIN LATERAL (
+                        SELECT firing FROM periscope.alert_events AS a WHERE a.slo = k.slo AND a.severity = k.severity
+                        ORDER BY a.id DESC LIMIT 1) AS e
                     """, "reading the last alert states") {
-                    let (slo, severity, firing, at) = try row.decode((String, String, Bool, Int64).self)
-                    last[.init(slo: slo, severity: severity)] = .init(firing: firing, atUnixNano: UInt64(clamping: at))
+                    let (slo, severity, firing) = try row.decode((String, String, Bool).self)
+                    last[.init(slo: slo, severity: severity)] = .init(firing: firing)
                 }
                 let changes = AlertTransitions.changes(cleaned, last: last, atUnixNano: atUnixNano)
                 guard !changes.isEmpty else { return }
@@ -61,7 +75,7 @@ final class PostgresAlertLog: AlertLog {
         return try sessions.withSession { session in
             try session.query("""
                 SELECT at_ns, slo, severity, firing FROM periscope.alert_events
-                WHERE \(name)::text IS NULL OR slo = \(name) ORDER BY at_ns DESC, id DESC LIMIT \(Int64(max(0, limit)))
+                WHERE \(name)::text IS NULL OR slo = \(name) ORDER BY id DESC LIMIT \(Int64(max(0, limit)))
                 """, "reading the alert history").map { row in
                 let (at, slo, severity, firing) = try row.decode((Int64, String, String, Bool).self)
                 return QueryAPI.AlertEvent(timeUnixNano: UInt64(clamping: at), slo: slo, severity: severity, firing: firing)

@@ -32,8 +32,10 @@ struct PostgresCounterBaselines {
             return increase
         }
         let advanced = keys.compactMap { key in baselines[Array(key.readableBytesView)].map { (key, $0) } }
+        // `seen_ns` (for retention) moves at most hourly, so most updates change no indexed column.
         try session.query("""
-            UPDATE periscope.counter_baselines AS b SET value = u.v, time_ns = u.t, seen_ns = \(now)
+            UPDATE periscope.counter_baselines AS b SET value = u.v, time_ns = u.t,
+                seen_ns = CASE WHEN b.seen_ns < \(now) - 3600000000000 THEN \(now) ELSE b.seen_ns END
             FROM unnest(\(advanced.map(\.0)), \(advanced.map(\.1.value)), \(advanced.map { Int64(clamping: $0.1.timeUnixNano) })) AS u(k, v, t)
             WHERE b.series = sha256(u.k)
             """, "advancing counter baselines")

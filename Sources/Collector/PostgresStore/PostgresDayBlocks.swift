@@ -63,8 +63,7 @@ final class PostgresDayBlocks: SpanBlockSource {
     func segments(of traceID: TraceID) throws -> [TraceSegment]? {
         if let preloaded { return preloaded[traceID] }
         let rows = try session.query("""
-            SELECT segment FROM periscope.trace_segments WHERE day = \(day.index)
-            AND substring(trace_id FROM 1 FOR 4) = \(PostgresSchema.tracePrefix(traceID)) AND trace_id = \(ByteBuffer(bytes: traceID.bytes))
+            SELECT segment FROM periscope.trace_segments WHERE day = \(day.index) AND trace_id = \(ByteBuffer(bytes: traceID.bytes))
             """, "reading a trace's segments")
         guard !rows.isEmpty else { return nil }
         return try rows.flatMap { try TraceSegment.decode(Array(try $0.decode(ByteBuffer.self).readableBytesView)) }

@@ -14,7 +14,7 @@ struct PostgresRowWriter {
     func insert(_ groups: [ResourceLogs]) throws -> Int {
         var times = [Int64](), observed = [Int64](), services = [String](), severities = [Int32](), severityTexts = [String]()
         var bodies = [ByteBuffer](), bodyTexts = [String](), attributes = [ByteBuffer](), traceIDs = [ByteBuffer](), spanIDs = [Int64]()
-        var correlations = [String](), correlationKeys = [Int16]()
+        var correlations = [String](), correlationKeys = [Int16](), textBodies = [Bool]()
         var serviceNames = Set<String>()
         for group in groups {
             let service = PostgresText.key(group.resource.serviceName)
@@ -27,11 +27,14 @@ struct PostgresRowWriter {
                     severities.append(Int32(clamping: record.severityNumber.rawValue))
                     severityTexts.append(PostgresText.clean(record.severityText))
                     let bodyText = PostgresText.clean(record.body.text)
-                    // A text body is kept once, in `body_text` (an empty `body` says so).
+                    // A text body is kept once, in `body_text` (`body` NULL says so; an empty
+                    // `body` is the encoding of no body at all).
                     if case .string(let text) = record.body, text == bodyText {
                         bodies.append(ByteBuffer())
+                        textBodies.append(true)
                     } else {
                         bodies.append(ByteBuffer(bytes: CompactEncoding.encode(value: record.body)))
+                        textBodies.append(false)
                     }
                     bodyTexts.append(bodyText)
                     let correlation = LogCorrelation(record.attributes)
@@ -47,9 +50,10 @@ struct PostgresRowWriter {
         try session.query("""
             INSERT INTO periscope.logs (day, id, time_ns, observed_ns, service, severity_number, severity_text, body, body_text,
                 attributes, trace_id, span_id, correlation_id, correlation_key)
-            SELECT \(day.index), nextval('periscope.log_ids'), t, o, s, n, st, b, bt, a, NULLIF(tr, ''::bytea), NULLIF(sp, 0), NULLIF(c, ''), NULLIF(k, -1)
-            FROM unnest(\(times), \(observed), \(services), \(severities), \(severityTexts), \(bodies), \(bodyTexts), \(attributes),
-                \(traceIDs), \(spanIDs), \(correlations), \(correlationKeys)) AS u(t, o, s, n, st, b, bt, a, tr, sp, c, k)
+            SELECT \(day.index), nextval('periscope.log_ids'), t, o, s, n, st, CASE WHEN tb THEN NULL ELSE b END, bt, a,
+                NULLIF(tr, ''::bytea), NULLIF(sp, 0), NULLIF(c, ''), NULLIF(k, -1)
+            FROM unnest(\(times), \(observed), \(services), \(severities), \(severityTexts), \(bodies), \(textBodies), \(bodyTexts),
+                \(attributes), \(traceIDs), \(spanIDs), \(correlations), \(correlationKeys)) AS u(t, o, s, n, st, b, tb, bt, a, tr, sp, c, k)
             """, "storing log records")
         let sorted = serviceNames.sorted()
         try session.query("""

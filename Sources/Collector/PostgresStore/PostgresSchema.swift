@@ -1,6 +1,3 @@
-import NIOCore
-import PeriscopeModel
-
 /// The PostgreSQL store's tables, in schema `periscope`.
 ///
 /// Spans, logs and metric points live in tables partitioned by day (declarative LIST
@@ -16,11 +13,12 @@ enum PostgresSchema {
     /// Stored in `periscope.schema_version`. An older database is brought up to date at start
     /// (every statement below is idempotent, and versions only add tables); a newer one is refused.
     /// 2: the shared alert log, SLO evaluation turns, cumulative-counter baselines, when each
-    /// day was last analyzed, batch deltas stored uncompressed, hash indexes for logs by trace
-    /// and correlation ID (a 4-byte hash per entry, not the whole key: they are only looked up
-    /// by equality), a text body kept once, the correlation attribute kept once
-    /// (`correlation_key`), log columns ordered to waste no alignment padding, the trace-ID
-    /// index keyed by the IDs' first 4 bytes (`tracePrefix`).
+    /// day was last analyzed, batch deltas stored uncompressed, hash indexes for the trace-ID
+    /// index and for logs by trace and correlation ID (a 4-byte hash per entry, not the whole
+    /// key: they are looked up by equality; a trace-ID prefix search scans), a text body kept
+    /// once (`body` NULL), the correlation attribute kept once (`correlation_key`), log columns
+    /// ordered to waste no alignment padding. Upgrading rebuilds those indexes: stop every
+    /// collector, start one, then the others.
     static let version = 2
 
     /// Advisory lock keys (two 32-bit halves: Periscope, job).
@@ -67,7 +65,7 @@ enum PostgresSchema {
             segment bytea NOT NULL
         ) PARTITION BY LIST (day);
         DROP INDEX IF EXISTS periscope.trace_segments_by_trace;
-        CREATE INDEX IF NOT EXISTS trace_segments_by_trace_prefix ON periscope.trace_segments ((substring(trace_id FROM 1 FOR 4)));
+        CREATE INDEX IF NOT EXISTS trace_segments_by_trace_hash ON periscope.trace_segments USING hash (trace_id);
         CREATE SEQUENCE IF NOT EXISTS periscope.log_ids CACHE 64;
         CREATE TABLE IF NOT EXISTS periscope.logs (
             id bigint NOT NULL,
@@ -85,6 +83,7 @@ enum PostgresSchema {
             correlation_id text
         ) PARTITION BY LIST (day);
         ALTER TABLE periscope.logs ADD COLUMN IF NOT EXISTS correlation_key smallint;
+        ALTER TABLE periscope.logs ALTER COLUMN body DROP NOT NULL;
         CREATE INDEX IF NOT EXISTS logs_by_service_time ON periscope.logs (service, time_ns);
         CREATE INDEX IF NOT EXISTS logs_by_time ON periscope.logs (time_ns);
         DROP INDEX IF EXISTS periscope.logs_by_trace;
@@ -158,10 +157,9 @@ enum PostgresSchema {
             firing boolean NOT NULL,
             at_ns bigint NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS alert_events_by_slo ON periscope.alert_events (slo, severity, at_ns);
-        CREATE INDEX IF NOT EXISTS alert_events_by_time ON periscope.alert_events (at_ns);
+        CREATE INDEX IF NOT EXISTS alert_events_by_slo ON periscope.alert_events (slo, severity, id);
         CREATE TABLE IF NOT EXISTS periscope.slo_evaluations (
-            id int PRIMARY KEY,
+            objectives bigint PRIMARY KEY,
             evaluated_at timestamptz NOT NULL
         );
         CREATE TABLE IF NOT EXISTS periscope.counter_baselines (
@@ -170,7 +168,6 @@ enum PostgresSchema {
             time_ns bigint NOT NULL DEFAULT 0,
             seen_ns bigint NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS counter_baselines_by_seen ON periscope.counter_baselines (seen_ns);
         CREATE TABLE IF NOT EXISTS periscope.rollup_names (
             day int NOT NULL,
             id int NOT NULL,
@@ -181,12 +178,6 @@ enum PostgresSchema {
 
     /// The counters `counts()` reports, as columns of `batch_deltas` and `counts`.
     static let counters = ["spans", "traces", "logs", "metric_points", "ingested_batches", "folded_operation_spans"]
-
-    /// What `trace_segments` is indexed by: a trace ID's first 4 bytes, unique among a day's
-    /// traces but for a few, at half the index of whole IDs. Every lookup names it
-    /// (`substring(trace_id FROM 1 FOR 4) = …`) and then compares the whole ID; ordered by it
-    /// and then by the ID is ordered by the ID.
-    static func tracePrefix(_ traceID: TraceID) -> ByteBuffer { ByteBuffer(bytes: traceID.bytes.prefix(4)) }
 
     /// The child table of `table` for `day`.
     static func child(_ table: String, _ day: PartitionDay) -> String { "periscope.\(table)_d\(day.index)" }

@@ -84,10 +84,8 @@ struct PostgresSpanWriter {
         // Index probes only while the day's statistics are fresh (`analyzeGrownDays`): without
         // them the planner scanned the whole day's partition for every batch.
         let rows = try session.query("""
-            SELECT s.trace_id, s.segment
-            FROM unnest(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) }), \(traceIDs.map(PostgresSchema.tracePrefix))) AS u(t, p)
-            JOIN periscope.trace_segments AS s ON substring(s.trace_id FROM 1 FOR 4) = u.p AND s.trace_id = u.t
-            WHERE s.day = \(day.index)
+            SELECT s.trace_id, s.segment FROM unnest(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
+            JOIN periscope.trace_segments AS s ON s.trace_id = u.t WHERE s.day = \(day.index)
             """, "looking up the batch's traces")
         for row in rows {
             let (id, segment) = try row.decode((ByteBuffer, ByteBuffer).self)

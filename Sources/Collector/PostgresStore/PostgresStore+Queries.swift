@@ -9,8 +9,7 @@ extension PostgresStore {
     private func segments(of traceID: TraceID, _ session: PostgresSession) throws -> [PartitionDay: [TraceSegment]] {
         var out = [PartitionDay: [TraceSegment]]()
         for row in try session.query("""
-            SELECT day, segment FROM periscope.trace_segments
-            WHERE substring(trace_id FROM 1 FOR 4) = \(PostgresSchema.tracePrefix(traceID)) AND trace_id = \(ByteBuffer(bytes: traceID.bytes))
+            SELECT day, segment FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))
             """, "reading a trace's segments") {
             let (day, segment) = try row.decode((Int, ByteBuffer).self)
             out[PartitionDay(index: day), default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
@@ -66,13 +65,20 @@ extension PostgresStore {
               let low = TraceID(hex: digits + String(repeating: "0", count: 32 - digits.count)),
               let high = TraceID(hex: digits + String(repeating: "f", count: 32 - digits.count)) else { return [] }
         return try reading { session in
-            let ids = try session.query("""
-                SELECT DISTINCT substring(trace_id FROM 1 FOR 4), trace_id FROM periscope.trace_segments
-                WHERE substring(trace_id FROM 1 FOR 4) BETWEEN \(PostgresSchema.tracePrefix(low)) AND \(PostgresSchema.tracePrefix(high))
-                    AND trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes))
-                ORDER BY 1, 2 LIMIT \(limit)
-                """, "finding traces by ID prefix").compactMap { TraceID(bytes: Array(try $0.decode((ByteBuffer, ByteBuffer).self).1.readableBytesView)) }
-            return try ids.compactMap { try summary($0, session) }
+            // The trace-ID index is a hash index (equality only): a prefix is found by a scan,
+            // newest day first, stopping once `limit` traces are found.
+            var ids = Set<TraceID>()
+            for day in try days(session).reversed() where ids.count < limit {
+                for row in try session.query("""
+                    SELECT DISTINCT trace_id FROM periscope.trace_segments
+                    WHERE day = \(day.index) AND trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes))
+                    LIMIT \(limit)
+                    """, "finding traces by ID prefix") {
+                    if let id = TraceID(bytes: Array(try row.decode(ByteBuffer.self).readableBytesView)) { ids.insert(id) }
+                }
+            }
+            let ordered = ids.sorted().prefix(limit)
+            return try ordered.compactMap { try summary($0, session) }
         }
     }
 
@@ -104,13 +110,13 @@ extension PostgresStore {
         return try reading { session in
             try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
                 let (time, observed, service, severityNumber, severityText, body, bodyText, attributes, traceID, spanID, correlation, correlationKey) =
-                    try row.decode((Int64, Int64, String, Int, String, ByteBuffer, String, ByteBuffer, ByteBuffer?, Int64?, String?, Int16?).self)
+                    try row.decode((Int64, Int64, String, Int, String, ByteBuffer?, String, ByteBuffer, ByteBuffer?, Int64?, String?, Int16?).self)
                 let severity = Severity(rawValue: severityNumber)
                 return QueryAPI.Log(
                     timeUnixNano: UInt64(clamping: time), observedTimeUnixNano: UInt64(clamping: observed),
                     service: service, severityNumber: severity.rawValue,
                     severityText: severityText.isEmpty ? severity.name : severityText,
-                    body: body.readableBytes == 0 ? .string(bodyText) : CompactEncoding.decodeValue(Array(body.readableBytesView)),
+                    body: body.map { CompactEncoding.decodeValue(Array($0.readableBytesView)) } ?? .string(bodyText),
                     attributes: LogCorrelation.attributes(
                         CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary, id: correlation, keyIndex: correlationKey),
                     traceID: traceID.flatMap { TraceID(bytes: Array($0.readableBytesView)) },

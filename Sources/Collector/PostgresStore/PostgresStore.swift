@@ -23,6 +23,9 @@ final class PostgresStore: TelemetryStore {
     let replica: PostgresSessions?
     /// When a read last fell back from the replica to the primary (logged at most once a minute).
     private let lastFallback = Mutex<ContinuousClock.Instant?>(nil)
+    /// Until when reads skip a replica found down (so each does not wait for a connect timeout).
+    private let replicaDownUntil = Mutex<ContinuousClock.Instant?>(nil)
+    static let replicaRetryAfter = Duration.seconds(15)
     /// Shared by every collector on the database.
     let alerts: any AlertLog
     private let logger: Logger
@@ -65,6 +68,13 @@ final class PostgresStore: TelemetryStore {
                 // The tables are created (or the missing ones added) once: a collector starting
                 // beside others on an up-to-date database takes no table locks.
                 if found == nil || found! < PostgresSchema.version {
+                    // Rebuilding an index over weeks of partitions may take longer than a
+                    // statement is otherwise allowed; it fails as a whole or not at all.
+                    try session.execute("SET LOCAL statement_timeout = 0", "lifting the statement timeout for the upgrade")
+                    try session.execute("SET LOCAL lock_timeout = 0", "lifting the lock timeout for the upgrade")
+                    if let found {
+                        logger.notice("upgrading the PostgreSQL store's tables from schema \(found) to \(PostgresSchema.version); other collectors should be stopped until this one has started")
+                    }
                     for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
                         try session.execute(String(statement), "creating the tables")
                     }
@@ -88,16 +98,18 @@ final class PostgresStore: TelemetryStore {
     /// few milliseconds stale is fine for these queries, a failed one is not.
     func reading<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         guard let replica else { return try sessions.withSession(body) }
+        let now = ContinuousClock.now
+        if let until = replicaDownUntil.withLock({ $0 }), now < until { return try sessions.withSession(body) }
         do {
             return try replica.withSession(body)
         } catch let error as PostgresStoreError where error.isReplicaUnavailable {
-            let now = ContinuousClock.now
+            if error.isReplicaDown { replicaDownUntil.withLock { $0 = now + Self.replicaRetryAfter } }
             let log = lastFallback.withLock { last in
                 defer { if last.map({ now - $0 > .seconds(60) }) ?? true { last = now } }
                 return last.map { now - $0 > .seconds(60) } ?? true
             }
             if log {
-                logger.warning("the store replica cannot answer; reading from the primary meanwhile", metadata: [
+                logger.warning("the store replica cannot answer; reading from the primary meanwhile (a replica found down is tried again every 15 s)", metadata: [
                     "replica": "\(replica.location)", "error": "\(error)",
                 ])
             }
@@ -171,7 +183,7 @@ final class PostgresStore: TelemetryStore {
 
     /// Before this collector admits a new operation name for a service below its cap, it reads
     /// the names other collectors listed for that service since, so the cap holds for all of
-    /// them together (collectors admitting names at the same moment may pass it by one each).
+    /// them together (collectors admitting names at the same moment may each pass it by their batch's new names).
     private func learnOperations(of groups: [ResourceSpans], day: PartitionDay, into limit: OperationLimit, _ session: PostgresSession) throws {
         var services = Set<String>()
         for group in groups where !services.contains(group.resource.serviceName) {

@@ -38,12 +38,24 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     }
 
     /// Whether a read that failed on a replica should be asked of the primary instead: the
-    /// replica cannot be reached or lost its connection (class 08), is shutting down (57), its
-    /// recovery cancelled the query (40001), or has not replayed the tables yet (42P01).
+    /// replica cannot be reached or lost its connection (class 08), is shutting down or
+    /// starting (57P01–57P03), its recovery cancelled the query (40001), or has not replayed the
+    /// tables or columns yet (42P01, 42703). A query that ran out of time (57014) is not asked
+    /// again: it would take as long on the primary.
     var isReplicaUnavailable: Bool {
         switch self {
         case .unreachable: return true
-        case .statement(let state, _, _): return state.hasPrefix("08") || state.hasPrefix("57") || state == "40001" || state == "42P01"
+        case .statement(let state, _, _):
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "42P01", "42703"].contains(state)
+        default: return false
+        }
+    }
+
+    /// The replica cannot be reached at all (not one query's trouble): worth passing over for a while.
+    var isReplicaDown: Bool {
+        switch self {
+        case .unreachable: return true
+        case .statement(let state, _, _): return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
         default: return false
         }
     }

@@ -71,14 +71,22 @@ struct CounterBaseline: Sendable, Equatable {
     var timeUnixNano: UInt64
 
     /// What `reading` adds over `baseline`, and the baseline after it. The first point of a
-    /// series only sets its baseline; a point no newer than the baseline (a duplicate, or a
-    /// batch that arrived late after failing over) adds nothing, since the newer point already
-    /// counted the increase; a drop is a counter reset, so the new value is the increase.
-    static func advance(_ baseline: CounterBaseline?, by reading: CounterReading) -> (increase: Double, baseline: CounterBaseline) {
+    /// series only sets its baseline. A value at or above the baseline adds the difference
+    /// (whatever its time: one point stamped far in the future must not silence the counter).
+    /// A drop is a counter reset (the new value is the increase) when the point is newer than
+    /// the baseline, and a point that arrived late after failing over (it adds nothing: the
+    /// newer point already counted it) when it is not. A value that is not a finite number is
+    /// ignored.
+    static func advance(_ baseline: CounterBaseline?, by reading: CounterReading) -> (increase: Double, baseline: CounterBaseline?) {
+        guard reading.value.isFinite else { return (0, baseline) }
         let next = CounterBaseline(value: reading.value, timeUnixNano: reading.timeUnixNano)
-        guard let baseline, reading.value.isFinite, baseline.value.isFinite else { return (0, next) }
+        guard let baseline, baseline.value.isFinite else { return (0, next) }
+        if reading.value >= baseline.value {
+            return (reading.value - baseline.value,
+                    CounterBaseline(value: reading.value, timeUnixNano: max(reading.timeUnixNano, baseline.timeUnixNano)))
+        }
         if reading.timeUnixNano <= baseline.timeUnixNano { return (0, baseline) }
-        return (reading.value >= baseline.value ? reading.value - baseline.value : reading.value, next)
+        return (reading.value, next)
     }
 }
 

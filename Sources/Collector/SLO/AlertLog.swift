@@ -4,13 +4,18 @@ import PeriscopeQueryAPI
 /// history outlives data retention), and who evaluates SLOs when several collectors share
 /// one store.
 protocol AlertLog: Sendable {
-    /// Whether this collector should evaluate SLOs now. Collectors sharing a store take turns,
-    /// at most one evaluation per `minimumGap`; one whose collector died is taken over at the
+    /// Whether this collector should evaluate `objectives` now. Collectors sharing a store take
+    /// turns, at most one evaluation of one set of objectives per `minimumGap` (collectors with
+    /// different SLO files each evaluate theirs); one whose collector died is taken over at the
     /// next turn. A store of its own always answers yes.
-    func claimEvaluation(minimumGap: Duration) throws -> Bool
+    func claimEvaluation(of objectives: [ServiceLevelObjective], minimumGap: Duration) throws -> Bool
+
+    /// Gives a claimed turn back (its evaluation failed), so that another collector takes the next one.
+    func releaseEvaluation(of objectives: [ServiceLevelObjective]) throws
 
     /// Records a change for every (SLO, severity) whose firing state differs from the last one
-    /// recorded (none recorded counts as quiet). A state older than the last recorded one is ignored.
+    /// recorded (none recorded counts as quiet). Changes are ordered as recorded, not by their
+    /// time: the collectors' clocks need not agree.
     func record(_ statuses: [QueryAPI.SLOStatus], atUnixNano: UInt64) throws
 
     /// The most recent `limit` changes (of one SLO, or all), oldest first.
@@ -37,7 +42,19 @@ struct AlertTransitions {
 
     struct Recorded {
         var firing: Bool
-        var atUnixNano: UInt64
+    }
+
+    /// A stable number for a set of objectives (FNV-1a over their sorted definitions), the key
+    /// under which collectors sharing a store take turns evaluating it.
+    static func key(of objectives: [ServiceLevelObjective]) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for text in objectives.map({ String(describing: $0) }).sorted() {
+            for byte in text.utf8 + [0] {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+        }
+        return Int64(bitPattern: hash)
     }
 
     static func changes(
@@ -48,8 +65,7 @@ struct AlertTransitions {
             for severity in severities {
                 let firing = status.alerts.contains { $0.severity == severity && $0.firing }
                 let previous = last[Key(slo: status.name, severity: severity)]
-                if let previous, previous.atUnixNano > atUnixNano || previous.firing == firing { continue }
-                if previous == nil && !firing { continue }
+                if previous?.firing ?? false == firing { continue }
                 changes.append(QueryAPI.AlertEvent(timeUnixNano: atUnixNano, slo: status.name, severity: severity, firing: firing))
             }
         }

@@ -13,12 +13,15 @@ final class SQLiteAlertLog: AlertLog {
                 id INTEGER PRIMARY KEY, slo TEXT NOT NULL, severity TEXT NOT NULL, firing INTEGER NOT NULL, at_ns INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS alert_events_by_slo ON alert_events (slo, at_ns);
+            CREATE INDEX IF NOT EXISTS alert_events_by_slo_severity ON alert_events (slo, severity, id);
             """)
         self.database = ConnectionLock(database)
     }
 
     /// One collector owns this store: it always evaluates.
-    func claimEvaluation(minimumGap: Duration) throws -> Bool { true }
+    func claimEvaluation(of objectives: [ServiceLevelObjective], minimumGap: Duration) throws -> Bool { true }
+
+    func releaseEvaluation(of objectives: [ServiceLevelObjective]) throws {}
 
     func record(_ statuses: [QueryAPI.SLOStatus], atUnixNano: UInt64) throws {
         try database.withLock { database in
@@ -27,10 +30,10 @@ final class SQLiteAlertLog: AlertLog {
                 for status in statuses {
                     for severity in AlertTransitions.severities {
                         let statement = try database.statement(
-                            "SELECT firing, at_ns FROM alert_events WHERE slo = ? AND severity = ? ORDER BY at_ns DESC, id DESC LIMIT 1")
+                            "SELECT firing FROM alert_events WHERE slo = ? AND severity = ? ORDER BY id DESC LIMIT 1")
                             .bind(1, status.name).bind(2, severity)
                         if try statement.step() {
-                            last[.init(slo: status.name, severity: severity)] = .init(firing: statement.int(0) != 0, atUnixNano: statement.uint64(1))
+                            last[.init(slo: status.name, severity: severity)] = .init(firing: statement.int(0) != 0)
                         }
                         statement.reset()
                     }
@@ -46,7 +49,7 @@ final class SQLiteAlertLog: AlertLog {
     func events(slo: String?, limit: Int) throws -> [QueryAPI.AlertEvent] {
         try database.withLock { database in
             let statement = try database.statement(
-                "SELECT at_ns, slo, severity, firing FROM alert_events WHERE (? IS NULL OR slo = ?) ORDER BY at_ns DESC, id DESC LIMIT ?")
+                "SELECT at_ns, slo, severity, firing FROM alert_events WHERE (? IS NULL OR slo = ?) ORDER BY id DESC LIMIT ?")
             if let slo { statement.bind(1, slo).bind(2, slo) } else { statement.bindNull(1).bindNull(2) }
             statement.bind(3, Int64(max(0, limit)))
             var events = [QueryAPI.AlertEvent]()
