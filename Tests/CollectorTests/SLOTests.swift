@@ -194,6 +194,38 @@ struct SLOTests {
         }
     }
 
+    @Test("cumulative counters' baselines in memory stay bounded however many series come, and live series keep counting")
+    func counterBaselinesBounded() {
+        let baselines = CounterBaselines(maxSeries: 1_000)
+        var counted = 0.0
+        // 50 rounds: one steady series and 400 new ones each round (20,000 series in all).
+        for round in 0..<50 {
+            var readings = [CounterReading(series: Array("steady".utf8), timeUnixNano: UInt64(round + 1) * 1_000, value: Double(round * 10))]
+            for other in 0..<400 {
+                readings.append(CounterReading(series: Array("churn-\(round)-\(other)".utf8), timeUnixNano: UInt64(round + 1) * 1_000, value: 5))
+            }
+            counted += baselines.increases(readings)[0]
+            #expect(baselines.count <= 1_000, "round \(round): \(baselines.count) series kept")
+        }
+        #expect(counted == 490, "the steady series counted every increase (10 × 49) through every trim")
+    }
+
+    @Test("the alert history answers the most recent changes, however many a flapping alert made", arguments: StoreBackend.allCases)
+    func alertHistoryBounded(_ backend: StoreBackend) throws {
+        let store = try store(backend, [Self.ratio("flappy", objective: 99)])
+        func status(_ firing: Bool) -> QueryAPI.SLOStatus {
+            QueryAPI.SLOStatus(
+                name: "flappy", service: nil, operation: nil, indicator: "ratio", objective: 99, windowSeconds: 86_400, total: 1, good: 1,
+                sli: 1, errorBudget: 0.01, budgetRemaining: 1, burnRates: [], timeToExhaustionSeconds: nil,
+                alerts: [QueryAPI.BurnRateAlert(severity: "page", longWindow: "1h", shortWindow: "5m", threshold: 14.4, firing: firing)])
+        }
+        for flip in 0..<1_500 { try store.alerts.record([status(flip % 2 == 0)], atUnixNano: UInt64(flip + 1)) }
+        let events = try store.alerts.events(slo: "flappy")
+        #expect(events.count == 1_000)
+        #expect(events.first?.timeUnixNano == 501 && events.last?.timeUnixNano == 1_500, "the newest 1,000, oldest first")
+        #expect(events.last?.firing == false && events.first?.firing == true)
+    }
+
     @Test("every objective evaluated at once gets the status it gets alone", arguments: StoreBackend.allCases)
     func statusesAtOnce(_ backend: StoreBackend) throws {
         let objectives = [

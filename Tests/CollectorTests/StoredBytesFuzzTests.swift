@@ -29,6 +29,22 @@ struct StoredBytesFuzzTests {
         for seed in buckets { seed.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) } }
     }
 
+    @Test("store URLs: the seeds, damaged seeds and noise are accepted whole or refused, never trapped on, and no password shows")
+    func storeURLs() {
+        let seeds = FuzzCorpus.seeds("StoreURLFuzz")
+        #expect(seeds.count >= 5, "seeds found under Fuzz/Corpus/StoreURLFuzz")
+        var generator = SeededGenerator(seed: 21)
+        var accepted = 0
+        for round in 0..<Self.rounds {
+            let input = round < seeds.count ? seeds[round]
+                : round % 4 == 0 ? (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : FuzzCorpus.damage(seeds[round % seeds.count], using: &generator)
+            input.withUnsafeBytes { StoreURLFuzzing.check($0) }
+            if (try? PostgresLocation(url: String(decoding: input, as: UTF8.self))) != nil { accepted += 1 }
+        }
+        #expect(accepted >= 2, "the valid seeds at least are accepted: \(accepted)")
+    }
+
     @Test("span blocks: damaged and random bytes decode to an error or to a block every part of which reads")
     func spanBlocks() {
         var encoder = SpanBlockEncoder(indexedAttributes: ["http.route"])

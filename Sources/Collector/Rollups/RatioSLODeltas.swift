@@ -95,7 +95,14 @@ struct CounterBaseline: Sendable, Equatable {
 /// past that, the half least recently advanced is forgotten (their next point sets a baseline again).
 final class CounterBaselines: Sendable {
     private let values = Mutex<[[UInt8]: CounterBaseline]>([:])
-    static let maxSeries = 100_000
+    let maxSeries: Int
+
+    init(maxSeries: Int = 100_000) {
+        self.maxSeries = max(2, maxSeries)
+    }
+
+    /// Series with a baseline now.
+    var count: Int { values.withLock { $0.count } }
 
     func increases(_ readings: [CounterReading]) -> [Double] {
         values.withLock { values in
@@ -104,8 +111,8 @@ final class CounterBaselines: Sendable {
                 values[reading.series] = baseline
                 return increase
             }
-            if values.count > Self.maxSeries {
-                let kept = values.sorted { $0.value.timeUnixNano > $1.value.timeUnixNano }.prefix(Self.maxSeries / 2)
+            if values.count > maxSeries {
+                let kept = values.sorted { $0.value.timeUnixNano > $1.value.timeUnixNano }.prefix(maxSeries / 2)
                 values = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
             }
             return increases
