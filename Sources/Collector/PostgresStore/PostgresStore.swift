@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PeriscopeModel
+import PeriscopeServer
 import PostgresNIO
 import Synchronization
 
@@ -21,8 +22,8 @@ final class PostgresStore: TelemetryStore {
     let sessions: PostgresSessions
     /// Connections to a hot standby that answers the trace, log, service and metric queries (`reading`).
     let replica: PostgresSessions?
-    /// When a read last fell back from the replica to the primary (logged at most once a minute).
-    private let lastFallback = Mutex<ContinuousClock.Instant?>(nil)
+    /// Reads falling back from the replica to the primary are logged at most once a minute.
+    private let fallbackLog = LogThrottle()
     /// Until when reads skip a replica found down (so each does not wait for a connect timeout).
     private let replicaDownUntil = Mutex<ContinuousClock.Instant?>(nil)
     static let replicaRetryAfter = Duration.seconds(15)
@@ -67,7 +68,7 @@ final class PostgresStore: TelemetryStore {
                 }
                 // The tables are created (or the missing ones added) once: a collector starting
                 // beside others on an up-to-date database takes no table locks.
-                if found == nil || found! < PostgresSchema.version {
+                if (found ?? 0) < PostgresSchema.version {
                     // Rebuilding an index over weeks of partitions may take longer than a
                     // statement is otherwise allowed; it fails as a whole or not at all.
                     try session.execute("SET LOCAL statement_timeout = 0", "lifting the statement timeout for the upgrade")
@@ -104,13 +105,9 @@ final class PostgresStore: TelemetryStore {
             return try replica.withSession(body)
         } catch let error as PostgresStoreError where error.isReplicaUnavailable {
             if error.isReplicaDown { replicaDownUntil.withLock { $0 = now + Self.replicaRetryAfter } }
-            let log = lastFallback.withLock { last in
-                defer { if last.map({ now - $0 > .seconds(60) }) ?? true { last = now } }
-                return last.map { now - $0 > .seconds(60) } ?? true
-            }
-            if log {
+            if let held = fallbackLog.admit() {
                 logger.warning("the store replica cannot answer; reading from the primary meanwhile (a replica found down is tried again every 15 s)", metadata: [
-                    "replica": "\(replica.location)", "error": "\(error)",
+                    "replica": "\(replica.location)", "error": "\(error)", "fallbacks_not_logged": "\(held)",
                 ])
             }
             return try sessions.withSession(body)
