@@ -116,6 +116,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
                         collectorBinary: collectorBinary, work: work, http: http, postgres: server, collectors: count, database: "store_bench_\(index)")
                     if index == 0 { report.postgresStore = run } else { report.postgresScaling.append(run) }
                 }
+                if !skipSignals {
+                    report.postgresSignals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http, postgres: server)
+                }
             }
             if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
             if !skipRollupComparison, rollupComparisonSpans > 0 {
@@ -316,7 +319,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
 
     // MARK: signals
 
-    private func runSignals(collectorBinary: URL, work: URL, http: HTTPClient) async throws -> StoreReport.Signals {
+    /// Golden signals and SLO status over `signalsDays` of hourly spans; on the PostgreSQL
+    /// store when `postgres` is given (its own database; the rollup-cost rounds only on SQLite).
+    private func runSignals(collectorBinary: URL, work: URL, http: HTTPClient, postgres: BenchPostgres? = nil) async throws -> StoreReport.Signals {
         let sloFile = work.appendingPathComponent("slo.yaml")
         var yaml = "slos:\n"
         for service in 0..<signalsServices {
@@ -329,14 +334,17 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let server = SignalsWorkload(ids: ids, services: signalsServices, operations: signalsOperations,
                                      hours: signalsDays * 24, nowNanos: now, kind: 2)
 
-        let data = work.appendingPathComponent("signals-data")
-        let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path])
+        let data = work.appendingPathComponent(postgres == nil ? "signals-data" : "signals-pg-data")
+        let store = try postgres.map { ["--store", try $0.createDatabase("signals_bench")] } ?? []
+        let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path] + store)
         let serverIngest: StoreReport.Ingest
         var queries: [String: StoreReport.Query] = [:]
         do {
             defer { collector.stop() }
             let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
-            serverIngest = await ingestSignals(server, client: client, pid: collector.pid, label: "signals, as generated, round 1")
+            serverIngest = await ingestSignals(server, client: client, pid: collector.pid,
+                                               label: postgres == nil ? "signals, as generated, round 1" : "signals on the PostgreSQL store",
+                                               postgres: postgres)
             let start = now - UInt64(signalsDays) * 86_400_000_000_000
             let range = "start=\(start)&end=\(now)"
             queries["signals"] = await measure(client, name: "signals per service, \(signalsDays) d", targetMs: 100, resultKey: "rows",
@@ -349,7 +357,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         if !keepData { try? FileManager.default.removeItem(at: data) }
 
         var rollupCost: StoreReport.RollupComparison?
-        if !skipRollupComparison {
+        if !skipRollupComparison, postgres == nil {
             // The ingest above is the first round's as generated.
             let rounds = try await rollupRounds(name: "signals", dataName: "signals", collectorBinary: collectorBinary, work: work,
                                                 http: http, sloFile: sloFile, firstAsGenerated: serverIngest) { allInternal, label, client, pid in
@@ -364,10 +372,12 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             sloCount: signalsServices, ingestServer: serverIngest, rollupCost: rollupCost, queries: queries)
     }
 
-    private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String) async -> StoreReport.Ingest {
+    private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String,
+                               postgres: BenchPostgres? = nil) async -> StoreReport.Ingest {
         let total = workload.totalSpans, batchSpans = self.batchSpans
         return await ingest(label: label, spans: total, logs: 0, batches: (total + batchSpans - 1) / batchSpans, client: client, pid: pid,
-                            endNanos: workload.nowNanos, windowNanos: UInt64(workload.hours) * 3_600_000_000_000) { batch in
+                            endNanos: workload.nowNanos, windowNanos: UInt64(workload.hours) * 3_600_000_000_000,
+                            postgres: postgres, database: postgres == nil ? nil : "signals_bench") { batch in
             let first = batch * batchSpans
             let body = workload.body(firstSpan: first, count: min(batchSpans, total - first))
             if let extra = await client.postOTLP(path: "/v1/traces", body: body) { return (extra, 0) }

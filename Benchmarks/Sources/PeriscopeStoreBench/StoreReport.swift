@@ -12,6 +12,8 @@ struct StoreReport: Codable, Sendable {
     /// The PostgreSQL store part again with more collectors on one database (`--postgres-collectors`).
     var postgresScaling: [Store] = []
     var signals: Signals?
+    /// The signals part again on the PostgreSQL store (`--postgres`), one collector.
+    var postgresSignals: Signals?
     var storeRollups: RollupComparison?
 
     struct Ingest: Codable, Sendable {
@@ -165,10 +167,11 @@ struct StoreReport: Codable, Sendable {
                              on, store.bytesPerSpan, store.bytesPerSpanExcludingWAL, verdict(store.bytesPerSpan <= 100)))
             }
         }
-        if let signals {
+        for (on, signals) in [("SQLite store", signals), ("PostgreSQL store", postgresSignals)] {
+            guard let signals else { continue }
             for key in ["signals", "signalsByOperation", "slos"] {
                 guard let query = signals.queries[key] else { continue }
-                print(String(format: "| %@ (%d keys × %d d hourly) | p50 %.2f ms, p99 %.2f ms | ≤ %.0f ms | %@ |", query.name,
+                print(String(format: "| %@: %@ (%d keys × %d d hourly) | p50 %.2f ms, p99 %.2f ms | ≤ %.0f ms | %@ |", on, query.name,
                              signals.services * signals.operations, signals.days,
                              query.latencyMs.p50, query.latencyMs.p99, query.targetMs,
                              verdict(query.latencyMs.p99 <= query.targetMs && query.errors == 0)))

@@ -12,6 +12,11 @@ final class PostgresDayBlocks: SpanBlockSource {
     /// Segments already read for a trace (a trace read takes every day's in one query).
     private let preloaded: [TraceID: [TraceSegment]]?
     private var terms: [Int64: TermTable] = [:]
+    /// Blocks read ahead by `prefetchBlocks`, for this source's reads only.
+    private var fetched: [Int64: SpanBlock] = [:]
+
+    /// Most blocks `prefetchBlocks` reads (and holds decoded) at once.
+    static let prefetchLimit = 16
 
     init(session: PostgresSession, day: PartitionDay, cache: SpanBlockCache, segments: [TraceID: [TraceSegment]]? = nil) {
         self.session = session
@@ -46,11 +51,12 @@ final class PostgresDayBlocks: SpanBlockSource {
     }
 
     func block(_ id: Int64) throws -> SpanBlock {
-        try cache.block(id) { try read(id) }
+        if let known = fetched[id] { return known }
+        return try cache.block(id) { try read(id) }
     }
 
     func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int) {
-        if let cached = cache.cached(id) { return (cached, ordinal) }
+        if let known = fetched[id] ?? cache.cached(id) { return (known, ordinal) }
         return (try read(id, traces: ordinal..<(ordinal + 1)).block, 0)
     }
 
@@ -58,6 +64,24 @@ final class PostgresDayBlocks: SpanBlockSource {
         let row = try session.query("SELECT data FROM periscope.span_blocks WHERE day = \(day.index) AND id = \(id)", "reading a span block").first
         guard let data = try row?.decode(ByteBuffer.self) else { throw DamagedStoredData(what: "span block \(id) (missing)") }
         return try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0, traces: traces) }
+    }
+
+    /// Reads the blocks the preloaded segments name and the cache lacks (at most
+    /// `prefetchLimit`) in one statement, so summarising a group of traces costs one round trip
+    /// rather than one per trace. A single block is left to `trace(_:ofBlock:)`, which decodes
+    /// only the trace it needs.
+    func prefetchBlocks() throws {
+        guard let preloaded else { return }
+        let wanted = Set(preloaded.values.joined().map(\.block)).filter { fetched[$0] == nil && cache.cached($0) == nil }
+            .sorted().prefix(Self.prefetchLimit)
+        guard wanted.count > 1 else { return }
+        let rows = try session.query("""
+            SELECT id, data FROM periscope.span_blocks WHERE day = \(day.index) AND id = ANY(\(Array(wanted)))
+            """, "reading span blocks")
+        for row in rows {
+            let (id, data) = try row.decode((Int64, ByteBuffer).self)
+            fetched[id] = try cache.block(id) { try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0) } }
+        }
     }
 
     func segments(of traceID: TraceID) throws -> [TraceSegment]? {

@@ -5,42 +5,56 @@ import PeriscopeQueryAPI
 import PostgresNIO
 
 extension PostgresStore {
-    /// Every day's segments of a trace, in one query; blocks in the order they were written.
-    private func segments(of traceID: TraceID, _ session: PostgresSession) throws -> [PartitionDay: [TraceSegment]] {
-        var out = [PartitionDay: [TraceSegment]]()
+    /// Where the traces' spans are, by day and trace, in one statement (each day's hash index
+    /// probed once per trace); blocks in the order they were written.
+    private func segments(of traceIDs: [TraceID], _ session: PostgresSession) throws -> [PartitionDay: [TraceID: [TraceSegment]]] {
+        var out = [PartitionDay: [TraceID: [TraceSegment]]]()
         for row in try session.query("""
-            SELECT day, segment FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))
-            """, "reading a trace's segments") {
-            let (day, segment) = try row.decode((Int, ByteBuffer).self)
-            out[PartitionDay(index: day), default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
+            SELECT s.day, s.trace_id, s.segment FROM unnest(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
+            JOIN periscope.trace_segments AS s ON s.trace_id = u.t
+            """, "reading traces' segments") {
+            let (day, id, segment) = try row.decode((Int, ByteBuffer, ByteBuffer).self)
+            guard let traceID = TraceID(bytes: Array(id.readableBytesView)) else { continue }
+            out[PartitionDay(index: day), default: [:]][traceID, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
         }
-        return out.mapValues { $0.sorted { $0.block < $1.block } }
+        return out.mapValues { $0.mapValues { $0.sorted { $0.block < $1.block } } }
     }
 
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
         try reading { session in
             var gathering = TraceGathering(traceID, limit: limit)
-            for (day, segments) in try segments(of: traceID, session).sorted(by: { $0.key < $1.key }) {
-                try PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: segments])
-                    .forEachSpan(of: traceID) { gathering.add($0, $1) }
+            for (day, segments) in try segments(of: [traceID], session).sorted(by: { $0.key < $1.key }) {
+                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
+                try source.prefetchBlocks()
+                try source.forEachSpan(of: traceID) { gathering.add($0, $1) }
             }
             return gathering.trace
         }
     }
 
     func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary? {
-        try reading { try summary(traceID, $0) }
+        try reading { try summaries([traceID], $0)[traceID] }
     }
 
-    /// The summary of one trace, merged over the days it spans.
-    func summary(_ traceID: TraceID, _ session: PostgresSession) throws -> QueryAPI.TraceSummary? {
-        var merged: TraceSummaryParts?
-        for (day, segments) in try segments(of: traceID, session).sorted(by: { $0.key < $1.key }) {
-            guard let parts = try PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: segments])
-                .summaryParts(of: traceID) else { continue }
-            if merged == nil { merged = parts } else { merged!.merge(parts) }
+    /// The summaries of traces, each merged over the days it spans: per group of
+    /// `PostgresDayBlocks.prefetchLimit` traces, one statement for their segments and one per
+    /// day for the blocks not cached.
+    func summaries(_ traceIDs: [TraceID], _ session: PostgresSession) throws -> [TraceID: QueryAPI.TraceSummary] {
+        var out = [TraceID: QueryAPI.TraceSummary]()
+        for first in stride(from: 0, to: traceIDs.count, by: PostgresDayBlocks.prefetchLimit) {
+            let group = Array(traceIDs[first..<min(traceIDs.count, first + PostgresDayBlocks.prefetchLimit)])
+            var merged = [TraceID: TraceSummaryParts]()
+            for (day, segments) in try segments(of: group, session).sorted(by: { $0.key < $1.key }) {
+                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
+                try source.prefetchBlocks()
+                for traceID in group {
+                    guard let parts = try source.summaryParts(of: traceID) else { continue }
+                    if merged[traceID] == nil { merged[traceID] = parts } else { merged[traceID]!.merge(parts) }
+                }
+            }
+            for (traceID, parts) in merged { out[traceID] = parts.summary(traceID) }
         }
-        return merged?.summary(traceID)
+        return out
     }
 
     /// As the SQLite store's search (`TraceSearch`), through one session.
@@ -55,7 +69,7 @@ extension PostgresStore {
                     sources[day] = source
                     return try search.next(wanted, in: source)
                 },
-                summary: { try summary($0, session) })
+                summaries: { try summaries($0, session) })
         }
     }
 
@@ -77,8 +91,9 @@ extension PostgresStore {
                     if let id = TraceID(bytes: Array(try row.decode(ByteBuffer.self).readableBytesView)) { ids.insert(id) }
                 }
             }
-            let ordered = ids.sorted().prefix(limit)
-            return try ordered.compactMap { try summary($0, session) }
+            let ordered = Array(ids.sorted().prefix(limit))
+            let summarised = try summaries(ordered, session)
+            return ordered.compactMap { summarised[$0] }
         }
     }
 

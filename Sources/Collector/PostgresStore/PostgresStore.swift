@@ -281,6 +281,8 @@ final class PostgresStore: TelemetryStore {
         try sessions.withSession { session in
             let last = try session.query("SELECT coalesce(max(id), 0) FROM periscope.batch_deltas", "reading the batch deltas")
                 .first?.decode(Int64.self) ?? 0
+            // Nothing to compact (the usual case for a question): no transaction, no lock.
+            guard last > 0 else { return }
             var compacted = 0
             while let chunk = try compactChunk(upTo: last, waiting: waiting, session) {
                 compacted += chunk
@@ -373,31 +375,39 @@ final class PostgresStore: TelemetryStore {
         return first.startUnixNano...last.endUnixNano
     }
 
+    /// The buckets of every day in range, in one statement (and the days' names in a second,
+    /// after it, so every number the buckets use is there): a 30-day question is two round
+    /// trips, not two per day.
     func rollupBuckets(_ table: RollupTable, resolution: Resolution, buckets: ClosedRange<Int64>) throws -> [StoredRollupBuckets] {
         let (name, column) = switch table {
         case .requests: ("request_rollups", "aggregates")
         case .slo: ("slo_rollups", "counts")
         }
         try compact(waiting: true)
+        let first = PartitionDay(unixNano: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000)
+        let last = PartitionDay(unixNano: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1))
         return try sessions.withSession { session in
-            let covered = try days(
-                from: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000,
-                to: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1), session)
-            return try covered.map { day in
-                var stored = StoredRollupBuckets(shard: day, names: RollupNames(), buckets: [], bytes: [])
-                let rows = try session.query("""
-                    SELECT bucket, \(unescaped: column) FROM periscope.\(unescaped: name)
-                    WHERE day = \(day.index) AND resolution = \(resolution.rawValue) AND bucket BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
-                    """, "reading rollups")
-                for row in rows {
-                    let (bucket, bytes) = try row.decode((Int64, ByteBuffer).self)
-                    stored.buckets.append((bucket, stored.bytes.count..<(stored.bytes.count + bytes.readableBytes)))
-                    stored.bytes.append(contentsOf: bytes.readableBytesView)
-                }
-                // After the buckets, so that every number they use is there.
-                if table == .requests { stored.names = try RollupNames.read(day: day, in: session) }
-                return stored
+            var byDay = [PartitionDay: StoredRollupBuckets]()
+            let rows = try session.query("""
+                SELECT day, bucket, \(unescaped: column) FROM periscope.\(unescaped: name)
+                WHERE day BETWEEN \(first.index) AND \(last.index) AND resolution = \(resolution.rawValue)
+                  AND bucket BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
+                ORDER BY day
+                """, "reading rollups")
+            for row in rows {
+                let (index, bucket, bytes) = try row.decode((Int, Int64, ByteBuffer).self)
+                let day = PartitionDay(index: index)
+                var stored = byDay.removeValue(forKey: day) ?? StoredRollupBuckets(shard: day, names: RollupNames(), buckets: [], bytes: [])
+                stored.buckets.append((bucket, stored.bytes.count..<(stored.bytes.count + bytes.readableBytes)))
+                stored.bytes.append(contentsOf: bytes.readableBytesView)
+                byDay[day] = stored
             }
+            if table == .requests, !byDay.isEmpty {
+                for (day, names) in try RollupNames.read(days: first...last, in: session) where byDay[day] != nil {
+                    byDay[day]!.names = names
+                }
+            }
+            return byDay.values.sorted { $0.shard < $1.shard }
         }
     }
 

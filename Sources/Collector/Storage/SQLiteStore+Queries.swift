@@ -73,7 +73,11 @@ extension SQLiteStore {
             page: { search, partition, wanted in
                 try partition.reader.withLock { try search.next(wanted, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
             },
-            summary: summary)
+            summaries: { traceIDs in
+                var out = [TraceID: QueryAPI.TraceSummary]()
+                for traceID in traceIDs { out[traceID] = try summary(traceID) }
+                return out
+            })
     }
 
     /// Traces whose ID starts with `prefix` (hex digits), at most `limit`, for short IDs typed by hand.

@@ -130,13 +130,15 @@ struct TraceGathering {
 
 /// A trace search over days, newest day first, as every store answers it: each day's matching
 /// traces come from `PartitionTraceSearch` a page at a time (`page` runs one page on a day,
-/// through whatever connection the store uses), each answer is summarised over every day
-/// (`summary`) and checked against the trace filters, within one verification budget.
+/// through whatever connection the store uses), the answers are summarised over every day
+/// (`summaries`, given at most as many traces as are still wanted, so a store with round trips
+/// makes one per group rather than one per trace) and checked against the trace filters,
+/// within one verification budget.
 enum TraceSearch {
     static func run<Day>(
         _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day],
         page: (inout PartitionTraceSearch, Day, Int) throws -> [(traceID: TraceID, start: UInt64)],
-        summary: (TraceID) throws -> QueryAPI.TraceSummary?
+        summaries: ([TraceID]) throws -> [TraceID: QueryAPI.TraceSummary]
     ) throws -> [QueryAPI.TraceSummary] {
         var found = [QueryAPI.TraceSummary]()
         var seen = Set<TraceID>()
@@ -149,12 +151,18 @@ enum TraceSearch {
                 // With trace filters some answers fail them: ask for more at a time.
                 let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
                 let answers = try page(&search, day, wanted)
-                for (traceID, _) in answers where seen.insert(traceID).inserted {
-                    guard let summary = try summary(traceID) else { continue }
-                    if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
-                    if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
-                    found.append(summary)
-                    if found.count >= query.limit { return found }
+                var fresh = answers.map(\.traceID).filter { seen.insert($0).inserted }[...]
+                while !fresh.isEmpty {
+                    let group = fresh.prefix(max(1, query.limit - found.count))
+                    fresh = fresh.dropFirst(group.count)
+                    let summarised = try summaries(Array(group))
+                    for traceID in group {
+                        guard let summary = summarised[traceID] else { continue }
+                        if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
+                        if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
+                        found.append(summary)
+                        if found.count >= query.limit { return found }
+                    }
                 }
                 if answers.count < wanted { break }
             }
