@@ -278,6 +278,40 @@ struct PostgresStoreTests {
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
     }
 
+    @Test("rollup names read once are extended by later reads, and a day dropped and numbered afresh by another collector is read whole again")
+    func rollupNamesFollowTheDatabase() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let reader = try PostgresStore(location: PostgresLocation(url: url), connections: 2)
+        let writer = try PostgresStore(location: PostgresLocation(url: url), connections: 2)
+        let start: UInt64 = 1_714_564_800_000_000_000
+        func requests(_ service: String, _ operations: [String], batch: String) throws {
+            let spans = operations.enumerated().map { index, name in
+                Span(traceID: TraceID.random(), spanID: SpanID.random(), name: name, kind: .server,
+                     startTimeUnixNano: start + UInt64(index), endTimeUnixNano: start + UInt64(index) + 1_000_000)
+            }
+            _ = try writer.ingest(.traces([ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: spans)])]), batchID: batch)
+            try writer.flushRollups()
+        }
+        func operations() throws -> [String: Int] {
+            let signals = try reader.goldenSignals(SignalsQuery(byOperation: true, startUnixNano: start, endUnixNano: start + 3_600_000_000_000))
+            return Dictionary(uniqueKeysWithValues: signals.rows.map { ("\($0.service) \($0.operation ?? "")", $0.requests) })
+        }
+        try requests("users", ["GET /a", "GET /b"], batch: "1")
+        #expect(try operations() == ["users GET /a": 1, "users GET /b": 1])
+        // Names added after the first read (the reader holds the first ones).
+        try requests("users", ["GET /c", "GET /a"], batch: "2")
+        try requests("orders", ["POST /o"], batch: "3")
+        #expect(try operations() == ["users GET /a": 2, "users GET /b": 1, "users GET /c": 1, "orders POST /o": 1])
+        // The other collector drops the day, and new traffic numbers its names afresh, in
+        // another order: the reader's names of that day no longer hold.
+        writer.dropData(olderThan: start + PartitionDay.nanosPerDay)
+        #expect(try operations().isEmpty)
+        // As many names as before or more, so the number the reader knew last is taken again.
+        let billing = (0..<7).map { "PUT /\($0)" }
+        try requests("billing", billing, batch: "4")
+        #expect(try operations() == Dictionary(uniqueKeysWithValues: billing.map { ("billing \($0)", 1) }))
+    }
+
     @Test("the operation cap holds for collectors together: names one admitted count toward the other's")
     func sharedOperationCap() throws {
         let url = try PostgresServer.shared().createDatabase()

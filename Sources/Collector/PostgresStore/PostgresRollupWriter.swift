@@ -69,25 +69,6 @@ struct PostgresRollupWriter {
 
 extension RollupNames {
     /// One day's names, as the PostgreSQL store numbered them.
-    /// The names of every day in `days` that has any, in one statement.
-    static func read(days: ClosedRange<PartitionDay>, in session: PostgresSession) throws -> [PartitionDay: RollupNames] {
-        var out = [PartitionDay: RollupNames]()
-        var broken = Set<PartitionDay>()
-        for row in try session.query("""
-            SELECT day, id, name FROM periscope.rollup_names
-            WHERE day BETWEEN \(days.lowerBound.index) AND \(days.upperBound.index) ORDER BY day, id
-            """, "reading rollup names") {
-            let (index, id, name) = try row.decode((Int, Int, String).self)
-            let day = PartitionDay(index: index)
-            guard !broken.contains(day) else { continue }
-            var names = out.removeValue(forKey: day) ?? RollupNames()
-            // As `read(day:in:)`: a number out of sequence ends that day's names.
-            if id == names.names.count { names.names.append(name) } else { broken.insert(day) }
-            out[day] = names
-        }
-        return out
-    }
-
     static func read(day: PartitionDay, in session: PostgresSession) throws -> RollupNames {
         var names = RollupNames()
         for row in try session.query("SELECT id, name FROM periscope.rollup_names WHERE day = \(day.index) ORDER BY id", "reading rollup names") {

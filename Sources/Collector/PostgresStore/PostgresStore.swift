@@ -32,6 +32,8 @@ final class PostgresStore: TelemetryStore {
     private let logger: Logger
     /// Decoded span blocks (their IDs are unique across days).
     let blocks = SpanBlockCache()
+    /// The request rollups' names of the days read so far.
+    let rollupNames = PostgresRollupNames()
     /// Days whose partitions exist, as far as this collector knows.
     private let knownDays = Mutex<Set<PartitionDay>>([])
     /// Each day's operation limit, loaded from `operations` when first needed.
@@ -375,9 +377,9 @@ final class PostgresStore: TelemetryStore {
         return first.startUnixNano...last.endUnixNano
     }
 
-    /// The buckets of every day in range, in one statement (and the days' names in a second,
-    /// after it, so every number the buckets use is there): a 30-day question is two round
-    /// trips, not two per day.
+    /// The buckets of every day in range, in one statement (and the names added to those days
+    /// since the last read in a second, after it, so every number the buckets use is there): a
+    /// 30-day question is two round trips, not two per day.
     func rollupBuckets(_ table: RollupTable, resolution: Resolution, buckets: ClosedRange<Int64>) throws -> [StoredRollupBuckets] {
         let (name, column) = switch table {
         case .requests: ("request_rollups", "aggregates")
@@ -403,8 +405,8 @@ final class PostgresStore: TelemetryStore {
                 byDay[day] = stored
             }
             if table == .requests, !byDay.isEmpty {
-                for (day, names) in try RollupNames.read(days: first...last, in: session) where byDay[day] != nil {
-                    byDay[day]!.names = names
+                for (day, names) in try rollupNames.read(days: byDay.keys.sorted(), in: session) {
+                    byDay[day]?.names = names
                 }
             }
             return byDay.values.sorted { $0.shard < $1.shard }
@@ -466,6 +468,7 @@ final class PostgresStore: TelemetryStore {
                 return old
             }
             knownDays.withLock { $0.subtract(dropped) }
+            rollupNames.forget(dropped)
             operationLimits.withLock { limits in for day in dropped { limits[day] = nil } }
             return dropped
         } catch {
