@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 @testable import PeriscopeCollector
 import PeriscopeModel
@@ -276,6 +277,33 @@ struct PostgresStoreTests {
         #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
         #expect(try server.psql(database, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'periscope' AND indexname IN ('logs_by_trace', 'logs_by_correlation', 'trace_segments_by_trace')")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
+    }
+
+    @Test("the SQL that reads a segment's block ID agrees with TraceSegment for IDs of every varint length, and is NULL for cut bytes")
+    func segmentBlockInSQL() throws {
+        let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 1)
+        var values: [Int64] = [0, 1, 127, 128, 300, 16_383, 16_384, Int64(Int32.max), 1 << 35, 1 << 56, Int64.max]
+        var generator = SystemRandomNumberGenerator()
+        values += (0..<50).map { _ in Int64.random(in: 0...Int64.max, using: &generator) >> Int64.random(in: 0...62, using: &generator) }
+        try store.sessions.withSession { session in
+            for value in values {
+                var sink = ByteSink()
+                TraceSegment(block: value, ordinal: 3, fingerprints: [7, 9]).append(to: &sink)
+                let whole = ByteBuffer(bytes: sink.bytes)
+                let read = try session.query("SELECT \(unescaped: PostgresSchema.segmentBlock("s")) FROM (SELECT \(whole)::bytea AS s) AS v", "test")
+                    .first?.decode(Int64?.self)
+                #expect(read == value, "\(value)")
+                #expect(try TraceSegment.decode(sink.bytes).first?.block == value)
+                // Cut inside the ID's varint: no ID.
+                let idBytes = sink.bytes.count - 6  // after the ID: ordinal 3, count 2, two 2-byte fingerprints
+                for cut in 0..<idBytes {
+                    let cutBytes = ByteBuffer(bytes: sink.bytes.prefix(cut))
+                    let none = try session.query("SELECT \(unescaped: PostgresSchema.segmentBlock("s")) FROM (SELECT \(cutBytes)::bytea AS s) AS v", "test")
+                        .first?.decode(Int64?.self)
+                    #expect(none == nil, "\(value) cut at \(cut)")
+                }
+            }
+        }
     }
 
     @Test("rollup names read once are extended by later reads, and a day dropped and numbered afresh by another collector is read whole again")

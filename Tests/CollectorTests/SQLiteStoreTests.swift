@@ -47,6 +47,28 @@ struct SQLiteStoreTests {
         #expect(try store.trace(TraceID(high: 9, low: 9)) == nil)
     }
 
+    @Test("a trace in more blocks than a read takes at once, over two days, reads back whole", arguments: StoreBackend.allCases)
+    func traceInManyBlocks(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
+        let traceID = TraceID(high: 77, low: 78)
+        let secondDay = PartitionDay.nanosPerDay * 19_000
+        // 40 batches, each a block of its own: the first 25 on one day, the rest on the next.
+        for index in 0..<40 {
+            let start = secondDay - 25 * 1_000_000 + UInt64(index) * 1_000_000
+            let span = Span(traceID: traceID, spanID: SpanID(UInt64(index + 1)), parentSpanID: index == 0 ? nil : SpanID(1),
+                            name: "step \(index)", kind: index == 0 ? .server : .internal, startTimeUnixNano: start, endTimeUnixNano: start + 500)
+            let other = Span(traceID: TraceID(high: 5, low: UInt64(index + 1)), spanID: SpanID(1), name: "other", kind: .server,
+                             startTimeUnixNano: start, endTimeUnixNano: start + 10)
+            #expect(try store.ingest(Self.spans(service: "svc", [other, span]), batchID: "many-\(index)") == .stored(items: 2))
+        }
+        let trace = try #require(try store.trace(traceID, limit: 1_000))
+        #expect(trace.spans.map(\.spanID) == (1...40).map { SpanID(UInt64($0)) })
+        #expect(trace.totalSpans == 40)
+        let summary = try #require(try store.summary(traceID))
+        #expect(summary.spanCount == 40)
+        #expect(summary.rootName == "step 0")
+    }
+
     @Test("a batch ID seen before stores nothing, across a reopen", arguments: StoreBackend.allCases)
     func deduplicatesByBatchID(_ backend: StoreBackend) throws {
         do {

@@ -14,6 +14,8 @@ final class PostgresDayBlocks: SpanBlockSource {
     private var terms: [Int64: TermTable] = [:]
     /// Blocks read ahead by `prefetchBlocks`, for this source's reads only.
     private var fetched: [Int64: SpanBlock] = [:]
+    /// Blocks' stored bytes read with their segments (`PostgresStore.trace`), decoded on use.
+    private var stored: [Int64: ByteBuffer] = [:]
 
     /// Most blocks `prefetchBlocks` reads (and holds decoded) at once.
     static let prefetchLimit = 16
@@ -60,7 +62,15 @@ final class PostgresDayBlocks: SpanBlockSource {
         return (try read(id, traces: ordinal..<(ordinal + 1)).block, 0)
     }
 
+    /// Keeps a block's stored bytes, read along with something else, for this source's reads.
+    func hold(_ id: Int64, data: ByteBuffer) {
+        stored[id] = data
+    }
+
     private func read(_ id: Int64, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
+        if let data = stored[id] {
+            return try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0, traces: traces) }
+        }
         let row = try session.query("SELECT data FROM periscope.span_blocks WHERE day = \(day.index) AND id = \(id)", "reading a span block").first
         guard let data = try row?.decode(ByteBuffer.self) else { throw DamagedStoredData(what: "span block \(id) (missing)") }
         return try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0, traces: traces) }

@@ -20,12 +20,30 @@ extension PostgresStore {
         return out.mapValues { $0.mapValues { $0.sorted { $0.block < $1.block } } }
     }
 
+    /// One trace, read in one round trip for the usual trace: its segments come with the stored
+    /// bytes of their blocks (the first `PostgresDayBlocks.prefetchLimit`; a trace spread over
+    /// more blocks reads the others one by one).
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
         try reading { session in
+            var segments = [PartitionDay: [TraceSegment]]()
+            var stored = [(day: PartitionDay, block: Int64, data: ByteBuffer)]()
+            for row in try session.query("""
+                SELECT s.day, s.segment, s.block, b.data FROM (
+                    SELECT day, segment, block, row_number() OVER (ORDER BY day, block) AS n FROM (
+                        SELECT day, segment, \(unescaped: PostgresSchema.segmentBlock("segment")) AS block
+                        FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))) AS found) AS s
+                LEFT JOIN LATERAL (
+                    SELECT data FROM periscope.span_blocks WHERE day = s.day AND id = s.block AND s.n <= \(PostgresDayBlocks.prefetchLimit)) AS b ON true
+                """, "reading a trace") {
+                let (index, segment, block, data) = try row.decode((Int, ByteBuffer, Int64?, ByteBuffer?).self)
+                let day = PartitionDay(index: index)
+                segments[day, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
+                if let block, let data { stored.append((day, block, data)) }
+            }
             var gathering = TraceGathering(traceID, limit: limit)
-            for (day, segments) in try segments(of: [traceID], session).sorted(by: { $0.key < $1.key }) {
-                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
-                try source.prefetchBlocks()
+            for (day, daySegments) in segments.sorted(by: { $0.key < $1.key }) {
+                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: daySegments.sorted { $0.block < $1.block }])
+                for held in stored where held.day == day { source.hold(held.block, data: held.data) }
                 try source.forEachSpan(of: traceID) { gathering.add($0, $1) }
             }
             return gathering.trace
