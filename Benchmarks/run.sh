@@ -203,6 +203,26 @@ if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
     --json-out "$RESULTS/store-bench-random.json"
 fi
 
+step "store: PostgreSQL beside SQLite, 1, 2 and 3 collectors (periscope-store-bench --postgres)"
+# Issue 19's figures: a private PostgreSQL 15 in the work directory (pinned to CPU 0, collectors
+# to CPU 1), PG_BENCH_RUNS runs (default 3) of PG_BENCH_SPANS spans (default 2M) with 1, 2 and 3
+# collectors on one database, golden signals and SLO status on it too; then one run at
+# PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector for trace by ID at that size.
+if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
+  for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
+    STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-$run" "$STORE_BENCH" --bin-dir "$BIN" \
+      --spans "${PG_BENCH_SPANS:-2000000}" --skip-store --skip-rollup-comparison --postgres --postgres-collectors 1,2,3 \
+      --json-out "$RESULTS/store-bench-postgres-$run.json"
+  done
+  if [ "${PG_BENCH_LARGE_SPANS:-10000000}" != 0 ]; then
+    STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record store-bench-postgres-large "$STORE_BENCH" --bin-dir "$BIN" \
+      --spans "${PG_BENCH_LARGE_SPANS:-10000000}" --skip-store --skip-signals --skip-rollup-comparison --postgres \
+      --postgres-collectors 1 --json-out "$RESULTS/store-bench-postgres-large.json"
+  fi
+else
+  echo "skipped: no PostgreSQL server binaries (make prerequisites installs them)" | tee "$RESULTS/store-bench-postgres.err"
+fi
+
 step "rewriting BENCHMARKS.md"
 python3 "$BENCH/Scripts/render_benchmarks.py" "$RESULTS" "$ROOT/BENCHMARKS.md"
 echo "wrote $ROOT/BENCHMARKS.md"

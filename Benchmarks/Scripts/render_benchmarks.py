@@ -609,6 +609,82 @@ if rates:
 else:
     out("Not measured: the runs failed (see `Benchmarks/.results/sdk-rate-*.err`).")
 out("")
+out("## The PostgreSQL store beside the SQLite store (`periscope-store-bench --postgres`)")
+out("")
+out("Issue 19's goals, on the store workload (traces of 10 spans + a log each, batches of 2,000 spans, 3")
+out("requests in flight): a private PostgreSQL 15 in the work directory pinned to CPU 0 (`fsync` and")
+out("`synchronous_commit` on), 1, 2 and 3 collectors on one database pinned to CPU 1, batches sent to them in")
+out("turn. PostgreSQL CPU is the postmaster's and every backend's from /proc; bytes are `pg_total_relation_size`")
+out("of every table; lock waits are the share of busy backends waiting on a heavyweight lock, sampled every")
+out("100 ms. Median (min–max) of the runs.")
+out("")
+pg_runs = [r for r in (load_json(os.path.basename(p)) for p in sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json")))) if r]
+
+
+def spread(values, digits=0, scale=1.0, suffix=""):
+    values = sorted(v * scale for v in values if v is not None)
+    if not values:
+        return "—"
+    median = values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+    text = f"{median:,.{digits}f}{suffix}"
+    return text if len(values) == 1 else f"{text} ({values[0]:,.{digits}f}–{values[-1]:,.{digits}f})"
+
+
+if pg_runs:
+    by_count = {}
+    for report in pg_runs:
+        for store in [report.get("postgresStore")] + report.get("postgresScaling", []):
+            if store:
+                by_count.setdefault(store["collectors"], []).append(store)
+    out(f"| collectors | spans per collector CPU-s (≥ 100k) | spans per PostgreSQL CPU-s (≥ 150k) | bytes per span (≤ 85) | lock waits (< 1 %) | deadlocks | trace by ID p99 | search p99 | attribute search p99 | logs by correlation ID p99 |")
+    out("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for count in sorted(by_count):
+        stores = by_count[count]
+        def q(key):
+            return spread([s["queries"][key]["latencyMs"]["p99"] for s in stores if key in s["queries"]], 2, suffix=" ms")
+        out(f"| {count} | {spread([s['ingest']['spansPerCPUSecond'] for s in stores])} | "
+            f"{spread([s['ingest'].get('spansPerPostgresCPUSecond') for s in stores])} | {spread([s['bytesPerSpan'] for s in stores], 1)} | "
+            f"{spread([s['ingest'].get('postgresLockWaitShare') for s in stores], 2, 100, ' %')} | "
+            f"{spread([s['ingest'].get('postgresDeadlocks') for s in stores])} | {q('traceByID')} | {q('searchServiceOperationDuration')} | "
+            f"{q('searchAttribute')} | {q('logsByCorrelationID')} |")
+    out("")
+    signal_runs = [r["postgresSignals"] for r in pg_runs if r.get("postgresSignals")]
+    if signal_runs:
+        first = signal_runs[0]
+        parts = []
+        for key, name in [("signals", "signals per service"), ("signalsByOperation", "signals per operation"), ("slos", "SLO status")]:
+            parts.append(f"{name} p99 {spread([r['queries'][key]['latencyMs']['p99'] for r in signal_runs if key in r['queries']], 2, suffix=' ms')}")
+        out(f"Golden signals and SLO status on PostgreSQL ({first['services'] * first['operations']} keys, hourly over "
+            f"{first['days']} d = {first['spans']:,} spans, {first['sloCount']} SLOs; target ≤ 100 ms): " + "; ".join(parts) + ".")
+        out("")
+    out(f"{len(pg_runs)} run(s) of {pg_runs[0]['postgresStore']['spans']:,} spans. Command: {command('store-bench-postgres-1')} (each run the same)")
+    out("")
+    large = (load_json("store-bench-postgres-large.json") or {}).get("postgresStore")
+    if large:
+        ingest, queries = large["ingest"], large["queries"]
+        trace = queries.get("traceByID", {}).get("latencyMs", {})
+        out(f"At {large['spans']:,} spans, 1 collector: {ingest['spansPerCPUSecond']:,.0f} spans per collector CPU-second, "
+            f"{ingest.get('spansPerPostgresCPUSecond') or 0:,.0f} per PostgreSQL CPU-second, {large['bytesPerSpan']:.1f} B/span, "
+            f"trace by ID p50 {trace.get('p50', 0):.2f} / p99 {trace.get('p99', 0):.2f} ms "
+            f"({verdict(trace.get('p99', 1e9) <= 5)}, target ≤ 5 ms at 10M). Command: {command('store-bench-postgres-large')}")
+        out("")
+else:
+    out("Not measured: no PostgreSQL run (see `Benchmarks/.results/store-bench-postgres*.err`).")
+    out("")
+
+# Sections measured by hand ("hand-written" in their heading, or "written by hand" in their
+# text, as the soak's) are kept from the file being replaced, after the generated ones: a rerun
+# does not erase them.
+previous = ""
+if os.path.exists(OUTPUT):
+    with open(OUTPUT) as handle:
+        previous = handle.read()
+kept = [part for part in previous.split("\n## ")[1:]
+        if "hand-written" in part.split("\n", 1)[0] or "written by hand" in part]
+for part in kept:
+    out("## " + part.rstrip("\n"))
+    out("")
+
 out("## Not measured yet")
 out("")
 if not tail_bench:
