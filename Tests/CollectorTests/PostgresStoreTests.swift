@@ -279,33 +279,6 @@ struct PostgresStoreTests {
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
     }
 
-    @Test("the SQL that reads a segment's block ID agrees with TraceSegment for IDs of every varint length, and is NULL for cut bytes")
-    func segmentBlockInSQL() throws {
-        let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 1)
-        var values: [Int64] = [0, 1, 127, 128, 300, 16_383, 16_384, Int64(Int32.max), 1 << 35, 1 << 56, Int64.max]
-        var generator = SystemRandomNumberGenerator()
-        values += (0..<50).map { _ in Int64.random(in: 0...Int64.max, using: &generator) >> Int64.random(in: 0...62, using: &generator) }
-        try store.sessions.withSession { session in
-            for value in values {
-                var sink = ByteSink()
-                TraceSegment(block: value, ordinal: 3, fingerprints: [7, 9]).append(to: &sink)
-                let whole = ByteBuffer(bytes: sink.bytes)
-                let read = try session.query("SELECT \(unescaped: PostgresSchema.segmentBlock("s")) FROM (SELECT \(whole)::bytea AS s) AS v", "test")
-                    .first?.decode(Int64?.self)
-                #expect(read == value, "\(value)")
-                #expect(try TraceSegment.decode(sink.bytes).first?.block == value)
-                // Cut inside the ID's varint: no ID.
-                let idBytes = sink.bytes.count - 6  // after the ID: ordinal 3, count 2, two 2-byte fingerprints
-                for cut in 0..<idBytes {
-                    let cutBytes = ByteBuffer(bytes: sink.bytes.prefix(cut))
-                    let none = try session.query("SELECT \(unescaped: PostgresSchema.segmentBlock("s")) FROM (SELECT \(cutBytes)::bytea AS s) AS v", "test")
-                        .first?.decode(Int64?.self)
-                    #expect(none == nil, "\(value) cut at \(cut)")
-                }
-            }
-        }
-    }
-
     @Test("rollup names read once are extended by later reads, and a day dropped and numbered afresh by another collector is read whole again")
     func rollupNamesFollowTheDatabase() throws {
         let url = try PostgresServer.shared().createDatabase()
@@ -330,14 +303,36 @@ struct PostgresStoreTests {
         try requests("users", ["GET /c", "GET /a"], batch: "2")
         try requests("orders", ["POST /o"], batch: "3")
         #expect(try operations() == ["users GET /a": 2, "users GET /b": 1, "users GET /c": 1, "orders POST /o": 1])
-        // The other collector drops the day, and new traffic numbers its names afresh, in
-        // another order: the reader's names of that day no longer hold.
+        // The other collector drops the day, and new traffic numbers its names afresh: the
+        // reader's names of that day no longer hold.
         writer.dropData(olderThan: start + PartitionDay.nanosPerDay)
         #expect(try operations().isEmpty)
         // As many names as before or more, so the number the reader knew last is taken again.
         let billing = (0..<7).map { "PUT /\($0)" }
         try requests("billing", billing, batch: "4")
         #expect(try operations() == Dictionary(uniqueKeysWithValues: billing.map { ("billing \($0)", 1) }))
+    }
+
+    @Test("held rollup names: a day numbered afresh with the same last name is noticed by its row, not its text")
+    func rollupNamesRenumberedInPlace() throws {
+        let store = try PostgresStore(location: PostgresLocation(url: try PostgresServer.shared().createDatabase()), connections: 1)
+        let day = PartitionDay(index: 20_000), other = PartitionDay(index: 20_001)
+        try store.sessions.withSession { session in
+            try session.execute("INSERT INTO periscope.rollup_names (day, id, name) VALUES (20000, 1, 'a'), (20000, 2, 'b'), (20000, 3, 'c')", "test")
+            #expect(try store.rollupNames.read(days: [day, other], in: session)[day]?.names == ["", "a", "b", "c"])
+            // Dropped and numbered afresh: the last name and its number are the same, the rows are not.
+            try session.execute("DELETE FROM periscope.rollup_names WHERE day = 20000", "test")
+            try session.execute("INSERT INTO periscope.rollup_names (day, id, name) VALUES (20000, 1, 'b'), (20000, 2, 'a'), (20000, 3, 'c')", "test")
+            #expect(try store.rollupNames.read(days: [day], in: session)[day]?.names == ["", "b", "a", "c"])
+            // Appended: read on from the last one known.
+            try session.execute("INSERT INTO periscope.rollup_names (day, id, name) VALUES (20000, 4, 'd'), (20001, 1, 'x')", "test")
+            let names = try store.rollupNames.read(days: [day, other], in: session)
+            #expect(names[day]?.names == ["", "b", "a", "c", "d"])
+            #expect(names[other]?.names == ["", "x"])
+            // Emptied: nothing held is answered.
+            try session.execute("DELETE FROM periscope.rollup_names WHERE day = 20000", "test")
+            #expect(try store.rollupNames.read(days: [day], in: session)[day] == nil)
+        }
     }
 
     @Test("the operation cap holds for collectors together: names one admitted count toward the other's")

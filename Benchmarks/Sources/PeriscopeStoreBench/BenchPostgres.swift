@@ -60,6 +60,21 @@ final class BenchPostgres {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Waits (at most `timeout` seconds) until no autovacuum worker has run for a second:
+    /// after a bulk ingest, autovacuum works through the new partitions on PostgreSQL's core
+    /// while the queries run. Returns the seconds waited.
+    func waitForAutovacuum(_ database: String, timeout: Double) throws -> Double {
+        let start = Date()
+        var quietPolls = 0
+        while Date().timeIntervalSince(start) < timeout {
+            let workers = Int(try scalar(database, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")) ?? 0
+            quietPolls = workers == 0 ? quietPolls + 1 : 0
+            if quietPolls >= 4 { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        return Date().timeIntervalSince(start)
+    }
+
     /// Every byte of Periscope's tables and their indexes and TOAST (`pg_total_relation_size`).
     func storeBytes(_ database: String) throws -> Int {
         Int(try scalar(database, """

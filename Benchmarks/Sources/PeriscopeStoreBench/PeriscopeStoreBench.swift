@@ -120,7 +120,10 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
                     report.postgresSignals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http, postgres: server)
                 }
             }
-            if !skipSignals { report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http) }
+            // `--postgres --skip-store` measures the PostgreSQL store alone, signals included.
+            if !skipSignals, !(postgres && skipStore) {
+                report.signals = try await runSignals(collectorBinary: collectorBinary, work: work, http: http)
+            }
             if !skipRollupComparison, rollupComparisonSpans > 0 {
                 report.storeRollups = try await runStoreRollupComparison(collectorBinary: collectorBinary, work: work, http: http)
             }
@@ -195,6 +198,17 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         queries["logsByCorrelationID"] = await measure(client, name: "logs by correlation ID", targetMs: 10, resultKey: "logs") {
             "/api/v1/logs?correlation_id=" + workload.correlationID(UInt64(rng.below(traces)))
         }
+        // The queries above ran right after the ingest, while autovacuum worked through the new
+        // partitions on PostgreSQL's core; trace by ID again once it is done.
+        var settleSeconds: Double?
+        if let postgres {
+            let waited = try postgres.waitForAutovacuum(database, timeout: 300)
+            settleSeconds = waited
+            print(String(format: "  autovacuum done after %.1f s more", waited))
+            queries["traceByIDSettled"] = await measure(client, name: "trace by ID, autovacuum done", targetMs: 5, resultKey: "spans") {
+                "/api/v1/traces/" + IDSource.hex(workload.ids.traceID(UInt64(rng.below(traces))))
+            }
+        }
         let diskAfterQueries = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
         defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
         return StoreReport.Store(
@@ -203,7 +217,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             diskBytesAfterQueries: diskAfterQueries,
             bytesPerSpan: Double(diskBytes) / Double(ingest.spans),
             bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(ingest.spans),
-            queries: queries, backend: postgres == nil ? "sqlite" : "postgres", collectors: count)
+            queries: queries, backend: postgres == nil ? "sqlite" : "postgres", collectors: count, autovacuumSettleSeconds: settleSeconds)
     }
 
     /// The store workload of `traces` traces, in arrival order or at random per `--arrival`.

@@ -78,6 +78,8 @@ struct StoreReport: Codable, Sendable {
         var backend = "sqlite"
         /// Collectors sharing the store during the ingest (batches spread over them in turn); CPU figures are their sum.
         var collectors = 1
+        /// PostgreSQL: seconds after the queries until autovacuum was done (then `traceByIDSettled` ran).
+        var autovacuumSettleSeconds: Double?
     }
 
     struct Signals: Codable, Sendable {
@@ -152,7 +154,7 @@ struct StoreReport: Codable, Sendable {
                 print(String(format: "| %@: lock waits, deadlocks during ingest | %.2f %% of %d busy-backend samples waiting for a lock; %d deadlocks | < 1 %%, 0 | %@ |",
                              on, share * 100, ingest.postgresLockWaitSamples ?? 0, deadlocks, verdict(share < 0.01 && deadlocks == 0)))
             }
-            for key in ["traceByID", "searchServiceOperationDuration", "searchAttribute", "logsByCorrelationID"] {
+            for key in ["traceByID", "traceByIDSettled", "searchServiceOperationDuration", "searchAttribute", "logsByCorrelationID"] {
                 guard let query = store.queries[key] else { continue }
                 print(String(format: "| %@: %@ (%d spans stored) | p50 %.2f ms, p99 %.2f ms | p99 ≤ %.0f ms | %@ |", on, query.name, store.spans,
                              query.latencyMs.p50, query.latencyMs.p99, query.targetMs,

@@ -12,13 +12,14 @@ final class PostgresDayBlocks: SpanBlockSource {
     /// Segments already read for a trace (a trace read takes every day's in one query).
     private let preloaded: [TraceID: [TraceSegment]]?
     private var terms: [Int64: TermTable] = [:]
-    /// Blocks read ahead by `prefetchBlocks`, for this source's reads only.
-    private var fetched: [Int64: SpanBlock] = [:]
-    /// Blocks' stored bytes read with their segments (`PostgresStore.trace`), decoded on use.
+    /// Blocks' stored (compressed) bytes read ahead by `prefetchBlocks`, decoded on use (only
+    /// the trace a read needs), for this source's reads only.
     private var stored: [Int64: ByteBuffer] = [:]
 
-    /// Most blocks `prefetchBlocks` reads (and holds decoded) at once.
-    static let prefetchLimit = 16
+    /// Most blocks `prefetchBlocks` reads at once.
+    static let prefetchBlocks = 16
+    /// Most stored bytes `prefetchBlocks` holds (at least one block, however large).
+    static let prefetchBytes = 8 << 20
 
     init(session: PostgresSession, day: PartitionDay, cache: SpanBlockCache, segments: [TraceID: [TraceSegment]]? = nil) {
         self.session = session
@@ -53,18 +54,12 @@ final class PostgresDayBlocks: SpanBlockSource {
     }
 
     func block(_ id: Int64) throws -> SpanBlock {
-        if let known = fetched[id] { return known }
-        return try cache.block(id) { try read(id) }
+        try cache.block(id) { try read(id) }
     }
 
     func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int) {
-        if let known = fetched[id] ?? cache.cached(id) { return (known, ordinal) }
+        if let cached = cache.cached(id) { return (cached, ordinal) }
         return (try read(id, traces: ordinal..<(ordinal + 1)).block, 0)
-    }
-
-    /// Keeps a block's stored bytes, read along with something else, for this source's reads.
-    func hold(_ id: Int64, data: ByteBuffer) {
-        stored[id] = data
     }
 
     private func read(_ id: Int64, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
@@ -76,21 +71,42 @@ final class PostgresDayBlocks: SpanBlockSource {
         return try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0, traces: traces) }
     }
 
-    /// Reads the blocks the preloaded segments name and the cache lacks (at most
-    /// `prefetchLimit`) in one statement, so summarising a group of traces costs one round trip
-    /// rather than one per trace. A single block is left to `trace(_:ofBlock:)`, which decodes
-    /// only the trace it needs.
+    /// Reads the stored bytes of blocks the preloaded segments name and the cache lacks in one
+    /// statement — one block per trace first, then the traces' further blocks, at most
+    /// `prefetchBlocks` and `prefetchBytes` — so summarising a group of traces, or reading a
+    /// trace spread over blocks, costs one round trip rather than one per block. A single block
+    /// is left to `trace(_:ofBlock:)`. Each trace is then decoded alone from the bytes, except
+    /// from a block several of the traces share, which is decoded once into the cache.
     func prefetchBlocks() throws {
         guard let preloaded else { return }
-        let wanted = Set(preloaded.values.joined().map(\.block)).filter { fetched[$0] == nil && cache.cached($0) == nil }
-            .sorted().prefix(Self.prefetchLimit)
+        var wanted = [Int64](), chosen = Set<Int64>()
+        let queues = preloaded.keys.sorted().map { traceID in
+            preloaded[traceID, default: []].map(\.block).filter { stored[$0] == nil && cache.cached($0) == nil }
+        }
+        var round = 0
+        while wanted.count < Self.prefetchBlocks, queues.contains(where: { $0.count > round }) {
+            for queue in queues where queue.count > round && wanted.count < Self.prefetchBlocks && chosen.insert(queue[round]).inserted {
+                wanted.append(queue[round])
+            }
+            round += 1
+        }
         guard wanted.count > 1 else { return }
+        // `octet_length` of a stored value reads its size, not its bytes.
         let rows = try session.query("""
-            SELECT id, data FROM periscope.span_blocks WHERE day = \(day.index) AND id = ANY(\(Array(wanted)))
+            SELECT id, CASE WHEN sum(octet_length(data)) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - octet_length(data) < \(Self.prefetchBytes)
+                THEN data END
+            FROM periscope.span_blocks WHERE day = \(day.index) AND id = ANY(\(wanted))
             """, "reading span blocks")
+        // A block several of the traces share is decoded once, whole, into the cache.
+        var sharers = [Int64: Int]()
+        for segments in preloaded.values { for block in Set(segments.map(\.block)) { sharers[block, default: 0] += 1 } }
         for row in rows {
-            let (id, data) = try row.decode((Int64, ByteBuffer).self)
-            fetched[id] = try cache.block(id) { try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0) } }
+            let (id, data) = try row.decode((Int64, ByteBuffer?).self)
+            guard let data else { continue }
+            stored[id] = data
+            if sharers[id, default: 0] > 1 {
+                _ = try cache.block(id) { try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0) } }
+            }
         }
     }
 

@@ -15,8 +15,9 @@ final class PostgresRollupNames: Sendable {
 
     private let entries = Mutex<[PartitionDay: Entry]>([:])
 
-    /// Most days held (a retention of years); beyond it the oldest are forgotten.
-    static let maxDays = 1_000
+    /// Most names held, over all days; beyond it the oldest days are forgotten (and read again
+    /// when asked for).
+    static let maxNames = 500_000
 
     /// The names of every day in `days` that has any, as of this read: two statements at most
     /// (the second only for a day found renumbered).
@@ -47,16 +48,17 @@ final class PostgresRollupNames: Sendable {
         entries.withLock { entries in
             for day in renumbered { entries[day] = nil }
             for (day, entry) in out where entry.names.names.count > 1 { entries[day] = entry }
-            if entries.count > Self.maxDays {
-                for day in entries.keys.sorted().prefix(entries.count - Self.maxDays) { entries[day] = nil }
+            var total = entries.values.reduce(0) { $0 + $1.names.names.count }
+            for day in entries.keys.sorted() where total > Self.maxNames {
+                total -= entries.removeValue(forKey: day)?.names.names.count ?? 0
             }
         }
         return out.mapValues(\.names)
     }
 
-    /// Forgets days (dropped by retention).
-    func forget(_ days: some Sequence<PartitionDay>) {
-        entries.withLock { entries in for day in days { entries[day] = nil } }
+    /// Forgets the days before `day` (dropped by retention, by this collector or another).
+    func forget(before day: PartitionDay) {
+        entries.withLock { entries in entries = entries.filter { $0.key >= day } }
     }
 
     private typealias Row = (id: Int, name: String, xmin: Int64)

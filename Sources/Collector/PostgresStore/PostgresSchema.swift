@@ -176,21 +176,6 @@ enum PostgresSchema {
         );
         """
 
-    /// SQL for the block ID a `trace_segments.segment` starts with (the varint `TraceSegment`
-    /// writes first), or NULL when the bytes end before it does: lets a query join a trace's
-    /// segments to their blocks. Each byte is read only after the length is checked.
-    static func segmentBlock(_ column: String) -> String {
-        var sql = "CASE"
-        var value = ""
-        for index in 0..<9 {
-            let byte = "get_byte(\(column), \(index))"
-            let part = "((\(byte) & 127)::bigint << \(7 * index))"
-            value = value.isEmpty ? part : value + " | " + part
-            sql += " WHEN length(\(column)) <= \(index) THEN NULL WHEN \(byte) < 128 THEN \(value)"
-        }
-        return sql + " END"
-    }
-
     /// The counters `counts()` reports, as columns of `batch_deltas` and `counts`.
     static let counters = ["spans", "traces", "logs", "metric_points", "ingested_batches", "folded_operation_spans"]
 

@@ -10,7 +10,7 @@ extension PostgresStore {
     private func segments(of traceIDs: [TraceID], _ session: PostgresSession) throws -> [PartitionDay: [TraceID: [TraceSegment]]] {
         var out = [PartitionDay: [TraceID: [TraceSegment]]]()
         for row in try session.query("""
-            SELECT s.day, s.trace_id, s.segment FROM unnest(\(traceIDs.map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
+            SELECT s.day, s.trace_id, s.segment FROM unnest(\(Set(traceIDs).map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
             JOIN periscope.trace_segments AS s ON s.trace_id = u.t
             """, "reading traces' segments") {
             let (day, id, segment) = try row.decode((Int, ByteBuffer, ByteBuffer).self)
@@ -20,30 +20,12 @@ extension PostgresStore {
         return out.mapValues { $0.mapValues { $0.sorted { $0.block < $1.block } } }
     }
 
-    /// One trace, read in one round trip for the usual trace: its segments come with the stored
-    /// bytes of their blocks (the first `PostgresDayBlocks.prefetchLimit`; a trace spread over
-    /// more blocks reads the others one by one).
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
         try reading { session in
-            var segments = [PartitionDay: [TraceSegment]]()
-            var stored = [(day: PartitionDay, block: Int64, data: ByteBuffer)]()
-            for row in try session.query("""
-                SELECT s.day, s.segment, s.block, b.data FROM (
-                    SELECT day, segment, block, row_number() OVER (ORDER BY day, block) AS n FROM (
-                        SELECT day, segment, \(unescaped: PostgresSchema.segmentBlock("segment")) AS block
-                        FROM periscope.trace_segments WHERE trace_id = \(ByteBuffer(bytes: traceID.bytes))) AS found) AS s
-                LEFT JOIN LATERAL (
-                    SELECT data FROM periscope.span_blocks WHERE day = s.day AND id = s.block AND s.n <= \(PostgresDayBlocks.prefetchLimit)) AS b ON true
-                """, "reading a trace") {
-                let (index, segment, block, data) = try row.decode((Int, ByteBuffer, Int64?, ByteBuffer?).self)
-                let day = PartitionDay(index: index)
-                segments[day, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
-                if let block, let data { stored.append((day, block, data)) }
-            }
             var gathering = TraceGathering(traceID, limit: limit)
-            for (day, daySegments) in segments.sorted(by: { $0.key < $1.key }) {
-                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: [traceID: daySegments.sorted { $0.block < $1.block }])
-                for held in stored where held.day == day { source.hold(held.block, data: held.data) }
+            for (day, segments) in try segments(of: [traceID], session).sorted(by: { $0.key < $1.key }) {
+                let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
+                try source.prefetchBlocks()
                 try source.forEachSpan(of: traceID) { gathering.add($0, $1) }
             }
             return gathering.trace
@@ -54,13 +36,14 @@ extension PostgresStore {
         try reading { try summaries([traceID], $0)[traceID] }
     }
 
-    /// The summaries of traces, each merged over the days it spans: per group of
-    /// `PostgresDayBlocks.prefetchLimit` traces, one statement for their segments and one per
-    /// day for the blocks not cached.
+    /// Traces summarised together: one statement for their segments and one per day for the blocks not cached.
+    static let summaryGroup = 16
+
+    /// The summaries of traces, each merged over the days it spans, `summaryGroup` at a time.
     func summaries(_ traceIDs: [TraceID], _ session: PostgresSession) throws -> [TraceID: QueryAPI.TraceSummary] {
         var out = [TraceID: QueryAPI.TraceSummary]()
-        for first in stride(from: 0, to: traceIDs.count, by: PostgresDayBlocks.prefetchLimit) {
-            let group = Array(traceIDs[first..<min(traceIDs.count, first + PostgresDayBlocks.prefetchLimit)])
+        for first in stride(from: 0, to: traceIDs.count, by: Self.summaryGroup) {
+            let group = Array(traceIDs[first..<min(traceIDs.count, first + Self.summaryGroup)])
             var merged = [TraceID: TraceSummaryParts]()
             for (day, segments) in try segments(of: group, session).sorted(by: { $0.key < $1.key }) {
                 let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)

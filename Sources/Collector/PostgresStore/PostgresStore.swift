@@ -386,13 +386,24 @@ final class PostgresStore: TelemetryStore {
         case .slo: ("slo_rollups", "counts")
         }
         try compact(waiting: true)
-        let first = PartitionDay(unixNano: UInt64(clamping: buckets.lowerBound) &* 1_000_000_000)
-        let last = PartitionDay(unixNano: UInt64(clamping: buckets.upperBound) &* 1_000_000_000 &+ (resolution.nanos - 1))
+        func nanos(_ seconds: Int64) -> UInt64 {
+            let (value, overflow) = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+            return overflow ? .max : value
+        }
+        let first = PartitionDay(unixNano: nanos(buckets.lowerBound))
+        let upper = nanos(buckets.upperBound).addingReportingOverflow(resolution.nanos - 1)
+        let last = PartitionDay(unixNano: upper.overflow ? .max : upper.partialValue)
+        guard first <= last else { return [] }
+        // One index search per day (a range of days would walk every bucket of each); a range
+        // wider than a year (never asked by signals or SLOs) as a range.
+        let days = last.index - first.index <= 366
+            ? "day = ANY('{\((first.index...last.index).map(String.init).joined(separator: ","))}'::int[])"
+            : "day BETWEEN \(first.index) AND \(last.index)"
         return try sessions.withSession { session in
             var byDay = [PartitionDay: StoredRollupBuckets]()
             let rows = try session.query("""
                 SELECT day, bucket, \(unescaped: column) FROM periscope.\(unescaped: name)
-                WHERE day BETWEEN \(first.index) AND \(last.index) AND resolution = \(resolution.rawValue)
+                WHERE \(unescaped: days) AND resolution = \(resolution.rawValue)
                   AND bucket BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
                 ORDER BY day
                 """, "reading rollups")
@@ -437,6 +448,8 @@ final class PostgresStore: TelemetryStore {
     /// and dropped by the next.
     @discardableResult
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
+        // Whichever collector drops them, this one's names of those days are not needed again.
+        rollupNames.forget(before: PartitionDay(unixNano: cutoffUnixNano))
         do {
             let dropped = try sessions.withSession { session -> [PartitionDay] in
                 let locked = try session.query(
@@ -468,7 +481,6 @@ final class PostgresStore: TelemetryStore {
                 return old
             }
             knownDays.withLock { $0.subtract(dropped) }
-            rollupNames.forget(dropped)
             operationLimits.withLock { limits in for day in dropped { limits[day] = nil } }
             return dropped
         } catch {

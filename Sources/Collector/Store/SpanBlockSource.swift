@@ -135,6 +135,9 @@ struct TraceGathering {
 /// makes one per group rather than one per trace) and checked against the trace filters,
 /// within one verification budget.
 enum TraceSearch {
+    /// Fewest traces summarised at a time when trace filters may turn some away.
+    static let summaryGroup = 16
+
     static func run<Day>(
         _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day],
         page: (inout PartitionTraceSearch, Day, Int) throws -> [(traceID: TraceID, start: UInt64)],
@@ -153,7 +156,8 @@ enum TraceSearch {
                 let answers = try page(&search, day, wanted)
                 var fresh = answers.map(\.traceID).filter { seen.insert($0).inserted }[...]
                 while !fresh.isEmpty {
-                    let group = fresh.prefix(max(1, query.limit - found.count))
+                    // With trace filters, more than the number still wanted (some will fail them).
+                    let group = fresh.prefix(max(1, query.limit - found.count, traceFilters ? summaryGroup : 0))
                     fresh = fresh.dropFirst(group.count)
                     let summarised = try summaries(Array(group))
                     for traceID in group {
