@@ -259,6 +259,8 @@ struct PostgresStoreTests {
             ALTER TABLE periscope.logs DROP COLUMN correlation_key;
             ALTER TABLE periscope.logs ALTER COLUMN body SET NOT NULL;
             ALTER TABLE periscope.days DROP COLUMN analyzed_rows;
+            ALTER TABLE periscope.request_rollups ALTER COLUMN aggregates SET COMPRESSION default;
+            ALTER TABLE periscope.slo_rollups ALTER COLUMN counts SET COMPRESSION default;
             INSERT INTO periscope.logs (day, id, time_ns, observed_ns, service, severity_number, severity_text, body, body_text, attributes, correlation_id)
             VALUES (0, 100, 1000000001, 0, 'api', 9, '', decode('\(text)', 'hex'), 'v1 text', decode('\(attributes)', 'hex'), 'r-9'),
                    (0, 101, 1000000002, 0, 'api', 9, '', ''::bytea, '', ''::bytea, NULL);
@@ -274,7 +276,9 @@ struct PostgresStoreTests {
         #expect(try upgraded.alerts.claimEvaluation(of: [], minimumGap: .seconds(1)))
         _ = try upgraded.ingest(Self.logs(2), batchID: "after")
         #expect(try upgraded.logs(LogQuery(limit: 100)).count == 13)
-        #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "\(PostgresSchema.version)")
+        #expect(try server.psql(database, "SELECT string_agg(attcompression::text, ',') FROM pg_attribute WHERE attrelid IN ('periscope.request_rollups'::regclass, 'periscope.slo_rollups'::regclass) AND attname IN ('aggregates', 'counts')")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "l,l", "rollup rows compressed with lz4")
         #expect(try server.psql(database, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'periscope' AND indexname IN ('logs_by_trace', 'logs_by_correlation', 'trace_segments_by_trace')")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
     }

@@ -81,6 +81,7 @@ final class PostgresStore: TelemetryStore {
                     for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
                         try session.execute(String(statement), "creating the tables")
                     }
+                    try preferLZ4(session)
                     try session.query("DELETE FROM periscope.schema_version", "stamping the schema version")
                     try session.query("INSERT INTO periscope.schema_version (version) VALUES (\(PostgresSchema.version))", "stamping the schema version")
                 }
@@ -88,6 +89,22 @@ final class PostgresStore: TelemetryStore {
             }
         }
         knownDays.withLock { $0 = Set(days) }
+    }
+
+    /// Asks for lz4 on `PostgresSchema.lz4Columns`; a server built without it keeps pglz (the
+    /// savepoint undoes the failed statement, not the upgrade around it).
+    private func preferLZ4(_ session: PostgresSession) throws {
+        try session.execute("SAVEPOINT lz4", "preparing to ask for lz4")
+        do {
+            for (table, column) in PostgresSchema.lz4Columns {
+                try session.execute("ALTER TABLE periscope.\(table) ALTER COLUMN \(column) SET COMPRESSION lz4", "asking for lz4")
+            }
+            try session.execute("RELEASE SAVEPOINT lz4", "asking for lz4")
+        } catch {
+            guard error.sqlState == "0A000" else { throw error }
+            try session.execute("ROLLBACK TO SAVEPOINT lz4", "keeping pglz")
+            logger.notice("this PostgreSQL server has no lz4; rollup rows stay compressed with pglz", metadata: ["error": "\(error)"])
+        }
     }
 
     convenience init(url: String, indexedAttributes: Set<String>, objectives: [ServiceLevelObjective], maxOperationsPerService: Int) throws {
