@@ -7,6 +7,9 @@ import PeriscopeQueryAPI
 extension Response {
     /// A JSON body from any `Encodable`, with stable key order for scripts and diffs.
     public static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
+        if let direct = value as? any DirectJSON {
+            return bytes(status: status, direct.jsonBytes(), contentType: "application/json")
+        }
         let encoder = QueryAPI.encoder()
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(
