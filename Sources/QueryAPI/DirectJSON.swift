@@ -17,6 +17,8 @@ extension DirectJSON {
 
 /// JSON written byte by byte, formatted as `QueryAPI.encoder()` formats it.
 public struct JSONBytes: Sendable {
+    private static let hex = Array("0123456789abcdef".utf8)
+
     public private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
@@ -71,8 +73,7 @@ public struct JSONBytes: Sendable {
             case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
             default: bytes.append(byte)
             }
         }
@@ -104,6 +105,7 @@ public struct JSONBytes: Sendable {
 }
 
 extension JSONBytes {
-    /// The order `QueryAPI.encoder()` sorts a dictionary's keys in.
-    public static func keyOrder(_ a: String, _ b: String) -> Bool { a < b }
+    /// The order `QueryAPI.encoder()` sorts a dictionary's keys in: by their UTF-8 bytes (not
+    /// Swift's `<`, which compares canonical equivalents equal and orders by normalised form).
+    public static func keyOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

@@ -7,7 +7,9 @@ import Testing
 @Suite("JSON written directly")
 struct DirectJSONTests {
     private static let awkward = ["", "GET /users/{id}", "quote \" back \\ slash /", "tab\tnew\nline\r", "\u{0}\u{1}\u{1F}\u{7F}",
-                                  "ünïcødé ✓ 🚀", "\u{2028}\u{2029}", "500", "503", "Exception", "exception", "a", "B", "10", "9"]
+                                  "ünïcødé ✓ 🚀", "\u{2028}\u{2029}", "500", "503", "Exception", "exception", "a", "B", "10", "9",
+                                  // Not in normalised form: Swift's `<` orders these unlike their bytes.
+                                  "e\u{301}", "f", "\u{212B}", "Ð", "\u{E9}", "A\u{30A}"]
     private static let numbers: [Double] = [0, -0.0, 1, -1, 0.5, 1e-5, 1e-7, 123_456_789.125, 1e16, 1e21, 1e300, 5e-324, .pi,
                                             0.015299026425591099, .nan, .infinity, -.infinity, Double(Int64.max), 2.5e-4]
 
@@ -38,16 +40,32 @@ struct DirectJSONTests {
 
     @Test("golden signals: the same bytes as the generic encoder, for 2,000 random answers with awkward text and numbers")
     func signalsBytesEqual() throws {
-        var generator = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SplitMixGenerator(seed: seed)
         let encoder = QueryAPI.encoder()
         for _ in 0..<2_000 {
             let value = Self.random(&generator)
             let expected = Array(try encoder.encode(value))
             let written = value.jsonBytes()
             guard written == expected else {
-                Issue.record("written: \(String(decoding: written, as: UTF8.self))\nencoder: \(String(decoding: expected, as: UTF8.self))")
+                Issue.record("seed \(seed); written: \(String(decoding: written, as: UTF8.self))\nencoder: \(String(decoding: expected, as: UTF8.self))")
                 return
             }
         }
+    }
+}
+
+/// A seeded generator, so a failing run can be repeated from the seed it prints.
+private struct SplitMixGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -267,6 +267,8 @@ struct PostgresStoreTests {
             UPDATE periscope.schema_version SET version = 1
             """)
         let upgraded = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        let hasLZ4 = try server.psql(database, "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "t"
         let logs = try upgraded.logs(LogQuery(limit: 100))
         #expect(logs.map(\.body) == [.int(5), .string("v1 text"), .empty])
         #expect(logs.map { $0.attributes["user"] ?? $0.attributes["request_id"] } == [.string("ann"), .string("r-9"), nil])
@@ -278,7 +280,7 @@ struct PostgresStoreTests {
         #expect(try upgraded.logs(LogQuery(limit: 100)).count == 13)
         #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "\(PostgresSchema.version)")
         #expect(try server.psql(database, "SELECT string_agg(attcompression::text, ',') FROM pg_attribute WHERE attrelid IN ('periscope.request_rollups'::regclass, 'periscope.slo_rollups'::regclass) AND attname IN ('aggregates', 'counts')")
-            .trimmingCharacters(in: .whitespacesAndNewlines) == "l,l", "rollup rows compressed with lz4")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == (hasLZ4 ? "l,l" : ","), "rollup rows compressed with lz4 where the server has it")
         #expect(try server.psql(database, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'periscope' AND indexname IN ('logs_by_trace', 'logs_by_correlation', 'trace_segments_by_trace')")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the old indexes are gone")
     }

@@ -18,7 +18,7 @@ final class PostgresDayBlocks: SpanBlockSource {
 
     /// Most blocks `prefetchBlocks` reads at once.
     static let prefetchBlocks = 16
-    /// Most stored bytes `prefetchBlocks` holds (at least one block, however large).
+    /// Most stored bytes `prefetchBlocks` reads before its last block (so at least one block, however large).
     static let prefetchBytes = 8 << 20
 
     init(session: PostgresSession, day: PartitionDay, cache: SpanBlockCache, segments: [TraceID: [TraceSegment]]? = nil) {
@@ -79,10 +79,13 @@ final class PostgresDayBlocks: SpanBlockSource {
     /// from a block several of the traces share, which is decoded once into the cache.
     func prefetchBlocks() throws {
         guard let preloaded else { return }
-        var wanted = [Int64](), chosen = Set<Int64>()
-        let queues = preloaded.keys.sorted().map { traceID in
-            preloaded[traceID, default: []].map(\.block).filter { stored[$0] == nil && cache.cached($0) == nil }
-        }
+        var sharers = [Int64: Int]()
+        for segments in preloaded.values { for block in Set(segments.map(\.block)) { sharers[block, default: 0] += 1 } }
+        let missing = { (block: Int64) in self.stored[block] == nil && self.cache.cached(block) == nil }
+        // Shared blocks first, then one block per trace, then the traces' further blocks.
+        var wanted = sharers.filter { $0.value > 1 && missing($0.key) }.keys.sorted().prefix(Self.prefetchBlocks).map { $0 }
+        var chosen = Set(wanted)
+        let queues = preloaded.keys.sorted().map { traceID in preloaded[traceID, default: []].map(\.block).filter(missing) }
         var round = 0
         while wanted.count < Self.prefetchBlocks, queues.contains(where: { $0.count > round }) {
             for queue in queues where queue.count > round && wanted.count < Self.prefetchBlocks && chosen.insert(queue[round]).inserted {
@@ -90,20 +93,20 @@ final class PostgresDayBlocks: SpanBlockSource {
             }
             round += 1
         }
-        guard wanted.count > 1 else { return }
-        // `octet_length` of a stored value reads its size, not its bytes.
+        guard wanted.count > 1 || wanted.first.map({ sharers[$0, default: 0] > 1 }) == true else { return }
+        // `octet_length` of a stored value reads its size, not its bytes; the byte cap keeps
+        // the blocks in the order chosen above.
         let rows = try session.query("""
-            SELECT id, CASE WHEN sum(octet_length(data)) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - octet_length(data) < \(Self.prefetchBytes)
-                THEN data END
-            FROM periscope.span_blocks WHERE day = \(day.index) AND id = ANY(\(wanted))
+            SELECT w.id, CASE WHEN sum(octet_length(b.data)) OVER (ORDER BY w.n ROWS UNBOUNDED PRECEDING) - octet_length(b.data) < \(Self.prefetchBytes)
+                THEN b.data END
+            FROM unnest(\(wanted)) WITH ORDINALITY AS w(id, n)
+            JOIN periscope.span_blocks AS b ON b.day = \(day.index) AND b.id = w.id
             """, "reading span blocks")
-        // A block several of the traces share is decoded once, whole, into the cache.
-        var sharers = [Int64: Int]()
-        for segments in preloaded.values { for block in Set(segments.map(\.block)) { sharers[block, default: 0] += 1 } }
         for row in rows {
             let (id, data) = try row.decode((Int64, ByteBuffer?).self)
             guard let data else { continue }
             stored[id] = data
+            // A block several of the traces share is decoded once, whole, into the cache.
             if sharers[id, default: 0] > 1 {
                 _ = try cache.block(id) { try data.withUnsafeReadableBytes { try SpanBlockCache.decode(id, compressed: $0) } }
             }

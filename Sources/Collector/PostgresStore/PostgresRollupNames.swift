@@ -48,8 +48,10 @@ final class PostgresRollupNames: Sendable {
         entries.withLock { entries in
             for day in renumbered { entries[day] = nil }
             for (day, entry) in out where entry.names.names.count > 1 { entries[day] = entry }
+            // Over the cap, days this read did not ask for go first, oldest first.
             var total = entries.values.reduce(0) { $0 + $1.names.names.count }
-            for day in entries.keys.sorted() where total > Self.maxNames {
+            let asked = Set(days)
+            for day in entries.keys.sorted(by: { (asked.contains($0) ? 1 : 0, $0.index) < (asked.contains($1) ? 1 : 0, $1.index) }) where total > Self.maxNames {
                 total -= entries.removeValue(forKey: day)?.names.names.count ?? 0
             }
         }

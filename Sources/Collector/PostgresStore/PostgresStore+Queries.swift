@@ -64,7 +64,7 @@ extension PostgresStore {
             var sources = [PartitionDay: PostgresDayBlocks]()
             return try TraceSearch.run(
                 query, indexedAttributes: indexedAttributes,
-                daysNewestFirst: Array(days(from: query.startUnixNano, to: query.endUnixNano, session).reversed()),
+                daysNewestFirst: Array(days(from: query.startUnixNano, to: query.endUnixNano, session).reversed()), summaryGroup: Self.summaryGroup,
                 page: { search, day, wanted in
                     let source = sources[day] ?? PostgresDayBlocks(session: session, day: day, cache: blocks)
                     sources[day] = source

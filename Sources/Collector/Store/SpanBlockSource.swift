@@ -131,15 +131,12 @@ struct TraceGathering {
 /// A trace search over days, newest day first, as every store answers it: each day's matching
 /// traces come from `PartitionTraceSearch` a page at a time (`page` runs one page on a day,
 /// through whatever connection the store uses), the answers are summarised over every day
-/// (`summaries`, given at most as many traces as are still wanted, so a store with round trips
-/// makes one per group rather than one per trace) and checked against the trace filters,
-/// within one verification budget.
+/// (`summaries`, given as many traces as are still wanted — with trace filters, which may turn
+/// some away, at least `summaryGroup` — so a store with round trips makes one per group rather
+/// than one per trace) and checked against the trace filters, within one verification budget.
 enum TraceSearch {
-    /// Fewest traces summarised at a time when trace filters may turn some away.
-    static let summaryGroup = 16
-
     static func run<Day>(
-        _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day],
+        _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day], summaryGroup: Int = 1,
         page: (inout PartitionTraceSearch, Day, Int) throws -> [(traceID: TraceID, start: UInt64)],
         summaries: ([TraceID]) throws -> [TraceID: QueryAPI.TraceSummary]
     ) throws -> [QueryAPI.TraceSummary] {
