@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeQueryAPI
+import PeriscopeTesting
 import Testing
 
 /// The signals answer is written by hand (`DirectJSON`) for speed; clients must not see a
@@ -41,7 +42,7 @@ struct DirectJSONTests {
     @Test("golden signals: the same bytes as the generic encoder, for 2,000 random answers with awkward text and numbers")
     func signalsBytesEqual() throws {
         let seed = UInt64.random(in: 0...UInt64.max)
-        var generator = SplitMixGenerator(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let encoder = QueryAPI.encoder()
         for _ in 0..<2_000 {
             let value = Self.random(&generator)
@@ -52,20 +53,5 @@ struct DirectJSONTests {
                 return
             }
         }
-    }
-}
-
-/// A seeded generator, so a failing run can be repeated from the seed it prints.
-private struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
