@@ -12,29 +12,59 @@ package struct LogLineParser: Sendable {
 
         package enum Role { case time, level, message, traceID, spanID, correlationID }
 
-        /// Every well-known key, packed, with its role.
-        private static let roles: [(key: ShortText, role: Role)] = {
-            var roles: [(key: ShortText, role: Role)] = []
-            for (keys, role) in [(time, Role.time), (level, .level), (message, .message), (traceID, .traceID), (spanID, .spanID), (correlationID, .correlationID)] {
-                for key in keys.sorted() { roles.append((ShortText(key), role)) }
+        /// Finds a key's role in a small open-addressed table of the packed well-known keys:
+        /// most keys are ruled out by the first-byte/length filter, the rest cost one or two probes.
+        /// Held by value by whoever looks keys up per line, so no lazy global is touched per key.
+        package struct RoleTable: Sendable {
+            private static let slotCount = 64
+            private let keys: [ShortText]
+            private let roles: [Role]
+            /// Index into `keys` + 1; 0 marks an empty slot.
+            private let slots: [UInt8]
+            /// By first byte, the lengths of the well-known keys starting with it (bit n: length n).
+            private let lengthsByFirstByte: [UInt32]
+
+            package static let shared = RoleTable()
+
+            private init() {
+                var keys: [ShortText] = []
+                var roles: [Role] = []
+                for (names, role) in [(time, Role.time), (level, .level), (message, .message), (traceID, .traceID), (spanID, .spanID), (correlationID, .correlationID)] {
+                    for name in names.sorted() {
+                        keys.append(ShortText(name))
+                        roles.append(role)
+                    }
+                }
+                var slots = [UInt8](repeating: 0, count: Self.slotCount)
+                var lengths = [UInt32](repeating: 0, count: 256)
+                for (index, key) in keys.enumerated() {
+                    lengths[Int(key.low & 0xFF)] |= 1 << UInt32(key.count)
+                    var slot = Self.slot(of: key)
+                    while slots[slot] != 0 { slot = (slot + 1) & (Self.slotCount - 1) }
+                    slots[slot] = UInt8(index + 1)
+                }
+                (self.keys, self.roles, self.slots, lengthsByFirstByte) = (keys, roles, slots, lengths)
             }
-            return roles
-        }()
 
-        /// By first byte, the lengths of the well-known keys starting with it (bit n: length n):
-        /// most other keys are ruled out by one lookup.
-        private static let lengthsByFirstByte: [UInt32] = {
-            var table = [UInt32](repeating: 0, count: 256)
-            for (key, _) in roles { table[Int(key.low & 0xFF)] |= 1 << UInt32(key.count) }
-            return table
-        }()
+            private static func slot(of key: ShortText) -> Int {
+                let mixed = (key.low ^ key.high &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(key.count)) &* 0xFF51_AFD7_ED55_8CCD
+                return Int(truncatingIfNeeded: mixed >> 58)
+            }
 
-        package static func role(of key: UnsafeBufferPointer<UInt8>) -> Role? {
-            guard let first = key.first, key.count <= 16, lengthsByFirstByte[Int(first)] & (1 << UInt32(key.count)) != 0,
-                  let packed = ShortText(key) else { return nil }
-            for candidate in roles where candidate.key == packed { return candidate.role }
-            return nil
+            package func role(of key: UnsafeBufferPointer<UInt8>) -> Role? {
+                guard let first = key.first, key.count <= 16, lengthsByFirstByte[Int(first)] & (1 << UInt32(key.count)) != 0,
+                      let packed = ShortText(key) else { return nil }
+                var slot = Self.slot(of: packed)
+                while true {
+                    let entry = Int(slots[slot])
+                    guard entry != 0 else { return nil }
+                    if keys[entry - 1] == packed { return roles[entry - 1] }
+                    slot = (slot + 1) & (Self.slotCount - 1)
+                }
+            }
         }
+
+        package static func role(of key: UnsafeBufferPointer<UInt8>) -> Role? { RoleTable.shared.role(of: key) }
     }
 
     package static let parseError = "periscope.parse_error"

@@ -24,6 +24,7 @@ package struct LogRecordWriter {
     }
 
     package let redactor: Redactor
+    private let roles = LogLineParser.Key.RoleTable.shared
     package let observedUnixNano: UInt64
     /// Record times used as they are; others are replaced by the observed time (`LogTimeBounds`).
     package let acceptedTimes: ClosedRange<UInt64>
@@ -118,7 +119,7 @@ package struct LogRecordWriter {
         var hasCorrelation = false
         for (index, field) in fields.fields.enumerated() {
             var disposition = Disposition.attribute
-            let role = fields.withBytes(field.key) { LogLineParser.Key.role(of: $0) }
+            let role = fields.withBytes(field.key) { roles.role(of: $0) }
             switch role {
             case .time? where time == 0:
                 if let parsed = timestamp(field.value, fields), acceptedTimes.contains(parsed) {
@@ -137,7 +138,7 @@ package struct LogRecordWriter {
                     disposition = .mapped
                 }
             case .spanID? where spanID == nil:
-                if case .string(let range) = field.value, range.count == 16, let id = fields.withBytes(range, Self.hex), id != 0 {
+                if case .string(let range) = field.value, let id = fields.withBytes(range, HexDigits.value16), id != 0 {
                     spanID = id
                     disposition = .mapped
                 }
@@ -351,23 +352,9 @@ package struct LogRecordWriter {
 
     /// 32 hex digits, not all zero.
     private static func traceID(_ hex: UnsafeBufferPointer<UInt8>) -> (high: UInt64, low: UInt64)? {
-        guard hex.count == 32, let high = Self.hex(UnsafeBufferPointer(rebasing: hex[0..<16])),
-              let low = Self.hex(UnsafeBufferPointer(rebasing: hex[16..<32])), high != 0 || low != 0 else { return nil }
+        guard hex.count == 32, let high = HexDigits.value16(UnsafeBufferPointer(rebasing: hex[0..<16])),
+              let low = HexDigits.value16(UnsafeBufferPointer(rebasing: hex[16..<32])), high != 0 || low != 0 else { return nil }
         return (high, low)
-    }
-
-    /// Up to 16 hex digits (either case) as a number; nil on any other character. Branch-free
-    /// per digit: IDs are 48 of a line's ~250 bytes.
-    private static func hex(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        var value: UInt64 = 0
-        var invalid = false
-        for byte in digits {
-            let digit = byte &- 0x30
-            let letter = (byte | 0x20) &- 0x61
-            invalid = invalid || (digit >= 10 && letter >= 6)
-            value = value << 4 | UInt64((digit < 10 ? digit : letter &+ 10) & 0x0F)
-        }
-        return invalid ? nil : value
     }
 
     private static func redacted(_ text: String, by redactor: Redactor, counts: inout [Int]) -> String {

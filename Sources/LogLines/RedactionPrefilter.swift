@@ -32,6 +32,12 @@ extension Redactor {
         private let classes: [UInt8]
         private let digitRun: Int
         private let words: [[UInt8]]
+        /// By a word's lowercased first byte, the lowercased second bytes a word may go on with
+        /// (bit `byte & 63`); every bit when some word starting so is shorter than two bytes or goes
+        /// on with a byte that is not a letter.
+        /// Letters that start a word are common in log text, and most are followed by a byte no
+        /// word goes on with.
+        private let secondBytes: [UInt64]
 
         package init(of prefilters: [Prefilter]) {
             var classes = [UInt8](repeating: 0, count: 256)
@@ -55,11 +61,21 @@ extension Redactor {
                 classes[Int(word[0])] |= Self.wordStart
                 if word[0] >= 0x61 && word[0] <= 0x7A { classes[Int(word[0] - 0x20)] |= Self.wordStart }
             }
+            var secondBytes = [UInt64](repeating: 0, count: 256)
+            for word in words where !word.isEmpty {
+                let first = Int(Self.lowercased(word[0]))
+                let second = word.count < 2 ? nil : Self.lowercased(word[1])
+                // Only letters are compared exactly by the word check below; anything else keeps every bit.
+                secondBytes[first] |= second.map { $0 &- 0x61 < 26 ? 1 << UInt64($0 & 63) : .max } ?? .max
+            }
             self.always = always
             self.classes = classes
             self.digitRun = digitRun
             self.words = words
+            self.secondBytes = secondBytes
         }
+
+        private static func lowercased(_ byte: UInt8) -> UInt8 { byte &- 0x41 < 26 ? byte | 0x20 : byte }
 
         package func mayMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             if always { return true }
@@ -93,6 +109,10 @@ extension Redactor {
         }
 
         private func startsWord(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> Bool {
+            let allowed = secondBytes[Int(Self.lowercased(bytes[position]))]
+            if allowed != .max {
+                guard position + 1 < bytes.count, allowed & (1 << UInt64(Self.lowercased(bytes[position + 1]) & 63)) != 0 else { return false }
+            }
             for word in words where position + word.count <= bytes.count && bytes[position] | 0x20 == word[0] {
                 var index = 1
                 while index < word.count, bytes[position + index] | 0x20 == word[index] { index += 1 }

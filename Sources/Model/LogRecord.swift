@@ -38,15 +38,18 @@ public struct LogRecord: Hashable, Sendable {
 public struct Severity: RawRepresentable, Hashable, Sendable, Comparable {
     public var rawValue: Int
 
+    @inlinable
     public init(rawValue: Int) { self.rawValue = rawValue }
 
-    public static let unspecified = Severity(rawValue: 0)
-    public static let trace = Severity(rawValue: 1)
-    public static let debug = Severity(rawValue: 5)
-    public static let info = Severity(rawValue: 9)
-    public static let warn = Severity(rawValue: 13)
-    public static let error = Severity(rawValue: 17)
-    public static let fatal = Severity(rawValue: 21)
+    // Computed, not stored: a stored static is a lazy global, reached through a once-check on
+    // every use from another module (the tailer compares severities per line).
+    @inlinable public static var unspecified: Severity { Severity(rawValue: 0) }
+    @inlinable public static var trace: Severity { Severity(rawValue: 1) }
+    @inlinable public static var debug: Severity { Severity(rawValue: 5) }
+    @inlinable public static var info: Severity { Severity(rawValue: 9) }
+    @inlinable public static var warn: Severity { Severity(rawValue: 13) }
+    @inlinable public static var error: Severity { Severity(rawValue: 17) }
+    @inlinable public static var fatal: Severity { Severity(rawValue: 21) }
 
     /// The short name of the range this number falls in (`INFO` for 9–12, …).
     public var name: String {

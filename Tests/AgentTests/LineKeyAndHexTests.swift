@@ -1,0 +1,100 @@
+import PeriscopeLogLines
+import PeriscopeTesting
+import Testing
+
+/// The tailer's two per-field lookups written for speed, each against a plain reference:
+/// hex IDs read eight digits at a time, and well-known keys found in a hashed table.
+@Suite("Tailer lookups: hex IDs and well-known keys")
+struct LineKeyAndHexTests {
+    /// Sixteen hex digits by the standard library; nil for anything else.
+    static func reference(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 16, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else { return nil }
+        return UInt64(text, radix: 16)
+    }
+
+    static func fast(_ bytes: [UInt8]) -> UInt64? {
+        bytes.withUnsafeBufferPointer { HexDigits.value16($0) }
+    }
+
+    @Test("every byte value at every position of a 16-digit ID agrees with the standard library")
+    func everyByteEverywhere() {
+        let base = Array("0123456789abcDEF".utf8)
+        #expect(Self.fast(base) == 0x0123_4567_89AB_CDEF)
+        #expect(Self.fast(Array("ffffffffffffffff".utf8)) == .max)
+        #expect(Self.fast(Array("0000000000000000".utf8)) == 0)
+        var mismatches = 0
+        var accepted = 0
+        for position in 0..<16 {
+            for byte in 0...255 {
+                var bytes = base
+                bytes[position] = UInt8(byte)
+                let fast = Self.fast(bytes)
+                if fast != Self.reference(bytes) { mismatches += 1 }
+                if fast != nil { accepted += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        // 22 hex digits (0-9, a-f, A-F) at each of 16 positions.
+        #expect(accepted == 16 * 22)
+    }
+
+    @Test("random IDs, lengths and near-hex bytes agree with the standard library")
+    func random() {
+        var generator = SeededGenerator(seed: 0x4E_8D16)
+        let alphabet = Array("0123456789abcdefABCDEF/:@G`g\u{10}\u{19}\u{7F}".utf8) + [0x80, 0xB0, 0xC1, 0xE6]
+        var mismatches = 0
+        for _ in 0..<50_000 {
+            let count = generator.next() % 8 == 0 ? Int(generator.next() % 20) : 16
+            let bytes = (0..<count).map { _ in
+                generator.next() % 4 == 0 ? alphabet[Int(generator.next() % UInt64(alphabet.count))] : Array("0123456789abcdef".utf8)[Int(generator.next() % 16)]
+            }
+            if Self.fast(bytes) != Self.reference(bytes) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
+    @Test("every well-known key has its role; near misses and other keys have none")
+    func keyRoles() {
+        let expected: [(Set<String>, LogLineParser.Key.Role)] = [
+            (LogLineParser.Key.time, .time), (LogLineParser.Key.level, .level), (LogLineParser.Key.message, .message),
+            (LogLineParser.Key.traceID, .traceID), (LogLineParser.Key.spanID, .spanID), (LogLineParser.Key.correlationID, .correlationID),
+        ]
+        func role(_ key: String) -> LogLineParser.Key.Role? {
+            Array(key.utf8).withUnsafeBufferPointer { LogLineParser.Key.role(of: $0) }
+        }
+        let known = expected.reduce(into: Set<String>()) { $0.formUnion($1.0) }
+        for (keys, expectedRole) in expected {
+            for key in keys {
+                #expect(role(key) == expectedRole, "\(key)")
+                // One byte changed, one added, one removed: none of these is well-known.
+                for variant in [key + "x", String(key.dropLast()), "x" + key, key.uppercased(), key + "\u{0}"] where !known.contains(variant) {
+                    #expect(role(variant) == nil, "\(variant)")
+                }
+            }
+        }
+        for other in ["", "service", "user", "http.route", "duration_ms", "t", "trace_id_", "a_very_long_key_over_sixteen_bytes"] {
+            #expect(role(other) == nil, "\(other)")
+        }
+    }
+
+    @Test("short texts of every length 0…16 pack as byte by byte, from anywhere in a larger buffer")
+    func shortTextPacking() {
+        var generator = SeededGenerator(seed: 0x5_4E47)
+        for _ in 0..<2_000 {
+            let buffer = (0..<40).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let count = Int(generator.next() % 17)
+            let start = Int(generator.next() % UInt64(40 - count + 1))
+            let slice = Array(buffer[start..<(start + count)])
+            var (low, high): (UInt64, UInt64) = (0, 0)
+            for (index, byte) in slice.enumerated() {
+                if index < 8 { low |= UInt64(byte) << UInt64(index * 8) } else { high |= UInt64(byte) << UInt64((index - 8) * 8) }
+            }
+            let packed = buffer.withUnsafeBufferPointer { ShortText(UnsafeBufferPointer(rebasing: $0[start..<(start + count)])) }
+            #expect(packed?.low == low && packed?.high == high && packed?.count == count, "\(slice)")
+        }
+        let tooLong = [UInt8](repeating: 0x61, count: 17)
+        #expect(tooLong.withUnsafeBufferPointer { ShortText($0) } == nil)
+    }
+}
