@@ -35,6 +35,7 @@ package struct LogLineParser: Sendable {
                         roles.append(role)
                     }
                 }
+                precondition(keys.count < Self.slotCount / 2, "the role table must stay at most half full")
                 var slots = [UInt8](repeating: 0, count: Self.slotCount)
                 var lengths = [UInt32](repeating: 0, count: 256)
                 for (index, key) in keys.enumerated() {

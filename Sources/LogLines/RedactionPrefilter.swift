@@ -32,11 +32,10 @@ extension Redactor {
         private let classes: [UInt8]
         private let digitRun: Int
         private let words: [[UInt8]]
-        /// By a word's lowercased first byte, the lowercased second bytes a word may go on with
-        /// (bit `byte & 63`); every bit when some word starting so is shorter than two bytes or goes
-        /// on with a byte that is not a letter.
-        /// Letters that start a word are common in log text, and most are followed by a byte no
-        /// word goes on with.
+        /// By a word's first byte, the second bytes it may go on with (bit `byte & 63`), both
+        /// compared as `startsWord` compares them (`byte | 0x20`); every bit when some word starting
+        /// so is shorter than two bytes. Letters that start a word are common in log text, and most
+        /// are followed by a byte no word goes on with.
         private let secondBytes: [UInt64]
 
         package init(of prefilters: [Prefilter]) {
@@ -63,10 +62,7 @@ extension Redactor {
             }
             var secondBytes = [UInt64](repeating: 0, count: 256)
             for word in words where !word.isEmpty {
-                let first = Int(Self.lowercased(word[0]))
-                let second = word.count < 2 ? nil : Self.lowercased(word[1])
-                // Only letters are compared exactly by the word check below; anything else keeps every bit.
-                secondBytes[first] |= second.map { $0 &- 0x61 < 26 ? 1 << UInt64($0 & 63) : .max } ?? .max
+                secondBytes[Int(word[0])] |= word.count < 2 ? .max : 1 << UInt64(word[1] & 63)
             }
             self.always = always
             self.classes = classes
@@ -74,8 +70,6 @@ extension Redactor {
             self.words = words
             self.secondBytes = secondBytes
         }
-
-        private static func lowercased(_ byte: UInt8) -> UInt8 { byte &- 0x41 < 26 ? byte | 0x20 : byte }
 
         package func mayMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             if always { return true }
@@ -109,9 +103,10 @@ extension Redactor {
         }
 
         private func startsWord(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> Bool {
-            let allowed = secondBytes[Int(Self.lowercased(bytes[position]))]
+            // A word matches only if `bytes[position + 1] | 0x20 == word[1]`, so its bit is set.
+            let allowed = secondBytes[Int(bytes[position] | 0x20)]
             if allowed != .max {
-                guard position + 1 < bytes.count, allowed & (1 << UInt64(Self.lowercased(bytes[position + 1]) & 63)) != 0 else { return false }
+                guard position + 1 < bytes.count, allowed & (1 << UInt64((bytes[position + 1] | 0x20) & 63)) != 0 else { return false }
             }
             for word in words where position + word.count <= bytes.count && bytes[position] | 0x20 == word[0] {
                 var index = 1

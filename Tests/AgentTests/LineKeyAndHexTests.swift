@@ -97,4 +97,43 @@ struct LineKeyAndHexTests {
         let tooLong = [UInt8](repeating: 0x61, count: 17)
         #expect(tooLong.withUnsafeBufferPointer { ShortText($0) } == nil)
     }
+
+    /// The word pre-check written plainly: at a byte that starts some word (a word's first byte,
+    /// or its capital), some word whose bytes all equal the text's once `| 0x20`.
+    static func holdsWord(_ text: [UInt8], _ words: [[UInt8]]) -> Bool {
+        let starts = Set(words.filter { !$0.isEmpty }.flatMap { word in
+            word[0] >= 0x61 && word[0] <= 0x7A ? [word[0], word[0] - 0x20] : [word[0]]
+        })
+        for start in text.indices where starts.contains(text[start]) {
+            for word in words where !word.isEmpty && start + word.count <= text.count {
+                if (0..<word.count).allSatisfy({ text[start + $0] | 0x20 == word[$0] }) { return true }
+            }
+        }
+        return false
+    }
+
+    @Test("the word pre-check agrees with a plain word search for every first and second byte, default and odd words")
+    func wordPrecheck() {
+        let defaults = ["bearer", "pass", "pwd", "secret", "token", "api"].map { Array($0.utf8) }
+        // Words whose bytes are not letters, where `| 0x20` aliases other bytes ('@' with '`', '_' with DEL).
+        let odd = ["@a", "`", "_x", "\u{7F}q", "a", "9z"].map { Array($0.utf8) }
+        var mismatches: [String] = []
+        for words in [defaults, odd] {
+            let scan = Redactor.Scan(of: [.anyWord(words)])
+            let tails = [[]] + words.map { Array($0.dropFirst(min(2, $0.count))) }
+            for first in 0...255 {
+                for second in 0...255 {
+                    for tail in tails {
+                        let text = [UInt8(first), UInt8(second)] + tail
+                        let fast = text.withUnsafeBufferPointer { scan.mayMatch($0) }
+                        if fast != Self.holdsWord(text, words), mismatches.count < 5 { mismatches.append("\(text) in \(words.count) words") }
+                    }
+                }
+                // A start byte as the last byte of the text.
+                let last = [UInt8(first)]
+                if last.withUnsafeBufferPointer({ scan.mayMatch($0) }) != Self.holdsWord(last, words), mismatches.count < 5 { mismatches.append("\(last)") }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
 }
