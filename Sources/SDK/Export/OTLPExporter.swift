@@ -89,6 +89,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
+    private let exportsInFlight = ExportsInFlight()
 
     /// Spans refused because the span queue was full.
     public var droppedSpans: Int { droppedSpansCount.load(ordering: .relaxed) }
@@ -202,10 +203,14 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     // MARK: Export side
 
-    /// Sends everything queued at the time of the call (and what arrives meanwhile), waiting at
-    /// most `timeout`. Works with or without `run()`.
+    /// Sends everything queued at the time of the call (and what arrives meanwhile), and waits
+    /// for the answers to every export out — the background loop's too — at most `timeout` in
+    /// all. Works with or without `run()`.
     public func forceFlush(timeout: Duration = .seconds(5)) async {
-        await withDeadline(timeout, on: timeline) { await self.drain() }
+        await withDeadline(timeout, on: timeline) {
+            await self.drain()
+            await self.exportsInFlight.waitUntilIdle()
+        }
     }
 
     /// The export loop: runs until graceful shutdown or cancellation, then sends what is still
@@ -291,8 +296,10 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 }
                 for export in exports {
                     while inFlight >= limit { await awaitOne() }
+                    exportsInFlight.begin()
                     group.addTask {
                         await export()
+                        self.exportsInFlight.end()
                         return true
                     }
                     inFlight += 1
