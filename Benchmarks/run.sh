@@ -41,15 +41,14 @@ step "machine"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "swift=$("$SWIFT" --version 2>/dev/null | head -n 1)"
   echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "release_link=static Swift runtime and Foundation (--static-swift-stdlib)"
 } | tee "$RESULTS/machine.env"
 
 step "release build of the main package (scratch path .build-release)"
-# Built as the README says to build for production: the Swift runtime and Foundation linked in.
-RELEASE_FLAGS=(-c release --static-swift-stdlib --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH")
-timeout 1500 "$SWIFT" build "${RELEASE_FLAGS[@]}" --product periscope-collector
-timeout 1500 "$SWIFT" build "${RELEASE_FLAGS[@]}" --product periscope-agent
-BIN="$("$SWIFT" build "${RELEASE_FLAGS[@]}" --show-bin-path)"
+timeout 1500 "$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" \
+  --product periscope-collector
+timeout 1500 "$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" \
+  --product periscope-agent
+BIN="$("$SWIFT" build -c release --package-path "$ROOT" --scratch-path "$RELEASE_SCRATCH" --show-bin-path)"
 
 step "release build of the benchmarks package"
 timeout 2400 "$SWIFT" build -c release --package-path "$BENCH"
