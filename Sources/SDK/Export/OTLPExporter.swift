@@ -204,12 +204,12 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     // MARK: Export side
 
     /// Sends everything queued at the time of the call (and what arrives meanwhile), and waits
-    /// for the answers to every export out — the background loop's too — at most `timeout` in
-    /// all. Works with or without `run()`.
+    /// for the answers to every export that left the queues before it — the background loop's
+    /// and the metrics loop's too — at most `timeout` in all. Works with or without `run()`.
     public func forceFlush(timeout: Duration = .seconds(5)) async {
         await withDeadline(timeout, on: timeline) {
             await self.drain()
-            await self.exportsInFlight.waitUntilIdle()
+            await self.exportsInFlight.waitForEarlierExports()
         }
     }
 
@@ -248,6 +248,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// interval; a failed export is counted in `failedExports` and superseded by the next one.
     @discardableResult
     public func export(metrics: [Metric]) async -> Bool {
+        let ticket = exportsInFlight.begin()
+        defer { exportsInFlight.end(ticket) }
         var allAccepted = true
         var start = 0
         while start < metrics.count {
@@ -281,7 +283,12 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 if finished { inFlight -= 1 } else { ticking = false }
             }
             while !Task.isCancelled {
-                let exports = takeExports()
+                // Batches are counted from the moment they leave the queues, under one ticket taken
+                // before the take: a flush that finds the queues empty waits for them even before
+                // they are sent.
+                let take = exportsInFlight.begin()
+                let exports = takeExports().map { export in (export, exportsInFlight.another(take)) }
+                exportsInFlight.end(take)
                 if exports.isEmpty {
                     if inFlight == 0 { break }
                     if !ticking {
@@ -294,12 +301,11 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     await awaitOne()
                     continue
                 }
-                for export in exports {
+                for (export, ticket) in exports {
                     while inFlight >= limit { await awaitOne() }
-                    exportsInFlight.begin()
                     group.addTask {
+                        defer { self.exportsInFlight.end(ticket) }
                         await export()
-                        self.exportsInFlight.end()
                         return true
                     }
                     inFlight += 1
