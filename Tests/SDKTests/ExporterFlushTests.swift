@@ -30,11 +30,62 @@ struct ExporterFlushTests {
             while received.withLock({ $0 }) < count { try await Task.sleep(for: .milliseconds(5)) }
         }
 
+        /// Whether `count` requests arrived within `limit`.
+        func received(_ count: Int, within limit: Duration) async throws -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while received.withLock({ $0 }) < count {
+                guard ContinuousClock.now < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return true
+        }
+
         func release(upTo count: Int) { released.withLock { $0 = count } }
     }
 
     static func span() -> PeriscopeModel.Span {
         PeriscopeModel.Span(traceID: .random(), spanID: .random(), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2)
+    }
+
+    /// Starts a held-answer agent and an exporter sending to it, with `queued` spans submitted
+    /// before the loop starts, and runs `body` with the agent, the exporter and the loop. Every
+    /// answer is released and the loop cancelled on the way out, whatever `body` did.
+    func withHeldAgent(
+        _ configuration: OTLPExporter.Configuration, queued: Int = 0,
+        _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
+    ) async throws {
+        let agent = HeldAnswers()
+        try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            var configuration = configuration
+            configuration.endpoint = "http://127.0.0.1:\(try #require(client.port))"
+            let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration)
+            for _ in 0..<queued { exporter.submit(Self.span()) }
+            let loop = Task { await exporter.run() }
+            defer {
+                agent.release(upTo: .max)
+                loop.cancel()
+            }
+            try await body(agent, exporter, loop)
+        }
+    }
+
+    /// A flush started in the background, which the test asks whether it has returned yet.
+    final class BackgroundFlush: Sendable {
+        private let returned = Atomic(false)
+        private let task = Mutex<Task<Void, Never>?>(nil)
+
+        init(_ exporter: OTLPExporter) {
+            task.withLock { task in
+                task = Task {
+                    await exporter.forceFlush(timeout: .seconds(30))
+                    self.returned.store(true, ordering: .relaxed)
+                }
+            }
+        }
+
+        var hasReturned: Bool { returned.load(ordering: .relaxed) }
+
+        func value() async { await task.withLock { $0 }?.value }
     }
 
     /// A batch the background loop sent before a flush began is part of the flush: the flush
@@ -43,30 +94,16 @@ struct ExporterFlushTests {
     /// batch, the exporter counted it failed.
     @Test("a flush waits for the answer to an export the background loop started", .timeLimit(.minutes(1)))
     func flushWaitsForTheLoopsExport() async throws {
-        let agent = HeldAnswers()
-        try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
-            let port = try #require(client.port)
-            let exporter = OTLPExporter(
-                resource: ProcessResource.make(serviceName: "flush-test"),
-                configuration: OTLPExporter.Configuration(endpoint: "http://127.0.0.1:\(port)", exportInterval: .milliseconds(20)))
-            let loop = Task { await exporter.run() }
-            defer {
-                agent.release(upTo: .max)
-                loop.cancel()
-            }
+        try await withHeldAgent(OTLPExporter.Configuration(exportInterval: .milliseconds(20))) { agent, exporter, loop in
             exporter.submit(Self.span())
             try await agent.waitUntilReceived(1)
             #expect(exporter.queuedItems == 0)
 
-            let flushed = Atomic(false)
-            let flush = Task {
-                await exporter.forceFlush(timeout: .seconds(30))
-                flushed.store(true, ordering: .relaxed)
-            }
+            let flush = BackgroundFlush(exporter)
             try await Task.sleep(for: .milliseconds(300))
-            let returnedBeforeTheAnswer = flushed.load(ordering: .relaxed)
+            let returnedBeforeTheAnswer = flush.hasReturned
             agent.release(upTo: 1)
-            await flush.value
+            await flush.value()
             loop.cancel()
             await loop.value
             #expect(!returnedBeforeTheAnswer, "the flush returned while the loop's export was still out")
@@ -75,47 +112,54 @@ struct ExporterFlushTests {
         }
     }
 
-    /// With one export at a time, the loop holds a second batch it has taken from the queue
-    /// while the first is out: the queue looks empty, and the first answer must not end the flush.
+    /// One export at a time, batches of one, two spans queued before the loop wakes: one take
+    /// holds both batches, and the loop holds the second while the first is out.
+    static let oneAtATime = OTLPExporter.Configuration(maxBatchSize: 1, exportInterval: .seconds(3600), maxConcurrentExports: 1)
+
+    /// The queue looks empty while the loop holds the second batch: the first answer must not
+    /// end the flush.
     @Test("a flush waits for a batch the loop has taken but not sent yet", .timeLimit(.minutes(1)))
     func flushWaitsForATakenBatch() async throws {
-        let agent = HeldAnswers()
-        try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
-            let port = try #require(client.port)
-            let exporter = OTLPExporter(
-                resource: ProcessResource.make(serviceName: "flush-test"),
-                configuration: OTLPExporter.Configuration(
-                    endpoint: "http://127.0.0.1:\(port)", maxBatchSize: 1, exportInterval: .seconds(3600), maxConcurrentExports: 1))
-            // Both batches are queued before the loop wakes, so one take holds them both.
-            exporter.submit(Self.span())
-            exporter.submit(Self.span())
-            let loop = Task { await exporter.run() }
-            defer {
-                agent.release(upTo: .max)
-                loop.cancel()
-            }
+        try await withHeldAgent(Self.oneAtATime, queued: 2) { agent, exporter, loop in
             exporter.requestFlush()
             try await agent.waitUntilReceived(1)
             #expect(exporter.queuedItems == 0, "the loop took both batches")
 
-            let flushed = Atomic(false)
-            let flush = Task {
-                await exporter.forceFlush(timeout: .seconds(30))
-                flushed.store(true, ordering: .relaxed)
-            }
+            let flush = BackgroundFlush(exporter)
             try await Task.sleep(for: .milliseconds(200))
-            let returnedEarly = flushed.load(ordering: .relaxed)
+            let returnedEarly = flush.hasReturned
             agent.release(upTo: 1)
             try await agent.waitUntilReceived(2)
             try await Task.sleep(for: .milliseconds(200))
-            let returnedAfterTheFirstAnswer = flushed.load(ordering: .relaxed)
+            let returnedAfterTheFirstAnswer = flush.hasReturned
             agent.release(upTo: 2)
-            await flush.value
+            await flush.value()
             loop.cancel()
             await loop.value
             #expect(!returnedEarly && !returnedAfterTheFirstAnswer, "the flush returned while the loop still held a batch")
             #expect(exporter.exportedSpans == 2)
             #expect(exporter.failedExports == 0)
+        }
+    }
+
+    /// Cancelling the loop (a service on its way out) while it holds a batch it has not sent:
+    /// the batch goes back to the queue and the loop's final flush sends it. It used to start as
+    /// a cancelled export and be counted failed, never sent. The export that was out when the
+    /// loop was cancelled has no answer and is counted failed, not sent again.
+    @Test("a cancelled loop hands a batch it had not sent back to its final flush", .timeLimit(.minutes(1)))
+    func cancelledLoopHandsBackATakenBatch() async throws {
+        try await withHeldAgent(Self.oneAtATime, queued: 2) { agent, exporter, loop in
+            exporter.requestFlush()
+            try await agent.waitUntilReceived(1)
+            #expect(exporter.queuedItems == 0, "the loop took both batches")
+            loop.cancel()
+            let handedBack = try await agent.received(2, within: .seconds(10))
+            #expect(handedBack, "the batch the loop held was never sent")
+            agent.release(upTo: 2)
+            await loop.value
+            #expect(exporter.exportedSpans == 1, "the held-back batch was sent by the final flush")
+            #expect(exporter.failedSpans == 1, "only the export that was out when the loop was cancelled failed")
+            #expect(exporter.queuedItems == 0)
         }
     }
 

@@ -66,6 +66,17 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         }
     }
 
+    /// Puts a batch taken by `takeAll` back in front of the queue, to be taken first again. It
+    /// is restored whole even past `capacity`, since its elements were accepted once: the buffer
+    /// then holds at most twice `capacity` (what was taken, and what producers added since).
+    func restore(_ batch: [Element]) {
+        guard !batch.isEmpty else { return }
+        storage.withLock { storage in
+            storage.full.insert(batch, at: 0)
+            storage.count += batch.count
+        }
+    }
+
     /// How many elements are queued.
     var count: Int { storage.withLock { $0.count } }
 }

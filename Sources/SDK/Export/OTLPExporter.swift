@@ -287,9 +287,10 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 // before the take: a flush that finds the queues empty waits for them even before
                 // they are sent.
                 let take = exportsInFlight.begin()
-                let exports = takeExports().map { export in (export, exportsInFlight.another(take)) }
+                let batches = takeBatches()
+                let tickets = batches.map { _ in exportsInFlight.another(take) }
                 exportsInFlight.end(take)
-                if exports.isEmpty {
+                if batches.isEmpty {
                     if inFlight == 0 { break }
                     if !ticking {
                         ticking = true
@@ -301,11 +302,21 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     await awaitOne()
                     continue
                 }
-                for (export, ticket) in exports {
-                    while inFlight >= limit { await awaitOne() }
+                for index in batches.indices {
+                    while inFlight >= limit && !Task.isCancelled { await awaitOne() }
+                    // Cancelled (the service is on its way out): what is not sent yet goes back to
+                    // the front of its queue for the final flush, instead of starting as a
+                    // cancelled export that would be counted failed.
+                    if Task.isCancelled {
+                        handBack(batches[index...])
+                        for ticket in tickets[index...] { exportsInFlight.end(ticket) }
+                        return
+                    }
+                    let batch = batches[index]
+                    let ticket = tickets[index]
                     group.addTask {
                         defer { self.exportsInFlight.end(ticket) }
-                        await export()
+                        await self.export(batch)
                         return true
                     }
                     inFlight += 1
@@ -314,22 +325,40 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         }
     }
 
-    /// Everything queued now, as exports alternating spans and logs.
-    private func takeExports() -> [@Sendable () async -> Void] {
+    /// One batch taken from a queue for export.
+    private enum TakenBatch: Sendable {
+        case spans([PeriscopeModel.Span])
+        case logs([LogRecord])
+    }
+
+    /// Everything queued now, as batches alternating spans and logs.
+    private func takeBatches() -> [TakenBatch] {
         let spanBatches = spans.takeAll()
         let logBatches = logs.takeAll()
-        var exports: [@Sendable () async -> Void] = []
+        var batches: [TakenBatch] = []
+        batches.reserveCapacity(spanBatches.count + logBatches.count)
         for index in 0..<max(spanBatches.count, logBatches.count) {
-            if index < spanBatches.count {
-                let batch = spanBatches[index]
-                exports.append { await self.export(spans: batch) }
-            }
-            if index < logBatches.count {
-                let batch = logBatches[index]
-                exports.append { await self.export(logs: batch) }
+            if index < spanBatches.count { batches.append(.spans(spanBatches[index])) }
+            if index < logBatches.count { batches.append(.logs(logBatches[index])) }
+        }
+        return batches
+    }
+
+    /// Puts batches taken but not sent back in front of their queues, oldest first.
+    private func handBack(_ batches: ArraySlice<TakenBatch>) {
+        for batch in batches.reversed() {
+            switch batch {
+            case .spans(let batch): spans.restore(batch)
+            case .logs(let batch): logs.restore(batch)
             }
         }
-        return exports
+    }
+
+    private func export(_ batch: TakenBatch) async {
+        switch batch {
+        case .spans(let batch): await export(spans: batch)
+        case .logs(let batch): await export(logs: batch)
+        }
     }
 
     private func export(spans batch: [PeriscopeModel.Span]) async {
