@@ -18,6 +18,20 @@ package enum JSONLineParser {
         return parser.atEnd
     }
 
+    /// The high bit of each of the eight bytes (little-endian) that may be `"`, `\` or below
+    /// 0x20; zero when none is. The lowest set bit is exact: a borrow can only flag a byte
+    /// above a true match, so `trailingZeroBitCount / 8` is the first stop's offset.
+    @inline(__always)
+    package static func stringStops(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & 0x8080_8080_8080_8080
+    }
+
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
@@ -185,10 +199,15 @@ package enum JSONLineParser {
             guard peek == UInt8(ascii: "\"") else { return nil }
             index += 1
             let start = index
-            // Fast path: no escapes. Eight bytes at a time while none of them ends the string,
+            // Fast path: no escapes. Eight bytes at a time to the first one that ends the string,
             // starts an escape or is a control character.
             if let base = bytes.baseAddress {
-                while index + 8 <= bytes.count, !Self.mayEndString(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+                while index + 8 <= bytes.count {
+                    let stops = JSONLineParser.stringStops(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    if stops != 0 {
+                        index += stops.trailingZeroBitCount >> 3
+                        break
+                    }
                     index += 8
                 }
             }
@@ -236,16 +255,6 @@ package enum JSONLineParser {
                 }
             }
             return nil
-        }
-
-        /// Whether one of the eight bytes (little-endian) is `"`, `\` or below 0x20 (exact for
-        /// "none", which is all the fast path needs).
-        static func mayEndString(_ word: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
-            let control = (word &- ones &* 0x20) & ~word & highs != 0
-            return control || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
         }
 
         mutating func hex4() -> UInt32? {

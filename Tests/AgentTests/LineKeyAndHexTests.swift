@@ -40,6 +40,39 @@ struct LineKeyAndHexTests {
         #expect(accepted == 16 * 22)
     }
 
+    /// Where a JSON string's fast path stops: the first `"`, `\` or control byte of eight.
+    static func firstStop(_ bytes: [UInt8]) -> Int {
+        bytes.firstIndex { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 } ?? 8
+    }
+
+    static func word(_ bytes: [UInt8]) -> UInt64 {
+        bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) }
+    }
+
+    @Test("a JSON string's first stop in eight bytes: every byte at every position, after stops and not, and random words")
+    func stringStops() {
+        var generator = SeededGenerator(seed: 0x5707)
+        var mismatches = 0
+        for position in 0..<8 {
+            for byte in 0...255 {
+                for _ in 0..<4 {
+                    // Stops placed above the byte probe the borrow; bytes below it are never stops.
+                    var bytes = (0..<8).map { _ in [0x22, 0x5C, 0x00, 0x1F, 0x20, 0x21, 0x23, 0x5B, 0x5D, 0x80, 0xFF, 0x41][Int.random(in: 0..<12, using: &generator)] as UInt8 }
+                    for below in 0..<position where Self.firstStop([bytes[below]]) == 0 { bytes[below] = 0x41 }
+                    bytes[position] = UInt8(byte)
+                    let stops = JSONLineParser.stringStops(Self.word(bytes))
+                    if (stops == 0 ? 8 : stops.trailingZeroBitCount >> 3) != Self.firstStop(bytes) { mismatches += 1 }
+                }
+            }
+        }
+        for _ in 0..<20_000 {
+            let bytes = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let stops = JSONLineParser.stringStops(Self.word(bytes))
+            if (stops == 0 ? 8 : stops.trailingZeroBitCount >> 3) != Self.firstStop(bytes) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("random IDs, lengths and near-hex bytes agree with the standard library (10,000)")
     func random() {
         var generator = SeededGenerator(seed: 0x4E_8D16)
