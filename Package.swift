@@ -51,6 +51,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // glibc's malloc tuning (`mallopt`), which the Glibc module does not expose.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The telemetry data model: IDs, resources, spans, logs, metrics, signals, wall-clock time.
         .target(
@@ -218,6 +220,7 @@ let package = Package(
                 "PeriscopeDiskQueue",
                 "PeriscopeServer",
                 "PeriscopeLogLines",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

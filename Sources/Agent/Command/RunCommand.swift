@@ -104,9 +104,11 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        LargeAllocationPolicy.apply(environment: environment)
         let configuration: AgentConfiguration
         do {
-            configuration = try resolve(environment: ProcessInfo.processInfo.environment)
+            configuration = try resolve(environment: environment)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
