@@ -116,14 +116,22 @@ struct ExporterFlushTests {
     /// holds both batches, and the loop holds the second while the first is out.
     static let oneAtATime = OTLPExporter.Configuration(maxBatchSize: 1, exportInterval: .seconds(3600), maxConcurrentExports: 1)
 
-    /// The queue looks empty while the loop holds the second batch: the first answer must not
-    /// end the flush.
-    @Test("a flush waits for a batch the loop has taken but not sent yet", .timeLimit(.minutes(1)))
-    func flushWaitsForATakenBatch() async throws {
+    /// `withHeldAgent` one export at a time, from the moment the first batch is out and the
+    /// loop holds the second.
+    func withSecondBatchHeld(_ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void) async throws {
         try await withHeldAgent(Self.oneAtATime, queued: 2) { agent, exporter, loop in
             exporter.requestFlush()
             try await agent.waitUntilReceived(1)
             #expect(exporter.queuedItems == 0, "the loop took both batches")
+            try await body(agent, exporter, loop)
+        }
+    }
+
+    /// The queue looks empty while the loop holds the second batch: the first answer must not
+    /// end the flush.
+    @Test("a flush waits for a batch the loop has taken but not sent yet", .timeLimit(.minutes(1)))
+    func flushWaitsForATakenBatch() async throws {
+        try await withSecondBatchHeld { agent, exporter, loop in
 
             let flush = BackgroundFlush(exporter)
             try await Task.sleep(for: .milliseconds(200))
@@ -148,10 +156,7 @@ struct ExporterFlushTests {
     /// loop was cancelled has no answer and is counted failed, not sent again.
     @Test("a cancelled loop hands a batch it had not sent back to its final flush", .timeLimit(.minutes(1)))
     func cancelledLoopHandsBackATakenBatch() async throws {
-        try await withHeldAgent(Self.oneAtATime, queued: 2) { agent, exporter, loop in
-            exporter.requestFlush()
-            try await agent.waitUntilReceived(1)
-            #expect(exporter.queuedItems == 0, "the loop took both batches")
+        try await withSecondBatchHeld { agent, exporter, loop in
             loop.cancel()
             let handedBack = try await agent.received(2, within: .seconds(10))
             #expect(handedBack, "the batch the loop held was never sent")
