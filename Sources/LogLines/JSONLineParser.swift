@@ -203,7 +203,7 @@ package enum JSONLineParser {
             // starts an escape or is a control character.
             if let base = bytes.baseAddress {
                 while index + 8 <= bytes.count {
-                    let stops = JSONLineParser.stringStops(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    let stops = JSONLineParser.stringStops(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
                     if stops != 0 {
                         index += stops.trailingZeroBitCount >> 3
                         break

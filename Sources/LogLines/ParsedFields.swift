@@ -32,6 +32,8 @@ package struct ParsedFields {
     package private(set) var fields: [Field] = []
     package private(set) var structured: [AttributeValue] = []
 
+    package init() {}
+
     /// Starts the list of a new record whose text is `text` (keeping storage from the last one).
     package mutating func beginRecord(_ text: UnsafeBufferPointer<UInt8>) {
         self.text = text

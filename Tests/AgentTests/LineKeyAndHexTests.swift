@@ -73,6 +73,36 @@ struct LineKeyAndHexTests {
         #expect(mismatches == 0)
     }
 
+    @Test("JSON strings with an escape, a quote or a control byte at every offset 0…24 parse as a plain reading says")
+    func stringsAroundTheJump() {
+        let parser = LogLineParser(format: .json, pattern: nil)
+        var fields = ParsedFields()
+        var mismatches: [String] = []
+        for length in 0...24 {
+            for offset in 0...length {
+                let before = String(repeating: "a", count: offset)
+                let after = String(repeating: "b", count: length - offset)
+                // (text inside the quotes, what it decodes to; nil: the line is not JSON)
+                let cases: [([UInt8], String?)] = [
+                    (Array((before + after).utf8), before + after),
+                    (Array((before + "\\n" + after).utf8), before + "\n" + after),
+                    (Array((before + "\\\"" + after).utf8), before + "\"" + after),
+                    (Array((before + "é" + after).utf8), before + "é" + after),
+                    (Array(before.utf8) + [0x01] + Array(after.utf8), nil),
+                ]
+                for (inside, expected) in cases {
+                    let line = Array("{\"k\":\"".utf8) + inside + Array("\",\"z\":1}".utf8)
+                    let decoded: String? = line.withUnsafeBufferPointer { text in
+                        guard parser.parse(text, into: &fields), case .string(let range)? = fields.fields.first?.value else { return nil }
+                        return fields.withBytes(range) { String(decoding: $0, as: UTF8.self) }
+                    }
+                    if decoded != expected { mismatches.append("\(length)/\(offset): \(inside) → \(decoded ?? "nil")") }
+                }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test("random IDs, lengths and near-hex bytes agree with the standard library (10,000)")
     func random() {
         var generator = SeededGenerator(seed: 0x4E_8D16)

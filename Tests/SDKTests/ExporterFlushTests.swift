@@ -168,6 +168,29 @@ struct ExporterFlushTests {
         }
     }
 
+    /// A flush waiting for the loop's held batch while the loop is cancelled: the batch goes back
+    /// to the queue, and the flush must send it (or wait for whoever does) before it returns. It
+    /// returned as soon as the hand-back ended the batch's ticket, with the batch still queued.
+    @Test("a flush waiting on a batch the cancelled loop hands back returns only once it is answered", .timeLimit(.minutes(1)))
+    func flushOutlivesAHandBack() async throws {
+        try await withSecondBatchHeld { agent, exporter, loop in
+            let flush = BackgroundFlush(exporter)
+            try await Task.sleep(for: .milliseconds(100))
+            loop.cancel()
+            let handedBack = try await agent.received(2, within: .seconds(10))
+            #expect(handedBack, "the batch the loop held was never sent")
+            try await Task.sleep(for: .milliseconds(200))
+            let returnedBeforeTheAnswer = flush.hasReturned
+            agent.release(upTo: 2)
+            await flush.value()
+            let exportedWhenTheFlushReturned = exporter.exportedSpans
+            await loop.value
+            #expect(!returnedBeforeTheAnswer, "the flush returned while the handed-back batch was unanswered")
+            #expect(exportedWhenTheFlushReturned == 1)
+            #expect(exporter.failedSpans == 1, "only the export that was out when the loop was cancelled failed")
+        }
+    }
+
     @Test("a flush waits for exports begun before it, not after it; a batch's shared ticket; cancellation", .timeLimit(.minutes(1)))
     func exportsInFlight() async throws {
         let tracker = ExportsInFlight()

@@ -117,15 +117,16 @@ import Testing
         #expect(buffer.takeAll() == [[7]])
     }
 
-    @Test func restoredBatchesComeFirstAndCountEvenPastCapacity() {
+    @Test func restoredBatchesComeFirstAndCountPastCapacityUpToTwice() {
         let buffer = BoundedBuffer<Int>(capacity: 4, batchSize: 2)
         for value in 0..<4 { _ = buffer.append(value) }
         let taken = buffer.takeAll()
         #expect(taken == [[0, 1], [2, 3]])
         for value in 4..<8 { _ = buffer.append(value) }
-        for batch in taken.reversed() { buffer.restore(batch) }
-        buffer.restore([])
+        #expect(taken.reversed().allSatisfy { buffer.restore($0) })
+        #expect(buffer.restore([]))
         #expect(buffer.count == 8, "restored items count even past capacity; they were accepted once")
+        #expect(!buffer.restore([99]), "never more than twice the capacity")
         #expect(buffer.append(8) == .full)
         #expect(buffer.takeAll() == [[0, 1], [2, 3], [4, 5], [6, 7]])
         #expect(buffer.append(9) == .queued)

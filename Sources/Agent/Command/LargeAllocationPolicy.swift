@@ -1,4 +1,4 @@
-#if canImport(CMalloc)
+#if canImport(Glibc) && canImport(CMalloc)
 import CMalloc
 #endif
 
@@ -9,13 +9,14 @@ import CMalloc
 /// buffers are carved from the heap's arenas, which keep their pages after the buffers are
 /// freed. Fixing the threshold at 256 KiB hands every larger buffer back to the system as soon
 /// as it is freed: under tail load the agent keeps about 2 MiB less resident (BENCHMARKS.md).
-/// An operator's own `MALLOC_MMAP_THRESHOLD_` is left to win.
+/// An operator's own `MALLOC_MMAP_THRESHOLD_` (or `glibc.malloc.mmap_threshold` tunable) wins.
 enum LargeAllocationPolicy {
     static let mmapThreshold: Int32 = 256 << 10
 
     static func apply(environment: [String: String]) {
-        #if canImport(CMalloc)
-        guard environment["MALLOC_MMAP_THRESHOLD_"] == nil else { return }
+        #if canImport(Glibc) && canImport(CMalloc)
+        guard environment["MALLOC_MMAP_THRESHOLD_"] == nil,
+              !(environment["GLIBC_TUNABLES"] ?? "").contains("mmap_threshold") else { return }
         _ = mallopt(M_MMAP_THRESHOLD, mmapThreshold)
         #endif
     }

@@ -2,7 +2,8 @@ import Synchronization
 
 /// A fixed-capacity FIFO shared by the producing application and the export loop.
 /// `append` never waits and never grows past `capacity`: when full it refuses and the caller
-/// counts the drop, which is how the SDK keeps memory bounded whatever the input rate.
+/// counts the drop, which is how the SDK keeps memory bounded whatever the input rate. Only
+/// batches handed back on shutdown (`restore`) may take it past `capacity`, never past twice it.
 ///
 /// Items are kept in batches of `batchSize`, the size of one export request: the producer fills
 /// the open batch, and a full one is set aside as is. Storage never grows by copying what is
@@ -66,14 +67,17 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         }
     }
 
-    /// Puts a batch taken by `takeAll` back in front of the queue, to be taken first again. It
-    /// is restored whole even past `capacity`, since its elements were accepted once: the buffer
-    /// then holds at most twice `capacity` (what was taken, and what producers added since).
-    func restore(_ batch: [Element]) {
-        guard !batch.isEmpty else { return }
-        storage.withLock { storage in
+    /// Puts a batch taken by `takeAll` back in front of the queue, to be taken first again; false
+    /// (and nothing restored) when that would hold more than twice `capacity`. Restored elements
+    /// were accepted once, so they may pass `capacity` (producers refilled the queue meanwhile),
+    /// but only this far: the caller counts a batch that does not fit as lost.
+    func restore(_ batch: [Element]) -> Bool {
+        guard !batch.isEmpty else { return true }
+        return storage.withLock { storage in
+            guard storage.count + batch.count <= 2 * capacity else { return false }
             storage.full.insert(batch, at: 0)
             storage.count += batch.count
+            return true
         }
     }
 

@@ -90,6 +90,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
     private let exportsInFlight = ExportsInFlight()
+    /// Bumped each time a cancelled loop puts taken batches back in the queues, before their
+    /// tickets end: a flush that waited for those batches sees it and drains again.
+    private let handBacks = Atomic<Int>(0)
 
     /// Spans refused because the span queue was full.
     public var droppedSpans: Int { droppedSpansCount.load(ordering: .relaxed) }
@@ -208,8 +211,13 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// and the metrics loop's too — at most `timeout` in all. Works with or without `run()`.
     public func forceFlush(timeout: Duration = .seconds(5)) async {
         await withDeadline(timeout, on: timeline) {
-            await self.drain()
-            await self.exportsInFlight.waitForEarlierExports()
+            while !Task.isCancelled {
+                let handBacksBefore = self.handBacks.load(ordering: .acquiring)
+                await self.drain(handingBackOnCancel: false)
+                await self.exportsInFlight.waitForEarlierExports()
+                // Batches this flush waited for went back to the queues (the loop was cancelled).
+                if self.handBacks.load(ordering: .acquiring) == handBacksBefore { break }
+            }
         }
     }
 
@@ -229,7 +237,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     }
                 }
                 for await _ in self.wakeStream {
-                    await self.drain()
+                    await self.drain(handingBackOnCancel: true)
                 }
                 group.cancelAll()
             }
@@ -272,7 +280,12 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// has answered (or the task is cancelled), up to `maxConcurrentExports` at once, spans and
     /// logs alike. While exports are out, the queues are looked at again every 20 ms, so one
     /// slow answer (a retrying batch) does not hold the batches made after it.
-    private func drain() async {
+    ///
+    /// With `handingBackOnCancel` (the background loop, cancelled once, on the way out), batches
+    /// taken but not yet sent when the task is cancelled go back to the front of their queues for
+    /// the final flush. A flush cut short by its deadline does not hand back: a caller flushing
+    /// again and again against a hung agent would otherwise pile batches up without bound.
+    private func drain(handingBackOnCancel: Bool) async {
         let limit = max(1, configuration.maxConcurrentExports)
         // Child tasks return true for a finished export, false for the 20 ms tick.
         await withTaskGroup(of: Bool.self) { group in
@@ -304,20 +317,26 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 }
                 for index in batches.indices {
                     while inFlight >= limit && !Task.isCancelled { await awaitOne() }
-                    // Cancelled (the service is on its way out): what is not sent yet goes back to
-                    // the front of its queue for the final flush, instead of starting as a
-                    // cancelled export that would be counted failed.
-                    if Task.isCancelled {
-                        handBack(batches[index...])
-                        for ticket in tickets[index...] { exportsInFlight.end(ticket) }
-                        return
-                    }
                     let batch = batches[index]
                     let ticket = tickets[index]
-                    group.addTask {
+                    let export: @Sendable () async -> Bool = {
                         defer { self.exportsInFlight.end(ticket) }
                         await self.export(batch)
                         return true
+                    }
+                    let started: Bool
+                    if handingBackOnCancel {
+                        started = group.addTaskUnlessCancelled(operation: export)
+                    } else {
+                        group.addTask(operation: export)
+                        started = true
+                    }
+                    guard started else {
+                        // Cancelled (the service is on its way out): what is not sent yet goes back
+                        // for the final flush, instead of starting as a cancelled export counted failed.
+                        handBack(batches[index...])
+                        for ticket in tickets[index...] { exportsInFlight.end(ticket) }
+                        return
                     }
                     inFlight += 1
                 }
@@ -344,14 +363,22 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         return batches
     }
 
-    /// Puts batches taken but not sent back in front of their queues, oldest first.
+    /// Puts batches taken but not sent back in front of their queues, oldest first; a batch that
+    /// would take a queue past twice its capacity is counted failed instead.
     private func handBack(_ batches: ArraySlice<TakenBatch>) {
         for batch in batches.reversed() {
             switch batch {
-            case .spans(let batch): spans.restore(batch)
-            case .logs(let batch): logs.restore(batch)
+            case .spans(let batch) where !spans.restore(batch):
+                failedExportsCount.add(1, ordering: .relaxed)
+                failedSpansCount.add(batch.count, ordering: .relaxed)
+            case .logs(let batch) where !logs.restore(batch):
+                failedExportsCount.add(1, ordering: .relaxed)
+                failedLogsCount.add(batch.count, ordering: .relaxed)
+            default:
+                break
             }
         }
+        handBacks.add(1, ordering: .releasing)
     }
 
     private func export(_ batch: TakenBatch) async {
