@@ -12,6 +12,16 @@ struct CompressionTests {
         #expect(try Zstd.decompress(Zstd.compress([]), limit: 10) == [])
     }
 
+    /// The agent joins requests by concatenating their frames; every reader must return them all.
+    @Test("concatenated zstd frames decompress to the concatenated inputs; the limit counts them all; a cut last frame is an error")
+    func concatenatedFrames() throws {
+        let parts = [Array(sample.prefix(70_000)), [], Array(sample.suffix(50_000)), [7]]
+        let joined = Array(parts.map { Zstd.compress($0) }.joined())
+        #expect(try Zstd.decompress(joined, limit: 120_001) == Array(parts.joined()))
+        #expect(throws: CompressionError.outputLimitExceeded(limit: 120_000)) { try Zstd.decompress(joined, limit: 120_000) }
+        #expect(throws: CompressionError.self) { try Zstd.decompress(Array(joined.dropLast(2)), limit: 1 << 22) }
+    }
+
     @Test("a bomb stops at the output limit")
     func bombStopsAtLimit() {
         let zeros = [UInt8](repeating: 0, count: 8 << 20)
