@@ -14,12 +14,9 @@ import PeriscopeModel
 /// the group gathered so far, answers everyone in it, and hands the lead to the first request
 /// that arrived during its write. So every request takes part in at most one write.
 ///
-/// Each OTLP request is compressed by its own task before it joins a group, so compression runs
-/// while the write before it syncs rather than inside the write. Requests of one signal are
-/// joined into one batch by concatenating their zstd frames: a reader decompresses the frames
-/// into the concatenated protobufs, whose repeated fields merge, so joining costs no
-/// re-encoding. Batches that arrive whole (the tailer's, with IDs of their own) are appended
-/// as they are.
+/// OTLP requests of one signal are joined into one batch by concatenating their protobufs
+/// (repeated fields merge, so joining costs no re-encoding); batches that arrive whole (the
+/// tailer's, with IDs of their own) are appended as they are.
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
     let configuration: BatchingConfiguration
@@ -31,9 +28,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
     private var gathering: Task<Void, Never>?
 
     private enum Content: Sendable {
-        /// One request: its protobuf as one zstd frame, and the protobuf's size (what
-        /// `maxBytes` counts).
-        case request(signal: Signal, frame: [UInt8], protobufBytes: Int, items: Int)
+        case request(signal: Signal, protobuf: [UInt8], items: Int)
         case batch(EncodedBatch)
     }
 
@@ -54,14 +49,10 @@ actor QueueWriter: BatchSink, TailBatchSink {
         self.timeline = timeline
     }
 
-    /// Queues one decoded request, joined with the others of its signal in the same write. The
-    /// request is compressed here, in the caller's task, not on the writer.
-    nonisolated func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
+    /// Queues one decoded request, joined with the others of its signal in the same write.
+    func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
         guard request.batch.itemCount > 0 else { return }
-        let protobuf = request.protobufBody
-        let content = Content.request(
-            signal: request.batch.signal, frame: Zstd.compress(protobuf), protobufBytes: protobuf.count, items: request.batch.itemCount)
-        try await write(content)
+        try await write(.request(signal: request.batch.signal, protobuf: request.protobufBody, items: request.batch.itemCount))
     }
 
     /// Queues a batch as it is, under its own ID.
@@ -131,15 +122,15 @@ actor QueueWriter: BatchSink, TailBatchSink {
         var items = 0
         var bytes = 0
         for entry in pending {
-            guard case .request(_, _, let protobufBytes, let count) = entry.content else { return true }
+            guard case .request(_, let protobuf, let count) = entry.content else { return true }
             items += count
-            bytes += protobufBytes
+            bytes += protobuf.count
         }
         return items >= configuration.maxItems || bytes >= configuration.maxBytes
     }
 
-    /// Joins and appends a group off the cooperative pool (the append may `fdatasync`); one
-    /// outcome per content, in order.
+    /// Joins, compresses and appends a group off the cooperative pool (compression takes CPU,
+    /// the append may `fdatasync`); one outcome per content, in order.
     private static func commit(_ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration) async -> [Result<Void, DeliveryError>] {
         do {
             return try await BlockingIO.run {
@@ -171,27 +162,27 @@ actor QueueWriter: BatchSink, TailBatchSink {
 
         init(_ contents: [Content], configuration: BatchingConfiguration) {
             members = Array(repeating: 0, count: contents.count)
-            // Per signal, the batch being filled: its frames, items, protobuf bytes and members.
-            var open: [Signal: (frames: [[UInt8]], items: Int, bytes: Int, members: [Int])] = [:]
+            // Per signal, the batch being filled: its bodies, items, bytes and members.
+            var open: [Signal: (bodies: [[UInt8]], items: Int, bytes: Int, members: [Int])] = [:]
             func close(_ signal: Signal) {
                 guard let draft = open.removeValue(forKey: signal) else { return }
-                let body = draft.frames.count == 1 ? draft.frames[0] : Array(draft.frames.joined())
+                let body = draft.bodies.count == 1 ? draft.bodies[0] : Array(draft.bodies.joined())
                 for member in draft.members { members[member] = batches.count }
-                batches.append(EncodedBatch(id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: body))
+                batches.append(EncodedBatch(id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: Zstd.compress(body)))
             }
             for (index, content) in contents.enumerated() {
                 switch content {
                 case .batch(let batch):
                     members[index] = batches.count
                     batches.append(batch)
-                case .request(let signal, let frame, let protobufBytes, let items):
-                    if let draft = open[signal], draft.items + items > configuration.maxItems || draft.bytes + protobufBytes > configuration.maxBytes {
+                case .request(let signal, let protobuf, let items):
+                    if let draft = open[signal], draft.items + items > configuration.maxItems || draft.bytes + protobuf.count > configuration.maxBytes {
                         close(signal)
                     }
                     var draft = open[signal] ?? ([], 0, 0, [])
-                    draft.frames.append(frame)
+                    draft.bodies.append(protobuf)
                     draft.items += items
-                    draft.bytes += protobufBytes
+                    draft.bytes += protobuf.count
                     draft.members.append(index)
                     open[signal] = draft
                 }
