@@ -98,6 +98,7 @@ struct PeriscopeTailBench: ParsableCommand {
         if let fsync { arguments += ["--fsync", fsync] }
         arguments += OptionalFlags.ifSupported("--otlp-grpc-listen", "off", by: agentBinary)
         print("agent: \(agentBinary.path) \(arguments.joined(separator: " "))\(agentCPUs.isEmpty ? "" : " (taskset -c \(agentCPUs))")")
+        let binaryCache = PageCacheResidency.of(path: agentBinary.path)
         let clock = ContinuousClock()
         let machine = MachineWatch()
         let start = clock.now
@@ -148,7 +149,8 @@ struct PeriscopeTailBench: ParsableCommand {
             steadyMiBPerSecond: steady, agentCPUSeconds: stats.cpuSeconds,
             agentPeakRSSMiB: max(stats.peakRSSMiB, peakSample.rss / 1024), agentMaxSampledRSSMiB: peakSample.rss / 1024,
             agentPeakSampleAnonMiB: peakSample.anon / 1024, agentPeakSampleFileMiB: peakSample.file / 1024, rssSamples: samples,
-            counts: sink.counts, peer: Self.peerNote, machine: machine.finish(measuredCPUSeconds: stats.cpuSeconds))
+            counts: sink.counts, peer: Self.peerNote, machine: machine.finish(measuredCPUSeconds: stats.cpuSeconds),
+            agentBinaryCache: binaryCache)
         report.printTable()
         if let jsonOut {
             let encoder = JSONEncoder()

@@ -66,13 +66,18 @@ struct TailReport: Codable, Sendable {
     var peer: String
     /// The CPU and what else ran meanwhile (from the agent's start to the last line).
     var machine: MachineReport
+    /// The agent binary's pages in the page cache when it started: the file-backed part of its
+    /// RSS depends on it (see `PageCacheResidency`).
+    var agentBinaryCache: PageCacheResidency?
 
     init(receiver: String, receiverNote: String, agentCPUs: String, cores: Int, fsync: String, redactDefaults: Bool,
          file: LogFileWriter.Written, complete: Bool, timedOut: Bool, agentExitedEarly: Bool, startupSeconds: Double,
          firstRecordSeconds: Double?, seconds: Double, steadyMiBPerSecond: Double?, agentCPUSeconds: Double,
          agentPeakRSSMiB: Double, agentMaxSampledRSSMiB: Double, agentPeakSampleAnonMiB: Double,
-         agentPeakSampleFileMiB: Double, rssSamples: Int, counts: CountingSink.Counts, peer: String, machine: MachineReport) {
+         agentPeakSampleFileMiB: Double, rssSamples: Int, counts: CountingSink.Counts, peer: String, machine: MachineReport,
+         agentBinaryCache: PageCacheResidency?) {
         self.machine = machine
+        self.agentBinaryCache = agentBinaryCache
         self.receiver = receiver
         self.receiverNote = receiverNote
         self.agentCPUs = agentCPUs
@@ -129,6 +134,7 @@ struct TailReport: Codable, Sendable {
         }
         print(String(format: "| agent RSS sampled every 50 ms | max %.1f MiB over %d samples (%.1f MiB anonymous, %.1f MiB file-backed) |",
                      agentMaxSampledRSSMiB, rssSamples, agentPeakSampleAnonMiB, agentPeakSampleFileMiB))
+        print("| agent binary in the page cache at start | \(agentBinaryCache?.summary ?? "unknown") (file-backed RSS is higher with more cached) |")
         print("| lines written / received | \(file.lines) / \(counts.uniqueLines) (lost \(lostLines), duplicated \(counts.duplicateRecords), unreadable \(counts.unknownRecords)) |")
         print("| log requests | \(counts.logRequests) (\(counts.resentBatches) re-sent batches, \(counts.resentRecords) records; \(counts.malformedRequests) malformed); other requests \(counts.otherRequests) |")
         print(String(format: "| shipped bytes | %.1f MiB zstd → %.1f MiB OTLP protobuf (%.2f B per line on the wire) |",
