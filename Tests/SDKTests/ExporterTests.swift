@@ -130,5 +130,10 @@ import Testing
         #expect(buffer.append(8) == .full)
         #expect(buffer.takeAll() == [[0, 1], [2, 3], [4, 5], [6, 7]])
         #expect(buffer.append(9) == .queued)
+
+        let unlimited = BoundedBuffer<Int>(capacity: .max, batchSize: 2)
+        _ = unlimited.append(1)
+        #expect(unlimited.restore([0]), "a capacity of Int.max does not overflow the bound")
+        #expect(unlimited.takeAll() == [[0], [1]])
     }
 }

@@ -74,7 +74,9 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
     func restore(_ batch: [Element]) -> Bool {
         guard !batch.isEmpty else { return true }
         return storage.withLock { storage in
-            guard storage.count + batch.count <= 2 * capacity else { return false }
+            // A capacity of `Int.max` ("no limit") must not overflow the doubling.
+            let (twice, overflow) = capacity.multipliedReportingOverflow(by: 2)
+            guard batch.count <= (overflow ? Int.max : twice) - storage.count else { return false }
             storage.full.insert(batch, at: 0)
             storage.count += batch.count
             return true
