@@ -88,6 +88,13 @@ struct ExporterFlushTests {
         func value() async { await task.withLock { $0 }?.value }
     }
 
+    /// Waits for the flush, then cancels the loop and waits for its final flush.
+    static func settle(_ flush: BackgroundFlush, _ loop: Task<Void, Never>) async {
+        await flush.value()
+        loop.cancel()
+        await loop.value
+    }
+
     /// A batch the background loop sent before a flush began is part of the flush: the flush
     /// waits for its answer. It used to return at once, and a service that cancelled the loop
     /// after flushing (as one does on its way out) cancelled that export: the agent had the
@@ -103,9 +110,7 @@ struct ExporterFlushTests {
             try await Task.sleep(for: .milliseconds(300))
             let returnedBeforeTheAnswer = flush.hasReturned
             agent.release(upTo: 1)
-            await flush.value()
-            loop.cancel()
-            await loop.value
+            await Self.settle(flush, loop)
             #expect(!returnedBeforeTheAnswer, "the flush returned while the loop's export was still out")
             #expect(exporter.exportedSpans == 1)
             #expect(exporter.failedExports == 0)
@@ -132,7 +137,6 @@ struct ExporterFlushTests {
     @Test("a flush waits for a batch the loop has taken but not sent yet", .timeLimit(.minutes(1)))
     func flushWaitsForATakenBatch() async throws {
         try await withSecondBatchHeld { agent, exporter, loop in
-
             let flush = BackgroundFlush(exporter)
             try await Task.sleep(for: .milliseconds(200))
             let returnedEarly = flush.hasReturned
@@ -141,9 +145,7 @@ struct ExporterFlushTests {
             try await Task.sleep(for: .milliseconds(200))
             let returnedAfterTheFirstAnswer = flush.hasReturned
             agent.release(upTo: 2)
-            await flush.value()
-            loop.cancel()
-            await loop.value
+            await Self.settle(flush, loop)
             #expect(!returnedEarly && !returnedAfterTheFirstAnswer, "the flush returned while the loop still held a batch")
             #expect(exporter.exportedSpans == 2)
             #expect(exporter.failedExports == 0)
