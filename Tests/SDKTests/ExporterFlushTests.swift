@@ -51,7 +51,7 @@ struct ExporterFlushTests {
     /// before the loop starts, and runs `body` with the agent, the exporter and the loop. Every
     /// answer is released and the loop cancelled on the way out, whatever `body` did.
     func withHeldAgent(
-        _ configuration: OTLPExporter.Configuration, queued: Int = 0,
+        _ configuration: OTLPExporter.Configuration, queued: Int = 0, shutdownTimeout: Duration = .seconds(5),
         _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
     ) async throws {
         let agent = HeldAnswers()
@@ -60,7 +60,7 @@ struct ExporterFlushTests {
             configuration.endpoint = "http://127.0.0.1:\(try #require(client.port))"
             let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration)
             for _ in 0..<queued { exporter.submit(Self.span()) }
-            let loop = Task { await exporter.run() }
+            let loop = Task { await exporter.run(shutdownTimeout: shutdownTimeout) }
             defer {
                 agent.release(upTo: .max)
                 loop.cancel()
@@ -166,6 +166,29 @@ struct ExporterFlushTests {
             await loop.value
             #expect(exporter.exportedSpans == 1, "the held-back batch was sent by the final flush")
             #expect(exporter.failedSpans == 1, "only the export that was out when the loop was cancelled failed")
+            #expect(exporter.queuedItems == 0)
+        }
+    }
+
+    /// The final flush ends at its deadline against an agent that never answers. The export it
+    /// had out, the batch it had taken but not started (it must not be sent after the deadline)
+    /// and a span submitted after its last take are all counted failed. The last one used to stay
+    /// counted as queued after `run()` returned, so the counters did not account for it.
+    @Test("what the final flush could not send by its deadline is counted failed, not queued", .timeLimit(.minutes(1)))
+    func finalFlushDeadlineCountsTheRestFailed() async throws {
+        try await withHeldAgent(Self.oneAtATime, queued: 3, shutdownTimeout: .milliseconds(600)) { agent, exporter, loop in
+            exporter.requestFlush()
+            try await agent.waitUntilReceived(1)
+            loop.cancel()
+            // The final flush has taken the two handed-back batches and sent the first of them.
+            try await agent.waitUntilReceived(2)
+            exporter.submit(Self.span())
+            await loop.value
+            let received = agent.received.withLock { $0 }
+            #expect(received == 2, "nothing was sent after the final flush's deadline")
+            #expect(exporter.exportedSpans == 0)
+            #expect(exporter.failedSpans == 4, "two unanswered exports, the batch never started and the late span")
+            #expect(exporter.failedExports == 4)
             #expect(exporter.queuedItems == 0)
         }
     }

@@ -249,6 +249,14 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         // everything still queued. It is bounded by its own deadline instead.
         let finalFlush = Task { await self.forceFlush(timeout: shutdownTimeout) }
         await finalFlush.value
+        abandonQueued()
+    }
+
+    /// What the final flush could not send before its deadline goes with the process: it is
+    /// counted failed rather than left as queued, so after `run()` returns every item submitted
+    /// before it is exported, dropped or failed.
+    private func abandonQueued() {
+        for batch in takeBatches() { countFailed(batch) }
     }
 
     /// Sends `metrics` now, in requests of at most `maxBatchSize` metrics, retrying like any
@@ -324,17 +332,15 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                         await self.export(batch)
                         return true
                     }
-                    let started: Bool
-                    if handingBackOnCancel {
-                        started = group.addTaskUnlessCancelled(operation: export)
-                    } else {
-                        group.addTask(operation: export)
-                        started = true
-                    }
-                    guard started else {
-                        // Cancelled (the service is on its way out): what is not sent yet goes back
-                        // for the final flush, instead of starting as a cancelled export counted failed.
-                        handBack(batches[index...])
+                    guard group.addTaskUnlessCancelled(operation: export) else {
+                        // Cancelled. The loop (the service on its way out) hands what it has not
+                        // sent back for the final flush; a flush past its deadline gives it up,
+                        // rather than sending it after the time it was given.
+                        if handingBackOnCancel {
+                            handBack(batches[index...])
+                        } else {
+                            for batch in batches[index...] { countFailed(batch) }
+                        }
                         for ticket in tickets[index...] { exportsInFlight.end(ticket) }
                         return
                     }
@@ -367,18 +373,22 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// would take a queue past twice its capacity is counted failed instead.
     private func handBack(_ batches: ArraySlice<TakenBatch>) {
         for batch in batches.reversed() {
-            switch batch {
-            case .spans(let batch) where !spans.restore(batch):
-                failedExportsCount.add(1, ordering: .relaxed)
-                failedSpansCount.add(batch.count, ordering: .relaxed)
-            case .logs(let batch) where !logs.restore(batch):
-                failedExportsCount.add(1, ordering: .relaxed)
-                failedLogsCount.add(batch.count, ordering: .relaxed)
-            default:
-                break
+            let restored = switch batch {
+            case .spans(let items): spans.restore(items)
+            case .logs(let items): logs.restore(items)
             }
+            if !restored { countFailed(batch) }
         }
         handBacks.add(1, ordering: .releasing)
+    }
+
+    /// Counts a batch given up on, and its items as lost.
+    private func countFailed(_ batch: TakenBatch) {
+        failedExportsCount.add(1, ordering: .relaxed)
+        switch batch {
+        case .spans(let items): failedSpansCount.add(items.count, ordering: .relaxed)
+        case .logs(let items): failedLogsCount.add(items.count, ordering: .relaxed)
+        }
     }
 
     private func export(_ batch: TakenBatch) async {
@@ -394,8 +404,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         if await send(body, signal: .traces) {
             exportedSpansCount.add(batch.count, ordering: .relaxed)
         } else {
-            failedExportsCount.add(1, ordering: .relaxed)
-            failedSpansCount.add(batch.count, ordering: .relaxed)
+            countFailed(.spans(batch))
         }
     }
 
@@ -405,8 +414,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         if await send(body, signal: .logs) {
             exportedLogsCount.add(batch.count, ordering: .relaxed)
         } else {
-            failedExportsCount.add(1, ordering: .relaxed)
-            failedLogsCount.add(batch.count, ordering: .relaxed)
+            countFailed(.logs(batch))
         }
     }
 
