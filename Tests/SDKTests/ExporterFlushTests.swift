@@ -3,25 +3,28 @@ import Hummingbird
 import HummingbirdTesting
 import PeriscopeModel
 @testable import PeriscopeSDK
+import PeriscopeTesting
 import Synchronization
 import Testing
 
 @Suite("Exporter flush")
 struct ExporterFlushTests {
-    /// An agent that holds each trace request until the test releases it, in arrival order.
+    /// An agent that holds each trace and metrics request until the test releases it, in arrival order.
     final class HeldAnswers: Sendable {
         let received = Mutex(0)
         let released = Mutex(0)
 
         func router() -> Router<BasicRequestContext> {
             let router = Router()
-            router.post("/v1/traces") { _, _ -> HTTPResponse.Status in
-                let number = self.received.withLock { count -> Int in
-                    count += 1
-                    return count
+            for path in ["/v1/traces", "/v1/metrics"] {
+                router.post(RouterPath(path)) { _, _ -> HTTPResponse.Status in
+                    let number = self.received.withLock { count -> Int in
+                        count += 1
+                        return count
+                    }
+                    while self.released.withLock({ $0 }) < number { try await Task.sleep(for: .milliseconds(2)) }
+                    return .ok
                 }
-                while self.released.withLock({ $0 }) < number { try await Task.sleep(for: .milliseconds(2)) }
-                return .ok
             }
             return router
         }
@@ -52,13 +55,15 @@ struct ExporterFlushTests {
     /// answer is released and the loop cancelled on the way out, whatever `body` did.
     func withHeldAgent(
         _ configuration: OTLPExporter.Configuration, queued: Int = 0, shutdownTimeout: Duration = .seconds(5),
+        timeline: Timeline = .continuous,
         _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
     ) async throws {
         let agent = HeldAnswers()
         try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
             var configuration = configuration
             configuration.endpoint = "http://127.0.0.1:\(try #require(client.port))"
-            let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration)
+            let exporter = OTLPExporter(
+                resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration, timeline: timeline)
             for _ in 0..<queued { exporter.submit(Self.span()) }
             let loop = Task { await exporter.run(shutdownTimeout: shutdownTimeout) }
             defer {
@@ -170,25 +175,50 @@ struct ExporterFlushTests {
         }
     }
 
-    /// The final flush ends at its deadline against an agent that never answers. The export it
-    /// had out, the batch it had taken but not started (it must not be sent after the deadline)
-    /// and a span submitted after its last take are all counted failed. The last one used to stay
-    /// counted as queued after `run()` returned, so the counters did not account for it.
+    /// The final flush ends at its deadline (a manual clock's) against an agent that never
+    /// answers. The export it had out, the batch it had taken but not started (not sent after the
+    /// deadline) and a span submitted after its last take are all counted failed. The last one used
+    /// to stay counted as queued after `run()` returned, so the counters did not account for it.
     @Test("what the final flush could not send by its deadline is counted failed, not queued", .timeLimit(.minutes(1)))
     func finalFlushDeadlineCountsTheRestFailed() async throws {
-        try await withHeldAgent(Self.oneAtATime, queued: 3, shutdownTimeout: .milliseconds(600)) { agent, exporter, loop in
+        let clock = ManualClock()
+        try await withHeldAgent(Self.oneAtATime, queued: 3, shutdownTimeout: .seconds(1), timeline: Timeline(clock)) { agent, exporter, loop in
             exporter.requestFlush()
             try await agent.waitUntilReceived(1)
             loop.cancel()
             // The final flush has taken the two handed-back batches and sent the first of them.
-            try await agent.waitUntilReceived(2)
+            let sent = try await agent.received(2, within: .seconds(20))
+            #expect(sent, "the final flush sent nothing")
             exporter.submit(Self.span())
+            #expect(await clock.waitForSleepers(1), "the final flush's deadline is not waiting on the clock")
+            clock.advance(by: .seconds(1))
             await loop.value
             let received = agent.received.withLock { $0 }
             #expect(received == 2, "nothing was sent after the final flush's deadline")
             #expect(exporter.exportedSpans == 0)
             #expect(exporter.failedSpans == 4, "two unanswered exports, the batch never started and the late span")
             #expect(exporter.failedExports == 4)
+            #expect(exporter.queuedItems == 0)
+        }
+    }
+
+    /// A final flush that ends in time counts nothing failed. Here it waits for a metrics export
+    /// begun before it, and a span arrives meanwhile: the flush goes on until the queues are empty
+    /// and sends it. It used to return with the span queued, which was then counted failed.
+    @Test("the final flush sends what arrives while it waits for answers, and fails nothing", .timeLimit(.minutes(1)))
+    func finalFlushInTimeFailsNothing() async throws {
+        try await withHeldAgent(Self.oneAtATime) { agent, exporter, loop in
+            let metrics = Task { await exporter.export(metrics: [Metric(name: "m", data: .gauge([]))]) }
+            try await agent.waitUntilReceived(1)
+            loop.cancel()
+            while exporter.exportsInFlight.waiterCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            exporter.submit(Self.span())
+            agent.release(upTo: 2)
+            await loop.value
+            let metricsAccepted = await metrics.value
+            #expect(metricsAccepted)
+            #expect(exporter.exportedSpans == 1, "the span that arrived during the final flush was sent")
+            #expect(exporter.failedExports == 0)
             #expect(exporter.queuedItems == 0)
         }
     }

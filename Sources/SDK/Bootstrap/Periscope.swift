@@ -114,7 +114,7 @@ public struct Periscope: Service, Sendable {
         let metricsLoop = MetricsExportLoop(metrics: metrics, exporter: exporter)
         let timeout = configuration.shutdownTimeout
         async let spansAndLogs: Void = exporter.forceFlush(timeout: timeout)
-        async let metricTotals: Void = withDeadline(timeout, on: exporter.timeline) { await metricsLoop.exportNow() }
+        async let metricTotals: Bool = withDeadline(timeout, on: exporter.timeline) { await metricsLoop.exportNow() }
         _ = await (spansAndLogs, metricTotals)
     }
 

@@ -89,7 +89,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
-    private let exportsInFlight = ExportsInFlight()
+    let exportsInFlight = ExportsInFlight()
     /// Bumped each time a cancelled loop puts taken batches back in the queues, before their
     /// tickets end: a flush that waited for those batches sees it and drains again.
     private let handBacks = Atomic<Int>(0)
@@ -102,7 +102,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public var exportedSpans: Int { exportedSpansCount.load(ordering: .relaxed) }
     /// Log records the agent accepted.
     public var exportedLogs: Int { exportedLogsCount.load(ordering: .relaxed) }
-    /// Batches given up on after retries or a permanent rejection; their items are lost.
+    /// Batches given up on (after retries, a permanent rejection, or a flush's deadline), and what
+    /// was still queued when the final flush's deadline passed; their items are lost.
     public var failedExports: Int { failedExportsCount.load(ordering: .relaxed) }
     /// Spans and records waiting in the queues.
     public var queuedItems: Int { spans.count + logs.count }
@@ -210,13 +211,22 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// for the answers to every export that left the queues before it — the background loop's
     /// and the metrics loop's too — at most `timeout` in all. Works with or without `run()`.
     public func forceFlush(timeout: Duration = .seconds(5)) async {
+        await flush(timeout: timeout, untilEmpty: false)
+    }
+
+    /// `forceFlush`; with `untilEmpty` (the final flush) it also sends what arrives while it waits
+    /// for answers, until the queues are empty. True when it ended before `timeout`.
+    @discardableResult
+    private func flush(timeout: Duration, untilEmpty: Bool) async -> Bool {
         await withDeadline(timeout, on: timeline) {
             while !Task.isCancelled {
                 let handBacksBefore = self.handBacks.load(ordering: .acquiring)
                 await self.drain(handingBackOnCancel: false)
                 await self.exportsInFlight.waitForEarlierExports()
                 // Batches this flush waited for went back to the queues (the loop was cancelled).
-                if self.handBacks.load(ordering: .acquiring) == handBacksBefore { break }
+                if self.handBacks.load(ordering: .acquiring) != handBacksBefore { continue }
+                if untilEmpty && self.queuedItems > 0 { continue }
+                break
             }
         }
     }
@@ -247,14 +257,12 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         wake.finish()
         // The final flush must not inherit our cancellation, or a cancelled service would lose
         // everything still queued. It is bounded by its own deadline instead.
-        let finalFlush = Task { await self.forceFlush(timeout: shutdownTimeout) }
-        await finalFlush.value
-        abandonQueued()
+        let finalFlush = Task { await self.flush(timeout: shutdownTimeout, untilEmpty: true) }
+        if await !finalFlush.value { abandonQueued() }
     }
 
-    /// What the final flush could not send before its deadline goes with the process: it is
-    /// counted failed rather than left as queued, so after `run()` returns every item submitted
-    /// before it is exported, dropped or failed.
+    /// What is still queued when the final flush's deadline passes goes with the process: it is
+    /// counted failed rather than left as queued, so the counters account for it.
     private func abandonQueued() {
         for batch in takeBatches() { countFailed(batch) }
     }
@@ -292,7 +300,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// With `handingBackOnCancel` (the background loop, cancelled once, on the way out), batches
     /// taken but not yet sent when the task is cancelled go back to the front of their queues for
     /// the final flush. A flush cut short by its deadline does not hand back: a caller flushing
-    /// again and again against a hung agent would otherwise pile batches up without bound.
+    /// again and again against a hung agent would otherwise hold batches past the queues' capacity
+    /// instead of counting them failed.
     private func drain(handingBackOnCancel: Bool) async {
         let limit = max(1, configuration.maxConcurrentExports)
         // Child tasks return true for a finished export, false for the 20 ms tick.
@@ -467,13 +476,21 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     }
 }
 
-/// Runs `body`, cancelling it once `timeout` has passed on `timeline`.
-func withDeadline(_ timeout: Duration, on timeline: Timeline, _ body: @escaping @Sendable () async -> Void) async {
-    await withTaskGroup(of: Void.self) { group in
-        group.addTask { await body() }
-        group.addTask { try? await timeline.sleep(for: timeout) }
-        _ = await group.next()
+/// Runs `body`, cancelling it once `timeout` has passed on `timeline`; true when `body` ended first.
+@discardableResult
+func withDeadline(_ timeout: Duration, on timeline: Timeline, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+    await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            await body()
+            return true
+        }
+        group.addTask {
+            try? await timeline.sleep(for: timeout)
+            return false
+        }
+        let finishedFirst = await group.next() ?? false
         group.cancelAll()
+        return finishedFirst
     }
 }
 

@@ -22,7 +22,7 @@ struct MetricsExportLoop: Sendable {
             }
         }
         // Not inheriting our cancellation, like the exporter's final flush; bounded by its own deadline.
-        let finalExport = Task { await withDeadline(shutdownTimeout, on: exporter.timeline) { await self.exportNow() } }
+        let finalExport = Task { _ = await withDeadline(shutdownTimeout, on: exporter.timeline) { await self.exportNow() } }
         await finalExport.value
     }
 }
