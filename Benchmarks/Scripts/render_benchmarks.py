@@ -151,20 +151,50 @@ else:
 out("")
 
 # ---------------------------------------------------------------- load runs
-runs = []
+# A load run named NAME may be repeated as NAME-run2, NAME-run3, …: the tables show each figure's
+# median (min–max) over the runs of a name.
+def load_base(name):
+    head, _, tail = name.rpartition("-run")
+    return head if head and tail.isdigit() else name
+
+
+groups = {}
 for path in sorted(glob.glob(os.path.join(RESULTS, "load-*.json")) + glob.glob(os.path.join(RESULTS, "peer-*.json"))):
     name = os.path.basename(path)[:-5]
     report = load_json(name + ".json")
     if report:
-        runs.append((name, report))
+        groups.setdefault(load_base(name), []).append(report)
+
+
 def order(item):
-    name, report = item
+    name, reports = item
     kind = 0 if name == "load-spans" else 1 if name == "load-logs" else 2 if name.startswith("load-mixed") else 3
-    return (kind, report["shape"]["spansPerSecond"], name)
+    return (kind, reports[0]["shape"]["spansPerSecond"], name)
 
 
-runs.sort(key=order)
-mixed = [(name, r) for name, r in runs if name.startswith("load-mixed-")]
+runs = sorted(groups.items(), key=order)
+mixed = [(name, g) for name, g in runs if name.startswith("load-mixed-")]
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def spread(values, digits=0, scale=1.0, suffix=""):
+    """A figure over several runs: the value of a single run, else median (min–max); "—" for none."""
+    values = sorted(v * scale for v in values if v is not None)
+    if not values:
+        return "—"
+    text = f"{median(values):,.{digits}f}{suffix}"
+    low, high = f"{values[0]:,.{digits}f}", f"{values[-1]:,.{digits}f}"
+    return text if low == high else f"{text} ({low}–{high})"
+
+
+def figure(reports, get, digits=0):
+    """One figure over a group of load runs (see `spread`)."""
+    return spread([get(r) for r in reports], digits)
 
 
 def sustained(report):
@@ -177,8 +207,12 @@ def sustained(report):
             and report["acceptedLogsPerSecond"] >= 0.95 * offered_logs)
 
 
-lossless = [(n, r) for n, r in mixed if sustained(r)]
-fresh = [(n, r) for n, r in lossless if r["freshnessFromSendMs"]["count"] and r["freshnessFromSendMs"]["p99"] <= 2000]
+def all_fresh(reports):
+    return all(r["freshnessFromSendMs"]["count"] and r["freshnessFromSendMs"]["p99"] <= 2000 for r in reports)
+
+
+lossless = [(n, g) for n, g in mixed if all(sustained(r) for r in g)]
+fresh = [(n, g) for n, g in lossless if all_fresh(g)]
 spans_only = dict(runs).get("load-spans")
 logs_only = dict(runs).get("load-logs")
 
@@ -189,6 +223,24 @@ def offered(report):
             f"{shape['durationSeconds']:.0f} s")
 
 
+def stored_all(reports):
+    lost = [r for r in reports if not r["noLoss"]]
+    refused = sum(r["refusedSpans"] + r["refusedLogs"] for r in reports)
+    whole = sum(r["spotCheckComplete"] for r in reports)
+    checked = sum(r["spotChecked"] for r in reports)
+    first = reports[0]
+    text = (f"{'yes' if not lost else 'NO'} ({len(reports) - len(lost)} of {len(reports)} runs stored every accepted "
+            f"item; a run {first['acceptedSpans']:,} spans + {first['acceptedLogs']:,} logs; {whole}/{checked} traces whole"
+            f"{', refused ' + str(refused) if refused else ''})")
+    return text
+
+
+def freshness(reports, key="freshnessFromSendMs"):
+    if not all(r[key]["count"] for r in reports):
+        return "— (no traces)"
+    return f"{figure(reports, lambda r: r[key]['p50'])} / {figure(reports, lambda r: r[key]['p99'])} ms"
+
+
 out("## End to end: client → agent → collector (`periscope-load`)")
 out("")
 out("Release binaries on loopback. `periscope-load` sends OTLP/HTTP protobuf (its own encoder; traces of 4")
@@ -197,28 +249,26 @@ out("accepted item and fetches 50 accepted traces by ID. Freshness: ~100 traces 
 out("polled every 10 ms from the moment their request was sent until `/api/v1/traces/{id}` returns them")
 out("whole. CPU is utime+stime from `/proc/PID/stat` over load + drain; RSS is `VmHWM`. Wire bytes are")
 out("counted by a relay between agent and collector (zstd bodies + HTTP framing); disk is the collector's")
-out("data directory (databases, WAL, SHM) right after the run.")
+out("data directory (databases, WAL, SHM) right after the run. Where a load ran more than once, a figure is")
+out("the median of its runs with the lowest and highest in brackets; each run is listed in the machine table above.")
 out("")
 if runs:
-    out("| run | offered load | accepted spans/s | accepted logs/s | stored all | agent answer p50 / p99 | "
-        "freshness p50 / p99 | agent CPU s / RSS | collector CPU s / RSS |")
-    out("| --- | --- | ---: | ---: | --- | --- | --- | --- | --- |")
-    for name, r in runs:
+    out("| load | runs | offered load | accepted spans/s | accepted logs/s | stored all | agent answer p50 / p99 | "
+        "freshness p50 / p99 | agent CPU s / RSS MiB | collector CPU s / RSS MiB |")
+    out("| --- | ---: | --- | ---: | ---: | --- | --- | --- | --- | --- |")
+    for name, g in runs:
         if name.startswith("peer-"):
             continue
-        f = r["freshnessFromSendMs"]
-        out(f"| {name} | {offered(r)} | {r['acceptedSpansPerSecond']:.0f} | {r['acceptedLogsPerSecond']:.0f} "
-            f"| {'yes' if r['noLoss'] else 'NO'} ({r['storedSpans']}/{r['acceptedSpans']} spans, "
-            f"{r['storedLogs']}/{r['acceptedLogs']} logs, {r['spotCheckComplete']}/{r['spotChecked']} traces whole"
-            f"{', refused ' + str(r['refusedSpans'] + r['refusedLogs']) if r['refusedSpans'] + r['refusedLogs'] else ''}) "
-            f"| {r['agentLatencyMs']['p50']:.0f} / {r['agentLatencyMs']['p99']:.0f} ms "
-            f"| {(str(round(f['p50'])) + ' / ' + str(round(f['p99'])) + ' ms (n=' + str(f['count']) + ')') if f['count'] else '— (no traces)'} "
-            f"| {r['agent']['cpuSeconds']:.1f} / {r['agent']['peakRSSMiB']:.0f} MiB "
-            f"| {r['collector']['cpuSeconds']:.1f} / {r['collector']['peakRSSMiB']:.0f} MiB |")
+        out(f"| {name} | {len(g)} | {offered(g[0])} | {figure(g, lambda r: r['acceptedSpansPerSecond'])} "
+            f"| {figure(g, lambda r: r['acceptedLogsPerSecond'])} | {stored_all(g)} "
+            f"| {figure(g, lambda r: r['agentLatencyMs']['p50'], 1)} / {figure(g, lambda r: r['agentLatencyMs']['p99'], 1)} ms "
+            f"| {freshness(g)} "
+            f"| {figure(g, lambda r: r['agent']['cpuSeconds'], 1)} / {figure(g, lambda r: r['agent']['peakRSSMiB'])} "
+            f"| {figure(g, lambda r: r['collector']['cpuSeconds'], 1)} / {figure(g, lambda r: r['collector']['peakRSSMiB'])} |")
     out("")
-    out("Commands:")
+    out("Commands (each run of a load the same):")
     out("")
-    for name, r in runs:
+    for name, g in runs:
         if not name.startswith("peer-"):
             out(f"- {name}: {command(name)}")
     out("")
@@ -269,15 +319,16 @@ else:
     out(f"| agent tail → parse → queue → ship | ≥ 100 MiB/s on one core, RSS ≤ 50 MiB | not measured: the tail "
         f"benchmark did not run or failed (see `Benchmarks/.results/tail-bench.err`) | — | {command('tail-bench')} |")
 if spans_only:
-    cpu = spans_only["collector"]["cpuSeconds"]
-    per_cpu = spans_only["storedSpans"] / cpu if cpu else 0
-    out(f"| collector ingest, spans with indexes | ≥ 100k spans/s on one core | {per_cpu:,.0f} spans per collector "
-        f"CPU-second at an offered {spans_only['acceptedSpansPerSecond']:.0f} spans/s (CPU cost incl. serving the "
-        f"freshness probes; not a saturation test) "
-        f"| {verdict(per_cpu >= 100_000)} | {command('load-spans')} |")
-    disk = spans_only["diskBytesPerItem"]
-    out(f"| storage | ≤ 100 bytes per span | {disk:.0f} bytes per span on disk ({spans_only['storedSpans']} spans, "
-        f"WAL included, right after the run; {spans_only.get('databaseBytesPerItem', 0):.0f} without the WAL) "
+    per_cpu = figure(spans_only, lambda r: r["storedSpans"] / r["collector"]["cpuSeconds"] if r["collector"]["cpuSeconds"] else 0)
+    per_cpu_median = median([r["storedSpans"] / r["collector"]["cpuSeconds"] if r["collector"]["cpuSeconds"] else 0 for r in spans_only])
+    out(f"| collector ingest, spans with indexes | ≥ 100k spans/s on one core | {per_cpu} spans per collector "
+        f"CPU-second at an offered {spans_only[0]['shape']['services'] * spans_only[0]['shape']['spansPerSecond']} spans/s, "
+        f"{len(spans_only)} run(s) (CPU cost incl. serving the freshness probes; not a saturation test) "
+        f"| {verdict(per_cpu_median >= 100_000)} | {command('load-spans')} |")
+    disk = median([r["diskBytesPerItem"] for r in spans_only])
+    out(f"| storage | ≤ 100 bytes per span | {figure(spans_only, lambda r: r['diskBytesPerItem'])} bytes per span on disk "
+        f"({spans_only[0]['storedSpans']} spans a run, WAL included, right after the run; "
+        f"{figure(spans_only, lambda r: r.get('databaseBytesPerItem', 0))} without the WAL) "
         f"| {verdict(disk <= 100)} | {command('load-spans')} |")
 else:
     out("| collector ingest | ≥ 100k spans/s on one core | not measured: the spans-only run failed | — | — |")
@@ -370,31 +421,30 @@ if not signals:
     out("| golden signals and SLO status over 30 days | ≤ 100 ms | not measured: the store benchmark's signals part did "
         f"not run or failed | — | {command('store-bench')} |")
 if fresh:
-    name, r = fresh[-1]
-    f = r["freshnessFromSendMs"]
-    out(f"| freshness | p99 ≤ 2 s from emit to queryable | p99 {f['p99']:.0f} ms, p50 {f['p50']:.0f} ms at "
-        f"{offered(r)} (highest lossless rate that keeps p99 ≤ 2 s) | met | {command(name)} |")
+    name, g = fresh[-1]
+    out(f"| freshness | p99 ≤ 2 s from emit to queryable | p50 / p99 {freshness(g)} at {offered(g[0])}, "
+        f"{len(g)} run(s) (highest lossless rate that keeps p99 ≤ 2 s in every run) | met | {command(name)} |")
 elif mixed:
-    name, r = mixed[0]
-    f = r["freshnessFromSendMs"]
-    out(f"| freshness | p99 ≤ 2 s from emit to queryable | p99 {f['p99']:.0f} ms at {offered(r)} | "
-        f"{verdict(f['count'] > 0 and f['p99'] <= 2000)} | {command(name)} |")
+    name, g = mixed[0]
+    out(f"| freshness | p99 ≤ 2 s from emit to queryable | p50 / p99 {freshness(g)} at {offered(g[0])}, {len(g)} run(s) | "
+        f"{verdict(all_fresh(g))} | {command(name)} |")
 out("")
 if lossless:
-    name, r = lossless[-1]
-    def outcome(report):
-        if sustained(report):
-            return "sustained, no loss"
-        if not report["noLoss"]:
-            return "LOST DATA"
-        if report["refusedSpans"] or report["refusedLogs"]:
+    name, g = lossless[-1]
+    def outcome(reports):
+        if all(sustained(r) for r in reports):
+            return f"sustained, no loss ({len(reports)} of {len(reports)} runs)"
+        lost = sum(1 for r in reports if not r["noLoss"])
+        if lost:
+            return f"LOST DATA in {lost} of {len(reports)} runs"
+        if any(r["refusedSpans"] or r["refusedLogs"] for r in reports):
             return "refused some (429/5xx)"
-        return (f"no loss but not sustained: {report['acceptedSpansPerSecond']:.0f} spans/s accepted "
+        return (f"no loss but not sustained: {figure(reports, lambda r: r['acceptedSpansPerSecond'])} spans/s accepted "
                 f"(client, agent and collector share the cores)")
-    out(f"Highest mixed rate sustained with zero loss (all accepted items stored, nothing refused, ≥ 95 % of the "
-        f"offered rate accepted): **{r['acceptedSpansPerSecond']:.0f} spans/s + {r['acceptedLogsPerSecond']:.0f} "
-        f"logs/s** ({offered(r)}; `{name}`). Rates tried: "
-        + "; ".join(f"{rr['shape']['services']} × {rr['shape']['spansPerSecond']}: {outcome(rr)}" for _, rr in mixed) + ".")
+    out(f"Highest mixed rate sustained with zero loss in every run (all accepted items stored, nothing refused, ≥ 95 % "
+        f"of the offered rate accepted): **{figure(g, lambda r: r['acceptedSpansPerSecond'])} spans/s + "
+        f"{figure(g, lambda r: r['acceptedLogsPerSecond'])} logs/s** ({offered(g[0])}; `{name}`). Rates tried: "
+        + "; ".join(f"{gg[0]['shape']['services']} × {gg[0]['shape']['spansPerSecond']}: {outcome(gg)}" for _, gg in mixed) + ".")
     out("")
 
 # ---------------------------------------------------------------- agent queue
@@ -404,16 +454,16 @@ out("From the same runs: items and MiB the agent shipped per second (relay bytes
 out("request until the collector held everything), the latency the queue adds (freshness from the agent's 200 to")
 out("queryable), and the agent's answer latency as the client sees it (it answers once the batch is on disk).")
 out("")
-out("| run | items/s shipped | MiB/s shipped (zstd) | wire bytes per item | disk bytes per item (without WAL) | added latency p50 / p99 (200 → queryable) | agent answer p50 / p99 |")
-out("| --- | ---: | ---: | ---: | ---: | --- | --- |")
-for name, r in runs:
+out("| load | runs | items/s shipped | MiB/s shipped (zstd) | wire bytes per item | disk bytes per item; without WAL | added latency p50 / p99 (200 → queryable) | agent answer p50 / p99 |")
+out("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+for name, g in runs:
     if name.startswith("peer-"):
         continue
-    a = r["freshnessFromAckMs"]
-    out(f"| {name} | {r['shippedItemsPerSecond']:.0f} | {r['shippedMiBPerSecond']:.3f} | {r['wireBytesPerItem']:.1f} "
-        f"| {r['diskBytesPerItem']:.1f} ({r.get('databaseBytesPerItem', 0):.1f}) "
-        f"| {(str(round(a['p50'])) + ' / ' + str(round(a['p99'])) + ' ms') if a['count'] else '— (no traces)'} | "
-        f"{r['agentLatencyMs']['p50']:.0f} / {r['agentLatencyMs']['p99']:.0f} ms |")
+    out(f"| {name} | {len(g)} | {figure(g, lambda r: r['shippedItemsPerSecond'])} | {figure(g, lambda r: r['shippedMiBPerSecond'], 3)} "
+        f"| {figure(g, lambda r: r['wireBytesPerItem'], 1)} "
+        f"| {figure(g, lambda r: r['diskBytesPerItem'], 1)}; {figure(g, lambda r: r.get('databaseBytesPerItem', 0), 1)} without "
+        f"| {freshness(g, 'freshnessFromAckMs')} | "
+        f"{figure(g, lambda r: r['agentLatencyMs']['p50'], 1)} / {figure(g, lambda r: r['agentLatencyMs']['p99'], 1)} ms |")
 out("")
 out("(`load-spans` items are spans, `load-logs` items are log records, mixed runs count both.)")
 out("")
@@ -516,8 +566,8 @@ out("")
 # ---------------------------------------------------------------- peers
 out("## Peer client: Python opentelemetry-sdk → agent")
 out("")
-peer = dict(runs).get("peer-python")
-own = dict(runs).get("peer-generator")
+peer = (dict(runs).get("peer-python") or [None])[0]
+own = (dict(runs).get("peer-generator") or [None])[0]
 if peer and peer.get("clientReport"):
     c = peer["clientReport"]
     out("| client | spans | client spans/s | client CPU s | stored all | agent CPU s | collector CPU s |")
@@ -619,15 +669,6 @@ out("of every table; lock waits are the share of busy backends waiting on a heav
 out("100 ms. Median (min–max) of the runs.")
 out("")
 pg_runs = [r for r in (load_json(os.path.basename(p)) for p in sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json")))) if r]
-
-
-def spread(values, digits=0, scale=1.0, suffix=""):
-    values = sorted(v * scale for v in values if v is not None)
-    if not values:
-        return "—"
-    median = values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
-    text = f"{median:,.{digits}f}{suffix}"
-    return text if len(values) == 1 else f"{text} ({values[0]:,.{digits}f}–{values[-1]:,.{digits}f})"
 
 
 if pg_runs:
