@@ -190,7 +190,7 @@ struct ExporterFlushTests {
             let sent = try await agent.received(2, within: .seconds(20))
             #expect(sent, "the final flush sent nothing")
             exporter.submit(Self.span())
-            #expect(await clock.waitForSleepers(1), "the final flush's deadline is not waiting on the clock")
+            try #require(await clock.waitForSleepers(1), "the final flush's deadline is not waiting on the clock")
             clock.advance(by: .seconds(1))
             await loop.value
             let received = agent.received.withLock { $0 }
@@ -220,6 +220,42 @@ struct ExporterFlushTests {
             #expect(exporter.exportedSpans == 1, "the span that arrived during the final flush was sent")
             #expect(exporter.failedExports == 0)
             #expect(exporter.queuedItems == 0)
+        }
+    }
+
+    /// A service still producing while its loop stops: the final flush ends by itself, long before
+    /// its deadline (which, on this manual clock, never passes). Each drain used to wait at its end
+    /// for the 20 ms tick it had started on the exporter's clock (on this clock, forever; in
+    /// production, up to 20 ms per drain). On failure the clock is moved on, so the test cannot hang.
+    @Test("the final flush ends by itself while the service still produces", .timeLimit(.minutes(1)))
+    func finalFlushEndsWhileProducing() async throws {
+        let clock = ManualClock()
+        try await withHeldAgent(Self.oneAtATime, timeline: Timeline(clock)) { agent, exporter, loop in
+            agent.release(upTo: .max)
+            let producing = Atomic(true)
+            let producer = Task {
+                while producing.load(ordering: .relaxed) {
+                    exporter.submit(Self.span())
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await agent.waitUntilReceived(3)
+            loop.cancel()
+            let ended = Atomic(false)
+            let watcher = Task {
+                await loop.value
+                ended.store(true, ordering: .relaxed)
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !ended.load(ordering: .relaxed), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            let endedWhileProducing = ended.load(ordering: .relaxed)
+            producing.store(false, ordering: .relaxed)
+            await producer.value
+            clock.advance(by: .seconds(3600))
+            await watcher.value
+            #expect(endedWhileProducing, "the final flush did not end by itself")
+            #expect(exporter.failedExports <= 1, "at most the export out when the loop was cancelled fails")
+            #expect(exporter.exportedSpans >= 2)
         }
     }
 

@@ -214,22 +214,28 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         await flush(timeout: timeout, untilEmpty: false)
     }
 
-    /// `forceFlush`; with `untilEmpty` (the final flush) it also sends what arrives while it waits
-    /// for answers, until the queues are empty. True when it ended before `timeout`.
+    /// `forceFlush`; with `untilEmpty` (the final flush) it also sends what arrived while it waited
+    /// for answers, in up to `finalFlushExtraPasses` more passes: a service winding down gets its
+    /// last items out, and one still producing does not hold its shutdown to the deadline (what it
+    /// makes after the last pass stays queued). True when it ended before `timeout`.
     @discardableResult
     private func flush(timeout: Duration, untilEmpty: Bool) async -> Bool {
         await withDeadline(timeout, on: timeline) {
+            var extraPasses = untilEmpty ? Self.finalFlushExtraPasses : 0
             while !Task.isCancelled {
                 let handBacksBefore = self.handBacks.load(ordering: .acquiring)
                 await self.drain(handingBackOnCancel: false)
                 await self.exportsInFlight.waitForEarlierExports()
                 // Batches this flush waited for went back to the queues (the loop was cancelled).
                 if self.handBacks.load(ordering: .acquiring) != handBacksBefore { continue }
-                if untilEmpty && self.queuedItems > 0 { continue }
-                break
+                guard extraPasses > 0, self.queuedItems > 0 else { break }
+                extraPasses -= 1
             }
         }
     }
+
+    /// How many more times the final flush sends what arrived during its previous pass.
+    static let finalFlushExtraPasses = 3
 
     /// The export loop: runs until graceful shutdown or cancellation, then sends what is still
     /// queued, bounded by `shutdownTimeout`. Call it once (the `Periscope` service does).
@@ -321,7 +327,11 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 let tickets = batches.map { _ in exportsInFlight.another(take) }
                 exportsInFlight.end(take)
                 if batches.isEmpty {
-                    if inFlight == 0 { break }
+                    if inFlight == 0 {
+                        // Nothing is out but perhaps the 20 ms tick: end it rather than wait for it.
+                        group.cancelAll()
+                        break
+                    }
                     if !ticking {
                         ticking = true
                         group.addTask {
