@@ -71,6 +71,7 @@ step "end-to-end load (periscope-load)"
 LOAD_COMMON=(--bin-dir "$BIN" --freshness-samples 100)
 # Each load runs LOAD_RUNS times (default 3), as NAME, NAME-run2, …; BENCHMARKS.md shows the median
 # and the range of each figure.
+[ "${LOAD_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "LOAD_RUNS must be a whole number of at least 1" >&2; exit 2; }
 load_runs() {
   local name="$1"; shift
   for run in $(seq 1 "${LOAD_RUNS:-3}"); do

@@ -158,13 +158,25 @@ def load_base(name):
     return head if head and tail.isdigit() else name
 
 
+def run_index(name):
+    head, _, tail = name.rpartition("-run")
+    return int(tail) if head and tail.isdigit() else 1
+
+
+# Every run recorded (a .status file), with or without a result: a run that left no JSON (it timed
+# out or crashed) counts as a failed run of its load, never as one run fewer.
 groups = {}
-for path in sorted(glob.glob(os.path.join(RESULTS, "load-*.json")) + glob.glob(os.path.join(RESULTS, "peer-*.json"))):
-    name = os.path.basename(path)[:-5]
+missing = {}
+recorded = sorted({os.path.basename(p).rsplit(".", 1)[0]
+                   for p in glob.glob(os.path.join(RESULTS, "load-*.status")) + glob.glob(os.path.join(RESULTS, "peer-*.status"))
+                   + glob.glob(os.path.join(RESULTS, "load-*.json")) + glob.glob(os.path.join(RESULTS, "peer-*.json"))},
+                  key=lambda name: (load_base(name), run_index(name)))
+for name in recorded:
     report = load_json(name + ".json")
     if report:
         groups.setdefault(load_base(name), []).append(report)
-
+    else:
+        missing.setdefault(load_base(name), []).append(f"{name}: no result (exit {read(name + '.status', '?')})")
 
 def order(item):
     name, reports = item
@@ -211,7 +223,7 @@ def all_fresh(reports):
     return all(r["freshnessFromSendMs"]["count"] and r["freshnessFromSendMs"]["p99"] <= 2000 for r in reports)
 
 
-lossless = [(n, g) for n, g in mixed if all(sustained(r) for r in g)]
+lossless = [(n, g) for n, g in mixed if not missing.get(n) and all(sustained(r) for r in g)]
 fresh = [(n, g) for n, g in lossless if all_fresh(g)]
 spans_only = dict(runs).get("load-spans")
 logs_only = dict(runs).get("load-logs")
@@ -223,16 +235,17 @@ def offered(report):
             f"{shape['durationSeconds']:.0f} s")
 
 
-def stored_all(reports):
+def stored_all(name, reports):
     lost = [r for r in reports if not r["noLoss"]]
+    failed = len(missing.get(name, []))
     refused = sum(r["refusedSpans"] + r["refusedLogs"] for r in reports)
     whole = sum(r["spotCheckComplete"] for r in reports)
     checked = sum(r["spotChecked"] for r in reports)
     first = reports[0]
-    text = (f"{'yes' if not lost else 'NO'} ({len(reports) - len(lost)} of {len(reports)} runs stored every accepted "
-            f"item; a run {first['acceptedSpans']:,} spans + {first['acceptedLogs']:,} logs; {whole}/{checked} traces whole"
-            f"{', refused ' + str(refused) if refused else ''})")
-    return text
+    runs = len(reports) + failed
+    return (f"{'yes' if not lost and not failed else 'NO'} ({len(reports) - len(lost)} of {runs} runs stored every accepted "
+            f"item{f', {failed} left no result' if failed else ''}; a run {first['acceptedSpans']:,} spans + "
+            f"{first['acceptedLogs']:,} logs; {whole}/{checked} traces whole{', refused ' + str(refused) if refused else ''})")
 
 
 def freshness(reports, key="freshnessFromSendMs"):
@@ -259,13 +272,18 @@ if runs:
     for name, g in runs:
         if name.startswith("peer-"):
             continue
-        out(f"| {name} | {len(g)} | {offered(g[0])} | {figure(g, lambda r: r['acceptedSpansPerSecond'])} "
-            f"| {figure(g, lambda r: r['acceptedLogsPerSecond'])} | {stored_all(g)} "
+        out(f"| {name} | {len(g) + len(missing.get(name, []))} | {offered(g[0])} | {figure(g, lambda r: r['acceptedSpansPerSecond'])} "
+            f"| {figure(g, lambda r: r['acceptedLogsPerSecond'])} | {stored_all(name, g)} "
             f"| {figure(g, lambda r: r['agentLatencyMs']['p50'], 1)} / {figure(g, lambda r: r['agentLatencyMs']['p99'], 1)} ms "
             f"| {freshness(g)} "
             f"| {figure(g, lambda r: r['agent']['cpuSeconds'], 1)} / {figure(g, lambda r: r['agent']['peakRSSMiB'])} "
             f"| {figure(g, lambda r: r['collector']['cpuSeconds'], 1)} / {figure(g, lambda r: r['collector']['peakRSSMiB'])} |")
     out("")
+    failures = [text for name in sorted(missing) for text in missing[name]]
+    if failures:
+        out("Runs that left no result (counted as failed runs of their load; see `Benchmarks/.results/NAME.err`): "
+            + "; ".join(failures) + ".")
+        out("")
     out("Commands (each run of a load the same):")
     out("")
     for name, g in runs:
@@ -323,7 +341,7 @@ if spans_only:
     per_cpu_median = median([r["storedSpans"] / r["collector"]["cpuSeconds"] if r["collector"]["cpuSeconds"] else 0 for r in spans_only])
     out(f"| collector ingest, spans with indexes | ≥ 100k spans/s on one core | {per_cpu} spans per collector "
         f"CPU-second at an offered {spans_only[0]['shape']['services'] * spans_only[0]['shape']['spansPerSecond']} spans/s, "
-        f"{len(spans_only)} run(s) (CPU cost incl. serving the freshness probes; not a saturation test) "
+        f"{len(spans_only)} run(s) with a result (CPU cost incl. serving the freshness probes; not a saturation test) "
         f"| {verdict(per_cpu_median >= 100_000)} | {command('load-spans')} |")
     disk = median([r["diskBytesPerItem"] for r in spans_only])
     out(f"| storage | ≤ 100 bytes per span | {figure(spans_only, lambda r: r['diskBytesPerItem'])} bytes per span on disk "
@@ -427,11 +445,13 @@ if fresh:
 elif mixed:
     name, g = mixed[0]
     out(f"| freshness | p99 ≤ 2 s from emit to queryable | p50 / p99 {freshness(g)} at {offered(g[0])}, {len(g)} run(s) | "
-        f"{verdict(all_fresh(g))} | {command(name)} |")
+        f"{verdict(all_fresh(g) and not missing.get(name))} | {command(name)} |")
 out("")
 if lossless:
     name, g = lossless[-1]
-    def outcome(reports):
+    def outcome(name, reports):
+        if missing.get(name):
+            return f"{len(missing[name])} of {len(reports) + len(missing[name])} runs left no result"
         if all(sustained(r) for r in reports):
             return f"sustained, no loss ({len(reports)} of {len(reports)} runs)"
         lost = sum(1 for r in reports if not r["noLoss"])
@@ -444,7 +464,7 @@ if lossless:
     out(f"Highest mixed rate sustained with zero loss in every run (all accepted items stored, nothing refused, ≥ 95 % "
         f"of the offered rate accepted): **{figure(g, lambda r: r['acceptedSpansPerSecond'])} spans/s + "
         f"{figure(g, lambda r: r['acceptedLogsPerSecond'])} logs/s** ({offered(g[0])}; `{name}`). Rates tried: "
-        + "; ".join(f"{gg[0]['shape']['services']} × {gg[0]['shape']['spansPerSecond']}: {outcome(gg)}" for _, gg in mixed) + ".")
+        + "; ".join(f"{gg[0]['shape']['services']} × {gg[0]['shape']['spansPerSecond']}: {outcome(nn, gg)}" for nn, gg in mixed) + ".")
     out("")
 
 # ---------------------------------------------------------------- agent queue
@@ -459,7 +479,7 @@ out("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
 for name, g in runs:
     if name.startswith("peer-"):
         continue
-    out(f"| {name} | {len(g)} | {figure(g, lambda r: r['shippedItemsPerSecond'])} | {figure(g, lambda r: r['shippedMiBPerSecond'], 3)} "
+    out(f"| {name} | {len(g) + len(missing.get(name, []))} | {figure(g, lambda r: r['shippedItemsPerSecond'])} | {figure(g, lambda r: r['shippedMiBPerSecond'], 3)} "
         f"| {figure(g, lambda r: r['wireBytesPerItem'], 1)} "
         f"| {figure(g, lambda r: r['diskBytesPerItem'], 1)}; {figure(g, lambda r: r.get('databaseBytesPerItem', 0), 1)} without "
         f"| {freshness(g, 'freshnessFromAckMs')} | "
