@@ -216,8 +216,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// `forceFlush`; with `untilEmpty` (the final flush) it also sends what arrived while it waited
     /// for answers, in up to `finalFlushExtraPasses` more passes: a service winding down gets its
-    /// last items out, and one still producing does not hold its shutdown to the deadline (what it
-    /// makes after the last pass stays queued). True when it ended before `timeout`.
+    /// last items out, and the passes do not chase one still producing (what it makes after the
+    /// last pass stays queued; a single drain still follows a producer faster than the answers,
+    /// up to the deadline). True when it ended before `timeout`.
     @discardableResult
     private func flush(timeout: Duration, untilEmpty: Bool) async -> Bool {
         await withDeadline(timeout, on: timeline) {
