@@ -83,24 +83,12 @@ load_runs() {
 load_runs load-spans --services 2 --spans-per-second 2000 --logs-per-second 0 --duration 20
 # Logs only: the same per log record.
 load_runs load-logs --services 2 --spans-per-second 0 --logs-per-second 2000 --duration 20
-# The mixed load of the brief, then higher rates until one loses data or falls behind.
-for rate in 2000 5000 7500 10000 15000; do
+# The mixed load of the brief, then higher rates until one loses data, falls behind or lets the
+# freshness p99 pass 2 s (DESIGN §9's end-to-end row asks for 100k + 100k).
+for rate in 2000 5000 7500 10000 15000 20000 25000 35000 50000; do
   load_runs "load-mixed-$rate" --services 2 --spans-per-second "$rate" --logs-per-second "$rate" --duration 20
-  # Stop at the first rate not sustained in every run (data lost or refused, or < 95 % of the
-  # offered rate accepted): higher ones only take longer to fail.
-  if ! python3 -c '
-import glob, json, sys
-directory, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-paths = glob.glob(f"{directory}/{name}.json") + glob.glob(f"{directory}/{name}-run*.json")
-if len(paths) < runs: sys.exit(1)
-for path in paths:
-    r = json.load(open(path)); s = r["shape"]
-    ok = (r["noLoss"] and r["refusedSpans"] + r["refusedLogs"] == 0
-          and r["acceptedSpansPerSecond"] >= 0.95 * s["services"] * s["spansPerSecond"]
-          and r["acceptedLogsPerSecond"] >= 0.95 * s["services"] * s["logsPerSecond"])
-    if not ok: sys.exit(1)' "$RESULTS" "load-mixed-$rate" "${LOAD_RUNS:-3}"; then
-    break
-  fi
+  # Stop at the first rate not sustained and fresh in every run: higher ones only take longer to fail.
+  python3 "$BENCH/Scripts/load_verdict.py" "$RESULTS" "load-mixed-$rate" "${LOAD_RUNS:-3}" || break
 done
 
 step "answer latency: sequential one-span requests, agent against the collector directly"
