@@ -845,6 +845,7 @@ out("")
 if not tail_bench:
     out("- File tailing throughput and the agent's RSS under it (DESIGN §9 row 2): the tail benchmark did not run or failed.")
 out("- A peer tailing the same file (Fluent Bit, Vector): not installable here.")
+out("- The web UI (DESIGN §9's last row, §12): the collector serves none yet.")
 if not store:
     out("- Trace by ID on a 10M-span store, trace search, golden signals / SLO status over 30 days.")
     out("- The collector's saturation rate: runs above offer a fixed rate; the ingest row is CPU cost per span.")

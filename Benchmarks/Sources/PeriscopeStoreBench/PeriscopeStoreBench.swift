@@ -186,7 +186,9 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let end = workload.nowNanos, startRange = end - workload.windowNanos
         var rng = SplitMix(seed: workload.ids.seed)
         var queries: [String: StoreReport.Query] = [:]
-        queries["traceByID"] = await measure(client, name: "trace by ID", targetMs: 5, resultKey: "spans") {
+        // DESIGN §9: p99 ≤ 2 ms at 10M spans; issue 19 set ≤ 5 ms for the shared PostgreSQL store.
+        let traceByIDTargetMs: Double = postgres == nil ? 2 : 5
+        queries["traceByID"] = await measure(client, name: "trace by ID", targetMs: traceByIDTargetMs, resultKey: "spans") {
             "/api/v1/traces/" + IDSource.hex(workload.ids.traceID(UInt64(rng.below(traces))))
         }
         queries["searchServiceOperationDuration"] = await measure(client, name: "search service+operation+min_duration", targetMs: 50, resultKey: "traces") {

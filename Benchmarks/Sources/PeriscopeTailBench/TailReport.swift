@@ -3,9 +3,10 @@ import PeriscopeBenchKit
 
 /// What `periscope-tail-bench` measured; written as JSON with `--json-out`.
 struct TailReport: Codable, Sendable {
-    /// DESIGN §9: ≥ 100 MiB/s on one core, RSS ≤ 50 MiB.
+    /// DESIGN §9's limit on the agent's memory while tailing. Its throughput target is relative
+    /// (≥ 2× the best of rsyslog / syslog-ng per CPU-second in the same run), so it is judged where
+    /// both are known: `Benchmarks/Peers/tail_peers.py` measures the peers, BENCHMARKS.md compares.
     struct Targets: Codable, Sendable {
-        var mibPerSecond = 100.0
         var peakRSSMiB = 50.0
     }
 
@@ -56,8 +57,6 @@ struct TailReport: Codable, Sendable {
     var lostLines: Int
     var counts: CountingSink.Counts
 
-    /// Every line acknowledged and ≥ `targets.mibPerSecond`.
-    var meetsThroughput: Bool
     var meetsRSS: Bool
     /// Every line received once: none lost, duplicated or unreadable.
     var noLoss: Bool
@@ -108,7 +107,6 @@ struct TailReport: Codable, Sendable {
         linesPerSecond = seconds > 0 ? Double(counts.uniqueLines) / seconds : 0
         agentCPUUtilization = seconds > 0 ? agentCPUSeconds / seconds : 0
         mibPerAgentCPUSecond = agentCPUSeconds > 0 ? bytesDone / 1_048_576 / agentCPUSeconds : 0
-        meetsThroughput = complete && mibPerSecond >= targets.mibPerSecond
         meetsRSS = agentPeakRSSMiB > 0 && agentPeakRSSMiB <= targets.peakRSSMiB
         noLoss = complete && lostLines == 0 && counts.duplicateRecords == 0 && counts.unknownRecords == 0
     }
@@ -121,8 +119,8 @@ struct TailReport: Codable, Sendable {
         print("receiver: \(receiver)")
         print("\n| what | measured | target | verdict |")
         print("| --- | --- | --- | --- |")
-        print(String(format: "| throughput, agent start → last line acknowledged | %.1f MiB/s (%.0f lines/s, %.2f s) | ≥ 100 MiB/s on one core | %@ |",
-                     mibPerSecond, linesPerSecond, seconds, verdict(meetsThroughput)))
+        print(String(format: "| throughput, agent start → last line acknowledged | %.1f MiB/s (%.0f lines/s, %.2f s), %.1f MiB per agent CPU-second | ≥ 2× the best of rsyslog / syslog-ng per CPU-second (`tail_peers.py` on the same file) | see BENCHMARKS.md |",
+                     mibPerSecond, linesPerSecond, seconds, mibPerAgentCPUSecond))
         print(String(format: "| agent peak RSS (VmHWM) | %.1f MiB | ≤ 50 MiB | %@ |", agentPeakRSSMiB, verdict(meetsRSS)))
         print("\n| detail | value |")
         print("| --- | --- |")
