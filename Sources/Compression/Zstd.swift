@@ -3,7 +3,10 @@ import CZstd
 /// zstd through the system libzstd. Decompression streams into a buffer with a hard
 /// output limit, so a small bomb cannot allocate more than `limit` bytes.
 public enum Zstd {
-    public static func compress(_ input: [UInt8], level: Int32 = 3) -> [UInt8] {
+    /// zstd's own default level.
+    public static let defaultLevel: Int32 = 3
+
+    public static func compress(_ input: [UInt8], level: Int32 = defaultLevel) -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = input.withUnsafeBytes { source in
@@ -96,14 +99,55 @@ package final class ZstdCompressor {
     /// One zstd frame holding `input` (with its content size, as `Zstd.compress` writes it).
     package func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
-        if scratchSize < bound {
-            scratch?.deallocate()
-            scratch = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
-            scratchSize = bound
-        }
+        reserveScratch(bound)
         let written = ZSTD_compress2(context, scratch, bound, input.baseAddress, input.count)
         // Only a too-small destination fails, and `bound` rules that out.
         precondition(ZSTD_isError(written) == 0, "zstd compression failed")
         return Array(UnsafeRawBufferPointer(start: scratch, count: written))
+    }
+
+    /// One zstd frame holding `parts` one after another, as `compress` writes their
+    /// concatenation, without making it: zstd reads the parts in turn through its stream API.
+    package func compress(joining parts: [[UInt8]]) -> [UInt8] {
+        if parts.count == 1 { return parts[0].withUnsafeBytes { compress($0) } }
+        let total = parts.reduce(0) { $0 + $1.count }
+        let bound = ZSTD_compressBound(total)
+        reserveScratch(bound)
+        ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+        ZSTD_CCtx_setPledgedSrcSize(context, UInt64(total))
+        var output = ZSTD_outBuffer(dst: scratch, size: bound, pos: 0)
+        for part in parts {
+            part.withUnsafeBytes { source in
+                var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+                while input.pos < input.size {
+                    let result = ZSTD_compressStream2(context, &output, &input, ZSTD_e_continue)
+                    // With room for `ZSTD_compressBound` of the whole, only a broken context fails.
+                    precondition(ZSTD_isError(result) == 0, "zstd compression failed")
+                }
+            }
+        }
+        var end = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while true {
+            let remaining = ZSTD_compressStream2(context, &output, &end, ZSTD_e_end)
+            precondition(ZSTD_isError(remaining) == 0, "zstd compression failed")
+            if remaining == 0 { break }
+        }
+        return Array(UnsafeRawBufferPointer(start: scratch, count: output.pos))
+    }
+
+    /// Frees the output buffer once it has grown past `bytes`, so one outsized input does not
+    /// keep its memory for the life of the context.
+    package func releaseScratch(above bytes: Int) {
+        guard scratchSize > bytes else { return }
+        scratch?.deallocate()
+        scratch = nil
+        scratchSize = 0
+    }
+
+    private func reserveScratch(_ bound: Int) {
+        guard scratchSize < bound else { return }
+        scratch?.deallocate()
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
+        scratchSize = bound
     }
 }

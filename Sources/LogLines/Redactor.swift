@@ -125,6 +125,9 @@ package final class Redactor: Sendable {
 
     private func redact(_ text: String, counts: inout [Int]) -> String {
         var current = text
+        // One pass of every rule's pre-check first: most strings pass none, and then no rule's
+        // own check (nor a copy of the rule) is needed.
+        guard current.withUTF8({ mayMatch($0) }) else { return text }
         for (index, rule) in rules.enumerated() {
             guard current.withUTF8({ rule.scan.mayMatch($0) }) else { continue }
             let range = NSRange(current.startIndex..., in: current)

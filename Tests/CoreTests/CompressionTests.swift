@@ -22,6 +22,27 @@ struct CompressionTests {
         #expect(throws: CompressionError.self) { try Zstd.decompress(Array(joined.dropLast(2)), limit: 1 << 22) }
     }
 
+    /// The agent's queue writer compresses a group of requests as one frame without joining them first.
+    @Test("a frame from parts holds their concatenation and states its size; a kept context carries nothing over; a released buffer comes back")
+    func compressJoiningParts() throws {
+        let compressor = ZstdCompressor(level: Zstd.defaultLevel)
+        let cases: [[[UInt8]]] = [
+            [Array(sample.prefix(70_000)), [], Array(sample.suffix(50_000)), [7]],
+            [Array(sample.prefix(10))],
+            [[], []],
+            [sample, sample.reversed()],
+        ]
+        for parts in cases + cases {
+            let joined = Array(parts.joined())
+            let frame = compressor.compress(joining: parts)
+            // `decompressFrame` refuses a frame that does not state its size.
+            #expect(try frame.withUnsafeBytes { try Zstd.decompressFrame($0, limit: joined.count) } == joined)
+        }
+        compressor.releaseScratch(above: 0)
+        let frame = compressor.compress(joining: cases[0])
+        #expect(try Zstd.decompress(frame, limit: 1 << 22) == Array(cases[0].joined()))
+    }
+
     @Test("a bomb stops at the output limit")
     func bombStopsAtLimit() {
         let zeros = [UInt8](repeating: 0, count: 8 << 20)

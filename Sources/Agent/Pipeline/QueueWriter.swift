@@ -1,5 +1,4 @@
 import PeriscopeServer
-import PeriscopeCompression
 import PeriscopeDelivery
 import PeriscopeDiskQueue
 import PeriscopeModel
@@ -26,6 +25,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
     private var writing = false
     /// The leader's wait for more requests (`maxDelay > 0`), cut short once the group fills.
     private var gathering: Task<Void, Never>?
+    private let compressor = BatchCompressor()
 
     private enum Content: Sendable {
         case request(signal: Signal, protobuf: [UInt8], items: Int)
@@ -97,7 +97,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
         let contents = group.map(\.content)
         let queue = self.queue
         let configuration = self.configuration
-        let outcomes = await Task { await Self.commit(contents, to: queue, configuration: configuration) }.value
+        let compressor = self.compressor
+        let outcomes = await Task { await Self.commit(contents, to: queue, configuration: configuration, compressor: compressor) }.value
         var own = Result<Void, DeliveryError>.failure(.storage("the agent lost track of a request"))
         for (entry, outcome) in zip(group, outcomes) {
             if entry.ticket == ticket {
@@ -131,10 +132,12 @@ actor QueueWriter: BatchSink, TailBatchSink {
 
     /// Joins, compresses and appends a group off the cooperative pool (compression takes CPU,
     /// the append may `fdatasync`); one outcome per content, in order.
-    private static func commit(_ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration) async -> [Result<Void, DeliveryError>] {
+    private static func commit(
+        _ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration, compressor: BatchCompressor
+    ) async -> [Result<Void, DeliveryError>] {
         do {
             return try await BlockingIO.run {
-                let plan = GroupPlan(contents, configuration: configuration)
+                let plan = GroupPlan(contents, configuration: configuration, compressor: compressor)
                 let appended = queue.append(contentsOf: plan.batches)
                 var outcomes = plan.members.map { appended[$0].mapError(DeliveryError.init) }
                 // A joined batch too large for the queue: its requests may each fit alone.
@@ -143,7 +146,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
                     return plan.members.lazy.filter { $0 == plan.members[member] }.count > 1
                 }
                 if !retry.isEmpty {
-                    let alone = retry.map { GroupPlan([contents[$0]], configuration: configuration).batches[0] }
+                    let alone = retry.map { GroupPlan([contents[$0]], configuration: configuration, compressor: compressor).batches[0] }
                     for (member, outcome) in zip(retry, queue.append(contentsOf: alone)) {
                         outcomes[member] = outcome.mapError(DeliveryError.init)
                     }
@@ -160,15 +163,15 @@ actor QueueWriter: BatchSink, TailBatchSink {
         var batches: [EncodedBatch] = []
         var members: [Int]
 
-        init(_ contents: [Content], configuration: BatchingConfiguration) {
+        init(_ contents: [Content], configuration: BatchingConfiguration, compressor: BatchCompressor) {
             members = Array(repeating: 0, count: contents.count)
             // Per signal, the batch being filled: its bodies, items, bytes and members.
             var open: [Signal: (bodies: [[UInt8]], items: Int, bytes: Int, members: [Int])] = [:]
             func close(_ signal: Signal) {
                 guard let draft = open.removeValue(forKey: signal) else { return }
-                let body = draft.bodies.count == 1 ? draft.bodies[0] : Array(draft.bodies.joined())
                 for member in draft.members { members[member] = batches.count }
-                batches.append(EncodedBatch(id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: Zstd.compress(body)))
+                batches.append(EncodedBatch(
+                    id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: compressor.compress(draft.bodies)))
             }
             for (index, content) in contents.enumerated() {
                 switch content {
