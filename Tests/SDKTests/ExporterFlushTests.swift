@@ -9,14 +9,24 @@ import Testing
 
 @Suite("Exporter flush")
 struct ExporterFlushTests {
-    /// An agent that holds each trace and metrics request until the test releases it, in arrival order.
+    /// An agent that holds each trace and metrics request (or those of `holding` only) until the
+    /// test releases it, in arrival order; a request to a path not held is answered at once.
     final class HeldAnswers: Sendable {
         let received = Mutex(0)
         let released = Mutex(0)
+        private let held: [String]
+
+        init(holding held: [String] = ["/v1/traces", "/v1/metrics"]) {
+            self.held = held
+        }
 
         func router() -> Router<BasicRequestContext> {
             let router = Router()
             for path in ["/v1/traces", "/v1/metrics"] {
+                guard held.contains(path) else {
+                    router.post(RouterPath(path)) { _, _ -> HTTPResponse.Status in .ok }
+                    continue
+                }
                 router.post(RouterPath(path)) { _, _ -> HTTPResponse.Status in
                     let number = self.received.withLock { count -> Int in
                         count += 1
@@ -56,10 +66,10 @@ struct ExporterFlushTests {
     /// `body` did.
     func withHeldAgent(
         _ configuration: OTLPExporter.Configuration, queued: Int = 0, shutdownTimeout: Duration = .seconds(5),
-        timeline: Timeline = .continuous, running: Bool = true,
+        timeline: Timeline = .continuous, running: Bool = true, holding: [String] = ["/v1/traces", "/v1/metrics"],
         _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
     ) async throws {
-        let agent = HeldAnswers()
+        let agent = HeldAnswers(holding: holding)
         try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
             var configuration = configuration
             configuration.endpoint = "http://127.0.0.1:\(try #require(client.port))"
@@ -224,6 +234,68 @@ struct ExporterFlushTests {
             #expect(exporter.failedExports == 0)
             #expect(exporter.queuedItems == 0)
         }
+    }
+
+    /// The final flush's extra passes are capped. Each pass here ends waiting for a metrics export
+    /// begun before it; meanwhile a span arrives and another metrics export begins, then the one
+    /// waited for is answered. The first `finalFlushExtraPasses` spans go out, one per pass; the
+    /// next stays queued and the flush ends, without waiting for the metrics export still held.
+    /// Spans are answered at once; the clock is manual, so no deadline passes.
+    @Test("the final flush's extra passes stop at their cap while items keep arriving", .timeLimit(.minutes(1)))
+    func finalFlushExtraPassesAreCapped() async throws {
+        let clock = ManualClock()
+        try await withHeldAgent(Self.oneAtATime, timeline: Timeline(clock), holding: ["/v1/metrics"]) { agent, exporter, loop in
+            let gauge = [Metric(name: "m", data: .gauge([]))]
+            var metrics = [Task { await exporter.export(metrics: gauge) }]
+            try await agent.waitUntilReceived(1)
+            loop.cancel()
+            let passes = OTLPExporter.finalFlushExtraPasses
+            for round in 1...(passes + 1) {
+                let waiting = try await Self.eventually(within: .seconds(10)) {
+                    exporter.exportedSpans >= round - 1 && exporter.exportsInFlight.waiterCount > 0
+                }
+                try #require(waiting, "round \(round): the flush has not sent the spans of its passes so far and waited for metrics export \(round)")
+                exporter.submit(Self.span())
+                metrics.append(Task { await exporter.export(metrics: gauge) })
+                try await agent.waitUntilReceived(round + 1)
+                agent.release(upTo: round)
+            }
+            _ = try await Self.eventually(within: .seconds(10)) {
+                exporter.exportsInFlight.waiterCount == 0 && exporter.exportedSpans >= passes
+            }
+            let ended = try await Self.ends(loop, within: .seconds(10))
+            agent.release(upTo: .max)
+            clock.advance(by: .seconds(3600))
+            await loop.value
+            for export in metrics { _ = await export.value }
+            #expect(ended, "the final flush went on past its extra passes, waiting for the last metrics export")
+            #expect(exporter.exportedSpans == passes, "one span per extra pass")
+            #expect(exporter.queuedItems == 1, "the span made after the last pass stays queued")
+            #expect(exporter.failedSpans == 0)
+        }
+    }
+
+    /// Whether `condition` holds within `limit`, looked at every millisecond.
+    static func eventually(within limit: Duration, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
+    /// Whether `task` ends within `limit` (it keeps running if not).
+    static func ends(_ task: Task<Void, Never>, within limit: Duration) async throws -> Bool {
+        let done = Atomic(false)
+        let watcher = Task {
+            await task.value
+            done.store(true, ordering: .relaxed)
+        }
+        let deadline = ContinuousClock.now + limit
+        while !done.load(ordering: .relaxed), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        _ = watcher
+        return done.load(ordering: .relaxed)
     }
 
     /// A flush whose drain started its 20 ms tick (an export was out, the queues empty) ends as soon
