@@ -120,17 +120,22 @@ package final class ZstdCompressor {
             part.withUnsafeBytes { source in
                 var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
                 while input.pos < input.size {
+                    let (taken, written) = (input.pos, output.pos)
                     let result = ZSTD_compressStream2(context, &output, &input, ZSTD_e_continue)
-                    // With room for `ZSTD_compressBound` of the whole, only a broken context fails.
+                    // With room for `ZSTD_compressBound` of the whole, only a broken context fails,
+                    // and every call moves on; a call that did not would spin here for ever.
                     precondition(ZSTD_isError(result) == 0, "zstd compression failed")
+                    precondition(input.pos > taken || output.pos > written, "zstd compression made no progress")
                 }
             }
         }
         var end = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
         while true {
+            let written = output.pos
             let remaining = ZSTD_compressStream2(context, &output, &end, ZSTD_e_end)
             precondition(ZSTD_isError(remaining) == 0, "zstd compression failed")
             if remaining == 0 { break }
+            precondition(output.pos > written, "zstd compression made no progress")
         }
         return Array(UnsafeRawBufferPointer(start: scratch, count: output.pos))
     }
