@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -62,20 +63,46 @@ struct ExporterFlushTests {
 
     /// Starts a held-answer agent and an exporter sending to it, with `queued` spans submitted
     /// before the loop starts (unless not `running`), and runs `body` with the agent, the exporter
-    /// and the loop. The exporter's clock is manual unless given: no deadline or tick passes on
-    /// its own, so a machine that stalls the test (CI has, for 50 s) cannot fail it. Every answer is released and the loop cancelled on the way out, whatever
+    /// and the loop. Every answer is released and the loop cancelled on the way out, whatever
     /// `body` did.
+    ///
+    /// CI has stalled this suite for 50 s, so nothing here may end on a clock of its own: the
+    /// exporter's clock is manual unless given (no deadline, tick or backoff passes by itself), and
+    /// it sends through a client of its own whose read timeout is far beyond any test (the shared
+    /// client's 10 s timed a held request out during a stall, and its retry upset the order of
+    /// arrival the tests count on).
     func withHeldAgent(
         _ configuration: OTLPExporter.Configuration, queued: Int = 0, shutdownTimeout: Duration = .seconds(5),
         timeline: Timeline = Timeline(ManualClock()), running: Bool = true, holding: [String] = ["/v1/traces", "/v1/metrics"],
         _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
     ) async throws {
         let agent = HeldAnswers(holding: holding)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.tracing.tracer = nil
+        clientConfiguration.timeout = .init(connect: .seconds(600), read: .seconds(600))
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        do {
+            try await runHeldAgent(agent, httpClient: httpClient, configuration, queued: queued, shutdownTimeout: shutdownTimeout,
+                                   timeline: timeline, running: running, body)
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
+    private func runHeldAgent(
+        _ agent: HeldAnswers, httpClient: HTTPClient, _ configuration: OTLPExporter.Configuration, queued: Int,
+        shutdownTimeout: Duration, timeline: Timeline, running: Bool,
+        _ body: @Sendable (HeldAnswers, OTLPExporter, Task<Void, Never>) async throws -> Void
+    ) async throws {
         try await Application(router: agent.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
             var configuration = configuration
             configuration.endpoint = "http://127.0.0.1:\(try #require(client.port))"
+            configuration.requestTimeout = .seconds(600)
             let exporter = OTLPExporter(
-                resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration, timeline: timeline)
+                resource: ProcessResource.make(serviceName: "flush-test"), configuration: configuration, httpClient: httpClient,
+                timeline: timeline)
             for _ in 0..<queued { exporter.submit(Self.span()) }
             let loop = Task {
                 if running { await exporter.run(shutdownTimeout: shutdownTimeout) }
