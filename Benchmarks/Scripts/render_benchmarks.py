@@ -544,9 +544,8 @@ elif mixed:
         f"{verdict(all_fresh(g) and not missing.get(name))} | {command(name)} |")
 else:
     out("| freshness | p99 ≤ 2 s from emit to queryable | not measured: no mixed load left a result | — | — |")
-pg_single = [pg for report in (load_json(os.path.basename(p)) for p in
-                               sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json"))))
-             if report for pg in [report.get("postgresStore")] if pg]
+pg_runs = [r for r in (load_json(os.path.basename(p)) for p in sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json")))) if r]
+pg_single = [report["postgresStore"] for report in pg_runs if report.get("postgresStore")]
 PG_TARGET = "≥ 100k spans per collector CPU-second, ≥ 150k per PostgreSQL CPU-second, ≤ 85 B/span"
 if pg_single:
     collector_rate = median([pg["ingest"]["spansPerCPUSecond"] for pg in pg_single])
@@ -800,7 +799,6 @@ out("turn. PostgreSQL CPU is the postmaster's and every backend's from /proc; by
 out("of every table; lock waits are the share of busy backends waiting on a heavyweight lock, sampled every")
 out("100 ms. Median (min–max) of the runs.")
 out("")
-pg_runs = [r for r in (load_json(os.path.basename(p)) for p in sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json")))) if r]
 
 
 if pg_runs:
