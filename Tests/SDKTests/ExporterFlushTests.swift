@@ -46,12 +46,7 @@ struct ExporterFlushTests {
 
         /// Whether `count` requests arrived within `limit`.
         func received(_ count: Int, within limit: Duration) async throws -> Bool {
-            let deadline = ContinuousClock.now + limit
-            while received.withLock({ $0 }) < count {
-                guard ContinuousClock.now < deadline else { return false }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            return true
+            try await ExporterFlushTests.eventually(within: limit) { received.withLock { $0 } >= count }
         }
 
         func release(upTo count: Int) { released.withLock { $0 = count } }
