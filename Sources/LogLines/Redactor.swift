@@ -72,6 +72,22 @@ package final class Redactor: Sendable {
         !rules.isEmpty && scan.mayMatch(utf8)
     }
 
+    /// Whether some rule's pre-check passes on a string in `value` (in arrays and key-value lists
+    /// too): false means `redacted(value, counts:)` would change nothing.
+    package func mayMatch(_ value: AttributeValue) -> Bool {
+        switch value {
+        case .string(let text):
+            var text = text
+            return text.withUTF8 { mayMatch($0) }
+        case .array(let values):
+            return values.contains { mayMatch($0) }
+        case .keyValueList(let pairs):
+            return pairs.contains { mayMatch($0.value) }
+        default:
+            return false
+        }
+    }
+
     /// Redacts one string; for tests and callers outside the tailer.
     package func redact(_ text: String) -> String {
         var local = [Int](repeating: 0, count: rules.count)

@@ -5,8 +5,23 @@ import NIOPosix
 /// core must stay free for the servers' async work.
 public enum BlockingIO {
     /// Runs `body` on the thread pool and returns its result; throws what it throws, or
-    /// `NIOThreadPoolError.ThreadPoolInactive` once the pool has shut down.
+    /// `NIOThreadPoolError.ThreadPoolInactive` once the pool has shut down. A caller cancelled
+    /// before the pool starts `body` gets `CancellationError` and `body` never runs.
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    /// Runs `body` on the thread pool whether or not the caller is cancelled meanwhile: for work
+    /// done on behalf of others too (a group commit), which one caller's hang-up must not skip.
+    /// Throws only `NIOThreadPoolError.ThreadPoolInactive`, once the pool has shut down.
+    public static func runToCompletion<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            NIOThreadPool.singleton.submit { state in
+                switch state {
+                case .active: continuation.resume(returning: body())
+                case .cancelled: continuation.resume(throwing: NIOThreadPoolError.ThreadPoolInactive())
+                }
+            }
+        }
     }
 }

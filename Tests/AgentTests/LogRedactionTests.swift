@@ -50,6 +50,24 @@ struct LogRedactionTests {
         #expect(decoded.batch == received.batch, "what is queued decodes to the redacted records")
     }
 
+    @Test(
+        "a secret alone in one place of one record is found and redacted",
+        arguments: [
+            ("body", LogRecord(timeUnixNano: 1, body: .string("mail bob@example.com"))),
+            ("attribute", LogRecord(timeUnixNano: 1, body: .string("ok"), attributes: [Attribute("to", .string("bob@example.com"))])),
+            ("key-value list", LogRecord(timeUnixNano: 1, body: .keyValueList([Attribute("user", .keyValueList([Attribute("mail", .string("bob@example.com"))]))]))),
+            ("array", LogRecord(timeUnixNano: 1, body: .string("ok"), attributes: [Attribute("list", .array([.int(1), .string("bob@example.com")]))])),
+        ])
+    func secretAloneIsFound(place: String, record: LogRecord) async throws {
+        let sink = RecordingSink()
+        let processor = LogRedaction(redactor: Redactor(rules: [], includeDefaults: true), next: sink)
+        let batch = Self.logs([LogRecord(timeUnixNano: 0, body: .string("clean")), record])
+        try await processor.accept(OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch)))
+        let received = try #require(sink.received.withLock { $0.first })
+        #expect(received.protobuf == nil, "the secret in the \(place) was not redacted")
+        #expect(!String(describing: received.batch).contains("bob@example.com"), "the secret in the \(place) is still there")
+    }
+
     @Test("a request with nothing to redact keeps the client's bytes; spans pass unchanged")
     func cleanRequestsPassUntouched() async throws {
         let sink = RecordingSink()

@@ -110,6 +110,54 @@ struct QueueWriterTests {
         #expect(Set(try serviceNames(batch)) == Set(["leader"] + (0..<5).map { "s\($0)" }))
     }
 
+    @Test("a large request is a zstd frame of its own: joined with small ones, the batch holds every request in arrival order")
+    func largeRequestsAreFramesOfTheirOwn() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .milliseconds(50)), timeline: Timeline(clock))
+        let large = logs(4000, service: "large")
+        #expect(try #require(large.protobuf).count >= BatchCompressor.ownFrameBytes)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.accept(logs(1, service: "leader")) }
+            #expect(await clock.waitForSleepers(1))
+            group.addTask { try await writer.accept(large) }
+            #expect(await waitForPending(writer, 2))
+            group.addTask { try await writer.accept(logs(2, service: "after")) }
+            #expect(await waitForPending(writer, 3))
+            clock.advance(by: .milliseconds(50))
+            try await group.waitForAll()
+        }
+        let batches = drain(queue)
+        #expect(batches.count == 1)
+        let batch = try #require(batches.first)
+        #expect(batch.itemCount == 4003)
+        #expect(try serviceNames(batch) == ["leader", "large", "after"])
+        // Three frames, not one: a single-frame read stops at the first frame's stated size.
+        #expect(throws: CompressionError.self) {
+            try batch.body.withUnsafeBytes { try Zstd.decompressFrame($0, limit: 1 << 24) }
+        }
+    }
+
+    @Test("a leader whose client hangs up still writes the group: every request in it is queued and answered")
+    func cancelledLeaderStillWrites() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let clock = ManualClock()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(maxDelay: .milliseconds(50)), timeline: Timeline(clock))
+        let leader = Task { try await writer.accept(logs(1, service: "leader")) }
+        #expect(await clock.waitForSleepers(1))
+        let followers = (0..<2).map { n in Task { try await writer.accept(logs(1, service: "s\(n)")) } }
+        #expect(await waitForPending(writer, 3))
+        leader.cancel()
+        clock.advance(by: .milliseconds(50))
+        for follower in followers { try await follower.value }
+        try await leader.value
+        let batches = drain(queue)
+        #expect(batches.map(\.itemCount) == [3])
+        #expect(Set(try serviceNames(try #require(batches.first))) == ["leader", "s0", "s1"])
+    }
+
     @Test("a wait for more requests ends as soon as they fill a batch, without the clock moving")
     func fullGroupEndsTheWait() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

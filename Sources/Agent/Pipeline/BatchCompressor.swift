@@ -1,26 +1,45 @@
 import PeriscopeCompression
 import Synchronization
 
-/// The zstd context the queue writer compresses its batches of joined requests with, kept from
-/// write to write: a fresh context per batch pays for its allocation and table setup, and the
-/// joined body for a copy of every request. Writes never overlap (one leader at a time), so the
-/// lock is never contended; it is there so the type is safe to share. The price is the context's
-/// memory for the agent's life once it has received over OTLP: about 2–3 MiB at the default
-/// 1 MiB `batch.max_bytes` (zstd's window and match tables plus the output buffer); an agent that
-/// only tails files never uses it.
+/// The zstd contexts the agent compresses received requests with, kept from use to use: a fresh
+/// context per batch pays for its allocation and table setup, and a joined body for a copy of
+/// every request. Callers compress at the same time (each large request in its own task, the
+/// queue writer's group at its write), so each takes a context of its own for the call; at most
+/// `keptContexts` stay for the next calls, the rest are freed. The price is their memory for the
+/// agent's life once it has received over OTLP: about 2–3 MiB each at the default 1 MiB
+/// `batch.max_bytes` (zstd's window and match tables plus the output buffer); an agent that only
+/// tails files never uses them.
 final class BatchCompressor: Sendable {
     /// Output buffers larger than this are freed after use: one outsized request (the queue's
     /// batches close at `BatchingConfiguration.maxBytes`, a request alone may be larger) does not
     /// pin its memory.
     static let retainedBytes = 2 << 20
 
-    private let compressor = Mutex(ZstdCompressor(level: Zstd.defaultLevel))
+    /// Contexts kept between calls: one per core of the machines the agent runs on as a
+    /// sidecar is enough for requests that arrive together.
+    static let keptContexts = 2
+
+    /// A request at least this large is compressed as a zstd frame of its own, by the request's
+    /// task before it joins a write: at this size a frame of its own compresses within a
+    /// fraction of a percent of a joined one, and the write (which others wait for) only appends.
+    static let ownFrameBytes = 32 << 10
+
+    /// A context out of the pool: only the caller that took it uses it until it is put back.
+    private struct Context: @unchecked Sendable {
+        let compressor: ZstdCompressor
+    }
+
+    private let idle = Mutex<[Context]>([])
 
     /// One zstd frame holding `parts` in order, as if they were joined first.
     func compress(_ parts: [[UInt8]]) -> [UInt8] {
-        compressor.withLock { compressor in
-            defer { compressor.releaseScratch(above: Self.retainedBytes) }
-            return compressor.compress(joining: parts)
+        let context = idle.withLock { $0.popLast() } ?? Context(compressor: ZstdCompressor(level: Zstd.defaultLevel))
+        defer {
+            context.compressor.releaseScratch(above: Self.retainedBytes)
+            idle.withLock { kept in
+                if kept.count < Self.keptContexts { kept.append(context) }
+            }
         }
+        return context.compressor.compress(joining: parts)
     }
 }

@@ -14,8 +14,11 @@ import PeriscopeModel
 /// that arrived during its write. So every request takes part in at most one write.
 ///
 /// OTLP requests of one signal are joined into one batch by concatenating their protobufs
-/// (repeated fields merge, so joining costs no re-encoding); batches that arrive whole (the
-/// tailer's, with IDs of their own) are appended as they are.
+/// (repeated fields merge, so joining costs no re-encoding): small requests are compressed
+/// together at the write, large ones (`BatchCompressor.ownFrameBytes`) by their own task before
+/// it, and the batch holds the zstd frames one after another, which decompress as the
+/// concatenation. Batches that arrive whole (the tailer's, with IDs of their own) are appended
+/// as they are.
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
     let configuration: BatchingConfiguration
@@ -29,6 +32,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
 
     private enum Content: Sendable {
         case request(signal: Signal, protobuf: [UInt8], items: Int)
+        /// A request compressed on its own: `frame` holds its `bytes` bytes of protobuf.
+        case frame(signal: Signal, frame: [UInt8], bytes: Int, items: Int)
         case batch(EncodedBatch)
     }
 
@@ -52,7 +57,12 @@ actor QueueWriter: BatchSink, TailBatchSink {
     /// Queues one decoded request, joined with the others of its signal in the same write.
     func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
         guard request.batch.itemCount > 0 else { return }
-        try await write(.request(signal: request.batch.signal, protobuf: request.protobufBody, items: request.batch.itemCount))
+        let (signal, protobuf, items) = (request.batch.signal, request.protobufBody, request.batch.itemCount)
+        if protobuf.count >= BatchCompressor.ownFrameBytes {
+            try await write(.frame(signal: signal, frame: compressor.compress([protobuf]), bytes: protobuf.count, items: items))
+        } else {
+            try await write(.request(signal: signal, protobuf: protobuf, items: items))
+        }
     }
 
     /// Queues a batch as it is, under its own ID.
@@ -93,12 +103,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
         }
         let group = pending
         pending = []
-        // Not a child of this request's task: a client that hung up must not fail the others' write.
-        let contents = group.map(\.content)
-        let queue = self.queue
-        let configuration = self.configuration
-        let compressor = self.compressor
-        let outcomes = await Task { await Self.commit(contents, to: queue, configuration: configuration, compressor: compressor) }.value
+        let outcomes = await Self.commit(group.map(\.content), to: queue, configuration: configuration, compressor: compressor)
         var own = Result<Void, DeliveryError>.failure(.storage("the agent lost track of a request"))
         for (entry, outcome) in zip(group, outcomes) {
             if entry.ticket == ticket {
@@ -123,9 +128,16 @@ actor QueueWriter: BatchSink, TailBatchSink {
         var items = 0
         var bytes = 0
         for entry in pending {
-            guard case .request(_, let protobuf, let count) = entry.content else { return true }
-            items += count
-            bytes += protobuf.count
+            switch entry.content {
+            case .request(_, let protobuf, let count):
+                items += count
+                bytes += protobuf.count
+            case .frame(_, _, let size, let count):
+                items += count
+                bytes += size
+            case .batch:
+                return true
+            }
         }
         return items >= configuration.maxItems || bytes >= configuration.maxBytes
     }
@@ -136,7 +148,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
         _ contents: [Content], to queue: DiskQueue, configuration: BatchingConfiguration, compressor: BatchCompressor
     ) async -> [Result<Void, DeliveryError>] {
         do {
-            return try await BlockingIO.run {
+            // Run to the end even if the leader's client hangs up: the write is the others' too.
+            return try await BlockingIO.runToCompletion {
                 let plan = GroupPlan(contents, configuration: configuration, compressor: compressor)
                 let appended = queue.append(contentsOf: plan.batches)
                 var outcomes = plan.members.map { appended[$0].mapError(DeliveryError.init) }
@@ -165,13 +178,24 @@ actor QueueWriter: BatchSink, TailBatchSink {
 
         init(_ contents: [Content], configuration: BatchingConfiguration, compressor: BatchCompressor) {
             members = Array(repeating: 0, count: contents.count)
-            // Per signal, the batch being filled: its bodies, items, bytes and members.
-            var open: [Signal: (bodies: [[UInt8]], items: Int, bytes: Int, members: [Int])] = [:]
+            // Per signal, the batch being filled: its parts in order, items, protobuf bytes and members.
+            var open: [Signal: (parts: [Part], items: Int, bytes: Int, members: [Int])] = [:]
             func close(_ signal: Signal) {
                 guard let draft = open.removeValue(forKey: signal) else { return }
                 for member in draft.members { members[member] = batches.count }
                 batches.append(EncodedBatch(
-                    id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: compressor.compress(draft.bodies)))
+                    id: EncodedBatch.newID(), signal: signal, itemCount: draft.items, body: Self.body(draft.parts, compressor: compressor)))
+            }
+            func add(_ part: Part, signal: Signal, bytes: Int, items: Int, member: Int) {
+                if let draft = open[signal], draft.items + items > configuration.maxItems || draft.bytes + bytes > configuration.maxBytes {
+                    close(signal)
+                }
+                var draft = open[signal] ?? ([], 0, 0, [])
+                draft.parts.append(part)
+                draft.items += items
+                draft.bytes += bytes
+                draft.members.append(member)
+                open[signal] = draft
             }
             for (index, content) in contents.enumerated() {
                 switch content {
@@ -179,18 +203,42 @@ actor QueueWriter: BatchSink, TailBatchSink {
                     members[index] = batches.count
                     batches.append(batch)
                 case .request(let signal, let protobuf, let items):
-                    if let draft = open[signal], draft.items + items > configuration.maxItems || draft.bytes + protobuf.count > configuration.maxBytes {
-                        close(signal)
-                    }
-                    var draft = open[signal] ?? ([], 0, 0, [])
-                    draft.bodies.append(protobuf)
-                    draft.items += items
-                    draft.bytes += protobuf.count
-                    draft.members.append(index)
-                    open[signal] = draft
+                    add(.protobuf(protobuf), signal: signal, bytes: protobuf.count, items: items, member: index)
+                case .frame(let signal, let frame, let bytes, let items):
+                    add(.frame(frame), signal: signal, bytes: bytes, items: items, member: index)
                 }
             }
             for signal in Signal.allCases { close(signal) }
+        }
+
+        /// A request in a batch being filled: protobuf still to compress, or a frame already made.
+        enum Part {
+            case protobuf([UInt8])
+            case frame([UInt8])
+        }
+
+        /// The batch's body: its parts in order as zstd frames, each run of protobuf parts
+        /// compressed into one.
+        static func body(_ parts: [Part], compressor: BatchCompressor) -> [UInt8] {
+            if parts.count == 1, case .frame(let frame) = parts[0] { return frame }
+            var body: [UInt8] = []
+            var run: [[UInt8]] = []
+            func endRun() {
+                guard !run.isEmpty else { return }
+                body.append(contentsOf: compressor.compress(run))
+                run = []
+            }
+            for part in parts {
+                switch part {
+                case .protobuf(let protobuf):
+                    run.append(protobuf)
+                case .frame(let frame):
+                    endRun()
+                    body.append(contentsOf: frame)
+                }
+            }
+            endRun()
+            return body
         }
     }
 }

@@ -11,10 +11,11 @@ struct LogRedaction: BatchSink {
     let redactor: Redactor
     let next: any BatchSink
 
-    /// Redaction runs regular expressions over every string: on the blocking pool, so a large
-    /// request never holds one of the cooperative threads the servers need.
+    /// Redaction runs regular expressions: on the blocking pool, so a large request never holds
+    /// one of the cooperative threads the servers need. Most requests hold no string any rule's
+    /// pre-check passes; they go on at once, without the trip to the pool and back.
     func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
-        guard !redactor.isEmpty, case .logs = request.batch else {
+        guard !redactor.isEmpty, case .logs(let groups) = request.batch, mayNeedRedaction(groups) else {
             try await next.accept(request)
             return
         }
@@ -25,6 +26,17 @@ struct LogRedaction: BatchSink {
             throw .unavailable(reason: "the agent is shutting down", retryAfter: .seconds(1))
         }
         try await next.accept(processed)
+    }
+
+    /// Whether some string of a record (body or attribute) passes a rule's pre-check.
+    func mayNeedRedaction(_ groups: [ResourceLogs]) -> Bool {
+        groups.contains { group in
+            group.scopes.contains { scope in
+                scope.records.contains { record in
+                    redactor.mayMatch(record.body) || record.attributes.contains { redactor.mayMatch($0.value) }
+                }
+            }
+        }
     }
 
     /// `request` with its log records redacted.
