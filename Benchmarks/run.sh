@@ -91,6 +91,10 @@ for rate in 2000 5000 7500 10000 15000 20000 25000 35000 50000; do
   python3 "$BENCH/Scripts/load_verdict.py" "$RESULTS" "load-mixed-$rate" "${LOAD_RUNS:-3}" || break
 done
 
+# The answer row's rate again with each service's traces and logs at their own moment of the tick,
+# as independent exporters' timers fall (the ladder sends all four streams at the same instant).
+load_runs load-spread-7500 --services 2 --spans-per-second 7500 --logs-per-second 7500 --duration 20 --phase spread
+
 step "answer latency: sequential one-span requests, agent against the collector directly"
 # Three runs, interleaved request by request, so both sides share the machine's moment.
 for run in 1 2 3; do

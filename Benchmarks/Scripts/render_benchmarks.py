@@ -227,8 +227,10 @@ logs_only = dict(runs).get("load-logs")
 
 def offered(report):
     shape = report["shape"]
+    # 'spread': each service's traces and logs streams send at their own moment of the tick.
+    phase = ", streams spread over the tick" if shape.get("phase") == "spread" else ""
     return (f"{shape['services']} × ({shape['spansPerSecond']} spans/s + {shape['logsPerSecond']} logs/s), "
-            f"{shape['durationSeconds']:.0f} s")
+            f"{shape['durationSeconds']:.0f} s{phase}")
 
 
 def stored_all(name, reports):
@@ -332,14 +334,44 @@ def offered_per_signal(report):
     return (shape["services"] * shape["spansPerSecond"], shape["services"] * shape["logsPerSecond"])
 
 
+def answer_within_target(reports):
+    """DESIGN's answer target on the medians of a load's runs; False without runs."""
+    if not reports:
+        return False
+    return (median([r["agentLatencyMs"]["p50"] for r in reports]) <= 5
+            and median([r["agentLatencyMs"]["p99"] for r in reports]) <= 25)
+
+
+def answer_figures(reports):
+    return (f"p50 {figure(reports, lambda r: r['agentLatencyMs']['p50'], 1)} ms, "
+            f"p99 {figure(reports, lambda r: r['agentLatencyMs']['p99'], 1)} ms")
+
+
 answer_loads = [(n, g) for n, g in mixed if items_per_second(g[0]) >= 30_000]
-if answer_loads:
+# The same rate with each stream at its own moment of the tick (`--phase spread`), as independent
+# exporters' timers fall; the ladder sends all four streams at once, a burst no real fleet keeps in step.
+independent = [(n, g) for n, g in runs if n.startswith("load-spread-") and items_per_second(g[0]) >= 30_000]
+if independent:
+    name, g = independent[0]
+    ok = answer_within_target(g) and not missing.get(name)
+    burst = ""
+    if answer_loads:
+        burst_name, burst_g = answer_loads[0]
+        held = "within" if answer_within_target(burst_g) else "**not** within"
+        burst = (f"; with all four streams sending at the same instant of every tick (the ladder's shape, "
+                 f"{burst_name}): {answer_figures(burst_g)}, {held} the target")
+    out(f"| agent OTLP answer under load | p50 ≤ 5 ms, p99 ≤ 25 ms at 30k items/s with `fsync: always` | "
+        f"{answer_figures(g)} at {offered(g[0])} ({items_per_second(g[0]):,} items/s), {len(g)} run(s){burst}; agent, "
+        f"collector and load generator on the same 2 cores | {verdict(ok)} | {command(name)} |")
+elif any(n.startswith("load-spread-") for n in missing):
+    failed = sorted(n for n in missing if n.startswith("load-spread-"))[0]
+    out(f"| agent OTLP answer under load | p50 ≤ 5 ms, p99 ≤ 25 ms at 30k items/s with `fsync: always` | not measured: "
+        f"every run of {failed} failed ({'; '.join(missing[failed])}) | **not met** | {command(failed)} |")
+elif answer_loads:
     name, g = answer_loads[0]
-    p50, p99 = median([r["agentLatencyMs"]["p50"] for r in g]), median([r["agentLatencyMs"]["p99"] for r in g])
-    out(f"| agent OTLP answer under load | p50 ≤ 5 ms, p99 ≤ 25 ms at 30k items/s with `fsync: always` | p50 "
-        f"{figure(g, lambda r: r['agentLatencyMs']['p50'], 1)} ms, p99 {figure(g, lambda r: r['agentLatencyMs']['p99'], 1)} ms "
-        f"at {offered(g[0])} ({items_per_second(g[0]):,} items/s), {len(g)} run(s); agent, collector and load generator on "
-        f"the same 2 cores | {verdict(p50 <= 5 and p99 <= 25)} | {command(name)} |")
+    out(f"| agent OTLP answer under load | p50 ≤ 5 ms, p99 ≤ 25 ms at 30k items/s with `fsync: always` | "
+        f"{answer_figures(g)} at {offered(g[0])} ({items_per_second(g[0]):,} items/s), {len(g)} run(s); agent, collector and "
+        f"load generator on the same 2 cores | {verdict(answer_within_target(g) and not missing.get(name))} | {command(name)} |")
 else:
     out("| agent OTLP answer under load | p50 ≤ 5 ms, p99 ≤ 25 ms at 30k items/s with `fsync: always` | not measured: "
         "no mixed load of 30k items/s or more ran | — | — |")

@@ -36,22 +36,41 @@ struct LoadDriver: Sendable {
         let name = "load-service-\(service)"
         await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
+            let tracesOffset = shape.offset(stream: service * 2, interval: interval)
+            let logsOffset = shape.offset(stream: service * 2 + 1, interval: interval)
             for tick in 0..<ticks {
                 let due = start + interval * tick
-                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
                 let firstTrace = UInt64((service * ticks + tick) * tracesPerTick)
                 let probe = (service * ticks + tick) % probeEvery == 0 && tracesPerTick > 0
-                var sends: [@Sendable () async -> Void] = []
+                // Each stream: when it is due, and how to make its request (body included).
+                var streams: [(due: ContinuousClock.Instant, make: () -> @Sendable () async -> Void)] = []
                 if tracesPerTick > 0 {
-                    let body = OTLPPayloads.traces(service: name, spans: spans(firstTrace: firstTrace, count: tracesPerTick))
-                    sends.append { await send(path: "/v1/traces", body: body, items: tracesPerTick * shape.spansPerTrace,
-                                              firstTrace: firstTrace, probe: probe) }
+                    streams.append((due + tracesOffset, {
+                        let body = OTLPPayloads.traces(service: name, spans: spans(firstTrace: firstTrace, count: tracesPerTick))
+                        return { await send(path: "/v1/traces", body: body, items: tracesPerTick * shape.spansPerTrace,
+                                            firstTrace: firstTrace, probe: probe) }
+                    }))
                 }
                 if shape.logsPerTick > 0 {
-                    let body = OTLPPayloads.logs(service: name, records: logs(firstTrace: firstTrace, count: shape.logsPerTick))
-                    sends.append { await send(path: "/v1/logs", body: body, items: shape.logsPerTick, firstTrace: nil, probe: false) }
+                    streams.append((due + logsOffset, {
+                        let body = OTLPPayloads.logs(service: name, records: logs(firstTrace: firstTrace, count: shape.logsPerTick))
+                        return { await send(path: "/v1/logs", body: body, items: shape.logsPerTick, firstTrace: nil, probe: false) }
+                    }))
                 }
-                for sendOne in sends {
+                // Together: both bodies are made at the tick, then both sent. Spread: each is made and sent at its own moment.
+                var made: [@Sendable () async -> Void] = []
+                if shape.phase == .together {
+                    if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                    made = streams.map { $0.make() }
+                }
+                for (index, stream) in streams.enumerated() {
+                    let sendOne: @Sendable () async -> Void
+                    if shape.phase == .together {
+                        sendOne = made[index]
+                    } else {
+                        if stream.due > .now { try? await Task.sleep(until: stream.due, clock: .continuous) }
+                        sendOne = stream.make()
+                    }
                     while inFlight >= shape.maxInFlight, await group.next() != nil { inFlight -= 1 }
                     inFlight += 1
                     group.addTask { await sendOne(); return true }

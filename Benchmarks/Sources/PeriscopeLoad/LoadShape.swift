@@ -16,6 +16,24 @@ struct LoadShape: Codable, Sendable {
     var requestsPerSecond: Int
     /// Requests a service may have in flight at once.
     var maxInFlight: Int
+    /// When in each tick the request streams (each service's traces and logs) send.
+    var phase: Phase = .together
+
+    /// `together`: every stream sends at the start of each tick, a burst of all of them at
+    /// once, as exporters whose timers happen to be in step. `spread`: stream k of n sends k/n
+    /// of a tick later, as independent exporters' timers fall.
+    enum Phase: String, Codable, Sendable, CaseIterable {
+        case together
+        case spread
+    }
+
+    /// How far into each tick stream `index` (service × 2 + 0 for traces, 1 for logs) sends.
+    func offset(stream index: Int, interval: Duration) -> Duration {
+        switch phase {
+        case .together: .zero
+        case .spread: interval * index / (services * 2)
+        }
+    }
 
     /// Ticks each service runs: bounded by the duration and by the span cap.
     var ticks: Int {

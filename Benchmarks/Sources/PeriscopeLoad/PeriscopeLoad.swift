@@ -38,6 +38,9 @@ struct PeriscopeLoad: AsyncParsableCommand {
     @Option(help: "Requests one service may have outstanding.")
     var maxInFlight = 16
 
+    @Option(help: "When each tick's requests go: 'together' (every service's traces and logs at the tick, one burst) or 'spread' (each of those streams at its own offset within the tick, as independent exporters' timers fall).")
+    var phase: LoadShape.Phase = .together
+
     @Option(help: "Collector URLs the agent is given, each a relay to the one collector: with more than one the agent cuts batches of spans by trace, as for collectors sharing a store.")
     var collectorRoutes = 1
 
@@ -87,7 +90,7 @@ struct PeriscopeLoad: AsyncParsableCommand {
         let shape = LoadShape(
             services: max(1, services), spansPerSecond: max(0, spansPerSecond), logsPerSecond: max(0, logsPerSecond),
             durationSeconds: max(1, duration), maxSpansPerService: max(1, maxSpans), spansPerTrace: max(1, spansPerTrace),
-            requestsPerSecond: max(1, requestsPerSecond), maxInFlight: max(1, maxInFlight))
+            requestsPerSecond: max(1, requestsPerSecond), maxInFlight: max(1, maxInFlight), phase: phase)
         let keepWork = workDir != nil
         let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory() + "periscope-load-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -156,3 +159,5 @@ struct PeriscopeLoad: AsyncParsableCommand {
         if let jsonOut { try json.write(toFile: jsonOut, atomically: true, encoding: .utf8) }
     }
 }
+
+extension LoadShape.Phase: ExpressibleByArgument {}
