@@ -16,8 +16,8 @@ import PeriscopeModel
 /// OTLP requests of one signal are joined into one batch by concatenating their protobufs
 /// (repeated fields merge, so joining costs no re-encoding): small requests are compressed
 /// together at the write, large ones (`BatchCompressor.ownFrameBytes`) by their own task before
-/// it, and the batch holds the zstd frames one after another, which decompress as the
-/// concatenation. Batches that arrive whole (the tailer's, with IDs of their own) are appended
+/// it, and the batch holds the zstd frames in the order they reached the write, one after
+/// another, which a zstd stream decoder reads as the concatenation. Batches that arrive whole (the tailer's, with IDs of their own) are appended
 /// as they are.
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
@@ -54,8 +54,11 @@ actor QueueWriter: BatchSink, TailBatchSink {
         self.timeline = timeline
     }
 
-    /// Queues one decoded request, joined with the others of its signal in the same write.
-    func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
+    /// Queues one decoded request, joined with the others of its signal in the same write. Not
+    /// isolated to the writer: a large request is compressed in the caller's task (where it was
+    /// decoded, on a thread the request holds already), so requests compress side by side and
+    /// the writer is only entered with the frame.
+    nonisolated func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
         guard request.batch.itemCount > 0 else { return }
         let (signal, protobuf, items) = (request.batch.signal, request.protobufBody, request.batch.itemCount)
         if protobuf.count >= BatchCompressor.ownFrameBytes {

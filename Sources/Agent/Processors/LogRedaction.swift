@@ -12,8 +12,10 @@ struct LogRedaction: BatchSink {
     let next: any BatchSink
 
     /// Redaction runs regular expressions: on the blocking pool, so a large request never holds
-    /// one of the cooperative threads the servers need. Most requests hold no string any rule's
-    /// pre-check passes; they go on at once, without the trip to the pool and back.
+    /// one of the cooperative threads the servers need for long. Most requests hold no string
+    /// any rule's pre-check passes; that check (a table lookup per byte, cheaper than decoding the
+    /// request was) runs where the request is, and such a request goes on at once, without the
+    /// trip to the pool and back.
     func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
         guard !redactor.isEmpty, case .logs(let groups) = request.batch, mayNeedRedaction(groups) else {
             try await next.accept(request)
