@@ -17,8 +17,8 @@ import PeriscopeModel
 /// (repeated fields merge, so joining costs no re-encoding): small requests are compressed
 /// together at the write, large ones (`BatchCompressor.ownFrameBytes`) by their own task before
 /// it, and the batch holds the zstd frames in the order they reached the write, one after
-/// another, which a zstd stream decoder reads as the concatenation. Batches that arrive whole (the tailer's, with IDs of their own) are appended
-/// as they are.
+/// another, which a zstd stream decoder reads as the concatenation. Batches that arrive whole
+/// (the tailer's, with IDs of their own) are appended as they are.
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
     let configuration: BatchingConfiguration
