@@ -2,7 +2,7 @@
 // Coverage-guided fuzzing (libFuzzer) of the decoders that read outside bytes: OTLP protobuf
 // and OTLP/JSON for every signal, the zstd/gzip content encodings, log lines as the tailer
 // reads them, times/durations/sizes as flags and query strings give them, queue records, and
-// what the collector reads back from its own files (span blocks, rollup buckets), and the first
+// what the collector reads back from its own files (span blocks, log blocks, rollup buckets), and the first
 // bytes and gRPC messages the servers read from a connection, the SDK's OTEL_* variables, and
 // the collector's PostgreSQL store URL.
 // A package of its own: it is only ever built with `-sanitize=fuzzer` (see run.sh).
@@ -44,6 +44,12 @@ let package = Package(
             name: "StoredSpanBlockFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
             path: "Sources/StoredSpanBlockFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "StoredLogBlockFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/StoredLogBlockFuzz",
             swiftSettings: fuzz
         ),
         .executableTarget(

@@ -225,8 +225,10 @@ struct LogModelTests {
         var generator = SeededGenerator(seed: 9)
         let base = StoreModelTests.dayA
         var records = [LogRecord]()
-        // More records than three lookup buckets hold; each trace's records spread over the batches.
-        for n in 0..<(3 << LogKeys.bucketShift + 500) {
+        // Batches of 20 (a log block each), more than three lookup buckets hold; each trace's
+        // records spread over the batches, and every block's time range overlaps the others'.
+        let batch = 20
+        for n in 0..<((3 << LogKeys.bucketShift + 20) * batch) {
             let trace = Int.random(in: 0..<400, using: &generator)
             var attributes = [Attribute("n", .int(Int64(n)))]
             if trace % 3 != 0 { attributes.append(Attribute(trace % 3 == 1 ? "correlation_id" : "request_id", .string("req-\(trace)"))) }
@@ -236,10 +238,11 @@ struct LogModelTests {
                 body: .string(Bool.random(using: &generator) ? "ok \(n)" : "failed \(n)"), attributes: attributes,
                 traceID: trace % 5 == 4 ? nil : TraceID(high: 7, low: UInt64(trace)), spanID: SpanID(UInt64(n + 1))))
         }
-        for (index, first) in stride(from: 0, to: records.count, by: 700).enumerated() {
-            let chunk = Array(records[first..<min(first + 700, records.count)])
+        for (index, first) in stride(from: 0, to: records.count, by: batch).enumerated() {
+            let chunk = Array(records[first..<min(first + batch, records.count)])
             _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: index % 2 == 0 ? "a" : "b"), scopes: [ScopeLogs(records: chunk)])]), batchID: nil)
         }
+        func service(_ record: LogRecord) -> String { n(for: record) / Int64(batch) % 2 == 0 ? "a" : "b" }
         func n(_ log: QueryAPI.Log) -> Int64 { if case .int(let value)? = log.attributes["n"] { return value }; return -1 }
         func expected(_ predicate: (LogRecord) -> Bool, newestFirst: Bool = false, limit: Int = 1000) -> [Int64] {
             let sorted = records.enumerated().filter { predicate($0.element) }
@@ -258,5 +261,16 @@ struct LogModelTests {
             }, newestFirst: true, limit: 3))
         }
         #expect(try store.logs(LogQuery(correlationID: "req-none")).isEmpty)
+        // Without a key every block is a candidate: the search keeps the best records in order
+        // across blocks whose times overlap, and stops early only where no later block can hold one.
+        #expect(try store.logs(LogQuery(service: "a", limit: 50)).map(n) == expected({ service($0) == "a" }, limit: 50))
+        var severe = LogQuery(minSeverity: 17, limit: 37)
+        severe.newestFirst = true
+        #expect(try store.logs(severe).map(n) == expected({ $0.severityNumber.rawValue >= 17 }, newestFirst: true, limit: 37))
+        let window = (base + 30_000 * 1_000_000_000)...(base + 40_000 * 1_000_000_000)
+        #expect(try store.logs(LogQuery(contains: "failed 1", startUnixNano: window.lowerBound, endUnixNano: window.upperBound, limit: 5000)).map(n)
+            == expected({ $0.body.text.contains("failed 1") && window.contains($0.timeUnixNano) }, limit: 5000))
+        #expect(try store.logs(LogQuery(limit: 1)).map(n) == expected({ _ in true }, limit: 1))
+        #expect(try store.logs(LogQuery(limit: 100_000)).count == records.count)
     }
 }

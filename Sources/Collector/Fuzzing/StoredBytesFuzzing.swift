@@ -25,6 +25,16 @@ public enum StoredBytesFuzzing {
         }
     }
 
+    /// Decodes `bytes` as an uncompressed log block and reads every record as a log query does,
+    /// body and attributes included.
+    public static func checkLogBlock(_ bytes: UnsafeRawBufferPointer) {
+        guard let block = try? LogBlock(decoding: Array(bytes)) else { return }
+        for index in block.records.indices {
+            _ = block.apiLog(index, service: "fuzz")
+            _ = block.body(index).text
+        }
+    }
+
     /// Reads `bytes` as a request-rollup bucket (every entry's aggregate, merged with itself),
     /// an SLO bucket and a latency sketch, computing what the signals and SLO queries compute.
     public static func checkRollupBucket(_ bytes: UnsafeRawBufferPointer) {

@@ -34,7 +34,7 @@ final class Partition: Sendable {
         if isNew {
             // Page size first: it only takes effect before the file's first write (the WAL switch).
             try writer.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=\(Schema.version);")
-        } else if version != Int(Schema.version) {
+        } else if version != Int(Schema.version) && !(Int(SchemaUpgrade.oldestUpgradable)..<Int(Schema.version)).contains(version) {
             throw PartitionSchemaMismatch(path: path, found: version)
         }
         // 16 MiB of page cache holds the inner pages of a day's B-trees; a larger one costs more
@@ -45,6 +45,7 @@ final class Partition: Sendable {
             PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability.synchronous); PRAGMA cache_size=-16384;
             PRAGMA journal_size_limit=16777216;
             """)
+        if !isNew && version < Int(Schema.version) { _ = try SchemaUpgrade.upgrade(writer, from: version) }
         try writer.execute(Schema.statements)
         var known = [(service: String, operation: String)]()
         let listed = try writer.statement("SELECT service, name FROM operations")
@@ -80,7 +81,7 @@ struct PartitionSchemaMismatch: Error, CustomStringConvertible {
     var description: String {
         let writer = found > Int(Schema.version) ? "a newer Periscope" : "an older Periscope"
         return "\(path) was written by \(writer) (storage schema \(found); this collector reads and writes schema \(Schema.version)) "
-            + "and cannot be read. Move it or the whole data directory aside (or delete it), then start the collector again; "
+            + "and cannot be read (this collector upgrades files of schema \(SchemaUpgrade.oldestUpgradable) and later). Move it or the whole data directory aside (or delete it), then start the collector again; "
             + "to keep querying the old data, run the Periscope version that wrote it on that directory."
     }
 }

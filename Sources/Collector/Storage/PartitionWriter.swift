@@ -3,7 +3,7 @@ import PeriscopeOTLP
 import Synchronization
 
 /// Writes one day's part of a batch inside the caller's transaction: span blocks and their
-/// indexes (`SpanBatchWriter`), log and metric rows, ratio-SLO increments and the row counters.
+/// indexes (`SpanBatchWriter`), log blocks (`LogBlockWriter`), metric rows, ratio-SLO increments and the row counters.
 struct PartitionWriter {
     let database: SQLiteDatabase
     let indexedAttributes: Set<String>
@@ -18,16 +18,6 @@ struct PartitionWriter {
     /// The keys under which a correlation ID travels (DESIGN §6).
     static let correlationKeys = ["correlation_id", "request_id", "x-request-id", "correlation.id"]
 
-    private func resourceID(_ resource: Resource) throws -> Int64 {
-        let encoded = CompactEncoding.encode(attributes: resource.attributes)
-        try database.statement("INSERT OR IGNORE INTO resources (attributes) VALUES (?)").bind(1, blob: encoded).run()
-        let select = try database.statement("SELECT id FROM resources WHERE attributes = ?").bind(1, blob: encoded)
-        guard try select.step() else { throw SQLiteError(code: 0, message: "resource row vanished") }
-        let id = select.int64(0)
-        _ = try select.step()
-        return id
-    }
-
     /// Stores the spans; returns what they add to the rollups, for the partition to keep until
     /// its next rollup flush (the span blocks are their journal).
     func insert(_ groups: [ResourceSpans]) throws -> RollupDeltas {
@@ -38,32 +28,7 @@ struct PartitionWriter {
     }
 
     func insert(_ groups: [ResourceLogs]) throws {
-        let sql = """
-            INSERT INTO logs (time_ns, observed_ns, service, severity_number, severity_text, body, body_text, attributes,
-                trace_id, span_id, correlation_id, resource_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        for group in groups {
-            let resource = try resourceID(group.resource)
-            let service = group.resource.serviceName
-            try database.statement("INSERT OR IGNORE INTO log_services (service) VALUES (?)").bind(1, service).run()
-            let statement = try database.statement(sql)
-            for scope in group.scopes {
-                for record in scope.records {
-                    statement.bind(1, record.effectiveTimeUnixNano).bind(2, record.observedTimeUnixNano)
-                        .bind(3, service).bind(4, record.severityNumber.rawValue).bind(5, record.severityText)
-                        .bind(6, blob: CompactEncoding.encode(value: record.body)).bind(7, record.body.text)
-                        .bind(8, blob: CompactEncoding.encode(attributes: record.attributes))
-                        .bind(9, blob: record.traceID?.bytes)
-                        .bind(12, resource)
-                    if let spanID = record.spanID { statement.bind(10, spanID.value) } else { statement.bindNull(10) }
-                    let correlation = Self.correlationID(record.attributes)
-                    if let correlation { statement.bind(11, correlation) } else { statement.bindNull(11) }
-                    try statement.run()
-                    try LogKeys.insert(log: database.lastInsertRowID, traceID: record.traceID, correlationID: correlation, into: database)
-                }
-            }
-        }
-        try count("logs", groups.reduce(0) { $0 + $1.scopes.reduce(0) { $0 + $1.records.count } })
+        try count("logs", try LogBlockWriter.insert(groups, into: database))
     }
 
     /// Adds to one of the partition's row counters (`counters`).
@@ -86,7 +51,7 @@ struct PartitionWriter {
         try recordRatioSLOs(groups)
         var stored = 0
         for group in groups {
-            let resource = try resourceID(group.resource)
+            let resource = try ResourceRows.id(of: group.resource, in: database)
             let service = group.resource.serviceName
             for scope in group.scopes {
                 for metric in scope.metrics {

@@ -101,53 +101,12 @@ extension SQLiteStore {
 
     /// Log records matching every filter, oldest first (or newest first).
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
-        var conditions = ["time_ns BETWEEN ? AND ?"]
-        // A trace or correlation ID narrows the rows to those its `LogKeys` name, checked exactly below.
-        let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
-        if key != nil { conditions.append("id IN (SELECT value FROM json_each(?))") }
-        if query.traceID != nil { conditions.append("trace_id = ?") }
-        if query.correlationID != nil { conditions.append("correlation_id = ?") }
-        if query.service != nil { conditions.append("service = ?") }
-        if query.minSeverity != nil { conditions.append("severity_number >= ?") }
-        if query.contains != nil { conditions.append("instr(body_text, ?) > 0") }
-        let direction = query.newestFirst ? "DESC" : "ASC"
-        let sql = """
-            SELECT time_ns, observed_ns, service, severity_number, severity_text, body, attributes, trace_id, span_id
-            FROM logs WHERE \(conditions.joined(separator: " AND ")) ORDER BY time_ns \(direction), id \(direction) LIMIT ?
-            """
         var logs = [QueryAPI.Log]()
         var partitions = partitions(from: query.startUnixNano, to: query.endUnixNano)
         if query.newestFirst { partitions.reverse() }
         for partition in partitions where logs.count < query.limit {
-            try partition.reader.withLock { database in
-                let statement = try database.statement(sql)
-                var index: Int32 = 1
-                func next() -> Int32 { defer { index += 1 }; return index }
-                statement.bind(next(), query.startUnixNano).bind(next(), min(query.endUnixNano, UInt64(Int64.max)))
-                if let key {
-                    let candidates = try LogKeys.logs(withKey: key, in: database)
-                    guard !candidates.isEmpty else { return }
-                    statement.bind(next(), "[" + candidates.map(String.init).joined(separator: ",") + "]")
-                }
-                if let traceID = query.traceID { statement.bind(next(), blob: traceID.bytes) }
-                if let correlation = query.correlationID { statement.bind(next(), correlation) }
-                if let service = query.service { statement.bind(next(), service) }
-                if let severity = query.minSeverity { statement.bind(next(), severity) }
-                if let text = query.contains { statement.bind(next(), text) }
-                statement.bind(next(), query.limit - logs.count)
-                while try statement.step() {
-                    let severity = Severity(rawValue: statement.int(3))
-                    let text = statement.string(4)
-                    logs.append(QueryAPI.Log(
-                        timeUnixNano: statement.uint64(0), observedTimeUnixNano: statement.uint64(1),
-                        service: statement.string(2), severityNumber: severity.rawValue,
-                        severityText: text.isEmpty ? severity.name : text,
-                        body: CompactEncoding.decodeValue(statement.blob(5)),
-                        attributes: CompactEncoding.decodeAttributes(statement.blob(6)).dictionary,
-                        traceID: TraceID(bytes: statement.blob(7)),
-                        spanID: statement.isNull(8) ? nil : SpanID(statement.uint64(8))))
-                }
-            }
+            let search = LogBlockSearch(query: query, limit: query.limit - logs.count)
+            logs += try partition.reader.withLock { try search.run(in: $0) }
         }
         return logs
     }

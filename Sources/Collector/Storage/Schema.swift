@@ -1,13 +1,15 @@
 /// The tables of one partition (one UTC day). Spans are stored a batch at a time as compressed
 /// span blocks grouped by trace (`SpanBlockEncoder`), with the block's search terms in one
 /// `block_terms` row (`TermTable`) and a `trace_index` row per trace naming the blocks that
-/// hold it (`TraceSegment`); logs are found by trace ID and correlation ID through
-/// `log_keys` (`LogKeys`) and indexed by service/time and time, `log_services` lists their services;
+/// hold it (`TraceSegment`); logs are stored a batch and service at a time as compressed log
+/// blocks (`LogBlockWriter`), indexed by time range and service, found by trace ID and
+/// correlation ID through `log_block_keys` (`LogKeys`), and `log_services` lists their services;
 /// `counters` keeps row counts; each partition records the batch IDs it stored, in the same
 /// transaction, and the last span block its rollups include (`RollupWriter`).
 enum Schema {
-    /// Stored as the file's `user_version`; a file with another version is refused.
-    static let version: Int32 = 7
+    /// Stored as the file's `user_version`. A file of version 7 is upgraded when opened
+    /// (`SchemaUpgrade`); one of another version is refused.
+    static let version: Int32 = 8
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS resources (
@@ -43,32 +45,27 @@ enum Schema {
             kind INTEGER NOT NULL,
             PRIMARY KEY (service, name, kind)
         ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS logs (
+        CREATE TABLE IF NOT EXISTS log_blocks (
             id INTEGER PRIMARY KEY,
-            time_ns INTEGER NOT NULL,
-            observed_ns INTEGER NOT NULL,
             service TEXT NOT NULL,
-            severity_number INTEGER NOT NULL,
-            severity_text TEXT NOT NULL,
-            body BLOB NOT NULL,
-            body_text TEXT NOT NULL,
-            attributes BLOB NOT NULL,
-            trace_id BLOB,
-            span_id INTEGER,
-            correlation_id TEXT,
-            resource_id INTEGER NOT NULL
+            min_time INTEGER NOT NULL,
+            max_time INTEGER NOT NULL,
+            max_severity INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            data BLOB NOT NULL
         );
+        CREATE INDEX IF NOT EXISTS log_blocks_by_min_time ON log_blocks (min_time, max_time);
+        CREATE INDEX IF NOT EXISTS log_blocks_by_max_time ON log_blocks (max_time, min_time);
+        CREATE INDEX IF NOT EXISTS log_blocks_by_service ON log_blocks (service, max_time);
         CREATE TABLE IF NOT EXISTS log_services (
             service TEXT PRIMARY KEY
         ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS log_keys (
+        CREATE TABLE IF NOT EXISTS log_block_keys (
             bucket INTEGER NOT NULL,
             key INTEGER NOT NULL,
-            log INTEGER NOT NULL,
-            PRIMARY KEY (bucket, key, log)
+            block INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key, block)
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS logs_by_service_time ON logs (service, time_ns);
-        CREATE INDEX IF NOT EXISTS logs_by_time ON logs (time_ns);
         CREATE TABLE IF NOT EXISTS metric_points (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL,

@@ -1,0 +1,211 @@
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+
+/// One record on its way into a log block: its fields, with the body and attributes already in
+/// their stored form (`CompactEncoding`), so a block is written the same way from a fresh batch
+/// and from the rows of an older partition file.
+struct LogBlockEntry {
+    var timeUnixNano: UInt64
+    var observedTimeUnixNano: UInt64
+    var severityNumber: Int
+    var severityText: String
+    var body: [UInt8]
+    var attributes: [UInt8]
+    var traceID: TraceID?
+    var spanID: SpanID?
+    var flags: UInt32
+    var eventName: String
+    /// The record's correlation ID (`PartitionWriter.correlationID`), kept beside the attributes
+    /// so a lookup by it checks each candidate without decoding them; empty if it has none.
+    var correlationID: String
+    /// Index of the record's resource in the block's resources.
+    var resource: Int
+
+    /// A record of a batch, its time the one queries order by (`effectiveTimeUnixNano`).
+    init(_ record: LogRecord, resource: Int) {
+        self.init(
+            timeUnixNano: record.effectiveTimeUnixNano, observedTimeUnixNano: record.observedTimeUnixNano,
+            severityNumber: record.severityNumber.rawValue, severityText: record.severityText,
+            body: CompactEncoding.encode(value: record.body), attributes: CompactEncoding.encode(attributes: record.attributes),
+            traceID: record.traceID, spanID: record.spanID, flags: record.flags, eventName: record.eventName,
+            correlationID: PartitionWriter.correlationID(record.attributes) ?? "", resource: resource)
+    }
+
+    init(
+        timeUnixNano: UInt64, observedTimeUnixNano: UInt64, severityNumber: Int, severityText: String,
+        body: [UInt8], attributes: [UInt8], traceID: TraceID?, spanID: SpanID?, flags: UInt32, eventName: String,
+        correlationID: String, resource: Int
+    ) {
+        self.timeUnixNano = timeUnixNano
+        self.observedTimeUnixNano = observedTimeUnixNano
+        self.severityNumber = severityNumber
+        self.severityText = severityText
+        self.body = body
+        self.attributes = attributes
+        self.traceID = traceID
+        self.spanID = spanID
+        self.flags = flags
+        self.eventName = eventName
+        self.correlationID = correlationID
+        self.resource = resource
+    }
+}
+
+/// Writes the records of one service from one batch as a log block: a row per record in
+/// arrival order, times as deltas, then zstd over the whole (`LogBlockWriter`), which finds the
+/// repetition between records — a few tens of bytes per record instead of a table row and four
+/// index entries. `LogBlock` reads it back. Resources are numbers of the partition's
+/// `resources` rows.
+struct LogBlockEncoder {
+    static let formatVersion: UInt8 = 1
+
+    /// Flag bits of a record.
+    static let hasTraceID: UInt8 = 1
+    static let hasSpanID: UInt8 = 2
+
+    private var records = ByteSink()
+    private var previousTime: UInt64 = 0
+    private(set) var resourceIDs: [Int64] = []
+    private(set) var count = 0
+    private(set) var minTime = UInt64.max
+    private(set) var maxTime: UInt64 = 0
+    private(set) var maxSeverity = Int.min
+
+    /// Adds a resource (a `resources` row); records refer to it by the returned index.
+    mutating func addResource(_ id: Int64) -> Int {
+        resourceIDs.append(id)
+        return resourceIDs.count - 1
+    }
+
+    mutating func add(_ entry: LogBlockEntry) {
+        precondition(entry.resource >= 0 && entry.resource < resourceIDs.count, "a record's resource is added first")
+        records.signed(Int64(bitPattern: entry.timeUnixNano &- previousTime))
+        previousTime = entry.timeUnixNano
+        records.signed(Int64(bitPattern: entry.observedTimeUnixNano &- entry.timeUnixNano))
+        records.signed(Int64(entry.severityNumber))
+        records.string(entry.severityText)
+        records.lengthPrefixed(entry.body)
+        records.lengthPrefixed(entry.attributes)
+        records.byte((entry.traceID == nil ? 0 : Self.hasTraceID) | (entry.spanID == nil ? 0 : Self.hasSpanID))
+        if let traceID = entry.traceID { records.traceID(traceID) }
+        if let spanID = entry.spanID { records.fixed64(spanID.value) }
+        records.varint(UInt64(entry.flags))
+        records.string(entry.eventName)
+        records.string(entry.correlationID)
+        records.varint(entry.resource)
+        count += 1
+        minTime = min(minTime, entry.timeUnixNano)
+        maxTime = max(maxTime, entry.timeUnixNano)
+        maxSeverity = max(maxSeverity, entry.severityNumber)
+    }
+
+    /// The block's uncompressed bytes.
+    func encoded() -> [UInt8] {
+        var out = ByteSink()
+        out.bytes.reserveCapacity(records.bytes.count + 16 + resourceIDs.count * 4)
+        out.byte(Self.formatVersion)
+        out.varint(count)
+        out.varint(resourceIDs.count)
+        for id in resourceIDs { out.varint(UInt64(bitPattern: id)) }
+        out.bytes.append(contentsOf: records.bytes)
+        return out.bytes
+    }
+}
+
+/// A decoded log block (`LogBlockEncoder`): each record's fixed fields, with its body and
+/// attributes left in their stored form until asked for, so a query decodes them only for the
+/// records its other filters keep.
+struct LogBlock {
+    struct Record {
+        var timeUnixNano: UInt64
+        var observedTimeUnixNano: UInt64
+        var severityNumber: Int
+        var severityText: String
+        var body: Range<Int>
+        var attributes: Range<Int>
+        var traceID: TraceID?
+        var spanID: SpanID?
+        var flags: UInt32
+        var eventName: String
+        var correlationID: String
+        var resource: Int
+    }
+
+    private(set) var records: [Record] = []
+    private(set) var resourceIDs: [Int64] = []
+    private let bytes: [UInt8]
+
+    init(decoding bytes: [UInt8]) throws(DamagedStoredData) {
+        self.bytes = bytes
+        let decoded = bytes.withUnsafeBytes { buffer in
+            Result { () throws(DamagedStoredData) in try Self.decode(buffer) }
+        }
+        let (records, resourceIDs) = try decoded.get()
+        self.records = records
+        self.resourceIDs = resourceIDs
+    }
+
+    private static func decode(_ buffer: UnsafeRawBufferPointer) throws(DamagedStoredData) -> ([Record], [Int64]) {
+        var source = ByteSource(buffer, what: "log block")
+        guard try source.byte() == LogBlockEncoder.formatVersion else { throw source.damaged }
+        let count = try source.count()
+        let resourceCount = try source.count()
+        var resourceIDs = [Int64]()
+        resourceIDs.reserveCapacity(resourceCount)
+        for _ in 0..<resourceCount { resourceIDs.append(Int64(bitPattern: try source.varint())) }
+        guard count == 0 || resourceCount > 0 else { throw source.damaged }
+        var records = [Record]()
+        records.reserveCapacity(count)
+        var time: UInt64 = 0
+        for _ in 0..<count {
+            time = time &+ UInt64(bitPattern: try source.signed())
+            let observed = time &+ UInt64(bitPattern: try source.signed())
+            let severity = try source.signed()
+            let severityText = try source.string()
+            let bodyLength = try source.count()
+            let bodyStart = source.position
+            _ = try source.slice(bodyLength)
+            let attributesLength = try source.count()
+            let attributesStart = source.position
+            _ = try source.slice(attributesLength)
+            let flags = try source.byte()
+            guard flags & ~(LogBlockEncoder.hasTraceID | LogBlockEncoder.hasSpanID) == 0 else { throw source.damaged }
+            let traceID = flags & LogBlockEncoder.hasTraceID != 0 ? try source.traceID() : nil
+            let spanID = flags & LogBlockEncoder.hasSpanID != 0 ? SpanID(try source.fixed64()) : nil
+            let traceFlags = try source.varint()
+            guard traceFlags <= UInt64(UInt32.max) else { throw source.damaged }
+            let eventName = try source.string()
+            let correlationID = try source.string()
+            let resource = try source.int(atMost: resourceCount - 1)
+            records.append(Record(
+                timeUnixNano: time, observedTimeUnixNano: observed, severityNumber: Int(severity), severityText: severityText,
+                body: bodyStart..<(bodyStart + bodyLength), attributes: attributesStart..<(attributesStart + attributesLength),
+                traceID: traceID, spanID: spanID, flags: UInt32(traceFlags), eventName: eventName,
+                correlationID: correlationID, resource: resource))
+        }
+        guard source.isAtEnd else { throw source.damaged }
+        return (records, resourceIDs)
+    }
+
+    /// Record `index`'s body.
+    func body(_ index: Int) -> AttributeValue {
+        CompactEncoding.decodeValue(Array(bytes[records[index].body]))
+    }
+
+    /// Record `index`'s attributes, as stored.
+    func attributes(_ index: Int) -> [Attribute] {
+        CompactEncoding.decodeAttributes(Array(bytes[records[index].attributes]))
+    }
+
+    /// Record `index` as the query API returns it.
+    func apiLog(_ index: Int, service: String) -> QueryAPI.Log {
+        let record = records[index]
+        let severity = Severity(rawValue: record.severityNumber)
+        return QueryAPI.Log(
+            timeUnixNano: record.timeUnixNano, observedTimeUnixNano: record.observedTimeUnixNano,
+            service: service, severityNumber: record.severityNumber,
+            severityText: record.severityText.isEmpty ? severity.name : record.severityText,
+            body: body(index), attributes: attributes(index).dictionary, traceID: record.traceID, spanID: record.spanID)
+    }
+}

@@ -1,0 +1,96 @@
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// One partition's part of a log query (`SQLiteStore.logs`): the blocks whose time range,
+/// service, highest severity and keys (`LogKeys`) allow a match, in time order, each decoded
+/// and its records checked one by one. Blocks may overlap in time (a batch can carry old
+/// records), so the search keeps the best `limit` records so far in the query's order —
+/// (time, block, record), which is arrival order among equal times — and stops at the first
+/// block that starts after the last of them (ends before it, newest first).
+struct LogBlockSearch {
+    let query: LogQuery
+    let limit: Int
+
+    private struct Found {
+        var time: UInt64
+        var block: Int64
+        var index: Int
+        var log: QueryAPI.Log?
+    }
+
+    func run(in database: SQLiteDatabase) throws -> [QueryAPI.Log] {
+        guard limit > 0 else { return [] }
+        var conditions = ["min_time <= ?", "max_time >= ?"]
+        let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
+        if key != nil { conditions.append("id IN (SELECT value FROM json_each(?))") }
+        if query.service != nil { conditions.append("service = ?") }
+        if query.minSeverity != nil { conditions.append("max_severity >= ?") }
+        let order = query.newestFirst ? "max_time DESC, id DESC" : "min_time ASC, id ASC"
+        let statement = try database.statement("""
+            SELECT id, min_time, max_time, service, data FROM log_blocks
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(order)
+            """)
+        var index: Int32 = 1
+        func next() -> Int32 { defer { index += 1 }; return index }
+        let end = min(query.endUnixNano, UInt64(Int64.max))
+        statement.bind(next(), end).bind(next(), query.startUnixNano)
+        if let key {
+            let candidates = try LogKeys.blocks(withKey: key, in: database)
+            guard !candidates.isEmpty else { return [] }
+            statement.bind(next(), "[" + candidates.map(String.init).joined(separator: ",") + "]")
+        }
+        if let service = query.service { statement.bind(next(), service) }
+        if let severity = query.minSeverity { statement.bind(next(), severity) }
+
+        var found = [Found]()
+        let first: (Found, Found) -> Bool = query.newestFirst
+            ? { ($0.time, $0.block, $0.index) > ($1.time, $1.block, $1.index) }
+            : { ($0.time, $0.block, $0.index) < ($1.time, $1.block, $1.index) }
+        while try statement.step() {
+            let id = statement.int64(0)
+            if found.count >= limit {
+                let last = found[limit - 1].time
+                if query.newestFirst ? statement.uint64(2) < last : statement.uint64(1) > last {
+                    statement.reset()
+                    break
+                }
+            }
+            let block = try statement.withBlob(4) { try Self.decode(id, compressed: $0) }
+            let before = found.count
+            for (position, record) in block.records.enumerated() where matches(record, position, in: block) {
+                found.append(Found(time: record.timeUnixNano, block: id, index: position))
+            }
+            guard found.count > before else { continue }
+            found.sort(by: first)
+            if found.count > limit { found.removeLast(found.count - limit) }
+            // Only this block's records that are still among the best are built; a later block
+            // may push some out again, but never more than `limit` are built per block.
+            let service = statement.string(3)
+            for slot in found.indices where found[slot].block == id && found[slot].log == nil {
+                found[slot].log = block.apiLog(found[slot].index, service: service)
+            }
+        }
+        return found.compactMap(\.log)
+    }
+
+    private func matches(_ record: LogBlock.Record, _ position: Int, in block: LogBlock) -> Bool {
+        guard record.timeUnixNano >= query.startUnixNano, record.timeUnixNano <= query.endUnixNano else { return false }
+        if let traceID = query.traceID, record.traceID != traceID { return false }
+        if let correlation = query.correlationID, record.correlationID != correlation { return false }
+        if let severity = query.minSeverity, record.severityNumber < severity { return false }
+        if let text = query.contains, block.body(position).text.utf8.firstRange(of: text.utf8) == nil { return false }
+        return true
+    }
+
+    /// Decompresses and decodes stored block `id`.
+    static func decode(_ id: Int64, compressed: UnsafeRawBufferPointer) throws -> LogBlock {
+        let raw: [UInt8]
+        do {
+            raw = try Zstd.decompressFrame(compressed, limit: SpanBlockCache.maxBlockBytes)
+        } catch {
+            throw DamagedStoredData(what: "log block \(id) (\(error))")
+        }
+        return try LogBlock(decoding: raw)
+    }
+}

@@ -1,0 +1,92 @@
+import PeriscopeCompression
+import PeriscopeModel
+import PeriscopeOTLP
+
+/// Writes log records as log blocks inside the caller's transaction: one block per service per
+/// batch (a new one every `maxRecords`), its row in `log_blocks` with its time range and
+/// highest severity for queries to skip it by, and its trace and correlation IDs in
+/// `log_block_keys` (`LogKeys`).
+struct LogBlockWriter {
+    /// Most records in one block: large enough for zstd to find the repetition between records,
+    /// small enough that a query reading one block for a few records decodes little.
+    static let maxRecords = 2048
+
+    private struct Pending {
+        let service: String
+        var encoder = LogBlockEncoder()
+        var resources: [Int64: Int] = [:]
+        var keys = Set<UInt64>()
+    }
+
+    let database: SQLiteDatabase
+    /// The open block of each service, in the order its first record came.
+    private var pending: [Pending] = []
+    private var slots: [String: Int] = [:]
+    private(set) var records = 0
+
+    init(database: SQLiteDatabase) {
+        self.database = database
+    }
+
+    /// Writes the records of a batch (one day's part of it); returns how many.
+    static func insert(_ groups: [ResourceLogs], into database: SQLiteDatabase) throws -> Int {
+        var writer = LogBlockWriter(database: database)
+        for group in groups {
+            let resource = try ResourceRows.id(of: group.resource, in: database)
+            let service = group.resource.serviceName
+            for scope in group.scopes {
+                for record in scope.records {
+                    try writer.add(LogBlockEntry(record, resource: 0), service: service, resourceID: resource)
+                }
+            }
+        }
+        try writer.finish()
+        return writer.records
+    }
+
+    /// Adds a record of `service` from resource row `resourceID` (its `resource` index is set here).
+    mutating func add(_ entry: LogBlockEntry, service: String, resourceID: Int64) throws {
+        let slot: Int
+        if let last = pending.indices.last, pending[last].service == service {
+            slot = last
+        } else if let known = slots[service] {
+            slot = known
+        } else {
+            slot = pending.count
+            pending.append(Pending(service: service))
+            slots[service] = slot
+            try database.statement("INSERT OR IGNORE INTO log_services (service) VALUES (?)").bind(1, service).run()
+        }
+        var entry = entry
+        if let index = pending[slot].resources[resourceID] {
+            entry.resource = index
+        } else {
+            entry.resource = pending[slot].encoder.addResource(resourceID)
+            pending[slot].resources[resourceID] = entry.resource
+        }
+        pending[slot].encoder.add(entry)
+        for key in LogKeys.keys(traceID: entry.traceID, correlationID: entry.correlationID) { pending[slot].keys.insert(key) }
+        records += 1
+        if pending[slot].encoder.count == Self.maxRecords { try write(slot) }
+    }
+
+    /// Writes the blocks still open.
+    mutating func finish() throws {
+        for slot in pending.indices { try write(slot) }
+        pending.removeAll()
+        slots.removeAll()
+    }
+
+    private mutating func write(_ slot: Int) throws {
+        let block = pending[slot]
+        guard block.encoder.count > 0 else { return }
+        pending[slot] = Pending(service: block.service)
+        let data = Zstd.compress(block.encoder.encoded(), level: SpanBatchWriter.compressionLevel)
+        try database.statement("""
+            INSERT INTO log_blocks (service, min_time, max_time, max_severity, records, data) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+            .bind(1, block.service).bind(2, block.encoder.minTime).bind(3, block.encoder.maxTime)
+            .bind(4, block.encoder.maxSeverity).bind(5, block.encoder.count).bind(6, blob: data).run()
+        try LogKeys.insert(block: database.lastInsertRowID, keys: block.keys, into: database)
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+import PeriscopeTesting
+import Testing
+
+@Suite("Log blocks")
+struct LogBlockTests {
+    /// Records with every kind of body, times out of order and at the extremes, with and
+    /// without trace and span IDs, flags, event names and correlation IDs.
+    static let records: [LogRecord] = [
+        LogRecord(
+            timeUnixNano: 5_000, observedTimeUnixNano: 4_000, severityNumber: .error, severityText: "ERR",
+            body: .string("payment failed"), attributes: [Attribute("correlation_id", .string("req-1")), Attribute("n", .int(1))],
+            traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), flags: 1, eventName: "payment.failed"),
+        LogRecord(timeUnixNano: 1_000, body: .empty),
+        LogRecord(
+            timeUnixNano: 0, observedTimeUnixNano: 7_000, severityNumber: Severity(rawValue: 24),
+            body: .keyValueList([Attribute("user", .string("ana")), Attribute("items", .array([.int(-1), .double(2.5), .bool(true)]))]),
+            attributes: [Attribute("request_id", .string("req-2"))], spanID: SpanID(.max)),
+        LogRecord(timeUnixNano: .max, severityNumber: Severity(rawValue: -3), body: .bytes([0, 255, 7]), traceID: TraceID(high: .max, low: .max)),
+        LogRecord(timeUnixNano: 2_000, body: .string(String(repeating: "é", count: 3000)), attributes: [Attribute("x-request-id", .string(""))]),
+    ]
+
+    static func encoded(_ records: [LogRecord] = records) -> [UInt8] {
+        var encoder = LogBlockEncoder()
+        _ = encoder.addResource(41)
+        _ = encoder.addResource(-7)
+        for (index, record) in records.enumerated() { encoder.add(LogBlockEntry(record, resource: index % 2)) }
+        return encoder.encoded()
+    }
+
+    @Test("a block reads back every field of every record, in the order added")
+    func roundTrip() throws {
+        let block = try LogBlock(decoding: Self.encoded())
+        #expect(block.resourceIDs == [41, -7])
+        #expect(block.records.count == Self.records.count)
+        for (index, record) in Self.records.enumerated() {
+            let stored = block.records[index]
+            #expect(stored.timeUnixNano == record.effectiveTimeUnixNano)
+            #expect(stored.observedTimeUnixNano == record.observedTimeUnixNano)
+            #expect(stored.severityNumber == record.severityNumber.rawValue)
+            #expect(stored.severityText == record.severityText)
+            #expect(block.body(index) == record.body)
+            #expect(block.attributes(index) == record.attributes)
+            #expect(stored.traceID == record.traceID)
+            #expect(stored.spanID == record.spanID)
+            #expect(stored.flags == record.flags)
+            #expect(stored.eventName == record.eventName)
+            #expect(stored.correlationID == (PartitionWriter.correlationID(record.attributes) ?? ""))
+            #expect(stored.resource == index % 2)
+        }
+        #expect(block.records[2].timeUnixNano == 7_000, "a record without a time is ordered by when it was observed")
+        #expect(block.apiLog(0, service: "pay").severityText == "ERR")
+        #expect(block.apiLog(1, service: "pay").severityText == Severity.unspecified.name)
+    }
+
+    @Test("the encoder's time range and highest severity cover its records")
+    func bounds() {
+        var encoder = LogBlockEncoder()
+        _ = encoder.addResource(1)
+        for record in Self.records { encoder.add(LogBlockEntry(record, resource: 0)) }
+        #expect(encoder.minTime == 1_000)
+        #expect(encoder.maxTime == .max)
+        #expect(encoder.maxSeverity == 24)
+        #expect(encoder.count == Self.records.count)
+    }
+
+    @Test("damaged and random bytes decode to an error or to a block every record of which reads")
+    func damaged() {
+        let block = Self.encoded()
+        StoredBytesFuzzTests.writeSeed(block, target: "StoredLogBlockFuzz", name: "sample-block")
+        var generator = SeededGenerator(seed: 23)
+        var decoded = 0
+        for round in 0..<StoredBytesFuzzTests.rounds {
+            let input = round % 10 == 9
+                ? (0..<Int(generator.next() % 512)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : FuzzCorpus.damage(block, using: &generator)
+            input.withUnsafeBytes { StoredBytesFuzzing.checkLogBlock($0) }
+            if (try? LogBlock(decoding: input)) != nil { decoded += 1 }
+        }
+        #expect(decoded < StoredBytesFuzzTests.rounds, "the damage reached past the header")
+        for cut in [0, 1, 2, block.count / 2, block.count - 1] {
+            #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: Array(block.prefix(cut))) }
+        }
+        #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: block + [0]) }
+    }
+
+    @Test("the libFuzzer seeds replay without a trap")
+    func replaySeeds() {
+        let seeds = FuzzCorpus.seeds("StoredLogBlockFuzz")
+        #expect(!seeds.isEmpty, "seeds found under Fuzz/Corpus/StoredLogBlockFuzz")
+        for seed in seeds { seed.withUnsafeBytes { StoredBytesFuzzing.checkLogBlock($0) } }
+    }
+
+    @Test("a batch's records are one block per service, a new one past the block size, and all read back")
+    func blocksPerService() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logblocks-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let base: UInt64 = 1_780_000_000_000_000_000
+        let many = (0..<(LogBlockWriter.maxRecords + 5)).map { LogRecord(timeUnixNano: base + UInt64($0), body: .string("a \($0)")) }
+        let few = (0..<3).map { LogRecord(timeUnixNano: base + UInt64($0), body: .string("b \($0)")) }
+        _ = try store.ingest(.logs([
+            ResourceLogs(resource: Resource(serviceName: "a", hostName: "h1"), scopes: [ScopeLogs(records: Array(many[..<10]))]),
+            ResourceLogs(resource: Resource(serviceName: "b"), scopes: [ScopeLogs(records: few)]),
+            ResourceLogs(resource: Resource(serviceName: "a", hostName: "h2"), scopes: [ScopeLogs(records: Array(many[10...]))]),
+        ]), batchID: nil)
+        let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: base)).db")
+        let blocks = try database.statement("SELECT service, records FROM log_blocks ORDER BY id")
+        var rows = [String]()
+        while try blocks.step() { rows.append("\(blocks.string(0)):\(blocks.int(1))") }
+        #expect(rows == ["a:\(LogBlockWriter.maxRecords)", "a:5", "b:3"])
+        #expect(try store.logs(LogQuery(service: "a", limit: 10_000)).map(\.body) == many.map(\.body))
+        #expect(try store.logs(LogQuery(service: "b")).map(\.body) == few.map(\.body))
+        #expect(try store.counts()["logs"] == many.count + few.count)
+    }
+}
+
+@Suite("Schema upgrade")
+struct SchemaUpgradeTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("upgrade-\(UUID().uuidString)").path
+
+    /// The log tables as schema 7 wrote them: a row per record, two indexes, a key row per (record, key).
+    static let schema7Logs = """
+        CREATE TABLE logs (
+            id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, observed_ns INTEGER NOT NULL, service TEXT NOT NULL,
+            severity_number INTEGER NOT NULL, severity_text TEXT NOT NULL, body BLOB NOT NULL, body_text TEXT NOT NULL,
+            attributes BLOB NOT NULL, trace_id BLOB, span_id INTEGER, correlation_id TEXT, resource_id INTEGER NOT NULL);
+        CREATE TABLE log_keys (bucket INTEGER NOT NULL, key INTEGER NOT NULL, log INTEGER NOT NULL, PRIMARY KEY (bucket, key, log)) WITHOUT ROWID;
+        CREATE INDEX logs_by_service_time ON logs (service, time_ns);
+        CREATE INDEX logs_by_time ON logs (time_ns);
+        """
+
+    /// Writes a schema 7 partition file: the spans through today's store (their tables did not
+    /// change), then the log tables of schema 7 in place of the log blocks, with `logs` as rows.
+    func writeSchema7(day path: String, spans: TelemetryBatch, logs: [(service: String, record: LogRecord)]) throws {
+        do {
+            let store = try SQLiteStore(directory: directory)
+            _ = try store.ingest(spans, batchID: "spans-1")
+        }
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("DROP TABLE log_blocks; DROP TABLE log_block_keys;" + Self.schema7Logs)
+        let resource = try ResourceRows.id(of: Resource(serviceName: "pay", hostName: "h1"), in: database)
+        for (service, record) in logs {
+            let correlation = PartitionWriter.correlationID(record.attributes)
+            let insert = try database.statement("""
+                INSERT INTO logs (time_ns, observed_ns, service, severity_number, severity_text, body, body_text, attributes,
+                    trace_id, span_id, correlation_id, resource_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+                .bind(1, record.effectiveTimeUnixNano).bind(2, record.observedTimeUnixNano).bind(3, service)
+                .bind(4, record.severityNumber.rawValue).bind(5, record.severityText)
+                .bind(6, blob: CompactEncoding.encode(value: record.body)).bind(7, record.body.text)
+                .bind(8, blob: CompactEncoding.encode(attributes: record.attributes)).bind(9, blob: record.traceID?.bytes).bind(12, resource)
+            if let spanID = record.spanID { insert.bind(10, spanID.value) } else { insert.bindNull(10) }
+            if let correlation { insert.bind(11, correlation) } else { insert.bindNull(11) }
+            try insert.run()
+        }
+        try database.execute("UPDATE counters SET value = \(logs.count) WHERE name = 'logs'; PRAGMA user_version=7;")
+    }
+
+    @Test("a schema 7 file is upgraded when opened: its log rows become blocks that answer every query as the rows did")
+    func fromSchema7() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base: UInt64 = 1_780_000_000_000_000_000
+        let day = PartitionDay(unixNano: base)
+        let path = directory + "/\(day).db"
+        let traceID = TraceID(high: 9, low: 9)
+        let spans = TelemetryBatch.traces([ResourceSpans(
+            resource: Resource(serviceName: "pay"),
+            scopes: [ScopeSpans(spans: [Span(traceID: traceID, spanID: SpanID(1), name: "GET /", kind: .server, startTimeUnixNano: base, endTimeUnixNano: base + 5)])])])
+        var logs = [(service: String, record: LogRecord)]()
+        for n in 0..<(LogBlockWriter.maxRecords * 2 + 300) {
+            // Times out of order and tied, two services interleaved, every fifth record in the trace.
+            let record = LogRecord(
+                timeUnixNano: base + UInt64((n * 7919) % 1000), observedTimeUnixNano: base + 2_000,
+                severityNumber: Severity(rawValue: n % 3 == 0 ? 17 : 9), severityText: n % 3 == 0 ? "ERROR" : "",
+                body: n % 50 == 0 ? .keyValueList([Attribute("n", .int(Int64(n)))]) : .string("line \(n)"),
+                attributes: [Attribute("n", .int(Int64(n))), Attribute("correlation_id", .string("req-\(n % 11)"))],
+                traceID: n % 5 == 0 ? traceID : nil, spanID: n % 5 == 0 ? SpanID(1) : nil)
+            logs.append((n % 2 == 0 ? "pay" : "cart", record))
+        }
+        try writeSchema7(day: path, spans: spans, logs: logs)
+
+        func n(_ log: QueryAPI.Log) -> Int64 { if case .int(let value)? = log.attributes["n"] { return value }; return -1 }
+        func expected(_ predicate: ((service: String, record: LogRecord)) -> Bool, newestFirst: Bool = false, limit: Int = 100_000) -> [Int64] {
+            let sorted = logs.enumerated().filter { predicate($0.element) }
+                .sorted { ($0.element.record.timeUnixNano, $0.offset) < ($1.element.record.timeUnixNano, $1.offset) }
+                .map { Int64($0.offset) }
+            return Array((newestFirst ? sorted.reversed() : sorted).prefix(limit))
+        }
+
+        for _ in 0..<2 {  // the upgrade, then an ordinary reopen
+            let store = try SQLiteStore(directory: directory)
+            #expect(try store.counts()["logs"] == logs.count)
+            #expect(try store.counts()["spans"] == 1)
+            #expect(try store.trace(traceID)?.spans.count == 1)
+            // Among equal times the order is by service here (the upgrade writes a service's
+            // records together), so each check keeps to one service or to distinct times.
+            #expect(try store.logs(LogQuery(service: "pay", limit: 100_000)).map(n) == expected { $0.service == "pay" })
+            var newest = LogQuery(service: "cart", limit: 25)
+            newest.newestFirst = true
+            #expect(try store.logs(newest).map(n) == expected({ $0.service == "cart" }, newestFirst: true, limit: 25))
+            #expect(Set(try store.logs(LogQuery(traceID: traceID, limit: 100_000)).map(n)) == Set(expected { $0.record.traceID == traceID }))
+            #expect(Set(try store.logs(LogQuery(correlationID: "req-3", limit: 100_000)).map(n)) == Set(expected {
+                PartitionWriter.correlationID($0.record.attributes) == "req-3"
+            }))
+            let errors = try store.logs(LogQuery(service: "pay", minSeverity: 17, contains: "line 1", limit: 100_000))
+            #expect(errors.map(n) == expected { $0.service == "pay" && $0.record.severityNumber.rawValue >= 17 && $0.record.body.text.contains("line 1") })
+            #expect(errors.allSatisfy { $0.severityText == "ERROR" && $0.observedTimeUnixNano == base + 2_000 })
+            let structured = try store.logs(LogQuery(service: "pay", limit: 100_000)).first { n($0) == 0 }
+            #expect(structured?.body == .keyValueList([Attribute("n", .int(0))]))
+        }
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.integer("PRAGMA user_version") == Int(Schema.version))
+        #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('logs', 'log_keys', 'logs_by_time')") == 0)
+        #expect(try database.integer("SELECT sum(records) FROM log_blocks") == logs.count)
+        #expect(try database.integer("SELECT count(*) FROM log_blocks") == 4, "each service's records in blocks of at most \(LogBlockWriter.maxRecords)")
+        // The batch IDs the file recorded before the upgrade still keep a batch from being stored twice.
+        let again = try SQLiteStore(directory: directory)
+        #expect(try again.ingest(spans, batchID: "spans-1") == .duplicate)
+    }
+
+    @Test("a file older than schema 7 is still refused, and left as it was")
+    func olderRefused() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/2025-01-01.db"
+        do {
+            let old = try SQLiteDatabase(path: path)
+            try old.execute("CREATE TABLE logs (id INTEGER PRIMARY KEY); PRAGMA user_version=6;")
+        }
+        #expect(throws: PartitionSchemaMismatch.self) { _ = try SQLiteStore(directory: directory) }
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.integer("PRAGMA user_version") == 6)
+        #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name = 'log_blocks'") == 0)
+    }
+}
