@@ -57,6 +57,24 @@ struct LogBlockTests {
         #expect(block.apiLog(1, service: "pay").severityText == Severity.unspecified.name)
     }
 
+    @Test("a text search of the stored bytes finds what a search of the decoded body's text finds")
+    func bodyContains() throws {
+        let block = try LogBlock(decoding: Self.encoded())
+        for needle in ["", "payment", "failed", "é", "éé", "ment f", "user=ana", "{", "[-1", "00ff07", "true", "x"] {
+            for index in block.records.indices {
+                let text = Array(block.body(index).text.utf8)
+                let expected = needle.isEmpty || (0...max(0, text.count - needle.utf8.count)).contains { start in
+                    text.count >= needle.utf8.count && Array(text[start..<(start + needle.utf8.count)]) == Array(needle.utf8)
+                }
+                #expect(block.bodyContains(index, needle) == expected, "record \(index), \(needle)")
+            }
+        }
+        #expect(LogBlock.storedString(ArraySlice(CompactEncoding.encode(value: .string("abc")))) == [97, 98, 99][...])
+        #expect(LogBlock.storedString(ArraySlice(CompactEncoding.encode(value: .int(5)))) == nil)
+        #expect(LogBlock.storedString([0x0A, 0x05, 0x61]) == nil, "a length past the end is not a string body")
+        #expect(LogBlock.storedString([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]) == nil)
+    }
+
     @Test("the encoder's time range and highest severity cover its records")
     func bounds() {
         var encoder = LogBlockEncoder()

@@ -32,6 +32,7 @@ public enum StoredBytesFuzzing {
         for index in block.records.indices {
             _ = block.apiLog(index, service: "fuzz")
             _ = block.body(index).text
+            _ = block.bodyContains(index, "a")
         }
     }
 

@@ -193,6 +193,35 @@ struct LogBlock {
         CompactEncoding.decodeValue(Array(bytes[records[index].body]))
     }
 
+    /// Whether record `index`'s body, as text (`AttributeValue.text`), contains `needle`'s bytes.
+    /// A string body is searched in its stored bytes without decoding them (its text is the
+    /// string itself); any other body is decoded and rendered first.
+    func bodyContains(_ index: Int, _ needle: String) -> Bool {
+        let range = records[index].body
+        if let text = Self.storedString(bytes[range]) { return text.firstRange(of: needle.utf8) != nil }
+        return body(index).text.utf8.firstRange(of: needle.utf8) != nil
+    }
+
+    /// The UTF-8 bytes of a stored body that is a string (an `AnyValue` holding only
+    /// `string_value`: tag 0x0A, then its length, then the bytes), or nil.
+    static func storedString(_ body: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard body.first == 0x0A else { return nil }
+        var length: UInt64 = 0
+        var shift: UInt64 = 0
+        var position = body.startIndex + 1
+        while position < body.endIndex, shift < 64 {
+            let byte = body[position]
+            length |= UInt64(byte & 0x7F) << shift
+            position += 1
+            if byte & 0x80 == 0 {
+                guard length == UInt64(body.endIndex - position) else { return nil }
+                return body[position...]
+            }
+            shift += 7
+        }
+        return nil
+    }
+
     /// Record `index`'s attributes, as stored.
     func attributes(_ index: Int) -> [Attribute] {
         CompactEncoding.decodeAttributes(Array(bytes[records[index].attributes]))

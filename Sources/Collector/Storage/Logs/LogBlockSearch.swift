@@ -79,7 +79,7 @@ struct LogBlockSearch {
         if let traceID = query.traceID, record.traceID != traceID { return false }
         if let correlation = query.correlationID, record.correlationID != correlation { return false }
         if let severity = query.minSeverity, record.severityNumber < severity { return false }
-        if let text = query.contains, block.body(position).text.utf8.firstRange(of: text.utf8) == nil { return false }
+        if let text = query.contains, !block.bodyContains(position, text) { return false }
         return true
     }
 
