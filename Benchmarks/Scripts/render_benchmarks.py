@@ -531,6 +531,10 @@ if store:
                     n + ", `attr=http.route=/route/K`, `limit=20`; verdict on p99")
     if "logsByCorrelationID" in queries:
         latency_row("logs by correlation ID", "≤ 10 ms (brief)", queries["logsByCorrelationID"], 10, n)
+    if "logsRecentByService" in queries:
+        latency_row("a service's latest 100 logs (last 15 min, newest first)", "≤ 50 ms (ours)", queries["logsRecentByService"], 50, n)
+    if "logsTextScan" in queries:
+        latency_row("log text search matching nothing (24h: every record read)", "≤ 1 s (ours)", queries["logsTextScan"], 1000, n)
     out(f"| storage (store benchmark) | {STORAGE_TARGET} | {store['bytesPerSpan']:.0f} bytes per span on disk "
         f"({store['spans']:,} spans plus {store['logs']:,} log records, data directory incl. -wal/-shm, right after "
         f"ingest; {store['bytesPerSpanExcludingWAL']:.0f} without them) | {verdict(store['bytesPerSpan'] <= 60)} "

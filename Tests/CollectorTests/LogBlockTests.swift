@@ -69,6 +69,11 @@ struct LogBlockTests {
                 #expect(block.bodyContains(index, needle) == expected, "record \(index), \(needle)")
             }
         }
+        for (text, needle, found) in [("aaab", "aab", true), ("abc", "c", true), ("abc", "abc", true), ("abc", "abcd", false),
+                                      ("", "a", false), ("", "", true), ("ab", "", true), ("xyxyz", "xyz", true), ("xyxy", "yxz", false)] {
+            #expect(LogBlock.contains(Array(text.utf8)[...], needle) == found, "\(needle) in \(text)")
+            #expect(LogBlock.contains(Array(("--" + text).utf8)[2...], needle) == found, "in a slice that does not start at 0")
+        }
         #expect(LogBlock.storedString(ArraySlice(CompactEncoding.encode(value: .string("abc")))) == [97, 98, 99][...])
         #expect(LogBlock.storedString(ArraySlice(CompactEncoding.encode(value: .int(5)))) == nil)
         #expect(LogBlock.storedString([0x0A, 0x05, 0x61]) == nil, "a length past the end is not a string body")

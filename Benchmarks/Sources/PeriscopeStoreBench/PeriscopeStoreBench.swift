@@ -200,6 +200,16 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         queries["logsByCorrelationID"] = await measure(client, name: "logs by correlation ID", targetMs: 10, resultKey: "logs") {
             "/api/v1/logs?correlation_id=" + workload.correlationID(UInt64(rng.below(traces)))
         }
+        // A service's latest logs, as `periscope logs --service S` asks (the last 15 minutes of
+        // the window, newest first), and a text search that matches nothing, so every record in
+        // the window is read: the worst case of `contains`.
+        queries["logsRecentByService"] = await measure(client, name: "a service's latest 100 logs (15 min)", targetMs: 50, resultKey: "logs") {
+            "/api/v1/logs?service=\(StoreWorkload.serviceName(rng.below(5)))&order=desc&limit=100&start=\(end - 15 * 60 * 1_000_000_000)&end=\(end)"
+        }
+        queries["logsTextScan"] = await measure(client, name: "log text search, no match (24h, every record read)", targetMs: 1000, resultKey: "logs",
+                                                repetitions: min(repetitions, 20), warmup: min(warmup, 2)) {
+            "/api/v1/logs?contains=no-such-text-\(rng.below(1000))&start=\(startRange)&end=\(end)&limit=100"
+        }
         // The queries above ran right after the ingest, while autovacuum worked through the new
         // partitions on PostgreSQL's core; trace by ID again once it is done.
         var settleSeconds: Double?

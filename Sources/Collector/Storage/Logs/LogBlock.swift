@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import PeriscopeModel
 import PeriscopeOTLP
 import PeriscopeQueryAPI
@@ -197,9 +202,28 @@ struct LogBlock {
     /// A string body is searched in its stored bytes without decoding them (its text is the
     /// string itself); any other body is decoded and rendered first.
     func bodyContains(_ index: Int, _ needle: String) -> Bool {
-        let range = records[index].body
-        if let text = Self.storedString(bytes[range]) { return text.firstRange(of: needle.utf8) != nil }
-        return body(index).text.utf8.firstRange(of: needle.utf8) != nil
+        if let text = Self.storedString(bytes[records[index].body]) { return Self.contains(text, needle) }
+        return Self.contains(Array(body(index).text.utf8)[...], needle)
+    }
+
+    /// Whether `haystack` contains `needle`'s UTF-8 bytes (an empty needle is found): `memchr`
+    /// to each candidate first byte, then `memcmp`.
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: String) -> Bool {
+        var needle = needle
+        return needle.withUTF8 { pattern in
+            guard let first = pattern.first, let patternStart = pattern.baseAddress else { return true }
+            return haystack.withUnsafeBytes { text in
+                guard text.count >= pattern.count, let base = text.baseAddress else { return false }
+                let last = text.count - pattern.count
+                var start = 0
+                while start <= last {
+                    guard let found = memchr(base + start, Int32(first), last - start + 1) else { return false }
+                    if memcmp(found, patternStart, pattern.count) == 0 { return true }
+                    start = base.distance(to: UnsafeRawPointer(found)) + 1
+                }
+                return false
+            }
+        }
     }
 
     /// The UTF-8 bytes of a stored body that is a string (an `AnyValue` holding only
