@@ -28,7 +28,7 @@ struct LogBlockTests {
         var encoder = LogBlockEncoder()
         _ = encoder.addResource(41)
         _ = encoder.addResource(-7)
-        for (index, record) in records.enumerated() { encoder.add(LogBlockEntry(record, resource: index % 2)) }
+        for (index, record) in records.enumerated() { encoder.add(LogBlockEntry(record, resource: index % 2, sequence: UInt64(index * 3 + 1))) }
         return encoder.encoded()
     }
 
@@ -51,6 +51,7 @@ struct LogBlockTests {
             #expect(stored.eventName == record.eventName)
             #expect(stored.correlationID == (PartitionWriter.correlationID(record.attributes) ?? ""))
             #expect(stored.resource == index % 2)
+            #expect(stored.sequence == UInt64(index * 3 + 1))
         }
         #expect(block.records[2].timeUnixNano == 7_000, "a record without a time is ordered by when it was observed")
         #expect(block.apiLog(0, service: "pay").severityText == "ERR")
@@ -84,7 +85,7 @@ struct LogBlockTests {
     func bounds() {
         var encoder = LogBlockEncoder()
         _ = encoder.addResource(1)
-        for record in Self.records { encoder.add(LogBlockEntry(record, resource: 0)) }
+        for record in Self.records { encoder.add(LogBlockEntry(record, resource: 0, sequence: 1)) }
         #expect(encoder.minTime == 1_000)
         #expect(encoder.maxTime == .max)
         #expect(encoder.maxSeverity == 24)
@@ -118,13 +119,58 @@ struct LogBlockTests {
         for seed in seeds { seed.withUnsafeBytes { StoredBytesFuzzing.checkLogBlock($0) } }
     }
 
+    @Test("records of equal time come back in arrival order across services' blocks and batches, both ways")
+    func equalTimesInArrivalOrder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logties-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let time: UInt64 = 1_780_000_000_000_000_000
+        func record(_ text: String) -> LogRecord { LogRecord(timeUnixNano: time, body: .string(text)) }
+        func group(_ service: String, _ texts: [String]) -> ResourceLogs {
+            ResourceLogs(resource: Resource(serviceName: service), scopes: [ScopeLogs(records: texts.map(record))])
+        }
+        _ = try store.ingest(.logs([group("a", ["1"]), group("b", ["2"]), group("a", ["3"]), group("c", ["4", "5"])]), batchID: nil)
+        _ = try store.ingest(.logs([group("b", ["6"]), group("a", ["7"])]), batchID: nil)
+        let order = ["1", "2", "3", "4", "5", "6", "7"].map { AttributeValue.string($0) }
+        #expect(try store.logs(LogQuery()).map(\.body) == order)
+        var newest = LogQuery(limit: 4)
+        newest.newestFirst = true
+        #expect(try store.logs(newest).map(\.body) == Array(order.reversed().prefix(4)))
+        #expect(try store.logs(LogQuery(limit: 3)).map(\.body) == Array(order.prefix(3)))
+    }
+
+    @Test("a damaged block fails its query with what to do, and the next queries see new data")
+    func damagedBlockReleasesSnapshot() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logdamage-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let time: UInt64 = 1_780_000_000_000_000_000
+        func batch(_ service: String, _ text: String, at offset: UInt64 = 0) -> TelemetryBatch {
+            .logs([ResourceLogs(resource: Resource(serviceName: service), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: time + offset, body: .string(text))])])])
+        }
+        _ = try store.ingest(batch("a", "first"), batchID: nil)
+        _ = try store.ingest(batch("a", "second", at: 10), batchID: nil)
+        let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: time)).db")
+        try database.execute("UPDATE log_blocks SET data = x'28b52ffd00' WHERE id = 2")
+        do {
+            _ = try store.logs(LogQuery())
+            Issue.record("a damaged block was read as if whole")
+        } catch let error as DamagedStoredData {
+            #expect(error.description.contains("log block 2"))
+            #expect(error.description.contains("backup"))
+        }
+        _ = try store.ingest(batch("b", "after"), batchID: nil)
+        #expect(try store.logs(LogQuery(service: "b")).map(\.body) == [.string("after")])
+        #expect(try store.logs(LogQuery(limit: 1)).map(\.body) == [.string("first")], "the records before the damaged block still read")
+    }
+
     @Test("a batch's records are one block per service, a new one past the block size, and all read back")
     func blocksPerService() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logblocks-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
         let base: UInt64 = 1_780_000_000_000_000_000
-        let many = (0..<(LogBlockWriter.maxRecords + 5)).map { LogRecord(timeUnixNano: base + UInt64($0), body: .string("a \($0)")) }
+        let many = (0..<(LogBlockEncoder.maxRecords + 5)).map { LogRecord(timeUnixNano: base + UInt64($0), body: .string("a \($0)")) }
         let few = (0..<3).map { LogRecord(timeUnixNano: base + UInt64($0), body: .string("b \($0)")) }
         _ = try store.ingest(.logs([
             ResourceLogs(resource: Resource(serviceName: "a", hostName: "h1"), scopes: [ScopeLogs(records: Array(many[..<10]))]),
@@ -135,7 +181,7 @@ struct LogBlockTests {
         let blocks = try database.statement("SELECT service, records FROM log_blocks ORDER BY id")
         var rows = [String]()
         while try blocks.step() { rows.append("\(blocks.string(0)):\(blocks.int(1))") }
-        #expect(rows == ["a:\(LogBlockWriter.maxRecords)", "a:5", "b:3"])
+        #expect(rows == ["a:\(LogBlockEncoder.maxRecords)", "a:5", "b:3"])
         #expect(try store.logs(LogQuery(service: "a", limit: 10_000)).map(\.body) == many.map(\.body))
         #expect(try store.logs(LogQuery(service: "b")).map(\.body) == few.map(\.body))
         #expect(try store.counts()["logs"] == many.count + few.count)
@@ -195,7 +241,7 @@ struct SchemaUpgradeTests {
             resource: Resource(serviceName: "pay"),
             scopes: [ScopeSpans(spans: [Span(traceID: traceID, spanID: SpanID(1), name: "GET /", kind: .server, startTimeUnixNano: base, endTimeUnixNano: base + 5)])])])
         var logs = [(service: String, record: LogRecord)]()
-        for n in 0..<(LogBlockWriter.maxRecords * 2 + 300) {
+        for n in 0..<(LogBlockEncoder.maxRecords * 2 + 300) {
             // Times out of order and tied, two services interleaved, every fifth record in the trace.
             let record = LogRecord(
                 timeUnixNano: base + UInt64((n * 7919) % 1000), observedTimeUnixNano: base + 2_000,
@@ -220,16 +266,16 @@ struct SchemaUpgradeTests {
             #expect(try store.counts()["logs"] == logs.count)
             #expect(try store.counts()["spans"] == 1)
             #expect(try store.trace(traceID)?.spans.count == 1)
-            // Among equal times the order is by service here (the upgrade writes a service's
-            // records together), so each check keeps to one service or to distinct times.
+            // Among equal times the order is the rows' order (their arrival), across services' blocks.
+            #expect(try store.logs(LogQuery(limit: 100_000)).map(n) == expected { _ in true })
             #expect(try store.logs(LogQuery(service: "pay", limit: 100_000)).map(n) == expected { $0.service == "pay" })
             var newest = LogQuery(service: "cart", limit: 25)
             newest.newestFirst = true
             #expect(try store.logs(newest).map(n) == expected({ $0.service == "cart" }, newestFirst: true, limit: 25))
-            #expect(Set(try store.logs(LogQuery(traceID: traceID, limit: 100_000)).map(n)) == Set(expected { $0.record.traceID == traceID }))
-            #expect(Set(try store.logs(LogQuery(correlationID: "req-3", limit: 100_000)).map(n)) == Set(expected {
+            #expect(try store.logs(LogQuery(traceID: traceID, limit: 100_000)).map(n) == expected { $0.record.traceID == traceID })
+            #expect(try store.logs(LogQuery(correlationID: "req-3", limit: 100_000)).map(n) == expected {
                 PartitionWriter.correlationID($0.record.attributes) == "req-3"
-            }))
+            })
             let errors = try store.logs(LogQuery(service: "pay", minSeverity: 17, contains: "line 1", limit: 100_000))
             #expect(errors.map(n) == expected { $0.service == "pay" && $0.record.severityNumber.rawValue >= 17 && $0.record.body.text.contains("line 1") })
             #expect(errors.allSatisfy { $0.severityText == "ERROR" && $0.observedTimeUnixNano == base + 2_000 })
@@ -240,10 +286,14 @@ struct SchemaUpgradeTests {
         #expect(try database.integer("PRAGMA user_version") == Int(Schema.version))
         #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('logs', 'log_keys', 'logs_by_time')") == 0)
         #expect(try database.integer("SELECT sum(records) FROM log_blocks") == logs.count)
-        #expect(try database.integer("SELECT count(*) FROM log_blocks") == 4, "each service's records in blocks of at most \(LogBlockWriter.maxRecords)")
-        // The batch IDs the file recorded before the upgrade still keep a batch from being stored twice.
+        #expect(try database.integer("SELECT count(*) FROM log_blocks") == 4, "each service's records in blocks of at most \(LogBlockEncoder.maxRecords)")
+        // The batch IDs the file recorded before the upgrade still keep a batch from being stored
+        // twice, and records stored after it come after the moved ones among equal times.
         let again = try SQLiteStore(directory: directory)
         #expect(try again.ingest(spans, batchID: "spans-1") == .duplicate)
+        let late = LogRecord(timeUnixNano: base, body: .string("late"), attributes: [Attribute("n", .int(-7))])
+        _ = try again.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "cart"), scopes: [ScopeLogs(records: [late])])]), batchID: nil)
+        #expect(try again.logs(LogQuery(endUnixNano: base, limit: 100_000)).map(n) == expected { $0.record.timeUnixNano == base } + [-7])
     }
 
     @Test("a file older than schema 7 is still refused, and left as it was")

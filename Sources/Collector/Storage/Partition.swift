@@ -45,7 +45,7 @@ final class Partition: Sendable {
             PRAGMA journal_mode=WAL; PRAGMA synchronous=\(durability.synchronous); PRAGMA cache_size=-16384;
             PRAGMA journal_size_limit=16777216;
             """)
-        if !isNew && version < Int(Schema.version) { _ = try SchemaUpgrade.upgrade(writer, from: version) }
+        if !isNew && version < Int(Schema.version) { _ = try SchemaUpgrade.upgrade(writer, path: path, from: version) }
         try writer.execute(Schema.statements)
         var known = [(service: String, operation: String)]()
         let listed = try writer.statement("SELECT service, name FROM operations")

@@ -56,7 +56,8 @@ enum Schema {
         );
         CREATE INDEX IF NOT EXISTS log_blocks_by_min_time ON log_blocks (min_time, max_time);
         CREATE INDEX IF NOT EXISTS log_blocks_by_max_time ON log_blocks (max_time, min_time);
-        CREATE INDEX IF NOT EXISTS log_blocks_by_service ON log_blocks (service, max_time);
+        CREATE INDEX IF NOT EXISTS log_blocks_by_service_min_time ON log_blocks (service, min_time);
+        CREATE INDEX IF NOT EXISTS log_blocks_by_service_max_time ON log_blocks (service, max_time);
         CREATE TABLE IF NOT EXISTS log_services (
             service TEXT PRIMARY KEY
         ) WITHOUT ROWID;

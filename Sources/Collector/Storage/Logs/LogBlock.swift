@@ -26,21 +26,23 @@ struct LogBlockEntry {
     var correlationID: String
     /// Index of the record's resource in the block's resources.
     var resource: Int
+    /// The record's arrival number in its partition: what orders records of equal time.
+    var sequence: UInt64
 
     /// A record of a batch, its time the one queries order by (`effectiveTimeUnixNano`).
-    init(_ record: LogRecord, resource: Int) {
+    init(_ record: LogRecord, resource: Int, sequence: UInt64) {
         self.init(
             timeUnixNano: record.effectiveTimeUnixNano, observedTimeUnixNano: record.observedTimeUnixNano,
             severityNumber: record.severityNumber.rawValue, severityText: record.severityText,
             body: CompactEncoding.encode(value: record.body), attributes: CompactEncoding.encode(attributes: record.attributes),
             traceID: record.traceID, spanID: record.spanID, flags: record.flags, eventName: record.eventName,
-            correlationID: PartitionWriter.correlationID(record.attributes) ?? "", resource: resource)
+            correlationID: PartitionWriter.correlationID(record.attributes) ?? "", resource: resource, sequence: sequence)
     }
 
     init(
         timeUnixNano: UInt64, observedTimeUnixNano: UInt64, severityNumber: Int, severityText: String,
         body: [UInt8], attributes: [UInt8], traceID: TraceID?, spanID: SpanID?, flags: UInt32, eventName: String,
-        correlationID: String, resource: Int
+        correlationID: String, resource: Int, sequence: UInt64
     ) {
         self.timeUnixNano = timeUnixNano
         self.observedTimeUnixNano = observedTimeUnixNano
@@ -54,6 +56,7 @@ struct LogBlockEntry {
         self.eventName = eventName
         self.correlationID = correlationID
         self.resource = resource
+        self.sequence = sequence
     }
 }
 
@@ -64,6 +67,8 @@ struct LogBlockEntry {
 /// `resources` rows.
 struct LogBlockEncoder {
     static let formatVersion: UInt8 = 1
+    /// Most records a block holds (the writer starts a new one there; a reader refuses more).
+    static let maxRecords = 2048
 
     /// Flag bits of a record.
     static let hasTraceID: UInt8 = 1
@@ -71,11 +76,15 @@ struct LogBlockEncoder {
 
     private var records = ByteSink()
     private var previousTime: UInt64 = 0
+    private var previousSequence: UInt64 = 0
     private(set) var resourceIDs: [Int64] = []
     private(set) var count = 0
     private(set) var minTime = UInt64.max
     private(set) var maxTime: UInt64 = 0
     private(set) var maxSeverity = Int.min
+
+    /// Bytes of records so far (uncompressed).
+    var recordBytes: Int { records.bytes.count }
 
     /// Adds a resource (a `resources` row); records refer to it by the returned index.
     mutating func addResource(_ id: Int64) -> Int {
@@ -99,6 +108,8 @@ struct LogBlockEncoder {
         records.string(entry.eventName)
         records.string(entry.correlationID)
         records.varint(entry.resource)
+        records.varint(entry.sequence &- previousSequence)
+        previousSequence = entry.sequence
         count += 1
         minTime = min(minTime, entry.timeUnixNano)
         maxTime = max(maxTime, entry.timeUnixNano)
@@ -135,6 +146,7 @@ struct LogBlock {
         var eventName: String
         var correlationID: String
         var resource: Int
+        var sequence: UInt64
     }
 
     private(set) var records: [Record] = []
@@ -154,8 +166,8 @@ struct LogBlock {
     private static func decode(_ buffer: UnsafeRawBufferPointer) throws(DamagedStoredData) -> ([Record], [Int64]) {
         var source = ByteSource(buffer, what: "log block")
         guard try source.byte() == LogBlockEncoder.formatVersion else { throw source.damaged }
-        let count = try source.count()
-        let resourceCount = try source.count()
+        let count = try source.int(atMost: LogBlockEncoder.maxRecords)
+        let resourceCount = try source.int(atMost: count)
         var resourceIDs = [Int64]()
         resourceIDs.reserveCapacity(resourceCount)
         for _ in 0..<resourceCount { resourceIDs.append(Int64(bitPattern: try source.varint())) }
@@ -163,6 +175,7 @@ struct LogBlock {
         var records = [Record]()
         records.reserveCapacity(count)
         var time: UInt64 = 0
+        var sequence: UInt64 = 0
         for _ in 0..<count {
             time = time &+ UInt64(bitPattern: try source.signed())
             let observed = time &+ UInt64(bitPattern: try source.signed())
@@ -183,11 +196,12 @@ struct LogBlock {
             let eventName = try source.string()
             let correlationID = try source.string()
             let resource = try source.int(atMost: resourceCount - 1)
+            sequence = sequence &+ (try source.varint())
             records.append(Record(
                 timeUnixNano: time, observedTimeUnixNano: observed, severityNumber: Int(severity), severityText: severityText,
                 body: bodyStart..<(bodyStart + bodyLength), attributes: attributesStart..<(attributesStart + attributesLength),
                 traceID: traceID, spanID: spanID, flags: UInt32(traceFlags), eventName: eventName,
-                correlationID: correlationID, resource: resource))
+                correlationID: correlationID, resource: resource, sequence: sequence))
         }
         guard source.isAtEnd else { throw source.damaged }
         return (records, resourceIDs)

@@ -6,14 +6,16 @@ import PeriscopeQueryAPI
 /// service, highest severity and keys (`LogKeys`) allow a match, in time order, each decoded
 /// and its records checked one by one. Blocks may overlap in time (a batch can carry old
 /// records), so the search keeps the best `limit` records so far in the query's order —
-/// (time, block, record), which is arrival order among equal times — and stops at the first
-/// block that starts after the last of them (ends before it, newest first).
+/// (time, arrival number) — and stops at the first block that starts after the last of them
+/// (ends before it, newest first). The candidates are listed without their data, so however
+/// SQLite orders them it never sorts blobs; each block's data is read when its turn comes.
 struct LogBlockSearch {
     let query: LogQuery
     let limit: Int
 
     private struct Found {
         var time: UInt64
+        var sequence: UInt64
         var block: Int64
         var index: Int
         var log: QueryAPI.Log?
@@ -28,9 +30,14 @@ struct LogBlockSearch {
         if query.minSeverity != nil { conditions.append("max_severity >= ?") }
         let order = query.newestFirst ? "max_time DESC, id DESC" : "min_time ASC, id ASC"
         let statement = try database.statement("""
-            SELECT id, min_time, max_time, service, data FROM log_blocks
+            SELECT id, min_time, max_time, service FROM log_blocks
             WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(order)
             """)
+        // Also when a block turns out damaged: a statement left stepping would hold its read
+        // snapshot, and every later query of the partition would see nothing newer.
+        defer { statement.reset() }
+        let data = try database.statement("SELECT data FROM log_blocks WHERE id = ?")
+        defer { data.reset() }
         var index: Int32 = 1
         func next() -> Int32 { defer { index += 1 }; return index }
         let end = min(query.endUnixNano, UInt64(Int64.max))
@@ -45,21 +52,21 @@ struct LogBlockSearch {
 
         var found = [Found]()
         let first: (Found, Found) -> Bool = query.newestFirst
-            ? { ($0.time, $0.block, $0.index) > ($1.time, $1.block, $1.index) }
-            : { ($0.time, $0.block, $0.index) < ($1.time, $1.block, $1.index) }
+            ? { ($0.time, $0.sequence) > ($1.time, $1.sequence) }
+            : { ($0.time, $0.sequence) < ($1.time, $1.sequence) }
         while try statement.step() {
             let id = statement.int64(0)
             if found.count >= limit {
                 let last = found[limit - 1].time
-                if query.newestFirst ? statement.uint64(2) < last : statement.uint64(1) > last {
-                    statement.reset()
-                    break
-                }
+                if query.newestFirst ? statement.uint64(2) < last : statement.uint64(1) > last { break }
             }
-            let block = try statement.withBlob(4) { try Self.decode(id, compressed: $0) }
+            data.bind(1, id)
+            guard try data.step() else { throw DamagedStoredData(what: "log block \(id) (missing)") }
+            let block = try data.withBlob(0) { try Self.decode(id, compressed: $0) }
+            data.reset()
             let before = found.count
             for (position, record) in block.records.enumerated() where matches(record, position, in: block) {
-                found.append(Found(time: record.timeUnixNano, block: id, index: position))
+                found.append(Found(time: record.timeUnixNano, sequence: record.sequence, block: id, index: position))
             }
             guard found.count > before else { continue }
             found.sort(by: first)

@@ -3,13 +3,18 @@ import PeriscopeModel
 import PeriscopeOTLP
 
 /// Writes log records as log blocks inside the caller's transaction: one block per service per
-/// batch (a new one every `maxRecords`), its row in `log_blocks` with its time range and
-/// highest severity for queries to skip it by, and its trace and correlation IDs in
-/// `log_block_keys` (`LogKeys`).
+/// batch (a new one every `LogBlockEncoder.maxRecords` records or `maxBytes` bytes), its row in
+/// `log_blocks` with its time range and highest severity for queries to skip it by, and its
+/// trace and correlation IDs in `log_block_keys` (`LogKeys`). Each record carries its arrival
+/// number in the partition (`LogBlockEntry.sequence`), so records of equal time come back in
+/// the order they arrived, whichever block holds them.
 struct LogBlockWriter {
-    /// Most records in one block: large enough for zstd to find the repetition between records,
-    /// small enough that a query reading one block for a few records decodes little.
-    static let maxRecords = 2048
+    /// Uncompressed bytes after which a block is written even if it holds fewer records: far
+    /// below what a reader decompresses (`SpanBlockCache.maxBlockBytes`), so large records
+    /// cannot make a block unreadable.
+    static let maxBytes = 16 << 20
+    /// Most blocks open at once; past that, the open ones are written before another begins.
+    static let maxOpenBlocks = 256
 
     private struct Pending {
         let service: String
@@ -31,12 +36,15 @@ struct LogBlockWriter {
     /// Writes the records of a batch (one day's part of it); returns how many.
     static func insert(_ groups: [ResourceLogs], into database: SQLiteDatabase) throws -> Int {
         var writer = LogBlockWriter(database: database)
+        // Records stored before this batch: the partition's `logs` counter, kept in the same transactions.
+        let stored = UInt64(clamping: try database.integer("SELECT value FROM counters WHERE name = 'logs'"))
         for group in groups {
             let resource = try ResourceRows.id(of: group.resource, in: database)
             let service = group.resource.serviceName
             for scope in group.scopes {
                 for record in scope.records {
-                    try writer.add(LogBlockEntry(record, resource: 0), service: service, resourceID: resource)
+                    let sequence = stored &+ UInt64(writer.records) &+ 1
+                    try writer.add(LogBlockEntry(record, resource: 0, sequence: sequence), service: service, resourceID: resource)
                 }
             }
         }
@@ -52,6 +60,8 @@ struct LogBlockWriter {
         } else if let known = slots[service] {
             slot = known
         } else {
+            // Many services in one batch (or an upgrade's rows): at most `maxOpenBlocks` wait in memory.
+            if pending.count == Self.maxOpenBlocks { try finish() }
             slot = pending.count
             pending.append(Pending(service: service))
             slots[service] = slot
@@ -67,7 +77,9 @@ struct LogBlockWriter {
         pending[slot].encoder.add(entry)
         for key in LogKeys.keys(traceID: entry.traceID, correlationID: entry.correlationID) { pending[slot].keys.insert(key) }
         records += 1
-        if pending[slot].encoder.count == Self.maxRecords { try write(slot) }
+        if pending[slot].encoder.count == LogBlockEncoder.maxRecords || pending[slot].encoder.recordBytes >= Self.maxBytes {
+            try write(slot)
+        }
     }
 
     /// Writes the blocks still open.

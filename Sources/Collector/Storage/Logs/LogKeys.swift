@@ -33,8 +33,9 @@ enum LogKeys {
     static func blocks(withKey key: UInt64, in database: SQLiteDatabase) throws -> [Int64] {
         let last = Int64(try database.integer("SELECT coalesce(max(id), 0) FROM log_blocks"))
         let statement = try database.statement("SELECT block FROM log_block_keys WHERE bucket = ? AND key = ?")
+        defer { statement.reset() }
         var out = [Int64]()
-        for bucket in 0...bucket(last) {
+        for bucket in 0...max(0, bucket(last)) {
             statement.bind(1, bucket).bind(2, key)
             while try statement.step() { out.append(statement.int64(0)) }
         }
