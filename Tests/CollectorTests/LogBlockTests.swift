@@ -284,6 +284,7 @@ struct SchemaUpgradeTests {
         }
         let database = try SQLiteDatabase(path: path)
         #expect(try database.integer("PRAGMA user_version") == Int(Schema.version))
+        #expect(try database.integer("PRAGMA freelist_count") == 0, "the upgrade gave back the old rows' pages")
         #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('logs', 'log_keys', 'logs_by_time')") == 0)
         #expect(try database.integer("SELECT sum(records) FROM log_blocks") == logs.count)
         #expect(try database.integer("SELECT count(*) FROM log_blocks") == 4, "each service's records in blocks of at most \(LogBlockEncoder.maxRecords)")

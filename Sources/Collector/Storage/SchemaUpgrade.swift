@@ -19,7 +19,16 @@ enum SchemaUpgrade {
             try database.execute("PRAGMA user_version=\(Schema.version);")
             return moved
         }
-        FileHandle.standardError.write(Data("periscope-collector: upgraded \(path): \(moved) log records in \(started.duration(to: .now))\n".utf8))
+        // The old rows' pages are free now: give them back (the live data is a small part of them).
+        // The upgrade has committed either way; a file left uncompacted only holds its free pages.
+        let compacted: String
+        do {
+            try database.execute("VACUUM")
+            compacted = "compacted"
+        } catch {
+            compacted = "not compacted (\(error)); its free pages will hold new data"
+        }
+        FileHandle.standardError.write(Data("periscope-collector: upgraded \(path): \(moved) log records in \(started.duration(to: .now)), \(compacted)\n".utf8))
         return moved
     }
 
