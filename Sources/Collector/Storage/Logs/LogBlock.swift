@@ -28,7 +28,9 @@ struct LogBlockEntry {
     var resource: Int
     /// The record's arrival number in its partition: what orders records of equal time.
     var sequence: UInt64
+}
 
+extension LogBlockEntry {
     /// A record of a batch, its time the one queries order by (`effectiveTimeUnixNano`).
     init(_ record: LogRecord, resource: Int, sequence: UInt64) {
         self.init(
@@ -37,26 +39,6 @@ struct LogBlockEntry {
             body: CompactEncoding.encode(value: record.body), attributes: CompactEncoding.encode(attributes: record.attributes),
             traceID: record.traceID, spanID: record.spanID, flags: record.flags, eventName: record.eventName,
             correlationID: PartitionWriter.correlationID(record.attributes) ?? "", resource: resource, sequence: sequence)
-    }
-
-    init(
-        timeUnixNano: UInt64, observedTimeUnixNano: UInt64, severityNumber: Int, severityText: String,
-        body: [UInt8], attributes: [UInt8], traceID: TraceID?, spanID: SpanID?, flags: UInt32, eventName: String,
-        correlationID: String, resource: Int, sequence: UInt64
-    ) {
-        self.timeUnixNano = timeUnixNano
-        self.observedTimeUnixNano = observedTimeUnixNano
-        self.severityNumber = severityNumber
-        self.severityText = severityText
-        self.body = body
-        self.attributes = attributes
-        self.traceID = traceID
-        self.spanID = spanID
-        self.flags = flags
-        self.eventName = eventName
-        self.correlationID = correlationID
-        self.resource = resource
-        self.sequence = sequence
     }
 }
 
