@@ -33,6 +33,7 @@ public enum StoredBytesFuzzing {
             _ = block.apiLog(index, service: "fuzz")
             _ = block.body(index).text
             _ = block.bodyContains(index, "a")
+            _ = (block.eventName(index), block.correlationID(index), block.hasCorrelationID(index, "req-1"))
         }
     }
 

@@ -115,18 +115,20 @@ struct LogBlockEncoder {
 /// attributes left in their stored form until asked for, so a query decodes them only for the
 /// records its other filters keep.
 struct LogBlock {
+    /// A record's fixed fields, and where its texts, body and attributes lie in the block's
+    /// bytes: plain data, so reading a block allocates nothing per record.
     struct Record {
         var timeUnixNano: UInt64
         var observedTimeUnixNano: UInt64
         var severityNumber: Int
-        var severityText: String
+        var severityText: Range<Int>
         var body: Range<Int>
         var attributes: Range<Int>
         var traceID: TraceID?
         var spanID: SpanID?
         var flags: UInt32
-        var eventName: String
-        var correlationID: String
+        var eventName: Range<Int>
+        var correlationID: Range<Int>
         var resource: Int
         var sequence: UInt64
     }
@@ -162,31 +164,51 @@ struct LogBlock {
             time = time &+ UInt64(bitPattern: try source.signed())
             let observed = time &+ UInt64(bitPattern: try source.signed())
             let severity = try source.signed()
-            let severityText = try source.string()
-            let bodyLength = try source.count()
-            let bodyStart = source.position
-            _ = try source.slice(bodyLength)
-            let attributesLength = try source.count()
-            let attributesStart = source.position
-            _ = try source.slice(attributesLength)
+            let severityText = try range(&source)
+            let body = try range(&source)
+            let attributes = try range(&source)
             let flags = try source.byte()
             guard flags & ~(LogBlockEncoder.hasTraceID | LogBlockEncoder.hasSpanID) == 0 else { throw source.damaged }
             let traceID = flags & LogBlockEncoder.hasTraceID != 0 ? try source.traceID() : nil
             let spanID = flags & LogBlockEncoder.hasSpanID != 0 ? SpanID(try source.fixed64()) : nil
             let traceFlags = try source.varint()
             guard traceFlags <= UInt64(UInt32.max) else { throw source.damaged }
-            let eventName = try source.string()
-            let correlationID = try source.string()
+            let eventName = try range(&source)
+            let correlationID = try range(&source)
             let resource = try source.int(atMost: resourceCount - 1)
             sequence = sequence &+ (try source.varint())
             records.append(Record(
                 timeUnixNano: time, observedTimeUnixNano: observed, severityNumber: Int(severity), severityText: severityText,
-                body: bodyStart..<(bodyStart + bodyLength), attributes: attributesStart..<(attributesStart + attributesLength),
+                body: body, attributes: attributes,
                 traceID: traceID, spanID: spanID, flags: UInt32(traceFlags), eventName: eventName,
                 correlationID: correlationID, resource: resource, sequence: sequence))
         }
         guard source.isAtEnd else { throw source.damaged }
         return (records, resourceIDs)
+    }
+
+    /// Where the next length-prefixed field lies, moving past it.
+    private static func range(_ source: inout ByteSource) throws(DamagedStoredData) -> Range<Int> {
+        let length = try source.count()
+        let start = source.position
+        _ = try source.slice(length)
+        return start..<(start + length)
+    }
+
+    /// The UTF-8 text at `range` of the block's bytes.
+    private func text(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    func severityText(_ index: Int) -> String { text(records[index].severityText) }
+
+    func eventName(_ index: Int) -> String { text(records[index].eventName) }
+
+    func correlationID(_ index: Int) -> String { text(records[index].correlationID) }
+
+    /// Whether record `index`'s correlation ID is `id`, compared as bytes.
+    func hasCorrelationID(_ index: Int, _ id: String) -> Bool {
+        bytes[records[index].correlationID].elementsEqual(id.utf8)
     }
 
     /// Record `index`'s body.
@@ -254,7 +276,7 @@ struct LogBlock {
         return QueryAPI.Log(
             timeUnixNano: record.timeUnixNano, observedTimeUnixNano: record.observedTimeUnixNano,
             service: service, severityNumber: record.severityNumber,
-            severityText: record.severityText.isEmpty ? severity.name : record.severityText,
+            severityText: record.severityText.isEmpty ? severity.name : severityText(index),
             body: body(index), attributes: attributes(index).dictionary, traceID: record.traceID, spanID: record.spanID)
     }
 }

@@ -84,7 +84,7 @@ struct LogBlockSearch {
     private func matches(_ record: LogBlock.Record, _ position: Int, in block: LogBlock) -> Bool {
         guard record.timeUnixNano >= query.startUnixNano, record.timeUnixNano <= query.endUnixNano else { return false }
         if let traceID = query.traceID, record.traceID != traceID { return false }
-        if let correlation = query.correlationID, record.correlationID != correlation { return false }
+        if let correlation = query.correlationID, !block.hasCorrelationID(position, correlation) { return false }
         if let severity = query.minSeverity, record.severityNumber < severity { return false }
         if let text = query.contains, !block.bodyContains(position, text) { return false }
         return true
