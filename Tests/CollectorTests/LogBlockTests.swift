@@ -110,6 +110,9 @@ struct LogBlockTests {
             #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: Array(block.prefix(cut))) }
         }
         #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: block + [0]) }
+        // More records than a block may hold, and more resources than records, are refused before anything is reserved.
+        #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: [LogBlockEncoder.formatVersion, 0x81, 0x10, 1, 1] + Array(block.dropFirst(5))) }
+        #expect(throws: DamagedStoredData.self) { try LogBlock(decoding: [LogBlockEncoder.formatVersion, 1, 2, 1, 1]) }
     }
 
     @Test("the libFuzzer seeds replay without a trap")
@@ -159,9 +162,36 @@ struct LogBlockTests {
             #expect(error.description.contains("log block 2"))
             #expect(error.description.contains("backup"))
         }
+        // Spans stored after the failed query are seen by a span query, which shares the reader
+        // connection but none of the log query's statements.
+        let traceID = TraceID(high: 3, low: 4)
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "b"), scopes: [ScopeSpans(spans: [
+            Span(traceID: traceID, spanID: SpanID(1), name: "GET /", kind: .server, startTimeUnixNano: time, endTimeUnixNano: time + 1)])])]), batchID: nil)
+        #expect(try store.trace(traceID)?.spans.count == 1)
         _ = try store.ingest(batch("b", "after"), batchID: nil)
         #expect(try store.logs(LogQuery(service: "b")).map(\.body) == [.string("after")])
         #expect(try store.logs(LogQuery(limit: 1)).map(\.body) == [.string("first")], "the records before the damaged block still read")
+    }
+
+    @Test("many services interleaved in one batch still get one full block each")
+    func manyServicesInterleaved() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logmany-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let time: UInt64 = 1_780_000_000_000_000_000
+        var groups = [ResourceLogs]()
+        for round in 0..<3 {
+            for service in 0..<300 {
+                let record = LogRecord(timeUnixNano: time + UInt64(round), body: .string("s\(service) r\(round)"))
+                groups.append(ResourceLogs(resource: Resource(serviceName: "s\(service)"), scopes: [ScopeLogs(records: [record])]))
+            }
+        }
+        _ = try store.ingest(.logs(groups), batchID: nil)
+        let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: time)).db")
+        #expect(try database.integer("SELECT count(*) FROM log_blocks") == 300)
+        #expect(try database.integer("SELECT min(records) FROM log_blocks") == 3)
+        #expect(try store.logs(LogQuery(service: "s299")).map(\.body) == (0..<3).map { .string("s299 r\($0)") })
+        #expect(try store.counts()["logs"] == 900)
     }
 
     @Test("a batch's records are one block per service, a new one past the block size, and all read back")
@@ -295,6 +325,25 @@ struct SchemaUpgradeTests {
         let late = LogRecord(timeUnixNano: base, body: .string("late"), attributes: [Attribute("n", .int(-7))])
         _ = try again.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "cart"), scopes: [ScopeLogs(records: [late])])]), batchID: nil)
         #expect(try again.logs(LogQuery(endUnixNano: base, limit: 100_000)).map(n) == expected { $0.record.timeUnixNano == base } + [-7])
+    }
+
+    @Test("a schema 7 file without the log tables (a first start cut short) is upgraded too")
+    func schema7WithoutLogTables() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let time: UInt64 = 1_780_000_000_000_000_000
+        let path = directory + "/\(PartitionDay(unixNano: time)).db"
+        do {
+            let store = try SQLiteStore(directory: directory)
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "a"), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: time, body: .string("x"))])])]), batchID: nil)
+        }
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("DROP TABLE log_blocks; DROP TABLE log_block_keys; UPDATE counters SET value = 0 WHERE name = 'logs'; PRAGMA user_version=7;")
+        }
+        let store = try SQLiteStore(directory: directory)
+        _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "a"), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: time, body: .string("y"))])])]), batchID: nil)
+        #expect(try store.logs(LogQuery()).map(\.body) == [.string("y")])
+        #expect(try SQLiteDatabase(path: path).integer("PRAGMA user_version") == Int(Schema.version))
     }
 
     @Test("a file older than schema 7 is still refused, and left as it was")

@@ -19,22 +19,42 @@ enum SchemaUpgrade {
             try database.execute("PRAGMA user_version=\(Schema.version);")
             return moved
         }
-        // The old rows' pages are free now: give them back (the live data is a small part of them).
-        // The upgrade has committed either way; a file left uncompacted only holds its free pages.
-        let compacted: String
-        do {
-            try database.execute("VACUUM")
-            compacted = "compacted"
-        } catch {
-            compacted = "not compacted (\(error)); its free pages will hold new data"
-        }
+        let compacted = compact(database, path: path)
         FileHandle.standardError.write(Data("periscope-collector: upgraded \(path): \(moved) log records in \(started.duration(to: .now)), \(compacted)\n".utf8))
         return moved
     }
 
+    /// Gives back the old rows' pages (`VACUUM`) when they are most of the file and the disk
+    /// has room for the copy SQLite writes; says what it did. The upgrade has committed either
+    /// way: a file left as it is only keeps its free pages for new data.
+    private static func compact(_ database: SQLiteDatabase, path: String) -> String {
+        defer { try? database.execute("PRAGMA wal_checkpoint(TRUNCATE);") }
+        do {
+            let pageSize = try database.integer("PRAGMA page_size")
+            let pages = try database.integer("PRAGMA page_count")
+            let free = try database.integer("PRAGMA freelist_count")
+            guard free * 2 > pages else { return "not compacted (\(free) of \(pages) pages free)" }
+            // VACUUM writes the live pages twice: a temporary copy, then the WAL.
+            let needed = (pages - free) * pageSize * 2
+            var disk = statvfs()
+            let directory = (path as NSString).deletingLastPathComponent
+            if statvfs(directory.isEmpty ? "." : directory, &disk) == 0 {
+                let available = Int(clamping: UInt64(disk.f_bavail).multipliedReportingOverflow(by: UInt64(disk.f_frsize)).partialValue)
+                guard available > needed else {
+                    return "not compacted (\(needed >> 20) MiB needed, \(available >> 20) MiB free on disk); its free pages will hold new data"
+                }
+            }
+            try database.execute("VACUUM")
+            return "compacted to \((pages - free) * pageSize >> 20) MiB"
+        } catch {
+            return "not compacted (\(error)); its free pages will hold new data"
+        }
+    }
+
     /// Schema 7 → 8: the `logs` rows (one per record, with two indexes and a `log_keys` row per
-    /// key) become log blocks, read in the order they were stored (their row ID is their
-    /// arrival number), each service's records into its own blocks.
+    /// key) become log blocks, read in the order they were stored (that order numbers their
+    /// arrival), each service's records into its own blocks. The `logs` counter becomes the
+    /// number of records moved, so the arrival numbers of later batches follow on.
     private static func logRowsToBlocks(_ database: SQLiteDatabase) throws -> Int {
         var writer = LogBlockWriter(database: database)
         // A file whose first start was cut short may lack the table; there is nothing to move.
@@ -50,11 +70,12 @@ enum SchemaUpgrade {
                     severityText: rows.string(5), body: rows.blob(6), attributes: rows.blob(7),
                     traceID: rows.isNull(8) ? nil : TraceID(bytes: rows.blob(8)), spanID: rows.isNull(9) ? nil : SpanID(rows.uint64(9)),
                     flags: 0, eventName: "", correlationID: rows.isNull(10) ? "" : rows.string(10), resource: 0,
-                    sequence: rows.uint64(0))
+                    sequence: UInt64(writer.records) + 1)
                 try writer.add(entry, service: rows.string(3), resourceID: rows.int64(11))
             }
             try writer.finish()
         }
+        try database.statement("UPDATE counters SET value = ? WHERE name = 'logs'").bind(1, writer.records).run()
         try database.execute("DROP TABLE IF EXISTS logs; DROP TABLE IF EXISTS log_keys;")
         return writer.records
     }

@@ -48,7 +48,7 @@ extension LogBlockEntry {
 /// index entries. `LogBlock` reads it back. Resources are numbers of the partition's
 /// `resources` rows.
 struct LogBlockEncoder {
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
     /// Most records a block holds (the writer starts a new one there; a reader refuses more).
     static let maxRecords = 2048
 

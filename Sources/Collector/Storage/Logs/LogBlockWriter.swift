@@ -13,8 +13,10 @@ struct LogBlockWriter {
     /// below what a reader decompresses (`SpanBlockCache.maxBlockBytes`), so large records
     /// cannot make a block unreadable.
     static let maxBytes = 16 << 20
-    /// Most blocks open at once; past that, the open ones are written before another begins.
-    static let maxOpenBlocks = 256
+    /// Most uncompressed bytes the open blocks hold together; past that, the largest is written.
+    /// Many services interleaved (an upgrade's rows, a batch of many resources) still fill their
+    /// blocks, and memory stays bounded however many there are.
+    static let maxBufferedBytes = 64 << 20
 
     private struct Pending {
         let service: String
@@ -27,6 +29,7 @@ struct LogBlockWriter {
     /// The open block of each service, in the order its first record came.
     private var pending: [Pending] = []
     private var slots: [String: Int] = [:]
+    private var bufferedBytes = 0
     private(set) var records = 0
 
     init(database: SQLiteDatabase) {
@@ -60,8 +63,6 @@ struct LogBlockWriter {
         } else if let known = slots[service] {
             slot = known
         } else {
-            // Many services in one batch (or an upgrade's rows): at most `maxOpenBlocks` wait in memory.
-            if pending.count == Self.maxOpenBlocks { try finish() }
             slot = pending.count
             pending.append(Pending(service: service))
             slots[service] = slot
@@ -74,11 +75,16 @@ struct LogBlockWriter {
             entry.resource = pending[slot].encoder.addResource(resourceID)
             pending[slot].resources[resourceID] = entry.resource
         }
+        let before = pending[slot].encoder.recordBytes
         pending[slot].encoder.add(entry)
+        bufferedBytes += pending[slot].encoder.recordBytes - before
         for key in LogKeys.keys(traceID: entry.traceID, correlationID: entry.correlationID) { pending[slot].keys.insert(key) }
         records += 1
         if pending[slot].encoder.count == LogBlockEncoder.maxRecords || pending[slot].encoder.recordBytes >= Self.maxBytes {
             try write(slot)
+        }
+        if bufferedBytes > Self.maxBufferedBytes, let largest = pending.indices.max(by: { pending[$0].encoder.recordBytes < pending[$1].encoder.recordBytes }) {
+            try write(largest)
         }
     }
 
@@ -87,12 +93,14 @@ struct LogBlockWriter {
         for slot in pending.indices { try write(slot) }
         pending.removeAll()
         slots.removeAll()
+        bufferedBytes = 0
     }
 
     private mutating func write(_ slot: Int) throws {
         let block = pending[slot]
         guard block.encoder.count > 0 else { return }
         pending[slot] = Pending(service: block.service)
+        bufferedBytes -= block.encoder.recordBytes
         let data = Zstd.compress(block.encoder.encoded(), level: SpanBatchWriter.compressionLevel)
         try database.statement("""
             INSERT INTO log_blocks (service, min_time, max_time, max_severity, records, data) VALUES (?, ?, ?, ?, ?, ?)
