@@ -45,7 +45,7 @@ enum SchemaUpgrade {
                 }
             }
             try database.execute("VACUUM")
-            return "compacted to \((pages - free) * pageSize >> 20) MiB"
+            return "compacted to \(((pages - free) * pageSize) >> 20) MiB"
         } catch {
             return "not compacted (\(error)); its free pages will hold new data"
         }
