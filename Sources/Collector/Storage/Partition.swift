@@ -34,7 +34,7 @@ final class Partition: Sendable {
         if isNew {
             // Page size first: it only takes effect before the file's first write (the WAL switch).
             try writer.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=\(Schema.version);")
-        } else if version != Int(Schema.version) && !(Int(SchemaUpgrade.oldestUpgradable)..<Int(Schema.version)).contains(version) {
+        } else if !(Int(SchemaUpgrade.oldestUpgradable)...Int(Schema.version)).contains(version) {
             throw PartitionSchemaMismatch(path: path, found: version)
         }
         // 16 MiB of page cache holds the inner pages of a day's B-trees; a larger one costs more

@@ -248,20 +248,11 @@ struct LogBlock {
     /// `string_value`: tag 0x0A, then its length, then the bytes), or nil.
     static func storedString(_ body: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
         guard body.first == 0x0A else { return nil }
-        var length: UInt64 = 0
-        var shift: UInt64 = 0
-        var position = body.startIndex + 1
-        while position < body.endIndex, shift < 64 {
-            let byte = body[position]
-            length |= UInt64(byte & 0x7F) << shift
-            position += 1
-            if byte & 0x80 == 0 {
-                guard length == UInt64(body.endIndex - position) else { return nil }
-                return body[position...]
-            }
-            shift += 7
+        return body.withUnsafeBytes { bytes in
+            var position = 1
+            guard let length = Varint.read(bytes, &position), length == UInt64(bytes.count - position) else { return nil }
+            return body[(body.startIndex + position)...]
         }
-        return nil
     }
 
     /// Record `index`'s attributes, as stored.

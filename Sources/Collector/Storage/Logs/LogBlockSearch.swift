@@ -92,12 +92,6 @@ struct LogBlockSearch {
 
     /// Decompresses and decodes stored block `id`.
     static func decode(_ id: Int64, compressed: UnsafeRawBufferPointer) throws -> LogBlock {
-        let raw: [UInt8]
-        do {
-            raw = try Zstd.decompressFrame(compressed, limit: SpanBlockCache.maxBlockBytes)
-        } catch {
-            throw DamagedStoredData(what: "log block \(id) (\(error))")
-        }
-        return try LogBlock(decoding: raw)
+        try LogBlock(decoding: DamagedStoredData.decompress(compressed, what: "log block \(id)"))
     }
 }

@@ -78,7 +78,7 @@ struct LogBlockWriter {
         let before = pending[slot].encoder.recordBytes
         pending[slot].encoder.add(entry)
         bufferedBytes += pending[slot].encoder.recordBytes - before
-        for key in LogKeys.keys(traceID: entry.traceID, correlationID: entry.correlationID) { pending[slot].keys.insert(key) }
+        LogKeys.add(traceID: entry.traceID, correlationID: entry.correlationID, to: &pending[slot].keys)
         records += 1
         if pending[slot].encoder.count == LogBlockEncoder.maxRecords || pending[slot].encoder.recordBytes >= Self.maxBytes {
             try write(slot)

@@ -12,12 +12,10 @@ enum LogKeys {
 
     static func bucket(_ block: Int64) -> Int64 { block >> Int64(bucketShift) }
 
-    /// The keys of a record with this trace and correlation ID.
-    static func keys(traceID: TraceID?, correlationID: String) -> [UInt64] {
-        var keys = [UInt64]()
-        if let traceID { keys.append(SearchTerm.logTrace(traceID)) }
-        if !correlationID.isEmpty { keys.append(SearchTerm.logCorrelation(correlationID)) }
-        return keys
+    /// Adds the keys of a record with this trace and correlation ID to a block's `keys`.
+    static func add(traceID: TraceID?, correlationID: String, to keys: inout Set<UInt64>) {
+        if let traceID { keys.insert(SearchTerm.logTrace(traceID)) }
+        if !correlationID.isEmpty { keys.insert(SearchTerm.logCorrelation(correlationID)) }
     }
 
     /// Records the keys of block `block` (inside the batch's transaction).

@@ -75,12 +75,7 @@ final class SpanBlockCache: Sendable {
 
     /// Decompresses and decodes stored block `id` (or only its traces `traces`), with its decompressed size.
     static func decode(_ id: Int64, compressed: UnsafeRawBufferPointer, traces: Range<Int>? = nil) throws -> (block: SpanBlock, bytes: Int) {
-        let raw: [UInt8]
-        do {
-            raw = try Zstd.decompressFrame(compressed, limit: maxBlockBytes)
-        } catch {
-            throw DamagedStoredData(what: "span block \(id) (\(error))")
-        }
+        let raw = try DamagedStoredData.decompress(compressed, what: "span block \(id)")
         return (try raw.withUnsafeBytes { try SpanBlock(decoding: $0, traces: traces) }, raw.count)
     }
 }

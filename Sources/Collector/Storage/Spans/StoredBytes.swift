@@ -1,3 +1,4 @@
+import PeriscopeCompression
 import PeriscopeModel
 import PeriscopeOTLP
 
@@ -8,6 +9,18 @@ struct DamagedStoredData: Error, CustomStringConvertible {
 
     var description: String {
         "stored \(what) is damaged (the partition file may be corrupt); restore it from a backup or delete that day's file"
+    }
+}
+
+extension DamagedStoredData {
+    /// Decompresses a stored block (one zstd frame, at most `SpanBlockCache.maxBlockBytes`); bytes
+    /// that do not decompress are a damaged `what`.
+    static func decompress(_ compressed: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws(DamagedStoredData) -> [UInt8] {
+        do {
+            return try Zstd.decompressFrame(compressed, limit: SpanBlockCache.maxBlockBytes)
+        } catch {
+            throw DamagedStoredData(what: "\(what()) (\(error))")
+        }
     }
 }
 
