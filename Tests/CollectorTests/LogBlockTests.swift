@@ -194,6 +194,43 @@ struct LogBlockTests {
         #expect(try store.counts()["logs"] == 900)
     }
 
+    @Test("a block is cut at its byte size and the open blocks written past their budget, again and again, losing nothing")
+    func byteLimits() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logbytes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try SQLiteDatabase(path: directory + "/day.db")
+        try database.execute(Schema.statements)
+        // The same limits as the defaults, scaled down: blocks of 4 KiB, 16 KiB open at most.
+        var writer = LogBlockWriter(database: database, blockBytes: 4 << 10, bufferBytes: 16 << 10)
+        let body = String(repeating: "x", count: 500)
+        var sent = [String]()
+        // 20 services, records arriving round-robin (each ~560 bytes): the buffer overflows
+        // every few records; one service also sends a run long enough to fill blocks by size.
+        for n in 0..<2000 {
+            let service = n % 50 < 40 ? "run" : "s\(n % 20)"
+            let text = "\(n) " + body
+            sent.append(text)
+            try writer.add(LogBlockEntry(LogRecord(timeUnixNano: 1_000 + UInt64(n), body: .string(text)), resource: 0, sequence: UInt64(n + 1)),
+                           service: service, resourceID: 1)
+        }
+        try writer.finish()
+        #expect(writer.records == 2000)
+        #expect(try database.integer("SELECT sum(records) FROM log_blocks") == 2000)
+        // No block past its size by more than one record; the long run's blocks are cut by size.
+        var sizes = [Int]()
+        let blocks = try database.statement("SELECT id, data, service FROM log_blocks ORDER BY id")
+        var read = [(sequence: UInt64, text: String)]()
+        while try blocks.step() {
+            let block = try blocks.withBlob(1) { try LogBlockSearch.decode(blocks.int64(0), compressed: $0) }
+            sizes.append(block.records.count)
+            for index in block.records.indices { read.append((block.records[index].sequence, block.body(index).text)) }
+        }
+        #expect(sizes.max() == 8, "4 KiB of ~560-byte records")
+        #expect(sizes.count > 2000 / 8 + 20, "blocks were also written early, when the open ones passed their budget")
+        #expect(read.sorted { $0.sequence < $1.sequence }.map(\.text) == sent, "every record once, in arrival order")
+    }
+
     @Test("a batch's records are one block per service, a new one past the block size, and all read back")
     func blocksPerService() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logblocks-\(UUID().uuidString)").path

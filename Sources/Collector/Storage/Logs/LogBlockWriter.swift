@@ -26,14 +26,19 @@ struct LogBlockWriter {
     }
 
     let database: SQLiteDatabase
+    /// `maxBytes` and `maxBufferedBytes` for this writer (smaller in tests).
+    let blockBytes: Int
+    let bufferBytes: Int
     /// The open block of each service, in the order its first record came.
     private var pending: [Pending] = []
     private var slots: [String: Int] = [:]
     private var bufferedBytes = 0
     private(set) var records = 0
 
-    init(database: SQLiteDatabase) {
+    init(database: SQLiteDatabase, blockBytes: Int = Self.maxBytes, bufferBytes: Int = Self.maxBufferedBytes) {
         self.database = database
+        self.blockBytes = blockBytes
+        self.bufferBytes = bufferBytes
     }
 
     /// Writes the records of a batch (one day's part of it); returns how many.
@@ -80,10 +85,10 @@ struct LogBlockWriter {
         bufferedBytes += pending[slot].encoder.recordBytes - before
         LogKeys.add(traceID: entry.traceID, correlationID: entry.correlationID, to: &pending[slot].keys)
         records += 1
-        if pending[slot].encoder.count == LogBlockEncoder.maxRecords || pending[slot].encoder.recordBytes >= Self.maxBytes {
+        if pending[slot].encoder.count == LogBlockEncoder.maxRecords || pending[slot].encoder.recordBytes >= blockBytes {
             try write(slot)
         }
-        if bufferedBytes > Self.maxBufferedBytes, let largest = pending.indices.max(by: { pending[$0].encoder.recordBytes < pending[$1].encoder.recordBytes }) {
+        if bufferedBytes > bufferBytes, let largest = pending.indices.max(by: { pending[$0].encoder.recordBytes < pending[$1].encoder.recordBytes }) {
             try write(largest)
         }
     }
