@@ -136,7 +136,7 @@ struct HostileInputTests {
         #expect(restarted.process.isRunning)
     }
 
-    @Test("the agent's queue takes 10× its max_size of steady traffic through a healthy collector: every request 200, everything stored once, segment files bounded")
+    @Test("the agent's queue takes 10× its max_size of steady traffic through a healthy collector: a refusal (429, the queue momentarily full) always passes, every request is taken, everything stored once, segment files bounded")
     func queueNeverWedges() async throws {
         let directory = try TemporaryDirectory("hostile-queue")
         let collector = try await CollectorProcess.start(in: directory)
@@ -150,6 +150,12 @@ struct HostileInputTests {
         let spansPerRequest = 80
         let queueDirectory = directory.file("agent-data/queue").path
         let agentURL = agent.url
+        // Senders as fast as two connections go can outrun a slow machine's collector for a moment:
+        // the queue is then full and answers 429, which is back-pressure, not a wedge. Each sender
+        // re-sends a refused request (sooner than Retry-After, to keep the test short) until it is
+        // taken. A queue that stayed full after max_size of traffic — the defect this guards —
+        // would refuse every re-send until the deadline.
+        let sendDeadline = ContinuousClock.now + .seconds(150)
         let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
             for worker in 0..<2 {
                 group.addTask { [agentURL] in
@@ -157,8 +163,12 @@ struct HostileInputTests {
                     for index in stride(from: worker, to: requests, by: 2) {
                         let now = WallClock.nowUnixNano()
                         let body = Self.spans((0..<spansPerRequest).map { now - UInt64($0 + index) }, service: "steady")
-                        let reply = try await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"])
-                        counts[reply.status, default: 0] += 1
+                        while true {
+                            let reply = try await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"])
+                            counts[reply.status, default: 0] += 1
+                            guard reply.status == 429, ContinuousClock.now < sendDeadline else { break }
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
                     }
                     return counts
                 }
@@ -167,7 +177,9 @@ struct HostileInputTests {
             for try await counts in group { total.merge(counts, uniquingKeysWith: +) }
             return total
         }
-        #expect(statuses == [200: requests], "answers: \(statuses)")
+        print("queue 10× max_size: answers \(statuses)")
+        #expect(statuses[200] == requests, "every request taken: \(statuses)")
+        #expect(Set(statuses.keys).subtracting([200, 429]).isEmpty, "only 200 and 429: \(statuses)")
         let expected = requests * spansPerRequest
         let deadline = ContinuousClock.now + .seconds(120)
         var spans = 0
