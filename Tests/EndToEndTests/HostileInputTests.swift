@@ -153,33 +153,47 @@ struct HostileInputTests {
         // Senders as fast as two connections go can outrun a slow machine's collector for a moment:
         // the queue is then full and answers 429, which is back-pressure, not a wedge. Each sender
         // re-sends a refused request (sooner than Retry-After, to keep the test short) until it is
-        // taken. A queue that stayed full after max_size of traffic — the defect this guards —
-        // would refuse every re-send until the deadline.
-        let sendDeadline = ContinuousClock.now + .seconds(150)
-        let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
+        // taken; a request that times out is re-sent too (the collector knows its spans by ID). A
+        // queue that stays full after max_size of traffic — the defect this guards — or one that
+        // frees space only after a long stall keeps one request refused past `stallLimit`: the
+        // sender stops there and the test fails. The whole run is bounded by `runDeadline` as well.
+        let stallLimit = Duration.seconds(45)
+        let runDeadline = ContinuousClock.now + .seconds(400)
+        let sent = try await withThrowingTaskGroup(of: (counts: [Int: Int], longestStall: Duration).self) { group in
             for worker in 0..<2 {
                 group.addTask { [agentURL] in
                     var counts: [Int: Int] = [:]
-                    for index in stride(from: worker, to: requests, by: 2) {
+                    var longestStall = Duration.zero
+                    sending: for index in stride(from: worker, to: requests, by: 2) {
                         let now = WallClock.nowUnixNano()
                         let body = Self.spans((0..<spansPerRequest).map { now - UInt64($0 + index) }, service: "steady")
+                        let first = ContinuousClock.now
                         while true {
-                            let reply = try await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"])
-                            counts[reply.status, default: 0] += 1
-                            guard reply.status == 429, ContinuousClock.now < sendDeadline else { break }
+                            let status = (try? await TestHTTP.post(agentURL + "/v1/traces", body: body, headers: ["Content-Type": "application/x-protobuf"]))?.status ?? -1
+                            counts[status, default: 0] += 1
+                            let refusedFor = ContinuousClock.now - first
+                            longestStall = max(longestStall, status == 200 ? .zero : refusedFor)
+                            if status == 200 { break }
+                            guard status == 429 || status == -1, refusedFor < stallLimit, ContinuousClock.now < runDeadline else { break sending }
                             try await Task.sleep(for: .milliseconds(50))
                         }
                     }
-                    return counts
+                    return (counts, longestStall)
                 }
             }
             var total: [Int: Int] = [:]
-            for try await counts in group { total.merge(counts, uniquingKeysWith: +) }
-            return total
+            var longestStall = Duration.zero
+            for try await part in group {
+                total.merge(part.counts, uniquingKeysWith: +)
+                longestStall = max(longestStall, part.longestStall)
+            }
+            return (counts: total, longestStall: longestStall)
         }
-        print("queue 10× max_size: answers \(statuses)")
+        let statuses = sent.counts
+        print("queue 10× max_size: answers \(statuses) (-1: timed out), longest a request was refused \(sent.longestStall)")
         #expect(statuses[200] == requests, "every request taken: \(statuses)")
-        #expect(Set(statuses.keys).subtracting([200, 429]).isEmpty, "only 200 and 429: \(statuses)")
+        #expect(sent.longestStall < stallLimit, "a request was refused for \(sent.longestStall)")
+        #expect(Set(statuses.keys).subtracting([200, 429, -1]).isEmpty, "only 200, 429 and time-outs: \(statuses)")
         let expected = requests * spansPerRequest
         let deadline = ContinuousClock.now + .seconds(120)
         var spans = 0
@@ -189,7 +203,16 @@ struct HostileInputTests {
             try await Task.sleep(for: .milliseconds(250))
         }
         #expect(spans == expected, "stored \(spans) of \(expected)")
-        let segments = try FileManager.default.contentsOfDirectory(atPath: queueDirectory).filter { $0.hasSuffix(".log") }
+        // Batches the collector has stored may still wait for the agent's acknowledgement (a retry
+        // after an upload time-out): the segments they hold are let go once it comes.
+        let segmentDeadline = ContinuousClock.now + .seconds(30)
+        var segments: [String] = []
+        while true {
+            segments = try FileManager.default.contentsOfDirectory(atPath: queueDirectory).filter { $0.hasSuffix(".log") }
+            if segments.count <= 3 || ContinuousClock.now >= segmentDeadline { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(try await Self.stored(collector)["spans"] == expected, "nothing more stored later")
         #expect(segments.count <= 3, "segment files left: \(segments.count)")
         // The traffic crossed the limit many times over: 80 random IDs (1,920 incompressible bytes) per request.
         #expect(requests * spansPerRequest * 24 >= 10 * 256 * 1024)
@@ -304,7 +327,8 @@ struct HostileInputTests {
         let late = median(durations[350..<400])
         print("200,000-span trace: median batch answer \(early) early, \(late) late")
         // Linear per-batch work (reading the trace back each time) would make late batches ~8× early ones.
-        #expect(late < early * 3 + .milliseconds(20), "per-batch ingest grew from \(early) to \(late)")
+        // Slack for a busy machine whose other tests load only one of the two periods.
+        #expect(late < early * 4 + .milliseconds(20), "per-batch ingest grew from \(early) to \(late)")
         let read = try await TestHTTP.get(collector.url + "/api/v1/traces/\(traceID.hex)?limit=1000", headers: ["Authorization": "Bearer \(collector.token)"])
         let trace = try JSONDecoder().decode(QueryAPI.Trace.self, from: Data(read.body))
         #expect(trace.spans.count == 1_000)
