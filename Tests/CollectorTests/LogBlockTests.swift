@@ -397,4 +397,40 @@ struct SchemaUpgradeTests {
         #expect(try database.integer("PRAGMA user_version") == 6)
         #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name = 'log_blocks'") == 0)
     }
+
+    @Test("day files past retention are dropped at start, before any upgrade or refusal; newer ones open as before")
+    func expiredDaysDroppedBeforeUpgrade() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let day: UInt64 = 86_400 * 1_000_000_000
+        let old: UInt64 = 1_780_000_000_000_000_000
+        let recent = old + 10 * day
+        let spans = TelemetryBatch.traces([ResourceSpans(resource: Resource(serviceName: "pay"), scopes: [ScopeSpans(spans: [
+            Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(1), name: "GET /", startTimeUnixNano: old, endTimeUnixNano: old + 5),
+        ])])])
+        let logs = (0..<10).map { ("pay", LogRecord(timeUnixNano: old + UInt64($0), body: .string("old \($0)"))) }
+        do {
+            let store = try SQLiteStore(directory: directory)
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "pay"), scopes: [ScopeLogs(records: [
+                LogRecord(timeUnixNano: recent, body: .string("recent")),
+            ])])]), batchID: nil)
+        }
+        let schema7 = directory + "/\(PartitionDay(unixNano: old)).db"
+        try writeSchema7(day: schema7, spans: spans, logs: logs)
+        let ancient = directory + "/\(PartitionDay(unixNano: old - day)).db"
+        do {
+            let database = try SQLiteDatabase(path: ancient)
+            try database.execute("CREATE TABLE logs (id INTEGER PRIMARY KEY); PRAGMA user_version=6;")
+        }
+        let before = try SQLiteDatabase(path: schema7).integer("PRAGMA user_version")
+        #expect(before == 7)
+        // A retention cutoff between the old days and the recent one: those two go, unopened (opened,
+        // the schema 6 file would be refused, as `olderRefused` shows, and the schema 7 one upgraded).
+        let store = try SQLiteStore(directory: directory, expiredBefore: recent - day)
+        #expect(store.days == [PartitionDay(unixNano: recent)])
+        for path in [schema7, ancient] {
+            #expect(!FileManager.default.fileExists(atPath: path), "\(path) dropped")
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        }
+        #expect(try store.logs(LogQuery()).map(\.body) == [.string("recent")])
+    }
 }

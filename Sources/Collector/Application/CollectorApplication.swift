@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PeriscopeModel
 import PeriscopeServer
 import ServiceLifecycle
 
@@ -18,7 +19,8 @@ enum CollectorApplication {
             try SQLiteStore(
                 directory: configuration.dataDirectory, indexedAttributes: configuration.indexedAttributes,
                 objectives: configuration.objectives, maxOperationsPerService: configuration.maxOperationsPerService,
-                durability: configuration.durability)
+                durability: configuration.durability,
+                expiredBefore: RetentionService.cutoff(nowUnixNano: WallClock.nowUnixNano(), retentionNanos: configuration.retentionNanos))
         }
         let ingestInFlight = InFlightCounter()
         let router = Self.router(store: store, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)

@@ -17,10 +17,15 @@ struct RetentionService: Service {
     }
 
     func enforce(nowUnixNano: UInt64) {
-        let cutoff = nowUnixNano > retentionNanos ? nowUnixNano - retentionNanos : 0
+        let cutoff = Self.cutoff(nowUnixNano: nowUnixNano, retentionNanos: retentionNanos)
         let dropped = store.dropData(olderThan: cutoff)
         if !dropped.isEmpty {
             logger.info("retention dropped partitions \(dropped.map(\.description).joined(separator: ", "))")
         }
+    }
+
+    /// Data whose day ended before this instant is past retention.
+    static func cutoff(nowUnixNano: UInt64, retentionNanos: UInt64) -> UInt64 {
+        nowUnixNano > retentionNanos ? nowUnixNano - retentionNanos : 0
     }
 }

@@ -27,7 +27,7 @@ final class SQLiteStore: TelemetryStore {
     init(
         directory: String, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
         objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
-        durability: StoreDurability = .full
+        durability: StoreDurability = .full, expiredBefore cutoffUnixNano: UInt64 = 0
     ) throws {
         self.maxOperationsPerService = maxOperationsPerService
         self.durability = durability
@@ -38,9 +38,14 @@ final class SQLiteStore: TelemetryStore {
         self.objectives = objectives
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
-            if let day = PartitionDay(name: String(name.dropLast(3))) {
-                opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
+            guard let day = PartitionDay(name: String(name.dropLast(3))) else { continue }
+            if day.endUnixNano < cutoffUnixNano {
+                // Retention would drop it at once: not opened, so never upgraded or refused first.
+                Partition.removeFiles((directory as NSString).appendingPathComponent(name))
+                FileHandle.standardError.write(Data("periscope-collector: dropped \(day) at start, older than the retention period\n".utf8))
+                continue
             }
+            opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
         }
         partitions.withLock { $0 = opened }
     }
