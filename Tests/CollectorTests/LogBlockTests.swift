@@ -398,21 +398,24 @@ struct SchemaUpgradeTests {
         #expect(try database.integer("SELECT count(*) FROM sqlite_master WHERE name = 'log_blocks'") == 0)
     }
 
-    @Test("day files past retention are dropped at start, before any upgrade or refusal; newer ones open as before")
+    @Test("day files past retention are dropped at start, before any upgrade or refusal; the boundary day, newer ones, renamed copies, other files and newer schemas stay")
     func expiredDaysDroppedBeforeUpgrade() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let day: UInt64 = 86_400 * 1_000_000_000
+        let day = PartitionDay.nanosPerDay
         let old: UInt64 = 1_780_000_000_000_000_000
         let recent = old + 10 * day
+        let boundary = PartitionDay(unixNano: recent - day)
         let spans = TelemetryBatch.traces([ResourceSpans(resource: Resource(serviceName: "pay"), scopes: [ScopeSpans(spans: [
             Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(1), name: "GET /", startTimeUnixNano: old, endTimeUnixNano: old + 5),
         ])])])
         let logs = (0..<10).map { ("pay", LogRecord(timeUnixNano: old + UInt64($0), body: .string("old \($0)"))) }
         do {
             let store = try SQLiteStore(directory: directory)
-            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "pay"), scopes: [ScopeLogs(records: [
-                LogRecord(timeUnixNano: recent, body: .string("recent")),
-            ])])]), batchID: nil)
+            for (time, text) in [(recent, "recent"), (boundary.startUnixNano, "boundary")] {
+                _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "pay"), scopes: [ScopeLogs(records: [
+                    LogRecord(timeUnixNano: time, body: .string(text)),
+                ])])]), batchID: nil)
+            }
         }
         let schema7 = directory + "/\(PartitionDay(unixNano: old)).db"
         try writeSchema7(day: schema7, spans: spans, logs: logs)
@@ -421,16 +424,46 @@ struct SchemaUpgradeTests {
             let database = try SQLiteDatabase(path: ancient)
             try database.execute("CREATE TABLE logs (id INTEGER PRIMARY KEY); PRAGMA user_version=6;")
         }
-        let before = try SQLiteDatabase(path: schema7).integer("PRAGMA user_version")
-        #expect(before == 7)
-        // A retention cutoff between the old days and the recent one: those two go, unopened (opened,
-        // the schema 6 file would be refused, as `olderRefused` shows, and the schema 7 one upgraded).
-        let store = try SQLiteStore(directory: directory, expiredBefore: recent - day)
-        #expect(store.days == [PartitionDay(unixNano: recent)])
-        for path in [schema7, ancient] {
-            #expect(!FileManager.default.fileExists(atPath: path), "\(path) dropped")
-            #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        // Files that only look like expired days, or are not ours to delete.
+        let renamed = directory + "/\(PartitionDay(unixNano: old - 2 * day))-old.db"
+        try FileManager.default.copyItem(atPath: schema7, toPath: renamed)
+        let unpadded = directory + "/2026-1-5.db"
+        try FileManager.default.copyItem(atPath: schema7, toPath: unpadded)
+        let notSQLite = directory + "/\(PartitionDay(unixNano: old - 3 * day)).db"
+        try Data("a backup of something else".utf8).write(to: URL(fileURLWithPath: notSQLite))
+        #expect(try SQLiteDatabase(path: schema7).integer("PRAGMA user_version") == 7)
+
+        // The cutoff is the boundary day's last nanosecond: that day is not all older, so it stays.
+        #expect(throws: SQLiteError.self, "the file that is not SQLite is opened, so refused, as before") {
+            _ = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
         }
-        #expect(try store.logs(LogQuery()).map(\.body) == [.string("recent")])
+        for path in [schema7, ancient] { #expect(!FileManager.default.fileExists(atPath: path), "\(path) dropped, unopened") }
+        for path in [renamed, unpadded, notSQLite] { #expect(FileManager.default.fileExists(atPath: path), "\(path) kept") }
+        try FileManager.default.removeItem(atPath: notSQLite)
+        let store = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
+        #expect(store.days == [boundary, PartitionDay(unixNano: recent)])
+        #expect(try store.logs(LogQuery()).map(\.body) == [.string("boundary"), .string("recent")])
+        #expect(FileManager.default.fileExists(atPath: directory + "/alerts.db"))
+
+        // A nanosecond later the boundary day is all older: dropped. A newer Periscope's day file is refused, not deleted.
+        let newer = directory + "/\(PartitionDay(unixNano: old - 4 * day)).db"
+        do {
+            let database = try SQLiteDatabase(path: newer)
+            try database.execute("CREATE TABLE later (id INTEGER PRIMARY KEY); PRAGMA user_version=\(Schema.version + 1);")
+        }
+        #expect(throws: PartitionSchemaMismatch.self) { _ = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano + 1) }
+        #expect(FileManager.default.fileExists(atPath: newer))
+        try FileManager.default.removeItem(atPath: newer)
+        let later = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano + 1)
+        #expect(later.days == [PartitionDay(unixNano: recent)])
+        #expect(!FileManager.default.fileExists(atPath: directory + "/\(boundary).db"))
+    }
+
+    @Test("a day file's name is exactly YYYY-MM-DD: look-alikes are not partitions")
+    func strictDayNames() {
+        #expect(PartitionDay(name: "2026-05-27")?.description == "2026-05-27")
+        for name in ["2026-05-27-old", "old-2026-05-27", "2026-5-27", "2026--05-27", "+2026-05-27", "2026-02-31", "alerts", "1969-12-31"] {
+            #expect(PartitionDay(name: name) == nil, "\(name)")
+        }
     }
 }

@@ -68,6 +68,21 @@ final class Partition: Sendable {
     }
 
     /// Removes the files of a partition that has been closed.
+    /// Whether the file at `path` is a partition some Periscope wrote, read from its header
+    /// alone (nothing opened, nothing upgraded): the SQLite signature and a `user_version`
+    /// (big-endian at offset 60) from the first schema to this collector's. A file of another
+    /// tool, or of a newer Periscope, is not ours to delete. (A file whose header change is
+    /// still in its WAL reads as version 0: it is opened as usual instead.)
+    static func isOurs(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: 64), data.count == 64 else { return false }
+        let header = Array(data)
+        guard header.prefix(16).elementsEqual("SQLite format 3\0".utf8) else { return false }
+        let version = header[60..<64].reduce(0) { $0 << 8 | Int($1) }
+        return (1...Int(Schema.version)).contains(version)
+    }
+
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }

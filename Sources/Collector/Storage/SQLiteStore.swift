@@ -39,11 +39,16 @@ final class SQLiteStore: TelemetryStore {
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             guard let day = PartitionDay(name: String(name.dropLast(3))) else { continue }
-            if day.endUnixNano < cutoffUnixNano {
-                // Retention would drop it at once: not opened, so never upgraded or refused first.
-                Partition.removeFiles((directory as NSString).appendingPathComponent(name))
-                FileHandle.standardError.write(Data("periscope-collector: dropped \(day) at start, older than the retention period\n".utf8))
-                continue
+            let path = (directory as NSString).appendingPathComponent(name)
+            if day.endUnixNano < cutoffUnixNano, Partition.isOurs(path) {
+                // Retention would drop it at once: not opened, so never upgraded first.
+                Partition.removeFiles(path)
+                let removed = !FileManager.default.fileExists(atPath: path)
+                let outcome = removed
+                    ? "dropped \(path) at start, older than the retention period"
+                    : "could not delete \(path), older than the retention period: opening it instead"
+                FileHandle.standardError.write(Data("periscope-collector: \(outcome)\n".utf8))
+                if removed { continue }
             }
             opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
         }

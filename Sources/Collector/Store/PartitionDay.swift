@@ -13,8 +13,9 @@ struct PartitionDay: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The last day whose every nanosecond a `UInt64` holds.
     static let lastIndex = Int(UInt64.max / nanosPerDay) - 1
 
-    /// Parses `YYYY-MM-DD` of a day from 1970-01-01 to `lastIndex` (anything else in the data
-    /// directory is not a partition of ours).
+    /// Parses `YYYY-MM-DD` of a day from 1970-01-01 to `lastIndex`, exactly as `description`
+    /// writes it: anything else in the data directory (`2024-01-05-old`, `2024-1-5`, `2024-02-31`)
+    /// is not a partition of ours.
     init?(name: String) {
         let parts = name.split(separator: "-", omittingEmptySubsequences: false).compactMap { Int($0) }
         guard parts.count == 3, (1970...2554).contains(parts[0]), (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
@@ -26,6 +27,7 @@ struct PartitionDay: Hashable, Comparable, Sendable, CustomStringConvertible {
         let days = date.timeIntervalSince1970 / 86_400
         guard days >= 0, days <= Double(Self.lastIndex) else { return nil }
         index = Int(days)
+        guard description == name else { return nil }
     }
 
     var startUnixNano: UInt64 {
