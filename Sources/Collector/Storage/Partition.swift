@@ -27,7 +27,7 @@ final class Partition: Sendable {
         durability: StoreDurability = .full
     ) throws {
         self.day = day
-        path = (directory as NSString).appendingPathComponent("\(day).db")
+        path = Self.path(of: day, in: directory)
         let writer = try SQLiteDatabase(path: path)
         let version = try writer.integer("PRAGMA user_version")
         let isNew = try writer.integer("SELECT count(*) FROM sqlite_master") == 0
@@ -67,7 +67,11 @@ final class Partition: Sendable {
         }
     }
 
-    /// Removes the files of a partition that has been closed.
+    /// Where the file of `day` lives in `directory`.
+    static func path(of day: PartitionDay, in directory: String) -> String {
+        (directory as NSString).appendingPathComponent("\(day).db")
+    }
+
     /// Whether the file at `path` is a partition some Periscope wrote, read from its header
     /// alone (nothing opened, nothing upgraded): the SQLite signature and a `user_version`
     /// (big-endian at offset 60) from the first schema to this collector's. A file of another
@@ -83,6 +87,7 @@ final class Partition: Sendable {
         return (1...Int(Schema.version)).contains(version)
     }
 
+    /// Removes the files of a partition that has been closed.
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }

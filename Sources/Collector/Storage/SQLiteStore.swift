@@ -39,7 +39,7 @@ final class SQLiteStore: TelemetryStore {
         var opened = [PartitionDay: Partition]()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             guard let day = PartitionDay(name: String(name.dropLast(3))) else { continue }
-            let path = (directory as NSString).appendingPathComponent(name)
+            let path = Partition.path(of: day, in: directory)
             if day.endUnixNano < cutoffUnixNano, Partition.isOurs(path) {
                 // Retention would drop it at once: not opened, so never upgraded first.
                 Partition.removeFiles(path)
