@@ -596,7 +596,7 @@ if pg_single:
     pg_bytes = median([pg["bytesPerSpan"] for pg in pg_single])
     out(f"| PostgreSQL store, one collector | {PG_TARGET} | {spread([pg['ingest']['spansPerCPUSecond'] for pg in pg_single])} "
         f"per collector CPU-second, {spread([pg['ingest'].get('spansPerPostgresCPUSecond') for pg in pg_single])} per "
-        f"PostgreSQL CPU-second, {spread([pg['bytesPerSpan'] for pg in pg_single], 1)} B/span ({len(pg_single)} run(s) of "
+        f"PostgreSQL CPU-second, {spread([pg['bytesPerSpan'] for pg in pg_single], 2)} B/span ({len(pg_single)} run(s) of "
         f"{pg_single[0]['spans']:,} spans; more collectors in the PostgreSQL section) "
         f"| {verdict(collector_rate >= 100_000 and postgres_rate >= 150_000 and pg_bytes <= 85)} "
         f"| {command('store-bench-postgres-1')} |")
