@@ -53,6 +53,12 @@ let package = Package(
             swiftSettings: fuzz
         ),
         .executableTarget(
+            name: "PartitionHeaderFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/PartitionHeaderFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
             name: "StoreURLFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
             path: "Sources/StoreURLFuzz",

@@ -15,8 +15,9 @@ set -euo pipefail
 
 [ $# -eq 4 ] || { echo "usage: $0 BIN_DIR SECONDS RATE OUT" >&2; exit 2; }
 bin="$(cd "$1" && pwd)"; seconds="$2"; rate="$3"; out="$4"
-[[ "$seconds" =~ ^[0-9]+$ && "$rate" =~ ^[0-9]+$ ]] && [ "$seconds" -ge 20 ] && [ "$rate" -ge 1 ] \
-  || { echo "SECONDS (at least 20) and RATE must be whole numbers" >&2; exit 2; }
+# Few enough digits that the shell's 64-bit arithmetic below cannot overflow.
+[[ "$seconds" =~ ^[0-9]{1,6}$ && "$rate" =~ ^[0-9]{1,7}$ ]] && [ "$seconds" -ge 20 ] && [ "$seconds" -le 86400 ] && [ "$rate" -ge 1 ] \
+  || { echo "SECONDS (20 to 86400) and RATE (1 to 9999999) must be whole numbers" >&2; exit 2; }
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOAD="$(ls "$BENCH"/.build/*/release/periscope-load 2> /dev/null | head -n 1 || true)"
 [ -n "$LOAD" ] && [ -x "$LOAD" ] \

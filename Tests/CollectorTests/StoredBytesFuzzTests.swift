@@ -103,4 +103,36 @@ struct StoredBytesFuzzTests {
             input.withUnsafeBytes { StoredBytesFuzzing.checkRollupBucket($0) }
         }
     }
+
+    @Test("day file headers: a partition's own header is ours, another tool's SQLite file, a newer schema and short or damaged headers are not, and none traps")
+    func partitionHeaders() throws {
+        let directory = try TemporaryDirectory("partition-header")
+        let day = PartitionDay(unixNano: 1_780_000_000_000_000_000)
+        _ = try Partition(day: day, directory: directory.path)
+        let ours = Array(try Data(contentsOf: URL(fileURLWithPath: Partition.path(of: day, in: directory.path))).prefix(Partition.headerSize))
+        let foreignPath = directory.file("other-tool.db").path
+        do { try SQLiteDatabase(path: foreignPath).execute("CREATE TABLE t (x); PRAGMA user_version=0;") }
+        let foreign = Array(try Data(contentsOf: URL(fileURLWithPath: foreignPath)).prefix(Partition.headerSize))
+        var newer = ours
+        newer[63] = UInt8(Schema.version + 1)
+        Self.writeSeed(ours, target: "PartitionHeaderFuzz", name: "partition")
+        Self.writeSeed(foreign, target: "PartitionHeaderFuzz", name: "other-tool")
+        #expect(Partition.isOurs(header: ours) && Partition.isOurs(Partition.path(of: day, in: directory.path)))
+        #expect(!Partition.isOurs(header: foreign) && !Partition.isOurs(foreignPath))
+        #expect(!Partition.isOurs(header: newer))
+        #expect(!Partition.isOurs(header: Array(ours.prefix(63))), "a cut header is not ours")
+        #expect(!Partition.isOurs(directory.file("missing.db").path))
+        let seeds = FuzzCorpus.seeds("PartitionHeaderFuzz")
+        #expect(seeds.count >= 2, "seeds found under Fuzz/Corpus/PartitionHeaderFuzz")
+        var generator = SeededGenerator(seed: 29)
+        var judgedOurs = 0
+        for round in 0..<Self.rounds {
+            let input = round < seeds.count ? seeds[round]
+                : round % 5 == 0 ? (0..<Int(generator.next() % 80)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : FuzzCorpus.damage(round % 2 == 0 ? ours : foreign, using: &generator)
+            input.withUnsafeBytes { StoredBytesFuzzing.checkPartitionHeader($0) }
+            if Partition.isOurs(header: input) { judgedOurs += 1 }
+        }
+        #expect(judgedOurs > 0, "some damaged copies of a partition header (past byte 64, or in bytes the check ignores) are still ours")
+    }
 }

@@ -25,6 +25,18 @@ public enum StoredBytesFuzzing {
         }
     }
 
+    /// Reads `bytes` as the start of a file in the data directory, as the collector's start does
+    /// before deleting a day file past retention: a trap here would stop the start, and a header
+    /// judged ours that is not a SQLite header of a Periscope schema would delete another tool's file.
+    public static func checkPartitionHeader(_ bytes: UnsafeRawBufferPointer) {
+        let header = Array(bytes)
+        guard Partition.isOurs(header: header) else { return }
+        let version = header[60..<64].reduce(0) { $0 << 8 | Int($1) }
+        precondition(header.count >= Partition.headerSize && header.starts(with: "SQLite format 3\0".utf8),
+                     "a header without the SQLite signature was judged a Periscope partition")
+        precondition((1...Int(Schema.version)).contains(version), "a header of schema \(version) was judged a Periscope partition")
+    }
+
     /// Decodes `bytes` as an uncompressed log block and reads every record as a log query does,
     /// body and attributes included.
     public static func checkLogBlock(_ bytes: UnsafeRawBufferPointer) {

@@ -73,16 +73,24 @@ final class Partition: Sendable {
     }
 
     /// Whether the file at `path` is a partition some Periscope wrote, read from its header
-    /// alone (nothing opened, nothing upgraded): the SQLite signature and a `user_version`
-    /// (big-endian at offset 60) from the first schema to this collector's. A file of another
-    /// tool, or of a newer Periscope, is not ours to delete. (A file whose header change is
-    /// still in its WAL reads as version 0: it is opened as usual instead.)
+    /// alone (nothing opened, nothing upgraded; see `isOurs(header:)`). A file of another tool,
+    /// or of a newer Periscope, is not ours to delete.
     static func isOurs(_ path: String) -> Bool {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 64), data.count == 64 else { return false }
-        let header = Array(data)
-        guard header.prefix(16).elementsEqual("SQLite format 3\0".utf8) else { return false }
+        guard let data = try? handle.read(upToCount: headerSize) else { return false }
+        return isOurs(header: Array(data))
+    }
+
+    /// The bytes of a database file's header that `isOurs(header:)` reads.
+    static let headerSize = 64
+
+    /// Whether `header`, the first bytes of a file, is a whole SQLite header with the SQLite
+    /// signature and a `user_version` (big-endian at offset 60) from the first schema to this
+    /// collector's. (A file whose header change is still in its WAL reads as version 0: it is
+    /// opened as usual instead.)
+    static func isOurs(header: [UInt8]) -> Bool {
+        guard header.count >= headerSize, header.prefix(16).elementsEqual("SQLite format 3\0".utf8) else { return false }
         let version = header[60..<64].reduce(0) { $0 << 8 | Int($1) }
         return (1...Int(Schema.version)).contains(version)
     }

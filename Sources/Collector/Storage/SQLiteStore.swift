@@ -40,7 +40,7 @@ final class SQLiteStore: TelemetryStore {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             guard let day = PartitionDay(name: String(name.dropLast(3))) else { continue }
             let path = Partition.path(of: day, in: directory)
-            if day.endUnixNano < cutoffUnixNano, Partition.isOurs(path) {
+            if day.endsBefore(cutoffUnixNano), Partition.isOurs(path) {
                 // Retention would drop it at once: not opened, so never upgraded first.
                 Partition.removeFiles(path)
                 let removed = !FileManager.default.fileExists(atPath: path)
@@ -229,7 +229,7 @@ final class SQLiteStore: TelemetryStore {
     @discardableResult
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
         let dropped: [Partition] = partitions.withLock { partitions in
-            let old = partitions.values.filter { $0.day.endUnixNano < cutoffUnixNano }
+            let old = partitions.values.filter { $0.day.endsBefore(cutoffUnixNano) }
             for partition in old { partitions[partition.day] = nil }
             return old
         }

@@ -40,6 +40,9 @@ struct PartitionDay: Hashable, Comparable, Sendable, CustomStringConvertible {
         return overflow ? .max : end
     }
 
+    /// Whether every nanosecond of the day is before `cutoffUnixNano`: past retention, to be dropped.
+    func endsBefore(_ cutoffUnixNano: UInt64) -> Bool { endUnixNano < cutoffUnixNano }
+
     var description: String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
