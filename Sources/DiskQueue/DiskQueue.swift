@@ -213,10 +213,15 @@ package final class DiskQueue: Sendable {
         let end = min(end ?? file.size, file.size)
         var position = offset
         while position + QueueRecord.headerSize <= end {
-            let header = file.read(at: position, count: QueueRecord.headerSize)
-            if let parsed = QueueRecord.header(header[...]), position + QueueRecord.headerSize + parsed.length <= end {
-                let payload = file.read(at: position + QueueRecord.headerSize, count: parsed.length)
-                if let decoded = QueueRecord.decodePayload(payload[...], checksum: parsed.checksum) {
+            // The header and the payload's fields and ID in one small read, then the body
+            // straight into the batch's own bytes.
+            let head = file.read(at: position, count: min(QueueRecord.headerSize + QueueRecord.maxPrefixBytes, end - position))
+            if let parsed = QueueRecord.header(head[...]), position + QueueRecord.headerSize + parsed.length <= end,
+               let prefixLength = QueueRecord.prefixLength(head[QueueRecord.headerSize...]), prefixLength <= parsed.length,
+               QueueRecord.headerSize + prefixLength <= head.count {
+                let prefix = head[QueueRecord.headerSize..<(QueueRecord.headerSize + prefixLength)]
+                let body = file.read(at: position + QueueRecord.headerSize + prefixLength, count: parsed.length - prefixLength)
+                if let decoded = QueueRecord.decodePayload(prefix: prefix, body: body, checksum: parsed.checksum) {
                     return (position, QueueRecord.headerSize + parsed.length, decoded.enqueuedAtUnixNano, decoded)
                 }
             }
@@ -255,7 +260,7 @@ package final class DiskQueue: Sendable {
     package func append(contentsOf batches: [EncodedBatch], nowUnixNano: UInt64 = WallClock.nowUnixNano()) -> [Result<Void, QueueError>] {
         // Past the framing's payload limit a record would read back as damage: refuse it now.
         let limit = min(configuration.maxBytes, QueueRecord.headerSize + QueueRecord.maxPayloadBytes)
-        let records = batches.map { QueueRecord.encode($0, enqueuedAtUnixNano: nowUnixNano) }
+        let records = batches.map { QueueRecord.frame($0, enqueuedAtUnixNano: nowUnixNano) }
         let results = appending.withLock { _ in appendSerialized(records, limit: limit, nowUnixNano: nowUnixNano) }
         if results.contains(where: { if case .success = $0 { true } else { false } }) { appended.ring() }
         return results
@@ -263,7 +268,7 @@ package final class DiskQueue: Sendable {
 
     /// Appends under `state`'s lock, then — with `fsync: always` — syncs outside it and makes
     /// the group visible to `take()` only once it is durable. Callers hold `appending`.
-    private func appendSerialized(_ records: [[UInt8]], limit: Int, nowUnixNano: UInt64) -> [Result<Void, QueueError>] {
+    private func appendSerialized(_ records: [QueueRecord.Framed], limit: Int, nowUnixNano: UInt64) -> [Result<Void, QueueError>] {
         var results = [Result<Void, QueueError>](repeating: .success(()), count: records.count)
         // With `fsync: always`: the batches appended to the last segment since it was last synced.
         var unsynced = UnsyncedAppends()
@@ -325,7 +330,7 @@ package final class DiskQueue: Sendable {
 
     /// One record at the end of the last segment, rolling over or making room first; the
     /// caller syncs (or not) per the fsync policy.
-    private func appendRecord(_ record: [UInt8], nowUnixNano: UInt64, _ state: inout State) throws(AppendFailure) {
+    private func appendRecord(_ record: QueueRecord.Framed, nowUnixNano: UInt64, _ state: inout State) throws(AppendFailure) {
         let overfull = state.statistics.bytes + record.count > configuration.maxBytes
         if overfull, configuration.whenFull == .backpressure { throw .refused(.full) }
         // Making room or starting a segment may leave the last one: sync it first, so a failure
@@ -349,7 +354,7 @@ package final class DiskQueue: Sendable {
         }
         let index = state.segments.count - 1
         do {
-            try state.segments[index].file.append(record)
+            try state.segments[index].file.append(record.head, record.body)
         } catch {
             throw .refused(.io("\(error)"))
         }

@@ -18,25 +18,39 @@ public enum QueueRecord {
 
     public static let fixedPayloadBytes = 15
 
+    /// A framed record in two parts: the header with the payload's fields and ID, then the
+    /// batch's body as it is, so appending it writes the body from the batch's own bytes.
+    public struct Framed: Sendable {
+        public let head: [UInt8]
+        public let body: [UInt8]
+
+        public var count: Int { head.count + body.count }
+        /// The record as one run of bytes.
+        public var bytes: [UInt8] { head + body }
+    }
+
     public static func encode(_ batch: EncodedBatch, enqueuedAtUnixNano: UInt64) -> [UInt8] {
+        frame(batch, enqueuedAtUnixNano: enqueuedAtUnixNano).bytes
+    }
+
+    public static func frame(_ batch: EncodedBatch, enqueuedAtUnixNano: UInt64) -> Framed {
         let id = Array(batch.id.utf8.prefix(255))
         let payloadCount = fixedPayloadBytes + id.count + batch.body.count
-        // Written in one buffer: the header's checksum is filled in once the payload is there.
-        var out = magic
-        out.reserveCapacity(headerSize + payloadCount)
-        appendUInt32(UInt32(payloadCount), to: &out)
-        appendUInt32(0, to: &out)
-        out.append(version)
-        out.append(signalCode(batch.signal))
-        appendUInt32(UInt32(clamping: batch.itemCount), to: &out)
-        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano), to: &out)
-        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano >> 32), to: &out)
-        out.append(UInt8(id.count))
-        out += id
-        out += batch.body
-        let crc = checksum(out[headerSize...])
-        for shift in 0..<4 { out[8 + shift] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * shift)) }
-        return out
+        // The header's checksum is filled in once the payload's fields are there.
+        var head = magic
+        head.reserveCapacity(headerSize + fixedPayloadBytes + id.count)
+        appendUInt32(UInt32(payloadCount), to: &head)
+        appendUInt32(0, to: &head)
+        head.append(version)
+        head.append(signalCode(batch.signal))
+        appendUInt32(UInt32(clamping: batch.itemCount), to: &head)
+        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano), to: &head)
+        appendUInt32(UInt32(truncatingIfNeeded: enqueuedAtUnixNano >> 32), to: &head)
+        head.append(UInt8(id.count))
+        head += id
+        let crc = checksum(head[headerSize...], batch.body[...])
+        for shift in 0..<4 { head[8 + shift] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * shift)) }
+        return Framed(head: head, body: batch.body)
     }
 
     /// Reads the header at the start of `bytes`: the payload length and checksum, or `nil`
@@ -55,20 +69,34 @@ public enum QueueRecord {
         public var enqueuedAtUnixNano: UInt64
     }
 
+    /// Most bytes a payload holds before its body: the fixed fields and the longest ID.
+    public static let maxPrefixBytes = fixedPayloadBytes + 255
+
+    /// How many bytes of a payload come before its body (its fixed fields and ID), read from
+    /// its start; `nil` if `bytes` is too short to say.
+    public static func prefixLength(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard bytes.count >= fixedPayloadBytes else { return nil }
+        return fixedPayloadBytes + Int(bytes[bytes.startIndex + 14])
+    }
+
     /// Decodes a payload whose checksum matches; `nil` for a damaged one.
     public static func decodePayload(_ payload: ArraySlice<UInt8>, checksum expected: UInt32) -> Decoded? {
-        guard payload.count >= fixedPayloadBytes, checksum(payload) == expected else { return nil }
-        let start = payload.startIndex
-        guard payload[start] == version, let signal = signal(payload[start + 1]) else { return nil }
-        let count = Int(readUInt32(payload, at: start + 2))
-        let enqueued = UInt64(readUInt32(payload, at: start + 6)) | UInt64(readUInt32(payload, at: start + 10)) << 32
-        let idLength = Int(payload[start + 14])
-        let bodyStart = start + fixedPayloadBytes + idLength
-        guard payload.count >= fixedPayloadBytes + idLength else { return nil }
-        let id = String(decoding: payload[(start + fixedPayloadBytes)..<bodyStart], as: UTF8.self)
-        return Decoded(
-            batch: EncodedBatch(id: id, signal: signal, itemCount: count, body: Array(payload[bodyStart...])),
-            enqueuedAtUnixNano: enqueued)
+        guard let prefixLength = prefixLength(payload), payload.count >= prefixLength else { return nil }
+        let bodyStart = payload.startIndex + prefixLength
+        return decodePayload(prefix: payload[..<bodyStart], body: Array(payload[bodyStart...]), checksum: expected)
+    }
+
+    /// Decodes a payload read in two parts, its `prefix` (`prefixLength` bytes) and its `body`,
+    /// so a reader can read the body straight into the batch's own bytes; `nil` when the two
+    /// together do not match the checksum or the prefix is damaged.
+    public static func decodePayload(prefix: ArraySlice<UInt8>, body: [UInt8], checksum expected: UInt32) -> Decoded? {
+        guard prefixLength(prefix) == prefix.count, checksum(prefix, body[...]) == expected else { return nil }
+        let start = prefix.startIndex
+        guard prefix[start] == version, let signal = signal(prefix[start + 1]) else { return nil }
+        let count = Int(readUInt32(prefix, at: start + 2))
+        let enqueued = UInt64(readUInt32(prefix, at: start + 6)) | UInt64(readUInt32(prefix, at: start + 10)) << 32
+        let id = String(decoding: prefix[(start + fixedPayloadBytes)...], as: UTF8.self)
+        return Decoded(batch: EncodedBatch(id: id, signal: signal, itemCount: count, body: body), enqueuedAtUnixNano: enqueued)
     }
 
     /// Decodes one whole framed record.
@@ -78,7 +106,13 @@ public enum QueueRecord {
     }
 
     public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+        checksum(bytes, [])
+    }
+
+    /// The CRC-32 of `first` followed by `second`.
+    static func checksum(_ first: ArraySlice<UInt8>, _ second: ArraySlice<UInt8>) -> UInt32 {
+        let crc = first.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
+        return second.withUnsafeBufferPointer { UInt32(crc32(crc, $0.baseAddress, uInt($0.count))) }
     }
 
     private static func signalCode(_ signal: Signal) -> UInt8 {

@@ -24,33 +24,41 @@ package final class SegmentFile {
 
     deinit { close(descriptor) }
 
-    package func append(_ bytes: [UInt8]) throws(IOError) {
+    /// Appends `parts` one after another, as one record: if a write fails, the file is cut back
+    /// to where it ended before.
+    package func append(_ parts: [UInt8]...) throws(IOError) {
         var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + written, $0.count - written, off_t(size + written)) }
-            guard result > 0 else {
-                if result < 0 && errno == EINTR { continue }
-                // Leave no half record behind: recovery would skip it, but the next append would follow garbage.
-                _ = ftruncate(descriptor, off_t(size))
-                throw IOError(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
+        for part in parts {
+            var done = 0
+            while done < part.count {
+                let result = part.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, $0.count - done, off_t(size + written + done)) }
+                guard result > 0 else {
+                    if result < 0 && errno == EINTR { continue }
+                    // Leave no half record behind: recovery would skip it, but the next append would follow garbage.
+                    _ = ftruncate(descriptor, off_t(size))
+                    throw IOError(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
+                }
+                done += result
             }
-            written += result
+            written += part.count
         }
-        size += bytes.count
+        size += written
     }
 
     package func read(at offset: Int, count: Int) -> [UInt8] {
         guard count > 0, offset < size else { return [] }
-        var buffer = [UInt8](repeating: 0, count: min(count, size - offset))
-        var done = 0
-        while done < buffer.count {
-            let result = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { break }
-            done += result
+        // Read straight into uninitialised storage: zero-filling a batch's bytes first only to
+        // overwrite them cost a pass over every batch the shipper took.
+        return [UInt8](unsafeUninitializedCapacity: min(count, size - offset)) { buffer, initialized in
+            var done = 0
+            while done < buffer.count {
+                let result = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { break }
+                done += result
+            }
+            initialized = done
         }
-        buffer.removeSubrange(done...)
-        return buffer
     }
 
     /// The open descriptor, for `sync(descriptor:)` outside the queue's lock.

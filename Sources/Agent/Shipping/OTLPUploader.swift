@@ -12,6 +12,13 @@ struct OTLPUploader: Sendable {
     let token: String?
     let httpClient: HTTPClient
     var timeout: TimeAmount = .seconds(10)
+    private let bodies = RequestBodyBuffers()
+
+    init(endpoint: String, token: String?, httpClient: HTTPClient) {
+        self.endpoint = endpoint
+        self.token = token
+        self.httpClient = httpClient
+    }
 
     /// The agent's own client: a refused connection fails at once, so the shipper's backoff
     /// and circuit breaker — not the pool's hidden retries — decide when to try again.
@@ -29,12 +36,14 @@ struct OTLPUploader: Sendable {
         request.headers.add(name: "Content-Encoding", value: "zstd")
         request.headers.add(name: EncodedBatch.idHeader, value: batch.id)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(bytes: batch.body))
+        let body = bodies.buffer(holding: batch.body)
+        request.body = .bytes(body)
         let response: HTTPClientResponse
         let bodyText: String
         do {
             response = try await httpClient.execute(request, timeout: timeout)
             bodyText = Self.message(from: try await Self.prefix(of: response.body, upTo: 64 * 1024), contentType: response.headers.first(name: "Content-Type"))
+            bodies.recycle(body)
         } catch {
             throw .unavailable(reason: "\(error)", retryAfter: nil)
         }
