@@ -111,8 +111,12 @@ public enum QueueRecord {
 
     /// The CRC-32 of `first` followed by `second`.
     static func checksum(_ first: ArraySlice<UInt8>, _ second: ArraySlice<UInt8>) -> UInt32 {
-        let crc = first.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
-        return second.withUnsafeBufferPointer { UInt32(crc32(crc, $0.baseAddress, uInt($0.count))) }
+        // zlib answers 0 for a null pointer whatever the running CRC: an empty part is skipped.
+        var crc = crc32(0, nil, 0)
+        for part in [first, second] where !part.isEmpty {
+            crc = part.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, uInt($0.count)) }
+        }
+        return UInt32(crc)
     }
 
     private static func signalCode(_ signal: Signal) -> UInt8 {

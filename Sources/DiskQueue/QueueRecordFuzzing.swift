@@ -15,19 +15,18 @@ public enum QueueRecordFuzzing {
                 "a record that decodes is not what its batch encodes to")
         }
         // The queue reads a payload's fields and ID, then its body on its own: that must decode
-        // exactly as the whole payload does.
+        // exactly as a plain reading of the whole payload does.
         if let header = QueueRecord.header(bytes[...]), bytes.count == QueueRecord.headerSize + header.length {
             let payload = bytes[QueueRecord.headerSize...]
-            let whole = QueueRecord.decodePayload(payload, checksum: header.checksum)
-            if let prefixLength = QueueRecord.prefixLength(payload), prefixLength <= payload.count {
-                let split = QueueRecord.decodePayload(
-                    prefix: payload.prefix(prefixLength), body: Array(payload.dropFirst(prefixLength)), checksum: header.checksum)
-                precondition(
-                    split?.batch == whole?.batch && split?.enqueuedAtUnixNano == whole?.enqueuedAtUnixNano,
-                    "a payload read as fields and body decodes otherwise than whole")
-            } else {
-                precondition(whole == nil, "a payload too short for its fields and ID decodes")
+            let reference = referenceDecode(payload, checksum: header.checksum)
+            let decoded = QueueRecord.prefixLength(payload).flatMap { prefixLength in
+                prefixLength <= payload.count
+                    ? QueueRecord.decodePayload(
+                        prefix: payload.prefix(prefixLength), body: Array(payload.dropFirst(prefixLength)), checksum: header.checksum)
+                    : nil
             }
+            precondition(decoded?.batch == reference?.batch, "a payload read as fields and body decodes otherwise than whole")
+            precondition(decoded?.enqueuedAtUnixNano == reference?.enqueuedAtUnixNano, "a payload's queue time reads otherwise in two parts")
         }
         // The bytes as a batch: the first picks the signal, the next the ID's length.
         guard bytes.count >= 2 else { return }
@@ -38,5 +37,21 @@ public enum QueueRecordFuzzing {
         let record = QueueRecord.encode(batch, enqueuedAtUnixNano: UInt64(bytes.count) << 40)
         guard let back = QueueRecord.decode(record) else { preconditionFailure("an encoded record does not decode") }
         precondition(back.batch == batch && back.enqueuedAtUnixNano == UInt64(bytes.count) << 40, "a batch changed through its record")
+    }
+
+    /// The payload layout read field by field from one run of bytes, its CRC taken whole: what
+    /// the queue's two-part reading must agree with.
+    private static func referenceDecode(_ payload: ArraySlice<UInt8>, checksum: UInt32) -> (batch: EncodedBatch, enqueuedAtUnixNano: UInt64)? {
+        let bytes = Array(payload)
+        guard bytes.count >= QueueRecord.fixedPayloadBytes, QueueRecord.checksum(bytes[...]) == checksum, bytes[0] == QueueRecord.version
+        else { return nil }
+        let signals: [UInt8: Signal] = [1: .traces, 2: .logs, 3: .metrics]
+        guard let signal = signals[bytes[1]] else { return nil }
+        let little = { (at: Int, count: Int) in (0..<count).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << UInt64(8 * $1) } }
+        let idLength = Int(bytes[14])
+        guard bytes.count >= QueueRecord.fixedPayloadBytes + idLength else { return nil }
+        let id = String(decoding: bytes[QueueRecord.fixedPayloadBytes..<(QueueRecord.fixedPayloadBytes + idLength)], as: UTF8.self)
+        let body = Array(bytes[(QueueRecord.fixedPayloadBytes + idLength)...])
+        return (EncodedBatch(id: id, signal: signal, itemCount: Int(little(2, 4)), body: body), little(6, 8))
     }
 }

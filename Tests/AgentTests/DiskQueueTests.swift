@@ -98,6 +98,47 @@ struct DiskQueueTests {
         #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2", "batch-4", "batch-5"])
     }
 
+    @Test("IDs of 0 to 255 bytes (longer ones cut there), empty and large bodies come back exactly, also after a reopen")
+    func idAndBodyEdges() throws {
+        let longID = String(repeating: "x", count: 300)
+        let batches = [
+            EncodedBatch(id: "", signal: .traces, itemCount: 0, body: []),
+            EncodedBatch(id: String(repeating: "i", count: 255), signal: .logs, itemCount: 1, body: [7]),
+            EncodedBatch(id: longID, signal: .metrics, itemCount: 2, body: (0..<70_000).map { UInt8(truncatingIfNeeded: $0) }),
+            EncodedBatch(id: "last", signal: .logs, itemCount: 3, body: []),
+        ]
+        var expected = batches
+        expected[2].id = String(longID.prefix(255))
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for batch in batches { try queue.append(batch) }
+            #expect(drain(queue, acknowledge: false) == expected)
+        }
+        let reopened = try DiskQueue(directory: directory, logger: logger)
+        #expect(reopened.statistics.damaged == 0)
+        #expect(drain(reopened) == expected)
+    }
+
+    @Test("a damaged ID length loses only its record, whichever way it moves the body's start")
+    func damagedIDLength() throws {
+        for (attempt, value) in [UInt8(0), 3, 200, 255].enumerated() {
+            let directory = directory + "-\(attempt)"
+            do {
+                let queue = try DiskQueue(directory: directory, logger: logger)
+                for n in 1...3 { try queue.append(batch(n, size: 120)) }
+            }
+            let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
+            let path = (directory as NSString).appendingPathComponent(segment)
+            var bytes = try #require(FileManager.default.contents(atPath: path))
+            let recordSize = bytes.count / 3
+            bytes[recordSize + QueueRecord.headerSize + 14] = value  // the second record's ID length (7 as written)
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let reopened = try DiskQueue(directory: directory, logger: logger)
+            #expect(reopened.statistics.damaged == 1, "ID length \(value)")
+            #expect(drain(reopened).map(\.id) == ["batch-1", "batch-3"], "ID length \(value)")
+        }
+    }
+
     @Test("a damaged header is skipped by finding the next record")
     func damagedHeader() throws {
         do {

@@ -25,6 +25,7 @@ final class FakeCollector: Sendable {
         var fallback: Answer
         var batchIDs: [String] = []
         var authorizations: [String?] = []
+        var bodies: [[UInt8]] = []
     }
 
     private let state: Mutex<State>
@@ -36,11 +37,15 @@ final class FakeCollector: Sendable {
     var batchIDs: [String] { state.withLock { $0.batchIDs } }
     var requests: Int { state.withLock { $0.batchIDs.count } }
     var authorizations: [String?] { state.withLock { $0.authorizations } }
+    /// Each request's body as it arrived (still zstd-encoded).
+    var bodies: [[UInt8]] { state.withLock { $0.bodies } }
 
     func application() -> some ApplicationProtocol {
         let router = Router()
         router.post("/v1/logs") { request, _ -> Response in
+            let body = Array(try await request.body.collect(upTo: 8 << 20).readableBytesView)
             let answer = self.state.withLock { state -> Answer in
+                state.bodies.append(body)
                 state.batchIDs.append(request.headers[HTTPField.Name(EncodedBatch.idHeader)!] ?? "")
                 state.authorizations.append(request.headers[.authorization])
                 return state.script.isEmpty ? state.fallback : state.script.removeFirst()
@@ -149,6 +154,31 @@ struct ShipperTests {
             #expect(shipper.statistics.deadLettered == 0)
         }
         #expect(collector.batchIDs == ["auth-1", "auth-1"], "the same batch ID, so the collector stores it once")
+    }
+
+    @Test("the uploader sends every body byte for byte while reusing one buffer, kept only once answered")
+    func uploaderReusesBodyBuffers() async throws {
+        let collector = FakeCollector(answers: [])
+        try await collector.application().test(.live) { client in
+            let port = try #require(client.port)
+            let http = OTLPUploader.makeHTTPClient()
+            let uploader = OTLPUploader(endpoint: "http://127.0.0.1:\(port)", token: nil, httpClient: http)
+            let bodies: [[UInt8]] = [
+                [UInt8](repeating: 1, count: 300_000), [2, 3], (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }, [],
+            ]
+            for (index, body) in bodies.enumerated() {
+                try await uploader.send(EncodedBatch(id: "reuse-\(index)", signal: .logs, itemCount: 1, body: body))
+                #expect(uploader.bodies.keptCount == 1, "the answered request's buffer is kept for the next")
+            }
+            #expect(collector.bodies == bodies)
+            // Nothing listens on port 1: the connection is refused and the buffer is not kept.
+            let refused = OTLPUploader(endpoint: "http://127.0.0.1:1", token: nil, httpClient: http)
+            await #expect(throws: DeliveryError.self) {
+                try await refused.send(EncodedBatch(id: "refused", signal: .logs, itemCount: 1, body: [4]))
+            }
+            #expect(refused.bodies.keptCount == 0)
+            try await http.shutdown()
+        }
     }
 
     @Test("a 503 with Retry-After is retried no sooner than the collector asked")

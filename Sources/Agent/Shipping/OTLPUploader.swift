@@ -12,13 +12,8 @@ struct OTLPUploader: Sendable {
     let token: String?
     let httpClient: HTTPClient
     var timeout: TimeAmount = .seconds(10)
-    private let bodies = RequestBodyBuffers()
-
-    init(endpoint: String, token: String?, httpClient: HTTPClient) {
-        self.endpoint = endpoint
-        self.token = token
-        self.httpClient = httpClient
-    }
+    /// Kept between requests; a copy of the uploader shares them.
+    let bodies = RequestBodyBuffers()
 
     /// The agent's own client: a refused connection fails at once, so the shipper's backoff
     /// and circuit breaker — not the pool's hidden retries — decide when to try again.

@@ -1,15 +1,16 @@
 import NIOCore
 import Synchronization
 
-/// Buffers for request bodies, kept from one request to the next. A batch body is a few hundred
-/// KiB, over the size the agent's C heap hands out as a mapping of its own
+/// Buffers for an uploader's request bodies, kept from one request to the next. A batch body
+/// is a few hundred KiB, over the size the agent's C heap hands out as a mapping of its own
 /// (`LargeAllocationPolicy`), so a fresh buffer per request mapped, faulted in and unmapped
-/// every page each time: under tail load the largest share of the agent's page faults. A
-/// buffer the HTTP client still holds when it is asked for again is copied, not overwritten
-/// (`ByteBuffer` is copy-on-write), so reuse cannot change a body in flight.
+/// every page each time: under tail load the largest share of the agent's page faults. A kept
+/// buffer the HTTP client still holds when it is reused gets fresh storage instead of being
+/// written over (`ByteBuffer` is copy-on-write), so reuse cannot change a body in flight.
 final class RequestBodyBuffers: Sendable {
     /// At most this many buffers wait between requests, each of at most `maxKeptCapacity`
-    /// bytes: what the agent keeps resident for this, 1 MiB at most.
+    /// bytes (NIO rounds a buffer's capacity up to a power of two, so bodies up to 512 KiB):
+    /// 1 MiB at most per uploader, one per collector URL.
     static let maxKept = 2
     static let maxKeptCapacity = 512 << 10
 
