@@ -14,6 +14,21 @@ struct DiskQueueTests {
         EncodedBatch(id: "batch-\(n)", signal: .logs, itemCount: n, body: [UInt8](repeating: UInt8(n % 256), count: size))
     }
 
+    /// Queues batches 1...`count` of `size` bytes in `directory`, lets `damage` change the
+    /// segment file's bytes (each record is `bytes.count / count` long), and reopens the queue.
+    func reopenedAfterDamage(_ count: Int, size: Int, in directory: String, _ damage: (inout Data, _ recordSize: Int) -> Void) throws -> DiskQueue {
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for n in 1...count { try queue.append(batch(n, size: size)) }
+        }
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
+        let path = (directory as NSString).appendingPathComponent(segment)
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        damage(&bytes, bytes.count / count)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return try DiskQueue(directory: directory, logger: logger)
+    }
+
     func drain(_ queue: DiskQueue, acknowledge: Bool = true) -> [EncodedBatch] {
         var out = [EncodedBatch]()
         while let (record, batch) = queue.take() {
@@ -83,17 +98,9 @@ struct DiskQueueTests {
 
     @Test("flipped bytes lose only the damaged record, and it is reported")
     func flippedBytes() throws {
-        do {
-            let queue = try DiskQueue(directory: directory, logger: logger)
-            for n in 1...5 { try queue.append(batch(n, size: 200)) }
+        let reopened = try reopenedAfterDamage(5, size: 200, in: directory) { bytes, recordSize in
+            bytes[recordSize * 2 + 100] ^= 0xff  // inside the third record's body
         }
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
-        let path = (directory as NSString).appendingPathComponent(segment)
-        var bytes = try #require(FileManager.default.contents(atPath: path))
-        let recordSize = bytes.count / 5
-        bytes[recordSize * 2 + 100] ^= 0xff  // inside the third record's body
-        try bytes.write(to: URL(fileURLWithPath: path))
-        let reopened = try DiskQueue(directory: directory, logger: logger)
         #expect(reopened.statistics.damaged == 1)
         #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2", "batch-4", "batch-5"])
     }
@@ -122,18 +129,9 @@ struct DiskQueueTests {
     @Test("a damaged ID length loses only its record, whichever way it moves the body's start")
     func damagedIDLength() throws {
         for (attempt, value) in [UInt8(0), 3, 200, 255].enumerated() {
-            let directory = directory + "-\(attempt)"
-            do {
-                let queue = try DiskQueue(directory: directory, logger: logger)
-                for n in 1...3 { try queue.append(batch(n, size: 120)) }
+            let reopened = try reopenedAfterDamage(3, size: 120, in: directory + "-\(attempt)") { bytes, recordSize in
+                bytes[recordSize + QueueRecord.headerSize + 14] = value  // the second record's ID length (7 as written)
             }
-            let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
-            let path = (directory as NSString).appendingPathComponent(segment)
-            var bytes = try #require(FileManager.default.contents(atPath: path))
-            let recordSize = bytes.count / 3
-            bytes[recordSize + QueueRecord.headerSize + 14] = value  // the second record's ID length (7 as written)
-            try bytes.write(to: URL(fileURLWithPath: path))
-            let reopened = try DiskQueue(directory: directory, logger: logger)
             #expect(reopened.statistics.damaged == 1, "ID length \(value)")
             #expect(drain(reopened).map(\.id) == ["batch-1", "batch-3"], "ID length \(value)")
         }
@@ -141,32 +139,16 @@ struct DiskQueueTests {
 
     @Test("a damaged header is skipped by finding the next record")
     func damagedHeader() throws {
-        do {
-            let queue = try DiskQueue(directory: directory, logger: logger)
-            for n in 1...4 { try queue.append(batch(n, size: 150)) }
+        let reopened = try reopenedAfterDamage(4, size: 150, in: directory) { bytes, recordSize in
+            for index in (recordSize)..<(recordSize + 8) { bytes[index] = 0 }  // magic and length of record 2
         }
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
-        let path = (directory as NSString).appendingPathComponent(segment)
-        var bytes = try #require(FileManager.default.contents(atPath: path))
-        let recordSize = bytes.count / 4
-        for index in (recordSize)..<(recordSize + 8) { bytes[index] = 0 }  // magic and length of record 2
-        try bytes.write(to: URL(fileURLWithPath: path))
-        let reopened = try DiskQueue(directory: directory, logger: logger)
         #expect(reopened.statistics.damaged == 1)
         #expect(drain(reopened).map(\.id) == ["batch-1", "batch-3", "batch-4"])
     }
 
     @Test("a truncated segment keeps every whole record and reports the torn one")
     func truncatedSegment() throws {
-        do {
-            let queue = try DiskQueue(directory: directory, logger: logger)
-            for n in 1...3 { try queue.append(batch(n, size: 300)) }
-        }
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".log") }.sorted().first)
-        let path = (directory as NSString).appendingPathComponent(segment)
-        let bytes = try #require(FileManager.default.contents(atPath: path))
-        try bytes.prefix(bytes.count - 50).write(to: URL(fileURLWithPath: path))
-        let reopened = try DiskQueue(directory: directory, logger: logger)
+        let reopened = try reopenedAfterDamage(3, size: 300, in: directory) { bytes, _ in bytes.removeLast(50) }
         #expect(reopened.statistics.damaged == 1)
         #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2"])
         // The queue keeps working after recovery.
