@@ -195,6 +195,9 @@ struct GRPCIngestTests {
             "python3", Self.peers.appendingPathComponent("grpc_steady.py").path, "--target", target,
             "--service", "steady-grpc", "--requests", "\(requests)", "--threads", "6", "--timeout", "150",
         ])
+        // The HTTP senders start once the gRPC ones are under way, so the two overlap: alone, a
+        // fast agent could answer eight HTTP senders without ever having more than two in hand.
+        _ = try await grpc.waitForLine(containing: "sending", timeout: .seconds(60))
         // Per HTTP task: 503s, refusals without Retry-After, any other status.
         let http = try await withThrowingTaskGroup(of: (count: Int, withoutRetryAfter: Int, other: [Int]).self) { group in
             for worker in 0..<8 {
@@ -229,7 +232,8 @@ struct GRPCIngestTests {
         }
         let status = try await grpc.waitForExit(timeout: .seconds(200))
         try #require(status == 0, "grpc_steady failed: \(grpc.standardError)")
-        let counts = try JSONDecoder().decode(SteadyCounts.self, from: Data(grpc.standardOutput.utf8))
+        let summary = try #require(grpc.standardOutput.split(separator: "\n").last, "grpc_steady printed no counts")
+        let counts = try JSONDecoder().decode(SteadyCounts.self, from: Data(summary.utf8))
         print("shared limit 2: HTTP 503 ×\(http.count), gRPC refusals \(counts.refused) (\(counts.refused_with_retry_info) with RetryInfo), gRPC ok \(counts.ok)")
 
         #expect(counts.ok == requests && counts.failed == 0, "\(counts.errors.prefix(5))")

@@ -2,7 +2,9 @@
 """Steady OTLP/gRPC log exports from several threads with Python's grpcio: each request (one
 record whose body starts with its number) is sent until it is answered OK; RESOURCE_EXHAUSTED
 and UNAVAILABLE are counted, with whether they carried a RetryInfo, and retried after 50 ms
-(sooner than the server asks, to keep the test short). Prints the counts as JSON."""
+(sooner than the server asks, to keep the test short). Prints "sending" once the first call is
+answered, so a test can start other senders while these are under way, then the counts as JSON
+on the last line."""
 import argparse
 import json
 import random
@@ -55,6 +57,13 @@ def main() -> None:
     counts = {"ok": 0, "refused": {}, "refused_with_retry_info": 0, "failed": 0, "errors": []}
     numbers = iter(range(args.requests))
     deadline = time.monotonic() + args.timeout
+    announced = threading.Event()
+
+    def announce() -> None:
+        with lock:
+            if not announced.is_set():
+                announced.set()
+                print("sending", flush=True)
 
     def worker(call) -> None:
         while True:
@@ -71,10 +80,12 @@ def main() -> None:
                     return
                 try:
                     call(body, timeout=10)
+                    announce()
                     with lock:
                         counts["ok"] += 1
                     break
                 except grpc.RpcError as error:
+                    announce()
                     code = error.code().name
                     if code not in RETRYABLE:
                         with lock:
