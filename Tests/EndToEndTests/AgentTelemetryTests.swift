@@ -28,13 +28,9 @@ struct AgentTelemetryTests {
         let expectedItems = Double(load.acknowledged.count * load.recordsPerRequest)
         #expect(load.acknowledged.count == 10)
 
-        var shipped: [QueryAPI.MetricPoint] = []
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline {
-            shipped = try await points("periscope.agent.shipper.shipped_items", collector)
-            if (shipped.last?.value ?? 0) >= expectedItems { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let shipped = try await poll(for: .seconds(15)) {
+            try await points("periscope.agent.shipper.shipped_items", collector)
+        } until: { ($0.last?.value ?? 0) >= expectedItems }
         // Every log record the load sent was counted as shipped (metrics batches add their own points).
         #expect((shipped.last?.value ?? 0) >= expectedItems)
         #expect(shipped.allSatisfy { $0.kind == "sum" })

@@ -106,14 +106,11 @@ struct CollectorFailoverTests {
         let logsB = try await Self.status(b)["logs"] ?? 0
         await b.process.kill9()
         let second = try await Self.send(traces: 90, logs: 40, to: agent, phase: "b-down")
-        var onA = 0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            onA = 0
-            for id in second { onA += try await Self.spans(id, in: a) }
-            if onA == 270 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let onA = try await poll(for: .seconds(60)) {
+            var total = 0
+            for id in second { total += try await Self.spans(id, in: a) }
+            return total
+        } until: { $0 == 270 }
         #expect(onA == 270, "every span sent while B was down is on A")
         let logsWhileDown = try await Self.waitForTotals([a], spans: 0, logs: logsA + 40).logs
         #expect(logsWhileDown == logsA + 40, "every log record sent while B was down is on A")

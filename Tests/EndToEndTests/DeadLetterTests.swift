@@ -31,14 +31,10 @@ struct DeadLetterTests {
         let reply = try await TestHTTP.post(agent.url + "/v1/logs", body: load.request(for: traceID, sequence: 1), headers: ["Content-Type": "application/x-protobuf"])
         #expect(reply.status == 200, "the agent accepted it")
 
-        var letters: [[String: AnyCodable]] = []
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
+        let letters = try await poll(for: .seconds(20)) {
             let list = try await dlq(["list", "--data", agentData, "--json"])
-            letters = (try? JSONDecoder().decode([[String: AnyCodable]].self, from: Data(list.standardOutput.utf8))) ?? []
-            if !letters.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+            return (try? JSONDecoder().decode([[String: AnyCodable]].self, from: Data(list.standardOutput.utf8))) ?? []
+        } until: { !$0.isEmpty }
         try #require(letters.count == 1, "one dead letter")
         #expect(letters[0]["status"]?.int == 413)
         #expect(letters[0]["items"]?.int == 40)

@@ -156,15 +156,9 @@ struct GRPCIngestTests {
         #expect(burst.standardError.contains("StatusCode.RESOURCE_EXHAUSTED encountered"), "the exporter was pushed back and retried")
         #expect(burst.standardOutput.contains("\"succeeded\": 20, \"failed\": 0"), "\(burst.standardOutput) \(burst.standardError.suffix(1500))")
 
-        var burstRecords: [QueryAPI.Log] = []
-        var fillerRecords: [QueryAPI.Log] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            burstRecords = try await Self.storedLogs("grpc-burst", collector)
-            fillerRecords = try await Self.storedLogs("grpc-filler", collector)
-            if burstRecords.count >= 20 && fillerRecords.count >= filled { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let (burstRecords, fillerRecords) = try await poll(for: .seconds(30)) {
+            (try await Self.storedLogs("grpc-burst", collector), try await Self.storedLogs("grpc-filler", collector))
+        } until: { $0.0.count >= 20 && $0.1.count >= filled }
         #expect(burstRecords.count == 20, "every record the exporter sent, once")
         #expect(Set(burstRecords.map(\.body)).count == 20)
         #expect(fillerRecords.count == filled, "every acknowledged filler, once")
@@ -248,18 +242,13 @@ struct GRPCIngestTests {
         #expect(counts.refused_with_retry_info == counts.refused.values.reduce(0, +), "every gRPC refusal says when to retry")
 
         // Every record once, by service.
-        var httpRecords: [QueryAPI.Log] = []
-        var grpcRecords: [QueryAPI.Log] = []
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            httpRecords = try await Self.storedLogs("steady-http", collector)
-            grpcRecords = try await Self.storedLogs("steady-grpc", collector)
-            if httpRecords.count >= requests && grpcRecords.count >= grpcRequests { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        _ = try await poll(for: .seconds(60)) {
+            (try await Self.storedLogs("steady-http", collector), try await Self.storedLogs("steady-grpc", collector))
+        } until: { $0.0.count >= requests && $0.1.count >= grpcRequests }
+        // A second later, to see that nothing arrives twice.
         try await Task.sleep(for: .seconds(1))
-        httpRecords = try await Self.storedLogs("steady-http", collector)
-        grpcRecords = try await Self.storedLogs("steady-grpc", collector)
+        let httpRecords = try await Self.storedLogs("steady-http", collector)
+        let grpcRecords = try await Self.storedLogs("steady-grpc", collector)
         #expect(httpRecords.count == requests && Set(httpRecords.map(\.body)).count == requests)
         let grpcNumbers = Set(grpcRecords.compactMap { $0.body.text.split(separator: ":").first.flatMap { Int($0) } })
         #expect(grpcRecords.count == grpcRequests && grpcNumbers == Set(0..<grpcRequests))

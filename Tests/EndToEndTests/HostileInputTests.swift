@@ -195,13 +195,9 @@ struct HostileInputTests {
         #expect(sent.longestStall < stallLimit, "a request was refused for \(sent.longestStall)")
         #expect(Set(statuses.keys).subtracting([200, 429, -1]).isEmpty, "only 200, 429 and time-outs: \(statuses)")
         let expected = requests * spansPerRequest
-        let deadline = ContinuousClock.now + .seconds(120)
-        var spans = 0
-        while ContinuousClock.now < deadline {
-            spans = try await Self.stored(collector)["spans"] ?? 0
-            if spans >= expected { break }
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        let spans = try await poll(every: .milliseconds(250), for: .seconds(120)) {
+            try await Self.stored(collector)["spans"] ?? 0
+        } until: { $0 >= expected }
         #expect(spans == expected, "stored \(spans) of \(expected)")
         // Batches the collector has stored may still wait for the agent's acknowledgement (a retry
         // after an upload time-out): the segments they hold are let go once it comes.

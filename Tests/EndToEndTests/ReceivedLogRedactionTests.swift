@@ -28,15 +28,11 @@ struct ReceivedLogRedactionTests {
             let reply = try await TestHTTP.post(agent.url + "/v1/logs", body: body, headers: ["Content-Type": format.rawValue])
             #expect(reply.status == 200)
         }
-        var logs: [QueryAPI.Log] = []
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
+        let logs = try await poll(every: .milliseconds(100), for: .seconds(20)) {
             let reply = try await TestHTTP.get(
                 collector.url + "/api/v1/logs?service=redaction-svc&limit=100", headers: ["Authorization": "Bearer \(collector.token)"])
-            logs = try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(reply.body)).logs
-            if logs.count >= 4 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+            return try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(reply.body)).logs
+        } until: { $0.count >= 4 }
         #expect(logs.count == 4, "two requests of two records, each stored once")
         let redacted = logs.filter { $0.body != .string("checkout done in 12 ms") }
         #expect(redacted.count == 2)

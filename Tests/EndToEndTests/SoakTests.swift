@@ -114,15 +114,11 @@ struct SoakTests {
         // Everything acknowledged arrives.
         let final = shared.ledger.withLock { $0 }
         let expectedLogs = final.logsAcknowledged + final.tailLines
-        var counts: [String: Int] = [:]
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            counts = try await HostileInputTests.stored(collector)
-            if (counts["spans"] ?? 0) >= final.spansAcknowledged && (counts["logs"] ?? 0) >= expectedLogs { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        _ = try await poll(every: .milliseconds(500), for: .seconds(120)) {
+            try await HostileInputTests.stored(collector)
+        } until: { ($0["spans"] ?? 0) >= final.spansAcknowledged && ($0["logs"] ?? 0) >= expectedLogs }
         try await Task.sleep(for: .seconds(2))
-        counts = try await HostileInputTests.stored(collector)
+        let counts = try await HostileInputTests.stored(collector)
         Self.sample(shared, queueDirectory: directory.file("agent-data/queue").path)
         let samples = shared.ledger.withLock { $0.samples }
         let maxQueueBytes = shared.ledger.withLock { $0.maxQueueBytes }

@@ -26,13 +26,9 @@ struct SwiftOTelPeerTests {
         let status = try await service.waitForExit(timeout: .seconds(60))
         try #require(status == 0, "swift-otel-service failed: \(service.standardError)")
 
-        var traces: [QueryAPI.TraceSummary] = []
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            traces = try await QueryCLI.json(QueryAPI.TraceList.self, ["traces", "--service", "swift-otel-svc"], collector: collector).traces
-            if traces.first?.spanCount == 2 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let traces = try await poll(for: .seconds(20)) {
+            try await QueryCLI.json(QueryAPI.TraceList.self, ["traces", "--service", "swift-otel-svc"], collector: collector).traces
+        } until: { $0.first?.spanCount == 2 }
         let summary = try #require(traces.first, "no trace of swift-otel-svc")
         #expect(traces.count == 1)
         #expect(summary.spanCount == 2)
