@@ -136,4 +136,31 @@ import Testing
         #expect(unlimited.restore([0]), "a capacity of Int.max does not overflow the bound")
         #expect(unlimited.takeAll() == [[0], [1]])
     }
+
+    @Test("a batch size of Int.max (or larger than the queue) reserves nothing out of reach and batches by the queue")
+    func hugeBatchSize() {
+        let huge = BoundedBuffer<Int>(capacity: .max, batchSize: .max)
+        for value in 0..<10_000 { #expect(huge.append(value) == .queued) }
+        #expect(huge.takeAll() == [Array(0..<10_000)], "one open batch, grown past the reservation as it filled")
+        let small = BoundedBuffer<Int>(capacity: 3, batchSize: 1_000_000_000)
+        #expect((0..<4).map { small.append($0) } == [.queued, .queued, .queued, .full])
+        #expect(small.takeAll() == [[0, 1, 2]])
+    }
+
+    @Test("an export interval of zero waits a millisecond between sends instead of spinning", .timeLimit(.minutes(1)))
+    func zeroIntervalDoesNotSpin() async {
+        let clock = ManualClock()
+        var configuration = Self.closedPort
+        configuration.exportInterval = .zero
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: configuration, timeline: Timeline(clock))
+        let loop = Task { await exporter.run(shutdownTimeout: .seconds(2)) }
+        #expect(await clock.waitForSleepers(1), "the interval waits on the clock (a zero wait would return at once, for ever)")
+        exporter.submit(Self.span())
+        _ = await clock.drive(step: .milliseconds(1)) {
+            while exporter.failedExports == 0 { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(exporter.failedExports == 1, "the span went out on the next millisecond")
+        loop.cancel()
+        _ = await clock.drive(step: .milliseconds(10)) { await loop.value }
+    }
 }

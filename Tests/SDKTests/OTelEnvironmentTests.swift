@@ -113,6 +113,75 @@ struct OTelEnvironmentTests {
         #expect(configuration.agentEndpoint == "http://127.0.0.1:4318")
     }
 
+    @Test("the batch processors' variables size the queues, the batches and the delay; OTEL_METRIC_EXPORT_INTERVAL the metrics")
+    func batchProcessorVariables() {
+        let environment = OTelEnvironment([
+            "OTEL_BSP_MAX_QUEUE_SIZE": "50000", "OTEL_BLRP_MAX_QUEUE_SIZE": "8000",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1000", "OTEL_BSP_SCHEDULE_DELAY": "250", "OTEL_METRIC_EXPORT_INTERVAL": "30000",
+        ])
+        #expect(environment.warnings.isEmpty, "\(environment.warnings)")
+        let configuration = PeriscopeConfiguration(environment: environment)
+        #expect(configuration.export.spanQueueCapacity == 50_000)
+        #expect(configuration.export.logQueueCapacity == 8000)
+        #expect(configuration.export.maxBatchSize == 1000)
+        #expect(configuration.export.exportInterval == .milliseconds(250))
+        #expect(configuration.metrics.exportInterval == .seconds(30))
+
+        // Unset: the SDK's own defaults.
+        let defaults = PeriscopeConfiguration(environment: OTelEnvironment([:]))
+        #expect(defaults.export.spanQueueCapacity == 2048 && defaults.export.logQueueCapacity == 2048)
+        #expect(defaults.export.maxBatchSize == 512 && defaults.export.exportInterval == .seconds(1))
+        #expect(defaults.metrics.exportInterval == .seconds(10))
+
+        // One batch size and one delay for both signals: the smaller, said once each.
+        let both = OTelEnvironment([
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "300", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "200",
+            "OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_BLRP_SCHEDULE_DELAY": "1000",
+        ])
+        #expect(both.maxExportBatchSize == 200 && both.scheduleDelay == .seconds(1))
+        #expect(both.warnings.count == 2, "\(both.warnings)")
+        // A batch never larger than the queues.
+        let small = PeriscopeConfiguration(environment: OTelEnvironment([
+            "OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BLRP_MAX_QUEUE_SIZE": "64", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
+        ]))
+        #expect(small.export.maxBatchSize == 100)
+
+        // What the code sets wins.
+        let explicit = PeriscopeConfiguration(
+            export: OTLPExporter.Configuration(spanQueueCapacity: 7), metrics: PeriscopeMetrics.Configuration(exportInterval: .seconds(3)),
+            environment: environment)
+        #expect(explicit.export.spanQueueCapacity == 7 && explicit.metrics.exportInterval == .seconds(3))
+    }
+
+    @Test("OTEL_BSP_MAX_QUEUE_SIZE bounds what a service queues: past it, spans are dropped and counted")
+    func queueSizeFromEnvironment() throws {
+        let environment = OTelEnvironment(["OTEL_BSP_MAX_QUEUE_SIZE": "3", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"])
+        let periscope = try Periscope(configuration: PeriscopeConfiguration(serviceName: "queue-env", environment: environment))
+        for _ in 0..<5 {
+            periscope.exporter.submit(PeriscopeModel.Span(traceID: .random(), spanID: .random(), name: "s", startTimeUnixNano: 1, endTimeUnixNano: 2))
+        }
+        #expect(periscope.exporter.queuedItems == 3)
+        #expect(periscope.exporter.droppedSpans == 2)
+    }
+
+    @Test("queue, batch and interval values out of range are ignored with a warning naming the variable")
+    func badBatchProcessorValues() {
+        let bad = [
+            "OTEL_BSP_MAX_QUEUE_SIZE": "0", "OTEL_BLRP_MAX_QUEUE_SIZE": "99999999999999999999999",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "abc", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "\(OTelEnvironment.maxQueueSize + 1)",
+            "OTEL_BSP_SCHEDULE_DELAY": "-1", "OTEL_BLRP_SCHEDULE_DELAY": "0", "OTEL_METRIC_EXPORT_INTERVAL": "1e3",
+        ]
+        let environment = OTelEnvironment(bad)
+        for variable in bad.keys {
+            #expect(environment.warnings.contains { $0.hasPrefix("\(variable)=") }, "no warning for \(variable): \(environment.warnings)")
+        }
+        #expect(environment.spanQueueSize == nil && environment.logQueueSize == nil && environment.maxExportBatchSize == nil)
+        #expect(environment.scheduleDelay == nil && environment.metricExportInterval == nil)
+        let configuration = PeriscopeConfiguration(environment: environment)
+        #expect(configuration.export.spanQueueCapacity == 2048 && configuration.export.maxBatchSize == 512)
+        #expect(configuration.metrics.exportInterval == .seconds(10))
+    }
+
     @Test("a spec written for gRPC SDKs (protocol grpc, port 4317) sends OTLP/HTTP to 4318, with a warning")
     func grpcSpec() {
         let environment = OTelEnvironment(["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317"])

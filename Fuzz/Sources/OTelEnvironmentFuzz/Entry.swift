@@ -7,6 +7,8 @@ let variables = [
     "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT",
     "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_PROPAGATORS", "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BLRP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BLRP_SCHEDULE_DELAY", "OTEL_METRIC_EXPORT_INTERVAL",
 ]
 
 /// A pod spec's OTEL_* variables, whatever they hold, configure the SDK or are ignored with a
@@ -25,8 +27,15 @@ func check(_ input: UnsafeRawBufferPointer) {
     for url in [parsed.endpoint].compactMap({ $0 }) + parsed.signalEndpoints.values {
         precondition(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://"))
     }
+    for size in [parsed.spanQueueSize, parsed.logQueueSize, parsed.maxExportBatchSize].compactMap({ $0 }) {
+        precondition((1...OTelEnvironment.maxQueueSize).contains(size), "a queue or batch size in range")
+    }
+    for interval in [parsed.scheduleDelay, parsed.metricExportInterval].compactMap({ $0 }) {
+        precondition(interval > .zero && interval <= .seconds(86_400), "an interval in range")
+    }
     precondition(parsed.warnings.allSatisfy { !$0.isEmpty })
-    _ = PeriscopeConfiguration(serviceName: nil, environment: parsed)
+    let configuration = PeriscopeConfiguration(serviceName: nil, environment: parsed)
+    precondition(configuration.export.maxBatchSize <= max(configuration.export.spanQueueCapacity, configuration.export.logQueueCapacity))
 }
 
 @_cdecl("OTelEnvironmentFuzz_main")

@@ -25,6 +25,18 @@ public struct OTelEnvironment: Sendable {
     public var sampler: (any Sampler)?
     /// `OTEL_PROPAGATORS`: which of W3C trace context and baggage are read and written.
     public var propagators: Propagators?
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans held for export (the exporter's `spanQueueCapacity`).
+    public var spanQueueSize: Int?
+    /// `OTEL_BLRP_MAX_QUEUE_SIZE`: log records held for export (`logQueueCapacity`).
+    public var logQueueSize: Int?
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` and `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`: items per export
+    /// request. The exporter has one batch size for both signals: the smaller of the two is used.
+    public var maxExportBatchSize: Int?
+    /// `OTEL_BSP_SCHEDULE_DELAY` and `OTEL_BLRP_SCHEDULE_DELAY` (ms): the longest wait before what
+    /// is queued is sent (a full batch goes at once). One interval for both: the smaller is used.
+    public var scheduleDelay: Duration?
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often metrics are exported.
+    public var metricExportInterval: Duration?
     /// Values that did not parse, each a sentence naming the variable.
     public var warnings: [String] = []
 
@@ -81,6 +93,35 @@ public struct OTelEnvironment: Sendable {
                 warnings.append("OTEL_EXPORTER_OTLP_TIMEOUT='\(text)' is not a whole number of milliseconds from 1 to 86400000; ignored")
             }
         }
+        func count(_ name: String) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text), (1...Self.maxQueueSize).contains(number) else {
+                warnings.append("\(name)='\(text.prefix(64))' is not a whole number from 1 to \(Self.maxQueueSize); ignored")
+                return nil
+            }
+            return number
+        }
+        func milliseconds(_ name: String) -> Duration? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int64(text), (1...86_400_000).contains(number) else {
+                warnings.append("\(name)='\(text.prefix(64))' is not a whole number of milliseconds from 1 to 86400000; ignored")
+                return nil
+            }
+            return .milliseconds(number)
+        }
+        spanQueueSize = count("OTEL_BSP_MAX_QUEUE_SIZE")
+        logQueueSize = count("OTEL_BLRP_MAX_QUEUE_SIZE")
+        let batchSizes = [count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), count("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")].compactMap { $0 }
+        maxExportBatchSize = batchSizes.min()
+        if Set(batchSizes).count > 1 {
+            warnings.append("OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BLRP_MAX_EXPORT_BATCH_SIZE differ; the Periscope SDK batches spans and logs alike, by the smaller (\(maxExportBatchSize ?? 0))")
+        }
+        let delays = [milliseconds("OTEL_BSP_SCHEDULE_DELAY"), milliseconds("OTEL_BLRP_SCHEDULE_DELAY")].compactMap { $0 }
+        scheduleDelay = delays.min()
+        if Set(delays).count > 1 {
+            warnings.append("OTEL_BSP_SCHEDULE_DELAY and OTEL_BLRP_SCHEDULE_DELAY differ; the Periscope SDK sends spans and logs alike, at the shorter")
+        }
+        metricExportInterval = milliseconds("OTEL_METRIC_EXPORT_INTERVAL")
         sampler = Self.sampler(value("OTEL_TRACES_SAMPLER"), argument: value("OTEL_TRACES_SAMPLER_ARG"), warnings: &warnings)
         if let text = value("OTEL_PROPAGATORS") {
             var chosen = Propagators()
@@ -95,6 +136,10 @@ public struct OTelEnvironment: Sendable {
             propagators = chosen
         }
     }
+
+    /// The largest queue or batch size taken from the environment: 16,777,216 items, a few GiB
+    /// of queued spans at most, so that a stray digit cannot ask for more memory than a machine has.
+    public static let maxQueueSize = 1 << 24
 
     /// `key=value,key2=value2` with percent-encoded values (W3C Baggage syntax, as the spec says).
     static func pairs(_ text: String, variable: String, warnings: inout [String]) -> [String: String] {

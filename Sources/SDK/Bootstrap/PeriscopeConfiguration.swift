@@ -20,7 +20,7 @@ public struct PeriscopeConfiguration: Sendable {
     public var metadataProvider: Logger.MetadataProvider?
     /// Queues, batching, retries, headers.
     public var export: OTLPExporter.Configuration
-    /// Metrics export interval (default 10 s), histogram buckets and the series limit.
+    /// Metrics export interval (default 10 s, or `OTEL_METRIC_EXPORT_INTERVAL`), histogram buckets and the series limit.
     public var metrics: PeriscopeMetrics.Configuration
     /// How long the final flush may take at shutdown.
     public var shutdownTimeout: Duration
@@ -37,8 +37,12 @@ public struct PeriscopeConfiguration: Sendable {
     ///   - agentEndpoint: else `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://127.0.0.1:4318`.
     ///   - samplingRatio: a parent-based ratio; else `OTEL_TRACES_SAMPLER`(`_ARG`), else 1.
     ///   - resourceAttributes: merged over `OTEL_RESOURCE_ATTRIBUTES` (these win per key).
-    ///   - export: else defaults with `OTEL_EXPORTER_OTLP_TIMEOUT`; headers and per-signal
-    ///     endpoints from the environment fill in what it does not set.
+    ///   - export: else defaults with `OTEL_EXPORTER_OTLP_TIMEOUT`, the queue sizes
+    ///     (`OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BLRP_MAX_QUEUE_SIZE`), the batch size
+    ///     (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, at most a queue's size)
+    ///     and the schedule delay (`OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BLRP_SCHEDULE_DELAY`); headers
+    ///     and per-signal endpoints from the environment fill in what it does not set.
+    ///   - metrics: else defaults with `OTEL_METRIC_EXPORT_INTERVAL`.
     ///   - propagators: else `OTEL_PROPAGATORS`, else trace context and baggage.
     ///   - environment: the variables to read; the process's by default.
     public init(
@@ -50,7 +54,7 @@ public struct PeriscopeConfiguration: Sendable {
         logMirror: LogMirrorDestination? = nil,
         metadataProvider: Logger.MetadataProvider? = nil,
         export: OTLPExporter.Configuration? = nil,
-        metrics: PeriscopeMetrics.Configuration = PeriscopeMetrics.Configuration(),
+        metrics: PeriscopeMetrics.Configuration? = nil,
         shutdownTimeout: Duration = .seconds(5),
         propagators: Propagators? = nil,
         environment: OTelEnvironment = OTelEnvironment()
@@ -62,14 +66,27 @@ public struct PeriscopeConfiguration: Sendable {
         self.logLevel = logLevel
         self.logMirror = logMirror
         self.metadataProvider = metadataProvider
-        var exportConfiguration = export ?? OTLPExporter.Configuration(requestTimeout: environment.timeout ?? .seconds(5))
+        var exportConfiguration = export ?? Self.exportConfiguration(from: environment)
         exportConfiguration.headers = environment.headers.merging(exportConfiguration.headers) { _, explicit in explicit }
         exportConfiguration.signalEndpoints = environment.signalEndpoints.merging(exportConfiguration.signalEndpoints) { _, explicit in explicit }
         self.export = exportConfiguration
-        self.metrics = metrics
+        self.metrics = metrics ?? PeriscopeMetrics.Configuration(exportInterval: environment.metricExportInterval ?? .seconds(10))
         self.shutdownTimeout = shutdownTimeout
         self.propagators = propagators ?? environment.propagators ?? .default
         self.isDisabled = environment.sdkDisabled
         self.environmentWarnings = environment.warnings
+    }
+
+    /// The exporter's settings when the code gives none: defaults, with what the environment sets.
+    static func exportConfiguration(from environment: OTelEnvironment) -> OTLPExporter.Configuration {
+        let defaults = OTLPExporter.Configuration()
+        let spanQueue = environment.spanQueueSize ?? defaults.spanQueueCapacity
+        let logQueue = environment.logQueueSize ?? defaults.logQueueCapacity
+        // As the specification asks, a batch never exceeds the queue it is taken from.
+        let batch = min(environment.maxExportBatchSize ?? defaults.maxBatchSize, max(spanQueue, logQueue))
+        return OTLPExporter.Configuration(
+            spanQueueCapacity: spanQueue, logQueueCapacity: logQueue, maxBatchSize: batch,
+            exportInterval: environment.scheduleDelay ?? defaults.exportInterval,
+            requestTimeout: environment.timeout ?? defaults.requestTimeout)
     }
 }

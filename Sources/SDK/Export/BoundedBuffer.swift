@@ -29,9 +29,16 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
     let batchSize: Int
     private let storage = Mutex(Storage())
 
+    /// What a new batch's storage is sized for: a whole batch, but never more than the queue
+    /// holds nor more than `maxReservedPerBatch` (past that the batch grows as it fills), so
+    /// that a batch size of millions (or `Int.max`) costs nothing up front.
+    private let reservedPerBatch: Int
+    static var maxReservedPerBatch: Int { 8192 }
+
     init(capacity: Int, batchSize: Int) {
         self.capacity = max(1, capacity)
         self.batchSize = max(1, batchSize)
+        reservedPerBatch = min(self.batchSize, self.capacity, Self.maxReservedPerBatch)
     }
 
     /// Queues `element` unless the buffer is full.
@@ -40,7 +47,7 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         var pending = Optional(element)
         return storage.withLock { storage in
             guard storage.count < capacity else { return .full }
-            if storage.open.isEmpty { storage.open.reserveCapacity(batchSize) }
+            if storage.open.isEmpty { storage.open.reserveCapacity(reservedPerBatch) }
             storage.open.append(pending.take()!)
             storage.count += 1
             guard storage.open.count >= batchSize else { return .queued }

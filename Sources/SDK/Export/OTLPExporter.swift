@@ -244,7 +244,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         guard started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let wake = self.wake
         let timeline = self.timeline
-        let interval = configuration.exportInterval
+        // A zero or negative interval would spin; a millisecond is the shortest wait honoured.
+        let interval = max(configuration.exportInterval, .milliseconds(1))
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {

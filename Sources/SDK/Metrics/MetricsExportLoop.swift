@@ -14,7 +14,8 @@ struct MetricsExportLoop: Sendable {
     }
 
     func run(shutdownTimeout: Duration) async {
-        let interval = metrics.configuration.exportInterval
+        // A zero or negative interval would spin; a millisecond is the shortest wait honoured.
+        let interval = max(metrics.configuration.exportInterval, .milliseconds(1))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await exporter.timeline.sleep(for: interval) } catch { break }
