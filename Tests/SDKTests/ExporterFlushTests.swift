@@ -402,4 +402,26 @@ struct ExporterFlushTests {
         #expect(tracker.waiterCount == 0)
         tracker.end(later)
     }
+
+    @Test("metrics go in requests of at least 512, whatever the span batch size: 1 and Int.max", .timeLimit(.minutes(1)))
+    func metricsPerRequest() async throws {
+        let requests = Mutex(0)
+        let router = Router()
+        router.post("/v1/metrics") { _, _ -> HTTPResponse.Status in
+            requests.withLock { $0 += 1 }
+            return .ok
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            let metrics = (0..<1000).map { Metric(name: "m\($0)", data: .gauge([])) }
+            for (batchSize, expected) in [(1, 2), (Int.max, 1)] {
+                requests.withLock { $0 = 0 }
+                let exporter = OTLPExporter(
+                    resource: Resource(serviceName: "metrics"),
+                    configuration: OTLPExporter.Configuration(endpoint: "http://127.0.0.1:\(port)", maxBatchSize: batchSize))
+                #expect(await exporter.export(metrics: metrics))
+                #expect(requests.withLock { $0 } == expected, "batch size \(batchSize)")
+            }
+        }
+    }
 }

@@ -142,8 +142,9 @@ import Testing
         let huge = BoundedBuffer<Int>(capacity: .max, batchSize: .max)
         for value in 0..<10_000 { #expect(huge.append(value) == .queued) }
         #expect(huge.takeAll() == [Array(0..<10_000)], "one open batch, grown past the reservation as it filled")
+        // A queue smaller than a batch: full at its capacity, which wakes the export loop.
         let small = BoundedBuffer<Int>(capacity: 3, batchSize: 1_000_000_000)
-        #expect((0..<4).map { small.append($0) } == [.queued, .queued, .queued, .full])
+        #expect((0..<4).map { small.append($0) } == [.queued, .queued, .filledBatch, .full])
         #expect(small.takeAll() == [[0, 1, 2]])
     }
 
@@ -159,7 +160,7 @@ import Testing
         _ = await clock.drive(step: .milliseconds(1)) {
             while exporter.failedExports == 0 { try? await Task.sleep(for: .milliseconds(1)) }
         }
-        #expect(exporter.failedExports == 1, "the span went out on the next millisecond")
+        #expect(exporter.failedExports == 1, "the span went out (and, to a closed port, was given up)")
         loop.cancel()
         _ = await clock.drive(step: .milliseconds(10)) { await loop.value }
     }

@@ -133,13 +133,19 @@ struct OTelEnvironmentTests {
         #expect(defaults.export.maxBatchSize == 512 && defaults.export.exportInterval == .seconds(1))
         #expect(defaults.metrics.exportInterval == .seconds(10))
 
-        // One batch size and one delay for both signals: the smaller, said once each.
+        // One batch size and one delay for both signals: the smaller, with a warning for the one
+        // that does not take effect.
         let both = OTelEnvironment([
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "300", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "200",
-            "OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_BLRP_SCHEDULE_DELAY": "1000",
+            "OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_BLRP_SCHEDULE_DELAY": "200",
         ])
-        #expect(both.maxExportBatchSize == 200 && both.scheduleDelay == .seconds(1))
+        #expect(both.maxExportBatchSize == 200 && both.scheduleDelay == .milliseconds(200))
         #expect(both.warnings.count == 2, "\(both.warnings)")
+        // One signal's delay never slows the other's: an unset one counts as the default (1 s). A
+        // batch size set for one holds for both: a larger batch delays nothing.
+        let spansOnly = OTelEnvironment(["OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048"])
+        #expect(spansOnly.scheduleDelay == .seconds(1) && spansOnly.maxExportBatchSize == 2048)
+        #expect(spansOnly.warnings.count == 1, "the delay said not to take effect: \(spansOnly.warnings)")
         // A batch never larger than the queues.
         let small = PeriscopeConfiguration(environment: OTelEnvironment([
             "OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BLRP_MAX_QUEUE_SIZE": "64", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512",
@@ -168,8 +174,8 @@ struct OTelEnvironmentTests {
     func badBatchProcessorValues() {
         let bad = [
             "OTEL_BSP_MAX_QUEUE_SIZE": "0", "OTEL_BLRP_MAX_QUEUE_SIZE": "99999999999999999999999",
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "abc", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "\(OTelEnvironment.maxQueueSize + 1)",
-            "OTEL_BSP_SCHEDULE_DELAY": "-1", "OTEL_BLRP_SCHEDULE_DELAY": "0", "OTEL_METRIC_EXPORT_INTERVAL": "1e3",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "abc", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "\(OTelEnvironment.maxExportBatchSize + 1)",
+            "OTEL_BSP_SCHEDULE_DELAY": "-1", "OTEL_BLRP_SCHEDULE_DELAY": "0", "OTEL_METRIC_EXPORT_INTERVAL": "99",
         ]
         let environment = OTelEnvironment(bad)
         for variable in bad.keys {

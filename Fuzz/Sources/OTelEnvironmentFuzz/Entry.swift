@@ -27,9 +27,10 @@ func check(_ input: UnsafeRawBufferPointer) {
     for url in [parsed.endpoint].compactMap({ $0 }) + parsed.signalEndpoints.values {
         precondition(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://"))
     }
-    for size in [parsed.spanQueueSize, parsed.logQueueSize, parsed.maxExportBatchSize].compactMap({ $0 }) {
-        precondition((1...OTelEnvironment.maxQueueSize).contains(size), "a queue or batch size in range")
+    for size in [parsed.spanQueueSize, parsed.logQueueSize].compactMap({ $0 }) {
+        precondition((1...OTelEnvironment.maxQueueSize).contains(size), "a queue size in range")
     }
+    if let batch = parsed.maxExportBatchSize { precondition((1...OTelEnvironment.maxExportBatchSize).contains(batch), "a batch size in range") }
     for interval in [parsed.scheduleDelay, parsed.metricExportInterval].compactMap({ $0 }) {
         precondition(interval > .zero && interval <= .seconds(86_400), "an interval in range")
     }

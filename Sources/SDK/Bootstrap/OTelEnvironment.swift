@@ -30,10 +30,12 @@ public struct OTelEnvironment: Sendable {
     /// `OTEL_BLRP_MAX_QUEUE_SIZE`: log records held for export (`logQueueCapacity`).
     public var logQueueSize: Int?
     /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` and `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`: items per export
-    /// request. The exporter has one batch size for both signals: the smaller of the two is used.
+    /// request. The exporter has one batch size for both signals: the smaller of those set.
     public var maxExportBatchSize: Int?
     /// `OTEL_BSP_SCHEDULE_DELAY` and `OTEL_BLRP_SCHEDULE_DELAY` (ms): the longest wait before what
-    /// is queued is sent (a full batch goes at once). One interval for both: the smaller is used.
+    /// is queued is sent (a full batch goes at once). One interval for both: the shorter, where
+    /// one that is not set counts as the SDK's default (1 s), so that setting one signal's delay
+    /// never slows the other's.
     public var scheduleDelay: Duration?
     /// `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often metrics are exported.
     public var metricExportInterval: Duration?
@@ -93,35 +95,48 @@ public struct OTelEnvironment: Sendable {
                 warnings.append("OTEL_EXPORTER_OTLP_TIMEOUT='\(text)' is not a whole number of milliseconds from 1 to 86400000; ignored")
             }
         }
-        func count(_ name: String) -> Int? {
+        func count(_ name: String, upTo limit: Int) -> Int? {
             guard let text = value(name) else { return nil }
-            guard let number = Int(text), (1...Self.maxQueueSize).contains(number) else {
-                warnings.append("\(name)='\(text.prefix(64))' is not a whole number from 1 to \(Self.maxQueueSize); ignored")
+            guard let number = Int(text), (1...limit).contains(number) else {
+                warnings.append("\(name)='\(text.prefix(64))' is not a whole number from 1 to \(limit); ignored")
                 return nil
             }
             return number
         }
-        func milliseconds(_ name: String) -> Duration? {
+        func milliseconds(_ name: String, from minimum: Int64) -> Duration? {
             guard let text = value(name) else { return nil }
-            guard let number = Int64(text), (1...86_400_000).contains(number) else {
-                warnings.append("\(name)='\(text.prefix(64))' is not a whole number of milliseconds from 1 to 86400000; ignored")
+            guard let number = Int64(text), (minimum...86_400_000).contains(number) else {
+                warnings.append("\(name)='\(text.prefix(64))' is not a whole number of milliseconds from \(minimum) to 86400000; ignored")
                 return nil
             }
             return .milliseconds(number)
         }
-        spanQueueSize = count("OTEL_BSP_MAX_QUEUE_SIZE")
-        logQueueSize = count("OTEL_BLRP_MAX_QUEUE_SIZE")
-        let batchSizes = [count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), count("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")].compactMap { $0 }
-        maxExportBatchSize = batchSizes.min()
-        if Set(batchSizes).count > 1 {
-            warnings.append("OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BLRP_MAX_EXPORT_BATCH_SIZE differ; the Periscope SDK batches spans and logs alike, by the smaller (\(maxExportBatchSize ?? 0))")
+        spanQueueSize = count("OTEL_BSP_MAX_QUEUE_SIZE", upTo: Self.maxQueueSize)
+        logQueueSize = count("OTEL_BLRP_MAX_QUEUE_SIZE", upTo: Self.maxQueueSize)
+        // Spans and logs share one batch size and one schedule: the smaller setting wins.
+        let defaults = OTLPExporter.Configuration()
+        let batchSizes = [("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize)),
+                          ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize))]
+        // A batch size left unset does not count: a larger batch never delays anything (the
+        // schedule still sends what is queued), so one signal's setting holds for both.
+        if let chosen = batchSizes.compactMap(\.1).min() {
+            maxExportBatchSize = chosen
+            for (name, size) in batchSizes where size.map({ $0 > chosen }) ?? false {
+                warnings.append("\(name)=\(size ?? 0): spans and logs share one batch size in the Periscope SDK, the smaller one (\(chosen))")
+            }
         }
-        let delays = [milliseconds("OTEL_BSP_SCHEDULE_DELAY"), milliseconds("OTEL_BLRP_SCHEDULE_DELAY")].compactMap { $0 }
-        scheduleDelay = delays.min()
-        if Set(delays).count > 1 {
-            warnings.append("OTEL_BSP_SCHEDULE_DELAY and OTEL_BLRP_SCHEDULE_DELAY differ; the Periscope SDK sends spans and logs alike, at the shorter")
+        // A delay left unset counts as the SDK's default, so one signal's never slows the other's.
+        let delays = [("OTEL_BSP_SCHEDULE_DELAY", milliseconds("OTEL_BSP_SCHEDULE_DELAY", from: 1)),
+                      ("OTEL_BLRP_SCHEDULE_DELAY", milliseconds("OTEL_BLRP_SCHEDULE_DELAY", from: 1))]
+        if delays.contains(where: { $0.1 != nil }) {
+            let chosen = delays.map { $0.1 ?? defaults.exportInterval }.min() ?? defaults.exportInterval
+            scheduleDelay = chosen
+            for (name, delay) in delays where delay.map({ $0 > chosen }) ?? false {
+                warnings.append("\(name): spans and logs share one schedule in the Periscope SDK, the shorter delay (\(chosen))")
+            }
         }
-        metricExportInterval = milliseconds("OTEL_METRIC_EXPORT_INTERVAL")
+        // Each metrics export collects every series and sends a request: not more than ten a second.
+        metricExportInterval = milliseconds("OTEL_METRIC_EXPORT_INTERVAL", from: 100)
         sampler = Self.sampler(value("OTEL_TRACES_SAMPLER"), argument: value("OTEL_TRACES_SAMPLER_ARG"), warnings: &warnings)
         if let text = value("OTEL_PROPAGATORS") {
             var chosen = Propagators()
@@ -137,9 +152,13 @@ public struct OTelEnvironment: Sendable {
         }
     }
 
-    /// The largest queue or batch size taken from the environment: 16,777,216 items, a few GiB
-    /// of queued spans at most, so that a stray digit cannot ask for more memory than a machine has.
-    public static let maxQueueSize = 1 << 24
+    /// The largest queue size taken from the environment: 1,048,576 items. A queued span is about
+    /// 160 bytes before its attributes, so a full queue of them is some hundreds of MiB, and a
+    /// stray digit cannot ask for more memory than a machine has.
+    public static let maxQueueSize = 1 << 20
+    /// The largest batch size taken from the environment: 8,192 items, a request well within the
+    /// agent's 16 MiB body limit for spans of ordinary size.
+    public static let maxExportBatchSize = 8192
 
     /// `key=value,key2=value2` with percent-encoded values (W3C Baggage syntax, as the spec says).
     static func pairs(_ text: String, variable: String, warnings: inout [String]) -> [String: String] {

@@ -82,7 +82,8 @@ public struct PeriscopeConfiguration: Sendable {
         let defaults = OTLPExporter.Configuration()
         let spanQueue = environment.spanQueueSize ?? defaults.spanQueueCapacity
         let logQueue = environment.logQueueSize ?? defaults.logQueueCapacity
-        // As the specification asks, a batch never exceeds the queue it is taken from.
+        // As the specification asks, a batch never exceeds the queue it is taken from (each queue
+        // also caps its batches at its own capacity, `BoundedBuffer`).
         let batch = min(environment.maxExportBatchSize ?? defaults.maxBatchSize, max(spanQueue, logQueue))
         return OTLPExporter.Configuration(
             spanQueueCapacity: spanQueue, logQueueCapacity: logQueue, maxBatchSize: batch,

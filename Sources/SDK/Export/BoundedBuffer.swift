@@ -5,9 +5,10 @@ import Synchronization
 /// counts the drop, which is how the SDK keeps memory bounded whatever the input rate. Only
 /// batches handed back on shutdown (`restore`) may take it past `capacity`, never past twice it.
 ///
-/// Items are kept in batches of `batchSize`, the size of one export request: the producer fills
-/// the open batch, and a full one is set aside as is. Storage never grows by copying what is
-/// already queued, and the export loop takes whole batches without slicing them.
+/// Items are kept in batches of `batchSize` (or of `capacity`, when that is smaller), the size
+/// of one export request: the producer fills the open batch, and a full one is set aside as is.
+/// A batch of up to `maxReservedPerBatch` items never grows by copying what is already queued,
+/// and the export loop takes whole batches without slicing them.
 final class BoundedBuffer<Element: Sendable>: Sendable {
     /// What became of an appended element.
     enum Outcome {
@@ -29,16 +30,19 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
     let batchSize: Int
     private let storage = Mutex(Storage())
 
-    /// What a new batch's storage is sized for: a whole batch, but never more than the queue
-    /// holds nor more than `maxReservedPerBatch` (past that the batch grows as it fills), so
-    /// that a batch size of millions (or `Int.max`) costs nothing up front.
+    /// What a new batch's storage is sized for: a whole batch, but never more than
+    /// `maxReservedPerBatch` (past that the batch grows as it fills), so that a batch size of
+    /// millions (or `Int.max`) costs nothing up front.
     private let reservedPerBatch: Int
-    static var maxReservedPerBatch: Int { 8192 }
+    static var maxReservedPerBatch: Int { 65_536 }
 
+    /// `batchSize` is at least 1; a batch counts as full at `min(batchSize, capacity)`, so a queue
+    /// smaller than a batch still wakes the export loop once it is full instead of dropping
+    /// until the next interval.
     init(capacity: Int, batchSize: Int) {
         self.capacity = max(1, capacity)
-        self.batchSize = max(1, batchSize)
-        reservedPerBatch = min(self.batchSize, self.capacity, Self.maxReservedPerBatch)
+        self.batchSize = min(max(1, batchSize), self.capacity)
+        reservedPerBatch = min(self.batchSize, Self.maxReservedPerBatch)
     }
 
     /// Queues `element` unless the buffer is full.

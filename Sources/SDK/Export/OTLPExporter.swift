@@ -275,17 +275,23 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         for batch in takeBatches() { countFailed(batch) }
     }
 
-    /// Sends `metrics` now, in requests of at most `maxBatchSize` metrics, retrying like any
-    /// batch; `true` when all were accepted. Called by the `Periscope` service every metrics
+    /// The fewest metrics a metrics request may be limited to, whatever `maxBatchSize` says.
+    public static let minMetricsPerRequest = 512
+
+    /// Sends `metrics` now, in requests of at most `maxBatchSize` metrics (but never fewer than
+    /// `minMetricsPerRequest`, so that a tiny span batch size does not split a collection into
+    /// thousands of requests), retrying like any batch; `true` when all were accepted. Called by the `Periscope` service every metrics
     /// interval; a failed export is counted in `failedExports` and superseded by the next one.
     @discardableResult
     public func export(metrics: [Metric]) async -> Bool {
         let ticket = exportsInFlight.begin()
         defer { exportsInFlight.end(ticket) }
         var allAccepted = true
+        let perRequest = max(configuration.maxBatchSize, Self.minMetricsPerRequest)
         var start = 0
         while start < metrics.count {
-            let chunk = Array(metrics[start..<min(start + configuration.maxBatchSize, metrics.count)])
+            // `start + perRequest` could overflow with a batch size of `Int.max`.
+            let chunk = Array(metrics[start..<(start + min(perRequest, metrics.count - start))])
             start += chunk.count
             let body = OTLPEncoder.encode(
                 .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: chunk)])]),
