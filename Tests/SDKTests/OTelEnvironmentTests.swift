@@ -157,6 +157,9 @@ struct OTelEnvironmentTests {
             export: OTLPExporter.Configuration(spanQueueCapacity: 7), metrics: PeriscopeMetrics.Configuration(exportInterval: .seconds(3)),
             environment: environment)
         #expect(explicit.export.spanQueueCapacity == 7 && explicit.metrics.exportInterval == .seconds(3))
+        // The README's form, an implicit member of the optional parameter, still compiles and wins.
+        let readme = PeriscopeConfiguration(metrics: .init(exportInterval: .seconds(30)), environment: OTelEnvironment(["OTEL_METRIC_EXPORT_INTERVAL": "5000"]))
+        #expect(readme.metrics.exportInterval == .seconds(30))
     }
 
     @Test("OTEL_BSP_MAX_QUEUE_SIZE bounds what a service queues: past it, spans are dropped and counted")
