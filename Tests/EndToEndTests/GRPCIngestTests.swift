@@ -185,13 +185,14 @@ struct GRPCIngestTests {
         let requests = 120
         // Three times as many by gRPC, so that its senders are still at it while the HTTP ones
         // run: with 120 each, gRPC could finish while most HTTP requests were still to come (5
-        // HTTP 503s in one CI run, 25-43 here; with 360, 112-135 here, also with both cores busy).
+        // HTTP 503s in one CI run, 25-43 here; with 360 from six threads, 11-44 in three CI runs;
+        // from twelve, 100-136 here, also with both cores busy).
         let grpcRequests = 3 * requests
 
-        // Six gRPC threads and eight HTTP tasks at once, each request retried until answered OK.
+        // Twelve gRPC threads and eight HTTP tasks at once, each request retried until answered OK.
         let grpc = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", Self.peers.appendingPathComponent("grpc_steady.py").path, "--target", target,
-            "--service", "steady-grpc", "--requests", "\(grpcRequests)", "--threads", "6", "--timeout", "300",
+            "--service", "steady-grpc", "--requests", "\(grpcRequests)", "--threads", "12", "--timeout", "300",
         ])
         // The HTTP senders start once the gRPC ones are under way, so the two overlap: alone, a
         // fast agent could answer eight HTTP senders without ever having more than two in hand.
