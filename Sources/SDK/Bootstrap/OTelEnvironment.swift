@@ -88,13 +88,6 @@ public struct OTelEnvironment: Sendable {
             guard let text = value(name) else { continue }
             if let url = Self.httpURL(text) { signalEndpoints[signal] = url } else { warnings.append("\(name)='\(text)' is not an http:// or https:// URL; ignored") }
         }
-        if let text = value("OTEL_EXPORTER_OTLP_TIMEOUT") {
-            if let milliseconds = Int64(text), milliseconds > 0, milliseconds <= 86_400_000 {
-                timeout = .milliseconds(milliseconds)
-            } else {
-                warnings.append("OTEL_EXPORTER_OTLP_TIMEOUT='\(text)' is not a whole number of milliseconds from 1 to 86400000; ignored")
-            }
-        }
         func count(_ name: String, upTo limit: Int) -> Int? {
             guard let text = value(name) else { return nil }
             guard let number = Int(text), (1...limit).contains(number) else {
@@ -111,29 +104,35 @@ public struct OTelEnvironment: Sendable {
             }
             return .milliseconds(number)
         }
+        // The one value spans and logs share: the smallest of `settings`, one left unset counting
+        // as `unset` (nil: not at all); a warning for each set above it.
+        func shared<Value: Comparable>(
+            _ settings: [(name: String, value: Value?)], unset: Value?, warning: (String, Value, Value) -> String
+        ) -> Value? {
+            guard settings.contains(where: { $0.value != nil }), let chosen = settings.compactMap({ $0.value ?? unset }).min() else { return nil }
+            for (name, value) in settings {
+                if let value, value > chosen { warnings.append(warning(name, value, chosen)) }
+            }
+            return chosen
+        }
+        timeout = milliseconds("OTEL_EXPORTER_OTLP_TIMEOUT", from: 1)
         spanQueueSize = count("OTEL_BSP_MAX_QUEUE_SIZE", upTo: Self.maxQueueSize)
         logQueueSize = count("OTEL_BLRP_MAX_QUEUE_SIZE", upTo: Self.maxQueueSize)
         // Spans and logs share one batch size and one schedule: the smaller setting wins.
-        let defaults = OTLPExporter.Configuration()
-        let batchSizes = [("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize)),
-                          ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize))]
         // A batch size left unset does not count: a larger batch never delays anything (the
         // schedule still sends what is queued), so one signal's setting holds for both.
-        if let chosen = batchSizes.compactMap(\.1).min() {
-            maxExportBatchSize = chosen
-            for (name, size) in batchSizes where size.map({ $0 > chosen }) ?? false {
-                warnings.append("\(name)=\(size ?? 0): spans and logs share one batch size in the Periscope SDK, the smaller one (\(chosen))")
-            }
+        maxExportBatchSize = shared(
+            [("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize)),
+             ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", count("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", upTo: Self.maxExportBatchSize))],
+            unset: nil) { name, size, chosen in
+            "\(name)=\(size): spans and logs share one batch size in the Periscope SDK, the smaller one (\(chosen))"
         }
         // A delay left unset counts as the SDK's default, so one signal's never slows the other's.
-        let delays = [("OTEL_BSP_SCHEDULE_DELAY", milliseconds("OTEL_BSP_SCHEDULE_DELAY", from: 1)),
-                      ("OTEL_BLRP_SCHEDULE_DELAY", milliseconds("OTEL_BLRP_SCHEDULE_DELAY", from: 1))]
-        if delays.contains(where: { $0.1 != nil }) {
-            let chosen = delays.map { $0.1 ?? defaults.exportInterval }.min() ?? defaults.exportInterval
-            scheduleDelay = chosen
-            for (name, delay) in delays where delay.map({ $0 > chosen }) ?? false {
-                warnings.append("\(name): spans and logs share one schedule in the Periscope SDK, the shorter delay (\(chosen))")
-            }
+        scheduleDelay = shared(
+            [("OTEL_BSP_SCHEDULE_DELAY", milliseconds("OTEL_BSP_SCHEDULE_DELAY", from: 1)),
+             ("OTEL_BLRP_SCHEDULE_DELAY", milliseconds("OTEL_BLRP_SCHEDULE_DELAY", from: 1))],
+            unset: OTLPExporter.Configuration().exportInterval) { name, _, chosen in
+            "\(name): spans and logs share one schedule in the Periscope SDK, the shorter delay (\(chosen))"
         }
         // Each metrics export collects every series and sends a request: not more than ten a second.
         metricExportInterval = milliseconds("OTEL_METRIC_EXPORT_INTERVAL", from: 100)

@@ -70,7 +70,7 @@ public struct PeriscopeConfiguration: Sendable {
         exportConfiguration.headers = environment.headers.merging(exportConfiguration.headers) { _, explicit in explicit }
         exportConfiguration.signalEndpoints = environment.signalEndpoints.merging(exportConfiguration.signalEndpoints) { _, explicit in explicit }
         self.export = exportConfiguration
-        self.metrics = metrics ?? PeriscopeMetrics.Configuration(exportInterval: environment.metricExportInterval ?? .seconds(10))
+        self.metrics = metrics ?? environment.metricExportInterval.map { PeriscopeMetrics.Configuration(exportInterval: $0) } ?? PeriscopeMetrics.Configuration()
         self.shutdownTimeout = shutdownTimeout
         self.propagators = propagators ?? environment.propagators ?? .default
         self.isDisabled = environment.sdkDisabled

@@ -244,8 +244,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         guard started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let wake = self.wake
         let timeline = self.timeline
-        // A zero or negative interval would spin; a millisecond is the shortest wait honoured.
-        let interval = max(configuration.exportInterval, .milliseconds(1))
+        let interval = max(configuration.exportInterval, Self.shortestInterval)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -275,13 +274,17 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         for batch in takeBatches() { countFailed(batch) }
     }
 
+    /// The shortest wait between exports the spans-and-logs and the metrics loops honour: a zero or
+    /// negative interval would spin.
+    static let shortestInterval = Duration.milliseconds(1)
+
     /// The fewest metrics a metrics request may be limited to, whatever `maxBatchSize` says.
     public static let minMetricsPerRequest = 512
 
     /// Sends `metrics` now, in requests of at most `maxBatchSize` metrics (but never fewer than
     /// `minMetricsPerRequest`, so that a tiny span batch size does not split a collection into
-    /// thousands of requests), retrying like any batch; `true` when all were accepted. Called by the `Periscope` service every metrics
-    /// interval; a failed export is counted in `failedExports` and superseded by the next one.
+    /// thousands of requests), retrying like any batch; `true` when all were accepted. Called by
+    /// the `Periscope` service every metrics interval; a failed export is counted in `failedExports` and superseded by the next one.
     @discardableResult
     public func export(metrics: [Metric]) async -> Bool {
         let ticket = exportsInFlight.begin()

@@ -14,8 +14,7 @@ struct MetricsExportLoop: Sendable {
     }
 
     func run(shutdownTimeout: Duration) async {
-        // A zero or negative interval would spin; a millisecond is the shortest wait honoured.
-        let interval = max(metrics.configuration.exportInterval, .milliseconds(1))
+        let interval = max(metrics.configuration.exportInterval, OTLPExporter.shortestInterval)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await exporter.timeline.sleep(for: interval) } catch { break }
