@@ -143,9 +143,14 @@ import Testing
         for value in 0..<10_000 { #expect(huge.append(value) == .queued) }
         #expect(huge.takeAll() == [Array(0..<10_000)], "one open batch, grown past the reservation as it filled")
         // A queue smaller than a batch: full at its capacity, which wakes the export loop.
+        // Again and again: every round fills at the capacity, refuses past it, and empties whole.
         let small = BoundedBuffer<Int>(capacity: 3, batchSize: 1_000_000_000)
-        #expect((0..<4).map { small.append($0) } == [.queued, .queued, .filledBatch, .full])
-        #expect(small.takeAll() == [[0, 1, 2]])
+        for round in 0..<1_000 {
+            let base = 4 * round
+            #expect((base..<(base + 4)).map { small.append($0) } == [.queued, .queued, .filledBatch, .full], "round \(round)")
+            #expect(small.takeAll() == [[base, base + 1, base + 2]], "round \(round)")
+            #expect(small.count == 0)
+        }
     }
 
     @Test("an export interval of zero waits a millisecond between sends instead of spinning", .timeLimit(.minutes(1)))
@@ -156,11 +161,16 @@ import Testing
         let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: configuration, timeline: Timeline(clock))
         let loop = Task { await exporter.run(shutdownTimeout: .seconds(2)) }
         #expect(await clock.waitForSleepers(1), "the interval waits on the clock (a zero wait would return at once, for ever)")
-        exporter.submit(Self.span())
-        _ = await clock.drive(step: .milliseconds(1)) {
-            while exporter.failedExports == 0 { try? await Task.sleep(for: .milliseconds(1)) }
+        // Round after round: each span goes out (and, to a closed port, is given up), and the
+        // loop goes back to waiting on the clock.
+        for round in 1...5 {
+            exporter.submit(Self.span())
+            _ = await clock.drive(step: .milliseconds(1)) {
+                while exporter.failedExports < round { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+            #expect(exporter.failedExports == round)
+            #expect(await clock.waitForSleepers(1), "round \(round): the loop waits again")
         }
-        #expect(exporter.failedExports == 1, "the span went out (and, to a closed port, was given up)")
         loop.cancel()
         _ = await clock.drive(step: .milliseconds(10)) { await loop.value }
     }
