@@ -263,4 +263,64 @@ struct GRPCIngestTests {
         #expect(last.status == 200)
         #expect(try await Self.probe(target, Self.logs(service: "steady-after")).code == "OK")
     }
+
+    struct RefusalCounts: Decodable {
+        var codes: [String: Int]
+        var with_retry_info: Int
+        var states_after_ready: [String]
+        var accepted_after: Bool
+        var errors: [String]
+    }
+
+    /// Runs `grpc_refusals.py` against `agent` and decodes its counts.
+    static func refusals(_ agent: AgentProcess, requests: Int, threads: Int) async throws -> (RefusalCounts, standardError: String) {
+        let process = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", peers.appendingPathComponent("grpc_refusals.py").path,
+            "--target", "127.0.0.1:\(try #require(agent.grpcPort))", "--http", "127.0.0.1:\(agent.port)",
+            "--requests", "\(requests)", "--threads", "\(threads)", "--body-bytes", "\(1 << 20)",
+        ])
+        let status = try await process.waitForExit(timeout: .seconds(180))
+        try #require(status == 0, "grpc_refusals failed: \(process.standardError.suffix(2000))")
+        let summary = try #require(process.standardOutput.split(separator: "\n").last, "grpc_refusals printed no counts")
+        return (try JSONDecoder().decode(RefusalCounts.self, from: Data(summary.utf8)), process.standardError)
+    }
+
+    @Test("300 refused exports of 1 MiB on one grpcio connection: each is told RESOURCE_EXHAUSTED with RetryInfo, and the connection is never closed as an attack (which made grpcio resend calls already stored); past the bound on refusals read at once, such a close is named in a warning")
+    func refusalsKeepTheConnection() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        defer { Task { await collector.process.stop() } }
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: [
+            "--max-concurrent-requests", "1", "--self-telemetry-interval", "off", "--host-metrics-interval", "off",
+        ])
+        defer { Task { await agent.process.stop() } }
+        let requests = 300
+        // An answer before the client has sent its whole message makes grpcio reset the stream;
+        // past 200 resets in 30 s the HTTP/2 server closed the connection with GOAWAY
+        // ENHANCE_YOUR_CALM and last stream 0, the calls in flight failed UNAVAILABLE or were sent
+        // again. 1 MiB is more than a stream window, so an early answer always comes mid-message.
+        // Four threads: within the four refusals per place that are read before their answer.
+        let (counts, standardError) = try await Self.refusals(agent, requests: requests, threads: 4)
+
+        #expect(counts.errors.isEmpty, "\(counts.errors)")
+        #expect(counts.codes == ["RESOURCE_EXHAUSTED": requests], "every call refused, none failed with the connection: \(counts.codes)")
+        #expect(counts.with_retry_info == requests)
+        #expect(counts.states_after_ready.isEmpty, "the channel left READY: \(counts.states_after_ready)")
+        #expect(!standardError.lowercased().contains("goaway"), "\(standardError.suffix(1000))")
+        #expect(counts.accepted_after, "the place came back once the held request was dropped")
+
+        let after = try await poll(for: .seconds(30)) { try await Self.storedLogs("grpc-after-refusals", collector) } until: { !$0.isEmpty }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await Self.storedLogs("grpc-after-refusals", collector).count == 1, "stored once: \(after.count)")
+        #expect(try await Self.storedLogs("grpc-refused", collector).isEmpty, "no refused record is stored")
+        #expect(!agent.process.standardError.contains("closed the OTLP/gRPC connection"))
+
+        // Sixteen threads: twelve refusals at once are answered before their messages are read,
+        // grpcio resets each, and the connection is closed; the agent says so, and why.
+        let (crowded, _) = try await Self.refusals(agent, requests: 2 * requests, threads: 16)
+        #expect(crowded.accepted_after)
+        let warning = try await poll(for: .seconds(10)) { agent.process.standardError } until: { $0.contains("closed the OTLP/gRPC connection") }
+        #expect(warning.contains("the client reset too many streams"), "\(warning.suffix(1000))")
+        #expect(try await Self.storedLogs("grpc-refused", collector).isEmpty, "no refused record is stored")
+    }
 }

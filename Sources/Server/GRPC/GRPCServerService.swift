@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
+import NIOHTTP2
 import PeriscopeConfig
 import ServiceLifecycle
 import Synchronization
@@ -63,9 +64,12 @@ public struct GRPCServerService: Service {
         config.connection.maxIdleTime = .seconds(300)
         config.connection.maxGraceTime = shutdownGrace
         let hint = wrongProtocolHint
+        let (name, logger) = (self.name, self.logger)
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
             channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(WrongProtocolAnswer(hint: hint()), position: .first)
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.addHandler(WrongProtocolAnswer(hint: hint()), position: .first)
+                try pipeline.addHandler(HTTP2DefenseLog(server: name, logger: logger), position: .after(pipeline.handler(type: NIOHTTP2Handler.self)))
             }
         }
         let transport = HTTP2ServerTransport.Posix(
@@ -73,7 +77,6 @@ public struct GRPCServerService: Service {
             transportSecurity: .plaintext, config: config)
         let server = GRPCServer(transport: transport, services: services)
         let grace = shutdownGrace
-        let name = self.name
         let state = ServeState()
         let bound = self.bound
         do {

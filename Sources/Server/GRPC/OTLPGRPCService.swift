@@ -14,9 +14,13 @@ public struct OTLPGRPCService: RegistrableRPCService {
     /// Bearer tokens accepted from the `authorization` metadata; `nil` accepts any request.
     let tokens: BearerTokens?
     /// Ingest places, shared with the HTTP receiver: a call beyond `maxConcurrent` is refused
-    /// with `RESOURCE_EXHAUSTED` and a RetryInfo before its message is read.
+    /// with `RESOURCE_EXHAUSTED` and a RetryInfo, after its message is read (see `refusal`).
     let inFlight: InFlightCounter
     let maxConcurrent: Int
+    /// Refused calls whose messages are being read before their answer, at most `maxDraining`.
+    let draining = InFlightCounter()
+    /// `maxConcurrent` × `drainingPerPlace`.
+    let maxDraining: Int
     let logger: Logger
     let accept: @Sendable (OTLPIngestRequest) async -> OTLPAnswer
 
@@ -29,6 +33,8 @@ public struct OTLPGRPCService: RegistrableRPCService {
         self.tokens = tokens
         self.inFlight = inFlight
         self.maxConcurrent = max(1, maxConcurrent)
+        let (product, overflow) = self.maxConcurrent.multipliedReportingOverflow(by: Self.drainingPerPlace)
+        self.maxDraining = overflow ? .max : product
         self.logger = logger
         self.accept = accept
     }
@@ -47,18 +53,42 @@ public struct OTLPGRPCService: RegistrableRPCService {
             router.registerHandler(
                 forMethod: Self.method(signal), deserializer: RawMessageDeserializer(), serializer: RawMessageSerializer()
             ) { request, _ in
-                // Refusals that need no message come before it is read: a wrong token or a full
-                // house costs the server nothing of the client's (up to 64 MiB) message.
+                // A wrong token is refused before the message is read: it costs the server
+                // nothing of the client's (up to 64 MiB) message.
                 try self.authorize(request.metadata)
                 guard self.inFlight.enter(limit: self.maxConcurrent) else {
-                    throw RetryInfoMetadata.error(
-                        code: .resourceExhausted, message: "more than \(self.maxConcurrent) exports in progress; retry later",
-                        retryAfter: .seconds(1))
+                    throw await self.refusal(after: request.messages)
                 }
                 defer { self.inFlight.leave() }
                 return StreamingServerResponse(single: try await self.export(signal, ServerRequest(stream: request)))
             }
         }
+    }
+
+    /// How many refused calls per ingest place may have their messages read before the answer.
+    static let drainingPerPlace = 4
+
+    /// `RESOURCE_EXHAUSTED` with a RetryInfo for a call that found every place taken, said once
+    /// the client has sent its whole request.
+    ///
+    /// An answer that comes before the client's END_STREAM makes gRPC clients reset the stream
+    /// (RST_STREAM), and the HTTP/2 server closes a connection that resets more than 200 streams
+    /// in 30 s as an attack: GOAWAY ENHANCE_YOUR_CALM with last stream 0, which tells the client
+    /// that no call in progress was seen, so it sends again calls that were already accepted and
+    /// are stored twice. A client that refusals push back is exactly one that sends many calls, so
+    /// its messages are read and dropped first. Reading holds up to one message per call, so at most
+    /// `drainingPerPlace` refusals per place read at once; beyond that a call is refused at once.
+    func refusal(after messages: RPCAsyncSequence<[UInt8], any Error>) async -> RPCError {
+        if draining.enter(limit: maxDraining) {
+            defer { draining.leave() }
+            do {
+                for try await _ in messages {}
+            } catch {
+                // Too large, cancelled or cut off: the refusal says the same, and the client retries.
+            }
+        }
+        return RetryInfoMetadata.error(
+            code: .resourceExhausted, message: "more than \(maxConcurrent) exports in progress; retry later", retryAfter: .seconds(1))
     }
 
     func authorize(_ metadata: Metadata) throws {
