@@ -405,6 +405,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             path: "Tests/AgentTests",
             swiftSettings: strict

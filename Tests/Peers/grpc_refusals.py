@@ -20,12 +20,23 @@ import grpc
 from grpc_steady import METHOD, has_retry_info, message
 
 
-def hold_place(http: str) -> socket.socket:
-    """An OTLP/HTTP POST that announces a body and sends almost none of it."""
+def hold_place(http: str, released: threading.Event) -> socket.socket:
+    """An OTLP/HTTP POST that announces a body and sends one byte of it every 5 s (the server
+    closes a request silent for 30 s) until `released`; never all of it."""
     host, port = http.rsplit(":", 1)
     held = socket.create_connection((host, int(port)), timeout=10)
     held.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: " + host.encode() +
-                 b"\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n\x0a")
+                 b"\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n")
+
+    def trickle() -> None:
+        while not released.wait(5):
+            try:
+                held.sendall(b"\x00")
+            except OSError:
+                return
+
+    held.sendall(b"\x00")
+    threading.Thread(target=trickle, daemon=True).start()
     return held
 
 
@@ -49,25 +60,27 @@ def main() -> None:
             elif state == grpc.ChannelConnectivity.READY:
                 ready.set()
 
-    held = hold_place(args.http)
+    released = threading.Event()
+    held = hold_place(args.http, released)
     with grpc.insecure_channel(args.target) as channel:
         channel.subscribe(watch, try_to_connect=True)
         grpc.channel_ready_future(channel).result(timeout=30)
         call = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
-        # The held request has the place once a first export is refused.
+        # The held request has the place once a probe is refused (the server may take a moment
+        # to begin it, so a probe may be accepted first; it is stored under its own name).
         deadline = time.monotonic() + 30
         while True:
             try:
-                call(message("grpc-refused", -1, 16), timeout=10)
-                counts["errors"].append("an export was accepted while the place was held")
-                break
+                call(message("grpc-refusal-probe", -1, 16), timeout=10)
+                code = "OK"
             except grpc.RpcError as error:
-                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                    break
-                if time.monotonic() > deadline:
-                    counts["errors"].append(f"never refused: {error.code().name}")
-                    break
-                time.sleep(0.05)
+                code = error.code().name
+            if code == "RESOURCE_EXHAUSTED":
+                break
+            if time.monotonic() > deadline:
+                counts["errors"].append(f"never refused while the place was held: {code}")
+                break
+            time.sleep(0.05)
 
         body = message("grpc-refused", 0, args.body_bytes)
         numbers = iter(range(args.requests))
@@ -93,6 +106,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
 
+        released.set()
         held.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not counts["accepted_after"]:

@@ -64,12 +64,12 @@ public struct GRPCServerService: Service {
         config.connection.maxIdleTime = .seconds(300)
         config.connection.maxGraceTime = shutdownGrace
         let hint = wrongProtocolHint
-        let (name, logger) = (self.name, self.logger)
+        let (name, logger, defenseThrottle) = (self.name, self.logger, LogThrottle())
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
             channel.eventLoop.submit {
                 let pipeline = channel.pipeline.syncOperations
                 try pipeline.addHandler(WrongProtocolAnswer(hint: hint()), position: .first)
-                try pipeline.addHandler(HTTP2DefenseLog(server: name, logger: logger), position: .after(pipeline.handler(type: NIOHTTP2Handler.self)))
+                try pipeline.addHandler(HTTP2DefenseLog(server: name, logger: logger, throttle: defenseThrottle), position: .after(pipeline.handler(type: NIOHTTP2Handler.self)))
             }
         }
         let transport = HTTP2ServerTransport.Posix(

@@ -1,5 +1,6 @@
 import GRPCCore
 import Logging
+import NIOCore
 import PeriscopeModel
 import PeriscopeOTLP
 
@@ -21,12 +22,14 @@ public struct OTLPGRPCService: RegistrableRPCService {
     let draining = InFlightCounter()
     /// `maxConcurrent` × `drainingPerPlace`.
     let maxDraining: Int
+    /// Times the reading of a refused call's message (`drainTimeout`).
+    let timeline: Timeline
     let logger: Logger
     let accept: @Sendable (OTLPIngestRequest) async -> OTLPAnswer
 
     public init(
         ingest: OTLPIngest, tokens: BearerTokens? = nil, inFlight: InFlightCounter = InFlightCounter(),
-        maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, logger: Logger,
+        maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, timeline: Timeline = .continuous, logger: Logger,
         accept: @escaping @Sendable (OTLPIngestRequest) async -> OTLPAnswer
     ) {
         self.ingest = ingest
@@ -35,6 +38,7 @@ public struct OTLPGRPCService: RegistrableRPCService {
         self.maxConcurrent = max(1, maxConcurrent)
         let (product, overflow) = self.maxConcurrent.multipliedReportingOverflow(by: Self.drainingPerPlace)
         self.maxDraining = overflow ? .max : product
+        self.timeline = timeline
         self.logger = logger
         self.accept = accept
     }
@@ -67,6 +71,10 @@ public struct OTLPGRPCService: RegistrableRPCService {
 
     /// How many refused calls per ingest place may have their messages read before the answer.
     static let drainingPerPlace = 4
+    /// The longest a refused call's message is waited for, as long as an OTLP/HTTP client may
+    /// stay silent mid-body: grpc-swift does not end a call at its deadline, so a client that
+    /// stalls would otherwise keep its reading place.
+    static let drainTimeout = Duration.nanoseconds(ConcurrencyLimit.idleTimeout.nanoseconds)
 
     /// `RESOURCE_EXHAUSTED` with a RetryInfo for a call that found every place taken, said once
     /// the client has sent its whole request.
@@ -76,15 +84,28 @@ public struct OTLPGRPCService: RegistrableRPCService {
     /// in 30 s as an attack: GOAWAY ENHANCE_YOUR_CALM with last stream 0, which tells the client
     /// that no call in progress was seen, so it sends again calls that were already accepted and
     /// are stored twice. A client that refusals push back is exactly one that sends many calls, so
-    /// its messages are read and dropped first. Reading holds up to one message per call, so at most
-    /// `drainingPerPlace` refusals per place read at once; beyond that a call is refused at once.
+    /// its message is read and dropped first. Reading holds up to one message per call, so at most
+    /// `maxDraining` refusals read at once, each for at most `drainTimeout` and one message (an
+    /// export has one); beyond that a call is refused at once.
     func refusal(after messages: RPCAsyncSequence<[UInt8], any Error>) async -> RPCError {
         if draining.enter(limit: maxDraining) {
             defer { draining.leave() }
-            do {
-                for try await _ in messages {}
-            } catch {
-                // Too large, cancelled or cut off: the refusal says the same, and the client retries.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var count = 0
+                    do {
+                        // Up to the end of the request, or a second message (not an export).
+                        for try await _ in messages {
+                            count += 1
+                            if count > 1 { return }
+                        }
+                    } catch {
+                        // Too large, reset or cut off: the refusal says the same, and the client retries.
+                    }
+                }
+                group.addTask { [timeline] in try? await timeline.sleep(for: Self.drainTimeout) }
+                await group.next()
+                group.cancelAll()
             }
         }
         return RetryInfoMetadata.error(

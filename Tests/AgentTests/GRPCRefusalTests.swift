@@ -1,0 +1,88 @@
+import GRPCCore
+import Logging
+import PeriscopeModel
+@testable import PeriscopeServer
+import PeriscopeTesting
+import Testing
+
+/// How long a refused OTLP/gRPC call's message is read before its answer, and by how many
+/// calls at once, driven by a manual clock.
+@Suite("OTLP/gRPC refusals")
+struct GRPCRefusalTests {
+    let clock = ManualClock()
+
+    func service(maxConcurrent: Int = 1) -> OTLPGRPCService {
+        OTLPGRPCService(
+            ingest: OTLPIngest(limits: BodyLimits()), maxConcurrent: maxConcurrent, timeline: Timeline(clock),
+            logger: Logger(label: "grpc-refusal-test")) { .accepted($0) }
+    }
+
+    /// A request that yields `messages` and then stays open until `end` is finished.
+    static func request(messages: Int) -> (RPCAsyncSequence<[UInt8], any Error>, end: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        for _ in 0..<messages { continuation.yield([0x0A, 0x00]) }
+        return (RPCAsyncSequence(wrapping: stream), continuation)
+    }
+
+    @Test("a refusal is said once the request has ended, with RESOURCE_EXHAUSTED and a RetryInfo, and frees its reading place", .timeLimit(.minutes(1)))
+    func answersAtTheEnd() async throws {
+        let service = service()
+        let (messages, end) = Self.request(messages: 1)
+        let answer = Task { await service.refusal(after: messages) }
+        try #require(await clock.waitForSleepers(1))
+        #expect(service.draining.current == 1, "the message is being read")
+        end.finish()
+        let error = await answer.value
+        #expect(error.code == .resourceExhausted)
+        #expect(error.metadata[binaryValues: "grpc-status-details-bin"].contains { _ in true }, "a RetryInfo is attached")
+        #expect(service.draining.current == 0)
+        #expect(clock.sleeperCount == 0, "the timer is cancelled")
+    }
+
+    @Test("a client that stalls mid-request is answered after the drain timeout, and the place comes back; again and again", .timeLimit(.minutes(1)))
+    func stalledClient() async throws {
+        let service = service()
+        for _ in 0..<100 {
+            let (messages, end) = Self.request(messages: 0)
+            let answer = Task { await service.refusal(after: messages) }
+            try #require(await clock.waitForSleepers(1))
+            clock.advance(by: OTLPGRPCService.drainTimeout - .milliseconds(1))
+            #expect(service.draining.current == 1, "still waiting just before the timeout")
+            clock.advance(by: .milliseconds(1))
+            #expect(await answer.value.code == .resourceExhausted)
+            #expect(service.draining.current == 0)
+            end.finish()
+        }
+    }
+
+    @Test("a second message ends the reading: an export has one, and a stream of them cannot hold the place", .timeLimit(.minutes(1)))
+    func secondMessage() async throws {
+        let service = service()
+        let (messages, end) = Self.request(messages: 2)
+        #expect(await service.refusal(after: messages).code == .resourceExhausted)
+        #expect(service.draining.current == 0)
+        end.finish()
+    }
+
+    @Test("past four readers per place a call is refused at once, without reading; an enormous limit does not overflow", .timeLimit(.minutes(1)))
+    func boundedReaders() async throws {
+        let service = service(maxConcurrent: 2)
+        #expect(service.maxDraining == 8)
+        var open: [(Task<RPCError, Never>, AsyncThrowingStream<[UInt8], any Error>.Continuation)] = []
+        for _ in 0..<8 {
+            let (messages, end) = Self.request(messages: 0)
+            open.append((Task { await service.refusal(after: messages) }, end))
+        }
+        try #require(await clock.waitForSleepers(8))
+        #expect(service.draining.current == 8)
+        let (ninth, ninthEnd) = Self.request(messages: 0)
+        #expect(await service.refusal(after: ninth).code == .resourceExhausted, "answered with no end and no time passing")
+        ninthEnd.finish()
+        for (task, end) in open {
+            end.finish()
+            _ = await task.value
+        }
+        #expect(service.draining.current == 0)
+        #expect(self.service(maxConcurrent: .max).maxDraining == .max)
+    }
+}
