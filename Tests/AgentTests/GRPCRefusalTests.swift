@@ -5,9 +5,10 @@ import PeriscopeModel
 import PeriscopeTesting
 import Testing
 
-/// How long a refused OTLP/gRPC call's message is read before its answer, and by how many
-/// calls at once, driven by a manual clock.
-@Suite("OTLP/gRPC refusals")
+/// How an OTLP/gRPC call's request is read (one message, within a time), and how long and by
+/// how many calls at once a refused call's message is read before its answer, driven by a
+/// manual clock.
+@Suite("OTLP/gRPC request reading and refusals")
 struct GRPCRefusalTests {
     let clock = ManualClock()
 
@@ -46,7 +47,7 @@ struct GRPCRefusalTests {
             let (messages, end) = Self.request(messages: 0)
             let answer = Task { await service.refusal(after: messages) }
             try #require(await clock.waitForSleepers(1))
-            clock.advance(by: OTLPGRPCService.drainTimeout - .milliseconds(1))
+            clock.advance(by: OTLPGRPCService.messageTimeout - .milliseconds(1))
             #expect(service.draining.current == 1, "still waiting just before the timeout")
             clock.advance(by: .milliseconds(1))
             #expect(await answer.value.code == .resourceExhausted)
@@ -84,5 +85,38 @@ struct GRPCRefusalTests {
         }
         #expect(service.draining.current == 0)
         #expect(self.service(maxConcurrent: .max).maxDraining == .max)
+    }
+
+    @Test("a request is one message then its end; none, two, a failure and a stall are told apart", .timeLimit(.minutes(1)))
+    func requestReading() async throws {
+        let service = service()
+        let (one, oneEnd) = Self.request(messages: 1)
+        oneEnd.finish()
+        guard case .one(let message) = await service.readRequest(one) else { Issue.record("one message"); return }
+        #expect(message == [0x0A, 0x00])
+        #expect(try OTLPGRPCService.message(of: .one(message)) == message)
+
+        let (empty, emptyEnd) = Self.request(messages: 0)
+        emptyEnd.finish()
+        guard case .none = await service.readRequest(empty) else { Issue.record("no message"); return }
+        #expect(throws: RPCError.self) { try OTLPGRPCService.message(of: .none) }
+
+        let (two, twoEnd) = Self.request(messages: 2)
+        guard case .tooMany = await service.readRequest(two) else { Issue.record("two messages"); return }
+        twoEnd.finish()
+
+        let (failing, failingEnd) = Self.request(messages: 1)
+        failingEnd.finish(throwing: CancellationError())
+        guard case .failed = await service.readRequest(failing) else { Issue.record("a failure"); return }
+
+        let (stalled, stalledEnd) = Self.request(messages: 1)
+        let reading = Task { await service.readRequest(stalled) }
+        try #require(await clock.waitForSleepers(1))
+        clock.advance(by: OTLPGRPCService.messageTimeout)
+        guard case .timedOut = await reading.value else { Issue.record("a stall"); return }
+        stalledEnd.finish()
+        let timedOut = #expect(throws: RPCError.self) { try OTLPGRPCService.message(of: .timedOut) }
+        #expect(timedOut?.code == .deadlineExceeded)
+        #expect(clock.sleeperCount == 0)
     }
 }

@@ -1,6 +1,5 @@
 import GRPCCore
 import Logging
-import NIOCore
 import PeriscopeModel
 import PeriscopeOTLP
 
@@ -22,7 +21,7 @@ public struct OTLPGRPCService: RegistrableRPCService {
     let draining = InFlightCounter()
     /// `maxConcurrent` × `drainingPerPlace`.
     let maxDraining: Int
-    /// Times the reading of a refused call's message (`drainTimeout`).
+    /// Times the reading of a call's request (`messageTimeout`).
     let timeline: Timeline
     let logger: Logger
     let accept: @Sendable (OTLPIngestRequest) async -> OTLPAnswer
@@ -64,17 +63,72 @@ public struct OTLPGRPCService: RegistrableRPCService {
                     throw await self.refusal(after: request.messages)
                 }
                 defer { self.inFlight.leave() }
-                return StreamingServerResponse(single: try await self.export(signal, ServerRequest(stream: request)))
+                return StreamingServerResponse(single: try await self.export(signal, Self.message(of: await self.readRequest(request.messages))))
             }
+        }
+    }
+
+    /// How long a call's request may take to arrive, its one message and its end. grpc-swift
+    /// does not end a call at its deadline, so without this a client that stalls mid-message
+    /// would keep its place (or its reading place, for a refusal) as long as its connection lives.
+    static let messageTimeout = Duration.seconds(60)
+
+    /// How reading a call's request ended.
+    enum RequestRead: Sendable {
+        /// One message, then the end of the request.
+        case one([UInt8])
+        /// The end of the request, without a message.
+        case none
+        /// A second message: a stream, not an export.
+        case tooMany
+        /// Neither the end nor a second message within `messageTimeout`.
+        case timedOut
+        /// The stream failed: too large, reset, cut off, or the call was cancelled.
+        case failed(any Error)
+    }
+
+    /// Reads a request up to its end, a second message, a failure or `messageTimeout`, whichever
+    /// comes first.
+    func readRequest(_ messages: RPCAsyncSequence<[UInt8], any Error>) async -> RequestRead {
+        await withTaskGroup(of: RequestRead?.self) { group in
+            group.addTask {
+                var first: [UInt8]?
+                do {
+                    for try await message in messages {
+                        if first != nil { return .tooMany }
+                        first = message
+                    }
+                } catch {
+                    return .failed(error)
+                }
+                return first.map { .one($0) } ?? RequestRead.none
+            }
+            group.addTask { [timeline] in
+                // Cancelled: the read ended first, or the call is being cancelled.
+                (try? await timeline.sleep(for: Self.messageTimeout)) == nil ? nil : .timedOut
+            }
+            defer { group.cancelAll() }
+            for await ended in group {
+                if let ended { return ended }
+            }
+            return .failed(CancellationError())
+        }
+    }
+
+    /// The message of an export, or the error that says what was wrong with its request.
+    static func message(of read: RequestRead) throws -> [UInt8] {
+        switch read {
+        case .one(let message): return message
+        case .none: throw RPCError(code: .invalidArgument, message: "the call ended without a request message; send one")
+        case .tooMany: throw RPCError(code: .invalidArgument, message: "more than one request message; Export takes one")
+        case .timedOut:
+            throw RPCError(code: .deadlineExceeded, message: "the request message did not arrive within \(messageTimeout); retry")
+        case .failed(let error): throw error
         }
     }
 
     /// How many refused calls per ingest place may have their messages read before the answer.
     static let drainingPerPlace = 4
-    /// The longest a refused call's message is waited for, as long as an OTLP/HTTP client may
-    /// stay silent mid-body: grpc-swift does not end a call at its deadline, so a client that
-    /// stalls would otherwise keep its reading place.
-    static let drainTimeout = Duration.nanoseconds(ConcurrencyLimit.idleTimeout.nanoseconds)
 
     /// `RESOURCE_EXHAUSTED` with a RetryInfo for a call that found every place taken, said once
     /// the client has sent its whole request.
@@ -85,28 +139,13 @@ public struct OTLPGRPCService: RegistrableRPCService {
     /// that no call in progress was seen, so it sends again calls that were already accepted and
     /// are stored twice. A client that refusals push back is exactly one that sends many calls, so
     /// its message is read and dropped first. Reading holds up to one message per call, so at most
-    /// `maxDraining` refusals read at once, each for at most `drainTimeout` and one message (an
-    /// export has one); beyond that a call is refused at once.
+    /// `maxDraining` refusals read at once, each as `readRequest` does (one message, `messageTimeout`);
+    /// beyond that a call is refused at once.
     func refusal(after messages: RPCAsyncSequence<[UInt8], any Error>) async -> RPCError {
         if draining.enter(limit: maxDraining) {
             defer { draining.leave() }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var count = 0
-                    do {
-                        // Up to the end of the request, or a second message (not an export).
-                        for try await _ in messages {
-                            count += 1
-                            if count > 1 { return }
-                        }
-                    } catch {
-                        // Too large, reset or cut off: the refusal says the same, and the client retries.
-                    }
-                }
-                group.addTask { [timeline] in try? await timeline.sleep(for: Self.drainTimeout) }
-                await group.next()
-                group.cancelAll()
-            }
+            // However the reading ends, the refusal says the same, and the client retries.
+            _ = await readRequest(messages)
         }
         return RetryInfoMetadata.error(
             code: .resourceExhausted, message: "more than \(maxConcurrent) exports in progress; retry later", retryAfter: .seconds(1))
@@ -120,8 +159,8 @@ public struct OTLPGRPCService: RegistrableRPCService {
         }
     }
 
-    func export(_ signal: Signal, _ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
-        let received = try read(signal, message: request.message)
+    func export(_ signal: Signal, _ message: [UInt8]) async throws -> ServerResponse<[UInt8]> {
+        let received = try read(signal, message: message)
         return ServerResponse(message: try Self.response(signal, to: await accept(received)))
     }
 
