@@ -1,6 +1,7 @@
 import GRPCCore
 import Logging
 import PeriscopeModel
+import PeriscopeOTLP
 @testable import PeriscopeServer
 import PeriscopeTesting
 import Testing
@@ -118,5 +119,56 @@ struct GRPCRefusalTests {
         let timedOut = #expect(throws: RPCError.self) { try OTLPGRPCService.message(of: .timedOut) }
         #expect(timedOut?.code == .deadlineExceeded)
         #expect(clock.sleeperCount == 0)
+    }
+
+    static func call(_ messages: RPCAsyncSequence<[UInt8], any Error>) -> StreamingServerRequest<[UInt8]> {
+        StreamingServerRequest(metadata: [:], messages: messages)
+    }
+
+    @Test("an accepted call whose client stalls mid-message gets DEADLINE_EXCEEDED at the timeout and frees its place; a refusal read beside it ends too; again and again", .timeLimit(.minutes(1)))
+    func stalledAcceptedCall() async throws {
+        let service = service()
+        for _ in 0..<20 {
+            let (accepted, acceptedEnd) = Self.request(messages: 0)
+            let first = Task { try await service.handle(.logs, Self.call(accepted)) }
+            try #require(await clock.waitForSleepers(1))
+            #expect(service.inFlight.current == 1, "the stalled call holds the only place")
+            let (refused, refusedEnd) = Self.request(messages: 0)
+            let second = Task { try await service.handle(.logs, Self.call(refused)) }
+            try #require(await clock.waitForSleepers(2))
+            #expect(service.draining.current == 1, "the second call's refusal reads its message")
+            clock.advance(by: OTLPGRPCService.messageTimeout)
+            let firstError = await #expect(throws: RPCError.self) { try await first.value }
+            #expect(firstError?.code == .deadlineExceeded)
+            let secondError = await #expect(throws: RPCError.self) { try await second.value }
+            #expect(secondError?.code == .resourceExhausted)
+            #expect(service.inFlight.current == 0 && service.draining.current == 0)
+            acceptedEnd.finish()
+            refusedEnd.finish()
+        }
+    }
+
+    @Test("an accepted call is answered once its one message has come; a cancelled RPC stops the reading at once", .timeLimit(.minutes(1)))
+    func acceptedAndCancelled() async throws {
+        let service = service()
+        let logs = OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [
+            ScopeLogs(records: [LogRecord(timeUnixNano: 1, severityNumber: .info, body: .string("one"))]),
+        ])]))
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        continuation.yield(logs)
+        continuation.finish()
+        let response = try await service.handle(.logs, Self.call(RPCAsyncSequence(wrapping: stream)))
+        guard case .success = response.accepted else { Issue.record("answered with an error: \(response.accepted)"); return }
+        #expect(service.inFlight.current == 0)
+
+        let cancellation = ServerContext.RPCCancellationHandle()
+        let (stalled, stalledEnd) = Self.request(messages: 0)
+        let call = Task { try await service.handle(.logs, Self.call(stalled), cancellation: cancellation) }
+        try #require(await clock.waitForSleepers(1))
+        cancellation.cancel()
+        let error = await #expect(throws: RPCError.self) { try await call.value }
+        #expect(error?.code == .cancelled, "no time passed on the clock")
+        #expect(service.inFlight.current == 0)
+        stalledEnd.finish()
     }
 }

@@ -35,6 +35,8 @@ public struct GRPCServerService: Service {
 
     /// Calls one connection may have open at once.
     public static let maxStreamsPerConnection = 100
+    /// How long a client's connection is served before it is asked to reconnect.
+    public static let maxConnectionAge = Duration.seconds(30 * 60)
 
     public init(
         name: String, address: ListenAddress, flag: String, required: Bool, maxMessageBytes: Int,
@@ -62,6 +64,11 @@ public struct GRPCServerService: Service {
         config.rpc.maxRequestPayloadSize = maxMessageBytes
         config.http2.maxConcurrentStreams = Self.maxStreamsPerConnection
         config.connection.maxIdleTime = .seconds(300)
+        // A call answered before its client finished sending (a timed-out or an over-the-bound
+        // refusal) keeps its stream, and what arrived of its message, until the client ends it;
+        // a connection's age bounds how long one that never does can hold that memory. Closing
+        // is graceful: calls in progress get `maxGraceTime`, new ones go to a new connection.
+        config.connection.maxAge = Self.maxConnectionAge
         config.connection.maxGraceTime = shutdownGrace
         let hint = wrongProtocolHint
         let (name, logger, defenseThrottle) = (self.name, self.logger, LogThrottle())

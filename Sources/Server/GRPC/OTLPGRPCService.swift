@@ -55,22 +55,32 @@ public struct OTLPGRPCService: RegistrableRPCService {
         for signal in Signal.allCases {
             router.registerHandler(
                 forMethod: Self.method(signal), deserializer: RawMessageDeserializer(), serializer: RawMessageSerializer()
-            ) { request, _ in
-                // A wrong token is refused before the message is read: it costs the server
-                // nothing of the client's (up to 64 MiB) message.
-                try self.authorize(request.metadata)
-                guard self.inFlight.enter(limit: self.maxConcurrent) else {
-                    throw await self.refusal(after: request.messages)
-                }
-                defer { self.inFlight.leave() }
-                return StreamingServerResponse(single: try await self.export(signal, Self.message(of: await self.readRequest(request.messages))))
+            ) { request, context in
+                try await self.handle(signal, request, cancellation: context.cancellation)
             }
         }
     }
 
+    /// One Export call: its token, a place (or the refusal), its request, the answer.
+    func handle(
+        _ signal: Signal, _ request: StreamingServerRequest<[UInt8]>, cancellation: ServerContext.RPCCancellationHandle? = nil
+    ) async throws -> StreamingServerResponse<[UInt8]> {
+        // A wrong token is refused before the message is read: it costs the server nothing of
+        // the client's (up to 64 MiB) message.
+        try authorize(request.metadata)
+        guard inFlight.enter(limit: maxConcurrent) else {
+            throw await refusal(after: request.messages, cancellation: cancellation)
+        }
+        defer { inFlight.leave() }
+        let message = try Self.message(of: await readRequest(request.messages, cancellation: cancellation))
+        return StreamingServerResponse(single: try await export(signal, message))
+    }
+
     /// How long a call's request may take to arrive, its one message and its end. grpc-swift
-    /// does not end a call at its deadline, so without this a client that stalls mid-message
-    /// would keep its place (or its reading place, for a refusal) as long as its connection lives.
+    /// does not cancel a handler's task at the client's deadline (it cancels the RPC's
+    /// cancellation handle, which `readRequest` also watches), so without this a client that
+    /// stalls mid-message and set no deadline would keep its place (or its reading place, for a
+    /// refusal) as long as its connection lives.
     static let messageTimeout = Duration.seconds(60)
 
     /// How reading a call's request ended.
@@ -87,9 +97,12 @@ public struct OTLPGRPCService: RegistrableRPCService {
         case failed(any Error)
     }
 
-    /// Reads a request up to its end, a second message, a failure or `messageTimeout`, whichever
-    /// comes first.
-    func readRequest(_ messages: RPCAsyncSequence<[UInt8], any Error>) async -> RequestRead {
+    /// Reads a request up to its end, a second message, a failure, `messageTimeout` or the RPC's
+    /// cancellation (its deadline passed, the client reset it, or the server is closing the
+    /// connection), whichever comes first.
+    func readRequest(
+        _ messages: RPCAsyncSequence<[UInt8], any Error>, cancellation: ServerContext.RPCCancellationHandle? = nil
+    ) async -> RequestRead {
         await withTaskGroup(of: RequestRead?.self) { group in
             group.addTask {
                 var first: [UInt8]?
@@ -106,6 +119,12 @@ public struct OTLPGRPCService: RegistrableRPCService {
             group.addTask { [timeline] in
                 // Cancelled: the read ended first, or the call is being cancelled.
                 (try? await timeline.sleep(for: Self.messageTimeout)) == nil ? nil : .timedOut
+            }
+            if let cancellation {
+                group.addTask {
+                    (try? await cancellation.cancelled) == nil
+                        ? nil : .failed(RPCError(code: .cancelled, message: "the call was cancelled before its request arrived"))
+                }
             }
             defer { group.cancelAll() }
             for await ended in group {
@@ -141,11 +160,13 @@ public struct OTLPGRPCService: RegistrableRPCService {
     /// its message is read and dropped first. Reading holds up to one message per call, so at most
     /// `maxDraining` refusals read at once, each as `readRequest` does (one message, `messageTimeout`);
     /// beyond that a call is refused at once.
-    func refusal(after messages: RPCAsyncSequence<[UInt8], any Error>) async -> RPCError {
+    func refusal(
+        after messages: RPCAsyncSequence<[UInt8], any Error>, cancellation: ServerContext.RPCCancellationHandle? = nil
+    ) async -> RPCError {
         if draining.enter(limit: maxDraining) {
             defer { draining.leave() }
             // However the reading ends, the refusal says the same, and the client retries.
-            _ = await readRequest(messages)
+            _ = await readRequest(messages, cancellation: cancellation)
         }
         return RetryInfoMetadata.error(
             code: .resourceExhausted, message: "more than \(maxConcurrent) exports in progress; retry later", retryAfter: .seconds(1))
