@@ -31,8 +31,19 @@ public enum TestHTTP {
         return try await execute(request)
     }
 
+    /// A client that fails a request to a port nobody listens on at once. `HTTPClient.shared`
+    /// retries a refused connection until the request's deadline, so a request to an agent
+    /// killed a moment before hung for the whole 30 s, and a load that sent one request at a
+    /// time through it stopped while the test went on.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     private static func execute(_ request: HTTPClientRequest) async throws -> Reply {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
