@@ -1,7 +1,10 @@
+import Foundation
 import Glibc
 import Logging
 import PeriscopeConfig
 import PeriscopeServer
+import PeriscopeTesting
+import Synchronization
 import ServiceLifecycle
 import Testing
 
@@ -40,6 +43,42 @@ struct GRPCServerServiceTests {
         #expect(!bound.isServing, "the HTTP port's hint no longer sends gRPC clients to a port someone else holds")
         await group.triggerGracefulShutdown()
         try await running
+    }
+
+    @Test("connections asked to reconnect every 0.5 s under steady grpcio traffic: every call is accepted exactly once", .timeLimit(.minutes(3)))
+    func connectionAgeUnderTraffic() async throws {
+        let port = FreePort.pick()
+        let accepted = Mutex<[[UInt8]]>([])
+        let otlp = OTLPGRPCService(ingest: OTLPIngest(), logger: Logger(label: "grpc-test")) { received in
+            accepted.withLock { $0.append(received.payload) }
+            return .accepted(received)
+        }
+        let server = GRPCServerService(
+            name: "test", address: ListenAddress(host: "127.0.0.1", port: port), flag: "--test-grpc-listen", required: true,
+            maxMessageBytes: 1 << 20, services: [otlp], wrongProtocolHint: { "" }, maxConnectionAge: .milliseconds(500),
+            logger: Logger(label: "grpc-test"))
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "grpc-test")))
+        async let running: Void = group.run()
+
+        let requests = 3_000
+        let peers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Peers")
+        let started = ContinuousClock.now
+        let steady = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", peers.appendingPathComponent("grpc_steady.py").path, "--target", "127.0.0.1:\(port)",
+            "--service", "age", "--requests", "\(requests)", "--threads", "6", "--body-bytes", "2000", "--timeout", "150",
+        ])
+        let status = try await steady.waitForExit(timeout: .seconds(170))
+        let elapsed = ContinuousClock.now - started
+        await group.triggerGracefulShutdown()
+        try await running
+
+        try #require(status == 0, "grpc_steady failed: \(steady.standardError.suffix(1500))")
+        print("connection age 0.5 s: \(requests) calls in \(elapsed): \(steady.standardOutput.split(separator: "\n").last ?? "")")
+        #expect(elapsed > .seconds(2), "the run outlived several connection ages")
+        #expect(steady.standardOutput.contains("\"ok\": \(requests),"), "\(steady.standardOutput.suffix(500))")
+        let payloads = accepted.withLock { $0 }
+        #expect(payloads.count == requests, "accepted \(payloads.count) calls for \(requests) requests")
+        #expect(Set(payloads).count == requests, "each call once")
     }
 
     @Test("a host that is no IP address is refused with the flag named")

@@ -31,17 +31,19 @@ public struct GRPCServerService: Service {
     /// Where this server is bound, once it is; the HTTP port's hint for gRPC clients reads it.
     let bound: BoundAddress?
     let shutdownGrace: Duration
+    /// How long a client's connection is served before it is asked to reconnect.
+    let maxConnectionAge: Duration
     let logger: Logger
 
     /// Calls one connection may have open at once.
     public static let maxStreamsPerConnection = 100
-    /// How long a client's connection is served before it is asked to reconnect.
+    /// How long a client's connection is served, by default, before it is asked to reconnect.
     public static let maxConnectionAge = Duration.seconds(30 * 60)
 
     public init(
         name: String, address: ListenAddress, flag: String, required: Bool, maxMessageBytes: Int,
         services: [any RegistrableRPCService], wrongProtocolHint: @escaping @Sendable () -> String, bound: BoundAddress? = nil,
-        shutdownGrace: Duration = .seconds(10), logger: Logger
+        shutdownGrace: Duration = .seconds(10), maxConnectionAge: Duration = Self.maxConnectionAge, logger: Logger
     ) {
         self.flag = flag
         self.name = name
@@ -52,6 +54,7 @@ public struct GRPCServerService: Service {
         self.wrongProtocolHint = wrongProtocolHint
         self.bound = bound
         self.shutdownGrace = shutdownGrace
+        self.maxConnectionAge = maxConnectionAge
         self.logger = logger
     }
 
@@ -68,7 +71,7 @@ public struct GRPCServerService: Service {
         // refusal) keeps its stream, and what arrived of its message, until the client ends it;
         // a connection's age bounds how long one that never does can hold that memory. Closing
         // is graceful: calls in progress get `maxGraceTime`, new ones go to a new connection.
-        config.connection.maxAge = Self.maxConnectionAge
+        config.connection.maxAge = maxConnectionAge
         config.connection.maxGraceTime = shutdownGrace
         let hint = wrongProtocolHint
         let (name, logger, defenseThrottle) = (self.name, self.logger, LogThrottle())
