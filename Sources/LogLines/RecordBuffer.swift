@@ -1,11 +1,13 @@
-/// Records read from a file and not yet in the queue: their text back to back in one byte
-/// buffer, and each one's file range. Thousands of lines cost two growing arrays instead of
-/// a `String` and an array per line. Text is always valid UTF-8: invalid bytes are repaired
-/// with U+FFFD on the way in, and the record is marked.
+/// Records read from a file and not yet in the queue: their text back to back in chunks of
+/// about 64 KiB, and each one's file range. Thousands of lines cost a few chunks and one array
+/// instead of a `String` and an array per line; dropping the records that reached the queue
+/// drops whole chunks (kept for reuse), so no text is ever moved. Text is always valid UTF-8:
+/// invalid bytes are repaired with U+FFFD on the way in, and the record is marked.
 package struct RecordBuffer: Sendable {
     package struct Record: Equatable, Sendable {
-        /// Where the record's text lies in the buffer.
-        package var textStart: Int
+        /// Where the record's text lies: its chunk (counted from the buffer's first chunk ever) and offset in it.
+        fileprivate var chunk: Int
+        fileprivate var textStart: Int
         package var textCount: Int
         /// File offsets: the record's first byte, and just past its last newline.
         package var start: UInt64
@@ -16,8 +18,16 @@ package struct RecordBuffer: Sendable {
         package var invalidUTF8 = false
     }
 
-    package private(set) var text: [UInt8] = []
-    package private(set) var records: [Record] = []
+    /// A chunk is closed once the next record would take it past this; a longer record has a chunk of its own.
+    package static let chunkCapacity = 64 << 10
+    /// Emptied chunks kept for reuse (those not much larger than `chunkCapacity`).
+    private static let spareLimit = 4
+
+    /// Chunks holding live records' text; `chunks[0]` is chunk number `firstChunk`.
+    private var chunks: [[UInt8]] = []
+    private var firstChunk = 0
+    private var spare: [[UInt8]] = []
+    private var records: [Record] = []
 
     package init() {}
 
@@ -25,39 +35,68 @@ package struct RecordBuffer: Sendable {
     package var isEmpty: Bool { records.isEmpty }
     package subscript(index: Int) -> Record { records[index] }
 
+    /// Chunks holding live text, and bytes allocated for text (live, or kept for reuse).
+    package var chunkCount: Int { chunks.count }
+    package var textCapacity: Int { (chunks + spare).reduce(0) { $0 + $1.capacity } }
+
     /// Appends one line as a record of its own.
     package mutating func append(_ line: RawLine) {
-        let textStart = text.count
-        let invalid = Self.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
+        let chunk = openChunk(for: line.bytes.count)
+        let textStart = chunks[chunk].count
+        let invalid = Self.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &chunks[chunk])
         records.append(Record(
-            textStart: textStart, textCount: text.count - textStart, start: line.start, end: line.end,
+            chunk: firstChunk + chunk, textStart: textStart, textCount: chunks[chunk].count - textStart, start: line.start, end: line.end,
             truncatedFrom: line.truncatedFrom, invalidUTF8: invalid))
     }
 
     /// Appends a record whose text is already valid UTF-8 (a multiline record).
     package mutating func append(text bytes: [UInt8], start: UInt64, end: UInt64, truncatedFrom: Int?, invalidUTF8: Bool) {
+        let chunk = openChunk(for: bytes.count)
         records.append(Record(
-            textStart: text.count, textCount: bytes.count, start: start, end: end, truncatedFrom: truncatedFrom, invalidUTF8: invalidUTF8))
-        text.append(contentsOf: bytes)
+            chunk: firstChunk + chunk, textStart: chunks[chunk].count, textCount: bytes.count, start: start, end: end,
+            truncatedFrom: truncatedFrom, invalidUTF8: invalidUTF8))
+        chunks[chunk].append(contentsOf: bytes)
     }
 
-    /// Drops the first `count` records (they are in the queue) and their text.
+    /// Drops the first `count` records (they are in the queue), and the chunks only they used.
     package mutating func removeFirst(_ count: Int) {
         guard count > 0 else { return }
         guard count < records.count else {
-            text.removeAll(keepingCapacity: true)
             records.removeAll(keepingCapacity: true)
+            recycle(chunks.count)
             return
         }
-        let shift = records[count].textStart
-        text.removeFirst(shift)
+        recycle(records[count].chunk - firstChunk)
         records.removeFirst(count)
-        for index in records.indices { records[index].textStart -= shift }
     }
 
     /// Calls `body` with the text of `record`.
     package func withText<Result>(of record: Record, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try text.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[record.textStart..<(record.textStart + record.textCount)])) }
+        try chunks[record.chunk - firstChunk].withUnsafeBufferPointer {
+            try body(UnsafeBufferPointer(rebasing: $0[record.textStart..<(record.textStart + record.textCount)]))
+        }
+    }
+
+    /// The index in `chunks` of the chunk the next record of about `byteCount` bytes goes in.
+    private mutating func openChunk(for byteCount: Int) -> Int {
+        if let last = chunks.last, last.isEmpty || last.count + byteCount <= Self.chunkCapacity { return chunks.count - 1 }
+        var chunk = spare.popLast() ?? []
+        chunk.reserveCapacity(Self.chunkCapacity)
+        chunks.append(chunk)
+        return chunks.count - 1
+    }
+
+    /// Drops the first `count` chunks, keeping a few ordinary ones for reuse.
+    private mutating func recycle(_ count: Int) {
+        guard count > 0 else { return }
+        for index in 0..<count where spare.count < Self.spareLimit && chunks[index].capacity <= 2 * Self.chunkCapacity {
+            var chunk = chunks[index]
+            chunks[index] = []
+            chunk.removeAll(keepingCapacity: true)
+            spare.append(chunk)
+        }
+        chunks.removeFirst(count)
+        firstChunk += count
     }
 
     /// Appends `bytes` to `out`, repairing invalid UTF-8 with U+FFFD; returns whether the source is

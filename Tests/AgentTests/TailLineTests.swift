@@ -87,7 +87,45 @@ struct TailLineTests {
         #expect((0..<buffer.count).map { buffer[$0].start } == [20, 30, 40])
         #expect((0..<buffer.count).map { buffer[$0].invalidUTF8 } == [false, false, true])
         buffer.removeFirst(3)
-        #expect(buffer.isEmpty && buffer.text.isEmpty)
+        #expect(buffer.isEmpty && buffer.chunkCount == 0)
+    }
+
+    @Test("records in many chunks: 300,000 lines added and dropped in uneven steps keep their text, and memory stays bounded")
+    func recordBufferChunks() {
+        var buffer = RecordBuffer()
+        var model: [(text: [UInt8], start: UInt64)] = []
+        var generator = SystemRandomNumberGenerator()
+        var offset: UInt64 = 0
+        var added = 0
+        var largestCapacity = 0
+        while added < 300_000 {
+            // Ordinary lines, now and then one longer than a chunk or an empty one.
+            for _ in 0..<Int.random(in: 1...6000, using: &generator) {
+                let roll = Int.random(in: 0..<1000, using: &generator)
+                let length = roll == 0 ? RecordBuffer.chunkCapacity + Int.random(in: 1...5000, using: &generator) : roll == 1 ? 0 : Int.random(in: 1...400, using: &generator)
+                let text = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ added) & 0x7F }
+                text.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: offset, end: offset + UInt64(length) + 1, truncatedFrom: nil)) }
+                model.append((text, offset))
+                offset += UInt64(length) + 1
+                added += 1
+            }
+            // Check a few records at random, then drop a part of the front (sometimes everything).
+            for _ in 0..<20 where !model.isEmpty {
+                let index = Int.random(in: 0..<model.count, using: &generator)
+                #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text)
+                #expect(buffer[index].start == model[index].start)
+            }
+            let drop = Int.random(in: 0...10, using: &generator) == 0 ? model.count : Int.random(in: 0...model.count, using: &generator)
+            buffer.removeFirst(drop)
+            model.removeFirst(drop)
+            #expect(buffer.count == model.count)
+            let live = model.reduce(0) { $0 + $1.text.count }
+            largestCapacity = max(largestCapacity, buffer.textCapacity - live)
+        }
+        for index in model.indices { #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text) }
+        // Beyond the live text: at most the unused end of each live chunk, a long line's own
+        // chunk, and the spare chunks (about 2.4 MiB for 6,000 lines of at most 400 bytes).
+        #expect(largestCapacity < 8 << 20, "text held beyond the live records: \(largestCapacity) bytes")
     }
 
     @Test("a file larger than one poll's budget is read on by the next poll, which is asked for at once")
