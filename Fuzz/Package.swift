@@ -41,6 +41,12 @@ let package = Package(
             swiftSettings: fuzz
         ),
         .executableTarget(
+            name: "CheckedLineFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeDiskQueue", package: "Periscope")],
+            path: "Sources/CheckedLineFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
             name: "StoredSpanBlockFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
             path: "Sources/StoredSpanBlockFuzz",

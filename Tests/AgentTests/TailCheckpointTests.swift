@@ -30,6 +30,78 @@ struct TailCheckpointTests {
         #expect(try TailCheckpoints.load(scratch.file("missing.json")) == TailCheckpoints())
     }
 
+    @Test("the checkpoint log: thousands of saves append a line each, the file is replaced when it outgrows its bound, the last save reads back")
+    func checkpointLog() throws {
+        let scratch = try TailScratch()
+        let path = scratch.file("tail-checkpoints.json")
+        let log = CheckpointLog(path: path)
+        var document = TailCheckpoints()
+        document.startedSources = ["s"]
+        var inodes: Set<UInt64> = []
+        var largest = 0
+        for round in 0..<5_000 {
+            document.files = [.init(identity: .init(device: 1, inode: 2), fingerprint: .of(Array("x".utf8)), tag: "t", path: "/p", source: "s",
+                                    offset: UInt64(round) * 1_000, pendingEnd: round % 2 == 0 ? UInt64(round) * 1_000 + 500 : nil)]
+            try log.save(document)
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            inodes.insert(UInt64(info.st_ino))
+            largest = max(largest, Int(info.st_size))
+            if round % 97 == 0 { #expect(try TailCheckpoints.load(path) == document) }
+        }
+        #expect(try TailCheckpoints.load(path) == document)
+        let line = try CheckpointLog.line(document).count
+        #expect(largest <= CheckpointLog.compactionBytes + 2 * line, "the file stays within its bound: \(largest) bytes")
+        // 5,000 lines of about 230 bytes: replaced about every 1,100 saves, never at each one.
+        #expect(inodes.count >= 3 && inodes.count <= 10, "replaced \(inodes.count) times")
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        log.close()
+        // After close (or a failed write) the next save replaces the file: one line only.
+        try log.save(document)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 1)
+    }
+
+    @Test("the checkpoint log after a crash: a torn or zero-filled last line leaves the state before it; an old agent's JSON file reads; garbage is refused clearly")
+    func checkpointLogDamage() throws {
+        let scratch = try TailScratch()
+        let path = scratch.file("tail-checkpoints.json")
+        var first = TailCheckpoints()
+        first.startedSources = ["first"]
+        var second = TailCheckpoints()
+        second.startedSources = ["second"]
+        let log = CheckpointLog(path: path)
+        try log.save(first)
+        try log.save(second)
+        log.close()
+        let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let firstLength = try CheckpointLog.line(first).count
+        #expect(try CheckpointLog.read(whole, path: path) == second)
+        // Every cut inside the second line, and zeros where its bytes never landed, leave the first.
+        for cut in firstLength..<(whole.count - 1) {
+            #expect(try CheckpointLog.read(Array(whole[..<cut]), path: path) == first, "cut at \(cut)")
+            #expect(try CheckpointLog.read(Array(whole[..<cut]) + [UInt8](repeating: 0, count: whole.count - cut), path: path) == first)
+        }
+        // A bit flipped in the second line's JSON: its CRC fails.
+        var flipped = whole
+        flipped[whole.count - 5] ^= 0x01
+        #expect(try CheckpointLog.read(flipped, path: path) == first)
+        // An older agent's file (one JSON document), and the next save after it.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(second).write(to: URL(fileURLWithPath: path))
+        #expect(try TailCheckpoints.load(path) == second)
+        try CheckpointLog(path: path).save(first)
+        #expect(try TailCheckpoints.load(path) == first)
+        // Nothing intact at all: an error that says what to do.
+        #expect(throws: CheckpointLog.ReadError.self) { try CheckpointLog.read(Array("not a checkpoint\n".utf8), path: path) }
+        do {
+            _ = try CheckpointLog.read(Array(whole[..<(firstLength - 2)]), path: path)
+            Issue.record("a file with no intact line was read")
+        } catch {
+            #expect("\(error)".contains("move the file aside"))
+        }
+    }
+
     @Test("a restarted engine resumes exactly at the checkpoint")
     func resume() async throws {
         let scratch = try TailScratch()

@@ -42,4 +42,16 @@ struct FuzzPropertyTests {
         #expect(decodedSeeds == 2, "the two whole seed records decode, the torn one does not")
         for input in inputs { input.withUnsafeBytes { QueueRecordFuzzing.check($0) } }
     }
+
+    @Test("checked lines: any bytes give an intact payload or none; an appended line is read back; a torn one is not")
+    func checkedLines() {
+        let seeds = FuzzCorpus.seeds("CheckedLineFuzz")
+        #expect(seeds.count >= 4)
+        let current = seeds.compactMap { CheckedLine.lastIntact(in: $0).map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(current == [
+            #"{"files":[],"startedSources":["s"],"version":1}"#, #"{"files":[],"startedSources":["s"],"version":1}"#,
+            #"{"files":[{"offset":10}],"startedSources":["s"],"version":1}"#,
+        ], "two-states reads its second line; torn-last and zeros-after their first; the legacy JSON has no checked line")
+        for input in Self.inputs("CheckedLineFuzz", count: 3_000) { input.withUnsafeBytes { CheckedLineFuzzing.check($0) } }
+    }
 }

@@ -66,18 +66,16 @@ struct TailCheckpoints: Codable, Equatable, Sendable {
         finished = try container.decodeIfPresent([FinishedStream].self, forKey: .finished) ?? []
     }
 
+    /// The current state in the file at `path` (`CheckpointLog`); empty when there is none.
     static func load(_ path: String) throws -> TailCheckpoints {
-        guard FileManager.default.fileExists(atPath: path) else { return TailCheckpoints() }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try JSONDecoder().decode(TailCheckpoints.self, from: data)
+        try CheckpointLog.load(path)
     }
 
-    /// Writes a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
+    /// Replaces the file at `path` with one holding only this state.
     func save(_ path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(self)
-        try AtomicFile.write(data, to: path)
+        let log = CheckpointLog(path: path)
+        defer { log.close() }
+        try log.save(self)
     }
 }
 
@@ -87,7 +85,9 @@ enum AtomicFile {
         var description: String
     }
 
-    static func write(_ data: Data, to path: String) throws {
+    /// Writes a temporary file, fsyncs it, renames it over `path` and fsyncs the directory;
+    /// returns the new file's descriptor, open for writing.
+    static func replace(_ path: String, with data: [UInt8]) throws -> Int32 {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
@@ -107,13 +107,17 @@ enum AtomicFile {
             close(fd)
             throw WriteError(description: "cannot write \(temporary): \(reason)")
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw WriteError(description: "cannot rename \(temporary): \(String(cString: strerror(errno)))") }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw WriteError(description: "cannot rename \(temporary): \(reason)")
+        }
         let directory = (path as NSString).deletingLastPathComponent
         let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {
             fsync(directoryFD)
             close(directoryFD)
         }
+        return fd
     }
 }

@@ -35,11 +35,11 @@ extension TailEngine {
         if await !persist(checkpoint(sending: nil, end: 0)) { dirty = true }
     }
 
-    /// Writes a checkpoint on the thread pool (it fsyncs), never on the actor's thread.
+    /// Writes a checkpoint on the thread pool (it syncs), never on the actor's thread.
     nonisolated func persist(_ document: TailCheckpoints) async -> Bool {
-        let path = checkpointPath
+        let log = checkpointLog
         do {
-            try await BlockingIO.run { try document.save(path) }
+            try await BlockingIO.run { try log.save(document) }
             return true
         } catch {
             logger.error("cannot write tail checkpoints: \(error)")

@@ -21,6 +21,7 @@ actor TailEngine {
 
     let sources: [TailSource]
     let checkpointPath: String
+    let checkpointLog: CheckpointLog
     let sink: any TailBatchSink
     let redactor: Redactor
     let counters: TailCounters
@@ -78,6 +79,7 @@ actor TailEngine {
         self.bytesPerPoll = bytesPerPoll
         self.redactor = redactor
         self.checkpointPath = checkpointPath
+        checkpointLog = CheckpointLog(path: checkpointPath)
         self.sink = sink
         self.counters = counters
         self.logger = logger
@@ -129,6 +131,7 @@ actor TailEngine {
     /// Closes every file (on shutdown); checkpoints stay as they are.
     func close() async {
         if dirty { await saveCheckpoints() }
+        checkpointLog.close()
         for file in files.values { file.close() }
         files = [:]
     }
