@@ -1,7 +1,7 @@
 /// Records read from a file and not yet in the queue: their text back to back in chunks of
 /// about 64 KiB, and each one's file range. Thousands of lines cost a few chunks and one array
 /// instead of a `String` and an array per line; dropping the records that reached the queue
-/// drops whole chunks (kept for reuse), so no text is ever moved. Text is always valid UTF-8:
+/// drops whole chunks (a few kept for reuse until the buffer empties), so no text is ever moved. Text is always valid UTF-8:
 /// invalid bytes are repaired with U+FFFD on the way in, and the record is marked.
 package struct RecordBuffer: Sendable {
     package struct Record: Equatable, Sendable {
@@ -62,8 +62,11 @@ package struct RecordBuffer: Sendable {
     package mutating func removeFirst(_ count: Int) {
         guard count > 0 else { return }
         guard count < records.count else {
-            records.removeAll(keepingCapacity: true)
-            recycle(chunks.count)
+            // Everything is in the queue: a followed file that goes quiet holds no text.
+            records = []
+            firstChunk += chunks.count
+            chunks = []
+            spare = []
             return
         }
         recycle(records[count].chunk - firstChunk)

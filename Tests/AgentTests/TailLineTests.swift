@@ -2,6 +2,7 @@ import Foundation
 @testable import PeriscopeAgent
 import PeriscopeLogLines
 import PeriscopeModel
+import PeriscopeTesting
 import Testing
 
 @Suite("Tail: lines and records")
@@ -94,7 +95,8 @@ struct TailLineTests {
     func recordBufferChunks() {
         var buffer = RecordBuffer()
         var model: [(text: [UInt8], start: UInt64)] = []
-        var generator = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(seed: seed)
         var offset: UInt64 = 0
         var added = 0
         var largestCapacity = 0
@@ -104,7 +106,12 @@ struct TailLineTests {
                 let roll = Int.random(in: 0..<1000, using: &generator)
                 let length = roll == 0 ? RecordBuffer.chunkCapacity + Int.random(in: 1...5000, using: &generator) : roll == 1 ? 0 : Int.random(in: 1...400, using: &generator)
                 let text = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ added) & 0x7F }
-                text.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: offset, end: offset + UInt64(length) + 1, truncatedFrom: nil)) }
+                if roll == 2 {
+                    // A multiline record, already joined.
+                    buffer.append(text: text, start: offset, end: offset + UInt64(length) + 1, truncatedFrom: nil, invalidUTF8: false)
+                } else {
+                    text.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: offset, end: offset + UInt64(length) + 1, truncatedFrom: nil)) }
+                }
                 model.append((text, offset))
                 offset += UInt64(length) + 1
                 added += 1
@@ -112,8 +119,8 @@ struct TailLineTests {
             // Check a few records at random, then drop a part of the front (sometimes everything).
             for _ in 0..<20 where !model.isEmpty {
                 let index = Int.random(in: 0..<model.count, using: &generator)
-                #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text)
-                #expect(buffer[index].start == model[index].start)
+                #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text, "seed \(seed)")
+                #expect(buffer[index].start == model[index].start, "seed \(seed)")
             }
             let drop = Int.random(in: 0...10, using: &generator) == 0 ? model.count : Int.random(in: 0...model.count, using: &generator)
             buffer.removeFirst(drop)
@@ -122,10 +129,12 @@ struct TailLineTests {
             let live = model.reduce(0) { $0 + $1.text.count }
             largestCapacity = max(largestCapacity, buffer.textCapacity - live)
         }
-        for index in model.indices { #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text) }
+        for index in model.indices { #expect(buffer.withText(of: buffer[index]) { Array($0) } == model[index].text, "seed \(seed)") }
         // Beyond the live text: at most the unused end of each live chunk, a long line's own
         // chunk, and the spare chunks (about 2.4 MiB for 6,000 lines of at most 400 bytes).
-        #expect(largestCapacity < 8 << 20, "text held beyond the live records: \(largestCapacity) bytes")
+        #expect(largestCapacity < 8 << 20, "text held beyond the live records: \(largestCapacity) bytes (seed \(seed))")
+        buffer.removeFirst(buffer.count)
+        #expect(buffer.textCapacity == 0, "an emptied buffer holds no text")
     }
 
     @Test("a file larger than one poll's budget is read on by the next poll, which is asked for at once")

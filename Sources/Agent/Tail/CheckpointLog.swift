@@ -12,9 +12,14 @@ import Glibc
 /// A save appends one line and `fdatasync`s it, where replacing the file took a temporary file,
 /// an `fsync`, a rename and a directory `fsync` — once per tailed batch. The file is replaced
 /// atomically by one holding only the current state at the first save after start, after a
-/// failed write, and once the lines outgrow `compactionBytes`, so it stays small.
+/// failed write, when the open file is no longer the one at the path (moved aside, deleted),
+/// and once the lines outgrow `compactionBytes`, so it stays small. An append never follows a
+/// torn line: after a crash the first save replaces the file.
 ///
-/// Files an older agent wrote (one JSON document) are read as they are.
+/// This relies on the file system leaving the bytes of earlier lines intact when a later
+/// append to the same block is interrupted, as ext4 and XFS do for data written and synced
+/// before. Files an older agent wrote (one JSON document) are read as they are; an older agent
+/// cannot read this format.
 final class CheckpointLog: Sendable {
     struct ReadError: Error, CustomStringConvertible {
         var description: String
@@ -46,14 +51,17 @@ final class CheckpointLog: Sendable {
         let line = try Self.line(document)
         try state.withLock { state in
             if state.fd >= 0, state.size <= max(Self.compactionBytes, 8 * line.count) {
-                if Self.append(line, to: state.fd, at: state.size) {
+                guard Self.append(line, to: state.fd, at: state.size) else {
+                    let reason = String(cString: strerror(errno))
+                    Glibc.close(state.fd)
+                    state.fd = -1
+                    throw AtomicFile.WriteError(description: "cannot append to \(path): \(reason)")
+                }
+                // Moved aside or deleted meanwhile: the line is synced, but not where a restart reads.
+                if Self.isStill(at: path, fd: state.fd) {
                     state.size += line.count
                     return
                 }
-                let reason = String(cString: strerror(errno))
-                Glibc.close(state.fd)
-                state.fd = -1
-                throw AtomicFile.WriteError(description: "cannot append to \(path): \(reason)")
             }
             if state.fd >= 0 { Glibc.close(state.fd) }
             state.fd = -1
@@ -76,12 +84,13 @@ final class CheckpointLog: Sendable {
         return try read([UInt8](Data(contentsOf: URL(fileURLWithPath: path))), path: path)
     }
 
-    /// The current state in a file's bytes.
+    /// The current state in a file's bytes. An empty file is refused: no agent writes one.
     static func read(_ bytes: [UInt8], path: String) throws -> TailCheckpoints {
         let decoder = JSONDecoder()
         do {
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A }) { return TailCheckpoints() }
-            if bytes.first == UInt8(ascii: "{") {
+            let first = bytes.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+            guard first != nil else { throw ReadError(description: "the file is empty") }
+            if first == UInt8(ascii: "{") {
                 return try decoder.decode(TailCheckpoints.self, from: Data(bytes))
             }
             guard let json = CheckedLine.lastIntact(in: bytes) else {
@@ -101,6 +110,14 @@ final class CheckpointLog: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return CheckedLine.encode([UInt8](try encoder.encode(document)))
+    }
+
+    /// The open file is still the one at `path` (not moved aside, deleted, or replaced by another).
+    private static func isStill(at path: String, fd: Int32) -> Bool {
+        var open = stat()
+        var named = stat()
+        guard fstat(fd, &open) == 0, open.st_nlink > 0, stat(path, &named) == 0 else { return false }
+        return open.st_dev == named.st_dev && open.st_ino == named.st_ino
     }
 
     private static func append(_ line: [UInt8], to fd: Int32, at offset: Int) -> Bool {

@@ -112,12 +112,16 @@ enum AtomicFile {
             close(fd)
             throw WriteError(description: "cannot rename \(temporary): \(reason)")
         }
+        // Every later append to this file counts on the rename being durable.
         let directory = (path as NSString).deletingLastPathComponent
         let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        guard directoryFD >= 0, fsync(directoryFD) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if directoryFD >= 0 { close(directoryFD) }
+            close(fd)
+            throw WriteError(description: "cannot sync the directory of \(path): \(reason)")
         }
+        close(directoryFD)
         return fd
     }
 }
