@@ -30,6 +30,13 @@ struct TailCheckpointTests {
         #expect(try TailCheckpoints.load(scratch.file("missing.json")) == TailCheckpoints())
     }
 
+    /// A state told apart from others by its one started source.
+    private static func state(_ name: String) -> TailCheckpoints {
+        var document = TailCheckpoints()
+        document.startedSources = [name]
+        return document
+    }
+
     @Test("the checkpoint log: thousands of saves append a line each, the file is replaced when it outgrows its bound, the last save reads back")
     func checkpointLog() throws {
         let scratch = try TailScratch()
@@ -68,10 +75,7 @@ struct TailCheckpointTests {
     func checkpointLogDamage() throws {
         let scratch = try TailScratch()
         let path = scratch.file("tail-checkpoints.json")
-        var first = TailCheckpoints()
-        first.startedSources = ["first"]
-        var second = TailCheckpoints()
-        second.startedSources = ["second"]
+        let (first, second) = (Self.state("first"), Self.state("second"))
         let log = CheckpointLog(path: path)
         try log.save(first)
         try log.save(second)
@@ -125,10 +129,7 @@ struct TailCheckpointTests {
     func checkpointLogRestart() throws {
         let scratch = try TailScratch()
         let path = scratch.file("tail-checkpoints.json")
-        var first = TailCheckpoints()
-        first.startedSources = ["first"]
-        var second = TailCheckpoints()
-        second.startedSources = ["second"]
+        let (first, second) = (Self.state("first"), Self.state("second"))
         try first.save(path)
         let torn = try CheckpointLog.line(second).dropLast(7)
         let handle = try #require(FileHandle(forWritingAtPath: path))
