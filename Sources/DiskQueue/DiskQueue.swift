@@ -154,7 +154,7 @@ package final class DiskQueue: Sendable {
             remove(previous, directory: directory)
         }
         state.statistics.segmentFiles = state.segments.count
-        syncDirectory(directory)
+        do { try syncDirectory(directory) } catch { throw .io("\(error)") }
     }
 
     private static func remove(_ segment: Segment, directory: String) {

@@ -88,12 +88,24 @@ package final class SegmentFile {
     }
 }
 
-/// fsyncs a directory so a file created or removed in it survives a power loss.
-package func syncDirectory(_ path: String) {
+/// fsyncs a directory so a file created, renamed or removed in it survives a power loss.
+///
+/// A directory this process may not open for reading, or a file system that does not sync
+/// directories (`EINVAL`, `ENOTSUP`), is left as it is: nothing more can be done there, and
+/// refusing every write would stop the agent for good. Any other failure (`EIO`, `ENOSPC`)
+/// throws, since the entry may not be on disk.
+package func syncDirectory(_ path: String) throws(SegmentFile.IOError) {
     let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard descriptor >= 0 else { return }
-    fsync(descriptor)
-    close(descriptor)
+    guard descriptor >= 0 else {
+        if errno == EACCES || errno == EPERM { return }
+        throw SegmentFile.IOError(description: "cannot open the directory \(path) to sync it: \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    while fsync(descriptor) != 0 {
+        if errno == EINTR { continue }
+        if errno == EINVAL || errno == ENOTSUP || errno == EROFS { return }
+        throw SegmentFile.IOError(description: "cannot sync the directory \(path): \(String(cString: strerror(errno)))")
+    }
 }
 
 /// `fdatasync` where the system has it (Linux); elsewhere `F_FULLFSYNC`, which also flushes the

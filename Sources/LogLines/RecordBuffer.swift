@@ -84,7 +84,9 @@ package struct RecordBuffer: Sendable {
     private mutating func openChunk(for byteCount: Int) -> Int {
         if let last = chunks.last, last.isEmpty || last.count + byteCount <= Self.chunkCapacity { return chunks.count - 1 }
         var chunk = spare.popLast() ?? []
-        chunk.reserveCapacity(Self.chunkCapacity)
+        // The first chunk grows as text arrives: a file that holds a few short records (many
+        // followed files, a queue refusing) keeps a few bytes each, not 64 KiB.
+        if !chunks.isEmpty { chunk.reserveCapacity(Self.chunkCapacity) }
         chunks.append(chunk)
         return chunks.count - 1
     }

@@ -122,7 +122,39 @@ struct TailCheckpointTests {
             try log.save(document)
             #expect(try TailCheckpoints.load(path) == document, "round \(round)")
         }
-        #expect(try TailCheckpoints.load(path + ".bak").startedSources == ["round 2"], "the save that found the file moved wrote it there too, and none after")
+        #expect(try TailCheckpoints.load(path + ".bak").startedSources == ["round 1"], "the moved file holds what it held when it was moved: no save wrote to it")
+    }
+
+    @Test("the checkpoint log: a file truncated, overwritten with an older copy or appended to in place is written whole again by the next save")
+    func checkpointLogChangedInPlace() throws {
+        let scratch = try TailScratch()
+        let path = scratch.file("tail-checkpoints.json")
+        let log = CheckpointLog(path: path)
+        try log.save(Self.state("a"))
+        try log.save(Self.state("b"))
+        let older = try Data(contentsOf: URL(fileURLWithPath: path))
+        for name in ["c", "d", "e"] { try log.save(Self.state(name)) }
+        let changes: [(String, (FileHandle) throws -> Void)] = [
+            ("overwritten with an older, shorter copy", { handle in
+                try handle.truncate(atOffset: 0)
+                try handle.write(contentsOf: older)
+            }),
+            ("truncated to nothing", { handle in try handle.truncate(atOffset: 0) }),
+            ("appended to", { handle in
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data("{\"junk\": true}\n".utf8))
+            }),
+        ]
+        for (round, (change, apply)) in changes.enumerated() {
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            try apply(handle)
+            try handle.close()
+            let state = Self.state("after \(round)")
+            try log.save(state)
+            #expect(try TailCheckpoints.load(path) == state, "the file was \(change)")
+            try log.save(Self.state("next \(round)"))
+            #expect(try TailCheckpoints.load(path) == Self.state("next \(round)"), "the save after the one that found the file \(change)")
+        }
     }
 
     @Test("the checkpoint log after a crash: a new agent's first save replaces a file with a torn last line; an empty file is refused")

@@ -74,7 +74,7 @@ struct DeadLetterBox: Sendable {
         // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
         try writeDurably(record, to: base + ".batch")
         try writeDurably(json, to: base + ".json")
-        syncDirectory(directory)
+        try syncDirectory(directory)
         return evicted
     }
 

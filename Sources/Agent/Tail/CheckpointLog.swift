@@ -12,20 +12,21 @@ import Glibc
 /// A save appends one line and `fdatasync`s it, where replacing the file took a temporary file,
 /// an `fsync`, a rename and a directory `fsync` — once per tailed batch. The file is replaced
 /// atomically by one holding only the current state at the first save after start, after a
-/// failed write, when the open file is no longer the one at the path (moved aside, deleted),
-/// and once the lines outgrow `compactionBytes`, so it stays small. An append never follows a
-/// torn line: after a crash the first save replaces the file.
+/// failed write, when the open file is no longer the one at the path or not the length this
+/// log wrote (moved aside, deleted, truncated or written by someone else), and once the lines
+/// outgrow `compactionBytes`, so it stays small. An append never follows a torn line: after a
+/// crash the first save replaces the file.
 ///
-/// This relies on the file system leaving the bytes of earlier lines intact when a later
-/// append to the same block is interrupted, as ext4 and XFS do for data written and synced
-/// before. Files an older agent wrote (one JSON document) are read as they are; an older agent
-/// cannot read this format.
+/// An append rewrites the block that holds the end of the line before it, with the same bytes
+/// there; this relies on the device writing each sector whole, so an interrupted append cannot
+/// damage that earlier line. Files an older agent wrote (one JSON document) are read as they
+/// are; an older agent cannot read this format.
 final class CheckpointLog: Sendable {
     struct ReadError: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Replace the file once it holds more than this many bytes, or eight states.
+    /// Replace the file once it holds more than this many bytes and more than eight states.
     static let compactionBytes = 256 << 10
 
     private struct State {
@@ -50,15 +51,16 @@ final class CheckpointLog: Sendable {
     func save(_ document: TailCheckpoints) throws {
         let line = try Self.line(document)
         try state.withLock { state in
-            if state.fd >= 0, state.size <= max(Self.compactionBytes, 8 * line.count) {
-                guard Self.append(line, to: state.fd, at: state.size) else {
-                    let reason = String(cString: strerror(errno))
+            if state.fd >= 0, state.size <= max(Self.compactionBytes, 8 * line.count),
+                Self.isStill(at: path, fd: state.fd, size: state.size)
+            {
+                if let failure = Self.append(line, to: state.fd, at: state.size) {
                     Glibc.close(state.fd)
                     state.fd = -1
-                    throw AtomicFile.WriteError(description: "cannot append to \(path): \(reason)")
+                    throw AtomicFile.WriteError(description: "cannot append to \(path): \(String(cString: strerror(failure)))")
                 }
                 // Moved aside or deleted meanwhile: the line is synced, but not where a restart reads.
-                if Self.isStill(at: path, fd: state.fd) {
+                if Self.isStill(at: path, fd: state.fd, size: state.size + line.count) {
                     state.size += line.count
                     return
                 }
@@ -112,25 +114,34 @@ final class CheckpointLog: Sendable {
         return CheckedLine.encode([UInt8](try encoder.encode(document)))
     }
 
-    /// The open file is still the one at `path` (not moved aside, deleted, or replaced by another).
-    private static func isStill(at path: String, fd: Int32) -> Bool {
+    /// The open file is still the one at `path` (not moved aside, deleted, or replaced by
+    /// another) and `size` bytes long (not truncated, overwritten longer or appended to by another).
+    private static func isStill(at path: String, fd: Int32, size: Int) -> Bool {
         var open = stat()
         var named = stat()
-        guard fstat(fd, &open) == 0, open.st_nlink > 0, stat(path, &named) == 0 else { return false }
+        guard fstat(fd, &open) == 0, open.st_nlink > 0, open.st_size == off_t(size),
+            stat(path, &named) == 0
+        else { return false }
         return open.st_dev == named.st_dev && open.st_ino == named.st_ino
     }
 
-    private static func append(_ line: [UInt8], to fd: Int32, at offset: Int) -> Bool {
+    /// Writes `line` at `offset` and syncs it; the `errno` of a failure, or nil.
+    private static func append(_ line: [UInt8], to fd: Int32, at offset: Int) -> Int32? {
         var written = 0
-        let complete: Bool = line.withUnsafeBytes { raw in
+        let failure: Int32? = line.withUnsafeBytes { raw in
             while written < raw.count {
                 let count = pwrite(fd, raw.baseAddress! + written, raw.count - written, off_t(offset + written))
                 if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { return false }
+                if count < 0 { return errno }
+                if count == 0 { return EIO }
                 written += count
             }
-            return true
+            return nil
         }
-        return complete && fdatasync(fd) == 0
+        if let failure { return failure }
+        while fdatasync(fd) != 0 {
+            if errno != EINTR { return errno }
+        }
+        return nil
     }
 }

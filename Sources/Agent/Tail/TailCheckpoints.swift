@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeDiskQueue
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,14 +115,12 @@ enum AtomicFile {
         }
         // Every later append to this file counts on the rename being durable.
         let directory = (path as NSString).deletingLastPathComponent
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directoryFD >= 0, fsync(directoryFD) == 0 else {
-            let reason = String(cString: strerror(errno))
-            if directoryFD >= 0 { close(directoryFD) }
+        do {
+            try syncDirectory(directory.isEmpty ? "." : directory)
+        } catch {
             close(fd)
-            throw WriteError(description: "cannot sync the directory of \(path): \(reason)")
+            throw WriteError(description: error.description)
         }
-        close(directoryFD)
         return fd
     }
 }
