@@ -45,7 +45,11 @@ struct GRPCServerServiceTests {
         try await running
     }
 
-    @Test("connections asked to reconnect every 0.5 s under steady grpcio traffic: every call is accepted exactly once", .timeLimit(.minutes(3)))
+    /// A call whose answer is lost as its connection closes is reported `UNAVAILABLE` and retried
+    /// by the client although the server took it (seen: 2 of 3,000 calls under a loaded `make
+    /// test`), as with any gRPC server that recycles connections; so the test holds the server to
+    /// at least once, and a second acceptance only for a call the client was told had failed.
+    @Test("connections asked to reconnect every 0.5 s under steady grpcio traffic: every call is accepted, twice only after the client saw it fail", .timeLimit(.minutes(3)))
     func connectionAgeUnderTraffic() async throws {
         let port = FreePort.pick()
         let accepted = Mutex<[[UInt8]]>([])
@@ -76,9 +80,14 @@ struct GRPCServerServiceTests {
         print("connection age 0.5 s: \(requests) calls in \(elapsed): \(steady.standardOutput.split(separator: "\n").last ?? "")")
         #expect(elapsed > .seconds(2), "the run outlived several connection ages")
         #expect(steady.standardOutput.contains("\"ok\": \(requests),"), "\(steady.standardOutput.suffix(500))")
+        let summary = try #require(steady.standardOutput.split(separator: "\n").last.map { Data($0.utf8) })
+        let counts = try #require(try JSONSerialization.jsonObject(with: summary) as? [String: Any])
+        let unavailable = (counts["refused"] as? [String: Int])?["UNAVAILABLE"] ?? 0
         let payloads = accepted.withLock { $0 }
-        #expect(payloads.count == requests, "accepted \(payloads.count) calls for \(requests) requests")
-        #expect(Set(payloads).count == requests, "each call once")
+        #expect(Set(payloads).count == requests, "every call accepted: \(Set(payloads).count) distinct of \(requests)")
+        #expect(
+            payloads.count - requests <= unavailable,
+            "\(payloads.count - requests) calls accepted twice, more than the \(unavailable) the client was told had failed")
     }
 
     @Test("a host that is no IP address is refused with the flag named")
