@@ -143,8 +143,11 @@ package final class DiskQueue: Sendable {
             let file = try SegmentFile(path: segmentPath(sequence, directory), create: true)
             let ackLog = try SegmentFile(path: ackPath(sequence, directory), create: true)
             segment = Segment(sequence: sequence, file: file, ackLog: ackLog, records: 0, acknowledged: [])
+            // Appends to the new files count on their names surviving a power cut.
+            try syncDirectory(directory)
         } catch {
             unlink(segmentPath(sequence, directory))
+            unlink(ackPath(sequence, directory))
             throw .io("\(error)")
         }
         state.nextSequence += 1
@@ -152,9 +155,11 @@ package final class DiskQueue: Sendable {
         if let previous, previous.unacknowledged == 0 {
             state.segments.removeAll { $0.sequence == previous.sequence }
             remove(previous, directory: directory)
+            // A removal lost to a power cut brings back a segment whose records were all
+            // acknowledged (sent again at worst, under their batch IDs): no reason to refuse the append.
+            try? syncDirectory(directory)
         }
         state.statistics.segmentFiles = state.segments.count
-        do { try syncDirectory(directory) } catch { throw .io("\(error)") }
     }
 
     private static func remove(_ segment: Segment, directory: String) {

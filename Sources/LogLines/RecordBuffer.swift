@@ -20,6 +20,8 @@ package struct RecordBuffer: Sendable {
 
     /// A chunk is closed once the next record would take it past this; a longer record has a chunk of its own.
     package static let chunkCapacity = 64 << 10
+    /// What the first chunk of an empty buffer reserves.
+    package static let firstChunkCapacity = 4 << 10
     /// Emptied chunks kept for reuse (those not much larger than `chunkCapacity`).
     private static let spareLimit = 4
 
@@ -84,9 +86,9 @@ package struct RecordBuffer: Sendable {
     private mutating func openChunk(for byteCount: Int) -> Int {
         if let last = chunks.last, last.isEmpty || last.count + byteCount <= Self.chunkCapacity { return chunks.count - 1 }
         var chunk = spare.popLast() ?? []
-        // The first chunk grows as text arrives: a file that holds a few short records (many
-        // followed files, a queue refusing) keeps a few bytes each, not 64 KiB.
-        if !chunks.isEmpty { chunk.reserveCapacity(Self.chunkCapacity) }
+        // The first chunk starts at 4 KiB and grows as text arrives: a file that holds a few
+        // short records (many followed files, a queue refusing) keeps 4 KiB, not 64.
+        chunk.reserveCapacity(chunks.isEmpty ? Self.firstChunkCapacity : Self.chunkCapacity)
         chunks.append(chunk)
         return chunks.count - 1
     }

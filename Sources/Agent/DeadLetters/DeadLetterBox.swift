@@ -74,7 +74,14 @@ struct DeadLetterBox: Sendable {
         // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
         try writeDurably(record, to: base + ".batch")
         try writeDurably(json, to: base + ".json")
-        try syncDirectory(directory)
+        do {
+            try syncDirectory(directory)
+        } catch {
+            // The record stays queued and is stored again later, under a new name: no copy stays behind.
+            unlink((directory as NSString).appendingPathComponent(base + ".json"))
+            unlink((directory as NSString).appendingPathComponent(base + ".batch"))
+            throw error
+        }
         return evicted
     }
 
