@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--body-bytes", type=int, default=32000)
     parser.add_argument("--timeout", type=float, default=120, help="seconds for the whole run")
+    parser.add_argument("--call-timeout", type=float, default=10, help="seconds for one call (its gRPC deadline)")
     args = parser.parse_args()
 
     lock = threading.Lock()
@@ -79,7 +80,7 @@ def main() -> None:
                         counts["errors"].append(f"{number}: out of time")
                     return
                 try:
-                    call(body, timeout=10)
+                    call(body, timeout=args.call_timeout)
                     announce()
                     with lock:
                         counts["ok"] += 1
