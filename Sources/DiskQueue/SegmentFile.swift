@@ -90,8 +90,8 @@ package final class SegmentFile {
 
 /// fsyncs a directory so a file created, renamed or removed in it survives a power loss.
 ///
-/// A directory this process may not open for reading, or a file system that does not sync
-/// directories (`EINVAL`, `ENOTSUP`), is left as it is: nothing more can be done there, and
+/// A directory this process may not open for reading (`EACCES`, `EPERM`), or a file system
+/// that does not sync directories (`EINVAL`, `ENOTSUP`, `EROFS`), is left as it is: nothing more can be done there, and
 /// refusing every write would stop the agent for good. Any other failure (`EIO`, `ENOSPC`)
 /// throws, since the entry may not be on disk.
 package func syncDirectory(_ path: String) throws(SegmentFile.IOError) {

@@ -4,7 +4,9 @@ record whose body starts with its number) is sent until it is answered OK; RESOU
 and UNAVAILABLE are counted, with whether they carried a RetryInfo, and retried after 50 ms
 (sooner than the server asks, to keep the test short). Prints "sending" once the first call is
 answered, so a test can start other senders while these are under way, then the counts as JSON
-on the last line."""
+on the last line, with the calls the client was told had failed per request number
+("refused_by_request": {"17": {"UNAVAILABLE": 1}}), so that a test can tell a request the server
+took twice because its first answer was lost from one it took twice unasked."""
 import argparse
 import json
 import random
@@ -55,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     lock = threading.Lock()
-    counts = {"ok": 0, "refused": {}, "refused_with_retry_info": 0, "failed": 0, "errors": []}
+    counts = {"ok": 0, "refused": {}, "refused_with_retry_info": 0, "refused_by_request": {}, "failed": 0, "errors": []}
     numbers = iter(range(args.requests))
     deadline = time.monotonic() + args.timeout
     announced = threading.Event()
@@ -95,6 +97,8 @@ def main() -> None:
                         break
                     with lock:
                         counts["refused"][code] = counts["refused"].get(code, 0) + 1
+                        by_code = counts["refused_by_request"].setdefault(str(number), {})
+                        by_code[code] = by_code.get(code, 0) + 1
                         counts["refused_with_retry_info"] += 1 if has_retry_info(error) else 0
                     time.sleep(0.05)
 
