@@ -5,10 +5,11 @@
 # opentelemetry-sdk peer), the agent's file-tailing throughput (periscope-tail-bench), the
 # collector's store (periscope-store-bench), and rewrites BENCHMARKS.md from what was measured.
 #
-# Every step is bounded. Once dependencies are built the whole run takes 35–70 minutes on a
-# 2-core machine, most of it the tailing peers and the store benchmarks (a first build from
-# scratch adds the compile time of swift-otel and the harness); LOAD_RUNS, TAIL_BENCH_MIB,
-# STORE_BENCH_SPANS, PG_BENCH_RUNS and PG_BENCH_LARGE_SPANS make it shorter.
+# Every step is bounded, and every figure is the median of several runs (3 by default) with its
+# range. Once dependencies are built the whole run takes about 60–80 minutes on a 2-core machine,
+# most of it the load ladder, the tailing peers and the store benchmarks (a first build from
+# scratch adds the compile time of swift-otel and the harness); LOAD_RUNS, SDK_RUNS, TAIL_BENCH_MIB,
+# STORE_BENCH_RUNS, STORE_BENCH_SPANS, PG_BENCH_RUNS and PG_BENCH_LARGE_SPANS make it shorter.
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,14 +58,22 @@ timeout 2400 "$SWIFT" build -c release --package-path "$BENCH"
 LOAD="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-load"
 
 step "SDK micro-benchmarks (ordo-one/benchmark)"
-# One run per SDK: a single run of both was killed by the kernel's OOM killer at 24 GiB, and
-# either alone stays far below that. Each run's JMH file is rendered later; the plugin's own
-# text tables are in .results/sdk-*.out.
-for sdk in Periscope swift-otel; do
-  mkdir -p "$RESULTS/sdk-$sdk"
-  STEP_TIMEOUT=900 record "sdk-$sdk" "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
-    benchmark --target SDKBenchmarks --filter "$sdk .*" --format jmh --path "$RESULTS/sdk-$sdk" --no-progress
-  mv "$RESULTS/sdk-$sdk/Current_run.jmh.json" "$RESULTS/sdk-$sdk.jmh.json" 2>/dev/null || true
+# One process per SDK and run: a single run of both was killed by the kernel's OOM killer at 24 GiB,
+# and either alone stays far below that. SDK_RUNS runs (default 3) of each, the two SDKs in turn so
+# that both share the machine's moments; BENCHMARKS.md shows each figure's median (min–max) over the
+# runs. Each run's JMH file is rendered later; the plugin's own text tables are in .results/sdk-*.out.
+[ "${SDK_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "SDK_RUNS must be a whole number of at least 1" >&2; exit 2; }
+for run in $(seq 1 "${SDK_RUNS:-3}"); do
+  for sdk in Periscope swift-otel; do
+    name="sdk-$sdk"; [ "$run" = 1 ] || name="sdk-$sdk-run$run"
+    rm -rf "$RESULTS/$name"
+    mkdir -p "$RESULTS/$name"
+    STEP_TIMEOUT=900 record "$name" "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
+      benchmark --target SDKBenchmarks --filter "$sdk .*" --format jmh --path "$RESULTS/$name" --no-progress
+    if [ -f "$RESULTS/$name/Current_run.jmh.json" ]; then
+      mv "$RESULTS/$name/Current_run.jmh.json" "$RESULTS/$name.jmh.json"
+    fi
+  done
 done
 
 step "end-to-end load (periscope-load)"
@@ -117,20 +126,30 @@ done
 
 step "Periscope's SDK at its defaults: the highest lossless rate of spans + logs through the agent"
 # The bench process is the instrumented service; lossless = the exporter dropped and failed
-# nothing, and the collector stored every item. Stops at the first rate that loses.
+# nothing, and the collector stored every item. LOAD_RUNS runs of each rate; stops after the first
+# rate that loses in any of its runs.
 for rate in 50000 100000 150000 200000; do
-  record "sdk-rate-$rate" "$LOAD" --bin-dir "$BIN" --sdk-spans-per-second "$rate" --sdk-logs-per-second "$rate" \
-    --duration 10 --json-out "$RESULTS/sdk-rate-$rate.json"
-  [ "$(cat "$RESULTS/sdk-rate-$rate.status")" = 0 ] || break
+  held=yes
+  for run in $(seq 1 "${LOAD_RUNS:-3}"); do
+    name="sdk-rate-$rate"; [ "$run" = 1 ] || name="sdk-rate-$rate-run$run"
+    record "$name" "$LOAD" --bin-dir "$BIN" --sdk-spans-per-second "$rate" --sdk-logs-per-second "$rate" \
+      --duration 10 --json-out "$RESULTS/$name.json"
+    [ "$(cat "$RESULTS/$name.status")" = 0 ] || held=no
+  done
+  [ "$held" = yes ] || break
 done
 
 step "peer: Python opentelemetry-sdk as the client"
-record peer-python "$LOAD" "${LOAD_COMMON[@]}" \
-  --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \
-  --json-out "$RESULTS/peer-python.json"
-# The same number of spans from periscope-load's own client, side by side.
-record peer-generator "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
-  --duration 1 --requests-per-second 40 --json-out "$RESULTS/peer-generator.json"
+# LOAD_RUNS runs of each, the two clients in turn (peer-python, peer-generator, peer-python-run2, …).
+for run in $(seq 1 "${LOAD_RUNS:-3}"); do
+  suffix=""; [ "$run" = 1 ] || suffix="-run$run"
+  record "peer-python$suffix" "$LOAD" "${LOAD_COMMON[@]}" \
+    --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \
+    --json-out "$RESULTS/peer-python$suffix.json"
+  # The same number of spans from periscope-load's own client, side by side.
+  record "peer-generator$suffix" "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
+    --duration 1 --requests-per-second 40 --json-out "$RESULTS/peer-generator$suffix.json"
+done
 
 step "agent file tailing, pinned to one core (periscope-tail-bench)"
 # DESIGN §9 row 2: the release agent pinned to CPU 1 tails a TAIL_BENCH_MIB MiB file of JSON lines
@@ -194,27 +213,31 @@ step "store: the collector alone, pinned to one core (periscope-store-bench)"
 # random. DESIGN §9 states 10M spans, the default here (a few minutes of ingest on one core);
 # smaller for a quick look: STORE_BENCH_SPANS=2000000 make bench.
 STORE_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-store-bench"
-if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-  STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record store-bench taskset -c 0 "$STORE_BENCH" --bin-dir "$BIN" \
-    --spans "${STORE_BENCH_SPANS:-10000000}" --collector-cpus 1 --json-out "$RESULTS/store-bench.json"
-else
-  STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record store-bench "$STORE_BENCH" --bin-dir "$BIN" \
-    --spans "${STORE_BENCH_SPANS:-10000000}" --collector-cpus "" --json-out "$RESULTS/store-bench.json"
-fi
-
-# The same ingest as a backfill: start times random over the day, so every batch touches the
-# whole day's indexes and rollups (a smaller run; ingest only).
-if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-  STEP_TIMEOUT=900 record store-bench-random taskset -c 0 "$STORE_BENCH" --bin-dir "$BIN" --spans 200000 \
-    --arrival random --skip-signals --skip-rollup-comparison --repetitions 50 --collector-cpus 1 \
-    --json-out "$RESULTS/store-bench-random.json"
-fi
+# STORE_BENCH_RUNS runs (default 3), as store-bench, store-bench-run2, …; BENCHMARKS.md shows each
+# figure's median (min–max). The rollup comparison (five rounds of its own, median shown) runs in the
+# first only. Then the same ingest as a backfill: start times random over the day, so every batch
+# touches the whole day's indexes and rollups (a smaller run; ingest only), as often.
+[ "${STORE_BENCH_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "STORE_BENCH_RUNS must be a whole number of at least 1" >&2; exit 2; }
+pin=(); collector_cpus=""
+if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 0); collector_cpus=1; fi
+for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
+  suffix=""; rollups=(); [ "$run" = 1 ] || { suffix="-run$run"; rollups=(--skip-rollup-comparison); }
+  STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench$suffix" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" \
+    --spans "${STORE_BENCH_SPANS:-10000000}" "${rollups[@]}" --collector-cpus "$collector_cpus" \
+    --json-out "$RESULTS/store-bench$suffix.json"
+done
+for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
+  suffix=""; [ "$run" = 1 ] || suffix="-run$run"
+  STEP_TIMEOUT=900 record "store-bench-random$suffix" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" --spans 200000 \
+    --arrival random --skip-signals --skip-rollup-comparison --repetitions 50 --collector-cpus "$collector_cpus" \
+    --json-out "$RESULTS/store-bench-random$suffix.json"
+done
 
 step "store: PostgreSQL beside SQLite, 1, 2 and 3 collectors (periscope-store-bench --postgres)"
 # Issue 19's figures: a private PostgreSQL 15 in the work directory (pinned to CPU 0, collectors
 # to CPU 1), PG_BENCH_RUNS runs (default 3) of PG_BENCH_SPANS spans (default 2M) with 1, 2 and 3
 # collectors on one database, golden signals and SLO status on it too; then one run at
-# PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector for trace by ID at that size.
+# PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector for trace by ID at that size, as often.
 if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
   for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
     STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-$run" "$STORE_BENCH" --bin-dir "$BIN" \
@@ -222,9 +245,12 @@ if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
       --json-out "$RESULTS/store-bench-postgres-$run.json"
   done
   if [ "${PG_BENCH_LARGE_SPANS:-10000000}" != 0 ]; then
-    STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record store-bench-postgres-large "$STORE_BENCH" --bin-dir "$BIN" \
-      --spans "${PG_BENCH_LARGE_SPANS:-10000000}" --skip-store --skip-signals --skip-rollup-comparison --postgres \
-      --postgres-collectors 1 --json-out "$RESULTS/store-bench-postgres-large.json"
+    for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
+      suffix=""; [ "$run" = 1 ] || suffix="-run$run"
+      STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-large$suffix" "$STORE_BENCH" --bin-dir "$BIN" \
+        --spans "${PG_BENCH_LARGE_SPANS:-10000000}" --skip-store --skip-signals --skip-rollup-comparison --postgres \
+        --postgres-collectors 1 --json-out "$RESULTS/store-bench-postgres-large$suffix.json"
+    done
   fi
 else
   echo "skipped: no PostgreSQL server binaries (make prerequisites installs them)" | tee "$RESULTS/store-bench-postgres.err"

@@ -47,6 +47,22 @@ def verdict(ok):
     return "met" if ok else "**not met**"
 
 
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def spread(values, digits=0, scale=1.0, suffix=""):
+    """A figure over several runs: the value of a single run, else median (min–max); "—" for none."""
+    values = sorted(v * scale for v in values if v is not None)
+    if not values:
+        return "—"
+    text = f"{median(values):,.{digits}f}{suffix}"
+    low, high = f"{values[0]:,.{digits}f}", f"{values[-1]:,.{digits}f}"
+    return text if low == high else f"{text} ({low}–{high})"
+
+
 machine = dict(line.split("=", 1) for line in read("machine.env").splitlines() if "=" in line)
 lines = []
 out = lines.append
@@ -92,8 +108,15 @@ if watched:
 out("")
 
 # ---------------------------------------------------------------- SDK micro-benchmarks
+# One JMH file per SDK and run (sdk-Periscope.jmh.json, sdk-Periscope-run2.jmh.json, …): per benchmark,
+# the metrics of each run.
 sdk = {}
-for path in glob.glob(os.path.join(RESULTS, "*.jmh.json")) + glob.glob(os.path.join(RESULTS, "*jmh*.json")):
+def sdk_run_order(path):
+    head, _, tail = os.path.basename(path)[:-len(".jmh.json")].rpartition("-run")
+    return (head, int(tail)) if head and tail.isdigit() else (os.path.basename(path), 1)
+
+
+for path in sorted(glob.glob(os.path.join(RESULTS, "sdk-*.jmh.json")), key=sdk_run_order):
     try:
         with open(path) as handle:
             elements = json.load(handle)
@@ -103,52 +126,56 @@ for path in glob.glob(os.path.join(RESULTS, "*.jmh.json")) + glob.glob(os.path.j
         name = element["benchmark"].split(".")[-1].replace("_", " ")
         metrics = dict(element.get("secondaryMetrics", {}))
         metrics["Throughput (# / s)"] = element["primaryMetric"]
-        sdk[name] = metrics
-
+        sdk.setdefault(name, []).append(metrics)
+sdk_run_count = len(glob.glob(os.path.join(RESULTS, "sdk-Periscope*.status")))
 
 sdk_command = " and ".join(command(f"sdk-{name}") for name in ["Periscope", "swift-otel"])
 
 
-def metric(name, key):
-    for label, values in sdk.get(name, {}).items():
+def metric(metrics, key):
+    for label, values in metrics.items():
         if label.lower().startswith(key):
             return values
     return None
+
+
+def sdk_figure(name, key, percentile, scale, digits):
+    """A percentile of one benchmark's metric over its runs: median (min–max), or "—"."""
+    values = [metric(m, key) for m in sdk.get(name, [])]
+    return spread([v["scorePercentiles"][percentile] for v in values if v], digits, scale)
 
 
 # ordo-one's JMH export gives, per 1,000-call sample, wall clock in µs and mallocs as counts:
 # µs per 1,000 calls is numerically ns per call; mallocs per call are the count / 1,000.
 out("## SDK hot paths (`SDKBenchmarks`, ordo-one/benchmark)")
 out("")
-out("Periscope and swift-otel 1.6.0 on the same machine, one run each (together, the run was OOM-killed),")
-out("each configured alike: every span")
+out(f"Periscope and swift-otel 1.6.0 on the same machine, {sdk_run_count} run(s) of each, one process per SDK and run")
+out("(together, a run was OOM-killed), the two in turn; each configured alike: every span")
 out("sampled, a batch processor with a 1,048,576-item queue (so nothing is dropped during a run), batches")
 out("of 512 every 200 ms. Periscope's")
 out("exporter runs against a closed loopback port (exports fail at once, nothing waits on a network);")
 out("swift-otel gets its no-op exporter, so it never pays for encoding — a conservative comparison for")
-out("Periscope. A sample is 1,000 calls; figures are per call (p99 is that of 1,000-call samples).")
+out("Periscope. A sample is 1,000 calls; figures are per call (p99 is that of 1,000-call samples), each the")
+out("median over the runs with the lowest and highest in brackets.")
 out("")
 if sdk:
-    out("| benchmark | wall p50 (ns) | wall p99 (ns) | mallocs p50 | mallocs p99 | samples |")
-    out("| --- | ---: | ---: | ---: | ---: | ---: |")
+    out("| benchmark | runs | wall p50 (ns) | wall p99 (ns) | mallocs p50 | mallocs p99 | samples per run |")
+    out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in sorted(sdk):
-        wall = metric(name, "time (wall clock)")
-        mallocs = metric(name, "malloc (total)")
-        def fmt(values, key, scale, digits):
-            return f"{values['scorePercentiles'][key] * scale:.{digits}f}" if values else "—"
-        samples = len(wall["rawData"][0]) if wall else 0
-        out(f"| {name} | {fmt(wall, '50.0', 1, 0)} | {fmt(wall, '99.0', 1, 0)} | {fmt(mallocs, '50.0', 0.001, 2)} "
-            f"| {fmt(mallocs, '99.0', 0.001, 2)} | {samples} |")
+        samples = [len(w["rawData"][0]) for w in (metric(m, "time (wall clock)") for m in sdk[name]) if w]
+        out(f"| {name} | {len(sdk[name])} | {sdk_figure(name, 'time (wall clock)', '50.0', 1, 0)} "
+            f"| {sdk_figure(name, 'time (wall clock)', '99.0', 1, 0)} | {sdk_figure(name, 'malloc (total)', '50.0', 0.001, 2)} "
+            f"| {sdk_figure(name, 'malloc (total)', '99.0', 0.001, 2)} | {spread(samples)} |")
     out("")
     counters = [line for line in (read("sdk-Periscope.out") + read("sdk-Periscope.err")).splitlines()
                 if line.startswith("periscope exporter:")]
     if counters:
-        out("Periscope's exporter counters at the end of each of its benchmarks (named in brackets):")
+        out("Periscope's exporter counters at the end of each of its benchmarks in the first run (named in brackets):")
         out("")
         for line in counters:
             out(f"- {line}")
         out("")
-    out(f"Commands: {sdk_command}")
+    out(f"Commands: {sdk_command} (each run the same, with `-runN` in the path)")
 else:
     out(f"No results: the benchmark runs failed (see `Benchmarks/.results/sdk-*.err`). Commands: {sdk_command}")
 out("")
@@ -192,22 +219,6 @@ mixed = [(name, g) for name, g in runs if name.startswith("load-mixed-")]
 # Every rate of the mixed ladder that was run, in order, including one whose runs all left no result.
 ladder = sorted({n for n, _ in mixed} | {n for n in missing if n.startswith("load-mixed-")},
                 key=lambda name: int(name.rsplit("-", 1)[1]) if name.rsplit("-", 1)[1].isdigit() else 0)
-
-
-def median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
-def spread(values, digits=0, scale=1.0, suffix=""):
-    """A figure over several runs: the value of a single run, else median (min–max); "—" for none."""
-    values = sorted(v * scale for v in values if v is not None)
-    if not values:
-        return "—"
-    text = f"{median(values):,.{digits}f}{suffix}"
-    low, high = f"{values[0]:,.{digits}f}", f"{values[-1]:,.{digits}f}"
-    return text if low == high else f"{text} ({low}–{high})"
 
 
 def figure(reports, get, digits=0):
@@ -299,15 +310,21 @@ out("## DESIGN §9 targets")
 out("")
 out("| what | target | measured | verdict | command |")
 out("| --- | --- | --- | --- | --- |")
-p_wall = metric("Periscope span start+end", "time (wall clock)")
-o_wall = metric("swift-otel span start+end", "time (wall clock)")
+def sdk_p50s(name):
+    """The wall-clock p50 of one benchmark in each run, in run order."""
+    walls = [metric(m, "time (wall clock)") for m in sdk.get(name, [])]
+    return [w["scorePercentiles"]["50.0"] for w in walls if w]
+
+
 SDK_TARGET = "≤ 200 ns median, far ahead of swift-otel in the same run (read here as ≥ 10× faster)"
-if p_wall and o_wall:
-    p50 = p_wall["scorePercentiles"]["50.0"]
-    o50 = o_wall["scorePercentiles"]["50.0"]
-    ratio = o50 / p50 if p50 else 0
-    out(f"| SDK span start+end | {SDK_TARGET} | {p50:.0f} ns median; swift-otel {o50:,.0f} ns in the same run, "
-        f"{ratio:.1f}× slower | {verdict(p50 <= 200 and ratio >= 10)} | {sdk_command} |")
+p_runs, o_runs = sdk_p50s("Periscope span start+end"), sdk_p50s("swift-otel span start+end")
+if p_runs and o_runs:
+    # Runs are paired in the order they ran (the two SDKs take turns), so each ratio is of one moment.
+    ratios = [o / p for p, o in zip(p_runs, o_runs) if p]
+    p50, ratio = median(p_runs), median(ratios) if ratios else 0
+    out(f"| SDK span start+end | {SDK_TARGET} | {spread(p_runs)} ns median over {len(p_runs)} run(s); swift-otel "
+        f"{spread(o_runs)} ns in the same runs, {spread(ratios, 1, suffix='×')} slower | "
+        f"{verdict(p50 <= 200 and ratio >= 10)} | {sdk_command} |")
 else:
     out(f"| SDK span start+end | {SDK_TARGET} | not measured: a benchmark run failed | — | {sdk_command} |")
 
@@ -492,53 +509,76 @@ def arrival_text(store):
     return "random over the day"
 
 
-store_bench = load_json("store-bench.json")
-store = (store_bench or {}).get("store")
-signals = (store_bench or {}).get("signals")
+def numbered_runs(name):
+    """The results of NAME, NAME-run2, NAME-run3, … that left one, in run order."""
+    found = []
+    for path in glob.glob(os.path.join(RESULTS, f"{name}.json")) + glob.glob(os.path.join(RESULTS, f"{name}-run*.json")):
+        base = os.path.basename(path)[:-5]
+        head, _, tail = base.rpartition("-run")
+        index = int(tail) if head == name and tail.isdigit() else 1 if base == name else None
+        report = load_json(base + ".json") if index else None
+        if report:
+            found.append((index, report))
+    return [report for _, report in sorted(found, key=lambda item: item[0])]
+
+
+store_benches = numbered_runs("store-bench")
+store_bench = store_benches[0] if store_benches else None
+stores = [r["store"] for r in store_benches if r.get("store")]
+store = stores[0] if stores else None
+signal_runs_sqlite = [r["signals"] for r in store_benches if r.get("signals")]
+signals = signal_runs_sqlite[0] if signal_runs_sqlite else None
 pinned = f"collector pinned to CPU {store_bench['collectorCPUs']} (`taskset`)" if store_bench and store_bench.get("collectorCPUs") else "collector unpinned"
 
 
-def latency_row(what, target, query, limit_ms, context):
-    q = query["latencyMs"]
-    ok = q["p99"] <= limit_ms and query["errors"] == 0
-    errors = f", {query['errors']} errors" if query["errors"] else ""
-    out(f"| {what} | {target} | p99 {q['p99']:.2f} ms, p50 {q['p50']:.2f} ms (n={q['count']}, "
-        f"{query['meanResults']:.1f} results per answer{errors}; {context}) | {verdict(ok)} | {command('store-bench')} |")
+def latency_row(what, target, queries, limit_ms, context):
+    """A query's latency over the runs that measured it: p99 and p50 as median (min–max); the verdict on the median p99."""
+    p99s = [q["latencyMs"]["p99"] for q in queries]
+    ok = median(p99s) <= limit_ms and all(q["errors"] == 0 for q in queries)
+    errors = sum(q["errors"] for q in queries)
+    errors = f", {errors} errors" if errors else ""
+    out(f"| {what} | {target} | p99 {spread(p99s, 2, suffix=' ms')}, p50 {spread([q['latencyMs']['p50'] for q in queries], 2, suffix=' ms')} "
+        f"({len(queries)} run(s), n={queries[0]['latencyMs']['count']} each, "
+        f"{median([q['meanResults'] for q in queries]):.1f} results per answer{errors}; {context}) | {verdict(ok)} | {command('store-bench')} |")
+
+
+def store_query(key, runs):
+    return [r["queries"][key] for r in runs if key in r["queries"]]
 
 
 if store:
+    rates = [s["ingest"]["spansPerCPUSecond"] for s in stores]
     ingest = store["ingest"]
     n = f"{store['spans']:,} spans stored" + (" — fewer than the 10M of the target" if store["spans"] < 10_000_000 else "")
-    out(f"| collector ingest, spans with indexes (saturated) | {INGEST_TARGET} | {ingest['spansPerCPUSecond']:,.0f} spans "
-        f"per collector CPU-second, {ingest['spansPerSecond']:,.0f} spans/s over the whole ingest of {ingest['storedSpans']:,} "
-        f"spans + {ingest['storedLogs']:,} logs ({pinned}; {store['inFlight']} requests of {store['batchSpans']} spans in "
-        f"flight; start times {arrival_text(store)}) | {verdict(ingest['spansPerCPUSecond'] >= 250_000)} | {command('store-bench')} |")
-    backfill = (load_json("store-bench-random.json") or {}).get("store")
-    if backfill:
-        ingest = backfill["ingest"]
+    out(f"| collector ingest, spans with indexes (saturated) | {INGEST_TARGET} | {spread(rates)} spans "
+        f"per collector CPU-second, {spread([s['ingest']['spansPerSecond'] for s in stores])} spans/s over the whole ingest of "
+        f"{ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(stores)} run(s) ({pinned}; {store['inFlight']} "
+        f"requests of {store['batchSpans']} spans in flight; start times {arrival_text(store)}) | "
+        f"{verdict(median(rates) >= 250_000)} | {command('store-bench')} |")
+    backfills = [r["store"] for r in numbered_runs("store-bench-random") if r.get("store")]
+    if backfills:
+        ingest = backfills[0]["ingest"]
+        rates = [b["ingest"]["spansPerCPUSecond"] for b in backfills]
         out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | "
-            f"{ingest['spansPerCPUSecond']:,.0f} spans per collector CPU-second, {ingest['spansPerSecond']:,.0f} spans/s over "
-            f"{ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs (every batch touches the whole day's "
-            f"indexes and rollups) | {verdict(ingest['spansPerCPUSecond'] >= 250_000)} | {command('store-bench-random')} |")
-    queries = store["queries"]
-    if "traceByID" in queries:
-        latency_row("trace by ID, 10M spans stored", "p99 ≤ 2 ms", queries["traceByID"], 2, n)
-    if "searchServiceOperationDuration" in queries:
-        latency_row("trace search (service+operation+duration, 24h)", "≤ 50 ms", queries["searchServiceOperationDuration"], 50,
-                    n + ", `min_duration=100ms`, `limit=20`; verdict on p99")
-    if "searchAttribute" in queries:
-        latency_row("attribute search (24h)", "≤ 200 ms", queries["searchAttribute"], 200,
-                    n + ", `attr=http.route=/route/K`, `limit=20`; verdict on p99")
-    if "logsByCorrelationID" in queries:
-        latency_row("logs by correlation ID", "≤ 10 ms (brief)", queries["logsByCorrelationID"], 10, n)
-    if "logsRecentByService" in queries:
-        latency_row("a service's latest 100 logs (last 15 min, newest first)", "≤ 50 ms (ours)", queries["logsRecentByService"], 50, n)
-    if "logsTextScan" in queries:
-        latency_row("log text search matching nothing (24h: every record read)", "≤ 1 s (ours)", queries["logsTextScan"], 1000, n)
-    out(f"| storage (store benchmark) | {STORAGE_TARGET} | {store['bytesPerSpan']:.0f} bytes per span on disk "
-        f"({store['spans']:,} spans plus {store['logs']:,} log records, data directory incl. -wal/-shm, right after "
-        f"ingest; {store['bytesPerSpanExcludingWAL']:.0f} without them) | {verdict(store['bytesPerSpan'] <= 60)} "
-        f"| {command('store-bench')} |")
+            f"{spread(rates)} spans per collector CPU-second, {spread([b['ingest']['spansPerSecond'] for b in backfills])} "
+            f"spans/s over {ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(backfills)} run(s) (every "
+            f"batch touches the whole day's indexes and rollups) | {verdict(median(rates) >= 250_000)} | {command('store-bench-random')} |")
+    for key, what, target, limit, context in [
+        ("traceByID", "trace by ID, 10M spans stored", "p99 ≤ 2 ms", 2, n),
+        ("searchServiceOperationDuration", "trace search (service+operation+duration, 24h)", "≤ 50 ms", 50,
+         n + ", `min_duration=100ms`, `limit=20`; verdict on p99"),
+        ("searchAttribute", "attribute search (24h)", "≤ 200 ms", 200, n + ", `attr=http.route=/route/K`, `limit=20`; verdict on p99"),
+        ("logsByCorrelationID", "logs by correlation ID", "≤ 10 ms (brief)", 10, n),
+        ("logsRecentByService", "a service's latest 100 logs (last 15 min, newest first)", "≤ 50 ms (ours)", 50, n),
+        ("logsTextScan", "log text search matching nothing (24h: every record read)", "≤ 1 s (ours)", 1000, n),
+    ]:
+        queries = store_query(key, stores)
+        if queries:
+            latency_row(what, target, queries, limit, context)
+    out(f"| storage (store benchmark) | {STORAGE_TARGET} | {spread([s['bytesPerSpan'] for s in stores])} bytes per span on disk "
+        f"({store['spans']:,} spans plus {store['logs']:,} log records, {len(stores)} run(s), data directory incl. -wal/-shm, "
+        f"right after ingest; {spread([s['bytesPerSpanExcludingWAL'] for s in stores])} without them) | "
+        f"{verdict(median([s['bytesPerSpan'] for s in stores]) <= 60)} | {command('store-bench')} |")
 else:
     out(f"| trace by ID, 10M spans stored | p99 ≤ 2 ms | not measured: the store benchmark did not run or failed "
         f"(see `Benchmarks/.results/store-bench.err`) | — | {command('store-bench')} |")
@@ -551,8 +591,9 @@ if signals:
              "signalsByOperation": f"golden signals per operation over {signals['days']} days",
              "slos": f"SLO status ({signals['days']} days of data, 30-day windows)"}
     for key in ["signals", "signalsByOperation", "slos"]:
-        if key in signals["queries"]:
-            latency_row(names[key], "≤ 100 ms", signals["queries"][key], 100, context)
+        queries = store_query(key, signal_runs_sqlite)
+        if queries:
+            latency_row(names[key], "≤ 100 ms", queries, 100, context)
 
 
 def rollup_row(what, cost):
@@ -653,49 +694,56 @@ out("`fsync: always`, 4 batches in flight). The file is written and fsynced befo
 out("per request of a made-up service: RFC 3339 time with ms, level, message, service, 32-hex `trace_id`,")
 out("16-hex `span_id`, `correlation_id`, `http.route`, `duration_ms`, `user`. The agent ships to a counting")
 out("OTLP/HTTP sink in the benchmark process (on the other core), which decodes each zstd body, checks every")
-store_rate = (f"{store['ingest']['spansPerCPUSecond']:,.0f} spans per CPU-second in this run's store benchmark"
+store_rate = (f"{median([s['ingest']['spansPerCPUSecond'] for s in stores]):,.0f} spans per CPU-second in this run's store benchmark"
               if store else "far fewer items per second, see the store benchmark")
 out("line off by its `correlation_id` (its sequence number) and answers 200 at once. The collector would be")
 out(f"the bottleneck ({store_rate}, against the ~400k lines/s of 100 MiB/s), so the agent is what is")
 out("measured. Time runs from the agent's start until the sink holds every line. CPU is utime+stime from")
 out("`/proc/PID/stat`; RSS is `VmHWM`, cross-checked by `VmRSS` sampled every 50 ms.")
 out("")
-if tail_bench:
-    t = tail_bench
+if tail_runs:
+    t = tail_runs[0]
     f = t["file"]
-    c = t["counts"]
+    counts = [r["counts"] for r in tail_runs]
+    def each(get, digits=0):
+        return spread([get(r) for r in tail_runs], digits)
+    steady = [r for r in tail_runs if r.get("steadyMiBPerSecond") is not None and r.get("firstRecordSeconds") is not None]
+    out(f"{len(tail_runs)} run(s) of the same command on the same machine; each figure is the median with the lowest and "
+        "highest in brackets (peak RSS: the highest).")
+    out("")
     out("| what | measured |")
     out("| --- | --- |")
-    out(f"| file | {f['bytes'] / 1048576:.0f} MiB, {f['lines']:,} JSON lines, {f['meanLineBytes']:.1f} B mean |")
+    out(f"| file | {f['bytes'] / 1048576:.0f} MiB, {f['lines']:,} JSON lines, {f['meanLineBytes']:.1f} B mean (written anew for each run) |")
     out(f"| agent | {tail_core(t)}; fsync {t['fsync']}; redaction defaults {'on' if t['redactDefaults'] else 'off'} |")
-    out(f"| throughput, agent start → last line acknowledged | **{t['mibPerSecond']:.1f} MiB/s**, "
-        f"{t['linesPerSecond']:,.0f} lines/s ({t['seconds']:.2f} s) |")
-    if t.get("steadyMiBPerSecond") is not None and t.get("firstRecordSeconds") is not None:
-        out(f"| steady state, first record → last | {t['steadyMiBPerSecond']:.1f} MiB/s (first record after "
-            f"{t['firstRecordSeconds']:.2f} s; its `listening on` line was seen after {t['startupSeconds']:.2f} s) |")
-    out(f"| agent CPU | {t['agentCPUSeconds']:.2f} CPU-s, {t['agentCPUUtilization'] * 100:.0f} % of one core over the run, "
-        f"{t['mibPerAgentCPUSecond']:.1f} MiB per CPU-second |")
-    out(f"| agent peak RSS | **{t['agentPeakRSSMiB']:.1f} MiB** `VmHWM` (target ≤ 50 MiB: {verdict(t['meetsRSS'])}); "
-        f"largest of {t['rssSamples']} samples {t['agentMaxSampledRSSMiB']:.1f} MiB = "
-        f"{t['agentPeakSampleAnonMiB']:.1f} anonymous + {t['agentPeakSampleFileMiB']:.1f} file-backed |")
-    out(f"| lines received | {t['linesReceived']:,} of {t['linesWritten']:,}: lost {t['lostLines']:,}, duplicated "
-        f"{c['duplicateRecords']:,}, unreadable {c['unknownRecords']:,}; {c['resentBatches']} batches re-sent "
-        f"({c['resentRecords']:,} records, which the collector would drop by batch ID) |")
-    out(f"| shipped | {c['logRequests']:,} log requests, {c['wireBytes'] / 1048576:.1f} MiB zstd "
-        f"({c['wireBytes'] / max(c['records'], 1):.1f} B per line) → {c['decodedBytes'] / 1048576:.1f} MiB OTLP protobuf |")
+    out(f"| throughput, agent start → last line acknowledged | **{each(lambda r: r['mibPerSecond'], 1)} MiB/s**, "
+        f"{each(lambda r: r['linesPerSecond'])} lines/s ({each(lambda r: r['seconds'], 2)} s) |")
+    if steady:
+        out(f"| steady state, first record → last | {spread([r['steadyMiBPerSecond'] for r in steady], 1)} MiB/s (first record after "
+            f"{spread([r['firstRecordSeconds'] for r in steady], 2)} s; its `listening on` line was seen after "
+            f"{spread([r['startupSeconds'] for r in steady], 2)} s) |")
+    out(f"| agent CPU | {each(lambda r: r['agentCPUSeconds'], 2)} CPU-s, {each(lambda r: r['agentCPUUtilization'] * 100)} % of one "
+        f"core over the run, **{each(lambda r: r['mibPerAgentCPUSecond'], 1)} MiB per CPU-second** |")
+    peak = max(tail_runs, key=lambda r: r["agentPeakRSSMiB"])
+    out(f"| agent peak RSS | **{peak['agentPeakRSSMiB']:.1f} MiB** `VmHWM`, the highest of the runs (target ≤ 50 MiB: "
+        f"{verdict(all(r['meetsRSS'] for r in tail_runs))}); in that run the largest of {peak['rssSamples']} samples "
+        f"{peak['agentMaxSampledRSSMiB']:.1f} MiB = {peak['agentPeakSampleAnonMiB']:.1f} anonymous + "
+        f"{peak['agentPeakSampleFileMiB']:.1f} file-backed |")
+    out(f"| lines received | every line once in {sum(1 for r in tail_runs if r['noLoss'])} of {len(tail_runs)} runs; over all runs "
+        f"{sum(r['linesReceived'] for r in tail_runs):,} of {sum(r['linesWritten'] for r in tail_runs):,}: lost "
+        f"{sum(r['lostLines'] for r in tail_runs):,}, duplicated {sum(c['duplicateRecords'] for c in counts):,}, unreadable "
+        f"{sum(c['unknownRecords'] for c in counts):,}; {sum(c['resentBatches'] for c in counts)} batches re-sent "
+        f"({sum(c['resentRecords'] for c in counts):,} records, which the collector would drop by batch ID) |")
+    out(f"| shipped, per run | {spread([c['logRequests'] for c in counts])} log requests, "
+        f"{spread([c['wireBytes'] / 1048576 for c in counts], 1)} MiB zstd "
+        f"({spread([c['wireBytes'] / max(c['records'], 1) for c in counts], 1)} B per line) → "
+        f"{spread([c['decodedBytes'] / 1048576 for c in counts], 1)} MiB OTLP protobuf |")
     out("")
-    out(f"Command: {command('tail-bench')}")
+    out(f"Command: {command('tail-bench')} (runs 2 and 3 the same without `--work-dir … --keep-data`: the first keeps its "
+        "file for the peers below)")
 else:
     out(f"Not measured: the tail benchmark did not run or failed (see `Benchmarks/.results/tail-bench.err`). "
         f"Command: {command('tail-bench')}")
 out("")
-if len(tail_runs) > 1:
-    per_cpu = sorted(r["mibPerAgentCPUSecond"] for r in tail_runs)
-    wall = sorted(r["mibPerSecond"] for r in tail_runs)
-    out(f"All {len(tail_runs)} runs of that command (the table shows the first): **{per_cpu[len(per_cpu) // 2]:.1f} MiB per "
-        f"agent CPU-second** median (min {per_cpu[0]:.1f}, max {per_cpu[-1]:.1f}); {wall[len(wall) // 2]:.1f} MiB/s wall "
-        f"(min {wall[0]:.1f}, max {wall[-1]:.1f}); every line once in {sum(1 for r in tail_runs if r['noLoss'])} of {len(tail_runs)}.")
-    out("")
 peers = tail_peers
 if peers and peers.get("configs"):
     out("**Peers on the same file**, each pinned to CPU 1 like the agent, forwarding every line over TCP to a counting")
@@ -740,21 +788,31 @@ out("")
 # ---------------------------------------------------------------- peers
 out("## Peer client: Python opentelemetry-sdk → agent")
 out("")
-peer = (dict(runs).get("peer-python") or [None])[0]
-own = (dict(runs).get("peer-generator") or [None])[0]
-if peer and peer.get("clientReport"):
-    c = peer["clientReport"]
-    out("| client | spans | client spans/s | client CPU s | stored all | agent CPU s | collector CPU s |")
-    out("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
-    out(f"| Python opentelemetry-sdk 1.45.2, BatchSpanProcessor (batches of 512) | {c.get('spans', 0):.0f} "
-        f"| {c.get('spans_per_second', 0):.0f} | {c.get('cpu_seconds', 0):.2f} | {'yes' if peer['noLoss'] else 'NO'} "
-        f"({peer['storedSpans']}/{peer['acceptedSpans']}) | {peer['agent']['cpuSeconds']:.2f} | {peer['collector']['cpuSeconds']:.2f} |")
-    if own:
-        out(f"| periscope-load's own client (pre-built spans, paced over {own['shape']['durationSeconds']:.0f} s) "
-            f"| {own['acceptedSpans']} | {own['acceptedSpansPerSecond']:.0f} | — | {'yes' if own['noLoss'] else 'NO'} "
-            f"({own['storedSpans']}/{own['acceptedSpans']}) | {own['agent']['cpuSeconds']:.2f} | {own['collector']['cpuSeconds']:.2f} |")
+peers_python = [r for r in dict(runs).get("peer-python", []) if r.get("clientReport")]
+own_runs = dict(runs).get("peer-generator", [])
+if peers_python:
+    def stored_text(reports):
+        whole = sum(1 for r in reports if r["noLoss"])
+        return (f"{'yes' if whole == len(reports) else 'NO'} ({whole} of {len(reports)} runs; "
+                f"{spread([r['storedSpans'] for r in reports])}/{spread([r['acceptedSpans'] for r in reports])})")
+    clients = [r["clientReport"] for r in peers_python]
+    out("| client | runs | spans | client spans/s | client CPU s | stored all | agent CPU s | collector CPU s |")
+    out("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+    out(f"| Python opentelemetry-sdk 1.45.2, BatchSpanProcessor (batches of 512) | {len(peers_python)} "
+        f"| {spread([c.get('spans', 0) for c in clients])} | {spread([c.get('spans_per_second', 0) for c in clients])} "
+        f"| {spread([c.get('cpu_seconds', 0) for c in clients], 2)} | {stored_text(peers_python)} "
+        f"| {spread([r['agent']['cpuSeconds'] for r in peers_python], 2)} | {spread([r['collector']['cpuSeconds'] for r in peers_python], 2)} |")
+    if own_runs:
+        out(f"| periscope-load's own client (pre-built spans, paced over {own_runs[0]['shape']['durationSeconds']:.0f} s) "
+            f"| {len(own_runs)} | {spread([r['acceptedSpans'] for r in own_runs])} | {spread([r['acceptedSpansPerSecond'] for r in own_runs])} "
+            f"| — | {stored_text(own_runs)} | {spread([r['agent']['cpuSeconds'] for r in own_runs], 2)} "
+            f"| {spread([r['collector']['cpuSeconds'] for r in own_runs], 2)} |")
+    failed = missing.get("peer-python", []) + missing.get("peer-generator", [])
+    if failed:
+        out("")
+        out("Runs that left no result: " + "; ".join(failed) + ".")
     out("")
-    out(f"Commands: {command('peer-python')}; {command('peer-generator')}")
+    out(f"Median (min–max) over the runs. Commands: {command('peer-python')}; {command('peer-generator')} (each run the same)")
 else:
     out(f"Not measured: the Python peer run failed (see `Benchmarks/.results/peer-python.err`). Command: {command('peer-python')}")
 out("")
@@ -813,23 +871,33 @@ out("The bench process is the instrumented service: `OTLPExporter` at its defaul
 out("of 512, 4 exports in flight) sending to the agent, spans and logs made at a steady rate for 10 s. Lossless")
 out("means the exporter's own counters show nothing dropped or failed and the collector stored every item.")
 out("")
-rates = []
-for path in sorted(glob.glob(os.path.join(RESULTS, "sdk-rate-*.json"))):
-    r = load_json(os.path.basename(path))
-    if r:
-        rates.append((os.path.basename(path)[:-5], r))
-rates.sort(key=lambda item: item[1]["spansPerSecond"])
-if rates:
-    out("| offered spans/s + logs/s | dropped | failed | stored | service CPU s | lossless |")
-    out("| --- | ---: | ---: | --- | ---: | --- |")
-    for name, r in rates:
-        out(f"| {r['spansPerSecond']:,} + {r['logsPerSecond']:,} | {r['droppedSpans'] + r['droppedLogs']:,} | "
-            f"{r['failedSpans'] + r['failedLogs']:,} | {r['storedSpans']:,} + {r['storedLogs']:,} | "
-            f"{r['serviceCPUSeconds']:.2f} | {'yes' if r['lossless'] else 'no'} |")
-    best = max((r["spansPerSecond"] for _, r in rates if r["lossless"]), default=0)
+# sdk-rate-RATE, sdk-rate-RATE-run2, …: the runs of each rate.
+rate_runs = {}
+for path in glob.glob(os.path.join(RESULTS, "sdk-rate-*.status")):
+    name = os.path.basename(path)[:-len(".status")]
+    rate = name[len("sdk-rate-"):].split("-run")[0]
+    if rate.isdigit():
+        rate_runs.setdefault(int(rate), []).append((name, load_json(name + ".json")))
+if rate_runs:
+    out("| offered spans/s + logs/s | runs | dropped | failed | stored spans + logs | service CPU s | lossless |")
+    out("| --- | ---: | ---: | ---: | --- | ---: | --- |")
+    best = 0
+    for rate in sorted(rate_runs):
+        reports = [r for _, r in rate_runs[rate] if r]
+        without = len(rate_runs[rate]) - len(reports)
+        held = sum(1 for r in reports if r["lossless"])
+        lossless = held == len(rate_runs[rate])
+        if lossless:
+            best = max(best, rate)
+        note = f", {without} left no result" if without else ""
+        out(f"| {rate:,} + {rate:,} | {len(rate_runs[rate])} | {spread([r['droppedSpans'] + r['droppedLogs'] for r in reports])} | "
+            f"{spread([r['failedSpans'] + r['failedLogs'] for r in reports])} | {spread([r['storedSpans'] for r in reports])} + "
+            f"{spread([r['storedLogs'] for r in reports])} | {spread([r['serviceCPUSeconds'] for r in reports], 2)} | "
+            f"{'yes' if lossless else 'no'} ({held} of {len(rate_runs[rate])} runs{note}) |")
     out("")
-    out(f"Highest lossless rate tried: {best:,} spans/s + as many logs/s: {verdict(best >= 100_000)} (target ≥ 100k spans/s). "
-        f"Command: {command(rates[0][0])} (other rates the same)")
+    out(f"Median (min–max) over the runs. Highest rate lossless in every run: {best:,} spans/s + as many logs/s: "
+        f"{verdict(best >= 100_000)} (target ≥ 100k spans/s). Command: {command('sdk-rate-' + str(min(rate_runs)))} "
+        f"(other rates and runs the same)")
 else:
     out("Not measured: the runs failed (see `Benchmarks/.results/sdk-rate-*.err`).")
 out("")
@@ -874,17 +942,20 @@ if pg_runs:
     spans = (pg_runs[0].get("postgresStore") or {}).get("spans", 0)
     out(f"{len(pg_runs)} run(s) of {spans:,} spans. Command: {command('store-bench-postgres-1')} (each run the same)")
     out("")
-    large = (load_json("store-bench-postgres-large.json") or {}).get("postgresStore")
-    if large:
-        ingest, queries = large["ingest"], large["queries"]
-        trace = queries.get("traceByID", {}).get("latencyMs", {})
-        settled = queries.get("traceByIDSettled", {}).get("latencyMs", {})
-        out(f"At {large['spans']:,} spans, 1 collector: {ingest['spansPerCPUSecond']:,.0f} spans per collector CPU-second, "
-            f"{ingest.get('spansPerPostgresCPUSecond') or 0:,.0f} per PostgreSQL CPU-second, {large['bytesPerSpan']:.1f} B/span, "
-            f"trace by ID p50 {trace.get('p50', 0):.2f} / p99 {trace.get('p99', 0):.2f} ms while autovacuum ran, "
-            f"p50 {settled.get('p50', 0):.2f} / p99 {settled.get('p99', 0):.2f} ms once it was done "
-            f"(issue 19's ≤ 5 ms at 10M: {verdict(settled.get('p99', 1e9) <= 5)}; DESIGN §9's ≤ 2 ms: "
-            f"{verdict(settled.get('p99', 1e9) <= 2)}). Command: {command('store-bench-postgres-large')}")
+    larges = [r["postgresStore"] for r in numbered_runs("store-bench-postgres-large") if r.get("postgresStore")]
+    if larges:
+        def large_query(key, percentile):
+            return [l["queries"][key]["latencyMs"][percentile] for l in larges if key in l["queries"]]
+        settled_p99 = large_query("traceByIDSettled", "p99")
+        settled = median(settled_p99) if settled_p99 else 1e9
+        out(f"At {larges[0]['spans']:,} spans, 1 collector, {len(larges)} run(s), median (min–max): "
+            f"{spread([l['ingest']['spansPerCPUSecond'] for l in larges])} spans per collector CPU-second, "
+            f"{spread([l['ingest'].get('spansPerPostgresCPUSecond') for l in larges])} per PostgreSQL CPU-second, "
+            f"{spread([l['bytesPerSpan'] for l in larges], 1)} B/span, trace by ID p50 {spread(large_query('traceByID', 'p50'), 2)} / "
+            f"p99 {spread(large_query('traceByID', 'p99'), 2)} ms while autovacuum ran, p50 "
+            f"{spread(large_query('traceByIDSettled', 'p50'), 2)} / p99 {spread(settled_p99, 2)} ms once it was done "
+            f"(issue 19's ≤ 5 ms at 10M: {verdict(settled <= 5)}; DESIGN §9's ≤ 2 ms: {verdict(settled <= 2)}). "
+            f"Command: {command('store-bench-postgres-large')} (each run the same)")
         out("")
 else:
     out("Not measured: no PostgreSQL run (see `Benchmarks/.results/store-bench-postgres*.err`).")
