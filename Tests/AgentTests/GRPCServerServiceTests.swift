@@ -48,10 +48,10 @@ struct GRPCServerServiceTests {
     /// A call whose answer is lost as its connection closes is reported `UNAVAILABLE` and retried
     /// by the client although the server took it (seen: 2 of 3,000 calls under a loaded `make
     /// test`), as with any gRPC server that recycles connections; so the test holds the server to
-    /// at least once, and takes a request more than once only as often as the client was told
-    /// that very request had failed. `make test` runs this test on its own: beside the other
-    /// suites' long synchronous tests, the server's tasks waited past grpcio's deadlines for a
-    /// cooperative thread.
+    /// at least once, takes each attempt at most once, and takes an attempt other than the one
+    /// answered OK only if the client was told that very attempt had failed (`UNAVAILABLE`).
+    /// `make test` runs this test on its own: beside the other suites' long synchronous tests,
+    /// the server's tasks waited past grpcio's deadlines for a cooperative thread.
     @Test("connections asked to reconnect every 0.5 s under steady grpcio traffic: every call is accepted, again only after the client saw that call fail", .timeLimit(.minutes(3)))
     func connectionAgeUnderTraffic() async throws {
         let port = FreePort.pick()
@@ -87,34 +87,51 @@ struct GRPCServerServiceTests {
         #expect(steady.standardOutput.contains("\"ok\": \(requests),"), "\(steady.standardOutput.suffix(500))")
         let summary = try #require(steady.standardOutput.split(separator: "\n").last.map { Data($0.utf8) })
         let counts = try #require(try JSONSerialization.jsonObject(with: summary) as? [String: Any])
-        let refusedByRequest = try #require(counts["refused_by_request"] as? [String: [String: Int]])
-        var acceptances: [Int: Int] = [:]
+        // Attempts the client was told had failed, by request and code; a request's attempt
+        // after all of them is the one answered OK.
+        let refused = try #require(counts["refused_attempts"] as? [String: [String: [Int]]])
+        var acceptances: [Int: [Int: Int]] = [:]
         for payload in accepted.withLock({ $0 }) {
-            let number = try #require(Self.requestNumber(in: payload), "an accepted call without its request number")
-            acceptances[number, default: 0] += 1
+            let call = try #require(Self.requestAttempt(in: payload), "an accepted call without its request and attempt number")
+            acceptances[call.request, default: [:]][call.attempt, default: 0] += 1
         }
         #expect(acceptances.count == requests && acceptances.keys.allSatisfy { (0..<requests).contains($0) },
                 "every call accepted: \(acceptances.count) distinct of \(requests)")
-        let unasked = acceptances.filter { number, times in times - 1 > refusedByRequest["\(number)"]?["UNAVAILABLE"] ?? 0 }
-        let listed = unasked.sorted { $0.key < $1.key }.prefix(10).map { "request \($0.key) accepted \($0.value)×" }
-        #expect(unasked.isEmpty, "accepted more often than the client sent them again after UNAVAILABLE: \(listed.joined(separator: ", "))")
+        var wrong: [String] = []
+        for (request, attempts) in acceptances.sorted(by: { $0.key < $1.key }) {
+            let failed = refused["\(request)"] ?? [:]
+            let answeredOK = failed.values.reduce(0) { $0 + $1.count }
+            let lost = Set(failed["UNAVAILABLE"] ?? [])
+            for (attempt, times) in attempts.sorted(by: { $0.key < $1.key }) where times > 1 || (attempt != answeredOK && !lost.contains(attempt)) {
+                wrong.append("request \(request) attempt \(attempt) accepted \(times)×")
+            }
+            if attempts[answeredOK] == nil { wrong.append("request \(request): attempt \(answeredOK), answered OK, never accepted") }
+        }
+        #expect(wrong.isEmpty, "each attempt accepted at most once, and only the one answered OK or one answered UNAVAILABLE: \(wrong.prefix(10))")
     }
 
     static let bodyBytes = 2_000
 
-    /// The number `grpc_steady.py` puts in front of a request's log body (`N:` and `bodyBytes`
-    /// letters and digits): found in the request's bytes without decoding them.
-    static func requestNumber(in payload: [UInt8]) -> Int? {
+    /// The request and attempt numbers `grpc_steady.py` puts in front of a log body (`N:A:` and
+    /// `bodyBytes` letters and digits), found in the request's bytes without decoding them: the
+    /// body's length, a two-byte varint for these sizes, ends right before `N`.
+    static func requestAttempt(in payload: [UInt8]) -> (request: Int, attempt: Int)? {
         let colon = UInt8(ascii: ":")
-        func isAlphanumeric(_ byte: UInt8) -> Bool {
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+        func isAlphanumeric(_ byte: UInt8) -> Bool { isDigit(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        func number(_ digits: ArraySlice<UInt8>) -> Int? {
+            guard (1...9).contains(digits.count), digits.allSatisfy(isDigit) else { return nil }
+            return Int(String(decoding: digits, as: UTF8.self))
         }
-        for index in payload.indices where payload[index] == colon && index + bodyBytes < payload.count {
-            guard payload[(index + 1)...(index + bodyBytes)].allSatisfy(isAlphanumeric) else { continue }
-            var start = index
-            while start > payload.startIndex, (0x30...0x39).contains(payload[start - 1]) { start -= 1 }
-            guard start < index, let number = Int(String(decoding: payload[start..<index], as: UTF8.self)) else { continue }
-            return number
+        for second in payload.indices where payload[second] == colon && second + bodyBytes < payload.count {
+            guard payload[(second + 1)...(second + bodyBytes)].allSatisfy(isAlphanumeric),
+                  let first = payload[..<second].lastIndex(of: colon), let attempt = number(payload[(first + 1)..<second]) else { continue }
+            for start in stride(from: first - 1, through: max(first - 9, 2), by: -1) {
+                let (low, high) = (Int(payload[start - 2]), Int(payload[start - 1]))
+                guard low & 0x80 != 0, high & 0x80 == 0, (low & 0x7F) | high << 7 == second + 1 + bodyBytes - start,
+                      let request = number(payload[start..<first]) else { continue }
+                return (request, attempt)
+            }
         }
         return nil
     }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Steady OTLP/gRPC log exports from several threads with Python's grpcio: each request (one
-record whose body starts with its number) is sent until it is answered OK; RESOURCE_EXHAUSTED
+record whose body is `N:A:` and letters and digits, N the request's number and A the attempt's,
+counted from 0) is sent until it is answered OK; RESOURCE_EXHAUSTED
 and UNAVAILABLE are counted, with whether they carried a RetryInfo, and retried after 50 ms
 (sooner than the server asks, to keep the test short). Prints "sending" once the first call is
 answered, so a test can start other senders while these are under way, then the counts as JSON
-on the last line, with the calls the client was told had failed per request number
-("refused_by_request": {"17": {"UNAVAILABLE": 1}}), so that a test can tell a request the server
-took twice because its first answer was lost from one it took twice unasked."""
+on the last line, with the attempts the client was told had failed per request number
+("refused_attempts": {"17": {"UNAVAILABLE": [0]}}; a request's last attempt, the one answered OK,
+is the one after all of them), so that a test can tell an attempt the server took although its
+answer was lost from one it took that the client never saw fail."""
 import argparse
 import json
 import random
@@ -25,10 +27,14 @@ METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 RETRYABLE = {"RESOURCE_EXHAUSTED", "UNAVAILABLE"}
 
 
-def message(service: str, number: int, body_bytes: int) -> bytes:
-    filler = "".join(random.choices(string.ascii_letters + string.digits, k=body_bytes))
+def message(service: str, number: int, body_bytes: int, attempt: int | None = None, filler: str | None = None) -> bytes:
+    """One record whose body is `N:` (or `N:A:` with an attempt number) and `body_bytes` letters and
+    digits (`filler`, or fresh random ones)."""
+    if filler is None:
+        filler = "".join(random.choices(string.ascii_letters + string.digits, k=body_bytes))
+    prefix = f"{number}:" if attempt is None else f"{number}:{attempt}:"
     record = logs_pb2.LogRecord(time_unix_nano=time.time_ns(), severity_number=9,
-                                body=common_pb2.AnyValue(string_value=f"{number}:{filler}"))
+                                body=common_pb2.AnyValue(string_value=prefix + filler))
     resource = resource_pb2.Resource(attributes=[
         common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value=service))])
     request = logs_service_pb2.ExportLogsServiceRequest(resource_logs=[
@@ -57,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
 
     lock = threading.Lock()
-    counts = {"ok": 0, "refused": {}, "refused_with_retry_info": 0, "refused_by_request": {}, "failed": 0, "errors": []}
+    counts = {"ok": 0, "refused": {}, "refused_with_retry_info": 0, "refused_attempts": {}, "failed": 0, "errors": []}
     numbers = iter(range(args.requests))
     deadline = time.monotonic() + args.timeout
     announced = threading.Event()
@@ -74,8 +80,9 @@ def main() -> None:
                 number = next(numbers, None)
             if number is None:
                 return
-            body = message(args.service, number, args.body_bytes)
-            for _ in range(2000):
+            filler = "".join(random.choices(string.ascii_letters + string.digits, k=args.body_bytes))
+            for attempt in range(2000):
+                body = message(args.service, number, args.body_bytes, attempt=attempt, filler=filler)
                 if time.monotonic() > deadline:
                     with lock:
                         counts["failed"] += 1
@@ -97,8 +104,7 @@ def main() -> None:
                         break
                     with lock:
                         counts["refused"][code] = counts["refused"].get(code, 0) + 1
-                        by_code = counts["refused_by_request"].setdefault(str(number), {})
-                        by_code[code] = by_code.get(code, 0) + 1
+                        counts["refused_attempts"].setdefault(str(number), {}).setdefault(code, []).append(attempt)
                         counts["refused_with_retry_info"] += 1 if has_retry_info(error) else 0
                     time.sleep(0.05)
 
