@@ -5,12 +5,18 @@
 # opentelemetry-sdk peer), the agent's file-tailing throughput (periscope-tail-bench), the
 # collector's store (periscope-store-bench), and rewrites BENCHMARKS.md from what was measured.
 #
-# Every step is bounded, and every figure is the median of several runs (3 by default) with its
-# range. Once dependencies are built the whole run takes about 60–80 minutes on a 2-core machine,
+# Every step is bounded, and every figure comes from several runs (3 by default), shown as the
+# median with its range. Once dependencies are built the whole run takes about 60–90 minutes on a 2-core machine,
 # most of it the load ladder, the tailing peers and the store benchmarks (a first build from
 # scratch adds the compile time of swift-otel and the harness); LOAD_RUNS, SDK_RUNS, TAIL_BENCH_MIB,
 # STORE_BENCH_RUNS, STORE_BENCH_SPANS, PG_BENCH_RUNS and PG_BENCH_LARGE_SPANS make it shorter.
 set -euo pipefail
+
+# Run counts are checked before anything runs: a bad one found an hour in would leave no report.
+for count in LOAD_RUNS SDK_RUNS STORE_BENCH_RUNS PG_BENCH_RUNS; do
+  value="${!count:-3}"
+  [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "$count must be a whole number of at least 1 (got '$value')" >&2; exit 2; }
+done
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH/.." && pwd)"
@@ -62,7 +68,6 @@ step "SDK micro-benchmarks (ordo-one/benchmark)"
 # and either alone stays far below that. SDK_RUNS runs (default 3) of each, the two SDKs in turn so
 # that both share the machine's moments; BENCHMARKS.md shows each figure's median (min–max) over the
 # runs. Each run's JMH file is rendered later; the plugin's own text tables are in .results/sdk-*.out.
-[ "${SDK_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "SDK_RUNS must be a whole number of at least 1" >&2; exit 2; }
 for run in $(seq 1 "${SDK_RUNS:-3}"); do
   for sdk in Periscope swift-otel; do
     name="sdk-$sdk"; [ "$run" = 1 ] || name="sdk-$sdk-run$run"
@@ -80,7 +85,6 @@ step "end-to-end load (periscope-load)"
 LOAD_COMMON=(--bin-dir "$BIN" --freshness-samples 100)
 # Each load runs LOAD_RUNS times (default 3), as NAME, NAME-run2, …; BENCHMARKS.md shows the median
 # and the range of each figure.
-[ "${LOAD_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "LOAD_RUNS must be a whole number of at least 1" >&2; exit 2; }
 load_runs() {
   local name="$1"; shift
   for run in $(seq 1 "${LOAD_RUNS:-3}"); do
@@ -217,7 +221,6 @@ STORE_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path
 # figure's median (min–max). The rollup comparison (five rounds of its own, median shown) runs in the
 # first only. Then the same ingest as a backfill: start times random over the day, so every batch
 # touches the whole day's indexes and rollups (a smaller run; ingest only), as often.
-[ "${STORE_BENCH_RUNS:-3}" -ge 1 ] 2>/dev/null || { echo "STORE_BENCH_RUNS must be a whole number of at least 1" >&2; exit 2; }
 pin=(); collector_cpus=""
 if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 0); collector_cpus=1; fi
 for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
@@ -237,7 +240,7 @@ step "store: PostgreSQL beside SQLite, 1, 2 and 3 collectors (periscope-store-be
 # Issue 19's figures: a private PostgreSQL 15 in the work directory (pinned to CPU 0, collectors
 # to CPU 1), PG_BENCH_RUNS runs (default 3) of PG_BENCH_SPANS spans (default 2M) with 1, 2 and 3
 # collectors on one database, golden signals and SLO status on it too; then one run at
-# PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector for trace by ID at that size, as often.
+# PG_BENCH_RUNS runs at PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector, for trace by ID at that size.
 if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
   for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
     STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-$run" "$STORE_BENCH" --bin-dir "$BIN" \

@@ -109,25 +109,28 @@ out("")
 
 # ---------------------------------------------------------------- SDK micro-benchmarks
 # One JMH file per SDK and run (sdk-Periscope.jmh.json, sdk-Periscope-run2.jmh.json, …): per benchmark,
-# the metrics of each run.
+# the metrics of each run by run number.
+def run_number(name):
+    """1 for NAME, N for NAME-runN."""
+    head, _, tail = name.rpartition("-run")
+    return int(tail) if head and tail.isdigit() else 1
+
+
 sdk = {}
-def sdk_run_order(path):
-    head, _, tail = os.path.basename(path)[:-len(".jmh.json")].rpartition("-run")
-    return (head, int(tail)) if head and tail.isdigit() else (os.path.basename(path), 1)
-
-
-for path in sorted(glob.glob(os.path.join(RESULTS, "sdk-*.jmh.json")), key=sdk_run_order):
+for path in glob.glob(os.path.join(RESULTS, "sdk-*.jmh.json")):
     try:
         with open(path) as handle:
             elements = json.load(handle)
     except (OSError, json.JSONDecodeError):
         continue
+    run = run_number(os.path.basename(path)[:-len(".jmh.json")])
     for element in elements if isinstance(elements, list) else []:
         name = element["benchmark"].split(".")[-1].replace("_", " ")
         metrics = dict(element.get("secondaryMetrics", {}))
         metrics["Throughput (# / s)"] = element["primaryMetric"]
-        sdk.setdefault(name, []).append(metrics)
-sdk_run_count = len(glob.glob(os.path.join(RESULTS, "sdk-Periscope*.status")))
+        sdk.setdefault(name, {})[run] = metrics
+sdk_attempts = {name: len(glob.glob(os.path.join(RESULTS, f"sdk-{name}*.status"))) for name in ["Periscope", "swift-otel"]}
+sdk_run_count = max(sdk_attempts.values())
 
 sdk_command = " and ".join(command(f"sdk-{name}") for name in ["Periscope", "swift-otel"])
 
@@ -141,7 +144,7 @@ def metric(metrics, key):
 
 def sdk_figure(name, key, percentile, scale, digits):
     """A percentile of one benchmark's metric over its runs: median (min–max), or "—"."""
-    values = [metric(m, key) for m in sdk.get(name, [])]
+    values = [metric(m, key) for m in sdk.get(name, {}).values()]
     return spread([v["scorePercentiles"][percentile] for v in values if v], digits, scale)
 
 
@@ -162,7 +165,7 @@ if sdk:
     out("| benchmark | runs | wall p50 (ns) | wall p99 (ns) | mallocs p50 | mallocs p99 | samples per run |")
     out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in sorted(sdk):
-        samples = [len(w["rawData"][0]) for w in (metric(m, "time (wall clock)") for m in sdk[name]) if w]
+        samples = [len(w["rawData"][0]) for w in (metric(m, "time (wall clock)") for m in sdk[name].values()) if w]
         out(f"| {name} | {len(sdk[name])} | {sdk_figure(name, 'time (wall clock)', '50.0', 1, 0)} "
             f"| {sdk_figure(name, 'time (wall clock)', '99.0', 1, 0)} | {sdk_figure(name, 'malloc (total)', '50.0', 0.001, 2)} "
             f"| {sdk_figure(name, 'malloc (total)', '99.0', 0.001, 2)} | {spread(samples)} |")
@@ -174,6 +177,17 @@ if sdk:
         out("")
         for line in counters:
             out(f"- {line}")
+        out("")
+    failed = []
+    for path in sorted(glob.glob(os.path.join(RESULTS, "sdk-*.status"))):
+        run = os.path.basename(path)[:-len(".status")]
+        if run.startswith("sdk-rate-") or read(os.path.basename(path)) == "0":
+            continue
+        errors = [line.strip() for line in read(run + ".err").splitlines() if line.strip().startswith("error:")]
+        failed.append(f"`{run}` exited {read(os.path.basename(path)) or '?'}" + (f" (`{errors[-1]}`)" if errors else ""))
+    if failed:
+        out(f"Runs that failed: {', '.join(failed)}; a benchmark it did not finish has fewer runs in the table "
+            "(see `Benchmarks/.results/sdk-*.err`).")
         out("")
     out(f"Commands: {sdk_command} (each run the same, with `-runN` in the path)")
 else:
@@ -311,20 +325,21 @@ out("")
 out("| what | target | measured | verdict | command |")
 out("| --- | --- | --- | --- | --- |")
 def sdk_p50s(name):
-    """The wall-clock p50 of one benchmark in each run, in run order."""
-    walls = [metric(m, "time (wall clock)") for m in sdk.get(name, [])]
-    return [w["scorePercentiles"]["50.0"] for w in walls if w]
+    """The wall-clock p50 of one benchmark, by run number."""
+    walls = {run: metric(m, "time (wall clock)") for run, m in sdk.get(name, {}).items()}
+    return {run: w["scorePercentiles"]["50.0"] for run, w in walls.items() if w}
 
 
 SDK_TARGET = "≤ 200 ns median, far ahead of swift-otel in the same run (read here as ≥ 10× faster)"
 p_runs, o_runs = sdk_p50s("Periscope span start+end"), sdk_p50s("swift-otel span start+end")
-if p_runs and o_runs:
-    # Runs are paired in the order they ran (the two SDKs take turns), so each ratio is of one moment.
-    ratios = [o / p for p, o in zip(p_runs, o_runs) if p]
-    p50, ratio = median(p_runs), median(ratios) if ratios else 0
-    out(f"| SDK span start+end | {SDK_TARGET} | {spread(p_runs)} ns median over {len(p_runs)} run(s); swift-otel "
-        f"{spread(o_runs)} ns in the same runs, {spread(ratios, 1, suffix='×')} slower | "
-        f"{verdict(p50 <= 200 and ratio >= 10)} | {sdk_command} |")
+# Run N of each SDK ran one after the other, so each ratio is of one moment; only runs both have are paired.
+paired = sorted(set(p_runs) & set(o_runs))
+if paired and all(p_runs[run] for run in paired):
+    ratios = [o_runs[run] / p_runs[run] for run in paired]
+    p50, ratio = median(list(p_runs.values())), median(ratios)
+    out(f"| SDK span start+end | {SDK_TARGET} | {spread(list(p_runs.values()))} ns median over {len(p_runs)} run(s); "
+        f"swift-otel {spread(list(o_runs.values()))} ns over {len(o_runs)}; swift-otel {spread(ratios, 1, suffix='×')} slower "
+        f"({len(paired)} pair(s) of runs side by side) | {verdict(p50 <= 200 and ratio >= 10)} | {sdk_command} |")
 else:
     out(f"| SDK span start+end | {SDK_TARGET} | not measured: a benchmark run failed | — | {sdk_command} |")
 
@@ -522,6 +537,19 @@ def numbered_runs(name):
     return [report for _, report in sorted(found, key=lambda item: item[0])]
 
 
+def attempted(name):
+    """How many runs of NAME were started (a .status file each, written whatever the outcome)."""
+    return len([path for path in glob.glob(os.path.join(RESULTS, f"{name}.status")) + glob.glob(os.path.join(RESULTS, f"{name}-run*.status"))
+                if run_number(os.path.basename(path)[:-len(".status")]) and os.path.basename(path)[:-len(".status")].rpartition("-run")[0] in ("", name)])
+
+
+def shortfall(name, results):
+    """"" when every started run of NAME left `results` results, else what says which did not."""
+    started = attempted(name)
+    return "" if results >= started else (f"; **{started - results} of {started} runs left no result** (see `{name}.err`, "
+                                          f"`{name}-runN.err` in `Benchmarks/.results`)")
+
+
 store_benches = numbered_runs("store-bench")
 store_bench = store_benches[0] if store_benches else None
 stores = [r["store"] for r in store_benches if r.get("store")]
@@ -531,21 +559,23 @@ signals = signal_runs_sqlite[0] if signal_runs_sqlite else None
 pinned = f"collector pinned to CPU {store_bench['collectorCPUs']} (`taskset`)" if store_bench and store_bench.get("collectorCPUs") else "collector unpinned"
 
 
-def latency_row(what, target, queries, limit_ms, context):
-    """A query's latency over the runs that measured it: p99 and p50 as median (min–max); the verdict on the median p99."""
+def latency_row(what, target, queries, limit_ms, context, missing_runs=""):
+    """A query's latency over the runs that measured it: p99 and p50 as median (min–max); the verdict on the
+    median p99, and not met when a run left no result (`missing_runs`, from `shortfall`)."""
     p99s = [q["latencyMs"]["p99"] for q in queries]
-    ok = median(p99s) <= limit_ms and all(q["errors"] == 0 for q in queries)
+    ok = median(p99s) <= limit_ms and all(q["errors"] == 0 for q in queries) and not missing_runs
     errors = sum(q["errors"] for q in queries)
     errors = f", {errors} errors" if errors else ""
     out(f"| {what} | {target} | p99 {spread(p99s, 2, suffix=' ms')}, p50 {spread([q['latencyMs']['p50'] for q in queries], 2, suffix=' ms')} "
         f"({len(queries)} run(s), n={queries[0]['latencyMs']['count']} each, "
-        f"{median([q['meanResults'] for q in queries]):.1f} results per answer{errors}; {context}) | {verdict(ok)} | {command('store-bench')} |")
+        f"{median([q['meanResults'] for q in queries]):.1f} results per answer{errors}; {context}{missing_runs}) | {verdict(ok)} | {command('store-bench')} |")
 
 
 def store_query(key, runs):
     return [r["queries"][key] for r in runs if key in r["queries"]]
 
 
+store_short = shortfall("store-bench", len(stores))
 if store:
     rates = [s["ingest"]["spansPerCPUSecond"] for s in stores]
     ingest = store["ingest"]
@@ -553,16 +583,21 @@ if store:
     out(f"| collector ingest, spans with indexes (saturated) | {INGEST_TARGET} | {spread(rates)} spans "
         f"per collector CPU-second, {spread([s['ingest']['spansPerSecond'] for s in stores])} spans/s over the whole ingest of "
         f"{ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(stores)} run(s) ({pinned}; {store['inFlight']} "
-        f"requests of {store['batchSpans']} spans in flight; start times {arrival_text(store)}) | "
-        f"{verdict(median(rates) >= 250_000)} | {command('store-bench')} |")
+        f"requests of {store['batchSpans']} spans in flight; start times {arrival_text(store)}{store_short}) | "
+        f"{verdict(median(rates) >= 250_000 and not store_short)} | {command('store-bench')} |")
     backfills = [r["store"] for r in numbered_runs("store-bench-random") if r.get("store")]
+    backfill_short = shortfall("store-bench-random", len(backfills))
     if backfills:
         ingest = backfills[0]["ingest"]
         rates = [b["ingest"]["spansPerCPUSecond"] for b in backfills]
         out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | "
             f"{spread(rates)} spans per collector CPU-second, {spread([b['ingest']['spansPerSecond'] for b in backfills])} "
             f"spans/s over {ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(backfills)} run(s) (every "
-            f"batch touches the whole day's indexes and rollups) | {verdict(median(rates) >= 250_000)} | {command('store-bench-random')} |")
+            f"batch touches the whole day's indexes and rollups{backfill_short}) | {verdict(median(rates) >= 250_000 and not backfill_short)} "
+            f"| {command('store-bench-random')} |")
+    elif attempted("store-bench-random"):
+        out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | not measured: no run left a result "
+            f"(see `Benchmarks/.results/store-bench-random*.err`) | — | {command('store-bench-random')} |")
     for key, what, target, limit, context in [
         ("traceByID", "trace by ID, 10M spans stored", "p99 ≤ 2 ms", 2, n),
         ("searchServiceOperationDuration", "trace search (service+operation+duration, 24h)", "≤ 50 ms", 50,
@@ -574,11 +609,11 @@ if store:
     ]:
         queries = store_query(key, stores)
         if queries:
-            latency_row(what, target, queries, limit, context)
+            latency_row(what, target, queries, limit, context, store_short)
     out(f"| storage (store benchmark) | {STORAGE_TARGET} | {spread([s['bytesPerSpan'] for s in stores])} bytes per span on disk "
         f"({store['spans']:,} spans plus {store['logs']:,} log records, {len(stores)} run(s), data directory incl. -wal/-shm, "
-        f"right after ingest; {spread([s['bytesPerSpanExcludingWAL'] for s in stores])} without them) | "
-        f"{verdict(median([s['bytesPerSpan'] for s in stores]) <= 60)} | {command('store-bench')} |")
+        f"right after ingest; {spread([s['bytesPerSpanExcludingWAL'] for s in stores])} without them{store_short}) | "
+        f"{verdict(median([s['bytesPerSpan'] for s in stores]) <= 60 and not store_short)} | {command('store-bench')} |")
 else:
     out(f"| trace by ID, 10M spans stored | p99 ≤ 2 ms | not measured: the store benchmark did not run or failed "
         f"(see `Benchmarks/.results/store-bench.err`) | — | {command('store-bench')} |")
@@ -593,7 +628,7 @@ if signals:
     for key in ["signals", "signalsByOperation", "slos"]:
         queries = store_query(key, signal_runs_sqlite)
         if queries:
-            latency_row(names[key], "≤ 100 ms", queries, 100, context)
+            latency_row(names[key], "≤ 100 ms", queries, 100, context, shortfall("store-bench", len(signal_runs_sqlite)))
 
 
 def rollup_row(what, cost):
@@ -608,13 +643,20 @@ def rollup_row(what, cost):
         f"{i['collectorCPUSeconds']:.1f} CPU-s; {pinned} | {verdict(ratio <= 1.10)} | {command('store-bench')} |")
 
 
-if signals and signals.get("rollupCost"):
-    rollup_row("worst case (every span a request; one request per operation per hour, so each minute and hour "
-               "aggregate holds one)", signals["rollupCost"])
-store_rollups = (store_bench or {}).get("storeRollups")
-if store_rollups:
-    rollup_row(f"ordinary traffic (the store workload: {store_rollups['requestShare']:.0%} of spans are requests, "
-               "100 operations; an availability and a latency SLO per service)", store_rollups)
+# The rollup comparison runs in the first store run only (its five rounds are its repetitions).
+first_store_run = load_json("store-bench.json") or {}
+worst_rollups = (first_store_run.get("signals") or {}).get("rollupCost")
+store_rollups = first_store_run.get("storeRollups")
+for what, cost in [("worst case (every span a request; one request per operation per hour, so each minute and hour "
+                    "aggregate holds one)", worst_rollups),
+                   (f"ordinary traffic (the store workload: {store_rollups['requestShare']:.0%} of spans are requests, "
+                    "100 operations; an availability and a latency SLO per service)" if store_rollups else
+                    "ordinary traffic (the store workload)", store_rollups)]:
+    if cost:
+        rollup_row(what, cost)
+    else:
+        out(f"| rollup cost at ingest, {what} | ≤ 10 % of ingest time | not measured: the first store run, the only one with "
+            f"the rollup comparison, left no result (see `Benchmarks/.results/store-bench.err`) | — | {command('store-bench')} |")
 if not signals:
     out("| golden signals and SLO status over 30 days | ≤ 100 ms | not measured: the store benchmark's signals part did "
         f"not run or failed | — | {command('store-bench')} |")
@@ -791,21 +833,23 @@ out("")
 peers_python = [r for r in dict(runs).get("peer-python", []) if r.get("clientReport")]
 own_runs = dict(runs).get("peer-generator", [])
 if peers_python:
-    def stored_text(reports):
+    def stored_text(name, reports):
+        """Whether every run stored every span; a run that left no result counts as one that did not."""
+        runs = len(reports) + len(missing.get(name, []))
         whole = sum(1 for r in reports if r["noLoss"])
-        return (f"{'yes' if whole == len(reports) else 'NO'} ({whole} of {len(reports)} runs; "
+        return (f"{'yes' if whole == runs else 'NO'} ({whole} of {runs} runs; "
                 f"{spread([r['storedSpans'] for r in reports])}/{spread([r['acceptedSpans'] for r in reports])})")
     clients = [r["clientReport"] for r in peers_python]
     out("| client | runs | spans | client spans/s | client CPU s | stored all | agent CPU s | collector CPU s |")
     out("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     out(f"| Python opentelemetry-sdk 1.45.2, BatchSpanProcessor (batches of 512) | {len(peers_python)} "
         f"| {spread([c.get('spans', 0) for c in clients])} | {spread([c.get('spans_per_second', 0) for c in clients])} "
-        f"| {spread([c.get('cpu_seconds', 0) for c in clients], 2)} | {stored_text(peers_python)} "
+        f"| {spread([c.get('cpu_seconds', 0) for c in clients], 2)} | {stored_text('peer-python', peers_python)} "
         f"| {spread([r['agent']['cpuSeconds'] for r in peers_python], 2)} | {spread([r['collector']['cpuSeconds'] for r in peers_python], 2)} |")
     if own_runs:
         out(f"| periscope-load's own client (pre-built spans, paced over {own_runs[0]['shape']['durationSeconds']:.0f} s) "
             f"| {len(own_runs)} | {spread([r['acceptedSpans'] for r in own_runs])} | {spread([r['acceptedSpansPerSecond'] for r in own_runs])} "
-            f"| — | {stored_text(own_runs)} | {spread([r['agent']['cpuSeconds'] for r in own_runs], 2)} "
+            f"| — | {stored_text('peer-generator', own_runs)} | {spread([r['agent']['cpuSeconds'] for r in own_runs], 2)} "
             f"| {spread([r['collector']['cpuSeconds'] for r in own_runs], 2)} |")
     failed = missing.get("peer-python", []) + missing.get("peer-generator", [])
     if failed:
@@ -976,7 +1020,7 @@ for part in kept:
 
 out("## Not measured yet")
 out("")
-if not tail_bench:
+if not tail_runs:
     out("- File tailing throughput and the agent's RSS under it (DESIGN §9 row 2): the tail benchmark did not run or failed.")
 out("- A peer tailing the same file (Fluent Bit, Vector): not installable here.")
 out("- The web UI (DESIGN §9's last row, §12): the collector serves none yet.")
