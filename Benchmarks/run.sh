@@ -6,7 +6,8 @@
 # collector's store (periscope-store-bench), and rewrites BENCHMARKS.md from what was measured.
 #
 # Every step is bounded, and every figure comes from several runs (3 by default), shown as the
-# median with its range. Once dependencies are built the whole run takes about 60–90 minutes on a 2-core machine,
+# median with its range. Once dependencies are built the whole run takes about 50–90 minutes on a 2-core machine
+# (53 on 2026-12-06),
 # most of it the load ladder, the tailing peers and the store benchmarks (a first build from
 # scratch adds the compile time of swift-otel and the harness); LOAD_RUNS, SDK_RUNS, TAIL_BENCH_MIB,
 # STORE_BENCH_RUNS, STORE_BENCH_SPANS, PG_BENCH_RUNS and PG_BENCH_LARGE_SPANS make it shorter.
@@ -239,8 +240,8 @@ done
 step "store: PostgreSQL beside SQLite, 1, 2 and 3 collectors (periscope-store-bench --postgres)"
 # Issue 19's figures: a private PostgreSQL 15 in the work directory (pinned to CPU 0, collectors
 # to CPU 1), PG_BENCH_RUNS runs (default 3) of PG_BENCH_SPANS spans (default 2M) with 1, 2 and 3
-# collectors on one database, golden signals and SLO status on it too; then one run at
-# PG_BENCH_RUNS runs at PG_BENCH_LARGE_SPANS (default 10M, 0 to skip) with one collector, for trace by ID at that size.
+# collectors on one database, golden signals and SLO status on it too; then PG_BENCH_RUNS runs of
+# PG_BENCH_LARGE_SPANS spans (default 10M, 0 to skip) with one collector, for trace by ID at that size.
 if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
   for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
     STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-$run" "$STORE_BENCH" --bin-dir "$BIN" \

@@ -53,6 +53,15 @@ def median(values):
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
+def missing_runs(results, *patterns):
+    """"" when the runs started under these names (globs; a .status file each, written whatever the
+    outcome) all left a result, else a clause naming how many did not; `results` is how many did."""
+    started = len({path for pattern in patterns for path in glob.glob(os.path.join(RESULTS, pattern + ".status"))})
+    names = ", ".join(f"`{pattern}.err`" for pattern in patterns)
+    return "" if results >= started else (f"; **{started - results} of {started} runs left no result** (see {names} in "
+                                          f"`Benchmarks/.results`)")
+
+
 def spread(values, digits=0, scale=1.0, suffix=""):
     """A figure over several runs: the value of a single run, else median (min–max); "—" for none."""
     values = sorted(v * scale for v in values if v is not None)
@@ -344,13 +353,15 @@ else:
     out(f"| SDK span start+end | {SDK_TARGET} | not measured: a benchmark run failed | — | {sdk_command} |")
 
 sequential_runs = [r for r in (load_json(f"latency-sequential-{n}.json") for n in (1, 2, 3)) if r]
+sequential_short = missing_runs(len(sequential_runs), "latency-sequential-[0-9]*")
 if sequential_runs:
     ratio = median([r["medianRatio"] for r in sequential_runs])
     out(f"| agent OTLP answer, sequential requests | ≤ 3× the collector's direct answer | "
         f"{spread([r['medianRatio'] for r in sequential_runs], 2, suffix='×')} (agent p50 "
         f"{spread([r['agentMs']['p50'] for r in sequential_runs], 2)} ms, collector p50 "
         f"{spread([r['collectorMs']['p50'] for r in sequential_runs], 2)} ms; {len(sequential_runs)} runs of "
-        f"{sequential_runs[0]['requests']} one-span requests each) | {verdict(ratio <= 3)} | {command('latency-sequential-1')} |")
+        f"{sequential_runs[0]['requests']} one-span requests each{sequential_short}) | {verdict(ratio <= 3 and not sequential_short)} "
+        f"| {command('latency-sequential-1')} |")
 else:
     out(f"| agent OTLP answer, sequential requests | ≤ 3× the collector's direct answer | not measured: the runs failed "
         f"| — | {command('latency-sequential-1')} |")
@@ -464,6 +475,7 @@ else:
 
 tail_bench = load_json("tail-bench.json")
 tail_runs = [r for r in (tail_bench, load_json("tail-bench-2.json"), load_json("tail-bench-3.json")) if r]
+tail_short = missing_runs(len(tail_runs), "tail-bench", "tail-bench-[0-9]*")
 tail_peers = load_json("tail-peers.out")
 
 
@@ -492,12 +504,12 @@ if tail_runs:
     out(f"| agent tail → parse → queue → ship (JSON lines ~250 B) | {TAIL_TARGET} | "
         f"{spread([r['mibPerAgentCPUSecond'] for r in tail_runs], 1)} MiB per agent CPU-second over {len(tail_runs)} run(s), "
         f"{versus}; {spread([r['mibPerSecond'] for r in tail_runs], 1)} MiB/s wall; {t['file']['bytes'] / 1048576:.0f} MiB "
-        f"of {t['file']['meanLineBytes']:.0f} B lines; agent {tail_core(t)}; fsync {t['fsync']}; {loss} "
-        f"| {verdict(bool(peer) and mine >= 2 * peer and once and durable)} | {command('tail-bench')}; {command('tail-peers')} |")
+        f"of {t['file']['meanLineBytes']:.0f} B lines; agent {tail_core(t)}; fsync {t['fsync']}; {loss}{tail_short} "
+        f"| {verdict(bool(peer) and mine >= 2 * peer and once and durable and not tail_short)} | {command('tail-bench')}; {command('tail-peers')} |")
     rss = max(r["agentPeakRSSMiB"] for r in tail_runs)
     out(f"| agent RSS while tailing | ≤ 50 MiB | {rss:.1f} MiB highest peak of {len(tail_runs)} run(s) (`VmHWM`; in the first, "
         f"at the largest 50 ms sample {t['agentPeakSampleAnonMiB']:.1f} MiB anonymous + {t['agentPeakSampleFileMiB']:.1f} MiB "
-        f"file-backed: binary, Swift runtime, Foundation, ICU) | {verdict(rss <= 50)} | {command('tail-bench')} |")
+        f"file-backed: binary, Swift runtime, Foundation, ICU{tail_short}) | {verdict(rss <= 50 and not tail_short)} | {command('tail-bench')} |")
 else:
     out(f"| agent tail → parse → queue → ship | {TAIL_TARGET}, RSS ≤ 50 MiB | not measured: the tail "
         f"benchmark did not run or failed (see `Benchmarks/.results/tail-bench.err`) | — | {command('tail-bench')} |")
@@ -537,17 +549,9 @@ def numbered_runs(name):
     return [report for _, report in sorted(found, key=lambda item: item[0])]
 
 
-def attempted(name):
-    """How many runs of NAME were started (a .status file each, written whatever the outcome)."""
-    return len([path for path in glob.glob(os.path.join(RESULTS, f"{name}.status")) + glob.glob(os.path.join(RESULTS, f"{name}-run*.status"))
-                if run_number(os.path.basename(path)[:-len(".status")]) and os.path.basename(path)[:-len(".status")].rpartition("-run")[0] in ("", name)])
-
-
 def shortfall(name, results):
-    """"" when every started run of NAME left `results` results, else what says which did not."""
-    started = attempted(name)
-    return "" if results >= started else (f"; **{started - results} of {started} runs left no result** (see `{name}.err`, "
-                                          f"`{name}-runN.err` in `Benchmarks/.results`)")
+    """`missing_runs` for NAME, NAME-run2, …"""
+    return missing_runs(results, name, f"{name}-run[0-9]*")
 
 
 store_benches = numbered_runs("store-bench")
@@ -585,19 +589,6 @@ if store:
         f"{ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(stores)} run(s) ({pinned}; {store['inFlight']} "
         f"requests of {store['batchSpans']} spans in flight; start times {arrival_text(store)}{store_short}) | "
         f"{verdict(median(rates) >= 250_000 and not store_short)} | {command('store-bench')} |")
-    backfills = [r["store"] for r in numbered_runs("store-bench-random") if r.get("store")]
-    backfill_short = shortfall("store-bench-random", len(backfills))
-    if backfills:
-        ingest = backfills[0]["ingest"]
-        rates = [b["ingest"]["spansPerCPUSecond"] for b in backfills]
-        out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | "
-            f"{spread(rates)} spans per collector CPU-second, {spread([b['ingest']['spansPerSecond'] for b in backfills])} "
-            f"spans/s over {ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(backfills)} run(s) (every "
-            f"batch touches the whole day's indexes and rollups{backfill_short}) | {verdict(median(rates) >= 250_000 and not backfill_short)} "
-            f"| {command('store-bench-random')} |")
-    elif attempted("store-bench-random"):
-        out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | not measured: no run left a result "
-            f"(see `Benchmarks/.results/store-bench-random*.err`) | — | {command('store-bench-random')} |")
     for key, what, target, limit, context in [
         ("traceByID", "trace by ID, 10M spans stored", "p99 ≤ 2 ms", 2, n),
         ("searchServiceOperationDuration", "trace search (service+operation+duration, 24h)", "≤ 50 ms", 50,
@@ -619,6 +610,19 @@ else:
         f"(see `Benchmarks/.results/store-bench.err`) | — | {command('store-bench')} |")
     out("| trace search (service+operation+duration, 24h) | ≤ 50 ms; attribute search ≤ 200 ms | not measured: the "
         f"store benchmark did not run or failed | — | {command('store-bench')} |")
+backfills = [r["store"] for r in numbered_runs("store-bench-random") if r.get("store")]
+backfill_short = shortfall("store-bench-random", len(backfills))
+if backfills:
+    ingest = backfills[0]["ingest"]
+    rates = [b["ingest"]["spansPerCPUSecond"] for b in backfills]
+    out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | "
+        f"{spread(rates)} spans per collector CPU-second, {spread([b['ingest']['spansPerSecond'] for b in backfills])} "
+        f"spans/s over {ingest['storedSpans']:,} spans + {ingest['storedLogs']:,} logs, {len(backfills)} run(s) (every "
+        f"batch touches the whole day's indexes and rollups{backfill_short}) | {verdict(median(rates) >= 250_000 and not backfill_short)} "
+        f"| {command('store-bench-random')} |")
+elif backfill_short:
+    out(f"| collector ingest, backfill (start times random over the day) | {INGEST_TARGET} | not measured: no run left a result "
+        f"(see `Benchmarks/.results/store-bench-random*.err`) | — | {command('store-bench-random')} |")
 if signals:
     context = (f"{signals['services'] * signals['operations']} (service, operation) keys, one server span per key per "
                f"hour over {signals['days']} d = {signals['spans']:,} spans, {signals['sloCount']} availability SLOs")
@@ -672,6 +676,7 @@ else:
     out("| freshness | p99 ≤ 2 s from emit to queryable | not measured: no mixed load left a result | — | — |")
 pg_runs = [r for r in (load_json(os.path.basename(p)) for p in sorted(glob.glob(os.path.join(RESULTS, "store-bench-postgres-[0-9]*.json")))) if r]
 pg_single = [report["postgresStore"] for report in pg_runs if report.get("postgresStore")]
+pg_short = missing_runs(len(pg_single), "store-bench-postgres-[0-9]*")
 PG_TARGET = "≥ 100k spans per collector CPU-second, ≥ 150k per PostgreSQL CPU-second, ≤ 85 B/span"
 if pg_single:
     collector_rate = median([pg["ingest"]["spansPerCPUSecond"] for pg in pg_single])
@@ -680,8 +685,8 @@ if pg_single:
     out(f"| PostgreSQL store, one collector | {PG_TARGET} | {spread([pg['ingest']['spansPerCPUSecond'] for pg in pg_single])} "
         f"per collector CPU-second, {spread([pg['ingest'].get('spansPerPostgresCPUSecond') for pg in pg_single])} per "
         f"PostgreSQL CPU-second, {spread([pg['bytesPerSpan'] for pg in pg_single], 2)} B/span ({len(pg_single)} run(s) of "
-        f"{pg_single[0]['spans']:,} spans; more collectors in the PostgreSQL section) "
-        f"| {verdict(collector_rate >= 100_000 and postgres_rate >= 150_000 and pg_bytes <= 85)} "
+        f"{pg_single[0]['spans']:,} spans; more collectors in the PostgreSQL section{pg_short}) "
+        f"| {verdict(collector_rate >= 100_000 and postgres_rate >= 150_000 and pg_bytes <= 85 and not pg_short)} "
         f"| {command('store-bench-postgres-1')} |")
 else:
     out(f"| PostgreSQL store | {PG_TARGET} | not measured: no PostgreSQL run (see "
@@ -751,7 +756,7 @@ if tail_runs:
         return spread([get(r) for r in tail_runs], digits)
     steady = [r for r in tail_runs if r.get("steadyMiBPerSecond") is not None and r.get("firstRecordSeconds") is not None]
     out(f"{len(tail_runs)} run(s) of the same command on the same machine; each figure is the median with the lowest and "
-        "highest in brackets (peak RSS: the highest).")
+        f"highest in brackets (peak RSS: the highest){tail_short}.")
     out("")
     out("| what | measured |")
     out("| --- | --- |")
@@ -834,21 +839,21 @@ peers_python = [r for r in dict(runs).get("peer-python", []) if r.get("clientRep
 own_runs = dict(runs).get("peer-generator", [])
 if peers_python:
     def stored_text(name, reports):
-        """Whether every run stored every span; a run that left no result counts as one that did not."""
-        runs = len(reports) + len(missing.get(name, []))
+        """Whether every run stored every span; a run that left no result (or no client report) counts as one that did not."""
+        started = len(dict(runs).get(name, [])) + len(missing.get(name, []))
         whole = sum(1 for r in reports if r["noLoss"])
-        return (f"{'yes' if whole == runs else 'NO'} ({whole} of {runs} runs; "
+        return (f"{'yes' if whole == started else 'NO'} ({whole} of {started} runs; "
                 f"{spread([r['storedSpans'] for r in reports])}/{spread([r['acceptedSpans'] for r in reports])})")
     clients = [r["clientReport"] for r in peers_python]
     out("| client | runs | spans | client spans/s | client CPU s | stored all | agent CPU s | collector CPU s |")
     out("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
-    out(f"| Python opentelemetry-sdk 1.45.2, BatchSpanProcessor (batches of 512) | {len(peers_python)} "
+    out(f"| Python opentelemetry-sdk 1.45.2, BatchSpanProcessor (batches of 512) | {len(dict(runs).get('peer-python', [])) + len(missing.get('peer-python', []))} "
         f"| {spread([c.get('spans', 0) for c in clients])} | {spread([c.get('spans_per_second', 0) for c in clients])} "
         f"| {spread([c.get('cpu_seconds', 0) for c in clients], 2)} | {stored_text('peer-python', peers_python)} "
         f"| {spread([r['agent']['cpuSeconds'] for r in peers_python], 2)} | {spread([r['collector']['cpuSeconds'] for r in peers_python], 2)} |")
     if own_runs:
         out(f"| periscope-load's own client (pre-built spans, paced over {own_runs[0]['shape']['durationSeconds']:.0f} s) "
-            f"| {len(own_runs)} | {spread([r['acceptedSpans'] for r in own_runs])} | {spread([r['acceptedSpansPerSecond'] for r in own_runs])} "
+            f"| {len(own_runs) + len(missing.get('peer-generator', []))} | {spread([r['acceptedSpans'] for r in own_runs])} | {spread([r['acceptedSpansPerSecond'] for r in own_runs])} "
             f"| — | {stored_text('peer-generator', own_runs)} | {spread([r['agent']['cpuSeconds'] for r in own_runs], 2)} "
             f"| {spread([r['collector']['cpuSeconds'] for r in own_runs], 2)} |")
     failed = missing.get("peer-python", []) + missing.get("peer-generator", [])
@@ -903,8 +908,10 @@ if pairs:
     total_direct = sum(d["storedSpans"] for _, d, _ in pairs)
     total_via = sum(v["storedSpans"] for _, _, v in pairs)
     out("")
-    out(f"All runs: {total_via:,} through the agent against {total_direct:,} direct = {total_via / max(1, total_direct):.1%}: "
-        f"{verdict(total_via >= 0.95 * total_direct)}. Commands: {command('python-defaults-collector-1')}; "
+    left = sum(1 for path in glob.glob(os.path.join(RESULTS, "python-defaults-*-[0-9]*.json")) if load_json(os.path.basename(path)))
+    pairs_short = missing_runs(left, "python-defaults-collector-[0-9]*", "python-defaults-agent-[0-9]*")
+    out(f"All runs: {total_via:,} through the agent against {total_direct:,} direct = {total_via / max(1, total_direct):.1%}"
+        f"{pairs_short}: {verdict(total_via >= 0.95 * total_direct and not pairs_short)}. Commands: {command('python-defaults-collector-1')}; "
         f"{command('python-defaults-agent-1')}")
 else:
     out("Not measured: the runs failed (see `Benchmarks/.results/python-defaults-*.err`).")
@@ -984,9 +991,10 @@ if pg_runs:
             f"{first['days']} d = {first['spans']:,} spans, {first['sloCount']} SLOs; target ≤ 100 ms): " + "; ".join(parts) + ".")
         out("")
     spans = (pg_runs[0].get("postgresStore") or {}).get("spans", 0)
-    out(f"{len(pg_runs)} run(s) of {spans:,} spans. Command: {command('store-bench-postgres-1')} (each run the same)")
+    out(f"{len(pg_runs)} run(s) of {spans:,} spans{pg_short}. Command: {command('store-bench-postgres-1')} (each run the same)")
     out("")
     larges = [r["postgresStore"] for r in numbered_runs("store-bench-postgres-large") if r.get("postgresStore")]
+    large_short = shortfall("store-bench-postgres-large", len(larges))
     if larges:
         def large_query(key, percentile):
             return [l["queries"][key]["latencyMs"][percentile] for l in larges if key in l["queries"]]
@@ -998,7 +1006,8 @@ if pg_runs:
             f"{spread([l['bytesPerSpan'] for l in larges], 1)} B/span, trace by ID p50 {spread(large_query('traceByID', 'p50'), 2)} / "
             f"p99 {spread(large_query('traceByID', 'p99'), 2)} ms while autovacuum ran, p50 "
             f"{spread(large_query('traceByIDSettled', 'p50'), 2)} / p99 {spread(settled_p99, 2)} ms once it was done "
-            f"(issue 19's ≤ 5 ms at 10M: {verdict(settled <= 5)}; DESIGN §9's ≤ 2 ms: {verdict(settled <= 2)}). "
+            f"(issue 19's ≤ 5 ms at 10M: {verdict(settled <= 5 and not large_short)}; DESIGN §9's ≤ 2 ms: "
+            f"{verdict(settled <= 2 and not large_short)}){large_short}. "
             f"Command: {command('store-bench-postgres-large')} (each run the same)")
         out("")
 else:

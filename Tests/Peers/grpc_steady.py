@@ -24,6 +24,9 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
 METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+# Retried codes. A test that checks which attempts the server took (GRPCServerServiceTests) counts
+# only UNAVAILABLE ones as possibly taken: RESOURCE_EXHAUSTED is answered before a call is accepted.
+# Retrying DEADLINE_EXCEEDED or CANCELLED too would need that test to allow those attempts as well.
 RETRYABLE = {"RESOURCE_EXHAUSTED", "UNAVAILABLE"}
 
 
