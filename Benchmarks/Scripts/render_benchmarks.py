@@ -119,7 +119,13 @@ out("")
 # ---------------------------------------------------------------- SDK micro-benchmarks
 # One JMH file per SDK and run (sdk-Periscope.jmh.json, sdk-Periscope-run2.jmh.json, …): per benchmark,
 # the metrics of each run by run number.
-def run_number(name):
+def load_base(name):
+    """NAME for NAME and NAME-runN."""
+    head, _, tail = name.rpartition("-run")
+    return head if head and tail.isdigit() else name
+
+
+def run_index(name):
     """1 for NAME, N for NAME-runN."""
     head, _, tail = name.rpartition("-run")
     return int(tail) if head and tail.isdigit() else 1
@@ -132,7 +138,7 @@ for path in glob.glob(os.path.join(RESULTS, "sdk-*.jmh.json")):
             elements = json.load(handle)
     except (OSError, json.JSONDecodeError):
         continue
-    run = run_number(os.path.basename(path)[:-len(".jmh.json")])
+    run = run_index(os.path.basename(path)[:-len(".jmh.json")])
     for element in elements if isinstance(elements, list) else []:
         name = element["benchmark"].split(".")[-1].replace("_", " ")
         metrics = dict(element.get("secondaryMetrics", {}))
@@ -206,16 +212,6 @@ out("")
 # ---------------------------------------------------------------- load runs
 # A load run named NAME may be repeated as NAME-run2, NAME-run3, …: the tables show each figure's
 # median (min–max) over the runs of a name.
-def load_base(name):
-    head, _, tail = name.rpartition("-run")
-    return head if head and tail.isdigit() else name
-
-
-def run_index(name):
-    head, _, tail = name.rpartition("-run")
-    return int(tail) if head and tail.isdigit() else 1
-
-
 # Every run recorded (a .status file), with or without a result: a run that left no JSON (it timed
 # out or crashed) counts as a failed run of its load, never as one run fewer.
 groups = {}
@@ -546,11 +542,9 @@ def numbered_runs(name):
     found = []
     for path in glob.glob(os.path.join(RESULTS, f"{name}.json")) + glob.glob(os.path.join(RESULTS, f"{name}-run*.json")):
         base = os.path.basename(path)[:-5]
-        head, _, tail = base.rpartition("-run")
-        index = int(tail) if head == name and tail.isdigit() else 1 if base == name else None
-        report = load_json(base + ".json") if index else None
+        report = load_json(base + ".json") if load_base(base) == name else None
         if report:
-            found.append((index, report))
+            found.append((run_index(base), report))
     return [report for _, report in sorted(found, key=lambda item: item[0])]
 
 
