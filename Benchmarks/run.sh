@@ -29,6 +29,9 @@ mkdir -p "$RESULTS"
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# The name of run N of a benchmark: NAME for the first, NAME-runN after it (what the report groups by).
+run_name() { if [ "$2" = 1 ]; then echo "$1"; else echo "$1-run$2"; fi; }
+
 # Runs one command line, recording it (for BENCHMARKS.md) and its output under $RESULTS/$1.
 record() {
   local name="$1"; shift
@@ -71,7 +74,7 @@ step "SDK micro-benchmarks (ordo-one/benchmark)"
 # runs. Each run's JMH file is rendered later; the plugin's own text tables are in .results/sdk-*.out.
 for run in $(seq 1 "${SDK_RUNS:-3}"); do
   for sdk in Periscope swift-otel; do
-    name="sdk-$sdk"; [ "$run" = 1 ] || name="sdk-$sdk-run$run"
+    name="$(run_name "sdk-$sdk" "$run")"
     rm -rf "$RESULTS/$name"
     mkdir -p "$RESULTS/$name"
     STEP_TIMEOUT=900 record "$name" "$SWIFT" package --package-path "$BENCH" --allow-writing-to-package-directory \
@@ -89,7 +92,7 @@ LOAD_COMMON=(--bin-dir "$BIN" --freshness-samples 100)
 load_runs() {
   local name="$1"; shift
   for run in $(seq 1 "${LOAD_RUNS:-3}"); do
-    local as="$name"; [ "$run" = 1 ] || as="$name-run$run"
+    local as; as="$(run_name "$name" "$run")"
     record "$as" "$LOAD" "${LOAD_COMMON[@]}" "$@" --json-out "$RESULTS/$as.json"
   done
 }
@@ -136,7 +139,7 @@ step "Periscope's SDK at its defaults: the highest lossless rate of spans + logs
 for rate in 50000 100000 150000 200000; do
   held=yes
   for run in $(seq 1 "${LOAD_RUNS:-3}"); do
-    name="sdk-rate-$rate"; [ "$run" = 1 ] || name="sdk-rate-$rate-run$run"
+    name="$(run_name "sdk-rate-$rate" "$run")"
     record "$name" "$LOAD" --bin-dir "$BIN" --sdk-spans-per-second "$rate" --sdk-logs-per-second "$rate" \
       --duration 10 --json-out "$RESULTS/$name.json"
     [ "$(cat "$RESULTS/$name.status")" = 0 ] || held=no
@@ -147,13 +150,14 @@ done
 step "peer: Python opentelemetry-sdk as the client"
 # LOAD_RUNS runs of each, the two clients in turn (peer-python, peer-generator, peer-python-run2, …).
 for run in $(seq 1 "${LOAD_RUNS:-3}"); do
-  suffix=""; [ "$run" = 1 ] || suffix="-run$run"
-  record "peer-python$suffix" "$LOAD" "${LOAD_COMMON[@]}" \
+  name="$(run_name peer-python "$run")"
+  record "$name" "$LOAD" "${LOAD_COMMON[@]}" \
     --client-command "python3 '$BENCH/Peers/otel_python_client.py' --spans 20000" \
-    --json-out "$RESULTS/peer-python$suffix.json"
+    --json-out "$RESULTS/$name.json"
   # The same number of spans from periscope-load's own client, side by side.
-  record "peer-generator$suffix" "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
-    --duration 1 --requests-per-second 40 --json-out "$RESULTS/peer-generator$suffix.json"
+  name="$(run_name peer-generator "$run")"
+  record "$name" "$LOAD" "${LOAD_COMMON[@]}" --services 1 --spans-per-second 20000 --logs-per-second 0 \
+    --duration 1 --requests-per-second 40 --json-out "$RESULTS/$name.json"
 done
 
 step "agent file tailing, pinned to one core (periscope-tail-bench)"
@@ -225,16 +229,17 @@ STORE_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path
 pin=(); collector_cpus=""
 if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 0); collector_cpus=1; fi
 for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
-  suffix=""; rollups=(); [ "$run" = 1 ] || { suffix="-run$run"; rollups=(--skip-rollup-comparison); }
-  STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench$suffix" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" \
+  name="$(run_name store-bench "$run")"
+  rollups=(); [ "$run" = 1 ] || rollups=(--skip-rollup-comparison)
+  STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "$name" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" \
     --spans "${STORE_BENCH_SPANS:-10000000}" "${rollups[@]}" --collector-cpus "$collector_cpus" \
-    --json-out "$RESULTS/store-bench$suffix.json"
+    --json-out "$RESULTS/$name.json"
 done
 for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
-  suffix=""; [ "$run" = 1 ] || suffix="-run$run"
-  STEP_TIMEOUT=900 record "store-bench-random$suffix" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" --spans 200000 \
+  name="$(run_name store-bench-random "$run")"
+  STEP_TIMEOUT=900 record "$name" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" --spans 200000 \
     --arrival random --skip-signals --skip-rollup-comparison --repetitions 50 --collector-cpus "$collector_cpus" \
-    --json-out "$RESULTS/store-bench-random$suffix.json"
+    --json-out "$RESULTS/$name.json"
 done
 
 step "store: PostgreSQL beside SQLite, 1, 2 and 3 collectors (periscope-store-bench --postgres)"
@@ -250,10 +255,10 @@ if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
   done
   if [ "${PG_BENCH_LARGE_SPANS:-10000000}" != 0 ]; then
     for run in $(seq 1 "${PG_BENCH_RUNS:-3}"); do
-      suffix=""; [ "$run" = 1 ] || suffix="-run$run"
-      STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "store-bench-postgres-large$suffix" "$STORE_BENCH" --bin-dir "$BIN" \
+      name="$(run_name store-bench-postgres-large "$run")"
+      STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "$name" "$STORE_BENCH" --bin-dir "$BIN" \
         --spans "${PG_BENCH_LARGE_SPANS:-10000000}" --skip-store --skip-signals --skip-rollup-comparison --postgres \
-        --postgres-collectors 1 --json-out "$RESULTS/store-bench-postgres-large$suffix.json"
+        --postgres-collectors 1 --json-out "$RESULTS/$name.json"
     done
   fi
 else
