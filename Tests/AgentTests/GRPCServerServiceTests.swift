@@ -55,9 +55,13 @@ struct GRPCServerServiceTests {
     @Test("connections asked to reconnect every 0.5 s under steady grpcio traffic: every call is accepted, again only after the client saw that call fail", .timeLimit(.minutes(3)))
     func connectionAgeUnderTraffic() async throws {
         let port = FreePort.pick()
-        let accepted = Mutex<[[UInt8]]>([])
+        // The log bodies of every accepted call, as the server decoded them.
+        let accepted = Mutex<[String]>([])
         let otlp = OTLPGRPCService(ingest: OTLPIngest(), logger: Logger(label: "grpc-test")) { received in
-            accepted.withLock { $0.append(received.payload) }
+            if case .logs(let groups) = received.decoded.batch {
+                let bodies = groups.flatMap { $0.scopes.flatMap { $0.records.map(\.body.text) } }
+                accepted.withLock { $0 += bodies }
+            }
             return .accepted(received)
         }
         let server = GRPCServerService(
@@ -73,7 +77,7 @@ struct GRPCServerServiceTests {
         let started = ContinuousClock.now
         let steady = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", peers.appendingPathComponent("grpc_steady.py").path, "--target", "127.0.0.1:\(port)",
-            "--service", "age", "--requests", "\(requests)", "--threads", "6", "--body-bytes", "\(Self.bodyBytes)", "--timeout", "150",
+            "--service", "age", "--requests", "\(requests)", "--threads", "6", "--body-bytes", "2000", "--timeout", "150",
             "--call-timeout", "60",
         ])
         let status = try await steady.waitForExit(timeout: .seconds(170))
@@ -91,8 +95,8 @@ struct GRPCServerServiceTests {
         // after all of them is the one answered OK.
         let refused = try #require(counts["refused_attempts"] as? [String: [String: [Int]]])
         var acceptances: [Int: [Int: Int]] = [:]
-        for payload in accepted.withLock({ $0 }) {
-            let call = try #require(Self.requestAttempt(in: payload), "an accepted call without its request and attempt number")
+        for body in accepted.withLock({ $0 }) {
+            let call = try #require(Self.requestAttempt(in: body), "an accepted call without its request and attempt number: \(body.prefix(40))")
             acceptances[call.request, default: [:]][call.attempt, default: 0] += 1
         }
         #expect(acceptances.count == requests && acceptances.keys.allSatisfy { (0..<requests).contains($0) },
@@ -110,30 +114,11 @@ struct GRPCServerServiceTests {
         #expect(wrong.isEmpty, "each attempt accepted at most once, and only the one answered OK or one answered UNAVAILABLE: \(wrong.prefix(10))")
     }
 
-    static let bodyBytes = 2_000
-
-    /// The request and attempt numbers `grpc_steady.py` puts in front of a log body (`N:A:` and
-    /// `bodyBytes` letters and digits), found in the request's bytes without decoding them: the
-    /// body's length, a two-byte varint for these sizes, ends right before `N`.
-    static func requestAttempt(in payload: [UInt8]) -> (request: Int, attempt: Int)? {
-        let colon = UInt8(ascii: ":")
-        func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
-        func isAlphanumeric(_ byte: UInt8) -> Bool { isDigit(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
-        func number(_ digits: ArraySlice<UInt8>) -> Int? {
-            guard (1...9).contains(digits.count), digits.allSatisfy(isDigit) else { return nil }
-            return Int(String(decoding: digits, as: UTF8.self))
-        }
-        for second in payload.indices where payload[second] == colon && second + bodyBytes < payload.count {
-            guard payload[(second + 1)...(second + bodyBytes)].allSatisfy(isAlphanumeric),
-                  let first = payload[..<second].lastIndex(of: colon), let attempt = number(payload[(first + 1)..<second]) else { continue }
-            for start in stride(from: first - 1, through: max(first - 9, 2), by: -1) {
-                let (low, high) = (Int(payload[start - 2]), Int(payload[start - 1]))
-                guard low & 0x80 != 0, high & 0x80 == 0, (low & 0x7F) | high << 7 == second + 1 + bodyBytes - start,
-                      let request = number(payload[start..<first]) else { continue }
-                return (request, attempt)
-            }
-        }
-        return nil
+    /// The request and attempt numbers `grpc_steady.py` puts in front of a log body (`N:A:…`).
+    static func requestAttempt(in body: String) -> (request: Int, attempt: Int)? {
+        let parts = body.split(separator: ":", maxSplits: 2)
+        guard parts.count == 3, let request = Int(parts[0]), let attempt = Int(parts[1]) else { return nil }
+        return (request, attempt)
     }
 
     @Test("a host that is no IP address is refused with the flag named")
