@@ -37,6 +37,21 @@ package struct RecordBuffer: Sendable {
     package var isEmpty: Bool { records.isEmpty }
     package subscript(index: Int) -> Record { records[index] }
 
+    /// The records from `start` that make one batch: up to `maxCount` of them, the last being the
+    /// one whose text reaches `maxBytes`; and whether that limit was reached (a full batch).
+    package func batch(from start: Int, maxCount: Int, maxBytes: Int) -> (count: Int, full: Bool) {
+        var count = 0
+        var bytes = 0
+        records.withUnsafeBufferPointer { records in
+            let available = max(0, records.count - start)
+            while count < available, count < maxCount, bytes < maxBytes {
+                bytes += records[start + count].textCount
+                count += 1
+            }
+        }
+        return (count, count >= maxCount || bytes >= maxBytes)
+    }
+
     /// Chunks holding live text, and bytes allocated for text (live, or kept for reuse).
     package var chunkCount: Int { chunks.count }
     package var textCapacity: Int { (chunks + spare).reduce(0) { $0 + $1.capacity } }

@@ -92,6 +92,35 @@ struct TailLineTests {
         #expect(buffer.isEmpty && buffer.chunkCount == 0)
     }
 
+    @Test("a batch ends at the record count or at the record whose text reaches the byte limit, and says whether it is full")
+    func recordBufferBatch() {
+        var buffer = RecordBuffer()
+        let lengths = [5, 0, 7, 3, 9, 1, 4]
+        for (index, length) in lengths.enumerated() {
+            let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            bytes.withUnsafeBytes { buffer.append(RawLine(bytes: $0, start: UInt64(index * 10), end: UInt64(index * 10 + 10), truncatedFrom: nil)) }
+        }
+        // The model: take records while fewer than maxCount are taken and fewer than maxBytes of text.
+        for start in 0...(lengths.count + 1) {
+            for maxCount in 1...8 {
+                for maxBytes in 1...30 {
+                    var count = 0
+                    var bytes = 0
+                    while start + count < lengths.count, count < maxCount, bytes < maxBytes {
+                        bytes += lengths[start + count]
+                        count += 1
+                    }
+                    let batch = buffer.batch(from: start, maxCount: maxCount, maxBytes: maxBytes)
+                    #expect(batch.count == count, "start \(start), \(maxCount) records, \(maxBytes) bytes")
+                    #expect(batch.full == (count >= maxCount || bytes >= maxBytes), "start \(start), \(maxCount) records, \(maxBytes) bytes")
+                }
+            }
+        }
+        #expect(buffer.batch(from: 0, maxCount: 3, maxBytes: 1000) == (count: 3, full: true))
+        #expect(buffer.batch(from: 4, maxCount: 100, maxBytes: 1000) == (count: 3, full: false))
+        #expect(buffer.batch(from: 0, maxCount: 100, maxBytes: 12) == (count: 3, full: true))
+    }
+
     @Test("records in many chunks: 300,000 lines added and dropped in uneven steps keep their text, and memory stays bounded")
     func recordBufferChunks() {
         var buffer = RecordBuffer()

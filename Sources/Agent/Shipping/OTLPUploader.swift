@@ -34,25 +34,27 @@ struct OTLPUploader: Sendable {
         let body = bodies.buffer(holding: batch.body)
         request.body = .bytes(body)
         let response: HTTPClientResponse
-        let bodyText: String
+        let answer: ByteBuffer
         do {
             response = try await httpClient.execute(request, timeout: timeout)
-            bodyText = Self.message(from: try await Self.prefix(of: response.body, upTo: 64 * 1024), contentType: response.headers.first(name: "Content-Type"))
+            answer = try await Self.prefix(of: response.body, upTo: 64 * 1024)
             bodies.recycle(body)
         } catch {
             throw .unavailable(reason: "\(error)", retryAfter: nil)
         }
         let status = Int(response.status.code)
+        // Only a refusal's body is read for its message: a delivered batch's answer is not parsed.
+        let bodyText = { Self.message(from: answer, contentType: response.headers.first(name: "Content-Type")) }
         switch RetryPolicy.verdict(status: status) {
         case .delivered:
             return
         case .refused:
-            throw .rejected(status: status, message: bodyText)
+            throw .rejected(status: status, message: bodyText())
         case .retry:
             let retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
             let reason = status == 401 || status == 403
                 ? "the collector refused the agent's token (HTTP \(status)): check --token-file"
-                : "HTTP \(status) \(bodyText)"
+                : "HTTP \(status) \(bodyText())"
             throw .unavailable(reason: reason, retryAfter: retryAfter ?? (status == 401 || status == 403 ? .seconds(5) : nil))
         }
     }

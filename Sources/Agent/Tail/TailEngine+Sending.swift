@@ -30,16 +30,11 @@ extension TailEngine {
         // Records at the front of the buffer that belong to the batch in flight.
         var handedOver = inFlight?.count ?? 0
         while handedOver < file.records.count {
-            var count = 0
-            var bytes = 0
-            if asOneBatch {
-                count = file.records.count - handedOver
-            } else {
-                while handedOver + count < file.records.count, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes {
-                    bytes += file.records[handedOver + count].textCount
-                    count += 1
-                }
-                if fullBatchesOnly, count < Self.maxBatchRecords, bytes < Self.maxBatchBytes { break }
+            var count = file.records.count - handedOver
+            if !asOneBatch {
+                let batch = file.records.batch(from: handedOver, maxCount: Self.maxBatchRecords, maxBytes: Self.maxBatchBytes)
+                if fullBatchesOnly, !batch.full { break }
+                count = batch.count
             }
             let start = inFlight?.end ?? file.committed
             let end = forcedEnd ?? file.records[handedOver + count - 1].end
