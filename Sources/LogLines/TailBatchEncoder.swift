@@ -50,6 +50,11 @@ package struct TailBatchEncoder {
         let headroom = resourceMessage.bytes.count + scopeMessage.bytes.count + 2 * 11
         output.reset(headroom: headroom)
 
+        // The field list's storage, kept from batch to batch, is worked on as a local: passing a
+        // stored property to `plan` and `write` from inside the closures copied it per record.
+        var fields = ParsedFields()
+        swap(&fields, &self.fields)
+        defer { swap(&fields, &self.fields) }
         var writer = LogRecordWriter(redactor: redactor, observedUnixNano: observedUnixNano, timeBounds: timeBounds, path: path, fileName: fileName)
         for index in range {
             let record = records[index]
