@@ -160,33 +160,24 @@ for run in $(seq 1 "${LOAD_RUNS:-3}"); do
     --duration 1 --requests-per-second 40 --json-out "$RESULTS/$name.json"
 done
 
-step "agent file tailing, pinned to one core (periscope-tail-bench)"
+step "agent file tailing beside rsyslog and syslog-ng, pinned to one core (periscope-tail-bench, tail_peers.py)"
 # DESIGN §9 row 2: the release agent pinned to CPU 1 tails a TAIL_BENCH_MIB MiB file of JSON lines
 # (~250 B, written and fsynced before the agent starts) from its beginning and ships it to a counting
 # OTLP/HTTP sink in the bench process (CPU 0), which checks every line off by its correlation ID.
 # Not the collector as the receiver: it stores ~5k items per CPU-second, far below the ~400k lines/s
 # of 100 MiB/s. Fluent Bit and Vector are not installable here (neither Debian's archive nor PyPI).
+#
+# The peers (Debian's rsyslog and syslog-ng) read the very same file, pinned the same way. The
+# machine's speed drifts from minute to minute, so each of the three runs is a round: the agent,
+# then at once every forwarding-only peer on that round's file; the report takes the ratio per
+# round. The parsing peers, far slower, run three times afterwards on the first round's file.
 TAIL_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-tail-bench"
-TAIL_WORK="$RESULTS/tail-work"
-# Three runs: the first keeps its file for the peers below, so they read the very same bytes.
-for run in 1 2 3; do
-  name=tail-bench; [ "$run" = 1 ] || name="tail-bench-$run"
-  keep=(); [ "$run" = 1 ] && keep=(--work-dir "$TAIL_WORK" --keep-data)
-  if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-    record "$name" taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
-      --timeout 500 "${keep[@]}" --json-out "$RESULTS/$name.json"
-  else
-    record "$name" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
-      --timeout 500 "${keep[@]}" --json-out "$RESULTS/$name.json"
-  fi
-done
-
-step "tailing peers on the same file: rsyslog and syslog-ng (Debian's), pinned like the agent"
 # rsyslog is installed from Debian if missing. syslog-ng conflicts with it as a package (both
 # provide system-log-daemon), so its Debian package is unpacked under Benchmarks/.peers instead
 # of installed; neither runs as a system service — each run starts its own process by PID.
 PEER_CONFIGS="$ROOT/../shared/peers/tail"
-if [ -d "$PEER_CONFIGS" ] && [ -f "$TAIL_WORK/logs/app.log" ]; then
+forwarding=""; parsing=""
+if [ -d "$PEER_CONFIGS" ]; then
   if ! command -v rsyslogd > /dev/null && [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rsyslog > "$RESULTS/peers-apt.log" 2>&1 || true
   fi
@@ -202,16 +193,36 @@ if [ -d "$PEER_CONFIGS" ] && [ -f "$TAIL_WORK/logs/app.log" ]; then
     export SYSLOG_NG="$PEERS/syslog-ng/usr/sbin/syslog-ng" SYSLOG_NG_MODULES="$PEERS/syslog-ng/usr/lib/syslog-ng/3.38" \
       SYSLOG_NG_LIBRARY_PATH="$PEERS/syslog-ng/usr/lib/syslog-ng"
   fi
-  configs=""
-  command -v rsyslogd > /dev/null && configs="rsyslog-forward,rsyslog-mmjsonparse"
-  { command -v syslog-ng > /dev/null || [ -n "${SYSLOG_NG:-}" ]; } \
-    && configs="$configs,syslog-ng-forward,syslog-ng-forward-tuned,syslog-ng-json"
-  STEP_TIMEOUT=1500 record tail-peers python3 "$BENCH/Peers/tail_peers.py" --file "$TAIL_WORK/logs/app.log" \
-    --peers-dir "$PEER_CONFIGS" --configs "${configs#,}" --runs 3 --cpu 1 --sink-cpu 0
-else
-  echo "skipped: no ../shared/peers/tail configurations or no kept tail-bench file" | tee "$RESULTS/tail-peers.err"
+  command -v rsyslogd > /dev/null && { forwarding="rsyslog-forward"; parsing="rsyslog-mmjsonparse"; }
+  if command -v syslog-ng > /dev/null || [ -n "${SYSLOG_NG:-}" ]; then
+    forwarding="$forwarding,syslog-ng-forward,syslog-ng-forward-tuned"; parsing="$parsing,syslog-ng-json"
+  fi
+  forwarding="${forwarding#,}"; parsing="${parsing#,}"
 fi
-rm -rf "$TAIL_WORK"
+[ -n "$forwarding" ] || echo "skipped: no ../shared/peers/tail configurations, or neither rsyslog nor syslog-ng" \
+  | tee "$RESULTS/tail-peers.err"
+for run in 1 2 3; do
+  name=tail-bench; [ "$run" = 1 ] || name="tail-bench-$run"
+  work="$RESULTS/tail-work-$run"
+  if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+    record "$name" taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
+      --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
+  else
+    record "$name" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
+      --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
+  fi
+  if [ -n "$forwarding" ] && [ -f "$work/logs/app.log" ]; then
+    STEP_TIMEOUT=900 record "tail-peers-forward-$run" python3 "$BENCH/Peers/tail_peers.py" --file "$work/logs/app.log" \
+      --peers-dir "$PEER_CONFIGS" --configs "$forwarding" --runs 1 --cpu 1 --sink-cpu 0
+  fi
+  # The first round's file stays for the parsing peers.
+  [ "$run" = 1 ] || rm -rf "$work"
+done
+if [ -n "$parsing" ] && [ -f "$RESULTS/tail-work-1/logs/app.log" ]; then
+  STEP_TIMEOUT=1500 record tail-peers python3 "$BENCH/Peers/tail_peers.py" --file "$RESULTS/tail-work-1/logs/app.log" \
+    --peers-dir "$PEER_CONFIGS" --configs "$parsing" --runs 3 --cpu 1 --sink-cpu 0
+fi
+rm -rf "$RESULTS/tail-work-1"
 
 step "store: the collector alone, pinned to one core (periscope-store-bench)"
 # Bulk ingest of STORE_BENCH_SPANS spans (traces of 10, plus a log per trace) into a collector

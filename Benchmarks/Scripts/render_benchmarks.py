@@ -475,9 +475,63 @@ else:
         "not measured: no mixed load ran | — | — |")
 
 tail_bench = load_json("tail-bench.json")
-tail_runs = [r for r in (tail_bench, load_json("tail-bench-2.json"), load_json("tail-bench-3.json")) if r]
+# Round N: the agent's run N, then each forwarding-only peer once on the same file (run.sh).
+tail_by_round = {n: r for n, r in ((1, tail_bench), (2, load_json("tail-bench-2.json")), (3, load_json("tail-bench-3.json"))) if r}
+tail_runs = [tail_by_round[n] for n in sorted(tail_by_round)]
 tail_short = missing_runs(len(tail_runs), "tail-bench", "tail-bench-[0-9]*")
-tail_peers = load_json("tail-peers.out")
+forward_rounds = {int(os.path.basename(path)[len("tail-peers-forward-"):-len(".status")]): load_json(os.path.basename(path)[:-len(".status")] + ".out")
+                  for path in glob.glob(os.path.join(RESULTS, "tail-peers-forward-[0-9]*.status"))}
+
+
+def merged_peers(rounds, rest):
+    """Every peer configuration with all its runs: the forwarding ones gathered from the rounds
+    (a round that left no result for one counts as its error), the parsing ones as they ran."""
+    configs = {}
+    for n in sorted(rounds):
+        for name, figures in ((rounds[n] or {}).get("configs") or {}).items():
+            entry = configs.setdefault(name, {"runs": [], "errors": [], "exactlyOnce": True})
+            complete = [r for r in figures.get("runs") or [] if r.get("complete")]
+            entry["runs"] += complete
+            entry["exactlyOnce"] = entry["exactlyOnce"] and bool(figures.get("exactlyOnce"))
+            if not complete:
+                entry["errors"].append(f"round {n}: {figures.get('error') or 'incomplete'}")
+        if rounds[n] is None:
+            for entry in configs.values():
+                entry["errors"].append(f"round {n}: no result")
+    for entry in configs.values():
+        per_cpu = [r["mibPerCPUSecond"] for r in entry["runs"]]
+        entry["error"] = "; ".join(entry.pop("errors")) or None
+        if per_cpu:
+            entry["medianMiBPerCPUSecond"] = median(per_cpu)
+            entry["minMiBPerCPUSecond"], entry["maxMiBPerCPUSecond"] = min(per_cpu), max(per_cpu)
+            entry["medianMiBPerSecond"] = median([r["mibPerSecond"] for r in entry["runs"]])
+        else:
+            entry["medianMiBPerCPUSecond"] = None
+    configs.update(((rest or {}).get("configs") or {}))
+    return {"configs": configs} if configs else None
+
+
+# Results of an older run.sh have no rounds: every peer configuration ran in `tail-peers` then.
+tail_peers = merged_peers(forward_rounds, load_json("tail-peers.out")) if forward_rounds else load_json("tail-peers.out")
+
+
+def round_ratios():
+    """Per round with both results: the agent's MiB per CPU-second over the best forwarding-only
+    peer's in that round, with that peer's name and figure; and the rounds left without a pair."""
+    ratios, unpaired = {}, []
+    # A round counts only if every forwarding configuration finished in it: against a weaker peer
+    # alone (the best one failed) the ratio would flatter the agent.
+    every = {name for report in forward_rounds.values() for name in ((report or {}).get("configs") or {})}
+    for n in sorted(set(tail_by_round) | set(forward_rounds)):
+        configs = ((forward_rounds.get(n) or {}).get("configs")) or {}
+        figures = [(r["mibPerCPUSecond"], name) for name, f in configs.items() for r in f.get("runs") or [] if r.get("complete")]
+        finished = {name for name, f in configs.items() if any(r.get("complete") for r in f.get("runs") or [])}
+        if n in tail_by_round and figures and finished == every:
+            best, name = max(figures)
+            ratios[n] = (tail_by_round[n]["mibPerAgentCPUSecond"] / best, name, best)
+        else:
+            unpaired.append(n)
+    return ratios, unpaired
 
 
 def tail_core(report):
@@ -500,13 +554,26 @@ if tail_runs:
     # "always" or "always (the agent's default)": every batch is fsynced before its offset moves.
     durable = all(r["fsync"].startswith("always") for r in tail_runs)
     loss = "every line received once" if once else "**lines lost or duplicated** (see the tailing section)"
-    versus = (f"{mine / peer:.2f}× the best peer ({peer_name}, {peer:.1f} MiB per CPU-second, same file and pinning)"
-              if peer else "no peer result in this run")
+    if forward_rounds:
+        ratios, unpaired = round_ratios()
+        values = [ratios[n][0] for n in sorted(ratios)]
+        versus = (f"{spread(values, 2, suffix='×')} the best forwarding-only peer of the same round over {len(values)} "
+                  f"round(s) ({'; '.join(f'round {n}: {ratios[n][1]} {ratios[n][2]:.1f}' for n in sorted(ratios))}, "
+                  "same file and pinning)" if values else "no peer result in this run")
+        if unpaired:
+            versus += f"; **round(s) {', '.join(map(str, unpaired))} without a result from the agent and from every forwarding peer**"
+        beats = bool(values) and not unpaired and median(values) >= 2
+        peer_commands = f"{command('tail-peers-forward-1')} (each round)"
+    else:
+        versus = (f"{mine / peer:.2f}× the best peer ({peer_name}, {peer:.1f} MiB per CPU-second, same file and pinning)"
+                  if peer else "no peer result in this run")
+        beats = bool(peer) and mine >= 2 * peer
+        peer_commands = command('tail-peers')
     out(f"| agent tail → parse → queue → ship (JSON lines ~250 B) | {TAIL_TARGET} | "
         f"{spread([r['mibPerAgentCPUSecond'] for r in tail_runs], 1)} MiB per agent CPU-second over {len(tail_runs)} run(s), "
         f"{versus}; {spread([r['mibPerSecond'] for r in tail_runs], 1)} MiB/s wall; {t['file']['bytes'] / 1048576:.0f} MiB "
         f"of {t['file']['meanLineBytes']:.0f} B lines; agent {tail_core(t)}; fsync {t['fsync']}; {loss}{tail_short} "
-        f"| {verdict(bool(peer) and mine >= 2 * peer and once and durable and not tail_short)} | {command('tail-bench')}; {command('tail-peers')} |")
+        f"| {verdict(beats and once and durable and not tail_short)} | {command('tail-bench')}; {peer_commands} |")
     rss = max(r["agentPeakRSSMiB"] for r in tail_runs)
     out(f"| agent RSS while tailing | ≤ 50 MiB | {rss:.1f} MiB highest peak of {len(tail_runs)} run(s) (`VmHWM`; in the first, "
         f"at the largest 50 ms sample {t['agentPeakSampleAnonMiB']:.1f} MiB anonymous + {t['agentPeakSampleFileMiB']:.1f} MiB "
@@ -784,8 +851,12 @@ if tail_runs:
         f"({spread([c['wireBytes'] / max(c['records'], 1) for c in counts], 1)} B per line) → "
         f"{spread([c['decodedBytes'] / 1048576 for c in counts], 1)} MiB OTLP protobuf |")
     out("")
-    out(f"Command: {command('tail-bench')} (runs 2 and 3 the same without `--work-dir … --keep-data`: the first keeps its "
-        "file for the peers below)")
+    if forward_rounds:
+        out(f"Command: {command('tail-bench')} (runs 2 and 3 the same with their own work directory; right after each run the "
+            "forwarding-only peers below read that run's file)")
+    else:
+        out(f"Command: {command('tail-bench')} (runs 2 and 3 the same without `--work-dir … --keep-data`: the first keeps its "
+            "file for the peers below)")
 else:
     out(f"Not measured: the tail benchmark did not run or failed (see `Benchmarks/.results/tail-bench.err`). "
         f"Command: {command('tail-bench')}")
@@ -795,6 +866,10 @@ if peers and peers.get("configs"):
     out("**Peers on the same file**, each pinned to CPU 1 like the agent, forwarding every line over TCP to a counting")
     out("sink on CPU 0 (configurations: `../shared/peers/tail`; `Benchmarks/Peers/tail_peers.py`). Neither peer's")
     out("queue is durable; Periscope's parses, redacts, compresses and `fdatasync`s as well.")
+    if forward_rounds:
+        out("The runs go in rounds: the agent, then at once each forwarding-only peer on the file the agent just read, so")
+        out("a round's figures share a moment of the machine (its speed drifts from minute to minute); the parsing peers")
+        out("run three times afterwards on the first round's file.")
     out("")
     out("| tail → ship | MiB per CPU-second, median (min–max) | MiB/s wall, median | peak RSS MiB | every line once |")
     out("| --- | --- | ---: | ---: | --- |")
@@ -815,15 +890,31 @@ if peers and peers.get("configs"):
         if figures.get("medianMiBPerCPUSecond") is None:
             out(f"| {names.get(name, name)} | failed: {figures.get('error') or 'incomplete'} | — | — | — |")
             continue
+        failed = f"; **failed in {figures['error']}**" if figures.get("error") else ""
         out(f"| {names.get(name, name)} | {figures['medianMiBPerCPUSecond']:.1f} ({figures['minMiBPerCPUSecond']:.1f}–"
-            f"{figures['maxMiBPerCPUSecond']:.1f}) | {figures['medianMiBPerSecond']:.1f} | "
+            f"{figures['maxMiBPerCPUSecond']:.1f}), {len(figures['runs'])} run(s){failed} | {figures['medianMiBPerSecond']:.1f} | "
             f"{max(r['peakRSSMiB'] for r in figures['runs']):.1f} | {'yes' if figures['exactlyOnce'] else 'NO'} |")
-    best_peer, _ = best_forwarding_peer(peers)
-    if best_peer and tail_runs:
-        mine = median([r["mibPerAgentCPUSecond"] for r in tail_runs])
+    if forward_rounds and tail_runs:
+        ratios, unpaired = round_ratios()
+        values = [ratios[n][0] for n in sorted(ratios)]
         out("")
-        out(f"Periscope ÷ best forwarding-only peer: {mine / best_peer:.2f}× (DESIGN §9: ≥ 2×, "
-            f"{verdict(mine >= 2 * best_peer)}). Command: {command('tail-peers')}")
+        if values:
+            rounds_text = "; ".join(f"round {n}: {tail_by_round[n]['mibPerAgentCPUSecond']:.1f} ÷ {ratios[n][1]} {ratios[n][2]:.1f} = "
+                                    f"{ratios[n][0]:.2f}×" for n in sorted(ratios))
+            without = f"; round(s) {', '.join(map(str, unpaired))} without a result from the agent and from every forwarding peer" if unpaired else ""
+            out(f"Periscope ÷ best forwarding-only peer of the same round: {spread(values, 2, suffix='×')} ({rounds_text}{without}; "
+                f"DESIGN §9: ≥ 2×, {verdict(not unpaired and median(values) >= 2)}).")
+        else:
+            out("Periscope ÷ best forwarding-only peer: no round with both results.")
+        out(f"Commands: {command('tail-peers-forward-1')} in round 1 (rounds 2 and 3 the same on their own file); "
+            f"the parsing peers {command('tail-peers')}")
+    else:
+        best_peer, _ = best_forwarding_peer(peers)
+        if best_peer and tail_runs:
+            mine = median([r["mibPerAgentCPUSecond"] for r in tail_runs])
+            out("")
+            out(f"Periscope ÷ best forwarding-only peer: {mine / best_peer:.2f}× (DESIGN §9: ≥ 2×, "
+                f"{verdict(mine >= 2 * best_peer)}). Command: {command('tail-peers')}")
     out("")
 else:
     out(f"Peers on the same file (rsyslog, syslog-ng): not measured in this run (see `Benchmarks/.results/tail-peers.err`).")

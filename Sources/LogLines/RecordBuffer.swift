@@ -40,6 +40,8 @@ package struct RecordBuffer: Sendable {
     /// The records from `start` that make one batch: up to `maxCount` of them, the last being the
     /// one whose text reaches `maxBytes`; and whether that limit was reached (a full batch).
     package func batch(from start: Int, maxCount: Int, maxBytes: Int) -> (count: Int, full: Bool) {
+        // The scan below reads without bounds checks.
+        precondition(start >= 0, "a batch starts at a record")
         var count = 0
         var bytes = 0
         records.withUnsafeBufferPointer { records in
