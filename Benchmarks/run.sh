@@ -204,13 +204,10 @@ fi
 for run in 1 2 3; do
   name=tail-bench; [ "$run" = 1 ] || name="tail-bench-$run"
   work="$RESULTS/tail-work-$run"
-  if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-    record "$name" taskset -c 0 "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus 1 \
-      --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
-  else
-    record "$name" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "" \
-      --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
-  fi
+  pin=(); agent_cpus=""
+  if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 0); agent_cpus=1; fi
+  record "$name" "${pin[@]}" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "$agent_cpus" \
+    --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
   if [ -n "$forwarding" ] && [ -f "$work/logs/app.log" ]; then
     # tail_peers.py gives each peer run up to 300 s: the step outlasts three that hang.
     STEP_TIMEOUT=1200 record "tail-peers-forward-$run" python3 "$BENCH/Peers/tail_peers.py" --file "$work/logs/app.log" \

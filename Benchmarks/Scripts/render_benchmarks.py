@@ -493,9 +493,10 @@ def peer_report(name):
     configs = {}
     for config, figures in report["configs"].items():
         if isinstance(figures, dict):
-            runs = [r for r in figures.get("runs") or [] if isinstance(r, dict)]
-            configs[config] = dict(figures, runs=[r for r in runs if r.get("complete") and isinstance(r.get("mibPerCPUSecond"), (int, float))]
-                                   + [dict(r, complete=False) for r in runs if not (r.get("complete") and isinstance(r.get("mibPerCPUSecond"), (int, float)))])
+            # A run counts as finished only with a figure to show.
+            configs[config] = dict(figures, runs=[
+                dict(r, complete=bool(r.get("complete")) and isinstance(r.get("mibPerCPUSecond"), (int, float)))
+                for r in figures.get("runs") or [] if isinstance(r, dict)])
     return dict(report, configs=configs)
 
 
@@ -571,7 +572,7 @@ def tail_core(report):
 def best_forwarding_peer(peers):
     """The best forwarding-only peer's median MiB per CPU-second, and its configuration's name."""
     figures = [(f["medianMiBPerCPUSecond"], n) for n, f in ((peers or {}).get("configs") or {}).items()
-               if f.get("medianMiBPerCPUSecond") is not None and "forward" in n]
+               if f.get("medianMiBPerCPUSecond") is not None and n in FORWARDING_PEERS]
     return max(figures) if figures else (None, None)
 
 
