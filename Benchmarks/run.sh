@@ -169,8 +169,9 @@ step "agent file tailing beside rsyslog and syslog-ng, pinned to one core (peris
 #
 # The peers (Debian's rsyslog and syslog-ng) read the very same file, pinned the same way. The
 # machine's speed drifts from minute to minute, so each of the three runs is a round: the agent,
-# then at once every forwarding-only peer on that round's file; the report takes the ratio per
-# round. The parsing peers, far slower, run three times afterwards on the first round's file.
+# then at once every forwarding-only peer on that round's file (round 2 the other way round); the
+# report takes the ratio per round. The parsing peers, far slower, run three times afterwards on
+# the first round's file.
 TAIL_BENCH="$("$SWIFT" build -c release --package-path "$BENCH" --show-bin-path)/periscope-tail-bench"
 # rsyslog is installed from Debian if missing. syslog-ng conflicts with it as a package (both
 # provide system-log-daemon), so its Debian package is unpacked under Benchmarks/.peers instead
@@ -201,17 +202,29 @@ if [ -d "$PEER_CONFIGS" ]; then
 fi
 [ -n "$forwarding" ] || echo "skipped: no ../shared/peers/tail configurations, or neither rsyslog nor syslog-ng" \
   | tee "$RESULTS/tail-peers.err"
+forward_peers() {
+  # tail_peers.py gives each peer run up to 300 s: the step outlasts three that hang.
+  [ -n "$forwarding" ] && [ -f "$2/logs/app.log" ] || return 0
+  STEP_TIMEOUT=1200 record "tail-peers-forward-$1" python3 "$BENCH/Peers/tail_peers.py" --file "$2/logs/app.log" \
+    --peers-dir "$PEER_CONFIGS" --configs "$forwarding" --runs 1 --cpu 1 --sink-cpu 0
+}
 for run in 1 2 3; do
   name=tail-bench; [ "$run" = 1 ] || name="tail-bench-$run"
   work="$RESULTS/tail-work-$run"
   pin=(); agent_cpus=""
   if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 0); agent_cpus=1; fi
-  record "$name" "${pin[@]}" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "$agent_cpus" \
-    --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json"
-  if [ -n "$forwarding" ] && [ -f "$work/logs/app.log" ]; then
-    # tail_peers.py gives each peer run up to 300 s: the step outlasts three that hang.
-    STEP_TIMEOUT=1200 record "tail-peers-forward-$run" python3 "$BENCH/Peers/tail_peers.py" --file "$work/logs/app.log" \
-      --peers-dir "$PEER_CONFIGS" --configs "$forwarding" --runs 1 --cpu 1 --sink-cpu 0
+  tail_run=("${pin[@]}" "$TAIL_BENCH" --bin-dir "$BIN" --mib "${TAIL_BENCH_MIB:-512}" --agent-cpus "$agent_cpus" \
+    --timeout 500 --work-dir "$work" --keep-data --json-out "$RESULTS/$name.json")
+  if [ "$run" = 2 ] && [ -n "$forwarding" ]; then
+    # Round 2 turns the order round, so that neither side always reads the file first: the file is
+    # written alone (--write-only), the peers read it, then the agent (--reuse-file).
+    "$TAIL_BENCH" --mib "${TAIL_BENCH_MIB:-512}" --work-dir "$work" --write-only --bin-dir "$BIN" \
+      > "$RESULTS/tail-write-$run.out" 2>&1 || echo "writing round $run's file failed: $RESULTS/tail-write-$run.out"
+    forward_peers "$run" "$work"
+    record "$name" "${tail_run[@]}" --reuse-file
+  else
+    record "$name" "${tail_run[@]}"
+    forward_peers "$run" "$work"
   fi
   # The first round's file stays for the parsing peers.
   [ "$run" = 1 ] || rm -rf "$work"

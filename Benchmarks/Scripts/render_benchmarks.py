@@ -507,6 +507,18 @@ for path in glob.glob(os.path.join(RESULTS, "tail-peers-forward-*.status")):
         forward_rounds[int(match.group(1))] = peer_report(f"tail-peers-forward-{match.group(1)}.out")
 
 
+def rounds_peers_first():
+    """The rounds in which the peers read the file before the agent (its run reused their file)."""
+    def reused(run):
+        file = run.get("file") if isinstance(run, dict) else None
+        return isinstance(file, dict) and file.get("reused") is True
+    return [n for n in sorted(tail_by_round) if reused(tail_by_round[n])]
+
+
+def rounds_text(numbers):
+    return ("round " if len(numbers) == 1 else "rounds ") + ", ".join(map(str, numbers))
+
+
 def finished_runs(figures):
     return [r for r in (figures or {}).get("runs") or [] if r.get("complete")]
 
@@ -884,8 +896,10 @@ if tail_runs:
         f"{spread([c['decodedBytes'] / 1048576 for c in counts], 1)} MiB OTLP protobuf |")
     out("")
     if forward_rounds:
+        turned = rounds_peers_first()
         out(f"Command: {command('tail-bench')} (runs 2 and 3 the same with their own work directory; right after each run the "
-            "forwarding-only peers below read that run's file)")
+            "forwarding-only peers below read that run's file" + (
+                f", except in {rounds_text(turned)}: {command(f'tail-bench-{turned[0]}')} after the peers)" if turned else ")"))
     else:
         out(f"Command: {command('tail-bench')} (runs 2 and 3 the same without `--work-dir … --keep-data`: the first keeps its "
             "file for the peers below)")
@@ -899,9 +913,12 @@ if peers and peers.get("configs"):
     out("sink on CPU 0 (configurations: `../shared/peers/tail`; `Benchmarks/Peers/tail_peers.py`). Neither peer's")
     out("queue is durable; Periscope's parses, redacts, compresses and `fdatasync`s as well.")
     if forward_rounds:
+        turned = rounds_peers_first()
         out("The runs go in rounds: the agent, then at once each forwarding-only peer on the file the agent just read, so")
         out("a round's figures share a moment of the machine (its speed drifts from minute to minute); the parsing peers")
-        out("run three times afterwards on the first round's file.")
+        out("run three times afterwards on the first round's file." + (
+            f" In {rounds_text(turned)} the order is turned round, so that neither side always reads first: the file is "
+            "written alone (`--write-only`), the forwarding peers read it, then the agent (`--reuse-file`)." if turned else ""))
     out("")
     out("| tail → ship | MiB per CPU-second, median (min–max) | MiB/s wall, median | peak RSS MiB | every line once |")
     out("| --- | --- | ---: | ---: | --- |")
@@ -939,7 +956,7 @@ if peers and peers.get("configs"):
                 f"DESIGN §9: ≥ 2×, {verdict(tail_beats_peers() and not tail_short)}).")
         else:
             out("Periscope ÷ best forwarding-only peer: no round counts (the agent's run did not finish with every line once, or a forwarding peer's run did not finish).")
-        out(f"Commands: {command('tail-peers-forward-1')} in round 1 (rounds 2 and 3 the same on their own file); "
+        out(f"Commands: {command('tail-peers-forward-1')} in round 1 (the other rounds the same on their own file); "
             f"the parsing peers {command('tail-peers')}")
     else:
         best_peer, _ = best_forwarding_peer(peers)

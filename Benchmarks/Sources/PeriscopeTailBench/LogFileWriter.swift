@@ -25,6 +25,8 @@ struct LogFileWriter {
         var lines: Int
         var meanLineBytes: Double
         var writeSeconds: Double
+        /// Written by an earlier `--write-only` run (and read by peers first), not by this one.
+        var reused = false
     }
 
     /// Lines are written until the file holds at least `targetBytes`.
@@ -73,6 +75,30 @@ struct LogFileWriter {
         let seconds = TailBenchClock.seconds(ContinuousClock.now - start)
         return Written(path: url.path, bytes: written, lines: lines,
                        meanLineBytes: lines > 0 ? Double(written) / Double(lines) : 0, writeSeconds: seconds)
+    }
+
+    /// A file an earlier run wrote (`--write-only`): its lines are counted again, and it must end
+    /// with a newline, as every file this writer makes does.
+    static func existing(at url: URL) throws -> Written {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ManagedProcess.LaunchError(description: "cannot open \(url.path) (errno \(errno)): write it first with --write-only") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var bytes = 0
+        var lines = 0
+        var last: UInt8 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            guard count >= 0 else { throw ManagedProcess.LaunchError(description: "read of \(url.path) failed (errno \(errno))") }
+            if count == 0 { break }
+            bytes += count
+            for byte in buffer[0..<count] where byte == UInt8(ascii: "\n") { lines += 1 }
+            last = buffer[count - 1]
+        }
+        guard lines > 0, last == UInt8(ascii: "\n") else {
+            throw ManagedProcess.LaunchError(description: "\(url.path) is empty or ends inside a line: not a file --write-only wrote")
+        }
+        return Written(path: url.path, bytes: bytes, lines: lines, meanLineBytes: Double(bytes) / Double(lines), writeSeconds: 0, reused: true)
     }
 
     /// One line (with its newline) for sequence number `seq`.

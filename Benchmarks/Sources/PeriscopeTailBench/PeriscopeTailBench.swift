@@ -6,10 +6,11 @@ import Glibc
 #endif
 
 /// `periscope-tail-bench`: DESIGN §9 "agent tail → parse → queue → ship (JSON lines ~250 B):
-/// ≥ 100 MiB/s on one core, RSS ≤ 50 MiB".
+/// ≥ 2× the best of rsyslog / syslog-ng per CPU-second, RSS ≤ 50 MiB".
 ///
 /// Writes a log file of `--mib` MiB of JSON lines first (fsynced, so the writer does not compete
-/// with the agent), then starts the real release `periscope-agent` pinned to `--agent-cpus` with
+/// with the agent) — or, with `--reuse-file`, takes the one a `--write-only` run left, so that
+/// peers can read the same file before the agent does — then starts the real release `periscope-agent` pinned to `--agent-cpus` with
 /// a `tail:` source on that file (`start_at: beginning`, `format: json`), shipping to a counting
 /// OTLP/HTTP sink in this process, and times it from the agent's start until the sink has every
 /// line — each checked off by the sequence number in its correlation ID, so lost and duplicated lines
@@ -45,6 +46,12 @@ struct PeriscopeTailBench: ParsableCommand {
     @Flag(help: "Keep the log file and the agent's data directory (and the work directory).")
     var keepData = false
 
+    @Flag(help: "Only write the log file into --work-dir, keep it and exit: peers can read it before the agent (--reuse-file).")
+    var writeOnly = false
+
+    @Flag(help: "Tail the log file an earlier --write-only run left in --work-dir instead of writing a new one.")
+    var reuseFile = false
+
     @Option(help: "Also record the agent with `perf record -e cpu-clock -F 499 -g` into this file.")
     var perfRecord: String?
 
@@ -67,6 +74,9 @@ struct PeriscopeTailBench: ParsableCommand {
             throw ValidationError("/usr/bin/taskset is missing (util-linux); pass --agent-cpus '' to run unpinned")
         }
         guard mib > 0, timeout > 0 else { throw ValidationError("--mib and --timeout must be positive") }
+        guard !(writeOnly && reuseFile) else { throw ValidationError("--write-only and --reuse-file exclude each other") }
+        guard workDir != nil || !(writeOnly || reuseFile) else { throw ValidationError("--write-only and --reuse-file need --work-dir") }
+        let keepData = self.keepData || writeOnly
         let work = URL(fileURLWithPath: workDir ?? NSTemporaryDirectory())
             .appendingPathComponent(workDir == nil ? "periscope-tail-bench-\(getpid())" : "")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -84,9 +94,16 @@ struct PeriscopeTailBench: ParsableCommand {
 
         // 1. The file, before the agent starts.
         let logFile = logs.appendingPathComponent("app.log")
-        print("writing \(mib) MiB of JSON lines to \(logFile.path)")
-        let written = try LogFileWriter(targetBytes: mib << 20).write(to: logFile)
-        print(String(format: "  %d lines, mean %.1f B, %.2f s", written.lines, written.meanLineBytes, written.writeSeconds))
+        let written: LogFileWriter.Written
+        if reuseFile {
+            written = try LogFileWriter.existing(at: logFile)
+            print(String(format: "reusing %@: %d lines, mean %.1f B", logFile.path, written.lines, written.meanLineBytes))
+        } else {
+            print("writing \(mib) MiB of JSON lines to \(logFile.path)")
+            written = try LogFileWriter(targetBytes: mib << 20).write(to: logFile)
+            print(String(format: "  %d lines, mean %.1f B, %.2f s", written.lines, written.meanLineBytes, written.writeSeconds))
+        }
+        if writeOnly { return }
 
         // 2. The receiver and the agent.
         let sink = try CountingSink(expectedLines: written.lines)
