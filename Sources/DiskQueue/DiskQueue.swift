@@ -94,7 +94,14 @@ package final class DiskQueue: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let sequences = names.compactMap { name -> UInt64? in
             guard name.hasPrefix("segment-"), name.hasSuffix(".log") else { return nil }
-            return UInt64(name.dropFirst("segment-".count).dropLast(".log".count))
+            // Only names the queue writes: a number it could reach, in its own spelling (the
+            // segment is reopened by that spelling). Anything else is not the queue's, and stays.
+            guard let sequence = UInt64(name.dropFirst("segment-".count).dropLast(".log".count)), sequence < Self.sequenceLimit,
+                  (Self.segmentPath(sequence, directory) as NSString).lastPathComponent == name else {
+                logger.warning("queue: \(name) in \(directory) is not a segment name the queue writes; left alone")
+                return nil
+            }
+            return sequence
         }.sorted()
         for sequence in sequences {
             let segment = try Self.recover(sequence: sequence, directory: directory, statistics: &state.statistics, logger: logger)
@@ -117,6 +124,10 @@ package final class DiskQueue: Sendable {
         }
         self.state = Mutex(state)
     }
+
+    /// Segment numbers at or above this are not the queue's (at one segment a microsecond it would
+    /// take 146,000 years to get there): counting on from one of them could overflow.
+    static let sequenceLimit: UInt64 = 1 << 62
 
     private static func segmentPath(_ sequence: UInt64, _ directory: String) -> String {
         (directory as NSString).appendingPathComponent(String(format: "segment-%020llu.log", sequence))

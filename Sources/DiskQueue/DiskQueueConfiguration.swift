@@ -16,7 +16,8 @@ package enum FsyncPolicy: Equatable, Sendable, CustomStringConvertible {
         case "always", "batch": self = .always
         case "never": self = .never
         default:
-            guard let duration = DurationText.parse(text) else { return nil }
+            // A zero interval would sync in a busy loop.
+            guard let duration = DurationText.parse(text), duration > .zero else { return nil }
             self = .interval(duration)
         }
     }

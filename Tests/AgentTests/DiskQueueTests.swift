@@ -96,6 +96,27 @@ struct DiskQueueTests {
         #expect(drain(reopened).map(\.id) == (8...20).map { "batch-\($0)" })
     }
 
+    @Test("files named like segments the queue never writes (the largest number, another spelling) are left alone, and the queue opens and goes on")
+    func foreignSegmentNames() throws {
+        do {
+            let queue = try DiskQueue(directory: directory, logger: logger)
+            for n in 1...3 { try queue.append(batch(n)) }
+        }
+        let foreign = ["segment-18446744073709551615.log", "segment-\(UInt64(1) << 62).log", "segment-7.log", "segment--1.log"]
+        for name in foreign {
+            #expect(FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent(name), contents: Data("x".utf8)))
+        }
+        for _ in 1...2 {
+            let reopened = try DiskQueue(directory: directory, logger: logger)
+            try reopened.append(batch(4))
+            #expect(drain(reopened, acknowledge: false).map(\.id).suffix(1) == ["batch-4"])
+        }
+        let reopened = try DiskQueue(directory: directory, logger: logger)
+        #expect(drain(reopened).map(\.id) == ["batch-1", "batch-2", "batch-3", "batch-4", "batch-4"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        for name in foreign { #expect(names.contains(name), "\(name) was not the queue's to remove") }
+    }
+
     @Test("flipped bytes lose only the damaged record, and it is reported")
     func flippedBytes() throws {
         let reopened = try reopenedAfterDamage(5, size: 200, in: directory) { bytes, recordSize in
