@@ -118,6 +118,16 @@ import Testing
         #expect(DependencyTreeRenderer.percent(errors: 1, calls: 10_000) == "<0.1%")
         #expect(DependencyTreeRenderer.percent(errors: 5, calls: 5) == "100.0%")
     }
+
+    @Test("numbers from a server's answer that no Int holds print instead of trapping")
+    func numbersPastInt() {
+        #expect(DependencyTreeRenderer.percent(errors: .max, calls: 1) == "9.22337e+20%")
+        #expect(SignalsRenderer.rate(.infinity) == "inf/s")
+        #expect(SignalsRenderer.rate(1e300) == "1e+300/s")
+        #expect(SLORenderer.count(.infinity) == "inf" && SLORenderer.count(-.infinity) == "-inf" && SLORenderer.count(.nan) == "nan")
+        #expect(SLORenderer.count(1e19) == "1e+19" && SLORenderer.count(12) == "12" && SLORenderer.count(2.5) == "2.5")
+        #expect(SLORenderer.number(.infinity) == "inf" && SLORenderer.number(1e19) == "1e+19" && SLORenderer.number(250) == "250")
+    }
 }
 
 @Suite struct RequestRendererTests {

@@ -19,6 +19,15 @@ import Testing
         #expect(try TimeRange.point("1714564800000000000", flag: "--until", nowUnixNano: Self.now) == Self.now)
     }
 
+    @Test func timesPastWhatUnixNanosecondsHoldAreOneSentence() throws {
+        #expect(try TimeRange.point("2554-07-21T00:00:00Z", flag: "--until", nowUnixNano: Self.now) == 18_446_659_200_000_000_000)
+        for text in ["2554-07-22T00:00:00Z", "2600-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+            #expect(throws: QueryError("--until '\(text)' is too far in the future: times go up to 2554-07-21")) {
+                try TimeRange.point(text, flag: "--until", nowUnixNano: Self.now)
+            }
+        }
+    }
+
     @Test func anAgeOlderThanTheEpochIsTheEpoch() throws {
         #expect(try TimeRange.point("99999d", flag: "--since", nowUnixNano: 5) == 0)
     }

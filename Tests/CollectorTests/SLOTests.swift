@@ -194,6 +194,26 @@ struct SLOTests {
         }
     }
 
+    @Test("counter points no counter can say (NaN, infinite, negative, past 2^53) are not counted, delta or cumulative, so the window's sums stay finite", arguments: StoreBackend.allCases)
+    func uncountablePoints(_ backend: StoreBackend) throws {
+        let slo = Self.ratio("sane", objective: 99)
+        let store = try store(backend, [slo])
+        let absurd: [Double] = [1e308, 1e308, .infinity, -.infinity, .nan, -5, CounterReading.maxCount + 2]
+        _ = try store.ingest(Self.counters([(k: 3, total: 10, good: 9)] + absurd.map { (k: 2, total: $0, good: $0) }), batchID: "d1")
+        func cumulative(_ k: Int, _ value: Double) -> TelemetryBatch {
+            .metrics([ResourceMetrics(resource: Resource(serviceName: "payments"), scopes: [ScopeMetrics(metrics: [
+                Metric(name: "payments.all", data: .sum([NumberPoint(timeUnixNano: Self.minute(k) + 1, value: .double(value))], temporality: .cumulative, isMonotonic: true)),
+            ])])])
+        }
+        for (index, value) in ([-1e308, 5, 1e308, .nan, 7] as [Double]).enumerated() {
+            _ = try store.ingest(cumulative(4 - index, value), batchID: "c\(index)")
+        }
+        let status = try store.status(of: slo, nowUnixNano: Self.now)
+        // Delta: 10 total, 9 good; cumulative: the baseline 5, then +2 at 7.
+        #expect(status.total == 12 && status.good == 9, "\(status.good)/\(status.total)")
+        #expect(status.budgetRemaining.isFinite && status.burnRates.allSatisfy { $0.rate?.isFinite ?? true })
+    }
+
     @Test("cumulative counters' baselines in memory stay bounded however many series come, and live series keep counting")
     func counterBaselinesBounded() {
         let baselines = CounterBaselines(maxSeries: 1_000)

@@ -32,10 +32,17 @@ struct TimeRange: Sendable, Equatable {
             // Whole seconds and the fraction apart: a Double of Unix nanoseconds loses digits.
             let seconds = max(0, date.timeIntervalSince1970)
             let whole = seconds.rounded(.down)
+            // Unix nanoseconds in 64 bits end in July 2554.
+            guard whole < Self.lastWholeSecond else {
+                throw QueryError("\(flag) '\(Text.sanitize(text))' is too far in the future: times go up to 2554-07-21")
+            }
             return UInt64(whole) * 1_000_000_000 + UInt64(((seconds - whole) * 1e6).rounded()) * 1_000
         }
         throw QueryError("\(flag) '\(Text.sanitize(text))' is not a time: give an age like 15m, 2h or 7d, or an RFC 3339 time like 2026-01-02T15:04:05Z")
     }
+
+    /// The first whole second whose Unix nanoseconds (plus a fraction) no longer fit in a `UInt64`.
+    static let lastWholeSecond = Double(UInt64.max / 1_000_000_000)
 
     /// `15m` → nanoseconds; units s, m, h, d, w (a bare number is not an age).
     static func parseAge(_ text: String) -> UInt64? {

@@ -116,6 +116,8 @@ struct DependencyTreeRenderer: Sendable {
         guard calls > 0, errors > 0 else { return "0%" }
         let value = Double(errors) * 100 / Double(calls)
         if value < 0.1 { return "<0.1%" }
+        // More errors than calls is a server's mistake; it prints as it is rather than trap.
+        guard value <= 100 else { return String(format: "%g%%", value) }
         let tenths = Int((value * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)%"
     }

@@ -111,11 +111,17 @@ struct SLORenderer: Sendable {
         return number(rate)
     }
 
+    /// Whole numbers print as integers while an `Int` holds them exactly; a server's answer can
+    /// hold anything a double can, so beyond that (and for infinities and NaN) they print as doubles.
     static func number(_ value: Double) -> String {
-        value >= 100 ? String(Int(value.rounded())) : String(format: value >= 10 ? "%.1f" : "%.2f", value)
+        guard value.isFinite, abs(value) < Self.exactInteger else { return String(format: "%g", value) }
+        return value >= 100 ? String(Int(value.rounded())) : String(format: value >= 10 ? "%.1f" : "%.2f", value)
     }
 
     static func count(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        guard value.isFinite, abs(value) < Self.exactInteger else { return String(format: "%g", value) }
+        return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
+
+    private static let exactInteger = Double(UInt64(1) << 53)
 }

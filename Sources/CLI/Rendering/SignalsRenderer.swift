@@ -66,6 +66,8 @@ struct SignalsRenderer: Sendable {
 
     static func rate(_ perSecond: Double) -> String {
         if perSecond == 0 { return "0/s" }
+        // Whatever the server answered: no rate is this large, but printing it must not trap.
+        guard perSecond.isFinite, perSecond < 1e15 else { return String(format: "%g/s", perSecond) }
         if perSecond >= 100 { return "\(Int(perSecond.rounded()))/s" }
         if perSecond >= 1 { return String(format: "%.1f/s", perSecond) }
         let perMinute = perSecond * 60

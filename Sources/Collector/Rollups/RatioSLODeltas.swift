@@ -22,6 +22,9 @@ extension RollupDeltas {
                         guard case .sum(let points, let temporality, _) = metric.data else { continue }
                         for point in points {
                             let value = point.value.asDouble
+                            // A count no counter reaches (NaN, infinite, negative, past 2^53) would
+                            // turn the window's sums into NaN or infinity and silence its alerts.
+                            guard CounterReading.isCountable(value) else { continue }
                             let minute = Resolution.minute.bucket(point.timeUnixNano)
                             let isGood = metric.name == goodName
                             if temporality == .cumulative {
@@ -54,6 +57,13 @@ struct CounterReading: Sendable {
     var timeUnixNano: UInt64
     var value: Double
 
+    /// The most a counter point may say: doubles hold every whole number up to 2^53 exactly, and
+    /// no service counts that many requests, so a larger value is a sender's mistake.
+    static let maxCount = Double(UInt64(1) << 53)
+
+    /// Whether a counter's value can be counted: finite, not negative, at most `maxCount`.
+    static func isCountable(_ value: Double) -> Bool { value.isFinite && value >= 0 && value <= maxCount }
+
     static func series(objective: String, service: String, metric: String, attributes: [Attribute]) -> [UInt8] {
         var bytes = [UInt8]()
         for part in [objective, service, metric] {
@@ -75,10 +85,10 @@ struct CounterBaseline: Sendable, Equatable {
     /// (whatever its time: one point stamped far in the future must not silence the counter).
     /// A drop is a counter reset (the new value is the increase) when the point is newer than
     /// the baseline, and a point that arrived late after failing over (it adds nothing: the
-    /// newer point already counted it) when it is not. A value that is not a finite number is
-    /// ignored.
+    /// newer point already counted it) when it is not. A value that is not countable
+    /// (`CounterReading.isCountable`) is ignored.
     static func advance(_ baseline: CounterBaseline?, by reading: CounterReading) -> (increase: Double, baseline: CounterBaseline?) {
-        guard reading.value.isFinite else { return (0, baseline) }
+        guard CounterReading.isCountable(reading.value) else { return (0, baseline) }
         let next = CounterBaseline(value: reading.value, timeUnixNano: reading.timeUnixNano)
         guard let baseline, baseline.value.isFinite else { return (0, next) }
         if reading.value >= baseline.value {
