@@ -29,6 +29,19 @@ package struct TailBatchEncoder {
 
     package init() {}
 
+    /// What the collector's decoder accepts (`OTLPDecoder`'s default limits).
+    package static let limits = OTLPLimits.default
+    /// Fields one record may have: every attribute the writer may add besides them
+    /// (`correlation_id`, `log.file.*`, `periscope.*`) must still fit `maxAttributesPerItem`
+    /// (1,024 - 8; a literal, so the per-record check reads no lazy global).
+    package static let maxFields = 1_016
+
+    /// Whether a parsed record's attributes are within `limits`. Strings are: no longer than the
+    /// line, which `max_line_bytes` keeps within `maxValueBytes`; redacted ones are cut to it.
+    package static func withinLimits(_ fields: ParsedFields) -> Bool {
+        fields.fields.count <= maxFields && (fields.structured.isEmpty || fields.structured.allSatisfy { limits.admits($0) })
+    }
+
     /// Encodes `range` of `records` (blank ones are skipped), read from `path`.
     package mutating func encode(
         _ records: RecordBuffer, range: Range<Int>, parser: LogLineParser, resource: Resource, path: String, fileName: String,
@@ -60,7 +73,8 @@ package struct TailBatchEncoder {
             let record = records[index]
             guard record.textCount > 0 else { continue }
             records.withText(of: record) { text in
-                let parsed = parser.parse(text, into: &fields)
+                // A record past what a receiver takes would get the whole batch refused: it is kept whole instead.
+                let parsed = parser.parse(text, into: &fields) && Self.withinLimits(fields)
                 let size = writer.plan(text: text, record: record, fields: fields, parsed: parsed)
                 output.append(size: PresizedProtobufWriter.lengthDelimitedSize(2, size)) { out in
                     out.tag(2, 2)

@@ -22,9 +22,12 @@ public struct OTLPDecoder: Sendable {
     public func decode(
         _ signal: Signal, _ bytes: [UInt8], format: OTLPFormat, nowUnixNano: UInt64 = WallClock.nowUnixNano()
     ) throws(OTLPError) -> Result {
+        // The direct readers count what they build and leave a request past the limit to this
+        // path; the generic decoder would build everything before it could count.
         if format == .protobuf, let batch = direct(signal, bytes, nowUnixNano: nowUnixNano) {
             return Result(batch: batch, rejectedItems: 0, rejectionReason: "")
         }
+        try ElementCount.check(bytes, format: format, limit: limits.maxElementsPerRequest)
         return try generic(signal, bytes, format: format, nowUnixNano: nowUnixNano)
     }
 

@@ -5,6 +5,13 @@ import PeriscopeModel
 /// answers nil for anything the generic decoder must decide.
 struct OTLPCommonReader {
     let limits: OTLPLimits
+    /// Elements built so far in the request being read.
+    let tally: ElementTally
+
+    init(limits: OTLPLimits) {
+        self.limits = limits
+        tally = ElementTally(limit: limits.maxElementsPerRequest)
+    }
 
     /// The shape every signal's resource and scope groups share (`ResourceSpans`, `ScopeLogs` …):
     /// a singular message (field 1), a repeated message (field 2) and a schema URL (field 3).
@@ -82,6 +89,7 @@ struct OTLPCommonReader {
     }
 
     func keyValue(_ buffer: UnsafeRawBufferPointer, depth: Int = 0) -> Attribute? {
+        guard tally.add() else { return nil }
         var key = ""
         var value = AttributeValue.empty
         var sawValue = false
@@ -133,7 +141,7 @@ struct OTLPCommonReader {
                 guard let body = reader.lengthDelimited() else { return .fail }
                 var values = [AttributeValue]()
                 let elements = ProtobufReader.readMessages(of: body) { inner in
-                    guard let parsed = anyValue(inner, depth: depth + 1) else { return false }
+                    guard tally.add(), let parsed = anyValue(inner, depth: depth + 1) else { return false }
                     values.append(parsed)
                     return true
                 }

@@ -9,12 +9,17 @@ import PeriscopeModel
 /// `opentelemetry/proto/logs/v1/logs.proto`.
 struct OTLPLogsReader {
     let limits: OTLPLimits
+    private let common: OTLPCommonReader
 
-    private var common: OTLPCommonReader { OTLPCommonReader(limits: limits) }
+    init(limits: OTLPLimits) {
+        self.limits = limits
+        common = OTLPCommonReader(limits: limits)
+    }
 
     /// The request's log records, or nil when the generic decoder must decide.
     func resourceLogs(_ bytes: [UInt8]) -> [ResourceLogs]? {
-        bytes.withUnsafeBytes { buffer in
+        common.tally.reset()
+        return bytes.withUnsafeBytes { buffer in
             var groups = [ResourceLogs]()
             let complete = ProtobufReader.readMessages(of: buffer) { body in
                 guard let group = common.group(body, header: common.resource, item: scopeLogs) else { return false }
@@ -30,6 +35,7 @@ struct OTLPLogsReader {
     }
 
     private func record(_ buffer: UnsafeRawBufferPointer) -> LogRecord? {
+        guard common.tally.add() else { return nil }
         var record = LogRecord(timeUnixNano: 0, body: .empty)
         var severity: Int32 = 0
         var sawBody = false

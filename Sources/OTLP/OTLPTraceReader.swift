@@ -11,12 +11,18 @@ import PeriscopeModel
 struct OTLPTraceReader {
     let limits: OTLPLimits
     let nowUnixNano: UInt64
+    private let common: OTLPCommonReader
 
-    private var common: OTLPCommonReader { OTLPCommonReader(limits: limits) }
+    init(limits: OTLPLimits, nowUnixNano: UInt64) {
+        self.limits = limits
+        self.nowUnixNano = nowUnixNano
+        common = OTLPCommonReader(limits: limits)
+    }
 
     /// The request's spans, or nil when the generic decoder must decide.
     func resourceSpans(_ bytes: [UInt8]) -> [ResourceSpans]? {
-        bytes.withUnsafeBytes { buffer in
+        common.tally.reset()
+        return bytes.withUnsafeBytes { buffer in
             var groups = [ResourceSpans]()
             let complete = ProtobufReader.readMessages(of: buffer) { body in
                 guard let group = resourceSpans(body) else { return false }
@@ -38,6 +44,7 @@ struct OTLPTraceReader {
 
 
     private func span(_ buffer: UnsafeRawBufferPointer) -> Span? {
+        guard common.tally.add() else { return nil }
         var traceID: TraceID?, spanID: SpanID?, parent: SpanID?
         var traceState = "", name = "", statusMessage = ""
         var flags: UInt32 = 0, kind: Int32 = 0, code: Int32 = 0
@@ -132,6 +139,7 @@ struct OTLPTraceReader {
     }
 
     private func event(_ buffer: UnsafeRawBufferPointer) -> Span.Event? {
+        guard common.tally.add() else { return nil }
         var event = Span.Event(timeUnixNano: 0, name: "")
         let complete = ProtobufReader.readFields(of: buffer) { field, reader in
             switch (field.number, field.wireType) {
@@ -158,6 +166,7 @@ struct OTLPTraceReader {
     }
 
     private func link(_ buffer: UnsafeRawBufferPointer) -> Span.Link? {
+        guard common.tally.add() else { return nil }
         var traceID: TraceID?, spanID: SpanID?
         var traceState = ""
         var attributes = [Attribute]()

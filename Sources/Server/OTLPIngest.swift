@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PeriscopeCompression
+import PeriscopeConfig
 import PeriscopeModel
 import PeriscopeOTLP
 
@@ -14,6 +15,32 @@ public struct BodyLimits: Hashable, Sendable {
     public init(maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20) {
         self.maxBodyBytes = maxBodyBytes
         self.maxDecompressedBytes = maxDecompressedBytes
+    }
+
+    /// The least either limit may be: an OTLP request of a few spans needs about this much.
+    public static let minimumBytes = 1 << 10
+
+    /// Sets the limits from a command line's size texts (`16MiB`), or else a configuration
+    /// file's numbers of bytes; either way each must be at least `minimumBytes`.
+    public mutating func set(
+        body: (flag: String?, file: Int?), decompressed: (flag: String?, file: Int?), names: (body: String, decompressed: String)
+    ) throws(ConfigurationError) {
+        if let bytes = try Self.limit(body, name: names.body) { maxBodyBytes = bytes }
+        if let bytes = try Self.limit(decompressed, name: names.decompressed) { maxDecompressedBytes = bytes }
+    }
+
+    private static func limit(_ value: (flag: String?, file: Int?), name: String) throws(ConfigurationError) -> Int? {
+        let bytes: Int?
+        switch value {
+        case (let text?, _): bytes = ByteSizeText.parse(text)
+        case (nil, let number?): bytes = number
+        case (nil, nil): return nil
+        }
+        guard let bytes, bytes >= minimumBytes else {
+            let given = value.flag.map { "'\($0)'" } ?? "\(value.file ?? 0)"
+            throw ConfigurationError("\(name) must be a size of at least 1KiB, like 16MiB; got \(given)")
+        }
+        return bytes
     }
 }
 

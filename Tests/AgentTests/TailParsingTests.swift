@@ -190,6 +190,33 @@ struct TailParsingTests {
         #expect(TailTesting.records([""]).isEmpty, "a blank line is no record")
     }
 
+    @Test("a line whose fields a receiver would refuse is kept whole, so its batch still decodes with the lines around it")
+    func linesPastReceiverLimits() {
+        #expect(TailBatchEncoder.maxFields == TailBatchEncoder.limits.maxAttributesPerItem - 8)
+        let wide = "{" + (0..<2_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}"
+        let deep = #"{"a":"# + String(repeating: "[", count: 20) + String(repeating: "]", count: 20) + "}"
+        let long = #"{"a":["# + (0..<2_000).map { "\($0)" }.joined(separator: ",") + "]}"
+        let atLimit = "{" + (0..<TailBatchEncoder.maxFields).map { "\"k\($0)\":1" }.joined(separator: ",") + "}"
+        // `records` decodes the batch with the collector's decoder, which refuses a batch with any record past its limits.
+        let records = TailTesting.records([#"{"msg":"before"}"#, wide, deep, long, atLimit, #"{"msg":"after"}"#])
+        #expect(records.count == 6)
+        #expect(records.first?.body == .string("before") && records.last?.body == .string("after"))
+        for index in 1...3 {
+            #expect(records[index].attributes["periscope.parse_error"] == .bool(true), "record \(index)")
+            #expect(records[index].attributes.count == 3, "record \(index): the whole line and the file attributes")
+        }
+        #expect(records[1].body == .string(wide) && records[2].body == .string(deep) && records[3].body == .string(long))
+        #expect(records[4].attributes.count == TailBatchEncoder.maxFields + 2, "every field and the file attributes")
+    }
+
+    @Test("a redaction longer than what it replaced is cut to what a receiver takes in one value")
+    func redactionWithinValueLimit() {
+        let redactor = Redactor(rules: [RedactionRule(name: "x", pattern: "x", replacement: String(repeating: "R", count: 100))], includeDefaults: false)
+        let line = #"{"msg":""# + String(repeating: "x", count: 20_000) + #""}"#
+        let record = TailTesting.records([line], redactor: redactor)[0]
+        #expect(record.body == .string(String(repeating: "R", count: TailBatchEncoder.limits.maxValueBytes)))
+    }
+
     @Test("tail: entries decode from the old list of globs and from objects")
     func configurationForms() throws {
         let yaml = """
@@ -278,6 +305,15 @@ struct TailFlagTests {
         for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"],
                     ["--collector", "http://a:1,http://a:1/"], ["--collector", ","], ["--collector", "http://a:1,ftp://b"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
+        }
+        // The file's numbers are held to the flags' rules.
+        for (index, bad) in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "queue: {fsync: 0ms}",
+                             "batch: {max_delay: 100000d}", "batch: {max_bytes: 4MiB}",
+                             "tail: [{include: [/tmp/x.log], max_line_bytes: 2MiB}]"].enumerated() {
+            try scratch.append("bad-\(index).yaml", bad + "\n")
+            #expect(throws: ConfigurationError.self, "\(bad)") {
+                try RunCommand.parse(["--config", scratch.file("bad-\(index).yaml")]).resolve(environment: [:])
+            }
         }
     }
 }

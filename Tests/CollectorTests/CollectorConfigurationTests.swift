@@ -59,12 +59,18 @@ struct CollectorConfigurationTests {
         let tokens = directory.appendingPathComponent("tokens")
         try "# comment\nalpha\n\n beta \n".write(to: tokens, atomically: true, encoding: .utf8)
         let yaml = directory.appendingPathComponent("collector.yaml")
-        try "listen: 127.0.0.1:5500\ndata: /tmp/x\ntoken_file: \(tokens.path)\nmax_body_bytes: 1000\n".write(to: yaml, atomically: true, encoding: .utf8)
+        try "listen: 127.0.0.1:5500\ndata: /tmp/x\ntoken_file: \(tokens.path)\nmax_body_bytes: 4096\n".write(to: yaml, atomically: true, encoding: .utf8)
         let fromFile = try CollectorCommand.parse(["--config", yaml.path]).resolve()
         #expect(fromFile.listen == ListenAddress(host: "127.0.0.1", port: 5500))
         #expect(fromFile.dataDirectory == "/tmp/x")
         #expect(fromFile.tokens == ["alpha", "beta"])
-        #expect(fromFile.bodyLimits.maxBodyBytes == 1000)
+        #expect(fromFile.bodyLimits.maxBodyBytes == 4096)
+        // The file's numbers are held to the flags' rule: a negative limit once crashed the first empty chunked POST.
+        for bad in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "max_decompressed_bytes: -9223372036854775808"] {
+            let badYAML = directory.appendingPathComponent("bad.yaml")
+            try "insecure_no_auth: true\n\(bad)\n".write(to: badYAML, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigurationError.self, "\(bad)") { try CollectorCommand.parse(["--config", badYAML.path]).resolve() }
+        }
         let overridden = try CollectorCommand.parse(["--config", yaml.path, "--listen", ":6600", "--data", "/tmp/y"]).resolve()
         #expect(overridden.listen == ListenAddress(host: "0.0.0.0", port: 6600))
         #expect(overridden.dataDirectory == "/tmp/y")

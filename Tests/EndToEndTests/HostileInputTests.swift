@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeCompression
 import PeriscopeModel
 import PeriscopeOTLP
 import PeriscopeQueryAPI
@@ -291,6 +292,63 @@ struct HostileInputTests {
         // 16 places × (512 KiB body + its decoded copy) plus the runtime: well under 512 MiB.
         #expect(peakKiB > 0 && peakKiB < 512 << 10)
         #expect(collector.process.isRunning)
+    }
+
+    @Test("3 parallel floods of empty attributes (a 2-byte attribute, 64 MiB decompressed from a small zstd body): each refused with a message before decoding, memory stays low, good requests still succeed")
+    func emptyAttributeFloods() async throws {
+        let directory = try TemporaryDirectory("hostile-floods")
+        let collector = try await CollectorProcess.start(in: directory)
+        let agent = try await AgentProcess.start(in: directory, collector: collector)
+        defer { Task { await agent.process.stop(); await collector.process.stop() } }
+        // Spans (with IDs) of 1,000 empty attributes each, up to the default 64 MiB decompressed: 33 million elements.
+        var span: [UInt8] = [0x0A, 16] + [UInt8](repeating: 1, count: 16) + [0x12, 8] + [UInt8](repeating: 2, count: 8)
+        span += [UInt8](repeating: 0, count: 2_000).enumerated().map { $0.offset % 2 == 0 ? 0x4A : 0x00 }
+        let framed = [0x12, 0xEC, 0x0F] + span  // 2,028 bytes as a varint
+        #expect(span.count == 2_028)
+        let spans = (64 << 20) / framed.count - 1
+        var scopeSpans = [UInt8]()
+        scopeSpans.reserveCapacity(spans * framed.count)
+        for _ in 0..<spans { scopeSpans += framed }
+        var length = [UInt8]()
+        Varint.append(UInt64(scopeSpans.count), to: &length)
+        var resourceSpans: [UInt8] = [0x12] + length + scopeSpans
+        length = []
+        Varint.append(UInt64(resourceSpans.count), to: &length)
+        resourceSpans = [0x0A] + length + resourceSpans
+        #expect(resourceSpans.count <= 64 << 20)
+        let body = Zstd.compress(resourceSpans)
+        for (name, url, auth, pid) in [
+            ("collector", collector.url, ["Authorization": "Bearer \(collector.token)"], collector.process.processID),
+            ("agent", agent.url, [String: String](), agent.process.processID),
+        ] {
+            let headers = auth.merging(["Content-Type": "application/x-protobuf", "Content-Encoding": "zstd"]) { $1 }
+            let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let reply = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers)
+                        return (reply.status, OTLPDecoder.statusMessage(reply.body, format: .protobuf) ?? reply.text)
+                    }
+                }
+                var replies = [(Int, String)]()
+                for try await reply in group { replies.append(reply) }
+                return replies
+            }
+            #expect(replies.allSatisfy { $0.0 == 400 || $0.0 == 503 } && replies.contains { $0.0 == 400 }, "\(name): \(replies.map(\.0))")
+            for (status, message) in replies where status == 400 {
+                #expect(message.contains("more than 2097152 elements"), "\(name): \(message)")
+            }
+            let good = try await TestHTTP.post(url + "/v1/traces", body: BadInputTests.validTraceRequest(), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
+            #expect(good.status == 200, "\(name) still serves")
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let peakKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
+            print("3 parallel floods of empty attributes at the \(name): answers \(replies.map(\.0)), peak RSS \(peakKiB / 1024) MiB")
+            // Before the element count one such request took 1.4 GB to decode; now each costs its decompressed body.
+            #expect(peakKiB > 0 && peakKiB < 1 << 20, "\(name): peak RSS \(peakKiB / 1024) MiB")
+        }
+        _ = try await poll(every: .milliseconds(200), for: .seconds(30)) {
+            try await HostileInputTests.stored(collector)
+        } until: { ($0["spans"] ?? 0) >= 2 }
+        #expect(try await HostileInputTests.stored(collector)["spans"] == 2, "the two good spans, nothing of the floods")
     }
 
     @Test("a trace of 200,000 spans in 400 batches: stored once each (a re-sent batch adds nothing), later batches cost about what early ones do, reads are capped")

@@ -160,16 +160,9 @@ struct RunCommand: AsyncParsableCommand {
         if let text = hostMetricsInterval ?? file?.hostMetricsInterval {
             configuration.hostMetricsInterval = try Self.interval(text, key: "host_metrics_interval")
         }
-        if let text = maxBodyBytes {
-            configuration.bodyLimits.maxBodyBytes = try Self.size(text, key: "max_body_bytes", atLeast: 1 << 10)
-        } else if let max = file?.maxBodyBytes {
-            configuration.bodyLimits.maxBodyBytes = max
-        }
-        if let text = maxDecompressedBytes {
-            configuration.bodyLimits.maxDecompressedBytes = try Self.size(text, key: "max_decompressed_bytes", atLeast: 1 << 10)
-        } else if let max = file?.maxDecompressedBytes {
-            configuration.bodyLimits.maxDecompressedBytes = max
-        }
+        try configuration.bodyLimits.set(
+            body: (maxBodyBytes, file?.maxBodyBytes), decompressed: (maxDecompressedBytes, file?.maxDecompressedBytes),
+            names: ("max_body_bytes", "max_decompressed_bytes"))
 
         if let text = queueMaxSize ?? file?.queue?.maxSize {
             guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("queue max_size must be a size of at least 64KiB, like 512MiB; got '\(text)'") }
@@ -197,11 +190,17 @@ struct RunCommand: AsyncParsableCommand {
             configuration.batching.maxItems = items
         }
         if let text = batchMaxBytes ?? file?.batch?.maxBytes {
-            guard let size = ByteSizeText.parse(text), size > 0 else { throw ConfigurationError("batch max_bytes must be a size like 1MiB; got '\(text)'") }
+            // A joined batch within 2 MiB holds at most 2^20 elements, half what a receiver takes (`OTLPLimits.maxElementsPerRequest`).
+            guard let size = ByteSizeText.parse(text), size > 0, size <= 2 << 20 else {
+                throw ConfigurationError("batch max_bytes must be a size up to 2MiB, like 1MiB; got '\(text)'")
+            }
             configuration.batching.maxBytes = size
         }
         if let text = batchMaxDelay ?? file?.batch?.maxDelay {
-            guard let delay = DurationText.parse(text) else { throw ConfigurationError("batch max_delay must be a duration like 200ms; got '\(text)'") }
+            // Requests wait up to this for their group to fill: past a minute an exporter would have given up.
+            guard let delay = DurationText.parse(text), delay <= .seconds(60) else {
+                throw ConfigurationError("batch max_delay must be a duration up to 1m, like 200ms; got '\(text)'")
+            }
             configuration.batching.maxDelay = delay
         }
         if let count = concurrency ?? file?.shipper?.concurrency {
@@ -237,13 +236,6 @@ struct RunCommand: AsyncParsableCommand {
             throw ConfigurationError("\(key) must be a duration like 10s, or off; got '\(text)'")
         }
         return interval
-    }
-
-    private static func size(_ text: String, key: String, atLeast minimum: Int) throws -> Int {
-        guard let size = ByteSizeText.parse(text), size >= minimum else {
-            throw ConfigurationError("\(key) must be a size of at least \(minimum) bytes, like 16MiB; got '\(text)'")
-        }
-        return size
     }
 }
 

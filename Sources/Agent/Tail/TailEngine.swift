@@ -55,9 +55,11 @@ actor TailEngine {
     var encoder = TailBatchEncoder()
     let timeBounds: LogTimeBounds
 
-    /// Most records and bytes in one batch.
+    /// Most records and bytes in one batch. With one more line (at most `max_line_bytes`, 1 MiB)
+    /// a batch stays far within the elements a receiver takes in one request
+    /// (`OTLPLimits.maxElementsPerRequest`: text makes at most 2 elements per 3 bytes).
     static let maxBatchRecords = 4096
-    static let maxBatchBytes = 2 << 20
+    static let maxBatchBytes = 1 << 20
     /// Bytes read at once: large enough that reads cost little, small enough to stay out of the way in RSS.
     static let readChunk = 256 << 10
     /// Most bytes read from one file in one poll, so one busy file cannot starve the others.

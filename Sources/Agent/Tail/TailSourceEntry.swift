@@ -89,7 +89,10 @@ struct TailSourceEntry: Decodable, Equatable {
             source.multiline = rule
         }
         if let maxLineBytes {
-            guard let size = ByteSizeText.parse(maxLineBytes), size >= 16 else { throw ConfigurationError("tail max_line_bytes must be a size like 64KiB; got '\(maxLineBytes)'") }
+            // A line (kept whole when it does not parse) is one OTLP value, which receivers take up to 1 MiB.
+            guard let size = ByteSizeText.parse(maxLineBytes), (16...TailBatchEncoder.limits.maxValueBytes).contains(size) else {
+                throw ConfigurationError("tail max_line_bytes must be a size from 16 bytes to 1MiB, like 64KiB; got '\(maxLineBytes)'")
+            }
             source.maxLineBytes = size
         }
         return source

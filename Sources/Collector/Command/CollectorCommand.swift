@@ -140,16 +140,9 @@ public struct CollectorCommand: AsyncParsableCommand {
             guard limit >= 1 else { throw ConfigurationError("--max-operations-per-service must be at least 1; got \(limit)") }
             configuration.maxOperationsPerService = limit
         }
-        if let text = maxBodyBytes {
-            configuration.bodyLimits.maxBodyBytes = try Self.size(text, flag: "--max-body-bytes")
-        } else if let max = file?.maxBodyBytes {
-            configuration.bodyLimits.maxBodyBytes = max
-        }
-        if let text = maxDecompressedBytes {
-            configuration.bodyLimits.maxDecompressedBytes = try Self.size(text, flag: "--max-decompressed-bytes")
-        } else if let max = file?.maxDecompressedBytes {
-            configuration.bodyLimits.maxDecompressedBytes = max
-        }
+        try configuration.bodyLimits.set(
+            body: (maxBodyBytes, file?.maxBodyBytes), decompressed: (maxDecompressedBytes, file?.maxDecompressedBytes),
+            names: ("--max-body-bytes (max_body_bytes)", "--max-decompressed-bytes (max_decompressed_bytes)"))
         let noAuth = insecureNoAuth || (file?.insecureNoAuth ?? false)
         let tokenPath = tokenFile ?? file?.tokenFile
         switch (tokenPath, noAuth) {
@@ -160,12 +153,5 @@ public struct CollectorCommand: AsyncParsableCommand {
             throw ConfigurationError("the collector needs --token-file FILE (one token per line), or --insecure-no-auth to accept anyone")
         }
         return configuration
-    }
-
-    private static func size(_ text: String, flag: String) throws -> Int {
-        guard let size = ByteSizeText.parse(text), size >= 1 << 10 else {
-            throw ConfigurationError("\(flag) must be a size of at least 1KiB, like 16MiB; got '\(text)'")
-        }
-        return size
     }
 }

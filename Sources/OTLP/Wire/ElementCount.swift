@@ -1,0 +1,95 @@
+/// How many elements (spans, records, points, attributes, values…) a request could decode to,
+/// counted on its bytes before the generic decoder builds anything (the direct readers count as
+/// they build, `ElementTally`), so that `OTLPLimits.maxElementsPerRequest` holds whichever
+/// decoder runs: an element can cost 2 bytes on the wire and tens of bytes once decoded.
+enum ElementCount {
+    /// Deeper than any OTLP message goes with values nested `OTLPLimits.maxValueDepth` deep.
+    static let maxDepth = 48
+
+    /// Refuses `bytes` when it may hold more than `limit` elements.
+    static func check(_ bytes: [UInt8], format: OTLPFormat, limit: Int) throws(OTLPError) {
+        let count = bytes.withUnsafeBytes { buffer in
+            format == .protobuf ? protobufMessages(in: buffer, limit: limit) : jsonObjects(in: buffer, limit: limit)
+        }
+        guard count <= limit else {
+            throw OTLPError(.invalid, "the request holds more than \(limit) elements (spans, records, points, attributes and "
+                + "values together): send smaller batches")
+        }
+    }
+
+    /// Length-delimited fields whose content is itself well-formed protobuf, at every depth: at
+    /// least the messages a decoder builds (a string that happens to parse counts too). Stops
+    /// once past `limit`. Counts add up: a concatenation of requests counts their sum.
+    static func protobufMessages(in buffer: UnsafeRawBufferPointer, limit: Int) -> Int {
+        var count = 0
+        _ = messages(in: buffer, depth: 0, count: &count, limit: limit)
+        return count
+    }
+
+    /// Whether `buffer` is well-formed protobuf; if it is, adds the messages inside it to `count`
+    /// (and once `count` is past `limit`, whatever was found so far, and stops).
+    private static func messages(in buffer: UnsafeRawBufferPointer, depth: Int, count: inout Int, limit: Int) -> Bool {
+        var reader = ProtobufReader(buffer)
+        var inner = 0
+        while let field = reader.field() {
+            guard field.wireType == 2 else {
+                guard reader.skip(field) else { return false }
+                continue
+            }
+            guard let content = reader.lengthDelimited() else { return false }
+            var nested = count + inner
+            if depth >= maxDepth || messages(in: content, depth: depth + 1, count: &nested, limit: limit) {
+                inner = nested - count + 1
+            }
+            if count + inner > limit {
+                count += inner
+                return true
+            }
+        }
+        guard !reader.failed else { return false }
+        count += inner
+        return true
+    }
+
+    /// `{` outside strings: every element of OTLP/JSON is an object. Stops once past `limit`.
+    static func jsonObjects(in buffer: UnsafeRawBufferPointer, limit: Int) -> Int {
+        var count = 0
+        var inString = false
+        var escaped = false
+        for byte in buffer {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") {
+                count += 1
+                if count > limit { return count }
+            }
+        }
+        return count
+    }
+}
+
+/// What a direct reader has built of one request (spans, events, links, records, attributes,
+/// array values): past `OTLPLimits.maxElementsPerRequest` it leaves the request to the generic
+/// path, whose `ElementCount` (which counts at least as many) refuses it. One request at a time.
+final class ElementTally {
+    private var count = 0
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more element; false once past the limit.
+    func add() -> Bool {
+        count += 1
+        return count <= limit
+    }
+
+    func reset() { count = 0 }
+}
