@@ -16,8 +16,8 @@ package enum FsyncPolicy: Equatable, Sendable, CustomStringConvertible {
         case "always", "batch": self = .always
         case "never": self = .never
         default:
-            // A zero interval would sync in a busy loop.
-            guard let duration = DurationText.parse(text), duration > .zero else { return nil }
+            // A zero or near-zero interval would sync in a busy loop.
+            guard let duration = DurationText.parse(text), duration >= .milliseconds(1) else { return nil }
             self = .interval(duration)
         }
     }

@@ -174,7 +174,7 @@ package struct LogRecordWriter {
         case .structured(let index):
             let value = fields.structured[index]
             var content = ProtobufWriter()
-            content.anyValue(redactor.redacted(value, counts: &counts) ?? value)
+            content.anyValue(TailBatchEncoder.limits.fitted(redactor.redacted(value, counts: &counts) ?? value))
             return replace(with: content.bytes)
         }
     }
@@ -190,7 +190,10 @@ package struct LogRecordWriter {
 
     /// A string value; the redactor's one-pass pre-check usually rules every rule out.
     private mutating func planString(_ utf8: UnsafeBufferPointer<UInt8>) -> Plan {
-        if let redacted = redactor.redacted(utf8, counts: &counts) { return replace(with: Self.stringContent(Self.cut(redacted))) }
+        let limits = TailBatchEncoder.limits
+        if let redacted = redactor.redacted(utf8, counts: &counts) { return replace(with: Self.stringContent(limits.cut(redacted))) }
+        // Longer than a receiver takes (joined multiline records, U+FFFD repairs): cut.
+        if utf8.count > limits.maxValueBytes { return replace(with: Self.stringContent(limits.cut(String(decoding: utf8, as: UTF8.self)))) }
         return Plan(disposition: .attribute, valueSize: PresizedProtobufWriter.lengthDelimitedSize(1, utf8.count))
     }
 
@@ -329,17 +332,6 @@ package struct LogRecordWriter {
     }
 
     private static func intSize(_ number: Int64) -> Int { 1 + PresizedProtobufWriter.varintSize(UInt64(bitPattern: number)) }
-
-    /// A redacted text within a receiver's `maxValueBytes` (a replacement can be longer than what
-    /// it replaced), cut at a character boundary.
-    static func cut(_ text: String) -> String {
-        let limit = TailBatchEncoder.limits.maxValueBytes
-        guard text.utf8.count > limit else { return text }
-        let utf8 = Array(text.utf8)
-        var end = limit
-        while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }
-        return String(decoding: utf8[..<end], as: UTF8.self)
-    }
 
     /// `AnyValue` content holding a string.
     private static func stringContent(_ text: String) -> [UInt8] {

@@ -36,10 +36,23 @@ package struct TailBatchEncoder {
     /// (1,024 - 8; a literal, so the per-record check reads no lazy global).
     package static let maxFields = 1_016
 
-    /// Whether a parsed record's attributes are within `limits`. Strings are: no longer than the
-    /// line, which `max_line_bytes` keeps within `maxValueBytes`; redacted ones are cut to it.
+    /// Elements one record may build: with the rest of its batch (at most 1 MiB of text, at most
+    /// two elements per three bytes) far within `limits.maxElementsPerRequest`.
+    package static let maxRecordElements = 1 << 19
+
+    /// Whether a parsed record's fields are within `limits`: how many, their keys, and their
+    /// structured values. String values longer than `maxValueBytes` are cut when written.
     package static func withinLimits(_ fields: ParsedFields) -> Bool {
-        fields.fields.count <= maxFields && (fields.structured.isEmpty || fields.structured.allSatisfy { limits.admits($0) })
+        guard fields.fields.count <= maxFields else { return false }
+        // A key is no longer than the text (decoded escapes and dotted keys are not longer either).
+        if fields.text.count > limits.maxValueBytes, fields.fields.contains(where: { $0.key.count > limits.maxValueBytes }) { return false }
+        guard !fields.structured.isEmpty else { return true }
+        var total = fields.fields.count
+        for value in fields.structured {
+            guard let elements = limits.elements(of: value) else { return false }
+            total += elements
+        }
+        return total <= maxRecordElements
     }
 
     /// Encodes `range` of `records` (blank ones are skipped), read from `path`.

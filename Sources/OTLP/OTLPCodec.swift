@@ -31,6 +31,13 @@ public struct OTLPDecoder: Sendable {
         return try generic(signal, bytes, format: format, nowUnixNano: nowUnixNano)
     }
 
+    /// Refuses protobuf that holds more elements than `limits` allow, as the generic path does
+    /// before decoding: for a producer of what a receiver will decode (the agent re-encodes
+    /// OTLP/JSON and redacted logs), so that the receiver cannot refuse it later.
+    public static func checkElements(_ protobuf: [UInt8], limits: OTLPLimits = .default) throws(OTLPError) {
+        try ElementCount.check(protobuf, format: .protobuf, limit: limits.maxElementsPerRequest)
+    }
+
     /// The direct readers' batch (`OTLPTraceReader`, `OTLPLogsReader`), or nil when the generic
     /// path must decide (anything not well-formed within the limits, and every metrics request).
     func direct(_ signal: Signal, _ bytes: [UInt8], nowUnixNano: UInt64) -> TelemetryBatch? {
@@ -65,8 +72,10 @@ public struct OTLPDecoder: Sendable {
     private func parse<Message: SwiftProtobuf.Message>(_ bytes: [UInt8], format: OTLPFormat) throws(OTLPError) -> Message {
         switch format {
         case .protobuf:
+            var options = BinaryDecodingOptions()
+            options.messageDepthLimit = ElementCount.maxDepth
             do {
-                return try Message(serializedBytes: bytes)
+                return try Message(serializedBytes: bytes, options: options)
             } catch {
                 throw OTLPError(.malformed, "invalid protobuf \(Message.protoMessageName): \(error)")
             }
@@ -74,6 +83,7 @@ public struct OTLPDecoder: Sendable {
             let rewritten = try OTLPJSONIDs.hexToBase64(bytes)
             var options = JSONDecodingOptions()
             options.ignoreUnknownFields = true
+            options.messageDepthLimit = ElementCount.maxDepth
             do {
                 return try Message(jsonUTF8Bytes: rewritten, options: options)
             } catch {

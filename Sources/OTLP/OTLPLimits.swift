@@ -30,19 +30,49 @@ public struct OTLPLimits: Hashable, Sendable {
 
     public static let `default` = OTLPLimits()
 
-    /// Whether a decoder with these limits takes `value` as an attribute's value (nested `depth`
-    /// deep): for a producer (the tailer) to keep one odd record from getting its whole batch refused.
-    public func admits(_ value: AttributeValue, depth: Int = 0) -> Bool {
-        guard depth < maxValueDepth else { return false }
+    /// The elements a decoder with these limits builds for `value` as an attribute's value (nested
+    /// `depth` deep), or nil when it refuses it: for a producer (the agent's tailer and redaction)
+    /// to keep one odd record from getting its whole batch refused.
+    public func elements(of value: AttributeValue, depth: Int = 0) -> Int? {
+        guard depth < maxValueDepth else { return nil }
         switch value {
-        case .empty, .bool, .int, .double: return true
-        case .string(let text): return text.utf8.count <= maxValueBytes
-        case .bytes(let bytes): return bytes.count <= maxValueBytes
+        case .empty, .bool, .int, .double: return 0
+        case .string(let text): return text.utf8.count <= maxValueBytes ? 0 : nil
+        case .bytes(let bytes): return bytes.count <= maxValueBytes ? 0 : nil
         case .array(let values):
-            return values.count <= maxAttributesPerItem && values.allSatisfy { admits($0, depth: depth + 1) }
+            guard values.count <= maxAttributesPerItem else { return nil }
+            var total = values.count
+            for value in values {
+                guard let inner = elements(of: value, depth: depth + 1) else { return nil }
+                total += inner
+            }
+            return total
         case .keyValueList(let pairs):
-            return pairs.count <= maxAttributesPerItem
-                && pairs.allSatisfy { $0.key.utf8.count <= maxValueBytes && admits($0.value, depth: depth + 1) }
+            guard pairs.count <= maxAttributesPerItem else { return nil }
+            var total = pairs.count
+            for pair in pairs {
+                guard pair.key.utf8.count <= maxValueBytes, let inner = elements(of: pair.value, depth: depth + 1) else { return nil }
+                total += inner
+            }
+            return total
         }
+    }
+
+    /// `value` if a decoder takes it, else its text within `maxValueBytes`: for a producer whose
+    /// values changed after they were checked (a redaction's replacement can be longer than what it replaced).
+    public func fitted(_ value: AttributeValue) -> AttributeValue {
+        if elements(of: value) != nil { return value }
+        if case .string(let text) = value { return .string(cut(text)) }
+        return .string(cut(value.text))
+    }
+
+    /// `text` within `maxValueBytes`, cut at a character boundary: for a producer whose text grew
+    /// past what it read (a redaction's replacement, repaired UTF-8, joined lines).
+    public func cut(_ text: String) -> String {
+        guard text.utf8.count > maxValueBytes else { return text }
+        let utf8 = Array(text.utf8)
+        var end = maxValueBytes
+        while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: utf8[..<end], as: UTF8.self)
     }
 }

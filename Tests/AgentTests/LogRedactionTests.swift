@@ -17,6 +17,24 @@ struct LogRedactionTests {
         .logs([ResourceLogs(resource: Resource(serviceName: "svc"), scopes: [ScopeLogs(scope: InstrumentationScope(name: "t"), records: records)])])
     }
 
+    @Test("what a redaction makes longer than a receiver takes in one value is cut, so the collector takes the batch")
+    func growthIsCut() async throws {
+        let sink = RecordingSink()
+        let processor = LogRedaction(redactor: Redactor(rules: [], includeDefaults: true), next: sink)
+        // 160,000 e-mail addresses of 7 bytes: 1.1 MB, 2.7 MB once each is [REDACTED_EMAIL].
+        let mails = String(repeating: "a@b.cc ", count: 160_000)
+        let batch = Self.logs([LogRecord(timeUnixNano: 1, body: .string(mails), attributes: [Attribute("list", .array([.string(mails)]))])])
+        try await processor.accept(OTLPRequestPayload(batch: batch, protobuf: OTLPEncoder.encode(batch)))
+        let received = try #require(sink.received.withLock { $0.first })
+        guard case .logs(let groups) = received.batch, case .string(let body) = groups[0].scopes[0].records[0].body else {
+            Issue.record("not a log body")
+            return
+        }
+        #expect(body.utf8.count <= OTLPLimits.default.maxValueBytes && body.hasPrefix("[REDACTED_EMAIL] "))
+        #expect(OTLPLimits.default.elements(of: groups[0].scopes[0].records[0].attributes[0].value) != nil)
+        #expect(throws: Never.self) { try OTLPDecoder().decode(.logs, received.protobufBody, format: .protobuf, nowUnixNano: .max / 2) }
+    }
+
     @Test("a record with secrets is redacted in body and attributes (nested too) and re-encoded; the counts are kept")
     func secretsAreRedacted() async throws {
         let sink = RecordingSink()

@@ -70,6 +70,22 @@ struct QueueWriterTests {
         return groups.map(\.resource.serviceName)
     }
 
+    @Test("a request encoded here (from OTLP/JSON) that the collector would count past its element limit is refused, and nothing is queued")
+    func reencodedPastElementLimit() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try queue()
+        let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), timeline: Timeline(ManualClock()))
+        // One string whose bytes read as 2.2 million empty messages: 1 object in JSON, past the limit as protobuf.
+        let nested = String(decoding: [UInt8](repeating: 0, count: 4_400_000).enumerated().map { $0.offset % 2 == 0 ? 0x0A : 0x00 }, as: UTF8.self)
+        let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [ScopeLogs(records: [
+            LogRecord(timeUnixNano: 1, body: .string("x"), attributes: [Attribute("blob", .string(nested))]),
+        ])])])
+        await #expect(throws: DeliveryError.self) { try await writer.accept(OTLPRequestPayload(batch: batch, protobuf: nil)) }
+        #expect(queue.statistics.records == 0)
+        try await writer.accept(logs(1))
+        #expect(queue.statistics.records == 1)
+    }
+
     @Test("with nothing in progress a request is written at once, on its own: no clock needed")
     func writesAtOnce() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

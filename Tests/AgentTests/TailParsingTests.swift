@@ -209,6 +209,18 @@ struct TailParsingTests {
         #expect(records[4].attributes.count == TailBatchEncoder.maxFields + 2, "every field and the file attributes")
     }
 
+    @Test("strings longer than a receiver takes in one value (a joined multiline record, a repaired line) are cut; a key that long keeps the record whole")
+    func longStringsCut() {
+        let limit = TailBatchEncoder.limits.maxValueBytes
+        let long = String(repeating: "é", count: limit / 2 + 100)
+        let records = TailTesting.records([#"{"msg":""# + long + #"","k":"# + #""x"}"#, #"{""# + long + #"":1}"#, #"{"msg":"after"}"#])
+        #expect(records.count == 3)
+        #expect(records[0].body == .string(String(repeating: "é", count: limit / 2)) && records[0].attributes["k"] == .string("x"))
+        #expect(records[1].attributes["periscope.parse_error"] == .bool(true))
+        if case .string(let body) = records[1].body { #expect(body.utf8.count <= limit && body.hasPrefix(#"{""#)) } else { Issue.record("no body") }
+        #expect(records[2].body == .string("after"))
+    }
+
     @Test("a redaction longer than what it replaced is cut to what a receiver takes in one value")
     func redactionWithinValueLimit() {
         let redactor = Redactor(rules: [RedactionRule(name: "x", pattern: "x", replacement: String(repeating: "R", count: 100))], includeDefaults: false)
@@ -307,7 +319,7 @@ struct TailFlagTests {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
         }
         // The file's numbers are held to the flags' rules.
-        for (index, bad) in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "queue: {fsync: 0ms}",
+        for (index, bad) in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "queue: {fsync: 0ms}", "queue: {fsync: 1ns}",
                              "batch: {max_delay: 100000d}", "batch: {max_bytes: 4MiB}",
                              "tail: [{include: [/tmp/x.log], max_line_bytes: 2MiB}]"].enumerated() {
             try scratch.append("bad-\(index).yaml", bad + "\n")

@@ -127,6 +127,7 @@ import Testing
         #expect(SLORenderer.count(.infinity) == "inf" && SLORenderer.count(-.infinity) == "-inf" && SLORenderer.count(.nan) == "nan")
         #expect(SLORenderer.count(1e19) == "1e+19" && SLORenderer.count(12) == "12" && SLORenderer.count(2.5) == "2.5")
         #expect(SLORenderer.number(.infinity) == "inf" && SLORenderer.number(1e19) == "1e+19" && SLORenderer.number(250) == "250")
+        #expect(SLORenderer.objective(.infinity) == "inf%" && SLORenderer.objective(1e20) == "1e+20%" && SLORenderer.objective(99.9) == "99.9%")
     }
 }
 

@@ -74,6 +74,45 @@ struct ElementCountTests {
         #expect(attributes.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 3 * 11 + 2)
     }
 
+    @Test("a group (which a decoder keeps as an unknown field) neither hides the elements around it nor the ones inside it")
+    func groupsAreCounted() throws {
+        // The flood again, a 2-byte empty group (field 15) first in its resource group: the direct reader leaves it to the generic path.
+        let flood = Self.spansWithEmptyAttributes(spans: 2_100, attributes: 1_000)
+        var position = 1
+        let length = flood.withUnsafeBytes { Varint.read($0, &position) }
+        let resourceSpans = [UInt8](flood[position...])
+        #expect(length.map(Int.init) == resourceSpans.count)
+        let grouped = [0x0A] + Self.varint(resourceSpans.count + 2) + [0x7B, 0x7C] + resourceSpans
+        #expect {
+            _ = try OTLPDecoder().decode(.traces, grouped, format: .protobuf, nowUnixNano: .max / 2)
+        } throws: { error in
+            (error as? OTLPError)?.message.contains("more than 2097152 elements") == true
+        }
+        // Messages inside a group count too: 3 empty messages in group 15, in a request.
+        let inside: [UInt8] = [0x0A, 0x08, 0x7B, 0x0A, 0x00, 0x0A, 0x00, 0x0A, 0x00, 0x7C]
+        #expect(inside.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 4)
+        // An end tag of another field, or none, is malformed: nothing inside counts.
+        for bad in [[0x0A, 0x04, 0x7B, 0x0A, 0x00, 0x74], [0x0A, 0x03, 0x7B, 0x0A, 0x00]] as [[UInt8]] {
+            #expect(bad.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 0)
+        }
+    }
+
+    @Test("messages nested past the scan's depth are refused by the generic decoder; values nested as deep as the limits allow still decode")
+    func depth() throws {
+        var nested: [UInt8] = []
+        for _ in 0..<(ElementCount.maxDepth + 8) { nested = [0x0A] + Self.varint(nested.count) + nested }
+        #expect(throws: OTLPError.self) { try OTLPDecoder().decode(.metrics, nested, format: .protobuf, nowUnixNano: .max / 2) }
+        // A key-value list 15 deep (3 messages a level) on an exemplar-less data point: 9 + 45 levels.
+        var value = AttributeValue.int(1)
+        for _ in 0..<15 { value = .keyValueList([Attribute("k", value)]) }
+        let metrics = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "m"), scopes: [ScopeMetrics(metrics: [
+            Metric(name: "g", data: .gauge([NumberPoint(attributes: [Attribute("deep", value)], timeUnixNano: 1, value: .int(1))])),
+        ])])])
+        for format in [OTLPFormat.protobuf, .json] {
+            #expect(try OTLPDecoder().decode(.metrics, OTLPEncoder.encode(metrics, format: format), format: format, nowUnixNano: .max / 2).batch == metrics)
+        }
+    }
+
     @Test("braces inside OTLP/JSON strings are not elements; escaped quotes do not end a string")
     func jsonStrings() {
         let text = #"{"a":"{{{{\"{{{","b":[{},{}]}"#

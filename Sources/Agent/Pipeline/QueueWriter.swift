@@ -2,6 +2,7 @@ import PeriscopeServer
 import PeriscopeDelivery
 import PeriscopeDiskQueue
 import PeriscopeModel
+import PeriscopeOTLP
 
 /// The one way into the durable queue, by group commit. A request is answered as soon as the
 /// write holding it is durable: when no write is in progress, the request's own write starts
@@ -61,6 +62,14 @@ actor QueueWriter: BatchSink, TailBatchSink {
     nonisolated func accept(_ request: OTLPRequestPayload) async throws(DeliveryError) {
         guard request.batch.itemCount > 0 else { return }
         let (signal, protobuf, items) = (request.batch.signal, request.protobufBody, request.batch.itemCount)
+        if request.protobuf == nil {
+            // Encoded here (from OTLP/JSON, or redacted): its count as protobuf is what the collector will check.
+            do throws(OTLPError) {
+                try OTLPDecoder.checkElements(protobuf)
+            } catch {
+                throw .rejected(status: 400, message: "as protobuf, \(error.message)")
+            }
+        }
         if protobuf.count >= BatchCompressor.ownFrameBytes {
             try await write(.frame(signal: signal, frame: compressor.compress([protobuf]), bytes: protobuf.count, items: items))
         } else {

@@ -1,5 +1,6 @@
 import PeriscopeLogLines
 import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeServer
 
 /// The processors stage for received logs: bodies and string attributes of log records that
@@ -10,6 +11,8 @@ import PeriscopeServer
 struct LogRedaction: BatchSink {
     let redactor: Redactor
     let next: any BatchSink
+    /// What the collector's decoder takes.
+    static let limits = OTLPLimits.default
 
     /// Redaction runs regular expressions: on the blocking pool, so a large request never holds
     /// one of the cooperative threads the servers need for long. Most requests hold no string
@@ -65,13 +68,15 @@ struct LogRedaction: BatchSink {
     private func redacted(_ record: LogRecord, counts: inout [Int]) -> LogRecord? {
         var out = record
         var changed = false
+        // A replacement can be longer than what it replaced: what grew past a receiver's limits is
+        // cut, or the collector would refuse the batch this request joins.
         if let body = redactor.redacted(record.body, counts: &counts) {
-            out.body = body
+            out.body = Self.limits.fitted(body)
             changed = true
         }
         for index in record.attributes.indices {
             guard let value = redactor.redacted(record.attributes[index].value, counts: &counts) else { continue }
-            out.attributes[index] = Attribute(record.attributes[index].key, value)
+            out.attributes[index] = Attribute(record.attributes[index].key, Self.limits.fitted(value))
             changed = true
         }
         return changed ? out : nil

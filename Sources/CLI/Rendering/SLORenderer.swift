@@ -93,7 +93,7 @@ struct SLORenderer: Sendable {
     }
 
     static func objective(_ percent: Double) -> String {
-        (percent == percent.rounded() ? String(Int(percent)) : String(percent)) + "%"
+        (percent == percent.rounded() && abs(percent) < Self.exactInteger ? String(Int(percent)) : String(percent)) + "%"
     }
 
     static func percent(_ ratio: Double, decimals: Int) -> String {

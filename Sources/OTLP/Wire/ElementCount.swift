@@ -3,8 +3,11 @@
 /// they build, `ElementTally`), so that `OTLPLimits.maxElementsPerRequest` holds whichever
 /// decoder runs: an element can cost 2 bytes on the wire and tens of bytes once decoded.
 enum ElementCount {
-    /// Deeper than any OTLP message goes with values nested `OTLPLimits.maxValueDepth` deep.
-    static let maxDepth = 48
+    /// Deeper than any OTLP message goes with values nested `OTLPLimits.maxValueDepth` deep (up to
+    /// three levels a value, `AnyValue`, `KeyValueList`, `KeyValue`, below nine of request, groups,
+    /// metric, point and exemplar). The generic decoder refuses messages nested deeper, so nothing
+    /// below it is ever built.
+    static let maxDepth = 64
 
     /// Refuses `bytes` when it may hold more than `limit` elements.
     static func check(_ bytes: [UInt8], format: OTLPFormat, limit: Int) throws(OTLPError) {
@@ -31,24 +34,40 @@ enum ElementCount {
     private static func messages(in buffer: UnsafeRawBufferPointer, depth: Int, count: inout Int, limit: Int) -> Bool {
         var reader = ProtobufReader(buffer)
         var inner = 0
-        while let field = reader.field() {
-            guard field.wireType == 2 else {
-                guard reader.skip(field) else { return false }
-                continue
-            }
-            guard let content = reader.lengthDelimited() else { return false }
-            var nested = count + inner
-            if depth >= maxDepth || messages(in: content, depth: depth + 1, count: &nested, limit: limit) {
-                inner = nested - count + 1
-            }
-            if count + inner > limit {
-                count += inner
-                return true
-            }
+        guard fields(&reader, until: nil, depth: depth, count: count, inner: &inner, limit: limit), !reader.failed else {
+            // Past the limit a partial count is enough: it is refused either way.
+            if count + inner > limit { count += inner; return true }
+            return false
         }
-        guard !reader.failed else { return false }
         count += inner
         return true
+    }
+
+    /// Reads fields to the end of the buffer, or (a group, which a decoder keeps as an unknown
+    /// field with what it holds) to the end tag of field `group`; false when malformed or past the limit.
+    private static func fields(
+        _ reader: inout ProtobufReader, until group: Int?, depth: Int, count: Int, inner: inout Int, limit: Int
+    ) -> Bool {
+        while let field = reader.field() {
+            switch field.wireType {
+            case 2:
+                guard let content = reader.lengthDelimited() else { return false }
+                var nested = count + inner
+                if depth >= maxDepth || messages(in: content, depth: depth + 1, count: &nested, limit: limit) {
+                    inner = nested - count + 1
+                }
+            case 3:
+                guard depth < maxDepth, fields(&reader, until: field.number, depth: depth + 1, count: count, inner: &inner, limit: limit) else {
+                    return false
+                }
+            case 4:
+                return field.number == group
+            default:
+                guard reader.skip(field) else { return false }
+            }
+            if count + inner > limit { return false }
+        }
+        return group == nil
     }
 
     /// `{` outside strings: every element of OTLP/JSON is an object. Stops once past `limit`.
