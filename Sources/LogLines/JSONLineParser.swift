@@ -7,6 +7,13 @@ import PeriscopeModel
 /// decoded — no `String` per field.
 package enum JSONLineParser {
     package static let maxDepth = 32
+    /// Past this many fields a record is kept whole anyway (`TailBatchEncoder.maxFields`): stop there.
+    package static let maxFields = 1_016
+
+    /// Bytes of decoded keys and strings kept aside for a text of `count` bytes: dotted keys repeat
+    /// their object's key for every member, so a long key over many members would grow without
+    /// end; a record past this is kept whole.
+    package static func maxScratch(forText count: Int) -> Int { 4 * count + 4096 }
 
     /// Parses `text` (the text `fields` began with) into `fields`; false when it is not one JSON
     /// object (what `fields` then holds is to be discarded).
@@ -70,6 +77,9 @@ package enum JSONLineParser {
                 } else {
                     guard let value = parseValue(depth: depth + 1, into: &fields) else { return false }
                     fields.append(key: fullKey, value)
+                }
+                guard fields.fields.count <= JSONLineParser.maxFields, fields.scratch.count <= JSONLineParser.maxScratch(forText: bytes.count) else {
+                    return false
                 }
                 skipWhitespace()
                 guard let next = peek else { return false }

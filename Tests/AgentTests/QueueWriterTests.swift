@@ -75,12 +75,25 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), timeline: Timeline(ManualClock()))
-        // One string whose bytes read as 2.2 million empty messages: 1 object in JSON, past the limit as protobuf.
-        let nested = String(decoding: [UInt8](repeating: 0, count: 4_400_000).enumerated().map { $0.offset % 2 == 0 ? 0x0A : 0x00 }, as: UTF8.self)
+        // Five strings of 1 MiB (as much as a value may hold) whose bytes read as 2.6 million empty messages:
+        // a handful of objects in JSON, past the limit as protobuf.
+        let nested = String(decoding: [UInt8](repeating: 0, count: 1 << 20).enumerated().map { $0.offset % 2 == 0 ? 0x0A : 0x00 }, as: UTF8.self)
         let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [ScopeLogs(records: [
-            LogRecord(timeUnixNano: 1, body: .string("x"), attributes: [Attribute("blob", .string(nested))]),
+            LogRecord(timeUnixNano: 1, body: .string("x"), attributes: (0..<5).map { Attribute("blob\($0)", .string(nested)) }),
         ])])])
         await #expect(throws: DeliveryError.self) { try await writer.accept(OTLPRequestPayload(batch: batch, protobuf: nil)) }
+        #expect(queue.statistics.records == 0)
+        // Larger as protobuf than the agent's own decompressed-body limit: refused with 413, not queued.
+        let small = QueueWriter(queue: queue, configuration: BatchingConfiguration(), maxRequestBytes: 2 << 20, timeline: Timeline(ManualClock()))
+        let large = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [ScopeLogs(records: (0..<3).map {
+            LogRecord(timeUnixNano: UInt64($0 + 1), body: .string(String(repeating: "y", count: 1 << 20)))
+        })])])
+        await #expect {
+            try await small.accept(OTLPRequestPayload(batch: large, protobuf: nil))
+        } throws: { error in
+            guard case .rejected(413, let message) = error as? DeliveryError else { return false }
+            return message.contains("more than 2097152")
+        }
         #expect(queue.statistics.records == 0)
         try await writer.accept(logs(1))
         #expect(queue.statistics.records == 1)

@@ -221,6 +221,18 @@ struct TailParsingTests {
         #expect(records[2].body == .string("after"))
     }
 
+    @Test("a nested object with a long key and many members is kept whole: its dotted keys would take hundreds of times the line")
+    func dottedKeysBounded() {
+        let key = String(repeating: "k", count: 100_000)
+        let line = "{\"" + key + "\":{" + Array(repeating: "\"\":0", count: 1_000).joined(separator: ",") + "}}"
+        let record = TailTesting.records([line, #"{"msg":"after"}"#])
+        #expect(record.count == 2)
+        #expect(record[0].attributes["periscope.parse_error"] == .bool(true) && record[0].body == .string(line))
+        #expect(record[1].body == .string("after"))
+        // Within the bound, dotted keys are as before.
+        #expect(TailTesting.record(#"{"a":{"b":1,"c":{"d":2}}}"#).attributes["a.c.d"] == .int(2))
+    }
+
     @Test("a redaction longer than what it replaced is cut to what a receiver takes in one value")
     func redactionWithinValueLimit() {
         let redactor = Redactor(rules: [RedactionRule(name: "x", pattern: "x", replacement: String(repeating: "R", count: 100))], includeDefaults: false)

@@ -99,10 +99,17 @@ struct ElementCountTests {
 
     @Test("messages nested past the scan's depth are refused by the generic decoder; values nested as deep as the limits allow still decode")
     func depth() throws {
-        var nested: [UInt8] = []
-        for _ in 0..<(ElementCount.maxDepth + 8) { nested = [0x0A] + Self.varint(nested.count) + nested }
-        #expect(throws: OTLPError.self) { try OTLPDecoder().decode(.metrics, nested, format: .protobuf, nowUnixNano: .max / 2) }
-        // A key-value list 15 deep (3 messages a level) on an exemplar-less data point: 9 + 45 levels.
+        // A log body of key-value lists 25 deep: 4 + 75 message levels. SwiftProtobuf stops at 64 (before, it read all
+        // of it and the translation refused the values' depth).
+        var deep = AttributeValue.int(1)
+        for _ in 0..<25 { deep = .keyValueList([Attribute("k", deep)]) }
+        let logs = OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: 1, body: deep)])])]))
+        #expect {
+            _ = try OTLPDecoder().decode(.logs, logs, format: .protobuf, nowUnixNano: .max / 2)
+        } throws: { error in
+            (error as? OTLPError)?.message.contains("invalid protobuf") == true
+        }
+        // A key-value list 15 deep (3 messages a level) as a data point's attribute: 6 + 45 + 2 levels.
         var value = AttributeValue.int(1)
         for _ in 0..<15 { value = .keyValueList([Attribute("k", value)]) }
         let metrics = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "m"), scopes: [ScopeMetrics(metrics: [

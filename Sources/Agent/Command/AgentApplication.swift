@@ -25,7 +25,7 @@ struct AgentApplication {
         shipper = Shipper(
             queue: queue, clients: clients, deadLetters: DeadLetterBox(directory: configuration.deadLetterDirectory, maxBytes: configuration.deadLetterMaxBytes),
             concurrency: configuration.shipperConcurrency, drainDeadline: configuration.drainDeadline, logger: logger)
-        sink = QueueWriter(queue: queue, configuration: configuration.batching)
+        sink = QueueWriter(queue: queue, configuration: configuration.batching, maxRequestBytes: configuration.bodyLimits.maxDecompressedBytes)
     }
 
     func run() async throws {

@@ -23,6 +23,9 @@ import PeriscopeOTLP
 actor QueueWriter: BatchSink, TailBatchSink {
     let queue: DiskQueue
     let configuration: BatchingConfiguration
+    /// The most protobuf one request the agent encodes itself may hold: its own decompressed-body
+    /// limit, which the collector's should match, or the collector would refuse the batch later.
+    let maxRequestBytes: Int
     private let timeline: Timeline
     private var pending: [Entry] = []
     private var nextTicket = 0
@@ -49,9 +52,10 @@ actor QueueWriter: BatchSink, TailBatchSink {
         var continuation: CheckedContinuation<Turn, Never>
     }
 
-    init(queue: DiskQueue, configuration: BatchingConfiguration, timeline: Timeline = .continuous) {
+    init(queue: DiskQueue, configuration: BatchingConfiguration, maxRequestBytes: Int = BodyLimits().maxDecompressedBytes, timeline: Timeline = .continuous) {
         self.queue = queue
         self.configuration = configuration
+        self.maxRequestBytes = maxRequestBytes
         self.timeline = timeline
     }
 
@@ -63,7 +67,10 @@ actor QueueWriter: BatchSink, TailBatchSink {
         guard request.batch.itemCount > 0 else { return }
         let (signal, protobuf, items) = (request.batch.signal, request.protobufBody, request.batch.itemCount)
         if request.protobuf == nil {
-            // Encoded here (from OTLP/JSON, or redacted): its count as protobuf is what the collector will check.
+            // Encoded here (from OTLP/JSON, or redacted): its size and count as protobuf are what the collector will check.
+            guard protobuf.count <= maxRequestBytes else {
+                throw .rejected(status: 413, message: "as protobuf the request takes \(protobuf.count) bytes, more than \(maxRequestBytes): send smaller batches")
+            }
             do throws(OTLPError) {
                 try OTLPDecoder.checkElements(protobuf)
             } catch {
