@@ -7,12 +7,10 @@ import PeriscopeModel
 /// decoded — no `String` per field.
 package enum JSONLineParser {
     package static let maxDepth = 32
-    /// Past this many fields a record is kept whole anyway (`TailBatchEncoder.maxFields`): stop there.
-    package static let maxFields = 1_016
 
     /// Bytes of decoded keys and strings kept aside for a text of `count` bytes: dotted keys repeat
     /// their object's key for every member, so a long key over many members would grow without
-    /// end; a record past this is kept whole.
+    /// end; a record past this is kept whole. (Decoded escapes are never longer than the text.)
     package static func maxScratch(forText count: Int) -> Int { 4 * count + 4096 }
 
     /// Parses `text` (the text `fields` began with) into `fields`; false when it is not one JSON
@@ -42,8 +40,12 @@ package enum JSONLineParser {
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        let scratchLimit: Int
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            scratchLimit = JSONLineParser.maxScratch(forText: bytes.count)
+        }
 
         var atEnd: Bool { index >= bytes.count }
         var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -69,7 +71,10 @@ package enum JSONLineParser {
                 guard let key = parseString(into: &fields), expect(UInt8(ascii: ":")) else { return false }
                 skipWhitespace()
                 var fullKey = key
-                if let prefix, !prefix.isEmpty { fullKey = fields.storeDotted(prefix, key) }
+                if let prefix, !prefix.isEmpty {
+                    fullKey = fields.storeDotted(prefix, key)
+                    guard fields.scratch.count <= scratchLimit else { return false }
+                }
                 if peek == UInt8(ascii: "{") {
                     let before = fields.fields.count
                     guard parseObject(prefix: fullKey, depth: depth + 1, into: &fields) else { return false }
@@ -77,9 +82,6 @@ package enum JSONLineParser {
                 } else {
                     guard let value = parseValue(depth: depth + 1, into: &fields) else { return false }
                     fields.append(key: fullKey, value)
-                }
-                guard fields.fields.count <= JSONLineParser.maxFields, fields.scratch.count <= JSONLineParser.maxScratch(forText: bytes.count) else {
-                    return false
                 }
                 skipWhitespace()
                 guard let next = peek else { return false }

@@ -33,8 +33,8 @@ package struct TailBatchEncoder {
     package static let limits = OTLPLimits.default
     /// Fields one record may have: every attribute the writer may add besides them
     /// (`correlation_id`, `log.file.*`, `periscope.*`) must still fit `maxAttributesPerItem`
-    /// (1,024 − 8). The JSON parser stops there too.
-    package static let maxFields = JSONLineParser.maxFields
+    /// (1,024 − 8).
+    package static let maxFields = 1_016
 
     /// Elements one record may build: with the rest of its batch (at most 1 MiB of text, at most
     /// two elements per three bytes) far within `limits.maxElementsPerRequest`.
