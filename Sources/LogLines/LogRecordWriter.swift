@@ -190,10 +190,11 @@ package struct LogRecordWriter {
 
     /// A string value; the redactor's one-pass pre-check usually rules every rule out.
     private mutating func planString(_ utf8: UnsafeBufferPointer<UInt8>) -> Plan {
-        let limits = TailBatchEncoder.limits
-        if let redacted = redactor.redacted(utf8, counts: &counts) { return replace(with: Self.stringContent(limits.cut(redacted))) }
+        if let redacted = redactor.redacted(utf8, counts: &counts) { return replace(with: Self.stringContent(TailBatchEncoder.limits.cut(redacted))) }
         // Longer than a receiver takes (joined multiline records, U+FFFD repairs): cut.
-        if utf8.count > limits.maxValueBytes { return replace(with: Self.stringContent(limits.cut(String(decoding: utf8, as: UTF8.self)))) }
+        if utf8.count > TailBatchEncoder.maxValueBytes {
+            return replace(with: Self.stringContent(TailBatchEncoder.limits.cut(String(decoding: utf8, as: UTF8.self))))
+        }
         return Plan(disposition: .attribute, valueSize: PresizedProtobufWriter.lengthDelimitedSize(1, utf8.count))
     }
 

@@ -35,6 +35,8 @@ package struct TailBatchEncoder {
     /// (`correlation_id`, `log.file.*`, `periscope.*`) must still fit `maxAttributesPerItem`
     /// (1,024 − 8).
     package static let maxFields = 1_016
+    /// `limits.maxValueBytes` as a literal: read per record, where a lazy global costs a `swift_once`.
+    package static let maxValueBytes = 1 << 20
 
     /// Elements one record may build: with the rest of its batch (at most 1 MiB of text, at most
     /// two elements per three bytes) far within `limits.maxElementsPerRequest`.
@@ -45,7 +47,7 @@ package struct TailBatchEncoder {
     package static func withinLimits(_ fields: ParsedFields) -> Bool {
         guard fields.fields.count <= maxFields else { return false }
         // A key is no longer than the text (decoded escapes and dotted keys are not longer either).
-        if fields.text.count > limits.maxValueBytes, fields.fields.contains(where: { $0.key.count > limits.maxValueBytes }) { return false }
+        if fields.text.count > maxValueBytes, fields.fields.contains(where: { $0.key.count > maxValueBytes }) { return false }
         guard !fields.structured.isEmpty else { return true }
         var total = fields.fields.count
         for value in fields.structured {

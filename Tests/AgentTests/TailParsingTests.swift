@@ -193,6 +193,7 @@ struct TailParsingTests {
     @Test("a line whose fields a receiver would refuse is kept whole, so its batch still decodes with the lines around it")
     func linesPastReceiverLimits() {
         #expect(TailBatchEncoder.maxFields == TailBatchEncoder.limits.maxAttributesPerItem - 8)
+        #expect(TailBatchEncoder.maxValueBytes == TailBatchEncoder.limits.maxValueBytes)
         let wide = "{" + (0..<2_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}"
         let deep = #"{"a":"# + String(repeating: "[", count: 20) + String(repeating: "]", count: 20) + "}"
         let long = #"{"a":["# + (0..<2_000).map { "\($0)" }.joined(separator: ",") + "]}"
