@@ -60,6 +60,23 @@ struct ElementCountTests {
         #expect(!accepted(least - 1) && accepted(messages))
     }
 
+    @Test("the limit is per request: a stream of requests each under it, together far past it, all decode, on both paths")
+    func limitIsPerRequest() throws {
+        let batch = Fixtures.traces
+        let protobuf = OTLPEncoder.encode(batch, format: .protobuf)
+        let json = OTLPEncoder.encode(batch, format: .json)
+        let objects = json.withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) }
+        let messages = protobuf.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
+        let decoder = OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: max(objects, messages)))
+        for _ in 0..<1_000 {
+            #expect(try decoder.decode(.traces, protobuf, format: .protobuf, nowUnixNano: 1_700_000_000_000_000_000).batch == batch)
+            #expect(try decoder.decode(.traces, json, format: .json, nowUnixNano: 1_700_000_000_000_000_000).batch == batch)
+        }
+        // One reader for many requests (as the tests use them) counts each from zero too.
+        let reader = OTLPTraceReader(limits: OTLPLimits(maxElementsPerRequest: messages), nowUnixNano: 1_700_000_000_000_000_000)
+        for _ in 0..<1_000 { #expect(reader.resourceSpans(protobuf) != nil) }
+    }
+
     @Test("at least every message a decoder builds is counted, and joined requests count their sum")
     func countsAddUp() {
         for batch in [Fixtures.traces, Fixtures.logs, Fixtures.metrics] {
