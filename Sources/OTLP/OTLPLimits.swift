@@ -11,8 +11,9 @@ public struct OTLPLimits: Hashable, Sendable {
     /// Items timed more than this far past `now` are refused one by one, as OTLP partial
     /// success, by the collector's `IngestTimeWindow` (the clock skew allowance).
     public var maxFutureSkewNanos: UInt64
-    /// Elements (spans, records, points, attributes, values…) in one request, counted on its
-    /// bytes before decoding (`ElementCount`). Decoding builds tens of bytes per element, and an
+    /// Elements (spans, records, points, attributes, values…) in one request, counted by the
+    /// direct readers as they build (`ElementTally`) and on the bytes before the generic decoder
+    /// runs (`ElementCount`). Decoding builds tens of bytes per element, and an
     /// element can cost 2 bytes on the wire: without this a 64 MiB body of empty attributes
     /// takes gigabytes. 2^21 is 2 MiB of the densest protobuf, far above what a 1 MiB export holds.
     public var maxElementsPerRequest: Int
