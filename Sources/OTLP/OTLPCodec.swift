@@ -27,15 +27,15 @@ public struct OTLPDecoder: Sendable {
         if format == .protobuf, let batch = direct(signal, bytes, nowUnixNano: nowUnixNano) {
             return Result(batch: batch, rejectedItems: 0, rejectionReason: "")
         }
-        try ElementCount.check(bytes, format: format, limit: limits.maxElementsPerRequest)
+        try ElementCount.check(bytes, signal: signal, format: format, limit: limits.maxElementsPerRequest)
         return try generic(signal, bytes, format: format, nowUnixNano: nowUnixNano)
     }
 
     /// Refuses protobuf that holds more elements than `limits` allow, as the generic path does
     /// before decoding: for a producer of what a receiver will decode (the agent re-encodes
     /// OTLP/JSON and redacted logs), so that the receiver cannot refuse it later.
-    public static func checkElements(_ protobuf: [UInt8], limits: OTLPLimits = .default) throws(OTLPError) {
-        try ElementCount.check(protobuf, format: .protobuf, limit: limits.maxElementsPerRequest)
+    public static func checkElements(_ protobuf: [UInt8], signal: Signal, limits: OTLPLimits = .default) throws(OTLPError) {
+        try ElementCount.check(protobuf, signal: signal, format: .protobuf, limit: limits.maxElementsPerRequest)
     }
 
     /// The direct readers' batch (`OTLPTraceReader`, `OTLPLogsReader`), or nil when the generic

@@ -75,11 +75,13 @@ struct QueueWriterTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let queue = try queue()
         let writer = QueueWriter(queue: queue, configuration: BatchingConfiguration(), timeline: Timeline(ManualClock()))
-        // Five strings of 1 MiB (as much as a value may hold) whose bytes read as 2.6 million empty messages:
-        // a handful of objects in JSON, past the limit as protobuf.
-        let nested = String(decoding: [UInt8](repeating: 0, count: 1 << 20).enumerated().map { $0.offset % 2 == 0 ? 0x0A : 0x00 }, as: UTF8.self)
-        let batch = TelemetryBatch.logs([ResourceLogs(resource: Resource(serviceName: "s"), scopes: [ScopeLogs(records: [
-            LogRecord(timeUnixNano: 1, body: .string("x"), attributes: (0..<5).map { Attribute("blob\($0)", .string(nested)) }),
+        // A histogram point of 2^20 bounds and 2^20 + 1 counts: as OTLP/JSON a handful of objects, as protobuf past the
+        // limit, since each value of a repeated number counts.
+        let bounds = 1 << 20
+        let batch = TelemetryBatch.metrics([ResourceMetrics(resource: Resource(serviceName: "s"), scopes: [ScopeMetrics(metrics: [
+            Metric(name: "h", data: .histogram([HistogramPoint(
+                timeUnixNano: 1, count: 0, bucketCounts: [UInt64](repeating: 0, count: bounds + 1), explicitBounds: (0..<bounds).map(Double.init))],
+                temporality: .cumulative)),
         ])])])
         await #expect(throws: DeliveryError.self) { try await writer.accept(OTLPRequestPayload(batch: batch, protobuf: nil)) }
         #expect(queue.statistics.records == 0)

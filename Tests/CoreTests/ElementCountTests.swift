@@ -16,6 +16,15 @@ struct ElementCountTests {
         return [0x0A] + varint(resourceSpans.count) + resourceSpans
     }
 
+    /// The elements `ElementCount` finds in `bytes`, a protobuf request of `signal`, with no limit.
+    static func elements(_ bytes: [UInt8], _ signal: Signal = .traces, limit: Int = .max) throws -> Int {
+        try bytes.withUnsafeBytes { buffer in try ElementCount.protobufElements(in: buffer, signal: signal, limit: limit) }
+    }
+
+    static func field(_ number: Int, _ content: [UInt8]) -> [UInt8] {
+        [UInt8(number << 3 | 2)] + varint(content.count) + content
+    }
+
     static func varint(_ value: Int) -> [UInt8] {
         var bytes = [UInt8]()
         Varint.append(UInt64(value), to: &bytes)
@@ -49,7 +58,7 @@ struct ElementCountTests {
         #expect(throws: OTLPError.self) { try OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: objects - 1)).decode(.traces, json, format: .json, nowUnixNano: now) }
 
         let protobuf = OTLPEncoder.encode(batch, format: .protobuf)
-        let messages = protobuf.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
+        let messages = try Self.elements(protobuf)
         func accepted(_ limit: Int) -> Bool {
             (try? OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: limit)).decode(.traces, protobuf, format: .protobuf, nowUnixNano: now).batch) == batch
         }
@@ -66,7 +75,7 @@ struct ElementCountTests {
         let protobuf = OTLPEncoder.encode(batch, format: .protobuf)
         let json = OTLPEncoder.encode(batch, format: .json)
         let objects = json.withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) }
-        let messages = protobuf.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
+        let messages = try Self.elements(protobuf)
         let decoder = OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: max(objects, messages)))
         for _ in 0..<1_000 {
             #expect(try decoder.decode(.traces, protobuf, format: .protobuf, nowUnixNano: 1_700_000_000_000_000_000).batch == batch)
@@ -78,20 +87,20 @@ struct ElementCountTests {
     }
 
     @Test("at least every message a decoder builds is counted, and joined requests count their sum")
-    func countsAddUp() {
+    func countsAddUp() throws {
         for batch in [Fixtures.traces, Fixtures.logs, Fixtures.metrics] {
             let bytes = OTLPEncoder.encode(batch, format: .protobuf)
-            let one = bytes.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
-            let two = (bytes + bytes).withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
+            let one = try Self.elements(bytes, batch.signal)
+            let two = try Self.elements(bytes + bytes, batch.signal)
             #expect(two == 2 * one, "\(batch.signal): \(one) then \(two)")
             #expect(one >= batch.itemCount)
         }
         let attributes = Self.spansWithEmptyAttributes(spans: 3, attributes: 10)
         // Per span: itself and 10 attributes (its IDs do not parse as messages); the scope and resource groups.
-        #expect(attributes.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 3 * 11 + 2)
+        #expect(try Self.elements(attributes) == 3 * 11 + 2)
     }
 
-    @Test("a group (which a decoder keeps as an unknown field) neither hides the elements around it nor the ones inside it")
+    @Test("a group (which a decoder keeps as an unknown field, as bytes) does not hide the elements around it")
     func groupsAreCounted() throws {
         // The flood again, a 2-byte empty group (field 15) first in its resource group: the direct reader leaves it to the generic path.
         let flood = Self.spansWithEmptyAttributes(spans: 2_100, attributes: 1_000)
@@ -105,12 +114,12 @@ struct ElementCountTests {
         } throws: { error in
             (error as? OTLPError)?.message.contains("more than 2097152 elements") == true
         }
-        // Messages inside a group count too: 3 empty messages in group 15, in a request.
+        // A group is kept as bytes: nothing inside it is built, so nothing counts (3 empty messages in group 15 of a resource group).
         let inside: [UInt8] = [0x0A, 0x08, 0x7B, 0x0A, 0x00, 0x0A, 0x00, 0x0A, 0x00, 0x7C]
-        #expect(inside.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 4)
-        // An end tag of another field, or none, is malformed: nothing inside counts.
+        #expect(try Self.elements(inside) == 1)
+        // An end tag of another field, or none, is malformed.
         for bad in [[0x0A, 0x04, 0x7B, 0x0A, 0x00, 0x74], [0x0A, 0x03, 0x7B, 0x0A, 0x00]] as [[UInt8]] {
-            #expect(bad.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 0)
+            #expect(throws: OTLPError.self) { try Self.elements(bad) }
         }
     }
 
@@ -143,18 +152,66 @@ struct ElementCountTests {
         #expect(Array(text.utf8).withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) } == 3)
     }
 
-    @Test("nesting deeper than the scan goes, and bytes that are not protobuf, are counted without a crash")
-    func hostileShapes() {
-        // 200 levels of a message holding one message: each level counted until the scan's depth, then one for the rest.
-        var nested: [UInt8] = []
-        for _ in 0..<200 { nested = [0x0A] + Self.varint(nested.count) + nested }
-        let count = nested.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) }
-        #expect(count == ElementCount.maxDepth + 1)
-        for bytes in [[0xFF, 0xFF, 0xFF], [0x0A, 0x05, 0x01], [0x0B], []] as [[UInt8]] {
-            #expect(bytes.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: .max) } == 0)
+    @Test("nesting deeper than the limit, and bytes that are not protobuf, are refused without a crash; the scan stops once past the limit")
+    func hostileShapes() throws {
+        // A span attribute of key-value lists 30 deep: 3 messages a level.
+        var value: [UInt8] = []
+        for _ in 0..<30 { value = Self.field(6, Self.field(1, Self.field(1, [0x6B]) + Self.field(2, value))) }
+        let span = Self.field(9, Self.field(1, [0x6B]) + Self.field(2, value))
+        let deep = Self.field(1, Self.field(2, Self.field(2, span)))
+        #expect {
+            try Self.elements(deep)
+        } throws: { error in
+            (error as? OTLPError)?.message.contains("messages nested more than \(ElementCount.maxDepth) deep") == true
         }
-        // The scan stops once past the limit: 11 attributes, then the span, scope and resource groups holding them.
+        for bytes in [[0xFF, 0xFF, 0xFF], [0x0A, 0x05, 0x01], [0x0B], [0x0C], [0x0F, 0x00]] as [[UInt8]] {
+            #expect(throws: OTLPError.self, "\(bytes)") { try Self.elements(bytes) }
+        }
+        #expect(try Self.elements([]) == 0)
+        // The scan stops once past the limit: the resource, scope and span groups, then 8 attributes.
         let flood = Self.spansWithEmptyAttributes(spans: 1, attributes: 100_000)
-        #expect(flood.withUnsafeBytes { ElementCount.protobufMessages(in: $0, limit: 10) } == 14)
+        #expect(try Self.elements(flood, limit: 10) == 11)
+    }
+
+    @Test("values of repeated numbers count, one each, packed or not")
+    func numbersCount() throws {
+        // A histogram point with 4 bucket counts and 3 bounds, packed; an exponential one with 3 positive buckets (300 takes two bytes) and one unpacked.
+        let histogramPoint = Self.field(6, [UInt8](repeating: 0, count: 32)) + Self.field(7, [UInt8](repeating: 0, count: 24))
+        let buckets = Self.field(2, [0x01, 0xAC, 0x02, 0x05]) + [0x10, 0x07]
+        let exponentialPoint = Self.field(8, buckets)
+        let metrics = Self.field(1, Self.field(2, Self.field(2, Self.field(9, Self.field(1, histogramPoint)))
+            + Self.field(2, Self.field(10, Self.field(1, exponentialPoint)))))
+        // Messages: resource and scope groups, 2 metrics, 2 histograms, 2 points, a buckets message; numbers: 7 + 4.
+        #expect(try Self.elements(metrics, .metrics) == 9 + 11)
+    }
+
+    @Test("a message field that is not repeated, sent twice in one message, is refused before the decoder merges it (its time grew with the square)")
+    func repeatedMessageFields() throws {
+        func refused(_ bytes: [UInt8], _ signal: Signal, naming field: String) {
+            #expect {
+                _ = try OTLPDecoder().decode(signal, bytes, format: .protobuf, nowUnixNano: .max / 2)
+            } throws: { error in
+                (error as? OTLPError)?.message.contains("\(field) comes more than once in one message") == true
+            }
+        }
+        let chunk = Self.field(5, Self.field(1, []))
+        // A gauge sent 4,096 times, each with one empty point: before, 4,096 merges, each copying the points so far.
+        let gauge = Self.field(1, Self.field(2, Self.field(2, Self.field(1, Array("m".utf8)) + Array([[UInt8]](repeating: chunk, count: 4_096).joined()))))
+        refused(gauge, .metrics, naming: "opentelemetry.proto.metrics.v1.Metric.gauge")
+        // A log body's array value sent 4,096 times, and a span attribute's value sent twice.
+        let body = Self.field(1, Self.field(2, Self.field(2, Self.field(5, Array([[UInt8]](repeating: chunk, count: 4_096).joined())))))
+        refused(body, .logs, naming: "opentelemetry.proto.common.v1.AnyValue.array_value")
+        let ids = Self.field(1, [UInt8](repeating: 1, count: 16)) + Self.field(2, [UInt8](repeating: 2, count: 8))
+        let attribute = Self.field(9, Self.field(1, [0x6B]) + Self.field(2, Self.field(1, [0x61])) + Self.field(2, Self.field(1, [0x62])))
+        refused(Self.field(1, Self.field(2, Self.field(2, ids + Self.field(5, [0x6E]) + attribute))), .traces, naming: "opentelemetry.proto.common.v1.KeyValue.value")
+        // Two different members of one oneof, or the same field in two messages, are no repeat.
+        let twoKinds = Self.field(1, Self.field(2, Self.field(2, Self.field(1, Array("m".utf8)) + chunk + Self.field(7, Self.field(1, [])))))
+        #expect(try Self.elements(twoKinds, .metrics) == 7)
+        let twoMetrics = Self.field(1, Self.field(2, Self.field(2, chunk) + Self.field(2, chunk)))
+        #expect(try Self.elements(twoMetrics, .metrics) == 8)
+        // Every fixture, each signal, passes the scan as its encoder writes it.
+        for batch in [Fixtures.traces, Fixtures.logs, Fixtures.metrics] {
+            #expect(try Self.elements(OTLPEncoder.encode(batch, format: .protobuf), batch.signal) > batch.itemCount)
+        }
     }
 }

@@ -351,6 +351,55 @@ struct HostileInputTests {
         #expect(try await HostileInputTests.stored(collector)["spans"] == 2, "the two good spans, nothing of the floods")
     }
 
+    @Test("a message field sent 65,536 times where OTLP has it once (a metric's gauge, a log body's array, a span attribute's value): refused at once by the collector and the agent, without the decoder's merges that took minutes of CPU")
+    func repeatedMessageFields() async throws {
+        let directory = try TemporaryDirectory("hostile-merges")
+        let collector = try await CollectorProcess.start(in: directory)
+        let agent = try await AgentProcess.start(in: directory, collector: collector)
+        defer { Task { await agent.process.stop(); await collector.process.stop() } }
+        func field(_ number: Int, _ content: [UInt8]) -> [UInt8] {
+            var length = [UInt8]()
+            Varint.append(UInt64(content.count), to: &length)
+            return [UInt8(number << 3 | 2)] + length + content
+        }
+        // An array value (or a gauge) of one empty element, 65,536 times over: 256 KiB. Before, each copy was merged
+        // into the ones before it by copying them: 42 s of CPU for the metric, 31 s for the log body, 15 s for the span.
+        let chunks = Array([[UInt8]](repeating: field(5, field(1, [])), count: 65_536).joined())
+        let ids = field(1, [UInt8](repeating: 1, count: 16)) + field(2, [UInt8](repeating: 2, count: 8))
+        let floods: [(path: String, body: [UInt8], field: String)] = [
+            ("/v1/metrics", field(1, field(2, field(2, field(1, Array("m".utf8)) + chunks))), "Metric.gauge"),
+            ("/v1/logs", field(1, field(2, field(2, field(5, chunks)))), "AnyValue.array_value"),
+            ("/v1/traces", field(1, field(2, field(2, ids + field(5, Array("n".utf8)) + field(9, field(1, Array("k".utf8)) + field(2, chunks))))), "AnyValue.array_value"),
+        ]
+        func cpuSeconds(_ pid: Int32) throws -> Double {
+            let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+            return (Double(fields[11]) ?? .nan) / 100 + (Double(fields[12]) ?? .nan) / 100
+        }
+        for (name, url, auth, pid) in [
+            ("collector", collector.url, ["Authorization": "Bearer \(collector.token)"], collector.process.processID),
+            ("agent", agent.url, [String: String](), agent.process.processID),
+        ] {
+            let headers = auth.merging(["Content-Type": "application/x-protobuf"]) { $1 }
+            let before = try cpuSeconds(pid)
+            for flood in floods {
+                let reply = try await TestHTTP.post(url + flood.path, body: flood.body, headers: headers)
+                let message = OTLPDecoder.statusMessage(reply.body, format: .protobuf) ?? reply.text
+                #expect(reply.status == 400, "\(name) \(flood.path): \(reply.status) \(message)")
+                #expect(message.contains("\(flood.field) comes more than once in one message"), "\(name) \(flood.path): \(message)")
+            }
+            let spent = try cpuSeconds(pid) - before
+            print("3 requests of 65,536 merges at the \(name): refused, \(spent) CPU-seconds")
+            #expect(spent < 5, "\(name): \(spent) CPU-seconds for three refusals")
+            let good = try await TestHTTP.post(url + "/v1/traces", body: BadInputTests.validTraceRequest(), headers: headers)
+            #expect(good.status == 200, "\(name) still serves")
+        }
+        _ = try await poll(every: .milliseconds(200), for: .seconds(30)) {
+            try await HostileInputTests.stored(collector)
+        } until: { ($0["spans"] ?? 0) >= 2 }
+        #expect(try await HostileInputTests.stored(collector)["spans"] == 2, "the two good spans, nothing of the floods")
+    }
+
     @Test("a trace of 200,000 spans in 400 batches: stored once each (a re-sent batch adds nothing), later batches cost about what early ones do, reads are capped")
     func hugeTraceInBatches() async throws {
         let directory = try TemporaryDirectory("hostile-huge-trace")

@@ -72,7 +72,7 @@ actor QueueWriter: BatchSink, TailBatchSink {
                 throw .rejected(status: 413, message: "as protobuf the request takes \(protobuf.count) bytes, more than \(maxRequestBytes): send smaller batches")
             }
             do throws(OTLPError) {
-                try OTLPDecoder.checkElements(protobuf)
+                try OTLPDecoder.checkElements(protobuf, signal: signal)
             } catch {
                 throw .rejected(status: 400, message: "as protobuf, \(error.message)")
             }

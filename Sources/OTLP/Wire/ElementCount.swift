@@ -1,73 +1,133 @@
-/// How many elements (spans, records, points, attributes, values…) a request could decode to,
-/// counted on its bytes before the generic decoder builds anything (the direct readers count as
-/// they build, `ElementTally`), so that `OTLPLimits.maxElementsPerRequest` holds whichever
-/// decoder runs: an element can cost 2 bytes on the wire and tens of bytes once decoded.
+import PeriscopeModel
+
+/// How many elements (spans, records, points, attributes, values…) a request decodes to, counted
+/// on its bytes before the generic decoder builds anything (the direct readers count as they
+/// build, `ElementTally`), so that `OTLPLimits.maxElementsPerRequest` holds whichever decoder
+/// runs: an element can cost 2 bytes on the wire and tens of bytes once decoded.
+///
+/// Protobuf is read by the requests' shape (`OTLPMessageShape`), which also refuses what would
+/// make the generic decoder's time grow with the square of the request: a message field that is
+/// not repeated, sent again in the same message. Protobuf says to merge the copies, and
+/// SwiftProtobuf merges a `oneof` message (a metric's data, an array or key-value list value) by
+/// copying what it holds so far, every time.
 enum ElementCount {
     /// Deeper than any OTLP message goes with values nested `OTLPLimits.maxValueDepth` deep (up to
     /// three levels a value, `AnyValue`, `KeyValueList`, `KeyValue`, below nine of request, groups,
-    /// metric, point and exemplar). The generic decoder refuses messages nested deeper, so nothing
-    /// below it is ever built.
+    /// metric, point and exemplar). Messages nested deeper are refused, here and by the generic
+    /// decoder.
     static let maxDepth = 64
 
-    /// Refuses `bytes` when it may hold more than `limit` elements.
-    static func check(_ bytes: [UInt8], format: OTLPFormat, limit: Int) throws(OTLPError) {
-        let count = bytes.withUnsafeBytes { buffer in
-            format == .protobuf ? protobufMessages(in: buffer, limit: limit) : jsonObjects(in: buffer, limit: limit)
+    /// Refuses `bytes`, a request of `signal`, when it holds more than `limit` elements, or (as
+    /// protobuf) a field the decoder would merge.
+    static func check(_ bytes: [UInt8], signal: Signal, format: OTLPFormat, limit: Int) throws(OTLPError) {
+        let count: Result<Int, OTLPError> = bytes.withUnsafeBytes { buffer in
+            guard format == .protobuf else { return .success(jsonObjects(in: buffer, limit: limit)) }
+            do throws(OTLPError) {
+                return .success(try protobufElements(in: buffer, signal: signal, limit: limit))
+            } catch {
+                return .failure(error)
+            }
         }
-        guard count <= limit else {
+        guard try count.get() <= limit else {
             throw OTLPError(.invalid, "the request holds more than \(limit) elements (spans, records, points, attributes and "
                 + "values together): send smaller batches")
         }
     }
 
-    /// Length-delimited fields whose content is itself well-formed protobuf, at every depth: at
-    /// least the messages a decoder builds (a string that happens to parse counts too). Stops
-    /// once past `limit`. Counts add up: a concatenation of requests counts their sum.
-    static func protobufMessages(in buffer: UnsafeRawBufferPointer, limit: Int) -> Int {
-        var count = 0
-        _ = messages(in: buffer, depth: 0, count: &count, limit: limit)
-        return count
+    /// The messages a decoder builds from `buffer`, a protobuf request of `signal`, and the values
+    /// of its repeated numbers; once past `limit`, a count past it. Counts add up: a concatenation
+    /// of requests counts their sum.
+    static func protobufElements(in buffer: UnsafeRawBufferPointer, signal: Signal, limit: Int) throws(OTLPError) -> Int {
+        let root = OTLPMessageShape(request: signal)
+        var scan = ShapeScan(limit: limit)
+        do throws(ShapeScan.Stop) {
+            try scan.message(buffer, root, depth: 0)
+        } catch {
+            switch error {
+            case .pastLimit:
+                break
+            case .tooDeep:
+                throw OTLPError(.malformed, "invalid protobuf \(root.protoName): messages nested more than \(maxDepth) deep")
+            case .malformed(let shape):
+                throw OTLPError(.malformed, "invalid protobuf \(root.protoName): a malformed \(shape.protoName)")
+            case .repeated(let shape, let field):
+                throw OTLPError(.invalid, "\(shape.protoName).\(field) comes more than once in one message; an OTLP exporter "
+                    + "writes it once (each further copy would be merged into the first): send it once")
+            }
+        }
+        return scan.count
     }
 
-    /// Whether `buffer` is well-formed protobuf; if it is, adds the messages inside it to `count`
-    /// (and once `count` is past `limit`, whatever was found so far, and stops).
-    private static func messages(in buffer: UnsafeRawBufferPointer, depth: Int, count: inout Int, limit: Int) -> Bool {
-        var reader = ProtobufReader(buffer)
-        var inner = 0
-        guard fields(&reader, until: nil, depth: depth, count: count, inner: &inner, limit: limit), !reader.failed else {
-            // Past the limit a partial count is enough: it is refused either way.
-            if count + inner > limit { count += inner; return true }
+    /// One request's walk through its messages, in the order a decoder reads them.
+    private struct ShapeScan {
+        enum Stop: Error {
+            case pastLimit, tooDeep
+            case malformed(OTLPMessageShape)
+            case repeated(OTLPMessageShape, field: String)
+        }
+
+        let limit: Int
+        /// At most the bytes read so far: every element takes at least one.
+        private(set) var count = 0
+
+        init(limit: Int) {
+            self.limit = limit
+        }
+
+        mutating func message(_ buffer: UnsafeRawBufferPointer, _ shape: OTLPMessageShape, depth: Int) throws(Stop) {
+            var reader = ProtobufReader(buffer)
+            // Field numbers of the message fields seen once (every such number is below 64).
+            var seen: UInt64 = 0
+            while let field = reader.field() {
+                switch (shape.field(field.number), field.wireType) {
+                case (.message(let inner, let name)?, 2):
+                    let bit: UInt64 = 1 << UInt64(field.number & 63)
+                    guard seen & bit == 0 else { throw .repeated(shape, field: name) }
+                    seen |= bit
+                    try nested(&reader, inner, in: shape, depth: depth)
+                case (.messages(let inner)?, 2):
+                    try nested(&reader, inner, in: shape, depth: depth)
+                case (.fixedNumbers?, 2):
+                    guard let values = reader.lengthDelimited() else { throw .malformed(shape) }
+                    try add(values.count / 8)
+                case (.varintNumbers?, 2):
+                    guard let values = reader.lengthDelimited() else { throw .malformed(shape) }
+                    try add(values.reduce(0) { $0 + ($1 < 0x80 ? 1 : 0) })
+                case (.fixedNumbers?, 1), (.varintNumbers?, 0):
+                    guard reader.skip(field) else { throw .malformed(shape) }
+                    try add(1)
+                default:
+                    // Bytes, scalars, unknown fields, and known fields in a wire type not theirs: the decoder keeps
+                    // them as bytes or skips them.
+                    guard Self.skip(field, &reader, depth: depth) else { throw .malformed(shape) }
+                }
+            }
+            if reader.failed { throw .malformed(shape) }
+        }
+
+        private mutating func nested(_ reader: inout ProtobufReader, _ inner: OTLPMessageShape, in shape: OTLPMessageShape, depth: Int) throws(Stop) {
+            guard let content = reader.lengthDelimited() else { throw .malformed(shape) }
+            try add(1)
+            guard depth < ElementCount.maxDepth else { throw .tooDeep }
+            try message(content, inner, depth: depth + 1)
+        }
+
+        private mutating func add(_ elements: Int) throws(Stop) {
+            count += elements
+            if count > limit { throw .pastLimit }
+        }
+
+        /// Skips a field; a group (wire type 3, kept as an unknown field) to its own end tag. False
+        /// when malformed: a stray end tag, another field's, none, or groups nested past `maxDepth`.
+        private static func skip(_ field: ProtobufReader.Field, _ reader: inout ProtobufReader, depth: Int) -> Bool {
+            guard field.wireType == 3 else { return reader.skip(field) }
+            guard depth < ElementCount.maxDepth else { return false }
+            while let inner = reader.field() {
+                if inner.wireType == 4 { return inner.number == field.number }
+                guard skip(inner, &reader, depth: depth + 1) else { return false }
+            }
             return false
         }
-        count += inner
-        return true
-    }
-
-    /// Reads fields to the end of the buffer, or (a group, which a decoder keeps as an unknown
-    /// field with what it holds) to the end tag of field `group`; false when malformed or past the limit.
-    private static func fields(
-        _ reader: inout ProtobufReader, until group: Int?, depth: Int, count: Int, inner: inout Int, limit: Int
-    ) -> Bool {
-        while let field = reader.field() {
-            switch field.wireType {
-            case 2:
-                guard let content = reader.lengthDelimited() else { return false }
-                var nested = count + inner
-                if depth >= maxDepth || messages(in: content, depth: depth + 1, count: &nested, limit: limit) {
-                    inner = nested - count + 1
-                }
-            case 3:
-                guard depth < maxDepth, fields(&reader, until: field.number, depth: depth + 1, count: count, inner: &inner, limit: limit) else {
-                    return false
-                }
-            case 4:
-                return field.number == group
-            default:
-                guard reader.skip(field) else { return false }
-            }
-            if count + inner > limit { return false }
-        }
-        return group == nil
     }
 
     /// `{` outside strings: every element of OTLP/JSON is an object. Stops once past `limit`.

@@ -1,0 +1,119 @@
+import PeriscopeModel
+
+/// The messages of OTLP's export requests as the generated decoder builds them (the `.proto`
+/// files in `Proto/`): for each, the fields that hold messages or repeated numbers. Everything
+/// else in a message (strings, scalars, fields the files do not know) the decoder keeps as bytes
+/// or skips, building nothing that grows with what a request repeats.
+enum OTLPMessageShape: UInt8, Sendable {
+    case traceRequest, logsRequest, metricsRequest
+    case resourceSpans, resourceLogs, resourceMetrics, resource
+    case scope, keyValue, anyValue, arrayValue, keyValueList
+    case scopeSpans, span, event, link, status
+    case scopeLogs, logRecord
+    case scopeMetrics, metric, gauge, sum, histogram, exponentialHistogram, summary
+    case numberPoint, histogramPoint, exponentialHistogramPoint, buckets, summaryPoint, valueAtQuantile, exemplar
+
+    /// What one field holds, when it is more than bytes or a number.
+    enum Field: Sendable {
+        /// A message the decoder merges into when it comes again (protobuf's rule for a field that is not repeated).
+        case message(OTLPMessageShape, name: String)
+        case messages(OTLPMessageShape)
+        /// `repeated fixed64` or `repeated double`: 8 bytes a value when packed.
+        case fixedNumbers
+        /// `repeated uint64`: a varint a value.
+        case varintNumbers
+    }
+
+    /// The export request of `signal`.
+    init(request signal: Signal) {
+        switch signal {
+        case .traces: self = .traceRequest
+        case .logs: self = .logsRequest
+        case .metrics: self = .metricsRequest
+        }
+    }
+
+    /// What field `number` holds, or nil for bytes, scalars and fields the decoder does not know.
+    func field(_ number: Int) -> Field? {
+        switch (self, number) {
+        case (.traceRequest, 1): .messages(.resourceSpans)
+        case (.logsRequest, 1): .messages(.resourceLogs)
+        case (.metricsRequest, 1): .messages(.resourceMetrics)
+        case (.resourceSpans, 1), (.resourceLogs, 1), (.resourceMetrics, 1): .message(.resource, name: "resource")
+        case (.resourceSpans, 2): .messages(.scopeSpans)
+        case (.resourceLogs, 2): .messages(.scopeLogs)
+        case (.resourceMetrics, 2): .messages(.scopeMetrics)
+        case (.resource, 1), (.scope, 3), (.keyValueList, 1), (.span, 9), (.event, 3), (.link, 4), (.logRecord, 6),
+             (.metric, 12), (.numberPoint, 7), (.histogramPoint, 9), (.exponentialHistogramPoint, 1), (.summaryPoint, 7),
+             (.exemplar, 7):
+            .messages(.keyValue)
+        case (.keyValue, 2): .message(.anyValue, name: "value")
+        case (.anyValue, 5): .message(.arrayValue, name: "array_value")
+        case (.anyValue, 6): .message(.keyValueList, name: "kvlist_value")
+        case (.arrayValue, 1): .messages(.anyValue)
+        case (.scopeSpans, 1), (.scopeLogs, 1), (.scopeMetrics, 1): .message(.scope, name: "scope")
+        case (.scopeSpans, 2): .messages(.span)
+        case (.span, 11): .messages(.event)
+        case (.span, 13): .messages(.link)
+        case (.span, 15): .message(.status, name: "status")
+        case (.scopeLogs, 2): .messages(.logRecord)
+        case (.logRecord, 5): .message(.anyValue, name: "body")
+        case (.scopeMetrics, 2): .messages(.metric)
+        case (.metric, 5): .message(.gauge, name: "gauge")
+        case (.metric, 7): .message(.sum, name: "sum")
+        case (.metric, 9): .message(.histogram, name: "histogram")
+        case (.metric, 10): .message(.exponentialHistogram, name: "exponential_histogram")
+        case (.metric, 11): .message(.summary, name: "summary")
+        case (.gauge, 1), (.sum, 1): .messages(.numberPoint)
+        case (.histogram, 1): .messages(.histogramPoint)
+        case (.exponentialHistogram, 1): .messages(.exponentialHistogramPoint)
+        case (.summary, 1): .messages(.summaryPoint)
+        case (.numberPoint, 5), (.histogramPoint, 8), (.exponentialHistogramPoint, 11): .messages(.exemplar)
+        case (.histogramPoint, 6), (.histogramPoint, 7): .fixedNumbers
+        case (.exponentialHistogramPoint, 8): .message(.buckets, name: "positive")
+        case (.exponentialHistogramPoint, 9): .message(.buckets, name: "negative")
+        case (.buckets, 2): .varintNumbers
+        case (.summaryPoint, 6): .messages(.valueAtQuantile)
+        default: nil
+        }
+    }
+
+    /// The message's full protobuf name, for errors.
+    var protoName: String {
+        switch self {
+        case .traceRequest: "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
+        case .logsRequest: "opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"
+        case .metricsRequest: "opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"
+        case .resourceSpans: "opentelemetry.proto.trace.v1.ResourceSpans"
+        case .resourceLogs: "opentelemetry.proto.logs.v1.ResourceLogs"
+        case .resourceMetrics: "opentelemetry.proto.metrics.v1.ResourceMetrics"
+        case .resource: "opentelemetry.proto.resource.v1.Resource"
+        case .scope: "opentelemetry.proto.common.v1.InstrumentationScope"
+        case .keyValue: "opentelemetry.proto.common.v1.KeyValue"
+        case .anyValue: "opentelemetry.proto.common.v1.AnyValue"
+        case .arrayValue: "opentelemetry.proto.common.v1.ArrayValue"
+        case .keyValueList: "opentelemetry.proto.common.v1.KeyValueList"
+        case .scopeSpans: "opentelemetry.proto.trace.v1.ScopeSpans"
+        case .span: "opentelemetry.proto.trace.v1.Span"
+        case .event: "opentelemetry.proto.trace.v1.Span.Event"
+        case .link: "opentelemetry.proto.trace.v1.Span.Link"
+        case .status: "opentelemetry.proto.trace.v1.Status"
+        case .scopeLogs: "opentelemetry.proto.logs.v1.ScopeLogs"
+        case .logRecord: "opentelemetry.proto.logs.v1.LogRecord"
+        case .scopeMetrics: "opentelemetry.proto.metrics.v1.ScopeMetrics"
+        case .metric: "opentelemetry.proto.metrics.v1.Metric"
+        case .gauge: "opentelemetry.proto.metrics.v1.Gauge"
+        case .sum: "opentelemetry.proto.metrics.v1.Sum"
+        case .histogram: "opentelemetry.proto.metrics.v1.Histogram"
+        case .exponentialHistogram: "opentelemetry.proto.metrics.v1.ExponentialHistogram"
+        case .summary: "opentelemetry.proto.metrics.v1.Summary"
+        case .numberPoint: "opentelemetry.proto.metrics.v1.NumberDataPoint"
+        case .histogramPoint: "opentelemetry.proto.metrics.v1.HistogramDataPoint"
+        case .exponentialHistogramPoint: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint"
+        case .buckets: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint.Buckets"
+        case .summaryPoint: "opentelemetry.proto.metrics.v1.SummaryDataPoint"
+        case .valueAtQuantile: "opentelemetry.proto.metrics.v1.SummaryDataPoint.ValueAtQuantile"
+        case .exemplar: "opentelemetry.proto.metrics.v1.Exemplar"
+        }
+    }
+}
