@@ -7,26 +7,46 @@ import PeriscopeConfig
 import PeriscopeModel
 import PeriscopeOTLP
 
-/// Size limits on an OTLP/HTTP request body, before and after decompression.
+/// Size limits on an OTLP/HTTP request body, before and after decompression, and on the bodies
+/// of all requests in flight together (`RequestMemoryBudget`).
 public struct BodyLimits: Hashable, Sendable {
     public var maxBodyBytes: Int
     public var maxDecompressedBytes: Int
+    /// Bodies held at once over all requests, compressed and decompressed; nil: room for four
+    /// requests at both limits.
+    public var maxInFlightBytes: Int?
 
-    public init(maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20) {
+    public init(maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int = 64 << 20, maxInFlightBytes: Int? = nil) {
         self.maxBodyBytes = maxBodyBytes
         self.maxDecompressedBytes = maxDecompressedBytes
+        self.maxInFlightBytes = maxInFlightBytes
     }
 
-    /// The least either limit may be: an OTLP request of a few spans needs about this much.
+    /// `maxInFlightBytes`, or four times both per-request limits.
+    public var inFlightBytes: Int {
+        if let maxInFlightBytes { return maxInFlightBytes }
+        let (sum, overflow) = maxBodyBytes.addingReportingOverflow(maxDecompressedBytes)
+        let (product, overflow2) = sum.multipliedReportingOverflow(by: 4)
+        return overflow || overflow2 ? .max : product
+    }
+
+    /// The least any limit may be: an OTLP request of a few spans needs about this much.
     public static let minimumBytes = 1 << 10
 
     /// Sets the limits from a command line's size texts (`16MiB`), or else a configuration
     /// file's numbers of bytes; either way each must be at least `minimumBytes`.
     public mutating func set(
-        body: (flag: String?, file: Int?), decompressed: (flag: String?, file: Int?), names: (body: String, decompressed: String)
+        body: (flag: String?, file: Int?), decompressed: (flag: String?, file: Int?), inFlight: (flag: String?, file: Int?),
+        names: (body: String, decompressed: String, inFlight: String)
     ) throws(ConfigurationError) {
         if let bytes = try Self.limit(body, name: names.body) { maxBodyBytes = bytes }
         if let bytes = try Self.limit(decompressed, name: names.decompressed) { maxDecompressedBytes = bytes }
+        if let bytes = try Self.limit(inFlight, name: names.inFlight) { maxInFlightBytes = bytes }
+        let (oneRequest, overflow) = maxBodyBytes.addingReportingOverflow(maxDecompressedBytes)
+        if let maxInFlightBytes, overflow || maxInFlightBytes < oneRequest {
+            throw ConfigurationError(
+                "\(names.inFlight) must hold at least one request at both limits (\(names.body) + \(names.decompressed) = \(overflow ? "more than \(Int.max)" : "\(oneRequest)") bytes); got \(maxInFlightBytes)")
+        }
     }
 
     private static func limit(_ value: (flag: String?, file: Int?), name: String) throws(ConfigurationError) -> Int? {
@@ -65,17 +85,22 @@ public struct OTLPIngestFailure: Error, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
     public var format: OTLPFormat
+    /// Set when the same request can succeed later (`Retry-After`).
+    public var retryAfterSeconds: Int?
 
-    public init(status: HTTPResponse.Status, message: String, format: OTLPFormat) {
+    public init(status: HTTPResponse.Status, message: String, format: OTLPFormat, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.message = message
         self.format = format
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// The error body OTLP/HTTP prescribes (a `google.rpc.Status`) in the request's format.
     public var response: Response {
         let code: Int32 = status == .unsupportedMediaType || status == .badRequest || status == .contentTooLarge ? 3 : 14
-        return .bytes(status: status, OTLPEncoder.status(code: code, message: message, format: format), contentType: format.rawValue)
+        var response = Response.bytes(status: status, OTLPEncoder.status(code: code, message: message, format: format), contentType: format.rawValue)
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 }
 
@@ -85,13 +110,18 @@ public struct OTLPIngestFailure: Error, Sendable {
 public struct OTLPIngest: Sendable {
     public var decoder: OTLPDecoder
     public var limits: BodyLimits
+    /// Bodies of all requests in flight together, shared by a server's protocols; nil: no cap
+    /// beyond `limits` per request.
+    public var budget: RequestMemoryBudget?
 
-    public init(decoder: OTLPDecoder = OTLPDecoder(), limits: BodyLimits = BodyLimits()) {
+    public init(decoder: OTLPDecoder = OTLPDecoder(), limits: BodyLimits = BodyLimits(), budget: RequestMemoryBudget? = nil) {
         self.decoder = decoder
         self.limits = limits
+        self.budget = budget
     }
 
-    public func read(_ request: Request, signal: Signal) async throws(OTLPIngestFailure) -> OTLPIngestRequest {
+    /// Reads `request`, holding its body in `claim` (which the caller releases once it has answered).
+    public func read(_ request: Request, signal: Signal, claim: inout RequestMemoryClaim) async throws(OTLPIngestFailure) -> OTLPIngestRequest {
         let contentType = request.headers[.contentType]
         guard let format = OTLPFormat(contentType: contentType) else {
             throw OTLPIngestFailure(
@@ -105,9 +135,13 @@ public struct OTLPIngest: Sendable {
                 status: .unsupportedMediaType,
                 message: "unsupported Content-Encoding '\(encodingHeader ?? "")': send identity, gzip or zstd", format: format)
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxBodyBytes {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > limits.maxBodyBytes {
             throw tooLarge(length, format: format)
         }
+        // Held before it is read, as declared (without a length, 1 MiB until it is read).
+        let expected = max(0, length ?? min(limits.maxBodyBytes, 1 << 20))
+        guard claim.take(expected, atLeast: expected) != nil else { throw busy(format: format) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
@@ -115,18 +149,28 @@ public struct OTLPIngest: Sendable {
             throw tooLarge(nil, format: format)
         }
         let body = Array(buffer.readableBytesView)
+        guard claim.hold(body.count) else { throw busy(format: format) }
         let payload: [UInt8]
-        do {
-            payload = try encoding.decode(body, limit: limits.maxDecompressedBytes)
-        } catch {
-            switch error {
-            case .outputLimitExceeded(let limit):
-                throw OTLPIngestFailure(
-                    status: .contentTooLarge,
-                    message: "decompressed body exceeds \(limit) bytes: send smaller batches", format: format)
-            case .corrupt, .truncated:
-                throw OTLPIngestFailure(status: .badRequest, message: "\(encoding.rawValue) body: \(error)", format: format)
+        if encoding == .identity {
+            payload = body
+        } else {
+            // Held as large as it is likely to be (16 times the body, at least 1 MiB); when it turns
+            // out larger, as large as the request's own limit, or else retried later.
+            let likely = min(limits.maxDecompressedBytes, max(1 << 20, body.count.multipliedReportingOverflow(by: 16).partialValue))
+            guard claim.take(likely, atLeast: likely) != nil else { throw busy(format: format) }
+            if let output = try decompress(body, encoding, limit: likely, format: format) {
+                payload = output
+            } else {
+                let rest = limits.maxDecompressedBytes - likely
+                guard likely < limits.maxDecompressedBytes, claim.take(rest, atLeast: rest) != nil else {
+                    throw likely < limits.maxDecompressedBytes ? busy(format: format) : decompressedTooLarge(format: format)
+                }
+                guard let output = try decompress(body, encoding, limit: limits.maxDecompressedBytes, format: format) else {
+                    throw decompressedTooLarge(format: format)
+                }
+                payload = output
             }
+            _ = claim.hold(body.count + payload.count)
         }
         do {
             let decoded = try decoder.decode(signal, payload, format: format)
@@ -138,12 +182,13 @@ public struct OTLPIngest: Sendable {
 
     /// Decodes an export request that arrived as protobuf bytes, already decompressed (how
     /// OTLP/gRPC delivers it), with the same limits and checks as an HTTP body.
-    public func read(protobuf payload: [UInt8], signal: Signal) throws(OTLPIngestFailure) -> OTLPIngestRequest {
+    public func read(protobuf payload: [UInt8], signal: Signal, claim: inout RequestMemoryClaim) throws(OTLPIngestFailure) -> OTLPIngestRequest {
         guard payload.count <= limits.maxDecompressedBytes else {
             throw OTLPIngestFailure(
                 status: .contentTooLarge,
                 message: "the message exceeds \(limits.maxDecompressedBytes) bytes: send smaller batches", format: .protobuf)
         }
+        guard claim.hold(payload.count) else { throw busy(format: .protobuf) }
         do {
             let decoded = try decoder.decode(signal, payload, format: .protobuf)
             return OTLPIngestRequest(signal: signal, format: .protobuf, payload: payload, decoded: decoded)
@@ -160,9 +205,11 @@ public struct OTLPIngest: Sendable {
     ) {
         for signal in Signal.allCases {
             router.post(RouterPath(signal.path)) { request, _ in
+                var claim = RequestMemoryClaim(self.budget)
+                defer { claim.release() }
                 let received: OTLPIngestRequest
                 do throws(OTLPIngestFailure) {
-                    received = try await self.read(request, signal: signal)
+                    received = try await self.read(request, signal: signal, claim: &claim)
                 } catch {
                     logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
                     return error.response
@@ -170,6 +217,31 @@ public struct OTLPIngest: Sendable {
                 return await accept(received, request).response
             }
         }
+    }
+
+    /// `body` decoded, or nil when its output passes `limit`.
+    private func decompress(_ body: [UInt8], _ encoding: ContentEncoding, limit: Int, format: OTLPFormat) throws(OTLPIngestFailure) -> [UInt8]? {
+        do {
+            return try encoding.decode(body, limit: limit)
+        } catch {
+            switch error {
+            case .outputLimitExceeded: return nil
+            case .corrupt, .truncated:
+                throw OTLPIngestFailure(status: .badRequest, message: "\(encoding.rawValue) body: \(error)", format: format)
+            }
+        }
+    }
+
+    private func decompressedTooLarge(format: OTLPFormat) -> OTLPIngestFailure {
+        OTLPIngestFailure(
+            status: .contentTooLarge, message: "decompressed body exceeds \(limits.maxDecompressedBytes) bytes: send smaller batches", format: format)
+    }
+
+    /// The budget for all requests' bodies is spent: a retryable refusal.
+    private func busy(format: OTLPFormat) -> OTLPIngestFailure {
+        let held = budget.map { "\($0.bytesHeld) bytes, of at most \($0.limit)" } ?? "too many bytes"
+        return OTLPIngestFailure(
+            status: .serviceUnavailable, message: "the requests in flight hold \(held): retry shortly", format: format, retryAfterSeconds: 1)
     }
 
     private func tooLarge(_ length: Int?, format: OTLPFormat) -> OTLPIngestFailure {

@@ -294,11 +294,13 @@ struct HostileInputTests {
         #expect(collector.process.isRunning)
     }
 
-    @Test("3 parallel floods of empty attributes (a 2-byte attribute, 64 MiB decompressed from a small zstd body): each refused with a message before decoding, memory stays low, good requests still succeed")
+    @Test("16 parallel floods of empty attributes (a 2-byte attribute, 64 MiB decompressed from a small zstd body): each refused with a message before decoding, or with 503 and Retry-After past the servers' budget for bodies in flight (--max-inflight-bytes); memory stays low, the budget is whole again after, good requests still succeed")
     func emptyAttributeFloods() async throws {
         let directory = try TemporaryDirectory("hostile-floods")
-        let collector = try await CollectorProcess.start(in: directory)
-        let agent = try await AgentProcess.start(in: directory, collector: collector)
+        // A budget for bodies in flight of one flood (64 MiB decompressed) and change: two floods at once do not fit.
+        let budget = ["--max-inflight-bytes", "100MiB"]
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: budget)
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: budget)
         defer { Task { await agent.process.stop(); await collector.process.stop() } }
         // Spans (with IDs) of 1,000 empty attributes each, up to the default 64 MiB decompressed: 33 million elements.
         var span: [UInt8] = [0x0A, 16] + [UInt8](repeating: 1, count: 16) + [0x12, 8] + [UInt8](repeating: 2, count: 8)
@@ -322,26 +324,36 @@ struct HostileInputTests {
             ("agent", agent.url, [String: String](), agent.process.processID),
         ] {
             let headers = auth.merging(["Content-Type": "application/x-protobuf", "Content-Encoding": "zstd"]) { $1 }
-            let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-                for _ in 0..<3 {
+            let replies = try await withThrowingTaskGroup(of: (Int, String, String?).self) { group in
+                for _ in 0..<16 {
                     group.addTask {
                         let reply = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers)
-                        return (reply.status, OTLPDecoder.statusMessage(reply.body, format: .protobuf) ?? reply.text)
+                        return (reply.status, OTLPDecoder.statusMessage(reply.body, format: .protobuf) ?? reply.text, reply.header("Retry-After"))
                     }
                 }
-                var replies = [(Int, String)]()
+                var replies = [(Int, String, String?)]()
                 for try await reply in group { replies.append(reply) }
                 return replies
             }
-            #expect(replies.allSatisfy { $0.0 == 400 || $0.0 == 503 } && replies.contains { $0.0 == 400 }, "\(name): \(replies.map(\.0))")
-            for (status, message) in replies where status == 400 {
-                #expect(message.contains("more than 2097152 elements"), "\(name): \(message)")
+            // Past the budget some wait their turn, as exporters do on a 503.
+            #expect(replies.allSatisfy { $0.0 == 400 || $0.0 == 503 } && replies.contains { $0.0 == 400 } && replies.contains { $0.0 == 503 },
+                    "\(name): \(replies.map(\.0))")
+            for (status, message, retryAfter) in replies {
+                if status == 400 { #expect(message.contains("more than 2097152 elements"), "\(name): \(message)") }
+                if status == 503 {
+                    #expect(message.contains("the requests in flight hold") && retryAfter == "1", "\(name): \(message) \(retryAfter ?? "-")")
+                }
+            }
+            // Alone, a flood has the whole of its limits again: every byte the others held was given back.
+            for _ in 0..<2 {
+                let alone = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers)
+                #expect(alone.status == 400, "\(name): alone, \(alone.status) \(alone.text)")
             }
             let good = try await TestHTTP.post(url + "/v1/traces", body: BadInputTests.validTraceRequest(), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
             #expect(good.status == 200, "\(name) still serves")
             let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
             let peakKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
-            print("3 parallel floods of empty attributes at the \(name): answers \(replies.map(\.0)), peak RSS \(peakKiB / 1024) MiB")
+            print("16 parallel floods of empty attributes at the \(name): answers \(replies.map(\.0)), peak RSS \(peakKiB / 1024) MiB")
             // Before the element count one such request took 1.4 GB to decode; now each costs its decompressed body.
             #expect(peakKiB > 0 && peakKiB < 1 << 20, "\(name): peak RSS \(peakKiB / 1024) MiB")
         }

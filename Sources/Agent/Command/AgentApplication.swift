@@ -36,7 +36,8 @@ struct AgentApplication {
         // Received requests pass the processors stage; tailed lines were redacted as they were read.
         let receivedLogRedaction = configuration.redaction.makeRedactor()
         let processed = LogRedaction(redactor: receivedLogRedaction, next: sink)
-        let receiver = OTLPReceiver(ingest: OTLPIngest(limits: configuration.bodyLimits), sink: processed, logger: logger)
+        let receiver = OTLPReceiver(
+            ingest: OTLPIngest(limits: configuration.bodyLimits, budget: RequestMemoryBudget(for: configuration.bodyLimits)), sink: processed, logger: logger)
         receiver.register(on: router)
         let httpBound = BoundAddress(configured: configuration.otlpListen)
         let grpcBound = configuration.otlpGRPCListen.map(BoundAddress.init(configured:))

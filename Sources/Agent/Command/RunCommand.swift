@@ -79,6 +79,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-decompressed-bytes"), help: "Largest body after decompression, e.g. 64MiB (default).")
     var maxDecompressedBytes: String?
 
+    @Option(name: .customLong("max-inflight-bytes"), help: "Bodies of all requests held at once, compressed and decompressed; past it a request gets 503 and Retry-After. Default 4 × (max-body-bytes + max-decompressed-bytes).")
+    var maxInFlightBytes: String?
+
     @Option(name: .customLong("redact"), help: "A redaction rule NAME=REGEX for log records (tailed or received); repeatable, added to the file's redact: rules.")
     var redact: [String] = []
 
@@ -162,7 +165,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         try configuration.bodyLimits.set(
             body: (maxBodyBytes, file?.maxBodyBytes), decompressed: (maxDecompressedBytes, file?.maxDecompressedBytes),
-            names: ("max_body_bytes", "max_decompressed_bytes"))
+            inFlight: (maxInFlightBytes, file?.maxInFlightBytes),
+            names: ("max_body_bytes", "max_decompressed_bytes", "max_inflight_bytes"))
 
         if let text = queueMaxSize ?? file?.queue?.maxSize {
             guard let size = ByteSizeText.parse(text), size >= 1 << 16 else { throw ConfigurationError("queue max_size must be a size of at least 64KiB, like 512MiB; got '\(text)'") }

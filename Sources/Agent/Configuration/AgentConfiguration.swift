@@ -57,6 +57,7 @@ struct AgentConfiguration: Sendable, Equatable {
         var hostMetricsInterval: String?
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
+        var maxInFlightBytes: Int?
         var queue: Queue?
         var batch: Batch?
         var shipper: Shipper?
@@ -114,6 +115,7 @@ struct AgentConfiguration: Sendable, Equatable {
             case tokenFile = "token_file"
             case maxBodyBytes = "max_body_bytes"
             case maxDecompressedBytes = "max_decompressed_bytes"
+            case maxInFlightBytes = "max_inflight_bytes"
         }
 
         static func load(_ path: String) throws -> File {

@@ -23,7 +23,8 @@ enum CollectorApplication {
                 expiredBefore: RetentionService.cutoff(nowUnixNano: WallClock.nowUnixNano(), retentionNanos: configuration.retentionNanos))
         }
         let ingestInFlight = InFlightCounter()
-        let router = Self.router(store: store, configuration: configuration, ingestInFlight: ingestInFlight, logger: logger)
+        let budget = RequestMemoryBudget(for: configuration.bodyLimits)
+        let router = Self.router(store: store, configuration: configuration, ingestInFlight: ingestInFlight, budget: budget, logger: logger)
         let httpBound = BoundAddress(configured: configuration.listen)
         let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
@@ -33,7 +34,7 @@ enum CollectorApplication {
         ]
         if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
-                store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
+                store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
             let grpc = OTLPGRPCService(
                 ingest: ingest.ingest, tokens: configuration.tokens.map(BearerTokens.init), inFlight: ingestInFlight,
                 maxConcurrent: configuration.maxConcurrentRequests, logger: logger
@@ -67,7 +68,7 @@ enum CollectorApplication {
     /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
-        ingestInFlight: InFlightCounter = InFlightCounter(), logger: Logger
+        ingestInFlight: InFlightCounter = InFlightCounter(), budget: RequestMemoryBudget? = nil, logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
@@ -75,7 +76,7 @@ enum CollectorApplication {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }
         router.get("healthz") { _, _ in "ok" }
-        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits), retentionNanos: configuration.retentionNanos, logger: logger)
+        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
         QueryRoutes(store: store).register(on: router)
         return router

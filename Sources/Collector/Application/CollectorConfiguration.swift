@@ -45,6 +45,7 @@ struct CollectorConfiguration: Sendable, Equatable {
         var slo: String?
         var maxBodyBytes: Int?
         var maxDecompressedBytes: Int?
+        var maxInFlightBytes: Int?
         var indexAttributes: [String]?
         var maxOperationsPerService: Int?
         var maxConcurrentRequests: Int?
@@ -62,6 +63,7 @@ struct CollectorConfiguration: Sendable, Equatable {
             case insecureNoAuth = "insecure_no_auth"
             case maxBodyBytes = "max_body_bytes"
             case maxDecompressedBytes = "max_decompressed_bytes"
+            case maxInFlightBytes = "max_inflight_bytes"
         }
 
         static func load(_ path: String) throws -> File {

@@ -63,6 +63,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-decompressed-bytes"), help: "Largest body after decompression, e.g. 64MiB (default).")
     var maxDecompressedBytes: String?
 
+    @Option(name: .customLong("max-inflight-bytes"), help: "Bodies of all requests held at once, compressed and decompressed; past it a request gets 503 and Retry-After. Default 4 × (max-body-bytes + max-decompressed-bytes).")
+    var maxInFlightBytes: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -142,7 +145,8 @@ public struct CollectorCommand: AsyncParsableCommand {
         }
         try configuration.bodyLimits.set(
             body: (maxBodyBytes, file?.maxBodyBytes), decompressed: (maxDecompressedBytes, file?.maxDecompressedBytes),
-            names: ("--max-body-bytes (max_body_bytes)", "--max-decompressed-bytes (max_decompressed_bytes)"))
+            inFlight: (maxInFlightBytes, file?.maxInFlightBytes),
+            names: ("--max-body-bytes (max_body_bytes)", "--max-decompressed-bytes (max_decompressed_bytes)", "--max-inflight-bytes (max_inflight_bytes)"))
         let noAuth = insecureNoAuth || (file?.insecureNoAuth ?? false)
         let tokenPath = tokenFile ?? file?.tokenFile
         switch (tokenPath, noAuth) {

@@ -92,8 +92,9 @@ public enum ProtocolFuzzing {
 
     static func checkMessage(_ message: [UInt8], signal: Signal) {
         let request: OTLPIngestRequest
+        var claim = RequestMemoryClaim(nil)
         do {
-            request = try service.read(signal, message: message)
+            request = try service.read(signal, message: message, claim: &claim)
         } catch {
             precondition(error.code == .invalidArgument && !error.message.isEmpty, "a refused message says why")
             return

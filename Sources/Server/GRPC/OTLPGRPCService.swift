@@ -181,16 +181,22 @@ public struct OTLPGRPCService: RegistrableRPCService {
     }
 
     func export(_ signal: Signal, _ message: [UInt8]) async throws -> ServerResponse<[UInt8]> {
-        let received = try read(signal, message: message)
+        var claim = RequestMemoryClaim(ingest.budget)
+        defer { claim.release() }
+        let received = try read(signal, message: message, claim: &claim)
         return ServerResponse(message: try Self.response(signal, to: await accept(received)))
     }
 
-    /// The message as a request, or `INVALID_ARGUMENT` saying what is wrong with it.
-    func read(_ signal: Signal, message: [UInt8]) throws(RPCError) -> OTLPIngestRequest {
+    /// The message as a request, held in `claim`; or `INVALID_ARGUMENT` saying what is wrong with
+    /// it, or `UNAVAILABLE` with a RetryInfo when the server's budget for requests is spent.
+    func read(_ signal: Signal, message: [UInt8], claim: inout RequestMemoryClaim) throws(RPCError) -> OTLPIngestRequest {
         do throws(OTLPIngestFailure) {
-            return try ingest.read(protobuf: message, signal: signal)
+            return try ingest.read(protobuf: message, signal: signal, claim: &claim)
         } catch {
             logger.warning("refused gRPC \(signal.path): \(error.message)")
+            if let seconds = error.retryAfterSeconds {
+                throw RetryInfoMetadata.error(code: .unavailable, message: error.message, retryAfter: .seconds(seconds))
+            }
             throw RPCError(code: .invalidArgument, message: error.message)
         }
     }

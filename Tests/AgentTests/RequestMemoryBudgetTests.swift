@@ -1,0 +1,87 @@
+import GRPCCore
+import Logging
+import PeriscopeConfig
+import PeriscopeModel
+import PeriscopeOTLP
+@testable import PeriscopeServer
+import PeriscopeTesting
+import Testing
+
+@Suite("Request memory budget")
+struct RequestMemoryBudgetTests {
+    @Test("claims take what is left (at least what they need), a claim alone takes all it wants, and every byte comes back")
+    func takeAndGiveBack() {
+        let budget = RequestMemoryBudget(limit: 100)
+        var first = RequestMemoryClaim(budget)
+        // Alone: more than the whole budget.
+        let alone = first.take(150, atLeast: 150)
+        #expect(alone == 150)
+        var second = RequestMemoryClaim(budget)
+        let nothingLeft = second.take(10, atLeast: 1)
+        #expect(nothingLeft == nil)
+        let shrunk = first.hold(60)
+        #expect(shrunk && budget.bytesHeld == 60)
+        let rest = second.take(80, atLeast: 10)
+        #expect(rest == 40)
+        let more = second.take(1, atLeast: 1)
+        #expect(more == nil)
+        let grown = second.hold(41)
+        #expect(!grown)
+        let held = second.hold(20)
+        #expect(held && budget.bytesHeld == 80)
+        first.release()
+        second.release()
+        second.release()
+        #expect(budget.bytesHeld == 0)
+        // Without a budget nothing is refused or counted.
+        var free = RequestMemoryClaim(nil)
+        let unlimited = free.take(1 << 40, atLeast: 1 << 40)
+        let huge = free.hold(1 << 50)
+        #expect(unlimited == 1 << 40 && huge)
+    }
+
+    @Test("the limit comes from the body limits unless set, and never overflows")
+    func limits() {
+        #expect(BodyLimits().inFlightBytes == 4 * (80 << 20))
+        #expect(BodyLimits(maxInFlightBytes: 1 << 20).inFlightBytes == 1 << 20)
+        #expect(BodyLimits(maxBodyBytes: .max, maxDecompressedBytes: .max).inFlightBytes == .max)
+        // Set, it holds at least one request at both limits.
+        let names = (body: "max_body_bytes", decompressed: "max_decompressed_bytes", inFlight: "max_inflight_bytes")
+        var limits = BodyLimits()
+        #expect(throws: ConfigurationError.self) {
+            try limits.set(body: (nil, nil), decompressed: (nil, nil), inFlight: ("79MiB", nil), names: names)
+        }
+        #expect(throws: ConfigurationError.self) {
+            try limits.set(body: (nil, nil), decompressed: (nil, nil), inFlight: (nil, 512), names: names)
+        }
+        var set = BodyLimits()
+        #expect(throws: Never.self) { try set.set(body: ("1MiB", nil), decompressed: (nil, 4 << 20), inFlight: ("5MiB", nil), names: names) }
+        #expect(set.inFlightBytes == 5 << 20 && set.maxBodyBytes == 1 << 20 && set.maxDecompressedBytes == 4 << 20)
+    }
+
+    @Test("an OTLP/gRPC export past the budget is UNAVAILABLE with a RetryInfo, and passes once the budget is free")
+    func grpcRefusal() throws {
+        let budget = RequestMemoryBudget(limit: 4 << 10)
+        let service = OTLPGRPCService(ingest: OTLPIngest(budget: budget), logger: Logger(label: "budget")) { .accepted($0) }
+        let batch = TelemetryBatch.traces([ResourceSpans(resource: Resource(serviceName: "s"), scopes: [ScopeSpans(spans: [
+            Span(traceID: TraceID.random(), spanID: SpanID.random(), name: "op", startTimeUnixNano: 1, endTimeUnixNano: 2),
+        ])])])
+        let message = OTLPEncoder.encode(batch)
+        var other = RequestMemoryClaim(budget)
+        _ = other.take(4 << 10, atLeast: 4 << 10)
+        var claim = RequestMemoryClaim(budget)
+        #expect {
+            _ = try service.read(.traces, message: message, claim: &claim)
+        } throws: { error in
+            guard let error = error as? RPCError else { return false }
+            return error.code == .unavailable && error.message.contains("the requests in flight hold 4096 bytes, of at most 4096")
+                && error.metadata[binaryValues: "grpc-status-details-bin"].contains { _ in true }
+        }
+        other.release()
+        let request = try service.read(.traces, message: message, claim: &claim)
+        #expect(request.decoded.batch == batch)
+        #expect(budget.bytesHeld == message.count)
+        claim.release()
+        #expect(budget.bytesHeld == 0)
+    }
+}
