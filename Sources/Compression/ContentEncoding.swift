@@ -16,14 +16,15 @@ public enum ContentEncoding: String, Sendable {
         }
     }
 
-    /// Undoes this encoding, refusing output larger than `limit` bytes.
-    public func decode(_ body: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
+    /// Undoes this encoding, refusing output larger than `limit` bytes, or than `mayGrow` lets
+    /// decompressed output grow to (`outputRefused`); the identity's output is the body itself.
+    public func decode(_ body: [UInt8], limit: Int, mayGrow: (Int) -> Bool = { _ in true }) throws(CompressionError) -> [UInt8] {
         switch self {
         case .identity:
             guard body.count <= limit else { throw .outputLimitExceeded(limit: limit) }
             return body
-        case .gzip: return try Gzip.decompress(body, limit: limit)
-        case .zstd: return try Zstd.decompress(body, limit: limit)
+        case .gzip: return try Gzip.decompress(body, limit: limit, mayGrow: mayGrow)
+        case .zstd: return try Zstd.decompress(body, limit: limit, mayGrow: mayGrow)
         }
     }
 }

@@ -24,7 +24,9 @@ public enum Gzip {
         return output
     }
 
-    public static func decompress(_ input: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
+    /// Decompresses `input`, refusing output past `limit` bytes; before the output grows,
+    /// `mayGrow` is asked with its new size, and refusing stops with `outputRefused`.
+    public static func decompress(_ input: [UInt8], limit: Int, mayGrow: (Int) -> Bool = { _ in true }) throws(CompressionError) -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: accept gzip or zlib headers.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -50,6 +52,7 @@ public enum Gzip {
                     return .corrupt("gzip: \(reason)")
                 }
                 if output.count + produced > limit { return .outputLimitExceeded(limit: limit) }
+                if produced > 0, !mayGrow(output.count + produced) { return .outputRefused(bytes: output.count + produced) }
                 output.append(contentsOf: buffer[0..<produced])
                 if status == Z_BUF_ERROR && produced == 0 { break }
             } while status != Z_STREAM_END

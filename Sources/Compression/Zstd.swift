@@ -37,7 +37,9 @@ public enum Zstd {
         return output
     }
 
-    public static func decompress(_ input: [UInt8], limit: Int) throws(CompressionError) -> [UInt8] {
+    /// Decompresses `input` (frames one after another), refusing output past `limit` bytes; before
+    /// the output grows, `mayGrow` is asked with its new size, and refusing stops with `outputRefused`.
+    public static func decompress(_ input: [UInt8], limit: Int, mayGrow: (Int) -> Bool = { _ in true }) throws(CompressionError) -> [UInt8] {
         guard let stream = ZSTD_createDStream() else { throw .corrupt("zstd: out of memory") }
         defer { ZSTD_freeDStream(stream) }
         ZSTD_initDStream(stream)
@@ -57,6 +59,7 @@ public enum Zstd {
                     return .corrupt(String(cString: ZSTD_getErrorName(result)))
                 }
                 if output.count + produced > limit { return .outputLimitExceeded(limit: limit) }
+                if produced > 0, !mayGrow(output.count + produced) { return .outputRefused(bytes: output.count + produced) }
                 output.append(contentsOf: buffer[0..<produced])
                 if result == 0 {
                     finished = true

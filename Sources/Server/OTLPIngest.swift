@@ -32,9 +32,11 @@ public struct BodyLimits: Hashable, Sendable {
 
     /// The least any limit may be: an OTLP request of a few spans needs about this much.
     public static let minimumBytes = 1 << 10
+    /// The most any limit may be, far above any use, so that sums of limits never overflow.
+    public static let maximumBytes = 1 << 40
 
     /// Sets the limits from a command line's size texts (`16MiB`), or else a configuration
-    /// file's numbers of bytes; either way each must be at least `minimumBytes`.
+    /// file's numbers of bytes; either way each from `minimumBytes` to `maximumBytes`.
     public mutating func set(
         body: (flag: String?, file: Int?), decompressed: (flag: String?, file: Int?), inFlight: (flag: String?, file: Int?),
         names: (body: String, decompressed: String, inFlight: String)
@@ -42,10 +44,11 @@ public struct BodyLimits: Hashable, Sendable {
         if let bytes = try Self.limit(body, name: names.body) { maxBodyBytes = bytes }
         if let bytes = try Self.limit(decompressed, name: names.decompressed) { maxDecompressedBytes = bytes }
         if let bytes = try Self.limit(inFlight, name: names.inFlight) { maxInFlightBytes = bytes }
-        let (oneRequest, overflow) = maxBodyBytes.addingReportingOverflow(maxDecompressedBytes)
-        if let maxInFlightBytes, overflow || maxInFlightBytes < oneRequest {
+        let (sum, overflow) = maxBodyBytes.addingReportingOverflow(maxDecompressedBytes)
+        let oneRequest = overflow ? Int.max : sum
+        if let maxInFlightBytes, maxInFlightBytes < oneRequest {
             throw ConfigurationError(
-                "\(names.inFlight) must hold at least one request at both limits (\(names.body) + \(names.decompressed) = \(overflow ? "more than \(Int.max)" : "\(oneRequest)") bytes); got \(maxInFlightBytes)")
+                "\(names.inFlight) must hold at least one request at both limits (\(names.body) + \(names.decompressed) = \(oneRequest) bytes); got \(maxInFlightBytes)")
         }
     }
 
@@ -56,9 +59,9 @@ public struct BodyLimits: Hashable, Sendable {
         case (nil, let number?): bytes = number
         case (nil, nil): return nil
         }
-        guard let bytes, bytes >= minimumBytes else {
+        guard let bytes, bytes >= minimumBytes, bytes <= maximumBytes else {
             let given = value.flag.map { "'\($0)'" } ?? "\(value.file ?? 0)"
-            throw ConfigurationError("\(name) must be a size of at least 1KiB, like 16MiB; got \(given)")
+            throw ConfigurationError("\(name) must be a size from 1KiB to 1TiB, like 16MiB; got \(given)")
         }
         return bytes
     }
@@ -139,9 +142,12 @@ public struct OTLPIngest: Sendable {
         if let length, length > limits.maxBodyBytes {
             throw tooLarge(length, format: format)
         }
-        // Held before it is read, as declared (without a length, 1 MiB until it is read).
+        // Held before it is read: the body as declared (without a length, 1 MiB until it is read) and
+        // its decompressed form as large as it is likely to be, in one go, so that requests never
+        // hold part of what they need while waiting for the rest.
         let expected = max(0, length ?? min(limits.maxBodyBytes, 1 << 20))
-        guard claim.take(expected, atLeast: expected) != nil else { throw busy(format: format) }
+        let first = expected + likelyOutput(encoding, expected)
+        guard claim.take(first, atLeast: first) != nil else { throw busy(format: format) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
@@ -149,29 +155,31 @@ public struct OTLPIngest: Sendable {
             throw tooLarge(nil, format: format)
         }
         let body = Array(buffer.readableBytesView)
-        guard claim.hold(body.count) else { throw busy(format: format) }
+        var output = likelyOutput(encoding, body.count)
+        guard claim.hold(body.count + output) else { throw busy(format: format) }
         let payload: [UInt8]
-        if encoding == .identity {
-            payload = body
-        } else {
-            // Held as large as it is likely to be (16 times the body, at least 1 MiB); when it turns
-            // out larger, as large as the request's own limit, or else retried later.
-            let likely = min(limits.maxDecompressedBytes, max(1 << 20, body.count.multipliedReportingOverflow(by: 16).partialValue))
-            guard claim.take(likely, atLeast: likely) != nil else { throw busy(format: format) }
-            if let output = try decompress(body, encoding, limit: likely, format: format) {
-                payload = output
-            } else {
-                let rest = limits.maxDecompressedBytes - likely
-                guard likely < limits.maxDecompressedBytes, claim.take(rest, atLeast: rest) != nil else {
-                    throw likely < limits.maxDecompressedBytes ? busy(format: format) : decompressedTooLarge(format: format)
-                }
-                guard let output = try decompress(body, encoding, limit: limits.maxDecompressedBytes, format: format) else {
-                    throw decompressedTooLarge(format: format)
-                }
-                payload = output
+        do {
+            // Past the likely size the hold doubles as the output grows, up to the request's own limit.
+            payload = try encoding.decode(body, limit: limits.maxDecompressedBytes) { total in
+                guard total > output else { return true }
+                let doubled = min(limits.maxDecompressedBytes, max(total, output.multipliedReportingOverflow(by: 2).partialValue))
+                guard let taken = claim.take(doubled - output, atLeast: total - output) else { return false }
+                output += taken
+                return true
             }
-            _ = claim.hold(body.count + payload.count)
+        } catch {
+            switch error {
+            case .outputRefused:
+                throw busy(format: format)
+            case .outputLimitExceeded(let limit):
+                throw OTLPIngestFailure(
+                    status: .contentTooLarge,
+                    message: "decompressed body exceeds \(limit) bytes: send smaller batches", format: format)
+            case .corrupt, .truncated:
+                throw OTLPIngestFailure(status: .badRequest, message: "\(encoding.rawValue) body: \(error)", format: format)
+            }
         }
+        _ = claim.hold(encoding == .identity ? body.count : body.count + payload.count)
         do {
             let decoded = try decoder.decode(signal, payload, format: format)
             return OTLPIngestRequest(signal: signal, format: format, payload: payload, decoded: decoded)
@@ -219,22 +227,11 @@ public struct OTLPIngest: Sendable {
         }
     }
 
-    /// `body` decoded, or nil when its output passes `limit`.
-    private func decompress(_ body: [UInt8], _ encoding: ContentEncoding, limit: Int, format: OTLPFormat) throws(OTLPIngestFailure) -> [UInt8]? {
-        do {
-            return try encoding.decode(body, limit: limit)
-        } catch {
-            switch error {
-            case .outputLimitExceeded: return nil
-            case .corrupt, .truncated:
-                throw OTLPIngestFailure(status: .badRequest, message: "\(encoding.rawValue) body: \(error)", format: format)
-            }
-        }
-    }
-
-    private func decompressedTooLarge(format: OTLPFormat) -> OTLPIngestFailure {
-        OTLPIngestFailure(
-            status: .contentTooLarge, message: "decompressed body exceeds \(limits.maxDecompressedBytes) bytes: send smaller batches", format: format)
+    /// What decompressing a body of `bytes` likely gives: 16 times as much, at least 1 MiB, at
+    /// most the request's limit; nothing more than the body for identity.
+    private func likelyOutput(_ encoding: ContentEncoding, _ bytes: Int) -> Int {
+        guard encoding != .identity else { return 0 }
+        return min(limits.maxDecompressedBytes, max(1 << 20, bytes.multipliedReportingOverflow(by: 16).partialValue))
     }
 
     /// The budget for all requests' bodies is spent: a retryable refusal.

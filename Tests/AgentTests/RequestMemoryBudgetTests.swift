@@ -1,5 +1,10 @@
 import GRPCCore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Logging
+import NIOCore
+import PeriscopeCompression
 import PeriscopeConfig
 import PeriscopeModel
 import PeriscopeOTLP
@@ -83,5 +88,51 @@ struct RequestMemoryBudgetTests {
         #expect(budget.bytesHeld == message.count)
         claim.release()
         #expect(budget.bytesHeld == 0)
+    }
+
+    static func spans() -> [UInt8] {
+        OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "s"), scopes: [ScopeSpans(spans: [
+            Span(traceID: TraceID.random(), spanID: SpanID.random(), name: "op", startTimeUnixNano: 1, endTimeUnixNano: 2),
+        ])])]))
+    }
+
+    @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After, before reading or as its output grows; alone it passes; every way a request ends gives its bytes back")
+    func httpRefusal() async throws {
+        let budget = RequestMemoryBudget(limit: 4 << 20)
+        let router = Router()
+        OTLPIngest(limits: BodyLimits(maxBodyBytes: 1 << 20, maxDecompressedBytes: 3 << 20), budget: budget)
+            .register(on: router, logger: Logger(label: "budget")) { received, _ in .accepted(received) }
+        let spans = Self.spans()
+        let compressed = Zstd.compress(spans)
+        try await Application(router: router).test(.router) { client in
+            func post(_ body: [UInt8], _ encoding: String) async throws -> (HTTPResponse.Status, String?) {
+                let response = try await client.execute(
+                    uri: "/v1/traces", method: .post,
+                    headers: [.contentType: OTLPFormat.protobuf.rawValue, .contentEncoding: encoding], body: ByteBuffer(bytes: body))
+                return (response.status, response.headers[.retryAfter])
+            }
+            // Another request holds all but 512 KiB; a zstd body is held with 1 MiB of likely output, before it is read.
+            var other = RequestMemoryClaim(budget)
+            _ = other.take(budget.limit - (512 << 10), atLeast: 0)
+            let refused = try await post(compressed, "zstd")
+            #expect(refused.0 == .serviceUnavailable && refused.1 == "1")
+            #expect(budget.bytesHeld == budget.limit - (512 << 10))
+            // Uncompressed it needs only its body.
+            #expect(try await post(spans, "identity").0 == .ok)
+            other.release()
+            #expect(try await post(compressed, "zstd").0 == .ok)
+            #expect(budget.bytesHeld == 0)
+            // Past the request's own limit (413), corrupt (400): nothing stays held.
+            #expect(try await post(Zstd.compress([UInt8](repeating: 0, count: 4 << 20)), "zstd").0 == .contentTooLarge)
+            #expect(try await post([1, 2, 3, 4], "zstd").0 == .badRequest)
+            #expect(budget.bytesHeld == 0)
+            // 2 MiB left: output growing to 2.5 MiB outgrows it mid-way.
+            _ = other.take(2 << 20, atLeast: 0)
+            let grown = try await post(Zstd.compress([UInt8](repeating: 0, count: 5 << 19)), "zstd")
+            #expect(grown.0 == .serviceUnavailable && grown.1 == "1")
+            #expect(budget.bytesHeld == 2 << 20)
+            other.release()
+            #expect(budget.bytesHeld == 0)
+        }
     }
 }

@@ -204,6 +204,16 @@ struct ElementCountTests {
         let ids = Self.field(1, [UInt8](repeating: 1, count: 16)) + Self.field(2, [UInt8](repeating: 2, count: 8))
         let attribute = Self.field(9, Self.field(1, [0x6B]) + Self.field(2, Self.field(1, [0x61])) + Self.field(2, Self.field(1, [0x62])))
         refused(Self.field(1, Self.field(2, Self.field(2, ids + Self.field(5, [0x6E]) + attribute))), .traces, naming: "opentelemetry.proto.common.v1.KeyValue.value")
+        // A packed run of numbers sent again: SwiftProtobuf grew the array by exactly each run, copying it every time.
+        let runs = Self.field(6, [UInt8](repeating: 0, count: 8)) + Self.field(6, [UInt8](repeating: 0, count: 8))
+        refused(Self.field(1, Self.field(2, Self.field(2, Self.field(9, Self.field(1, runs))))), .metrics,
+                naming: "opentelemetry.proto.metrics.v1.HistogramDataPoint.bucket_counts")
+        let bucketRuns = Array([[UInt8]](repeating: [0x12, 0x01, 0x00], count: 4_096).joined())
+        refused(Self.field(1, Self.field(2, Self.field(2, Self.field(10, Self.field(1, Self.field(9, bucketRuns)))))), .metrics,
+                naming: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint.Buckets.bucket_counts")
+        // Unpacked values append one by one (the array grows geometrically): any number of them.
+        let unpacked = Array([[UInt8]](repeating: [0x10, 0x01], count: 4_096).joined())
+        #expect(try Self.elements(Self.field(1, Self.field(2, Self.field(2, Self.field(10, Self.field(1, Self.field(8, unpacked)))))), .metrics) == 6 + 4_096)
         // Two different members of one oneof, or the same field in two messages, are no repeat.
         let twoKinds = Self.field(1, Self.field(2, Self.field(2, Self.field(1, Array("m".utf8)) + chunk + Self.field(7, Self.field(1, [])))))
         #expect(try Self.elements(twoKinds, .metrics) == 7)

@@ -194,7 +194,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration.batching.maxItems = items
         }
         if let text = batchMaxBytes ?? file?.batch?.maxBytes {
-            // A joined batch within 2 MiB holds at most 2^20 elements, half what a receiver takes (`OTLPLimits.maxElementsPerRequest`).
+            // A joined batch within 2 MiB holds fewer than 2^21 elements (a message takes at least 2 bytes, a packed
+            // number 1), what a receiver takes (`OTLPLimits.maxElementsPerRequest`).
             guard let size = ByteSizeText.parse(text), size > 0, size <= 2 << 20 else {
                 throw ConfigurationError("batch max_bytes must be a size up to 2MiB, like 1MiB; got '\(text)'")
             }

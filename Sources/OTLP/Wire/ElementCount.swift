@@ -7,9 +7,10 @@ import PeriscopeModel
 ///
 /// Protobuf is read by the requests' shape (`OTLPMessageShape`), which also refuses what would
 /// make the generic decoder's time grow with the square of the request: a message field that is
-/// not repeated, sent again in the same message. Protobuf says to merge the copies, and
-/// SwiftProtobuf merges a `oneof` message (a metric's data, an array or key-value list value) by
-/// copying what it holds so far, every time.
+/// not repeated, or a packed run of numbers, sent again in the same message. Protobuf says to
+/// merge the copies, and SwiftProtobuf merges a `oneof` message (a metric's data, an array or
+/// key-value list value) by copying what it holds so far, and grows a packed array by exactly
+/// each further run, copying it every time.
 enum ElementCount {
     /// Deeper than any OTLP message goes with values nested `OTLPLimits.maxValueDepth` deep (up to
     /// three levels a value, `AnyValue`, `KeyValueList`, `KeyValue`, below nine of request, groups,
@@ -52,7 +53,7 @@ enum ElementCount {
                 throw OTLPError(.malformed, "invalid protobuf \(root.protoName): a malformed \(shape.protoName)")
             case .repeated(let shape, let field):
                 throw OTLPError(.invalid, "\(shape.protoName).\(field) comes more than once in one message; an OTLP exporter "
-                    + "writes it once (each further copy would be merged into the first): send it once")
+                    + "writes it once (the decoder would copy what it holds for each further copy): send it once")
             }
         }
         return scan.count
@@ -76,21 +77,21 @@ enum ElementCount {
 
         mutating func message(_ buffer: UnsafeRawBufferPointer, _ shape: OTLPMessageShape, depth: Int) throws(Stop) {
             var reader = ProtobufReader(buffer)
-            // Field numbers of the message fields seen once (every such number is below 64).
+            // Field numbers of the message fields and packed runs seen once (every such number is below 64).
             var seen: UInt64 = 0
             while let field = reader.field() {
                 switch (shape.field(field.number), field.wireType) {
                 case (.message(let inner, let name)?, 2):
-                    let bit: UInt64 = 1 << UInt64(field.number & 63)
-                    guard seen & bit == 0 else { throw .repeated(shape, field: name) }
-                    seen |= bit
+                    try once(field, name, &seen, in: shape)
                     try nested(&reader, inner, in: shape, depth: depth)
                 case (.messages(let inner)?, 2):
                     try nested(&reader, inner, in: shape, depth: depth)
-                case (.fixedNumbers?, 2):
+                case (.fixedNumbers(let name)?, 2):
+                    try once(field, name, &seen, in: shape)
                     guard let values = reader.lengthDelimited() else { throw .malformed(shape) }
                     try add(values.count / 8)
-                case (.varintNumbers?, 2):
+                case (.varintNumbers(let name)?, 2):
+                    try once(field, name, &seen, in: shape)
                     guard let values = reader.lengthDelimited() else { throw .malformed(shape) }
                     try add(values.reduce(0) { $0 + ($1 < 0x80 ? 1 : 0) })
                 case (.fixedNumbers?, 1), (.varintNumbers?, 0):
@@ -103,6 +104,13 @@ enum ElementCount {
                 }
             }
             if reader.failed { throw .malformed(shape) }
+        }
+
+        /// Marks `field` as seen in this message; refuses it the second time.
+        private func once(_ field: ProtobufReader.Field, _ name: String, _ seen: inout UInt64, in shape: OTLPMessageShape) throws(Stop) {
+            let bit: UInt64 = 1 << UInt64(field.number & 63)
+            guard seen & bit == 0 else { throw .repeated(shape, field: name) }
+            seen |= bit
         }
 
         private mutating func nested(_ reader: inout ProtobufReader, _ inner: OTLPMessageShape, in shape: OTLPMessageShape, depth: Int) throws(Stop) {

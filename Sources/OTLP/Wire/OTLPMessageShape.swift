@@ -18,10 +18,11 @@ enum OTLPMessageShape: UInt8, Sendable {
         /// A message the decoder merges into when it comes again (protobuf's rule for a field that is not repeated).
         case message(OTLPMessageShape, name: String)
         case messages(OTLPMessageShape)
-        /// `repeated fixed64` or `repeated double`: 8 bytes a value when packed.
-        case fixedNumbers
+        /// `repeated fixed64` or `repeated double`: 8 bytes a value when packed. A packed run comes
+        /// once (SwiftProtobuf grows the array by exactly each further run, copying it every time).
+        case fixedNumbers(name: String)
         /// `repeated uint64`: a varint a value.
-        case varintNumbers
+        case varintNumbers(name: String)
     }
 
     /// The export request of `signal`.
@@ -69,10 +70,11 @@ enum OTLPMessageShape: UInt8, Sendable {
         case (.exponentialHistogram, 1): .messages(.exponentialHistogramPoint)
         case (.summary, 1): .messages(.summaryPoint)
         case (.numberPoint, 5), (.histogramPoint, 8), (.exponentialHistogramPoint, 11): .messages(.exemplar)
-        case (.histogramPoint, 6), (.histogramPoint, 7): .fixedNumbers
+        case (.histogramPoint, 6): .fixedNumbers(name: "bucket_counts")
+        case (.histogramPoint, 7): .fixedNumbers(name: "explicit_bounds")
         case (.exponentialHistogramPoint, 8): .message(.buckets, name: "positive")
         case (.exponentialHistogramPoint, 9): .message(.buckets, name: "negative")
-        case (.buckets, 2): .varintNumbers
+        case (.buckets, 2): .varintNumbers(name: "bucket_counts")
         case (.summaryPoint, 6): .messages(.valueAtQuantile)
         default: nil
         }
