@@ -8,7 +8,12 @@ import Synchronization
 /// a request alone always has the whole of its own limits.
 public final class RequestMemoryBudget: Sendable {
     public let limit: Int
-    private let held = Mutex(0)
+    private let state = Mutex(State())
+
+    private struct State {
+        var held = 0
+        var refusals = 0
+    }
 
     public init(limit: Int) {
         self.limit = max(1, limit)
@@ -21,23 +26,29 @@ public final class RequestMemoryBudget: Sendable {
     }
 
     /// Bytes held by the requests in flight now.
-    public var bytesHeld: Int { held.withLock { $0 } }
+    public var bytesHeld: Int { state.withLock { $0.held } }
+
+    /// Requests refused so far because the budget was spent (answered 503 or `UNAVAILABLE`).
+    public var refusals: Int { state.withLock { $0.refusals } }
 
     /// Takes `wanted` bytes more for a claim that holds `own` already, or as many as are left but
     /// at least `least`; nil when fewer than `least` are left. When no other claim holds any, all
     /// of `wanted`.
     func take(_ wanted: Int, atLeast least: Int, holding own: Int) -> Int? {
-        held.withLock { held in
-            let left = limit - min(held, limit)
-            let taken = held <= own ? wanted : min(wanted, left)
-            guard taken >= min(least, wanted) else { return nil }
-            held += taken
+        state.withLock { state in
+            let left = limit - min(state.held, limit)
+            let taken = state.held <= own ? wanted : min(wanted, left)
+            guard taken >= min(least, wanted) else {
+                state.refusals += 1
+                return nil
+            }
+            state.held += taken
             return taken
         }
     }
 
     func giveBack(_ bytes: Int) {
-        held.withLock { $0 -= min(bytes, $0) }
+        state.withLock { $0.held -= min(bytes, $0.held) }
     }
 }
 

@@ -36,7 +36,7 @@ struct AgentTelemetryTests {
         #expect(shipped.allSatisfy { $0.kind == "sum" })
         for name in ["periscope.agent.queue.records", "periscope.agent.queue.bytes", "periscope.agent.queue.utilization",
                      "periscope.agent.queue.oldest_age", "periscope.agent.shipper.breaker_state", "periscope.agent.shipper.retries",
-                     "periscope.agent.queue.dropped", "periscope.agent.shipper.dead_letters"] {
+                     "periscope.agent.queue.dropped", "periscope.agent.shipper.dead_letters", "periscope.agent.received.budget_refusals"] {
             let found = try await points(name, collector)
             #expect(!found.isEmpty, "\(name) exported")
         }
@@ -44,6 +44,11 @@ struct AgentTelemetryTests {
         #expect(breaker.last?.value == 0, "closed while the collector is up")
         let healthy = try await points("periscope.agent.shipper.collectors_healthy", collector)
         #expect(healthy.last?.value == 1, "its one collector takes its share")
+        // Every request was answered: the receiver's budget holds nothing, and never refused one.
+        let held = try await points("periscope.agent.received.inflight_bytes", collector)
+        #expect(!held.isEmpty && held.last?.value == 0, "\(held.suffix(3))")
+        let refusals = try await points("periscope.agent.received.budget_refusals", collector)
+        #expect(refusals.last?.value == 0)
     }
 
     @Test("SIGTERM drains the queue to a collector that came back")

@@ -57,7 +57,7 @@ struct AgentApplication {
         if let interval = configuration.selfTelemetryInterval {
             services.append(AgentSelfTelemetry(
                 queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters,
-                receivedLogRedaction: receivedLogRedaction, logger: logger))
+                receivedLogRedaction: receivedLogRedaction, receiveBudget: receiver.ingest.budget, logger: logger))
         }
         // The tailer: after the shipper, before the server — so it stops before the shipper drains.
         if let tailCounters {

@@ -6,6 +6,7 @@ import PeriscopeDiskQueue
 import PeriscopeLogLines
 import PeriscopeModel
 import PeriscopeOTLP
+import PeriscopeServer
 import ServiceLifecycle
 
 /// The agent's own metrics, exported like any other metric through its own queue: queue
@@ -21,6 +22,8 @@ struct AgentSelfTelemetry: Service {
     var tail: TailCounters? = nil
     /// The redactions of logs received over OTLP (the processors stage).
     var receivedLogRedaction: Redactor? = nil
+    /// The receiver's budget for request bodies in flight.
+    var receiveBudget: RequestMemoryBudget? = nil
 
     static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
 
@@ -28,9 +31,10 @@ struct AgentSelfTelemetry: Service {
 
     init(
         queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil,
-        receivedLogRedaction: Redactor? = nil, timeline: Timeline = .continuous, logger: Logger
+        receivedLogRedaction: Redactor? = nil, receiveBudget: RequestMemoryBudget? = nil, timeline: Timeline = .continuous, logger: Logger
     ) {
         self.tail = tail
+        self.receiveBudget = receiveBudget
         self.receivedLogRedaction = receivedLogRedaction
         self.timeline = timeline
         self.queue = queue
@@ -67,6 +71,17 @@ struct AgentSelfTelemetry: Service {
                 data: .sum(
                     [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receivedLogRedaction.totalRedactions)))],
                     temporality: .cumulative, isMonotonic: true)))
+            batch = .metrics(groups)
+        }
+        if let receiveBudget, case .metrics(var groups) = batch {
+            groups[0].scopes[0].metrics += [
+                Metric(name: "periscope.agent.received.inflight_bytes", unit: "By", data: .gauge([
+                    NumberPoint(timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.bytesHeld))),
+                ])),
+                Metric(name: "periscope.agent.received.budget_refusals", unit: "{request}", data: .sum(
+                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.refusals)))],
+                    temporality: .cumulative, isMonotonic: true)),
+            ]
             batch = .metrics(groups)
         }
         let protobuf = OTLPEncoder.encode(batch)
