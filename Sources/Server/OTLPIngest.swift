@@ -142,11 +142,10 @@ public struct OTLPIngest: Sendable {
         if let length, length > limits.maxBodyBytes {
             throw tooLarge(length, format: format)
         }
-        // Held before it is read: the body as declared (without a length, 1 MiB until it is read) and
-        // its decompressed form as large as it is likely to be, in one go, so that requests never
-        // hold part of what they need while waiting for the rest.
+        // Held before it is read, in one go: the body as declared (without a length, 1 MiB until it
+        // is read) and its decompressed form as large as it is likely to be.
         let expected = max(0, length ?? min(limits.maxBodyBytes, 1 << 20))
-        let first = expected + likelyOutput(encoding, expected)
+        let first = expected + likelyOutput(encoding, length ?? 0)
         guard claim.take(first, atLeast: first) != nil else { throw busy(format: format) }
         let buffer: ByteBuffer
         do {
@@ -163,7 +162,7 @@ public struct OTLPIngest: Sendable {
             payload = try encoding.decode(body, limit: limits.maxDecompressedBytes) { total in
                 guard total > output else { return true }
                 let doubled = min(limits.maxDecompressedBytes, max(total, output.multipliedReportingOverflow(by: 2).partialValue))
-                guard let taken = claim.take(doubled - output, atLeast: total - output) else { return false }
+                guard let taken = claim.grow(doubled - output, atLeast: total - output) else { return false }
                 output += taken
                 return true
             }

@@ -4,8 +4,10 @@ import Synchronization
 /// decompressed, over every request in flight on either protocol. `BodyLimits` caps one
 /// request; this caps them together, so that the requests a server takes side by side
 /// (`ConcurrencyLimit`) cannot add up to gigabytes. A request that finds it spent is answered
-/// 503 with `Retry-After` (gRPC `UNAVAILABLE` with a `RetryInfo`), which OTLP exporters retry;
-/// a request alone always has the whole of its own limits.
+/// 503 with `Retry-After` (gRPC `UNAVAILABLE` with a `RetryInfo`), which OTLP exporters retry.
+/// A request alone always has the whole of its own limits, and of the requests whose output
+/// outgrows what is left, the first may go on growing past the budget (by at most its own
+/// limits) while the others are refused: one of them always finishes.
 public final class RequestMemoryBudget: Sendable {
     public let limit: Int
     private let state = Mutex(State())
@@ -13,6 +15,9 @@ public final class RequestMemoryBudget: Sendable {
     private struct State {
         var held = 0
         var refusals = 0
+        var claims = 0
+        /// The claim that may grow past the limit until it is released.
+        var overrunning: Int?
     }
 
     public init(limit: Int) {
@@ -31,14 +36,27 @@ public final class RequestMemoryBudget: Sendable {
     /// Requests refused so far because the budget was spent (answered 503 or `UNAVAILABLE`).
     public var refusals: Int { state.withLock { $0.refusals } }
 
-    /// Takes `wanted` bytes more for a claim that holds `own` already, or as many as are left but
-    /// at least `least`; nil when fewer than `least` are left. When no other claim holds any, all
-    /// of `wanted`.
-    func take(_ wanted: Int, atLeast least: Int, holding own: Int) -> Int? {
+    func newClaim() -> Int {
         state.withLock { state in
-            let left = limit - min(state.held, limit)
-            let taken = state.held <= own ? wanted : min(wanted, left)
-            guard taken >= min(least, wanted) else {
+            state.claims &+= 1
+            return state.claims
+        }
+    }
+
+    /// Takes `wanted` bytes more for claim `id`, which holds `own` already, or as many as are left
+    /// but at least `least`; nil when fewer than `least` are left. All of `wanted` when no other
+    /// claim holds any, or (`growing`) when no other claim is overrunning the budget.
+    func take(_ wanted: Int, atLeast least: Int, claim id: Int, holding own: Int, growing: Bool) -> Int? {
+        state.withLock { state in
+            let needed = min(least, wanted)
+            var taken = min(wanted, limit - min(state.held, limit))
+            if state.held <= own {
+                taken = wanted
+            } else if taken < needed, growing, state.overrunning == nil || state.overrunning == id {
+                state.overrunning = id
+                taken = wanted
+            }
+            guard taken >= needed else {
                 state.refusals += 1
                 return nil
             }
@@ -47,8 +65,11 @@ public final class RequestMemoryBudget: Sendable {
         }
     }
 
-    func giveBack(_ bytes: Int) {
-        state.withLock { $0.held -= min(bytes, $0.held) }
+    func giveBack(_ bytes: Int, claim id: Int, released: Bool) {
+        state.withLock { state in
+            state.held -= min(bytes, state.held)
+            if released, state.overrunning == id { state.overrunning = nil }
+        }
     }
 }
 
@@ -56,17 +77,29 @@ public final class RequestMemoryBudget: Sendable {
 /// server gives it back (`release`) once the request is answered.
 public struct RequestMemoryClaim: Sendable {
     let budget: RequestMemoryBudget?
+    private let id: Int
     private(set) var bytes = 0
 
     public init(_ budget: RequestMemoryBudget?) {
         self.budget = budget
+        id = budget?.newClaim() ?? 0
     }
 
-    /// Holds `wanted` more bytes, or as many as are left but at least `least`; false when the
+    /// Holds `wanted` more bytes, or as many as are left but at least `least`; nil when the
     /// budget has fewer than `least` left. Without a budget, always all of them.
     mutating func take(_ wanted: Int, atLeast least: Int) -> Int? {
+        take(wanted, atLeast: least, growing: false)
+    }
+
+    /// As `take`, for a request already under way whose output outgrew its hold: the first such
+    /// request may go past the budget, so that one always finishes.
+    mutating func grow(_ wanted: Int, atLeast least: Int) -> Int? {
+        take(wanted, atLeast: least, growing: true)
+    }
+
+    private mutating func take(_ wanted: Int, atLeast least: Int, growing: Bool) -> Int? {
         guard let budget else { return wanted }
-        guard let taken = budget.take(wanted, atLeast: least, holding: bytes) else { return nil }
+        guard let taken = budget.take(wanted, atLeast: least, claim: id, holding: bytes, growing: growing) else { return nil }
         bytes += taken
         return taken
     }
@@ -75,7 +108,7 @@ public struct RequestMemoryClaim: Sendable {
     /// missing (false when the budget has not got it).
     mutating func hold(_ count: Int) -> Bool {
         if count < bytes {
-            budget?.giveBack(bytes - count)
+            budget?.giveBack(bytes - count, claim: id, released: false)
             bytes = count
             return true
         }
@@ -83,7 +116,7 @@ public struct RequestMemoryClaim: Sendable {
     }
 
     public mutating func release() {
-        budget?.giveBack(bytes)
+        budget?.giveBack(bytes, claim: id, released: true)
         bytes = 0
     }
 }

@@ -45,6 +45,26 @@ struct RequestMemoryBudgetTests {
         #expect(unlimited == 1 << 40 && huge)
     }
 
+    @Test("of the claims whose output outgrows the budget the first goes on past it, the others are refused until it is released")
+    func oneOverruns() {
+        let budget = RequestMemoryBudget(limit: 100)
+        var (first, second, third) = (RequestMemoryClaim(budget), RequestMemoryClaim(budget), RequestMemoryClaim(budget))
+        let admitted = [first.take(30, atLeast: 30), second.take(30, atLeast: 30)]
+        #expect(admitted == [30, 30])
+        let overrun = first.grow(80, atLeast: 80)
+        #expect(overrun == 80 && budget.bytesHeld == 140)
+        let refused = second.grow(20, atLeast: 20)
+        #expect(refused == nil)
+        // Over the budget nothing new is taken in, growing or not.
+        let newcomer = third.take(1, atLeast: 1)
+        #expect(newcomer == nil && budget.refusals == 2)
+        first.release()
+        let next = second.grow(90, atLeast: 90)
+        #expect(next == 90 && budget.bytesHeld == 120)
+        second.release()
+        #expect(budget.bytesHeld == 0)
+    }
+
     @Test("the limit comes from the body limits unless set, and never overflows")
     func limits() {
         #expect(BodyLimits().inFlightBytes == 4 * (80 << 20))
@@ -126,10 +146,11 @@ struct RequestMemoryBudgetTests {
             #expect(try await post(Zstd.compress([UInt8](repeating: 0, count: 4 << 20)), "zstd").0 == .contentTooLarge)
             #expect(try await post([1, 2, 3, 4], "zstd").0 == .badRequest)
             #expect(budget.bytesHeld == 0)
-            // 2 MiB left: output growing to 2.5 MiB outgrows it mid-way.
+            // 2 MiB left: output growing to 2.5 MiB outgrows it mid-way; the first to do so goes on (and is then
+            // refused for what it holds, which is no OTLP), and gives back all it held.
             _ = other.take(2 << 20, atLeast: 0)
             let grown = try await post(Zstd.compress([UInt8](repeating: 0, count: 5 << 19)), "zstd")
-            #expect(grown.0 == .serviceUnavailable && grown.1 == "1")
+            #expect(grown.0 == .badRequest)
             #expect(budget.bytesHeld == 2 << 20)
             other.release()
             #expect(budget.bytesHeld == 0)

@@ -185,15 +185,16 @@ struct ElementCountTests {
         #expect(try Self.elements(metrics, .metrics) == 9 + 11)
     }
 
-    @Test("a message field that is not repeated, sent twice in one message, is refused before the decoder merges it (its time grew with the square)")
+    @Test("a message field that is not repeated, or a packed run, sent more than 8 times in one message is refused before the decoder merges it (its time grew with the square); up to 8 copies merge as protobuf says")
     func repeatedMessageFields() throws {
         func refused(_ bytes: [UInt8], _ signal: Signal, naming field: String) {
             #expect {
                 _ = try OTLPDecoder().decode(signal, bytes, format: .protobuf, nowUnixNano: .max / 2)
             } throws: { error in
-                (error as? OTLPError)?.message.contains("\(field) comes more than once in one message") == true
+                (error as? OTLPError)?.message.contains("\(field) comes more than 8 times in one message") == true
             }
         }
+        func copies(_ count: Int, _ bytes: [UInt8]) -> [UInt8] { Array([[UInt8]](repeating: bytes, count: count).joined()) }
         let chunk = Self.field(5, Self.field(1, []))
         // A gauge sent 4,096 times, each with one empty point: before, 4,096 merges, each copying the points so far.
         let gauge = Self.field(1, Self.field(2, Self.field(2, Self.field(1, Array("m".utf8)) + Array([[UInt8]](repeating: chunk, count: 4_096).joined()))))
@@ -202,12 +203,26 @@ struct ElementCountTests {
         let body = Self.field(1, Self.field(2, Self.field(2, Self.field(5, Array([[UInt8]](repeating: chunk, count: 4_096).joined())))))
         refused(body, .logs, naming: "opentelemetry.proto.common.v1.AnyValue.array_value")
         let ids = Self.field(1, [UInt8](repeating: 1, count: 16)) + Self.field(2, [UInt8](repeating: 2, count: 8))
-        let attribute = Self.field(9, Self.field(1, [0x6B]) + Self.field(2, Self.field(1, [0x61])) + Self.field(2, Self.field(1, [0x62])))
-        refused(Self.field(1, Self.field(2, Self.field(2, ids + Self.field(5, [0x6E]) + attribute))), .traces, naming: "opentelemetry.proto.common.v1.KeyValue.value")
-        // A packed run of numbers sent again: SwiftProtobuf grew the array by exactly each run, copying it every time.
-        let runs = Self.field(6, [UInt8](repeating: 0, count: 8)) + Self.field(6, [UInt8](repeating: 0, count: 8))
+        // A span attribute's value sent 9 times is refused; 8 times (as a stream written in parts may) it merges: the last string.
+        func span(values: Int) -> [UInt8] {
+            let attribute = Self.field(9, Self.field(1, [0x6B]) + copies(values - 1, Self.field(2, Self.field(1, [0x61]))) + Self.field(2, Self.field(1, [0x62])))
+            return Self.field(1, Self.field(2, Self.field(2, ids + Self.field(5, [0x6E]) + attribute)))
+        }
+        refused(span(values: 9), .traces, naming: "opentelemetry.proto.common.v1.KeyValue.value")
+        let merged = try OTLPDecoder().decode(.traces, span(values: 8), format: .protobuf, nowUnixNano: .max / 2)
+        guard case .traces(let groups) = merged.batch else { Issue.record("not traces"); return }
+        #expect(groups.first?.scopes.first?.spans.first?.attributes == [Attribute("k", .string("b"))])
+        // A packed run of numbers sent 9 times: SwiftProtobuf grows the array by exactly each run, copying it every time.
+        let runs = copies(9, Self.field(6, [UInt8](repeating: 0, count: 8)))
         refused(Self.field(1, Self.field(2, Self.field(2, Self.field(9, Self.field(1, runs))))), .metrics,
                 naming: "opentelemetry.proto.metrics.v1.HistogramDataPoint.bucket_counts")
+        // 8 runs join, as protobuf says: a point of 8 counts and 7 bounds.
+        let bounds = (1...7).map { Self.field(7, withUnsafeBytes(of: Double($0).bitPattern.littleEndian, Array.init)) }.joined()
+        let point = copies(8, Self.field(6, [UInt8](repeating: 0, count: 8))) + Array(bounds)
+            + [0x11] + [UInt8](repeating: 0, count: 8) + [0x19, 1, 0, 0, 0, 0, 0, 0, 0]
+        let joined = try OTLPDecoder().decode(.metrics, Self.field(1, Self.field(2, Self.field(2, Self.field(1, [0x68]) + Self.field(9, Self.field(1, point) + [0x10, 0x02])))),
+                                              format: .protobuf, nowUnixNano: .max / 2)
+        #expect(joined.batch.itemCount == 1, "\(joined.batch)")
         let bucketRuns = Array([[UInt8]](repeating: [0x12, 0x01, 0x00], count: 4_096).joined())
         refused(Self.field(1, Self.field(2, Self.field(2, Self.field(10, Self.field(1, Self.field(9, bucketRuns)))))), .metrics,
                 naming: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint.Buckets.bucket_counts")
@@ -222,6 +237,18 @@ struct ElementCountTests {
         // Every fixture, each signal, passes the scan as its encoder writes it.
         for batch in [Fixtures.traces, Fixtures.logs, Fixtures.metrics] {
             #expect(try Self.elements(OTLPEncoder.encode(batch, format: .protobuf), batch.signal) > batch.itemCount)
+        }
+    }
+
+    @Test("every field whose copies are counted has a number below 16 (4 bits a field)")
+    func countedFieldNumbers() {
+        for shape in OTLPMessageShape.allCases {
+            for number in 1..<1_000 {
+                switch shape.field(number) {
+                case .message?, .fixedNumbers?, .varintNumbers?: #expect(number < 16, "\(shape.protoName) field \(number)")
+                case .messages?, nil: break
+                }
+            }
         }
     }
 }

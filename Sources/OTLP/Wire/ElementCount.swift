@@ -7,7 +7,7 @@ import PeriscopeModel
 ///
 /// Protobuf is read by the requests' shape (`OTLPMessageShape`), which also refuses what would
 /// make the generic decoder's time grow with the square of the request: a message field that is
-/// not repeated, or a packed run of numbers, sent again in the same message. Protobuf says to
+/// not repeated, or a packed run of numbers, sent again and again in the same message. Protobuf says to
 /// merge the copies, and SwiftProtobuf merges a `oneof` message (a metric's data, an array or
 /// key-value list value) by copying what it holds so far, and grows a packed array by exactly
 /// each further run, copying it every time.
@@ -17,6 +17,11 @@ enum ElementCount {
     /// metric, point and exemplar). Messages nested deeper are refused, here and by the generic
     /// decoder.
     static let maxDepth = 64
+
+    /// Copies of one message field, or packed runs of one repeated number, in one message.
+    /// Exporters write one; protobuf lets a stream be written in parts (and says to merge or
+    /// join them), and a few cost the decoder a few times the work.
+    static let maxCopies: UInt64 = 8
 
     /// Refuses `bytes`, a request of `signal`, when it holds more than `limit` elements, or (as
     /// protobuf) a field the decoder would merge.
@@ -52,8 +57,8 @@ enum ElementCount {
             case .malformed(let shape):
                 throw OTLPError(.malformed, "invalid protobuf \(root.protoName): a malformed \(shape.protoName)")
             case .repeated(let shape, let field):
-                throw OTLPError(.invalid, "\(shape.protoName).\(field) comes more than once in one message; an OTLP exporter "
-                    + "writes it once (the decoder would copy what it holds for each further copy): send it once")
+                throw OTLPError(.invalid, "\(shape.protoName).\(field) comes more than \(maxCopies) times in one message; an OTLP "
+                    + "exporter writes it once (the decoder copies what it holds for each further copy): send it once")
             }
         }
         return scan.count
@@ -77,7 +82,7 @@ enum ElementCount {
 
         mutating func message(_ buffer: UnsafeRawBufferPointer, _ shape: OTLPMessageShape, depth: Int) throws(Stop) {
             var reader = ProtobufReader(buffer)
-            // Field numbers of the message fields and packed runs seen once (every such number is below 64).
+            // Copies so far of each message field and packed run, 4 bits a field number (every such number is below 16).
             var seen: UInt64 = 0
             while let field = reader.field() {
                 switch (shape.field(field.number), field.wireType) {
@@ -106,11 +111,11 @@ enum ElementCount {
             if reader.failed { throw .malformed(shape) }
         }
 
-        /// Marks `field` as seen in this message; refuses it the second time.
+        /// Counts a copy of `field` in this message; refuses one past `ElementCount.maxCopies`.
         private func once(_ field: ProtobufReader.Field, _ name: String, _ seen: inout UInt64, in shape: OTLPMessageShape) throws(Stop) {
-            let bit: UInt64 = 1 << UInt64(field.number & 63)
-            guard seen & bit == 0 else { throw .repeated(shape, field: name) }
-            seen |= bit
+            let shift = UInt64(field.number & 15) * 4
+            guard (seen >> shift) & 0xF < ElementCount.maxCopies else { throw .repeated(shape, field: name) }
+            seen += 1 << shift
         }
 
         private mutating func nested(_ reader: inout ProtobufReader, _ inner: OTLPMessageShape, in shape: OTLPMessageShape, depth: Int) throws(Stop) {

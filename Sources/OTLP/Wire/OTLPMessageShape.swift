@@ -4,7 +4,7 @@ import PeriscopeModel
 /// files in `Proto/`): for each, the fields that hold messages or repeated numbers. Everything
 /// else in a message (strings, scalars, fields the files do not know) the decoder keeps as bytes
 /// or skips, building nothing that grows with what a request repeats.
-enum OTLPMessageShape: UInt8, Sendable {
+enum OTLPMessageShape: UInt8, Sendable, CaseIterable {
     case traceRequest, logsRequest, metricsRequest
     case resourceSpans, resourceLogs, resourceMetrics, resource
     case scope, keyValue, anyValue, arrayValue, keyValueList
@@ -15,13 +15,14 @@ enum OTLPMessageShape: UInt8, Sendable {
 
     /// What one field holds, when it is more than bytes or a number.
     enum Field: Sendable {
-        /// A message the decoder merges into when it comes again (protobuf's rule for a field that is not repeated).
+        /// A message the decoder merges into when it comes again (protobuf's rule for a field that is
+        /// not repeated). Its number is below 16, as `ElementCount` counts copies in 4 bits a field.
         case message(OTLPMessageShape, name: String)
         case messages(OTLPMessageShape)
-        /// `repeated fixed64` or `repeated double`: 8 bytes a value when packed. A packed run comes
-        /// once (SwiftProtobuf grows the array by exactly each further run, copying it every time).
+        /// `repeated fixed64` or `repeated double`: 8 bytes a value when packed. SwiftProtobuf grows
+        /// the array by exactly each further packed run, copying it every time; number below 16.
         case fixedNumbers(name: String)
-        /// `repeated uint64`: a varint a value.
+        /// `repeated uint64`: a varint a value; number below 16.
         case varintNumbers(name: String)
     }
 
