@@ -147,13 +147,7 @@ public struct OTLPIngest: Sendable {
         let expected = max(0, length ?? min(limits.maxBodyBytes, 1 << 20))
         let first = expected + likelyOutput(encoding, length ?? 0)
         guard claim.take(first, atLeast: first) != nil else { throw busy(format: format) }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch {
-            throw tooLarge(nil, format: format)
-        }
-        let body = Array(buffer.readableBytesView)
+        let body = try await collect(request.body, expected: expected, claim: &claim, format: format)
         var output = likelyOutput(encoding, body.count)
         guard claim.hold(body.count + output) else { throw busy(format: format) }
         let payload: [UInt8]
@@ -224,6 +218,33 @@ public struct OTLPIngest: Sendable {
                 return await accept(received, request).response
             }
         }
+    }
+
+    /// Reads a body of at most `maxBodyBytes`, holding it in `claim` as it arrives: past what was
+    /// held for it (`expected`), the hold doubles, or the request is refused (503) before more is read.
+    private func collect(
+        _ stream: RequestBody, expected: Int, claim: inout RequestMemoryClaim, format: OTLPFormat
+    ) async throws(OTLPIngestFailure) -> [UInt8] {
+        var body = [UInt8]()
+        body.reserveCapacity(min(expected, limits.maxBodyBytes))
+        var heldForBody = expected
+        do {
+            for try await chunk in stream {
+                let total = body.count + chunk.readableBytes
+                guard total <= limits.maxBodyBytes else { throw tooLarge(nil, format: format) }
+                if total > heldForBody {
+                    let doubled = min(limits.maxBodyBytes, max(total, heldForBody.multipliedReportingOverflow(by: 2).partialValue))
+                    guard let taken = claim.take(doubled - heldForBody, atLeast: total - heldForBody) else { throw busy(format: format) }
+                    heldForBody += taken
+                }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+        } catch let failure as OTLPIngestFailure {
+            throw failure
+        } catch {
+            throw OTLPIngestFailure(status: .badRequest, message: "the request body could not be read: \(error)", format: format)
+        }
+        return body
     }
 
     /// What decompressing a body of `bytes` likely gives: 16 times as much, at least 1 MiB, at

@@ -16,7 +16,7 @@ public final class RequestMemoryBudget: Sendable {
         var held = 0
         var refusals = 0
         var claims = 0
-        /// The claim that may grow past the limit until it is released.
+        /// The claim that may grow past the limit, until it is released or the total is within the limit.
         var overrunning: Int?
     }
 
@@ -68,7 +68,8 @@ public final class RequestMemoryBudget: Sendable {
     func giveBack(_ bytes: Int, claim id: Int, released: Bool) {
         state.withLock { state in
             state.held -= min(bytes, state.held)
-            if released, state.overrunning == id { state.overrunning = nil }
+            // Once the total is within the limit again, another request may be the one to overrun.
+            if state.overrunning == id, released || state.held <= limit { state.overrunning = nil }
         }
     }
 }

@@ -45,24 +45,41 @@ struct RequestMemoryBudgetTests {
         #expect(unlimited == 1 << 40 && huge)
     }
 
-    @Test("of the claims whose output outgrows the budget the first goes on past it, the others are refused until it is released")
+    @Test("of the claims whose output outgrows the budget the first goes on past it, the others are refused until the total is within the limit again")
     func oneOverruns() {
         let budget = RequestMemoryBudget(limit: 100)
         var (first, second, third) = (RequestMemoryClaim(budget), RequestMemoryClaim(budget), RequestMemoryClaim(budget))
-        let admitted = [first.take(30, atLeast: 30), second.take(30, atLeast: 30)]
-        #expect(admitted == [30, 30])
+        let admitted = [first.take(30, atLeast: 30), second.take(30, atLeast: 30), third.take(10, atLeast: 10)]
+        #expect(admitted == [30, 30, 10])
         let overrun = first.grow(80, atLeast: 80)
-        #expect(overrun == 80 && budget.bytesHeld == 140)
+        #expect(overrun == 80 && budget.bytesHeld == 150)
         let refused = second.grow(20, atLeast: 20)
         #expect(refused == nil)
-        // Over the budget nothing new is taken in, growing or not.
+        // Over the budget nothing new is taken in.
         let newcomer = third.take(1, atLeast: 1)
         #expect(newcomer == nil && budget.refusals == 2)
+        // Giving back while still over the limit keeps the overrun its own.
+        #expect(first.hold(100) && budget.bytesHeld == 140)
+        let stillRefused = second.grow(20, atLeast: 20)
+        #expect(stillRefused == nil)
+        // Within the limit again (the first still under way), the next may overrun: second is not alone here.
+        #expect(first.hold(50) && budget.bytesHeld == 90)
+        let next = second.grow(20, atLeast: 20)
+        #expect(next == 20 && budget.bytesHeld == 110)
         first.release()
-        let next = second.grow(90, atLeast: 90)
-        #expect(next == 90 && budget.bytesHeld == 120)
         second.release()
+        third.release()
         #expect(budget.bytesHeld == 0)
+    }
+
+    @Test("decompression stops with outputRefused when its reader will not let the output grow, for zstd and gzip")
+    func outputRefused() {
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        #expect(throws: CompressionError.outputRefused(bytes: 131_072)) { try Zstd.decompress(Zstd.compress(zeros), limit: 2 << 20) { $0 <= 65_536 } }
+        #expect(throws: CompressionError.self) { try Gzip.decompress(Gzip.compress(zeros), limit: 2 << 20) { $0 <= 65_536 } }
+        var asked: [Int] = []
+        #expect((try? ContentEncoding.gzip.decode(Gzip.compress(zeros), limit: 2 << 20) { asked.append($0); return true }) == zeros)
+        #expect(asked.last == 1 << 20 && asked == asked.sorted())
     }
 
     @Test("the limit comes from the body limits unless set, and never overflows")
@@ -116,7 +133,7 @@ struct RequestMemoryBudgetTests {
         ])])]))
     }
 
-    @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After, before reading or as its output grows; alone it passes; every way a request ends gives its bytes back")
+    @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After before it is read; alone it passes; every way a request ends gives its bytes back")
     func httpRefusal() async throws {
         let budget = RequestMemoryBudget(limit: 4 << 20)
         let router = Router()

@@ -58,7 +58,7 @@ enum ElementCount {
                 throw OTLPError(.malformed, "invalid protobuf \(root.protoName): a malformed \(shape.protoName)")
             case .repeated(let shape, let field):
                 throw OTLPError(.invalid, "\(shape.protoName).\(field) comes more than \(maxCopies) times in one message; an OTLP "
-                    + "exporter writes it once (the decoder copies what it holds for each further copy): send it once")
+                    + "exporter writes it once (the decoder copies what it holds for each further copy): write it once")
             }
         }
         return scan.count
