@@ -1,4 +1,5 @@
 import PeriscopeModel
+import SwiftProtobuf
 
 /// The messages of OTLP's export requests as the generated decoder builds them (the `.proto`
 /// files in `Proto/`): for each, the fields that hold messages or repeated numbers. Everything
@@ -81,42 +82,45 @@ enum OTLPMessageShape: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// The message's full protobuf name, for errors.
-    var protoName: String {
+    /// The message's full protobuf name, for errors: the generated message's own.
+    var protoName: String { message.protoMessageName }
+
+    /// The generated message the decoder builds for this shape.
+    private var message: any SwiftProtobuf.Message.Type {
         switch self {
-        case .traceRequest: "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
-        case .logsRequest: "opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"
-        case .metricsRequest: "opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"
-        case .resourceSpans: "opentelemetry.proto.trace.v1.ResourceSpans"
-        case .resourceLogs: "opentelemetry.proto.logs.v1.ResourceLogs"
-        case .resourceMetrics: "opentelemetry.proto.metrics.v1.ResourceMetrics"
-        case .resource: "opentelemetry.proto.resource.v1.Resource"
-        case .scope: "opentelemetry.proto.common.v1.InstrumentationScope"
-        case .keyValue: "opentelemetry.proto.common.v1.KeyValue"
-        case .anyValue: "opentelemetry.proto.common.v1.AnyValue"
-        case .arrayValue: "opentelemetry.proto.common.v1.ArrayValue"
-        case .keyValueList: "opentelemetry.proto.common.v1.KeyValueList"
-        case .scopeSpans: "opentelemetry.proto.trace.v1.ScopeSpans"
-        case .span: "opentelemetry.proto.trace.v1.Span"
-        case .event: "opentelemetry.proto.trace.v1.Span.Event"
-        case .link: "opentelemetry.proto.trace.v1.Span.Link"
-        case .status: "opentelemetry.proto.trace.v1.Status"
-        case .scopeLogs: "opentelemetry.proto.logs.v1.ScopeLogs"
-        case .logRecord: "opentelemetry.proto.logs.v1.LogRecord"
-        case .scopeMetrics: "opentelemetry.proto.metrics.v1.ScopeMetrics"
-        case .metric: "opentelemetry.proto.metrics.v1.Metric"
-        case .gauge: "opentelemetry.proto.metrics.v1.Gauge"
-        case .sum: "opentelemetry.proto.metrics.v1.Sum"
-        case .histogram: "opentelemetry.proto.metrics.v1.Histogram"
-        case .exponentialHistogram: "opentelemetry.proto.metrics.v1.ExponentialHistogram"
-        case .summary: "opentelemetry.proto.metrics.v1.Summary"
-        case .numberPoint: "opentelemetry.proto.metrics.v1.NumberDataPoint"
-        case .histogramPoint: "opentelemetry.proto.metrics.v1.HistogramDataPoint"
-        case .exponentialHistogramPoint: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint"
-        case .buckets: "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint.Buckets"
-        case .summaryPoint: "opentelemetry.proto.metrics.v1.SummaryDataPoint"
-        case .valueAtQuantile: "opentelemetry.proto.metrics.v1.SummaryDataPoint.ValueAtQuantile"
-        case .exemplar: "opentelemetry.proto.metrics.v1.Exemplar"
+        case .traceRequest: OTLPTraceRequest.self
+        case .logsRequest: OTLPLogsRequest.self
+        case .metricsRequest: OTLPMetricsRequest.self
+        case .resourceSpans: OTLPResourceSpans.self
+        case .resourceLogs: OTLPResourceLogs.self
+        case .resourceMetrics: OTLPResourceMetrics.self
+        case .resource: OTLPResource.self
+        case .scope: OTLPScope.self
+        case .keyValue: OTLPKeyValue.self
+        case .anyValue: OTLPAnyValue.self
+        case .arrayValue: Opentelemetry_Proto_Common_V1_ArrayValue.self
+        case .keyValueList: Opentelemetry_Proto_Common_V1_KeyValueList.self
+        case .scopeSpans: OTLPScopeSpans.self
+        case .span: OTLPSpan.self
+        case .event: OTLPSpan.Event.self
+        case .link: OTLPSpan.Link.self
+        case .status: Opentelemetry_Proto_Trace_V1_Status.self
+        case .scopeLogs: OTLPScopeLogs.self
+        case .logRecord: OTLPLogRecord.self
+        case .scopeMetrics: OTLPScopeMetrics.self
+        case .metric: OTLPMetric.self
+        case .gauge: Opentelemetry_Proto_Metrics_V1_Gauge.self
+        case .sum: Opentelemetry_Proto_Metrics_V1_Sum.self
+        case .histogram: Opentelemetry_Proto_Metrics_V1_Histogram.self
+        case .exponentialHistogram: Opentelemetry_Proto_Metrics_V1_ExponentialHistogram.self
+        case .summary: Opentelemetry_Proto_Metrics_V1_Summary.self
+        case .numberPoint: OTLPNumberDataPoint.self
+        case .histogramPoint: OTLPHistogramDataPoint.self
+        case .exponentialHistogramPoint: Opentelemetry_Proto_Metrics_V1_ExponentialHistogramDataPoint.self
+        case .buckets: Opentelemetry_Proto_Metrics_V1_ExponentialHistogramDataPoint.Buckets.self
+        case .summaryPoint: Opentelemetry_Proto_Metrics_V1_SummaryDataPoint.self
+        case .valueAtQuantile: Opentelemetry_Proto_Metrics_V1_SummaryDataPoint.ValueAtQuantile.self
+        case .exemplar: Opentelemetry_Proto_Metrics_V1_Exemplar.self
         }
     }
 }
