@@ -173,4 +173,67 @@ struct RequestMemoryBudgetTests {
             #expect(budget.bytesHeld == 0)
         }
     }
+
+    @Test("20,000 random takes, grows, holds and releases: the budget always counts what the claims hold, only one claim is ever past it, and every byte comes back")
+    func steadyClaims() {
+        let budget = RequestMemoryBudget(limit: 1_000)
+        var generator = SeededGenerator(seed: 0xB0D6E7)
+        var claims = (0..<6).map { _ in RequestMemoryClaim(budget) }
+        var pastLimit = 0
+        for step in 0..<20_000 {
+            let index = Int.random(in: 0..<claims.count, using: &generator)
+            let bytes = Int.random(in: 1...400, using: &generator)
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: _ = claims[index].take(bytes, atLeast: bytes)
+            case 1: _ = claims[index].grow(bytes, atLeast: Int.random(in: 1...bytes, using: &generator))
+            case 2: _ = claims[index].hold(Int.random(in: 0...claims[index].bytes, using: &generator))
+            default:
+                claims[index].release()
+                claims[index] = RequestMemoryClaim(budget)
+            }
+            let held = claims.map(\.bytes)
+            let total = held.reduce(0, +)
+            if total > budget.limit { pastLimit += 1 }
+            guard budget.bytesHeld == total, total - (held.max() ?? 0) <= budget.limit else {
+                Issue.record("step \(step): the budget counts \(budget.bytesHeld), the claims hold \(held)")
+                return
+            }
+        }
+        #expect(pastLimit > 1_000 && budget.refusals > 1_000, "crossed \(pastLimit) times, \(budget.refusals) refusals")
+        for index in claims.indices { claims[index].release() }
+        #expect(budget.bytesHeld == 0)
+        // The overrun is free again: with the budget full, another claim may grow past it.
+        var (full, next) = (RequestMemoryClaim(budget), RequestMemoryClaim(budget))
+        let taken = [full.take(1_000, atLeast: 1_000), next.grow(10, atLeast: 10)]
+        #expect(taken == [1_000, 10])
+        full.release()
+        next.release()
+        #expect(budget.bytesHeld == 0)
+    }
+
+    @Test("OTLP/HTTP, 200 requests in a row, half of them past the budget: each answer as the budget stands, nothing held after any")
+    func steadyRequests() async throws {
+        let budget = RequestMemoryBudget(limit: 4 << 20)
+        let router = Router()
+        OTLPIngest(limits: BodyLimits(maxBodyBytes: 1 << 20, maxDecompressedBytes: 3 << 20), budget: budget)
+            .register(on: router, logger: Logger(label: "budget")) { received, _ in .accepted(received) }
+        let compressed = Zstd.compress(Self.spans())
+        try await Application(router: router).test(.router) { client in
+            for round in 0..<200 {
+                var other = RequestMemoryClaim(budget)
+                if round % 2 == 1 { _ = other.take(budget.limit - (512 << 10), atLeast: 0) }
+                let response = try await client.execute(
+                    uri: "/v1/traces", method: .post,
+                    headers: [.contentType: OTLPFormat.protobuf.rawValue, .contentEncoding: "zstd"], body: ByteBuffer(bytes: compressed))
+                let expected: HTTPResponse.Status = round % 2 == 1 ? .serviceUnavailable : .ok
+                let heldByOther = other.bytes
+                other.release()
+                guard response.status == expected, budget.bytesHeld == 0 else {
+                    Issue.record("round \(round): \(response.status), \(budget.bytesHeld) bytes held (the other claim had \(heldByOther))")
+                    return
+                }
+            }
+            #expect(budget.refusals == 100)
+        }
+    }
 }

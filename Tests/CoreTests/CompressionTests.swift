@@ -1,4 +1,5 @@
 import PeriscopeCompression
+import PeriscopeTesting
 import Testing
 
 @Suite("Compression")
@@ -66,5 +67,31 @@ struct CompressionTests {
         #expect(ContentEncoding(header: "GZIP") == .gzip)
         #expect(ContentEncoding(header: "zstd") == .zstd)
         #expect(ContentEncoding(header: "br") == nil)
+    }
+
+    @Test("a reader that caps the output gets the same bytes when they fit, outputRefused when they do not, for zstd and gzip at many sizes")
+    func mayGrowCaps() throws {
+        var generator = SeededGenerator(seed: 0xCA9)
+        for size in [0, 1, 100, 65_535, 65_536, 131_072, 131_073, 300_000, 1 << 20] {
+            let text = (0..<size).map { _ in UInt8.random(in: 0...15, using: &generator) }
+            for (name, packed, decode) in [
+                ("zstd", Zstd.compress(text), { (bytes: [UInt8], cap: Int) throws -> [UInt8] in try Zstd.decompress(bytes, limit: 2 << 20) { $0 <= cap } }),
+                ("gzip", Gzip.compress(text), { (bytes: [UInt8], cap: Int) throws -> [UInt8] in try Gzip.decompress(bytes, limit: 2 << 20) { $0 <= cap } }),
+            ] as [(String, [UInt8], ([UInt8], Int) throws -> [UInt8])] {
+                for cap in [0, size / 2, size, size + 1] {
+                    if size <= cap {
+                        #expect(try decode(packed, cap) == text, "\(name) \(size) under \(cap)")
+                    } else {
+                        do {
+                            _ = try decode(packed, cap)
+                            Issue.record("\(name) \(size) under \(cap): not refused")
+                        } catch {
+                            guard case .outputRefused(let bytes)? = error as? CompressionError else { Issue.record("\(name) \(size): \(error)"); continue }
+                            #expect(bytes > cap && bytes <= size)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
