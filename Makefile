@@ -6,12 +6,15 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 demo:
 	bash Scripts/demo.sh
 
-# The store conformance suites (each test against SQLite and a private PostgreSQL) run after
-# the rest, on their own: their long synchronous store calls would otherwise hold the test
-# process's few cooperative threads while the end-to-end tests wait for their servers. The
-# shared-store fault test runs last, alone: it loads both cores.
+# The end-to-end suites (which start the real binaries) run apart from the unit suites: the unit
+# suites' synchronous work (thousands of mutations, random blocks) held the test process's two
+# cooperative threads for 25-30 s at the start, while the end-to-end tests waited for their
+# servers' first line. The store conformance suites (each test against SQLite and a private
+# PostgreSQL) run on their own for the same reason. The shared-store fault test runs last,
+# alone: it loads both cores.
 STORE_SUITES = SQLiteStoreTests|StoreSearchTests|StoreModelTests|GoldenSignalsTests|SLOTests|\.PostgresStoreTests
 SHARED_STORE_SUITES = SharedPostgresStoreTests
+END_TO_END = EndToEndTests\.
 # The gRPC connection-age test runs alone too: beside the other suites' long synchronous tests,
 # its server's tasks waited more than 10 s for a cooperative thread, and grpcio's calls timed out.
 ALONE_TESTS = connectionAgeUnderTraffic
@@ -19,7 +22,8 @@ ALONE_TESTS = connectionAgeUnderTraffic
 test: prerequisites
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --package-path Tests/Peers/SwiftOTelService
-	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --skip '$(STORE_SUITES)|$(SHARED_STORE_SUITES)|$(ALONE_TESTS)'
+	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --skip '$(END_TO_END)|$(STORE_SUITES)|$(ALONE_TESTS)'
+	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(END_TO_END)' --skip '$(SHARED_STORE_SUITES)|$(ALONE_TESTS)'
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(STORE_SUITES)'
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(SHARED_STORE_SUITES)'
 	PERISCOPE_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test --skip-build --filter '$(ALONE_TESTS)'

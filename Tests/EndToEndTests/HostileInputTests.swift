@@ -328,7 +328,8 @@ struct HostileInputTests {
                 // As many as the test client keeps connections to one server: none waits for a connection.
                 for _ in 0..<8 {
                     group.addTask {
-                        let reply = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers)
+                        // Each costs its server a 64 MiB decompression (seconds in a debug build beside the rest of the run).
+                        let reply = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers, timeout: .seconds(120))
                         return (reply.status, OTLPDecoder.statusMessage(reply.body, format: .protobuf) ?? reply.text, reply.header("Retry-After"))
                     }
                 }
@@ -347,7 +348,7 @@ struct HostileInputTests {
             }
             // Alone, a flood has the whole of its limits again: every byte the others held was given back.
             for _ in 0..<2 {
-                let alone = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers)
+                let alone = try await TestHTTP.post(url + "/v1/traces", body: body, headers: headers, timeout: .seconds(120))
                 #expect(alone.status == 400, "\(name): alone, \(alone.status) \(alone.text)")
             }
             let good = try await TestHTTP.post(url + "/v1/traces", body: BadInputTests.validTraceRequest(), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })

@@ -17,18 +17,20 @@ public enum TestHTTP {
         }
     }
 
-    public static func post(_ url: String, body: [UInt8], headers: [String: String]) async throws -> Reply {
+    /// POSTs `body`; `timeout` bounds the whole exchange (a server decoding a 64 MiB body in a debug
+    /// build, beside a whole test run, may take longer than the default).
+    public static func post(_ url: String, body: [UInt8], headers: [String: String], timeout: Duration = .seconds(30)) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await execute(request)
+        return try await execute(request, timeout: timeout)
     }
 
     public static func get(_ url: String, headers: [String: String] = [:]) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        return try await execute(request)
+        return try await execute(request, timeout: .seconds(30))
     }
 
     /// A client that fails a request to a port nobody listens on at once. `HTTPClient.shared`
@@ -42,8 +44,8 @@ public enum TestHTTP {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    private static func execute(_ request: HTTPClientRequest) async throws -> Reply {
-        let response = try await client.execute(request, timeout: .seconds(30))
+    private static func execute(_ request: HTTPClientRequest, timeout: Duration) async throws -> Reply {
+        let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },

@@ -54,13 +54,17 @@ public final class RunningProcess: Sendable {
     /// Waits until a stdout line contains `marker` and returns that line.
     public func waitForLine(containing marker: String, timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        // The output is looked at once more after the deadline: a test process whose cooperative
+        // threads were busy for longer than the timeout (other tests' synchronous work) resumes
+        // past it, and the line may have been printed long before.
+        while true {
             if let line = standardOutput.split(separator: "\n").first(where: { $0.contains(marker) }) {
                 return String(line)
             }
             if !process.isRunning {
                 throw StartError(description: "\(name) exited (\(process.terminationStatus)) before printing '\(marker)'. stderr:\n\(standardError)")
             }
+            guard ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw StartError(description: "\(name) did not print '\(marker)' within \(timeout). stderr:\n\(standardError)")
