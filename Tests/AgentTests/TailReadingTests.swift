@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeLogLines
 import PeriscopeModel
 import PeriscopeTesting
 @testable import PeriscopeAgent
@@ -105,6 +106,70 @@ struct TailReadingTests {
         clock.advance(by: .milliseconds(150))
         await engine.poll()
         #expect(sink.bodies.last == "2024-05-01 next\n  more of next")
+    }
+
+    @Test("multiline: a record holds at most 1 MiB of text however many continuation lines come (the rest is read, counted and marked), again and again; the next start is whole")
+    func multilineRecordIsCapped() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        var source = TailSource(include: [], startAt: .beginning, format: .plain)
+        source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(ManualClock()))
+        // Three records of a start line and 300 continuation lines of 10,000 bytes, ending in a
+        // two-byte character across the cut: each 3 MB in the file.
+        let continuation = String(repeating: "x", count: 9_997) + "é" + "\n"
+        let start = "2024-05-01 trace\n"
+        for round in 0..<3 {
+            try scratch.append("a.log", start + String(repeating: continuation, count: 300))
+            await engine.poll()
+            #expect(sink.bodies.count == round, "the record is still open")
+        }
+        try scratch.append("a.log", "2024-05-01 last\n")
+        await engine.poll()
+        let records = sink.state.withLock { $0.records }
+        #expect(records.count == 3)
+        let original = start.utf8.count - 1 + 300 * continuation.utf8.count
+        for record in records {
+            let body = record.body.text
+            #expect(body.utf8.count <= 1 << 20 && body.utf8.count > (1 << 20) - 4, "\(body.utf8.count) bytes")
+            #expect(body.hasPrefix("2024-05-01 trace\nxxx"))
+            #expect(!body.unicodeScalars.contains("\u{FFFD}"))
+            #expect(record.attributes["periscope.truncated"] == .bool(true))
+            #expect(record.attributes["periscope.original_length"] == .int(Int64(original)))
+        }
+        // The start line after them opens a record of its own, whole.
+        await engine.poll()
+        let checkpoint = try TailCheckpoints.load(scratch.file("tail-checkpoints.json")).files[0]
+        #expect(checkpoint.offset == UInt64(3 * (original + 1)), "every capped record's lines are committed")
+    }
+
+    @Test("multiline: the open record's text stays within its cap while lines keep coming, cut between characters")
+    func multilineAssemblerHoldsAtMostItsCap() {
+        var assembler = MultilineAssembler(startPattern: #"^START"#)
+        var records = RecordBuffer()
+        // Two-byte characters after a 7-byte start line: the cap falls inside one.
+        let line = Array(String(repeating: "é", count: 30_000).utf8)
+        var offset: UInt64 = 0
+        var most = 0
+        for index in 0..<2_000 {
+            let bytes = index % 1_000 == 0 ? Array("START!!".utf8) : line
+            bytes.withUnsafeBytes { raw in
+                assembler.add(RawLine(bytes: raw, start: offset, end: offset + UInt64(bytes.count) + 1, truncatedFrom: nil), into: &records)
+            }
+            offset += UInt64(bytes.count) + 1
+            most = max(most, assembler.openBytes)
+        }
+        assembler.flush(into: &records)
+        #expect(most == MultilineAssembler.maxRecordBytes - 1)
+        #expect(records.count == 2)
+        for index in 0..<records.count {
+            #expect(records[index].textCount == MultilineAssembler.maxRecordBytes - 1)
+            #expect(records[index].truncatedFrom == 7 + 999 * 60_001)
+            #expect(!records[index].invalidUTF8)
+        }
+        var text = [UInt8]()
+        records.withText(of: records[0]) { text = Array($0) }
+        #expect(String(validating: text, as: UTF8.self) != nil, "the cut leaves whole characters")
     }
 
     @Test("back-pressure: a full queue pauses the file and retries the same lines; nothing dropped or doubled")
