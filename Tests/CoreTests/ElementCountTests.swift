@@ -52,7 +52,7 @@ struct ElementCountTests {
         let batch = Fixtures.traces
         let now: UInt64 = 1_700_000_000_000_000_000
         let json = OTLPEncoder.encode(batch, format: .json)
-        let objects = json.withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) }
+        let objects = json.withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) }
         #expect(objects > 10)
         #expect(try OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: objects)).decode(.traces, json, format: .json, nowUnixNano: now).batch == batch)
         #expect(throws: OTLPError.self) { try OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: objects - 1)).decode(.traces, json, format: .json, nowUnixNano: now) }
@@ -74,7 +74,7 @@ struct ElementCountTests {
         let batch = Fixtures.traces
         let protobuf = OTLPEncoder.encode(batch, format: .protobuf)
         let json = OTLPEncoder.encode(batch, format: .json)
-        let objects = json.withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) }
+        let objects = json.withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) }
         let messages = try Self.elements(protobuf)
         let decoder = OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: max(objects, messages)))
         for _ in 0..<1_000 {
@@ -149,7 +149,32 @@ struct ElementCountTests {
     @Test("braces inside OTLP/JSON strings are not elements; escaped quotes do not end a string")
     func jsonStrings() {
         let text = #"{"a":"{{{{\"{{{","b":[{},{}]}"#
-        #expect(Array(text.utf8).withUnsafeBytes { ElementCount.jsonObjects(in: $0, limit: .max) } == 3)
+        #expect(Array(text.utf8).withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) } == 3)
+    }
+
+    @Test("OTLP/JSON: values of arrays count (numbers, strings, nested arrays), objects once, blanks and strings' brackets not at all")
+    func jsonArrayValues() {
+        func count(_ text: String) -> Int { Array(text.utf8).withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) } }
+        #expect(count(#"{"a":[1, 2 ,"3"],"b":[ ],"c":[{},[4]],"d":"[1,2]","e":{"f":[ "x,y" ]}}"#) == 3 + 3 + 0 + 2 + 1)
+        #expect(count("[\n\t1,\r\n2\n]") == 2)
+        // As deep as the scan tells arrays from objects and past it: values are counted, none lost.
+        let deep = String(repeating: "[", count: 300) + "1,2" + String(repeating: "]", count: 300)
+        #expect(count(deep) == 299 + 2)
+        // Stops once past the limit.
+        let many = "{\"bucketCounts\":[" + Array(repeating: "1", count: 100_000).joined(separator: ",") + "]}"
+        #expect(Array(many.utf8).withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: 10) } == 11)
+        #expect(count(many) == 100_001)
+    }
+
+    @Test("an OTLP/JSON histogram of 3 million bucket counts (6 MB that decode to 24 MB of integers) is refused before decoding; the same counts in protobuf are refused too")
+    func jsonNumbersPastTheLimit() throws {
+        let counts = Array(repeating: "1", count: 3_000_000).joined(separator: ",")
+        let json = #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1700000000000000000","count":"3000000","bucketCounts":["#
+            + counts + "]}]}}]}]}]}"
+        let error = try #require(throws: OTLPError.self) { try OTLPDecoder().decode(.metrics, Array(json.utf8), format: .json, nowUnixNano: .max / 2) }
+        #expect(error.message.contains("more than 2097152 elements"), "\(error.message)")
+        let small = #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1700000000000000000","count":"3","bucketCounts":[1,"1",1],"explicitBounds":[1.5,2.5]}]}}]}]}]}"#
+        #expect(try OTLPDecoder().decode(.metrics, Array(small.utf8), format: .json, nowUnixNano: .max / 2).batch.itemCount == 1)
     }
 
     @Test("nesting deeper than the limit, and bytes that are not protobuf, are refused without a crash; the scan stops once past the limit")

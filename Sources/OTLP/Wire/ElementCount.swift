@@ -27,7 +27,7 @@ enum ElementCount {
     /// protobuf) a field the decoder would merge.
     static func check(_ bytes: [UInt8], signal: Signal, format: OTLPFormat, limit: Int) throws(OTLPError) {
         let count: Result<Int, OTLPError> = bytes.withUnsafeBytes { buffer in
-            guard format == .protobuf else { return .success(jsonObjects(in: buffer, limit: limit)) }
+            guard format == .protobuf else { return .success(jsonElements(in: buffer, limit: limit)) }
             do throws(OTLPError) {
                 return .success(try protobufElements(in: buffer, signal: signal, limit: limit))
             } catch {
@@ -143,11 +143,20 @@ enum ElementCount {
         }
     }
 
-    /// `{` outside strings: every element of OTLP/JSON is an object. Stops once past `limit`.
-    static func jsonObjects(in buffer: UnsafeRawBufferPointer, limit: Int) -> Int {
+    /// OTLP/JSON's elements: every `{` outside strings (every message is an object), and every
+    /// value of an array that is not an object (the repeated numbers: `bucketCounts`,
+    /// `explicitBounds`…, written as numbers or strings), as protobuf's repeated numbers are
+    /// counted. Stops once past `limit`.
+    static func jsonElements(in buffer: UnsafeRawBufferPointer, limit: Int) -> Int {
         var count = 0
         var inString = false
         var escaped = false
+        // Which open containers are arrays, innermost last; past `maxTrackedDepth` (deeper than
+        // the decoder goes) every value is counted.
+        var arrays: [Bool] = []
+        var untracked = 0
+        // The next byte that is not blank begins a value of the innermost array.
+        var valueDue = false
         for byte in buffer {
             if inString {
                 if escaped {
@@ -157,15 +166,46 @@ enum ElementCount {
                 } else if byte == UInt8(ascii: "\"") {
                     inString = false
                 }
-            } else if byte == UInt8(ascii: "\"") {
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                continue
+            default:
+                break
+            }
+            if valueDue {
+                valueDue = false
+                if byte != UInt8(ascii: "{") && byte != UInt8(ascii: "]") {
+                    count += 1
+                    if count > limit { return count }
+                }
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
                 inString = true
-            } else if byte == UInt8(ascii: "{") {
-                count += 1
-                if count > limit { return count }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isArray = byte == UInt8(ascii: "[")
+                if arrays.count < maxTrackedDepth, untracked == 0 { arrays.append(isArray) } else { untracked += 1 }
+                if isArray {
+                    valueDue = true
+                } else {
+                    count += 1
+                    if count > limit { return count }
+                }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if untracked > 0 { untracked -= 1 } else if !arrays.isEmpty { arrays.removeLast() }
+            case UInt8(ascii: ","):
+                valueDue = untracked > 0 || arrays.last == true
+            default:
+                break
             }
         }
         return count
     }
+
+    /// Containers deep the OTLP/JSON scan tells arrays from objects.
+    private static let maxTrackedDepth = 256
 }
 
 /// What a direct reader has built of one request (spans, events, links, records, attributes,
