@@ -114,10 +114,11 @@ struct TailReadingTests {
         let sink = RecordingTailSink()
         var source = TailSource(include: [], startAt: .beginning, format: .plain)
         source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
-        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(ManualClock()))
-        // Three records of a start line and 300 continuation lines of 10,000 bytes, ending in a
-        // two-byte character across the cut: each 3 MB in the file.
-        let continuation = String(repeating: "x", count: 9_997) + "é" + "\n"
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock))
+        // Three records of a start line and 300 continuation lines of two-byte characters (9,999 bytes a line
+        // in the file): each ~3 MB, and the cap falls inside a character.
+        let continuation = String(repeating: "é", count: 4_999) + "\n"
         let start = "2024-05-01 trace\n"
         for round in 0..<3 {
             try scratch.append("a.log", start + String(repeating: continuation, count: 300))
@@ -128,48 +129,130 @@ struct TailReadingTests {
         await engine.poll()
         let records = sink.state.withLock { $0.records }
         #expect(records.count == 3)
-        let original = start.utf8.count - 1 + 300 * continuation.utf8.count
+        let spanned = start.utf8.count + 300 * continuation.utf8.count
         for record in records {
             let body = record.body.text
-            #expect(body.utf8.count <= 1 << 20 && body.utf8.count > (1 << 20) - 4, "\(body.utf8.count) bytes")
-            #expect(body.hasPrefix("2024-05-01 trace\nxxx"))
+            #expect(body.utf8.count == (1 << 20) - 1, "cut before the character the cap falls in: \(body.utf8.count) bytes")
+            #expect(body.hasPrefix("2024-05-01 trace\néé") && body.hasSuffix("é"))
             #expect(!body.unicodeScalars.contains("\u{FFFD}"))
             #expect(record.attributes["periscope.truncated"] == .bool(true))
-            #expect(record.attributes["periscope.original_length"] == .int(Int64(original)))
+            #expect(record.attributes["periscope.original_length"] == .int(Int64(spanned)), "the bytes of the file the record spans")
         }
-        // The start line after them opens a record of its own, whole.
-        await engine.poll()
+        // Every capped record's lines are committed; the start line after them is a record of its own, whole.
         let checkpoint = try TailCheckpoints.load(scratch.file("tail-checkpoints.json")).files[0]
-        #expect(checkpoint.offset == UInt64(3 * (original + 1)), "every capped record's lines are committed")
+        #expect(checkpoint.offset == UInt64(3 * spanned))
+        clock.advance(by: .milliseconds(150))
+        await engine.poll()
+        #expect(sink.bodies.count == 4 && sink.bodies.last == "2024-05-01 last")
     }
 
-    @Test("multiline: the open record's text stays within its cap while lines keep coming, cut between characters")
+    @Test("multiline: the open record's text stays within its cap while lines keep coming, cut between characters; a line of one record keeps its own cut length")
     func multilineAssemblerHoldsAtMostItsCap() {
         var assembler = MultilineAssembler(startPattern: #"^START"#)
         var records = RecordBuffer()
         // Two-byte characters after a 7-byte start line: the cap falls inside one.
         let line = Array(String(repeating: "é", count: 30_000).utf8)
         var offset: UInt64 = 0
-        var most = 0
+        var most = (count: 0, capacity: 0)
         for index in 0..<2_000 {
             let bytes = index % 1_000 == 0 ? Array("START!!".utf8) : line
             bytes.withUnsafeBytes { raw in
                 assembler.add(RawLine(bytes: raw, start: offset, end: offset + UInt64(bytes.count) + 1, truncatedFrom: nil), into: &records)
             }
             offset += UInt64(bytes.count) + 1
-            most = max(most, assembler.openBytes)
+            let open = assembler.openBytes
+            most = (max(most.count, open.count), max(most.capacity, open.capacity))
         }
         assembler.flush(into: &records)
-        #expect(most == MultilineAssembler.maxRecordBytes - 1)
+        #expect(most.count == MultilineAssembler.maxRecordBytes - 1)
+        #expect(most.capacity <= MultilineAssembler.maxRecordBytes + 8 << 10, "never grown past the cap (but for the allocator's rounding): \(most.capacity)")
         #expect(records.count == 2)
         for index in 0..<records.count {
             #expect(records[index].textCount == MultilineAssembler.maxRecordBytes - 1)
-            #expect(records[index].truncatedFrom == 7 + 999 * 60_001)
+            #expect(records[index].truncatedFrom == 8 + 999 * 60_001)
             #expect(!records[index].invalidUTF8)
         }
         var text = [UInt8]()
         records.withText(of: records[0]) { text = Array($0) }
         #expect(String(validating: text, as: UTF8.self) != nil, "the cut leaves whole characters")
+        #expect(text.last != 0x0A)
+
+        // A record at one byte short of the cap: a next line that starts with a two-byte character adds
+        // nothing, not even its newline; invalid bytes in dropped text do not mark the record.
+        var nearlyFull = MultilineAssembler(startPattern: #"^START"#)
+        var more = RecordBuffer()
+        let first = Array("START".utf8) + [UInt8](repeating: 0x61, count: MultilineAssembler.maxRecordBytes - 7)
+        for bytes in [first, Array("éé".utf8), [0xFF, 0xFE]] {
+            bytes.withUnsafeBytes { nearlyFull.add(RawLine(bytes: $0, start: 0, end: 10, truncatedFrom: nil), into: &more) }
+        }
+        nearlyFull.flush(into: &more)
+        #expect(more.count == 1 && more[0].textCount == MultilineAssembler.maxRecordBytes - 2)
+        #expect(!more[0].invalidUTF8)
+        // One line cut to max_line_bytes keeps the length it had, as without a multiline rule.
+        var single = MultilineAssembler(startPattern: #"^START"#)
+        var one = RecordBuffer()
+        Array("START cut".utf8).withUnsafeBytes { single.add(RawLine(bytes: $0, start: 0, end: 101, truncatedFrom: 100), into: &one) }
+        single.flush(into: &one)
+        #expect(one.count == 1 && one[0].truncatedFrom == 100)
+    }
+
+    @Test("multiline, random lines (any bytes, up to 120 KB, starts at random): every record is valid UTF-8 within the cap, the records cover the lines in order with no gap, a capped one says the bytes it spans")
+    func multilineRandomLines() {
+        var random = SeededGenerator(seed: 0x5EED_2026_1206)
+        // Printable ASCII, and one byte in four from 0x80...0xFF (invalid or multi-byte UTF-8).
+        func randomLine(_ length: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: length)
+            var bits: UInt64 = 0
+            for index in bytes.indices {
+                if index % 4 == 0 { bits = random.next() }
+                let byte = UInt8(truncatingIfNeeded: bits >> (UInt64(index % 4) * 16))
+                bytes[index] = byte & 0x03 == 0 ? byte | 0x80 : 0x20 + byte % 95
+            }
+            return bytes
+        }
+        var capped = 0
+        for round in 0..<4 {
+            var assembler = MultilineAssembler(startPattern: #"^S"#)
+            var records = RecordBuffer()
+            var offset: UInt64 = 0
+            var starts: [UInt64] = []
+            for _ in 0..<120 {
+                let long = Int.random(in: 0...5, using: &random) == 0
+                var bytes = randomLine(long ? Int.random(in: 0...120_000, using: &random) : Int.random(in: 0...40, using: &random))
+                if bytes.first == UInt8(ascii: "S") { bytes[0] = UInt8(ascii: "s") }
+                // Almost no starts in odd rounds: records run past the cap.
+                if offset == 0 || Int.random(in: 0..<(round % 2 == 0 ? 8 : 1_000), using: &random) == 0 {
+                    bytes.insert(UInt8(ascii: "S"), at: 0)
+                    starts.append(offset)
+                }
+                let end = offset + UInt64(bytes.count) + 1
+                bytes.withUnsafeBytes { assembler.add(RawLine(bytes: $0, start: offset, end: end, truncatedFrom: nil), into: &records) }
+                offset = end
+                #expect(assembler.openBytes.count <= MultilineAssembler.maxRecordBytes)
+                // Allocated as asked, but for the allocator's rounding up.
+                #expect(assembler.openBytes.capacity <= MultilineAssembler.maxRecordBytes + 8 << 10)
+            }
+            assembler.flush(into: &records)
+            #expect(records.count == starts.count, "one record a start line (fewer than 1,000 lines each)")
+            var expectedStart: UInt64 = 0
+            for index in 0..<records.count {
+                let record = records[index]
+                #expect(record.start == expectedStart && record.start == starts[index])
+                expectedStart = record.end
+                #expect(record.textCount <= MultilineAssembler.maxRecordBytes)
+                records.withText(of: record) { text in
+                    #expect(String(validating: text, as: UTF8.self) != nil)
+                    #expect(text.first == UInt8(ascii: "S"))
+                }
+                if record.truncatedFrom != nil {
+                    capped += 1
+                    #expect(record.truncatedFrom == Int(record.end - record.start))
+                    #expect(record.textCount >= MultilineAssembler.maxRecordBytes - 4)
+                }
+            }
+            #expect(expectedStart == offset, "the last record ends where the lines end")
+        }
+        #expect(capped > 0, "some records reached the cap")
     }
 
     @Test("back-pressure: a full queue pauses the file and retries the same lines; nothing dropped or doubled")

@@ -166,7 +166,7 @@ struct ElementCountTests {
         #expect(count(many) == 100_001)
     }
 
-    @Test("an OTLP/JSON histogram of 3 million bucket counts (6 MB that decode to 24 MB of integers) is refused before decoding; the same counts in protobuf are refused too")
+    @Test("an OTLP/JSON histogram of 3 million bucket counts (6 MB that decode to 24 MB of integers) is refused before decoding, as in protobuf; a small one decodes")
     func jsonNumbersPastTheLimit() throws {
         let counts = Array(repeating: "1", count: 3_000_000).joined(separator: ",")
         let json = #"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1700000000000000000","count":"3000000","bucketCounts":["#

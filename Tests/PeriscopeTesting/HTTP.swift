@@ -45,7 +45,7 @@ public enum TestHTTP {
     }()
 
     private static func execute(_ request: HTTPClientRequest, timeout: Duration) async throws -> Reply {
-        let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+        let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },

@@ -17,17 +17,38 @@ struct MultilineAssembler: @unchecked Sendable {
 
     /// The record still gathering continuation lines.
     private struct OpenRecord {
-        var text: [UInt8]
+        var text: [UInt8] = []
         var start: UInt64
         var end: UInt64
-        /// The bytes the record's lines held in the file, with a newline between each two.
-        var originalLength: Int
+        /// The first line's length when it was cut to `max_line_bytes`.
+        var truncatedFrom: Int?
         /// A line was cut to `max_line_bytes`.
         var truncated: Bool
         /// Text was left out past `maxRecordBytes`: later lines add none.
         var full = false
-        var invalidUTF8: Bool
+        var invalidUTF8 = false
         var lines = 1
+
+        /// Appends `line` (after a newline unless it is the first), or what fits of it within
+        /// `maxRecordBytes`, cut on a character boundary; once something is left out, nothing more.
+        mutating func append(_ line: [UInt8], invalid: Bool, separated: Bool) {
+            guard !full else { return }
+            let room = MultilineAssembler.maxRecordBytes - text.count - (separated ? 1 : 0)
+            var kept = line.count
+            if kept > room {
+                full = true
+                kept = max(0, room)
+                // Not inside a character: back off continuation bytes (0b10xxxxxx).
+                while kept > 0, line[kept] & 0xC0 == 0x80 { kept -= 1 }
+                guard kept > 0 else { return }
+            }
+            // Grown by doubling, but never past the cap.
+            let needed = text.count + kept + (separated ? 1 : 0)
+            if needed > text.capacity { text.reserveCapacity(min(max(needed, 2 * text.capacity), MultilineAssembler.maxRecordBytes)) }
+            if separated { text.append(0x0A) }
+            text += line[..<kept]
+            if invalid { invalidUTF8 = true }
+        }
     }
 
     init(startPattern: String?) {
@@ -37,8 +58,8 @@ struct MultilineAssembler: @unchecked Sendable {
     /// Where the open record starts, if one is waiting for continuation lines.
     var openStart: UInt64? { open?.start }
 
-    /// Bytes of text the open record holds (at most `maxRecordBytes`).
-    var openBytes: Int { open?.text.count ?? 0 }
+    /// Bytes of text the open record holds, and has room for (at most `maxRecordBytes` each).
+    var openBytes: (count: Int, capacity: Int) { (open?.text.count ?? 0, open?.text.capacity ?? 0) }
 
     mutating func add(_ line: RawLine, into records: inout RecordBuffer) {
         guard let startPattern else {
@@ -49,52 +70,33 @@ struct MultilineAssembler: @unchecked Sendable {
         let invalid = RecordBuffer.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
         let string = String(decoding: text, as: UTF8.self)
         let isStart = startPattern.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
-        let lineLength = line.truncatedFrom ?? line.bytes.count
         if !isStart, open != nil, open!.lines < Self.maxLines {
             // In place: the open record's text is not copied for each continuation line.
-            let (length, overflow) = open!.originalLength.addingReportingOverflow(1 + lineLength)
-            open!.originalLength = overflow ? Int.max : length
-            if !open!.full, open!.text.count < Self.maxRecordBytes {
-                open!.text.append(0x0A)
-                if Self.appendCapped(text, to: &open!.text) { open!.full = true }
-            } else {
-                open!.full = true
-            }
+            open!.append(text, invalid: invalid, separated: true)
             if line.truncatedFrom != nil { open!.truncated = true }
             open!.end = line.end
-            if invalid { open!.invalidUTF8 = true }
             open!.lines += 1
             return
         }
         flush(into: &records)
-        var record = OpenRecord(
-            text: [], start: line.start, end: line.end, originalLength: lineLength, truncated: line.truncatedFrom != nil,
-            invalidUTF8: invalid)
-        record.full = Self.appendCapped(text, to: &record.text)
+        var record = OpenRecord(start: line.start, end: line.end, truncatedFrom: line.truncatedFrom, truncated: line.truncatedFrom != nil)
+        record.append(text, invalid: invalid, separated: false)
         open = record
     }
 
-    /// Appends what fits of `text` within `maxRecordBytes`, cut on a character boundary;
-    /// true if anything was left out.
-    private static func appendCapped(_ text: [UInt8], to record: inout [UInt8]) -> Bool {
-        let room = maxRecordBytes - record.count
-        if text.count <= room {
-            record += text
-            return false
-        }
-        var cut = max(0, room)
-        // Not inside a character: back off continuation bytes (0b10xxxxxx).
-        while cut > 0, text[cut] & 0xC0 == 0x80 { cut -= 1 }
-        record += text[..<cut]
-        return true
-    }
-
-    /// Closes the open record (timeout, or the end of a file).
+    /// Closes the open record (timeout, or the end of a file). A record that lost text says how
+    /// long it was: the bytes of the file its lines span.
     mutating func flush(into records: inout RecordBuffer) {
-        if let current = open {
+        guard let current = open else { return }
+        if current.lines == 1, !current.full {
+            // One line: its own cut (`max_line_bytes`), as for a file without a multiline rule.
+            records.append(text: current.text, start: current.start, end: current.end, truncatedFrom: current.truncatedFrom, invalidUTF8: current.invalidUTF8)
+        } else {
+            let (span, wrapped) = current.end.subtractingReportingOverflow(current.start)
+            let spanned = wrapped ? 0 : Int(clamping: span)
             records.append(
                 text: current.text, start: current.start, end: current.end,
-                truncatedFrom: current.truncated || current.full ? current.originalLength : nil, invalidUTF8: current.invalidUTF8)
+                truncatedFrom: current.truncated || current.full ? spanned : nil, invalidUTF8: current.invalidUTF8)
         }
         open = nil
     }
