@@ -16,6 +16,7 @@ public enum LogLinesFuzzing {
     /// Every non-empty line becomes one OTLP log record; the batch decodes as OTLP; a record's
     /// time is either absent (the read time stands) or inside the accepted bounds.
     public static func check(_ input: UnsafeRawBufferPointer) {
+        checkReading(input)
         guard let selector = input.first else { return }
         let format: LogFormat = [.json, .logfmt, .plain][Int(selector % 3)]
         let parser = LogLineParser(format: format, pattern: format == .plain ? pattern : nil)
@@ -58,5 +59,55 @@ public enum LogLinesFuzzing {
             precondition(record.timeUnixNano == 0 || accepted.contains(record.timeUnixNano), "a time out of bounds passed: \(record.timeUnixNano)")
             precondition(record.observedTimeUnixNano == observedUnixNano, "the read time is missing")
         }
+    }
+
+    /// What must hold for any bytes of a file cut into lines (`LineSplitter`) and, when the
+    /// selector asks, joined into multiline records (`MultilineAssembler`): the records are the
+    /// same however the reads cut the file; they cover it in order with no gap or overlap; their
+    /// text is valid UTF-8 within `max_line_bytes` (tripled at most by repairs) or the record cap;
+    /// a cut line says its length. The selector chooses `max_line_bytes`, the read size and the rule.
+    static func checkReading(_ input: UnsafeRawBufferPointer) {
+        guard let selector = input.first else { return }
+        let maxLineBytes = [16, 61, 1_000, 1 << 20][Int(selector >> 3) & 3]
+        let multiline = selector & 0x20 != 0
+        let readSize = [1, 7, 100, 4_096][Int(selector >> 6) & 3]
+        let body = UnsafeRawBufferPointer(rebasing: input[1...])
+
+        func read(in size: Int) -> RecordBuffer {
+            var splitter = LineSplitter(maxLineBytes: maxLineBytes, offset: 0)
+            var assembler = MultilineAssembler(startPattern: multiline ? #"^\S"# : nil)
+            var records = RecordBuffer()
+            var offset = 0
+            while offset < body.count {
+                let end = min(body.count, offset + size)
+                splitter.feed(UnsafeRawBufferPointer(rebasing: body[offset..<end])) { assembler.add($0, into: &records) }
+                offset = end
+            }
+            splitter.flushPartial { assembler.add($0, into: &records) }
+            assembler.flush(into: &records)
+            return records
+        }
+        let whole = read(in: max(1, body.count))
+        let pieces = read(in: readSize)
+        precondition(whole.count == pieces.count, "\(whole.count) records read at once, \(pieces.count) in reads of \(readSize)")
+        var next: UInt64 = 0
+        for index in 0..<whole.count {
+            let record = whole[index], other = pieces[index]
+            precondition(
+                record.start == other.start && record.end == other.end && record.truncatedFrom == other.truncatedFrom
+                    && record.invalidUTF8 == other.invalidUTF8, "record \(index) differs with reads of \(readSize): \(record) against \(other)")
+            precondition(record.start == next && record.end > record.start, "record \(index) does not follow the one before it")
+            next = record.end
+            let text = whole.withText(of: record) { Array($0) }
+            precondition(text == pieces.withText(of: other) { Array($0) }, "record \(index)'s text differs with reads of \(readSize)")
+            precondition(String(validating: text, as: UTF8.self) != nil, "record \(index) is not valid UTF-8")
+            precondition(text.count <= (multiline ? MultilineAssembler.maxRecordBytes : 3 * maxLineBytes), "record \(index) holds \(text.count) bytes")
+            if !multiline {
+                let content = Int(record.end - record.start) - (body[Int(record.end) - 1] == 0x0A ? 1 : 0)
+                precondition((record.truncatedFrom != nil) == (content > maxLineBytes), "record \(index): a line of \(content) bytes, cut: \(record.truncatedFrom.map(String.init) ?? "no")")
+                precondition(record.truncatedFrom == nil || record.truncatedFrom == content, "record \(index) says it was \(record.truncatedFrom!) bytes, not \(content)")
+            }
+        }
+        precondition(next == UInt64(body.count), "the records end at \(next), the file at \(body.count)")
     }
 }

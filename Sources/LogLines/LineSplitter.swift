@@ -5,28 +5,27 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import PeriscopeLogLines
 
 /// Cuts a byte stream into lines. A line inside one read chunk is handed over without a copy;
 /// only a line split across chunks is gathered in a buffer. Memory stays bounded: of a line
 /// longer than `maxLineBytes` only the first `maxLineBytes` are kept, the rest is counted and
 /// skipped up to its newline.
-struct LineSplitter: Sendable {
-    let maxLineBytes: Int
-    private(set) var lineStart: UInt64
+package struct LineSplitter: Sendable {
+    package let maxLineBytes: Int
+    package private(set) var lineStart: UInt64
     private var buffer: [UInt8] = []
     private var lineLength = 0
 
-    init(maxLineBytes: Int, offset: UInt64) {
+    package init(maxLineBytes: Int, offset: UInt64) {
         self.maxLineBytes = maxLineBytes
         self.lineStart = offset
     }
 
     /// Bytes of an unfinished line are waiting.
-    var hasPartialLine: Bool { lineLength > 0 }
+    package var hasPartialLine: Bool { lineLength > 0 }
 
     /// Feeds the next bytes of the file; hands every line they complete to `line`, in order.
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (RawLine) -> Void) {
+    package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (RawLine) -> Void) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         var position = 0
         let total = chunk.count
@@ -57,7 +56,7 @@ struct LineSplitter: Sendable {
     }
 
     /// Ends the unfinished line as it stands (partial line timeout, or end of a rotated file).
-    mutating func flushPartial(_ line: (RawLine) -> Void) {
+    package mutating func flushPartial(_ line: (RawLine) -> Void) {
         guard lineLength > 0 else { return }
         let range = advance()
         buffer.withUnsafeBytes { kept in

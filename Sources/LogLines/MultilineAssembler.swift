@@ -1,19 +1,18 @@
 import Foundation
-import PeriscopeLogLines
 
 /// Joins continuation lines (those not matching the start pattern) onto the record before
 /// them — a stack trace becomes one record. Without a rule every line is a record.
-struct MultilineAssembler: @unchecked Sendable {
+package struct MultilineAssembler: @unchecked Sendable {
     // NSRegularExpression is immutable and thread-safe once built.
     private let startPattern: NSRegularExpression?
     private var open: OpenRecord?
     /// Most lines one record may gather; beyond it a new record starts.
-    static let maxLines = 1000
+    package static let maxLines = 1000
     /// Most bytes of text one record holds: what a receiver takes in one value, and what the
     /// encoder would cut a longer body to. Continuation lines past it still belong to the record
     /// (they are read, checked for a start and counted in its original length) but their text is
     /// dropped, so a file whose lines never match the start pattern holds at most this much.
-    static let maxRecordBytes = TailBatchEncoder.maxValueBytes
+    package static let maxRecordBytes = TailBatchEncoder.maxValueBytes
 
     /// The record still gathering continuation lines.
     private struct OpenRecord {
@@ -51,17 +50,17 @@ struct MultilineAssembler: @unchecked Sendable {
         }
     }
 
-    init(startPattern: String?) {
+    package init(startPattern: String?) {
         self.startPattern = startPattern.flatMap { try? NSRegularExpression(pattern: $0) }
     }
 
     /// Where the open record starts, if one is waiting for continuation lines.
-    var openStart: UInt64? { open?.start }
+    package var openStart: UInt64? { open?.start }
 
     /// Bytes of text the open record holds, and has room for (at most `maxRecordBytes` each).
-    var openBytes: (count: Int, capacity: Int) { (open?.text.count ?? 0, open?.text.capacity ?? 0) }
+    package var openBytes: (count: Int, capacity: Int) { (open?.text.count ?? 0, open?.text.capacity ?? 0) }
 
-    mutating func add(_ line: RawLine, into records: inout RecordBuffer) {
+    package mutating func add(_ line: RawLine, into records: inout RecordBuffer) {
         guard let startPattern else {
             records.append(line)
             return
@@ -86,7 +85,7 @@ struct MultilineAssembler: @unchecked Sendable {
 
     /// Closes the open record (timeout, or the end of a file). A record that lost text says how
     /// long it was: the bytes of the file its lines span.
-    mutating func flush(into records: inout RecordBuffer) {
+    package mutating func flush(into records: inout RecordBuffer) {
         guard let current = open else { return }
         if current.lines == 1, !current.full {
             // One line: its own cut (`max_line_bytes`), as for a file without a multiline rule.
