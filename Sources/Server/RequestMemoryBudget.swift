@@ -75,8 +75,9 @@ public final class RequestMemoryBudget: Sendable {
 }
 
 /// One request's share of a `RequestMemoryBudget` while it is read, decoded and handled; the
-/// server gives it back (`release`) once the request is answered.
-public struct RequestMemoryClaim: Sendable {
+/// server gives it back (`release`) once the request is answered, and whatever it still holds
+/// when it goes away. Not copyable: a copy released as well would give its bytes back twice.
+public struct RequestMemoryClaim: ~Copyable, Sendable {
     let budget: RequestMemoryBudget?
     private let id: Int
     private(set) var bytes = 0
@@ -119,5 +120,9 @@ public struct RequestMemoryClaim: Sendable {
     public mutating func release() {
         budget?.giveBack(bytes, claim: id, released: true)
         bytes = 0
+    }
+
+    deinit {
+        budget?.giveBack(bytes, claim: id, released: true)
     }
 }

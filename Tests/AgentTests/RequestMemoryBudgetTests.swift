@@ -43,12 +43,30 @@ struct RequestMemoryBudgetTests {
         let unlimited = free.take(1 << 40, atLeast: 1 << 40)
         let huge = free.hold(1 << 50)
         #expect(unlimited == 1 << 40 && huge)
+        // A claim that goes away unreleased (a path that forgot, a task torn down) gives back all it held,
+        // and frees the overrun it had.
+        func forgotten() {
+            var claim = RequestMemoryClaim(budget)
+            _ = claim.take(100, atLeast: 100)
+            _ = claim.grow(50, atLeast: 50)
+            #expect(budget.bytesHeld == 150)
+        }
+        forgotten()
+        #expect(budget.bytesHeld == 0)
+        var full = RequestMemoryClaim(budget)
+        _ = full.take(100, atLeast: 100)
+        var other = RequestMemoryClaim(budget)
+        #expect(other.grow(10, atLeast: 10) == 10, "the forgotten claim's overrun is free")
+        full.release()
+        other.release()
     }
 
     @Test("of the claims whose output outgrows the budget the first goes on past it, the others are refused until the total is within the limit again")
     func oneOverruns() {
         let budget = RequestMemoryBudget(limit: 100)
-        var (first, second, third) = (RequestMemoryClaim(budget), RequestMemoryClaim(budget), RequestMemoryClaim(budget))
+        var first = RequestMemoryClaim(budget)
+        var second = RequestMemoryClaim(budget)
+        var third = RequestMemoryClaim(budget)
         let admitted = [first.take(30, atLeast: 30), second.take(30, atLeast: 30), third.take(10, atLeast: 10)]
         #expect(admitted == [30, 30, 10])
         let overrun = first.grow(80, atLeast: 80)
@@ -178,20 +196,25 @@ struct RequestMemoryBudgetTests {
     func steadyClaims() {
         let budget = RequestMemoryBudget(limit: 1_000)
         var generator = SeededGenerator(seed: 0xB0D6E7)
-        var claims = (0..<6).map { _ in RequestMemoryClaim(budget) }
+        // Claims are not copyable: each lives in a slot of its own.
+        final class Slot {
+            var claim: RequestMemoryClaim
+            init(_ budget: RequestMemoryBudget) { claim = RequestMemoryClaim(budget) }
+        }
+        let claims = (0..<6).map { _ in Slot(budget) }
         var pastLimit = 0
         for step in 0..<20_000 {
             let index = Int.random(in: 0..<claims.count, using: &generator)
             let bytes = Int.random(in: 1...400, using: &generator)
             switch Int.random(in: 0..<4, using: &generator) {
-            case 0: _ = claims[index].take(bytes, atLeast: bytes)
-            case 1: _ = claims[index].grow(bytes, atLeast: Int.random(in: 1...bytes, using: &generator))
-            case 2: _ = claims[index].hold(Int.random(in: 0...claims[index].bytes, using: &generator))
+            case 0: _ = claims[index].claim.take(bytes, atLeast: bytes)
+            case 1: _ = claims[index].claim.grow(bytes, atLeast: Int.random(in: 1...bytes, using: &generator))
+            case 2: _ = claims[index].claim.hold(Int.random(in: 0...claims[index].claim.bytes, using: &generator))
             default:
-                claims[index].release()
-                claims[index] = RequestMemoryClaim(budget)
+                claims[index].claim.release()
+                claims[index].claim = RequestMemoryClaim(budget)
             }
-            let held = claims.map(\.bytes)
+            let held = claims.map { $0.claim.bytes }
             let total = held.reduce(0, +)
             if total > budget.limit { pastLimit += 1 }
             guard budget.bytesHeld == total, total - (held.max() ?? 0) <= budget.limit else {
@@ -200,10 +223,11 @@ struct RequestMemoryBudgetTests {
             }
         }
         #expect(pastLimit > 1_000 && budget.refusals > 1_000, "crossed \(pastLimit) times, \(budget.refusals) refusals")
-        for index in claims.indices { claims[index].release() }
+        for slot in claims { slot.claim.release() }
         #expect(budget.bytesHeld == 0)
         // The overrun is free again: with the budget full, another claim may grow past it.
-        var (full, next) = (RequestMemoryClaim(budget), RequestMemoryClaim(budget))
+        var full = RequestMemoryClaim(budget)
+        var next = RequestMemoryClaim(budget)
         let taken = [full.take(1_000, atLeast: 1_000), next.grow(10, atLeast: 10)]
         #expect(taken == [1_000, 10])
         full.release()
