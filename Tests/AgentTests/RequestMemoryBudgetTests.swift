@@ -151,12 +151,18 @@ struct RequestMemoryBudgetTests {
         ])])]))
     }
 
-    @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After before it is read; alone it passes; every way a request ends gives its bytes back")
-    func httpRefusal() async throws {
-        let budget = RequestMemoryBudget(limit: 4 << 20)
+    /// OTLP/HTTP routes taking bodies of up to 1 MiB (3 MiB decompressed) against `budget`, accepting every request.
+    static func router(_ budget: RequestMemoryBudget) -> Router<BasicRequestContext> {
         let router = Router()
         OTLPIngest(limits: BodyLimits(maxBodyBytes: 1 << 20, maxDecompressedBytes: 3 << 20), budget: budget)
             .register(on: router, logger: Logger(label: "budget")) { received, _ in .accepted(received) }
+        return router
+    }
+
+    @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After before it is read; alone it passes; every way a request ends gives its bytes back")
+    func httpRefusal() async throws {
+        let budget = RequestMemoryBudget(limit: 4 << 20)
+        let router = Self.router(budget)
         let spans = Self.spans()
         let compressed = Zstd.compress(spans)
         try await Application(router: router).test(.router) { client in
@@ -238,9 +244,7 @@ struct RequestMemoryBudgetTests {
     @Test("OTLP/HTTP, 200 requests in a row, half of them past the budget: each answer as the budget stands, nothing held after any")
     func steadyRequests() async throws {
         let budget = RequestMemoryBudget(limit: 4 << 20)
-        let router = Router()
-        OTLPIngest(limits: BodyLimits(maxBodyBytes: 1 << 20, maxDecompressedBytes: 3 << 20), budget: budget)
-            .register(on: router, logger: Logger(label: "budget")) { received, _ in .accepted(received) }
+        let router = Self.router(budget)
         let compressed = Zstd.compress(Self.spans())
         try await Application(router: router).test(.router) { client in
             for round in 0..<200 {

@@ -87,14 +87,20 @@ struct TailReadingTests {
         #expect(await engine.statistics.parseFailures == 1)
     }
 
-    @Test("multiline: continuation lines join the record before them; the timeout closes the last one")
-    func multiline() async throws {
+    /// An engine reading plain lines whose records start with a date (`^\d{4}-`), closed after
+    /// 150 ms without growth on the returned clock.
+    static func multilineEngine() throws -> (TailScratch, RecordingTailSink, ManualClock, TailEngine) {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
         var source = TailSource(include: [], startAt: .beginning, format: .plain)
         source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
         let clock = ManualClock()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock))
+        return (scratch, sink, clock, try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock)))
+    }
+
+    @Test("multiline: continuation lines join the record before them; the timeout closes the last one")
+    func multiline() async throws {
+        let (scratch, sink, clock, engine) = try Self.multilineEngine()
         try scratch.append("a.log", "2024-05-01 start\nError: boom\n  at a()\n  at b()\n2024-05-01 next\n")
         await engine.poll()
         #expect(sink.bodies == ["2024-05-01 start\nError: boom\n  at a()\n  at b()"])
@@ -110,12 +116,7 @@ struct TailReadingTests {
 
     @Test("multiline: a record holds at most 1 MiB of text however many continuation lines come (the rest is read, counted and marked), again and again; the next start is whole")
     func multilineRecordIsCapped() async throws {
-        let scratch = try TailScratch()
-        let sink = RecordingTailSink()
-        var source = TailSource(include: [], startAt: .beginning, format: .plain)
-        source.multiline = .init(startPattern: #"^\d{4}-"#, timeout: .milliseconds(150))
-        let clock = ManualClock()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock))
+        let (scratch, sink, clock, engine) = try Self.multilineEngine()
         // Three records of a start line and 300 continuation lines of two-byte characters (9,999 bytes a line
         // in the file): each ~3 MB, and the cap falls inside a character.
         let continuation = String(repeating: "é", count: 4_999) + "\n"
