@@ -65,17 +65,20 @@ public enum LogLinesFuzzing {
     /// selector asks, joined into multiline records (`MultilineAssembler`): the records are the
     /// same however the reads cut the file; they cover it in order with no gap or overlap; their
     /// text is valid UTF-8 within `max_line_bytes` (tripled at most by repairs) or the record cap;
-    /// a cut line says its length. The selector chooses `max_line_bytes`, the read size and the rule.
+    /// a record that lost text says its length. The selector chooses `max_line_bytes`, the read
+    /// size, the rule and its cap.
     static func checkReading(_ input: UnsafeRawBufferPointer) {
         guard let selector = input.first else { return }
         let maxLineBytes = [16, 61, 1_000, 1 << 20][Int(selector >> 3) & 3]
         let multiline = selector & 0x20 != 0
         let readSize = [1, 7, 100, 4_096][Int(selector >> 6) & 3]
+        // A multiline record's cap, small enough for fuzzed files to reach.
+        let recordCap = [64, 300, MultilineAssembler.maxRecordBytes][Int(selector % 3)]
         let body = UnsafeRawBufferPointer(rebasing: input[1...])
 
         func read(in size: Int) -> RecordBuffer {
             var splitter = LineSplitter(maxLineBytes: maxLineBytes, offset: 0)
-            var assembler = MultilineAssembler(startPattern: multiline ? #"^\S"# : nil)
+            var assembler = MultilineAssembler(startPattern: multiline ? #"^\S"# : nil, maxRecordBytes: recordCap)
             var records = RecordBuffer()
             var offset = 0
             while offset < body.count {
@@ -101,11 +104,20 @@ public enum LogLinesFuzzing {
             let text = whole.withText(of: record) { Array($0) }
             precondition(text == pieces.withText(of: other) { Array($0) }, "record \(index)'s text differs with reads of \(readSize)")
             precondition(String(validating: text, as: UTF8.self) != nil, "record \(index) is not valid UTF-8")
-            precondition(text.count <= (multiline ? MultilineAssembler.maxRecordBytes : 3 * maxLineBytes), "record \(index) holds \(text.count) bytes")
+            precondition(text.count <= (multiline ? recordCap : 3 * maxLineBytes), "record \(index) holds \(text.count) bytes")
+            // What the record's lines held in the file, without the last newline.
+            let content = Int(record.end - record.start) - (body[Int(record.end) - 1] == 0x0A ? 1 : 0)
+            precondition(record.truncatedFrom == nil || record.truncatedFrom == content, "record \(index) says it was \(record.truncatedFrom!) bytes, not \(content)")
             if !multiline {
-                let content = Int(record.end - record.start) - (body[Int(record.end) - 1] == 0x0A ? 1 : 0)
                 precondition((record.truncatedFrom != nil) == (content > maxLineBytes), "record \(index): a line of \(content) bytes, cut: \(record.truncatedFrom.map(String.init) ?? "no")")
-                precondition(record.truncatedFrom == nil || record.truncatedFrom == content, "record \(index) says it was \(record.truncatedFrom!) bytes, not \(content)")
+            } else if record.truncatedFrom == nil {
+                // Nothing left out: every byte of the lines is there but the carriage returns of CRLF
+                // endings (repairs never shrink text).
+                var carriageReturns = 0
+                for position in Int(record.start)..<(Int(record.end) - 1) where body[position] == 0x0D && body[position + 1] == 0x0A {
+                    carriageReturns += 1
+                }
+                precondition(text.count >= content - carriageReturns, "record \(index) lost text unmarked: \(text.count) of \(content) bytes")
             }
         }
         precondition(next == UInt64(body.count), "the records end at \(next), the file at \(body.count)")

@@ -13,26 +13,28 @@ package struct MultilineAssembler: @unchecked Sendable {
     /// (they are read, checked for a start and counted in its original length) but their text is
     /// dropped, so a file whose lines never match the start pattern holds at most this much.
     package static let maxRecordBytes = TailBatchEncoder.maxValueBytes
+    /// This assembler's cap: `maxRecordBytes`, smaller only where a fuzz target reaches it.
+    private let capacity: Int
 
     /// The record still gathering continuation lines.
     private struct OpenRecord {
         var text: [UInt8] = []
         var start: UInt64
         var end: UInt64
-        /// The first line's length when it was cut to `max_line_bytes`.
-        var truncatedFrom: Int?
+        /// The last line ended with a newline (a partial last line, sent after its timeout, did not).
+        var endsWithNewline: Bool
         /// A line was cut to `max_line_bytes`.
         var truncated: Bool
-        /// Text was left out past `maxRecordBytes`: later lines add none.
+        /// Text was left out past the cap: later lines add none.
         var full = false
         var invalidUTF8 = false
         var lines = 1
 
         /// Appends `line` (after a newline unless it is the first), or what fits of it within
-        /// `maxRecordBytes`, cut on a character boundary; once something is left out, nothing more.
-        mutating func append(_ line: [UInt8], invalid: Bool, separated: Bool) {
+        /// `capacity`, cut on a character boundary; once something is left out, nothing more.
+        mutating func append(_ line: [UInt8], invalid: Bool, separated: Bool, capacity: Int) {
             guard !full else { return }
-            let room = MultilineAssembler.maxRecordBytes - text.count - (separated ? 1 : 0)
+            let room = capacity - text.count - (separated ? 1 : 0)
             var kept = line.count
             if kept > room {
                 full = true
@@ -43,21 +45,32 @@ package struct MultilineAssembler: @unchecked Sendable {
             }
             // Grown by doubling, but never past the cap.
             let needed = text.count + kept + (separated ? 1 : 0)
-            if needed > text.capacity { text.reserveCapacity(min(max(needed, 2 * text.capacity), MultilineAssembler.maxRecordBytes)) }
+            if needed > text.capacity { text.reserveCapacity(min(max(needed, 2 * text.capacity), capacity)) }
             if separated { text.append(0x0A) }
             text += line[..<kept]
-            if invalid { invalidUTF8 = true }
+            // Repairs (U+FFFD) in the part kept mark the record; those in dropped text do not.
+            if invalid, kept == line.count || Self.containsReplacement(line[..<kept]) { invalidUTF8 = true }
+        }
+
+        private static func containsReplacement(_ bytes: ArraySlice<UInt8>) -> Bool {
+            var index = bytes.startIndex
+            while index + 2 < bytes.endIndex {
+                if bytes[index] == 0xEF, bytes[index + 1] == 0xBF, bytes[index + 2] == 0xBD { return true }
+                index += 1
+            }
+            return false
         }
     }
 
-    package init(startPattern: String?) {
+    package init(startPattern: String?, maxRecordBytes: Int = MultilineAssembler.maxRecordBytes) {
         self.startPattern = startPattern.flatMap { try? NSRegularExpression(pattern: $0) }
+        self.capacity = max(16, maxRecordBytes)
     }
 
     /// Where the open record starts, if one is waiting for continuation lines.
     package var openStart: UInt64? { open?.start }
 
-    /// Bytes of text the open record holds, and has room for (at most `maxRecordBytes` each).
+    /// Bytes of text the open record holds, and has room for (at most the cap each).
     package var openBytes: (count: Int, capacity: Int) { (open?.text.count ?? 0, open?.text.capacity ?? 0) }
 
     package mutating func add(_ line: RawLine, into records: inout RecordBuffer) {
@@ -69,34 +82,35 @@ package struct MultilineAssembler: @unchecked Sendable {
         let invalid = RecordBuffer.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
         let string = String(decoding: text, as: UTF8.self)
         let isStart = startPattern.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
+        // The line's bytes in the file beyond its content: its newline (and a carriage return
+        // the splitter left out of a line it did not cut).
+        let fileBytes = line.end >= line.start ? line.end - line.start : 0
+        let endsWithNewline = fileBytes > UInt64(line.truncatedFrom ?? line.bytes.count)
         if !isStart, open != nil, open!.lines < Self.maxLines {
             // In place: the open record's text is not copied for each continuation line.
-            open!.append(text, invalid: invalid, separated: true)
+            open!.append(text, invalid: invalid, separated: true, capacity: capacity)
             if line.truncatedFrom != nil { open!.truncated = true }
             open!.end = line.end
+            open!.endsWithNewline = endsWithNewline
             open!.lines += 1
             return
         }
         flush(into: &records)
-        var record = OpenRecord(start: line.start, end: line.end, truncatedFrom: line.truncatedFrom, truncated: line.truncatedFrom != nil)
-        record.append(text, invalid: invalid, separated: false)
+        var record = OpenRecord(start: line.start, end: line.end, endsWithNewline: endsWithNewline, truncated: line.truncatedFrom != nil)
+        record.append(text, invalid: invalid, separated: false, capacity: capacity)
         open = record
     }
 
     /// Closes the open record (timeout, or the end of a file). A record that lost text says how
-    /// long it was: the bytes of the file its lines span.
+    /// long it was: the bytes of the file its lines span, without the last newline (for one
+    /// line, the line's length, as without a multiline rule).
     package mutating func flush(into records: inout RecordBuffer) {
         guard let current = open else { return }
-        if current.lines == 1, !current.full {
-            // One line: its own cut (`max_line_bytes`), as for a file without a multiline rule.
-            records.append(text: current.text, start: current.start, end: current.end, truncatedFrom: current.truncatedFrom, invalidUTF8: current.invalidUTF8)
-        } else {
-            let (span, wrapped) = current.end.subtractingReportingOverflow(current.start)
-            let spanned = wrapped ? 0 : Int(clamping: span)
-            records.append(
-                text: current.text, start: current.start, end: current.end,
-                truncatedFrom: current.truncated || current.full ? spanned : nil, invalidUTF8: current.invalidUTF8)
-        }
+        let (span, wrapped) = current.end.subtractingReportingOverflow(current.start)
+        let length = wrapped ? 0 : Int(clamping: span) - (current.endsWithNewline && span > 0 ? 1 : 0)
+        records.append(
+            text: current.text, start: current.start, end: current.end,
+            truncatedFrom: current.truncated || current.full ? length : nil, invalidUTF8: current.invalidUTF8)
         open = nil
     }
 }
