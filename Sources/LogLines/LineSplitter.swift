@@ -41,13 +41,13 @@ package struct LineSplitter: Sendable {
                 // The whole line is in this chunk: no copy.
                 lineLength = content.count + 1
                 let range = advance()
-                line(Self.line(content, contentLength: content.count, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: true))
+                line(Self.line(content, contentLength: content.count, range: range, maxLineBytes: maxLineBytes, endsWithNewline: true))
             } else {
                 append(content)
                 lineLength += 1
                 let range = advance()
                 buffer.withUnsafeBytes { kept in
-                    line(Self.line(kept, contentLength: range.count - 1, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: true))
+                    line(Self.line(kept, contentLength: range.count - 1, range: range, maxLineBytes: maxLineBytes, endsWithNewline: true))
                 }
                 buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
             }
@@ -60,7 +60,7 @@ package struct LineSplitter: Sendable {
         guard lineLength > 0 else { return }
         let range = advance()
         buffer.withUnsafeBytes { kept in
-            line(Self.line(kept, contentLength: range.count, range: range, maxLineBytes: maxLineBytes, stripCarriageReturn: false))
+            line(Self.line(kept, contentLength: range.count, range: range, maxLineBytes: maxLineBytes, endsWithNewline: false))
         }
         buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
     }
@@ -82,12 +82,12 @@ package struct LineSplitter: Sendable {
     /// The line whose kept bytes start `kept` (at most `maxLineBytes` of them are used) and whose
     /// content, without the newline, was `contentLength` bytes long.
     private static func line(
-        _ kept: UnsafeRawBufferPointer, contentLength: Int, range: Range<UInt64>, maxLineBytes: Int, stripCarriageReturn: Bool
+        _ kept: UnsafeRawBufferPointer, contentLength: Int, range: Range<UInt64>, maxLineBytes: Int, endsWithNewline: Bool
     ) -> RawLine {
         var count = min(kept.count, contentLength, maxLineBytes)
-        if stripCarriageReturn, contentLength <= maxLineBytes, count > 0, kept[count - 1] == 0x0D { count -= 1 }
+        if endsWithNewline, contentLength <= maxLineBytes, count > 0, kept[count - 1] == 0x0D { count -= 1 }
         return RawLine(
             bytes: UnsafeRawBufferPointer(rebasing: kept[0..<count]), start: range.lowerBound, end: range.upperBound,
-            truncatedFrom: contentLength > maxLineBytes ? contentLength : nil)
+            truncatedFrom: contentLength > maxLineBytes ? contentLength : nil, endsWithNewline: endsWithNewline)
     }
 }

@@ -82,21 +82,17 @@ package struct MultilineAssembler: @unchecked Sendable {
         let invalid = RecordBuffer.appendRepaired(line.bytes, truncated: line.truncatedFrom != nil, to: &text)
         let string = String(decoding: text, as: UTF8.self)
         let isStart = startPattern.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) != nil
-        // The line's bytes in the file beyond its content: its newline (and a carriage return
-        // the splitter left out of a line it did not cut).
-        let fileBytes = line.end >= line.start ? line.end - line.start : 0
-        let endsWithNewline = fileBytes > UInt64(line.truncatedFrom ?? line.bytes.count)
         if !isStart, open != nil, open!.lines < Self.maxLines {
             // In place: the open record's text is not copied for each continuation line.
             open!.append(text, invalid: invalid, separated: true, capacity: capacity)
             if line.truncatedFrom != nil { open!.truncated = true }
             open!.end = line.end
-            open!.endsWithNewline = endsWithNewline
+            open!.endsWithNewline = line.endsWithNewline
             open!.lines += 1
             return
         }
         flush(into: &records)
-        var record = OpenRecord(start: line.start, end: line.end, endsWithNewline: endsWithNewline, truncated: line.truncatedFrom != nil)
+        var record = OpenRecord(start: line.start, end: line.end, endsWithNewline: line.endsWithNewline, truncated: line.truncatedFrom != nil)
         record.append(text, invalid: invalid, separated: false, capacity: capacity)
         open = record
     }
