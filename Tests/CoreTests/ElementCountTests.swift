@@ -177,6 +177,34 @@ struct ElementCountTests {
         #expect(try OTLPDecoder().decode(.metrics, Array(small.utf8), format: .json, nowUnixNano: .max / 2).batch.itemCount == 1)
     }
 
+    @Test("OTLP/JSON histograms one after another, alternately just under and just over the limit: each is decided alone, 200 times")
+    func jsonNumbersSteadily() throws {
+        func histogram(_ buckets: Int) -> [UInt8] {
+            let counts = Array(repeating: "1", count: buckets).joined(separator: ",")
+            let bounds = (1..<buckets).map(String.init).joined(separator: ",")
+            return Array((#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1700000000000000000","count":"\#(buckets)","bucketCounts":["#
+                + counts + #"],"explicitBounds":["# + bounds + "]}]}}]}]}]}").utf8)
+        }
+        // Objects: the request, a resource group, a scope group, a metric, its histogram, a point (6);
+        // then n counts and n - 1 bounds.
+        let decoder = OTLPDecoder(limits: OTLPLimits(maxElementsPerRequest: 1_000))
+        let (under, over) = (histogram(497), histogram(498))
+        #expect(under.withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) } == 999)
+        #expect(over.withUnsafeBytes { ElementCount.jsonElements(in: $0, limit: .max) } == 1_001)
+        var (accepted, refused) = (0, 0)
+        for round in 0..<200 {
+            do {
+                let decoded = try decoder.decode(.metrics, round % 2 == 0 ? under : over, format: .json, nowUnixNano: .max / 2)
+                #expect(round % 2 == 0 && decoded.batch.itemCount == 1)
+                accepted += 1
+            } catch {
+                #expect(round % 2 == 1 && error.message.contains("more than 1000 elements"), "\(round): \(error.message)")
+                refused += 1
+            }
+        }
+        #expect(accepted == 100 && refused == 100)
+    }
+
     @Test("nesting deeper than the limit, and bytes that are not protobuf, are refused without a crash; the scan stops once past the limit")
     func hostileShapes() throws {
         // A span attribute of key-value lists 30 deep: 3 messages a level.
