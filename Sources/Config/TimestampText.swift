@@ -64,23 +64,26 @@ public enum TimestampText {
     }
 
     public static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        rfc3339Seconds(bytes).flatMap { rfc3339(bytes, prefixSeconds: $0) }
+    }
+
+    /// The first 19 bytes of an RFC 3339 time, `YYYY-MM-DD[T ]HH:MM:SS`, as seconds since the
+    /// epoch read as UTC; nil when they are not one. Lines written within one second share them,
+    /// so a reader of many lines may keep the last one's (`rfc3339(_:prefixSeconds:)`).
+    public static func rfc3339Seconds(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard bytes.count >= 19 else { return nil }
-        func digits(_ start: Int, _ count: Int) -> Int? {
-            guard start + count <= bytes.count else { return nil }
-            var value = 0
-            for index in start..<(start + count) {
-                let byte = bytes[index]
-                guard byte >= 0x30 && byte <= 0x39 else { return nil }
-                value = value * 10 + Int(byte - 0x30)
-            }
-            return value
-        }
-        guard let year = digits(0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
-              let day = digits(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
-              let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
-              let second = digits(17, 2),
+        guard let year = digits(bytes, 0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(bytes, 5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = digits(bytes, 8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
+              let hour = digits(bytes, 11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(bytes, 14, 2), bytes[16] == UInt8(ascii: ":"),
+              let second = digits(bytes, 17, 2),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60, year >= 1970
         else { return nil }
+        return daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+    }
+
+    /// The time whose first 19 bytes `rfc3339Seconds` read as `prefixSeconds`: the rest is
+    /// `[.fraction](Z|±HH:MM|±HHMM)`.
+    public static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>, prefixSeconds: Int) -> UInt64? {
         var index = 19
         var fraction: UInt64 = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: ",") {
@@ -100,10 +103,10 @@ public enum TimestampText {
             if sign == UInt8(ascii: "Z") || sign == UInt8(ascii: "z") {
                 index += 1
             } else if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
-                guard let hours = digits(index + 1, 2) else { return nil }
+                guard let hours = digits(bytes, index + 1, 2) else { return nil }
                 var minutesAt = index + 3
                 if minutesAt < bytes.count, bytes[minutesAt] == UInt8(ascii: ":") { minutesAt += 1 }
-                guard let minutes = digits(minutesAt, 2) else { return nil }
+                guard let minutes = digits(bytes, minutesAt, 2) else { return nil }
                 offsetSeconds = (hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
                 index = minutesAt + 2
             } else {
@@ -111,12 +114,23 @@ public enum TimestampText {
             }
         }
         guard index == bytes.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        let seconds = prefixSeconds - offsetSeconds
         guard seconds >= 0 else { return nil }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         let (nanos, carry) = whole.addingReportingOverflow(fraction)
         return overflow || carry ? nil : nanos
+    }
+
+    /// `count` decimal digits at `start`; nil past the end or at any other byte.
+    private static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
+        guard start + count <= bytes.count else { return nil }
+        var value = 0
+        for index in start..<(start + count) {
+            let byte = bytes[index]
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
     }
 
     /// A time in a query string or flag: Unix nanoseconds as digits, or RFC 3339; `nil` when

@@ -41,6 +41,14 @@ package struct LogRecordWriter {
     private var time: UInt64 = 0
     /// A time field was there but out of range or unreadable, and no other one was usable.
     package private(set) var timeUnusable = false
+    /// The first 19 bytes of the last RFC 3339 time read, and their seconds (`rfc3339OrOther`).
+    private struct TimePrefix {
+        var head: UInt64
+        var middle: UInt64
+        var tail: UInt32
+        var seconds: Int
+    }
+    private var timePrefix: TimePrefix?
     private var severity = Severity.unspecified
     private var severityText: Range<Int>?
     private var severityName = ""
@@ -203,13 +211,29 @@ package struct LogRecordWriter {
         return Plan(disposition: .attribute, valueSize: content.count, replacement: replacements.count - 1)
     }
 
-    private func timestamp(_ value: ParsedFields.Value, _ fields: ParsedFields) -> UInt64? {
+    private mutating func timestamp(_ value: ParsedFields.Value, _ fields: ParsedFields) -> UInt64? {
         switch value {
-        case .string(let range): return fields.withBytes(range) { TimestampText.unixNano(utf8: $0) }
+        case .string(let range): return fields.withBytes(range) { rfc3339OrOther($0) }
         case .int(let number): return TimestampText.epoch(Double(number), exact: number)
         case .double(let number): return TimestampText.epoch(number, exact: nil)
         default: return nil
         }
+    }
+
+    /// `TimestampText.unixNano(utf8:)`, reading the date and time to the second only when they
+    /// differ from the last RFC 3339 time's (lines of one second share them).
+    private mutating func rfc3339OrOther(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard utf8.count >= 19, let base = utf8.baseAddress else { return TimestampText.unixNano(utf8: utf8) }
+        let raw = UnsafeRawPointer(base)
+        let prefix = TimePrefix(
+            head: raw.loadUnaligned(as: UInt64.self), middle: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            tail: raw.loadUnaligned(fromByteOffset: 15, as: UInt32.self), seconds: 0)
+        if let last = timePrefix, last.head == prefix.head, last.middle == prefix.middle, last.tail == prefix.tail {
+            return TimestampText.rfc3339(utf8, prefixSeconds: last.seconds) ?? TimestampText.unixNano(utf8: utf8)
+        }
+        guard let seconds = TimestampText.rfc3339Seconds(utf8) else { return TimestampText.unixNano(utf8: utf8) }
+        timePrefix = TimePrefix(head: prefix.head, middle: prefix.middle, tail: prefix.tail, seconds: seconds)
+        return TimestampText.rfc3339(utf8, prefixSeconds: seconds) ?? TimestampText.unixNano(utf8: utf8)
     }
 
     /// Takes the severity from a level field; false when it is no level.

@@ -9,16 +9,19 @@ package struct ShortText: Equatable {
     package init?(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool = false) {
         guard bytes.count <= 16 else { return nil }
         count = bytes.count
-        if !lowercasing {
-            (low, high) = Self.pack(bytes)
-            return
-        }
-        for (index, byte) in bytes.enumerated() {
-            var byte = byte
-            guard byte < 0x80 else { return nil }
-            if byte &- 0x41 < 26 { byte |= 0x20 }
-            if index < 8 { low |= UInt64(byte) << UInt64(index * 8) } else { high |= UInt64(byte) << UInt64((index - 8) * 8) }
-        }
+        (low, high) = Self.pack(bytes)
+        guard lowercasing else { return }
+        guard (low | high) & 0x8080_8080_8080_8080 == 0 else { return nil }
+        (low, high) = (Self.lowercased(low), Self.lowercased(high))
+    }
+
+    /// Eight ASCII bytes with `A`–`Z` made lowercase: a byte is upper case when adding 0x3F
+    /// reaches 0x80 and adding 0x25 does not (no byte above 0x7F, so no carry between bytes).
+    @inline(__always)
+    private static func lowercased(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let upper = (word &+ ones &* 0x3F) & ~(word &+ ones &* 0x25) & (ones &* 0x80)
+        return word | upper >> 2
     }
 
     package init(_ text: String) {

@@ -84,22 +84,19 @@ package struct TailBatchEncoder {
         swap(&fields, &self.fields)
         defer { swap(&fields, &self.fields) }
         var writer = LogRecordWriter(redactor: redactor, observedUnixNano: observedUnixNano, timeBounds: timeBounds, path: path, fileName: fileName)
-        for index in range {
-            let record = records[index]
-            guard record.textCount > 0 else { continue }
-            records.withText(of: record) { text in
-                // A record past what a receiver takes would get the whole batch refused: it is kept whole instead.
-                let parsed = parser.parse(text, into: &fields) && Self.withinLimits(fields)
-                let size = writer.plan(text: text, record: record, fields: fields, parsed: parsed)
-                output.append(size: PresizedProtobufWriter.lengthDelimitedSize(2, size)) { out in
-                    out.tag(2, 2)
-                    out.varint(UInt64(size))
-                    writer.write(text: text, fields: fields, into: &out)
-                }
-                fields.endRecord()
-                if !parsed { batch.parseFailures += 1 }
-                if writer.timeUnusable { batch.unusableTimes += 1 }
+        records.forEachText(in: range) { record, text in
+            guard record.textCount > 0 else { return }
+            // A record past what a receiver takes would get the whole batch refused: it is kept whole instead.
+            let parsed = parser.parse(text, into: &fields) && Self.withinLimits(fields)
+            let size = writer.plan(text: text, record: record, fields: fields, parsed: parsed)
+            output.append(size: PresizedProtobufWriter.lengthDelimitedSize(2, size)) { out in
+                out.tag(2, 2)
+                out.varint(UInt64(size))
+                writer.write(text: text, fields: fields, into: &out)
             }
+            fields.endRecord()
+            if !parsed { batch.parseFailures += 1 }
+            if writer.timeUnusable { batch.unusableTimes += 1 }
             if record.truncatedFrom != nil { batch.truncatedLines += 1 }
             if record.invalidUTF8 { batch.invalidUTF8Lines += 1 }
             batch.itemCount += 1

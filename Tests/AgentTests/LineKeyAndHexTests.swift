@@ -161,6 +161,31 @@ struct LineKeyAndHexTests {
         #expect(tooLong.withUnsafeBufferPointer { ShortText($0) } == nil)
     }
 
+    @Test("lowercased short texts pack as each byte lowercased alone (every ASCII byte at every position); any byte past 0x7F is nil")
+    func shortTextLowercasing() {
+        func plain(_ bytes: [UInt8]) -> ShortText? {
+            guard bytes.count <= 16, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            let lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            return lowered.withUnsafeBufferPointer { ShortText($0) }
+        }
+        for byte in UInt8(0)...UInt8(255) {
+            for position in 0..<16 {
+                var bytes = Array("abcdefghijklmnop".utf8)
+                bytes[position] = byte
+                let packed = bytes.withUnsafeBufferPointer { ShortText($0, lowercasing: true) }
+                #expect(packed == plain(bytes), "\(byte) at \(position)")
+            }
+        }
+        var generator = SeededGenerator(seed: 0x10_CA5E)
+        for _ in 0..<2_000 {
+            let count = Int(generator.next() % 17)
+            let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() % 0x81) }
+            let packed = bytes.withUnsafeBufferPointer { ShortText($0, lowercasing: true) }
+            #expect(packed == plain(bytes), "\(bytes)")
+        }
+        #expect(Array("INFO".utf8).withUnsafeBufferPointer { ShortText($0, lowercasing: true) } == ShortText("info"))
+    }
+
     /// The word pre-check written plainly: at a byte that starts some word (`starts`: a word's
     /// first byte, or its capital), some word whose bytes all equal the text's once `| 0x20`.
     static func holdsWord(_ text: ArraySlice<UInt8>, _ words: [[UInt8]], starts: Set<UInt8>) -> Bool {

@@ -68,7 +68,20 @@ struct TailLineTests {
         ]
         let pool: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F, 0x90, 0x8F]
         let random = (0..<5000).map { _ in (0..<Int.random(in: 0...20, using: &generator)).map { _ in pool.randomElement(using: &generator)! } }
-        for bytes in edges + random {
+        // ASCII runs past the 32- and 8-byte steps, with one byte of the pool anywhere in them.
+        var long: [[UInt8]] = []
+        for count in 1...100 {
+            for position in 0..<count {
+                var bytes = [UInt8](repeating: 0x61, count: count)
+                bytes[position] = pool.randomElement(using: &generator)!
+                long.append(bytes)
+                if position + 1 < count, bytes[position] >= 0xC2 && bytes[position] <= 0xDF {
+                    bytes[position + 1] = 0x80
+                    long.append(bytes)
+                }
+            }
+        }
+        for bytes in edges + random + long {
             let expected = String(validating: bytes, as: UTF8.self) != nil
             #expect(bytes.withUnsafeBufferPointer { UTF8Validation.isValid($0) } == expected, "\(bytes)")
         }

@@ -70,6 +70,27 @@ struct TailParsingTests {
         }
     }
 
+    @Test("times in one batch sharing their date and time to the second (read once) each read as alone: fractions, zones, bad endings, other formats between")
+    func timesSharingASecond() {
+        let texts = [
+            "2024-05-01T12:00:00.001Z", "2024-05-01T12:00:00.002Z", "2024-05-01T12:00:00+02:00", "2024-05-01T12:00:00.5-0430",
+            "2024-05-01T12:00:00", "2024-05-01T12:00:00.x", "2024-05-01T12:00:00Zjunk", "2024-05-01T12:00:00.",
+            "1714564800123", "2024-05-01T12:00:01.250Z", "2024-05-01T12:00:00.750Z", "2024-05-01 12:00:00.750Z",
+            "2024-05-01T12:00:00.750z", "2024-13-01T12:00:00.750Z", "2024-05-01T12:00:00.750Z", "1970-01-01T00:00:00+00:01",
+            "2024-05-01T12:00:00.123456789123Z", "9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999999-01:00",
+        ]
+        let records = TailTesting.records(texts.map { #"{"time":"\#($0)","msg":"m"}"# })
+        #expect(records.count == texts.count)
+        for (text, record) in zip(texts, records) {
+            var copy = text
+            let expected = copy.withUTF8 { TimestampText.unixNano(utf8: $0) }
+            #expect(record.timeUnixNano == (expected ?? 0), "\(text)")
+            #expect((record.attributes[LogLineParser.timeUnusable] != nil) == (expected == nil), "\(text)")
+        }
+        // Some of them were read: not all fell back to the observed time.
+        #expect(records.filter { $0.timeUnixNano > 1_000_000_000 }.count >= 10)
+    }
+
     @Test("times past what Unix nanoseconds hold are nil, never a trap: epoch s/ms/µs/ns and RFC 3339 up to year 9999")
     func timesOutOfRange() {
         let cases: [(AttributeValue, UInt64?)] = [
