@@ -280,6 +280,7 @@ let package = Package(
                 "PeriscopeModel",
                 "PeriscopeQueryAPI",
                 "PeriscopeConfig",
+                "PeriscopeDelivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -114,8 +114,8 @@ public enum TimestampText {
             }
         }
         guard index == bytes.count else { return nil }
-        let seconds = prefixSeconds - offsetSeconds
-        guard seconds >= 0 else { return nil }
+        let (seconds, negativeOverflow) = prefixSeconds.subtractingReportingOverflow(offsetSeconds)
+        guard !negativeOverflow, seconds >= 0 else { return nil }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         let (nanos, carry) = whole.addingReportingOverflow(fraction)
         return overflow || carry ? nil : nanos

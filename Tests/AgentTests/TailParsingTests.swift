@@ -78,6 +78,9 @@ struct TailParsingTests {
             "1714564800123", "2024-05-01T12:00:01.250Z", "2024-05-01T12:00:00.750Z", "2024-05-01 12:00:00.750Z",
             "2024-05-01T12:00:00.750z", "2024-13-01T12:00:00.750Z", "2024-05-01T12:00:00.750Z", "1970-01-01T00:00:00+00:01",
             "2024-05-01T12:00:00.123456789123Z", "9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999999-01:00",
+            // Each differs from the one before in one place of the first 19 bytes only.
+            "2024-05-01T12:00:00.5Z", "2024-05-01T12:01:00.5Z", "2024-05-01T13:01:00.5Z", "2024-05-02T13:01:00.5Z",
+            "2024-06-02T13:01:00.5Z", "2025-06-02T13:01:00.5Z", "2025-06-02T13:01:09.5Z", "2025-06-02T13:01:09.5Z",
         ]
         let records = TailTesting.records(texts.map { #"{"time":"\#($0)","msg":"m"}"# })
         #expect(records.count == texts.count)
@@ -89,6 +92,7 @@ struct TailParsingTests {
         }
         // Some of them were read: not all fell back to the observed time.
         #expect(records.filter { $0.timeUnixNano > 1_000_000_000 }.count >= 10)
+        #expect(Set(records.suffix(8).map(\.timeUnixNano)).count == 7, "seven different times at the end")
     }
 
     @Test("times past what Unix nanoseconds hold are nil, never a trap: epoch s/ms/µs/ns and RFC 3339 up to year 9999")
@@ -349,7 +353,8 @@ struct TailFlagTests {
         #expect(two.collectorURLs == ["http://c1:4400", "http://c2:4400"])
         #expect(try RunCommand.parse([]).resolve(environment: ["PERISCOPE_COLLECTOR": "http://e:1"]).collectorURLs == ["http://e:1"])
         for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"],
-                    ["--collector", "http://a:1,http://a:1/"], ["--collector", ","], ["--collector", "http://a:1,ftp://b"]] {
+                    ["--collector", "http://a:1,http://a:1/"], ["--collector", ","], ["--collector", "http://a:1,ftp://b"],
+                    ["--collector", "http://127.0.0.1:99999"], ["--collector", "http://a:1,http://b:65536/"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
         }
         // The file's numbers are held to the flags' rules.

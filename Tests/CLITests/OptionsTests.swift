@@ -85,6 +85,9 @@ import Testing
         #expect(throws: QueryError.self) { try GlobalOptions.normalizeCollectorURL("ftp://host") }
         #expect(throws: QueryError.self) { try GlobalOptions.normalizeCollectorURL("http://") }
         #expect(throws: QueryError.self) { try GlobalOptions.normalizeCollectorURL("http://host:4400/?x=1") }
+        // Past 65535 the HTTP client trapped on the first request.
+        #expect(throws: QueryError.self) { try GlobalOptions.normalizeCollectorURL("http://127.0.0.1:99999") }
+        #expect(throws: QueryError.self) { try GlobalOptions.normalizeCollectorURL("127.0.0.1:65536") }
     }
 
     @Test func globalOptionsWorkBeforeAndAfterTheCommand() throws {

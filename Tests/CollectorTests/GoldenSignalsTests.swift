@@ -96,6 +96,40 @@ struct GoldenSignalsTests {
         #expect(firstFive.rows.first?.requests == requests.filter { $0.startTimeUnixNano < start + 5 * 60_000_000_000 }.count)
     }
 
+    @Test("names that differ only after a U+0000 (valid UTF-8 any client may send) stay apart: signals, services and search keep answering", arguments: StoreBackend.allCases)
+    func namesWithNUL(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
+        var index: UInt64 = 0
+        for service in ["b", "b\u{0}x"] {
+            for operation in ["op", "op\u{0}x", "\u{0}"] {
+                index += 1
+                let start = Self.base + index * 1_000_000_000
+                let span = Span(traceID: TraceID(high: 7, low: index), spanID: SpanID(index), name: operation, kind: .server,
+                                startTimeUnixNano: start, endTimeUnixNano: start + 1_000_000)
+                _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: service), scopes: [ScopeSpans(spans: [span])])]), batchID: "nul-\(index)")
+            }
+        }
+        // PostgreSQL's text holds no U+0000: its store writes U+FFFD in its place.
+        func stored(_ name: String) -> String { backend == .postgres ? name.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : name }
+        let range = (start: Self.base, end: Self.base + 60_000_000_000)
+        let signals = try store.goldenSignals(SignalsQuery(byOperation: true, startUnixNano: range.start, endUnixNano: range.end))
+        #expect(Set(signals.rows.map { "\($0.service)|\($0.operation ?? "-")" }) == Set([
+            "b|op", "b|op\u{0}x", "b|\u{0}", "b\u{0}x|op", "b\u{0}x|op\u{0}x", "b\u{0}x|\u{0}",
+        ].map(stored)))
+        #expect(signals.rows.allSatisfy { $0.requests == 1 })
+        #expect(Set(try store.services().map(\.name)).isSuperset(of: ["b", stored("b\u{0}x")]))
+        let found = try store.searchTraces(TraceQuery(service: "b\u{0}x", startUnixNano: range.start, endUnixNano: range.end))
+        #expect(found.count == 3)
+        // A second round of the same names, after the first is flushed, is counted where the first was.
+        let start = Self.base + 30_000_000_000
+        let again = Span(traceID: TraceID(high: 8, low: 1), spanID: SpanID(99), name: "op\u{0}x", kind: .server,
+                         startTimeUnixNano: start, endTimeUnixNano: start + 1_000_000)
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "b\u{0}x"), scopes: [ScopeSpans(spans: [again])])]), batchID: "nul-again")
+        let after = try store.goldenSignals(SignalsQuery(byOperation: true, startUnixNano: range.start, endUnixNano: range.end))
+        #expect(after.rows.first { $0.service == stored("b\u{0}x") && $0.operation == stored("op\u{0}x") }?.requests == 2)
+        #expect(after.rows.count == 6)
+    }
+
     /// Two weeks of sparse traffic out of time order: 3 services × 4 operations (one unnamed),
     /// a request every 37 minutes per operation with seeded durations; every 13th fails with
     /// HTTP 500, every 26th (from the first) with an exception.

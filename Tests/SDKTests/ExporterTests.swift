@@ -90,6 +90,15 @@ import Testing
         #expect(throws: PeriscopeError.self) {
             _ = try Periscope(configuration: PeriscopeConfiguration(serviceName: "x", agentEndpoint: "127.0.0.1:4318"))
         }
+        // A port past 65535 used to pass here and trap in the HTTP client at the first export, killing the service.
+        for endpoint in ["http://127.0.0.1:99999", "http://127.0.0.1:65536", "http://127.0.0.1:0", "https://agent:123456/"] {
+            #expect(throws: PeriscopeError.self, "\(endpoint)") {
+                _ = try Periscope(configuration: PeriscopeConfiguration(serviceName: "x", agentEndpoint: endpoint))
+            }
+        }
+        #expect(EndpointURL.problem("http://127.0.0.1:65535") == nil && EndpointURL.problem("https://agent") == nil)
+        #expect(EndpointURL.problem("http://127.0.0.1:99999") == "port 99999 is not between 1 and 65535")
+        #expect(EndpointURL.problem("ftp://x") != nil && EndpointURL.problem("http://") != nil)
     }
 
     @Test(.timeLimit(.minutes(1)))

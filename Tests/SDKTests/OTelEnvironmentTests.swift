@@ -99,11 +99,11 @@ struct OTelEnvironmentTests {
             "OTEL_EXPORTER_OTLP_ENDPOINT": "agent:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "-5",
             "OTEL_TRACES_SAMPLER": "jaeger_remote", "OTEL_TRACES_SAMPLER_ARG": "2",
             "OTEL_RESOURCE_ATTRIBUTES": "novalue,%zz=1", "OTEL_PROPAGATORS": "b3,baggage",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://x", "OTEL_EXPORTER_OTLP_HEADERS": "=x,x-evil=a%0D%0AInjected:%201,bad name=1,ok=fine",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://x", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://agent:99999", "OTEL_EXPORTER_OTLP_HEADERS": "=x,x-evil=a%0D%0AInjected:%201,bad name=1,ok=fine",
         ])
         let named = Set(environment.warnings.compactMap { $0.split(separator: " ").first.map { String($0.split(separator: "=").first ?? $0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) } })
         for variable in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_TRACES_SAMPLER", "OTEL_RESOURCE_ATTRIBUTES",
-                         "OTEL_PROPAGATORS", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"] {
+                         "OTEL_PROPAGATORS", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"] {
             #expect(named.contains(variable), "no warning for \(variable): \(environment.warnings)")
         }
         #expect(environment.endpoint == nil && environment.timeout == nil && environment.sampler == nil)

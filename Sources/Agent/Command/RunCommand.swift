@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import PeriscopeConfig
+import PeriscopeDelivery
 import PeriscopeDiskQueue
 
 /// `periscope-agent [run]`: the long-running sidecar.
@@ -249,6 +250,9 @@ enum CollectorURL {
     static func normalise(_ url: String) throws -> String {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConfigurationError("--collector must be an http:// or https:// URL, got '\(url)'")
+        }
+        if let problem = EndpointURL.problem(url) {
+            throw ConfigurationError("--collector '\(url)': \(problem)")
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url
     }

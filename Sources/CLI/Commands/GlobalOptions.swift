@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PeriscopeDelivery
 
 /// Options every command takes: where the collector is, how to authenticate, how to print.
 struct GlobalOptions: ParsableArguments {
@@ -62,7 +63,7 @@ struct GlobalOptions: ParsableArguments {
         guard let components = URLComponents(string: url),
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty,
-              components.query == nil, components.fragment == nil
+              components.query == nil, components.fragment == nil, EndpointURL.problem(url) == nil
         else {
             throw QueryError("'\(Text.sanitize(text))' is not a collector URL: expected http://HOST:PORT (set --collector or PERISCOPE_COLLECTOR)")
         }

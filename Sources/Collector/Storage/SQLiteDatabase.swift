@@ -116,9 +116,18 @@ final class Statement {
         return self
     }
 
+    /// Binds the text by its byte count, not up to a NUL: U+0000 is valid UTF-8 that any client may
+    /// send, and a name cut at it would collide with a shorter one (a unique index then refuses it).
     @discardableResult
     func bind(_ index: Int32, _ value: String) -> Statement {
-        sqlite3_bind_text(handle, index, value, -1, SQLITE_TRANSIENT)
+        var value = value
+        value.withUTF8 { utf8 in
+            // An empty buffer may have no address, and a null pointer would bind NULL, not "".
+            let address = utf8.baseAddress ?? ("" as StaticString).utf8Start
+            _ = address.withMemoryRebound(to: CChar.self, capacity: max(utf8.count, 1)) {
+                sqlite3_bind_text64(handle, index, $0, sqlite3_uint64(utf8.count), SQLITE_TRANSIENT, UInt8(SQLITE_UTF8))
+            }
+        }
         return self
     }
 
@@ -168,9 +177,10 @@ final class Statement {
     func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
+    /// The column's text by its byte count (it may hold U+0000; see `bind(_:_:)`).
     func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
-        return String(cString: text)
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
     }
 
     /// The column's bytes without a copy, valid only inside `body` (until the next step).

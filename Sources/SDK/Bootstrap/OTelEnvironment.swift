@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeDelivery
 import PeriscopeModel
 
 /// The standard OpenTelemetry SDK environment variables
@@ -176,7 +177,7 @@ public struct OTelEnvironment: Sendable {
 
     static func httpURL(_ text: String) -> String? {
         let lower = text.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), URLComponents(string: text)?.host?.isEmpty == false else { return nil }
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), EndpointURL.problem(text) == nil else { return nil }
         var url = text
         while url.hasSuffix("/") { url.removeLast() }
         return url

@@ -1,6 +1,7 @@
 import Instrumentation
 import Logging
 import Metrics
+import PeriscopeDelivery
 import PeriscopeModel
 import ServiceLifecycle
 import Synchronization
@@ -35,7 +36,7 @@ public struct Periscope: Service, Sendable {
         let endpoint = configuration.agentEndpoint
         let schemeFree = endpoint.hasPrefix("http://") ? endpoint.dropFirst(7)
             : endpoint.hasPrefix("https://") ? endpoint.dropFirst(8) : ""
-        guard !schemeFree.isEmpty, !schemeFree.hasPrefix("/") else {
+        guard !schemeFree.isEmpty, !schemeFree.hasPrefix("/"), EndpointURL.problem(endpoint) == nil else {
             throw PeriscopeError.invalidEndpoint(endpoint)
         }
         self.configuration = configuration

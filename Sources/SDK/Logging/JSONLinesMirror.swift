@@ -30,7 +30,7 @@ public enum PeriscopeError: Error, CustomStringConvertible {
         case .alreadyBootstrapped:
             return "Periscope.bootstrap was already called in this process (swift-log and tracing allow one bootstrap)"
         case .invalidEndpoint(let endpoint):
-            return "agent endpoint must be an http:// or https:// URL, got '\(endpoint)'"
+            return "agent endpoint must be an http:// or https:// URL with a host and a port between 1 and 65535, got '\(endpoint)'"
         case .cannotOpenLogFile(let path, let code):
             return "cannot open log file '\(path)': \(String(cString: strerror(code)))"
         }
