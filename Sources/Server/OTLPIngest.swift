@@ -36,9 +36,9 @@ public struct BodyLimits: Hashable, Sendable {
     public static let maximumBytes = 1 << 40
 
     /// Sets the limits from a command line's size texts (`16MiB`), or else a configuration
-    /// file's numbers of bytes; either way each from `minimumBytes` to `maximumBytes`.
+    /// file's (`16MiB` or a number of bytes); either way each from `minimumBytes` to `maximumBytes`.
     public mutating func set(
-        body: (flag: String?, file: Int?), decompressed: (flag: String?, file: Int?), inFlight: (flag: String?, file: Int?),
+        body: (flag: String?, file: String?), decompressed: (flag: String?, file: String?), inFlight: (flag: String?, file: String?),
         names: (body: String, decompressed: String, inFlight: String)
     ) throws(ConfigurationError) {
         if let bytes = try Self.limit(body, name: names.body) { maxBodyBytes = bytes }
@@ -52,15 +52,10 @@ public struct BodyLimits: Hashable, Sendable {
         }
     }
 
-    private static func limit(_ value: (flag: String?, file: Int?), name: String) throws(ConfigurationError) -> Int? {
-        let bytes: Int?
-        switch value {
-        case (let text?, _): bytes = ByteSizeText.parse(text)
-        case (nil, let number?): bytes = number
-        case (nil, nil): return nil
-        }
-        guard let bytes, bytes >= minimumBytes, bytes <= maximumBytes else {
-            let given = value.flag.map { "'\($0)'" } ?? "\(value.file ?? 0)"
+    private static func limit(_ value: (flag: String?, file: String?), name: String) throws(ConfigurationError) -> Int? {
+        guard let text = value.flag ?? value.file else { return nil }
+        guard let bytes = ByteSizeText.parse(text), bytes >= minimumBytes, bytes <= maximumBytes else {
+            let given = "'\(text)'"
             throw ConfigurationError("\(name) must be a size from 1KiB to 1TiB, like 16MiB; got \(given)")
         }
         return bytes

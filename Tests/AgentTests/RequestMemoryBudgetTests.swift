@@ -112,10 +112,10 @@ struct RequestMemoryBudgetTests {
             try limits.set(body: (nil, nil), decompressed: (nil, nil), inFlight: ("79MiB", nil), names: names)
         }
         #expect(throws: ConfigurationError.self) {
-            try limits.set(body: (nil, nil), decompressed: (nil, nil), inFlight: (nil, 512), names: names)
+            try limits.set(body: (nil, nil), decompressed: (nil, nil), inFlight: (nil, "512"), names: names)
         }
         var set = BodyLimits()
-        #expect(throws: Never.self) { try set.set(body: ("1MiB", nil), decompressed: (nil, 4 << 20), inFlight: ("5MiB", nil), names: names) }
+        #expect(throws: Never.self) { try set.set(body: ("1MiB", nil), decompressed: (nil, "4MiB"), inFlight: ("5MiB", nil), names: names) }
         #expect(set.inFlightBytes == 5 << 20 && set.maxBodyBytes == 1 << 20 && set.maxDecompressedBytes == 4 << 20)
     }
 

@@ -357,6 +357,11 @@ struct TailFlagTests {
                     ["--collector", "http://127.0.0.1:99999"], ["--collector", "http://a:1,http://b:65536/"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }
         }
+        // Sizes in the file take units, as the flags and the README say.
+        try scratch.append("units.yaml", "max_body_bytes: 16MiB\nmax_decompressed_bytes: 1048576\nmax_inflight_bytes: 320MiB\n")
+        let units = try RunCommand.parse(["--config", scratch.file("units.yaml")]).resolve(environment: [:])
+        #expect(units.bodyLimits.maxBodyBytes == 16 << 20 && units.bodyLimits.maxDecompressedBytes == 1 << 20)
+        #expect(units.bodyLimits.inFlightBytes == 320 << 20)
         // The file's numbers are held to the flags' rules.
         for (index, bad) in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "queue: {fsync: 0ms}", "queue: {fsync: 1ns}",
                              "batch: {max_delay: 100000d}", "batch: {max_bytes: 4MiB}",

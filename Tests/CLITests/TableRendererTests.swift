@@ -172,7 +172,7 @@ import Testing
     @Test func newLinesOnlyAndEqualTimestampsDeduplicated() {
         var follower = LogFollower(filter: LogFilter(service: "s", range: TimeRange(startUnixNano: 10, endUnixNano: nil), limit: 100, newestFirst: true))
         #expect(follower.nextFilter().range.startUnixNano == 10)
-        #expect(follower.accept([Self.log(200, "b"), Self.log(100, "a")]).map(\.body) == [.string("a"), .string("b")])
+        #expect(follower.begin([Self.log(200, "b"), Self.log(100, "a")]).map(\.body) == [.string("a"), .string("b")])
         let next = follower.nextFilter()
         #expect(next.range.startUnixNano == 200)
         #expect(next.newestFirst == false)
@@ -180,7 +180,33 @@ import Testing
         // The inclusive range returns "b" again, plus a new line at the same nanosecond.
         #expect(follower.accept([Self.log(200, "b"), Self.log(200, "c"), Self.log(300, "d")]).map(\.body) == [.string("c"), .string("d")])
         #expect(follower.accept([Self.log(300, "d")]).isEmpty)
-        #expect(follower.accept([Self.log(250, "late")]).isEmpty)  // older than what was printed
+        // Older than what was printed but newer than the first lines shown: it arrived late, and is shown once.
+        #expect(follower.accept([Self.log(250, "late"), Self.log(300, "d")]).map(\.body) == [.string("late")])
+        #expect(follower.accept([Self.log(250, "late")]).isEmpty)
+        // Older than the first lines shown: it was there to be shown then.
+        #expect(follower.accept([Self.log(150, "before the start")]).isEmpty)
+        #expect(follower.nextFilter().range.startUnixNano == 200)
+    }
+
+    @Test("a record that reaches the collector up to 30 s after newer ones is still shown, once; past the window it is not, and what was printed is forgotten")
+    func lateRecordsWithinTheWindow() {
+        let second: UInt64 = 1_000_000_000
+        let t0 = 1_000 * second
+        var follower = LogFollower(filter: LogFilter(range: TimeRange(startUnixNano: nil, endUnixNano: nil)))
+        #expect(follower.begin([Self.log(t0, "first")]).count == 1)
+        // 40 s of lines, one a second, each poll returning the whole window again.
+        var window: [QueryAPI.Log] = []
+        for step in 1...40 {
+            window.append(Self.log(t0 + UInt64(step) * second, "line \(step)"))
+            let start = follower.nextFilter().range.startUnixNano ?? 0
+            let answer = window.filter { $0.timeUnixNano >= start }
+            #expect(follower.accept(answer).map(\.body) == [.string("line \(step)")], "step \(step)")
+        }
+        #expect(follower.nextFilter().range.startUnixNano == t0 + 10 * second)
+        // Late by 20 s: shown, once. Late by 31 s: past the window.
+        #expect(follower.accept([Self.log(t0 + 20 * second + 1, "late 20 s")]).count == 1)
+        #expect(follower.accept([Self.log(t0 + 20 * second + 1, "late 20 s")]).isEmpty)
+        #expect(follower.accept([Self.log(t0 + 9 * second, "late 31 s")]).isEmpty)
     }
 }
 

@@ -65,8 +65,15 @@ struct CollectorConfigurationTests {
         #expect(fromFile.dataDirectory == "/tmp/x")
         #expect(fromFile.tokens == ["alpha", "beta"])
         #expect(fromFile.bodyLimits.maxBodyBytes == 4096)
+        // Sizes in the file take units, as the flags and the README say.
+        let units = directory.appendingPathComponent("units.yaml")
+        try "insecure_no_auth: true\nmax_body_bytes: 16MiB\nmax_decompressed_bytes: 1KiB\nmax_inflight_bytes: 320MiB\n".write(to: units, atomically: true, encoding: .utf8)
+        let withUnits = try CollectorCommand.parse(["--config", units.path]).resolve()
+        #expect(withUnits.bodyLimits.maxBodyBytes == 16 << 20 && withUnits.bodyLimits.maxDecompressedBytes == 1 << 10)
+        #expect(withUnits.bodyLimits.inFlightBytes == 320 << 20)
         // The file's numbers are held to the flags' rule: a negative limit once crashed the first empty chunked POST.
-        for bad in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "max_decompressed_bytes: -9223372036854775808"] {
+        for bad in ["max_body_bytes: -1", "max_body_bytes: 1000", "max_decompressed_bytes: 0", "max_decompressed_bytes: -9223372036854775808",
+                    "max_body_bytes: lots", "max_inflight_bytes: 2TiB", "max_body_bytes: 16MiB\nmax_inflight_bytes: 1MiB"] {
             let badYAML = directory.appendingPathComponent("bad.yaml")
             try "insecure_no_auth: true\n\(bad)\n".write(to: badYAML, atomically: true, encoding: .utf8)
             #expect(throws: ConfigurationError.self, "\(bad)") { try CollectorCommand.parse(["--config", badYAML.path]).resolve() }

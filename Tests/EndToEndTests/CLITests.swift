@@ -332,11 +332,19 @@ struct CLITests {
         #expect(record.traceID == Self.checkoutTrace)
         #expect(record.severityNumber == 13)
 
+        // A line that reaches the collector after a newer one (timed 2 s before it, as a second service batching would send it): shown too.
+        let late = "arrived late \(UUID().uuidString)"
+        try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([
+            Self.log("follow-svc", record.timeUnixNano - 2_000 * Self.ms, .info, late, trace: nil, span: nil, correlation: nil),
+        ])), to: collector)
+        _ = try await follower.waitForLine(containing: late, timeout: .seconds(15))
+
         // A few more polls: nothing printed twice, nothing from other services.
         try await Task.sleep(for: .milliseconds(1_500))
         let output = follower.standardOutput
         #expect(output.components(separatedBy: marker).count == 2, "\(output)")
         #expect(output.components(separatedBy: "before following").count == 2, "\(output)")
+        #expect(output.components(separatedBy: late).count == 2, "\(output)")
         #expect(!output.contains("not followed"))
         #expect(output.split(separator: "\n").allSatisfy { (try? JSONDecoder().decode(QueryAPI.Log.self, from: Data($0.utf8))) != nil })
         #expect(follower.isRunning, "still following")

@@ -55,9 +55,9 @@ struct AgentConfiguration: Sendable, Equatable {
         var redactDefaults: Bool?
         var watchPid: Int32?
         var hostMetricsInterval: String?
-        var maxBodyBytes: Int?
-        var maxDecompressedBytes: Int?
-        var maxInFlightBytes: Int?
+        var maxBodyBytes: String?
+        var maxDecompressedBytes: String?
+        var maxInFlightBytes: String?
         var queue: Queue?
         var batch: Batch?
         var shipper: Shipper?

@@ -104,15 +104,23 @@ struct LogsCommand: AsyncParsableCommand {
                 return renderer.render(latest)
             }
             var follower = LogFollower(filter: filter)
-            try Self.emit(follower.accept(latest.logs), json: context.settings.json, renderer: renderer)
+            try Self.emit(follower.begin(latest.logs), json: context.settings.json, renderer: renderer)
             var failing = false
             while true {
                 try await Task.sleep(for: Self.pollInterval)
                 do {
-                    let next = try await context.client.logs(follower.nextFilter())
+                    var page = try await context.client.logs(follower.nextFilter()).logs
                     if failing { CommandRunner.note("periscope: the collector answers again") }
                     failing = false
-                    try Self.emit(follower.accept(next.logs), json: context.settings.json, renderer: renderer)
+                    try Self.emit(follower.accept(page), json: context.settings.json, renderer: renderer)
+                    // A full page: read on from its last time, while that moves forward.
+                    var pageEnd = page.last.map(LogsRenderer.time(of:))
+                    while page.count >= LogFollower.pageLimit, let end = pageEnd {
+                        page = try await context.client.logs(follower.nextFilter(after: end)).logs
+                        try Self.emit(follower.accept(page), json: context.settings.json, renderer: renderer)
+                        guard let last = page.last.map(LogsRenderer.time(of:)), last > end else { break }
+                        pageEnd = last
+                    }
                 } catch let error as QueryError {
                     if !failing { CommandRunner.note("periscope: \(error.message) (still following; retrying)") }
                     failing = true
@@ -130,23 +138,47 @@ struct LogsCommand: AsyncParsableCommand {
     }
 }
 
-/// What `logs --follow` has printed: asks for lines from the newest time seen on, and lets
-/// through only those not printed yet (several lines can share a timestamp, and the range
-/// is inclusive).
+/// What `logs --follow` has printed. Records reach the collector late — an agent batches for up
+/// to a second, one catching up after an outage for longer — so each poll asks again for the
+/// last `lateWindowNanos` before the newest time printed and lets through only the records not
+/// printed yet: a record up to that much older than the newest one shown still appears, in the
+/// order it arrived. A poll that fills `pageLimit` is read on, page by page, from its last time.
 struct LogFollower: Sendable {
+    /// How much older than the newest record printed a late record may be and still be shown.
+    static let lateWindowNanos: UInt64 = 30_000_000_000
+    static let pageLimit = 10_000
+
     var filter: LogFilter
     private(set) var newestUnixNano: UInt64?
-    /// The records printed whose time is `newestUnixNano`.
-    private var seenAtNewest: Set<QueryAPI.Log> = []
+    /// The records printed within the window, by time (the same record may come back on every poll).
+    private var printed: Set<QueryAPI.Log> = []
+    private var printedTimes: [UInt64] = []
+    /// The newest time of the first lines shown (`begin`): older records were there to be shown
+    /// then (only the latest were), so they are not late and are not printed afterwards.
+    private var floorUnixNano: UInt64?
 
     init(filter: LogFilter) { self.filter = filter }
 
-    /// The next poll: everything from the newest time seen, oldest first.
-    func nextFilter() -> LogFilter {
+    /// The first lines shown (the latest, by the command's limit); returns them in time order.
+    mutating func begin(_ latest: [QueryAPI.Log]) -> [QueryAPI.Log] {
+        let shown = accept(latest)
+        floorUnixNano = newestUnixNano
+        return shown
+    }
+
+    /// Where the window starts: records older than this are not looked at again.
+    var windowStartUnixNano: UInt64? {
+        guard let newest = newestUnixNano else { return nil }
+        let start = newest >= Self.lateWindowNanos ? newest - Self.lateWindowNanos : 0
+        return max(start, floorUnixNano ?? 0)
+    }
+
+    /// The next poll, oldest first: from the window's start, or (`after`, reading on a full page) from that time.
+    func nextFilter(after pageEnd: UInt64? = nil) -> LogFilter {
         var next = filter
         next.newestFirst = false
-        next.limit = 10_000
-        if let newestUnixNano { next.range.startUnixNano = max(newestUnixNano, filter.range.startUnixNano ?? 0) }
+        next.limit = Self.pageLimit
+        if let start = pageEnd ?? windowStartUnixNano { next.range.startUnixNano = max(start, filter.range.startUnixNano ?? 0) }
         return next
     }
 
@@ -159,18 +191,20 @@ struct LogFollower: Sendable {
         var fresh: [QueryAPI.Log] = []
         for record in sorted {
             let time = LogsRenderer.time(of: record)
-            if let newest = newestUnixNano {
-                if time < newest { continue }
-                if time == newest {
-                    guard seenAtNewest.insert(record).inserted else { continue }
-                    fresh.append(record)
-                    continue
-                }
-            }
-            newestUnixNano = time
-            seenAtNewest = [record]
+            if let windowStart = windowStartUnixNano, time < windowStart { continue }
+            guard printed.insert(record).inserted else { continue }
+            printedTimes.append(time)
             fresh.append(record)
+            newestUnixNano = max(newestUnixNano ?? 0, time)
         }
+        forgetBeforeWindow()
         return fresh
+    }
+
+    /// Drops what no later poll asks for again, so memory stays with the window.
+    private mutating func forgetBeforeWindow() {
+        guard let windowStart = windowStartUnixNano, printedTimes.contains(where: { $0 < windowStart }) else { return }
+        printed = printed.filter { LogsRenderer.time(of: $0) >= windowStart }
+        printedTimes.removeAll { $0 < windowStart }
     }
 }

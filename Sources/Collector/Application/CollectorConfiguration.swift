@@ -43,9 +43,9 @@ struct CollectorConfiguration: Sendable, Equatable {
         var insecureNoAuth: Bool?
         var retention: String?
         var slo: String?
-        var maxBodyBytes: Int?
-        var maxDecompressedBytes: Int?
-        var maxInFlightBytes: Int?
+        var maxBodyBytes: String?
+        var maxDecompressedBytes: String?
+        var maxInFlightBytes: String?
         var indexAttributes: [String]?
         var maxOperationsPerService: Int?
         var maxConcurrentRequests: Int?
