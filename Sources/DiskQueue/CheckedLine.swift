@@ -29,6 +29,19 @@ public enum CheckedLine {
         return nil
     }
 
+    /// Every line of `bytes` in order: its payload when its CRC matches, nil when not. A last
+    /// line without its newline counts as a line (intact or not); nothing after a last newline does.
+    public static func payloads(in bytes: [UInt8]) -> [ArraySlice<UInt8>?] {
+        var lines: [ArraySlice<UInt8>?] = []
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            lines.append(payload(of: bytes[start..<end]))
+            start = end + 1
+        }
+        return lines
+    }
+
     /// The payload of one line (without its newline) when its CRC matches.
     static func payload(of line: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
         guard line.count >= 9, line[line.startIndex + 8] == UInt8(ascii: " ") else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PeriscopeAgent
+import PeriscopeTesting
 import Testing
 
 @Suite("Tail: identity, fingerprints and checkpoints", .serialized)
@@ -69,6 +70,84 @@ struct TailCheckpointTests {
         // After close (or a failed write) the next save replaces the file: one line only.
         try log.save(document)
         #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 1)
+    }
+
+    static func entry(_ number: Int, offset: UInt64, pending: UInt64? = nil) -> TailCheckpoints.Entry {
+        .init(identity: .init(device: 1, inode: UInt64(number)), fingerprint: .of(Array("line \(number)".utf8)), tag: "tag\(number)",
+              path: "/var/log/containers/pod-\(String(format: "%05d", number)).log", source: "k8s", offset: offset, pendingEnd: pending)
+    }
+
+    @Test("3,000 followed files: a save that moves one file's checkpoint appends what changed (a few hundred bytes), not the whole state; 300 such saves read back exactly")
+    func checkpointDeltas() throws {
+        let scratch = try TailScratch()
+        let path = scratch.file("tail-checkpoints.json")
+        let log = CheckpointLog(path: path)
+        var document = TailCheckpoints()
+        document.startedSources = ["k8s"]
+        document.savedAtUnixNano = 1
+        document.files = (0..<3_000).map { Self.entry($0, offset: 0) }
+        try log.save(document)
+        let whole = try CheckpointLog.line(document).count
+        #expect(whole > 300_000, "the whole state is large: \(whole) bytes")
+        var written = 0
+        var previousSize = whole
+        var generator = SeededGenerator(seed: 3_000)
+        for save in 1...300 {
+            let file = Int(generator.next() % 3_000)
+            let offset = document.files[file].offset
+            document.files[file].pendingEnd = save % 2 == 0 ? offset + 100 : nil
+            if save % 2 == 1 { document.files[file].offset = offset + 100 }
+            document.savedAtUnixNano = UInt64(save + 1)
+            try log.save(document)
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            let size = Int(info.st_size)
+            if size > previousSize { written += size - previousSize } else { written += size }
+            previousSize = size
+            if save % 100 == 0 { #expect(try TailCheckpoints.load(path) == document, "after save \(save)") }
+        }
+        #expect(try TailCheckpoints.load(path) == document)
+        // Saving the whole state each time would have written 300 × `whole` bytes.
+        #expect(written < 300 * 600 + 2 * whole, "wrote \(written) bytes for 300 saves")
+        log.close()
+    }
+
+    @Test("random saves (files added, moved, removed, listed out of order; sources and finished streams changed): each reads back exactly, and a cut anywhere in the last line leaves the save before it")
+    func checkpointDeltaReplay() throws {
+        let scratch = try TailScratch()
+        let path = scratch.file("tail-checkpoints.json")
+        var generator = SeededGenerator(seed: 77)
+        let log = CheckpointLog(path: path)
+        var document = TailCheckpoints()
+        var previous: TailCheckpoints?
+        for save in 0..<400 {
+            var files = [Int: TailCheckpoints.Entry](uniqueKeysWithValues: document.files.map { (Int($0.identity.inode), $0) })
+            for _ in 0..<Int(generator.next() % 4) {
+                let number = Int(generator.next() % 40)
+                switch generator.next() % 4 {
+                case 0: files[number] = nil
+                case 1: files[number] = Self.entry(number, offset: generator.next() % 10_000, pending: generator.next() % 2 == 0 ? 20_000 : nil)
+                default: files[number]?.offset += 1
+                }
+            }
+            document.files = files.values.sorted(by: TailCheckpoints.order)
+            if generator.next() % 20 == 0 { document.files.reverse() }
+            if generator.next() % 10 == 0 { document.startedSources = ["s\(save % 3)"] }
+            if generator.next() % 15 == 0 {
+                document.finished.append(.init(identity: .init(device: 9, inode: UInt64(save)), fingerprint: .of([1]), tag: "f", end: 5, finishedAtUnixNano: 1))
+            }
+            document.savedAtUnixNano = generator.next() % 30 == 0 ? nil : UInt64(save)
+            try log.save(document)
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(try CheckpointLog.read(bytes, path: path) == document, "save \(save)")
+            if let previous, save % 10 == 0, let lastLineStart = bytes.dropLast().lastIndex(of: 0x0A).map({ $0 + 1 }) {
+                // Cut inside the last line, as a crash mid-append leaves it.
+                let cut = lastLineStart + Int(generator.next() % UInt64(bytes.count - lastLineStart))
+                #expect(try CheckpointLog.read(Array(bytes[..<cut]), path: path) == previous, "save \(save) cut at \(cut)")
+            }
+            previous = document
+        }
+        log.close()
     }
 
     @Test("the checkpoint log after a crash: a torn or zero-filled last line leaves the state before it; an old agent's JSON file reads; garbage is refused clearly")

@@ -5,34 +5,57 @@ import Synchronization
 import Glibc
 #endif
 
-/// The tail checkpoints file, kept as a log of states: one `CheckedLine` per save holding the
-/// state as JSON (`TailCheckpoints`). The last intact line is the current state; a line cut
-/// short by a crash fails its CRC and the one before it stands.
+/// The tail checkpoints file, kept as a log: its first line holds a whole state as JSON
+/// (`TailCheckpoints`), and each later line what one save changed (`Delta`: the files whose
+/// entries changed, those gone, and the rest of the state when it changed). Replayed in order, the
+/// lines give the last state saved; a line cut short by a crash fails its CRC and the state before
+/// it stands. A save thus writes what changed — one file's entry per tailed batch — not every
+/// followed file's: with thousands of files the whole state is hundreds of KiB.
 ///
 /// A save appends one line and `fdatasync`s it, where replacing the file took a temporary file,
 /// an `fsync`, a rename and a directory `fsync` — once per tailed batch. The file is replaced
 /// atomically by one holding only the current state at the first save after start, after a
 /// failed write, when the open file is no longer the one at the path or not the length this
 /// log wrote (moved aside, deleted, truncated or written by someone else), and once the lines
-/// outgrow `compactionBytes`, so it stays small. An append never follows a torn line: after a
-/// crash the first save replaces the file.
+/// outgrow `compactionBytes` and eight times the whole state, so it stays small. An append never
+/// follows a torn line: after a crash the first save replaces the file.
 ///
 /// An append rewrites the block that holds the end of the line before it, with the same bytes
 /// there; this relies on the device writing each sector whole, so an interrupted append cannot
-/// damage that earlier line. Files an older agent wrote (one JSON document) are read as they
-/// are; an older agent cannot read this format.
+/// damage that earlier line. Files an older agent wrote (one JSON document, or lines of whole
+/// states) are read as they are; an older agent cannot read this format.
 final class CheckpointLog: Sendable {
     struct ReadError: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Replace the file once it holds more than this many bytes and more than eight states.
+    /// Replace the file once it holds more than this many bytes and more than eight whole states.
     static let compactionBytes = 256 << 10
+
+    /// What one save changed, against the state saved before it.
+    struct Delta: Codable, Equatable {
+        /// Entries new or changed, by `identity`.
+        var files: [TailCheckpoints.Entry] = []
+        /// Files no longer followed.
+        var removed: [FileIdentity] = []
+        var startedSources: [String]?
+        var finished: [TailCheckpoints.FinishedStream]?
+        var savedAtUnixNano: UInt64?
+    }
+
+    /// A delta line's JSON: `{"delta":{…}}`; a whole state's has no `delta` key.
+    private struct DeltaLine: Codable {
+        var delta: Delta?
+    }
 
     private struct State {
         /// Open for appending at `size`; -1 when the next save replaces the file.
         var fd: Int32 = -1
         var size = 0
+        /// The state the file holds now (what replaying it gives), while it is open for appending.
+        var saved: TailCheckpoints?
+        /// The length of the whole state the file starts with.
+        var stateBytes = 0
     }
 
     let path: String
@@ -49,27 +72,68 @@ final class CheckpointLog: Sendable {
     /// Persists `document`: appended and synced, or the file replaced. Throws when it may not
     /// be on disk; the next save then replaces the file.
     func save(_ document: TailCheckpoints) throws {
-        let line = try Self.line(document)
         try state.withLock { state in
-            if state.fd >= 0, state.size <= max(Self.compactionBytes, 8 * line.count),
+            if state.fd >= 0, let saved = state.saved, let delta = Self.delta(from: saved, to: document),
                 Self.isStill(at: path, fd: state.fd, size: state.size)
             {
-                if let failure = Self.append(line, to: state.fd, at: state.size) {
-                    Glibc.close(state.fd)
-                    state.fd = -1
-                    throw AtomicFile.WriteError(description: "cannot append to \(path): \(String(cString: strerror(failure)))")
-                }
-                // Moved aside or deleted meanwhile: the line is synced, but not where a restart reads.
-                if Self.isStill(at: path, fd: state.fd, size: state.size + line.count) {
-                    state.size += line.count
-                    return
+                let line = try Self.line(delta)
+                if state.size + line.count <= max(Self.compactionBytes, 8 * state.stateBytes) {
+                    if let failure = Self.append(line, to: state.fd, at: state.size) {
+                        Glibc.close(state.fd)
+                        (state.fd, state.saved) = (-1, nil)
+                        throw AtomicFile.WriteError(description: "cannot append to \(path): \(String(cString: strerror(failure)))")
+                    }
+                    // Moved aside or deleted meanwhile: the line is synced, but not where a restart reads.
+                    if Self.isStill(at: path, fd: state.fd, size: state.size + line.count) {
+                        state.size += line.count
+                        state.saved = document
+                        return
+                    }
                 }
             }
             if state.fd >= 0 { Glibc.close(state.fd) }
-            state.fd = -1
+            (state.fd, state.saved) = (-1, nil)
+            let line = try Self.line(document)
             state.fd = try AtomicFile.replace(path, with: line)
-            state.size = line.count
+            (state.size, state.stateBytes, state.saved) = (line.count, line.count, document)
         }
+    }
+
+    /// What turns `saved` into `document` when replayed (`apply`); nil when no delta can say it
+    /// exactly (another version, a file listed twice, files not in `TailCheckpoints.order`):
+    /// the file is then replaced.
+    static func delta(from saved: TailCheckpoints, to document: TailCheckpoints) -> Delta? {
+        guard document.version == saved.version, TailCheckpoints.isOrdered(document.files) else { return nil }
+        var before: [FileIdentity: TailCheckpoints.Entry] = [:]
+        for entry in saved.files { before[entry.identity] = entry }
+        var now = Set<FileIdentity>()
+        var delta = Delta()
+        for entry in document.files {
+            guard now.insert(entry.identity).inserted else { return nil }
+            if before[entry.identity] != entry { delta.files.append(entry) }
+        }
+        delta.removed = saved.files.map(\.identity).filter { !now.contains($0) }
+        if document.startedSources != saved.startedSources { delta.startedSources = document.startedSources }
+        if document.finished != saved.finished { delta.finished = document.finished }
+        if document.savedAtUnixNano != saved.savedAtUnixNano {
+            // Nil is the one value a delta cannot say.
+            guard let savedAt = document.savedAtUnixNano else { return nil }
+            delta.savedAtUnixNano = savedAt
+        }
+        return delta
+    }
+
+    /// `state` with `delta` applied.
+    static func apply(_ delta: Delta, to state: TailCheckpoints) -> TailCheckpoints {
+        var state = state
+        let changed = Set(delta.files.map(\.identity)).union(delta.removed)
+        state.files.removeAll { changed.contains($0.identity) }
+        state.files += delta.files
+        state.files.sort(by: TailCheckpoints.order)
+        if let started = delta.startedSources { state.startedSources = started }
+        if let finished = delta.finished { state.finished = finished }
+        if let savedAt = delta.savedAtUnixNano { state.savedAtUnixNano = savedAt }
+        return state
     }
 
     /// Closes the file; a later save replaces it.
@@ -95,10 +159,24 @@ final class CheckpointLog: Sendable {
             if first == UInt8(ascii: "{") {
                 return try decoder.decode(TailCheckpoints.self, from: Data(bytes))
             }
-            guard let json = CheckedLine.lastIntact(in: bytes) else {
-                throw ReadError(description: "no intact line")
+            // Whole states and deltas in order; after a line that fails its CRC, deltas are not
+            // applied until the next whole state.
+            var current: TailCheckpoints?
+            var broken = false
+            for payload in CheckedLine.payloads(in: bytes) {
+                guard let payload else {
+                    broken = true
+                    continue
+                }
+                if let delta = try decoder.decode(DeltaLine.self, from: Data(payload)).delta {
+                    if !broken, let state = current { current = apply(delta, to: state) }
+                } else {
+                    current = try decoder.decode(TailCheckpoints.self, from: Data(payload))
+                    broken = false
+                }
             }
-            return try decoder.decode(TailCheckpoints.self, from: Data(json))
+            guard let current else { throw ReadError(description: "no intact line") }
+            return current
         } catch {
             throw ReadError(description: """
                 tail checkpoints at \(path) are unreadable (\(error)); move the file aside to start over \
@@ -112,6 +190,13 @@ final class CheckpointLog: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return CheckedLine.encode([UInt8](try encoder.encode(document)))
+    }
+
+    /// One line: a delta as compact JSON, framed by `CheckedLine`.
+    static func line(_ delta: Delta) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return CheckedLine.encode([UInt8](try encoder.encode(DeltaLine(delta: delta))))
     }
 
     /// The open file is still the one at `path` (not moved aside, deleted, or replaced by

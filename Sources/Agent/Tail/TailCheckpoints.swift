@@ -67,6 +67,16 @@ struct TailCheckpoints: Codable, Equatable, Sendable {
         finished = try container.decodeIfPresent([FinishedStream].self, forKey: .finished) ?? []
     }
 
+    /// The order of `files` the engine writes and a replayed delta keeps: by path, then inode and device.
+    static func order(_ a: Entry, _ b: Entry) -> Bool {
+        (a.path, a.identity.inode, a.identity.device) < (b.path, b.identity.inode, b.identity.device)
+    }
+
+    /// Whether `files` are in `order` (a delta can then say a change exactly).
+    static func isOrdered(_ files: [Entry]) -> Bool {
+        zip(files, files.dropFirst()).allSatisfy { order($0, $1) }
+    }
+
     /// The current state in the file at `path` (`CheckpointLog`); empty when there is none.
     static func load(_ path: String) throws -> TailCheckpoints {
         try CheckpointLog.load(path)

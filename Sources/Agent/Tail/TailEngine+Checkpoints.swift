@@ -25,7 +25,7 @@ extension TailEngine {
         }
         // Entries not matched yet (first poll after a restart) are kept.
         document.files += savedEntries.values
-        document.files.sort { ($0.path, $0.identity.inode) < ($1.path, $1.identity.inode) }
+        document.files.sort(by: TailCheckpoints.order)
         dirty = false
         return document
     }
