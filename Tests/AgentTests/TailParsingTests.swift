@@ -353,6 +353,7 @@ struct TailFlagTests {
         #expect(two.collectorURLs == ["http://c1:4400", "http://c2:4400"])
         #expect(try RunCommand.parse([]).resolve(environment: ["PERISCOPE_COLLECTOR": "http://e:1"]).collectorURLs == ["http://e:1"])
         for bad in [["--redact", "no-equals-sign"], ["--redact", "x=("], ["--max-body-bytes", "lots"], ["--host-metrics-interval", "0s"],
+                    ["--self-telemetry-interval", "1ns"], ["--host-metrics-interval", "99ms"],
                     ["--collector", "http://a:1,http://a:1/"], ["--collector", ","], ["--collector", "http://a:1,ftp://b"],
                     ["--collector", "http://127.0.0.1:99999"], ["--collector", "http://a:1,http://b:65536/"]] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try RunCommand.parse(bad).resolve(environment: [:]) }

@@ -235,11 +235,15 @@ struct RunCommand: AsyncParsableCommand {
         return configuration
     }
 
-    /// A positive interval, or `nil` for `off`.
+    /// The shortest reporting interval: one report costs a queue append and a metric batch, and
+    /// `1ns` kept a core busy writing them.
+    static let minimumReportInterval = Duration.milliseconds(100)
+
+    /// An interval of at least `minimumReportInterval`, or `nil` for `off`.
     private static func interval(_ text: String, key: String) throws -> Duration? {
         if text == "off" { return nil }
-        guard let interval = DurationText.parse(text), interval > .zero else {
-            throw ConfigurationError("\(key) must be a duration like 10s, or off; got '\(text)'")
+        guard let interval = DurationText.parse(text), interval >= minimumReportInterval else {
+            throw ConfigurationError("\(key) must be a duration of at least 100ms like 10s, or off; got '\(text)'")
         }
         return interval
     }
