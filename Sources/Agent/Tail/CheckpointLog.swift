@@ -99,7 +99,7 @@ final class CheckpointLog: Sendable {
         }
     }
 
-    /// What turns `saved` into `document` when replayed (`apply`); nil when no delta can say it
+    /// What turns `saved` into `document` when replayed (`Replay`); nil when no delta can say it
     /// exactly (another version, a file listed twice, files not in `TailCheckpoints.order`):
     /// the file is then replaced.
     static func delta(from saved: TailCheckpoints, to document: TailCheckpoints) -> Delta? {
@@ -123,17 +123,34 @@ final class CheckpointLog: Sendable {
         return delta
     }
 
-    /// `state` with `delta` applied.
-    static func apply(_ delta: Delta, to state: TailCheckpoints) -> TailCheckpoints {
-        var state = state
-        let changed = Set(delta.files.map(\.identity)).union(delta.removed)
-        state.files.removeAll { changed.contains($0.identity) }
-        state.files += delta.files
-        state.files.sort(by: TailCheckpoints.order)
-        if let started = delta.startedSources { state.startedSources = started }
-        if let finished = delta.finished { state.finished = finished }
-        if let savedAt = delta.savedAtUnixNano { state.savedAtUnixNano = savedAt }
-        return state
+    /// A whole state and the deltas after it, applied in order: the files by identity while
+    /// deltas come, in `TailCheckpoints.order` once read (every delta was of files in that order).
+    private struct Replay {
+        private var base: TailCheckpoints
+        private var files: [FileIdentity: TailCheckpoints.Entry]?
+
+        init(_ state: TailCheckpoints) { base = state }
+
+        mutating func apply(_ delta: Delta) {
+            if files == nil {
+                var byIdentity: [FileIdentity: TailCheckpoints.Entry] = [:]
+                for entry in base.files { byIdentity[entry.identity] = entry }
+                files = byIdentity
+            }
+            for identity in delta.removed { files?[identity] = nil }
+            for entry in delta.files { files?[entry.identity] = entry }
+            if let started = delta.startedSources { base.startedSources = started }
+            if let finished = delta.finished { base.finished = finished }
+            if let savedAt = delta.savedAtUnixNano { base.savedAtUnixNano = savedAt }
+        }
+
+        /// The state: the whole one as written when no delta followed it.
+        var state: TailCheckpoints {
+            guard let files else { return base }
+            var state = base
+            state.files = files.values.sorted(by: TailCheckpoints.order)
+            return state
+        }
     }
 
     /// Closes the file; a later save replaces it.
@@ -161,7 +178,7 @@ final class CheckpointLog: Sendable {
             }
             // Whole states and deltas in order; after a line that fails its CRC, deltas are not
             // applied until the next whole state.
-            var current: TailCheckpoints?
+            var replay: Replay?
             var broken = false
             for payload in CheckedLine.payloads(in: bytes) {
                 guard let payload else {
@@ -169,14 +186,14 @@ final class CheckpointLog: Sendable {
                     continue
                 }
                 if let delta = try decoder.decode(DeltaLine.self, from: Data(payload)).delta {
-                    if !broken, let state = current { current = apply(delta, to: state) }
+                    if !broken { replay?.apply(delta) }
                 } else {
-                    current = try decoder.decode(TailCheckpoints.self, from: Data(payload))
+                    replay = Replay(try decoder.decode(TailCheckpoints.self, from: Data(payload)))
                     broken = false
                 }
             }
-            guard let current else { throw ReadError(description: "no intact line") }
-            return current
+            guard let replay else { throw ReadError(description: "no intact line") }
+            return replay.state
         } catch {
             throw ReadError(description: """
                 tail checkpoints at \(path) are unreadable (\(error)); move the file aside to start over \
