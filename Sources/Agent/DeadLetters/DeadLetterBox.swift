@@ -33,10 +33,6 @@ struct DeadLetterBox: Sendable {
         var file: String
     }
 
-    struct WriteError: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// A refused batch larger than the whole box: it cannot be kept without emptying the box.
     struct LetterTooLarge: Error, CustomStringConvertible {
         var bytes: Int
@@ -78,8 +74,8 @@ struct DeadLetterBox: Sendable {
             try syncDirectory(directory)
         } catch {
             // The record stays queued and is stored again later, under a new name: no copy stays behind.
-            unlink((directory as NSString).appendingPathComponent(base + ".json"))
-            unlink((directory as NSString).appendingPathComponent(base + ".batch"))
+            unlink(path(of: base + ".json"))
+            unlink(path(of: base + ".batch"))
             throw error
         }
         return evicted
@@ -89,14 +85,14 @@ struct DeadLetterBox: Sendable {
     /// temporary files a crash left (no letter is being written while this runs).
     private func makeRoom(for incoming: Int) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasSuffix(".tmp") { unlink((directory as NSString).appendingPathComponent(name)) }
+        for name in names where name.hasSuffix(".tmp") { unlink(path(of: name)) }
         var entries = files()
         var total = entries.reduce(0) { $0 + $1.bytes }
         var evicted = 0
         while total + incoming > maxBytes, let oldest = entries.first {
             let stem = oldest.name.split(separator: ".").first.map(String.init) ?? oldest.name
             let group = entries.filter { $0.name.hasPrefix(stem + ".") }
-            for entry in group { unlink((directory as NSString).appendingPathComponent(entry.name)) }
+            for entry in group { unlink(path(of: entry.name)) }
             total -= group.reduce(0) { $0 + $1.bytes }
             entries.removeAll { $0.name.hasPrefix(stem + ".") }
             evicted += 1
@@ -105,11 +101,14 @@ struct DeadLetterBox: Sendable {
     }
 
     /// The box's files, oldest first (names start with the rejection time).
+    /// The path of a file of the box.
+    private func path(of name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
     private func files() -> [(name: String, bytes: Int)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".batch") || $0.hasSuffix(".json") }.sorted().map { name in
             var info = stat()
-            let bytes = stat((directory as NSString).appendingPathComponent(name), &info) == 0 ? Int(info.st_size) : 0
+            let bytes = stat(path(of: name), &info) == 0 ? Int(info.st_size) : 0
             return (name, bytes)
         }
     }
@@ -119,52 +118,27 @@ struct DeadLetterBox: Sendable {
         return Usage(letters: entries.filter { $0.name.hasSuffix(".json") }.count, bytes: entries.reduce(0) { $0 + $1.bytes })
     }
 
-    /// Writes a temporary file, `fsync`s it and renames it into place.
+    /// Writes a temporary file, `fsync`s it and renames it into place (the caller syncs the directory).
     private func writeDurably(_ bytes: [UInt8], to name: String) throws {
-        let path = (directory as NSString).appendingPathComponent(name)
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else {
-                let reason = String(cString: strerror(errno))
-                unlink(temporary)
-                throw WriteError(description: "cannot write \(temporary): \(reason)")
-            }
-            written += result
-        }
-        guard fsync(descriptor) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw WriteError(description: "cannot sync \(temporary): \(reason)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw WriteError(description: "cannot rename \(temporary): \(reason)")
-        }
+        close(try AtomicFile.write(path(of: name), bytes))
     }
 
     /// Every dead letter, oldest first.
     func list() -> [Letter] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
-            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else { return nil }
+            guard let data = FileManager.default.contents(atPath: path(of: name)) else { return nil }
             return try? JSONDecoder().decode(Letter.self, from: data)
         }
     }
 
     func batch(of letter: Letter) -> EncodedBatch? {
-        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(letter.file)) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path(of: letter.file)) else { return nil }
         return QueueRecord.decode(Array(data))?.batch
     }
 
     func remove(_ letter: Letter) {
-        let base = (directory as NSString).appendingPathComponent(String(letter.file.dropLast(".batch".count)))
+        let base = path(of: String(letter.file.dropLast(".batch".count)))
         unlink(base + ".batch")
         unlink(base + ".json")
     }

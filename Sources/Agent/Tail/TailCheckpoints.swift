@@ -99,9 +99,31 @@ enum AtomicFile {
     /// Writes a temporary file, fsyncs it, renames it over `path` and fsyncs the directory;
     /// returns the new file's descriptor, open for writing.
     static func replace(_ path: String, with data: [UInt8]) throws -> Int32 {
+        let fd = try write(path, data)
+        // Every later append to this file counts on the rename being durable.
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try syncDirectory(directory.isEmpty ? "." : directory)
+        } catch {
+            close(fd)
+            throw WriteError(description: error.description)
+        }
+        return fd
+    }
+
+    /// Writes `data` to `path + ".tmp"`, fsyncs it and renames it over `path`, leaving no
+    /// temporary file behind on failure; returns the new file's descriptor, open for writing.
+    /// The directory is not synced: one sync can serve several files (`replace` syncs it).
+    static func write(_ path: String, _ data: [UInt8]) throws -> Int32 {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw WriteError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        func fail(_ what: String) -> WriteError {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            return WriteError(description: "cannot \(what) \(temporary): \(reason)")
+        }
         var written = 0
         let total = data.count
         let failed: Bool = data.withUnsafeBytes { raw in
@@ -113,24 +135,9 @@ enum AtomicFile {
             }
             return false
         }
-        if failed || fsync(fd) != 0 {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw WriteError(description: "cannot write \(temporary): \(reason)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw WriteError(description: "cannot rename \(temporary): \(reason)")
-        }
-        // Every later append to this file counts on the rename being durable.
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try syncDirectory(directory.isEmpty ? "." : directory)
-        } catch {
-            close(fd)
-            throw WriteError(description: error.description)
-        }
+        if failed { throw fail("write") }
+        guard fsync(fd) == 0 else { throw fail("sync") }
+        guard rename(temporary, path) == 0 else { throw fail("rename") }
         return fd
     }
 }
