@@ -46,6 +46,19 @@ import Testing
         #expect(exporter.queuedItems == 0)
     }
 
+    @Test("an exporter built directly with a port past 65535 gives its batches up, counted, instead of trapping in the HTTP client", .timeLimit(.minutes(1)))
+    func impossiblePortIsGivenUp() async {
+        var configuration = Self.closedPort
+        configuration.endpoint = "http://127.0.0.1:99999"
+        let exporter = OTLPExporter(resource: ProcessResource.make(serviceName: "test"), configuration: configuration)
+        for _ in 0..<3 { exporter.submit(Self.span()) }
+        exporter.submit(Self.record())
+        await exporter.forceFlush(timeout: .seconds(5))
+        #expect(exporter.failedExports == 2)
+        #expect(exporter.failedSpans == 3 && exporter.failedLogs == 1)
+        #expect(exporter.exportedSpans == 0)
+    }
+
     @Test("the run loop exports on its interval, stops on cancellation and flushes within its deadline", .timeLimit(.minutes(1)))
     func runLoopStopsOnCancellationAndFlushesWithinItsDeadline() async {
         let clock = ManualClock()

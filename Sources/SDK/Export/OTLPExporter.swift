@@ -460,12 +460,16 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     }
 
     private func attemptSend(_ body: [UInt8], signal: Signal) async -> Bool {
+        let url = configuration.signalEndpoints[signal] ?? baseURL + signal.path
+        // `Periscope` refuses such an endpoint up front; an exporter built directly must not trap
+        // in the HTTP client (a port past 65535 did), killing the service: the batch is not delivered.
+        guard EndpointURL.problem(url) == nil else { return false }
         let policy = configuration.retry
         let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : (policy.maxAttempts ?? Int.max)
         for attempt in 1...attempts {
             var retryAfter: Duration?
             do {
-                var request = HTTPClientRequest(url: configuration.signalEndpoints[signal] ?? baseURL + signal.path)
+                var request = HTTPClientRequest(url: url)
                 request.method = .POST
                 for (name, value) in configuration.headers { request.headers.add(name: name, value: value) }
                 request.headers.add(name: "Content-Type", value: OTLPFormat.protobuf.rawValue)
