@@ -44,3 +44,15 @@ struct RequestBodyBuffersTests {
         #expect(buffers.keptCount == RequestBodyBuffers.maxKept - 1)
     }
 }
+
+@Suite("Refusal messages")
+struct RefusalMessageTests {
+    @Test("a collector's refusal (or a proxy's) reaches the log and the dead-letter box with its control characters escaped")
+    func refusalMessagesAreEscaped() {
+        let hostile = "bad \u{1B}]52;c;cm0gLXJmIH4=\u{07}\u{1B}[2J\rFAKE LOG LINE\n\u{202E}x"
+        let message = OTLPUploader.message(from: ByteBuffer(string: hostile), contentType: "text/plain")
+        #expect(!message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x202E })
+        #expect(message == #"bad \u{1B}]52;c;cm0gLXJmIH4=\u{7}\u{1B}[2J\rFAKE LOG LINE\n\u{202E}x"#)
+        #expect(OTLPUploader.message(from: ByteBuffer(string: "plain reason"), contentType: nil) == "plain reason")
+    }
+}

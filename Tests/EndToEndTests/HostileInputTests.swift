@@ -24,6 +24,25 @@ struct HostileInputTests {
         return try JSONDecoder().decode([String: Int].self, from: Data(status.body))
     }
 
+    @Test("SLOs named with spaces, slashes, letters outside ASCII, ? # and % open by name through the CLI and the API")
+    func sloNamesThatNeedEncoding() async throws {
+        let directory = try TemporaryDirectory()
+        let names = ["checkout avail", "a/b", "ünï cödé ✓", "q?x=1#f", "pct%2Fx", " sp "]
+        let file = directory.file("slo.yaml")
+        let entries = names.map { "  - name: \"\($0)\"\n    service: s\n    sli: availability\n    objective: 99" }
+        try ("slos:\n" + entries.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--slo", file.path])
+        defer { Task { await collector.process.stop() } }
+        for name in names {
+            let result = try await QueryCLI.run(["slo", name, "--json"], collector: collector)
+            #expect(result.exitCode == 0, "\(name): \(result.standardError)")
+            let detail = try? JSONDecoder().decode(QueryAPI.SLODetail.self, from: Data(result.standardOutput.utf8))
+            #expect(detail?.status.name == name)
+        }
+        let missing = try await QueryCLI.run(["slo", "a/c"], collector: collector)
+        #expect(missing.exitCode == 1 && missing.standardError.contains("no SLO named 'a/c'"), "\(missing.standardError)")
+    }
+
     @Test("no query parameter can crash the collector: out-of-range times, durations and limits get 400 naming the parameter")
     func queryParametersNeverTrap() async throws {
         let directory = try TemporaryDirectory()

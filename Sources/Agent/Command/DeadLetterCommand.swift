@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import PeriscopeConfig
+import PeriscopeModel
 
 /// `periscope-agent dlq list | replay | purge`: batches the collector refused for good.
 struct DeadLetterCommand: AsyncParsableCommand {
@@ -41,7 +42,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             }
             for letter in letters {
                 let time = Date(timeIntervalSince1970: Double(letter.rejectedAtUnixNano) / 1e9).formatted(.iso8601)
-                print("\(time)  \(letter.signal.rawValue)  \(letter.items) items  HTTP \(letter.status)  \(letter.batchID)  \(letter.reason)")
+                print("\(time)  \(letter.signal.rawValue)  \(letter.items) items  HTTP \(letter.status)  \(ControlCharacters.escaped(letter.batchID))  \(ControlCharacters.escaped(letter.reason))")
             }
             print("\(letters.count) dead letters")
         }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PeriscopeDelivery
+import PeriscopeModel
 import PeriscopeOTLP
 
 /// Sends encoded batches to the collector's OTLP endpoint with the batch-ID header, zstd
@@ -70,12 +71,14 @@ struct OTLPUploader: Sendable {
         return kept
     }
 
-    /// The readable part of an error body: the `google.rpc.Status` message if there is one.
+    /// The readable part of an error body: the `google.rpc.Status` message if there is one. It
+    /// goes to the log and the dead-letter box, and from there to a terminal: control characters
+    /// are escaped (the collector, or a proxy before it, is not trusted with the terminal).
     static func message(from body: ByteBuffer, contentType: String?) -> String {
         let bytes = Array(body.readableBytesView)
         if let format = OTLPFormat(contentType: contentType), let message = OTLPDecoder.statusMessage(bytes, format: format) {
-            return message
+            return ControlCharacters.escaped(message)
         }
-        return String(decoding: bytes.prefix(512), as: UTF8.self)
+        return ControlCharacters.escaped(String(decoding: bytes.prefix(512), as: UTF8.self))
     }
 }

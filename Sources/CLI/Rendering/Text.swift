@@ -1,30 +1,12 @@
+import PeriscopeModel
+
 /// Helpers for laying out text in columns. Everything shown comes from telemetry, which is
 /// untrusted: control characters (escape sequences, newlines) are made visible, never sent
 /// to the terminal raw.
 enum Text {
-    /// `text` with control characters escaped (`\n`, `\t`, `\u{1B}` …) so one value stays on
-    /// one line and cannot drive the terminal.
-    static func sanitize(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 8)
-        for scalar in text.unicodeScalars {
-            guard isControl(scalar) else { out.unicodeScalars.append(scalar); continue }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            }
-        }
-        return out
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        let value = scalar.value
-        return value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
-            || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)  // bidi overrides
-    }
+    /// `text` with control characters escaped (`ControlCharacters`) so one value stays on one
+    /// line and cannot drive the terminal.
+    static func sanitize(_ text: String) -> String { ControlCharacters.escaped(text) }
 
     /// Terminal columns `text` takes: wide East Asian characters and emoji count two,
     /// combining marks and zero-width joiners none.

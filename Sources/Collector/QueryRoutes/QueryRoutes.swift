@@ -77,7 +77,9 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("slos/:name") { request, context in
-            let name = try context.parameters.require("name")
+            // The path segment as sent: a name with a space, a slash or letters outside ASCII arrives percent-encoded.
+            let segment = try context.parameters.require("name")
+            let name = segment.removingPercentEncoding ?? segment
             guard let objective = self.store.objectives.first(where: { $0.name == name }) else {
                 return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
             }

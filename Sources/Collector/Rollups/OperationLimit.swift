@@ -1,4 +1,5 @@
 import Logging
+import PeriscopeModel
 import Synchronization
 
 /// Caps the distinct operation names one service has in a day's rollups and operations list.
@@ -57,7 +58,7 @@ final class OperationLimit: Sendable {
         }
         if firstFold {
             Self.logger.warning("""
-                service '\(service)' has more than \(maxPerService) distinct operation names on \(day); \
+                service '\(ControlCharacters.escaped(service))' has more than \(maxPerService) distinct operation names on \(day); \
                 further ones are counted as '\(Self.overflowName)' in signals and SLOs (the spans keep their names). \
                 Name spans by route or template (GET /users/{id}), not by URL; raise --max-operations-per-service if they are real.
                 """)
