@@ -145,6 +145,40 @@ public enum OTLPEncoder {
 }
 
 extension OTLPDecoder {
+    /// Items of an accepted export that the receiver rejected (OTLP partial success), and why.
+    public struct PartialSuccess: Equatable, Sendable {
+        public var rejected: Int64
+        public var message: String
+
+        public init(rejected: Int64, message: String) {
+            self.rejected = rejected
+            self.message = message
+        }
+    }
+
+    /// The partial success in an export's success body, if it rejected any item; nil for an
+    /// empty body (full success), a body that is not one, or nothing rejected.
+    public static func partialSuccess(_ bytes: [UInt8], signal: Signal, format: OTLPFormat) -> PartialSuccess? {
+        guard !bytes.isEmpty else { return nil }
+        func decoded<M: SwiftProtobuf.Message>(_ type: M.Type) -> M? {
+            switch format {
+            case .protobuf: return try? M(serializedBytes: bytes)
+            case .json:
+                var options = JSONDecodingOptions()
+                options.ignoreUnknownFields = true
+                return try? M(jsonUTF8Bytes: bytes, options: options)
+            }
+        }
+        let found: PartialSuccess?
+        switch signal {
+        case .traces: found = decoded(OTLPTraceResponse.self).map { PartialSuccess(rejected: $0.partialSuccess.rejectedSpans, message: $0.partialSuccess.errorMessage) }
+        case .logs: found = decoded(OTLPLogsResponse.self).map { PartialSuccess(rejected: $0.partialSuccess.rejectedLogRecords, message: $0.partialSuccess.errorMessage) }
+        case .metrics: found = decoded(OTLPMetricsResponse.self).map { PartialSuccess(rejected: $0.partialSuccess.rejectedDataPoints, message: $0.partialSuccess.errorMessage) }
+        }
+        guard let found, found.rejected > 0 else { return nil }
+        return found
+    }
+
     /// The message of an OTLP/HTTP error body (`google.rpc.Status`), if it is one.
     public static func statusMessage(_ bytes: [UInt8], format: OTLPFormat) -> String? {
         let status: Google_Rpc_Status?

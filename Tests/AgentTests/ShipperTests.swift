@@ -8,6 +8,7 @@ import Logging
 import PeriscopeDelivery
 import PeriscopeDiskQueue
 import PeriscopeModel
+import PeriscopeOTLP
 import PeriscopeTesting
 import ServiceLifecycle
 import Synchronization
@@ -18,6 +19,8 @@ final class FakeCollector: Sendable {
     struct Answer: Sendable {
         var status: HTTPResponse.Status
         var retryAfter: String? = nil
+        /// The answer's body and its content type; by default a line of text.
+        var body: (bytes: [UInt8], contentType: String)? = nil
     }
 
     private struct State {
@@ -51,6 +54,9 @@ final class FakeCollector: Sendable {
                 return state.script.isEmpty ? state.fallback : state.script.removeFirst()
             }
             var response = Response(status: answer.status, body: .init(byteBuffer: .init(string: "scripted \(answer.status.code)")))
+            if let body = answer.body {
+                response = Response(status: answer.status, headers: [.contentType: body.contentType], body: .init(byteBuffer: .init(bytes: body.bytes)))
+            }
             if let retryAfter = answer.retryAfter { response.headers[.retryAfter] = retryAfter }
             return response
         }
@@ -177,6 +183,29 @@ struct ShipperTests {
                 try await refused.send(EncodedBatch(id: "refused", signal: .logs, itemCount: 1, body: [4]))
             }
             #expect(refused.bodies.keptCount == 0)
+            try await http.shutdown()
+        }
+    }
+
+    @Test("an accepted batch whose items the collector partly rejected (OTLP partial success, protobuf or JSON) says how many and why, escaped; a full success says nothing")
+    func partialSuccessIsReported() async throws {
+        let hostile = "outside retention \u{1B}[2J"
+        let collector = FakeCollector(answers: [
+            .init(status: .ok, body: (OTLPEncoder.response(.logs, rejected: 3, message: hostile, format: .protobuf), "application/x-protobuf")),
+            .init(status: .ok, body: (OTLPEncoder.response(.logs, rejected: 2, message: "ahead", format: .json), "application/json")),
+            .init(status: .ok, body: (OTLPEncoder.response(.logs, format: .protobuf), "application/x-protobuf")),
+            .init(status: .ok, body: (Array("{}".utf8), "application/json")),
+        ])
+        try await collector.application().test(.live) { client in
+            let port = try #require(client.port)
+            let http = OTLPUploader.makeHTTPClient()
+            let uploader = OTLPUploader(endpoint: "http://127.0.0.1:\(port)", token: nil, httpClient: http)
+            let batch = EncodedBatch(id: "partial", signal: .logs, itemCount: 5, body: [1])
+            #expect(try await uploader.send(batch) == OTLPDecoder.PartialSuccess(rejected: 3, message: #"outside retention \u{1B}[2J"#))
+            #expect(try await uploader.send(batch) == OTLPDecoder.PartialSuccess(rejected: 2, message: "ahead"))
+            #expect(try await uploader.send(batch) == nil)
+            #expect(try await uploader.send(batch) == nil)
+            #expect(try await uploader.send(batch) == nil, "a body that is no OTLP answer (text) is no partial success")
             try await http.shutdown()
         }
     }

@@ -75,23 +75,28 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let box = location.box
             var replayed = 0
             var failed = 0
+            var rejectedItems: Int64 = 0
             for letter in box.list() {
                 guard let batch = box.batch(of: letter) else {
-                    print("\(letter.batchID): batch file missing or damaged; left in place")
+                    print("\(ControlCharacters.escaped(letter.batchID)): batch file missing or damaged; left in place")
                     failed += 1
                     continue
                 }
                 do {
-                    try await client.send(batch)
+                    if let partial = try await client.send(batch) {
+                        // Accepted, but some items were not kept (they cannot be on a retry either): say so.
+                        print("\(ControlCharacters.escaped(letter.batchID)): the collector kept \(max(0, Int64(letter.items) - partial.rejected)) of \(letter.items) items and rejected \(partial.rejected): \(partial.message)")
+                        rejectedItems += partial.rejected
+                    }
                     box.remove(letter)
                     replayed += 1
                 } catch {
-                    print("\(letter.batchID): \(error)")
+                    print("\(ControlCharacters.escaped(letter.batchID)): \(ControlCharacters.escaped("\(error)"))")
                     failed += 1
                 }
             }
             try? await httpClient.shutdown()
-            print("replayed \(replayed), still dead \(failed)")
+            print("replayed \(replayed), still dead \(failed)" + (rejectedItems > 0 ? ", items the collector rejected on replay \(rejectedItems)" : ""))
             if failed > 0 { throw ExitCode(1) }
         }
     }

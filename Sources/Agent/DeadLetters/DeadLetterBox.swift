@@ -11,7 +11,8 @@ import Synchronization
 struct DeadLetterBox: Sendable {
     let directory: String
     var maxBytes = 64 << 20
-    /// One letter is written at a time, so making room never deletes a letter being written.
+    /// One letter is written at a time, so making room never deletes a letter being written;
+    /// the lock also holds the box's index.
     private let writing = WriteLock()
 
     init(directory: String, maxBytes: Int = 64 << 20) {
@@ -20,7 +21,42 @@ struct DeadLetterBox: Sendable {
     }
 
     private final class WriteLock: Sendable {
-        let mutex = Mutex(())
+        let mutex = Mutex(Held())
+    }
+
+    private struct Held {
+        var index: Index?
+        /// Times the directory was read for the index (tests).
+        var scans = 0
+    }
+
+    /// The box's files, oldest first, with their sizes, as of the directory's last change: a
+    /// store reads the directory only when something else changed it (`dlq replay` or `purge`
+    /// in another process, an operator), not once or twice per letter, so a box of 100,000
+    /// letters costs a store what an empty one does.
+    private struct Index {
+        var files: [(name: String, bytes: Int)]
+        /// Files before this position were evicted (dropped from `files` in bulk).
+        var first = 0
+        var total: Int
+        /// The directory's modification time when the index was last true.
+        var directoryTime: timespec
+        /// When the directory was last read: the index is read again after `rescanNanos` at most.
+        var scannedAtUnixNano: UInt64
+
+        /// Adds a file written by the box, in name order.
+        mutating func insert(_ file: (name: String, bytes: Int)) {
+            var position = files.count
+            while position > first, files[position - 1].name > file.name { position -= 1 }
+            files.insert(file, at: position)
+            total += file.bytes
+        }
+
+        mutating func dropEvicted() {
+            guard first > 1_024, first * 2 > files.count else { return }
+            files.removeFirst(first)
+            first = 0
+        }
     }
 
     struct Letter: Codable, Equatable, Sendable {
@@ -50,10 +86,10 @@ struct DeadLetterBox: Sendable {
     /// A letter larger than the whole box is refused with an error that says so.
     @discardableResult
     func store(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64 = WallClock.nowUnixNano()) throws -> Int {
-        try writing.mutex.withLock { _ in try storeLocked(batch, status: status, reason: reason, nowUnixNano: nowUnixNano) }
+        try writing.mutex.withLock { held in try storeLocked(batch, status: status, reason: reason, nowUnixNano: nowUnixNano, held: &held) }
     }
 
-    private func storeLocked(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64) throws -> Int {
+    private func storeLocked(_ batch: EncodedBatch, status: Int, reason: String, nowUnixNano: UInt64, held: inout Held) throws -> Int {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let base = String(format: "%020llu-", nowUnixNano) + batch.id.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         let record = QueueRecord.encode(batch, enqueuedAtUnixNano: nowUnixNano)
@@ -66,7 +102,9 @@ struct DeadLetterBox: Sendable {
         guard record.count + json.count <= maxBytes else {
             throw LetterTooLarge(bytes: record.count + json.count, limit: maxBytes)
         }
-        let evicted = makeRoom(for: record.count + json.count)
+        var current = currentIndex(&held, nowUnixNano: nowUnixNano)
+        let evicted = makeRoom(for: record.count + json.count, in: &current)
+        held.index = current
         // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
         try writeDurably(record, to: base + ".batch")
         try writeDurably(json, to: base + ".json")
@@ -76,34 +114,72 @@ struct DeadLetterBox: Sendable {
             // The record stays queued and is stored again later, under a new name: no copy stays behind.
             unlink(path(of: base + ".json"))
             unlink(path(of: base + ".batch"))
+            held.index = nil
             throw error
         }
+        current.insert((base + ".batch", record.count))
+        current.insert((base + ".json", json.count))
+        current.directoryTime = directoryTime() ?? timespec()
+        held.index = current
         return evicted
     }
 
-    /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes`, and the
-    /// temporary files a crash left (no letter is being written while this runs).
-    private func makeRoom(for incoming: Int) -> Int {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasSuffix(".tmp") { unlink(path(of: name)) }
-        var entries = files()
-        var total = entries.reduce(0) { $0 + $1.bytes }
+    /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes` (no letter is
+    /// being written while this runs).
+    private func makeRoom(for incoming: Int, in index: inout Index) -> Int {
         var evicted = 0
-        while total + incoming > maxBytes, let oldest = entries.first {
-            let stem = oldest.name.split(separator: ".").first.map(String.init) ?? oldest.name
-            let group = entries.filter { $0.name.hasPrefix(stem + ".") }
-            for entry in group { unlink(path(of: entry.name)) }
-            total -= group.reduce(0) { $0 + $1.bytes }
-            entries.removeAll { $0.name.hasPrefix(stem + ".") }
+        while index.total + incoming > maxBytes, index.first < index.files.count {
+            let stem = Self.stem(of: index.files[index.first].name)
+            while index.first < index.files.count, Self.stem(of: index.files[index.first].name) == stem {
+                unlink(path(of: index.files[index.first].name))
+                index.total -= index.files[index.first].bytes
+                index.first += 1
+            }
             evicted += 1
         }
+        index.dropEvicted()
         return evicted
     }
 
-    /// The box's files, oldest first (names start with the rejection time).
+    private static func stem(of name: String) -> Substring { name.split(separator: ".", maxSplits: 1).first ?? Substring(name) }
+
+    /// The longest an index goes without reading the directory again.
+    static let rescanNanos: UInt64 = 30_000_000_000
+
+    /// The index, read again from the directory when anything but this box changed it since,
+    /// or `rescanNanos` after the last read (and then the temporary files a crash left are
+    /// deleted). File systems with coarse timestamps can give another process's change within
+    /// a clock tick of this box's last write the same time; the index may then count letters
+    /// already gone until its next read, and a full box evict one sooner than it had to.
+    private func currentIndex(_ held: inout Held, nowUnixNano: UInt64) -> Index {
+        let time = directoryTime()
+        if let index = held.index, let time, index.directoryTime.tv_sec == time.tv_sec, index.directoryTime.tv_nsec == time.tv_nsec,
+           nowUnixNano >= index.scannedAtUnixNano, nowUnixNano - index.scannedAtUnixNano < Self.rescanNanos {
+            return index
+        }
+        held.scans += 1
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".tmp") { unlink(path(of: name)) }
+        let files = self.files()
+        let index = Index(
+            files: files, total: files.reduce(0) { $0 + $1.bytes }, directoryTime: directoryTime() ?? timespec(), scannedAtUnixNano: nowUnixNano)
+        held.index = index
+        return index
+    }
+
+    /// How many times the directory was read for the index.
+    var directoryScans: Int { writing.mutex.withLock { $0.scans } }
+
+    private func directoryTime() -> timespec? {
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return nil }
+        return info.st_mtim
+    }
+
     /// The path of a file of the box.
     private func path(of name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
+    /// The box's files, oldest first (names start with the rejection time).
     private func files() -> [(name: String, bytes: Int)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".batch") || $0.hasSuffix(".json") }.sorted().map { name in
@@ -114,8 +190,11 @@ struct DeadLetterBox: Sendable {
     }
 
     var usage: Usage {
-        let entries = files()
-        return Usage(letters: entries.filter { $0.name.hasSuffix(".json") }.count, bytes: entries.reduce(0) { $0 + $1.bytes })
+        writing.mutex.withLock { held in
+            let current = currentIndex(&held, nowUnixNano: WallClock.nowUnixNano())
+            let live = current.files[current.first...]
+            return Usage(letters: live.filter { $0.name.hasSuffix(".json") }.count, bytes: current.total)
+        }
     }
 
     /// Writes a temporary file, `fsync`s it and renames it into place (the caller syncs the directory).

@@ -25,7 +25,10 @@ struct OTLPUploader: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func send(_ batch: EncodedBatch) async throws(DeliveryError) {
+    /// Sends `batch`; on acceptance, returns the items the collector rejected all the same
+    /// (OTLP partial success: outside its retention, too far ahead), nil when it kept them all.
+    @discardableResult
+    func send(_ batch: EncodedBatch) async throws(DeliveryError) -> OTLPDecoder.PartialSuccess? {
         var request = HTTPClientRequest(url: endpoint + batch.signal.path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: OTLPFormat.protobuf.rawValue)
@@ -44,11 +47,14 @@ struct OTLPUploader: Sendable {
             throw .unavailable(reason: "\(error)", retryAfter: nil)
         }
         let status = Int(response.status.code)
-        // Only a refusal's body is read for its message: a delivered batch's answer is not parsed.
         let bodyText = { Self.message(from: answer, contentType: response.headers.first(name: "Content-Type")) }
         switch RetryPolicy.verdict(status: status) {
         case .delivered:
-            return
+            // A full success is an empty body: only a partial success has anything to parse.
+            guard answer.readableBytes > 0 else { return nil }
+            let format = OTLPFormat(contentType: response.headers.first(name: "Content-Type")) ?? .protobuf
+            return OTLPDecoder.partialSuccess(Array(answer.readableBytesView), signal: batch.signal, format: format)
+                .map { OTLPDecoder.PartialSuccess(rejected: $0.rejected, message: ControlCharacters.escaped($0.message)) }
         case .refused:
             throw .rejected(status: status, message: bodyText())
         case .retry:

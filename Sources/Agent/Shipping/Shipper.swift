@@ -170,7 +170,9 @@ final class Shipper: Service, Sendable {
                 continue
             }
             do {
-                try await clients[chosen].send(batch)
+                if let partial = try await clients[chosen].send(batch) {
+                    logger.warning("collector \(clients[chosen].endpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message)")
+                }
                 recordSuccess(chosen)
                 counters.withLock {
                     $0.shipped += 1
