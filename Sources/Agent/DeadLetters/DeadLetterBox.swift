@@ -22,6 +22,9 @@ struct DeadLetterBox: Sendable {
 
     private final class WriteLock: Sendable {
         let mutex = Mutex(Held())
+        /// What `usage` reports, set after every change of the index: read without waiting for
+        /// a store (which holds `mutex` through its syncs).
+        let usage = Mutex(Usage())
     }
 
     private struct Held {
@@ -30,31 +33,35 @@ struct DeadLetterBox: Sendable {
         var scans = 0
     }
 
-    /// The box's files, oldest first, with their sizes, as of the directory's last change: a
-    /// store reads the directory only when something else changed it (`dlq replay` or `purge`
-    /// in another process, an operator), not once or twice per letter, so a box of 100,000
-    /// letters costs a store what an empty one does.
+    /// The box's letters, oldest first, with the bytes of their two files, as of the directory's
+    /// last change: a store reads the directory only when something else changed it (`dlq replay`
+    /// or `purge` in another process, an operator) or `rescanNanos` after the last read, not once
+    /// or twice per letter, so a box of 100,000 letters costs a store what an empty one does.
+    /// About 100 bytes of memory per letter.
     private struct Index {
-        var files: [(name: String, bytes: Int)]
-        /// Files before this position were evicted (dropped from `files` in bulk).
+        /// A letter's name without `.batch` or `.json`, and the bytes of its files.
+        var letters: [(stem: String, bytes: Int)]
+        /// Letters before this position were evicted (dropped from `letters` in bulk).
         var first = 0
         var total: Int
         /// The directory's modification time when the index was last true.
         var directoryTime: timespec
-        /// When the directory was last read: the index is read again after `rescanNanos` at most.
+        /// When the directory was last read.
         var scannedAtUnixNano: UInt64
 
-        /// Adds a file written by the box, in name order.
-        mutating func insert(_ file: (name: String, bytes: Int)) {
-            var position = files.count
-            while position > first, files[position - 1].name > file.name { position -= 1 }
-            files.insert(file, at: position)
-            total += file.bytes
+        var usage: Usage { Usage(letters: letters.count - first, bytes: total) }
+
+        /// Adds a letter written by the box, in name order.
+        mutating func insert(_ letter: (stem: String, bytes: Int)) {
+            var position = letters.count
+            while position > first, letters[position - 1].stem > letter.stem { position -= 1 }
+            letters.insert(letter, at: position)
+            total += letter.bytes
         }
 
         mutating func dropEvicted() {
-            guard first > 1_024, first * 2 > files.count else { return }
-            files.removeFirst(first)
+            guard first > 1_024, first * 2 > letters.count else { return }
+            letters.removeFirst(first)
             first = 0
         }
     }
@@ -102,9 +109,14 @@ struct DeadLetterBox: Sendable {
         guard record.count + json.count <= maxBytes else {
             throw LetterTooLarge(bytes: record.count + json.count, limit: maxBytes)
         }
-        var current = currentIndex(&held, nowUnixNano: nowUnixNano)
-        let evicted = makeRoom(for: record.count + json.count, in: &current)
-        held.index = current
+        var current = currentIndex(&held, nowUnixNano: nowUnixNano, force: false)
+        var (evicted, stale) = makeRoom(for: record.count + json.count, in: &current)
+        if stale {
+            // A letter to evict was gone already: something else changed the box; read it again.
+            current = currentIndex(&held, nowUnixNano: nowUnixNano, force: true)
+            evicted += makeRoom(for: record.count + json.count, in: &current).evicted
+        }
+        set(current, in: &held)
         // The batch first: a `.json` is what `list` shows, so it must never name a missing batch.
         try writeDurably(record, to: base + ".batch")
         try writeDurably(json, to: base + ".json")
@@ -117,53 +129,60 @@ struct DeadLetterBox: Sendable {
             held.index = nil
             throw error
         }
-        current.insert((base + ".batch", record.count))
-        current.insert((base + ".json", json.count))
+        current.insert((base, record.count + json.count))
         current.directoryTime = directoryTime() ?? timespec()
-        held.index = current
+        set(current, in: &held)
         return evicted
     }
 
     /// Deletes the oldest letters until `incoming` more bytes fit under `maxBytes` (no letter is
-    /// being written while this runs).
-    private func makeRoom(for incoming: Int, in index: inout Index) -> Int {
+    /// being written while this runs); how many, and whether it stopped at a letter gone already
+    /// (the index is stale: letters it counts may be gone, so it must not decide what else to delete).
+    private func makeRoom(for incoming: Int, in index: inout Index) -> (evicted: Int, stale: Bool) {
         var evicted = 0
-        while index.total + incoming > maxBytes, index.first < index.files.count {
-            let stem = Self.stem(of: index.files[index.first].name)
-            while index.first < index.files.count, Self.stem(of: index.files[index.first].name) == stem {
-                unlink(path(of: index.files[index.first].name))
-                index.total -= index.files[index.first].bytes
-                index.first += 1
-            }
+        while index.total + incoming > maxBytes, index.first < index.letters.count {
+            let letter = index.letters[index.first]
+            let gone = [".batch", ".json"].map { unlink(path(of: letter.stem + $0)) != 0 && errno == ENOENT }
+            index.total -= letter.bytes
+            index.first += 1
+            if gone.allSatisfy({ $0 }) { return (evicted, true) }
             evicted += 1
         }
         index.dropEvicted()
-        return evicted
+        return (evicted, false)
     }
 
-    private static func stem(of name: String) -> Substring { name.split(separator: ".", maxSplits: 1).first ?? Substring(name) }
+    private func set(_ index: Index, in held: inout Held) {
+        held.index = index
+        writing.usage.withLock { $0 = index.usage }
+    }
 
     /// The longest an index goes without reading the directory again.
     static let rescanNanos: UInt64 = 30_000_000_000
 
-    /// The index, read again from the directory when anything but this box changed it since,
-    /// or `rescanNanos` after the last read (and then the temporary files a crash left are
-    /// deleted). File systems with coarse timestamps can give another process's change within
+    /// The index, read again from the directory when `force`d, when anything but this box changed
+    /// it since, or (given the time `nowUnixNano`) `rescanNanos` after the last read (and then the
+    /// temporary files a crash left are deleted). File systems with coarse timestamps can give another process's change within
     /// a clock tick of this box's last write the same time; the index may then count letters
-    /// already gone until its next read, and a full box evict one sooner than it had to.
-    private func currentIndex(_ held: inout Held, nowUnixNano: UInt64) -> Index {
+    /// already gone until its next read (an eviction that finds a letter gone reads it again).
+    private func currentIndex(_ held: inout Held, nowUnixNano: UInt64?, force: Bool) -> Index {
         let time = directoryTime()
-        if let index = held.index, let time, index.directoryTime.tv_sec == time.tv_sec, index.directoryTime.tv_nsec == time.tv_nsec,
-           nowUnixNano >= index.scannedAtUnixNano, nowUnixNano - index.scannedAtUnixNano < Self.rescanNanos {
-            return index
+        if !force, let index = held.index, let time, index.directoryTime.tv_sec == time.tv_sec, index.directoryTime.tv_nsec == time.tv_nsec {
+            guard let now = nowUnixNano else { return index }
+            if now >= index.scannedAtUnixNano, now - index.scannedAtUnixNano < Self.rescanNanos { return index }
         }
         held.scans += 1
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasSuffix(".tmp") { unlink(path(of: name)) }
-        let files = self.files()
+        var letters: [(stem: String, bytes: Int)] = []
+        for file in files() {
+            let stem = String(file.name.split(separator: ".", maxSplits: 1).first ?? Substring(file.name))
+            if letters.last?.stem == stem { letters[letters.count - 1].bytes += file.bytes } else { letters.append((stem, file.bytes)) }
+        }
         let index = Index(
-            files: files, total: files.reduce(0) { $0 + $1.bytes }, directoryTime: directoryTime() ?? timespec(), scannedAtUnixNano: nowUnixNano)
-        held.index = index
+            letters: letters, total: letters.reduce(0) { $0 + $1.bytes }, directoryTime: directoryTime() ?? timespec(),
+            scannedAtUnixNano: nowUnixNano ?? WallClock.nowUnixNano())
+        set(index, in: &held)
         return index
     }
 
@@ -189,12 +208,14 @@ struct DeadLetterBox: Sendable {
         }
     }
 
+    /// Letters and bytes in the box. Never waits for a store in progress: while one holds the
+    /// box, this is what the box held before it; otherwise the index is brought up to date when
+    /// the directory changed (a purge by another process shows).
     var usage: Usage {
-        writing.mutex.withLock { held in
-            let current = currentIndex(&held, nowUnixNano: WallClock.nowUnixNano())
-            let live = current.files[current.first...]
-            return Usage(letters: live.filter { $0.name.hasSuffix(".json") }.count, bytes: current.total)
+        let refreshed = writing.mutex.withLockIfAvailable { held -> Usage in
+            currentIndex(&held, nowUnixNano: nil, force: false).usage
         }
+        return refreshed ?? writing.usage.withLock { $0 }
     }
 
     /// Writes a temporary file, `fsync`s it and renames it into place (the caller syncs the directory).
