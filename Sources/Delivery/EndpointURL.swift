@@ -12,6 +12,19 @@ public enum EndpointURL {
         else { return "not an http:// or https:// URL" }
         guard let host = components.host, !host.isEmpty else { return "no host" }
         if let port = components.port, !(1...65535).contains(port) { return "port \(port) is not between 1 and 65535" }
+        // A port too large for an `Int` leaves `port` nil, and the client would send to the scheme's port.
+        if components.port == nil, let written = writtenPort(text) { return "port \(written) is not between 1 and 65535" }
         return nil
+    }
+
+    /// The digits after the authority's last `:` (after an IPv6 literal's `]`), when there are any.
+    private static func writtenPort(_ text: String) -> Substring? {
+        guard let schemeEnd = text.range(of: "://") else { return nil }
+        let rest = text[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostAndPort = authority.split(separator: "@").last ?? authority[...]
+        guard let colon = hostAndPort.lastIndex(of: ":"), !hostAndPort[colon...].contains("]") else { return nil }
+        let digits = hostAndPort[hostAndPort.index(after: colon)...]
+        return digits.isEmpty ? nil : digits
     }
 }

@@ -185,7 +185,21 @@ import Testing
         #expect(follower.accept([Self.log(250, "late")]).isEmpty)
         // Older than the first lines shown: it was there to be shown then.
         #expect(follower.accept([Self.log(150, "before the start")]).isEmpty)
-        #expect(follower.nextFilter().range.startUnixNano == 200)
+        #expect(follower.windowStartUnixNano == 200)
+        // Most polls ask from the newest time printed; every tenth asks for the whole window again.
+        let starts = (0..<20).map { _ in follower.nextFilter().range.startUnixNano }
+        #expect(starts.filter { $0 == 200 }.count == 2 && starts.filter { $0 == 300 }.count == 18, "\(starts)")
+    }
+
+    @Test("a record holding a NaN (not equal to itself) is printed once, not on every poll")
+    func nanRecordsOnce() {
+        var follower = LogFollower(filter: LogFilter(range: TimeRange(startUnixNano: nil, endUnixNano: nil)))
+        var record = Self.log(100, "nan")
+        record.body = .double(.nan)
+        #expect(follower.begin([Self.log(50, "first")]).count == 1)
+        #expect(follower.accept([record]).count == 1)
+        #expect(follower.accept([record]).isEmpty)
+        #expect(follower.accept([record, Self.log(120, "next")]).count == 1)
     }
 
     @Test("a record that reaches the collector up to 30 s after newer ones is still shown, once; past the window it is not, and what was printed is forgotten")
@@ -202,7 +216,7 @@ import Testing
             let answer = window.filter { $0.timeUnixNano >= start }
             #expect(follower.accept(answer).map(\.body) == [.string("line \(step)")], "step \(step)")
         }
-        #expect(follower.nextFilter().range.startUnixNano == t0 + 10 * second)
+        #expect(follower.windowStartUnixNano == t0 + 10 * second)
         // Late by 20 s: shown, once. Late by 31 s: past the window.
         #expect(follower.accept([Self.log(t0 + 20 * second + 1, "late 20 s")]).count == 1)
         #expect(follower.accept([Self.log(t0 + 20 * second + 1, "late 20 s")]).isEmpty)

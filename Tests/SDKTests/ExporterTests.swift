@@ -112,6 +112,10 @@ import Testing
         #expect(EndpointURL.problem("http://127.0.0.1:65535") == nil && EndpointURL.problem("https://agent") == nil)
         #expect(EndpointURL.problem("http://127.0.0.1:99999") == "port 99999 is not between 1 and 65535")
         #expect(EndpointURL.problem("ftp://x") != nil && EndpointURL.problem("http://") != nil)
+        // Too large for an `Int`: URLComponents has no port, and the client would have used port 80.
+        #expect(EndpointURL.problem("http://h:99999999999999999999/v1") != nil)
+        #expect(EndpointURL.problem("http://[::1]:4318") == nil && EndpointURL.problem("http://u:p@h:4318/x") == nil)
+        #expect(EndpointURL.problem("http://[::1]") == nil && EndpointURL.problem("HTTP://H:0080") == nil)
     }
 
     @Test(.timeLimit(.minutes(1)))

@@ -86,7 +86,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
                     if let partial = try await client.send(batch) {
                         // Accepted, but some items were not kept (they cannot be on a retry either): say so.
                         print("\(ControlCharacters.escaped(letter.batchID)): the collector kept \(max(0, Int64(letter.items) - partial.rejected)) of \(letter.items) items and rejected \(partial.rejected): \(partial.message)")
-                        rejectedItems += partial.rejected
+                        rejectedItems = rejectedItems.addingReportingOverflow(partial.rejected).overflow ? .max : rejectedItems + partial.rejected
                     }
                     box.remove(letter)
                     replayed += 1

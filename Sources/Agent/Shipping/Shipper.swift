@@ -171,7 +171,7 @@ final class Shipper: Service, Sendable {
             }
             do {
                 if let partial = try await clients[chosen].send(batch) {
-                    logger.warning("collector \(clients[chosen].endpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message)")
+                    logger.warning("collector \(clients[chosen].endpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message.prefix(512))")
                 }
                 recordSuccess(chosen)
                 counters.withLock {

@@ -153,11 +153,17 @@ final class CheckpointLog: Sendable {
         }
     }
 
-    /// Closes the file; a later save replaces it.
+    /// Closes the file; a later save replaces it. A file with deltas is first replaced by one
+    /// holding the whole last state, as an older agent wrote it (so that going back a version
+    /// after a clean stop keeps the offsets); if that fails, the deltas stay and read as before.
     func close() {
         state.withLock { state in
+            if state.fd >= 0, let saved = state.saved, state.size > state.stateBytes, let line = try? Self.line(saved),
+               Self.isStill(at: path, fd: state.fd, size: state.size), let replaced = try? AtomicFile.replace(path, with: line) {
+                Glibc.close(replaced)
+            }
             if state.fd >= 0 { Glibc.close(state.fd) }
-            state.fd = -1
+            (state.fd, state.saved) = (-1, nil)
         }
     }
 

@@ -147,12 +147,16 @@ struct LogFollower: Sendable {
     /// How much older than the newest record printed a late record may be and still be shown.
     static let lateWindowNanos: UInt64 = 30_000_000_000
     static let pageLimit = 10_000
+    /// Polls between two that ask for the whole window again (the others ask from the newest
+    /// time printed): a late record shows within ten polls, and each poll does not fetch the window.
+    static let windowEvery = 10
 
     var filter: LogFilter
     private(set) var newestUnixNano: UInt64?
-    /// The records printed within the window, by time (the same record may come back on every poll).
-    private var printed: Set<QueryAPI.Log> = []
-    private var printedTimes: [UInt64] = []
+    /// The records printed within the window, as JSON lines (the same record comes back poll
+    /// after poll; a record holding a NaN is not equal to itself, its JSON is).
+    private var printed: Set<String> = []
+    private var printedTimes: [(time: UInt64, key: String)] = []
     /// The newest time of the first lines shown (`begin`): older records were there to be shown
     /// then (only the latest were), so they are not late and are not printed afterwards.
     private var floorUnixNano: UInt64?
@@ -173,12 +177,20 @@ struct LogFollower: Sendable {
         return max(start, floorUnixNano ?? 0)
     }
 
-    /// The next poll, oldest first: from the window's start, or (`after`, reading on a full page) from that time.
-    func nextFilter(after pageEnd: UInt64? = nil) -> LogFilter {
+    private var polls = 0
+
+    /// The next poll, oldest first: every `windowEvery`th from the window's start, the others from
+    /// the newest time printed, or (`after`, reading on a full page) from that time.
+    mutating func nextFilter(after pageEnd: UInt64? = nil) -> LogFilter {
         var next = filter
         next.newestFirst = false
         next.limit = Self.pageLimit
-        if let start = pageEnd ?? windowStartUnixNano { next.range.startUnixNano = max(start, filter.range.startUnixNano ?? 0) }
+        var start = pageEnd
+        if start == nil {
+            polls += 1
+            start = polls % Self.windowEvery == 0 ? windowStartUnixNano : newestUnixNano
+        }
+        if let start { next.range.startUnixNano = max(start, filter.range.startUnixNano ?? 0) }
         return next
     }
 
@@ -192,8 +204,9 @@ struct LogFollower: Sendable {
         for record in sorted {
             let time = LogsRenderer.time(of: record)
             if let windowStart = windowStartUnixNano, time < windowStart { continue }
-            guard printed.insert(record).inserted else { continue }
-            printedTimes.append(time)
+            let key = Self.key(of: record)
+            guard printed.insert(key).inserted else { continue }
+            printedTimes.append((time, key))
             fresh.append(record)
             newestUnixNano = max(newestUnixNano ?? 0, time)
         }
@@ -203,8 +216,13 @@ struct LogFollower: Sendable {
 
     /// Drops what no later poll asks for again, so memory stays with the window.
     private mutating func forgetBeforeWindow() {
-        guard let windowStart = windowStartUnixNano, printedTimes.contains(where: { $0 < windowStart }) else { return }
-        printed = printed.filter { LogsRenderer.time(of: $0) >= windowStart }
-        printedTimes.removeAll { $0 < windowStart }
+        guard let windowStart = windowStartUnixNano, printedTimes.contains(where: { $0.time < windowStart }) else { return }
+        for old in printedTimes where old.time < windowStart { printed.remove(old.key) }
+        printedTimes.removeAll { $0.time < windowStart }
+    }
+
+    /// What tells two records apart: their JSON (sorted keys), the form `--json` prints.
+    private static func key(of record: QueryAPI.Log) -> String {
+        (try? JSONOutput.line(record)) ?? String(reflecting: record)
     }
 }
