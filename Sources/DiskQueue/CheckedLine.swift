@@ -59,8 +59,9 @@ public enum CheckedLine {
 }
 
 /// What must hold for checked lines, the framing of the agent's tail checkpoints: any bytes
-/// give a payload whose CRC matches or none, never a trap; a line appended after any whole
-/// lines is the one read back; and the same line cut short is never read as itself.
+/// give a payload whose CRC matches or none, never a trap; reading every line agrees with
+/// reading the last; a line appended after any whole lines is the one read back; and the same
+/// line cut short is never read as itself.
 /// Driven by libFuzzer from the fuzz package and replayed in the tests.
 public enum CheckedLineFuzzing {
     public static func check(_ input: UnsafeRawBufferPointer) {
@@ -70,6 +71,13 @@ public enum CheckedLineFuzzing {
             precondition(payload.endIndex == bytes.count || bytes[payload.endIndex] == 0x0A, "a payload that does not end its line")
             precondition(!payload.contains(0x0A), "a payload spanning lines")
         }
+        // Every line in order (how the tail checkpoints are replayed): one entry per line, the last
+        // intact one the same as `lastIntact` finds, each intact payload inside its own line.
+        let lines = CheckedLine.payloads(in: bytes)
+        let newlines = bytes.count { $0 == 0x0A }
+        precondition(lines.count == newlines + (bytes.isEmpty || bytes.last == 0x0A ? 0 : 1), "\(lines.count) lines for \(newlines) newlines")
+        precondition(lines.compactMap { $0 }.last.map(Array.init) == CheckedLine.lastIntact(in: bytes).map(Array.init), "the last intact line differs")
+        for case let payload? in lines { precondition(!payload.contains(0x0A) && payload.startIndex >= 9, "a payload not within one line") }
         // The input as a payload (newlines made spaces), appended after the input's whole lines.
         let payload = bytes.map { $0 == 0x0A ? UInt8(ascii: " ") : $0 }
         let line = CheckedLine.encode(payload)
