@@ -5,6 +5,7 @@ import PeriscopeOTLP
 /// request body. A decoder may refuse the body (a typed `OTLPError` with a message) but must
 /// never crash, and what it accepts must survive a protobuf round trip unchanged. For protobuf,
 /// the direct span and log readers must agree with the generic decoder or leave the body to it.
+/// The body is also read as an export's answer (partial success, error status).
 func otlpDecodeFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let selector = data[0]
@@ -14,6 +15,12 @@ func otlpDecodeFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if format == .protobuf, case .disagree(let difference) = DirectReaderCheck.check(signal, body) {
         preconditionFailure("a direct reader disagrees with the generic decoder: \(difference)")
     }
+    // The same bytes as a collector's answer (what the agent reads for partial success): a count
+    // above zero or nothing, never a trap.
+    if let partial = OTLPDecoder.partialSuccess(body, signal: signal, format: format) {
+        precondition(partial.rejected > 0, "a partial success rejects something")
+    }
+    _ = OTLPDecoder.statusMessage(body, format: format)
     let decoder = OTLPDecoder()
     let now: UInt64 = 1_800_000_000_000_000_000
     let decoded: OTLPDecoder.Result
