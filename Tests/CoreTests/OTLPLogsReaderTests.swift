@@ -111,7 +111,11 @@ struct OTLPLogsReaderTests {
         // Fields 20–23 with wire types 0, 1, 2 and 5, and reserved field 4.
         let unknown = Self.request(record: [0xA0, 0x01, 7, 0xA9, 0x01] + Array(repeating: 1, count: 8)
             + [0xB2, 0x01, 2, 0x61, 0x62, 0xBD, 0x01, 1, 2, 3, 4, 0x20, 5])
-        for bytes in [traceThenEmpty, spanThenEmpty, negative, wide, unknown] {
+        // A tag in six bytes (zero-padded; libFuzzer's finding) is malformed to SwiftProtobuf; in five it is not.
+        let longTag: [UInt8] = [0xd0, 0xfd, 0x87, 0x87, 0x87, 0x00, 0x10]
+        let fiveByteTag: [UInt8] = [0xd0, 0xfd, 0x87, 0x87, 0x07, 0x10]
+        #expect(OTLPLogsReader(limits: .default).resourceLogs(longTag) == nil)
+        for bytes in [traceThenEmpty, spanThenEmpty, negative, wide, unknown, longTag, fiveByteTag] {
             #expect(DirectReaderCheck.check(.logs, bytes) != .leftToGeneric || Self.generic(bytes) == nil, "\(bytes)")
             if case .disagree(let difference) = DirectReaderCheck.check(.logs, bytes) { Issue.record("\(bytes): \(difference)") }
         }

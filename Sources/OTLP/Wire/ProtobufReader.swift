@@ -45,8 +45,10 @@ struct ProtobufReader {
     /// The next field's tag, or nil at the end (or on a malformed tag, with `failed` set).
     mutating func field() -> Field? {
         guard position < buffer.count else { return nil }
-        // Field numbers run from 1 to 2^29 - 1.
-        guard let tag = varint(), tag >> 3 > 0, tag >> 3 < 1 << 29 else {
+        // Field numbers run from 1 to 2^29 - 1, and a tag takes at most five bytes (a longer,
+        // zero-padded one is malformed to SwiftProtobuf, whose decoding the readers must match).
+        let start = position
+        guard let tag = varint(), position - start <= 5, tag >> 3 > 0, tag >> 3 < 1 << 29 else {
             failed = true
             return nil
         }
