@@ -302,6 +302,33 @@ struct QueueWriterTests {
         #expect(Set(try serviceNames(joined)) == ["a", "b"])
     }
 
+    @Test("a tailer's batches given together are written in one group, in order, each under its ID, with an outcome each")
+    func batchesTogether() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let roomy = try queue()
+        let writer = QueueWriter(queue: roomy, configuration: BatchingConfiguration())
+        let batches = (0..<5).map { EncodedBatch(id: "tail-t\($0)-0-10", signal: .logs, itemCount: 1, body: Zstd.compress(logs(1).protobufBody)) }
+        let outcomes = await writer.append(contentsOf: batches)
+        #expect(outcomes.count == 5)
+        #expect(outcomes.allSatisfy { (try? $0.get()) != nil })
+        #expect(drain(roomy).map(\.id) == batches.map(\.id))
+
+        // Into a queue with room for some of them: each batch's outcome says whether it is there.
+        try? FileManager.default.removeItem(atPath: directory)
+        let smallQueue = try queue(maxBytes: 4096)
+        let small = QueueWriter(queue: smallQueue, configuration: BatchingConfiguration())
+        var generator = SystemRandomNumberGenerator()
+        let large = (0..<5).map { index in
+            EncodedBatch(id: "tail-l\(index)-0-10", signal: .logs, itemCount: 1, body: (0..<1200).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        }
+        let mixed = await small.append(contentsOf: large)
+        #expect(mixed.count == 5)
+        let queuedIDs = zip(large, mixed).compactMap { batch, outcome in (try? outcome.get()) != nil ? batch.id : nil }
+        #expect(!queuedIDs.isEmpty && queuedIDs.count < 5, "the queue takes some: \(queuedIDs)")
+        #expect(mixed.allSatisfy { if case .failure(let error) = $0 { return error == .queueFull(retryAfterSeconds: 5) } else { return true } })
+        #expect(drain(smallQueue).map(\.id) == queuedIDs)
+    }
+
     @Test("a full queue refuses with queueFull; once there is room the writer takes requests again")
     func fullQueue() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -17,9 +17,28 @@ final class RecordingTailSink: TailBatchSink {
         var duplicateBatches = 0
         var failNext = 0
         var appendCalls = 0
+        /// The sizes of the groups given to `append(contentsOf:)`, in order.
+        var groupSizes: [Int] = []
     }
 
     let state = Mutex(State())
+    /// Called with each group before its batches are taken (a test that copies the checkpoint mid-round).
+    let beforeGroup = Mutex<(@Sendable ([EncodedBatch]) -> Void)?>(nil)
+
+    func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
+        state.withLock { $0.groupSizes.append(batches.count) }
+        beforeGroup.withLock { $0 }?(batches)
+        var outcomes: [Result<Void, DeliveryError>] = []
+        for batch in batches {
+            do throws(DeliveryError) {
+                try await append(batch)
+                outcomes.append(.success(()))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
+    }
 
     func append(_ batch: EncodedBatch) async throws(DeliveryError) {
         let shouldFail = state.withLock { state -> Bool in

@@ -43,12 +43,14 @@ actor QueueWriter: BatchSink, TailBatchSink {
 
     private enum Turn: Sendable {
         case lead
-        case done(Result<Void, DeliveryError>)
+        /// One outcome per content of the entry, in order.
+        case done([Result<Void, DeliveryError>])
     }
 
+    /// One caller's contents, written in order in the same group.
     private struct Entry {
         var ticket: Int
-        var content: Content
+        var contents: [Content]
         var continuation: CheckedContinuation<Turn, Never>
     }
 
@@ -78,22 +80,29 @@ actor QueueWriter: BatchSink, TailBatchSink {
             }
         }
         if protobuf.count >= BatchCompressor.ownFrameBytes {
-            try await write(.frame(signal: signal, frame: compressor.compress([protobuf]), bytes: protobuf.count, items: items))
+            try await write([.frame(signal: signal, frame: compressor.compress([protobuf]), bytes: protobuf.count, items: items)])[0].get()
         } else {
-            try await write(.request(signal: signal, protobuf: protobuf, items: items))
+            try await write([.request(signal: signal, protobuf: protobuf, items: items)])[0].get()
         }
     }
 
     /// Queues a batch as it is, under its own ID.
     func append(_ batch: EncodedBatch) async throws(DeliveryError) {
-        try await write(.batch(batch))
+        try await write([.batch(batch)])[0].get()
     }
 
-    private func write(_ content: Content) async throws(DeliveryError) {
+    /// Queues batches as they are, in order, in one write (one `fdatasync` for all of them).
+    func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
+        guard !batches.isEmpty else { return [] }
+        return await write(batches.map(Content.batch))
+    }
+
+    /// Writes `contents` in order within one group; one outcome per content.
+    private func write(_ contents: [Content]) async -> [Result<Void, DeliveryError>] {
         let ticket = nextTicket
         nextTicket += 1
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            pending.append(Entry(ticket: ticket, content: content, continuation: continuation))
+            pending.append(Entry(ticket: ticket, contents: contents, continuation: continuation))
             if !writing {
                 writing = true
                 continuation.resume(returning: .lead)
@@ -102,16 +111,16 @@ actor QueueWriter: BatchSink, TailBatchSink {
             }
         }
         switch turn {
-        case .done(let result):
-            try result.get()
+        case .done(let outcomes):
+            return outcomes
         case .lead:
-            try await lead(ticket: ticket).get()
+            return await lead(ticket: ticket)
         }
     }
 
-    /// Writes the group gathered so far (this request's included), answers it, and passes the
-    /// lead on to whoever arrived meanwhile. Returns the leader's own outcome.
-    private func lead(ticket: Int) async -> Result<Void, DeliveryError> {
+    /// Writes the group gathered so far (this caller's contents included), answers it, and
+    /// passes the lead on to whoever arrived meanwhile. Returns the leader's own outcomes.
+    private func lead(ticket: Int) async -> [Result<Void, DeliveryError>] {
         if configuration.maxDelay > .zero, !groupIsFull {
             let timeline = self.timeline
             let delay = configuration.maxDelay
@@ -122,13 +131,16 @@ actor QueueWriter: BatchSink, TailBatchSink {
         }
         let group = pending
         pending = []
-        let outcomes = await Self.commit(group.map(\.content), to: queue, configuration: configuration, compressor: compressor)
-        var own = Result<Void, DeliveryError>.failure(.storage("the agent lost track of a request"))
-        for (entry, outcome) in zip(group, outcomes) {
+        let outcomes = await Self.commit(group.flatMap(\.contents), to: queue, configuration: configuration, compressor: compressor)
+        var own: [Result<Void, DeliveryError>] = []
+        var next = 0
+        for entry in group {
+            let entryOutcomes = Array(outcomes[next..<(next + entry.contents.count)])
+            next += entry.contents.count
             if entry.ticket == ticket {
-                own = outcome
+                own = entryOutcomes
             } else {
-                entry.continuation.resume(returning: .done(outcome))
+                entry.continuation.resume(returning: .done(entryOutcomes))
             }
         }
         if pending.isEmpty {
@@ -146,8 +158,8 @@ actor QueueWriter: BatchSink, TailBatchSink {
     private var groupIsFull: Bool {
         var items = 0
         var bytes = 0
-        for entry in pending {
-            switch entry.content {
+        for content in pending.lazy.flatMap(\.contents) {
+            switch content {
             case .request(_, let protobuf, let count):
                 items += count
                 bytes += protobuf.count

@@ -6,4 +6,23 @@ import PeriscopeDelivery
 protocol TailBatchSink: Sendable {
     /// Returns once the batch is in the durable queue; `.queueFull` when it has no room.
     func append(_ batch: EncodedBatch) async throws(DeliveryError)
+
+    /// Appends `batches` in order and returns once each is in the durable queue or refused:
+    /// one outcome per batch. A sink that can makes them durable together (one sync).
+    func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>]
+}
+
+extension TailBatchSink {
+    func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
+        var outcomes: [Result<Void, DeliveryError>] = []
+        for batch in batches {
+            do throws(DeliveryError) {
+                try await append(batch)
+                outcomes.append(.success(()))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
+    }
 }

@@ -9,19 +9,17 @@ import ServiceLifecycle
 
 /// Checkpoints: where each file has been read to, persisted off the actor's thread.
 extension TailEngine {
-    /// The state to persist: every file's committed offset, and `sending`'s range up to `end`
-    /// as pending. Whatever changes after this makes the state dirty again.
-    func checkpoint(sending: TailedFile?, end: UInt64) -> TailCheckpoints {
+    /// The state to persist: every file's committed offset, and the ranges being sent (up to
+    /// `pending`'s end per file) as pending. Whatever changes after this makes the state dirty again.
+    func checkpoint(pending: [FileIdentity: UInt64] = [:]) -> TailCheckpoints {
         var document = TailCheckpoints()
         document.startedSources = startedSources.sorted()
         document.savedAtUnixNano = WallClock.nowUnixNano()
         document.finished = finished
         for file in files.values {
-            var pending = file.forcedEnd
-            if let sending, sending === file { pending = end }
             document.files.append(TailCheckpoints.Entry(
                 identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, path: file.path,
-                source: sources[file.sourceIndex].key, offset: file.committed, pendingEnd: pending))
+                source: sources[file.sourceIndex].key, offset: file.committed, pendingEnd: pending[file.identity] ?? file.forcedEnd))
         }
         // Entries not matched yet (first poll after a restart) are kept.
         document.files += savedEntries.values
@@ -32,7 +30,7 @@ extension TailEngine {
 
     /// Persists the current state (no range pending but a forced one).
     func saveCheckpoints() async {
-        if await !persist(checkpoint(sending: nil, end: 0)) { dirty = true }
+        if await !persist(checkpoint()) { dirty = true }
     }
 
     /// Writes a checkpoint on the thread pool (it syncs), never on the actor's thread.

@@ -74,7 +74,11 @@ extension TailEngine {
         if file.assembler.openStart != nil, idle >= (source.multiline?.timeout ?? .zero) {
             file.assembler.flush(into: &file.records)
         }
-        await send(file, upTo: nil, asOneBatch: false)
+        if joinsRound(file) {
+            await join(file)
+        } else {
+            await send(file, upTo: nil, asOneBatch: false)
+        }
         if file.rotatedOut, file.isDrained, file.readOffset >= size, file.linkCount == 0 || idle >= Self.rotatedGrace {
             release(file)
             return false

@@ -27,6 +27,8 @@ extension TailEngine {
     /// `fullBatchesOnly` (more lines are being read) a last slice short of a batch waits for
     /// them, and the last batch handed over stays in flight; otherwise every slice is confirmed.
     func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool, fullBatchesOnly: Bool = false) async {
+        // Records read earlier wait in the round: they go first, so the queue keeps the order they were read in.
+        if !round.isEmpty { await sendRound() }
         // Records at the front of the buffer that belong to the batch in flight.
         var handedOver = inFlight?.count ?? 0
         while handedOver < file.records.count {
@@ -44,7 +46,7 @@ extension TailEngine {
                 guard await confirm(previous, of: file) else { return }
                 handedOver -= previous.count
             }
-            let pendingMark = checkpoint(sending: file, end: end)
+            let pendingMark = checkpoint(pending: [file.identity: end])
             let encoded = batch.itemCount > 0
                 ? EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body) : nil
             let path = file.path
@@ -91,33 +93,129 @@ extension TailEngine {
     nonisolated func deliver(_ batch: EncodedBatch?, after pendingMark: TailCheckpoints, path: String) async -> Delivery {
         guard await persist(pendingMark) else { return .checkpointFailed }
         guard let batch else { return .queued }
-        return await appendPatiently(batch, path: path) ? .queued : .shutdown
+        return await appendPatiently([batch], what: path)[0] ? .queued : .shutdown
     }
 
-    /// Appends, waiting out a full queue with backoff; false only on shutdown.
-    nonisolated func appendPatiently(_ batch: EncodedBatch, path: String) async -> Bool {
+    /// Appends in order, waiting out a full queue with backoff; whether each batch was queued
+    /// (false only on shutdown). Batches refused are tried again, the queued ones are not.
+    nonisolated func appendPatiently(_ batches: [EncodedBatch], what: String) async -> [Bool] {
+        var queued = [Bool](repeating: false, count: batches.count)
+        var waiting = Array(batches.indices)
         var delay = Duration.milliseconds(50)
         var paused = false
-        while !Task.isCancelled {
-            do {
-                if paused && Task.isShuttingDownGracefully { return false }
-                try await sink.append(batch)
-                return true
-            } catch {
-                if !paused {
-                    paused = true
-                    counters.update { $0.backPressurePauses += 1 }
-                    if case .queueFull = error {
-                        logger.info("queue full: pausing \(path)")
-                    } else {
-                        logger.warning("cannot queue lines of \(path): \(error); retrying")
-                    }
+        while !waiting.isEmpty, !Task.isCancelled {
+            if paused && Task.isShuttingDownGracefully { break }
+            let outcomes = await sink.append(contentsOf: waiting.map { batches[$0] })
+            var refused: [Int] = []
+            var firstError: DeliveryError?
+            for (index, outcome) in zip(waiting, outcomes) {
+                switch outcome {
+                case .success: queued[index] = true
+                case .failure(let error):
+                    refused.append(index)
+                    if firstError == nil { firstError = error }
                 }
-                do { try await timeline.sleep(for: delay) } catch { return false }
-                delay = min(delay * 2, .seconds(2))
             }
+            waiting = refused
+            guard let error = firstError else { break }
+            if !paused {
+                paused = true
+                counters.update { $0.backPressurePauses += 1 }
+                if case .queueFull = error {
+                    logger.info("queue full: pausing \(what)")
+                } else {
+                    logger.warning("cannot queue lines of \(what): \(error); retrying")
+                }
+            }
+            do { try await timeline.sleep(for: delay) } catch { break }
+            delay = min(delay * 2, .seconds(2))
         }
-        return false
+        return queued
+    }
+
+    // MARK: - A round's small remainders, together
+
+    /// Whether `file`'s records, read to the end of what it has for now, join the round's
+    /// shared write instead of being sent on their own: they make one batch, nothing of the
+    /// file is in flight or forced, and it is not a rotated-away file (sent at once, so that it
+    /// can be released in the same round).
+    func joinsRound(_ file: TailedFile) -> Bool {
+        guard inFlight == nil, file.forcedEnd == nil, !file.rotatedOut, !file.records.isEmpty else { return false }
+        return file.records.batch(from: 0, maxCount: Self.maxBatchRecords, maxBytes: Self.maxBatchBytes).count == file.records.count
+    }
+
+    /// Adds `file` to the round's shared write; sends the round once it holds `maxRoundBytes`
+    /// or `maxRoundFiles`, so what waits for it stays bounded.
+    func join(_ file: TailedFile) async {
+        round.append(file)
+        roundBytes += Int(file.records[file.records.count - 1].end - file.records[0].start)
+        if roundBytes >= Self.maxRoundBytes || round.count >= Self.maxRoundFiles { await sendRound() }
+    }
+
+    /// One file's part of a round's write.
+    private struct RoundPart {
+        var file: TailedFile
+        var end: UInt64
+        var count: Int
+        var items: Int
+        var batch: EncodedBatch?
+    }
+
+    /// Sends the records of the files that joined the round: one checkpoint write marks every
+    /// range pending, one queue write appends every batch (in the files' order, each under its
+    /// own range's ID, exactly as `send` would), then each range is committed. Many files that
+    /// each gained a few lines cost three syncs a round instead of two per file. A file alone
+    /// is sent as `send` sends it.
+    func sendRound() async {
+        let members = round
+        (round, roundBytes) = ([], 0)
+        guard members.count > 1, inFlight == nil else {
+            for file in members { await send(file, upTo: nil, asOneBatch: false) }
+            return
+        }
+        var parts: [RoundPart] = []
+        for file in members where files[file.identity] === file && file.forcedEnd == nil && !file.records.isEmpty {
+            let count = file.records.count
+            let (start, end) = (file.committed, file.records[count - 1].end)
+            let batch = encode(0..<count, of: file)
+            let encoded = batch.itemCount > 0
+                ? EncodedBatch(id: "tail-\(file.tag)-\(start)-\(end)", signal: .logs, itemCount: batch.itemCount, body: batch.body) : nil
+            parts.append(RoundPart(file: file, end: end, count: count, items: batch.itemCount, batch: encoded))
+        }
+        guard !parts.isEmpty else { return }
+        let pendingMark = checkpoint(pending: Dictionary(parts.map { ($0.file.identity, $0.end) }, uniquingKeysWith: max))
+        let batches = parts.compactMap(\.batch)
+        let queued = await deliverRound(batches, after: pendingMark, files: parts.count)
+        guard let queued else {
+            // Without a pending mark a crash could duplicate the ranges: do not send them yet.
+            dirty = true
+            try? await timeline.sleep(for: .seconds(1))
+            return
+        }
+        var next = 0
+        for part in parts {
+            var isQueued = true
+            if part.batch != nil {
+                isQueued = queued[next]
+                next += 1
+            }
+            guard isQueued else {
+                // Shutdown first: the range stays pending, to be re-sent under the same ID.
+                part.file.forcedEnd = part.end
+                continue
+            }
+            part.file.committed = part.end
+            part.file.records.removeFirst(part.count)
+            counters.update { $0.recordsSent += part.items }
+        }
+        dirty = true
+    }
+
+    /// Off the actor: writes the round's pending marks, then appends its batches; nil when the
+    /// marks could not be written, else whether each batch was queued.
+    private nonisolated func deliverRound(_ batches: [EncodedBatch], after pendingMark: TailCheckpoints, files: Int) async -> [Bool]? {
+        guard await persist(pendingMark) else { return nil }
+        return await appendPatiently(batches, what: "\(files) files")
     }
 
     /// Parses, redacts and encodes `range` of `file`'s records, counting what went wrong.

@@ -51,6 +51,10 @@ actor TailEngine {
     var dirty = false
     /// The batch handed to the queue and not yet confirmed, of the file being processed.
     var inFlight: InFlight?
+    /// Files whose records wait for the round's shared write (`sendRound`), in the order read,
+    /// and the bytes of text they hold.
+    var round: [TailedFile] = []
+    var roundBytes = 0
     var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
     var encoder = TailBatchEncoder()
     let timeBounds: LogTimeBounds
@@ -64,6 +68,9 @@ actor TailEngine {
     static let readChunk = 256 << 10
     /// Most bytes read from one file in one poll, so one busy file cannot starve the others.
     static let maxBytesPerPoll = 32 << 20
+    /// Most text and files one round's shared write takes; past either it is written and a new one begins.
+    static let maxRoundBytes = 4 << 20
+    static let maxRoundFiles = 1024
     /// How long a file that was renamed away or deleted is still watched after its last growth.
     static let rotatedGrace: Duration = .seconds(2)
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
@@ -119,6 +126,12 @@ actor TailEngine {
         for file in ordered {
             guard !Task.isCancelled else { break }
             if await process(file) { behind = true }
+        }
+        if Task.isCancelled {
+            // Not marked pending, not committed: read again from the committed offsets after a restart.
+            (round, roundBytes) = ([], 0)
+        } else {
+            await sendRound()
         }
         let watched = files.count
         let redactions = redactor.totalRedactions
