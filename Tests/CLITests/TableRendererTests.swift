@@ -202,6 +202,36 @@ import Testing
         #expect(follower.accept([record, Self.log(120, "next")]).count == 1)
     }
 
+    @Test("equal records are different lines: each is printed once, however often polls return them")
+    func equalRecordsEachOnce() {
+        var follower = LogFollower(filter: LogFilter(range: TimeRange(startUnixNano: nil, endUnixNano: nil)))
+        let retry = Self.log(100, "retrying connection to db")
+        #expect(follower.begin([Self.log(50, "first")]).count == 1)
+        #expect(follower.accept([retry]).count == 1)
+        // The poll from the newest time returns the first again and a second, equal one: one more line.
+        #expect(follower.accept([retry, retry]).count == 1)
+        #expect(follower.accept([retry, retry]).isEmpty)
+        // Three in one answer, one of them new; then a page cut after two of four, read on in full.
+        #expect(follower.accept([retry, retry, retry]).count == 1)
+        let later = Self.log(200, "same second, same text")
+        #expect(follower.accept([later, later]).count == 2)
+        #expect(follower.accept([later, later, later, later]).count == 2)
+        #expect(follower.accept([retry, retry, retry, later, later, later, later]).isEmpty)
+        #expect(follower.rememberedCount == 3)
+    }
+
+    @Test("what was printed is forgotten once it falls out of the window")
+    func memoryStaysWithTheWindow() {
+        let second: UInt64 = 1_000_000_000
+        var follower = LogFollower(filter: LogFilter(range: TimeRange(startUnixNano: nil, endUnixNano: nil)))
+        #expect(follower.begin([Self.log(second, "first")]).count == 1)
+        for step in 1...1_000 {
+            #expect(follower.accept([Self.log(second + UInt64(step) * second, "line \(step)")]).count == 1)
+        }
+        // The window is 30 s of one line a second: the first and the other 969 are forgotten.
+        #expect(follower.rememberedCount == 31, "\(follower.rememberedCount)")
+    }
+
     @Test("a record that reaches the collector up to 30 s after newer ones is still shown, once; past the window it is not, and what was printed is forgotten")
     func lateRecordsWithinTheWindow() {
         let second: UInt64 = 1_000_000_000

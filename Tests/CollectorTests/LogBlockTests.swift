@@ -434,12 +434,12 @@ struct SchemaUpgradeTests {
         #expect(try SQLiteDatabase(path: schema7).integer("PRAGMA user_version") == 7)
 
         // The cutoff is the boundary day's last nanosecond: that day is not all older, so it stays.
-        #expect(throws: SQLiteError.self, "the file that is not SQLite is opened, so refused, as before") {
-            _ = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
-        }
-        for path in [schema7, ancient] { #expect(!FileManager.default.fileExists(atPath: path), "\(path) dropped, unopened") }
-        for path in [renamed, unpadded, notSQLite] { #expect(FileManager.default.fileExists(atPath: path), "\(path) kept") }
-        try FileManager.default.removeItem(atPath: notSQLite)
+        // The file that is not SQLite is opened, found to be no database, and moved aside: kept, never deleted.
+        let first = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
+        let moved = first.damagedFilesMovedAside
+        #expect(moved.count == 1 && moved[0].hasPrefix(notSQLite + ".damaged-"), "\(moved)")
+        for path in [schema7, ancient, notSQLite] { #expect(!FileManager.default.fileExists(atPath: path), "\(path) dropped or moved, unopened") }
+        for path in [renamed, unpadded] + moved { #expect(FileManager.default.fileExists(atPath: path), "\(path) kept") }
         let store = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
         #expect(store.days == [boundary, PartitionDay(unixNano: recent)])
         #expect(try store.logs(LogQuery()).map(\.body) == [.string("boundary"), .string("recent")])

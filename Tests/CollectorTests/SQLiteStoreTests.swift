@@ -14,6 +14,11 @@ struct SQLiteStoreTests {
 
     static let traceID = TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")!
 
+    static func traceIDs(of batch: TelemetryBatch) -> [TraceID] {
+        guard case .traces(let groups) = batch else { return [] }
+        return groups.flatMap { $0.scopes.flatMap { $0.spans.map(\.traceID) } }
+    }
+
     static func spans(service: String, _ spans: [Span]) -> TelemetryBatch {
         .traces([ResourceSpans(resource: Resource(serviceName: service, hostName: "h1"), scopes: [ScopeSpans(spans: spans)])])
     }
@@ -137,6 +142,68 @@ struct StoreLayoutTests {
             #expect(error.description.contains("older Periscope"))
             #expect(error.description.contains("aside"))
         }
+    }
+
+    static func randomSpans(_ count: Int, at startUnixNano: UInt64) -> TelemetryBatch {
+        SQLiteStoreTests.spans(service: "checkout", (0..<count).map { index in
+            Span(
+                traceID: TraceID(high: .random(in: 1...UInt64.max), low: .random(in: 1...UInt64.max)), spanID: SpanID(UInt64(index + 1)),
+                name: "GET /item", kind: .server, startTimeUnixNano: startUnixNano + UInt64(index), endTimeUnixNano: startUnixNano + UInt64(index) + 1_000)
+        })
+    }
+
+    @Test("a day file that is not a database is moved aside at start and named; the other days are served and its day starts over")
+    func notADatabaseAtStart() throws {
+        let day: UInt64 = 86_400_000_000_000
+        let damagedDay = 10 * day, healthyDay = 12 * day
+        let first = Self.randomSpans(1, at: damagedDay + 5)
+        let second = Self.randomSpans(1, at: healthyDay + 5)
+        do {
+            let store = try SQLiteStore(directory: directory)
+            _ = try store.ingest(first, batchID: "a")
+            _ = try store.ingest(second, batchID: "b")
+        }
+        let path = Partition.path(of: PartitionDay(unixNano: damagedDay), in: directory)
+        Partition.removeFiles(path)
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: path))
+
+        let reopened = try SQLiteStore(directory: directory)
+        let moved = reopened.damagedFilesMovedAside
+        #expect(moved.count == 1 && moved[0].hasPrefix(path + ".damaged-"), "\(moved)")
+        #expect(FileManager.default.fileExists(atPath: moved[0]))
+        #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: second)[0])?.spans.count == 1, "the healthy day is served")
+        #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: first)[0]) == nil)
+        let again = Self.randomSpans(3, at: damagedDay + 7)
+        #expect(try reopened.ingest(again, batchID: "c") == .stored(items: 3), "the damaged day starts over in a new file")
+        #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: again)[2])?.spans.count == 1)
+    }
+
+    @Test("a day file cut short under the store is moved aside when a write finds it damaged; the write goes to a new file and is stored")
+    func truncatedWhileStoring() throws {
+        let day: UInt64 = 86_400_000_000_000
+        let start = 20 * day
+        do {
+            let store = try SQLiteStore(directory: directory)
+            for batch in 0..<30 { _ = try store.ingest(Self.randomSpans(1_000, at: start + UInt64(batch) * 1_000_000), batchID: "fill-\(batch)") }
+        }
+        let path = Partition.path(of: PartitionDay(unixNano: start), in: directory)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the last connection's close checkpointed the WAL")
+        // Cut under the open store (as a failing disk or a careless `truncate` would): the pages it
+        // has not read yet are gone.
+        let reopened = try SQLiteStore(directory: directory)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(truncate(path, off_t(size / 2)) == 0)
+        let more = Self.randomSpans(2_000, at: start + 40_000_000)
+        #expect(try reopened.ingest(more, batchID: "after") == .stored(items: 2_000))
+        let moved = reopened.damagedFilesMovedAside
+        #expect(moved.count == 1 && moved[0].hasPrefix(path + ".damaged-"), "\(moved)")
+        for traceID in SQLiteStoreTests.traceIDs(of: more).prefix(20) {
+            #expect(try reopened.trace(traceID)?.spans.count == 1)
+        }
+        // Later writes to that day go on in the new file.
+        #expect(try reopened.ingest(Self.randomSpans(10, at: start + 50_000_000), batchID: "later") == .stored(items: 10))
+        #expect(reopened.damagedFilesMovedAside.count == 1)
     }
 
     @Test("a new partition is stamped with the schema version and reopens")

@@ -153,10 +153,11 @@ struct LogFollower: Sendable {
 
     var filter: LogFilter
     private(set) var newestUnixNano: UInt64?
-    /// The records printed within the window, as JSON lines (the same record comes back poll
-    /// after poll; a record holding a NaN is not equal to itself, its JSON is).
-    private var printed: Set<String> = []
-    private var printedTimes: [(time: UInt64, key: String)] = []
+    /// The records printed within the window, by their JSON line (the same record comes back
+    /// poll after poll; a record holding a NaN is not equal to itself, its JSON is): how many
+    /// times it was printed (equal records are different lines, each printed once) and its time.
+    private var printed: [String: (count: Int, time: UInt64)] = [:]
+    private var oldestPrintedUnixNano = UInt64.max
     /// The newest time of the first lines shown (`begin`): older records were there to be shown
     /// then (only the latest were), so they are not late and are not printed afterwards.
     private var floorUnixNano: UInt64?
@@ -194,19 +195,25 @@ struct LogFollower: Sendable {
         return next
     }
 
-    /// The records of `batch` not printed yet, in time order; remembers them.
+    /// The records of `batch` not printed yet, in time order; remembers them. A poll returns
+    /// every stored record of each time it covers, so a record that comes back `n` times where
+    /// `m < n` were printed has `n - m` equal lines still to show.
     mutating func accept(_ batch: [QueryAPI.Log]) -> [QueryAPI.Log] {
         let sorted = batch.enumerated().sorted {
             let a = LogsRenderer.time(of: $0.element), b = LogsRenderer.time(of: $1.element)
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
         var fresh: [QueryAPI.Log] = []
+        var inBatch: [String: Int] = [:]
         for record in sorted {
             let time = LogsRenderer.time(of: record)
             if let windowStart = windowStartUnixNano, time < windowStart { continue }
             let key = Self.key(of: record)
-            guard printed.insert(key).inserted else { continue }
-            printedTimes.append((time, key))
+            let occurrence = inBatch[key, default: 0] + 1
+            inBatch[key] = occurrence
+            guard occurrence > printed[key]?.count ?? 0 else { continue }
+            printed[key] = (occurrence, time)
+            oldestPrintedUnixNano = min(oldestPrintedUnixNano, time)
             fresh.append(record)
             newestUnixNano = max(newestUnixNano ?? 0, time)
         }
@@ -216,10 +223,13 @@ struct LogFollower: Sendable {
 
     /// Drops what no later poll asks for again, so memory stays with the window.
     private mutating func forgetBeforeWindow() {
-        guard let windowStart = windowStartUnixNano, printedTimes.contains(where: { $0.time < windowStart }) else { return }
-        for old in printedTimes where old.time < windowStart { printed.remove(old.key) }
-        printedTimes.removeAll { $0.time < windowStart }
+        guard let windowStart = windowStartUnixNano, oldestPrintedUnixNano < windowStart else { return }
+        printed = printed.filter { $0.value.time >= windowStart }
+        oldestPrintedUnixNano = printed.values.lazy.map(\.time).min() ?? .max
     }
+
+    /// Records remembered (tests: memory stays with the window).
+    var rememberedCount: Int { printed.count }
 
     /// What tells two records apart: their JSON (sorted keys), the form `--json` prints.
     private static func key(of record: QueryAPI.Log) -> String {

@@ -78,7 +78,7 @@ enum CollectorApplication {
         router.get("healthz") { _, _ in "ok" }
         IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
-        QueryRoutes(store: store).register(on: router)
+        QueryRoutes(store: store, logger: logger).register(on: router)
         return router
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import PeriscopeServer
 import PeriscopeModel
 import PeriscopeQueryAPI
@@ -8,6 +9,8 @@ import PeriscopeQueryAPI
 /// as a bound parameter.
 struct QueryRoutes: Sendable {
     let store: any TelemetryStore
+    /// Where a store failure is reported (the client gets its sentence as JSON, the operator the log line).
+    var logger = Logger(label: "periscope-collector.query")
 
     static let maxLimit = 10_000
 
@@ -20,22 +23,27 @@ struct QueryRoutes: Sendable {
             } catch {
                 return Self.error(.badRequest, error.message)
             }
-            return try await self.trace(context.parameters.require("traceID"), limit: limit)
+            let text = try context.parameters.require("traceID")
+            do {
+                return try await self.trace(text, limit: limit)
+            } catch {
+                return self.storeFailed(error, request: request)
+            }
         }
         api.get("traces") { request, _ in
-            await self.answer { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
+            await self.answer(request) { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
         }
         api.get("logs") { request, _ in
-            await self.answer { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
+            await self.answer(request) { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
         }
         api.get("services") { request, _ in
-            await self.answer {
+            await self.answer(request) {
                 let limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...Self.maxLimit, default: 1000)
                 return QueryAPI.Services(services: try await self.run { try $0.services(limit: limit) })
             }
         }
         api.get("dependencies") { request, _ in
-            await self.answer {
+            await self.answer(request) {
                 let parameters = QueryParameters(parameters: request.uri.queryParameters)
                 // The last 24 hours unless asked: the graph reads every span of its range.
                 let end = try parameters.time("end") ?? WallClock.nowUnixNano()
@@ -44,7 +52,7 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("metrics") { request, _ in
-            await self.answer {
+            await self.answer(request) {
                 let parameters = QueryParameters(parameters: request.uri.queryParameters)
                 guard let name = parameters.string("name") else { throw QueryParameters.Invalid(message: "give name=<metric name>") }
                 let service = parameters.string("service")
@@ -53,7 +61,7 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("signals") { request, _ in
-            await self.answer {
+            await self.answer(request) {
                 let parameters = QueryParameters(parameters: request.uri.queryParameters)
                 let now = WallClock.nowUnixNano()
                 var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
@@ -71,7 +79,7 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("slos") { request, _ in
-            await self.answer {
+            await self.answer(request) {
                 let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
                 return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
             }
@@ -83,7 +91,7 @@ struct QueryRoutes: Sendable {
             guard let objective = self.store.objectives.first(where: { $0.name == name }) else {
                 return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
             }
-            return await self.answer {
+            return await self.answer(request) {
                 let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
                 return try await self.run { store in
                     QueryAPI.SLODetail(
@@ -93,8 +101,8 @@ struct QueryRoutes: Sendable {
                 }
             }
         }
-        api.get("status") { _, _ in
-            await self.answer { try await self.run { try $0.counts() } }
+        api.get("status") { request, _ in
+            await self.answer(request) { try await self.run { try $0.counts() } }
         }
     }
 
@@ -104,14 +112,22 @@ struct QueryRoutes: Sendable {
         return try await BlockingIO.run { try body(store) }
     }
 
-    func answer(_ body: () async throws -> some Encodable) async -> Response {
+    func answer(_ request: Request, _ body: () async throws -> some Encodable) async -> Response {
         do {
             return Response.json(try await body())
         } catch let error as QueryParameters.Invalid {
             return Self.error(.badRequest, error.message)
         } catch {
-            return Self.error(.internalServerError, "the store failed to answer: \(error)")
+            return storeFailed(error, request: request)
         }
+    }
+
+    /// A store that could not answer (a damaged day file, a full disk): a 500 whose JSON body
+    /// says why, and the same sentence in the collector's log.
+    func storeFailed(_ error: any Error, request: Request) -> Response {
+        let message = "the store failed to answer: \(error)"
+        logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)")
+        return Self.error(.internalServerError, message)
     }
 
     func trace(_ text: String, limit: Int) async throws -> Response {

@@ -1,4 +1,6 @@
 import Foundation
+import PeriscopeConfig
+import PeriscopeModel
 import Synchronization
 
 /// One day's SQLite database: a writer connection for ingest and a reader for queries
@@ -99,6 +101,31 @@ final class Partition: Sendable {
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }
+
+    /// Moves a damaged partition's files aside, to `<day>.db.damaged-<UTC time>` (and its
+    /// `-wal` and `-shm`), where the collector never opens them again and an operator can try
+    /// `sqlite3 <file> .recover`. Returns the new path of the database file; nil when it could
+    /// not be moved.
+    static func moveAside(_ path: String, nowUnixNano: UInt64 = WallClock.nowUnixNano()) -> String? {
+        let stamp = TimestampText.rfc3339(unixNano: nowUnixNano).filter { $0.isNumber || $0 == "T" }.prefix(15)
+        var target = "\(path).damaged-\(stamp)"
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: target) {
+            attempt += 1
+            target = "\(path).damaged-\(stamp)-\(attempt)"
+        }
+        guard rename(path, target) == 0 else { return nil }
+        for suffix in ["-wal", "-shm"] { _ = rename(path + suffix, target + suffix) }
+        return target
+    }
+}
+
+/// A partition file that could not be opened, named.
+struct PartitionOpenFailure: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+
+    var description: String { "cannot open the day file \(path): \(reason)" }
 }
 
 /// A partition file written with another storage layout than this collector's.

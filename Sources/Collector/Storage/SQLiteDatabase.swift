@@ -7,6 +7,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var message: String
 
     public var description: String { "SQLite error \(code): \(message)" }
+
+    /// The file is not a database, or its pages do not hold together (`SQLITE_NOTADB`,
+    /// `SQLITE_CORRUPT` and its extended codes): trying again cannot succeed.
+    public var isDamage: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
 }
 
 /// A thin wrapper over one SQLite connection: prepared statements cached by SQL text,

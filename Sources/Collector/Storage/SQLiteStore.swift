@@ -17,6 +17,10 @@ final class SQLiteStore: TelemetryStore {
     let alerts: any AlertLog
     private let counterBaselines = CounterBaselines()
     private let partitions = Mutex<[PartitionDay: Partition]>([:])
+    private let movedAside = Mutex<[String]>([])
+
+    /// Damaged day files moved aside since the store opened (at start or while storing), where they now are.
+    var damagedFilesMovedAside: [String] { movedAside.withLock { $0 } }
 
     /// Attributes indexed for search unless configured otherwise.
     static let defaultIndexedAttributes: Set<String> = [
@@ -37,6 +41,7 @@ final class SQLiteStore: TelemetryStore {
         self.indexedAttributes = indexedAttributes
         self.objectives = objectives
         var opened = [PartitionDay: Partition]()
+        var moved: [String] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".db") {
             guard let day = PartitionDay(name: String(name.dropLast(3))) else { continue }
             let path = Partition.path(of: day, in: directory)
@@ -50,9 +55,56 @@ final class SQLiteStore: TelemetryStore {
                 FileHandle.standardError.write(Data("periscope-collector: \(outcome)\n".utf8))
                 if removed { continue }
             }
-            opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
+            do {
+                opened[day] = try Partition(day: day, directory: directory, maxOperationsPerService: maxOperationsPerService, durability: durability)
+            } catch let error as SQLiteError where error.isDamage {
+                // One damaged day does not keep the collector, and every other day, from starting.
+                guard let target = Partition.moveAside(path) else {
+                    throw PartitionOpenFailure(path: path, reason: "\(error); it could not be moved aside either: move or delete it, then start again")
+                }
+                Self.reportDamage(path, error, movedTo: target, when: "at start")
+                moved.append(target)
+            } catch let error as PartitionSchemaMismatch {
+                throw error
+            } catch {
+                throw PartitionOpenFailure(path: path, reason: "\(error)")
+            }
         }
         partitions.withLock { $0 = opened }
+        movedAside.withLock { $0 = moved }
+    }
+
+    /// Says on standard error which day file was found damaged and where it went.
+    private static func reportDamage(_ path: String, _ error: SQLiteError, movedTo moved: String, when: String) {
+        FileHandle.standardError.write(Data("""
+            periscope-collector: \(when), the day file \(path) is damaged (\(error)); moved it (with its -wal and -shm) to \
+            \(moved) and went on with a new, empty file for that day: what it held is not served. \
+            To salvage what is readable: sqlite3 \(moved) .recover > recovered.sql
+
+            """.utf8))
+    }
+
+    /// Moves `partition`'s damaged files aside and forgets it, so the next write to its day
+    /// opens a new file. Only if it is still the day's partition: another thread may have done
+    /// this already. Waits for the statements in flight on it.
+    private func quarantine(_ partition: Partition, because error: SQLiteError) {
+        let removed = partitions.withLock { partitions -> Bool in
+            guard partitions[partition.day] === partition else { return false }
+            partitions[partition.day] = nil
+            return true
+        }
+        guard removed else { return }
+        let moved = partition.writer.withLock { _ in partition.reader.withLock { _ in Partition.moveAside(partition.path) } }
+        if let moved {
+            Self.reportDamage(partition.path, error, movedTo: moved, when: "while storing")
+            movedAside.withLock { $0.append(moved) }
+        } else {
+            FileHandle.standardError.write(Data("""
+                periscope-collector: the day file \(partition.path) is damaged (\(error)) and could not be moved aside: \
+                move or delete it and restart the collector; until then writes to that day fail
+
+                """.utf8))
+        }
     }
 
     /// Days with data, oldest first.
@@ -88,47 +140,61 @@ final class SQLiteStore: TelemetryStore {
         var stored = 0
         var duplicateParts = 0
         for (day, part) in parts.sorted(by: { $0.key < $1.key }) {
-            let partition = try partition(day)
-            let wrote = try partition.writer.withLock { database in
-                let transaction: (Bool, RollupDeltas?)
-                do {
-                    transaction = try database.transaction {
-                        if let batchID {
-                            try database.statement("INSERT OR IGNORE INTO ingested_batches (batch_id, received_ns) VALUES (?, ?)")
-                                .bind(1, batchID).bind(2, nowUnixNano).run()
-                            if database.changes == 0 { return (false, nil) }
-                        }
-                        let writer = PartitionWriter(
-                            database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
-                            objectives: objectives, operations: partition.operations, largeTraces: partition.largeTraces,
-                            counterBaselines: counterBaselines)
-                        if batchID != nil { try writer.count("ingested_batches", 1) }
-                        switch part {
-                        case .traces(let groups): return (true, try writer.insert(groups))
-                        case .logs(let groups): try writer.insert(groups)
-                        case .metrics(let groups): try writer.insert(groups)
-                        }
-                        return (true, nil)
-                    }
-                } catch {
-                    // What the rolled-back writes added to the large traces' span IDs is not stored.
-                    partition.largeTraces.removeAll()
-                    throw error
-                }
-                let (wrote, spanDeltas) = transaction
-                // Committed: kept for the next flush, in commit order (the writer lock is held).
-                if let spanDeltas { partition.spanDeltas.withLock { $0.add(spanDeltas) } }
-                return wrote
+            var target = try partition(day)
+            let wrote: Bool
+            do {
+                wrote = try write(part, to: target, batchID: batchID, nowUnixNano: nowUnixNano)
+            } catch let error as SQLiteError where error.isDamage {
+                // Retrying into the same file cannot succeed: the day goes on in a new one.
+                quarantine(target, because: error)
+                target = try partition(day)
+                wrote = try write(part, to: target, batchID: batchID, nowUnixNano: nowUnixNano)
             }
             if wrote {
                 stored += part.itemCount
-                if case .logs = part {} else { partition.rollupsPending.store(true, ordering: .releasing) }
+                if case .logs = part {} else { target.rollupsPending.store(true, ordering: .releasing) }
             } else {
                 duplicateParts += 1
             }
         }
         if duplicateParts > 0 && duplicateParts == parts.count { return .duplicate }
         return .stored(items: stored)
+    }
+
+    /// Writes one day's part of a batch in one transaction with its batch ID; false when the
+    /// batch ID was there already.
+    private func write(_ part: TelemetryBatch, to partition: Partition, batchID: String?, nowUnixNano: UInt64) throws -> Bool {
+        try partition.writer.withLock { database in
+            let transaction: (Bool, RollupDeltas?)
+            do {
+                transaction = try database.transaction {
+                    if let batchID {
+                        try database.statement("INSERT OR IGNORE INTO ingested_batches (batch_id, received_ns) VALUES (?, ?)")
+                            .bind(1, batchID).bind(2, nowUnixNano).run()
+                        if database.changes == 0 { return (false, nil) }
+                    }
+                    let writer = PartitionWriter(
+                        database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
+                        objectives: objectives, operations: partition.operations, largeTraces: partition.largeTraces,
+                        counterBaselines: counterBaselines)
+                    if batchID != nil { try writer.count("ingested_batches", 1) }
+                    switch part {
+                    case .traces(let groups): return (true, try writer.insert(groups))
+                    case .logs(let groups): try writer.insert(groups)
+                    case .metrics(let groups): try writer.insert(groups)
+                    }
+                    return (true, nil)
+                }
+            } catch {
+                // What the rolled-back writes added to the large traces' span IDs is not stored.
+                partition.largeTraces.removeAll()
+                throw error
+            }
+            let (wrote, spanDeltas) = transaction
+            // Committed: kept for the next flush, in commit order (the writer lock is held).
+            if let spanDeltas { partition.spanDeltas.withLock { $0.add(spanDeltas) } }
+            return wrote
+        }
     }
 
     // MARK: - Rollups
