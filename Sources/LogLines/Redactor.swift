@@ -20,7 +20,14 @@ package final class Redactor: Sendable {
     }
 
     package static let defaultRules: [RedactionRule] = [
-        RedactionRule(name: "email", pattern: #"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"#, replacement: "[REDACTED_EMAIL]"),
+        // A match starts only where a run of local-part characters starts (or right after the last
+        // match, `\G`), and that run is taken whole (possessive): a match from inside a run exists
+        // only if one from its start does, so these are the plain expression's matches, in linear
+        // time. Without them, each position of a long run (digits, a word after an `@`) scanned
+        // to the run's end: 120 KB took 2 minutes.
+        RedactionRule(
+            name: "email", pattern: #"(?:(?<![A-Za-z0-9._%+-])|\G)[A-Za-z0-9._%+-]++@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"#,
+            replacement: "[REDACTED_EMAIL]"),
         RedactionRule(name: "card_number", pattern: #"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])"#, replacement: "[REDACTED_CARD]"),
         RedactionRule(name: "bearer_token", pattern: #"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"#, replacement: "Bearer [REDACTED]"),
         RedactionRule(
