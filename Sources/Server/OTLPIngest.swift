@@ -85,6 +85,8 @@ public struct OTLPIngestFailure: Error, Sendable {
     public var format: OTLPFormat
     /// Set when the same request can succeed later (`Retry-After`).
     public var retryAfterSeconds: Int?
+    /// Answered with `Connection: close`: the rest of the request is not read.
+    public var closesConnection = false
 
     public init(status: HTTPResponse.Status, message: String, format: OTLPFormat, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -98,6 +100,7 @@ public struct OTLPIngestFailure: Error, Sendable {
         let code: Int32 = status == .unsupportedMediaType || status == .badRequest || status == .contentTooLarge ? 3 : 14
         var response = Response.bytes(status: status, OTLPEncoder.status(code: code, message: message, format: format), contentType: format.rawValue)
         if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        if closesConnection { response.headers[.connection] = "close" }
         return response
     }
 }
@@ -111,6 +114,13 @@ public struct OTLPIngest: Sendable {
     /// Bodies of all requests in flight together, shared by a server's protocols; nil: no cap
     /// beyond `limits` per request.
     public var budget: RequestMemoryBudget?
+    /// How long a body may take before it must keep up `minimumBodyBytesPerSecond`: a client
+    /// trickling a byte a second is never idle (`ConcurrencyLimit.idleTimeout`), so without a
+    /// rate a few of them would hold every request place for as long as they liked.
+    public var bodyGrace: Duration = .seconds(10)
+    /// The slowest a body may arrive once `bodyGrace` has passed, counted from its first byte
+    /// (16 KiB/s: a 16 MiB body may take 17 minutes); slower gets 408 and the connection closed.
+    public var minimumBodyBytesPerSecond = 16 << 10
 
     public init(decoder: OTLPDecoder = OTLPDecoder(), limits: BodyLimits = BodyLimits(), budget: RequestMemoryBudget? = nil) {
         self.decoder = decoder
@@ -223,10 +233,13 @@ public struct OTLPIngest: Sendable {
         var body = [UInt8]()
         body.reserveCapacity(min(expected, limits.maxBodyBytes))
         var heldForBody = expected
+        let started = ContinuousClock.now
+        let rate = max(1, minimumBodyBytesPerSecond)
         do {
             for try await chunk in stream {
                 let total = body.count + chunk.readableBytes
                 guard total <= limits.maxBodyBytes else { throw tooLarge(nil, format: format) }
+                if ContinuousClock.now - started > bodyGrace + .seconds(total / rate) { throw tooSlow(total, format: format) }
                 if total > heldForBody {
                     let doubled = min(limits.maxBodyBytes, max(total, heldForBody.multipliedReportingOverflow(by: 2).partialValue))
                     guard let taken = claim.take(doubled - heldForBody, atLeast: total - heldForBody) else { throw busy(format: format) }
@@ -254,6 +267,17 @@ public struct OTLPIngest: Sendable {
         let held = budget.map { "\($0.bytesHeld) bytes, of at most \($0.limit)" } ?? "too many bytes"
         return OTLPIngestFailure(
             status: .serviceUnavailable, message: "the requests in flight hold \(held): retry shortly", format: format, retryAfterSeconds: 1)
+    }
+
+    /// A body arriving slower than `minimumBodyBytesPerSecond`: refused, and its connection closed
+    /// so the rest of it is not read.
+    private func tooSlow(_ received: Int, format: OTLPFormat) -> OTLPIngestFailure {
+        var failure = OTLPIngestFailure(
+            status: .requestTimeout,
+            message: "the body arrived slower than \(minimumBodyBytesPerSecond) bytes per second after its first \(bodyGrace) (\(received) bytes so far): send it at once",
+            format: format)
+        failure.closesConnection = true
+        return failure
     }
 
     private func tooLarge(_ length: Int?, format: OTLPFormat) -> OTLPIngestFailure {

@@ -159,6 +159,47 @@ struct RequestMemoryBudgetTests {
         return router
     }
 
+    @Test("a body that trickles in slower than the minimum rate after the grace period is refused with 408, its bytes given back; a prompt one passes")
+    func tricklingBody() async throws {
+        let budget = RequestMemoryBudget(limit: 4 << 20)
+        var ingest = OTLPIngest(limits: BodyLimits(maxBodyBytes: 1 << 20, maxDecompressedBytes: 3 << 20), budget: budget)
+        ingest.bodyGrace = .milliseconds(300)
+        ingest.minimumBodyBytesPerSecond = 1024
+        let spans = Self.spans()
+        func request(_ body: RequestBody) -> Request {
+            var head = HTTPRequest(method: .post, scheme: "http", authority: "127.0.0.1", path: "/v1/traces")
+            head.headerFields[.contentType] = OTLPFormat.protobuf.rawValue
+            return Request(head: head, body: body)
+        }
+        // One byte every 20 ms: 50 bytes a second, never idle, far below 1 KiB/s.
+        let trickle = AsyncStream<ByteBuffer> { continuation in
+            Task {
+                for byte in spans {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    continuation.yield(ByteBuffer(bytes: [byte]))
+                }
+                continuation.finish()
+            }
+        }
+        var claim = RequestMemoryClaim(budget)
+        let started = ContinuousClock.now
+        do {
+            _ = try await ingest.read(request(RequestBody(asyncSequence: trickle)), signal: .traces, claim: &claim)
+            Issue.record("a trickling body was read to its end")
+        } catch {
+            #expect(error.status == .requestTimeout)
+            #expect(error.response.headers[.connection] == "close")
+            #expect(error.message.contains("slower than 1024 bytes per second"), "\(error.message)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5), "refused soon after the grace period, not when the body ended")
+        claim.release()
+        #expect(budget.bytesHeld == 0)
+        var prompt = RequestMemoryClaim(budget)
+        defer { prompt.release() }
+        let read = try await ingest.read(request(RequestBody(buffer: ByteBuffer(bytes: spans))), signal: .traces, claim: &prompt)
+        #expect(read.payload == spans)
+    }
+
     @Test("OTLP/HTTP: a request the budget cannot hold gets 503 with Retry-After before it is read; alone it passes; every way a request ends gives its bytes back")
     func httpRefusal() async throws {
         let budget = RequestMemoryBudget(limit: 4 << 20)
