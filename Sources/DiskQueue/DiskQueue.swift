@@ -49,6 +49,8 @@ package final class DiskQueue: Sendable {
     private let appending = Mutex(())
     package let directory: String
     package let configuration: DiskQueueConfiguration
+    /// Says what `when_full: drop_oldest` dropped: data given up is never silent.
+    private let logger: Logger
     /// Rings after every append that queued something: the shipper waits on it when idle.
     package let appended = Doorbell()
 
@@ -83,6 +85,7 @@ package final class DiskQueue: Sendable {
     }
 
     package init(directory: String, configuration: DiskQueueConfiguration = DiskQueueConfiguration(), logger: Logger) throws {
+        self.logger = logger
         self.directory = directory
         self.configuration = configuration
         do {
@@ -423,6 +426,12 @@ package final class DiskQueue: Sendable {
             if state.segments.count == 1 { return }
         }
         let oldest = state.segments.removeFirst()
+        if oldest.unacknowledged > 0 {
+            logger.warning("""
+                queue full (max_size \(configuration.maxBytes) bytes, when_full: drop_oldest): dropped the oldest \(oldest.unacknowledged) \
+                unshipped batches (\(oldest.liveBytes) bytes) to make room; \(state.statistics.dropped + oldest.unacknowledged) dropped since start
+                """)
+        }
         state.statistics.dropped += oldest.unacknowledged
         state.statistics.records -= oldest.unacknowledged
         state.statistics.bytes -= oldest.liveBytes

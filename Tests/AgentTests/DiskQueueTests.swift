@@ -3,6 +3,7 @@ import Logging
 @testable import PeriscopeAgent
 import PeriscopeDelivery
 import PeriscopeDiskQueue
+import Synchronization
 import Testing
 
 @Suite("Durable disk queue")
@@ -196,12 +197,18 @@ struct DiskQueueTests {
         #expect(queue.statistics.bytes <= 2000)
 
         configuration.whenFull = .dropOldest
-        let dropping = try DiskQueue(directory: directory + "-drop", configuration: configuration, logger: logger)
+        let lines = CapturedLogLines()
+        let dropping = try DiskQueue(
+            directory: directory + "-drop", configuration: configuration, logger: Logger(label: "queue") { _ in CapturedLogLines.Handler(lines: lines) })
         for n in 0..<100 { try dropping.append(batch(n)) }
         let statistics = dropping.statistics
         #expect(statistics.bytes <= 2000)
         #expect(statistics.dropped + statistics.records == 100)
         #expect(statistics.dropped > 0)
+        // What was dropped is said, as a warning per drop, with the running total.
+        let warnings = lines.all.filter { $0.level == .warning && $0.message.contains("dropped the oldest") }
+        #expect(!warnings.isEmpty)
+        #expect(warnings.last?.message.contains("\(statistics.dropped) dropped since start") == true, "\(warnings.last?.message ?? "")")
         let remaining = drain(dropping).map(\.id)
         #expect(remaining.last == "batch-99")
         #expect(remaining.count == statistics.records)
@@ -300,5 +307,24 @@ struct DiskQueueTests {
         configuration.maxBytes = 1000
         let queue = try DiskQueue(directory: directory, configuration: configuration, logger: logger)
         #expect(throws: QueueError.self) { try queue.append(batch(1, size: 5000)) }
+    }
+}
+
+/// Log lines kept for a test to read.
+final class CapturedLogLines: Sendable {
+    private let lines = Mutex<[(level: Logger.Level, message: String)]>([])
+    var all: [(level: Logger.Level, message: String)] { lines.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let lines: CapturedLogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            lines.lines.withLock { $0.append((level, message.description)) }
+        }
     }
 }
