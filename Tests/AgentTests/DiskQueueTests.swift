@@ -323,8 +323,8 @@ final class CapturedLogLines: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            lines.lines.withLock { $0.append((level, message.description)) }
+        func log(event: LogEvent) {
+            lines.lines.withLock { $0.append((event.level, event.message.description)) }
         }
     }
 }

@@ -28,16 +28,7 @@ final class RecordingTailSink: TailBatchSink {
     func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
         state.withLock { $0.groupSizes.append(batches.count) }
         beforeGroup.withLock { $0 }?(batches)
-        var outcomes: [Result<Void, DeliveryError>] = []
-        for batch in batches {
-            do throws(DeliveryError) {
-                try await append(batch)
-                outcomes.append(.success(()))
-            } catch {
-                outcomes.append(.failure(error))
-            }
-        }
-        return outcomes
+        return await appendEach(batches)
     }
 
     func append(_ batch: EncodedBatch) async throws(DeliveryError) {

@@ -14,6 +14,11 @@ protocol TailBatchSink: Sendable {
 
 extension TailBatchSink {
     func append(contentsOf batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
+        await appendEach(batches)
+    }
+
+    /// `append(contentsOf:)` for a sink that cannot do better: each batch on its own, in order.
+    func appendEach(_ batches: [EncodedBatch]) async -> [Result<Void, DeliveryError>] {
         var outcomes: [Result<Void, DeliveryError>] = []
         for batch in batches {
             do throws(DeliveryError) {
