@@ -94,6 +94,13 @@ struct GoldenSignalsTests {
         // A sub-range reads only its minutes.
         let firstFive = try store.goldenSignals(SignalsQuery(startUnixNano: start, endUnixNano: start + 5 * 60_000_000_000))
         #expect(firstFive.rows.first?.requests == requests.filter { $0.startTimeUnixNano < start + 5 * 60_000_000_000 }.count)
+        // Ranges that miss the stored days: nothing, over the range asked (not a minute of the first or last stored day).
+        let day = PartitionDay.nanosPerDay
+        for (from, to) in [(start - 40 * day, start - 39 * day), (start + 40 * day, start + 41 * day)] {
+            let outside = try store.goldenSignals(SignalsQuery(startUnixNano: from, endUnixNano: to))
+            #expect(outside.rows.isEmpty, "\(outside.rows)")
+            #expect(outside.startTimeUnixNano == from / 60_000_000_000 * 60_000_000_000 && outside.endTimeUnixNano >= to)
+        }
     }
 
     @Test("names that differ only after a U+0000 (valid UTF-8 any client may send) stay apart: signals, services and search keep answering", arguments: StoreBackend.allCases)

@@ -36,10 +36,17 @@ extension RollupSource {
     func goldenSignals(_ query: SignalsQuery) throws -> QueryAPI.Signals {
         // A range wider than the data (start=0, an end centuries ahead) is cut to the days stored,
         // so the series cannot have more points than the retention has days, hours or minutes.
+        // A range that misses the stored days altogether is answered as asked, with nothing in it
+        // (cut to the days, it became a minute of another day).
         var query = query
+        var covered = true
         if let stored = storedTimeRange {
-            query.startUnixNano = max(query.startUnixNano, stored.lowerBound)
-            query.endUnixNano = max(query.startUnixNano, min(query.endUnixNano, stored.upperBound))
+            if query.startUnixNano > stored.upperBound || query.endUnixNano < stored.lowerBound {
+                covered = false
+            } else {
+                query.startUnixNano = max(query.startUnixNano, stored.lowerBound)
+                query.endUnixNano = max(query.startUnixNano, min(query.endUnixNano, stored.upperBound))
+            }
         }
         let start = query.startUnixNano / 60_000_000_000 * 60_000_000_000
         let end = max(start + 60_000_000_000, (query.endUnixNano + 59_999_999_999) / 60_000_000_000 * 60_000_000_000)
@@ -56,7 +63,7 @@ extension RollupSource {
         var buckets = [(step: Int, bytes: Range<Int>, partition: Int)]()
         var partitionNumbers = [PartitionDay: Int]()
         var partitionNames = [RollupNames]()
-        for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end, coarsest: seriesResolution) where last >= first {
+        for (resolution, first, last) in Resolution.cover(startUnixNano: start, endUnixNano: end, coarsest: seriesResolution) where covered && last >= first {
             for stored in try rollupBuckets(.requests, resolution: resolution, buckets: first...last) {
                 let number = partitionNumbers[stored.shard] ?? partitionNames.count
                 for (bucket, range) in stored.buckets {
