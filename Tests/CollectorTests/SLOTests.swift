@@ -167,6 +167,15 @@ struct SLOTests {
         #expect(hundred.budgetRemaining == -.infinity)
         #expect(hundred.timeToExhaustionSeconds == 0)
         #expect(firing(hundred).count == 4)
+        // Exactly the budget spent, in decimal: nothing left, not 9e-16.
+        for (objective, good, total) in [(99.0, 99.0, 100.0), (99.9, 999.0, 1_000.0), (95.0, 95.0, 100.0), (99.99, 9_999.0, 10_000.0)] {
+            let spent = Self.ratio("spent", objective: objective)
+            let exact = try backend.make(directory + "-spent-\(objective)", objectives: [spent])
+            _ = try exact.ingest(Self.counters([(k: 1, total: total, good: good)]), batchID: "s")
+            let status = try exact.status(of: spent, nowUnixNano: Self.now)
+            #expect(status.budgetRemaining == 0, "objective \(objective): \(status.budgetRemaining)")
+            #expect(status.timeToExhaustionSeconds == 0)
+        }
         let encoded = String(decoding: try QueryAPI.encoder().encode(hundred), as: UTF8.self)
         #expect(encoded.contains("\"Infinity\""))
         #expect(try QueryAPI.decoder().decode(QueryAPI.SLOStatus.self, from: Data(encoded.utf8)) == hundred)

@@ -20,7 +20,10 @@ struct ServiceLevelObjective: Equatable, Sendable {
     var windowNanos: UInt64 = 30 * 86_400 * 1_000_000_000
 
     /// The fraction of requests allowed to be bad: 1 − objective.
-    var errorBudget: Double { 1 - objective / 100 }
+    /// `1 - objective / 100`, rounded to 12 decimal places: the percentage is written in
+    /// decimal, and without rounding 99 gave 0.010000000000000009, so exactly 1 % of errors
+    /// burned 0.9999999999999991 and left a budget of 9e-16 where none was left.
+    var errorBudget: Double { ((1 - objective / 100) * 1e12).rounded() / 1e12 }
 
     /// Whether each request span of `service` gets a verdict for this SLO at ingest: latency SLOs
     /// only. Availability SLOs are read from the request rollups (good = requests that did not
