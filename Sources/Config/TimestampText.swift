@@ -106,7 +106,8 @@ public enum TimestampText {
                 guard let hours = digits(bytes, index + 1, 2) else { return nil }
                 var minutesAt = index + 3
                 if minutesAt < bytes.count, bytes[minutesAt] == UInt8(ascii: ":") { minutesAt += 1 }
-                guard let minutes = digits(bytes, minutesAt, 2) else { return nil }
+                // RFC 3339's time-numoffset: hours 00–23, minutes 00–59.
+                guard let minutes = digits(bytes, minutesAt, 2), hours <= 23, minutes <= 59 else { return nil }
                 offsetSeconds = (hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
                 index = minutesAt + 2
             } else {

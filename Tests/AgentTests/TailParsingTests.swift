@@ -62,6 +62,10 @@ struct TailParsingTests {
             (.string("1714564800.5"), base + 500_000_000),
             (.string("yesterday"), nil),
             (.string("2024-13-01T00:00:00Z"), nil),
+            (.string("2024-05-01T11:00:00+23:59"), base - 89_940_000_000_000),
+            (.string("2024-05-01T12:00:00+24:00"), nil),
+            (.string("2024-05-01T12:00:00+99:00"), nil),
+            (.string("2024-05-01T12:00:00-01:60"), nil),
             (.int(-5), nil),
             (.bool(true), nil),
         ]

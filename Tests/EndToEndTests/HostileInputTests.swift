@@ -86,6 +86,10 @@ struct HostileInputTests {
         #expect(collector.process.isRunning)
         let signals = try await TestHTTP.get(collector.url + "/api/v1/signals?end=18446744073709551615", headers: auth)
         #expect(signals.status == 400 && signals.text.contains("end must be"))
+        for path in ["/api/v1/signals", "/api/v1/dependencies"] {
+            let inverted = try await TestHTTP.get(collector.url + path + "?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", headers: auth)
+            #expect(inverted.status == 400 && inverted.text.contains("start must be before end"), "\(path): \(inverted.status) \(inverted.text)")
+        }
         let logs = try await TestHTTP.get(collector.url + "/api/v1/logs?start=9999-01-01T00:00:00Z", headers: auth)
         #expect(logs.status == 400 && logs.text.contains("start must be"))
         #expect(try await Self.stored(collector)["spans"] == 1)
