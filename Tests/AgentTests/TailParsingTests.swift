@@ -376,6 +376,22 @@ struct TailFlagTests {
                 try RunCommand.parse(["--config", scratch.file("bad-\(index).yaml")]).resolve(environment: [:])
             }
         }
+        // A key nothing reads is refused, by its path, with the keys its mapping takes.
+        for (index, (bad, named)) in [
+            ("queue: {max_sise: 1MiB}", "'queue.max_sise' (the keys there are "), ("shipper: {concurencY: 8}", "'shipper.concurencY'"),
+            ("unknown_key: 5", "'unknown_key'"), ("tail: [/tmp/a.log, {include: [/tmp/b.log], bogus: 1}]", "'tail[1].bogus'"),
+            ("tail: [{include: /tmp/c.log, multiline: {start_pattern: '^x', timeot: 1s}}]", "'tail[0].multiline.timeot'"),
+            ("redact: [{name: a, pattern: b, replace: c}]", "'redact[0].replace'"),
+        ].enumerated() {
+            try scratch.append("unknown-\(index).yaml", bad + "\n")
+            do {
+                _ = try RunCommand.parse(["--config", scratch.file("unknown-\(index).yaml")]).resolve(environment: [:])
+                Issue.record("\(bad) was accepted")
+            } catch let error as ConfigurationError {
+                #expect(error.description.contains("unknown key \(named)"), "\(error)")
+            }
+        }
+        #expect(try RunCommand.parse(["--config", yaml]).resolve(environment: [:]).batching.maxItems == 100, "every key of a full file is known")
     }
 }
 
