@@ -105,4 +105,33 @@ struct BadInputTests {
             #expect(good.status == 200, "after \(badCase): \(good.status) \(good.text)")
         }
     }
+
+    @Test("an address a server cannot listen on stops it at once with a sentence naming the flag, the address and why")
+    func cannotListen() async throws {
+        let directory = try TemporaryDirectory()
+        // A port taken by another listener, and an address no interface of this host has (TEST-NET-1).
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(bound == 0 && listen(taken, 1) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let cases: [(binary: String, arguments: [String], expected: String)] = [
+            ("periscope-agent", ["--otlp-listen", "192.0.2.1:0", "--otlp-grpc-listen", "off"], "--otlp-listen 192.0.2.1:0: cannot listen there"),
+            ("periscope-agent", ["--otlp-listen", "127.0.0.1:\(port)", "--otlp-grpc-listen", "off"], "another process listens there"),
+            ("periscope-agent", ["--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "127.0.0.1:\(port)"], "--otlp-grpc-listen 127.0.0.1:\(port)"),
+            ("periscope-collector", ["--listen", "192.0.2.1:0", "--grpc-listen", "off", "--insecure-no-auth"], "--listen 192.0.2.1:0: cannot listen there"),
+            ("periscope-collector", ["--listen", "127.0.0.1:\(port)", "--grpc-listen", "off", "--insecure-no-auth"], "another process listens there"),
+        ]
+        for (index, (binary, arguments, expected)) in cases.enumerated() {
+            let process = try RunningProcess(BinaryLocation.binary(binary), arguments + ["--data", directory.file("data-\(index)").path])
+            let status = try await process.waitForExit(timeout: .seconds(30))
+            #expect(status == 64, "\(binary) \(arguments): exit \(status)")
+            #expect(process.standardError.contains(expected), "\(binary) \(arguments): \(process.standardError)")
+        }
+    }
 }

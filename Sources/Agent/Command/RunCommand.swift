@@ -113,6 +113,9 @@ struct RunCommand: AsyncParsableCommand {
         let configuration: AgentConfiguration
         do {
             configuration = try resolve(environment: environment)
+            try configuration.otlpListen.checkCanListen(flag: "--otlp-listen")
+            // The default gRPC port is tried and given up with a warning when taken; one asked for must work.
+            if configuration.otlpGRPCListenIsExplicit { try configuration.otlpGRPCListen?.checkCanListen(flag: "--otlp-grpc-listen") }
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

@@ -75,6 +75,8 @@ public struct CollectorCommand: AsyncParsableCommand {
         let configuration: CollectorConfiguration
         do {
             configuration = try resolve()
+            try configuration.listen.checkCanListen(flag: "--listen")
+            if configuration.grpcListenIsExplicit { try configuration.grpcListen?.checkCanListen(flag: "--grpc-listen") }
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
