@@ -44,7 +44,7 @@ struct OTLPUploader: Sendable {
             answer = try await Self.prefix(of: response.body, upTo: 64 * 1024)
             bodies.recycle(body)
         } catch {
-            throw .unavailable(reason: "\(error)", retryAfter: nil)
+            throw .unavailable(reason: Self.transportFailure(error, endpoint: endpoint), retryAfter: nil)
         }
         let status = Int(response.status.code)
         let bodyText = { Self.message(from: answer, contentType: response.headers.first(name: "Content-Type")) }
@@ -86,5 +86,15 @@ struct OTLPUploader: Sendable {
             return ControlCharacters.escaped(message)
         }
         return ControlCharacters.escaped(String(decoding: bytes.prefix(512), as: UTF8.self))
+    }
+
+    /// A transport error as a sentence: a socket error by its system message (NIO's own text,
+    /// "connection reset (error set): Connection refused) (errno: 111)", says "reset" for a
+    /// refusal), with where it was sent.
+    static func transportFailure(_ error: any Error, endpoint: String) -> String {
+        if let io = error as? IOError {
+            return "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode)) sending to \(endpoint)"
+        }
+        return "\(error) sending to \(endpoint)"
     }
 }
