@@ -27,6 +27,23 @@ struct TailRoundTests {
         #expect(lines <= 2 * 3 + 1, "checkpoint saves: \(lines)")
     }
 
+    @Test("files with nothing new between ones that gained lines do not split the round: one queue write a round")
+    func idleFilesBetween() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        for file in 0..<30 { try scratch.append(String(format: "f%02d.log", file), "first f\(file)\n") }
+        await engine.poll()
+        // Every third file gains a line; the others, sorted between them, have nothing new.
+        for round in 0..<3 {
+            for file in stride(from: round, to: 30, by: 3) { try scratch.append(String(format: "f%02d.log", file), "r\(round) f\(file)\n") }
+            await engine.poll()
+        }
+        #expect(sink.state.withLock { $0.groupSizes } == [30, 10, 10, 10], "one queue write a round")
+        #expect(sink.bodies.count == 60 && Set(sink.bodies).count == 60)
+        #expect(sink.state.withLock { $0.duplicateBatches } == 0)
+    }
+
     @Test("a file with more than one batch of lines goes on its own, before the round, and the queue keeps the order read")
     func largeFileAlone() async throws {
         let scratch = try TailScratch()

@@ -201,6 +201,14 @@ struct StoreLayoutTests {
         for traceID in SQLiteStoreTests.traceIDs(of: more).prefix(20) {
             #expect(try reopened.trace(traceID)?.spans.count == 1)
         }
+        // The damaged file's connections were closed before it was moved: their last close did not
+        // delete the new file's WAL (its commits would then live in an unlinked file). Another
+        // process opening the directory now (as after a crash) sees every commit.
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the new day file's WAL is there")
+        let elsewhere = try SQLiteStore(directory: directory)
+        for traceID in SQLiteStoreTests.traceIDs(of: more).suffix(20) {
+            #expect(try elsewhere.trace(traceID)?.spans.count == 1)
+        }
         // Later writes to that day go on in the new file.
         #expect(try reopened.ingest(Self.randomSpans(10, at: start + 50_000_000), batchID: "later") == .stored(items: 10))
         #expect(reopened.damagedFilesMovedAside.count == 1)

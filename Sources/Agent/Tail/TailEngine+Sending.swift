@@ -27,8 +27,9 @@ extension TailEngine {
     /// `fullBatchesOnly` (more lines are being read) a last slice short of a batch waits for
     /// them, and the last batch handed over stays in flight; otherwise every slice is confirmed.
     func send(_ file: TailedFile, upTo forcedEnd: UInt64?, asOneBatch: Bool, fullBatchesOnly: Bool = false) async {
-        // Records read earlier wait in the round: they go first, so the queue keeps the order they were read in.
-        if !round.isEmpty { await sendRound() }
+        // Records read earlier wait in the round: when this call appends, they go first, so the
+        // queue keeps the order they were read in. A file with nothing new leaves the round be.
+        if !round.isEmpty, !file.records.isEmpty || forcedEnd != nil { await sendRound() }
         // Records at the front of the buffer that belong to the batch in flight.
         var handedOver = inFlight?.count ?? 0
         while handedOver < file.records.count {

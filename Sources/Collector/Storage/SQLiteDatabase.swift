@@ -30,12 +30,27 @@ final class SQLiteDatabase {
         sqlite3_busy_timeout(handle, 5000)
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Closes the connection now, finalizing its statements; any later use throws. A day file
+    /// moved aside is closed first: the last connection to close a WAL database deletes the
+    /// `-wal` and `-shm` by name, and after a rename those names are the new file's.
+    func close() {
         statements.values.forEach { sqlite3_finalize($0.handle) }
-        sqlite3_close_v2(handle)
+        statements = [:]
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    private func open() throws -> OpaquePointer {
+        guard let handle else {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "this day file was found damaged and moved aside; ask again")
+        }
+        return handle
     }
 
     func execute(_ sql: String) throws {
+        let handle = try open()
         var error: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &error)
         if status != SQLITE_OK {
@@ -60,6 +75,7 @@ final class SQLiteDatabase {
             sqlite3_clear_bindings(cached.handle)
             return cached
         }
+        let handle = try open()
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else { throw lastError(status) }
@@ -81,11 +97,11 @@ final class SQLiteDatabase {
         }
     }
 
-    var changes: Int { Int(sqlite3_changes(handle)) }
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+    var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
 
     func lastError(_ status: Int32) -> SQLiteError {
-        SQLiteError(code: status, message: String(cString: sqlite3_errmsg(handle)))
+        SQLiteError(code: status, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
     }
 }
 

@@ -85,16 +85,24 @@ final class SQLiteStore: TelemetryStore {
     }
 
     /// Moves `partition`'s damaged files aside and forgets it, so the next write to its day
-    /// opens a new file. Only if it is still the day's partition: another thread may have done
-    /// this already. Waits for the statements in flight on it.
+    /// opens a new file — only if it is still the day's partition (another thread may have done
+    /// this already). Waits for the statements in flight on it, then, with the day's entry held,
+    /// closes both connections (their last close deletes the `-wal` and `-shm` by name: before the
+    /// rename those are still the damaged file's) and renames the files: no one opens the damaged
+    /// file as the day's in between.
     private func quarantine(_ partition: Partition, because error: SQLiteError) {
-        let removed = partitions.withLock { partitions -> Bool in
-            guard partitions[partition.day] === partition else { return false }
-            partitions[partition.day] = nil
-            return true
+        let outcome: String?? = partition.writer.withLock { writer in
+            partition.reader.withLock { reader in
+                partitions.withLock { partitions -> String?? in
+                    guard partitions[partition.day] === partition else { return .none }
+                    partitions[partition.day] = nil
+                    writer.close()
+                    reader.close()
+                    return .some(Partition.moveAside(partition.path))
+                }
+            }
         }
-        guard removed else { return }
-        let moved = partition.writer.withLock { _ in partition.reader.withLock { _ in Partition.moveAside(partition.path) } }
+        guard case .some(let moved) = outcome else { return }
         if let moved {
             Self.reportDamage(partition.path, error, movedTo: moved, when: "while storing")
             movedAside.withLock { $0.append(moved) }
