@@ -118,8 +118,9 @@ public struct OTLPIngest: Sendable {
     /// trickling a byte a second is never idle (`ConcurrencyLimit.idleTimeout`), so without a
     /// rate a few of them would hold every request place for as long as they liked.
     public var bodyGrace: Duration = .seconds(10)
-    /// The slowest a body may arrive once `bodyGrace` has passed, counted from its first byte
+    /// The slowest a body may arrive once `bodyGrace` has passed, counted from its first bytes
     /// (16 KiB/s: a 16 MiB body may take 17 minutes); slower gets 408 and the connection closed.
+    /// A sender on a link slower than this (about 130 kbit/s) must send smaller batches.
     public var minimumBodyBytesPerSecond = 16 << 10
 
     public init(decoder: OTLPDecoder = OTLPDecoder(), limits: BodyLimits = BodyLimits(), budget: RequestMemoryBudget? = nil) {
@@ -233,13 +234,15 @@ public struct OTLPIngest: Sendable {
         var body = [UInt8]()
         body.reserveCapacity(min(expected, limits.maxBodyBytes))
         var heldForBody = expected
-        let started = ContinuousClock.now
+        var started: ContinuousClock.Instant?
         let rate = max(1, minimumBodyBytesPerSecond)
         do {
             for try await chunk in stream {
                 let total = body.count + chunk.readableBytes
                 guard total <= limits.maxBodyBytes else { throw tooLarge(nil, format: format) }
-                if ContinuousClock.now - started > bodyGrace + .seconds(total / rate) { throw tooSlow(total, format: format) }
+                let now = ContinuousClock.now
+                if let started, now - started > bodyGrace + .seconds(total / rate) { throw tooSlow(total, format: format) }
+                if started == nil { started = now }
                 if total > heldForBody {
                     let doubled = min(limits.maxBodyBytes, max(total, heldForBody.multipliedReportingOverflow(by: 2).partialValue))
                     guard let taken = claim.take(doubled - heldForBody, atLeast: total - heldForBody) else { throw busy(format: format) }

@@ -174,6 +174,14 @@ struct StoreLayoutTests {
         #expect(FileManager.default.fileExists(atPath: moved[0]))
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: second)[0])?.spans.count == 1, "the healthy day is served")
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: first)[0]) == nil)
+        // Past retention a moved-aside file goes as its day's file would; a newer one stays.
+        let newer = directory + "/" + PartitionDay(unixNano: healthyDay).description + ".db.damaged-20261206T000000"
+        #expect(FileManager.default.createFile(atPath: newer, contents: Data([1])))
+        #expect(FileManager.default.createFile(atPath: moved[0] + "-wal", contents: Data([1])))
+        reopened.dropData(olderThan: damagedDay + day + 1)
+        #expect(!FileManager.default.fileExists(atPath: moved[0]) && !FileManager.default.fileExists(atPath: moved[0] + "-wal"))
+        #expect(FileManager.default.fileExists(atPath: newer))
+        try FileManager.default.removeItem(atPath: newer)
         let again = Self.randomSpans(3, at: damagedDay + 7)
         #expect(try reopened.ingest(again, batchID: "c") == .stored(items: 3), "the damaged day starts over in a new file")
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: again)[2])?.spans.count == 1)

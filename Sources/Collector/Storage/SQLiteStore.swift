@@ -72,6 +72,18 @@ final class SQLiteStore: TelemetryStore {
         }
         partitions.withLock { $0 = opened }
         movedAside.withLock { $0 = moved }
+        Self.removeDamagedFiles(olderThan: cutoffUnixNano, in: directory)
+    }
+
+    /// Deletes the damaged day files moved aside (`DAY.db.damaged-…`, with their `-wal` and
+    /// `-shm`) whose day is past retention, as their day's file would have been: on a failing
+    /// disk they must not pile up.
+    private static func removeDamagedFiles(olderThan cutoffUnixNano: UInt64, in directory: String) {
+        guard cutoffUnixNano > 0 else { return }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.contains(".db.damaged-") {
+            guard let day = PartitionDay(name: String(name.prefix { $0 != "." })), day.endsBefore(cutoffUnixNano) else { continue }
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
     }
 
     /// Says on standard error which day file was found damaged and where it went.
@@ -311,6 +323,7 @@ final class SQLiteStore: TelemetryStore {
             // Wait for any statement in flight on this partition, then delete its files.
             partition.writer.withLock { _ in partition.reader.withLock { _ in Partition.removeFiles(partition.path) } }
         }
+        Self.removeDamagedFiles(olderThan: cutoffUnixNano, in: directory)
         return dropped.map(\.day).sorted()
     }
 }
