@@ -239,6 +239,23 @@ struct SLOTests {
         #expect(counted == 490, "the steady series counted every increase (10 × 49) through every trim")
     }
 
+    @Test("a write rolled back gives back what it advanced of the baselines: sent again, its batch counts the same increases; later moves stay")
+    func counterBaselinesRevert() {
+        let baselines = CounterBaselines()
+        func reading(_ series: String, _ time: UInt64, _ value: Double) -> CounterReading {
+            CounterReading(series: Array(series.utf8), timeUnixNano: time, value: value)
+        }
+        #expect(baselines.increases([reading("a", 1, 100), reading("b", 1, 10)]) == [0, 0], "first points set the baselines")
+        let batch = [reading("a", 2, 150), reading("b", 2, 30), reading("c", 2, 7)]
+        let changes = CounterBaselines.Changes()
+        #expect(baselines.increases(batch, recording: changes) == [50, 20, 0])
+        // Meanwhile another write moved "b" on: that stays.
+        #expect(baselines.increases([reading("b", 3, 40)]) == [10])
+        baselines.revert(changes)
+        #expect(baselines.increases([batch[0], batch[2]]) == [50, 0], "a counts its 50 again; c is new again")
+        #expect(baselines.increases([reading("b", 4, 45)]) == [5], "b kept the other write's baseline")
+    }
+
     @Test("the alert history answers the most recent changes, however many a flapping alert made", arguments: StoreBackend.allCases)
     func alertHistoryBounded(_ backend: StoreBackend) throws {
         let store = try store(backend, [Self.ratio("flappy", objective: 99)])

@@ -114,11 +114,20 @@ final class CounterBaselines: Sendable {
     /// Series with a baseline now.
     var count: Int { values.withLock { $0.count } }
 
-    func increases(_ readings: [CounterReading]) -> [Double] {
+    /// What one write advanced, so that a write rolled back can give it back (`revert`): its
+    /// batch, sent again, then counts its increases again instead of none.
+    final class Changes {
+        fileprivate var entries: [(series: [UInt8], before: CounterBaseline?, after: CounterBaseline?)] = []
+        init() {}
+    }
+
+    func increases(_ readings: [CounterReading], recording changes: Changes? = nil) -> [Double] {
         values.withLock { values in
             let increases = readings.map { reading in
-                let (increase, baseline) = CounterBaseline.advance(values[reading.series], by: reading)
+                let before = values[reading.series]
+                let (increase, baseline) = CounterBaseline.advance(before, by: reading)
                 values[reading.series] = baseline
+                changes?.entries.append((reading.series, before, baseline))
                 return increase
             }
             if values.count > maxSeries {
@@ -127,5 +136,15 @@ final class CounterBaselines: Sendable {
             }
             return increases
         }
+    }
+
+    /// Undoes `changes`, newest first, for each series another write has not moved on since.
+    func revert(_ changes: Changes) {
+        values.withLock { values in
+            for entry in changes.entries.reversed() where values[entry.series] == entry.after {
+                values[entry.series] = entry.before
+            }
+        }
+        changes.entries = []
     }
 }

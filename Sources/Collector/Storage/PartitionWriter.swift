@@ -14,6 +14,8 @@ struct PartitionWriter {
     var largeTraces: LargeTraceSpanIDs? = nil
     /// Last value of each cumulative counter series that feeds a ratio SLO.
     var counterBaselines: CounterBaselines? = nil
+    /// Where this write notes what it advanced in `counterBaselines`, to give back on a rollback.
+    var baselineChanges: CounterBaselines.Changes? = nil
 
     /// The keys under which a correlation ID travels (DESIGN §6).
     static let correlationKeys = ["correlation_id", "request_id", "x-request-id", "correlation.id"]
@@ -88,6 +90,6 @@ extension PartitionWriter {
     /// Journals what the batch adds to ratio SLOs (`RollupDeltas.ratioSLOs`).
     func recordRatioSLOs(_ groups: [ResourceMetrics]) throws {
         try RollupWriter(database: database).journal(
-            RollupDeltas.ratioSLOs(groups, objectives: objectives) { counterBaselines?.increases($0) ?? $0.map { _ in 0 } })
+            RollupDeltas.ratioSLOs(groups, objectives: objectives) { counterBaselines?.increases($0, recording: baselineChanges) ?? $0.map { _ in 0 } })
     }
 }

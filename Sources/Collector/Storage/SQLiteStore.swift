@@ -186,6 +186,7 @@ final class SQLiteStore: TelemetryStore {
     private func write(_ part: TelemetryBatch, to partition: Partition, batchID: String?, nowUnixNano: UInt64) throws -> Bool {
         try partition.writer.withLock { database in
             let transaction: (Bool, RollupDeltas?)
+            let baselineChanges = CounterBaselines.Changes()
             do {
                 transaction = try database.transaction {
                     if let batchID {
@@ -196,7 +197,7 @@ final class SQLiteStore: TelemetryStore {
                     let writer = PartitionWriter(
                         database: database, indexedAttributes: indexedAttributes, blocks: partition.blocks,
                         objectives: objectives, operations: partition.operations, largeTraces: partition.largeTraces,
-                        counterBaselines: counterBaselines)
+                        counterBaselines: counterBaselines, baselineChanges: baselineChanges)
                     if batchID != nil { try writer.count("ingested_batches", 1) }
                     switch part {
                     case .traces(let groups): return (true, try writer.insert(groups))
@@ -206,8 +207,10 @@ final class SQLiteStore: TelemetryStore {
                     return (true, nil)
                 }
             } catch {
-                // What the rolled-back writes added to the large traces' span IDs is not stored.
+                // What the rolled-back writes added to the large traces' span IDs is not stored,
+                // nor what they advanced of the counters' baselines.
                 partition.largeTraces.removeAll()
+                counterBaselines.revert(baselineChanges)
                 throw error
             }
             let (wrote, spanDeltas) = transaction
