@@ -357,38 +357,6 @@ struct TailReadingTests {
         #expect(sink.bodies == ["l1", "l2", "l3", "m1 with more bytes than before"])
     }
 
-    @Test("copytruncate onto the last rotation rewritten in place (cp over app.log.1, same inode) while that copy is still followed: each line once")
-    func copyTruncateOverFollowedCopy() async throws {
-        let scratch = try TailScratch()
-        let sink = RecordingTailSink()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain))
-        /// `cp app.log app.log.1` onto an existing file: the same inode, rewritten.
-        func copyOver() throws {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.file("app.log")))
-            let fd = open(scratch.file("app.log.1"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-        }
-        try scratch.append("app.log", "a1\na2\n")
-        await engine.poll()
-        try scratch.append("app.log", "a3\n")
-        try copyOver()
-        truncate(scratch.file("app.log"), 0)
-        await engine.poll()
-        #expect(sink.bodies == ["a1", "a2", "a3"], "the unread a3 from the copy")
-        try scratch.append("app.log", "b1\nb2\n")
-        await engine.poll()
-        // Within the rotated file's grace: the copy of the first rotation is still followed when cp rewrites it.
-        try scratch.append("app.log", "b3\n")
-        try copyOver()
-        truncate(scratch.file("app.log"), 0)
-        try scratch.append("app.log", "c1\n")
-        await engine.poll()
-        await engine.poll()
-        #expect(sink.bodies == ["a1", "a2", "a3", "b1", "b2", "b3", "c1"])
-        #expect(sink.state.withLock { $0.duplicateBatches } == 0)
-    }
-
     @Test("a file that merely starts like a followed one is followed once it outgrows it")
     func lookalikeFile() async throws {
         let scratch = try TailScratch()

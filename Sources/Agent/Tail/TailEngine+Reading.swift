@@ -15,14 +15,6 @@ extension TailEngine {
         let source = sources[file.sourceIndex]
         guard let size = file.size() else { return false }
         let fingerprintIntact = file.fingerprint.length == 0 || (size >= UInt64(file.fingerprint.length) && file.fingerprint.matches(fd: file.fd))
-        if file.rotatedOut, file.forcedEnd == nil, size < file.readOffset || !fingerprintIntact {
-            // A rotated-away file rewritten in place (`cp app.log app.log.1` over the last
-            // rotation, a truncated rotation): its stream ended where it was read to, and what it
-            // holds now is a copy of the live file's lines, read there (or, after the live file's
-            // truncation, taken up as its copy). Read again from 0 they would be sent twice.
-            await finishRewrittenRotation(file)
-            return false
-        }
         if size < file.readOffset || !fingerprintIntact || (file.forcedEnd.map { size < $0 } ?? false) {
             if let copy = await truncated(file, source: source) {
                 // The copy continues the old stream: finish it before the file starts over.
@@ -134,19 +126,6 @@ extension TailEngine {
         file.reset(to: 0, tag: Self.newTag(), source: source, fingerprint: FileFingerprint.read(fd: file.fd) ?? .empty)
         dirty = true
         return rescuedFile
-    }
-
-    /// Sends what was read of a rewritten rotation and stops following it.
-    func finishRewrittenRotation(_ file: TailedFile) async {
-        counters.update { $0.truncations += 1 }
-        file.flushPartialLine()
-        file.assembler.flush(into: &file.records)
-        await send(file, upTo: nil, asOneBatch: false)
-        // Shutdown first, or the pending mark could not be written: the range stays, and so does the file.
-        guard file.forcedEnd == nil, file.records.isEmpty else { return }
-        logger.debug("\(file.path) was rewritten after its rotation; released at \(file.readOffset)")
-        file.committed = file.readOffset
-        release(file)
     }
 
     func release(_ file: TailedFile) {
