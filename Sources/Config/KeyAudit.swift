@@ -4,7 +4,8 @@ import Synchronization
 /// otherwise leave the default in force without a word. The file is decoded through
 /// `AuditingDecoder`, which notes, for every mapping a type opens, the keys it holds and the
 /// keys the type asked for (`decodeIfPresent` asks even when a key is absent); what is held and
-/// never asked for is unknown.
+/// never asked for is unknown — but for keys starting with `x-`, left for the user's own use
+/// (YAML anchors to merge elsewhere, notes), as Compose files do.
 enum KeyAudit {
     /// What was seen, by the path of each mapping (`queue`, `tail[2].multiline`).
     final class Record: Sendable {
@@ -28,7 +29,7 @@ enum KeyAudit {
             seen.withLock { seen in
                 seen.present.keys.sorted().flatMap { path -> [(key: String, known: [String])] in
                     let asked = seen.asked[path] ?? []
-                    return seen.present[path, default: []].filter { !asked.contains($0) }.map { key in
+                    return seen.present[path, default: []].filter { !asked.contains($0) && !$0.hasPrefix("x-") }.map { key in
                         (path.isEmpty ? key : "\(path).\(key)", asked.sorted())
                     }
                 }

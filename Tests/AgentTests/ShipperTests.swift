@@ -183,8 +183,8 @@ struct ShipperTests {
                 try await refused.send(EncodedBatch(id: "refused", signal: .logs, itemCount: 1, body: [4]))
                 Issue.record("a send to a closed port succeeded")
             } catch {
-                // Said as what it is, with where it went (not NIO's "connection reset (error set): … (errno: 111)").
-                #expect(String(describing: error).contains("Connection refused (errno 111) sending to http://127.0.0.1:1"), "\(error)")
+                // Said as what it is (not NIO's "connection reset (error set): … (errno: 111)").
+                #expect(String(describing: error).contains("Connection refused (errno 111)"), "\(error)")
                 #expect(!String(describing: error).contains("reset"), "\(error)")
             }
             #expect(refused.bodies.keptCount == 0)

@@ -392,6 +392,13 @@ struct TailFlagTests {
             }
         }
         #expect(try RunCommand.parse(["--config", yaml]).resolve(environment: [:]).batching.maxItems == 100, "every key of a full file is known")
+        // Keys starting with x- are the user's (anchors to merge, notes), as in Compose files.
+        try scratch.append("extension.yaml", """
+            x-defaults: &defaults {format: plain, start_at: beginning}
+            tail: [{include: [/tmp/x.log], <<: *defaults, x-note: mine}]
+            """)
+        let merged = try RunCommand.parse(["--config", scratch.file("extension.yaml")]).resolve(environment: [:])
+        #expect(merged.tail.sources.first?.format == .plain && merged.tail.sources.first?.startAt == .beginning)
     }
 }
 

@@ -44,7 +44,7 @@ struct OTLPUploader: Sendable {
             answer = try await Self.prefix(of: response.body, upTo: 64 * 1024)
             bodies.recycle(body)
         } catch {
-            throw .unavailable(reason: Self.transportFailure(error, endpoint: endpoint), retryAfter: nil)
+            throw .unavailable(reason: Self.transportFailure(error), retryAfter: nil)
         }
         let status = Int(response.status.code)
         let bodyText = { Self.message(from: answer, contentType: response.headers.first(name: "Content-Type")) }
@@ -90,11 +90,11 @@ struct OTLPUploader: Sendable {
 
     /// A transport error as a sentence: a socket error by its system message (NIO's own text,
     /// "connection reset (error set): Connection refused) (errno: 111)", says "reset" for a
-    /// refusal), with where it was sent.
-    static func transportFailure(_ error: any Error, endpoint: String) -> String {
+    /// refusal). Where it was sent is the caller's to say (the shipper names the endpoint).
+    static func transportFailure(_ error: any Error) -> String {
         if let io = error as? IOError {
-            return "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode)) sending to \(endpoint)"
+            return "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode))"
         }
-        return "\(error) sending to \(endpoint)"
+        return "\(error)"
     }
 }

@@ -11,6 +11,11 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// The file is not a database, or its pages do not hold together (`SQLITE_NOTADB`,
     /// `SQLITE_CORRUPT` and its extended codes): trying again cannot succeed.
     public var isDamage: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
+
+    /// The connection was closed under its user: its day file was moved aside as damaged (`SQLiteDatabase.close`).
+    public var isClosedConnection: Bool { code == SQLITE_MISUSE && message == Self.closedMessage }
+
+    static let closedMessage = "this day file was found damaged and moved aside; ask again"
 }
 
 /// A thin wrapper over one SQLite connection: prepared statements cached by SQL text,
@@ -44,7 +49,7 @@ final class SQLiteDatabase {
 
     private func open() throws -> OpaquePointer {
         guard let handle else {
-            throw SQLiteError(code: SQLITE_MISUSE, message: "this day file was found damaged and moved aside; ask again")
+            throw SQLiteError(code: SQLITE_MISUSE, message: SQLiteError.closedMessage)
         }
         return handle
     }

@@ -164,9 +164,10 @@ final class SQLiteStore: TelemetryStore {
             let wrote: Bool
             do {
                 wrote = try write(part, to: target, batchID: batchID, nowUnixNano: nowUnixNano)
-            } catch let error as SQLiteError where error.isDamage {
-                // Retrying into the same file cannot succeed: the day goes on in a new one.
-                quarantine(target, because: error)
+            } catch let error as SQLiteError where error.isDamage || error.isClosedConnection {
+                // Retrying into the same file cannot succeed: the day goes on in a new one (which a
+                // writer that waited on a file another write quarantined meanwhile just takes).
+                if error.isDamage { quarantine(target, because: error) }
                 target = try partition(day)
                 wrote = try write(part, to: target, batchID: batchID, nowUnixNano: nowUnixNano)
             }
