@@ -174,14 +174,9 @@ struct StoreLayoutTests {
         #expect(FileManager.default.fileExists(atPath: moved[0]))
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: second)[0])?.spans.count == 1, "the healthy day is served")
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: first)[0]) == nil)
-        // Past retention a moved-aside file goes as its day's file would; a newer one stays.
-        let newer = directory + "/" + PartitionDay(unixNano: healthyDay).description + ".db.damaged-20261206T000000"
-        #expect(FileManager.default.createFile(atPath: newer, contents: Data([1])))
-        #expect(FileManager.default.createFile(atPath: moved[0] + "-wal", contents: Data([1])))
+        // Past retention, a moved-aside file whose header is not a Periscope one is not the collector's to delete.
         reopened.dropData(olderThan: damagedDay + day + 1)
-        #expect(!FileManager.default.fileExists(atPath: moved[0]) && !FileManager.default.fileExists(atPath: moved[0] + "-wal"))
-        #expect(FileManager.default.fileExists(atPath: newer))
-        try FileManager.default.removeItem(atPath: newer)
+        #expect(FileManager.default.fileExists(atPath: moved[0]))
         let again = Self.randomSpans(3, at: damagedDay + 7)
         #expect(try reopened.ingest(again, batchID: "c") == .stored(items: 3), "the damaged day starts over in a new file")
         #expect(try reopened.trace(SQLiteStoreTests.traceIDs(of: again)[2])?.spans.count == 1)
@@ -220,6 +215,10 @@ struct StoreLayoutTests {
         // Later writes to that day go on in the new file.
         #expect(try reopened.ingest(Self.randomSpans(10, at: start + 50_000_000), batchID: "later") == .stored(items: 10))
         #expect(reopened.damagedFilesMovedAside.count == 1)
+        // Past retention the moved-aside file (a Periscope file: its header is intact) goes with its WAL, as its day's would.
+        #expect(FileManager.default.createFile(atPath: moved[0] + "-wal", contents: Data([1])))
+        _ = try SQLiteStore(directory: directory, expiredBefore: start + day + 1)
+        #expect(!FileManager.default.fileExists(atPath: moved[0]) && !FileManager.default.fileExists(atPath: moved[0] + "-wal"))
     }
 
     @Test("a new partition is stamped with the schema version and reopens")

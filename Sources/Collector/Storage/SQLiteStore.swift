@@ -77,12 +77,16 @@ final class SQLiteStore: TelemetryStore {
 
     /// Deletes the damaged day files moved aside (`DAY.db.damaged-…`, with their `-wal` and
     /// `-shm`) whose day is past retention, as their day's file would have been: on a failing
-    /// disk they must not pile up.
+    /// disk they must not pile up. Only those whose header says a Periscope wrote them
+    /// (`Partition.isOurs`): a file that merely had a day's name is not the collector's to delete.
     private static func removeDamagedFiles(olderThan cutoffUnixNano: UInt64, in directory: String) {
         guard cutoffUnixNano > 0 else { return }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.contains(".db.damaged-") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.contains(".db.damaged-") && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") {
             guard let day = PartitionDay(name: String(name.prefix { $0 != "." })), day.endsBefore(cutoffUnixNano) else { continue }
-            unlink((directory as NSString).appendingPathComponent(name))
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard Partition.isOurs(path) else { continue }
+            Partition.removeFiles(path)
         }
     }
 
