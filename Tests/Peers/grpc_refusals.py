@@ -21,21 +21,23 @@ from grpc_steady import METHOD, has_retry_info, message
 
 
 def hold_place(http: str, released: threading.Event) -> socket.socket:
-    """An OTLP/HTTP POST that announces a body and sends one byte of it every 5 s (the server
-    closes a request silent for 30 s) until `released`; never all of it."""
+    """An OTLP/HTTP POST that announces a body of 16,000,000 bytes and sends 32 KiB of it a second
+    until `released`: faster than the server's slowest allowed body (16 KiB/s after 10 s, else 408)
+    and never silent for 30 s, so it keeps its place for over eight minutes; never all of it."""
     host, port = http.rsplit(":", 1)
     held = socket.create_connection((host, int(port)), timeout=10)
     held.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: " + host.encode() +
-                 b"\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n")
+                 b"\r\nContent-Type: application/x-protobuf\r\nContent-Length: 16000000\r\n\r\n")
+    chunk = b"\x00" * (32 << 10)
 
     def trickle() -> None:
-        while not released.wait(5):
+        while not released.wait(1):
             try:
-                held.sendall(b"\x00")
+                held.sendall(chunk)
             except OSError:
                 return
 
-    held.sendall(b"\x00")
+    held.sendall(chunk)
     threading.Thread(target=trickle, daemon=True).start()
     return held
 
