@@ -209,17 +209,15 @@ final class CheckpointLog: Sendable {
     }
 
     /// One line: the state as compact JSON, framed by `CheckedLine`.
-    static func line(_ document: TailCheckpoints) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return CheckedLine.encode([UInt8](try encoder.encode(document)))
-    }
+    static func line(_ document: TailCheckpoints) throws -> [UInt8] { try framed(document) }
 
     /// One line: a delta as compact JSON, framed by `CheckedLine`.
-    static func line(_ delta: Delta) throws -> [UInt8] {
+    static func line(_ delta: Delta) throws -> [UInt8] { try framed(DeltaLine(delta: delta)) }
+
+    private static func framed(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return CheckedLine.encode([UInt8](try encoder.encode(DeltaLine(delta: delta))))
+        return CheckedLine.encode([UInt8](try encoder.encode(value)))
     }
 
     /// The open file is still the one at `path` (not moved aside, deleted, or replaced by
