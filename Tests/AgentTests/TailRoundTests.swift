@@ -27,6 +27,24 @@ struct TailRoundTests {
         #expect(lines <= 2 * 3 + 1, "checkpoint saves: \(lines)")
     }
 
+    @Test("a round holding more than maxRoundBytes is written in parts as it fills, round after round; every line once")
+    func roundBytesLimit() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        // 60 files gaining one 80 KiB line each, three rounds: 4.8 MB a round, past the 4 MiB limit.
+        let line = String(repeating: "x", count: 80 << 10)
+        for round in 0..<3 {
+            for file in 0..<60 { try scratch.append(String(format: "f%02d.log", file), "r\(round) f\(file) \(line)\n") }
+            await engine.poll()
+        }
+        let groups = sink.state.withLock { $0.groupSizes }
+        #expect(groups.count == 6 && groups.reduce(0, +) == 180, "two writes a round: \(groups)")
+        #expect(groups.allSatisfy { $0 * (80 << 10) <= TailEngine.maxRoundBytes + (80 << 10) + 1024 }, "\(groups)")
+        #expect(sink.bodies.count == 180 && Set(sink.bodies).count == 180)
+        #expect(sink.state.withLock { $0.duplicateBatches } == 0)
+    }
+
     @Test("files with nothing new between ones that gained lines do not split the round: one queue write a round")
     func idleFilesBetween() async throws {
         let scratch = try TailScratch()
