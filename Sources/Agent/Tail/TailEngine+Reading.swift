@@ -79,7 +79,8 @@ extension TailEngine {
         } else {
             await send(file, upTo: nil, asOneBatch: false)
         }
-        if file.rotatedOut, file.isDrained, file.readOffset >= size, file.linkCount == 0 || idle >= Self.rotatedGrace {
+        // The size is read again: the file may have been rotated away while this round waited on a full queue.
+        if file.rotatedOut, file.isDrained, file.readOffset >= file.size() ?? size, file.linkCount == 0 || idle >= Self.rotatedGrace {
             release(file)
             return false
         }

@@ -130,8 +130,29 @@ extension TailEngine {
             }
             do { try await timeline.sleep(for: delay) } catch { break }
             delay = min(delay * 2, .seconds(2))
+            await discoverWhilePaused()
         }
         return queued
+    }
+
+    /// While a full queue holds reading up, keeps opening new and rotated files: a file created
+    /// and rotated away during the pause is then held open, and read when the queue has room,
+    /// instead of being deleted by the rotation before the tailer ever saw it. At most
+    /// `maxHeldRotations` rotated-away files are held (each keeps its disk space while deleted);
+    /// past that, discovery waits for the pause to end, and what is rotated and deleted
+    /// meanwhile is lost, as a rotation deleted while the agent is down is.
+    func discoverWhilePaused() {
+        let held = files.values.reduce(0) { $0 + ($1.rotatedOut ? 1 : 0) }
+        guard held < Self.maxHeldRotations else {
+            if !warnedHeldRotations {
+                warnedHeldRotations = true
+                logger.warning(
+                    "queue full: \(held) rotated files are held open unread; new files are not opened until the queue has room, so rotations deleted meanwhile are lost")
+            }
+            return
+        }
+        warnedHeldRotations = false
+        discover()
     }
 
     // MARK: - A round's small remainders, together

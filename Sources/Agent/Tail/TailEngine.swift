@@ -55,6 +55,8 @@ actor TailEngine {
     /// and the bytes of text they hold.
     var round: [TailedFile] = []
     var roundBytes = 0
+    /// Whether the warning that `maxHeldRotations` stops discovery during a pause was logged.
+    var warnedHeldRotations = false
     var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
     var encoder = TailBatchEncoder()
     let timeBounds: LogTimeBounds
@@ -73,6 +75,8 @@ actor TailEngine {
     static let maxRoundFiles = 1024
     /// How long a file that was renamed away or deleted is still watched after its last growth.
     static let rotatedGrace: Duration = .seconds(2)
+    /// Most rotated-away files held open while a full queue pauses reading (see `discoverWhilePaused`).
+    static let maxHeldRotations = 64
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
     static let modificationSlackNanos: UInt64 = 1_000_000_000
     /// How many finished streams are remembered, and for how long.
