@@ -203,6 +203,35 @@ struct SLOTests {
         }
     }
 
+    @Test("cumulative counters: each instance is its own series; a series started after the collector counts its first point whole; a restart of the counter (a new start time) counts from zero even above the old value", arguments: StoreBackend.allCases)
+    func cumulativeSeriesIdentity(_ backend: StoreBackend) throws {
+        let slo = Self.ratio("instances", objective: 99)
+        let store = try store(backend, [slo])
+        let now = WallClock.nowUnixNano()
+        let second: UInt64 = 1_000_000_000
+        func point(_ instance: String, start: UInt64, at time: UInt64, good: Double, total: Double) -> TelemetryBatch {
+            .metrics([ResourceMetrics(resource: Resource(serviceName: "payments", instanceID: instance), scopes: [ScopeMetrics(metrics: [
+                Metric(name: "payments.ok", data: .sum([NumberPoint(startTimeUnixNano: start, timeUnixNano: time, value: .double(good))], temporality: .cumulative, isMonotonic: true)),
+                Metric(name: "payments.all", data: .sum([NumberPoint(startTimeUnixNano: start, timeUnixNano: time, value: .double(total))], temporality: .cumulative, isMonotonic: true)),
+            ])])])
+        }
+        // A and B started an hour before the store: their first points only set baselines.
+        let before = now - 3600 * second
+        for (index, (instance, value)) in [("A", 100.0), ("B", 10), ("A", 200), ("B", 20), ("A", 300), ("B", 30)].enumerated() {
+            _ = try store.ingest(point(instance, start: before, at: now + UInt64(index + 1) * second, good: value, total: value), batchID: "i\(index)")
+        }
+        // +100 +100 for A, +10 +10 for B: 220 (interleaved as one series, each drop read as a reset, it was 530).
+        #expect(try store.status(of: slo, nowUnixNano: now + 60 * second).total == 220)
+        // C started after the store: its first point is its whole count.
+        _ = try store.ingest(point("C", start: now + second, at: now + 7 * second, good: 9, total: 10), batchID: "c")
+        // A restarts (a new start time) and has counted past its old value before its first export.
+        _ = try store.ingest(point("A", start: now + 2 * second, at: now + 8 * second, good: 490, total: 500), batchID: "a")
+        // A late point of A's first run adds what it counted after its last point seen.
+        _ = try store.ingest(point("A", start: before, at: now + 9 * second, good: 310, total: 310), batchID: "late")
+        let status = try store.status(of: slo, nowUnixNano: now + 60 * second)
+        #expect(status.total == 740 && status.good == 729, "\(status.good)/\(status.total): 220 + 10 + 500 + 10 of which 220 + 9 + 490 + 10 good")
+    }
+
     @Test("counter points no counter can say (NaN, infinite, negative, past 2^53) are not counted, delta or cumulative, so the window's sums stay finite", arguments: StoreBackend.allCases)
     func uncountablePoints(_ backend: StoreBackend) throws {
         let slo = Self.ratio("sane", objective: 99)
@@ -237,6 +266,20 @@ struct SLOTests {
             #expect(baselines.count <= 1_000, "round \(round): \(baselines.count) series kept")
         }
         #expect(counted == 490, "the steady series counted every increase (10 × 49) through every trim")
+    }
+
+    @Test("in memory, a series' first point counts whole only if it started after every baseline forgotten so far")
+    func counterBaselinesTrust() {
+        let baselines = CounterBaselines(maxSeries: 4, trustedSinceUnixNano: 100)
+        func reading(_ series: String, start: UInt64, _ value: Double) -> CounterReading {
+            CounterReading(series: Array(series.utf8), startTimeUnixNano: start, timeUnixNano: 1_000, value: value)
+        }
+        #expect(baselines.increases([reading("old", start: 99, 5), reading("new", start: 100, 7), reading("unsaid", start: 0, 3)]) == [0, 7, 0])
+        #expect(baselines.increases([reading("future", start: 2_000, 4)]) == [0], "a start after the point's own time is not believed")
+        // Past maxSeries the least recently advanced are forgotten: from then on only series started later are trusted.
+        #expect(baselines.increases((0..<6).map { reading("flood-\($0)", start: 500, 1) }) == [1, 1, 1, 1, 1, 1])
+        #expect(baselines.count <= 4)
+        #expect(baselines.increases([reading("flood-0-again", start: 500, 9)]) == [0], "it may be one forgotten")
     }
 
     @Test("a write rolled back gives back what it advanced of the baselines: sent again, its batch counts the same increases; later moves stay")

@@ -4,12 +4,14 @@ import PostgresNIO
 /// Cumulative counters' baselines in `counter_baselines`, shared by every collector, read and
 /// advanced inside the batch's own transaction: a counter whose points reach different
 /// collectors counts each increase once, and a batch rolled back (and retried) leaves the
-/// baselines as they were. A series is keyed by the SHA-256 of its objective, service, metric
-/// and point attributes (fixed size, whatever the attributes).
+/// baselines as they were. A series is keyed by the SHA-256 of `CounterReading.series` (fixed
+/// size, whatever the attributes).
 struct PostgresCounterBaselines {
     let session: PostgresSession
 
-    func increases(_ readings: [CounterReading], nowUnixNano: UInt64) throws -> [Double] {
+    /// `trustedSinceUnixNano`: see `CounterBaseline.advance`; a series with no row is either
+    /// new or was deleted by retention after a silence (`seen_ns` older than the cutoff).
+    func increases(_ readings: [CounterReading], nowUnixNano: UInt64, trustedSinceUnixNano: UInt64) throws -> [Double] {
         let keys = Array(Set(readings.map(\.series))).map { ByteBuffer(bytes: $0) }
         let now = Int64(clamping: nowUnixNano)
         // A new series gets its row first, in key order, so batches sharing series lock them in one order.
@@ -27,7 +29,7 @@ struct PostgresCounterBaselines {
             if let value { baselines[Array(key.readableBytesView)] = CounterBaseline(value: value, timeUnixNano: UInt64(clamping: time)) }
         }
         let increases = readings.map { reading in
-            let (increase, baseline) = CounterBaseline.advance(baselines[reading.series], by: reading)
+            let (increase, baseline) = CounterBaseline.advance(baselines[reading.series], by: reading, trustedSinceUnixNano: trustedSinceUnixNano)
             baselines[reading.series] = baseline
             return increase
         }

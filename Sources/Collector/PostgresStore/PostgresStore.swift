@@ -36,6 +36,10 @@ final class PostgresStore: TelemetryStore {
     let rollupNames = PostgresRollupNames()
     /// Days whose partitions exist, as far as this collector knows.
     private let knownDays = Mutex<Set<PartitionDay>>([])
+    /// A cumulative counter series started at or after this and without a baseline row counts
+    /// its first point whole (`CounterBaseline.advance`): this collector's start, then each
+    /// retention cutoff (retention deletes the rows of series silent since before it).
+    private let countersTrustedSince = Mutex<UInt64>(WallClock.nowUnixNano())
     /// Each day's operation limit, loaded from `operations` when first needed.
     private let operationLimits = Mutex<[PartitionDay: OperationLimit]>([:])
 
@@ -268,7 +272,8 @@ final class PostgresStore: TelemetryStore {
                         counts.logs = try PostgresRowWriter(session: session, day: day).insert(groups)
                     case .metrics(let groups):
                         deltas = try RollupDeltas.ratioSLOs(groups, objectives: objectives) { readings in
-                            try PostgresCounterBaselines(session: session).increases(readings, nowUnixNano: nowUnixNano)
+                            try PostgresCounterBaselines(session: session).increases(
+                                readings, nowUnixNano: nowUnixNano, trustedSinceUnixNano: countersTrustedSince.withLock { $0 })
                         }
                         counts.metricPoints = try PostgresRowWriter(session: session, day: day).insert(groups)
                     }
@@ -467,6 +472,7 @@ final class PostgresStore: TelemetryStore {
     func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
         // Whichever collector drops them, this one's names of those days are not needed again.
         rollupNames.forget(before: PartitionDay(unixNano: cutoffUnixNano))
+        countersTrustedSince.withLock { $0 = max($0, cutoffUnixNano) }
         do {
             let dropped = try sessions.withSession { session -> [PartitionDay] in
                 let locked = try session.query(

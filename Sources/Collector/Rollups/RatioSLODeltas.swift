@@ -30,8 +30,9 @@ extension RollupDeltas {
                             if temporality == .cumulative {
                                 cumulative.append((increments.count, isGood))
                                 readings.append(CounterReading(
-                                    series: CounterReading.series(objective: objective.name, service: group.resource.serviceName, metric: metric.name, attributes: point.attributes),
-                                    timeUnixNano: point.timeUnixNano, value: value))
+                                    series: CounterReading.series(
+                                        objective: objective.name, resource: group.resource, scope: scope.scope, metric: metric.name, point: point),
+                                    startTimeUnixNano: point.startTimeUnixNano, timeUnixNano: point.timeUnixNano, value: value))
                             }
                             increments.append((objective.name, minute, isGood ? value : 0, isGood ? 0 : value))
                         }
@@ -51,9 +52,11 @@ extension RollupDeltas {
 
 /// One point of a cumulative counter that feeds a ratio SLO.
 struct CounterReading: Sendable {
-    /// The objective, service, metric and point attributes: each objective keeps its own
-    /// baseline, so two objectives on one counter both see its increase.
+    /// The objective and the point's stream: each objective keeps its own baseline, so two
+    /// objectives on one counter both see its increase (see `series(objective:resource:scope:metric:point:)`).
     var series: [UInt8]
+    /// When the counter began counting (OTLP `start_time_unix_nano`); 0 when the sender did not say.
+    var startTimeUnixNano: UInt64 = 0
     var timeUnixNano: UInt64
     var value: Double
 
@@ -64,13 +67,22 @@ struct CounterReading: Sendable {
     /// Whether a counter's value can be counted: finite, not negative, at most `maxCount`.
     static func isCountable(_ value: Double) -> Bool { value.isFinite && value >= 0 && value <= maxCount }
 
-    static func series(objective: String, service: String, metric: String, attributes: [Attribute]) -> [UInt8] {
+    /// A series is what OpenTelemetry calls a metric stream — the resource (every attribute, so
+    /// two instances of one service are two series), the instrumentation scope, the metric and
+    /// the point's attributes (each set in key order) — and its start time: a process that starts
+    /// counting again is a new series, whatever value it restarts from.
+    static func series(objective: String, resource: Resource, scope: InstrumentationScope, metric: String, point: NumberPoint) -> [UInt8] {
         var bytes = [UInt8]()
-        for part in [objective, service, metric] {
+        for part in [objective, metric, scope.name, scope.version] {
             bytes.append(contentsOf: part.utf8)
             bytes.append(0)
         }
-        bytes.append(contentsOf: CompactEncoding.encode(attributes: attributes))
+        for attributes in [resource.attributes, point.attributes] {
+            let encoded = CompactEncoding.encode(attributes: attributes.sorted { $0.key < $1.key })
+            withUnsafeBytes(of: UInt64(encoded.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: encoded)
+        }
+        withUnsafeBytes(of: point.startTimeUnixNano.bigEndian) { bytes.append(contentsOf: $0) }
         return bytes
     }
 }
@@ -81,16 +93,24 @@ struct CounterBaseline: Sendable, Equatable {
     var timeUnixNano: UInt64
 
     /// What `reading` adds over `baseline`, and the baseline after it. The first point of a
-    /// series only sets its baseline. A value at or above the baseline adds the difference
+    /// series adds its whole value when the sender says the counter started at or after
+    /// `trustedSinceUnixNano` (no earlier point of it can have been missed or forgotten: it
+    /// counts from zero), and otherwise only sets its baseline. A value at or above the baseline adds the difference
     /// (whatever its time: one point stamped far in the future must not silence the counter).
     /// A drop is a counter reset (the new value is the increase) when the point is newer than
     /// the baseline, and a point that arrived late after failing over (it adds nothing: the
     /// newer point already counted it) when it is not. A value that is not countable
     /// (`CounterReading.isCountable`) is ignored.
-    static func advance(_ baseline: CounterBaseline?, by reading: CounterReading) -> (increase: Double, baseline: CounterBaseline?) {
+    static func advance(
+        _ baseline: CounterBaseline?, by reading: CounterReading, trustedSinceUnixNano: UInt64
+    ) -> (increase: Double, baseline: CounterBaseline?) {
         guard CounterReading.isCountable(reading.value) else { return (0, baseline) }
         let next = CounterBaseline(value: reading.value, timeUnixNano: reading.timeUnixNano)
-        guard let baseline, baseline.value.isFinite else { return (0, next) }
+        guard let baseline, baseline.value.isFinite else {
+            let start = reading.startTimeUnixNano
+            let countsFromZero = start != 0 && start >= trustedSinceUnixNano && start <= reading.timeUnixNano
+            return (countsFromZero ? reading.value : 0, next)
+        }
         if reading.value >= baseline.value {
             return (reading.value - baseline.value,
                     CounterBaseline(value: reading.value, timeUnixNano: max(reading.timeUnixNano, baseline.timeUnixNano)))
@@ -101,18 +121,27 @@ struct CounterBaseline: Sendable, Equatable {
 }
 
 /// Cumulative counters' baselines kept in memory, for a store that one collector owns: after a
-/// restart each series' first point only sets its baseline. At most `maxSeries` are kept;
-/// past that, the half least recently advanced is forgotten (their next point sets a baseline again).
+/// restart the first point of each series that started before it only sets its baseline. At
+/// most `maxSeries` are kept; past that, the half least recently advanced is forgotten (their
+/// next point sets a baseline again, and from then on only series started later count their
+/// first point whole).
 final class CounterBaselines: Sendable {
-    private let values = Mutex<[[UInt8]: CounterBaseline]>([:])
+    private struct State {
+        var values: [[UInt8]: CounterBaseline] = [:]
+        /// No point of a series started at or after this was missed or forgotten.
+        var trustedSinceUnixNano: UInt64
+    }
+
+    private let state: Mutex<State>
     let maxSeries: Int
 
-    init(maxSeries: Int = 100_000) {
+    init(maxSeries: Int = 100_000, trustedSinceUnixNano: UInt64 = WallClock.nowUnixNano()) {
         self.maxSeries = max(2, maxSeries)
+        state = Mutex(State(trustedSinceUnixNano: trustedSinceUnixNano))
     }
 
     /// Series with a baseline now.
-    var count: Int { values.withLock { $0.count } }
+    var count: Int { state.withLock { $0.values.count } }
 
     /// What one write advanced, so that a write rolled back can give it back (`revert`): its
     /// batch, sent again, then counts its increases again instead of none.
@@ -122,17 +151,18 @@ final class CounterBaselines: Sendable {
     }
 
     func increases(_ readings: [CounterReading], recording changes: Changes? = nil) -> [Double] {
-        values.withLock { values in
+        state.withLock { state in
             let increases = readings.map { reading in
-                let before = values[reading.series]
-                let (increase, baseline) = CounterBaseline.advance(before, by: reading)
-                values[reading.series] = baseline
+                let before = state.values[reading.series]
+                let (increase, baseline) = CounterBaseline.advance(before, by: reading, trustedSinceUnixNano: state.trustedSinceUnixNano)
+                state.values[reading.series] = baseline
                 changes?.entries.append((reading.series, before, baseline))
                 return increase
             }
-            if values.count > maxSeries {
-                let kept = values.sorted { $0.value.timeUnixNano > $1.value.timeUnixNano }.prefix(maxSeries / 2)
-                values = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+            if state.values.count > maxSeries {
+                let kept = state.values.sorted { $0.value.timeUnixNano > $1.value.timeUnixNano }.prefix(maxSeries / 2)
+                state.values = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+                state.trustedSinceUnixNano = max(state.trustedSinceUnixNano, WallClock.nowUnixNano())
             }
             return increases
         }
@@ -140,9 +170,9 @@ final class CounterBaselines: Sendable {
 
     /// Undoes `changes`, newest first, for each series another write has not moved on since.
     func revert(_ changes: Changes) {
-        values.withLock { values in
-            for entry in changes.entries.reversed() where values[entry.series] == entry.after {
-                values[entry.series] = entry.before
+        state.withLock { state in
+            for entry in changes.entries.reversed() where state.values[entry.series] == entry.after {
+                state.values[entry.series] = entry.before
             }
         }
         changes.entries = []
