@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 @testable import PeriscopeCollector
+import PeriscopeConfig
 import PeriscopeDelivery
 import PeriscopeModel
 import PeriscopeOTLP
@@ -76,6 +77,35 @@ struct CollectorRouteTests {
             #expect(trace.status == .ok)
             let document = try JSONDecoder().decode(QueryAPI.Trace.self, from: Data(buffer: trace.body))
             #expect(document.spans.count == 1, "the retry stored nothing again")
+        }
+    }
+
+    @Test("query strings decode as forms do: + is a space (Python's urlencode, URLSearchParams), %2B a plus; an unencoded offset still reads as one")
+    func formEncodedQueries() async throws {
+        let parameters = QueryParameters(query: "operation=GET+/cart&tag=a%2Bb&x=%ZZ+1&flag&operation=second&start=2026-01-02T10:00:00+01:00")
+        #expect(parameters.string("operation") == "GET /cart", "the first of a repeated name")
+        #expect(parameters.all("operation") == ["GET /cart", "second"])
+        #expect(parameters.string("tag") == "a+b")
+        #expect(parameters.string("x") == "%ZZ 1", "broken percent-encoding is kept as sent")
+        #expect(parameters.string("flag") == nil)
+        #expect(try parameters.time("start") == TimestampText.unixNano(nanosOrRFC3339: "2026-01-02T09:00:00Z"))
+        // Any text reads without trapping; any value percent-encoded whole reads back as it was.
+        let alphabet = Array("a+%2B=&  é0F\u{0}".unicodeScalars)
+        for _ in 0..<2_000 {
+            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...24)).map { _ in alphabet.randomElement()! }))
+            _ = QueryParameters(query: text).pairs
+            let encoded = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            #expect(QueryParameters(query: "v=" + encoded).all("v") == [text], "\(encoded)")
+        }
+        try await application().test(.router) { client in
+            let stored = try await client.execute(uri: "/v1/traces", method: .post, headers: Self.headers(batchID: "plus"), body: ByteBuffer(bytes: Self.spans()))
+            #expect(stored.status == .ok)
+            for operation in ["GET+/cart", "GET%20/cart"] {
+                let found = try await client.execute(
+                    uri: "/api/v1/traces?service=cart&operation=\(operation)&start=0", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+                let list = try JSONDecoder().decode(QueryAPI.TraceList.self, from: Data(buffer: found.body))
+                #expect(list.traces.count == 1, "operation=\(operation)")
+            }
         }
     }
 

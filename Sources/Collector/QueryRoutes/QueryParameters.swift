@@ -5,19 +5,35 @@ import PeriscopeModel
 
 /// Reads query-string parameters with one clear error per bad value.
 struct QueryParameters {
-    let parameters: Parameters
+    /// Decoded names and values in the order given; the first of a repeated name is the one read.
+    let pairs: [(name: String, value: String)]
 
     struct Invalid: Error {
         var message: String
     }
 
+    /// The parameters of a URL's query (as sent, still percent-encoded), decoded as HTML forms
+    /// and URL libraries encode them: `+` is a space (Python's `urlencode`, `URLSearchParams`),
+    /// `%2B` a plus. A value whose percent-encoding is broken is taken as it was sent.
+    init(query: String?) {
+        pairs = (query ?? "").split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
+        }
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
     func string(_ name: String) -> String? {
-        guard let value = parameters[name[...]], !value.isEmpty else { return nil }
-        return String(value)
+        guard let value = pairs.first(where: { $0.name == name })?.value, !value.isEmpty else { return nil }
+        return value
     }
 
     func all(_ name: String) -> [String] {
-        parameters.getAll(name).map { String($0) }
+        pairs.filter { $0.name == name }.map(\.value)
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>, default value: Int) throws(Invalid) -> Int {
@@ -35,7 +51,10 @@ struct QueryParameters {
     /// A point in time: Unix nanoseconds or RFC 3339, from 1970 to `latestTime`.
     func time(_ name: String) throws(Invalid) -> UInt64? {
         guard let text = string(name) else { return nil }
-        guard let nanos = TimestampText.unixNano(nanosOrRFC3339: text) else {
+        // An offset typed unencoded into a URL (`…T10:00:00+01:00`) arrives with a space for its `+`.
+        let parsed = TimestampText.unixNano(nanosOrRFC3339: text)
+            ?? (text.contains(" ") ? TimestampText.unixNano(nanosOrRFC3339: text.replacingOccurrences(of: " ", with: "+")) : nil)
+        guard let nanos = parsed else {
             if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) || (text.count >= 4 && Int(text.prefix(4)).map { $0 > 2262 } == true) {
                 throw Invalid(message: "\(name) must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z (Unix nanoseconds 0 to \(Self.latestTime)), got '\(text.prefix(64))'")
             }

@@ -19,7 +19,7 @@ struct QueryRoutes: Sendable {
         api.get("traces/:traceID") { request, context in
             let limit: Int
             do throws(QueryParameters.Invalid) {
-                limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...1_000_000, default: 50_000)
+                limit = try QueryParameters(query: request.uri.query).integer("limit", in: 1...1_000_000, default: 50_000)
             } catch {
                 return Self.error(.badRequest, error.message)
             }
@@ -31,20 +31,20 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("traces") { request, _ in
-            await self.answer(request) { try await self.searchTraces(QueryParameters(parameters: request.uri.queryParameters)) }
+            await self.answer(request) { try await self.searchTraces(QueryParameters(query: request.uri.query)) }
         }
         api.get("logs") { request, _ in
-            await self.answer(request) { try await self.logs(QueryParameters(parameters: request.uri.queryParameters)) }
+            await self.answer(request) { try await self.logs(QueryParameters(query: request.uri.query)) }
         }
         api.get("services") { request, _ in
             await self.answer(request) {
-                let limit = try QueryParameters(parameters: request.uri.queryParameters).integer("limit", in: 1...Self.maxLimit, default: 1000)
+                let limit = try QueryParameters(query: request.uri.query).integer("limit", in: 1...Self.maxLimit, default: 1000)
                 return QueryAPI.Services(services: try await self.run { try $0.services(limit: limit) })
             }
         }
         api.get("dependencies") { request, _ in
             await self.answer(request) {
-                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let parameters = QueryParameters(query: request.uri.query)
                 // The last 24 hours unless asked: the graph reads every span of its range.
                 let end = try parameters.time("end") ?? WallClock.nowUnixNano()
                 let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
@@ -54,7 +54,7 @@ struct QueryRoutes: Sendable {
         }
         api.get("metrics") { request, _ in
             await self.answer(request) {
-                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let parameters = QueryParameters(query: request.uri.query)
                 guard let name = parameters.string("name") else { throw QueryParameters.Invalid(message: "give name=<metric name>") }
                 let service = parameters.string("service")
                 let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
@@ -63,7 +63,7 @@ struct QueryRoutes: Sendable {
         }
         api.get("signals") { request, _ in
             await self.answer(request) {
-                let parameters = QueryParameters(parameters: request.uri.queryParameters)
+                let parameters = QueryParameters(query: request.uri.query)
                 let now = WallClock.nowUnixNano()
                 var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
                 query.endUnixNano = try parameters.time("end") ?? now
@@ -81,7 +81,7 @@ struct QueryRoutes: Sendable {
         }
         api.get("slos") { request, _ in
             await self.answer(request) {
-                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                let now = try QueryParameters(query: request.uri.query).time("at") ?? WallClock.nowUnixNano()
                 return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
             }
         }
@@ -93,7 +93,7 @@ struct QueryRoutes: Sendable {
                 return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
             }
             return await self.answer(request) {
-                let now = try QueryParameters(parameters: request.uri.queryParameters).time("at") ?? WallClock.nowUnixNano()
+                let now = try QueryParameters(query: request.uri.query).time("at") ?? WallClock.nowUnixNano()
                 return try await self.run { store in
                     QueryAPI.SLODetail(
                         status: try store.status(of: objective, nowUnixNano: now),
