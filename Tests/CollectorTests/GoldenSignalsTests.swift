@@ -41,9 +41,13 @@ struct GoldenSignalsTests {
         }
     }
 
-    func exactQuantile(_ sorted: [UInt64], _ q: Double) -> Double {
-        Double(sorted[Int((q * Double(sorted.count - 1)).rounded(.down))])
+    /// The nearest-rank statistic: the smallest sample that at least a share `q` of the samples do not exceed.
+    static func exactQuantile(_ sorted: [UInt64], _ q: Double) -> Double {
+        let index = sorted.indices.first { Double($0 + 1) >= q * Double(sorted.count) - 1e-9 } ?? sorted.count - 1
+        return Double(sorted[index])
     }
+
+    func exactQuantile(_ sorted: [UInt64], _ q: Double) -> Double { Self.exactQuantile(sorted, q) }
 
     @Test("traffic, errors by type and latency percentiles match the raw spans (within 1 %)", arguments: StoreBackend.allCases)
     func matchesRawSpans(_ backend: StoreBackend) throws {
@@ -432,7 +436,7 @@ struct LatencySketchTests {
         }
         values.sort()
         for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
-            let exact = Double(values[Int((q * Double(values.count - 1)).rounded(.down))])
+            let exact = GoldenSignalsTests.exactQuantile(values, q)
             let estimate = sketch.quantile(q) ?? -1
             #expect(exact == 0 ? estimate == 0 : abs(estimate - exact) / exact <= 0.01, "q\(q): \(estimate) vs \(exact)")
         }
@@ -455,6 +459,24 @@ struct LatencySketchTests {
             #expect(throws: DamagedRollupData.self) { try LatencySketch(encoded: Array(bytes.prefix(cut))) }
         }
         #expect(throws: DamagedRollupData.self, "a bucket index no latency has") { try LatencySketch(encoded: [0, 1, 0x80, 0x80, 0x04, 1]) }
+    }
+
+    @Test("small samples: p99 is the slowest request once more than 1 % of requests took that long (nearest rank)")
+    func nearestRank() {
+        var sketch = LatencySketch()
+        for _ in 0..<50 { sketch.add(10_000_000) }
+        sketch.add(5_000_000_000)
+        let values = sketch.quantiles([0.5, 0.9, 0.98, 0.99, 0.999]) ?? []
+        #expect(values.count == 5)
+        // 50 of 51 (98.04 %) took 10 ms: p98 is 10 ms; p99 and p99.9 are the 5 s one.
+        for (value, exact) in zip(values, [10e6, 10e6, 10e6, 5e9, 5e9]) {
+            #expect(abs(value - exact) / exact <= 0.01, "\(value) vs \(exact)")
+        }
+        var four = LatencySketch()
+        for value: UInt64 in [0, 1, 1_000, 3_600_000_000_000] { four.add(value) }
+        #expect(four.quantile(0.5).map { abs($0 - 1) <= 0.01 } == true, "the lower of the middle two")
+        #expect(four.quantile(0.99).map { abs($0 - 3.6e12) / 3.6e12 <= 0.01 } == true)
+        #expect(four.quantile(0) == 0)
     }
 
     @Test("a sketch written from bucket indices, sorted or counted, is the sketch built value by value")

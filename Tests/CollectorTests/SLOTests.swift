@@ -203,7 +203,7 @@ struct SLOTests {
         }
     }
 
-    @Test("cumulative counters: each instance is its own series; a series started after the collector counts its first point whole; a restart of the counter (a new start time) counts from zero even above the old value", arguments: StoreBackend.allCases)
+    @Test("cumulative counters: each instance is its own series; a series started after the collector counts its first point whole; a restart of the counter (started after the last point seen) counts from zero even above the old value", arguments: StoreBackend.allCases)
     func cumulativeSeriesIdentity(_ backend: StoreBackend) throws {
         let slo = Self.ratio("instances", objective: 99)
         let store = try store(backend, [slo])
@@ -225,11 +225,14 @@ struct SLOTests {
         // C started after the store: its first point is its whole count.
         _ = try store.ingest(point("C", start: now + second, at: now + 7 * second, good: 9, total: 10), batchID: "c")
         // A restarts (a new start time) and has counted past its old value before its first export.
-        _ = try store.ingest(point("A", start: now + 2 * second, at: now + 8 * second, good: 490, total: 500), batchID: "a")
-        // A late point of A's first run adds what it counted after its last point seen.
-        _ = try store.ingest(point("A", start: before, at: now + 9 * second, good: 310, total: 310), batchID: "late")
+        _ = try store.ingest(point("A", start: now + 6 * second, at: now + 8 * second, good: 490, total: 500), batchID: "a")
+        // Then it goes on counting: +20.
+        _ = try store.ingest(point("A", start: now + 6 * second, at: now + 9 * second, good: 510, total: 520), batchID: "a2")
+        // A sender that moves its start time with every point (not a restart: each start is before the last point) counts its increases.
+        _ = try store.ingest(point("D", start: before, at: now + 10 * second, good: 50, total: 50), batchID: "d1")
+        _ = try store.ingest(point("D", start: now + 5 * second, at: now + 20 * second, good: 60, total: 60), batchID: "d2")
         let status = try store.status(of: slo, nowUnixNano: now + 60 * second)
-        #expect(status.total == 740 && status.good == 729, "\(status.good)/\(status.total): 220 + 10 + 500 + 10 of which 220 + 9 + 490 + 10 good")
+        #expect(status.total == 760 && status.good == 749, "\(status.good)/\(status.total): 220 + 10 + 500 + 20 + 10 of which 220 + 9 + 490 + 20 + 10 good")
     }
 
     @Test("counter points no counter can say (NaN, infinite, negative, past 2^53) are not counted, delta or cumulative, so the window's sums stay finite", arguments: StoreBackend.allCases)

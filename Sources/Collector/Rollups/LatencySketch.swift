@@ -114,13 +114,16 @@ struct LatencySketch: Equatable, Sendable {
     func quantile(_ q: Double) -> Double? { quantiles([q])?[0] }
 
     /// The values at quantiles `qs` (ascending, each 0…1) in one pass over the buckets, each
-    /// within 1 % of the exact order statistic; `nil` when empty.
+    /// within 1 % of the exact order statistic; `nil` when empty. The statistic is the nearest
+    /// rank, ⌈q·n⌉: the smallest value that at least a share q of the samples do not exceed, so
+    /// p99 of 50 fast requests and one slow one is the slow one (2 % of them took that long).
     func quantiles(_ qs: [Double]) -> [Double]? {
         guard count > 0 else { return nil }
         // Counts come from stored bytes and may be anything: ranks and sums saturate instead of trapping.
         let ranks = qs.map { q -> UInt64 in
-            let rank = (q.isNaN ? 0 : Swift.min(Swift.max(q, 0), 1) * Double(count - 1)).rounded(.down)
-            return rank < 18_446_744_073_709_549_568.0 ? UInt64(rank) + 1 : .max
+            // The slack keeps a product that binary fractions put a hair above a whole number (0.29 × 100) on it.
+            let rank = (q.isNaN ? 0 : Swift.min(Swift.max(q, 0), 1) * Double(count) - 1e-9).rounded(.up)
+            return rank < 1 ? 1 : rank < 18_446_744_073_709_549_568.0 ? UInt64(rank) : .max
         }
         var values = [Double]()
         values.reserveCapacity(qs.count)

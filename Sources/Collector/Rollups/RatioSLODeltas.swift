@@ -67,10 +67,9 @@ struct CounterReading: Sendable {
     /// Whether a counter's value can be counted: finite, not negative, at most `maxCount`.
     static func isCountable(_ value: Double) -> Bool { value.isFinite && value >= 0 && value <= maxCount }
 
-    /// A series is what OpenTelemetry calls a metric stream — the resource (every attribute, so
+    /// A series is what OpenTelemetry calls a metric stream: the resource (every attribute, so
     /// two instances of one service are two series), the instrumentation scope, the metric and
-    /// the point's attributes (each set in key order) — and its start time: a process that starts
-    /// counting again is a new series, whatever value it restarts from.
+    /// the point's attributes (each set in key order).
     static func series(objective: String, resource: Resource, scope: InstrumentationScope, metric: String, point: NumberPoint) -> [UInt8] {
         var bytes = [UInt8]()
         for part in [objective, metric, scope.name, scope.version] {
@@ -82,7 +81,6 @@ struct CounterReading: Sendable {
             withUnsafeBytes(of: UInt64(encoded.count).bigEndian) { bytes.append(contentsOf: $0) }
             bytes.append(contentsOf: encoded)
         }
-        withUnsafeBytes(of: point.startTimeUnixNano.bigEndian) { bytes.append(contentsOf: $0) }
         return bytes
     }
 }
@@ -95,7 +93,10 @@ struct CounterBaseline: Sendable, Equatable {
     /// What `reading` adds over `baseline`, and the baseline after it. The first point of a
     /// series adds its whole value when the sender says the counter started at or after
     /// `trustedSinceUnixNano` (no earlier point of it can have been missed or forgotten: it
-    /// counts from zero), and otherwise only sets its baseline. A value at or above the baseline adds the difference
+    /// counts from zero), and otherwise only sets its baseline. A point whose counter started
+    /// after the baseline's point was taken is a restart of the counter: its whole value is new,
+    /// whatever it restarted from (a value-only check misses a restart that counted past the old
+    /// value before its first export). Otherwise a value at or above the baseline adds the difference
     /// (whatever its time: one point stamped far in the future must not silence the counter).
     /// A drop is a counter reset (the new value is the increase) when the point is newer than
     /// the baseline, and a point that arrived late after failing over (it adds nothing: the
@@ -110,6 +111,9 @@ struct CounterBaseline: Sendable, Equatable {
             let start = reading.startTimeUnixNano
             let countsFromZero = start != 0 && start >= trustedSinceUnixNano && start <= reading.timeUnixNano
             return (countsFromZero ? reading.value : 0, next)
+        }
+        if reading.startTimeUnixNano > baseline.timeUnixNano, reading.startTimeUnixNano <= reading.timeUnixNano {
+            return (reading.value, next)
         }
         if reading.value >= baseline.value {
             return (reading.value - baseline.value,
