@@ -86,9 +86,13 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     private let exportedMetricPointsCount = Atomic<Int>(0)
     private let failedSpansCount = Atomic<Int>(0)
     private let failedLogsCount = Atomic<Int>(0)
+    private let deferredExportsCount = Atomic<Int>(0)
     /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
+    /// When the background loop may try the agent again (on `timeline`) after it could not be
+    /// reached; nil while it answers. Until then the loop leaves batches queued.
+    private let retryAt = Mutex<Duration?>(nil)
     let exportsInFlight = ExportsInFlight()
     /// Bumped each time a cancelled loop puts taken batches back in the queues, before their
     /// tickets end: a flush that waited for those batches sees it and drains again.
@@ -114,6 +118,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     public var failedLogs: Int { failedLogsCount.load(ordering: .relaxed) }
     /// Metric points the agent accepted (each export of a series counts once).
     public var exportedMetricPoints: Int { exportedMetricPointsCount.load(ordering: .relaxed) }
+    /// Times a batch the agent could not take for now (absent, restarting, busy) was kept queued
+    /// to be tried again after a backoff; nothing of it is lost.
+    public var deferredExports: Int { deferredExportsCount.load(ordering: .relaxed) }
 
     /// The exporter's counters at one moment, e.g. for a debug endpoint or a health check.
     public struct Statistics: Sendable, Hashable, Codable {
@@ -137,6 +144,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var queuedItems: Int
         /// Attributes, values, events and links dropped or cut by `AttributeLimits`.
         public var limitedAttributes: Int
+        /// Times a batch the agent could not take for now was kept queued for a later try.
+        public var deferredExports: Int
     }
 
     /// All counters, read together.
@@ -145,7 +154,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             droppedSpans: droppedSpans, droppedLogs: droppedLogs, exportedSpans: exportedSpans,
             exportedLogs: exportedLogs, exportedMetricPoints: exportedMetricPoints,
             failedExports: failedExports, failedSpans: failedSpans, failedLogs: failedLogs, queuedItems: queuedItems,
-            limitedAttributes: limitedAttributesCount.load(ordering: .relaxed))
+            limitedAttributes: limitedAttributesCount.load(ordering: .relaxed), deferredExports: deferredExports)
     }
 
     /// - Parameters:
@@ -299,7 +308,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             let body = OTLPEncoder.encode(
                 .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: chunk)])]),
                 format: .protobuf)
-            if await send(body, signal: .metrics) {
+            if await send(body, signal: .metrics) == .delivered {
                 exportedMetricPointsCount.add(chunk.reduce(0) { $0 + $1.data.pointCount }, ordering: .relaxed)
             } else {
                 failedExportsCount.add(1, ordering: .relaxed)
@@ -334,7 +343,10 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 // before the take: a flush that finds the queues empty waits for them even before
                 // they are sent.
                 let take = exportsInFlight.begin()
-                let batches = takeBatches()
+                // After the agent could not be reached the loop leaves the queues be until its
+                // backoff has passed; a flush (with its own deadline) tries at once.
+                let backingOff = handingBackOnCancel && retryAt.withLock { $0 }.map { timeline.now <= $0 } == true
+                let batches = backingOff ? [] : takeBatches()
                 let tickets = batches.map { _ in exportsInFlight.another(take) }
                 exportsInFlight.end(take)
                 if batches.isEmpty {
@@ -359,7 +371,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     let ticket = tickets[index]
                     let export: @Sendable () async -> Bool = {
                         defer { self.exportsInFlight.end(ticket) }
-                        await self.export(batch)
+                        await self.export(batch, keepingIfUnreachable: handingBackOnCancel)
                         return true
                     }
                     guard group.addTaskUnlessCancelled(operation: export) else {
@@ -421,49 +433,65 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         }
     }
 
-    private func export(_ batch: TakenBatch) async {
+    /// Sends one batch. With `keepingIfUnreachable` (the background loop) a batch the agent did
+    /// not take for a transient reason — absent, restarting, busy — goes back to the front of its
+    /// queue and the loop waits out a backoff before trying again, so an agent restart loses
+    /// nothing while the queues have room (only what overflows them is dropped, and counted);
+    /// otherwise, and for a batch refused for good, it is counted failed.
+    private func export(_ batch: TakenBatch, keepingIfUnreachable: Bool) async {
+        let outcome: SendOutcome
         switch batch {
-        case .spans(let batch): await export(spans: batch)
-        case .logs(let batch): await export(logs: batch)
+        case .spans(let items):
+            outcome = await send(OTLPEncoder.encode(
+                .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: items)])]), format: .protobuf), signal: .traces)
+            if outcome == .delivered { exportedSpansCount.add(items.count, ordering: .relaxed) }
+        case .logs(let items):
+            outcome = await send(OTLPEncoder.encode(
+                .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: items)])]), format: .protobuf), signal: .logs)
+            if outcome == .delivered { exportedLogsCount.add(items.count, ordering: .relaxed) }
+        }
+        switch outcome {
+        case .delivered:
+            retryAt.withLock { $0 = nil }
+        case .unavailable where keepingIfUnreachable:
+            let failures = consecutiveFailures.load(ordering: .relaxed)
+            let next = timeline.now + configuration.retry.backoff(retry: max(failures, 1))
+            retryAt.withLock { $0 = max($0 ?? .zero, next) }
+            handBack([batch][...])
+            deferredExportsCount.add(1, ordering: .relaxed)
+        case .unavailable, .refused, .cancelled:
+            countFailed(batch)
         }
     }
 
-    private func export(spans batch: [PeriscopeModel.Span]) async {
-        let body = OTLPEncoder.encode(
-            .traces([ResourceSpans(resource: resource, scopes: [ScopeSpans(scope: scope, spans: batch)])]), format: .protobuf)
-        if await send(body, signal: .traces) {
-            exportedSpansCount.add(batch.count, ordering: .relaxed)
-        } else {
-            countFailed(.spans(batch))
-        }
+    /// What became of one batch sent.
+    enum SendOutcome: Equatable {
+        case delivered
+        /// Refused for good (400, 413, an endpoint that cannot be asked): sending it again would not help.
+        case refused
+        /// Not taken for now: the agent is absent, restarting or busy (connection errors, 429, 503).
+        case unavailable
+        /// Cut short by cancellation (a service on its way out): the agent may have it already, so
+        /// it is not sent again.
+        case cancelled
     }
 
-    private func export(logs batch: [LogRecord]) async {
-        let body = OTLPEncoder.encode(
-            .logs([ResourceLogs(resource: resource, scopes: [ScopeLogs(scope: scope, records: batch)])]), format: .protobuf)
-        if await send(body, signal: .logs) {
-            exportedLogsCount.add(batch.count, ordering: .relaxed)
-        } else {
-            countFailed(.logs(batch))
-        }
-    }
-
-    /// POSTs one encoded batch, retrying transient failures; `true` once the agent accepted it.
-    private func send(_ body: [UInt8], signal: Signal) async -> Bool {
-        let accepted = await attemptSend(body, signal: signal)
-        if accepted {
+    /// POSTs one encoded batch, retrying transient failures.
+    private func send(_ body: [UInt8], signal: Signal) async -> SendOutcome {
+        let outcome = await attemptSend(body, signal: signal)
+        if outcome == .delivered {
             consecutiveFailures.store(0, ordering: .relaxed)
         } else {
             consecutiveFailures.add(1, ordering: .relaxed)
         }
-        return accepted
+        return outcome
     }
 
-    private func attemptSend(_ body: [UInt8], signal: Signal) async -> Bool {
+    private func attemptSend(_ body: [UInt8], signal: Signal) async -> SendOutcome {
         let url = configuration.signalEndpoints[signal] ?? baseURL + signal.path
         // `Periscope` refuses such an endpoint up front; an exporter built directly must not trap
         // in the HTTP client (a port past 65535 did), killing the service: the batch is not delivered.
-        guard EndpointURL.problem(url) == nil else { return false }
+        guard EndpointURL.problem(url) == nil else { return .refused }
         let policy = configuration.retry
         let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : (policy.maxAttempts ?? Int.max)
         for attempt in 1...attempts {
@@ -482,22 +510,22 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 // reading it changes what the status said (a 2xx read badly is still delivered).
                 do { for try await _ in response.body {} } catch {}
                 switch RetryPolicy.verdict(status: status) {
-                case .delivered: return true
-                case .refused: return false
+                case .delivered: return .delivered
+                case .refused: return .refused
                 case .retry: retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
                 }
             } catch {
                 // Connection refused, timeouts, resets: all worth another try.
-                if Task.isCancelled { return false }
+                if Task.isCancelled { return .cancelled }
             }
             guard attempt < attempts else { break }
             do {
                 try await timeline.sleep(for: policy.backoff(retry: attempt, retryAfter: retryAfter))
             } catch {
-                return false
+                return .cancelled
             }
         }
-        return false
+        return .unavailable
     }
 }
 
