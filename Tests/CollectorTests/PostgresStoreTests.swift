@@ -235,6 +235,25 @@ struct PostgresStoreTests {
         #expect(total == 120 + 1_039 - 20, "\(total)")
     }
 
+    @Test("collectors on one database with different retentions drop days only past the longest retention recorded in the last hour")
+    func retentionIsTheLongest() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let stores = try (0..<2).map { _ in try PostgresStore(location: PostgresLocation(url: url), objectives: [], connections: 2) }
+        let day = PartitionDay.nanosPerDay
+        let now = WallClock.nowUnixNano()
+        let span = Span(traceID: .random(), spanID: .random(), name: "op", startTimeUnixNano: now - 3 * day, endTimeUnixNano: now - 3 * day + 1)
+        let batch = TelemetryBatch.traces([ResourceSpans(resource: Resource(serviceName: "svc"), scopes: [ScopeSpans(spans: [span])])])
+        // The collector keeping 7 days took a span 3 days old.
+        _ = try stores[1].ingest(batch, batchID: "three-days-old", nowUnixNano: now)
+        #expect(stores[1].dropData(olderThan: now - 7 * day).isEmpty)
+        // The one keeping 2 days keeps it too: the other recorded a longer retention.
+        #expect(stores[0].dropData(olderThan: now - 2 * day).isEmpty)
+        #expect(try stores[0].trace(span.traceID, limit: 10)?.spans.count == 1, "the span the other collector acknowledged is kept")
+        // Once the other keeps 2 days as well, the day goes.
+        #expect(stores[1].dropData(olderThan: now - 2 * day) == [PartitionDay(unixNano: now - 3 * day)])
+        #expect(try stores[0].trace(span.traceID, limit: 10) == nil)
+    }
+
     @Test("a database of schema 1 is brought up to date at start, its data kept")
     func migratesSchemaOne() throws {
         let server = try PostgresServer.shared()

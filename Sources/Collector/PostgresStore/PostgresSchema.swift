@@ -20,7 +20,9 @@ enum PostgresSchema {
     /// ordered to waste no alignment padding. Upgrading rebuilds those indexes: stop every
     /// collector, start one, then the others.
     /// 3: rollup rows compressed with lz4 where the server has it (`lz4Columns`).
-    static let version = 3
+    /// 4: `collectors`, each collector's retention, so that retention keeps what the collector
+    /// keeping the longest needs.
+    static let version = 4
 
     /// Columns TOAST compresses with lz4 rather than pglz, where the server was built with it
     /// (Debian's is): rollup rows are rewritten at every compaction and read whole by every
@@ -173,6 +175,11 @@ enum PostgresSchema {
             series bytea PRIMARY KEY,
             value double precision,
             time_ns bigint NOT NULL DEFAULT 0,
+            seen_ns bigint NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS periscope.collectors (
+            id text PRIMARY KEY,
+            retention_ns bigint NOT NULL,
             seen_ns bigint NOT NULL
         );
         CREATE TABLE IF NOT EXISTS periscope.rollup_names (

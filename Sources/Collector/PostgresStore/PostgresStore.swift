@@ -40,6 +40,8 @@ final class PostgresStore: TelemetryStore {
     /// its first point whole (`CounterBaseline.advance`): this collector's start, then each
     /// retention cutoff (retention deletes the rows of series silent since before it).
     private let countersTrustedSince = Mutex<UInt64>(WallClock.nowUnixNano())
+    /// The retention the last run kept (its own or a longer one another collector recorded).
+    private let keptLonger = Mutex<UInt64>(0)
     /// Each day's operation limit, loaded from `operations` when first needed.
     private let operationLimits = Mutex<[PartitionDay: OperationLimit]>([:])
 
@@ -468,12 +470,18 @@ final class PostgresStore: TelemetryStore {
     /// each of its partitions is detached concurrently (never blocking ingest or queries on the
     /// parent) and dropped; a partition left behind by an interrupted run is found in the catalog
     /// and dropped by the next.
+    ///
+    /// Collectors on one database may be started with different retentions: each records its own
+    /// (`periscope.collectors`, refreshed at every run), and the cutoff is the one of the longest
+    /// recorded by a collector seen in the last hour, so no collector drops what another was
+    /// started to keep (and acknowledged).
     @discardableResult
-    func dropData(olderThan cutoffUnixNano: UInt64) -> [PartitionDay] {
-        // Whichever collector drops them, this one's names of those days are not needed again.
-        rollupNames.forget(before: PartitionDay(unixNano: cutoffUnixNano))
-        countersTrustedSince.withLock { $0 = max($0, cutoffUnixNano) }
+    func dropData(olderThan requestedCutoffUnixNano: UInt64) -> [PartitionDay] {
         do {
+            let cutoffUnixNano = try sessions.withSession { session in try sharedCutoff(requestedCutoffUnixNano, session) }
+            // Whichever collector drops them, this one's names of those days are not needed again.
+            rollupNames.forget(before: PartitionDay(unixNano: cutoffUnixNano))
+            countersTrustedSince.withLock { $0 = max($0, cutoffUnixNano) }
             let dropped = try sessions.withSession { session -> [PartitionDay] in
                 let locked = try session.query(
                     "SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.retention.rawValue))",
@@ -510,6 +518,38 @@ final class PostgresStore: TelemetryStore {
             logger.error("retention: dropping days older than the cutoff failed; the next run tries again", metadata: ["error": "\(error)"])
             return []
         }
+    }
+
+    /// This store's row in `periscope.collectors` (one per collector process).
+    private let collectorID = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+
+    /// Records this collector's retention (`now − requested`) and answers the cutoff of the
+    /// longest retention recorded by a collector seen in the last hour (rows unseen for a day are
+    /// deleted). A collector keeping less than another logs it, once per change.
+    private func sharedCutoff(_ requested: UInt64, _ session: PostgresSession) throws -> UInt64 {
+        let now = WallClock.nowUnixNano()
+        let retention = now > requested ? now - requested : 0
+        let hour: UInt64 = 3_600_000_000_000
+        try session.query("""
+            INSERT INTO periscope.collectors (id, retention_ns, seen_ns) VALUES (\(collectorID), \(Int64(clamping: retention)), \(Int64(clamping: now)))
+            ON CONFLICT (id) DO UPDATE SET retention_ns = EXCLUDED.retention_ns, seen_ns = EXCLUDED.seen_ns
+            """, "recording this collector's retention")
+        try session.query("DELETE FROM periscope.collectors WHERE seen_ns < \(Int64(clamping: now > 24 * hour ? now - 24 * hour : 0))", "forgetting collectors gone a day")
+        let longest = try session.query("""
+            SELECT max(retention_ns) FROM periscope.collectors WHERE seen_ns >= \(Int64(clamping: now > hour ? now - hour : 0))
+            """, "reading the collectors' retentions").first?.decode(Int64?.self).map { UInt64(clamping: $0) } ?? retention
+        let kept = max(longest, retention)
+        let changed = keptLonger.withLock { previous in
+            defer { previous = kept }
+            return previous != kept
+        }
+        if kept > retention, changed {
+            logger.notice("""
+                retention: another collector on this database keeps data for \(kept / hour) h, longer than this one's \(retention / hour) h; \
+                days are dropped only past the longest (give every collector the same --retention to keep less)
+                """)
+        }
+        return now > kept ? now - kept : 0
     }
 
     /// Detaches (concurrently, or finishing a detach an interrupted run began) and drops every
