@@ -249,6 +249,7 @@ let package = Package(
                 "PeriscopeConfig",
                 "PeriscopeQueryAPI",
                 "PeriscopeServer",
+                "PeriscopeLogLines",
                 "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

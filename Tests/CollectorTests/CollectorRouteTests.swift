@@ -109,6 +109,27 @@ struct CollectorRouteTests {
         }
     }
 
+    @Test("a log record with a severity text and no number is filtered by the level its text names; its text is kept")
+    func severityFromText() async throws {
+        let now = WallClock.nowUnixNano()
+        func record(_ text: String, _ number: Severity = .unspecified) -> LogRecord {
+            LogRecord(timeUnixNano: now, severityNumber: number, severityText: text, body: .string(text.isEmpty ? "none" : text))
+        }
+        let records = [record("ERROR"), record("warning"), record("Info"), record("nonsense"), record("ERROR", .debug), record("")]
+        let derived = SeverityFromText.apply(to: .logs([ResourceLogs(resource: Resource(serviceName: "sev"), scopes: [ScopeLogs(records: records)])]))
+        guard case .logs(let groups) = derived else { Issue.record("not logs"); return }
+        #expect(groups[0].scopes[0].records.map(\.severityNumber) == [.error, .warn, .info, .unspecified, .debug, .unspecified])
+        #expect(groups[0].scopes[0].records.map(\.severityText) == records.map(\.severityText))
+        try await application().test(.router) { client in
+            let body = OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "sev"), scopes: [ScopeLogs(records: records)])]))
+            let stored = try await client.execute(uri: "/v1/logs", method: .post, headers: Self.headers(batchID: "sev"), body: ByteBuffer(bytes: body))
+            #expect(stored.status == .ok)
+            let found = try await client.execute(uri: "/api/v1/logs?service=sev&level=warn&start=0", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+            let logs = try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(buffer: found.body))
+            #expect(Set(logs.logs.map(\.severityText)) == ["ERROR", "warning"], "\(logs.logs.map(\.severityText))")
+        }
+    }
+
     @Test("malformed OTLP and an unsupported content type are refused with a reason", arguments: [
         ("application/x-protobuf", [UInt8]([0xff, 0xff, 0xff, 0xff, 0x0f]), HTTPResponse.Status.badRequest),
         ("text/plain", Array("hello".utf8), HTTPResponse.Status.unsupportedMediaType),

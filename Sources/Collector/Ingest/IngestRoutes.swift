@@ -36,7 +36,7 @@ struct IngestRoutes: Sendable {
         }
         do {
             let store = self.store
-            let batch = filtered.batch
+            let batch = SeverityFromText.apply(to: filtered.batch)
             let outcome: IngestOutcome = batch.itemCount == 0 ? .stored(items: 0) : try await BlockingIO.run {
                 try store.ingest(batch, batchID: batchID)
             }
