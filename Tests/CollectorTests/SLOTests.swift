@@ -222,8 +222,9 @@ struct SLOTests {
         }
         // +100 +100 for A, +10 +10 for B: 220 (interleaved as one series, each drop read as a reset, it was 530).
         #expect(try store.status(of: slo, nowUnixNano: now + 60 * second).total == 220)
-        // C started after the store: its first point is its whole count.
-        _ = try store.ingest(point("C", start: now + second, at: now + 7 * second, good: 9, total: 10), batchID: "c")
+        // C started after the store (past the margin for clock skew): its first point is its whole count.
+        let later = now + CounterBaseline.clockSkewMarginNanos + second
+        _ = try store.ingest(point("C", start: later, at: later + second, good: 9, total: 10), batchID: "c")
         // A restarts (a new start time) and has counted past its old value before its first export.
         _ = try store.ingest(point("A", start: now + 6 * second, at: now + 8 * second, good: 490, total: 500), batchID: "a")
         // Then it goes on counting: +20.
@@ -231,7 +232,7 @@ struct SLOTests {
         // A sender that moves its start time with every point (not a restart: each start is before the last point) counts its increases.
         _ = try store.ingest(point("D", start: before, at: now + 10 * second, good: 50, total: 50), batchID: "d1")
         _ = try store.ingest(point("D", start: now + 5 * second, at: now + 20 * second, good: 60, total: 60), batchID: "d2")
-        let status = try store.status(of: slo, nowUnixNano: now + 60 * second)
+        let status = try store.status(of: slo, nowUnixNano: later + 60 * second)
         #expect(status.total == 760 && status.good == 749, "\(status.good)/\(status.total): 220 + 10 + 500 + 20 + 10 of which 220 + 9 + 490 + 20 + 10 good")
     }
 
@@ -273,16 +274,21 @@ struct SLOTests {
 
     @Test("in memory, a series' first point counts whole only if it started after every baseline forgotten so far")
     func counterBaselinesTrust() {
-        let baselines = CounterBaselines(maxSeries: 4, trustedSinceUnixNano: 100)
-        func reading(_ series: String, start: UInt64, _ value: Double) -> CounterReading {
-            CounterReading(series: Array(series.utf8), startTimeUnixNano: start, timeUnixNano: 1_000, value: value)
+        let margin = CounterBaseline.clockSkewMarginNanos
+        let baselines = CounterBaselines(maxSeries: 8, trustedSinceUnixNano: 100)
+        func reading(_ series: String, start: UInt64, _ value: Double, at time: UInt64 = 1_000 + CounterBaseline.clockSkewMarginNanos) -> CounterReading {
+            CounterReading(series: Array(series.utf8), startTimeUnixNano: start, timeUnixNano: time, value: value)
         }
-        #expect(baselines.increases([reading("old", start: 99, 5), reading("new", start: 100, 7), reading("unsaid", start: 0, 3)]) == [0, 7, 0])
-        #expect(baselines.increases([reading("future", start: 2_000, 4)]) == [0], "a start after the point's own time is not believed")
+        #expect(baselines.increases([
+            reading("old", start: 99, 5), reading("skewed", start: 100 + margin - 1, 6), reading("new", start: 100 + margin, 7), reading("unsaid", start: 0, 3),
+        ]) == [0, 0, 7, 0], "a start is believed past the clock-skew margin only")
+        #expect(baselines.increases([reading("future", start: 2_000 + margin, 4)]) == [0], "a start after the point's own time is not believed")
+        #expect(baselines.increases([reading("reset point", start: 500 + margin, 4, at: 500 + margin)]) == [0], "a start equal to its time: count unknown")
+        #expect(baselines.increases([reading("reset point", start: 500 + margin, 9, at: 600 + margin)]) == [5])
         // Past maxSeries the least recently advanced are forgotten: from then on only series started later are trusted.
-        #expect(baselines.increases((0..<6).map { reading("flood-\($0)", start: 500, 1) }) == [1, 1, 1, 1, 1, 1])
-        #expect(baselines.count <= 4)
-        #expect(baselines.increases([reading("flood-0-again", start: 500, 9)]) == [0], "it may be one forgotten")
+        #expect(baselines.increases((0..<6).map { reading("flood-\($0)", start: 500 + margin, 1) }) == [1, 1, 1, 1, 1, 1])
+        #expect(baselines.count <= 8)
+        #expect(baselines.increases([reading("flood-0-again", start: 500 + margin, 9)]) == [0], "it may be one forgotten")
     }
 
     @Test("a write rolled back gives back what it advanced of the baselines: sent again, its batch counts the same increases; later moves stay")

@@ -137,17 +137,24 @@ extension TailEngine {
 
     /// While a full queue holds reading up, keeps opening new and rotated files: a file created
     /// and rotated away during the pause is then held open, and read when the queue has room,
-    /// instead of being deleted by the rotation before the tailer ever saw it. At most
-    /// `maxHeldRotations` rotated-away files are held (each keeps its disk space while deleted);
-    /// past that, discovery waits for the pause to end, and what is rotated and deleted
-    /// meanwhile is lost, as a rotation deleted while the agent is down is.
+    /// instead of being deleted by the rotation before the tailer ever saw it. A deleted file held
+    /// keeps its disk space, so this stops at `maxHeldRotations` rotated-away files or
+    /// `maxHeldDeletedBytes` of deleted ones (one look may open a few more); past that, what is
+    /// rotated and deleted during the pause is lost, as it is while the agent is down.
     func discoverWhilePaused() {
-        let held = files.values.reduce(0) { $0 + ($1.rotatedOut ? 1 : 0) }
-        guard held < Self.maxHeldRotations else {
+        var held = 0
+        var deletedBytes: UInt64 = 0
+        for file in files.values where file.rotatedOut {
+            held += 1
+            if file.linkCount == 0 { deletedBytes += file.size() ?? 0 }
+        }
+        guard held < Self.maxHeldRotations, deletedBytes < Self.maxHeldDeletedBytes else {
             if !warnedHeldRotations {
                 warnedHeldRotations = true
-                logger.warning(
-                    "queue full: \(held) rotated files are held open unread; new files are not opened until the queue has room, so rotations deleted meanwhile are lost")
+                logger.warning("""
+                    queue full: \(held) rotated files are held open unread (\(deletedBytes) bytes of them deleted); new files are not \
+                    opened until the queue has room, so rotations deleted meanwhile are lost
+                    """)
             }
             return
         }

@@ -87,6 +87,10 @@ struct CounterReading: Sendable {
 
 /// The last point counted of a cumulative counter series.
 struct CounterBaseline: Sendable, Equatable {
+    /// How far a sender's clock may run ahead of the collector's before a series started before
+    /// the collector could look started after it (and count its first point whole, twice).
+    static let clockSkewMarginNanos: UInt64 = 300_000_000_000
+
     var value: Double
     var timeUnixNano: UInt64
 
@@ -107,12 +111,16 @@ struct CounterBaseline: Sendable, Equatable {
     ) -> (increase: Double, baseline: CounterBaseline?) {
         guard CounterReading.isCountable(reading.value) else { return (0, baseline) }
         let next = CounterBaseline(value: reading.value, timeUnixNano: reading.timeUnixNano)
+        // A point whose start is its own time says "started, count unknown" (OpenTelemetry's
+        // reset point for an unknown start, e.g. from a Prometheus scrape): it only sets the baseline.
+        let start = reading.startTimeUnixNano
+        let knownStart = start != 0 && start < reading.timeUnixNano
         guard let baseline, baseline.value.isFinite else {
-            let start = reading.startTimeUnixNano
-            let countsFromZero = start != 0 && start >= trustedSinceUnixNano && start <= reading.timeUnixNano
+            // The margin allows for the sender's clock running ahead of the collector's.
+            let countsFromZero = knownStart && start >= trustedSinceUnixNano.addingReportingOverflow(Self.clockSkewMarginNanos).partialValue
             return (countsFromZero ? reading.value : 0, next)
         }
-        if reading.startTimeUnixNano > baseline.timeUnixNano, reading.startTimeUnixNano <= reading.timeUnixNano {
+        if knownStart, start > baseline.timeUnixNano {
             return (reading.value, next)
         }
         if reading.value >= baseline.value {
@@ -130,8 +138,28 @@ struct CounterBaseline: Sendable, Equatable {
 /// next point sets a baseline again, and from then on only series started later count their
 /// first point whole).
 final class CounterBaselines: Sendable {
+    /// A series by 128 bits of its key (`CounterReading.series`, which holds whole resources and
+    /// may run to kilobytes), hashed with this process's random seed, so memory per series stays
+    /// small and no sender can make two series collide on purpose.
+    struct SeriesDigest: Hashable {
+        let first: Int
+        let second: Int
+
+        init(_ series: [UInt8]) {
+            var one = Hasher()
+            var two = Hasher()
+            two.combine(0x5e71e5 as UInt32)
+            series.withUnsafeBytes { bytes in
+                one.combine(bytes: bytes)
+                two.combine(bytes: bytes)
+            }
+            first = one.finalize()
+            second = two.finalize()
+        }
+    }
+
     private struct State {
-        var values: [[UInt8]: CounterBaseline] = [:]
+        var values: [SeriesDigest: CounterBaseline] = [:]
         /// No point of a series started at or after this was missed or forgotten.
         var trustedSinceUnixNano: UInt64
     }
@@ -150,17 +178,18 @@ final class CounterBaselines: Sendable {
     /// What one write advanced, so that a write rolled back can give it back (`revert`): its
     /// batch, sent again, then counts its increases again instead of none.
     final class Changes {
-        fileprivate var entries: [(series: [UInt8], before: CounterBaseline?, after: CounterBaseline?)] = []
+        fileprivate var entries: [(series: SeriesDigest, before: CounterBaseline?, after: CounterBaseline?)] = []
         init() {}
     }
 
     func increases(_ readings: [CounterReading], recording changes: Changes? = nil) -> [Double] {
         state.withLock { state in
             let increases = readings.map { reading in
-                let before = state.values[reading.series]
+                let series = SeriesDigest(reading.series)
+                let before = state.values[series]
                 let (increase, baseline) = CounterBaseline.advance(before, by: reading, trustedSinceUnixNano: state.trustedSinceUnixNano)
-                state.values[reading.series] = baseline
-                changes?.entries.append((reading.series, before, baseline))
+                state.values[series] = baseline
+                changes?.entries.append((series, before, baseline))
                 return increase
             }
             if state.values.count > maxSeries {

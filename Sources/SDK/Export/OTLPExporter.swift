@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import NIOCore
+import NIOPosix
 import PeriscopeDelivery
 import PeriscopeModel
 import PeriscopeOTLP
@@ -413,7 +415,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
 
     /// Puts batches taken but not sent back in front of their queues, oldest first; a batch that
     /// would take a queue past twice its capacity is counted failed instead.
-    private func handBack(_ batches: ArraySlice<TakenBatch>) {
+    /// `countsAsHandBack`: a flush waiting for these batches sends them itself (the loop was
+    /// cancelled); a batch kept after the agent could not take it waits for the loop's next try.
+    private func handBack(_ batches: ArraySlice<TakenBatch>, countsAsHandBack: Bool = true) {
         for batch in batches.reversed() {
             let restored = switch batch {
             case .spans(let items): spans.restore(items)
@@ -421,7 +425,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             }
             if !restored { countFailed(batch) }
         }
-        handBacks.add(1, ordering: .releasing)
+        if countsAsHandBack { handBacks.add(1, ordering: .releasing) }
     }
 
     /// Counts a batch given up on, and its items as lost.
@@ -453,13 +457,15 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         switch outcome {
         case .delivered:
             retryAt.withLock { $0 = nil }
-        case .unavailable where keepingIfUnreachable:
+        case .notTaken(let retryAfter) where keepingIfUnreachable:
             let failures = consecutiveFailures.load(ordering: .relaxed)
-            let next = timeline.now + configuration.retry.backoff(retry: max(failures, 1))
-            retryAt.withLock { $0 = max($0 ?? .zero, next) }
-            handBack([batch][...])
+            // Half the backoff at least (equal jitter), and never sooner than the agent asked.
+            let backoff = configuration.retry.backoff(retry: max(failures, 1))
+            let wait = max(backoff / 2 + backoff / 2 * Double.random(in: 0...1), min(retryAfter ?? .zero, configuration.retry.maxBackoff))
+            retryAt.withLock { $0 = max($0 ?? .zero, timeline.now + wait) }
+            handBack([batch][...], countsAsHandBack: false)
             deferredExportsCount.add(1, ordering: .relaxed)
-        case .unavailable, .refused, .cancelled:
+        case .notTaken, .failed, .cancelled:
             countFailed(batch)
         }
     }
@@ -467,13 +473,27 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// What became of one batch sent.
     enum SendOutcome: Equatable {
         case delivered
-        /// Refused for good (400, 413, an endpoint that cannot be asked): sending it again would not help.
-        case refused
-        /// Not taken for now: the agent is absent, restarting or busy (connection errors, 429, 503).
-        case unavailable
+        /// Not taken, and the agent surely does not have it: it could not be reached, or it
+        /// answered 429 or 503 (full, busy, restarting) — sending it again later loses and doubles nothing.
+        case notTaken(retryAfter: Duration?)
+        /// Refused for good (400, 413, an endpoint that cannot be asked), or failed in a way that
+        /// leaves open whether the agent has it (a timeout, a reset once sent, any other status):
+        /// it is not sent again (the SDK's requests carry no batch ID to drop a copy by).
+        case failed
         /// Cut short by cancellation (a service on its way out): the agent may have it already, so
         /// it is not sent again.
         case cancelled
+    }
+
+    /// Whether `error` came before the request reached the agent: the connection was refused or
+    /// could not be made, so nothing was sent.
+    static func neverSent(_ error: any Error) -> Bool {
+        if let io = error as? IOError { return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ENOENT].contains(io.errnoCode) }
+        if let connection = error as? NIOConnectionError {
+            return !connection.connectionErrors.isEmpty && connection.connectionErrors.allSatisfy { neverSent($0.error) }
+        }
+        if let client = error as? HTTPClientError { return client == .connectTimeout }
+        return false
     }
 
     /// POSTs one encoded batch, retrying transient failures.
@@ -491,11 +511,13 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         let url = configuration.signalEndpoints[signal] ?? baseURL + signal.path
         // `Periscope` refuses such an endpoint up front; an exporter built directly must not trap
         // in the HTTP client (a port past 65535 did), killing the service: the batch is not delivered.
-        guard EndpointURL.problem(url) == nil else { return .refused }
+        guard EndpointURL.problem(url) == nil else { return .failed }
         let policy = configuration.retry
         let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : (policy.maxAttempts ?? Int.max)
+        var notTaken = false
+        var retryAfter: Duration?
         for attempt in 1...attempts {
-            var retryAfter: Duration?
+            retryAfter = nil
             do {
                 var request = HTTPClientRequest(url: url)
                 request.method = .POST
@@ -511,12 +533,15 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 do { for try await _ in response.body {} } catch {}
                 switch RetryPolicy.verdict(status: status) {
                 case .delivered: return .delivered
-                case .refused: return .refused
-                case .retry: retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
+                case .refused: return .failed
+                case .retry:
+                    retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
+                    notTaken = status == 429 || status == 503
                 }
             } catch {
                 // Connection refused, timeouts, resets: all worth another try.
                 if Task.isCancelled { return .cancelled }
+                notTaken = Self.neverSent(error)
             }
             guard attempt < attempts else { break }
             do {
@@ -525,7 +550,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 return .cancelled
             }
         }
-        return .unavailable
+        return notTaken ? .notTaken(retryAfter: retryAfter) : .failed
     }
 }
 
