@@ -33,6 +33,20 @@ extension QueryAPI {
         public var events: [Event]
         public var links: [Link]
 
+        /// Whether the span failed as the collector counts failures: its status is error, or it is
+        /// a server span whose HTTP status (`http.response.status_code`, or `http.status_code`) is 5xx.
+        public var isFailed: Bool {
+            if status.isError { return true }
+            guard kind == "server" else { return false }
+            let code = attributes["http.response.status_code"] ?? attributes["http.status_code"]
+            switch code {
+            case .int(let value): return value >= 500
+            case .double(let value): return value >= 500
+            case .string(let text): return (Int(text) ?? 0) >= 500
+            default: return false
+            }
+        }
+
         public init(
             traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, service: String, name: String, kind: String,
             startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, status: Status,

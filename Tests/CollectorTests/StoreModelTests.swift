@@ -77,6 +77,13 @@ struct StoreModelTests {
     }
 
     /// The answer by definition.
+    /// A failed span as DESIGN §6 defines it: status error, or a server span with an HTTP 5xx status.
+    static func failed(_ span: Span) -> Bool {
+        if span.status.code == .error { return true }
+        guard span.kind == .server, case .int(let code) = span.attributes.first(where: { $0.key == "http.response.status_code" })?.value else { return false }
+        return code >= 500
+    }
+
     static func expected(_ spans: [Stored], _ query: TraceQuery) -> [TraceID] {
         let end = min(query.endUnixNano, UInt64(Int64.max))
         var latest = [TraceID: UInt64]()
@@ -86,7 +93,8 @@ struct StoreModelTests {
             if let service = query.service, stored.service != service { continue }
             if let operation = query.operation, span.name != operation { continue }
             if let kind = query.kind, span.kind != kind { continue }
-            if let status = query.status, span.status.code != status { continue }
+            // status=error asks for failed spans (DESIGN §6); ok and unset for the span's own status.
+            if let status = query.status, status == .error ? !Self.failed(span) : span.status.code != status { continue }
             let duration = Int64(bitPattern: span.endTimeUnixNano &- span.startTimeUnixNano)
             if let minimum = query.minSpanDurationNanos, duration < Int64(minimum) { continue }
             if let maximum = query.maxSpanDurationNanos, duration > Int64(maximum) { continue }
@@ -156,7 +164,7 @@ struct StoreModelTests {
             #expect(trace.spans.map(\.spanID) == spans.map(\.span).sorted { ($0.startTimeUnixNano, $0.spanID) < ($1.startTimeUnixNano, $1.spanID) }.map(\.spanID))
             let summary = try #require(try store.summary(traceID))
             #expect(summary.spanCount == spans.count)
-            #expect(summary.errorCount == spans.filter { $0.span.status.code == .error }.count)
+            #expect(summary.errorCount == spans.filter { Self.failed($0.span) }.count)
             #expect(summary.services == Set(spans.map(\.service)).sorted())
             #expect(summary.startTimeUnixNano == spans.map(\.span.startTimeUnixNano).min())
         }
@@ -203,7 +211,7 @@ struct StoreModelTests {
                   parent.service != child.service else { continue }
             let key = parent.service + "→" + child.service
             expected[key, default: QueryAPI.Dependency(caller: parent.service, callee: child.service, calls: 0, errors: 0)].calls += 1
-            if child.span.status.code == .error { expected[key]!.errors += 1 }
+            if Self.failed(child.span) { expected[key]!.errors += 1 }
         }
         #expect(try store.dependencies(from: start, to: end) == expected.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) })
     }

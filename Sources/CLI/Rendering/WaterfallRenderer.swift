@@ -83,7 +83,7 @@ struct WaterfallRenderer: Sendable {
                 offset: span.startTimeUnixNano - tree.startUnixNano, duration: span.durationNanos,
                 total: tree.durationNanos, width: barWidth)
             let barText = String(repeating: " ", count: bar.lowerBound)
-                + (span.status.isError
+                + (span.isFailed
                     ? style.color(String(repeating: "█", count: bar.count), .red)
                     : style.color(String(repeating: "█", count: bar.count), serviceColor[span.service] ?? .cyan))
             let gutter = critical.contains(span.spanID)
@@ -126,7 +126,7 @@ struct WaterfallRenderer: Sendable {
     /// `trace <id> · 4.56ms · 5 spans · 3 services · 1 error`
     func header(_ trace: QueryAPI.Trace, tree: TraceTree) -> String {
         let services = Set(trace.spans.map(\.service)).count
-        let errors = trace.spans.filter(\.status.isError).count
+        let errors = trace.spans.filter(\.isFailed).count
         var parts = [
             style.bold("trace \(trace.traceID.hex)"),
             DurationFormat.string(nanos: tree.durationNanos),
@@ -211,7 +211,7 @@ struct WaterfallRenderer: Sendable {
     private func markedLabel(_ row: TraceTree.Row, style: Style) -> String {
         var label = ""
         if row.isOrphan { label += Self.orphanMark + " " }
-        if row.span.status.isError { label += Self.errorMark + " " }
+        if row.span.isFailed { label += Self.errorMark + " " }
         return label + Text.sanitize(row.span.service) + ": " + Text.sanitize(row.span.name)
     }
 
@@ -228,7 +228,7 @@ struct WaterfallRenderer: Sendable {
             out += style.color(Self.orphanMark, .yellow) + " "
             rest = rest.dropFirst(2)
         }
-        if row.span.status.isError, rest.hasPrefix(Self.errorMark + " ") {
+        if row.span.isFailed, rest.hasPrefix(Self.errorMark + " ") {
             out += style.boldColor(Self.errorMark, .red) + " "
             rest = rest.dropFirst(2)
         }
@@ -237,7 +237,7 @@ struct WaterfallRenderer: Sendable {
             out += style.color(service, serviceColor ?? .cyan)
             rest = rest.dropFirst(service.count)
         }
-        out += row.span.status.isError ? style.color(String(rest), .red) : String(rest)
+        out += row.span.isFailed ? style.color(String(rest), .red) : String(rest)
         return out
     }
 
@@ -253,7 +253,7 @@ struct WaterfallRenderer: Sendable {
         }
         if !span.status.message.isEmpty {
             let text = "status \(Text.sanitize(span.status.code)): \(Text.sanitize(span.status.message))"
-            lines.append(indent + (span.status.isError ? style.color(text, .red) : text))
+            lines.append(indent + (span.isFailed ? style.color(text, .red) : text))
         }
         for event in span.events.sorted(by: { $0.timeUnixNano < $1.timeUnixNano }) {
             let offset = DurationFormat.string(nanos: event.timeUnixNano >= traceStart ? event.timeUnixNano - traceStart : 0)

@@ -44,6 +44,12 @@ enum RequestClassification {
         return digits > 0 ? code : nil
     }
 
+    /// Whether a span failed: its status is error, or it is a server span whose HTTP status is
+    /// 5xx. Signals, SLOs, trace search, trace summaries and dependencies all count by this.
+    static func isFailed(kind: Span.Kind, status code: Span.Status.Code, attributes: [Attribute]) -> Bool {
+        code == .error || (kind == .server && (httpStatus(attributes) ?? 0) >= 500)
+    }
+
     /// `nil` for a success; otherwise the error type: the HTTP status (`500`) or `status_error`.
     /// Takes the span's parts: a span passed whole out of an array is copied first.
     static func errorType(kind: Span.Kind, status code: Span.Status.Code, attributes: [Attribute], events: [Span.Event]) -> String? {

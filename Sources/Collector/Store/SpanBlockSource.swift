@@ -55,7 +55,7 @@ extension SpanBlockSource {
             for trace in 0..<block.traceCount {
                 let spans = block.spans(ofTrace: trace)
                 for span in spans where block.parentIDs[span] != 0 && block.starts[span] >= start && block.starts[span] <= last {
-                    let error = block.statusCodes[span] == UInt8(Span.Status.Code.error.rawValue)
+                    let error = block.isFailed(span)
                     if let parent = spans.first(where: { block.spanIDs[$0] == block.parentIDs[span] }) {
                         calls.count(caller: block.service(parent), callee: block.service(span), error: error)
                     } else {

@@ -56,7 +56,8 @@ struct SpanMatcher {
             if let services = filters.services, !services[Int(block.resourceOf[span])] { continue }
             if let name = filters.name, block.nameOf[span] != name { continue }
             if let kind = query.kind, Int(block.kinds[span]) != kind.rawValue { continue }
-            if let status = query.status, Int(block.statusCodes[span]) != status.rawValue { continue }
+            // status=error asks for failed spans (a server span's HTTP 5xx too); ok and unset for the span's own status.
+            if let status = query.status, status == .error ? !block.isFailed(span) : Int(block.statusCodes[span]) != status.rawValue { continue }
             // Signed, as the duration filters have always compared end - start.
             let duration = Int64(bitPattern: block.ends[span] &- start)
             if let minimum = query.minSpanDurationNanos, duration < Int64(bitPattern: minimum) { continue }

@@ -52,6 +52,19 @@ final class SpanBlock: Sendable {
 
     func name(_ span: Int) -> String { strings[Int(nameOf[span])] }
 
+    /// Whether span `span` failed (`RequestClassification.isFailed`): its status is error, or it
+    /// is a server span with an HTTP 5xx status.
+    func isFailed(_ span: Int) -> Bool {
+        if statusCodes[span] == UInt8(Span.Status.Code.error.rawValue) { return true }
+        guard kinds[span] == UInt8(Span.Kind.server.rawValue) else { return false }
+        var statuses: [Attribute] = []
+        for index in attributeBounds[span]..<attributeBounds[span + 1] {
+            let key = strings[Int(attributeKeys[index])]
+            if key == "http.response.status_code" || key == "http.status_code" { statuses.append(Attribute(key, attributeValue(index))) }
+        }
+        return !statuses.isEmpty && RequestClassification.isFailed(kind: .server, status: .unset, attributes: statuses)
+    }
+
     /// The string table index of `text`, if the block holds it.
     func stringIndex(_ text: String) -> Int32? { strings.firstIndex(of: text).map(Int32.init) }
 

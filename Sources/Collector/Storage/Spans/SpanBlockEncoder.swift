@@ -124,7 +124,9 @@ struct SpanBlockEncoder {
             terms.add(SearchTerm.all, trace: ordinal, start: start, duration: duration)
             terms.add(serviceTerms[entry.resource], trace: ordinal, start: start, duration: duration)
             terms.add(operationTerm(resource: entry.resource, name: name, span.name), trace: ordinal, start: start, duration: duration)
-            if span.status.code == .error { terms.add(SearchTerm.error, trace: ordinal, start: start, duration: duration) }
+            if RequestClassification.isFailed(kind: span.kind, status: span.status.code, attributes: span.attributes) {
+                terms.add(SearchTerm.error, trace: ordinal, start: start, duration: duration)
+            }
             attributeCounts.varint(span.attributes.count)
             for attribute in span.attributes {
                 let key = strings.index(attribute.key)

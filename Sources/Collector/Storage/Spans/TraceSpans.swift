@@ -65,7 +65,7 @@ struct TraceSummaryParts {
         start = min(start, block.starts[span])
         end = max(end, block.ends[span])
         spans += 1
-        if block.statusCodes[span] == UInt8(Span.Status.Code.error.rawValue) { errors += 1 }
+        if block.isFailed(span) { errors += 1 }
         let service = block.service(span)
         if block.parentIDs[span] == 0 { root = (service, block.name(span)) }
         services.insert(service)
