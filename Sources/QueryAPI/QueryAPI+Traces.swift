@@ -38,13 +38,15 @@ extension QueryAPI {
         public var isFailed: Bool {
             if status.isError { return true }
             guard kind == "server" else { return false }
-            let code = attributes["http.response.status_code"] ?? attributes["http.status_code"]
-            switch code {
-            case .int(let value): return value >= 500
-            case .double(let value): return value >= 500
-            case .string(let text): return (Int(text) ?? 0) >= 500
-            default: return false
+            func code(_ value: AttributeValue?) -> Int? {
+                switch value {
+                case .int(let value): return Int(value)
+                case .double(let value): return value.isFinite && abs(value) < 1e15 ? Int(value) : nil
+                case .string(let text): return Int(text)
+                default: return nil
+                }
             }
+            return (code(attributes["http.response.status_code"]) ?? code(attributes["http.status_code"]) ?? 0) >= 500
         }
 
         public init(

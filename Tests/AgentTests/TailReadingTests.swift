@@ -269,75 +269,64 @@ struct TailReadingTests {
         #expect(await engine.statistics.backPressurePauses == 1)
     }
 
-    @Test("files created and rotated away while a full queue pauses reading are held open and read once the queue has room")
-    func rotationsDuringPause() async throws {
+    /// Follows `app.log` while the queue refuses everything; after the first refusal, rotates it
+    /// `generations` times keeping only `app.log.1` (generation g's text by `text(g)`), each
+    /// rotation seen by one retry; then reports how many files the tailer held, lets the queue
+    /// take everything, polls until every file is read and released, and answers what was sent.
+    static func rotateDuringPause(generations: Int, text: (Int) -> String) async throws -> (held: Int, sink: RecordingTailSink, watched: [String], appLog: String) {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
         let clock = ManualClock()
         let engine = try TailTesting.engine(
             scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain),
             timeline: Timeline(clock))
-        try scratch.append("app.log", (1...50).map { "g0 \($0)\n" }.joined())
+        try scratch.append("app.log", text(0))
         sink.failNext(Int.max)
         let polling = Task { await engine.poll() }
-        // Each step is one rotation keeping only `app.log.1`: by the third, the file the pause began in
-        // and the first files made during it are deleted; only what the tailer opened is still readable.
-        let generations = 6
         for generation in 1...generations {
             #expect(await clock.waitForSleepers(), "the tailer waits on the full queue")
             try? FileManager.default.removeItem(atPath: scratch.file("app.log.1"))
             try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
-            try scratch.append("app.log", (1...50).map { "g\(generation) \($0)\n" }.joined())
-            clock.advance(by: .seconds(2))
-        }
-        #expect(await clock.waitForSleepers())
-        #expect(await engine.watchedPaths.count == generations + 1, "every file seen during the pause is held")
-        sink.failNext(0)
-        clock.advance(by: .seconds(2))
-        _ = await polling.value
-        for _ in 0..<3 { await engine.poll() }
-        clock.advance(by: TailEngine.rotatedGrace)
-        await engine.poll()
-        let expected = (0...generations).flatMap { generation in (1...50).map { "g\(generation) \($0)" } }
-        #expect(sink.bodies.count == expected.count, "no line lost or sent twice")
-        #expect(Set(sink.bodies) == Set(expected))
-        #expect(sink.state.withLock { $0.duplicateBatches } == 0)
-        #expect(await engine.watchedPaths == [scratch.file("app.log")], "the deleted files are released once read")
-    }
-
-    @Test("a pause holds at most maxHeldRotations rotated files open; the newest file is followed again after it")
-    func heldRotationsAreBounded() async throws {
-        let scratch = try TailScratch()
-        let sink = RecordingTailSink()
-        let clock = ManualClock()
-        let engine = try TailTesting.engine(
-            scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain),
-            timeline: Timeline(clock))
-        try scratch.append("app.log", "g0\n")
-        sink.failNext(Int.max)
-        let polling = Task { await engine.poll() }
-        let generations = TailEngine.maxHeldRotations + 10
-        for generation in 1...generations {
-            #expect(await clock.waitForSleepers())
-            try? FileManager.default.removeItem(atPath: scratch.file("app.log.1"))
-            try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app.log.1"))
-            try scratch.append("app.log", "g\(generation)\n")
+            try scratch.append("app.log", text(generation))
             clock.advance(by: .seconds(2))
         }
         #expect(await clock.waitForSleepers())
         let held = await engine.watchedPaths.count
-        #expect(held == TailEngine.maxHeldRotations + 1, "the rotated files held and the newest one opened: \(held)")
         sink.failNext(0)
         clock.advance(by: .seconds(2))
         _ = await polling.value
         for _ in 0..<3 { await engine.poll() }
         clock.advance(by: TailEngine.rotatedGrace)
         await engine.poll()
+        return (held, sink, await engine.watchedPaths, scratch.file("app.log"))
+    }
+
+    @Test("files created and rotated away while a full queue pauses reading are held open and read once the queue has room")
+    func rotationsDuringPause() async throws {
+        // Each rotation keeps only `app.log.1`: by the third, the file the pause began in and the
+        // first files made during it are deleted; only what the tailer opened is still readable.
+        let generations = 6
+        let (held, sink, watched, appLog) = try await Self.rotateDuringPause(generations: generations) { generation in
+            (1...50).map { "g\(generation) \($0)\n" }.joined()
+        }
+        #expect(held == generations + 1, "every file seen during the pause is held")
+        let expected = (0...generations).flatMap { generation in (1...50).map { "g\(generation) \($0)" } }
+        #expect(sink.bodies.count == expected.count, "no line lost or sent twice")
+        #expect(Set(sink.bodies) == Set(expected))
+        #expect(sink.state.withLock { $0.duplicateBatches } == 0)
+        #expect(watched == [appLog], "the deleted files are released once read")
+    }
+
+    @Test("a pause holds at most maxHeldRotations rotated files open; the newest file is followed again after it")
+    func heldRotationsAreBounded() async throws {
+        let generations = TailEngine.maxHeldRotations + 10
+        let (held, sink, watched, appLog) = try await Self.rotateDuringPause(generations: generations) { "g\($0)\n" }
+        #expect(held == TailEngine.maxHeldRotations + 1, "the rotated files held and the newest one opened: \(held)")
         let bodies = sink.bodies
         #expect(Set(bodies).count == bodies.count, "nothing sent twice")
         #expect(Set(bodies).isSuperset(of: (0...TailEngine.maxHeldRotations).map { "g\($0)" }), "every held file was read")
         #expect(bodies.contains("g\(generations)"), "the file written last is followed")
-        #expect(await engine.watchedPaths == [scratch.file("app.log")])
+        #expect(watched == [appLog])
     }
 
     @Test("rename-and-create: the renamed file is read to its end and released, the new one read from 0")

@@ -2,8 +2,8 @@ import PeriscopeLogLines
 import PeriscopeModel
 
 /// OTLP makes a log record's severity number optional: a sender may give only its text
-/// (`"ERROR"`, `"warning"`). Such a record gets the number its text names — the level names and
-/// numbers the tailer reads — so `level=` and each block's highest severity see it as what it
+/// (`"ERROR"`, `"warning"`). Such a record gets the number its text names — a level name the
+/// tailer reads, or an OTLP number 1–24 — so `level=` and each block's highest severity see it as what it
 /// says it is. The text is kept as sent; a record with a number keeps it.
 enum SeverityFromText {
     static func apply(to batch: TelemetryBatch) -> TelemetryBatch {
@@ -24,7 +24,9 @@ enum SeverityFromText {
     /// The number `record`'s text names, when it has no number of its own.
     static func number(for record: LogRecord) -> Severity? {
         guard record.severityNumber == .unspecified, !record.severityText.isEmpty, record.severityText.utf8.count <= 32 else { return nil }
+        // A number is OTLP's own (1–24), not the tailer's bunyan-style 10/20/…/60.
+        if let number = Int(record.severityText) { return (1...24).contains(number) ? Severity(rawValue: number) : nil }
         var text = record.severityText
-        return text.withUTF8 { SeverityParser.severity(utf8: $0) }
+        return text.withUTF8 { SeverityParser.named($0) }
     }
 }

@@ -19,10 +19,10 @@ enum PostgresSchema {
     /// once (`body` NULL), the correlation attribute kept once (`correlation_key`), log columns
     /// ordered to waste no alignment padding. Upgrading rebuilds those indexes: stop every
     /// collector, start one, then the others.
-    /// 3: rollup rows compressed with lz4 where the server has it (`lz4Columns`).
-    /// 4: `collectors`, each collector's retention, so that retention keeps what the collector
-    /// keeping the longest needs.
-    static let version = 4
+    /// 3: rollup rows compressed with lz4 where the server has it (`lz4Columns`). Since then
+    /// also `collectors` (each collector's retention), which retention creates when it is missing,
+    /// so collectors of version 3 keep working beside it.
+    static let version = 3
 
     /// Columns TOAST compresses with lz4 rather than pglz, where the server was built with it
     /// (Debian's is): rollup rows are rewritten at every compaction and read whole by every

@@ -473,12 +473,12 @@ final class PostgresStore: TelemetryStore {
     ///
     /// Collectors on one database may be started with different retentions: each records its own
     /// (`periscope.collectors`, refreshed at every run), and the cutoff is the one of the longest
-    /// recorded by a collector seen in the last hour, so no collector drops what another was
+    /// recorded by a collector seen in the last day, so no collector drops what another was
     /// started to keep (and acknowledged).
     @discardableResult
     func dropData(olderThan requestedCutoffUnixNano: UInt64) -> [PartitionDay] {
         do {
-            let cutoffUnixNano = try sessions.withSession { session in try sharedCutoff(requestedCutoffUnixNano, session) }
+            let cutoffUnixNano = try sessions.withSession { session in sharedCutoff(requestedCutoffUnixNano, session) }
             // Whichever collector drops them, this one's names of those days are not needed again.
             rollupNames.forget(before: PartitionDay(unixNano: cutoffUnixNano))
             countersTrustedSince.withLock { $0 = max($0, cutoffUnixNano) }
@@ -523,33 +523,43 @@ final class PostgresStore: TelemetryStore {
     /// This store's row in `periscope.collectors` (one per collector process).
     private let collectorID = String(UInt64.random(in: 1...UInt64.max), radix: 16)
 
-    /// Records this collector's retention (`now − requested`) and answers the cutoff of the
-    /// longest retention recorded by a collector seen in the last hour (rows unseen for a day are
-    /// deleted). A collector keeping less than another logs it, once per change.
-    private func sharedCutoff(_ requested: UInt64, _ session: PostgresSession) throws -> UInt64 {
+    /// Records this collector's retention (`now − requested`, in whole seconds) and answers the
+    /// cutoff of the longest retention recorded by a collector seen in the last day (rows unseen
+    /// for a week are deleted). A collector keeping a minute or more less than another logs it,
+    /// once per change. If the table cannot be read or written, the requested cutoff stands.
+    private func sharedCutoff(_ requested: UInt64, _ session: PostgresSession) -> UInt64 {
         let now = WallClock.nowUnixNano()
-        let retention = now > requested ? now - requested : 0
-        let hour: UInt64 = 3_600_000_000_000
-        try session.query("""
-            INSERT INTO periscope.collectors (id, retention_ns, seen_ns) VALUES (\(collectorID), \(Int64(clamping: retention)), \(Int64(clamping: now)))
-            ON CONFLICT (id) DO UPDATE SET retention_ns = EXCLUDED.retention_ns, seen_ns = EXCLUDED.seen_ns
-            """, "recording this collector's retention")
-        try session.query("DELETE FROM periscope.collectors WHERE seen_ns < \(Int64(clamping: now > 24 * hour ? now - 24 * hour : 0))", "forgetting collectors gone a day")
-        let longest = try session.query("""
-            SELECT max(retention_ns) FROM periscope.collectors WHERE seen_ns >= \(Int64(clamping: now > hour ? now - hour : 0))
-            """, "reading the collectors' retentions").first?.decode(Int64?.self).map { UInt64(clamping: $0) } ?? retention
-        let kept = max(longest, retention)
-        let changed = keptLonger.withLock { previous in
-            defer { previous = kept }
-            return previous != kept
+        let second: UInt64 = 1_000_000_000
+        let day: UInt64 = 86_400 * second
+        let retention = (now > requested ? now - requested : 0) / second * second
+        do {
+            try session.execute("""
+                CREATE TABLE IF NOT EXISTS periscope.collectors (id text PRIMARY KEY, retention_ns bigint NOT NULL, seen_ns bigint NOT NULL)
+                """, "creating the collectors' retention table")
+            try session.query("""
+                INSERT INTO periscope.collectors (id, retention_ns, seen_ns) VALUES (\(collectorID), \(Int64(clamping: retention)), \(Int64(clamping: now)))
+                ON CONFLICT (id) DO UPDATE SET retention_ns = EXCLUDED.retention_ns, seen_ns = EXCLUDED.seen_ns
+                """, "recording this collector's retention")
+            try session.query("DELETE FROM periscope.collectors WHERE seen_ns < \(Int64(clamping: now > 7 * day ? now - 7 * day : 0))", "forgetting collectors gone a week")
+            let longest = try session.query("""
+                SELECT max(retention_ns) FROM periscope.collectors WHERE seen_ns >= \(Int64(clamping: now > day ? now - day : 0))
+                """, "reading the collectors' retentions").first?.decode(Int64?.self).map { UInt64(clamping: $0) } ?? retention
+            let kept = longest >= retention + 60 * second ? longest : retention
+            let changed = keptLonger.withLock { previous in
+                defer { previous = kept }
+                return previous != kept
+            }
+            if kept > retention, changed {
+                logger.notice("""
+                    retention: another collector on this database keeps data for \(kept / 3600 / second) h, longer than this one's \
+                    \(retention / 3600 / second) h; days are dropped only past the longest (give every collector the same --retention to keep less)
+                    """)
+            }
+            return now > kept ? now - kept : 0
+        } catch {
+            logger.warning("retention: cannot read or record the collectors' retentions; using this collector's own", metadata: ["error": "\(error)"])
+            return requested
         }
-        if kept > retention, changed {
-            logger.notice("""
-                retention: another collector on this database keeps data for \(kept / hour) h, longer than this one's \(retention / hour) h; \
-                days are dropped only past the longest (give every collector the same --retention to keep less)
-                """)
-        }
-        return now > kept ? now - kept : 0
     }
 
     /// Detaches (concurrently, or finishing a detach an interrupted run began) and drops every

@@ -148,6 +148,39 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         public var limitedAttributes: Int
         /// Times a batch the agent could not take for now was kept queued for a later try.
         public var deferredExports: Int
+
+        public init(
+            droppedSpans: Int, droppedLogs: Int, exportedSpans: Int, exportedLogs: Int, exportedMetricPoints: Int, failedExports: Int,
+            failedSpans: Int, failedLogs: Int, queuedItems: Int, limitedAttributes: Int, deferredExports: Int
+        ) {
+            self.droppedSpans = droppedSpans
+            self.droppedLogs = droppedLogs
+            self.exportedSpans = exportedSpans
+            self.exportedLogs = exportedLogs
+            self.exportedMetricPoints = exportedMetricPoints
+            self.failedExports = failedExports
+            self.failedSpans = failedSpans
+            self.failedLogs = failedLogs
+            self.queuedItems = queuedItems
+            self.limitedAttributes = limitedAttributes
+            self.deferredExports = deferredExports
+        }
+
+        /// Statistics written before `deferredExports` existed read with it 0.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            droppedSpans = try container.decode(Int.self, forKey: .droppedSpans)
+            droppedLogs = try container.decode(Int.self, forKey: .droppedLogs)
+            exportedSpans = try container.decode(Int.self, forKey: .exportedSpans)
+            exportedLogs = try container.decode(Int.self, forKey: .exportedLogs)
+            exportedMetricPoints = try container.decode(Int.self, forKey: .exportedMetricPoints)
+            failedExports = try container.decode(Int.self, forKey: .failedExports)
+            failedSpans = try container.decode(Int.self, forKey: .failedSpans)
+            failedLogs = try container.decode(Int.self, forKey: .failedLogs)
+            queuedItems = try container.decode(Int.self, forKey: .queuedItems)
+            limitedAttributes = try container.decode(Int.self, forKey: .limitedAttributes)
+            deferredExports = try container.decodeIfPresent(Int.self, forKey: .deferredExports) ?? 0
+        }
     }
 
     /// All counters, read together.
@@ -236,7 +269,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             var extraPasses = untilEmpty ? Self.finalFlushExtraPasses : 0
             while !Task.isCancelled {
                 let handBacksBefore = self.handBacks.load(ordering: .acquiring)
-                await self.drain(handingBackOnCancel: false)
+                // A user's flush keeps what the agent surely did not take; the final one gives it up.
+                await self.drain(handingBackOnCancel: false, keepingUnreachable: !untilEmpty)
                 await self.exportsInFlight.waitForEarlierExports()
                 // Batches this flush waited for went back to the queues (the loop was cancelled).
                 if self.handBacks.load(ordering: .acquiring) != handBacksBefore { continue }
@@ -265,7 +299,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                     }
                 }
                 for await _ in self.wakeStream {
-                    await self.drain(handingBackOnCancel: true)
+                    await self.drain(handingBackOnCancel: true, keepingUnreachable: true)
                 }
                 group.cancelAll()
             }
@@ -330,7 +364,11 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// the final flush. A flush cut short by its deadline does not hand back: a caller flushing
     /// again and again against a hung agent would otherwise hold batches past the queues' capacity
     /// instead of counting them failed.
-    private func drain(handingBackOnCancel: Bool) async {
+    ///
+    /// With `keepingUnreachable`, a batch the agent surely did not take goes back to its queue
+    /// (`export(_:keepingIfUnreachable:)`), and no more are sent until the backoff has passed:
+    /// the batches taken with it go back unsent.
+    private func drain(handingBackOnCancel: Bool, keepingUnreachable: Bool) async {
         let limit = max(1, configuration.maxConcurrentExports)
         // Child tasks return true for a finished export, false for the 20 ms tick.
         await withTaskGroup(of: Bool.self) { group in
@@ -347,8 +385,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 let take = exportsInFlight.begin()
                 // After the agent could not be reached the loop leaves the queues be until its
                 // backoff has passed; a flush (with its own deadline) tries at once.
-                let backingOff = handingBackOnCancel && retryAt.withLock { $0 }.map { timeline.now <= $0 } == true
-                let batches = backingOff ? [] : takeBatches()
+                let batches = keepingUnreachable && backingOff ? [] : takeBatches()
                 let tickets = batches.map { _ in exportsInFlight.another(take) }
                 exportsInFlight.end(take)
                 if batches.isEmpty {
@@ -369,11 +406,17 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 }
                 for index in batches.indices {
                     while inFlight >= limit && !Task.isCancelled { await awaitOne() }
+                    if keepingUnreachable, backingOff {
+                        // An export of this round found the agent away: the rest wait with it.
+                        handBack(batches[index...], countsAsHandBack: false)
+                        for ticket in tickets[index...] { exportsInFlight.end(ticket) }
+                        break
+                    }
                     let batch = batches[index]
                     let ticket = tickets[index]
                     let export: @Sendable () async -> Bool = {
                         defer { self.exportsInFlight.end(ticket) }
-                        await self.export(batch, keepingIfUnreachable: handingBackOnCancel)
+                        await self.export(batch, keepingIfUnreachable: keepingUnreachable)
                         return true
                     }
                     guard group.addTaskUnlessCancelled(operation: export) else {
@@ -393,6 +436,9 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             }
         }
     }
+
+    /// Whether the agent was found away and its backoff has not passed yet.
+    private var backingOff: Bool { retryAt.withLock { $0 }.map { timeline.now <= $0 } == true }
 
     /// One batch taken from a queue for export.
     private enum TakenBatch: Sendable {
@@ -417,15 +463,19 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// would take a queue past twice its capacity is counted failed instead.
     /// `countsAsHandBack`: a flush waiting for these batches sends them itself (the loop was
     /// cancelled); a batch kept after the agent could not take it waits for the loop's next try.
-    private func handBack(_ batches: ArraySlice<TakenBatch>, countsAsHandBack: Bool = true) {
+    /// Answers how many were put back (the others were counted failed).
+    @discardableResult
+    private func handBack(_ batches: ArraySlice<TakenBatch>, countsAsHandBack: Bool = true) -> Int {
+        var restoredCount = 0
         for batch in batches.reversed() {
             let restored = switch batch {
             case .spans(let items): spans.restore(items)
             case .logs(let items): logs.restore(items)
             }
-            if !restored { countFailed(batch) }
+            if restored { restoredCount += 1 } else { countFailed(batch) }
         }
         if countsAsHandBack { handBacks.add(1, ordering: .releasing) }
+        return restoredCount
     }
 
     /// Counts a batch given up on, and its items as lost.
@@ -456,19 +506,24 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         }
         switch outcome {
         case .delivered:
-            retryAt.withLock { $0 = nil }
+            // A backoff set meanwhile stands: an agent taking some requests and refusing others
+            // (429) is not sent the refused ones again at once.
+            break
         case .notTaken(let retryAfter) where keepingIfUnreachable:
-            let failures = consecutiveFailures.load(ordering: .relaxed)
-            // Half the backoff at least (equal jitter), and never sooner than the agent asked.
-            let backoff = configuration.retry.backoff(retry: max(failures, 1))
-            let wait = max(backoff / 2 + backoff / 2 * Double.random(in: 0...1), min(retryAfter ?? .zero, configuration.retry.maxBackoff))
+            let failures = min(max(consecutiveFailures.load(ordering: .relaxed), 1), 30)
+            let policy = configuration.retry
+            let ceiling = min(policy.initialBackoff * (1 << (failures - 1)), policy.maxBackoff)
+            // Half the ceiling at least (equal jitter), and never sooner than the agent asked (up to a minute).
+            let wait = max(ceiling / 2 + ceiling / 2 * Double.random(in: 0...1), min(retryAfter ?? .zero, Self.longestRetryAfter))
             retryAt.withLock { $0 = max($0 ?? .zero, timeline.now + wait) }
-            handBack([batch][...], countsAsHandBack: false)
-            deferredExportsCount.add(1, ordering: .relaxed)
+            if handBack([batch][...], countsAsHandBack: false) > 0 { deferredExportsCount.add(1, ordering: .relaxed) }
         case .notTaken, .failed, .cancelled:
             countFailed(batch)
         }
     }
+
+    /// The longest `Retry-After` a kept batch waits for: past it the loop asks again.
+    static let longestRetryAfter = Duration.seconds(60)
 
     /// What became of one batch sent.
     enum SendOutcome: Equatable {
@@ -514,7 +569,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         guard EndpointURL.problem(url) == nil else { return .failed }
         let policy = configuration.retry
         let attempts = consecutiveFailures.load(ordering: .relaxed) > 0 ? 1 : (policy.maxAttempts ?? Int.max)
-        var notTaken = false
+        // Kept for another try only if no attempt may have reached the agent.
+        var surelyNotTaken = true
         var retryAfter: Duration?
         for attempt in 1...attempts {
             retryAfter = nil
@@ -536,21 +592,21 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 case .refused: return .failed
                 case .retry:
                     retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
-                    notTaken = status == 429 || status == 503
+                    surelyNotTaken = surelyNotTaken && (status == 429 || status == 503)
                 }
             } catch {
                 // Connection refused, timeouts, resets: all worth another try.
-                if Task.isCancelled { return .cancelled }
-                notTaken = Self.neverSent(error)
+                surelyNotTaken = surelyNotTaken && Self.neverSent(error)
+                if Task.isCancelled { return surelyNotTaken ? .notTaken(retryAfter: nil) : .cancelled }
             }
             guard attempt < attempts else { break }
             do {
                 try await timeline.sleep(for: policy.backoff(retry: attempt, retryAfter: retryAfter))
             } catch {
-                return .cancelled
+                return surelyNotTaken ? .notTaken(retryAfter: retryAfter) : .cancelled
             }
         }
-        return notTaken ? .notTaken(retryAfter: retryAfter) : .failed
+        return surelyNotTaken ? .notTaken(retryAfter: retryAfter) : .failed
     }
 }
 
