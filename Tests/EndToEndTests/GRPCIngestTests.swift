@@ -121,8 +121,10 @@ struct GRPCIngestTests {
     @Test("a full agent queue answers RESOURCE_EXHAUSTED with RetryInfo; Python's exporter backs off and delivers every record once the collector is back")
     func backPressure() async throws {
         let directory = try TemporaryDirectory()
-        let port = FreePort.pick()
-        let first = try await CollectorProcess.start(in: directory, port: port)
+        // The collector picks its own port (a port picked ahead could be taken by another test's
+        // process before the collector binds it); it comes back on the same one.
+        let first = try await CollectorProcess.start(in: directory)
+        let port = first.port
         await first.process.stop()
         let config = directory.file("agent.yaml")
         try "self_telemetry_interval: off\nhost_metrics_interval: off\nqueue:\n  max_size: 96KiB\n  segment_size: 16KiB\n"
