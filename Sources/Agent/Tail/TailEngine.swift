@@ -77,6 +77,7 @@ actor TailEngine {
     static let rotatedGrace: Duration = .seconds(2)
     /// Most rotated-away files held open while a full queue pauses reading (see `discoverWhilePaused`).
     static let maxHeldRotations = 64
+    /// Most bytes of deleted rotated files held open while a full queue pauses reading.
     static let maxHeldDeletedBytes: UInt64 = 1 << 30
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
     static let modificationSlackNanos: UInt64 = 1_000_000_000

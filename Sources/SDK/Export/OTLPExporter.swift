@@ -92,8 +92,8 @@ public final class OTLPExporter: TelemetrySink, Sendable {
     /// Batches failed in a row; while non-zero, batches get a single attempt, so a dead agent
     /// costs one connection attempt per batch rather than a full retry cycle.
     private let consecutiveFailures = Atomic<Int>(0)
-    /// When the background loop may try the agent again (on `timeline`) after it could not be
-    /// reached; nil while it answers. Until then the loop leaves batches queued.
+    /// When the background loop may try the agent again (on `timeline`) after it last could not
+    /// be reached; nil until then. Until that moment the loop leaves batches queued.
     private let retryAt = Mutex<Duration?>(nil)
     let exportsInFlight = ExportsInFlight()
     /// Bumped each time a cancelled loop puts taken batches back in the queues, before their
@@ -510,9 +510,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
             // (429) is not sent the refused ones again at once.
             break
         case .notTaken(let retryAfter) where keepingIfUnreachable:
-            let failures = min(max(consecutiveFailures.load(ordering: .relaxed), 1), 30)
-            let policy = configuration.retry
-            let ceiling = min(policy.initialBackoff * (1 << (failures - 1)), policy.maxBackoff)
+            let ceiling = configuration.retry.ceiling(retry: consecutiveFailures.load(ordering: .relaxed))
             // Half the ceiling at least (equal jitter), and never sooner than the agent asked (up to a minute).
             let wait = max(ceiling / 2 + ceiling / 2 * Double.random(in: 0...1), min(retryAfter ?? .zero, Self.longestRetryAfter))
             retryAt.withLock { $0 = max($0 ?? .zero, timeline.now + wait) }
