@@ -58,6 +58,59 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a store that cannot be reached, or refuses TLS, is named with the reason in words")
+    func unreachableInWords() throws {
+        let closed = "postgres://periscope@127.0.0.1:\(FreePort.pick())/nothing"
+        #expect {
+            _ = try PostgresStore(location: PostgresLocation(url: closed), connections: 1)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("cannot connect to the PostgreSQL store") && text.contains("Connection refused") && !text.contains("connectionError")
+        }
+        let server = try PostgresServer.shared()
+        #expect {
+            _ = try PostgresStore(location: PostgresLocation(url: server.url(database: "postgres") + "?sslmode=require"), connections: 1)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("does not accept TLS") && text.contains("sslmode=disable") && !text.contains("sslUnsupported")
+        }
+    }
+
+    @Test("tables or columns dropped by hand stop the start with their names; a day partition dropped by hand is made again")
+    func damagedTables() throws {
+        let server = try PostgresServer.shared()
+        let url = try server.createDatabase()
+        let database = String(url.split(separator: "/").last!)
+        let first = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        _ = try first.ingest(Self.logs(1), batchID: "one")
+        let day = PartitionDay(unixNano: 1_000_000_000)
+        try server.psql(database, "DROP TABLE periscope.logs_d\(day.index)")
+        let second = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        _ = try second.ingest(Self.logs(2), batchID: "two")
+        #expect(Set(try second.logs(LogQuery(limit: 100)).map(\.body)) == Set((0..<10).map { .string("batch 2 record \($0)") }), "the day is written again")
+
+        try server.psql(database, "ALTER TABLE periscope.logs DROP COLUMN correlation_key")
+        try server.psql(database, "DROP TABLE periscope.operations")
+        try server.psql(database, "DROP SEQUENCE periscope.log_ids CASCADE")
+        #expect {
+            _ = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("column periscope.logs.correlation_key") && text.contains("table periscope.operations")
+                && text.contains("sequence periscope.log_ids") && text.contains("DROP SCHEMA periscope CASCADE")
+        }
+    }
+
+    @Test("the columns read from the schema's statements are the tables' columns")
+    func expectedColumns() {
+        #expect(PostgresSchema.columns["days"] == ["day", "analyzed_rows"])
+        #expect(PostgresSchema.columns["span_blocks"] == ["day", "id", "min_start", "max_start", "spans", "terms", "data"])
+        #expect(PostgresSchema.columns["logs"]?.contains("correlation_key") == true)
+        #expect(PostgresSchema.columns["collectors"] == ["id", "retention_ns", "seen_ns"])
+        #expect(PostgresSchema.columns.count == 18)
+        #expect(PostgresSchema.sequences == ["span_block_ids", "log_ids", "metric_point_ids"])
+    }
+
     @Test("a database that does not store text as UTF-8 is refused with what to do")
     func encodingRefused() throws {
         let server = try PostgresServer.shared()
@@ -92,12 +145,14 @@ struct PostgresStoreTests {
         ("postgres://u@h/db?sslmode=prefer", "sslmode=prefer is not supported"),
         ("postgres://u@h/db?pool=3", "unknown URL parameter pool"),
         ("mysql://u@h/db", "is not a PostgreSQL URL"),
+        ("postgres://u@[::1]:6000/d", "postgres://u@[::1]:6000/d"),
     ])
     func urls(text: String, expected: String) {
         do {
             let location = try PostgresLocation(url: text)
             #expect(location.description == expected)
             if text.contains("p%40ss") { #expect(location.password == "p@ss" && location.requiresTLS) }
+            if text.contains("[::1]") { #expect(location.host == "::1", "the address inside the brackets") }
         } catch {
             #expect(error.description.contains(expected), "\(error)")
             #expect(!error.description.contains("p%40ss"))

@@ -43,7 +43,8 @@ struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 throw .badLocation("unknown URL parameter \(name); the one known is sslmode")
             }
         }
-        self.host = host
+        // An IPv6 literal is written in brackets in the URL (`[::1]`); the address is what is inside.
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = port
         self.user = user
         password = components.password

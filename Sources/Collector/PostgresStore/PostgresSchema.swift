@@ -177,11 +177,7 @@ enum PostgresSchema {
             time_ns bigint NOT NULL DEFAULT 0,
             seen_ns bigint NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS periscope.collectors (
-            id text PRIMARY KEY,
-            retention_ns bigint NOT NULL,
-            seen_ns bigint NOT NULL
-        );
+        \(collectorsTable);
         CREATE TABLE IF NOT EXISTS periscope.rollup_names (
             day int NOT NULL,
             id int NOT NULL,
@@ -189,6 +185,59 @@ enum PostgresSchema {
             PRIMARY KEY (day, id)
         );
         """
+
+    /// Each collector's retention (see `statements`), created at every start when missing.
+    static let collectorsTable = """
+        CREATE TABLE IF NOT EXISTS periscope.collectors (
+            id text PRIMARY KEY,
+            retention_ns bigint NOT NULL,
+            seen_ns bigint NOT NULL
+        )
+        """
+
+    /// The columns of each table `statements` makes, read from its `CREATE TABLE` and
+    /// `ADD COLUMN` statements: what a collector checks is there at start.
+    static let columns: [String: Set<String>] = {
+        var columns: [String: Set<String>] = [:]
+        let constraints: Set<String> = ["primary", "unique", "constraint", "check", "foreign", "exclude"]
+        for statement in statements.split(separator: ";") {
+            let words = statement.split(whereSeparator: \.isWhitespace)
+            if words.starts(with: ["CREATE", "TABLE", "IF", "NOT", "EXISTS"]), words.count > 5, let open = statement.firstIndex(of: "(") {
+                let table = String(words[5].drop { $0 != "." }.dropFirst().prefix { $0 != "(" })
+                var depth = 0
+                var part = ""
+                var parts: [String] = []
+                for character in statement[statement.index(after: open)...] {
+                    if character == "(" { depth += 1 }
+                    if character == ")" {
+                        if depth == 0 { break }
+                        depth -= 1
+                    }
+                    if character == ",", depth == 0 {
+                        parts.append(part)
+                        part = ""
+                    } else {
+                        part.append(character)
+                    }
+                }
+                parts.append(part)
+                for part in parts {
+                    guard let name = part.split(whereSeparator: \.isWhitespace).first, !constraints.contains(name.lowercased()) else { continue }
+                    columns[table, default: []].insert(String(name))
+                }
+            } else if words.count > 9, words.starts(with: ["ALTER", "TABLE"]), words[3...].starts(with: ["ADD", "COLUMN", "IF", "NOT", "EXISTS"]) {
+                columns[String(words[2].drop { $0 != "." }.dropFirst()), default: []].insert(String(words[8]))
+            }
+        }
+        return columns
+    }()
+
+    /// The sequences `statements` makes.
+    static let sequences: Set<String> = Set(statements.split(separator: ";").compactMap { statement in
+        let words = statement.split(whereSeparator: \.isWhitespace)
+        guard words.starts(with: ["CREATE", "SEQUENCE", "IF", "NOT", "EXISTS"]), words.count > 5 else { return nil }
+        return String(words[5].drop { $0 != "." }.dropFirst())
+    })
 
     /// The counters `counts()` reports, as columns of `batch_deltas` and `counts`.
     static let counters = ["spans", "traces", "logs", "metric_points", "ingested_batches", "folded_operation_spans"]

@@ -91,6 +91,9 @@ final class PostgresStore: TelemetryStore {
                     try session.query("DELETE FROM periscope.schema_version", "stamping the schema version")
                     try session.query("INSERT INTO periscope.schema_version (version) VALUES (\(PostgresSchema.version))", "stamping the schema version")
                 }
+                // Added within schema 3: a database stamped 3 by an earlier collector may lack it.
+                try session.execute(PostgresSchema.collectorsTable, "creating the collectors' retention table")
+                try checkTables(session)
                 return try session.query("SELECT day FROM periscope.days", "listing the days").map { PartitionDay(index: try $0.decode(Int.self)) }
             }
         }
@@ -172,23 +175,75 @@ final class PostgresStore: TelemetryStore {
                     let exists = try session.query("SELECT count(*) FROM periscope.days WHERE day = \(day.index)", "reading the days").first?.decode(Int.self) ?? 0
                     guard exists == 0 else { continue }
                     for table in PostgresSchema.partitioned {
-                        let child = PostgresSchema.child(table, day)
-                        try session.execute("DROP TABLE IF EXISTS \(child)", "clearing a half-made partition of \(day)")
-                        try session.execute(
-                            "CREATE TABLE \(child) (LIKE periscope.\(table) INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
-                            "creating the \(table) partition of \(day)")
-                        try session.execute(
-                            "ALTER TABLE \(child) ADD CONSTRAINT \(table)_d\(day.index)_day CHECK (day = \(day.index))",
-                            "constraining the \(table) partition of \(day)")
-                        try session.execute(
-                            "ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))",
-                            "attaching the \(table) partition of \(day)")
+                        try session.execute("DROP TABLE IF EXISTS \(PostgresSchema.child(table, day))", "clearing a half-made partition of \(day)")
+                        try createPartition(of: table, for: day, session)
                     }
                     try session.query("INSERT INTO periscope.days (day) VALUES (\(day.index))", "recording day \(day)")
                 }
             }
         }
         knownDays.withLock { $0.formUnion(missing) }
+    }
+
+    /// Creates `table`'s partition for `day` on its own and attaches it.
+    private func createPartition(of table: String, for day: PartitionDay, _ session: PostgresSession) throws {
+        let child = PostgresSchema.child(table, day)
+        try session.execute(
+            "CREATE TABLE \(child) (LIKE periscope.\(table) INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
+            "creating the \(table) partition of \(day)")
+        try session.execute(
+            "ALTER TABLE \(child) ADD CONSTRAINT \(table)_d\(day.index)_day CHECK (day = \(day.index))",
+            "constraining the \(table) partition of \(day)")
+        try session.execute(
+            "ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))",
+            "attaching the \(table) partition of \(day)")
+    }
+
+    /// At start, under the migration lock: every table and column this collector uses must be
+    /// there, else it refuses to start and names what is missing (a collector that started on
+    /// tables dropped by hand would answer every write and query with an error for ever). A
+    /// day partition dropped by hand (its data deliberately deleted) is made again, empty, so
+    /// the day can be written; one detached by hand is attached again.
+    private func checkTables(_ session: PostgresSession) throws {
+        var found: [String: Set<String>] = [:]
+        let columns = try session.query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'periscope'",
+            "reading the tables")
+        for row in columns {
+            let (table, column) = try row.decode((String, String).self)
+            found[table, default: []].insert(column)
+        }
+        let sequences = Set(try session.query(
+            "SELECT sequence_name::text FROM information_schema.sequences WHERE sequence_schema = 'periscope'", "reading the sequences"
+        ).map { try $0.decode(String.self) })
+        var missing: [String] = []
+        for (table, expected) in PostgresSchema.columns.sorted(by: { $0.key < $1.key }) {
+            guard let have = found[table] else {
+                missing.append("table periscope.\(table)")
+                continue
+            }
+            missing += expected.subtracting(have).sorted().map { "column periscope.\(table).\($0)" }
+        }
+        missing += PostgresSchema.sequences.subtracting(sequences).sorted().map { "sequence periscope.\($0)" }
+        guard missing.isEmpty else { throw PostgresStoreError.damagedTables(missing: missing) }
+
+        let attached = Set(try session.query("""
+            SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'periscope'
+            """, "reading the day partitions").map { try $0.decode(String.self) })
+        for day in try days(session) {
+            for table in PostgresSchema.partitioned where !attached.contains("\(table)_d\(day.index)") {
+                let child = PostgresSchema.child(table, day)
+                let exists = try session.query("SELECT to_regclass('\(unescaped: child)') IS NOT NULL", "looking for \(child)").first?.decode(Bool.self) ?? false
+                if exists {
+                    logger.warning("\(child) was detached by hand; attaching it again")
+                    try session.execute("ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))", "attaching \(child)")
+                } else {
+                    logger.warning("\(child) was dropped by hand; making it again, empty, so \(day) can be written (what it held is gone)")
+                    try createPartition(of: table, for: day, session)
+                }
+            }
+        }
     }
 
     func operationLimit(_ day: PartitionDay, _ session: PostgresSession) throws -> OperationLimit {
@@ -533,9 +588,6 @@ final class PostgresStore: TelemetryStore {
         let day: UInt64 = 86_400 * second
         let retention = (now > requested ? now - requested : 0) / second * second
         do {
-            try session.execute("""
-                CREATE TABLE IF NOT EXISTS periscope.collectors (id text PRIMARY KEY, retention_ns bigint NOT NULL, seen_ns bigint NOT NULL)
-                """, "creating the collectors' retention table")
             try session.query("""
                 INSERT INTO periscope.collectors (id, retention_ns, seen_ns) VALUES (\(collectorID), \(Int64(clamping: retention)), \(Int64(clamping: now)))
                 ON CONFLICT (id) DO UPDATE SET retention_ns = EXCLUDED.retention_ns, seen_ns = EXCLUDED.seen_ns

@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// What went wrong with the PostgreSQL store, and what to do about it.
@@ -12,6 +15,8 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     case schemaMismatch(found: Int, expected: Int)
     /// The database does not store text as UTF-8.
     case encoding(String)
+    /// Tables, columns or sequences this collector uses are missing (dropped by hand).
+    case damagedTables(missing: [String])
 
     var description: String {
         switch self {
@@ -24,6 +29,11 @@ enum PostgresStoreError: Error, CustomStringConvertible {
         case .encoding(let found):
             return "the PostgreSQL database stores text as \(found); Periscope needs UTF8. Create the database with "
                 + "CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0 and point --store at it."
+        case .damagedTables(let missing):
+            let shown = missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
+            return "the PostgreSQL database's Periscope tables are damaged: \(shown) missing (dropped by hand?). Periscope does not "
+                + "rebuild tables that held data: restore the database from a backup, or DROP SCHEMA periscope CASCADE to start "
+                + "over (losing its data)."
         case .schemaMismatch(let found, let expected):
             return "the PostgreSQL database holds Periscope tables of schema \(found), written by a newer Periscope; this "
                 + "collector reads and writes schema \(expected). Run the Periscope version that wrote it, or point --store "
@@ -68,8 +78,49 @@ enum PostgresStoreError: Error, CustomStringConvertible {
             if let info = psql.serverInfo {
                 return .statement(sqlState: info[.sqlState] ?? "?????", message: info[.message] ?? "\(psql.code)", what: what)
             }
-            return .statement(sqlState: "08000", message: "\(psql.code)", what: what)
+            return .statement(sqlState: "08000", message: reason(psql), what: what)
         }
-        return .statement(sqlState: "08000", message: "\(error)", what: what)
+        return .statement(sqlState: "08000", message: reason(error), what: what)
+    }
+
+    /// What a failure without a server message means, in words: PostgresNIO's own description
+    /// of these is its error code (`connectionError`, `sslUnsupported`).
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let connection = error as? NIOConnectionError {
+            let failures = connection.connectionErrors.map { "\($0.target.ipAddress ?? "\($0.target)"): \(reason($0.error))" }
+            if !failures.isEmpty { return failures.joined(separator: "; ") }
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil { return "the host name \(connection.host) does not resolve" }
+            return "no address to connect to for \(connection.host)"
+        }
+        if case .connectTimeout? = error as? ChannelError { return "no answer within the connect timeout" }
+        guard let psql = error as? PSQLError else { return "\(error)" }
+        let underlying = psql.underlying.map { " (\(reason($0)))" } ?? ""
+        switch psql.code {
+        case .connectionError:
+            return psql.underlying.map(reason) ?? "the connection failed"
+        case .authMechanismRequiresPassword:
+            return "the server asks for a password and the URL has none; write postgres://USER:PASSWORD@HOST/DATABASE"
+        case .unsupportedAuthMechanism:
+            return "the server asks for an authentication method this client does not speak; allow scram-sha-256, md5 or password for this user in pg_hba.conf"
+        case .saslError:
+            return "SCRAM authentication failed\(underlying); check the password"
+        case .sslUnsupported:
+            return "the server does not accept TLS, which sslmode=require or verify-full asks for; turn on ssl in postgresql.conf, or use sslmode=disable on a trusted network"
+        case .failedToAddSSLHandler:
+            return "TLS could not be set up\(underlying)"
+        case .receivedUnencryptedDataAfterSSLRequest:
+            return "the server answered a TLS request in plain text; it is not a PostgreSQL server, or something between rewrites the connection"
+        case .serverClosedConnection, .uncleanShutdown:
+            return "the server closed the connection\(underlying)"
+        case .clientClosedConnection:
+            return "the connection was closed"
+        case .queryCancelled:
+            return "the query was cancelled"
+        case .messageDecodingFailure, .unexpectedBackendMessage:
+            return "the server sent what a PostgreSQL server does not (\(psql.code)); is this port a PostgreSQL server?"
+        default:
+            return "\(psql.code)\(underlying)"
+        }
     }
 }
