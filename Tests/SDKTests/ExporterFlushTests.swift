@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import PeriscopeModel
 @testable import PeriscopeSDK
 import PeriscopeTesting
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -235,6 +237,31 @@ struct ExporterFlushTests {
             #expect(exporter.exportedSpans == 0)
             #expect(exporter.failedSpans == 4, "two unanswered exports, the batch never started and the late span")
             #expect(exporter.failedExports == 4)
+            #expect(exporter.queuedItems == 0)
+        }
+    }
+
+    /// A graceful shutdown while the loop's export waits on an agent that never answers: the
+    /// whole shutdown, the final flush included, ends within `shutdownTimeout` of the clock's
+    /// time. The loop's drain used to wait for that export's request timeout and the final
+    /// flush for five seconds more (10–26 s against a hung agent).
+    @Test("a graceful shutdown while an export hangs ends within the shutdown's time, the final flush included", .timeLimit(.minutes(5)))
+    func gracefulShutdownBoundsTheDrainInProgress() async throws {
+        struct ExporterService: Service {
+            let exporter: OTLPExporter
+            func run() async throws { await exporter.run(shutdownTimeout: .seconds(5)) }
+        }
+        let clock = ManualClock()
+        try await withHeldAgent(Self.oneAtATime, queued: 3, timeline: Timeline(clock), running: false) { agent, exporter, _ in
+            let group = ServiceGroup(configuration: .init(services: [ExporterService(exporter: exporter)], logger: Logger(label: "flush-test")))
+            let running = Task { try await group.run() }
+            exporter.requestFlush()
+            try await agent.waitUntilReceived(1)
+            await group.triggerGracefulShutdown()
+            let (_, elapsed) = await clock.drive(step: .milliseconds(100)) { _ = try? await running.value }
+            #expect(elapsed <= .seconds(5) + .milliseconds(200), "the shutdown took \(elapsed) of the clock's time")
+            #expect(exporter.failedSpans == 3, "the held export and the two batches behind it are given up and counted")
+            #expect(exporter.exportedSpans == 0)
             #expect(exporter.queuedItems == 0)
         }
     }

@@ -290,7 +290,7 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         let wake = self.wake
         let timeline = self.timeline
         let interval = max(configuration.exportInterval, Self.shortestInterval)
-        await withGracefulShutdownHandler {
+        let loop = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while true {
@@ -303,13 +303,35 @@ public final class OTLPExporter: TelemetrySink, Sendable {
                 }
                 group.cancelAll()
             }
-        } onGracefulShutdown: {
-            wake.finish()
         }
+        // A graceful shutdown lets the drain in progress finish, but within the shutdown's time:
+        // an export to an agent that accepted and never answers would otherwise hold it until the
+        // request timeout, and the final flush would wait again after it.
+        let shutdownBegan = Mutex<Duration?>(nil)
+        let bound = Mutex<Task<Void, Never>?>(nil)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await loop.value
+            } onGracefulShutdown: {
+                shutdownBegan.withLock { $0 = $0 ?? timeline.now }
+                wake.finish()
+                bound.withLock { bound in
+                    bound = bound ?? Task {
+                        guard (try? await timeline.sleep(for: shutdownTimeout)) != nil else { return }
+                        loop.cancel()
+                    }
+                }
+            }
+        } onCancel: {
+            loop.cancel()
+        }
+        bound.withLock { $0?.cancel() }
         wake.finish()
         // The final flush must not inherit our cancellation, or a cancelled service would lose
-        // everything still queued. It is bounded by its own deadline instead.
-        let finalFlush = Task { await self.flush(timeout: shutdownTimeout, untilEmpty: true) }
+        // everything still queued. It is bounded by what is left of the shutdown's time instead.
+        let spent = shutdownBegan.withLock { $0 }.map { timeline.now - $0 } ?? .zero
+        let remaining = max(.zero, shutdownTimeout - spent)
+        let finalFlush = Task { await self.flush(timeout: remaining, untilEmpty: true) }
         if await !finalFlush.value { abandonQueued() }
     }
 
