@@ -33,20 +33,12 @@ extension QueryAPI {
         public var events: [Event]
         public var links: [Link]
 
-        /// Whether the span failed as the collector counts failures: its status is error, or it is
-        /// a server span whose HTTP status (`http.response.status_code`, or `http.status_code`) is 5xx.
+        /// Whether the span failed as the collector counts failures (`SpanFailure`).
         public var isFailed: Bool {
-            if status.isError { return true }
-            guard kind == "server" else { return false }
-            func code(_ value: AttributeValue?) -> Int? {
-                switch value {
-                case .int(let value): return Int(value)
-                case .double(let value): return value.isFinite && abs(value) < 1e15 ? Int(value) : nil
-                case .string(let text): return Int(text)
-                default: return nil
-                }
-            }
-            return (code(attributes["http.response.status_code"]) ?? code(attributes["http.status_code"]) ?? 0) >= 500
+            SpanFailure.isFailed(
+                isError: status.isError, isServer: kind == "server",
+                httpStatus: attributes["http.response.status_code"].flatMap(SpanFailure.status)
+                    ?? attributes["http.status_code"].flatMap(SpanFailure.status))
         }
 
         public init(

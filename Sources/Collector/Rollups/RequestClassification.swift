@@ -20,34 +20,12 @@ enum RequestClassification {
             default: continue
             }
         }
-        return current.flatMap(status) ?? older.flatMap(status)
+        return current.flatMap(SpanFailure.status) ?? older.flatMap(SpanFailure.status)
     }
 
-    private static func status(_ value: AttributeValue) -> Int? {
-        switch value {
-        case .int(let value): return Int(value)
-        case .string(let text): return statusCode(text)
-        case .double(let value): return value.isFinite && abs(value) < 1e15 ? Int(value) : nil
-        default: return nil
-        }
-    }
-
-    /// A status code sent as text: a few ASCII digits (read here), else whatever `Int` parses.
-    private static func statusCode(_ text: String) -> Int? {
-        var code = 0
-        var digits = 0
-        for byte in text.utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9 else { return Int(text) }
-            code = code * 10 + Int(byte - UInt8(ascii: "0"))
-            digits += 1
-        }
-        return digits > 0 ? code : nil
-    }
-
-    /// Whether a span failed: its status is error, or it is a server span whose HTTP status is
-    /// 5xx. Signals, SLOs, trace search, trace summaries and dependencies all count by this.
+    /// Whether a span failed (`SpanFailure`).
     static func isFailed(kind: Span.Kind, status code: Span.Status.Code, attributes: [Attribute]) -> Bool {
-        code == .error || (kind == .server && (httpStatus(attributes) ?? 0) >= 500)
+        SpanFailure.isFailed(isError: code == .error, isServer: kind == .server, httpStatus: kind == .server ? httpStatus(attributes) : nil)
     }
 
     /// `nil` for a success; otherwise the error type: the HTTP status (`500`) or `status_error`.

@@ -52,18 +52,23 @@ final class SpanBlock: Sendable {
 
     func name(_ span: Int) -> String { strings[Int(nameOf[span])] }
 
-    /// Whether span `span` failed (`RequestClassification.isFailed`): its status is error, or it
-    /// is a server span with an HTTP 5xx status.
+    /// Whether span `span` failed (`SpanFailure`): its status is error, or it is a server span
+    /// with an HTTP 5xx status. The status keys are compared as string-table indexes.
     func isFailed(_ span: Int) -> Bool {
         if statusCodes[span] == UInt8(Span.Status.Code.error.rawValue) { return true }
-        guard kinds[span] == UInt8(Span.Kind.server.rawValue) else { return false }
-        var statuses: [Attribute] = []
+        guard kinds[span] == UInt8(Span.Kind.server.rawValue), statusKeys.current != nil || statusKeys.older != nil else { return false }
+        var current: Int?
+        var older: Int?
         for index in attributeBounds[span]..<attributeBounds[span + 1] {
-            let key = strings[Int(attributeKeys[index])]
-            if key == "http.response.status_code" || key == "http.status_code" { statuses.append(Attribute(key, attributeValue(index))) }
+            let key = attributeKeys[index]
+            if key == statusKeys.current, current == nil { current = index } else if key == statusKeys.older, older == nil { older = index }
         }
-        return !statuses.isEmpty && RequestClassification.isFailed(kind: .server, status: .unset, attributes: statuses)
+        let status = current.flatMap { SpanFailure.status(attributeValue($0)) } ?? older.flatMap { SpanFailure.status(attributeValue($0)) }
+        return SpanFailure.isFailed(isError: false, isServer: true, httpStatus: status)
     }
+
+    /// The string-table indexes of `http.response.status_code` and the older `http.status_code`.
+    private let statusKeys: (current: Int32?, older: Int32?)
 
     /// The string table index of `text`, if the block holds it.
     func stringIndex(_ text: String) -> Int32? { strings.firstIndex(of: text).map(Int32.init) }
@@ -269,6 +274,7 @@ final class SpanBlock: Sendable {
         for span in withDetails { details[span] = try reader.details(&detailColumn, start: starts[span]) }
 
         self.strings = strings
+        statusKeys = (strings.firstIndex(of: "http.response.status_code").map(Int32.init), strings.firstIndex(of: "http.status_code").map(Int32.init))
         self.resources = resources
         self.traceIDs = traceIDs
         self.traceBounds = traceBounds
