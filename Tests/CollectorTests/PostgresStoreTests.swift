@@ -89,15 +89,28 @@ struct PostgresStoreTests {
         _ = try second.ingest(Self.logs(2), batchID: "two")
         #expect(Set(try second.logs(LogQuery(limit: 100)).map(\.body)) == Set((0..<10).map { .string("batch 2 record \($0)") }), "the day is written again")
 
+        // What the schema's statements make is made again, empty.
         try server.psql(database, "ALTER TABLE periscope.logs DROP COLUMN correlation_key")
         try server.psql(database, "DROP TABLE periscope.operations")
+        let third = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        _ = try third.ingest(Self.logs(3), batchID: "three")
+        #expect(try third.logs(LogQuery(limit: 100)).count == 20)
+
+        // A column only the table's creation makes, or a sequence, is not: the start is refused, naming them.
+        try server.psql(database, "ALTER TABLE periscope.logs DROP COLUMN severity_text")
         try server.psql(database, "DROP SEQUENCE periscope.log_ids CASCADE")
         #expect {
             _ = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("column periscope.logs.correlation_key") && text.contains("table periscope.operations")
-                && text.contains("sequence periscope.log_ids") && text.contains("DROP SCHEMA periscope CASCADE")
+            return text.contains("column periscope.logs.severity_text") && text.contains("sequence periscope.log_ids")
+                && text.contains("DROP SCHEMA periscope CASCADE")
+        }
+        try server.psql(database, "CREATE SEQUENCE periscope.log_ids START 1000000")
+        #expect {
+            _ = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
+        } throws: { error in
+            "\(error)".contains("column periscope.logs.severity_text") && !"\(error)".contains("sequence")
         }
     }
 
@@ -107,7 +120,11 @@ struct PostgresStoreTests {
         #expect(PostgresSchema.columns["span_blocks"] == ["day", "id", "min_start", "max_start", "spans", "terms", "data"])
         #expect(PostgresSchema.columns["logs"]?.contains("correlation_key") == true)
         #expect(PostgresSchema.columns["collectors"] == ["id", "retention_ns", "seen_ns"])
-        #expect(PostgresSchema.columns.count == 18)
+        #expect(Set(PostgresSchema.columns.keys) == [
+            "schema_version", "days", "ingested_batches", "span_blocks", "trace_segments", "logs", "metric_points", "operations",
+            "log_services", "batch_deltas", "counts", "request_rollups", "slo_rollups", "alert_events", "slo_evaluations",
+            "counter_baselines", "collectors", "rollup_names",
+        ])
         #expect(PostgresSchema.sequences == ["span_block_ids", "log_ids", "metric_point_ids"])
     }
 

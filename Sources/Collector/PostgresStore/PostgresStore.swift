@@ -77,17 +77,10 @@ final class PostgresStore: TelemetryStore {
                 // The tables are created (or the missing ones added) once: a collector starting
                 // beside others on an up-to-date database takes no table locks.
                 if (found ?? 0) < PostgresSchema.version {
-                    // Rebuilding an index over weeks of partitions may take longer than a
-                    // statement is otherwise allowed; it fails as a whole or not at all.
-                    try session.execute("SET LOCAL statement_timeout = 0", "lifting the statement timeout for the upgrade")
-                    try session.execute("SET LOCAL lock_timeout = 0", "lifting the lock timeout for the upgrade")
                     if let found {
                         logger.notice("upgrading the PostgreSQL store's tables from schema \(found) to \(PostgresSchema.version); other collectors should be stopped until this one has started")
                     }
-                    for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                        try session.execute(String(statement), "creating the tables")
-                    }
-                    try preferLZ4(session)
+                    try makeTables(session)
                     try session.query("DELETE FROM periscope.schema_version", "stamping the schema version")
                     try session.query("INSERT INTO periscope.schema_version (version) VALUES (\(PostgresSchema.version))", "stamping the schema version")
                 }
@@ -199,12 +192,68 @@ final class PostgresStore: TelemetryStore {
             "attaching the \(table) partition of \(day)")
     }
 
-    /// At start, under the migration lock: every table and column this collector uses must be
-    /// there, else it refuses to start and names what is missing (a collector that started on
-    /// tables dropped by hand would answer every write and query with an error for ever). A
-    /// day partition dropped by hand (its data deliberately deleted) is made again, empty, so
-    /// the day can be written; one detached by hand is attached again.
+    /// Runs `PostgresSchema.statements` (each idempotent), without time limits: rebuilding an
+    /// index over weeks of partitions may take longer than a statement is otherwise allowed; it
+    /// fails as a whole or not at all.
+    private func makeTables(_ session: PostgresSession) throws {
+        try session.execute("SET LOCAL statement_timeout = 0", "lifting the statement timeout for the tables")
+        try session.execute("SET LOCAL lock_timeout = 0", "lifting the lock timeout for the tables")
+        for statement in PostgresSchema.statements.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+            try session.execute(String(statement), "creating the tables")
+        }
+        try preferLZ4(session)
+    }
+
+    /// At start, under the migration lock: every table, column and sequence this collector uses
+    /// must be there (a collector started on tables dropped by hand answered every write and
+    /// query with an error for ever). What the schema statements make again — a table, an added
+    /// column — is made again, empty, with a warning; a dropped sequence is not (numbering afresh
+    /// would collide with the IDs stored), nor a column only a table's creation makes: then the
+    /// collector refuses to start, naming what is missing. A day partition dropped by hand (its
+    /// data deliberately deleted) is made again, empty, so the day can be written; one detached
+    /// by hand is attached again.
     private func checkTables(_ session: PostgresSession) throws {
+        var missing = try missingTables(session)
+        if !missing.isEmpty {
+            guard !missing.contains(where: { $0.hasPrefix("sequence ") }) else { throw PostgresStoreError.damagedTables(missing: missing) }
+            logger.warning("the PostgreSQL store's tables were damaged by hand; making what is missing again, empty", metadata: [
+                "missing": "\(missing.joined(separator: ", "))",
+            ])
+            // Turn-taking state only; some development builds made it with another key column.
+            if missing.contains("column periscope.slo_evaluations.objectives") {
+                try session.execute("DROP TABLE periscope.slo_evaluations", "making the SLO evaluation turns again")
+            }
+            try makeTables(session)
+            missing = try missingTables(session)
+            guard missing.isEmpty else { throw PostgresStoreError.damagedTables(missing: missing) }
+        }
+
+        // Under the partition lock, days first: a day listed then has all its partitions made
+        // (`ensureDays` records it last, under that lock), and retention takes a day off the list
+        // under that lock before it detaches and drops its partitions, so none of its is made again here.
+        try session.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.namespace), \(PostgresSchema.Lock.days.rawValue))", "taking the partition lock")
+        let listed = try days(session)
+        let attached = Set(try session.query("""
+            SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'periscope'
+            """, "reading the day partitions").map { try $0.decode(String.self) })
+        let repairs = listed.flatMap { day in PostgresSchema.partitioned.filter { !attached.contains("\($0)_d\(day.index)") }.map { (day, $0) } }
+        if !repairs.isEmpty { try session.execute("SET LOCAL statement_timeout = 0", "lifting the statement timeout for the repair") }
+        for (day, table) in repairs {
+            let child = PostgresSchema.child(table, day)
+            let exists = try session.query("SELECT to_regclass('\(unescaped: child)') IS NOT NULL", "looking for \(child)").first?.decode(Bool.self) ?? false
+            if exists {
+                logger.warning("\(child) was detached by hand; attaching it again")
+                try session.execute("ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))", "attaching \(child)")
+            } else {
+                logger.warning("\(child) was dropped by hand; making it again, empty, so \(day) can be written (what it held is gone)")
+                try createPartition(of: table, for: day, session)
+            }
+        }
+    }
+
+    /// The tables, columns and sequences of `PostgresSchema` the database lacks, named for people.
+    private func missingTables(_ session: PostgresSession) throws -> [String] {
         var found: [String: Set<String>] = [:]
         let columns = try session.query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'periscope'",
@@ -224,26 +273,7 @@ final class PostgresStore: TelemetryStore {
             }
             missing += expected.subtracting(have).sorted().map { "column periscope.\(table).\($0)" }
         }
-        missing += PostgresSchema.sequences.subtracting(sequences).sorted().map { "sequence periscope.\($0)" }
-        guard missing.isEmpty else { throw PostgresStoreError.damagedTables(missing: missing) }
-
-        let attached = Set(try session.query("""
-            SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'periscope'
-            """, "reading the day partitions").map { try $0.decode(String.self) })
-        for day in try days(session) {
-            for table in PostgresSchema.partitioned where !attached.contains("\(table)_d\(day.index)") {
-                let child = PostgresSchema.child(table, day)
-                let exists = try session.query("SELECT to_regclass('\(unescaped: child)') IS NOT NULL", "looking for \(child)").first?.decode(Bool.self) ?? false
-                if exists {
-                    logger.warning("\(child) was detached by hand; attaching it again")
-                    try session.execute("ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))", "attaching \(child)")
-                } else {
-                    logger.warning("\(child) was dropped by hand; making it again, empty, so \(day) can be written (what it held is gone)")
-                    try createPartition(of: table, for: day, session)
-                }
-            }
-        }
+        return missing + PostgresSchema.sequences.subtracting(sequences).sorted().map { "sequence periscope.\($0)" }
     }
 
     func operationLimit(_ day: PartitionDay, _ session: PostgresSession) throws -> OperationLimit {

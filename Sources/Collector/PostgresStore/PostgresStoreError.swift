@@ -15,7 +15,7 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     case schemaMismatch(found: Int, expected: Int)
     /// The database does not store text as UTF-8.
     case encoding(String)
-    /// Tables, columns or sequences this collector uses are missing (dropped by hand).
+    /// Sequences, or columns only a table's creation makes, are missing (dropped by hand).
     case damagedTables(missing: [String])
 
     var description: String {
@@ -31,9 +31,9 @@ enum PostgresStoreError: Error, CustomStringConvertible {
                 + "CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0 and point --store at it."
         case .damagedTables(let missing):
             let shown = missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
-            return "the PostgreSQL database's Periscope tables are damaged: \(shown) missing (dropped by hand?). Periscope does not "
-                + "rebuild tables that held data: restore the database from a backup, or DROP SCHEMA periscope CASCADE to start "
-                + "over (losing its data)."
+            return "the PostgreSQL database's Periscope tables are damaged: \(shown) missing (dropped by hand?), which this "
+                + "collector cannot make again without clashing with the data kept. Restore the database from a backup, or "
+                + "DROP SCHEMA periscope CASCADE to start over (losing its data)."
         case .schemaMismatch(let found, let expected):
             return "the PostgreSQL database holds Periscope tables of schema \(found), written by a newer Periscope; this "
                 + "collector reads and writes schema \(expected). Run the Periscope version that wrote it, or point --store "

@@ -307,32 +307,45 @@ public final class OTLPExporter: TelemetrySink, Sendable {
         // A graceful shutdown lets the drain in progress finish, but within the shutdown's time:
         // an export to an agent that accepted and never answers would otherwise hold it until the
         // request timeout, and the final flush would wait again after it.
-        let shutdownBegan = Mutex<Duration?>(nil)
-        let bound = Mutex<Task<Void, Never>?>(nil)
+        let shutdown = Mutex(ShutdownBound())
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await loop.value
             } onGracefulShutdown: {
-                shutdownBegan.withLock { $0 = $0 ?? timeline.now }
-                wake.finish()
-                bound.withLock { bound in
-                    bound = bound ?? Task {
+                shutdown.withLock { state in
+                    guard !state.loopEnded, state.began == nil else { return }
+                    state.began = timeline.now
+                    state.deadline = Task {
                         guard (try? await timeline.sleep(for: shutdownTimeout)) != nil else { return }
                         loop.cancel()
                     }
                 }
+                wake.finish()
             }
         } onCancel: {
             loop.cancel()
         }
-        bound.withLock { $0?.cancel() }
+        let began = shutdown.withLock { state in
+            state.loopEnded = true
+            state.deadline?.cancel()
+            return state.began
+        }
         wake.finish()
         // The final flush must not inherit our cancellation, or a cancelled service would lose
-        // everything still queued. It is bounded by what is left of the shutdown's time instead.
-        let spent = shutdownBegan.withLock { $0 }.map { timeline.now - $0 } ?? .zero
-        let remaining = max(.zero, shutdownTimeout - spent)
+        // everything still queued. It is bounded by what is left of the shutdown's time instead;
+        // with none left, nothing is started (an export begun and cut at once might be stored
+        // and still be counted failed).
+        let remaining = shutdownTimeout - (began.map { timeline.now - $0 } ?? .zero)
+        guard remaining > .zero else { return abandonQueued() }
         let finalFlush = Task { await self.flush(timeout: remaining, untilEmpty: true) }
         if await !finalFlush.value { abandonQueued() }
+    }
+
+    /// When a graceful shutdown began, and the task that cuts the loop short at its deadline.
+    private struct ShutdownBound {
+        var began: Duration?
+        var deadline: Task<Void, Never>?
+        var loopEnded = false
     }
 
     /// What is still queued when the final flush's deadline passes goes with the process: it is
