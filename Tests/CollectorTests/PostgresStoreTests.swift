@@ -481,4 +481,52 @@ struct PostgresStoreTests {
         #expect(try store.logs(LogQuery(limit: 100)).count == 20, "the primary answers while the replica is down")
         #expect(try store.trace(TraceID(high: 3, low: 3))?.spans.count == 1)
     }
+
+    /// A replica whose processes are stopped keeps its connections open and never answers. It
+    /// used to hold a read until the connect timeout, again every 15 s (or for ever on a
+    /// connection already open).
+    @Test("a replica that stops answering costs one read its answer timeout; later reads go to the primary at once, and to the replica again once it answers")
+    func silentReplica() throws {
+        let primary = try PostgresServer.shared()
+        let url = try primary.createDatabase()
+        let database = String(url.split(separator: "/").last!)
+        let replica = try primary.startReplica()
+        defer {
+            replica.resume()
+            replica.stop()
+        }
+        let store = try PostgresStore(
+            location: PostgresLocation(url: url), replica: PostgresLocation(url: replica.url(database: database)), connections: 2,
+            replicaAnswerTimeout: .seconds(2), replicaRetryAfter: .milliseconds(500))
+        _ = try store.ingest(Self.logs(1), batchID: "l")
+        try replica.waitForReplay(of: primary)
+        #expect(try store.logs(LogQuery(limit: 100)).count == 10)
+
+        try replica.pause()
+        let clock = ContinuousClock()
+        var count = 0
+        let first = try clock.measure { count = try store.logs(LogQuery(limit: 100)).count }
+        #expect(count == 10)
+        #expect(first >= .seconds(2) && first < .seconds(10), "the first read found the replica silent at its answer timeout: \(first)")
+        // Probes keep finding it silent, apart from reads, which do not wait on it.
+        let deadline = clock.now + .seconds(6)
+        var slowest = Duration.zero
+        while clock.now < deadline {
+            slowest = max(slowest, try clock.measure { count = try store.logs(LogQuery(limit: 100)).count })
+            #expect(count == 10)
+            usleep(50_000)
+        }
+        #expect(slowest < .seconds(1), "a read waited \(slowest)")
+
+        replica.resume()
+        // Back: with replay paused on the replica, a batch stored since is missing from its answers.
+        try replica.psql(database, "SELECT pg_wal_replay_pause()")
+        _ = try store.ingest(Self.logs(2), batchID: "l2")
+        var fromReplica = false
+        for _ in 0..<200 where !fromReplica {
+            fromReplica = try store.logs(LogQuery(limit: 100)).count == 10
+            if !fromReplica { usleep(100_000) }
+        }
+        #expect(fromReplica, "reads went to the replica again once it answered")
+    }
 }

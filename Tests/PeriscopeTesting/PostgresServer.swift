@@ -75,6 +75,18 @@ public final class PostgresServer: Sendable {
         throw RunningProcess.StartError(description: "the replica did not replay up to \(position) in 30 s")
     }
 
+    /// Stops every process of this server (SIGSTOP), as a frozen or partitioned host would: its
+    /// connections stay open and nothing answers. `resume` lets them go on.
+    public func pause() throws {
+        kill(process.processID, SIGSTOP)
+        try Self.run("/usr/bin/pkill", ["-STOP", "-P", "\(process.processID)"])
+    }
+
+    public func resume() {
+        _ = try? Self.run("/usr/bin/pkill", ["-CONT", "-P", "\(process.processID)"])
+        kill(process.processID, SIGCONT)
+    }
+
     /// Stops this server at once (immediate shutdown, as a crash would) and waits for it to exit.
     public func stop() {
         PostgresCleanup.unregister(pid: process.processID)

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import PeriscopeDelivery
 import Synchronization
 
 /// A fixed number of connections to the PostgreSQL store, used from blocking threads (the
@@ -17,12 +18,28 @@ final class PostgresSessions: Sendable {
     private let slots: DispatchSemaphore
     private let nextID = Atomic<Int>(1)
     private let logger: Logger
+    /// How long a statement's answer is waited for before its connection is closed and the
+    /// statement fails as unreachable (SQLSTATE 08006); nil: as long as the server lets it run
+    /// (`statement_timeout`). A connection's start waits at most `startTimeout` of it. Set for a
+    /// replica, whose silence (a stopped or partitioned host keeps the connection open and never
+    /// answers) would otherwise hold a read for ever.
+    let answerTimeout: Duration?
+    static let startTimeout = Duration.seconds(5)
 
-    init(location: PostgresLocation, size: Int, logger: Logger) throws {
+    init(location: PostgresLocation, size: Int, answerTimeout: Duration? = nil, logger: Logger) throws {
         self.location = location
         configuration = try location.configuration()
         slots = DispatchSemaphore(value: max(1, size))
+        self.answerTimeout = answerTimeout
         self.logger = logger
+    }
+
+    /// `future`'s value, or nil when it has none within `timeout` (the future is left to finish).
+    static func wait<T: Sendable>(for future: EventLoopFuture<T>, within timeout: Duration) throws -> T? {
+        let done = DispatchSemaphore(value: 0)
+        future.whenComplete { _ in done.signal() }
+        guard done.wait(timeout: .now() + .nanoseconds(Int(clamping: timeout.wholeNanoseconds))) == .success else { return nil }
+        return try future.wait()
     }
 
     deinit {
@@ -45,7 +62,7 @@ final class PostgresSessions: Sendable {
         defer { slots.signal() }
         var connection = idle.withLock { $0.popLast() }
         if let existing = connection, existing.isClosed { connection = nil }
-        let session = PostgresSession(connection: try connection ?? connect(), logger: logger)
+        let session = PostgresSession(connection: try connection ?? connect(), answerTimeout: answerTimeout, logger: logger)
         defer {
             if session.isUsable {
                 idle.withLock { $0.append(session.connection) }
@@ -67,9 +84,16 @@ final class PostgresSessions: Sendable {
     private func connect() throws -> PostgresConnection {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         do {
-            return try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
-            ).wait()
+            let started = PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger)
+            guard let answerTimeout else { return try started.wait() }
+            let limit = min(answerTimeout, Self.startTimeout)
+            guard let connection = try Self.wait(for: started, within: limit) else {
+                started.whenSuccess { let _: EventLoopFuture<Void> = $0.close() }
+                throw PostgresStoreError.unreachable(location: location.description, reason: "no answer within \(limit) (the server is stopped, overloaded or cut off)")
+            }
+            return connection
+        } catch let error as PostgresStoreError {
+            throw error
         } catch {
             let reason = PostgresStoreError.from(error, what: "connecting")
             if case .statement(_, let message, _) = reason {
@@ -84,11 +108,14 @@ final class PostgresSessions: Sendable {
 final class PostgresSession {
     let connection: PostgresConnection
     private let logger: Logger
+    /// `PostgresSessions.answerTimeout`.
+    private let answerTimeout: Duration?
     /// False once a statement failed outside a transaction's rollback, or the connection closed.
     private(set) var isUsable = true
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, answerTimeout: Duration? = nil, logger: Logger) {
         self.connection = connection
+        self.answerTimeout = answerTimeout
         self.logger = logger
     }
 
@@ -96,7 +123,17 @@ final class PostgresSession {
     @discardableResult
     func query(_ query: PostgresQuery, _ what: String) throws(PostgresStoreError) -> PostgresQueryResult {
         do {
-            return try connection.query(query, logger: logger).wait()
+            let answer = connection.query(query, logger: logger)
+            guard let answerTimeout else { return try answer.wait() }
+            guard let result = try PostgresSessions.wait(for: answer, within: answerTimeout) else {
+                isUsable = false
+                let _: EventLoopFuture<Void> = connection.close()
+                throw PostgresStoreError.statement(
+                    sqlState: "08006", message: "no answer within \(answerTimeout); the connection was closed", what: what)
+            }
+            return result
+        } catch let error as PostgresStoreError {
+            throw error
         } catch {
             let failure = PostgresStoreError.from(error, what: what)
             if connection.isClosed { isUsable = false }

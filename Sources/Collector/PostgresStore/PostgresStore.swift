@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PeriscopeModel
@@ -24,9 +25,18 @@ final class PostgresStore: TelemetryStore {
     let replica: PostgresSessions?
     /// Reads falling back from the replica to the primary are logged at most once a minute.
     private let fallbackLog = LogThrottle()
-    /// Until when reads skip a replica found down (so each does not wait for a connect timeout).
-    private let replicaDownUntil = Mutex<ContinuousClock.Instant?>(nil)
-    static let replicaRetryAfter = Duration.seconds(15)
+    /// Whether reads go to the replica (`reading`).
+    private let replicaHealth = Mutex(ReplicaHealth.up)
+    /// How long reads skip a replica found down before one probe asks it again.
+    private let replicaRetryAfter: Duration
+
+    private enum ReplicaHealth {
+        case up
+        /// Found down: reads go to the primary; once `until` passes, one probe asks it again.
+        case down(until: ContinuousClock.Instant)
+        /// A probe is asking it; reads go to the primary meanwhile.
+        case probing
+    }
     /// Shared by every collector on the database.
     let alerts: any AlertLog
     private let logger: Logger
@@ -51,15 +61,17 @@ final class PostgresStore: TelemetryStore {
     init(
         location: PostgresLocation, replica: PostgresLocation? = nil, indexedAttributes: Set<String> = SQLiteStore.defaultIndexedAttributes,
         objectives: [ServiceLevelObjective] = [], maxOperationsPerService: Int = OperationLimit.defaultMaxPerService,
-        connections: Int = 8, logger: Logger = Logger(label: "periscope.store.postgres")
+        connections: Int = 8, replicaAnswerTimeout: Duration = .seconds(30), replicaRetryAfter: Duration = .seconds(15),
+        logger: Logger = Logger(label: "periscope.store.postgres")
     ) throws {
         self.location = location
+        self.replicaRetryAfter = replicaRetryAfter
         self.indexedAttributes = indexedAttributes
         self.objectives = objectives
         self.maxOperationsPerService = maxOperationsPerService
         self.logger = logger
         sessions = try PostgresSessions(location: location, size: connections, logger: logger)
-        self.replica = try replica.map { try PostgresSessions(location: $0, size: connections, logger: logger) }
+        self.replica = try replica.map { try PostgresSessions(location: $0, size: connections, answerTimeout: replicaAnswerTimeout, logger: logger) }
         alerts = PostgresAlertLog(sessions: sessions)
         let days = try sessions.withSession { session in
             try session.transaction {
@@ -117,22 +129,47 @@ final class PostgresStore: TelemetryStore {
 
     /// Runs a read-only query on the replica when there is one, else on the primary. A replica
     /// that cannot answer (`isReplicaUnavailable`) is passed over for the primary: an answer a
-    /// few milliseconds stale is fine for these queries, a failed one is not.
+    /// few milliseconds stale is fine for these queries, a failed one is not. A replica found
+    /// down (unreachable, or silent past its answer timeout) costs that one read: later reads go
+    /// to the primary without waiting on it, and a probe on a thread of its own asks it again
+    /// every `replicaRetryAfter` until it answers.
     func reading<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        guard let replica else { return try sessions.withSession(body) }
-        let now = ContinuousClock.now
-        if let until = replicaDownUntil.withLock({ $0 }), now < until { return try sessions.withSession(body) }
+        guard let replica, replicaReadable(replica) else { return try sessions.withSession(body) }
         do {
             return try replica.withSession(body)
         } catch let error as PostgresStoreError where error.isReplicaUnavailable {
-            if error.isReplicaDown { replicaDownUntil.withLock { $0 = now + Self.replicaRetryAfter } }
+            if error.isReplicaDown { replicaHealth.withLock { $0 = .down(until: .now + replicaRetryAfter) } }
             if let held = fallbackLog.admit() {
-                logger.warning("the store replica cannot answer; reading from the primary meanwhile (a replica found down is tried again every 15 s)", metadata: [
+                logger.warning("the store replica cannot answer; reading from the primary meanwhile (a replica found down is asked again every \(replicaRetryAfter), apart from reads)", metadata: [
                     "replica": "\(replica.location)", "error": "\(error)", "fallbacks_not_logged": "\(held)",
                 ])
             }
             return try sessions.withSession(body)
         }
+    }
+
+    /// Whether reads go to the replica now; starts the probe when one is due.
+    private func replicaReadable(_ replica: PostgresSessions) -> Bool {
+        let now = ContinuousClock.now
+        let probe = replicaHealth.withLock { health -> Bool? in
+            switch health {
+            case .up: return nil
+            case .probing: return false
+            case .down(let until):
+                guard now >= until else { return false }
+                health = .probing
+                return true
+            }
+        }
+        guard let probe else { return true }
+        if probe {
+            Thread { [self] in
+                let answered = (try? replica.withSession { try $0.query("SELECT 1", "probing the replica") }) != nil
+                replicaHealth.withLock { $0 = answered ? .up : .down(until: .now + replicaRetryAfter) }
+                if answered { logger.notice("the store replica answers again; reads go to it", metadata: ["replica": "\(replica.location)"]) }
+            }.start()
+        }
+        return false
     }
 
     // MARK: - Days
