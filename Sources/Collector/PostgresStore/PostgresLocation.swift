@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import PeriscopeDelivery
 import PostgresNIO
 
 /// Where the PostgreSQL store is: a `postgres://user:password@host:port/database` URL, as
@@ -79,12 +80,18 @@ struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         ("application_name", "periscope-collector"),
     ]
 
-    func configuration() throws -> PostgresConnection.Configuration {
+    /// `statementTimeout` replaces `sessionSettings`' two minutes (a replica's statements end
+    /// before the collector stops waiting for their answer).
+    func configuration(statementTimeout: Duration? = nil) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = requiresTLS
             ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = Self.sessionSettings
+        var settings = Self.sessionSettings
+        if let statementTimeout, let index = settings.firstIndex(where: { $0.0 == "statement_timeout" }) {
+            settings[index].1 = "\(max(1, statementTimeout.wholeNanoseconds / 1_000_000))ms"
+        }
+        configuration.options.additionalStartupParameters = settings
         return configuration
     }
 }

@@ -20,18 +20,36 @@ final class PostgresSessions: Sendable {
     private let logger: Logger
     /// How long a statement's answer is waited for before its connection is closed and the
     /// statement fails as unreachable (SQLSTATE 08006); nil: as long as the server lets it run
-    /// (`statement_timeout`). A connection's start waits at most `startTimeout` of it. Set for a
-    /// replica, whose silence (a stopped or partitioned host keeps the connection open and never
-    /// answers) would otherwise hold a read for ever.
+    /// (`statement_timeout`). With it, the server's `statement_timeout` is five sixths of it, so
+    /// a server that is alive ends a slow statement itself (57014) before the collector gives
+    /// up on it; a connection's start waits at most `startTimeout`. Set for a replica, whose
+    /// silence (a stopped or cut-off host keeps the connection open and never answers) would
+    /// otherwise hold a read for ever.
     let answerTimeout: Duration?
     static let startTimeout = Duration.seconds(5)
 
     init(location: PostgresLocation, size: Int, answerTimeout: Duration? = nil, logger: Logger) throws {
         self.location = location
-        configuration = try location.configuration()
+        configuration = try location.configuration(statementTimeout: answerTimeout.map { $0 * 5 / 6 })
         slots = DispatchSemaphore(value: max(1, size))
         self.answerTimeout = answerTimeout
         self.logger = logger
+    }
+
+    /// Whether the server answers `SELECT 1` on a new connection (apart from the pool, whose idle
+    /// connections may be stale) within `startTimeout` each for the start and the answer.
+    func probe() -> Bool {
+        guard let connection = try? connect(within: Self.startTimeout) else { return false }
+        defer { Self.closeLater(connection) }
+        let session = PostgresSession(connection: connection, answerTimeout: Self.startTimeout, logger: logger)
+        return (try? session.query("SELECT 1", "probing")) != nil
+    }
+
+    /// Closes `connection` without waiting for it to close, keeping it until it has (PostgresNIO
+    /// requires a connection to be closed before it goes).
+    static func closeLater(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// `future`'s value, or nil when it has none within `timeout` (the future is left to finish).
@@ -53,19 +71,27 @@ final class PostgresSessions: Sendable {
 
     /// Runs `body` with a connection of its own. Never nested: code that already has a session
     /// passes it on.
-    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+    /// `admitted`, asked once a connection is free, can still send the caller elsewhere (a read
+    /// that waited for a replica found down meanwhile): it then fails as `unreachable`.
+    func withSession<T>(admitted: (() -> Bool)? = nil, _ body: (PostgresSession) throws -> T) throws -> T {
         let thread = Self.currentThread
         let nested = holders.withLock { !$0.insert(thread).inserted }
         precondition(!nested, "PostgresSessions.withSession nested on one thread: pass the session on instead")
         defer { holders.withLock { _ = $0.remove(thread) } }
         slots.wait()
         defer { slots.signal() }
+        if let admitted, !admitted() {
+            throw PostgresStoreError.unreachable(location: location.description, reason: "found down while this read waited for a connection")
+        }
         var connection = idle.withLock { $0.popLast() }
         if let existing = connection, existing.isClosed { connection = nil }
         let session = PostgresSession(connection: try connection ?? connect(), answerTimeout: answerTimeout, logger: logger)
         defer {
             if session.isUsable {
                 idle.withLock { $0.append(session.connection) }
+            } else if answerTimeout != nil {
+                // A silent server's TLS close waits for its answer: not this caller.
+                Self.closeLater(session.connection)
             } else {
                 _ = try? session.connection.close().wait()
             }
@@ -81,14 +107,13 @@ final class PostgresSessions: Sendable {
         #endif
     }
 
-    private func connect() throws -> PostgresConnection {
+    private func connect(within limit: Duration? = nil) throws -> PostgresConnection {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         do {
             let started = PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger)
-            guard let answerTimeout else { return try started.wait() }
-            let limit = min(answerTimeout, Self.startTimeout)
+            guard let limit = limit ?? answerTimeout.map({ min($0, Self.startTimeout) }) else { return try started.wait() }
             guard let connection = try Self.wait(for: started, within: limit) else {
-                started.whenSuccess { let _: EventLoopFuture<Void> = $0.close() }
+                started.whenSuccess { Self.closeLater($0) }
                 throw PostgresStoreError.unreachable(location: location.description, reason: "no answer within \(limit) (the server is stopped, overloaded or cut off)")
             }
             return connection
@@ -127,7 +152,7 @@ final class PostgresSession {
             guard let answerTimeout else { return try answer.wait() }
             guard let result = try PostgresSessions.wait(for: answer, within: answerTimeout) else {
                 isUsable = false
-                let _: EventLoopFuture<Void> = connection.close()
+                PostgresSessions.closeLater(connection)
                 throw PostgresStoreError.statement(
                     sqlState: "08006", message: "no answer within \(answerTimeout); the connection was closed", what: what)
             }

@@ -136,9 +136,14 @@ final class PostgresStore: TelemetryStore {
     func reading<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         guard let replica, replicaReadable(replica) else { return try sessions.withSession(body) }
         do {
-            return try replica.withSession(body)
+            return try replica.withSession(admitted: { self.replicaHealth.withLock { if case .up = $0 { true } else { false } } }, body)
         } catch let error as PostgresStoreError where error.isReplicaUnavailable {
-            if error.isReplicaDown { replicaHealth.withLock { $0 = .down(until: .now + replicaRetryAfter) } }
+            // Only a replica taken as up is put down here: a probe's verdict is its own.
+            if error.isReplicaDown {
+                replicaHealth.withLock { health in
+                    if case .up = health { health = .down(until: .now + replicaRetryAfter) }
+                }
+            }
             if let held = fallbackLog.admit() {
                 logger.warning("the store replica cannot answer; reading from the primary meanwhile (a replica found down is asked again every \(replicaRetryAfter), apart from reads)", metadata: [
                     "replica": "\(replica.location)", "error": "\(error)", "fallbacks_not_logged": "\(held)",
@@ -164,7 +169,7 @@ final class PostgresStore: TelemetryStore {
         guard let probe else { return true }
         if probe {
             Thread { [self] in
-                let answered = (try? replica.withSession { try $0.query("SELECT 1", "probing the replica") }) != nil
+                let answered = replica.probe()
                 replicaHealth.withLock { $0 = answered ? .up : .down(until: .now + replicaRetryAfter) }
                 if answered { logger.notice("the store replica answers again; reads go to it", metadata: ["replica": "\(replica.location)"]) }
             }.start()

@@ -50,13 +50,13 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     /// Whether a read that failed on a replica should be asked of the primary instead: the
     /// replica cannot be reached or lost its connection (class 08), is shutting down or
     /// starting (57P01–57P03), its recovery cancelled the query (40001), or has not replayed the
-    /// tables or columns yet (42P01, 42703). A query that ran out of time (57014) is not asked
-    /// again: it would take as long on the primary.
+    /// tables or columns yet (42P01, 42703), or a query ran past the replica's shorter statement
+    /// timeout (57014; the primary allows two minutes).
     var isReplicaUnavailable: Bool {
         switch self {
         case .unreachable: return true
         case .statement(let state, _, _):
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "42P01", "42703"].contains(state)
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "42P01", "42703", "57014"].contains(state)
         default: return false
         }
     }
