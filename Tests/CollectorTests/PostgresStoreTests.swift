@@ -76,7 +76,7 @@ struct PostgresStoreTests {
         }
     }
 
-    @Test("tables or columns dropped by hand stop the start with their names; a day partition dropped by hand is made again")
+    @Test("dropped by hand: a table or added column is made again, a sequence or creation-only column stops the start with their names, a day partition is made again")
     func damagedTables() throws {
         let server = try PostgresServer.shared()
         let url = try server.createDatabase()
