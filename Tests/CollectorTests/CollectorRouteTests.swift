@@ -46,6 +46,30 @@ struct CollectorRouteTests {
         try JSONDecoder().decode(QueryAPI.ErrorBody.self, from: Data(buffer: response.body)).error
     }
 
+    @Test("a known path asked with another method: 405 with Allow and what to use; an unknown path stays 404; auth comes first")
+    func methodNotAllowed() async throws {
+        try await application().test(.router) { client in
+            let auth: HTTPFields = [.authorization: "Bearer \(Self.token)"]
+            let getIngest = try await client.execute(uri: "/v1/traces", method: .get, headers: auth)
+            #expect(getIngest.status == .methodNotAllowed)
+            #expect(getIngest.headers[.allow] == "POST")
+            #expect(try errorMessage(getIngest) == "GET is not served at /v1/traces; use POST")
+            let deleteTrace = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)", method: .delete, headers: auth)
+            #expect(deleteTrace.status == .methodNotAllowed)
+            #expect(deleteTrace.headers[.allow] == "GET")
+            let postHealth = try await client.execute(uri: "/healthz", method: .post)
+            #expect(postHealth.status == .methodNotAllowed && postHealth.headers[.allow] == "GET", "/healthz needs no token, whatever the method")
+            let unknown = try await client.execute(uri: "/api/v1/nothing", method: .get, headers: auth)
+            #expect(unknown.status == .notFound)
+            let tooDeep = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)/more", method: .post, headers: auth)
+            #expect(tooDeep.status == .notFound)
+            let unauthenticated = try await client.execute(uri: "/v1/traces", method: .get)
+            #expect(unauthenticated.status == .unauthorized)
+            let found = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)", method: .get, headers: auth)
+            #expect(found.status == .notFound, "a route's own 404 (no such trace) is kept")
+        }
+    }
+
     @Test("without the right bearer token: 401 with WWW-Authenticate, nothing stored; /healthz needs none")
     func bearerAuth() async throws {
         try await application().test(.router) { client in

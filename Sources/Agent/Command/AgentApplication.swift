@@ -39,6 +39,7 @@ struct AgentApplication {
         let receiver = OTLPReceiver(
             ingest: OTLPIngest(limits: configuration.bodyLimits, budget: RequestMemoryBudget(for: configuration.bodyLimits)), sink: processed, logger: logger)
         receiver.register(on: router)
+        router.add(middleware: MethodNotAllowedMiddleware(for: router))
         let httpBound = BoundAddress(configured: configuration.otlpListen)
         let grpcBound = configuration.otlpGRPCListen.map(BoundAddress.init(configured:))
         let server = Application(

@@ -65,7 +65,8 @@ enum CollectorApplication {
     }
 
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
-    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API.
+    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API; a known
+    /// path asked with another method is answered 405.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
         ingestInFlight: InFlightCounter = InFlightCounter(), budget: RequestMemoryBudget? = nil, logger: Logger
@@ -79,6 +80,7 @@ enum CollectorApplication {
         IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
         QueryRoutes(store: store, logger: logger).register(on: router)
+        router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router
     }
 }
