@@ -59,6 +59,8 @@ struct CollectorRouteTests {
             #expect(deleteTrace.headers[.allow] == "GET")
             let postHealth = try await client.execute(uri: "/healthz", method: .post)
             #expect(postHealth.status == .methodNotAllowed && postHealth.headers[.allow] == "GET", "/healthz needs no token, whatever the method")
+            let headHealth = try await client.execute(uri: "/healthz", method: .head)
+            #expect(headHealth.status == .notFound, "HEAD on a GET path keeps its 404: HEAD is not served")
             let unknown = try await client.execute(uri: "/api/v1/nothing", method: .get, headers: auth)
             #expect(unknown.status == .notFound)
             let tooDeep = try await client.execute(uri: "/api/v1/traces/\(Self.traceID.hex)/more", method: .post, headers: auth)
