@@ -43,14 +43,14 @@ public struct RetryPolicy: Equatable, Sendable {
         }
     }
 
-    /// The wait before retry number `retry` (1-based): random in 0...min(initial·2^(retry-1), max),
-    /// raised to the server's `Retry-After` if that is longer, and never beyond `maxBackoff`.
     /// The longest wait before retry number `retry` (from 1): `initialBackoff` doubled each
     /// retry, at most `maxBackoff`; `backoff` draws below it.
     public func ceiling(retry: Int) -> Duration {
         min(initialBackoff * (1 << min(max(retry - 1, 0), 40)), maxBackoff)
     }
 
+    /// The wait before retry number `retry` (1-based): random in 0...`ceiling(retry:)`, raised to
+    /// the server's `Retry-After` if that is longer, and never beyond `maxBackoff`.
     public func backoff(retry: Int, retryAfter: Duration? = nil, using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(retry: retry)
         let jittered = Duration.nanoseconds(Int64.random(in: 0...max(ceiling.wholeNanoseconds, 1), using: &generator))

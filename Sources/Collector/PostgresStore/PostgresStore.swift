@@ -229,8 +229,13 @@ final class PostgresStore: TelemetryStore {
         try session.execute(
             "ALTER TABLE \(child) ADD CONSTRAINT \(table)_d\(day.index)_day CHECK (day = \(day.index))",
             "constraining the \(table) partition of \(day)")
+        try attachPartition(of: table, for: day, session)
+    }
+
+    /// Attaches `table`'s partition for `day` (its CHECK constraint spares the scan).
+    private func attachPartition(of table: String, for day: PartitionDay, _ session: PostgresSession) throws {
         try session.execute(
-            "ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))",
+            "ALTER TABLE periscope.\(table) ATTACH PARTITION \(PostgresSchema.child(table, day)) FOR VALUES IN (\(day.index))",
             "attaching the \(table) partition of \(day)")
     }
 
@@ -286,7 +291,7 @@ final class PostgresStore: TelemetryStore {
             let exists = try session.query("SELECT to_regclass('\(unescaped: child)') IS NOT NULL", "looking for \(child)").first?.decode(Bool.self) ?? false
             if exists {
                 logger.warning("\(child) was detached by hand; attaching it again")
-                try session.execute("ALTER TABLE periscope.\(table) ATTACH PARTITION \(child) FOR VALUES IN (\(day.index))", "attaching \(child)")
+                try attachPartition(of: table, for: day, session)
             } else {
                 logger.warning("\(child) was dropped by hand; making it again, empty, so \(day) can be written (what it held is gone)")
                 try createPartition(of: table, for: day, session)

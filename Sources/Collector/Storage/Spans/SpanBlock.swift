@@ -71,7 +71,9 @@ final class SpanBlock: Sendable {
     private let statusKeys: (current: Int32?, older: Int32?)
 
     /// The string table index of `text`, if the block holds it.
-    func stringIndex(_ text: String) -> Int32? { strings.firstIndex(of: text).map(Int32.init) }
+    func stringIndex(_ text: String) -> Int32? { Self.index(of: text, in: strings) }
+
+    private static func index(of text: String, in strings: [String]) -> Int32? { strings.firstIndex(of: text).map(Int32.init) }
 
     /// The trace's ordinal, if the block holds spans of it.
     func ordinal(of traceID: TraceID) -> Int? { traceIDs.firstIndex(of: traceID) }
@@ -274,7 +276,7 @@ final class SpanBlock: Sendable {
         for span in withDetails { details[span] = try reader.details(&detailColumn, start: starts[span]) }
 
         self.strings = strings
-        statusKeys = (strings.firstIndex(of: "http.response.status_code").map(Int32.init), strings.firstIndex(of: "http.status_code").map(Int32.init))
+        statusKeys = (Self.index(of: "http.response.status_code", in: strings), Self.index(of: "http.status_code", in: strings))
         self.resources = resources
         self.traceIDs = traceIDs
         self.traceBounds = traceBounds
