@@ -107,6 +107,7 @@ echo "    in the second half an error burst and a latency spike (--fault both) b
 "$bin/periscope-example" demo --agent "http://127.0.0.1:$agent_port" --requests "$requests" --fault both \
   >"$demo/example.out" 2>"$demo/example.err"
 grep -c '^trace ' "$demo/example.out" | xargs -I{} echo "    {} traces emitted"
+sed -n 's/^\(.*: exported .*\)$/    \1/p' "$demo/example.err"
 
 export PERISCOPE_COLLECTOR="$collector"
 export PERISCOPE_TOKEN="$(cat "$demo/token")"

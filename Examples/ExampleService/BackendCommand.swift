@@ -47,6 +47,7 @@ struct BackendCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { printExportSummary(service, periscope.statistics) }
         try await group.run()
     }
 }

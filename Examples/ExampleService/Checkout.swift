@@ -32,6 +32,7 @@ enum Checkout {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        defer { printExportSummary(options.service, periscope.statistics) }
         try await group.run()
     }
 }

@@ -64,8 +64,15 @@ struct SDKEndToEndTests {
         }
     }
 
-    /// Runs `periscope-example demo` to completion and returns the trace IDs it printed.
-    func runDemo(agent: AgentProcess, requests: Int, extra: [String] = []) async throws -> [String] {
+    /// A finished `periscope-example demo`: the trace IDs it printed, and its standard error
+    /// (each process's export summary, for failure messages).
+    struct DemoRun {
+        var traceIDs: [String]
+        var standardError: String
+    }
+
+    /// Runs `periscope-example demo` to completion.
+    func runDemo(agent: AgentProcess, requests: Int, extra: [String] = []) async throws -> DemoRun {
         let example = try RunningProcess(BinaryLocation.binary("periscope-example"), [
             "demo", "--agent", agent.url, "--requests", String(requests),
         ] + extra)
@@ -73,7 +80,10 @@ struct SDKEndToEndTests {
         try #require(status == 0, "demo failed: \(example.standardError)")
         let ids = example.standardOutput.split(separator: "\n").filter { $0.hasPrefix("trace ") }.map { String($0.dropFirst(6)) }
         try #require(ids.count == requests, "demo output: \(example.standardOutput)")
-        return ids
+        // Each of the two processes says what its SDK exported, dropped and failed to deliver.
+        let summaries = example.standardError.split(separator: "\n").filter { $0.contains(": exported ") }
+        try #require(summaries.count == 2, "export summaries of checkout and inventory: \(example.standardError)")
+        return DemoRun(traceIDs: ids, standardError: summaries.joined(separator: "\n"))
     }
 
     // MARK: Tests
@@ -83,7 +93,8 @@ struct SDKEndToEndTests {
         let stack = try await Stack.start()
         defer { Task { await stack.stop() } }
         let requests = 5
-        let traceIDs = try await runDemo(agent: stack.agent, requests: requests)
+        let demo = try await runDemo(agent: stack.agent, requests: requests)
+        let traceIDs = demo.traceIDs
 
         var correlationIDs: [String] = []
         for id in traceIDs {
@@ -116,7 +127,7 @@ struct SDKEndToEndTests {
             let logs = try await stack.logs("correlation_id=\(correlationID)") { logs in
                 Set(logs.map(\.service)) == ["checkout", "inventory"] && logs.contains { $0.body == .string("checkout complete") }
             }
-            #expect(Set(logs.map(\.service)) == ["checkout", "inventory"], "\(logs.map(\.body))")
+            #expect(Set(logs.map(\.service)) == ["checkout", "inventory"], "\(logs.map(\.body)); \(demo.standardError)")
             #expect(logs.count >= 4, "cart validated, inventory lookup, querying, checkout complete: \(logs.map(\.body))")
             #expect(logs.allSatisfy { $0.traceID?.hex == id }, "the correlation ID names this request only")
             #expect(logs.allSatisfy { $0.attributes["correlation_id"] == .string(correlationID) })
@@ -152,7 +163,7 @@ struct SDKEndToEndTests {
         defer { Task { await stack.stop() } }
 
         // Ratio 0 in both services: nothing is recorded, though the logs still arrive.
-        let dropped = try await runDemo(agent: stack.agent, requests: 3, extra: ["--sampling-ratio", "0"])
+        let dropped = try await runDemo(agent: stack.agent, requests: 3, extra: ["--sampling-ratio", "0"]).traceIDs
         _ = try await stack.logs("service=checkout") { $0.filter { $0.body == .string("checkout complete") }.count >= 3 }
         _ = try await stack.logs("service=inventory") { $0.filter { $0.body == .string("inventory lookup") }.count >= 3 }
         try await Task.sleep(for: .seconds(1))
@@ -163,7 +174,7 @@ struct SDKEndToEndTests {
         }
 
         // The frontend samples everything; the backend, at ratio 0, follows the incoming decision.
-        let kept = try await runDemo(agent: stack.agent, requests: 3, extra: ["--sampling-ratio", "1", "--backend-sampling-ratio", "0"])
+        let kept = try await runDemo(agent: stack.agent, requests: 3, extra: ["--sampling-ratio", "1", "--backend-sampling-ratio", "0"]).traceIDs
         for id in kept {
             let trace = try #require(try await stack.trace(id, spans: 5))
             #expect(Set(trace.spans.map(\.service)) == ["checkout", "inventory"])
