@@ -371,11 +371,28 @@ package final class DiskQueue: Sendable {
         } catch {
             throw .refused(error)
         }
-        let index = state.segments.count - 1
+        var index = state.segments.count - 1
         do {
             try state.segments[index].file.append(record.head, record.body)
         } catch {
-            throw .refused(.io("\(error)"))
+            // A full disk (or a file size limit) while every record of the segment being written
+            // was delivered: only moving on frees that segment's space, and no other write would
+            // ever move on — every append would be refused until a restart. So start the next
+            // segment (the delivered one is deleted) and try once more.
+            guard state.segments[index].records > 0, state.segments[index].unacknowledged == 0 else {
+                throw .refused(.io("\(error)"))
+            }
+            do throws(QueueError) {
+                try Self.openSegment(&state, directory: directory)
+            } catch let rollover {
+                throw .refused(.io("\(error); starting a new segment to free the delivered one failed too: \(rollover)"))
+            }
+            index = state.segments.count - 1
+            do {
+                try state.segments[index].file.append(record.head, record.body)
+            } catch {
+                throw .refused(.io("\(error)"))
+            }
         }
         if configuration.fsync != .always {
             // Without per-append syncs a record is shipped as soon as it is written.

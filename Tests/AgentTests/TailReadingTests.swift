@@ -333,7 +333,9 @@ struct TailReadingTests {
     func renameRotation() async throws {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain))
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(
+            scratch, sink: sink, source: TailSource(include: [scratch.file("app.log")], startAt: .beginning, format: .plain), timeline: Timeline(clock))
         try scratch.append("app.log", "a1\n")
         await engine.poll()
         try scratch.append("app.log", "a2\n")
@@ -345,24 +347,38 @@ struct TailReadingTests {
         let watched = await engine.watchedPaths
         #expect(watched == [scratch.file("app.log"), scratch.file("app.log")], "the renamed file keeps the name its lines were written under")
         try FileManager.default.removeItem(atPath: scratch.file("app.log.1"))
+        clock.advance(by: TailEngine.rotatedGrace)
         await engine.poll()
-        #expect(await engine.watchedPaths == [scratch.file("app.log")], "a deleted, fully read file is released")
+        #expect(await engine.watchedPaths == [scratch.file("app.log")], "a deleted, fully read file is released once it has not grown for the grace")
     }
 
-    @Test("a file deleted while being read is read to its end, then its descriptor is closed")
+    @Test("a file deleted while its writer goes on writing is read until it stops growing for the grace, then its descriptor is closed")
     func deletedWhileRead() async throws {
         let scratch = try TailScratch()
         let sink = RecordingTailSink()
-        let engine = try TailTesting.engine(scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain))
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(
+            scratch, sink: sink, source: TailSource(include: [], startAt: .beginning, format: .plain), timeline: Timeline(clock))
         try scratch.append("a.log", "x\n")
         await engine.poll()
         let fd = open(scratch.file("a.log"), O_WRONLY | O_APPEND)
+        defer { close(fd) }
         try FileManager.default.removeItem(atPath: scratch.file("a.log"))
-        _ = "y\n".withCString { write(fd, $0, 2) }
-        close(fd)
+        var expected = ["x"]
+        // The writer keeps its descriptor and writes on, a line per poll, across several graces.
+        for line in 0..<6 {
+            let text = "after delete \(line)\n"
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            expected.append("after delete \(line)")
+            await engine.poll()
+            #expect(await engine.watchedPaths.count == 1, "still growing: held")
+            clock.advance(by: TailEngine.rotatedGrace / 2)
+        }
+        #expect(sink.bodies == expected)
+        clock.advance(by: TailEngine.rotatedGrace)
         await engine.poll()
-        #expect(sink.bodies == ["x", "y"])
-        #expect(await engine.watchedPaths.isEmpty)
+        #expect(await engine.watchedPaths.isEmpty, "released once it has not grown for the grace")
+        #expect(sink.bodies == expected)
     }
 
     @Test("truncation restarts at 0; same-size rewrite is caught by the fingerprint")

@@ -90,14 +90,14 @@ enum TailTesting {
 
     static func engine(
         _ scratch: TailScratch, sink: RecordingTailSink, source: TailSource? = nil, redactor: Redactor = Redactor(rules: [], includeDefaults: true),
-        bytesPerPoll: Int = TailEngine.maxBytesPerPoll, timeline: Timeline = .continuous
+        bytesPerPoll: Int = TailEngine.maxBytesPerPoll, timeline: Timeline = .continuous, maxOpenFiles: Int = 1_000
     ) throws -> TailEngine {
         var source = source ?? TailSource(include: [scratch.file("*.log")], startAt: .beginning)
         if source.include.isEmpty { source.include = [scratch.file("*.log")] }
         source.partialLineTimeout = .milliseconds(150)
         return try TailEngine(
             sources: [source], redactor: redactor, defaultService: "svc", checkpointPath: scratch.file("tail-checkpoints.json"),
-            sink: sink, bytesPerPoll: bytesPerPoll, timeline: timeline, logger: logger)
+            sink: sink, bytesPerPoll: bytesPerPoll, timeline: timeline, maxOpenFiles: maxOpenFiles, logger: logger)
     }
 
     /// Records as the tailer writes them (parsed, mapped, redacted, encoded), decoded again.

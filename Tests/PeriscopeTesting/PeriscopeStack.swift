@@ -78,13 +78,19 @@ public struct AgentProcess: Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// - Parameter limits: `prlimit(1)` options the agent runs under (`--nofile=128`, `--fsize=262144`).
     public static func start(
-        in directory: TemporaryDirectory, collector: CollectorProcess, extraArguments: [String] = []
+        in directory: TemporaryDirectory, collector: CollectorProcess, extraArguments: [String] = [], limits: [String] = []
     ) async throws -> AgentProcess {
-        let process = try RunningProcess(BinaryLocation.binary("periscope-agent"), [
+        let arguments = [
             "--otlp-listen", "127.0.0.1:0", "--otlp-grpc-listen", "127.0.0.1:0", "--collector", collector.url, "--token-file", collector.tokenFile.path,
             "--data", directory.file("agent-data").path, "--log-level", "warning",
-        ] + extraArguments)
+        ] + extraArguments
+        let binary = BinaryLocation.binary("periscope-agent")
+        // prlimit sets the limits on itself and execs the agent: the process is the agent's.
+        let process = limits.isEmpty
+            ? try RunningProcess(binary, arguments)
+            : try RunningProcess(URL(fileURLWithPath: "/usr/bin/prlimit"), limits + ["--", binary.path] + arguments)
         let port = try await process.waitForListeningPort()
         let grpcPort = try await process.waitForGRPCPort(unlessOff: "--otlp-grpc-listen", in: extraArguments)
         return AgentProcess(process: process, port: port, grpcPort: grpcPort)

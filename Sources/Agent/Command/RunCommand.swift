@@ -110,6 +110,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         LargeAllocationPolicy.apply(environment: environment)
+        ProcessLimits.apply()
         let configuration: AgentConfiguration
         do {
             configuration = try resolve(environment: environment)

@@ -23,7 +23,7 @@ struct AgentConfiguration: Sendable, Equatable {
     var tail = TailConfiguration()
     /// `redact:` and `redact_defaults:`: applied to every log record, tailed or received over OTLP.
     var redaction = RedactionConfiguration()
-    var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent("tail-checkpoints.json") }
+    var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent(OwnDirectoryCheck.checkpointName) }
     /// Host (and `watch_pid`) metrics from /proc; `nil` turns them off.
     var hostMetricsInterval: Duration? = .seconds(10)
     var watchPID: Int32?

@@ -11,6 +11,8 @@ struct OTLPReceiver: Sendable {
     let ingest: OTLPIngest
     let sink: any BatchSink
     let logger: Logger
+    /// Refusals come in floods (every client retrying against a full disk or queue): one line a minute.
+    let refusalLog = LogThrottle()
 
     func register(on router: Router<BasicRequestContext>) {
         ingest.register(on: router, logger: logger) { received, _ in
@@ -25,7 +27,9 @@ struct OTLPReceiver: Sendable {
         do {
             try await sink.accept(payload)
         } catch {
-            logger.warning("could not accept \(signal.path) batch: \(error)")
+            if let held = refusalLog.admit() {
+                logger.warning("could not accept \(signal.path) batch: \(error)\(held > 0 ? " (and \(held) refusals more in the last minute)" : "")")
+            }
             return Self.answer(for: error, format: received.format)
         }
         return .accepted(received)

@@ -67,3 +67,21 @@ struct FileFingerprint: Hashable, Sendable, Codable {
         return current == self
     }
 }
+
+/// Opening a file the tailer reads.
+enum TailedFileOpening {
+    /// Opens `path` for reading when it is a regular file (and, if given, still `identity`);
+    /// nil otherwise. Never blocks: a path that became a FIFO between the `stat` of discovery
+    /// and this `open` would otherwise wait for a writer for ever (`O_NONBLOCK` has no effect on
+    /// reading a regular file). `O_NOCTTY`: a terminal device never becomes the agent's.
+    static func open(_ path: String, identity: FileIdentity? = nil) -> Int32? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, identity.map({ $0 == FileIdentity(info) }) ?? true else {
+            Glibc.close(fd)
+            return nil
+        }
+        return fd
+    }
+}

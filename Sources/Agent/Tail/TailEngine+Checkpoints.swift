@@ -40,7 +40,9 @@ extension TailEngine {
             try await BlockingIO.run { try log.save(document) }
             return true
         } catch {
-            logger.error("cannot write tail checkpoints: \(error)")
+            if let held = checkpointFailureLog.admit() {
+                logger.error("cannot write tail checkpoints (reading waits; nothing is lost): \(error)\(held > 0 ? " (\(held) failures more in the last minute)" : "")")
+            }
             return false
         }
     }

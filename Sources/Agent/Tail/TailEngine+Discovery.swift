@@ -16,9 +16,16 @@ extension TailEngine {
         var seen = Set<FileIdentity>()
         var fresh: [(path: String, identity: FileIdentity, source: Int)] = []
         var outgrown: Set<FileIdentity> = []
-        var resumed: [(path: String, identity: FileIdentity, source: Int)] = []
+        var resumed: [(path: String, identity: FileIdentity, source: Int, hasNews: Bool)] = []
+        var ownDirectories = OwnDirectoryCheck(dataDirectory: dataDirectory)
         for (index, matcher) in matchers.enumerated() {
             for path in matcher.paths() {
+                if ownDirectories.contains(path) {
+                    if warnedOwnFiles.insert(index).inserted {
+                        logger.warning("tail source \(sources[index].key) matches \(path) in the agent's own data directory \(dataDirectory ?? ""): its checkpoint and queue are never read (they would feed the agent its own output); narrow the include glob")
+                    }
+                    continue
+                }
                 globbed.insert(path)
                 var info = stat()
                 guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
@@ -36,11 +43,13 @@ extension TailEngine {
                     ignoredCopies[identity] = nil
                     outgrown.insert(identity)
                     fresh.append((path, identity, index))
-                } else if savedEntries[identity] != nil {
-                    resumed.append((path, identity, index))
+                } else if let entry = savedEntries[identity] {
+                    // A parked file (or one checkpointed before a restart) is opened when a
+                    // descriptor is free, or — taking one from an idle file — when it has
+                    // something to read.
+                    resumed.append((path, identity, index, entry.pendingEnd != nil || UInt64(info.st_size) != entry.offset))
                 } else {
                     fresh.append((path, identity, index))
-                    rotatedPaths[path] = index
                 }
             }
         }
@@ -55,12 +64,36 @@ extension TailEngine {
                 if let index = sources.firstIndex(where: { $0.key == entry.source }) { rotatedPaths[entry.path] = index }
             }
         }
+        var descriptors = DescriptorBudget()
         // Files with a checkpoint first, so that a copy is recognised as one.
-        for item in resumed { open(item.path, identity: item.identity, sourceIndex: item.source) }
-        if polls == 1 { recoverRotatedAway() }
-        for item in fresh { open(item.path, identity: item.identity, sourceIndex: item.source, mayBeCopy: !outgrown.contains(item.identity)) }
+        for item in resumed.sorted(by: { $0.hasNews && !$1.hasNews }) {
+            // One with nothing to read only takes a free descriptor, never an idle file's.
+            guard item.hasNews ? makeRoom(&descriptors) : files.count < maxOpenFiles else { continue }
+            open(item.path, identity: item.identity, sourceIndex: item.source)
+        }
+        recoverRotatedAway(seen: seen, descriptors: &descriptors)
+        for item in fresh {
+            guard makeRoom(&descriptors) else {
+                descriptors.waiting += 1
+                // `start_at: end` counts at the source's first look: remember where the file ended then.
+                let source = sources[item.source]
+                if source.startAt == .end, !startedSources.contains(source.key) { parkUnopened(item.path, identity: item.identity, sourceIndex: item.source) }
+                continue
+            }
+            rotatedPaths[item.path] = item.source
+            open(item.path, identity: item.identity, sourceIndex: item.source, mayBeCopy: !outgrown.contains(item.identity))
+        }
+        if descriptors.waiting > 0 || descriptors.parked > 0, let held = descriptorWarning.admit() {
+            logger.warning("""
+                following \(files.count) files at once, the most the open-file limit allows (\(maxOpenFiles) for files, \(ProcessLimits.openFileLimit()) in all): \
+                idle files are closed and opened again when they grow (\(descriptors.parked) closed, \(descriptors.waiting) new files waiting this look\
+                \(held > 0 ? "; \(held) such looks more in the last minute" : "")) — raise the agent's open-file limit (ulimit -n, LimitNOFILE) to follow them all at once
+                """)
+        }
         if let since = lastDiscoveryUnixNano, !rotatedPaths.isEmpty { adoptUnwatchedRotations(of: rotatedPaths, since: since, globbed: globbed) }
-        if polls == 1 { savedEntries = [:] }
+        // Entries whose file is gone (deleted while parked, or before a restart) are forgotten;
+        // parked files still in place stay parked.
+        savedEntries = savedEntries.filter { seen.contains($0.key) || descriptors.deferredRecoveries.contains($0.key) }
         lastDiscoveryUnixNano = startedAt
         let newlyStarted = sources.map(\.key).filter { !startedSources.contains($0) }
         if !newlyStarted.isEmpty {
@@ -69,11 +102,15 @@ extension TailEngine {
         }
     }
 
-    /// After a restart: a checkpointed file no glob matches any more was renamed by a rotation
-    /// while the agent was down — find it by inode in its directory and read it to its end.
-    func recoverRotatedAway() {
-        for entry in savedEntries.values {
+    /// A checkpointed file no glob matches any more was renamed by a rotation while the agent
+    /// was down, or while it was parked — find it by inode in its directory and read it to its end.
+    func recoverRotatedAway(seen: Set<FileIdentity>, descriptors: inout DescriptorBudget) {
+        for entry in savedEntries.values where !seen.contains(entry.identity) {
             guard files[entry.identity] == nil, let sourceIndex = sources.firstIndex(where: { $0.key == entry.source }) else { continue }
+            guard makeRoom(&descriptors) else {
+                descriptors.deferredRecoveries.insert(entry.identity)
+                continue
+            }
             let directory = (entry.path as NSString).deletingLastPathComponent
             guard let found = Self.findFile(in: directory, where: { identity, _ in identity == entry.identity }),
                   entry.fingerprint.matches(fd: found.fd) else { continue }
@@ -100,8 +137,7 @@ extension TailEngine {
                 guard files[identity] == nil, savedEntries[identity] == nil, ignoredCopies[identity] == nil else { continue }
                 let size = UInt64(info.st_size)
                 let modified = WallClock.unixNano(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
-                let fd = Glibc.open(sibling, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else { continue }
+                guard let fd = TailedFileOpening.open(sibling, identity: identity) else { continue }
                 var start: UInt64 = 0
                 var tag = Self.newTag()
                 var fingerprint = FileFingerprint.read(fd: fd) ?? .empty
@@ -111,7 +147,7 @@ extension TailEngine {
                         continue
                     }
                     (start, tag, fingerprint) = (done.end, done.tag, done.fingerprint)
-                } else if modified < threshold || isCopyOfFollowedFile(fd) {
+                } else if modified < threshold || isCopyOfFollowedFile(fd, size: size) {
                     Glibc.close(fd)
                     continue
                 }
@@ -129,10 +165,9 @@ extension TailEngine {
 
     func open(_ path: String, identity: FileIdentity, sourceIndex: Int, mayBeCopy: Bool = true) {
         let source = sources[sourceIndex]
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard let fd = TailedFileOpening.open(path, identity: identity) else { return }
         var info = stat()
-        guard fstat(fd, &info) == 0, FileIdentity(info) == identity else {
+        guard fstat(fd, &info) == 0 else {
             Glibc.close(fd)
             return
         }
@@ -182,7 +217,7 @@ extension TailEngine {
             logger.debug("tailing \(path) from \(done.end): it continues a stream already read")
             return
         }
-        if mayBeCopy, isCopyOfFollowedFile(fd) {
+        if mayBeCopy, isCopyOfFollowedFile(fd, size: size) {
             ignoredCopies[identity] = size
             Glibc.close(fd)
             return
@@ -210,18 +245,27 @@ extension TailEngine {
         finished.last { $0.isContinued(by: identity, fd: fd) }
     }
 
-    func isCopyOfFollowedFile(_ fd: Int32) -> Bool {
-        let fingerprints = files.values.map(\.fingerprint) + savedEntries.values.map(\.fingerprint)
-        for fingerprint in fingerprints where fingerprint.length > 0 {
-            if FileFingerprint.read(fd: fd, length: fingerprint.length) == fingerprint { return true }
+    /// Whether the file open at `fd`, of `size` bytes, is a copy of a followed file (copytruncate):
+    /// it starts with the followed file's first bytes and is no larger than that file — unless
+    /// that file was truncated or rewritten meanwhile (then the copy holds more than it). A
+    /// larger file that merely starts the same (a short banner or header many files begin
+    /// with) is a file of its own. Files known only by their checkpoint are compared by their
+    /// first bytes alone.
+    func isCopyOfFollowedFile(_ fd: Int32, size: UInt64) -> Bool {
+        for file in files.values where file.fingerprint.length > 0 {
+            guard FileFingerprint.read(fd: fd, length: file.fingerprint.length) == file.fingerprint else { continue }
+            guard let originalSize = file.size(), size > originalSize else { return true }
+            if originalSize < file.readOffset || !file.fingerprint.matches(fd: file.fd) { return true }
+        }
+        for entry in savedEntries.values where entry.fingerprint.length > 0 {
+            if FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint { return true }
         }
         return false
     }
 
     /// True when the supposed copy at `path` is now larger than every followed file it starts like.
     func outgrowsItsOriginal(_ path: String, size: UInt64) -> Bool {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        guard let fd = TailedFileOpening.open(path) else { return false }
         defer { Glibc.close(fd) }
         for file in files.values where file.fingerprint.length > 0 && FileFingerprint.read(fd: fd, length: file.fingerprint.length) == file.fingerprint {
             if size <= file.size() ?? 0 { return false }
@@ -230,6 +274,61 @@ extension TailEngine {
     }
 
 
+
+    /// What one look did about the open-file budget.
+    struct DescriptorBudget {
+        /// Idle files closed to make room.
+        var parked = 0
+        /// New files left unopened for want of a descriptor (opened at a later look).
+        var waiting = 0
+        /// Files parked and rotated away that could not be opened yet: kept for the next look.
+        var deferredRecoveries: Set<FileIdentity> = []
+        /// Files that may be parked, longest idle first (taken once, when first needed).
+        var candidates: [TailedFile]?
+    }
+
+    /// True when one more file may be opened: under `maxOpenFiles`, or after parking the
+    /// longest-idle file that has nothing waiting to be sent.
+    func makeRoom(_ budget: inout DescriptorBudget) -> Bool {
+        if files.count < maxOpenFiles { return true }
+        if budget.candidates == nil {
+            budget.candidates = files.values
+                .filter { !$0.rotatedOut && $0.forcedEnd == nil && $0.isDrained }
+                .sorted { $0.lastGrowth > $1.lastGrowth }
+        }
+        while let file = budget.candidates?.popLast() {
+            guard files[file.identity] === file, file.isDrained else { continue }
+            park(file)
+            budget.parked += 1
+            return true
+        }
+        return false
+    }
+
+    /// Closes a followed file that has nothing waiting to be sent, keeping its place as a
+    /// checkpoint entry: it is opened again (like a file resumed after a restart) when it grows,
+    /// is truncated, or a descriptor is free; renamed meanwhile, it is found by inode.
+    func park(_ file: TailedFile) {
+        savedEntries[file.identity] = TailCheckpoints.Entry(
+            identity: file.identity, fingerprint: file.fingerprint, tag: file.tag, path: file.path,
+            source: sources[file.sourceIndex].key, offset: file.committed, pendingEnd: nil)
+        file.close()
+        files[file.identity] = nil
+        dirty = true
+    }
+
+    /// A new file seen at a `start_at: end` source's first look with no descriptor free: parked
+    /// at its current end, so that only what is written after that look is read.
+    func parkUnopened(_ path: String, identity: FileIdentity, sourceIndex: Int) {
+        guard let fd = TailedFileOpening.open(path, identity: identity) else { return }
+        defer { Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return }
+        savedEntries[identity] = TailCheckpoints.Entry(
+            identity: identity, fingerprint: FileFingerprint.read(fd: fd) ?? .empty, tag: Self.newTag(), path: path,
+            source: sources[sourceIndex].key, offset: UInt64(info.st_size), pendingEnd: nil)
+        dirty = true
+    }
 
     static func newTag() -> String { String(UInt64.random(in: 1...UInt64.max), radix: 36) }
 
@@ -252,8 +351,7 @@ extension TailEngine {
             let identity = FileIdentity(info)
             let size = UInt64(info.st_size)
             guard identity != excluding, size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil else { continue }
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
+            guard let fd = TailedFileOpening.open(path, identity: identity) else { continue }
             if fingerprint.matches(fd: fd) {
                 if let previous = best { Glibc.close(previous.fd) }
                 best = FoundFile(path: path, identity: identity, fd: fd, size: size)
@@ -270,10 +368,57 @@ extension TailEngine {
             let path = (directory as NSString).appendingPathComponent(name)
             var info = stat()
             guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, matches(FileIdentity(info), path) else { continue }
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
+            guard let fd = TailedFileOpening.open(path, identity: FileIdentity(info)) else { continue }
             return FoundFile(path: path, identity: FileIdentity(info), fd: fd, size: UInt64(info.st_size))
         }
         return nil
+    }
+}
+
+/// Whether a path is one of the agent's own files: its checkpoint, or anything below its data
+/// directory (the queue, dead letters) — by the real path of the path's directory, each
+/// directory resolved once per look. Other files directly in the data directory are the user's.
+struct OwnDirectoryCheck {
+    let dataDirectory: String?
+    private enum Place { case root, below, elsewhere }
+    private var places: [Substring: Place] = [:]
+
+    init(dataDirectory: String?) {
+        self.dataDirectory = dataDirectory
+    }
+
+    mutating func contains(_ path: String) -> Bool {
+        guard let dataDirectory else { return false }
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { path[..<$0] } ?? "."
+        let place: Place
+        if let known = places[parent] {
+            place = known
+        } else {
+            let resolved = OwnDirectoryCheck.realPath(parent.isEmpty ? "/" : String(parent))
+            if resolved == dataDirectory {
+                place = .root
+            } else if let resolved, resolved.hasPrefix(dataDirectory == "/" ? "/" : dataDirectory + "/") {
+                place = .below
+            } else {
+                place = .elsewhere
+            }
+            places[parent] = place
+        }
+        switch place {
+        case .root: return (slash.map { path[path.index(after: $0)...] } ?? path[...]).hasPrefix(OwnDirectoryCheck.checkpointName)
+        case .below: return true
+        case .elsewhere: return false
+        }
+    }
+
+    /// The checkpoint's file name (and its temporary's prefix) in the data directory.
+    static let checkpointName = "tail-checkpoints.json"
+
+    /// The canonical absolute path (symbolic links resolved); nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -80,7 +80,8 @@ extension TailEngine {
             await send(file, upTo: nil, asOneBatch: false)
         }
         // The size is read again: the file may have been rotated away while this round waited on a full queue.
-        if file.rotatedOut, file.isDrained, file.readOffset >= file.size() ?? size, file.linkCount == 0 || idle >= Self.rotatedGrace {
+        // A deleted file gets the same grace as a renamed one: its writer may still hold it and write on.
+        if file.rotatedOut, file.isDrained, file.readOffset >= file.size() ?? size, idle >= Self.rotatedGrace {
             release(file)
             return false
         }

@@ -35,7 +35,8 @@ actor TailEngine {
     let timeline: Timeline
 
     var files: [FileIdentity: TailedFile] = [:]
-    /// Checkpoint entries not yet matched to an open file (only right after a restart).
+    /// Checkpoint entries of files not open: read before a restart and not matched yet, or
+    /// parked for want of a descriptor (`maxOpenFiles`).
     var savedEntries: [FileIdentity: TailCheckpoints.Entry] = [:]
     var startedSources: Set<String>
     /// Files whose first bytes equal a followed file's, with their size: copies (copytruncate),
@@ -57,6 +58,17 @@ actor TailEngine {
     var roundBytes = 0
     /// Whether the warning that `maxHeldRotations` stops discovery during a pause was logged.
     var warnedHeldRotations = false
+    /// The agent's data directory (where the checkpoint lies), resolved: never tailed.
+    let dataDirectory: String?
+    /// Sources already warned that their globs reach into `dataDirectory`.
+    var warnedOwnFiles: Set<Int> = []
+    /// A checkpoint that cannot be written (a full disk) fails every poll: one line a minute.
+    let checkpointFailureLog = LogThrottle()
+    /// Most files held open at once (`openFileBudget`): past it, idle files are parked (closed,
+    /// their place kept as a checkpoint entry in `savedEntries`) and opened again when they grow.
+    let maxOpenFiles: Int
+    /// Parking under the open-file budget is logged once a minute.
+    let descriptorWarning = LogThrottle()
     var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
     var encoder = TailBatchEncoder()
     let timeBounds: LogTimeBounds
@@ -79,6 +91,12 @@ actor TailEngine {
     static let maxHeldRotations = 64
     /// Most bytes of deleted rotated files held open while a full queue pauses reading.
     static let maxHeldDeletedBytes: UInt64 = 1 << 30
+    /// Descriptors left for everything but followed files (receiver connections, the queue's
+    /// segments, the shipper, checkpoints, the runtime's own): half the limit, at most 256.
+    static func openFileBudget(limit: Int) -> Int {
+        let reserve = min(256, limit / 2)
+        return max(8, limit - reserve)
+    }
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
     static let modificationSlackNanos: UInt64 = 1_000_000_000
     /// How many finished streams are remembered, and for how long.
@@ -87,7 +105,9 @@ actor TailEngine {
 
     init(sources: [TailSource], redactor: Redactor, defaultService: String?, checkpointPath: String,
          sink: any TailBatchSink, counters: TailCounters = TailCounters(), bytesPerPoll: Int = TailEngine.maxBytesPerPoll,
-         timeBounds: LogTimeBounds = LogTimeBounds(), timeline: Timeline = .continuous, logger: Logger) throws {
+         timeBounds: LogTimeBounds = LogTimeBounds(), timeline: Timeline = .continuous,
+         maxOpenFiles: Int = TailEngine.openFileBudget(limit: ProcessLimits.openFileLimit()), logger: Logger) throws {
+        self.maxOpenFiles = max(1, maxOpenFiles)
         self.sources = sources
         self.timeline = timeline
         self.timeBounds = timeBounds
@@ -95,6 +115,8 @@ actor TailEngine {
         self.redactor = redactor
         self.checkpointPath = checkpointPath
         checkpointLog = CheckpointLog(path: checkpointPath)
+        let checkpointDirectory = (checkpointPath as NSString).deletingLastPathComponent
+        dataDirectory = OwnDirectoryCheck.realPath(checkpointDirectory.isEmpty ? "." : checkpointDirectory)
         self.sink = sink
         self.counters = counters
         self.logger = logger

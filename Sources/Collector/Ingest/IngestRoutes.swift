@@ -16,6 +16,8 @@ struct IngestRoutes: Sendable {
     /// Items older than this are refused at ingest (retention would drop them anyway).
     var retentionNanos: UInt64 = 7 * 86_400 * 1_000_000_000
     let logger: Logger
+    /// Store failures come in floods (every client retrying against a full disk): one line a minute.
+    let failureLog = LogThrottle()
 
     func register(on router: Router<BasicRequestContext>) {
         ingest.register(on: router, logger: logger) { received, request in
@@ -54,7 +56,9 @@ struct IngestRoutes: Sendable {
                 OTLPIngestFailure(status: .serviceUnavailable, message: "cancelled before stored; retry", format: received.format),
                 retryAfterSeconds: 1)
         } catch {
-            logger.error("store failed for \(signal.path): \(error)")
+            if let held = failureLog.admit() {
+                logger.error("store failed for \(signal.path): \(error)\(held > 0 ? " (and \(held) failures more in the last minute)" : "")")
+            }
             return .failed(
                 OTLPIngestFailure(status: .serviceUnavailable, message: "the store could not write this batch; retry later", format: received.format),
                 retryAfterSeconds: 5)

@@ -11,13 +11,17 @@ struct RollupFlushService: Service {
     var interval = Duration.seconds(1)
     var timeline = Timeline.continuous
     let logger: Logger
+    /// A flush failing every second (a full disk) logs once a minute.
+    let failureLog = LogThrottle()
 
     func run() async throws {
         try await PeriodicTask(interval: interval, timeline: timeline) {
             do {
                 try store.flushRollups()
             } catch {
-                logger.error("rollup flush failed (nothing is lost: the stored spans and the journal stay unmerged; retrying): \(error)")
+                if let held = failureLog.admit() {
+                    logger.error("rollup flush failed (nothing is lost: the stored spans and the journal stay unmerged; retrying every \(interval)): \(error)\(held > 0 ? " (\(held) failures more in the last minute)" : "")")
+                }
             }
         }.run()
     }
