@@ -347,6 +347,27 @@ struct TailCheckpointTests {
         #expect(sink.bodies == ["a1", "a2", "b1"])
     }
 
+    @Test("a followed symbolic link (Kubernetes style) whose target is rotated while the agent is down: the renamed target is found beside it and finished")
+    func symlinkTargetRotatedWhileDown() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        try FileManager.default.createDirectory(atPath: scratch.file("containers"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch.file("pods/p"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("containers/app.log"), withDestinationPath: "../pods/p/0.log")
+        let source = TailSource(include: [scratch.file("containers/*.log")], startAt: .beginning, format: .plain)
+        try scratch.append("pods/p/0.log", "a1\n")
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source)
+        await engine.poll()
+        await engine.close()
+        // The kubelet's rotation while the agent is down: late lines, a rename next to the target, a new 0.log.
+        try scratch.append("pods/p/0.log", "a2\n")
+        try FileManager.default.moveItem(atPath: scratch.file("pods/p/0.log"), toPath: scratch.file("pods/p/0.log.20261207-030000"))
+        try scratch.append("pods/p/0.log", "b1\n")
+        let restarted = try TailTesting.engine(scratch, sink: sink, source: source)
+        await restarted.poll()
+        #expect(sink.bodies == ["a1", "a2", "b1"])
+    }
+
     @Test("copytruncate while the agent was down: the copy holds the rest")
     func copyTruncateWhileDown() async throws {
         let scratch = try TailScratch()

@@ -23,7 +23,7 @@ struct AgentConfiguration: Sendable, Equatable {
     var tail = TailConfiguration()
     /// `redact:` and `redact_defaults:`: applied to every log record, tailed or received over OTLP.
     var redaction = RedactionConfiguration()
-    var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent(OwnDirectoryCheck.checkpointName) }
+    var tailCheckpointPath: String { (dataDirectory as NSString).appendingPathComponent(Self.tailCheckpointName) }
     /// Host (and `watch_pid`) metrics from /proc; `nil` turns them off.
     var hostMetricsInterval: Duration? = .seconds(10)
     var watchPID: Int32?
@@ -37,8 +37,12 @@ struct AgentConfiguration: Sendable, Equatable {
     /// How often the agent reports its own metrics; `nil` turns them off.
     var selfTelemetryInterval: Duration? = .seconds(10)
 
-    var queueDirectory: String { (dataDirectory as NSString).appendingPathComponent("queue") }
-    var deadLetterDirectory: String { (dataDirectory as NSString).appendingPathComponent("dead-letters") }
+    var queueDirectory: String { (dataDirectory as NSString).appendingPathComponent(Self.queueDirectoryName) }
+    var deadLetterDirectory: String { (dataDirectory as NSString).appendingPathComponent(Self.deadLetterDirectoryName) }
+    /// What the agent keeps in its data directory (never tailed: `OwnDirectoryCheck`).
+    static let tailCheckpointName = "tail-checkpoints.json"
+    static let queueDirectoryName = "queue"
+    static let deadLetterDirectoryName = "dead-letters"
     /// Most the dead-letter box may hold; its oldest letters make room past that.
     var deadLetterMaxBytes = 64 << 20
 

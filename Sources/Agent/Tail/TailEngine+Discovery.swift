@@ -22,7 +22,7 @@ extension TailEngine {
             for path in matcher.paths() {
                 if ownDirectories.contains(path) {
                     if warnedOwnFiles.insert(index).inserted {
-                        logger.warning("tail source \(sources[index].key) matches \(path) in the agent's own data directory \(dataDirectory ?? ""): its checkpoint and queue are never read (they would feed the agent its own output); narrow the include glob")
+                        logger.warning("tail source \(sources[index].key) matches \(path) in the agent's own data directory \(dataDirectory ?? ""): its checkpoint, queue and dead letters are never read (they would feed the agent its own output); narrow the include glob")
                     }
                     continue
                 }
@@ -111,9 +111,13 @@ extension TailEngine {
                 descriptors.deferredRecoveries.insert(entry.identity)
                 continue
             }
-            let directory = (entry.path as NSString).deletingLastPathComponent
-            guard let found = Self.findFile(in: directory, where: { identity, _ in identity == entry.identity }),
-                  entry.fingerprint.matches(fd: found.fd) else { continue }
+            guard let found = LinkTarget.directories(of: entry.path).lazy.compactMap({ directory in
+                      Self.findFile(in: directory, where: { identity, _ in identity == entry.identity })
+                  }).first else { continue }
+            guard entry.fingerprint.matches(fd: found.fd) else {
+                Glibc.close(found.fd)
+                continue
+            }
             let file = TailedFile(
                 identity: entry.identity, sourceIndex: sourceIndex, path: found.path, fd: found.fd, fingerprint: entry.fingerprint,
                 tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: sources[sourceIndex], now: timeline.now)
@@ -130,7 +134,7 @@ extension TailEngine {
     func adoptUnwatchedRotations(of paths: [String: Int], since: UInt64, globbed: Set<String>) {
         let threshold = since > Self.modificationSlackNanos ? since - Self.modificationSlackNanos : 0
         for (path, sourceIndex) in paths.sorted(by: { $0.key < $1.key }) {
-            for sibling in RotatedSiblings.of(path) where !globbed.contains(sibling) {
+            for sibling in RotatedSiblings.ofFollowed(path) where !globbed.contains(sibling) {
                 var info = stat()
                 guard stat(sibling, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let identity = FileIdentity(info)
@@ -184,8 +188,7 @@ extension TailEngine {
             }
             // Inode reused, or truncated while the agent was down: a copy may hold the rest.
             counters.update { $0.truncations += 1 }
-            let directory = (path as NSString).deletingLastPathComponent
-            if let copy = Self.findCopy(in: directory, of: entry.fingerprint, minSize: resumeEnd, excluding: identity),
+            if let copy = Self.findCopy(in: LinkTarget.directories(of: path), of: entry.fingerprint, minSize: resumeEnd, excluding: identity),
                files[copy.identity] == nil {
                 let rescued = TailedFile(
                     identity: copy.identity, sourceIndex: sourceIndex, path: copy.path, fd: copy.fd, fingerprint: entry.fingerprint,
@@ -339,24 +342,27 @@ extension TailEngine {
         var size: UInt64
     }
 
-    /// The largest file in `directory` whose first bytes have `fingerprint` (a copytruncate copy).
-    static func findCopy(in directory: String, of fingerprint: FileFingerprint, minSize: UInt64, excluding: FileIdentity) -> FoundFile? {
+    /// The largest file in `directories` whose first bytes have `fingerprint` (a copytruncate copy).
+    static func findCopy(in directories: [String], of fingerprint: FileFingerprint, minSize: UInt64, excluding: FileIdentity) -> FoundFile? {
         guard fingerprint.length > 0 else { return nil }
         var best: FoundFile?
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
-        for name in names {
-            let path = (directory as NSString).appendingPathComponent(name)
-            var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            let identity = FileIdentity(info)
-            let size = UInt64(info.st_size)
-            guard identity != excluding, size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil else { continue }
-            guard let fd = TailedFileOpening.open(path, identity: identity) else { continue }
-            if fingerprint.matches(fd: fd) {
-                if let previous = best { Glibc.close(previous.fd) }
-                best = FoundFile(path: path, identity: identity, fd: fd, size: size)
-            } else {
-                Glibc.close(fd)
+        for directory in directories {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+            for name in names {
+                let path = (directory as NSString).appendingPathComponent(name)
+                var info = stat()
+                guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                let identity = FileIdentity(info)
+                let size = UInt64(info.st_size)
+                guard identity != excluding, size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil,
+                      identity != best?.identity else { continue }
+                guard let fd = TailedFileOpening.open(path, identity: identity) else { continue }
+                if fingerprint.matches(fd: fd) {
+                    if let previous = best { Glibc.close(previous.fd) }
+                    best = FoundFile(path: path, identity: identity, fd: fd, size: size)
+                } else {
+                    Glibc.close(fd)
+                }
             }
         }
         return best
@@ -375,12 +381,13 @@ extension TailEngine {
     }
 }
 
-/// Whether a path is one of the agent's own files: its checkpoint, or anything below its data
-/// directory (the queue, dead letters) — by the real path of the path's directory, each
-/// directory resolved once per look. Other files directly in the data directory are the user's.
+/// Whether a path is one of the agent's own files: its checkpoint (and the checkpoint's
+/// temporary), or anything in its queue or dead-letter directory — by the real path of the
+/// path's directory, each directory resolved once per look. Other files in or below the data
+/// directory are the user's.
 struct OwnDirectoryCheck {
     let dataDirectory: String?
-    private enum Place { case root, below, elsewhere }
+    private enum Place { case root, own, elsewhere }
     private var places: [Substring: Place] = [:]
 
     init(dataDirectory: String?) {
@@ -396,24 +403,23 @@ struct OwnDirectoryCheck {
             place = known
         } else {
             let resolved = OwnDirectoryCheck.realPath(parent.isEmpty ? "/" : String(parent))
+            let base = dataDirectory == "/" ? "" : dataDirectory
+            let ownDirectories = [AgentConfiguration.queueDirectoryName, AgentConfiguration.deadLetterDirectoryName].map { "\(base)/\($0)" }
             if resolved == dataDirectory {
                 place = .root
-            } else if let resolved, resolved.hasPrefix(dataDirectory == "/" ? "/" : dataDirectory + "/") {
-                place = .below
+            } else if let resolved, ownDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0 + "/") }) {
+                place = .own
             } else {
                 place = .elsewhere
             }
             places[parent] = place
         }
         switch place {
-        case .root: return (slash.map { path[path.index(after: $0)...] } ?? path[...]).hasPrefix(OwnDirectoryCheck.checkpointName)
-        case .below: return true
+        case .root: return (slash.map { path[path.index(after: $0)...] } ?? path[...]).hasPrefix(AgentConfiguration.tailCheckpointName)
+        case .own: return true
         case .elsewhere: return false
         }
     }
-
-    /// The checkpoint's file name (and its temporary's prefix) in the data directory.
-    static let checkpointName = "tail-checkpoints.json"
 
     /// The canonical absolute path (symbolic links resolved); nil when it does not exist.
     static func realPath(_ path: String) -> String? {

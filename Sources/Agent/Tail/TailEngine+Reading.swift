@@ -103,9 +103,8 @@ extension TailEngine {
     func truncated(_ file: TailedFile, source: TailSource) async -> TailedFile? {
         var rescuedFile: TailedFile?
         counters.update { $0.truncations += 1 }
-        let directory = (file.path as NSString).deletingLastPathComponent
         if file.fingerprint.length > 0,
-           let copy = Self.findCopy(in: directory, of: file.fingerprint, minSize: max(file.readOffset, file.forcedEnd ?? 0), excluding: file.identity),
+           let copy = Self.findCopy(in: LinkTarget.directories(of: file.path), of: file.fingerprint, minSize: max(file.readOffset, file.forcedEnd ?? 0), excluding: file.identity),
            files[copy.identity] == nil {
             let rescued = TailedFile(
                 identity: copy.identity, sourceIndex: file.sourceIndex, path: copy.path, fd: copy.fd, fingerprint: file.fingerprint,
