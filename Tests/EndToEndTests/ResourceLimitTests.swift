@@ -116,4 +116,42 @@ struct ResourceLimitTests {
         #expect(stored == requests, "every accepted record stored once: \(stored) of \(requests)")
         #expect(agent.process.isRunning, "a write past the limit is an error, not SIGXFSZ: \(agent.process.standardError.suffix(2000))")
     }
+
+    @Test("a collector whose day file reaches a file size limit (a full disk): ingest answers 503 saying it cannot write to its disk, every question answers 200 or that same 503, and it keeps running")
+    func collectorDiskFull() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, limits: ["--fsize=3145728"])
+        defer { Task { await collector.process.stop() } }
+        let auth = ["Authorization": "Bearer \(collector.token)"]
+        // A server span first, so that signals have rollups to merge; then logs of random text until the file is full.
+        let span = Span(
+            traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "GET /full", kind: .server,
+            startTimeUnixNano: WallClock.nowUnixNano() - 1_000_000, endTimeUnixNano: WallClock.nowUnixNano())
+        let spans = OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "full"), scopes: [ScopeSpans(scope: InstrumentationScope(name: "t"), spans: [span])])]))
+        #expect(try await TestHTTP.post(collector.url + "/v1/traces", body: spans, headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 }).status == 200)
+        var refusal: TestHTTP.Reply?
+        for index in 0..<400 {
+            let reply = try await TestHTTP.post(
+                collector.url + "/v1/logs", body: GRPCIngestTests.logs(service: "full-\(index)", bodyBytes: 60_000, incompressible: true),
+                headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
+            if reply.status != 200 {
+                refusal = reply
+                break
+            }
+        }
+        let refused = try #require(refusal, "400 requests of 60 KB fit under a 3 MiB file size limit?")
+        #expect(refused.status == 503, "\(refused.status) \(refused.text)")
+        #expect(refused.text.contains("cannot write to its disk"), "\(refused.text)")
+        #expect(refused.header("Retry-After") != nil)
+
+        try await Task.sleep(for: .seconds(2))  // a rollup flush or two fails meanwhile
+        for path in ["/api/v1/signals?by=service", "/api/v1/slos", "/api/v1/logs?service=full-0", "/api/v1/traces/00000000000000010000000000000002", "/api/v1/services"] {
+            let reply = try await TestHTTP.get(collector.url + path, headers: auth)
+            let fullAnswer = reply.status == 503 && reply.text.contains("cannot write to its disk")
+            #expect(reply.status == 200 || fullAnswer, "\(path): \(reply.status) \(reply.text)")
+        }
+        #expect(collector.process.isRunning, "\(collector.process.standardError.suffix(2000))")
+        let errorLines = collector.process.standardError.split(separator: "\n").filter { $0.contains("cannot write to its disk") || $0.contains("SQLite error") }
+        #expect(errorLines.count < 20, "a full disk is logged once a minute per kind, not per request: \(errorLines.count) lines")
+    }
 }

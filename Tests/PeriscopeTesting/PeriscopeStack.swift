@@ -29,9 +29,9 @@ public struct CollectorProcess: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
 
     /// Starts a collector; a restart (same `directory`) keeps the token of the first start.
-    /// `extraArguments` go last.
+    /// `extraArguments` go last; `limits` are `prlimit(1)` options it runs under (`--fsize=2097152`).
     public static func start(
-        in directory: TemporaryDirectory, port: Int = 0, dataDirectory: URL? = nil, extraArguments: [String] = []
+        in directory: TemporaryDirectory, port: Int = 0, dataDirectory: URL? = nil, extraArguments: [String] = [], limits: [String] = []
     ) async throws -> CollectorProcess {
         let tokenFile = directory.file("collector-tokens.txt")
         let token: String
@@ -42,10 +42,14 @@ public struct CollectorProcess: Sendable {
             try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
         }
         let data = dataDirectory ?? directory.file("collector-data")
-        let process = try RunningProcess(BinaryLocation.binary("periscope-collector"), [
+        let arguments = [
             "--listen", "127.0.0.1:\(port)", "--grpc-listen", "127.0.0.1:0", "--data", data.path, "--token-file", tokenFile.path,
             "--log-level", "warning",
-        ] + extraArguments)
+        ] + extraArguments
+        let binary = BinaryLocation.binary("periscope-collector")
+        let process = limits.isEmpty
+            ? try RunningProcess(binary, arguments)
+            : try RunningProcess(URL(fileURLWithPath: "/usr/bin/prlimit"), limits + ["--", binary.path] + arguments)
         let boundPort = try await process.waitForListeningPort()
         let grpcPort = try await process.waitForGRPCPort(unlessOff: "--grpc-listen", in: extraArguments)
         return CollectorProcess(process: process, port: boundPort, grpcPort: grpcPort, token: token, tokenFile: tokenFile, dataDirectory: data)

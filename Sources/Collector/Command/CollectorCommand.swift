@@ -72,6 +72,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        // A write past a file size limit fails with EFBIG (SQLite: "database or disk is full",
+        // answered 503 and retried) instead of killing the collector.
+        signal(SIGXFSZ, SIG_IGN)
         let configuration: CollectorConfiguration
         do {
             configuration = try resolve()

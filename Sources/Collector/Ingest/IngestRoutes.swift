@@ -59,9 +59,9 @@ struct IngestRoutes: Sendable {
             if let held = failureLog.admit() {
                 logger.error("store failed for \(signal.path): \(error)\(held > 0 ? " (and \(held) failures more in the last minute)" : "")")
             }
-            return .failed(
-                OTLPIngestFailure(status: .serviceUnavailable, message: "the store could not write this batch; retry later", format: received.format),
-                retryAfterSeconds: 5)
+            let refused = (error as? SQLiteError)?.isWriteRefused == true
+            let message = refused ? "the collector cannot write to its disk (full?); retry later" : "the store could not write this batch; retry later"
+            return .failed(OTLPIngestFailure(status: .serviceUnavailable, message: message, format: received.format), retryAfterSeconds: 5)
         }
     }
 }

@@ -11,6 +11,8 @@ struct QueryRoutes: Sendable {
     let store: any TelemetryStore
     /// Where a store failure is reported (the client gets its sentence as JSON, the operator the log line).
     var logger = Logger(label: "periscope-collector.query")
+    /// Every question fails alike while the disk is full: one log line a minute.
+    let diskFullLog = LogThrottle()
 
     static let maxLimit = 10_000
 
@@ -123,9 +125,20 @@ struct QueryRoutes: Sendable {
         }
     }
 
-    /// A store that could not answer (a damaged day file, a full disk): a 500 whose JSON body
-    /// says why, and the same sentence in the collector's log.
+    /// A store that could not answer: a JSON body that says why, and the same sentence in the
+    /// collector's log. A disk that refuses writes (full) is a 503 with `Retry-After` (signals
+    /// and SLOs merge pending rollups before they read, which needs room); anything else (a
+    /// damaged day file) a 500.
     func storeFailed(_ error: any Error, request: Request) -> Response {
+        if let sqlite = error as? SQLiteError, sqlite.isWriteRefused {
+            let message = "the collector cannot write to its disk (\(sqlite)): free space in its data directory, or check the disk; retry later"
+            if let held = diskFullLog.admit() {
+                logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)\(held > 0 ? " (\(held) answers more in the last minute)" : "")")
+            }
+            var response = Self.error(.serviceUnavailable, message)
+            response.headers[.retryAfter] = "5"
+            return response
+        }
         let message = "the store failed to answer: \(error)"
         logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)")
         return Self.error(.internalServerError, message)

@@ -6,7 +6,16 @@ final class SQLiteAlertLog: AlertLog {
     private let database: ConnectionLock
 
     init(directory: String) throws {
-        let database = try SQLiteDatabase(path: (directory as NSString).appendingPathComponent("alerts.db"))
+        let path = (directory as NSString).appendingPathComponent("alerts.db")
+        do {
+            self.database = ConnectionLock(try Self.open(path))
+        } catch {
+            throw AlertLogOpenFailure(path: path, reason: "\(error)")
+        }
+    }
+
+    private static func open(_ path: String) throws -> SQLiteDatabase {
+        let database = try SQLiteDatabase(path: path)
         try database.execute("""
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS alert_events (
@@ -15,7 +24,7 @@ final class SQLiteAlertLog: AlertLog {
             CREATE INDEX IF NOT EXISTS alert_events_by_slo ON alert_events (slo, at_ns);
             CREATE INDEX IF NOT EXISTS alert_events_by_slo_severity ON alert_events (slo, severity, id);
             """)
-        self.database = ConnectionLock(database)
+        return database
     }
 
     /// One collector owns this store: it always evaluates.
@@ -59,4 +68,12 @@ final class SQLiteAlertLog: AlertLog {
             return events.reversed()
         }
     }
+}
+
+/// The alert history's file that could not be opened or made, named.
+struct AlertLogOpenFailure: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+
+    var description: String { "cannot open the alert history \(path): \(reason)" }
 }

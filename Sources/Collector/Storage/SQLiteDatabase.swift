@@ -12,6 +12,11 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// `SQLITE_CORRUPT` and its extended codes): trying again cannot succeed.
     public var isDamage: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
 
+    /// A write the disk refused: full (`SQLITE_FULL`), or an I/O error (`SQLITE_IOERR` and its
+    /// extended codes: a write past a file size limit, a failing disk). It may pass once space
+    /// is freed; the data already stored is intact.
+    public var isWriteRefused: Bool { code & 0xFF == SQLITE_FULL || code & 0xFF == SQLITE_IOERR }
+
     /// The connection was closed under its user: its day file was moved aside as damaged (`SQLiteDatabase.close`).
     public var isClosedConnection: Bool { code == SQLITE_MISUSE && message == Self.closedMessage }
 
