@@ -143,21 +143,36 @@ package struct RecordBuffer: Sendable {
     }
 
     /// Appends `bytes` to `out`, repairing invalid UTF-8 with U+FFFD; returns whether the source is
-    /// to blame. A cut at `max_line_bytes` can split a character: that alone is repaired quietly.
+    /// to blame. A cut at `max_line_bytes` can split a character: that character is left out
+    /// (the text ends before it), not repaired, and the record is not marked for it.
     package static func appendRepaired(_ bytes: UnsafeRawBufferPointer, truncated: Bool, to out: inout [UInt8]) -> Bool {
         let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
         if UTF8Validation.isValid(utf8) {
             out.append(contentsOf: utf8)
             return false
         }
+        if truncated {
+            // A character split by the cut leaves one to three bytes of its start.
+            for dropped in 1...min(3, utf8.count) where UTF8Validation.startsCharacter(utf8[utf8.count - dropped]) {
+                let whole = UnsafeBufferPointer(rebasing: utf8.dropLast(dropped))
+                if UTF8Validation.isValid(whole) {
+                    out.append(contentsOf: whole)
+                    return false
+                }
+                break
+            }
+        }
         out.append(contentsOf: String(decoding: utf8, as: UTF8.self).utf8)
-        return !truncated || !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: utf8.dropLast(3)))
+        return true
     }
 }
 
 /// UTF-8 validation over raw bytes without building a `String`: ASCII eight bytes at a time,
 /// anything else by the well-formed byte sequences of Unicode §3.9, table 3-7.
 package enum UTF8Validation {
+    /// The first byte of a multi-byte character (`11xxxxxx`).
+    package static func startsCharacter(_ byte: UInt8) -> Bool { byte >= 0xC2 && byte <= 0xF4 }
+
     package static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let count = bytes.count

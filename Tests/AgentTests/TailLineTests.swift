@@ -87,6 +87,29 @@ struct TailLineTests {
         }
     }
 
+    @Test("a line cut at max_line_bytes inside a character ends before that character, unmarked; invalid bytes near the cut are still repaired and marked")
+    func cutInsideACharacter() {
+        func appended(_ bytes: [UInt8], truncated: Bool) -> (text: [UInt8], invalid: Bool) {
+            var out: [UInt8] = []
+            let invalid = bytes.withUnsafeBytes { RecordBuffer.appendRepaired($0, truncated: truncated, to: &out) }
+            return (out, invalid)
+        }
+        for character in ["é", "€", "😀"] {
+            let whole = Array(String(repeating: character, count: 40_000).utf8)
+            for cut in 65_530..<65_540 {
+                let (text, invalid) = appended(Array(whole[0..<cut]), truncated: true)
+                let width = character.utf8.count
+                #expect(text.count == cut - cut % width, "\(character) cut at \(cut)")
+                #expect(String(validating: text, as: UTF8.self) != nil)
+                #expect(!invalid, "a split character is the cut's doing, not the source's")
+            }
+        }
+        let garbage = appended(Array("abc".utf8) + [0xFF], truncated: true)
+        #expect(garbage.invalid && garbage.text == Array("abc\u{FFFD}".utf8))
+        let split = appended(Array("abc".utf8) + [0xE2, 0x82], truncated: false)
+        #expect(split.invalid, "a whole line ending in half a character is the source's")
+    }
+
     @Test("records keep their text and ranges when the first ones are dropped")
     func recordBuffer() {
         var buffer = RecordBuffer()

@@ -80,6 +80,7 @@ enum TailedFileOpening {
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, identity.map({ $0 == FileIdentity(info) }) ?? true else {
             Glibc.close(fd)
+            errno = 0  // not a refusal: the caller's errno tells permissions apart
             return nil
         }
         return fd

@@ -169,7 +169,15 @@ extension TailEngine {
 
     func open(_ path: String, identity: FileIdentity, sourceIndex: Int, mayBeCopy: Bool = true) {
         let source = sources[sourceIndex]
-        guard let fd = TailedFileOpening.open(path, identity: identity) else { return }
+        guard let fd = TailedFileOpening.open(path, identity: identity) else {
+            if errno == EACCES || errno == EPERM {
+                if unreadableWarned.count >= 4_096 { unreadableWarned = [] }
+                if unreadableWarned.insert(identity).inserted {
+                    logger.warning("cannot read \(path): \(String(cString: strerror(errno))); it is read once the agent may read it")
+                }
+            }
+            return
+        }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             Glibc.close(fd)

@@ -67,6 +67,8 @@ actor TailEngine {
     /// Most files held open at once (`openFileBudget`): past it, idle files are parked (closed,
     /// their place kept as a checkpoint entry in `savedEntries`) and opened again when they grow.
     let maxOpenFiles: Int
+    /// Files already named as unreadable (permissions): each is named once (at most 4,096 remembered).
+    var unreadableWarned: Set<FileIdentity> = []
     /// Parking under the open-file budget is logged once a minute.
     let descriptorWarning = LogThrottle()
     var readBuffer = [UInt8](repeating: 0, count: TailEngine.readChunk)
