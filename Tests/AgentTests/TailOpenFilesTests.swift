@@ -71,6 +71,74 @@ struct TailOpenFilesTests {
         #expect(sink.bodies.sorted() == (0..<6).map { "new \($0)" })
     }
 
+    @Test("with the budget full, a larger file that starts like a parked short one is still read, though it never grows")
+    func largerLookalikeOfAParkedFile() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: Self.plain(scratch), timeline: Timeline(clock), maxOpenFiles: 1)
+        try scratch.append("job1.log", "=== job started ===\n")
+        await engine.poll()
+        clock.advance(by: .milliseconds(500))
+        try scratch.append("job2.log", "=== job started ===\nstep 1\nstep 2\n")
+        for _ in 0..<4 {
+            await engine.poll()
+            clock.advance(by: .milliseconds(500))
+        }
+        #expect(sink.bodies == ["=== job started ===", "=== job started ===", "step 1", "step 2"])
+    }
+
+    @Test("a truncated file's rescue never takes a parked file for its copy: nothing is sent twice")
+    func truncationDoesNotRescueAParkedFile() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: Self.plain(scratch), timeline: Timeline(clock), maxOpenFiles: 1)
+        try scratch.append("b.log", "=== job started ===\nstep 1\n")
+        await engine.poll()
+        clock.advance(by: .milliseconds(500))
+        try scratch.append("a.log", "=== job started ===\n")
+        for _ in 0..<3 {
+            await engine.poll()
+            clock.advance(by: .milliseconds(500))
+        }
+        truncate(scratch.file("a.log"), 0)
+        try scratch.append("a.log", "after truncation\n")
+        for _ in 0..<4 {
+            await engine.poll()
+            clock.advance(by: .milliseconds(500))
+        }
+        #expect(sink.bodies.sorted() == ["=== job started ===", "=== job started ===", "after truncation", "step 1"].sorted(), "\(sink.bodies)")
+    }
+
+    @Test("files that vanish for a look and come back (their directory moved away and back), parked or open: each goes on where it was, nothing read twice")
+    func unlistableDirectoryLosesNoPlace() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let clock = ManualClock()
+        let logs = scratch.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let source = TailSource(include: [scratch.file("logs/*.log")], startAt: .beginning, format: .plain)
+        let engine = try TailTesting.engine(scratch, sink: sink, source: source, timeline: Timeline(clock), maxOpenFiles: 2)
+        for file in 0..<4 { try scratch.append("logs/f\(file).log", "f\(file) line\n") }
+        for _ in 0..<4 {
+            await engine.poll()
+            clock.advance(by: .milliseconds(500))
+        }
+        #expect(sink.bodies.count == 4)
+        try FileManager.default.moveItem(atPath: logs, toPath: scratch.file("logs-away"))
+        await engine.poll()
+        clock.advance(by: TailEngine.rotatedGrace)
+        await engine.poll()
+        try FileManager.default.moveItem(atPath: scratch.file("logs-away"), toPath: logs)
+        for file in 0..<4 { try scratch.append("logs/f\(file).log", "f\(file) more\n") }
+        for _ in 0..<6 {
+            await engine.poll()
+            clock.advance(by: .milliseconds(500))
+        }
+        #expect(sink.bodies.sorted() == (0..<4).flatMap { ["f\($0) line", "f\($0) more"] }.sorted(), "\(sink.bodies)")
+    }
+
     @Test("a FIFO or a directory is never opened for reading, and opening one does not block")
     func notRegularFiles() throws {
         let scratch = try TailScratch()

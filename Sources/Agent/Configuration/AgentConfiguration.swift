@@ -46,6 +46,14 @@ struct AgentConfiguration: Sendable, Equatable {
     /// Most the dead-letter box may hold; its oldest letters make room past that.
     var deadLetterMaxBytes = 64 << 20
 
+    /// Descriptors the agent needs besides the files it tails: two per queue segment the queue
+    /// may hold, one per OTLP request answered at once (twice: HTTP and gRPC), the shipper's
+    /// connections, and 128 for the runtime, listeners, checkpoints and dead letters.
+    var descriptorsBesidesTailing: Int {
+        let segments = queue.maxBytes / max(1, queue.segmentBytes) + 2
+        return 128 + 2 * segments + 2 * maxConcurrentRequests + 2 * shipperConcurrency
+    }
+
     /// The keys of `agent.yaml`, each also a flag.
     struct File: Decodable {
         var otlpListen: String?

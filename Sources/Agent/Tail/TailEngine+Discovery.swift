@@ -54,7 +54,9 @@ extension TailEngine {
             }
         }
         ignoredCopies = ignoredCopies.filter { seen.contains($0.key) }
-        for file in files.values where !seen.contains(file.identity) && !file.rotatedOut {
+        // A file not listed but still at its path was missed by the glob (a directory it could
+        // not read this time): it is neither rotated away nor gone.
+        for file in files.values where !seen.contains(file.identity) && !file.rotatedOut && !Self.holds(file.path, file.identity) {
             file.rotatedOut = true
             rotatedPaths[file.path] = file.sourceIndex
             counters.update { $0.rotations += 1 }
@@ -73,6 +75,11 @@ extension TailEngine {
         }
         recoverRotatedAway(seen: seen, descriptors: &descriptors)
         for item in fresh {
+            // One the agent may not read takes no idle file's descriptor (it would every look).
+            guard access(item.path, R_OK) == 0 else {
+                warnUnreadable(item.path, item.identity)
+                continue
+            }
             guard makeRoom(&descriptors) else {
                 descriptors.waiting += 1
                 // `start_at: end` counts at the source's first look: remember where the file ended then.
@@ -91,9 +98,15 @@ extension TailEngine {
                 """)
         }
         if let since = lastDiscoveryUnixNano, !rotatedPaths.isEmpty { adoptUnwatchedRotations(of: rotatedPaths, since: since, globbed: globbed) }
-        // Entries whose file is gone (deleted while parked, or before a restart) are forgotten;
-        // parked files still in place stay parked.
-        savedEntries = savedEntries.filter { seen.contains($0.key) || descriptors.deferredRecoveries.contains($0.key) }
+        // Entries whose file is gone (deleted while parked, or before a restart; not found by
+        // inode) are forgotten, but remembered as finished streams: should the file come back,
+        // it goes on from its offset. A parked file the glob missed but still at its path stays
+        // parked; at the first look after a restart (the globs may have changed) it goes too.
+        for (identity, entry) in savedEntries where !seen.contains(identity) && !descriptors.deferredRecoveries.contains(identity) {
+            guard polls == 1 || !Self.holds(entry.path, identity) else { continue }
+            savedEntries[identity] = nil
+            remember(identity: identity, fingerprint: entry.fingerprint, tag: entry.tag, end: entry.offset)
+        }
         lastDiscoveryUnixNano = startedAt
         let newlyStarted = sources.map(\.key).filter { !startedSources.contains($0) }
         if !newlyStarted.isEmpty {
@@ -170,12 +183,7 @@ extension TailEngine {
     func open(_ path: String, identity: FileIdentity, sourceIndex: Int, mayBeCopy: Bool = true) {
         let source = sources[sourceIndex]
         guard let fd = TailedFileOpening.open(path, identity: identity) else {
-            if errno == EACCES || errno == EPERM {
-                if unreadableWarned.count >= 4_096 { unreadableWarned = [] }
-                if unreadableWarned.insert(identity).inserted {
-                    logger.warning("cannot read \(path): \(String(cString: strerror(errno))); it is read once the agent may read it")
-                }
-            }
+            if errno == EACCES || errno == EPERM { warnUnreadable(path, identity) }
             return
         }
         var info = stat()
@@ -196,8 +204,7 @@ extension TailEngine {
             }
             // Inode reused, or truncated while the agent was down: a copy may hold the rest.
             counters.update { $0.truncations += 1 }
-            if let copy = Self.findCopy(in: LinkTarget.directories(of: path), of: entry.fingerprint, minSize: resumeEnd, excluding: identity),
-               files[copy.identity] == nil {
+            if let copy = Self.findCopy(in: LinkTarget.directories(of: path), of: entry.fingerprint, minSize: resumeEnd, excluding: knownIdentities.union([identity])) {
                 let rescued = TailedFile(
                     identity: copy.identity, sourceIndex: sourceIndex, path: copy.path, fd: copy.fd, fingerprint: entry.fingerprint,
                     tag: entry.tag, offset: entry.offset, forcedEnd: entry.pendingEnd, source: source, now: now)
@@ -269,9 +276,21 @@ extension TailEngine {
             if originalSize < file.readOffset || !file.fingerprint.matches(fd: file.fd) { return true }
         }
         for entry in savedEntries.values where entry.fingerprint.length > 0 {
-            if FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint { return true }
+            guard FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint else { continue }
+            // A parked file still at its path, not shorter than what was read of it, and smaller
+            // than this one: this one is a file of its own.
+            guard let originalSize = Self.size(of: entry.path, ifStill: entry.identity), originalSize >= entry.offset, size > originalSize else {
+                return true
+            }
         }
         return false
+    }
+
+    /// The size of the file at `path` if it is still `identity`.
+    static func size(of path: String, ifStill identity: FileIdentity) -> UInt64? {
+        var info = stat()
+        guard stat(path, &info) == 0, FileIdentity(info) == identity else { return nil }
+        return UInt64(info.st_size)
     }
 
     /// True when the supposed copy at `path` is now larger than every followed file it starts like.
@@ -281,10 +300,26 @@ extension TailEngine {
         for file in files.values where file.fingerprint.length > 0 && FileFingerprint.read(fd: fd, length: file.fingerprint.length) == file.fingerprint {
             if size <= file.size() ?? 0 { return false }
         }
+        for entry in savedEntries.values where entry.fingerprint.length > 0 && FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint {
+            if size <= Self.size(of: entry.path, ifStill: entry.identity) ?? 0 { return false }
+        }
         return true
     }
 
 
+
+    /// Names a file the agent may not read, once per file.
+    func warnUnreadable(_ path: String, _ identity: FileIdentity) {
+        if unreadableWarned.count >= 4_096 { unreadableWarned = [] }
+        guard unreadableWarned.insert(identity).inserted else { return }
+        logger.warning("cannot read \(path): permission denied; it is read once the agent may read it")
+    }
+
+    /// Whether `path` still leads to the file `identity`.
+    static func holds(_ path: String, _ identity: FileIdentity) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && FileIdentity(info) == identity
+    }
 
     /// What one look did about the open-file budget.
     struct DescriptorBudget {
@@ -350,8 +385,12 @@ extension TailEngine {
         var size: UInt64
     }
 
-    /// The largest file in `directories` whose first bytes have `fingerprint` (a copytruncate copy).
-    static func findCopy(in directories: [String], of fingerprint: FileFingerprint, minSize: UInt64, excluding: FileIdentity) -> FoundFile? {
+    /// Files followed or parked: never taken for another file's copy.
+    var knownIdentities: Set<FileIdentity> { Set(files.keys).union(savedEntries.keys) }
+
+    /// The largest file in `directories` whose first bytes have `fingerprint` (a copytruncate
+    /// copy), other than the `excluding` ones.
+    static func findCopy(in directories: [String], of fingerprint: FileFingerprint, minSize: UInt64, excluding: Set<FileIdentity>) -> FoundFile? {
         guard fingerprint.length > 0 else { return nil }
         var best: FoundFile?
         for directory in directories {
@@ -362,7 +401,7 @@ extension TailEngine {
                 guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let identity = FileIdentity(info)
                 let size = UInt64(info.st_size)
-                guard identity != excluding, size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil,
+                guard !excluding.contains(identity), size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil,
                       identity != best?.identity else { continue }
                 guard let fd = TailedFileOpening.open(path, identity: identity) else { continue }
                 if fingerprint.matches(fd: fd) {

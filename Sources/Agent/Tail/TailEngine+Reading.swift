@@ -104,8 +104,9 @@ extension TailEngine {
         var rescuedFile: TailedFile?
         counters.update { $0.truncations += 1 }
         if file.fingerprint.length > 0,
-           let copy = Self.findCopy(in: LinkTarget.directories(of: file.path), of: file.fingerprint, minSize: max(file.readOffset, file.forcedEnd ?? 0), excluding: file.identity),
-           files[copy.identity] == nil {
+           let copy = Self.findCopy(
+               in: LinkTarget.directories(of: file.path), of: file.fingerprint, minSize: max(file.readOffset, file.forcedEnd ?? 0),
+               excluding: knownIdentities) {
             let rescued = TailedFile(
                 identity: copy.identity, sourceIndex: file.sourceIndex, path: copy.path, fd: copy.fd, fingerprint: file.fingerprint,
                 tag: file.tag, offset: 0, forcedEnd: nil, source: source, now: timeline.now)

@@ -93,11 +93,10 @@ actor TailEngine {
     static let maxHeldRotations = 64
     /// Most bytes of deleted rotated files held open while a full queue pauses reading.
     static let maxHeldDeletedBytes: UInt64 = 1 << 30
-    /// Descriptors left for everything but followed files (receiver connections, the queue's
-    /// segments, the shipper, checkpoints, the runtime's own): half the limit, at most 256.
-    static func openFileBudget(limit: Int) -> Int {
-        let reserve = min(256, limit / 2)
-        return max(8, limit - reserve)
+    /// Files that may be open at once under an open-file `limit`, leaving `reserve` descriptors
+    /// (`AgentConfiguration.descriptorsBesidesTailing`) for everything else; never fewer than 8.
+    static func openFileBudget(limit: Int, reserve: Int = 256) -> Int {
+        max(8, limit > reserve ? limit - reserve : 0)
     }
     /// Slack for the file system's coarse timestamps when comparing a file's mtime with a discovery.
     static let modificationSlackNanos: UInt64 = 1_000_000_000

@@ -19,7 +19,9 @@ struct TailService: Service {
         engine = try TailEngine(
             sources: configuration.tail.sources, redactor: redactor, defaultService: configuration.serviceName,
             checkpointPath: configuration.tailCheckpointPath, sink: sink, counters: counters,
-            timeBounds: configuration.tail.timeBounds, timeline: timeline, logger: logger)
+            timeBounds: configuration.tail.timeBounds, timeline: timeline,
+            maxOpenFiles: TailEngine.openFileBudget(limit: ProcessLimits.openFileLimit(), reserve: configuration.descriptorsBesidesTailing),
+            logger: logger)
         pollInterval = configuration.tail.pollInterval
     }
 

@@ -5,6 +5,8 @@ import Foundation
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
+    /// SQLite's extended result code (`sqlite3_extended_errcode`), 0 when not known.
+    public var extendedCode: Int32 = 0
 
     public var description: String { "SQLite error \(code): \(message)" }
 
@@ -12,10 +14,15 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// `SQLITE_CORRUPT` and its extended codes): trying again cannot succeed.
     public var isDamage: Bool { code & 0xFF == SQLITE_CORRUPT || code & 0xFF == SQLITE_NOTADB }
 
-    /// A write the disk refused: full (`SQLITE_FULL`), or an I/O error (`SQLITE_IOERR` and its
-    /// extended codes: a write past a file size limit, a failing disk). It may pass once space
-    /// is freed; the data already stored is intact.
-    public var isWriteRefused: Bool { code & 0xFF == SQLITE_FULL || code & 0xFF == SQLITE_IOERR }
+    /// A write the disk refused: full (`SQLITE_FULL`), or a write, sync or resize that failed
+    /// (`SQLITE_IOERR_WRITE` — what a write past a file size limit becomes — `_FSYNC`,
+    /// `_DIR_FSYNC`, `_TRUNCATE`, `_SHMSIZE`). It may pass once space is freed; the data
+    /// already stored is intact. A failed read is not one of these.
+    public var isWriteRefused: Bool {
+        code & 0xFF == SQLITE_FULL || Self.refusedWrites.contains(extendedCode)
+    }
+
+    private static let refusedWrites: Set<Int32> = Set([3, 4, 5, 6, 19].map { SQLITE_IOERR | ($0 << 8) })
 
     /// The connection was closed under its user: its day file was moved aside as damaged (`SQLiteDatabase.close`).
     public var isClosedConnection: Bool { code == SQLITE_MISUSE && message == Self.closedMessage }
@@ -66,7 +73,7 @@ final class SQLiteDatabase {
         if status != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? "unknown"
             sqlite3_free(error)
-            throw SQLiteError(code: status, message: message)
+            throw SQLiteError(code: status, message: message, extendedCode: sqlite3_extended_errcode(handle))
         }
     }
 
@@ -111,7 +118,9 @@ final class SQLiteDatabase {
     var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
 
     func lastError(_ status: Int32) -> SQLiteError {
-        SQLiteError(code: status, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
+        SQLiteError(
+            code: status, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed",
+            extendedCode: handle.map { sqlite3_extended_errcode($0) } ?? 0)
     }
 }
 
