@@ -86,21 +86,24 @@ struct ShipperTests {
     /// Runs a shipper for `queue` against every one of `collectors` (in that order) until `body` returns.
     func withShipper(
         _ collectors: [FakeCollector], ports: [Int] = [], queue: DiskQueue, clock: ManualClock, drainDeadline: Duration = .seconds(5),
+        concurrency: Int = 1, retryPolicy: RetryPolicy = .untilDelivered, breaker: CircuitBreaker = CircuitBreaker(),
         _ body: @escaping @Sendable (Shipper, ServiceGroup) async throws -> Void
     ) async throws {
         guard ports.count == collectors.count else {
             // Start the next collector, then go on with its port known.
             try await collectors[ports.count].application().test(.live) { client in
                 let port = try #require(client.port)
-                try await withShipper(collectors, ports: ports + [port], queue: queue, clock: clock, drainDeadline: drainDeadline, body)
+                try await withShipper(
+                    collectors, ports: ports + [port], queue: queue, clock: clock, drainDeadline: drainDeadline, concurrency: concurrency,
+                    retryPolicy: retryPolicy, breaker: breaker, body)
             }
             return
         }
         let http = OTLPUploader.makeHTTPClient()
         let shipper = Shipper(
             queue: queue, clients: ports.map { OTLPUploader(endpoint: "http://127.0.0.1:\($0)", token: "t0ken", httpClient: http) },
-            deadLetters: DeadLetterBox(directory: directory + "/dead-letters"), concurrency: 1,
-            drainDeadline: drainDeadline, timeline: Timeline(clock), logger: logger)
+            deadLetters: DeadLetterBox(directory: directory + "/dead-letters"), concurrency: concurrency, retryPolicy: retryPolicy,
+            breaker: breaker, drainDeadline: drainDeadline, timeline: Timeline(clock), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [shipper], logger: logger))
         async let running: Void = group.run()
         do {
@@ -231,6 +234,28 @@ struct ShipperTests {
             #expect(await eventually { queue.statistics.records == 0 })
             #expect(shipper.statistics.retries == 1)
         }
+    }
+
+    @Test("a collector that was skipped answers again: a batch waiting out a long backoff is sent at once, not when its wait ends")
+    func recoveryEndsTheBackoff() async throws {
+        let queue = try DiskQueue(directory: directory + "/queue", logger: logger)
+        try queue.append(batch("backoff-a"))
+        let clock = ManualClock()
+        let collector = FakeCollector(answers: [.init(status: .serviceUnavailable)])
+        // One failure opens the breaker for 1 s; a failed batch waits up to ten minutes.
+        let policy = RetryPolicy(maxAttempts: nil, initialBackoff: .seconds(600), maxBackoff: .seconds(600))
+        try await withShipper(
+            [collector], queue: queue, clock: clock, concurrency: 2, retryPolicy: policy,
+            breaker: CircuitBreaker(failureThreshold: 1, openDuration: .seconds(1), maxOpenDuration: .seconds(1))
+        ) { _, _ in
+            // One batch failed and backs off; the next one waits for the breaker's probe.
+            #expect(await eventually { collector.requests == 1 && clock.sleeperCount == 1 })
+            try queue.append(batch("backoff-b"))
+            #expect(await eventually { clock.sleeperCount == 2 })
+            clock.advance(by: .seconds(1))
+            #expect(await eventually { collector.requests == 3 && queue.statistics.records == 0 }, "both delivered after 1 s, not 600")
+        }
+        #expect(Set(collector.batchIDs) == ["backoff-a", "backoff-b"])
     }
 
     @Test("on shutdown it retries a failing collector at once and stops at the drain deadline, leaving the batch queued")

@@ -42,6 +42,9 @@ final class Shipper: Service, Sendable {
     /// One per collector, in the order of `clients`.
     private let breakers: Mutex<[CircuitBreaker]>
     private let counters = Mutex(ShipperStatistics())
+    /// Rung when a collector that was being skipped answers again: batches waiting out a backoff
+    /// or a breaker's cool-down try at once, instead of up to 30 s after it is back.
+    private let recovered = Doorbell()
 
     init(
         queue: DiskQueue, clients: [OTLPUploader], deadLetters: DeadLetterBox, concurrency: Int = 4,
@@ -140,6 +143,8 @@ final class Shipper: Service, Sendable {
         var refusedBy = Set<Int>()
         var lastRetryAfter: Duration?
         var failures = 0
+        // Recoveries seen before the last attempt: one after it ends the wait that follows.
+        var recoveriesSeen = recovered.rings
         while true {
             // The first collector, in this part's order, that has not failed it this round and
             // whose breaker lets a request through.
@@ -165,10 +170,12 @@ final class Shipper: Service, Sendable {
                     wakeAt = now + retryPolicy.backoff(retry: attempt, retryAfter: lastRetryAfter, using: &generator)
                 }
                 if let deadline = shutdown.deadline, wakeAt > deadline { return false }
-                await shutdown.sleep(until: wakeAt)
+                // A wait the collector asked for (Retry-After) is kept; any other ends when a skipped collector is back.
+                await shutdown.sleep(until: wakeAt, orRecovery: lastRetryAfter == nil ? recovered : nil, after: recoveriesSeen)
                 if Task.isCancelled { return false }
                 continue
             }
+            recoveriesSeen = recovered.rings
             do {
                 if let partial = try await clients[chosen].send(batch) {
                     logger.warning("collector \(clients[chosen].endpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message.prefix(512))")
@@ -246,7 +253,9 @@ final class Shipper: Service, Sendable {
             defer { breakers[collector].recordSuccess() }
             return breakers[collector].state.gaugeValue != 0
         }
-        if wasSkipped && clients.count > 1 {
+        guard wasSkipped else { return }
+        recovered.ring()
+        if clients.count > 1 {
             logger.notice("collector \(clients[collector].endpoint) answers again and takes its share back")
         }
     }
@@ -287,16 +296,20 @@ final class ShutdownSignal: Sendable {
     }
 
     /// Sleeps until `instant` on the timeline, waking early when shutdown begins so draining
-    /// retries at once, or when the task is cancelled.
-    func sleep(until instant: Duration) async {
+    /// retries at once, when `recovery` has rung since its count was `recoveriesSeen`, or when
+    /// the task is cancelled.
+    func sleep(until instant: Duration, orRecovery recovery: Doorbell? = nil, after recoveriesSeen: UInt64 = 0) async {
         let seen = began.rings
-        guard deadline == nil else {
+        if let recovery, recovery.rings != recoveriesSeen { return }
+        guard deadline == nil || recovery != nil else {
             try? await timeline.sleep(until: instant)
             return
         }
+        let draining = deadline != nil
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [timeline] in try? await timeline.sleep(until: instant) }
-            group.addTask { [began] in await began.wait(after: seen) }
+            if !draining { group.addTask { [began] in await began.wait(after: seen) } }
+            if let recovery { group.addTask { await recovery.wait(after: recoveriesSeen) } }
             await group.next()
             group.cancelAll()
         }
