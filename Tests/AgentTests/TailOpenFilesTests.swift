@@ -88,6 +88,29 @@ struct TailOpenFilesTests {
         #expect(sink.bodies == ["=== job started ===", "=== job started ===", "step 1", "step 2"])
     }
 
+    @Test("a parked short file renamed within the glob, and a new file at its old name starting the same: the new one is read, the renamed one not again")
+    func parkedFileRenamedWithinTheGlob() async throws {
+        let scratch = try TailScratch()
+        let sink = RecordingTailSink()
+        let clock = ManualClock()
+        let engine = try TailTesting.engine(scratch, sink: sink, source: Self.plain(scratch), timeline: Timeline(clock), maxOpenFiles: 1)
+        func polls(_ count: Int) async {
+            for _ in 0..<count {
+                await engine.poll()
+                clock.advance(by: .milliseconds(500))
+            }
+        }
+        try scratch.append("app.log", "id,name\n")
+        try scratch.append("other.log", "other line\n")
+        await polls(3)
+        #expect(Set(sink.bodies) == ["id,name", "other line"])
+        // Whichever is parked now: rename app.log within the glob and write a whole new app.log at once.
+        try FileManager.default.moveItem(atPath: scratch.file("app.log"), toPath: scratch.file("app-20261207.log"))
+        try scratch.append("app.log", "id,name\n1,a\n2,b\n")
+        await polls(5)
+        #expect(sink.bodies.sorted() == ["1,a", "2,b", "id,name", "id,name", "other line"], "\(sink.bodies)")
+    }
+
     @Test("a truncated file's rescue never takes a parked file for its copy: nothing is sent twice")
     func truncationDoesNotRescueAParkedFile() async throws {
         let scratch = try TailScratch()

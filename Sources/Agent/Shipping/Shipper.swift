@@ -172,6 +172,8 @@ final class Shipper: Service, Sendable {
                 if let deadline = shutdown.deadline, wakeAt > deadline { return false }
                 // A wait the collector asked for (Retry-After) is kept; any other ends when a skipped collector is back.
                 await shutdown.sleep(until: wakeAt, orRecovery: lastRetryAfter == nil ? recovered : nil, after: recoveriesSeen)
+                // A ring ends one wait: the next one waits for a new ring (or its time).
+                recoveriesSeen = recovered.rings
                 if Task.isCancelled { return false }
                 continue
             }
@@ -189,7 +191,8 @@ final class Shipper: Service, Sendable {
             } catch {
                 switch error {
                 case .rejected(let status, let message):
-                    recordSuccess(chosen)
+                    // It answered, so its breaker closes; but a refusal is no sign that others' batches go through.
+                    recordSuccess(chosen, delivered: false)
                     refusedBy.insert(chosen)
                     guard refusedBy.isSuperset(of: part.preference) else {
                         logger.warning("collector \(clients[chosen].endpoint) refused batch \(batch.id) (\(status)): \(message); trying the next collector")
@@ -247,14 +250,15 @@ final class Shipper: Service, Sendable {
         }
     }
 
-    /// A collector answered: closes its breaker, and says so when it had been skipped.
-    private func recordSuccess(_ collector: Int) {
+    /// A collector answered: closes its breaker, and says so when it had been skipped; a
+    /// delivery to a skipped collector also ends the other batches' waits.
+    private func recordSuccess(_ collector: Int, delivered: Bool = true) {
         let wasSkipped = breakers.withLock { breakers in
             defer { breakers[collector].recordSuccess() }
             return breakers[collector].state.gaugeValue != 0
         }
         guard wasSkipped else { return }
-        recovered.ring()
+        if delivered { recovered.ring() }
         if clients.count > 1 {
             logger.notice("collector \(clients[collector].endpoint) answers again and takes its share back")
         }
@@ -300,7 +304,10 @@ final class ShutdownSignal: Sendable {
     /// the task is cancelled.
     func sleep(until instant: Duration, orRecovery recovery: Doorbell? = nil, after recoveriesSeen: UInt64 = 0) async {
         let seen = began.rings
-        if let recovery, recovery.rings != recoveriesSeen { return }
+        if let recovery, recovery.rings != recoveriesSeen {
+            await Task.yield()
+            return
+        }
         guard deadline == nil || recovery != nil else {
             try? await timeline.sleep(until: instant)
             return

@@ -43,7 +43,13 @@ extension TailEngine {
                     ignoredCopies[identity] = nil
                     outgrown.insert(identity)
                     fresh.append((path, identity, index))
-                } else if let entry = savedEntries[identity] {
+                } else if var entry = savedEntries[identity] {
+                    // A parked file renamed within the glob is compared and reopened under its new name.
+                    if entry.path != path {
+                        entry.path = path
+                        savedEntries[identity] = entry
+                        dirty = true
+                    }
                     // A parked file (or one checkpointed before a restart) is opened when a
                     // descriptor is free, or — taking one from an idle file — when it has
                     // something to read.
@@ -70,13 +76,18 @@ extension TailEngine {
         // Files with a checkpoint first, so that a copy is recognised as one.
         for item in resumed.sorted(by: { $0.hasNews && !$1.hasNews }) {
             // One with nothing to read only takes a free descriptor, never an idle file's.
+            guard Self.mayRead(item.path) else {
+                warnUnreadable(item.path, item.identity)
+                continue
+            }
             guard item.hasNews ? makeRoom(&descriptors) : files.count < maxOpenFiles else { continue }
             open(item.path, identity: item.identity, sourceIndex: item.source)
+            descriptors.opened.insert(item.identity)
         }
         recoverRotatedAway(seen: seen, descriptors: &descriptors)
         for item in fresh {
             // One the agent may not read takes no idle file's descriptor (it would every look).
-            guard access(item.path, R_OK) == 0 else {
+            guard Self.mayRead(item.path) else {
                 warnUnreadable(item.path, item.identity)
                 continue
             }
@@ -89,6 +100,7 @@ extension TailEngine {
             }
             rotatedPaths[item.path] = item.source
             open(item.path, identity: item.identity, sourceIndex: item.source, mayBeCopy: !outgrown.contains(item.identity))
+            descriptors.opened.insert(item.identity)
         }
         if descriptors.waiting > 0 || descriptors.parked > 0, let held = descriptorWarning.admit() {
             logger.warning("""
@@ -120,15 +132,17 @@ extension TailEngine {
     func recoverRotatedAway(seen: Set<FileIdentity>, descriptors: inout DescriptorBudget) {
         for entry in savedEntries.values where !seen.contains(entry.identity) {
             guard files[entry.identity] == nil, let sourceIndex = sources.firstIndex(where: { $0.key == entry.source }) else { continue }
-            guard makeRoom(&descriptors) else {
-                descriptors.deferredRecoveries.insert(entry.identity)
-                continue
-            }
             guard let found = LinkTarget.directories(of: entry.path).lazy.compactMap({ directory in
                       Self.findFile(in: directory, where: { identity, _ in identity == entry.identity })
                   }).first else { continue }
             guard entry.fingerprint.matches(fd: found.fd) else {
                 Glibc.close(found.fd)
+                continue
+            }
+            // Found (its descriptor is open already): room is made for it now, or it waits a look.
+            guard files.count < maxOpenFiles || makeRoom(&descriptors) else {
+                Glibc.close(found.fd)
+                descriptors.deferredRecoveries.insert(entry.identity)
                 continue
             }
             let file = TailedFile(
@@ -137,6 +151,7 @@ extension TailEngine {
             file.rotatedOut = true
             files[entry.identity] = file
             savedEntries[entry.identity] = nil
+            descriptors.opened.insert(entry.identity)
             logger.debug("resuming rotated file \(found.path) at \(entry.offset)")
         }
     }
@@ -277,20 +292,27 @@ extension TailEngine {
         }
         for entry in savedEntries.values where entry.fingerprint.length > 0 {
             guard FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint else { continue }
-            // A parked file still at its path, not shorter than what was read of it, and smaller
-            // than this one: this one is a file of its own.
-            guard let originalSize = Self.size(of: entry.path, ifStill: entry.identity), originalSize >= entry.offset, size > originalSize else {
-                return true
-            }
+            // A parked file still at its path and intact (its first bytes, and at least what was
+            // read of it), and smaller than this one: this one is a file of its own.
+            guard let originalSize = Self.intactSize(of: entry), size > originalSize else { return true }
         }
         return false
     }
 
-    /// The size of the file at `path` if it is still `identity`.
-    static func size(of path: String, ifStill identity: FileIdentity) -> UInt64? {
+    /// The size of a parked file if it is still at its path, still starts as it did, and is not
+    /// shorter than what was read of it; nil otherwise (gone, truncated or rewritten).
+    static func intactSize(of entry: TailCheckpoints.Entry) -> UInt64? {
+        guard let fd = TailedFileOpening.open(entry.path, identity: entry.identity) else { return nil }
+        defer { Glibc.close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0, FileIdentity(info) == identity else { return nil }
+        guard fstat(fd, &info) == 0, UInt64(info.st_size) >= entry.offset, entry.fingerprint.matches(fd: fd) else { return nil }
         return UInt64(info.st_size)
+    }
+
+    /// Whether the agent may read `path`, by its effective IDs and capabilities (a log shipper
+    /// running with `CAP_DAC_READ_SEARCH` may read what its user could not).
+    static func mayRead(_ path: String) -> Bool {
+        faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0
     }
 
     /// True when the supposed copy at `path` is now larger than every followed file it starts like.
@@ -301,7 +323,7 @@ extension TailEngine {
             if size <= file.size() ?? 0 { return false }
         }
         for entry in savedEntries.values where entry.fingerprint.length > 0 && FileFingerprint.read(fd: fd, length: entry.fingerprint.length) == entry.fingerprint {
-            if size <= Self.size(of: entry.path, ifStill: entry.identity) ?? 0 { return false }
+            if size <= Self.intactSize(of: entry) ?? 0 { return false }
         }
         return true
     }
@@ -331,6 +353,8 @@ extension TailEngine {
         var deferredRecoveries: Set<FileIdentity> = []
         /// Files that may be parked, longest idle first (taken once, when first needed).
         var candidates: [TailedFile]?
+        /// Files opened in this look: never parked before they were read.
+        var opened: Set<FileIdentity> = []
     }
 
     /// True when one more file may be opened: under `maxOpenFiles`, or after parking the
@@ -339,11 +363,11 @@ extension TailEngine {
         if files.count < maxOpenFiles { return true }
         if budget.candidates == nil {
             budget.candidates = files.values
-                .filter { !$0.rotatedOut && $0.forcedEnd == nil && $0.isDrained }
+                .filter { !$0.rotatedOut && $0.forcedEnd == nil && $0.isDrained && !budget.opened.contains($0.identity) }
                 .sorted { $0.lastGrowth > $1.lastGrowth }
         }
         while let file = budget.candidates?.popLast() {
-            guard files[file.identity] === file, file.isDrained else { continue }
+            guard files[file.identity] === file, file.isDrained, !budget.opened.contains(file.identity) else { continue }
             park(file)
             budget.parked += 1
             return true
