@@ -28,7 +28,7 @@ struct OTLPReceiver: Sendable {
             try await sink.accept(payload)
         } catch {
             if let held = refusalLog.admit() {
-                logger.warning("could not accept \(signal.path) batch: \(error)\(held > 0 ? " (and \(held) refusals more in the last minute)" : "")")
+                logger.warning("could not accept \(signal.path) batch: \(error)\(LogThrottle.heldBack(held, "refusals"))")
             }
             return Self.answer(for: error, format: received.format)
         }

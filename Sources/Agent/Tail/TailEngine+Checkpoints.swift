@@ -41,7 +41,7 @@ extension TailEngine {
             return true
         } catch {
             if let held = checkpointFailureLog.admit() {
-                logger.error("cannot write tail checkpoints (reading waits; nothing is lost): \(error)\(held > 0 ? " (\(held) failures more in the last minute)" : "")")
+                logger.error("cannot write tail checkpoints (reading waits; nothing is lost): \(error)\(LogThrottle.heldBack(held, "failures"))")
             }
             return false
         }

@@ -105,8 +105,8 @@ extension TailEngine {
         if descriptors.waiting > 0 || descriptors.parked > 0, let held = descriptorWarning.admit() {
             logger.warning("""
                 following \(files.count) files at once, the most the open-file limit allows (\(maxOpenFiles) for files, \(ProcessLimits.openFileLimit()) in all): \
-                idle files are closed and opened again when they grow (\(descriptors.parked) closed, \(descriptors.waiting) new files waiting this look\
-                \(held > 0 ? "; \(held) such looks more in the last minute" : "")) — raise the agent's open-file limit (ulimit -n, LimitNOFILE) to follow them all at once
+                idle files are closed and opened again when they grow (\(descriptors.parked) closed, \(descriptors.waiting) new files waiting this look)\
+                \(LogThrottle.heldBack(held, "such looks")) — raise the agent's open-file limit (ulimit -n, LimitNOFILE) to follow them all at once
                 """)
         }
         if let since = lastDiscoveryUnixNano, !rotatedPaths.isEmpty { adoptUnwatchedRotations(of: rotatedPaths, since: since, globbed: globbed) }
@@ -140,7 +140,7 @@ extension TailEngine {
                 continue
             }
             // Found (its descriptor is open already): room is made for it now, or it waits a look.
-            guard files.count < maxOpenFiles || makeRoom(&descriptors) else {
+            guard makeRoom(&descriptors) else {
                 Glibc.close(found.fd)
                 descriptors.deferredRecoveries.insert(entry.identity)
                 continue
@@ -425,8 +425,7 @@ extension TailEngine {
                 guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let identity = FileIdentity(info)
                 let size = UInt64(info.st_size)
-                guard !excluding.contains(identity), size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil,
-                      identity != best?.identity else { continue }
+                guard !excluding.contains(identity), size >= minSize, size >= UInt64(fingerprint.length), size > best?.size ?? 0 || best == nil else { continue }
                 guard let fd = TailedFileOpening.open(path, identity: identity) else { continue }
                 if fingerprint.matches(fd: fd) {
                     if let previous = best { Glibc.close(previous.fd) }

@@ -57,7 +57,7 @@ struct IngestRoutes: Sendable {
                 retryAfterSeconds: 1)
         } catch {
             if let held = failureLog.admit() {
-                logger.error("store failed for \(signal.path): \(error)\(held > 0 ? " (and \(held) failures more in the last minute)" : "")")
+                logger.error("store failed for \(signal.path): \(error)\(LogThrottle.heldBack(held, "failures"))")
             }
             let refused = (error as? SQLiteError)?.isWriteRefused == true
             let message = refused ? "the collector cannot write to its disk (full?); retry later" : "the store could not write this batch; retry later"

@@ -133,7 +133,7 @@ struct QueryRoutes: Sendable {
         if let sqlite = error as? SQLiteError, sqlite.isWriteRefused {
             let message = "the collector cannot write to its disk (\(sqlite)): free space in its data directory, or check the disk; retry later"
             if let held = diskFullLog.admit() {
-                logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)\(held > 0 ? " (\(held) answers more in the last minute)" : "")")
+                logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)\(LogThrottle.heldBack(held, "such answers"))")
             }
             var response = Self.error(.serviceUnavailable, message)
             response.headers[.retryAfter] = "5"

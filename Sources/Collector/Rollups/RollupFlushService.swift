@@ -20,7 +20,7 @@ struct RollupFlushService: Service {
                 try store.flushRollups()
             } catch {
                 if let held = failureLog.admit() {
-                    logger.error("rollup flush failed (nothing is lost: the stored spans and the journal stay unmerged; retrying every \(interval)): \(error)\(held > 0 ? " (\(held) failures more in the last minute)" : "")")
+                    logger.error("rollup flush failed (nothing is lost: the stored spans and the journal stay unmerged; retrying every \(interval)): \(error)\(LogThrottle.heldBack(held, "failures"))")
                 }
             }
         }.run()

@@ -28,7 +28,7 @@ final class HTTP2DefenseLog: ChannelInboundHandler, RemovableChannelHandler {
             logged = true
             if let held = throttle.admit() {
                 let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "a client"
-                let more = held > 0 ? " (\(held) more such connections since the last warning)" : ""
+                let more = LogThrottle.heldBack(held, "such connections")
                 logger.warning(
                     "\(server) closed the OTLP/gRPC connection from \(peer) as an attack: the client \(defense); calls it had in progress may be sent again\(more)")
             }

@@ -167,7 +167,7 @@ final class GRPCOnHTTPPortAnswer: ChannelInboundHandler, RemovableChannelHandler
     private func warn(context: ChannelHandlerContext) {
         guard let held = throttle.admit() else { return }
         let peer = context.channel.remoteAddress.map { "\($0)" } ?? "a client"
-        let more = held > 0 ? " (\(held) more such connections since the last warning)" : ""
+        let more = LogThrottle.heldBack(held, "such connections")
         logger.warning("HTTP/2 connection from \(peer) on the OTLP/HTTP port, probably an OTLP/gRPC exporter: \(hint())\(more)")
     }
 }

@@ -14,6 +14,12 @@ public final class LogThrottle: Sendable {
         self.timeline = timeline
     }
 
+    /// What a warning let through adds about those held back before it: ` (N more WHAT since
+    /// the last warning)`, or nothing.
+    public static func heldBack(_ held: Int, _ what: String) -> String {
+        held > 0 ? " (\(held) more \(what) since the last warning)" : ""
+    }
+
     /// `nil` while the warning is held back; otherwise how many were held back since the last one.
     public func admit() -> Int? {
         let now = timeline.now
