@@ -162,6 +162,20 @@ struct TailOpenFilesTests {
         #expect(sink.bodies.sorted() == (0..<4).flatMap { ["f\($0) line", "f\($0) more"] }.sorted(), "\(sink.bodies)")
     }
 
+    @Test("the descriptors kept from the tailer: about 240 at the defaults, and a configured number too large saturates instead of trapping")
+    func descriptorReserve() {
+        var configuration = AgentConfiguration()
+        let reserve = configuration.descriptorsBesidesTailing
+        #expect((200...300).contains(reserve), "\(reserve)")
+        #expect(TailEngine.openFileBudget(limit: 1_024, reserve: reserve) == 1_024 - reserve)
+        #expect(TailEngine.openFileBudget(limit: 96, reserve: reserve) == 8, "never fewer than 8")
+        for huge in [Int.max, Int.max / 2 + 1] {
+            configuration.maxConcurrentRequests = huge
+            #expect(configuration.descriptorsBesidesTailing == Int.max)
+            #expect(TailEngine.openFileBudget(limit: Int.max, reserve: configuration.descriptorsBesidesTailing) == 8)
+        }
+    }
+
     @Test("a FIFO or a directory is never opened for reading, and opening one does not block")
     func notRegularFiles() throws {
         let scratch = try TailScratch()

@@ -50,8 +50,13 @@ struct AgentConfiguration: Sendable, Equatable {
     /// may hold, one per OTLP request answered at once (twice: HTTP and gRPC), the shipper's
     /// connections, and 128 for the runtime, listeners, checkpoints and dead letters.
     var descriptorsBesidesTailing: Int {
+        // Configured numbers: saturating, so a huge `max_concurrent_requests` means "all of them", not a trap.
         let segments = queue.maxBytes / max(1, queue.segmentBytes) + 2
-        return 128 + 2 * segments + 2 * maxConcurrentRequests + 2 * shipperConcurrency
+        return [segments, maxConcurrentRequests, shipperConcurrency].reduce(128) { total, count in
+            let (twice, overflow) = count.multipliedReportingOverflow(by: 2)
+            let (sum, overflowed) = total.addingReportingOverflow(twice)
+            return overflow || overflowed ? Int.max : sum
+        }
     }
 
     /// The keys of `agent.yaml`, each also a flag.
