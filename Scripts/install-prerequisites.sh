@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Periscope needs beyond the Swift toolchain:
-# the system C libraries (zstd, SQLite, zlib), PostgreSQL 15 (the tests start a private server) and Python's OpenTelemetry SDK, the test peer.
+# the system C libraries (zstd, SQLite, zlib), PostgreSQL 15, Prometheus and Alertmanager (the tests
+# start private servers of each) and Python's OpenTelemetry SDK, the test peer.
 # Fast when everything is already there.
 set -euo pipefail
 
-packages=(libzstd-dev libsqlite3-dev zlib1g-dev postgresql-15)
+packages=(libzstd-dev libsqlite3-dev zlib1g-dev postgresql-15 prometheus prometheus-alertmanager)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -14,7 +15,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "installing ${missing[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The packages would start their own servers (PostgreSQL on 5432, Prometheus on every
+  # address's 9090): the tests start private ones on free loopback ports instead.
+  no_start=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    no_start=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$no_start" >/dev/null
+    $sudo chmod +x "$no_start"
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$no_start" ]; then $sudo rm -f "$no_start"; fi
 fi
 
 if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc" >/dev/null 2>&1; then

@@ -33,11 +33,14 @@ extension QueryAPI {
         /// At the last hour's burn rate; `nil` if the budget is not being consumed.
         public var timeToExhaustionSeconds: Double?
         public var alerts: [BurnRateAlert]
+        /// The SLO file's `labels` (team, env…), carried into Prometheus series and Alertmanager
+        /// alerts for routing; absent when there are none.
+        public var labels: [String: String]?
 
         public init(
             name: String, service: String?, operation: String?, indicator: String, objective: Double, windowSeconds: Int,
             total: Double, good: Double, sli: Double?, errorBudget: Double, budgetRemaining: Double, burnRates: [BurnRate],
-            timeToExhaustionSeconds: Double?, alerts: [BurnRateAlert]
+            timeToExhaustionSeconds: Double?, alerts: [BurnRateAlert], labels: [String: String]? = nil
         ) {
             self.name = name
             self.service = service
@@ -53,6 +56,7 @@ extension QueryAPI {
             self.burnRates = burnRates
             self.timeToExhaustionSeconds = timeToExhaustionSeconds
             self.alerts = alerts
+            self.labels = labels
         }
 
         /// The alerts firing now.

@@ -30,7 +30,10 @@ enum CollectorApplication {
         var services: [any Service] = [
             RetentionService(store: store, retentionNanos: configuration.retentionNanos, logger: logger),
             RollupFlushService(store: store, interval: store.backgroundFlushInterval, logger: logger),
-            SLOEvaluationService(store: store, logger: logger),
+            SLOEvaluationService(
+                store: store, interval: configuration.sloEvaluationInterval,
+                alertmanager: configuration.alertmanagers.isEmpty ? nil : AlertmanagerNotifier(endpoints: configuration.alertmanagers, logger: logger),
+                logger: logger),
         ]
         if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
@@ -65,7 +68,8 @@ enum CollectorApplication {
     }
 
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
-    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest and the query API; a known
+    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest, the query API and
+    /// Prometheus's `/metrics`; a known
     /// path asked with another method is answered 405.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
@@ -79,7 +83,9 @@ enum CollectorApplication {
         router.get("healthz") { _, _ in "ok" }
         IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
             .register(on: router)
-        QueryRoutes(store: store, logger: logger).register(on: router)
+        let queries = QueryRoutes(store: store, logger: logger)
+        queries.register(on: router)
+        queries.registerMetrics(on: router)
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router
     }

@@ -25,6 +25,10 @@ struct CollectorConfiguration: Sendable, Equatable {
     var indexedAttributes = SQLiteStore.defaultIndexedAttributes
     /// SLOs from `--slo`.
     var objectives: [ServiceLevelObjective] = []
+    /// How often SLOs are evaluated, their alert changes recorded and sent to Alertmanager.
+    var sloEvaluationInterval = Duration.seconds(30)
+    /// Alertmanagers' base URLs that get the SLO alerts; none by default.
+    var alertmanagers: [String] = []
     /// Distinct operation names per service and day in signals; the rest fold into one row.
     var maxOperationsPerService = OperationLimit.defaultMaxPerService
     /// Whether a 2xx survives power loss (`full`) or only a crash of the process (`normal`).
@@ -43,6 +47,8 @@ struct CollectorConfiguration: Sendable, Equatable {
         var insecureNoAuth: Bool?
         var retention: String?
         var slo: String?
+        var sloEvaluationInterval: String?
+        var alertmanagers: [String]?
         var maxBodyBytes: String?
         var maxDecompressedBytes: String?
         var maxInFlightBytes: String?
@@ -55,7 +61,8 @@ struct CollectorConfiguration: Sendable, Equatable {
             case maxOperationsPerService = "max_operations_per_service"
             case maxConcurrentRequests = "max_concurrent_requests"
             case sync
-            case listen, data, store, retention, slo
+            case listen, data, store, retention, slo, alertmanagers
+            case sloEvaluationInterval = "slo_evaluation_interval"
             case grpcListen = "grpc_listen"
             case storeReplica = "store_replica"
             case indexAttributes = "index_attributes"

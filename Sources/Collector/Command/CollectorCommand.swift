@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PeriscopeConfig
+import PeriscopeDelivery
 
 /// `periscope-collector`: ingests OTLP, stores it, and answers the query API.
 public struct CollectorCommand: AsyncParsableCommand {
@@ -35,6 +36,12 @@ public struct CollectorCommand: AsyncParsableCommand {
 
     @Option(help: "SLO definitions (YAML).")
     var slo: String?
+
+    @Option(name: .customLong("slo-evaluation-interval"), help: "How often SLOs are evaluated and alerts sent, 1s to 1h. Default 30s.")
+    var sloEvaluationInterval: String?
+
+    @Option(name: .customLong("alertmanager"), help: "An Alertmanager (http://HOST:PORT) that gets the SLO alerts; repeatable.")
+    var alertmanager: [String] = []
 
     @Option(name: .customLong("token-file"), help: "File of accepted bearer tokens, one per line.")
     var tokenFile: String?
@@ -133,6 +140,19 @@ public struct CollectorCommand: AsyncParsableCommand {
                 configuration.objectives = try SLOFile.load(path: path)
             } catch let error as SLOFile.Invalid {
                 throw ConfigurationError("SLO file '\(path)': \(error)")
+            }
+        }
+        if let text = sloEvaluationInterval ?? file?.sloEvaluationInterval {
+            guard let nanos = DurationText.nanos(text), (1_000_000_000...3_600_000_000_000).contains(nanos) else {
+                throw ConfigurationError("--slo-evaluation-interval (slo_evaluation_interval) must be a duration from 1s to 1h, like 30s; got '\(text)'")
+            }
+            configuration.sloEvaluationInterval = .nanoseconds(Int64(nanos))
+        }
+        // Flags replace the file's list rather than adding to it, as every other flag does.
+        configuration.alertmanagers = alertmanager.isEmpty ? file?.alertmanagers ?? [] : alertmanager
+        for url in configuration.alertmanagers {
+            if let problem = EndpointURL.problem(url) {
+                throw ConfigurationError("--alertmanager (alertmanagers) '\(url)': \(problem); give its base URL, like http://127.0.0.1:9093")
             }
         }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)

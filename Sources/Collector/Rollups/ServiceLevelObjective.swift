@@ -18,6 +18,15 @@ struct ServiceLevelObjective: Equatable, Sendable {
     /// Percent, e.g. 99.9.
     var objective: Double
     var windowNanos: UInt64 = 30 * 86_400 * 1_000_000_000
+    /// Routing labels (`team: payments`), sorted by name: Prometheus series and Alertmanager
+    /// alerts carry them. Sorted, so that the definition's text (`AlertTransitions.key`) does
+    /// not depend on a dictionary's order.
+    var labels: [Label] = []
+
+    struct Label: Equatable, Sendable {
+        var name: String
+        var value: String
+    }
 
     /// The fraction of requests allowed to be bad: 1 − objective.
     /// `1 - objective / 100`, rounded to 12 decimal places: the percentage is written in

@@ -85,7 +85,8 @@ extension RollupSource {
                 errorBudget: objective.errorBudget, budgetRemaining: remaining, burnRates: burnRates,
                 timeToExhaustionSeconds: BurnRateMath.timeToExhaustion(
                     budgetRemaining: remaining, windowSeconds: windowSeconds, hourlyBurnRate: byName["1h"] ?? nil),
-                alerts: BurnRateMath.alerts(burnRates: byName, windowSeconds: windowSeconds))
+                alerts: BurnRateMath.alerts(burnRates: byName, windowSeconds: windowSeconds),
+                labels: objective.labels.isEmpty ? nil : Dictionary(uniqueKeysWithValues: objective.labels.map { ($0.name, $0.value) }))
         }
     }
 

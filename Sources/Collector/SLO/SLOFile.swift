@@ -15,6 +15,7 @@ import Yams
 ///         total: payments.attempted      # ratio only: counter of all events
 ///         objective: 99.9                # percent, > 0 and ≤ 100
 ///         window: 30d                    # rolling window, default 30d
+///         labels: {team: payments}       # optional: on its Prometheus series and Alertmanager alerts
 enum SLOFile {
     struct Invalid: Error, CustomStringConvertible, Equatable {
         var line: Int?
@@ -63,7 +64,11 @@ enum SLOFile {
         return objectives
     }
 
-    private static let knownKeys: Set<String> = ["name", "service", "operation", "sli", "threshold", "good", "total", "objective", "window", "description"]
+    private static let knownKeys: Set<String> = ["name", "service", "operation", "sli", "threshold", "good", "total", "objective", "window", "description", "labels"]
+
+    /// Label names Periscope sets itself on SLO series and alerts (and `job`/`instance`, which
+    /// Prometheus sets when it scrapes): a user label of that name would hide or replace one.
+    static let reservedLabels: Set<String> = ["alertname", "slo", "service", "operation", "severity", "window", "kind", "job", "instance"]
 
     private static func parseEntry(_ entry: Node) throws(Invalid) -> ServiceLevelObjective {
         guard let mapping = entry.mapping else {
@@ -112,7 +117,42 @@ enum SLOFile {
             }
             slo.windowNanos = nanos
         }
+        if let node = mapping["labels"] { slo.labels = try labels(node) }
         return slo
+    }
+
+    /// `labels:` — a mapping of Prometheus label names to non-empty strings.
+    private static func labels(_ node: Node) throws(Invalid) -> [ServiceLevelObjective.Label] {
+        guard let mapping = node.mapping else {
+            throw Invalid(line: node.mark?.line, field: "labels", message: "must be a mapping of label names to values, like {team: payments, env: prod}")
+        }
+        var labels = [ServiceLevelObjective.Label]()
+        for (key, value) in mapping {
+            guard let name = key.string, isLabelName(name) else {
+                throw Invalid(
+                    line: key.mark?.line, field: "labels",
+                    message: "'\(key.string ?? "?")' is not a label name: use letters, digits and '_', not starting with a digit or '__'")
+            }
+            guard !reservedLabels.contains(name) else {
+                throw Invalid(line: key.mark?.line, field: "labels", message: "'\(name)' is set by Periscope or Prometheus; choose another name (reserved: \(reservedLabels.sorted().joined(separator: ", ")))")
+            }
+            guard value.mapping == nil, value.sequence == nil, let text = value.string, !text.isEmpty else {
+                throw Invalid(line: value.mark?.line, field: "labels", message: "the value of '\(name)' must be a non-empty string")
+            }
+            guard !labels.contains(where: { $0.name == name }) else {
+                throw Invalid(line: key.mark?.line, field: "labels", message: "'\(name)' is given twice")
+            }
+            labels.append(.init(name: name, value: text))
+        }
+        return labels.sorted { $0.name < $1.name }
+    }
+
+    /// Prometheus's label name syntax, `[a-zA-Z_][a-zA-Z0-9_]*`, without the reserved `__` prefix.
+    static func isLabelName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, !name.hasPrefix("__") else { return false }
+        func isLetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F }
+        return isLetter(first) && bytes.dropFirst().allSatisfy { isLetter($0) || (0x30...0x39).contains($0) }
     }
 
     private static func line(of error: YamlError) -> Int? {

@@ -1,0 +1,60 @@
+import PeriscopeQueryAPI
+import Prometheus
+
+/// The SLOs' state in Prometheus's text format, for `GET /metrics`: what Sloth's and Pyrra's
+/// recording rules compute, read straight from the collector, so Prometheus can graph budgets
+/// and burn rates and Grafana can show them beside everything else. Every series carries the
+/// SLO's identity (`slo`, `service`, `operation`) and its file's `labels`.
+///
+/// A value the collector does not have (no traffic in a window) is left out rather than
+/// written as 0 or NaN: an absent series is what PromQL's `absent()` alerts on.
+enum SLOExposition {
+    /// The content type Prometheus asks for and reads (text format 0.0.4).
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    static func text(_ statuses: [QueryAPI.SLOStatus]) -> [UInt8] {
+        let registry = PrometheusCollectorRegistry()
+        /// `periscope_slo_<name>`.
+        func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
+            let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "slo", metricName: name, unitName: "", helpText: help)
+            registry.makeGauge(descriptor: descriptor, labels: labels).set(value)
+        }
+        for status in statuses {
+            let identity = seriesLabels(of: status)
+            gauge("objective_ratio", "The SLO's objective as a fraction (0.999 for 99.9 %; rounded to 12 places, as the budget is).", identity, (status.objective / 100 * 1e12).rounded() / 1e12)
+            gauge("error_budget_ratio", "The fraction of events allowed to be bad: 1 - objective.", identity, status.errorBudget)
+            gauge("window_seconds", "The SLO's rolling window.", identity, Double(status.windowSeconds))
+            gauge("window_events", "Events over the window: kind=total counts all, kind=good the good ones.", identity + [("kind", "total")], status.total)
+            gauge("window_events", "Events over the window: kind=total counts all, kind=good the good ones.", identity + [("kind", "good")], status.good)
+            if let sli = status.sli {
+                gauge("sli_ratio", "Good events / all events over the window; absent without traffic.", identity, sli)
+            }
+            gauge(
+                "error_budget_remaining_ratio", "The share of the error budget left over the window: 1 untouched, 0 or less spent.",
+                identity, status.budgetRemaining)
+            for burn in status.burnRates {
+                guard let rate = burn.rate else { continue }
+                gauge(
+                    "burn_rate", "Error ratio / error budget over the window named by 'window' (1 spends the budget exactly over the SLO window); absent without traffic.",
+                    identity + [("window", burn.window)], rate)
+            }
+            if let seconds = status.timeToExhaustionSeconds {
+                gauge("time_to_exhaustion_seconds", "When the budget runs out at the last hour's burn rate; absent while it is not being spent.", identity, seconds)
+            }
+            for severity in AlertTransitions.severities {
+                let firing = status.alerts.contains { $0.severity == severity && $0.firing }
+                gauge("alert_firing", "1 while the multi-window burn-rate alert of this severity fires.", identity + [("severity", severity)], firing ? 1 : 0)
+            }
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// `slo`, then `service` and `operation` when the SLO names them, then its file's labels by name.
+    static func seriesLabels(of status: QueryAPI.SLOStatus) -> [(String, String)] {
+        var labels = [("slo", status.name)]
+        if let service = status.service { labels.append(("service", service)) }
+        if let operation = status.operation { labels.append(("operation", operation)) }
+        for (name, value) in (status.labels ?? [:]).sorted(by: { $0.key < $1.key }) { labels.append((name, value)) }
+        return labels
+    }
+}

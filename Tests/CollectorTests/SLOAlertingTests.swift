@@ -1,0 +1,156 @@
+import Foundation
+@testable import PeriscopeCollector
+import PeriscopeConfig
+import PeriscopeQueryAPI
+import Testing
+
+/// The SLO file's labels, `/metrics` and the alerts sent to Alertmanager, without the servers
+/// (the end-to-end `PrometheusAlertmanagerTests` start the real ones).
+@Suite("SLO labels, Prometheus exposition and Alertmanager alerts")
+struct SLOAlertingTests {
+    static func status(
+        _ name: String = "checkout", labels: [String: String]? = nil, burn: Double? = 20, page: Bool = false, ticket: Bool = false
+    ) -> QueryAPI.SLOStatus {
+        QueryAPI.SLOStatus(
+            name: name, service: "checkout", operation: nil, indicator: "availability", objective: 99.9, windowSeconds: 2_592_000,
+            total: 1_000, good: 980, sli: 0.98, errorBudget: 0.001, budgetRemaining: -19,
+            burnRates: [QueryAPI.BurnRate(window: "5m", seconds: 300, rate: nil), QueryAPI.BurnRate(window: "1h", seconds: 3_600, rate: burn)],
+            timeToExhaustionSeconds: nil,
+            alerts: [
+                QueryAPI.BurnRateAlert(severity: "page", longWindow: "1h", shortWindow: "5m", threshold: 14.4, firing: page),
+                QueryAPI.BurnRateAlert(severity: "ticket", longWindow: "1d", shortWindow: "2h", threshold: 3, firing: ticket),
+            ],
+            labels: labels)
+    }
+
+    @Test("labels in the SLO file: sorted, carried to the status; bad names, reserved names, repeats and non-strings refused with their line")
+    func fileLabels() throws {
+        let slos = try SLOFile.parse("""
+            slos:
+              - name: a
+                service: api
+                sli: availability
+                objective: 99
+                labels: {team: payments, env: prod, _tier: "1"}
+            """)
+        #expect(slos[0].labels.map(\.name) == ["_tier", "env", "team"])
+        #expect(slos[0].labels.map(\.value) == ["1", "prod", "payments"])
+        func refusal(_ labels: String) -> SLOFile.Invalid? {
+            do {
+                _ = try SLOFile.parse("slos:\n  - name: a\n    service: api\n    sli: availability\n    objective: 99\n    labels: \(labels)\n")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        for bad in ["{9lives: x}", "{a-b: x}", "{__name__: x}", "{\"\": x}", "{team: \"\"}", "{team: [a]}", "{team: {a: b}}", "[team]", "x"] {
+            let error = try #require(refusal(bad), "\(bad) was taken")
+            #expect(error.field == "labels" && error.line == 6, "\(bad): \(error)")
+        }
+        for reserved in SLOFile.reservedLabels {
+            #expect(refusal("{\(reserved): x}")?.message.contains("choose another name") == true, "\(reserved)")
+        }
+        // Objectives that differ only in their labels are different definitions (collectors sharing a store take turns by them).
+        var relabelled = slos[0]
+        relabelled.labels[0].value = "2"
+        #expect(AlertTransitions.key(of: slos) != AlertTransitions.key(of: [relabelled]))
+        #expect(AlertTransitions.key(of: slos) == AlertTransitions.key(of: try SLOFile.parse("""
+            slos:
+              - {name: a, service: api, sli: availability, objective: 99, labels: {env: prod, _tier: "1", team: payments}}
+            """)), "the key does not depend on the labels' order")
+    }
+
+    @Test("evaluation interval and Alertmanagers from flags and YAML; nonsense refused")
+    func configuration() throws {
+        let defaults = try CollectorCommand.parse(["--insecure-no-auth"]).resolve()
+        #expect(defaults.sloEvaluationInterval == .seconds(30) && defaults.alertmanagers.isEmpty)
+        let set = try CollectorCommand.parse([
+            "--insecure-no-auth", "--slo-evaluation-interval", "5s", "--alertmanager", "http://127.0.0.1:9093", "--alertmanager", "https://am.example:9093/",
+        ]).resolve()
+        #expect(set.sloEvaluationInterval == .seconds(5))
+        #expect(set.alertmanagers == ["http://127.0.0.1:9093", "https://am.example:9093/"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let yaml = directory.appendingPathComponent("collector.yaml")
+        try "insecure_no_auth: true\nslo_evaluation_interval: 1m\nalertmanagers: [\"http://a:9093\", \"http://b:9093\"]\n".write(to: yaml, atomically: true, encoding: .utf8)
+        let fromFile = try CollectorCommand.parse(["--config", yaml.path]).resolve()
+        #expect(fromFile.sloEvaluationInterval == .seconds(60) && fromFile.alertmanagers == ["http://a:9093", "http://b:9093"])
+        let overridden = try CollectorCommand.parse(["--config", yaml.path, "--alertmanager", "http://c:9093"]).resolve()
+        #expect(overridden.alertmanagers == ["http://c:9093"], "the flag replaces the file's list")
+        for bad in [
+            ["--slo-evaluation-interval", "0s"], ["--slo-evaluation-interval", "2h"], ["--slo-evaluation-interval", "soon"],
+            ["--alertmanager", "127.0.0.1:9093"], ["--alertmanager", "http://127.0.0.1:99999"], ["--alertmanager", "ftp://x"],
+        ] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try CollectorCommand.parse(["--insecure-no-auth"] + bad).resolve() }
+        }
+    }
+
+    @Test("exposition: every series with the SLO's identity and labels (escaped), windows without traffic left out, alerts as 0/1")
+    func exposition() throws {
+        let text = String(decoding: SLOExposition.text([
+            Self.status(labels: ["team": "pay\"ments", "note": "a\\b\nc"], burn: .infinity, page: true),
+        ]), as: UTF8.self)
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        let identity = #"slo="checkout",service="checkout",note="a\\b\nc",team="pay\"ments""#
+        for expected in [
+            "periscope_slo_objective_ratio{\(identity)} 0.999",
+            "periscope_slo_error_budget_ratio{\(identity)} 0.001",
+            "periscope_slo_window_seconds{\(identity)} 2592000.0",
+            "periscope_slo_window_events{\(identity),kind=\"total\"} 1000.0",
+            "periscope_slo_window_events{\(identity),kind=\"good\"} 980.0",
+            "periscope_slo_sli_ratio{\(identity)} 0.98",
+            "periscope_slo_error_budget_remaining_ratio{\(identity)} -19.0",
+            "periscope_slo_burn_rate{\(identity),window=\"1h\"} inf",
+            "periscope_slo_alert_firing{\(identity),severity=\"page\"} 1.0",
+            "periscope_slo_alert_firing{\(identity),severity=\"ticket\"} 0.0",
+            "# TYPE periscope_slo_burn_rate gauge",
+        ] {
+            #expect(lines.contains(expected), "missing \(expected) in\n\(text)")
+        }
+        #expect(!text.contains(#"window="5m""#), "a window without traffic has no series")
+        #expect(!text.contains("time_to_exhaustion"), "no exhaustion while nothing is known")
+        #expect(SLOExposition.text([]).isEmpty)
+    }
+
+    @Test("Alertmanager alerts: firing ones renewed each evaluation, a stopped one sent resolved for 15 minutes, then dropped")
+    func alertmanagerAlerts() throws {
+        var alerts = AlertmanagerAlerts(evaluationInterval: .seconds(30))
+        let second: UInt64 = 1_000_000_000
+        let start: UInt64 = 1_780_000_000 * second
+        #expect(alerts.alerts(for: [Self.status()], nowUnixNano: start).isEmpty, "nothing fires, nothing to say")
+
+        let firing = alerts.alerts(for: [Self.status(labels: ["team": "payments"], page: true, ticket: true)], nowUnixNano: start)
+        #expect(firing.map { $0.labels["severity"] } == ["page", "ticket"])
+        let page = firing[0]
+        #expect(page.labels == ["alertname": "ErrorBudgetBurn", "slo": "checkout", "service": "checkout", "team": "payments", "severity": "page"])
+        #expect(page.endsAt == AlertmanagerAlerts.rfc3339(start + 240 * second), "valid for four minutes at a 30 s interval")
+        #expect(page.annotations["description"]?.contains("1h at 20.0 and 5m at no traffic, above 14.4") == true, "\(page.annotations)")
+
+        // The page stops: sent resolved (its end is now) beside the ticket, which is renewed.
+        let next = start + 30 * second
+        let afterStop = alerts.alerts(for: [Self.status(labels: ["team": "payments"], ticket: true)], nowUnixNano: next)
+        #expect(afterStop.map { $0.labels["severity"] } == ["ticket", "page"])
+        #expect(afterStop[0].endsAt == AlertmanagerAlerts.rfc3339(next + 240 * second))
+        #expect(afterStop[1].endsAt == AlertmanagerAlerts.rfc3339(next) && afterStop[1].labels == page.labels)
+
+        // Resent resolved with the same end until 15 minutes have passed, then no more.
+        let within = alerts.alerts(for: [Self.status(labels: ["team": "payments"], ticket: true)], nowUnixNano: next + 14 * 60 * second)
+        #expect(within.count == 2 && within[1].endsAt == AlertmanagerAlerts.rfc3339(next))
+        let past = alerts.alerts(for: [Self.status(labels: ["team": "payments"])], nowUnixNano: next + 15 * 60 * second)
+        #expect(past.map { $0.labels["severity"] } == ["ticket"] && past[0].endsAt == AlertmanagerAlerts.rfc3339(next + 15 * 60 * second))
+
+        // A page that fires again is no longer resolved.
+        let again = alerts.alerts(for: [Self.status(labels: ["team": "payments"], page: true)], nowUnixNano: next + 16 * 60 * second)
+        #expect(again.map { $0.labels["severity"] } == ["page", "ticket"])
+        #expect(again[0].endsAt > again[1].endsAt)
+
+        // A clock that steps back keeps resolved alerts rather than trapping.
+        var stepped = AlertmanagerAlerts(evaluationInterval: .seconds(1))
+        _ = stepped.alerts(for: [Self.status(page: true)], nowUnixNano: start)
+        _ = stepped.alerts(for: [Self.status()], nowUnixNano: start)
+        #expect(stepped.alerts(for: [Self.status()], nowUnixNano: start - 60 * second).count == 1)
+        #expect(AlertmanagerAlerts(evaluationInterval: .seconds(3_600)).validityNanos == 4 * 3_600 * second)
+        #expect(stepped.alerts(for: [Self.status(page: true)], nowUnixNano: .max).first?.endsAt == AlertmanagerAlerts.rfc3339(.max))
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import PeriscopeModel
+import PeriscopeOTLP
+import PeriscopeQueryAPI
+import PeriscopeTesting
+import Testing
+
+/// The collector in the Prometheus ecosystem, against the real servers from Debian's packages:
+/// Alertmanager gets the SLO alerts (routed by the SLO file's labels) and their resolution, and
+/// Prometheus scrapes `/metrics` with the collector's bearer token.
+@Suite("collector with a real Prometheus and Alertmanager")
+struct PrometheusAlertmanagerTests {
+    static let ms: UInt64 = 1_000_000
+
+    static let sloFile = """
+        slos:
+          - name: checkout-availability
+            service: checkout
+            sli: availability
+            objective: 99
+            labels:
+              team: payments
+              env: "prod \\"eu\\""
+        """
+
+    /// Routes `team=payments` to its own receiver, so the test sees the SLO file's labels route.
+    static let alertmanagerConfiguration = """
+        route:
+          receiver: everyone
+          group_wait: 1s
+          routes:
+            - receiver: payments-pager
+              matchers: ['team="payments"']
+        receivers:
+          - name: everyone
+          - name: payments-pager
+        """
+
+    struct Alert: Decodable {
+        struct Receiver: Decodable { var name: String }
+        struct Status: Decodable { var state: String }
+        var labels: [String: String]
+        var annotations: [String: String]
+        var endsAt: String
+        var receivers: [Receiver]
+        var status: Status
+    }
+
+    /// `count` `checkout` server requests a minute ago, span IDs from `firstID`, every other one
+    /// failed if `failing`. 10 failed of 20 is an error ratio of 0.5: against a 1 % budget, a
+    /// burn rate of 50 in every window.
+    static func requests(count: Int, firstID: Int, failing: Bool) -> [UInt8] {
+        let base = (WallClock.nowUnixNano() - 60_000 * ms) / ms * ms
+        let trace = TraceID(hex: "5a1f0000000000000000000000000001")!
+        let spans = (firstID..<firstID + count).map { index in
+            Span(
+                traceID: trace, spanID: SpanID(UInt64(index)), parentSpanID: nil, name: "POST /checkout", kind: .server,
+                startTimeUnixNano: base + UInt64(index) * ms, endTimeUnixNano: base + UInt64(index + 5) * ms,
+                status: failing && index.isMultiple(of: 2) ? Span.Status(code: .error, message: "card declined") : Span.Status())
+        }
+        return OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "checkout"), scopes: [ScopeSpans(spans: spans)])]))
+    }
+
+    static func send(_ body: [UInt8], to collector: CollectorProcess) async throws {
+        let reply = try await TestHTTP.post(collector.url + "/v1/traces", body: body, headers: [
+            "Content-Type": "application/x-protobuf", "Authorization": "Bearer \(collector.token)",
+        ])
+        try #require(reply.status == 200, "ingest: \(reply.status) \(reply.text)")
+    }
+
+    static func alerts(_ alertmanager: PrometheusPeer) async throws -> [Alert] {
+        let reply = try await TestHTTP.get(alertmanager.url + "/api/v2/alerts")
+        try #require(reply.status == 200, "Alertmanager: \(reply.status) \(reply.text)")
+        return try JSONDecoder().decode([Alert].self, from: Data(reply.body))
+    }
+
+    @Test("SLO alerts reach Alertmanager with the SLO's labels and are routed by them; a page that stops is resolved there; Prometheus scrapes the burn rates the API reports; an Alertmanager killed -9 and started again gets the firing alerts")
+    func alertmanagerAndPrometheus() async throws {
+        let directory = try TemporaryDirectory()
+        let slos = directory.file("slos.yaml")
+        try Self.sloFile.write(to: slos, atomically: true, encoding: .utf8)
+        let alertmanager = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration)
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: [
+            "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
+        ])
+        try await Self.send(Self.requests(count: 20, firstID: 1, failing: true), to: collector)
+
+        // Both severities fire (1h and 5m burn at 50 > 14.4; 1d and 2h at 50 > 3).
+        let firing = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.alerts(alertmanager) } until: { $0.count == 2 }
+        try #require(firing.count == 2, "alerts in Alertmanager: \(firing.map(\.labels)); collector: \(collector.process.standardError)")
+        for alert in firing {
+            #expect(alert.labels["alertname"] == "ErrorBudgetBurn")
+            #expect(alert.labels["slo"] == "checkout-availability" && alert.labels["service"] == "checkout")
+            #expect(alert.labels["team"] == "payments" && alert.labels["env"] == "prod \"eu\"")
+            #expect(alert.receivers.map(\.name) == ["payments-pager"], "routed by the SLO's team label")
+            #expect(alert.status.state == "active")
+            #expect(alert.annotations["summary"]?.contains("checkout-availability") == true)
+            #expect(alert.annotations["description"]?.contains("at 50.0") == true, "\(alert.annotations)")
+        }
+        #expect(Set(firing.compactMap { $0.labels["severity"] }) == ["page", "ticket"])
+
+        // Prometheus scrapes the collector with its token; the burn rates are the API's.
+        let prometheus = try await PrometheusPeer.start(.prometheus, configuration: """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: periscope
+                authorization:
+                  credentials_file: \(collector.tokenFile.path)
+                static_configs:
+                  - targets: ['127.0.0.1:\(collector.port)']
+            """)
+        struct QueryResult: Decodable {
+            struct Data: Decodable {
+                struct Series: Decodable {
+                    var metric: [String: String]
+                    var value: [ValueItem]
+                }
+                var result: [Series]
+            }
+            enum ValueItem: Decodable {
+                case time(Double)
+                case text(String)
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.singleValueContainer()
+                    if let text = try? container.decode(String.self) { self = .text(text) } else { self = .time(try container.decode(Double.self)) }
+                }
+                var text: String? { if case .text(let text) = self { text } else { nil } }
+            }
+            var status: String
+            var data: Data
+        }
+        func query(_ promQL: String) async throws -> QueryResult {
+            var components = URLComponents(string: prometheus.url + "/api/v1/query")!
+            components.queryItems = [URLQueryItem(name: "query", value: promQL)]
+            let reply = try await TestHTTP.get(components.url!.absoluteString)
+            try #require(reply.status == 200, "Prometheus: \(reply.status) \(reply.text)")
+            return try JSONDecoder().decode(QueryResult.self, from: Data(reply.body))
+        }
+        let burn = try await poll(every: .milliseconds(250), for: .seconds(30)) {
+            try await query(#"periscope_slo_burn_rate{slo="checkout-availability",window="1h"}"#)
+        } until: { $0.data.result.count == 1 }
+        let up = try await query(#"up{job="periscope"}"#)
+        try #require(burn.data.result.count == 1, "Prometheus has no burn rate; target up: \(up.data.result.map(\.value).map { $0.compactMap(\.text) })")
+        let series = burn.data.result[0]
+        #expect(series.metric["team"] == "payments" && series.metric["env"] == "prod \"eu\"" && series.metric["service"] == "checkout")
+        let api = try await TestHTTP.get(collector.url + "/api/v1/slos", headers: ["Authorization": "Bearer \(collector.token)"])
+        let list = try QueryAPI.decoder().decode(QueryAPI.SLOList.self, from: Data(api.body))
+        let fromAPI = try #require(list.slos.first?.burnRates.first { $0.window == "1h" }?.rate)
+        #expect(series.value.last?.text.flatMap(Double.init) == fromAPI, "Prometheus \(series.value.compactMap(\.text)) against the API's \(fromAPI)")
+        #expect(fromAPI == 50)
+        let page = try await query(#"periscope_slo_alert_firing{slo="checkout-availability",severity="page"}"#)
+        #expect(page.data.result.first?.value.last?.text == "1")
+        let budget = try await query(#"periscope_slo_error_budget_remaining_ratio{slo="checkout-availability"}"#)
+        #expect(budget.data.result.count == 1)
+        await prometheus.stop()
+
+        // 180 good requests more: 10 failed of 200 burn at 5, under the page's thresholds (14.4
+        // and 6), over the ticket's first (3). Alertmanager hears the page is resolved (it would
+        // otherwise keep it four minutes), and the ticket stays.
+        try await Self.send(Self.requests(count: 180, firstID: 21, failing: false), to: collector)
+        let later = try await poll(every: .milliseconds(250), for: .seconds(60)) { try await Self.alerts(alertmanager) } until: { alerts in
+            !alerts.contains { $0.labels["severity"] == "page" }
+        }
+        #expect(later.map { $0.labels["severity"] } == ["ticket"], "alerts: \(later.map(\.labels))")
+        let history = try await TestHTTP.get(collector.url + "/api/v1/slos/checkout-availability", headers: ["Authorization": "Bearer \(collector.token)"])
+        let detail = try QueryAPI.decoder().decode(QueryAPI.SLODetail.self, from: Data(history.body))
+        #expect(detail.alertEvents.contains { $0.severity == "page" && !$0.firing }, "the collector's own history: \(detail.alertEvents)")
+        #expect(detail.status.labels == ["team": "payments", "env": "prod \"eu\""])
+
+        // Alertmanager killed and started again empty on its port: the collector keeps
+        // evaluating, and the next evaluations give the new one the ticket that still fires.
+        await alertmanager.process.kill9()
+        try await Task.sleep(for: .seconds(3))
+        #expect(collector.process.isRunning)
+        let warnings = collector.process.standardError.components(separatedBy: "did not take the SLO alerts").count - 1
+        #expect(warnings == 1, "one warning a minute, not one per evaluation: \(collector.process.standardError)")
+        let restarted = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration, port: alertmanager.port)
+        let again = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.alerts(restarted) } until: { !$0.isEmpty }
+        #expect(again.map { $0.labels["severity"] } == ["ticket"] && again.first?.labels["team"] == "payments", "alerts: \(again.map(\.labels))")
+
+        await collector.process.stop()
+        await restarted.stop()
+    }
+}
