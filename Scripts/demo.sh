@@ -165,6 +165,17 @@ echo
 echo "==> periscope slo   (error budgets and burn-rate alerts from Examples/slo.yaml)"
 "$bin/periscope" slo
 echo
+echo "==> GET $collector/metrics   (the same SLOs for Prometheus to scrape; the 1h burn rates and alerts shown)"
+python3 - "$collector/metrics" "$demo/token" <<'PY'
+import sys, urllib.request
+token = open(sys.argv[2]).read().strip()
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + token})
+lines = urllib.request.urlopen(request, timeout=30).read().decode().splitlines()
+for line in sorted(lines):
+    if line.startswith("periscope_slo_alert_firing") or (line.startswith("periscope_slo_burn_rate") and 'window="1h"' in line):
+        print("  " + line)
+PY
+echo
 if [ "$store" = postgres ]; then
   echo "Demo done; stopping the collector, the agent and PostgreSQL. Data stays in $demo/postgres — to look again:"
   echo "  setpriv --reuid=postgres --regid=postgres --init-groups -- $pg_bin/postgres -D $pg_dir/data -p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 &   (without setpriv unless root)"

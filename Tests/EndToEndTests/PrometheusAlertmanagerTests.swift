@@ -74,6 +74,52 @@ struct PrometheusAlertmanagerTests {
         return try JSONDecoder().decode([Alert].self, from: Data(reply.body))
     }
 
+    /// An instant query's answer (`/api/v1/query`): each series' labels and `[time, "value"]`.
+    struct QueryResult: Decodable {
+        struct Data: Decodable {
+            struct Series: Decodable {
+                var metric: [String: String]
+                var value: [ValueItem]
+            }
+            var result: [Series]
+        }
+        enum ValueItem: Decodable {
+            case time(Double)
+            case text(String)
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) { self = .text(text) } else { self = .time(try container.decode(Double.self)) }
+            }
+            var text: String? { if case .text(let text) = self { text } else { nil } }
+        }
+        var status: String
+        var data: Data
+
+        /// The first series' value.
+        var number: Double? { data.result.first?.value.last?.text.flatMap(Double.init) }
+    }
+
+    static func query(_ prometheus: PrometheusPeer, _ promQL: String) async throws -> QueryResult {
+        var components = URLComponents(string: prometheus.url + "/api/v1/query")!
+        components.queryItems = [URLQueryItem(name: "query", value: promQL)]
+        let reply = try await TestHTTP.get(components.url!.absoluteString)
+        try #require(reply.status == 200, "Prometheus: \(reply.status) \(reply.text)")
+        return try JSONDecoder().decode(QueryResult.self, from: Data(reply.body))
+    }
+
+    /// A Prometheus scraping `target` every second, with the collector's token when given.
+    static func prometheus(scraping target: Int, tokenFile: URL?) async throws -> PrometheusPeer {
+        let authorization = tokenFile.map { "\n    authorization:\n      credentials_file: \($0.path)" } ?? ""
+        return try await PrometheusPeer.start(.prometheus, configuration: """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: periscope\(authorization)
+                static_configs:
+                  - targets: ['127.0.0.1:\(target)']
+            """)
+    }
+
     @Test("SLO alerts reach Alertmanager with the SLO's labels and are routed by them; a page that stops is resolved there; Prometheus scrapes the burn rates the API reports; an Alertmanager killed -9 and started again gets the firing alerts")
     func alertmanagerAndPrometheus() async throws {
         let directory = try TemporaryDirectory()
@@ -100,47 +146,11 @@ struct PrometheusAlertmanagerTests {
         #expect(Set(firing.compactMap { $0.labels["severity"] }) == ["page", "ticket"])
 
         // Prometheus scrapes the collector with its token; the burn rates are the API's.
-        let prometheus = try await PrometheusPeer.start(.prometheus, configuration: """
-            global:
-              scrape_interval: 1s
-            scrape_configs:
-              - job_name: periscope
-                authorization:
-                  credentials_file: \(collector.tokenFile.path)
-                static_configs:
-                  - targets: ['127.0.0.1:\(collector.port)']
-            """)
-        struct QueryResult: Decodable {
-            struct Data: Decodable {
-                struct Series: Decodable {
-                    var metric: [String: String]
-                    var value: [ValueItem]
-                }
-                var result: [Series]
-            }
-            enum ValueItem: Decodable {
-                case time(Double)
-                case text(String)
-                init(from decoder: any Decoder) throws {
-                    let container = try decoder.singleValueContainer()
-                    if let text = try? container.decode(String.self) { self = .text(text) } else { self = .time(try container.decode(Double.self)) }
-                }
-                var text: String? { if case .text(let text) = self { text } else { nil } }
-            }
-            var status: String
-            var data: Data
-        }
-        func query(_ promQL: String) async throws -> QueryResult {
-            var components = URLComponents(string: prometheus.url + "/api/v1/query")!
-            components.queryItems = [URLQueryItem(name: "query", value: promQL)]
-            let reply = try await TestHTTP.get(components.url!.absoluteString)
-            try #require(reply.status == 200, "Prometheus: \(reply.status) \(reply.text)")
-            return try JSONDecoder().decode(QueryResult.self, from: Data(reply.body))
-        }
+        let prometheus = try await Self.prometheus(scraping: collector.port, tokenFile: collector.tokenFile)
         let burn = try await poll(every: .milliseconds(250), for: .seconds(30)) {
-            try await query(#"periscope_slo_burn_rate{slo="checkout-availability",window="1h"}"#)
+            try await Self.query(prometheus, #"periscope_slo_burn_rate{slo="checkout-availability",window="1h"}"#)
         } until: { $0.data.result.count == 1 }
-        let up = try await query(#"up{job="periscope"}"#)
+        let up = try await Self.query(prometheus, #"up{job="periscope"}"#)
         try #require(burn.data.result.count == 1, "Prometheus has no burn rate; target up: \(up.data.result.map(\.value).map { $0.compactMap(\.text) })")
         let series = burn.data.result[0]
         #expect(series.metric["team"] == "payments" && series.metric["env"] == "prod \"eu\"" && series.metric["service"] == "checkout")
@@ -149,9 +159,9 @@ struct PrometheusAlertmanagerTests {
         let fromAPI = try #require(list.slos.first?.burnRates.first { $0.window == "1h" }?.rate)
         #expect(series.value.last?.text.flatMap(Double.init) == fromAPI, "Prometheus \(series.value.compactMap(\.text)) against the API's \(fromAPI)")
         #expect(fromAPI == 50)
-        let page = try await query(#"periscope_slo_alert_firing{slo="checkout-availability",severity="page"}"#)
+        let page = try await Self.query(prometheus, #"periscope_slo_alert_firing{slo="checkout-availability",severity="page"}"#)
         #expect(page.data.result.first?.value.last?.text == "1")
-        let budget = try await query(#"periscope_slo_error_budget_remaining_ratio{slo="checkout-availability"}"#)
+        let budget = try await Self.query(prometheus, #"periscope_slo_error_budget_remaining_ratio{slo="checkout-availability"}"#)
         #expect(budget.data.result.count == 1)
         await prometheus.stop()
 
@@ -181,5 +191,38 @@ struct PrometheusAlertmanagerTests {
 
         await collector.process.stop()
         await restarted.stop()
+    }
+
+    @Test("Prometheus scrapes the agent's own metrics from its OTLP port: the queue, the shipper and what it shipped")
+    func agentMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory)
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--self-telemetry-interval", "off"])
+        for batch in 0..<5 {
+            let reply = try await TestHTTP.post(
+                agent.url + "/v1/traces", body: Self.requests(count: 20, firstID: 1 + 20 * batch, failing: false),
+                headers: ["Content-Type": "application/x-protobuf"])
+            try #require(reply.status == 200, "agent: \(reply.status) \(reply.text)")
+        }
+        let prometheus = try await Self.prometheus(scraping: agent.port, tokenFile: nil)
+        let shipped = try await poll(every: .milliseconds(250), for: .seconds(30)) {
+            try await Self.query(prometheus, "periscope_agent_shipper_shipped_items_total")
+        } until: { $0.number == 100 }
+        #expect(shipped.number == 100, "shipped items: \(shipped.data.result.map { $0.value.compactMap(\.text) }); agent: \(agent.process.standardError)")
+        for (series, expected) in [
+            ("periscope_agent_queue_records", 0.0), ("periscope_agent_queue_utilization_ratio", 0), ("periscope_agent_queue_dropped_total", 0),
+            ("periscope_agent_shipper_collectors_healthy", 1), ("periscope_agent_dead_letters_letters", 0),
+        ] {
+            let answer = try await Self.query(prometheus, series)
+            #expect(answer.number == expected, "\(series): \(answer.data.result.map { $0.value.compactMap(\.text) })")
+        }
+        let appended = try await Self.query(prometheus, "periscope_agent_queue_appended_total")
+        #expect((appended.number ?? 0) >= 1, "the requests were appended in at least one group commit")
+        let help = try await TestHTTP.get(agent.url + "/metrics")
+        #expect(help.status == 200 && help.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(help.text.contains("# TYPE periscope_agent_queue_oldest_age_seconds gauge"))
+        await prometheus.stop()
+        await agent.process.stop()
+        await collector.process.stop()
     }
 }

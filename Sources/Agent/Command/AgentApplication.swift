@@ -39,6 +39,14 @@ struct AgentApplication {
         let receiver = OTLPReceiver(
             ingest: OTLPIngest(limits: configuration.bodyLimits, budget: RequestMemoryBudget(for: configuration.bodyLimits)), sink: processed, logger: logger)
         receiver.register(on: router)
+        let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
+        let telemetry = AgentSelfTelemetry(
+            queue: queue, shipper: shipper, interval: configuration.selfTelemetryInterval ?? .seconds(60), serviceName: configuration.serviceName,
+            tail: tailCounters, receivedLogRedaction: receivedLogRedaction, receiveBudget: receiver.ingest.budget, logger: logger)
+        // The same metrics for Prometheus to scrape, whether or not they are also shipped.
+        router.get("metrics") { _, _ in
+            Response.bytes(MetricExposition.text(telemetry.metrics()), contentType: MetricExposition.contentType)
+        }
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         let httpBound = BoundAddress(configured: configuration.otlpListen)
         let grpcBound = configuration.otlpGRPCListen.map(BoundAddress.init(configured:))
@@ -54,12 +62,7 @@ struct AgentApplication {
             onServerRunning: { channel in ServerAnnouncement.announce("periscope-agent", channel: channel, bound: httpBound) },
             logger: logger)
         var services: [any Service] = [shipper]
-        let tailCounters = configuration.tail.sources.isEmpty ? nil : TailCounters()
-        if let interval = configuration.selfTelemetryInterval {
-            services.append(AgentSelfTelemetry(
-                queue: queue, shipper: shipper, interval: interval, serviceName: configuration.serviceName, tail: tailCounters,
-                receivedLogRedaction: receivedLogRedaction, receiveBudget: receiver.ingest.budget, logger: logger))
-        }
+        if configuration.selfTelemetryInterval != nil { services.append(telemetry) }
         // The tailer: after the shipper, before the server — so it stops before the shipper drains.
         if let tailCounters {
             services.append(try TailService(

@@ -28,6 +28,8 @@ struct AgentSelfTelemetry: Service {
     static let scope = InstrumentationScope(name: "periscope-agent", version: "0.1.0")
 
     let timeline: Timeline
+    /// When cumulative sums start: the agent's start.
+    let startUnixNano = WallClock.nowUnixNano()
 
     init(
         queue: DiskQueue, shipper: Shipper, interval: Duration, serviceName: String?, tail: TailCounters? = nil,
@@ -48,42 +50,19 @@ struct AgentSelfTelemetry: Service {
     }
 
     func run() async throws {
-        let start = WallClock.nowUnixNano()
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await timeline.sleep(for: interval)
-                report(startUnixNano: start)
+                report()
             }
         }
     }
 
-    func report(startUnixNano: UInt64, nowUnixNano: UInt64 = WallClock.nowUnixNano()) {
-        var batch = Self.metrics(
-            queue: queue.statistics, maxBytes: queue.configuration.maxBytes, shipper: shipper.statistics,
-            deadLetters: shipper.deadLetters.usage, resource: resource, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
-        if let tail, case .metrics(var groups) = batch {
-            groups[0].scopes[0].metrics += Self.tailMetrics(tail.snapshot, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
-            batch = .metrics(groups)
-        }
-        if let receivedLogRedaction, case .metrics(var groups) = batch {
-            groups[0].scopes[0].metrics.append(Metric(
-                name: "periscope.agent.received.redactions", unit: "{match}",
-                data: .sum(
-                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receivedLogRedaction.totalRedactions)))],
-                    temporality: .cumulative, isMonotonic: true)))
-            batch = .metrics(groups)
-        }
-        if let receiveBudget, case .metrics(var groups) = batch {
-            groups[0].scopes[0].metrics += [
-                Metric(name: "periscope.agent.received.inflight_bytes", unit: "By", data: .gauge([
-                    NumberPoint(timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.bytesHeld))),
-                ])),
-                Metric(name: "periscope.agent.received.budget_refusals", unit: "{request}", data: .sum(
-                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.refusals)))],
-                    temporality: .cumulative, isMonotonic: true)),
-            ]
-            batch = .metrics(groups)
-        }
+    /// Queues the agent's metrics as a batch of its own, shipped like any other.
+    func report(nowUnixNano: UInt64 = WallClock.nowUnixNano()) {
+        let batch = TelemetryBatch.metrics([
+            ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: Self.scope, metrics: metrics(nowUnixNano: nowUnixNano))]),
+        ])
         let protobuf = OTLPEncoder.encode(batch)
         let encoded = EncodedBatch(id: EncodedBatch.newID(), signal: .metrics, itemCount: batch.itemCount, body: Zstd.compress(protobuf))
         do {
@@ -93,11 +72,40 @@ struct AgentSelfTelemetry: Service {
         }
     }
 
+    /// Every metric the agent keeps about itself at `nowUnixNano` (cumulative sums since it
+    /// started): what `report` queues and `GET /metrics` serves.
+    func metrics(nowUnixNano: UInt64 = WallClock.nowUnixNano()) -> [Metric] {
+        var metrics = Self.metrics(
+            queue: queue.statistics, maxBytes: queue.configuration.maxBytes, shipper: shipper.statistics,
+            deadLetters: shipper.deadLetters.usage, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+        if let tail {
+            metrics += Self.tailMetrics(tail.snapshot, startUnixNano: startUnixNano, nowUnixNano: nowUnixNano)
+        }
+        if let receivedLogRedaction {
+            metrics.append(Metric(
+                name: "periscope.agent.received.redactions", unit: "{match}",
+                data: .sum(
+                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receivedLogRedaction.totalRedactions)))],
+                    temporality: .cumulative, isMonotonic: true)))
+        }
+        if let receiveBudget {
+            metrics += [
+                Metric(name: "periscope.agent.received.inflight_bytes", unit: "By", data: .gauge([
+                    NumberPoint(timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.bytesHeld))),
+                ])),
+                Metric(name: "periscope.agent.received.budget_refusals", unit: "{request}", data: .sum(
+                    [NumberPoint(startTimeUnixNano: startUnixNano, timeUnixNano: nowUnixNano, value: .int(Int64(receiveBudget.refusals)))],
+                    temporality: .cumulative, isMonotonic: true)),
+            ]
+        }
+        return metrics
+    }
+
     /// The metrics for one report; cumulative sums start at the agent's start.
     static func metrics(
-        queue: QueueStatistics, maxBytes: Int, shipper: ShipperStatistics, deadLetters: DeadLetterBox.Usage = .init(), resource: Resource,
+        queue: QueueStatistics, maxBytes: Int, shipper: ShipperStatistics, deadLetters: DeadLetterBox.Usage = .init(),
         startUnixNano: UInt64, nowUnixNano: UInt64
-    ) -> TelemetryBatch {
+    ) -> [Metric] {
         func gauge(_ name: String, _ unit: String, _ value: NumberPoint.Value) -> Metric {
             Metric(name: name, unit: unit, data: .gauge([NumberPoint(timeUnixNano: nowUnixNano, value: value)]))
         }
@@ -107,7 +115,7 @@ struct AgentSelfTelemetry: Service {
                 temporality: .cumulative, isMonotonic: true))
         }
         let oldestAge = queue.oldestRecordUnixNano.map { nowUnixNano > $0 ? Double(nowUnixNano - $0) / 1e9 : 0 } ?? 0
-        let metrics = [
+        return [
             gauge("periscope.agent.queue.records", "{batch}", .int(Int64(queue.records))),
             gauge("periscope.agent.queue.bytes", "By", .int(Int64(queue.bytes))),
             gauge("periscope.agent.queue.utilization", "1", .double(maxBytes > 0 ? Double(queue.bytes) / Double(maxBytes) : 0)),
@@ -126,7 +134,6 @@ struct AgentSelfTelemetry: Service {
             counter("periscope.agent.shipper.dead_letters", "{batch}", shipper.deadLettered),
             counter("periscope.agent.shipper.dead_letters_dropped", "{batch}", shipper.deadLettersDropped),
         ]
-        return .metrics([ResourceMetrics(resource: resource, scopes: [ScopeMetrics(scope: scope, metrics: metrics)])])
     }
 
     /// The tailer's counters: lines, bytes, parse failures, files, redactions, truncations.
