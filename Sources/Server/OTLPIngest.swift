@@ -114,6 +114,8 @@ public struct OTLPIngest: Sendable {
     /// Bodies of all requests in flight together, shared by a server's protocols; nil: no cap
     /// beyond `limits` per request.
     public var budget: RequestMemoryBudget?
+    /// Where stored, rejected and refused requests are counted (`GET /metrics`), if anywhere.
+    public var counters: IngestCounters?
     /// How long a body may take before it must keep up `minimumBodyBytesPerSecond`: a client
     /// trickling a byte a second is never idle (`ConcurrencyLimit.idleTimeout`), so without a
     /// rate a few of them would hold every request place for as long as they liked.
@@ -219,6 +221,7 @@ public struct OTLPIngest: Sendable {
                     received = try await self.read(request, signal: signal, claim: &claim)
                 } catch {
                     logger.warning("refused \(signal.path): \(error.message)", metadata: ["status": "\(error.status.code)"])
+                    self.counters?.refused(signal, status: error.status.code)
                     return error.response
                 }
                 return await accept(received, request).response

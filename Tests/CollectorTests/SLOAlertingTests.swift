@@ -1,7 +1,9 @@
 import Foundation
 @testable import PeriscopeCollector
 import PeriscopeConfig
+import PeriscopeModel
 import PeriscopeQueryAPI
+import PeriscopeServer
 import Testing
 
 /// The SLO file's labels, `/metrics` and the alerts sent to Alertmanager, without the servers
@@ -88,7 +90,7 @@ struct SLOAlertingTests {
 
     @Test("exposition: every series with the SLO's identity and labels (escaped), windows without traffic left out, alerts as 0/1")
     func exposition() throws {
-        let text = String(decoding: SLOExposition.text([
+        let text = String(decoding: CollectorExposition.text([
             Self.status(labels: ["team": "pay\"ments", "note": "a\\b\nc"], burn: .infinity, page: true),
         ]), as: UTF8.self)
         let lines = Set(text.split(separator: "\n").map(String.init))
@@ -110,7 +112,31 @@ struct SLOAlertingTests {
         }
         #expect(!text.contains(#"window="5m""#), "a window without traffic has no series")
         #expect(!text.contains("time_to_exhaustion"), "no exhaustion while nothing is known")
-        #expect(SLOExposition.text([]).isEmpty)
+        let empty = String(decoding: CollectorExposition.text([]), as: UTF8.self)
+        #expect(!empty.contains("periscope_slo_"), "no SLOs, no SLO series")
+        #expect(empty.contains(#"periscope_collector_stored_items_total{signal="logs"} 0"#), "ingest series exist from the start")
+    }
+
+    @Test("ingest counters: stored, rejected, duplicates and refusals per signal, as Prometheus counters")
+    func ingestCounters() {
+        let counters = IngestCounters()
+        counters.accepted(.traces, stored: 20, rejected: 2, duplicate: false)
+        counters.accepted(.traces, stored: 5, rejected: 0, duplicate: false)
+        counters.accepted(.logs, stored: 0, rejected: 0, duplicate: true)
+        counters.refused(.metrics, status: 400)
+        counters.refused(.metrics, status: 400)
+        counters.refused(.metrics, status: 503)
+        counters.accepted(.logs, stored: -1, rejected: -1, duplicate: false)
+        let lines = Set(String(decoding: CollectorExposition.text([], ingest: counters.snapshot), as: UTF8.self).split(separator: "\n").map(String.init))
+        for expected in [
+            #"periscope_collector_stored_items_total{signal="traces"} 25"#, #"periscope_collector_rejected_items_total{signal="traces"} 2"#,
+            #"periscope_collector_duplicate_batches_total{signal="logs"} 1"#, #"periscope_collector_stored_items_total{signal="logs"} 0"#,
+            #"periscope_collector_refused_requests_total{signal="metrics",code="400"} 2"#,
+            #"periscope_collector_refused_requests_total{signal="metrics",code="503"} 1"#,
+            "# TYPE periscope_collector_stored_items_total counter",
+        ] {
+            #expect(lines.contains(expected), "missing \(expected) in \(lines.sorted())")
+        }
     }
 
     @Test("Alertmanager alerts: firing ones renewed each evaluation, a stopped one sent resolved for 15 minutes, then dropped")

@@ -130,6 +130,20 @@ struct PrometheusAlertmanagerTests {
             "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
         ])
         try await Self.send(Self.requests(count: 20, firstID: 1, failing: true), to: collector)
+        // For the ingest counters: a log batch sent twice with one batch ID, and a request that does not decode.
+        let log = OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "checkout"), scopes: [ScopeLogs(records: [
+            LogRecord(timeUnixNano: WallClock.nowUnixNano(), severityNumber: .info, body: .string("charged")),
+        ])])]))
+        for _ in 0..<2 {
+            let reply = try await TestHTTP.post(collector.url + "/v1/logs", body: log, headers: [
+                "Content-Type": "application/x-protobuf", "Authorization": "Bearer \(collector.token)", "X-Periscope-Batch-ID": "prometheus-test-1",
+            ])
+            try #require(reply.status == 200, "logs: \(reply.status) \(reply.text)")
+        }
+        let garbage = try await TestHTTP.post(collector.url + "/v1/traces", body: [0xFF, 0xFF, 0xFF], headers: [
+            "Content-Type": "application/x-protobuf", "Authorization": "Bearer \(collector.token)",
+        ])
+        try #require(garbage.status == 400)
 
         // Both severities fire (1h and 5m burn at 50 > 14.4; 1d and 2h at 50 > 3).
         let firing = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.alerts(alertmanager) } until: { $0.count == 2 }
@@ -159,6 +173,14 @@ struct PrometheusAlertmanagerTests {
         let fromAPI = try #require(list.slos.first?.burnRates.first { $0.window == "1h" }?.rate)
         #expect(series.value.last?.text.flatMap(Double.init) == fromAPI, "Prometheus \(series.value.compactMap(\.text)) against the API's \(fromAPI)")
         #expect(fromAPI == 50)
+        for (series, expected) in [
+            (#"periscope_collector_stored_items_total{signal="traces"}"#, 20.0), (#"periscope_collector_stored_items_total{signal="logs"}"#, 1),
+            (#"periscope_collector_duplicate_batches_total{signal="logs"}"#, 1), (#"periscope_collector_refused_requests_total{signal="traces",code="400"}"#, 1),
+            (#"periscope_collector_rejected_items_total{signal="metrics"}"#, 0),
+        ] {
+            let answer = try await Self.query(prometheus, series)
+            #expect(answer.number == expected, "\(series): \(answer.data.result.map { $0.value.compactMap(\.text) })")
+        }
         let page = try await Self.query(prometheus, #"periscope_slo_alert_firing{slo="checkout-availability",severity="page"}"#)
         #expect(page.data.result.first?.value.last?.text == "1")
         let budget = try await Self.query(prometheus, #"periscope_slo_error_budget_remaining_ratio{slo="checkout-availability"}"#)

@@ -16,7 +16,7 @@ struct AlertmanagerAlert: Encodable, Equatable, Sendable {
 /// nothing), valid for four evaluations or four minutes, whichever is longer; and each alert that
 /// stopped firing, as resolved, for the next 15 minutes. One alert per SLO and severity, named
 /// `ErrorBudgetBurn` as Pyrra names its own, labelled like the SLO's Prometheus series
-/// (`SLOExposition.seriesLabels`) plus `severity`.
+/// (`CollectorExposition.seriesLabels`) plus `severity`.
 ///
 /// The state lives in memory: after a restart, or when another collector sharing the store takes
 /// the evaluation, an alert this one sent as firing ends by itself at its `endsAt`.
@@ -54,7 +54,7 @@ struct AlertmanagerAlerts: Sendable {
             for severity in AlertTransitions.severities {
                 let pairs = status.alerts.filter { $0.severity == severity && $0.firing }
                 guard !pairs.isEmpty else { continue }
-                var labels = Dictionary(SLOExposition.seriesLabels(of: status), uniquingKeysWith: { first, _ in first })
+                var labels = Dictionary(CollectorExposition.seriesLabels(of: status), uniquingKeysWith: { first, _ in first })
                 labels["alertname"] = Self.alertName
                 labels["severity"] = severity
                 nowFiring[Key(slo: status.name, severity: severity)] = AlertmanagerAlert(

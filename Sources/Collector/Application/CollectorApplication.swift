@@ -24,7 +24,9 @@ enum CollectorApplication {
         }
         let ingestInFlight = InFlightCounter()
         let budget = RequestMemoryBudget(for: configuration.bodyLimits)
-        let router = Self.router(store: store, configuration: configuration, ingestInFlight: ingestInFlight, budget: budget, logger: logger)
+        let counters = IngestCounters()
+        let router = Self.router(
+            store: store, configuration: configuration, ingestInFlight: ingestInFlight, budget: budget, counters: counters, logger: logger)
         let httpBound = BoundAddress(configured: configuration.listen)
         let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
@@ -37,7 +39,8 @@ enum CollectorApplication {
         ]
         if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
-                store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
+                store: store, ingest: Self.ingest(configuration, budget: budget, counters: counters), retentionNanos: configuration.retentionNanos,
+                logger: logger)
             let grpc = OTLPGRPCService(
                 ingest: ingest.ingest, tokens: configuration.tokens.map(BearerTokens.init), inFlight: ingestInFlight,
                 maxConcurrent: configuration.maxConcurrentRequests, logger: logger
@@ -73,7 +76,8 @@ enum CollectorApplication {
     /// path asked with another method is answered 405.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
-        ingestInFlight: InFlightCounter = InFlightCounter(), budget: RequestMemoryBudget? = nil, logger: Logger
+        ingestInFlight: InFlightCounter = InFlightCounter(), budget: RequestMemoryBudget? = nil, counters: IngestCounters = IngestCounters(),
+        logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
@@ -81,12 +85,20 @@ enum CollectorApplication {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }
         router.get("healthz") { _, _ in "ok" }
-        IngestRoutes(store: store, ingest: OTLPIngest(limits: configuration.bodyLimits, budget: budget), retentionNanos: configuration.retentionNanos, logger: logger)
-            .register(on: router)
+        IngestRoutes(
+            store: store, ingest: Self.ingest(configuration, budget: budget, counters: counters), retentionNanos: configuration.retentionNanos, logger: logger
+        ).register(on: router)
         let queries = QueryRoutes(store: store, logger: logger)
         queries.register(on: router)
-        queries.registerMetrics(on: router)
+        queries.registerMetrics(on: router, ingest: counters)
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router
+    }
+
+    /// OTLP decoding with the configured limits, for HTTP and gRPC alike.
+    private static func ingest(_ configuration: CollectorConfiguration, budget: RequestMemoryBudget?, counters: IngestCounters) -> OTLPIngest {
+        var ingest = OTLPIngest(limits: configuration.bodyLimits, budget: budget)
+        ingest.counters = counters
+        return ingest
     }
 }

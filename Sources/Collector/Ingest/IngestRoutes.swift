@@ -28,6 +28,7 @@ struct IngestRoutes: Sendable {
     func store(_ received: OTLPIngestRequest, batchID: String?) async -> OTLPAnswer {
         let signal = received.signal
         if let batchID, batchID.isEmpty || batchID.utf8.count > 128 {
+            ingest.counters?.refused(signal, status: 400)
             return .failed(OTLPIngestFailure(status: .badRequest, message: "X-Periscope-Batch-ID must be 1–128 characters", format: received.format))
         }
         let now = WallClock.nowUnixNano()
@@ -47,11 +48,14 @@ struct IngestRoutes: Sendable {
             if filtered.rejected > 0 {
                 answered.decoded.rejectionReason = [received.decoded.rejectionReason, filtered.reason].filter { !$0.isEmpty }.joined(separator: "; ")
             }
+            let stored = if case .stored(let items) = outcome { items } else { 0 }
+            ingest.counters?.accepted(signal, stored: stored, rejected: answered.decoded.rejectedItems, duplicate: outcome == .duplicate)
             return .accepted(answered, duplicate: outcome == .duplicate)
         } catch is CancellationError {
             // The client gave up (a gRPC deadline): a store already running finishes; one not yet
             // started never runs. Either way the client retries, so this is no store failure.
             logger.debug("\(signal.path): the client went away before the batch was stored")
+            ingest.counters?.refused(signal, status: 503)
             return .failed(
                 OTLPIngestFailure(status: .serviceUnavailable, message: "cancelled before stored; retry", format: received.format),
                 retryAfterSeconds: 1)
@@ -59,6 +63,7 @@ struct IngestRoutes: Sendable {
             if let held = failureLog.admit() {
                 logger.error("store failed for \(signal.path): \(error)\(LogThrottle.heldBack(held, "failures"))")
             }
+            ingest.counters?.refused(signal, status: 503)
             let refused = (error as? SQLiteError)?.isWriteRefused == true
             let message = refused ? "the collector cannot write to its disk (full?); retry later" : "the store could not write this batch; retry later"
             return .failed(OTLPIngestFailure(status: .serviceUnavailable, message: message, format: received.format), retryAfterSeconds: 5)

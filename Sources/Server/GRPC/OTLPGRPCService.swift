@@ -194,6 +194,7 @@ public struct OTLPGRPCService: RegistrableRPCService {
             return try ingest.read(protobuf: message, signal: signal, claim: &claim)
         } catch {
             logger.warning("refused gRPC \(signal.path): \(error.message)")
+            ingest.counters?.refused(signal, status: error.status.code)
             if let seconds = error.retryAfterSeconds {
                 throw RetryInfoMetadata.error(code: .unavailable, message: error.message, retryAfter: .seconds(seconds))
             }

@@ -1,19 +1,26 @@
+import PeriscopeModel
 import PeriscopeQueryAPI
+import PeriscopeServer
 import Prometheus
 
-/// The SLOs' state in Prometheus's text format, for `GET /metrics`: what Sloth's and Pyrra's
-/// recording rules compute, read straight from the collector, so Prometheus can graph budgets
-/// and burn rates and Grafana can show them beside everything else. Every series carries the
-/// SLO's identity (`slo`, `service`, `operation`) and its file's `labels`.
+/// The collector's `GET /metrics` in Prometheus's text format.
 ///
-/// A value the collector does not have (no traffic in a window) is left out rather than
-/// written as 0 or NaN: an absent series is what PromQL's `absent()` alerts on.
-enum SLOExposition {
+/// The SLOs' state: what Sloth's and Pyrra's recording rules compute, read straight from the
+/// collector, so Prometheus can graph budgets and burn rates and Grafana can show them beside
+/// everything else. Every SLO series carries the SLO's identity (`slo`, `service`,
+/// `operation`) and its file's `labels`. A value the collector does not have (no traffic in a
+/// window) is left out rather than written as 0 or NaN: an absent series is what PromQL's
+/// `absent()` alerts on.
+///
+/// And ingest: items stored and rejected, duplicate batches and refused requests per signal
+/// since the collector started (`IngestCounters`).
+enum CollectorExposition {
     /// The content type Prometheus asks for and reads (text format 0.0.4).
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func text(_ statuses: [QueryAPI.SLOStatus]) -> [UInt8] {
+    static func text(_ statuses: [QueryAPI.SLOStatus], ingest: IngestCounters.Snapshot = .init()) -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
+        add(ingest, to: registry)
         /// `periscope_slo_<name>`.
         func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
             let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "slo", metricName: name, unitName: "", helpText: help)
@@ -47,6 +54,23 @@ enum SLOExposition {
             }
         }
         return registry.emitToBuffer()
+    }
+
+    private static func add(_ ingest: IngestCounters.Snapshot, to registry: PrometheusCollectorRegistry) {
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
+            let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "collector", metricName: name, unitName: "total", helpText: help)
+            registry.makeCounter(descriptor: descriptor, labels: labels).increment(by: Int64(value))
+        }
+        // Every signal has its series from the start, so `rate()` and `increase()` see the first ones.
+        for signal in Signal.allCases {
+            let labels = [("signal", signal.rawValue)]
+            counter("stored_items", "Spans, log records and metric points stored.", labels, ingest.storedItems[signal] ?? 0)
+            counter("rejected_items", "Items refused one by one (too old, too far ahead); the rest of their request was stored.", labels, ingest.rejectedItems[signal] ?? 0)
+            counter("duplicate_batches", "Batches stored before, acknowledged without being stored again.", labels, ingest.duplicateBatches[signal] ?? 0)
+            for (status, count) in (ingest.refusedRequests[signal] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                counter("refused_requests", "Requests refused whole, by HTTP status (gRPC refusals by the status they map from).", labels + [("code", String(status))], count)
+            }
+        }
     }
 
     /// `slo`, then `service` and `operation` when the SLO names them, then its file's labels by name.
