@@ -20,6 +20,8 @@ struct Periscope: AsyncParsableCommand {
             Examples:
               periscope traces --service checkout --status error --since 1h
               periscope trace 4bf92f3577b3 --logs
+              periscope trace 4bf92f3577b3 --stats
+              periscope compare 4bf92f3577b3 00f067aa0ba9
               periscope logs --correlation req-42
               periscope logs --service checkout --level warn --follow
               periscope request req-42
@@ -31,7 +33,7 @@ struct Periscope: AsyncParsableCommand {
                 logs --trace 4bf92f3577b34da6a3ce929d0e0e4736
             """,
         subcommands: [
-            TracesCommand.self, TraceCommand.self, LogsCommand.self, RequestCommand.self, ServicesCommand.self,
+            TracesCommand.self, TraceCommand.self, CompareCommand.self, LogsCommand.self, RequestCommand.self, ServicesCommand.self,
             DepsCommand.self, SignalsCommand.self, SLOCommand.self,
         ])
 

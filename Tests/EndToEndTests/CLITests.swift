@@ -198,6 +198,49 @@ struct CLITests {
         #expect(missing.standardError == "periscope: no trace starts with ffffffff00\n")
     }
 
+    @Test("trace --stats: where the time went per service and operation; compare: two traces call by call")
+    func statisticsAndComparison() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await Self.collectorWithData(directory)
+        defer { Task { await collector.process.stop() } }
+
+        let stats = try await Self.run(["trace", "4bf92f35", "--stats"], collector)
+        #expect(stats.exitCode == 0, "\(stats.standardError)")
+        let lines = Self.lines(stats.standardOutput)
+        #expect(lines[0] == "trace 4bf92f3577b34da6a3ce929d0e0e4736  100ms  5 spans")
+        #expect(lines[1].hasPrefix("SERVICE ") && lines[1].hasSuffix("SELF%"))
+        // checkout POST /checkout (10–90 ms) runs validate cart (12–20) and charge card (30–85): 17 ms of its own.
+        #expect(lines[2].hasPrefix("payments  charge card") && lines[2].hasSuffix("55.0ms  55.0%"), "\(stats.standardOutput)")
+        #expect(lines.contains { $0.hasPrefix("checkout  POST /checkout") && $0.hasSuffix("17.0ms  17.0%") }, "\(stats.standardOutput)")
+        #expect(lines.filter { !$0.isEmpty }.allSatisfy { Columns.fits($0) }, "\(stats.standardOutput)")
+        struct Statistics: Decodable {
+            struct Row: Decodable { var selfNanos: UInt64 }
+            var rows: [Row]
+        }
+        let json = try await QueryCLI.json(Statistics.self, ["trace", "4bf92f35", "--stats"], collector: collector)
+        #expect(json.rows.count == 5 && json.rows.map(\.selfNanos).reduce(0, +) == 100_000_000, "self times add up to the trace's 100 ms: one chain of calls")
+        let both = try await Self.run(["trace", "4bf92f35", "--stats", "--logs"], collector)
+        #expect(both.exitCode == 64 && both.standardError.contains("--stats"))
+
+        let compared = try await Self.run(["compare", "4bf92f35", Self.homeTrace.hex], collector)
+        #expect(compared.exitCode == 0, "\(compared.standardError)")
+        let rows = Self.lines(compared.standardOutput)
+        #expect(rows[0] == "A 4bf92f3577b34da6a3ce929d0e0e4736  100ms  5 spans")
+        #expect(rows[1].hasPrefix("B abcdef01111111111111111111111111  5.00ms  2 spans  -95.0ms"), "\(rows[1])")
+        #expect(rows.contains { $0.hasPrefix("- frontend: GET /checkout") && $0.hasSuffix("only in A") })
+        #expect(rows.contains { $0.hasPrefix("+ frontend: GET /home") && $0.hasSuffix("only in B") })
+        #expect(rows.contains { $0.hasPrefix("+   cart: GET /cart") })
+        let alias = try await Self.run(["diff", "4bf92f35", "4bf92f35", "--json"], collector)
+        #expect(alias.exitCode == 0, "\(alias.standardError)")
+        struct Comparison: Decodable {
+            struct Row: Decodable { var path: [String]; var spansA: Int; var spansB: Int; var totalNanosA: UInt64; var totalNanosB: UInt64 }
+            var rows: [Row]
+        }
+        let same = try JSONDecoder().decode(Comparison.self, from: Data(alias.standardOutput.utf8))
+        #expect(same.rows.count == 5 && same.rows.allSatisfy { $0.spansA == 1 && $0.spansB == 1 && $0.totalNanosA == $0.totalNanosB })
+        #expect(same.rows.last?.path == ["frontend: GET /checkout", "frontend: POST checkout", "checkout: POST /checkout", "payments: charge card"])
+    }
+
     @Test("logs, request, services, deps: human and JSON")
     func logsRequestServicesDeps() async throws {
         let directory = try TemporaryDirectory()
@@ -291,7 +334,7 @@ struct CLITests {
 
     @Test("--help has examples for every command; completion scripts for bash, zsh and fish")
     func helpAndCompletion() async throws {
-        for command in ["traces", "trace", "logs", "request", "services", "deps"] {
+        for command in ["traces", "trace", "compare", "logs", "request", "services", "deps"] {
             let help = try await QueryCLI.run([command, "--help"], collector: nil)
             #expect(help.exitCode == 0)
             #expect(help.standardOutput.contains("Examples:") && help.standardOutput.contains("periscope \(command)"), "\(command)")

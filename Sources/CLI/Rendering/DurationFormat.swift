@@ -11,7 +11,9 @@ enum DurationFormat {
             }
         }
         // A minute or more: whole seconds are precise enough.
-        let seconds = (nanos + 500_000_000) / 1_000_000_000
+        // Rounded to the nearest second; a sum of durations may come saturated at the largest value.
+        let (rounded, overflow) = nanos.addingReportingOverflow(500_000_000)
+        let seconds = (overflow ? UInt64.max : rounded) / 1_000_000_000
         if seconds < 3_600 {
             return "\(seconds / 60)m" + remainder(seconds % 60, "s")
         }
