@@ -17,14 +17,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   # The packages would start their own servers (PostgreSQL on 5432, Prometheus on every
   # address's 9090): the tests start private ones on free loopback ports instead.
-  no_start=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    no_start=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$no_start" >/dev/null
-    $sudo chmod +x "$no_start"
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    # Removed however the install ends, so later packages on this machine start as usual.
+    trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  if [ -n "$no_start" ]; then $sudo rm -f "$no_start"; fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc" >/dev/null 2>&1; then

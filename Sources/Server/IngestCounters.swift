@@ -4,9 +4,12 @@ import Synchronization
 /// What OTLP ingest did since the process started, per signal, for `GET /metrics`: items
 /// stored, items refused one by one (partial success), batches acknowledged as duplicates, and
 /// requests refused whole by their HTTP status (gRPC refusals by the status they map from).
-/// Shared by HTTP and gRPC ingest; counts only grow (wrapping past `Int.max`, which a
-/// Prometheus counter reads as a reset).
+/// Shared by HTTP and gRPC ingest; counts only grow, and stop at `Int.max`.
 public final class IngestCounters: Sendable {
+    /// The statuses ingest refuses whole requests with: undecodable, too slow, too large,
+    /// unsupported type, unavailable (store failure, full disk, memory budget).
+    public static let refusalStatuses = [400, 408, 413, 415, 503]
+
     public struct Snapshot: Sendable, Equatable {
         public var storedItems: [Signal: Int] = [:]
         public var rejectedItems: [Signal: Int] = [:]
@@ -25,18 +28,24 @@ public final class IngestCounters: Sendable {
     /// stored before and acknowledged again.
     public func accepted(_ signal: Signal, stored: Int, rejected: Int, duplicate: Bool) {
         state.withLock { counts in
+            // A duplicate's items were counted, rejected ones included, when it was first stored.
             if duplicate {
-                counts.duplicateBatches[signal, default: 0] &+= 1
+                Self.add(1, to: &counts.duplicateBatches[signal, default: 0])
             } else {
-                counts.storedItems[signal, default: 0] &+= max(0, stored)
+                Self.add(stored, to: &counts.storedItems[signal, default: 0])
+                Self.add(rejected, to: &counts.rejectedItems[signal, default: 0])
             }
-            counts.rejectedItems[signal, default: 0] &+= max(0, rejected)
         }
     }
 
     /// A request refused whole, answered `status`.
     public func refused(_ signal: Signal, status: Int) {
-        state.withLock { $0.refusedRequests[signal, default: [:]][status, default: 0] &+= 1 }
+        state.withLock { Self.add(1, to: &$0.refusedRequests[signal, default: [:]][status, default: 0]) }
+    }
+
+    private static func add(_ amount: Int, to count: inout Int) {
+        let (sum, overflow) = count.addingReportingOverflow(max(0, amount))
+        count = overflow ? .max : sum
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }

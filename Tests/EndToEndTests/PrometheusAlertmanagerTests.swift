@@ -41,6 +41,7 @@ struct PrometheusAlertmanagerTests {
         struct Status: Decodable { var state: String }
         var labels: [String: String]
         var annotations: [String: String]
+        var startsAt: String
         var endsAt: String
         var receivers: [Receiver]
         var status: Status
@@ -154,10 +155,15 @@ struct PrometheusAlertmanagerTests {
             #expect(alert.labels["team"] == "payments" && alert.labels["env"] == "prod \"eu\"")
             #expect(alert.receivers.map(\.name) == ["payments-pager"], "routed by the SLO's team label")
             #expect(alert.status.state == "active")
+            let starts = try #require(ISO8601DateFormatter.fractional.date(from: alert.startsAt), "\(alert.startsAt)")
+            #expect(starts <= Date() && starts > Date().addingTimeInterval(-120), "started at the evaluation that found it firing: \(alert.startsAt)")
             #expect(alert.annotations["summary"]?.contains("checkout-availability") == true)
             #expect(alert.annotations["description"]?.contains("at 50.0") == true, "\(alert.annotations)")
         }
         #expect(Set(firing.compactMap { $0.labels["severity"] }) == ["page", "ticket"])
+
+        let anonymous = try await TestHTTP.get(collector.url + "/metrics")
+        #expect(anonymous.status == 401, "/metrics is behind the collector's token")
 
         // Prometheus scrapes the collector with its token; the burn rates are the API's.
         let prometheus = try await Self.prometheus(scraping: collector.port, tokenFile: collector.tokenFile)
@@ -203,10 +209,11 @@ struct PrometheusAlertmanagerTests {
         // Alertmanager killed and started again empty on its port: the collector keeps
         // evaluating, and the next evaluations give the new one the ticket that still fires.
         await alertmanager.process.kill9()
+        func warnings() -> Int { collector.process.standardError.components(separatedBy: "did not take the SLO alerts").count - 1 }
+        _ = try await poll(for: .seconds(20)) { warnings() } until: { $0 >= 1 }
         try await Task.sleep(for: .seconds(3))
         #expect(collector.process.isRunning)
-        let warnings = collector.process.standardError.components(separatedBy: "did not take the SLO alerts").count - 1
-        #expect(warnings == 1, "one warning a minute, not one per evaluation: \(collector.process.standardError)")
+        #expect(warnings() == 1, "one warning a minute, not one per evaluation: \(collector.process.standardError)")
         let restarted = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration, port: alertmanager.port)
         let again = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.alerts(restarted) } until: { !$0.isEmpty }
         #expect(again.map { $0.labels["severity"] } == ["ticket"] && again.first?.labels["team"] == "payments", "alerts: \(again.map(\.labels))")
@@ -246,5 +253,14 @@ struct PrometheusAlertmanagerTests {
         await prometheus.stop()
         await agent.process.stop()
         await collector.process.stop()
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// Alertmanager's times: RFC 3339 with fractional seconds.
+    static var fractional: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }

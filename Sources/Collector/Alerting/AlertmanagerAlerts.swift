@@ -1,11 +1,13 @@
 import Foundation
 import PeriscopeQueryAPI
 
-/// One alert as Alertmanager's API takes it (`POST /api/v2/alerts`). `startsAt` is left to
-/// Alertmanager, which keeps the earliest it has seen for the same labels.
+/// One alert as Alertmanager's API takes it (`POST /api/v2/alerts`).
 struct AlertmanagerAlert: Encodable, Equatable, Sendable {
     var labels: [String: String]
     var annotations: [String: String]
+    /// RFC 3339: the evaluation that first found it firing. Sent every time: without it
+    /// Alertmanager takes the end as the start, and each renewal would start the alert anew.
+    var startsAt: String
     /// RFC 3339. In the future while firing (Alertmanager resolves it by itself if nothing
     /// renews it); the time it stopped once resolved.
     var endsAt: String
@@ -57,8 +59,10 @@ struct AlertmanagerAlerts: Sendable {
                 var labels = Dictionary(CollectorExposition.seriesLabels(of: status), uniquingKeysWith: { first, _ in first })
                 labels["alertname"] = Self.alertName
                 labels["severity"] = severity
-                nowFiring[Key(slo: status.name, severity: severity)] = AlertmanagerAlert(
-                    labels: labels, annotations: Self.annotations(status, pairs), endsAt: endsAt)
+                let key = Key(slo: status.name, severity: severity)
+                nowFiring[key] = AlertmanagerAlert(
+                    labels: labels, annotations: Self.annotations(status, pairs), startsAt: firing[key]?.startsAt ?? Self.rfc3339(nowUnixNano),
+                    endsAt: endsAt)
             }
         }
         for (key, alert) in firing where nowFiring[key] == nil {

@@ -71,8 +71,8 @@ enum CollectorApplication {
     }
 
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
-    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest, the query API and
-    /// Prometheus's `/metrics`; a known
+    /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest, the query API,
+    /// Prometheus's `/metrics` and Jaeger's query API; a known
     /// path asked with another method is answered 405.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
@@ -91,6 +91,7 @@ enum CollectorApplication {
         let queries = QueryRoutes(store: store, logger: logger)
         queries.register(on: router)
         queries.registerMetrics(on: router, ingest: counters)
+        JaegerRoutes(queries: queries).register(on: router)
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router
     }

@@ -67,7 +67,9 @@ enum CollectorExposition {
             counter("stored_items", "Spans, log records and metric points stored.", labels, ingest.storedItems[signal] ?? 0)
             counter("rejected_items", "Items refused one by one (too old, too far ahead); the rest of their request was stored.", labels, ingest.rejectedItems[signal] ?? 0)
             counter("duplicate_batches", "Batches stored before, acknowledged without being stored again.", labels, ingest.duplicateBatches[signal] ?? 0)
-            for (status, count) in (ingest.refusedRequests[signal] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            // The usual refusals from the start too: a first burst between two scrapes shows in `increase()`.
+            let refused = (ingest.refusedRequests[signal] ?? [:]).merging(IngestCounters.refusalStatuses.map { ($0, 0) }) { counted, _ in counted }
+            for (status, count) in refused.sorted(by: { $0.key < $1.key }) {
                 counter("refused_requests", "Requests refused whole, by HTTP status (gRPC refusals by the status they map from).", labels + [("code", String(status))], count)
             }
         }

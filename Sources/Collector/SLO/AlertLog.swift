@@ -45,10 +45,16 @@ struct AlertTransitions {
     }
 
     /// A stable number for a set of objectives (FNV-1a over their sorted definitions), the key
-    /// under which collectors sharing a store take turns evaluating it.
+    /// under which collectors sharing a store take turns evaluating it. Routing labels are left
+    /// out: collectors whose files differ only in them still take turns.
     static func key(of objectives: [ServiceLevelObjective]) -> Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for text in objectives.map({ String(describing: $0) }).sorted() {
+        let definitions = objectives.map { objective in
+            var definition = objective
+            definition.labels = []
+            return String(describing: definition)
+        }
+        for text in definitions.sorted() {
             for byte in text.utf8 + [0] {
                 hash ^= UInt64(byte)
                 hash = hash &* 0x0000_0100_0000_01B3

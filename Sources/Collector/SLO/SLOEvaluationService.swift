@@ -49,7 +49,6 @@ struct SLOEvaluationService: Service {
             let statuses: [QueryAPI.SLOStatus]
             do {
                 statuses = try store.statuses(of: store.objectives, nowUnixNano: nowUnixNano)
-                try store.alerts.record(statuses, atUnixNano: nowUnixNano)
             } catch {
                 // Another collector (if any) takes the next turn rather than waiting for this one to recover.
                 try? store.alerts.releaseEvaluation(of: store.objectives)
@@ -57,6 +56,14 @@ struct SLOEvaluationService: Service {
             }
             for status in statuses where !status.firing.isEmpty {
                 logger.notice("SLO \(status.name) is burning its budget: \(status.firing.map { "\($0.severity) (\($0.longWindow)/\($0.shortWindow) > \($0.threshold))" }.joined(separator: ", "))")
+            }
+            do {
+                try store.alerts.record(statuses, atUnixNano: nowUnixNano)
+            } catch {
+                // The history misses this change; the alerts still go out (a disk too full to
+                // record them is no reason to stop paging).
+                try? store.alerts.releaseEvaluation(of: store.objectives)
+                logger.error("SLO alert history not recorded: \(error)")
             }
             return statuses
         } catch {
