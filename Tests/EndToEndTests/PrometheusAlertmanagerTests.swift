@@ -226,7 +226,7 @@ struct PrometheusAlertmanagerTests {
     func agentMetrics() async throws {
         let directory = try TemporaryDirectory()
         let collector = try await CollectorProcess.start(in: directory)
-        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--self-telemetry-interval", "off"])
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--self-telemetry-interval", "off", "--host-metrics-interval", "off"])
         for batch in 0..<5 {
             let reply = try await TestHTTP.post(
                 agent.url + "/v1/traces", body: Self.requests(count: 20, firstID: 1 + 20 * batch, failing: false),
