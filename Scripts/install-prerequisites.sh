@@ -18,10 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The packages would start their own servers (PostgreSQL on 5432, Prometheus on every
   # address's 9090): the tests start private ones on free loopback ports instead.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
-    $sudo chmod +x /usr/sbin/policy-rc.d
     # Removed however the install ends, so later packages on this machine start as usual.
     trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
   fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -7,6 +7,7 @@ import PeriscopeConfig
 import PeriscopeModel
 import PeriscopeQueryAPI
 import PeriscopeServer
+import PeriscopeTesting
 import Testing
 
 /// The SLO file's labels, `/metrics` and the alerts sent to Alertmanager, without the servers
@@ -191,13 +192,18 @@ struct SLOAlertingTests {
     }
 }
 
-/// A loopback server that answers every request with `200` headers promising a body it never
-/// sends, and keeps the connection open: an Alertmanager (or proxy) that stalls mid-answer.
+/// A loopback server that answers every request with `200` headers promising a 1,000-byte body
+/// and then sends it one byte every 300 ms: an Alertmanager (or proxy) that stalls mid-answer
+/// while never going quiet long enough for a read timeout.
 final class StallingServer: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private var connections: [Int32] = []
+    private var stopped = false
     private let lock = NSLock()
+
+    /// Connections accepted so far.
+    var accepted: Int { lock.withLock { connections.count } }
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -206,7 +212,10 @@ final class StallingServer: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        guard bound == 0, listen(listener, 8) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))
@@ -215,42 +224,83 @@ final class StallingServer: @unchecked Sendable {
                 let connection = accept(listener, nil, nil)
                 guard connection >= 0 else { return }
                 lock.withLock { connections.append(connection) }
-                var buffer = [UInt8](repeating: 0, count: 65_536)
-                _ = read(connection, &buffer, buffer.count)
-                let head = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".utf8)
-                _ = head.withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+                Thread { [self] in trickle(connection) }.start()
             }
         }.start()
     }
 
+    private func trickle(_ connection: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        _ = read(connection, &buffer, buffer.count)
+        let head = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n".utf8)
+        guard head.withUnsafeBytes({ write(connection, $0.baseAddress, $0.count) }) == head.count else { return }
+        for _ in 0..<1_000 {
+            Thread.sleep(forTimeInterval: 0.3)
+            guard !lock.withLock({ stopped }) else { return }
+            var space = UInt8(ascii: " ")
+            guard write(connection, &space, 1) == 1 else { return }
+        }
+    }
+
     func stop() {
+        lock.withLock { stopped = true }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
-        lock.withLock { for connection in connections { close(connection) } }
+        lock.withLock { for connection in connections { shutdown(connection, Int32(SHUT_RDWR)) } }
     }
 }
 
 @Suite("Alertmanager delivery")
 struct AlertmanagerDeliveryTests {
-    @Test("an Alertmanager that sends its headers and stalls is given up on at the timeout, not waited for")
+    @Test("an Alertmanager that sends its headers and then drips its body is given up on at the timeout, not waited for")
     func stalledAnswer() async throws {
         let server = try StallingServer()
         defer { server.stop() }
-        let notifier = AlertmanagerNotifier(endpoints: ["http://127.0.0.1:\(server.port)"], timeout: .seconds(1), logger: .init(label: "test"))
+        let clock = ManualClock()
+        let notifier = AlertmanagerNotifier(
+            endpoints: ["http://127.0.0.1:\(server.port)"], timeout: .seconds(1), timeline: Timeline(clock), logger: .init(label: "test"))
         let alert = AlertmanagerAlert(labels: ["alertname": "ErrorBudgetBurn"], annotations: [:], startsAt: "2026-01-01T00:00:00Z", endsAt: "2026-01-01T00:04:00Z")
-        let started = ContinuousClock.now
-        // Bounded here too: a notifier that waits for ever must fail this test, not hang the run.
+        let sending = Task { await notifier.send([alert]) }
+        // The post is under way (the server has it) and its timeout is asleep: now the timeout passes.
+        let ready = try await poll(for: .seconds(30)) { (server.accepted, clock.sleeperCount) } until: { $0.0 >= 1 && $0.1 >= 1 }
+        try #require(ready.0 >= 1 && ready.1 >= 1, "accepted \(ready.0), sleeping \(ready.1)")
+        clock.advance(by: .seconds(1))
+        // Bounded in real time only so that a notifier that waits for the body fails here
+        // instead of hanging the run (the body would take 300 s to arrive).
         let taken = await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { await notifier.send([alert]) }
+            group.addTask { await sending.value }
             group.addTask {
                 try? await Task.sleep(for: .seconds(30))
                 return nil
             }
             let first = await group.next() ?? nil
             group.cancelAll()
+            sending.cancel()
             return first
         }
-        #expect(taken == false, "a stalled answer is no delivery (nil: still waiting after 30 s)")
-        #expect(ContinuousClock.now - started < .seconds(8), "given up at the 1 s timeout (with room for a loaded machine), not at the 10 s read timeout or never")
+        #expect(taken == false, "a stalled answer is no delivery (nil: still waiting 30 s after the timeout passed)")
+    }
+}
+
+@Suite("Jaeger documents")
+struct JaegerDocumentsTests {
+    @Test("a 64-bit trace ID is written with 16 hex digits; a cut trace carries a warning; tags are typed, non-finite numbers as text")
+    func documents() throws {
+        let short = try #require(TraceID(hex: "00000000000000000123456789abcdef"))
+        #expect(JaegerDocuments.hex(short) == "0123456789abcdef")
+        #expect(JaegerRoutes.traceID("123456789abcdef") == short, "leading zeros may be left out")
+        let long = try #require(TraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736"))
+        #expect(JaegerDocuments.hex(long) == "4bf92f3577b34da6a3ce929d0e0e4736")
+        let span = QueryAPI.Span(
+            traceID: short, spanID: SpanID(7), parentSpanID: nil, service: "api", name: "GET /", kind: "server",
+            startTimeUnixNano: 2_000_000, endTimeUnixNano: 5_500_000, status: QueryAPI.Status(code: "error", message: "boom"),
+            attributes: ["ratio": .double(.infinity), "count": .int(3)], resource: ["service.name": .string("api")], events: [], links: [])
+        let document = JaegerDocuments.trace(QueryAPI.Trace(traceID: short, spans: [span], totalSpans: 40))
+        #expect(document.traceID == "0123456789abcdef" && document.spans[0].traceID == "0123456789abcdef")
+        #expect(document.warnings == ["showing the first 1 of 40 spans by start time"])
+        #expect(document.spans[0].startTime == 2_000 && document.spans[0].duration == 3_500)
+        let tags = document.spans[0].tags.map { "\($0.key)=\($0.type)" }
+        #expect(tags == ["count=int64", "ratio=string", "span.kind=string", "error=bool", "otel.status_code=string", "otel.status_description=string"])
+        #expect(JaegerDocuments.trace(QueryAPI.Trace(traceID: short, spans: [span])).warnings == nil)
     }
 }

@@ -100,7 +100,16 @@ struct JaegerAPITests {
 
         let (missing, notFound) = try await Self.get("/traces/ffffffffffffffff", collector, as: [Trace].self)
         #expect(missing == 404 && notFound.errors?.first?.code == 404 && notFound.data == nil)
-        for bad in ["/traces?tags=%7Bnot%20json", "/traces?start=yesterday", "/traces?limit=100000", "/traces?tag=nocolon", "/traces/xyz"] {
+        let (_, asked) = try await Self.get("/traces?traceID=\(CLITests.homeTrace.hex)&traceID=\(CLITests.refundTrace.hex)&service=nobody", collector, as: [Trace].self)
+        #expect(asked.data?.map(\.traceID) == [CLITests.homeTrace.hex, CLITests.refundTrace.hex], "traceID= asks for those traces, whatever else")
+        for limit in ["0", "100000"] {
+            let (code, many) = try await Self.get("/traces?start=0&limit=\(limit)", collector, as: [Trace].self)
+            #expect(code == 200 && many.data?.count == 3, "limit=\(limit) is taken as Jaeger takes it: \(code)")
+        }
+        for bad in [
+            "/traces?tags=%7Bnot%20json", "/traces?tags=%7B%22error%22%3Atrue%7D", "/traces?start=yesterday", "/traces?limit=many",
+            "/traces?tag=nocolon", "/traces/xyz", "/traces?minDuration=2s&maxDuration=1s", "/traces?traceID=zz",
+        ] {
             let (code, answer) = try await Self.get(bad, collector, as: [Trace].self)
             #expect(code == 400 && answer.errors?.first?.code == 400 && answer.errors?.first?.msg.isEmpty == false, "\(bad)")
         }

@@ -5,6 +5,7 @@ import NIOCore
 import PeriscopeDelivery
 import PeriscopeModel
 import PeriscopeServer
+import Synchronization
 
 /// Posts SLO alerts to every configured Alertmanager (`--alertmanager`), as Prometheus does to
 /// an Alertmanager cluster: each gets every alert, and Alertmanager deduplicates, groups and
@@ -14,12 +15,15 @@ struct AlertmanagerNotifier: Sendable {
     /// Alertmanagers' base URLs, e.g. `http://127.0.0.1:9093`.
     let endpoints: [String]
     var timeout = Duration.seconds(10)
+    /// What `timeout` is measured on: real time, or a test's manual clock.
+    var timeline = Timeline.continuous
     let logger: Logger
     private let failureLog = LogThrottle()
 
-    init(endpoints: [String], timeout: Duration = .seconds(10), logger: Logger) {
+    init(endpoints: [String], timeout: Duration = .seconds(10), timeline: Timeline = .continuous, logger: Logger) {
         self.endpoints = endpoints
         self.timeout = timeout
+        self.timeline = timeline
         self.logger = logger
     }
 
@@ -55,17 +59,22 @@ struct AlertmanagerNotifier: Sendable {
     private func post(_ body: [UInt8], to endpoint: String) async -> Bool {
         let url = (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/api/v2/alerts"
         // The client's deadline ends with the answer's head: the whole exchange, body included,
-        // races `timeout` here, so an Alertmanager that sends headers and stalls is given up on.
-        let timeout = self.timeout
-        let problem = await withTaskGroup(of: String?.self) { group in
-            group.addTask { await Self.exchange(body, url: url, timeout: timeout) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : "no whole answer within \(timeout)"
+        // races `timeout` on the injected timeline. The first to finish answers; the exchange is
+        // then cancelled and not waited for (the client's read timeout ends it if cancelling does
+        // not), so a stalled Alertmanager costs one timeout, whatever the client does.
+        let (timeout, timeline) = (self.timeout, self.timeline)
+        let answer = FirstAnswer()
+        let problem: String? = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                answer.wait(with: continuation)
+                answer.start(Task { answer.give(await Self.exchange(body, url: url, timeout: timeout)) })
+                answer.start(Task {
+                    let cancelled = (try? await timeline.sleep(for: timeout)) == nil
+                    answer.give(cancelled ? "cancelled" : "no whole answer within \(timeout)")
+                })
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        } onCancel: {
+            answer.give("cancelled")
         }
         guard let problem else { return true }
         if let held = failureLog.admit() {
@@ -92,5 +101,47 @@ struct AlertmanagerNotifier: Sendable {
         } catch {
             return "\(error)"
         }
+    }
+}
+
+/// The first of several racing tasks to answer resumes the waiter, whenever it starts waiting;
+/// the others are cancelled.
+private final class FirstAnswer: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<String?, Never>?
+        /// The first answer, once given (`.some(nil)`: success).
+        var answer: String??
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func wait(with continuation: CheckedContinuation<String?, Never>) {
+        let given: String?? = state.withLock { state in
+            if state.answer == nil { state.continuation = continuation }
+            return state.answer
+        }
+        if let given { continuation.resume(returning: given) }
+    }
+
+    /// Keeps `task` to cancel once answered (at once if the answer came first).
+    func start(_ task: Task<Void, Never>) {
+        let answered = state.withLock { state in
+            if state.answer == nil { state.tasks.append(task) }
+            return state.answer != nil
+        }
+        if answered { task.cancel() }
+    }
+
+    func give(_ problem: String?) {
+        let taken: (CheckedContinuation<String?, Never>?, [Task<Void, Never>])? = state.withLock { state in
+            guard state.answer == nil else { return nil }
+            state.answer = .some(problem)
+            defer { (state.continuation, state.tasks) = (nil, []) }
+            return (state.continuation, state.tasks)
+        }
+        guard let (continuation, tasks) = taken else { return }
+        for task in tasks { task.cancel() }
+        continuation?.resume(returning: problem)
     }
 }

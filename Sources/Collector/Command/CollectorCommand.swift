@@ -155,7 +155,7 @@ public struct CollectorCommand: AsyncParsableCommand {
                 throw ConfigurationError("--alertmanager (alertmanagers) '\(url)': \(problem); give its base URL, like http://127.0.0.1:9093")
             }
             if let components = URLComponents(string: url), components.user != nil || components.password != nil {
-                throw ConfigurationError("--alertmanager (alertmanagers): credentials in the URL are not sent; give the URL without them (Alertmanager itself has no authentication: keep it on a trusted network)")
+                throw ConfigurationError("--alertmanager (alertmanagers): credentials in the URL are not sent, and Alertmanager's own authentication is not supported here; give the URL without them and keep Alertmanager on a trusted network")
             }
         }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)

@@ -130,6 +130,12 @@ enum JaegerDocuments {
 
     static func micros(_ nanos: UInt64) -> UInt64 { nanos / 1_000 }
 
+    /// A trace ID as Jaeger writes it: a 64-bit ID (the high half zero) as 16 hex digits.
+    static func hex(_ id: TraceID) -> String {
+        let text = id.hex
+        return text.hasPrefix("0000000000000000") ? String(text.dropFirst(16)) : text
+    }
+
     /// Tags from attributes, in key order (the collector's are a dictionary).
     static func tags(_ attributes: [String: AttributeValue]) -> [Tag] {
         attributes.sorted { $0.key < $1.key }.map { Tag($0.key, $0.value) }
@@ -151,9 +157,9 @@ enum JaegerDocuments {
             }()
             var references = [Reference]()
             if let parent = span.parentSpanID, !parent.isZero {
-                references.append(Reference(refType: "CHILD_OF", traceID: span.traceID.hex, spanID: parent.hex))
+                references.append(Reference(refType: "CHILD_OF", traceID: hex(span.traceID), spanID: parent.hex))
             }
-            references += span.links.map { Reference(refType: "FOLLOWS_FROM", traceID: $0.traceID.hex, spanID: $0.spanID.hex) }
+            references += span.links.map { Reference(refType: "FOLLOWS_FROM", traceID: hex($0.traceID), spanID: $0.spanID.hex) }
             var spanTags = tags(span.attributes)
             if span.kind != "unspecified" { spanTags.append(Tag("span.kind", .string(span.kind))) }
             if span.status.isError {
@@ -168,9 +174,12 @@ enum JaegerDocuments {
             }
             let duration = span.endTimeUnixNano >= span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
             return Span(
-                traceID: span.traceID.hex, spanID: span.spanID.hex, operationName: span.name, references: references,
+                traceID: hex(span.traceID), spanID: span.spanID.hex, operationName: span.name, references: references,
                 startTime: micros(span.startTimeUnixNano), duration: micros(duration), tags: spanTags, logs: logs, processID: processID)
         }
-        return Trace(traceID: trace.traceID.hex, spans: spans, processes: processes)
+        // A cut trace says so, as Jaeger's UI shows a trace's warnings above it.
+        let cut = (trace.totalSpans ?? 0) > trace.spans.count
+            ? ["showing the first \(trace.spans.count) of \(trace.totalSpans ?? 0) spans by start time"] : nil
+        return Trace(traceID: hex(trace.traceID), spans: spans, processes: processes, warnings: cut)
     }
 }

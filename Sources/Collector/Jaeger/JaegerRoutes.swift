@@ -15,8 +15,8 @@ struct JaegerRoutes: Sendable {
     /// Full traces one search answers at most, and spans each of them carries.
     static let maxTraces = 200
     static let maxSpansPerSearchedTrace = 10_000
-    /// Spans one search answers at most, all its traces together: the answer stays a few
-    /// hundred MiB at worst however large the traces found (the rest are left out).
+    /// Spans one search reads at most, all its traces together (a trace is read whole, then
+    /// cut): later traces are left out. A single trace larger than that is still read once.
     static let maxSpansPerSearch = 100_000
     /// A search without `start` looks this far back (Jaeger's own default lookback).
     static let defaultLookbackNanos: UInt64 = 3_600_000_000_000
@@ -61,13 +61,18 @@ struct JaegerRoutes: Sendable {
         }
         api.get("traces") { request, _ in
             await answer(request) {
-                let query = try Self.search(QueryParameters(query: request.uri.query), nowUnixNano: WallClock.nowUnixNano())
+                let parameters = QueryParameters(query: request.uri.query)
+                let asked = try Self.traceIDs(parameters)
+                let query = asked.isEmpty ? try Self.search(parameters, nowUnixNano: WallClock.nowUnixNano()) : nil
                 let traces = try await queries.run { store in
+                    // Reading a trace reads all of its spans, however many are answered: the
+                    // budget counts what the search reads, so one search stays bounded work.
                     var traces = [JaegerDocuments.Trace]()
                     var spansLeft = Self.maxSpansPerSearch
-                    for summary in try store.searchTraces(query) where spansLeft > 0 {
-                        guard let trace = try store.trace(summary.traceID, limit: min(Self.maxSpansPerSearchedTrace, spansLeft)) else { continue }
-                        spansLeft -= trace.spans.count
+                    let found = try query.map { try store.searchTraces($0).map { ($0.traceID, $0.spanCount) } } ?? asked.map { ($0, 0) }
+                    for (id, spanCount) in found where spansLeft > 0 {
+                        guard let trace = try store.trace(id, limit: min(Self.maxSpansPerSearchedTrace, spansLeft)) else { continue }
+                        spansLeft -= max(spanCount, trace.totalSpans ?? trace.spans.count)
                         traces.append(JaegerDocuments.trace(trace))
                     }
                     return traces
@@ -114,6 +119,16 @@ struct JaegerRoutes: Sendable {
         }
     }
 
+    /// `traceID=` (repeatable, at most `maxTraces`): those traces, whatever else is asked, as Jaeger does.
+    static func traceIDs(_ parameters: QueryParameters) throws(QueryParameters.Invalid) -> [TraceID] {
+        var ids = [TraceID]()
+        for text in parameters.all("traceID").prefix(maxTraces) {
+            guard let id = traceID(text) else { throw QueryParameters.Invalid(message: "traceID must be 1 to 32 hex digits, got '\(text.prefix(64))'") }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
     /// A trace ID as Jaeger sends it: hex, leading zeros possibly dropped (a 64-bit ID).
     static func traceID(_ text: String) -> TraceID? {
         guard (1...32).contains(text.utf8.count), text.allSatisfy(\.isHexDigit) else { return nil }
@@ -142,17 +157,12 @@ struct JaegerRoutes: Sendable {
         query.service = parameters.string("service")
         query.operation = parameters.string("operation").flatMap { $0 == "all" ? nil : $0 }
         var tags = [(String, String)]()
-        if let json = parameters.string("tags") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+        for json in parameters.all("tags") where !json.isEmpty {
+            // Jaeger takes strings only: `{"error":true}` is refused there too.
+            guard let object = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else {
                 throw QueryParameters.Invalid(message: "tags must be a JSON object of strings, like {\"http.status_code\":\"500\"}, got '\(json.prefix(64))'")
             }
-            for (key, value) in object.sorted(by: { $0.key < $1.key }) {
-                switch value {
-                case let text as String: tags.append((key, text))
-                case let number as NSNumber: tags.append((key, number.stringValue))
-                default: throw QueryParameters.Invalid(message: "tags: the value of '\(key.prefix(64))' must be a string")
-                }
-            }
+            tags += object.sorted { $0.key < $1.key }
         }
         for pair in parameters.all("tag") {
             guard let colon = pair.firstIndex(of: ":"), colon != pair.startIndex else {
@@ -174,11 +184,18 @@ struct JaegerRoutes: Sendable {
         }
         query.minSpanDurationNanos = try parameters.duration("minDuration")
         query.maxSpanDurationNanos = try parameters.duration("maxDuration")
+        if let least = query.minSpanDurationNanos, let most = query.maxSpanDurationNanos, most < least {
+            throw QueryParameters.Invalid(message: "maxDuration must not be less than minDuration")
+        }
         query.endUnixNano = try number("end", parameters, scale: 1_000) ?? min(nowUnixNano, QueryParameters.latestTime)
         query.startUnixNano = try number("start", parameters, scale: 1_000)
             ?? (query.endUnixNano > defaultLookbackNanos ? query.endUnixNano - defaultLookbackNanos : 0)
         guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
-        query.limit = try parameters.integer("limit", in: 1...maxTraces, default: 20)
+        // Jaeger takes any limit; past what one answer holds it is cut, and 0 or none is the default.
+        guard let limit = parameters.string("limit").map({ Int($0) }) ?? 20 else {
+            throw QueryParameters.Invalid(message: "limit must be a whole number, got '\(parameters.string("limit")?.prefix(64) ?? "")'")
+        }
+        query.limit = limit <= 0 ? 20 : min(limit, maxTraces)
         return query
     }
 }

@@ -61,8 +61,8 @@ struct SLOEvaluationService: Service {
                 try store.alerts.record(statuses, atUnixNano: nowUnixNano)
             } catch {
                 // The history misses this change; the alerts still go out (a disk too full to
-                // record them is no reason to stop paging).
-                try? store.alerts.releaseEvaluation(of: store.objectives)
+                // record them is no reason to stop paging). The turn is kept: the evaluation
+                // itself worked, and another collector evaluating again would send twice.
                 logger.error("SLO alert history not recorded: \(error)")
             }
             return statuses
