@@ -115,6 +115,23 @@ struct SLOAlertingTests {
         }
         #expect(!text.contains(#"window="5m""#), "a window without traffic has no series")
         #expect(!text.contains("time_to_exhaustion"), "no exhaustion while nothing is known")
+        let alerting = AlertingCounters(alertmanagers: ["http://a:9093", "http://b:9093"])
+        alerting.evaluated(failed: false)
+        alerting.evaluated(failed: false)
+        alerting.evaluated(failed: true)
+        alerting.historyFailed()
+        alerting.posted(to: "http://a:9093", taken: true)
+        alerting.posted(to: "http://a:9093", taken: false)
+        let counted = Set(String(decoding: CollectorExposition.text([], alerting: alerting.snapshot), as: UTF8.self).split(separator: "\n").map(String.init))
+        for expected in [
+            #"periscope_collector_slo_evaluations_total{result="ok"} 2"#, #"periscope_collector_slo_evaluations_total{result="failed"} 1"#,
+            "periscope_collector_alert_history_failures_total 1",
+            #"periscope_collector_alertmanager_posts_total{alertmanager="http://a:9093",result="sent"} 1"#,
+            #"periscope_collector_alertmanager_posts_total{alertmanager="http://a:9093",result="failed"} 1"#,
+            #"periscope_collector_alertmanager_posts_total{alertmanager="http://b:9093",result="sent"} 0"#,
+        ] {
+            #expect(counted.contains(expected), "missing \(expected) in \(counted.sorted())")
+        }
         let empty = String(decoding: CollectorExposition.text([]), as: UTF8.self)
         #expect(!empty.contains("periscope_slo_"), "no SLOs, no SLO series")
         #expect(empty.contains(#"periscope_collector_stored_items_total{signal="logs"} 0"#), "ingest series exist from the start")

@@ -218,6 +218,18 @@ struct PrometheusAlertmanagerTests {
         let again = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.alerts(restarted) } until: { !$0.isEmpty }
         #expect(again.map { $0.labels["severity"] } == ["ticket"] && again.first?.labels["team"] == "payments", "alerts: \(again.map(\.labels))")
 
+        // What alerting itself did, for Prometheus to alert on: posts that failed while it was down, and the rest.
+        let metrics = try await TestHTTP.get(collector.url + "/metrics", headers: ["Authorization": "Bearer \(collector.token)"])
+        func value(_ series: String) -> Double? {
+            metrics.text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let posts = #"periscope_collector_alertmanager_posts_total{alertmanager="\#(alertmanager.url)",result="#
+        #expect((value(posts + #""failed"}"#) ?? 0) >= 1, "\(metrics.text)")
+        #expect((value(posts + #""sent"}"#) ?? 0) >= 3, "before the kill and after the restart")
+        #expect((value(#"periscope_collector_slo_evaluations_total{result="ok"}"#) ?? 0) >= 5)
+        #expect(value(#"periscope_collector_slo_evaluations_total{result="failed"}"#) == 0)
+        #expect(value("periscope_collector_alert_history_failures_total") == 0)
+
         await collector.process.stop()
         await restarted.stop()
     }

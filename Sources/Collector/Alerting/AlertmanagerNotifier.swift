@@ -17,11 +17,16 @@ struct AlertmanagerNotifier: Sendable {
     var timeout = Duration.seconds(10)
     /// What `timeout` is measured on: real time, or a test's manual clock.
     var timeline = Timeline.continuous
+    /// Where posts are counted for `/metrics`.
+    var counters: AlertingCounters?
     let logger: Logger
     private let failureLog = LogThrottle()
 
-    init(endpoints: [String], timeout: Duration = .seconds(10), timeline: Timeline = .continuous, logger: Logger) {
+    init(
+        endpoints: [String], timeout: Duration = .seconds(10), timeline: Timeline = .continuous, counters: AlertingCounters? = nil, logger: Logger
+    ) {
         self.endpoints = endpoints
+        self.counters = counters
         self.timeout = timeout
         self.timeline = timeline
         self.logger = logger
@@ -40,7 +45,11 @@ struct AlertmanagerNotifier: Sendable {
         }
         return await withTaskGroup(of: Bool.self) { group in
             for endpoint in endpoints {
-                group.addTask { await post(body, to: endpoint) }
+                group.addTask {
+                    let taken = await post(body, to: endpoint)
+                    counters?.posted(to: endpoint, taken: taken)
+                    return taken
+                }
             }
             return await group.reduce(true) { $0 && $1 }
         }

@@ -25,8 +25,10 @@ enum CollectorApplication {
         let ingestInFlight = InFlightCounter()
         let budget = RequestMemoryBudget(for: configuration.bodyLimits)
         let counters = IngestCounters()
+        let alerting = AlertingCounters(alertmanagers: configuration.alertmanagers)
         let router = Self.router(
-            store: store, configuration: configuration, ingestInFlight: ingestInFlight, budget: budget, counters: counters, logger: logger)
+            store: store, configuration: configuration, ingestInFlight: ingestInFlight, budget: budget, counters: counters, alerting: alerting,
+            logger: logger)
         let httpBound = BoundAddress(configured: configuration.listen)
         let grpcBound = configuration.grpcListen.map(BoundAddress.init(configured:))
         var services: [any Service] = [
@@ -34,8 +36,9 @@ enum CollectorApplication {
             RollupFlushService(store: store, interval: store.backgroundFlushInterval, logger: logger),
             SLOEvaluationService(
                 store: store, interval: configuration.sloEvaluationInterval,
-                alertmanager: configuration.alertmanagers.isEmpty ? nil : AlertmanagerNotifier(endpoints: configuration.alertmanagers, logger: logger),
-                logger: logger),
+                alertmanager: configuration.alertmanagers.isEmpty
+                    ? nil : AlertmanagerNotifier(endpoints: configuration.alertmanagers, counters: alerting, logger: logger),
+                counters: alerting, logger: logger),
         ]
         if let address = configuration.grpcListen, let grpcBound {
             let ingest = IngestRoutes(
@@ -77,7 +80,7 @@ enum CollectorApplication {
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
         ingestInFlight: InFlightCounter = InFlightCounter(), budget: RequestMemoryBudget? = nil, counters: IngestCounters = IngestCounters(),
-        logger: Logger
+        alerting: AlertingCounters = AlertingCounters(), logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
@@ -90,7 +93,7 @@ enum CollectorApplication {
         ).register(on: router)
         let queries = QueryRoutes(store: store, logger: logger)
         queries.register(on: router)
-        queries.registerMetrics(on: router, ingest: counters)
+        queries.registerMetrics(on: router, ingest: counters, alerting: alerting)
         JaegerRoutes(queries: queries).register(on: router)
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router

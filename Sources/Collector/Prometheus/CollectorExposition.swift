@@ -18,9 +18,12 @@ enum CollectorExposition {
     /// The content type Prometheus asks for and reads (text format 0.0.4).
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func text(_ statuses: [QueryAPI.SLOStatus], ingest: IngestCounters.Snapshot = .init()) -> [UInt8] {
+    static func text(
+        _ statuses: [QueryAPI.SLOStatus], ingest: IngestCounters.Snapshot = .init(), alerting: AlertingCounters.Snapshot = .init()
+    ) -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         add(ingest, to: registry)
+        add(alerting, to: registry)
         /// `periscope_slo_<name>`.
         func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
             let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "slo", metricName: name, unitName: "", helpText: help)
@@ -54,6 +57,22 @@ enum CollectorExposition {
             }
         }
         return registry.emitToBuffer()
+    }
+
+    private static func add(_ alerting: AlertingCounters.Snapshot, to registry: PrometheusCollectorRegistry) {
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
+            let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "collector", metricName: name, unitName: "total", helpText: help)
+            registry.makeCounter(descriptor: descriptor, labels: labels).increment(by: Int64(value))
+        }
+        let evaluations = "SLO evaluations this collector ran (with a shared store, the turns it took), by result."
+        counter("slo_evaluations", evaluations, [("result", "ok")], alerting.evaluations)
+        counter("slo_evaluations", evaluations, [("result", "failed")], alerting.failedEvaluations)
+        counter("alert_history_failures", "Evaluations whose alert changes could not be recorded (their alerts were still sent).", [], alerting.historyFailures)
+        for (url, posts) in alerting.posts.sorted(by: { $0.key < $1.key }) {
+            let help = "Posts of SLO alerts to each Alertmanager, by result (failed: down, refused, or no whole answer within 10 s)."
+            counter("alertmanager_posts", help, [("alertmanager", url), ("result", "sent")], posts.sent)
+            counter("alertmanager_posts", help, [("alertmanager", url), ("result", "failed")], posts.failed)
+        }
     }
 
     private static func add(_ ingest: IngestCounters.Snapshot, to registry: PrometheusCollectorRegistry) {

@@ -4,13 +4,14 @@ import PeriscopeServer
 
 extension QueryRoutes {
     /// `GET /metrics`: the SLOs' state (`CollectorExposition`), evaluated at the scrape as
-    /// `GET /api/v1/slos` is, and what ingest did (`ingest`), for Prometheus to scrape behind
+    /// `GET /api/v1/slos` is, what ingest did (`ingest`) and how evaluation and alert delivery
+    /// went (`alerting`), for Prometheus to scrape behind
     /// the same bearer token (Prometheus's `authorization: {credentials_file: …}`).
-    func registerMetrics(on router: Router<BasicRequestContext>, ingest: IngestCounters) {
+    func registerMetrics(on router: Router<BasicRequestContext>, ingest: IngestCounters, alerting: AlertingCounters) {
         router.get("metrics") { request, _ in
             do {
                 let statuses = try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: WallClock.nowUnixNano()) }
-                return Response.bytes(CollectorExposition.text(statuses, ingest: ingest.snapshot), contentType: CollectorExposition.contentType)
+                return Response.bytes(CollectorExposition.text(statuses, ingest: ingest.snapshot, alerting: alerting.snapshot), contentType: CollectorExposition.contentType)
             } catch {
                 return self.storeFailed(error, request: request)
             }

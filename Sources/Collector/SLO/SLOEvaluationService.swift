@@ -14,6 +14,8 @@ struct SLOEvaluationService: Service {
     var interval = Duration.seconds(30)
     var timeline = Timeline.continuous
     var alertmanager: AlertmanagerNotifier?
+    /// Where evaluations are counted for `/metrics`.
+    var counters: AlertingCounters?
     let logger: Logger
 
     func run() async throws {
@@ -54,6 +56,7 @@ struct SLOEvaluationService: Service {
                 try? store.alerts.releaseEvaluation(of: store.objectives)
                 throw error
             }
+            counters?.evaluated(failed: false)
             for status in statuses where !status.firing.isEmpty {
                 logger.notice("SLO \(status.name) is burning its budget: \(status.firing.map { "\($0.severity) (\($0.longWindow)/\($0.shortWindow) > \($0.threshold))" }.joined(separator: ", "))")
             }
@@ -64,10 +67,12 @@ struct SLOEvaluationService: Service {
                 // record them is no reason to stop paging). The turn is kept: the evaluation
                 // itself worked, and another collector evaluating again would send twice.
                 logger.error("SLO alert history not recorded: \(error)")
+                counters?.historyFailed()
             }
             return statuses
         } catch {
             logger.error("SLO evaluation failed: \(error)")
+            counters?.evaluated(failed: true)
             return nil
         }
     }
