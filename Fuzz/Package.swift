@@ -4,7 +4,8 @@
 // reads them, times/durations/sizes as flags and query strings give them, queue records, and
 // what the collector reads back from its own files (span blocks, log blocks, rollup buckets), and the first
 // bytes and gRPC messages the servers read from a connection, the SDK's OTEL_* variables, and
-// the collector's PostgreSQL store URL.
+// the collector's PostgreSQL store URL, and Jaeger query strings with the Prometheus text written
+// around names the collector did not choose.
 // A package of its own: it is only ever built with `-sanitize=fuzzer` (see run.sh).
 import PackageDescription
 
@@ -62,6 +63,12 @@ let package = Package(
             name: "PartitionHeaderFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
             path: "Sources/PartitionHeaderFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
+            name: "JaegerQueryFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/JaegerQueryFuzz",
             swiftSettings: fuzz
         ),
         .executableTarget(

@@ -321,3 +321,22 @@ struct JaegerDocumentsTests {
         #expect(JaegerDocuments.trace(QueryAPI.Trace(traceID: short, spans: [span])).warnings == nil)
     }
 }
+
+@Suite("Jaeger query strings and exposition under noise")
+struct JaegerQueryFuzzTests {
+    @Test("the seeds, damaged seeds and noise are taken or refused, never trapped on; the exposition keeps one series per line")
+    func queries() {
+        let seeds = FuzzCorpus.seeds("JaegerQueryFuzz")
+        #expect(seeds.count >= 6, "seeds found under Fuzz/Corpus/JaegerQueryFuzz")
+        var generator = SeededGenerator(seed: 49)
+        var taken = 0
+        for round in 0..<2_000 {
+            let input = round < seeds.count ? seeds[round]
+                : round % 4 == 0 ? (0..<Int(generator.next() % 96)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : FuzzCorpus.damage(seeds[round % seeds.count], using: &generator)
+            input.withUnsafeBytes { JaegerQueryFuzzing.check($0) }
+            if (try? JaegerRoutes.search(QueryParameters(query: String(decoding: input, as: UTF8.self)), nowUnixNano: 1)) != nil { taken += 1 }
+        }
+        #expect(taken >= 3, "the valid seeds at least are taken: \(taken)")
+    }
+}
