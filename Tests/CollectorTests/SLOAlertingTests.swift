@@ -83,9 +83,12 @@ struct SLOAlertingTests {
         #expect(fromFile.sloEvaluationInterval == .seconds(60) && fromFile.alertmanagers == ["http://a:9093", "http://b:9093"])
         let overridden = try CollectorCommand.parse(["--config", yaml.path, "--alertmanager", "http://c:9093"]).resolve()
         #expect(overridden.alertmanagers == ["http://c:9093"], "the flag replaces the file's list")
+        let twice = try CollectorCommand.parse(["--insecure-no-auth", "--alertmanager", "http://a:9093", "--alertmanager", "http://a:9093"]).resolve()
+        #expect(twice.alertmanagers == ["http://a:9093"], "each Alertmanager once")
         for bad in [
             ["--slo-evaluation-interval", "0s"], ["--slo-evaluation-interval", "2h"], ["--slo-evaluation-interval", "soon"],
             ["--alertmanager", "127.0.0.1:9093"], ["--alertmanager", "http://127.0.0.1:99999"], ["--alertmanager", "ftp://x"],
+            ["--alertmanager", "http://user:secret@am:9093"], ["--alertmanager", "http://am:9093/?x=1"], ["--alertmanager", "http://am:9093/#top"],
         ] {
             #expect(throws: ConfigurationError.self, "\(bad)") { try CollectorCommand.parse(["--insecure-no-auth"] + bad).resolve() }
         }
@@ -325,7 +328,7 @@ struct JaegerDocumentsTests {
 @Suite("Jaeger query strings and exposition under noise")
 struct JaegerQueryFuzzTests {
     @Test("the seeds, damaged seeds and noise are taken or refused, never trapped on; the exposition keeps one series per line")
-    func queries() {
+    func queries() throws {
         let seeds = FuzzCorpus.seeds("JaegerQueryFuzz")
         #expect(seeds.count >= 6, "seeds found under Fuzz/Corpus/JaegerQueryFuzz")
         var generator = SeededGenerator(seed: 49)
@@ -335,8 +338,22 @@ struct JaegerQueryFuzzTests {
                 : round % 4 == 0 ? (0..<Int(generator.next() % 96)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
                 : FuzzCorpus.damage(seeds[round % seeds.count], using: &generator)
             input.withUnsafeBytes { JaegerQueryFuzzing.check($0) }
-            if (try? JaegerRoutes.search(QueryParameters(query: String(decoding: input, as: UTF8.self)), nowUnixNano: 1)) != nil { taken += 1 }
+            if (try? JaegerRoutes.search(QueryParameters(query: String(decoding: input, as: UTF8.self)), nowUnixNano: 1_780_000_000_000_000_000)) != nil {
+                taken += 1
+            }
         }
         #expect(taken >= 3, "the valid seeds at least are taken: \(taken)")
+        // The checks see what they are for: a search seed taken as written, the bad numbers refused,
+        // and a name with a newline, quotes and a backslash read back whole from the exposition.
+        let search = try #require(FuzzCorpus.seeds("JaegerQueryFuzz").first { String(decoding: $0, as: UTF8.self).hasPrefix("service=checkout") })
+        let query = try JaegerRoutes.search(QueryParameters(query: String(decoding: search, as: UTF8.self)), nowUnixNano: 1)
+        #expect(query.service == "checkout" && query.status == .error && query.minSpanDurationNanos == 10_000_000 && query.limit == 20)
+        #expect(throws: QueryParameters.Invalid.self) {
+            try JaegerRoutes.search(QueryParameters(query: "start=99999999999999999999"), nowUnixNano: 1)
+        }
+        let name = "prod\n\"eu\"\\"
+        let status = SLOAlertingTests.status(name)
+        let line = try #require(String(decoding: CollectorExposition.text([status]), as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("periscope_slo_sli_ratio") })
+        #expect(JaegerQueryFuzzing.labelValue("slo", in: line) == name, "\(line)")
     }
 }

@@ -157,7 +157,12 @@ public struct CollectorCommand: AsyncParsableCommand {
             if let components = URLComponents(string: url), components.user != nil || components.password != nil {
                 throw ConfigurationError("--alertmanager (alertmanagers): credentials in the URL are not sent, and Alertmanager's own authentication is not supported here; give the URL without them and keep Alertmanager on a trusted network")
             }
+            if let components = URLComponents(string: url), components.query != nil || components.fragment != nil {
+                throw ConfigurationError("--alertmanager (alertmanagers) '\(url)': give the base URL without a query or fragment, like http://127.0.0.1:9093 (the API path is added)")
+            }
         }
+        // Each Alertmanager once: a URL given twice would get every alert twice.
+        configuration.alertmanagers = configuration.alertmanagers.reduce(into: []) { unique, url in if !unique.contains(url) { unique.append(url) } }
         configuration.indexedAttributes.formUnion((file?.indexAttributes ?? []) + indexAttribute)
         if let text = sync ?? file?.sync {
             guard let durability = StoreDurability(rawValue: text) else { throw ConfigurationError("--sync must be full or normal; got '\(text)'") }

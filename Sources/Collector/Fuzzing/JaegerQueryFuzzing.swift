@@ -30,6 +30,33 @@ public enum JaegerQueryFuzzing {
         let exposition = String(decoding: CollectorExposition.text([status]), as: UTF8.self)
         for line in exposition.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             precondition(line.hasPrefix("# ") || line.hasPrefix("periscope_"), "an exposition line neither comment nor series: '\(line)' for '\(text)'")
+            if line.hasPrefix("periscope_slo_") {
+                precondition(labelValue("slo", in: line) == text, "the slo label of '\(line)' does not read back as '\(text)'")
+            }
         }
+    }
+
+    /// The value of `name` in a series line, unescaped as Prometheus reads it (`\\`, `\"`, `\n`).
+    static func labelValue(_ name: String, in line: Substring) -> String? {
+        guard let start = line.range(of: "{\(name)=\"") ?? line.range(of: ",\(name)=\"") else { return nil }
+        var value = ""
+        var escaped = false
+        for character in line[start.upperBound...] {
+            if escaped {
+                switch character {
+                case "n": value.append("\n")
+                case "\\", "\"": value.append(character)
+                default: return nil
+                }
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                return value
+            } else {
+                value.append(character)
+            }
+        }
+        return nil
     }
 }

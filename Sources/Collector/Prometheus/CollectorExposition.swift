@@ -67,7 +67,7 @@ enum CollectorExposition {
         let evaluations = "SLO evaluations this collector ran (with a shared store, the turns it took), by result."
         counter("slo_evaluations", evaluations, [("result", "ok")], alerting.evaluations)
         counter("slo_evaluations", evaluations, [("result", "failed")], alerting.failedEvaluations)
-        counter("alert_history_failures", "Evaluations whose alert changes could not be recorded (their alerts were still sent).", [], alerting.historyFailures)
+        counter("alert_history_failures", "Evaluations whose alert changes could not be recorded (their alerts were still sent to any Alertmanager).", [], alerting.historyFailures)
         for (url, posts) in alerting.posts.sorted(by: { $0.key < $1.key }) {
             let help = "Posts of SLO alerts to each Alertmanager, by result (failed: down, refused, or no whole answer within 10 s)."
             counter("alertmanager_posts", help, [("alertmanager", url), ("result", "sent")], posts.sent)

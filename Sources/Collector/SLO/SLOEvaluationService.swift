@@ -54,6 +54,9 @@ struct SLOEvaluationService: Service {
             } catch {
                 // Another collector (if any) takes the next turn rather than waiting for this one to recover.
                 try? store.alerts.releaseEvaluation(of: store.objectives)
+                // Counted only here, with the turn taken: a store that refuses the claim itself
+                // fails alike on every collector, and the count is of turns taken.
+                counters?.evaluated(failed: true)
                 throw error
             }
             counters?.evaluated(failed: false)
@@ -72,7 +75,6 @@ struct SLOEvaluationService: Service {
             return statuses
         } catch {
             logger.error("SLO evaluation failed: \(error)")
-            counters?.evaluated(failed: true)
             return nil
         }
     }
