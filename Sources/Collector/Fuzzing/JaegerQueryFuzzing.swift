@@ -31,30 +31,43 @@ public enum JaegerQueryFuzzing {
         for line in exposition.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             precondition(line.hasPrefix("# ") || line.hasPrefix("periscope_"), "an exposition line neither comment nor series: '\(line)' for '\(text)'")
             if line.hasPrefix("periscope_slo_") {
-                precondition(labelValue("slo", in: line) == text, "the slo label of '\(line)' does not read back as '\(text)'")
+                precondition(labelValue("slo", in: line) == text, "the slo label of \(String(reflecting: line)) reads back as \(String(reflecting: labelValue("slo", in: line))), not \(String(reflecting: text))")
             }
         }
     }
 
-    /// The value of `name` in a series line, unescaped as Prometheus reads it (`\\`, `\"`, `\n`).
+    /// The value of `name` in a series line, unescaped as Prometheus reads it (`\\`, `\"`, `\n`),
+    /// byte by byte: a quote followed by a combining mark is one `Character`, which a search or
+    /// a walk by characters would not see as a quote.
     static func labelValue(_ name: String, in line: Substring) -> String? {
-        guard let start = line.range(of: "{\(name)=\"") ?? line.range(of: ",\(name)=\"") else { return nil }
-        var value = ""
-        var escaped = false
-        for character in line[start.upperBound...] {
-            if escaped {
-                switch character {
-                case "n": value.append("\n")
-                case "\\", "\"": value.append(character)
+        let bytes = Array(line.utf8)
+        var found: Int?
+        for opening in ["{", ","] {
+            let pattern = Array((opening + name + "=\"").utf8)
+            if let index = bytes.indices.first(where: { bytes[$0...].starts(with: pattern) }) {
+                found = index + pattern.count
+                break
+            }
+        }
+        guard var index = found else { return nil }
+        var value = [UInt8]()
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: value, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "n"): value.append(UInt8(ascii: "\n"))
+                case UInt8(ascii: "\\"), UInt8(ascii: "\""): value.append(escaped)
                 default: return nil
                 }
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                return value
-            } else {
-                value.append(character)
+            default:
+                value.append(byte)
             }
         }
         return nil
