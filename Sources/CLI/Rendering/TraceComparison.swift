@@ -47,10 +47,10 @@ struct TraceComparison: Sendable, Equatable, Encodable {
                 let duration = TraceStatistics.duration(row.span)
                 if isA {
                     rows[path]!.spansA += 1
-                    rows[path]!.totalNanosA = Self.sum(rows[path]!.totalNanosA, duration)
+                    rows[path]!.totalNanosA = TraceStatistics.sum(rows[path]!.totalNanosA, duration)
                 } else {
                     rows[path]!.spansB += 1
-                    rows[path]!.totalNanosB = Self.sum(rows[path]!.totalNanosB, duration)
+                    rows[path]!.totalNanosB = TraceStatistics.sum(rows[path]!.totalNanosB, duration)
                 }
             }
             return Side(traceID: trace.traceID, durationNanos: tree.durationNanos, spanCount: trace.spans.count)
@@ -64,11 +64,6 @@ struct TraceComparison: Sendable, Equatable, Encodable {
             pending += (children[path] ?? []).reversed()
         }
         self.rows = ordered
-    }
-
-    private static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        let (total, overflow) = a.addingReportingOverflow(b)
-        return overflow ? .max : total
     }
 }
 

@@ -38,15 +38,21 @@ struct TraceStatistics: Sendable, Equatable, Encodable {
                 ?? Row(service: span.service, operation: span.name, spans: 0, errors: 0, totalNanos: 0, minNanos: .max, maxNanos: 0, selfNanos: 0)
             row.spans += 1
             if span.status.code == "error" { row.errors += 1 }
-            row.totalNanos = row.totalNanos.addingReportingOverflow(duration).overflow ? .max : row.totalNanos + duration
+            row.totalNanos = Self.sum(row.totalNanos, duration)
             row.minNanos = min(row.minNanos, duration)
             row.maxNanos = max(row.maxNanos, duration)
-            row.selfNanos = row.selfNanos.addingReportingOverflow(selfNanos).overflow ? .max : row.selfNanos + selfNanos
+            row.selfNanos = Self.sum(row.selfNanos, selfNanos)
             rows[span.service, default: [:]][span.name] = row
         }
         self.rows = rows.values.flatMap(\.values).sorted {
             ($1.selfNanos, $1.totalNanos, $0.service, $0.operation) < ($0.selfNanos, $0.totalNanos, $1.service, $1.operation)
         }
+    }
+
+    /// Durations added up, stopping at the largest value rather than trapping.
+    static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : total
     }
 
     /// A span's duration from its times; 0 when its end is before its start.

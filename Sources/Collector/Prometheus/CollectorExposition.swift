@@ -59,10 +59,15 @@ enum CollectorExposition {
         return registry.emitToBuffer()
     }
 
+    /// `periscope_collector_<name>_total`.
+    private static func collectorCounter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int, in registry: PrometheusCollectorRegistry) {
+        let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "collector", metricName: name, unitName: "total", helpText: help)
+        registry.makeCounter(descriptor: descriptor, labels: labels).increment(by: Int64(value))
+    }
+
     private static func add(_ alerting: AlertingCounters.Snapshot, to registry: PrometheusCollectorRegistry) {
         func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
-            let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "collector", metricName: name, unitName: "total", helpText: help)
-            registry.makeCounter(descriptor: descriptor, labels: labels).increment(by: Int64(value))
+            collectorCounter(name, help, labels, value, in: registry)
         }
         let evaluations = "SLO evaluations this collector ran (with a shared store, the turns it took), by result."
         counter("slo_evaluations", evaluations, [("result", "ok")], alerting.evaluations)
@@ -77,8 +82,7 @@ enum CollectorExposition {
 
     private static func add(_ ingest: IngestCounters.Snapshot, to registry: PrometheusCollectorRegistry) {
         func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
-            let descriptor = MetricNameDescriptor(namespace: "periscope", subsystem: "collector", metricName: name, unitName: "total", helpText: help)
-            registry.makeCounter(descriptor: descriptor, labels: labels).increment(by: Int64(value))
+            collectorCounter(name, help, labels, value, in: registry)
         }
         // Every signal has its series from the start, so `rate()` and `increase()` see the first ones.
         for signal in Signal.allCases {
