@@ -35,8 +35,25 @@ extension QueryAPI {
     /// `GET /api/v1/dependencies`: caller → callee edges from parent/child spans across services.
     public struct Dependencies: Codable, Hashable, Sendable {
         public var edges: [Dependency]
+        /// Spans the collector read to count them.
+        public var spansRead: Int
+        /// The collector's read budget ran out before the whole range was read: the edges count
+        /// its newest part only. A narrower range counts whole.
+        public var truncated: Bool
 
-        public init(edges: [Dependency]) { self.edges = edges }
+        public init(edges: [Dependency], spansRead: Int = 0, truncated: Bool = false) {
+            self.edges = edges
+            self.spansRead = spansRead
+            self.truncated = truncated
+        }
+
+        /// Also reads the answers of collectors from before `spansRead` and `truncated`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            edges = try container.decode([Dependency].self, forKey: .edges)
+            spansRead = try container.decodeIfPresent(Int.self, forKey: .spansRead) ?? 0
+            truncated = try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
+        }
     }
 
     public struct Dependency: Codable, Hashable, Sendable {

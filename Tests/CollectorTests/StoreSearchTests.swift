@@ -154,8 +154,8 @@ struct StoreSearchTests {
         let services = try store.services()
         #expect(services.map(\.name) == ["checkout", "inventory"])
         #expect(services.first?.operations == [QueryAPI.Operation(name: "POST /checkout", kind: "server")])
-        #expect(try store.dependencies(from: 0, to: .max) == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 40, errors: 8)])
-        #expect(try store.dependencies(from: Self.dayB, to: .max) == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 3, errors: 1)])
+        #expect(try store.dependencies(from: 0, to: .max, budget: .standard).edges == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 40, errors: 8)])
+        #expect(try store.dependencies(from: Self.dayB, to: .max, budget: .standard).edges == [QueryAPI.Dependency(caller: "checkout", callee: "inventory", calls: 3, errors: 1)])
     }
 
     @Test("a log's attributes and body read back as sent, whatever its correlation attribute", arguments: StoreBackend.allCases)

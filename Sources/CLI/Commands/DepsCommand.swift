@@ -42,6 +42,9 @@ struct DepsCommand: AsyncParsableCommand {
         try await CommandRunner.run(global) { context in
             let dependencies = try await context.client.dependencies(timeRange)
             if context.settings.json { return try JSONOutput.string(dependencies) }
+            if dependencies.truncated {
+                CommandRunner.note("the collector counted only the newest part of the range (its read budget ran out after \(dependencies.spansRead) spans); narrow --since/--until for a whole count")
+            }
             if dependencies.edges.isEmpty {
                 CommandRunner.note(emptyNote)
                 return ""

@@ -87,7 +87,7 @@ struct JaegerRoutes: Sendable {
                 let end = try Self.number("endTs", parameters, scale: 1_000_000) ?? now * 1_000_000
                 let lookback = try Self.number("lookback", parameters, scale: 1_000_000) ?? 86_400_000_000_000
                 let start = end > lookback ? end - lookback : 0
-                let edges = try await queries.run { try $0.dependencies(from: start, to: end) }
+                let edges = try await queries.run { try $0.dependencies(from: start, to: end, budget: .standard) }.edges
                     .map { JaegerDocuments.Dependency(parent: $0.caller, child: $0.callee, callCount: $0.calls) }
                 return JaegerDocuments.Envelope(edges, total: edges.count)
             }

@@ -159,10 +159,10 @@ extension PostgresStore {
         }
     }
 
-    func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
+    func dependencies(from start: UInt64, to end: UInt64, budget: CallCountBudget) throws -> QueryAPI.Dependencies {
         try reading { session in
-            var calls = ServiceCalls()
-            for day in try days(from: start, to: end, session) {
+            var calls = ServiceCalls(budget: budget)
+            for day in try days(from: start, to: end, session).sorted(by: >) {
                 try PostgresDayBlocks(session: session, day: day, cache: blocks).countCalls(from: start, to: end, into: &calls)
             }
             return calls.dependencies

@@ -51,7 +51,7 @@ struct QueryRoutes: Sendable {
                 let end = try parameters.time("end") ?? WallClock.nowUnixNano()
                 let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
                 guard start <= end else { throw QueryParameters.Invalid(message: "start must be before end") }
-                return QueryAPI.Dependencies(edges: try await self.run { try $0.dependencies(from: start, to: end) })
+                return try await self.run { try $0.dependencies(from: start, to: end, budget: .standard) }
             }
         }
         api.get("metrics") { request, _ in

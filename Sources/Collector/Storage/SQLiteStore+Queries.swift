@@ -134,10 +134,10 @@ extension SQLiteStore {
     }
 
     /// Caller → callee edges: a span whose parent (in the same day) belongs to another service
-    /// is one call; counted from the blocks whose spans start in the range.
-    func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency] {
-        var calls = ServiceCalls()
-        for partition in partitions(from: start, to: end) {
+    /// is one call; counted from the blocks whose spans start in the range, newest first.
+    func dependencies(from start: UInt64, to end: UInt64, budget: CallCountBudget) throws -> QueryAPI.Dependencies {
+        var calls = ServiceCalls(budget: budget)
+        for partition in partitions(from: start, to: end).reversed() {
             try partition.reader.withLock { database in
                 try SQLitePartitionBlocks(partition: partition, database: database).countCalls(from: start, to: end, into: &calls)
             }

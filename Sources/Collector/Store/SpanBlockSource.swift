@@ -45,28 +45,47 @@ extension SpanBlockSource {
     }
 
     /// Counts caller → callee calls among the spans starting in `start...end`: a span whose
-    /// parent (in the same day) belongs to another service is one call.
+    /// parent (in the same day) belongs to another service is one call. Blocks are read newest
+    /// first, within `calls`'s budget (see `CallCountBudget`).
     func countCalls(from start: UInt64, to end: UInt64, into calls: inout ServiceCalls) throws {
         let last = min(end, UInt64(Int64.max))
-        // Children whose parent is in another block of the trace: (trace, parent) → callee and error flags.
-        var pending = [TraceID: [(parent: UInt64, callee: String, error: Bool)]]()
-        for id in try blocks(from: start, to: last) {
+        var pending = PendingCalls()
+        for id in try blocks(from: start, to: last).sorted(by: >) {
+            guard !calls.exhausted else {
+                calls.truncated = true
+                break
+            }
             let block = try block(id)
+            calls.read(block.spanCount)
             for trace in 0..<block.traceCount {
                 let spans = block.spans(ofTrace: trace)
+                let parents = SpanLookup(block, spans)
                 for span in spans where block.parentIDs[span] != 0 && block.starts[span] >= start && block.starts[span] <= last {
                     let error = block.isFailed(span)
-                    if let parent = spans.first(where: { block.spanIDs[$0] == block.parentIDs[span] }) {
+                    if let parent = parents.index(of: block.parentIDs[span]) {
                         calls.count(caller: block.service(parent), callee: block.service(span), error: error)
                     } else {
-                        pending[block.traceIDs[trace], default: []].append((block.parentIDs[span], block.service(span), error))
+                        pending.add(block.traceIDs[trace], parent: block.parentIDs[span], callee: block.service(span), error: error)
+                        if pending.count >= calls.budget.pendingChildren { try resolve(&pending, into: &calls) }
                     }
                 }
             }
         }
-        for (traceID, children) in pending {
+        try resolve(&pending, into: &calls)
+    }
+
+    /// Counts the children whose parent is in another block, reading each of their traces in
+    /// this day once, and empties `pending`. Past the span budget the rest stay uncounted.
+    private func resolve(_ pending: inout PendingCalls, into calls: inout ServiceCalls) throws {
+        defer { pending = PendingCalls() }
+        for (traceID, children) in pending.byTrace {
+            guard !calls.exhausted else {
+                calls.truncated = true
+                return
+            }
             var services = [UInt64: String]()
             try forEachSpan(of: traceID) { block, span in
+                calls.read(1)
                 if services[block.spanIDs[span]] == nil { services[block.spanIDs[span]] = block.service(span) }
             }
             for child in children {
@@ -76,9 +95,36 @@ extension SpanBlockSource {
     }
 }
 
+/// What one count of calls between services may read and hold. Without it a graph over a
+/// busy day reads every span of it (minutes of a reader) and keeps every child whose parent
+/// is in another block until the end (gigabytes).
+struct CallCountBudget: Sendable {
+    /// Spans read, in the range's blocks and in the traces read to find parents; past it the
+    /// count stops and says so (`ServiceCalls.truncated`).
+    var spans: Int
+    /// Children held while waiting for their parent; at this many their traces are read.
+    var pendingChildren: Int
+
+    static let standard = CallCountBudget(spans: 5_000_000, pendingChildren: 50_000)
+}
+
 /// Calls between services, counted over the days of a time range (`countCalls`).
 struct ServiceCalls {
+    let budget: CallCountBudget
     private var edges = [String: QueryAPI.Dependency]()
+    /// Spans read so far, saturating.
+    private(set) var spansRead = 0
+    /// The budget ran out before the whole range was read: the edges count its newest part.
+    var truncated = false
+
+    init(budget: CallCountBudget = .standard) { self.budget = budget }
+
+    var exhausted: Bool { spansRead >= budget.spans }
+
+    mutating func read(_ spans: Int) {
+        let (sum, overflow) = spansRead.addingReportingOverflow(spans)
+        spansRead = overflow ? .max : sum
+    }
 
     mutating func count(caller: String, callee: String, error: Bool) {
         guard caller != callee else { return }
@@ -87,9 +133,47 @@ struct ServiceCalls {
         if error { edges[key]!.errors += 1 }
     }
 
-    /// By caller, then callee.
-    var dependencies: [QueryAPI.Dependency] {
-        edges.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) }
+    /// The edges by caller, then callee, with how much was read.
+    var dependencies: QueryAPI.Dependencies {
+        QueryAPI.Dependencies(
+            edges: edges.values.sorted { ($0.caller, $0.callee) < ($1.caller, $1.callee) },
+            spansRead: spansRead, truncated: truncated)
+    }
+}
+
+/// Children whose parent was not in their own block, by trace.
+private struct PendingCalls {
+    private(set) var byTrace = [TraceID: [(parent: UInt64, callee: String, error: Bool)]]()
+    private(set) var count = 0
+
+    mutating func add(_ trace: TraceID, parent: UInt64, callee: String, error: Bool) {
+        byTrace[trace, default: []].append((parent, callee, error))
+        count += 1
+    }
+}
+
+/// A span's index in its block by span ID, among one trace's spans: a scan for a few, a
+/// table for many (a trace of n spans in one block would otherwise cost n² comparisons).
+private struct SpanLookup {
+    private let block: SpanBlock
+    private let spans: Range<Int>
+    private let table: [UInt64: Int]?
+
+    init(_ block: SpanBlock, _ spans: Range<Int>) {
+        self.block = block
+        self.spans = spans
+        guard spans.count > 16 else {
+            self.table = nil
+            return
+        }
+        var table = [UInt64: Int](minimumCapacity: spans.count)
+        for span in spans where table[block.spanIDs[span]] == nil { table[block.spanIDs[span]] = span }
+        self.table = table
+    }
+
+    func index(of spanID: UInt64) -> Int? {
+        if let table { return table[spanID] }
+        return spans.first { block.spanIDs[$0] == spanID }
     }
 }
 

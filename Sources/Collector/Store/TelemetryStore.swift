@@ -41,8 +41,8 @@ protocol TelemetryStore: RollupSource {
     func logs(_ query: LogQuery) throws -> [QueryAPI.Log]
     /// Services seen, busiest first.
     func services(limit: Int) throws -> [QueryAPI.Service]
-    /// Calls between services in a time range.
-    func dependencies(from start: UInt64, to end: UInt64) throws -> [QueryAPI.Dependency]
+    /// Calls between services in a time range, its newest spans first, within `budget`.
+    func dependencies(from start: UInt64, to end: UInt64, budget: CallCountBudget) throws -> QueryAPI.Dependencies
     /// Stored points of one metric.
     func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint]
     /// Row counts by kind, for `/api/v1/stats`.
