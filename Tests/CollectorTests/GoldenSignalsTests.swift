@@ -416,6 +416,12 @@ struct GoldenSignalsTests {
         ])])]), batchID: "m")
         let signals = try store.goldenSignals(SignalsQuery(startUnixNano: Self.base, endUnixNano: Self.base + 60_000_000_000))
         #expect(signals.rows.first?.saturation == 0.6, "latest CPU 0.35, latest memory 0.6")
+        // Over a day, only the range's last hour is looked through: the points above are 2 h before its end.
+        let day = try store.goldenSignals(SignalsQuery(startUnixNano: Self.base - 22 * 3_600_000_000_000, endUnixNano: Self.base + 2 * 3_600_000_000_000))
+        #expect(day.rows.first?.requests ?? 0 > 0)
+        #expect(day.rows.first?.saturation == nil)
+        let lastHour = try store.goldenSignals(SignalsQuery(startUnixNano: Self.base - 22 * 3_600_000_000_000, endUnixNano: Self.base + 3_000_000_000_000))
+        #expect(lastHour.rows.first?.saturation == 0.6)
     }
 }
 

@@ -69,6 +69,12 @@ struct SQLiteStoreTests {
         let trace = try #require(try store.trace(traceID, limit: 1_000))
         #expect(trace.spans.map(\.spanID) == (1...40).map { SpanID(UInt64($0)) })
         #expect(trace.totalSpans == 40)
+        // Cut: the first spans by start, whichever day is read first, and the count of all.
+        for limit in [1, 3, 7, 39] {
+            let cut = try #require(try store.trace(traceID, limit: limit))
+            #expect(cut.spans.map(\.spanID) == (1...limit).map { SpanID(UInt64($0)) }, "limit \(limit)")
+            #expect(cut.totalSpans == 40)
+        }
         let summary = try #require(try store.summary(traceID))
         #expect(summary.spanCount == 40)
         #expect(summary.rootName == "step 0")

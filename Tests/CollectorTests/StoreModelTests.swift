@@ -185,13 +185,22 @@ struct StoreModelTests {
         query.attributes = [Attribute("customer.tier", .string("gold"))]
         query.limit = 1000
         let partition = try #require(store.allPartitions.last)
-        var search = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, verificationBudget: 60)
+        var search = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, workBudget: 60)
         let page = try partition.reader.withLock { try search.next(1000, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
-        #expect(search.verifications == 60)
-        var unbounded = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, verificationBudget: .max)
+        #expect(search.work == 60)
+        var unbounded = PartitionTraceSearch(query: query, indexedAttributes: store.indexedAttributes, workBudget: .max)
         let all = try partition.reader.withLock { try unbounded.next(1000, in: SQLitePartitionBlocks(partition: partition, database: $0)) }
-        #expect(unbounded.verifications > 60, "the budget stopped the search early")
+        #expect(unbounded.work > 60, "the budget stopped the search early")
         #expect(!page.isEmpty && page.count < all.count)
+        // A term no block has: each block's index read is work too, so the search stops.
+        var absent = TraceQuery()
+        absent.service = "no-such-service"
+        var bounded = PartitionTraceSearch(query: absent, indexedAttributes: store.indexedAttributes, workBudget: 5)
+        #expect(try partition.reader.withLock { try bounded.next(10, in: SQLitePartitionBlocks(partition: partition, database: $0)) }.isEmpty)
+        #expect(bounded.work == 5)
+        var everyBlock = PartitionTraceSearch(query: absent, indexedAttributes: store.indexedAttributes, workBudget: .max)
+        #expect(try partition.reader.withLock { try everyBlock.next(10, in: SQLitePartitionBlocks(partition: partition, database: $0)) }.isEmpty)
+        #expect(everyBlock.work > 5, "the partition has more blocks than the budget")
         #expect(page.map(\.start) == page.map(\.start).sorted(by: >))
         let everything = Set(Self.expected(spans, query))
         #expect(page.allSatisfy { everything.contains($0.traceID) })

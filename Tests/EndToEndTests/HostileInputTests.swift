@@ -92,6 +92,17 @@ struct HostileInputTests {
         }
         let logs = try await TestHTTP.get(collector.url + "/api/v1/logs?start=9999-01-01T00:00:00Z", headers: auth)
         #expect(logs.status == 400 && logs.text.contains("start must be"))
+        // Thousands of filters in one URL would be checked on every span a search verifies.
+        let manyFilters = (0..<33).map { "attr=k\($0)=v" }.joined(separator: "&")
+        let tooMany = try await TestHTTP.get(collector.url + "/api/v1/traces?" + manyFilters, headers: auth)
+        #expect(tooMany.status == 400 && tooMany.text.contains("at most 32 attribute filters"), "\(tooMany.status) \(tooMany.text)")
+        let jaegerTags = (0..<33).map { "tag=k\($0):v" }.joined(separator: "&")
+        let jaeger = try await TestHTTP.get(collector.url + "/jaeger/api/traces?service=s&" + jaegerTags, headers: auth)
+        #expect(jaeger.status == 400 && jaeger.text.contains("at most 32 attribute filters"), "\(jaeger.status) \(jaeger.text)")
+        let repeated = (0..<200).map { _ in "attr=k=v" }.joined(separator: "&")
+        #expect(try await TestHTTP.get(collector.url + "/api/v1/traces?" + repeated, headers: auth).status == 200, "a filter repeated counts once")
+        let hugeTrace = try await TestHTTP.get(collector.url + "/api/v1/traces/0123456789abcdef0123456789abcdef?limit=100001", headers: auth)
+        #expect(hugeTrace.status == 400 && hugeTrace.text.contains("limit"), "\(hugeTrace.status) \(hugeTrace.text)")
         #expect(try await Self.stored(collector)["spans"] == 1)
     }
 

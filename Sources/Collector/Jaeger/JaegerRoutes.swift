@@ -182,6 +182,7 @@ struct JaegerRoutes: Sendable {
             default: query.attributes.append(Attribute(key, .string(value)))
             }
         }
+        try query.checkAttributeCount()
         query.minSpanDurationNanos = try parameters.duration("minDuration")
         query.maxSpanDurationNanos = try parameters.duration("maxDuration")
         if let least = query.minSpanDurationNanos, let most = query.maxSpanDurationNanos, most < least {

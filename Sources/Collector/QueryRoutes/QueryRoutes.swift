@@ -15,13 +15,15 @@ struct QueryRoutes: Sendable {
     let diskFullLog = LogThrottle()
 
     static let maxLimit = 10_000
+    /// Spans one trace answer may bring: twice as many are built and held while it is read.
+    static let maxTraceSpans = 100_000
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1")
         api.get("traces/:traceID") { request, context in
             let limit: Int
             do throws(QueryParameters.Invalid) {
-                limit = try QueryParameters(query: request.uri.query).integer("limit", in: 1...1_000_000, default: 50_000)
+                limit = try QueryParameters(query: request.uri.query).integer("limit", in: 1...Self.maxTraceSpans, default: 50_000)
             } catch {
                 return Self.error(.badRequest, error.message)
             }
@@ -109,10 +111,10 @@ struct QueryRoutes: Sendable {
         }
     }
 
-    /// Runs a blocking store call off the cooperative pool.
+    /// Runs a blocking store call off the cooperative pool, on the queries' own threads.
     func run<T: Sendable>(_ body: @escaping @Sendable (any TelemetryStore) throws -> T) async throws -> T {
         let store = self.store
-        return try await BlockingIO.run { try body(store) }
+        return try await BlockingIO.runQuery { try body(store) }
     }
 
     func answer(_ request: Request, _ body: () async throws -> some Encodable) async -> Response {
@@ -177,6 +179,7 @@ struct QueryRoutes: Sendable {
             }
             query.attributes.append(Attribute(String(pair[..<equals]), .string(String(pair[pair.index(after: equals)...]))))
         }
+        try query.checkAttributeCount()
         if let status = parameters.string("status") {
             switch status.lowercased() {
             case "error": query.status = .error

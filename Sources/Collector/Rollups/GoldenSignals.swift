@@ -13,6 +13,8 @@ struct SignalsQuery: Equatable, Sendable {
     static let saturationGauges = [
         "process.cpu.utilization", "system.cpu.utilization", "system.memory.utilization", "periscope.agent.queue.utilization",
     ]
+    /// How far back from the range's end saturation looks: its gauges come every few seconds.
+    static let saturationLookback: UInt64 = 3_600_000_000_000
 }
 
 /// What a signals answer keeps of a row once it has been merged.
@@ -146,10 +148,13 @@ extension RollupSource {
             totalRows: rowIndex.keys.count)
     }
 
-    /// Per service, the highest of the newest value of each saturation gauge in range.
+    /// Per service, the highest of the newest value of each saturation gauge in the range's
+    /// last `saturationLookback`: the gauges are raw points (one per scrape), and looking
+    /// through a month of them for a service that sends none read every one on each question.
     private func latestSaturation(services: Set<String>, start: UInt64, end: UInt64) throws -> [String: Double] {
         var out = [String: Double]()
-        for point in try newestGaugePoints(names: SignalsQuery.saturationGauges, from: start, to: end) where services.contains(point.service) {
+        let recent = max(start, end > SignalsQuery.saturationLookback ? end - SignalsQuery.saturationLookback : 0)
+        for point in try newestGaugePoints(names: SignalsQuery.saturationGauges, from: recent, to: end) where services.contains(point.service) {
             out[point.service] = max(out[point.service] ?? point.value, point.value)
         }
         return out

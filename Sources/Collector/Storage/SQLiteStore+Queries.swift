@@ -17,6 +17,19 @@ struct TraceQuery: Equatable, Sendable {
     var startUnixNano: UInt64 = 0
     var endUnixNano: UInt64 = .max
     var limit = 20
+
+    /// Most `key=value` filters one search takes: each is checked on every span verified, so
+    /// thousands in one URL would make one search cost minutes.
+    static let maxAttributes = 32
+
+    /// Drops repeated `key=value` filters and refuses more than `maxAttributes`.
+    mutating func checkAttributeCount() throws(QueryParameters.Invalid) {
+        var seen = Set<Attribute>()
+        attributes = attributes.filter { seen.insert($0).inserted }
+        guard attributes.count <= Self.maxAttributes else {
+            throw QueryParameters.Invalid(message: "at most \(Self.maxAttributes) attribute filters in one search, got \(attributes.count)")
+        }
+    }
 }
 
 /// A log search: every filter optional, ANDed.
@@ -35,9 +48,10 @@ struct LogQuery: Equatable, Sendable {
     var newestFirst = false
 }
 
-/// Most candidate traces one search verifies before it answers with what it found (the span
-/// index answers most searches after a few dozen).
-let maxSearchVerifications = 50_000
+/// Most work one trace search does before it answers with what it found (`PartitionTraceSearch.work`:
+/// candidates verified, block indexes read, traces summarised; the span index answers most
+/// searches after a few dozen).
+let maxSearchWork = 50_000
 
 extension SQLiteStore {
     /// A trace's first `limit` spans by start time, and how many it has, across partitions;

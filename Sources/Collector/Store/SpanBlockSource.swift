@@ -178,12 +178,15 @@ private struct SpanLookup {
 }
 
 /// A trace's first `limit` spans by start time and how many it has, gathered over days in
-/// memory within twice `limit` spans however large the trace.
+/// memory within twice `limit` spans however large the trace; a span that sorts after the
+/// `limit` kept at the last trim is counted without being built.
 struct TraceGathering {
     let traceID: TraceID
     let limit: Int
     private(set) var spans = [QueryAPI.Span]()
     private(set) var total = 0
+    /// The last span kept at the last trim: nothing after it can be among the first `limit`.
+    private var cutoff: (start: UInt64, spanID: SpanID)?
 
     init(_ traceID: TraceID, limit: Int) {
         self.traceID = traceID
@@ -196,10 +199,12 @@ struct TraceGathering {
 
     mutating func add(_ block: SpanBlock, _ span: Int) {
         total += 1
+        if let cutoff, (block.starts[span], SpanID(block.spanIDs[span])) > cutoff { return }
         spans.append(block.apiSpan(span, traceID: traceID))
         if spans.count >= 2 * limit {
             spans.sort(by: Self.order)
             spans.removeSubrange(limit...)
+            cutoff = spans.last.map { ($0.startTimeUnixNano, $0.spanID) }
         }
     }
 
@@ -217,7 +222,7 @@ struct TraceGathering {
 /// through whatever connection the store uses), the answers are summarised over every day
 /// (`summaries`, given as many traces as are still wanted — with trace filters, which may turn
 /// some away, at least `summaryGroup` — so a store with round trips makes one per group rather
-/// than one per trace) and checked against the trace filters, within one verification budget.
+/// than one per trace) and checked against the trace filters, within one work budget (`maxSearchWork`).
 enum TraceSearch {
     static func run<Day>(
         _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day], summaryGroup: Int = 1,
@@ -227,10 +232,10 @@ enum TraceSearch {
         var found = [QueryAPI.TraceSummary]()
         var seen = Set<TraceID>()
         let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
-        var budget = maxSearchVerifications
+        var budget = maxSearchWork
         for day in days where budget > 0 {
-            var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, verificationBudget: budget)
-            defer { budget -= search.verifications }
+            var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, workBudget: budget)
+            defer { budget -= search.work }
             while found.count < query.limit {
                 // With trace filters some answers fail them: ask for more at a time.
                 let wanted = (query.limit - found.count) * (traceFilters ? 4 : 1)
@@ -241,6 +246,7 @@ enum TraceSearch {
                     let group = fresh.prefix(max(1, query.limit - found.count, traceFilters ? summaryGroup : 0))
                     fresh = fresh.dropFirst(group.count)
                     let summarised = try summaries(Array(group))
+                    search.charge(group.count)
                     for traceID in group {
                         guard let summary = summarised[traceID] else { continue }
                         if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }

@@ -30,14 +30,15 @@ struct PartitionTraceSearch {
     /// From this many waiting candidates on, a block is decoded whole rather than trace by trace.
     private static let wholeBlockCandidates = 4
 
-    /// Candidates verified so far, and how many may be: a search for something rare that no
-    /// index term narrows answers with what it found rather than read every block of the day.
-    private(set) var verifications = 0
-    private let verificationBudget: Int
+    /// Work done so far (a candidate verified, a block's index read, a trace summarised by the
+    /// caller), and how much may be: a search for something rare, or for a term no block has,
+    /// answers with what it found rather than read every block of the day.
+    private(set) var work = 0
+    private let workBudget: Int
 
-    init(query: TraceQuery, indexedAttributes: Set<String>, verificationBudget: Int) {
+    init(query: TraceQuery, indexedAttributes: Set<String>, workBudget: Int) {
         self.indexedAttributes = indexedAttributes
-        self.verificationBudget = verificationBudget
+        self.workBudget = workBudget
         self.query = query
         matcher = SpanMatcher(query)
         end = min(query.endUnixNano, UInt64(Int64.max))
@@ -48,7 +49,7 @@ struct PartitionTraceSearch {
         var out = [(traceID: TraceID, start: UInt64)]()
         if term == nil { term = try chooseTerm(source) }
         while out.count < count {
-            guard verifications < verificationBudget else {
+            guard work < workBudget else {
                 answerVerified(above: nil, count: count, into: &out)
                 break
             }
@@ -94,6 +95,7 @@ struct PartitionTraceSearch {
     /// Queues the candidates of one block.
     private mutating func load(_ block: Int64, _ source: some SpanBlockSource) throws {
         guard let term else { return }
+        work += 1
         // A minimum span duration (taken as signed, like the span filter) rules out traces whose
         // spans with the term are all shorter.
         let shortest = query.minSpanDurationNanos.flatMap { $0 <= UInt64(Int64.max) ? $0 : nil } ?? 0
@@ -106,8 +108,11 @@ struct PartitionTraceSearch {
         if queued > 0 { queuedPerBlock[block, default: 0] += queued }
     }
 
+    /// Counts work the caller did for this search (summaries of its answers).
+    mutating func charge(_ units: Int) { work += units }
+
     private mutating func verify(_ candidate: Candidate, _ source: some SpanBlockSource) throws {
-        verifications += 1
+        work += 1
         // A block many candidates still wait for is decoded whole and cached; for one or two
         // (candidates scattered over many blocks, as a backfill leaves them) only their trace.
         let waiting = queuedPerBlock[candidate.block, default: 1]
@@ -140,6 +145,7 @@ struct PartitionTraceSearch {
         try fetchBlocks(source)
         var counts = [Int](repeating: 0, count: options.count)
         for block in blocks.prefix(8) {
+            work += 1
             let table = try source.terms(of: block.id)
             for (index, option) in options.enumerated() { counts[index] += try table.traceCount(option) }
         }
