@@ -74,16 +74,20 @@ extension PostgresStore {
         }
     }
 
+    /// Days a search by trace-ID prefix looks through, newest first.
+    static let idPrefixDays = 2
+
     func traces(withIDPrefix prefix: String, limit: Int) throws -> [QueryAPI.TraceSummary] {
         let digits = prefix.lowercased()
         guard digits.count <= 32,
               let low = TraceID(hex: digits + String(repeating: "0", count: 32 - digits.count)),
               let high = TraceID(hex: digits + String(repeating: "f", count: 32 - digits.count)) else { return [] }
         return try reading { session in
-            // The trace-ID index is a hash index (equality only): a prefix is found by a scan,
-            // newest day first, stopping once `limit` traces are found.
+            // The trace-ID index is a hash index (equality only): a prefix is found by a scan of
+            // each day, so only the newest `idPrefixDays` are looked through (a prefix nobody
+            // has would otherwise scan every day of the store), stopping once `limit` are found.
             var ids = Set<TraceID>()
-            for day in try days(session).reversed() where ids.count < limit {
+            for day in try days(session).reversed().prefix(Self.idPrefixDays) where ids.count < limit {
                 for row in try session.query("""
                     SELECT DISTINCT trace_id FROM periscope.trace_segments
                     WHERE day = \(day.index) AND trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes))
