@@ -103,6 +103,8 @@ struct PrometheusAlertmanagerTests {
     static func query(_ prometheus: PrometheusPeer, _ promQL: String) async throws -> QueryResult {
         var components = URLComponents(string: prometheus.url + "/api/v1/query")!
         components.queryItems = [URLQueryItem(name: "query", value: promQL)]
+        // A `+` left as it is would reach Prometheus as a space (`.+` in a matcher).
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
         let reply = try await TestHTTP.get(components.url!.absoluteString)
         try #require(reply.status == 200, "Prometheus: \(reply.status) \(reply.text)")
         return try JSONDecoder().decode(QueryResult.self, from: Data(reply.body))
@@ -265,6 +267,113 @@ struct PrometheusAlertmanagerTests {
         await prometheus.stop()
         await agent.process.stop()
         await collector.process.stop()
+    }
+
+    /// `/api/v1/rules`: each rule's health, state and error as Prometheus last evaluated it.
+    struct RuleGroups: Decodable {
+        struct Data: Decodable {
+            struct Group: Decodable { var name: String; var rules: [Rule] }
+            var groups: [Group]
+        }
+        struct Rule: Decodable {
+            var name: String
+            var health: String
+            var state: String?
+            var lastError: String?
+        }
+        var data: Data
+        var rules: [Rule] { data.groups.flatMap(\.rules) }
+    }
+
+    /// The dashboard's queries as Grafana would send them, its variables filled in: every SLO, a 1m rate window.
+    static func dashboardQueries() throws -> [(panel: String, expression: String)] {
+        struct Dashboard: Decodable {
+            struct Panel: Decodable {
+                struct Target: Decodable { var expr: String }
+                var title: String
+                var targets: [Target]?
+            }
+            var panels: [Panel]
+        }
+        let file = BinaryLocation.packageRoot.appendingPathComponent("Examples/grafana/periscope-dashboard.json")
+        let dashboard = try JSONDecoder().decode(Dashboard.self, from: Data(contentsOf: file))
+        return dashboard.panels.flatMap { panel in
+            (panel.targets ?? []).map { (panel.title, $0.expr.replacingOccurrences(of: "$slo", with: ".+").replacingOccurrences(of: "$__rate_interval", with: "1m")) }
+        }
+    }
+
+    @Test("the shipped Prometheus rules and Grafana dashboard: promtool accepts the rules; Prometheus evaluates every rule against a real collector and agent without error and raises the rejected-items alert; every dashboard query returns series")
+    func shippedRulesAndDashboard() async throws {
+        let rulesFile = BinaryLocation.packageRoot.appendingPathComponent("Examples/prometheus/periscope-rules.yml")
+        let check = try RunningProcess(URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "rules", rulesFile.path])
+        #expect(try await check.waitForExit() == 0, "promtool: \(check.standardOutput) \(check.standardError)")
+        let queries = try Self.dashboardQueries()
+        #expect(queries.count >= 15)
+
+        let directory = try TemporaryDirectory()
+        let slos = directory.file("slos.yaml")
+        try Self.sloFile.write(to: slos, atomically: true, encoding: .utf8)
+        let alertmanager = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration)
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: [
+            "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
+        ])
+        let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--self-telemetry-interval", "off", "--host-metrics-interval", "off"])
+        let reply = try await TestHTTP.post(agent.url + "/v1/traces", body: Self.requests(count: 20, firstID: 1, failing: true),
+                                            headers: ["Content-Type": "application/x-protobuf"])
+        try #require(reply.status == 200, "agent: \(reply.status) \(reply.text)")
+        let prometheus = try await PrometheusPeer.start(.prometheus, configuration: """
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            rule_files: ['\(rulesFile.path)']
+            scrape_configs:
+              - job_name: periscope-collector
+                authorization:
+                  credentials_file: \(collector.tokenFile.path)
+                static_configs:
+                  - targets: ['127.0.0.1:\(collector.port)']
+              - job_name: periscope-agent
+                static_configs:
+                  - targets: ['127.0.0.1:\(agent.port)']
+            """)
+        // One span three days ahead, straight to the collector once Prometheus has read the
+        // counter at 0 (`increase()` counts from a first sample): one rejected item.
+        let scraped = try await poll(every: .milliseconds(250), for: .seconds(30)) {
+            try await Self.query(prometheus, #"periscope_collector_rejected_items_total{job="periscope-collector",signal="traces"}"#)
+        } until: { $0.number == 0 }
+        try #require(scraped.number == 0)
+        let ahead = WallClock.nowUnixNano() + 3 * 86_400_000_000_000
+        try await Self.send(OTLPEncoder.encode(.traces([ResourceSpans(resource: Resource(serviceName: "clock-skew"), scopes: [ScopeSpans(spans: [
+            Span(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), name: "later", kind: .server, startTimeUnixNano: ahead, endTimeUnixNano: ahead + 1),
+        ])])])), to: collector)
+
+        func rules() async throws -> RuleGroups {
+            let reply = try await TestHTTP.get(prometheus.url + "/api/v1/rules")
+            try #require(reply.status == 200, "Prometheus: \(reply.status) \(reply.text)")
+            return try JSONDecoder().decode(RuleGroups.self, from: Data(reply.body))
+        }
+        let evaluated = try await poll(every: .milliseconds(250), for: .seconds(60)) { try await rules() } until: { groups in
+            groups.rules.count == 11 && groups.rules.allSatisfy { $0.health != "unknown" }
+                && groups.rules.contains { $0.name == "PeriscopeCollectorRejectingItems" && $0.state == "firing" }
+        }
+        #expect(evaluated.rules.count == 11)
+        for rule in evaluated.rules {
+            #expect(rule.health == "ok", "\(rule.name): \(rule.health) \(rule.lastError ?? "")")
+        }
+        #expect(evaluated.rules.first { $0.name == "PeriscopeCollectorRejectingItems" }?.state == "firing",
+                "\(evaluated.rules.map { "\($0.name) \($0.state ?? "")" })")
+        for rule in evaluated.rules where ["PeriscopeCollectorDown", "PeriscopeAgentDown", "PeriscopeAgentDropping", "PeriscopeSLOEvaluationFailing"].contains(rule.name) {
+            #expect(rule.state == "inactive", "\(rule.name) is \(rule.state ?? "")")
+        }
+
+        for (panel, expression) in queries {
+            let answer = try await poll(every: .milliseconds(250), for: .seconds(30)) { try await Self.query(prometheus, expression) } until: { !$0.data.result.isEmpty }
+            #expect(answer.status == "success" && !answer.data.result.isEmpty, "panel '\(panel)': \(expression) has no series")
+        }
+        await prometheus.stop()
+        await agent.process.stop()
+        await collector.process.stop()
+        await alertmanager.stop()
     }
 }
 
