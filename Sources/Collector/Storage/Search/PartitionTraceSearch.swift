@@ -18,8 +18,11 @@ struct PartitionTraceSearch {
     private var blocks: [(id: Int64, bound: UInt64)] = []
     private var after: (maxStart: UInt64, id: Int64)?
     private var blocksExhausted = false
-    private var candidates = CandidateHeap()
+    private var candidates = MaxHeap<Candidate> { $0.bound < $1.bound }
+    /// Verified traces not answered yet, by the latest start of a matching span.
     private var verified: [TraceID: UInt64] = [:]
+    /// `verified` best first, as (start, trace): an entry whose start is no longer the trace's is stale and skipped.
+    private var verifiedOrder = MaxHeap<(start: UInt64, traceID: TraceID)> { ($0.start, $0.traceID) < ($1.start, $1.traceID) }
     /// The latest start among `verified`.
     private var verifiedLatest: UInt64?
     private var answered = Set<TraceID>()
@@ -73,14 +76,22 @@ struct PartitionTraceSearch {
 
     /// Moves the verified traces that start after `threshold` (all when nil) to `out`, best first.
     private mutating func answerVerified(above threshold: UInt64?, count: Int, into out: inout [(traceID: TraceID, start: UInt64)]) {
-        let ready = verified.filter { threshold == nil || $0.value > threshold! }
-            .sorted { ($0.value, $0.key) > ($1.value, $1.key) }
-        for (traceID, start) in ready.prefix(count - out.count) {
-            verified[traceID] = nil
-            answered.insert(traceID)
-            out.append((traceID, start))
+        while out.count < count, let best = bestVerified(), threshold.map({ best.start > $0 }) ?? true {
+            _ = verifiedOrder.pop()
+            verified[best.traceID] = nil
+            answered.insert(best.traceID)
+            out.append((best.traceID, best.start))
         }
-        verifiedLatest = verified.values.max()
+        verifiedLatest = bestVerified()?.start
+    }
+
+    /// The best verified trace not answered yet (stale entries dropped on the way).
+    private mutating func bestVerified() -> (start: UInt64, traceID: TraceID)? {
+        while let top = verifiedOrder.top {
+            if verified[top.traceID] == top.start { return top }
+            _ = verifiedOrder.pop()
+        }
+        return nil
     }
 
     private mutating func fetchBlocks(_ source: some SpanBlockSource) throws {
@@ -124,7 +135,9 @@ struct PartitionTraceSearch {
         let traceID = block.traceIDs[ordinal]
         guard !answered.contains(traceID),
               let start = matcher.latestMatch(in: block, id: candidate.block, trace: ordinal) else { return }
-        verified[traceID] = max(verified[traceID] ?? 0, start)
+        if let known = verified[traceID], known >= start { return }
+        verified[traceID] = start
+        verifiedOrder.push((start, traceID))
         verifiedLatest = max(verifiedLatest ?? 0, start)
     }
 
@@ -160,24 +173,27 @@ private struct Candidate {
     var trace: Int
 }
 
-/// A binary max-heap of candidates by bound.
-private struct CandidateHeap {
-    private var items: [Candidate] = []
+/// A binary max-heap under `isLess`.
+private struct MaxHeap<Element> {
+    private var items: [Element] = []
+    private let isLess: (Element, Element) -> Bool
 
-    var top: Candidate? { items.first }
+    init(by isLess: @escaping (Element, Element) -> Bool) { self.isLess = isLess }
 
-    mutating func push(_ candidate: Candidate) {
-        items.append(candidate)
+    var top: Element? { items.first }
+
+    mutating func push(_ element: Element) {
+        items.append(element)
         var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard items[parent].bound < items[child].bound else { break }
+            guard isLess(items[parent], items[child]) else { break }
             items.swapAt(parent, child)
             child = parent
         }
     }
 
-    mutating func pop() -> Candidate? {
+    mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
@@ -185,8 +201,8 @@ private struct CandidateHeap {
         while true {
             let left = 2 * parent + 1, right = left + 1
             var largest = parent
-            if left < items.count, items[left].bound > items[largest].bound { largest = left }
-            if right < items.count, items[right].bound > items[largest].bound { largest = right }
+            if left < items.count, isLess(items[largest], items[left]) { largest = left }
+            if right < items.count, isLess(items[largest], items[right]) { largest = right }
             guard largest != parent else { break }
             items.swapAt(parent, largest)
             parent = largest
