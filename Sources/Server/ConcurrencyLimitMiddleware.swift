@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PeriscopeModel
 import Synchronization
 
 /// Answers at most `maxConcurrent` ingest requests (POST) and `maxConcurrent` queries (everything
@@ -14,18 +15,27 @@ public struct ConcurrencyLimitMiddleware<Context: RequestContext>: RouterMiddlew
     let maxConcurrent: Int
     let ingest: InFlightCounter
     let queries = InFlightCounter()
+    let counters: IngestCounters?
 
-    /// - Parameter ingest: the ingest places, shared with the gRPC services so both protocols
-    ///   together stay within `maxConcurrent`.
-    public init(maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, ingest: InFlightCounter = InFlightCounter()) {
+    /// - Parameters:
+    ///   - ingest: the ingest places, shared with the gRPC services so both protocols
+    ///     together stay within `maxConcurrent`.
+    ///   - counters: where an OTLP export turned away here is counted (a 503 of its signal).
+    public init(
+        maxConcurrent: Int = ConcurrencyLimit.defaultMaxConcurrent, ingest: InFlightCounter = InFlightCounter(), counters: IngestCounters? = nil
+    ) {
         self.maxConcurrent = max(1, maxConcurrent)
         self.ingest = ingest
+        self.counters = counters
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" { return try await next(request, context) }
         let inFlight = request.method == .post ? ingest : queries
         guard inFlight.enter(limit: maxConcurrent) else {
+            if request.method == .post, let counters, let signal = Signal.allCases.first(where: { $0.path == request.uri.path }) {
+                counters.refused(signal, status: 503)
+            }
             var response = Response.json(
                 status: .serviceUnavailable,
                 ["error": "more than \(maxConcurrent) requests in progress; retry after the Retry-After delay"])

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOEmbedded
+import PeriscopeModel
 @testable import PeriscopeServer
 import Testing
 
@@ -29,7 +30,8 @@ struct ConcurrencyLimitTests {
 
     @Test("past the limit an ingest request gets 503 + Retry-After; queries and health checks have their own room; places come back")
     func limitsAndReleases() async throws {
-        let middleware = ConcurrencyLimitMiddleware<BasicRequestContext>(maxConcurrent: 3)
+        let counters = IngestCounters()
+        let middleware = ConcurrencyLimitMiddleware<BasicRequestContext>(maxConcurrent: 3, counters: counters)
         let context = BasicRequestContext(source: .init(channel: EmbeddedChannel(), logger: Logger(label: "test")))
         let latch = Latch()
         try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
@@ -45,6 +47,7 @@ struct ConcurrencyLimitTests {
             let refused = try await middleware.handle(Self.request(.post, "/v1/logs"), context: context) { _, _ in Response(status: .ok) }
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "1")
+            #expect(counters.snapshot.refusedRequests == [.logs: [503: 1]], "counted for /metrics, by its signal")
             let query = try await middleware.handle(Self.request(.get, "/api/v1/services"), context: context) { _, _ in Response(status: .ok) }
             #expect(query.status == .ok, "queries have their own pool")
             let health = try await middleware.handle(Self.request(.post, "/healthz"), context: context) { _, _ in Response(status: .ok) }

@@ -127,8 +127,13 @@ struct GRPCRefusalTests {
 
     @Test("an accepted call whose client stalls mid-message gets DEADLINE_EXCEEDED at the timeout and frees its place; a refusal read beside it ends too; again and again", .timeLimit(.minutes(1)))
     func stalledAcceptedCall() async throws {
-        let service = service()
-        for _ in 0..<20 {
+        let counters = IngestCounters()
+        var ingest = OTLPIngest(limits: BodyLimits())
+        ingest.counters = counters
+        let service = OTLPGRPCService(
+            ingest: ingest, maxConcurrent: 1, timeline: Timeline(clock),
+            logger: Logger(label: "grpc-refusal-test")) { .accepted($0) }
+        for round in 1...20 {
             let (accepted, acceptedEnd) = Self.request(messages: 0)
             let first = Task { try await service.handle(.logs, Self.call(accepted)) }
             try #require(await clock.waitForSleepers(1))
@@ -142,6 +147,7 @@ struct GRPCRefusalTests {
             #expect(firstError?.code == .deadlineExceeded)
             let secondError = await #expect(throws: RPCError.self) { try await second.value }
             #expect(secondError?.code == .resourceExhausted)
+            #expect(counters.snapshot.refusedRequests[.logs]?[503] == round, "each refusal counted as HTTP's would be")
             #expect(service.inFlight.current == 0 && service.draining.current == 0)
             acceptedEnd.finish()
             refusedEnd.finish()

@@ -83,7 +83,7 @@ enum CollectorApplication {
         alerting: AlertingCounters = AlertingCounters(), logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight))
+        router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight, counters: counters))
         if let tokens = configuration.tokens {
             router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }

@@ -69,6 +69,7 @@ public struct OTLPGRPCService: RegistrableRPCService {
         // the client's (up to 64 MiB) message.
         try authorize(request.metadata)
         guard inFlight.enter(limit: maxConcurrent) else {
+            ingest.counters?.refused(signal, status: 503)
             throw await refusal(after: request.messages, cancellation: cancellation)
         }
         defer { inFlight.leave() }
