@@ -23,12 +23,15 @@ public enum DurationText {
         nanos(text).map { .nanoseconds(Int64(clamping: $0)) }
     }
 
-    /// A short label: `850us`, `300ms`, `1.5s`, `2m`.
+    /// A short label: `850us`, `300ms`, `1.5s`, `2m`, `36h`, `7d` (whole hours and days as such).
     public static func short(_ nanos: UInt64) -> String {
+        let hour: UInt64 = 3_600_000_000_000, day = 24 * hour
         switch nanos {
         case ..<1_000_000: return "\(nanos / 1000)us"
         case ..<1_000_000_000: return trim(Double(nanos) / 1e6) + "ms"
         case ..<60_000_000_000: return trim(Double(nanos) / 1e9) + "s"
+        case day... where nanos % day == 0: return "\(nanos / day)d"
+        case hour... where nanos % hour == 0: return "\(nanos / hour)h"
         default: return trim(Double(nanos) / 60e9) + "m"
         }
     }

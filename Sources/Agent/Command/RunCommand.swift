@@ -15,6 +15,7 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               periscope-agent --collector http://collector.internal:4400 --token-file token.txt
               periscope-agent --otlp-listen 127.0.0.1:4318 --data /var/lib/periscope-agent --fsync 200ms
+              periscope-agent --config agent.yaml --check    # in CI: is the configuration valid?
             """)
 
     @Option(help: "YAML configuration file; flags override its keys.")
@@ -107,6 +108,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Check the configuration (and its token file, globs and patterns), print what it sets, and exit (0 valid, 64 not) without starting.")
+    var check = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         LargeAllocationPolicy.apply(environment: environment)
@@ -114,6 +118,10 @@ struct RunCommand: AsyncParsableCommand {
         let configuration: AgentConfiguration
         do {
             configuration = try resolve(environment: environment)
+            if check {
+                print(configuration.checkSummary)
+                return
+            }
             try configuration.otlpListen.checkCanListen(flag: "--otlp-listen")
             // The default gRPC port is tried and given up with a warning when taken; one asked for must work.
             if configuration.otlpGRPCListenIsExplicit { try configuration.otlpGRPCListen?.checkCanListen(flag: "--otlp-grpc-listen") }

@@ -14,6 +14,7 @@ public struct CollectorCommand: AsyncParsableCommand {
             Examples:
               periscope-collector --token-file tokens.txt
               periscope-collector --listen 127.0.0.1:4400 --data ./periscope-data --insecure-no-auth
+              periscope-collector --config collector.yaml --check    # in CI: is the configuration (and its SLO file) valid?
             """)
 
     @Option(help: "YAML configuration file; flags override its keys.")
@@ -76,6 +77,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Check the configuration, token file and SLO file, print what they set, and exit (0 valid, 64 not) without starting.")
+    var check = false
+
     public init() {}
 
     public func run() async throws {
@@ -85,6 +89,10 @@ public struct CollectorCommand: AsyncParsableCommand {
         let configuration: CollectorConfiguration
         do {
             configuration = try resolve()
+            if check {
+                print(configuration.checkSummary)
+                return
+            }
             try configuration.listen.checkCanListen(flag: "--listen")
             if configuration.grpcListenIsExplicit { try configuration.grpcListen?.checkCanListen(flag: "--grpc-listen") }
         } catch let error as ConfigurationError {
