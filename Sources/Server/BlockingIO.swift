@@ -1,3 +1,4 @@
+import NIOCore
 import NIOPosix
 
 /// Where blocking file and database work runs (SQLite statements, `fsync`, segment reads, dead
@@ -11,15 +12,15 @@ public enum BlockingIO {
         try await NIOThreadPool.singleton.runIfActive(body)
     }
 
-    /// Runs a query's `body` as `run` does, on a pool of two threads of its own: a slow
-    /// question (a month of logs searched for text) waits behind other questions, never in
-    /// front of the commits and `fsync`s that ingest runs on the shared pool.
+    /// Runs a query's `body` as `run` does, on a pool of its own (a thread per core, at least
+    /// two): a slow question (a month of logs searched for text) waits behind other questions,
+    /// never in front of the commits and `fsync`s that ingest runs on the shared pool.
     public static func runQuery<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await queryPool.runIfActive(body)
     }
 
     private static let queryPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 2)
+        let pool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         pool.start()
         return pool
     }()

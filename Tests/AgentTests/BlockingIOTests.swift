@@ -35,7 +35,11 @@ struct BlockingIOTests {
                 }
             }
         }
-        while started.count.withLock({ $0 }) < threads { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while started.count.withLock({ $0 }) < threads {
+            try #require(ContinuousClock.now < deadline, "the shared pool did not start the holders")
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let ran = try await BlockingIO.runQuery {
             for _ in 0..<threads { release.signal() }
             return true

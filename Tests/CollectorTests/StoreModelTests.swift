@@ -239,11 +239,11 @@ struct StoreModelTests {
         let expected = Self.modelDependencies(spans, from: start, to: end)
         #expect(expected.contains { $0.calls > 50 }, "the wide trace's calls are in the model")
 
-        let rounds = try store.dependencies(from: start, to: end, budget: CallCountBudget(spans: .max, pendingChildren: 1))
+        let rounds = try store.dependencies(from: start, to: end, budget: CallCountBudget(work: .max, pendingChildren: 1))
         #expect(rounds.edges == expected)
         #expect(!rounds.truncated)
 
-        let cut = try store.dependencies(from: start, to: end, budget: CallCountBudget(spans: 1, pendingChildren: 50_000))
+        let cut = try store.dependencies(from: start, to: end, budget: CallCountBudget(work: 1, pendingChildren: 50_000))
         #expect(cut.truncated)
         #expect(cut.spansRead >= 1 && cut.spansRead < rounds.spansRead)
         let whole = Dictionary(uniqueKeysWithValues: expected.map { ($0.caller + "→" + $0.callee, $0) })
@@ -252,6 +252,31 @@ struct StoreModelTests {
             #expect(edge.calls <= model.calls && edge.errors <= model.errors)
         }
         #expect(cut.edges.reduce(0) { $0 + $1.calls } < expected.reduce(0) { $0 + $1.calls })
+        // A larger budget reads the same newest blocks and more: no edge counts less.
+        var previous = [String: Int]()
+        for work in [1, 2_000, 20_000, Int.max] {
+            let answer = try store.dependencies(from: start, to: end, budget: CallCountBudget(work: work, pendingChildren: 7))
+            let counts = Dictionary(uniqueKeysWithValues: answer.edges.map { ($0.caller + "→" + $0.callee, $0.calls) })
+            for (edge, calls) in previous { #expect((counts[edge] ?? 0) >= calls, "\(edge) at \(work)") }
+            previous = counts
+            if work == .max { #expect(answer.edges == expected && !answer.truncated) }
+        }
+    }
+
+    @Test("a child read before the budget ran out is still matched with its parent in a block the budget never reached", arguments: StoreBackend.allCases)
+    func dependencyOfTheLastBlockRead(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
+        let trace = TraceID(high: 0xdead, low: 1), base = Self.dayA + 12 * 3_600_000_000_000
+        let parent = Span(traceID: trace, spanID: SpanID(1), name: "GET /", kind: .server, startTimeUnixNano: base, endTimeUnixNano: base + 9 * Self.ms)
+        let child = Span(traceID: trace, spanID: SpanID(2), parentSpanID: SpanID(1), name: "SELECT", kind: .client,
+                         startTimeUnixNano: base + Self.ms, endTimeUnixNano: base + 2 * Self.ms)
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "web"), scopes: [ScopeSpans(spans: [parent])])]), batchID: "parent")
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "db"), scopes: [ScopeSpans(spans: [child])])]), batchID: "child")
+        let cut = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: CallCountBudget(work: 1, pendingChildren: 50_000))
+        #expect(cut.truncated, "the parent's block was left unread by the range's scan")
+        #expect(cut.edges == [QueryAPI.Dependency(caller: "web", callee: "db", calls: 1, errors: 0)])
+        let whole = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: .standard)
+        #expect(!whole.truncated && whole.edges == cut.edges)
     }
 
     /// Caller → callee calls the store should count: a parent in the same day, of another service.

@@ -74,7 +74,7 @@ extension PostgresStore {
         }
     }
 
-    /// Days a search by trace-ID prefix looks through, newest first.
+    /// Days up to today a search by trace-ID prefix looks through, newest first (and any days ahead of today).
     static let idPrefixDays = 2
 
     func traces(withIDPrefix prefix: String, limit: Int) throws -> [QueryAPI.TraceSummary] {
@@ -87,7 +87,11 @@ extension PostgresStore {
             // each day, so only the newest `idPrefixDays` are looked through (a prefix nobody
             // has would otherwise scan every day of the store), stopping once `limit` are found.
             var ids = Set<TraceID>()
-            for day in try days(session).reversed().prefix(Self.idPrefixDays) where ids.count < limit {
+            // Days ahead of today (a sender's clock) do not push the newest real ones out.
+            let today = PartitionDay(unixNano: WallClock.nowUnixNano())
+            let stored = try days(session)
+            let searched = stored.filter { $0 > today }.reversed() + stored.filter { $0 <= today }.reversed().prefix(Self.idPrefixDays)
+            for day in searched where ids.count < limit {
                 for row in try session.query("""
                     SELECT DISTINCT trace_id FROM periscope.trace_segments
                     WHERE day = \(day.index) AND trace_id BETWEEN \(ByteBuffer(bytes: low.bytes)) AND \(ByteBuffer(bytes: high.bytes))

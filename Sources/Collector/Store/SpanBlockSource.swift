@@ -46,7 +46,9 @@ extension SpanBlockSource {
 
     /// Counts caller → callee calls among the spans starting in `start...end`: a span whose
     /// parent (in the same day) belongs to another service is one call. Blocks are read newest
-    /// first, within `calls`'s budget (see `CallCountBudget`).
+    /// first, within `calls`'s budget (see `CallCountBudget`); the children already read when it
+    /// runs out are still matched with their parents, so the edges count every call of the
+    /// blocks read.
     func countCalls(from start: UInt64, to end: UInt64, into calls: inout ServiceCalls) throws {
         let last = min(end, UInt64(Int64.max))
         var pending = PendingCalls()
@@ -56,7 +58,7 @@ extension SpanBlockSource {
                 break
             }
             let block = try block(id)
-            calls.read(block.spanCount)
+            calls.read(block)
             for trace in 0..<block.traceCount {
                 let spans = block.spans(ofTrace: trace)
                 let parents = SpanLookup(block, spans)
@@ -74,56 +76,86 @@ extension SpanBlockSource {
         try resolve(&pending, into: &calls)
     }
 
-    /// Counts the children whose parent is in another block, reading each of their traces in
-    /// this day once, and empties `pending`. Past the span budget the rest stay uncounted.
+    /// Counts the children whose parent is in another block, and empties `pending`: each
+    /// trace's index says which of its blocks may hold a wanted parent (the span IDs'
+    /// fingerprints), and each such block is read once for all the traces that need it.
     private func resolve(_ pending: inout PendingCalls, into calls: inout ServiceCalls) throws {
         defer { pending = PendingCalls() }
+        var wanted = [TraceID: Set<UInt64>]()
+        var needed = [Int64: [(ordinal: Int, traceID: TraceID)]]()
         for (traceID, children) in pending.byTrace {
-            guard !calls.exhausted else {
-                calls.truncated = true
-                return
+            let parents = Set(children.map(\.parent))
+            wanted[traceID] = parents
+            calls.lookedUp()
+            guard let segments = try segments(of: traceID) else { continue }
+            let fingerprints = Set(parents.map(TraceSegment.fingerprint))
+            for segment in segments where segment.fingerprints.isEmpty || segment.fingerprints.contains(where: fingerprints.contains) {
+                needed[segment.block, default: []].append((segment.ordinal, traceID))
             }
-            var services = [UInt64: String]()
-            try forEachSpan(of: traceID) { block, span in
-                calls.read(1)
-                if services[block.spanIDs[span]] == nil { services[block.spanIDs[span]] = block.service(span) }
+        }
+        var callers = [TraceID: [UInt64: String]]()
+        for (id, entries) in needed.sorted(by: { $0.key > $1.key }) {
+            let block = try block(id)
+            calls.read(block)
+            for (ordinal, traceID) in entries {
+                guard ordinal < block.traceCount, block.traceIDs[ordinal] == traceID, let parents = wanted[traceID] else {
+                    throw DamagedStoredData(what: "trace index of \(traceID.hex)")
+                }
+                for span in block.spans(ofTrace: ordinal) where parents.contains(block.spanIDs[span]) && callers[traceID]?[block.spanIDs[span]] == nil {
+                    callers[traceID, default: [:]][block.spanIDs[span]] = block.service(span)
+                }
             }
+        }
+        for (traceID, children) in pending.byTrace {
             for child in children {
-                if let caller = services[child.parent] { calls.count(caller: caller, callee: child.callee, error: child.error) }
+                if let caller = callers[traceID]?[child.parent] { calls.count(caller: caller, callee: child.callee, error: child.error) }
             }
         }
     }
 }
 
-/// What one count of calls between services may read and hold. Without it a graph over a
-/// busy day reads every span of it (minutes of a reader) and keeps every child whose parent
-/// is in another block until the end (gigabytes).
+/// What one count of calls between services may do and hold. Without it a graph over a busy
+/// day reads every span of it (minutes of a reader) and keeps every child whose parent is in
+/// another block until the end (gigabytes).
 struct CallCountBudget: Sendable {
-    /// Spans read, in the range's blocks and in the traces read to find parents; past it the
-    /// count stops and says so (`ServiceCalls.truncated`).
-    var spans: Int
-    /// Children held while waiting for their parent; at this many their traces are read.
+    /// Work, in spans: a block read costs its spans but at least `blockCost` (a store of one-span
+    /// blocks costs its fetches), a trace's index looked up `lookupCost`. Past it no further
+    /// block of the range is read and the answer says so (`ServiceCalls.truncated`); the round
+    /// of parent lookups under way finishes, so it may be overrun by one round.
+    var work: Int
+    /// Children held while waiting for their parent; at this many their parents are looked up.
     var pendingChildren: Int
 
-    static let standard = CallCountBudget(spans: 5_000_000, pendingChildren: 50_000)
+    static let blockCost = 64
+    static let lookupCost = 16
+    static let standard = CallCountBudget(work: 5_000_000, pendingChildren: 50_000)
 }
 
 /// Calls between services, counted over the days of a time range (`countCalls`).
 struct ServiceCalls {
     let budget: CallCountBudget
     private var edges = [String: QueryAPI.Dependency]()
-    /// Spans read so far, saturating.
+    /// Spans of the blocks read, saturating.
     private(set) var spansRead = 0
-    /// The budget ran out before the whole range was read: the edges count its newest part.
+    /// Work done against `budget.work`, saturating.
+    private(set) var work = 0
+    /// The budget ran out before the whole range was read: the edges count its newest blocks.
     var truncated = false
 
     init(budget: CallCountBudget = .standard) { self.budget = budget }
 
-    var exhausted: Bool { spansRead >= budget.spans }
+    var exhausted: Bool { work >= budget.work }
 
-    mutating func read(_ spans: Int) {
-        let (sum, overflow) = spansRead.addingReportingOverflow(spans)
-        spansRead = overflow ? .max : sum
+    mutating func read(_ block: SpanBlock) {
+        Self.add(block.spanCount, to: &spansRead)
+        Self.add(max(block.spanCount, CallCountBudget.blockCost), to: &work)
+    }
+
+    mutating func lookedUp() { Self.add(CallCountBudget.lookupCost, to: &work) }
+
+    private static func add(_ amount: Int, to count: inout Int) {
+        let (sum, overflow) = count.addingReportingOverflow(amount)
+        count = overflow ? .max : sum
     }
 
     mutating func count(caller: String, callee: String, error: Bool) {
