@@ -110,6 +110,17 @@ struct PrometheusAlertmanagerTests {
         return try JSONDecoder().decode(QueryResult.self, from: Data(reply.body))
     }
 
+    /// An Alertmanager, and a collector with `sloFile` evaluated every second that sends it the alerts.
+    static func alertingCollector(in directory: TemporaryDirectory) async throws -> (CollectorProcess, PrometheusPeer) {
+        let slos = directory.file("slos.yaml")
+        try sloFile.write(to: slos, atomically: true, encoding: .utf8)
+        let alertmanager = try await PrometheusPeer.start(.alertmanager, configuration: alertmanagerConfiguration)
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: [
+            "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
+        ])
+        return (collector, alertmanager)
+    }
+
     /// A Prometheus scraping `target` every second, with the collector's token when given.
     static func prometheus(scraping target: Int, tokenFile: URL?) async throws -> PrometheusPeer {
         let authorization = tokenFile.map { "\n    authorization:\n      credentials_file: \($0.path)" } ?? ""
@@ -126,12 +137,7 @@ struct PrometheusAlertmanagerTests {
     @Test("SLO alerts reach Alertmanager with the SLO's labels and are routed by them; a page that stops is resolved there; Prometheus scrapes the burn rates the API reports; an Alertmanager killed -9 and started again gets the firing alerts")
     func alertmanagerAndPrometheus() async throws {
         let directory = try TemporaryDirectory()
-        let slos = directory.file("slos.yaml")
-        try Self.sloFile.write(to: slos, atomically: true, encoding: .utf8)
-        let alertmanager = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration)
-        let collector = try await CollectorProcess.start(in: directory, extraArguments: [
-            "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
-        ])
+        let (collector, alertmanager) = try await Self.alertingCollector(in: directory)
         try await Self.send(Self.requests(count: 20, firstID: 1, failing: true), to: collector)
         // For the ingest counters: a log batch sent twice with one batch ID, and a request that does not decode.
         let log = OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "checkout"), scopes: [ScopeLogs(records: [
@@ -311,12 +317,7 @@ struct PrometheusAlertmanagerTests {
         #expect(queries.count >= 15)
 
         let directory = try TemporaryDirectory()
-        let slos = directory.file("slos.yaml")
-        try Self.sloFile.write(to: slos, atomically: true, encoding: .utf8)
-        let alertmanager = try await PrometheusPeer.start(.alertmanager, configuration: Self.alertmanagerConfiguration)
-        let collector = try await CollectorProcess.start(in: directory, extraArguments: [
-            "--slo", slos.path, "--slo-evaluation-interval", "1s", "--alertmanager", alertmanager.url,
-        ])
+        let (collector, alertmanager) = try await Self.alertingCollector(in: directory)
         let agent = try await AgentProcess.start(in: directory, collector: collector, extraArguments: ["--self-telemetry-interval", "off", "--host-metrics-interval", "off"])
         let reply = try await TestHTTP.post(agent.url + "/v1/traces", body: Self.requests(count: 20, firstID: 1, failing: true),
                                             headers: ["Content-Type": "application/x-protobuf"])
