@@ -69,6 +69,10 @@ if [ "$store" = postgres ]; then
   echo "    PostgreSQL on 127.0.0.1:$pg_port, database periscope"
 fi
 
+echo "==> periscope-collector --check   (the configuration and SLO file as the collector reads them; a CI step)"
+"$bin/periscope-collector" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
+  --slo Examples/slo.yaml "${store_args[@]}" --check | sed 's/^/  /'
+
 echo "==> starting periscope-collector"
 "$bin/periscope-collector" --listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data "$demo/collector-data" --token-file "$demo/token" \
   --slo Examples/slo.yaml "${store_args[@]}" \
