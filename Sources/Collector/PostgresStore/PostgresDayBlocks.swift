@@ -123,6 +123,26 @@ final class PostgresDayBlocks: SpanBlockSource {
             .sorted { $0.block < $1.block }
     }
 
+    /// In statements of at most 1,000 traces each.
+    func segments(of traceIDs: [TraceID]) throws -> [TraceID: [TraceSegment]] {
+        let unique = Set(traceIDs)
+        if let preloaded { return preloaded.filter { unique.contains($0.key) } }
+        var out = [TraceID: [TraceSegment]]()
+        let ids = Array(unique)
+        for first in stride(from: 0, to: ids.count, by: 1_000) {
+            let chunk = ids[first..<min(first + 1_000, ids.count)].map { ByteBuffer(bytes: $0.bytes) }
+            for row in try session.query("""
+                SELECT s.trace_id, s.segment FROM unnest(\(chunk)) AS u(t)
+                JOIN periscope.trace_segments AS s ON s.trace_id = u.t AND s.day = \(day.index)
+                """, "reading traces' segments") {
+                let (id, segment) = try row.decode((ByteBuffer, ByteBuffer).self)
+                guard let traceID = TraceID(bytes: Array(id.readableBytesView)) else { continue }
+                out[traceID, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
+            }
+        }
+        return out.mapValues { $0.sorted { $0.block < $1.block } }
+    }
+
     func blocks(from start: UInt64, to end: UInt64) throws -> [Int64] {
         try session.query("""
             SELECT id FROM periscope.span_blocks

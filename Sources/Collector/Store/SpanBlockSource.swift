@@ -17,11 +17,20 @@ protocol SpanBlockSource {
     func trace(_ ordinal: Int, ofBlock id: Int64) throws -> (block: SpanBlock, ordinal: Int)
     /// Where the trace's spans are in this day, in the order they were written; nil if it has none here.
     func segments(of traceID: TraceID) throws -> [TraceSegment]?
+    /// `segments(of:)` for many traces (those this day has none of are left out); a store with
+    /// round trips answers them together.
+    func segments(of traceIDs: [TraceID]) throws -> [TraceID: [TraceSegment]]
     /// The blocks with a span starting in `start...end`.
     func blocks(from start: UInt64, to end: UInt64) throws -> [Int64]
 }
 
 extension SpanBlockSource {
+    func segments(of traceIDs: [TraceID]) throws -> [TraceID: [TraceSegment]] {
+        var out = [TraceID: [TraceSegment]]()
+        for traceID in traceIDs { out[traceID] = try segments(of: traceID) }
+        return out
+    }
+
     /// Calls `body` with every stored span of the trace in this day (its block and index),
     /// block by block in the order they were written; false if the day has none of the trace.
     @discardableResult
@@ -83,11 +92,12 @@ extension SpanBlockSource {
         defer { pending = PendingCalls() }
         var wanted = [TraceID: Set<UInt64>]()
         var needed = [Int64: [(ordinal: Int, traceID: TraceID)]]()
+        let indexed = try segments(of: Array(pending.byTrace.keys))
         for (traceID, children) in pending.byTrace {
             let parents = Set(children.map(\.parent))
             wanted[traceID] = parents
             calls.lookedUp()
-            guard let segments = try segments(of: traceID) else { continue }
+            guard let segments = indexed[traceID] else { continue }
             let fingerprints = Set(parents.map(TraceSegment.fingerprint))
             for segment in segments where segment.fingerprints.isEmpty || segment.fingerprints.contains(where: fingerprints.contains) {
                 needed[segment.block, default: []].append((segment.ordinal, traceID))
