@@ -12,18 +12,29 @@ public enum BlockingIO {
         try await NIOThreadPool.singleton.runIfActive(body)
     }
 
-    /// Runs a query's `body` as `run` does, on a pool of its own (a thread per core, at least
-    /// two): a slow question (a month of logs searched for text) waits behind other questions,
-    /// never in front of the commits and `fsync`s that ingest runs on the shared pool.
+    /// Runs a query's `body` as `run` does, on a pool of its own (two to four threads, by the
+    /// cores): a slow question (a month of logs searched for text) waits behind other
+    /// questions, never in front of the commits and `fsync`s that ingest runs on the shared
+    /// pool. At most four at once also leaves most of a PostgreSQL store's sessions to ingest.
     public static func runQuery<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await queryPool.runIfActive(body)
     }
 
-    private static let queryPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+    /// Runs a scrape's `body` (`GET /metrics`) on one thread of its own: scrapes wait for each
+    /// other, never behind slow questions (a scrape that timed out would make a healthy server
+    /// look down) nor in front of ingest.
+    public static func runScrape<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await scrapePool.runIfActive(body)
+    }
+
+    private static let queryPool = startedPool(threads: min(4, max(2, System.coreCount)))
+    private static let scrapePool = startedPool(threads: 1)
+
+    private static func startedPool(threads: Int) -> NIOThreadPool {
+        let pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         return pool
-    }()
+    }
 
     /// Runs `body` on the thread pool whether or not the caller is cancelled meanwhile: for work
     /// done on behalf of others too (a group commit), which one caller's hang-up must not skip.

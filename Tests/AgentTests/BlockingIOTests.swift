@@ -40,6 +40,7 @@ struct BlockingIOTests {
             try #require(ContinuousClock.now < deadline, "the shared pool did not start the holders")
             try await Task.sleep(for: .milliseconds(5))
         }
+        #expect(try await BlockingIO.runScrape { true }, "a scrape has a thread of its own too")
         let ran = try await BlockingIO.runQuery {
             for _ in 0..<threads { release.signal() }
             return true

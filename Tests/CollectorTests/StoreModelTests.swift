@@ -271,12 +271,22 @@ struct StoreModelTests {
         let child = Span(traceID: trace, spanID: SpanID(2), parentSpanID: SpanID(1), name: "SELECT", kind: .client,
                          startTimeUnixNano: base + Self.ms, endTimeUnixNano: base + 2 * Self.ms)
         _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "web"), scopes: [ScopeSpans(spans: [parent])])]), batchID: "parent")
-        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "db"), scopes: [ScopeSpans(spans: [child])])]), batchID: "child")
-        let cut = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: CallCountBudget(work: 1, pendingChildren: 50_000))
+        // The child's block: the child and 399 spans of other traces, so that reading it spends a
+        // budget of 400 and the lookup (a quarter more) has room for the parent's block.
+        let others = (0..<399).map { (n: Int) -> Span in
+            let start: UInt64 = base + UInt64(n) * Self.ms
+            return Span(traceID: TraceID(high: 0xbeef, low: UInt64(n + 1)), spanID: SpanID(1), name: "SELECT", kind: .server,
+                        startTimeUnixNano: start, endTimeUnixNano: start + Self.ms)
+        }
+        _ = try store.ingest(.traces([ResourceSpans(resource: Resource(serviceName: "db"), scopes: [ScopeSpans(spans: [child] + others)])]), batchID: "child")
+        let cut = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: CallCountBudget(work: 400, pendingChildren: 50_000))
         #expect(cut.truncated, "the parent's block was left unread by the range's scan")
         #expect(cut.edges == [QueryAPI.Dependency(caller: "web", callee: "db", calls: 1, errors: 0)])
         let whole = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: .standard)
         #expect(!whole.truncated && whole.edges == cut.edges)
+        // With no room past the budget the lookup stops too, and the call stays uncounted.
+        let tight = try store.dependencies(from: Self.dayA, to: Self.dayA + Self.day, budget: CallCountBudget(work: 3, pendingChildren: 50_000))
+        #expect(tight.truncated && tight.edges.isEmpty)
     }
 
     /// Caller → callee calls the store should count: a parent in the same day, of another service.

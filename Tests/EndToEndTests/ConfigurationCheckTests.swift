@@ -39,19 +39,21 @@ struct ConfigurationCheckTests {
             token_file: \(tokens.path)
             slo: \(slos.path)
             alertmanagers: [http://127.0.0.1:9]
+            slo_evaluation_interval: 1500ms
             """.write(to: config, atomically: true, encoding: .utf8)
         // Port 1 cannot be bound by a test: the check does not listen.
         let good = try await Self.run("periscope-collector", ["--config", config.path, "--check"])
         #expect(good.status == 0, "\(good.errors)")
         for line in [
             "periscope-collector: the configuration is valid", "listen 127.0.0.1:1", "auth: 2 tokens",
-            "2 SLOs, evaluated every 30s:",
+            "2 SLOs, evaluated every 1.5s:",
             "checkout-availability: availability of checkout POST /checkout, 99.9 % over 30d {team=payments}",
             "search-latency: latency ≤ 300ms of search, 99 % over 7d", "alerts to http://127.0.0.1:9",
         ] {
             #expect(good.output.contains(line), "'\(line)' in:\n\(good.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: data.path), "the check creates no data directory")
+        #expect(!good.output.contains("first-token") && !good.output.contains("second-token"), "tokens are counted, never printed")
 
         try """
             slos:
@@ -74,7 +76,7 @@ struct ConfigurationCheckTests {
         try """
             otlp_listen: 127.0.0.1:1
             otlp_grpc_listen: "off"
-            collector: http://127.0.0.1:9
+            collector: http://ci:hunter2@127.0.0.1:9
             data: \(data.path)
             queue: {max_size: 64MiB, fsync: 200ms, when_full: drop_oldest}
             tail:
@@ -88,13 +90,14 @@ struct ConfigurationCheckTests {
         let good = try await Self.run("periscope-agent", ["--config", config.path, "--check"])
         #expect(good.status == 0, "\(good.errors)")
         for line in [
-            "periscope-agent: the configuration is valid", "OTLP/HTTP 127.0.0.1:1, OTLP/gRPC off", "ships to http://127.0.0.1:9",
+            "periscope-agent: the configuration is valid", "OTLP/HTTP 127.0.0.1:1, OTLP/gRPC off", "ships to http://***@127.0.0.1:9",
             "queue up to 64 MiB", "when full drop_oldest", "tails /var/log/app/*.log (logfmt, from the beginning, service checkout)",
             "the built-in rules and order-id",
         ] {
             #expect(good.output.contains(line), "'\(line)' in:\n\(good.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: data.path), "the check creates no data directory")
+        #expect(!good.output.contains("hunter2"), "a password in a collector URL is not printed")
 
         let bad = try await Self.run("periscope-agent", ["--config", config.path, "--check", "--redact", "broken=([a-z"])
         #expect(bad.status == 64)

@@ -17,7 +17,8 @@ extension CollectorConfiguration {
         if objectives.isEmpty {
             lines.append("  no SLOs")
         } else {
-            let interval = DurationText.short(UInt64(clamping: sloEvaluationInterval.components.seconds) * 1_000_000_000)
+            let (seconds, attoseconds) = sloEvaluationInterval.components
+            let interval = DurationText.short(UInt64(clamping: seconds) * 1_000_000_000 + UInt64(clamping: attoseconds / 1_000_000_000))
             lines.append("  \(objectives.count) SLO\(objectives.count == 1 ? "" : "s"), evaluated every \(interval):")
             for objective in objectives { lines.append("    " + objective.checkLine) }
         }

@@ -10,10 +10,8 @@ extension QueryRoutes {
     func registerMetrics(on router: Router<BasicRequestContext>, ingest: IngestCounters, alerting: AlertingCounters) {
         router.get("metrics") { request, _ in
             do {
-                // On the shared pool, not behind the queries: a scrape that waited for two slow
-                // searches would time out and make a healthy collector look down.
                 let store = self.store
-                let statuses = try await BlockingIO.run { try store.statuses(of: store.objectives, nowUnixNano: WallClock.nowUnixNano()) }
+                let statuses = try await BlockingIO.runScrape { try store.statuses(of: store.objectives, nowUnixNano: WallClock.nowUnixNano()) }
                 return Response.bytes(CollectorExposition.text(statuses, ingest: ingest.snapshot, alerting: alerting.snapshot), contentType: CollectorExposition.contentType)
             } catch {
                 return self.storeFailed(error, request: request)

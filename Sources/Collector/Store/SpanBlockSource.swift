@@ -56,8 +56,7 @@ extension SpanBlockSource {
     /// Counts caller → callee calls among the spans starting in `start...end`: a span whose
     /// parent (in the same day) belongs to another service is one call. Blocks are read newest
     /// first, within `calls`'s budget (see `CallCountBudget`); the children already read when it
-    /// runs out are still matched with their parents, so the edges count every call of the
-    /// blocks read.
+    /// runs out are still matched with their parents, up to the budget's hard limit.
     func countCalls(from start: UInt64, to end: UInt64, into calls: inout ServiceCalls) throws {
         let last = min(end, UInt64(Int64.max))
         var pending = PendingCalls()
@@ -87,24 +86,44 @@ extension SpanBlockSource {
 
     /// Counts the children whose parent is in another block, and empties `pending`: each
     /// trace's index says which of its blocks may hold a wanted parent (the span IDs'
-    /// fingerprints), and each such block is read once for all the traces that need it.
+    /// fingerprints), and each such block is read once for all the traces that need it, those
+    /// that serve the most children first. Lookups go on past the budget (the children were
+    /// read) up to `CallCountBudget.hardLimit`; what that leaves unread stays uncounted.
     private func resolve(_ pending: inout PendingCalls, into calls: inout ServiceCalls) throws {
         defer { pending = PendingCalls() }
         var wanted = [TraceID: Set<UInt64>]()
         var needed = [Int64: [(ordinal: Int, traceID: TraceID)]]()
-        let indexed = try segments(of: Array(pending.byTrace.keys))
-        for (traceID, children) in pending.byTrace {
-            let parents = Set(children.map(\.parent))
-            wanted[traceID] = parents
-            calls.lookedUp()
-            guard let segments = indexed[traceID] else { continue }
-            let fingerprints = Set(parents.map(TraceSegment.fingerprint))
-            for segment in segments where segment.fingerprints.isEmpty || segment.fingerprints.contains(where: fingerprints.contains) {
-                needed[segment.block, default: []].append((segment.ordinal, traceID))
+        var served = [Int64: Int]()
+        let traces = Array(pending.byTrace.keys)
+        for first in stride(from: 0, to: traces.count, by: 1_000) {
+            guard calls.work < calls.budget.hardLimit else {
+                calls.truncated = true
+                break
+            }
+            let chunk = Array(traces[first..<min(first + 1_000, traces.count)])
+            let indexed = try segments(of: chunk)
+            for traceID in chunk {
+                let children = pending.byTrace[traceID] ?? []
+                let parents = Set(children.map(\.parent))
+                wanted[traceID] = parents
+                guard let segments = indexed[traceID] else {
+                    calls.lookedUp(segments: 0)
+                    continue
+                }
+                calls.lookedUp(segments: segments.count)
+                let fingerprints = Set(parents.map(TraceSegment.fingerprint))
+                for segment in segments where segment.fingerprints.isEmpty || segment.fingerprints.contains(where: fingerprints.contains) {
+                    needed[segment.block, default: []].append((segment.ordinal, traceID))
+                    served[segment.block, default: 0] += children.count
+                }
             }
         }
         var callers = [TraceID: [UInt64: String]]()
-        for (id, entries) in needed.sorted(by: { $0.key > $1.key }) {
+        for (id, entries) in needed.sorted(by: { (served[$0.key] ?? 0, $0.key) > (served[$1.key] ?? 0, $1.key) }) {
+            guard calls.work < calls.budget.hardLimit else {
+                calls.truncated = true
+                break
+            }
             let block = try block(id)
             calls.read(block)
             for (ordinal, traceID) in entries {
@@ -129,16 +148,20 @@ extension SpanBlockSource {
 /// another block until the end (gigabytes).
 struct CallCountBudget: Sendable {
     /// Work, in spans: a block read costs its spans but at least `blockCost` (a store of one-span
-    /// blocks costs its fetches), a trace's index looked up `lookupCost`. Past it no further
-    /// block of the range is read and the answer says so (`ServiceCalls.truncated`); the round
-    /// of parent lookups under way finishes, so it may be overrun by one round.
+    /// blocks costs its fetches), a trace's index looked up `lookupCost` and its segments. Past
+    /// it no further block of the range is read and the answer says so (`ServiceCalls.truncated`);
+    /// the parents of the children already read are still looked up, up to `hardLimit`.
     var work: Int
     /// Children held while waiting for their parent; at this many their parents are looked up.
     var pendingChildren: Int
 
     static let blockCost = 64
+    /// Per trace looked up, plus one per segment of its index.
     static let lookupCost = 16
     static let standard = CallCountBudget(work: 5_000_000, pendingChildren: 50_000)
+
+    /// Where parent lookups stop too: a quarter past `work`.
+    var hardLimit: Int { work > Int.max - work / 4 ? Int.max : work + work / 4 }
 }
 
 /// Calls between services, counted over the days of a time range (`countCalls`).
@@ -161,7 +184,7 @@ struct ServiceCalls {
         Self.add(max(block.spanCount, CallCountBudget.blockCost), to: &work)
     }
 
-    mutating func lookedUp() { Self.add(CallCountBudget.lookupCost, to: &work) }
+    mutating func lookedUp(segments: Int) { Self.add(CallCountBudget.lookupCost + segments, to: &work) }
 
     private static func add(_ amount: Int, to count: inout Int) {
         let (sum, overflow) = count.addingReportingOverflow(amount)
