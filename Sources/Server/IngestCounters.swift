@@ -30,22 +30,17 @@ public final class IngestCounters: Sendable {
         state.withLock { counts in
             // A duplicate's items were counted, rejected ones included, when it was first stored.
             if duplicate {
-                Self.add(1, to: &counts.duplicateBatches[signal, default: 0])
+                counts.duplicateBatches[signal, default: 0].addSaturating(1)
             } else {
-                Self.add(stored, to: &counts.storedItems[signal, default: 0])
-                Self.add(rejected, to: &counts.rejectedItems[signal, default: 0])
+                counts.storedItems[signal, default: 0].addSaturating(stored)
+                counts.rejectedItems[signal, default: 0].addSaturating(rejected)
             }
         }
     }
 
     /// A request refused whole, answered `status`.
     public func refused(_ signal: Signal, status: Int) {
-        state.withLock { Self.add(1, to: &$0.refusedRequests[signal, default: [:]][status, default: 0]) }
-    }
-
-    private static func add(_ amount: Int, to count: inout Int) {
-        let (sum, overflow) = count.addingReportingOverflow(max(0, amount))
-        count = overflow ? .max : sum
+        state.withLock { $0.refusedRequests[signal, default: [:]][status, default: 0].addSaturating(1) }
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }

@@ -1,3 +1,4 @@
+import PeriscopeModel
 import Synchronization
 
 /// How SLO evaluation and alert delivery went since the collector started, for `GET /metrics`:
@@ -27,22 +28,18 @@ final class AlertingCounters: Sendable {
     }
 
     func evaluated(failed: Bool) {
-        state.withLock { failed ? Self.add(to: &$0.failedEvaluations) : Self.add(to: &$0.evaluations) }
+        state.withLock { failed ? $0.failedEvaluations.addSaturating(1) : $0.evaluations.addSaturating(1) }
     }
 
-    func historyFailed() { state.withLock { Self.add(to: &$0.historyFailures) } }
+    func historyFailed() { state.withLock { $0.historyFailures.addSaturating(1) } }
 
     func posted(to alertmanager: String, taken: Bool) {
         state.withLock { counts in
             var posts = counts.posts[alertmanager] ?? Posts()
-            if taken { Self.add(to: &posts.sent) } else { Self.add(to: &posts.failed) }
+            if taken { posts.sent.addSaturating(1) } else { posts.failed.addSaturating(1) }
             counts.posts[alertmanager] = posts
         }
     }
 
     var snapshot: Snapshot { state.withLock { $0 } }
-
-    private static func add(to count: inout Int) {
-        if count < .max { count += 1 }
-    }
 }

@@ -180,16 +180,11 @@ struct ServiceCalls {
     var exhausted: Bool { work >= budget.work }
 
     mutating func read(_ block: SpanBlock) {
-        Self.add(block.spanCount, to: &spansRead)
-        Self.add(max(block.spanCount, CallCountBudget.blockCost), to: &work)
+        spansRead.addSaturating(block.spanCount)
+        work.addSaturating(max(block.spanCount, CallCountBudget.blockCost))
     }
 
-    mutating func lookedUp(segments: Int) { Self.add(CallCountBudget.lookupCost + segments, to: &work) }
-
-    private static func add(_ amount: Int, to count: inout Int) {
-        let (sum, overflow) = count.addingReportingOverflow(amount)
-        count = overflow ? .max : sum
-    }
+    mutating func lookedUp(segments: Int) { work.addSaturating(CallCountBudget.lookupCost + segments) }
 
     mutating func count(caller: String, callee: String, error: Bool) {
         guard caller != callee else { return }
