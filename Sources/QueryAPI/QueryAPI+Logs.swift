@@ -4,8 +4,30 @@ extension QueryAPI {
     /// `GET /api/v1/logs?trace_id=…`: log records, oldest first.
     public struct Logs: Codable, Hashable, Sendable {
         public var logs: [Log]
+        /// The collector's read budget ran out before the whole range was searched (a text
+        /// search over a long range, say): `logs` are then the matches of the part searched
+        /// whole, which `resumeUnixNano` bounds.
+        public var truncated: Bool
+        /// Set when `truncated`. Newest first, every match later than this time is in `logs`:
+        /// ask again with `end` at it for the earlier ones. Oldest first, every match before it
+        /// is: ask again with `start` at it. Nothing is answered twice, nothing skipped. At the
+        /// range's own end (start) nothing could be searched whole, as when more stored blocks
+        /// than the budget reads span that instant: narrow the search instead.
+        public var resumeUnixNano: UInt64?
 
-        public init(logs: [Log]) { self.logs = logs }
+        public init(logs: [Log], truncated: Bool = false, resumeUnixNano: UInt64? = nil) {
+            self.logs = logs
+            self.truncated = truncated
+            self.resumeUnixNano = resumeUnixNano
+        }
+
+        /// Also reads the answers of collectors from before `truncated` and `resumeUnixNano`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            logs = try container.decode([Log].self, forKey: .logs)
+            truncated = try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
+            resumeUnixNano = try container.decodeIfPresent(UInt64.self, forKey: .resumeUnixNano)
+        }
     }
 
     public struct Log: Codable, Hashable, Sendable {

@@ -103,8 +103,22 @@ extension QueryAPI {
     /// `GET /api/v1/traces?…`: matching traces, newest first.
     public struct TraceList: Codable, Hashable, Sendable {
         public var traces: [TraceSummary]
+        /// The collector's search budget ran out before every candidate was checked: fewer
+        /// traces than asked for may be listed though more match. A narrower range or a more
+        /// selective filter (an operation, an indexed attribute) searches whole.
+        public var truncated: Bool
 
-        public init(traces: [TraceSummary]) { self.traces = traces }
+        public init(traces: [TraceSummary], truncated: Bool = false) {
+            self.traces = traces
+            self.truncated = truncated
+        }
+
+        /// Also reads the answers of collectors from before `truncated`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            traces = try container.decode([TraceSummary].self, forKey: .traces)
+            truncated = try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
+        }
     }
 
     /// A trace at a glance, maintained at ingest.

@@ -129,7 +129,7 @@ struct GoldenSignalsTests {
         ].map(stored)))
         #expect(signals.rows.allSatisfy { $0.requests == 1 })
         #expect(Set(try store.services().map(\.name)).isSuperset(of: ["b", stored("b\u{0}x")]))
-        let found = try store.searchTraces(TraceQuery(service: "b\u{0}x", startUnixNano: range.start, endUnixNano: range.end))
+        let found = try store.searchTraces(TraceQuery(service: "b\u{0}x", startUnixNano: range.start, endUnixNano: range.end)).traces
         #expect(found.count == 3)
         // A second round of the same names, after the first is flushed, is counted where the first was.
         let start = Self.base + 30_000_000_000

@@ -135,11 +135,11 @@ struct LogBlockTests {
         _ = try store.ingest(.logs([group("a", ["1"]), group("b", ["2"]), group("a", ["3"]), group("c", ["4", "5"])]), batchID: nil)
         _ = try store.ingest(.logs([group("b", ["6"]), group("a", ["7"])]), batchID: nil)
         let order = ["1", "2", "3", "4", "5", "6", "7"].map { AttributeValue.string($0) }
-        #expect(try store.logs(LogQuery()).map(\.body) == order)
+        #expect(try store.logs(LogQuery()).logs.map(\.body) == order)
         var newest = LogQuery(limit: 4)
         newest.newestFirst = true
-        #expect(try store.logs(newest).map(\.body) == Array(order.reversed().prefix(4)))
-        #expect(try store.logs(LogQuery(limit: 3)).map(\.body) == Array(order.prefix(3)))
+        #expect(try store.logs(newest).logs.map(\.body) == Array(order.reversed().prefix(4)))
+        #expect(try store.logs(LogQuery(limit: 3)).logs.map(\.body) == Array(order.prefix(3)))
     }
 
     @Test("a damaged block fails its query with what to do, and the next queries see new data")
@@ -156,7 +156,7 @@ struct LogBlockTests {
         let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: time)).db")
         try database.execute("UPDATE log_blocks SET data = x'28b52ffd00' WHERE id = 2")
         do {
-            _ = try store.logs(LogQuery())
+            _ = try store.logs(LogQuery()).logs
             Issue.record("a damaged block was read as if whole")
         } catch let error as DamagedStoredData {
             #expect(error.description.contains("log block 2"))
@@ -169,8 +169,8 @@ struct LogBlockTests {
             Span(traceID: traceID, spanID: SpanID(1), name: "GET /", kind: .server, startTimeUnixNano: time, endTimeUnixNano: time + 1)])])]), batchID: nil)
         #expect(try store.trace(traceID)?.spans.count == 1)
         _ = try store.ingest(batch("b", "after"), batchID: nil)
-        #expect(try store.logs(LogQuery(service: "b")).map(\.body) == [.string("after")])
-        #expect(try store.logs(LogQuery(limit: 1)).map(\.body) == [.string("first")], "the records before the damaged block still read")
+        #expect(try store.logs(LogQuery(service: "b")).logs.map(\.body) == [.string("after")])
+        #expect(try store.logs(LogQuery(limit: 1)).logs.map(\.body) == [.string("first")], "the records before the damaged block still read")
     }
 
     @Test("many services interleaved in one batch still get one full block each")
@@ -190,7 +190,7 @@ struct LogBlockTests {
         let database = try SQLiteDatabase(path: directory + "/\(PartitionDay(unixNano: time)).db")
         #expect(try database.integer("SELECT count(*) FROM log_blocks") == 300)
         #expect(try database.integer("SELECT min(records) FROM log_blocks") == 3)
-        #expect(try store.logs(LogQuery(service: "s299")).map(\.body) == (0..<3).map { .string("s299 r\($0)") })
+        #expect(try store.logs(LogQuery(service: "s299")).logs.map(\.body) == (0..<3).map { .string("s299 r\($0)") })
         #expect(try store.counts()["logs"] == 900)
     }
 
@@ -249,8 +249,8 @@ struct LogBlockTests {
         var rows = [String]()
         while try blocks.step() { rows.append("\(blocks.string(0)):\(blocks.int(1))") }
         #expect(rows == ["a:\(LogBlockEncoder.maxRecords)", "a:5", "b:3"])
-        #expect(try store.logs(LogQuery(service: "a", limit: 10_000)).map(\.body) == many.map(\.body))
-        #expect(try store.logs(LogQuery(service: "b")).map(\.body) == few.map(\.body))
+        #expect(try store.logs(LogQuery(service: "a", limit: 10_000)).logs.map(\.body) == many.map(\.body))
+        #expect(try store.logs(LogQuery(service: "b")).logs.map(\.body) == few.map(\.body))
         #expect(try store.counts()["logs"] == many.count + few.count)
     }
 }
@@ -334,19 +334,19 @@ struct SchemaUpgradeTests {
             #expect(try store.counts()["spans"] == 1)
             #expect(try store.trace(traceID)?.spans.count == 1)
             // Among equal times the order is the rows' order (their arrival), across services' blocks.
-            #expect(try store.logs(LogQuery(limit: 100_000)).map(n) == expected { _ in true })
-            #expect(try store.logs(LogQuery(service: "pay", limit: 100_000)).map(n) == expected { $0.service == "pay" })
+            #expect(try store.logs(LogQuery(limit: 100_000)).logs.map(n) == expected { _ in true })
+            #expect(try store.logs(LogQuery(service: "pay", limit: 100_000)).logs.map(n) == expected { $0.service == "pay" })
             var newest = LogQuery(service: "cart", limit: 25)
             newest.newestFirst = true
-            #expect(try store.logs(newest).map(n) == expected({ $0.service == "cart" }, newestFirst: true, limit: 25))
-            #expect(try store.logs(LogQuery(traceID: traceID, limit: 100_000)).map(n) == expected { $0.record.traceID == traceID })
-            #expect(try store.logs(LogQuery(correlationID: "req-3", limit: 100_000)).map(n) == expected {
+            #expect(try store.logs(newest).logs.map(n) == expected({ $0.service == "cart" }, newestFirst: true, limit: 25))
+            #expect(try store.logs(LogQuery(traceID: traceID, limit: 100_000)).logs.map(n) == expected { $0.record.traceID == traceID })
+            #expect(try store.logs(LogQuery(correlationID: "req-3", limit: 100_000)).logs.map(n) == expected {
                 PartitionWriter.correlationID($0.record.attributes) == "req-3"
             })
-            let errors = try store.logs(LogQuery(service: "pay", minSeverity: 17, contains: "line 1", limit: 100_000))
+            let errors = try store.logs(LogQuery(service: "pay", minSeverity: 17, contains: "line 1", limit: 100_000)).logs
             #expect(errors.map(n) == expected { $0.service == "pay" && $0.record.severityNumber.rawValue >= 17 && $0.record.body.text.contains("line 1") })
             #expect(errors.allSatisfy { $0.severityText == "ERROR" && $0.observedTimeUnixNano == base + 2_000 })
-            let structured = try store.logs(LogQuery(service: "pay", limit: 100_000)).first { n($0) == 0 }
+            let structured = try store.logs(LogQuery(service: "pay", limit: 100_000)).logs.first { n($0) == 0 }
             #expect(structured?.body == .keyValueList([Attribute("n", .int(0))]))
         }
         let database = try SQLiteDatabase(path: path)
@@ -361,7 +361,7 @@ struct SchemaUpgradeTests {
         #expect(try again.ingest(spans, batchID: "spans-1") == .duplicate)
         let late = LogRecord(timeUnixNano: base, body: .string("late"), attributes: [Attribute("n", .int(-7))])
         _ = try again.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "cart"), scopes: [ScopeLogs(records: [late])])]), batchID: nil)
-        #expect(try again.logs(LogQuery(endUnixNano: base, limit: 100_000)).map(n) == expected { $0.record.timeUnixNano == base } + [-7])
+        #expect(try again.logs(LogQuery(endUnixNano: base, limit: 100_000)).logs.map(n) == expected { $0.record.timeUnixNano == base } + [-7])
     }
 
     @Test("a schema 7 file without the log tables (a first start cut short) is upgraded too")
@@ -379,7 +379,7 @@ struct SchemaUpgradeTests {
         }
         let store = try SQLiteStore(directory: directory)
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "a"), scopes: [ScopeLogs(records: [LogRecord(timeUnixNano: time, body: .string("y"))])])]), batchID: nil)
-        #expect(try store.logs(LogQuery()).map(\.body) == [.string("y")])
+        #expect(try store.logs(LogQuery()).logs.map(\.body) == [.string("y")])
         #expect(try SQLiteDatabase(path: path).integer("PRAGMA user_version") == Int(Schema.version))
     }
 
@@ -442,7 +442,7 @@ struct SchemaUpgradeTests {
         for path in [renamed, unpadded] + moved { #expect(FileManager.default.fileExists(atPath: path), "\(path) kept") }
         let store = try SQLiteStore(directory: directory, expiredBefore: boundary.endUnixNano)
         #expect(store.days == [boundary, PartitionDay(unixNano: recent)])
-        #expect(try store.logs(LogQuery()).map(\.body) == [.string("boundary"), .string("recent")])
+        #expect(try store.logs(LogQuery()).logs.map(\.body) == [.string("boundary"), .string("recent")])
         #expect(FileManager.default.fileExists(atPath: directory + "/alerts.db"))
 
         // A nanosecond later the boundary day is all older: dropped. A newer Periscope's day file is refused, not deleted.

@@ -41,7 +41,7 @@ struct PostgresStoreTests {
         #expect(try stores[1].counts()["ingested_batches"] == 40)
         try stores[1].flushRollups()
         #expect(try stores[0].counts()["logs"] == 400, "compaction moves counts, never doubles them")
-        #expect(try stores[0].logs(LogQuery(limit: 10_000)).count == 400)
+        #expect(try stores[0].logs(LogQuery(limit: 10_000)).logs.count == 400)
     }
 
     @Test("a database of another schema version is refused with what to do")
@@ -87,14 +87,14 @@ struct PostgresStoreTests {
         try server.psql(database, "DROP TABLE periscope.logs_d\(day.index)")
         let second = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
         _ = try second.ingest(Self.logs(2), batchID: "two")
-        #expect(Set(try second.logs(LogQuery(limit: 100)).map(\.body)) == Set((0..<10).map { .string("batch 2 record \($0)") }), "the day is written again")
+        #expect(Set(try second.logs(LogQuery(limit: 100)).logs.map(\.body)) == Set((0..<10).map { .string("batch 2 record \($0)") }), "the day is written again")
 
         // What the schema's statements make is made again, empty.
         try server.psql(database, "ALTER TABLE periscope.logs DROP COLUMN correlation_key")
         try server.psql(database, "DROP TABLE periscope.operations")
         let third = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
         _ = try third.ingest(Self.logs(3), batchID: "three")
-        #expect(try third.logs(LogQuery(limit: 100)).count == 20)
+        #expect(try third.logs(LogQuery(limit: 100)).logs.count == 20)
 
         // A column only the table's creation makes, or a sequence, is not: the start is refused, naming them.
         try server.psql(database, "ALTER TABLE periscope.logs DROP COLUMN severity_text")
@@ -149,7 +149,7 @@ struct PostgresStoreTests {
         let record = LogRecord(timeUnixNano: 1_000_000_000, body: .string("x\u{0}y"), attributes: [Attribute("correlation_id", .string("c\u{0}"))])
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "a\u{0}b"), scopes: [ScopeLogs(records: [record])])]), batchID: nil)
         #expect(try store.trace(TraceID(high: 1, low: 2))?.spans.first?.name == "GET /\u{0}x")
-        #expect(try store.logs(LogQuery()).first?.body == .string("x\u{0}y"))
+        #expect(try store.logs(LogQuery()).logs.first?.body == .string("x\u{0}y"))
         #expect(try store.services().map(\.name) == ["a\u{FFFD}b"])
     }
 
@@ -186,8 +186,8 @@ struct PostgresStoreTests {
         let record = LogRecord(timeUnixNano: 1_000_000_000, body: .string("b"), attributes: [Attribute("correlation_id", .string(long))])
         #expect(try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: long), scopes: [ScopeLogs(records: [record])])]), batchID: nil) == .stored(items: 1))
         #expect(try store.trace(TraceID(high: 7, low: 7))?.spans.first?.name == long, "the span keeps its whole name")
-        #expect(try store.logs(LogQuery(correlationID: long)).count == 1)
-        #expect(try store.logs(LogQuery(service: long)).count == 1)
+        #expect(try store.logs(LogQuery(correlationID: long)).logs.count == 1)
+        #expect(try store.logs(LogQuery(service: long)).logs.count == 1)
         #expect(try store.services().first?.name.utf8.count ?? 0 <= PostgresText.maxKeyBytes)
     }
 
@@ -360,15 +360,15 @@ struct PostgresStoreTests {
         let upgraded = try PostgresStore(location: PostgresLocation(url: url), connections: 1)
         let hasLZ4 = try server.psql(database, "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "t"
-        let logs = try upgraded.logs(LogQuery(limit: 100))
+        let logs = try upgraded.logs(LogQuery(limit: 100)).logs
         #expect(logs.map(\.body) == [.int(5), .string("v1 text"), .empty])
         #expect(logs.map { $0.attributes["user"] ?? $0.attributes["request_id"] } == [.string("ann"), .string("r-9"), nil])
-        #expect(try upgraded.logs(LogQuery(correlationID: "r-9")).count == 1)
-        #expect(try upgraded.logs(LogQuery(traceID: TraceID(high: 4, low: 4))).count == 1)
+        #expect(try upgraded.logs(LogQuery(correlationID: "r-9")).logs.count == 1)
+        #expect(try upgraded.logs(LogQuery(traceID: TraceID(high: 4, low: 4))).logs.count == 1)
         #expect(try upgraded.trace(TraceID(high: 4, low: 4))?.spans.count == 1)
         #expect(try upgraded.alerts.claimEvaluation(of: [], minimumGap: .seconds(1)))
         _ = try upgraded.ingest(Self.logs(2), batchID: "after")
-        #expect(try upgraded.logs(LogQuery(limit: 100)).count == 13)
+        #expect(try upgraded.logs(LogQuery(limit: 100)).logs.count == 13)
         #expect(try server.psql(database, "SELECT version FROM periscope.schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "\(PostgresSchema.version)")
         #expect(try server.psql(database, "SELECT string_agg(attcompression::text, ',') FROM pg_attribute WHERE attrelid IN ('periscope.request_rollups'::regclass, 'periscope.slo_rollups'::regclass) AND attname IN ('aggregates', 'counts')")
             .trimmingCharacters(in: .whitespacesAndNewlines) == (hasLZ4 ? "l,l" : ","), "rollup rows compressed with lz4 where the server has it")
@@ -468,17 +468,17 @@ struct PostgresStoreTests {
         _ = try store.ingest(Self.logs(1), batchID: "l")
         try replica.waitForReplay(of: primary)
         #expect(try store.trace(TraceID(high: 3, low: 3))?.spans.count == 1)
-        #expect(try store.logs(LogQuery(limit: 100)).count == 10)
+        #expect(try store.logs(LogQuery(limit: 100)).logs.count == 10)
         // Replay paused on the replica: a batch stored since is not in the answers, so they came from it.
         try replica.psql(database, "SELECT pg_wal_replay_pause()")
         _ = try store.ingest(Self.logs(2), batchID: "l2")
-        #expect(try store.logs(LogQuery(limit: 100)).count == 10, "the replica answered (it has not replayed the second batch)")
+        #expect(try store.logs(LogQuery(limit: 100)).logs.count == 10, "the replica answered (it has not replayed the second batch)")
         #expect(try store.counts()["logs"] == 20, "counts come from the primary")
         try replica.psql(database, "SELECT pg_wal_replay_resume()")
         try replica.waitForReplay(of: primary)
-        #expect(try store.logs(LogQuery(limit: 100)).count == 20)
+        #expect(try store.logs(LogQuery(limit: 100)).logs.count == 20)
         replica.stop()
-        #expect(try store.logs(LogQuery(limit: 100)).count == 20, "the primary answers while the replica is down")
+        #expect(try store.logs(LogQuery(limit: 100)).logs.count == 20, "the primary answers while the replica is down")
         #expect(try store.trace(TraceID(high: 3, low: 3))?.spans.count == 1)
     }
 
@@ -500,19 +500,19 @@ struct PostgresStoreTests {
             replicaAnswerTimeout: .seconds(2), replicaRetryAfter: .milliseconds(500))
         _ = try store.ingest(Self.logs(1), batchID: "l")
         try replica.waitForReplay(of: primary)
-        #expect(try store.logs(LogQuery(limit: 100)).count == 10)
+        #expect(try store.logs(LogQuery(limit: 100)).logs.count == 10)
 
         try replica.pause()
         let clock = ContinuousClock()
         var count = 0
-        let first = try clock.measure { count = try store.logs(LogQuery(limit: 100)).count }
+        let first = try clock.measure { count = try store.logs(LogQuery(limit: 100)).logs.count }
         #expect(count == 10)
         #expect(first >= .seconds(2) && first < .seconds(10), "the first read found the replica silent at its answer timeout: \(first)")
         // Probes keep finding it silent, apart from reads, which do not wait on it.
         let deadline = clock.now + .seconds(6)
         var slowest = Duration.zero
         while clock.now < deadline {
-            slowest = max(slowest, try clock.measure { count = try store.logs(LogQuery(limit: 100)).count })
+            slowest = max(slowest, try clock.measure { count = try store.logs(LogQuery(limit: 100)).logs.count })
             #expect(count == 10)
             usleep(50_000)
         }
@@ -524,7 +524,7 @@ struct PostgresStoreTests {
         _ = try store.ingest(Self.logs(2), batchID: "l2")
         var fromReplica = false
         for _ in 0..<200 where !fromReplica {
-            fromReplica = try store.logs(LogQuery(limit: 100)).count == 10
+            fromReplica = try store.logs(LogQuery(limit: 100)).logs.count == 10
             if !fromReplica { usleep(100_000) }
         }
         #expect(fromReplica, "reads went to the replica again once it answered")

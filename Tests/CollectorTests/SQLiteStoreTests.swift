@@ -108,10 +108,10 @@ struct SQLiteStoreTests {
         _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "other"), scopes: [ScopeLogs(records: [
             LogRecord(timeUnixNano: 1, body: .string("unrelated")),
         ])])]), batchID: nil)
-        let logs = try store.logs(LogQuery(traceID: Self.traceID))
+        let logs = try store.logs(LogQuery(traceID: Self.traceID)).logs
         #expect(logs.map(\.body) == [.string("line 2"), .string("line 1"), .string("line 0")])
         #expect(logs.allSatisfy { $0.severityText == "INFO" && $0.spanID == SpanID(1) && $0.traceID == Self.traceID })
-        #expect(try store.logs(LogQuery(traceID: Self.traceID, limit: 2)).count == 2)
+        #expect(try store.logs(LogQuery(traceID: Self.traceID, limit: 2)).logs.count == 2)
     }
 
     @Test("metrics of every kind are stored", arguments: StoreBackend.allCases)
@@ -248,6 +248,6 @@ struct StoreLayoutTests {
         #expect(try store.counts()["traces"] == 1)
         #expect(try store.trace(SQLiteStoreTests.traceID)?.spans.count == 2)
         #expect(try store.summary(SQLiteStoreTests.traceID)?.spanCount == 2)
-        #expect(try store.searchTraces(TraceQuery()).count == 1)
+        #expect(try store.searchTraces(TraceQuery()).traces.count == 1)
     }
 }

@@ -150,7 +150,7 @@ struct StoreModelTests {
         var answered = 0
         for _ in 0..<300 {
             let query = Self.randomQuery(&generator)
-            let answer = try store.searchTraces(query).map(\.traceID)
+            let answer = try store.searchTraces(query).traces.map(\.traceID)
             let expected = Self.expected(spans, query)
             #expect(answer == expected, "query \(query)")
             if !expected.isEmpty { answered += 1 }
@@ -204,6 +204,34 @@ struct StoreModelTests {
         #expect(page.map(\.start) == page.map(\.start).sorted(by: >))
         let everything = Set(Self.expected(spans, query))
         #expect(page.allSatisfy { everything.contains($0.traceID) })
+    }
+
+    @Test("a trace search cut by its work budget says so; one that ran its course does not", arguments: StoreBackend.allCases)
+    func searchTruncated(_ backend: StoreBackend) throws {
+        let spans = Self.generate(traces: 300, ordered: false, seed: 8)
+        let store = try backend.make(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.ingest(spans, into: store, batchSize: 61, shuffle: true, seed: 8)
+        var query = TraceQuery()
+        query.attributes = [Attribute("customer.tier", .string("gold"))]
+        query.limit = 1000
+        let whole = try store.searchTraces(query)
+        #expect(!whole.truncated)
+        #expect(whole.traces.map(\.traceID) == Self.expected(spans, query))
+        query.workBudget = 40
+        let cut = try store.searchTraces(query)
+        #expect(cut.truncated)
+        #expect(cut.traces.count < whole.traces.count)
+        #expect(Set(cut.traces.map(\.traceID)).isSubset(of: Set(whole.traces.map(\.traceID))))
+        // Enough found within the budget: the answer is whole.
+        query.limit = 1
+        #expect(try !store.searchTraces(query).truncated)
+        var absent = TraceQuery()
+        absent.service = "no-such-service"
+        #expect(try !store.searchTraces(absent).truncated)
+        absent.workBudget = 2
+        let stopped = try store.searchTraces(absent)
+        #expect(stopped.truncated && stopped.traces.isEmpty)
     }
 
     @Test("dependencies equal the model, also when parent and child arrive in different batches", arguments: StoreBackend.allCases)
@@ -348,25 +376,115 @@ struct LogModelTests {
         func n(for record: LogRecord) -> Int64 { if case .int(let value)? = record.attributes["n"] { return value }; return -1 }
         for trace in [0, 1, 2, 7, 398] {
             let traceID = TraceID(high: 7, low: UInt64(trace))
-            #expect(try store.logs(LogQuery(traceID: traceID)).map(n) == expected { $0.traceID == traceID })
-            #expect(try store.logs(LogQuery(correlationID: "req-\(trace)")).map(n) == expected { PartitionWriter.correlationID($0.attributes) == "req-\(trace)" })
+            #expect(try store.logs(LogQuery(traceID: traceID)).logs.map(n) == expected { $0.traceID == traceID })
+            #expect(try store.logs(LogQuery(correlationID: "req-\(trace)")).logs.map(n) == expected { PartitionWriter.correlationID($0.attributes) == "req-\(trace)" })
             var filtered = LogQuery(traceID: traceID, minSeverity: 13, contains: "failed", startUnixNano: base + 20_000 * 1_000_000_000, limit: 3)
             filtered.newestFirst = true
-            #expect(try store.logs(filtered).map(n) == expected({
+            #expect(try store.logs(filtered).logs.map(n) == expected({
                 $0.traceID == traceID && $0.severityNumber.rawValue >= 13 && $0.body.text.contains("failed") && $0.timeUnixNano >= base + 20_000 * 1_000_000_000
             }, newestFirst: true, limit: 3))
         }
-        #expect(try store.logs(LogQuery(correlationID: "req-none")).isEmpty)
+        #expect(try store.logs(LogQuery(correlationID: "req-none")).logs.isEmpty)
         // Without a key every block is a candidate: the search keeps the best records in order
         // across blocks whose times overlap, and stops early only where no later block can hold one.
-        #expect(try store.logs(LogQuery(service: "a", limit: 50)).map(n) == expected({ service($0) == "a" }, limit: 50))
+        #expect(try store.logs(LogQuery(service: "a", limit: 50)).logs.map(n) == expected({ service($0) == "a" }, limit: 50))
         var severe = LogQuery(minSeverity: 17, limit: 37)
         severe.newestFirst = true
-        #expect(try store.logs(severe).map(n) == expected({ $0.severityNumber.rawValue >= 17 }, newestFirst: true, limit: 37))
+        #expect(try store.logs(severe).logs.map(n) == expected({ $0.severityNumber.rawValue >= 17 }, newestFirst: true, limit: 37))
         let window = (base + 30_000 * 1_000_000_000)...(base + 40_000 * 1_000_000_000)
-        #expect(try store.logs(LogQuery(contains: "failed 1", startUnixNano: window.lowerBound, endUnixNano: window.upperBound, limit: 5000)).map(n)
+        #expect(try store.logs(LogQuery(contains: "failed 1", startUnixNano: window.lowerBound, endUnixNano: window.upperBound, limit: 5000)).logs.map(n)
             == expected({ $0.body.text.contains("failed 1") && window.contains($0.timeUnixNano) }, limit: 5000))
-        #expect(try store.logs(LogQuery(limit: 1)).map(n) == expected({ _ in true }, limit: 1))
-        #expect(try store.logs(LogQuery(limit: 100_000)).count == records.count)
+        #expect(try store.logs(LogQuery(limit: 1)).logs.map(n) == expected({ _ in true }, limit: 1))
+        #expect(try store.logs(LogQuery(limit: 100_000)).logs.count == records.count)
+    }
+
+    @Test("a log search cut by its read budget answers the part it searched whole, and resuming from its bound reads the rest once")
+    func readBudget() throws {
+        let store = try SQLiteStore(directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var generator = SeededGenerator(seed: 12)
+        let base = StoreModelTests.dayA
+        var records = [LogRecord]()
+        // Two days of records in blocks of 20 whose time ranges overlap their neighbours' (each
+        // record within 15 minutes of its place), and every 25th block a backfill spanning both days.
+        for n in 0..<6_000 {
+            let wide = n / 20 % 25 == 24
+            let second = wide ? UInt64.random(in: 0..<(2 * 86_400), using: &generator) : UInt64(n) * 28 + UInt64.random(in: 0..<900, using: &generator)
+            records.append(LogRecord(
+                timeUnixNano: base + second * 1_000_000_000,
+                severityNumber: .info, body: .string(n % 7 == 0 ? "failed \(n)" : "ok \(n)"), attributes: [Attribute("n", .int(Int64(n)))]))
+        }
+        for first in stride(from: 0, to: records.count, by: 20) {
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "a"), scopes: [ScopeLogs(records: Array(records[first..<(first + 20)]))])]), batchID: nil)
+        }
+        func n(_ log: QueryAPI.Log) -> Int64 { if case .int(let value)? = log.attributes["n"] { return value }; return -1 }
+        func expected(_ text: String, newestFirst: Bool, in range: ClosedRange<UInt64>) -> [Int64] {
+            let sorted = records.enumerated()
+                .filter { $0.element.body.text.contains(text) && range.contains($0.element.timeUnixNano) }
+                .sorted { ($0.element.timeUnixNano, $0.offset) < ($1.element.timeUnixNano, $1.offset) }
+                .map { Int64($0.offset) }
+            return newestFirst ? sorted.reversed() : sorted
+        }
+        for (text, newestFirst) in [("failed", true), ("failed", false), ("no such text", true), ("no such text", false)] {
+            var query = LogQuery(contains: text, limit: 100_000)
+            query.newestFirst = newestFirst
+            query.readBudget = 700
+            var answered = [Int64]()
+            var rounds = 0
+            while rounds < 1_000 {
+                rounds += 1
+                let answer = try store.logs(query)
+                let range = query.startUnixNano...query.endUnixNano
+                guard answer.truncated else {
+                    #expect(answer.resumeUnixNano == nil)
+                    #expect(answer.logs.map(n) == expected(text, newestFirst: newestFirst, in: range))
+                    answered += answer.logs.map(n)
+                    break
+                }
+                let resume = try #require(answer.resumeUnixNano)
+                #expect(range.contains(resume))
+                // Every match beyond the bound, in order, and only those.
+                let whole = newestFirst ? (resume == .max ? nil : (resume + 1)...range.upperBound) : (resume == 0 ? nil : range.lowerBound...(resume - 1))
+                #expect(answer.logs.map(n) == whole.map { expected(text, newestFirst: newestFirst, in: $0) } ?? [])
+                answered += answer.logs.map(n)
+                if newestFirst {
+                    #expect(resume < query.endUnixNano, "each round moves on")
+                    query.endUnixNano = resume
+                } else {
+                    #expect(resume > query.startUnixNano, "each round moves on")
+                    query.startUnixNano = resume
+                }
+            }
+            #expect(rounds > 10, "the budget cut the search (\(text), newest first: \(newestFirst))")
+            #expect(answered == expected(text, newestFirst: newestFirst, in: 0...UInt64.max), "every match once, none skipped")
+        }
+        // The default budget reads this store whole.
+        #expect(!(try store.logs(LogQuery(contains: "no such text")).truncated))
+        // A full answer is not cut, however small the budget left.
+        var first = LogQuery(contains: "failed", limit: 3)
+        first.newestFirst = true
+        first.readBudget = 1
+        let answer = try store.logs(first)
+        #expect(answer.logs.count <= 3)
+        #expect(answer.truncated == (answer.logs.count < 3))
+
+        // Every block spanning its whole day: no bound short of the range's edge leaves anything
+        // whole until every block is read, which a second budget stops short of.
+        let wide = LogRecord(timeUnixNano: base + 86_400 * 1_000_000_000 - 1, severityNumber: .info, body: .string("edge"))
+        for first in stride(from: 0, to: 40 * 20, by: 20) {
+            var batch = Array(records[first..<(first + 20)])
+            batch[0].timeUnixNano = base
+            batch[19] = wide
+            _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "wide"), scopes: [ScopeLogs(records: batch)])]), batchID: nil)
+        }
+        var spanning = LogQuery(service: "wide", contains: "no such text", endUnixNano: wide.timeUnixNano)
+        spanning.newestFirst = true
+        spanning.readBudget = 100
+        let stuck = try store.logs(spanning)
+        #expect(stuck.truncated && stuck.logs.isEmpty)
+        #expect(stuck.resumeUnixNano == wide.timeUnixNano, "nothing could be searched whole")
+        spanning.readBudget = 40 * LogBlockSearch.leastBlockCost / 2
+        let whole = try store.logs(spanning)
+        #expect(whole.truncated == false, "twice the budget reads the 40 blocks")
     }
 }

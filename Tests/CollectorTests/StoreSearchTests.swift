@@ -74,53 +74,53 @@ struct StoreSearchTests {
         let store = try populatedStore(backend)
         var all = TraceQuery()
         all.limit = 100
-        #expect(ids(try store.searchTraces(all)) == Array((1...40).reversed()), "newest first")
+        #expect(ids(try store.searchTraces(all).traces) == Array((1...40).reversed()), "newest first")
 
         var limited = all
         limited.limit = 3
-        #expect(ids(try store.searchTraces(limited)) == [40, 39, 38])
+        #expect(ids(try store.searchTraces(limited).traces) == [40, 39, 38])
 
         var errors = all
         errors.status = .error
-        #expect(ids(try store.searchTraces(errors)) == [40, 35, 30, 25, 20, 15, 10, 5])
+        #expect(ids(try store.searchTraces(errors).traces) == [40, 35, 30, 25, 20, 15, 10, 5])
 
         var inventory = all
         inventory.service = "inventory"
         inventory.operation = "GET /inventory"
         inventory.minSpanDurationNanos = 30 * Self.ms
-        #expect(ids(try store.searchTraces(inventory)) == Array((30...40).reversed()))
+        #expect(ids(try store.searchTraces(inventory).traces) == Array((30...40).reversed()))
 
         var spanRange = all
         spanRange.minSpanDurationNanos = 100 * Self.ms
         spanRange.maxSpanDurationNanos = 150 * Self.ms
-        #expect(ids(try store.searchTraces(spanRange)) == [15, 14, 13, 12, 11, 10])
+        #expect(ids(try store.searchTraces(spanRange).traces) == [15, 14, 13, 12, 11, 10])
 
         var traceRange = all
         traceRange.minTraceDurationNanos = 385 * Self.ms
-        #expect(ids(try store.searchTraces(traceRange)) == [40, 39])
+        #expect(ids(try store.searchTraces(traceRange).traces) == [40, 39])
         traceRange.minTraceDurationNanos = nil
         traceRange.maxTraceDurationNanos = 30 * Self.ms
-        #expect(ids(try store.searchTraces(traceRange)) == [3, 2, 1])
+        #expect(ids(try store.searchTraces(traceRange).traces) == [3, 2, 1])
 
         var kind = all
         kind.kind = .client
-        #expect(try store.searchTraces(kind).isEmpty)
+        #expect(try store.searchTraces(kind).traces.isEmpty)
 
         var indexedAttribute = all
         indexedAttribute.attributes = [Attribute("http.route", .string("/checkout/fast"))]
-        #expect(ids(try store.searchTraces(indexedAttribute)) == stride(from: 40, through: 2, by: -2).map { $0 })
+        #expect(ids(try store.searchTraces(indexedAttribute).traces) == stride(from: 40, through: 2, by: -2).map { $0 })
 
         var bothAttributes = indexedAttribute
         bothAttributes.attributes.append(Attribute("customer.tier", .string("gold")))
-        #expect(ids(try store.searchTraces(bothAttributes)) == [36, 30, 24, 18, 12, 6], "AND on one span, one key not indexed")
+        #expect(ids(try store.searchTraces(bothAttributes).traces) == [36, 30, 24, 18, 12, 6], "AND on one span, one key not indexed")
 
         var dayB = all
         dayB.startUnixNano = Self.dayB
-        #expect(ids(try store.searchTraces(dayB)) == [40, 39, 38])
+        #expect(ids(try store.searchTraces(dayB).traces) == [40, 39, 38])
         var window = all
         window.startUnixNano = Self.start(10)
         window.endUnixNano = Self.start(12)
-        #expect(ids(try store.searchTraces(window)) == [12, 11, 10])
+        #expect(ids(try store.searchTraces(window).traces) == [12, 11, 10])
     }
 
     @Test("trace ID prefixes resolve to the traces that start with them", arguments: StoreBackend.allCases)
@@ -135,17 +135,17 @@ struct StoreSearchTests {
     @Test("log filters: trace, correlation ID, service, level, text, time range, order", arguments: StoreBackend.allCases)
     func logFilters(_ backend: StoreBackend) throws {
         let store = try populatedStore(backend)
-        #expect(try store.logs(LogQuery(traceID: Self.traceID(7))).map(\.body) == [.string("checkout ok 7")])
-        #expect(try store.logs(LogQuery(correlationID: "req-12")).map(\.traceID) == [Self.traceID(12)])
-        #expect(try store.logs(LogQuery(service: "checkout")).count == 40)
-        #expect(try store.logs(LogQuery(service: "inventory")).isEmpty)
-        #expect(try store.logs(LogQuery(minSeverity: 17)).count == 8)
-        #expect(try store.logs(LogQuery(contains: "lookup failed")).count == 8)
-        #expect(try store.logs(LogQuery(startUnixNano: Self.dayB)).count == 3)
+        #expect(try store.logs(LogQuery(traceID: Self.traceID(7))).logs.map(\.body) == [.string("checkout ok 7")])
+        #expect(try store.logs(LogQuery(correlationID: "req-12")).logs.map(\.traceID) == [Self.traceID(12)])
+        #expect(try store.logs(LogQuery(service: "checkout")).logs.count == 40)
+        #expect(try store.logs(LogQuery(service: "inventory")).logs.isEmpty)
+        #expect(try store.logs(LogQuery(minSeverity: 17)).logs.count == 8)
+        #expect(try store.logs(LogQuery(contains: "lookup failed")).logs.count == 8)
+        #expect(try store.logs(LogQuery(startUnixNano: Self.dayB)).logs.count == 3)
         var newest = LogQuery(limit: 2)
         newest.newestFirst = true
-        #expect(try store.logs(newest).map(\.body) == [.string("inventory lookup failed for order 40"), .string("checkout ok 39")])
-        #expect(try store.logs(LogQuery(limit: 2)).map(\.body) == [.string("checkout ok 1"), .string("checkout ok 2")])
+        #expect(try store.logs(newest).logs.map(\.body) == [.string("inventory lookup failed for order 40"), .string("checkout ok 39")])
+        #expect(try store.logs(LogQuery(limit: 2)).logs.map(\.body) == [.string("checkout ok 1"), .string("checkout ok 2")])
     }
 
     @Test("services, operations and the dependency graph", arguments: StoreBackend.allCases)
@@ -176,14 +176,14 @@ struct StoreSearchTests {
             let record = LogRecord(timeUnixNano: Self.dayA + UInt64(index), body: item.body, attributes: item.attributes)
             _ = try store.ingest(.logs([ResourceLogs(resource: Resource(serviceName: "roundtrip"), scopes: [ScopeLogs(records: [record])])]), batchID: "rt\(index)")
         }
-        let logs = try store.logs(LogQuery(service: "roundtrip", limit: 100))
+        let logs = try store.logs(LogQuery(service: "roundtrip", limit: 100)).logs
         try #require(logs.count == cases.count)
         for (log, item) in zip(logs.sorted { $0.timeUnixNano < $1.timeUnixNano }, cases) {
             #expect(log.attributes == item.attributes.dictionary, "\(item.attributes)")
             #expect(log.body == item.body, "the exact body, NUL included")
         }
-        #expect(try store.logs(LogQuery(correlationID: "c-1")).first?.attributes["user"] == .string("ann"))
-        #expect(try store.logs(LogQuery(correlationID: "r-1")).count == 1)
+        #expect(try store.logs(LogQuery(correlationID: "c-1")).logs.first?.attributes["user"] == .string("ann"))
+        #expect(try store.logs(LogQuery(correlationID: "r-1")).logs.count == 1)
     }
 
     @Test("retention drops whole old partitions and only those", arguments: StoreBackend.allCases)

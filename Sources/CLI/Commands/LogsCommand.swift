@@ -96,7 +96,11 @@ struct LogsCommand: AsyncParsableCommand {
             var filter = baseFilter
             if let reference { filter.traceID = try await reference.resolve(with: context.client) }
             // The latest lines, shown oldest first.
-            let latest = QueryAPI.Logs(logs: try await context.client.logs(filter).logs.reversed())
+            var latest = try await context.client.logs(filter)
+            latest.logs.reverse()
+            if latest.truncated, let resume = latest.resumeUnixNano {
+                CommandRunner.note(Self.truncatedNote(resume, end: filter.range.endUnixNano))
+            }
             let renderer = LogsRenderer(style: context.style, verbose: verbose)
             guard follow else {
                 if context.settings.json { return try JSONOutput.string(latest) }
@@ -127,6 +131,17 @@ struct LogsCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// What a search cut by the collector's read budget shows (newest first: the lines after
+    /// `resume`); at the range's own `end` (nil: open) nothing was searched whole.
+    static func truncatedNote(_ resume: UInt64, end: UInt64?) -> String {
+        let narrow = "narrow the search (--service, --level, --since)"
+        guard resume < min(end ?? .max, UInt64(Int64.max)) else {
+            return "the collector's read budget ran out before any part of the range was searched whole: \(narrow)"
+        }
+        return "the collector searched only the newest part of the range (its read budget ran out): the lines shown are every match after "
+            + "\(Timestamp.rfc3339(unixNanos: resume)); for earlier ones run again with --until \(resume), or \(narrow)"
     }
 
     private static func emit(_ records: [QueryAPI.Log], json: Bool, renderer: LogsRenderer) throws {

@@ -114,6 +114,9 @@ struct TracesCommand: AsyncParsableCommand {
         try await CommandRunner.run(global) { context in
             let list = try await context.client.searchTraces(filter)
             if context.settings.json { return try JSONOutput.string(list) }
+            if list.truncated {
+                CommandRunner.note("the collector's search budget ran out before every candidate was checked: more traces may match; narrow --since/--until or add --operation or an indexed --attr")
+            }
             if list.traces.isEmpty {
                 CommandRunner.note(emptyNote)
                 return ""

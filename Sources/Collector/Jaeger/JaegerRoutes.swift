@@ -69,7 +69,7 @@ struct JaegerRoutes: Sendable {
                     // budget counts what the search reads, so one search stays bounded work.
                     var traces = [JaegerDocuments.Trace]()
                     var spansLeft = Self.maxSpansPerSearch
-                    let found = try query.map { try store.searchTraces($0).map { ($0.traceID, $0.spanCount) } } ?? asked.map { ($0, 0) }
+                    let found = try query.map { try store.searchTraces($0).traces.map { ($0.traceID, $0.spanCount) } } ?? asked.map { ($0, 0) }
                     for (id, spanCount) in found where spansLeft > 0 {
                         guard let trace = try store.trace(id, limit: min(Self.maxSpansPerSearchedTrace, spansLeft)) else { continue }
                         spansLeft -= max(spanCount, trace.totalSpans ?? trace.spans.count)

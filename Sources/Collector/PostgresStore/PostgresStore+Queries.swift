@@ -59,7 +59,7 @@ extension PostgresStore {
     }
 
     /// As the SQLite store's search (`TraceSearch`), through one session.
-    func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
+    func searchTraces(_ query: TraceQuery) throws -> QueryAPI.TraceList {
         try reading { session in
             var sources = [PartitionDay: PostgresDayBlocks]()
             return try TraceSearch.run(
@@ -106,7 +106,9 @@ extension PostgresStore {
         }
     }
 
-    func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
+    /// One statement, bounded by the session's `statement_timeout` rather than by
+    /// `query.readBudget` (the server reads the rows; there is no block to stop at).
+    func logs(_ query: LogQuery) throws -> QueryAPI.Logs {
         var binds = PostgresBindings()
         func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws -> String {
             try binds.append(value)
@@ -131,7 +133,7 @@ extension PostgresStore {
         let text = keyed
             ? "SELECT \(columns) FROM (SELECT id, \(columns) \(filtered) OFFSET 0) AS keyed" + order
             : "SELECT \(columns) \(filtered)" + order
-        return try reading { session in
+        return QueryAPI.Logs(logs: try reading { session in
             try session.query(PostgresQuery(unsafeSQL: text, binds: binds), "reading logs").map { row in
                 let (time, observed, service, severityNumber, severityText, body, bodyText, attributes, traceID, spanID, correlation, correlationKey) =
                     try row.decode((Int64, Int64, String, Int, String, ByteBuffer?, String, ByteBuffer, ByteBuffer?, Int64?, String?, Int16?).self)
@@ -146,7 +148,7 @@ extension PostgresStore {
                     traceID: traceID.flatMap { TraceID(bytes: Array($0.readableBytesView)) },
                     spanID: spanID.map { SpanID(UInt64(bitPattern: $0)) })
             }
-        }
+        })
     }
 
     func services(limit: Int) throws -> [QueryAPI.Service] {

@@ -197,7 +197,7 @@ struct QueryRoutes: Sendable {
         guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
         query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 20)
         let finalQuery = query
-        return QueryAPI.TraceList(traces: try await run { try $0.searchTraces(finalQuery) })
+        return try await run { try $0.searchTraces(finalQuery) }
     }
 
     func logs(_ parameters: QueryParameters) async throws -> QueryAPI.Logs {
@@ -221,7 +221,7 @@ struct QueryRoutes: Sendable {
             query.newestFirst = order == "desc"
         }
         let finalQuery = query
-        return QueryAPI.Logs(logs: try await run { try $0.logs(finalQuery) })
+        return try await run { try $0.logs(finalQuery) }
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -17,6 +17,8 @@ struct TraceQuery: Equatable, Sendable {
     var startUnixNano: UInt64 = 0
     var endUnixNano: UInt64 = .max
     var limit = 20
+    /// Most work the search does before it answers with what it found (`TraceSearch`).
+    var workBudget = maxSearchWork
 
     /// Most `key=value` filters one search takes: each is checked on every span verified, so
     /// thousands in one URL would make one search cost minutes.
@@ -46,7 +48,15 @@ struct LogQuery: Equatable, Sendable {
     var limit = 1000
     /// Newest first (then the caller usually reverses) instead of oldest first.
     var newestFirst = false
+    /// Most records the search decodes (a block counts its records, at least
+    /// `LogBlockSearch.leastBlockCost`) before it answers with the part of the range it
+    /// searched whole (`QueryAPI.Logs.truncated`): a text search over a month of records
+    /// would otherwise hold a query thread for minutes.
+    var readBudget = maxLogRecordsRead
 }
+
+/// `LogQuery.readBudget`'s default: about five seconds of decoding on one core here.
+let maxLogRecordsRead = 10_000_000
 
 /// Most work one trace search does before it answers with what it found (`PartitionTraceSearch.work`:
 /// candidates verified, block indexes read, traces summarised; the span index answers most
@@ -80,7 +90,7 @@ extension SQLiteStore {
 
     /// Traces with a span matching every span filter and a summary matching the trace filters,
     /// newest first (by the latest matching span's start).
-    func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary] {
+    func searchTraces(_ query: TraceQuery) throws -> QueryAPI.TraceList {
         try TraceSearch.run(
             query, indexedAttributes: indexedAttributes,
             daysNewestFirst: Array(partitions(from: query.startUnixNano, to: query.endUnixNano).reversed()),
@@ -113,16 +123,20 @@ extension SQLiteStore {
         return try ids.sorted().prefix(limit).compactMap { try summary($0) }
     }
 
-    /// Log records matching every filter, oldest first (or newest first).
-    func logs(_ query: LogQuery) throws -> [QueryAPI.Log] {
+    /// Log records matching every filter, oldest first (or newest first), day by day within
+    /// one read budget.
+    func logs(_ query: LogQuery) throws -> QueryAPI.Logs {
         var logs = [QueryAPI.Log]()
         var partitions = partitions(from: query.startUnixNano, to: query.endUnixNano)
         if query.newestFirst { partitions.reverse() }
+        var budget = query.readBudget
         for partition in partitions where logs.count < query.limit {
             let search = LogBlockSearch(query: query, limit: query.limit - logs.count)
-            logs += try partition.reader.withLock { try search.run(in: $0) }
+            let part = try partition.reader.withLock { try search.run(in: $0, budget: &budget) }
+            logs += part.logs
+            if let resume = part.resumeUnixNano { return QueryAPI.Logs(logs: logs, truncated: true, resumeUnixNano: resume) }
         }
-        return logs
+        return QueryAPI.Logs(logs: logs)
     }
 
     /// Every service with spans or logs, with its span operations.

@@ -282,18 +282,20 @@ struct TraceGathering {
 /// through whatever connection the store uses), the answers are summarised over every day
 /// (`summaries`, given as many traces as are still wanted — with trace filters, which may turn
 /// some away, at least `summaryGroup` — so a store with round trips makes one per group rather
-/// than one per trace) and checked against the trace filters, within one work budget (`maxSearchWork`).
+/// than one per trace) and checked against the trace filters, within one work budget (`TraceQuery.workBudget`).
+/// An answer cut short by the budget says so (`truncated`).
 enum TraceSearch {
     static func run<Day>(
         _ query: TraceQuery, indexedAttributes: Set<String>, daysNewestFirst days: [Day], summaryGroup: Int = 1,
         page: (inout PartitionTraceSearch, Day, Int) throws -> [(traceID: TraceID, start: UInt64)],
         summaries: ([TraceID]) throws -> [TraceID: QueryAPI.TraceSummary]
-    ) throws -> [QueryAPI.TraceSummary] {
+    ) throws -> QueryAPI.TraceList {
         var found = [QueryAPI.TraceSummary]()
         var seen = Set<TraceID>()
         let traceFilters = query.minTraceDurationNanos != nil || query.maxTraceDurationNanos != nil
-        var budget = maxSearchWork
-        for day in days where budget > 0 {
+        var budget = query.workBudget
+        for day in days {
+            guard budget > 0 else { return QueryAPI.TraceList(traces: found, truncated: true) }
             var search = PartitionTraceSearch(query: query, indexedAttributes: indexedAttributes, workBudget: budget)
             defer { budget -= search.work }
             while found.count < query.limit {
@@ -312,12 +314,13 @@ enum TraceSearch {
                         if let minimum = query.minTraceDurationNanos, summary.durationNanos < minimum { continue }
                         if let maximum = query.maxTraceDurationNanos, summary.durationNanos > maximum { continue }
                         found.append(summary)
-                        if found.count >= query.limit { return found }
+                        if found.count >= query.limit { return QueryAPI.TraceList(traces: found) }
                     }
                 }
                 if answers.count < wanted { break }
             }
+            if search.stoppedByBudget { return QueryAPI.TraceList(traces: found, truncated: true) }
         }
-        return found
+        return QueryAPI.TraceList(traces: found)
     }
 }

@@ -33,12 +33,12 @@ protocol TelemetryStore: RollupSource {
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace?
     /// One trace's summary over every day it spans; `nil` when no span of it is stored.
     func summary(_ traceID: TraceID) throws -> QueryAPI.TraceSummary?
-    /// Traces matching a search, newest first.
-    func searchTraces(_ query: TraceQuery) throws -> [QueryAPI.TraceSummary]
+    /// Traces matching a search, newest first, within the search's work budget.
+    func searchTraces(_ query: TraceQuery) throws -> QueryAPI.TraceList
     /// Traces whose ID starts with `prefix` (hex).
     func traces(withIDPrefix prefix: String, limit: Int) throws -> [QueryAPI.TraceSummary]
-    /// Log records matching a query.
-    func logs(_ query: LogQuery) throws -> [QueryAPI.Log]
+    /// Log records matching a query, within its read budget (`LogQuery.readBudget`).
+    func logs(_ query: LogQuery) throws -> QueryAPI.Logs
     /// Services seen, busiest first.
     func services(limit: Int) throws -> [QueryAPI.Service]
     /// Calls between services in a time range, its newest spans first, within `budget`.

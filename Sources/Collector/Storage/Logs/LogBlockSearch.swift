@@ -9,7 +9,17 @@ import PeriscopeQueryAPI
 /// (time, arrival number) — and stops at the first block that starts after the last of them
 /// (ends before it, newest first). The candidates are listed without their data, so however
 /// SQLite orders them it never sorts blobs; each block's data is read when its turn comes.
+///
+/// Each block decoded costs its records from a read budget shared by the query's days. When
+/// the budget runs out, the next block's bound (its latest time newest first, its earliest
+/// oldest first) splits the range: every record beyond it was in a block read, so the matches
+/// beyond it are answered whole, those on its side are left to a query resumed from it. While
+/// that bound is still the range's own edge (blocks spanning it, as a backfill writes them),
+/// reading goes on, up to twice the budget; past that the answer is cut with nothing whole.
 struct LogBlockSearch {
+    /// What a block costs at least, however few records it holds (its read and decompression).
+    static let leastBlockCost = 64
+
     let query: LogQuery
     let limit: Int
 
@@ -21,8 +31,9 @@ struct LogBlockSearch {
         var log: QueryAPI.Log?
     }
 
-    func run(in database: SQLiteDatabase) throws -> [QueryAPI.Log] {
-        guard limit > 0 else { return [] }
+    /// The matches of this day, and where the search stopped when `budget` ran out.
+    func run(in database: SQLiteDatabase, budget: inout Int) throws -> (logs: [QueryAPI.Log], resumeUnixNano: UInt64?) {
+        guard limit > 0 else { return ([], nil) }
         var conditions = ["min_time <= ?", "max_time >= ?"]
         let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
         if key != nil { conditions.append("id IN (SELECT value FROM json_each(?))") }
@@ -44,7 +55,7 @@ struct LogBlockSearch {
         statement.bind(next(), end).bind(next(), query.startUnixNano)
         if let key {
             let candidates = try LogKeys.blocks(withKey: key, in: database)
-            guard !candidates.isEmpty else { return [] }
+            guard !candidates.isEmpty else { return ([], nil) }
             statement.bind(next(), "[" + candidates.map(String.init).joined(separator: ",") + "]")
         }
         if let service = query.service { statement.bind(next(), service) }
@@ -60,10 +71,22 @@ struct LogBlockSearch {
                 let last = found[limit - 1].time
                 if query.newestFirst ? statement.uint64(2) < last : statement.uint64(1) > last { break }
             }
+            if budget <= 0 {
+                // Newest first no unread block holds a record later than its bound, oldest first none earlier.
+                let bound = query.newestFirst ? min(statement.uint64(2), end) : max(statement.uint64(1), query.startUnixNano)
+                // A bound at the range's own edge would leave nothing whole: blocks spanning it
+                // are read on, up to a second budget, so that a resumed search moves on.
+                let movesOn = query.newestFirst ? bound < end : bound > query.startUnixNano
+                if movesOn || budget <= -query.readBudget {
+                    let whole = found.filter { query.newestFirst ? $0.time > bound : $0.time < bound }
+                    return (whole.compactMap(\.log), bound)
+                }
+            }
             data.bind(1, id)
             guard try data.step() else { throw DamagedStoredData(what: "log block \(id) (missing)") }
             let block = try data.withBlob(0) { try Self.decode(id, compressed: $0) }
             data.reset()
+            budget -= max(block.records.count, Self.leastBlockCost)
             let before = found.count
             for (position, record) in block.records.enumerated() where matches(record, position, in: block) {
                 found.append(Found(time: record.timeUnixNano, sequence: record.sequence, block: id, index: position))
@@ -78,7 +101,7 @@ struct LogBlockSearch {
                 found[slot].log = block.apiLog(found[slot].index, service: service)
             }
         }
-        return found.compactMap(\.log)
+        return (found.compactMap(\.log), nil)
     }
 
     private func matches(_ record: LogBlock.Record, _ position: Int, in block: LogBlock) -> Bool {

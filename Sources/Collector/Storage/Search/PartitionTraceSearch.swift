@@ -38,6 +38,9 @@ struct PartitionTraceSearch {
     /// answers with what it found rather than read every block of the day.
     private(set) var work = 0
     private let workBudget: Int
+    /// The budget ran out while blocks or candidates were still to be looked at: this day may
+    /// hold matches not answered.
+    private(set) var stoppedByBudget = false
 
     init(query: TraceQuery, indexedAttributes: Set<String>, workBudget: Int) {
         self.indexedAttributes = indexedAttributes
@@ -53,6 +56,7 @@ struct PartitionTraceSearch {
         if term == nil { term = try chooseTerm(source) }
         while out.count < count {
             guard work < workBudget else {
+                stoppedByBudget = !blocks.isEmpty || !blocksExhausted || candidates.top != nil
                 answerVerified(above: nil, count: count, into: &out)
                 break
             }
