@@ -129,9 +129,15 @@ struct QueryRoutes: Sendable {
 
     /// A store that could not answer: a JSON body that says why, and the same sentence in the
     /// collector's log. A disk that refuses writes (full) is a 503 with `Retry-After` (signals
-    /// and SLOs merge pending rollups before they read, which needs room); anything else (a
-    /// damaged day file) a 500.
+    /// and SLOs merge pending rollups before they read, which needs room); a PostgreSQL query
+    /// ended by its statement timeout a 503 that says to narrow it; anything else (a damaged
+    /// day file) a 500.
     func storeFailed(_ error: any Error, request: Request) -> Response {
+        if let postgres = error as? PostgresStoreError, postgres.sqlState == "57014" {
+            let message = "the store ended the query (\(postgres)): it reads more than the statement timeout allows; narrow the time range or add a filter"
+            logger.warning("\(ControlCharacters.escaped(request.uri.path)): \(message)")
+            return Self.error(.serviceUnavailable, message)
+        }
         if let sqlite = error as? SQLiteError, sqlite.isWriteRefused {
             let message = "the collector cannot write to its disk (\(sqlite)): free space in its data directory, or check the disk; retry later"
             if let held = diskFullLog.admit() {
