@@ -305,6 +305,46 @@ struct CLITests {
         #expect(edges.edges.contains(QueryAPI.Dependency(caller: "checkout", callee: "payments", calls: 1, errors: 1)))
     }
 
+    @Test("logs: a search cut by the collector's read budget says where to resume, and resuming from it reads every match once")
+    func logSearchResumed() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-log-search-records", "300"])
+        defer { Task { await collector.process.stop() } }
+        // 40 requests of 20 records, a block each, one second apart; every third record matches.
+        let base = (WallClock.nowUnixNano() - 1_800_000 * Self.ms) / Self.ms * Self.ms
+        for request in 0..<40 {
+            let records = (0..<20).map { index in
+                let n = request * 20 + index
+                return LogRecord(timeUnixNano: base + UInt64(n) * 1_000 * Self.ms, severityNumber: .info, body: .string(n % 3 == 0 ? "needle \(n)" : "hay \(n)"))
+            }
+            try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
+        }
+        let expected = Set((0..<800).filter { $0 % 3 == 0 }.map { "needle \($0)" })
+        var found = [String]()
+        var until: String?
+        var rounds = 0
+        while rounds < 100 {
+            rounds += 1
+            let result = try await Self.run(["logs", "--grep", "needle", "--since", "1h", "--limit", "10000", "--json"] + (until.map { ["--until", $0] } ?? []), collector)
+            try #require(result.exitCode == 0, "\(result.standardError)")
+            let answer = try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(result.standardOutput.utf8))
+            found += answer.logs.map(\.body.text)
+            #expect(answer.logs.map(\.timeUnixNano) == answer.logs.map(\.timeUnixNano).sorted(), "oldest first")
+            guard answer.truncated else {
+                #expect(!result.standardError.contains("read budget"))
+                break
+            }
+            let resume = try #require(answer.resumeUnixNano)
+            #expect(result.standardError.contains("the collector searched only the newest part of the range (its read budget ran out)"), "\(result.standardError)")
+            #expect(result.standardError.contains("run again with --until \(resume)"), "\(result.standardError)")
+            #expect(answer.logs.allSatisfy { $0.timeUnixNano > resume })
+            until = String(resume)
+        }
+        #expect(rounds > 3, "the budget cut the search")
+        #expect(found.count == expected.count, "nothing answered twice")
+        #expect(Set(found) == expected, "nothing skipped")
+    }
+
     @Test("errors: one sentence on stderr, exit 1")
     func errors() async throws {
         let directory = try TemporaryDirectory()

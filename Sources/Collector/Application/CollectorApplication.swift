@@ -91,7 +91,7 @@ enum CollectorApplication {
         IngestRoutes(
             store: store, ingest: Self.ingest(configuration, budget: budget, counters: counters), retentionNanos: configuration.retentionNanos, logger: logger
         ).register(on: router)
-        let queries = QueryRoutes(store: store, logger: logger)
+        let queries = QueryRoutes(store: store, logger: logger, logReadBudget: configuration.maxLogSearchRecords)
         queries.register(on: router)
         queries.registerMetrics(on: router, ingest: counters, alerting: alerting)
         JaegerRoutes(queries: queries).register(on: router)

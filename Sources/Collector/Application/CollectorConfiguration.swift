@@ -35,6 +35,8 @@ struct CollectorConfiguration: Sendable, Equatable {
     var durability = StoreDurability.full
     /// Requests answered at once; more get 503 with Retry-After.
     var maxConcurrentRequests = ConcurrencyLimit.defaultMaxConcurrent
+    /// Records one log search decodes before it answers what it searched whole (`LogQuery.readBudget`).
+    var maxLogSearchRecords = maxLogRecordsRead
 
     /// The keys of `collector.yaml`, each also a flag.
     struct File: Decodable {
@@ -55,11 +57,13 @@ struct CollectorConfiguration: Sendable, Equatable {
         var indexAttributes: [String]?
         var maxOperationsPerService: Int?
         var maxConcurrentRequests: Int?
+        var maxLogSearchRecords: Int?
         var sync: String?
 
         enum CodingKeys: String, CodingKey {
             case maxOperationsPerService = "max_operations_per_service"
             case maxConcurrentRequests = "max_concurrent_requests"
+            case maxLogSearchRecords = "max_log_search_records"
             case sync
             case listen, data, store, retention, slo, alertmanagers
             case sloEvaluationInterval = "slo_evaluation_interval"

@@ -74,6 +74,9 @@ public struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-inflight-bytes"), help: "Bodies of all requests held at once, compressed and decompressed; past it a request gets 503 and Retry-After. Default 4 × (max-body-bytes + max-decompressed-bytes).")
     var maxInFlightBytes: String?
 
+    @Option(name: .customLong("max-log-search-records"), help: "Log records one log search decodes before it answers the part of its range it searched whole, with where to resume (SQLite store). Default 10000000.")
+    var maxLogSearchRecords: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -179,6 +182,10 @@ public struct CollectorCommand: AsyncParsableCommand {
         if let limit = maxConcurrentRequests ?? file?.maxConcurrentRequests {
             guard limit >= 1 else { throw ConfigurationError("--max-concurrent-requests must be at least 1; got \(limit)") }
             configuration.maxConcurrentRequests = limit
+        }
+        if let limit = maxLogSearchRecords ?? file?.maxLogSearchRecords {
+            guard limit >= 1 else { throw ConfigurationError("--max-log-search-records (max_log_search_records) must be at least 1; got \(limit)") }
+            configuration.maxLogSearchRecords = limit
         }
         if let limit = maxOperationsPerService ?? file?.maxOperationsPerService {
             guard limit >= 1 else { throw ConfigurationError("--max-operations-per-service must be at least 1; got \(limit)") }

@@ -14,6 +14,7 @@ extension CollectorConfiguration {
         }
         lines.append("  retention \(DurationText.short(retentionNanos)); auth: " + (tokens.map { "\($0.count) token\($0.count == 1 ? "" : "s")" } ?? "none (--insecure-no-auth)"))
         lines.append("  indexed span attributes: \(indexedAttributes.sorted().joined(separator: ", "))")
+        if postgres == nil { lines.append("  a log search reads at most \(maxLogSearchRecords) records") }
         if objectives.isEmpty {
             lines.append("  no SLOs")
         } else {

@@ -13,6 +13,8 @@ struct QueryRoutes: Sendable {
     var logger = Logger(label: "periscope-collector.query")
     /// Every question fails alike while the disk is full: one log line a minute.
     let diskFullLog = LogThrottle()
+    /// Records one log search decodes (`LogQuery.readBudget`).
+    var logReadBudget = maxLogRecordsRead
 
     static let maxLimit = 10_000
     /// Spans one trace answer may bring: twice as many are built and held while it is read.
@@ -222,6 +224,7 @@ struct QueryRoutes: Sendable {
         query.endUnixNano = try parameters.time("end") ?? .max
         guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
         query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+        query.readBudget = logReadBudget
         if let order = parameters.string("order") {
             guard order == "asc" || order == "desc" else { throw QueryParameters.Invalid(message: "order must be asc or desc, got '\(order)'") }
             query.newestFirst = order == "desc"
