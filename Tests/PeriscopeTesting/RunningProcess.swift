@@ -94,17 +94,34 @@ public final class RunningProcess: Sendable {
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
+        var exited: Int32?
         while process.isRunning {
+            // The kernel's word, should Foundation miss the child's exit: a child that exited
+            // and was not reaped yet is looked at without being reaped (`WNOWAIT`).
+            if let status = Self.exitStatusUnreaped(process.processIdentifier) {
+                exited = status
+                break
+            }
             guard ContinuousClock.now < deadline else {
+                let state = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? "(no /proc entry)"
                 kill(process.processIdentifier, SIGKILL)
-                throw StartError(description: "\(name) did not exit within \(timeout); killed. stderr:\n\(standardError)")
+                throw StartError(description: "\(name) did not exit within \(timeout); killed. /proc stat: \(state)\nstderr:\n\(standardError)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         ChildProcesses.unregister(process.processIdentifier)
         // Let the readability handlers drain what the pipes still hold.
         try await Task.sleep(for: .milliseconds(50))
-        return process.terminationStatus
+        return exited ?? process.terminationStatus
+    }
+
+    /// The exit status of child `pid` if it has exited and is not reaped yet (a signal's
+    /// death as Foundation reports it, the signal number); nil while it runs.
+    private static func exitStatusUnreaped(_ pid: Int32) -> Int32? {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info.si_signo == SIGCHLD,
+              info._sifields._sigchld.si_pid == pid else { return nil }
+        return info._sifields._sigchld.si_status
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
