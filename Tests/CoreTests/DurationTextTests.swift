@@ -16,4 +16,17 @@ struct DurationTextTests {
         }
         #expect(DurationText.short(.max).hasSuffix("m"), "no whole number of hours fits UInt64.max")
     }
+
+    @Test("compounds as Go writes them add up; anything else is refused")
+    func compounds() {
+        let second: UInt64 = 1_000_000_000
+        let read: [(String, UInt64)] = [
+            ("1h30m", 5_400 * second), ("2m3.5s", 123_500_000_000), ("1d12h", 36 * 3_600 * second), ("1s500ms", 1_500_000_000),
+            ("1m0s", 60 * second), ("250ms", 250_000_000), (" 1h1s ", 3_601 * second), ("1.5µs", 1_500), ("7", 7),
+        ]
+        for (text, nanos) in read { #expect(DurationText.nanos(text) == nanos, "\(text)") }
+        for text in ["", "h", "1hm", "1h30", "1x", "-1s", "1.2.3s", "1s-2s", "1e3s", "s1", "1h 30m", "99999999999d"] {
+            #expect(DurationText.nanos(text) == nil, "\(text)")
+        }
+    }
 }
