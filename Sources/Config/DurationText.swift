@@ -3,12 +3,12 @@
 /// fields send), or plain nanoseconds — and short labels for them. One parser for every part.
 public enum DurationText {
     private static let units: [(suffix: String, nanos: Double)] = [
-        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86_400e9),
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86_400e9), ("w", 604_800e9),
     ]
 
     /// Nanoseconds, or `nil` if the text is not a non-negative duration: plain nanoseconds, or
     /// one or more decimal numbers each followed by a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`,
-    /// `h`, `d`), summed.
+    /// `h`, `d`, `w`), summed.
     public static func nanos(_ text: String) -> UInt64? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let nanos = UInt64(trimmed) { return nanos }

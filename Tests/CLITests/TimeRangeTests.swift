@@ -6,7 +6,7 @@ import Testing
     static let now = Fixtures.t0
 
     @Test(arguments: [
-        ("15m", 15 * 60), ("2h", 2 * 3_600), ("7d", 7 * 86_400), ("90s", 90), ("1w", 604_800), ("1.5h", 5_400), ("0s", 0),
+        ("15m", 15 * 60), ("2h", 2 * 3_600), ("7d", 7 * 86_400), ("90s", 90), ("1w", 604_800), ("1.5h", 5_400), ("0s", 0), ("1h30m", 5_400),
     ] as [(String, UInt64)])
     func agesCountBackFromNow(text: String, seconds: UInt64) throws {
         #expect(try TimeRange.point(text, flag: "--since", nowUnixNano: Self.now) == Self.now - seconds * 1_000_000_000)

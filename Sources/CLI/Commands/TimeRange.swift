@@ -44,16 +44,10 @@ struct TimeRange: Sendable, Equatable {
     /// The first whole second whose Unix nanoseconds (plus a fraction) no longer fit in a `UInt64`.
     static let lastWholeSecond = Double(UInt64.max / 1_000_000_000)
 
-    /// `15m` → nanoseconds; units s, m, h, d, w (a bare number is not an age).
+    /// `15m`, `1h30m` → nanoseconds (`DurationText`; a bare number is not an age).
     static func parseAge(_ text: String) -> UInt64? {
-        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3_600e9), ("d", 86_400e9), ("w", 604_800e9)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-                  let value = Double(number), value.isFinite, value >= 0, value * factor < 1.8e19 else { return nil }
-            return UInt64(value * factor)
-        }
-        return nil
+        guard let last = text.last, last.isLetter else { return nil }
+        return DurationText.nanos(text)
     }
 
     /// A span/trace duration filter (`250ms`, `1.5s`, `2m`, bare nanoseconds): nanoseconds.
