@@ -4,8 +4,25 @@ extension QueryAPI {
     /// `GET /api/v1/metrics?name=…[&service=…]`: points of one metric, oldest first.
     public struct MetricPoints: Codable, Hashable, Sendable {
         public var points: [MetricPoint]
+        /// The collector's read budget ran out before the whole range was read (points of the
+        /// metric from other services, say): `points` are then every match before `resumeUnixNano`.
+        public var truncated: Bool
+        /// Set when `truncated`: ask again with `start` at it for the rest (nothing answered twice).
+        public var resumeUnixNano: UInt64?
 
-        public init(points: [MetricPoint]) { self.points = points }
+        public init(points: [MetricPoint], truncated: Bool = false, resumeUnixNano: UInt64? = nil) {
+            self.points = points
+            self.truncated = truncated
+            self.resumeUnixNano = resumeUnixNano
+        }
+
+        /// Also reads the answers of collectors from before `truncated` and `resumeUnixNano`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            points = try container.decode([MetricPoint].self, forKey: .points)
+            truncated = try container.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
+            resumeUnixNano = try container.decodeIfPresent(UInt64.self, forKey: .resumeUnixNano)
+        }
     }
 
     public struct MetricPoint: Codable, Hashable, Sendable {

@@ -338,6 +338,83 @@ private struct SpanKey: Hashable {
     var span: SpanID
 }
 
+@Suite("Metric points against a model")
+struct MetricPointModelTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metricmodel-\(UUID().uuidString)").path
+
+    @Test("points of one service in a range, oldest first; a read budget cut answers those before its bound, and resuming reads the rest once", arguments: StoreBackend.allCases)
+    func pointsAndBudget(_ backend: StoreBackend) throws {
+        let store = try backend.make(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var generator = SeededGenerator(seed: 21)
+        let base = StoreModelTests.dayA
+        // Two days of a gauge from three services, every fourth time shared by several points.
+        var expected = [(time: UInt64, service: String, value: Double)]()
+        for batch in 0..<60 {
+            var byService = [String: [NumberPoint]]()
+            for index in 0..<20 {
+                let n = batch * 20 + index
+                let time = base + UInt64(n / 4 * 4) * 120_000_000_000 + UInt64.random(in: 0..<3, using: &generator)
+                let service = ["api", "db", "cache"][Int.random(in: 0..<3, using: &generator)]
+                byService[service, default: []].append(NumberPoint(timeUnixNano: time, value: .double(Double(n))))
+                expected.append((time, service, Double(n)))
+            }
+            let groups = byService.sorted { $0.key < $1.key }.map { service, points in
+                ResourceMetrics(resource: Resource(serviceName: service), scopes: [ScopeMetrics(metrics: [Metric(name: "queue.depth", data: .gauge(points))])])
+            }
+            _ = try store.ingest(.metrics(groups), batchID: nil)
+        }
+        func model(_ service: String?, _ range: ClosedRange<UInt64>) -> [Double] {
+            expected.filter { (service == nil || $0.service == service) && range.contains($0.time) }.sorted { $0.time < $1.time }.map(\.value)
+        }
+        func values(_ points: QueryAPI.MetricPoints) -> [Double] { points.points.map(\.value) }
+        // Points of equal time come in arrival order; compare those as sets of each time.
+        func same(_ a: [Double], _ b: [Double]) -> Bool { a.count == b.count && Set(a) == Set(b) }
+        let all = try store.metricPoints(MetricQuery(name: "queue.depth", limit: 10_000))
+        #expect(!all.truncated && same(values(all), model(nil, 0...UInt64.max)))
+        #expect(all.points.map(\.timeUnixNano) == all.points.map(\.timeUnixNano).sorted())
+        let window = (base + 30_000_000_000_000)...(base + 100_000_000_000_000)
+        let db = try store.metricPoints(MetricQuery(name: "queue.depth", service: "db", startUnixNano: window.lowerBound, endUnixNano: window.upperBound, limit: 10_000))
+        #expect(same(values(db), model("db", window)))
+        #expect(db.points.allSatisfy { $0.service == "db" })
+        let first = try store.metricPoints(MetricQuery(name: "queue.depth", service: "cache", limit: 5))
+        #expect(first.points.count == 5 && Set(values(first)).isSubset(of: Set(model("cache", 0...UInt64.max).prefix(8))))
+        #expect(try store.metricPoints(MetricQuery(name: "no.such.metric")).points.isEmpty)
+
+        guard backend == .sqlite else { return }
+        // Budget 50 points: the service's points before each bound, then on from it.
+        var query = MetricQuery(name: "queue.depth", service: "api", limit: 10_000)
+        query.readBudget = 50
+        var answered = [Double]()
+        var rounds = 0
+        while rounds < 1_000 {
+            rounds += 1
+            let answer = try store.metricPoints(query)
+            answered += values(answer)
+            guard answer.truncated else { break }
+            let resume = try #require(answer.resumeUnixNano)
+            #expect(resume > query.startUnixNano, "each round moves on")
+            #expect(answer.points.allSatisfy { $0.timeUnixNano < resume && $0.timeUnixNano >= query.startUnixNano })
+            query.startUnixNano = resume
+        }
+        #expect(rounds > 10, "the budget cut the read")
+        #expect(same(answered, model("api", 0...UInt64.max)), "every point once")
+        // More points at the range's start than the budget: read on up to twice the budget.
+        let crowd = base + 5_000_000_000
+        _ = try store.ingest(.metrics([ResourceMetrics(resource: Resource(serviceName: "crowd"), scopes: [ScopeMetrics(metrics: [
+            Metric(name: "crowded", data: .gauge((0..<30).map { NumberPoint(timeUnixNano: crowd, value: .double(Double($0))) })),
+            Metric(name: "crowded", data: .gauge([NumberPoint(timeUnixNano: crowd + 1, value: .double(99))])),
+        ])])]), batchID: nil)
+        var crowded = MetricQuery(name: "crowded", startUnixNano: crowd)
+        crowded.readBudget = 20
+        let read = try store.metricPoints(crowded)
+        #expect(read.truncated && read.points.count == 30 && read.resumeUnixNano == crowd + 1)
+        crowded.readBudget = 10
+        let stuck = try store.metricPoints(crowded)
+        #expect(stuck.truncated && stuck.points.isEmpty && stuck.resumeUnixNano == crowd, "nothing whole")
+    }
+}
+
 @Suite("Logs against a model")
 struct LogModelTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logmodel-\(UUID().uuidString)").path

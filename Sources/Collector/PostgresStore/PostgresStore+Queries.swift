@@ -179,19 +179,22 @@ extension PostgresStore {
         }
     }
 
-    func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint] {
-        try reading { session in
+    /// One statement, bounded by the session's `statement_timeout` rather than by `query.readBudget`.
+    func metricPoints(_ query: MetricQuery) throws -> QueryAPI.MetricPoints {
+        let service = query.service.map(PostgresText.key)
+        return QueryAPI.MetricPoints(points: try reading { session in
             try session.query("""
                 SELECT name, service, kind, time_ns, value, attributes FROM periscope.metric_points
-                WHERE name = \(PostgresText.key(name)) AND (\(service.map(PostgresText.key))::text IS NULL OR service = \(service.map(PostgresText.key)))
-                ORDER BY time_ns, id LIMIT \(max(0, limit))
+                WHERE name = \(PostgresText.key(query.name)) AND (\(service)::text IS NULL OR service = \(service))
+                AND time_ns BETWEEN \(Int64(clamping: query.startUnixNano)) AND \(Int64(clamping: query.endUnixNano))
+                ORDER BY time_ns, id LIMIT \(max(0, query.limit))
                 """, "reading metric points").map { row in
                 let (name, service, kind, time, value, attributes) = try row.decode((String, String, String, Int64, Double?, ByteBuffer).self)
                 return QueryAPI.MetricPoint(
                     name: name, service: service, kind: kind, timeUnixNano: UInt64(clamping: time), value: value ?? 0,
                     attributes: CompactEncoding.decodeAttributes(Array(attributes.readableBytesView)).dictionary)
             }
-        }
+        })
     }
 
     /// Row counts: the compacted totals plus the batches not compacted yet, in one statement

@@ -62,9 +62,13 @@ struct QueryRoutes: Sendable {
             await self.answer(request) {
                 let parameters = QueryParameters(query: request.uri.query)
                 guard let name = parameters.string("name") else { throw QueryParameters.Invalid(message: "give name=<metric name>") }
-                let service = parameters.string("service")
-                let limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
-                return QueryAPI.MetricPoints(points: try await self.run { try $0.metricPoints(name: name, service: service, limit: limit) })
+                var query = MetricQuery(name: name, service: parameters.string("service"))
+                query.startUnixNano = try parameters.time("start") ?? 0
+                query.endUnixNano = try parameters.time("end") ?? .max
+                guard query.startUnixNano <= query.endUnixNano else { throw QueryParameters.Invalid(message: "start must not be after end") }
+                query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+                let finalQuery = query
+                return try await self.run { try $0.metricPoints(finalQuery) }
             }
         }
         api.get("signals") { request, _ in

@@ -58,6 +58,18 @@ struct LogQuery: Equatable, Sendable {
 /// `LogQuery.readBudget`'s default: about five seconds of decoding on one core here.
 let maxLogRecordsRead = 10_000_000
 
+/// Points of one metric, oldest first.
+struct MetricQuery: Equatable, Sendable {
+    var name: String
+    var service: String?
+    var startUnixNano: UInt64 = 0
+    var endUnixNano: UInt64 = .max
+    var limit = 1000
+    /// Most points the SQLite store looks at (a metric's points are indexed by name and time,
+    /// not by service) before it answers those before the next one (`QueryAPI.MetricPoints.truncated`).
+    var readBudget = 5_000_000
+}
+
 /// Most work one trace search does before it answers with what it found (`PartitionTraceSearch.work`:
 /// candidates verified, block indexes read, traces summarised; the span index answers most
 /// searches after a few dozen).
@@ -173,26 +185,41 @@ extension SQLiteStore {
         return calls.dependencies
     }
 
-    /// Points of one metric (optionally of one service), oldest first.
-    func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint] {
+    /// Points of one metric (optionally of one service) in a time range, oldest first, day by
+    /// day. The service is checked row by row along the metric's (name, time) index, each row
+    /// counted from `query.readBudget`: past it, the points before the next row's time are the answer.
+    func metricPoints(_ query: MetricQuery) throws -> QueryAPI.MetricPoints {
         var points = [QueryAPI.MetricPoint]()
-        for partition in allPartitions where points.count < limit {
-            try partition.reader.withLock { database in
+        var budget = query.readBudget
+        let (start, end) = (min(query.startUnixNano, UInt64(Int64.max)), min(query.endUnixNano, UInt64(Int64.max)))
+        for partition in partitions(from: query.startUnixNano, to: query.endUnixNano) where points.count < query.limit {
+            let resume = try partition.reader.withLock { database -> UInt64? in
                 let statement = try database.statement("""
-                    SELECT name, service, kind, time_ns, value, attributes FROM metric_points
-                    WHERE name = ? AND (? IS NULL OR service = ?) ORDER BY time_ns, id LIMIT ?
-                    """).bind(1, name)
-                if let service { statement.bind(2, service).bind(3, service) } else { statement.bindNull(2).bindNull(3) }
-                statement.bind(4, limit - points.count)
-                while try statement.step() {
+                    SELECT service, kind, time_ns, value, attributes FROM metric_points
+                    WHERE name = ? AND time_ns BETWEEN ? AND ? ORDER BY time_ns, id
+                    """).bind(1, query.name).bind(2, start).bind(3, end)
+                defer { statement.reset() }
+                while points.count < query.limit, try statement.step() {
+                    let time = statement.uint64(2)
+                    // Points at the range's own start are read on, up to a second budget, so that
+                    // a resumed search moves on.
+                    if budget <= 0, time > start || budget <= -query.readBudget {
+                        // Every point before this time was looked at; some at it may not have been.
+                        while points.last?.timeUnixNano == time { points.removeLast() }
+                        return time
+                    }
+                    budget -= 1
+                    let service = statement.string(0)
+                    if let wanted = query.service, service != wanted { continue }
                     points.append(QueryAPI.MetricPoint(
-                        name: statement.string(0), service: statement.string(1), kind: statement.string(2),
-                        timeUnixNano: statement.uint64(3), value: statement.double(4),
-                        attributes: CompactEncoding.decodeAttributes(statement.blob(5)).dictionary))
+                        name: query.name, service: service, kind: statement.string(1), timeUnixNano: time, value: statement.double(3),
+                        attributes: CompactEncoding.decodeAttributes(statement.blob(4)).dictionary))
                 }
+                return nil
             }
+            if let resume { return QueryAPI.MetricPoints(points: points, truncated: true, resumeUnixNano: resume) }
         }
-        return points
+        return QueryAPI.MetricPoints(points: points)
     }
 
     /// Row counts summed over partitions, for tests and `/api/v1/status`: counters kept with

@@ -43,8 +43,8 @@ protocol TelemetryStore: RollupSource {
     func services(limit: Int) throws -> [QueryAPI.Service]
     /// Calls between services in a time range, its newest spans first, within `budget`.
     func dependencies(from start: UInt64, to end: UInt64, budget: CallCountBudget) throws -> QueryAPI.Dependencies
-    /// Stored points of one metric.
-    func metricPoints(name: String, service: String?, limit: Int) throws -> [QueryAPI.MetricPoint]
+    /// Stored points of one metric, oldest first.
+    func metricPoints(_ query: MetricQuery) throws -> QueryAPI.MetricPoints
     /// Row counts by kind, for `/api/v1/stats`.
     func counts() throws -> [String: Int]
 }
