@@ -123,24 +123,33 @@ final class PostgresDayBlocks: SpanBlockSource {
             .sorted { $0.block < $1.block }
     }
 
-    /// In statements of at most 1,000 traces each.
     func segments(of traceIDs: [TraceID]) throws -> [TraceID: [TraceSegment]] {
         let unique = Set(traceIDs)
         if let preloaded { return preloaded.filter { unique.contains($0.key) } }
-        var out = [TraceID: [TraceSegment]]()
-        let ids = Array(unique)
+        return try Self.segments(of: traceIDs, day: day, session)[day] ?? [:]
+    }
+
+    /// Traces' segments by day, of one `day` or of every day (nil), each trace's in block order,
+    /// in statements of at most 1,000 traces each.
+    static func segments(of traceIDs: [TraceID], day: PartitionDay?, _ session: PostgresSession) throws -> [PartitionDay: [TraceID: [TraceSegment]]] {
+        var out = [PartitionDay: [TraceID: [TraceSegment]]]()
+        let ids = Array(Set(traceIDs))
+        // An integer of our own, so written into the text: the planner then reads one day's partition.
+        let oneDay = day.map { " AND s.day = \($0.index)" } ?? ""
         for first in stride(from: 0, to: ids.count, by: 1_000) {
-            let chunk = ids[first..<min(first + 1_000, ids.count)].map { ByteBuffer(bytes: $0.bytes) }
-            for row in try session.query("""
-                SELECT s.trace_id, s.segment FROM unnest(\(chunk)) AS u(t)
-                JOIN periscope.trace_segments AS s ON s.trace_id = u.t AND s.day = \(day.index)
-                """, "reading traces' segments") {
-                let (id, segment) = try row.decode((ByteBuffer, ByteBuffer).self)
+            var binds = PostgresBindings()
+            binds.append(ids[first..<min(first + 1_000, ids.count)].map { ByteBuffer(bytes: $0.bytes) })
+            let query = PostgresQuery(unsafeSQL: """
+                SELECT s.day, s.trace_id, s.segment FROM unnest($1::bytea[]) AS u(t)
+                JOIN periscope.trace_segments AS s ON s.trace_id = u.t\(oneDay)
+                """, binds: binds)
+            for row in try session.query(query, "reading traces' segments") {
+                let (day, id, segment) = try row.decode((Int, ByteBuffer, ByteBuffer).self)
                 guard let traceID = TraceID(bytes: Array(id.readableBytesView)) else { continue }
-                out[traceID, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
+                out[PartitionDay(index: day), default: [:]][traceID, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
             }
         }
-        return out.mapValues { $0.sorted { $0.block < $1.block } }
+        return out.mapValues { $0.mapValues { $0.sorted { $0.block < $1.block } } }
     }
 
     func blocks(from start: UInt64, to end: UInt64) throws -> [Int64] {

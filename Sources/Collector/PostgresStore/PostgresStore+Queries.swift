@@ -5,25 +5,10 @@ import PeriscopeQueryAPI
 import PostgresNIO
 
 extension PostgresStore {
-    /// Where the traces' spans are, by day and trace, in one statement (each day's hash index
-    /// probed once per trace); blocks in the order they were written.
-    private func segments(of traceIDs: [TraceID], _ session: PostgresSession) throws -> [PartitionDay: [TraceID: [TraceSegment]]] {
-        var out = [PartitionDay: [TraceID: [TraceSegment]]]()
-        for row in try session.query("""
-            SELECT s.day, s.trace_id, s.segment FROM unnest(\(Set(traceIDs).map { ByteBuffer(bytes: $0.bytes) })) AS u(t)
-            JOIN periscope.trace_segments AS s ON s.trace_id = u.t
-            """, "reading traces' segments") {
-            let (day, id, segment) = try row.decode((Int, ByteBuffer, ByteBuffer).self)
-            guard let traceID = TraceID(bytes: Array(id.readableBytesView)) else { continue }
-            out[PartitionDay(index: day), default: [:]][traceID, default: []].append(contentsOf: try TraceSegment.decode(Array(segment.readableBytesView)))
-        }
-        return out.mapValues { $0.mapValues { $0.sorted { $0.block < $1.block } } }
-    }
-
     func trace(_ traceID: TraceID, limit: Int) throws -> QueryAPI.Trace? {
         try reading { session in
             var gathering = TraceGathering(traceID, limit: limit)
-            for (day, segments) in try segments(of: [traceID], session).sorted(by: { $0.key < $1.key }) {
+            for (day, segments) in try PostgresDayBlocks.segments(of: [traceID], day: nil, session).sorted(by: { $0.key < $1.key }) {
                 let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
                 try source.prefetchBlocks()
                 try source.forEachSpan(of: traceID) { gathering.add($0, $1) }
@@ -45,7 +30,7 @@ extension PostgresStore {
         for first in stride(from: 0, to: traceIDs.count, by: Self.summaryGroup) {
             let group = Array(traceIDs[first..<min(traceIDs.count, first + Self.summaryGroup)])
             var merged = [TraceID: TraceSummaryParts]()
-            for (day, segments) in try segments(of: group, session).sorted(by: { $0.key < $1.key }) {
+            for (day, segments) in try PostgresDayBlocks.segments(of: group, day: nil, session).sorted(by: { $0.key < $1.key }) {
                 let source = PostgresDayBlocks(session: session, day: day, cache: blocks, segments: segments)
                 try source.prefetchBlocks()
                 for traceID in group {
