@@ -17,6 +17,20 @@ public enum EndpointURL {
         return nil
     }
 
+    /// `text` as a log line, an error or a CI log may show it: with `hidingUser` (the user may
+    /// be a token) the user and password become one `***`, otherwise the password alone does;
+    /// text that is no URL shows only what comes before its first `:`.
+    public static func redacted(_ text: String, hidingUser: Bool = true) -> String {
+        guard var components = URLComponents(string: text) else { return "\(text.prefix { $0 != ":" })://…" }
+        if hidingUser, components.user != nil || components.password != nil {
+            components.user = "***"
+            components.password = nil
+        } else if components.password != nil {
+            components.password = "***"
+        }
+        return components.string ?? "(a URL)"
+    }
+
     /// The digits after the authority's last `:` (after an IPv6 literal's `]`), when there are any.
     private static func writtenPort(_ text: String) -> Substring? {
         guard let schemeEnd = text.range(of: "://") else { return nil }

@@ -117,6 +117,13 @@ import Testing
         #expect(EndpointURL.problem("http://h:99999999999999999999/v1") != nil)
         #expect(EndpointURL.problem("http://[::1]:4318") == nil && EndpointURL.problem("http://u:p@h:4318/x") == nil)
         #expect(EndpointURL.problem("http://[::1]") == nil && EndpointURL.problem("HTTP://H:0080") == nil)
+        // As logs and errors show a URL: no password, and by default no user (it may be a token).
+        #expect(EndpointURL.redacted("http://u:hunter2@h:4318/x") == "http://***@h:4318/x")
+        #expect(EndpointURL.redacted("http://token@h") == "http://***@h")
+        #expect(EndpointURL.redacted("http://h:4318") == "http://h:4318")
+        #expect(EndpointURL.redacted("postgres://app:hunter2@db/x", hidingUser: false) == "postgres://app:***@db/x")
+        #expect(EndpointURL.redacted("postgres://app@db/x", hidingUser: false) == "postgres://app@db/x")
+        #expect(!EndpointURL.redacted("http://u:hunter2@h:99 9").contains("hunter2"), "no URL: only its scheme")
     }
 
     @Test(.timeLimit(.minutes(1)))

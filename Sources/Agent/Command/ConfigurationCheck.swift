@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeDiskQueue
+import PeriscopeDelivery
 
 /// What `periscope-agent --check` prints for a configuration that loaded: where it listens and
 /// ships, its queue, what it tails and how, and its redaction rules.
@@ -7,7 +8,7 @@ extension AgentConfiguration {
     var checkSummary: String {
         var lines = ["periscope-agent: the configuration is valid"]
         lines.append("  OTLP/HTTP \(otlpListen.host):\(otlpListen.port), OTLP/gRPC " + (otlpGRPCListen.map { "\($0.host):\($0.port)" } ?? "off"))
-        lines.append("  ships to \(collectorURLs.map(Self.withoutCredentials).joined(separator: ", ")) " + (token == nil ? "without a token" : "with a token"))
+        lines.append("  ships to \(collectorURLs.map { EndpointURL.redacted($0) }.joined(separator: ", ")) " + (token == nil ? "without a token" : "with a token"))
         lines.append("  data \(dataDirectory): queue up to \(Self.size(queue.maxBytes)), fsync \(queue.fsync), when full \(queue.whenFull.rawValue)")
         if tail.sources.isEmpty {
             lines.append("  tails no files")
@@ -22,14 +23,6 @@ extension AgentConfiguration {
         let builtIn = redaction.includeDefaults ? "the built-in rules" : "not the built-in rules"
         lines.append("  redacts log records with \(builtIn)" + (redaction.rules.isEmpty ? "" : " and " + redaction.rules.map(\.name).joined(separator: ", ")))
         return lines.joined(separator: "\n")
-    }
-
-    /// A URL as a CI log may show it: a user and password in it become `***`.
-    private static func withoutCredentials(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.user != nil || components.password != nil else { return url }
-        components.user = "***"
-        components.password = nil
-        return components.string ?? "(a URL with credentials)"
     }
 
     private static func size(_ bytes: Int) -> String {

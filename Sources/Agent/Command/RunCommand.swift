@@ -265,10 +265,10 @@ struct RunCommand: AsyncParsableCommand {
 enum CollectorURL {
     static func normalise(_ url: String) throws -> String {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw ConfigurationError("--collector must be an http:// or https:// URL, got '\(url)'")
+            throw ConfigurationError("--collector must be an http:// or https:// URL, got '\(EndpointURL.redacted(url))'")
         }
         if let problem = EndpointURL.problem(url) {
-            throw ConfigurationError("--collector '\(url)': \(problem)")
+            throw ConfigurationError("--collector '\(EndpointURL.redacted(url))': \(problem)")
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
@@ -278,7 +278,9 @@ enum CollectorURL {
     static func list(_ text: String) throws -> [String] {
         let urls = try text.split(separator: ",").map { try normalise($0.trimmingCharacters(in: .whitespaces)) }
         guard !urls.isEmpty else { throw ConfigurationError("--collector needs at least one http:// or https:// URL") }
-        guard Set(urls).count == urls.count else { throw ConfigurationError("--collector names a URL twice: '\(text)'") }
+        guard Set(urls).count == urls.count else {
+            throw ConfigurationError("--collector names a URL twice: '\(urls.map { EndpointURL.redacted($0) }.joined(separator: ","))'")
+        }
         return urls
     }
 }

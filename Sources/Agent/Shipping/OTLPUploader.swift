@@ -10,6 +10,8 @@ import PeriscopeOTLP
 /// encoding and the bearer token, and classifies the answer for the retry policy.
 struct OTLPUploader: Sendable {
     let endpoint: String
+    /// `endpoint` as logs show it, without credentials.
+    var shownEndpoint: String { EndpointURL.redacted(endpoint) }
     let token: String?
     let httpClient: HTTPClient
     var timeout: TimeAmount = .seconds(10)

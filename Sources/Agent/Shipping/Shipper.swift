@@ -180,7 +180,7 @@ final class Shipper: Service, Sendable {
             recoveriesSeen = recovered.rings
             do {
                 if let partial = try await clients[chosen].send(batch) {
-                    logger.warning("collector \(clients[chosen].endpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message.prefix(512))")
+                    logger.warning("collector \(clients[chosen].shownEndpoint) accepted batch \(batch.id) but rejected \(partial.rejected) of its \(batch.itemCount) items: \(partial.message.prefix(512))")
                 }
                 recordSuccess(chosen)
                 counters.withLock {
@@ -195,7 +195,7 @@ final class Shipper: Service, Sendable {
                     recordSuccess(chosen, delivered: false)
                     refusedBy.insert(chosen)
                     guard refusedBy.isSuperset(of: part.preference) else {
-                        logger.warning("collector \(clients[chosen].endpoint) refused batch \(batch.id) (\(status)): \(message); trying the next collector")
+                        logger.warning("collector \(clients[chosen].shownEndpoint) refused batch \(batch.id) (\(status)): \(message); trying the next collector")
                         continue
                     }
                     return await keepAsDeadLetter(batch, status: status, message: message, shutdown: shutdown)
@@ -207,7 +207,7 @@ final class Shipper: Service, Sendable {
                     failures += 1
                     if failures % 10 == 1 {
                         let next = part.preference.count > failedThisRound.count ? "trying the next collector" : "backing off"
-                        logger.warning("cannot deliver batch \(batch.id) to \(clients[chosen].endpoint): \(error); \(next)")
+                        logger.warning("cannot deliver batch \(batch.id) to \(clients[chosen].shownEndpoint): \(error); \(next)")
                     }
                     if Task.isCancelled { return false }
                 }
@@ -260,7 +260,7 @@ final class Shipper: Service, Sendable {
         guard wasSkipped else { return }
         if delivered { recovered.ring() }
         if clients.count > 1 {
-            logger.notice("collector \(clients[collector].endpoint) answers again and takes its share back")
+            logger.notice("collector \(clients[collector].shownEndpoint) answers again and takes its share back")
         }
     }
 
@@ -273,7 +273,7 @@ final class Shipper: Service, Sendable {
             return before == 0 && breakers[collector].state.gaugeValue != 0
         }
         if opened && clients.count > 1 {
-            logger.warning("collector \(clients[collector].endpoint) keeps failing; its share goes to the other collectors until it answers again")
+            logger.warning("collector \(clients[collector].shownEndpoint) keeps failing; its share goes to the other collectors until it answers again")
         }
     }
 

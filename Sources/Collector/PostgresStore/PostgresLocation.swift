@@ -56,14 +56,7 @@ struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// The URL without its password, for logs and errors.
     var description: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
 
-    static func redacted(_ text: String) -> String {
-        guard var components = URLComponents(string: text) else {
-            // Unparseable: it may hold a password, so only its scheme is shown.
-            return "'\(text.prefix { $0 != ":" })://…'"
-        }
-        if components.password != nil { components.password = "***" }
-        return components.string ?? "the store URL"
-    }
+    static func redacted(_ text: String) -> String { "'\(EndpointURL.redacted(text, hidingUser: false))'" }
 
     /// Sent when a connection starts, whatever the server's or role's defaults: text is UTF-8;
     /// nothing waits forever on a lock or a transaction left open by a collector whose host
