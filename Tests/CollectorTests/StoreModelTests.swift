@@ -348,7 +348,7 @@ struct MetricPointModelTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var generator = SeededGenerator(seed: 21)
         let base = StoreModelTests.dayA
-        // Two days of a gauge from three services, every fourth time shared by several points.
+        // Two days of a gauge from three services: four points to every two minutes, a few nanoseconds apart (some at the same one).
         var expected = [(time: UInt64, service: String, value: Double)]()
         for batch in 0..<60 {
             var byService = [String: [NumberPoint]]()
