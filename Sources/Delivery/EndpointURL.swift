@@ -18,10 +18,14 @@ public enum EndpointURL {
     }
 
     /// `text` as a log line, an error or a CI log may show it: with `hidingUser` (the user may
-    /// be a token) the user and password become one `***`, otherwise the password alone does;
-    /// text that is no URL shows only what comes before its first `:`.
+    /// be a token) the user and password become one `***`, otherwise the password alone does.
+    /// Text that is no URL with a host (`user:secret@host` without its scheme reads as scheme
+    /// `user`) shows `***` for everything before its last `@`.
     public static func redacted(_ text: String, hidingUser: Bool = true) -> String {
-        guard var components = URLComponents(string: text) else { return "\(text.prefix { $0 != ":" })://…" }
+        guard var components = URLComponents(string: text), components.host != nil else {
+            guard let at = text.lastIndex(of: "@") else { return text }
+            return "***" + text[at...]
+        }
         if hidingUser, components.user != nil || components.password != nil {
             components.user = "***"
             components.password = nil

@@ -8,6 +8,8 @@ extension QueryAPI {
         /// metric from other services, say): `points` are then every match before `resumeUnixNano`.
         public var truncated: Bool
         /// Set when `truncated`: ask again with `start` at it for the rest (nothing answered twice).
+        /// At the range's own start nothing could be read whole (more points at that one instant
+        /// than twice the budget): narrow the search instead.
         public var resumeUnixNano: UInt64?
 
         public init(points: [MetricPoint], truncated: Bool = false, resumeUnixNano: UInt64? = nil) {

@@ -191,6 +191,30 @@ import Testing
         #expect(starts.filter { $0 == 200 }.count == 2 && starts.filter { $0 == 300 }.count == 18, "\(starts)")
     }
 
+    @Test("a poll cut by the collector's read budget moves the polls on from its bound, though nothing matched")
+    func cutPollsMoveOn() {
+        let second: UInt64 = 1_000_000_000
+        var follower = LogFollower(filter: LogFilter(contains: "rare", range: TimeRange(startUnixNano: 10 * second, endUnixNano: nil)))
+        #expect(follower.begin([]).isEmpty)
+        #expect(follower.nextFilter().range.startUnixNano == 10 * second, "nothing printed, nothing cut: from --since")
+        // A poll read every record before 500 s and found nothing: the next reads on from there.
+        follower.searched(before: 500 * second)
+        #expect(follower.nextFilter(after: 500 * second).range.startUnixNano == 500 * second)
+        #expect(follower.nextFilter().range.startUnixNano == 500 * second, "later polls do not ask the same records again")
+        #expect(follower.windowStartUnixNano == 470 * second)
+        // A line printed later than the bound moves the polls past it; an earlier bound moves nothing back.
+        #expect(follower.accept([Self.log(600 * second, "rare")]).count == 1)
+        follower.searched(before: 400 * second)
+        #expect(follower.nextFilter().range.startUnixNano == 600 * second)
+        follower.searched(before: 700 * second)
+        #expect(follower.nextFilter().range.startUnixNano == 700 * second)
+        // The first answer cut newest first: nothing after its bound matched; polls start there.
+        var fresh = LogFollower(filter: LogFilter(contains: "rare", range: TimeRange(startUnixNano: 10 * second, endUnixNano: nil)))
+        _ = fresh.begin([])
+        fresh.searched(before: 900 * second)
+        #expect(fresh.nextFilter().range.startUnixNano == 900 * second)
+    }
+
     @Test("a record holding a NaN (not equal to itself) is printed once, not on every poll")
     func nanRecordsOnce() {
         var follower = LogFollower(filter: LogFilter(range: TimeRange(startUnixNano: nil, endUnixNano: nil)))

@@ -118,10 +118,14 @@ public final class RunningProcess: Sendable {
     /// The exit status of child `pid` if it has exited and is not reaped yet (a signal's
     /// death as Foundation reports it, the signal number); nil while it runs.
     private static func exitStatusUnreaped(_ pid: Int32) -> Int32? {
+        #if !canImport(Glibc)
+        return nil
+        #else
         var info = siginfo_t()
         guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info.si_signo == SIGCHLD,
               info._sifields._sigchld.si_pid == pid else { return nil }
         return info._sifields._sigchld.si_status
+        #endif
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.

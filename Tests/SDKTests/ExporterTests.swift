@@ -123,7 +123,11 @@ import Testing
         #expect(EndpointURL.redacted("http://h:4318") == "http://h:4318")
         #expect(EndpointURL.redacted("postgres://app:hunter2@db/x", hidingUser: false) == "postgres://app:***@db/x")
         #expect(EndpointURL.redacted("postgres://app@db/x", hidingUser: false) == "postgres://app@db/x")
-        #expect(!EndpointURL.redacted("http://u:hunter2@h:99 9").contains("hunter2"), "no URL: only its scheme")
+        for text in ["http://u:hunter2@h:99 9", "u:hunter2@h:4318", "https//u:hunter2@h", "http://u:hunter2@@h"] {
+            #expect(!EndpointURL.redacted(text).contains("hunter2"), "\(text)")
+        }
+        #expect(EndpointURL.redacted("u:hunter2@h:4318") == "***@h:4318")
+        #expect(EndpointURL.redacted("localhost:4318") == "localhost:4318", "no credentials to hide")
     }
 
     @Test(.timeLimit(.minutes(1)))

@@ -109,21 +109,35 @@ struct LogsCommand: AsyncParsableCommand {
             }
             var follower = LogFollower(filter: filter)
             try Self.emit(follower.begin(latest.logs), json: context.settings.json, renderer: renderer)
+            // Everything after the bound of a cut first answer was looked at: polls start there at the earliest.
+            if latest.truncated, let resume = latest.resumeUnixNano { follower.searched(before: resume) }
             var failing = false
+            var stuckNoted = false
             while true {
                 try await Task.sleep(for: Self.pollInterval)
                 do {
-                    var page = try await context.client.logs(follower.nextFilter()).logs
+                    var poll = follower.nextFilter()
+                    var answer = try await context.client.logs(poll)
                     if failing { CommandRunner.note("periscope: the collector answers again") }
                     failing = false
-                    try Self.emit(follower.accept(page), json: context.settings.json, renderer: renderer)
-                    // A full page: read on from its last time, while that moves forward.
-                    var pageEnd = page.last.map(LogsRenderer.time(of:))
-                    while page.count >= LogFollower.pageLimit, let end = pageEnd {
-                        page = try await context.client.logs(follower.nextFilter(after: end)).logs
-                        try Self.emit(follower.accept(page), json: context.settings.json, renderer: renderer)
-                        guard let last = page.last.map(LogsRenderer.time(of:)), last > end else { break }
-                        pageEnd = last
+                    while true {
+                        try Self.emit(follower.accept(answer.logs), json: context.settings.json, renderer: renderer)
+                        let from = poll.range.startUnixNano ?? 0
+                        if answer.truncated, let resume = answer.resumeUnixNano, resume > from {
+                            // Cut by the collector's read budget: every match before `resume` is in; read on from it.
+                            follower.searched(before: resume)
+                            poll = follower.nextFilter(after: resume)
+                        } else if answer.logs.count >= LogFollower.pageLimit, let last = answer.logs.last.map(LogsRenderer.time(of:)), last > from {
+                            // A full page: read on from its last time.
+                            poll = follower.nextFilter(after: last)
+                        } else {
+                            if answer.truncated, !stuckNoted {
+                                CommandRunner.note("periscope: the collector's read budget ran out before any part of the poll was searched whole: narrow the search (--service, --level)")
+                                stuckNoted = true
+                            }
+                            break
+                        }
+                        answer = try await context.client.logs(poll)
                     }
                 } catch let error as QueryError {
                     if !failing { CommandRunner.note("periscope: \(error.message) (still following; retrying)") }
@@ -168,6 +182,10 @@ struct LogFollower: Sendable {
 
     var filter: LogFilter
     private(set) var newestUnixNano: UInt64?
+    /// The time before which a poll cut by the collector's read budget looked at every record
+    /// (or after which a cut first answer did): polls start there at the earliest, so a search
+    /// for something rare moves on instead of asking the same records again.
+    private(set) var searchedUnixNano: UInt64?
     /// The records printed within the window, by their JSON line (the same record comes back
     /// poll after poll; a record holding a NaN is not equal to itself, its JSON is): how many
     /// times it was printed (equal records are different lines, each printed once) and its time.
@@ -186,17 +204,29 @@ struct LogFollower: Sendable {
         return shown
     }
 
+    /// Records a search cut at `bound` by the collector's read budget: what lies before it was looked at.
+    mutating func searched(before bound: UInt64) {
+        searchedUnixNano = max(searchedUnixNano ?? 0, bound)
+    }
+
+    /// How far the polls have come: the newest time printed, or a cut poll's bound if later.
+    private var progressUnixNano: UInt64? {
+        guard let newest = newestUnixNano else { return searchedUnixNano }
+        return max(newest, searchedUnixNano ?? 0)
+    }
+
     /// Where the window starts: records older than this are not looked at again.
     var windowStartUnixNano: UInt64? {
-        guard let newest = newestUnixNano else { return nil }
-        let start = newest >= Self.lateWindowNanos ? newest - Self.lateWindowNanos : 0
+        guard let progress = progressUnixNano else { return nil }
+        let start = progress >= Self.lateWindowNanos ? progress - Self.lateWindowNanos : 0
         return max(start, floorUnixNano ?? 0)
     }
 
     private var polls = 0
 
     /// The next poll, oldest first: every `windowEvery`th from the window's start, the others from
-    /// the newest time printed, or (`after`, reading on a full page) from that time.
+    /// the newest time printed (or a cut poll's later bound), or (`after`, reading on a full or
+    /// cut page) from that time.
     mutating func nextFilter(after pageEnd: UInt64? = nil) -> LogFilter {
         var next = filter
         next.newestFirst = false
@@ -204,7 +234,7 @@ struct LogFollower: Sendable {
         var start = pageEnd
         if start == nil {
             polls += 1
-            start = polls % Self.windowEvery == 0 ? windowStartUnixNano : newestUnixNano
+            start = polls % Self.windowEvery == 0 ? windowStartUnixNano : progressUnixNano
         }
         if let start { next.range.startUnixNano = max(start, filter.range.startUnixNano ?? 0) }
         return next

@@ -69,7 +69,11 @@ struct RequestCommand: AsyncParsableCommand {
     }
 
     static func fetch(_ correlationID: String, range: TimeRange, limit: Int, client: QueryClient) async throws -> RequestDocument {
-        let logs = try await client.logs(LogFilter(correlationID: correlationID, range: range, limit: limit)).logs
+        let answer = try await client.logs(LogFilter(correlationID: correlationID, range: range, limit: limit))
+        if answer.truncated {
+            CommandRunner.note("the collector's read budget ran out before it found all of the request's log lines: only some are shown; narrow --since/--until")
+        }
+        let logs = answer.logs
         var ids: [TraceID] = []
         for id in logs.compactMap(\.traceID) where !ids.contains(id) { ids.append(id) }
         let tagged = try await client.searchTraces(TraceFilter(

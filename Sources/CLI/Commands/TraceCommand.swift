@@ -82,7 +82,11 @@ struct TraceCommand: AsyncParsableCommand {
                 return table + Self.cutNote(trace)
             }
             if context.settings.json { return try JSONOutput.string(trace) }
-            let logs = withLogs ? try await context.client.logs(LogFilter(traceID: id, limit: 10_000)).logs : nil
+            let answer = withLogs ? try await context.client.logs(LogFilter(traceID: id, limit: 10_000)) : nil
+            if let answer, answer.truncated {
+                CommandRunner.note("the collector's read budget ran out before it found all of the trace's log lines: only some are shown")
+            }
+            let logs = answer?.logs
             let renderer = WaterfallRenderer(
                 width: width ?? Terminal.width(environment: ProcessInfo.processInfo.environment),
                 verbose: verbose, style: context.style)

@@ -140,7 +140,7 @@ struct QueryRoutes: Sendable {
     /// day file) a 500.
     func storeFailed(_ error: any Error, request: Request) -> Response {
         if let postgres = error as? PostgresStoreError, postgres.sqlState == "57014" {
-            let message = "the store ended the query (\(postgres)): it reads more than the statement timeout allows; narrow the time range or add a filter"
+            let message = "the store ended the query (\(postgres)): it ran past the statement timeout, or was cancelled; narrow the time range or add a filter"
             logger.warning("\(ControlCharacters.escaped(request.uri.path)): \(message)")
             return Self.error(.serviceUnavailable, message)
         }

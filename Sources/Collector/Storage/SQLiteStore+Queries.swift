@@ -48,10 +48,11 @@ struct LogQuery: Equatable, Sendable {
     var limit = 1000
     /// Newest first (then the caller usually reverses) instead of oldest first.
     var newestFirst = false
-    /// Most records the search decodes (a block counts its records, at least
+    /// Records the search decodes (a block counts its records, at least
     /// `LogBlockSearch.leastBlockCost`) before it answers with the part of the range it
-    /// searched whole (`QueryAPI.Logs.truncated`): a text search over a month of records
-    /// would otherwise hold a query thread for minutes.
+    /// searched whole (`QueryAPI.Logs.truncated`), and as many again for blocks spanning the
+    /// range's edge (`LogReadBudget`): a text search over a month of records would otherwise
+    /// hold a query thread for minutes.
     var readBudget = maxLogRecordsRead
 }
 
@@ -141,7 +142,7 @@ extension SQLiteStore {
         var logs = [QueryAPI.Log]()
         var partitions = partitions(from: query.startUnixNano, to: query.endUnixNano)
         if query.newestFirst { partitions.reverse() }
-        var budget = query.readBudget
+        var budget = LogReadBudget(query.readBudget)
         for partition in partitions where logs.count < query.limit {
             let search = LogBlockSearch(query: query, limit: query.limit - logs.count)
             let part = try partition.reader.withLock { try search.run(in: $0, budget: &budget) }

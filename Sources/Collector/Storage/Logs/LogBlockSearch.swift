@@ -10,12 +10,11 @@ import PeriscopeQueryAPI
 /// (ends before it, newest first). The candidates are listed without their data, so however
 /// SQLite orders them it never sorts blobs; each block's data is read when its turn comes.
 ///
-/// Each block decoded costs its records from a read budget shared by the query's days. When
-/// the budget runs out, the next block's bound (its latest time newest first, its earliest
-/// oldest first) splits the range: every record beyond it was in a block read, so the matches
-/// beyond it are answered whole, those on its side are left to a query resumed from it. While
-/// that bound is still the range's own edge (blocks spanning it, as a backfill writes them),
-/// reading goes on, up to twice the budget; past that the answer is cut with nothing whole.
+/// Each block decoded costs its records from a read budget shared by the query's days
+/// (`LogReadBudget`). When the budget runs out, the next block's bound (its latest time newest
+/// first, its earliest oldest first) splits the range: every record beyond it was in a block
+/// read, so the matches beyond it are answered whole, those on its side are left to a query
+/// resumed from it.
 struct LogBlockSearch {
     /// What a block costs at least, however few records it holds (its read and decompression).
     static let leastBlockCost = 64
@@ -32,7 +31,7 @@ struct LogBlockSearch {
     }
 
     /// The matches of this day, and where the search stopped when `budget` ran out.
-    func run(in database: SQLiteDatabase, budget: inout Int) throws -> (logs: [QueryAPI.Log], resumeUnixNano: UInt64?) {
+    func run(in database: SQLiteDatabase, budget: inout LogReadBudget) throws -> (logs: [QueryAPI.Log], resumeUnixNano: UInt64?) {
         guard limit > 0 else { return ([], nil) }
         var conditions = ["min_time <= ?", "max_time >= ?"]
         let key = query.traceID.map(SearchTerm.logTrace) ?? query.correlationID.map(SearchTerm.logCorrelation)
@@ -71,22 +70,18 @@ struct LogBlockSearch {
                 let last = found[limit - 1].time
                 if query.newestFirst ? statement.uint64(2) < last : statement.uint64(1) > last { break }
             }
-            if budget <= 0 {
-                // Newest first no unread block holds a record later than its bound, oldest first none earlier.
-                let bound = query.newestFirst ? min(statement.uint64(2), end) : max(statement.uint64(1), query.startUnixNano)
-                // A bound at the range's own edge would leave nothing whole: blocks spanning it
-                // are read on, up to a second budget, so that a resumed search moves on.
-                let movesOn = query.newestFirst ? bound < end : bound > query.startUnixNano
-                if movesOn || budget <= -query.readBudget {
-                    let whole = found.filter { query.newestFirst ? $0.time > bound : $0.time < bound }
-                    return (whole.compactMap(\.log), bound)
-                }
+            // Newest first no unread block holds a record later than its bound, oldest first none earlier.
+            let bound = query.newestFirst ? min(statement.uint64(2), end) : max(statement.uint64(1), query.startUnixNano)
+            let spansEdge = query.newestFirst ? bound >= end : bound <= query.startUnixNano
+            if !budget.mayRead(spansEdge: spansEdge) {
+                let whole = found.filter { query.newestFirst ? $0.time > bound : $0.time < bound }
+                return (whole.compactMap(\.log), bound)
             }
             data.bind(1, id)
             guard try data.step() else { throw DamagedStoredData(what: "log block \(id) (missing)") }
             let block = try data.withBlob(0) { try Self.decode(id, compressed: $0) }
             data.reset()
-            budget -= max(block.records.count, Self.leastBlockCost)
+            budget.charge(max(block.records.count, Self.leastBlockCost), spansEdge: spansEdge)
             let before = found.count
             for (position, record) in block.records.enumerated() where matches(record, position, in: block) {
                 found.append(Found(time: record.timeUnixNano, sequence: record.sequence, block: id, index: position))
@@ -116,5 +111,28 @@ struct LogBlockSearch {
     /// Decompresses and decodes stored block `id`.
     static func decode(_ id: Int64, compressed: UnsafeRawBufferPointer) throws -> LogBlock {
         try LogBlock(decoding: DamagedStoredData.decompress(compressed, what: "log block \(id)"))
+    }
+}
+
+/// What one log search may still decode, in records. Blocks spanning the range's own edge (its
+/// end newest first, its start oldest first: a backfill's blocks can span a day) come first and
+/// leave nothing whole however many are read, so they draw on an allowance of their own, one
+/// budget, before the main one: a search resumed from its bound pays again for the blocks
+/// spanning it, and still moves on by up to a budget's worth of others. At most about twice
+/// the budget in all; when the blocks spanning the edge alone take both, nothing is whole.
+struct LogReadBudget {
+    private var left: Int
+    private var edge: Int
+
+    init(_ records: Int) {
+        left = records
+        edge = records
+    }
+
+    /// Whether the next block may be decoded.
+    func mayRead(spansEdge: Bool) -> Bool { left > 0 || (spansEdge && edge > 0) }
+
+    mutating func charge(_ records: Int, spansEdge: Bool) {
+        if spansEdge, edge > 0 { edge -= records } else { left -= records }
     }
 }
