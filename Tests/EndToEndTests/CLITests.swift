@@ -345,6 +345,42 @@ struct CLITests {
         #expect(Set(found) == expected, "nothing skipped")
     }
 
+    @Test("logs --follow for a rare line through a collector whose read budget cuts every poll: polls read on from each cut, and the line shows")
+    func followThroughCutPolls() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-log-search-records", "300"])
+        defer { Task { await collector.process.stop() } }
+        // 40 blocks of 20 lines that do not match, over the last 30 minutes: about 10 polls' budgets.
+        let base = (WallClock.nowUnixNano() - 1_800_000 * Self.ms) / Self.ms * Self.ms
+        for request in 0..<40 {
+            let records = (0..<20).map { index in
+                LogRecord(timeUnixNano: base + UInt64(request * 20 + index) * 2_000 * Self.ms, severityNumber: .info, body: .string("hay \(request * 20 + index)"))
+            }
+            try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
+        }
+        let follower = try RunningProcess(BinaryLocation.binary("periscope"), [
+            "logs", "--follow", "--json", "--grep", "needle", "--collector", collector.url, "--token-file", collector.tokenFile.path,
+        ])
+        defer { Task { await follower.stop() } }
+        // The first answer (the latest lines) is cut, and says so on stderr.
+        let noted = ContinuousClock.now + .seconds(15)
+        while !follower.standardError.contains("searched only the newest part"), ContinuousClock.now < noted {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(follower.standardError.contains("searched only the newest part"), "\(follower.standardError)")
+        try await Task.sleep(for: .seconds(2))
+        let needle = "needle \(UUID().uuidString)"
+        try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([
+            Self.log("grep", WallClock.nowUnixNano(), .warn, needle, trace: nil, span: nil, correlation: nil),
+        ])), to: collector)
+        _ = try await follower.waitForLine(containing: needle, timeout: .seconds(15))
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(follower.standardOutput.components(separatedBy: needle).count == 2, "printed once")
+        #expect(!follower.standardError.contains("before any part"), "\(follower.standardError)")
+        #expect(follower.isRunning, "still following")
+        await follower.stop()
+    }
+
     @Test("errors: one sentence on stderr, exit 1")
     func errors() async throws {
         let directory = try TemporaryDirectory()
