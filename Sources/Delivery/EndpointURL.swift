@@ -18,7 +18,8 @@ public enum EndpointURL {
     }
 
     /// `text` as a log line, an error or a CI log may show it: with `hidingUser` (the user may
-    /// be a token) the user and password become one `***`, otherwise the password alone does.
+    /// be a token) the user and password become one `***`, otherwise the password alone does;
+    /// a query string becomes `***`.
     /// Text that is no URL with a host (`user:secret@host` without its scheme reads as scheme
     /// `user`) shows `***` for everything before its last `@`.
     public static func redacted(_ text: String, hidingUser: Bool = true) -> String {
@@ -32,6 +33,8 @@ public enum EndpointURL {
         } else if components.password != nil {
             components.password = "***"
         }
+        // A query string may carry one too (`?password=…`).
+        if components.query != nil { components.query = "***" }
         return components.string ?? "(a URL)"
     }
 

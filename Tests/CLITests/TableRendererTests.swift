@@ -208,11 +208,16 @@ import Testing
         #expect(follower.nextFilter().range.startUnixNano == 600 * second)
         follower.searched(before: 700 * second)
         #expect(follower.nextFilter().range.startUnixNano == 700 * second)
-        // The first answer cut newest first: nothing after its bound matched; polls start there.
+        // A bound in a fast clock's future holds the polls back no later than now.
+        follower.searched(before: 90_000 * second, nowUnixNano: 800 * second)
+        #expect(follower.nextFilter().range.startUnixNano == 800 * second)
+        // The first answer cut newest first: nothing after its bound matched; polls start there,
+        // and a record before it is not late (it was there to be searched): never printed.
         var fresh = LogFollower(filter: LogFilter(contains: "rare", range: TimeRange(startUnixNano: 10 * second, endUnixNano: nil)))
-        _ = fresh.begin([])
-        fresh.searched(before: 900 * second)
+        #expect(fresh.begin([], searchedAfter: 900 * second, nowUnixNano: 1_000 * second).isEmpty)
         #expect(fresh.nextFilter().range.startUnixNano == 900 * second)
+        #expect(fresh.windowStartUnixNano == 900 * second, "the floor: not 30 s before the bound")
+        #expect(fresh.accept([Self.log(890 * second, "rare"), Self.log(900 * second, "rare at the bound")]).map(\.body) == [.string("rare at the bound")])
     }
 
     @Test("a record holding a NaN (not equal to itself) is printed once, not on every poll")

@@ -32,11 +32,21 @@ public final class RunningProcess: Sendable {
         self.process = process
         out.fileHandleForReading.readabilityHandler = { [stdout] handle in
             let data = handle.availableData
-            if !data.isEmpty { stdout.append(data) }
+            if data.isEmpty {
+                stdout.close()
+                handle.readabilityHandler = nil
+            } else {
+                stdout.append(data)
+            }
         }
         err.fileHandleForReading.readabilityHandler = { [stderr] handle in
             let data = handle.availableData
-            if !data.isEmpty { stderr.append(data) }
+            if data.isEmpty {
+                stderr.close()
+                handle.readabilityHandler = nil
+            } else {
+                stderr.append(data)
+            }
         }
         do {
             try process.run()
@@ -110,8 +120,11 @@ public final class RunningProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         ChildProcesses.unregister(process.processIdentifier)
-        // Let the readability handlers drain what the pipes still hold.
-        try await Task.sleep(for: .milliseconds(50))
+        // Read what the pipes still hold, to their end (a child of the child may keep one open: not for ever).
+        let drained = ContinuousClock.now + .seconds(5)
+        while !(stdout.isClosed && stderr.isClosed), ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         return exited ?? process.terminationStatus
     }
 
@@ -155,8 +168,13 @@ public final class RunningProcess: Sendable {
 /// Bytes a pipe delivered so far, shared between the reading handler and the test.
 final class OutputBuffer: Sendable {
     private let data = Mutex(Data())
+    private let closed = Mutex(false)
 
     func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+
+    /// The pipe reached its end: everything the child wrote is in.
+    func close() { closed.withLock { $0 = true } }
+    var isClosed: Bool { closed.withLock { $0 } }
 
     var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }

@@ -128,6 +128,7 @@ import Testing
         }
         #expect(EndpointURL.redacted("u:hunter2@h:4318") == "***@h:4318")
         #expect(EndpointURL.redacted("localhost:4318") == "localhost:4318", "no credentials to hide")
+        #expect(EndpointURL.redacted("postgres://u@h/?password=hunter2", hidingUser: false) == "postgres://u@h/?***")
     }
 
     @Test(.timeLimit(.minutes(1)))

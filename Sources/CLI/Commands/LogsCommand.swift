@@ -60,6 +60,10 @@ struct LogsCommand: AsyncParsableCommand {
     static let levels = ["trace", "debug", "info", "warn", "error", "fatal"]
     /// How often `--follow` asks for new lines.
     static let pollInterval: Duration = .milliseconds(500)
+    /// How often while the collector's read budget leaves nothing of a poll whole.
+    static let stuckPollInterval: Duration = .seconds(30)
+    /// Answers one poll reads at most (full or cut pages read on), each up to a read budget of the collector's work.
+    static let pagesPerPoll = 8
 
     func validate() throws {
         try validateLimit(limit)
@@ -108,35 +112,46 @@ struct LogsCommand: AsyncParsableCommand {
                 return renderer.render(latest)
             }
             var follower = LogFollower(filter: filter)
-            try Self.emit(follower.begin(latest.logs), json: context.settings.json, renderer: renderer)
             // Everything after the bound of a cut first answer was looked at: polls start there at the earliest.
-            if latest.truncated, let resume = latest.resumeUnixNano { follower.searched(before: resume) }
+            let cutAt = latest.truncated ? latest.resumeUnixNano : nil
+            try Self.emit(follower.begin(latest.logs, searchedAfter: cutAt, nowUnixNano: TimeRange.nowUnixNano()), json: context.settings.json, renderer: renderer)
             var failing = false
             var stuckNoted = false
+            var interval = Self.pollInterval
             while true {
-                try await Task.sleep(for: Self.pollInterval)
+                try await Task.sleep(for: interval)
+                interval = Self.pollInterval
                 do {
                     var poll = follower.nextFilter()
                     var answer = try await context.client.logs(poll)
                     if failing { CommandRunner.note("periscope: the collector answers again") }
                     failing = false
+                    // Answers read on within one poll; the rest waits for the next, which starts where
+                    // these left off (the newest line printed, or the bound of a cut answer).
+                    var pages = 1
                     while true {
                         try Self.emit(follower.accept(answer.logs), json: context.settings.json, renderer: renderer)
                         let from = poll.range.startUnixNano ?? 0
                         if answer.truncated, let resume = answer.resumeUnixNano, resume > from {
                             // Cut by the collector's read budget: every match before `resume` is in; read on from it.
-                            follower.searched(before: resume)
+                            follower.searched(before: resume, nowUnixNano: TimeRange.nowUnixNano())
                             poll = follower.nextFilter(after: resume)
                         } else if answer.logs.count >= LogFollower.pageLimit, let last = answer.logs.last.map(LogsRenderer.time(of:)), last > from {
                             // A full page: read on from its last time.
                             poll = follower.nextFilter(after: last)
                         } else {
-                            if answer.truncated, !stuckNoted {
-                                CommandRunner.note("periscope: the collector's read budget ran out before any part of the poll was searched whole: narrow the search (--service, --level)")
-                                stuckNoted = true
+                            if answer.truncated {
+                                // Nothing of the poll could be searched whole: ask less often until it can.
+                                if !stuckNoted {
+                                    CommandRunner.note("periscope: the collector's read budget ran out before any part of the poll was searched whole: narrow the search (--service, --level)")
+                                    stuckNoted = true
+                                }
+                                interval = Self.stuckPollInterval
                             }
                             break
                         }
+                        guard pages < Self.pagesPerPoll else { break }
+                        pages += 1
                         answer = try await context.client.logs(poll)
                     }
                 } catch let error as QueryError {
@@ -169,9 +184,10 @@ struct LogsCommand: AsyncParsableCommand {
 
 /// What `logs --follow` has printed. Records reach the collector late — an agent batches for up
 /// to a second, one catching up after an outage for longer — so each poll asks again for the
-/// last `lateWindowNanos` before the newest time printed and lets through only the records not
-/// printed yet: a record up to that much older than the newest one shown still appears, in the
-/// order it arrived. A poll that fills `pageLimit` is read on, page by page, from its last time.
+/// last `lateWindowNanos` before the newest time printed (or before where a poll cut by the
+/// collector's read budget reached, if later) and lets through only the records not printed
+/// yet: a record up to that much older still appears, in the order it arrived. A poll that
+/// fills `pageLimit`, or is cut, is read on from its last time (its bound).
 struct LogFollower: Sendable {
     /// How much older than the newest record printed a late record may be and still be shown.
     static let lateWindowNanos: UInt64 = 30_000_000_000
@@ -198,15 +214,20 @@ struct LogFollower: Sendable {
     init(filter: LogFilter) { self.filter = filter }
 
     /// The first lines shown (the latest, by the command's limit); returns them in time order.
-    mutating func begin(_ latest: [QueryAPI.Log]) -> [QueryAPI.Log] {
+    /// `searchedAfter`: the bound of a first answer cut by the collector's read budget, after
+    /// which every record was looked at; records before it are not late, and are not printed.
+    mutating func begin(_ latest: [QueryAPI.Log], searchedAfter bound: UInt64? = nil, nowUnixNano: UInt64 = .max) -> [QueryAPI.Log] {
         let shown = accept(latest)
-        floorUnixNano = newestUnixNano
+        if let bound { searched(before: bound, nowUnixNano: nowUnixNano) }
+        floorUnixNano = progressUnixNano
         return shown
     }
 
-    /// Records a search cut at `bound` by the collector's read budget: what lies before it was looked at.
-    mutating func searched(before bound: UInt64) {
-        searchedUnixNano = max(searchedUnixNano ?? 0, bound)
+    /// Records a search cut at `bound` by the collector's read budget: what lies before it was
+    /// looked at. Never past `now`: a bound in a fast clock's future (records are kept up to a
+    /// day ahead) would hold back every line timed by a right one.
+    mutating func searched(before bound: UInt64, nowUnixNano: UInt64 = .max) {
+        searchedUnixNano = max(searchedUnixNano ?? 0, min(bound, nowUnixNano))
     }
 
     /// How far the polls have come: the newest time printed, or a cut poll's bound if later.

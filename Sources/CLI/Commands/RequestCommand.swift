@@ -70,8 +70,8 @@ struct RequestCommand: AsyncParsableCommand {
 
     static func fetch(_ correlationID: String, range: TimeRange, limit: Int, client: QueryClient) async throws -> RequestDocument {
         let answer = try await client.logs(LogFilter(correlationID: correlationID, range: range, limit: limit))
-        if answer.truncated {
-            CommandRunner.note("the collector's read budget ran out before it found all of the request's log lines: only some are shown; narrow --since/--until")
+        if answer.truncated, let resume = answer.resumeUnixNano {
+            CommandRunner.note("periscope: the collector's read budget ran out before it found all of the request's log lines: those before \(Timestamp.rfc3339(unixNanos: resume)) are shown; for the rest run again with --since \(resume)")
         }
         let logs = answer.logs
         var ids: [TraceID] = []

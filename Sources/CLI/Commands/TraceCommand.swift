@@ -84,7 +84,7 @@ struct TraceCommand: AsyncParsableCommand {
             if context.settings.json { return try JSONOutput.string(trace) }
             let answer = withLogs ? try await context.client.logs(LogFilter(traceID: id, limit: 10_000)) : nil
             if let answer, answer.truncated {
-                CommandRunner.note("the collector's read budget ran out before it found all of the trace's log lines: only some are shown")
+                CommandRunner.note("periscope: the collector's read budget ran out before it found all of the trace's log lines: only some are shown")
             }
             let logs = answer?.logs
             let renderer = WaterfallRenderer(
