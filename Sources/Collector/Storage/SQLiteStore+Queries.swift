@@ -56,7 +56,7 @@ struct LogQuery: Equatable, Sendable {
     var readBudget = maxLogRecordsRead
 }
 
-/// `LogQuery.readBudget`'s default: about five seconds of decoding on one core here.
+/// `LogQuery.readBudget`'s default: 1.5 s of decoding short records on one core here (BENCHMARKS.md).
 let maxLogRecordsRead = 10_000_000
 
 /// Points of one metric, oldest first.
