@@ -109,6 +109,19 @@ struct CLITests {
         throw RunningProcess.StartError(description: "the data set did not become queryable")
     }
 
+    /// 40 requests of 20 log records of service `grep` (a block each), record n timed
+    /// `secondsApart` × n after half an hour ago, with `body(n)`.
+    static func postLogBlocks(to collector: CollectorProcess, secondsApart: UInt64, body: (Int) -> String) async throws {
+        let base = (WallClock.nowUnixNano() - 1_800_000 * ms) / ms * ms
+        for request in 0..<40 {
+            let records = (0..<20).map { index in
+                let n = request * 20 + index
+                return LogRecord(timeUnixNano: base + UInt64(n) * secondsApart * 1_000 * ms, severityNumber: .info, body: .string(body(n)))
+            }
+            try await post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
+        }
+    }
+
     static func lines(_ text: String) -> [String] {
         text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
@@ -310,15 +323,8 @@ struct CLITests {
         let directory = try TemporaryDirectory()
         let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-log-search-records", "300"])
         defer { Task { await collector.process.stop() } }
-        // 40 requests of 20 records, a block each, one second apart; every third record matches.
-        let base = (WallClock.nowUnixNano() - 1_800_000 * Self.ms) / Self.ms * Self.ms
-        for request in 0..<40 {
-            let records = (0..<20).map { index in
-                let n = request * 20 + index
-                return LogRecord(timeUnixNano: base + UInt64(n) * 1_000 * Self.ms, severityNumber: .info, body: .string(n % 3 == 0 ? "needle \(n)" : "hay \(n)"))
-            }
-            try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
-        }
+        // Every third record matches.
+        try await Self.postLogBlocks(to: collector, secondsApart: 1) { $0 % 3 == 0 ? "needle \($0)" : "hay \($0)" }
         let expected = Set((0..<800).filter { $0 % 3 == 0 }.map { "needle \($0)" })
         var found = [String]()
         var until: String?
@@ -350,14 +356,8 @@ struct CLITests {
         let directory = try TemporaryDirectory()
         let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-log-search-records", "300"])
         defer { Task { await collector.process.stop() } }
-        // 40 blocks of 20 lines that do not match, over the last 30 minutes: about 10 polls' budgets.
-        let base = (WallClock.nowUnixNano() - 1_800_000 * Self.ms) / Self.ms * Self.ms
-        for request in 0..<40 {
-            let records = (0..<20).map { index in
-                LogRecord(timeUnixNano: base + UInt64(request * 20 + index) * 2_000 * Self.ms, severityNumber: .info, body: .string("hay \(request * 20 + index)"))
-            }
-            try await Self.post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
-        }
+        // Lines that do not match, over the last half hour: about 10 polls' budgets.
+        try await Self.postLogBlocks(to: collector, secondsApart: 2) { "hay \($0)" }
         let follower = try RunningProcess(BinaryLocation.binary("periscope"), [
             "logs", "--follow", "--json", "--grep", "needle", "--collector", collector.url, "--token-file", collector.tokenFile.path,
         ])
