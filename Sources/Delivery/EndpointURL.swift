@@ -24,8 +24,9 @@ public enum EndpointURL {
     /// `user`) shows `***` for everything before its last `@`.
     public static func redacted(_ text: String, hidingUser: Bool = true) -> String {
         guard var components = URLComponents(string: text), components.host != nil else {
-            guard let at = text.lastIndex(of: "@") else { return text }
-            return "***" + text[at...]
+            // By bytes: an `@` a combining mark follows is no `Character` "@".
+            guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { return text }
+            return "***" + String(decoding: text.utf8[at...], as: UTF8.self)
         }
         if hidingUser, components.user != nil || components.password != nil {
             components.user = "***"

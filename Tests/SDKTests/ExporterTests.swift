@@ -123,7 +123,7 @@ import Testing
         #expect(EndpointURL.redacted("http://h:4318") == "http://h:4318")
         #expect(EndpointURL.redacted("postgres://app:hunter2@db/x", hidingUser: false) == "postgres://app:***@db/x")
         #expect(EndpointURL.redacted("postgres://app@db/x", hidingUser: false) == "postgres://app@db/x")
-        for text in ["http://u:hunter2@h:99 9", "u:hunter2@h:4318", "https//u:hunter2@h", "http://u:hunter2@@h"] {
+        for text in ["http://u:hunter2@h:99 9", "u:hunter2@h:4318", "https//u:hunter2@h", "http://u:hunter2@@h", "postgres://u:hunter2@\u{337}h/"] {
             #expect(!EndpointURL.redacted(text).contains("hunter2"), "\(text)")
         }
         #expect(EndpointURL.redacted("u:hunter2@h:4318") == "***@h:4318")
