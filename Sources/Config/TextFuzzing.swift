@@ -1,10 +1,11 @@
 import Foundation
 import PeriscopeDelivery
 
-/// What must hold for any text given as a time, a duration, a size or a `Retry-After` — in a
-/// query string, a flag, a config file, a log line or an HTTP answer: it is read or refused,
-/// never trapped on, and a time written by `TimestampText.rfc3339(unixNano:)` reads back to the
-/// same nanosecond. Driven by libFuzzer from the fuzz package and replayed in the tests; a broken
+/// What must hold for any text given as a time, a duration, a size, a `Retry-After` or a URL
+/// to show — in a query string, a flag, a config file, a log line or an HTTP answer: it is read
+/// or refused, never trapped on; a time written by `TimestampText.rfc3339(unixNano:)` reads back
+/// to the same nanosecond; and a password given as `USER:PASSWORD@` before the text never shows
+/// in `EndpointURL.redacted`. Driven by libFuzzer from the fuzz package and replayed in the tests; a broken
 /// property stops the process with a message naming it.
 public enum TextFuzzing {
     public static func check(_ input: UnsafeRawBufferPointer) {
@@ -16,6 +17,15 @@ public enum TextFuzzing {
         _ = DurationText.parse(text)
         _ = ByteSizeText.parse(text)
         _ = RetryPolicy.retryAfter(text, now: Date(timeIntervalSince1970: 1_714_564_800))
+        let secret = "fuzz-secret-\(input.count)"
+        if !text.contains(secret) {
+            for url in ["http://u:\(secret)@" + text, "u:\(secret)@" + text] {
+                for hidingUser in [true, false] {
+                    let shown = EndpointURL.redacted(url, hidingUser: hidingUser)
+                    precondition(!shown.contains(secret), "\(url) shows its password: \(shown)")
+                }
+            }
+        }
         guard input.count >= 8 else { return }
         var nanos: UInt64 = 0
         for index in 0..<8 { nanos = nanos << 8 | UInt64(input[index]) }

@@ -3,6 +3,7 @@ import Foundation
 import PeriscopeModel
 import PeriscopeQueryAPI
 import PeriscopeTesting
+import Synchronization
 import Testing
 
 /// The store against a model: seeded random traces (split over batches and over two days,
@@ -412,6 +413,141 @@ struct MetricPointModelTests {
         crowded.readBudget = 10
         let stuck = try store.metricPoints(crowded)
         #expect(stuck.truncated && stuck.points.isEmpty && stuck.resumeUnixNano == crowd, "nothing whole")
+    }
+}
+
+/// A writer that ingests a batch every 2 ms or so on a thread of its own until stopped, as
+/// steady traffic does while a search is resumed round after round.
+final class SteadyIngest: Sendable {
+    private let stopped = Mutex(false)
+    private let done = DispatchSemaphore(value: 0)
+    /// What the writer stored (each batch's items, by the number `batch` was given).
+    let written = Mutex<[Int]>([])
+
+    /// Starts writing `batch(k)` for k = 0, 1, 2, …
+    init(into store: any TelemetryStore, batch: @escaping @Sendable (Int) -> TelemetryBatch) {
+        Thread.detachNewThread { [self] in
+            var k = 0
+            while !stopped.withLock({ $0 }) {
+                if case .stored = try? store.ingest(batch(k), batchID: nil) { written.withLock { $0.append(k) } }
+                k += 1
+                usleep(2_000)
+            }
+            done.signal()
+        }
+    }
+
+    /// Stops the writer and waits for its last batch.
+    func stop() {
+        stopped.withLock { $0 = true }
+        done.wait()
+    }
+}
+
+@Suite("Resumed searches under steady ingest")
+struct ResumedUnderTrafficTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("resumetraffic-\(UUID().uuidString)").path
+
+    @Test("log searches cut by a small budget and resumed while batches keep arriving (live and backfilled): every match stored before answered once, nothing twice", arguments: [true, false])
+    func logs(newestFirst: Bool) throws {
+        let store = try SQLiteStore(directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = StoreModelTests.dayA
+        let second: UInt64 = 1_000_000_000
+        @Sendable func batch(_ records: [(n: Int, time: UInt64)]) -> TelemetryBatch {
+            .logs([ResourceLogs(resource: Resource(serviceName: "a"), scopes: [ScopeLogs(records: records.map {
+                LogRecord(timeUnixNano: $0.time, severityNumber: .info, body: .string($0.n % 7 == 0 ? "needle \($0.n)" : "hay \($0.n)"),
+                          attributes: [Attribute("n", .int(Int64($0.n)))])
+            })])])
+        }
+        // Two days of blocks of 20, each within half an hour.
+        for first in stride(from: 0, to: 3_000, by: 20) {
+            _ = try store.ingest(batch((first..<(first + 20)).map { ($0, base + UInt64($0) * 57 * second + UInt64($0 % 20) * 60 * second) }), batchID: nil)
+        }
+        let before = Set((0..<3_000).filter { $0 % 7 == 0 })
+        // Meanwhile: batches of 20 numbered from 100,000 on, alternately live (after everything
+        // stored) and backfilled (20 minutes anywhere in the two days, as an agent catching up sends them).
+        let traffic = SteadyIngest(into: store) { k in
+            let live = k % 2 == 0
+            return batch((0..<20).map { index in
+                let n = 100_000 + k * 20 + index
+                let time = live ? base + 2 * 86_400 * second - 1 - UInt64(n) : base + UInt64((k * 7_919) % (2 * 86_400 - 1_200) + index * 60) * second
+                return (n, time)
+            })
+        }
+        var query = LogQuery(contains: "needle", limit: 100_000)
+        query.newestFirst = newestFirst
+        query.readBudget = 200
+        var answered = [Int]()
+        var rounds = 0
+        while rounds < 2_000 {
+            rounds += 1
+            let answer = try store.logs(query)
+            answered += answer.logs.map { if case .int(let n)? = $0.attributes["n"] { Int(n) } else { -1 } }
+            guard answer.truncated else { break }
+            usleep(2_000)  // a batch or so arrives between two rounds
+            let resume = try #require(answer.resumeUnixNano)
+            if newestFirst {
+                try #require(resume < query.endUnixNano, "each round moves on")
+                query.endUnixNano = resume
+            } else {
+                try #require(resume > query.startUnixNano, "each round moves on")
+                query.startUnixNano = resume
+            }
+        }
+        traffic.stop()
+        let added = Set(traffic.written.withLock { $0 }.flatMap { k in (0..<20).map { 100_000 + k * 20 + $0 } }.filter { $0 % 7 == 0 })
+        #expect(rounds > 20, "the budget cut the search again and again: \(rounds) rounds")
+        #expect(added.count > 10, "batches kept arriving during the search: \(added.count) matches")
+        #expect(answered.count == Set(answered).count, "nothing answered twice")
+        #expect(before.isSubset(of: Set(answered)), "every match stored before the search is answered")
+        #expect(Set(answered).isSubset(of: before.union(added)), "nothing answered that was never stored")
+    }
+
+    @Test("a metric's points picked by service, cut by a small budget and resumed while points keep arriving: every point stored before answered once, nothing twice")
+    func metricPoints() throws {
+        let store = try SQLiteStore(directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = StoreModelTests.dayA
+        let second: UInt64 = 1_000_000_000
+        @Sendable func batch(_ points: [(n: Int, time: UInt64)]) -> TelemetryBatch {
+            .metrics(["api", "db"].map { service in
+                ResourceMetrics(resource: Resource(serviceName: service), scopes: [ScopeMetrics(metrics: [Metric(name: "queue.depth", data: .gauge(
+                    points.filter { ($0.n % 2 == 0) == (service == "api") }.map { NumberPoint(timeUnixNano: $0.time, value: .double(Double($0.n))) }))])])
+            })
+        }
+        for first in stride(from: 0, to: 3_000, by: 20) {
+            _ = try store.ingest(batch((first..<(first + 20)).map { ($0, base + UInt64($0) * 57 * second) }), batchID: nil)
+        }
+        let before = Set((0..<3_000).filter { $0 % 2 == 0 })
+        let traffic = SteadyIngest(into: store) { k in
+            batch((0..<20).map { index in
+                let n = 100_000 + k * 20 + index
+                return (n, k % 2 == 0 ? base + 2 * 86_400 * second - 1 - UInt64(n) : base + UInt64((n * 7_919) % (2 * 86_400 - 60)) * second)
+            })
+        }
+        var query = MetricQuery(name: "queue.depth", service: "api", limit: 10_000)
+        query.readBudget = 50
+        var answered = [Int]()
+        var rounds = 0
+        while rounds < 2_000 {
+            rounds += 1
+            let answer = try store.metricPoints(query)
+            answered += answer.points.map { Int($0.value) }
+            #expect(answer.points.allSatisfy { $0.service == "api" })
+            guard answer.truncated else { break }
+            usleep(2_000)  // a batch or so arrives between two rounds
+            let resume = try #require(answer.resumeUnixNano)
+            try #require(resume > query.startUnixNano, "each round moves on")
+            query.startUnixNano = resume
+        }
+        traffic.stop()
+        let added = Set(traffic.written.withLock { $0 }.flatMap { k in (0..<20).map { 100_000 + k * 20 + $0 } }.filter { $0 % 2 == 0 })
+        #expect(rounds > 20, "the budget cut the read again and again: \(rounds) rounds")
+        #expect(added.count > 10, "points kept arriving during the read: \(added.count)")
+        #expect(answered.count == Set(answered).count, "nothing answered twice")
+        #expect(before.isSubset(of: Set(answered)), "every point stored before the read is answered")
+        #expect(Set(answered).isSubset(of: before.union(added)), "nothing answered that was never stored")
     }
 }
 

@@ -24,7 +24,7 @@ struct FuzzPropertyTests {
         return inputs
     }
 
-    @Test("times, durations, sizes and Retry-After: read or refused, never trapped on; written times read back")
+    @Test("times, durations, sizes, Retry-After and URLs to show: read or refused, never trapped on; written times read back; no password shows")
     func text() {
         let inputs = Self.inputs("TextFuzz", count: 3_000)
         #expect(FuzzCorpus.seeds("TextFuzz").count >= 8)
