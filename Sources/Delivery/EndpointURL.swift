@@ -18,10 +18,9 @@ public enum EndpointURL {
     }
 
     /// `text` as a log line, an error or a CI log may show it: with `hidingUser` (the user may
-    /// be a token) the user and password become one `***`, otherwise the password alone does;
-    /// a query string becomes `***`.
-    /// Text that is no URL with a host (`user:secret@host` without its scheme reads as scheme
-    /// `user`) shows `***` for everything before its last `@`.
+    /// be a token) the user and password become one `***`, otherwise the password alone does,
+    /// and a query string becomes `***`. Text that is no URL with a host (`user:secret@host`
+    /// without its scheme reads as scheme `user`) shows `***` for everything before its last `@`.
     public static func redacted(_ text: String, hidingUser: Bool = true) -> String {
         guard var components = URLComponents(string: text), components.host != nil else {
             // By bytes: an `@` a combining mark follows is no `Character` "@".

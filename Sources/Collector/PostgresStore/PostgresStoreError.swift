@@ -47,6 +47,9 @@ enum PostgresStoreError: Error, CustomStringConvertible {
         return nil
     }
 
+    /// The server ended the statement: its `statement_timeout` passed, or someone cancelled it (57014).
+    var isStatementCancelled: Bool { sqlState == "57014" }
+
     /// Whether a read that failed on a replica should be asked of the primary instead: the
     /// replica cannot be reached or lost its connection (class 08), is shutting down or
     /// starting (57P01–57P03), its recovery cancelled the query (40001), or has not replayed the

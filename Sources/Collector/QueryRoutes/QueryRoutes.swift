@@ -139,7 +139,7 @@ struct QueryRoutes: Sendable {
     /// ended by its statement timeout a 503 that says to narrow it; anything else (a damaged
     /// day file) a 500.
     func storeFailed(_ error: any Error, request: Request) -> Response {
-        if let postgres = error as? PostgresStoreError, postgres.sqlState == "57014" {
+        if let postgres = error as? PostgresStoreError, postgres.isStatementCancelled {
             let message = "the store ended the query (\(postgres)): it ran past the statement timeout, or was cancelled; narrow the time range or add a filter"
             logger.warning("\(ControlCharacters.escaped(request.uri.path)): \(message)")
             return Self.error(.serviceUnavailable, message)
