@@ -115,6 +115,9 @@ public final class PostgresServer: Sendable {
             let arguments = [
                 binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", directory.path,
                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
+                // pg_basebackup's WAL stream starts after its backup does; under the other tests'
+                // writes a checkpoint between the two removed the segment it needed (CI, stop 51).
+                "-c", "wal_keep_size=512MB",
             ]
             let process = asRoot
                 ? try RunningProcess(URL(fileURLWithPath: "/usr/bin/setpriv"), ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + arguments)
