@@ -58,4 +58,30 @@ import Testing
         record.traceID = nil
         #expect(LogsRenderer().render(QueryAPI.Logs(logs: [record])) == "2024-05-01T12:00:00.000Z  s  INFO   x\n")
     }
+
+    @Test("a cut log answer's note names the part searched whole and the option to read on; at the range's own edge, nothing whole")
+    func cutNotes() {
+        func cut(_ resume: UInt64?) -> QueryAPI.Logs {
+            var answer = QueryAPI.Logs(logs: [])
+            answer.truncated = true
+            answer.resumeUnixNano = resume
+            return answer
+        }
+        let range = TimeRange(startUnixNano: Fixtures.t0, endUnixNano: Fixtures.t0 + 1_000_000_000)
+        let newest = LogFilter(range: range, newestFirst: true)
+        let oldest = LogFilter(range: range, newestFirst: false)
+        let middle = Fixtures.t0 + 500_000_000
+        #expect(LogsCutNote.text(QueryAPI.Logs(logs: []), filter: newest) == nil, "a whole answer has no note")
+        #expect(LogsCutNote.text(cut(middle), filter: newest) == "the collector searched only the newest part of the range (its read budget ran out): "
+            + "the lines shown are every match after 2024-05-01T12:00:00.500Z; for earlier ones run again with --until \(middle)")
+        #expect(LogsCutNote.text(cut(middle), filter: oldest, rerun: "run `periscope logs --trace 01` with") ==
+            "the collector searched only the oldest part of the range (its read budget ran out): "
+            + "the lines shown are every match before 2024-05-01T12:00:00.500Z; for later ones run `periscope logs --trace 01` with --since \(middle)")
+        let nothingWhole = "the collector's read budget ran out before any part of the range was searched whole: narrow the search (service, level, time range)"
+        #expect(LogsCutNote.text(cut(range.endUnixNano), filter: newest) == nothingWhole)
+        #expect(LogsCutNote.text(cut(range.startUnixNano), filter: oldest) == nothingWhole)
+        #expect(LogsCutNote.text(cut(nil), filter: oldest) == nothingWhole)
+        #expect(LogsCutNote.text(cut(UInt64(Int64.max)), filter: LogFilter(newestFirst: true)) == nothingWhole, "an open end is the largest time")
+        #expect(LogsCutNote.text(cut(0), filter: LogFilter()) == nothingWhole, "an open start is 0")
+    }
 }

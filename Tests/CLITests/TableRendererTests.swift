@@ -153,9 +153,11 @@ import Testing
               "logs" : [
 
               ],
+              "logsTruncated" : false,
               "traces" : [
 
-              ]
+              ],
+              "tracesTruncated" : false
             }
 
             """)

@@ -22,6 +22,9 @@ struct CLITests {
         var correlationID: String
         var logs: [QueryAPI.Log]
         var traces: [QueryAPI.Trace]
+        var logsTruncated: Bool
+        var logsResumeUnixNano: UInt64?
+        var tracesTruncated: Bool
     }
 
     static func span(
@@ -111,12 +114,14 @@ struct CLITests {
 
     /// 40 requests of 20 log records of service `grep` (a block each), record n timed
     /// `secondsApart` × n after half an hour ago, with `body(n)`.
-    static func postLogBlocks(to collector: CollectorProcess, secondsApart: UInt64, body: (Int) -> String) async throws {
+    static func postLogBlocks(
+        to collector: CollectorProcess, secondsApart: UInt64, attributes: [Attribute] = [], body: (Int) -> String
+    ) async throws {
         let base = (WallClock.nowUnixNano() - 1_800_000 * ms) / ms * ms
         for request in 0..<40 {
             let records = (0..<20).map { index in
                 let n = request * 20 + index
-                return LogRecord(timeUnixNano: base + UInt64(n) * secondsApart * 1_000 * ms, severityNumber: .info, body: .string(body(n)))
+                return LogRecord(timeUnixNano: base + UInt64(n) * secondsApart * 1_000 * ms, severityNumber: .info, body: .string(body(n)), attributes: attributes)
             }
             try await post("/v1/logs", OTLPEncoder.encode(.logs([ResourceLogs(resource: Resource(serviceName: "grep"), scopes: [ScopeLogs(records: records)])])), to: collector)
         }
@@ -170,7 +175,7 @@ struct CLITests {
         let none = try await Self.run(["traces", "--since", "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z"], collector)
         #expect(none.exitCode == 0)
         #expect(none.standardOutput.isEmpty)
-        #expect(none.standardError == "no traces match in that time range\n")
+        #expect(none.standardError == "periscope: no traces match in that time range\n")
     }
 
     @Test("trace: waterfall with critical path, --logs, ID prefixes")
@@ -349,6 +354,38 @@ struct CLITests {
         #expect(rounds > 3, "the budget cut the search")
         #expect(found.count == expected.count, "nothing answered twice")
         #expect(Set(found) == expected, "nothing skipped")
+    }
+
+    @Test("request: its log lines cut by the collector's read budget say so in the JSON and on stderr, and resuming with --since reads each once")
+    func requestResumed() async throws {
+        let directory = try TemporaryDirectory()
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: ["--max-log-search-records", "300"])
+        defer { Task { await collector.process.stop() } }
+        try await Self.postLogBlocks(to: collector, secondsApart: 1, attributes: [Attribute("correlation_id", .string("req-cut"))]) { "step \($0)" }
+        var found = [String]()
+        var since = "1h"
+        var rounds = 0
+        while rounds < 100 {
+            rounds += 1
+            let result = try await Self.run(["request", "req-cut", "--since", since, "--limit", "10000", "--json"], collector)
+            try #require(result.exitCode == 0, "\(result.standardError)")
+            let document = try JSONDecoder().decode(RequestDocument.self, from: Data(result.standardOutput.utf8))
+            found += document.logs.map(\.body.text)
+            #expect(!document.tracesTruncated)
+            guard document.logsTruncated else {
+                #expect(document.logsResumeUnixNano == nil)
+                #expect(!result.standardError.contains("read budget"), "\(result.standardError)")
+                break
+            }
+            let resume = try #require(document.logsResumeUnixNano)
+            #expect(result.standardError.contains("periscope: the collector searched only the oldest part of the range (its read budget ran out)"), "\(result.standardError)")
+            #expect(result.standardError.contains("run again with --since \(resume)"), "\(result.standardError)")
+            #expect(document.logs.allSatisfy { $0.timeUnixNano < resume }, "oldest first: every line before the bound")
+            since = String(resume)
+        }
+        #expect(rounds > 3, "the budget cut the search")
+        #expect(found.count == 800, "nothing answered twice")
+        #expect(Set(found) == Set((0..<800).map { "step \($0)" }), "nothing skipped")
     }
 
     @Test("logs --follow for a rare line through a collector whose read budget cuts every poll: polls read on from each cut, and the line shows")

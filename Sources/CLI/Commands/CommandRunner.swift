@@ -40,9 +40,10 @@ enum CommandRunner {
         Foundation.exit(1)
     }
 
-    /// Prints a note to stderr (e.g. "no logs"), leaving stdout for data.
+    /// Prints a note to stderr (e.g. "no logs"), leaving stdout for data; like an error, it
+    /// starts with "periscope: ", so it can be told from the data in a merged stream.
     static func note(_ message: String) {
-        write(message + "\n", to: FileHandle.standardError)
+        write("periscope: " + message + "\n", to: FileHandle.standardError)
     }
 
     static func write(_ text: String, to handle: FileHandle) {

@@ -102,9 +102,7 @@ struct LogsCommand: AsyncParsableCommand {
             // The latest lines, shown oldest first.
             var latest = try await context.client.logs(filter)
             latest.logs.reverse()
-            if latest.truncated, let resume = latest.resumeUnixNano {
-                CommandRunner.note(Self.truncatedNote(resume, end: filter.range.endUnixNano))
-            }
+            if let note = LogsCutNote.text(latest, filter: filter) { CommandRunner.note(note) }
             let renderer = LogsRenderer(style: context.style, verbose: verbose)
             guard follow else {
                 if context.settings.json { return try JSONOutput.string(latest) }
@@ -124,7 +122,7 @@ struct LogsCommand: AsyncParsableCommand {
                 do {
                     var poll = follower.nextFilter()
                     var answer = try await context.client.logs(poll)
-                    if failing { CommandRunner.note("periscope: the collector answers again") }
+                    if failing { CommandRunner.note("the collector answers again") }
                     failing = false
                     // Answers read on within one poll; the rest waits for the next, which starts where
                     // these left off (the newest line printed, or the bound of a cut answer).
@@ -143,7 +141,7 @@ struct LogsCommand: AsyncParsableCommand {
                             if answer.truncated {
                                 // Nothing of the poll could be searched whole: ask less often until it can.
                                 if !stuckNoted {
-                                    CommandRunner.note("periscope: the collector's read budget ran out before any part of the poll was searched whole: narrow the search (--service, --level)")
+                                    CommandRunner.note("the collector's read budget ran out before any part of the poll was searched whole: narrow the search (--service, --level); polling every \(Self.stuckPollInterval.components.seconds) s until it can")
                                     stuckNoted = true
                                 }
                                 interval = Self.stuckPollInterval
@@ -155,22 +153,11 @@ struct LogsCommand: AsyncParsableCommand {
                         answer = try await context.client.logs(poll)
                     }
                 } catch let error as QueryError {
-                    if !failing { CommandRunner.note("periscope: \(error.message) (still following; retrying)") }
+                    if !failing { CommandRunner.note("\(error.message) (still following; retrying)") }
                     failing = true
                 }
             }
         }
-    }
-
-    /// What a search cut by the collector's read budget shows (newest first: the lines after
-    /// `resume`); at the range's own `end` (nil: open) nothing was searched whole.
-    static func truncatedNote(_ resume: UInt64, end: UInt64?) -> String {
-        let narrow = "narrow the search (--service, --level, --since)"
-        guard resume < min(end ?? .max, UInt64(Int64.max)) else {
-            return "the collector's read budget ran out before any part of the range was searched whole: \(narrow)"
-        }
-        return "the collector searched only the newest part of the range (its read budget ran out): the lines shown are every match after "
-            + "\(Timestamp.rfc3339(unixNanos: resume)); for earlier ones run again with --until \(resume), or \(narrow)"
     }
 
     private static func emit(_ records: [QueryAPI.Log], json: Bool, renderer: LogsRenderer) throws {

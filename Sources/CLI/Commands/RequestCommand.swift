@@ -69,10 +69,9 @@ struct RequestCommand: AsyncParsableCommand {
     }
 
     static func fetch(_ correlationID: String, range: TimeRange, limit: Int, client: QueryClient) async throws -> RequestDocument {
-        let answer = try await client.logs(LogFilter(correlationID: correlationID, range: range, limit: limit))
-        if answer.truncated, let resume = answer.resumeUnixNano {
-            CommandRunner.note("periscope: the collector's read budget ran out before it found all of the request's log lines: those before \(Timestamp.rfc3339(unixNanos: resume)) are shown; for the rest run again with --since \(resume)")
-        }
+        let filter = LogFilter(correlationID: correlationID, range: range, limit: limit)
+        let answer = try await client.logs(filter)
+        if let note = LogsCutNote.text(answer, filter: filter) { CommandRunner.note(note) }
         let logs = answer.logs
         var ids: [TraceID] = []
         for id in logs.compactMap(\.traceID) where !ids.contains(id) { ids.append(id) }
@@ -90,8 +89,16 @@ struct RequestCommand: AsyncParsableCommand {
             }
         }
         guard !logs.isEmpty || !traces.isEmpty else {
-            throw QueryError("nothing carries the correlation ID \(Text.sanitize(correlationID)): no log lines or traces in the collector")
+            let cut = answer.truncated || tagged.truncated
+            throw QueryError("nothing carries the correlation ID \(Text.sanitize(correlationID)): no log lines or traces in "
+                + (cut ? "the part of the range the collector searched before its budget ran out; narrow --since/--until" : "the collector"))
         }
-        return RequestDocument(correlationID: correlationID, logs: logs, traces: traces)
+        if tagged.truncated {
+            CommandRunner.note("the collector's search budget ran out before every trace tagged with the ID was found: more may carry it; narrow --since/--until")
+        }
+        return RequestDocument(
+            correlationID: correlationID, logs: logs, traces: traces,
+            logsTruncated: answer.truncated, logsResumeUnixNano: answer.truncated ? answer.resumeUnixNano : nil,
+            tracesTruncated: tagged.truncated)
     }
 }

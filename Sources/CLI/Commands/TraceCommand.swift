@@ -82,9 +82,10 @@ struct TraceCommand: AsyncParsableCommand {
                 return table + Self.cutNote(trace)
             }
             if context.settings.json { return try JSONOutput.string(trace) }
-            let answer = withLogs ? try await context.client.logs(LogFilter(traceID: id, limit: 10_000)) : nil
-            if let answer, answer.truncated {
-                CommandRunner.note("periscope: the collector's read budget ran out before it found all of the trace's log lines: only some are shown")
+            let logFilter = LogFilter(traceID: id, limit: 10_000)
+            let answer = withLogs ? try await context.client.logs(logFilter) : nil
+            if let answer, let note = LogsCutNote.text(answer, filter: logFilter, rerun: "run `periscope logs --trace \(id.hex)` with") {
+                CommandRunner.note(note)
             }
             let logs = answer?.logs
             let renderer = WaterfallRenderer(

@@ -7,6 +7,12 @@ struct RequestDocument: Codable, Hashable, Sendable {
     var correlationID: String
     var logs: [QueryAPI.Log]
     var traces: [QueryAPI.Trace]
+    /// The collector's read budget ran out before every log line was found: `logs` holds
+    /// every one before `logsResumeUnixNano` (ask again with `--since` at it for the rest).
+    var logsTruncated = false
+    var logsResumeUnixNano: UInt64?
+    /// The trace search's work budget ran out: more traces may carry the ID.
+    var tracesTruncated = false
 }
 
 /// A request as text: a summary line, its log lines, then each trace's waterfall.
