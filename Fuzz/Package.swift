@@ -72,6 +72,12 @@ let package = Package(
             swiftSettings: fuzz
         ),
         .executableTarget(
+            name: "WebUIFuzz",
+            dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
+            path: "Sources/WebUIFuzz",
+            swiftSettings: fuzz
+        ),
+        .executableTarget(
             name: "StoreURLFuzz",
             dependencies: ["CFuzzerDriver", .product(name: "PeriscopeCollector", package: "Periscope")],
             path: "Sources/StoreURLFuzz",

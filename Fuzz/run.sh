@@ -7,7 +7,7 @@ set -euo pipefail
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SWIFT="${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}"
 seconds="${FUZZ_SECONDS:-60}"
-targets=(OTLPDecodeFuzz DecompressFuzz LogLinesFuzz TextFuzz QueueRecordFuzz CheckedLineFuzz StoredSpanBlockFuzz StoredLogBlockFuzz PartitionHeaderFuzz RollupBucketFuzz ProtocolFuzz OTelEnvironmentFuzz StoreURLFuzz JaegerQueryFuzz)
+targets=(OTLPDecodeFuzz DecompressFuzz LogLinesFuzz TextFuzz QueueRecordFuzz CheckedLineFuzz StoredSpanBlockFuzz StoredLogBlockFuzz PartitionHeaderFuzz RollupBucketFuzz ProtocolFuzz OTelEnvironmentFuzz StoreURLFuzz JaegerQueryFuzz WebUIFuzz)
 
 for target in "${targets[@]}"; do
   "$SWIFT" build -c release --package-path "$FUZZ" --product "$target" \

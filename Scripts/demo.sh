@@ -180,6 +180,16 @@ for line in sorted(lines):
         print("  " + line)
 PY
 echo
+echo "==> $collector/ui/   (the web UI: sign in with the token in $demo/token; traces, waterfalls, logs, signals, SLOs)"
+python3 - "$collector" "$demo/token" <<'PY'
+import http.cookiejar, re, sys, urllib.parse, urllib.request
+base, token = sys.argv[1], open(sys.argv[2]).read().strip()
+browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+page = browser.open(base + "/ui/login", data=urllib.parse.urlencode({"token": token}).encode(), timeout=30).read().decode()
+traces = re.findall(r'class="trace-id" href="/ui/traces/([0-9a-f]{32})"', page)
+print(f"  signed in; the trace list shows {len(traces)} traces of the last hour, newest {traces[0] if traces else 'none'}")
+PY
+echo
 if [ "$store" = postgres ]; then
   echo "Demo done; stopping the collector, the agent and PostgreSQL. Data stays in $demo/postgres — to look again:"
   echo "  setpriv --reuid=postgres --regid=postgres --init-groups -- $pg_bin/postgres -D $pg_dir/data -p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 &   (without setpriv unless root)"
@@ -189,3 +199,4 @@ else
   echo "  $bin/periscope-collector --listen 127.0.0.1:4400 --data $demo/collector-data --token-file $demo/token &"
 fi
 echo "  PERISCOPE_TOKEN=\$(cat $demo/token) $bin/periscope trace $ok_trace"
+echo "  or open http://127.0.0.1:4400/ui/ in a browser and sign in with the token in $demo/token"

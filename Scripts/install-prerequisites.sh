@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing Periscope needs beyond the Swift toolchain:
 # the system C libraries (zstd, SQLite, zlib), PostgreSQL 15, Prometheus and Alertmanager (the tests
-# start private servers of each) and Python's OpenTelemetry SDK, the test peer.
+# start private servers of each), Chromium and its WebDriver (the web UI's tests), Python's
+# OpenTelemetry SDK, the test peer, and selenium, which drives Chromium.
 # Fast when everything is already there.
 set -euo pipefail
 
-packages=(libzstd-dev libsqlite3-dev zlib1g-dev postgresql-15 prometheus prometheus-alertmanager)
+packages=(libzstd-dev libsqlite3-dev zlib1g-dev postgresql-15 prometheus prometheus-alertmanager chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -30,4 +31,9 @@ if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.htt
   echo "installing the Python OpenTelemetry SDK (test peer)"
   python3 -m pip install -q --disable-pip-version-check \
     "opentelemetry-sdk==1.45.2" "opentelemetry-exporter-otlp-proto-http==1.45.2" "opentelemetry-exporter-otlp-proto-grpc==1.45.2"
+fi
+
+if ! python3 -c "import selenium" >/dev/null 2>&1; then
+  echo "installing selenium (drives Chromium in the web UI's tests)"
+  python3 -m pip install -q --disable-pip-version-check "selenium==4.40.0"
 fi

@@ -6,15 +6,20 @@ import Hummingbird
 /// before the request body is read, so a refused request changes nothing.
 public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let tokens: BearerTokens
-    let exemptPaths: Set<String>
+    /// Paths that need no token (health checks; pages that check a session of their own).
+    let exempt: @Sendable (String) -> Bool
 
     public init(tokens: [String], exemptPaths: Set<String> = ["/healthz"]) {
+        self.init(tokens: tokens, exempt: { exemptPaths.contains($0) })
+    }
+
+    public init(tokens: [String], exempt: @escaping @Sendable (String) -> Bool) {
         self.tokens = BearerTokens(tokens)
-        self.exemptPaths = exemptPaths
+        self.exempt = exempt
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if exemptPaths.contains(request.uri.path) { return try await next(request, context) }
+        if exempt(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             return Self.unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
         }

@@ -75,7 +75,7 @@ enum CollectorApplication {
 
     /// The collector's routes and middleware, in the order requests meet them: the concurrency
     /// limit, bearer auth (unless turned off), `/healthz`, OTLP ingest, the query API,
-    /// Prometheus's `/metrics` and Jaeger's query API; a known
+    /// Prometheus's `/metrics`, Jaeger's query API and the web UI; a known
     /// path asked with another method is answered 405.
     static func router(
         store: any TelemetryStore, configuration: CollectorConfiguration,
@@ -85,7 +85,8 @@ enum CollectorApplication {
         let router = Router()
         router.add(middleware: ConcurrencyLimitMiddleware(maxConcurrent: configuration.maxConcurrentRequests, ingest: ingestInFlight, counters: counters))
         if let tokens = configuration.tokens {
-            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
+            // The web UI's pages check their own session cookie (a browser cannot send the header).
+            router.add(middleware: BearerTokenMiddleware(tokens: tokens, exempt: { $0 == "/healthz" || WebUIRoutes.isUIPath($0) }))
         }
         router.get("healthz") { _, _ in "ok" }
         IngestRoutes(
@@ -95,6 +96,7 @@ enum CollectorApplication {
         queries.register(on: router)
         queries.registerMetrics(on: router, ingest: counters, alerting: alerting)
         JaegerRoutes(queries: queries).register(on: router)
+        WebUIRoutes(queries: queries, tokens: configuration.tokens.map(BearerTokens.init), sessions: WebSessions()).register(on: router)
         router.add(middleware: MethodNotAllowedMiddleware(for: router))
         return router
     }

@@ -22,6 +22,11 @@ struct QueryParameters {
         }
     }
 
+    /// Parameters already decoded (the web UI's, with what its forms leave out filled in).
+    init(pairs: [(name: String, value: String)]) {
+        self.pairs = pairs
+    }
+
     private static func decode(_ text: Substring) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced

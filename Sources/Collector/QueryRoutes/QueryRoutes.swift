@@ -72,28 +72,10 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("signals") { request, _ in
-            await self.answer(request) {
-                let parameters = QueryParameters(query: request.uri.query)
-                let now = WallClock.nowUnixNano()
-                var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
-                query.endUnixNano = try parameters.time("end") ?? now
-                query.startUnixNano = try parameters.time("start") ?? (query.endUnixNano - min(query.endUnixNano, 3_600_000_000_000))
-                guard query.startUnixNano < query.endUnixNano else { throw QueryParameters.Invalid(message: "start must be before end") }
-                query.service = parameters.string("service")
-                query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
-                if let by = parameters.string("by") {
-                    guard by == "operation" || by == "service" else { throw QueryParameters.Invalid(message: "by must be service or operation, got '\(by)'") }
-                    query.byOperation = by == "operation"
-                }
-                let final = query
-                return try await self.run { try $0.goldenSignals(final) }
-            }
+            await self.answer(request) { try await self.signals(QueryParameters(query: request.uri.query)) }
         }
         api.get("slos") { request, _ in
-            await self.answer(request) {
-                let now = try QueryParameters(query: request.uri.query).time("at") ?? WallClock.nowUnixNano()
-                return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await self.run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
-            }
+            await self.answer(request) { try await self.slos(QueryParameters(query: request.uri.query)) }
         }
         api.get("slos/:name") { request, context in
             // The path segment as sent: a name with a space, a slash or letters outside ASCII arrives percent-encoded.
@@ -139,23 +121,52 @@ struct QueryRoutes: Sendable {
     /// ended by its statement timeout a 503 that says to narrow it; anything else (a damaged
     /// day file) a 500.
     func storeFailed(_ error: any Error, request: Request) -> Response {
+        let failure = storeFailure(error, request: request)
+        var response = Self.error(failure.status, failure.message)
+        if let retryAfter = failure.retryAfterSeconds { response.headers[.retryAfter] = String(retryAfter) }
+        return response
+    }
+
+    /// Why the store could not answer, logged once here: the status, the sentence, and when to retry.
+    func storeFailure(_ error: any Error, request: Request) -> (status: HTTPResponse.Status, message: String, retryAfterSeconds: Int?) {
         if let postgres = error as? PostgresStoreError, postgres.isStatementCancelled {
             let message = "the store ended the query (\(postgres)): it ran past the statement timeout, or was cancelled; narrow the time range or add a filter"
             logger.warning("\(ControlCharacters.escaped(request.uri.path)): \(message)")
-            return Self.error(.serviceUnavailable, message)
+            return (.serviceUnavailable, message, nil)
         }
         if let sqlite = error as? SQLiteError, sqlite.isWriteRefused {
             let message = "the collector cannot write to its disk (\(sqlite)): free space in its data directory, or check the disk; retry later"
             if let held = diskFullLog.admit() {
                 logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)\(LogThrottle.heldBack(held, "such answers"))")
             }
-            var response = Self.error(.serviceUnavailable, message)
-            response.headers[.retryAfter] = "5"
-            return response
+            return (.serviceUnavailable, message, 5)
         }
         let message = "the store failed to answer: \(error)"
         logger.error("\(ControlCharacters.escaped(request.uri.path)): \(message)")
-        return Self.error(.internalServerError, message)
+        return (.internalServerError, message, nil)
+    }
+
+    /// `GET /api/v1/signals`: the last hour unless `start`/`end` say otherwise.
+    func signals(_ parameters: QueryParameters) async throws -> QueryAPI.Signals {
+        let now = WallClock.nowUnixNano()
+        var query = SignalsQuery(startUnixNano: 0, endUnixNano: now)
+        query.endUnixNano = try parameters.time("end") ?? now
+        query.startUnixNano = try parameters.time("start") ?? (query.endUnixNano - min(query.endUnixNano, 3_600_000_000_000))
+        guard query.startUnixNano < query.endUnixNano else { throw QueryParameters.Invalid(message: "start must be before end") }
+        query.service = parameters.string("service")
+        query.limit = try parameters.integer("limit", in: 1...Self.maxLimit, default: 1000)
+        if let by = parameters.string("by") {
+            guard by == "operation" || by == "service" else { throw QueryParameters.Invalid(message: "by must be service or operation, got '\(by)'") }
+            query.byOperation = by == "operation"
+        }
+        let final = query
+        return try await run { try $0.goldenSignals(final) }
+    }
+
+    /// `GET /api/v1/slos`: every SLO's status at `at` (default now).
+    func slos(_ parameters: QueryParameters) async throws -> QueryAPI.SLOList {
+        let now = try parameters.time("at") ?? WallClock.nowUnixNano()
+        return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })
     }
 
     func trace(_ text: String, limit: Int) async throws -> Response {

@@ -1,0 +1,98 @@
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// Entry point for fuzzing what the web UI does with text it did not choose: a value escaped by
+/// `HTML.text` has no `<`, `>`, `"` or `'`, and reads back as itself; a page with the text in
+/// every telemetry field (service, span and event names, attribute keys and values, status
+/// message, log body) has exactly the markup (`<`, `>`, `"`) of the same page with a plain word there, so no
+/// value can open or close an element or an attribute; a `Cookie` header and a form body are
+/// read or refused, never trapped on; a path with a `..` segment is never the UI's. Public for
+/// the libFuzzer target in `Fuzz/`; the property tests call it too.
+public enum WebUIFuzzing {
+    public static func check(_ input: UnsafeRawBufferPointer) {
+        let text = String(decoding: input, as: UTF8.self)
+        let escaped = HTML.text(text)
+        precondition(!escaped.contains(where: { $0 == "<" || $0 == ">" || $0 == "\"" || $0 == "'" }), "'\(escaped)' from '\(text)'")
+        precondition(Array(unescaped(escaped).unicodeScalars) == Array(visible(text).unicodeScalars), "'\(escaped)' does not read back as '\(text)'")
+        precondition(!HTML.query([(text, text)]).contains(where: { $0 == "<" || $0 == ">" || $0 == "\"" || $0 == "'" || $0 == " " }))
+
+        _ = WebSessions.id(inCookieHeader: text)
+        _ = QueryParameters(query: text).string("token")
+        if WebUIRoutes.isUIPath(text) {
+            precondition(!text.split(separator: "/").contains("..") && (text == "/" || text.hasPrefix("/ui")), "'\(text)' taken as the UI's")
+        }
+
+        // An empty value leaves a field out of a link (one pair fewer), which is no markup either.
+        guard !text.isEmpty else { return }
+        let pages = WebPages(authenticated: true)
+        let hostile = pages.trace(trace(text), logs: logs(text))
+        let plain = pages.trace(trace("word"), logs: logs("word"))
+        precondition(markup(hostile) == markup(plain), "a value changed the trace page's markup: '\(text)'")
+        let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
+        precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
+                     "a value changed the log page's markup: '\(text)'")
+    }
+
+    /// The characters that make markup, in order: what a value must never add to.
+    static func markup(_ page: String) -> String {
+        String(page.unicodeScalars.filter { $0 == "<" || $0 == ">" || $0 == "\"" }.map(Character.init))
+    }
+
+    /// What `HTML.text` shows of a value: control characters as `\u{…}`.
+    static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar != "\n" && scalar != "\t" && (scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// The text a browser reads from escaped HTML, scalar by scalar (`&lt;` followed by a
+    /// combining mark is one `Character`, which a search by characters would not find).
+    static func unescaped(_ html: String) -> String {
+        let entities: [(String, Unicode.Scalar)] = [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&amp;", "&")]
+        let scalars = Array(html.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var index = 0
+        scan: while index < scalars.count {
+            if scalars[index] == "&" {
+                for (entity, scalar) in entities {
+                    let pattern = Array(entity.unicodeScalars)
+                    if scalars[index...].starts(with: pattern) {
+                        out.append(scalar)
+                        index += pattern.count
+                        continue scan
+                    }
+                }
+            }
+            out.append(scalars[index])
+            index += 1
+        }
+        return String(out)
+    }
+
+    static func trace(_ text: String) -> QueryAPI.Trace {
+        let id = TraceID(high: 1, low: 2)
+        func span(_ spanID: UInt64, parent: UInt64?) -> QueryAPI.Span {
+            QueryAPI.Span(
+                traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: text, name: text, kind: "server",
+                startTimeUnixNano: 1_000 + spanID, endTimeUnixNano: 2_000, status: QueryAPI.Status(code: "error", message: text),
+                attributes: [text: .string(text)], resource: [:],
+                events: [QueryAPI.Event(timeUnixNano: 1_500, name: text, attributes: [text: .string(text)])], links: [])
+        }
+        return QueryAPI.Trace(traceID: id, spans: [span(1, parent: nil), span(2, parent: 1)])
+    }
+
+    static func logs(_ text: String) -> QueryAPI.Logs {
+        var answer = QueryAPI.Logs(logs: [QueryAPI.Log(
+            timeUnixNano: 1_000, observedTimeUnixNano: 1_000, service: text, severityNumber: 17, severityText: text, body: .string(text),
+            attributes: [text: .string(text)], traceID: TraceID(high: 1, low: 2), spanID: SpanID(1))])
+        answer.truncated = true
+        answer.resumeUnixNano = 1_000
+        return answer
+    }
+}

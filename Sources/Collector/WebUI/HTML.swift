@@ -1,0 +1,65 @@
+import Foundation
+import PeriscopeConfig
+
+/// Text made safe for HTML. Every telemetry value reaches a page through `HTML.text` (element
+/// content and quoted attribute values alike) or `HTML.query` (inside a link), so a span named
+/// `<script>` is shown, never run; the page's CSP forbids scripts besides.
+enum HTML {
+    /// Escapes `&`, `<`, `>`, `"` and `'`, and shows control characters as `\u{…}`.
+    static func text(_ value: String) -> String {
+        var out = ""
+        out.reserveCapacity(value.utf8.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\n", "\t": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    /// A link's query string from names and values, each percent-encoded (and the whole then
+    /// escaped for the `href` attribute it goes in).
+    static func query(_ items: [(String, String)]) -> String {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        let pairs = items.map { name, value in
+            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }
+        return text(pairs.joined(separator: "&"))
+    }
+
+    /// `2026-12-07T13:04:51.123Z`.
+    static func time(_ unixNano: UInt64) -> String {
+        String(TimestampText.rfc3339(unixNano: unixNano).dropLast(7)) + "Z"
+    }
+
+    /// `850ns`, `12.3µs`, `4.56ms`, `1.20s`, `3m20s`.
+    static func duration(_ nanos: Double) -> String {
+        guard nanos.isFinite, nanos >= 0 else { return "–" }
+        switch nanos {
+        case ..<1_000: return "\(Int(nanos))ns"
+        case ..<1_000_000: return String(format: "%.1fµs", nanos / 1_000)
+        case ..<1_000_000_000: return String(format: "%.2fms", nanos / 1_000_000)
+        case ..<60_000_000_000: return String(format: "%.2fs", nanos / 1_000_000_000)
+        default:
+            let seconds = Int(min(nanos / 1_000_000_000, 1e15))
+            return seconds < 3_600 ? "\(seconds / 60)m\(seconds % 60)s" : "\(seconds / 3_600)h\(seconds % 3_600 / 60)m"
+        }
+    }
+
+    /// `12.5%` of a ratio in 0…1.
+    static func percent(_ ratio: Double, decimals: Int = 1) -> String {
+        guard ratio.isFinite else { return "–" }
+        return String(format: "%.\(decimals)f%%", ratio * 100)
+    }
+}

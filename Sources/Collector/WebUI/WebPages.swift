@@ -1,0 +1,370 @@
+import Foundation
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// The web UI's pages, rendered on the server from the query API's own answers: plain HTML
+/// and SVG, one stylesheet, no script. Every value from telemetry or the request goes through
+/// `HTML.text` or `HTML.query`.
+struct WebPages: Sendable {
+    /// The sections in the header's navigation.
+    enum Section: String, CaseIterable, Sendable {
+        case traces, logs, signals, slos
+
+        var title: String {
+            switch self {
+            case .traces: "Traces"
+            case .logs: "Logs"
+            case .signals: "Signals"
+            case .slos: "SLOs"
+            }
+        }
+
+        var path: String { self == .traces ? "/ui/" : "/ui/\(rawValue)" }
+    }
+
+    /// The ages a search form offers, as `since` values (`all`: no start).
+    static let ages = ["15m", "1h", "6h", "24h", "7d", "all"]
+    /// Whether the collector asks for a token (then pages offer to sign out).
+    var authenticated: Bool
+
+    /// A form's values as the request gave them, shown again in its fields.
+    struct Form: Sendable {
+        var values: [String: String]
+
+        init(_ pairs: [(name: String, value: String)]) {
+            var values: [String: String] = [:]
+            for pair in pairs where values[pair.name] == nil { values[pair.name] = pair.value }
+            self.values = values
+        }
+
+        subscript(_ name: String) -> String { values[name] ?? "" }
+    }
+
+    // MARK: - Layout
+
+    func page(_ title: String, section: Section?, _ body: String) -> String {
+        let navigation = Section.allCases.map { item in
+            "<a href=\"\(item.path)\"\(item == section ? " class=\"current\"" : "")>\(item.title)</a>"
+        }.joined()
+        let signOut = authenticated
+            ? "<form method=\"post\" action=\"/ui/logout\" class=\"signout\"><button type=\"submit\">Sign out</button></form>" : ""
+        return """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(HTML.text(title)) · Periscope</title><link rel="stylesheet" href="/ui/style.css"></head>
+            <body><header><a class="brand" href="/ui/">Periscope</a><nav>\(navigation)</nav>\(signOut)</header>
+            <main>
+            \(body)
+            </main></body></html>
+
+            """
+    }
+
+    func login(error: String?) -> String {
+        page("Sign in", section: nil, """
+            <h1>Sign in</h1>
+            \(error.map { "<p class=\"error\" role=\"alert\">\(HTML.text($0))</p>" } ?? "")
+            <form method="post" action="/ui/login" class="login">
+            <label>Token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+            <button type="submit">Sign in</button>
+            </form>
+            <p class="hint">A token the collector accepts (its <code>--token-file</code>): the one the CLI sends.</p>
+            """)
+    }
+
+    func message(_ title: String, _ text: String) -> String {
+        page(title, section: nil, "<h1>\(HTML.text(title))</h1><p class=\"error\" role=\"alert\">\(HTML.text(text))</p>")
+    }
+
+    // MARK: - Forms
+
+    private func field(_ name: String, _ label: String, _ form: Form, placeholder: String = "", list: String? = nil) -> String {
+        "<label>\(label) <input name=\"\(name)\" value=\"\(HTML.text(form[name]))\" placeholder=\"\(HTML.text(placeholder))\""
+            + (list.map { " list=\"\($0)\"" } ?? "") + "></label>"
+    }
+
+    private func select(_ name: String, _ label: String, _ form: Form, options: [(value: String, label: String)], default fallback: String) -> String {
+        let chosen = form[name].isEmpty ? fallback : form[name]
+        let items = options.map { option in
+            "<option value=\"\(HTML.text(option.value))\"\(option.value == chosen ? " selected" : "")>\(HTML.text(option.label))</option>"
+        }.joined()
+        return "<label>\(label) <select name=\"\(name)\">\(items)</select></label>"
+    }
+
+    private func since(_ form: Form, default fallback: String, allowAll: Bool = true) -> String {
+        select("since", "Last", form, options: Self.ages.filter { allowAll || $0 != "all" }.map { ($0, $0 == "all" ? "all time" : $0) }, default: fallback)
+    }
+
+    private func error(_ text: String?) -> String {
+        text.map { "<p class=\"error\" role=\"alert\">\(HTML.text($0))</p>" } ?? ""
+    }
+
+    private func note(_ text: String) -> String {
+        "<p class=\"note\">\(text)</p>"
+    }
+
+    // MARK: - Traces
+
+    func traces(_ form: Form, services: [String], answer: QueryAPI.TraceList?, error: String?) -> String {
+        let serviceList = "<datalist id=\"services\">"
+            + services.map { "<option value=\"\(HTML.text($0))\">" }.joined() + "</datalist>"
+        var body = """
+            <h1>Traces</h1>
+            <form method="get" action="/ui/" class="search">
+            \(field("service", "Service", form, list: "services"))\(serviceList)
+            \(field("operation", "Operation", form, placeholder: "GET /users/{id}"))
+            \(field("attr", "Attribute", form, placeholder: "http.route=/checkout"))
+            \(field("min_duration", "Slower than", form, placeholder: "250ms"))
+            \(select("status", "Status", form, options: [("", "any"), ("error", "failed")], default: ""))
+            \(since(form, default: "1h"))
+            <button type="submit">Search</button>
+            </form>
+            \(self.error(error))
+            """
+        guard let answer else { return page("Traces", section: .traces, body) }
+        if answer.traces.isEmpty {
+            body += note("No traces match in this time range.")
+        } else {
+            body += "<table class=\"results\"><thead><tr><th>Start (UTC)</th><th>Root</th><th>Duration</th><th>Spans</th><th>Errors</th><th>Services</th><th>Trace</th></tr></thead><tbody>"
+            for trace in answer.traces {
+                let root = [trace.rootService, trace.rootName].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
+                body += "<tr\(trace.errorCount > 0 ? " class=\"failed\"" : "")><td>\(HTML.time(trace.startTimeUnixNano))</td>"
+                    + "<td>\(root.isEmpty ? "<span class=\"dim\">(root not received)</span>" : root)</td>"
+                    + "<td class=\"number\">\(HTML.duration(Double(trace.durationNanos)))</td><td class=\"number\">\(trace.spanCount)</td>"
+                    + "<td class=\"number\">\(trace.errorCount)</td><td>\(trace.services.map(HTML.text).joined(separator: ", "))</td>"
+                    + "<td><a class=\"trace-id\" href=\"/ui/traces/\(trace.traceID.hex)\">\(trace.traceID.hex)</a></td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        if answer.truncated {
+            body += note("The collector's search budget ran out before every candidate was checked: more traces may match. Narrow the time range, or add an operation or an indexed attribute.")
+        }
+        return page("Traces", section: .traces, body)
+    }
+
+    // MARK: - One trace
+
+    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?) -> String {
+        let start = trace.spans.map(\.startTimeUnixNano).min() ?? 0
+        let end = trace.spans.map(\.endTimeUnixNano).max() ?? start
+        let total = Double(max(end &- start, 1))
+        let services = Set(trace.spans.map(\.service)).sorted()
+        let failed = trace.spans.filter(\.isFailed).count
+        var body = """
+            <h1>Trace <span class="trace-id">\(trace.traceID.hex)</span></h1>
+            <p class="summary">\(HTML.time(start)) · \(HTML.duration(total)) · \(trace.spans.count) spans · \(failed) failed · \
+            \(services.map(HTML.text).joined(separator: ", ")) · <a href="/ui/logs?\(HTML.query([("trace_id", trace.traceID.hex)]))">its logs</a> · \
+            <a href="/api/v1/traces/\(trace.traceID.hex)">JSON</a></p>
+            """
+        if let totalSpans = trace.totalSpans, totalSpans > trace.spans.count {
+            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans.")
+        }
+        body += "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
+        for (span, depth) in Self.treeOrder(trace.spans) {
+            let x = Double(span.startTimeUnixNano &- start) / total * 1_000
+            let width = max(Double(span.durationNanos) / total * 1_000, 1)
+            let indent = String(repeating: "&nbsp;&nbsp;", count: min(depth, 40))
+            var details = "<table class=\"attributes\">"
+                + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
+                + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
+                + "<tr><th>start</th><td>\(HTML.time(span.startTimeUnixNano))</td></tr>"
+            if span.status.isError || !span.status.message.isEmpty {
+                details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
+            }
+            for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }) {
+                details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
+            }
+            for event in span.events {
+                details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
+                    + event.attributes.sorted(by: { $0.key < $1.key }).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
+            }
+            details += "</table>"
+            body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\">\(indent)<details><summary>"
+                + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</summary>\(details)</details></td>"
+                + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
+                + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"
+                + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"\(span.isFailed ? "bar failed" : "bar")\"/></svg></td></tr>"
+        }
+        body += "</tbody></table>"
+        if let logs {
+            body += "<h2>Log lines</h2>" + logTable(logs.logs)
+            if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
+        }
+        return page("Trace \(trace.traceID.hex)", section: .traces, body)
+    }
+
+    /// Spans parent before child, siblings by start time; spans whose parent is missing are roots.
+    static func treeOrder(_ spans: [QueryAPI.Span]) -> [(QueryAPI.Span, Int)] {
+        let ids = Set(spans.map(\.spanID))
+        var children: [SpanID: [QueryAPI.Span]] = [:]
+        var roots: [QueryAPI.Span] = []
+        for span in spans {
+            if let parent = span.parentSpanID, parent != span.spanID, ids.contains(parent) {
+                children[parent, default: []].append(span)
+            } else {
+                roots.append(span)
+            }
+        }
+        var ordered: [(QueryAPI.Span, Int)] = []
+        var placed = Set<SpanID>()
+        // Depth-first without recursion, so a deep or cyclic parent chain cannot exhaust the stack.
+        var stack = roots.sorted { $0.startTimeUnixNano > $1.startTimeUnixNano }.map { ($0, 0) }
+        while let (span, depth) = stack.popLast() {
+            guard placed.insert(span.spanID).inserted else { continue }
+            ordered.append((span, depth))
+            for child in (children[span.spanID] ?? []).sorted(by: { $0.startTimeUnixNano > $1.startTimeUnixNano }) {
+                stack.append((child, depth + 1))
+            }
+        }
+        // Spans in a parent cycle (no root reaches them) still show, at the top level.
+        for span in spans where !placed.contains(span.spanID) {
+            placed.insert(span.spanID)
+            ordered.append((span, 0))
+        }
+        return ordered
+    }
+
+    // MARK: - Logs
+
+    func logs(_ form: Form, answer: QueryAPI.Logs?, error: String?) -> String {
+        let levels: [(String, String)] = [("", "any")] + ["debug", "info", "warn", "error", "fatal"].map { ($0, $0) }
+        var body = """
+            <h1>Logs</h1>
+            <form method="get" action="/ui/logs" class="search">
+            \(field("service", "Service", form))
+            \(select("level", "Level", form, options: levels, default: ""))
+            \(field("contains", "Text", form, placeholder: "card declined"))
+            \(field("correlation_id", "Correlation ID", form, placeholder: "req-42"))
+            \(field("trace_id", "Trace ID", form, placeholder: "32 hex digits"))
+            \(since(form, default: Self.logsDefaultSince(form)))
+            <button type="submit">Search</button>
+            </form>
+            \(self.error(error))
+            """
+        guard let answer else { return page("Logs", section: .logs, body) }
+        body += answer.logs.isEmpty ? note("No log lines match.") : logTable(answer.logs)
+        let kept = ["service", "level", "contains", "correlation_id", "trace_id", "since", "start"].compactMap { name in
+            form[name].isEmpty ? nil : (name, form[name])
+        }
+        if let cut = cutNote(answer, newestFirst: true, link: kept) { body += cut }
+        return page("Logs", section: .logs, body)
+    }
+
+    /// A log search by trace or correlation ID looks at every time unless told; others at the last hour.
+    static func logsDefaultSince(_ form: Form) -> String {
+        form["trace_id"].isEmpty && form["correlation_id"].isEmpty ? "1h" : "all"
+    }
+
+    private func logTable(_ logs: [QueryAPI.Log]) -> String {
+        guard !logs.isEmpty else { return note("No log lines.") }
+        var out = "<table class=\"results logs\"><thead><tr><th>Time (UTC)</th><th>Service</th><th>Level</th><th>Message</th><th>Trace</th></tr></thead><tbody>"
+        for log in logs {
+            let level = log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText
+            let trace = log.traceID.map { "<a class=\"trace-id\" href=\"/ui/traces/\($0.hex)\">\(String($0.hex.prefix(8)))</a>" } ?? ""
+            let attributes = log.attributes.sorted(by: { $0.key < $1.key })
+                .map { "<span class=\"attribute\">\(HTML.text($0.key))=\(HTML.text($0.value.text))</span>" }.joined(separator: " ")
+            out += "<tr class=\"level-\(Self.levelClass(log.severityNumber))\"><td>\(HTML.time(log.timeUnixNano))</td><td>\(HTML.text(log.service))</td>"
+                + "<td>\(HTML.text(level))</td><td class=\"message\">\(HTML.text(log.body.text))\(attributes.isEmpty ? "" : "<br>" + attributes)</td><td>\(trace)</td></tr>"
+        }
+        return out + "</tbody></table>"
+    }
+
+    /// A note for an answer the collector's read budget cut, with a link that reads on.
+    private func cutNote(_ answer: QueryAPI.Logs, newestFirst: Bool, link: [(String, String)]) -> String? {
+        guard answer.truncated else { return nil }
+        guard let resume = answer.resumeUnixNano else {
+            return note("The collector's read budget ran out before any part of the range was searched whole: narrow the search.")
+        }
+        let parameters = link.filter { $0.0 != "start" && $0.0 != "end" && $0.0 != "since" }
+            + (newestFirst ? [("end", String(resume))] + link.filter { $0.0 == "start" } : [("start", String(resume))])
+        let more = newestFirst ? "older lines" : "later lines"
+        return note("The collector's read budget ran out: the lines shown are every match \(newestFirst ? "after" : "before") \(HTML.time(resume)). "
+            + "<a href=\"/ui/logs?\(HTML.query(parameters))\">Search the \(more)</a>.")
+    }
+
+    static func levelName(_ severity: Int) -> String {
+        switch severity {
+        case 1...4: "TRACE"
+        case 5...8: "DEBUG"
+        case 9...12: "INFO"
+        case 13...16: "WARN"
+        case 17...20: "ERROR"
+        case 21...24: "FATAL"
+        default: "-"
+        }
+    }
+
+    static func levelClass(_ severity: Int) -> String {
+        switch severity {
+        case 13...16: "warn"
+        case 17...: "error"
+        default: "info"
+        }
+    }
+
+    // MARK: - Signals
+
+    func signals(_ form: Form, answer: QueryAPI.Signals?, error: String?) -> String {
+        var body = """
+            <h1>Golden signals</h1>
+            <form method="get" action="/ui/signals" class="search">
+            \(field("service", "Service", form))
+            \(select("by", "Per", form, options: [("service", "service"), ("operation", "operation")], default: "service"))
+            \(since(form, default: "1h", allowAll: false))
+            <button type="submit">Show</button>
+            </form>
+            \(self.error(error))
+            """
+        guard let answer else { return page("Signals", section: .signals, body) }
+        guard !answer.rows.isEmpty else {
+            return page("Signals", section: .signals, body + note("No requests in this range: server and consumer spans make the signals."))
+        }
+        let byOperation = answer.rows.contains { $0.operation != nil }
+        body += "<table class=\"results\"><thead><tr><th>Service</th>\(byOperation ? "<th>Operation</th>" : "")<th>Requests</th><th>Per second</th>"
+            + "<th>Errors</th><th>p50</th><th>p90</th><th>p99</th><th>Saturation</th></tr></thead><tbody>"
+        for row in answer.rows {
+            let search = [("service", row.service)] + (row.operation.map { [("operation", $0)] } ?? []) + [("since", form["since"].isEmpty ? "1h" : form["since"])]
+            body += "<tr\(row.errorRatio > 0.01 ? " class=\"failed\"" : "")><td><a href=\"/ui/?\(HTML.query(search))\">\(HTML.text(row.service))</a></td>"
+                + (byOperation ? "<td>\(HTML.text(row.operation ?? ""))</td>" : "")
+                + "<td class=\"number\">\(row.requests)</td><td class=\"number\">\(String(format: "%.2f", row.requestsPerSecond))</td>"
+                + "<td class=\"number\">\(row.errors) (\(HTML.percent(row.errorRatio, decimals: 2)))</td>"
+                + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p50) } ?? "–")</td>"
+                + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p90) } ?? "–")</td>"
+                + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p99) } ?? "–")</td>"
+                + "<td class=\"number\">\(row.saturation.map { HTML.percent($0) } ?? "–")</td></tr>"
+        }
+        body += "</tbody></table>"
+        if let total = answer.totalRows, total > answer.rows.count {
+            body += note("Showing \(answer.rows.count) of \(total) rows.")
+        }
+        return page("Signals", section: .signals, body)
+    }
+
+    // MARK: - SLOs
+
+    func slos(_ answer: QueryAPI.SLOList?, error: String?) -> String {
+        var body = "<h1>Service level objectives</h1>" + self.error(error)
+        guard let answer else { return page("SLOs", section: .slos, body) }
+        guard !answer.slos.isEmpty else {
+            return page("SLOs", section: .slos, body + note("No SLOs: start the collector with <code>--slo slo.yaml</code>."))
+        }
+        body += "<p class=\"summary\">Evaluated at \(HTML.time(answer.evaluatedAtUnixNano)).</p>"
+        body += "<table class=\"results\"><thead><tr><th>SLO</th><th>Service</th><th>Indicator</th><th>Objective</th><th>SLI</th>"
+            + "<th>Budget left</th><th>Burn rates</th><th>Firing</th></tr></thead><tbody>"
+        for slo in answer.slos {
+            let firing = slo.firing.map { "\(HTML.text($0.severity)) (\(HTML.text($0.longWindow))/\(HTML.text($0.shortWindow)) &gt; \(String(format: "%g", $0.threshold)))" }
+            let rates = slo.burnRates.map { rate in
+                "\(HTML.text(rate.window)) " + (rate.rate.map { String(format: "%.2f", $0) } ?? "–")
+            }.joined(separator: " · ")
+            let location = [slo.service, slo.operation].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
+            body += "<tr\(firing.isEmpty && slo.budgetRemaining > 0 ? "" : " class=\"failed\"")><td>\(HTML.text(slo.name))</td><td>\(location)</td>"
+                + "<td>\(HTML.text(slo.indicator))</td><td class=\"number\">\(String(format: "%g", slo.objective))%</td>"
+                + "<td class=\"number\">\(slo.sli.map { HTML.percent($0, decimals: 3) } ?? "–")</td>"
+                + "<td class=\"number\">\(HTML.percent(slo.budgetRemaining))</td><td>\(rates)</td>"
+                + "<td>\(firing.isEmpty ? "–" : firing.joined(separator: "<br>"))</td></tr>"
+        }
+        body += "</tbody></table>"
+        return page("SLOs", section: .slos, body)
+    }
+}

@@ -1,0 +1,51 @@
+/// The web UI's one stylesheet, served from the binary at `/ui/style.css` (the pages' CSP
+/// allows styles from there only). Light and dark follow the browser's setting.
+enum WebStyle {
+    static let css = """
+        :root { --fg: #1d2330; --dim: #667085; --bg: #ffffff; --panel: #f4f6fa; --line: #d9dee8; --accent: #2f6fde;
+          --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; color-scheme: light dark; }
+        @media (prefers-color-scheme: dark) {
+          :root { --fg: #e6e9ef; --dim: #9aa3b2; --bg: #14171c; --panel: #1d2128; --line: #2e3440; --accent: #7aa7ff;
+            --bad: #ff7a7a; --bad-bg: #3a1e22; --warn: #f0b35a; --bar: #5d95f7; }
+        }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+        header { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.2rem; background: var(--panel); border-bottom: 1px solid var(--line); }
+        header .brand { font-weight: 700; color: var(--fg); text-decoration: none; letter-spacing: .02em; }
+        nav { display: flex; gap: 1rem; flex: 1; }
+        nav a { color: var(--dim); text-decoration: none; padding: .2rem 0; border-bottom: 2px solid transparent; }
+        nav a.current, nav a:hover { color: var(--fg); border-bottom-color: var(--accent); }
+        main { padding: 1rem 1.2rem 3rem; max-width: 1600px; }
+        h1 { font-size: 1.35rem; margin: .2rem 0 1rem; }
+        h2 { font-size: 1.1rem; margin: 2rem 0 .6rem; }
+        a { color: var(--accent); }
+        code, .trace-id, td.number, .attribute { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
+        form.search, form.login { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin-bottom: 1rem; }
+        label { display: flex; flex-direction: column; font-size: 12px; color: var(--dim); gap: .2rem; }
+        input, select, button { font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: .3rem .5rem; }
+        input { min-width: 12rem; }
+        button { background: var(--accent); border-color: var(--accent); color: #fff; cursor: pointer; padding: .3rem .9rem; }
+        form.signout button { background: transparent; color: var(--dim); border-color: var(--line); }
+        table { border-collapse: collapse; width: 100%; }
+        th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        th { font-size: 12px; color: var(--dim); font-weight: 600; }
+        td.number { text-align: right; white-space: nowrap; }
+        tr.failed td:first-child { box-shadow: inset 3px 0 var(--bad); }
+        tr.level-error td { background: var(--bad-bg); }
+        tr.level-warn td:nth-child(3) { color: var(--warn); }
+        td.message { white-space: pre-wrap; word-break: break-word; }
+        .attribute { color: var(--dim); }
+        .dim, .hint, .summary { color: var(--dim); }
+        .note { background: var(--panel); border-left: 3px solid var(--accent); padding: .5rem .8rem; }
+        .error { background: var(--bad-bg); color: var(--bad); border-left: 3px solid var(--bad); padding: .5rem .8rem; }
+        table.waterfall td.span { white-space: nowrap; }
+        table.waterfall .service { color: var(--dim); }
+        table.waterfall th.bars, table.waterfall td.bars { width: 55%; }
+        table.waterfall svg { width: 100%; height: 12px; display: block; margin-top: .2rem; }
+        rect.bar { fill: var(--bar); }
+        rect.bar.failed { fill: var(--bad); }
+        details summary { cursor: pointer; }
+        table.attributes { margin: .4rem 0 .4rem 1rem; width: auto; }
+        table.attributes th, table.attributes td { border: none; padding: .05rem .5rem; font-size: 12px; white-space: normal; word-break: break-word; }
+        """
+}

@@ -1,0 +1,116 @@
+@testable import PeriscopeCollector
+import PeriscopeModel
+import PeriscopeQueryAPI
+import PeriscopeTesting
+import Testing
+
+@Suite("web UI pages, sessions and escaping")
+struct WebUIPageTests {
+    @Test("escaping: markup characters become entities, control characters show as escapes")
+    func escaping() {
+        #expect(HTML.text("<a href=\"x\">it's & more</a>") == "&lt;a href=&quot;x&quot;&gt;it&#39;s &amp; more&lt;/a&gt;")
+        #expect(HTML.text("a\u{1b}[31mb\u{0}\nc") == "a\\u{1b}[31mb\\u{0}\nc")
+        #expect(HTML.query([("service", "a b&c=<d>")]) == "service=a%20b%26c%3D%3Cd%3E")
+        #expect(HTML.duration(850) == "850ns")
+        #expect(HTML.duration(4_560_000) == "4.56ms")
+        #expect(HTML.duration(200_000_000_000) == "3m20s")
+        #expect(HTML.duration(.infinity) == "–")
+        #expect(HTML.time(1_714_564_800_123_456_789) == "2024-05-01T12:00:00.123Z")
+    }
+
+    @Test("the seeds, damaged seeds and noise keep every page's markup and are never trapped on")
+    func fuzzProperty() {
+        let seeds = FuzzCorpus.seeds("WebUIFuzz")
+        #expect(seeds.count >= 8, "seeds found under Fuzz/Corpus/WebUIFuzz")
+        var generator = SeededGenerator(seed: 71)
+        for round in 0..<1_500 {
+            let input = round < seeds.count ? seeds[round]
+                : round % 4 == 0 ? (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                : FuzzCorpus.damage(seeds[round % seeds.count], using: &generator)
+            input.withUnsafeBytes { WebUIFuzzing.check($0) }
+        }
+    }
+
+    @Test("a trace's spans in tree order: parents first, siblings by start, orphans and cycles at the top; a 20,000-deep chain does not exhaust the stack")
+    func treeOrder() {
+        let id = TraceID(high: 1, low: 1)
+        func span(_ spanID: UInt64, parent: UInt64?, start: UInt64) -> QueryAPI.Span {
+            QueryAPI.Span(
+                traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: "s", name: "n\(spanID)", kind: "internal",
+                startTimeUnixNano: start, endTimeUnixNano: start + 10, status: QueryAPI.Status(code: "unset", message: ""),
+                attributes: [:], resource: [:], events: [], links: [])
+        }
+        let spans = [
+            span(3, parent: 1, start: 30), span(2, parent: 1, start: 20), span(1, parent: nil, start: 10),
+            span(4, parent: 2, start: 25), span(5, parent: 99, start: 5),
+            span(6, parent: 7, start: 1), span(7, parent: 6, start: 2),
+        ]
+        let ordered = WebPages.treeOrder(spans)
+        let ids: [UInt64] = [5, 1, 2, 4, 3, 6, 7]
+        let depths: [Int] = [0, 0, 1, 2, 1, 0, 0]
+        #expect(ordered.map(\.0.spanID) == ids.map { SpanID($0) })
+        #expect(ordered.map(\.1) == depths)
+
+        var chain: [QueryAPI.Span] = []
+        for index in UInt64(1)...20_000 {
+            let parent: UInt64? = index == 1 ? nil : index - 1
+            chain.append(span(index, parent: parent, start: index))
+        }
+        let deep = WebPages.treeOrder(chain)
+        #expect(deep.count == 20_000)
+        #expect(deep.last?.1 == 19_999)
+        let page = WebPages(authenticated: false).trace(QueryAPI.Trace(traceID: id, spans: Array(chain.prefix(200))), logs: nil)
+        #expect(!page.contains("Sign out"), "no sign-out without tokens")
+        #expect(page.components(separatedBy: "<rect ").count == 201, "a bar per span")
+    }
+
+    @Test("sessions: valid until they expire, closed on sign-out, never more than the capacity however many sign in")
+    func sessions() {
+        let sessions = WebSessions(lifetimeNanos: 1_000, capacity: 3)
+        let first = sessions.open(nowUnixNano: 100)
+        #expect(first.count == 32 && first.allSatisfy(\.isHexDigit))
+        #expect(sessions.isValid(first, nowUnixNano: 1_099))
+        #expect(!sessions.isValid(first, nowUnixNano: 1_100), "expired")
+        #expect(!sessions.isValid(first, nowUnixNano: 500), "an expired session is forgotten")
+        var opened: [String] = []
+        for round in 0..<10_000 { opened.append(sessions.open(nowUnixNano: 2_000 + UInt64(round))) }
+        #expect(sessions.count == 3)
+        #expect(Set(opened).count == 10_000, "every session ID is new")
+        #expect(sessions.isValid(opened.last!, nowUnixNano: 12_000), "the newest stay")
+        #expect(!sessions.isValid(opened[0], nowUnixNano: 2_001), "the oldest went")
+        sessions.close(opened.last!)
+        #expect(!sessions.isValid(opened.last!, nowUnixNano: 12_000))
+        let forever = WebSessions(lifetimeNanos: .max).open(nowUnixNano: .max - 1)
+        #expect(!forever.isEmpty, "a lifetime past the end of time saturates")
+
+        #expect(WebSessions.id(inCookieHeader: "a=1; periscope_session=abc; b=2") == "abc")
+        #expect(WebSessions.id(inCookieHeader: "periscope_session=") == nil)
+        #expect(WebSessions.id(inCookieHeader: "xperiscope_session=abc") == nil)
+        #expect(WebSessions.id(inCookieHeader: nil) == nil)
+    }
+
+    @Test("the UI's paths are /, /ui and below it, never a path that climbs out")
+    func uiPaths() {
+        #expect(WebUIRoutes.isUIPath("/"))
+        #expect(WebUIRoutes.isUIPath("/ui"))
+        #expect(WebUIRoutes.isUIPath("/ui/traces/abc"))
+        #expect(!WebUIRoutes.isUIPath("/ui/../api/v1/traces"))
+        #expect(!WebUIRoutes.isUIPath("/ui/./x"))
+        #expect(!WebUIRoutes.isUIPath("/uix"))
+        #expect(!WebUIRoutes.isUIPath("/api/v1/traces"))
+        #expect(!WebUIRoutes.isUIPath("//ui"))
+    }
+
+    @Test("since: an age becomes a start, all leaves it open, a start given wins, and nonsense is refused")
+    func since() throws {
+        let filled = try WebUIRoutes.since(QueryParameters(query: "since=1h"), default: "15m")
+        let start = try #require(try filled.time("start"))
+        #expect(start <= WallClock.nowUnixNano() - 3_600_000_000_000 + 1_000_000_000)
+        #expect(try WebUIRoutes.since(QueryParameters(query: "since=all"), default: "1h").time("start") == nil)
+        #expect(try WebUIRoutes.since(QueryParameters(query: "start=5&since=1h"), default: "1h").time("start") == 5)
+        #expect(throws: QueryParameters.Invalid.self) { try WebUIRoutes.since(QueryParameters(query: "since=5x"), default: "1h") }
+        #expect(throws: QueryParameters.Invalid.self) { try WebUIRoutes.since(QueryParameters(query: "since=999999999999d"), default: "1h") }
+        let old = try WebUIRoutes.since(QueryParameters(query: "since=100000d"), default: "1h")
+        #expect(try old.time("start") == 0, "an age before 1970 starts at 0")
+    }
+}

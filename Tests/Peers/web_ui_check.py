@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Drives Debian's Chromium (headless, through selenium and chromedriver) through the
+collector's web UI and checks what it shows against the query API's own answers.
+
+    web_ui_check.py --url http://127.0.0.1:PORT --token TOKEN --hostile-trace HEX \
+        --correlation req-42 --hostile-name 'GET /x <img src=x onerror=alert(1)>'
+
+Prints one JSON line of what it checked; exits 1 with a sentence on the first mismatch."""
+
+import argparse
+import json
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def fail(message):
+    print(f"web UI check failed: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+def api(base, token, path, **params):
+    url = f"{base}{path}?{urllib.parse.urlencode(params)}" if params else f"{base}{path}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.load(reply)
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--no-first-run", "--disable-extensions", "--window-size=1400,1000"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait_for_url(driver, predicate, what):
+    """Waits (up to 15 s) for a navigation a click started, so no element of the page before is read."""
+    try:
+        WebDriverWait(driver, 15).until(lambda d: predicate(d.current_url))
+    except Exception:
+        fail(f"{what}: still at {driver.current_url}")
+
+
+def no_alert(driver, where):
+    try:
+        alert = driver.switch_to.alert
+        fail(f"{where}: a script ran (alert '{alert.text}')")
+    except NoAlertPresentException:
+        pass
+
+
+def policy_violations(driver):
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--hostile-trace", required=True)
+    parser.add_argument("--hostile-name", required=True)
+    parser.add_argument("--correlation", required=True)
+    args = parser.parse_args()
+    base = args.url.rstrip("/")
+
+    now_ns = time.time_ns()
+    listed = api(base, args.token, "/api/v1/traces", start=now_ns - 3_600_000_000_000, limit=50)
+    api_trace_ids = [trace["traceID"] for trace in listed["traces"]]
+    hostile = api(base, args.token, f"/api/v1/traces/{args.hostile_trace}")
+    request_logs = api(base, args.token, "/api/v1/logs", correlation_id=args.correlation, order="desc", limit=200)
+    signals = api(base, args.token, "/api/v1/signals", start=now_ns - 3_600_000_000_000)
+    check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"], "the API has no data to compare with")
+
+    driver = browser()
+    try:
+        # Signing in: a page asks for the token; a wrong one is refused, the right one sets the cookie.
+        driver.get(f"{base}/ui/")
+        check(driver.current_url.endswith("/ui/login"), f"an unsigned browser was not sent to sign in: {driver.current_url}")
+        driver.find_element(By.NAME, "token").send_keys("not-the-token")
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        try:
+            WebDriverWait(driver, 15).until(lambda d: "does not accept that token" in d.page_source)
+        except Exception:
+            fail("a wrong token was not refused")
+        check(driver.get_cookie("periscope_session") is None, "a wrong token got a session")
+        driver.find_element(By.NAME, "token").send_keys(args.token)
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/"), "signing in did not lead to the traces")
+        check(driver.current_url.endswith("/ui/"), f"signing in did not lead to the traces: {driver.current_url}")
+        cookie = driver.get_cookie("periscope_session")
+        check(cookie is not None and cookie["httpOnly"] and cookie.get("sameSite") == "Strict",
+              f"the session cookie is not HttpOnly and SameSite=Strict: {cookie}")
+
+        # The trace list: the same traces as the API's search over the same hour.
+        shown_ids = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "table.results a.trace-id")]
+        check(shown_ids == api_trace_ids, f"the trace list {shown_ids} is not the API's {api_trace_ids}")
+        header = driver.find_element(By.TAG_NAME, "header")
+        check(header.value_of_css_property("display") == "flex", "the stylesheet was not applied")
+
+        # The hostile trace: its name shows as text, no element or script comes from it.
+        driver.find_element(By.CSS_SELECTOR, f"a.trace-id[href='/ui/traces/{args.hostile_trace}']").click()
+        wait_for_url(driver, lambda url: url.endswith(f"/ui/traces/{args.hostile_trace}"), "the trace did not open")
+        no_alert(driver, "the hostile trace")
+        check(not driver.find_elements(By.TAG_NAME, "img") and not driver.find_elements(By.TAG_NAME, "script"),
+              "a span's name became an element")
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.waterfall > tbody > tr")
+        check(len(rows) == len(hostile["spans"]), f"the waterfall has {len(rows)} rows, the trace {len(hostile['spans'])} spans")
+        summaries = [row.find_element(By.TAG_NAME, "summary").text for row in rows]
+        check(any(args.hostile_name in text for text in summaries), f"the hostile name is not shown as text: {summaries}")
+        bars = driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar")
+        check(len(bars) == len(hostile["spans"]), "a span has no bar")
+        failed = sum(1 for span in hostile["spans"] if span["status"]["code"] == "error")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar.failed")) == failed,
+              "failed spans are not the red bars")
+        # A span's attributes open in place.
+        rows[0].find_element(By.TAG_NAME, "summary").click()
+        check(rows[0].find_element(By.CSS_SELECTOR, "table.attributes").is_displayed(), "a span's details do not open")
+
+        # Logs by correlation ID, through the form: the API's lines, newest first.
+        driver.find_element(By.LINK_TEXT, "Logs").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/logs"), "the logs did not open")
+        driver.find_element(By.NAME, "correlation_id").send_keys(args.correlation)
+        driver.find_element(By.CSS_SELECTOR, "form.search button").click()
+        wait_for_url(driver, lambda url: "correlation_id=" in url, "the log search did not run")
+        messages = [cell.text.split("\n")[0] for cell in driver.find_elements(By.CSS_SELECTOR, "table.logs td.message")]
+        expected = [log["body"] if isinstance(log["body"], str) else json.dumps(log["body"]) for log in request_logs["logs"]]
+        check(messages == expected, f"the request's log lines {messages} are not the API's {expected}")
+
+        # Golden signals: one row per service the API counts.
+        driver.find_element(By.LINK_TEXT, "Signals").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/signals"), "the signals did not open")
+        services = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr td:first-child")]
+        check(services == [row["service"] for row in signals["rows"]], f"the signals' services {services} are not the API's")
+
+        driver.find_element(By.LINK_TEXT, "SLOs").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/slos"), "the SLOs did not open")
+        check(driver.find_element(By.TAG_NAME, "h1").text == "Service level objectives", "the SLO page did not open")
+
+        violations = policy_violations(driver)
+        check(not violations, f"the pages broke their own Content Security Policy: {violations}")
+
+        # Signing out ends the session: the traces ask to sign in again.
+        driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/login"), "signing out did not lead to the sign-in page")
+        check(driver.current_url.endswith("/ui/login"), f"signing out did not lead to the sign-in page: {driver.current_url}")
+        driver.get(f"{base}/ui/")
+        check(driver.current_url.endswith("/ui/login"), "the session outlived signing out")
+    finally:
+        driver.quit()
+    print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services)}))
+
+
+if __name__ == "__main__":
+    main()
