@@ -23,7 +23,7 @@ struct WebUIPageTests {
         let seeds = FuzzCorpus.seeds("WebUIFuzz")
         #expect(seeds.count >= 8, "seeds found under Fuzz/Corpus/WebUIFuzz")
         var generator = SeededGenerator(seed: 71)
-        for round in 0..<1_500 {
+        for round in 0..<600 {
             let input = round < seeds.count ? seeds[round]
                 : round % 4 == 0 ? (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
                 : FuzzCorpus.damage(seeds[round % seeds.count], using: &generator)
