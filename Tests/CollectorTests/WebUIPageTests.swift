@@ -83,11 +83,51 @@ struct WebUIPageTests {
         let forever = WebSessions(lifetimeNanos: .max).open(nowUnixNano: .max - 1)
         #expect(!forever.isEmpty, "a lifetime past the end of time saturates")
 
-        #expect(WebSessions.id(inCookieHeader: "a=1; periscope_session=abc; b=2") == "abc")
-        #expect(WebSessions.id(inCookieHeader: "periscope_session=") == nil)
-        #expect(WebSessions.id(inCookieHeader: "xperiscope_session=abc") == nil)
-        #expect(WebSessions.id(inCookieHeader: nil) == nil)
+        #expect(WebSessions.ids(inCookieHeader: "a=1; periscope_session=abc; b=2; periscope_session=def") == ["abc", "def"])
+        #expect(WebSessions.ids(inCookieHeader: "periscope_session=") == [])
+        #expect(WebSessions.ids(inCookieHeader: "xperiscope_session=abc") == [])
+        #expect(WebSessions.ids(inCookieHeader: nil) == [])
     }
+
+    @Test("after sign-in only a page of the UI is gone on to; a page's limit is capped; long values are cut; a span ID two spans share shows both")
+    func guards() throws {
+        #expect(WebUIRoutes.nextPage("/ui/traces/abc?x=1") == "/ui/traces/abc?x=1")
+        for hostile in ["https://evil.example/", "//evil.example/ui/", "/ui//evil", "/ui/../api/v1/traces", "/ui\\evil", "/uix", nil, "/ui/a b", "/ui/\u{0}"] {
+            #expect(WebUIRoutes.nextPage(hostile) == "/ui/", "\(String(describing: hostile))")
+        }
+        #expect(try WebUIRoutes.limited(QueryParameters(query: "limit=100000"), default: 50).integer("limit", in: 1...1_000_000, default: 0) == 1_000)
+        #expect(try WebUIRoutes.limited(QueryParameters(query: "service=a"), default: 50).integer("limit", in: 1...1_000_000, default: 0) == 50)
+        #expect(WebUIRoutes.limited(QueryParameters(query: "limit=abc"), default: 50).string("limit") == "abc", "left for the API to refuse")
+        let long = String(repeating: "é", count: 5_000)
+        #expect(HTML.clipped(long).unicodeScalars.count == HTML.maxShownCharacters + 1)
+        #expect(HTML.clipped("short") == "short")
+
+        let id = TraceID(high: 1, low: 1)
+        func span(_ spanID: UInt64, parent: UInt64?, name: String) -> QueryAPI.Span {
+            QueryAPI.Span(
+                traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: "s", name: name, kind: "internal",
+                startTimeUnixNano: 10, endTimeUnixNano: 20, status: QueryAPI.Status(code: "unset", message: ""),
+                attributes: [:], resource: [:], events: [], links: [])
+        }
+        let shared = WebPages.treeOrder([span(1, parent: nil, name: "a"), span(1, parent: nil, name: "b"), span(2, parent: 1, name: "c")])
+        #expect(shared.map(\.0.name).sorted() == ["a", "b", "c"], "every span once")
+    }
+
+    @Test("a log search the read budget cut links to the older lines from the same start; an all-time search keeps all time")
+    func olderLinesLink() {
+        var answer = QueryAPI.Logs(logs: [])
+        answer.truncated = true
+        answer.resumeUnixNano = 5_000
+        let pages = WebPages(authenticated: true)
+        let form = WebPages.Form([("contains", "needle"), ("since", "6h")])
+        let page = pages.logs(form, answer: answer, searchedFrom: 1_000, error: nil)
+        #expect(page.contains("href=\"/ui/logs?contains=needle&amp;start=1000&amp;end=5000\""), "\(page)")
+        let all = pages.logs(WebPages.Form([("trace_id", "ab")]), answer: answer, searchedFrom: nil, error: nil)
+        #expect(all.contains("href=\"/ui/logs?trace_id=ab&amp;since=all&amp;end=5000\""), "\(all)")
+        #expect(!pages.trace(QueryAPI.Trace(traceID: id, spans: []), logs: nil).contains("/api/v1/"), "no API link a signed-in browser could not follow")
+    }
+
+    let id = TraceID(high: 9, low: 9)
 
     @Test("the UI's paths are /, /ui and below it, never a path that climbs out")
     func uiPaths() {

@@ -8,7 +8,9 @@ collector's web UI and checks what it shows against the query API's own answers.
 Prints one JSON line of what it checked; exits 1 with a sentence on the first mismatch."""
 
 import argparse
+import http.client
 import json
+import signal
 import sys
 import time
 import urllib.parse
@@ -77,6 +79,23 @@ def main():
     parser.add_argument("--correlation", required=True)
     args = parser.parse_args()
     base = args.url.rstrip("/")
+    # Ends by itself: a hang raises here, and `finally` below still stops chromedriver and Chromium.
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("web UI check ran past 90 s")))
+    signal.alarm(90)
+
+    # Paths that look like the UI's but climb out of it, sent byte for byte without a token:
+    # none reaches the API's data.
+    address = urllib.parse.urlsplit(base)
+    for path in ("/ui/../api/v1/traces", "/ui/%2e%2e/api/v1/traces", "/ui/..%2fapi/v1/traces", "//api/v1/traces",
+                 "/ui/./../api/v1/services", "/api/v1/traces?x=/ui/", "/UI/../api/v1/traces"):
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.putrequest("GET", path, skip_host=False, skip_accept_encoding=True)
+        connection.endheaders()
+        reply = connection.getresponse()
+        body = reply.read()
+        connection.close()
+        check(reply.status != 200 or b'"traces"' not in body and b'"services"' not in body,
+              f"GET {path} without a token answered {reply.status} with data")
 
     now_ns = time.time_ns()
     listed = api(base, args.token, "/api/v1/traces", start=now_ns - 3_600_000_000_000, limit=50)
@@ -90,7 +109,7 @@ def main():
     try:
         # Signing in: a page asks for the token; a wrong one is refused, the right one sets the cookie.
         driver.get(f"{base}/ui/")
-        check(driver.current_url.endswith("/ui/login"), f"an unsigned browser was not sent to sign in: {driver.current_url}")
+        check("/ui/login?next=" in driver.current_url, f"an unsigned browser was not sent to sign in: {driver.current_url}")
         driver.find_element(By.NAME, "token").send_keys("not-the-token")
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
         try:
@@ -157,9 +176,15 @@ def main():
         # Signing out ends the session: the traces ask to sign in again.
         driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
         wait_for_url(driver, lambda url: url.endswith("/ui/login"), "signing out did not lead to the sign-in page")
-        check(driver.current_url.endswith("/ui/login"), f"signing out did not lead to the sign-in page: {driver.current_url}")
         driver.get(f"{base}/ui/")
-        check(driver.current_url.endswith("/ui/login"), "the session outlived signing out")
+        check("/ui/login" in driver.current_url, "the session outlived signing out")
+
+        # A link to a trace followed while signed out: sign in, and the trace opens.
+        driver.get(f"{base}/ui/traces/{args.hostile_trace}")
+        check("/ui/login?next=" in driver.current_url, f"a signed-out link did not ask to sign in: {driver.current_url}")
+        driver.find_element(By.NAME, "token").send_keys(args.token)
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        wait_for_url(driver, lambda url: url.endswith(f"/ui/traces/{args.hostile_trace}"), "signing in did not go on to the linked trace")
     finally:
         driver.quit()
     print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services)}))

@@ -84,7 +84,7 @@ struct TraceCommand: AsyncParsableCommand {
             if context.settings.json { return try JSONOutput.string(trace) }
             let logFilter = LogFilter(traceID: id, limit: 10_000)
             let answer = withLogs ? try await context.client.logs(logFilter) : nil
-            if let answer, let note = LogsCutNote.text(answer, filter: logFilter, rerun: "run `periscope logs --trace \(id.hex)` with") {
+            if let answer, let note = LogsCutNote.text(answer, filter: logFilter, rerun: "run `periscope logs --trace \(id.hex) --limit 10000` with") {
                 CommandRunner.note(note)
             }
             let logs = answer?.logs

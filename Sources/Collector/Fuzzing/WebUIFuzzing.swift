@@ -16,7 +16,9 @@ public enum WebUIFuzzing {
         precondition(Array(unescaped(escaped).unicodeScalars) == Array(visible(text).unicodeScalars), "'\(escaped)' does not read back as '\(text)'")
         precondition(!HTML.query([(text, text)]).contains(where: { $0 == "<" || $0 == ">" || $0 == "\"" || $0 == "'" || $0 == " " }))
 
-        _ = WebSessions.id(inCookieHeader: text)
+        precondition(WebSessions.ids(inCookieHeader: text).allSatisfy { !$0.isEmpty && $0.utf8.count <= 64 })
+        let next = WebUIRoutes.nextPage(text)
+        precondition(next == "/ui/" || (next.hasPrefix("/ui") && !next.contains("//") && WebUIRoutes.isUIPath(String(next.prefix { $0 != "?" }))), "next '\(next)' from '\(text)'")
         _ = QueryParameters(query: text).string("token")
         if WebUIRoutes.isUIPath(text) {
             precondition(!text.split(separator: "/").contains("..") && (text == "/" || text.hasPrefix("/ui")), "'\(text)' taken as the UI's")

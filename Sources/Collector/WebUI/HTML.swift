@@ -28,14 +28,28 @@ enum HTML {
         return out
     }
 
-    /// A link's query string from names and values, each percent-encoded (and the whole then
-    /// escaped for the `href` attribute it goes in).
+    /// Characters of one value a page shows; the rest is left out, marked with "…".
+    static let maxShownCharacters = 2_048
+
+    /// `value` cut to `maxShownCharacters` (a page shows values whole only up to there).
+    static func clipped(_ value: String) -> String {
+        guard value.utf8.count > maxShownCharacters else { return value }
+        let kept = value.unicodeScalars.prefix(maxShownCharacters)
+        return kept.count < value.unicodeScalars.count ? String(String.UnicodeScalarView(kept)) + "…" : value
+    }
+
+    /// A link's query string from names and values, each percent-encoded, and the whole then
+    /// escaped for the `href` attribute it goes in.
     static func query(_ items: [(String, String)]) -> String {
+        text(queryString(items))
+    }
+
+    /// A query string from names and values, each percent-encoded (for a `Location` header).
+    static func queryString(_ items: [(String, String)]) -> String {
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        let pairs = items.map { name, value in
+        return items.map { name, value in
             "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-        }
-        return text(pairs.joined(separator: "&"))
+        }.joined(separator: "&")
     }
 
     /// `2026-12-07T13:04:51.123Z`.

@@ -61,11 +61,13 @@ struct WebPages: Sendable {
             """
     }
 
-    func login(error: String?) -> String {
+    /// `next`: the page to go on to once signed in (checked again when the form comes back).
+    func login(error: String?, next: String = "/ui/") -> String {
         page("Sign in", section: nil, """
             <h1>Sign in</h1>
             \(error.map { "<p class=\"error\" role=\"alert\">\(HTML.text($0))</p>" } ?? "")
             <form method="post" action="/ui/login" class="login">
+            <input type="hidden" name="next" value="\(HTML.text(next))">
             <label>Token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
             <button type="submit">Sign in</button>
             </form>
@@ -154,11 +156,12 @@ struct WebPages: Sendable {
         var body = """
             <h1>Trace <span class="trace-id">\(trace.traceID.hex)</span></h1>
             <p class="summary">\(HTML.time(start)) · \(HTML.duration(total)) · \(trace.spans.count) spans · \(failed) failed · \
-            \(services.map(HTML.text).joined(separator: ", ")) · <a href="/ui/logs?\(HTML.query([("trace_id", trace.traceID.hex)]))">its logs</a> · \
-            <a href="/api/v1/traces/\(trace.traceID.hex)">JSON</a></p>
+            \(services.map(HTML.text).joined(separator: ", ")) · <a href="/ui/logs?\(HTML.query([("trace_id", trace.traceID.hex)]))">its logs</a>\
+            \(authenticated ? "" : " · <a href=\"/api/v1/traces/\(trace.traceID.hex)\">JSON</a>")</p>
             """
         if let totalSpans = trace.totalSpans, totalSpans > trace.spans.count {
-            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans.")
+            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans by start time; "
+                + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
         body += "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
         for (span, depth) in Self.treeOrder(trace.spans) {
@@ -173,7 +176,7 @@ struct WebPages: Sendable {
                 details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
             }
             for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }) {
-                details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
+                details += "<tr><th>\(HTML.text(HTML.clipped(key)))</th><td>\(HTML.text(HTML.clipped(value.text)))</td></tr>"
             }
             for event in span.events {
                 details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
@@ -195,39 +198,45 @@ struct WebPages: Sendable {
     }
 
     /// Spans parent before child, siblings by start time; spans whose parent is missing are roots.
+    /// Every span shows once, also one whose span ID another span has too.
     static func treeOrder(_ spans: [QueryAPI.Span]) -> [(QueryAPI.Span, Int)] {
         let ids = Set(spans.map(\.spanID))
-        var children: [SpanID: [QueryAPI.Span]] = [:]
-        var roots: [QueryAPI.Span] = []
-        for span in spans {
+        var children: [SpanID: [Int]] = [:]
+        var roots: [Int] = []
+        for (index, span) in spans.enumerated() {
             if let parent = span.parentSpanID, parent != span.spanID, ids.contains(parent) {
-                children[parent, default: []].append(span)
+                children[parent, default: []].append(index)
             } else {
-                roots.append(span)
+                roots.append(index)
             }
         }
+        let laterFirst = { (a: Int, b: Int) in spans[a].startTimeUnixNano > spans[b].startTimeUnixNano }
         var ordered: [(QueryAPI.Span, Int)] = []
-        var placed = Set<SpanID>()
+        var placed = Set<Int>()
+        var expanded = Set<SpanID>()
         // Depth-first without recursion, so a deep or cyclic parent chain cannot exhaust the stack.
-        var stack = roots.sorted { $0.startTimeUnixNano > $1.startTimeUnixNano }.map { ($0, 0) }
-        while let (span, depth) = stack.popLast() {
-            guard placed.insert(span.spanID).inserted else { continue }
-            ordered.append((span, depth))
-            for child in (children[span.spanID] ?? []).sorted(by: { $0.startTimeUnixNano > $1.startTimeUnixNano }) {
+        var stack = roots.sorted(by: laterFirst).map { ($0, 0) }
+        while let (index, depth) = stack.popLast() {
+            guard placed.insert(index).inserted else { continue }
+            ordered.append((spans[index], depth))
+            // A span ID that two spans share has its children under the first of them.
+            guard expanded.insert(spans[index].spanID).inserted else { continue }
+            for child in (children[spans[index].spanID] ?? []).sorted(by: laterFirst) {
                 stack.append((child, depth + 1))
             }
         }
         // Spans in a parent cycle (no root reaches them) still show, at the top level.
-        for span in spans where !placed.contains(span.spanID) {
-            placed.insert(span.spanID)
-            ordered.append((span, 0))
+        for index in spans.indices where !placed.contains(index) {
+            placed.insert(index)
+            ordered.append((spans[index], 0))
         }
         return ordered
     }
 
     // MARK: - Logs
 
-    func logs(_ form: Form, answer: QueryAPI.Logs?, error: String?) -> String {
+    /// `searchedFrom`: the start the search used (from `since`), which a link to the older lines keeps.
+    func logs(_ form: Form, answer: QueryAPI.Logs?, searchedFrom: UInt64? = nil, error: String?) -> String {
         let levels: [(String, String)] = [("", "any")] + ["debug", "info", "warn", "error", "fatal"].map { ($0, $0) }
         var body = """
             <h1>Logs</h1>
@@ -244,10 +253,10 @@ struct WebPages: Sendable {
             """
         guard let answer else { return page("Logs", section: .logs, body) }
         body += answer.logs.isEmpty ? note("No log lines match.") : logTable(answer.logs)
-        let kept = ["service", "level", "contains", "correlation_id", "trace_id", "since", "start"].compactMap { name in
+        let kept = ["service", "level", "contains", "correlation_id", "trace_id", "limit"].compactMap { name in
             form[name].isEmpty ? nil : (name, form[name])
         }
-        if let cut = cutNote(answer, newestFirst: true, link: kept) { body += cut }
+        if let cut = cutNote(answer, newestFirst: true, link: kept + [searchedFrom.map { ("start", String($0)) } ?? ("since", "all")]) { body += cut }
         return page("Logs", section: .logs, body)
     }
 
@@ -263,9 +272,9 @@ struct WebPages: Sendable {
             let level = log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText
             let trace = log.traceID.map { "<a class=\"trace-id\" href=\"/ui/traces/\($0.hex)\">\(String($0.hex.prefix(8)))</a>" } ?? ""
             let attributes = log.attributes.sorted(by: { $0.key < $1.key })
-                .map { "<span class=\"attribute\">\(HTML.text($0.key))=\(HTML.text($0.value.text))</span>" }.joined(separator: " ")
+                .map { "<span class=\"attribute\">\(HTML.text(HTML.clipped($0.key)))=\(HTML.text(HTML.clipped($0.value.text)))</span>" }.joined(separator: " ")
             out += "<tr class=\"level-\(Self.levelClass(log.severityNumber))\"><td>\(HTML.time(log.timeUnixNano))</td><td>\(HTML.text(log.service))</td>"
-                + "<td>\(HTML.text(level))</td><td class=\"message\">\(HTML.text(log.body.text))\(attributes.isEmpty ? "" : "<br>" + attributes)</td><td>\(trace)</td></tr>"
+                + "<td>\(HTML.text(level))</td><td class=\"message\">\(HTML.text(HTML.clipped(log.body.text)))\(attributes.isEmpty ? "" : "<br>" + attributes)</td><td>\(trace)</td></tr>"
         }
         return out + "</tbody></table>"
     }
@@ -276,8 +285,10 @@ struct WebPages: Sendable {
         guard let resume = answer.resumeUnixNano else {
             return note("The collector's read budget ran out before any part of the range was searched whole: narrow the search.")
         }
-        let parameters = link.filter { $0.0 != "start" && $0.0 != "end" && $0.0 != "since" }
-            + (newestFirst ? [("end", String(resume))] + link.filter { $0.0 == "start" } : [("start", String(resume))])
+        // Newest first, the rest is before the bound, from the same start; oldest first, after it.
+        let parameters = newestFirst
+            ? link.filter { $0.0 != "end" } + [("end", String(resume))]
+            : link.filter { $0.0 != "start" && $0.0 != "since" } + [("start", String(resume))]
         let more = newestFirst ? "older lines" : "later lines"
         return note("The collector's read budget ran out: the lines shown are every match \(newestFirst ? "after" : "before") \(HTML.time(resume)). "
             + "<a href=\"/ui/logs?\(HTML.query(parameters))\">Search the \(more)</a>.")

@@ -52,15 +52,32 @@ final class WebSessions: Sendable {
 
     var count: Int { sessions.withLock(\.count) }
 
-    /// The session ID in a `Cookie` header (`a=1; periscope_session=…`), if any.
-    static func id(inCookieHeader header: String?) -> String? {
-        guard let header else { return nil }
-        for part in header.split(separator: ";") {
+    /// The session IDs in a `Cookie` header (`a=1; periscope_session=…`): a browser sends a
+    /// stale one beside the current one when their paths differ, so every one is tried.
+    static func ids(inCookieHeader header: String?) -> [String] {
+        guard let header else { return [] }
+        return header.split(separator: ";").prefix(64).compactMap { part in
             let pair = part.trimmingCharacters(in: .whitespaces)
-            guard pair.hasPrefix(cookieName + "=") else { continue }
+            guard pair.hasPrefix(cookieName + "=") else { return nil }
             let value = String(pair.dropFirst(cookieName.count + 1))
-            return value.isEmpty ? nil : value
+            return value.isEmpty || value.utf8.count > 64 ? nil : value
         }
-        return nil
+    }
+}
+
+/// The service names the traces form offers: read from the store at most once a minute, since
+/// listing them reads every day's operations, and at most `maxNames` of them.
+final class ServiceNames: Sendable {
+    static let maxNames = 500
+    static let maxAgeNanos: UInt64 = 60_000_000_000
+    private let cached = Mutex<(readAt: UInt64, names: [String])?>(nil)
+
+    func names(nowUnixNano: UInt64, read: () async throws -> [String]) async throws -> [String] {
+        if let cached = cached.withLock({ $0 }), nowUnixNano >= cached.readAt, nowUnixNano - cached.readAt < Self.maxAgeNanos {
+            return cached.names
+        }
+        let names = Array(try await read().prefix(Self.maxNames))
+        cached.withLock { $0 = (nowUnixNano, names) }
+        return names
     }
 }

@@ -17,12 +17,19 @@ struct WebUIRoutes: Sendable {
     /// The accepted tokens; nil when the collector's auth is turned off (then no sign-in).
     let tokens: BearerTokens?
     let sessions: WebSessions
+    /// The service names the traces form offers, read at most once a minute.
+    let serviceNames = ServiceNames()
 
     /// Bytes a sign-in form's body may have.
     static let maxLoginBody = 4_096
     /// Traces a search page lists, and log lines a log page shows, unless `limit` says otherwise.
     static let defaultTraceLimit = 50
     static let defaultLogLimit = 200
+    /// Spans a waterfall page shows (the first by start time; the page says how many there are):
+    /// a page is built whole in memory, about 1 KiB a span.
+    static let maxWaterfallSpans = 2_000
+    /// Traces or log lines one page lists at most, whatever `limit` asks.
+    static let maxPageLimit = 1_000
 
     static let securityHeaders: [(HTTPField.Name, String)] = [
         (HTTPField.Name("Content-Security-Policy")!,
@@ -50,23 +57,25 @@ struct WebUIRoutes: Sendable {
             return response
         }
         router.get("ui/login") { request, _ in
-            guard tokens != nil, !signedIn(request) else { return Self.redirect("/ui/") }
-            return Self.html(pages.login(error: nil))
+            let next = Self.nextPage(QueryParameters(query: request.uri.query).string("next"))
+            guard tokens != nil, !signedIn(request) else { return Self.redirect(next) }
+            return Self.html(pages.login(error: nil, next: next))
         }
         router.post("ui/login") { request, _ in await login(request) }
         router.post("ui/logout") { request, _ in
-            if let id = WebSessions.id(inCookieHeader: request.headers[.cookie]) { sessions.close(id) }
+            if let refused = Self.refuseCrossSite(request) { return refused }
+            for id in WebSessions.ids(inCookieHeader: request.headers[.cookie]) { sessions.close(id) }
             var response = Self.redirect(tokens == nil ? "/ui/" : "/ui/login")
             response.headers[.setCookie] = "\(WebSessions.cookieName)=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"
             return response
         }
         router.get("ui") { request, _ in
             await page(request) { parameters in
-                var pairs = parameters.pairs
-                if parameters.string("limit") == nil { pairs.append(("limit", String(Self.defaultTraceLimit))) }
-                let services = try await queries.run { try $0.services(limit: 1) }.map(\.name)
+                let services = try await serviceNames.names(nowUnixNano: WallClock.nowUnixNano()) {
+                    try await queries.run { try $0.services(limit: 1) }.map(\.name)
+                }
                 do {
-                    let filled = try Self.since(QueryParameters(pairs: pairs), default: "1h")
+                    let filled = try Self.since(Self.limited(parameters, default: Self.defaultTraceLimit), default: "1h")
                     let answer = try await queries.searchTraces(filled)
                     return (.ok, pages.traces(WebPages.Form(parameters.pairs), services: services, answer: answer, error: nil))
                 } catch let error as QueryParameters.Invalid {
@@ -80,7 +89,7 @@ struct WebUIRoutes: Sendable {
                 guard let id = TraceID(hex: text) else {
                     return (.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
                 }
-                guard let trace = try await queries.run({ try $0.trace(id, limit: QueryRoutes.maxTraceSpans / 2) }) else {
+                guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
                     return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
                 }
                 var query = LogQuery()
@@ -93,12 +102,11 @@ struct WebUIRoutes: Sendable {
         }
         router.get("ui/logs") { request, _ in
             await page(request) { parameters in
-                var pairs = parameters.pairs.filter { $0.name != "order" }
-                pairs.append(("order", "desc"))
-                if parameters.string("limit") == nil { pairs.append(("limit", String(Self.defaultLogLimit))) }
+                let ordered = QueryParameters(pairs: parameters.pairs.filter { $0.name != "order" } + [("order", "desc")])
                 do {
-                    let filled = try Self.since(QueryParameters(pairs: pairs), default: WebPages.logsDefaultSince(WebPages.Form(parameters.pairs)))
-                    return (.ok, pages.logs(WebPages.Form(parameters.pairs), answer: try await queries.logs(filled), error: nil))
+                    let filled = try Self.since(Self.limited(ordered, default: Self.defaultLogLimit), default: WebPages.logsDefaultSince(WebPages.Form(parameters.pairs)))
+                    let answer = try await queries.logs(filled)
+                    return (.ok, pages.logs(WebPages.Form(parameters.pairs), answer: answer, searchedFrom: try filled.time("start"), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.logs(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
                 }
@@ -131,9 +139,14 @@ struct WebUIRoutes: Sendable {
     private func page(
         _ request: Request, _ body: (QueryParameters) async throws -> (HTTPResponse.Status, String)
     ) async -> Response {
-        guard signedIn(request) else { return Self.redirect("/ui/login") }
+        guard signedIn(request) else {
+            let here = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            return Self.redirect("/ui/login?" + HTML.queryString([("next", here)]))
+        }
         do {
-            let (status, html) = try await body(QueryParameters(query: request.uri.query))
+            // A form sends its empty fields: they mean "not given", so the defaults apply.
+            let given = QueryParameters(query: request.uri.query).pairs.filter { !$0.value.isEmpty }
+            let (status, html) = try await body(QueryParameters(pairs: given))
             return Self.html(html, status: status)
         } catch let error as QueryParameters.Invalid {
             return Self.html(pages.message("Cannot search", error.message), status: .badRequest)
@@ -147,27 +160,55 @@ struct WebUIRoutes: Sendable {
 
     private func signedIn(_ request: Request) -> Bool {
         guard tokens != nil else { return true }
-        guard let id = WebSessions.id(inCookieHeader: request.headers[.cookie]) else { return false }
-        return sessions.isValid(id, nowUnixNano: WallClock.nowUnixNano())
+        let now = WallClock.nowUnixNano()
+        return WebSessions.ids(inCookieHeader: request.headers[.cookie]).contains { sessions.isValid($0, nowUnixNano: now) }
     }
 
     private func login(_ request: Request) async -> Response {
         guard let tokens else { return Self.redirect("/ui/") }
+        if let refused = Self.refuseCrossSite(request) { return refused }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maxLoginBody)
         } catch {
             return Self.html(pages.login(error: "The form was larger than \(Self.maxLoginBody) bytes."), status: .contentTooLarge)
         }
-        let token = QueryParameters(query: String(buffer: body)).string("token") ?? ""
+        let form = QueryParameters(query: String(buffer: body))
+        let next = Self.nextPage(form.string("next"))
+        let token = form.string("token") ?? ""
         guard !token.isEmpty, tokens.accept(authorization: "Bearer " + token) else {
-            return Self.html(pages.login(error: "The collector does not accept that token."), status: .unauthorized)
+            return Self.html(pages.login(error: "The collector does not accept that token.", next: next), status: .unauthorized)
         }
         let id = sessions.open(nowUnixNano: WallClock.nowUnixNano())
-        var response = Self.redirect("/ui/")
+        var response = Self.redirect(next)
         response.headers[.setCookie] =
             "\(WebSessions.cookieName)=\(id); Path=/ui; HttpOnly; SameSite=Strict; Max-Age=\(sessions.lifetimeNanos / 1_000_000_000)"
         return response
+    }
+
+    /// Where to go after signing in: a page of the UI (the one that asked for it), else the traces.
+    /// Only a path under `/ui/`, so a crafted link cannot send the browser elsewhere.
+    static func nextPage(_ text: String?) -> String {
+        guard let text, text.hasPrefix("/ui/") || text == "/ui", !text.contains("\\"), !text.contains("//"),
+              text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }),
+              isUIPath(String(text.prefix { $0 != "?" }))
+        else { return "/ui/" }
+        return text
+    }
+
+    /// A sign-in or sign-out that another site's page sent (`Sec-Fetch-Site`, which browsers
+    /// set and pages cannot) is refused, so no site can sign a browser in or out.
+    static func refuseCrossSite(_ request: Request) -> Response? {
+        guard let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" else { return nil }
+        return html(WebPages(authenticated: false).message("Refused", "A sign-in or sign-out must come from the collector's own pages."), status: .forbidden)
+    }
+
+    /// `limit` at most `maxPageLimit`, `fallback` when not given.
+    static func limited(_ parameters: QueryParameters, default fallback: Int) -> QueryParameters {
+        let asked = parameters.string("limit").flatMap { Int($0) }
+        guard parameters.string("limit") == nil || asked != nil else { return parameters }  // the API's own error says what is wrong
+        let limit = min(asked ?? fallback, maxPageLimit)
+        return QueryParameters(pairs: parameters.pairs.filter { $0.name != "limit" } + [("limit", String(limit))])
     }
 
     /// `since=1h` (one of the forms' ages, or any duration) as `start`, unless `start` is given;
