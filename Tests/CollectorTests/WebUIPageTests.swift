@@ -98,9 +98,14 @@ struct WebUIPageTests {
         #expect(try WebUIRoutes.limited(QueryParameters(query: "limit=100000"), default: 50).integer("limit", in: 1...1_000_000, default: 0) == 1_000)
         #expect(try WebUIRoutes.limited(QueryParameters(query: "service=a"), default: 50).integer("limit", in: 1...1_000_000, default: 0) == 50)
         #expect(WebUIRoutes.limited(QueryParameters(query: "limit=abc"), default: 50).string("limit") == "abc", "left for the API to refuse")
-        let long = String(repeating: "é", count: 5_000)
-        #expect(HTML.clipped(long).unicodeScalars.count == HTML.maxShownCharacters + 1)
+        let long = String(repeating: "e\u{301}", count: 5_000)
+        #expect(HTML.clipped(long).count == HTML.maxShownCharacters + 1, "cut between characters, never inside one")
+        #expect(HTML.clipped(long).hasSuffix("e\u{301}…"))
         #expect(HTML.clipped("short") == "short")
+        #expect(HTML.text(String(repeating: "<", count: 10_000)).count == HTML.maxShownCharacters * 4 + 1, "every value shown is cut")
+        for hostile in ["/ui/%2e%2e/api/v1/traces", "/ui/.%2e/healthz", String(repeating: "/ui/a", count: 300)] {
+            #expect(WebUIRoutes.nextPage(hostile) == "/ui/", "\(hostile)")
+        }
 
         let id = TraceID(high: 1, low: 1)
         func span(_ spanID: UInt64, parent: UInt64?, name: String) -> QueryAPI.Span {
@@ -120,7 +125,9 @@ struct WebUIPageTests {
         answer.resumeUnixNano = 5_000
         let pages = WebPages(authenticated: true)
         let form = WebPages.Form([("contains", "needle"), ("since", "6h")])
-        let page = pages.logs(form, answer: answer, searchedFrom: 1_000, error: nil)
+        let page = pages.logs(form, answer: answer, searchedFrom: 1_000, searchedTo: 9_000, error: nil)
+        let stuck = pages.logs(form, answer: answer, searchedFrom: 1_000, searchedTo: 5_000, error: nil)
+        #expect(!stuck.contains("Search the older lines") && stuck.contains("narrow the search"), "a bound at the end asks the same again: no link")
         #expect(page.contains("href=\"/ui/logs?contains=needle&amp;start=1000&amp;end=5000\""), "\(page)")
         let all = pages.logs(WebPages.Form([("trace_id", "ab")]), answer: answer, searchedFrom: nil, error: nil)
         #expect(all.contains("href=\"/ui/logs?trace_id=ab&amp;since=all&amp;end=5000\""), "\(all)")

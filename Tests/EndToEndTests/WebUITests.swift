@@ -43,7 +43,7 @@ struct WebUITests {
             "--url", collector.url, "--token", collector.token, "--hostile-trace", Self.hostileTrace.hex,
             "--hostile-name", Self.hostileName, "--correlation", "req-42",
         ])
-        let status = try await check.waitForExit(timeout: .seconds(120))
+        let status = try await check.waitForExit(timeout: .seconds(150))
         try #require(status == 0, "web UI check failed: \(check.standardError)")
         struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int }
         let checked = try JSONDecoder().decode(Checked.self, from: Data(check.standardOutput.utf8))

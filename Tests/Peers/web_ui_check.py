@@ -80,8 +80,8 @@ def main():
     args = parser.parse_args()
     base = args.url.rstrip("/")
     # Ends by itself: a hang raises here, and `finally` below still stops chromedriver and Chromium.
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("web UI check ran past 90 s")))
-    signal.alarm(90)
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("web UI check ran past 110 s")))
+    signal.alarm(110)
 
     # Paths that look like the UI's but climb out of it, sent byte for byte without a token:
     # none reaches the API's data.
@@ -105,8 +105,9 @@ def main():
     signals = api(base, args.token, "/api/v1/signals", start=now_ns - 3_600_000_000_000)
     check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"], "the API has no data to compare with")
 
-    driver = browser()
+    driver = None
     try:
+        driver = browser()
         # Signing in: a page asks for the token; a wrong one is refused, the right one sets the cookie.
         driver.get(f"{base}/ui/")
         check("/ui/login?next=" in driver.current_url, f"an unsigned browser was not sent to sign in: {driver.current_url}")
@@ -186,7 +187,9 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
         wait_for_url(driver, lambda url: url.endswith(f"/ui/traces/{args.hostile_trace}"), "signing in did not go on to the linked trace")
     finally:
-        driver.quit()
+        signal.alarm(0)
+        if driver is not None:
+            driver.quit()
     print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services)}))
 
 

@@ -5,8 +5,14 @@ import PeriscopeConfig
 /// content and quoted attribute values alike) or `HTML.query` (inside a link), so a span named
 /// `<script>` is shown, never run; the page's CSP forbids scripts besides.
 enum HTML {
-    /// Escapes `&`, `<`, `>`, `"` and `'`, and shows control characters as `\u{…}`.
+    /// A value as a page shows it: its first `maxShownCharacters` (then "…"), escaped, so no
+    /// one value can make a page large.
     static func text(_ value: String) -> String {
+        escape(clipped(value))
+    }
+
+    /// Escapes `&`, `<`, `>`, `"` and `'`, and shows control characters as `\u{…}`.
+    static func escape(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {
@@ -33,15 +39,14 @@ enum HTML {
 
     /// `value` cut to `maxShownCharacters` (a page shows values whole only up to there).
     static func clipped(_ value: String) -> String {
-        guard value.utf8.count > maxShownCharacters else { return value }
-        let kept = value.unicodeScalars.prefix(maxShownCharacters)
-        return kept.count < value.unicodeScalars.count ? String(String.UnicodeScalarView(kept)) + "…" : value
+        guard value.utf8.count > maxShownCharacters, value.count > maxShownCharacters else { return value }
+        return String(value.prefix(maxShownCharacters)) + "…"
     }
 
     /// A link's query string from names and values, each percent-encoded, and the whole then
     /// escaped for the `href` attribute it goes in.
     static func query(_ items: [(String, String)]) -> String {
-        text(queryString(items))
+        escape(queryString(items))
     }
 
     /// A query string from names and values, each percent-encoded (for a `Location` header).

@@ -26,6 +26,8 @@ struct WebPages: Sendable {
     static let ages = ["15m", "1h", "6h", "24h", "7d", "all"]
     /// Whether the collector asks for a token (then pages offer to sign out).
     var authenticated: Bool
+    /// Attributes, events, and attributes of an event a page shows of one span or log line.
+    static let maxShownPerSpan = 64
 
     /// A form's values as the request gave them, shown again in its fields.
     struct Form: Sendable {
@@ -94,8 +96,10 @@ struct WebPages: Sendable {
         return "<label>\(label) <select name=\"\(name)\">\(items)</select></label>"
     }
 
-    private func since(_ form: Form, default fallback: String, allowAll: Bool = true) -> String {
-        select("since", "Last", form, options: Self.ages.filter { allowAll || $0 != "all" }.map { ($0, $0 == "all" ? "all time" : $0) }, default: fallback)
+    /// `unset`: a first choice with no value, so the page's own default applies when it is kept.
+    private func since(_ form: Form, default fallback: String, allowAll: Bool = true, unset: String? = nil) -> String {
+        let ages = Self.ages.filter { allowAll || $0 != "all" }.map { ($0, $0 == "all" ? "all time" : $0) }
+        return select("since", "Last", form, options: (unset.map { [("", $0)] } ?? []) + ages, default: fallback)
     }
 
     private func error(_ text: String?) -> String {
@@ -175,12 +179,18 @@ struct WebPages: Sendable {
             if span.status.isError || !span.status.message.isEmpty {
                 details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
             }
-            for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }) {
-                details += "<tr><th>\(HTML.text(HTML.clipped(key)))</th><td>\(HTML.text(HTML.clipped(value.text)))</td></tr>"
+            for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan) {
+                details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
             }
-            for event in span.events {
+            if span.attributes.count > Self.maxShownPerSpan {
+                details += "<tr><th>…</th><td>\(span.attributes.count - Self.maxShownPerSpan) more attributes (the query API has them all)</td></tr>"
+            }
+            if span.events.count > Self.maxShownPerSpan {
+                details += "<tr><th>…</th><td>the first \(Self.maxShownPerSpan) of \(span.events.count) events</td></tr>"
+            }
+            for event in span.events.prefix(Self.maxShownPerSpan) {
                 details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
-                    + event.attributes.sorted(by: { $0.key < $1.key }).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
+                    + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
             }
             details += "</table>"
             body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\">\(indent)<details><summary>"
@@ -236,7 +246,7 @@ struct WebPages: Sendable {
     // MARK: - Logs
 
     /// `searchedFrom`: the start the search used (from `since`), which a link to the older lines keeps.
-    func logs(_ form: Form, answer: QueryAPI.Logs?, searchedFrom: UInt64? = nil, error: String?) -> String {
+    func logs(_ form: Form, answer: QueryAPI.Logs?, searchedFrom: UInt64? = nil, searchedTo: UInt64? = nil, error: String?) -> String {
         let levels: [(String, String)] = [("", "any")] + ["debug", "info", "warn", "error", "fatal"].map { ($0, $0) }
         var body = """
             <h1>Logs</h1>
@@ -246,7 +256,7 @@ struct WebPages: Sendable {
             \(field("contains", "Text", form, placeholder: "card declined"))
             \(field("correlation_id", "Correlation ID", form, placeholder: "req-42"))
             \(field("trace_id", "Trace ID", form, placeholder: "32 hex digits"))
-            \(since(form, default: Self.logsDefaultSince(form)))
+            \(since(form, default: "", unset: "1h, or all time by ID"))
             <button type="submit">Search</button>
             </form>
             \(self.error(error))
@@ -256,7 +266,8 @@ struct WebPages: Sendable {
         let kept = ["service", "level", "contains", "correlation_id", "trace_id", "limit"].compactMap { name in
             form[name].isEmpty ? nil : (name, form[name])
         }
-        if let cut = cutNote(answer, newestFirst: true, link: kept + [searchedFrom.map { ("start", String($0)) } ?? ("since", "all")]) { body += cut }
+        let from = searchedFrom.map { ("start", String($0)) } ?? ("since", "all")
+        if let cut = cutNote(answer, newestFirst: true, link: kept + [from], start: searchedFrom, end: searchedTo) { body += cut }
         return page("Logs", section: .logs, body)
     }
 
@@ -271,18 +282,21 @@ struct WebPages: Sendable {
         for log in logs {
             let level = log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText
             let trace = log.traceID.map { "<a class=\"trace-id\" href=\"/ui/traces/\($0.hex)\">\(String($0.hex.prefix(8)))</a>" } ?? ""
-            let attributes = log.attributes.sorted(by: { $0.key < $1.key })
-                .map { "<span class=\"attribute\">\(HTML.text(HTML.clipped($0.key)))=\(HTML.text(HTML.clipped($0.value.text)))</span>" }.joined(separator: " ")
+            let attributes = log.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan)
+                .map { "<span class=\"attribute\">\(HTML.text($0.key))=\(HTML.text($0.value.text))</span>" }.joined(separator: " ")
             out += "<tr class=\"level-\(Self.levelClass(log.severityNumber))\"><td>\(HTML.time(log.timeUnixNano))</td><td>\(HTML.text(log.service))</td>"
-                + "<td>\(HTML.text(level))</td><td class=\"message\">\(HTML.text(HTML.clipped(log.body.text)))\(attributes.isEmpty ? "" : "<br>" + attributes)</td><td>\(trace)</td></tr>"
+                + "<td>\(HTML.text(level))</td><td class=\"message\">\(HTML.text(log.body.text))\(attributes.isEmpty ? "" : "<br>" + attributes)</td><td>\(trace)</td></tr>"
         }
         return out + "</tbody></table>"
     }
 
     /// A note for an answer the collector's read budget cut, with a link that reads on.
-    private func cutNote(_ answer: QueryAPI.Logs, newestFirst: Bool, link: [(String, String)]) -> String? {
+    /// `start` and `end`: the range searched (nil: open). A bound at the range's own edge means
+    /// nothing was searched whole: a link from there would ask the same again.
+    private func cutNote(_ answer: QueryAPI.Logs, newestFirst: Bool, link: [(String, String)], start: UInt64? = nil, end: UInt64? = nil) -> String? {
         guard answer.truncated else { return nil }
-        guard let resume = answer.resumeUnixNano else {
+        guard let resume = answer.resumeUnixNano,
+              newestFirst ? resume < min(end ?? .max, QueryParameters.latestTime) : resume > (start ?? 0) else {
             return note("The collector's read budget ran out before any part of the range was searched whole: narrow the search.")
         }
         // Newest first, the rest is before the bound, from the same start; oldest first, after it.

@@ -20,8 +20,10 @@ struct WebUIRoutes: Sendable {
     /// The service names the traces form offers, read at most once a minute.
     let serviceNames = ServiceNames()
 
-    /// Bytes a sign-in form's body may have.
-    static let maxLoginBody = 4_096
+    /// Bytes a sign-in form's body may have: a token, and `next` encoded again.
+    static let maxLoginBody = 16_384
+    /// Bytes of a page to go on to after signing in; a longer link signs in to the traces.
+    static let maxNextBytes = 1_024
     /// Traces a search page lists, and log lines a log page shows, unless `limit` says otherwise.
     static let defaultTraceLimit = 50
     static let defaultLogLimit = 200
@@ -71,7 +73,7 @@ struct WebUIRoutes: Sendable {
         }
         router.get("ui") { request, _ in
             await page(request) { parameters in
-                let services = try await serviceNames.names(nowUnixNano: WallClock.nowUnixNano()) {
+                let services = await serviceNames.names(nowUnixNano: WallClock.nowUnixNano()) {
                     try await queries.run { try $0.services(limit: 1) }.map(\.name)
                 }
                 do {
@@ -106,7 +108,7 @@ struct WebUIRoutes: Sendable {
                 do {
                     let filled = try Self.since(Self.limited(ordered, default: Self.defaultLogLimit), default: WebPages.logsDefaultSince(WebPages.Form(parameters.pairs)))
                     let answer = try await queries.logs(filled)
-                    return (.ok, pages.logs(WebPages.Form(parameters.pairs), answer: answer, searchedFrom: try filled.time("start"), error: nil))
+                    return (.ok, pages.logs(WebPages.Form(parameters.pairs), answer: answer, searchedFrom: try filled.time("start"), searchedTo: try filled.time("end"), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.logs(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
                 }
@@ -116,7 +118,7 @@ struct WebUIRoutes: Sendable {
             await page(request) { parameters in
                 do {
                     guard parameters.string("since") != "all" else { throw QueryParameters.Invalid(message: "signals need a time range: since must be a duration such as 1h") }
-                    let filled = try Self.since(parameters, default: "1h")
+                    let filled = try Self.since(Self.limited(parameters, default: Self.maxPageLimit), default: "1h")
                     return (.ok, pages.signals(WebPages.Form(parameters.pairs), answer: try await queries.signals(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.signals(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
@@ -141,7 +143,7 @@ struct WebUIRoutes: Sendable {
     ) async -> Response {
         guard signedIn(request) else {
             let here = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-            return Self.redirect("/ui/login?" + HTML.queryString([("next", here)]))
+            return Self.redirect(here.utf8.count > Self.maxNextBytes ? "/ui/login" : "/ui/login?" + HTML.queryString([("next", here)]))
         }
         do {
             // A form sends its empty fields: they mean "not given", so the defaults apply.
@@ -189,15 +191,16 @@ struct WebUIRoutes: Sendable {
     /// Where to go after signing in: a page of the UI (the one that asked for it), else the traces.
     /// Only a path under `/ui/`, so a crafted link cannot send the browser elsewhere.
     static func nextPage(_ text: String?) -> String {
-        guard let text, text.hasPrefix("/ui/") || text == "/ui", !text.contains("\\"), !text.contains("//"),
+        guard let text, text.utf8.count <= maxNextBytes, text.hasPrefix("/ui/") || text == "/ui", !text.contains("\\"), !text.contains("//"),
               text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }),
-              isUIPath(String(text.prefix { $0 != "?" }))
+              case let path = String(text.prefix { $0 != "?" }), !path.contains("%"), isUIPath(path)
         else { return "/ui/" }
         return text
     }
 
     /// A sign-in or sign-out that another site's page sent (`Sec-Fetch-Site`, which browsers
-    /// set and pages cannot) is refused, so no site can sign a browser in or out.
+    /// set and pages cannot) is refused, so no site can sign a browser in or out. Browsers send
+    /// it over HTTPS and to localhost; over plain HTTP elsewhere there is nothing to check.
     static func refuseCrossSite(_ request: Request) -> Response? {
         guard let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" else { return nil }
         return html(WebPages(authenticated: false).message("Refused", "A sign-in or sign-out must come from the collector's own pages."), status: .forbidden)
