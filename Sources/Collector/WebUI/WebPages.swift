@@ -171,7 +171,6 @@ struct WebPages: Sendable {
         for (span, depth) in Self.treeOrder(trace.spans) {
             let x = Double(span.startTimeUnixNano &- start) / total * 1_000
             let width = max(Double(span.durationNanos) / total * 1_000, 1)
-            let indent = String(repeating: "&nbsp;&nbsp;", count: min(depth, 40))
             var details = "<table class=\"attributes\">"
                 + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
                 + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
@@ -193,7 +192,7 @@ struct WebPages: Sendable {
                     + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
             }
             details += "</table>"
-            body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\">\(indent)<details><summary>"
+            body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
                 + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</summary>\(details)</details></td>"
                 + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
                 + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"

@@ -1,7 +1,12 @@
 /// The web UI's one stylesheet, served from the binary at `/ui/style.css` (the pages' CSP
 /// allows styles from there only). Light and dark follow the browser's setting.
 enum WebStyle {
-    static let css = """
+    /// Nesting levels a waterfall indents; deeper spans line up with this one.
+    static let maxDepth = 40
+
+    static let css = rules + (1...maxDepth).map { "details.depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
+
+    private static let rules = """
         :root { --fg: #1d2330; --dim: #667085; --bg: #ffffff; --panel: #f4f6fa; --line: #d9dee8; --accent: #2f6fde;
           --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; color-scheme: light dark; }
         @media (prefers-color-scheme: dark) {
@@ -30,6 +35,7 @@ enum WebStyle {
         th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         th { font-size: 12px; color: var(--dim); font-weight: 600; }
         td.number { text-align: right; white-space: nowrap; }
+        table.results td:first-child { white-space: nowrap; }
         tr.failed td:first-child { box-shadow: inset 3px 0 var(--bad); }
         tr.level-error td { background: var(--bad-bg); }
         tr.level-warn td:nth-child(3) { color: var(--warn); }
