@@ -14,6 +14,8 @@ struct WebUIPageTests {
         #expect(HTML.duration(850) == "850ns")
         #expect(HTML.duration(4_560_000) == "4.56ms")
         #expect(HTML.duration(200_000_000_000) == "3m20s")
+        #expect(HTML.duration(2_592_000_000_000_000) == "30d")
+        #expect(HTML.duration(93_600_000_000_000) == "1d2h")
         #expect(HTML.duration(.infinity) == "–")
         #expect(HTML.time(1_714_564_800_123_456_789) == "2024-05-01T12:00:00.123Z")
     }
@@ -135,6 +137,28 @@ struct WebUIPageTests {
     }
 
     let id = TraceID(high: 9, low: 9)
+
+    @Test("an SLO's page: its budget as a line of every point, its burn rates and alert history; its name escaped, and linked from the list by one path segment")
+    func sloPage() {
+        let name = "a/b <c>"
+        let status = QueryAPI.SLOStatus(
+            name: name, service: "checkout", operation: nil, indicator: "availability", objective: 99.9, windowSeconds: 2_592_000,
+            total: 1_000, good: 990, sli: 0.99, errorBudget: 0.001, budgetRemaining: -9, burnRates: [QueryAPI.BurnRate(window: "1h", seconds: 3_600, rate: 10)],
+            timeToExhaustionSeconds: 0, alerts: [QueryAPI.BurnRateAlert(severity: "page", longWindow: "1h", shortWindow: "5m", threshold: 14.4, firing: false)])
+        let history = (0..<30).map { QueryAPI.BudgetPoint(timeUnixNano: UInt64($0) * 1_000_000_000, budgetRemaining: 1 - Double($0) / 3) }
+        let detail = QueryAPI.SLODetail(status: status, budgetHistory: history, alertEvents: [
+            QueryAPI.AlertEvent(timeUnixNano: 5_000_000_000, slo: name, severity: "page", firing: true),
+        ])
+        let page = WebPages(authenticated: true).slo(detail)
+        #expect(page.contains("<h1>SLO a/b &lt;c&gt;</h1>"))
+        #expect(!page.contains("<c>"))
+        let points = page.components(separatedBy: "points=\"").last?.prefix { $0 != "\"" } ?? ""
+        #expect(points.split(separator: " ").count == 30, "a point per budget sample")
+        #expect(page.contains("exhausted"))
+        #expect(page.contains("fired"))
+        let list = WebPages(authenticated: true).slos(QueryAPI.SLOList(evaluatedAtUnixNano: 0, slos: [status]), error: nil)
+        #expect(list.contains("href=\"/ui/slos/a%2Fb%20%3Cc%3E\""), "\(list)")
+    }
 
     @Test("the UI's paths are /, /ui and below it, never a path that climbs out")
     func uiPaths() {

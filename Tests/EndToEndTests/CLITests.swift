@@ -97,8 +97,8 @@ struct CLITests {
     }
 
     /// A collector holding the data set, queryable.
-    static func collectorWithData(_ directory: TemporaryDirectory) async throws -> CollectorProcess {
-        let collector = try await CollectorProcess.start(in: directory)
+    static func collectorWithData(_ directory: TemporaryDirectory, extraArguments: [String] = []) async throws -> CollectorProcess {
+        let collector = try await CollectorProcess.start(in: directory, extraArguments: extraArguments)
         let base = (WallClock.nowUnixNano() - 120_000 * ms) / ms * ms
         try await post("/v1/traces", traces(base: base), to: collector)
         try await post("/v1/logs", logs(base: base), to: collector)

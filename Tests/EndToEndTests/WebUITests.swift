@@ -14,7 +14,17 @@ struct WebUITests {
     @Test("sign in with a token, the trace list, a hostile span's waterfall, a request's logs and the signals equal the API's answers; nothing from telemetry runs")
     func browse() async throws {
         let directory = try TemporaryDirectory()
-        let collector = try await CLITests.collectorWithData(directory)
+        // An SLO whose name needs encoding in a path: its page is reached from the list.
+        let slos = directory.file("slo.yaml")
+        try Data("""
+            slos:
+              - name: "payments / checkout <avail>"
+                service: payments
+                sli: availability
+                objective: 99
+                window: 7d
+            """.utf8).write(to: slos)
+        let collector = try await CLITests.collectorWithData(directory, extraArguments: ["--slo", slos.path])
         defer { Task { await collector.process.stop() } }
         let base = (WallClock.nowUnixNano() - 60_000 * CLITests.ms) / CLITests.ms * CLITests.ms
         try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([
@@ -45,11 +55,12 @@ struct WebUITests {
         ])
         let status = try await check.waitForExit(timeout: .seconds(150))
         try #require(status == 0, "web UI check failed: \(check.standardError)")
-        struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int }
+        struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int; var slos: Int }
         let checked = try JSONDecoder().decode(Checked.self, from: Data(check.standardOutput.utf8))
         #expect(checked.traces == 4, "the data set's three traces and the hostile one")
         #expect(checked.spans == 2)
         #expect(checked.logs == 3, "req-42's three log lines")
         #expect(checked.services >= 4)
+        #expect(checked.slos == 1)
     }
 }

@@ -103,7 +103,8 @@ def main():
     hostile = api(base, args.token, f"/api/v1/traces/{args.hostile_trace}")
     request_logs = api(base, args.token, "/api/v1/logs", correlation_id=args.correlation, order="desc", limit=200)
     signals = api(base, args.token, "/api/v1/signals", start=now_ns - 3_600_000_000_000)
-    check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"], "the API has no data to compare with")
+    slos = api(base, args.token, "/api/v1/slos")
+    check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"] and slos["slos"], "the API has no data to compare with")
 
     driver = None
     try:
@@ -170,6 +171,13 @@ def main():
         driver.find_element(By.LINK_TEXT, "SLOs").click()
         wait_for_url(driver, lambda url: url.endswith("/ui/slos"), "the SLOs did not open")
         check(driver.find_element(By.TAG_NAME, "h1").text == "Service level objectives", "the SLO page did not open")
+        slo_names = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "table.results td:first-child a")]
+        check(slo_names == [slo["name"] for slo in slos["slos"]], f"the SLOs {slo_names} are not the API's")
+        driver.find_elements(By.CSS_SELECTOR, "table.results td:first-child a")[0].click()
+        wait_for_url(driver, lambda url: "/ui/slos/" in url, "an SLO's page did not open")
+        check(driver.find_element(By.TAG_NAME, "h1").text == f"SLO {slos['slos'][0]['name']}", "the SLO's page names another")
+        rates = driver.find_elements(By.CSS_SELECTOR, "table.narrow")[0].find_elements(By.CSS_SELECTOR, "tbody tr")
+        check(len(rates) == len(slos["slos"][0]["burnRates"]), "a burn rate is missing from the SLO's page")
 
         violations = policy_violations(driver)
         check(not violations, f"the pages broke their own Content Security Policy: {violations}")
@@ -190,7 +198,7 @@ def main():
         signal.alarm(0)
         if driver is not None:
             driver.quit()
-    print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services)}))
+    print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services), "slos": len(slo_names)}))
 
 
 if __name__ == "__main__":

@@ -81,17 +81,14 @@ struct QueryRoutes: Sendable {
             // The path segment as sent: a name with a space, a slash or letters outside ASCII arrives percent-encoded.
             let segment = try context.parameters.require("name")
             let name = segment.removingPercentEncoding ?? segment
-            guard let objective = self.store.objectives.first(where: { $0.name == name }) else {
+            guard self.store.objectives.contains(where: { $0.name == name }) else {
                 return Self.error(.notFound, "no SLO named '\(name)'; list them with GET /api/v1/slos")
             }
             return await self.answer(request) {
-                let now = try QueryParameters(query: request.uri.query).time("at") ?? WallClock.nowUnixNano()
-                return try await self.run { store in
-                    QueryAPI.SLODetail(
-                        status: try store.status(of: objective, nowUnixNano: now),
-                        budgetHistory: try store.budgetHistory(of: objective, nowUnixNano: now),
-                        alertEvents: try store.alerts.events(slo: name))
+                guard let detail = try await self.slo(named: name, QueryParameters(query: request.uri.query)) else {
+                    throw QueryParameters.Invalid(message: "no SLO named '\(name)'")
                 }
+                return detail
             }
         }
         api.get("status") { request, _ in
@@ -161,6 +158,19 @@ struct QueryRoutes: Sendable {
         }
         let final = query
         return try await run { try $0.goldenSignals(final) }
+    }
+
+    /// `GET /api/v1/slos/{name}`: one SLO at `at` (default now), its budget over its window and
+    /// its alert history; nil when no SLO has that name.
+    func slo(named name: String, _ parameters: QueryParameters) async throws -> QueryAPI.SLODetail? {
+        guard let objective = store.objectives.first(where: { $0.name == name }) else { return nil }
+        let now = try parameters.time("at") ?? WallClock.nowUnixNano()
+        return try await run { store in
+            QueryAPI.SLODetail(
+                status: try store.status(of: objective, nowUnixNano: now),
+                budgetHistory: try store.budgetHistory(of: objective, nowUnixNano: now),
+                alertEvents: try store.alerts.events(slo: name))
+        }
     }
 
     /// `GET /api/v1/slos`: every SLO's status at `at` (default now).

@@ -49,11 +49,17 @@ enum HTML {
         escape(queryString(items))
     }
 
+    /// One path segment, percent-encoded (and escaped for the `href` it goes in).
+    static func pathSegment(_ value: String) -> String {
+        escape(value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
     /// A query string from names and values, each percent-encoded (for a `Location` header).
     static func queryString(_ items: [(String, String)]) -> String {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        return items.map { name, value in
-            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        items.map { name, value in
+            "\(name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")"
         }.joined(separator: "&")
     }
 
@@ -72,7 +78,10 @@ enum HTML {
         case ..<60_000_000_000: return String(format: "%.2fs", nanos / 1_000_000_000)
         default:
             let seconds = Int(min(nanos / 1_000_000_000, 1e15))
-            return seconds < 3_600 ? "\(seconds / 60)m\(seconds % 60)s" : "\(seconds / 3_600)h\(seconds % 3_600 / 60)m"
+            if seconds < 3_600 { return "\(seconds / 60)m\(seconds % 60)s" }
+            if seconds < 86_400 { return "\(seconds / 3_600)h\(seconds % 3_600 / 60)m" }
+            let hours = seconds % 86_400 / 3_600
+            return "\(seconds / 86_400)d" + (hours > 0 ? "\(hours)h" : "")
         }
     }
 

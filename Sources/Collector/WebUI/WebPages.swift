@@ -382,7 +382,7 @@ struct WebPages: Sendable {
                 "\(HTML.text(rate.window)) " + (rate.rate.map { String(format: "%.2f", $0) } ?? "–")
             }.joined(separator: " · ")
             let location = [slo.service, slo.operation].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
-            body += "<tr\(firing.isEmpty && slo.budgetRemaining > 0 ? "" : " class=\"failed\"")><td>\(HTML.text(slo.name))</td><td>\(location)</td>"
+            body += "<tr\(firing.isEmpty && slo.budgetRemaining > 0 ? "" : " class=\"failed\"")><td><a href=\"/ui/slos/\(HTML.pathSegment(slo.name))\">\(HTML.text(slo.name))</a></td><td>\(location)</td>"
                 + "<td>\(HTML.text(slo.indicator))</td><td class=\"number\">\(String(format: "%g", slo.objective))%</td>"
                 + "<td class=\"number\">\(slo.sli.map { HTML.percent($0, decimals: 3) } ?? "–")</td>"
                 + "<td class=\"number\">\(HTML.percent(slo.budgetRemaining))</td><td>\(rates)</td>"
@@ -390,5 +390,61 @@ struct WebPages: Sendable {
         }
         body += "</tbody></table>"
         return page("SLOs", section: .slos, body)
+    }
+
+    // MARK: - One SLO
+
+    func slo(_ detail: QueryAPI.SLODetail) -> String {
+        let slo = detail.status
+        let location = [slo.service, slo.operation].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
+        var body = """
+            <h1>SLO \(HTML.text(slo.name))</h1>
+            <p class="summary">\(location.isEmpty ? "" : location + " · ")\(HTML.text(slo.indicator)) · objective \(String(format: "%g", slo.objective))% \
+            over \(HTML.duration(Double(slo.windowSeconds) * 1e9)) · SLI \(slo.sli.map { HTML.percent($0, decimals: 3) } ?? "– (no traffic)") · \
+            budget left \(HTML.percent(slo.budgetRemaining))\(slo.budgetRemaining <= 0 ? " · exhausted"
+                : slo.timeToExhaustionSeconds.map { " · gone in " + HTML.duration(min($0, 1e9) * 1e9) + " at the last hour's rate" } ?? "")</p>
+            """
+        body += "<h2>Error budget left over the window</h2>" + budgetChart(detail.budgetHistory)
+        body += "<h2>Burn rates</h2><table class=\"results narrow\"><thead><tr><th>Window</th><th>Burn rate</th></tr></thead><tbody>"
+        for rate in slo.burnRates {
+            body += "<tr\((rate.rate ?? 0) > 1 ? " class=\"failed\"" : "")><td>\(HTML.text(rate.window))</td>"
+                + "<td class=\"number\">\(rate.rate.map { String(format: "%.2f", $0) } ?? "– (no traffic)")</td></tr>"
+        }
+        body += "</tbody></table><h2>Alerts</h2><table class=\"results narrow\"><thead><tr><th>Severity</th><th>Windows</th><th>Threshold</th><th>Now</th></tr></thead><tbody>"
+        for alert in slo.alerts {
+            body += "<tr\(alert.firing ? " class=\"failed\"" : "")><td>\(HTML.text(alert.severity))</td><td>\(HTML.text(alert.longWindow)) and \(HTML.text(alert.shortWindow))</td>"
+                + "<td class=\"number\">\(String(format: "%g", alert.threshold))</td><td>\(alert.firing ? "firing" : "–")</td></tr>"
+        }
+        body += "</tbody></table><h2>Alert history</h2>"
+        if detail.alertEvents.isEmpty {
+            body += note("No alert has fired or resolved yet.")
+        } else {
+            body += "<table class=\"results narrow\"><thead><tr><th>Time (UTC)</th><th>Severity</th><th>Change</th></tr></thead><tbody>"
+            for event in detail.alertEvents {
+                body += "<tr\(event.firing ? " class=\"failed\"" : "")><td>\(HTML.time(event.timeUnixNano))</td><td>\(HTML.text(event.severity))</td>"
+                    + "<td>\(event.firing ? "fired" : "resolved")</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        return page("SLO \(slo.name)", section: .slos, body)
+    }
+
+    /// The budget left over time as an SVG line: 100 % at the top, 0 % on the marked line, an
+    /// overspent budget below it.
+    private func budgetChart(_ points: [QueryAPI.BudgetPoint]) -> String {
+        let values = points.map { $0.budgetRemaining.isFinite ? min(max($0.budgetRemaining, -10), 1) : 0 }
+        guard values.count >= 2 else { return note("Not enough history yet.") }
+        let lowest = min(values.min() ?? 0, 0)
+        let span = 1 - lowest
+        func y(_ value: Double) -> String { String(format: "%.1f", (1 - value) / span * 190 + 5) }
+        let step = 1_000 / Double(values.count - 1)
+        let line = values.enumerated().map { String(format: "%.1f", Double($0.offset) * step) + "," + y($0.element) }.joined(separator: " ")
+        return "<svg class=\"chart\" viewBox=\"0 0 1000 200\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"budget left, "
+            + "\(HTML.percent(values.first ?? 0)) to \(HTML.percent(values.last ?? 0))\">"
+            + "<line class=\"zero\" x1=\"0\" x2=\"1000\" y1=\"\(y(0))\" y2=\"\(y(0))\"/>"
+            + "<polyline class=\"budget\" points=\"\(line)\"/></svg>"
+            + "<p class=\"summary\">\(HTML.time(points.first?.timeUnixNano ?? 0)) … \(HTML.time(points.last?.timeUnixNano ?? 0)): "
+            + "\(HTML.percent(points.first?.budgetRemaining ?? 0)) → \(HTML.percent(points.last?.budgetRemaining ?? 0))"
+            + (values.contains(-10) ? " (the line stops at −1000 %)" : "") + "</p>"
     }
 }

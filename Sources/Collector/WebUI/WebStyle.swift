@@ -32,6 +32,7 @@ enum WebStyle {
         button { background: var(--accent); border-color: var(--accent); color: #fff; cursor: pointer; padding: .3rem .9rem; }
         form.signout button { background: transparent; color: var(--dim); border-color: var(--line); }
         table { border-collapse: collapse; width: 100%; }
+        table.narrow { width: auto; min-width: 24rem; }
         th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         th { font-size: 12px; color: var(--dim); font-weight: 600; }
         td.number { text-align: right; white-space: nowrap; }
@@ -49,6 +50,9 @@ enum WebStyle {
         table.waterfall th.bars, table.waterfall td.bars { width: 55%; }
         table.waterfall svg { width: 100%; height: 12px; display: block; margin-top: .2rem; }
         rect.bar { fill: var(--bar); }
+        svg.chart { width: 100%; max-width: 900px; height: 160px; display: block; background: var(--panel); border: 1px solid var(--line); }
+        svg.chart polyline.budget { fill: none; stroke: var(--bar); stroke-width: 2; vector-effect: non-scaling-stroke; }
+        svg.chart line.zero { stroke: var(--bad); stroke-dasharray: 4 4; vector-effect: non-scaling-stroke; }
         rect.bar.failed { fill: var(--bad); }
         details summary { cursor: pointer; }
         table.attributes { margin: .4rem 0 .4rem 1rem; width: auto; }

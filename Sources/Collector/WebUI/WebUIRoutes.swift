@@ -125,6 +125,16 @@ struct WebUIRoutes: Sendable {
                 }
             }
         }
+        router.get("ui/slos/:name") { request, context in
+            let segment = context.parameters.get("name") ?? ""
+            let name = segment.removingPercentEncoding ?? segment
+            return await page(request) { parameters in
+                guard let detail = try await queries.slo(named: name, parameters) else {
+                    return (.notFound, pages.message("No such SLO", "No SLO is named '\(name.prefix(200))'; the SLOs page lists them."))
+                }
+                return (.ok, pages.slo(detail))
+            }
+        }
         router.get("ui/slos") { request, _ in
             await page(request) { parameters in
                 do {
