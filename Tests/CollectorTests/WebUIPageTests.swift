@@ -75,13 +75,13 @@ struct WebUIPageTests {
         #expect(!sessions.isValid(first, nowUnixNano: 1_100), "expired")
         #expect(!sessions.isValid(first, nowUnixNano: 500), "an expired session is forgotten")
         var opened: [String] = []
-        for round in 0..<10_000 { opened.append(sessions.open(nowUnixNano: 2_000 + UInt64(round))) }
+        for round in 0..<2_000 { opened.append(sessions.open(nowUnixNano: 2_000 + UInt64(round))) }
         #expect(sessions.count == 3)
-        #expect(Set(opened).count == 10_000, "every session ID is new")
-        #expect(sessions.isValid(opened.last!, nowUnixNano: 12_000), "the newest stay")
+        #expect(Set(opened).count == 2_000, "every session ID is new")
+        #expect(sessions.isValid(opened.last!, nowUnixNano: 3_999), "the newest stay")
         #expect(!sessions.isValid(opened[0], nowUnixNano: 2_001), "the oldest went")
         sessions.close(opened.last!)
-        #expect(!sessions.isValid(opened.last!, nowUnixNano: 12_000))
+        #expect(!sessions.isValid(opened.last!, nowUnixNano: 3_999))
         let forever = WebSessions(lifetimeNanos: .max).open(nowUnixNano: .max - 1)
         #expect(!forever.isEmpty, "a lifetime past the end of time saturates")
 
