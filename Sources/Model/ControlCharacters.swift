@@ -20,7 +20,10 @@ public enum ControlCharacters {
         return out
     }
 
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    /// Whether `scalar` is one that `escaped` shows as an escape: a C0 or C1 control, a line or
+    /// paragraph separator, or a bidirectional override or isolate (which reorder how the text
+    /// around them displays).
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
         return value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
             || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)  // bidi overrides

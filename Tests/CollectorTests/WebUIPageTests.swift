@@ -10,6 +10,10 @@ struct WebUIPageTests {
     func escaping() {
         #expect(HTML.text("<a href=\"x\">it's & more</a>") == "&lt;a href=&quot;x&quot;&gt;it&#39;s &amp; more&lt;/a&gt;")
         #expect(HTML.text("a\u{1b}[31mb\u{0}\nc") == "a\\u{1b}[31mb\\u{0}\nc")
+        // Bidirectional overrides and isolates, and line separators, would reorder or break how
+        // the text around a value displays ("invoice\u{202E}fdp.exe" shows as "invoiceexe.pdf").
+        #expect(HTML.text("invoice\u{202E}fdp.exe") == "invoice\\u{202e}fdp.exe")
+        #expect(HTML.text("a\u{2066}b\u{2069}c\u{2028}d\u{85}e") == "a\\u{2066}b\\u{2069}c\\u{2028}d\\u{85}e")
         #expect(HTML.query([("service", "a b&c=<d>")]) == "service=a%20b%26c%3D%3Cd%3E")
         #expect(HTML.duration(850) == "850ns")
         #expect(HTML.duration(4_560_000) == "4.56ms")

@@ -4,7 +4,7 @@ import PeriscopeQueryAPI
 /// Entry point for fuzzing what the web UI does with text it did not choose: a value escaped by
 /// `HTML.text` has no `<`, `>`, `"` or `'`, and reads back as itself; a page with the text in
 /// every telemetry field (service, span and event names, attribute keys and values, status
-/// message, log body) has exactly the markup (`<`, `>`, `"`) of the same page with a plain word there, so no
+/// message, log body, a service in the dependency graph) has exactly the markup (`<`, `>`, `"`) of the same page with a plain word there, so no
 /// value can open or close an element or an attribute; a `Cookie` header and a form body are
 /// read or refused, never trapped on; a path with a `..` segment is never the UI's. Public for
 /// the libFuzzer target in `Fuzz/`; the property tests call it too.
@@ -33,6 +33,19 @@ public enum WebUIFuzzing {
         let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
         precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
                      "a value changed the log page's markup: '\(text)'")
+        // A service named by the input calls one and is called by another: the graph and table keep their shape.
+        if text != "caller" && text != "callee" {
+            func calls(_ name: String) -> QueryAPI.Dependencies {
+                QueryAPI.Dependencies(edges: [
+                    QueryAPI.Dependency(caller: name, callee: "callee", calls: 3, errors: 1),
+                    QueryAPI.Dependency(caller: "caller", callee: name, calls: 2, errors: 0),
+                ])
+            }
+            let sinceForm = WebPages.Form([("since", text)])
+            precondition(markup(pages.dependencies(sinceForm, answer: calls(text), error: text))
+                         == markup(pages.dependencies(WebPages.Form([("since", "word")]), answer: calls("word"), error: "word")),
+                         "a value changed the dependencies page's markup: '\(text)'")
+        }
     }
 
     /// The characters that make markup, in order: what a value must never add to.
@@ -40,11 +53,16 @@ public enum WebUIFuzzing {
         String(page.unicodeScalars.filter { $0 == "<" || $0 == ">" || $0 == "\"" }.map(Character.init))
     }
 
-    /// What `HTML.text` shows of a value: control characters as `\u{…}`.
+    /// What `HTML.text` shows of a value: C0 and C1 controls, line and paragraph separators and
+    /// bidirectional overrides and isolates as `\u{…}` (written out here, not taken from the code
+    /// under test).
     static func visible(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar != "\n" && scalar != "\t" && (scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)) {
+            let value = scalar.value
+            let shownAsEscape = value < 0x20 || (0x7f...0x9f).contains(value) || value == 0x2028 || value == 0x2029
+                || (0x202a...0x202e).contains(value) || (0x2066...0x2069).contains(value)
+            if scalar != "\n" && scalar != "\t" && shownAsEscape {
                 out += "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 out.unicodeScalars.append(scalar)

@@ -49,14 +49,7 @@ struct QueryRoutes: Sendable {
             }
         }
         api.get("dependencies") { request, _ in
-            await self.answer(request) {
-                let parameters = QueryParameters(query: request.uri.query)
-                // The last 24 hours unless asked: the graph reads every span of its range.
-                let end = try parameters.time("end") ?? WallClock.nowUnixNano()
-                let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
-                guard start <= end else { throw QueryParameters.Invalid(message: "start must be before end") }
-                return try await self.run { try $0.dependencies(from: start, to: end, budget: .standard) }
-            }
+            await self.answer(request) { try await self.dependencies(QueryParameters(query: request.uri.query)) }
         }
         api.get("metrics") { request, _ in
             await self.answer(request) {
@@ -174,6 +167,15 @@ struct QueryRoutes: Sendable {
     }
 
     /// `GET /api/v1/slos`: every SLO's status at `at` (default now).
+    /// Calls between services over `start`…`end`, the last 24 hours unless asked: the graph
+    /// reads every span of its range (within the read budget).
+    func dependencies(_ parameters: QueryParameters) async throws -> QueryAPI.Dependencies {
+        let end = try parameters.time("end") ?? WallClock.nowUnixNano()
+        let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
+        guard start <= end else { throw QueryParameters.Invalid(message: "start must be before end") }
+        return try await run { try $0.dependencies(from: start, to: end, budget: .standard) }
+    }
+
     func slos(_ parameters: QueryParameters) async throws -> QueryAPI.SLOList {
         let now = try parameters.time("at") ?? WallClock.nowUnixNano()
         return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })

@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeConfig
+import PeriscopeModel
 
 /// Text made safe for HTML. Every telemetry value reaches a page through `HTML.text` (element
 /// content and quoted attribute values alike) or `HTML.query` (inside a link), so a span named
@@ -11,7 +12,9 @@ enum HTML {
         escape(clipped(value))
     }
 
-    /// Escapes `&`, `<`, `>`, `"` and `'`, and shows control characters as `\u{…}`.
+    /// Escapes `&`, `<`, `>`, `"` and `'`, and shows control characters, line separators and
+    /// bidirectional overrides (`ControlCharacters.isControl`) as `\u{…}`, so no value can
+    /// reorder how the text around it displays; newlines and tabs stay (log lines keep them).
     static func escape(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
@@ -24,7 +27,7 @@ enum HTML {
             case "'": out += "&#39;"
             case "\n", "\t": out.unicodeScalars.append(scalar)
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
+                if ControlCharacters.isControl(scalar) {
                     out += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -8,12 +8,13 @@ import PeriscopeQueryAPI
 struct WebPages: Sendable {
     /// The sections in the header's navigation.
     enum Section: String, CaseIterable, Sendable {
-        case traces, logs, signals, slos
+        case traces, logs, dependencies, signals, slos
 
         var title: String {
             switch self {
             case .traces: "Traces"
             case .logs: "Logs"
+            case .dependencies: "Dependencies"
             case .signals: "Signals"
             case .slos: "SLOs"
             }
@@ -327,6 +328,50 @@ struct WebPages: Sendable {
         }
     }
 
+    // MARK: - Dependencies
+
+    /// Calls between services: a graph (up to `ServiceGraph.maxServices` services) and a table
+    /// of every call, busiest first (up to `WebUIRoutes.maxPageLimit` rows).
+    func dependencies(_ form: Form, answer: QueryAPI.Dependencies?, error: String?) -> String {
+        var body = """
+            <h1>Dependencies</h1>
+            <form method="get" action="/ui/dependencies" class="search">
+            \(since(form, default: "1h", allowAll: false))
+            <button type="submit">Show</button>
+            </form>
+            \(self.error(error))
+            """
+        guard let answer else { return page("Dependencies", section: .dependencies, body) }
+        if answer.truncated {
+            body += note("The collector's read budget ran out after \(answer.spansRead) spans: these calls are the range's newest part only. A shorter range counts whole.")
+        }
+        guard !answer.edges.isEmpty else {
+            return page("Dependencies", section: .dependencies, body + note("No calls between services in this range: a span whose parent span is another service's makes one."))
+        }
+        let since = form["since"].isEmpty ? "1h" : form["since"]
+        let graph = ServiceGraph(answer.edges)
+        if graph.nodes.count <= ServiceGraph.maxServices {
+            body += "<div class=\"graph\">\(graph.svg(since: since))</div>"
+        } else {
+            body += note("\(graph.nodes.count) services call each other: too many to draw (at most \(ServiceGraph.maxServices)); the table lists the calls.")
+        }
+        let busiest = answer.edges.sorted { ($0.calls, $1.caller, $1.callee) > ($1.calls, $0.caller, $0.callee) }
+        let shown = busiest.prefix(WebUIRoutes.maxPageLimit)
+        body += "<table class=\"results calls\"><thead><tr><th>Caller</th><th>Callee</th><th>Calls</th><th>Failed</th></tr></thead><tbody>"
+        for edge in shown {
+            body += "<tr\(edge.errors > 0 ? " class=\"failed\"" : "")>"
+                + "<td><a href=\"/ui/?\(HTML.query([("service", edge.caller), ("since", since)]))\">\(HTML.text(edge.caller))</a></td>"
+                + "<td><a href=\"/ui/?\(HTML.query([("service", edge.callee), ("since", since)]))\">\(HTML.text(edge.callee))</a></td>"
+                + "<td class=\"number\">\(edge.calls)</td>"
+                + "<td class=\"number\">\(edge.errors) (\(HTML.percent(edge.calls > 0 ? Double(edge.errors) / Double(edge.calls) : 0, decimals: 2)))</td></tr>"
+        }
+        body += "</tbody></table>"
+        if shown.count < answer.edges.count {
+            body += note("Showing the busiest \(shown.count) of \(answer.edges.count) calls.")
+        }
+        return page("Dependencies", section: .dependencies, body)
+    }
+
     // MARK: - Signals
 
     func signals(_ form: Form, answer: QueryAPI.Signals?, error: String?) -> String {
@@ -346,7 +391,7 @@ struct WebPages: Sendable {
         }
         let byOperation = answer.rows.contains { $0.operation != nil }
         body += "<table class=\"results\"><thead><tr><th>Service</th>\(byOperation ? "<th>Operation</th>" : "")<th>Requests</th><th>Per second</th>"
-            + "<th>Errors</th><th>p50</th><th>p90</th><th>p99</th><th>Saturation</th></tr></thead><tbody>"
+            + "<th>Errors</th><th>p50</th><th>p90</th><th>p99</th><th>Saturation</th><th>Requests over time</th></tr></thead><tbody>"
         for row in answer.rows {
             let search = [("service", row.service)] + (row.operation.map { [("operation", $0)] } ?? []) + [("since", form["since"].isEmpty ? "1h" : form["since"])]
             body += "<tr\(row.errorRatio > 0.01 ? " class=\"failed\"" : "")><td><a href=\"/ui/?\(HTML.query(search))\">\(HTML.text(row.service))</a></td>"
@@ -356,13 +401,40 @@ struct WebPages: Sendable {
                 + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p50) } ?? "–")</td>"
                 + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p90) } ?? "–")</td>"
                 + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p99) } ?? "–")</td>"
-                + "<td class=\"number\">\(row.saturation.map { HTML.percent($0) } ?? "–")</td></tr>"
+                + "<td class=\"number\">\(row.saturation.map { HTML.percent($0) } ?? "–")</td>"
+                + "<td>\(Self.sparkline(row.series, stepSeconds: answer.seriesStepSeconds))</td></tr>"
         }
         body += "</tbody></table>"
         if let total = answer.totalRows, total > answer.rows.count {
             body += note("Showing \(answer.rows.count) of \(total) rows.")
         }
         return page("Signals", section: .signals, body)
+    }
+
+    /// Points a sparkline draws at most: longer series are summed in neighbouring groups.
+    static let maxSparklinePoints = 120
+
+    /// Requests per step over the range as a small SVG line, scaled to its own highest step.
+    static func sparkline(_ series: [Int], stepSeconds: Int) -> String {
+        guard series.count >= 2 else { return "–" }
+        let group = (series.count + maxSparklinePoints - 1) / maxSparklinePoints
+        var points: [Int] = []
+        points.reserveCapacity(series.count / group + 1)
+        var index = 0
+        while index < series.count {
+            points.append(series[index..<min(index + group, series.count)].reduce(0) { $0 &+ max($1, 0) })
+            index += group
+        }
+        guard points.count >= 2 else { return "–" }
+        let most = points.max() ?? 0
+        let highest = Double(max(most, 1))
+        let step = 120 / Double(points.count - 1)
+        let line = points.enumerated().map {
+            String(format: "%.1f,%.1f", Double($0.offset) * step, 22 - Double($0.element) / highest * 20)
+        }.joined(separator: " ")
+        return "<svg class=\"spark\" viewBox=\"0 0 120 24\" preserveAspectRatio=\"none\" role=\"img\" "
+            + "aria-label=\"requests per \(HTML.duration(Double(stepSeconds) * Double(group) * 1e9)), at most \(most)\">"
+            + "<polyline points=\"\(line)\"/></svg>"
     }
 
     // MARK: - SLOs

@@ -54,6 +54,20 @@ enum WebStyle {
         svg.chart polyline.budget { fill: none; stroke: var(--bar); stroke-width: 2; vector-effect: non-scaling-stroke; }
         svg.chart line.zero { stroke: var(--bad); stroke-dasharray: 4 4; vector-effect: non-scaling-stroke; }
         rect.bar.failed { fill: var(--bad); }
+        div.graph { overflow: auto; max-height: 70vh; background: var(--panel); border: 1px solid var(--line); margin-bottom: 1rem; }
+        svg.graph { display: block; }
+        svg.graph rect.service { fill: var(--bg); stroke: var(--accent); stroke-width: 1.5; }
+        svg.graph rect.service.failed { stroke: var(--bad); stroke-width: 2.5; }
+        svg.graph a.service text { fill: var(--fg); text-anchor: middle; font-size: 13px; }
+        svg.graph a.service:hover rect { fill: var(--panel); }
+        svg.graph g.call path { fill: none; stroke: var(--dim); }
+        svg.graph g.call.failed path { stroke: var(--bad); }
+        svg.graph g.call text { fill: var(--dim); text-anchor: middle; font-size: 11px; }
+        svg.graph g.call.failed text { fill: var(--bad); }
+        svg.graph marker path { fill: var(--dim); stroke: none; }
+        svg.graph marker path.failed { fill: var(--bad); }
+        svg.spark { width: 120px; height: 24px; display: block; }
+        svg.spark polyline { fill: none; stroke: var(--bar); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         details summary { cursor: pointer; }
         table.attributes { margin: .4rem 0 .4rem 1rem; width: auto; }
         table.attributes th, table.attributes td { border: none; padding: .05rem .5rem; font-size: 12px; white-space: normal; word-break: break-word; }

@@ -7,8 +7,8 @@ import PeriscopeModel
 import PeriscopeQueryAPI
 import PeriscopeServer
 
-/// The web UI under `/ui`: traces, one trace's waterfall and logs, log search, golden signals
-/// and SLOs, rendered on the server from the query API's answers. With tokens, a browser signs
+/// The web UI under `/ui`: traces, one trace's waterfall and logs, log search, the calls
+/// between services, golden signals and SLOs, rendered on the server from the query API's answers. With tokens, a browser signs
 /// in once with one (`POST /ui/login`) and gets an `HttpOnly`, `SameSite=Strict` session cookie;
 /// every page but the sign-in form and the stylesheet needs it. Every page is sent with a strict
 /// Content Security Policy (no script at all, styles only from `/ui/style.css`).
@@ -122,6 +122,17 @@ struct WebUIRoutes: Sendable {
                     return (.ok, pages.signals(WebPages.Form(parameters.pairs), answer: try await queries.signals(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.signals(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
+                }
+            }
+        }
+        router.get("ui/dependencies") { request, _ in
+            await page(request) { parameters in
+                do {
+                    guard parameters.string("since") != "all" else { throw QueryParameters.Invalid(message: "dependencies need a time range: since must be a duration such as 1h") }
+                    let filled = try Self.since(parameters, default: "1h")
+                    return (.ok, pages.dependencies(WebPages.Form(parameters.pairs), answer: try await queries.dependencies(filled), error: nil))
+                } catch let error as QueryParameters.Invalid {
+                    return (.badRequest, pages.dependencies(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
                 }
             }
         }

@@ -1,0 +1,113 @@
+@testable import PeriscopeCollector
+import PeriscopeQueryAPI
+import Testing
+
+@Suite("the dependencies page: service graph layout, drawing and table")
+struct ServiceGraphTests {
+    func edge(_ caller: String, _ callee: String, _ calls: Int = 10, errors: Int = 0) -> QueryAPI.Dependency {
+        QueryAPI.Dependency(caller: caller, callee: callee, calls: calls, errors: errors)
+    }
+
+    func columns(_ graph: ServiceGraph) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.name, $0.column) })
+    }
+
+    @Test("callers sit left of their callees: a chain, a diamond, and a service reached by a long and a short path")
+    func layers() {
+        #expect(columns(ServiceGraph([edge("a", "b"), edge("b", "c")])) == ["a": 0, "b": 1, "c": 2])
+        #expect(columns(ServiceGraph([edge("a", "b"), edge("a", "c"), edge("b", "d"), edge("c", "d")])) == ["a": 0, "b": 1, "c": 1, "d": 2])
+        // d is called by a directly and through b and c: it sits right of the longest path.
+        #expect(columns(ServiceGraph([edge("a", "d"), edge("a", "b"), edge("b", "c"), edge("c", "d")])) == ["a": 0, "b": 1, "c": 2, "d": 3])
+    }
+
+    @Test("a cycle is broken where the walk from the services nothing calls closes it; a self-call leaves the layout alone")
+    func cycles() {
+        // admin → payments → frontend → checkout → payments (the end-to-end data set's cycle).
+        let graph = ServiceGraph([
+            edge("frontend", "checkout"), edge("checkout", "payments"), edge("payments", "frontend"), edge("admin", "payments"),
+            edge("frontend", "cart"), edge("cart", "cart"),
+        ])
+        let placed = columns(graph)
+        #expect(placed["admin"] == 0, "only admin calls without being called")
+        #expect(placed["payments"] == 1 && placed["frontend"] == 2 && placed["checkout"] == 3 && placed["cart"] == 3, "\(placed)")
+        // A cycle with no way in: every service still has a place, each once.
+        let ring = ServiceGraph([edge("x", "y"), edge("y", "z"), edge("z", "x")])
+        #expect(Set(ring.nodes.map(\.column)) == [0, 1, 2])
+        #expect(ServiceGraph([edge("solo", "solo")]).nodes.map(\.name) == ["solo"])
+    }
+
+    @Test("rows: no two services share a place; failed calls mark their callee")
+    func places() {
+        let graph = ServiceGraph((0..<30).map { edge("root", "leaf-\($0)", errors: $0 == 7 ? 2 : 0) } + [edge("leaf-3", "deep")])
+        let places = graph.nodes.map { [$0.column, $0.row] }
+        #expect(Set(places).count == graph.nodes.count)
+        #expect(graph.nodes.first { $0.name == "leaf-7" }?.failedCalls == 2)
+        #expect(graph.nodes.filter { $0.failedCalls > 0 }.count == 1)
+    }
+
+    @Test("a chain of 20,000 services and a complete graph of 150 are laid out without exhausting the stack")
+    func large() {
+        let chain = ServiceGraph((0..<20_000).map { edge("s\($0)", "s\($0 + 1)") })
+        #expect(chain.nodes.count == 20_001)
+        #expect(chain.nodes.map(\.column).max() == 20_000)
+        let names = (0..<150).map { "n\($0)" }
+        let complete = ServiceGraph(names.flatMap { a in names.filter { $0 != a }.map { edge(a, $0) } })
+        #expect(complete.nodes.count == 150)
+        #expect(Set(complete.nodes.map { [$0.column, $0.row] }).count == 150)
+    }
+
+    @Test("the drawing: a box per service linking to its traces, a curve per call, failed ones red; names escaped and cut")
+    func drawing() {
+        let long = String(repeating: "x", count: 40)
+        let graph = ServiceGraph([edge("<b>web</b>", "api", 1_000, errors: 3), edge("api", "db", 5), edge("db", "api", 1), edge("api", "api", 2), edge("api", long)])
+        let svg = graph.svg(since: "6h")
+        #expect(svg.components(separatedBy: "<rect class=\"service").count - 1 == 4)
+        #expect(svg.components(separatedBy: "<g class=\"call").count - 1 == 5)
+        #expect(svg.components(separatedBy: "<g class=\"call failed\"").count - 1 == 1)
+        #expect(svg.contains("<rect class=\"service failed\""), "api has failed calls in")
+        #expect(!svg.contains("<b>"))
+        #expect(svg.contains("&lt;b&gt;web&lt;/b&gt;"))
+        #expect(svg.contains("href=\"/ui/?service=%3Cb%3Eweb%3C%2Fb%3E&amp;since=6h\""))
+        #expect(svg.contains(">\(String(repeating: "x", count: 21))…</text>"), "a long name is cut in its box")
+        #expect(svg.contains("<title>\(long)</title>"), "and whole in its tooltip")
+        #expect(svg.contains(">1000 · 3 failed</text>"))
+    }
+
+    @Test("the page: a table of every call busiest first, a note when the read budget cut the range, none drawn past the limit")
+    func page() {
+        let pages = WebPages(authenticated: true)
+        let answer = QueryAPI.Dependencies(edges: [edge("a", "b", 5), edge("b", "c", 50, errors: 5)], spansRead: 900, truncated: true)
+        let html = pages.dependencies(WebPages.Form([("since", "6h")]), answer: answer, error: nil)
+        #expect(html.contains("<svg class=\"graph\""))
+        #expect(html.contains("after 900 spans"))
+        let rows = html.components(separatedBy: "<table class=\"results calls\">").last?.components(separatedBy: "<tr").dropFirst(2) ?? []
+        #expect(rows.count == 2)
+        #expect(rows.first?.contains(">50<") == true, "the busiest call first")
+        #expect(rows.first?.contains("10.00%") == true)
+
+        let crowded = (0..<1_200).map { edge("caller-\($0 % 120)", "callee-\($0)", $0 + 1) }
+        let big = pages.dependencies(WebPages.Form([]), answer: QueryAPI.Dependencies(edges: crowded), error: nil)
+        #expect(!big.contains("<svg class=\"graph\""))
+        #expect(big.contains("1320 services call each other: too many to draw"))
+        #expect(big.contains("Showing the busiest 1000 of 1200 calls."))
+        #expect(big.components(separatedBy: "<tr").count - 2 == 1_000)
+        #expect(big.contains(">1200<") && !big.contains(">200<"), "the least busy left out")
+
+        let empty = pages.dependencies(WebPages.Form([]), answer: QueryAPI.Dependencies(edges: []), error: nil)
+        #expect(empty.contains("No calls between services in this range"))
+    }
+
+    @Test("a sparkline: a point per step up to 120, longer series summed in groups, an idle one flat")
+    func sparkline() {
+        func points(_ svg: String) -> [Substring] {
+            (svg.components(separatedBy: "points=\"").last?.prefix { $0 != "\"" } ?? "").split(separator: " ")
+        }
+        #expect(WebPages.sparkline([4], stepSeconds: 60) == "–")
+        #expect(points(WebPages.sparkline([0, 5, 10], stepSeconds: 60)) == ["0.0,22.0", "60.0,12.0", "120.0,2.0"])
+        let long = WebPages.sparkline(Array(repeating: 3, count: 1_000), stepSeconds: 60)
+        #expect(points(long).count == 112, "groups of 9 steps")
+        #expect(long.contains("requests per 9m0s, at most 27"))
+        #expect(Set(points(WebPages.sparkline([0, 0, 0], stepSeconds: 60)).map { $0.split(separator: ",")[1] }) == ["22.0"])
+        #expect(!WebPages.sparkline([Int.max, Int.max, -5], stepSeconds: Int.max).isEmpty, "no overflow on any input")
+    }
+}
