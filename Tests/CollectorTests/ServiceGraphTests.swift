@@ -71,6 +71,19 @@ struct ServiceGraphTests {
         #expect(svg.contains(">\(String(repeating: "x", count: 21))…</text>"), "a long name is cut in its box")
         #expect(svg.contains("<title>\(long)</title>"), "and whole in its tooltip")
         #expect(svg.contains(">1000 · 3 failed</text>"))
+        #expect(svg.components(separatedBy: "<g class=\"call back\"").count - 1 == 1, "db → api closes the cycle api → db")
+        // Every point drawn lies inside the picture (a call back into the first column included).
+        let ring = ServiceGraph([edge("a", "b"), edge("b", "c"), edge("c", "a"), edge("c", "b")]).svg(since: "1h")
+        let size = ring.components(separatedBy: "viewBox=\"0 0 ")[1].prefix { $0 != "\"" }.split(separator: " ").compactMap { Double($0) }
+        let coordinates = ring.components(separatedBy: " d=\"").dropFirst().flatMap { path in
+            path.prefix { $0 != "\"" }.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "C" || $0 == "L" || $0 == "z" })
+                .compactMap { pair -> (Double, Double)? in
+                    let parts = pair.split(separator: ",").compactMap { Double($0) }
+                    return parts.count == 2 ? (parts[0], parts[1]) : nil
+                }
+        }
+        #expect(size.count == 2 && coordinates.count > 10)
+        #expect(coordinates.allSatisfy { $0.0 >= 0 && $0.1 >= 0 && $0.0 <= size[0] && $0.1 <= size[1] }, "\(coordinates) in \(size)")
     }
 
     @Test("the page: a table of every call busiest first, a note when the read budget cut the range, none drawn past the limit")

@@ -10,6 +10,7 @@ import Testing
 struct WebUITests {
     static let hostileTrace = TraceID(hex: "0badc0de0badc0de0badc0de0badc0de")!
     static let hostileName = "GET /x <img src=x onerror=alert(1)>"
+    static let hostileCallee = "<svg onload=alert(4)>\u{202E}db"
 
     @Test("sign in with a token, the trace list, a hostile span's waterfall, a request's logs and the signals equal the API's answers; nothing from telemetry runs")
     func browse() async throws {
@@ -33,8 +34,12 @@ struct WebUITests {
                               attributes: [Attribute("note", .string("</td></tr></table><script>alert(3)</script>"))]),
                 CLITests.span(Self.hostileTrace, 2, parent: 1, "SELECT '<b>'", kind: .client, base: base, from: 5, to: 30, error: "<i>timeout</i>"),
             ]),
+            // A call between two hostile service names, for the dependency graph.
+            CLITests.spans(Self.hostileCallee, [
+                CLITests.span(Self.hostileTrace, 3, parent: 2, "query", kind: .server, base: base, from: 6, to: 29),
+            ]),
         ])), to: collector)
-        _ = try await PythonPeerTests.waitForTrace(Self.hostileTrace.hex, spans: 2, collector: collector)
+        _ = try await PythonPeerTests.waitForTrace(Self.hostileTrace.hex, spans: 3, collector: collector)
 
         // The UI's own paths need no bearer token; nothing else was opened by that.
         let api = try await TestHTTP.get(collector.url + "/api/v1/traces")
@@ -55,12 +60,49 @@ struct WebUITests {
         ])
         let status = try await check.waitForExit(timeout: .seconds(150))
         try #require(status == 0, "web UI check failed: \(check.standardError)")
-        struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int; var slos: Int }
+        struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int; var slos: Int; var calls: Int; var drawnServices: Int }
         let checked = try JSONDecoder().decode(Checked.self, from: Data(check.standardOutput.utf8))
         #expect(checked.traces == 4, "the data set's three traces and the hostile one")
-        #expect(checked.spans == 2)
+        #expect(checked.spans == 3)
         #expect(checked.logs == 3, "req-42's three log lines")
         #expect(checked.services >= 4)
         #expect(checked.slos == 1)
+        #expect(checked.calls == 6, "the data set's five calls between services and the hostile one")
+        #expect(checked.drawnServices == 7)
+
+        try await crossPageLimits(collector, base: base)
+    }
+
+    /// A trace of 2,500 spans shows its first 2,000 and says so; a search of 1,201 traces over
+    /// a limit of 5,000 lists 1,000. Both three hours back, out of the browser check's hour.
+    func crossPageLimits(_ collector: CollectorProcess, base: UInt64) async throws {
+        let old = base - 3 * 3_600_000 * CLITests.ms
+        let big = TraceID(high: 0xb16, low: 0xb16)
+        let spans = (1...2_500).map { (n: UInt64) -> Span in
+            let parent: UInt64? = n == 1 ? nil : 1
+            let kind: Span.Kind = n == 1 ? .server : .internal
+            return CLITests.span(big, n, parent: parent, "step \(n)", kind: kind, base: old, from: n, to: n + 5)
+        }
+        try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([CLITests.spans("bulk", spans)])), to: collector)
+        let many = (1...1_200).map { (n: UInt64) -> Span in
+            CLITests.span(TraceID(high: 0x5ea, low: n), 1, parent: nil, "GET /many", kind: .server, base: old, from: n, to: n + 1)
+        }
+        try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([CLITests.spans("many", many)])), to: collector)
+        _ = try await PythonPeerTests.waitForTrace(big.hex, spans: 2_500, collector: collector)
+
+        let signIn = try await TestHTTP.post(
+            collector.url + "/ui/login", body: Array("token=\(collector.token)&next=%2Fui%2F".utf8),
+            headers: ["Content-Type": "application/x-www-form-urlencoded"], followingRedirects: false)
+        try #require(signIn.status == 303, "sign-in: \(signIn.status) \(signIn.text)")
+        let cookie = try #require(signIn.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+
+        let waterfall = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)", headers: ["Cookie": cookie])
+        #expect(waterfall.status == 200)
+        #expect(waterfall.text.components(separatedBy: "<rect ").count - 1 == 2_000, "the waterfall's 2,000-span cap")
+        #expect(waterfall.text.contains("Showing the first 2000 of 2500 spans"), "the page says the trace was cut")
+
+        let list = try await TestHTTP.get(collector.url + "/ui/?service=many&since=6h&limit=5000", headers: ["Cookie": cookie])
+        #expect(list.status == 200)
+        #expect(list.text.components(separatedBy: "class=\"trace-id\"").count - 1 == 1_000, "a page's 1,000-row cap")
     }
 }

@@ -66,6 +66,16 @@ def no_alert(driver, where):
         pass
 
 
+def visible(text):
+    """A value as the UI shows it: controls, line separators and bidirectional overrides as \\u{...}."""
+    def shown(character):
+        value = ord(character)
+        escaped = (value < 0x20 or 0x7F <= value <= 0x9F or value in (0x2028, 0x2029)
+                   or 0x202A <= value <= 0x202E or 0x2066 <= value <= 0x2069)
+        return f"\\u{{{value:x}}}" if escaped and character not in "\n\t" else character
+    return "".join(shown(character) for character in text)
+
+
 def policy_violations(driver):
     return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
 
@@ -104,7 +114,9 @@ def main():
     request_logs = api(base, args.token, "/api/v1/logs", correlation_id=args.correlation, order="desc", limit=200)
     signals = api(base, args.token, "/api/v1/signals", start=now_ns - 3_600_000_000_000)
     slos = api(base, args.token, "/api/v1/slos")
-    check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"] and slos["slos"], "the API has no data to compare with")
+    dependencies = api(base, args.token, "/api/v1/dependencies", start=now_ns - 3_600_000_000_000)
+    check(len(api_trace_ids) >= 2 and request_logs["logs"] and signals["rows"] and slos["slos"] and dependencies["edges"],
+          "the API has no data to compare with")
 
     driver = None
     try:
@@ -166,7 +178,26 @@ def main():
         driver.find_element(By.LINK_TEXT, "Signals").click()
         wait_for_url(driver, lambda url: url.endswith("/ui/signals"), "the signals did not open")
         services = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr td:first-child")]
-        check(services == [row["service"] for row in signals["rows"]], f"the signals' services {services} are not the API's")
+        check(services == [visible(row["service"]) for row in signals["rows"]], f"the signals' services {services} are not the API's")
+
+        # Dependencies: the API's calls in the table; a box per service and a curve per call in the
+        # graph, red for the calls that failed; no service's name becomes an element.
+        driver.find_element(By.LINK_TEXT, "Dependencies").click()
+        wait_for_url(driver, lambda url: url.endswith("/ui/dependencies"), "the dependencies did not open")
+        no_alert(driver, "the dependencies")
+        check(not driver.find_elements(By.TAG_NAME, "script") and not driver.find_elements(By.CSS_SELECTOR, "svg.graph svg"),
+              "a service's name became an element")
+        call_rows = [row.find_elements(By.TAG_NAME, "td") for row in driver.find_elements(By.CSS_SELECTOR, "table.calls tbody tr")]
+        shown_calls = sorted((cells[0].text, cells[1].text, int(cells[2].text), int(cells[3].text.split(" ")[0])) for cells in call_rows)
+        api_calls = sorted((visible(edge["caller"]), visible(edge["callee"]), edge["calls"], edge["errors"]) for edge in dependencies["edges"])
+        check(shown_calls == api_calls, f"the calls {shown_calls} are not the API's {api_calls}")
+        named = {name for edge in dependencies["edges"] for name in (edge["caller"], edge["callee"])}
+        drawn = driver.find_elements(By.CSS_SELECTOR, "svg.graph rect.service")
+        check(len(drawn) == len(named), f"the graph has {len(drawn)} services, the calls {len(named)}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.graph g.call")) == len(api_calls), "a call is not drawn")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.graph g.call.failed")) == sum(1 for edge in dependencies["edges"] if edge["errors"]),
+              "failed calls are not the red ones")
+        check(all(box.size["width"] > 100 for box in drawn), "a service's box is not drawn")
 
         driver.find_element(By.LINK_TEXT, "SLOs").click()
         wait_for_url(driver, lambda url: url.endswith("/ui/slos"), "the SLOs did not open")
@@ -198,7 +229,8 @@ def main():
         signal.alarm(0)
         if driver is not None:
             driver.quit()
-    print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services), "slos": len(slo_names)}))
+    print(json.dumps({"traces": len(shown_ids), "spans": len(rows), "logs": len(messages), "services": len(services), "slos": len(slo_names),
+                      "calls": len(shown_calls), "drawnServices": len(drawn)}))
 
 
 if __name__ == "__main__":

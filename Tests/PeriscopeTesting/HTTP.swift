@@ -19,18 +19,21 @@ public enum TestHTTP {
 
     /// POSTs `body`; `timeout` bounds the whole exchange (a server decoding a 64 MiB body in a debug
     /// build, beside a whole test run, may take longer than the default).
-    public static func post(_ url: String, body: [UInt8], headers: [String: String], timeout: Duration = .seconds(30)) async throws -> Reply {
+    /// `followingRedirects: false` answers a redirect itself (a sign-in's `Set-Cookie` comes with its 303).
+    public static func post(
+        _ url: String, body: [UInt8], headers: [String: String], timeout: Duration = .seconds(30), followingRedirects: Bool = true
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await execute(request, timeout: timeout)
+        return try await execute(request, timeout: timeout, client: followingRedirects ? client : notFollowing)
     }
 
-    public static func get(_ url: String, headers: [String: String] = [:]) async throws -> Reply {
+    public static func get(_ url: String, headers: [String: String] = [:], followingRedirects: Bool = true) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        return try await execute(request, timeout: .seconds(30))
+        return try await execute(request, timeout: .seconds(30), client: followingRedirects ? client : notFollowing)
     }
 
     /// A client that fails a request to a port nobody listens on at once. `HTTPClient.shared`
@@ -44,7 +47,14 @@ public enum TestHTTP {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    private static func execute(_ request: HTTPClientRequest, timeout: Duration) async throws -> Reply {
+    private static let notFollowing: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    private static func execute(_ request: HTTPClientRequest, timeout: Duration, client: HTTPClient) async throws -> Reply {
         let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(

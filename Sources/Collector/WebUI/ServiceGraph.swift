@@ -98,9 +98,14 @@ struct ServiceGraph: Sendable {
     private static let columnStep = 270.0
     private static let rowStep = 60.0
     private static let margin = 24.0
+    /// Room left of the first column for calls back into it.
+    private static let leftMargin = 64.0
+    /// Calls back run in lanes under the boxes, this far apart (the ninth shares the first's).
+    private static let laneStep = 14.0
+    private static let lanes = 8
 
     private func origin(_ node: Node) -> (x: Double, y: Double) {
-        (Self.margin + Double(node.column) * Self.columnStep, Self.margin + Double(node.row) * Self.rowStep)
+        (Self.leftMargin + Double(node.column) * Self.columnStep, Self.margin + Double(node.row) * Self.rowStep)
     }
 
     /// The graph as SVG: a box per service (a link to its traces over `since`) and an arrow per
@@ -108,18 +113,24 @@ struct ServiceGraph: Sendable {
     func svg(since: String) -> String {
         let columns = (nodes.map(\.column).max() ?? 0) + 1
         let rows = (nodes.map(\.row).max() ?? 0) + 1
-        let width = Self.margin * 2 + Double(columns - 1) * Self.columnStep + Self.boxWidth
-        // Room below the last row for calls drawn back.
-        let height = Self.margin * 2 + Double(rows - 1) * Self.rowStep + Self.boxHeight + 40
+        let width = Self.leftMargin + Self.margin + Double(columns - 1) * Self.columnStep + Self.boxWidth
+        let bottom = Self.margin + Double(rows - 1) * Self.rowStep + Self.boxHeight
+        let backCalls = edges.filter { edge in
+            guard let from = index[edge.caller], let to = index[edge.callee] else { return false }
+            return from != to && nodes[to].column <= nodes[from].column
+        }.count
+        let height = bottom + Self.margin + (backCalls > 0 ? 16 + Double(min(backCalls, Self.lanes)) * Self.laneStep : 0)
         var out = "<svg class=\"graph\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
             + "aria-label=\"\(nodes.count) services, \(edges.count) calls between them\">"
             + "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
             + "<path d=\"M0,0 L10,5 L0,10 z\"/></marker>"
             + "<marker id=\"arrow-failed\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
             + "<path class=\"failed\" d=\"M0,0 L10,5 L0,10 z\"/></marker></defs>"
+        var lane = 0
         for edge in edges {
             guard let from = index[edge.caller].map({ nodes[$0] }), let to = index[edge.callee].map({ nodes[$0] }) else { continue }
-            out += path(from: from, to: to, edge: edge)
+            out += path(from: from, to: to, edge: edge, lane: bottom + 16 + Double(lane % Self.lanes) * Self.laneStep)
+            if from != to && to.column <= from.column { lane += 1 }
         }
         for node in nodes {
             let (x, y) = origin(node)
@@ -132,34 +143,42 @@ struct ServiceGraph: Sendable {
         return out + "</svg>"
     }
 
-    private func path(from: Node, to: Node, edge: QueryAPI.Dependency) -> String {
+    /// `lane`: the height a call back runs at, under every box.
+    private func path(from: Node, to: Node, edge: QueryAPI.Dependency, lane: Double) -> String {
         let (x1, y1) = origin(from)
         let (x2, y2) = origin(to)
-        let points: [(Double, Double)]
+        let d: String
+        let middle: (Double, Double)
+        let back = from != to && to.column <= from.column
+        func point(_ p: (Double, Double)) -> String { Self.number(p.0) + "," + Self.number(p.1) }
         if from == to {
             // A service calling itself: a loop off its right side.
             let right = x1 + Self.boxWidth
-            points = [(right, y1 + 10), (right + 45, y1 - 14), (right + 45, y1 + Self.boxHeight + 14), (right, y1 + Self.boxHeight - 10)]
-        } else if to.column > from.column {
+            let points = [(right, y1 + 10), (right + 45, y1 - 14), (right + 45, y1 + Self.boxHeight + 14), (right, y1 + Self.boxHeight - 10)]
+            d = "M" + point(points[0]) + " C" + points[1...].map(point).joined(separator: " ")
+            middle = (right + 34, y1 + Self.boxHeight / 2 + 4)
+        } else if !back {
             let start = (x1 + Self.boxWidth, y1 + Self.boxHeight / 2)
             let end = (x2, y2 + Self.boxHeight / 2)
             let bend = (end.0 - start.0) / 2
-            points = [start, (start.0 + bend, start.1), (end.0 - bend, end.1), end]
+            let points = [start, (start.0 + bend, start.1), (end.0 - bend, end.1), end]
+            d = "M" + point(points[0]) + " C" + points[1...].map(point).joined(separator: " ")
+            // The curve's middle (t = ½ of the cubic) carries the count.
+            middle = ((points[0].0 + 3 * points[1].0 + 3 * points[2].0 + points[3].0) / 8,
+                      (points[0].1 + 3 * points[1].1 + 3 * points[2].1 + points[3].1) / 8)
         } else {
-            // A call back (closing a cycle) or within a column: under the boxes, bottom to bottom.
-            let start = (x1 + Self.boxWidth / 2, y1 + Self.boxHeight)
-            let end = (x2 + Self.boxWidth / 2 + 12, y2 + Self.boxHeight)
-            let depth = max(start.1, end.1) + 36
-            points = [start, (start.0, depth), (end.0, depth), end]
+            // A call back, closing a cycle: down from the caller to a lane under every box, along
+            // it, up the gap left of the callee's column, and into the callee from its left.
+            let gap = x2 - 36
+            let entry = y2 + Self.boxHeight / 2
+            d = "M" + point((x1 + Self.boxWidth / 2, y1 + Self.boxHeight)) + " L" + point((x1 + Self.boxWidth / 2, lane))
+                + " L" + point((gap, lane)) + " L" + point((gap, entry)) + " L" + point((x2, entry))
+            middle = ((x1 + Self.boxWidth / 2 + gap) / 2, lane)
         }
         let failed = edge.errors > 0
         let width = 1 + min(4, log10(Double(max(edge.calls, 1))))
-        // The curve's middle (t = ½ of the cubic) carries the count.
-        let middle = ((points[0].0 + 3 * points[1].0 + 3 * points[2].0 + points[3].0) / 8,
-                      (points[0].1 + 3 * points[1].1 + 3 * points[2].1 + points[3].1) / 8)
-        let d = "M" + points.enumerated().map { ($0.offset == 1 ? "C" : "") + Self.number($0.element.0) + "," + Self.number($0.element.1) }.joined(separator: " ")
-        let title = "\(edge.caller) → \(edge.callee): \(edge.calls) calls" + (failed ? ", \(edge.errors) failed" : "")
-        return "<g class=\"call\(failed ? " failed" : "")\"><title>\(HTML.text(title))</title>"
+        let title = "\(edge.caller) → \(edge.callee): \(edge.calls) calls" + (failed ? ", \(edge.errors) failed" : "") + (back ? " (back along a cycle)" : "")
+        return "<g class=\"call\(back ? " back" : "")\(failed ? " failed" : "")\"><title>\(HTML.text(title))</title>"
             + "<path d=\"\(d)\" stroke-width=\"\(Self.number(width))\" marker-end=\"url(#\(failed ? "arrow-failed" : "arrow"))\"/>"
             + "<text x=\"\(Self.number(middle.0))\" y=\"\(Self.number(middle.1 - 4))\">\(edge.calls)\(failed ? " · \(edge.errors) failed" : "")</text></g>"
     }

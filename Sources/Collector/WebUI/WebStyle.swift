@@ -62,6 +62,7 @@ enum WebStyle {
         svg.graph a.service:hover rect { fill: var(--panel); }
         svg.graph g.call path { fill: none; stroke: var(--dim); }
         svg.graph g.call.failed path { stroke: var(--bad); }
+        svg.graph g.call.back path { stroke-dasharray: 5 4; }
         svg.graph g.call text { fill: var(--dim); text-anchor: middle; font-size: 11px; }
         svg.graph g.call.failed text { fill: var(--bad); }
         svg.graph marker path { fill: var(--dim); stroke: none; }
