@@ -21,6 +21,16 @@ extension QueryAPI {
             self.resumeUnixNano = resumeUnixNano
         }
 
+        /// Where a search over `start`…`end` reads on from, when the read budget cut it: the
+        /// bound past which `logs` holds every match (`resumeUnixNano`), or nil when that bound is
+        /// the range's own edge (newest first its end, oldest first its start), so no part was
+        /// searched whole. Also nil for a whole answer: check `truncated` first.
+        public func readsOn(newestFirst: Bool, start: UInt64?, end: UInt64?) -> UInt64? {
+            guard truncated, let resume = resumeUnixNano else { return nil }
+            let edge = newestFirst ? min(end ?? .max, UInt64(Int64.max)) : start ?? 0
+            return newestFirst ? (resume < edge ? resume : nil) : (resume > edge ? resume : nil)
+        }
+
         /// Also reads the answers of collectors from before `truncated` and `resumeUnixNano`.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -164,6 +164,20 @@ struct WebUIPageTests {
         #expect(list.contains("href=\"/ui/slos/a%2Fb%20%3Cc%3E\""), "\(list)")
     }
 
+    @Test("a cut log answer reads on from its bound, unless the bound is the range's own edge; a whole answer has none")
+    func readsOn() {
+        let cut = QueryAPI.Logs(logs: [], truncated: true, resumeUnixNano: 500)
+        #expect(cut.readsOn(newestFirst: true, start: nil, end: nil) == 500)
+        #expect(cut.readsOn(newestFirst: true, start: nil, end: 500) == nil, "newest first, the bound is the end")
+        #expect(cut.readsOn(newestFirst: false, start: 100, end: nil) == 500)
+        #expect(cut.readsOn(newestFirst: false, start: 500, end: nil) == nil, "oldest first, the bound is the start")
+        #expect(cut.readsOn(newestFirst: false, start: nil, end: nil) == 500)
+        let atEnd = QueryAPI.Logs(logs: [], truncated: true, resumeUnixNano: UInt64(Int64.max))
+        #expect(atEnd.readsOn(newestFirst: true, start: nil, end: .max) == nil, "an open end is the latest time")
+        #expect(QueryAPI.Logs(logs: [], truncated: false, resumeUnixNano: 500).readsOn(newestFirst: true, start: nil, end: nil) == nil)
+        #expect(QueryAPI.Logs(logs: [], truncated: true).readsOn(newestFirst: true, start: nil, end: nil) == nil)
+    }
+
     @Test("the UI's paths are /, /ui and below it, never a path that climbs out")
     func uiPaths() {
         #expect(WebUIRoutes.isUIPath("/"))

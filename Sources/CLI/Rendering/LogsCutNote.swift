@@ -8,9 +8,7 @@ enum LogsCutNote {
     /// `rerun` says how to ask again (e.g. "run again with"), followed by the option.
     static func text(_ answer: QueryAPI.Logs, filter: LogFilter, rerun: String = "run again with") -> String? {
         guard answer.truncated else { return nil }
-        let start = filter.range.startUnixNano ?? 0
-        let end = min(filter.range.endUnixNano ?? .max, UInt64(Int64.max))
-        guard let resume = answer.resumeUnixNano, filter.newestFirst ? resume < end : resume > start else {
+        guard let resume = answer.readsOn(newestFirst: filter.newestFirst, start: filter.range.startUnixNano, end: filter.range.endUnixNano) else {
             return "the collector's read budget ran out before any part of the range was searched whole: narrow the search (service, level, time range)"
         }
         let (part, side, option, rest) = filter.newestFirst

@@ -295,8 +295,7 @@ struct WebPages: Sendable {
     /// nothing was searched whole: a link from there would ask the same again.
     private func cutNote(_ answer: QueryAPI.Logs, newestFirst: Bool, link: [(String, String)], start: UInt64? = nil, end: UInt64? = nil) -> String? {
         guard answer.truncated else { return nil }
-        guard let resume = answer.resumeUnixNano,
-              newestFirst ? resume < min(end ?? .max, QueryParameters.latestTime) : resume > (start ?? 0) else {
+        guard let resume = answer.readsOn(newestFirst: newestFirst, start: start, end: end) else {
             return note("The collector's read budget ran out before any part of the range was searched whole: narrow the search.")
         }
         // Newest first, the rest is before the bound, from the same start; oldest first, after it.

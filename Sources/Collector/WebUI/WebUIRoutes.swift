@@ -94,11 +94,7 @@ struct WebUIRoutes: Sendable {
                 guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
                     return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
                 }
-                var query = LogQuery()
-                query.traceID = id
-                query.limit = 1_000
-                query.readBudget = queries.logReadBudget
-                let logs = try await queries.run { [query] in try $0.logs(query) }
+                let logs = try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")]))
                 return (.ok, pages.trace(trace, logs: logs))
             }
         }
