@@ -37,7 +37,7 @@ struct WebUIPageTests {
         }
     }
 
-    @Test("a trace's spans in tree order: parents first, siblings by start, orphans and cycles at the top; a 20,000-deep chain does not exhaust the stack")
+    @Test("a trace's spans in tree order (TraceTree, as the CLI's): parents first, siblings by start, orphans and cycles at the top; a 20,000-deep chain does not exhaust the stack")
     func treeOrder() {
         let id = TraceID(high: 1, low: 1)
         func span(_ spanID: UInt64, parent: UInt64?, start: UInt64) -> QueryAPI.Span {
@@ -51,20 +51,20 @@ struct WebUIPageTests {
             span(4, parent: 2, start: 25), span(5, parent: 99, start: 5),
             span(6, parent: 7, start: 1), span(7, parent: 6, start: 2),
         ]
-        let ordered = WebPages.treeOrder(spans)
+        let ordered = TraceTree(spans: spans).rows
         let ids: [UInt64] = [5, 1, 2, 4, 3, 6, 7]
-        let depths: [Int] = [0, 0, 1, 2, 1, 0, 0]
-        #expect(ordered.map(\.0.spanID) == ids.map { SpanID($0) })
-        #expect(ordered.map(\.1) == depths)
+        let depths: [Int] = [0, 0, 1, 2, 1, 0, 1]
+        #expect(ordered.map(\.span.spanID) == ids.map { SpanID($0) })
+        #expect(ordered.map(\.depth) == depths)
 
         var chain: [QueryAPI.Span] = []
         for index in UInt64(1)...20_000 {
             let parent: UInt64? = index == 1 ? nil : index - 1
             chain.append(span(index, parent: parent, start: index))
         }
-        let deep = WebPages.treeOrder(chain)
+        let deep = TraceTree(spans: chain).rows
         #expect(deep.count == 20_000)
-        #expect(deep.last?.1 == 19_999)
+        #expect(deep.last?.depth == 19_999)
         let page = WebPages(authenticated: false).trace(QueryAPI.Trace(traceID: id, spans: Array(chain.prefix(200))), logs: nil)
         #expect(!page.contains("Sign out"), "no sign-out without tokens")
         #expect(page.components(separatedBy: "<rect ").count == 201, "a bar per span")
@@ -120,8 +120,8 @@ struct WebUIPageTests {
                 startTimeUnixNano: 10, endTimeUnixNano: 20, status: QueryAPI.Status(code: "unset", message: ""),
                 attributes: [:], resource: [:], events: [], links: [])
         }
-        let shared = WebPages.treeOrder([span(1, parent: nil, name: "a"), span(1, parent: nil, name: "b"), span(2, parent: 1, name: "c")])
-        #expect(shared.map(\.0.name).sorted() == ["a", "b", "c"], "every span once")
+        let shared = TraceTree(spans: [span(1, parent: nil, name: "a"), span(1, parent: nil, name: "b"), span(2, parent: 1, name: "c")]).rows
+        #expect(shared.map(\.span.name).sorted() == ["a", "b", "c"], "every span once")
     }
 
     @Test("a log search the read budget cut links to the older lines from the same start; an all-time search keeps all time")

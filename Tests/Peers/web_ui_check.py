@@ -160,6 +160,14 @@ def main():
         failed = sum(1 for span in hostile["spans"] if span["status"]["code"] == "error")
         check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar.failed")) == failed,
               "failed spans are not the red bars")
+        # The hostile trace is one chain (root → client → callee): all of it is the critical path.
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar.critical")) == len(hostile["spans"]),
+              "the critical path is not outlined")
+        statistics = driver.find_element(By.CSS_SELECTOR, "details.statistics")
+        statistics.find_element(By.TAG_NAME, "summary").click()
+        operations = {(span["service"], span["name"]) for span in hostile["spans"]}
+        check(len(statistics.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(operations),
+              "the trace statistics do not have a row per service and operation")
         # A span's attributes open in place.
         rows[0].find_element(By.TAG_NAME, "summary").click()
         check(rows[0].find_element(By.CSS_SELECTOR, "table.attributes").is_displayed(), "a span's details do not open")

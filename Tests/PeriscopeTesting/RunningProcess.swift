@@ -120,8 +120,11 @@ public final class RunningProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         ChildProcesses.unregister(process.processIdentifier)
-        // Read what the pipes still hold, to their end (a child of the child may keep one open: not for ever).
-        let drained = ContinuousClock.now + .seconds(5)
+        // Read what the pipes still hold, to their end (a child of the child may keep one open: not for
+        // ever). The handlers run on dispatch's threads, which a loaded test process may reach late
+        // (a CLI's JSON once failed to decode, exit 0, with 5 s here while 113 tests ran beside it;
+        // a short drain is one way that happens).
+        let drained = ContinuousClock.now + .seconds(20)
         while !(stdout.isClosed && stderr.isClosed), ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(5))
         }

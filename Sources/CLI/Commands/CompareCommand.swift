@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PeriscopeQueryAPI
 
 /// `periscope compare A B`: two traces' calls side by side with their durations.
 struct CompareCommand: AsyncParsableCommand {

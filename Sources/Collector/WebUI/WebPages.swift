@@ -169,7 +169,10 @@ struct WebPages: Sendable {
                 + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
         body += "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
-        for (span, depth) in Self.treeOrder(trace.spans) {
+        let critical = CriticalPath.spanIDs(in: trace.spans)
+        for row in TraceTree(spans: trace.spans).rows {
+            let span = row.span, depth = row.depth
+            let onPath = critical.contains(span.spanID)
             let x = Double(span.startTimeUnixNano &- start) / total * 1_000
             let width = max(Double(span.durationNanos) / total * 1_000, 1)
             var details = "<table class=\"attributes\">"
@@ -194,12 +197,15 @@ struct WebPages: Sendable {
             }
             details += "</table>"
             body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
+                + (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
                 + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</summary>\(details)</details></td>"
                 + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
                 + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"
-                + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"\(span.isFailed ? "bar failed" : "bar")\"/></svg></td></tr>"
+                + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "")\"/></svg></td></tr>"
         }
         body += "</tbody></table>"
+        body += "<p class=\"hint\">Outlined bars are the critical path: from the root, each time the child that ended last, the span its parent waited for.</p>"
+        body += statistics(TraceStatistics(trace))
         if let logs {
             body += "<h2>Log lines</h2>" + logTable(logs.logs)
             if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
@@ -207,40 +213,24 @@ struct WebPages: Sendable {
         return page("Trace \(trace.traceID.hex)", section: .traces, body)
     }
 
-    /// Spans parent before child, siblings by start time; spans whose parent is missing are roots.
-    /// Every span shows once, also one whose span ID another span has too.
-    static func treeOrder(_ spans: [QueryAPI.Span]) -> [(QueryAPI.Span, Int)] {
-        let ids = Set(spans.map(\.spanID))
-        var children: [SpanID: [Int]] = [:]
-        var roots: [Int] = []
-        for (index, span) in spans.enumerated() {
-            if let parent = span.parentSpanID, parent != span.spanID, ids.contains(parent) {
-                children[parent, default: []].append(index)
-            } else {
-                roots.append(index)
-            }
+    /// Where the trace's time went per service and operation (Jaeger's trace statistics), by
+    /// self time, largest first: the time spans ran with none of their children running.
+    private func statistics(_ statistics: TraceStatistics) -> String {
+        var out = "<details class=\"statistics\"><summary>Where the time went: self time per service and operation</summary>"
+            + "<table class=\"results\"><thead><tr><th>Service</th><th>Operation</th><th>Spans</th><th>Failed</th><th>Total</th>"
+            + "<th>Average</th><th>Longest</th><th>Self time</th><th>Of the trace</th></tr></thead><tbody>"
+        for row in statistics.rows.prefix(WebUIRoutes.maxPageLimit) {
+            out += "<tr\(row.errors > 0 ? " class=\"failed\"" : "")><td>\(HTML.text(row.service))</td><td>\(HTML.text(row.operation))</td>"
+                + "<td class=\"number\">\(row.spans)</td><td class=\"number\">\(row.errors)</td>"
+                + "<td class=\"number\">\(HTML.duration(Double(row.totalNanos)))</td><td class=\"number\">\(HTML.duration(Double(row.averageNanos)))</td>"
+                + "<td class=\"number\">\(HTML.duration(Double(row.maxNanos)))</td><td class=\"number\">\(HTML.duration(Double(row.selfNanos)))</td>"
+                + "<td class=\"number\">\(statistics.durationNanos > 0 ? HTML.percent(Double(row.selfNanos) / Double(statistics.durationNanos)) : "–")</td></tr>"
         }
-        let laterFirst = { (a: Int, b: Int) in spans[a].startTimeUnixNano > spans[b].startTimeUnixNano }
-        var ordered: [(QueryAPI.Span, Int)] = []
-        var placed = Set<Int>()
-        var expanded = Set<SpanID>()
-        // Depth-first without recursion, so a deep or cyclic parent chain cannot exhaust the stack.
-        var stack = roots.sorted(by: laterFirst).map { ($0, 0) }
-        while let (index, depth) = stack.popLast() {
-            guard placed.insert(index).inserted else { continue }
-            ordered.append((spans[index], depth))
-            // A span ID that two spans share has its children under the first of them.
-            guard expanded.insert(spans[index].spanID).inserted else { continue }
-            for child in (children[spans[index].spanID] ?? []).sorted(by: laterFirst) {
-                stack.append((child, depth + 1))
-            }
+        out += "</tbody></table>"
+        if statistics.rows.count > WebUIRoutes.maxPageLimit {
+            out += note("Showing the \(WebUIRoutes.maxPageLimit) operations with the most self time of \(statistics.rows.count).")
         }
-        // Spans in a parent cycle (no root reaches them) still show, at the top level.
-        for index in spans.indices where !placed.contains(index) {
-            placed.insert(index)
-            ordered.append((spans[index], 0))
-        }
-        return ordered
+        return out + "</details>"
     }
 
     // MARK: - Logs

@@ -54,6 +54,10 @@ enum WebStyle {
         svg.chart polyline.budget { fill: none; stroke: var(--bar); stroke-width: 2; vector-effect: non-scaling-stroke; }
         svg.chart line.zero { stroke: var(--bad); stroke-dasharray: 4 4; vector-effect: non-scaling-stroke; }
         rect.bar.failed { fill: var(--bad); }
+        rect.bar.critical { stroke: var(--fg); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+        .orphan { color: var(--warn); }
+        details.statistics { margin-top: 1.5rem; }
+        details.statistics summary { font-weight: 600; margin-bottom: .5rem; }
         div.graph { overflow: auto; max-height: 70vh; background: var(--panel); border: 1px solid var(--line); margin-bottom: 1rem; }
         svg.graph { display: block; }
         svg.graph rect.service { fill: var(--bg); stroke: var(--accent); stroke-width: 1.5; }

@@ -1,14 +1,13 @@
 import PeriscopeModel
-import PeriscopeQueryAPI
 
 /// The critical path of a trace: the chain of spans that determined its duration. From the
 /// root, repeatedly the child that ends last — the span the parent was waiting for when it
 /// finished (the definition Jaeger and Tempo use for their critical-path views).
-enum CriticalPath {
+public enum CriticalPath {
     /// Positions in `spans` along the path, root first. Empty for no spans. The root is the
     /// parentless span that ends last (an orphan when the trace has no true root); cycles and
     /// duplicate span IDs end the walk rather than loop.
-    static func indices(in spans: [QueryAPI.Span]) -> [Int] {
+    public static func indices(in spans: [QueryAPI.Span]) -> [Int] {
         guard !spans.isEmpty else { return [] }
         var firstIndex: [SpanID: Int] = [:]
         for (index, span) in spans.enumerated() where firstIndex[span.spanID] == nil { firstIndex[span.spanID] = index }
@@ -46,7 +45,7 @@ enum CriticalPath {
     }
 
     /// The span IDs on the path.
-    static func spanIDs(in spans: [QueryAPI.Span]) -> Set<SpanID> {
+    public static func spanIDs(in spans: [QueryAPI.Span]) -> Set<SpanID> {
         Set(indices(in: spans).map { spans[$0].spanID })
     }
 }

@@ -1,29 +1,31 @@
 import PeriscopeModel
-import PeriscopeQueryAPI
 
 /// The spans of a trace arranged as a forest, in the order the waterfall shows them.
-struct TraceTree: Sendable {
-    struct Row: Sendable, Equatable {
-        var span: QueryAPI.Span
+public struct TraceTree: Sendable {
+    public struct Row: Sendable, Equatable {
+        public var span: QueryAPI.Span
         /// Nesting depth, 0 for roots.
-        var depth: Int
+        public var depth: Int
         /// For each ancestor level (outermost first): whether a later sibling still follows,
-        /// i.e. whether a `│` continues in that column.
-        var continuing: [Bool]
+        /// i.e. whether a `│` continues in that column. At most `maxDrawnLevels` levels: deeper
+        /// rows line up with that one, so a chain of 100,000 spans costs no more per row.
+        public var continuing: [Bool]
         /// Whether this is the last child of its parent (or the last root).
-        var isLast: Bool
+        public var isLast: Bool
         /// A root whose parent span is not in the trace (or that sits in a parent cycle).
-        var isOrphan: Bool
-        var hasChildren: Bool
+        public var isOrphan: Bool
+        public var hasChildren: Bool
     }
 
-    var rows: [Row]
-    var startUnixNano: UInt64
-    var endUnixNano: UInt64
+    public var rows: [Row]
+    /// Ancestor levels a row's `continuing` holds; a terminal shows fewer.
+    public static let maxDrawnLevels = 64
+    public var startUnixNano: UInt64
+    public var endUnixNano: UInt64
 
-    var durationNanos: UInt64 { endUnixNano - startUnixNano }
+    public var durationNanos: UInt64 { endUnixNano - startUnixNano }
 
-    init(spans: [QueryAPI.Span]) {
+    public init(spans: [QueryAPI.Span]) {
         startUnixNano = spans.map(\.startTimeUnixNano).min() ?? 0
         endUnixNano = max(startUnixNano, spans.map { max($0.endTimeUnixNano, $0.startTimeUnixNano) }.max() ?? 0)
 
@@ -74,7 +76,7 @@ struct TraceTree: Sendable {
                 rows.append(Row(
                     span: spans[index], depth: depth, continuing: continuing, isLast: last,
                     isOrphan: depth == 0 && isOrphan, hasChildren: !kids.isEmpty))
-                let childContinuing = depth == 0 ? [] : continuing + [!last]
+                let childContinuing = depth == 0 ? [] : continuing.count < Self.maxDrawnLevels ? continuing + [!last] : continuing
                 for (position, kid) in kids.enumerated().reversed() {
                     stack.append((kid, depth + 1, childContinuing, position == kids.count - 1))
                 }
