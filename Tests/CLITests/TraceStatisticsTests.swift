@@ -57,11 +57,13 @@ struct TraceStatisticsTests {
             F.span(0x15, parent: 0x11, service: "payments", name: "refund", start: 5 * Self.ms, duration: 1 * Self.ms),
         ])
         let comparison = TraceComparison(F.trace, b)
-        #expect(comparison.rows.map(\.path.last) == [
+        #expect(comparison.rows.map(\.call) == [
             "frontend: GET /checkout", "cart: load cart", "cart: SELECT cart_items", "payments: charge card", "payments: refund", "search: suggest",
         ])
         #expect(comparison.rows.map(\.depth) == [0, 1, 2, 1, 1, 0])
         #expect(comparison.rows[2].spansB == 2 && comparison.rows[2].totalNanosB == 2 * Self.ms)
+        #expect(comparison.path(of: 2) == ["frontend: GET /checkout", "cart: load cart", "cart: SELECT cart_items"])
+        #expect(comparison.rows.map(\.parent) == [nil, 0, 1, 0, 0, nil])
         #expect(TraceComparisonRenderer(width: 100).render(comparison) == """
             A 4bf92f3577b34da6a3ce929d0e0e4736  10.0ms  5 spans
             B abcdef01234567890000000000000000  14.0ms  5 spans  +4.00ms  +40.0%

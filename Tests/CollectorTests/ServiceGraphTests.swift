@@ -1,8 +1,9 @@
 @testable import PeriscopeCollector
+import PeriscopeModel
 import PeriscopeQueryAPI
 import Testing
 
-@Suite("the dependencies page: service graph layout, drawing and table")
+@Suite("the dependencies, compare and scatter views: layout, drawing and tables")
 struct ServiceGraphTests {
     func edge(_ caller: String, _ callee: String, _ calls: Int = 10, errors: Int = 0) -> QueryAPI.Dependency {
         QueryAPI.Dependency(caller: caller, callee: callee, calls: calls, errors: errors)
@@ -122,5 +123,55 @@ struct ServiceGraphTests {
         #expect(long.contains("requests per 9m0s, at most 27"))
         #expect(Set(points(WebPages.sparkline([0, 0, 0], stepSeconds: 60)).map { $0.split(separator: ",")[1] }) == ["22.0"])
         #expect(!WebPages.sparkline([Int.max, Int.max, -5], stepSeconds: Int.max).isEmpty, "no overflow on any input")
+    }
+
+    func span(_ id: UInt64, parent: UInt64?, _ service: String, _ name: String, start: UInt64, end: UInt64) -> QueryAPI.Span {
+        QueryAPI.Span(
+            traceID: TraceID(high: 7, low: 7), spanID: SpanID(id), parentSpanID: parent.map(SpanID.init), service: service, name: name, kind: "server",
+            startTimeUnixNano: start, endTimeUnixNano: end, status: QueryAPI.Status(code: "unset", message: ""),
+            attributes: [:], resource: [:], events: [], links: [])
+    }
+
+    @Test("compare: calls by path with both durations, what only one trace has marked, slower and faster marked past a tenth, names escaped")
+    func comparePage() {
+        let a = QueryAPI.Trace(traceID: TraceID(high: 1, low: 1), spans: [
+            span(1, parent: nil, "web", "GET /", start: 0, end: 100), span(2, parent: 1, "db", "<select>", start: 10, end: 30),
+            span(3, parent: 1, "cache", "get", start: 40, end: 45),
+        ])
+        let b = QueryAPI.Trace(traceID: TraceID(high: 2, low: 2), spans: [
+            span(1, parent: nil, "web", "GET /", start: 0, end: 105), span(2, parent: 1, "db", "<select>", start: 10, end: 90),
+            span(4, parent: 1, "queue", "put", start: 91, end: 95),
+        ])
+        let html = WebPages(authenticated: true).compare(TraceComparison(a, b), cutA: false, cutB: true)
+        let rows = Array(html.components(separatedBy: "<tbody>").last?.components(separatedBy: "<tr").dropFirst() ?? [])
+        #expect(rows.count == 4)
+        #expect(rows.filter { $0.contains("only in A") }.count == 1 && rows.filter { $0.hasPrefix(" class=\"only-a\"") }.count == 1)
+        #expect(rows.filter { $0.contains("only in B") }.count == 1 && rows.filter { $0.hasPrefix(" class=\"only-b\"") }.count == 1)
+        #expect(html.contains("db: &lt;select&gt;") && !html.contains("<select>"))
+        #expect(html.contains("<span class=\"slower\">+60ns (+300.0%)</span>"), "db: 20 ns → 80 ns")
+        #expect(!rows[0].contains("slower") && rows[0].contains("+5ns (+5.0%)"), "web: within a tenth")
+        #expect(html.contains("Only the first 2000 spans of B are compared"))
+        #expect(rows[1].contains("depth-1"), "callees indented")
+        #expect(WebPages(authenticated: true).compareForm(a: "\"><b>", b: "", error: "x").contains("value=\"&quot;&gt;&lt;b&gt;\""))
+    }
+
+    @Test("the scatter plot: a dot per trace linking to it, failed ones red, inside the picture; none for a single trace")
+    func scatter() {
+        func summary(_ n: UInt64, start: UInt64, duration: UInt64, errors: Int) -> QueryAPI.TraceSummary {
+            QueryAPI.TraceSummary(traceID: TraceID(high: 0, low: n), startTimeUnixNano: start, durationNanos: duration, rootService: "<svc>", rootName: "op",
+                                  spanCount: 1, errorCount: errors, services: ["<svc>"])
+        }
+        #expect(WebPages.scatter([summary(1, start: 5, duration: 5, errors: 0)]).isEmpty)
+        let traces = (1...50).map { summary($0, start: $0 * 1_000, duration: $0 * 10, errors: $0 % 10 == 0 ? 1 : 0) } + [summary(51, start: .max, duration: .max, errors: 0)]
+        let svg = WebPages.scatter(traces)
+        #expect(svg.components(separatedBy: "<circle ").count - 1 == 51)
+        #expect(svg.components(separatedBy: "class=\"trace failed\"").count - 1 == 5)
+        #expect(svg.contains("href=\"/ui/traces/\(TraceID(high: 0, low: 7).hex)\""))
+        #expect(!svg.contains("<svc>"))
+        let xs = svg.components(separatedBy: "cx=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+        let ys = svg.components(separatedBy: "cy=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+        #expect(xs.count == 51 && xs.allSatisfy { (0...1_000).contains($0) } && ys.allSatisfy { (0...160).contains($0) })
+        let same = WebPages.scatter([summary(1, start: 9, duration: 0, errors: 0), summary(2, start: 9, duration: 0, errors: 0)])
+        #expect(same.contains("cx=\"530.0\""), "one instant: the middle")
     }
 }

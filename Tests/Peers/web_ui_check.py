@@ -76,6 +76,22 @@ def visible(text):
     return "".join(shown(character) for character in text)
 
 
+def call_paths(spans):
+    """Each span's chain of `service: operation` from its root, as the comparison lines calls up."""
+    by_id = {}
+    for span in spans:
+        by_id.setdefault(span["spanID"], span)
+    paths = set()
+    for span in spans:
+        path, current, seen = [], span, set()
+        while current is not None and current["spanID"] not in seen:
+            seen.add(current["spanID"])
+            path.append(f'{current["service"]}: {current["name"]}')
+            current = by_id.get(current.get("parentSpanID"))
+        paths.add(tuple(reversed(path)))
+    return paths
+
+
 def policy_violations(driver):
     return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
 
@@ -144,6 +160,25 @@ def main():
         check(shown_ids == api_trace_ids, f"the trace list {shown_ids} is not the API's {api_trace_ids}")
         header = driver.find_element(By.TAG_NAME, "header")
         check(header.value_of_css_property("display") == "flex", "the stylesheet was not applied")
+
+        # A dot per listed trace in the scatter plot.
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.scatter circle.trace")) == len(api_trace_ids), "a listed trace has no dot")
+
+        # Two traces ticked in the list and compared: a row per call path either has, marked
+        # where only one has it (paths computed here from the API's spans).
+        boxes = driver.find_elements(By.CSS_SELECTOR, "form.compare input[type=checkbox]")
+        check(len(boxes) == len(api_trace_ids), "a listed trace cannot be chosen to compare")
+        boxes[0].click()
+        boxes[1].click()
+        driver.find_element(By.CSS_SELECTOR, "form.compare > button").click()
+        wait_for_url(driver, lambda url: "/ui/compare?" in url, "the comparison did not open")
+        first, second = (call_paths(api(base, args.token, f"/api/v1/traces/{trace_id}")["spans"]) for trace_id in api_trace_ids[:2])
+        compared = driver.find_elements(By.CSS_SELECTOR, "table.compare tbody tr")
+        check(len(compared) == len(first | second), f"the comparison has {len(compared)} rows, the two traces {len(first | second)} call paths")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.compare tr.only-a")) == len(first - second), "calls only in A are not marked")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.compare tr.only-b")) == len(second - first), "calls only in B are not marked")
+        driver.back()
+        wait_for_url(driver, lambda url: url.endswith("/ui/"), "back did not return to the traces")
 
         # The hostile trace: its name shows as text, no element or script comes from it.
         driver.find_element(By.CSS_SELECTOR, f"a.trace-id[href='/ui/traces/{args.hostile_trace}']").click()

@@ -31,7 +31,7 @@ struct TraceComparisonRenderer: Sendable {
         let cellsA = comparison.rows.map { cell($0.spansA, $0.totalNanosA) }
         let cellsB = comparison.rows.map { cell($0.spansB, $0.totalNanosB) }
         let widthA = max(1, cellsA.map(Text.width).max() ?? 0), widthB = max(1, cellsB.map(Text.width).max() ?? 0)
-        let labels = comparison.rows.map { String(repeating: "  ", count: min($0.depth, 20)) + Text.sanitize($0.path.last ?? "") }
+        let labels = comparison.rows.map { String(repeating: "  ", count: min($0.depth, 20)) + Text.sanitize($0.call) }
         let changeWidth = 17
         let labelWidth = min(max(4, labels.map(Text.width).max() ?? 0), max(20, width - 2 - widthA - widthB - changeWidth - 6))
         func line(_ mark: String, _ label: String, _ cellA: String, _ cellB: String, _ change: String) -> String {

@@ -33,6 +33,13 @@ public enum WebUIFuzzing {
         let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
         precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
                      "a value changed the log page's markup: '\(text)'")
+        // Two traces named by the input compared, and listed with their scatter plot.
+        precondition(markup(pages.compare(TraceComparison(trace(text), trace(text)), cutA: true, cutB: false))
+                     == markup(pages.compare(TraceComparison(trace("word"), trace("word")), cutA: true, cutB: false)),
+                     "a value changed the comparison's markup: '\(text)'")
+        precondition(markup(pages.traces(form, services: [text], answer: list(text), error: text))
+                     == markup(pages.traces(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), services: ["word"], answer: list("word"), error: "word")),
+                     "a value changed the traces page's markup: '\(text)'")
         // A service named by the input calls one and is called by another: the graph and table keep their shape.
         if text != "caller" && text != "callee" {
             func calls(_ name: String) -> QueryAPI.Dependencies {
@@ -93,6 +100,13 @@ public enum WebUIFuzzing {
             index += 1
         }
         return String(out)
+    }
+
+    static func list(_ text: String) -> QueryAPI.TraceList {
+        QueryAPI.TraceList(traces: (1...3).map { n in
+            QueryAPI.TraceSummary(traceID: TraceID(high: 3, low: UInt64(n)), startTimeUnixNano: UInt64(n) * 1_000, durationNanos: UInt64(n) * 7,
+                                  rootService: text, rootName: text, spanCount: n, errorCount: n == 2 ? 1 : 0, services: [text, text])
+        })
     }
 
     static func trace(_ text: String) -> QueryAPI.Trace {

@@ -133,16 +133,20 @@ struct WebPages: Sendable {
         if answer.traces.isEmpty {
             body += note("No traces match in this time range.")
         } else {
-            body += "<table class=\"results\"><thead><tr><th>Start (UTC)</th><th>Root</th><th>Duration</th><th>Spans</th><th>Errors</th><th>Services</th><th>Trace</th></tr></thead><tbody>"
+            body += Self.scatter(answer.traces)
+            body += "<form method=\"get\" action=\"/ui/compare\" class=\"compare\">"
+                + "<table class=\"results\"><thead><tr><th title=\"choose two to compare\">⇄</th><th>Start (UTC)</th><th>Root</th><th>Duration</th><th>Spans</th><th>Errors</th><th>Services</th><th>Trace</th></tr></thead><tbody>"
             for trace in answer.traces {
                 let root = [trace.rootService, trace.rootName].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
-                body += "<tr\(trace.errorCount > 0 ? " class=\"failed\"" : "")><td>\(HTML.time(trace.startTimeUnixNano))</td>"
+                body += "<tr\(trace.errorCount > 0 ? " class=\"failed\"" : "")>"
+                    + "<td><input type=\"checkbox\" name=\"t\" value=\"\(trace.traceID.hex)\" aria-label=\"compare \(trace.traceID.hex)\"></td>"
+                    + "<td class=\"time\">\(HTML.time(trace.startTimeUnixNano))</td>"
                     + "<td>\(root.isEmpty ? "<span class=\"dim\">(root not received)</span>" : root)</td>"
                     + "<td class=\"number\">\(HTML.duration(Double(trace.durationNanos)))</td><td class=\"number\">\(trace.spanCount)</td>"
                     + "<td class=\"number\">\(trace.errorCount)</td><td>\(trace.services.map(HTML.text).joined(separator: ", "))</td>"
                     + "<td><a class=\"trace-id\" href=\"/ui/traces/\(trace.traceID.hex)\">\(trace.traceID.hex)</a></td></tr>"
             }
-            body += "</tbody></table>"
+            body += "</tbody></table><button type=\"submit\">Compare the two chosen</button></form>"
         }
         if answer.truncated {
             body += note("The collector's search budget ran out before every candidate was checked: more traces may match. Narrow the time range, or add an operation or an indexed attribute.")
@@ -206,6 +210,8 @@ struct WebPages: Sendable {
         body += "</tbody></table>"
         body += "<p class=\"hint\">Outlined bars are the critical path: from the root, each time the child that ended last, the span its parent waited for.</p>"
         body += statistics(TraceStatistics(trace))
+        body += "<form method=\"get\" action=\"/ui/compare\" class=\"search compare-with\"><input type=\"hidden\" name=\"a\" value=\"\(trace.traceID.hex)\">"
+            + "<label>Compare with trace <input name=\"b\" placeholder=\"32 hex digits\" required></label><button type=\"submit\">Compare</button></form>"
         if let logs {
             body += "<h2>Log lines</h2>" + logTable(logs.logs)
             if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
@@ -315,6 +321,86 @@ struct WebPages: Sendable {
         case 17...: "error"
         default: "info"
         }
+    }
+
+    /// The traces found as dots, start time across and duration up (Jaeger's scatter plot), failed
+    /// ones red; each dot links to its trace.
+    static func scatter(_ traces: [QueryAPI.TraceSummary]) -> String {
+        guard traces.count >= 2 else { return "" }
+        let first = traces.map(\.startTimeUnixNano).min() ?? 0
+        let last = traces.map(\.startTimeUnixNano).max() ?? 0
+        let longest = Double(max(traces.map(\.durationNanos).max() ?? 1, 1))
+        let width = Double(max(last &- first, 1))
+        var out = "<svg class=\"scatter\" viewBox=\"0 0 1000 160\" role=\"img\" aria-label=\"\(traces.count) traces by start and duration, longest \(HTML.duration(longest))\">"
+            + "<line class=\"axis\" x1=\"64\" y1=\"150\" x2=\"996\" y2=\"150\"/><line class=\"axis\" x1=\"64\" y1=\"10\" x2=\"64\" y2=\"150\"/>"
+            + "<text class=\"axis\" x=\"58\" y=\"18\">\(HTML.duration(longest))</text><text class=\"axis\" x=\"58\" y=\"150\">0</text>"
+        for trace in traces {
+            let x = last == first ? 530 : 70 + Double(trace.startTimeUnixNano &- first) / width * 920
+            let y = 150 - Double(trace.durationNanos) / longest * 135
+            let root = [trace.rootService, trace.rootName].compactMap { $0 }.joined(separator: ": ")
+            out += "<a href=\"/ui/traces/\(trace.traceID.hex)\"><title>\(HTML.text(root.isEmpty ? trace.traceID.hex : root)) · \(HTML.duration(Double(trace.durationNanos)))</title>"
+                + "<circle class=\"\(trace.errorCount > 0 ? "trace failed" : "trace")\" cx=\"\(String(format: "%.1f", x))\" cy=\"\(String(format: "%.1f", y))\" r=\"4\"/></a>"
+        }
+        return out + "</svg>"
+    }
+
+    // MARK: - Compare
+
+    /// Two traces call by call (the CLI's `compare`): each call path with its spans and total
+    /// duration in both, what only one has, and how much slower or faster B is.
+    func compare(_ comparison: TraceComparison, cutA: Bool, cutB: Bool) -> String {
+        func side(_ label: String, _ side: TraceComparison.Side) -> String {
+            "<p class=\"summary\"><strong>\(label)</strong> <a class=\"trace-id\" href=\"/ui/traces/\(side.traceID.hex)\">\(side.traceID.hex)</a> · "
+                + "\(HTML.duration(Double(side.durationNanos))) · \(side.spanCount) spans</p>"
+        }
+        var body = "<h1>Compare traces</h1>" + side("A", comparison.a) + side("B", comparison.b)
+            + "<p class=\"summary\">B against A: \(change(comparison.a.durationNanos, comparison.b.durationNanos, inA: true, inB: true))</p>"
+        if cutA || cutB {
+            body += note("Only the first \(WebUIRoutes.maxWaterfallSpans) spans of \(cutA && cutB ? "both traces" : cutA ? "A" : "B") are compared; "
+                + "<code>periscope compare</code> compares them whole.")
+        }
+        body += "<table class=\"results compare\"><thead><tr><th>Call</th><th>A</th><th>B</th><th>Change</th></tr></thead><tbody>"
+        for row in comparison.rows.prefix(WebUIRoutes.maxWaterfallSpans) {
+            let mark = row.spansA == 0 ? " class=\"only-b\"" : row.spansB == 0 ? " class=\"only-a\"" : ""
+            func cell(_ spans: Int, _ total: UInt64) -> String {
+                spans == 0 ? "–" : (spans > 1 ? "\(spans) × " : "") + HTML.duration(Double(total))
+            }
+            body += "<tr\(mark)><td class=\"call depth-\(min(row.depth, WebStyle.maxDepth))\">\(HTML.text(row.call))</td>"
+                + "<td class=\"number\">\(cell(row.spansA, row.totalNanosA))</td><td class=\"number\">\(cell(row.spansB, row.totalNanosB))</td>"
+                + "<td class=\"number\">\(change(row.totalNanosA, row.totalNanosB, inA: row.spansA > 0, inB: row.spansB > 0))</td></tr>"
+        }
+        body += "</tbody></table>"
+        if comparison.rows.count > WebUIRoutes.maxWaterfallSpans {
+            body += note("Showing the first \(WebUIRoutes.maxWaterfallSpans) of \(comparison.rows.count) calls.")
+        }
+        return page("Compare traces", section: .traces, body)
+    }
+
+    /// B's total against A's: `+4.00ms (+40.0%)`, marked slower or faster past a tenth; `only in A` or `only in B`.
+    private func change(_ a: UInt64, _ b: UInt64, inA: Bool, inB: Bool) -> String {
+        guard inA else { return "only in B" }
+        guard inB else { return "only in A" }
+        let difference = b >= a ? "+" + HTML.duration(Double(b - a)) : "−" + HTML.duration(Double(a - b))
+        guard a > 0 else { return b == 0 ? "same" : difference + " (new)" }
+        let ratio = (Double(b) - Double(a)) / Double(a)
+        let text = difference + " (" + (ratio >= 0 ? "+" : "") + HTML.percent(ratio) + ")"
+        if ratio > 0.1 { return "<span class=\"slower\">\(text)</span>" }
+        if ratio < -0.1 { return "<span class=\"faster\">\(text)</span>" }
+        return text
+    }
+
+    /// The form for two trace IDs, with what was wrong.
+    func compareForm(a: String, b: String, error: String?) -> String {
+        page("Compare traces", section: .traces, """
+            <h1>Compare traces</h1>
+            <form method="get" action="/ui/compare" class="search">
+            <label>Trace A <input name="a" value="\(HTML.text(a))" placeholder="32 hex digits" required></label>
+            <label>Trace B <input name="b" value="\(HTML.text(b))" placeholder="32 hex digits" required></label>
+            <button type="submit">Compare</button>
+            </form>
+            \(self.error(error))
+            <p class="hint">Or choose two traces in a search's results.</p>
+            """)
     }
 
     // MARK: - Dependencies

@@ -1,17 +1,17 @@
 /// The web UI's one stylesheet, served from the binary at `/ui/style.css` (the pages' CSP
 /// allows styles from there only). Light and dark follow the browser's setting.
 enum WebStyle {
-    /// Nesting levels a waterfall indents; deeper spans line up with this one.
+    /// Nesting levels a waterfall or a comparison indents; deeper rows line up with this one.
     static let maxDepth = 40
 
-    static let css = rules + (1...maxDepth).map { "details.depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
+    static let css = rules + (1...maxDepth).map { ".depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
 
     private static let rules = """
         :root { --fg: #1d2330; --dim: #667085; --bg: #ffffff; --panel: #f4f6fa; --line: #d9dee8; --accent: #2f6fde;
-          --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; color-scheme: light dark; }
+          --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; --ok: #1f8a4c; color-scheme: light dark; }
         @media (prefers-color-scheme: dark) {
           :root { --fg: #e6e9ef; --dim: #9aa3b2; --bg: #14171c; --panel: #1d2128; --line: #2e3440; --accent: #7aa7ff;
-            --bad: #ff7a7a; --bad-bg: #3a1e22; --warn: #f0b35a; --bar: #5d95f7; }
+            --bad: #ff7a7a; --bad-bg: #3a1e22; --warn: #f0b35a; --bar: #5d95f7; --ok: #5fd08f; }
         }
         * { box-sizing: border-box; }
         body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
@@ -57,6 +57,20 @@ enum WebStyle {
         rect.bar.critical { stroke: var(--fg); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         .orphan { color: var(--warn); }
         details.statistics { margin-top: 1.5rem; }
+        svg.scatter { width: 100%; max-width: 1200px; height: 160px; display: block; margin-bottom: .8rem; background: var(--panel); border: 1px solid var(--line); }
+        svg.scatter circle.trace { fill: var(--bar); fill-opacity: .75; }
+        svg.scatter circle.trace.failed { fill: var(--bad); }
+        svg.scatter a:hover circle { stroke: var(--fg); stroke-width: 2; }
+        svg.scatter line.axis { stroke: var(--line); }
+        svg.scatter text.axis { fill: var(--dim); font-size: 11px; text-anchor: end; }
+        input[type=checkbox] { min-width: 0; }
+        td.time { white-space: nowrap; }
+        form.compare-with { margin-top: 1.5rem; }
+        form.compare > button { margin-top: .6rem; }
+        tr.only-a td:first-child { box-shadow: inset 3px 0 var(--bad); }
+        tr.only-b td:first-child { box-shadow: inset 3px 0 var(--ok); }
+        .slower { color: var(--bad); }
+        .faster { color: var(--ok); }
         details.statistics summary { font-weight: 600; margin-bottom: .5rem; }
         div.graph { overflow: auto; max-height: 70vh; background: var(--panel); border: 1px solid var(--line); margin-bottom: 1rem; }
         svg.graph { display: block; }

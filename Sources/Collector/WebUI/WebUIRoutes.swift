@@ -98,6 +98,31 @@ struct WebUIRoutes: Sendable {
                 return (.ok, pages.trace(trace, logs: logs))
             }
         }
+        router.get("ui/compare") { request, _ in
+            await page(request) { parameters in
+                // Two IDs: `a` and `b` (the forms), or two `t` (the boxes ticked in a search's results).
+                let chosen = [parameters.string("a"), parameters.string("b")].compactMap { $0 }
+                    + parameters.pairs.filter { $0.name == "t" }.map(\.value)
+                let shown = (chosen.first ?? "", chosen.dropFirst().first ?? "")
+                guard chosen.count == 2 else {
+                    return chosen.isEmpty
+                        ? (.ok, pages.compareForm(a: "", b: "", error: nil))
+                        : (.badRequest, pages.compareForm(a: String(shown.0.prefix(64)), b: String(shown.1.prefix(64)), error: "Choose two traces to compare, not \(chosen.count)."))
+                }
+                guard let first = TraceID(hex: chosen[0]), let second = TraceID(hex: chosen[1]) else {
+                    return (.badRequest, pages.compareForm(a: String(shown.0.prefix(64)), b: String(shown.1.prefix(64)), error: "A trace ID is 32 hex digits."))
+                }
+                var traces: [QueryAPI.Trace] = []
+                for id in [first, second] {
+                    guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
+                        return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
+                    }
+                    traces.append(trace)
+                }
+                func cut(_ trace: QueryAPI.Trace) -> Bool { (trace.totalSpans ?? 0) > trace.spans.count }
+                return (.ok, pages.compare(TraceComparison(traces[0], traces[1]), cutA: cut(traces[0]), cutB: cut(traces[1])))
+            }
+        }
         router.get("ui/logs") { request, _ in
             await page(request) { parameters in
                 let ordered = QueryParameters(pairs: parameters.pairs.filter { $0.name != "order" } + [("order", "desc")])

@@ -13,54 +13,119 @@ public struct TraceComparison: Sendable, Equatable, Encodable {
         public var spanCount: Int
     }
 
-    public struct Row: Sendable, Equatable, Encodable {
-        /// `service: operation` from the root down; the last is this row's.
-        public var path: [String]
+    public struct Row: Sendable, Equatable {
+        /// `service: operation` of this row's call.
+        public var call: String
+        /// Calls above it, 0 for a root.
+        public var depth: Int
+        /// The row of the call it is made from (an index into `rows`), nil for a root.
+        public var parent: Int?
         public var spansA: Int
         public var spansB: Int
         public var totalNanosA: UInt64
         public var totalNanosB: UInt64
-
-        public var depth: Int { path.count - 1 }
     }
 
     public var a: Side
     public var b: Side
     public var rows: [Row]
 
+    /// The chain of calls from the root down to `rows[index]`, that row's own last.
+    public func path(of index: Int) -> [String] {
+        var path = [String]()
+        var current: Int? = index
+        while let row = current {
+            path.append(rows[row].call)
+            current = rows[row].parent
+        }
+        return path.reversed()
+    }
+
+    enum CodingKeys: String, CodingKey { case a, b, rows }
+
+    /// Each row with its `path` from the root (`periscope compare --json`).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(a, forKey: .a)
+        try container.encode(b, forKey: .b)
+        var list = container.nestedUnkeyedContainer(forKey: .rows)
+        for index in rows.indices {
+            try list.encode(RowWithPath(row: rows[index], path: path(of: index)))
+        }
+    }
+
+    private struct RowWithPath: Encodable {
+        var row: Row
+        var path: [String]
+
+        enum CodingKeys: String, CodingKey { case path, spansA, spansB, totalNanosA, totalNanosB }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(row.spansA, forKey: .spansA)
+            try container.encode(row.spansB, forKey: .spansB)
+            try container.encode(row.totalNanosA, forKey: .totalNanosA)
+            try container.encode(row.totalNanosB, forKey: .totalNanosB)
+        }
+    }
+
+    /// A call is known by the row of the call it is made from and its own `service: operation`,
+    /// so each is held once however deep it sits (a path of strings per row would grow with the
+    /// square of a deep chain's length).
+    private struct CallKey: Hashable {
+        var parent: Int
+        var call: String
+    }
+
     public init(_ first: QueryAPI.Trace, _ second: QueryAPI.Trace) {
-        var rows = [[String]: Row]()
-        var children = [[String]: [[String]]]()
-        var roots = [[String]]()
+        var rows = [Row]()
+        var known = [CallKey: Int]()
+        var children = [Int: [Int]]()
+        var roots = [Int]()
         func add(_ trace: QueryAPI.Trace, isA: Bool) -> Side {
             let tree = TraceTree(spans: trace.spans)
-            var stack = [String]()
-            for row in tree.rows {
-                stack.removeLast(max(0, stack.count - row.depth))
-                stack.append(row.span.service + ": " + row.span.name)
-                let path = stack
-                if rows[path] == nil {
-                    rows[path] = Row(path: path, spansA: 0, spansB: 0, totalNanosA: 0, totalNanosB: 0)
-                    if path.count == 1 { roots.append(path) } else { children[Array(path.dropLast()), default: []].append(path) }
-                }
-                let duration = TraceStatistics.duration(row.span)
-                if isA {
-                    rows[path]!.spansA += 1
-                    rows[path]!.totalNanosA = TraceStatistics.sum(rows[path]!.totalNanosA, duration)
+            // The rows of the calls above the current one, root first.
+            var stack = [Int]()
+            for treeRow in tree.rows {
+                stack.removeLast(max(0, stack.count - treeRow.depth))
+                let call = treeRow.span.service + ": " + treeRow.span.name
+                let parent = stack.last
+                let key = CallKey(parent: parent ?? -1, call: call)
+                let index: Int
+                if let existing = known[key] {
+                    index = existing
                 } else {
-                    rows[path]!.spansB += 1
-                    rows[path]!.totalNanosB = TraceStatistics.sum(rows[path]!.totalNanosB, duration)
+                    index = rows.count
+                    rows.append(Row(call: call, depth: stack.count, parent: parent, spansA: 0, spansB: 0, totalNanosA: 0, totalNanosB: 0))
+                    known[key] = index
+                    if let parent { children[parent, default: []].append(index) } else { roots.append(index) }
+                }
+                stack.append(index)
+                let duration = TraceStatistics.duration(treeRow.span)
+                if isA {
+                    rows[index].spansA += 1
+                    rows[index].totalNanosA = TraceStatistics.sum(rows[index].totalNanosA, duration)
+                } else {
+                    rows[index].spansB += 1
+                    rows[index].totalNanosB = TraceStatistics.sum(rows[index].totalNanosB, duration)
                 }
             }
             return Side(traceID: trace.traceID, durationNanos: tree.durationNanos, spanCount: trace.spans.count)
         }
         a = add(first, isA: true)
         b = add(second, isA: false)
+        // Depth first, each call's children in the order they were first met; parents renumbered.
         var ordered = [Row]()
+        ordered.reserveCapacity(rows.count)
+        var newIndex = [Int](repeating: 0, count: rows.count)
         var pending = Array(roots.reversed())
-        while let path = pending.popLast() {
-            ordered.append(rows[path]!)
-            pending += (children[path] ?? []).reversed()
+        while let index = pending.popLast() {
+            var row = rows[index]
+            row.parent = row.parent.map { newIndex[$0] }
+            newIndex[index] = ordered.count
+            ordered.append(row)
+            pending += (children[index] ?? []).reversed()
         }
         self.rows = ordered
     }
