@@ -1,3 +1,4 @@
+import Foundation
 import PeriscopeModel
 @testable import PeriscopeCLI
 import PeriscopeQueryAPI
@@ -31,6 +32,11 @@ struct TraceStatisticsTests {
         #expect(statistics.rows.map(\.operation) == ["charge card", "GET /checkout", "suggest", "load cart", "SELECT cart_items"])
         #expect(statistics.rows.map(\.selfNanos) == [5_000_000, 3_000_000, 1_500_000, 1_150_000, 850_000])
         #expect(statistics.rows[0].errors == 1 && statistics.rows.dropFirst().allSatisfy { $0.errors == 0 })
+        // A server span answering 503 failed, as the waterfall marks it, though its status is unset.
+        let unavailable = QueryAPI.Trace(traceID: F.trace.traceID, spans: [
+            F.span(1, parent: nil, service: "web", name: "GET", start: 0, duration: 5, attributes: ["http.response.status_code": .int(503)]),
+        ])
+        #expect(unavailable.spans[0].isFailed && TraceStatistics(unavailable).rows.map(\.errors) == [1])
         #expect(TraceStatisticsRenderer(width: 100).render(statistics) == """
             trace 4bf92f3577b34da6a3ce929d0e0e4736  10.0ms  5 spans
             SERVICE   OPERATION          SPANS  ERRORS   TOTAL     AVG     MAX    SELF  SELF%
@@ -48,7 +54,7 @@ struct TraceStatisticsTests {
     }
 
     @Test("comparison: calls aligned by their path, repeated calls summed, calls only one trace has marked, A's order first")
-    func comparison() {
+    func comparison() throws {
         let b = QueryAPI.Trace(traceID: TraceID(hex: "abcdef01234567890000000000000000")!, spans: [
             F.span(0x11, parent: nil, service: "frontend", name: "GET /checkout", start: 0, duration: 14 * Self.ms),
             F.span(0x12, parent: 0x11, service: "cart", name: "load cart", start: 1 * Self.ms, duration: 3 * Self.ms),
@@ -77,6 +83,31 @@ struct TraceStatisticsTests {
             - search: suggest              1.50ms           –  only in A
 
             """)
+        // The same call under two parents is two rows; calls in a parent cycle are rows once, with no loop.
+        let twoParents = QueryAPI.Trace(traceID: F.trace.traceID, spans: [
+            F.span(1, parent: nil, service: "web", name: "GET", start: 0, duration: 10),
+            F.span(2, parent: 1, service: "a", name: "x", start: 1, duration: 2), F.span(3, parent: 1, service: "b", name: "y", start: 4, duration: 2),
+            F.span(4, parent: 2, service: "db", name: "q", start: 1, duration: 1), F.span(5, parent: 3, service: "db", name: "q", start: 4, duration: 1),
+            F.span(6, parent: 7, service: "loop", name: "p", start: 5, duration: 1), F.span(7, parent: 6, service: "loop", name: "p", start: 6, duration: 1),
+        ])
+        let split = TraceComparison(twoParents, twoParents)
+        #expect(split.rows.filter { $0.call == "db: q" }.map { split.path(of: split.rows.firstIndex(of: $0)!) } == [
+            ["web: GET", "a: x", "db: q"], ["web: GET", "b: y", "db: q"],
+        ])
+        #expect(split.rows.filter { $0.call == "loop: p" }.map(\.depth) == [0, 1])
+        #expect(split.rows.allSatisfy { $0.spansA == $0.spansB })
+
+        // --json: a deep chain's rows carry their depth and the 64 calls nearest them, not the whole chain.
+        let chain = QueryAPI.Trace(traceID: F.trace.traceID, spans: (1...100).map { (n: UInt64) -> QueryAPI.Span in
+            F.span(n, parent: n == 1 ? nil : n - 1, service: "s", name: "n\(n)", start: n, duration: 1)
+        })
+        struct Row: Decodable { var path: [String]; var depth: Int }
+        struct Document: Decodable { var rows: [Row] }
+        let document = try JSONDecoder().decode(Document.self, from: JSONEncoder().encode(TraceComparison(chain, chain)))
+        #expect(document.rows.count == 100 && document.rows.last?.depth == 99)
+        #expect(document.rows.last?.path.count == TraceComparison.maxPathInJSON && document.rows.last?.path.last == "s: n100")
+        #expect(document.rows[3].path == ["s: n1", "s: n2", "s: n3", "s: n4"])
+
         let same = TraceComparison(F.trace, F.trace)
         #expect(same.rows.allSatisfy { $0.spansA == $0.spansB && $0.totalNanosA == $0.totalNanosB })
         #expect(TraceComparisonRenderer(width: 80).change(1, .max, present: (true, true)).hasSuffix("%"), "a huge change is no trap")

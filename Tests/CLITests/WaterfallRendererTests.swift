@@ -211,7 +211,7 @@ import Testing
         #expect(Set(tree.rows.map(\.span.spanID.value)) == [1, 2, 3, 4])
     }
 
-    @Test func deepTracesDoNotOverflowTheStack() {
+    @Test func deepTracesDoNotOverflowTheStack() throws {
         let spans: [QueryAPI.Span] = (1...20_000).map { (index: UInt64) in
             let parent: UInt64? = index == 1 ? nil : index - 1
             return Fixtures.span(index, parent: parent, service: "s", name: "n", start: index, duration: 1)
@@ -222,5 +222,9 @@ import Testing
         // A row's tree columns stop at 64 levels, so each row of a deep chain costs the same
         // (uncapped, this test took 5.8 s instead of 0.7 s in a debug build: every row copied its depth).
         #expect(tree.rows.map(\.continuing.count).max() == TraceTree.maxDrawnLevels)
+        // The waterfall counts the levels it does not draw: depth 99 draws 64 and says +34.
+        let renderer = WaterfallRenderer(width: 1_000)
+        let hundredth = try #require(TraceTree(spans: Array(spans.prefix(100))).rows.last)
+        #expect(renderer.treePrefix(hundredth).hasSuffix("+34 └─ "), "\(renderer.treePrefix(hundredth))")
     }
 }

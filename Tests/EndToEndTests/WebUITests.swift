@@ -73,8 +73,8 @@ struct WebUITests {
         try await crossPageLimits(collector, base: base)
     }
 
-    /// A trace of 2,500 spans shows its first 2,000 and says so; a search of 1,201 traces over
-    /// a limit of 5,000 lists 1,000. Both three hours back, out of the browser check's hour.
+    /// A trace of 2,500 spans shows its first 2,000 and says so; a search matching 1,200 traces
+    /// with a limit of 5,000 lists 1,000. Both three hours back, out of the browser check's hour.
     func crossPageLimits(_ collector: CollectorProcess, base: UInt64) async throws {
         let old = base - 3 * 3_600_000 * CLITests.ms
         let big = TraceID(high: 0xb16, low: 0xb16)

@@ -197,7 +197,9 @@ struct WaterfallRenderer: Sendable {
     /// `│  ├─ ` style indentation for a row (roots have none).
     func treePrefix(_ row: TraceTree.Row) -> String {
         guard row.depth > 0 else { return "" }
-        return row.continuing.map { $0 ? "│  " : "   " }.joined() + (row.isLast ? "└─ " : "├─ ")
+        // Past `TraceTree.maxDrawnLevels` the levels not drawn are counted, so a child never looks like its parent's sibling.
+        let skipped = row.depth - 1 - row.continuing.count
+        return row.continuing.map { $0 ? "│  " : "   " }.joined() + (skipped > 0 ? "+\(skipped) " : "") + (row.isLast ? "└─ " : "├─ ")
     }
 
     /// Indentation for lines printed under a row (`-v`): keeps the tree's lines going.

@@ -33,10 +33,21 @@ public enum WebUIFuzzing {
         let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
         precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
                      "a value changed the log page's markup: '\(text)'")
-        // Two traces named by the input compared, and listed with their scatter plot.
-        precondition(markup(pages.compare(TraceComparison(trace(text), trace(text)), cutA: true, cutB: false))
-                     == markup(pages.compare(TraceComparison(trace("word"), trace("word")), cutA: true, cutB: false)),
-                     "a value changed the comparison's markup: '\(text)'")
+        // Two traces named by the input compared (B with a call A has not), and listed with their scatter plot.
+        func extended(_ name: String) -> QueryAPI.Trace {
+            var trace = trace(name)
+            var extra = trace.spans[1]
+            extra.spanID = SpanID(3)
+            extra.service = "extra"
+            extra.name = "extra"
+            trace.spans.append(extra)
+            return trace
+        }
+        if text != "extra" {
+            precondition(markup(pages.compare(TraceComparison(trace(text), extended(text)), cutA: true, cutB: false))
+                         == markup(pages.compare(TraceComparison(trace("word"), extended("word")), cutA: true, cutB: false)),
+                         "a value changed the comparison's markup: '\(text)'")
+        }
         precondition(markup(pages.traces(form, services: [text], answer: list(text), error: text))
                      == markup(pages.traces(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), services: ["word"], answer: list("word"), error: "word")),
                      "a value changed the traces page's markup: '\(text)'")

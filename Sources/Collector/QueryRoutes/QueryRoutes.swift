@@ -166,9 +166,8 @@ struct QueryRoutes: Sendable {
         }
     }
 
-    /// `GET /api/v1/slos`: every SLO's status at `at` (default now).
-    /// Calls between services over `start`…`end`, the last 24 hours unless asked: the graph
-    /// reads every span of its range (within the read budget).
+    /// `GET /api/v1/dependencies`: calls between services over `start`…`end`, the last 24 hours
+    /// unless asked: the graph reads every span of its range (within the read budget).
     func dependencies(_ parameters: QueryParameters) async throws -> QueryAPI.Dependencies {
         let end = try parameters.time("end") ?? WallClock.nowUnixNano()
         let start = try parameters.time("start") ?? (end - min(end, 86_400_000_000_000))
@@ -176,6 +175,7 @@ struct QueryRoutes: Sendable {
         return try await run { try $0.dependencies(from: start, to: end, budget: .standard) }
     }
 
+    /// `GET /api/v1/slos`: every SLO's status at `at` (default now).
     func slos(_ parameters: QueryParameters) async throws -> QueryAPI.SLOList {
         let now = try parameters.time("at") ?? WallClock.nowUnixNano()
         return QueryAPI.SLOList(evaluatedAtUnixNano: now, slos: try await run { try $0.statuses(of: $0.objectives, nowUnixNano: now) })

@@ -52,6 +52,16 @@ enum HTML {
         escape(queryString(items))
     }
 
+    /// `text` as a link to `path?query`, or as plain text when a value of the query is longer
+    /// than `maxShownCharacters` bytes: such a link would search for a value the page does not
+    /// show whole, and a thousand rows of a 1 MiB service name's links would make a page of
+    /// gigabytes.
+    static func link(_ path: String, _ items: [(String, String)], text: String, class name: String? = nil) -> String {
+        let shown = self.text(text)
+        guard items.allSatisfy({ $0.1.utf8.count <= maxShownCharacters }) else { return shown }
+        return "<a\(name.map { " class=\"\($0)\"" } ?? "") href=\"\(path)?\(query(items))\">\(shown)</a>"
+    }
+
     /// One path segment, percent-encoded (and escaped for the `href` it goes in).
     static func pathSegment(_ value: String) -> String {
         escape(value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")

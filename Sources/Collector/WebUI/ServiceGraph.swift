@@ -135,10 +135,12 @@ struct ServiceGraph: Sendable {
         for node in nodes {
             let (x, y) = origin(node)
             let label = node.name.count > Self.maxLabelCharacters ? String(node.name.prefix(Self.maxLabelCharacters - 1)) + "…" : node.name
-            out += "<a class=\"service\" href=\"/ui/?\(HTML.query([("service", node.name), ("since", since)]))\">"
-                + "<title>\(HTML.text(node.name))\(node.failedCalls > 0 ? ": \(node.failedCalls) failed calls in" : "")</title>"
+            // A name too long to search for whole is drawn without a link (`HTML.link`).
+            let linked = node.name.utf8.count <= HTML.maxShownCharacters
+            out += (linked ? "<a class=\"service\" href=\"/ui/?\(HTML.query([("service", node.name), ("since", since)]))\">" : "<g class=\"service\">")
+                + "<title>\(HTML.text(node.name))\(node.failedCalls > 0 ? ": \(node.failedCalls) failed calls into it" : "")</title>"
                 + "<rect class=\"service\(node.failedCalls > 0 ? " failed" : "")\" x=\"\(Int(x))\" y=\"\(Int(y))\" width=\"\(Int(Self.boxWidth))\" height=\"\(Int(Self.boxHeight))\" rx=\"4\"/>"
-                + "<text x=\"\(Int(x + Self.boxWidth / 2))\" y=\"\(Int(y + Self.boxHeight / 2 + 5))\">\(HTML.text(label))</text></a>"
+                + "<text x=\"\(Int(x + Self.boxWidth / 2))\" y=\"\(Int(y + Self.boxHeight / 2 + 5))\">\(HTML.text(label))</text>\(linked ? "</a>" : "</g>")"
         }
         return out + "</svg>"
     }

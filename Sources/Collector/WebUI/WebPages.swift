@@ -169,7 +169,8 @@ struct WebPages: Sendable {
             \(authenticated ? "" : " · <a href=\"/api/v1/traces/\(trace.traceID.hex)\">JSON</a>")</p>
             """
         if let totalSpans = trace.totalSpans, totalSpans > trace.spans.count {
-            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans by start time; "
+            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans by start time; the critical path, where the time went "
+                + "and the ┄ marks (a parent not among them) are of these spans only. "
                 + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
         body += "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
@@ -424,19 +425,20 @@ struct WebPages: Sendable {
             return page("Dependencies", section: .dependencies, body + note("No calls between services in this range: a span whose parent span is another service's makes one."))
         }
         let since = form["since"].isEmpty ? "1h" : form["since"]
-        let graph = ServiceGraph(answer.edges)
-        if graph.nodes.count <= ServiceGraph.maxServices {
-            body += "<div class=\"graph\">\(graph.svg(since: since))</div>"
+        // Counted before any layout: a range can hold millions of calls between thousands of services.
+        let services = Set(answer.edges.lazy.flatMap { [$0.caller, $0.callee] }).count
+        if services <= ServiceGraph.maxServices {
+            body += "<div class=\"graph\">\(ServiceGraph(answer.edges).svg(since: since))</div>"
         } else {
-            body += note("\(graph.nodes.count) services call each other: too many to draw (at most \(ServiceGraph.maxServices)); the table lists the calls.")
+            body += note("\(services) services call each other: too many to draw (at most \(ServiceGraph.maxServices)); the table lists the calls.")
         }
         let busiest = answer.edges.sorted { ($0.calls, $1.caller, $1.callee) > ($1.calls, $0.caller, $0.callee) }
         let shown = busiest.prefix(WebUIRoutes.maxPageLimit)
         body += "<table class=\"results calls\"><thead><tr><th>Caller</th><th>Callee</th><th>Calls</th><th>Failed</th></tr></thead><tbody>"
         for edge in shown {
             body += "<tr\(edge.errors > 0 ? " class=\"failed\"" : "")>"
-                + "<td><a href=\"/ui/?\(HTML.query([("service", edge.caller), ("since", since)]))\">\(HTML.text(edge.caller))</a></td>"
-                + "<td><a href=\"/ui/?\(HTML.query([("service", edge.callee), ("since", since)]))\">\(HTML.text(edge.callee))</a></td>"
+                + "<td>\(HTML.link("/ui/", [("service", edge.caller), ("since", since)], text: edge.caller))</td>"
+                + "<td>\(HTML.link("/ui/", [("service", edge.callee), ("since", since)], text: edge.callee))</td>"
                 + "<td class=\"number\">\(edge.calls)</td>"
                 + "<td class=\"number\">\(edge.errors) (\(HTML.percent(edge.calls > 0 ? Double(edge.errors) / Double(edge.calls) : 0, decimals: 2)))</td></tr>"
         }
@@ -469,7 +471,7 @@ struct WebPages: Sendable {
             + "<th>Errors</th><th>p50</th><th>p90</th><th>p99</th><th>Saturation</th><th>Requests over time</th></tr></thead><tbody>"
         for row in answer.rows {
             let search = [("service", row.service)] + (row.operation.map { [("operation", $0)] } ?? []) + [("since", form["since"].isEmpty ? "1h" : form["since"])]
-            body += "<tr\(row.errorRatio > 0.01 ? " class=\"failed\"" : "")><td><a href=\"/ui/?\(HTML.query(search))\">\(HTML.text(row.service))</a></td>"
+            body += "<tr\(row.errorRatio > 0.01 ? " class=\"failed\"" : "")><td>\(HTML.link("/ui/", search, text: row.service))</td>"
                 + (byOperation ? "<td>\(HTML.text(row.operation ?? ""))</td>" : "")
                 + "<td class=\"number\">\(row.requests)</td><td class=\"number\">\(String(format: "%.2f", row.requestsPerSecond))</td>"
                 + "<td class=\"number\">\(row.errors) (\(HTML.percent(row.errorRatio, decimals: 2)))</td>"

@@ -76,7 +76,7 @@ enum WebStyle {
         svg.graph { display: block; }
         svg.graph rect.service { fill: var(--bg); stroke: var(--accent); stroke-width: 1.5; }
         svg.graph rect.service.failed { stroke: var(--bad); stroke-width: 2.5; }
-        svg.graph a.service text { fill: var(--fg); text-anchor: middle; font-size: 13px; }
+        svg.graph .service text { fill: var(--fg); text-anchor: middle; font-size: 13px; }
         svg.graph a.service:hover rect { fill: var(--panel); }
         svg.graph g.call path { fill: none; stroke: var(--dim); }
         svg.graph g.call.failed path { stroke: var(--bad); }

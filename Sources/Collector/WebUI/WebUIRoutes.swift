@@ -138,7 +138,9 @@ struct WebUIRoutes: Sendable {
         router.get("ui/signals") { request, _ in
             await page(request) { parameters in
                 do {
-                    guard parameters.string("since") != "all" else { throw QueryParameters.Invalid(message: "signals need a time range: since must be a duration such as 1h") }
+                    guard parameters.string("since") != "all" || parameters.string("start") != nil else {
+                        throw QueryParameters.Invalid(message: "signals need a time range: since must be a duration such as 1h")
+                    }
                     let filled = try Self.since(Self.limited(parameters, default: Self.maxPageLimit), default: "1h")
                     return (.ok, pages.signals(WebPages.Form(parameters.pairs), answer: try await queries.signals(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {
@@ -149,7 +151,9 @@ struct WebUIRoutes: Sendable {
         router.get("ui/dependencies") { request, _ in
             await page(request) { parameters in
                 do {
-                    guard parameters.string("since") != "all" else { throw QueryParameters.Invalid(message: "dependencies need a time range: since must be a duration such as 1h") }
+                    guard parameters.string("since") != "all" || parameters.string("start") != nil else {
+                        throw QueryParameters.Invalid(message: "dependencies need a time range: since must be a duration such as 1h")
+                    }
                     let filled = try Self.since(parameters, default: "1h")
                     return (.ok, pages.dependencies(WebPages.Form(parameters.pairs), answer: try await queries.dependencies(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {

@@ -30,11 +30,15 @@ public struct TraceComparison: Sendable, Equatable, Encodable {
     public var b: Side
     public var rows: [Row]
 
-    /// The chain of calls from the root down to `rows[index]`, that row's own last.
-    public func path(of index: Int) -> [String] {
+    /// Calls of a row's `path` in `--json`: the nearest ones; `depth` says how many are above.
+    public static let maxPathInJSON = 64
+
+    /// The chain of calls from the root down to `rows[index]`, that row's own last; at most the
+    /// `limit` nearest it.
+    public func path(of index: Int, limit: Int = .max) -> [String] {
         var path = [String]()
         var current: Int? = index
-        while let row = current {
+        while let row = current, path.count < limit {
             path.append(rows[row].call)
             current = rows[row].parent
         }
@@ -43,14 +47,16 @@ public struct TraceComparison: Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey { case a, b, rows }
 
-    /// Each row with its `path` from the root (`periscope compare --json`).
+    /// Each row with its `depth` and its `path` from the root (`periscope compare --json`); the
+    /// path holds the `maxPathInJSON` calls nearest the row, so a deep chain's answer grows with
+    /// its length, not its square.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(a, forKey: .a)
         try container.encode(b, forKey: .b)
         var list = container.nestedUnkeyedContainer(forKey: .rows)
         for index in rows.indices {
-            try list.encode(RowWithPath(row: rows[index], path: path(of: index)))
+            try list.encode(RowWithPath(row: rows[index], path: path(of: index, limit: Self.maxPathInJSON)))
         }
     }
 
@@ -58,11 +64,12 @@ public struct TraceComparison: Sendable, Equatable, Encodable {
         var row: Row
         var path: [String]
 
-        enum CodingKeys: String, CodingKey { case path, spansA, spansB, totalNanosA, totalNanosB }
+        enum CodingKeys: String, CodingKey { case path, depth, spansA, spansB, totalNanosA, totalNanosB }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(path, forKey: .path)
+            try container.encode(row.depth, forKey: .depth)
             try container.encode(row.spansA, forKey: .spansA)
             try container.encode(row.spansB, forKey: .spansB)
             try container.encode(row.totalNanosA, forKey: .totalNanosA)

@@ -36,7 +36,8 @@ public struct TraceStatistics: Sendable, Equatable, Encodable {
             var row = rows[span.service]?[span.name]
                 ?? Row(service: span.service, operation: span.name, spans: 0, errors: 0, totalNanos: 0, minNanos: .max, maxNanos: 0, selfNanos: 0)
             row.spans += 1
-            if span.status.code == "error" { row.errors += 1 }
+            // Failed as the collector counts it (an error status, or a server span's 5xx), as the waterfall marks it.
+            if span.isFailed { row.errors += 1 }
             row.totalNanos = Self.sum(row.totalNanos, duration)
             row.minNanos = min(row.minNanos, duration)
             row.maxNanos = max(row.maxNanos, duration)
