@@ -165,6 +165,46 @@ struct WebUIPageTests {
         #expect(list.contains("href=\"/ui/slos/a%2Fb%20%3Cc%3E\""), "\(list)")
     }
 
+    @Test("find in a trace: matches marked and counted, the rest dimmed, case-insensitive, in names, attributes and span IDs; each span's log lines in its details; a followed log search reloads")
+    func findAndSpanLogs() {
+        func span(_ spanID: UInt64, parent: UInt64?, _ service: String, _ name: String, attributes: [String: AttributeValue] = [:]) -> QueryAPI.Span {
+            QueryAPI.Span(
+                traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: service, name: name, kind: "server",
+                startTimeUnixNano: 10 + spanID, endTimeUnixNano: 50, status: QueryAPI.Status(code: "unset", message: ""),
+                attributes: attributes, resource: [:], events: [], links: [])
+        }
+        let trace = QueryAPI.Trace(traceID: id, spans: [
+            span(1, parent: nil, "web", "GET /checkout"), span(2, parent: 1, "payments", "Charge Card"),
+            span(3, parent: 1, "db", "query", attributes: ["db.statement": .string("SELECT * FROM cards")]),
+        ])
+        let pages = WebPages(authenticated: true)
+        func classes(_ html: String) -> [String] {
+            html.components(separatedBy: "<table class=\"waterfall\">").last!.components(separatedBy: "</tbody>").first!
+                .components(separatedBy: "<tr").filter { $0.contains("><td class=\"span\">") && !$0.hasPrefix("><th") }
+                .map { String($0.prefix { $0 != ">" }) }
+        }
+        let card = pages.trace(trace, logs: nil, find: " CARD ")
+        #expect(card.contains("2 of 3 spans match “card”"))
+        #expect(classes(card) == [" class=\"unmatched\"", " class=\"match\"", " class=\"match\""])
+        #expect(pages.trace(trace, logs: nil, find: SpanID(2).hex).contains("1 of 3 spans match"))
+        #expect(!pages.trace(trace, logs: nil).contains("spans match"))
+        #expect(classes(pages.trace(trace, logs: nil)) == ["", "", ""], "nothing marked when nothing is looked for")
+        let hostile = pages.trace(trace, logs: nil, find: "\"><script>")
+        #expect(!hostile.contains("<script>") && hostile.contains("value=\"&quot;&gt;&lt;script&gt;\""))
+
+        let logs = QueryAPI.Logs(logs: [1, 2].map { n in
+            QueryAPI.Log(timeUnixNano: 20 + n, observedTimeUnixNano: 20, service: "payments", severityNumber: 17, severityText: "",
+                         body: .string("declined <\(n)>"), attributes: [:], traceID: id, spanID: SpanID(2))
+        })
+        let withLogs = pages.trace(trace, logs: logs)
+        #expect(withLogs.contains("Charge Card <span class=\"dim\">· 2 logs</span>"))
+        #expect(withLogs.contains("ERROR declined &lt;1&gt;<br>"), "the span's own lines in its details")
+
+        let followed = pages.logs(WebPages.Form([("follow", "on")]), answer: QueryAPI.Logs(logs: []), error: nil)
+        #expect(followed.contains("<meta http-equiv=\"refresh\" content=\"5\">") && followed.contains("name=\"follow\" value=\"on\" checked"))
+        #expect(!pages.logs(WebPages.Form([]), answer: QueryAPI.Logs(logs: []), error: nil).contains("http-equiv"))
+    }
+
     @Test("a cut log answer reads on from its bound, unless the bound is the range's own edge; a whole answer has none")
     func readsOn() {
         let cut = QueryAPI.Logs(logs: [], truncated: true, resumeUnixNano: 500)

@@ -207,6 +207,27 @@ def main():
         rows[0].find_element(By.TAG_NAME, "summary").click()
         check(rows[0].find_element(By.CSS_SELECTOR, "table.attributes").is_displayed(), "a span's details do not open")
 
+        # Find in the request's trace: the spans whose text holds "card" (in the API's answer) are
+        # marked, the rest dimmed; each span that wrote some of the request's log lines counts them.
+        checkout_id = request_logs["logs"][0]["traceID"]
+        checkout = api(base, args.token, f"/api/v1/traces/{checkout_id}")
+        driver.get(f"{base}/ui/traces/{checkout_id}")
+        driver.find_element(By.NAME, "find").send_keys("CARD")
+        driver.find_element(By.CSS_SELECTOR, "form.find button").click()
+        wait_for_url(driver, lambda url: "find=CARD" in url, "the find did not run")
+        def has_card(span):
+            texts = [span["service"], span["name"], span["status"].get("message", ""), json.dumps(span["attributes"])]
+            texts += [event["name"] for event in span["events"]]
+            return any("card" in text.lower() for text in texts)
+        expected = sum(1 for span in checkout["spans"] if has_card(span))
+        check(expected >= 1, "the request's trace has no span to find")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.match")) == expected, "the spans found are not marked")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.unmatched")) == len(checkout["spans"]) - expected,
+              "the spans not found are not dimmed")
+        logged = {log["spanID"] for log in request_logs["logs"] if log.get("spanID")}
+        counted = [summary.text for summary in driver.find_elements(By.CSS_SELECTOR, "table.waterfall summary") if "· 1 log" in summary.text]
+        check(len(counted) == len(logged), f"spans with log lines {counted}, the API's {sorted(logged)}")
+
         # Logs by correlation ID, through the form: the API's lines, newest first.
         driver.find_element(By.LINK_TEXT, "Logs").click()
         wait_for_url(driver, lambda url: url.endswith("/ui/logs"), "the logs did not open")
@@ -216,6 +237,11 @@ def main():
         messages = [cell.text.split("\n")[0] for cell in driver.find_elements(By.CSS_SELECTOR, "table.logs td.message")]
         expected = [log["body"] if isinstance(log["body"], str) else json.dumps(log["body"]) for log in request_logs["logs"]]
         check(messages == expected, f"the request's log lines {messages} are not the API's {expected}")
+        # Followed, the search reloads by itself.
+        driver.find_element(By.NAME, "follow").click()
+        driver.find_element(By.CSS_SELECTOR, "form.search button").click()
+        wait_for_url(driver, lambda url: "follow=on" in url, "the followed search did not run")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")) == 1, "a followed search does not reload")
 
         # Golden signals: one row per service the API counts.
         driver.find_element(By.LINK_TEXT, "Signals").click()

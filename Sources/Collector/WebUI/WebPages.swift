@@ -45,7 +45,8 @@ struct WebPages: Sendable {
 
     // MARK: - Layout
 
-    func page(_ title: String, section: Section?, _ body: String) -> String {
+    /// `refreshSeconds`: the browser loads the page again after that long (a followed log search).
+    func page(_ title: String, section: Section?, refreshSeconds: Int? = nil, _ body: String) -> String {
         let navigation = Section.allCases.map { item in
             "<a href=\"\(item.path)\"\(item == section ? " class=\"current\"" : "")>\(item.title)</a>"
         }.joined()
@@ -55,7 +56,8 @@ struct WebPages: Sendable {
             <!doctype html>
             <html lang="en">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(HTML.text(title)) · Periscope</title><link rel="stylesheet" href="/ui/style.css"></head>
+            <title>\(HTML.text(title)) · Periscope</title><link rel="stylesheet" href="/ui/style.css">\
+            \(refreshSeconds.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")</head>
             <body><header><a class="brand" href="/ui/">Periscope</a><nav>\(navigation)</nav>\(signOut)</header>
             <main>
             \(body)
@@ -156,7 +158,9 @@ struct WebPages: Sendable {
 
     // MARK: - One trace
 
-    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?) -> String {
+    /// `find`: text to look for in the spans (service, name, status, attribute keys and values,
+    /// event names, span ID), case-insensitive: matches are marked, the rest dimmed.
+    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "") -> String {
         let start = trace.spans.map(\.startTimeUnixNano).min() ?? 0
         let end = trace.spans.map(\.endTimeUnixNano).max() ?? start
         let total = Double(max(end &- start, 1))
@@ -173,7 +177,17 @@ struct WebPages: Sendable {
                 + "and the ┄ marks (a parent not among them) are of these spans only. "
                 + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
-        body += "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
+        let needle = String(find.trimmingCharacters(in: .whitespaces).prefix(Self.maxFindCharacters)).lowercased()
+        body += "<form method=\"get\" action=\"/ui/traces/\(trace.traceID.hex)\" class=\"search find\">"
+            + "<label>Find in spans <input name=\"find\" value=\"\(HTML.text(needle))\" placeholder=\"name, attribute, value or span ID\"></label>"
+            + "<button type=\"submit\">Find</button></form>"
+        var matched = 0
+        // Log lines by the span that wrote them, shown in that span's details.
+        var logsBySpan = [SpanID: [QueryAPI.Log]]()
+        for log in logs?.logs ?? [] {
+            if let spanID = log.spanID { logsBySpan[spanID, default: []].append(log) }
+        }
+        var waterfall = "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
         let critical = CriticalPath.spanIDs(in: trace.spans)
         for row in TraceTree(spans: trace.spans).rows {
             let span = row.span, depth = row.depth
@@ -200,15 +214,32 @@ struct WebPages: Sendable {
                 details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
                     + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
             }
+            let spanLogs = logsBySpan[span.spanID] ?? []
+            if !spanLogs.isEmpty {
+                details += "<tr><th>logs</th><td>" + spanLogs.prefix(Self.maxShownPerSpan).map { log in
+                    "\(HTML.time(log.timeUnixNano)) \(HTML.text(log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText)) \(HTML.text(log.body.text))"
+                }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more below" : "") + "</td></tr>"
+            }
             details += "</table>"
-            body += "<tr\(span.isFailed ? " class=\"failed\"" : "")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
+            var classes: [String] = span.isFailed ? ["failed"] : []
+            if !needle.isEmpty {
+                let isMatch = Self.span(span, matches: needle)
+                if isMatch { matched += 1 }
+                classes.append(isMatch ? "match" : "unmatched")
+            }
+            waterfall += "<tr\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
                 + (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
-                + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</summary>\(details)</details></td>"
+                + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
+                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></td>"
                 + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
                 + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"
                 + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "")\"/></svg></td></tr>"
         }
-        body += "</tbody></table>"
+        waterfall += "</tbody></table>"
+        if !needle.isEmpty {
+            body += note("\(matched) of \(trace.spans.count) spans match “\(HTML.text(needle))”.")
+        }
+        body += waterfall
         body += "<p class=\"hint\">Outlined bars are the critical path: from the root, each time the child that ended last, the span its parent waited for.</p>"
         body += statistics(TraceStatistics(trace))
         body += "<form method=\"get\" action=\"/ui/compare\" class=\"search compare-with\"><input type=\"hidden\" name=\"a\" value=\"\(trace.traceID.hex)\">"
@@ -218,6 +249,18 @@ struct WebPages: Sendable {
             if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
         }
         return page("Trace \(trace.traceID.hex)", section: .traces, body)
+    }
+
+    /// Characters of a trace page's `find` looked for.
+    static let maxFindCharacters = 256
+
+    /// Whether `needle` (lowercased) is in the span's service, name, status message, an
+    /// attribute's key or value, an event's name, or is its span ID.
+    static func span(_ span: QueryAPI.Span, matches needle: String) -> Bool {
+        func has(_ text: String) -> Bool { text.lowercased().contains(needle) }
+        if span.spanID.hex == needle || has(span.service) || has(span.name) || has(span.status.message) { return true }
+        if span.attributes.contains(where: { has($0.key) || has($0.value.text) }) { return true }
+        return span.events.contains { has($0.name) }
     }
 
     /// Where the trace's time went per service and operation (Jaeger's trace statistics), by
@@ -254,21 +297,29 @@ struct WebPages: Sendable {
             \(field("correlation_id", "Correlation ID", form, placeholder: "req-42"))
             \(field("trace_id", "Trace ID", form, placeholder: "32 hex digits"))
             \(since(form, default: "", unset: "1h, or all time by ID"))
+            <label class="check"><input type="checkbox" name="follow" value="on"\(form["follow"] == "on" ? " checked" : "")> Follow</label>
             <button type="submit">Search</button>
             </form>
             \(self.error(error))
             """
         guard let answer else { return page("Logs", section: .logs, body) }
+        let following = form["follow"] == "on"
+        if following {
+            body += "<p class=\"hint\">Following: the search runs again every \(Self.followSeconds) s, newest lines first.</p>"
+        }
         body += answer.logs.isEmpty ? note("No log lines match.") : logTable(answer.logs)
         let kept = ["service", "level", "contains", "correlation_id", "trace_id", "limit"].compactMap { name in
             form[name].isEmpty ? nil : (name, form[name])
         }
         let from = searchedFrom.map { ("start", String($0)) } ?? ("since", "all")
         if let cut = cutNote(answer, newestFirst: true, link: kept + [from], start: searchedFrom, end: searchedTo) { body += cut }
-        return page("Logs", section: .logs, body)
+        return page("Logs", section: .logs, refreshSeconds: following ? Self.followSeconds : nil, body)
     }
 
     /// A log search by trace or correlation ID looks at every time unless told; others at the last hour.
+    /// Seconds between the runs of a followed log search.
+    static let followSeconds = 5
+
     static func logsDefaultSince(_ form: Form) -> String {
         form["trace_id"].isEmpty && form["correlation_id"].isEmpty ? "1h" : "all"
     }

@@ -8,10 +8,10 @@ enum WebStyle {
 
     private static let rules = """
         :root { --fg: #1d2330; --dim: #667085; --bg: #ffffff; --panel: #f4f6fa; --line: #d9dee8; --accent: #2f6fde;
-          --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; --ok: #1f8a4c; color-scheme: light dark; }
+          --bad: #c62f2f; --bad-bg: #fdecec; --warn: #a15c00; --bar: #4c8bf5; --ok: #1f8a4c; --match: #fff4c2; color-scheme: light dark; }
         @media (prefers-color-scheme: dark) {
           :root { --fg: #e6e9ef; --dim: #9aa3b2; --bg: #14171c; --panel: #1d2128; --line: #2e3440; --accent: #7aa7ff;
-            --bad: #ff7a7a; --bad-bg: #3a1e22; --warn: #f0b35a; --bar: #5d95f7; --ok: #5fd08f; }
+            --bad: #ff7a7a; --bad-bg: #3a1e22; --warn: #f0b35a; --bar: #5d95f7; --ok: #5fd08f; --match: #4a4120; }
         }
         * { box-sizing: border-box; }
         body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
@@ -65,6 +65,9 @@ enum WebStyle {
         svg.scatter text.axis { fill: var(--dim); font-size: 11px; text-anchor: end; }
         input[type=checkbox] { min-width: 0; }
         td.time { white-space: nowrap; }
+        tr.match td { background: var(--match); }
+        tr.unmatched td { opacity: .45; }
+        label.check { flex-direction: row; align-items: center; gap: .35rem; color: var(--fg); font-size: 13px; padding-bottom: .35rem; }
         form.compare-with { margin-top: 1.5rem; }
         form.compare > button { margin-top: .6rem; }
         tr.only-a td:first-child { box-shadow: inset 3px 0 var(--bad); }

@@ -87,7 +87,7 @@ struct WebUIRoutes: Sendable {
         }
         router.get("ui/traces/:traceID") { request, context in
             let text = context.parameters.get("traceID") ?? ""
-            return await page(request) { _ in
+            return await page(request) { parameters in
                 guard let id = TraceID(hex: text) else {
                     return (.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
                 }
@@ -95,7 +95,7 @@ struct WebUIRoutes: Sendable {
                     return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
                 }
                 let logs = try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")]))
-                return (.ok, pages.trace(trace, logs: logs))
+                return (.ok, pages.trace(trace, logs: logs, find: parameters.string("find") ?? ""))
             }
         }
         router.get("ui/compare") { request, _ in
