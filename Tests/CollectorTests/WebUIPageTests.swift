@@ -2,6 +2,7 @@
 import PeriscopeModel
 import PeriscopeQueryAPI
 import PeriscopeTesting
+import Synchronization
 import Testing
 
 @Suite("web UI pages, sessions and escaping")
@@ -203,6 +204,51 @@ struct WebUIPageTests {
         let followed = pages.logs(WebPages.Form([("follow", "on")]), answer: QueryAPI.Logs(logs: []), error: nil)
         #expect(followed.contains("<meta http-equiv=\"refresh\" content=\"5\">") && followed.contains("name=\"follow\" value=\"on\" checked"))
         #expect(!pages.logs(WebPages.Form([]), answer: QueryAPI.Logs(logs: []), error: nil).contains("http-equiv"))
+    }
+
+    @Test("the services the traces form offers: read once a minute however many ask at once, the last list kept when a read fails, at most 500")
+    func serviceNames() async {
+        /// Counts the store reads; each answers `result`, or fails when it is nil.
+        final class Store: Sendable {
+            let reads = Mutex(0)
+            func read(_ result: [String]?) async throws -> [String] {
+                reads.withLock { $0 += 1 }
+                guard let result else { throw CancellationError() }
+                return result
+            }
+            var count: Int { reads.withLock { $0 } }
+        }
+        let names = ServiceNames()
+        let store = Store()
+        let minute = ServiceNames.maxAgeNanos
+        let many = (0..<900).map { "service-\($0)" }
+        // Fifty pages at one moment: one read; the others offer what there was (nothing yet).
+        let first = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<50 { group.addTask { await names.names(nowUnixNano: minute) { try await store.read(many) } } }
+            return await group.reduce(into: [[String]]()) { $0.append($1) }
+        }
+        #expect(store.count == 1)
+        #expect(first.contains { $0.count == ServiceNames.maxNames } && first.allSatisfy { $0.isEmpty || $0 == Array(many.prefix(500)) })
+        #expect(await names.names(nowUnixNano: 2 * minute - 1) { try await store.read(["other"]) }.count == 500, "within the minute: no read")
+        #expect(store.count == 1)
+        #expect(await names.names(nowUnixNano: 2 * minute) { try await store.read(nil) }.count == 500, "a failed read keeps the last list")
+        #expect(store.count == 2)
+        #expect(await names.names(nowUnixNano: 3 * minute) { try await store.read(["a", "b"]) } == ["a", "b"], "a minute after the failure, read again")
+        #expect(await names.names(nowUnixNano: 10) { try await store.read(["back"]) } == ["back"], "a clock that went back reads again")
+    }
+
+    @Test("sessions opened from many tasks at once never pass the capacity, and every ID is new")
+    func concurrentSessions() async {
+        let sessions = WebSessions(lifetimeNanos: 3_600_000_000_000, capacity: 100)
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for task in 0..<8 {
+                group.addTask { (0..<500).map { sessions.open(nowUnixNano: UInt64(task * 1_000 + $0)) } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(ids.count == 4_000 && Set(ids).count == 4_000)
+        #expect(sessions.count == 100)
+        #expect(ids.filter { sessions.isValid($0, nowUnixNano: 10_000) }.count == 100)
     }
 
     @Test("a cut log answer reads on from its bound, unless the bound is the range's own edge; a whole answer has none")
