@@ -164,6 +164,26 @@ struct WebUIPageTests {
         #expect(page.contains("fired"))
         let list = WebPages(authenticated: true).slos(QueryAPI.SLOList(evaluatedAtUnixNano: 0, slos: [status]), error: nil)
         #expect(list.contains("href=\"/ui/slos/a%2Fb%20%3Cc%3E\""), "\(list)")
+
+        // Filtered by service, and the least budget left first (a non-finite budget last), else as configured.
+        func named(_ name: String, _ service: String, budget: Double) -> QueryAPI.SLOStatus {
+            var copy = status
+            copy.name = name
+            copy.service = service
+            copy.budgetRemaining = budget
+            return copy
+        }
+        let three = QueryAPI.SLOList(evaluatedAtUnixNano: 0, slos: [
+            named("fine", "Checkout", budget: 0.9), named("nan", "search", budget: .nan), named("burnt", "checkout-api", budget: -2),
+        ])
+        func order(_ html: String) -> [String] {
+            html.components(separatedBy: "<td><a href=\"/ui/slos/").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        }
+        let pages = WebPages(authenticated: true)
+        #expect(order(pages.slos(three, error: nil)) == ["fine", "nan", "burnt"])
+        #expect(order(pages.slos(three, form: WebPages.Form([("sort", "budget")]), error: nil)) == ["burnt", "fine", "nan"])
+        #expect(order(pages.slos(three, form: WebPages.Form([("service", "CHECKOUT")]), error: nil)) == ["fine", "burnt"])
+        #expect(pages.slos(three, form: WebPages.Form([("service", "<x>")]), error: nil).contains("No SLO's service holds “&lt;x&gt;”"))
     }
 
     @Test("find in a trace: matches marked and counted, the rest dimmed, case-insensitive, in names, attributes and span IDs; each span's log lines in its details; a followed log search reloads")

@@ -567,16 +567,38 @@ struct WebPages: Sendable {
 
     // MARK: - SLOs
 
-    func slos(_ answer: QueryAPI.SLOList?, error: String?) -> String {
-        var body = "<h1>Service level objectives</h1>" + self.error(error)
+    /// `form`: `service` keeps the SLOs whose service holds the text (any case); `sort=budget`
+    /// puts the least budget left first (as configured otherwise).
+    func slos(_ answer: QueryAPI.SLOList?, form: Form = Form([]), error: String?) -> String {
+        var body = """
+            <h1>Service level objectives</h1>
+            <form method="get" action="/ui/slos" class="search">
+            \(field("service", "Service", form))
+            \(select("sort", "Order", form, options: [("", "as configured"), ("budget", "least budget left first")], default: ""))
+            <button type="submit">Show</button>
+            </form>
+            \(self.error(error))
+            """
         guard let answer else { return page("SLOs", section: .slos, body) }
         guard !answer.slos.isEmpty else {
             return page("SLOs", section: .slos, body + note("No SLOs: start the collector with <code>--slo slo.yaml</code>."))
         }
+        let wanted = form["service"].lowercased()
+        var shown = wanted.isEmpty ? answer.slos : answer.slos.filter { ($0.service ?? "").lowercased().contains(wanted) }
+        if form["sort"] == "budget" {
+            shown = shown.enumerated().sorted { a, b in
+                let x = a.element.budgetRemaining.isFinite ? a.element.budgetRemaining : .infinity
+                let y = b.element.budgetRemaining.isFinite ? b.element.budgetRemaining : .infinity
+                return x != y ? x < y : a.offset < b.offset
+            }.map(\.element)
+        }
+        guard !shown.isEmpty else {
+            return page("SLOs", section: .slos, body + note("No SLO's service holds “\(HTML.text(wanted))”."))
+        }
         body += "<p class=\"summary\">Evaluated at \(HTML.time(answer.evaluatedAtUnixNano)).</p>"
         body += "<table class=\"results\"><thead><tr><th>SLO</th><th>Service</th><th>Indicator</th><th>Objective</th><th>SLI</th>"
             + "<th>Budget left</th><th>Burn rates</th><th>Firing</th></tr></thead><tbody>"
-        for slo in answer.slos {
+        for slo in shown {
             let firing = slo.firing.map { "\(HTML.text($0.severity)) (\(HTML.text($0.longWindow))/\(HTML.text($0.shortWindow)) &gt; \(String(format: "%g", $0.threshold)))" }
             let rates = slo.burnRates.map { rate in
                 "\(HTML.text(rate.window)) " + (rate.rate.map { String(format: "%.2f", $0) } ?? "–")

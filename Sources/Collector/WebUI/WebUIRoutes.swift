@@ -174,9 +174,9 @@ struct WebUIRoutes: Sendable {
         router.get("ui/slos") { request, _ in
             await page(request) { parameters in
                 do {
-                    return (.ok, pages.slos(try await queries.slos(parameters), error: nil))
+                    return (.ok, pages.slos(try await queries.slos(parameters), form: WebPages.Form(parameters.pairs), error: nil))
                 } catch let error as QueryParameters.Invalid {
-                    return (.badRequest, pages.slos(nil, error: error.message))
+                    return (.badRequest, pages.slos(nil, form: WebPages.Form(parameters.pairs), error: error.message))
                 }
             }
         }
