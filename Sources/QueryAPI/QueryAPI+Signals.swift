@@ -40,10 +40,13 @@ extension QueryAPI {
         public var saturation: Double?
         /// Requests per `seriesStepSeconds` bucket across the range, oldest first.
         public var series: [Int]
+        /// Failed requests per bucket, as `series` (empty from collectors before it).
+        public var errorSeries: [Int]
 
         public init(
             service: String, operation: String?, requests: Int, requestsPerSecond: Double, errors: Int, errorRatio: Double,
-            errorTypes: [String: Int], latency: Percentiles?, failureLatency: Percentiles?, saturation: Double?, series: [Int]
+            errorTypes: [String: Int], latency: Percentiles?, failureLatency: Percentiles?, saturation: Double?, series: [Int],
+            errorSeries: [Int] = []
         ) {
             self.service = service
             self.operation = operation
@@ -56,6 +59,24 @@ extension QueryAPI {
             self.failureLatency = failureLatency
             self.saturation = saturation
             self.series = series
+            self.errorSeries = errorSeries
+        }
+
+        /// Also reads the answers of collectors from before `errorSeries`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            service = try container.decode(String.self, forKey: .service)
+            operation = try container.decodeIfPresent(String.self, forKey: .operation)
+            requests = try container.decode(Int.self, forKey: .requests)
+            requestsPerSecond = try container.decode(Double.self, forKey: .requestsPerSecond)
+            errors = try container.decode(Int.self, forKey: .errors)
+            errorRatio = try container.decode(Double.self, forKey: .errorRatio)
+            errorTypes = try container.decode([String: Int].self, forKey: .errorTypes)
+            latency = try container.decodeIfPresent(Percentiles.self, forKey: .latency)
+            failureLatency = try container.decodeIfPresent(Percentiles.self, forKey: .failureLatency)
+            saturation = try container.decodeIfPresent(Double.self, forKey: .saturation)
+            series = try container.decode([Int].self, forKey: .series)
+            errorSeries = try container.decodeIfPresent([Int].self, forKey: .errorSeries) ?? []
         }
     }
 

@@ -14,6 +14,7 @@ extension QueryAPI.SignalRow: DirectJSON {
     public func writeJSON(into out: inout JSONBytes) {
         out.object { out in
             out.key("errorRatio"); out.double(errorRatio)
+            out.key("errorSeries"); out.array { out in for count in errorSeries { out.integer(count) } }
             out.key("errorTypes")
             out.object { out in
                 for (type, count) in errorTypes.sorted(by: { JSONBytes.keyOrder($0.key, $1.key) }) { out.key(type); out.integer(count) }

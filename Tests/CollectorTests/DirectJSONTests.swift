@@ -31,7 +31,8 @@ struct DirectJSONTests {
                                        uniquingKeysWith: { a, _ in a }),
                 latency: percentiles(), failureLatency: percentiles(),
                 saturation: Bool.random(using: &generator) ? nil : number(),
-                series: (0..<Int.random(in: 0...40, using: &generator)).map { _ in Int.random(in: 0...100_000, using: &generator) })
+                series: (0..<Int.random(in: 0...40, using: &generator)).map { _ in Int.random(in: 0...100_000, using: &generator) },
+                errorSeries: (0..<Int.random(in: 0...40, using: &generator)).map { _ in Int.random(in: -3...100_000, using: &generator) })
         }
         return QueryAPI.Signals(
             startTimeUnixNano: UInt64.random(in: 0...UInt64.max, using: &generator), endTimeUnixNano: UInt64.random(in: 0...UInt64.max, using: &generator),

@@ -76,6 +76,7 @@ struct GoldenSignalsTests {
         }
         #expect(row.errorTypes == expectedTypes)
         #expect(row.series.reduce(0, +) == requests.count)
+        #expect(row.errorSeries.count == row.series.count && row.errorSeries.reduce(0, +) == failures.count)
 
         let ok = requests.filter { !failed($0) }.map(\.durationNanos).sorted()
         let bad = failures.map(\.durationNanos).sorted()
@@ -193,6 +194,9 @@ struct GoldenSignalsTests {
             var series = [Int](repeating: 0, count: row.series.count)
             for span in spans { series[Int((span.startTimeUnixNano - firstStep) / step)] += 1 }
             #expect(row.series == series, "\(row.service) \(row.operation ?? "")")
+            var errorSeries = [Int](repeating: 0, count: row.series.count)
+            for span in failed { errorSeries[Int((span.startTimeUnixNano - firstStep) / step)] += 1 }
+            #expect(row.errorSeries == errorSeries, "failures step by step: \(row.service) \(row.operation ?? "")")
             let ok = spans.filter { span in !failed.contains { $0.spanID == span.spanID } }.map(\.durationNanos).sorted()
             for (sorted, percentiles) in [(ok, row.latency), (failed.map(\.durationNanos).sorted(), row.failureLatency)] {
                 let percentiles = try #require(percentiles)

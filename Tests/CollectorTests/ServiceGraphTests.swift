@@ -124,6 +124,12 @@ struct ServiceGraphTests {
             (svg.components(separatedBy: "points=\"").last?.prefix { $0 != "\"" } ?? "").split(separator: " ")
         }
         #expect(WebPages.sparkline([4], stepSeconds: 60) == "–")
+        // Failures, on the requests' scale, as a second (red) line; none drawn when nothing failed.
+        let failing = WebPages.sparkline([0, 10, 10], errors: [0, 5, 10], stepSeconds: 60)
+        #expect(points(failing) == ["0.0,22.0", "60.0,12.0", "120.0,2.0"], "the failures' line: 5 of 10 halfway up")
+        #expect(failing.contains("<polyline class=\"errors\"") && failing.contains("15 failed"))
+        #expect(!WebPages.sparkline([0, 10, 10], errors: [0, 0, 0], stepSeconds: 60).contains("errors"))
+        #expect(!WebPages.sparkline([0, 10, 10], errors: [1], stepSeconds: 60).contains("errors"), "a series of another length is not drawn")
         #expect(points(WebPages.sparkline([0, 5, 10], stepSeconds: 60)) == ["0.0,22.0", "60.0,12.0", "120.0,2.0"])
         let long = WebPages.sparkline(Array(repeating: 3, count: 1_000), stepSeconds: 60)
         #expect(points(long).count == 112, "groups of 9 steps")

@@ -156,6 +156,12 @@ struct WebUIPageTests {
             QueryAPI.AlertEvent(timeUnixNano: 5_000_000_000, slo: name, severity: "page", firing: true),
         ])
         let page = WebPages(authenticated: true).slo(detail)
+        #expect(!page.contains("Requests and failures"), "no chart without traffic")
+        let row = QueryAPI.SignalRow(service: "checkout", operation: nil, requests: 30, requestsPerSecond: 1, errors: 3, errorRatio: 0.1, errorTypes: [:],
+                                     latency: nil, failureLatency: nil, saturation: nil, series: [10, 10, 10], errorSeries: [0, 1, 2])
+        let charted = WebPages(authenticated: true).slo(detail, traffic: (row, 3_600))
+        #expect(charted.contains("Requests and failures over the window") && charted.contains("<svg class=\"chart traffic\""))
+        #expect(charted.contains("<polyline class=\"errors\"") && charted.contains("30 requests, 3 failed (10.00%), per 1h0m"))
         #expect(page.contains("<h1>SLO a/b &lt;c&gt;</h1>"))
         #expect(!page.contains("<c>"))
         let points = page.components(separatedBy: "points=\"").last?.prefix { $0 != "\"" } ?? ""

@@ -278,6 +278,11 @@ def main():
         check(driver.find_element(By.TAG_NAME, "h1").text == f"SLO {slos['slos'][0]['name']}", "the SLO's page names another")
         rates = driver.find_elements(By.CSS_SELECTOR, "table.narrow")[0].find_elements(By.CSS_SELECTOR, "tbody tr")
         check(len(rates) == len(slos["slos"][0]["burnRates"]), "a burn rate is missing from the SLO's page")
+        # Its service's requests and failures over the window, from the signals: payments failed once.
+        payments = api(base, args.token, "/api/v1/signals", service="payments", start=now_ns - 7 * 86_400_000_000_000)
+        failed = sum(row["errors"] for row in payments["rows"])
+        check(failed >= 1 and len(driver.find_elements(By.CSS_SELECTOR, "svg.traffic polyline.errors")) == 1,
+              f"the SLO's page does not draw its service's {failed} failures")
 
         violations = policy_violations(driver)
         check(not violations, f"the pages broke their own Content Security Policy: {violations}")

@@ -25,6 +25,7 @@ private struct SignalRowFigures {
     var latency: QueryAPI.Percentiles?
     var failureLatency: QueryAPI.Percentiles?
     var series: [Int]
+    var errorSeries: [Int]
 
     static func percentiles(_ sketch: LatencySketch) -> QueryAPI.Percentiles? {
         guard let values = sketch.quantiles([0.5, 0.9, 0.99, 0.999]) else { return nil }
@@ -115,15 +116,18 @@ extension RollupSource {
             for row in rowIndex.keys.indices {
                 aggregate.removeAll()
                 var series = [Int](repeating: 0, count: seriesCount)
+                var errorSeries = [Int](repeating: 0, count: seriesCount)
                 for entry in byRow[first[row]..<first[row + 1]] {
                     var reader = RollupByteReader(UnsafeRawBufferPointer(rebasing: arena[entry.bytes]))
-                    let before = aggregate.requests
+                    let (requestsBefore, errorsBefore) = (aggregate.requests, aggregate.errors)
                     try? aggregate.merge(from: &reader)
-                    series[buckets[entry.bucket].step] &+= aggregate.requests &- before
+                    series[buckets[entry.bucket].step] &+= aggregate.requests &- requestsBefore
+                    errorSeries[buckets[entry.bucket].step] &+= aggregate.errors &- errorsBefore
                 }
                 figures.append(SignalRowFigures(
                     requests: aggregate.requests, errors: aggregate.errors, errorTypes: aggregate.errorTypes,
-                    latency: SignalRowFigures.percentiles(aggregate.ok), failureLatency: SignalRowFigures.percentiles(aggregate.failed), series: series))
+                    latency: SignalRowFigures.percentiles(aggregate.ok), failureLatency: SignalRowFigures.percentiles(aggregate.failed), series: series,
+                    errorSeries: errorSeries))
             }
         }
         let seconds = Double(span) / 1e9
@@ -141,7 +145,7 @@ extension RollupSource {
                 requests: row.requests, requestsPerSecond: Double(row.requests) / seconds,
                 errors: row.errors, errorRatio: row.requests > 0 ? Double(row.errors) / Double(row.requests) : 0,
                 errorTypes: row.errorTypes, latency: row.latency, failureLatency: row.failureLatency,
-                saturation: saturation[key.service], series: row.series)
+                saturation: saturation[key.service], series: row.series, errorSeries: row.errorSeries)
         }
         return QueryAPI.Signals(
             startTimeUnixNano: start, endTimeUnixNano: end, seriesStepSeconds: seriesResolution.rawValue, rows: rows,

@@ -530,7 +530,7 @@ struct WebPages: Sendable {
                 + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p90) } ?? "–")</td>"
                 + "<td class=\"number\">\(row.latency.map { HTML.duration($0.p99) } ?? "–")</td>"
                 + "<td class=\"number\">\(row.saturation.map { HTML.percent($0) } ?? "–")</td>"
-                + "<td>\(Self.sparkline(row.series, stepSeconds: answer.seriesStepSeconds))</td></tr>"
+                + "<td>\(Self.sparkline(row.series, errors: row.errorSeries, stepSeconds: answer.seriesStepSeconds))</td></tr>"
         }
         body += "</tbody></table>"
         if let total = answer.totalRows, total > answer.rows.count {
@@ -543,26 +543,42 @@ struct WebPages: Sendable {
     static let maxSparklinePoints = 120
 
     /// Requests per step over the range as a small SVG line, scaled to its own highest step.
-    static func sparkline(_ series: [Int], stepSeconds: Int) -> String {
+    static func sparkline(_ series: [Int], errors: [Int] = [], stepSeconds: Int) -> String {
+        traffic(series, errors: errors, stepSeconds: stepSeconds, width: 120, height: 24, class: "spark")
+    }
+
+    /// Requests (and failed requests, red, when any failed) per step as SVG lines on one scale,
+    /// `width` × `height`; at most `maxSparklinePoints` points, longer series summed in groups.
+    static func traffic(_ series: [Int], errors: [Int], stepSeconds: Int, width: Int, height: Int, class name: String) -> String {
         guard series.count >= 2 else { return "–" }
         let group = (series.count + maxSparklinePoints - 1) / maxSparklinePoints
-        var points: [Int] = []
-        points.reserveCapacity(series.count / group + 1)
-        var index = 0
-        while index < series.count {
-            points.append(series[index..<min(index + group, series.count)].reduce(0) { $0 &+ max($1, 0) })
-            index += group
+        func grouped(_ values: [Int]) -> [Int] {
+            var points: [Int] = []
+            points.reserveCapacity(values.count / group + 1)
+            var index = 0
+            while index < values.count {
+                points.append(values[index..<min(index + group, values.count)].reduce(0) { $0 &+ max($1, 0) })
+                index += group
+            }
+            return points
         }
+        let points = grouped(series)
         guard points.count >= 2 else { return "–" }
+        let failures = errors.count == series.count ? grouped(errors) : []
         let most = points.max() ?? 0
-        let highest = Double(max(most, 1))
-        let step = 120 / Double(points.count - 1)
-        let line = points.enumerated().map {
-            String(format: "%.1f,%.1f", Double($0.offset) * step, 22 - Double($0.element) / highest * 20)
-        }.joined(separator: " ")
-        return "<svg class=\"spark\" viewBox=\"0 0 120 24\" preserveAspectRatio=\"none\" role=\"img\" "
-            + "aria-label=\"requests per \(HTML.duration(Double(stepSeconds) * Double(group) * 1e9)), at most \(most)\">"
-            + "<polyline points=\"\(line)\"/></svg>"
+        let highest = Double(max(most, failures.max() ?? 0, 1))
+        let step = Double(width) / Double(points.count - 1)
+        let (top, room) = (2.0, Double(height) - 4)
+        func line(_ values: [Int]) -> String {
+            values.enumerated().map {
+                String(format: "%.1f,%.1f", Double($0.offset) * step, top + room - Double($0.element) / highest * room)
+            }.joined(separator: " ")
+        }
+        let failed = failures.reduce(0) { $0 &+ $1 }
+        return "<svg class=\"\(name)\" viewBox=\"0 0 \(width) \(height)\" preserveAspectRatio=\"none\" role=\"img\" "
+            + "aria-label=\"requests per \(HTML.duration(Double(stepSeconds) * Double(group) * 1e9)), at most \(most)\(failed > 0 ? ", \(failed) failed" : "")\">"
+            + "<polyline points=\"\(line(points))\"/>"
+            + (failed > 0 ? "<polyline class=\"errors\" points=\"\(line(failures))\"/>" : "") + "</svg>"
     }
 
     // MARK: - SLOs
@@ -616,7 +632,8 @@ struct WebPages: Sendable {
 
     // MARK: - One SLO
 
-    func slo(_ detail: QueryAPI.SLODetail) -> String {
+    /// `traffic`: the SLO's service (or operation) over its window, from the golden signals.
+    func slo(_ detail: QueryAPI.SLODetail, traffic: (row: QueryAPI.SignalRow, stepSeconds: Int)? = nil) -> String {
         let slo = detail.status
         let location = [slo.service, slo.operation].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
         var body = """
@@ -627,6 +644,12 @@ struct WebPages: Sendable {
                 : slo.timeToExhaustionSeconds.map { " · gone in " + HTML.duration(min($0, 1e9) * 1e9) + " at the last hour's rate" } ?? "")</p>
             """
         body += "<h2>Error budget left over the window</h2>" + budgetChart(detail.budgetHistory)
+        if let traffic {
+            body += "<h2>Requests and failures over the window</h2>"
+                + Self.traffic(traffic.row.series, errors: traffic.row.errorSeries, stepSeconds: traffic.stepSeconds, width: 1_000, height: 160, class: "chart traffic")
+                + "<p class=\"summary\">\(traffic.row.requests) requests, \(traffic.row.errors) failed (\(HTML.percent(traffic.row.errorRatio, decimals: 2))), "
+                + "per \(HTML.duration(Double(traffic.stepSeconds) * 1e9)); failures in red.</p>"
+        }
         body += "<h2>Burn rates</h2><table class=\"results narrow\"><thead><tr><th>Window</th><th>Burn rate</th></tr></thead><tbody>"
         for rate in slo.burnRates {
             body += "<tr\((rate.rate ?? 0) > 1 ? " class=\"failed\"" : "")><td>\(HTML.text(rate.window))</td>"

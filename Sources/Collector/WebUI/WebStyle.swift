@@ -89,7 +89,8 @@ enum WebStyle {
         svg.graph marker path { fill: var(--dim); stroke: none; }
         svg.graph marker path.failed { fill: var(--bad); }
         svg.spark { width: 120px; height: 24px; display: block; }
-        svg.spark polyline { fill: none; stroke: var(--bar); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+        svg.spark polyline, svg.traffic polyline { fill: none; stroke: var(--bar); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+        svg.spark polyline.errors, svg.traffic polyline.errors { stroke: var(--bad); }
         details summary { cursor: pointer; }
         table.attributes { margin: .4rem 0 .4rem 1rem; width: auto; }
         table.attributes th, table.attributes td { border: none; padding: .05rem .5rem; font-size: 12px; white-space: normal; word-break: break-word; }

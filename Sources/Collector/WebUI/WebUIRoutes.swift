@@ -168,7 +168,7 @@ struct WebUIRoutes: Sendable {
                 guard let detail = try await queries.slo(named: name, parameters) else {
                     return (.notFound, pages.message("No such SLO", "No SLO is named '\(name.prefix(200))'; the SLOs page lists them."))
                 }
-                return (.ok, pages.slo(detail))
+                return (.ok, pages.slo(detail, traffic: await traffic(of: detail.status)))
             }
         }
         router.get("ui/slos") { request, _ in
@@ -180,6 +180,21 @@ struct WebUIRoutes: Sendable {
                 }
             }
         }
+    }
+
+    /// An SLO's service (or operation) over the SLO's window, from the golden signals; nil when
+    /// it served nothing there, names no service, or the signals could not be read (the page
+    /// then shows the SLO without the chart).
+    private func traffic(of slo: QueryAPI.SLOStatus) async -> (row: QueryAPI.SignalRow, stepSeconds: Int)? {
+        guard let service = slo.service else { return nil }
+        let now = WallClock.nowUnixNano()
+        let window = UInt64(clamping: slo.windowSeconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let start = window.overflow || window.partialValue >= now ? 0 : now - window.partialValue
+        var pairs = [("service", service), ("start", String(start)), ("end", String(now))]
+        if slo.operation != nil { pairs.append(("by", "operation")) }
+        guard let signals = try? await queries.signals(QueryParameters(pairs: pairs)) else { return nil }
+        guard let row = signals.rows.first(where: { $0.service == service && $0.operation == slo.operation }) else { return nil }
+        return (row, signals.seriesStepSeconds)
     }
 
     /// A page for a signed-in browser (else the sign-in form), its store failures shown as a
