@@ -156,11 +156,11 @@ struct WebUIPageTests {
             QueryAPI.AlertEvent(timeUnixNano: 5_000_000_000, slo: name, severity: "page", firing: true),
         ])
         let page = WebPages(authenticated: true).slo(detail)
-        #expect(!page.contains("Requests and failures"), "no chart without traffic")
+        #expect(!page.contains("failed requests over the window"), "no chart without traffic")
         let row = QueryAPI.SignalRow(service: "checkout", operation: nil, requests: 30, requestsPerSecond: 1, errors: 3, errorRatio: 0.1, errorTypes: [:],
                                      latency: nil, failureLatency: nil, saturation: nil, series: [10, 10, 10], errorSeries: [0, 1, 2])
         let charted = WebPages(authenticated: true).slo(detail, traffic: (row, 3_600))
-        #expect(charted.contains("Requests and failures over the window") && charted.contains("<svg class=\"chart traffic\""))
+        #expect(charted.contains("Its service's requests and failed requests over the window") && charted.contains("<svg class=\"chart traffic\""))
         #expect(charted.contains("<polyline class=\"errors\"") && charted.contains("30 requests, 3 failed (10.00%), per 1h0m"))
         #expect(page.contains("<h1>SLO a/b &lt;c&gt;</h1>"))
         #expect(!page.contains("<c>"))
@@ -181,19 +181,21 @@ struct WebUIPageTests {
         }
         let three = QueryAPI.SLOList(evaluatedAtUnixNano: 0, slos: [
             named("fine", "Checkout", budget: 0.9), named("nan", "search", budget: .nan), named("burnt", "checkout-api", budget: -2),
+            named("gone", "strict", budget: -.infinity),
         ])
         func order(_ html: String) -> [String] {
             html.components(separatedBy: "<td><a href=\"/ui/slos/").dropFirst().map { String($0.prefix { $0 != "\"" }) }
         }
         let pages = WebPages(authenticated: true)
-        #expect(order(pages.slos(three, error: nil)) == ["fine", "nan", "burnt"])
-        #expect(order(pages.slos(three, form: WebPages.Form([("sort", "budget")]), error: nil)) == ["burnt", "fine", "nan"])
+        #expect(order(pages.slos(three, error: nil)) == ["fine", "nan", "burnt", "gone"])
+        #expect(order(pages.slos(three, form: WebPages.Form([("sort", "budget")]), error: nil)) == ["gone", "burnt", "fine", "nan"],
+                "an infinitely overspent budget first, an unknown one last")
         #expect(order(pages.slos(three, form: WebPages.Form([("service", "CHECKOUT")]), error: nil)) == ["fine", "burnt"])
         #expect(pages.slos(three, form: WebPages.Form([("service", "<x>")]), error: nil).contains("No SLO's service holds “&lt;x&gt;”"))
     }
 
     @Test("find in a trace: matches marked and counted, the rest dimmed, case-insensitive, in names, attributes and span IDs; each span's log lines in its details; a followed log search reloads")
-    func findAndSpanLogs() {
+    func findAndSpanLogs() throws {
         func span(_ spanID: UInt64, parent: UInt64?, _ service: String, _ name: String, attributes: [String: AttributeValue] = [:]) -> QueryAPI.Span {
             QueryAPI.Span(
                 traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: service, name: name, kind: "server",
@@ -227,6 +229,13 @@ struct WebUIPageTests {
         #expect(withLogs.contains("Charge Card <span class=\"dim\">· 2 logs</span>"))
         #expect(withLogs.contains("ERROR declined &lt;1&gt;<br>"), "the span's own lines in its details")
 
+        // A followed search reads the last hour at most, and on to now.
+        let now = WallClock.nowUnixNano()
+        let hour = WebUIRoutes.maxFollowedNanos
+        let fromAllTime = try WebUIRoutes.followed(QueryParameters(query: "trace_id=ab&end=5"))
+        #expect(try fromAllTime.time("start")! >= now - hour && fromAllTime.time("end") == nil && fromAllTime.string("trace_id") == "ab")
+        let recent = String(now - 60_000_000_000)
+        #expect(try WebUIRoutes.followed(QueryParameters(query: "start=\(recent)")).time("start") == UInt64(recent), "a later start is kept")
         let followed = pages.logs(WebPages.Form([("follow", "on")]), answer: QueryAPI.Logs(logs: []), error: nil)
         #expect(followed.contains("<meta http-equiv=\"refresh\" content=\"5\">") && followed.contains("name=\"follow\" value=\"on\" checked"))
         #expect(!pages.logs(WebPages.Form([]), answer: QueryAPI.Logs(logs: []), error: nil).contains("http-equiv"))

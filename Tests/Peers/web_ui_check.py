@@ -10,6 +10,7 @@ Prints one JSON line of what it checked; exits 1 with a sentence on the first mi
 import argparse
 import http.client
 import json
+import re
 import signal
 import sys
 import time
@@ -224,9 +225,14 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.match")) == expected, "the spans found are not marked")
         check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.unmatched")) == len(checkout["spans"]) - expected,
               "the spans not found are not dimmed")
-        logged = {log["spanID"] for log in request_logs["logs"] if log.get("spanID")}
-        counted = [summary.text for summary in driver.find_elements(By.CSS_SELECTOR, "table.waterfall summary") if "· 1 log" in summary.text]
-        check(len(counted) == len(logged), f"spans with log lines {counted}, the API's {sorted(logged)}")
+        trace_logs = api(base, args.token, "/api/v1/logs", trace_id=checkout_id)["logs"]
+        per_span = {}
+        for log in trace_logs:
+            if log.get("spanID"):
+                per_span[log["spanID"]] = per_span.get(log["spanID"], 0) + 1
+        counted = sorted(int(found.group(1)) for summary in driver.find_elements(By.CSS_SELECTOR, "table.waterfall summary")
+                         for found in [re.search(r"· (\d+) logs?$", summary.text)] if found)
+        check(per_span and counted == sorted(per_span.values()), f"spans' log counts {counted}, the API's {per_span}")
 
         # Logs by correlation ID, through the form: the API's lines, newest first.
         driver.find_element(By.LINK_TEXT, "Logs").click()
@@ -279,6 +285,7 @@ def main():
         rates = driver.find_elements(By.CSS_SELECTOR, "table.narrow")[0].find_elements(By.CSS_SELECTOR, "tbody tr")
         check(len(rates) == len(slos["slos"][0]["burnRates"]), "a burn rate is missing from the SLO's page")
         # Its service's requests and failures over the window, from the signals: payments failed once.
+        check(slos["slos"][0]["service"] == "payments", "the first SLO is not the payments one")
         payments = api(base, args.token, "/api/v1/signals", service="payments", start=now_ns - 7 * 86_400_000_000_000)
         failed = sum(row["errors"] for row in payments["rows"])
         check(failed >= 1 and len(driver.find_elements(By.CSS_SELECTOR, "svg.traffic polyline.errors")) == 1,

@@ -177,7 +177,7 @@ struct WebPages: Sendable {
                 + "and the ┄ marks (a parent not among them) are of these spans only. "
                 + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
-        let needle = String(find.trimmingCharacters(in: .whitespaces).prefix(Self.maxFindCharacters)).lowercased()
+        let needle = String(find.prefix(Self.maxFindCharacters)).trimmingCharacters(in: .whitespaces).lowercased()
         body += "<form method=\"get\" action=\"/ui/traces/\(trace.traceID.hex)\" class=\"search find\">"
             + "<label>Find in spans <input name=\"find\" value=\"\(HTML.text(needle))\" placeholder=\"name, attribute, value or span ID\"></label>"
             + "<button type=\"submit\">Find</button></form>"
@@ -254,13 +254,14 @@ struct WebPages: Sendable {
     /// Characters of a trace page's `find` looked for.
     static let maxFindCharacters = 256
 
-    /// Whether `needle` (lowercased) is in the span's service, name, status message, an
-    /// attribute's key or value, an event's name, or is its span ID.
+    /// Whether `needle` (lowercased) is in what the page shows of the span: its service, name,
+    /// status message, a shown attribute's key or value, a shown event's name, or its span ID.
+    /// Each text is looked at as far as the page shows it, so a find costs what the page does.
     static func span(_ span: QueryAPI.Span, matches needle: String) -> Bool {
-        func has(_ text: String) -> Bool { text.lowercased().contains(needle) }
+        func has(_ text: String) -> Bool { HTML.clipped(text).lowercased().contains(needle) }
         if span.spanID.hex == needle || has(span.service) || has(span.name) || has(span.status.message) { return true }
-        if span.attributes.contains(where: { has($0.key) || has($0.value.text) }) { return true }
-        return span.events.contains { has($0.name) }
+        if span.attributes.sorted(by: { $0.key < $1.key }).prefix(maxShownPerSpan).contains(where: { has($0.key) || has($0.value.text) }) { return true }
+        return span.events.prefix(maxShownPerSpan).contains { has($0.name) }
     }
 
     /// Where the trace's time went per service and operation (Jaeger's trace statistics), by
@@ -305,7 +306,7 @@ struct WebPages: Sendable {
         guard let answer else { return page("Logs", section: .logs, body) }
         let following = form["follow"] == "on"
         if following {
-            body += "<p class=\"hint\">Following: the search runs again every \(Self.followSeconds) s, newest lines first.</p>"
+            body += "<p class=\"hint\">Following: the last hour at most, searched again every \(Self.followSeconds) s, newest lines first.</p>"
         }
         body += answer.logs.isEmpty ? note("No log lines match.") : logTable(answer.logs)
         let kept = ["service", "level", "contains", "correlation_id", "trace_id", "limit"].compactMap { name in
@@ -603,8 +604,9 @@ struct WebPages: Sendable {
         var shown = wanted.isEmpty ? answer.slos : answer.slos.filter { ($0.service ?? "").lowercased().contains(wanted) }
         if form["sort"] == "budget" {
             shown = shown.enumerated().sorted { a, b in
-                let x = a.element.budgetRemaining.isFinite ? a.element.budgetRemaining : .infinity
-                let y = b.element.budgetRemaining.isFinite ? b.element.budgetRemaining : .infinity
+                // An unknown budget (NaN) last; an infinitely overspent one (−∞: a 100 % objective that failed) first.
+                let x = a.element.budgetRemaining.isNaN ? .infinity : a.element.budgetRemaining
+                let y = b.element.budgetRemaining.isNaN ? .infinity : b.element.budgetRemaining
                 return x != y ? x < y : a.offset < b.offset
             }.map(\.element)
         }
@@ -645,7 +647,7 @@ struct WebPages: Sendable {
             """
         body += "<h2>Error budget left over the window</h2>" + budgetChart(detail.budgetHistory)
         if let traffic {
-            body += "<h2>Requests and failures over the window</h2>"
+            body += "<h2>Its service's requests and failed requests over the window</h2>"
                 + Self.traffic(traffic.row.series, errors: traffic.row.errorSeries, stepSeconds: traffic.stepSeconds, width: 1_000, height: 160, class: "chart traffic")
                 + "<p class=\"summary\">\(traffic.row.requests) requests, \(traffic.row.errors) failed (\(HTML.percent(traffic.row.errorRatio, decimals: 2))), "
                 + "per \(HTML.duration(Double(traffic.stepSeconds) * 1e9)); failures in red.</p>"

@@ -127,7 +127,8 @@ struct WebUIRoutes: Sendable {
             await page(request) { parameters in
                 let ordered = QueryParameters(pairs: parameters.pairs.filter { $0.name != "order" } + [("order", "desc")])
                 do {
-                    let filled = try Self.since(Self.limited(ordered, default: Self.defaultLogLimit), default: WebPages.logsDefaultSince(WebPages.Form(parameters.pairs)))
+                    var filled = try Self.since(Self.limited(ordered, default: Self.defaultLogLimit), default: WebPages.logsDefaultSince(WebPages.Form(parameters.pairs)))
+                    if parameters.string("follow") == "on" { filled = try Self.followed(filled) }
                     let answer = try await queries.logs(filled)
                     return (.ok, pages.logs(WebPages.Form(parameters.pairs), answer: answer, searchedFrom: try filled.time("start"), searchedTo: try filled.time("end"), error: nil))
                 } catch let error as QueryParameters.Invalid {
@@ -168,7 +169,8 @@ struct WebUIRoutes: Sendable {
                 guard let detail = try await queries.slo(named: name, parameters) else {
                     return (.notFound, pages.message("No such SLO", "No SLO is named '\(name.prefix(200))'; the SLOs page lists them."))
                 }
-                return (.ok, pages.slo(detail, traffic: await traffic(of: detail.status)))
+                let at = (try? parameters.time("at")) ?? nil
+                return (.ok, pages.slo(detail, traffic: await traffic(of: detail.status, at: at)))
             }
         }
         router.get("ui/slos") { request, _ in
@@ -185,9 +187,9 @@ struct WebUIRoutes: Sendable {
     /// An SLO's service (or operation) over the SLO's window, from the golden signals; nil when
     /// it served nothing there, names no service, or the signals could not be read (the page
     /// then shows the SLO without the chart).
-    private func traffic(of slo: QueryAPI.SLOStatus) async -> (row: QueryAPI.SignalRow, stepSeconds: Int)? {
+    private func traffic(of slo: QueryAPI.SLOStatus, at: UInt64?) async -> (row: QueryAPI.SignalRow, stepSeconds: Int)? {
         guard let service = slo.service else { return nil }
-        let now = WallClock.nowUnixNano()
+        let now = at ?? WallClock.nowUnixNano()
         let window = UInt64(clamping: slo.windowSeconds).multipliedReportingOverflow(by: 1_000_000_000)
         let start = window.overflow || window.partialValue >= now ? 0 : now - window.partialValue
         var pairs = [("service", service), ("start", String(start)), ("end", String(now))]
@@ -266,6 +268,19 @@ struct WebUIRoutes: Sendable {
         guard let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" else { return nil }
         return html(WebPages(authenticated: false).message("Refused", "A sign-in or sign-out must come from the collector's own pages."), status: .forbidden)
     }
+
+    /// A followed log search runs every few seconds, so it reads the last `maxFollowedNanos` at
+    /// most, and to now: a search over all time, left open in a tab, would read the whole store
+    /// each time.
+    static func followed(_ parameters: QueryParameters) throws(QueryParameters.Invalid) -> QueryParameters {
+        let now = WallClock.nowUnixNano()
+        let earliest = now > maxFollowedNanos ? now - maxFollowedNanos : 0
+        let start = max(try parameters.time("start") ?? 0, earliest)
+        return QueryParameters(pairs: parameters.pairs.filter { $0.name != "start" && $0.name != "end" } + [("start", String(start))])
+    }
+
+    /// How far back a followed log search reads.
+    static let maxFollowedNanos: UInt64 = 3_600_000_000_000
 
     /// `limit` at most `maxPageLimit`, `fallback` when not given.
     static func limited(_ parameters: QueryParameters, default fallback: Int) -> QueryParameters {
