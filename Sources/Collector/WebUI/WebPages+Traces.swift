@@ -1,0 +1,258 @@
+import Foundation
+import PeriscopeModel
+import PeriscopeQueryAPI
+
+/// The traces pages: a search's results with their scatter plot, one trace's waterfall, and
+/// two traces compared.
+extension WebPages {
+    // MARK: - Traces
+
+    func traces(_ form: Form, services: [String], answer: QueryAPI.TraceList?, error: String?) -> String {
+        let serviceList = "<datalist id=\"services\">"
+            + services.map { "<option value=\"\(HTML.text($0))\">" }.joined() + "</datalist>"
+        var body = """
+            <h1>Traces</h1>
+            <form method="get" action="/ui/" class="search">
+            \(field("service", "Service", form, list: "services"))\(serviceList)
+            \(field("operation", "Operation", form, placeholder: "GET /users/{id}"))
+            \(field("attr", "Attribute", form, placeholder: "http.route=/checkout"))
+            \(field("min_duration", "Slower than", form, placeholder: "250ms"))
+            \(select("status", "Status", form, options: [("", "any"), ("error", "failed")], default: ""))
+            \(since(form, default: "1h"))
+            <button type="submit">Search</button>
+            </form>
+            \(self.error(error))
+            """
+        guard let answer else { return page("Traces", section: .traces, body) }
+        if answer.traces.isEmpty {
+            body += note("No traces match in this time range.")
+        } else {
+            body += Self.scatter(answer.traces)
+            body += "<form method=\"get\" action=\"/ui/compare\" class=\"compare\">"
+                + "<table class=\"results\"><thead><tr><th title=\"choose two to compare\">⇄</th><th>Start (UTC)</th><th>Root</th><th>Duration</th><th>Spans</th><th>Errors</th><th>Services</th><th>Trace</th></tr></thead><tbody>"
+            for trace in answer.traces {
+                let root = [trace.rootService, trace.rootName].compactMap { $0 }.map(HTML.text).joined(separator: ": ")
+                body += "<tr\(trace.errorCount > 0 ? " class=\"failed\"" : "")>"
+                    + "<td><input type=\"checkbox\" name=\"t\" value=\"\(trace.traceID.hex)\" aria-label=\"compare \(trace.traceID.hex)\"></td>"
+                    + "<td class=\"time\">\(HTML.time(trace.startTimeUnixNano))</td>"
+                    + "<td>\(root.isEmpty ? "<span class=\"dim\">(root not received)</span>" : root)</td>"
+                    + "<td class=\"number\">\(HTML.duration(Double(trace.durationNanos)))</td><td class=\"number\">\(trace.spanCount)</td>"
+                    + "<td class=\"number\">\(trace.errorCount)</td><td>\(trace.services.map(HTML.text).joined(separator: ", "))</td>"
+                    + "<td><a class=\"trace-id\" href=\"/ui/traces/\(trace.traceID.hex)\">\(trace.traceID.hex)</a></td></tr>"
+            }
+            body += "</tbody></table><button type=\"submit\">Compare the two chosen</button></form>"
+        }
+        if answer.truncated {
+            body += note("The collector's search budget ran out before every candidate was checked: more traces may match. Narrow the time range, or add an operation or an indexed attribute.")
+        }
+        return page("Traces", section: .traces, body)
+    }
+
+    /// The traces found as dots, start time across and duration up (Jaeger's scatter plot), failed
+    /// ones red; each dot links to its trace.
+    static func scatter(_ traces: [QueryAPI.TraceSummary]) -> String {
+        guard traces.count >= 2 else { return "" }
+        let first = traces.map(\.startTimeUnixNano).min() ?? 0
+        let last = traces.map(\.startTimeUnixNano).max() ?? 0
+        let longest = Double(max(traces.map(\.durationNanos).max() ?? 1, 1))
+        let width = Double(max(last &- first, 1))
+        var out = "<svg class=\"scatter\" viewBox=\"0 0 1000 160\" role=\"img\" aria-label=\"\(traces.count) traces by start and duration, longest \(HTML.duration(longest))\">"
+            + "<line class=\"axis\" x1=\"64\" y1=\"150\" x2=\"996\" y2=\"150\"/><line class=\"axis\" x1=\"64\" y1=\"10\" x2=\"64\" y2=\"150\"/>"
+            + "<text class=\"axis\" x=\"58\" y=\"18\">\(HTML.duration(longest))</text><text class=\"axis\" x=\"58\" y=\"150\">0</text>"
+        for trace in traces {
+            let x = last == first ? 530 : 70 + Double(trace.startTimeUnixNano &- first) / width * 920
+            let y = 150 - Double(trace.durationNanos) / longest * 135
+            let root = [trace.rootService, trace.rootName].compactMap { $0 }.joined(separator: ": ")
+            out += "<a href=\"/ui/traces/\(trace.traceID.hex)\"><title>\(HTML.text(root.isEmpty ? trace.traceID.hex : root)) · \(HTML.duration(Double(trace.durationNanos)))</title>"
+                + "<circle class=\"\(trace.errorCount > 0 ? "trace failed" : "trace")\" cx=\"\(String(format: "%.1f", x))\" cy=\"\(String(format: "%.1f", y))\" r=\"4\"/></a>"
+        }
+        return out + "</svg>"
+    }
+
+    // MARK: - One trace
+
+    /// `find`: text to look for in the spans (service, name, status, attribute keys and values,
+    /// event names, span ID), case-insensitive: matches are marked, the rest dimmed.
+    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "") -> String {
+        let start = trace.spans.map(\.startTimeUnixNano).min() ?? 0
+        let end = trace.spans.map(\.endTimeUnixNano).max() ?? start
+        let total = Double(max(end &- start, 1))
+        let services = Set(trace.spans.map(\.service)).sorted()
+        let failed = trace.spans.filter(\.isFailed).count
+        var body = """
+            <h1>Trace <span class="trace-id">\(trace.traceID.hex)</span></h1>
+            <p class="summary">\(HTML.time(start)) · \(HTML.duration(total)) · \(trace.spans.count) spans · \(failed) failed · \
+            \(services.map(HTML.text).joined(separator: ", ")) · <a href="/ui/logs?\(HTML.query([("trace_id", trace.traceID.hex)]))">its logs</a>\
+            \(authenticated ? "" : " · <a href=\"/api/v1/traces/\(trace.traceID.hex)\">JSON</a>")</p>
+            """
+        if let totalSpans = trace.totalSpans, totalSpans > trace.spans.count {
+            body += note("Showing the first \(trace.spans.count) of \(totalSpans) spans by start time; the critical path, where the time went "
+                + "and the ┄ marks (a parent not among them) are of these spans only. "
+                + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
+        }
+        let needle = String(find.prefix(Self.maxFindCharacters)).trimmingCharacters(in: .whitespaces).lowercased()
+        body += "<form method=\"get\" action=\"/ui/traces/\(trace.traceID.hex)\" class=\"search find\">"
+            + "<label>Find in spans <input name=\"find\" value=\"\(HTML.text(needle))\" placeholder=\"name, attribute, value or span ID\"></label>"
+            + "<button type=\"submit\">Find</button></form>"
+        var matched = 0
+        // Log lines by the span that wrote them, shown in that span's details.
+        var logsBySpan = [SpanID: [QueryAPI.Log]]()
+        for log in logs?.logs ?? [] {
+            if let spanID = log.spanID { logsBySpan[spanID, default: []].append(log) }
+        }
+        var waterfall = "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
+        let critical = CriticalPath.spanIDs(in: trace.spans)
+        for row in TraceTree(spans: trace.spans).rows {
+            let span = row.span, depth = row.depth
+            let onPath = critical.contains(span.spanID)
+            let x = Double(span.startTimeUnixNano &- start) / total * 1_000
+            let width = max(Double(span.durationNanos) / total * 1_000, 1)
+            var details = "<table class=\"attributes\">"
+                + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
+                + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
+                + "<tr><th>start</th><td>\(HTML.time(span.startTimeUnixNano))</td></tr>"
+            if span.status.isError || !span.status.message.isEmpty {
+                details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
+            }
+            for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan) {
+                details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
+            }
+            if span.attributes.count > Self.maxShownPerSpan {
+                details += "<tr><th>…</th><td>\(span.attributes.count - Self.maxShownPerSpan) more attributes (the query API has them all)</td></tr>"
+            }
+            if span.events.count > Self.maxShownPerSpan {
+                details += "<tr><th>…</th><td>the first \(Self.maxShownPerSpan) of \(span.events.count) events</td></tr>"
+            }
+            for event in span.events.prefix(Self.maxShownPerSpan) {
+                details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
+                    + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
+            }
+            let spanLogs = logsBySpan[span.spanID] ?? []
+            if !spanLogs.isEmpty {
+                details += "<tr><th>logs</th><td>" + spanLogs.prefix(Self.maxShownPerSpan).map { log in
+                    "\(HTML.time(log.timeUnixNano)) \(HTML.text(log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText)) \(HTML.text(log.body.text))"
+                }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more below" : "") + "</td></tr>"
+            }
+            details += "</table>"
+            var classes: [String] = span.isFailed ? ["failed"] : []
+            if !needle.isEmpty {
+                let isMatch = Self.span(span, matches: needle)
+                if isMatch { matched += 1 }
+                classes.append(isMatch ? "match" : "unmatched")
+            }
+            waterfall += "<tr\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
+                + (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
+                + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
+                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></td>"
+                + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
+                + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"
+                + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "")\"/></svg></td></tr>"
+        }
+        waterfall += "</tbody></table>"
+        if !needle.isEmpty {
+            body += note("\(matched) of \(trace.spans.count) spans match “\(HTML.text(needle))”.")
+        }
+        body += waterfall
+        body += "<p class=\"hint\">Outlined bars are the critical path: from the root, each time the child that ended last, the span its parent waited for.</p>"
+        body += statistics(TraceStatistics(trace))
+        body += "<form method=\"get\" action=\"/ui/compare\" class=\"search compare-with\"><input type=\"hidden\" name=\"a\" value=\"\(trace.traceID.hex)\">"
+            + "<label>Compare with trace <input name=\"b\" placeholder=\"32 hex digits\" required></label><button type=\"submit\">Compare</button></form>"
+        if let logs {
+            body += "<h2>Log lines</h2>" + logTable(logs.logs)
+            if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
+        }
+        return page("Trace \(trace.traceID.hex)", section: .traces, body)
+    }
+
+    /// Characters of a trace page's `find` looked for.
+    static let maxFindCharacters = 256
+
+    /// Whether `needle` (lowercased) is in what the page shows of the span: its service, name,
+    /// status message, a shown attribute's key or value, a shown event's name, or its span ID.
+    /// Each text is looked at as far as the page shows it, so a find costs what the page does.
+    static func span(_ span: QueryAPI.Span, matches needle: String) -> Bool {
+        func has(_ text: String) -> Bool { HTML.clipped(text).lowercased().contains(needle) }
+        if span.spanID.hex == needle || has(span.service) || has(span.name) || has(span.status.message) { return true }
+        if span.attributes.sorted(by: { $0.key < $1.key }).prefix(maxShownPerSpan).contains(where: { has($0.key) || has($0.value.text) }) { return true }
+        return span.events.prefix(maxShownPerSpan).contains { has($0.name) }
+    }
+
+    /// Where the trace's time went per service and operation (Jaeger's trace statistics), by
+    /// self time, largest first: the time spans ran with none of their children running.
+    func statistics(_ statistics: TraceStatistics) -> String {
+        var out = "<details class=\"statistics\"><summary>Where the time went: self time per service and operation</summary>"
+            + "<table class=\"results\"><thead><tr><th>Service</th><th>Operation</th><th>Spans</th><th>Failed</th><th>Total</th>"
+            + "<th>Average</th><th>Longest</th><th>Self time</th><th>Of the trace</th></tr></thead><tbody>"
+        for row in statistics.rows.prefix(WebUIRoutes.maxPageLimit) {
+            out += "<tr\(row.errors > 0 ? " class=\"failed\"" : "")><td>\(HTML.text(row.service))</td><td>\(HTML.text(row.operation))</td>"
+                + "<td class=\"number\">\(row.spans)</td><td class=\"number\">\(row.errors)</td>"
+                + "<td class=\"number\">\(HTML.duration(Double(row.totalNanos)))</td><td class=\"number\">\(HTML.duration(Double(row.averageNanos)))</td>"
+                + "<td class=\"number\">\(HTML.duration(Double(row.maxNanos)))</td><td class=\"number\">\(HTML.duration(Double(row.selfNanos)))</td>"
+                + "<td class=\"number\">\(statistics.durationNanos > 0 ? HTML.percent(Double(row.selfNanos) / Double(statistics.durationNanos)) : "–")</td></tr>"
+        }
+        out += "</tbody></table>"
+        if statistics.rows.count > WebUIRoutes.maxPageLimit {
+            out += note("Showing the \(WebUIRoutes.maxPageLimit) operations with the most self time of \(statistics.rows.count).")
+        }
+        return out + "</details>"
+    }
+
+    // MARK: - Compare
+
+    /// Two traces call by call (the CLI's `compare`): each call path with its spans and total
+    /// duration in both, what only one has, and how much slower or faster B is.
+    func compare(_ comparison: TraceComparison, cutA: Bool, cutB: Bool) -> String {
+        func side(_ label: String, _ side: TraceComparison.Side) -> String {
+            "<p class=\"summary\"><strong>\(label)</strong> <a class=\"trace-id\" href=\"/ui/traces/\(side.traceID.hex)\">\(side.traceID.hex)</a> · "
+                + "\(HTML.duration(Double(side.durationNanos))) · \(side.spanCount) spans</p>"
+        }
+        var body = "<h1>Compare traces</h1>" + side("A", comparison.a) + side("B", comparison.b)
+            + "<p class=\"summary\">B against A: \(change(comparison.a.durationNanos, comparison.b.durationNanos, inA: true, inB: true))</p>"
+        if cutA || cutB {
+            body += note("Only the first \(WebUIRoutes.maxWaterfallSpans) spans of \(cutA && cutB ? "both traces" : cutA ? "A" : "B") are compared; "
+                + "<code>periscope compare</code> compares them whole.")
+        }
+        body += "<table class=\"results compare\"><thead><tr><th>Call</th><th>A</th><th>B</th><th>Change</th></tr></thead><tbody>"
+        for row in comparison.rows.prefix(WebUIRoutes.maxWaterfallSpans) {
+            let mark = row.spansA == 0 ? " class=\"only-b\"" : row.spansB == 0 ? " class=\"only-a\"" : ""
+            func cell(_ spans: Int, _ total: UInt64) -> String {
+                spans == 0 ? "–" : (spans > 1 ? "\(spans) × " : "") + HTML.duration(Double(total))
+            }
+            body += "<tr\(mark)><td class=\"call depth-\(min(row.depth, WebStyle.maxDepth))\">\(HTML.text(row.call))</td>"
+                + "<td class=\"number\">\(cell(row.spansA, row.totalNanosA))</td><td class=\"number\">\(cell(row.spansB, row.totalNanosB))</td>"
+                + "<td class=\"number\">\(change(row.totalNanosA, row.totalNanosB, inA: row.spansA > 0, inB: row.spansB > 0))</td></tr>"
+        }
+        body += "</tbody></table>"
+        if comparison.rows.count > WebUIRoutes.maxWaterfallSpans {
+            body += note("Showing the first \(WebUIRoutes.maxWaterfallSpans) of \(comparison.rows.count) calls.")
+        }
+        return page("Compare traces", section: .traces, body)
+    }
+
+    /// B's total against A's: `+4.00ms (+40.0%)`, marked slower or faster past a tenth; `only in A` or `only in B`.
+    func change(_ a: UInt64, _ b: UInt64, inA: Bool, inB: Bool) -> String {
+        guard inA else { return "only in B" }
+        guard inB else { return "only in A" }
+        let difference = b >= a ? "+" + HTML.duration(Double(b - a)) : "−" + HTML.duration(Double(a - b))
+        guard a > 0 else { return b == 0 ? "same" : difference + " (new)" }
+        let ratio = (Double(b) - Double(a)) / Double(a)
+        let text = difference + " (" + (ratio >= 0 ? "+" : "") + HTML.percent(ratio) + ")"
+        if ratio > 0.1 { return "<span class=\"slower\">\(text)</span>" }
+        if ratio < -0.1 { return "<span class=\"faster\">\(text)</span>" }
+        return text
+    }
+
+    /// The form for two trace IDs, with what was wrong.
+    func compareForm(a: String, b: String, error: String?) -> String {
+        page("Compare traces", section: .traces, """
+            <h1>Compare traces</h1>
+            <form method="get" action="/ui/compare" class="search">
+            <label>Trace A <input name="a" value="\(HTML.text(a))" placeholder="32 hex digits" required></label>
+            <label>Trace B <input name="b" value="\(HTML.text(b))" placeholder="32 hex digits" required></label>
+            <button type="submit">Compare</button>
+            </form>
+            \(self.error(error))
+            <p class="hint">Or choose two traces in a search's results.</p>
+            """)
+    }
+}
