@@ -248,6 +248,7 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "form.search button").click()
         wait_for_url(driver, lambda url: "follow=on" in url, "the followed search did not run")
         check(len(driver.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")) == 1, "a followed search does not reload")
+        driver.get(f"{base}/ui/logs")  # away from the reloading page before its next reload
 
         # Golden signals: one row per service the API counts.
         driver.find_element(By.LINK_TEXT, "Signals").click()
