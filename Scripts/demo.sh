@@ -180,14 +180,21 @@ for line in sorted(lines):
         print("  " + line)
 PY
 echo
-echo "==> $collector/ui/   (the web UI: sign in with the token in $demo/token; traces, waterfalls, logs, signals, SLOs)"
+echo "==> $collector/ui/   (the web UI: sign in with the token in $demo/token; traces, waterfalls, comparisons, logs, dependencies, signals, SLOs)"
 python3 - "$collector" "$demo/token" <<'PY'
-import http.cookiejar, re, sys, urllib.parse, urllib.request
+import html, http.cookiejar, re, sys, urllib.parse, urllib.request
 base, token = sys.argv[1], open(sys.argv[2]).read().strip()
 browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 page = browser.open(base + "/ui/login", data=urllib.parse.urlencode({"token": token}).encode(), timeout=30).read().decode()
 traces = re.findall(r'class="trace-id" href="/ui/traces/([0-9a-f]{32})"', page)
 print(f"  signed in; the trace list shows {len(traces)} traces of the last hour, newest {traces[0] if traces else 'none'}")
+deps = browser.open(base + "/ui/dependencies?since=1h", timeout=30).read().decode()
+cell = r'<td>(?:<a [^>]*>)?([^<]*)(?:</a>)?</td>'
+calls = re.findall(r'<tr(?: class="failed")?>' + cell + cell + r'<td class="number">(\d+)</td><td class="number">(\d+)', deps)
+for caller, callee, count, failed in calls:
+    print(f"  dependencies page: {html.unescape(caller)} → {html.unescape(callee)}, {count} calls, {failed} failed")
+if not calls:
+    print("  dependencies page: no calls between services yet")
 PY
 echo
 if [ "$store" = postgres ]; then
