@@ -122,6 +122,14 @@ import Testing
     @Test("numbers from a server's answer that no Int holds print instead of trapping")
     func numbersPastInt() {
         #expect(DependencyTreeRenderer.percent(errors: .max, calls: 1) == "9.22337e+20%")
+        // In colour, the traffic's steps with failures are red; plain, the same blocks without escapes.
+        let row = QueryAPI.SignalRow(service: "checkout", operation: nil, requests: 30, requestsPerSecond: 1, errors: 2, errorRatio: 0.07,
+                                     errorTypes: [:], latency: nil, failureLatency: nil, saturation: nil, series: [10, 10, 10], errorSeries: [0, 2, 0])
+        let signals = QueryAPI.Signals(startTimeUnixNano: 0, endTimeUnixNano: 1, seriesStepSeconds: 60, rows: [row])
+        let colored = SignalsRenderer(width: 100, style: Style(enabled: true)).render(signals)
+        #expect(colored.contains("█\u{1B}[31m█\u{1B}[0m█"), "\(colored.debugDescription)")
+        #expect(SignalsRenderer(width: 100).render(signals).contains("███") && !SignalsRenderer(width: 100).render(signals).contains("\u{1B}"))
+        #expect(Sparkline.failedColumns([1], of: [1, 2], width: 16).isEmpty, "an older collector's answer: nothing marked")
         #expect(SignalsRenderer.rate(.infinity) == "inf/s")
         #expect(SignalsRenderer.rate(1e300) == "1e+300/s")
         #expect(SLORenderer.count(.infinity) == "inf" && SLORenderer.count(-.infinity) == "-inf" && SLORenderer.count(.nan) == "nan")

@@ -6,6 +6,8 @@ import PeriscopeQueryAPI
 /// SERVICE    OPERATION        RATE   ERR%    P50     P90     P99    SAT  TRAFFIC
 /// checkout   POST /checkout  2.1/s   5.0%  4.56ms  9.80ms  41.2ms   35%  ▁▂▅█▃▂
 /// ```
+///
+/// In colour, the traffic's steps that had failed requests are red.
 struct SignalsRenderer: Sendable {
     var width: Int
     var style: Style = .plain
@@ -55,10 +57,17 @@ struct SignalsRenderer: Sendable {
         }
         var lines = [style.dim(line(headers))]
         let errorColumn = byOperation ? 3 : 2
+        let trafficColumn = headers.count - 1
         for (index, cells) in rows.enumerated() {
             let row = signals.rows[index]
+            let failed = Sparkline.failedColumns(row.errorSeries.map(Double.init), of: row.series.map(Double.init), width: Self.sparklineWidth)
             lines.append(line(cells) { column, text in
-                column == errorColumn && row.errors > 0 ? style.color(text, row.errorRatio >= 0.05 ? .red : .yellow) : text
+                if column == trafficColumn, failed.contains(true) {
+                    return text.enumerated().map { offset, character in
+                        offset < failed.count && failed[offset] ? style.color(String(character), .red) : String(character)
+                    }.joined()
+                }
+                return column == errorColumn && row.errors > 0 ? style.color(text, row.errorRatio >= 0.05 ? .red : .yellow) : text
             })
         }
         return lines.joined(separator: "\n") + "\n"

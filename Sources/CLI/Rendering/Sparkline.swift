@@ -12,6 +12,13 @@ enum Sparkline {
         })
     }
 
+    /// For each column `render` draws of `values`, whether `failures` (a series as long) had any
+    /// there: those columns are drawn red. Empty when the lengths differ (an older collector).
+    static func failedColumns(_ failures: [Double], of values: [Double], width: Int) -> [Bool] {
+        guard failures.count == values.count, width > 0 else { return [] }
+        return resample(failures, to: width).map { $0 > 0 }
+    }
+
     /// Sums neighbouring values so the series fits `width` columns.
     static func resample(_ values: [Double], to width: Int) -> [Double] {
         guard values.count > width else { return values }
