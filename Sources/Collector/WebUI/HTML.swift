@@ -58,8 +58,13 @@ enum HTML {
     /// gigabytes.
     static func link(_ path: String, _ items: [(String, String)], text: String, class name: String? = nil) -> String {
         let shown = self.text(text)
-        guard items.allSatisfy({ $0.1.utf8.count <= maxShownCharacters }) else { return shown }
+        guard isLinkable(items) else { return shown }
         return "<a\(name.map { " class=\"\($0)\"" } ?? "") href=\"\(path)?\(query(items))\">\(shown)</a>"
+    }
+
+    /// Whether a link may carry `items`: none longer than `maxShownCharacters` bytes (`link`).
+    static func isLinkable(_ items: [(String, String)]) -> Bool {
+        items.allSatisfy { $0.1.utf8.count <= maxShownCharacters }
     }
 
     /// One path segment, percent-encoded (and escaped for the `href` it goes in).

@@ -136,8 +136,9 @@ struct ServiceGraph: Sendable {
             let (x, y) = origin(node)
             let label = node.name.count > Self.maxLabelCharacters ? String(node.name.prefix(Self.maxLabelCharacters - 1)) + "…" : node.name
             // A name too long to search for whole is drawn without a link (`HTML.link`).
-            let linked = node.name.utf8.count <= HTML.maxShownCharacters
-            out += (linked ? "<a class=\"service\" href=\"/ui/?\(HTML.query([("service", node.name), ("since", since)]))\">" : "<g class=\"service\">")
+            let search = [("service", node.name), ("since", since)]
+            let linked = HTML.isLinkable(search)
+            out += (linked ? "<a class=\"service\" href=\"/ui/?\(HTML.query(search))\">" : "<g class=\"service\">")
                 + "<title>\(HTML.text(node.name))\(node.failedCalls > 0 ? ": \(node.failedCalls) failed calls into it" : "")</title>"
                 + "<rect class=\"service\(node.failedCalls > 0 ? " failed" : "")\" x=\"\(Int(x))\" y=\"\(Int(y))\" width=\"\(Int(Self.boxWidth))\" height=\"\(Int(Self.boxHeight))\" rx=\"4\"/>"
                 + "<text x=\"\(Int(x + Self.boxWidth / 2))\" y=\"\(Int(y + Self.boxHeight / 2 + 5))\">\(HTML.text(label))</text>\(linked ? "</a>" : "</g>")"

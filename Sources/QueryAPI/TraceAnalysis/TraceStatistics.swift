@@ -27,8 +27,9 @@ public struct TraceStatistics: Sendable, Equatable, Encodable {
     public init(_ trace: QueryAPI.Trace) {
         traceID = trace.traceID
         spanCount = trace.spans.count
-        let tree = TraceTree(spans: trace.spans)
-        durationNanos = tree.durationNanos
+        // Only the trace's time range is needed here, not the tree's order.
+        let range = TraceTree.timeRange(of: trace.spans)
+        durationNanos = range.end - range.start
         let selfTimes = Self.selfTimes(trace.spans)
         var rows = [String: [String: Row]]()
         for (span, selfNanos) in zip(trace.spans, selfTimes) {

@@ -25,9 +25,15 @@ public struct TraceTree: Sendable {
 
     public var durationNanos: UInt64 { endUnixNano - startUnixNano }
 
+    /// From the first span's start to the last span's end (a span ending before it starts ends
+    /// at its start); 0…0 for no spans.
+    public static func timeRange(of spans: [QueryAPI.Span]) -> (start: UInt64, end: UInt64) {
+        let start = spans.map(\.startTimeUnixNano).min() ?? 0
+        return (start, max(start, spans.map { max($0.endTimeUnixNano, $0.startTimeUnixNano) }.max() ?? 0))
+    }
+
     public init(spans: [QueryAPI.Span]) {
-        startUnixNano = spans.map(\.startTimeUnixNano).min() ?? 0
-        endUnixNano = max(startUnixNano, spans.map { max($0.endTimeUnixNano, $0.startTimeUnixNano) }.max() ?? 0)
+        (startUnixNano, endUnixNano) = Self.timeRange(of: spans)
 
         // Index by position: the same span ID twice (a hostile or duplicated store) must not
         // make rows disappear, so children attach to the first span with that ID.
