@@ -60,7 +60,9 @@ struct PostgresStoreTests {
 
     @Test("a store that cannot be reached, or refuses TLS, is named with the reason in words")
     func unreachableInWords() throws {
-        let closed = "postgres://periscope@127.0.0.1:\(FreePort.pick())/nothing"
+        let closedPort = FreePort.closed()
+        defer { closedPort.release() }
+        let closed = "postgres://periscope@127.0.0.1:\(closedPort.port)/nothing"
         #expect {
             _ = try PostgresStore(location: PostgresLocation(url: closed), connections: 1)
         } throws: { error in

@@ -128,8 +128,9 @@ struct BadInputTests {
             ("periscope-collector", ["--listen", "127.0.0.1:\(port)", "--grpc-listen", "off", "--insecure-no-auth"], "another process listens there"),
         ]
         for (index, (binary, arguments, expected)) in cases.enumerated() {
-            let process = try RunningProcess(BinaryLocation.binary(binary), arguments + ["--data", directory.file("data-\(index)").path])
-            let status = try await process.waitForExit(timeout: .seconds(30))
+            let process = try await RunningProcess.run(
+                BinaryLocation.binary(binary), arguments + ["--data", directory.file("data-\(index)").path], timeout: .seconds(30))
+            let status = process.exitCode
             #expect(status == 64, "\(binary) \(arguments): exit \(status)")
             #expect(process.standardError.contains(expected), "\(binary) \(arguments): \(process.standardError)")
         }

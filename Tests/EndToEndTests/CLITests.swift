@@ -254,7 +254,7 @@ struct CLITests {
             struct Row: Decodable { var path: [String]; var spansA: Int; var spansB: Int; var totalNanosA: UInt64; var totalNanosB: UInt64 }
             var rows: [Row]
         }
-        let same = try JSONDecoder().decode(Comparison.self, from: Data(alias.standardOutput.utf8))
+        let same = try alias.decode(Comparison.self)
         #expect(same.rows.count == 5 && same.rows.allSatisfy { $0.spansA == 1 && $0.spansB == 1 && $0.totalNanosA == $0.totalNanosB })
         #expect(same.rows.last?.path == ["frontend: GET /checkout", "frontend: POST checkout", "checkout: POST /checkout", "payments: charge card"])
     }
@@ -338,7 +338,7 @@ struct CLITests {
             rounds += 1
             let result = try await Self.run(["logs", "--grep", "needle", "--since", "1h", "--limit", "10000", "--json"] + (until.map { ["--until", $0] } ?? []), collector)
             try #require(result.exitCode == 0, "\(result.standardError)")
-            let answer = try JSONDecoder().decode(QueryAPI.Logs.self, from: Data(result.standardOutput.utf8))
+            let answer = try result.decode(QueryAPI.Logs.self)
             found += answer.logs.map(\.body.text)
             #expect(answer.logs.map(\.timeUnixNano) == answer.logs.map(\.timeUnixNano).sorted(), "oldest first")
             guard answer.truncated else {
@@ -369,7 +369,7 @@ struct CLITests {
             rounds += 1
             let result = try await Self.run(["request", "req-cut", "--since", since, "--limit", "10000", "--json"], collector)
             try #require(result.exitCode == 0, "\(result.standardError)")
-            let document = try JSONDecoder().decode(RequestDocument.self, from: Data(result.standardOutput.utf8))
+            let document = try result.decode(RequestDocument.self)
             found += document.logs.map(\.body.text)
             #expect(!document.tracesTruncated)
             guard document.logsTruncated else {
@@ -423,12 +423,14 @@ struct CLITests {
         let directory = try TemporaryDirectory()
         let collector = try await CollectorProcess.start(in: directory)
         defer { Task { await collector.process.stop() } }
+        let closedPort = FreePort.closed()
+        defer { closedPort.release() }
         let cases: [(args: [String], environment: [String: String], useCollector: Bool, message: String)] = [
             (["traces", "--collector", collector.url], ["PERISCOPE_TOKEN": "wrong"], false,
              "periscope: the collector refused the token: check --token-file or PERISCOPE_TOKEN"),
             (["services", "--collector", collector.url], ["PERISCOPE_TOKEN": ""], false,
              "periscope: the collector requires a token: pass --token-file FILE or set PERISCOPE_TOKEN"),
-            (["deps", "--collector", "http://127.0.0.1:\(FreePort.pick())"], [:], false, "periscope: cannot reach the collector at"),
+            (["deps", "--collector", "http://127.0.0.1:\(closedPort.port)"], [:], false, "periscope: cannot reach the collector at"),
             (["traces", "--since", "5x"], [:], true, "periscope: --since '5x' is not a time"),
             (["logs", "--service", "a", "--since", "1h", "--until", "2h"], [:], true, "periscope: --since ("),
             (["trace", TraceID(hex: "0123456789abcdef0123456789abcdef")!.hex], [:], true,

@@ -7,9 +7,8 @@ import Testing
 @Suite("configuration check")
 struct ConfigurationCheckTests {
     static func run(_ binary: String, _ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
-        let process = try RunningProcess(BinaryLocation.binary(binary), arguments)
-        let status = try await process.waitForExit(timeout: .seconds(30))
-        return (status, process.standardOutput, process.standardError)
+        let process = try await RunningProcess.run(BinaryLocation.binary(binary), arguments, timeout: .seconds(30))
+        return (process.exitCode, process.standardOutput, process.standardError)
     }
 
     @Test("the collector checks its file, token file and SLO file, prints each SLO as it understood it, and starts nothing; a bad SLO is refused with its line")

@@ -7,10 +7,8 @@ import Testing
 /// and `periscope-agent dlq list | replay | purge` work on it.
 @Suite("Dead letters")
 struct DeadLetterTests {
-    func dlq(_ arguments: [String]) async throws -> RunningProcess {
-        let process = try RunningProcess(BinaryLocation.binary("periscope-agent"), ["dlq"] + arguments)
-        try await process.waitForExit(timeout: .seconds(30))
-        return process
+    func dlq(_ arguments: [String]) async throws -> CompletedProcess {
+        try await RunningProcess.run(BinaryLocation.binary("periscope-agent"), ["dlq"] + arguments, timeout: .seconds(30))
     }
 
     @Test("413 from the collector → dead letter; list shows it, replay delivers it, purge empties the folder")

@@ -27,10 +27,9 @@ struct GRPCIngestTests {
                          "--file", file.path]
         if let token { arguments += ["--token", token] }
         if gzip { arguments.append("--gzip") }
-        let process = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
-        let status = try await process.waitForExit(timeout: .seconds(60))
-        try #require(status == 0, "grpc_probe failed: \(process.standardError)")
-        return try JSONDecoder().decode(Outcome.self, from: Data(process.standardOutput.utf8))
+        let process = try await RunningProcess.run(URL(fileURLWithPath: "/usr/bin/env"), arguments)
+        try #require(process.exitCode == 0, "grpc_probe failed: \(process.standardError)")
+        return try process.decode(Outcome.self)
     }
 
     /// One log record; `incompressible` bodies are random, so the queue's zstd cannot shrink them.
@@ -121,8 +120,7 @@ struct GRPCIngestTests {
     @Test("a full agent queue answers RESOURCE_EXHAUSTED with RetryInfo; Python's exporter backs off and delivers every record once the collector is back")
     func backPressure() async throws {
         let directory = try TemporaryDirectory()
-        // The collector picks its own port (a port picked ahead could be taken by another test's
-        // process before the collector binds it); it comes back on the same one.
+        // The collector comes back on the same port (`FreePort`: no other test's process takes it meanwhile).
         let first = try await CollectorProcess.start(in: directory)
         let port = first.port
         await first.process.stop()
@@ -149,7 +147,7 @@ struct GRPCIngestTests {
         let burst = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", Self.peers.appendingPathComponent("grpc_log_burst.py").path, "--target", target, "--count", "20",
             "--service", "grpc-burst", "--timeout", "90", "--body-bytes", "8000",
-        ])
+        ], outputDirectory: directory.url)
         try await Task.sleep(for: .seconds(2))
         let collector = try await CollectorProcess.start(in: directory, port: port)
         defer { Task { await collector.process.stop() } }
@@ -278,13 +276,12 @@ struct GRPCIngestTests {
 
     /// Runs `grpc_refusals.py` against `agent` and decodes its counts.
     static func refusals(_ agent: AgentProcess, requests: Int, threads: Int) async throws -> (RefusalCounts, standardError: String) {
-        let process = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+        let process = try await RunningProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", peers.appendingPathComponent("grpc_refusals.py").path,
             "--target", "127.0.0.1:\(try #require(agent.grpcPort))", "--http", "127.0.0.1:\(agent.port)",
             "--requests", "\(requests)", "--threads", "\(threads)", "--body-bytes", "\(1 << 20)",
-        ])
-        let status = try await process.waitForExit(timeout: .seconds(180))
-        try #require(status == 0, "grpc_refusals failed: \(process.standardError.suffix(2000))")
+        ], timeout: .seconds(180))
+        try #require(process.exitCode == 0, "grpc_refusals failed: \(process.standardError.suffix(2000))")
         let summary = try #require(process.standardOutput.split(separator: "\n").last, "grpc_refusals printed no counts")
         return (try JSONDecoder().decode(RefusalCounts.self, from: Data(summary.utf8)), process.standardError)
     }

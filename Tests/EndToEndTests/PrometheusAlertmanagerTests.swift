@@ -311,8 +311,8 @@ struct PrometheusAlertmanagerTests {
     @Test("the shipped Prometheus rules and Grafana dashboard: promtool accepts the rules; Prometheus evaluates every rule against a real collector and agent without error and raises the rejected-items alert; every dashboard query returns series")
     func shippedRulesAndDashboard() async throws {
         let rulesFile = BinaryLocation.packageRoot.appendingPathComponent("Examples/prometheus/periscope-rules.yml")
-        let check = try RunningProcess(URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "rules", rulesFile.path])
-        #expect(try await check.waitForExit() == 0, "promtool: \(check.standardOutput) \(check.standardError)")
+        let check = try await RunningProcess.run(URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "rules", rulesFile.path])
+        #expect(check.exitCode == 0, "promtool: \(check.standardOutput) \(check.standardError)")
         let queries = try Self.dashboardQueries()
         #expect(queries.count >= 15)
 

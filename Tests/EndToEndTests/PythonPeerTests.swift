@@ -32,12 +32,11 @@ struct PythonPeerTests {
         case .grpcThroughAgent: ["--protocol", "grpc", "--endpoint", "127.0.0.1:\(try #require(agent.grpcPort))"]
         case .grpcToCollector: ["--protocol", "grpc", "--endpoint", "127.0.0.1:\(try #require(collector.grpcPort))", "--token", collector.token]
         }
-        let peer = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+        let peer = try await RunningProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", BinaryLocation.packageRoot.appendingPathComponent("Tests/Peers/otel_peer.py").path,
         ] + target)
-        let status = try await peer.waitForExit(timeout: .seconds(60))
-        try #require(status == 0, "python peer failed: \(peer.standardError)")
-        let sent = try JSONDecoder().decode(Sent.self, from: Data(peer.standardOutput.utf8))
+        try #require(peer.exitCode == 0, "python peer failed: \(peer.standardError)")
+        let sent = try peer.decode(Sent.self)
 
         #expect(!peer.standardError.contains("Failed to export"), "\(peer.standardError)")
         let trace = try await Self.waitForTrace(sent.trace_id, spans: 2, collector: collector)

@@ -184,9 +184,10 @@ struct SDKEndToEndTests {
 
     @Test("with no agent the service keeps serving, memory stays bounded and every lost span is counted")
     func noAgent() async throws {
-        let closedPort = FreePort.pick()  // nothing listens there
+        let closedPort = FreePort.closed()  // nothing listens there, for the whole test
+        defer { closedPort.release() }
         let backend = try RunningProcess(BinaryLocation.binary("periscope-example"), [
-            "backend", "--listen", "127.0.0.1:0", "--agent", "http://127.0.0.1:\(closedPort)",
+            "backend", "--listen", "127.0.0.1:0", "--agent", "http://127.0.0.1:\(closedPort.port)",
         ])
         defer { Task { await backend.stop() } }
         let port = try await backend.waitForListeningPort()

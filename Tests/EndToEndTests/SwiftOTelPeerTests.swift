@@ -20,11 +20,10 @@ struct SwiftOTelPeerTests {
         defer { Task { await agent.process.stop(); await collector.process.stop() } }
 
         let marker = "m\(UInt32.random(in: 1...UInt32.max))"
-        let service = try RunningProcess(Self.binary, [marker], environment: [
+        let service = try await RunningProcess.run(Self.binary, [marker], environment: [
             "OTEL_SERVICE_NAME": "swift-otel-svc", "OTEL_EXPORTER_OTLP_ENDPOINT": agent.url,
         ])
-        let status = try await service.waitForExit(timeout: .seconds(60))
-        try #require(status == 0, "swift-otel-service failed: \(service.standardError)")
+        try #require(service.exitCode == 0, "swift-otel-service failed: \(service.standardError)")
 
         let traces = try await poll(for: .seconds(20)) {
             try await QueryCLI.json(QueryAPI.TraceList.self, ["traces", "--service", "swift-otel-svc"], collector: collector).traces

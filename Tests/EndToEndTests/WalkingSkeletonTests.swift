@@ -120,7 +120,9 @@ struct WalkingSkeletonTests {
         let badToken = try await QueryCLI.run(["trace", TraceID.random().hex, "--collector", collector.url], collector: nil, environment: ["PERISCOPE_TOKEN": "wrong"])
         #expect(badToken.exitCode == 1)
         #expect(badToken.standardError.contains("token"))
-        let unreachable = try await QueryCLI.run(["trace", TraceID.random().hex, "--collector", "http://127.0.0.1:\(FreePort.pick())"], collector: nil)
+        let closedPort = FreePort.closed()
+        defer { closedPort.release() }
+        let unreachable = try await QueryCLI.run(["trace", TraceID.random().hex, "--collector", "http://127.0.0.1:\(closedPort.port)"], collector: nil)
         #expect(unreachable.exitCode == 1)
         #expect(unreachable.standardError.contains("cannot reach the collector"))
         for result in [unknown, malformed, badToken, unreachable] {

@@ -53,15 +53,14 @@ struct WebUITests {
         #expect(policy.contains("default-src 'none'") && !policy.contains("script-src") && !policy.contains("unsafe"), "\(policy)")
         #expect(login.header("X-Frame-Options") == "DENY")
 
-        let check = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
+        let check = try await RunningProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", BinaryLocation.packageRoot.appendingPathComponent("Tests/Peers/web_ui_check.py").path,
             "--url", collector.url, "--token", collector.token, "--hostile-trace", Self.hostileTrace.hex,
             "--hostile-name", Self.hostileName, "--correlation", "req-42",
-        ])
-        let status = try await check.waitForExit(timeout: .seconds(150))
-        try #require(status == 0, "web UI check failed: \(check.standardError)")
+        ], timeout: .seconds(150))
+        try #require(check.exitCode == 0, "web UI check failed: \(check.standardError)")
         struct Checked: Decodable { var traces: Int; var spans: Int; var logs: Int; var services: Int; var slos: Int; var calls: Int; var drawnServices: Int }
-        let checked = try JSONDecoder().decode(Checked.self, from: Data(check.standardOutput.utf8))
+        let checked = try check.decode(Checked.self)
         #expect(checked.traces == 4, "the data set's three traces and the hostile one")
         #expect(checked.spans == 3)
         #expect(checked.logs == 3, "req-42's three log lines")

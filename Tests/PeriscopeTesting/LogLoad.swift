@@ -186,20 +186,84 @@ public enum ProcessMemory {
     }
 }
 
-/// A loopback port that was free a moment ago, for a server that must come back on the same port.
+/// Loopback ports for tests, taken from outside the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`). Every server that binds port 0 and every
+/// outgoing connection gets its port from inside that range, so a port from here stays free
+/// while its server is down: a collector stopped and started again comes back to its own
+/// port, not to another test's process that took it meanwhile (which once made an SDK with
+/// "no agent" export 416 spans to some other test's server).
 public enum FreePort {
+    /// A port that nothing was bound to a moment ago; only another `pick()` may choose it too.
     public static func pick() -> Int {
+        let candidates = outsideEphemeralRange()
+        for _ in 0..<1_000 {
+            let port = Int.random(in: candidates)
+            if let socket = bound(port) {
+                close(socket)
+                return port
+            }
+        }
+        fatalError("no free loopback port in \(candidates) after 1,000 tries")
+    }
+
+    /// A port held bound, never listening, until `release()`: a connection to it is refused
+    /// for as long as the test needs "nothing listens there".
+    public static func closed() -> ClosedPort {
+        let candidates = outsideEphemeralRange()
+        for _ in 0..<1_000 {
+            let port = Int.random(in: candidates)
+            if let socket = bound(port) { return ClosedPort(port: port, socket: socket) }
+        }
+        fatalError("no free loopback port in \(candidates) after 1,000 tries")
+    }
+
+    /// Ports 10000 and up below the ephemeral range, or above it when it starts too low.
+    static func outsideEphemeralRange() -> ClosedRange<Int> {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let (low, high) = bounds.count == 2 ? (bounds[0], bounds[1]) : (32_768, 60_999)
+        if low > 12_000 { return 10_000...(low - 1) }
+        precondition(high < 63_000, "the ephemeral port range \(low)-\(high) leaves no room for test ports")
+        return (high + 1)...65_535
+    }
+
+    /// A socket bound to 127.0.0.1:`port`, or nil when something holds the port.
+    private static func bound(_ port: Int) -> Int32? {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketFD) }
+        guard socketFD >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(socketFD)
+            return nil
+        }
+        return socketFD
     }
+}
+
+/// A loopback port bound without listening (connections to it are refused), held until `release()`.
+public final class ClosedPort: Sendable {
+    public let port: Int
+    private let socket: Mutex<Int32?>
+
+    init(port: Int, socket: Int32) {
+        self.port = port
+        self.socket = Mutex(socket)
+    }
+
+    public func release() {
+        socket.withLock { held in
+            if let fd = held { close(fd) }
+            held = nil
+        }
+    }
+
+    deinit { release() }
 }
 
 /// Hands out 1, 2, 3, … up to a bound, to concurrent senders.

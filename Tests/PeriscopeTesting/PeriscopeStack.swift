@@ -29,9 +29,11 @@ public struct CollectorProcess: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
 
     /// Starts a collector; a restart (same `directory`) keeps the token of the first start.
+    /// Without a `port` it takes one from `FreePort`, so that when it is stopped no other
+    /// test's process takes its port and it comes back on it.
     /// `extraArguments` go last; `limits` are `prlimit(1)` options it runs under (`--fsize=2097152`).
     public static func start(
-        in directory: TemporaryDirectory, port: Int = 0, dataDirectory: URL? = nil, extraArguments: [String] = [], limits: [String] = []
+        in directory: TemporaryDirectory, port: Int? = nil, dataDirectory: URL? = nil, extraArguments: [String] = [], limits: [String] = []
     ) async throws -> CollectorProcess {
         let tokenFile = directory.file("collector-tokens.txt")
         let token: String
@@ -43,7 +45,7 @@ public struct CollectorProcess: Sendable {
         }
         let data = dataDirectory ?? directory.file("collector-data")
         let arguments = [
-            "--listen", "127.0.0.1:\(port)", "--grpc-listen", "127.0.0.1:0", "--data", data.path, "--token-file", tokenFile.path,
+            "--listen", "127.0.0.1:\(port ?? FreePort.pick())", "--grpc-listen", "127.0.0.1:0", "--data", data.path, "--token-file", tokenFile.path,
             "--log-level", "warning",
         ] + extraArguments
         let binary = BinaryLocation.binary("periscope-collector")
@@ -103,18 +105,12 @@ public struct AgentProcess: Sendable {
 
 /// Runs the real `periscope` CLI to completion.
 public enum QueryCLI {
-    public struct Result: Sendable {
-        public var exitCode: Int32
-        public var standardOutput: String
-        public var standardError: String
-    }
+    public typealias Result = CompletedProcess
 
     public static func run(_ arguments: [String], collector: CollectorProcess?, environment: [String: String] = [:]) async throws -> Result {
         var args = arguments
         if let collector { args += ["--collector", collector.url, "--token-file", collector.tokenFile.path] }
-        let process = try RunningProcess(BinaryLocation.binary("periscope"), args, environment: environment)
-        let code = try await process.waitForExit(timeout: .seconds(60))
-        return Result(exitCode: code, standardOutput: process.standardOutput, standardError: process.standardError)
+        return try await RunningProcess.run(BinaryLocation.binary("periscope"), args, environment: environment)
     }
 
     /// Runs a `--json` command and decodes its document.
@@ -123,6 +119,6 @@ public enum QueryCLI {
         guard result.exitCode == 0 else {
             throw RunningProcess.StartError(description: "periscope \(arguments.joined(separator: " ")) exited \(result.exitCode): \(result.standardError)")
         }
-        return try JSONDecoder().decode(Document.self, from: Data(result.standardOutput.utf8))
+        return try result.decode(Document.self)
     }
 }

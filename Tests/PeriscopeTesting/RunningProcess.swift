@@ -8,6 +8,8 @@ public final class RunningProcess: Sendable {
     private let process: Process
     private let stdout = OutputBuffer()
     private let stderr = OutputBuffer()
+    /// Where stdout and stderr go instead of pipes, if the caller asked for files.
+    private let outputFiles: (stdout: URL, stderr: URL)?
 
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
@@ -15,7 +17,14 @@ public final class RunningProcess: Sendable {
         public init(description: String) { self.description = description }
     }
 
-    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws {
+    /// Starts `executable`. With `outputDirectory`, stdout and stderr go to files of their own
+    /// in it, complete the moment the process has exited: for a program whose output is parsed
+    /// whole (`run(_:_:environment:timeout:)` does all of it). Without it they go through
+    /// pipes read as they come, for servers a test watches.
+    public init(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil,
+        outputDirectory: URL? = nil
+    ) throws {
         self.name = executable.lastPathComponent
         let process = Process()
         process.executableURL = executable
@@ -24,28 +33,46 @@ public final class RunningProcess: Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
         process.standardInput = FileHandle.nullDevice
         self.process = process
-        out.fileHandleForReading.readabilityHandler = { [stdout] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                stdout.close()
-                handle.readabilityHandler = nil
-            } else {
-                stdout.append(data)
+        var opened: [FileHandle] = []
+        defer { for handle in opened { try? handle.close() } }
+        if let outputDirectory {
+            let stem = "\(name)-\(UUID().uuidString.prefix(8))"
+            let files = (stdout: outputDirectory.appendingPathComponent("\(stem).stdout"),
+                         stderr: outputDirectory.appendingPathComponent("\(stem).stderr"))
+            for file in [files.stdout, files.stderr] {
+                guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+                    throw StartError(description: "cannot create \(file.path)")
+                }
+                opened.append(try FileHandle(forWritingTo: file))
             }
-        }
-        err.fileHandleForReading.readabilityHandler = { [stderr] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                stderr.close()
-                handle.readabilityHandler = nil
-            } else {
-                stderr.append(data)
+            process.standardOutput = opened[0]
+            process.standardError = opened[1]
+            outputFiles = files
+        } else {
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            outputFiles = nil
+            out.fileHandleForReading.readabilityHandler = { [stdout] handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    stdout.close()
+                    handle.readabilityHandler = nil
+                } else {
+                    stdout.append(data)
+                }
+            }
+            err.fileHandleForReading.readabilityHandler = { [stderr] handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    stderr.close()
+                    handle.readabilityHandler = nil
+                } else {
+                    stderr.append(data)
+                }
             }
         }
         do {
@@ -58,8 +85,22 @@ public final class RunningProcess: Sendable {
 
     public var processID: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
-    public var standardOutput: String { stdout.text }
-    public var standardError: String { stderr.text }
+    public var standardOutput: String { outputFiles.map { Self.contents($0.stdout) } ?? stdout.text }
+    public var standardError: String { outputFiles.map { Self.contents($0.stderr) } ?? stderr.text }
+
+    private static func contents(_ file: URL) -> String {
+        String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Runs `executable` to its end (killed past `timeout`) and returns all it printed.
+    public static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> CompletedProcess {
+        let directory = try TemporaryDirectory("periscope-output")
+        let process = try RunningProcess(executable, arguments, environment: environment, outputDirectory: directory.url)
+        let code = try await process.waitForExit(timeout: timeout)
+        return CompletedProcess(exitCode: code, standardOutput: process.standardOutput, standardError: process.standardError)
+    }
 
     /// Waits until a stdout line contains `marker` and returns that line.
     public func waitForLine(containing marker: String, timeout: Duration = .seconds(30)) async throws -> String {
@@ -125,7 +166,7 @@ public final class RunningProcess: Sendable {
         // (a CLI's JSON once failed to decode, exit 0, with 5 s here while 113 tests ran beside it;
         // a short drain is one way that happens).
         let drained = ContinuousClock.now + .seconds(20)
-        while !(stdout.isClosed && stderr.isClosed), ContinuousClock.now < drained {
+        while outputFiles == nil, !(stdout.isClosed && stderr.isClosed), ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(5))
         }
         return exited ?? process.terminationStatus
@@ -169,6 +210,27 @@ public final class RunningProcess: Sendable {
 }
 
 /// Bytes a pipe delivered so far, shared between the reading handler and the test.
+/// What a program run to its end printed, and how it ended.
+public struct CompletedProcess: Sendable {
+    public var exitCode: Int32
+    public var standardOutput: String
+    public var standardError: String
+
+    /// Decodes stdout as `Document`; when it is not one, the error shows what stdout held.
+    public func decode<Document: Decodable>(_ type: Document.Type) throws -> Document {
+        do {
+            return try JSONDecoder().decode(Document.self, from: Data(standardOutput.utf8))
+        } catch {
+            throw RunningProcess.StartError(description: """
+                stdout (\(standardOutput.utf8.count) bytes, exit \(exitCode)) is not a \(Document.self): \(error)
+                begins: \(standardOutput.prefix(300))
+                ends: \(standardOutput.suffix(300))
+                stderr: \(standardError.suffix(500))
+                """)
+        }
+    }
+}
+
 final class OutputBuffer: Sendable {
     private let data = Mutex(Data())
     private let closed = Mutex(false)
