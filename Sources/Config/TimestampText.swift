@@ -154,6 +154,11 @@ public enum TimestampText {
             + ".\(pad(Int(unixNano % 1_000_000_000), 9))Z"
     }
 
+    /// `2024-05-01T12:34:56.789Z`: to the millisecond, as people read times.
+    public static func rfc3339Milliseconds(unixNano: UInt64) -> String {
+        String(rfc3339(unixNano: unixNano).dropLast(7)) + "Z"
+    }
+
     /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
     public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468

@@ -1,5 +1,6 @@
 import Testing
 @testable import PeriscopeCLI
+import PeriscopeQueryAPI
 
 @Suite struct DurationFormatTests {
     @Test(arguments: [

@@ -133,7 +133,7 @@ struct ServiceGraphTests {
         #expect(points(WebPages.sparkline([0, 5, 10], stepSeconds: 60)) == ["0.0,22.0", "60.0,12.0", "120.0,2.0"])
         let long = WebPages.sparkline(Array(repeating: 3, count: 1_000), stepSeconds: 60)
         #expect(points(long).count == 112, "groups of 9 steps")
-        #expect(long.contains("requests per 9m0s, at most 27"))
+        #expect(long.contains("requests per 9m, at most 27"))
         #expect(Set(points(WebPages.sparkline([0, 0, 0], stepSeconds: 60)).map { $0.split(separator: ",")[1] }) == ["22.0"])
         // Extreme counts and steps draw (an overflow would trap here).
         #expect(WebPages.sparkline([Int.max, Int.max, -5], stepSeconds: Int.max).contains("at most \(Int.max)"))

@@ -62,8 +62,10 @@ struct TraceComparisonRenderer: Sendable {
             percent = (value >= 0 ? "+" : "") + String(format: abs(value) >= 100 ? "%.0f" : "%.1f", value) + "%"
         }
         let text = difference + "  " + Text.padLeft(percent, 6)
-        if a > 0, Double(b) > Double(a) * 1.1 { return style.color(text, .red) }
-        if a > 0, Double(b) < Double(a) * 0.9 { return style.color(text, .green) }
-        return text
+        switch TraceComparison.Trend(a, b) {
+        case .slower: return style.color(text, .red)
+        case .faster: return style.color(text, .green)
+        case .similar: return text
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PeriscopeConfig
 import PeriscopeModel
+import PeriscopeQueryAPI
 
 /// Text made safe for HTML. Every telemetry value reaches a page through `HTML.text` (element
 /// content and quoted attribute values alike) or `HTML.query` (inside a link), so a span named
@@ -83,24 +84,12 @@ enum HTML {
 
     /// `2026-12-07T13:04:51.123Z`.
     static func time(_ unixNano: UInt64) -> String {
-        String(TimestampText.rfc3339(unixNano: unixNano).dropLast(7)) + "Z"
+        TimestampText.rfc3339Milliseconds(unixNano: unixNano)
     }
 
-    /// `850ns`, `12.3µs`, `4.56ms`, `1.20s`, `3m20s`.
+    /// As the CLI shows durations (`DurationFormat`).
     static func duration(_ nanos: Double) -> String {
-        guard nanos.isFinite, nanos >= 0 else { return "–" }
-        switch nanos {
-        case ..<1_000: return "\(Int(nanos))ns"
-        case ..<1_000_000: return String(format: "%.1fµs", nanos / 1_000)
-        case ..<1_000_000_000: return String(format: "%.2fms", nanos / 1_000_000)
-        case ..<60_000_000_000: return String(format: "%.2fs", nanos / 1_000_000_000)
-        default:
-            let seconds = Int(min(nanos / 1_000_000_000, 1e15))
-            if seconds < 3_600 { return "\(seconds / 60)m\(seconds % 60)s" }
-            if seconds < 86_400 { return "\(seconds / 3_600)h\(seconds % 3_600 / 60)m" }
-            let hours = seconds % 86_400 / 3_600
-            return "\(seconds / 86_400)d" + (hours > 0 ? "\(hours)h" : "")
-        }
+        DurationFormat.string(nanos: nanos)
     }
 
     /// `12.5%` of a ratio in 0…1.

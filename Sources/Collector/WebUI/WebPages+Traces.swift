@@ -237,9 +237,11 @@ extension WebPages {
         guard a > 0 else { return b == 0 ? "same" : difference + " (new)" }
         let ratio = (Double(b) - Double(a)) / Double(a)
         let text = difference + " (" + (ratio >= 0 ? "+" : "") + HTML.percent(ratio) + ")"
-        if ratio > 0.1 { return "<span class=\"slower\">\(text)</span>" }
-        if ratio < -0.1 { return "<span class=\"faster\">\(text)</span>" }
-        return text
+        switch TraceComparison.Trend(a, b) {
+        case .slower: return "<span class=\"slower\">\(text)</span>"
+        case .faster: return "<span class=\"faster\">\(text)</span>"
+        case .similar: return text
+        }
     }
 
     /// The form for two trace IDs, with what was wrong.

@@ -139,10 +139,7 @@ struct WebUIRoutes: Sendable {
         router.get("ui/signals") { request, _ in
             await page(request) { parameters in
                 do {
-                    guard parameters.string("since") != "all" || parameters.string("start") != nil else {
-                        throw QueryParameters.Invalid(message: "signals need a time range: since must be a duration such as 1h")
-                    }
-                    let filled = try Self.since(Self.limited(parameters, default: Self.maxPageLimit), default: "1h")
+                    let filled = try Self.ranged(Self.limited(parameters, default: Self.maxPageLimit), default: "1h", what: "signals")
                     return (.ok, pages.signals(WebPages.Form(parameters.pairs), answer: try await queries.signals(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.signals(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
@@ -152,10 +149,7 @@ struct WebUIRoutes: Sendable {
         router.get("ui/dependencies") { request, _ in
             await page(request) { parameters in
                 do {
-                    guard parameters.string("since") != "all" || parameters.string("start") != nil else {
-                        throw QueryParameters.Invalid(message: "dependencies need a time range: since must be a duration such as 1h")
-                    }
-                    let filled = try Self.since(parameters, default: "1h")
+                    let filled = try Self.ranged(parameters, default: "1h", what: "dependencies")
                     return (.ok, pages.dependencies(WebPages.Form(parameters.pairs), answer: try await queries.dependencies(filled), error: nil))
                 } catch let error as QueryParameters.Invalid {
                     return (.badRequest, pages.dependencies(WebPages.Form(parameters.pairs), answer: nil, error: error.message))
@@ -292,6 +286,15 @@ struct WebUIRoutes: Sendable {
 
     /// `since=1h` (one of the forms' ages, or any duration) as `start`, unless `start` is given;
     /// `since=all` leaves the start open.
+    /// `since` as `since(_:default:)` reads it, refusing `all` with the sentence that says why:
+    /// a page of `what` (signals, dependencies) is a summary of a time range.
+    static func ranged(_ parameters: QueryParameters, default fallback: String, what: String) throws(QueryParameters.Invalid) -> QueryParameters {
+        guard parameters.string("since") != "all" || parameters.string("start") != nil else {
+            throw QueryParameters.Invalid(message: "\(what) need a time range: since must be a duration such as 1h")
+        }
+        return try since(parameters, default: fallback)
+    }
+
     static func since(_ parameters: QueryParameters, default fallback: String) throws(QueryParameters.Invalid) -> QueryParameters {
         guard parameters.string("start") == nil else { return parameters }
         let text = parameters.string("since") ?? fallback

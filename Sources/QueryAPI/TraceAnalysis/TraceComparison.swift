@@ -26,6 +26,23 @@ public struct TraceComparison: Sendable, Equatable, Encodable {
         public var totalNanosB: UInt64
     }
 
+    /// Whether a call took longer in B than in A: past a tenth either way it is marked (red
+    /// and green in the CLI, the web UI's `slower` and `faster`); a call A spent no time in is
+    /// never marked.
+    public enum Trend: Sendable, Equatable {
+        case slower, faster, similar
+
+        public init(_ a: UInt64, _ b: UInt64) {
+            if a > 0, Double(b) > Double(a) * 1.1 {
+                self = .slower
+            } else if a > 0, Double(b) < Double(a) * 0.9 {
+                self = .faster
+            } else {
+                self = .similar
+            }
+        }
+    }
+
     public var a: Side
     public var b: Side
     public var rows: [Row]

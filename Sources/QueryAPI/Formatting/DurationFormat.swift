@@ -1,7 +1,8 @@
 /// Durations the way people read them: three significant digits in the largest unit that
 /// keeps the number below 1000 — `850ns`, `12.3µs`, `4.56ms`, `1.23s`, then `2m05s`, `1h02m`.
-enum DurationFormat {
-    static func string(nanos: UInt64) -> String {
+/// The CLI and the web UI both show durations so.
+public enum DurationFormat {
+    public static func string(nanos: UInt64) -> String {
         if nanos == 0 { return "0s" }
         if nanos < 1_000 { return "\(nanos)ns" }
         let units: [(scale: Double, suffix: String)] = [(1e3, "µs"), (1e6, "ms"), (1e9, "s")]
@@ -23,6 +24,13 @@ enum DurationFormat {
         }
         let hours = (minutes + 30) / 60
         return "\(hours / 24)d" + remainder(hours % 24, "h")
+    }
+
+    /// A duration computed in floating point (a mean, a span of a chart); `–` when it is not
+    /// a finite, non-negative number.
+    public static func string(nanos: Double) -> String {
+        guard nanos.isFinite, nanos >= 0 else { return "–" }
+        return string(nanos: nanos >= 0x1p64 ? UInt64.max : UInt64(nanos))
     }
 
     /// The smaller unit after a larger one, two digits wide; nothing when it is zero (`30d`, `2h`).
