@@ -239,7 +239,8 @@ rm -rf "$RESULTS/tail-work-1"
 
 step "store: the collector alone, pinned to one core (periscope-store-bench)"
 # Bulk ingest of STORE_BENCH_SPANS spans (traces of 10, plus a log per trace) into a collector
-# pinned to CPU 1, then trace by ID, searches, logs by correlation ID, bytes per span, and 30 days
+# pinned to CPU 1, then trace by ID, searches, logs by correlation ID, bytes per span, the web UI's
+# pages (and a 10,000-span trace's page in headless Chromium, on the client's CPU), and 30 days
 # of hourly server spans for golden signals / SLO status (plus the same spans as kind=internal for
 # the rollup cost). The client is pinned to CPU 0. Span start times follow the spans' numbers
 # across the day (a day replayed as live traffic arrives); the backfill run below spreads them at
@@ -257,12 +258,12 @@ for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
   rollups=(); [ "$run" = 1 ] || rollups=(--skip-rollup-comparison)
   STEP_TIMEOUT="${STORE_BENCH_TIMEOUT:-1500}" record "$name" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" \
     --spans "${STORE_BENCH_SPANS:-10000000}" "${rollups[@]}" --collector-cpus "$collector_cpus" \
-    --json-out "$RESULTS/$name.json"
+    --web-timing-script "$BENCH/Scripts/web_ui_timing.py" --json-out "$RESULTS/$name.json"
 done
 for run in $(seq 1 "${STORE_BENCH_RUNS:-3}"); do
   name="$(run_name store-bench-random "$run")"
   STEP_TIMEOUT=900 record "$name" "${pin[@]}" "$STORE_BENCH" --bin-dir "$BIN" --spans 200000 \
-    --arrival random --skip-signals --skip-rollup-comparison --repetitions 50 --collector-cpus "$collector_cpus" \
+    --arrival random --skip-signals --skip-rollup-comparison --skip-web --repetitions 50 --collector-cpus "$collector_cpus" \
     --json-out "$RESULTS/$name.json"
 done
 

@@ -76,6 +76,18 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
     @Flag(help: "Skip the golden-signals / SLO part.")
     var skipSignals = false
 
+    @Flag(help: "Skip the web UI's pages (timed after each SQLite part's queries) and the large trace in headless Chromium.")
+    var skipWeb = false
+
+    @Option(help: "Spans of the one large trace whose web UI page is timed, in the store part.")
+    var largeTraceSpans = 10_000
+
+    @Option(help: "The script that times a page in headless Chromium.")
+    var webTimingScript = "Benchmarks/Scripts/web_ui_timing.py"
+
+    @Option(help: "Timed page loads in Chromium (after one warm-up).")
+    var browserRuns = 5
+
     @Option(help: "Seconds any one ingest (including draining into the store) may take.")
     var ingestTimeout = 3600.0
 
@@ -221,6 +233,12 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
                 "/api/v1/traces/" + IDSource.hex(workload.ids.traceID(UInt64(rng.below(traces))))
             }
         }
+        var webPages: [String: StoreReport.Query]?
+        var largeTrace: StoreReport.LargeTracePage?
+        if postgres == nil, !skipWeb {
+            webPages = await storeWebPages(client, workload: workload, traces: traces, start: startRange, end: end)
+            largeTrace = await largeTracePage(client, ids: workload.ids, end: end)
+        }
         let diskAfterQueries = try postgres.map { try $0.storeBytes(database) } ?? ProcessStats.directoryBytes(data)
         defer { if !keepData { try? FileManager.default.removeItem(at: data) } }
         return StoreReport.Store(
@@ -229,7 +247,8 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             diskBytesAfterQueries: diskAfterQueries,
             bytesPerSpan: Double(diskBytes) / Double(ingest.spans),
             bytesPerSpanExcludingWAL: Double(databaseBytes) / Double(ingest.spans),
-            queries: queries, backend: postgres == nil ? "sqlite" : "postgres", collectors: count, autovacuumSettleSeconds: settleSeconds)
+            queries: queries, webPages: webPages, largeTrace: largeTrace,
+            backend: postgres == nil ? "sqlite" : "postgres", collectors: count, autovacuumSettleSeconds: settleSeconds)
     }
 
     /// The store workload of `traces` traces, in arrival order or at random per `--arrival`.
@@ -318,12 +337,13 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         return rounds
     }
 
-    /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time.
-    private func measure(_ client: StoreClient, name: String, targetMs: Double, resultKey: String,
+    /// Warm-up, then `repetitions` timed requests of the URLs `next` makes, one at a time;
+    /// `resultKey` names the JSON array counted as results, nil for a web page (its bytes).
+    func measure(_ client: StoreClient, name: String, targetMs: Double, resultKey: String?,
                          repetitions: Int? = nil, warmup: Int? = nil,
                          _ next: () -> String) async -> StoreReport.Query {
         let repetitions = repetitions ?? self.repetitions, warmup = warmup ?? self.warmup
-        var times: [Double] = [], errors = 0, results = 0, empty = 0
+        var times: [Double] = [], errors = 0, results = 0, empty = 0, bytes = 0
         var example = ""
         for round in 0..<(warmup + repetitions) {
             let url = next()
@@ -331,16 +351,21 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
             let answer = await client.timedGet(url)
             guard round >= warmup else { continue }
             times.append(answer.ms)
+            bytes += answer.body.count
             if answer.status != 200 { errors += 1; continue }
-            let count = StoreClient.resultCount(answer.body, key: resultKey) ?? 0
+            let count = resultKey.map { StoreClient.resultCount(answer.body, key: $0) ?? 0 } ?? (answer.body.isEmpty ? 0 : 1)
             results += count
             if count == 0 { empty += 1 }
         }
         let figures = Percentiles(times)
-        print(String(format: "  %@: p50 %.2f ms, p99 %.2f ms (target %.0f ms), %d errors, %.1f results/answer, %d empty",
-                     name, figures.p50, figures.p99, targetMs, errors, Double(results) / Double(max(1, repetitions)), empty))
+        let meanBytes = Double(bytes) / Double(max(1, repetitions))
+        print(String(format: "  %@: p50 %.2f ms, p99 %.2f ms (target %.0f ms), %d errors, %@, %d empty",
+                     name, figures.p50, figures.p99, targetMs, errors,
+                     resultKey == nil ? String(format: "%.0f bytes/page", meanBytes) : String(format: "%.1f results/answer", Double(results) / Double(max(1, repetitions))),
+                     empty))
         return StoreReport.Query(name: name, exampleURL: example, targetMs: targetMs, latencyMs: figures, errors: errors,
-                                 meanResults: Double(results) / Double(max(1, repetitions)), emptyAnswers: empty)
+                                 meanResults: Double(results) / Double(max(1, repetitions)), emptyAnswers: empty,
+                                 meanBytes: resultKey == nil ? meanBytes : nil)
     }
 
     // MARK: signals
@@ -365,6 +390,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         let collector = try startCollector(collectorBinary, data: data, work: work, extra: ["--slo", sloFile.path] + store)
         let serverIngest: StoreReport.Ingest
         var queries: [String: StoreReport.Query] = [:]
+        var webPages: [String: StoreReport.Query]?
         do {
             defer { collector.stop() }
             let client = StoreClient(baseURL: "http://127.0.0.1:\(collector.port)", client: http)
@@ -379,6 +405,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
                                                           repetitions: signalsRepetitions, warmup: 5) { "/api/v1/signals?\(range)&by=operation" }
             queries["slos"] = await measure(client, name: "SLO status", targetMs: 100, resultKey: "slos",
                                             repetitions: signalsRepetitions, warmup: 5) { "/api/v1/slos" }
+            if postgres == nil, !skipWeb { webPages = await signalsWebPages(client, services: signalsServices, start: start, end: now) }
         }
         if !keepData { try? FileManager.default.removeItem(at: data) }
 
@@ -395,7 +422,7 @@ struct PeriscopeStoreBench: AsyncParsableCommand {
         }
         return StoreReport.Signals(
             services: signalsServices, operations: signalsOperations, days: signalsDays, spans: server.totalSpans,
-            sloCount: signalsServices, ingestServer: serverIngest, rollupCost: rollupCost, queries: queries)
+            sloCount: signalsServices, ingestServer: serverIngest, rollupCost: rollupCost, queries: queries, webPages: webPages)
     }
 
     private func ingestSignals(_ workload: SignalsWorkload, client: StoreClient, pid: Int32, label: String,

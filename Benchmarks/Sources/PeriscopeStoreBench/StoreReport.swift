@@ -56,6 +56,37 @@ struct StoreReport: Codable, Sendable {
         var errors: Int
         var meanResults: Double
         var emptyAnswers: Int
+        /// Mean bytes of an answer's body (web pages).
+        var meanBytes: Double?
+    }
+
+    /// The web UI's page of one large trace: its server time, and in headless Chromium
+    /// (`Benchmarks/Scripts/web_ui_timing.py`) how long until it could be used.
+    struct LargeTracePage: Codable, Sendable {
+        var spans: Int
+        var page: Query
+        var browser: BrowserTiming?
+        /// Why there is no browser timing (no Chromium, the script failed), if there is none.
+        var browserError: String?
+    }
+
+    /// What `web_ui_timing.py` printed: Navigation Timing figures in milliseconds from the
+    /// start of each navigation, their medians, and the waterfall rows drawn.
+    struct BrowserTiming: Codable, Sendable {
+        struct Figures: Codable, Sendable {
+            var server: Double
+            var interactive: Double
+            var contentLoaded: Double
+            var load: Double
+            var forcedLayout: Double
+            var ready: Double
+        }
+
+        var url: String
+        var bytes: Int
+        var rows: Int?
+        var median: Figures
+        var runs: [Figures]
     }
 
     struct Store: Codable, Sendable {
@@ -74,6 +105,9 @@ struct StoreReport: Codable, Sendable {
         var bytesPerSpan: Double
         var bytesPerSpanExcludingWAL: Double
         var queries: [String: Query]
+        /// The web UI's pages over the same data (SQLite store only; none with `--skip-web`).
+        var webPages: [String: Query]?
+        var largeTrace: LargeTracePage?
         /// "sqlite" or "postgres" (bytes: `pg_total_relation_size` of the store's tables, indexes and TOAST).
         var backend = "sqlite"
         /// Collectors sharing the store during the ingest (batches spread over them in turn); CPU figures are their sum.
@@ -93,6 +127,8 @@ struct StoreReport: Codable, Sendable {
         /// Ingest time of these server spans over the same spans as internal (nothing rolled up).
         var rollupCost: RollupComparison?
         var queries: [String: Query]
+        /// The web UI's signals and SLO pages over the same data (SQLite store only).
+        var webPages: [String: Query]?
     }
 
     /// The store workload ingested as generated and with every span internal (nothing rolled up).
