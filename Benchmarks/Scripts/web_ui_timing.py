@@ -41,8 +41,8 @@ MEASURE = """
 const entry = performance.getEntriesByType('navigation')[0];
 const before = performance.now();
 document.body.getBoundingClientRect();
-const rows = arguments[0] ? document.querySelectorAll(arguments[0]).length : null;
 const layout = performance.now() - before;
+const rows = arguments[0] ? document.querySelectorAll(arguments[0]).length : null;
 return {
   server: entry.responseEnd - entry.requestStart,
   interactive: entry.domInteractive,
@@ -93,6 +93,7 @@ def main():
         print(json.dumps({"url": args.url, "title": driver.title, "bytes": runs[-1]["bytes"], "rows": runs[-1]["rows"],
                           "median": summary, "runs": runs}))
     finally:
+        signal.alarm(0)
         if driver is not None:
             driver.quit()
 

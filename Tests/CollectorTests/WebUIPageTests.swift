@@ -22,7 +22,7 @@ struct WebUIPageTests {
         #expect(HTML.duration(2_592_000_000_000_000) == "30d")
         #expect(HTML.duration(93_600_000_000_000) == "1d02h")
         #expect(HTML.duration(.infinity) == "–")
-        #expect(HTML.duration(0) == "0s" && HTML.duration(1e30) == DurationFormat.string(nanos: UInt64.max), "as the CLI shows them")
+        #expect(HTML.duration(0) == "0s" && HTML.duration(1e30) == "213504d", "as the CLI shows them")
         #expect(HTML.time(1_714_564_800_123_456_789) == "2024-05-01T12:00:00.123Z")
     }
 

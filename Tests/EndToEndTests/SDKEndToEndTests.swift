@@ -185,11 +185,17 @@ struct SDKEndToEndTests {
     @Test("with no agent the service keeps serving, memory stays bounded and every lost span is counted")
     func noAgent() async throws {
         let closedPort = FreePort.closed()  // nothing listens there, for the whole test
-        defer { closedPort.release() }
-        let backend = try RunningProcess(BinaryLocation.binary("periscope-example"), [
-            "backend", "--listen", "127.0.0.1:0", "--agent", "http://127.0.0.1:\(closedPort.port)",
-        ])
-        defer { Task { await backend.stop() } }
+        let backend: RunningProcess
+        do {
+            backend = try RunningProcess(BinaryLocation.binary("periscope-example"), [
+                "backend", "--listen", "127.0.0.1:0", "--agent", "http://127.0.0.1:\(closedPort.port)",
+            ])
+        } catch {
+            closedPort.release()
+            throw error
+        }
+        // The port is let go only once the backend, which exports to it, has stopped.
+        defer { Task { await backend.stop(); closedPort.release() } }
         let port = try await backend.waitForListeningPort()
         let base = "http://127.0.0.1:\(port)"
 

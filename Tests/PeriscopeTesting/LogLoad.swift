@@ -193,38 +193,66 @@ public enum ProcessMemory {
 /// port, not to another test's process that took it meanwhile (which once made an SDK with
 /// "no agent" export 416 spans to some other test's server).
 public enum FreePort {
-    /// A port that nothing was bound to a moment ago; only another `pick()` may choose it too.
+    /// Every port handed out in this process: none is handed out twice, so a collector's port
+    /// stays its own while it is stopped, even from the other tests' `pick()`.
+    private static let given = Mutex<Set<Int>>([])
+
+    /// A port that nothing was bound to a moment ago and no other `pick()` or `closed()` of
+    /// this process returned.
     public static func pick() -> Int {
-        let candidates = outsideEphemeralRange()
-        for _ in 0..<1_000 {
-            let port = Int.random(in: candidates)
-            if let socket = bound(port) {
-                close(socket)
-                return port
-            }
-        }
-        fatalError("no free loopback port in \(candidates) after 1,000 tries")
+        let socket = boundSocket()
+        close(socket.descriptor)
+        return socket.port
     }
 
     /// A port held bound, never listening, until `release()`: a connection to it is refused
     /// for as long as the test needs "nothing listens there".
     public static func closed() -> ClosedPort {
-        let candidates = outsideEphemeralRange()
-        for _ in 0..<1_000 {
-            let port = Int.random(in: candidates)
-            if let socket = bound(port) { return ClosedPort(port: port, socket: socket) }
-        }
-        fatalError("no free loopback port in \(candidates) after 1,000 tries")
+        let socket = boundSocket()
+        return ClosedPort(port: socket.port, socket: socket.descriptor)
     }
 
-    /// Ports 10000 and up below the ephemeral range, or above it when it starts too low.
-    static func outsideEphemeralRange() -> ClosedRange<Int> {
+    private static func boundSocket() -> (port: Int, descriptor: Int32) {
+        if let candidates = outsideEphemeralRange() {
+            for _ in 0..<1_000 {
+                let port = Int.random(in: candidates)
+                guard given.withLock({ $0.insert(port).inserted }) else { continue }
+                if let socket = bound(port) { return (port, socket) }
+            }
+        }
+        // No room outside the ephemeral range (or all of it taken): the kernel's choice, as
+        // before, with the risk that another process takes the port while it is unused.
+        print("FreePort: no free port outside the ephemeral range; taking one the kernel picks")
+        for _ in 0..<100 {
+            guard let socket = bound(0), let port = localPort(socket) else { continue }
+            if given.withLock({ $0.insert(port).inserted }) { return (port, socket) }
+            close(socket)
+        }
+        fatalError("no free loopback port after 100 tries")
+    }
+
+    /// Ports 10000 and up below the ephemeral range, or above it when it starts too low; nil
+    /// when neither leaves 2,000 ports.
+    static func outsideEphemeralRange() -> ClosedRange<Int>? {
         let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
         let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
         let (low, high) = bounds.count == 2 ? (bounds[0], bounds[1]) : (32_768, 60_999)
         if low > 12_000 { return 10_000...(low - 1) }
-        precondition(high < 63_000, "the ephemeral port range \(low)-\(high) leaves no room for test ports")
-        return (high + 1)...65_535
+        if high < 63_535 { return (high + 1)...65_535 }
+        return nil
+    }
+
+    private static func localPort(_ socketFD: Int32) -> Int? {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+        }
+        guard result == 0 else {
+            close(socketFD)
+            return nil
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// A socket bound to 127.0.0.1:`port`, or nil when something holds the port.

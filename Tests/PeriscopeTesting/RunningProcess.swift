@@ -209,7 +209,6 @@ public final class RunningProcess: Sendable {
     }
 }
 
-/// Bytes a pipe delivered so far, shared between the reading handler and the test.
 /// What a program run to its end printed, and how it ended.
 public struct CompletedProcess: Sendable {
     public var exitCode: Int32
@@ -231,6 +230,7 @@ public struct CompletedProcess: Sendable {
     }
 }
 
+/// Bytes a pipe delivered so far, shared between the reading handler and the test.
 final class OutputBuffer: Sendable {
     private let data = Mutex(Data())
     private let closed = Mutex(false)

@@ -58,7 +58,10 @@ extension PeriscopeStoreBench {
     func largeTracePage(_ client: StoreClient, ids: IDSource, end: UInt64) async -> StoreReport.LargeTracePage? {
         guard largeTraceSpans > 0 else { return nil }
         let trace = LargeTrace(ids: ids, spans: largeTraceSpans, endNanos: end - 60_000_000_000)
-        let before = await client.counts()?["spans"] ?? 0
+        guard let before = await client.counts()?["spans"] else {
+            print("  web UI: the collector's status did not answer; the large trace's page is not timed")
+            return nil
+        }
         for body in trace.bodies(perBody: 2_000) where await client.postOTLP(path: "/v1/traces", body: body) == nil {
             print("  web UI: the large trace could not be sent; its page is not timed")
             return nil
@@ -73,7 +76,7 @@ extension PeriscopeStoreBench {
                                  repetitions: min(repetitions, 20), warmup: min(warmup, 2)) { path }
         var report = StoreReport.LargeTracePage(spans: largeTraceSpans, page: page)
         do {
-            let timing = try browserTiming(url: client.baseURL + path)
+            let timing = try await browserTiming(url: client.baseURL + path)
             report.browser = timing
             print(String(format: "  web UI in headless Chromium, a %d-span trace: ready %.0f ms (load %.0f ms, server %.0f ms), %d rows drawn, %d bytes; median of %d",
                          largeTraceSpans, timing.median.ready, timing.median.load, timing.median.server, timing.rows ?? 0, timing.bytes, timing.runs.count))
@@ -88,13 +91,16 @@ extension PeriscopeStoreBench {
         var description: String
     }
 
-    /// Runs `web_ui_timing.py` on `url` and decodes what it printed.
-    private func browserTiming(url: String) throws -> StoreReport.BrowserTiming {
+    /// Runs `web_ui_timing.py` on `url` and decodes what it printed; past six minutes its
+    /// process group (the script, chromedriver, Chromium) is killed.
+    private func browserTiming(url: String) async throws -> StoreReport.BrowserTiming {
         guard FileManager.default.fileExists(atPath: webTimingScript) else {
             throw BrowserTimingError(description: "no \(webTimingScript) (run from the repository's root, or pass --web-timing-script)")
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // A session of its own (setsid execs in place: the pid is the group's), so that a hang is
+        // ended for the browser too.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["python3", webTimingScript, "--url", url, "--runs", String(browserRuns),
                              "--count-selector", "table.waterfall > tbody > tr"]
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("web-ui-timing-\(getpid()).json")
@@ -103,12 +109,26 @@ extension PeriscopeStoreBench {
             try? FileManager.default.removeItem(at: output)
             try? FileManager.default.removeItem(at: errors)
         }
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
+        guard FileManager.default.createFile(atPath: output.path, contents: nil),
+              FileManager.default.createFile(atPath: errors.path, contents: nil) else {
+            throw BrowserTimingError(description: "cannot create \(output.path)")
+        }
+        let outputHandle = try FileHandle(forWritingTo: output)
+        defer { try? outputHandle.close() }
+        let errorsHandle = try FileHandle(forWritingTo: errors)
+        defer { try? errorsHandle.close() }
+        process.standardOutput = outputHandle
+        process.standardError = errorsHandle
         try process.run()
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(360)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(-process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                throw BrowserTimingError(description: "web_ui_timing.py ran past 360 s; killed with its browser")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let printed = try Data(contentsOf: output)
         guard process.terminationStatus == 0 else {
             let text = String(decoding: (try? Data(contentsOf: errors)) ?? Data(), as: UTF8.self)

@@ -284,8 +284,6 @@ struct WebUIRoutes: Sendable {
         return QueryParameters(pairs: parameters.pairs.filter { $0.name != "limit" } + [("limit", String(limit))])
     }
 
-    /// `since=1h` (one of the forms' ages, or any duration) as `start`, unless `start` is given;
-    /// `since=all` leaves the start open.
     /// `since` as `since(_:default:)` reads it, refusing `all` with the sentence that says why:
     /// a page of `what` (signals, dependencies) is a summary of a time range.
     static func ranged(_ parameters: QueryParameters, default fallback: String, what: String) throws(QueryParameters.Invalid) -> QueryParameters {
@@ -295,6 +293,8 @@ struct WebUIRoutes: Sendable {
         return try since(parameters, default: fallback)
     }
 
+    /// `since=1h` (one of the forms' ages, or any duration) as `start`, unless `start` is given;
+    /// `since=all` leaves the start open.
     static func since(_ parameters: QueryParameters, default fallback: String) throws(QueryParameters.Invalid) -> QueryParameters {
         guard parameters.string("start") == nil else { return parameters }
         let text = parameters.string("since") ?? fallback
