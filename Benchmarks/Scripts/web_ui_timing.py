@@ -13,27 +13,21 @@ start of the navigation. Prints one JSON line; exits 1 with a sentence when a pa
 
 import argparse
 import json
+import os
 import signal
 import statistics
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+
+# The same Chromium, started the same way, as the web UI's test drives.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Peers"))
+from web_ui_check import browser  # noqa: E402
 
 
 def fail(message):
     print(f"web UI timing failed: {message}", file=sys.stderr)
     sys.exit(1)
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-first-run", "--disable-extensions", "--window-size=1400,1000"):
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 # Runs through DevTools (not subject to the page's CSP, which allows no script at all).

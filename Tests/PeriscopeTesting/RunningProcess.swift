@@ -56,24 +56,8 @@ public final class RunningProcess: Sendable {
             process.standardOutput = out
             process.standardError = err
             outputFiles = nil
-            out.fileHandleForReading.readabilityHandler = { [stdout] handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    stdout.close()
-                    handle.readabilityHandler = nil
-                } else {
-                    stdout.append(data)
-                }
-            }
-            err.fileHandleForReading.readabilityHandler = { [stderr] handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    stderr.close()
-                    handle.readabilityHandler = nil
-                } else {
-                    stderr.append(data)
-                }
-            }
+            stdout.read(out)
+            stderr.read(err)
         }
         do {
             try process.run()
@@ -234,6 +218,19 @@ public struct CompletedProcess: Sendable {
 final class OutputBuffer: Sendable {
     private let data = Mutex(Data())
     private let closed = Mutex(false)
+
+    /// Appends what `pipe` delivers as it comes, until its end.
+    func read(_ pipe: Pipe) {
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                close()
+                handle.readabilityHandler = nil
+            } else {
+                append(chunk)
+            }
+        }
+    }
 
     func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
 
