@@ -24,6 +24,9 @@ struct WebUIPageTests {
         #expect(HTML.duration(.infinity) == "–")
         #expect(HTML.duration(0) == "0s" && HTML.duration(1e30) == "213504d", "as the CLI shows them")
         #expect(HTML.time(1_714_564_800_123_456_789) == "2024-05-01T12:00:00.123Z")
+        // A waterfall bar's place, from any span's times: clamped before it becomes an integer.
+        #expect(WebPages.step(12.0, in: 0...999) == 12 && WebPages.step(1e300, in: 0...999) == 999 && WebPages.step(-5, in: 1...10) == 1)
+        #expect(WebPages.step(.nan, in: 1...10) == 1 && WebPages.step(.infinity, in: 0...999) == 0)
     }
 
     @Test("the seeds, damaged seeds and noise keep every page's markup and are never trapped on")
@@ -70,7 +73,7 @@ struct WebUIPageTests {
         #expect(deep.last?.depth == 19_999)
         let page = WebPages(authenticated: false).trace(QueryAPI.Trace(traceID: id, spans: Array(chain.prefix(200))), logs: nil)
         #expect(!page.contains("Sign out"), "no sign-out without tokens")
-        #expect(page.components(separatedBy: "<rect ").count == 201, "a bar per span")
+        #expect(page.components(separatedBy: "<i class=\"bar").count == 201, "a bar per span")
     }
 
     @Test("sessions: valid until they expire, closed on sign-out, never more than the capacity however many sign in")
@@ -209,16 +212,15 @@ struct WebUIPageTests {
         ])
         let pages = WebPages(authenticated: true)
         func classes(_ html: String) -> [String] {
-            html.components(separatedBy: "<table class=\"waterfall\">").last!.components(separatedBy: "</tbody>").first!
-                .components(separatedBy: "<tr").filter { $0.contains("><td class=\"span\">") && !$0.hasPrefix("><th") }
-                .map { String($0.prefix { $0 != ">" }) }
+            html.components(separatedBy: "<div class=\"").filter { $0.hasPrefix("row") && !$0.hasPrefix("row head") }
+                .map { String($0.prefix { $0 != "\"" }) }
         }
         let card = pages.trace(trace, logs: nil, find: " CARD ")
         #expect(card.contains("2 of 3 spans match “card”"))
-        #expect(classes(card) == [" class=\"unmatched\"", " class=\"match\"", " class=\"match\""])
+        #expect(classes(card) == ["row unmatched", "row match", "row match"])
         #expect(pages.trace(trace, logs: nil, find: SpanID(2).hex).contains("1 of 3 spans match"))
         #expect(!pages.trace(trace, logs: nil).contains("spans match"))
-        #expect(classes(pages.trace(trace, logs: nil)) == ["", "", ""], "nothing marked when nothing is looked for")
+        #expect(classes(pages.trace(trace, logs: nil)) == ["row", "row", "row"], "nothing marked when nothing is looked for")
         let hostile = pages.trace(trace, logs: nil, find: "\"><script>")
         #expect(!hostile.contains("<script>") && hostile.contains("value=\"&quot;&gt;&lt;script&gt;\""))
 

@@ -187,17 +187,25 @@ def main():
         no_alert(driver, "the hostile trace")
         check(not driver.find_elements(By.TAG_NAME, "img") and not driver.find_elements(By.TAG_NAME, "script"),
               "a span's name became an element")
-        rows = driver.find_elements(By.CSS_SELECTOR, "table.waterfall > tbody > tr")
+        rows = driver.find_elements(By.CSS_SELECTOR, "div.waterfall > div.row:not(.head)")
         check(len(rows) == len(hostile["spans"]), f"the waterfall has {len(rows)} rows, the trace {len(hostile['spans'])} spans")
         summaries = [row.find_element(By.TAG_NAME, "summary").text for row in rows]
         check(any(args.hostile_name in text for text in summaries), f"the hostile name is not shown as text: {summaries}")
-        bars = driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar")
+        bars = driver.find_elements(By.CSS_SELECTOR, "div.waterfall i.bar")
         check(len(bars) == len(hostile["spans"]), "a span has no bar")
+        # Bars are placed by the stylesheet's classes (the CSP allows no inline style): each lies
+        # in its track, and the root's, as long as the trace, fills it.
+        for row in rows:
+            track, bar = row.find_element(By.CSS_SELECTOR, ".track").rect, row.find_element(By.CSS_SELECTOR, "i.bar").rect
+            check(track["width"] > 100 and bar["width"] >= 1 and bar["x"] >= track["x"] - 1
+                  and bar["x"] + bar["width"] <= track["x"] + track["width"] + 1, f"a bar {bar} outside its track {track}")
+        root_track, root_bar = rows[0].find_element(By.CSS_SELECTOR, ".track").rect, rows[0].find_element(By.CSS_SELECTOR, "i.bar").rect
+        check(root_bar["width"] >= 0.95 * root_track["width"], f"the root's bar {root_bar} does not fill its track {root_track}")
         failed = sum(1 for span in hostile["spans"] if span["status"]["code"] == "error")
-        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar.failed")) == failed,
+        check(len(driver.find_elements(By.CSS_SELECTOR, "div.waterfall i.bar.failed")) == failed,
               "failed spans are not the red bars")
         # The hostile trace is one chain (root → client → callee): all of it is the critical path.
-        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall rect.bar.critical")) == len(hostile["spans"]),
+        check(len(driver.find_elements(By.CSS_SELECTOR, "div.waterfall i.bar.critical")) == len(hostile["spans"]),
               "the critical path is not outlined")
         statistics = driver.find_element(By.CSS_SELECTOR, "details.statistics")
         statistics.find_element(By.TAG_NAME, "summary").click()
@@ -222,15 +230,15 @@ def main():
             return any("card" in text.lower() for text in texts)
         expected = sum(1 for span in checkout["spans"] if has_card(span))
         check(expected >= 1, "the request's trace has no span to find")
-        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.match")) == expected, "the spans found are not marked")
-        check(len(driver.find_elements(By.CSS_SELECTOR, "table.waterfall tr.unmatched")) == len(checkout["spans"]) - expected,
+        check(len(driver.find_elements(By.CSS_SELECTOR, "div.waterfall div.row.match")) == expected, "the spans found are not marked")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "div.waterfall div.row.unmatched")) == len(checkout["spans"]) - expected,
               "the spans not found are not dimmed")
         trace_logs = api(base, args.token, "/api/v1/logs", trace_id=checkout_id)["logs"]
         per_span = {}
         for log in trace_logs:
             if log.get("spanID"):
                 per_span[log["spanID"]] = per_span.get(log["spanID"], 0) + 1
-        counted = sorted(int(found.group(1)) for summary in driver.find_elements(By.CSS_SELECTOR, "table.waterfall summary")
+        counted = sorted(int(found.group(1)) for summary in driver.find_elements(By.CSS_SELECTOR, "div.waterfall summary")
                          for found in [re.search(r"· (\d+) logs?$", summary.text)] if found)
         check(per_span and counted == sorted(per_span.values()), f"spans' log counts {counted}, the API's {per_span}")
 

@@ -102,7 +102,7 @@ extension PeriscopeStoreBench {
         // ended for the browser too.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["python3", webTimingScript, "--url", url, "--runs", String(browserRuns),
-                             "--count-selector", "table.waterfall > tbody > tr"]
+                             "--count-selector", "div.waterfall > div.row:not(.head)"]
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("web-ui-timing-\(getpid()).json")
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("web-ui-timing-\(getpid()).err")
         defer {

@@ -100,13 +100,17 @@ extension WebPages {
         for log in logs?.logs ?? [] {
             if let spanID = log.spanID { logsBySpan[spanID, default: []].append(log) }
         }
-        var waterfall = "<table class=\"waterfall\"><thead><tr><th>Span</th><th>Duration</th><th class=\"bars\">\(HTML.duration(0)) … \(HTML.duration(total))</th></tr></thead><tbody>"
+        // Rows of a grid, not of a table: a row off screen is not laid out (`content-visibility`),
+        // and a bar is one element placed by classes.
+        var waterfall = "<div class=\"waterfall\" role=\"table\"><div class=\"row head\" role=\"row\"><span role=\"columnheader\">Span</span>"
+            + "<span class=\"number\" role=\"columnheader\">Duration</span><span role=\"columnheader\">\(HTML.duration(0)) … \(HTML.duration(total))</span></div>"
         let critical = CriticalPath.spanIDs(in: trace.spans)
         for row in TraceTree(spans: trace.spans).rows {
             let span = row.span, depth = row.depth
             let onPath = critical.contains(span.spanID)
-            let x = Double(span.startTimeUnixNano &- start) / total * 1_000
-            let width = max(Double(span.durationNanos) / total * 1_000, 1)
+            let steps = Double(WebStyle.barSteps)
+            let x = Self.step((Double(span.startTimeUnixNano &- start) / total * steps).rounded(.down), in: 0...(WebStyle.barSteps - 1))
+            let width = Self.step((Double(span.durationNanos) / total * steps).rounded(), in: 1...(WebStyle.barSteps - x))
             var details = "<table class=\"attributes\">"
                 + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
                 + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
@@ -134,21 +138,20 @@ extension WebPages {
                 }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more below" : "") + "</td></tr>"
             }
             details += "</table>"
-            var classes: [String] = span.isFailed ? ["failed"] : []
+            var classes: [String] = span.isFailed ? ["row", "failed"] : ["row"]
             if !needle.isEmpty {
                 let isMatch = Self.span(span, matches: needle)
                 if isMatch { matched += 1 }
                 classes.append(isMatch ? "match" : "unmatched")
             }
-            waterfall += "<tr\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")><td class=\"span\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
+            waterfall += "<div class=\"\(classes.joined(separator: " "))\" role=\"row\"><div class=\"span\" role=\"cell\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
                 + (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
                 + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
-                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></td>"
-                + "<td class=\"number\">\(HTML.duration(Double(span.durationNanos)))</td>"
-                + "<td class=\"bars\"><svg viewBox=\"0 0 1000 10\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(HTML.duration(Double(span.durationNanos)))\">"
-                + "<rect x=\"\(String(format: "%.1f", min(x, 999)))\" y=\"0\" width=\"\(String(format: "%.1f", width))\" height=\"10\" class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "")\"/></svg></td></tr>"
+                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></div>"
+                + "<div class=\"number\" role=\"cell\">\(HTML.duration(Double(span.durationNanos)))</div>"
+                + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(x) w\(width)\"></i></div></div>"
         }
-        waterfall += "</tbody></table>"
+        waterfall += "</div>"
         if !needle.isEmpty {
             body += note("\(matched) of \(trace.spans.count) spans match “\(HTML.text(needle))”.")
         }
@@ -227,6 +230,13 @@ extension WebPages {
             body += note("Showing the first \(WebUIRoutes.maxWaterfallSpans) of \(comparison.rows.count) calls.")
         }
         return page("Compare traces", section: .traces, body)
+    }
+
+    /// `value` within `range`, clamped before it becomes an integer (a span that starts past the
+    /// trace's end, or a duration past it, is drawn at the edge); the range's start when not a number.
+    static func step(_ value: Double, in range: ClosedRange<Int>) -> Int {
+        guard value.isFinite else { return range.lowerBound }
+        return Int(min(max(value, Double(range.lowerBound)), Double(range.upperBound)))
     }
 
     /// B's total against A's: `+4.00ms (+40.0%)`, marked slower or faster past a tenth; `only in A` or `only in B`.

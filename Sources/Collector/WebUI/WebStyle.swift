@@ -4,7 +4,18 @@ enum WebStyle {
     /// Nesting levels a waterfall or a comparison indents; deeper rows line up with this one.
     static let maxDepth = 40
 
+    /// Steps of a waterfall's track: a bar starts at one (`x0`…`x999`) and spans some
+    /// (`w1`…`w1000`), each a thousandth of the trace. Classes, as the CSP allows no inline style.
+    static let barSteps = 1_000
+
     static let css = rules + (1...maxDepth).map { ".depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
+        + (0..<barSteps).map { ".x\($0){left:\(percent($0))}" }.joined() + "\n"
+        + (1...barSteps).map { ".w\($0){width:\(percent($0))}" }.joined() + "\n"
+
+    /// `12.3%` of `steps` thousandths.
+    private static func percent(_ steps: Int) -> String {
+        "\(steps / 10)" + (steps % 10 == 0 ? "" : ".\(steps % 10)") + "%"
+    }
 
     private static let rules = """
         :root { --fg: #1d2330; --dim: #667085; --bg: #ffffff; --panel: #f4f6fa; --line: #d9dee8; --accent: #2f6fde;
@@ -45,16 +56,24 @@ enum WebStyle {
         .dim, .hint, .summary { color: var(--dim); }
         .note { background: var(--panel); border-left: 3px solid var(--accent); padding: .5rem .8rem; }
         .error { background: var(--bad-bg); color: var(--bad); border-left: 3px solid var(--bad); padding: .5rem .8rem; }
-        table.waterfall td.span { white-space: nowrap; }
-        table.waterfall .service { color: var(--dim); }
-        table.waterfall th.bars, table.waterfall td.bars { width: 55%; }
-        table.waterfall svg { width: 100%; height: 12px; display: block; margin-top: .2rem; }
-        rect.bar { fill: var(--bar); }
+        div.waterfall { border: 1px solid var(--line); margin: .8rem 0; }
+        div.waterfall .row { display: grid; grid-template-columns: minmax(0, 40%) 6.5em minmax(0, 1fr); column-gap: .8rem;
+          padding: .2rem .6rem; border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-size: auto 1.6rem; }
+        div.waterfall .row.head { font-weight: 600; background: var(--panel); content-visibility: visible; }
+        div.waterfall .span { white-space: nowrap; overflow: hidden; }
+        div.waterfall details[open] { white-space: normal; }
+        div.waterfall .service { color: var(--dim); }
+        div.waterfall .number { text-align: right; white-space: nowrap; font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
+        div.waterfall .track { position: relative; height: 12px; margin-top: .2rem; }
+        div.waterfall i.bar { position: absolute; top: 0; height: 12px; min-width: 1px; background: var(--bar); }
+        div.waterfall i.bar.failed { background: var(--bad); }
+        div.waterfall i.bar.critical { outline: 1.5px solid var(--fg); }
+        div.waterfall .row.failed { box-shadow: inset 3px 0 var(--bad); }
+        div.waterfall .row.match { background: var(--match); }
+        div.waterfall .row.unmatched { opacity: .45; }
         svg.chart { width: 100%; max-width: 900px; height: 160px; display: block; background: var(--panel); border: 1px solid var(--line); }
         svg.chart polyline.budget { fill: none; stroke: var(--bar); stroke-width: 2; vector-effect: non-scaling-stroke; }
         svg.chart line.zero { stroke: var(--bad); stroke-dasharray: 4 4; vector-effect: non-scaling-stroke; }
-        rect.bar.failed { fill: var(--bad); }
-        rect.bar.critical { stroke: var(--fg); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         .orphan { color: var(--warn); }
         details.statistics { margin-top: 1.5rem; }
         svg.scatter { width: 100%; max-width: 1200px; height: 160px; display: block; margin-bottom: .8rem; background: var(--panel); border: 1px solid var(--line); }
