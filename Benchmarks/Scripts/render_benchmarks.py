@@ -820,7 +820,7 @@ if web_pages:
         drawn = min(b["rows"] or 0 for b in browser)
         ready = [b["median"]["ready"] for b in browser]
         browser_text = (f"a {spans:,}-span trace ready in headless Chromium in {spread(ready, suffix=' ms')} (load event plus a "
-                        f"forced layout; median of {len(browser[0]['runs'])} loads a run; {drawn:,} of {spans:,} spans drawn, "
+                        f"forced layout; median of {len(browser[0]['runs'])} loads a run; {drawn:,} of {spans:,} spans in the page, "
                         f"{median([b['bytes'] for b in browser]) / 1e6:.1f} MB of HTML), its page "
                         f"p99 {spread([t['page']['latencyMs']['p99'] for t in large], 1, suffix=' ms')} on the server")
         browser_ok = median(ready) <= 1000 and drawn >= spans
@@ -1145,7 +1145,7 @@ if web_pages:
         b = t.get("browser")
         if b:
             m = b["median"]
-            out(f"A {t['spans']:,}-span trace (`{b['url'].split('/ui/')[1][:20]}…`): {b['rows'] or 0:,} rows drawn, {b['bytes'] / 1e6:.1f} MB of "
+            out(f"A {t['spans']:,}-span trace (`{b['url'].split('/ui/')[1][:20]}…`): {b['rows'] or 0:,} rows in the page, {b['bytes'] / 1e6:.1f} MB of "
                 f"HTML; in headless Chromium, median of {len(b['runs'])} loads: server {m['server']:.0f} ms, DOM interactive "
                 f"{m['interactive']:.0f} ms, load event {m['load']:.0f} ms, forced layout after it {m['forcedLayout']:.0f} ms, "
                 f"ready {m['ready']:.0f} ms (`Benchmarks/Scripts/web_ui_timing.py`).")

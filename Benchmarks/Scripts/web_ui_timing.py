@@ -4,7 +4,7 @@ one of the collector's web UI pages usable: the page is loaded `--runs` times af
 each in a fresh tab state, and each time the browser's own Navigation Timing is read.
 
     web_ui_timing.py --url http://127.0.0.1:PORT/ui/traces/HEX [--token TOKEN] [--runs 5]
-        [--count-selector 'table.waterfall tbody tr']
+        [--count-selector 'div.waterfall > div.row:not(.head)']
 
 For each run: the server's answer (requestStart → responseEnd), DOM interactive, DOMContentLoaded,
 the load event, and a layout forced right after the load event (the time until the browser could

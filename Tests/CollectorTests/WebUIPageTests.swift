@@ -26,7 +26,14 @@ struct WebUIPageTests {
         #expect(HTML.time(1_714_564_800_123_456_789) == "2024-05-01T12:00:00.123Z")
         // A waterfall bar's place, from any span's times: clamped before it becomes an integer.
         #expect(WebPages.step(12.0, in: 0...999) == 12 && WebPages.step(1e300, in: 0...999) == 999 && WebPages.step(-5, in: 1...10) == 1)
-        #expect(WebPages.step(.nan, in: 1...10) == 1 && WebPages.step(.infinity, in: 0...999) == 0)
+        #expect(WebPages.step(.nan, in: 1...10) == 1 && WebPages.step(.infinity, in: 0...999) == 999 && WebPages.step(-.infinity, in: 1...10) == 1)
+        #expect(WebPages.bar(offset: 0, duration: 40, total: 40) == (0, 1_000), "the root fills the track")
+        #expect(WebPages.bar(offset: 10, duration: 20, total: 40) == (250, 500))
+        #expect(WebPages.bar(offset: 0, duration: 0, total: 1) == (0, 1), "a zero-length trace: one step")
+        #expect(WebPages.bar(offset: 50, duration: 10, total: 40) == (999, 1), "a span past the trace's end: at its edge")
+        #expect(WebPages.bar(offset: 1, duration: 39, total: 40) == (25, 975), "a child ending with the root ends where its bar does")
+        #expect(WebStyle.css.contains(".x5{left:0.5%}") && WebStyle.css.contains(".x999{left:99.9%}") && WebStyle.css.contains(".w1000{width:100%}"))
+        #expect(WebStyle.css.contains("div.waterfall .depth-40{padding-left:min(44.0rem,50%)}"))
     }
 
     @Test("the seeds, damaged seeds and noise keep every page's markup and are never trapped on")

@@ -75,8 +75,8 @@ extension WebPages {
     /// event names, span ID), case-insensitive: matches are marked, the rest dimmed.
     func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "") -> String {
         let start = trace.spans.map(\.startTimeUnixNano).min() ?? 0
-        let end = trace.spans.map(\.endTimeUnixNano).max() ?? start
-        let total = Double(max(end &- start, 1))
+        let end = max(trace.spans.map(\.endTimeUnixNano).max() ?? start, start)
+        let total = Double(max(end - start, 1))
         let services = Set(trace.spans.map(\.service)).sorted()
         let failed = trace.spans.filter(\.isFailed).count
         var body = """
@@ -108,9 +108,7 @@ extension WebPages {
         for row in TraceTree(spans: trace.spans).rows {
             let span = row.span, depth = row.depth
             let onPath = critical.contains(span.spanID)
-            let steps = Double(WebStyle.barSteps)
-            let x = Self.step((Double(span.startTimeUnixNano &- start) / total * steps).rounded(.down), in: 0...(WebStyle.barSteps - 1))
-            let width = Self.step((Double(span.durationNanos) / total * steps).rounded(), in: 1...(WebStyle.barSteps - x))
+            let bar = Self.bar(offset: Double(span.startTimeUnixNano - start), duration: Double(span.durationNanos), total: total)
             var details = "<table class=\"attributes\">"
                 + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
                 + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
@@ -149,7 +147,8 @@ extension WebPages {
                 + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
                 + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></div>"
                 + "<div class=\"number\" role=\"cell\">\(HTML.duration(Double(span.durationNanos)))</div>"
-                + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(x) w\(width)\"></i></div></div>"
+                + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(bar.x) w\(bar.width)\" role=\"img\" "
+                + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(HTML.duration(Double(span.durationNanos)))\(span.isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
         }
         waterfall += "</div>"
         if !needle.isEmpty {
@@ -232,10 +231,20 @@ extension WebPages {
         return page("Compare traces", section: .traces, body)
     }
 
+    /// Where a span's bar starts and how far it reaches, in `WebStyle.barSteps` of the trace: the
+    /// start rounded down, the end to the nearest step (so a child ending with its parent ends
+    /// with it), at least one step wide, never past the track's end.
+    static func bar(offset: Double, duration: Double, total: Double) -> (x: Int, width: Int) {
+        let steps = WebStyle.barSteps
+        let x = step((offset / total * Double(steps)).rounded(.down), in: 0...(steps - 1))
+        let end = step(((offset + duration) / total * Double(steps)).rounded(), in: (x + 1)...steps)
+        return (x, end - x)
+    }
+
     /// `value` within `range`, clamped before it becomes an integer (a span that starts past the
     /// trace's end, or a duration past it, is drawn at the edge); the range's start when not a number.
     static func step(_ value: Double, in range: ClosedRange<Int>) -> Int {
-        guard value.isFinite else { return range.lowerBound }
+        guard !value.isNaN else { return range.lowerBound }
         return Int(min(max(value, Double(range.lowerBound)), Double(range.upperBound)))
     }
 

@@ -56,7 +56,7 @@ struct WebPages: Sendable {
             <!doctype html>
             <html lang="en">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(HTML.text(title)) · Periscope</title><link rel="stylesheet" href="/ui/style.css">\
+            <title>\(HTML.text(title)) · Periscope</title><link rel="stylesheet" href="/ui/style.css?v=\(WebStyle.version)">\
             \(refreshSeconds.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")</head>
             <body><header><a class="brand" href="/ui/">Periscope</a><nav>\(navigation)</nav>\(signOut)</header>
             <main>

@@ -9,8 +9,18 @@ enum WebStyle {
     static let barSteps = 1_000
 
     static let css = rules + (1...maxDepth).map { ".depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
+        // In a waterfall's narrower column the indent stops at half of it, so deep names still show.
+        + (1...maxDepth).map { "div.waterfall .depth-\($0){padding-left:min(\(Double($0) * 1.1)rem,50%)}" }.joined() + "\n"
         + (0..<barSteps).map { ".x\($0){left:\(percent($0))}" }.joined() + "\n"
         + (1...barSteps).map { ".w\($0){width:\(percent($0))}" }.joined() + "\n"
+
+    /// Changes whenever the stylesheet does: pages link `/ui/style.css?v=…`, so a browser that
+    /// cached another build's stylesheet (bars are placed by its classes) fetches this one.
+    static let version: String = {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in css.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
+    }()
 
     /// `12.3%` of `steps` thousandths.
     private static func percent(_ steps: Int) -> String {
@@ -58,14 +68,17 @@ enum WebStyle {
         .error { background: var(--bad-bg); color: var(--bad); border-left: 3px solid var(--bad); padding: .5rem .8rem; }
         div.waterfall { border: 1px solid var(--line); margin: .8rem 0; }
         div.waterfall .row { display: grid; grid-template-columns: minmax(0, 40%) 6.5em minmax(0, 1fr); column-gap: .8rem;
-          padding: .2rem .6rem; border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-size: auto 1.6rem; }
+          padding: .2rem .6rem; border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-block-size: auto 1.3rem; }
         div.waterfall .row.head { font-weight: 600; background: var(--panel); content-visibility: visible; }
         div.waterfall .span { white-space: nowrap; overflow: hidden; }
+        div.waterfall summary { overflow: hidden; text-overflow: ellipsis; }
+        div.waterfall summary:focus-visible { outline-offset: -2px; }
         div.waterfall details[open] { white-space: normal; }
         div.waterfall .service { color: var(--dim); }
         div.waterfall .number { text-align: right; white-space: nowrap; font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
         div.waterfall .track { position: relative; height: 12px; margin-top: .2rem; }
-        div.waterfall i.bar { position: absolute; top: 0; height: 12px; min-width: 1px; background: var(--bar); }
+        div.waterfall i.bar { position: absolute; top: 0; height: 12px; min-width: 1px; background: var(--bar);
+          print-color-adjust: exact; -webkit-print-color-adjust: exact; forced-color-adjust: none; }
         div.waterfall i.bar.failed { background: var(--bad); }
         div.waterfall i.bar.critical { outline: 1.5px solid var(--fg); }
         div.waterfall .row.failed { box-shadow: inset 3px 0 var(--bad); }
@@ -84,8 +97,6 @@ enum WebStyle {
         svg.scatter text.axis { fill: var(--dim); font-size: 11px; text-anchor: end; }
         input[type=checkbox] { min-width: 0; }
         td.time { white-space: nowrap; }
-        tr.match td { background: var(--match); }
-        tr.unmatched td { opacity: .45; }
         label.check { flex-direction: row; align-items: center; gap: .35rem; color: var(--fg); font-size: 13px; padding-bottom: .35rem; }
         form.compare-with { margin-top: 1.5rem; }
         form.compare > button { margin-top: .6rem; }
