@@ -74,9 +74,9 @@ extension WebPages {
     /// `find`: text to look for in the spans (service, name, status, attribute keys and values,
     /// event names, span ID), case-insensitive: matches are marked, the rest dimmed.
     func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "") -> String {
-        let start = trace.spans.map(\.startTimeUnixNano).min() ?? 0
-        let end = max(trace.spans.map(\.endTimeUnixNano).max() ?? start, start)
-        let total = Double(max(end - start, 1))
+        let tree = TraceTree(spans: trace.spans)
+        let start = tree.startUnixNano
+        let total = Double(max(tree.durationNanos, 1))
         let services = Set(trace.spans.map(\.service)).sorted()
         let failed = trace.spans.filter(\.isFailed).count
         var body = """
@@ -105,7 +105,7 @@ extension WebPages {
         var waterfall = "<div class=\"waterfall\" role=\"table\"><div class=\"row head\" role=\"row\"><span role=\"columnheader\">Span</span>"
             + "<span class=\"number\" role=\"columnheader\">Duration</span><span role=\"columnheader\">\(HTML.duration(0)) … \(HTML.duration(total))</span></div>"
         let critical = CriticalPath.spanIDs(in: trace.spans)
-        for row in TraceTree(spans: trace.spans).rows {
+        for row in tree.rows {
             let span = row.span, depth = row.depth
             let onPath = critical.contains(span.spanID)
             let bar = Self.bar(offset: Double(span.startTimeUnixNano - start), duration: Double(span.durationNanos), total: total)
