@@ -143,12 +143,16 @@ struct GRPCIngestTests {
         #expect((full.retry_delay_ms ?? 0) >= 1_000, "a RetryInfo tells the client when to come back")
         #expect(filled > 0)
 
-        // An exporter sends while the queue is full; the collector comes back a moment later.
+        // An exporter sends while the queue is full; the collector comes back once it was refused
+        // (a fixed pause was not enough: a loaded machine once started Python after it).
         let burst = try RunningProcess(URL(fileURLWithPath: "/usr/bin/env"), [
             "python3", Self.peers.appendingPathComponent("grpc_log_burst.py").path, "--target", target, "--count", "20",
             "--service", "grpc-burst", "--timeout", "90", "--body-bytes", "8000",
         ], outputDirectory: directory.url)
-        try await Task.sleep(for: .seconds(2))
+        let refusedBy = ContinuousClock.now + .seconds(60)
+        while !burst.standardError.contains("StatusCode.RESOURCE_EXHAUSTED encountered"), burst.isRunning, ContinuousClock.now < refusedBy {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let collector = try await CollectorProcess.start(in: directory, port: port)
         defer { Task { await collector.process.stop() } }
         let status = try await burst.waitForExit(timeout: .seconds(180))
