@@ -251,6 +251,47 @@ struct WebUIPageTests {
         #expect(!pages.logs(WebPages.Form([]), answer: QueryAPI.Logs(logs: []), error: nil).contains("http-equiv"))
     }
 
+    @Test("a trace past the detailed rows: every span drawn, each row a link to its span's page and no details inline; the span page shows its details, logs, parent and children, every span sharing its ID, and says when there is none")
+    func largeTraceAndSpanPage() throws {
+        func span(_ spanID: UInt64, parent: UInt64?, _ name: String, attributes: [String: AttributeValue] = [:]) -> QueryAPI.Span {
+            QueryAPI.Span(
+                traceID: id, spanID: SpanID(spanID), parentSpanID: parent.map(SpanID.init), service: "svc", name: name, kind: "server",
+                startTimeUnixNano: 10 + spanID, endTimeUnixNano: 50, status: QueryAPI.Status(code: "unset", message: ""),
+                attributes: attributes, resource: [:], events: [], links: [])
+        }
+        let trace = QueryAPI.Trace(traceID: id, spans: [
+            span(1, parent: nil, "GET /checkout"), span(2, parent: 1, "charge", attributes: ["card.brand": .string("<visa>")]),
+            span(3, parent: 1, "query"), span(3, parent: 1, "query again"), span(4, parent: 9, "orphan"),
+        ])
+        let pages = WebPages(authenticated: true)
+        let small = pages.trace(trace, logs: nil)
+        #expect(small.components(separatedBy: "<details class=\"depth-").count - 1 == 5, "at most detailedSpans spans: details inline")
+        #expect(!small.contains("/spans/"))
+
+        let large = pages.trace(trace, logs: nil, detailedSpans: 4)
+        #expect(large.contains("A trace of over 4 spans: each span's attributes"))
+        #expect(!large.contains("<details class=\"depth-") && !large.contains("card.brand"), "no details inline")
+        #expect(large.components(separatedBy: "<i class=\"bar").count - 1 == 5, "every span drawn")
+        #expect(large.contains("<div class=\"span depth-1\" role=\"cell\"><a href=\"/ui/traces/\(id.hex)/spans/\(SpanID(2).hex)\"><span class=\"service\">svc</span> charge</a></div>"))
+        #expect(pages.trace(trace, logs: nil, find: "charge", detailedSpans: 4).contains("1 of 5 spans match"), "find works on linked rows too")
+
+        let logs = QueryAPI.Logs(logs: [QueryAPI.Log(
+            timeUnixNano: 20, observedTimeUnixNano: 20, service: "svc", severityNumber: 17, severityText: "",
+            body: .string("declined <1>"), attributes: [:], traceID: id, spanID: SpanID(2))])
+        let charge = pages.span(SpanID(2), of: trace, logs: logs)
+        #expect(charge.contains("card.brand</th><td>&lt;visa&gt;"))
+        #expect(charge.contains("ERROR declined &lt;1&gt;"), "its own log lines")
+        #expect(charge.contains("child of <a href=\"/ui/traces/\(id.hex)/spans/\(SpanID(1).hex)\">") && charge.contains("· 0 children"))
+        #expect(pages.span(SpanID(1), of: trace, logs: nil).contains("a root span · 3 children"), "both spans with ID 3 count")
+        let shared = pages.span(SpanID(3), of: trace, logs: nil)
+        #expect(shared.contains("2 spans of this trace have this ID") && shared.contains("query again"))
+        #expect(pages.span(SpanID(4), of: trace, logs: nil).contains("child of \(SpanID(9).hex) (not in the trace)"))
+        #expect(pages.span(SpanID(7), of: trace, logs: nil).contains("The trace has no span with this ID."))
+        var cut = trace
+        cut.totalSpans = 9
+        #expect(pages.span(SpanID(7), of: cut, logs: nil).contains("no span with this ID among its first 5 spans by start time"))
+    }
+
     @Test("the services the traces form offers: read once a minute however many ask at once, the last list kept when a read fails, at most 500")
     func serviceNames() async {
         /// Counts the store reads; each answers `result`, or fails when it is nil.

@@ -72,22 +72,25 @@ struct WebUITests {
         try await crossPageLimits(collector, base: base)
     }
 
-    /// A trace of 2,500 spans shows its first 2,000 and says so; a search matching 1,200 traces
-    /// with a limit of 5,000 lists 1,000. Both three hours back, out of the browser check's hour.
+    /// A trace of 10,500 spans shows its first 10,000 and says so, each row a link to its span's
+    /// page; a search matching 1,200 traces with a limit of 5,000 lists 1,000. Both three hours
+    /// back, out of the browser check's hour.
     func crossPageLimits(_ collector: CollectorProcess, base: UInt64) async throws {
         let old = base - 3 * 3_600_000 * CLITests.ms
         let big = TraceID(high: 0xb16, low: 0xb16)
-        let spans = (1...2_500).map { (n: UInt64) -> Span in
+        let spans = (1...10_500).map { (n: UInt64) -> Span in
             let parent: UInt64? = n == 1 ? nil : 1
             let kind: Span.Kind = n == 1 ? .server : .internal
             return CLITests.span(big, n, parent: parent, "step \(n)", kind: kind, base: old, from: n, to: n + 5)
         }
-        try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([CLITests.spans("bulk", spans)])), to: collector)
+        for part in stride(from: 0, to: spans.count, by: 3_500) {
+            try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([CLITests.spans("bulk", Array(spans[part..<min(part + 3_500, spans.count)]))])), to: collector)
+        }
         let many = (1...1_200).map { (n: UInt64) -> Span in
             CLITests.span(TraceID(high: 0x5ea, low: n), 1, parent: nil, "GET /many", kind: .server, base: old, from: n, to: n + 1)
         }
         try await CLITests.post("/v1/traces", OTLPEncoder.encode(.traces([CLITests.spans("many", many)])), to: collector)
-        _ = try await PythonPeerTests.waitForTrace(big.hex, spans: 2_500, collector: collector)
+        _ = try await PythonPeerTests.waitForTrace(big.hex, spans: 10_500, collector: collector)
 
         let signIn = try await TestHTTP.post(
             collector.url + "/ui/login", body: Array("token=\(collector.token)&next=%2Fui%2F".utf8),
@@ -97,8 +100,23 @@ struct WebUITests {
 
         let waterfall = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)", headers: ["Cookie": cookie])
         #expect(waterfall.status == 200)
-        #expect(waterfall.text.components(separatedBy: "<i class=\"bar").count - 1 == 2_000, "the waterfall's 2,000-span cap")
-        #expect(waterfall.text.contains("Showing the first 2000 of 2500 spans"), "the page says the trace was cut")
+        #expect(waterfall.text.components(separatedBy: "<i class=\"bar").count - 1 == 10_000, "the waterfall's 10,000-span cap")
+        #expect(waterfall.text.contains("Showing the first 10000 of 10500 spans"), "the page says the trace was cut")
+        #expect(!waterfall.text.contains("<details class=\"depth-"), "past 2,000 spans no row holds its details")
+        let stepTwo = "/ui/traces/\(big.hex)/spans/\(SpanID(2).hex)"
+        #expect(waterfall.text.components(separatedBy: "<a href=\"/ui/traces/\(big.hex)/spans/").count - 1 == 10_000, "each row links to its span")
+        #expect(waterfall.text.contains("<a href=\"\(stepTwo)\"><span class=\"service\">bulk</span> step 2</a>"))
+        let spanPage = try await TestHTTP.get(collector.url + stepTwo, headers: ["Cookie": cookie])
+        #expect(spanPage.status == 200)
+        #expect(spanPage.text.contains("step 2</h2>") && spanPage.text.contains("child of <a href=\"/ui/traces/\(big.hex)/spans/\(SpanID(1).hex)\">"))
+        let root = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)/spans/\(SpanID(1).hex)", headers: ["Cookie": cookie])
+        #expect(root.status == 200 && root.text.contains("a root span · 9999 children"), "children among the spans read")
+        let beyond = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)/spans/\(SpanID(10_500).hex)", headers: ["Cookie": cookie])
+        #expect(beyond.status == 404 && beyond.text.contains("no span with this ID among its first 10000 spans"), "\(beyond.status)")
+        let notAnID = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)/spans/xyz", headers: ["Cookie": cookie])
+        #expect(notAnID.status == 400 && notAnID.text.contains("A span ID is 16 hex digits"))
+        let signedOut = try await TestHTTP.get(collector.url + stepTwo, followingRedirects: false)
+        #expect(signedOut.status == 303 && signedOut.header("Location")?.hasPrefix("/ui/login?next=") == true, "a span page needs the session too: \(signedOut.status)")
 
         let list = try await TestHTTP.get(collector.url + "/ui/?service=many&since=6h&limit=5000", headers: ["Cookie": cookie])
         #expect(list.status == 200)

@@ -31,6 +31,12 @@ public enum WebUIFuzzing {
         let hostile = pages.trace(trace(text), logs: logs(text), find: "x" + text)
         let plain = pages.trace(trace("word"), logs: logs("word"), find: "xword")
         precondition(markup(hostile) == markup(plain), "a value changed the trace page's markup: '\(text)'")
+        // The same trace with rows that link to their spans, and one span's own page.
+        precondition(markup(pages.trace(trace(text), logs: logs(text), find: "x" + text, detailedSpans: 1))
+                     == markup(pages.trace(trace("word"), logs: logs("word"), find: "xword", detailedSpans: 1)),
+                     "a value changed the markup of a large trace's page: '\(text)'")
+        precondition(markup(pages.span(SpanID(1), of: trace(text), logs: logs(text))) == markup(pages.span(SpanID(1), of: trace("word"), logs: logs("word"))),
+                     "a value changed the span page's markup: '\(text)'")
         let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
         precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
                      "a value changed the log page's markup: '\(text)'")

@@ -72,8 +72,9 @@ extension WebPages {
     // MARK: - One trace
 
     /// `find`: text to look for in the spans (service, name, status, attribute keys and values,
-    /// event names, span ID), case-insensitive: matches are marked, the rest dimmed.
-    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "") -> String {
+    /// event names, span ID), case-insensitive: matches are marked, the rest dimmed. A trace of
+    /// more than `detailedSpans` spans gets rows that link to their spans' pages.
+    func trace(_ trace: QueryAPI.Trace, logs: QueryAPI.Logs?, find: String = "", detailedSpans: Int = Self.maxDetailedSpans) -> String {
         let tree = TraceTree(spans: trace.spans)
         let start = tree.startUnixNano
         let total = Double(max(tree.durationNanos, 1))
@@ -90,6 +91,10 @@ extension WebPages {
                 + "and the ┄ marks (a parent not among them) are of these spans only. "
                 + "<code>periscope trace \(trace.traceID.hex) --json</code> or the query API has them all.")
         }
+        let detailed = trace.spans.count <= detailedSpans
+        if !detailed {
+            body += note("A trace of over \(detailedSpans) spans: each span's attributes, events and logs are on its own page (follow its name).")
+        }
         let needle = String(find.prefix(Self.maxFindCharacters)).trimmingCharacters(in: .whitespaces).lowercased()
         body += "<form method=\"get\" action=\"/ui/traces/\(trace.traceID.hex)\" class=\"search find\">"
             + "<label>Find in spans <input name=\"find\" value=\"\(HTML.text(needle))\" placeholder=\"name, attribute, value or span ID\"></label>"
@@ -105,48 +110,30 @@ extension WebPages {
         var waterfall = "<div class=\"waterfall\" role=\"table\"><div class=\"row head\" role=\"row\"><span role=\"columnheader\">Span</span>"
             + "<span class=\"number\" role=\"columnheader\">Duration</span><span role=\"columnheader\">\(HTML.duration(0)) … \(HTML.duration(total))</span></div>"
         let critical = CriticalPath.spanIDs(in: trace.spans)
+        // Past `detailedSpans` a row holds no details but links to its span's page: the
+        // browser lays out far less markup, and a 10,000-span trace is drawn whole.
         for row in tree.rows {
             let span = row.span, depth = row.depth
             let onPath = critical.contains(span.spanID)
             let bar = Self.bar(offset: Double(span.startTimeUnixNano - start), duration: Double(span.durationNanos), total: total)
-            var details = "<table class=\"attributes\">"
-                + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
-                + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
-                + "<tr><th>start</th><td>\(HTML.time(span.startTimeUnixNano))</td></tr>"
-            if span.status.isError || !span.status.message.isEmpty {
-                details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
-            }
-            for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan) {
-                details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
-            }
-            if span.attributes.count > Self.maxShownPerSpan {
-                details += "<tr><th>…</th><td>\(span.attributes.count - Self.maxShownPerSpan) more attributes (the query API has them all)</td></tr>"
-            }
-            if span.events.count > Self.maxShownPerSpan {
-                details += "<tr><th>…</th><td>the first \(Self.maxShownPerSpan) of \(span.events.count) events</td></tr>"
-            }
-            for event in span.events.prefix(Self.maxShownPerSpan) {
-                details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
-                    + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
-            }
             let spanLogs = logsBySpan[span.spanID] ?? []
-            if !spanLogs.isEmpty {
-                details += "<tr><th>logs</th><td>" + spanLogs.prefix(Self.maxShownPerSpan).map { log in
-                    "\(HTML.time(log.timeUnixNano)) \(HTML.text(log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText)) \(HTML.text(log.body.text))"
-                }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more below" : "") + "</td></tr>"
-            }
-            details += "</table>"
             var classes: [String] = span.isFailed ? ["row", "failed"] : ["row"]
             if !needle.isEmpty {
                 let isMatch = Self.span(span, matches: needle)
                 if isMatch { matched += 1 }
                 classes.append(isMatch ? "match" : "unmatched")
             }
-            waterfall += "<div class=\"\(classes.joined(separator: " "))\" role=\"row\"><div class=\"span\" role=\"cell\"><details class=\"depth-\(min(depth, WebStyle.maxDepth))\"><summary>"
-                + (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
+            let label = (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
                 + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
-                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>") + "</summary>\(details)</details></div>"
-                + "<div class=\"number\" role=\"cell\">\(HTML.duration(Double(span.durationNanos)))</div>"
+                + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>")
+            let depthClass = "depth-\(min(depth, WebStyle.maxDepth))"
+            waterfall += "<div class=\"\(classes.joined(separator: " "))\" role=\"row\">"
+            if detailed {
+                waterfall += "<div class=\"span\" role=\"cell\"><details class=\"\(depthClass)\"><summary>\(label)</summary>\(spanDetails(span, logs: spanLogs))</details></div>"
+            } else {
+                waterfall += "<div class=\"span \(depthClass)\" role=\"cell\"><a href=\"\(Self.spanPath(span))\">\(label)</a></div>"
+            }
+            waterfall += "<div class=\"number\" role=\"cell\">\(HTML.duration(Double(span.durationNanos)))</div>"
                 + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(bar.x) w\(bar.width)\" role=\"img\" "
                 + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(HTML.duration(Double(span.durationNanos)))\(span.isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
         }
@@ -164,6 +151,76 @@ extension WebPages {
             if let cut = cutNote(logs, newestFirst: false, link: [("trace_id", trace.traceID.hex)]) { body += cut }
         }
         return page("Trace \(trace.traceID.hex)", section: .traces, body)
+    }
+
+    /// Spans past which a waterfall's rows link to their spans' pages instead of holding their details.
+    static let maxDetailedSpans = 2_000
+
+    /// The page of one span of a trace.
+    static func spanPath(_ span: QueryAPI.Span) -> String {
+        "/ui/traces/\(span.traceID.hex)/spans/\(span.spanID.hex)"
+    }
+
+    /// A span's identity, attributes, events and log lines, as a table.
+    func spanDetails(_ span: QueryAPI.Span, logs spanLogs: [QueryAPI.Log]) -> String {
+        var details = "<table class=\"attributes\">"
+            + "<tr><th>span</th><td>\(span.spanID.hex)\(span.parentSpanID.map { " (parent \($0.hex))" } ?? "")</td></tr>"
+            + "<tr><th>kind</th><td>\(HTML.text(span.kind))</td></tr>"
+            + "<tr><th>start</th><td>\(HTML.time(span.startTimeUnixNano))</td></tr>"
+        if span.status.isError || !span.status.message.isEmpty {
+            details += "<tr><th>status</th><td>\(HTML.text(span.status.code)) \(HTML.text(span.status.message))</td></tr>"
+        }
+        for (key, value) in span.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan) {
+            details += "<tr><th>\(HTML.text(key))</th><td>\(HTML.text(value.text))</td></tr>"
+        }
+        if span.attributes.count > Self.maxShownPerSpan {
+            details += "<tr><th>…</th><td>\(span.attributes.count - Self.maxShownPerSpan) more attributes (the query API has them all)</td></tr>"
+        }
+        if span.events.count > Self.maxShownPerSpan {
+            details += "<tr><th>…</th><td>the first \(Self.maxShownPerSpan) of \(span.events.count) events</td></tr>"
+        }
+        for event in span.events.prefix(Self.maxShownPerSpan) {
+            details += "<tr><th>event</th><td>\(HTML.time(event.timeUnixNano)) \(HTML.text(event.name))"
+                + event.attributes.sorted(by: { $0.key < $1.key }).prefix(Self.maxShownPerSpan).map { " \(HTML.text($0.key))=\(HTML.text($0.value.text))" }.joined() + "</td></tr>"
+        }
+        if !spanLogs.isEmpty {
+            details += "<tr><th>logs</th><td>" + spanLogs.prefix(Self.maxShownPerSpan).map { log in
+                "\(HTML.time(log.timeUnixNano)) \(HTML.text(log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText)) \(HTML.text(log.body.text))"
+            }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more in the trace's log lines" : "") + "</td></tr>"
+        }
+        return details + "</table>"
+    }
+
+    /// The spans of `trace` with ID `spanID` (one, unless a sender reused the ID), each with its
+    /// details, its parent and how many children it has among the spans read.
+    func span(_ spanID: SpanID, of trace: QueryAPI.Trace, logs: QueryAPI.Logs?) -> String {
+        let found = trace.spans.filter { $0.spanID == spanID }
+        let traceLink = "<a href=\"/ui/traces/\(trace.traceID.hex)\">trace \(trace.traceID.hex)</a>"
+        var body = "<h1>Span <span class=\"trace-id\">\(spanID.hex)</span></h1><p class=\"summary\">of \(traceLink)</p>"
+        if found.isEmpty {
+            let among = (trace.totalSpans ?? 0) > trace.spans.count ? " among its first \(trace.spans.count) spans by start time" : ""
+            body += note("The trace has no span with this ID\(among).")
+            return page("Span \(spanID.hex)", section: .traces, body)
+        }
+        if found.count > 1 {
+            body += note("\(found.count) spans of this trace have this ID (its sender reused it); each is shown.")
+        }
+        let spanLogs = (logs?.logs ?? []).filter { $0.spanID == spanID }
+        for span in found.prefix(Self.maxShownPerSpan) {
+            let children = trace.spans.filter { $0.parentSpanID == span.spanID }.count
+            let parent = span.parentSpanID.map { id in
+                trace.spans.contains { $0.spanID == id }
+                    ? "child of <a href=\"/ui/traces/\(trace.traceID.hex)/spans/\(id.hex)\">\(id.hex)</a>"
+                    : "child of \(id.hex) (not in the trace)"
+            } ?? "a root span"
+            body += "<h2><span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</h2>"
+                + "<p class=\"summary\">\(HTML.duration(Double(span.durationNanos))) · \(span.isFailed ? "failed · " : "")\(parent) · \(children) child\(children == 1 ? "" : "ren")</p>"
+                + spanDetails(span, logs: spanLogs)
+        }
+        if let logs, logs.truncated {
+            body += note("Only the trace's first \(logs.logs.count) log lines were looked at for this span's.")
+        }
+        return page("Span \(spanID.hex)", section: .traces, body)
     }
 
     /// Characters of a trace page's `find` looked for.
@@ -211,11 +268,11 @@ extension WebPages {
         var body = "<h1>Compare traces</h1>" + side("A", comparison.a) + side("B", comparison.b)
             + "<p class=\"summary\">B against A: \(change(comparison.a.durationNanos, comparison.b.durationNanos, inA: true, inB: true))</p>"
         if cutA || cutB {
-            body += note("Only the first \(WebUIRoutes.maxWaterfallSpans) spans of \(cutA && cutB ? "both traces" : cutA ? "A" : "B") are compared; "
+            body += note("Only the first \(WebUIRoutes.maxComparedSpans) spans of \(cutA && cutB ? "both traces" : cutA ? "A" : "B") are compared; "
                 + "<code>periscope compare</code> compares them whole.")
         }
         body += "<table class=\"results compare\"><thead><tr><th>Call</th><th>A</th><th>B</th><th>Change</th></tr></thead><tbody>"
-        for row in comparison.rows.prefix(WebUIRoutes.maxWaterfallSpans) {
+        for row in comparison.rows.prefix(WebUIRoutes.maxComparedSpans) {
             let mark = row.spansA == 0 ? " class=\"only-b\"" : row.spansB == 0 ? " class=\"only-a\"" : ""
             func cell(_ spans: Int, _ total: UInt64) -> String {
                 spans == 0 ? "–" : (spans > 1 ? "\(spans) × " : "") + HTML.duration(Double(total))
@@ -225,8 +282,8 @@ extension WebPages {
                 + "<td class=\"number\">\(change(row.totalNanosA, row.totalNanosB, inA: row.spansA > 0, inB: row.spansB > 0))</td></tr>"
         }
         body += "</tbody></table>"
-        if comparison.rows.count > WebUIRoutes.maxWaterfallSpans {
-            body += note("Showing the first \(WebUIRoutes.maxWaterfallSpans) of \(comparison.rows.count) calls.")
+        if comparison.rows.count > WebUIRoutes.maxComparedSpans {
+            body += note("Showing the first \(WebUIRoutes.maxComparedSpans) of \(comparison.rows.count) calls.")
         }
         return page("Compare traces", section: .traces, body)
     }

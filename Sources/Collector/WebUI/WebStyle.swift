@@ -70,7 +70,9 @@ enum WebStyle {
         div.waterfall .row { display: grid; grid-template-columns: minmax(0, 40%) 6.5em minmax(0, 1fr); column-gap: .8rem;
           padding: .2rem .6rem; border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-block-size: auto 1.3rem; }
         div.waterfall .row.head { font-weight: 600; background: var(--panel); content-visibility: visible; }
-        div.waterfall .span { white-space: nowrap; overflow: hidden; }
+        div.waterfall .span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+        div.waterfall .span > a { color: inherit; text-decoration: none; }
+        div.waterfall .span > a:hover, div.waterfall .span > a:focus-visible { text-decoration: underline; }
         div.waterfall summary { overflow: hidden; text-overflow: ellipsis; }
         div.waterfall summary:focus-visible { outline-offset: -2px; }
         div.waterfall details[open] { white-space: normal; }

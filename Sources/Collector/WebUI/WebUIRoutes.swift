@@ -28,8 +28,10 @@ struct WebUIRoutes: Sendable {
     static let defaultTraceLimit = 50
     static let defaultLogLimit = 200
     /// Spans a waterfall page shows (the first by start time; the page says how many there are):
-    /// a page is built whole in memory, about 1 KiB a span.
-    static let maxWaterfallSpans = 2_000
+    /// a page is built whole in memory, about 0.5 KiB a span past `WebPages.maxDetailedSpans`.
+    static let maxWaterfallSpans = 10_000
+    /// Spans of each trace a comparison reads: its rows hold every call's details.
+    static let maxComparedSpans = 2_000
     /// Traces or log lines one page lists at most, whatever `limit` asks.
     static let maxPageLimit = 1_000
 
@@ -98,6 +100,23 @@ struct WebUIRoutes: Sendable {
                 return (.ok, pages.trace(trace, logs: logs, find: parameters.string("find") ?? ""))
             }
         }
+        router.get("ui/traces/:traceID/spans/:spanID") { request, context in
+            let text = context.parameters.get("traceID") ?? "", spanText = context.parameters.get("spanID") ?? ""
+            return await page(request) { _ in
+                guard let id = TraceID(hex: text) else {
+                    return (.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
+                }
+                guard let spanID = SpanID(hex: spanText) else {
+                    return (.badRequest, pages.message("Not a span ID", "A span ID is 16 hex digits; got '\(spanText.prefix(64))'."))
+                }
+                guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
+                    return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
+                }
+                let logs = try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")]))
+                let found = trace.spans.contains { $0.spanID == spanID }
+                return (found ? .ok : .notFound, pages.span(spanID, of: trace, logs: logs))
+            }
+        }
         router.get("ui/compare") { request, _ in
             await page(request) { parameters in
                 // Two IDs: `a` and `b` (the forms), or two `t` (the boxes ticked in a search's results).
@@ -114,7 +133,7 @@ struct WebUIRoutes: Sendable {
                 }
                 var traces: [QueryAPI.Trace] = []
                 for id in [first, second] {
-                    guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
+                    guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxComparedSpans) }) else {
                         return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
                     }
                     traces.append(trace)
