@@ -112,10 +112,22 @@ extension WebPages {
         let critical = CriticalPath.spanIDs(in: trace.spans)
         // Past `detailedSpans` a row holds no details but links to its span's page: the
         // browser lays out far less markup, and a 10,000-span trace is drawn whole.
+        let spanPaths = Self.spanPaths(of: trace.traceID)
+        // A trace has few services and many spans: each service's name is escaped once.
+        var serviceTexts = [String: String]()
+        waterfall.reserveCapacity(waterfall.utf8.count + tree.rows.count * (detailed ? 1_024 : 384))
         for row in tree.rows {
             let span = row.span, depth = row.depth
             let onPath = critical.contains(span.spanID)
             let bar = Self.bar(offset: Double(span.startTimeUnixNano - start), duration: Double(span.durationNanos), total: total)
+            let duration = HTML.duration(Double(span.durationNanos))
+            let service: String
+            if let known = serviceTexts[span.service] {
+                service = known
+            } else {
+                service = HTML.text(span.service)
+                serviceTexts[span.service] = service
+            }
             let spanLogs = logsBySpan[span.spanID] ?? []
             var classes: [String] = span.isFailed ? ["row", "failed"] : ["row"]
             if !needle.isEmpty {
@@ -124,18 +136,18 @@ extension WebPages {
                 classes.append(isMatch ? "match" : "unmatched")
             }
             let label = (row.isOrphan ? "<span class=\"orphan\" title=\"its parent span is not in the trace\">┄</span> " : "")
-                + "<span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))"
+                + "<span class=\"service\">\(service)</span> \(HTML.text(span.name))"
                 + (spanLogs.isEmpty ? "" : " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>")
             let depthClass = "depth-\(min(depth, WebStyle.maxDepth))"
             waterfall += "<div class=\"\(classes.joined(separator: " "))\" role=\"row\">"
             if detailed {
                 waterfall += "<div class=\"span\" role=\"cell\"><details class=\"\(depthClass)\"><summary>\(label)</summary>\(spanDetails(span, logs: spanLogs))</details></div>"
             } else {
-                waterfall += "<div class=\"span \(depthClass)\" role=\"cell\"><a href=\"\(Self.spanPath(span))\">\(label)</a></div>"
+                waterfall += "<div class=\"span \(depthClass)\" role=\"cell\"><a href=\"\(spanPaths)\(span.spanID.hex)\">\(label)</a></div>"
             }
-            waterfall += "<div class=\"number\" role=\"cell\">\(HTML.duration(Double(span.durationNanos)))</div>"
+            waterfall += "<div class=\"number\" role=\"cell\">\(duration)</div>"
                 + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(bar.x) w\(bar.width)\" role=\"img\" "
-                + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(HTML.duration(Double(span.durationNanos)))\(span.isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
+                + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(duration)\(span.isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
         }
         waterfall += "</div>"
         if !needle.isEmpty {
@@ -156,9 +168,9 @@ extension WebPages {
     /// Spans past which a waterfall's rows link to their spans' pages instead of holding their details.
     static let maxDetailedSpans = 2_000
 
-    /// The page of one span of a trace.
-    static func spanPath(_ span: QueryAPI.Span) -> String {
-        "/ui/traces/\(span.traceID.hex)/spans/\(span.spanID.hex)"
+    /// Where the pages of a trace's spans are: a span's page is this and its ID.
+    static func spanPaths(of traceID: TraceID) -> String {
+        "/ui/traces/\(traceID.hex)/spans/"
     }
 
     /// A span's identity, attributes, events and log lines, as a table.
@@ -210,7 +222,7 @@ extension WebPages {
             let children = trace.spans.filter { $0.parentSpanID == span.spanID }.count
             let parent = span.parentSpanID.map { id in
                 trace.spans.contains { $0.spanID == id }
-                    ? "child of <a href=\"/ui/traces/\(trace.traceID.hex)/spans/\(id.hex)\">\(id.hex)</a>"
+                    ? "child of <a href=\"\(Self.spanPaths(of: trace.traceID))\(id.hex)\">\(id.hex)</a>"
                     : "child of \(id.hex) (not in the trace)"
             } ?? "a root span"
             body += "<h2><span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</h2>"
