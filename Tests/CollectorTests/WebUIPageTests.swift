@@ -290,6 +290,17 @@ struct WebUIPageTests {
         var cut = trace
         cut.totalSpans = 9
         #expect(pages.span(SpanID(7), of: cut, logs: nil).contains("no span with this ID among its first 5 spans by start time"))
+        let cutCharge = pages.span(SpanID(4), of: cut, logs: nil)
+        #expect(cutCharge.contains("looked for among its first 5 by start time") && cutCharge.contains("(not in the trace's first 5 spans)"))
+        #expect(pages.span(SpanID(1), of: cut, logs: nil).contains("3 children among those"))
+        // A span that names itself its parent is an orphan, as in the waterfall, and not its own child.
+        let selfParent = QueryAPI.Trace(traceID: id, spans: [span(5, parent: 5, "loop")])
+        #expect(pages.span(SpanID(5), of: selfParent, logs: nil).contains("child of \(SpanID(5).hex) (not in the trace) · 0 children"))
+        // Many spans sharing an ID: the first 64 shown, and the page says so.
+        let crowd = QueryAPI.Trace(traceID: id, spans: (0..<70).map { _ in span(6, parent: nil, "same") })
+        let crowded = pages.span(SpanID(6), of: crowd, logs: nil)
+        #expect(crowded.contains("70 spans of this trace have this ID") && crowded.contains("the first 64 are shown"))
+        #expect(crowded.components(separatedBy: "<h2>").count - 1 == 64)
     }
 
     @Test("the services the traces form offers: read once a minute however many ask at once, the last list kept when a read fails, at most 500")

@@ -35,8 +35,10 @@ public enum WebUIFuzzing {
         precondition(markup(pages.trace(trace(text), logs: logs(text), find: "x" + text, detailedSpans: 1))
                      == markup(pages.trace(trace("word"), logs: logs("word"), find: "xword", detailedSpans: 1)),
                      "a value changed the markup of a large trace's page: '\(text)'")
-        precondition(markup(pages.span(SpanID(1), of: trace(text), logs: logs(text))) == markup(pages.span(SpanID(1), of: trace("word"), logs: logs("word"))),
-                     "a value changed the span page's markup: '\(text)'")
+        for id in [SpanID(1), SpanID(2), SpanID(9)] {
+            precondition(markup(pages.span(id, of: trace(text), logs: logs(text))) == markup(pages.span(id, of: trace("word"), logs: logs("word"))),
+                         "a value changed the markup of span \(id.hex)'s page: '\(text)'")
+        }
         let form = WebPages.Form([("service", text), ("contains", text), ("since", text)])
         precondition(markup(pages.logs(form, answer: logs(text), error: text)) == markup(pages.logs(WebPages.Form([("service", "word"), ("contains", "word"), ("since", "word")]), answer: logs("word"), error: "word")),
                      "a value changed the log page's markup: '\(text)'")

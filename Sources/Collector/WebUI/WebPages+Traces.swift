@@ -198,35 +198,43 @@ extension WebPages {
         if !spanLogs.isEmpty {
             details += "<tr><th>logs</th><td>" + spanLogs.prefix(Self.maxShownPerSpan).map { log in
                 "\(HTML.time(log.timeUnixNano)) \(HTML.text(log.severityText.isEmpty ? Self.levelName(log.severityNumber) : log.severityText)) \(HTML.text(log.body.text))"
-            }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more in the trace's log lines" : "") + "</td></tr>"
+            }.joined(separator: "<br>") + (spanLogs.count > Self.maxShownPerSpan ? "<br>… \(spanLogs.count - Self.maxShownPerSpan) more in <a href=\"/ui/logs?\(HTML.query([("trace_id", span.traceID.hex)]))\">the trace's log lines</a>" : "") + "</td></tr>"
         }
         return details + "</table>"
     }
 
     /// The spans of `trace` with ID `spanID` (one, unless a sender reused the ID), each with its
-    /// details, its parent and how many children it has among the spans read.
+    /// details, its parent and how many children it has among the spans read. A span whose
+    /// parent ID is its own has no parent here, as in the waterfall (an orphan).
     func span(_ spanID: SpanID, of trace: QueryAPI.Trace, logs: QueryAPI.Logs?) -> String {
         let found = trace.spans.filter { $0.spanID == spanID }
         let traceLink = "<a href=\"/ui/traces/\(trace.traceID.hex)\">trace \(trace.traceID.hex)</a>"
         var body = "<h1>Span <span class=\"trace-id\">\(spanID.hex)</span></h1><p class=\"summary\">of \(traceLink)</p>"
+        // Parents and children are looked for among the spans read: a trace past the page's cap has more.
+        let cut = (trace.totalSpans ?? 0) > trace.spans.count
+        let among = cut ? " among its first \(trace.spans.count) spans by start time" : ""
         if found.isEmpty {
-            let among = (trace.totalSpans ?? 0) > trace.spans.count ? " among its first \(trace.spans.count) spans by start time" : ""
             body += note("The trace has no span with this ID\(among).")
             return page("Span \(spanID.hex)", section: .traces, body)
         }
-        if found.count > 1 {
-            body += note("\(found.count) spans of this trace have this ID (its sender reused it); each is shown.")
+        if found.count > Self.maxShownPerSpan {
+            body += note("\(found.count) spans of this trace have this ID (its sender reused it); the first \(Self.maxShownPerSpan) are shown, and each counts the children of them all.")
+        } else if found.count > 1 {
+            body += note("\(found.count) spans of this trace have this ID (its sender reused it); each is shown, and each counts the children of them all.")
+        }
+        if cut {
+            body += note("The trace has \(trace.totalSpans ?? 0) spans; its parent and children are looked for among its first \(trace.spans.count) by start time.")
         }
         let spanLogs = (logs?.logs ?? []).filter { $0.spanID == spanID }
+        let children = trace.spans.filter { $0.parentSpanID == spanID && $0.spanID != spanID }.count
         for span in found.prefix(Self.maxShownPerSpan) {
-            let children = trace.spans.filter { $0.parentSpanID == span.spanID }.count
             let parent = span.parentSpanID.map { id in
-                trace.spans.contains { $0.spanID == id }
+                id != spanID && trace.spans.contains { $0.spanID == id }
                     ? "child of <a href=\"\(Self.spanPaths(of: trace.traceID))\(id.hex)\">\(id.hex)</a>"
-                    : "child of \(id.hex) (not in the trace)"
+                    : "child of \(id.hex) (not in the trace\(cut ? "'s first \(trace.spans.count) spans" : ""))"
             } ?? "a root span"
             body += "<h2><span class=\"service\">\(HTML.text(span.service))</span> \(HTML.text(span.name))</h2>"
-                + "<p class=\"summary\">\(HTML.duration(Double(span.durationNanos))) · \(span.isFailed ? "failed · " : "")\(parent) · \(children) child\(children == 1 ? "" : "ren")</p>"
+                + "<p class=\"summary\">\(HTML.duration(Double(span.durationNanos))) · \(span.isFailed ? "failed · " : "")\(parent) · \(children) child\(children == 1 ? "" : "ren")\(cut ? " among those" : "")</p>"
                 + spanDetails(span, logs: spanLogs)
         }
         if let logs, logs.truncated {
