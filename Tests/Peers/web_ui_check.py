@@ -215,6 +215,23 @@ def main():
         # A span's attributes open in place.
         rows[0].find_element(By.TAG_NAME, "summary").click()
         check(rows[0].find_element(By.CSS_SELECTOR, "table.attributes").is_displayed(), "a span's details do not open")
+        # The hostile span's own page (what a row links to in a trace past 2,000 spans): its name and
+        # attributes as text, and its child's page links back to it.
+        named = next(span for span in hostile["spans"] if span["name"] == args.hostile_name)
+        driver.get(f"{base}/ui/traces/{args.hostile_trace}/spans/{named['spanID']}")
+        no_alert(driver, "the hostile span's page")
+        check(not driver.find_elements(By.TAG_NAME, "img") and not driver.find_elements(By.TAG_NAME, "script"),
+              "a span's name or attribute became an element on its page")
+        check(args.hostile_name in driver.find_element(By.TAG_NAME, "h2").text, "the span page does not show its name as text")
+        shown = driver.find_element(By.CSS_SELECTOR, "table.attributes").text
+        strings = {key: value for key, value in named["attributes"].items() if isinstance(value, str)}
+        check(strings, "the hostile span has no string attribute to look for")
+        for key, value in strings.items():
+            check(visible(key) in shown and visible(value) in shown, f"the span page does not show {key}={value}: {shown}")
+        child = next(span for span in hostile["spans"] if span.get("parentSpanID") == named["spanID"])
+        driver.get(f"{base}/ui/traces/{args.hostile_trace}/spans/{child['spanID']}")
+        driver.find_element(By.CSS_SELECTOR, f"a[href='/ui/traces/{args.hostile_trace}/spans/{named['spanID']}']").click()
+        wait_for_url(driver, lambda url: url.endswith(f"/spans/{named['spanID']}"), "a child's page does not lead to its parent's")
 
         # Find in the request's trace: the spans whose text holds "card" (in the API's answer) are
         # marked, the rest dimmed; each span that wrote some of the request's log lines counts them.
