@@ -80,6 +80,11 @@ struct WebPages: Sendable {
             """)
     }
 
+    /// The page for a trace ID nothing is stored under.
+    func noSuchTrace(_ id: TraceID) -> String {
+        message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet).")
+    }
+
     func message(_ title: String, _ text: String) -> String {
         page(title, section: nil, "<h1>\(HTML.text(title))</h1><p class=\"error\" role=\"alert\">\(HTML.text(text))</p>")
     }

@@ -90,31 +90,23 @@ struct WebUIRoutes: Sendable {
         router.get("ui/traces/:traceID") { request, context in
             let text = context.parameters.get("traceID") ?? ""
             return await page(request) { parameters in
-                guard let id = TraceID(hex: text) else {
-                    return (.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
+                switch try await traceWithLogs(text) {
+                case .refused(let status, let page): return (status, page)
+                case .found(let trace, let logs): return (.ok, pages.trace(trace, logs: logs, find: parameters.string("find") ?? ""))
                 }
-                guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
-                    return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
-                }
-                let logs = try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")]))
-                return (.ok, pages.trace(trace, logs: logs, find: parameters.string("find") ?? ""))
             }
         }
         router.get("ui/traces/:traceID/spans/:spanID") { request, context in
             let text = context.parameters.get("traceID") ?? "", spanText = context.parameters.get("spanID") ?? ""
             return await page(request) { _ in
-                guard let id = TraceID(hex: text) else {
-                    return (.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
-                }
                 guard let spanID = SpanID(hex: spanText) else {
                     return (.badRequest, pages.message("Not a span ID", "A span ID is 16 hex digits; got '\(spanText.prefix(64))'."))
                 }
-                guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
-                    return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
+                switch try await traceWithLogs(text) {
+                case .refused(let status, let page): return (status, page)
+                case .found(let trace, let logs):
+                    return (trace.spans.contains { $0.spanID == spanID } ? .ok : .notFound, pages.span(spanID, of: trace, logs: logs))
                 }
-                let logs = try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")]))
-                let found = trace.spans.contains { $0.spanID == spanID }
-                return (found ? .ok : .notFound, pages.span(spanID, of: trace, logs: logs))
             }
         }
         router.get("ui/compare") { request, _ in
@@ -134,7 +126,7 @@ struct WebUIRoutes: Sendable {
                 var traces: [QueryAPI.Trace] = []
                 for id in [first, second] {
                     guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxComparedSpans) }) else {
-                        return (.notFound, pages.message("No such trace", "No trace with ID \(id.hex) is stored (it may have expired, or not arrived yet)."))
+                        return (.notFound, pages.noSuchTrace(id))
                     }
                     traces.append(trace)
                 }
@@ -210,6 +202,23 @@ struct WebUIRoutes: Sendable {
         guard let signals = try? await queries.signals(QueryParameters(pairs: pairs)) else { return nil }
         guard let row = signals.rows.first(where: { $0.service == service && $0.operation == slo.operation }) else { return nil }
         return (row, signals.seriesStepSeconds)
+    }
+
+    /// A stored trace and its log lines, for its page and its spans' pages; or the page that says
+    /// why not (not a trace ID, none stored).
+    private enum TraceWithLogs {
+        case found(QueryAPI.Trace, QueryAPI.Logs)
+        case refused(HTTPResponse.Status, String)
+    }
+
+    private func traceWithLogs(_ text: String) async throws -> TraceWithLogs {
+        guard let id = TraceID(hex: text) else {
+            return .refused(.badRequest, pages.message("Not a trace ID", "A trace ID is 32 hex digits; got '\(text.prefix(64))'."))
+        }
+        guard let trace = try await queries.run({ try $0.trace(id, limit: Self.maxWaterfallSpans) }) else {
+            return .refused(.notFound, pages.noSuchTrace(id))
+        }
+        return .found(trace, try await queries.logs(QueryParameters(pairs: [("trace_id", id.hex), ("limit", "1000")])))
     }
 
     /// A page for a signed-in browser (else the sign-in form), its store failures shown as a
