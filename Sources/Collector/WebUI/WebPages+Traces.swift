@@ -129,7 +129,8 @@ extension WebPages {
                 serviceTexts[span.service] = service
             }
             let spanLogs = logsBySpan[span.spanID] ?? []
-            var classes: [String] = span.isFailed ? ["row", "failed"] : ["row"]
+            let isFailed = span.isFailed
+            var classes: [String] = isFailed ? ["row", "failed"] : ["row"]
             if !needle.isEmpty {
                 let isMatch = Self.span(span, matches: needle)
                 if isMatch { matched += 1 }
@@ -146,8 +147,8 @@ extension WebPages {
                 waterfall += "<div class=\"span \(depthClass)\" role=\"cell\"><a href=\"\(spanPaths)\(span.spanID.hex)\">\(label)</a></div>"
             }
             waterfall += "<div class=\"number\" role=\"cell\">\(duration)</div>"
-                + "<div class=\"track\" role=\"cell\"><i class=\"bar\(span.isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(bar.x) w\(bar.width)\" role=\"img\" "
-                + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(duration)\(span.isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
+                + "<div class=\"track\" role=\"cell\"><i class=\"bar\(isFailed ? " failed" : "")\(onPath ? " critical" : "") x\(bar.x) w\(bar.width)\" role=\"img\" "
+                + "aria-label=\"from \(HTML.duration(Double(span.startTimeUnixNano - start))), \(duration)\(isFailed ? ", failed" : "")\(onPath ? ", critical path" : "")\"></i></div></div>"
         }
         waterfall += "</div>"
         if !needle.isEmpty {
