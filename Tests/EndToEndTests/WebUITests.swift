@@ -73,8 +73,8 @@ struct WebUITests {
     }
 
     /// A trace of 10,500 spans shows its first 10,000 and says so, each row a link to its span's
-    /// page; a search matching 1,200 traces with a limit of 5,000 lists 1,000. Both three hours
-    /// back, out of the browser check's hour.
+    /// page, and is compared by its first 2,000; a search matching 1,200 traces with a limit of
+    /// 5,000 lists 1,000. Both three hours back, out of the browser check's hour.
     func crossPageLimits(_ collector: CollectorProcess, base: UInt64) async throws {
         let old = base - 3 * 3_600_000 * CLITests.ms
         let big = TraceID(high: 0xb16, low: 0xb16)
@@ -116,6 +116,11 @@ struct WebUITests {
         #expect(beyond.status == 404 && beyond.text.contains("no span with this ID among its first 10000 spans"), "\(beyond.status)")
         let notAnID = try await TestHTTP.get(collector.url + "/ui/traces/\(big.hex)/spans/xyz", headers: ["Cookie": cookie])
         #expect(notAnID.status == 400 && notAnID.text.contains("A span ID is 16 hex digits"))
+        // A comparison reads 2,000 spans of each trace, and says so.
+        let compared = try await TestHTTP.get(collector.url + "/ui/compare?a=\(big.hex)&b=\(big.hex)", headers: ["Cookie": cookie])
+        #expect(compared.status == 200)
+        #expect(compared.text.contains("Only the first 2000 spans of both traces are compared"), "the comparison's 2,000-span cap")
+        #expect(compared.text.contains("\(big.hex)</a> · ") && compared.text.contains(" · 2000 spans</p>"))
         let signedOut = try await TestHTTP.get(collector.url + stepTwo, followingRedirects: false)
         #expect(signedOut.status == 303 && signedOut.header("Location")?.hasPrefix("/ui/login?next=") == true, "a span page needs the session too: \(signedOut.status)")
 
