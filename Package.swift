@@ -390,6 +390,7 @@ let package = Package(
                 "PeriscopeModel",
                 "PeriscopeQueryAPI",
                 "PeriscopeConfig",
+                "PeriscopeTesting",
             ],
             path: "Tests/CLITests",
             swiftSettings: strict

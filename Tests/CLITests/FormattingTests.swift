@@ -1,6 +1,7 @@
 import Testing
 @testable import PeriscopeCLI
 import PeriscopeQueryAPI
+import PeriscopeTesting
 
 @Suite struct DurationFormatTests {
     @Test(arguments: [
@@ -12,6 +13,41 @@ import PeriscopeQueryAPI
     ] as [(UInt64, String)])
     func formats(nanos: UInt64, expected: String) {
         #expect(DurationFormat.string(nanos: nanos) == expected)
+    }
+
+    @Test("under a minute, the same text as the looped form it replaced, at every magnitude and rounding edge")
+    func sameAsLoopedForm() {
+        func fixed(_ value: Double, decimals: Int) -> String {
+            let factor = [1, 10, 100][decimals]
+            let scaled = Int((value * Double(factor)).rounded())
+            guard decimals > 0 else { return String(scaled / factor) }
+            let fraction = String(scaled % factor)
+            return "\(scaled / factor)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        }
+        func looped(_ nanos: UInt64) -> String? {
+            for (scale, suffix) in [(1e3, "µs"), (1e6, "ms"), (1e9, "s")] where !(suffix == "s" && nanos >= 59_950_000_000) {
+                for decimals in [2, 1, 0] {
+                    let factor = [1.0, 10.0, 100.0][decimals]
+                    let rounded = (Double(nanos) / scale * factor).rounded() / factor
+                    if rounded < [1000.0, 100.0, 10.0][decimals] { return fixed(rounded, decimals: decimals) + suffix }
+                }
+            }
+            return nil
+        }
+        var generator = SeededGenerator(seed: 0x5EED)
+        var values: [UInt64] = []
+        for magnitude in 3...10 {
+            let power = (0..<magnitude).reduce(UInt64(1)) { value, _ in value * 10 }
+            // Around each rounding edge (…995, …9995, …) and at random within the magnitude.
+            for edge in [power, power / 2, 995 * power / 1_000, 9_995 * power / 10_000] {
+                values += (edge > 3 ? edge - 3 : 0)...(edge + 3)
+            }
+            values += (0..<2_000).map { _ in power + UInt64.random(in: 0..<(9 * power), using: &generator) }
+        }
+        values += [59_949_999_999, 59_949_999_998, 9_999_999_999, 999_999_999]
+        for nanos in values where nanos >= 1_000 && nanos < 59_950_000_000 {
+            #expect(DurationFormat.string(nanos: nanos) == looped(nanos), "\(nanos) ns")
+        }
     }
 }
 

@@ -27,12 +27,12 @@ struct WebUIPageTests {
         // A waterfall bar's place, from any span's times: clamped before it becomes an integer.
         #expect(WebPages.step(12.0, in: 0...999) == 12 && WebPages.step(1e300, in: 0...999) == 999 && WebPages.step(-5, in: 1...10) == 1)
         #expect(WebPages.step(.nan, in: 1...10) == 1 && WebPages.step(.infinity, in: 0...999) == 999 && WebPages.step(-.infinity, in: 1...10) == 1)
-        #expect(WebPages.bar(offset: 0, duration: 40, total: 40) == (0, 1_000), "the root fills the track")
+        #expect(WebPages.bar(offset: 0, duration: 40, total: 40) == (0, 1_000), "the root fills the column")
         #expect(WebPages.bar(offset: 10, duration: 20, total: 40) == (250, 500))
         #expect(WebPages.bar(offset: 0, duration: 0, total: 1) == (0, 1), "a zero-length trace: one step")
         #expect(WebPages.bar(offset: 50, duration: 10, total: 40) == (999, 1), "a span past the trace's end: at its edge")
         #expect(WebPages.bar(offset: 1, duration: 39, total: 40) == (25, 975), "a child ending with the root ends where its bar does")
-        #expect(WebStyle.css.contains(".x5{left:0.5%}") && WebStyle.css.contains(".x999{left:99.9%}") && WebStyle.css.contains(".w1000{width:100%}"))
+        #expect(WebStyle.css.contains(".x5{margin-left:0.5%}") && WebStyle.css.contains(".x999{margin-left:99.9%}") && WebStyle.css.contains(".w1000{width:100%}"))
         #expect(WebStyle.css.contains("div.waterfall .depth-40{padding-left:min(44.0rem,50%)}"))
     }
 
@@ -274,6 +274,23 @@ struct WebUIPageTests {
         #expect(large.components(separatedBy: "<i class=\"bar").count - 1 == 5, "every span drawn")
         #expect(large.contains("<div class=\"span depth-1\" role=\"cell\"><a href=\"/ui/traces/\(id.hex)/spans/\(SpanID(2).hex)\"><span class=\"service\">svc</span> charge</a></div>"))
         #expect(pages.trace(trace, logs: nil, find: "charge", detailedSpans: 4).contains("1 of 5 spans match"), "find works on linked rows too")
+        // A linked row's only way to its details is its link: a span whose service and name show
+        // nothing (empty, spaces, zero-width or other default-ignorable characters) links by its ID.
+        var blank = trace
+        blank.spans[1].service = " "
+        blank.spans[1].name = "\u{200B}\u{FEFF}\u{0301}\u{2800}"
+        blank.spans[2].service = ""
+        blank.spans[2].name = "\u{202E}"
+        blank.spans[4].service = ""
+        blank.spans[4].name = ""
+        let blankPage = pages.trace(blank, logs: nil, detailedSpans: 4)
+        #expect(blankPage.contains("\(SpanID(2).hex)\"><span class=\"dim\">span \(SpanID(2).hex)</span></a>"), "an invisible label links by the span's ID")
+        #expect(blankPage.contains("┄</span> <span class=\"dim\">span \(SpanID(4).hex)</span></a>"), "an empty one too, after its orphan mark")
+        #expect(blankPage.contains("<span class=\"service\"></span> \\u{202e}</a>"), "an escaped override shows, so no ID is added")
+        #expect(blankPage.components(separatedBy: "<span class=\"dim\">span ").count - 1 == 2)
+        #expect(HTML.showsNothing("") && HTML.showsNothing(" \t\n\u{3000}\u{3164}\u{034F}\u{2800}"))
+        #expect(!HTML.showsNothing("a") && !HTML.showsNothing("\r") && !HTML.showsNothing("\u{0600}") && !HTML.showsNothing("\u{20DD}") && !HTML.showsNothing("\u{1680}"))
+        #expect(!HTML.showsNothing(String(repeating: "\u{200B}", count: HTML.maxShownCharacters + 1)), "a clipped value ends in a shown …")
 
         let logs = QueryAPI.Logs(logs: [QueryAPI.Log(
             timeUnixNano: 20, observedTimeUnixNano: 20, service: "svc", severityNumber: 17, severityText: "",

@@ -193,14 +193,18 @@ def main():
         check(any(args.hostile_name in text for text in summaries), f"the hostile name is not shown as text: {summaries}")
         bars = driver.find_elements(By.CSS_SELECTOR, "div.waterfall i.bar")
         check(len(bars) == len(hostile["spans"]), "a span has no bar")
-        # Bars are placed by the stylesheet's classes (the CSP allows no inline style): each lies
-        # in its track, and the root's, as long as the trace, fills it.
+        # Bars are placed by the stylesheet's classes (the CSP allows no inline style): each is its
+        # row's third cell, lies in that column (the header's third cell spans it), and the root's,
+        # as long as the trace, fills it.
+        track = driver.find_element(By.CSS_SELECTOR, "div.waterfall > div.row.head > :nth-child(3)").rect
+        check(track["width"] > 100, f"the waterfall's bar column is {track['width']} px wide")
         for row in rows:
-            track, bar = row.find_element(By.CSS_SELECTOR, ".track").rect, row.find_element(By.CSS_SELECTOR, "i.bar").rect
-            check(track["width"] > 100 and bar["width"] >= 1 and bar["x"] >= track["x"] - 1
-                  and bar["x"] + bar["width"] <= track["x"] + track["width"] + 1, f"a bar {bar} outside its track {track}")
-        root_track, root_bar = rows[0].find_element(By.CSS_SELECTOR, ".track").rect, rows[0].find_element(By.CSS_SELECTOR, "i.bar").rect
-        check(root_bar["width"] >= 0.95 * root_track["width"], f"the root's bar {root_bar} does not fill its track {root_track}")
+            bar = row.find_element(By.CSS_SELECTOR, ":scope > i.bar").rect
+            check(bar["width"] >= 1 and bar["x"] >= track["x"] - 1 and bar["x"] + bar["width"] <= track["x"] + track["width"] + 1,
+                  f"a bar {bar} outside its column {track}")
+            check(abs(bar["y"] - row.rect["y"]) < row.rect["height"], f"a bar {bar} outside its row {row.rect}")
+        root_bar = rows[0].find_element(By.CSS_SELECTOR, ":scope > i.bar").rect
+        check(root_bar["width"] >= 0.95 * track["width"], f"the root's bar {root_bar} does not fill its column {track}")
         failed = sum(1 for span in hostile["spans"] if span["status"]["code"] == "error")
         check(len(driver.find_elements(By.CSS_SELECTOR, "div.waterfall i.bar.failed")) == failed,
               "failed spans are not the red bars")

@@ -17,6 +17,10 @@ enum HTML {
     /// bidirectional overrides (`ControlCharacters.isControl`) as `\u{…}`, so no value can
     /// reorder how the text around it displays; newlines and tabs stay (log lines keep them).
     static func escape(_ value: String) -> String {
+        // Most values (names, IDs, numbers) are printable ASCII with nothing to escape: kept as they are.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x26 && $0 != 0x3C && $0 != 0x3E && $0 != 0x22 && $0 != 0x27 }) {
+            return value
+        }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {
@@ -36,6 +40,27 @@ enum HTML {
             }
         }
         return out
+    }
+
+    /// Whether `value`, as a page shows it (`text`), shows nothing: every character is white
+    /// space, a default-ignorable one (zero-width spaces and joiners, byte-order marks, fillers),
+    /// a blank Braille pattern, or a combining mark with nothing to combine with. Escaped
+    /// controls show as text, and a value long enough to be clipped ends in a shown "…".
+    static func showsNothing(_ value: String) -> Bool {
+        if value.utf8.count > maxShownCharacters, value.count > maxShownCharacters { return false }  // as `clipped` cuts
+        for scalar in value.unicodeScalars {
+            if ControlCharacters.isControl(scalar) {
+                guard scalar == "\n" || scalar == "\t" else { return false }
+                continue
+            }
+            // The Ogham space mark is white space drawn as a dash.
+            if scalar == "\u{1680}" { return false }
+            let properties = scalar.properties
+            let blank = scalar == "\u{2800}" || properties.isWhitespace || properties.isDefaultIgnorableCodePoint
+                || properties.generalCategory == .nonspacingMark
+            guard blank else { return false }
+        }
+        return true
     }
 
     /// Characters of one value a page shows; the rest is left out, marked with "…".

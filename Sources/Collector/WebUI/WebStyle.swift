@@ -4,14 +4,15 @@ enum WebStyle {
     /// Nesting levels a waterfall or a comparison indents; deeper rows line up with this one.
     static let maxDepth = 40
 
-    /// Steps of a waterfall's track: a bar starts at one (`x0`…`x999`) and spans some
+    /// Steps of a waterfall's bar column: a bar starts at one (`x0`…`x999`) and spans some
     /// (`w1`…`w1000`), each a thousandth of the trace. Classes, as the CSP allows no inline style.
     static let barSteps = 1_000
 
     static let css = rules + (1...maxDepth).map { ".depth-\($0) { padding-left: \(Double($0) * 1.1)rem; }" }.joined(separator: "\n") + "\n"
         // In a waterfall's narrower column the indent stops at half of it, so deep names still show.
         + (1...maxDepth).map { "div.waterfall .depth-\($0){padding-left:min(\(Double($0) * 1.1)rem,50%)}" }.joined() + "\n"
-        + (0..<barSteps).map { ".x\($0){left:\(percent($0))}" }.joined() + "\n"
+        // A bar is a grid cell: its margin and width are parts of its column (its grid area).
+        + (0..<barSteps).map { ".x\($0){margin-left:\(percent($0))}" }.joined() + "\n"
         + (1...barSteps).map { ".w\($0){width:\(percent($0))}" }.joined() + "\n"
 
     /// Changes whenever the stylesheet does: pages link `/ui/style.css?v=…`, so a browser that
@@ -78,8 +79,7 @@ enum WebStyle {
         div.waterfall details[open] { white-space: normal; }
         div.waterfall .service { color: var(--dim); }
         div.waterfall .number { text-align: right; white-space: nowrap; font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
-        div.waterfall .track { position: relative; height: 12px; margin-top: .2rem; }
-        div.waterfall i.bar { position: absolute; top: 0; height: 12px; min-width: 1px; background: var(--bar);
+        div.waterfall i.bar { justify-self: start; align-self: start; height: 12px; margin-top: .2rem; min-width: 1px; background: var(--bar);
           print-color-adjust: exact; -webkit-print-color-adjust: exact; forced-color-adjust: none; }
         div.waterfall i.bar.failed { background: var(--bad); }
         div.waterfall i.bar.critical { outline: 1.5px solid var(--fg); }

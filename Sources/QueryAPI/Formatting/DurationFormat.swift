@@ -5,12 +5,9 @@ public enum DurationFormat {
     public static func string(nanos: UInt64) -> String {
         if nanos == 0 { return "0s" }
         if nanos < 1_000 { return "\(nanos)ns" }
-        let units: [(scale: Double, suffix: String)] = [(1e3, "µs"), (1e6, "ms"), (1e9, "s")]
-        for unit in units {
-            if let text = threeSignificant(Double(nanos) / unit.scale), !(unit.suffix == "s" && nanos >= 59_950_000_000) {
-                return text + unit.suffix
-            }
-        }
+        if let text = threeSignificant(Double(nanos) / 1e3) { return text + "µs" }
+        if let text = threeSignificant(Double(nanos) / 1e6) { return text + "ms" }
+        if nanos < 59_950_000_000, let text = threeSignificant(Double(nanos) / 1e9) { return text + "s" }
         // A minute or more: whole seconds are precise enough.
         // Rounded to the nearest second; a sum of durations may come saturated at the largest value.
         let (rounded, overflow) = nanos.addingReportingOverflow(500_000_000)
@@ -41,22 +38,22 @@ public enum DurationFormat {
     /// `value` with three significant digits, or `nil` when it rounds to 1000 or more (the
     /// next unit should be used). Seconds stop at 60 so minutes take over.
     private static func threeSignificant(_ value: Double) -> String? {
-        for decimals in [2, 1, 0] {
-            let factor = [1.0, 10.0, 100.0][decimals]
-            let rounded = (value * factor).rounded() / factor
-            let limit = [1000.0, 100.0, 10.0][decimals]
-            if rounded < limit { return fixed(rounded, decimals: decimals) }
-        }
-        return nil
+        // Written out rather than looped over arrays: a waterfall formats a few durations a row.
+        let hundredths = (value * 100).rounded() / 100
+        if hundredths < 10 { return fixed(hundredths, factor: 100) }
+        let tenths = (value * 10).rounded() / 10
+        if tenths < 100 { return fixed(tenths, factor: 10) }
+        let whole = value.rounded()
+        return whole < 1000 ? fixed(whole, factor: 1) : nil
     }
 
-    private static func fixed(_ value: Double, decimals: Int) -> String {
-        let factor = [1, 10, 100][decimals]
+    /// `value` with two decimals (`factor` 100), one (10) or none (1).
+    private static func fixed(_ value: Double, factor: Int) -> String {
         let scaled = Int((value * Double(factor)).rounded())
         let whole = scaled / factor
-        guard decimals > 0 else { return String(whole) }
-        let fraction = String(scaled % factor)
-        return "\(whole)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        guard factor > 1 else { return String(whole) }
+        let fraction = scaled % factor
+        return "\(whole)." + (factor == 100 && fraction < 10 ? "0" : "") + String(fraction)
     }
 
     private static func twoDigits(_ value: UInt64) -> String { value < 10 ? "0\(value)" : "\(value)" }
