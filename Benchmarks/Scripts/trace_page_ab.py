@@ -18,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -64,8 +65,10 @@ def pinned(cpu):
     return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else []
 
 
-def wait_ready(url, deadline):
+def wait_ready(url, process, deadline):
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the collector for {url} exited with {process.returncode} before answering")
         try:
             with urllib.request.urlopen(url + "/ui/style.css", timeout=2) as answer:
                 if answer.status == 200:
@@ -80,12 +83,15 @@ def time_build(bin_dir, body, args, label, round_number):
     with tempfile.TemporaryDirectory(prefix="periscope-page-ab-") as work:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        log = open(os.path.join(work, "collector.log"), "wb")
-        process = subprocess.Popen(pinned(args.collector_cpu) + [
-            collector, "--listen", f"127.0.0.1:{port}", "--data", os.path.join(work, "data"), "--insecure-no-auth"],
-            stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(work, "collector.log"), "wb") as log:
+            process = subprocess.Popen(pinned(args.collector_cpu) + [
+                collector, "--listen", f"127.0.0.1:{port}", "--data", os.path.join(work, "data"), "--insecure-no-auth"],
+                stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_ready(url, time.monotonic() + 20)
+            wait_ready(url, process, time.monotonic() + 20)
+            # The port was free when picked; a collector that lost it to another process exits.
+            if process.poll() is not None:
+                raise RuntimeError(f"the collector for {url} exited with {process.returncode}")
             request = urllib.request.Request(url + "/v1/traces", data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=60) as answer:
                 if answer.status != 200:
@@ -105,7 +111,6 @@ def time_build(bin_dir, body, args, label, round_number):
         finally:
             process.kill()
             process.wait()
-            log.close()
 
 
 def save(page, url, directory):
@@ -122,6 +127,8 @@ def save(page, url, directory):
 
 
 def main():
+    # A SIGTERM ends the script through its `finally` blocks, so no collector is left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", action="append", required=True, help="a directory holding periscope-collector; give two or more")
     parser.add_argument("--spans", type=int, default=10_000)
@@ -131,8 +138,9 @@ def main():
     parser.add_argument("--browser-cpu", type=int, default=0)
     parser.add_argument("--save-dir")
     args = parser.parse_args()
-    if not 1 <= args.spans <= 100_000 or not 1 <= args.rounds <= 50 or not 1 <= args.runs <= 100:
-        parser.error("--spans 1…100,000, --rounds 1…50, --runs 1…100")
+    # About 360 bytes of OTLP/JSON a span, in one request under the collector's 16 MiB body limit.
+    if not 1 <= args.spans <= 40_000 or not 1 <= args.rounds <= 50 or not 1 <= args.runs <= 100:
+        parser.error("--spans 1…40,000, --rounds 1…50, --runs 1…100")
     body = trace_body(args.spans)
     labels = [f"{index}:{os.path.basename(os.path.normpath(directory))}" for index, directory in enumerate(args.bin_dir)]
     ready = {label: [] for label in labels}
