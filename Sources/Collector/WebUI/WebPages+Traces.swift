@@ -146,11 +146,11 @@ extension WebPages {
                 label += "<span class=\"service\">\(service)</span> \(HTML.text(span.name))"
             }
             if !spanLogs.isEmpty { label += " <span class=\"dim\">· \(spanLogs.count) log\(spanLogs.count == 1 ? "" : "s")</span>" }
-            let depthClass = min(depth, WebStyle.maxDepth)
+            let indent = min(depth, WebStyle.maxDepth)
             if detailed {
-                waterfall += "<div class=\"span\" role=\"cell\"><details class=\"depth-\(depthClass)\"><summary>\(label)</summary>\(spanDetails(span, logs: spanLogs))</details></div>"
+                waterfall += "<div class=\"span\" role=\"cell\"><details class=\"depth-\(indent)\"><summary>\(label)</summary>\(spanDetails(span, logs: spanLogs))</details></div>"
             } else {
-                waterfall += "<div class=\"span depth-\(depthClass)\" role=\"cell\"><a href=\"\(spanPaths)\(span.spanID.hex)\">\(label)</a></div>"
+                waterfall += "<div class=\"span depth-\(indent)\" role=\"cell\"><a href=\"\(spanPaths)\(span.spanID.hex)\">\(label)</a></div>"
             }
             // The bar is the row's third cell itself, placed in its column by classes: no track
             // element around it (one element fewer a row).
@@ -162,8 +162,8 @@ extension WebPages {
         if !needle.isEmpty {
             body += note("\(matched) of \(trace.spans.count) spans match “\(HTML.text(needle))”.")
         }
-        // Where the time went, folded, above the waterfall: a closed `<details>` after 10,000 rows
-        // kept Chromium from firing the load event for a quarter of a second more (saved pages).
+        // Where the time went, folded, above the waterfall: on saved pages a closed `<details>`
+        // after 10,000 rows held Chromium's load event back (BENCHMARKS.md, stop 56).
         body += statistics(TraceStatistics(trace))
         body += waterfall
         body += "<p class=\"hint\">Outlined bars are the critical path: from the root, each time the child that ended last, the span its parent waited for.</p>"
